@@ -1,0 +1,17 @@
+"""simdc: what do VMs with preallocated resources cost, compared with containers that
+share them, on this host or fleet, replaying this workload?
+
+>>> import simdc
+>>> config = simdc.load_config("configs/host64g.toml")
+>>> results = simdc.simulate(config)
+>>> results.summary
+"""
+
+from simdc.config import Config, load_config
+from simdc.errors import ConfigError, InputError, SimdcError
+from simdc.experiment import simulate
+from simdc.results import Results, load_results
+
+__version__ = "0.1.0"
+__all__ = ["Config", "ConfigError", "InputError", "Results", "SimdcError", "load_config",
+           "load_results", "simulate"]

@@ -1,0 +1,294 @@
+"""The run configuration: TOML in, a frozen, validated :class:`Config` out.
+
+Every problem is reported at once, one line each, naming the key path, the value and
+what was expected, e.g. ``host.memory_gib: must be > 0 (got -4)``. Unknown keys are
+errors, with the nearest valid key suggested.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from simdc.errors import ConfigError
+from simdc.model.base import Spec
+from simdc.model.host import HostSpec
+from simdc.model.platform import PRESETS, RULES, PlatformSpec
+from simdc.model.workload import WorkloadSpec
+from simdc.placement import POLICIES, unknown_policy_message
+
+
+class SimulationSpec(Spec):
+    duration_s: float = Field(gt=0, description="simulated time; arrivals at or after it are not submitted")
+    seed: int = Field(default=0, ge=0)
+    platforms: tuple[str, ...] = Field(default=("vm", "container"), min_length=1)
+    sample_every_s: float = Field(default=60.0, gt=0, description="step of the timeseries table")
+
+    @field_validator("platforms")
+    @classmethod
+    def _distinct(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(names)) != len(names):
+            raise ValueError(f"platform names repeat: {list(names)}")
+        return names
+
+
+class PlacementSpec(Spec):
+    policy: str = "first_fit"
+    when_full: Literal["reject", "queue"] = "reject"
+    max_wait_s: float | None = Field(default=None, gt=0, description="with queue: give up after this wait")
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, name: str) -> str:
+        if name not in POLICIES:
+            raise ValueError(unknown_policy_message(name))
+        return name
+
+
+class Config(Spec):
+    """A whole run: what to simulate, on what, with which workload."""
+
+    simulation: SimulationSpec
+    host: HostSpec
+    placement: PlacementSpec = Field(default_factory=PlacementSpec)
+    platform: dict[str, PlatformSpec] = Field(default_factory=dict)
+    workload: WorkloadSpec
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_presets(cls, data: Any) -> Any:
+        """Fill each platform table from its preset, so every field is explicit."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        tables = data.get("platform", {})
+        if not isinstance(tables, dict):
+            return data
+        tables = dict(tables)
+        wanted = data.get("simulation", {}).get("platforms", ("vm", "container"))
+        if isinstance(wanted, (list, tuple)):
+            for name in wanted:
+                if isinstance(name, str) and name in PRESETS and name not in tables:
+                    tables[name] = {}
+        for name, table in tables.items():
+            if not isinstance(table, dict) or "rules" in table:
+                continue
+            preset = table.get("preset", name)
+            if preset not in PRESETS:
+                tables[name] = {**table, "rules": f"unknown preset {preset!r}"}
+                continue
+            rules, defaults = PRESETS[preset]
+            tables[name] = {**defaults, **table, "rules": rules, "preset": preset}
+        data["platform"] = tables
+        return data
+
+    @model_validator(mode="after")
+    def _platforms_defined(self) -> "Config":
+        missing = [name for name in self.simulation.platforms if name not in self.platform]
+        if missing:
+            raise ValueError(
+                f"simulation.platforms: unknown platform {missing[0]!r}; choose one of: "
+                f"{', '.join(sorted(PRESETS))}, or define [platform.{missing[0]}] with a preset"
+            )
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain TOML-ready data, every default made explicit."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the resolved config: equal hashes mean equal runs for a seed."""
+        return hashlib.sha256(self.to_toml().encode()).hexdigest()
+
+    def with_overrides(self, overrides: dict[str, Any] | list[str]) -> "Config":
+        """A new config with dotted-key overrides applied and validated again."""
+        return validate(apply_overrides(self.to_dict(), overrides))
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | list[str] | None = None) -> Config:
+    """Read a TOML config, apply ``overrides`` and validate.
+
+    Parameters
+    ----------
+    path
+        The TOML file. Relative paths inside it are relative to its folder.
+    overrides
+        ``{"host.memory_gib": 128}`` or ``["host.memory_gib=128"]``: dotted keys, values
+        as TOML literals (strings may be bare).
+
+    Raises
+    ------
+    ConfigError
+        With one line per problem, naming the file and the key path.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: invalid TOML: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read: {err}") from None
+    raw = apply_overrides(raw, overrides or [])
+    _resolve_paths(raw, path.parent)
+    return validate(raw, source=str(path))
+
+
+def validate(raw: dict[str, Any], source: str | None = None) -> Config:
+    """Validate plain data into a :class:`Config`, or raise :class:`ConfigError`."""
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as err:
+        problems = [describe(e) for e in err.errors()]
+        raise ConfigError([f"{source}: {p}" if source else p for p in problems]) from None
+    trace = config.workload.trace
+    if trace is not None and not trace.exists():
+        raise ConfigError(f"{source + ': ' if source else ''}workload.trace: file not found: {trace}")
+    return config
+
+
+def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
+    workload = raw.get("workload")
+    if isinstance(workload, dict) and isinstance(workload.get("trace"), str):
+        trace = Path(workload["trace"]).expanduser()
+        workload["trace"] = str(trace if trace.is_absolute() else (base / trace).resolve())
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | list[str]) -> dict[str, Any]:
+    """Return a copy of ``raw`` with dotted-key overrides set.
+
+    ``["a.b=1"]`` parses the value as a TOML literal (``1``, ``1.5``, ``true``,
+    ``[1, 2]``, ``{median = 3, p95 = 9}``); anything else is taken as a string.
+    """
+    raw = copy.deepcopy(raw)
+    if isinstance(overrides, dict):
+        items = list(overrides.items())
+    else:
+        items = [_parse_override(text) for text in overrides]
+    for key, value in items:
+        parts = key.split(".")
+        if not all(parts):
+            raise ConfigError(f"--set {key}: expected a dotted key such as host.memory_gib")
+        table = raw
+        for depth, part in enumerate(parts[:-1]):
+            table = table.setdefault(part, {})
+            if not isinstance(table, dict):
+                raise ConfigError(f"--set {key}: {'.'.join(parts[: depth + 1])} is a value, not a table")
+        table[parts[-1]] = value
+    return raw
+
+
+def _parse_override(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {text!r}: expected section.key=value")
+    try:
+        return key, tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return key, value.strip()
+
+
+# --- messages ------------------------------------------------------------------------
+
+
+def describe(error: dict[str, Any]) -> str:
+    """One line for one pydantic error: ``key.path: what was expected (got value)``."""
+    loc = list(error["loc"])
+    kind = error["type"]
+    # A platform table's loc carries the union tag (platform.vm.vm.boot_s): drop it.
+    rules = None
+    if len(loc) > 2 and loc[0] == "platform" and loc[2] in RULES:
+        rules = loc.pop(2)
+    where = ".".join(str(part) for part in loc if not str(part).startswith("function-"))
+    got = error.get("input")
+    ctx = error.get("ctx", {})
+
+    if kind in ("union_tag_invalid", "union_tag_not_found") and loc[:1] == ["platform"]:
+        preset = got.get("preset", loc[-1]) if isinstance(got, dict) else loc[-1]
+        return f"{where}.preset: unknown preset {preset!r}; choose one of: {', '.join(sorted(PRESETS))}"
+    if kind == "extra_forbidden":
+        return f"{where}: unknown key{_suggest(loc, rules)}"
+    if kind == "missing":
+        return f"{where}: required key is missing"
+    bounds = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
+    if kind in bounds:
+        limit = next(iter(ctx.values()))
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
+        return f"{where}: must be {bounds[kind]} {limit} (got {got!r})"
+    if kind == "literal_error":
+        return f"{where}: must be one of {ctx.get('expected')} (got {got!r})"
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        expected = kind.split("_")[0]
+        names = {"int": "an integer", "float": "a number", "bool": "true or false", "string": "a string",
+                 "dict": "a table", "list": "a list", "tuple": "a list", "model": "a table"}
+        return f"{where}: expected {names.get(expected, expected)} (got {got!r})"
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if where:
+        return f"{where}: {message}"
+    return message
+
+
+def _suggest(loc: list[Any], rules: str | None) -> str:
+    """``; did you mean 'x'?`` for an unknown key, from the valid keys at its place."""
+    if rules is not None and len(loc) == 3:
+        valid = sorted(RULES[rules].model_fields)
+    else:
+        valid = _keys_at(loc[:-1])
+    close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    if valid:
+        return f"; valid keys here: {', '.join(valid)}"
+    return ""
+
+
+def _keys_at(loc: list[Any]) -> list[str]:
+    kind: Any = Config
+    for part in loc:
+        kind = _unwrap(kind)
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            field = kind.model_fields.get(str(part))
+            if field is None:
+                return []
+            kind = field.annotation
+        elif typing.get_origin(kind) in (list, tuple):
+            kind = typing.get_args(kind)[0]
+        else:
+            return []
+    kind = _unwrap(kind)
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return sorted(kind.model_fields)
+    return []
+
+
+def _unwrap(kind: Any) -> Any:
+    while True:
+        origin = typing.get_origin(kind)
+        if origin is typing.Annotated:
+            kind = typing.get_args(kind)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(kind) if a is not type(None)]
+            if len(members) != 1:
+                return kind
+            kind = members[0]
+        else:
+            return kind

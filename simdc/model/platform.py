@@ -1,0 +1,60 @@
+"""Platforms: the rules by which an instance is realised on a host.
+
+Every platform follows one of two sets of rules (``rules``): ``vm`` (static
+preallocation) or ``container`` (dynamic sharing). A platform is those rules plus
+numbers, and a *preset* is a named set of numbers. A config's ``[platform.NAME]`` table
+starts from the preset ``preset`` (default: NAME) and overrides any of its keys.
+
+Every default names its source; the figures are collected in shared/CALIBRATION.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field
+
+from simdc.model.base import Spec
+from simdc.model.distribution import Distribution
+
+
+class VmPlatform(Spec):
+    """A VM: size + overhead is allocated for its whole life, whatever the guest uses."""
+
+    rules: Literal["vm"] = "vm"
+    preset: str = "vm"
+    # QEMU's own memory per VM, flat from 128 MiB to 8 GiB guests: 131 MiB
+    # (Agache et al., NSDI 2020, raw data firecracker-microvm/nsdi2020-data).
+    overhead_mib: float = Field(default=131.0, ge=0)
+    cpu_overcommit: float = Field(default=1.0, gt=0, description="allowed vCPUs per logical CPU")
+    memory_overcommit: float = Field(default=1.0, gt=0, description="allowed VM memory per GiB allocatable")
+    # A traditional VM boots in "tens of seconds" (Sharma et al., Middleware 2016, §7.2);
+    # cloud provisioning adds scheduling and image transfer on top: 44-97 s mean for
+    # Linux (Mao & Humphrey, IEEE CLOUD 2012). Median 30 s, p95 60 s sits in that range.
+    boot_s: Distribution = Field(default_factory=lambda: Distribution(median=30.0, p95=60.0))
+
+
+class ContainerPlatform(Spec):
+    """A container: admitted by requests (or usage); its footprint is what it uses."""
+
+    rules: Literal["container"] = "container"
+    preset: str = "container"
+    # containerd-shim per container: RSS 5.2 MB (containerd PR #1767).
+    overhead_mib: float = Field(default=5.0, ge=0)
+    admission: Literal["requests", "usage"] = "requests"
+    overcommit: float = Field(default=1.0, gt=0, description="allowed requests per unit of allocatable")
+    # Warm `docker run`: 554-568 ms on SSD, 1157 ms on HDD (Khan 2026 preprint,
+    # secondary); runtime start alone ~100 ms, daemon path +250 ms (van Rijn &
+    # Rellermeyer, Middleware 2021 §3.5). Median 0.55 s, p95 1.2 s.
+    start_s: Distribution = Field(default_factory=lambda: Distribution(median=0.55, p95=1.2))
+
+
+PlatformSpec = Annotated[Union[VmPlatform, ContainerPlatform], Field(discriminator="rules")]
+
+RULES: dict[str, type[Spec]] = {"vm": VmPlatform, "container": ContainerPlatform}
+
+# Preset name -> (rules, keys that differ from that rule set's defaults).
+PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "vm": ("vm", {}),
+    "container": ("container", {}),
+}

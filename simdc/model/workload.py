@@ -1,0 +1,75 @@
+"""What the workload is: a trace file in simdc's format, or the synthetic generator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from simdc.model.base import Spec
+from simdc.model.distribution import Distribution
+
+
+class SizeClass(Spec):
+    """One instance size of the mix: vCPUs (or CPU request) and memory (VM size or request)."""
+
+    cpu_cores: float = Field(gt=0)
+    memory_gib: float = Field(gt=0)
+    weight: float = Field(gt=0, description="relative frequency; weights need not sum to 1")
+
+
+# Azure 2017 VM sizes. The trace analysis notebook gives the marginals, cores
+# 1 ≈ 50 %, 2 ≈ 25 %, 4 ≈ 11 %, 8 ≈ 14 %, and memory 0.75 GB ≈ 2 %, 1.75 ≈ 48 %,
+# 3.5 ≈ 25 %, 7 ≈ 11 %, 14 ≈ 10 %, 56 ≈ 4 % (Azure Public Dataset V1 analysis notebook,
+# read from charts ±3 points). Azure's A-series pairs them exactly: A0 1×0.75, A1 1×1.75,
+# A2 2×3.5, A3 4×7, A4 8×14, A7 8×56; those pairs reproduce both marginals.
+AZURE_2017_SIZES: tuple[SizeClass, ...] = (
+    SizeClass(cpu_cores=1, memory_gib=0.75, weight=0.02),
+    SizeClass(cpu_cores=1, memory_gib=1.75, weight=0.48),
+    SizeClass(cpu_cores=2, memory_gib=3.5, weight=0.25),
+    SizeClass(cpu_cores=4, memory_gib=7.0, weight=0.11),
+    SizeClass(cpu_cores=8, memory_gib=14.0, weight=0.10),
+    SizeClass(cpu_cores=8, memory_gib=56.0, weight=0.04),
+)
+
+
+class UsageFraction(Spec):
+    """Per-instance mean usage as a fraction of its size: Beta(mean·k, (1−mean)·k)."""
+
+    mean: float = Field(gt=0, le=1)
+    concentration: float = Field(default=6.0, gt=0, description="k: larger means less spread between instances")
+
+
+class SyntheticSpec(Spec):
+    """Poisson (optionally diurnal) arrivals of instances drawn from a size mix."""
+
+    arrival_rate_per_s: float = Field(gt=0, description="mean arrivals per second (the daily mean when diurnal)")
+    diurnal_amplitude: float = Field(default=0.0, ge=0, lt=1, description="rate swings by ± this fraction over a day")
+    diurnal_peak_s: float = Field(default=14 * 3600.0, ge=0, lt=86400, description="time of day of the peak rate")
+    sizes: tuple[SizeClass, ...] = Field(default=AZURE_2017_SIZES, min_length=1)
+    # Fitted to the bulk of Azure 2017 lifetimes (≈ 87 % of VMs live under 24 h, Azure
+    # Public Dataset V1 analysis notebook); the long-lived tail is for trace replay.
+    lifetime_s: Distribution = Field(default_factory=lambda: Distribution(median=1800.0, p95=43200.0))
+    # Azure 2019: mean of per-VM average CPU 9.4 %, median 6.9 % (computed from
+    # traces/azure_v2_2019); Beta(0.094·6, 0.906·6) has median ≈ 6.5 %.
+    cpu_usage: UsageFraction = Field(default_factory=lambda: UsageFraction(mean=0.094, concentration=6.0))
+    # Containers of the same applications used 0.42-4 GB where the VM took 4 GB: 50-90 %
+    # smaller (Sharma et al., Middleware 2016, Table 2), i.e. 10-50 % of the size; mean 30 %.
+    # Bitbrains Rnd VMs use less still (9.7 % of provisioned, CALIBRATION.md).
+    memory_usage: UsageFraction = Field(default_factory=lambda: UsageFraction(mean=0.30, concentration=6.0))
+    batch_fraction: float = Field(default=0.0, ge=0, le=1, description="share of instances of kind 'batch'")
+
+
+class WorkloadSpec(Spec):
+    """Exactly one source: ``trace`` (simdc's CSV/Parquet) or ``synthetic``."""
+
+    trace: Path | None = None
+    format: Literal["simdc"] = "simdc"
+    synthetic: SyntheticSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "WorkloadSpec":
+        if (self.trace is None) == (self.synthetic is None):
+            raise ValueError("give exactly one of workload.trace or a [workload.synthetic] table")
+        return self
