@@ -39,9 +39,13 @@ ROWS = (
     ("start_p99_s", "start p99 (s)", "{:,.2f}"),
     ("cpu_util_mean", "CPU used", "{:.1%}"),
     ("cpu_unmet_share", "CPU demand unmet", "{:.1%}"),
+    ("batch_slowdown_p95", "batch slowdown p95", "{:.2f}×"),
     ("mem_used_util_mean", "memory used", "{:.1%}"),
     ("mem_alloc_util_mean", "memory allocated", "{:.1%}"),
     ("stranded_mem_gib_mean", "stranded memory (GiB)", "{:,.1f}"),
+    ("oom_kills", "OOM kills", "{:,.0f}"),
+    ("restarts", "restarts", "{:,.0f}"),
+    ("swap_share", "host time swapping", "{:.1%}"),
 )
 
 SetOption = Annotated[

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
+import math
 import tomllib
 import types
 import typing
@@ -74,7 +75,8 @@ class Config(Spec):
         if not isinstance(tables, dict):
             return data
         tables = dict(tables)
-        wanted = data.get("simulation", {}).get("platforms", ("vm", "container"))
+        simulation = data.get("simulation", {})
+        wanted = simulation.get("platforms", ("vm", "container")) if isinstance(simulation, dict) else ()
         if isinstance(wanted, (list, tuple)):
             for name in wanted:
                 if isinstance(name, str) and name in PRESETS and name not in tables:
@@ -83,7 +85,7 @@ class Config(Spec):
             if not isinstance(table, dict) or "rules" in table:
                 continue
             preset = table.get("preset", name)
-            if preset not in PRESETS:
+            if not isinstance(preset, str) or preset not in PRESETS:
                 tables[name] = {**table, "rules": f"unknown preset {preset!r}"}
                 continue
             rules, defaults = PRESETS[preset]
@@ -146,29 +148,63 @@ def load_config(path: str | Path, overrides: dict[str, Any] | list[str] | None =
         raise ConfigError(f"{path}: invalid TOML: {err}") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read: {err}") from None
-    raw = apply_overrides(raw, overrides or [])
     _resolve_paths(raw, path.parent)
+    raw = apply_overrides(raw, overrides or [])
+    # A path given on the command line is relative to where the command runs.
+    _resolve_paths(raw, Path.cwd())
     return validate(raw, source=str(path))
 
 
-def validate(raw: dict[str, Any], source: str | None = None) -> Config:
-    """Validate plain data into a :class:`Config`, or raise :class:`ConfigError`."""
-    try:
-        config = Config.model_validate(raw)
-    except ValidationError as err:
-        problems = [describe(e) for e in err.errors()]
+def validate(raw: dict[str, Any], source: str | None = None, *, check_files: bool = True) -> Config:
+    """Validate plain data into a :class:`Config`, or raise :class:`ConfigError`.
+
+    ``check_files=False`` skips checking that workload files exist: a results
+    directory's config describes a past run, whose trace may have moved since.
+    """
+    # NaN and infinity pass pydantic's bounds (and would hang a run): report them first.
+    problems = [f"{where}: must be a finite number (got {value})" for where, value in _non_finite(raw)]
+    if not problems:
+        try:
+            config = Config.model_validate(raw)
+        except ValidationError as err:
+            problems = [describe(e) for e in err.errors() if not _only_failed_items(e)]
+    if problems:
         raise ConfigError([f"{source}: {p}" if source else p for p in problems]) from None
-    trace = config.workload.trace
-    if trace is not None and not trace.exists():
-        raise ConfigError(f"{source + ': ' if source else ''}workload.trace: file not found: {trace}")
+    missing = [f"{source + ': ' if source else ''}workload.{key}: file not found: {path}"
+               for key, path in (("trace", config.workload.trace), ("usage", config.workload.usage))
+               if check_files and path is not None and not path.exists()]
+    if missing:
+        raise ConfigError(missing)
     return config
+
+
+def _non_finite(data: Any, where: str = ""):
+    """(key path, value) of every NaN or infinity: TOML allows them, no setting does."""
+    if isinstance(data, float) and not math.isfinite(data):
+        yield where, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _non_finite(value, f"{where}.{key}" if where else str(key))
+    elif isinstance(data, (list, tuple)):
+        for index, value in enumerate(data):
+            yield from _non_finite(value, f"{where}.{index}" if where else str(index))
+
+
+def _only_failed_items(error: dict[str, Any]) -> bool:
+    """A ``too_short`` list whose items failed (and are reported on their own)."""
+    got = error.get("input")
+    return (error["type"] == "too_short" and isinstance(got, (list, tuple))
+            and len(got) >= error.get("ctx", {}).get("min_length", 0))
 
 
 def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
     workload = raw.get("workload")
-    if isinstance(workload, dict) and isinstance(workload.get("trace"), str):
-        trace = Path(workload["trace"]).expanduser()
-        workload["trace"] = str(trace if trace.is_absolute() else (base / trace).resolve())
+    if not isinstance(workload, dict):
+        return
+    for key in ("trace", "usage"):
+        if isinstance(workload.get(key), str):
+            path = Path(workload[key]).expanduser()
+            workload[key] = str(path if path.is_absolute() else (base / path).resolve())
 
 
 def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | list[str]) -> dict[str, Any]:
@@ -222,6 +258,9 @@ def describe(error: dict[str, Any]) -> str:
     ctx = error.get("ctx", {})
 
     if kind in ("union_tag_invalid", "union_tag_not_found") and loc[:1] == ["platform"]:
+        tag = got.get("rules") if isinstance(got, dict) else None
+        if kind == "union_tag_invalid" and not str(tag).startswith("unknown preset"):
+            return f"{where}.rules: must be one of {', '.join(map(repr, RULES))} (got {tag!r})"
         preset = got.get("preset", loc[-1]) if isinstance(got, dict) else loc[-1]
         return f"{where}.preset: unknown preset {preset!r}; choose one of: {', '.join(sorted(PRESETS))}"
     if kind == "extra_forbidden":
@@ -236,7 +275,10 @@ def describe(error: dict[str, Any]) -> str:
         return f"{where}: must be {bounds[kind]} {limit} (got {got!r})"
     if kind == "literal_error":
         return f"{where}: must be one of {ctx.get('expected')} (got {got!r})"
-    if kind.endswith("_type") or kind.endswith("_parsing"):
+    if kind == "too_short":
+        least = ctx.get("min_length", 1)
+        return f"{where}: needs at least {least} item{'s' if least != 1 else ''} (got {got!r})"
+    if kind.endswith("_type") or kind.endswith("_parsing") or kind == "int_from_float":
         expected = kind.split("_")[0]
         names = {"int": "an integer", "float": "a number", "bool": "true or false", "string": "a string",
                  "dict": "a table", "list": "a list", "tuple": "a list", "model": "a table"}

@@ -37,7 +37,7 @@ def simulate(config: Config, seed: int | None = None) -> Results:
     runs = [
         run_platform(name, config.platform[name], [config.host], workload.instances,
                      duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=sim.seed,
-                     policy=config.placement.policy, when_full=config.placement.when_full,
+                     usage=workload.usage, policy=config.placement.policy, when_full=config.placement.when_full,
                      max_wait_s=config.placement.max_wait_s)
         for name in sim.platforms
     ]

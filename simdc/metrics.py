@@ -15,6 +15,16 @@ allocated memory
     request (or usage, with ``admission = "usage"``) + overhead for a container.
 stranded memory
     Allocated minus used: memory no other instance can be admitted into.
+unmet CPU
+    Demand the host could not serve: steal for VMs, throttling for containers, in
+    core-seconds; ``cpu_unmet_share`` is its share of all demand.
+slowdown
+    For completed batch instances: time from first start to end over the work's
+    duration at full speed (1 = never slowed; restarts count).
+memory pressure
+    ``oom_kills``: containers killed by the OOM killer (each restart may be killed
+    again); ``reclaim_share``: share of host-time a hypervisor was reclaiming VM memory
+    (page sharing, ballooning, swap); ``swap_share``: share of host-time it swapped.
 """
 
 from __future__ import annotations
@@ -26,17 +36,21 @@ SUMMARY_COLUMNS = (
     "platform", "submitted", "placed", "rejected", "completed", "running_at_end", "queued_at_end",
     "oom_killed", "evicted", "rejection_rate", "peak_instances", "mean_instances",
     "queue_mean_s", "start_p50_s", "start_p95_s", "start_p99_s",
-    "cpu_util_mean", "cpu_demand_util_mean", "cpu_unmet_share",
+    "cpu_util_mean", "cpu_demand_util_mean", "cpu_unmet_core_s", "cpu_unmet_share",
+    "batch_slowdown_p50", "batch_slowdown_p95", "batch_slowdown_p99",
     "mem_used_util_mean", "mem_alloc_util_mean", "stranded_mem_gib_mean",
+    "oom_kills", "restarts", "reclaim_share", "swap_share",
 )
 
 
 def summary(instances: pd.DataFrame, hosts: pd.DataFrame) -> pd.DataFrame:
-    """One row per platform, in the order platforms first appear in ``instances``."""
+    """One row per platform (every platform in ``hosts``, in its order), even without instances."""
     rows = []
-    for platform, inst in instances.groupby("platform", sort=False, observed=True):
+    duration_s = float(hosts["duration_s"].iloc[0])
+    for platform in hosts["platform"].unique():
+        inst = instances[instances["platform"] == platform]
         rows.append({"platform": platform,
-                     **instance_metrics(inst, float(hosts["duration_s"].iloc[0])),
+                     **instance_metrics(inst, duration_s),
                      **host_metrics(hosts[hosts["platform"] == platform])})
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
@@ -60,7 +74,17 @@ def instance_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]:
         "start_p50_s": float(quantiles.iloc[0]),
         "start_p95_s": float(quantiles.iloc[1]),
         "start_p99_s": float(quantiles.iloc[2]),
+        **_quantiles(inst["slowdown"], "batch_slowdown_p", (50, 95, 99)),
+        "oom_kills": int(inst["oom_kills"].sum()),
+        "restarts": int(inst["restarts"].sum()),
     }
+
+
+def _quantiles(values: pd.Series, prefix: str, percents: tuple[int, ...]) -> dict[str, float]:
+    values = values.dropna()
+    if len(values) == 0:
+        return {f"{prefix}{p}": np.nan for p in percents}
+    return {f"{prefix}{p}": float(values.quantile(p / 100)) for p in percents}
 
 
 def host_metrics(hosts: pd.DataFrame) -> dict[str, float]:
@@ -73,11 +97,15 @@ def host_metrics(hosts: pd.DataFrame) -> dict[str, float]:
     return {
         "cpu_util_mean": used / cpu_capacity,
         "cpu_demand_util_mean": demand / cpu_capacity,
-        "cpu_unmet_share": (demand - used) / demand if demand > 0 else 0.0,
+        "cpu_unmet_core_s": max(demand - used, 0.0),
+        "cpu_unmet_share": max(demand - used, 0.0) / demand if demand > 0 else 0.0,
         "mem_used_util_mean": hosts["mem_used_gib_s"].sum() / mem_capacity,
         "mem_alloc_util_mean": hosts["mem_alloc_gib_s"].sum() / mem_capacity,
-        "stranded_mem_gib_mean": (hosts["mem_alloc_gib_s"].sum() - hosts["mem_used_gib_s"].sum())
+        # Containers booked on usage can use more than they booked: nothing is stranded.
+        "stranded_mem_gib_mean": max(hosts["mem_alloc_gib_s"].sum() - hosts["mem_used_gib_s"].sum(), 0.0)
         / duration.iloc[0],
+        "reclaim_share": hosts["reclaim_s"].sum() / duration.sum(),
+        "swap_share": hosts["swap_s"].sum() / duration.sum(),
     }
 
 

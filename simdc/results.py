@@ -59,8 +59,11 @@ class Results:
         out = Path(out)
         if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
             raise InputError(f"{out}: already exists and is not empty; choose another --out or pass --overwrite")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        except OSError as err:  # e.g. a part of the path is a file
+            raise InputError(f"{out}: cannot create a results directory there: {err.strerror or err}") from None
         try:
             self.summary.to_csv(tmp / "summary.csv", index=False)
             self.instances.to_parquet(tmp / "instances.parquet", index=False)
@@ -103,13 +106,15 @@ def load_results(directory: str | Path) -> Results:
     missing = [name for name in FILES if not (directory / name).is_file()]
     if missing:
         raise InputError(f"{directory}: not a complete simdc results directory (missing {', '.join(missing)})")
-    config = validate(tomllib.loads((directory / "config.toml").read_text()), source=str(directory / "config.toml"))
+    config = validate(tomllib.loads((directory / "config.toml").read_text()), source=str(directory / "config.toml"),
+                      check_files=False)
+    # Platform names are names, even when they look like numbers.
     return Results(
         config=config,
-        summary=pd.read_csv(directory / "summary.csv"),
+        summary=pd.read_csv(directory / "summary.csv", dtype={"platform": str}),
         instances=pd.read_parquet(directory / "instances.parquet"),
         timeseries=pd.read_parquet(directory / "timeseries.parquet"),
-        hosts=pd.read_csv(directory / "hosts.csv"),
+        hosts=pd.read_csv(directory / "hosts.csv", dtype={"platform": str}),
         workload=pd.read_parquet(directory / "workload.parquet"),
         manifest=json.loads((directory / "manifest.json").read_text()),
     )

@@ -26,19 +26,31 @@ class Footprints:
     book_cpu: np.ndarray  # cores counted against the host's CPU cap, admission to end
     book_mem_gib: np.ndarray  # GiB counted against the memory cap: the "allocated" memory
     cpu_demand: np.ndarray  # cores demanded while running
-    mem_used_gib: np.ndarray  # GiB resident on the host while running
+    mem_used_gib: np.ndarray  # GiB resident on the host while running (mean)
     start_s: np.ndarray  # start latency: admission to running
+    weight: np.ndarray  # CPU weight under contention: vCPUs, or the container's request
+    cpu_cap: np.ndarray  # most cores it can use: vCPUs, or the container's cpu_limit
+    mem_cap: np.ndarray  # most GiB it can use: a VM's size (its guest cannot exceed it)
+    mem_limit: np.ndarray  # a container above this is OOM-killed alone (cgroup limit)
+    mem_request: np.ndarray  # GiB the OOM ranking compares usage with
+    priority: np.ndarray  # higher survives memory pressure longer
 
 
 def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame,
-               rng: np.random.Generator) -> Footprints:
-    """What each instance of ``instances`` takes under ``platform``'s rules."""
+               rng: np.random.Generator, usage=None) -> Footprints:
+    """What each instance of ``instances`` takes under ``platform``'s rules.
+
+    ``usage`` (a :mod:`simdc.workload.usage` model) sizes usage-based admission; without
+    it, each instance's mean usage.
+    """
     size_cpu = instances["cpu_cores"].to_numpy(float)
     size_mem = instances["memory_gib"].to_numpy(float)
     used_cpu = instances["cpu_used"].to_numpy(float)
     used_mem = instances["memory_used_gib"].to_numpy(float)
     overhead_gib = platform.overhead_mib / MIB_PER_GIB
     n = len(instances)
+    priority = instances["priority"].to_numpy(np.int64)
+    none = np.full(n, np.inf)
 
     if isinstance(platform, VmPlatform):
         # Static preallocation: the whole size is taken for the whole life; a guest can
@@ -49,17 +61,40 @@ def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame
             cpu_demand=np.minimum(used_cpu, size_cpu),
             mem_used_gib=np.minimum(used_mem, size_mem) + overhead_gib,
             start_s=platform.boot_s.sample(rng, n),
+            weight=size_cpu,
+            cpu_cap=size_cpu,
+            mem_cap=size_mem,
+            mem_limit=none,
+            mem_request=size_mem,
+            priority=priority,
         )
-    # Dynamic sharing: the footprint is what the container uses. Admission counts
-    # requests (Kubernetes) or current usage.
-    by_usage = platform.admission == "usage"
+    # Dynamic sharing: the footprint is what the container uses. Admission counts the
+    # declared requests (Kubernetes) or a percentile of measured usage (right-sized).
+    if platform.admission == "usage":
+        book_cpu, book_mem = (usage.quantile(platform.usage_percentile / 100) if usage is not None
+                              else (used_cpu, used_mem))
+    else:
+        book_cpu, book_mem = size_cpu, size_mem
     return Footprints(
-        book_cpu=used_cpu if by_usage else size_cpu,
-        book_mem_gib=(used_mem if by_usage else size_mem) + overhead_gib,
+        book_cpu=np.asarray(book_cpu, dtype=float),
+        book_mem_gib=np.asarray(book_mem, dtype=float) + overhead_gib,
         cpu_demand=used_cpu,
         mem_used_gib=used_mem + overhead_gib,
         start_s=platform.start_s.sample(rng, n),
+        weight=size_cpu,
+        cpu_cap=_limit(instances, "cpu_limit", n),
+        mem_cap=none,
+        mem_limit=_limit(instances, "memory_limit_gib", n),
+        mem_request=size_mem,
+        priority=priority,
     )
+
+
+def _limit(instances: pd.DataFrame, column: str, n: int) -> np.ndarray:
+    """A container's limit from the workload; no column or an empty cell means none."""
+    if column not in instances:
+        return np.full(n, np.inf)
+    return instances[column].fillna(np.inf).to_numpy(float)
 
 
 def caps(platform: VmPlatform | ContainerPlatform, host: HostSpec) -> tuple[float, float]:

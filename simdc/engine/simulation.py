@@ -1,10 +1,12 @@
-"""One platform's run over a workload: submit → admit, queue or reject → start →
-running → end.
+"""One platform's run over a workload.
+
+Lifecycle of an instance: submit → admit, queue or reject → start → running → end; a
+container killed by the OOM killer waits a back-off and starts again on the same host.
 
 Each instance waits on one thing at a time, so instances are not SimPy processes: each
-step is a timeout whose callback takes the next step (DESIGN.md §3). Per-instance
-numbers live in plain lists indexed by workload row; the tables are built once, at
-the end.
+step is a timeout whose callback takes the next step (DESIGN.md §3). Usage changes on a
+fixed step for all hosts at once, vectorised per host. Per-instance numbers live in
+plain lists indexed by workload row; tables are built once, at the end.
 """
 
 from __future__ import annotations
@@ -15,26 +17,33 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import simpy
-from simpy.events import Timeout
+from simpy.core import NORMAL, URGENT
+from simpy.events import Event
 
 from simdc.engine.host import HostState
-from simdc.engine.rules import caps, footprints
+from simdc.engine.rules import MIB_PER_GIB, caps, footprints
 from simdc.model.host import HostSpec
 from simdc.model.platform import ContainerPlatform, VmPlatform
 from simdc.placement import POLICIES
 from simdc.random import stream
+from simdc.workload.usage import ConstantUsage
 
 # Instance states during the run, and the outcome each leaves at the end.
-WAITING, QUEUED, STARTING, RUNNING, COMPLETED, REJECTED = range(6)
+WAITING, QUEUED, STARTING, RUNNING, BACKOFF, COMPLETED, REJECTED, KILLED = range(8)
 OUTCOMES = ("completed", "rejected", "oom_killed", "evicted", "running_at_end", "queued_at_end")
 FINAL_OUTCOME = {
     WAITING: "queued_at_end",  # not reached: every row arrives before the horizon
     QUEUED: "queued_at_end",
     STARTING: "running_at_end",
     RUNNING: "running_at_end",
+    BACKOFF: "running_at_end",
     COMPLETED: "completed",
     REJECTED: "rejected",
+    KILLED: "oom_killed",
 }
+# "After containers in a Pod run for 10 minutes without any problems, the kubelet
+# resets the restart backoff timer" (Kubernetes docs, Pod Lifecycle).
+BACKOFF_RESET_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,7 @@ class PlatformRun:
 
 def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: list[HostSpec],
                  instances: pd.DataFrame, *, duration_s: float, sample_every_s: float, seed: int,
-                 policy: str = "first_fit", when_full: str = "reject",
+                 usage=None, policy: str = "first_fit", when_full: str = "reject",
                  max_wait_s: float | None = None) -> PlatformRun:
     """Replay ``instances`` (sorted by ``submit_s``) on ``hosts`` under ``platform``.
 
@@ -60,15 +69,17 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
         Step of the timeseries, seconds.
     seed
         The run's seed; this platform's random streams are derived from it and ``name``.
+    usage
+        A usage model (:mod:`simdc.workload.usage`); default: each instance's mean usage.
     """
     sim = _Simulation(name, platform, hosts, instances, duration_s, sample_every_s, seed,
-                      policy, when_full, max_wait_s)
+                      usage, policy, when_full, max_wait_s)
     return sim.run()
 
 
 class _Simulation:
     def __init__(self, name, platform, hosts, instances, duration_s, sample_every_s, seed,
-                 policy, when_full, max_wait_s):
+                 usage, policy, when_full, max_wait_s):
         self.name = name
         self.env = simpy.Environment()
         self.duration_s = float(duration_s)
@@ -76,27 +87,49 @@ class _Simulation:
         self.choose = POLICIES[policy]
         self.queue_when_full = when_full == "queue"
         self.max_wait_s = max_wait_s
-        self.hosts = [HostState(i, spec, *caps(platform, spec)) for i, spec in enumerate(hosts)]
+        vm = isinstance(platform, VmPlatform)
+        host_args = dict(overhead_gib=platform.overhead_mib / MIB_PER_GIB, vm=vm)
+        if vm:
+            host_args.update(ksm_savings=platform.ksm_savings, balloon=platform.balloon,
+                             swap_slowdown=platform.swap_slowdown)
+            self.restart, self.backoff_s, self.backoff_max_s = False, 0.0, 0.0
+        else:
+            self.restart = platform.restart_policy == "always"
+            self.backoff_s, self.backoff_max_s = platform.restart_backoff_s, platform.restart_backoff_max_s
+        self.hosts = [HostState(i, spec, *caps(platform, spec), **host_args) for i, spec in enumerate(hosts)]
         self.max_cpu_cap = max(h.cpu_cap for h in self.hosts)
         self.max_mem_cap = max(h.mem_cap for h in self.hosts)
 
-        fp = footprints(platform, instances, stream(seed, f"start:{name}"))
+        self.usage = usage or ConstantUsage(instances["cpu_used"].to_numpy(float),
+                                            instances["memory_used_gib"].to_numpy(float))
+        fp = footprints(platform, instances, stream(seed, f"start:{name}"), self.usage)
+        self.fp = fp
         self.ids = instances["id"].to_numpy()
         self.submit = instances["submit_s"].to_numpy(float).tolist()
         self.duration = instances["duration_s"].to_numpy(float).tolist()
+        self.batch = (instances["kind"] == "batch").to_numpy().tolist()
         self.book_cpu = fp.book_cpu.tolist()
         self.book_mem = fp.book_mem_gib.tolist()
-        self.cpu_demand = fp.cpu_demand.tolist()
-        self.mem_used = fp.mem_used_gib.tolist()
+        self.weight = fp.weight.tolist()
+        self.cpu_cap = fp.cpu_cap.tolist()
+        self.mem_cap = fp.mem_cap.tolist()
         self.start_s = fp.start_s.tolist()
 
         n = len(self.submit)
         nan = float("nan")
         self.state = [WAITING] * n
         self.host_of = [-1] * n
+        self.slot_of = [-1] * n
         self.admit_s = [nan] * n
         self.ready_s = [nan] * n
         self.end_s = [nan] * n
+        self.attempt_s = np.full(n, nan)  # when the current attempt started running
+        self.kills = [0] * n
+        self.restarts = [0] * n
+        self.streak = [0] * n  # kills since the back-off last reset
+        self.demand_s = [0.0] * n
+        self.unmet_s = [0.0] * n
+        self.swap_s = [0.0] * n
         self.queue: deque[int] = deque()
         self.samples: list[tuple] = []
 
@@ -106,18 +139,36 @@ class _Simulation:
         if self.submit:
             self._after(self.submit[0], self._on_arrival, 0)
         self._after(0.0, self._on_sample, None)
+        if self.usage.step_s is not None:
+            self._after(self.usage.step_s, self._on_usage_step, None)
         self.env.run(until=self.duration_s)
         for host in self.hosts:
             host.advance(self.duration_s)
+            host.settle(self.duration_s)
+            for s in range(host.n):
+                self._collect(host.inst[s], host, s)
         return PlatformRun(self._instances_table(), self._hosts_table(), self._timeseries_table())
 
-    def _after(self, delay: float, callback, value) -> None:
-        Timeout(self.env, delay, value).callbacks.append(callback)
+    def _after(self, delay: float, callback, value, priority: int = NORMAL) -> None:
+        """Call ``callback(event)`` in ``delay`` seconds, with ``event._value = value``.
+
+        Endings are scheduled ``URGENT``: at one instant, every departure happens before
+        any arrival or start, so a request sees the capacity freed at its own moment
+        (and the density metrics count an end and a start at one moment as no overlap).
+        """
+        event = Event(self.env)
+        event._ok = True
+        event._value = value
+        event.callbacks.append(callback)
+        self.env.schedule(event, priority, delay)
+
+    # --- arrival, admission, queue -------------------------------------------------
 
     def _on_arrival(self, event) -> None:
         k = event._value
-        now = self.env.now
         submit = self.submit
+        # The clock reached submit[k] by adding a delay: record the exact submit time.
+        now = submit[k]
         n = len(submit)
         while True:
             self._submit(k, now)
@@ -125,7 +176,7 @@ class _Simulation:
             if k >= n or submit[k] > now:
                 break
         if k < n:
-            self._after(submit[k] - now, self._on_arrival, k)
+            self._after(submit[k] - self.env.now, self._on_arrival, k)
 
     def _submit(self, i: int, now: float) -> None:
         cpu, mem = self.book_cpu[i], self.book_mem[i]
@@ -157,32 +208,7 @@ class _Simulation:
         host.book(now, self.book_cpu[i], self.book_mem[i])
         self.host_of[i] = host.index
         self.admit_s[i] = now
-        self.state[i] = STARTING
-        delay = self.start_s[i]
-        if delay > 0:
-            self._after(delay, self._on_ready, i)
-        else:
-            self._ready(i, now)
-
-    def _on_ready(self, event) -> None:
-        self._ready(event._value, self.env.now)
-
-    def _ready(self, i: int, now: float) -> None:
-        self.hosts[self.host_of[i]].start_running(now, self.cpu_demand[i], self.mem_used[i])
-        self.ready_s[i] = now
-        self.state[i] = RUNNING
-        self._after(self.duration[i], self._on_end, i)
-
-    def _on_end(self, event) -> None:
-        i = event._value
-        now = self.env.now
-        host = self.hosts[self.host_of[i]]
-        host.stop_running(now, self.cpu_demand[i], self.mem_used[i])
-        host.release(now, self.book_cpu[i], self.book_mem[i])
-        self.end_s[i] = now
-        self.state[i] = COMPLETED
-        if self.queue:
-            self._drain_queue(now)
+        self._start(i, now)
 
     def _drain_queue(self, now: float) -> None:
         """Admit waiting requests in FIFO order until the head does not fit."""
@@ -209,11 +235,179 @@ class _Simulation:
         self.state[i] = REJECTED
         self.end_s[i] = now
 
+    # --- start, run, end -----------------------------------------------------------
+
+    def _start(self, i: int, now: float) -> None:
+        self.state[i] = STARTING
+        delay = self.start_s[i]
+        if delay > 0:
+            self._after(delay, self._on_ready, i)
+        else:
+            self._ready(i, now)
+
+    def _on_ready(self, event) -> None:
+        i = event._value
+        if self.state[i] == STARTING:
+            self._ready(i, self.env.now)
+
+    def _ready(self, i: int, now: float) -> None:
+        host = self.hosts[self.host_of[i]]
+        first = self.ready_s[i] != self.ready_s[i]  # NaN: first start
+        if first:
+            self.ready_s[i] = now
+            if not self.batch[i]:  # a service lives duration_s from its first start
+                self._after(self.duration[i], self._on_end, i, URGENT)
+        self.state[i] = RUNNING
+        self.attempt_s[i] = now
+        cpu, mem = self.usage.at_one(i, 0.0, now)
+        host.add(now, i, min(cpu, self.cpu_cap[i]), self.weight[i], min(mem, self.mem_cap[i]),
+                 self.batch[i], self.duration[i], self.slot_of)
+        self._settle_host(host, now)
+
+    def _on_end(self, event) -> None:
+        i = event._value
+        state = self.state[i]
+        if state in (RUNNING, STARTING, BACKOFF):
+            now = self.env.now
+            host = self.hosts[self.host_of[i]]
+            if state == RUNNING:
+                self._stop(i, host, now)
+                host.rebalance(now)
+                self._schedule_finish(host, now)
+            self._leave(i, host, now, COMPLETED)
+
+    def _stop(self, i: int, host: HostState, now: float) -> None:
+        """Take ``i`` out of its host's running set and keep its integrals."""
+        s = self.slot_of[i]
+        demand, unmet, swap = host.remove(now, s, self.slot_of)
+        self.demand_s[i] += demand
+        self.unmet_s[i] += unmet
+        self.swap_s[i] += swap
+
+    def _collect(self, i: int, host: HostState, s: int) -> None:
+        self.demand_s[i] += host.demand_acc[s]
+        self.unmet_s[i] += host.unmet_acc[s]
+        self.swap_s[i] += host.swap_acc[s]
+
+    def _leave(self, i: int, host: HostState, now: float, state: int, drain: bool = True) -> None:
+        host.release(now, self.book_cpu[i], self.book_mem[i])
+        self.state[i] = state
+        self.end_s[i] = now
+        if drain and self.queue:
+            self._drain_queue(now)
+
+    # --- a host's running set changed --------------------------------------------
+
+    def _settle_host(self, host: HostState, now: float) -> None:
+        """After a change: kill what memory pressure demands, share CPU, plan finishes."""
+        freed = False
+        if not host.vm and host.n and host.over_memory():
+            freed = self._oom(host, now)
+        host.rebalance(now)
+        self._schedule_finish(host, now)
+        if freed and self.queue:
+            self._drain_queue(now)
+
+    def _oom(self, host: HostState, now: float) -> bool:
+        """The OOM killer frees memory until the footprint fits the host.
+
+        First an instance above its own memory limit is killed alone (its cgroup's OOM).
+        Then, while the host is over, victims in the kubelet's eviction order (Kubernetes
+        docs, Node-pressure Eviction): usage above request first, then lower priority,
+        then furthest above request; among those within their request, the largest.
+        Returns whether a booking was released (a victim that will not restart).
+        """
+        fp = self.fp
+        n = host.n
+        inst = host.inst[:n]
+        over_limit = host.mem[:n] > fp.mem_limit[inst]
+        freed = False
+        for i in inst[over_limit].tolist():
+            freed |= self._kill(i, host, now)
+        if not host.over_memory():
+            return freed
+        n = host.n
+        inst = host.inst[:n].copy()
+        mem = host.mem[:n].copy()
+        excess = mem - fp.mem_request[inst]
+        above = excess > 0
+        order = np.lexsort((-mem, -excess, fp.priority[inst], ~above))
+        footprint = mem + host.overhead
+        left = mem.sum() + host.overhead * n - np.cumsum(footprint[order])
+        victims = int(np.argmax(left <= host.allocatable)) + 1
+        for i in inst[order[:victims]].tolist():
+            freed |= self._kill(i, host, now)
+        return freed
+
+    def _kill(self, i: int, host: HostState, now: float) -> bool:
+        """Kill running instance ``i``; True if it leaves the host for good."""
+        self._stop(i, host, now)
+        self.kills[i] += 1
+        if not self.restart:
+            self._leave(i, host, now, KILLED, drain=False)
+            return True
+        if now - self.attempt_s[i] >= BACKOFF_RESET_S:
+            self.streak[i] = 0
+        delay = min(self.backoff_s * 2 ** self.streak[i], self.backoff_max_s)
+        self.streak[i] += 1
+        self.state[i] = BACKOFF
+        self._after(delay, self._on_restart, i)
+        return False
+
+    def _on_restart(self, event) -> None:
+        i = event._value
+        if self.state[i] == BACKOFF:
+            self.restarts[i] += 1
+            self._start(i, self.env.now)
+
+    def _schedule_finish(self, host: HostState, now: float) -> None:
+        """One pending 'next batch finish' per host; a newer plan voids the older."""
+        if not host.batch_n and not host.finish_pending:
+            return  # no batch work, and no plan to void
+        when = host.next_finish(now)
+        host.finish_token += 1
+        host.finish_pending = when is not None
+        if when is not None:
+            self._after(max(when - now, 0.0), self._on_finish, (host.index, host.finish_token), URGENT)
+
+    def _on_finish(self, event) -> None:
+        index, token = event._value
+        host = self.hosts[index]
+        if token != host.finish_token:
+            return
+        host.finish_pending = False
+        now = self.env.now
+        host.settle(now)
+        done = [host.inst[s] for s in host.finished_slots()]
+        for i in done:
+            self._stop(int(i), host, now)
+        host.rebalance(now)
+        self._schedule_finish(host, now)
+        for i in done:
+            self._leave(int(i), host, now, COMPLETED)
+
+    # --- usage steps and samples ---------------------------------------------------
+
+    def _on_usage_step(self, event) -> None:
+        now = self.env.now
+        fp = self.fp
+        attempt = self.attempt_s
+        for host in self.hosts:
+            n = host.n
+            if n == 0:
+                continue
+            inst = host.inst[:n]
+            cpu, mem = self.usage.at(inst, now - attempt[inst], now)
+            host.set_usage(now, np.minimum(cpu, fp.cpu_cap[inst]), np.minimum(mem, fp.mem_cap[inst]))
+            self._settle_host(host, now)
+        if now + self.usage.step_s < self.duration_s:
+            self._after(self.usage.step_s, self._on_usage_step, None)
+
     def _on_sample(self, event) -> None:
         now = self.env.now
         for h in self.hosts:
-            self.samples.append((now, h.index, h.resident, h.running, h.cpu_demand, h.cpu_used,
-                                 h.mem_used, h.book_mem))
+            self.samples.append((now, h.index, h.resident, h.n, h.cpu_demand, h.cpu_used,
+                                 h.mem_used, h.book_mem, h.swapped))
         if now + self.sample_every_s < self.duration_s:
             self._after(self.sample_every_s, self._on_sample, None)
 
@@ -227,6 +421,9 @@ class _Simulation:
         outcome = [FINAL_OUTCOME[s] for s in self.state]
         # Time spent waiting for a host: until admission, until giving up, or until the end.
         waited_until = np.where(np.isnan(admit), np.where(np.isnan(end), self.duration_s, end), admit)
+        batch = np.asarray(self.batch, dtype=bool)
+        completed = np.asarray([s == COMPLETED for s in self.state], dtype=bool)
+        slowdown = np.where(batch & completed, (end - ready) / np.asarray(self.duration), np.nan)
         return pd.DataFrame({
             "id": self.ids,
             "platform": self.name,
@@ -238,6 +435,12 @@ class _Simulation:
             "outcome": pd.Categorical(outcome, categories=OUTCOMES),
             "queue_s": waited_until - submit,
             "boot_s": ready - admit,
+            "cpu_demand_core_s": np.asarray(self.demand_s),
+            "cpu_unmet_core_s": np.maximum(np.asarray(self.unmet_s), 0.0),
+            "oom_kills": np.asarray(self.kills, dtype=np.int64),
+            "restarts": np.asarray(self.restarts, dtype=np.int64),
+            "swap_s": np.asarray(self.swap_s),
+            "slowdown": slowdown,
         })
 
     def _hosts_table(self) -> pd.DataFrame:
@@ -253,11 +456,14 @@ class _Simulation:
             "cpu_used_core_s": h.cpu_used_s,
             "mem_used_gib_s": h.mem_used_s,
             "mem_alloc_gib_s": h.mem_alloc_s,
+            "reclaim_s": h.reclaim_s,
+            "swap_s": h.swap_s,
+            "swapped_gib_s": h.swapped_gib_s,
         } for h in self.hosts])
 
     def _timeseries_table(self) -> pd.DataFrame:
         columns = ["t_s", "host", "resident", "running", "cpu_demand", "cpu_used",
-                   "mem_used_gib", "mem_alloc_gib"]
+                   "mem_used_gib", "mem_alloc_gib", "swapped_gib"]
         table = pd.DataFrame(self.samples, columns=columns)
         table.insert(0, "platform", self.name)
         return table

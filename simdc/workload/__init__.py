@@ -21,10 +21,11 @@ priority                     integer, higher is more important (default 0)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
-from simdc.model.workload import WorkloadSpec
+from simdc.model.workload import SyntheticSpec, WorkloadSpec
 
 COLUMNS = ("id", "submit_s", "duration_s", "cpu_cores", "memory_gib",
            "cpu_used", "memory_used_gib", "kind", "image", "priority")
@@ -38,17 +39,45 @@ class Workload:
 
     instances: pd.DataFrame
     source: str
+    usage: Any = None  # a model from simdc.workload.usage; None: each instance's mean
 
     def __len__(self) -> int:
         return len(self.instances)
 
 
 def load_workload(spec: WorkloadSpec, duration_s: float, seed: int) -> Workload:
-    """Build the workload a config asks for, truncated to arrivals before ``duration_s``."""
-    from simdc.workload import own, synthetic
+    """Build the workload a config asks for, truncated to arrivals before ``duration_s``,
+    with its usage over time."""
+    from simdc.workload import own, synthetic, usage
 
     if spec.synthetic is not None:
-        return synthetic.generate(spec.synthetic, duration_s, seed)
+        workload = synthetic.generate(spec.synthetic, duration_s, seed)
+        return Workload(workload.instances, workload.source, synthetic_usage(spec.synthetic, workload, seed))
     workload = own.read(spec.trace)
-    kept = workload.instances[workload.instances["submit_s"] < duration_s]
-    return Workload(kept.reset_index(drop=True), workload.source)
+    instances = workload.instances[workload.instances["submit_s"] < duration_s].reset_index(drop=True)
+    model = None
+    if spec.usage is not None:
+        table = usage.read_table(spec.usage)
+        model = usage.SeriesUsage.from_table(table[table["id"].astype(str).isin(instances["id"].astype(str))],
+                                             instances["id"].astype(str), spec.usage_step_s,
+                                             _means(instances), source=str(spec.usage))
+    return Workload(instances, workload.source, model)
+
+
+def synthetic_usage(spec: SyntheticSpec, workload: Workload, seed: int):
+    """The generator's usage over time, or constant means when it has no variation."""
+    from simdc.workload.usage import SyntheticUsage
+
+    if spec.cpu_burstiness == 0 and spec.memory_burstiness == 0 and spec.usage_diurnal_amplitude == 0:
+        return None
+    means = _means(workload.instances)
+    return SyntheticUsage(means.cpu, means.mem, step_s=spec.usage_step_s, seed=seed,
+                          cpu_burstiness=spec.cpu_burstiness, memory_burstiness=spec.memory_burstiness,
+                          correlation=spec.usage_correlation, diurnal_amplitude=spec.usage_diurnal_amplitude,
+                          diurnal_peak_s=spec.diurnal_peak_s)
+
+
+def _means(instances: pd.DataFrame):
+    from simdc.workload.usage import ConstantUsage
+
+    return ConstantUsage(instances["cpu_used"].to_numpy(float), instances["memory_used_gib"].to_numpy(float))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import difflib
+import gzip
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +37,43 @@ def read(path: str | Path) -> Workload:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as err:
         raise InputError(f"{path}: cannot read as {'Parquet' if parquet else 'CSV'}: {err}".strip()) from None
-    # A CSV row's line in the file: the header is line 1.
-    where = (lambda row: f"row {row + 1}") if parquet else (lambda row: f"line {row + 2}")
+    where = (lambda row: f"row {row + 1}") if parquet else _CsvLines(path, len(frame))
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes the extra leading fields of a first row longer than the header
+        # as an index, shifting every value one column along: refuse, never guess.
+        fields = len(frame.columns) + frame.index.nlevels
+        raise InputError(f"{path}: {where(0)}: {fields} fields, but the header has {len(frame.columns)} columns")
     return Workload(normalise(frame, str(path), where), str(path))
+
+
+class _CsvLines:
+    """Names a data row by its line in the CSV file (the header is line 1), counting the
+    blank lines pandas skips and line breaks inside quoted fields. The file is scanned
+    again only when a problem is reported."""
+
+    def __init__(self, path: Path, rows: int):
+        self.path, self.rows, self.starts = path, rows, None
+
+    def __call__(self, row: int) -> str:
+        if self.starts is None:
+            self.starts = self._record_starts()
+        if len(self.starts) == self.rows + 1:  # header + rows: the scan agrees with pandas
+            return f"line {self.starts[row + 1]}"
+        return f"line {row + 2}"
+
+    def _record_starts(self) -> list[int]:
+        starts, line = [], 1
+        opener = gzip.open if self.path.suffix == ".gz" else open
+        try:
+            with opener(self.path, "rt", newline="", encoding="utf-8", errors="replace") as file:
+                reader = csv.reader(file, skipinitialspace=True)
+                for record in reader:
+                    if len(record) > 1 or (record and record[0].strip()):  # pandas skips blank lines
+                        starts.append(line)
+                    line = reader.line_num + 1
+        except (OSError, csv.Error):
+            return []
+        return starts
 
 
 def normalise(frame: pd.DataFrame, source: str, where=lambda row: f"row {row + 1}") -> pd.DataFrame:
@@ -87,6 +123,7 @@ def normalise(frame: pd.DataFrame, source: str, where=lambda row: f"row {row + 1
     for column in ("cpu_used", "memory_used_gib"):
         if column in out:
             check(column, out[column] < 0, "must be >= 0")
+            check(column, np.isinf(out[column]), "must be finite")
 
     out["cpu_used"] = out["cpu_used"].fillna(out["cpu_cores"]) if "cpu_used" in out else out["cpu_cores"]
     if "memory_used_gib" in out:
@@ -107,7 +144,8 @@ def normalise(frame: pd.DataFrame, source: str, where=lambda row: f"row {row + 1
 
     ids = out["id"].astype(str).str.strip()
     _report(problems, source, where, ids == "", lambda r: "id is empty")
-    repeated = ids.duplicated(keep="first") & (ids != "")
+    # Compare ids as they will be stored: '1' and '1.0' are both the integer 1.
+    repeated = _ids(out["id"]).astype(str).duplicated(keep="first") & (ids != "")
     _report(problems, source, where, repeated, lambda r: f"id {ids.iloc[r]!r} appears more than once")
 
     if problems:
@@ -133,7 +171,8 @@ def write(instances: pd.DataFrame, path: str | Path) -> Path:
 def _ids(column: pd.Series) -> pd.Series:
     """Integer ids stay integers; anything else is a string."""
     as_int = pd.to_numeric(column, errors="coerce")
-    if as_int.notna().all() and (as_int % 1 == 0).all():
+    # Beyond 2**53 a float no longer holds every integer: keep such ids as text.
+    if as_int.notna().all() and (as_int % 1 == 0).all() and (as_int.abs() <= 2**53).all():
         return as_int.astype(np.int64)
     return column.astype(str).str.strip()
 

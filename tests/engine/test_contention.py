@@ -1,0 +1,196 @@
+"""Contention: CPU sharing, memory pressure, OOM kills and restarts, VM reclaim."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import simdc
+from simdc.config import validate
+
+
+def run_trace(tmp_path, rows, *, cores, memory_gib, platform, rules=None, usage=None, duration_s=1000.0,
+              sample_every_s=10.0):
+    """Run a hand-written workload (and optional usage table) on one host."""
+    trace = tmp_path / "trace.csv"
+    pd.DataFrame(rows).to_csv(trace, index=False)
+    workload = {"trace": str(trace)}
+    if usage is not None:
+        usage_path = tmp_path / "usage.csv"
+        pd.DataFrame(usage, columns=["id", "t_s", "cpu_cores", "memory_gib"]).to_csv(usage_path, index=False)
+        workload |= {"usage": str(usage_path), "usage_step_s": 10.0}
+    zero = {"overhead_mib": 0}
+    zero |= {"boot_s": 0} if platform == "vm" else {"start_s": 0}
+    return simdc.simulate(validate({
+        "simulation": {"duration_s": duration_s, "platforms": [platform], "sample_every_s": sample_every_s},
+        "host": {"cpu_cores": cores, "memory_gib": memory_gib},
+        "platform": {platform: zero | (rules or {})},
+        "workload": workload,
+    }))
+
+
+def row(id, cpu, mem, cpu_used, mem_used, kind="service", duration=1000.0, submit=0.0):
+    return {"id": id, "submit_s": submit, "duration_s": duration, "cpu_cores": cpu, "memory_gib": mem,
+            "cpu_used": cpu_used, "memory_used_gib": mem_used, "kind": kind}
+
+
+def test_containers_share_contended_cpu_in_proportion_to_requests(tmp_path):
+    """Two containers each want 2 cores of a 2-core host; requests 1 and 3 set weights 1:3,
+    so they get 0.5 and 1.5 cores: throttled 1.5 and 0.5 core-seconds per second."""
+    results = run_trace(tmp_path, [row("a", 1, 1, 2, 1), row("b", 3, 1, 2, 1)],
+                        cores=2, memory_gib=16, platform="container", rules={"overcommit": 2})
+    unmet = results.instances.set_index("id")["cpu_unmet_core_s"]
+    assert unmet["a"] == pytest.approx(1.5 * 1000)
+    assert unmet["b"] == pytest.approx(0.5 * 1000)
+    assert results.summary["cpu_unmet_core_s"].iloc[0] == pytest.approx(unmet.sum())
+
+
+def test_overcommitted_vms_share_cores_and_record_steal(tmp_path):
+    """Two busy 2-vCPU VMs on 2 cores (cpu_overcommit 2): one core each, one core stolen each."""
+    results = run_trace(tmp_path, [row("a", 2, 1, 2, 1), row("b", 2, 1, 2, 1)],
+                        cores=2, memory_gib=16, platform="vm", rules={"cpu_overcommit": 2})
+    unmet = results.instances.set_index("id")["cpu_unmet_core_s"]
+    assert unmet.to_dict() == pytest.approx({"a": 1000.0, "b": 1000.0})
+    assert results.summary["cpu_util_mean"].iloc[0] == pytest.approx(1.0)
+
+
+def test_a_vm_never_uses_more_than_its_vcpus(tmp_path):
+    """A 2-vCPU VM whose workload wants 5 cores gets 2, on an idle 8-core host."""
+    results = run_trace(tmp_path, [row("a", 2, 1, 5, 1)], cores=8, memory_gib=16, platform="vm")
+    assert results.hosts["cpu_used_core_s"].iloc[0] == pytest.approx(2 * 1000)
+
+
+def test_batch_work_stretches_under_sharing(tmp_path):
+    """Two single-threaded batch jobs of 100 s on one core: processor sharing finishes
+    both at 200 s (slowdown 2); alone, one finishes at 100 s."""
+    rows = [row("a", 1, 1, 1, 1, "batch", 100), row("b", 1, 1, 1, 1, "batch", 100)]
+    results = run_trace(tmp_path, rows, cores=1, memory_gib=16, platform="container", rules={"overcommit": 2})
+    inst = results.instances.set_index("id")
+    assert inst["end_s"].to_dict() == pytest.approx({"a": 200.0, "b": 200.0})
+    assert inst["slowdown"].to_dict() == pytest.approx({"a": 2.0, "b": 2.0})
+    alone = run_trace(tmp_path, rows[:1], cores=1, memory_gib=16, platform="container")
+    assert alone.instances["end_s"].iloc[0] == pytest.approx(100.0)
+
+
+def test_oom_killer_takes_the_container_furthest_above_its_request(tmp_path):
+    """10 GiB host; at t = 100 s usage becomes a: 6 (request 2), b: 3 (request 2), c: 2
+    (request 4): 11 GiB. The killer takes a, the furthest above its request, and only a.
+    a restarts after the 10 s back-off, using 6 GiB again, and is killed again."""
+    rows = [row("a", 1, 2, 0.1, 1), row("b", 1, 2, 0.1, 1), row("c", 1, 4, 0.1, 1)]
+    usage = [("a", 0, 0.1, 1), ("a", 100, 0.1, 6), ("b", 0, 0.1, 1), ("b", 100, 0.1, 3),
+             ("c", 0, 0.1, 1), ("c", 100, 0.1, 2)]
+    results = run_trace(tmp_path, rows, cores=8, memory_gib=10, platform="container", usage=usage,
+                        duration_s=115.0, sample_every_s=1.0)
+    inst = results.instances.set_index("id")
+    assert inst.loc["a", "oom_kills"] == 1 and inst.loc["a", "restarts"] == 1
+    assert inst.loc[["b", "c"], "oom_kills"].tolist() == [0, 0]
+    series = results.timeseries
+    assert (series["mem_used_gib"] <= 10 + 1e-9).all()
+
+
+def test_restart_policy_never_leaves_the_victim_oom_killed(tmp_path):
+    rows = [row("a", 1, 2, 0.1, 1), row("b", 1, 2, 0.1, 1)]
+    usage = [("a", 0, 0.1, 1), ("a", 50, 0.1, 9), ("b", 0, 0.1, 2)]
+    results = run_trace(tmp_path, rows, cores=8, memory_gib=10, platform="container", usage=usage,
+                        rules={"restart_policy": "never"}, duration_s=200.0)
+    inst = results.instances.set_index("id")
+    assert inst.loc["a", "outcome"] == "oom_killed" and inst.loc["a", "end_s"] == pytest.approx(50.0)
+    assert inst.loc["b", "outcome"] == "running_at_end"
+    assert results.summary["oom_killed"].iloc[0] == 1
+
+
+def test_overcommitted_vms_swap_and_slow_down(tmp_path):
+    """Two 8 GiB batch VMs using 7 GiB each on a 10 GiB host (memory_overcommit 2, no
+    page sharing, nothing to balloon): 4 GiB of 14 is swapped, so each runs at
+    1 − 0.3 × 4/14 of full speed and its 100 s of work takes 100 / that."""
+    rows = [row("a", 1, 8, 1, 7, "batch", 100), row("b", 1, 8, 1, 7, "batch", 100)]
+    results = run_trace(tmp_path, rows, cores=8, memory_gib=10, platform="vm",
+                        rules={"memory_overcommit": 2, "ksm_savings": 0})
+    speed = 1 - 0.3 * 4 / 14
+    assert results.instances["end_s"].tolist() == pytest.approx([100 / speed] * 2)
+    assert results.summary["oom_kills"].iloc[0] == 0
+    assert results.hosts["swapped_gib_s"].iloc[0] == pytest.approx(4 * 100 / speed)
+
+
+def test_page_sharing_and_ballooning_reclaim_before_swapping(tmp_path):
+    """Same VMs, but the guests touched 7 GiB while now using 4: under pressure KSM (5 %)
+    and the balloon bring the 14 GiB down to the 10 GiB host without swapping."""
+    rows = [row("a", 1, 8, 1, 7), row("b", 1, 8, 1, 7)]
+    usage = [("a", 0, 1, 7), ("a", 20, 1, 4), ("b", 0, 1, 4), ("b", 50, 1, 7), ("b", 60, 1, 4)]
+    results = run_trace(tmp_path, rows, cores=8, memory_gib=12, platform="vm", usage=usage,
+                        rules={"memory_overcommit": 2}, duration_s=100.0)
+    hosts = results.hosts.iloc[0]
+    assert hosts["swap_s"] == 0
+    assert hosts["reclaim_s"] > 0
+
+
+# --- properties over random workloads -------------------------------------------------
+
+workloads = st.fixed_dictionaries({
+    "seed": st.integers(0, 10_000),
+    "rate": st.floats(0.002, 0.05),
+    "cores": st.integers(2, 16),
+    "memory_gib": st.floats(8, 64),
+    "cpu_burstiness": st.floats(0, 1.5),
+    "memory_burstiness": st.floats(0, 0.8),
+    "correlation": st.floats(0, 1),
+    "batch_fraction": st.floats(0, 1),
+    "admission": st.sampled_from(["requests", "usage"]),
+    "overcommit": st.floats(1, 3),
+    "restart_policy": st.sampled_from(["always", "never"]),
+    "when_full": st.sampled_from(["reject", "queue"]),
+})
+
+
+def random_config(p):
+    return validate({
+        "simulation": {"duration_s": 6 * 3600.0, "seed": p["seed"], "platforms": ["vm", "container"],
+                       "sample_every_s": 30},
+        "host": {"cpu_cores": p["cores"], "memory_gib": p["memory_gib"], "reserved_memory_gib": 1},
+        "placement": {"when_full": p["when_full"]},
+        "platform": {"vm": {"boot_s": {"median": 20, "p95": 40}},
+                     "container": {"admission": p["admission"], "overcommit": p["overcommit"],
+                                   "restart_policy": p["restart_policy"]}},
+        "workload": {"synthetic": {
+            "arrival_rate_per_s": p["rate"], "lifetime_s": {"median": 600, "p95": 7200},
+            "sizes": [{"cpu_cores": 1, "memory_gib": 2, "weight": 3}, {"cpu_cores": 4, "memory_gib": 6, "weight": 1}],
+            "cpu_usage": {"mean": 0.5}, "memory_usage": {"mean": 0.5},
+            "cpu_burstiness": p["cpu_burstiness"], "memory_burstiness": p["memory_burstiness"],
+            "usage_correlation": p["correlation"], "batch_fraction": p["batch_fraction"],
+            "usage_step_s": 60,
+        }},
+    })
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workloads)
+def test_contention_invariants_hold_on_random_workloads(p):
+    """Whatever the workload: CPU used never exceeds the cores; after the OOM killer has
+    acted, containers' memory never exceeds the host's allocatable memory; VMs without
+    overcommit are never killed nor swapped; every instance ends in exactly one outcome;
+    unmet demand never exceeds demand."""
+    config = random_config(p)
+    results = simdc.simulate(config)
+    allocatable = p["memory_gib"] - 1
+    series = results.timeseries
+    assert (series["cpu_used"] <= p["cores"] + 1e-9).all()
+    containers = series[series["platform"] == "container"]
+    assert (containers["mem_used_gib"] <= allocatable + 1e-6).all()
+    inst = results.instances
+    vms = inst[inst["platform"] == "vm"]
+    assert vms["oom_kills"].sum() == 0 and vms["swap_s"].sum() == 0
+    assert (results.hosts.loc[results.hosts["platform"] == "vm", "swap_s"] == 0).all()
+    n = len(results.workload)
+    for platform, part in inst.groupby("platform", observed=True):
+        assert len(part) == n and part["id"].is_unique
+        assert part["outcome"].notna().all()
+    assert (inst["cpu_unmet_core_s"] <= inst["cpu_demand_core_s"] + 1e-6).all()
+    summary = results.summary.set_index("platform")
+    outcomes = ["completed", "rejected", "oom_killed", "evicted", "running_at_end", "queued_at_end"]
+    assert (summary[outcomes].sum(axis=1) == summary["submitted"]).all()
+    # The host's integral of unmet demand is the sum of the instances' own.
+    by_platform = inst.groupby("platform", observed=True)["cpu_unmet_core_s"].sum()
+    for platform in ("vm", "container"):
+        assert summary.loc[platform, "cpu_unmet_core_s"] == pytest.approx(by_platform[platform], rel=1e-6, abs=1e-6)

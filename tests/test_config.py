@@ -1,0 +1,340 @@
+"""The run configuration (simdc/config.py): every mistake is a ConfigError with one line
+per problem naming the file and the key path; overrides, relative paths and the
+resolved round trip work."""
+
+from __future__ import annotations
+
+import copy
+import math
+import tomllib
+from pathlib import Path
+
+import pytest
+import tomli_w
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import simdc
+from simdc import ConfigError, load_config
+from simdc.config import validate
+
+
+def problems_of(path: Path, overrides=None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, overrides)
+    return caught.value.problems
+
+
+def test_minimal_config_loads_with_presets_filled_in(config_path):
+    """The values written are read, and each platform's table is completed from its
+    preset (VM overhead 131 MiB, container 5 MiB; placement defaults)."""
+    config = load_config(config_path)
+    assert config.simulation.duration_s == 7200 and config.simulation.seed == 3
+    assert config.simulation.platforms == ("vm", "container")
+    assert config.host.cpu_cores == 8 and config.host.memory_gib == 16
+    assert config.host.allocatable_memory_gib == 15
+    assert config.platform["vm"].rules == "vm" and config.platform["vm"].overhead_mib == 131
+    assert config.platform["container"].rules == "container" and config.platform["container"].overhead_mib == 5
+    assert config.placement.policy == "first_fit" and config.placement.when_full == "reject"
+    assert config.workload.synthetic.lifetime_s.mean == 1800
+
+
+def test_platform_table_starts_from_its_preset_and_overrides_keys(write_config):
+    """[platform.fast] preset = "vm" gets the VM rules and defaults, with its own boot_s."""
+    config = load_config(write_config({"platform.fast": {"preset": "vm", "boot_s": 1},
+                                       "simulation.platforms": ["fast", "container"]}))
+    fast = config.platform["fast"]
+    assert fast.rules == "vm" and fast.preset == "vm"
+    assert fast.overhead_mib == 131  # the VM preset's
+    assert fast.boot_s.value == 1
+
+
+# (changes to MINIMAL, key path the single problem must name, fragments it must contain)
+CONFIG_PROBLEMS = {
+    "unknown-key": ({"host.memroy_gib": 32}, "host.memroy_gib", ["unknown key", "'memory_gib'"]),
+    "unknown-platform-key": ({"platform.vm.bootz": 30}, "platform.vm.bootz", ["unknown key", "'boot_s'"]),
+    "unknown-container-key": ({"platform.container.star_s": 1}, "platform.container.star_s", ["'start_s'"]),
+    "unknown-section": ({"simulaton": {"seed": 1}}, "simulaton", ["unknown key", "'simulation'"]),
+    "unknown-nested-key": ({"workload.synthetic.lifetime_s": {"medain": 60, "p95": 120}},
+                           "workload.synthetic.lifetime_s.medain", ["'median'"]),
+    "unknown-key-in-list": ({"workload.synthetic.sizes": [{"cpu_cores": 1, "memory_gib": 1, "weight": 1, "wieght": 1}]},
+                            "workload.synthetic.sizes.0.wieght", ["'weight'"]),
+    "wrong-type": ({"host.cpu_cores": "many"}, "host.cpu_cores", ["integer", "'many'"]),
+    "fractional-integer": ({"host.cpu_cores": 8.5}, "host.cpu_cores", ["integer", "8.5"]),
+    "wrong-type-number": ({"host.memory_gib": "lots"}, "host.memory_gib", ["number", "'lots'"]),
+    "table-expected": ({"simulation": 5}, "simulation", ["table", "5"]),
+    "negative-memory": ({"host.memory_gib": -4}, "host.memory_gib", ["> 0", "-4"]),
+    "zero-duration": ({"simulation.duration_s": 0}, "simulation.duration_s", ["> 0"]),
+    "negative-seed": ({"simulation.seed": -1}, "simulation.seed", [">= 0", "-1"]),
+    "negative-max-wait": ({"placement.max_wait_s": -5}, "placement.max_wait_s", ["> 0", "-5"]),
+    "reserve-too-big": ({"host.reserved_memory_gib": 16}, "host", ["reserved_memory_gib", "below"]),
+    "bad-literal": ({"placement.when_full": "drop"}, "placement.when_full", ["'reject'", "'queue'", "'drop'"]),
+    "bad-admission": ({"platform.container.admission": "limits"}, "platform.container.admission", ["'limits'"]),
+    "unknown-platform": ({"simulation.platforms": ["vm", "lxc"]}, "simulation.platforms", ["'lxc'", "vm"]),
+    "repeated-platform": ({"simulation.platforms": ["vm", "vm"]}, "simulation.platforms", ["repeat"]),
+    "no-platforms": ({"simulation.platforms": []}, "simulation.platforms", ["at least 1"]),
+    "unknown-preset": ({"platform.fast": {"preset": "turbo"}, "simulation.platforms": ["fast"]},
+                       "platform.fast.preset", ["'turbo'", "container", "vm"]),
+    "non-string-preset": ({"platform.vm.preset": [1]}, "platform.vm.preset", ["[1]"]),
+    "unknown-rules": ({"platform.vm.rules": "lxc"}, "platform.vm.rules", ["'lxc'", "'vm'", "'container'"]),
+    "unknown-policy": ({"placement.policy": "bestfit"}, "placement.policy", ["'bestfit'", "first_fit"]),
+    "missing-key": ({"simulation.duration_s": None}, "simulation.duration_s", ["missing"]),
+    "two-workloads": ({"workload.trace": "x.csv"}, "workload", ["exactly one"]),
+    "infinite-duration": ({"simulation.duration_s": math.inf}, "simulation.duration_s", ["finite", "inf"]),
+    "nan-memory": ({"host.memory_gib": math.nan}, "host.memory_gib", ["finite", "nan"]),
+    "nan-boot": ({"platform.vm.boot_s": math.nan}, "platform.vm.boot_s", ["finite"]),
+}
+
+
+@pytest.mark.parametrize(("changes", "key", "fragments"), CONFIG_PROBLEMS.values(), ids=CONFIG_PROBLEMS.keys())
+def test_config_problem_is_reported_with_its_key_path(write_config, changes, key, fragments):
+    """Each mistake gives exactly one problem line: ``FILE: key.path: what (got value)``."""
+    path = write_config(changes)
+    found = problems_of(path)
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{path}: {key}: "), found[0]
+    for fragment in fragments:
+        assert fragment in found[0], (fragment, found[0])
+    assert "\n" not in found[0]
+
+
+def test_several_problems_are_reported_one_line_each(write_config):
+    """Four independent mistakes: four lines, each naming its own key."""
+    path = write_config({"host.memroy_gib": 32, "host.cpu_cores": 0, "placement.when_full": "drop",
+                         "simulation.seed": -3})
+    found = problems_of(path)
+    assert len(found) == 4, found
+    for key in ("host.memroy_gib", "host.cpu_cores", "placement.when_full", "simulation.seed"):
+        assert sum(line.startswith(f"{path}: {key}: ") for line in found) == 1, key
+
+
+DISTRIBUTIONS_OK = {
+    "number": (30, {"value": 30.0}),
+    "lognormal": ({"median": 30, "p95": 60}, {"median": 30.0, "p95": 60.0}),
+    "exponential": ({"mean": 5}, {"mean": 5.0}),
+    "samples": ([1, 2, 3], {"samples": (1.0, 2.0, 3.0)}),
+    "samples-table": ({"samples": [4, 5]}, {"samples": (4.0, 5.0)}),
+    "zero": (0, {"value": 0.0}),
+}
+
+
+@pytest.mark.parametrize(("written", "fields"), DISTRIBUTIONS_OK.values(), ids=DISTRIBUTIONS_OK.keys())
+@pytest.mark.parametrize("key", ["platform.vm.boot_s", "platform.container.start_s", "workload.synthetic.lifetime_s"])
+def test_distribution_forms_are_accepted(write_config, key, written, fields):
+    """A number, {median, p95}, {mean}, a list or {samples} is read into that form."""
+    node = load_config(write_config({key: written}))
+    for part in key.split("."):
+        node = node[part] if isinstance(node, dict) else getattr(node, part)
+    for name in ("value", "median", "p95", "mean", "samples"):
+        assert getattr(node, name) == fields.get(name), name
+
+
+DISTRIBUTIONS_BAD = {
+    "median-alone": ({"median": 3}, "median and p95"),
+    "median-above-p95": ({"median": 60, "p95": 30}, "median <= p95"),
+    "negative": (-1, ">= 0"),
+    "empty-list": ([], "empty"),
+    "negative-sample": ([1, -2], ">= 0"),
+    "zero-mean": ({"mean": 0}, "> 0"),
+    "two-forms": ({"mean": 5, "median": 1, "p95": 2}, "exactly one"),
+    "boolean": (True, "number of seconds"),
+    "text": ("fast", ""),
+}
+
+
+@pytest.mark.parametrize(("written", "fragment"), DISTRIBUTIONS_BAD.values(), ids=DISTRIBUTIONS_BAD.keys())
+@pytest.mark.parametrize("key", ["platform.vm.boot_s", "workload.synthetic.lifetime_s"])
+def test_bad_distribution_is_reported_at_its_key(write_config, key, written, fragment):
+    """An invalid distribution is one problem at its own key path."""
+    path = write_config({key: written})
+    found = problems_of(path)
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{path}: {key}: ") and fragment in found[0], found[0]
+
+
+def test_missing_config_file_is_reported(tmp_path):
+    """A config path that does not exist is named."""
+    path = tmp_path / "nowhere.toml"
+    assert problems_of(path) == [f"{path}: config file not found"]
+
+
+def test_invalid_toml_is_reported_with_its_line(tmp_path):
+    """A TOML syntax error names the file and the line of the error."""
+    path = tmp_path / "broken.toml"
+    path.write_text("[simulation]\nduration_s = 3600\n[host\ncpu_cores = 8\n")
+    found = problems_of(path)
+    assert len(found) == 1
+    assert found[0].startswith(f"{path}: invalid TOML") and "line 3" in found[0]
+
+
+# --- overrides ---------------------------------------------------------------------
+
+
+def test_override_replaces_a_value(config_path):
+    """``host.memory_gib=128`` as a list item or a dict entry sets the value, typed."""
+    assert load_config(config_path, ["host.memory_gib=128"]).host.memory_gib == 128
+    assert load_config(config_path, {"host.memory_gib": 96}).host.memory_gib == 96
+    assert load_config(config_path).host.memory_gib == 16  # the file is untouched
+
+
+@pytest.mark.parametrize(("override", "check"), [
+    ("platform.vm.boot_s={median = 3, p95 = 9}", lambda c: (c.platform["vm"].boot_s.median, c.platform["vm"].boot_s.p95) == (3, 9)),
+    ("placement.when_full=queue", lambda c: c.placement.when_full == "queue"),
+    ('placement.when_full="queue"', lambda c: c.placement.when_full == "queue"),
+    ('simulation.platforms=["container"]', lambda c: c.simulation.platforms == ("container",)),
+    ("platform.vm.memory_overcommit=1.5", lambda c: c.platform["vm"].memory_overcommit == 1.5),
+    ("workload.synthetic.lifetime_s={mean = 60}", lambda c: c.workload.synthetic.lifetime_s.mean == 60),
+    ("platform.fast={preset = \"vm\", boot_s = 2}",
+     lambda c: c.platform["fast"].rules == "vm" and c.platform["fast"].boot_s.value == 2),
+], ids=["inline-table", "bare-string", "quoted-string", "list", "float", "nested-inline-table", "new-platform"])
+def test_override_values_are_toml_literals(config_path, override, check):
+    """Override values are parsed as TOML (inline tables, lists, numbers), bare words as strings."""
+    assert check(load_config(config_path, [override]))
+
+
+def test_overrides_are_validated_like_the_file(config_path):
+    """A bad value or unknown key given as an override is reported at its key path."""
+    [line] = problems_of(config_path, ["host.memory_gib=-1"])
+    assert line.endswith("host.memory_gib: must be > 0 (got -1)")
+    [line] = problems_of(config_path, ["hots.memory_gib=1"])
+    assert "hots: unknown key" in line and "'host'" in line
+
+
+@pytest.mark.parametrize(("override", "fragment"), [
+    ("host.memory_gib.extra=1", "host.memory_gib"),
+    ("host.memory_gib", "host.memory_gib"),
+    ("=1", "=1"),
+    ("host..memory_gib=1", "host..memory_gib"),
+], ids=["value-not-table", "no-equals", "no-key", "empty-part"])
+def test_malformed_override_is_reported(config_path, override, fragment):
+    """An override that is not ``section.key=value`` on a table path is a ConfigError
+    naming it, not a crash."""
+    found = problems_of(config_path, [override])
+    assert len(found) == 1 and fragment in found[0] and "--set" in found[0]
+
+
+def test_with_overrides_validates_again(config_path):
+    """Config.with_overrides gives a new, validated config and leaves the original alone."""
+    config = load_config(config_path)
+    bigger = config.with_overrides({"host.memory_gib": 64})
+    assert bigger.host.memory_gib == 64 and config.host.memory_gib == 16
+    with pytest.raises(ConfigError, match="host.memory_gib"):
+        config.with_overrides({"host.memory_gib": -1})
+
+
+# --- paths ---------------------------------------------------------------------------
+
+
+def test_relative_trace_resolves_against_the_config_folder(tmp_path, monkeypatch, write_trace, minimal):
+    """workload.trace = "data/w.csv" in configs/c.toml means configs/data/w.csv, whatever
+    the working directory."""
+    trace = write_trace([{"id": 1, "submit_s": 0, "duration_s": 1, "cpu_cores": 1, "memory_gib": 1}],
+                        name="configs/data/w.csv")
+    minimal["workload"] = {"trace": "data/w.csv"}
+    config_file = tmp_path / "configs" / "c.toml"
+    config_file.write_text(tomli_w.dumps(minimal))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config(config_file)
+    assert config.workload.trace == trace.resolve()
+    # Relative to the working directory instead, the same text would be missing.
+    assert not (elsewhere / "data/w.csv").exists()
+
+
+def test_missing_trace_is_reported_with_the_resolved_path(tmp_path, minimal):
+    """A trace that does not exist names workload.trace and the path looked for."""
+    minimal["workload"] = {"trace": "absent.csv"}
+    config_file = tmp_path / "c.toml"
+    config_file.write_text(tomli_w.dumps(minimal))
+    found = problems_of(config_file)
+    assert len(found) == 1
+    assert found[0].startswith(f"{config_file}: workload.trace: file not found")
+    assert str((tmp_path / "absent.csv").resolve()) in found[0]
+
+
+def test_trace_given_as_override_is_relative_to_the_working_directory(tmp_path, monkeypatch, write_trace, write_config):
+    """``--set workload.trace=data/w.csv`` is typed where the command runs, so it is
+    relative to the working directory, not to the config's folder."""
+    trace = write_trace([{"id": 1, "submit_s": 0, "duration_s": 1, "cpu_cores": 1, "memory_gib": 1}],
+                        name="data/w.csv")
+    config_file = write_config({"workload": {}}, name="configs/c.toml")
+    monkeypatch.chdir(tmp_path)
+    config = load_config(config_file, ["workload.trace=data/w.csv"])
+    assert config.workload.trace == trace.resolve()
+
+
+# --- round trip ----------------------------------------------------------------------
+
+
+ROUND_TRIP = {
+    "minimal": {},
+    "queue-and-wait": {"placement.when_full": "queue", "placement.max_wait_s": 120},
+    "distribution-forms": {"platform.vm.boot_s": [1, 2, 3], "platform.container.start_s": {"mean": 0.5},
+                           "workload.synthetic.lifetime_s": {"median": 60, "p95": 600}},
+    "custom-platform": {"platform.fast": {"preset": "vm", "boot_s": 1, "overhead_mib": 8},
+                        "simulation.platforms": ["fast", "container", "vm"]},
+    "diurnal-usage": {"workload.synthetic.diurnal_amplitude": 0.5, "workload.synthetic.batch_fraction": 0.25},
+}
+
+
+@pytest.mark.parametrize("changes", ROUND_TRIP.values(), ids=ROUND_TRIP.keys())
+def test_resolved_config_round_trips_through_toml(write_config, changes):
+    """validate(tomllib.loads(config.to_toml())) is the same config with the same hash,
+    and dumping it again gives the same text."""
+    config = load_config(write_config(changes))
+    text = config.to_toml()
+    again = validate(tomllib.loads(text))
+    assert again == config
+    assert again.hash == config.hash
+    assert again.to_toml() == text
+
+
+def test_resolved_config_with_a_trace_round_trips(tmp_path, write_trace, minimal):
+    """The resolved trace path is absolute, so the dump reads back anywhere."""
+    write_trace([{"id": 1, "submit_s": 0, "duration_s": 1, "cpu_cores": 1, "memory_gib": 1}])
+    minimal["workload"] = {"trace": "trace.csv"}
+    (tmp_path / "c.toml").write_text(tomli_w.dumps(minimal))
+    config = load_config(tmp_path / "c.toml")
+    again = validate(tomllib.loads(config.to_toml()))
+    assert again == config and again.hash == config.hash
+    assert Path(tomllib.loads(config.to_toml())["workload"]["trace"]).is_absolute()
+
+
+def test_hash_changes_with_any_value(config_path):
+    """Equal configs hash equal; changing one value (seed, a platform key) changes it."""
+    config = load_config(config_path)
+    assert load_config(config_path).hash == config.hash
+    assert config.with_overrides({"simulation.seed": 4}).hash != config.hash
+    assert config.with_overrides({"platform.vm.overhead_mib": 130}).hash != config.hash
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    memory=st.floats(1, 4096, allow_nan=False),
+    cores=st.integers(1, 512),
+    boot=st.one_of(st.floats(0, 1e4), st.builds(lambda m, r: {"median": m, "p95": m * r},
+                                                 st.floats(0.01, 100), st.floats(1, 10)),
+                   st.builds(lambda m: {"mean": m}, st.floats(0.01, 1e4)),
+                   st.lists(st.floats(0, 1e4), min_size=1, max_size=5)),
+    when_full=st.sampled_from(["reject", "queue"]),
+    max_wait=st.one_of(st.none(), st.floats(0.001, 1e6)),
+)
+def test_any_valid_config_round_trips(minimal, memory, cores, boot, when_full, max_wait):
+    """For any valid values of these keys, the dump validates back to an equal config."""
+    minimal = copy.deepcopy(minimal)
+    minimal["host"] = {"cpu_cores": cores, "memory_gib": memory}
+    minimal["platform"] = {"vm": {"boot_s": boot}}
+    minimal["placement"] = {"when_full": when_full}
+    if max_wait is not None:
+        minimal["placement"]["max_wait_s"] = max_wait
+    config = validate(minimal)
+    again = validate(tomllib.loads(config.to_toml()))
+    assert again == config and again.hash == config.hash
+
+
+def test_public_names_are_exported():
+    """The notebook API: load_config, simulate, load_results and the error types."""
+    for name in ("load_config", "simulate", "load_results", "Config", "ConfigError", "InputError", "Results"):
+        assert hasattr(simdc, name)
+    assert issubclass(ConfigError, simdc.SimdcError) and issubclass(simdc.InputError, simdc.SimdcError)
