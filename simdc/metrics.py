@@ -14,7 +14,9 @@ allocated memory
     What the platform's admission rule counts as taken: size + overhead for a VM,
     request (or usage, with ``admission = "usage"``) + overhead for a container.
 stranded memory
-    Allocated minus used: memory no other instance can be admitted into.
+    Allocated (up to the host's allocatable memory) minus used, when positive: memory
+    that sits idle yet no other instance can be admitted into. Bookings beyond the
+    host (overcommit) strand nothing.
 unmet CPU
     Demand the host could not serve: steal for VMs, throttling for containers, in
     core-seconds; ``cpu_unmet_share`` is its share of all demand.
@@ -101,9 +103,7 @@ def host_metrics(hosts: pd.DataFrame) -> dict[str, float]:
         "cpu_unmet_share": max(demand - used, 0.0) / demand if demand > 0 else 0.0,
         "mem_used_util_mean": hosts["mem_used_gib_s"].sum() / mem_capacity,
         "mem_alloc_util_mean": hosts["mem_alloc_gib_s"].sum() / mem_capacity,
-        # Containers booked on usage can use more than they booked: nothing is stranded.
-        "stranded_mem_gib_mean": max(hosts["mem_alloc_gib_s"].sum() - hosts["mem_used_gib_s"].sum(), 0.0)
-        / duration.iloc[0],
+        "stranded_mem_gib_mean": hosts["stranded_gib_s"].sum() / duration.iloc[0],
         "reclaim_share": hosts["reclaim_s"].sum() / duration.sum(),
         "swap_share": hosts["swap_s"].sum() / duration.sum(),
     }

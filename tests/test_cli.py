@@ -72,9 +72,10 @@ def test_run_writes_a_complete_results_directory(runner, config_path, tmp_path):
     assert {"seed", "config_hash", "versions", "wall_time_s"} <= set(manifest)
     assert manifest["seed"] == 3
     assert manifest["config_hash"] == simdc.load_config(out / "config.toml").hash
-    # The printed submitted count is the written one.
-    row = next(line for line in result.stdout.splitlines() if line.strip("│ ").startswith("submitted"))
-    assert row.count(f"{summary['submitted'].iloc[0]:,}") >= 1
+    # The printed counts are the written ones.
+    cells = next(cells for line in result.stdout.splitlines()
+                 if (cells := [c.strip() for c in line.split("│")[1:-1]]) and cells[0] == "submitted")
+    assert cells[1:] == [f"{n:,}" for n in summary["submitted"]]
 
 
 def test_run_results_equal_the_library_results(runner, config_path, tmp_path):

@@ -4,7 +4,6 @@ and read back into the same tables."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -145,8 +144,7 @@ def test_interrupted_write_leaves_no_directory(results, tmp_path, monkeypatch, e
     with pytest.raises(type(error)):
         results.write(tmp_path / "run")
     assert not (tmp_path / "run").exists()
-    assert list(tmp_path.iterdir()) == [] or leftovers(tmp_path, "run") == []
-    assert not any(p.name.startswith(".run") for p in tmp_path.iterdir())
+    assert leftovers(tmp_path, "run") == []
 
 
 def test_interrupted_overwrite_keeps_the_old_results(results, tmp_path, monkeypatch):
@@ -180,4 +178,3 @@ def test_fresh_results_dir_never_reuses_a_name(tmp_path):
     third = fresh_results_dir(tmp_path, "host64g")
     assert len({first, second, third}) == 3
     assert all(p.parent == tmp_path and p.name.startswith("host64g-") for p in (first, second, third))
-    shutil.rmtree(first)

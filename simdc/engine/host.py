@@ -79,6 +79,7 @@ class HostState:
         self.cpu_used_s = 0.0
         self.mem_used_s = 0.0
         self.mem_alloc_s = 0.0
+        self.stranded_s = 0.0
         self.swap_s = 0.0
         self.swapped_gib_s = 0.0
         self.reclaim_s = 0.0
@@ -115,6 +116,10 @@ class HostState:
             self.cpu_used_s += min(self.cpu_demand, self.cores) * dt
             self.mem_used_s += self.mem_used * dt
             self.mem_alloc_s += self.book_mem * dt
+            # Booked but unused, up to what the host has: booking beyond it strands nothing.
+            stranded = min(self.book_mem, self.allocatable) - self.mem_used
+            if stranded > 0:
+                self.stranded_s += stranded * dt
             if self.reclaiming:
                 self.reclaim_s += dt
                 if self.swapped > 0:
@@ -281,8 +286,9 @@ class HostState:
         running = rate > 0  # services have rate 0; a starved batch instance too
         if not running.any():
             return None
+        # A slot's work left is as of its own `since` (fast-path slots are settled lazily).
         left = np.maximum(self.rem[:n][running], 0.0)
-        return now + float((left / rate[running]).min())
+        return float((self.since[:n][running] + left / rate[running]).min())
 
     def finished_slots(self) -> list[int]:
         n = self.n

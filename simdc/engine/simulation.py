@@ -104,6 +104,7 @@ class _Simulation:
                                             instances["memory_used_gib"].to_numpy(float))
         fp = footprints(platform, instances, stream(seed, f"start:{name}"), self.usage)
         self.fp = fp
+        self.has_limits = bool(np.isfinite(fp.mem_limit).any())
         self.ids = instances["id"].to_numpy()
         self.submit = instances["submit_s"].to_numpy(float).tolist()
         self.duration = instances["duration_s"].to_numpy(float).tolist()
@@ -301,7 +302,7 @@ class _Simulation:
     def _settle_host(self, host: HostState, now: float) -> None:
         """After a change: kill what memory pressure demands, share CPU, plan finishes."""
         freed = False
-        if not host.vm and host.n and host.over_memory():
+        if not host.vm and host.n and (host.over_memory() or self._over_limit(host).any()):
             freed = self._oom(host, now)
         host.rebalance(now)
         self._schedule_finish(host, now)
@@ -318,11 +319,9 @@ class _Simulation:
         Returns whether a booking was released (a victim that will not restart).
         """
         fp = self.fp
-        n = host.n
-        inst = host.inst[:n]
-        over_limit = host.mem[:n] > fp.mem_limit[inst]
+        inst = host.inst[: host.n]
         freed = False
-        for i in inst[over_limit].tolist():
+        for i in inst[self._over_limit(host)].tolist():
             freed |= self._kill(i, host, now)
         if not host.over_memory():
             return freed
@@ -338,6 +337,13 @@ class _Simulation:
         for i in inst[order[:victims]].tolist():
             freed |= self._kill(i, host, now)
         return freed
+
+    def _over_limit(self, host: HostState) -> np.ndarray:
+        """Running containers above their own memory limit (none when no row has one)."""
+        n = host.n
+        if not self.has_limits:
+            return np.zeros(n, dtype=bool)
+        return host.mem[:n] > self.fp.mem_limit[host.inst[:n]]
 
     def _kill(self, i: int, host: HostState, now: float) -> bool:
         """Kill running instance ``i``; True if it leaves the host for good."""
@@ -456,6 +462,7 @@ class _Simulation:
             "cpu_used_core_s": h.cpu_used_s,
             "mem_used_gib_s": h.mem_used_s,
             "mem_alloc_gib_s": h.mem_alloc_s,
+            "stranded_gib_s": h.stranded_s,
             "reclaim_s": h.reclaim_s,
             "swap_s": h.swap_s,
             "swapped_gib_s": h.swapped_gib_s,

@@ -15,6 +15,8 @@ memory_used_gib     GiB      mean memory used while running (default: memory_gib
 kind                         ``service`` or ``batch``
 image                        image name, ``""`` when none
 priority                     integer, higher is more important (default 0)
+cpu_limit           cores    a container may not use more (default: no limit)
+memory_limit_gib    GiB      a container above it is OOM-killed (default: no limit)
 ==================  =======  ======================================================
 """
 
@@ -28,7 +30,7 @@ import pandas as pd
 from simdc.model.workload import SyntheticSpec, WorkloadSpec
 
 COLUMNS = ("id", "submit_s", "duration_s", "cpu_cores", "memory_gib",
-           "cpu_used", "memory_used_gib", "kind", "image", "priority")
+           "cpu_used", "memory_used_gib", "kind", "image", "priority", "cpu_limit", "memory_limit_gib")
 REQUIRED = COLUMNS[:5]
 KINDS = ("service", "batch")
 

@@ -14,7 +14,8 @@ from simdc.errors import InputError
 from simdc.workload import COLUMNS, KINDS, REQUIRED, Workload
 
 MAX_REPORTED = 5
-NUMERIC = ("submit_s", "duration_s", "cpu_cores", "memory_gib", "cpu_used", "memory_used_gib", "priority")
+NUMERIC = ("submit_s", "duration_s", "cpu_cores", "memory_gib", "cpu_used", "memory_used_gib", "priority",
+           "cpu_limit", "memory_limit_gib")
 
 
 def read(path: str | Path) -> Workload:
@@ -124,6 +125,11 @@ def normalise(frame: pd.DataFrame, source: str, where=lambda row: f"row {row + 1
         if column in out:
             check(column, out[column] < 0, "must be >= 0")
             check(column, np.isinf(out[column]), "must be finite")
+    for column in ("cpu_limit", "memory_limit_gib"):
+        if column in out:
+            check(column, out[column] <= 0, "must be > 0 (leave it empty for no limit)")
+        else:
+            out[column] = np.nan
 
     out["cpu_used"] = out["cpu_used"].fillna(out["cpu_cores"]) if "cpu_used" in out else out["cpu_cores"]
     if "memory_used_gib" in out:

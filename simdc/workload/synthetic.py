@@ -48,6 +48,8 @@ def generate(spec: SyntheticSpec, duration_s: float, seed: int) -> Workload:
         "kind": pd.Categorical.from_codes(batch.astype(np.int8), categories=KINDS),
         "image": "",
         "priority": np.zeros(n, dtype=np.int64),
+        "cpu_limit": np.nan,
+        "memory_limit_gib": np.nan,
     })
     return Workload(instances[list(COLUMNS)], source="synthetic")
 

@@ -194,3 +194,38 @@ def test_contention_invariants_hold_on_random_workloads(p):
     by_platform = inst.groupby("platform", observed=True)["cpu_unmet_core_s"].sum()
     for platform in ("vm", "container"):
         assert summary.loc[platform, "cpu_unmet_core_s"] == pytest.approx(by_platform[platform], rel=1e-6, abs=1e-6)
+
+
+def test_a_container_above_its_limit_is_killed_alone_and_backs_off_exponentially(tmp_path):
+    """A container using 2 GiB under a 1 GiB limit is killed at every start, on an
+    otherwise empty host. Kubernetes' back-off doubles from 10 s to a 300 s cap: kills at
+    0, 10, 30, 70, 150, 310, 610 and 910 s within 1,000 s; its neighbour is never touched."""
+    rows = [row("a", 1, 1, 0.1, 2) | {"memory_limit_gib": 1.0}, row("b", 1, 1, 0.1, 0.5)]
+    results = run_trace(tmp_path, rows, cores=8, memory_gib=64, platform="container", duration_s=1000.0)
+    inst = results.instances.set_index("id")
+    assert inst.loc["a", "oom_kills"] == 8
+    assert inst.loc["a", "restarts"] == 7  # the eighth restart is due at 1,210 s
+    assert inst.loc["b", "oom_kills"] == 0
+    assert inst.loc["a", "outcome"] == "running_at_end"  # waiting to restart, still on its host
+
+
+def test_a_cpu_limit_caps_a_container_even_on_an_idle_host(tmp_path):
+    """A container wanting 6 cores with cpu_limit 2 gets 2 of an idle 8-core host."""
+    rows = [row("a", 1, 1, 6, 1) | {"cpu_limit": 2.0}]
+    results = run_trace(tmp_path, rows, cores=8, memory_gib=64, platform="container")
+    assert results.hosts["cpu_used_core_s"].iloc[0] == pytest.approx(2 * 1000)
+
+
+@pytest.mark.parametrize("platform", ["vm", "container"])
+def test_uncontended_batch_work_finishes_on_time_across_usage_steps(tmp_path, platform):
+    """On an idle host a batch job of 95 s finishes exactly 95 s after it starts, however
+    often its usage changes (steps every 10 s) and whatever else starts meanwhile (b starts
+    at 91 s, after the last usage step before the finish: a plan made then must count the
+    work done since that step)."""
+    rows = [row("a", 2, 2, 1, 1, "batch", 95.0, submit=3.0), row("b", 1, 1, 0.5, 0.5, submit=91.0)]
+    usage = [("a", 0, 1.0, 1.0), ("a", 10, 1.5, 1.2), ("a", 30, 0.2, 0.8), ("b", 0, 0.5, 0.5)]
+    results = run_trace(tmp_path, rows, cores=8, memory_gib=64, platform=platform, usage=usage,
+                        duration_s=500.0)
+    inst = results.instances.set_index("id")
+    assert inst.loc["a", "end_s"] == pytest.approx(3.0 + 95.0)
+    assert inst.loc["a", "slowdown"] == pytest.approx(1.0)

@@ -262,6 +262,8 @@ def test_corrupted_cell_is_read_or_reported_never_crashes(row, column, text, quo
     ``quoted``: the cell is CSV-quoted as a tool would write it; otherwise it is pasted
     in as typed, so a comma, quote or newline in it breaks the row's structure."""
     frame = pd.DataFrame(VALID_ROWS).astype(str)
+    if column not in frame:  # an optional column the valid rows leave out
+        frame[column] = ""
     frame.loc[row, column] = text
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "trace.csv"
