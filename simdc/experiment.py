@@ -18,7 +18,7 @@ from simdc.workload import load_workload
 VERSIONED = ("simdc", "simpy", "numpy", "pandas", "pyarrow", "pydantic")
 
 
-def simulate(config: Config, seed: int | None = None) -> Results:
+def simulate(config: Config, seed: int | None = None, progress=None) -> Results:
     """Replay the config's workload once per platform and collect the results.
 
     Parameters
@@ -28,6 +28,9 @@ def simulate(config: Config, seed: int | None = None) -> Results:
     seed
         Overrides ``simulation.seed``; the results' config records the seed used.
         Same config and seed give identical tables.
+    progress
+        Optional ``progress(platform, t_s, duration_s)``, called as simulated time passes
+        (for progress bars); it must not change anything.
     """
     started = time.perf_counter()
     if seed is not None and seed != config.simulation.seed:
@@ -38,7 +41,9 @@ def simulate(config: Config, seed: int | None = None) -> Results:
         run_platform(name, config.platform[name], [config.host], workload.instances,
                      duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=sim.seed,
                      usage=workload.usage, policy=config.placement.policy, when_full=config.placement.when_full,
-                     max_wait_s=config.placement.max_wait_s)
+                     max_wait_s=config.placement.max_wait_s,
+                     progress=None if progress is None else
+                     (lambda t, name=name: progress(name, t, sim.duration_s)))
         for name in sim.platforms
     ]
     instances = pd.concat([r.instances for r in runs], ignore_index=True)

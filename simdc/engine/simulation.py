@@ -58,7 +58,7 @@ class PlatformRun:
 def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: list[HostSpec],
                  instances: pd.DataFrame, *, duration_s: float, sample_every_s: float, seed: int,
                  usage=None, policy: str = "first_fit", when_full: str = "reject",
-                 max_wait_s: float | None = None) -> PlatformRun:
+                 max_wait_s: float | None = None, progress=None) -> PlatformRun:
     """Replay ``instances`` (sorted by ``submit_s``) on ``hosts`` under ``platform``.
 
     Parameters
@@ -71,9 +71,12 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
         The run's seed; this platform's random streams are derived from it and ``name``.
     usage
         A usage model (:mod:`simdc.workload.usage`); default: each instance's mean usage.
+    progress
+        Called as ``progress(t_s)`` with the simulated time at every sample.
     """
     sim = _Simulation(name, platform, hosts, instances, duration_s, sample_every_s, seed,
                       usage, policy, when_full, max_wait_s)
+    sim.progress = progress
     return sim.run()
 
 
@@ -133,6 +136,7 @@ class _Simulation:
         self.swap_s = [0.0] * n
         self.queue: deque[int] = deque()
         self.samples: list[tuple] = []
+        self.progress = None
 
     # --- the run -------------------------------------------------------------------
 
@@ -414,6 +418,8 @@ class _Simulation:
         for h in self.hosts:
             self.samples.append((now, h.index, h.resident, h.n, h.cpu_demand, h.cpu_used,
                                  h.mem_used, h.book_mem, h.swapped))
+        if self.progress is not None:
+            self.progress(now)
         if now + self.sample_every_s < self.duration_s:
             self._after(self.sample_every_s, self._on_sample, None)
 
