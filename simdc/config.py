@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from simdc.errors import ConfigError
 from simdc.model.base import Spec
 from simdc.model.host import HostSpec
+from simdc.model.image import ImageSpec, RegistrySpec, check_catalogue, image_ref
 from simdc.model.platform import PRESETS, RULES, PlatformSpec
 from simdc.model.workload import WorkloadSpec
 from simdc.placement import POLICIES, unknown_policy_message
@@ -63,6 +64,8 @@ class Config(Spec):
     placement: PlacementSpec = Field(default_factory=PlacementSpec)
     platform: dict[str, PlatformSpec] = Field(default_factory=dict)
     workload: WorkloadSpec
+    images: tuple[ImageSpec, ...] = ()
+    registry: RegistrySpec = Field(default_factory=RegistrySpec)
 
     @model_validator(mode="before")
     @classmethod
@@ -101,6 +104,17 @@ class Config(Spec):
                 f"simulation.platforms: unknown platform {missing[0]!r}; choose one of: "
                 f"{', '.join(sorted(PRESETS))}, or define [platform.{missing[0]}] with a preset"
             )
+        problems = check_catalogue(self.images)
+        known = {image.name for image in self.images}
+        for key, names in (("host.prepull", self.host.prepull),
+                           ("workload.synthetic.images",
+                            self.workload.synthetic.images if self.workload.synthetic else ())):
+            for name in names:
+                if image_ref(name) not in known:
+                    problems.append(f"{key}: image {name!r} is not in [[images]]"
+                                    f"{'; known: ' + ', '.join(sorted(known)) if known else ''}")
+        if problems:
+            raise ValueError("\n".join(problems))  # one line each, split again by validate()
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,7 +181,8 @@ def validate(raw: dict[str, Any], source: str | None = None, *, check_files: boo
         try:
             config = Config.model_validate(raw)
         except ValidationError as err:
-            problems = [describe(e) for e in err.errors() if not _only_failed_items(e)]
+            problems = [line for e in err.errors() if not _only_failed_items(e)
+                        for line in describe(e).split("\n")]
     if problems:
         raise ConfigError([f"{source}: {p}" if source else p for p in problems]) from None
     missing = [f"{source + ': ' if source else ''}workload.{key}: file not found: {path}"

@@ -43,7 +43,8 @@ def simulate(config: Config, seed: int | None = None, progress=None) -> Results:
                      usage=workload.usage, policy=config.placement.policy, when_full=config.placement.when_full,
                      max_wait_s=config.placement.max_wait_s,
                      progress=None if progress is None else
-                     (lambda t, name=name: progress(name, t, sim.duration_s)))
+                     (lambda t, name=name: progress(name, t, sim.duration_s)),
+                     images={image.name: image for image in config.images}, registry=config.registry)
         for name in sim.platforms
     ]
     instances = pd.concat([r.instances for r in runs], ignore_index=True)

@@ -23,6 +23,10 @@ unmet CPU
 slowdown
     For completed batch instances: time from first start to end over the work's
     duration at full speed (1 = never slowed; restarts count).
+image pulls
+    A *cold* start fetched at least one layer (or waited for one another instance was
+    fetching); ``pull_s_mean`` is the mean time spent fetching, ``pulled_gib`` what was
+    downloaded, ``cache_hit_ratio`` the share of layer lookups found on the host.
 memory pressure
     ``oom_kills``: containers killed by the OOM killer (each restart may be killed
     again); ``reclaim_share``: share of host-time a hypervisor was reclaiming VM memory
@@ -42,6 +46,7 @@ SUMMARY_COLUMNS = (
     "batch_slowdown_p50", "batch_slowdown_p95", "batch_slowdown_p99",
     "mem_used_util_mean", "mem_alloc_util_mean", "stranded_mem_gib_mean",
     "oom_kills", "restarts", "reclaim_share", "swap_share",
+    "cold_starts", "warm_starts", "pull_s_mean", "pulled_gib", "cache_hit_ratio",
 )
 
 
@@ -79,6 +84,9 @@ def instance_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]:
         **_quantiles(inst["slowdown"], "batch_slowdown_p", (50, 95, 99)),
         "oom_kills": int(inst["oom_kills"].sum()),
         "restarts": int(inst["restarts"].sum()),
+        "cold_starts": int(inst["cold_start"].sum()),
+        "warm_starts": int((inst["ready_s"].notna() & ~inst["cold_start"]).sum()),
+        "pull_s_mean": float(inst["pull_s"].mean()) if inst["pull_s"].notna().any() else np.nan,
     }
 
 
@@ -105,6 +113,9 @@ def host_metrics(hosts: pd.DataFrame) -> dict[str, float]:
         "mem_alloc_util_mean": hosts["mem_alloc_gib_s"].sum() / mem_capacity,
         "stranded_mem_gib_mean": hosts["stranded_gib_s"].sum() / duration.iloc[0],
         "reclaim_share": hosts["reclaim_s"].sum() / duration.sum(),
+        "pulled_gib": float(hosts["pulled_gib"].sum()),
+        "cache_hit_ratio": hosts["layer_hits"].sum() / hosts["layer_lookups"].sum()
+        if hosts["layer_lookups"].sum() else np.nan,
         "swap_share": hosts["swap_s"].sum() / duration.sum(),
     }
 
@@ -132,3 +143,33 @@ def peak_resident(inst: pd.DataFrame, duration_s: float) -> int:
     steps = np.concatenate([-np.ones(len(end)), np.ones(len(start))])
     order = np.lexsort((steps, times))  # by time, departures first
     return int(np.cumsum(steps[order]).max())
+
+
+# The headline comparison, for people: (summary column, label, format) in the order the
+# CLI's table and the HTML report show them. A row whose column a summary lacks is skipped.
+HEADLINE = (
+    ("submitted", "submitted", "{:,.0f}"),
+    ("placed", "placed", "{:,.0f}"),
+    ("rejected", "rejected", "{:,.0f}"),
+    ("rejection_rate", "rejection rate", "{:.1%}"),
+    ("completed", "completed", "{:,.0f}"),
+    ("running_at_end", "running at end", "{:,.0f}"),
+    ("queued_at_end", "queued at end", "{:,.0f}"),
+    ("peak_instances", "peak instances", "{:,.0f}"),
+    ("mean_instances", "mean instances", "{:,.1f}"),
+    ("queue_mean_s", "queue wait mean (s)", "{:,.2f}"),
+    ("start_p50_s", "start p50 (s)", "{:,.2f}"),
+    ("start_p95_s", "start p95 (s)", "{:,.2f}"),
+    ("start_p99_s", "start p99 (s)", "{:,.2f}"),
+    ("cold_starts", "cold starts", "{:,.0f}"),
+    ("pull_s_mean", "image pull mean (s)", "{:,.2f}"),
+    ("cpu_util_mean", "CPU used", "{:.1%}"),
+    ("cpu_unmet_share", "CPU demand unmet", "{:.1%}"),
+    ("batch_slowdown_p95", "batch slowdown p95", "{:.2f}×"),
+    ("mem_used_util_mean", "memory used", "{:.1%}"),
+    ("mem_alloc_util_mean", "memory allocated", "{:.1%}"),
+    ("stranded_mem_gib_mean", "stranded memory (GiB)", "{:,.1f}"),
+    ("oom_kills", "OOM kills", "{:,.0f}"),
+    ("restarts", "restarts", "{:,.0f}"),
+    ("swap_share", "host time swapping", "{:.1%}"),
+)

@@ -27,7 +27,7 @@ class HostState:
 
     def __init__(self, index: int, spec: HostSpec, cpu_cap: float, mem_cap: float, *,
                  overhead_gib: float, vm: bool, ksm_savings: float = 0.0, balloon: bool = True,
-                 swap_slowdown: float = 0.0):
+                 swap_slowdown: float = 0.0, base_mem_gib: float = 0.0):
         self.index = index
         self.spec = spec
         self.cpu_cap = cpu_cap + EPS
@@ -37,6 +37,9 @@ class HostState:
         self.overhead = overhead_gib
         self.vm = vm
         self.ksm, self.balloon, self.swap_slowdown = ksm_savings, balloon, swap_slowdown
+        # Memory the machine itself always takes, outside the instances' accounts: a node
+        # VM's VMM and guest (containers in VMs). Counted as used and allocated.
+        self.base = base_mem_gib
         # bookings
         self.book_cpu = 0.0
         self.book_mem = 0.0
@@ -114,8 +117,8 @@ class HostState:
             self.resident_s += self.resident * dt
             self.cpu_demand_s += self.cpu_demand * dt
             self.cpu_used_s += min(self.cpu_demand, self.cores) * dt
-            self.mem_used_s += self.mem_used * dt
-            self.mem_alloc_s += self.book_mem * dt
+            self.mem_used_s += (self.mem_used + self.base) * dt
+            self.mem_alloc_s += (self.book_mem + self.base) * dt
             # Booked but unused, up to what the host has: booking beyond it strands nothing.
             stranded = min(self.book_mem, self.allocatable) - self.mem_used
             if stranded > 0:

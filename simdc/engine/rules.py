@@ -103,3 +103,84 @@ def caps(platform: VmPlatform | ContainerPlatform, host: HostSpec) -> tuple[floa
         return (host.cpu_cores * platform.cpu_overcommit,
                 host.allocatable_memory_gib * platform.memory_overcommit)
     return host.cpu_cores * platform.overcommit, host.allocatable_memory_gib * platform.overcommit
+
+
+def image_needs(platform: VmPlatform | ContainerPlatform, images: pd.Series,
+                catalogue: dict) -> tuple[list[tuple[tuple[str, float], ...]], np.ndarray]:
+    """What each instance must have on its host before it starts, and what it copies.
+
+    Returns ``(needs, copy_gib)``: per instance, the (digest, GiB) it needs cached, in
+    pull order, and the GiB its own disk copies from the cached image (a VM with
+    ``disk = "copy"``; 0 otherwise). Instances without an image need nothing.
+
+    Raises
+    ------
+    InputError
+        An image the workload names that the catalogue lacks, or lacks in the form this
+        platform boots from.
+    """
+    from simdc.errors import InputError
+    from simdc.model.image import image_ref
+
+    by_name: dict[str, tuple[tuple[tuple[str, float], ...], float]] = {}
+    problems = []
+    vm = isinstance(platform, VmPlatform)
+    for name in pd.unique(images):
+        if not name:
+            by_name[name] = ((), 0.0)
+            continue
+        image = catalogue.get(image_ref(name))
+        if image is None:
+            problems.append(f"workload: image {name!r} is not in [[images]]"
+                            f"{'; known: ' + ', '.join(sorted(catalogue)) if catalogue else ' (there is none)'}")
+            continue
+        if vm and platform.image_source == "disk":
+            size = image.disk_gib if image.disk_gib is not None else platform.default_disk_gib
+            by_name[name] = (((f"disk:{image.name}", size),), size if platform.disk == "copy" else 0.0)
+        elif not image.layers:
+            problems.append(f"platform {platform.preset!r} starts from image layers, "
+                            f"but image {image.name!r} has only a disk image")
+        else:
+            layers = tuple((layer.digest, layer.size_mib / MIB_PER_GIB) for layer in image.layers)
+            by_name[name] = (layers, 0.0)
+    if problems:
+        raise InputError(problems)
+    needs = [by_name[name][0] for name in images]
+    copy_gib = np.array([by_name[name][1] for name in images], dtype=float)
+    return needs, copy_gib
+
+
+def host_specs(platform: VmPlatform | ContainerPlatform,
+               hosts: list[HostSpec]) -> tuple[list[HostSpec], list[int], float]:
+    """The machines instances are placed on (the hosts, or their node VMs), for each the
+    index of the physical host it is on (whose network link it uses), and the GiB each
+    machine takes for itself (a node VM's VMM overhead and guest; 0 for hosts).
+
+    For containers in VMs each host is split evenly into ``nodes_per_host`` node VMs:
+    a node gets its share of the cores, and of the allocatable memory less its VMM
+    overhead (outside the guest) and ``node_reserved_gib`` (guest kernel and node agent,
+    inside). A node is described by its share of the host's physical memory, with
+    everything but its allocatable memory reserved, so memory utilisation stays a
+    fraction of the physical host. Each node keeps its own image cache.
+    """
+    if isinstance(platform, VmPlatform) or platform.nodes_per_host is None:
+        return hosts, list(range(len(hosts))), 0.0
+    from simdc.errors import InputError
+
+    count = platform.nodes_per_host
+    nodes, physical = [], []
+    for index, host in enumerate(hosts):
+        share_gib = host.memory_gib / count
+        allocatable = (host.allocatable_memory_gib / count - platform.node_overhead_mib / MIB_PER_GIB
+                       - platform.node_reserved_gib)
+        if allocatable <= 0:
+            raise InputError(f"platform {platform.preset!r}: {count} nodes leave no memory on a "
+                             f"{host.memory_gib} GiB host after node overheads")
+        nodes += [host.model_copy(update={
+            "cpu_cores": host.cpu_cores / count,
+            "memory_gib": share_gib,
+            "reserved_memory_gib": share_gib - allocatable,
+            "image_cache_gib": host.image_cache_gib / count,
+        }) for _ in range(count)]
+        physical += [index] * count
+    return nodes, physical, platform.node_overhead_mib / MIB_PER_GIB + platform.node_reserved_gib

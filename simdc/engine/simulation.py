@@ -21,8 +21,11 @@ from simpy.core import NORMAL, URGENT
 from simpy.events import Event
 
 from simdc.engine.host import HostState
-from simdc.engine.rules import MIB_PER_GIB, caps, footprints
+from simdc.engine.images import LayerCache
+from simdc.engine.network import GIB_S_PER_GBPS, Network
+from simdc.engine.rules import MIB_PER_GIB, caps, footprints, host_specs, image_needs
 from simdc.model.host import HostSpec
+from simdc.model.image import RegistrySpec
 from simdc.model.platform import ContainerPlatform, VmPlatform
 from simdc.placement import POLICIES
 from simdc.random import stream
@@ -58,7 +61,8 @@ class PlatformRun:
 def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: list[HostSpec],
                  instances: pd.DataFrame, *, duration_s: float, sample_every_s: float, seed: int,
                  usage=None, policy: str = "first_fit", when_full: str = "reject",
-                 max_wait_s: float | None = None, progress=None) -> PlatformRun:
+                 max_wait_s: float | None = None, progress=None, images: dict | None = None,
+                 registry: RegistrySpec | None = None) -> PlatformRun:
     """Replay ``instances`` (sorted by ``submit_s``) on ``hosts`` under ``platform``.
 
     Parameters
@@ -73,16 +77,18 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
         A usage model (:mod:`simdc.workload.usage`); default: each instance's mean usage.
     progress
         Called as ``progress(t_s)`` with the simulated time at every sample.
+    images, registry
+        The image catalogue (``name:tag`` -> ImageSpec) and where images are pulled from.
     """
     sim = _Simulation(name, platform, hosts, instances, duration_s, sample_every_s, seed,
-                      usage, policy, when_full, max_wait_s)
+                      usage, policy, when_full, max_wait_s, images or {}, registry or RegistrySpec())
     sim.progress = progress
     return sim.run()
 
 
 class _Simulation:
     def __init__(self, name, platform, hosts, instances, duration_s, sample_every_s, seed,
-                 usage, policy, when_full, max_wait_s):
+                 usage, policy, when_full, max_wait_s, images, registry):
         self.name = name
         self.env = simpy.Environment()
         self.duration_s = float(duration_s)
@@ -99,7 +105,9 @@ class _Simulation:
         else:
             self.restart = platform.restart_policy == "always"
             self.backoff_s, self.backoff_max_s = platform.restart_backoff_s, platform.restart_backoff_max_s
+        hosts, self.physical, host_args["base_mem_gib"] = host_specs(platform, hosts)
         self.hosts = [HostState(i, spec, *caps(platform, spec), **host_args) for i, spec in enumerate(hosts)]
+        self._images(platform, hosts, instances, images, registry)
         self.max_cpu_cap = max(h.cpu_cap for h in self.hosts)
         self.max_mem_cap = max(h.mem_cap for h in self.hosts)
 
@@ -137,6 +145,27 @@ class _Simulation:
         self.queue: deque[int] = deque()
         self.samples: list[tuple] = []
         self.progress = None
+
+    def _images(self, platform, hosts, instances, catalogue, registry) -> None:
+        """Per-host layer caches, the network to the registry, and what each instance needs."""
+        self.needs, copy_gib = image_needs(platform, instances["image"].fillna("").astype(str), catalogue)
+        self.copy_gib = copy_gib.tolist()
+        self.caches = [LayerCache(spec.image_cache_gib) for spec in hosts]
+        for spec, cache in zip(hosts, self.caches):
+            for name in spec.prepull:  # present at time 0
+                for digest, gib in image_needs(platform, pd.Series([name]), catalogue)[0][0]:
+                    cache.add(digest, gib)
+        self.inflight: list[dict[str, simpy.Event]] = [{} for _ in hosts]
+        source = registry.mirror or registry
+        self.rtt_s = source.rtt_s
+        capacity = {("link", j): spec.net_gbps * GIB_S_PER_GBPS for j, spec in enumerate(hosts)}
+        capacity["registry"] = source.bandwidth_gbps * GIB_S_PER_GBPS
+        self.network = Network(self.env, capacity)
+        n = len(self.needs)
+        nan = float("nan")
+        self.pull_s, self.unpack_s, self.first_boot_s = [nan] * n, [nan] * n, [nan] * n
+        self.cold = [False] * n
+        self.pulled_gib = [0.0] * len(hosts)
 
     # --- the run -------------------------------------------------------------------
 
@@ -211,6 +240,8 @@ class _Simulation:
 
     def _admit(self, i: int, host: HostState, now: float) -> None:
         host.book(now, self.book_cpu[i], self.book_mem[i])
+        if self.needs[i]:  # the image stays on the host while the instance does
+            self.caches[host.index].pin(digest for digest, _ in self.needs[i])
         self.host_of[i] = host.index
         self.admit_s[i] = now
         self._start(i, now)
@@ -243,12 +274,78 @@ class _Simulation:
     # --- start, run, end -----------------------------------------------------------
 
     def _start(self, i: int, now: float) -> None:
+        """Fetch what is missing of the image, copy the VM's disk, then boot or start."""
         self.state[i] = STARTING
-        delay = self.start_s[i]
+        needs = self.needs[i]
+        first = self.pull_s[i] != self.pull_s[i]  # NaN: not started before
+        if needs:
+            cache = self.caches[self.host_of[i]]
+            cache.lookups += len(needs)
+            if not all(cache.has(digest) for digest, _ in needs):
+                self.env.process(self._fetch(i, self.hosts[self.host_of[i]], cache))
+                return
+            cache.hits += len(needs)
+            for digest, _ in needs:
+                cache.touch(digest)
+        copy_s = self._copy_s(i)
+        if first:
+            self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = 0.0, copy_s, self.start_s[i]
+        delay = copy_s + self.start_s[i]
         if delay > 0:
             self._after(delay, self._on_ready, i)
         else:
             self._ready(i, now)
+
+    def _copy_s(self, i: int) -> float:
+        """Seconds to write a VM's own copy of its disk image on its host (0: a clone)."""
+        gib = self.copy_gib[i]
+        return gib * MIB_PER_GIB / self.hosts[self.host_of[i]].spec.disk_write_mib_s if gib else 0.0
+
+    def _fetch(self, i: int, host: HostState, cache: LayerCache):
+        """Pull the missing layers one after another (a round trip, then the bytes at a fair
+        share of the links), unpack each to disk, copy the VM's disk, then start.
+
+        A layer another instance on this host is already fetching is waited for, not
+        fetched twice. This is the one place an instance waits on several things, so it
+        is a SimPy process.
+        """
+        env = self.env
+        links = (("link", self.physical[host.index]), "registry")
+        inflight = self.inflight[host.index]
+        pull = unpack = 0.0
+        self.cold[i] = True
+        for digest, gib in self.needs[i]:
+            if cache.has(digest):
+                cache.hits += 1
+                cache.touch(digest)
+                continue
+            pending = inflight.get(digest)
+            if pending is not None:
+                began = env.now
+                yield pending
+                pull += env.now - began
+                continue
+            done = inflight[digest] = env.event()
+            began = env.now
+            yield env.timeout(self.rtt_s)
+            yield self.network.transfer(links, gib)
+            pull += env.now - began
+            self.pulled_gib[host.index] += gib
+            began = env.now
+            yield env.timeout(gib * MIB_PER_GIB / host.spec.disk_write_mib_s)
+            unpack += env.now - began
+            cache.add(digest, gib)
+            del inflight[digest]
+            done.succeed()
+        copy_s = self._copy_s(i)
+        if copy_s:
+            yield env.timeout(copy_s)
+            unpack += copy_s
+        if self.start_s[i] > 0:
+            yield env.timeout(self.start_s[i])
+        self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = pull, unpack, self.start_s[i]
+        if self.state[i] == STARTING:
+            self._ready(i, env.now)
 
     def _on_ready(self, event) -> None:
         i = event._value
@@ -296,6 +393,8 @@ class _Simulation:
 
     def _leave(self, i: int, host: HostState, now: float, state: int, drain: bool = True) -> None:
         host.release(now, self.book_cpu[i], self.book_mem[i])
+        if self.needs[i]:
+            self.caches[host.index].unpin(digest for digest, _ in self.needs[i])
         self.state[i] = state
         self.end_s[i] = now
         if drain and self.queue:
@@ -417,7 +516,7 @@ class _Simulation:
         now = self.env.now
         for h in self.hosts:
             self.samples.append((now, h.index, h.resident, h.n, h.cpu_demand, h.cpu_used,
-                                 h.mem_used, h.book_mem, h.swapped))
+                                 h.mem_used + h.base, h.book_mem + h.base, h.swapped))
         if self.progress is not None:
             self.progress(now)
         if now + self.sample_every_s < self.duration_s:
@@ -446,7 +545,10 @@ class _Simulation:
             "end_s": end,
             "outcome": pd.Categorical(outcome, categories=OUTCOMES),
             "queue_s": waited_until - submit,
-            "boot_s": ready - admit,
+            "pull_s": np.asarray(self.pull_s),
+            "unpack_s": np.asarray(self.unpack_s),
+            "boot_s": np.asarray(self.first_boot_s),
+            "cold_start": np.asarray(self.cold, dtype=bool),
             "cpu_demand_core_s": np.asarray(self.demand_s),
             "cpu_unmet_core_s": np.maximum(np.asarray(self.unmet_s), 0.0),
             "oom_kills": np.asarray(self.kills, dtype=np.int64),
@@ -469,6 +571,10 @@ class _Simulation:
             "mem_used_gib_s": h.mem_used_s,
             "mem_alloc_gib_s": h.mem_alloc_s,
             "stranded_gib_s": h.stranded_s,
+            "pulled_gib": self.pulled_gib[h.index],
+            "layer_lookups": self.caches[h.index].lookups,
+            "layer_hits": self.caches[h.index].hits,
+            "layer_evictions": self.caches[h.index].evictions,
             "reclaim_s": h.reclaim_s,
             "swap_s": h.swap_s,
             "swapped_gib_s": h.swapped_gib_s,

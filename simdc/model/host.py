@@ -7,12 +7,19 @@ class HostSpec(Spec):
     """One physical host.
 
     Memory is GiB (2^30 bytes); ``reserved_memory_gib`` is held back for the host OS and
-    daemons and is never given to instances.
+    daemons and is never given to instances. Network in Gbit/s (10^9 bit/s), disk write
+    speed in MiB/s.
     """
 
-    cpu_cores: int = Field(gt=0, description="logical CPUs")
+    cpu_cores: float = Field(gt=0, description="logical CPUs")
     memory_gib: float = Field(gt=0, description="physical memory")
     reserved_memory_gib: float = Field(default=0.0, ge=0, description="memory kept for the host OS")
+    # Image handling. No figure in CALIBRATION.md fixes these; they are assumptions for
+    # a current datacenter host (10 GbE, an SSD), to be set per study.
+    net_gbps: float = Field(default=10.0, gt=0, description="network link for image pulls, Gbit/s")
+    image_cache_gib: float = Field(default=100.0, gt=0, description="disk for cached layers and images")
+    disk_write_mib_s: float = Field(default=500.0, gt=0, description="write speed for unpacking and copying")
+    prepull: tuple[str, ...] = Field(default=(), description="images present on the host at time 0")
 
     @model_validator(mode="after")
     def _reserve_fits(self) -> "HostSpec":

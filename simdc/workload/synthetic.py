@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from simdc.model.image import image_ref
 from simdc.model.workload import SyntheticSpec, UsageFraction
 from simdc.random import stream
 from simdc.workload import COLUMNS, KINDS, Workload
@@ -36,6 +37,7 @@ def generate(spec: SyntheticSpec, duration_s: float, seed: int) -> Workload:
     cpu_used = cpu_cores * _fractions(spec.cpu_usage, usage, n)
     memory_used_gib = memory_gib * _fractions(spec.memory_usage, usage, n)
     batch = stream(seed, "workload:kinds").random(n) < spec.batch_fraction
+    image = _images(spec, stream(seed, "workload:images"), n)
 
     instances = pd.DataFrame({
         "id": np.arange(n, dtype=np.int64),
@@ -46,7 +48,7 @@ def generate(spec: SyntheticSpec, duration_s: float, seed: int) -> Workload:
         "cpu_used": cpu_used,
         "memory_used_gib": memory_used_gib,
         "kind": pd.Categorical.from_codes(batch.astype(np.int8), categories=KINDS),
-        "image": "",
+        "image": image,
         "priority": np.zeros(n, dtype=np.int64),
         "cpu_limit": np.nan,
         "memory_limit_gib": np.nan,
@@ -79,6 +81,16 @@ def _homogeneous(rate: float, duration_s: float, rng: np.random.Generator) -> np
         end = times[-1]
     times = np.concatenate(chunks)
     return times[times < duration_s]
+
+
+def _images(spec: SyntheticSpec, rng: np.random.Generator, n: int) -> np.ndarray | str:
+    """Image names by Zipf popularity, in the order the spec lists them (most popular first)."""
+    if not spec.images:
+        return ""
+    rank = np.arange(1, len(spec.images) + 1, dtype=float)
+    weights = rank ** -spec.image_zipf_s
+    names = np.array([image_ref(name) for name in spec.images], dtype=object)
+    return names[rng.choice(len(names), size=n, p=weights / weights.sum())]
 
 
 def _fractions(usage: UsageFraction, rng: np.random.Generator, n: int) -> np.ndarray:

@@ -1,0 +1,52 @@
+"""Layers on a host: an LRU cache on the host's image disk, with layers in use pinned."""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+
+
+class LayerCache:
+    """Layers (or VM disk images) stored on one host, least recently used first.
+
+    A layer in use by an instance on the host is pinned and never evicted; if pinned
+    layers alone exceed the budget, the cache runs over it rather than fail a start.
+    """
+
+    def __init__(self, capacity_gib: float):
+        self.capacity_gib = capacity_gib
+        self.layers: OrderedDict[str, float] = OrderedDict()  # digest -> GiB, LRU first
+        self.pins: Counter[str] = Counter()
+        self.used_gib = 0.0
+        self.lookups = 0
+        self.hits = 0
+        self.evictions = 0
+
+    def has(self, digest: str) -> bool:
+        return digest in self.layers
+
+    def touch(self, digest: str) -> None:
+        self.layers.move_to_end(digest)
+
+    def add(self, digest: str, size_gib: float) -> None:
+        """Store a layer, evicting unpinned layers, oldest use first, to make room."""
+        if digest in self.layers:
+            self.touch(digest)
+            return
+        if self.used_gib + size_gib > self.capacity_gib:
+            for victim in [d for d in self.layers if not self.pins[d]]:
+                self.used_gib -= self.layers.pop(victim)
+                self.evictions += 1
+                if self.used_gib + size_gib <= self.capacity_gib:
+                    break
+        self.layers[digest] = size_gib
+        self.used_gib += size_gib
+
+    def pin(self, digests) -> None:
+        for digest in digests:
+            self.pins[digest] += 1
+
+    def unpin(self, digests) -> None:
+        for digest in digests:
+            self.pins[digest] -= 1
+            if self.pins[digest] <= 0:
+                del self.pins[digest]

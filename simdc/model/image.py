@@ -1,0 +1,90 @@
+"""Images and the registry they are pulled from.
+
+Sizes: ``size_mib`` in MiB (2^20 bytes), ``disk_gib`` in GiB (2^30 bytes). Bandwidths:
+``*_gbps`` in Gbit/s (10^9 bit/s). Conversions happen once, in the engine.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator, model_validator
+
+from simdc.model.base import Spec
+
+
+def image_ref(name: str) -> str:
+    """``name:tag``, with ``latest`` when the tag is omitted (a registry port is not a tag)."""
+    name = name.strip()
+    last = name.rsplit("/", 1)[-1]
+    return name if ":" in last else f"{name}:latest"
+
+
+class Layer(Spec):
+    """One layer of a container image; layers with the same digest are stored once per host."""
+
+    digest: str = Field(min_length=1)
+    size_mib: float = Field(gt=0)
+
+
+class ImageSpec(Spec):
+    """An application's image: container layers, a VM disk image, or both.
+
+    The same application can be packaged both ways; a platform takes the form its rules
+    use (containers and layer-booting microVMs the layers; VMs the disk image).
+    """
+
+    name: str = Field(min_length=1, description="name:tag (tag latest when omitted)")
+    layers: tuple[Layer, ...] = ()
+    disk_gib: float | None = Field(default=None, gt=0, description="size of the VM disk image")
+
+    @field_validator("name")
+    @classmethod
+    def _tagged(cls, name: str) -> str:
+        return image_ref(name)
+
+    @model_validator(mode="after")
+    def _some_form(self) -> "ImageSpec":
+        if not self.layers and self.disk_gib is None:
+            raise ValueError(f"image {self.name!r} needs layers, disk_gib, or both")
+        digests = [layer.digest for layer in self.layers]
+        if len(set(digests)) != len(digests):
+            raise ValueError(f"image {self.name!r} lists a layer digest twice")
+        return self
+
+    @property
+    def layers_mib(self) -> float:
+        return sum(layer.size_mib for layer in self.layers)
+
+
+class MirrorSpec(Spec):
+    """A registry mirror near the hosts: pulls go there instead of the registry."""
+
+    bandwidth_gbps: float = Field(gt=0)
+    rtt_s: float = Field(default=0.001, ge=0)
+
+
+class RegistrySpec(Spec):
+    """Where images come from. A pull of a layer costs one round trip, then its bytes at
+    the flow's fair share of the host's link and the registry's total bandwidth.
+
+    No published figure in CALIBRATION.md fixes a registry's bandwidth or distance: the
+    defaults are assumptions for a remote registry, to be set per study. For scale, cloud
+    image transfer ran at 1.1-22.5 MB/s per transfer (Mao & Humphrey, IEEE CLOUD 2012).
+    """
+
+    bandwidth_gbps: float = Field(default=1.0, gt=0, description="total egress, shared by all pulls")
+    rtt_s: float = Field(default=0.05, ge=0, description="round trip per layer request")
+    mirror: MirrorSpec | None = None
+
+
+def check_catalogue(images: tuple[ImageSpec, ...]) -> list[str]:
+    """Problems across the catalogue: repeated names, one digest with two sizes."""
+    problems, seen, sizes = [], set(), {}
+    for index, image in enumerate(images):
+        if image.name in seen:
+            problems.append(f"images[{index}].name: {image.name!r} is defined twice")
+        seen.add(image.name)
+        for layer in image.layers:
+            if sizes.setdefault(layer.digest, layer.size_mib) != layer.size_mib:
+                problems.append(f"images[{index}]: layer {layer.digest!r} has size {layer.size_mib} MiB "
+                                f"here but {sizes[layer.digest]} MiB in an earlier image")
+    return problems

@@ -1,0 +1,181 @@
+"""Start latency from the mechanism: layers, the host cache, the registry, presets."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import simdc
+from simdc.config import validate
+from simdc.engine.images import LayerCache
+
+MIB = 2**20
+GBPS = 1e9 / 8  # bytes per second in 1 Gbit/s
+RTT = 0.05
+
+
+def pull_time(sizes_mib, gbps, rtt=RTT):
+    """Cold pull on an idle link: one round trip per layer plus the bytes at link speed."""
+    return rtt * len(sizes_mib) + sum(sizes_mib) * MIB / (gbps * GBPS)
+
+
+IMAGES = [
+    {"name": "app", "layers": [{"digest": "base", "size_mib": 100}, {"digest": "app", "size_mib": 50}]},
+    {"name": "other:2", "layers": [{"digest": "base", "size_mib": 100}, {"digest": "other", "size_mib": 30}]},
+    {"name": "big", "layers": [{"digest": "big", "size_mib": 150}]},
+    {"name": "big2", "layers": [{"digest": "big2", "size_mib": 150}]},
+    {"name": "db", "layers": [{"digest": "base", "size_mib": 100}], "disk_gib": 2.0},
+]
+
+
+def run(tmp_path, rows, platform="container", *, images=IMAGES, host=None, registry=None, rules=None,
+        duration_s=600.0):
+    trace = tmp_path / "trace.csv"
+    pd.DataFrame([{"submit_s": 0.0, "duration_s": 100.0, "cpu_cores": 1, "memory_gib": 1} | r for r in rows]).to_csv(
+        trace, index=False)
+    zero = {"start_s": 0} if platform in ("container", "sandboxed_container", "container_in_vm") else {"boot_s": 0}
+    return simdc.simulate(validate({
+        "simulation": {"duration_s": duration_s, "platforms": [platform]},
+        "host": {"cpu_cores": 16, "memory_gib": 64, "net_gbps": 10, "disk_write_mib_s": 1e9} | (host or {}),
+        "registry": {"bandwidth_gbps": 1.0, "rtt_s": RTT} | (registry or {}),
+        "platform": {platform: zero | (rules or {})},
+        "images": images,
+        "workload": {"trace": str(trace)},
+    }))
+
+
+def test_a_cold_pull_on_an_idle_link_takes_a_round_trip_per_layer_plus_size_over_bandwidth(tmp_path):
+    results = run(tmp_path, [{"id": 1, "image": "app"}])
+    inst = results.instances.iloc[0]
+    assert inst["pull_s"] == pytest.approx(pull_time([100, 50], gbps=1.0))
+    assert inst["ready_s"] - inst["submit_s"] == pytest.approx(pull_time([100, 50], gbps=1.0))
+    assert bool(inst["cold_start"])
+    assert results.summary["pulled_gib"].iloc[0] == pytest.approx(150 / 1024)
+
+
+def test_the_slower_of_host_link_and_registry_sets_the_pace(tmp_path):
+    results = run(tmp_path, [{"id": 1, "image": "app"}], host={"net_gbps": 0.5}, registry={"bandwidth_gbps": 40})
+    assert results.instances["pull_s"].iloc[0] == pytest.approx(pull_time([100, 50], gbps=0.5))
+
+
+def test_unpacking_writes_each_pulled_layer_at_the_disk_speed(tmp_path):
+    results = run(tmp_path, [{"id": 1, "image": "app"}], host={"disk_write_mib_s": 100})
+    inst = results.instances.iloc[0]
+    assert inst["unpack_s"] == pytest.approx(150 / 100)
+    assert inst["ready_s"] == pytest.approx(pull_time([100, 50], gbps=1.0) + 1.5)
+
+
+def test_a_second_container_of_the_same_image_starts_warm(tmp_path):
+    results = run(tmp_path, [{"id": 1, "image": "app"}, {"id": 2, "image": "app:latest", "submit_s": 60.0}])
+    second = results.instances.set_index("id").loc[2]
+    assert second["pull_s"] == 0 and not second["cold_start"]
+    assert second["ready_s"] == pytest.approx(60.0)
+    summary = results.summary.iloc[0]
+    assert (summary["cold_starts"], summary["warm_starts"]) == (1, 1)
+    assert summary["cache_hit_ratio"] == pytest.approx(2 / 4)
+
+
+def test_an_image_sharing_a_base_layer_pulls_only_the_difference(tmp_path):
+    results = run(tmp_path, [{"id": 1, "image": "app"}, {"id": 2, "image": "other:2", "submit_s": 60.0}])
+    second = results.instances.set_index("id").loc[2]
+    assert second["pull_s"] == pytest.approx(pull_time([30], gbps=1.0))
+    assert results.summary["pulled_gib"].iloc[0] == pytest.approx((100 + 50 + 30) / 1024)
+
+
+def test_two_simultaneous_cold_pulls_share_the_link_and_take_twice_as_long(tmp_path):
+    alone = run(tmp_path, [{"id": 1, "image": "big"}]).instances["pull_s"].iloc[0]
+    both = run(tmp_path, [{"id": 1, "image": "big"}, {"id": 2, "image": "big2"}]).instances["pull_s"]
+    assert alone == pytest.approx(pull_time([150], gbps=1.0))
+    assert both.tolist() == pytest.approx([RTT + 2 * (alone - RTT)] * 2)
+
+
+def test_two_instances_needing_one_layer_at_once_download_it_once(tmp_path):
+    results = run(tmp_path, [{"id": 1, "image": "big"}, {"id": 2, "image": "big"}])
+    assert results.summary["pulled_gib"].iloc[0] == pytest.approx(150 / 1024)
+    assert results.instances["pull_s"].tolist() == pytest.approx([pull_time([150], gbps=1.0)] * 2)
+    assert results.instances["cold_start"].all()
+
+
+def test_prepulled_images_start_warm(tmp_path):
+    results = run(tmp_path, [{"id": 1, "image": "app"}], host={"prepull": ["app"]})
+    assert results.instances["pull_s"].iloc[0] == 0
+    assert results.summary["pulled_gib"].iloc[0] == 0
+
+
+def test_a_vm_pulls_its_disk_image_once_then_copies_it_for_each_vm(tmp_path):
+    """VM rules: the 2 GiB disk image is fetched to the host once; each VM's own disk is
+    a full copy written at disk speed (disk = "copy"), then the guest boots."""
+    rows = [{"id": 1, "image": "db"}, {"id": 2, "image": "db", "submit_s": 100.0}]
+    results = run(tmp_path, rows, "vm", host={"disk_write_mib_s": 1024}, rules={"boot_s": 20})
+    inst = results.instances.set_index("id")
+    fetch = pull_time([2048], gbps=1.0, rtt=RTT)
+    assert inst.loc[1, "pull_s"] == pytest.approx(fetch)
+    assert inst.loc[1, "unpack_s"] == pytest.approx(2.0 + 2.0)  # store the image, copy the disk
+    assert inst.loc[1, "ready_s"] == pytest.approx(fetch + 4.0 + 20)
+    assert inst.loc[2, "pull_s"] == 0 and inst.loc[2, "unpack_s"] == pytest.approx(2.0)
+    assert inst.loc[2, "ready_s"] == pytest.approx(100 + 2.0 + 20)
+
+
+def test_a_microvm_boots_from_layers_and_clones_its_disk(tmp_path):
+    results = run(tmp_path, [{"id": 1, "image": "app"}], "microvm")
+    inst = results.instances.iloc[0]
+    assert inst["pull_s"] == pytest.approx(pull_time([100, 50], gbps=1.0))
+    assert inst["unpack_s"] == pytest.approx(150 / 1e9)  # unpack at the test's huge disk speed, no copy
+
+
+def test_a_mirror_replaces_the_registry(tmp_path):
+    results = run(tmp_path, [{"id": 1, "image": "app"}], registry={"mirror": {"bandwidth_gbps": 8, "rtt_s": 0.001}})
+    assert results.instances["pull_s"].iloc[0] == pytest.approx(pull_time([100, 50], gbps=8, rtt=0.001))
+
+
+def test_an_unknown_image_is_reported_with_the_known_ones(tmp_path):
+    with pytest.raises(simdc.InputError, match="image 'nginx' is not in \\[\\[images\\]\\]; known: app:latest"):
+        run(tmp_path, [{"id": 1, "image": "nginx"}])
+
+
+def test_containers_in_vms_are_packed_into_node_vms(tmp_path):
+    """A 16-core, 64 GiB host split into 4 nodes: 4 cores and 16 − 0.128 − 0.5 GiB each.
+    A 4-core container fills a node; a 5-core one fits none, though the host has room;
+    a 15.3 GiB one fits a node's memory, a 15.5 GiB one does not."""
+    rows = [{"id": 1, "cpu_cores": 4}, {"id": 2, "cpu_cores": 5},
+            {"id": 3, "cpu_cores": 1, "memory_gib": 15.3}, {"id": 4, "cpu_cores": 1, "memory_gib": 15.5}]
+    results = run(tmp_path, rows, "container_in_vm", images=[], rules={"overhead_mib": 0})
+    assert results.instances["outcome"].tolist() == ["completed", "rejected", "completed", "rejected"]
+    hosts = results.hosts
+    assert len(hosts) == 4 and (hosts["cpu_cores"] == 4).all()
+    assert hosts["memory_gib"].sum() == pytest.approx(64)
+
+
+# --- the cache ---------------------------------------------------------------------
+
+
+def test_lru_evicts_the_least_recently_used_layer():
+    cache = LayerCache(capacity_gib=3)
+    for digest in "abc":
+        cache.add(digest, 1)
+    cache.touch("a")  # b is now the least recently used
+    cache.add("d", 1)
+    assert sorted(cache.layers) == ["a", "c", "d"]
+    assert cache.evictions == 1
+
+
+def test_lru_never_evicts_a_layer_in_use():
+    cache = LayerCache(capacity_gib=2)
+    cache.add("a", 1)
+    cache.add("b", 1)
+    cache.pin(["a", "b"])
+    cache.add("c", 1)  # nothing may go: the cache runs over its budget instead
+    assert sorted(cache.layers) == ["a", "b", "c"]
+    cache.unpin(["a"])
+    cache.add("d", 1)
+    assert "a" not in cache.layers and "b" in cache.layers
+
+
+def test_a_full_cache_evicts_then_pulls_again(tmp_path):
+    """A 0.2 GiB cache holds 'big' (150 MiB) or 'big2', not both: after big2 evicts big,
+    a later big is cold again."""
+    rows = [{"id": 1, "image": "big", "duration_s": 10.0}, {"id": 2, "image": "big2", "submit_s": 50.0, "duration_s": 10.0},
+            {"id": 3, "image": "big", "submit_s": 100.0}]
+    results = run(tmp_path, rows, host={"image_cache_gib": 0.2})
+    assert results.instances["cold_start"].tolist() == [True, True, True]
+    assert results.hosts["layer_evictions"].iloc[0] == 2
