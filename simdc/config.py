@@ -22,11 +22,11 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from simdc.errors import ConfigError
 from simdc.model.base import Spec
-from simdc.model.host import HostSpec
+from simdc.model.host import ClusterSpec, HostSpec
 from simdc.model.image import ImageSpec, RegistrySpec, check_catalogue, image_ref
 from simdc.model.platform import PRESETS, RULES, PlatformSpec
 from simdc.model.workload import WorkloadSpec
-from simdc.placement import POLICIES, unknown_policy_message
+from simdc.model.placement import PlacementSpec
 
 
 class SimulationSpec(Spec):
@@ -43,24 +43,12 @@ class SimulationSpec(Spec):
         return names
 
 
-class PlacementSpec(Spec):
-    policy: str = "first_fit"
-    when_full: Literal["reject", "queue"] = "reject"
-    max_wait_s: float | None = Field(default=None, gt=0, description="with queue: give up after this wait")
-
-    @field_validator("policy")
-    @classmethod
-    def _known_policy(cls, name: str) -> str:
-        if name not in POLICIES:
-            raise ValueError(unknown_policy_message(name))
-        return name
-
-
 class Config(Spec):
     """A whole run: what to simulate, on what, with which workload."""
 
     simulation: SimulationSpec
-    host: HostSpec
+    host: HostSpec | None = None
+    cluster: ClusterSpec | None = None
     placement: PlacementSpec = Field(default_factory=PlacementSpec)
     platform: dict[str, PlatformSpec] = Field(default_factory=dict)
     workload: WorkloadSpec
@@ -104,9 +92,12 @@ class Config(Spec):
                 f"simulation.platforms: unknown platform {missing[0]!r}; choose one of: "
                 f"{', '.join(sorted(PRESETS))}, or define [platform.{missing[0]}] with a preset"
             )
+        if (self.host is None) == (self.cluster is None):
+            raise ValueError("give exactly one of a [host] table or [[cluster.hosts]] groups")
         problems = check_catalogue(self.images)
         known = {image.name for image in self.images}
-        for key, names in (("host.prepull", self.host.prepull),
+        prepull = [name for group in self.host_groups for name in group.prepull]
+        for key, names in (("host.prepull", prepull),
                            ("workload.synthetic.images",
                             self.workload.synthetic.images if self.workload.synthetic else ())):
             for name in names:
@@ -116,6 +107,22 @@ class Config(Spec):
         if problems:
             raise ValueError("\n".join(problems))  # one line each, split again by validate()
         return self
+
+    @property
+    def host_groups(self) -> tuple[HostSpec, ...]:
+        """The host shapes: the single ``[host]``, or each ``[[cluster.hosts]]`` group."""
+        return (self.host,) if self.host is not None else self.cluster.hosts
+
+    @property
+    def fleet(self) -> list[HostSpec]:
+        """Every host, in placement order (groups in the order given)."""
+        if self.host is not None:
+            return [self.host]
+        return [group for group in self.cluster.hosts for _ in range(group.count)]
+
+    @property
+    def power_off_idle(self) -> bool:
+        return self.cluster is not None and self.cluster.power_off_idle
 
     def to_dict(self) -> dict[str, Any]:
         """The config as plain TOML-ready data, every default made explicit."""

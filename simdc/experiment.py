@@ -31,6 +31,13 @@ def simulate(config: Config, seed: int | None = None, progress=None) -> Results:
     progress
         Optional ``progress(platform, t_s, duration_s)``, called as simulated time passes
         (for progress bars); it must not change anything.
+
+    Returns
+    -------
+    Results
+        ``summary`` (one row per platform), ``instances`` (times in seconds from the
+        start), ``timeseries`` (cores and GiB per host and sample), ``hosts``,
+        ``workload``; ``figures()`` draws them, ``write(dir, report=True)`` keeps them.
     """
     started = time.perf_counter()
     if seed is not None and seed != config.simulation.seed:
@@ -38,10 +45,9 @@ def simulate(config: Config, seed: int | None = None, progress=None) -> Results:
     sim = config.simulation
     workload = load_workload(config.workload, sim.duration_s, sim.seed)
     runs = [
-        run_platform(name, config.platform[name], [config.host], workload.instances,
+        run_platform(name, config.platform[name], config.fleet, workload.instances,
                      duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=sim.seed,
-                     usage=workload.usage, policy=config.placement.policy, when_full=config.placement.when_full,
-                     max_wait_s=config.placement.max_wait_s,
+                     usage=workload.usage, placement=config.placement, power_off_idle=config.power_off_idle,
                      progress=None if progress is None else
                      (lambda t, name=name: progress(name, t, sim.duration_s)),
                      images={image.name: image for image in config.images}, registry=config.registry)
@@ -62,6 +68,8 @@ def simulate(config: Config, seed: int | None = None, progress=None) -> Results:
             "seed": sim.seed,
             "config_hash": config.hash,
             "workload": workload.source,
+            "skipped_rows": dict(workload.skipped),  # bad trace rows skipped, by reason
+            "workload_notes": list(workload.notes),  # what the trace reader chose and assumed
             "platforms": list(sim.platforms),
             "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -27,6 +27,12 @@ image pulls
     A *cold* start fetched at least one layer (or waited for one another instance was
     fetching); ``pull_s_mean`` is the mean time spent fetching, ``pulled_gib`` what was
     downloaded, ``cache_hit_ratio`` the share of layer lookups found on the host.
+fleet
+    ``hosts_used``: physical hosts that ever held an instance; ``energy_kwh``: power
+    linear in CPU utilisation between ``power_idle_w`` and ``power_max_w``, integrated
+    (0 for an empty host with ``cluster.power_off_idle``); ``fragmentation_gib_mean``:
+    over the requests that found no host, the memory then free across the fleet: free
+    but in pieces too small (or on hosts short of CPU).
 memory pressure
     ``oom_kills``: containers killed by the OOM killer (each restart may be killed
     again); ``reclaim_share``: share of host-time a hypervisor was reclaiming VM memory
@@ -47,6 +53,7 @@ SUMMARY_COLUMNS = (
     "mem_used_util_mean", "mem_alloc_util_mean", "stranded_mem_gib_mean",
     "oom_kills", "restarts", "reclaim_share", "swap_share",
     "cold_starts", "warm_starts", "pull_s_mean", "pulled_gib", "cache_hit_ratio",
+    "hosts", "hosts_used", "energy_kwh", "fragmentation_gib_mean",
 )
 
 
@@ -87,6 +94,8 @@ def instance_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]:
         "cold_starts": int(inst["cold_start"].sum()),
         "warm_starts": int((inst["ready_s"].notna() & ~inst["cold_start"]).sum()),
         "pull_s_mean": float(inst["pull_s"].mean()) if inst["pull_s"].notna().any() else np.nan,
+        "fragmentation_gib_mean": float(inst["free_mem_gib_at_failure"].mean())
+        if inst["free_mem_gib_at_failure"].notna().any() else np.nan,
     }
 
 
@@ -114,6 +123,9 @@ def host_metrics(hosts: pd.DataFrame) -> dict[str, float]:
         "stranded_mem_gib_mean": hosts["stranded_gib_s"].sum() / duration.iloc[0],
         "reclaim_share": hosts["reclaim_s"].sum() / duration.sum(),
         "pulled_gib": float(hosts["pulled_gib"].sum()),
+        "hosts": int(hosts["physical_host"].nunique()),
+        "hosts_used": int(hosts.loc[hosts["used"].astype(bool), "physical_host"].nunique()),
+        "energy_kwh": float(hosts["energy_kwh"].sum()),
         "cache_hit_ratio": hosts["layer_hits"].sum() / hosts["layer_lookups"].sum()
         if hosts["layer_lookups"].sum() else np.nan,
         "swap_share": hosts["swap_s"].sum() / duration.sum(),
@@ -172,4 +184,6 @@ HEADLINE = (
     ("oom_kills", "OOM kills", "{:,.0f}"),
     ("restarts", "restarts", "{:,.0f}"),
     ("swap_share", "host time swapping", "{:.1%}"),
+    ("hosts_used", "hosts used", "{:,.0f}"),
+    ("energy_kwh", "energy (kWh)", "{:,.1f}"),
 )

@@ -1,26 +1,107 @@
 """Placement policies: pure functions choosing a host for a request.
 
-A policy gets the candidate hosts' free capacity, in host order, and returns the index
-of the chosen host or ``None``. Hosts that cannot take the request are already filtered
-out: ``fits`` marks them. Policies never see SimPy.
+A policy sees the fleet as plain arrays (:class:`Fleet`): each host's capacity for
+bookings, what is booked, and whether it can take the request at all (``fits``: enough
+free CPU and memory, and under any limit on concurrent starts). It returns the index of
+the chosen host, or ``None``. Policies never see SimPy and never change anything.
+
+Registered policies (``[placement] policy = ...``):
+
+first_fit
+    The first host, in fleet order, that fits.
+best_fit
+    The host left with the least free capacity (CPU and memory, as fractions of the
+    host's, summed): packs tightly, keeps whole hosts free.
+worst_fit
+    The host left with the most free capacity: spreads load.
+random
+    Any host that fits, uniformly.
+kubernetes
+    The Kubernetes scheduler's way: filter, then weighted scores per host, highest
+    wins, ties to the first. ``least_allocated`` (NodeResourcesFit, the default
+    strategy) scores the free fraction after placement; ``most_allocated`` its
+    complement; ``balanced_allocation`` (NodeResourcesBalancedAllocation) scores
+    1 − |CPU fraction − memory fraction| after placement (Kubernetes docs, "Scheduling
+    Framework" plugins). Weights from ``placement.scoring``.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import Callable
 
-Policy = Callable[[Sequence[bool]], "int | None"]
-
-
-def first_fit(fits: Sequence[bool]) -> int | None:
-    """The first host, in fleet order, that can take the request."""
-    for index, ok in enumerate(fits):
-        if ok:
-            return index
-    return None
+import numpy as np
 
 
-POLICIES: dict[str, Policy] = {"first_fit": first_fit}
+@dataclass(frozen=True)
+class Fleet:
+    """The hosts as a policy sees them, for one request of ``cpu`` cores and ``mem`` GiB."""
+
+    cpu_cap: np.ndarray  # cores that may be booked on each host
+    mem_cap: np.ndarray  # GiB that may be booked
+    cpu_booked: np.ndarray
+    mem_booked: np.ndarray
+    fits: np.ndarray  # bool: the host can take the request
+    cpu: float
+    mem: float
+
+    def left_after(self) -> tuple[np.ndarray, np.ndarray]:
+        """Free fraction of each host's CPU and memory if the request were placed there."""
+        return ((self.cpu_cap - self.cpu_booked - self.cpu) / self.cpu_cap,
+                (self.mem_cap - self.mem_booked - self.mem) / self.mem_cap)
+
+
+Policy = Callable[..., "int | None"]
+
+
+def _best(scores: np.ndarray, fits: np.ndarray) -> int | None:
+    if not fits.any():
+        return None
+    return int(np.argmax(np.where(fits, scores, -np.inf)))
+
+
+def first_fit(fleet: Fleet, **_) -> int | None:
+    """The first host, in fleet order, that fits."""
+    hits = np.flatnonzero(fleet.fits)
+    return int(hits[0]) if len(hits) else None
+
+
+def best_fit(fleet: Fleet, **_) -> int | None:
+    """The host left with the least free capacity."""
+    cpu_left, mem_left = fleet.left_after()
+    return _best(-(cpu_left + mem_left), fleet.fits)
+
+
+def worst_fit(fleet: Fleet, **_) -> int | None:
+    """The host left with the most free capacity."""
+    cpu_left, mem_left = fleet.left_after()
+    return _best(cpu_left + mem_left, fleet.fits)
+
+
+def random_fit(fleet: Fleet, *, rng: np.random.Generator, **_) -> int | None:
+    """Any host that fits, uniformly at random (from the run's placement stream)."""
+    hits = np.flatnonzero(fleet.fits)
+    return int(hits[rng.integers(len(hits))]) if len(hits) else None
+
+
+def kubernetes(fleet: Fleet, *, weights: dict[str, float], **_) -> int | None:
+    """Filter, then the weighted sum of the enabled scores (0-100 each)."""
+    cpu_left, mem_left = fleet.left_after()
+    scores = np.zeros(len(fleet.fits))
+    scores += weights.get("least_allocated", 0.0) * 100 * (cpu_left + mem_left) / 2
+    scores += weights.get("most_allocated", 0.0) * 100 * (2 - cpu_left - mem_left) / 2
+    scores += weights.get("balanced_allocation", 0.0) * 100 * (1 - np.abs(cpu_left - mem_left))
+    return _best(scores, fleet.fits)
+
+
+POLICIES: dict[str, Policy] = {
+    "first_fit": first_fit,
+    "best_fit": best_fit,
+    "worst_fit": worst_fit,
+    "random": random_fit,
+    "kubernetes": kubernetes,
+}
+SCORES = ("least_allocated", "most_allocated", "balanced_allocation")
 
 
 def unknown_policy_message(name: str) -> str:

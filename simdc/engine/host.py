@@ -27,7 +27,7 @@ class HostState:
 
     def __init__(self, index: int, spec: HostSpec, cpu_cap: float, mem_cap: float, *,
                  overhead_gib: float, vm: bool, ksm_savings: float = 0.0, balloon: bool = True,
-                 swap_slowdown: float = 0.0, base_mem_gib: float = 0.0):
+                 swap_slowdown: float = 0.0, base_mem_gib: float = 0.0, power_off_idle: bool = False):
         self.index = index
         self.spec = spec
         self.cpu_cap = cpu_cap + EPS
@@ -40,6 +40,9 @@ class HostState:
         # Memory the machine itself always takes, outside the instances' accounts: a node
         # VM's VMM and guest (containers in VMs). Counted as used and allocated.
         self.base = base_mem_gib
+        self.power_idle_w, self.power_max_w = spec.power_idle_w, spec.power_max_w
+        self.power_off_idle = power_off_idle
+        self.starting = 0  # instances starting now (for a limit on concurrent starts)
         # bookings
         self.book_cpu = 0.0
         self.book_mem = 0.0
@@ -86,6 +89,7 @@ class HostState:
         self.swap_s = 0.0
         self.swapped_gib_s = 0.0
         self.reclaim_s = 0.0
+        self.energy_j = 0.0
         self.peak_resident = 0
 
     # --- bookings ------------------------------------------------------------------
@@ -116,7 +120,11 @@ class HostState:
         if dt > 0:
             self.resident_s += self.resident * dt
             self.cpu_demand_s += self.cpu_demand * dt
-            self.cpu_used_s += min(self.cpu_demand, self.cores) * dt
+            used = min(self.cpu_demand, self.cores)
+            self.cpu_used_s += used * dt
+            if self.resident or not self.power_off_idle:  # linear in CPU utilisation
+                self.energy_j += (self.power_idle_w
+                                  + (self.power_max_w - self.power_idle_w) * used / self.cores) * dt
             self.mem_used_s += (self.mem_used + self.base) * dt
             self.mem_alloc_s += (self.book_mem + self.base) * dt
             # Booked but unused, up to what the host has: booking beyond it strands nothing.

@@ -181,6 +181,8 @@ def host_specs(platform: VmPlatform | ContainerPlatform,
             "memory_gib": share_gib,
             "reserved_memory_gib": share_gib - allocatable,
             "image_cache_gib": host.image_cache_gib / count,
+            "power_idle_w": host.power_idle_w / count,
+            "power_max_w": host.power_max_w / count,
         }) for _ in range(count)]
         physical += [index] * count
     return nodes, physical, platform.node_overhead_mib / MIB_PER_GIB + platform.node_reserved_gib

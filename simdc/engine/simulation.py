@@ -27,7 +27,8 @@ from simdc.engine.rules import MIB_PER_GIB, caps, footprints, host_specs, image_
 from simdc.model.host import HostSpec
 from simdc.model.image import RegistrySpec
 from simdc.model.platform import ContainerPlatform, VmPlatform
-from simdc.placement import POLICIES
+from simdc.model.placement import PlacementSpec
+from simdc.placement import POLICIES, Fleet, first_fit
 from simdc.random import stream
 from simdc.workload.usage import ConstantUsage
 
@@ -60,8 +61,8 @@ class PlatformRun:
 
 def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: list[HostSpec],
                  instances: pd.DataFrame, *, duration_s: float, sample_every_s: float, seed: int,
-                 usage=None, policy: str = "first_fit", when_full: str = "reject",
-                 max_wait_s: float | None = None, progress=None, images: dict | None = None,
+                 usage=None, placement: PlacementSpec | None = None, power_off_idle: bool = False,
+                 progress=None, images: dict | None = None,
                  registry: RegistrySpec | None = None) -> PlatformRun:
     """Replay ``instances`` (sorted by ``submit_s``) on ``hosts`` under ``platform``.
 
@@ -81,23 +82,26 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
         The image catalogue (``name:tag`` -> ImageSpec) and where images are pulled from.
     """
     sim = _Simulation(name, platform, hosts, instances, duration_s, sample_every_s, seed,
-                      usage, policy, when_full, max_wait_s, images or {}, registry or RegistrySpec())
+                      usage, placement or PlacementSpec(), power_off_idle, images or {},
+                      registry or RegistrySpec())
     sim.progress = progress
     return sim.run()
 
 
 class _Simulation:
     def __init__(self, name, platform, hosts, instances, duration_s, sample_every_s, seed,
-                 usage, policy, when_full, max_wait_s, images, registry):
+                 usage, placement, power_off_idle, images, registry):
         self.name = name
         self.env = simpy.Environment()
         self.duration_s = float(duration_s)
         self.sample_every_s = float(sample_every_s)
-        self.choose = POLICIES[policy]
-        self.queue_when_full = when_full == "queue"
-        self.max_wait_s = max_wait_s
+        self.choose = POLICIES[placement.policy]
+        self.policy_args = {"rng": stream(seed, f"placement:{name}"), "weights": placement.scoring}
+        self.queue_when_full = placement.when_full == "queue"
+        self.max_wait_s = placement.max_wait_s
+        self.max_starts = placement.max_concurrent_starts
         vm = isinstance(platform, VmPlatform)
-        host_args = dict(overhead_gib=platform.overhead_mib / MIB_PER_GIB, vm=vm)
+        host_args = dict(overhead_gib=platform.overhead_mib / MIB_PER_GIB, vm=vm, power_off_idle=power_off_idle)
         if vm:
             host_args.update(ksm_savings=platform.ksm_savings, balloon=platform.balloon,
                              swap_slowdown=platform.swap_slowdown)
@@ -110,6 +114,8 @@ class _Simulation:
         self._images(platform, hosts, instances, images, registry)
         self.max_cpu_cap = max(h.cpu_cap for h in self.hosts)
         self.max_mem_cap = max(h.mem_cap for h in self.hosts)
+        self.cpu_caps = np.array([h.cpu_cap for h in self.hosts])
+        self.mem_caps = np.array([h.mem_cap for h in self.hosts])
 
         self.usage = usage or ConstantUsage(instances["cpu_used"].to_numpy(float),
                                             instances["memory_used_gib"].to_numpy(float))
@@ -166,6 +172,7 @@ class _Simulation:
         self.pull_s, self.unpack_s, self.first_boot_s = [nan] * n, [nan] * n, [nan] * n
         self.cold = [False] * n
         self.pulled_gib = [0.0] * len(hosts)
+        self.free_at_failure = [nan] * n
 
     # --- the run -------------------------------------------------------------------
 
@@ -225,6 +232,7 @@ class _Simulation:
             if host is not None:
                 self._admit(i, host, now)
                 return
+            self._note_no_host(i)
         if self.queue_when_full:
             self.state[i] = QUEUED
             queue.append(i)
@@ -234,9 +242,27 @@ class _Simulation:
             self._reject(i, now)
 
     def _place(self, i: int) -> HostState | None:
+        """The host the placement policy picks among those that can take ``i`` now."""
         cpu, mem = self.book_cpu[i], self.book_mem[i]
-        index = self.choose([h.fits(cpu, mem) for h in self.hosts])
-        return None if index is None else self.hosts[index]
+        hosts = self.hosts
+        limit = self.max_starts
+        if len(hosts) == 1 or self.choose is first_fit:
+            for h in hosts:
+                if h.fits(cpu, mem) and (limit is None or h.starting < limit):
+                    return h
+            return None
+        fits = np.fromiter((h.fits(cpu, mem) and (limit is None or h.starting < limit) for h in hosts),
+                           dtype=bool, count=len(hosts))
+        if not fits.any():
+            return None
+        fleet = Fleet(self.cpu_caps, self.mem_caps, np.fromiter((h.book_cpu for h in hosts), float, len(hosts)),
+                      np.fromiter((h.book_mem for h in hosts), float, len(hosts)), fits, cpu, mem)
+        index = self.choose(fleet, **self.policy_args)
+        return None if index is None else hosts[index]
+
+    def _note_no_host(self, i: int) -> None:
+        """Fragmentation: memory free across the fleet when ``i`` found no host for it."""
+        self.free_at_failure[i] = sum(max(h.mem_cap - h.book_mem, 0.0) for h in self.hosts)
 
     def _admit(self, i: int, host: HostState, now: float) -> None:
         host.book(now, self.book_cpu[i], self.book_mem[i])
@@ -276,6 +302,7 @@ class _Simulation:
     def _start(self, i: int, now: float) -> None:
         """Fetch what is missing of the image, copy the VM's disk, then boot or start."""
         self.state[i] = STARTING
+        self.hosts[self.host_of[i]].starting += 1
         needs = self.needs[i]
         first = self.pull_s[i] != self.pull_s[i]  # NaN: not started before
         if needs:
@@ -346,14 +373,19 @@ class _Simulation:
         self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = pull, unpack, self.start_s[i]
         if self.state[i] == STARTING:
             self._ready(i, env.now)
+            if self.max_starts is not None and self.queue:
+                self._drain_queue(env.now)  # a start slot on this host came free
 
     def _on_ready(self, event) -> None:
         i = event._value
         if self.state[i] == STARTING:
             self._ready(i, self.env.now)
+            if self.max_starts is not None and self.queue:
+                self._drain_queue(self.env.now)  # a start slot on this host came free
 
     def _ready(self, i: int, now: float) -> None:
         host = self.hosts[self.host_of[i]]
+        host.starting -= 1
         first = self.ready_s[i] != self.ready_s[i]  # NaN: first start
         if first:
             self.ready_s[i] = now
@@ -376,6 +408,8 @@ class _Simulation:
                 self._stop(i, host, now)
                 host.rebalance(now)
                 self._schedule_finish(host, now)
+            elif state == STARTING:
+                host.starting -= 1
             self._leave(i, host, now, COMPLETED)
 
     def _stop(self, i: int, host: HostState, now: float) -> None:
@@ -555,6 +589,7 @@ class _Simulation:
             "restarts": np.asarray(self.restarts, dtype=np.int64),
             "swap_s": np.asarray(self.swap_s),
             "slowdown": slowdown,
+            "free_mem_gib_at_failure": np.asarray(self.free_at_failure),
         })
 
     def _hosts_table(self) -> pd.DataFrame:
@@ -564,7 +599,11 @@ class _Simulation:
             "cpu_cores": h.spec.cpu_cores,
             "memory_gib": h.spec.memory_gib,
             "duration_s": self.duration_s,
+            "group": h.spec.name if hasattr(h.spec, "name") else "",
+            "physical_host": self.physical[h.index],
             "peak_resident": h.peak_resident,
+            "used": h.peak_resident > 0,
+            "energy_kwh": h.energy_j / 3.6e6,
             "resident_s": h.resident_s,
             "cpu_demand_core_s": h.cpu_demand_s,
             "cpu_used_core_s": h.cpu_used_s,

@@ -20,6 +20,11 @@ class HostSpec(Spec):
     image_cache_gib: float = Field(default=100.0, gt=0, description="disk for cached layers and images")
     disk_write_mib_s: float = Field(default=500.0, gt=0, description="write speed for unpacking and copying")
     prepull: tuple[str, ...] = Field(default=(), description="images present on the host at time 0")
+    # Power, linear in CPU utilisation. Servers draw about half their peak power when
+    # idle (Barroso & Hölzle, "The Case for Energy-Proportional Computing", IEEE Computer
+    # 2007); 400 W peak for a two-socket, 32-core host is an assumption.
+    power_idle_w: float = Field(default=200.0, ge=0)
+    power_max_w: float = Field(default=400.0, ge=0)
 
     @model_validator(mode="after")
     def _reserve_fits(self) -> "HostSpec":
@@ -27,8 +32,24 @@ class HostSpec(Spec):
             raise ValueError(
                 f"reserved_memory_gib ({self.reserved_memory_gib}) must be below memory_gib ({self.memory_gib})"
             )
+        if self.power_idle_w > self.power_max_w:
+            raise ValueError(f"power_idle_w ({self.power_idle_w}) must not exceed power_max_w ({self.power_max_w})")
         return self
 
     @property
     def allocatable_memory_gib(self) -> float:
         return self.memory_gib - self.reserved_memory_gib
+
+
+class HostGroup(HostSpec):
+    """``count`` identical hosts of one shape, in a fleet."""
+
+    count: int = Field(default=1, ge=1)
+    name: str = ""
+
+
+class ClusterSpec(Spec):
+    """A fleet: groups of hosts, possibly of different shapes, in placement order."""
+
+    hosts: tuple[HostGroup, ...] = Field(min_length=1)
+    power_off_idle: bool = Field(default=False, description="hosts with nothing resident draw no power")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from simdc.model.base import Spec
 from simdc.model.distribution import Distribution
@@ -77,13 +77,43 @@ class SyntheticSpec(Spec):
     image_zipf_s: float = Field(default=1.0, ge=0, description="Zipf exponent of image popularity (0: uniform)")
 
 
-class WorkloadSpec(Spec):
-    """Exactly one source: ``trace`` (simdc's CSV/Parquet) or ``synthetic``."""
+# Reader options that only one or a few formats use: setting one for another format is
+# a mistake worth reporting (format "auto" cannot tell, so it accepts them).
+FORMAT_OPTIONS = {
+    "azure_memory_used_fraction": ("azure",),
+    "reference_cpu_cores": ("google",),
+    "reference_memory_gib": ("google", "alibaba2017", "alibaba2018"),
+    "opendc_memory_unit": ("opendc",),
+}
+TRACE_FORMATS = ("simdc", "auto", "azure", "google", "alibaba2017", "alibaba2018", "bitbrains", "opendc")
 
-    trace: Path | None = None
-    format: Literal["simdc"] = "simdc"
-    usage: Path | None = Field(default=None, description="usage table: id, t_s, cpu_cores, memory_gib")
-    usage_step_s: float = Field(default=300.0, gt=0, description="step the usage table is resampled to")
+
+class WorkloadSpec(Spec):
+    """Exactly one source: ``trace`` (simdc's format or a public trace) or ``synthetic``.
+
+    A trace's unit conversions and assumptions are documented in its reader,
+    :mod:`simdc.workload.readers`; the options below override the assumptions.
+    """
+
+    trace: Path | None = Field(default=None, description="a file or a folder of parts")
+    format: Literal["simdc", "auto", "azure", "google", "alibaba2017", "alibaba2018", "bitbrains", "opendc"] = Field(
+        default="simdc", description="the trace's format; auto recognises it from the files")
+    usage: Path | None = Field(default=None, description="usage series: simdc's usage table (id, t_s, cpu_cores, "
+                               "memory_gib) or the trace's own (vm_cpu_readings, task_usage, ...)")
+    usage_step_s: float = Field(default=300.0, gt=0, description="step usage series are averaged onto")
+    on_bad_rows: Literal["strict", "skip"] = Field(
+        default="strict", description="strict: bad rows are errors; skip: dropped and counted by reason")
+    time_window_s: tuple[float, float] | None = Field(
+        default=None, description="[start, end) of the trace to replay, seconds; times then count from start")
+    sample: float | None = Field(default=None, gt=0, le=1, description="keep each instance with this probability")
+    limit: int | None = Field(default=None, gt=0, description="keep the first this many instances")
+    # Azure publishes no memory usage; 0.30 is the default (simdc/workload/readers/azure.py).
+    azure_memory_used_fraction: float | None = Field(default=None, gt=0, le=1)
+    # The largest machine of traces normalised to it (Google 2011, Alibaba); defaults are
+    # assumptions documented in simdc/workload/readers/google.py and alibaba.py.
+    reference_cpu_cores: float | None = Field(default=None, gt=0)
+    reference_memory_gib: float | None = Field(default=None, gt=0)
+    opendc_memory_unit: Literal["MB", "KB"] | None = None
     synthetic: SyntheticSpec | None = None
 
     @model_validator(mode="after")
@@ -92,4 +122,19 @@ class WorkloadSpec(Spec):
             raise ValueError("give exactly one of workload.trace or a [workload.synthetic] table")
         if self.usage is not None and self.trace is None:
             raise ValueError("workload.usage goes with workload.trace (the synthetic generator makes its own)")
+        if self.trace is None:
+            for key in ("time_window_s", "sample", "limit", *FORMAT_OPTIONS):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"{key} goes with workload.trace (it selects or converts a trace)")
+        for key, formats in FORMAT_OPTIONS.items():
+            if getattr(self, key) is not None and self.trace is not None and self.format not in (*formats, "auto"):
+                raise ValueError(f"{key} applies to format {' or '.join(map(repr, formats))} only "
+                                 f"(format is {self.format!r})")
         return self
+
+    @field_validator("time_window_s")
+    @classmethod
+    def _window(cls, window: tuple[float, float] | None) -> tuple[float, float] | None:
+        if window is not None and not (0 <= window[0] < window[1]):
+            raise ValueError(f"must be [start, end] with 0 <= start < end (got {list(window)})")
+        return window

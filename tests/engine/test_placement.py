@@ -1,0 +1,180 @@
+"""Fleets: placement policies, limits on concurrent starts, energy, and a fleet's blocking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import simdc
+from simdc.config import validate
+from simdc.placement import POLICIES, Fleet, best_fit, first_fit, kubernetes, random_fit, worst_fit
+from tests.oracle.theory import batch_means, erlang_b, within
+
+
+def fleet(free_cpu, free_mem, cpu=1.0, mem=1.0, cap_cpu=8.0, cap_mem=16.0):
+    free_cpu, free_mem = np.asarray(free_cpu, float), np.asarray(free_mem, float)
+    n = len(free_cpu)
+    caps_c, caps_m = np.full(n, cap_cpu), np.full(n, cap_mem)
+    return Fleet(caps_c, caps_m, caps_c - free_cpu, caps_m - free_mem,
+                 (free_cpu >= cpu) & (free_mem >= mem), cpu, mem)
+
+
+# Host 0 is full; host 1 nearly full; host 2 half free; host 3 empty.
+HOSTS = fleet([0.5, 2, 4, 8], [0.5, 3, 8, 16])
+
+
+def test_first_fit_takes_the_first_host_that_fits():
+    assert first_fit(HOSTS) == 1
+
+
+def test_best_fit_takes_the_host_left_fullest():
+    assert best_fit(HOSTS) == 1
+
+
+def test_worst_fit_takes_the_host_left_emptiest():
+    assert worst_fit(HOSTS) == 3
+
+
+def test_random_picks_only_hosts_that_fit_and_each_of_them():
+    rng = np.random.default_rng(0)
+    picks = {random_fit(HOSTS, rng=rng) for _ in range(200)}
+    assert picks == {1, 2, 3}
+
+
+def test_kubernetes_least_allocated_spreads_and_most_allocated_packs():
+    assert kubernetes(HOSTS, weights={"least_allocated": 1}) == 3
+    assert kubernetes(HOSTS, weights={"most_allocated": 1}) == 1
+
+
+def test_kubernetes_balanced_allocation_prefers_even_cpu_and_memory():
+    """Host 0 would be left 7/8 CPU free but 2/16 memory free; host 1 half and half."""
+    hosts = fleet([8, 5], [3, 9], cpu=1, mem=1)
+    assert kubernetes(hosts, weights={"balanced_allocation": 1}) == 1
+
+
+def test_no_policy_places_where_nothing_fits():
+    full = fleet([0.5, 0.5], [8, 8])
+    assert all(policy(full, rng=np.random.default_rng(0), weights={"least_allocated": 1}) is None
+               for policy in POLICIES.values())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 8), st.floats(0, 16)), min_size=1, max_size=12),
+       st.floats(0.1, 8), st.floats(0.1, 16), st.sampled_from(sorted(POLICIES)))
+def test_every_policy_picks_only_a_host_that_fits(free, cpu, mem, name):
+    hosts = fleet([c for c, _ in free], [m for _, m in free], cpu=cpu, mem=mem)
+    pick = POLICIES[name](hosts, rng=np.random.default_rng(1), weights={"least_allocated": 1, "balanced_allocation": 1})
+    if hosts.fits.any():
+        assert pick is not None and hosts.fits[pick]
+    else:
+        assert pick is None
+
+
+def cluster_config(groups, *, policy="first_fit", rate=10.0, arrivals=60_000, seed=1, extra=None):
+    duration_s = arrivals / rate
+    return validate({
+        "simulation": {"duration_s": duration_s, "seed": seed, "platforms": ["vm"], "sample_every_s": duration_s / 10},
+        "cluster": {"hosts": groups},
+        "placement": {"policy": policy},
+        "platform": {"vm": {"overhead_mib": 0, "boot_s": 0}},
+        "workload": {"synthetic": {"arrival_rate_per_s": rate, "lifetime_s": {"mean": 1.0},
+                                   "sizes": [{"cpu_cores": 1, "memory_gib": 1, "weight": 1}]}},
+    } | (extra or {}))
+
+
+@pytest.mark.parametrize("policy", ["first_fit", "worst_fit", "kubernetes"])
+def test_a_fleet_of_equal_hosts_blocks_as_erlang_b_of_all_its_slots(policy):
+    """4 hosts × 5 slots under any policy that only refuses when no host fits, Poisson
+    arrivals at A = 15: blocking is B(20, 15) = 0.045593 (CALIBRATION.md)."""
+    config = cluster_config([{"cpu_cores": 5, "memory_gib": 1e4, "count": 4}], policy=policy, rate=15.0,
+                            arrivals=90_000)
+    inst = simdc.simulate(config).instances
+    blocked, se = batch_means(inst["submit_s"].to_numpy(), (inst["outcome"] == "rejected").to_numpy())
+    assert within(blocked, se, erlang_b(20, 15.0)), (blocked, se)
+
+
+def test_first_fit_fills_the_first_hosts_and_worst_fit_spreads():
+    groups = [{"cpu_cores": 8, "memory_gib": 64, "count": 5}]
+    low = {"rate": 0.5, "arrivals": 2_000}
+    first = simdc.simulate(cluster_config(groups, policy="first_fit", **low))
+    spread = simdc.simulate(cluster_config(groups, policy="worst_fit", **low))
+    assert first.summary["hosts_used"].iloc[0] < spread.summary["hosts_used"].iloc[0] == 5
+    per_host = first.instances.groupby("host").size()
+    assert per_host.index[0] == 0 and per_host.iloc[0] == per_host.max()
+
+
+def test_hosts_of_different_shapes_are_placed_in_group_order(tmp_path):
+    groups = [{"cpu_cores": 2, "memory_gib": 4, "name": "small"}, {"cpu_cores": 16, "memory_gib": 64, "count": 2, "name": "big"}]
+    results = simdc.simulate(cluster_config(groups, rate=1.0, arrivals=3_000))
+    hosts = results.hosts
+    assert hosts["group"].tolist() == ["small", "big", "big"]
+    assert hosts["cpu_cores"].tolist() == [2, 16, 16]
+
+
+def one_vm(tmp_path, rows, *, extra=None, platform_rules=None, duration_s=100.0, host=None, power_off_idle=False):
+    trace = tmp_path / "t.csv"
+    pd.DataFrame([{"duration_s": 50.0, "memory_gib": 1} | r for r in rows]).to_csv(trace, index=False)
+    return simdc.simulate(validate({
+        "simulation": {"duration_s": duration_s, "platforms": ["vm"]},
+        "cluster": {"hosts": [{"cpu_cores": 8, "memory_gib": 16, "power_idle_w": 100, "power_max_w": 300} | (host or {})],
+                    "power_off_idle": power_off_idle},
+        "platform": {"vm": {"overhead_mib": 0, "boot_s": 10} | (platform_rules or {})},
+        "workload": {"trace": str(trace)},
+    } | (extra or {})))
+
+
+def test_energy_is_linear_in_cpu_utilisation(tmp_path):
+    """One VM using 4 of 8 cores from t = 10 (after its boot) to 60 on a host drawing 100 W
+    idle and 300 W flat out: 100 W × 100 s + 200 W × 4/8 × 50 s."""
+    results = one_vm(tmp_path, [{"id": 1, "submit_s": 0.0, "cpu_cores": 4, "cpu_used": 4}])
+    assert results.summary["energy_kwh"].iloc[0] == pytest.approx((100 * 100 + 200 * 0.5 * 50) / 3.6e6)
+
+
+def test_an_idle_host_switched_off_draws_nothing(tmp_path):
+    """With power_off_idle the host draws only while the VM is on it (t = 20 to 80)."""
+    results = one_vm(tmp_path, [{"id": 1, "submit_s": 20.0, "cpu_cores": 4, "cpu_used": 0}], power_off_idle=True)
+    assert results.summary["energy_kwh"].iloc[0] == pytest.approx(100 * 60 / 3.6e6)
+
+
+def test_a_limit_on_concurrent_starts_staggers_boots(tmp_path):
+    """Three VMs arrive together on a host allowed one start at a time; boots take 10 s:
+    they are ready at 10, 20 and 30 s, the later ones waiting in the queue."""
+    rows = [{"id": i, "submit_s": 0.0, "cpu_cores": 1, "cpu_used": 1} for i in range(3)]
+    results = one_vm(tmp_path, rows, extra={"placement": {"when_full": "queue", "max_concurrent_starts": 1}})
+    assert results.instances["ready_s"].tolist() == pytest.approx([10.0, 20.0, 30.0])
+    assert results.instances["queue_s"].tolist() == pytest.approx([0.0, 10.0, 20.0])
+
+
+def test_fragmentation_is_the_free_memory_when_a_request_finds_no_host(tmp_path):
+    """Two hosts with 16 GiB each, each holding a 10 GiB VM: a 8 GiB request finds 12 GiB
+    free across the fleet but no host with 8 GiB."""
+    rows = [{"id": 1, "submit_s": 0.0, "cpu_cores": 1, "memory_gib": 10},
+            {"id": 2, "submit_s": 0.0, "cpu_cores": 1, "memory_gib": 10},
+            {"id": 3, "submit_s": 1.0, "cpu_cores": 1, "memory_gib": 8}]
+    results = one_vm(tmp_path, rows, host={"count": 2})
+    inst = results.instances.set_index("id")
+    assert inst.loc[3, "outcome"] == "rejected"
+    assert inst.loc[3, "free_mem_gib_at_failure"] == pytest.approx(12.0)
+    assert results.summary["fragmentation_gib_mean"].iloc[0] == pytest.approx(12.0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 16), st.integers(4, 64), st.integers(1, 3)), min_size=1, max_size=3),
+       st.sampled_from(sorted(POLICIES)), st.integers(0, 1000))
+def test_no_policy_ever_books_a_host_beyond_its_capacity(groups, policy, seed):
+    """Random fleets, random policy: at every sample each host's booked memory stays
+    within its allocatable memory, and every instance ends in one outcome."""
+    config = validate({
+        "simulation": {"duration_s": 4 * 3600.0, "seed": seed, "platforms": ["vm", "container"], "sample_every_s": 60},
+        "cluster": {"hosts": [{"cpu_cores": c, "memory_gib": m, "count": k} for c, m, k in groups]},
+        "placement": {"policy": policy, "when_full": "queue"},
+        "workload": {"synthetic": {"arrival_rate_per_s": 0.02, "lifetime_s": {"median": 600, "p95": 3600}}},
+    })
+    results = simdc.simulate(config)
+    series = results.timeseries.merge(results.hosts[["platform", "host", "memory_gib"]], on=["platform", "host"])
+    assert (series["mem_alloc_gib"] <= series["memory_gib"] + 1e-6).all()
+    summary = results.summary
+    outcomes = ["completed", "rejected", "oom_killed", "evicted", "running_at_end", "queued_at_end"]
+    assert (summary[outcomes].sum(axis=1) == summary["submitted"]).all()
