@@ -2,51 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from simdc.config import load_config
 from simdc.errors import SimdcError
 from simdc.experiment import simulate
-from simdc.results import fresh_results_dir
+from simdc.metrics import HEADLINE
+from simdc.results import fresh_results_dir, load_results
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Simulate VMs with preallocated resources versus containers that share them.")
 out_console = Console(width=100)
 err_console = Console(stderr=True)
+TABLE_WIDTH = 80  # the comparison table stays readable in an 80-column terminal
 
-# (summary column, label, format) in the order the comparison table shows them.
-ROWS = (
-    ("submitted", "submitted", "{:,.0f}"),
-    ("placed", "placed", "{:,.0f}"),
-    ("rejected", "rejected", "{:,.0f}"),
-    ("rejection_rate", "rejection rate", "{:.1%}"),
-    ("completed", "completed", "{:,.0f}"),
-    ("running_at_end", "running at end", "{:,.0f}"),
-    ("queued_at_end", "queued at end", "{:,.0f}"),
-    ("peak_instances", "peak instances", "{:,.0f}"),
-    ("mean_instances", "mean instances", "{:,.1f}"),
-    ("queue_mean_s", "queue wait mean (s)", "{:,.2f}"),
-    ("start_p50_s", "start p50 (s)", "{:,.2f}"),
-    ("start_p95_s", "start p95 (s)", "{:,.2f}"),
-    ("start_p99_s", "start p99 (s)", "{:,.2f}"),
-    ("cpu_util_mean", "CPU used", "{:.1%}"),
-    ("cpu_unmet_share", "CPU demand unmet", "{:.1%}"),
-    ("batch_slowdown_p95", "batch slowdown p95", "{:.2f}×"),
-    ("mem_used_util_mean", "memory used", "{:.1%}"),
-    ("mem_alloc_util_mean", "memory allocated", "{:.1%}"),
-    ("stranded_mem_gib_mean", "stranded memory (GiB)", "{:,.1f}"),
-    ("oom_kills", "OOM kills", "{:,.0f}"),
-    ("restarts", "restarts", "{:,.0f}"),
-    ("swap_share", "host time swapping", "{:.1%}"),
-)
+# The comparison table's rows: (summary column, label, format), shared with the HTML report.
+ROWS = HEADLINE
 
 SetOption = Annotated[
     Optional[list[str]],
@@ -83,35 +65,424 @@ def run(
     out: Annotated[Optional[Path], typer.Option(help="Results directory (default: a new one under results/).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
     write: Annotated[bool, typer.Option(help="Write a results directory.")] = True,
+    report: Annotated[bool, typer.Option(
+        help="Also write report.html (figures, works offline) into the results directory.")] = False,
 ) -> None:
     """Replay the workload on each platform and compare them."""
     config = load_config(config_path, overrides or [])
     if seed is not None and seed < 0:
         raise SimdcError(f"--seed: must be >= 0 (got {seed})")
-    results = simulate(config, seed=seed)
-    out_console.print(comparison_table(results.summary, title=f"{config_path.name}, seed {results.manifest['seed']}"))
+    if report and not write:
+        raise SimdcError("--report: the report is written into the results directory; drop --no-write")
+    with simulation_progress(err_console) as progress:
+        results = simulate(config, seed=seed, progress=progress)
+    title = f"{config_path.name}, seed {results.manifest['seed']}"
+    out_console.print(comparison_table(results.summary, title=title), width=TABLE_WIDTH)
+    from simdc.workload.inspect import run_messages
+
+    for line in run_messages(results.manifest):  # the trace reader's choices, bad rows skipped
+        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
     if write:
         target = out or fresh_results_dir("results", config_path.stem)
-        results.write(target, overwrite=overwrite)
-        err_console.print(f"wrote {target} ({results.manifest['wall_time_s']:.2f} s)")
+        results.write(target, overwrite=overwrite, report=report, report_title=title)
+        # soft_wrap: a long path stays on one line, whole, to copy
+        err_console.print(f"wrote {target} ({results.manifest['wall_time_s']:.2f} s)", markup=False,
+                          highlight=False, soft_wrap=True)
+        if report:
+            err_console.print(f"report: {target / 'report.html'}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command("report")
+@friendly
+def report_command(
+    results_dir: Annotated[Path, typer.Argument(metavar="RESULTS_DIR",
+                                                help="A results directory from simdc run, or a sweep's directory.")],
+    out: Annotated[Optional[Path], typer.Option(help="The HTML file (default: RESULTS_DIR/report.html).")] = None,
+) -> None:
+    """Write report.html for a results directory: headline table and figures, one file that works offline."""
+    from simdc.report import write_report
+
+    points = results_dir / "points.csv"
+    if points.is_file() and not (results_dir / "summary.csv").exists():  # a sweep's directory
+        try:
+            source = pd.read_csv(points, dtype={"platform": str})
+        except (OSError, ValueError) as err:
+            raise SimdcError(f"{points}: cannot read the sweep's table: {err}") from None
+    else:
+        source = load_results(results_dir)
+    target = out or results_dir / "report.html"
+    try:
+        write_report(source, target, title=results_dir.resolve().name)
+    except OSError as err:
+        raise SimdcError(f"{target}: cannot write the report: {err.strerror or err}") from None
+    err_console.print(f"wrote {target}", markup=False, highlight=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def simulation_progress(console: Console, delay_s: float = 0.5):
+    """A ``progress(platform, t_s, duration_s)`` callback for :func:`simdc.simulate` that
+    draws a bar per platform on ``console``, or None when it is not a terminal.
+
+    The bar appears only once a run has taken ``delay_s`` of wall time (a quick run
+    prints nothing), redraws at most 10 times a second, and is cleared at the end.
+    """
+    if not console.is_terminal:
+        yield None
+        return
+    bar = Progress(TextColumn("{task.description:>12}"), BarColumn(), TaskProgressColumn(),
+                   TextColumn("{task.fields[simulated]}"), TimeElapsedColumn(), console=console, transient=True)
+    tasks: dict[str, TaskID] = {}
+    seen: dict[str, list[float]] = {}  # platform -> [simulated s, duration s]
+    started = time.monotonic()
+    drawn = [0.0]
+
+    def progress(platform: str, t_s: float, duration_s: float) -> None:
+        if platform not in seen:
+            for done in seen.values():  # platforms run one after another: the earlier ones are done
+                done[0] = done[1]
+        seen[platform] = [t_s, duration_s]
+        now = time.monotonic()
+        if now - drawn[0] < 0.1:
+            return
+        drawn[0] = now
+        if not bar.live.is_started:
+            if now - started < delay_s:
+                return
+            bar.start()
+        for name, (t, duration) in seen.items():
+            if name not in tasks:
+                tasks[name] = bar.add_task(str(name), total=duration, simulated="")
+            bar.update(tasks[name], completed=t, simulated=f"{_span(t)} of {_span(duration)} simulated")
+
+    try:
+        yield progress
+    finally:
+        bar.stop()
 
 
 def comparison_table(summary: pd.DataFrame, title: str = "") -> Table:
-    """Metrics as rows, platforms as columns; fits in 80 columns for two or three platforms."""
+    """Metrics as rows, platforms as columns; fits in 80 columns for two or three platforms.
+
+    Rows whose column the summary lacks (results from an older simdc) are left out.
+    Numbers never wrap; a long platform name folds onto a second header line.
+    """
     table = Table(title=title, title_justify="left")
-    table.add_column("metric")
+    table.add_column("metric", no_wrap=True)
     for name in summary["platform"]:
-        table.add_column(str(name), justify="right")
+        table.add_column(str(name), justify="right", overflow="fold")
     for column, label, fmt in ROWS:
+        if column not in summary.columns:
+            continue
         cells = [_fmt(value, fmt) for value in summary[column]]
         table.add_row(label, *cells)
     return table
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / 86400:,.1f} d" if seconds >= 4 * 86400 else f"{seconds / 3600:,.1f} h"
 
 
 def _fmt(value, fmt: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return fmt.format(value)
+
+
+# --- simdc trace ---------------------------------------------------------------------------
+
+trace_app = typer.Typer(no_args_is_help=True, help="Real traces: inspect one, convert it to simdc's format, "
+                        "or write a synthetic one.")
+app.add_typer(trace_app, name="trace")
+
+PathsArgument = Annotated[list[Path], typer.Argument(metavar="PATH...", help="Trace files or folders (plain or gzip "
+                          "CSV, Parquet); e.g. a vmtable and its vm_cpu_readings.")]
+FormatOption = Annotated[str, typer.Option("--format", "-f", help="auto, simdc, azure, google, alibaba2017, "
+                         "alibaba2018, bitbrains or opendc.")]
+BadRowsOption = Annotated[str, typer.Option(help="strict: bad rows are errors; skip: drop them, count by reason.")]
+WindowOption = Annotated[Optional[tuple[float, float]], typer.Option(
+    metavar="START END", help="Keep the part of the trace in [START, END) seconds; times then count from START.")]
+SampleOption = Annotated[Optional[float], typer.Option(help="Keep each instance with this probability (0, 1].")]
+LimitOption = Annotated[Optional[int], typer.Option(help="Keep the first N instances by submit time.")]
+SeedOption = Annotated[int, typer.Option(help="Seed of --sample.")]
+StepOption = Annotated[float, typer.Option(help="Step usage series are averaged onto, seconds.")]
+AzureMemoryOption = Annotated[Optional[float], typer.Option(help="Azure: memory used as a fraction of VM size "
+                              "(default 0.30; Azure has no memory usage).")]
+RefCoresOption = Annotated[Optional[float], typer.Option(help="Google: cores of the largest machine (default 32).")]
+RefMemoryOption = Annotated[Optional[float], typer.Option(help="Google, Alibaba: GiB of the largest machine "
+                            "(default 64 for Google, 384 for Alibaba).")]
+OpendcUnitOption = Annotated[Optional[str], typer.Option(help="OpenDC: unit of mem_capacity, MB (default) or KB.")]
+
+
+def _trace_settings(format, **flags):
+    from simdc.workload.inspect import settings
+
+    return settings(format, flags)
+
+
+@trace_app.command("inspect")
+@friendly
+def trace_inspect(
+    paths: PathsArgument,
+    format: FormatOption = "auto",
+    on_bad_rows: BadRowsOption = "strict",
+    time_window_s: WindowOption = None,
+    sample: SampleOption = None,
+    limit: LimitOption = None,
+    seed: SeedOption = 0,
+    usage_step_s: StepOption = 300.0,
+    azure_memory_used_fraction: AzureMemoryOption = None,
+    reference_cpu_cores: RefCoresOption = None,
+    reference_memory_gib: RefMemoryOption = None,
+    opendc_memory_unit: OpendcUnitOption = None,
+    bins: Annotated[int, typer.Option(min=1, help="Time bins of the arrival-rate table.")] = 12,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """What a planner asks first: instances, time span, arrival rate, sizes, lifetimes, usage over request."""
+    import json
+
+    from simdc.workload.inspect import inspect_trace
+
+    fmt, options, selection = _trace_settings(
+        format, on_bad_rows=on_bad_rows, time_window_s=time_window_s, sample=sample, limit=limit, seed=seed,
+        usage_step_s=usage_step_s, azure_memory_used_fraction=azure_memory_used_fraction,
+        reference_cpu_cores=reference_cpu_cores, reference_memory_gib=reference_memory_gib,
+        opendc_memory_unit=opendc_memory_unit)
+    report = inspect_trace(paths, fmt, options, selection, bins=bins)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2, default=float))
+        return
+    for table in _report_tables(report):
+        out_console.print(table)
+
+
+def _report_tables(report) -> list[Table]:
+    overview = Table(title="trace", title_justify="left", show_header=False)
+    overview.add_column("what", no_wrap=True)
+    overview.add_column("value", overflow="fold")
+    for label, value in report.overview:
+        overview.add_row(label, value)
+    tables = [overview]
+    if len(report.arrivals):
+        arrivals = Table(title="arrivals after time 0", title_justify="left")
+        for name in ("from", "to", "arrivals", "per hour", ""):
+            arrivals.add_column(name, justify="right" if name else "left")
+        peak = max(float(report.arrivals["arrivals"].max()), 1.0)
+        for row in report.arrivals.itertuples():
+            arrivals.add_row(_trace_span(row.start_s), _trace_span(row.end_s), f"{row.arrivals:,}",
+                             f"{row.per_hour:,.1f}", "█" * round(20 * row.arrivals / peak))
+        tables.append(arrivals)
+    if len(report.sizes):
+        sizes = Table(title="size mix", title_justify="left")
+        for name in ("cores", "memory (GiB)", "instances", "share"):
+            sizes.add_column(name, justify="right")
+        for row in report.sizes.itertuples():
+            other = row.cpu_cores != row.cpu_cores
+            sizes.add_row("other" if other else f"{row.cpu_cores:.3g}", "" if other else f"{row.memory_gib:.3g}",
+                          f"{row.instances:,}", f"{row.share:.1%}")
+        tables.append(sizes)
+    if len(report.lifetimes):
+        lifetimes = Table(title="lifetimes", title_justify="left")
+        lifetimes.add_column("")
+        lifetimes.add_column("duration", justify="right")
+        for row in report.lifetimes.itertuples():
+            lifetimes.add_row(row.quantile, _trace_span(row.duration_s))
+        tables.append(lifetimes)
+    if len(report.ratios):
+        ratios = Table(title="usage / request (per instance)", title_justify="left")
+        columns = [c for c in report.ratios.columns if c != "resource"]
+        ratios.add_column("")
+        for name in columns:
+            ratios.add_column(name.replace("_", " "), justify="right")
+        for row in report.ratios.to_dict(orient="records"):
+            ratios.add_row(row["resource"], *(_fmt(row[c], "{:.1%}") for c in columns))
+        tables.append(ratios)
+    for title, counts in (("records not replayed", report.data.dropped), ("bad rows skipped", report.data.skipped)):
+        if counts:
+            table = Table(title=title, title_justify="left")
+            table.add_column("reason")
+            table.add_column("count", justify="right")
+            for reason, n in counts.items():
+                table.add_row(reason, f"{n:,}")
+            tables.append(table)
+    if report.data.notes:
+        notes = Table(title="notes", title_justify="left", show_header=False)
+        notes.add_column("note", overflow="fold")
+        for note in report.data.notes:
+            notes.add_row(note)
+        tables.append(notes)
+    return tables
+
+
+def _trace_span(seconds: float) -> str:
+    from simdc.workload.inspect import _span as span
+
+    return span(float(seconds))
+
+
+@trace_app.command("convert")
+@friendly
+def trace_convert(
+    paths: PathsArgument,
+    to: Annotated[Path, typer.Option("--to", help="Output: .parquet or .csv (usage series go beside it).")],
+    format: FormatOption = "auto",
+    on_bad_rows: BadRowsOption = "strict",
+    time_window_s: WindowOption = None,
+    sample: SampleOption = None,
+    limit: LimitOption = None,
+    seed: SeedOption = 0,
+    usage_step_s: StepOption = 300.0,
+    azure_memory_used_fraction: AzureMemoryOption = None,
+    reference_cpu_cores: RefCoresOption = None,
+    reference_memory_gib: RefMemoryOption = None,
+    opendc_memory_unit: OpendcUnitOption = None,
+) -> None:
+    """Write a trace in simdc's format, to replay as workload.trace (format simdc)."""
+    from simdc.workload.inspect import convert_trace
+
+    fmt, options, selection = _trace_settings(
+        format, on_bad_rows=on_bad_rows, time_window_s=time_window_s, sample=sample, limit=limit, seed=seed,
+        usage_step_s=usage_step_s, azure_memory_used_fraction=azure_memory_used_fraction,
+        reference_cpu_cores=reference_cpu_cores, reference_memory_gib=reference_memory_gib,
+        opendc_memory_unit=opendc_memory_unit)
+    data, written, usage = convert_trace(paths, to, fmt, options, selection)
+    _say(f"wrote {written} ({len(data.instances):,} instances)"
+         + (f" and {usage} ({len(data.usage):,} usage steps)" if usage is not None else ""))
+    for note in data.notes:
+        _say(f"  {note}")
+    for reason, n in {**data.dropped, **data.skipped}.items():
+        _say(f"  not replayed: {reason}: {n:,}")
+
+
+@trace_app.command("generate")
+@friendly
+def trace_generate(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="A config with [workload.synthetic].")],
+    to: Annotated[Path, typer.Option("--to", help="Output: .parquet or .csv (usage series go beside it).")],
+    overrides: SetOption = None,
+    seed: Annotated[Optional[int], typer.Option(help="Override simulation.seed.")] = None,
+    usage: Annotated[bool, typer.Option(help="Also write the usage series.")] = True,
+) -> None:
+    """Write the synthetic workload of a config as a trace in simdc's format."""
+    from simdc.workload.inspect import generate_trace
+
+    if seed is not None and seed < 0:
+        raise SimdcError(f"--seed: must be >= 0 (got {seed})")
+    config = load_config(config_path, overrides or [])
+    data, written, usage_file = generate_trace(config, to, seed=seed, usage=usage)
+    _say(f"wrote {written} ({len(data.instances):,} instances)"
+         + (f" and {usage_file} ({len(data.usage):,} usage steps)" if usage_file is not None else ""))
+
+
+def _say(text: str) -> None:
+    err_console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+@friendly
+def sweep(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="TOML config file.")],
+    grid: Annotated[list[str], typer.Option("--grid", "-g",
+                    help="A swept key and its values: section.key=v1,v2,... (repeatable).")],
+    replications: Annotated[int, typer.Option(help="Runs per point, seeds simulation.seed + r.")] = 1,
+    overrides: SetOption = None,
+    out: Annotated[Optional[Path], typer.Option(help="Sweep directory (default: a new one under results/); "
+                                                     "rerun into it to resume.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="An existing Dask scheduler, tcp://host:8786.")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Local worker processes (default: all cores; "
+                                                        "1 runs in this process).")] = None,
+    metric: Annotated[list[str], typer.Option(help="Metrics to print (repeatable).")] = None,
+) -> None:
+    """Run every grid point with independent seeds; write points.csv and aggregate.csv."""
+    from simdc.sweeping import aggregate, parse_grid
+    from simdc.sweeping import sweep as run_sweep
+
+    config = load_config(config_path, overrides or [])
+    if workers is not None and workers < 1:
+        raise SimdcError(f"--workers: must be >= 1 (got {workers})")
+    keys = parse_grid(grid)
+    target = out or fresh_results_dir("results", f"{config_path.stem}-sweep")
+    with count_progress(err_console, "points") as progress:
+        points = run_sweep(config, keys, replications, out=target, scheduler=scheduler, workers=workers,
+                           progress=progress)
+    shown = metric or ["rejection_rate", "mean_instances", "start_p99_s"]
+    summary = aggregate(points)
+    table = Table(title=f"{config_path.name}: mean ± 95 % CI over {replications} replication(s)",
+                  title_justify="left")
+    for key in keys:
+        table.add_column(key.rsplit(".", 1)[-1], justify="right")
+    table.add_column("platform")
+    for m in shown:
+        table.add_column(m, justify="right")
+    for row in summary.to_dict("records"):
+        cells = [f"{row[k]}" for k in keys] + [str(row["platform"])]
+        for m in shown:
+            mean, half = row.get(f"{m}_mean", math.nan), row.get(f"{m}_ci95", math.nan)
+            cells.append("–" if mean != mean else f"{mean:.3g}" + ("" if half != half else f" ± {half:.2g}"))
+        table.add_row(*cells)
+    out_console.print(table, width=TABLE_WIDTH)
+    err_console.print(f"wrote {target / 'points.csv'} and {target / 'aggregate.csv'}", markup=False, highlight=False)
+
+
+@app.command()
+@friendly
+def plan(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="TOML config file.")],
+    slo: Annotated[list[str], typer.Option("--slo", help="An objective: metric<=value (repeatable).")],
+    replications: Annotated[int, typer.Option(help="Runs per host count; SLOs judged on the mean.")] = 1,
+    max_hosts: Annotated[int, typer.Option(help="Give up beyond this many hosts.")] = 1024,
+    group: Annotated[Optional[str], typer.Option(help="Scale only this [[cluster.hosts]] group.")] = None,
+    overrides: SetOption = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write evaluations.csv and plan.csv here.")] = None,
+) -> None:
+    """The fewest hosts per platform that meet every SLO (bisection on the host count)."""
+    from simdc.planning import parse_slo
+    from simdc.planning import plan as run_plan
+
+    config = load_config(config_path, overrides or [])
+    slos = [parse_slo(text) for text in slo]
+    if max_hosts < 1:
+        raise SimdcError(f"--max-hosts: must be >= 1 (got {max_hosts})")
+
+    def echo(row: dict) -> None:
+        values = "  ".join(f"{s.metric}={row[s.metric]:.4g}" for s in slos)
+        err_console.print(f"{row['platform']}: {row['hosts']} hosts  {values}  "
+                          f"{'met' if row['met'] else 'not met'}", markup=False, highlight=False)
+
+    result = run_plan(config, slos, replications=replications, max_hosts=max_hosts, group=group, echo=echo)
+    table = Table(title="fewest hosts meeting every SLO (value there, and its margin)", title_justify="left")
+    table.add_column("platform")
+    table.add_column("hosts", justify="right")
+    for s in slos:
+        table.add_column(str(s), justify="right")
+    for row in result.plan.to_dict("records"):
+        needed = row["hosts_needed"]
+        if needed is None or needed != needed:
+            table.add_row(str(row["platform"]), f"> {max_hosts}", *["–"] * len(slos))
+            continue
+        table.add_row(str(row["platform"]), f"{int(needed)}",
+                      *[f"{row[s.metric]:.4g} ({row[f'{s.metric}_margin']:+.2g})" for s in slos])
+    out_console.print(table, width=TABLE_WIDTH)
+    if out is not None:
+        result.write(out)
+        err_console.print(f"wrote {out / 'evaluations.csv'} and {out / 'plan.csv'}", markup=False, highlight=False)
+
+
+@contextlib.contextmanager
+def count_progress(console: Console, what: str):
+    """A ``progress(done, total)`` callback drawing a bar with time left, or None off a terminal."""
+    if not console.is_terminal:
+        yield None
+        return
+    from rich.progress import MofNCompleteColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(what, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from simdc.errors import ConfigError
 from simdc.model.base import Spec
+from simdc.model.faults import FaultSpec
 from simdc.model.host import ClusterSpec, HostSpec
 from simdc.model.image import ImageSpec, RegistrySpec, check_catalogue, image_ref
 from simdc.model.platform import PRESETS, RULES, PlatformSpec
@@ -54,6 +55,7 @@ class Config(Spec):
     workload: WorkloadSpec
     images: tuple[ImageSpec, ...] = ()
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
+    faults: FaultSpec = Field(default_factory=FaultSpec)
 
     @model_validator(mode="before")
     @classmethod
@@ -104,6 +106,11 @@ class Config(Spec):
                 if image_ref(name) not in known:
                     problems.append(f"{key}: image {name!r} is not in [[images]]"
                                     f"{'; known: ' + ', '.join(sorted(known)) if known else ''}")
+        hosts = len(self.fleet)
+        for key in ("host_failures", "kernel_failures"):
+            for index, (host, _) in enumerate(getattr(self.faults, key)):
+                if not 0 <= host < hosts:
+                    problems.append(f"faults.{key}[{index}]: host {host} does not exist (hosts are 0..{hosts - 1})")
         if problems:
             raise ValueError("\n".join(problems))  # one line each, split again by validate()
         return self

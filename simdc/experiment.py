@@ -50,7 +50,8 @@ def simulate(config: Config, seed: int | None = None, progress=None) -> Results:
                      usage=workload.usage, placement=config.placement, power_off_idle=config.power_off_idle,
                      progress=None if progress is None else
                      (lambda t, name=name: progress(name, t, sim.duration_s)),
-                     images={image.name: image for image in config.images}, registry=config.registry)
+                     images={image.name: image for image in config.images}, registry=config.registry,
+                     faults=config.faults)
         for name in sim.platforms
     ]
     instances = pd.concat([r.instances for r in runs], ignore_index=True)

@@ -27,6 +27,14 @@ image pulls
     A *cold* start fetched at least one layer (or waited for one another instance was
     fetching); ``pull_s_mean`` is the mean time spent fetching, ``pulled_gib`` what was
     downloaded, ``cache_hit_ratio`` the share of layer lookups found on the host.
+isolation
+    ``interference_slowdown_*``: per instance, the time-weighted mean of 1/speed left by
+    neighbours' pressure on memory bandwidth and I/O (1 = never slowed);
+    ``degraded_share``: share of running time slowed by more than 5 %; ``failures``:
+    host and kernel failures; ``failure_kills`` and ``blast_radius_mean`` (killed per
+    failure); ``lost_work_core_s``: CPU work the victims had done in their attempt;
+    ``service_availability``: time services ran over the time they were asked to run
+    (from their first start to their planned end, within the run).
 fleet
     ``hosts_used``: physical hosts that ever held an instance; ``energy_kwh``: power
     linear in CPU utilisation between ``power_idle_w`` and ``power_max_w``, integrated
@@ -54,6 +62,8 @@ SUMMARY_COLUMNS = (
     "oom_kills", "restarts", "reclaim_share", "swap_share",
     "cold_starts", "warm_starts", "pull_s_mean", "pulled_gib", "cache_hit_ratio",
     "hosts", "hosts_used", "energy_kwh", "fragmentation_gib_mean",
+    "interference_slowdown_mean", "interference_slowdown_p95", "interference_slowdown_p99", "degraded_share",
+    "failed", "failures", "failure_kills", "blast_radius_mean", "lost_work_core_s", "service_availability",
 )
 
 
@@ -63,9 +73,10 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame) -> pd.DataFrame:
     duration_s = float(hosts["duration_s"].iloc[0])
     for platform in hosts["platform"].unique():
         inst = instances[instances["platform"] == platform]
-        rows.append({"platform": platform,
-                     **instance_metrics(inst, duration_s),
-                     **host_metrics(hosts[hosts["platform"] == platform])})
+        row = {"platform": platform, **instance_metrics(inst, duration_s),
+               **host_metrics(hosts[hosts["platform"] == platform])}
+        row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan
+        rows.append(row)
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
@@ -80,7 +91,7 @@ def instance_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]:
         "submitted": submitted,
         "placed": int(placed.sum()),
         **{name: int(outcomes.get(name, 0)) for name in
-           ("rejected", "completed", "running_at_end", "queued_at_end", "oom_killed", "evicted")},
+           ("rejected", "completed", "running_at_end", "queued_at_end", "oom_killed", "evicted", "failed")},
         "rejection_rate": outcomes.get("rejected", 0) / submitted if submitted else np.nan,
         "peak_instances": peak_resident(inst, duration_s),
         "mean_instances": mean_resident(inst, duration_s),
@@ -96,6 +107,22 @@ def instance_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]:
         "pull_s_mean": float(inst["pull_s"].mean()) if inst["pull_s"].notna().any() else np.nan,
         "fragmentation_gib_mean": float(inst["free_mem_gib_at_failure"].mean())
         if inst["free_mem_gib_at_failure"].notna().any() else np.nan,
+        **isolation_metrics(inst, duration_s),
+    }
+
+
+def isolation_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]:
+    """Interference slowdown and degraded time, failures' victims, lost work, availability."""
+    ran = inst[inst["run_s"] > 0]
+    requested = inst["requested_s"].dropna()
+    return {
+        "interference_slowdown_mean": float(ran["interference_slowdown"].mean()) if len(ran) else np.nan,
+        **_quantiles(ran["interference_slowdown"], "interference_slowdown_p", (95, 99)),
+        "degraded_share": float(ran["degraded_s"].sum() / ran["run_s"].sum()) if len(ran) else np.nan,
+        "failure_kills": int(inst["failure_kills"].sum()),
+        "lost_work_core_s": float(inst["lost_core_s"].sum()),
+        "service_availability": float(inst.loc[requested.index, "run_s"].sum() / requested.sum())
+        if requested.sum() > 0 else np.nan,
     }
 
 
@@ -126,6 +153,7 @@ def host_metrics(hosts: pd.DataFrame) -> dict[str, float]:
         "hosts": int(hosts["physical_host"].nunique()),
         "hosts_used": int(hosts.loc[hosts["used"].astype(bool), "physical_host"].nunique()),
         "energy_kwh": float(hosts["energy_kwh"].sum()),
+        "failures": int(hosts["failures"].sum()),
         "cache_hit_ratio": hosts["layer_hits"].sum() / hosts["layer_lookups"].sum()
         if hosts["layer_lookups"].sum() else np.nan,
         "swap_share": hosts["swap_s"].sum() / duration.sum(),
@@ -186,4 +214,9 @@ HEADLINE = (
     ("swap_share", "host time swapping", "{:.1%}"),
     ("hosts_used", "hosts used", "{:,.0f}"),
     ("energy_kwh", "energy (kWh)", "{:,.1f}"),
+    ("interference_slowdown_p95", "interference slowdown p95", "{:.2f}×"),
+    ("degraded_share", "time degraded by neighbours", "{:.1%}"),
+    ("failures", "host/kernel failures", "{:,.0f}"),
+    ("blast_radius_mean", "killed per failure", "{:,.1f}"),
+    ("service_availability", "service availability", "{:.2%}"),
 )

@@ -54,8 +54,20 @@ class Results:
     workload: pd.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
 
-    def write(self, out: str | Path, overwrite: bool = False) -> Path:
-        """Write the results directory ``out`` atomically; refuse to replace one unless asked."""
+    def figures(self) -> dict[str, Any]:
+        """The report's figures by name (``memory``, ``cpu``, ``density``,
+        ``start_latency``, ``outcomes``), as plotly Figures: see :mod:`simdc.report`."""
+        from simdc import report  # plotly only where figures are asked for
+
+        return report.figures(self)
+
+    def write(self, out: str | Path, overwrite: bool = False, report: bool = False,
+              report_title: str | None = None) -> Path:
+        """Write the results directory ``out`` atomically; refuse to replace one unless asked.
+
+        With ``report=True`` it also holds ``report.html`` (:func:`simdc.report.write_report`,
+        headed ``report_title``), written before the directory is renamed into place.
+        """
         out = Path(out)
         if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
             raise InputError(f"{out}: already exists and is not empty; choose another --out or pass --overwrite")
@@ -72,6 +84,10 @@ class Results:
             self.workload.to_parquet(tmp / "workload.parquet", index=False)
             (tmp / "config.toml").write_text(self.config.to_toml())
             (tmp / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str) + "\n")
+            if report:
+                from simdc.report import write_report
+
+                write_report(self, tmp / "report.html", title=report_title)
             _replace_dir(tmp, out)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -103,6 +119,9 @@ def fresh_results_dir(base: str | Path, stem: str) -> Path:
 def load_results(directory: str | Path) -> Results:
     """Reopen a results directory written by :meth:`Results.write`."""
     directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(f"{directory}: no such results directory" if not directory.exists()
+                         else f"{directory}: not a directory")
     missing = [name for name in FILES if not (directory / name).is_file()]
     if missing:
         raise InputError(f"{directory}: not a complete simdc results directory (missing {', '.join(missing)})")
@@ -114,7 +133,7 @@ def load_results(directory: str | Path) -> Results:
         summary=pd.read_csv(directory / "summary.csv", dtype={"platform": str}),
         instances=pd.read_parquet(directory / "instances.parquet"),
         timeseries=pd.read_parquet(directory / "timeseries.parquet"),
-        hosts=pd.read_csv(directory / "hosts.csv", dtype={"platform": str}),
+        hosts=pd.read_csv(directory / "hosts.csv", dtype={"platform": str, "group": str}, keep_default_na=False),
         workload=pd.read_parquet(directory / "workload.parquet"),
         manifest=json.loads((directory / "manifest.json").read_text()),
     )

@@ -1,14 +1,17 @@
-"""A host's state during a run: bookings, the running set as arrays, and integrals.
+"""A host's state during a run: bookings, the running set, and integrals.
 
 Resident instances (starting, running or waiting to restart) hold their *booking*
 (``book_cpu``, ``book_mem``) against the host's caps. Running instances also sit in the
-*running set*: parallel arrays, one slot each, holding current CPU demand, memory use
-and what the CPU model gives them.
+*running set*: parallel lists, one slot each, holding current CPU demand, memory use,
+what the CPU model gives them and their accumulators.
 
-Per change the host does O(1) work while it is uncontended (every instance gets its
-demand, batch work advances at full speed). When CPU demand exceeds the cores, or VM
-memory is being reclaimed, a change settles every slot and recomputes the shares:
-vectorised, O(n) for the n instances on that host.
+Per change the host does O(1) work while it is *fast*: uncontended CPU, no VM memory
+swapped, no interference; then every instance gets its demand and batch work advances
+at full speed, so slots are settled lazily, one at a time. When it is *slow* a change
+settles every slot and recomputes the shares, vectorised with numpy over the n
+instances on the host. Slots are Python lists, not numpy arrays: the fast path reads
+and writes single elements, which lists do ten times faster; the slow path builds
+arrays for its vector work.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ from simdc.model.host import HostSpec
 
 EPS = 1e-9  # slack for sums of float sizes, so 4 × 0.25 fits in 1.0
 DONE = 1e-9  # batch work left (full-speed seconds) that counts as finished
+DEGRADED = 0.95  # an instance running below this speed counts as degraded
+
+SLOTS = ("inst", "demand", "weight", "alloc", "gap", "rate", "mem", "hwm", "batch", "rem", "since",
+         "demand_acc", "unmet_acc", "swap_acc", "membw", "io", "ispeed", "extra_acc", "degraded_acc")
 
 
 class HostState:
@@ -27,7 +34,8 @@ class HostState:
 
     def __init__(self, index: int, spec: HostSpec, cpu_cap: float, mem_cap: float, *,
                  overhead_gib: float, vm: bool, ksm_savings: float = 0.0, balloon: bool = True,
-                 swap_slowdown: float = 0.0, base_mem_gib: float = 0.0, power_off_idle: bool = False):
+                 swap_slowdown: float = 0.0, base_mem_gib: float = 0.0, power_off_idle: bool = False,
+                 membw_sensitivity: float = 0.0, io_sensitivity: float = 0.0):
         self.index = index
         self.spec = spec
         self.cpu_cap = cpu_cap + EPS
@@ -43,38 +51,39 @@ class HostState:
         self.power_idle_w, self.power_max_w = spec.power_idle_w, spec.power_max_w
         self.power_off_idle = power_off_idle
         self.starting = 0  # instances starting now (for a limit on concurrent starts)
+        self.k_membw, self.k_io = membw_sensitivity, io_sensitivity
+        self.down = False  # failed, under repair: takes nothing
+        self.failures = 0  # host or kernel failures that struck here
         # bookings
         self.book_cpu = 0.0
         self.book_mem = 0.0
         self.resident = 0
-        # running set
-        self.n = 0
-        size = 8
-        self.inst = np.zeros(size, dtype=np.int64)
-        self.demand = np.zeros(size)  # cores wanted now (already capped by vCPUs / limit)
-        self.weight = np.ones(size)  # CPU weight
-        self.alloc = np.zeros(size)  # cores given now
-        self.gap = np.zeros(size)  # demand − alloc: cores wanted but not given
-        self.rate = np.zeros(size)  # batch progress, full-speed seconds per second (0: service)
-        self.mem = np.zeros(size)  # GiB used now (guest or container, without overhead)
-        self.hwm = np.zeros(size)  # most GiB used so far in this attempt (a guest keeps it)
-        self.batch = np.zeros(size, dtype=bool)
-        self.rem = np.zeros(size)  # batch work left, full-speed seconds
-        self.since = np.zeros(size)  # slot's accumulators are settled up to here
-        self.demand_acc = np.zeros(size)  # ∫ demand dt, core-seconds
-        self.unmet_acc = np.zeros(size)  # ∫ (demand − alloc) dt
-        self.swap_acc = np.zeros(size)  # time spent on a host that swaps
-        # sums over the running set, kept as slots come and go (exact again every usage step)
-        self.batch_n = 0  # batch instances in the running set
-        self.demand_sum = 0.0
+        # the running set, one slot per running instance:
+        # inst, demand (cores wanted now, capped by vCPUs or limit), weight (CPU weight),
+        # alloc (cores given), gap (demand − alloc), rate (batch progress, full-speed
+        # seconds per second; 0 for a service), mem (GiB used now, without overhead),
+        # hwm (most GiB used so far: a guest keeps it), batch, rem (batch work left),
+        # since (accumulators settled up to here), demand_acc, unmet_acc, swap_acc,
+        # membw and io (pressure put on neighbours, 0-1), ispeed (speed left by
+        # neighbours' interference), extra_acc (∫ 1/ispeed − 1 dt), degraded_acc.
+        for name in SLOTS:
+            setattr(self, name, [])
+        # The same list objects for the whole run (updates assign into them), so the
+        # swap-remove can walk them without looking them up.
+        self._columns = tuple(getattr(self, name) for name in SLOTS)
+        self.batch_n = 0
+        self.demand_sum = 0.0  # sums over the running set, kept as slots come and go
         self.mem_sum = 0.0
         self.hwm_sum = 0.0
-        # aggregates of the running set
+        self.membw_sum = 0.0
+        self.io_sum = 0.0
+        # state of the running set
         self.cpu_demand = 0.0
         self.mem_used = 0.0  # host memory resident: footprints after reclaim, without swap
         self.swapped = 0.0  # GiB in host swap
         self.reclaiming = False  # VM memory demand above allocatable: KSM, balloon, swap
         self.contended = False  # CPU demand above the cores
+        self.interfering = False  # neighbours slow each other down
         self.speed = 1.0  # progress factor from swapping
         self.finish_token = 0  # identifies the one valid 'next batch finish' event
         self.finish_pending = False
@@ -90,12 +99,17 @@ class HostState:
         self.swapped_gib_s = 0.0
         self.reclaim_s = 0.0
         self.energy_j = 0.0
+        self.down_s = 0.0
         self.peak_resident = 0
+
+    @property
+    def n(self) -> int:
+        return len(self.inst)
 
     # --- bookings ------------------------------------------------------------------
 
     def fits(self, cpu: float, mem: float) -> bool:
-        return self.book_cpu + cpu <= self.cpu_cap and self.book_mem + mem <= self.mem_cap
+        return self.book_cpu + cpu <= self.cpu_cap and self.book_mem + mem <= self.mem_cap and not self.down
 
     def book(self, now: float, cpu: float, mem: float) -> None:
         self.advance(now)
@@ -117,26 +131,31 @@ class HostState:
 
     def advance(self, now: float) -> None:
         dt = now - self.last_t
-        if dt > 0:
-            self.resident_s += self.resident * dt
-            self.cpu_demand_s += self.cpu_demand * dt
-            used = min(self.cpu_demand, self.cores)
-            self.cpu_used_s += used * dt
-            if self.resident or not self.power_off_idle:  # linear in CPU utilisation
-                self.energy_j += (self.power_idle_w
-                                  + (self.power_max_w - self.power_idle_w) * used / self.cores) * dt
-            self.mem_used_s += (self.mem_used + self.base) * dt
-            self.mem_alloc_s += (self.book_mem + self.base) * dt
-            # Booked but unused, up to what the host has: booking beyond it strands nothing.
-            stranded = min(self.book_mem, self.allocatable) - self.mem_used
-            if stranded > 0:
-                self.stranded_s += stranded * dt
-            if self.reclaiming:
-                self.reclaim_s += dt
-                if self.swapped > 0:
-                    self.swap_s += dt
-                    self.swapped_gib_s += self.swapped * dt
-            self.last_t = now
+        if dt <= 0:
+            return
+        self.last_t = now
+        self.resident_s += self.resident * dt
+        demand = self.cpu_demand
+        self.cpu_demand_s += demand * dt
+        used = demand if demand < self.cores else self.cores
+        self.cpu_used_s += used * dt
+        mem_used = self.mem_used + self.base
+        book = self.book_mem + self.base
+        self.mem_used_s += mem_used * dt
+        self.mem_alloc_s += book * dt
+        # Booked but unused, up to what the host has: booking beyond it strands nothing.
+        stranded = min(self.book_mem, self.allocatable) - self.mem_used
+        if stranded > 0:
+            self.stranded_s += stranded * dt
+        if self.resident or not self.power_off_idle:  # power linear in CPU utilisation
+            self.energy_j += (self.power_idle_w + (self.power_max_w - self.power_idle_w) * used / self.cores) * dt
+        if self.down:
+            self.down_s += dt
+        if self.reclaiming:
+            self.reclaim_s += dt
+            if self.swapped > 0:
+                self.swap_s += dt
+                self.swapped_gib_s += self.swapped * dt
 
     @property
     def cpu_used(self) -> float:
@@ -145,34 +164,45 @@ class HostState:
     @property
     def slow(self) -> bool:
         """Shares differ from demands: every change must settle the whole running set."""
-        return self.contended or self.swapped > 0
+        return self.contended or self.swapped > 0 or self.interfering
 
     # --- the running set -----------------------------------------------------------
 
     def add(self, now: float, i: int, demand: float, weight: float, mem: float, batch: bool,
-            work_s: float, slot_of: list[int]) -> None:
+            work_s: float, slot_of: list[int], membw: float = 0.0, io: float = 0.0) -> None:
         """Start running instance ``i``; call :meth:`rebalance` after."""
         if self.slow:
             self.settle(now)
-        if self.n == len(self.inst):
-            self._grow()
-        s = self.n
-        self.n += 1
-        self.inst[s], self.demand[s], self.weight[s] = i, demand, weight
-        self.alloc[s] = demand
-        self.gap[s] = 0.0
-        self.rate[s] = self.speed if batch else 0.0
-        self.mem[s] = self.hwm[s] = mem
-        self.batch[s], self.rem[s], self.since[s] = batch, work_s, now
-        self.demand_acc[s] = self.unmet_acc[s] = self.swap_acc[s] = 0.0
-        slot_of[i] = s
+        slot_of[i] = len(self.inst)
+        self.inst.append(i)
+        self.demand.append(demand)
+        self.weight.append(weight)
+        self.alloc.append(demand)
+        self.gap.append(0.0)
+        self.rate.append(self.speed if batch else 0.0)
+        self.mem.append(mem)
+        self.hwm.append(mem)
+        self.batch.append(batch)
+        self.rem.append(work_s)
+        self.since.append(now)
+        self.demand_acc.append(0.0)
+        self.unmet_acc.append(0.0)
+        self.swap_acc.append(0.0)
+        self.membw.append(membw)
+        self.io.append(io)
+        self.ispeed.append(1.0)
+        self.extra_acc.append(0.0)
+        self.degraded_acc.append(0.0)
         self.demand_sum += demand
         self.mem_sum += mem
         self.hwm_sum += mem
+        self.membw_sum += membw
+        self.io_sum += io
         self.batch_n += batch
 
-    def remove(self, now: float, s: int, slot_of: list[int]) -> tuple[float, float, float]:
-        """Stop running the instance in slot ``s``; return its (demand, unmet, swap) integrals.
+    def remove(self, now: float, s: int, slot_of: list[int]) -> tuple[float, float, float, float, float]:
+        """Stop running the instance in slot ``s``; return its integrals: (demand, unmet,
+        swap, time lost to interference, time degraded).
 
         The last slot moves into ``s``. Call :meth:`rebalance` after.
         """
@@ -180,95 +210,121 @@ class HostState:
             self.settle(now)
         else:
             self._settle_slot(now, s)
-        result = (self.demand_acc[s], self.unmet_acc[s], self.swap_acc[s])
+        result = (self.demand_acc[s], self.unmet_acc[s], self.swap_acc[s], self.extra_acc[s], self.degraded_acc[s])
         slot_of[self.inst[s]] = -1
-        self.batch_n -= bool(self.batch[s])
-        if self.n == 1:  # forget accumulated rounding error
-            self.demand_sum = self.mem_sum = self.hwm_sum = 0.0
+        self.batch_n -= self.batch[s]
+        if len(self.inst) == 1:  # forget accumulated rounding error
+            self.demand_sum = self.mem_sum = self.hwm_sum = self.membw_sum = self.io_sum = 0.0
         else:
             self.demand_sum -= self.demand[s]
             self.mem_sum -= self.mem[s]
             self.hwm_sum -= self.hwm[s]
-        last = self.n - 1
-        if s != last:
-            for array in self._arrays():
-                array[s] = array[last]
+            self.membw_sum -= self.membw[s]
+            self.io_sum -= self.io[s]
+        if s == len(self.inst) - 1:
+            for column in self._columns:
+                column.pop()
+        else:
+            for column in self._columns:
+                column[s] = column.pop()
             slot_of[self.inst[s]] = s
-        self.n = last
         return result
 
     def set_usage(self, now: float, demand: np.ndarray, mem: np.ndarray) -> None:
         """New demand and memory for every slot (a usage step); call :meth:`rebalance` after."""
         self.settle(now)
-        n = self.n
-        self.demand[:n] = demand
-        self.alloc[:n] = demand  # rebalance shares them out if they no longer fit
-        self.gap[:n] = 0.0
-        self.mem[:n] = mem
-        np.maximum(self.hwm[:n], mem, out=self.hwm[:n])
-        self.demand_sum = float(self.demand[:n].sum())
-        self.mem_sum = float(self.mem[:n].sum())
-        self.hwm_sum = float(self.hwm[:n].sum())
+        hwm = np.maximum(np.asarray(self.hwm), mem)
+        self.demand[:] = demand.tolist()
+        self.alloc[:] = list(self.demand)  # rebalance shares them out if they no longer fit
+        self.gap[:] = [0.0] * len(self.demand)
+        self.mem[:] = mem.tolist()
+        self.hwm[:] = hwm.tolist()
+        self.demand_sum = float(demand.sum())
+        self.mem_sum = float(mem.sum())
+        self.hwm_sum = float(hwm.sum())
 
     def settle(self, now: float) -> None:
         """Bring every slot's accumulators and batch work up to ``now``."""
-        n = self.n
-        if n == 0:
+        if not self.inst:
             return
-        dt = now - self.since[:n]
-        self.demand_acc[:n] += self.demand[:n] * dt
+        dt = now - np.asarray(self.since)
+        self.demand_acc[:] = (np.asarray(self.demand_acc) + np.asarray(self.demand) * dt).tolist()
         if self.contended:
-            self.unmet_acc[:n] += self.gap[:n] * dt
+            self.unmet_acc[:] = (np.asarray(self.unmet_acc) + np.asarray(self.gap) * dt).tolist()
         if self.swapped > 0:
-            self.swap_acc[:n] += dt
+            self.swap_acc[:] = (np.asarray(self.swap_acc) + dt).tolist()
+        if self.interfering:
+            ispeed = np.asarray(self.ispeed)
+            self.extra_acc[:] = (np.asarray(self.extra_acc) + (1.0 / ispeed - 1.0) * dt).tolist()
+            self.degraded_acc[:] = (np.asarray(self.degraded_acc) + np.where(ispeed < DEGRADED, dt, 0.0)).tolist()
         if self.batch_n:
-            self.rem[:n] -= self.rate[:n] * dt
-        self.since[:n] = now
+            self.rem[:] = (np.asarray(self.rem) - np.asarray(self.rate) * dt).tolist()
+        self.since[:] = [now] * len(self.inst)
 
     def _settle_slot(self, now: float, s: int) -> None:
+        """One slot on a fast host: full share, no swap, no interference."""
         dt = now - self.since[s]
         self.demand_acc[s] += self.demand[s] * dt
-        self.unmet_acc[s] += self.gap[s] * dt
-        if self.swapped > 0:
-            self.swap_acc[s] += dt
         self.rem[s] -= self.rate[s] * dt
         self.since[s] = now
 
     def rebalance(self, now: float) -> None:
-        """Recompute aggregates, VM memory reclaim and CPU shares after a change.
+        """Recompute aggregates, VM memory reclaim, interference and CPU shares after a change.
 
         Call after :meth:`add`, :meth:`remove` or :meth:`set_usage`, and after container
         memory pressure has been resolved.
         """
-        self.advance(now)
-        n = self.n
+        if now > self.last_t:
+            self.advance(now)
+        n = len(self.inst)
         cpu_demand = self.demand_sum
         contended = cpu_demand > self.cores + EPS
-        mem_used, swapped, speed, reclaiming = self._memory()
-        was_slow = self.slow
-        if not was_slow and (contended or swapped > 0):
+        if self.vm:
+            mem_used, swapped, speed, reclaiming = self._memory()
+        else:
+            mem_used, swapped, speed, reclaiming = self.mem_sum + self.overhead * n, 0.0, 1.0, False
+        interfering = n > 1 and ((self.k_membw > 0 and self.membw_sum > 0) or (self.k_io > 0 and self.io_sum > 0))
+        was_interfering = self.interfering
+        was_slow = self.contended or self.swapped > 0 or was_interfering
+        slow = contended or swapped > 0 or interfering
+        if slow and not was_slow:
             self.settle(now)  # until now everyone had its full share
-        self.cpu_demand, self.contended = cpu_demand, contended
+        self.cpu_demand, self.contended, self.interfering = cpu_demand, contended, interfering
         self.mem_used, self.swapped, self.speed, self.reclaiming = mem_used, swapped, speed, reclaiming
+        if not (was_slow or slow):
+            return  # fast before and after: every slot keeps its full share
+        demand = np.asarray(self.demand)
+        if interfering:
+            # Neighbours' combined pressure saturates at one full-intensity hog: the case
+            # the sensitivities were measured on (a resource cannot be taken twice).
+            membw, io = np.asarray(self.membw), np.asarray(self.io)
+            ispeed = 1.0 / (1.0 + self.k_membw * membw * np.minimum(self.membw_sum - membw, 1.0)
+                            + self.k_io * io * np.minimum(self.io_sum - io, 1.0))
+            self.ispeed[:] = ispeed.tolist()
+        else:
+            ispeed = None
+            if was_interfering:
+                self.ispeed[:] = [1.0] * n
         if contended:
-            demand = self.demand[:n]
-            alloc = self.alloc[:n] = water_fill(demand, self.weight[:n], self.cores)
-            self.gap[:n] = demand - alloc
-        elif was_slow:
-            self.alloc[:n] = self.demand[:n]
-            self.gap[:n] = 0.0
-        if self.batch_n and (was_slow or self.slow):
-            # progress = share of its demand it gets, slowed by swapping
-            batch, demand = self.batch[:n], self.demand[:n]
-            share = np.divide(self.alloc[:n], demand, out=np.ones(n), where=demand > 0)
-            self.rate[:n] = np.where(batch, share * self.speed, 0.0)
+            alloc = water_fill(demand, np.asarray(self.weight), self.cores)
+            self.alloc[:] = alloc.tolist()
+            self.gap[:] = (demand - alloc).tolist()
+        else:
+            alloc = demand
+            if was_slow:
+                self.alloc[:] = list(self.demand)
+                self.gap[:] = [0.0] * n
+        if self.batch_n:
+            # progress = share of its demand it gets, slowed by swapping and neighbours
+            share = np.divide(alloc, demand, out=np.ones(n), where=demand > 0)
+            rate = share * speed
+            if ispeed is not None:
+                rate = rate * ispeed
+            self.rate[:] = np.where(np.asarray(self.batch, dtype=bool), rate, 0.0).tolist()
 
     def _memory(self) -> tuple[float, float, float, bool]:
-        """(resident GiB, swapped GiB, speed, reclaiming) of the running set as it is now."""
-        n = self.n
-        overhead = self.overhead * n
-        if not self.vm:
-            return self.mem_sum + overhead, 0.0, 1.0, False
+        """(resident GiB, swapped GiB, speed, reclaiming) of a VM host's running set."""
+        overhead = self.overhead * len(self.inst)
         # A guest keeps the memory it has touched (high-water mark) until the hypervisor
         # reclaims: page sharing first, then the balloon takes what the guest does not use
         # now, then the host swaps the rest.
@@ -286,34 +342,26 @@ class HostState:
 
     def over_memory(self) -> bool:
         """Container footprint above the host's allocatable memory: the OOM killer must act."""
-        return self.mem_sum + self.overhead * self.n > self.allocatable + EPS
+        return self.mem_sum + self.overhead * len(self.inst) > self.allocatable + EPS
 
     def next_finish(self, now: float) -> float | None:
         """When the next batch instance will finish at current shares, or ``None``."""
         if not self.batch_n:
             return None
-        n = self.n
-        rate = self.rate[:n]
-        running = rate > 0  # services have rate 0; a starved batch instance too
-        if not running.any():
-            return None
-        # A slot's work left is as of its own `since` (fast-path slots are settled lazily).
-        left = np.maximum(self.rem[:n][running], 0.0)
-        return float((self.since[:n][running] + left / rate[running]).min())
+        soonest = None
+        for since, rem, rate in zip(self.since, self.rem, self.rate):
+            if rate > 0:  # services have rate 0; a starved batch instance too
+                # A slot's work left is as of its own `since` (fast slots are settled lazily).
+                when = since + (rem if rem > 0 else 0.0) / rate
+                if soonest is None or when < soonest:
+                    soonest = when
+        return soonest
 
     def finished_slots(self) -> list[int]:
-        n = self.n
-        return np.flatnonzero(self.batch[:n] & (self.rem[:n] <= DONE)).tolist()
+        return [s for s, (batch, rem) in enumerate(zip(self.batch, self.rem)) if batch and rem <= DONE]
 
-    _ARRAYS = ("inst", "demand", "weight", "alloc", "gap", "rate", "mem", "hwm", "batch", "rem", "since",
-               "demand_acc", "unmet_acc", "swap_acc")
+    def inst_array(self) -> np.ndarray:
+        return np.asarray(self.inst, dtype=np.int64)
 
-    def _arrays(self) -> list[np.ndarray]:
-        return [getattr(self, name) for name in self._ARRAYS]
-
-    def _grow(self) -> None:
-        for name in self._ARRAYS:
-            old = getattr(self, name)
-            new = np.zeros(2 * len(old), dtype=old.dtype)
-            new[: len(old)] = old
-            setattr(self, name, new)
+    def mem_array(self) -> np.ndarray:
+        return np.asarray(self.mem, dtype=float)

@@ -145,9 +145,11 @@ def image_needs(platform: VmPlatform | ContainerPlatform, images: pd.Series,
             by_name[name] = (layers, 0.0)
     if problems:
         raise InputError(problems)
-    needs = [by_name[name][0] for name in images]
-    copy_gib = np.array([by_name[name][1] for name in images], dtype=float)
-    return needs, copy_gib
+    codes, names = pd.factorize(images)
+    needs_by_code = [by_name[name][0] for name in names]
+    copy_by_code = np.array([by_name[name][1] for name in names] or [0.0], dtype=float)
+    needs = [needs_by_code[c] for c in codes.tolist()]
+    return needs, copy_by_code[codes] if len(names) else np.zeros(len(codes))
 
 
 def host_specs(platform: VmPlatform | ContainerPlatform,

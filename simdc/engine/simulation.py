@@ -11,6 +11,7 @@ plain lists indexed by workload row; tables are built once, at the end.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass
 
@@ -18,12 +19,12 @@ import numpy as np
 import pandas as pd
 import simpy
 from simpy.core import NORMAL, URGENT
-from simpy.events import Event
 
 from simdc.engine.host import HostState
 from simdc.engine.images import LayerCache
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.rules import MIB_PER_GIB, caps, footprints, host_specs, image_needs
+from simdc.model.faults import FaultSpec
 from simdc.model.host import HostSpec
 from simdc.model.image import RegistrySpec
 from simdc.model.platform import ContainerPlatform, VmPlatform
@@ -33,8 +34,8 @@ from simdc.random import stream
 from simdc.workload.usage import ConstantUsage
 
 # Instance states during the run, and the outcome each leaves at the end.
-WAITING, QUEUED, STARTING, RUNNING, BACKOFF, COMPLETED, REJECTED, KILLED = range(8)
-OUTCOMES = ("completed", "rejected", "oom_killed", "evicted", "running_at_end", "queued_at_end")
+WAITING, QUEUED, STARTING, RUNNING, BACKOFF, COMPLETED, REJECTED, KILLED, FAILED = range(9)
+OUTCOMES = ("completed", "rejected", "oom_killed", "evicted", "failed", "running_at_end", "queued_at_end")
 FINAL_OUTCOME = {
     WAITING: "queued_at_end",  # not reached: every row arrives before the horizon
     QUEUED: "queued_at_end",
@@ -44,10 +45,24 @@ FINAL_OUTCOME = {
     COMPLETED: "completed",
     REJECTED: "rejected",
     KILLED: "oom_killed",
+    FAILED: "failed",  # lost to a host or kernel failure
 }
 # "After containers in a Pod run for 10 minutes without any problems, the kubelet
 # resets the restart backoff timer" (Kubernetes docs, Pod Lifecycle).
 BACKOFF_RESET_S = 600.0
+
+
+class _Timer:
+    """A bare timed callback on SimPy's event queue: what ``Environment.step`` reads of an
+    event (its callbacks, and that it succeeded), and the value for the callback. A full
+    :class:`simpy.Event` costs several times more to make, and nothing waits on these."""
+
+    __slots__ = ("callbacks", "_ok", "_value")
+
+    def __init__(self, callback, value):
+        self.callbacks = [callback]
+        self._ok = True
+        self._value = value
 
 
 @dataclass(frozen=True)
@@ -63,7 +78,7 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
                  instances: pd.DataFrame, *, duration_s: float, sample_every_s: float, seed: int,
                  usage=None, placement: PlacementSpec | None = None, power_off_idle: bool = False,
                  progress=None, images: dict | None = None,
-                 registry: RegistrySpec | None = None) -> PlatformRun:
+                 registry: RegistrySpec | None = None, faults: FaultSpec | None = None) -> PlatformRun:
     """Replay ``instances`` (sorted by ``submit_s``) on ``hosts`` under ``platform``.
 
     Parameters
@@ -80,17 +95,19 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
         Called as ``progress(t_s)`` with the simulated time at every sample.
     images, registry
         The image catalogue (``name:tag`` -> ImageSpec) and where images are pulled from.
+    faults
+        Host and kernel failures to inject (:mod:`simdc.model.faults`).
     """
     sim = _Simulation(name, platform, hosts, instances, duration_s, sample_every_s, seed,
                       usage, placement or PlacementSpec(), power_off_idle, images or {},
-                      registry or RegistrySpec())
+                      registry or RegistrySpec(), faults or FaultSpec())
     sim.progress = progress
     return sim.run()
 
 
 class _Simulation:
     def __init__(self, name, platform, hosts, instances, duration_s, sample_every_s, seed,
-                 usage, placement, power_off_idle, images, registry):
+                 usage, placement, power_off_idle, images, registry, faults):
         self.name = name
         self.env = simpy.Environment()
         self.duration_s = float(duration_s)
@@ -101,7 +118,9 @@ class _Simulation:
         self.max_wait_s = placement.max_wait_s
         self.max_starts = placement.max_concurrent_starts
         vm = isinstance(platform, VmPlatform)
-        host_args = dict(overhead_gib=platform.overhead_mib / MIB_PER_GIB, vm=vm, power_off_idle=power_off_idle)
+        host_args = dict(overhead_gib=platform.overhead_mib / MIB_PER_GIB, vm=vm, power_off_idle=power_off_idle,
+                         membw_sensitivity=platform.membw_sensitivity, io_sensitivity=platform.io_sensitivity)
+        self.vm, self.faults, self.seed = vm, faults, seed
         if vm:
             host_args.update(ksm_savings=platform.ksm_savings, balloon=platform.balloon,
                              swap_slowdown=platform.swap_slowdown)
@@ -148,6 +167,14 @@ class _Simulation:
         self.demand_s = [0.0] * n
         self.unmet_s = [0.0] * n
         self.swap_s = [0.0] * n
+        self.extra_s = [0.0] * n  # time lost to neighbours' interference
+        self.degraded_s = [0.0] * n
+        self.run_s = [0.0] * n  # time spent running, over all attempts
+        self.lost_core_s = [0.0] * n  # CPU work thrown away by failures
+        self.failure_kills = [0] * n
+        self.epoch = [0] * n  # a failure starts a new epoch: older timers no longer apply
+        self.membw = instances["membw_intensity"].to_numpy(float).tolist() if "membw_intensity" in instances else [0.0] * n
+        self.io = instances["io_intensity"].to_numpy(float).tolist() if "io_intensity" in instances else [0.0] * n
         self.queue: deque[int] = deque()
         self.samples: list[tuple] = []
         self.progress = None
@@ -182,6 +209,8 @@ class _Simulation:
         self._after(0.0, self._on_sample, None)
         if self.usage.step_s is not None:
             self._after(self.usage.step_s, self._on_usage_step, None)
+        if self.faults.active:
+            self._plan_failures()
         self.env.run(until=self.duration_s)
         for host in self.hosts:
             host.advance(self.duration_s)
@@ -197,11 +226,7 @@ class _Simulation:
         any arrival or start, so a request sees the capacity freed at its own moment
         (and the density metrics count an end and a start at one moment as no overlap).
         """
-        event = Event(self.env)
-        event._ok = True
-        event._value = value
-        event.callbacks.append(callback)
-        self.env.schedule(event, priority, delay)
+        self.env.schedule(_Timer(callback, value), priority, delay)
 
     # --- arrival, admission, queue -------------------------------------------------
 
@@ -269,7 +294,8 @@ class _Simulation:
         if self.needs[i]:  # the image stays on the host while the instance does
             self.caches[host.index].pin(digest for digest, _ in self.needs[i])
         self.host_of[i] = host.index
-        self.admit_s[i] = now
+        if self.admit_s[i] != self.admit_s[i]:  # NaN: the first admission (not a resubmission)
+            self.admit_s[i] = now
         self._start(i, now)
 
     def _drain_queue(self, now: float) -> None:
@@ -319,7 +345,7 @@ class _Simulation:
             self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = 0.0, copy_s, self.start_s[i]
         delay = copy_s + self.start_s[i]
         if delay > 0:
-            self._after(delay, self._on_ready, i)
+            self._after(delay, self._on_ready, (i, self.epoch[i]))
         else:
             self._ready(i, now)
 
@@ -337,6 +363,7 @@ class _Simulation:
         is a SimPy process.
         """
         env = self.env
+        epoch = self.epoch[i]
         links = (("link", self.physical[host.index]), "registry")
         inflight = self.inflight[host.index]
         pull = unpack = 0.0
@@ -370,6 +397,8 @@ class _Simulation:
             unpack += copy_s
         if self.start_s[i] > 0:
             yield env.timeout(self.start_s[i])
+        if self.epoch[i] != epoch:
+            return  # the host failed while this start was under way
         self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = pull, unpack, self.start_s[i]
         if self.state[i] == STARTING:
             self._ready(i, env.now)
@@ -377,8 +406,8 @@ class _Simulation:
                 self._drain_queue(env.now)  # a start slot on this host came free
 
     def _on_ready(self, event) -> None:
-        i = event._value
-        if self.state[i] == STARTING:
+        i, epoch = event._value
+        if self.state[i] == STARTING and self.epoch[i] == epoch:
             self._ready(i, self.env.now)
             if self.max_starts is not None and self.queue:
                 self._drain_queue(self.env.now)  # a start slot on this host came free
@@ -394,14 +423,21 @@ class _Simulation:
         self.state[i] = RUNNING
         self.attempt_s[i] = now
         cpu, mem = self.usage.at_one(i, 0.0, now)
-        host.add(now, i, min(cpu, self.cpu_cap[i]), self.weight[i], min(mem, self.mem_cap[i]),
-                 self.batch[i], self.duration[i], self.slot_of)
+        # No instance can demand more than its machine's cores, whatever its trace says.
+        host.add(now, i, min(cpu, self.cpu_cap[i], host.cores), self.weight[i], min(mem, self.mem_cap[i]),
+                 self.batch[i], self.duration[i], self.slot_of, self.membw[i], self.io[i])
         self._settle_host(host, now)
+        if self.vm and self.faults.kernel_mtbf_s:  # this VM's own kernel may fail
+            delay = float(self.kernel_rng.exponential(self.faults.kernel_mtbf_s))
+            self._after(delay, self._on_vm_kernel_failure, (i, now))
 
     def _on_end(self, event) -> None:
         i = event._value
         state = self.state[i]
-        if state in (RUNNING, STARTING, BACKOFF):
+        if state == QUEUED:  # resubmitted after a failure, still waiting: its time is up
+            self.state[i] = COMPLETED
+            self.end_s[i] = self.env.now
+        elif state in (RUNNING, STARTING, BACKOFF):
             now = self.env.now
             host = self.hosts[self.host_of[i]]
             if state == RUNNING:
@@ -415,15 +451,22 @@ class _Simulation:
     def _stop(self, i: int, host: HostState, now: float) -> None:
         """Take ``i`` out of its host's running set and keep its integrals."""
         s = self.slot_of[i]
-        demand, unmet, swap = host.remove(now, s, self.slot_of)
+        demand, unmet, swap, extra, degraded = host.remove(now, s, self.slot_of)
+        self._account(i, now, demand, unmet, swap, extra, degraded)
+
+    def _collect(self, i: int, host: HostState, s: int) -> None:
+        """At the horizon: the integrals of an instance still running."""
+        self._account(i, self.duration_s, host.demand_acc[s], host.unmet_acc[s], host.swap_acc[s],
+                      host.extra_acc[s], host.degraded_acc[s])
+
+    def _account(self, i, now, demand, unmet, swap, extra, degraded) -> None:
         self.demand_s[i] += demand
         self.unmet_s[i] += unmet
         self.swap_s[i] += swap
-
-    def _collect(self, i: int, host: HostState, s: int) -> None:
-        self.demand_s[i] += host.demand_acc[s]
-        self.unmet_s[i] += host.unmet_acc[s]
-        self.swap_s[i] += host.swap_acc[s]
+        self.extra_s[i] += extra
+        self.degraded_s[i] += degraded
+        self.run_s[i] += now - self.attempt_s[i]
+        self.last_work = demand - unmet  # core-seconds this attempt delivered
 
     def _leave(self, i: int, host: HostState, now: float, state: int, drain: bool = True) -> None:
         host.release(now, self.book_cpu[i], self.book_mem[i])
@@ -456,15 +499,15 @@ class _Simulation:
         Returns whether a booking was released (a victim that will not restart).
         """
         fp = self.fp
-        inst = host.inst[: host.n]
+        inst = host.inst_array()
         freed = False
         for i in inst[self._over_limit(host)].tolist():
             freed |= self._kill(i, host, now)
         if not host.over_memory():
             return freed
         n = host.n
-        inst = host.inst[:n].copy()
-        mem = host.mem[:n].copy()
+        inst = host.inst_array()
+        mem = host.mem_array()
         excess = mem - fp.mem_request[inst]
         above = excess > 0
         order = np.lexsort((-mem, -excess, fp.priority[inst], ~above))
@@ -477,10 +520,9 @@ class _Simulation:
 
     def _over_limit(self, host: HostState) -> np.ndarray:
         """Running containers above their own memory limit (none when no row has one)."""
-        n = host.n
         if not self.has_limits:
-            return np.zeros(n, dtype=bool)
-        return host.mem[:n] > self.fp.mem_limit[host.inst[:n]]
+            return np.zeros(host.n, dtype=bool)
+        return host.mem_array() > self.fp.mem_limit[host.inst_array()]
 
     def _kill(self, i: int, host: HostState, now: float) -> bool:
         """Kill running instance ``i``; True if it leaves the host for good."""
@@ -494,12 +536,12 @@ class _Simulation:
         delay = min(self.backoff_s * 2 ** self.streak[i], self.backoff_max_s)
         self.streak[i] += 1
         self.state[i] = BACKOFF
-        self._after(delay, self._on_restart, i)
+        self._after(delay, self._on_restart, (i, self.epoch[i]))
         return False
 
     def _on_restart(self, event) -> None:
-        i = event._value
-        if self.state[i] == BACKOFF:
+        i, epoch = event._value
+        if self.state[i] == BACKOFF and self.epoch[i] == epoch:
             self.restarts[i] += 1
             self._start(i, self.env.now)
 
@@ -529,20 +571,139 @@ class _Simulation:
         for i in done:
             self._leave(int(i), host, now, COMPLETED)
 
+    # --- failures ------------------------------------------------------------------
+
+    def _plan_failures(self) -> None:
+        """Schedule host failures (per physical host) and container-host kernel failures.
+
+        Host failure times come from a stream per physical host, independent of the
+        platform: every platform meets the same failures.
+        """
+        faults = self.faults
+        self.kernel_rng = stream(self.seed, f"faults:kernel:{self.name}")
+        physical = sorted(set(self.physical))
+        for j in physical:
+            if faults.host_mtbf_s:
+                rng = stream(self.seed, f"faults:host:{j}")
+                self._after(float(rng.exponential(faults.host_mtbf_s)), self._on_host_failure, (j, rng))
+            if faults.kernel_mtbf_s and not self.vm:
+                for host in self.hosts:
+                    if self.physical[host.index] == j:
+                        rng = stream(self.seed, f"faults:kernel-host:{host.index}")
+                        self._after(float(rng.exponential(faults.kernel_mtbf_s)), self._on_kernel_failure,
+                                    (host.index, rng))
+        for j, t in faults.host_failures:
+            self._after(t, self._on_host_failure, (j, None))
+        for j, t in faults.kernel_failures:
+            machine = self.physical.index(j)  # a container host's (first node's) kernel
+            self._after(t, self._on_kernel_failure, (machine, None))
+
+    def _on_host_failure(self, event) -> None:
+        """A physical host fails: everything on it dies; it is repaired after a while."""
+        j, rng = event._value
+        now = self.env.now
+        machines = [h for h in self.hosts if self.physical[h.index] == j]
+        repair = self.faults.host_repair_s
+        if not machines[0].down:
+            machines[0].failures += 1
+            for host in machines:  # down first, so no victim is resubmitted onto it
+                host.advance(now)
+                host.down = True
+            for host in machines:
+                self._fail_all(host, now)
+            self._after(repair, self._on_repair, j)
+        if rng is not None:  # the next failure comes after the repair: up m, down r on average
+            self._after(repair + float(rng.exponential(self.faults.host_mtbf_s)), self._on_host_failure, (j, rng))
+
+    def _on_kernel_failure(self, event) -> None:
+        """A kernel fails: on a container host, every container; on a VM host, one VM."""
+        index, rng = event._value
+        host = self.hosts[index]
+        now = self.env.now
+        if not host.down:
+            host.failures += 1
+            if self.vm:
+                running = list(host.inst)
+                if running:
+                    self._fail(running[int(self.kernel_rng.integers(len(running)))], now)
+            else:
+                host.advance(now)
+                host.down = True  # the host reboots; down first, so no victim comes back to it
+                self._fail_all(host, now)
+                self._after(self.faults.kernel_repair_s, self._on_machine_up, index)
+        if rng is not None:
+            self._after(float(rng.exponential(self.faults.kernel_mtbf_s)), self._on_kernel_failure, (index, rng))
+
+    def _on_vm_kernel_failure(self, event) -> None:
+        i, attempt = event._value
+        if self.state[i] == RUNNING and self.attempt_s[i] == attempt:  # still that VM's kernel
+            self.hosts[self.host_of[i]].failures += 1
+            self._fail(i, self.env.now)
+
+    def _on_repair(self, event) -> None:
+        j = event._value
+        for host in self.hosts:
+            if self.physical[host.index] == j:
+                host.advance(self.env.now)
+                host.down = False
+        if self.queue:
+            self._drain_queue(self.env.now)
+
+    def _on_machine_up(self, event) -> None:
+        host = self.hosts[event._value]
+        host.advance(self.env.now)
+        host.down = False
+        if self.queue:
+            self._drain_queue(self.env.now)
+
+    def _fail_all(self, host: HostState, now: float) -> None:
+        victims = [i for i in range(len(self.state)) if self.host_of[i] == host.index
+                   and self.state[i] in (STARTING, RUNNING, BACKOFF)] if host.resident else []
+        for i in victims:
+            self._fail(i, now)
+
+    def _fail(self, i: int, now: float) -> None:
+        """Instance ``i`` dies with its host or kernel: resubmitted, or lost."""
+        host = self.hosts[self.host_of[i]]
+        state = self.state[i]
+        if state == RUNNING:
+            self._stop(i, host, now)
+            self.lost_core_s[i] += self.last_work
+            host.rebalance(now)
+            self._schedule_finish(host, now)
+        elif state == STARTING:
+            host.starting -= 1
+        self.failure_kills[i] += 1
+        self.epoch[i] += 1
+        self._leave(i, host, now, FAILED, drain=False)
+        if self.faults.on_failure == "resubmit":
+            self.end_s[i] = float("nan")
+            self.state[i] = WAITING
+            self._submit(i, now)
+            if self.state[i] == REJECTED:  # no host will have it: lost after all
+                self.state[i] = FAILED
+
     # --- usage steps and samples ---------------------------------------------------
 
     def _on_usage_step(self, event) -> None:
+        """New usage for every running instance of the fleet: one vectorised evaluation,
+        then each host takes its slice and settles (no event per instance per step)."""
         now = self.env.now
-        fp = self.fp
-        attempt = self.attempt_s
-        for host in self.hosts:
-            n = host.n
-            if n == 0:
-                continue
-            inst = host.inst[:n]
-            cpu, mem = self.usage.at(inst, now - attempt[inst], now)
-            host.set_usage(now, np.minimum(cpu, fp.cpu_cap[inst]), np.minimum(mem, fp.mem_cap[inst]))
-            self._settle_host(host, now)
+        busy = [host for host in self.hosts if host.inst]
+        if busy:
+            fp = self.fp
+            counts = [len(host.inst) for host in busy]
+            inst = np.fromiter(itertools.chain.from_iterable(host.inst for host in busy), np.int64, sum(counts))
+            cpu, mem = self.usage.at(inst, now - self.attempt_s[inst], now)
+            # No instance can demand more than its machine's cores, whatever its trace says.
+            cores = np.repeat([host.cores for host in busy], counts)
+            cpu = np.minimum(np.minimum(cpu, fp.cpu_cap[inst]), cores)
+            mem = np.minimum(mem, fp.mem_cap[inst])
+            start = 0
+            for host, count in zip(busy, counts):
+                host.set_usage(now, cpu[start:start + count], mem[start:start + count])
+                self._settle_host(host, now)
+                start += count
         if now + self.usage.step_s < self.duration_s:
             self._after(self.usage.step_s, self._on_usage_step, None)
 
@@ -590,6 +751,16 @@ class _Simulation:
             "swap_s": np.asarray(self.swap_s),
             "slowdown": slowdown,
             "free_mem_gib_at_failure": np.asarray(self.free_at_failure),
+            "run_s": np.asarray(self.run_s),
+            # A started service asked to run from its first start to its planned end.
+            "requested_s": np.where(~batch & ~np.isnan(ready),
+                                    np.minimum(np.asarray(self.duration), self.duration_s - ready), np.nan),
+            "interference_slowdown": np.where(np.asarray(self.run_s) > 0,
+                                              1 + np.asarray(self.extra_s) / np.maximum(np.asarray(self.run_s), 1e-300),
+                                              np.nan),
+            "degraded_s": np.asarray(self.degraded_s),
+            "failure_kills": np.asarray(self.failure_kills, dtype=np.int64),
+            "lost_core_s": np.asarray(self.lost_core_s),
         })
 
     def _hosts_table(self) -> pd.DataFrame:
@@ -604,6 +775,8 @@ class _Simulation:
             "peak_resident": h.peak_resident,
             "used": h.peak_resident > 0,
             "energy_kwh": h.energy_j / 3.6e6,
+            "failures": h.failures,
+            "down_s": h.down_s,
             "resident_s": h.resident_s,
             "cpu_demand_core_s": h.cpu_demand_s,
             "cpu_used_core_s": h.cpu_used_s,

@@ -39,6 +39,15 @@ class VmPlatform(Spec):
     disk: Literal["copy", "clone"] = "copy"
     # VM images: MySQL 1.68 GB, Node.js 2.05 GB (Sharma et al., Middleware 2016, Table 4).
     default_disk_gib: float = Field(default=2.0, gt=0, description="disk image size when the image gives none")
+    # Interference from neighbours on resources the CPU model does not share out: an
+    # instance's speed is 1 / (1 + Σ_r sensitivity_r × own_r × neighbours_r), with own_r
+    # and neighbours_r its own and its neighbours' summed intensity (0-1) on r.
+    # Calibrated on one full-intensity neighbour (Sharma et al., Middleware 2016, Figs.
+    # 5-7): a memory hog cost a VM 11 % (1/(1+k) = 0.89: k = 0.124) and an LXC container
+    # 32 % (k = 0.47); a disk-heavy neighbour raised latency 2x for a VM (k = 1) and 8x for
+    # LXC (k = 7).
+    membw_sensitivity: float = Field(default=0.124, ge=0)
+    io_sensitivity: float = Field(default=1.0, ge=0)
     # Under memory overcommit, when the VMs' footprint exceeds the host, the hypervisor
     # reclaims in order: page sharing, then ballooning, then host swap.
     # KSM/TPS saves > 30 % for near-identical VMs, < 5 % for diverse ones (VMware
@@ -68,6 +77,9 @@ class ContainerPlatform(Spec):
     # secondary); runtime start alone ~100 ms, daemon path +250 ms (van Rijn &
     # Rellermeyer, Middleware 2021 §3.5). Median 0.55 s, p95 1.2 s.
     start_s: Distribution = Field(default_factory=lambda: Distribution(median=0.55, p95=1.2))
+    # One shared kernel and page cache: see VmPlatform for the model and the source.
+    membw_sensitivity: float = Field(default=0.47, ge=0)
+    io_sensitivity: float = Field(default=7.0, ge=0)
     # Kubernetes restarts a killed container after "an exponential back-off delay (10s,
     # 20s, 40s, …), that is capped at five minutes" (Kubernetes docs, Pod Lifecycle).
     restart_policy: Literal["always", "never"] = "always"
@@ -95,15 +107,20 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     # Firecracker-like: VMM overhead 2.5 MiB flat from 128 MiB to 8 GiB guests; boot p50
     # 206 ms, p99 246 ms with 50 booting in parallel (Agache et al., NSDI 2020, raw data);
     # boots a container image's layers (firecracker-containerd), disk cloned.
+    # Interference: no published figure; a minimal device model and its own kernel put
+    # it below a full VM, taken as half the VM's sensitivities (an assumption).
     "microvm": ("vm", {"overhead_mib": 2.5, "boot_s": {"median": 0.206, "p95": 0.24},
-                       "image_source": "layers", "disk": "clone"}),
+                       "image_source": "layers", "disk": "clone",
+                       "membw_sensitivity": 0.062, "io_sensitivity": 0.5}),
     # runc: the ContainerPlatform defaults.
     "container": ("container", {}),
     # Kata-like: container rules, plus a VM per pod. Per-pod overhead: Kubernetes
     # podOverhead default 160 Mi (QEMU 144-168 MB, shim 9-11 MB, proxy 4-5 MB PSS;
     # kata-containers/runtime PRs #329, #555). Start: Kata ~600 ms against Docker's
     # ~100 ms, plus the ~250 ms daemon path (van Rijn & Rellermeyer, Middleware 2021).
-    "sandboxed_container": ("container", {"overhead_mib": 160.0, "start_s": {"median": 0.85, "p95": 1.9}}),
+    # Its guest kernel isolates it like a VM: the VM's interference sensitivities.
+    "sandboxed_container": ("container", {"overhead_mib": 160.0, "start_s": {"median": 0.85, "p95": 1.9},
+                                          "membw_sensitivity": 0.124, "io_sensitivity": 1.0}),
     # Containers packed into VM-sized nodes (Kubernetes on VMs): each host split into 4
     # node VMs (an assumption; set nodes_per_host per study).
     "container_in_vm": ("container", {"nodes_per_host": 4}),

@@ -73,6 +73,10 @@ class SyntheticSpec(Spec):
     # Images: each instance runs one of these ([[images]] names), the k-th most popular
     # with probability ∝ 1/k^s (Zipf): image pulls are heavy-tailed, a few images
     # dominate. None listed: instances have no image and start without a pull.
+    # Pressure on shared resources the CPU model does not cover (0-1): a Beta with this
+    # mean per instance (concentration 2: most instances light, a few heavy). 0: none.
+    membw_intensity: float = Field(default=0.0, ge=0, lt=1, description="mean memory-bandwidth intensity")
+    io_intensity: float = Field(default=0.0, ge=0, lt=1, description="mean disk/kernel I/O intensity")
     images: tuple[str, ...] = ()
     image_zipf_s: float = Field(default=1.0, ge=0, description="Zipf exponent of image popularity (0: uniform)")
 

@@ -17,12 +17,14 @@ image                        image name, ``""`` when none
 priority                     integer, higher is more important (default 0)
 cpu_limit           cores    a container may not use more (default: no limit)
 memory_limit_gib    GiB      a container above it is OOM-killed (default: no limit)
+membw_intensity     0-1      pressure on memory bandwidth it puts on neighbours (default 0)
+io_intensity        0-1      pressure on disk and kernel I/O (default 0)
 ==================  =======  ======================================================
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -30,18 +32,28 @@ import pandas as pd
 from simdc.model.workload import SyntheticSpec, WorkloadSpec
 
 COLUMNS = ("id", "submit_s", "duration_s", "cpu_cores", "memory_gib",
-           "cpu_used", "memory_used_gib", "kind", "image", "priority", "cpu_limit", "memory_limit_gib")
+           "cpu_used", "memory_used_gib", "kind", "image", "priority", "cpu_limit", "memory_limit_gib",
+           "membw_intensity", "io_intensity")
 REQUIRED = COLUMNS[:5]
 KINDS = ("service", "batch")
 
 
 @dataclass(frozen=True)
 class Workload:
-    """The instances to replay, identical for every platform of a run."""
+    """The instances to replay, identical for every platform of a run.
+
+    ``skipped`` counts the bad trace rows skipped (``on_bad_rows = "skip"``) by reason;
+    ``dropped`` the trace records that are no instance (a task that never ran), by
+    reason; ``notes`` say what a reader chose and assumed (see
+    :mod:`simdc.workload.readers`).
+    """
 
     instances: pd.DataFrame
     source: str
     usage: Any = None  # a model from simdc.workload.usage; None: each instance's mean
+    skipped: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.instances)
@@ -49,21 +61,85 @@ class Workload:
 
 def load_workload(spec: WorkloadSpec, duration_s: float, seed: int) -> Workload:
     """Build the workload a config asks for, truncated to arrivals before ``duration_s``,
-    with its usage over time."""
-    from simdc.workload import own, synthetic, usage
+    with its usage over time.
+
+    A trace (any format of :mod:`simdc.workload.readers`) is read with the spec's
+    options, then the part ``time_window_s``, ``sample`` and ``limit`` select is kept
+    (``sample`` draws from the ``workload:sample`` stream of ``seed``).
+    """
+    from simdc.workload import readers, synthetic, usage
 
     if spec.synthetic is not None:
         workload = synthetic.generate(spec.synthetic, duration_s, seed)
         return Workload(workload.instances, workload.source, synthetic_usage(spec.synthetic, workload, seed))
-    workload = own.read(spec.trace)
-    instances = workload.instances[workload.instances["submit_s"] < duration_s].reset_index(drop=True)
+    data = readers.read_trace([spec.trace] + ([spec.usage] if spec.usage is not None else []), spec.format,
+                              reader_options(spec), readers.Selection(spec.time_window_s, spec.sample, spec.limit,
+                                                                      seed))
+    instances = data.instances[data.instances["submit_s"] < duration_s].reset_index(drop=True)
     model = None
-    if spec.usage is not None:
-        table = usage.read_table(spec.usage)
-        model = usage.SeriesUsage.from_table(table[table["id"].astype(str).isin(instances["id"].astype(str))],
-                                             instances["id"].astype(str), spec.usage_step_s,
-                                             _means(instances), source=str(spec.usage))
-    return Workload(instances, workload.source, model)
+    if data.usage is not None and len(instances):
+        ids = instances["id"].astype(str)
+        table = data.usage.assign(id=data.usage["id"].astype(str))
+        table = table[table["id"].isin(ids)]
+        if len(table):
+            model = series_usage(table, ids, spec.usage_step_s, _means(instances))
+    source = str(spec.trace) if spec.format == "simdc" else data.source
+    return Workload(instances, source, model, skipped=dict(data.skipped), dropped=dict(data.dropped),
+                    notes=tuple(data.notes))
+
+
+def series_usage(table: pd.DataFrame, ids: pd.Series, step_s: float, fallback):
+    """:meth:`SeriesUsage.from_table <simdc.workload.usage.SeriesUsage.from_table>`'s model,
+    built without a Python call per instance: the same arrays, for traces of 10^5
+    instances and more (``from_table`` fills gaps group by group).
+
+    ``table`` holds usage rows of instances in ``ids`` only (string ids, like ``ids``).
+    """
+    import numpy as np
+
+    from simdc.workload.usage import SeriesUsage
+
+    row = pd.Index(ids).get_indexer(table["id"])
+    k = np.floor(table["t_s"].to_numpy(float) / step_s).astype(np.int64)
+    cpu_in, mem_in = table["cpu_cores"].to_numpy(float), table["memory_gib"].to_numpy(float)
+    order = np.lexsort((np.arange(len(row)), k, row))
+    row, k, cpu_in, mem_in = row[order], k[order], cpu_in[order], mem_in[order]
+    last = np.ones(len(row), dtype=bool)  # of repeated (row, k), the last one read wins
+    last[:-1] = (row[1:] != row[:-1]) | (k[1:] != k[:-1])
+    row, k, cpu_in, mem_in = row[last], k[last], cpu_in[last], mem_in[last]
+    n = len(ids)
+    length = np.ones(n, dtype=np.int64)  # one fallback slot for rows without a series
+    has = np.zeros(n, dtype=bool)
+    ends = np.flatnonzero(np.append(row[1:] != row[:-1], True))
+    length[row[ends]] = k[ends] + 1
+    has[row[ends]] = True
+    ptr = np.concatenate(([0], np.cumsum(length)))
+    cpu = np.full(ptr[-1], np.nan)
+    mem = np.full(ptr[-1], np.nan)
+    at = ptr[row] + k
+    cpu[at], mem[at] = cpu_in, mem_in
+    first = ptr[:-1]
+    cpu[first[~has]] = fallback.cpu[~has]
+    mem[first[~has]] = fallback.mem[~has]
+    # Fill each series' gaps with its previous value, and its leading gap with its first.
+    slot = np.arange(ptr[-1])
+    start = np.repeat(first, length)
+    given = np.zeros(ptr[-1], dtype=bool)
+    given[at] = True
+    given[first[~has]] = True
+    previous = np.maximum.accumulate(np.where(given, slot, -1))
+    following = np.minimum.accumulate(np.where(given, slot, ptr[-1])[::-1])[::-1]
+    source = np.where(previous >= start, previous, following)
+    return SeriesUsage(ptr, cpu[source], mem[source], step_s, fallback)
+
+
+def reader_options(spec: WorkloadSpec):
+    """The trace reader's options from a workload spec."""
+    from simdc.workload.readers import ReaderOptions
+
+    return ReaderOptions(on_bad_rows=spec.on_bad_rows, azure_memory_used_fraction=spec.azure_memory_used_fraction,
+                         reference_cpu_cores=spec.reference_cpu_cores, reference_memory_gib=spec.reference_memory_gib,
+                         opendc_memory_unit=spec.opendc_memory_unit, usage_step_s=spec.usage_step_s)
 
 
 def synthetic_usage(spec: SyntheticSpec, workload: Workload, seed: int):

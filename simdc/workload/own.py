@@ -15,7 +15,7 @@ from simdc.workload import COLUMNS, KINDS, REQUIRED, Workload
 
 MAX_REPORTED = 5
 NUMERIC = ("submit_s", "duration_s", "cpu_cores", "memory_gib", "cpu_used", "memory_used_gib", "priority",
-           "cpu_limit", "memory_limit_gib")
+           "cpu_limit", "memory_limit_gib", "membw_intensity", "io_intensity")
 
 
 def read(path: str | Path) -> Workload:
@@ -125,6 +125,12 @@ def normalise(frame: pd.DataFrame, source: str, where=lambda row: f"row {row + 1
         if column in out:
             check(column, out[column] < 0, "must be >= 0")
             check(column, np.isinf(out[column]), "must be finite")
+    for column in ("membw_intensity", "io_intensity"):
+        if column in out:
+            check(column, (out[column] < 0) | (out[column] > 1), "must be between 0 and 1")
+            out[column] = out[column].fillna(0.0)
+        else:
+            out[column] = 0.0
     for column in ("cpu_limit", "memory_limit_gib"):
         if column in out:
             check(column, out[column] <= 0, "must be > 0 (leave it empty for no limit)")

@@ -38,6 +38,9 @@ def generate(spec: SyntheticSpec, duration_s: float, seed: int) -> Workload:
     memory_used_gib = memory_gib * _fractions(spec.memory_usage, usage, n)
     batch = stream(seed, "workload:kinds").random(n) < spec.batch_fraction
     image = _images(spec, stream(seed, "workload:images"), n)
+    pressure = stream(seed, "workload:interference")
+    membw = _intensity(spec.membw_intensity, pressure, n)
+    io = _intensity(spec.io_intensity, pressure, n)
 
     instances = pd.DataFrame({
         "id": np.arange(n, dtype=np.int64),
@@ -52,6 +55,8 @@ def generate(spec: SyntheticSpec, duration_s: float, seed: int) -> Workload:
         "priority": np.zeros(n, dtype=np.int64),
         "cpu_limit": np.nan,
         "memory_limit_gib": np.nan,
+        "membw_intensity": membw,
+        "io_intensity": io,
     })
     return Workload(instances[list(COLUMNS)], source="synthetic")
 
@@ -91,6 +96,13 @@ def _images(spec: SyntheticSpec, rng: np.random.Generator, n: int) -> np.ndarray
     weights = rank ** -spec.image_zipf_s
     names = np.array([image_ref(name) for name in spec.images], dtype=object)
     return names[rng.choice(len(names), size=n, p=weights / weights.sum())]
+
+
+def _intensity(mean: float, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Per-instance pressure on a shared resource: Beta(2·mean, 2·(1 − mean)), or none."""
+    if mean == 0:
+        return np.zeros(n)
+    return rng.beta(2 * mean, 2 * (1 - mean), n)
 
 
 def _fractions(usage: UsageFraction, rng: np.random.Generator, n: int) -> np.ndarray:

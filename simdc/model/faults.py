@@ -1,0 +1,35 @@
+"""Fault injection: host failures and kernel failures, and what happens to their victims.
+
+A host failure kills everything on the host and takes it down for a repair time. A
+kernel failure kills what shares that kernel: on a container host every container (and
+the host reboots, ``kernel_repair_s``); a VM has a kernel of its own, so a kernel failure
+kills that one VM, the host staying up. Killed instances are resubmitted (placed again,
+on another host when the failed one is down) or lost.
+
+Failures come at exponential intervals (mean ``*_mtbf_s``: per host for host failures;
+per kernel, i.e. per container host or per running VM, for kernel failures) and/or at
+the listed ``[host index, t_s]`` moments. Failure times are drawn per host, independent
+of the platform, so every platform meets the same host failures.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from simdc.model.base import Spec
+
+
+class FaultSpec(Spec):
+    host_mtbf_s: float | None = Field(default=None, gt=0)
+    host_repair_s: float = Field(default=3600.0, ge=0)
+    host_failures: tuple[tuple[int, float], ...] = Field(default=(), description="[host index, t_s] pairs")
+    kernel_mtbf_s: float | None = Field(default=None, gt=0)
+    kernel_repair_s: float = Field(default=60.0, ge=0, description="a container host's reboot after a kernel failure")
+    kernel_failures: tuple[tuple[int, float], ...] = Field(default=(), description="[host index, t_s] pairs")
+    on_failure: Literal["resubmit", "lose"] = "resubmit"
+
+    @property
+    def active(self) -> bool:
+        return bool(self.host_mtbf_s or self.kernel_mtbf_s or self.host_failures or self.kernel_failures)

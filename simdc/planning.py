@@ -1,0 +1,182 @@
+"""Capacity planning: the fewest hosts per platform that meet every SLO.
+
+An SLO is ``metric<=value`` (or ``<``, ``>=``, ``>``) on a summary metric, met when the
+mean over the replications satisfies it. The host count is searched per platform:
+doubling from one host until the SLOs are met, then bisection between the last count
+that failed and the first that met. This assumes more hosts never hurt, which holds
+for the metrics planners use (rejections, start latency, kills).
+
+What is scaled: the single ``[host]`` (n copies of it), the one group of a cluster, the
+group named ``group``, or, for several groups, all of them (n × each group's count).
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from simdc.config import Config, apply_overrides, validate
+from simdc.errors import ConfigError
+from simdc.metrics import SUMMARY_COLUMNS
+
+OPERATORS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
+
+
+@dataclass(frozen=True)
+class Slo:
+    metric: str
+    op: str
+    value: float
+
+    def met(self, observed: float) -> bool:
+        return bool(np.isfinite(observed) and OPERATORS[self.op](observed, self.value))
+
+    def margin(self, observed: float) -> float:
+        """How far inside the objective ``observed`` is (negative: outside)."""
+        return self.value - observed if self.op in ("<=", "<") else observed - self.value
+
+    def __str__(self) -> str:
+        return f"{self.metric}{self.op}{self.value:g}"
+
+
+def parse_slo(text: str) -> Slo:
+    """``"start_p99_s<=5"`` → Slo; a clear error for anything else."""
+    match = re.fullmatch(r"\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*", text)
+    if not match:
+        raise ConfigError(f"--slo {text!r}: expected metric<=value (or <, >=, >), e.g. 'rejection_rate<=0.01'")
+    metric, op, value = match.groups()
+    if metric not in SUMMARY_COLUMNS or metric == "platform":
+        raise ConfigError(f"--slo {text!r}: unknown metric {metric!r}; choose one of: "
+                          f"{', '.join(c for c in SUMMARY_COLUMNS if c != 'platform')}")
+    try:
+        return Slo(metric, op, float(value))
+    except ValueError:
+        raise ConfigError(f"--slo {text!r}: {value!r} is not a number") from None
+
+
+@dataclass
+class PlanResult:
+    """``evaluations``: a row per run (platform, hosts, replication, the SLO metrics, met);
+    ``plan``: a row per platform (hosts_needed, and each SLO's value and margin there)."""
+
+    evaluations: pd.DataFrame
+    plan: pd.DataFrame
+
+    def write(self, out) -> None:
+        from pathlib import Path
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        self.evaluations.to_csv(out / "evaluations.csv", index=False)
+        self.plan.to_csv(out / "plan.csv", index=False)
+
+
+def with_hosts(config: Config, n: int, group: str | None = None) -> Config:
+    """``config`` with ``n`` hosts (or n × every group, for several groups)."""
+    raw = config.to_dict()
+    if config.host is not None:
+        raw.pop("host")
+        raw["cluster"] = {"hosts": [config.host.model_dump(mode="json") | {"count": n}]}
+    else:
+        groups = raw["cluster"]["hosts"]
+        names = [g.get("name", "") for g in groups]
+        if group is not None:
+            if group not in names:
+                raise ConfigError(f"--group {group!r}: no such group; groups: {', '.join(repr(x) for x in names)}")
+            groups[names.index(group)]["count"] = n
+        elif len(groups) == 1:
+            groups[0]["count"] = n
+        else:
+            base = config.cluster.hosts
+            for g, spec in zip(groups, base):
+                g["count"] = spec.count * n
+    return validate(raw)
+
+
+def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_hosts: int = 1024,
+         group: str | None = None, platforms: list[str] | None = None,
+         echo: Callable[[dict], None] | None = None) -> PlanResult:
+    """The fewest hosts meeting every SLO, per platform.
+
+    Parameters
+    ----------
+    slos
+        Objectives, e.g. ``["rejection_rate<=0.01", "start_p99_s<=5"]``.
+    replications
+        Runs per host count (seeds ``simulation.seed + r``); SLOs are judged on the mean.
+    max_hosts
+        Give up beyond this many (``hosts_needed`` is then empty).
+    echo
+        Called with each evaluation (a dict) as it is made.
+    """
+    from simdc.experiment import simulate
+
+    slos = [s if isinstance(s, Slo) else parse_slo(s) for s in slos]
+    if not slos:
+        raise ConfigError("plan: give at least one --slo")
+    if replications < 1:
+        raise ConfigError(f"--replications: must be >= 1 (got {replications})")
+    platforms = list(platforms or config.simulation.platforms)
+    rows, answers = [], []
+    for platform in platforms:
+        cache: dict[int, bool] = {}
+
+        def evaluate(n: int) -> bool:
+            if n not in cache:
+                cfg = with_hosts(config, n, group).with_overrides({"simulation.platforms": [platform]})
+                means = {}
+                runs = []
+                for r in range(replications):
+                    summary = simulate(cfg, seed=config.simulation.seed + r).summary.iloc[0]
+                    runs.append(summary)
+                for slo in slos:
+                    means[slo.metric] = float(np.mean([run[slo.metric] for run in runs]))
+                met = all(slo.met(means[slo.metric]) for slo in slos)
+                for r, run in enumerate(runs):
+                    row = {"platform": platform, "hosts": n, "replication": r, "seed": config.simulation.seed + r,
+                           **{slo.metric: run[slo.metric] for slo in slos},
+                           "met": all(slo.met(run[slo.metric]) for slo in slos), "met_on_mean": met}
+                    rows.append(row)
+                if echo:
+                    echo({"platform": platform, "hosts": n, **means, "met": met})
+                cache[n] = met
+            return cache[n]
+
+        answers.append(_search(evaluate, max_hosts) | {"platform": platform})
+    evaluations = pd.DataFrame(rows)
+    table = []
+    for answer in answers:
+        n = answer["hosts_needed"]
+        row = {"platform": answer["platform"], "hosts_needed": n}
+        if n is not None:
+            at = evaluations[(evaluations["platform"] == answer["platform"]) & (evaluations["hosts"] == n)]
+            for slo in slos:
+                value = float(at[slo.metric].mean())
+                row[f"{slo.metric}"] = value
+                row[f"{slo.metric}_margin"] = slo.margin(value)
+        table.append(row)
+    return PlanResult(evaluations, pd.DataFrame(table))
+
+
+def _search(meets: Callable[[int], bool], max_hosts: int) -> dict:
+    """Smallest n in [1, max_hosts] with meets(n), assuming meets is monotone."""
+    if meets(1):
+        return {"hosts_needed": 1}
+    low, high = 1, 2  # low fails
+    while not meets(min(high, max_hosts)):
+        if high >= max_hosts:
+            return {"hosts_needed": None}
+        low, high = high, high * 2
+    high = min(high, max_hosts)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if meets(middle):
+            high = middle
+        else:
+            low = middle
+    return {"hosts_needed": high}

@@ -1,0 +1,268 @@
+"""What ``simdc trace`` does, as importable functions: inspect, convert and generate traces.
+
+:func:`inspect_trace` answers what a planner asks first about a trace: how many
+instances, over what time, arriving how fast, of which sizes, living how long, and
+using how much of what they request. :func:`convert_trace` writes a trace in simdc's
+format; :func:`generate_trace` writes the synthetic generator's workload as a trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from simdc.errors import ConfigError
+from simdc.workload.readers import ReaderOptions, Selection, TraceData, read_trace, write_trace
+
+QUANTILES = (0.1, 0.5, 0.9, 0.99)
+TOP_SIZES = 10
+
+
+@dataclass
+class TraceReport:
+    """A trace at a glance: every table is plain data for a notebook or the CLI.
+
+    Attributes
+    ----------
+    data
+        What the reader produced (instances, usage, notes, skipped and dropped counts).
+    overview
+        ``(label, value)`` pairs: format, instances, time span, arrivals...
+    arrivals
+        One row per time bin: ``start_s``, ``end_s``, ``arrivals``, ``per_hour`` (arrivals
+        after time 0; those present at 0 are counted in the overview).
+    sizes
+        The commonest ``cpu_cores × memory_gib`` pairs: ``instances`` and ``share``.
+    lifetimes
+        ``quantile`` and ``duration_s`` (``mean`` and ``max`` too).
+    ratios
+        Usage over request per instance, for ``cpu`` and ``memory``: ``mean`` and
+        quantiles of the instances' mean ratio (``mean_*``) and, with usage series, of
+        their 95th-percentile ratio (``p95_*``).
+    """
+
+    data: TraceData
+    overview: list[tuple[str, str]] = field(default_factory=list)
+    arrivals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sizes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lifetimes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ratios: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data."""
+        return {
+            "overview": dict(self.overview),
+            "arrivals": self.arrivals.to_dict(orient="records"),
+            "sizes": self.sizes.to_dict(orient="records"),
+            "lifetimes": self.lifetimes.to_dict(orient="records"),
+            "ratios": self.ratios.to_dict(orient="records"),
+            "skipped_rows": self.data.skipped,
+            "dropped": self.data.dropped,
+            "notes": self.data.notes,
+        }
+
+
+def settings(format: str = "auto", flags: dict[str, Any] | None = None) -> tuple[str, ReaderOptions, Selection]:
+    """Reader options and selection from command-line flags, validated like a config's
+    ``[workload]`` table; a mistake names the flag (``--sample: must be <= 1 (got 2.0)``).
+
+    ``flags`` keys are :class:`~simdc.model.workload.WorkloadSpec` field names (and
+    ``seed``); None values are left at their defaults.
+    """
+    from simdc.config import describe
+    from simdc.model.workload import WorkloadSpec
+    from simdc.workload import reader_options
+
+    given = {k: v for k, v in (flags or {}).items() if v is not None}
+    seed = int(given.pop("seed", 0))
+    if seed < 0:
+        raise ConfigError(f"--seed: must be >= 0 (got {seed})")
+    try:
+        spec = WorkloadSpec(trace=Path("."), format=format, **given)
+    except ValidationError as err:
+        problems = []
+        for error in err.errors():
+            line = describe(error)
+            for name in sorted(WorkloadSpec.model_fields, key=len, reverse=True):
+                if line.startswith(name):
+                    line = "--" + name.replace("_", "-") + line[len(name):]
+                    break
+            problems.append(line)
+        raise ConfigError(problems) from None
+    return spec.format, reader_options(spec), Selection(spec.time_window_s, spec.sample, spec.limit, seed)
+
+
+def inspect_trace(paths: Sequence[str | Path], format: str = "auto", options: ReaderOptions | None = None,
+                  selection: Selection | None = None, bins: int = 12) -> TraceReport:
+    """Read a trace and summarise it (see :class:`TraceReport`).
+
+    Parameters
+    ----------
+    bins
+        Number of equal time bins of the arrival-rate table, >= 1.
+    """
+    data = read_trace(paths, format, options, selection)
+    return report(data, bins)
+
+
+def report(data: TraceData, bins: int = 12) -> TraceReport:
+    """Summarise what a reader produced."""
+    inst = data.instances
+    out = TraceReport(data)
+    n = len(inst)
+    submit = inst["submit_s"].to_numpy(float)
+    end = submit + inst["duration_s"].to_numpy(float)
+    out.overview = [("format", data.format), ("source", data.source), ("instances", f"{n:,}")]
+    if n == 0:
+        out.overview.append(("note", "no instances"))
+        return out
+    last_submit = float(submit.max())
+    out.overview += [
+        ("time span", f"{_span(float(submit.min()))} to {_span(float(end.max()))} (last arrival at {_span(last_submit)})"),
+        ("present at time 0", f"{int((submit == 0).sum()):,}"),
+        ("arrivals after time 0", f"{int((submit > 0).sum()):,}"
+         + (f" ({(submit > 0).sum() / last_submit * 3600:,.1f} per hour)" if last_submit > 0 else "")),
+        ("kinds", ", ".join(f"{k} {c:,}" for k, c in inst["kind"].astype(str).value_counts().items())),
+        ("cores requested", f"{inst['cpu_cores'].sum():,.1f} in all, {inst['cpu_cores'].mean():.3g} mean"),
+        ("memory requested", f"{inst['memory_gib'].sum():,.1f} GiB in all, {inst['memory_gib'].mean():.3g} GiB mean"),
+        ("usage series", "none: each instance uses its mean" if data.usage is None else
+         f"{data.usage['id'].nunique():,} instances, {len(data.usage):,} steps"),
+    ]
+    if data.skipped:
+        out.overview.append(("bad rows skipped", f"{sum(data.skipped.values()):,}"))
+    if data.dropped:
+        out.overview.append(("records not replayed", f"{sum(data.dropped.values()):,}"))
+
+    # Instances present at time 0 were submitted before the trace (or its window) began:
+    # the rate is that of the arrivals after it.
+    edges = np.linspace(0.0, max(last_submit, 1e-9), max(1, int(bins)) + 1)
+    counts, _ = np.histogram(submit[submit > 0], bins=edges)
+    width_h = np.diff(edges) / 3600.0
+    out.arrivals = pd.DataFrame({"start_s": edges[:-1], "end_s": edges[1:], "arrivals": counts,
+                                 "per_hour": np.where(width_h > 0, counts / np.where(width_h > 0, width_h, 1), np.nan)})
+
+    sizes = inst.groupby(["cpu_cores", "memory_gib"]).size().sort_values(ascending=False, kind="stable")
+    top = sizes.head(TOP_SIZES)
+    table = top.rename("instances").reset_index()
+    rest = int(sizes.iloc[TOP_SIZES:].sum())
+    if rest:
+        table = pd.concat([table, pd.DataFrame({"cpu_cores": [np.nan], "memory_gib": [np.nan], "instances": [rest]})],
+                          ignore_index=True)
+    table["share"] = table["instances"] / n
+    out.sizes = table
+
+    duration = inst["duration_s"]
+    rows = [(f"p{round(q * 100)}", float(duration.quantile(q))) for q in QUANTILES]
+    rows += [("mean", float(duration.mean())), ("max", float(duration.max()))]
+    out.lifetimes = pd.DataFrame(rows, columns=["quantile", "duration_s"])
+
+    ratio_rows = []
+    for name, used, requested in (("cpu", "cpu_used", "cpu_cores"), ("memory", "memory_used_gib", "memory_gib")):
+        mean_ratio = inst[used] / inst[requested]
+        row = {"resource": name, "mean_of_means": float(mean_ratio.mean())}
+        for q in (0.5, 0.95):
+            row[f"p{round(q * 100)}_of_means"] = float(mean_ratio.quantile(q))
+        row["weighted"] = float(inst[used].sum() / inst[requested].sum())
+        if data.usage is not None and len(data.usage):
+            column = "cpu_cores" if name == "cpu" else "memory_gib"
+            peak = data.usage.groupby("id")[column].quantile(0.95)
+            request = pd.Series(inst[requested].to_numpy(), index=inst["id"].to_numpy())
+            peak_ratio = (peak / request.reindex(peak.index)).dropna()
+            row["p50_of_p95s"] = float(peak_ratio.quantile(0.5)) if len(peak_ratio) else np.nan
+            row["p95_of_p95s"] = float(peak_ratio.quantile(0.95)) if len(peak_ratio) else np.nan
+        ratio_rows.append(row)
+    out.ratios = pd.DataFrame(ratio_rows)
+    return out
+
+
+def convert_trace(paths: Sequence[str | Path], to: str | Path, format: str = "auto",
+                  options: ReaderOptions | None = None, selection: Selection | None = None
+                  ) -> tuple[TraceData, Path, Path | None]:
+    """Read a trace and write it in simdc's format: ``to`` (``.csv`` or ``.parquet``) and,
+    when it has usage series, ``<to stem>.usage.<suffix>``. Replay it with
+    ``[workload] trace = "<to>"`` (and ``usage = "<usage file>"``)."""
+    data = read_trace(paths, format, options, selection)
+    written, usage = write_trace(data, to)
+    return data, written, usage
+
+
+def generate_trace(config, to: str | Path, seed: int | None = None, usage: bool = True
+                   ) -> tuple[TraceData, Path, Path | None]:
+    """Write the workload of ``config``'s ``[workload.synthetic]`` table as a trace.
+
+    The arrivals cover ``simulation.duration_s``. With ``usage``, each instance's usage
+    over time is written too, on ``usage_step_s`` steps of its age, as if it started at
+    its submit time (a replay that starts it later sees the same series, shifted).
+
+    Raises
+    ------
+    ConfigError
+        When the config's workload is not synthetic.
+    """
+    from simdc.workload import synthetic, synthetic_usage
+
+    spec = config.workload.synthetic
+    if spec is None:
+        raise ConfigError("workload: trace generate needs a [workload.synthetic] table in the config")
+    seed = config.simulation.seed if seed is None else seed
+    workload = synthetic.generate(spec, config.simulation.duration_s, seed)
+    table = None
+    model = synthetic_usage(spec, workload, seed) if usage else None
+    if model is not None:
+        table = _materialise(model, workload.instances, spec.usage_step_s)
+    data = TraceData(workload.instances, table, "simdc", "synthetic",
+                     notes=[f"synthetic workload, seed {seed}: {len(workload.instances):,} instances"])
+    written, usage_file = write_trace(data, to)
+    return data, written, usage_file
+
+
+MAX_USAGE_ROWS = 50_000_000
+
+
+def _materialise(model, instances: pd.DataFrame, step_s: float) -> pd.DataFrame:
+    """The usage model's values at each instance's age steps, evaluated at the global
+    usage steps the engine would use (``now = submit + age``)."""
+    submit = instances["submit_s"].to_numpy(float)
+    steps = np.maximum(np.ceil(instances["duration_s"].to_numpy(float) / step_s), 1).astype(np.int64)
+    total = int(steps.sum())
+    if total > MAX_USAGE_ROWS:
+        raise ConfigError(f"workload: the usage series would have {total:,} rows (more than {MAX_USAGE_ROWS:,}); "
+                          "generate without it (--no-usage) or a shorter run")
+    inst = np.repeat(np.arange(len(submit)), steps)
+    k = np.arange(total) - np.repeat(np.cumsum(steps) - steps, steps)
+    age = k * step_s
+    now = submit[inst] + age
+    group = np.floor(now / step_s).astype(np.int64)
+    cpu = np.empty(total)
+    mem = np.empty(total)
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    for chunk in np.split(order, bounds):
+        c, m = model.at(inst[chunk], age[chunk], float(group[chunk[0]] * step_s))
+        cpu[chunk], mem[chunk] = c, m
+    return pd.DataFrame({"id": instances["id"].to_numpy()[inst], "t_s": age, "cpu_cores": cpu, "memory_gib": mem})
+
+
+def run_messages(manifest: dict[str, Any]) -> list[str]:
+    """Lines for people about a run's trace: what the reader chose and the bad rows skipped."""
+    lines = [f"workload: {note}" for note in manifest.get("workload_notes", [])]
+    skipped = manifest.get("skipped_rows") or {}
+    if skipped:
+        lines.append(f"skipped {sum(skipped.values()):,} bad trace rows (on_bad_rows = \"skip\"):")
+        lines += [f"  {reason}: {count:,}" for reason, count in skipped.items()]
+    return lines
+
+
+def _span(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:,.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:,.1f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:,.1f} h"
+    return f"{seconds / 86400:,.1f} d"

@@ -1,0 +1,183 @@
+"""Trace readers: public datacenter traces into simdc's workload tables.
+
+One module per format, each converting units once, at the edge, and documenting every
+conversion and assumption in its docstring:
+
+==============  =====================================================================
+format          reader
+==============  =====================================================================
+``azure``       :mod:`.azure`: Azure Public Dataset V1/V2 ``vmtable``, ``vm_cpu_readings``
+``google``      :mod:`.google`: Google cluster-data 2011 ``task_events``, ``task_usage``
+``alibaba2017`` :mod:`.alibaba`: ``batch_task``, ``server_event``
+``alibaba2018`` :mod:`.alibaba`: ``container_meta``, ``container_usage``, ``batch_task``, ``machine_meta``
+``bitbrains``   :mod:`.bitbrains`: GWA-T-12, one CSV per VM
+``opendc``      :mod:`.opendc`: OpenDC ``tasks.parquet`` + ``fragments.parquet`` (v2–v5)
+``simdc``       simdc's own CSV/Parquet (:mod:`simdc.workload.own`) and usage table
+==============  =====================================================================
+
+``format = "auto"`` recognises each file's table from its values (see
+:func:`.common.identify`) and says what it chose in the notes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from simdc.errors import InputError
+from simdc.workload.readers import alibaba, azure, bitbrains, google, opendc
+from simdc.workload.readers.common import (BadRows, ReaderOptions, Selection, TraceData, TraceFile, identify,
+                                           list_files, select)
+
+FORMATS = ("simdc", "auto", "azure", "google", "alibaba2017", "alibaba2018", "bitbrains", "opendc")
+TABLES = azure.TABLES + google.TABLES + alibaba.TABLES + bitbrains.TABLES
+USAGE_SUFFIX = ".usage"  # out.parquet's usage table is out.usage.parquet
+
+__all__ = ["FORMATS", "ReaderOptions", "Selection", "TraceData", "detect", "read_trace", "write_trace"]
+
+
+def detect(paths: Sequence[str | Path], format: str = "auto") -> tuple[str, dict[str, list[TraceFile]]]:
+    """The format of the files under ``paths`` and its files by table.
+
+    Raises
+    ------
+    InputError
+        A file no format reads, files of several formats, or (with a ``format`` given)
+        a file that is a table of another format.
+    """
+    if format not in FORMATS:
+        raise InputError(f"format: unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
+    files = list_files(paths)
+    want = None if format in ("auto", "simdc", "opendc") else format
+    found = [identify(path, TABLES, want) for path in files]
+    formats = Counter(tf.format for tf in found)
+    if format == "auto":
+        if len(formats) > 1:
+            kinds = "; ".join(f"{tf.path.name}: {tf.kind.replace(':', ' ')}" for tf in found)
+            raise InputError(f"the files are of several formats ({kinds}); give one format's files, "
+                             f"or the format (workload.format or --format)")
+        format = found[0].format
+    else:
+        for tf in found:
+            if tf.format != format:
+                raise InputError(f"{tf.path}: looks like {tf.format} {tf.name}, not a {format} table "
+                                 f"(format = {format!r})")
+    tables: dict[str, list[TraceFile]] = {}
+    for tf in found:
+        tables.setdefault(tf.name, []).append(tf)
+    return format, tables
+
+
+def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", options: ReaderOptions | None = None,
+               selection: Selection | None = None) -> TraceData:
+    """Read a trace into simdc's tables.
+
+    Parameters
+    ----------
+    paths
+        Files or folders (searched recursively); plain or gzipped CSV, Parquet.
+    format
+        One of :data:`FORMATS`; ``"auto"`` recognises it from the files.
+    options
+        Unit assumptions and ``on_bad_rows`` (:class:`ReaderOptions`).
+    selection
+        The part of the trace to keep (:class:`Selection`): time window, sample, limit.
+
+    Raises
+    ------
+    InputError
+        One line per problem, naming the file and line.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    options = options or ReaderOptions()
+    selection = selection or Selection()
+    chosen, tables = detect(paths, format)
+    bad = BadRows(options.on_bad_rows)
+    if chosen == "simdc":
+        data = _read_simdc(tables, options)
+    elif chosen == "azure":
+        data = azure.read(tables, options, bad)
+    elif chosen == "google":
+        data = google.read(tables, options, bad)
+    elif chosen == "alibaba2017":
+        data = alibaba.read_2017(tables, options, bad, selection)
+    elif chosen == "alibaba2018":
+        data = alibaba.read_2018(tables, options, bad, selection)
+    elif chosen == "bitbrains":
+        data = bitbrains.read(tables, options, bad, paths)
+    else:
+        data = opendc.read(tables, options, bad)
+    data.source = ", ".join(str(p) for p in paths)
+    data.format = chosen
+    data.skipped = bad.skipped
+    read = ", ".join(f"{len(files)} {name}" for name, files in tables.items() if _role(files[0]) != "ignored")
+    notes = [f"format {chosen}" + (" (detected)" if format == "auto" else "") + f": read {read}"]
+    ignored = [f"{len(files)} {name}" for name, files in tables.items() if _role(files[0]) == "ignored"]
+    if ignored:
+        notes.append(f"not needed, left out: {', '.join(ignored)}")
+    data.notes = notes + data.notes
+    if not data.selected:
+        data = select(data, selection)
+    return data
+
+
+def _role(tf: TraceFile) -> str:
+    return tf.table.role if tf.table is not None else ("usage" if tf.name == "usage" else "instances")
+
+
+def _read_simdc(tables: dict[str, list[TraceFile]], options: ReaderOptions) -> TraceData:
+    from simdc.workload import own, usage as usage_module
+
+    instances = tables.get("instances", [])
+    if len(instances) != 1:
+        names = ", ".join(str(tf.path) for tf in instances) or "none"
+        raise InputError(f"simdc format: expected one workload file (id, submit_s, duration_s, ...), got {names}")
+    table = own.read(instances[0].path).instances
+    usage = None
+    parts = [usage_module.read_table(tf.path) for tf in tables.get("usage", [])]
+    if parts:
+        usage = pd.concat(parts, ignore_index=True)
+        if table["id"].dtype.kind == "i":
+            numeric = pd.to_numeric(usage["id"], errors="coerce")
+            if numeric.notna().all() and (numeric % 1 == 0).all():
+                usage["id"] = numeric.astype("int64")
+        else:
+            usage["id"] = usage["id"].astype(str).str.strip()
+    return TraceData(table, usage, "simdc", str(instances[0].path))
+
+
+def usage_path(path: str | Path) -> Path:
+    """Where the usage table of the workload file ``path`` goes: ``out.parquet`` → ``out.usage.parquet``."""
+    path = Path(path)
+    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".csv.gz") else path.suffix
+    return path.with_name(path.name[: len(path.name) - len(suffix)] + USAGE_SUFFIX + suffix)
+
+
+def write_trace(data: TraceData, path: str | Path) -> tuple[Path, Path | None]:
+    """Write ``data`` in simdc's format: the instances to ``path`` (``.csv`` or
+    ``.parquet``) and, when there are usage series, the usage table beside it
+    (:func:`usage_path`). Returns both paths."""
+    from simdc.workload import own
+
+    path = Path(path)
+    if path.suffix not in (".csv", ".parquet"):
+        raise InputError(f"{path}: write to a .csv or .parquet file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        own.write(data.instances, path)
+        target = None
+        if data.usage is not None and len(data.usage):
+            target = usage_path(path)
+            table = data.usage[["id", "t_s", "cpu_cores", "memory_gib"]]
+            if target.suffix == ".parquet":
+                table.to_parquet(target, index=False)
+            else:
+                table.to_csv(target, index=False)
+    except OSError as err:
+        raise InputError(f"{path}: cannot write: {err.strerror or err}") from None
+    return path, target

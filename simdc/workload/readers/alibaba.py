@@ -1,0 +1,431 @@
+"""Alibaba cluster-trace v2017 and v2018 (github.com/alibaba/clusterdata).
+
+Tables read (headerless CSV; column order from each version's schema)
+-------------------------------------------------------------------
+v2017 (format ``alibaba2017``): ``batch_task`` (``create_timestamp, modify_timestamp,
+job_id, task_id, instance_num, status, plan_cpu, plan_mem``) and ``server_event``
+(``timestamp, machine_id, event_type, event_detail, cpus, mem, disk``).
+v2018 (format ``alibaba2018``): ``container_meta`` (``container_id, machine_id,
+time_stamp, app_du, status, cpu_request, cpu_limit, mem_size``), ``container_usage``
+(``container_id, machine_id, time_stamp, cpu_util_percent, mem_util_percent, cpi,
+mem_gps, mpki, net_in, net_out, disk_io_percent``), ``batch_task`` (``task_name,
+instance_num, job_name, task_type, status, start_time, end_time, plan_cpu, plan_mem``)
+and ``machine_meta`` (``machine_id, time_stamp, failure_domain_1, failure_domain_2,
+cpu_num, mem_size, status``). Machine usage, batch instances and v2017's container
+and server usage tables are recognised and not needed.
+
+Instances
+---------
+- Batch: a task of ``instance_num`` instances becomes that many ``batch`` instances
+  (all instances of a task run the same binary with the same request), ids
+  ``task_id·100000 + k`` (v2017; integers keep 10^7 ids cheap) or
+  ``"<job_name>/<task_name>/<k>"`` (v2018). Each runs from the task's creation (v2017)
+  or start (v2018) to its end: the trace has no per-instance times in these tables.
+  ``Terminated``, ``Failed`` and ``Interrupted`` tasks end at their end time;
+  ``Running`` tasks were still running when the trace ended and are censored at the
+  last timestamp of the table. ``Waiting``, ``Ready`` and ``Cancelled`` tasks never ran,
+  tasks without a plan (the public v2017 table leaves it empty for 9,017 tasks) or with
+  no instances cannot be replayed: all are counted in ``dropped``.
+- Containers (v2018): each ``container_id`` is one ``service`` instance with priority 1
+  (online services are favoured over batch work, priority 0, in Alibaba's
+  co-location). It starts at its first ``time_stamp`` and runs to the end of the data,
+  unless its last snapshot says ``stopped``. Its request is the largest it had.
+
+Quirks, handled here, not errors
+--------------------------------
+- Time 0 (and, v2017, a negative time) means "before the trace began": read as 0. A
+  v2017 task that ended at or before time 0 ended before the trace (dropped, counted);
+  one that ended with no end time (0) after a creation in the trace is censored at the
+  end. In v2018 an end time of 0 means "after the trace": censored at the end.
+- v2018 marks invalid values as −1 or 101: such a size makes a container or task
+  unsizable (dropped, counted); such a usage sample is left out (counted in the notes).
+- A lifetime below the timestamps' resolution (1 s), or an end a second before the
+  start (one v2017 task), becomes 1 s.
+
+Units, once, here
+-----------------
+- Times are seconds from the start of the trace.
+- CPU is not normalised: ``plan_cpu``, ``cpu_request`` and ``cpu_limit`` count hundredths
+  of a core (100 = 1 core): ``cpu_cores = value / 100``.
+- Memory is normalised to the largest machine's: 1.0 in v2017 (``server_event``'s
+  largest machine carries 1.0, most carry 0.69), 100 in v2018 (every machine of
+  ``machine_meta`` carries 100). So ``memory_gib = plan_mem × reference_memory_gib``
+  (v2017) and ``memory_gib = value / 100 × reference_memory_gib`` (v2018), with
+  ``reference_memory_gib`` the largest machine's memory. The traces do not disclose it:
+  the default, :data:`DEFAULT_REFERENCE_GIB` = 384 GiB, is an assumption of 4 GiB per
+  core of v2018's 96-core machines (and of v2017's typical 64-core machine at 0.69 of
+  the largest: 265 GiB) — set it.
+- Container usage (v2018): ``cpu_util_percent`` and ``mem_util_percent`` are taken as
+  percentages of the container's own request, as v2017's schema defines them
+  (v2018's leaves the base unstated): ``cores = cpu_util_percent / 100 × request``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simdc.errors import InputError
+from simdc.random import stream
+from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, Selection, Table, TraceData, TraceFile,
+                                           binned_usage, canonical, count, read_blocks, select, series_means)
+
+DEFAULT_REFERENCE_GIB = {"alibaba2017": 384.0, "alibaba2018": 384.0}  # GiB of normalised memory 1.0 / 100
+INVALID = (-1.0, 101.0)  # v2018's marks of an invalid value
+MAX_INSTANCES = 20_000_000  # beyond this, expanding tasks needs time_window_s, sample or limit
+ID_STRIDE = 100_000  # v2017 instance ids: task_id * ID_STRIDE + k (instance_num < 10^5)
+STATUS_2017 = ("Ready", "Waiting", "Running", "Terminated", "Failed", "Cancelled", "Interrupted")
+ENDED = ("Terminated", "Failed", "Interrupted")
+NEVER_RAN = ("Waiting", "Ready", "Cancelled")
+
+TABLES = (
+    Table("alibaba2017", "batch_task", (
+        Field("create_timestamp", "int"),
+        Field("modify_timestamp", "int"),
+        Field("job_id", "int", low=0),
+        Field("task_id", "int", low=0, high=2**62 / ID_STRIDE),
+        Field("instance_num", "int", low=0, high=ID_STRIDE - 1),
+        Field("status", "str", choices=STATUS_2017),
+        Field("plan_cpu", required=False, low=0.0),
+        Field("plan_mem", required=False, low=0.0),
+    ), hints=("batch_task",)),
+    Table("alibaba2017", "server_event", (
+        Field("timestamp", "int"),
+        Field("machine_id", "int", low=0),
+        Field("event_type", "str", choices=("add", "softerror", "harderror", "remove")),
+        Field("event_detail", "str", required=False),
+        Field("cpus", required=False, low=0.0),
+        Field("mem", required=False, low=0.0),
+        Field("disk", required=False),
+    ), role="machines", hints=("server_event",)),
+    Table("alibaba2017", "batch_instance", (
+        Field("start_timestamp", "int"), Field("end_timestamp", "int", required=False),
+        Field("job_id", "int", required=False), Field("task_id", "int", required=False),
+        Field("machine_id", "int", required=False), Field("status", "str", choices=STATUS_2017),
+        Field("seq_no", "int", required=False), Field("total_seq_no", "int", required=False),
+        *(Field(n, required=False) for n in ("real_cpu_max", "real_cpu_avg", "real_mem_max", "real_mem_avg")),
+    ), role="ignored", hints=("batch_instance",)),
+    Table("alibaba2017", "container_event", (
+        Field("ts", "int"), Field("event", "str", choices=("Create", "Remove")), Field("instance_id", "int"),
+        Field("machine_id", "int", required=False), Field("plan_cpu", required=False),
+        Field("plan_mem", required=False), Field("plan_disk", required=False), Field("cpuset", "str", required=False),
+    ), role="ignored", hints=("container_event",)),
+    Table("alibaba2018", "container_meta", (
+        Field("container_id", "str", pattern=r"c_\d+"),
+        Field("machine_id", "str", required=False, pattern=r"m_\d+"),
+        Field("time_stamp", "int"),
+        Field("app_du", "str", required=False),
+        Field("status", "str", pattern=r"[A-Za-z_]+"),
+        Field("cpu_request", required=False),
+        Field("cpu_limit", required=False),
+        Field("mem_size", required=False),
+    ), hints=("container_meta",)),
+    Table("alibaba2018", "container_usage", (
+        Field("container_id", "str", pattern=r"c_\d+"),
+        Field("machine_id", "str", required=False, pattern=r"m_\d+"),
+        Field("time_stamp"),
+        Field("cpu_util_percent", required=False),
+        Field("mem_util_percent", required=False),
+        *(Field(n, required=False) for n in ("cpi", "mem_gps", "mpki", "net_in", "net_out", "disk_io_percent")),
+    ), role="usage", hints=("container_usage",)),
+    Table("alibaba2018", "batch_task", (
+        Field("task_name", "str"),
+        Field("instance_num", "int", required=False, low=0),
+        Field("job_name", "str", pattern=r"j_\d+"),
+        Field("task_type", "str", required=False),
+        Field("status", "str", pattern=r"[A-Za-z_]+"),
+        Field("start_time", "int", required=False),
+        Field("end_time", "int", required=False),
+        Field("plan_cpu", required=False),
+        Field("plan_mem", required=False),
+    ), hints=("batch_task",)),
+    Table("alibaba2018", "machine_meta", (
+        Field("machine_id", "str", pattern=r"m_\d+"),
+        Field("time_stamp", "int"),
+        Field("failure_domain_1", "int", required=False),
+        Field("failure_domain_2", "str", required=False),
+        Field("cpu_num", "int", required=False),
+        Field("mem_size", required=False),
+        Field("status", "str", required=False, pattern=r"[A-Za-z_]+"),
+    ), role="machines", hints=("machine_meta",)),
+    Table("alibaba2018", "machine_usage", (
+        Field("machine_id", "str", pattern=r"m_\d+"),
+        Field("time_stamp"),
+        *(Field(n, required=False) for n in ("cpu_util_percent", "mem_util_percent", "mem_gps", "mkpi",
+                                            "net_in", "net_out", "disk_io_percent")),
+    ), role="ignored", hints=("machine_usage",)),
+    Table("alibaba2018", "batch_instance", (
+        Field("instance_name", "str"), Field("task_name", "str"), Field("job_name", "str", pattern=r"j_\d+"),
+        Field("task_type", "str", required=False), Field("status", "str", pattern=r"[A-Za-z_]+"),
+        Field("start_time", "int", required=False), Field("end_time", "int", required=False),
+        Field("machine_id", "str", required=False), Field("seq_no", "int", required=False),
+        Field("total_seq_no", "int", required=False),
+        *(Field(n, required=False) for n in ("cpu_avg", "cpu_max", "mem_avg", "mem_max")),
+    ), role="ignored", hints=("batch_instance",)),
+)
+
+
+def reference_gib(version: str, options: ReaderOptions) -> float:
+    return options.reference_memory_gib if options.reference_memory_gib is not None else DEFAULT_REFERENCE_GIB[version]
+
+
+def read_2017(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows,
+              selection: Selection) -> TraceData:
+    """Read v2017 ``batch_task`` (required) and ``server_event`` (optional)."""
+    if not files.get("batch_task"):
+        raise InputError("alibaba2017: no batch_task among the files given (instances are built from it)")
+    ref = reference_gib("alibaba2017", options)
+    dropped: dict[str, int] = {}
+    notes = [f"reference machine memory (normalised 1.0): {ref:g} GiB (reference_memory_gib)"]
+    if files.get("server_event"):
+        machines = _frame(files["server_event"], ["machine_id", "event_type", "cpus", "mem"], options, bad)
+        added = machines[machines["event_type"] == "add"]
+        cores, memory = added["cpus"].dropna(), added["mem"].dropna()
+        notes.append(f"machines: {added['machine_id'].nunique():,} in server_event"
+                     + (f", {cores.min():g}-{cores.max():g} cores" if len(cores) else "")
+                     + (f", normalised memory {memory.min():.2f}-{memory.max():.2f}" if len(memory) else ""))
+
+    tasks = _frame(files["batch_task"], ["create_timestamp", "modify_timestamp", "job_id", "task_id", "instance_num",
+                                         "status", "plan_cpu", "plan_mem"], options, bad)
+    data_end = float(max(tasks["create_timestamp"].max(), tasks["modify_timestamp"].max(), 0))
+    status = tasks["status"].astype(str)
+    created = tasks["create_timestamp"].to_numpy(float)
+    create = np.maximum(created, 0.0)
+    modify = tasks["modify_timestamp"].to_numpy(float)
+    ended = status.isin(ENDED).to_numpy()
+    keep = _task_rules(status, tasks["instance_num"], tasks["plan_cpu"], tasks["plan_mem"], dropped)
+    before = keep & ended & (modify <= 0) & (created <= 0)
+    count(dropped, "batch task ended before the trace began", int(before.sum()))
+    unknown_end = keep & ended & (modify == 0) & (created > 0)
+    if unknown_end.any():
+        notes.append(f"{int(unknown_end.sum())} ended tasks without an end time: censored at the end of the data")
+    end = np.where(ended & (modify > 0), modify, data_end)
+    keep &= ~before
+    early = keep & (end < create)
+    if early.any():
+        notes.append(f"{int(early.sum())} tasks end before they are created: read as lasting 1 s")
+    frame = pd.DataFrame({
+        "task": tasks["task_id"].to_numpy(np.int64), "submit": create,
+        "duration": np.maximum(end - create, 1.0), "n": tasks["instance_num"].to_numpy(np.int64),
+        "cpu": tasks["plan_cpu"].to_numpy(float) / 100.0,
+        "mem": tasks["plan_mem"].to_numpy(float) * ref,
+    })[keep]
+    instances = _expand(frame, selection, "alibaba2017",
+                        lambda tasks, k: tasks["task"].to_numpy(np.int64) * ID_STRIDE + k)
+    return TraceData(instances, None, "alibaba2017", "", dropped=dropped, notes=notes, selected=True)
+
+
+def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows,
+              selection: Selection) -> TraceData:
+    """Read v2018 ``container_meta`` (+ ``container_usage``) and/or ``batch_task``."""
+    if not files.get("container_meta") and not files.get("batch_task"):
+        raise InputError("alibaba2018: neither container_meta nor batch_task among the files given "
+                         "(instances are built from them)")
+    ref = reference_gib("alibaba2018", options)
+    dropped: dict[str, int] = {}
+    notes = [f"reference machine memory (normalised 100): {ref:g} GiB (reference_memory_gib)"]
+    if files.get("machine_meta"):
+        machines = _frame(files["machine_meta"], ["machine_id", "cpu_num", "mem_size"], options, bad)
+        cores = machines["cpu_num"].dropna()
+        notes.append(f"machines: {machines['machine_id'].nunique():,} in machine_meta"
+                     + (f", {cores.max():g} cores each at most" if len(cores) else ""))
+    ends = []
+    if files.get("container_meta"):
+        meta = _frame(files["container_meta"], ["container_id", "time_stamp", "status", "cpu_request", "cpu_limit",
+                                                "mem_size"], options, bad)
+        ends.append(meta["time_stamp"].max())
+    if files.get("batch_task"):
+        tasks = _frame(files["batch_task"], ["task_name", "instance_num", "job_name", "status", "start_time",
+                                             "end_time", "plan_cpu", "plan_mem"], options, bad)
+        ends.append(max(tasks["start_time"].max(), tasks["end_time"].max()))
+    data_end = float(np.nanmax([e for e in ends if e == e] or [0.0]))
+
+    parts, usage = [], None
+    if files.get("container_meta"):
+        containers = _containers(meta, ref, data_end, dropped)
+        if files.get("container_usage"):
+            usage, notes_usage = _container_usage(files["container_usage"], containers, options, bad)
+            notes.extend(notes_usage)
+            cpu_used, mem_used = series_means(usage, containers["id"].to_numpy(object)) if usage is not None \
+                else (None, None)
+        else:
+            cpu_used = mem_used = None
+            notes.append("no container_usage read: each container uses its request")
+        ids = containers["id"].to_numpy(object)
+        table = canonical("alibaba2018", id=ids, submit_s=containers["submit"], duration_s=containers["duration"],
+                          cpu_cores=containers["cpu"], memory_gib=containers["mem"], cpu_used=cpu_used,
+                          memory_used_gib=mem_used, priority=1, cpu_limit=containers["limit"])
+        chosen = select(TraceData(table, usage, "alibaba2018", ""), Selection(selection.time_window_s,
+                        selection.sample, None, selection.seed))
+        parts.append(chosen.instances)
+        usage = chosen.usage
+    if files.get("batch_task"):
+        status = tasks["status"].astype(str)
+        start = np.maximum(tasks["start_time"].fillna(0).to_numpy(float), 0.0)
+        stop = tasks["end_time"].fillna(0).to_numpy(float)
+        ended = status.isin(ENDED).to_numpy() & (stop > 0)
+        end = np.where(ended, stop, data_end)
+        cpu = _valid(tasks["plan_cpu"])
+        mem = _valid(tasks["plan_mem"])
+        marked = (np.isnan(cpu) & tasks["plan_cpu"].notna().to_numpy()) | (np.isnan(mem) & tasks["plan_mem"].notna()
+                                                                           .to_numpy())
+        keep = _task_rules(status, tasks["instance_num"], pd.Series(cpu), pd.Series(mem), dropped, marked)
+        frame = pd.DataFrame({
+            "job": tasks["job_name"].astype(str).to_numpy(object), "task": tasks["task_name"].astype(str).to_numpy(object),
+            "submit": start, "duration": np.maximum(end - start, 1.0),
+            "n": tasks["instance_num"].fillna(0).to_numpy(np.int64),
+            "cpu": cpu / 100.0, "mem": mem / 100.0 * ref,
+        })[keep]
+        parts.append(_expand(frame, Selection(selection.time_window_s, selection.sample, selection.limit,
+                                              selection.seed), "alibaba2018",
+                             lambda t, k: (pd.Series(t["job"].to_numpy(object)).astype(str) + "/"
+                                           + pd.Series(t["task"].to_numpy(object)).astype(str) + "/"
+                                           + pd.Series(k).astype(str)).to_numpy(object),
+                             purpose="workload:sample:batch"))
+    instances = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    instances = instances.sort_values("submit_s", kind="stable").reset_index(drop=True)
+    if selection.limit is not None:
+        instances = instances.iloc[: selection.limit].reset_index(drop=True)
+    if usage is not None:
+        usage = usage[usage["id"].isin(instances["id"])].reset_index(drop=True)
+        if len(usage) == 0:
+            usage = None
+    kinds = instances["kind"].astype(str).value_counts()
+    notes.append("instances: " + ", ".join(f"{n:,} {k}" for k, n in kinds.items()))
+    return TraceData(instances, usage, "alibaba2018", "", dropped=dropped, notes=notes, selected=True)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _frame(files: list[TraceFile], columns: list[str], options: ReaderOptions, bad: BadRows) -> pd.DataFrame:
+    parts = []
+    for tf in files:
+        for block in read_blocks(tf, columns, bad, options.block_bytes):
+            parts.append(pd.DataFrame(block.values))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _valid(values: pd.Series) -> np.ndarray:
+    """v2018 values with its invalid marks (-1, 101) as NaN."""
+    out = values.to_numpy(dtype=float, na_value=np.nan).copy()
+    out[np.isin(out, INVALID)] = np.nan
+    return out
+
+
+def _task_rules(status: pd.Series, instance_num: pd.Series, cpu: pd.Series, mem: pd.Series,
+                dropped: dict[str, int], marked_invalid: np.ndarray | None = None) -> np.ndarray:
+    """Which tasks can be replayed; the others counted in ``dropped`` by reason, once each.
+    ``marked_invalid``: tasks whose plan is missing because v2018 marked it invalid."""
+    never = status.isin(NEVER_RAN).to_numpy()
+    for name in NEVER_RAN:
+        count(dropped, f"batch task never ran ({name})", int((status == name).sum()))
+    n = instance_num.fillna(0).to_numpy(float)
+    cpu_v = cpu.to_numpy(dtype=float, na_value=np.nan)
+    mem_v = mem.to_numpy(dtype=float, na_value=np.nan)
+    no_plan = ~never & (np.isnan(cpu_v) | np.isnan(mem_v))
+    marked = no_plan & (marked_invalid if marked_invalid is not None else np.zeros(len(n), dtype=bool))
+    count(dropped, "batch task with a plan marked invalid (-1 or 101)", int(marked.sum()))
+    count(dropped, "batch task without a CPU or memory plan", int((no_plan & ~marked).sum()))
+    zero = ~never & ~no_plan & ((cpu_v <= 0) | (mem_v <= 0))
+    count(dropped, "batch task planning zero CPU or memory", int(zero.sum()))
+    empty = ~never & ~no_plan & ~zero & (n <= 0)
+    count(dropped, "batch task with no instances", int(empty.sum()))
+    return ~(never | no_plan | zero | empty)
+
+
+def _expand(tasks: pd.DataFrame, selection: Selection, version: str, make_ids,
+            purpose: str = "workload:sample") -> pd.DataFrame:
+    """Batch instances from tasks, selecting before expanding so that a window, a sample
+    or a limit of a trace of 10^9 instances never builds them all."""
+    tasks = tasks.sort_values("submit", kind="stable").reset_index(drop=True)
+    submit = tasks["submit"].to_numpy(float)
+    duration = tasks["duration"].to_numpy(float)
+    if selection.time_window_s is not None:
+        start, stop = selection.time_window_s
+        alive = (submit < stop) & (submit + duration > start)
+        tasks = tasks[alive].reset_index(drop=True)
+        submit, duration = submit[alive], duration[alive]
+        begin = np.maximum(submit, start)
+        duration = submit + duration - begin
+        submit = begin - start
+    n = tasks["n"].to_numpy(np.int64)
+    if selection.sample is not None:
+        n = stream(selection.seed, purpose).binomial(n, selection.sample)
+    total = int(n.sum())
+    if selection.limit is not None and total > selection.limit:
+        last = int(np.searchsorted(np.cumsum(n), selection.limit))
+        n = n[: last + 1].copy()
+        n[-1] -= int(n.sum()) - selection.limit
+        tasks, submit, duration = tasks.iloc[: last + 1], submit[: last + 1], duration[: last + 1]
+        total = selection.limit
+    if total > MAX_INSTANCES:
+        raise InputError(f"{version}: the batch tasks expand into {total:,} instances, more than "
+                         f"{MAX_INSTANCES:,}; replay part of the trace (workload.time_window_s, sample or limit)")
+    rows = np.repeat(np.arange(len(n)), n)
+    k = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
+    expanded = tasks.iloc[rows].reset_index(drop=True)
+    return canonical(version, id=make_ids(expanded, k), submit_s=submit[rows], duration_s=duration[rows],
+                     cpu_cores=expanded["cpu"].to_numpy(float), memory_gib=expanded["mem"].to_numpy(float),
+                     kind="batch", priority=0)
+
+
+def _containers(meta: pd.DataFrame, ref: float, data_end: float, dropped: dict[str, int]) -> pd.DataFrame:
+    meta = meta.assign(time_stamp=np.maximum(meta["time_stamp"].to_numpy(float), 0.0),
+                       cpu_request=_valid(meta["cpu_request"]), cpu_limit=_valid(meta["cpu_limit"]),
+                       mem_size=_valid(meta["mem_size"]))
+    meta = meta.sort_values(["container_id", "time_stamp"], kind="stable")
+    groups = meta.groupby("container_id", sort=False)
+    last = groups.tail(1).set_index("container_id")
+    out = pd.DataFrame({
+        "submit": groups["time_stamp"].min(),
+        "cpu": groups["cpu_request"].max() / 100.0,
+        "limit": groups["cpu_limit"].max() / 100.0,
+        "mem": groups["mem_size"].max() / 100.0 * ref,
+    })
+    stopped = last["status"].astype(str).str.lower().eq("stopped").reindex(out.index).to_numpy()
+    end = np.where(stopped, last["time_stamp"].reindex(out.index).to_numpy(float), data_end)
+    out["duration"] = np.maximum(end - out["submit"].to_numpy(), 1.0)
+    unsized = ~(np.isfinite(out["cpu"].to_numpy()) & np.isfinite(out["mem"].to_numpy())
+                & (out["cpu"].to_numpy() > 0) & (out["mem"].to_numpy() > 0))
+    count(dropped, "container without a valid CPU request or memory size", int(unsized.sum()))
+    out = out[~unsized]
+    out["limit"] = out["limit"].where(out["limit"] >= out["cpu"])
+    return out.rename_axis("id").reset_index()
+
+
+def _container_usage(files: list[TraceFile], containers: pd.DataFrame, options: ReaderOptions, bad: BadRows):
+    ids = containers["id"].to_numpy(object)
+    index = pd.Index(ids)
+    submit = containers["submit"].to_numpy(float)
+    cpu_req = containers["cpu"].to_numpy(float)
+    mem_req = containers["mem"].to_numpy(float)
+    pos, t, cpu, mem = [], [], [], []
+    unknown = invalid = 0
+    for tf in files:
+        for block in read_blocks(tf, ["container_id", "time_stamp", "cpu_util_percent", "mem_util_percent"], bad,
+                                 options.block_bytes):
+            p = index.get_indexer(block.values["container_id"])
+            known = p >= 0
+            unknown += int((~known).sum())
+            c = _valid(pd.Series(block.values["cpu_util_percent"][known]))
+            m = _valid(pd.Series(block.values["mem_util_percent"][known]))
+            ok = np.isfinite(c) & np.isfinite(m) & (c >= 0) & (m >= 0)
+            invalid += int((~ok).sum())
+            p = p[known][ok]
+            pos.append(p)
+            t.append(block.values["time_stamp"][known][ok].astype(float) - submit[p])
+            cpu.append(c[ok] / 100.0 * cpu_req[p])
+            mem.append(m[ok] / 100.0 * mem_req[p])
+    notes = []
+    if unknown:
+        notes.append(f"{unknown:,} container_usage rows for containers not replayed were left out")
+    if invalid:
+        notes.append(f"{invalid:,} container_usage samples marked invalid (-1, 101 or empty) were left out")
+    if not pos or not sum(len(p) for p in pos):
+        return None, notes
+    table = binned_usage(np.concatenate(pos), np.concatenate(t), np.concatenate(cpu), np.concatenate(mem), ids,
+                         options.usage_step_s)
+    return table, notes

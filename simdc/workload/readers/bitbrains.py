@@ -1,0 +1,141 @@
+"""Bitbrains GWA-T-12 (Grid Workloads Archive, TU Delft): one CSV file per VM.
+
+Format
+------
+A header row, then one row per 300-s sample, fields separated by ``;`` and a tab:
+``Timestamp [ms]; CPU cores; CPU capacity provisioned [MHZ]; CPU usage [MHZ];
+CPU usage [%]; Memory capacity provisioned [KB]; Memory usage [KB];`` then disk and
+network throughputs (not used). A folder of such files (``fastStorage/``,
+``Rnd/2013-7/``) is a trace of as many VMs; each VM's id is its file's path below the
+folder given, without ``.csv``/``.csv.gz`` (``2013-7/1``, or ``1`` for the folder itself).
+
+Conversions, once, here
+-----------------------
+- **The timestamps are Unix seconds**, whatever the header says (values near 1.37e9
+  in July 2013). A file whose timestamps are above 10^11 really is in ms and is read so
+  (and noted). simdc's time 0 is the earliest first sample of all the VMs read:
+  ``submit_s = first − earliest``.
+- A VM lives from its first sample that has a size to its last, plus one sample
+  interval (the last sample covers the 300 s after it):
+  ``duration_s = last − first + interval`` (the interval: the median gap between samples).
+  Rows before the first and after the last sized sample (some files start with rows of
+  zeros: ``0`` cores, ``0`` KB, before the VM existed) are not part of its life.
+- Size: **the maximum over the file** of provisioned cores and of provisioned memory.
+  Provisioned memory (and sometimes cores) changes during a month for several VMs; a VM
+  must reserve the most it is ever given, so the maximum is what a VM platform would
+  have to preallocate. Memory is in KB of 1,024 bytes (provisioned sizes are exact
+  powers of two in KiB: 8,388,608 KB = 8 GiB): ``memory_gib = KB / 2^20``.
+- CPU used, per sample: ``CPU usage [MHZ]`` divided by the MHz of one provisioned
+  core in that sample (``capacity / cores``), in cores. Memory used: ``Memory usage
+  [KB] / 2^20`` GiB. Both become the usage series (offsets from the first sample,
+  averaged onto ``usage_step_s``); ``cpu_used`` and ``memory_used_gib`` are their means.
+- Every VM is a ``service`` of priority 0.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from simdc.errors import InputError
+from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, Table, TraceData, TraceFile, binned_usage,
+                                           canonical, read_blocks)
+
+KIB_PER_GIB = 2.0**20
+MS_THRESHOLD = 1e11  # a timestamp above this is in milliseconds (1e11 s is the year 5138)
+NONNEG = dict(low=0.0)
+
+TABLES = (
+    Table("bitbrains", "vm", (
+        Field("timestamp", low=0.0),
+        Field("cpu_cores", **NONNEG),
+        Field("cpu_capacity_mhz", **NONNEG),
+        Field("cpu_usage_mhz", **NONNEG),
+        Field("cpu_usage_percent", required=False, **NONNEG),
+        Field("memory_capacity_kb", **NONNEG),
+        Field("memory_usage_kb", **NONNEG),
+        *(Field(n, required=False) for n in ("disk_read_kbps", "disk_write_kbps", "net_in_kbps", "net_out_kbps")),
+    ), delimiter=";", header_required=True, header_prefix="Timestamp", optional_tail=4),
+)
+USED = ("timestamp", "cpu_cores", "cpu_capacity_mhz", "cpu_usage_mhz", "memory_capacity_kb", "memory_usage_kb")
+
+
+def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows, roots: list[Path]) -> TraceData:
+    """Read one VM per file."""
+    vms = files.get("vm", [])
+    if not vms:
+        raise InputError("bitbrains: no VM files among the files given")
+    notes: list[str] = []
+    dropped: dict[str, int] = {}
+    rows = []
+    series = []
+    in_ms = 0
+    for number, tf in enumerate(vms):
+        parts = [pd.DataFrame(b.values) for b in read_blocks(tf, USED, bad, options.block_bytes)]
+        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(USED))
+        sized = (frame["cpu_cores"] > 0) & (frame["memory_capacity_kb"] > 0)
+        if not sized.any():
+            dropped["VM file without a sample that has a size"] = dropped.get(
+                "VM file without a sample that has a size", 0) + 1
+            continue
+        t = frame["timestamp"].to_numpy(float)
+        if np.nanmedian(t) > MS_THRESHOLD:
+            t = t / 1000.0
+            in_ms += 1
+        first, last = np.flatnonzero(sized.to_numpy())[[0, -1]]
+        life = slice(first, last + 1)
+        frame, t = frame.iloc[life].reset_index(drop=True), t[life]
+        order = np.argsort(t, kind="stable")
+        frame, t = frame.iloc[order].reset_index(drop=True), t[order]
+        gaps = np.diff(t)
+        interval = float(np.median(gaps[gaps > 0])) if (gaps > 0).any() else options.usage_step_s
+        cores = frame["cpu_cores"].to_numpy(float)
+        per_core = np.divide(frame["cpu_capacity_mhz"].to_numpy(float), cores, out=np.zeros(len(frame)),
+                             where=cores > 0)
+        used = np.divide(frame["cpu_usage_mhz"].to_numpy(float), per_core, out=np.zeros(len(frame)),
+                         where=per_core > 0)
+        rows.append({
+            "id": _vm_id(tf.path, roots), "first": t[0], "duration": t[-1] - t[0] + interval,
+            "cores": float(cores.max()), "memory": float(frame["memory_capacity_kb"].max()) / KIB_PER_GIB,
+        })
+        series.append(pd.DataFrame({"p": len(rows) - 1, "t": t - t[0], "cpu": used,
+                                    "mem": frame["memory_usage_kb"].to_numpy(float) / KIB_PER_GIB}))
+    if not rows:
+        raise InputError(f"{vms[0].path.parent}: no VM with a provisioned size in the files given")
+    if in_ms:
+        notes.append(f"{in_ms} files have timestamps in milliseconds and were read so")
+    table = pd.DataFrame(rows)
+    repeated = table["id"].duplicated()
+    if repeated.any():
+        raise InputError(f"bitbrains: two files give VM {table['id'][repeated].iloc[0]!r}: read one folder at a time")
+    ids = table["id"].to_numpy(object)
+    samples = pd.concat(series, ignore_index=True)
+    usage = binned_usage(samples["p"].to_numpy(), samples["t"].to_numpy(float), samples["cpu"].to_numpy(float),
+                         samples["mem"].to_numpy(float), ids, options.usage_step_s)
+    means = samples.groupby("p")[["cpu", "mem"]].mean()
+    cores = table["cores"].to_numpy(float)
+    memory = table["memory"].to_numpy(float)
+    instances = canonical("bitbrains", id=ids, submit_s=table["first"].to_numpy() - table["first"].min(),
+                          duration_s=table["duration"].to_numpy(float), cpu_cores=cores, memory_gib=memory,
+                          cpu_used=means["cpu"].to_numpy(float), memory_used_gib=means["mem"].to_numpy(float))
+    notes.append(f"{len(instances)} VMs sized at the most cores and memory each was provisioned; "
+                 f"memory used is {instances['memory_used_gib'].sum() / instances['memory_gib'].sum():.1%} "
+                 f"of provisioned, CPU {instances['cpu_used'].sum() / instances['cpu_cores'].sum():.1%}")
+    return TraceData(instances, usage, "bitbrains", "", dropped=dropped, notes=notes)
+
+
+def _vm_id(path: Path, roots: list[Path]) -> str:
+    text = path.name
+    for root in roots:
+        if not root.is_dir():
+            continue
+        try:
+            text = path.resolve().relative_to(root.resolve()).as_posix()
+            break
+        except ValueError:
+            continue
+    for suffix in (".gz", ".csv"):
+        text = text.removesuffix(suffix)
+    return text

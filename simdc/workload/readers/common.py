@@ -1,0 +1,874 @@
+"""What every trace reader shares: finding the files, telling their tables apart,
+reading CSV in chunks, accounting for bad rows, and the canonical instance table.
+
+Files
+-----
+A trace is given as files or folders (searched recursively, parts in natural order:
+``part-2`` before ``part-10``). ``.gz`` files are decompressed while they are read.
+Files other than ``.csv``, ``.gz`` and ``.parquet`` (a ``SOURCE.txt``, a ``README.md``)
+are not data and are passed over.
+
+Tables
+------
+Most public traces are headerless CSV whose meaning is given by column order only, so
+each reader declares its tables (:class:`Table`: fields, types, valid ranges and a
+pattern per field). :func:`identify` recognises a file by its field count and by
+how the values of its first rows match those patterns (a header row, when a file has
+one, is recognised and skipped); ``format = "auto"`` picks the format whose tables
+the files are.
+
+Chunks
+------
+CSV is read with ``pyarrow.csv`` in blocks of :data:`BLOCK_BYTES` of text, every value
+as text first and converted column by column, so a value that is not a number is
+found and named, never guessed. Readers keep only the compact numeric columns they
+need from each block; the raw text of a multi-GB trace is never held at once.
+
+Bad rows
+--------
+:class:`BadRows` applies ``on_bad_rows``: ``"strict"`` (the default) stops after the
+block in which the first problems were found and reports them, one line each, naming
+the file, the line and the reason; ``"skip"`` drops the rows and counts them by
+reason. A row with the wrong number of fields is a bad row like any other. Known
+quirks of a trace are not bad rows: each reader handles and documents its own.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from simdc.errors import InputError
+from simdc.workload import COLUMNS, KINDS
+
+BLOCK_BYTES = 16 << 20  # text per block: bounds memory, large enough to amortise per-block work
+MAX_PROBLEMS = 10  # problems listed before "... and N more"
+SKIP_HINT = ('to skip bad rows and count them by reason instead, set workload.on_bad_rows = "skip" '
+             "(or pass --on-bad-rows skip)")
+DATA_SUFFIXES = (".csv", ".gz", ".parquet")
+INT = r"[-+]?\d+"
+NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+NUMBER_TEXT = rf"^(?:{NUM}|[-+]?(?:inf|infinity|nan))$"
+LARGEST_INT = 2.0**63  # integer fields beyond int64 are not ids or times: out of range
+HEADER_FIELD = re.compile(r"\s*[A-Za-z_][^,;]*")
+
+
+# --- reader options, selection, results ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReaderOptions:
+    """How a trace is turned into instances (see each reader's docstring for its defaults).
+
+    Attributes
+    ----------
+    on_bad_rows
+        ``"strict"``: the first bad rows are errors. ``"skip"``: they are dropped and
+        counted by reason.
+    azure_memory_used_fraction
+        Azure has no memory usage: each VM is assumed to use this fraction of its size.
+    reference_cpu_cores, reference_memory_gib
+        The trace's largest machine, for traces whose requests are normalised to it.
+    opendc_memory_unit
+        Unit of OpenDC's ``mem_capacity``: ``"MB"`` (OpenDC's documentation) or ``"KB"``.
+    usage_step_s
+        Usage series are averaged onto this step, seconds.
+    block_bytes
+        Text read per block, bytes.
+    """
+
+    on_bad_rows: str = "strict"
+    azure_memory_used_fraction: float | None = None
+    reference_cpu_cores: float | None = None
+    reference_memory_gib: float | None = None
+    opendc_memory_unit: str | None = None
+    usage_step_s: float = 300.0
+    block_bytes: int = BLOCK_BYTES
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which part of a trace to replay: applied in this order.
+
+    Attributes
+    ----------
+    time_window_s
+        ``(start, end)`` in trace seconds: instances submitted in ``[start, end)`` and
+        those already running at ``start``; times then count from ``start``.
+    sample
+        Keep each instance with this probability, in (0, 1].
+    limit
+        Keep the first this many instances by submit time.
+    seed
+        Seeds the ``sample`` stream.
+    """
+
+    time_window_s: tuple[float, float] | None = None
+    sample: float | None = None
+    limit: int | None = None
+    seed: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return self.time_window_s is None and self.sample is None and self.limit is None
+
+
+@dataclass
+class TraceData:
+    """What a reader produced.
+
+    Attributes
+    ----------
+    instances
+        The canonical instance table (:data:`simdc.workload.COLUMNS`), sorted by ``submit_s``.
+    usage
+        ``id, t_s, cpu_cores, memory_gib`` (``t_s`` from the instance's start, seconds),
+        already averaged onto ``usage_step_s``; None when the trace has no series.
+    format
+        The format read (``"azure"``, ``"google"``, ...).
+    source
+        The paths read, for messages and the results' manifest.
+    skipped
+        Bad rows skipped (``on_bad_rows = "skip"``), by reason.
+    dropped
+        Records that are not instances, by documented reason (a task that never ran).
+    notes
+        What a planner should know about this conversion: the format chosen, the
+        assumptions applied, rows of other tables that were ignored.
+    selected
+        True when the reader applied the :class:`Selection` itself.
+    """
+
+    instances: pd.DataFrame
+    usage: pd.DataFrame | None
+    format: str
+    source: str
+    skipped: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    selected: bool = False
+
+
+# --- tables and fields -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a trace table.
+
+    ``kind`` is ``"int"``, ``"float"`` or ``"str"``; an empty ``required`` value is a
+    bad row; ``low``/``high`` bound valid values (inclusive); ``choices`` lists valid
+    strings; ``pattern`` is the regular expression a value matches when a file is
+    identified (default: by kind).
+    """
+
+    name: str
+    kind: str = "float"
+    required: bool = True
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+    pattern: str | None = None
+
+    @property
+    def regex(self) -> re.Pattern:
+        if self.pattern is not None:
+            text = self.pattern
+        elif self.choices is not None:
+            text = "|".join(re.escape(c) for c in self.choices)
+        else:
+            text = {"int": INT, "float": NUM}.get(self.kind, r".+")
+        return re.compile(f"(?:{text})" if self.required else f"(?:{text})?")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of a trace format: its fields in column order, and how to recognise it.
+
+    ``optional_tail`` trailing fields may be missing from a file (a later version
+    added them); ``extra_tail`` more fields may follow and are ignored (a column a
+    redistribution added). ``role`` says what the reader does with it: ``instances``,
+    ``usage``, ``machines`` or ``ignored`` (recognised, noted, not used).
+    """
+
+    format: str
+    name: str
+    fields: tuple[Field, ...]
+    role: str = "instances"
+    optional_tail: int = 0
+    extra_tail: int = 0
+    delimiter: str = ","
+    hints: tuple[str, ...] = ()
+    header_required: bool = False
+    header_prefix: str | None = None
+
+    @property
+    def field_counts(self) -> range:
+        return range(len(self.fields) - self.optional_tail, len(self.fields) + self.extra_tail + 1)
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+
+@dataclass(frozen=True)
+class TraceFile:
+    """A data file and what it was recognised as."""
+
+    path: Path
+    table: Table | None  # None for Parquet and simdc files, which name their columns
+    kind: str  # "<format>:<table>"
+    header_lines: int = 0
+    fields: int = 0  # fields per row in this file
+    columns: tuple[str, ...] = ()  # Parquet: the file's columns
+
+    @property
+    def format(self) -> str:
+        return self.kind.split(":")[0]
+
+    @property
+    def name(self) -> str:
+        return self.kind.split(":")[1]
+
+
+# --- finding and recognising files -----------------------------------------------------
+
+
+def list_files(paths: Sequence[str | Path]) -> list[Path]:
+    """The data files under ``paths`` (files, or folders searched recursively)."""
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = [p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".")
+                     for part in p.relative_to(path).parts) and p.name.lower().endswith(DATA_SUFFIXES)]
+            if not found:
+                raise InputError(f"{path}: no trace files in this folder (looked for .csv, .gz and .parquet)")
+            files.extend(sorted(found, key=_natural))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputError(f"{path}: trace file or folder not found")
+    seen: set[Path] = set()
+    return [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
+
+
+def _natural(path: Path) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
+
+
+def head_lines(path: Path, nbytes: int = 1 << 16, lines: int = 40) -> list[str]:
+    """The first lines of a (possibly gzipped) text file, decoded leniently."""
+    try:
+        with open(path, "rb") as raw:
+            magic = raw.read(2)
+        opener = gzip.open if magic == b"\x1f\x8b" else open
+        with opener(path, "rb") as file:
+            data = file.read(nbytes)
+    except (OSError, EOFError, zlib.error) as err:
+        raise InputError(f"{path}: cannot read: {err}") from None
+    text = data.decode("utf-8", errors="replace")
+    rows = text.splitlines()
+    if len(data) == nbytes and rows:
+        rows = rows[:-1]  # the last line may be cut
+    return [r for r in rows if r.strip()][:lines]
+
+
+def identify(path: Path, tables: Sequence[Table], want: str | None = None) -> TraceFile:
+    """Recognise the table ``path`` holds, among ``tables``.
+
+    ``want`` (a format name) restricts the choice to that format's tables and, when the
+    values do not tell, falls back on the file name and then on the format's only
+    instance table, so that a damaged first row is reported as a bad row, not as an
+    unknown file.
+    """
+    if path.name.lower().endswith(".parquet"):
+        return _identify_parquet(path)
+    lines = head_lines(path)
+    if not lines:
+        raise InputError(f"{path}: the file is empty")
+    header = lines[0]
+    simdc = _identify_simdc(path, header)
+    if simdc is not None:
+        return simdc
+    candidates = [t for t in tables if want in (None, t.format)]
+    best: tuple[float, int, Table, int, int] | None = None
+    for table in candidates:
+        rows = [line.split(table.delimiter) for line in lines]
+        for skip in (0, 1):
+            if skip and not _looks_like_header(rows[0], table):
+                continue
+            if not skip and table.header_required:
+                continue
+            sample = rows[skip:]
+            if not sample:
+                continue
+            counts = Counter(len(r) for r in sample)
+            width = max(counts, key=lambda w: (counts[w], w))
+            if width not in table.field_counts:
+                continue
+            score = sum(_matches(r, table) for r in sample) / len(sample)
+            specific = sum(f.pattern is not None or f.choices is not None for f in table.fields)
+            if score >= 0.6 and (best is None or (score, specific) > best[:2]):
+                best = (score, specific, table, skip, width)
+    if best is not None:
+        _, _, table, skip, width = best
+        return TraceFile(path, table, f"{table.format}:{table.name}", header_lines=skip, fields=width)
+    if want is not None:
+        try:  # a file clearly of another format is named as such, not read as garbage
+            other = identify(path, [t for t in tables if t.format != want])
+        except InputError:
+            other = None
+        if other is not None:
+            raise InputError(f"{path}: looks like {other.format} {other.name}, not a {want} table "
+                             f"(format = {want!r})")
+        return _by_name(path, lines, [t for t in tables if t.format == want], want)
+    raise InputError(f"{path}: cannot tell which trace table this is (first line: {_clip(lines[0])!r}); "
+                     f"give the format (workload.format or --format)")
+
+
+def _identify_parquet(path: Path) -> TraceFile:
+    import pyarrow.parquet as pq
+
+    try:
+        names = tuple(pq.read_schema(path).names)
+    except (OSError, pa.ArrowException) as err:
+        raise InputError(f"{path}: cannot read as Parquet: {err}") from None
+    have = set(names)
+    if {"id", "submit_s", "duration_s"} <= have:
+        return TraceFile(path, None, "simdc:instances", columns=names)
+    if {"id", "t_s", "cpu_cores", "memory_gib"} <= have:
+        return TraceFile(path, None, "simdc:usage", columns=names)
+    if {"id", "submission_time", "cpu_count"} <= have:
+        return TraceFile(path, None, "opendc:tasks", columns=names)
+    if {"id", "duration", "cpu_usage"} <= have:
+        return TraceFile(path, None, "opendc:fragments", columns=names)
+    raise InputError(f"{path}: a Parquet file with columns {', '.join(names)}, which is no trace table simdc "
+                     f"reads (simdc instances or usage, OpenDC tasks or fragments)")
+
+
+def _identify_simdc(path: Path, header: str) -> TraceFile | None:
+    names = [n.strip().strip('"') for n in header.split(",")]
+    if {"id", "submit_s", "duration_s"} <= set(names):
+        return TraceFile(path, None, "simdc:instances", header_lines=1, columns=tuple(names))
+    if {"id", "t_s", "cpu_cores", "memory_gib"} <= set(names):
+        return TraceFile(path, None, "simdc:usage", header_lines=1, columns=tuple(names))
+    return None
+
+
+def _looks_like_header(row: list[str], table: Table) -> bool:
+    """A header names columns: every field is a word, and the first field is not a value."""
+    if table.header_prefix is not None:
+        return row[0].strip().startswith(table.header_prefix)
+    if not all(HEADER_FIELD.fullmatch(v) for v in row if v.strip()):
+        return False
+    numeric = [f for f, v in zip(table.fields, row) if f.kind in ("int", "float")]
+    return bool(numeric) and not any(re.fullmatch(NUM, v.strip()) for f, v in zip(table.fields, row)
+                                     if f.kind in ("int", "float"))
+
+
+def _matches(row: list[str], table: Table) -> bool:
+    if len(row) not in table.field_counts:
+        return False
+    return all(f.regex.fullmatch(v.strip()) for f, v in zip(table.fields, row))
+
+
+def _by_name(path: Path, lines: list[str], tables: list[Table], want: str) -> TraceFile:
+    name = path.name.lower()
+    named = [t for t in tables if any(h in name for h in t.hints)]
+    primary = [t for t in tables if t.role == "instances"]
+    chosen = named[0] if len(named) == 1 else (primary[0] if len(primary) == 1 else None)
+    if chosen is None:
+        raise InputError(f"{path}: cannot tell which {want} table this is (first line: {_clip(lines[0])!r}); "
+                         f"expected one of: {', '.join(t.name for t in tables)}")
+    first = lines[0].split(chosen.delimiter)
+    header = 1 if (chosen.header_required or _looks_like_header(first, chosen)) else 0
+    rows = [line.split(chosen.delimiter) for line in lines[header:]] or [first]
+    counts = Counter(len(r) for r in rows)
+    width = max(counts, key=lambda w: (counts[w], w))
+    if width not in chosen.field_counts:
+        width = len(chosen.fields)
+    return TraceFile(path, chosen, f"{chosen.format}:{chosen.name}", header_lines=header, fields=width)
+
+
+def _clip(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[:n] + "..."
+
+
+# --- bad rows ----------------------------------------------------------------------------
+
+
+class BadRows:
+    """Applies ``on_bad_rows``: collects the first problems (strict) or counts by reason (skip)."""
+
+    def __init__(self, policy: str = "strict"):
+        if policy not in ("strict", "skip"):
+            raise InputError(f"on_bad_rows: must be 'strict' or 'skip' (got {policy!r})")
+        self.skip = policy == "skip"
+        self.counts: Counter[str] = Counter()
+        self.problems: list[str] = []
+        self.total = 0
+
+    def report(self, table: str, rows: np.ndarray, reason: str, where: Callable[[int], str],
+               detail: Callable[[int], str] | None = None) -> None:
+        """Rows ``rows`` (indices into the current block) are bad for ``reason``."""
+        if len(rows) == 0:
+            return
+        if self.skip:
+            self.counts[f"{table}: {reason}"] += len(rows)
+            return
+        self.total += len(rows)
+        for r in rows[: max(0, MAX_PROBLEMS - len(self.problems))]:
+            self.problems.append(f"{where(int(r))}: {reason}{detail(int(r)) if detail else ''}")
+
+    def check(self) -> None:
+        """Raise the collected problems (strict); called after each block."""
+        if self.total:
+            more = self.total - len(self.problems)
+            lines = self.problems + ([f"... and {more} more bad row{'s' if more != 1 else ''}"] if more else [])
+            raise InputError(lines + [SKIP_HINT])
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        return dict(sorted(self.counts.items()))
+
+
+# --- reading CSV blocks ----------------------------------------------------------------
+
+
+class _Lines:
+    """Names a data row by its line in the file, counting the header, the blank lines
+    pyarrow skips and the rows dropped for a wrong field count. The file is scanned
+    only when a problem is reported."""
+
+    def __init__(self, path: Path, header_lines: int):
+        self.path, self.header_lines = path, header_lines
+        self.invalid: list[int] = []  # record numbers (non-blank lines, 1-based) of rejected rows
+        self.physical: list[int] | None = None
+
+    def record(self, row: int) -> int:
+        """The record number (1-based, blank lines not counted) of data row ``row``."""
+        r = self.header_lines + row + 1
+        for bad in self.invalid:
+            if bad <= r:
+                r += 1
+            else:
+                break
+        return r
+
+    def line(self, record: int) -> int:
+        if self.physical is None or len(self.physical) < record:
+            self.physical = self._scan(record)
+        return self.physical[record - 1] if record <= len(self.physical) else record
+
+    def _scan(self, upto: int) -> list[int]:
+        lines: list[int] = []
+        try:
+            with open(self.path, "rb") as raw:
+                gz = raw.read(2) == b"\x1f\x8b"
+            with (gzip.open if gz else open)(self.path, "rb") as file:
+                for number, text in enumerate(file, start=1):
+                    if text.rstrip(b"\r\n"):
+                        lines.append(number)
+                        if len(lines) >= upto + 1024:
+                            break
+        except (OSError, EOFError, zlib.error):
+            pass
+        return lines
+
+    def where(self, row: int) -> str:
+        return f"{self.path}: line {self.line(self.record(row))}"
+
+
+@dataclass
+class Block:
+    """Converted columns of one block: ``values[name]`` as numpy arrays, aligned with ``row``
+    (the data row index within the file), bad rows already removed."""
+
+    values: dict[str, np.ndarray]
+    row: np.ndarray
+    where: Callable[[int], str]  # names a file row (by ``row`` value) for messages
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+
+def read_blocks(tf: TraceFile, use: Sequence[str], bad: BadRows, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
+    """Blocks of ``tf``'s table with the fields ``use`` converted and checked.
+
+    Every value of a used field is checked against its :class:`Field`: a number that is
+    not one, an empty required value, a non-integer where an integer is due, a value out
+    of range or not among the choices; a row with the wrong number of fields. Bad rows
+    go to ``bad``; strict mode raises after the block in which they were found.
+    """
+    table = tf.table
+    assert table is not None
+    names = [f.name for f in table.fields[: tf.fields]] + [f"_extra{i}" for i in range(tf.fields - len(table.fields))]
+    fields = {f.name: f for f in table.fields}
+    lines = _Lines(tf.path, tf.header_lines)
+
+    def invalid(row) -> str:
+        record = row.number or 0  # pyarrow's count of non-blank lines, the header included
+        lines.invalid.append(record)
+        bad.report(table.name, np.array([0]), f"expected {tf.fields} fields, got {row.actual_columns}",
+                   lambda _: f"{tf.path}: line {lines.line(record) if record else '?'}")
+        return "skip"
+
+    try:
+        reader = pacsv.open_csv(
+            tf.path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=tf.header_lines, use_threads=False,
+                                           block_size=block_bytes),
+            parse_options=pacsv.ParseOptions(delimiter=table.delimiter, quote_char=False,
+                                             invalid_row_handler=invalid),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in use},
+                                                 include_columns=list(use), strings_can_be_null=True,
+                                                 null_values=[""]),
+        )
+    except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as err:
+        bad.check()
+        raise InputError(f"{tf.path}: cannot read as {table.format} {table.name}: {_arrow_message(err)}") from None
+    start = 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as err:
+            bad.check()
+            raise InputError(f"{tf.path}: cannot read as {table.format} {table.name} "
+                             f"(after data row {start}): {_arrow_message(err)}") from None
+        n = batch.num_rows
+        rows = np.arange(start, start + n)
+        first = start
+        where = lambda i, first=first: lines.where(first + i)  # noqa: E731
+        keep = np.ones(n, dtype=bool)
+        values: dict[str, np.ndarray] = {}
+        for name in use:
+            values[name] = _convert(batch.column(name), fields[name], table.name, keep, bad, where)
+        start += n
+        bad.check()
+        if not keep.all():
+            values = {k: v[keep] for k, v in values.items()}
+            rows = rows[keep]
+        yield Block(values, rows, lambda r: lines.where(int(r)))
+    bad.check()
+
+
+def _arrow_message(err: Exception) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text[:200]
+
+
+def _convert(column: pa.Array, spec: Field, table: str, keep: np.ndarray, bad: BadRows,
+             where: Callable[[int], str]) -> np.ndarray:
+    """Convert one text column, reporting bad values and clearing ``keep`` for them."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    null = column.is_null().to_numpy(zero_copy_only=False)
+    name = spec.name
+
+    def flag(mask: np.ndarray, reason: str, show=None) -> None:
+        mask = mask & keep
+        rows = np.flatnonzero(mask)
+        if len(rows):
+            bad.report(table, rows, reason, where, show)
+            keep[rows] = False
+
+    def text(i: int) -> str:
+        value = column[i].as_py()
+        return f" (got {shown(value)})"
+
+    if spec.kind == "str":
+        trimmed = pc.utf8_trim_whitespace(column)
+        out = trimmed.to_numpy(zero_copy_only=False).astype(object)
+        empty = null | pc.equal(trimmed, "").fill_null(False).to_numpy(zero_copy_only=False)
+        if spec.required:
+            flag(empty, f"{name} is empty")
+        if spec.choices is not None:
+            valid = pc.is_in(trimmed, value_set=pa.array(spec.choices)).fill_null(False).to_numpy(zero_copy_only=False)
+            flag(~valid & ~empty, f"{name} must be one of {', '.join(spec.choices)}", text)
+        out[empty] = None
+        return out
+
+    values, unparsed, blank = _numbers(column, int_wanted=spec.kind == "int")
+    empty = null | blank
+    flag(unparsed & ~empty, f"{name} is not a number", text)
+    if spec.required:
+        flag(empty, f"{name} is empty")
+    number = ~empty & ~unparsed
+    finite = np.isfinite(values)
+    flag(number & ~finite, f"{name} must be a finite number", text)
+    if spec.kind == "int":
+        flag(number & finite & (np.mod(np.where(finite, values, 0), 1) != 0), f"{name} must be an integer", text)
+        if values.dtype.kind == "f":  # parsed as a float: beyond int64 it is no id or time
+            flag(number & finite & (np.abs(values) >= LARGEST_INT), f"{name} is out of range", text)
+    if spec.low is not None and spec.high is not None:
+        flag(number & finite & ((values < spec.low) | (values > spec.high)),
+             f"{name} must be in [{spec.low:g}, {spec.high:g}]", text)
+    elif spec.low is not None:
+        flag(number & finite & (values < spec.low), f"{name} must be >= {spec.low:g}", text)
+    elif spec.high is not None:
+        flag(number & finite & (values > spec.high), f"{name} must be <= {spec.high:g}", text)
+    if values.dtype.kind == "f":
+        values = values.copy() if not values.flags.writeable else values
+        values[empty | unparsed] = np.nan
+    return values
+
+
+def _numbers(column: pa.Array, int_wanted: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values, not-a-number mask, blank mask). Integers stay int64 when every value is
+    one (exact microsecond times and 64-bit ids); otherwise values are float64, NaN
+    where there is none."""
+    n = len(column)
+    none = np.zeros(n, dtype=bool)
+    try:
+        cast = pc.cast(column, pa.int64() if int_wanted else pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    else:
+        values = cast.to_numpy(zero_copy_only=False)
+        return (values.astype(float) if cast.null_count else values), none, none
+    trimmed = pc.utf8_trim_whitespace(column)
+    blank = pc.equal(trimmed, "").fill_null(False).to_numpy(zero_copy_only=False)
+    ok = pc.match_substring_regex(trimmed, pattern=NUMBER_TEXT, ignore_case=True).fill_null(False)
+    text = pc.if_else(ok, trimmed, pa.scalar(None, pa.string()))
+    try:
+        values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a form the pattern allows but Arrow does not
+        values = pd.to_numeric(pd.Series(text.to_pylist(), dtype=object), errors="coerce").to_numpy(float)
+    null = column.is_null().to_numpy(zero_copy_only=False)
+    unparsed = ~ok.to_numpy(zero_copy_only=False) & ~null & ~blank
+    return values.astype(float), unparsed, blank
+
+
+# --- Parquet -----------------------------------------------------------------------------
+
+
+def parquet_batches(path: Path, columns: Sequence[str], batch_rows: int = 1 << 20) -> Iterator[pd.DataFrame]:
+    """Batches of a Parquet file's ``columns`` as DataFrames with a ``_row`` column."""
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(path)
+        start = 0
+        for batch in file.iter_batches(batch_size=batch_rows, columns=list(columns)):
+            frame = batch.to_pandas()
+            frame["_row"] = np.arange(start, start + len(frame))
+            start += len(frame)
+            yield frame
+    except (OSError, pa.ArrowException) as err:
+        raise InputError(f"{path}: cannot read as Parquet: {_arrow_message(err)}") from None
+
+
+def check_frame(frame: pd.DataFrame, path: Path, table: str, fields: Sequence[Field], bad: BadRows) -> pd.DataFrame:
+    """Check typed columns (Parquet) against ``fields``; bad rows removed or reported."""
+    keep = np.ones(len(frame), dtype=bool)
+    rows = frame["_row"].to_numpy()
+
+    def where(i: int) -> str:
+        return f"{path}: row {int(rows[i]) + 1}"
+
+    for spec in fields:
+        if spec.name not in frame:
+            continue
+        column = frame[spec.name]
+
+        def flag(mask, reason, column=column):
+            mask = np.asarray(mask, dtype=bool) & keep
+            found = np.flatnonzero(mask)
+            if len(found):
+                bad.report(table, found, reason, where, lambda i: f" (got {shown(column.iloc[i])})")
+                keep[found] = False
+
+        if spec.kind == "str":
+            if spec.required:
+                flag(column.isna().to_numpy() | (column.astype(str).str.strip() == "").to_numpy(), f"{spec.name} is empty")
+            continue
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        if spec.required:
+            flag(column.isna().to_numpy(), f"{spec.name} is empty")
+        flag(column.notna().to_numpy() & ~np.isfinite(values), f"{spec.name} must be a finite number")
+        ok = np.isfinite(values)
+        if spec.kind == "int":
+            flag(ok & (np.mod(np.where(ok, values, 0), 1) != 0), f"{spec.name} must be an integer")
+        if spec.low is not None:
+            flag(ok & (values < spec.low), f"{spec.name} must be >= {spec.low:g}")
+        if spec.high is not None:
+            flag(ok & (values > spec.high), f"{spec.name} must be <= {spec.high:g}")
+    bad.check()
+    return frame[keep]
+
+
+# --- building the results ----------------------------------------------------------------
+
+
+def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, cpu_used=None,
+              memory_used_gib=None, kind="service", priority=0, cpu_limit=None,
+              memory_limit_gib=None) -> pd.DataFrame:
+    """The canonical instance table from a reader's arrays, sorted by ``submit_s``.
+
+    Readers check the rows they read; this checks the table they built (a failure here
+    is a reader's mistake, reported as such rather than passed to the engine). Works on
+    arrays throughout: 10^7 instances take seconds, not minutes.
+    """
+    submit = np.asarray(submit_s, dtype=float)
+    n = len(submit)
+    columns = {
+        "submit_s": submit,
+        "duration_s": np.asarray(duration_s, dtype=float),
+        "cpu_cores": np.asarray(cpu_cores, dtype=float),
+        "memory_gib": np.asarray(memory_gib, dtype=float),
+    }
+    cpu_used = columns["cpu_cores"] if cpu_used is None else np.asarray(cpu_used, dtype=float)
+    mem_used = columns["memory_gib"] if memory_used_gib is None else np.asarray(memory_used_gib, dtype=float)
+    columns["cpu_used"] = np.where(np.isnan(cpu_used), columns["cpu_cores"], cpu_used)
+    columns["memory_used_gib"] = np.where(np.isnan(mem_used), columns["memory_gib"], mem_used)
+    broken = np.zeros(n, dtype=bool)
+    for name, values in columns.items():
+        broken |= ~np.isfinite(values)
+    broken |= (submit < 0) | (columns["duration_s"] <= 0) | (columns["cpu_cores"] <= 0) | (columns["memory_gib"] <= 0)
+    broken |= (columns["cpu_used"] < 0) | (columns["memory_used_gib"] < 0)
+    ids = np.asarray(id)
+    if broken.any():
+        i = int(np.flatnonzero(broken)[0])
+        raise InputError(f"{source}: converted instance {ids[i]!r} is invalid (submit_s={submit[i]}, "
+                         f"duration_s={columns['duration_s'][i]}, cpu_cores={columns['cpu_cores'][i]}, "
+                         f"memory_gib={columns['memory_gib'][i]}); this is a reader bug, please report it")
+    order = np.argsort(submit, kind="stable")
+    codes = (np.zeros(n, dtype=np.int8) if isinstance(kind, str) and kind == "service" else
+             np.ones(n, dtype=np.int8) if isinstance(kind, str) else np.asarray(kind, dtype=np.int8))
+    nan = np.full(n, np.nan)
+    # Column by column: a dict of 10^7-row arrays would be copied into one 2-D block.
+    frame = pd.DataFrame({"id": ids[order]})
+    for name, values in columns.items():
+        frame[name] = values[order]
+    frame["kind"] = pd.Categorical.from_codes(codes[order], categories=KINDS)
+    frame["image"] = ""
+    frame["priority"] = np.broadcast_to(np.asarray(priority, dtype=np.int64), (n,))[order]
+    frame["cpu_limit"] = nan if cpu_limit is None else np.asarray(cpu_limit, dtype=float)[order]
+    frame["memory_limit_gib"] = nan if memory_limit_gib is None else np.asarray(memory_limit_gib, dtype=float)[order]
+    for name in COLUMNS:  # columns no trace gives (interference intensities): their neutral 0
+        if name not in frame:
+            frame[name] = 0.0
+    return frame[list(COLUMNS)] if list(frame.columns) != list(COLUMNS) else frame
+
+
+def binned_usage(position: np.ndarray, t_s: np.ndarray, cpu: np.ndarray, mem: np.ndarray, ids: np.ndarray,
+                 step_s: float, weight: np.ndarray | None = None) -> pd.DataFrame:
+    """A usage table on ``step_s``: the (``weight``-weighted) mean of the samples of each
+    instance (``position`` into ``ids``) whose offset ``t_s`` falls in each step.
+
+    Samples at negative offsets (before the instance started) are not part of its life
+    and are left out.
+    """
+    ok = np.isfinite(t_s) & (t_s >= 0) & np.isfinite(cpu) & np.isfinite(mem)
+    position, t_s, cpu, mem = position[ok], t_s[ok], cpu[ok], mem[ok]
+    w = np.ones(len(t_s)) if weight is None else np.asarray(weight, dtype=float)[ok]
+    w = np.where(w > 0, w, 1e-12)
+    k = np.floor(t_s / step_s).astype(np.int64)
+    frame = pd.DataFrame({"p": position, "k": k, "wc": cpu * w, "wm": mem * w, "w": w})
+    sums = frame.groupby(["p", "k"], sort=True).sum()
+    p = sums.index.get_level_values(0).to_numpy()
+    return pd.DataFrame({
+        "id": ids[p],
+        "t_s": sums.index.get_level_values(1).to_numpy() * float(step_s),
+        "cpu_cores": (sums["wc"] / sums["w"]).to_numpy(),
+        "memory_gib": (sums["wm"] / sums["w"]).to_numpy(),
+    })
+
+
+def series_means(usage: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each instance's mean (cpu_cores, memory_gib) over its usage steps; NaN without any."""
+    if usage is None or len(usage) == 0:
+        nan = np.full(len(ids), np.nan)
+        return nan, nan.copy()
+    means = usage.groupby("id", sort=False)[["cpu_cores", "memory_gib"]].mean()
+    aligned = means.reindex(pd.Index(ids))
+    return aligned["cpu_cores"].to_numpy(float), aligned["memory_gib"].to_numpy(float)
+
+
+def shown(value) -> str:
+    """A value as a message shows it: numpy scalars as plain numbers, text quoted."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, str):
+        value = value.strip()
+    return repr(value)
+
+
+def count(counter: dict[str, int], reason: str, n: int) -> None:
+    if n:
+        counter[reason] = counter.get(reason, 0) + int(n)
+
+
+def duplicate_rows(keys: pd.Series) -> np.ndarray:
+    """Positions of rows whose key appeared in an earlier row."""
+    return np.flatnonzero(keys.duplicated(keep="first").to_numpy())
+
+
+# --- replaying part of a trace -------------------------------------------------------------
+
+
+def select(data: TraceData, selection: Selection) -> TraceData:
+    """The part of ``data`` that ``selection`` asks for (see :class:`Selection`).
+
+    An instance running at the window's start is replayed from time 0 with the rest of
+    its lifetime, and its usage series continues from the age it had then.
+    """
+    if selection.empty:
+        return data
+    instances, usage, notes = data.instances, data.usage, list(data.notes)
+    if selection.time_window_s is not None:
+        start, stop = (float(v) for v in selection.time_window_s)
+        submit = instances["submit_s"].to_numpy(float)
+        end = submit + instances["duration_s"].to_numpy(float)
+        alive = (submit < stop) & (end > start)
+        begin = np.maximum(submit[alive], start)
+        elapsed = begin - submit[alive]
+        instances = instances[alive].copy()
+        instances["submit_s"] = begin - start
+        instances["duration_s"] = end[alive] - begin
+        running = int((elapsed > 0).sum())
+        notes.append(f"time window [{start:g}, {stop:g}) s: {len(instances):,} instances"
+                     + (f", {running:,} of them already running at its start" if running else ""))
+        if usage is not None and running:
+            shift = pd.Series(elapsed, index=instances["id"].to_numpy())
+            shift = shift[shift > 0]
+            usage = usage[usage["id"].isin(instances["id"])].sort_values(["id", "t_s"], kind="stable")
+            moved = usage["id"].map(shift).fillna(0.0).to_numpy()
+            t = usage["t_s"].to_numpy(float) - moved
+            before = t < 0
+            # Of the samples before the window, only the last (the value in force at its start) stays, at 0.
+            last_before = before & ~pd.Series(before).groupby(usage["id"].to_numpy()).shift(-1, fill_value=False) \
+                .to_numpy(dtype=bool)
+            usage = usage.assign(t_s=np.maximum(t, 0.0))[~before | last_before]
+    if selection.sample is not None:
+        keep = stream_for(selection.seed, "workload:sample").random(len(instances)) < selection.sample
+        instances = instances[keep]
+        notes.append(f"sample: kept {len(instances):,} instances (each with probability {selection.sample:g})")
+    if selection.limit is not None and len(instances) > selection.limit:
+        instances = instances.iloc[: selection.limit]
+        notes.append(f"limit: the first {selection.limit:,} instances by submit time")
+    instances = instances.sort_values("submit_s", kind="stable").reset_index(drop=True)
+    if usage is not None:
+        usage = usage[usage["id"].isin(instances["id"])].reset_index(drop=True)
+        usage = usage if len(usage) else None
+    return TraceData(instances, usage, data.format, data.source, dict(data.skipped), dict(data.dropped), notes,
+                     selected=True)
+
+
+def stream_for(seed: int, purpose: str) -> np.random.Generator:
+    from simdc.random import stream
+
+    return stream(seed, purpose)

@@ -1,0 +1,167 @@
+"""OpenDC's workload format: ``tasks.parquet`` and ``fragments.parquet``, schema versions 2 to 5.
+
+Schema (github.com/atlarge-research/opendc-traces, ``workload/schemas/``)
+------------------------------------------------------------------------
+tasks: ``id``, ``submission_time``, ``duration`` (from v3), ``cpu_count``,
+``cpu_capacity``, ``mem_capacity`` (and optional columns simdc does not need).
+fragments: ``id``, ``duration``, ``cpu_usage`` (and ``cpu_count`` in v2–v3); the
+fragments of a task, in file order, are consecutive slices of its run.
+Versions differ in types only where it matters little here: ids are strings in v2–v3
+and int32 from v4; v2's ``submission_time`` is a timestamp and it has no task
+``duration`` (a task then lasts as long as its fragments add up to).
+
+Conversions, once, here
+-----------------------
+- Times are milliseconds since the Unix epoch; simdc's time 0 is the earliest
+  submission: ``submit_s = (submission_time − earliest) / 1000``; ``duration_s =
+  duration / 1000``.
+- ``cpu_count`` is the instance's cores (vCPUs, or CPU request). ``cpu_capacity`` is MHz
+  for all of them, so one core is ``cpu_capacity / cpu_count`` MHz, and a fragment's
+  ``cpu_usage`` (MHz) is ``cpu_usage / (cpu_capacity / cpu_count)`` cores.
+- ``mem_capacity`` is in MB by OpenDC's documentation, read as MiB
+  (``memory_gib = mem_capacity / 1024``); traces converted from Bitbrains, such as
+  OpenDC's own ``bitbrains-small``, carry Bitbrains' KB instead: set
+  ``opendc_memory_unit = "KB"`` for those (``memory_gib = mem_capacity / 2^20``).
+- OpenDC's format has **no memory usage**: each task uses its whole ``mem_capacity``.
+- The fragments become the CPU usage series (offset = the durations of the task's
+  earlier fragments), averaged onto ``usage_step_s`` weighted by fragment duration;
+  ``cpu_used`` is the duration-weighted mean.
+- Every task is a ``service`` of priority 0 (OpenDC replays fragments at their times).
+
+Tasks of zero duration or zero memory have nothing to replay and are counted in
+``dropped``; fragments of tasks not in ``tasks.parquet`` are left out and counted in
+the notes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simdc.errors import InputError
+from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, TraceData, TraceFile, binned_usage,
+                                           canonical, check_frame, count, duplicate_rows, parquet_batches, shown)
+
+MEMORY_UNITS_GIB = {"MB": 1.0 / 1024.0, "KB": 1.0 / 2.0**20}  # MB and KB of 2^20 and 2^10 bytes
+DEFAULT_MEMORY_UNIT = "MB"
+TASK_FIELDS = (
+    Field("id", "str"),
+    Field("submission_time", "int", low=0),
+    Field("duration", "int", required=False, low=0),
+    Field("cpu_count", "int", low=1),
+    Field("cpu_capacity", low=0.0),
+    Field("mem_capacity", low=0.0),
+)
+FRAGMENT_FIELDS = (
+    Field("id", "str"),
+    Field("duration", "int", low=0),
+    Field("cpu_usage", low=0.0),
+)
+
+
+def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows) -> TraceData:
+    """Read ``tasks`` (required) and ``fragments`` (optional) Parquet files."""
+    if not files.get("tasks"):
+        raise InputError("opendc: no tasks.parquet among the files given")
+    unit = options.opendc_memory_unit or DEFAULT_MEMORY_UNIT
+    if unit not in MEMORY_UNITS_GIB:
+        raise InputError(f"opendc_memory_unit: must be one of {', '.join(MEMORY_UNITS_GIB)} (got {unit!r})")
+    notes = [f"mem_capacity read in {unit} (opendc_memory_unit); OpenDC's format has no memory usage: "
+             "each task uses its whole mem_capacity"]
+    dropped: dict[str, int] = {}
+    tasks = _tasks(files["tasks"], bad)
+    has_duration = "duration" in tasks and tasks["duration"].notna().all()
+    fragments = files.get("fragments", [])
+    cpu_mhz = tasks["cpu_capacity"].to_numpy(float) / tasks["cpu_count"].to_numpy(float)
+    index = pd.Index(tasks["id"].to_numpy(object))
+    usage_parts = None
+    if fragments:
+        usage_parts, unknown = _fragments(fragments, index, cpu_mhz, bad)
+        if unknown:
+            notes.append(f"{unknown:,} fragments of tasks not in tasks.parquet were left out")
+    if has_duration:
+        duration_ms = tasks["duration"].to_numpy(float)
+    elif usage_parts is not None:
+        total = pd.Series(usage_parts["d"]).groupby(usage_parts["p"]).sum()
+        duration_ms = total.reindex(np.arange(len(tasks)), fill_value=0.0).to_numpy(float)
+        notes.append("tasks.parquet has no duration (schema v2): each task lasts as long as its fragments")
+    else:
+        raise InputError(f"{files['tasks'][0].path}: tasks have no duration column (schema v2) and no "
+                         "fragments.parquet was given to take it from")
+    memory = tasks["mem_capacity"].to_numpy(float) * MEMORY_UNITS_GIB[unit]
+    cores = tasks["cpu_count"].to_numpy(float)
+    usable = (duration_ms > 0) & (memory > 0) & (tasks["cpu_capacity"].to_numpy(float) > 0)
+    count(dropped, "task of zero duration", int((duration_ms <= 0).sum()))
+    count(dropped, "task of zero memory or CPU capacity", int(((duration_ms > 0) & ~usable).sum()))
+    ids = tasks["id"].to_numpy(object)
+    usage = cpu_used = None
+    if usage_parts is not None and len(usage_parts["p"]):
+        p, d = usage_parts["p"], usage_parts["d"]
+        keep = usable[p]
+        p, d, start, cpu = p[keep], d[keep], usage_parts["start"][keep], usage_parts["cpu"][keep]
+        usage = binned_usage(p, start / 1000.0, cpu, memory[p], ids, options.usage_step_s, weight=d)
+        weighted = pd.DataFrame({"p": p, "cd": cpu * d, "d": d}).groupby("p")[["cd", "d"]].sum()
+        mean = (weighted["cd"] / weighted["d"].where(weighted["d"] > 0)).reindex(np.arange(len(tasks)))
+        cpu_used = mean.to_numpy(float)
+        if len(usage) == 0:
+            usage = None
+    submit_ms = tasks["submission_time"].to_numpy(float)
+    earliest = submit_ms[usable].min() if usable.any() else 0.0
+    if not usable.any():
+        raise InputError(f"{files['tasks'][0].path}: no task with a duration, memory and CPU capacity")
+    instances = canonical(
+        "opendc", id=ids[usable], submit_s=(submit_ms[usable] - earliest) / 1000.0,
+        duration_s=duration_ms[usable] / 1000.0, cpu_cores=cores[usable], memory_gib=memory[usable],
+        cpu_used=None if cpu_used is None else cpu_used[usable])
+    return TraceData(instances, usage, "opendc", "", dropped=dropped, notes=notes)
+
+
+def _tasks(files: list[TraceFile], bad: BadRows) -> pd.DataFrame:
+    parts = []
+    for tf in files:
+        wanted = [f.name for f in TASK_FIELDS if f.name in tf.columns]
+        missing = [n for n in ("id", "submission_time", "cpu_count", "cpu_capacity", "mem_capacity") if n not in wanted]
+        if missing:
+            raise InputError(f"{tf.path}: OpenDC tasks without column(s) {', '.join(missing)}")
+        for frame in parquet_batches(tf.path, wanted):
+            if "submission_time" in frame and pd.api.types.is_datetime64_any_dtype(frame["submission_time"]):
+                stamp = frame["submission_time"]
+                frame["submission_time"] = (stamp.dt.tz_localize(None) if stamp.dt.tz is not None else stamp) \
+                    .astype("datetime64[ms]").astype("int64")
+            frame = check_frame(frame, tf.path, "tasks", TASK_FIELDS, bad)
+            frame["_file"] = len(parts)
+            parts.append((tf, frame))
+    tasks = pd.concat([f for _, f in parts], ignore_index=True)
+    repeated = duplicate_rows(tasks["id"].astype(str))
+    if len(repeated):
+        where = lambda i: f"{parts[int(tasks['_file'].iloc[i])][0].path}: row {int(tasks['_row'].iloc[i]) + 1}"  # noqa: E731
+        bad.report("tasks", repeated, "id appears more than once", where, lambda i: f" ({shown(tasks['id'].iloc[i])})")
+        bad.check()
+        tasks = tasks.drop(index=repeated).reset_index(drop=True)
+    if len(tasks) == 0:
+        raise InputError(f"{files[0].path}: no tasks")
+    tasks["id"] = tasks["id"].to_numpy(object)
+    return tasks
+
+
+def _fragments(files: list[TraceFile], index: pd.Index, cpu_mhz: np.ndarray, bad: BadRows):
+    positions, durations, cpu = [], [], []
+    unknown = 0
+    for tf in files:
+        missing = [n for n in ("id", "duration", "cpu_usage") if n not in tf.columns]
+        if missing:
+            raise InputError(f"{tf.path}: OpenDC fragments without column(s) {', '.join(missing)}")
+        for frame in parquet_batches(tf.path, ["id", "duration", "cpu_usage"]):
+            frame = check_frame(frame, tf.path, "fragments", FRAGMENT_FIELDS, bad)
+            p = index.get_indexer(frame["id"].to_numpy(object))
+            known = p >= 0
+            unknown += int((~known).sum())
+            p = p[known]
+            positions.append(p)
+            durations.append(frame["duration"].to_numpy(float)[known])
+            cpu.append(frame["cpu_usage"].to_numpy(float)[known] / cpu_mhz[p])
+    p = np.concatenate(positions) if positions else np.zeros(0, np.int64)
+    d = np.concatenate(durations) if durations else np.zeros(0)
+    c = np.concatenate(cpu) if cpu else np.zeros(0)
+    start = pd.Series(d).groupby(p).cumsum().to_numpy() - d
+    return {"p": p, "d": d, "cpu": c, "start": start}, unknown

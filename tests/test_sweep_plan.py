@@ -1,0 +1,156 @@
+"""Sweeps and capacity plans: what a study runs, and that it answers as theory says."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+import simdc
+import simdc.sweeping as sweep_module
+from simdc.cli import app
+from simdc.config import validate
+from simdc.errors import ConfigError, InputError
+from simdc.planning import parse_slo, plan
+from simdc.sweeping import aggregate, parse_grid, sweep
+from tests.oracle.theory import erlang_b
+
+KEY = ["point", "platform", "replication"]
+
+
+def small_config(**synthetic):
+    return validate({
+        "simulation": {"duration_s": 7200.0, "seed": 5, "platforms": ["vm", "container"], "sample_every_s": 600},
+        "host": {"cpu_cores": 16, "memory_gib": 32},
+        "workload": {"synthetic": {"arrival_rate_per_s": 0.01} | synthetic},
+    })
+
+
+GRID = {"host.memory_gib": [16, 32], "platform.container.admission": ["requests", "usage"]}
+
+
+def test_a_sweep_on_a_dask_cluster_equals_the_same_points_run_one_by_one():
+    """Two Dask workers, 4 points × 2 replications: the table is identical, cell for cell,
+    to running each point alone in this process with the same seeds."""
+    config = small_config()
+    on_dask = sweep(config, GRID, replications=2, workers=2)
+    one_by_one = sweep(config, GRID, replications=2, workers=1)
+    pd.testing.assert_frame_equal(on_dask.sort_values(KEY).reset_index(drop=True),
+                                  one_by_one.sort_values(KEY).reset_index(drop=True))
+    assert len(on_dask) == 4 * 2 * 2
+    # And each row is exactly what simulate() gives for that point and seed.
+    alone = simdc.simulate(config.with_overrides({"host.memory_gib": 32, "platform.container.admission": "usage"}),
+                           seed=config.simulation.seed + 1).summary.set_index("platform")
+    row = one_by_one[(one_by_one["host.memory_gib"] == 32) & (one_by_one["platform.container.admission"] == "usage")
+                     & (one_by_one["replication"] == 1) & (one_by_one["platform"] == "container")].iloc[0]
+    assert row["mean_instances"] == alone.loc["container", "mean_instances"]
+    assert row["seed"] == 6
+
+
+def test_replications_differ_and_grid_points_share_seeds():
+    table = sweep(small_config(), {"host.memory_gib": [32, 64]}, replications=2, workers=1)
+    submitted = table[table["platform"] == "vm"].set_index(["host.memory_gib", "replication"])["submitted"]
+    assert submitted[(32, 0)] == submitted[(64, 0)]  # same seed, same arrivals at every point
+    assert submitted[(32, 0)] != submitted[(32, 1)]
+
+
+def test_an_interrupted_sweep_resumes_without_rerunning_what_is_done(tmp_path, monkeypatch):
+    config = small_config()
+    first = sweep(config, GRID, replications=2, out=tmp_path, workers=1)
+    assert len(list((tmp_path / "parts").glob("*.csv"))) == 8
+    (tmp_path / "parts" / "p00002-r0001.csv").unlink()  # as if interrupted before that run
+    calls = []
+    real = sweep_module.run_point
+    monkeypatch.setattr(sweep_module, "run_point", lambda cfg, seed: calls.append(seed) or real(cfg, seed))
+    again = sweep(config, GRID, replications=2, out=tmp_path, workers=1)
+    assert calls == [config.simulation.seed + 1]
+    pd.testing.assert_frame_equal(first, again)
+    written = pd.read_csv(tmp_path / "points.csv")
+    assert len(written) == len(first)
+    assert set(pd.read_csv(tmp_path / "aggregate.csv")["n"]) == {2}
+
+
+def test_a_different_sweep_into_the_same_directory_is_refused(tmp_path):
+    sweep(small_config(), {"host.memory_gib": [32]}, out=tmp_path, workers=1)
+    with pytest.raises(InputError, match="holds a different sweep"):
+        sweep(small_config(), {"host.memory_gib": [64]}, out=tmp_path, workers=1)
+
+
+def test_aggregate_gives_the_mean_and_student_t_half_width():
+    points = pd.DataFrame({"point": 0, "x": 1, "platform": "vm", "replication": range(4), "seed": range(4),
+                           "mean_instances": [3.0, 5.0, 4.0, 8.0]})
+    row = aggregate(points).iloc[0]
+    values = np.array([3.0, 5.0, 4.0, 8.0])
+    assert row["n"] == 4 and row["mean_instances_mean"] == pytest.approx(5.0)
+    assert row["mean_instances_ci95"] == pytest.approx(stats.t.ppf(0.975, 3) * values.std(ddof=1) / 2)
+
+
+def test_grid_values_are_typed_and_a_bad_point_names_its_key():
+    assert parse_grid(["host.memory_gib=32,64", "platform.container.admission=requests,usage",
+                       "platform.vm.boot_s={median=3,p95=9},5"]) == {
+        "host.memory_gib": [32, 64], "platform.container.admission": ["requests", "usage"],
+        "platform.vm.boot_s": [{"median": 3, "p95": 9}, 5]}
+    with pytest.raises(ConfigError, match=r"host\.memory_gib=-1.*host\.memory_gib: must be > 0"):
+        sweep(small_config(), {"host.memory_gib": [32, -1]}, workers=1)
+    with pytest.raises(ConfigError, match="expected section.key=value1,value2"):
+        parse_grid(["host.memory_gib"])
+
+
+def test_plan_finds_the_fewest_hosts_erlang_b_says():
+    """Hosts of 5 slots, A = 20: B(25, 20) = 0.050 > 0.02 ≥ B(30, 20) = 0.0085, so a
+    blocking SLO of 2 % needs exactly 6 hosts."""
+    assert erlang_b(25, 20.0) > 0.02 > erlang_b(30, 20.0)
+    config = validate({
+        "simulation": {"duration_s": 3000.0, "seed": 1, "platforms": ["vm"]},
+        "host": {"cpu_cores": 5, "memory_gib": 1e4},
+        "platform": {"vm": {"overhead_mib": 0, "boot_s": 0}},
+        "workload": {"synthetic": {"arrival_rate_per_s": 20.0, "lifetime_s": {"mean": 1.0},
+                                   "sizes": [{"cpu_cores": 1, "memory_gib": 1, "weight": 1}]}},
+    })
+    result = plan(config, ["rejection_rate<=0.02"])
+    assert result.plan.set_index("platform").loc["vm", "hosts_needed"] == 6
+    judged = result.evaluations.groupby("hosts")["met_on_mean"].first()
+    assert not judged[5] and judged[6]
+
+
+def test_plan_scales_one_named_group_of_a_cluster():
+    config = validate({
+        "simulation": {"duration_s": 3000.0, "seed": 1, "platforms": ["vm"]},
+        "cluster": {"hosts": [{"name": "fixed", "cpu_cores": 5, "memory_gib": 1e4, "count": 2},
+                              {"name": "grow", "cpu_cores": 5, "memory_gib": 1e4}]},
+        "platform": {"vm": {"overhead_mib": 0, "boot_s": 0}},
+        "workload": {"synthetic": {"arrival_rate_per_s": 20.0, "lifetime_s": {"mean": 1.0},
+                                   "sizes": [{"cpu_cores": 1, "memory_gib": 1, "weight": 1}]}},
+    })
+    result = plan(config, ["rejection_rate<=0.02"], group="grow")
+    assert result.plan["hosts_needed"].iloc[0] == 4  # 2 fixed + 4 = 6 hosts in all
+    with pytest.raises(ConfigError, match="no such group"):
+        plan(config, ["rejection_rate<=0.02"], group="nope")
+
+
+@pytest.mark.parametrize("text, message", [("rejections<=1", "unknown metric 'rejections'"),
+                                            ("start_p99_s=5", "expected metric<=value")])
+def test_a_bad_slo_is_reported(text, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_slo(text)
+
+
+def test_cli_plan_and_sweep_write_their_tables(tmp_path, tmp_path_factory):
+    config = tmp_path / "c.toml"
+    config.write_text('[simulation]\nduration_s = 3600\n[host]\ncpu_cores = 16\nmemory_gib = 32\n'
+                      '[workload.synthetic]\narrival_rate_per_s = 0.01\n')
+    runner = CliRunner()
+    result = runner.invoke(app, ["plan", str(config), "--slo", "rejection_rate<=0.5", "--out", str(tmp_path / "p")])
+    assert result.exit_code == 0, result.output
+    assert set(pd.read_csv(tmp_path / "p" / "plan.csv")["platform"]) == {"vm", "container"}
+    assert len(pd.read_csv(tmp_path / "p" / "evaluations.csv")) >= 2
+    result = runner.invoke(app, ["sweep", str(config), "--grid", "host.memory_gib=16,32", "--workers", "1",
+                                 "--out", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(tmp_path / "s" / "points.csv")) == 4
+    bad = runner.invoke(app, ["plan", str(config), "--slo", "nope<=1"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output and "unknown metric" in bad.output

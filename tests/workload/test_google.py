@@ -1,0 +1,193 @@
+"""Google cluster-data 2011 reader (simdc/workload/readers/google.py), on the first
+task_events part (450,146 events): expected counts, requests and lifetimes are computed
+here from the raw rows."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+import pytest
+
+from simdc.errors import InputError
+from simdc.workload.readers import ReaderOptions, read_trace
+from tests.workload.traces import sample, write_lines
+
+PART = "google_2011/task_events-part-00000-of-00500.csv.gz"
+START_US = 600_000_000
+
+
+NAMES = ["time", "missing", "job", "task", "machine", "event", "user", "cls", "priority", "cpu", "mem", "disk",
+         "diff"]
+
+
+@pytest.fixture(scope="module")
+def raw() -> pd.DataFrame:
+    """The raw events (a plain pandas read), each task's in time order (file order for ties)."""
+    frame = pd.read_csv(sample(PART), header=None, names=NAMES)
+    return frame.sort_values(["job", "task", "time"], kind="stable").reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def firsts(raw) -> pd.DataFrame:
+    """Per task: its number of events and the time, type and CPU request of its first five."""
+    group = raw.groupby(["job", "task"], sort=False)
+    out = pd.DataFrame({"n": group.size()})
+    position = group.cumcount()
+    for k in range(5):
+        at = raw[position == k].set_index(["job", "task"])
+        out[f"t{k}"], out[f"e{k}"], out[f"c{k}"] = at["time"], at["event"], at["cpu"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def data():
+    return read_trace([sample(PART)], "google")
+
+
+def test_event_counts_per_type_are_those_of_the_raw_rows(raw):
+    """The sample's event mix, as counted from its rows (sanity of the sample itself)."""
+    assert len(raw) == 450_146
+    assert raw["event"].value_counts().to_dict() == {0: 201_491, 1: 189_994, 4: 43_237, 5: 10_505, 2: 4_338, 3: 581}
+
+
+def test_every_submit_is_an_attempt_that_is_replayed_or_counted(raw, data):
+    """Each SUBMIT starts one attempt (resubmissions are new attempts): instances plus
+    the attempts counted as not replayed equal the SUBMIT events."""
+    assert len(data.instances) + sum(data.dropped.values()) == (raw["event"] == 0).sum()
+    assert data.instances["id"].is_unique
+
+
+def test_instances_are_the_scheduled_attempts_with_their_requests(raw, data):
+    """One instance per SCHEDULE with a non-zero request; cores and GiB are the request
+    times the reference machine (32 cores, 64 GiB by default)."""
+    scheduled = raw[raw["event"] == 1]
+    sized = scheduled[(scheduled["cpu"] > 0) & (scheduled["mem"] > 0)]
+    inst = data.instances
+    assert len(inst) == len(sized)
+    assert inst["cpu_cores"].mean() == pytest.approx(32 * sized["cpu"].mean())
+    assert inst["memory_gib"].mean() == pytest.approx(64 * sized["mem"].mean())
+    zero = ((scheduled["cpu"] == 0) | (scheduled["mem"] == 0)).sum()
+    assert data.dropped["requested zero CPU or memory"] == zero
+    assert Counter(inst["priority"].tolist()) == Counter(sized["priority"].tolist())
+
+
+def test_lifetimes_of_named_tasks(raw, firsts, data):
+    """A task submitted, scheduled and finished inside the trace lives FINISH − SCHEDULE;
+    one scheduled at time 0 (before the trace) lives from the trace's start (600 s); one
+    still running lives to the last event of the part; a resubmission is attempt 1."""
+    table = data.instances.set_index("id")
+    last_us = raw["time"].max()
+    f = firsts
+
+    def first(mask) -> tuple:
+        key = f[mask].index[0]
+        return key, f.loc[key]
+
+    (job, task), ev = first((f["n"] == 3) & (f["e0"] == 0) & (f["e1"] == 1) & (f["e2"] == 4) & (f["t0"] > START_US))
+    got = table.loc[f"{job}-{task}-0"]
+    assert got["submit_s"] == pytest.approx((ev["t0"] - START_US) / 1e6)
+    assert got["duration_s"] == pytest.approx((ev["t2"] - ev["t1"]) / 1e6)
+    assert got["cpu_cores"] == pytest.approx(32 * ev["c1"])
+
+    (job, task), ev = first((f["n"] == 3) & (f["e0"] == 0) & (f["e1"] == 1) & (f["e2"] == 4) & (f["t1"] == 0))
+    got = table.loc[f"{job}-{task}-0"]
+    assert got["submit_s"] == 0
+    assert got["duration_s"] == pytest.approx((ev["t2"] - START_US) / 1e6)
+
+    (job, task), ev = first((f["n"] == 2) & (f["e0"] == 0) & (f["e1"] == 1) & (f["t1"] > START_US) & (f["c1"] > 0))
+    assert table.loc[f"{job}-{task}-0", "duration_s"] == pytest.approx((last_us - ev["t1"]) / 1e6)
+
+    again = (f["e0"] == 0) & (f["e1"] == 1) & (f["e2"] == 2) & (f["e3"] == 0) & (f["e4"] == 1) & (f["c4"] > 0)
+    (job, task), ev = first(again)
+    second = table.loc[f"{job}-{task}-1"]
+    assert second["submit_s"] == pytest.approx((max(ev["t3"], START_US) - START_US) / 1e6)
+    first_attempt = table.loc[f"{job}-{task}-0"]
+    assert first_attempt["duration_s"] == pytest.approx((max(ev["t2"], START_US) - max(ev["t1"], START_US)) / 1e6)
+
+
+def test_the_reference_machine_is_an_option(data):
+    halved = read_trace([sample(PART)], "google", ReaderOptions(reference_cpu_cores=16, reference_memory_gib=128))
+    assert halved.instances["cpu_cores"].sum() == pytest.approx(data.instances["cpu_cores"].sum() / 2)
+    assert halved.instances["memory_gib"].sum() == pytest.approx(data.instances["memory_gib"].sum() * 2)
+    assert any("16 cores, 128 GiB" in note for note in halved.notes)
+
+
+def test_task_usage_becomes_each_attempts_series(tmp_path):
+    """task_usage windows (20-column schema) are matched to the attempt running at their
+    start; cpu_rate and canonical memory become cores and GiB via the reference machine,
+    averaged onto 300-s steps weighted by window length."""
+    events = write_lines(tmp_path / "task_events.csv", [
+        "0,,7,0,1,0,u,2,9,0.5,0.25,0.01,0",
+        "0,,7,0,1,1,u,2,9,0.5,0.25,0.01,0",
+        "1200000000,,7,0,1,4,u,2,9,0.5,0.25,0.01,0",
+        "900000000,,8,0,2,0,u,2,4,0.25,0.5,0.01,0",
+        "960000000,,8,0,2,1,u,2,4,0.25,0.5,0.01,0",
+    ])
+    usage = write_lines(tmp_path / "task_usage.csv", [
+        # start, end, job, task, machine, cpu_rate, canonical_mem, 13 more columns
+        "600000000,900000000,7,0,1,0.1,0.05,0.06,0,0,0.07,0,0,0.2,0,1,0,1,0,0.1",
+        "900000000,1200000000,7,0,1,0.3,0.15,0.16,0,0,0.17,0,0,0.4,0,1,0,1,0,0.3",
+        "960000000,1100000000,8,0,2,0.2,0.1,0.1,0,0,0.1,0,0,0.2,0,1,0,1,0,0.2",
+        "1100000000,1160000000,8,0,2,0.4,0.3,0.1,0,0,0.1,0,0,0.2,0,1,0,1,0,0.2",
+    ])
+    data = read_trace([events, usage], "auto")
+    assert data.format == "google"
+    series = data.usage.set_index(["id", "t_s"])
+    assert series.loc[("7-0-0", 0.0), "cpu_cores"] == pytest.approx(0.1 * 32)
+    assert series.loc[("7-0-0", 300.0), "memory_gib"] == pytest.approx(0.15 * 64)
+    # Task 8 ran from 360 s: its two windows (140 s and 60 s long) share its first step.
+    assert series.loc[("8-0-0", 0.0), "cpu_cores"] == pytest.approx(32 * (0.2 * 140 + 0.4 * 60) / 200)
+    inst = data.instances.set_index("id")
+    assert inst.loc["7-0-0", "cpu_used"] == pytest.approx(32 * 0.2)
+    assert inst.loc["8-0-0", "duration_s"] == pytest.approx(600 - 360)  # running at the last task event
+
+
+def test_events_after_the_trace_and_updates_are_handled(tmp_path):
+    """2^63 − 1 means after the trace: such events are left out and noted; UPDATE
+    events do not start attempts."""
+    path = write_lines(tmp_path / "task_events.csv", [
+        "700000000,,1,0,1,0,u,2,9,0.5,0.25,0.01,0",
+        "700000000,,1,0,1,1,u,2,9,0.5,0.25,0.01,0",
+        "800000000,,1,0,1,8,u,2,9,0.6,0.25,0.01,0",
+        "900000000,,2,0,1,0,u,2,9,0.5,0.25,0.01,0",
+        "9223372036854775807,,1,0,1,4,u,2,9,0.5,0.25,0.01,0",
+    ])
+    data = read_trace([path], "google")
+    assert data.instances["id"].tolist() == ["1-0-0"]
+    assert data.instances["duration_s"].iloc[0] == pytest.approx(200.0)  # censored at the last event (900 s)
+    assert data.dropped == {"never scheduled: still pending at the end of the data": 1}
+    assert any("after the end of the trace" in note for note in data.notes)
+
+
+def test_bad_event_rows_name_file_and_line(tmp_path):
+    path = write_lines(tmp_path / "part-00000-of-00500.csv", [
+        "700000000,,1,0,1,0,u,2,9,0.5,0.25,0.01,0",
+        "700000000,,1,0,1,9,u,2,9,0.5,0.25,0.01,0",
+        "",
+        "700000000,,1,0,1,1,u,2,9,1.5,0.25,0.01,0",
+        "700000000,,1,0,1,1,u,2,9,0.5,0.25,0.01",
+        "700000000,,1,0,1,1,u,2,9,0.5,0.25,0.01,0",
+    ])
+    with pytest.raises(InputError) as caught:
+        read_trace([path], "google")
+    problems = caught.value.problems
+    assert f"{path}: line 2: event_type must be in [0, 8] (got '9')" in problems
+    assert f"{path}: line 4: cpu_request must be in [0, 1] (got '1.5')" in problems
+    assert f"{path}: line 5: expected 13 fields, got 12" in problems
+    assert problems[-1].startswith("to skip bad rows")
+    data = read_trace([path], "google", ReaderOptions(on_bad_rows="skip"))
+    assert data.skipped == {"task_events: cpu_request must be in [0, 1]": 1, "task_events: event_type must be in [0, 8]": 1,
+                            "task_events: expected 13 fields, got 12": 1}
+
+
+def test_a_folder_of_parts_is_read_in_part_order(tmp_path):
+    """Parts split across files read as one trace, ordered part-2 before part-10."""
+    rows = ["700000000,,1,0,1,0,u,2,9,0.5,0.25,0.01,0", "800000000,,1,0,1,1,u,2,9,0.5,0.25,0.01,0",
+            "1000000000,,1,0,1,4,u,2,9,0.5,0.25,0.01,0"]
+    write_lines(tmp_path / "part-00002-of-00500.csv.gz", rows[:1], gz=True)
+    write_lines(tmp_path / "part-00010-of-00500.csv", rows[1:])
+    data = read_trace([tmp_path], "google")
+    assert data.instances["duration_s"].tolist() == [200.0]
+    with pytest.raises(InputError, match="no trace files"):
+        read_trace([tmp_path / "empty"] if (tmp_path / "empty").mkdir() is None else [], "google")
