@@ -193,18 +193,18 @@ def validate(raw: dict[str, Any], source: str | None = None, *, check_files: boo
     problems = [f"{where}: must be a finite number (got {value})" for where, value in _non_finite(raw)]
     if not problems:
         try:
-            config = Config.model_validate(raw)
+            Config.model_validate(raw)
         except ValidationError as err:
             problems = [line for e in err.errors() if not _only_failed_items(e)
                         for line in describe(e).split("\n")]
+    # Missing files are reported with every other problem, not only once those are fixed.
+    workload = raw.get("workload") if isinstance(raw.get("workload"), dict) else {}
+    if check_files:
+        problems += [f"workload.{key}: file not found: {workload[key]}" for key in ("trace", "usage")
+                     if isinstance(workload.get(key), (str, Path)) and not Path(workload[key]).exists()]
     if problems:
         raise ConfigError([f"{source}: {p}" if source else p for p in problems]) from None
-    missing = [f"{source + ': ' if source else ''}workload.{key}: file not found: {path}"
-               for key, path in (("trace", config.workload.trace), ("usage", config.workload.usage))
-               if check_files and path is not None and not path.exists()]
-    if missing:
-        raise ConfigError(missing)
-    return config
+    return Config.model_validate(raw)
 
 
 def _non_finite(data: Any, where: str = ""):

@@ -79,7 +79,8 @@ CONFIG_PROBLEMS = {
     "unknown-rules": ({"platform.vm.rules": "lxc"}, "platform.vm.rules", ["'lxc'", "'vm'", "'container'"]),
     "unknown-policy": ({"placement.policy": "bestfit"}, "placement.policy", ["'bestfit'", "first_fit"]),
     "missing-key": ({"simulation.duration_s": None}, "simulation.duration_s", ["missing"]),
-    "two-workloads": ({"workload.trace": "x.csv"}, "workload", ["exactly one"]),
+    # The trace named is the config file itself: it exists, so only the conflict is wrong.
+    "two-workloads": ({"workload.trace": "config.toml"}, "workload", ["exactly one"]),
     "infinite-duration": ({"simulation.duration_s": math.inf}, "simulation.duration_s", ["finite", "inf"]),
     "nan-memory": ({"host.memory_gib": math.nan}, "host.memory_gib", ["finite", "nan"]),
     "nan-boot": ({"platform.vm.boot_s": math.nan}, "platform.vm.boot_s", ["finite"]),
@@ -335,3 +336,12 @@ def test_public_names_are_exported():
     for name in ("load_config", "simulate", "load_results", "Config", "ConfigError", "InputError", "Results"):
         assert hasattr(simdc, name)
     assert issubclass(ConfigError, simdc.SimdcError) and issubclass(simdc.InputError, simdc.SimdcError)
+
+
+def test_a_missing_trace_is_reported_with_the_other_problems(write_config):
+    """A missing file is one of the problems listed at once, not only after the rest are fixed."""
+    path = write_config({"workload.trace": "nowhere.csv", "workload.synthetic": None,
+                         "simulation.duration_s": -5})
+    found = problems_of(path)
+    assert any("simulation.duration_s: must be > 0" in line for line in found), found
+    assert any("workload.trace: file not found" in line and "nowhere.csv" in line for line in found), found
