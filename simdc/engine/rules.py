@@ -1,8 +1,8 @@
 """Platforms' rules turned into per-instance numbers, once, before the run.
 
 The engine itself is platform-blind: it books ``book_cpu`` / ``book_mem`` against a
-host's caps from admission to the end, and adds ``cpu_demand`` / ``mem_used`` while the
-instance runs. What differs between a VM and a container is only how those numbers
+host's caps from admission to the end, and adds the instance's usage, capped by
+``cpu_cap`` / ``mem_cap``, while it runs. What differs between a VM and a container is only how those numbers
 and the caps are derived, here.
 """
 
@@ -25,8 +25,6 @@ class Footprints:
 
     book_cpu: np.ndarray  # cores counted against the host's CPU cap, admission to end
     book_mem_gib: np.ndarray  # GiB counted against the memory cap: the "allocated" memory
-    cpu_demand: np.ndarray  # cores demanded while running
-    mem_used_gib: np.ndarray  # GiB resident on the host while running (mean)
     start_s: np.ndarray  # start latency: admission to running
     weight: np.ndarray  # CPU weight under contention: vCPUs, or the container's request
     cpu_cap: np.ndarray  # most cores it can use: vCPUs, or the container's cpu_limit
@@ -58,8 +56,6 @@ def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame
         return Footprints(
             book_cpu=size_cpu,
             book_mem_gib=size_mem + overhead_gib,
-            cpu_demand=np.minimum(used_cpu, size_cpu),
-            mem_used_gib=np.minimum(used_mem, size_mem) + overhead_gib,
             start_s=platform.boot_s.sample(rng, n),
             weight=size_cpu,
             cpu_cap=size_cpu,
@@ -78,8 +74,6 @@ def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame
     return Footprints(
         book_cpu=np.asarray(book_cpu, dtype=float),
         book_mem_gib=np.asarray(book_mem, dtype=float) + overhead_gib,
-        cpu_demand=used_cpu,
-        mem_used_gib=used_mem + overhead_gib,
         start_s=platform.start_s.sample(rng, n),
         weight=size_cpu,
         cpu_cap=_limit(instances, "cpu_limit", n),
