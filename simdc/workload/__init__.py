@@ -84,8 +84,12 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int) -> Workload:
         if len(table):
             model = series_usage(table, ids, spec.usage_step_s, _means(instances))
     source = str(spec.trace) if spec.format == "simdc" else data.source
+    notes = list(data.notes) + [f"not replayed: {reason}: {n:,}" for reason, n in data.dropped.items()]
+    late = len(data.instances) - len(instances)
+    if late:
+        notes.append(f"{late:,} instances arrive at or after simulation.duration_s ({duration_s:g} s): not submitted")
     return Workload(instances, source, model, skipped=dict(data.skipped), dropped=dict(data.dropped),
-                    notes=tuple(data.notes))
+                    notes=tuple(notes))
 
 
 def series_usage(table: pd.DataFrame, ids: pd.Series, step_s: float, fallback):

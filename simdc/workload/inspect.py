@@ -123,7 +123,8 @@ def report(data: TraceData, bins: int = 12) -> TraceReport:
         return out
     last_submit = float(submit.max())
     out.overview += [
-        ("time span", f"{_span(float(submit.min()))} to {_span(float(end.max()))} (last arrival at {_span(last_submit)})"),
+        ("time span", f"{_span(float(submit.min()))} to {_span(float(end.max()))} "
+                      f"(last arrival at {_span(last_submit)})"),
         ("present at time 0", f"{int((submit == 0).sum()):,}"),
         ("arrivals after time 0", f"{int((submit > 0).sum()):,}"
          + (f" ({(submit > 0).sum() / last_submit * 3600:,.1f} per hour)" if last_submit > 0 else "")),

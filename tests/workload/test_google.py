@@ -177,7 +177,8 @@ def test_bad_event_rows_name_file_and_line(tmp_path):
     assert f"{path}: line 5: expected 13 fields, got 12" in problems
     assert problems[-1].startswith("to skip bad rows")
     data = read_trace([path], "google", ReaderOptions(on_bad_rows="skip"))
-    assert data.skipped == {"task_events: cpu_request must be in [0, 1]": 1, "task_events: event_type must be in [0, 8]": 1,
+    assert data.skipped == {"task_events: cpu_request must be in [0, 1]": 1,
+                            "task_events: event_type must be in [0, 8]": 1,
                             "task_events: expected 13 fields, got 12": 1}
 
 

@@ -167,3 +167,15 @@ def test_generate_writes_the_synthetic_workload_as_a_trace(runner, tmp_path):
     assert invoke(runner, "run", replay, "--no-write").exit_code == 0
     bad = invoke(runner, "trace", "generate", write_config(tmp_path, {"trace": to}), "--to", tmp_path / "x.csv")
     assert bad.exit_code == 2 and "[workload.synthetic]" in bad.stderr
+
+
+@pytest.mark.parametrize("name", ["azure", "google", "alibaba", "bitbrains", "opendc"])
+def test_example_configs_point_at_their_samples_and_are_valid(name):
+    """configs/<trace>.toml validates, and its trace (a relative path beside the repo) exists."""
+    from simdc.config import load_config
+    from tests.workload.traces import ROOT
+
+    if not (ROOT.parent / "shared" / "traces").exists():
+        pytest.skip("the example configs read ../shared/traces beside the repository, which is not there")
+    config = load_config(ROOT / "configs" / f"{name}.toml")
+    assert config.workload.trace.exists() and config.workload.format != "simdc"

@@ -121,7 +121,8 @@ def test_on_bad_rows_must_be_strict_or_skip():
 
 def test_a_header_line_in_a_headerless_format_is_skipped_not_reported(tmp_path):
     rows = lines(sample("azure_v1_2017/vmtable.csv.gz"))
-    header = "vmid,subscriptionid,deploymentid,vmcreated,vmdeleted,maxcpu,avgcpu,p95maxcpu,vmcategory,vmcorecount,vmmemory"
+    header = ("vmid,subscriptionid,deploymentid,vmcreated,vmdeleted,maxcpu,avgcpu,p95maxcpu,vmcategory,"
+              "vmcorecount,vmmemory")
     data = read_trace([write_lines(tmp_path / "vmtable.csv", [header] + rows)], "auto")
     assert len(data.instances) == 10
 
@@ -134,3 +135,12 @@ def test_skip_reads_the_good_rows_of_a_google_part(tmp_path):
     path = write_lines(tmp_path / "task_events.csv", rows)
     data = read_trace([path], "google", ReaderOptions(on_bad_rows="skip"))
     assert data.skipped == {"task_events: expected 13 fields, got 12": 50}
+
+
+def test_the_config_accepts_exactly_the_formats_the_readers_read():
+    import typing
+
+    from simdc.model.workload import WorkloadSpec
+    from simdc.workload.readers import FORMATS
+
+    assert typing.get_args(WorkloadSpec.model_fields["format"].annotation) == FORMATS

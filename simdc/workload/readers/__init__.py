@@ -28,11 +28,12 @@ from typing import Sequence
 import pandas as pd
 
 from simdc.errors import InputError
+from simdc.model.workload import TRACE_FORMATS
 from simdc.workload.readers import alibaba, azure, bitbrains, google, opendc
 from simdc.workload.readers.common import (BadRows, ReaderOptions, Selection, TraceData, TraceFile, identify,
                                            list_files, select)
 
-FORMATS = ("simdc", "auto", "azure", "google", "alibaba2017", "alibaba2018", "bitbrains", "opendc")
+FORMATS = TRACE_FORMATS  # what workload.format accepts
 TABLES = azure.TABLES + google.TABLES + alibaba.TABLES + bitbrains.TABLES
 USAGE_SUFFIX = ".usage"  # out.parquet's usage table is out.usage.parquet
 

@@ -271,7 +271,8 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
                                                                            .to_numpy())
         keep = _task_rules(status, tasks["instance_num"], pd.Series(cpu), pd.Series(mem), dropped, marked)
         frame = pd.DataFrame({
-            "job": tasks["job_name"].astype(str).to_numpy(object), "task": tasks["task_name"].astype(str).to_numpy(object),
+            "job": tasks["job_name"].astype(str).to_numpy(object),
+            "task": tasks["task_name"].astype(str).to_numpy(object),
             "submit": start, "duration": np.maximum(end - start, 1.0),
             "n": tasks["instance_num"].fillna(0).to_numpy(np.int64),
             "cpu": cpu / 100.0, "mem": mem / 100.0 * ref,

@@ -693,7 +693,8 @@ def check_frame(frame: pd.DataFrame, path: Path, table: str, fields: Sequence[Fi
 
         if spec.kind == "str":
             if spec.required:
-                flag(column.isna().to_numpy() | (column.astype(str).str.strip() == "").to_numpy(), f"{spec.name} is empty")
+                blank = column.isna().to_numpy() | (column.astype(str).str.strip() == "").to_numpy()
+                flag(blank, f"{spec.name} is empty")
             continue
         values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         if spec.required:
@@ -718,9 +719,10 @@ def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, c
               memory_limit_gib=None) -> pd.DataFrame:
     """The canonical instance table from a reader's arrays, sorted by ``submit_s``.
 
-    Readers check the rows they read; this checks the table they built (a failure here
-    is a reader's mistake, reported as such rather than passed to the engine). Works on
-    arrays throughout: 10^7 instances take seconds, not minutes.
+    Readers check the rows they read; this checks the table they built, so that values
+    valid alone but absurd together (a usage of 10^308 MHz over a long fragment) are
+    reported, not passed to the engine. Works on arrays throughout: 10^7 instances take
+    seconds, not minutes.
     """
     submit = np.asarray(submit_s, dtype=float)
     n = len(submit)
@@ -742,9 +744,11 @@ def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, c
     ids = np.asarray(id)
     if broken.any():
         i = int(np.flatnonzero(broken)[0])
-        raise InputError(f"{source}: converted instance {ids[i]!r} is invalid (submit_s={submit[i]}, "
-                         f"duration_s={columns['duration_s'][i]}, cpu_cores={columns['cpu_cores'][i]}, "
-                         f"memory_gib={columns['memory_gib'][i]}); this is a reader bug, please report it")
+        raise InputError(f"{source}: instance {shown(ids[i])} converts to values out of range "
+                         f"(submit_s={submit[i]:g}, duration_s={columns['duration_s'][i]:g}, "
+                         f"cpu_cores={columns['cpu_cores'][i]:g}, memory_gib={columns['memory_gib'][i]:g}, "
+                         f"cpu_used={columns['cpu_used'][i]:g}, memory_used_gib={columns['memory_used_gib'][i]:g}): "
+                         f"check its rows")
     order = np.argsort(submit, kind="stable")
     codes = (np.zeros(n, dtype=np.int8) if isinstance(kind, str) and kind == "service" else
              np.ones(n, dtype=np.int8) if isinstance(kind, str) else np.asarray(kind, dtype=np.int8))
@@ -777,15 +781,20 @@ def binned_usage(position: np.ndarray, t_s: np.ndarray, cpu: np.ndarray, mem: np
     w = np.ones(len(t_s)) if weight is None else np.asarray(weight, dtype=float)[ok]
     w = np.where(w > 0, w, 1e-12)
     k = np.floor(t_s / step_s).astype(np.int64)
-    frame = pd.DataFrame({"p": position, "k": k, "wc": cpu * w, "wm": mem * w, "w": w})
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd inputs overflow: canonical() reports them
+        frame = pd.DataFrame({"p": position, "k": k, "wc": cpu * w, "wm": mem * w, "w": w})
     sums = frame.groupby(["p", "k"], sort=True).sum()
     p = sums.index.get_level_values(0).to_numpy()
-    return pd.DataFrame({
+    with np.errstate(over="ignore", invalid="ignore"):
+        cpu_mean = (sums["wc"] / sums["w"]).to_numpy()
+        mem_mean = (sums["wm"] / sums["w"]).to_numpy()
+    table = pd.DataFrame({
         "id": ids[p],
         "t_s": sums.index.get_level_values(1).to_numpy() * float(step_s),
-        "cpu_cores": (sums["wc"] / sums["w"]).to_numpy(),
-        "memory_gib": (sums["wm"] / sums["w"]).to_numpy(),
+        "cpu_cores": cpu_mean,
+        "memory_gib": mem_mean,
     })
+    return table[np.isfinite(cpu_mean) & np.isfinite(mem_mean)].reset_index(drop=True)
 
 
 def series_means(usage: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

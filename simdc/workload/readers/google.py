@@ -265,7 +265,8 @@ def _usage(files: list[TraceFile], attempts: dict[str, np.ndarray], ids: np.ndar
     windows = pd.DataFrame({"job": v["job_id"].astype(np.int64), "task": v["task_index"].astype(np.int64),
                             "at": start, "w": np.maximum(stop - start, 0.0),
                             "cpu": v["cpu_rate"].astype(float) * ref_cores,
-                            "mem": v["canonical_memory_usage"].astype(float) * ref_gib}).sort_values("at", kind="stable")
+                            "mem": v["canonical_memory_usage"].astype(float) * ref_gib})
+    windows = windows.sort_values("at", kind="stable")
     runs = pd.DataFrame({"job": attempts["job"].astype(np.int64), "task": attempts["task"].astype(np.int64),
                          "at": attempts["sched"], "end": attempts["end"],
                          "p": np.arange(len(ids))}).sort_values("at", kind="stable")

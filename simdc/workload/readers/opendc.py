@@ -100,7 +100,8 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
         keep = usable[p]
         p, d, start, cpu = p[keep], d[keep], usage_parts["start"][keep], usage_parts["cpu"][keep]
         usage = binned_usage(p, start / 1000.0, cpu, memory[p], ids, options.usage_step_s, weight=d)
-        weighted = pd.DataFrame({"p": p, "cd": cpu * d, "d": d}).groupby("p")[["cd", "d"]].sum()
+        with np.errstate(over="ignore", invalid="ignore"):  # absurd inputs overflow: canonical() reports them
+            weighted = pd.DataFrame({"p": p, "cd": cpu * d, "d": d}).groupby("p")[["cd", "d"]].sum()
         mean = (weighted["cd"] / weighted["d"].where(weighted["d"] > 0)).reindex(np.arange(len(tasks)))
         cpu_used = mean.to_numpy(float)
         if len(usage) == 0:
@@ -134,7 +135,10 @@ def _tasks(files: list[TraceFile], bad: BadRows) -> pd.DataFrame:
     tasks = pd.concat([f for _, f in parts], ignore_index=True)
     repeated = duplicate_rows(tasks["id"].astype(str))
     if len(repeated):
-        where = lambda i: f"{parts[int(tasks['_file'].iloc[i])][0].path}: row {int(tasks['_row'].iloc[i]) + 1}"  # noqa: E731
+
+        def where(i: int) -> str:
+            return f"{parts[int(tasks['_file'].iloc[i])][0].path}: row {int(tasks['_row'].iloc[i]) + 1}"
+
         bad.report("tasks", repeated, "id appears more than once", where, lambda i: f" ({shown(tasks['id'].iloc[i])})")
         bad.check()
         tasks = tasks.drop(index=repeated).reset_index(drop=True)
