@@ -82,7 +82,7 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int) -> Workload:
         table = data.usage.assign(id=data.usage["id"].astype(str))
         table = table[table["id"].isin(ids)]
         if len(table):
-            model = series_usage(table, ids, spec.usage_step_s, _means(instances))
+            model = usage.SeriesUsage.from_table(table, ids, spec.usage_step_s, _means(instances))
     source = str(spec.trace) if spec.format == "simdc" else data.source
     notes = list(data.notes) + [f"not replayed: {reason}: {n:,}" for reason, n in data.dropped.items()]
     late = len(data.instances) - len(instances)
@@ -90,51 +90,6 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int) -> Workload:
         notes.append(f"{late:,} instances arrive at or after simulation.duration_s ({duration_s:g} s): not submitted")
     return Workload(instances, source, model, skipped=dict(data.skipped), dropped=dict(data.dropped),
                     notes=tuple(notes))
-
-
-def series_usage(table: pd.DataFrame, ids: pd.Series, step_s: float, fallback):
-    """:meth:`SeriesUsage.from_table <simdc.workload.usage.SeriesUsage.from_table>`'s model,
-    built without a Python call per instance: the same arrays, for traces of 10^5
-    instances and more (``from_table`` fills gaps group by group).
-
-    ``table`` holds usage rows of instances in ``ids`` only (string ids, like ``ids``).
-    """
-    import numpy as np
-
-    from simdc.workload.usage import SeriesUsage
-
-    row = pd.Index(ids).get_indexer(table["id"])
-    k = np.floor(table["t_s"].to_numpy(float) / step_s).astype(np.int64)
-    cpu_in, mem_in = table["cpu_cores"].to_numpy(float), table["memory_gib"].to_numpy(float)
-    order = np.lexsort((np.arange(len(row)), k, row))
-    row, k, cpu_in, mem_in = row[order], k[order], cpu_in[order], mem_in[order]
-    last = np.ones(len(row), dtype=bool)  # of repeated (row, k), the last one read wins
-    last[:-1] = (row[1:] != row[:-1]) | (k[1:] != k[:-1])
-    row, k, cpu_in, mem_in = row[last], k[last], cpu_in[last], mem_in[last]
-    n = len(ids)
-    length = np.ones(n, dtype=np.int64)  # one fallback slot for rows without a series
-    has = np.zeros(n, dtype=bool)
-    ends = np.flatnonzero(np.append(row[1:] != row[:-1], True))
-    length[row[ends]] = k[ends] + 1
-    has[row[ends]] = True
-    ptr = np.concatenate(([0], np.cumsum(length)))
-    cpu = np.full(ptr[-1], np.nan)
-    mem = np.full(ptr[-1], np.nan)
-    at = ptr[row] + k
-    cpu[at], mem[at] = cpu_in, mem_in
-    first = ptr[:-1]
-    cpu[first[~has]] = fallback.cpu[~has]
-    mem[first[~has]] = fallback.mem[~has]
-    # Fill each series' gaps with its previous value, and its leading gap with its first.
-    slot = np.arange(ptr[-1])
-    start = np.repeat(first, length)
-    given = np.zeros(ptr[-1], dtype=bool)
-    given[at] = True
-    given[first[~has]] = True
-    previous = np.maximum.accumulate(np.where(given, slot, -1))
-    following = np.minimum.accumulate(np.where(given, slot, ptr[-1])[::-1])[::-1]
-    source = np.where(previous >= start, previous, following)
-    return SeriesUsage(ptr, cpu[source], mem[source], step_s, fallback)
 
 
 def reader_options(spec: WorkloadSpec):

@@ -59,38 +59,46 @@ class SeriesUsage:
 
     @classmethod
     def from_table(cls, table: pd.DataFrame, ids: pd.Series, step_s: float,
-                   fallback: ConstantUsage, source: str = "usage") -> "SeriesUsage":
+                   fallback: ConstantUsage) -> "SeriesUsage":
         """Resample ``table`` onto ``step_s`` for the instances ``ids`` (workload order).
 
+        ``table`` holds usage rows of instances in ``ids`` only, with ids of the same type.
         The value at age ``k·step`` is the last sample at or before it (the first sample
-        covers earlier ages): a step function, as traces of 5-minute averages are.
+        covers earlier ages): a step function, as traces of 5-minute averages are. Built
+        with array operations only, so traces of 10^5 instances and more take seconds.
         """
-        position = pd.Series(np.arange(len(ids)), index=pd.Index(ids))
-        known = table["id"].isin(position.index)
-        if not known.all():
-            unknown = table.loc[~known, "id"].iloc[0]
-            raise InputError(f"{source}: usage for id {unknown!r}, which is not in the workload")
-        row = position.loc[table["id"]].to_numpy()
+        row = pd.Index(ids).get_indexer(table["id"])
         k = np.floor(table["t_s"].to_numpy(float) / step_s).astype(np.int64)
-        frame = pd.DataFrame({"row": row, "k": k, "cpu": table["cpu_cores"].to_numpy(float),
-                              "mem": table["memory_gib"].to_numpy(float)})
-        frame = frame.sort_values(["row", "k"], kind="stable").drop_duplicates(["row", "k"], keep="last")
+        cpu_in, mem_in = table["cpu_cores"].to_numpy(float), table["memory_gib"].to_numpy(float)
+        order = np.lexsort((np.arange(len(row)), k, row))
+        row, k, cpu_in, mem_in = row[order], k[order], cpu_in[order], mem_in[order]
+        last = np.ones(len(row), dtype=bool)  # of repeated (row, k), the last one read wins
+        last[:-1] = (row[1:] != row[:-1]) | (k[1:] != k[:-1])
+        row, k, cpu_in, mem_in = row[last], k[last], cpu_in[last], mem_in[last]
         n = len(ids)
-        last_k = frame.groupby("row")["k"].max()
         length = np.ones(n, dtype=np.int64)  # one fallback slot for rows without a series
-        length[last_k.index.to_numpy()] = last_k.to_numpy() + 1
+        has = np.zeros(n, dtype=bool)
+        ends = np.flatnonzero(np.append(row[1:] != row[:-1], True))
+        length[row[ends]] = k[ends] + 1
+        has[row[ends]] = True
         ptr = np.concatenate(([0], np.cumsum(length)))
         cpu = np.full(ptr[-1], np.nan)
         mem = np.full(ptr[-1], np.nan)
-        at = ptr[frame["row"].to_numpy()] + frame["k"].to_numpy()
-        cpu[at], mem[at] = frame["cpu"].to_numpy(), frame["mem"].to_numpy()
-        has = np.zeros(n, dtype=bool)
-        has[last_k.index.to_numpy()] = True
+        at = ptr[row] + k
+        cpu[at], mem[at] = cpu_in, mem_in
         first = ptr[:-1]
         cpu[first[~has]] = fallback.cpu[~has]
         mem[first[~has]] = fallback.mem[~has]
-        cpu, mem = _fill_forward(cpu, ptr), _fill_forward(mem, ptr)
-        return cls(ptr, cpu, mem, step_s, fallback)
+        # Fill each series' gaps with its previous value, and its leading gap with its first.
+        slot = np.arange(ptr[-1])
+        start = np.repeat(first, length)
+        given = np.zeros(ptr[-1], dtype=bool)
+        given[at] = True
+        given[first[~has]] = True
+        previous = np.maximum.accumulate(np.where(given, slot, -1))
+        following = np.minimum.accumulate(np.where(given, slot, ptr[-1])[::-1])[::-1]
+        source = np.where(previous >= start, previous, following)
+        return cls(ptr, cpu[source], mem[source], step_s, fallback)
 
     def quantile(self, q: float) -> tuple[np.ndarray, np.ndarray]:
         """Each instance's q-quantile of (CPU, memory) over its series' steps."""
@@ -107,13 +115,6 @@ class SeriesUsage:
         k = np.minimum(np.floor(age_s / self.step_s).astype(np.int64), self.length[inst] - 1)
         at = self.ptr[inst] + np.maximum(k, 0)
         return self.cpu[at], self.mem[at]
-
-
-def _fill_forward(values: np.ndarray, ptr: np.ndarray) -> np.ndarray:
-    """Fill NaNs with the previous value of the same series (the first backwards)."""
-    series = pd.Series(values)
-    group = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
-    return series.groupby(group).transform(lambda s: s.ffill().bfill()).to_numpy()
 
 
 class SyntheticUsage:
