@@ -482,7 +482,7 @@ class _Simulation:
     def _settle_host(self, host: HostState, now: float) -> None:
         """After a change: kill what memory pressure demands, share CPU, plan finishes."""
         freed = False
-        if not host.vm and host.n and (host.over_memory() or self._over_limit(host).any()):
+        if not host.vm and host.n and (host.over_memory() or (self.has_limits and self._over_limit(host).any())):
             freed = self._oom(host, now)
         host.rebalance(now)
         self._schedule_finish(host, now)
