@@ -74,38 +74,7 @@ class PlatformRun:
     timeseries: pd.DataFrame  # one row per host and sample
 
 
-def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: list[HostSpec],
-                 instances: pd.DataFrame, *, duration_s: float, sample_every_s: float, seed: int,
-                 usage=None, placement: PlacementSpec | None = None, power_off_idle: bool = False,
-                 progress=None, images: dict | None = None,
-                 registry: RegistrySpec | None = None, faults: FaultSpec | None = None) -> PlatformRun:
-    """Replay ``instances`` (sorted by ``submit_s``) on ``hosts`` under ``platform``.
-
-    Parameters
-    ----------
-    duration_s
-        Horizon in seconds; the state at that moment decides ``running_at_end``.
-    sample_every_s
-        Step of the timeseries, seconds.
-    seed
-        The run's seed; this platform's random streams are derived from it and ``name``.
-    usage
-        A usage model (:mod:`simdc.workload.usage`); default: each instance's mean usage.
-    progress
-        Called as ``progress(t_s)`` with the simulated time at every sample.
-    images, registry
-        The image catalogue (``name:tag`` -> ImageSpec) and where images are pulled from.
-    faults
-        Host and kernel failures to inject (:mod:`simdc.model.faults`).
-    """
-    sim = _Simulation(name, platform, hosts, instances, duration_s, sample_every_s, seed,
-                      usage, placement or PlacementSpec(), power_off_idle, images or {},
-                      registry or RegistrySpec(), faults or FaultSpec())
-    sim.progress = progress
-    return sim.run()
-
-
-class _Simulation:
+class Simulation:
     def __init__(self, name, platform, hosts, instances, duration_s, sample_every_s, seed,
                  usage, placement, power_off_idle, images, registry, faults):
         self.name = name
@@ -212,11 +181,18 @@ class _Simulation:
         if self.faults.active:
             self._plan_failures()
         self.env.run(until=self.duration_s)
+        self._collect_running()
+        return self._tables()
+
+    def _collect_running(self) -> None:
+        """At the horizon: the integrals of the instances still running."""
         for host in self.hosts:
             host.advance(self.duration_s)
             host.settle(self.duration_s)
             for s in range(host.n):
                 self._collect(host.inst[s], host, s)
+
+    def _tables(self) -> PlatformRun:
         return PlatformRun(self._instances_table(), self._hosts_table(), self._timeseries_table())
 
     def _after(self, delay: float, callback, value, priority: int = NORMAL) -> None:
@@ -709,13 +685,16 @@ class _Simulation:
 
     def _on_sample(self, event) -> None:
         now = self.env.now
-        for h in self.hosts:
-            self.samples.append((now, h.index, h.resident, h.n, h.cpu_demand, h.cpu_used,
-                                 h.mem_used + h.base, h.book_mem + h.base, h.swapped))
+        self._sample(now)
         if self.progress is not None:
             self.progress(now)
         if now + self.sample_every_s < self.duration_s:
             self._after(self.sample_every_s, self._on_sample, None)
+
+    def _sample(self, now: float) -> None:
+        """One timeseries row per host."""
+        self.samples += [(now, h.index, h.resident, len(h.inst), h.cpu_demand, h.cpu_used,
+                          h.mem_used + h.base, h.book_mem + h.base, h.swapped) for h in self.hosts]
 
     # --- tables --------------------------------------------------------------------
 
