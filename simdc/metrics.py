@@ -71,8 +71,10 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame) -> pd.DataFrame:
     """One row per platform (every platform in ``hosts``, in its order), even without instances."""
     rows = []
     duration_s = float(hosts["duration_s"].iloc[0])
-    for platform in hosts["platform"].unique():
-        inst = instances[instances["platform"] == platform]
+    platforms = hosts["platform"].unique()
+    for platform in platforms:
+        # (one platform: no copy of the whole table)
+        inst = instances if len(platforms) == 1 else instances[instances["platform"] == platform]
         row = {"platform": platform, **instance_metrics(inst, duration_s),
                **host_metrics(hosts[hosts["platform"] == platform])}
         row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan
@@ -113,7 +115,7 @@ def instance_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]:
 
 def isolation_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]:
     """Interference slowdown and degraded time, failures' victims, lost work, availability."""
-    ran = inst[inst["run_s"] > 0]
+    ran = inst.loc[inst["run_s"] > 0, ["interference_slowdown", "degraded_s", "run_s"]]
     requested = inst["requested_s"].dropna()
     return {
         "interference_slowdown_mean": float(ran["interference_slowdown"].mean()) if len(ran) else np.nan,
@@ -162,10 +164,10 @@ def host_metrics(hosts: pd.DataFrame) -> dict[str, float]:
 
 def resident_intervals(inst: pd.DataFrame, duration_s: float) -> tuple[np.ndarray, np.ndarray]:
     """(from, to) of each placed instance's stay on its host, clipped to the run."""
-    placed = inst[inst["admit_s"].notna()]
-    start = placed["admit_s"].to_numpy(float)
-    end = placed["end_s"].fillna(duration_s).to_numpy(float)
-    return start, np.minimum(end, duration_s)
+    admit = inst["admit_s"].to_numpy(float)
+    placed = ~np.isnan(admit)
+    end = inst["end_s"].to_numpy(float)[placed]
+    return admit[placed], np.minimum(np.where(np.isnan(end), duration_s, end), duration_s)
 
 
 def mean_resident(inst: pd.DataFrame, duration_s: float) -> float:

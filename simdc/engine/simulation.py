@@ -24,11 +24,7 @@ from simdc.engine.host import HostState
 from simdc.engine.images import LayerCache
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.rules import MIB_PER_GIB, caps, footprints, host_specs, image_needs
-from simdc.model.faults import FaultSpec
-from simdc.model.host import HostSpec
-from simdc.model.image import RegistrySpec
-from simdc.model.platform import ContainerPlatform, VmPlatform
-from simdc.model.placement import PlacementSpec
+from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet, first_fit
 from simdc.random import stream
 from simdc.workload.usage import ConstantUsage
@@ -47,6 +43,7 @@ FINAL_OUTCOME = {
     KILLED: "oom_killed",
     FAILED: "failed",  # lost to a host or kernel failure
 }
+_OUTCOME_CODE = np.array([OUTCOMES.index(FINAL_OUTCOME[s]) for s in range(len(FINAL_OUTCOME))])
 # "After containers in a Pod run for 10 minutes without any problems, the kubelet
 # resets the restart backoff timer" (Kubernetes docs, Pod Lifecycle).
 BACKOFF_RESET_S = 600.0
@@ -703,11 +700,12 @@ class Simulation:
         admit = np.asarray(self.admit_s)
         ready = np.asarray(self.ready_s)
         end = np.asarray(self.end_s)
-        outcome = [FINAL_OUTCOME[s] for s in self.state]
+        state = np.asarray(self.state, dtype=np.int64)
+        outcome = pd.Categorical.from_codes(_OUTCOME_CODE[state], categories=OUTCOMES)
         # Time spent waiting for a host: until admission, until giving up, or until the end.
         waited_until = np.where(np.isnan(admit), np.where(np.isnan(end), self.duration_s, end), admit)
         batch = np.asarray(self.batch, dtype=bool)
-        completed = np.asarray([s == COMPLETED for s in self.state], dtype=bool)
+        completed = state == COMPLETED
         slowdown = np.where(batch & completed, (end - ready) / np.asarray(self.duration), np.nan)
         return pd.DataFrame({
             "id": self.ids,
@@ -717,7 +715,7 @@ class Simulation:
             "admit_s": admit,
             "ready_s": ready,
             "end_s": end,
-            "outcome": pd.Categorical(outcome, categories=OUTCOMES),
+            "outcome": outcome,
             "queue_s": waited_until - submit,
             "pull_s": np.asarray(self.pull_s),
             "unpack_s": np.asarray(self.unpack_s),

@@ -82,6 +82,7 @@ class Uncontended(Simulation):
         book_cpu, book_mem = self.book_cpu, self.book_mem
         state, host_of = self.state, self.host_of
         admit_s, ready_s, end_s = self.admit_s, self.ready_s, self.end_s
+        free_at_failure = self.free_at_failure
         run_cpu = np.minimum(self.usage.cpu, self.fp.cpu_cap).tolist()
         run_mem = np.minimum(self.usage.mem, self.fp.mem_cap).tolist()
         max_cpu_cap, max_mem_cap = self.max_cpu_cap, self.max_mem_cap
@@ -122,10 +123,8 @@ class Uncontended(Simulation):
             j = self.choose(fleet, **self.policy_args)
             return -1 if j is None else j
 
-        def ready(i: int, now: float, clock: float) -> None:
-            """Simulation._ready: running from ``now`` until its lifetime is over."""
-            j = host_of[i]
-            starting[j] -= 1
+        def ready(i: int, j: int, now: float, clock: float) -> None:
+            """Simulation._ready: running on host ``j`` from ``now`` until its lifetime is over."""
             ready_s[i] = now
             push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
             state[i] = RUNNING
@@ -147,13 +146,13 @@ class Uncontended(Simulation):
                 peak[j] = count
             host_of[i] = j
             admit_s[i] = now
-            state[i] = STARTING
-            starting[j] += 1
             delay = start_s[i]
             if delay > 0:
+                state[i] = STARTING
+                starting[j] += 1
                 push(heap, (clock + delay, _NORMAL, tick(), _READY, i))
-            else:
-                ready(i, now, clock)
+            else:  # running at once (STARTING, and one more starting on j, for no time)
+                ready(i, j, now, clock)
 
         def drain(now: float, clock: float) -> None:
             """Admit waiting requests in FIFO order until the head does not fit."""
@@ -211,7 +210,12 @@ class Uncontended(Simulation):
                         while queue and state[queue[0]] != QUEUED:  # drop those who gave up
                             queue.popleft()
                         if not queue:  # FIFO: nobody may overtake a waiting request
-                            j = place(i)
+                            if m == 1:  # place(i), inlined for one host
+                                j = 0 if (booked_cpu[0] + book_cpu[i] <= cpu_cap[0]
+                                          and booked_mem[0] + book_mem[i] <= mem_cap[0]
+                                          and (max_starts is None or starting[0] < max_starts)) else -1
+                            else:
+                                j = place(i)
                             if j >= 0:
                                 admit(i, j, now, clock)
                                 i += 1
@@ -219,8 +223,8 @@ class Uncontended(Simulation):
                                     break
                                 continue
                             # fragmentation: memory free across the fleet when i found no host
-                            self.free_at_failure[i] = sum(max(cap - booked, 0.0)
-                                                          for cap, booked in zip(mem_cap, booked_mem))
+                            free_at_failure[i] = (max(mem_cap[0] - booked_mem[0], 0.0) if m == 1 else
+                                                  sum(max(cap - booked, 0.0) for cap, booked in zip(mem_cap, booked_mem)))
                         if queue_when_full:
                             state[i] = QUEUED
                             queue.append(i)
@@ -235,7 +239,9 @@ class Uncontended(Simulation):
                 if i < n:
                     push(heap, (clock + (submit[i] - clock), _NORMAL, tick(), _ARRIVAL, i))
             elif kind == _READY:
-                ready(i, clock, clock)
+                j = host_of[i]
+                starting[j] -= 1
+                ready(i, j, clock, clock)
                 if max_starts is not None and queue:
                     drain(clock, clock)  # a start slot on this host came free
             elif kind == _GIVE_UP:
@@ -263,7 +269,7 @@ class Uncontended(Simulation):
         its end or the horizon."""
         horizon = self.duration_s
         placed = np.flatnonzero(np.asarray(self.host_of) >= 0)
-        host = np.asarray(self.host_of)[placed]
+        host = np.asarray(self.host_of, dtype=np.int64)[placed]
         cores = np.array([h.cores for h in self.hosts])
         admit = np.asarray(self.admit_s)[placed]
         ready = np.asarray(self.ready_s)[placed]
@@ -274,16 +280,19 @@ class Uncontended(Simulation):
         cpu = np.minimum(np.minimum(self.usage.cpu, self.fp.cpu_cap)[placed], cores[host])
         demand = np.where(started, cpu * ran, 0.0)
         # per instance, as the general engine accounts them (0 + demand × time run)
-        demand_s = np.asarray(self.demand_s)
-        demand_s[placed] = 0.0 + demand
-        run_s = np.asarray(self.run_s)
-        run_s[placed] = 0.0 + ran
-        self.demand_s, self.run_s = demand_s.tolist(), run_s.tolist()
+        n = len(self.submit)
+        self.demand_s = np.zeros(n)
+        self.demand_s[placed] = 0.0 + demand
+        self.run_s = np.zeros(n)
+        self.run_s[placed] = 0.0 + ran
         # nothing to pull or unpack; the platform's start latency
-        for column, value in ((self.pull_s, 0.0), (self.unpack_s, 0.0), (self.first_boot_s, None)):
-            values = np.asarray(column)
-            values[placed] = value if value is not None else np.asarray(self.start_s)[placed]
-            column[:] = values.tolist()
+        self.pull_s, self.unpack_s, self.first_boot_s = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+        self.pull_s[placed] = self.unpack_s[placed] = 0.0
+        self.first_boot_s[placed] = self.fp.start_s[placed]
+        # what only contention, failures and restarts change
+        self.unmet_s = self.swap_s = self.extra_s = self.degraded_s = self.lost_core_s = np.zeros(n)
+        self.kills = self.restarts = self.failure_kills = np.zeros(n, dtype=np.int64)
+        self.cold = np.zeros(n, dtype=bool)
         # per host
         m = len(self.hosts)
         overhead = self.hosts[0].overhead

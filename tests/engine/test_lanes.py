@@ -1,0 +1,155 @@
+"""The uncontended lane is the general engine with less bookkeeping: on every run it
+takes, it must produce the general engine's tables.
+
+Instances and timeseries must be identical to the bit (same decisions, same arithmetic
+in the same order); the hosts' time integrals, which the lane computes in closed form
+from the instances' intervals instead of integrating as it goes, to 1e-12 relative.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pandas.testing import assert_frame_equal
+
+import simdc
+from simdc.config import validate
+from simdc.engine import run_platform
+from simdc.engine.uncontended import BecameSlow, Uncontended
+from simdc.workload import load_workload
+
+POLICIES = ("first_fit", "best_fit", "worst_fit", "random", "kubernetes")
+
+
+def run_both(config, platform: str):
+    sim = config.simulation
+    workload = load_workload(config.workload, sim.duration_s, sim.seed)
+    common = dict(duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=sim.seed,
+                  usage=workload.usage, placement=config.placement, power_off_idle=config.power_off_idle,
+                  images={image.name: image for image in config.images}, registry=config.registry,
+                  faults=config.faults)
+    args = (platform, config.platform[platform], config.fleet, workload.instances)
+    general = run_platform(*args, lane="general", **common)
+    lane = run_platform(*args, lane="uncontended", **common)
+    return general, lane, workload
+
+
+def assert_same(general, lane) -> None:
+    assert_frame_equal(lane.instances, general.instances, check_exact=True)
+    assert_frame_equal(lane.timeseries, general.timeseries, check_exact=True)
+    assert_frame_equal(lane.hosts, general.hosts, check_exact=False, rtol=1e-12, atol=1e-9)
+
+
+def config_for(platform: str, hosts: list[dict], policy: str, when_full: str, max_wait_s, max_starts,
+               start_s: float, rate: float, lifetime_s: float, seed: int, power_off: bool):
+    start_key = "boot_s" if platform == "vm" else "start_s"
+    data = {
+        "simulation": {"duration_s": 4000.0, "seed": seed, "platforms": [platform], "sample_every_s": 250.0},
+        "cluster": {"hosts": hosts, "power_off_idle": power_off},
+        "placement": {"policy": policy, "when_full": when_full, "max_wait_s": max_wait_s,
+                      "max_concurrent_starts": max_starts},
+        "platform": {platform: {start_key: {"median": start_s, "p95": 2 * start_s} if start_s else 0}},
+        "workload": {"synthetic": {
+            "arrival_rate_per_s": rate, "lifetime_s": {"mean": lifetime_s},
+            "cpu_burstiness": 0, "memory_burstiness": 0,
+            "sizes": [{"cpu_cores": 1, "memory_gib": 2, "weight": 3}, {"cpu_cores": 2, "memory_gib": 3, "weight": 2},
+                      {"cpu_cores": 4, "memory_gib": 8, "weight": 1}],
+        }},
+    }
+    placement = data["placement"]
+    for key in ("max_wait_s", "max_concurrent_starts"):
+        if placement[key] is None:
+            del placement[key]
+    return validate(data)
+
+
+hosts_st = st.lists(st.fixed_dictionaries({
+    "cpu_cores": st.sampled_from([4, 8, 16]),
+    "memory_gib": st.sampled_from([8, 16, 32]),
+    "reserved_memory_gib": st.sampled_from([0, 1]),
+    "count": st.integers(1, 3),
+}), min_size=1, max_size=2)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(platform=st.sampled_from(["vm", "container"]), hosts=hosts_st, policy=st.sampled_from(POLICIES),
+       when_full=st.sampled_from(["reject", "queue"]), max_wait_s=st.sampled_from([None, 60.0, 600.0]),
+       max_starts=st.sampled_from([None, 1, 3]), start_s=st.sampled_from([0.0, 0.5, 30.0]),
+       rate=st.sampled_from([0.02, 0.1, 0.3]), lifetime_s=st.sampled_from([60.0, 600.0]),
+       seed=st.integers(0, 2**16), power_off=st.booleans())
+def test_the_lane_gives_the_general_engines_tables(platform, hosts, policy, when_full, max_wait_s, max_starts,
+                                                  start_s, rate, lifetime_s, seed, power_off):
+    config = config_for(platform, hosts, policy, when_full, max_wait_s, max_starts, start_s, rate, lifetime_s,
+                        seed, power_off)
+    general, lane, workload = run_both(config, platform)
+    assert_same(general, lane)
+    # the runs were not trivial: they placed and turned away (or queued) work
+    assert general.instances["admit_s"].notna().any()
+
+
+def test_a_loaded_loss_system_and_a_queue_are_the_same_in_both(tmp_path):
+    """Thousands of arrivals at a load where most are turned away or wait."""
+    for when_full in ("reject", "queue"):
+        config = config_for("vm", [{"cpu_cores": 8, "memory_gib": 64, "count": 2}], "first_fit", when_full,
+                            None, None, 0.0, 2.0, 20.0, 5, False)
+        general, lane, _ = run_both(config, "vm")
+        assert len(general.instances) > 5000
+        outcome = general.instances["outcome"].value_counts()
+        assert outcome["rejected" if when_full == "reject" else "completed"] > 1000
+        assert_same(general, lane)
+
+
+def test_the_lane_is_taken_only_when_no_host_can_be_contended(tmp_path):
+    base = config_for("container", [{"cpu_cores": 8, "memory_gib": 16, "count": 1}], "first_fit", "reject",
+                      None, None, 0.5, 0.1, 600.0, 1, False)
+    cases = {
+        "constant usage within requests": ({}, True),
+        "usage that changes every step": ({"workload.synthetic.cpu_burstiness": 0.5}, False),
+        "overcommitted requests": ({"platform.container.overcommit": 2.0}, False),
+        "batch work": ({"workload.synthetic.batch_fraction": 0.5}, False),
+        "interference": ({"workload.synthetic.membw_intensity": 0.3}, False),
+        "usage above the request": ({"platform.container.admission": "usage",
+                                     "platform.container.usage_percentile": 50.0,
+                                     "workload.synthetic.cpu_burstiness": 0.5}, False),
+        "host failures": ({"faults.host_mtbf_s": 1e5}, False),
+    }
+    for name, (changes, expected) in cases.items():
+        config = base.with_overrides(changes)
+        workload = load_workload(config.workload, 4000.0, 1)
+        sim = Uncontended("container", config.platform["container"], config.fleet, workload.instances, 4000.0,
+                          250.0, 1, workload.usage, config.placement, False, {}, config.registry, config.faults)
+        assert sim.applies() is expected, name
+
+
+def test_a_contended_run_forced_into_the_lane_raises_and_auto_falls_back(monkeypatch):
+    """If the lane's premise fails during a run, 'auto' reruns it in the general engine."""
+    config = config_for("container", [{"cpu_cores": 4, "memory_gib": 16, "count": 1}], "first_fit", "reject",
+                        None, None, 0.5, 0.2, 600.0, 2, False).with_overrides({"platform.container.overcommit": 3.0,
+                                                               "workload.synthetic.cpu_usage.mean": 0.9})
+    with pytest.raises(BecameSlow):
+        run_both(config, "container")
+    monkeypatch.setattr(Uncontended, "applies", lambda self: True)  # a wrong premise
+    results = simdc.simulate(config)
+    monkeypatch.undo()
+    expected = simdc.simulate(config)
+    assert_frame_equal(results.instances, expected.instances, check_exact=True)
+    assert (results.instances["cpu_unmet_core_s"] > 0).any()  # it did contend
+
+
+def test_the_erlang_b_benchmark_takes_the_lane():
+    """The loss system of benchmarks/run.py runs in the lane, with the same tables."""
+    config = validate({
+        "simulation": {"duration_s": 2000.0, "seed": 1, "platforms": ["vm"], "sample_every_s": 3600},
+        "host": {"cpu_cores": 10, "memory_gib": 1e5},
+        "platform": {"vm": {"overhead_mib": 0, "boot_s": 0}},
+        "workload": {"synthetic": {"arrival_rate_per_s": 10.0, "lifetime_s": {"mean": 1.0},
+                                   "cpu_burstiness": 0, "memory_burstiness": 0,
+                                   "sizes": [{"cpu_cores": 1, "memory_gib": 1, "weight": 1}]}},
+    })
+    workload = load_workload(config.workload, 2000.0, 1)
+    sim = Uncontended("vm", config.platform["vm"], config.fleet, workload.instances, 2000.0, 3600.0, 1,
+                      workload.usage, config.placement, False, {}, config.registry, config.faults)
+    assert sim.applies()
+    general, lane, _ = run_both(config, "vm")
+    assert_same(general, lane)
