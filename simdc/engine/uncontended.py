@@ -36,7 +36,7 @@ from simdc.placement import Fleet, first_fit
 
 # event kinds; at one instant ends come first (URGENT in the general engine), then the
 # rest in the order they were scheduled
-_END, _ARRIVAL, _READY, _GIVE_UP, _SAMPLE = range(5)
+_END, _ARRIVAL, _READY, _GIVE_UP, _SAMPLE, _USAGE_STEP = range(6)
 _URGENT, _NORMAL = 0, 1  # SimPy's priorities
 
 
@@ -50,15 +50,15 @@ class Uncontended(Simulation):
     def applies(self) -> bool:
         """Whether no host can become slow, decided from the inputs alone."""
         fp, usage = self.fp, self.usage
-        if usage.step_s is not None or any(self.batch) or any(self.needs) or self.faults.active:
+        if any(self.batch) or any(self.needs) or self.faults.active:
             return False
         host = self.hosts[0]  # the platform's sensitivities, the same on every host
         if (host.k_membw > 0 and any(self.membw)) or (host.k_io > 0 and any(self.io)):
             return False  # neighbours interfere
         if any(h.cpu_cap > h.cores + EPS or h.mem_cap > h.allocatable + EPS for h in self.hosts):
             return False  # overcommit: bookings may exceed the machine
-        cpu = np.minimum(usage.cpu, fp.cpu_cap)
-        mem = np.minimum(usage.mem, fp.mem_cap)
+        cpu, mem = usage.upper()  # the most each can ever use, capped by its vCPUs, size or limit
+        cpu, mem = np.minimum(cpu, fp.cpu_cap), np.minimum(mem, fp.mem_cap)
         return bool(np.all(cpu <= fp.book_cpu) and np.all(mem + host.overhead <= fp.book_mem_gib)
                     and np.all(mem <= fp.mem_limit))
 
@@ -92,6 +92,7 @@ class Uncontended(Simulation):
         cores = [h.cores for h in hosts]
         cpu_cap, mem_cap = [h.cpu_cap for h in hosts], [h.mem_cap for h in hosts]
         mem_room = [h.allocatable + EPS for h in hosts]
+        total_mem_cap = sum(mem_cap)
         overhead = hosts[0].overhead
         base = [h.base for h in hosts]
         running = [0] * m  # instances running on each host
@@ -100,6 +101,49 @@ class Uncontended(Simulation):
         demand_sum, mem_sum = [0.0] * m, [0.0] * m
         self.busy_since, self.busy_s = busy_since, busy_s = [0.0] * m, [0.0] * m
         first_fit_only = self.choose is first_fit and max_starts is None
+        usage = self.usage
+        stepped = usage.step_s is not None
+        if stepped:
+            # Usage changes every step: the running set is a fleet-wide list, and each
+            # instance's current usage and integrals are arrays, updated vectorised at each
+            # step. A new instance's first usage is evaluated with the next batch (fresh).
+            live: list[int] = []  # running instances, any order
+            pos = [0] * n  # where each is in live
+            fresh = [False] * n  # started since the last batch: no usage evaluated yet
+            pending: list[int] = []
+            cur_cpu, foot = np.zeros(n), np.zeros(n)  # cores; GiB on the host (a VM's high-water mark)
+            since, started_at, host_np = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)
+            self.cpu_acc, self.mem_acc = cpu_acc, mem_acc = np.zeros(n), np.zeros(n)
+            cpu_cap_i, mem_cap_i, cores_np = self.fp.cpu_cap, self.fp.mem_cap, np.array(cores)
+            vm = self.vm
+
+            def capped(inst: np.ndarray, cpu: np.ndarray, mem: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                """Usage within the instance's vCPUs or limit, its host's cores and its size."""
+                return (np.minimum(np.minimum(cpu, cpu_cap_i[inst]), cores_np[host_np[inst]]),
+                        np.minimum(mem, mem_cap_i[inst]))
+
+            def flush() -> None:
+                """First usage of the instances started since the last batch."""
+                inst = np.array([i for i in pending if fresh[i]], dtype=np.int64)
+                pending.clear()
+                if not len(inst):
+                    return
+                for i in inst.tolist():
+                    fresh[i] = False
+                t0 = np.array([ready_s[i] for i in inst.tolist()])
+                host_np[inst] = [host_of[i] for i in inst.tolist()]
+                cur_cpu[inst], foot[inst] = capped(inst, *usage.at_start(inst, t0))
+                since[inst] = started_at[inst] = t0
+
+            def settle(now: float) -> np.ndarray:
+                """Every running instance's integrals up to ``now``; returns the running set."""
+                flush()
+                inst = np.array(live, dtype=np.int64)
+                dt = now - since[inst]
+                cpu_acc[inst] += cur_cpu[inst] * dt
+                mem_acc[inst] += foot[inst] * dt
+                since[inst] = now
+                return inst
 
         def place(i: int) -> int:
             """Simulation._place: the host the policy picks among those that fit, or -1."""
@@ -128,8 +172,14 @@ class Uncontended(Simulation):
             ready_s[i] = now
             push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
             state[i] = RUNNING
-            cpu = run_cpu[i]
             count = running[j] = running[j] + 1
+            if stepped:
+                pos[i] = len(live)
+                live.append(i)
+                fresh[i] = True
+                pending.append(i)
+                return
+            cpu = run_cpu[i]
             demand_sum[j] += cpu if cpu < cores[j] else cores[j]  # no more than its machine's cores
             mem_sum[j] += run_mem[i]
             if demand_sum[j] > cores[j] + EPS or mem_sum[j] + overhead * count > mem_room[j]:
@@ -177,12 +227,31 @@ class Uncontended(Simulation):
         if n:
             push(heap, (submit[0], _NORMAL, tick(), _ARRIVAL, 0))
         push(heap, (0.0, _NORMAL, tick(), _SAMPLE, 0))
+        if stepped:
+            push(heap, (usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
         while heap and heap[0][0] < horizon:
             clock, _, _, kind, i = pop(heap)
             if kind == _END:
                 j = host_of[i]
                 count = running[j] = running[j] - 1
-                if count:
+                if stepped:
+                    k = pos[i]
+                    last = live.pop()
+                    if last != i:
+                        live[k] = last
+                        pos[last] = k
+                    if fresh[i]:  # ends before its first usage was evaluated: evaluate it alone
+                        fresh[i] = False
+                        cpu, mem = usage.at_one(i, 0.0, ready_s[i])
+                        cpu = min(cpu, cpu_cap_i[i], cores[j])
+                        mem = min(mem, mem_cap_i[i])
+                        cpu_acc[i] = cpu * (clock - ready_s[i])
+                        mem_acc[i] = mem * (clock - ready_s[i])
+                    else:
+                        dt = clock - since[i]
+                        cpu_acc[i] += cur_cpu[i] * dt
+                        mem_acc[i] += foot[i] * dt
+                elif count:
                     cpu = run_cpu[i]
                     demand_sum[j] -= cpu if cpu < cores[j] else cores[j]
                     mem_sum[j] -= run_mem[i]
@@ -223,8 +292,9 @@ class Uncontended(Simulation):
                                     break
                                 continue
                             # fragmentation: memory free across the fleet when i found no host
-                            free_at_failure[i] = (max(mem_cap[0] - booked_mem[0], 0.0) if m == 1 else
-                                                  sum(max(cap - booked, 0.0) for cap, booked in zip(mem_cap, booked_mem)))
+                            # (bookings never exceed the caps here: Σ caps − Σ bookings)
+                            free_at_failure[i] = (mem_cap[0] - booked_mem[0] if m == 1 else
+                                                  total_mem_cap - sum(booked_mem))
                         if queue_when_full:
                             state[i] = QUEUED
                             queue.append(i)
@@ -250,7 +320,20 @@ class Uncontended(Simulation):
                     end_s[i] = clock
                     if queue and queue[0] == i:
                         drain(clock, clock)  # the head left: the next may fit
+            elif kind == _USAGE_STEP:  # Simulation._on_usage_step
+                inst = settle(clock)
+                if len(inst):
+                    cpu, mem = capped(inst, *usage.at(inst, clock - started_at[inst], clock))
+                    cur_cpu[inst] = cpu
+                    foot[inst] = np.maximum(foot[inst], mem) if vm else mem  # a guest keeps what it touched
+                if clock + usage.step_s < horizon:
+                    push(heap, (clock + usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
             else:
+                if stepped:
+                    flush()
+                    inst = np.array(live, dtype=np.int64)
+                    demand_sum = np.bincount(host_np[inst], cur_cpu[inst], m).tolist()
+                    mem_sum = np.bincount(host_np[inst], foot[inst], m).tolist()
                 # Simulation._sample's rows, from the lists
                 self.samples += [(clock, j, resident[j], running[j], demand_sum[j], min(demand_sum[j], cores[j]),
                                   mem_sum[j] + overhead * running[j] + base[j], booked_mem[j] + base[j], 0.0)
@@ -259,14 +342,19 @@ class Uncontended(Simulation):
                     progress(clock)
                 if clock + sample_every_s < horizon:
                     push(heap, (clock + sample_every_s, _NORMAL, tick(), _SAMPLE, 0))
+        if stepped:
+            settle(horizon)
+            inst = np.array(live, dtype=np.int64)
+            demand_sum = np.bincount(host_np[inst], cur_cpu[inst], m).tolist()
+            mem_sum = np.bincount(host_np[inst], foot[inst], m).tolist()
         write_back()
         self._integrate()
         return self._tables()
 
     def _integrate(self) -> None:
-        """Every integral in closed form from the instances' intervals: an instance holds
-        its booking from admission and its whole demand and memory from its start, until
-        its end or the horizon."""
+        """Every integral from the instances' intervals: an instance holds its booking from
+        admission and has its whole demand and memory from its start, until its end or the
+        horizon; with constant usage in closed form, else as accumulated step by step."""
         horizon = self.duration_s
         placed = np.flatnonzero(np.asarray(self.host_of) >= 0)
         host = np.asarray(self.host_of, dtype=np.int64)[placed]
@@ -277,8 +365,14 @@ class Uncontended(Simulation):
         end = np.where(np.isnan(end), horizon, end)
         started = ~np.isnan(ready)
         ran = np.where(started, end - ready, 0.0)
-        cpu = np.minimum(np.minimum(self.usage.cpu, self.fp.cpu_cap)[placed], cores[host])
-        demand = np.where(started, cpu * ran, 0.0)
+        overhead = self.hosts[0].overhead
+        if self.usage.step_s is None:
+            cpu = np.minimum(np.minimum(self.usage.cpu, self.fp.cpu_cap)[placed], cores[host])
+            demand = np.where(started, cpu * ran, 0.0)
+            mem_time = (np.minimum(self.usage.mem, self.fp.mem_cap)[placed] + overhead) * ran
+        else:
+            demand = self.cpu_acc[placed]
+            mem_time = self.mem_acc[placed] + overhead * ran
         # per instance, as the general engine accounts them (0 + demand × time run)
         n = len(self.submit)
         self.demand_s = np.zeros(n)
@@ -295,12 +389,10 @@ class Uncontended(Simulation):
         self.cold = np.zeros(n, dtype=bool)
         # per host
         m = len(self.hosts)
-        overhead = self.hosts[0].overhead
-        mem = np.minimum(self.usage.mem, self.fp.mem_cap)[placed] + overhead
         book = np.asarray(self.book_mem)[placed]
         resident_s = np.bincount(host, end - admit, m)
         cpu_s = np.bincount(host, demand, m)
-        mem_used_s = np.bincount(host, mem * ran, m)
+        mem_used_s = np.bincount(host, mem_time, m)
         mem_alloc_s = np.bincount(host, book * (end - admit), m)
         for j, h in enumerate(self.hosts):
             if h.resident:

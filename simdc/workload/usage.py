@@ -47,6 +47,14 @@ class ConstantUsage:
         """Each instance's q-quantile of (CPU, memory) over its life: its mean, here."""
         return self.cpu, self.mem
 
+    def upper(self) -> tuple[np.ndarray, np.ndarray]:
+        """The most (CPU, memory) each instance can ever use."""
+        return self.cpu, self.mem
+
+    def at_start(self, inst: np.ndarray, start_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Usage at age 0 of instances started at ``start_s`` (an array of times)."""
+        return self.cpu[inst], self.mem[inst]
+
 
 class SeriesUsage:
     """Usage series per instance on a fixed step (compressed sparse rows)."""
@@ -106,6 +114,15 @@ class SeriesUsage:
         frame = pd.DataFrame({"g": group, "cpu": self.cpu, "mem": self.mem}).groupby("g")
         return frame["cpu"].quantile(q).to_numpy(), frame["mem"].quantile(q).to_numpy()
 
+    def upper(self) -> tuple[np.ndarray, np.ndarray]:
+        """The most (CPU, memory) each instance can ever use: its series' maxima."""
+        return np.maximum.reduceat(self.cpu, self.ptr[:-1]), np.maximum.reduceat(self.mem, self.ptr[:-1])
+
+    def at_start(self, inst: np.ndarray, start_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Usage at age 0 (the series' first step), whenever the instance starts."""
+        at = self.ptr[inst]
+        return self.cpu[at], self.mem[at]
+
     def at_one(self, i: int, age_s: float, now: float) -> tuple[float, float]:
         k = min(int(age_s // self.step_s), int(self.length[i]) - 1)
         at = int(self.ptr[i]) + max(k, 0)
@@ -143,6 +160,25 @@ class SyntheticUsage:
         cpu = self.cpu * (1 + self.amplitude) * math.exp(self.sigma_cpu * z - self.sigma_cpu ** 2 / 2)
         mem = self.mem * math.exp(self.sigma_mem * z - self.sigma_mem ** 2 / 2)
         return cpu, mem
+
+    def upper(self) -> tuple[np.ndarray, np.ndarray]:
+        """The most (CPU, memory) each instance can ever use: unbounded with noise."""
+        cpu = self.cpu * (1 + self.amplitude) if self.sigma_cpu == 0 else np.full(len(self.cpu), np.inf)
+        mem = self.mem.copy() if self.sigma_mem == 0 else np.full(len(self.mem), np.inf)
+        return cpu, mem
+
+    def at_start(self, inst: np.ndarray, start_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`at` at age 0 for instances started at different times ``start_s``."""
+        step = np.floor_divide(start_s, self.step_s).astype(np.int64)
+        shape = (1.0 + self.amplitude * np.cos(2 * np.pi * (start_s - self.peak_s) / DAY_S)
+                 if self.amplitude else np.ones(len(inst)))
+        ids, k = inst.astype(np.uint64), np.zeros(len(inst), dtype=np.uint64)
+        cpu_factor, mem_factor = np.empty(len(inst)), np.empty(len(inst))
+        for s in np.unique(step).tolist():  # the common shock is one per step
+            these = step == s
+            cpu_factor[these] = self._factor(self.sigma_cpu, ids[these], k[these], s, 1)
+            mem_factor[these] = self._factor(self.sigma_mem, ids[these], k[these], s, 2)
+        return self.cpu[inst] * shape * cpu_factor, self.mem[inst] * mem_factor
 
     def at(self, inst: np.ndarray, age_s: np.ndarray, now: float) -> tuple[np.ndarray, np.ndarray]:
         step = int(now // self.step_s)
