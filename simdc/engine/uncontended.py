@@ -83,8 +83,6 @@ class Uncontended(Simulation):
         state, host_of = self.state, self.host_of
         admit_s, ready_s, end_s = self.admit_s, self.ready_s, self.end_s
         free_at_failure = self.free_at_failure
-        run_cpu = np.minimum(self.usage.cpu, self.fp.cpu_cap).tolist()
-        run_mem = np.minimum(self.usage.mem, self.fp.mem_cap).tolist()
         max_cpu_cap, max_mem_cap = self.max_cpu_cap, self.max_mem_cap
         queue_when_full, max_wait_s, max_starts = self.queue_when_full, self.max_wait_s, self.max_starts
         sample_every_s = self.sample_every_s
@@ -103,7 +101,10 @@ class Uncontended(Simulation):
         first_fit_only = self.choose is first_fit and max_starts is None
         usage = self.usage
         stepped = usage.step_s is not None
-        if stepped:
+        if not stepped:  # constant usage, capped by vCPUs or limit and size
+            run_cpu = np.minimum(usage.cpu, self.fp.cpu_cap).tolist()
+            run_mem = np.minimum(usage.mem, self.fp.mem_cap).tolist()
+        else:
             # Usage changes every step: the running set is a fleet-wide list, and each
             # instance's current usage and integrals are arrays, updated vectorised at each
             # step. A new instance's first usage is evaluated with the next batch (fresh).

@@ -150,6 +150,7 @@ class SyntheticUsage:
         self.cpu_list, self.mem_list = cpu.tolist(), mem.tolist()
         self.seed = int(seed)
         self._cache: dict[int, tuple[int, int, float]] = {}
+        self._first: dict[int, np.ndarray] = {}  # per stream: every instance's own shock at age 0
         self.sigma_cpu, self.sigma_mem = cpu_burstiness, memory_burstiness
         self.common, self.own = math.sqrt(correlation), math.sqrt(1 - correlation)
         self.amplitude, self.peak_s = diurnal_amplitude, diurnal_peak_s
@@ -223,7 +224,14 @@ class SyntheticUsage:
         if sigma == 0:
             return 1.0
         key, common = self._keys(step, stream)
-        own = _normal_one(_mix_one(key ^ _mix_one((i * 0xD1B54A32D192ED03 + k) & MASK)))
+        if k == 0:  # a start: every instance's first shock, computed once, vectorised
+            first = self._first.get(stream)
+            if first is None:
+                ids = np.arange(len(self.cpu), dtype=np.uint64)
+                first = self._first[stream] = _normal(_mix(np.uint64(key) ^ _mix(ids * np.uint64(0xD1B54A32D192ED03))))
+            own = float(first[i])
+        else:
+            own = _normal_one(_mix_one(key ^ _mix_one((i * 0xD1B54A32D192ED03 + k) & MASK)))
         z = self.common * common + self.own * own
         return math.exp(sigma * z - sigma * sigma / 2)
 
