@@ -35,13 +35,12 @@ class ConstantUsage:
 
     def __init__(self, cpu: np.ndarray, mem: np.ndarray):
         self.cpu, self.mem = cpu, mem
-        self.cpu_list, self.mem_list = cpu.tolist(), mem.tolist()
 
     def at(self, inst: np.ndarray, age_s: np.ndarray, now: float) -> tuple[np.ndarray, np.ndarray]:
         return self.cpu[inst], self.mem[inst]
 
     def at_one(self, i: int, age_s: float, now: float) -> tuple[float, float]:
-        return self.cpu_list[i], self.mem_list[i]
+        return float(self.cpu[i]), float(self.mem[i])
 
     def quantile(self, q: float) -> tuple[np.ndarray, np.ndarray]:
         """Each instance's q-quantile of (CPU, memory) over its life: its mean, here."""
@@ -147,7 +146,6 @@ class SyntheticUsage:
                  cpu_burstiness: float, memory_burstiness: float, correlation: float,
                  diurnal_amplitude: float, diurnal_peak_s: float):
         self.cpu, self.mem, self.step_s = cpu, mem, float(step_s)
-        self.cpu_list, self.mem_list = cpu.tolist(), mem.tolist()
         self.seed = int(seed)
         self._cache: dict[int, tuple[int, int, float]] = {}
         self._first: dict[int, np.ndarray] = {}  # per stream: every instance's own shock at age 0
@@ -193,8 +191,8 @@ class SyntheticUsage:
     def at_one(self, i: int, age_s: float, now: float) -> tuple[float, float]:
         """:meth:`at` for one instance, in plain Python: the same numbers, 50× faster."""
         step, k = int(now // self.step_s), int(age_s // self.step_s)
-        cpu = self.cpu_list[i] * self._shape(now) * self._factor_one(self.sigma_cpu, i, k, step, 1)
-        mem = self.mem_list[i] * self._factor_one(self.sigma_mem, i, k, step, 2)
+        cpu = float(self.cpu[i]) * self._shape(now) * self._factor_one(self.sigma_cpu, i, k, step, 1)
+        mem = float(self.mem[i]) * self._factor_one(self.sigma_mem, i, k, step, 2)
         return cpu, mem
 
     def _shape(self, now: float) -> float:
