@@ -72,6 +72,7 @@ def simulate(config: Config, seed: int | None = None, progress=None) -> Results:
             "skipped_rows": dict(workload.skipped),  # bad trace rows skipped, by reason
             "workload_notes": list(workload.notes),  # what the trace reader chose and assumed
             "platforms": list(sim.platforms),
+            "engine_lanes": {name: run.lane for name, run in zip(sim.platforms, runs)},
             "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "wall_time_s": round(time.perf_counter() - started, 3),

@@ -1,11 +1,13 @@
-"""Running one platform: the general engine, or its uncontended lane when that suffices."""
+"""Running one platform: the general engine, or its fast lane when that suffices."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
-from simdc.engine.simulation import PlatformRun, Simulation
-from simdc.engine.uncontended import BecameSlow, Uncontended
+from simdc.engine.fastlane import FastLane, NeedsGeneral
+from simdc.engine.simulation import PlatformRun
 from simdc.model.faults import FaultSpec
 from simdc.model.host import HostSpec
 from simdc.model.image import RegistrySpec
@@ -38,23 +40,23 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
     faults
         Host and kernel failures to inject (:mod:`simdc.model.faults`).
     lane
-        ``"auto"`` runs :class:`~simdc.engine.uncontended.Uncontended` when no host can
-        ever be contended (the same tables, a fraction of the work), else the general
-        :class:`~simdc.engine.simulation.Simulation`; ``"general"`` and ``"uncontended"``
-        force one (the tests compare them).
+        ``"auto"`` takes the fast lane (:mod:`simdc.engine.fastlane`) when the run needs
+        nothing it lacks (the same results, a fraction of the work), else the general
+        engine (:mod:`simdc.engine.simulation`); ``"general"`` and ``"fast"`` force one
+        (the tests compare them). The result says which ran.
     """
     args = (name, platform, hosts, instances, duration_s, sample_every_s, seed, usage,
             placement or PlacementSpec(), power_off_idle, images or {}, registry or RegistrySpec(),
             faults or FaultSpec())
-    sim = Simulation(*args) if lane == "general" else Uncontended(*args)
-    if lane == "auto" and not sim.applies():
-        sim = Simulation(*args)
+    sim = FastLane(*args)
     sim.progress = progress
+    if lane == "general" or (lane == "auto" and not sim.applies()):
+        return replace(sim.run(), lane="general")
     try:
-        return sim.run()
-    except BecameSlow:  # the lane's premise failed at a rounding edge: run it in full
+        return replace(sim.run_fast(), lane="fast")
+    except NeedsGeneral:  # memory pressure: the OOM killer or reclaim, which only the general engine has
         if lane != "auto":
             raise
-        sim = Simulation(*args)
+        sim = FastLane(*args)
         sim.progress = progress
-        return sim.run()
+        return replace(sim.run(), lane="general")

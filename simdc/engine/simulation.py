@@ -82,6 +82,7 @@ class PlatformRun:
     instances: pd.DataFrame  # one row per workload row
     hosts: pd.DataFrame  # one row per host: capacity and time integrals
     timeseries: pd.DataFrame  # one row per host and sample
+    lane: str = "general"  # the engine's lane that ran it: "general" or "fast"
 
 
 class Simulation:

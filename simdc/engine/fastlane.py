@@ -1,0 +1,472 @@
+"""The fast lane: the general engine's run, for the runs that need only part of it.
+
+The general engine (:mod:`simdc.engine.simulation`) models everything: image pulls that
+wait on several things, batch work under processor sharing, OOM kills and restarts,
+VM memory reclaim, interference, failures. Most capacity studies use none of that, or
+only CPU contention; for them this lane runs the general engine's events in the general
+engine's order on a bare ``heapq`` loop, with hosts' bookings in lists and the instances'
+usage in arrays updated fleet-wide once per usage step. Two modes:
+
+- *closed*: constant usage within each booking and no overcommit, so no host is ever
+  contended. An instance's CPU integral is then demand × time run and every host
+  integral has a closed form; instances and timeseries are identical to the bit to the
+  general engine's (the same arithmetic in the same order), host integrals to 1e-12.
+  Loss and queueing studies (Erlang B and C, Kaufman–Roberts) run here.
+- *tracked*: usage that changes every step, or that may exceed the bookings. Running
+  instances' demand, CPU share (weighted max-min, :func:`~simdc.engine.cpu.water_fill`)
+  and integrals are arrays; a host whose demand exceeds its cores shares them out at
+  every change, as in the general engine. Decisions and times match the general
+  engine's exactly, usage figures to 1e-12 (sums in another order).
+
+Either mode raises :class:`NeedsGeneral` the moment a run meets what only the general
+engine models — a container host over its memory (the OOM killer), a VM host reclaiming
+memory — and :func:`~simdc.engine.runner.run_platform` then runs it again in full.
+Batch work, image pulls, interference, failures and memory limits go to the general
+engine from the start (:meth:`FastLane.applies`).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+
+import numpy as np
+
+from simdc.engine.cpu import water_fill
+from simdc.engine.host import EPS
+from simdc.engine.simulation import (
+    COMPLETED,
+    QUEUED,
+    REJECTED,
+    RUNNING,
+    STARTING,
+    PlatformRun,
+    Simulation,
+)
+from simdc.placement import Fleet, first_fit
+
+# event kinds; at one instant ends come first (URGENT in the general engine), then the
+# rest in the order they were scheduled
+_END, _ARRIVAL, _READY, _GIVE_UP, _SAMPLE, _USAGE_STEP = range(6)
+_URGENT, _NORMAL = 0, 1  # SimPy's priorities
+
+
+class NeedsGeneral(Exception):
+    """The run met something only the general engine models (memory pressure)."""
+
+
+class FastLane(Simulation):
+    """A :class:`Simulation` that can also run the fast lane (module docstring):
+    :meth:`run` is the general engine, :meth:`run_fast` the lane, when :meth:`applies`."""
+
+    def applies(self) -> bool:
+        """Whether the run needs nothing the lane lacks, judged from the inputs."""
+        if any(self.batch) or any(self.needs) or self.faults.active or self.has_limits:
+            return False
+        host = self.hosts[0]  # the platform's sensitivities, the same on every host
+        return not ((host.k_membw > 0 and any(self.membw)) or (host.k_io > 0 and any(self.io)))
+
+    def closed(self) -> bool:
+        """Whether no host can ever be contended and usage is constant: the closed mode."""
+        fp, usage = self.fp, self.usage
+        if usage.step_s is not None:
+            return False
+        if any(h.cpu_cap > h.cores + EPS or h.mem_cap > h.allocatable + EPS for h in self.hosts):
+            return False  # overcommit: bookings may exceed the machine
+        cpu, mem = np.minimum(usage.cpu, fp.cpu_cap), np.minimum(usage.mem, fp.mem_cap)
+        return bool(np.all(cpu <= fp.book_cpu) and np.all(mem + self.hosts[0].overhead <= fp.book_mem_gib))
+
+    def run_fast(self) -> PlatformRun:
+        """The general engine's :meth:`Simulation.run`, event for event, on a bare heap.
+
+        Hosts' bookings and sums live in lists indexed by host while the loop runs, and
+        are written back to the :class:`HostState` objects at the end.
+
+        Raises
+        ------
+        NeedsGeneral
+            A host ran short of memory; nothing of this run is kept.
+        """
+        horizon = self.duration_s
+        heap: list[tuple] = []
+        push, pop, tick = heapq.heappush, heapq.heappop, itertools.count().__next__
+        queue, progress, hosts = self.queue, self.progress, self.hosts
+        n, m = len(self.submit), len(hosts)
+        submit, duration, start_s = self.submit, self.duration, self.start_s
+        book_cpu, book_mem = self.book_cpu, self.book_mem
+        state, host_of = self.state, self.host_of
+        admit_s, ready_s, end_s = self.admit_s, self.ready_s, self.end_s
+        free_at_failure = self.free_at_failure
+        max_cpu_cap, max_mem_cap = self.max_cpu_cap, self.max_mem_cap
+        queue_when_full, max_wait_s, max_starts = self.queue_when_full, self.max_wait_s, self.max_starts
+        sample_every_s = self.sample_every_s
+        # per host
+        cores = [h.cores for h in hosts]
+        cpu_cap, mem_cap = [h.cpu_cap for h in hosts], [h.mem_cap for h in hosts]
+        mem_room = [h.allocatable + EPS for h in hosts]
+        total_mem_cap = sum(mem_cap)
+        overhead = hosts[0].overhead
+        base = [h.base for h in hosts]
+        running = [0] * m  # instances running on each host
+        booked_cpu, booked_mem = [0.0] * m, [0.0] * m
+        resident, peak, starting = [0] * m, [0] * m, [0] * m
+        demand_sum, mem_sum = [0.0] * m, [0.0] * m  # cores wanted; GiB used (without overheads)
+        self.busy_since, self.busy_s = busy_since, busy_s = [0.0] * m, [0.0] * m
+        first_fit_only = self.choose is first_fit and max_starts is None
+        usage = self.usage
+        self.mode = "closed" if self.closed() else "tracked"
+
+        if self.mode == "closed":
+            run_cpu = np.minimum(usage.cpu, self.fp.cpu_cap).tolist()
+            run_mem = np.minimum(usage.mem, self.fp.mem_cap).tolist()
+
+            def start(i: int, j: int, now: float) -> None:
+                running[j] += 1
+                cpu = run_cpu[i]
+                demand_sum[j] += cpu if cpu < cores[j] else cores[j]  # no more than its machine's cores
+                mem_sum[j] += run_mem[i]
+                if demand_sum[j] > cores[j] + EPS or mem_sum[j] + overhead * running[j] > mem_room[j]:
+                    raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
+
+            def stop(i: int, j: int, now: float) -> None:
+                running[j] -= 1
+                if running[j]:
+                    cpu = run_cpu[i]
+                    demand_sum[j] -= cpu if cpu < cores[j] else cores[j]
+                    mem_sum[j] -= run_mem[i]
+                else:  # forget accumulated rounding error
+                    demand_sum[j] = mem_sum[j] = 0.0
+
+            touch = None
+        else:
+            # Running instances: their demand, CPU share, memory and integrals in arrays;
+            # each host's members in a list (swap-remove), for sharing out its cores.
+            vm = self.vm
+            cur, alloc, foot = np.zeros(n), np.zeros(n), np.zeros(n)  # foot: GiB used (a VM's high-water mark)
+            since, started_at, host_np = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)
+            cpu_acc, unmet_acc, mem_acc = np.zeros(n), np.zeros(n), np.zeros(n)
+            self.cpu_acc, self.unmet_acc, self.mem_acc = cpu_acc, unmet_acc, mem_acc
+            weight, cpu_cap_i, mem_cap_i = self.fp.weight, self.fp.cpu_cap, self.fp.mem_cap
+            cores_np, room_np = np.array(cores), np.array(mem_room)
+            members: list[list[int]] = [[] for _ in range(m)]
+            pos = [0] * n
+            contended = [False] * m
+
+            def everyone() -> np.ndarray:
+                """The running instances, host by host."""
+                return np.fromiter(itertools.chain.from_iterable(members), np.int64, sum(running))
+
+            def touch(j: int, now: float) -> None:
+                """Integrate host ``j``'s state up to ``now`` (HostState.advance), before a change."""
+                h = hosts[j]
+                if now > h.last_t:
+                    h.book_mem, h.resident = booked_mem[j], resident[j]
+                    h.cpu_demand, h.mem_used = demand_sum[j], mem_sum[j] + overhead * running[j]
+                    h.advance(now)
+
+            def settle_host(j: int, now: float) -> None:
+                """HostState.settle: every member's integrals up to ``now``."""
+                inst = np.array(members[j], dtype=np.int64)
+                dt = now - since[inst]
+                cpu_acc[inst] += cur[inst] * dt
+                if contended[j]:
+                    unmet_acc[inst] += (cur[inst] - alloc[inst]) * dt
+                mem_acc[inst] += foot[inst] * dt
+                since[inst] = now
+
+            def share(j: int, now: float) -> None:
+                """HostState.rebalance's CPU part: weighted max-min shares when over the cores."""
+                if mem_sum[j] + overhead * running[j] > mem_room[j]:
+                    raise NeedsGeneral  # OOM killer (containers) or reclaim (VMs)
+                now_contended = demand_sum[j] > cores[j] + EPS
+                if now_contended and not contended[j]:
+                    settle_host(j, now)  # until now everyone had its full share
+                if now_contended or contended[j]:
+                    inst = np.array(members[j], dtype=np.int64)
+                    alloc[inst] = water_fill(cur[inst], weight[inst], cores[j]) if now_contended else cur[inst]
+                contended[j] = now_contended
+
+            def start(i: int, j: int, now: float) -> None:
+                touch(j, now)
+                running[j] += 1
+                if contended[j]:
+                    settle_host(j, now)
+                cpu, mem = usage.at_one(i, 0.0, now)
+                cpu = min(cpu, cpu_cap_i[i], cores[j])
+                mem = min(mem, mem_cap_i[i])
+                cur[i] = alloc[i] = cpu
+                foot[i] = mem
+                since[i] = started_at[i] = now
+                host_np[i] = j
+                pos[i] = len(members[j])
+                members[j].append(i)
+                demand_sum[j] += cpu
+                mem_sum[j] += mem
+                share(j, now)
+
+            def stop(i: int, j: int, now: float) -> None:
+                touch(j, now)
+                running[j] -= 1
+                if contended[j]:
+                    settle_host(j, now)
+                else:
+                    dt = now - since[i]
+                    cpu_acc[i] += cur[i] * dt
+                    mem_acc[i] += foot[i] * dt
+                    since[i] = now
+                group = members[j]
+                k = pos[i]
+                last = group.pop()
+                if last != i:
+                    group[k] = last
+                    pos[last] = k
+                if group:
+                    demand_sum[j] -= cur[i]
+                    mem_sum[j] -= foot[i]
+                else:  # forget accumulated rounding error
+                    demand_sum[j] = mem_sum[j] = 0.0
+                share(j, now)
+
+            def step(now: float) -> None:
+                """Simulation._on_usage_step: everyone's integrals, then new usage and shares."""
+                for j in range(m):
+                    touch(j, now)
+                inst = everyone()
+                if not len(inst):
+                    return
+                dt = now - since[inst]
+                cpu_acc[inst] += cur[inst] * dt
+                unmet_acc[inst] += (cur[inst] - alloc[inst]) * dt  # 0 on uncontended hosts
+                mem_acc[inst] += foot[inst] * dt
+                since[inst] = now
+                cpu, mem = usage.at(inst, now - started_at[inst], now)
+                where = host_np[inst]
+                cpu = np.minimum(np.minimum(cpu, cpu_cap_i[inst]), cores_np[where])
+                mem = np.minimum(mem, mem_cap_i[inst])
+                cur[inst] = alloc[inst] = cpu
+                foot[inst] = np.maximum(foot[inst], mem) if vm else mem  # a guest keeps what it touched
+                demand = np.bincount(where, cpu, m)
+                used = np.bincount(where, foot[inst], m)
+                if (used + overhead * np.asarray(running) > room_np).any():
+                    raise NeedsGeneral  # OOM killer (containers) or reclaim (VMs)
+                demand_sum[:], mem_sum[:] = demand.tolist(), used.tolist()
+                over = demand > cores_np + EPS
+                for j in np.flatnonzero(over).tolist():
+                    group = np.array(members[j], dtype=np.int64)
+                    alloc[group] = water_fill(cur[group], weight[group], cores[j])
+                contended[:] = over.tolist()
+
+        def place(i: int) -> int:
+            """Simulation._place: the host the policy picks among those that fit, or -1."""
+            cpu, mem = book_cpu[i], book_mem[i]
+            if first_fit_only or m == 1:
+                for j in range(m):
+                    if (booked_cpu[j] + cpu <= cpu_cap[j] and booked_mem[j] + mem <= mem_cap[j]
+                            and (max_starts is None or starting[j] < max_starts)):
+                        return j
+                return -1
+            fits = np.array([booked_cpu[j] + cpu <= cpu_cap[j] and booked_mem[j] + mem <= mem_cap[j]
+                             and (max_starts is None or starting[j] < max_starts) for j in range(m)])
+            if not fits.any():
+                return -1
+            fleet = Fleet(self.cpu_caps, self.mem_caps, np.array(booked_cpu), np.array(booked_mem), fits, cpu, mem)
+            j = self.choose(fleet, **self.policy_args)
+            return -1 if j is None else j
+
+        def ready(i: int, j: int, now: float, clock: float) -> None:
+            """Simulation._ready: running on host ``j`` from ``now`` until its lifetime is over."""
+            ready_s[i] = now
+            push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
+            state[i] = RUNNING
+            start(i, j, now)
+
+        def admit(i: int, j: int, now: float, clock: float) -> None:
+            """Simulation._admit and _start: book ``i`` on host ``j``, then start it."""
+            if touch is not None:
+                touch(j, now)
+            booked_cpu[j] += book_cpu[i]
+            booked_mem[j] += book_mem[i]
+            count = resident[j] = resident[j] + 1
+            if count == 1:
+                busy_since[j] = now
+            if count > peak[j]:
+                peak[j] = count
+            host_of[i] = j
+            admit_s[i] = now
+            delay = start_s[i]
+            if delay > 0:
+                state[i] = STARTING
+                starting[j] += 1
+                push(heap, (clock + delay, _NORMAL, tick(), _READY, i))
+            else:  # running at once (STARTING, and one more starting on j, for no time)
+                ready(i, j, now, clock)
+
+        def drain(now: float, clock: float) -> None:
+            """Admit waiting requests in FIFO order until the head does not fit."""
+            while queue:
+                i = queue[0]
+                if state[i] != QUEUED:  # gave up while waiting
+                    queue.popleft()
+                    continue
+                j = place(i)
+                if j < 0:
+                    return
+                queue.popleft()
+                admit(i, j, now, clock)
+
+        if n:
+            push(heap, (submit[0], _NORMAL, tick(), _ARRIVAL, 0))
+        push(heap, (0.0, _NORMAL, tick(), _SAMPLE, 0))
+        if usage.step_s is not None:
+            push(heap, (usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
+        while heap and heap[0][0] < horizon:
+            clock, _, _, kind, i = pop(heap)
+            if kind == _END:
+                j = host_of[i]
+                stop(i, j, clock)
+                count = resident[j] = resident[j] - 1  # HostState.release
+                if count:
+                    booked_cpu[j] -= book_cpu[i]
+                    booked_mem[j] -= book_mem[i]
+                else:  # forget accumulated rounding error
+                    booked_cpu[j] = booked_mem[j] = 0.0
+                    busy_s[j] += clock - busy_since[j]
+                state[i] = COMPLETED
+                end_s[i] = clock
+                if queue:
+                    drain(clock, clock)
+            elif kind == _ARRIVAL:
+                # The clock reached submit[i] by adding a delay: record the exact submit time.
+                now = submit[i]
+                while True:
+                    if book_cpu[i] > max_cpu_cap or book_mem[i] > max_mem_cap:  # fits on no host
+                        state[i] = REJECTED
+                        end_s[i] = now
+                    else:
+                        while queue and state[queue[0]] != QUEUED:  # drop those who gave up
+                            queue.popleft()
+                        if not queue:  # FIFO: nobody may overtake a waiting request
+                            if m == 1:  # place(i), inlined for one host
+                                j = 0 if (booked_cpu[0] + book_cpu[i] <= cpu_cap[0]
+                                          and booked_mem[0] + book_mem[i] <= mem_cap[0]
+                                          and (max_starts is None or starting[0] < max_starts)) else -1
+                            else:
+                                j = place(i)
+                            if j >= 0:
+                                admit(i, j, now, clock)
+                                i += 1
+                                if i >= n or submit[i] > now:
+                                    break
+                                continue
+                            # fragmentation: memory free across the fleet when i found no host
+                            # (bookings never exceed the caps: Σ caps − Σ bookings)
+                            free_at_failure[i] = (mem_cap[0] - booked_mem[0] if m == 1 else
+                                                  total_mem_cap - sum(booked_mem))
+                        if queue_when_full:
+                            state[i] = QUEUED
+                            queue.append(i)
+                            if max_wait_s is not None:
+                                push(heap, (clock + max_wait_s, _NORMAL, tick(), _GIVE_UP, i))
+                        else:
+                            state[i] = REJECTED
+                            end_s[i] = now
+                    i += 1
+                    if i >= n or submit[i] > now:
+                        break
+                if i < n:
+                    push(heap, (clock + (submit[i] - clock), _NORMAL, tick(), _ARRIVAL, i))
+            elif kind == _READY:
+                j = host_of[i]
+                starting[j] -= 1
+                ready(i, j, clock, clock)
+                if max_starts is not None and queue:
+                    drain(clock, clock)  # a start slot on this host came free
+            elif kind == _GIVE_UP:
+                if state[i] == QUEUED:
+                    state[i] = REJECTED
+                    end_s[i] = clock
+                    if queue and queue[0] == i:
+                        drain(clock, clock)  # the head left: the next may fit
+            elif kind == _USAGE_STEP:
+                step(clock)
+                if clock + usage.step_s < horizon:
+                    push(heap, (clock + usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
+            else:  # Simulation._sample's rows, from the lists
+                self.samples += [(clock, j, resident[j], running[j], demand_sum[j], min(demand_sum[j], cores[j]),
+                                  mem_sum[j] + overhead * running[j] + base[j], booked_mem[j] + base[j], 0.0)
+                                 for j in range(m)]
+                if progress is not None:
+                    progress(clock)
+                if clock + sample_every_s < horizon:
+                    push(heap, (clock + sample_every_s, _NORMAL, tick(), _SAMPLE, 0))
+
+        if touch is not None:  # the running instances' and the hosts' integrals up to the horizon
+            for j in range(m):
+                touch(j, horizon)
+            inst = everyone()
+            dt = horizon - since[inst]
+            cpu_acc[inst] += cur[inst] * dt
+            unmet_acc[inst] += (cur[inst] - alloc[inst]) * dt
+            mem_acc[inst] += foot[inst] * dt
+        for h, j in zip(hosts, range(m)):  # the hosts' state into their HostState objects
+            h.book_cpu, h.book_mem, h.resident, h.starting = booked_cpu[j], booked_mem[j], resident[j], starting[j]
+            h.peak_resident, h.demand_sum, h.mem_sum = peak[j], demand_sum[j], mem_sum[j]
+            h.cpu_demand, h.mem_used = demand_sum[j], mem_sum[j] + overhead * running[j]
+        self._integrate()
+        return self._tables()
+
+    def _integrate(self) -> None:
+        """The per-instance columns, and in the closed mode every host integral in closed
+        form: an instance holds its booking from admission and its whole demand and memory
+        from its start, until its end or the horizon."""
+        horizon, n, m = self.duration_s, len(self.submit), len(self.hosts)
+        placed = np.flatnonzero(np.asarray(self.host_of) >= 0)
+        host = np.asarray(self.host_of, dtype=np.int64)[placed]
+        admit = np.asarray(self.admit_s)[placed]
+        ready = np.asarray(self.ready_s)[placed]
+        end = np.asarray(self.end_s)[placed]
+        end = np.where(np.isnan(end), horizon, end)
+        started = ~np.isnan(ready)
+        ran = np.where(started, end - ready, 0.0)
+        # per instance, as the general engine accounts them (0 + demand × time run)
+        self.run_s = np.zeros(n)
+        self.run_s[placed] = 0.0 + ran
+        if self.mode == "closed":
+            cores = np.array([h.cores for h in self.hosts])
+            cpu = np.minimum(np.minimum(self.usage.cpu, self.fp.cpu_cap)[placed], cores[host])
+            demand = np.where(started, cpu * ran, 0.0)
+            self.demand_s = np.zeros(n)
+            self.demand_s[placed] = 0.0 + demand
+            self.unmet_s = np.zeros(n)
+        else:
+            self.demand_s, self.unmet_s = self.cpu_acc, self.unmet_acc
+        # nothing to pull or unpack; the platform's start latency
+        self.pull_s, self.unpack_s, self.first_boot_s = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+        self.pull_s[placed] = self.unpack_s[placed] = 0.0
+        self.first_boot_s[placed] = self.fp.start_s[placed]
+        # what only failures, restarts, swap and interference change
+        self.swap_s = self.extra_s = self.degraded_s = self.lost_core_s = np.zeros(n)
+        self.kills = self.restarts = self.failure_kills = np.zeros(n, dtype=np.int64)
+        self.cold = np.zeros(n, dtype=bool)
+        for j, h in enumerate(self.hosts):
+            if h.resident:
+                self.busy_s[j] += horizon - self.busy_since[j]
+            h.last_t = horizon
+        if self.mode != "closed":
+            return  # the hosts integrated themselves as the run went (HostState.advance)
+        overhead = self.hosts[0].overhead
+        mem_time = (np.minimum(self.usage.mem, self.fp.mem_cap)[placed] + overhead) * ran
+        book = np.asarray(self.book_mem)[placed]
+        resident_s = np.bincount(host, end - admit, m)
+        cpu_s = np.bincount(host, demand, m)
+        mem_used_s = np.bincount(host, mem_time, m)
+        mem_alloc_s = np.bincount(host, book * (end - admit), m)
+        for j, h in enumerate(self.hosts):
+            h.resident_s = float(resident_s[j])
+            h.cpu_demand_s = h.cpu_used_s = float(cpu_s[j])  # never more than the cores
+            h.mem_used_s = float(mem_used_s[j]) + h.base * horizon
+            h.mem_alloc_s = float(mem_alloc_s[j]) + h.base * horizon
+            # booked but unused (bookings stay within allocatable here)
+            h.stranded_s = float(mem_alloc_s[j] - mem_used_s[j])
+            on_s = self.busy_s[j] if h.power_off_idle else horizon
+            h.energy_j = h.power_idle_w * on_s + (h.power_max_w - h.power_idle_w) * h.cpu_used_s / h.cores
