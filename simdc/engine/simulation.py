@@ -7,6 +7,10 @@ Each instance waits on one thing at a time, so instances are not SimPy processes
 step is a timeout whose callback takes the next step (DESIGN.md §3). Usage changes on a
 fixed step for all hosts at once, vectorised per host. Per-instance numbers live in
 plain lists indexed by workload row; tables are built once, at the end.
+
+This is the general engine. Runs that need only part of it (no batch work, images,
+interference, failures or memory pressure) take the fast lane instead
+(:mod:`simdc.engine.fastlane`), which must give the same results.
 """
 
 from __future__ import annotations
