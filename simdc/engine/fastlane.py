@@ -156,13 +156,20 @@ class FastLane(Simulation):
                 """The running instances, host by host."""
                 return np.fromiter(itertools.chain.from_iterable(members), np.int64, sum(running))
 
+            last_t, stranded = [0.0] * m, [0.0] * m
+            self.stranded = stranded
+            booked_room = [h.allocatable for h in hosts]
+
             def touch(j: int, now: float) -> None:
-                """Integrate host ``j``'s state up to ``now`` (HostState.advance), before a change."""
-                h = hosts[j]
-                if now > h.last_t:
-                    h.book_mem, h.resident = booked_mem[j], resident[j]
-                    h.cpu_demand, h.mem_used = demand_sum[j], mem_sum[j] + overhead * running[j]
-                    h.advance(now)
+                """Before a change on host ``j``: its memory booked but unused until ``now``
+                (up to what the host has; more use than booking strands nothing). Every other
+                host integral follows from the instances' own, at the end."""
+                dt = now - last_t[j]
+                if dt > 0:
+                    last_t[j] = now
+                    left = min(booked_mem[j], booked_room[j]) - (mem_sum[j] + overhead * running[j])
+                    if left > 0:
+                        stranded[j] += left * dt
 
             def settle_host(j: int, now: float) -> None:
                 """HostState.settle: every member's integrals up to ``now``."""
@@ -416,9 +423,9 @@ class FastLane(Simulation):
         return self._tables()
 
     def _integrate(self) -> None:
-        """The per-instance columns, and in the closed mode every host integral in closed
-        form: an instance holds its booking from admission and its whole demand and memory
-        from its start, until its end or the horizon."""
+        """The per-instance columns, and the hosts' integrals from the instances': an
+        instance holds its booking from admission, and its demand, share and memory from
+        its start, until its end or the horizon."""
         horizon, n, m = self.duration_s, len(self.submit), len(self.hosts)
         placed = np.flatnonzero(np.asarray(self.host_of) >= 0)
         host = np.asarray(self.host_of, dtype=np.int64)[placed]
@@ -431,6 +438,7 @@ class FastLane(Simulation):
         # per instance, as the general engine accounts them (0 + demand × time run)
         self.run_s = np.zeros(n)
         self.run_s[placed] = 0.0 + ran
+        overhead = self.hosts[0].overhead
         if self.mode == "closed":
             cores = np.array([h.cores for h in self.hosts])
             cpu = np.minimum(np.minimum(self.usage.cpu, self.fp.cpu_cap)[placed], cores[host])
@@ -438,8 +446,12 @@ class FastLane(Simulation):
             self.demand_s = np.zeros(n)
             self.demand_s[placed] = 0.0 + demand
             self.unmet_s = np.zeros(n)
+            used, mem_time = demand, (np.minimum(self.usage.mem, self.fp.mem_cap)[placed] + overhead) * ran
         else:
             self.demand_s, self.unmet_s = self.cpu_acc, self.unmet_acc
+            demand = self.cpu_acc[placed]
+            used = demand - self.unmet_acc[placed]
+            mem_time = self.mem_acc[placed] + overhead * ran
         # nothing to pull or unpack; the platform's start latency
         self.pull_s, self.unpack_s, self.first_boot_s = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
         self.pull_s[placed] = self.unpack_s[placed] = 0.0
@@ -448,25 +460,21 @@ class FastLane(Simulation):
         self.swap_s = self.extra_s = self.degraded_s = self.lost_core_s = np.zeros(n)
         self.kills = self.restarts = self.failure_kills = np.zeros(n, dtype=np.int64)
         self.cold = np.zeros(n, dtype=bool)
+        book = np.asarray(self.book_mem)[placed]
+        resident_s = np.bincount(host, end - admit, m)
+        cpu_s, used_s = np.bincount(host, demand, m), np.bincount(host, used, m)
+        mem_used_s = np.bincount(host, mem_time, m)
+        mem_alloc_s = np.bincount(host, book * (end - admit), m)
         for j, h in enumerate(self.hosts):
             if h.resident:
                 self.busy_s[j] += horizon - self.busy_since[j]
             h.last_t = horizon
-        if self.mode != "closed":
-            return  # the hosts integrated themselves as the run went (HostState.advance)
-        overhead = self.hosts[0].overhead
-        mem_time = (np.minimum(self.usage.mem, self.fp.mem_cap)[placed] + overhead) * ran
-        book = np.asarray(self.book_mem)[placed]
-        resident_s = np.bincount(host, end - admit, m)
-        cpu_s = np.bincount(host, demand, m)
-        mem_used_s = np.bincount(host, mem_time, m)
-        mem_alloc_s = np.bincount(host, book * (end - admit), m)
-        for j, h in enumerate(self.hosts):
             h.resident_s = float(resident_s[j])
-            h.cpu_demand_s = h.cpu_used_s = float(cpu_s[j])  # never more than the cores
+            h.cpu_demand_s, h.cpu_used_s = float(cpu_s[j]), float(used_s[j])
             h.mem_used_s = float(mem_used_s[j]) + h.base * horizon
             h.mem_alloc_s = float(mem_alloc_s[j]) + h.base * horizon
-            # booked but unused (bookings stay within allocatable here)
-            h.stranded_s = float(mem_alloc_s[j] - mem_used_s[j])
+            # booked but unused: in the closed mode bookings stay within allocatable and use
+            # within bookings; else integrated as the run went
+            h.stranded_s = float(mem_alloc_s[j] - mem_used_s[j]) if self.mode == "closed" else self.stranded[j]
             on_s = self.busy_s[j] if h.power_off_idle else horizon
             h.energy_j = h.power_idle_w * on_s + (h.power_max_w - h.power_idle_w) * h.cpu_used_s / h.cores
