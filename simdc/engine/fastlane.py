@@ -34,20 +34,13 @@ import numpy as np
 
 from simdc.engine.cpu import water_fill
 from simdc.engine.host import EPS
-from simdc.engine.simulation import (
-    COMPLETED,
-    QUEUED,
-    REJECTED,
-    RUNNING,
-    STARTING,
-    PlatformRun,
-    Simulation,
-)
+from simdc.engine.simulation import (BACKOFF, BACKOFF_RESET_S, COMPLETED, KILLED, QUEUED, REJECTED, RUNNING,
+                                     STARTING, PlatformRun, Simulation)
 from simdc.placement import Fleet, first_fit
 
 # event kinds; at one instant ends come first (URGENT in the general engine), then the
 # rest in the order they were scheduled
-_END, _ARRIVAL, _READY, _GIVE_UP, _SAMPLE, _USAGE_STEP = range(6)
+_END, _ARRIVAL, _READY, _GIVE_UP, _SAMPLE, _USAGE_STEP, _RESTART = range(7)
 _URGENT, _NORMAL = 0, 1  # SimPy's priorities
 
 
@@ -120,7 +113,7 @@ class FastLane(Simulation):
             run_cpu = np.minimum(usage.cpu, self.fp.cpu_cap).tolist()
             run_mem = np.minimum(usage.mem, self.fp.mem_cap).tolist()
 
-            def start(i: int, j: int, now: float) -> None:
+            def start(i: int, j: int, now: float, clock: float) -> None:
                 running[j] += 1
                 cpu = run_cpu[i]
                 demand_sum[j] += cpu if cpu < cores[j] else cores[j]  # no more than its machine's cores
@@ -144,8 +137,11 @@ class FastLane(Simulation):
             vm = self.vm
             cur, alloc, foot = np.zeros(n), np.zeros(n), np.zeros(n)  # foot: GiB used (a VM's high-water mark)
             since, started_at, host_np = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)
-            cpu_acc, unmet_acc, mem_acc = np.zeros(n), np.zeros(n), np.zeros(n)
-            self.cpu_acc, self.unmet_acc, self.mem_acc = cpu_acc, unmet_acc, mem_acc
+            cpu_acc, unmet_acc, mem_acc, run_acc = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+            self.cpu_acc, self.unmet_acc, self.mem_acc, self.run_acc = cpu_acc, unmet_acc, mem_acc, run_acc
+            mem_request, priority, allocatable = self.fp.mem_request, self.fp.priority, [h.allocatable for h in hosts]
+            kills, restarts, streak = self.kills, self.restarts, self.streak
+            restart, backoff_s, backoff_max_s = self.restart, self.backoff_s, self.backoff_max_s
             weight, cpu_cap_i, mem_cap_i = self.fp.weight, self.fp.cpu_cap, self.fp.mem_cap
             cores_np, room_np = np.array(cores), np.array(mem_room)
             members: list[list[int]] = [[] for _ in range(m)]
@@ -158,7 +154,7 @@ class FastLane(Simulation):
 
             last_t, stranded = [0.0] * m, [0.0] * m
             self.stranded = stranded
-            booked_room = [h.allocatable for h in hosts]
+            booked_room = allocatable
 
             def touch(j: int, now: float) -> None:
                 """Before a change on host ``j``: its memory booked but unused until ``now``
@@ -181,10 +177,48 @@ class FastLane(Simulation):
                 mem_acc[inst] += foot[inst] * dt
                 since[inst] = now
 
+            def pressure(j: int, now: float, clock: float) -> bool:
+                """Simulation._settle_host's memory part: the OOM killer on a container host
+                over its memory (True if it freed a booking); a VM host would reclaim."""
+                if mem_sum[j] + overhead * running[j] <= mem_room[j]:
+                    return False
+                if vm:
+                    raise NeedsGeneral  # KSM, balloon, swap: the general engine's
+                return oom(j, now, clock)
+
+            def oom(j: int, now: float, clock: float) -> bool:
+                """Simulation._oom: victims in the kubelet's eviction order until the host fits."""
+                inst = np.array(members[j], dtype=np.int64)
+                mem = foot[inst]
+                excess = mem - mem_request[inst]
+                above = excess > 0
+                order = np.lexsort((-mem, -excess, priority[inst], ~above))
+                left = mem.sum() + overhead * len(inst) - np.cumsum((mem + overhead)[order])
+                victims = int(np.argmax(left <= allocatable[j])) + 1
+                freed = False
+                for i in inst[order[:victims]].tolist():
+                    freed |= kill(i, j, now, clock)
+                return freed
+
+            def kill(i: int, j: int, now: float, clock: float) -> bool:
+                """Simulation._kill: out of the running set; gone for good, or back after a back-off."""
+                remove(i, j, now)
+                kills[i] += 1
+                if not restart:
+                    release(i, j, now)
+                    state[i] = KILLED
+                    end_s[i] = now
+                    return True
+                if now - started_at[i] >= BACKOFF_RESET_S:
+                    streak[i] = 0
+                delay = min(backoff_s * 2 ** streak[i], backoff_max_s)
+                streak[i] += 1
+                state[i] = BACKOFF
+                push(heap, (clock + delay, _NORMAL, tick(), _RESTART, i))
+                return False
+
             def share(j: int, now: float) -> None:
                 """HostState.rebalance's CPU part: weighted max-min shares when over the cores."""
-                if mem_sum[j] + overhead * running[j] > mem_room[j]:
-                    raise NeedsGeneral  # OOM killer (containers) or reclaim (VMs)
                 now_contended = demand_sum[j] > cores[j] + EPS
                 if now_contended and not contended[j]:
                     settle_host(j, now)  # until now everyone had its full share
@@ -193,7 +227,7 @@ class FastLane(Simulation):
                     alloc[inst] = water_fill(cur[inst], weight[inst], cores[j]) if now_contended else cur[inst]
                 contended[j] = now_contended
 
-            def start(i: int, j: int, now: float) -> None:
+            def start(i: int, j: int, now: float, clock: float) -> None:
                 touch(j, now)
                 running[j] += 1
                 if contended[j]:
@@ -209,9 +243,13 @@ class FastLane(Simulation):
                 members[j].append(i)
                 demand_sum[j] += cpu
                 mem_sum[j] += mem
+                freed = pressure(j, now, clock)
                 share(j, now)
+                if freed and queue:
+                    drain(now, clock)
 
-            def stop(i: int, j: int, now: float) -> None:
+            def remove(i: int, j: int, now: float) -> None:
+                """HostState.remove and Simulation._account: out of the running set, with its integrals."""
                 touch(j, now)
                 running[j] -= 1
                 if contended[j]:
@@ -221,6 +259,7 @@ class FastLane(Simulation):
                     cpu_acc[i] += cur[i] * dt
                     mem_acc[i] += foot[i] * dt
                     since[i] = now
+                run_acc[i] += now - started_at[i]
                 group = members[j]
                 k = pos[i]
                 last = group.pop()
@@ -232,6 +271,9 @@ class FastLane(Simulation):
                     mem_sum[j] -= foot[i]
                 else:  # forget accumulated rounding error
                     demand_sum[j] = mem_sum[j] = 0.0
+
+            def stop(i: int, j: int, now: float) -> None:
+                remove(i, j, now)
                 share(j, now)
 
             def step(now: float) -> None:
@@ -252,12 +294,13 @@ class FastLane(Simulation):
                 mem = np.minimum(mem, mem_cap_i[inst])
                 cur[inst] = alloc[inst] = cpu
                 foot[inst] = np.maximum(foot[inst], mem) if vm else mem  # a guest keeps what it touched
-                demand = np.bincount(where, cpu, m)
-                used = np.bincount(where, foot[inst], m)
-                if (used + overhead * np.asarray(running) > room_np).any():
-                    raise NeedsGeneral  # OOM killer (containers) or reclaim (VMs)
-                demand_sum[:], mem_sum[:] = demand.tolist(), used.tolist()
-                over = demand > cores_np + EPS
+                demand_sum[:] = np.bincount(where, cpu, m).tolist()
+                mem_sum[:] = np.bincount(where, foot[inst], m).tolist()
+                for j in np.flatnonzero(np.array(mem_sum) + overhead * np.array(running) > room_np).tolist():
+                    if pressure(j, now, now) and queue:
+                        # the general engine drains the queue between hosts' updates: its order
+                        raise NeedsGeneral
+                over = np.array(demand_sum) > cores_np + EPS
                 for j in np.flatnonzero(over).tolist():
                     group = np.array(members[j], dtype=np.int64)
                     alloc[group] = water_fill(cur[group], weight[group], cores[j])
@@ -281,11 +324,25 @@ class FastLane(Simulation):
             return -1 if j is None else j
 
         def ready(i: int, j: int, now: float, clock: float) -> None:
-            """Simulation._ready: running on host ``j`` from ``now`` until its lifetime is over."""
-            ready_s[i] = now
-            push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
+            """Simulation._ready: running on host ``j`` from ``now``; a service lives its
+            lifetime from its first start."""
+            if ready_s[i] != ready_s[i]:  # NaN: the first start, not a restart
+                ready_s[i] = now
+                push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
             state[i] = RUNNING
-            start(i, j, now)
+            start(i, j, now, clock)
+
+        def release(i: int, j: int, now: float) -> None:
+            """HostState.release: the booking goes."""
+            if touch is not None:
+                touch(j, now)
+            count = resident[j] = resident[j] - 1
+            if count:
+                booked_cpu[j] -= book_cpu[i]
+                booked_mem[j] -= book_mem[i]
+            else:  # forget accumulated rounding error
+                booked_cpu[j] = booked_mem[j] = 0.0
+                busy_s[j] += now - busy_since[j]
 
         def admit(i: int, j: int, now: float, clock: float) -> None:
             """Simulation._admit and _start: book ``i`` on host ``j``, then start it."""
@@ -329,15 +386,14 @@ class FastLane(Simulation):
         while heap and heap[0][0] < horizon:
             clock, _, _, kind, i = pop(heap)
             if kind == _END:
-                j = host_of[i]
-                stop(i, j, clock)
-                count = resident[j] = resident[j] - 1  # HostState.release
-                if count:
-                    booked_cpu[j] -= book_cpu[i]
-                    booked_mem[j] -= book_mem[i]
-                else:  # forget accumulated rounding error
-                    booked_cpu[j] = booked_mem[j] = 0.0
-                    busy_s[j] += clock - busy_since[j]
+                j, was = host_of[i], state[i]
+                if was == RUNNING:
+                    stop(i, j, clock)
+                elif was == STARTING:
+                    starting[j] -= 1
+                elif was != BACKOFF:
+                    continue  # killed for good: nothing left to end
+                release(i, j, clock)
                 state[i] = COMPLETED
                 end_s[i] = clock
                 if queue:
@@ -383,6 +439,8 @@ class FastLane(Simulation):
                 if i < n:
                     push(heap, (clock + (submit[i] - clock), _NORMAL, tick(), _ARRIVAL, i))
             elif kind == _READY:
+                if state[i] != STARTING:
+                    continue  # its lifetime ended while it was starting
                 j = host_of[i]
                 starting[j] -= 1
                 ready(i, j, clock, clock)
@@ -394,6 +452,17 @@ class FastLane(Simulation):
                     end_s[i] = clock
                     if queue and queue[0] == i:
                         drain(clock, clock)  # the head left: the next may fit
+            elif kind == _RESTART:  # Simulation._on_restart, then _start
+                if state[i] == BACKOFF:
+                    restarts[i] += 1
+                    j = host_of[i]
+                    state[i] = STARTING
+                    starting[j] += 1
+                    if start_s[i] > 0:
+                        push(heap, (clock + start_s[i], _NORMAL, tick(), _READY, i))
+                    else:
+                        starting[j] -= 1
+                        ready(i, j, clock, clock)
             elif kind == _USAGE_STEP:
                 step(clock)
                 if clock + usage.step_s < horizon:
@@ -412,6 +481,7 @@ class FastLane(Simulation):
                 touch(j, horizon)
             inst = everyone()
             dt = horizon - since[inst]
+            run_acc[inst] += horizon - started_at[inst]
             cpu_acc[inst] += cur[inst] * dt
             unmet_acc[inst] += (cur[inst] - alloc[inst]) * dt
             mem_acc[inst] += foot[inst] * dt
@@ -435,9 +505,12 @@ class FastLane(Simulation):
         end = np.where(np.isnan(end), horizon, end)
         started = ~np.isnan(ready)
         ran = np.where(started, end - ready, 0.0)
-        # per instance, as the general engine accounts them (0 + demand × time run)
-        self.run_s = np.zeros(n)
-        self.run_s[placed] = 0.0 + ran
+        if self.mode == "closed":  # per instance, as the general engine accounts them (0 + demand × time run)
+            self.run_s = np.zeros(n)
+            self.run_s[placed] = 0.0 + ran
+        else:  # over all attempts (an OOM-killed container restarts)
+            self.run_s = self.run_acc
+            ran = self.run_acc[placed]
         overhead = self.hosts[0].overhead
         if self.mode == "closed":
             cores = np.array([h.cores for h in self.hosts])
@@ -446,6 +519,7 @@ class FastLane(Simulation):
             self.demand_s = np.zeros(n)
             self.demand_s[placed] = 0.0 + demand
             self.unmet_s = np.zeros(n)
+            self.kills = self.restarts = np.zeros(n, dtype=np.int64)
             used, mem_time = demand, (np.minimum(self.usage.mem, self.fp.mem_cap)[placed] + overhead) * ran
         else:
             self.demand_s, self.unmet_s = self.cpu_acc, self.unmet_acc
@@ -458,7 +532,7 @@ class FastLane(Simulation):
         self.first_boot_s[placed] = self.fp.start_s[placed]
         # what only failures, restarts, swap and interference change
         self.swap_s = self.extra_s = self.degraded_s = self.lost_core_s = np.zeros(n)
-        self.kills = self.restarts = self.failure_kills = np.zeros(n, dtype=np.int64)
+        self.failure_kills = np.zeros(n, dtype=np.int64)
         self.cold = np.zeros(n, dtype=bool)
         book = np.asarray(self.book_mem)[placed]
         resident_s = np.bincount(host, end - admit, m)

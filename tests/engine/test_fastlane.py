@@ -135,19 +135,40 @@ def test_the_lane_takes_what_it_models_and_its_mode_follows_from_the_inputs():
             assert sim.closed() is closed, name
 
 
-def test_memory_pressure_sends_the_run_to_the_general_engine():
-    """Containers booked on half their memory meet the OOM killer: forced into the lane the
-    run raises; 'auto' runs it in the general engine, with the general engine's results."""
-    config = config_for("container", [{"cpu_cores": 16, "memory_gib": 16, "count": 1}], "first_fit", "reject",
+@pytest.mark.parametrize("restart_policy", ["always", "never"])
+def test_the_oom_killer_and_restarts_run_in_the_lane_as_in_the_general_engine(restart_policy):
+    """Containers booked on a tenth of their memory use: the OOM killer acts again and
+    again, and killed containers come back after the back-off (or are gone)."""
+    config = config_for("container", [{"cpu_cores": 16, "memory_gib": 16, "count": 2}], "first_fit", "queue",
                         None, None, 0.5, 0.1, 1200.0, 2, False).with_overrides({
                             "platform.container.admission": "usage", "platform.container.usage_percentile": 10.0,
-                            "workload.synthetic.memory_usage.mean": 0.9, "workload.synthetic.memory_burstiness": 0.5})
-    assert lane_of(config).applies()
+                            "platform.container.restart_policy": restart_policy,
+                            "workload.synthetic.memory_usage.mean": 0.6, "workload.synthetic.memory_burstiness": 0.5})
+    sim = lane_of(config)
+    assert sim.applies() and not sim.closed()
+    general, lane, _ = run_both(config, "container")
+    kills = general.instances["oom_kills"].sum()
+    assert kills > 10
+    if restart_policy == "always":
+        assert general.instances["restarts"].sum() > 0
+    else:
+        assert (general.instances["outcome"] == "oom_killed").sum() == (general.instances["oom_kills"] > 0).sum()
+    assert_close(general, lane)
+
+
+def test_vm_memory_reclaim_sends_the_run_to_the_general_engine():
+    """VMs on overcommitted memory make the host reclaim (KSM, balloon, swap): forced into
+    the lane the run raises; 'auto' runs it in the general engine."""
+    config = config_for("vm", [{"cpu_cores": 16, "memory_gib": 16, "count": 1}], "first_fit", "reject",
+                        None, None, 0.0, 0.1, 1200.0, 2, False).with_overrides({
+                            "platform.vm.memory_overcommit": 3.0, "workload.synthetic.memory_usage.mean": 0.9,
+                            "workload.synthetic.memory_burstiness": 0.3})
+    assert lane_of(config, "vm").applies()
     with pytest.raises(NeedsGeneral):
-        run_both(config, "container")
+        run_both(config, "vm")
     results = simdc.simulate(config)
-    assert results.manifest["engine_lanes"] == {"container": "general"}
-    assert results.summary["oom_kills"].iloc[0] > 0
+    assert results.manifest["engine_lanes"] == {"vm": "general"}
+    assert results.summary["swap_share"].iloc[0] > 0 or results.summary["reclaim_share"].iloc[0] > 0
 
 
 def test_the_erlang_b_benchmark_takes_the_lane():
@@ -222,10 +243,7 @@ def test_contended_containers_run_in_the_lane_with_the_general_engines_numbers(h
                         "workload.synthetic.usage_step_s": step_s})
     config = config_for("container", hosts, policy, "reject", None, None, 0.5, 0.2, 900.0, seed, False)
     config = config.with_overrides(changes)
-    try:
-        general, lane, _ = run_both(config, "container")
-    except NeedsGeneral:  # memory ran out somewhere: the general engine's (tested above)
-        return
+    general, lane, _ = run_both(config, "container")
     assert_close(general, lane)
 
 
