@@ -34,8 +34,18 @@ import numpy as np
 
 from simdc.engine.cpu import water_fill
 from simdc.engine.host import EPS
-from simdc.engine.simulation import (BACKOFF, BACKOFF_RESET_S, COMPLETED, KILLED, QUEUED, REJECTED, RUNNING,
-                                     STARTING, PlatformRun, Simulation)
+from simdc.engine.simulation import (
+    BACKOFF,
+    BACKOFF_RESET_S,
+    COMPLETED,
+    KILLED,
+    QUEUED,
+    REJECTED,
+    RUNNING,
+    STARTING,
+    PlatformRun,
+    Simulation,
+)
 from simdc.placement import Fleet, first_fit
 
 # event kinds; at one instant ends come first (URGENT in the general engine), then the
@@ -148,18 +158,21 @@ class FastLane(Simulation):
             pos = [0] * n
             contended = [False] * m
 
+            live = np.zeros(n, dtype=bool)
+
             def everyone() -> np.ndarray:
-                """The running instances, host by host."""
-                return np.fromiter(itertools.chain.from_iterable(members), np.int64, sum(running))
+                """The running instances."""
+                return np.flatnonzero(live)
 
             last_t, stranded = [0.0] * m, [0.0] * m
             self.stranded = stranded
             booked_room = allocatable
 
             def touch(j: int, now: float) -> None:
-                """Before a change on host ``j``: its memory booked but unused until ``now``
-                (up to what the host has; more use than booking strands nothing). Every other
-                host integral follows from the instances' own, at the end."""
+                """Before any change on host ``j`` at ``now`` (each event calls it once): its
+                memory booked but unused until then (up to what the host has; use beyond the
+                booking strands nothing). Every other host integral follows from the
+                instances' own, at the end."""
                 dt = now - last_t[j]
                 if dt > 0:
                     last_t[j] = now
@@ -228,7 +241,6 @@ class FastLane(Simulation):
                 contended[j] = now_contended
 
             def start(i: int, j: int, now: float, clock: float) -> None:
-                touch(j, now)
                 running[j] += 1
                 if contended[j]:
                     settle_host(j, now)
@@ -241,6 +253,7 @@ class FastLane(Simulation):
                 host_np[i] = j
                 pos[i] = len(members[j])
                 members[j].append(i)
+                live[i] = True
                 demand_sum[j] += cpu
                 mem_sum[j] += mem
                 freed = pressure(j, now, clock)
@@ -250,7 +263,6 @@ class FastLane(Simulation):
 
             def remove(i: int, j: int, now: float) -> None:
                 """HostState.remove and Simulation._account: out of the running set, with its integrals."""
-                touch(j, now)
                 running[j] -= 1
                 if contended[j]:
                     settle_host(j, now)
@@ -260,6 +272,7 @@ class FastLane(Simulation):
                     mem_acc[i] += foot[i] * dt
                     since[i] = now
                 run_acc[i] += now - started_at[i]
+                live[i] = False
                 group = members[j]
                 k = pos[i]
                 last = group.pop()
@@ -334,8 +347,6 @@ class FastLane(Simulation):
 
         def release(i: int, j: int, now: float) -> None:
             """HostState.release: the booking goes."""
-            if touch is not None:
-                touch(j, now)
             count = resident[j] = resident[j] - 1
             if count:
                 booked_cpu[j] -= book_cpu[i]
@@ -387,6 +398,8 @@ class FastLane(Simulation):
             clock, _, _, kind, i = pop(heap)
             if kind == _END:
                 j, was = host_of[i], state[i]
+                if touch is not None:
+                    touch(j, clock)
                 if was == RUNNING:
                     stop(i, j, clock)
                 elif was == STARTING:
@@ -442,6 +455,8 @@ class FastLane(Simulation):
                 if state[i] != STARTING:
                     continue  # its lifetime ended while it was starting
                 j = host_of[i]
+                if touch is not None:
+                    touch(j, clock)
                 starting[j] -= 1
                 ready(i, j, clock, clock)
                 if max_starts is not None and queue:
@@ -456,6 +471,7 @@ class FastLane(Simulation):
                 if state[i] == BACKOFF:
                     restarts[i] += 1
                     j = host_of[i]
+                    touch(j, clock)
                     state[i] = STARTING
                     starting[j] += 1
                     if start_s[i] > 0:

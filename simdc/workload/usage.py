@@ -148,7 +148,7 @@ class SyntheticUsage:
         self.cpu, self.mem, self.step_s = cpu, mem, float(step_s)
         self.seed = int(seed)
         self._cache: dict[int, tuple[int, int, float]] = {}
-        self._first: dict[int, np.ndarray] = {}  # per stream: every instance's own shock at age 0
+        self._first: dict[int, np.ndarray] = {}  # per stream: every instance's own factor at age 0
         self.sigma_cpu, self.sigma_mem = cpu_burstiness, memory_burstiness
         self.common, self.own = math.sqrt(correlation), math.sqrt(1 - correlation)
         self.amplitude, self.peak_s = diurnal_amplitude, diurnal_peak_s
@@ -222,14 +222,16 @@ class SyntheticUsage:
         if sigma == 0:
             return 1.0
         key, common = self._keys(step, stream)
-        if k == 0:  # a start: every instance's first shock, computed once, vectorised
+        if k == 0:
+            # A start, the hot case: exp(σ(c·g + o·e) − σ²/2) as the instance's own part,
+            # computed once for every instance (vectorised), times the step's shared part.
             first = self._first.get(stream)
             if first is None:
                 ids = np.arange(len(self.cpu), dtype=np.uint64)
-                first = self._first[stream] = _normal(_mix(np.uint64(key) ^ _mix(ids * np.uint64(0xD1B54A32D192ED03))))
-            own = float(first[i])
-        else:
-            own = _normal_one(_mix_one(key ^ _mix_one((i * 0xD1B54A32D192ED03 + k) & MASK)))
+                own = _normal(_mix(np.uint64(key) ^ _mix(ids * np.uint64(0xD1B54A32D192ED03))))
+                first = self._first[stream] = np.exp(sigma * self.own * own)
+            return float(first[i]) * math.exp(sigma * self.common * common - sigma * sigma / 2)
+        own = _normal_one(_mix_one(key ^ _mix_one((i * 0xD1B54A32D192ED03 + k) & MASK)))
         z = self.common * common + self.own * own
         return math.exp(sigma * z - sigma * sigma / 2)
 
