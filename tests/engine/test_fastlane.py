@@ -257,3 +257,15 @@ def test_a_contended_host_shares_its_cores_in_the_lane_as_in_the_general_engine(
     general, lane, _ = run_both(config, "container")
     assert general.instances["cpu_unmet_core_s"].sum() > 0.1 * general.instances["cpu_demand_core_s"].sum()
     assert_close(general, lane)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_a_large_fleet_places_as_in_the_general_engine(policy):
+    """Past a couple of dozen hosts the lane tests every host at once: the same picks."""
+    hosts = [{"cpu_cores": 4, "memory_gib": 8, "count": 20}, {"cpu_cores": 8, "memory_gib": 32, "count": 12}]
+    config = config_for("container", hosts, policy, "queue", 300.0, 2, 0.5, 2.0, 300.0, 7, True).with_overrides({
+        "workload.synthetic.cpu_burstiness": 0.5, "workload.synthetic.usage_step_s": 300.0})
+    general, lane, _ = run_both(config, "container")
+    assert set(general.instances["host"]) == set(range(-1, 32))  # every host was used, and some went without
+    assert (general.instances["outcome"] == "rejected").sum() > 100  # and it was full
+    assert_close(general, lane)
