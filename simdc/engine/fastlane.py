@@ -52,7 +52,7 @@ from simdc.placement import Fleet, first_fit
 # rest in the order they were scheduled
 _END, _ARRIVAL, _READY, _GIVE_UP, _SAMPLE, _USAGE_STEP, _RESTART = range(7)
 _URGENT, _NORMAL = 0, 1  # SimPy's priorities
-_VECTOR_HOSTS = 24  # above this many hosts, placement tests them all at once with numpy
+_FEW_SIZES = 64  # at most this many distinct bookings: remember those that fit nowhere
 
 
 class NeedsGeneral(Exception):
@@ -112,15 +112,17 @@ class FastLane(Simulation):
         overhead = hosts[0].overhead
         base = [h.base for h in hosts]
         running = [0] * m  # instances running on each host
-        # Bookings: lists on small fleets (single elements are cheapest there); arrays on
-        # large ones, where placement tests every host at once.
-        vector = m > _VECTOR_HOSTS
-        booked_cpu, booked_mem = (np.zeros(m), np.zeros(m)) if vector else ([0.0] * m, [0.0] * m)
-        cpu_cap_np, mem_cap_np, starting_np = np.array(cpu_cap), np.array(mem_cap), np.zeros(m, dtype=np.int64)
+        booked_cpu, booked_mem = [0.0] * m, [0.0] * m
+        first_fit_only = self.choose is first_fit and max_starts is None
+        # Sizes known to fit on no host (first fit, no start limit, few distinct sizes):
+        # bookings only grow until one is released, and a release on host j can only
+        # make a size fit on j, so a size stays here until a release makes room for it.
+        sizes = np.unique(np.column_stack([self.fp.book_cpu, self.fp.book_mem_gib]), axis=0) if n else []
+        nowhere: set[tuple[float, float]] | None = (
+            set() if first_fit_only and m > 1 and len(sizes) <= _FEW_SIZES else None)
         resident, peak, starting = [0] * m, [0] * m, [0] * m
         demand_sum, mem_sum = [0.0] * m, [0.0] * m  # cores wanted; GiB used (without overheads)
         self.busy_since, self.busy_s = busy_since, busy_s = [0.0] * m, [0.0] * m
-        first_fit_only = self.choose is first_fit and max_starts is None
         usage = self.usage
         self.mode = "closed" if self.closed() else "tracked"
 
@@ -327,23 +329,18 @@ class FastLane(Simulation):
         def place(i: int) -> int:
             """Simulation._place: the host the policy picks among those that fit, or -1."""
             cpu, mem = book_cpu[i], book_mem[i]
-            if vector:
-                fits = (booked_cpu + cpu <= cpu_cap_np) & (booked_mem + mem <= mem_cap_np)
-                if max_starts is not None:
-                    starting_np[:] = starting
-                    fits &= starting_np < max_starts
-                if first_fit_only:
-                    j = int(fits.argmax())
-                    return j if fits[j] else -1
-            elif first_fit_only or m == 1:
+            if first_fit_only or m == 1:
+                if nowhere is not None and (cpu, mem) in nowhere:
+                    return -1
                 for j in range(m):
                     if (booked_cpu[j] + cpu <= cpu_cap[j] and booked_mem[j] + mem <= mem_cap[j]
                             and (max_starts is None or starting[j] < max_starts)):
                         return j
+                if nowhere is not None:
+                    nowhere.add((cpu, mem))
                 return -1
-            else:
-                fits = np.array([booked_cpu[j] + cpu <= cpu_cap[j] and booked_mem[j] + mem <= mem_cap[j]
-                                 and (max_starts is None or starting[j] < max_starts) for j in range(m)])
+            fits = np.array([booked_cpu[j] + cpu <= cpu_cap[j] and booked_mem[j] + mem <= mem_cap[j]
+                             and (max_starts is None or starting[j] < max_starts) for j in range(m)])
             if not fits.any():
                 return -1
             fleet = Fleet(self.cpu_caps, self.mem_caps, np.array(booked_cpu), np.array(booked_mem), fits, cpu, mem)
@@ -368,6 +365,9 @@ class FastLane(Simulation):
             else:  # forget accumulated rounding error
                 booked_cpu[j] = booked_mem[j] = 0.0
                 busy_s[j] += now - busy_since[j]
+            if nowhere:  # room on j again: what now fits there is no longer nowhere
+                nowhere.difference_update([size for size in nowhere if booked_cpu[j] + size[0] <= cpu_cap[j]
+                                           and booked_mem[j] + size[1] <= mem_cap[j]])
 
         def admit(i: int, j: int, now: float, clock: float) -> None:
             """Simulation._admit and _start: book ``i`` on host ``j``, then start it."""
@@ -451,7 +451,6 @@ class FastLane(Simulation):
                             # fragmentation: memory free across the fleet when i found no host
                             # (bookings never exceed the caps: Σ caps − Σ bookings)
                             free_at_failure[i] = (mem_cap[0] - booked_mem[0] if m == 1 else
-                                                  total_mem_cap - float(booked_mem.sum()) if vector else
                                                   total_mem_cap - sum(booked_mem))
                         if queue_when_full:
                             state[i] = QUEUED
@@ -500,7 +499,7 @@ class FastLane(Simulation):
                     push(heap, (clock + usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
             else:  # Simulation._sample's rows, from the lists
                 self.samples += [(clock, j, resident[j], running[j], demand_sum[j], min(demand_sum[j], cores[j]),
-                                  mem_sum[j] + overhead * running[j] + base[j], float(booked_mem[j]) + base[j], 0.0)
+                                  mem_sum[j] + overhead * running[j] + base[j], booked_mem[j] + base[j], 0.0)
                                  for j in range(m)]
                 if progress is not None:
                     progress(clock)
@@ -517,8 +516,7 @@ class FastLane(Simulation):
             unmet_acc[inst] += (cur[inst] - alloc[inst]) * dt
             mem_acc[inst] += foot[inst] * dt
         for h, j in zip(hosts, range(m)):  # the hosts' state into their HostState objects
-            h.book_cpu, h.book_mem = float(booked_cpu[j]), float(booked_mem[j])
-            h.resident, h.starting = resident[j], starting[j]
+            h.book_cpu, h.book_mem, h.resident, h.starting = booked_cpu[j], booked_mem[j], resident[j], starting[j]
             h.peak_resident, h.demand_sum, h.mem_sum = peak[j], demand_sum[j], mem_sum[j]
             h.cpu_demand, h.mem_used = demand_sum[j], mem_sum[j] + overhead * running[j]
         self._integrate()
