@@ -70,15 +70,20 @@ class FastLane(Simulation):
         host = self.hosts[0]  # the platform's sensitivities, the same on every host
         return not ((host.k_membw > 0 and any(self.membw)) or (host.k_io > 0 and any(self.io)))
 
-    def closed(self) -> bool:
-        """Whether no host can ever be contended and usage is constant: the closed mode."""
-        fp, usage = self.fp, self.usage
-        if usage.step_s is not None:
-            return False
+    def bounded(self) -> bool:
+        """Whether no host can ever be contended or short of memory: every instance's
+        usage at its most (capped by its vCPUs, limit or size) within its booking, and
+        the bookings within the hosts (no overcommit)."""
+        fp = self.fp
         if any(h.cpu_cap > h.cores + EPS or h.mem_cap > h.allocatable + EPS for h in self.hosts):
             return False  # overcommit: bookings may exceed the machine
-        cpu, mem = np.minimum(usage.cpu, fp.cpu_cap), np.minimum(usage.mem, fp.mem_cap)
+        cpu, mem = self.usage.upper()
+        cpu, mem = np.minimum(cpu, fp.cpu_cap), np.minimum(mem, fp.mem_cap)
         return bool(np.all(cpu <= fp.book_cpu) and np.all(mem + self.hosts[0].overhead <= fp.book_mem_gib))
+
+    def closed(self) -> bool:
+        """Bounded, with constant usage: the closed mode."""
+        return self.usage.step_s is None and self.bounded()
 
     def run_fast(self) -> PlatformRun:
         """The general engine's :meth:`Simulation.run`, event for event, on a bare heap.
@@ -124,7 +129,10 @@ class FastLane(Simulation):
         demand_sum, mem_sum = [0.0] * m, [0.0] * m  # cores wanted; GiB used (without overheads)
         self.busy_since, self.busy_s = busy_since, busy_s = [0.0] * m, [0.0] * m
         usage = self.usage
-        self.mode = "closed" if self.closed() else "tracked"
+        self.mode = "tracked"
+        if self.bounded():
+            self.mode = "closed" if usage.step_s is None else "bounded"
+        sums = None  # brings demand_sum and mem_sum up to date before a sample, where they lag
 
         if self.mode == "closed":
             run_cpu = np.minimum(usage.cpu, self.fp.cpu_cap).tolist()
@@ -326,6 +334,63 @@ class FastLane(Simulation):
                     alloc[group] = water_fill(cur[group], weight[group], cores[j])
                 contended[:] = over.tolist()
 
+            if self.mode == "bounded":
+                # No host can be contended or short of memory: shares are demands and nothing
+                # need be checked, so a new instance's first usage waits for the next batch
+                # (the next step or sample), or is drawn alone if it ends before.
+                touch = None
+                pending: list[int] = []
+                fresh = [False] * n
+
+                def flush() -> None:
+                    inst = np.array([i for i in pending if fresh[i]], dtype=np.int64)
+                    pending.clear()
+                    if not len(inst):
+                        return
+                    for i in inst.tolist():
+                        fresh[i] = False
+                    cpu, mem = usage.at_start(inst, started_at[inst])
+                    cur[inst] = alloc[inst] = np.minimum(np.minimum(cpu, cpu_cap_i[inst]), cores_np[host_np[inst]])
+                    foot[inst] = np.minimum(mem, mem_cap_i[inst])
+
+                def start(i: int, j: int, now: float, clock: float) -> None:
+                    running[j] += 1
+                    since[i] = started_at[i] = now
+                    host_np[i] = j
+                    live[i] = fresh[i] = True
+                    pending.append(i)
+
+                def stop(i: int, j: int, now: float) -> None:
+                    running[j] -= 1
+                    if fresh[i]:  # ends before its first usage was drawn: draw it alone
+                        fresh[i] = False
+                        cpu, mem = usage.at_one(i, 0.0, started_at[i])
+                        cur[i] = alloc[i] = min(cpu, cpu_cap_i[i], cores[j])
+                        foot[i] = min(mem, mem_cap_i[i])
+                    dt = now - since[i]
+                    cpu_acc[i] += cur[i] * dt
+                    mem_acc[i] += foot[i] * dt
+                    run_acc[i] += now - started_at[i]
+                    live[i] = False
+
+                def step(now: float) -> None:
+                    flush()
+                    inst = everyone()
+                    dt = now - since[inst]
+                    cpu_acc[inst] += cur[inst] * dt
+                    mem_acc[inst] += foot[inst] * dt
+                    since[inst] = now
+                    cpu, mem = usage.at(inst, now - started_at[inst], now)
+                    cur[inst] = alloc[inst] = np.minimum(np.minimum(cpu, cpu_cap_i[inst]), cores_np[host_np[inst]])
+                    mem = np.minimum(mem, mem_cap_i[inst])
+                    foot[inst] = np.maximum(foot[inst], mem) if vm else mem  # a guest keeps what it touched
+
+                def sums() -> None:
+                    flush()
+                    inst = everyone()
+                    demand_sum[:] = np.bincount(host_np[inst], cur[inst], m).tolist()
+                    mem_sum[:] = np.bincount(host_np[inst], foot[inst], m).tolist()
+
         def place(i: int) -> int:
             """Simulation._place: the host the policy picks among those that fit, or -1."""
             cpu, mem = book_cpu[i], book_mem[i]
@@ -498,6 +563,8 @@ class FastLane(Simulation):
                 if clock + usage.step_s < horizon:
                     push(heap, (clock + usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
             else:  # Simulation._sample's rows, from the lists
+                if sums is not None:
+                    sums()
                 self.samples += [(clock, j, resident[j], running[j], demand_sum[j], min(demand_sum[j], cores[j]),
                                   mem_sum[j] + overhead * running[j] + base[j], booked_mem[j] + base[j], 0.0)
                                  for j in range(m)]
@@ -506,9 +573,12 @@ class FastLane(Simulation):
                 if clock + sample_every_s < horizon:
                     push(heap, (clock + sample_every_s, _NORMAL, tick(), _SAMPLE, 0))
 
-        if touch is not None:  # the running instances' and the hosts' integrals up to the horizon
-            for j in range(m):
-                touch(j, horizon)
+        if self.mode != "closed":  # the running instances' and the hosts' integrals up to the horizon
+            if touch is not None:
+                for j in range(m):
+                    touch(j, horizon)
+            if sums is not None:
+                sums()
             inst = everyone()
             dt = horizon - since[inst]
             run_acc[inst] += horizon - started_at[inst]
@@ -577,8 +647,8 @@ class FastLane(Simulation):
             h.cpu_demand_s, h.cpu_used_s = float(cpu_s[j]), float(used_s[j])
             h.mem_used_s = float(mem_used_s[j]) + h.base * horizon
             h.mem_alloc_s = float(mem_alloc_s[j]) + h.base * horizon
-            # booked but unused: in the closed mode bookings stay within allocatable and use
-            # within bookings; else integrated as the run went
-            h.stranded_s = float(mem_alloc_s[j] - mem_used_s[j]) if self.mode == "closed" else self.stranded[j]
+            # booked but unused: bounded, bookings stay within allocatable and use within
+            # bookings; else integrated as the run went
+            h.stranded_s = float(mem_alloc_s[j] - mem_used_s[j]) if self.mode != "tracked" else self.stranded[j]
             on_s = self.busy_s[j] if h.power_off_idle else horizon
             h.energy_j = h.power_idle_w * on_s + (h.power_max_w - h.power_idle_w) * h.cpu_used_s / h.cores

@@ -210,6 +210,8 @@ def test_vms_with_usage_noise_run_in_the_lane_with_the_general_engines_numbers(h
     config = config.with_overrides({"workload.synthetic.cpu_burstiness": 1.0, "workload.synthetic.memory_burstiness": 0.5,
                                     "workload.synthetic.usage_step_s": step_s,
                                     "workload.synthetic.usage_diurnal_amplitude": amplitude})
+    sim = lane_of(config, "vm")
+    assert sim.bounded() and not sim.closed()  # VMs cannot use more than they were given
     general, lane, workload = run_both(config, "vm")
     assert workload.usage.step_s == step_s
     assert_close(general, lane)
