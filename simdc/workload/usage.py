@@ -149,6 +149,7 @@ class SyntheticUsage:
         self.seed = int(seed)
         self._cache: dict[int, tuple[int, int, float]] = {}
         self._first: dict[int, np.ndarray] = {}  # per stream: every instance's own factor at age 0
+        self._start: tuple[int, float, float] | None = None  # (step, shared CPU and memory factors)
         self.sigma_cpu, self.sigma_mem = cpu_burstiness, memory_burstiness
         self.common, self.own = math.sqrt(correlation), math.sqrt(1 - correlation)
         self.amplitude, self.peak_s = diurnal_amplitude, diurnal_peak_s
@@ -191,9 +192,32 @@ class SyntheticUsage:
     def at_one(self, i: int, age_s: float, now: float) -> tuple[float, float]:
         """:meth:`at` for one instance, in plain Python: the same numbers, 50× faster."""
         step, k = int(now // self.step_s), int(age_s // self.step_s)
+        if k == 0:  # a start, the hot case: the instance's own factors times the step's shared ones
+            cached = self._start
+            if cached is None or cached[0] != step:
+                cached = self._start = (step, self._shared(self.sigma_cpu, step, 1), self._shared(self.sigma_mem, step, 2))
+            cpu_own, mem_own = self._own_first()
+            return (float(self.cpu[i]) * self._shape(now) * (float(cpu_own[i]) * cached[1]),
+                    float(self.mem[i]) * (float(mem_own[i]) * cached[2]))
         cpu = float(self.cpu[i]) * self._shape(now) * self._factor_one(self.sigma_cpu, i, k, step, 1)
         mem = float(self.mem[i]) * self._factor_one(self.sigma_mem, i, k, step, 2)
         return cpu, mem
+
+    def _own_first(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every instance's own factor at age 0, exp(σ·o·e(instance, 0)), for CPU and memory:
+        computed once, vectorised."""
+        if not self._first:
+            ids = np.arange(len(self.cpu), dtype=np.uint64)
+            for sigma, stream in ((self.sigma_cpu, 1), (self.sigma_mem, 2)):
+                key, _ = self._keys(0, stream)
+                own = _normal(_mix(np.uint64(key) ^ _mix(ids * np.uint64(0xD1B54A32D192ED03))))
+                self._first[stream] = np.exp(sigma * self.own * own)
+        return self._first[1], self._first[2]
+
+    def _shared(self, sigma: float, step: int, stream: int) -> float:
+        """The step's shared factor, exp(σ·c·g(step) − σ²/2)."""
+        _, common = self._keys(step, stream)
+        return math.exp(sigma * self.common * common - sigma * sigma / 2)
 
     def _shape(self, now: float) -> float:
         if self.amplitude == 0:
@@ -222,15 +246,6 @@ class SyntheticUsage:
         if sigma == 0:
             return 1.0
         key, common = self._keys(step, stream)
-        if k == 0:
-            # A start, the hot case: exp(σ(c·g + o·e) − σ²/2) as the instance's own part,
-            # computed once for every instance (vectorised), times the step's shared part.
-            first = self._first.get(stream)
-            if first is None:
-                ids = np.arange(len(self.cpu), dtype=np.uint64)
-                own = _normal(_mix(np.uint64(key) ^ _mix(ids * np.uint64(0xD1B54A32D192ED03))))
-                first = self._first[stream] = np.exp(sigma * self.own * own)
-            return float(first[i]) * math.exp(sigma * self.common * common - sigma * sigma / 2)
         own = _normal_one(_mix_one(key ^ _mix_one((i * 0xD1B54A32D192ED03 + k) & MASK)))
         z = self.common * common + self.own * own
         return math.exp(sigma * z - sigma * sigma / 2)
