@@ -394,16 +394,18 @@ class FastLane(Simulation):
         def place(i: int) -> int:
             """Simulation._place: the host the policy picks among those that fit, or -1."""
             cpu, mem = book_cpu[i], book_mem[i]
-            if first_fit_only or m == 1:
+            if first_fit_only:
                 if nowhere is not None and (cpu, mem) in nowhere:
                     return -1
-                for j in range(m):
-                    if (booked_cpu[j] + cpu <= cpu_cap[j] and booked_mem[j] + mem <= mem_cap[j]
-                            and (max_starts is None or starting[j] < max_starts)):
+                for j, bc, cc, bm, mc in zip(range(m), booked_cpu, cpu_cap, booked_mem, mem_cap):
+                    if bc + cpu <= cc and bm + mem <= mc:
                         return j
                 if nowhere is not None:
                     nowhere.add((cpu, mem))
                 return -1
+            if m == 1:
+                return 0 if (booked_cpu[0] + cpu <= cpu_cap[0] and booked_mem[0] + mem <= mem_cap[0]
+                             and (max_starts is None or starting[0] < max_starts)) else -1
             fits = np.array([booked_cpu[j] + cpu <= cpu_cap[j] and booked_mem[j] + mem <= mem_cap[j]
                              and (max_starts is None or starting[j] < max_starts) for j in range(m)])
             if not fits.any():

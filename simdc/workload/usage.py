@@ -196,8 +196,11 @@ class SyntheticUsage:
             cached = self._start
             if cached is None or cached[0] != step:
                 cached = self._start = (step, self._shared(self.sigma_cpu, step, 1), self._shared(self.sigma_mem, step, 2))
-            cpu_own, mem_own = self._own_first()
-            return (float(self.cpu[i]) * self._shape(now) * (float(cpu_own[i]) * cached[1]),
+            cpu_own, mem_own = self._first.get(1), self._first.get(2)
+            if cpu_own is None:
+                cpu_own, mem_own = self._own_first()
+            shape = 1.0 if self.amplitude == 0 else self._shape(now)
+            return (float(self.cpu[i]) * shape * (float(cpu_own[i]) * cached[1]),
                     float(self.mem[i]) * (float(mem_own[i]) * cached[2]))
         cpu = float(self.cpu[i]) * self._shape(now) * self._factor_one(self.sigma_cpu, i, k, step, 1)
         mem = float(self.mem[i]) * self._factor_one(self.sigma_mem, i, k, step, 2)
