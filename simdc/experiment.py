@@ -54,13 +54,16 @@ def simulate(config: Config, seed: int | None = None, progress=None) -> Results:
                      faults=config.faults)
         for name in sim.platforms
     ]
-    instances = pd.concat([r.instances for r in runs], ignore_index=True)
+    # each platform's summary from its own tables (no copy of a platform's rows out of all)
+    summary = pd.concat([metrics.summary(r.instances, r.hosts) for r in runs], ignore_index=True)
+    lanes = {name: run.lane for name, run in zip(sim.platforms, runs)}
+    instances = _concat_columns([r.instances for r in runs])
     hosts = pd.concat([r.hosts for r in runs], ignore_index=True)
     timeseries = pd.concat([r.timeseries for r in runs], ignore_index=True)
-    instances["outcome"] = instances["outcome"].astype(runs[0].instances["outcome"].dtype)
+    del runs
     return Results(
         config=config,
-        summary=metrics.summary(instances, hosts),
+        summary=summary,
         instances=instances,
         timeseries=timeseries,
         hosts=hosts,
@@ -72,12 +75,23 @@ def simulate(config: Config, seed: int | None = None, progress=None) -> Results:
             "skipped_rows": dict(workload.skipped),  # bad trace rows skipped, by reason
             "workload_notes": list(workload.notes),  # what the trace reader chose and assumed
             "platforms": list(sim.platforms),
-            "engine_lanes": {name: run.lane for name, run in zip(sim.platforms, runs)},
+            "engine_lanes": lanes,
             "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "wall_time_s": round(time.perf_counter() - started, 3),
         },
     )
+
+
+def _concat_columns(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat(frames, ignore_index=True)`` one column at a time, each dropped from its
+    frame once joined: the peak holds one copy of the table and a column, not two copies."""
+    columns = {}
+    for name in list(frames[0].columns):
+        columns[name] = pd.concat([frame[name] for frame in frames], ignore_index=True)
+        for frame in frames:
+            del frame[name]
+    return pd.DataFrame(columns, copy=False)
 
 
 def _version(package: str) -> str:
