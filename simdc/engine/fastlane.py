@@ -31,6 +31,7 @@ import heapq
 import itertools
 
 import numpy as np
+import pandas as pd
 
 from simdc.engine.cpu import water_fill
 from simdc.engine.host import EPS
@@ -53,6 +54,13 @@ from simdc.placement import Fleet, first_fit
 _END, _ARRIVAL, _READY, _GIVE_UP, _SAMPLE, _USAGE_STEP, _RESTART = range(7)
 _URGENT, _NORMAL = 0, 1  # SimPy's priorities
 _FEW_SIZES = 64  # at most this many distinct bookings: remember those that fit nowhere
+
+
+def _few(cpu: np.ndarray, mem: np.ndarray) -> bool:
+    """Whether there are about _FEW_SIZES distinct (cpu, mem) bookings or fewer (a hint for
+    speed only: the set of sizes that fit nowhere is exact however many there are)."""
+    key = cpu * 1e6 + mem
+    return len(key) > 0 and len(pd.unique(key[:4096])) <= _FEW_SIZES and len(pd.unique(key)) <= _FEW_SIZES
 
 
 class NeedsGeneral(Exception):
@@ -123,9 +131,8 @@ class FastLane(Simulation):
         # Sizes known to fit on no host (first fit, no start limit, few distinct sizes):
         # bookings only grow until one is released, and a release on host j can only
         # make a size fit on j, so a size stays here until a release makes room for it.
-        sizes = np.unique(np.column_stack([self.fp.book_cpu, self.fp.book_mem_gib]), axis=0) if n else []
         nowhere: set[tuple[float, float]] | None = (
-            set() if first_fit_only and m > 1 and len(sizes) <= _FEW_SIZES else None)
+            set() if first_fit_only and m > 1 and _few(self.fp.book_cpu, self.fp.book_mem_gib) else None)
         resident, peak, starting = [0] * m, [0] * m, [0] * m
         demand_sum, mem_sum = [0.0] * m, [0.0] * m  # cores wanted; GiB used (without overheads)
         self.busy_since, self.busy_s = busy_since, busy_s = [0.0] * m, [0.0] * m

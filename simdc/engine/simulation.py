@@ -57,9 +57,9 @@ def _as_list(values: np.ndarray) -> list:
     """``values.tolist()``, sharing one float object per distinct value when there are few
     (sizes from a catalogue, absent limits, zero intensities): 8 bytes an element instead
     of 32, for the per-instance lists the event loop indexes."""
-    if len(values) < 1024 or len(np.unique(values[:4096])) > 512:
+    if len(values) < 1024 or len(pd.unique(values[:4096])) > 512:
         return values.tolist()
-    distinct, code = np.unique(values, return_inverse=True)
+    code, distinct = pd.factorize(values, use_na_sentinel=False)
     if len(distinct) > len(values) // 8:
         return values.tolist()
     distinct = distinct.tolist()
