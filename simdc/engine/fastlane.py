@@ -2,27 +2,30 @@
 
 The general engine (:mod:`simdc.engine.simulation`) models everything: image pulls that
 wait on several things, batch work under processor sharing, OOM kills and restarts,
-VM memory reclaim, interference, failures. Most capacity studies use none of that, or
-only CPU contention; for them this lane runs the general engine's events in the general
-engine's order on a bare ``heapq`` loop, with hosts' bookings in lists and the instances'
-usage in arrays updated fleet-wide once per usage step. Two modes:
+VM memory reclaim, interference, failures. Most capacity studies need only bookings,
+usage, CPU contention and the OOM killer; for them this lane runs the general engine's
+events in the general engine's order on a bare ``heapq`` loop, with hosts' bookings in
+lists and the running instances' usage, shares and integrals in arrays updated
+fleet-wide once per usage step. Three modes, by what the inputs allow:
 
 - *closed*: constant usage within each booking and no overcommit, so no host is ever
   contended. An instance's CPU integral is then demand × time run and every host
   integral has a closed form; instances and timeseries are identical to the bit to the
   general engine's (the same arithmetic in the same order), host integrals to 1e-12.
   Loss and queueing studies (Erlang B and C, Kaufman–Roberts) run here.
-- *tracked*: usage that changes every step, or that may exceed the bookings. Running
-  instances' demand, CPU share (weighted max-min, :func:`~simdc.engine.cpu.water_fill`)
-  and integrals are arrays; a host whose demand exceeds its cores shares them out at
-  every change, as in the general engine. Decisions and times match the general
-  engine's exactly, usage figures to 1e-12 (sums in another order).
+- *bounded*: usage that changes every step but can never exceed the bookings (VMs
+  without overcommit): nothing need be checked, and new instances' first usage is drawn
+  in batches at the next step or sample.
+- *tracked*: usage that may exceed the bookings. A host whose demand exceeds its cores
+  shares them out (weighted max-min, :func:`~simdc.engine.cpu.water_fill`) at every
+  change, and a container host over its memory runs the OOM killer, with back-off
+  restarts, as in the general engine.
 
-Either mode raises :class:`NeedsGeneral` the moment a run meets what only the general
-engine models — a container host over its memory (the OOM killer), a VM host reclaiming
-memory — and :func:`~simdc.engine.runner.run_platform` then runs it again in full.
-Batch work, image pulls, interference, failures and memory limits go to the general
-engine from the start (:meth:`FastLane.applies`).
+Decisions and times match the general engine's exactly; usage figures to 1e-12 (sums in
+another order). A VM host that would have to reclaim memory raises
+:class:`NeedsGeneral`, and :func:`~simdc.engine.runner.run_platform` runs it again in the
+general engine. Batch work, image pulls, interference, failures and memory limits go
+there from the start (:meth:`FastLane.applies`).
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ def _few(cpu: np.ndarray, mem: np.ndarray) -> bool:
 
 
 class NeedsGeneral(Exception):
-    """The run met something only the general engine models (memory pressure)."""
+    """The run met something only the general engine models (VM memory reclaim)."""
 
 
 class FastLane(Simulation):

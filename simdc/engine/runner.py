@@ -54,7 +54,7 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
         return replace(sim.run(), lane="general")
     try:
         return replace(sim.run_fast(), lane="fast")
-    except NeedsGeneral:  # memory pressure: the OOM killer or reclaim, which only the general engine has
+    except NeedsGeneral:  # VM memory reclaim, which only the general engine models
         if lane != "auto":
             raise
         sim = FastLane(*args)

@@ -9,7 +9,7 @@ fixed step for all hosts at once, vectorised per host. Per-instance numbers live
 plain lists indexed by workload row; tables are built once, at the end.
 
 This is the general engine. Runs that need only part of it (no batch work, images,
-interference, failures or memory pressure) take the fast lane instead
+interference, failures, memory limits or VM memory reclaim) take the fast lane instead
 (:mod:`simdc.engine.fastlane`), which must give the same results.
 """
 
