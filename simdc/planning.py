@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from simdc.config import Config, apply_overrides, validate
+from simdc.config import Config, validate
 from simdc.errors import ConfigError
 from simdc.metrics import SUMMARY_COLUMNS
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import simdc
-from simdc.cli import app, comparison_table, simulation_progress
+from simdc.cli import comparison_table, simulation_progress
 from tests.test_cli import assert_user_error, invoke
 
 

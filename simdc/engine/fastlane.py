@@ -179,6 +179,7 @@ class FastLane(Simulation):
             kills, restarts, streak = self.kills, self.restarts, self.streak
             restart, backoff_s, backoff_max_s = self.restart, self.backoff_s, self.backoff_max_s
             weight, cpu_cap_i, mem_cap_i = self.fp.weight, self.fp.cpu_cap, self.fp.mem_cap
+            cpu_cap_list, mem_cap_list = self.cpu_cap, self.mem_cap  # the same, for single elements
             cores_np, room_np = np.array(cores), np.array(mem_room)
             members: list[list[int]] = [[] for _ in range(m)]
             pos = [0] * n
@@ -271,8 +272,8 @@ class FastLane(Simulation):
                 if contended[j]:
                     settle_host(j, now)
                 cpu, mem = usage.at_one(i, 0.0, now)
-                cpu = min(cpu, cpu_cap_i[i], cores[j])
-                mem = min(mem, mem_cap_i[i])
+                cpu = min(cpu, cpu_cap_list[i], cores[j])
+                mem = min(mem, mem_cap_list[i])
                 cur[i] = alloc[i] = cpu
                 foot[i] = mem
                 since[i] = started_at[i] = now

@@ -157,8 +157,8 @@ class Simulation:
         self.lost_core_s = [0.0] * n  # CPU work thrown away by failures
         self.failure_kills = [0] * n
         self.epoch = [0] * n  # a failure starts a new epoch: older timers no longer apply
-        self.membw = _as_list(instances["membw_intensity"].to_numpy(float)) if "membw_intensity" in instances else [0.0] * n
-        self.io = _as_list(instances["io_intensity"].to_numpy(float)) if "io_intensity" in instances else [0.0] * n
+        self.membw, self.io = ([0.0] * n if column not in instances else _as_list(instances[column].to_numpy(float))
+                               for column in ("membw_intensity", "io_intensity"))
         self.queue: deque[int] = deque()
         self.samples: list[tuple] = []
         self.progress = None

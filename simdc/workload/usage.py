@@ -195,7 +195,8 @@ class SyntheticUsage:
         if k == 0:  # a start, the hot case: the instance's own factors times the step's shared ones
             cached = self._start
             if cached is None or cached[0] != step:
-                cached = self._start = (step, self._shared(self.sigma_cpu, step, 1), self._shared(self.sigma_mem, step, 2))
+                cached = self._start = (step, self._shared(self.sigma_cpu, step, 1),
+                                        self._shared(self.sigma_mem, step, 2))
             cpu_own, mem_own = self._first.get(1), self._first.get(2)
             if cpu_own is None:
                 cpu_own, mem_own = self._own_first()

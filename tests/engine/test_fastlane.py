@@ -207,7 +207,8 @@ def assert_close(general, lane) -> None:
 def test_vms_with_usage_noise_run_in_the_lane_with_the_general_engines_numbers(hosts, policy, when_full, boot_s,
                                                                                  step_s, amplitude, seed):
     config = config_for("vm", hosts, policy, when_full, None, None, boot_s, 0.1, 600.0, seed, False)
-    config = config.with_overrides({"workload.synthetic.cpu_burstiness": 1.0, "workload.synthetic.memory_burstiness": 0.5,
+    config = config.with_overrides({"workload.synthetic.cpu_burstiness": 1.0,
+                                    "workload.synthetic.memory_burstiness": 0.5,
                                     "workload.synthetic.usage_step_s": step_s,
                                     "workload.synthetic.usage_diurnal_amplitude": amplitude})
     sim = lane_of(config, "vm")

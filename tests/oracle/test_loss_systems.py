@@ -1,6 +1,5 @@
 """Admission without a queue is a loss system: the simulator must block as theory says."""
 
-import numpy as np
 import pytest
 
 import simdc
