@@ -272,3 +272,18 @@ def test_a_large_fleet_places_as_in_the_general_engine(policy):
     assert set(general.instances["host"]) == set(range(-1, 32))  # every host was used, and some went without
     assert (general.instances["outcome"] == "rejected").sum() > 100  # and it was full
     assert_close(general, lane)
+
+
+@pytest.mark.parametrize("preset", ["container_in_vm", "microvm", "sandboxed_container"])
+def test_every_preset_runs_in_the_lane_as_in_the_general_engine(preset):
+    """Node VMs (containers in VMs: each node's own VMM and guest memory), microVMs and
+    sandboxed containers, with usage noise and contention."""
+    data = config_for("container", [{"cpu_cores": 16, "memory_gib": 64, "count": 2}], "best_fit", "queue", 600.0,
+                      None, 0.5, 0.2, 900.0, 3, False).to_dict()
+    data["simulation"]["platforms"] = ["p"]
+    data["platform"] = {"p": {"preset": preset}}
+    data["workload"]["synthetic"].update({"cpu_burstiness": 0.7, "usage_step_s": 300.0, "cpu_usage": {"mean": 0.6}})
+    config = validate(data)
+    assert lane_of(config, "p").applies()
+    general, lane, _ = run_both(config, "p")
+    assert_close(general, lane)
