@@ -71,10 +71,9 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame) -> pd.DataFrame:
     """One row per platform (every platform in ``hosts``, in its order), even without instances."""
     rows = []
     duration_s = float(hosts["duration_s"].iloc[0])
-    platforms = hosts["platform"].unique()
-    for platform in platforms:
-        # (one platform: no copy of the whole table)
-        inst = instances if len(platforms) == 1 else instances[instances["platform"] == platform]
+    for platform in hosts["platform"].unique():
+        mine = instances["platform"] == platform
+        inst = instances if mine.all() else instances[mine]  # no copy when the table is one platform's
         row = {"platform": platform, **instance_metrics(inst, duration_s),
                **host_metrics(hosts[hosts["platform"] == platform])}
         row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan

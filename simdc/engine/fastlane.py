@@ -105,7 +105,7 @@ class FastLane(Simulation):
         Raises
         ------
         NeedsGeneral
-            A host ran short of memory; nothing of this run is kept.
+            A VM host would have to reclaim memory; nothing of this run is kept.
         """
         horizon = self.duration_s
         heap: list[tuple] = []

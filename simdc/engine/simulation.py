@@ -90,6 +90,9 @@ class PlatformRun:
 
 
 class Simulation:
+    """The general engine: one platform's run on a SimPy environment (module docstring).
+    Use :func:`simdc.engine.run_platform`, which also picks the fast lane when it applies."""
+
     def __init__(self, name, platform, hosts, instances, duration_s, sample_every_s, seed,
                  usage, placement, power_off_idle, images, registry, faults):
         self.name = name
