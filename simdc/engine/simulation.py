@@ -27,7 +27,7 @@ from simpy.core import NORMAL, URGENT
 from simdc.engine.host import HostState
 from simdc.engine.images import LayerCache
 from simdc.engine.network import GIB_S_PER_GBPS, Network
-from simdc.engine.rules import MIB_PER_GIB, caps, footprints, host_specs, image_needs
+from simdc.engine.rules import MIB_PER_GIB, caps, footprints, host_specs, image_needs, take_objects
 from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet, first_fit
 from simdc.random import stream
@@ -62,8 +62,8 @@ def _as_list(values: np.ndarray) -> list:
     code, distinct = pd.factorize(values, use_na_sentinel=False)
     if len(distinct) > len(values) // 8:
         return values.tolist()
-    distinct = distinct.tolist()
-    return [distinct[c] for c in code.tolist()]
+    return take_objects(distinct.tolist(), code)
+
 
 
 class _Timer:
