@@ -144,8 +144,9 @@ class FastLane(Simulation):
         if self.bounded():
             self.mode = "closed" if usage.step_s is None else "bounded"
         sums = None  # brings demand_sum and mem_sum up to date before a sample, where they lag
+        closed = self.mode == "closed"
 
-        if self.mode == "closed":
+        if closed:
             run_cpu = np.minimum(usage.cpu, self.fp.cpu_cap).tolist()
             run_mem = np.minimum(usage.mem, self.fp.mem_cap).tolist()
 
@@ -444,9 +445,13 @@ class FastLane(Simulation):
             else:  # forget accumulated rounding error
                 booked_cpu[j] = booked_mem[j] = 0.0
                 busy_s[j] += now - busy_since[j]
-            if nowhere:  # room on j again: what now fits there is no longer nowhere
-                nowhere.difference_update([size for size in nowhere if booked_cpu[j] + size[0] <= cpu_cap[j]
-                                           and booked_mem[j] + size[1] <= mem_cap[j]])
+            if nowhere:
+                room(j)
+
+        def room(j: int) -> None:
+            """Room on host ``j`` again: what now fits there is no longer nowhere."""
+            nowhere.difference_update([size for size in nowhere if booked_cpu[j] + size[0] <= cpu_cap[j]
+                                       and booked_mem[j] + size[1] <= mem_cap[j]])
 
         def admit(i: int, j: int, now: float, clock: float) -> None:
             """Simulation._admit and _start: book ``i`` on host ``j``, then start it."""
@@ -501,6 +506,29 @@ class FastLane(Simulation):
                 break
             if kind == _END:
                 j, was = host_of[i], state[i]
+                if closed and was == RUNNING:
+                    # stop() and release() inlined: the hot path of loss and queueing studies
+                    count = running[j] = running[j] - 1
+                    if count:
+                        cpu = run_cpu[i]
+                        demand_sum[j] -= cpu if cpu < cores[j] else cores[j]
+                        mem_sum[j] -= run_mem[i]
+                    else:
+                        demand_sum[j] = mem_sum[j] = 0.0
+                    count = resident[j] = resident[j] - 1
+                    if count:
+                        booked_cpu[j] -= book_cpu[i]
+                        booked_mem[j] -= book_mem[i]
+                    else:
+                        booked_cpu[j] = booked_mem[j] = 0.0
+                        busy_s[j] += clock - busy_since[j]
+                    if nowhere:
+                        room(j)
+                    state[i] = COMPLETED
+                    end_s[i] = clock
+                    if queue:
+                        drain(clock, clock)
+                    continue
                 if touch is not None:
                     touch(j, clock)
                 if was == RUNNING:
@@ -532,7 +560,28 @@ class FastLane(Simulation):
                             else:
                                 j = place(i)
                             if j >= 0:
-                                admit(i, j, now, clock)
+                                if closed and start_s[i] <= 0:
+                                    # admit(), ready() and start() inlined: the hot path of
+                                    # loss and queueing studies (running at once, first start)
+                                    booked_cpu[j] += book_cpu[i]
+                                    booked_mem[j] += book_mem[i]
+                                    count = resident[j] = resident[j] + 1
+                                    if count == 1:
+                                        busy_since[j] = now
+                                    if count > peak[j]:
+                                        peak[j] = count
+                                    host_of[i] = j
+                                    admit_s[i] = ready_s[i] = now
+                                    push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
+                                    state[i] = RUNNING
+                                    running[j] += 1
+                                    cpu = run_cpu[i]
+                                    demand_sum[j] += cpu if cpu < cores[j] else cores[j]
+                                    mem_sum[j] += run_mem[i]
+                                    if demand_sum[j] > cores[j] + EPS or mem_sum[j] + overhead * running[j] > mem_room[j]:
+                                        raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
+                                else:
+                                    admit(i, j, now, clock)
                                 i += 1
                                 if i >= n or submit[i] > now:
                                     break
@@ -597,7 +646,7 @@ class FastLane(Simulation):
                 if clock + sample_every_s < horizon:
                     push(heap, (clock + sample_every_s, _NORMAL, tick(), _SAMPLE, 0))
 
-        if self.mode != "closed":  # the running instances' and the hosts' integrals up to the horizon
+        if not closed:  # the running instances' and the hosts' integrals up to the horizon
             if touch is not None:
                 for j in range(m):
                     touch(j, horizon)
