@@ -49,6 +49,7 @@ from simdc.engine.simulation import (
     STARTING,
     PlatformRun,
     Simulation,
+    as_array,
 )
 from simdc.placement import Fleet, first_fit
 
@@ -670,11 +671,12 @@ class FastLane(Simulation):
         instance holds its booking from admission, and its demand, share and memory from
         its start, until its end or the horizon."""
         horizon, n, m = self.duration_s, len(self.submit), len(self.hosts)
-        placed = np.flatnonzero(np.asarray(self.host_of) >= 0)
-        host = np.asarray(self.host_of, dtype=np.int64)[placed]
-        admit = np.asarray(self.admit_s)[placed]
-        ready = np.asarray(self.ready_s)[placed]
-        end = np.asarray(self.end_s)[placed]
+        # the lists as arrays, kept for the instances' table
+        self.host_of, self.admit_s = as_array(self.host_of, np.int64), as_array(self.admit_s)
+        self.ready_s, self.end_s = as_array(self.ready_s), as_array(self.end_s)
+        placed = np.flatnonzero(self.host_of >= 0)
+        host = self.host_of[placed]
+        admit, ready, end = self.admit_s[placed], self.ready_s[placed], self.end_s[placed]
         end = np.where(np.isnan(end), horizon, end)
         started = ~np.isnan(ready)
         ran = np.where(started, end - ready, 0.0)
@@ -707,7 +709,7 @@ class FastLane(Simulation):
         self.swap_s = self.extra_s = self.degraded_s = self.lost_core_s = np.zeros(n)
         self.failure_kills = np.zeros(n, dtype=np.int64)
         self.cold = np.zeros(n, dtype=bool)
-        book = np.asarray(self.book_mem)[placed]
+        book = self.fp.book_mem_gib[placed]
         resident_s = np.bincount(host, end - admit, m)
         cpu_s, used_s = np.bincount(host, demand, m), np.bincount(host, used, m)
         mem_used_s = np.bincount(host, mem_time, m)

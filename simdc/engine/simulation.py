@@ -66,6 +66,14 @@ def _as_list(values: np.ndarray) -> list:
 
 
 
+def as_array(values: list | np.ndarray, dtype=float) -> np.ndarray:
+    """A per-instance list as an array (an array as it is): ``np.fromiter`` takes a list
+    of Python numbers in about half the time ``np.asarray`` does."""
+    if isinstance(values, np.ndarray):
+        return values.astype(dtype, copy=False)
+    return np.fromiter(values, dtype, len(values))
+
+
 class _Timer:
     """A bare timed callback on SimPy's event queue: what ``Environment.step`` reads of an
     event (its callbacks, and that it succeeded), and the value for the callback. A full
@@ -129,6 +137,7 @@ class Simulation:
         self.fp = fp
         self.has_limits = bool(np.isfinite(fp.mem_limit).any())
         self.ids = instances["id"].to_numpy()
+        self.inputs = instances  # its columns, as arrays, for the instances' table
         self.submit = instances["submit_s"].to_numpy(float).tolist()
         self.duration = instances["duration_s"].to_numpy(float).tolist()
         self.batch = (instances["kind"] == "batch").to_numpy().tolist()
@@ -722,12 +731,14 @@ class Simulation:
         as soon as it is an array, so the peak holds little more than one copy."""
 
         def take(name: str, dtype=float) -> np.ndarray:
-            values = np.asarray(getattr(self, name), dtype=dtype)
+            values = as_array(getattr(self, name), dtype)
             setattr(self, name, None)
             return values
 
-        submit, admit, ready, end = take("submit"), take("admit_s"), take("ready_s"), take("end_s")
-        duration, run_s, batch = take("duration"), take("run_s"), take("batch", bool)
+        self.submit = self.duration = self.batch = None  # the lists; the table takes the inputs' arrays
+        submit, duration = self.inputs["submit_s"].to_numpy(float), self.inputs["duration_s"].to_numpy(float)
+        batch = (self.inputs["kind"] == "batch").to_numpy()
+        admit, ready, end, run_s = take("admit_s"), take("ready_s"), take("end_s"), take("run_s")
         state = take("state", np.int64)
         outcome = pd.Categorical.from_codes(_OUTCOME_CODE[state], categories=OUTCOMES)
         # Time spent waiting for a host: until admission, until giving up, or until the end.
