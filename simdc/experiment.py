@@ -86,6 +86,8 @@ def simulate(config: Config, seed: int | None = None, progress=None) -> Results:
 def _concat_columns(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """``pd.concat(frames, ignore_index=True)`` one column at a time, each dropped from its
     frame once joined: the peak holds one copy of the table and a column, not two copies."""
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)  # one platform: nothing to join
     columns = {}
     for name in list(frames[0].columns):
         columns[name] = pd.concat([frame[name] for frame in frames], ignore_index=True)

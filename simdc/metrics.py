@@ -114,16 +114,20 @@ def instance_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]:
 
 def isolation_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]:
     """Interference slowdown and degraded time, failures' victims, lost work, availability."""
-    ran = inst.loc[inst["run_s"] > 0, ["interference_slowdown", "degraded_s", "run_s"]]
-    requested = inst["requested_s"].dropna()
+    run_s = inst["run_s"].to_numpy(float)
+    ran = run_s > 0
+    slowdown = pd.Series(inst["interference_slowdown"].to_numpy(float)[ran])
+    requested_s = inst["requested_s"].to_numpy(float)
+    asked = ~np.isnan(requested_s)
+    requested = requested_s[asked].sum()
     return {
-        "interference_slowdown_mean": float(ran["interference_slowdown"].mean()) if len(ran) else np.nan,
-        **_quantiles(ran["interference_slowdown"], "interference_slowdown_p", (95, 99)),
-        "degraded_share": float(ran["degraded_s"].sum() / ran["run_s"].sum()) if len(ran) else np.nan,
+        "interference_slowdown_mean": float(slowdown.mean()) if len(slowdown) else np.nan,
+        **_quantiles(slowdown, "interference_slowdown_p", (95, 99)),
+        "degraded_share": float(inst["degraded_s"].to_numpy(float)[ran].sum() / run_s[ran].sum())
+        if ran.any() else np.nan,
         "failure_kills": int(inst["failure_kills"].sum()),
         "lost_work_core_s": float(inst["lost_core_s"].sum()),
-        "service_availability": float(inst.loc[requested.index, "run_s"].sum() / requested.sum())
-        if requested.sum() > 0 else np.nan,
+        "service_availability": float(run_s[asked].sum() / requested) if requested > 0 else np.nan,
     }
 
 

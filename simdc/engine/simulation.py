@@ -16,6 +16,7 @@ interference, failures, memory limits or VM memory reclaim) take the fast lane i
 from __future__ import annotations
 
 import itertools
+from array import array
 from collections import deque
 from dataclasses import dataclass
 
@@ -66,11 +67,12 @@ def _as_list(values: np.ndarray) -> list:
 
 
 
-def as_array(values: list | np.ndarray, dtype=float) -> np.ndarray:
-    """A per-instance list as an array (an array as it is): ``np.fromiter`` takes a list
-    of Python numbers in about half the time ``np.asarray`` does."""
-    if isinstance(values, np.ndarray):
-        return values.astype(dtype, copy=False)
+def as_array(values: list | array | np.ndarray, dtype=float) -> np.ndarray:
+    """A per-instance list or ``array.array`` as a numpy array: an ``array.array`` or
+    numpy array without a copy (when of ``dtype``); a list by ``np.fromiter``, about half
+    the time ``np.asarray`` takes."""
+    if isinstance(values, (np.ndarray, array)):
+        return np.asarray(values).astype(dtype, copy=False)
     return np.fromiter(values, dtype, len(values))
 
 
@@ -151,11 +153,13 @@ class Simulation:
         n = len(self.submit)
         nan = float("nan")
         self.state = [WAITING] * n
-        self.host_of = [-1] * n
+        # written once or twice per instance and read back as arrays: array.array, which
+        # becomes a numpy array without a copy (a list costs a conversion at the end)
+        self.host_of = array("q", [-1]) * n
         self.slot_of = [-1] * n
-        self.admit_s = [nan] * n
-        self.ready_s = [nan] * n
-        self.end_s = [nan] * n
+        self.admit_s = array("d", [nan]) * n
+        self.ready_s = array("d", [nan]) * n
+        self.end_s = array("d", [nan]) * n
         self.attempt_s = np.full(n, nan)  # when the current attempt started running
         self.kills = [0] * n
         self.restarts = [0] * n
@@ -195,7 +199,7 @@ class Simulation:
         self.pull_s, self.unpack_s, self.first_boot_s = [nan] * n, [nan] * n, [nan] * n
         self.cold = [False] * n
         self.pulled_gib = [0.0] * len(hosts)
-        self.free_at_failure = [nan] * n
+        self.free_at_failure = array("d", [nan]) * n
 
     # --- the run -------------------------------------------------------------------
 
