@@ -119,7 +119,8 @@ class FastLane(Simulation):
         state, host_of = self.state, self.host_of
         admit_s, ready_s, end_s = self.admit_s, self.ready_s, self.end_s
         free_at_failure = self.free_at_failure
-        max_cpu_cap, max_mem_cap = self.max_cpu_cap, self.max_mem_cap
+        # fits on no host, however empty
+        too_big = ((self.fp.book_cpu > self.max_cpu_cap) | (self.fp.book_mem_gib > self.max_mem_cap)).tolist()
         queue_when_full, max_wait_s, max_starts = self.queue_when_full, self.max_wait_s, self.max_starts
         sample_every_s = self.sample_every_s
         # per host
@@ -146,17 +147,22 @@ class FastLane(Simulation):
             self.mode = "closed" if usage.step_s is None else "bounded"
         sums = None  # brings demand_sum and mem_sum up to date before a sample, where they lag
         closed = self.mode == "closed"
+        inline = False  # the closed mode's hot path written out in the loop
 
         if closed:
-            run_cpu = np.minimum(usage.cpu, self.fp.cpu_cap).tolist()
+            run_cpu = np.minimum(usage.cpu, self.fp.cpu_cap)
+            # within every machine's cores, so start() and stop() need not cap it
+            inline = bool(np.all(run_cpu <= min(cores)))
+            run_cpu = run_cpu.tolist()
             run_mem = np.minimum(usage.mem, self.fp.mem_cap).tolist()
+            cpu_limit = [c + EPS for c in cores]  # a demand above it is contention
 
             def start(i: int, j: int, now: float, clock: float) -> None:
                 running[j] += 1
                 cpu = run_cpu[i]
                 demand_sum[j] += cpu if cpu < cores[j] else cores[j]  # no more than its machine's cores
                 mem_sum[j] += run_mem[i]
-                if demand_sum[j] > cores[j] + EPS or mem_sum[j] + overhead * running[j] > mem_room[j]:
+                if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * running[j] > mem_room[j]:
                     raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
 
             def stop(i: int, j: int, now: float) -> None:
@@ -507,12 +513,11 @@ class FastLane(Simulation):
                 break
             if kind == _END:
                 j, was = host_of[i], state[i]
-                if closed and was == RUNNING:
-                    # stop() and release() inlined: the hot path of loss and queueing studies
+                if inline and was == RUNNING:
+                    # stop() and release() written out: the hot path of loss and queueing studies
                     count = running[j] = running[j] - 1
                     if count:
-                        cpu = run_cpu[i]
-                        demand_sum[j] -= cpu if cpu < cores[j] else cores[j]
+                        demand_sum[j] -= run_cpu[i]
                         mem_sum[j] -= run_mem[i]
                     else:
                         demand_sum[j] = mem_sum[j] = 0.0
@@ -547,7 +552,7 @@ class FastLane(Simulation):
                 # The clock reached submit[i] by adding a delay: record the exact submit time.
                 now = submit[i]
                 while True:
-                    if book_cpu[i] > max_cpu_cap or book_mem[i] > max_mem_cap:  # fits on no host
+                    if too_big[i]:
                         state[i] = REJECTED
                         end_s[i] = now
                     else:
@@ -561,9 +566,9 @@ class FastLane(Simulation):
                             else:
                                 j = place(i)
                             if j >= 0:
-                                if closed and start_s[i] <= 0:
-                                    # admit(), ready() and start() inlined: the hot path of
-                                    # loss and queueing studies (running at once, first start)
+                                if inline and start_s[i] <= 0:
+                                    # admit(), ready() and start() written out: the hot path
+                                    # of loss and queueing studies (running at once, first start)
                                     booked_cpu[j] += book_cpu[i]
                                     booked_mem[j] += book_mem[i]
                                     count = resident[j] = resident[j] + 1
@@ -576,10 +581,9 @@ class FastLane(Simulation):
                                     push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
                                     state[i] = RUNNING
                                     running[j] += 1
-                                    cpu = run_cpu[i]
-                                    demand_sum[j] += cpu if cpu < cores[j] else cores[j]
+                                    demand_sum[j] += run_cpu[i]
                                     mem_sum[j] += run_mem[i]
-                                    if demand_sum[j] > cores[j] + EPS or mem_sum[j] + overhead * running[j] > mem_room[j]:
+                                    if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * running[j] > mem_room[j]:
                                         raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
                                 else:
                                     admit(i, j, now, clock)
