@@ -549,12 +549,16 @@ class FastLane(Simulation):
                 if queue:
                     drain(clock, clock)
             elif kind == _ARRIVAL:
-                # The clock reached submit[i] by adding a delay: record the exact submit time.
-                now = submit[i]
+                # This arrival, then the next while they come before every other event and the
+                # horizon: those need no event of their own. The clock reaches submit[i] by
+                # adding a delay (SimPy's arithmetic); times recorded are the exact submit times.
                 while True:
-                    if too_big[i]:
+                    now = submit[i]
+                    j = -1
+                    if too_big[i]:  # fits on no host, however empty
                         state[i] = REJECTED
                         end_s[i] = now
+                        i += 1
                     else:
                         while queue and state[queue[0]] != QUEUED:  # drop those who gave up
                             queue.popleft()
@@ -565,49 +569,50 @@ class FastLane(Simulation):
                                           and (max_starts is None or starting[0] < max_starts)) else -1
                             else:
                                 j = place(i)
-                            if j >= 0:
-                                if inline and start_s[i] <= 0:
-                                    # admit(), ready() and start() written out: the hot path
-                                    # of loss and queueing studies (running at once, first start)
-                                    booked_cpu[j] += book_cpu[i]
-                                    booked_mem[j] += book_mem[i]
-                                    count = resident[j] = resident[j] + 1
-                                    if count == 1:
-                                        busy_since[j] = now
-                                    if count > peak[j]:
-                                        peak[j] = count
-                                    host_of[i] = j
-                                    admit_s[i] = ready_s[i] = now
-                                    push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
-                                    state[i] = RUNNING
-                                    running[j] += 1
-                                    demand_sum[j] += run_cpu[i]
-                                    mem_sum[j] += run_mem[i]
-                                    if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * running[j] > mem_room[j]:
-                                        raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
-                                else:
-                                    admit(i, j, now, clock)
-                                i += 1
-                                if i >= n or submit[i] > now:
-                                    break
-                                continue
-                            # fragmentation: memory free across the fleet when i found no host
-                            # (bookings never exceed the caps: Σ caps − Σ bookings)
-                            free_at_failure[i] = (mem_cap[0] - booked_mem[0] if m == 1 else
-                                                  total_mem_cap - sum(booked_mem))
-                        if queue_when_full:
-                            state[i] = QUEUED
-                            queue.append(i)
-                            if max_wait_s is not None:
-                                push(heap, (clock + max_wait_s, _NORMAL, tick(), _GIVE_UP, i))
+                            if j < 0:
+                                # fragmentation: memory free across the fleet when i found no
+                                # host (bookings never exceed the caps: Σ caps − Σ bookings)
+                                free_at_failure[i] = (mem_cap[0] - booked_mem[0] if m == 1 else
+                                                      total_mem_cap - sum(booked_mem))
+                        if j < 0:
+                            if queue_when_full:
+                                state[i] = QUEUED
+                                queue.append(i)
+                                if max_wait_s is not None:
+                                    push(heap, (clock + max_wait_s, _NORMAL, tick(), _GIVE_UP, i))
+                            else:
+                                state[i] = REJECTED
+                                end_s[i] = now
+                        elif inline and start_s[i] <= 0:
+                            # admit(), ready() and start() written out: the hot path of loss
+                            # and queueing studies (running at once, first start)
+                            booked_cpu[j] += book_cpu[i]
+                            booked_mem[j] += book_mem[i]
+                            count = resident[j] = resident[j] + 1
+                            if count == 1:
+                                busy_since[j] = now
+                            if count > peak[j]:
+                                peak[j] = count
+                            host_of[i] = j
+                            admit_s[i] = ready_s[i] = now
+                            push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
+                            state[i] = RUNNING
+                            running[j] += 1
+                            demand_sum[j] += run_cpu[i]
+                            mem_sum[j] += run_mem[i]
+                            if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * running[j] > mem_room[j]:
+                                raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
                         else:
-                            state[i] = REJECTED
-                            end_s[i] = now
-                    i += 1
-                    if i >= n or submit[i] > now:
+                            admit(i, j, now, clock)
+                        i += 1
+                    if i >= n:
                         break
-                if i < n:
-                    arrival = (clock + (submit[i] - clock), _NORMAL, tick(), _ARRIVAL, i)
+                    if submit[i] > now:
+                        t = clock + (submit[i] - clock)
+                        if t >= horizon or (heap and t >= heap[0][0]):  # not first: an event of its own
+                            arrival = (t, _NORMAL, tick(), _ARRIVAL, i)
+                            break
+                        clock = t
             elif kind == _READY:
                 if state[i] != STARTING:
                     continue  # its lifetime ended while it was starting
