@@ -71,11 +71,12 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame) -> pd.DataFrame:
     """One row per platform (every platform in ``hosts``, in its order), even without instances."""
     rows = []
     duration_s = float(hosts["duration_s"].iloc[0])
-    for platform in hosts["platform"].unique():
+    platforms = hosts["platform"].unique()
+    for platform in platforms:
         mine = instances["platform"] == platform
         inst = instances if mine.all() else instances[mine]  # no copy when the table is one platform's
         row = {"platform": platform, **instance_metrics(inst, duration_s),
-               **host_metrics(hosts[hosts["platform"] == platform])}
+               **host_metrics(hosts[hosts["platform"] == platform] if len(platforms) > 1 else hosts)}
         row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan
         rows.append(row)
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
@@ -135,7 +136,7 @@ def _quantiles(values: pd.Series, prefix: str, percents: tuple[int, ...]) -> dic
     values = values.dropna()
     if len(values) == 0:
         return {f"{prefix}{p}": np.nan for p in percents}
-    return {f"{prefix}{p}": float(values.quantile(p / 100)) for p in percents}
+    return {f"{prefix}{p}": float(q) for p, q in zip(percents, values.quantile([p / 100 for p in percents]))}
 
 
 def host_metrics(hosts: pd.DataFrame) -> dict[str, float]:
@@ -180,14 +181,16 @@ def mean_resident(inst: pd.DataFrame, duration_s: float) -> float:
 
 
 def peak_resident(inst: pd.DataFrame, duration_s: float) -> int:
-    """Most instances resident at once; an end and a start at one moment do not overlap."""
+    """Most instances resident at once; an end and a start at one moment do not overlap.
+
+    The count peaks just after the last start at some moment ``t``: the stays begun by
+    ``t`` less those ended by ``t`` (ends at ``t`` included: they come first)."""
     start, end = resident_intervals(inst, duration_s)
     if len(start) == 0:
         return 0
-    times = np.concatenate([end, start])
-    steps = np.concatenate([-np.ones(len(end)), np.ones(len(start))])
-    order = np.lexsort((steps, times))  # by time, departures first
-    return int(np.cumsum(steps[order]).max())
+    start, end = np.sort(start), np.sort(end)
+    last = np.flatnonzero(np.append(start[1:] != start[:-1], True))  # the last start at each moment
+    return int((last + 1 - np.searchsorted(end, start[last], "right")).max())
 
 
 # The headline comparison, for people: (summary column, label, format) in the order the
