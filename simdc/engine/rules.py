@@ -119,7 +119,8 @@ def image_needs(platform: VmPlatform | ContainerPlatform, images: pd.Series,
     by_name: dict[str, tuple[tuple[tuple[str, float], ...], float]] = {}
     problems = []
     vm = isinstance(platform, VmPlatform)
-    for name in pd.unique(images):
+    codes, names = pd.factorize(images)
+    for name in names:
         if not name:
             by_name[name] = ((), 0.0)
             continue
@@ -139,7 +140,6 @@ def image_needs(platform: VmPlatform | ContainerPlatform, images: pd.Series,
             by_name[name] = (layers, 0.0)
     if problems:
         raise InputError(problems)
-    codes, names = pd.factorize(images)
     needs_by_code = [by_name[name][0] for name in names]
     copy_by_code = np.array([by_name[name][1] for name in names] or [0.0], dtype=float)
     needs = take_objects(needs_by_code, codes)

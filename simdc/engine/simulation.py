@@ -60,6 +60,9 @@ def _as_list(values: np.ndarray) -> list:
     of 32, for the per-instance lists the event loop indexes."""
     if len(values) < 1024 or len(pd.unique(values[:4096])) > 512:
         return values.tolist()
+    first = values[:1].tolist()
+    if (values == first[0]).all() or (first[0] != first[0] and np.isnan(values).all()):
+        return first * len(values)  # one value (NaN too: no limits)
     code, distinct = pd.factorize(values, use_na_sentinel=False)
     if len(distinct) > len(values) // 8:
         return values.tolist()
@@ -145,7 +148,6 @@ class Simulation:
         self.batch = (instances["kind"] == "batch").to_numpy().tolist()
         self.book_cpu = _as_list(fp.book_cpu)
         self.book_mem = _as_list(fp.book_mem_gib)
-        self.weight = _as_list(fp.weight)
         self.cpu_cap = _as_list(fp.cpu_cap)
         self.mem_cap = _as_list(fp.mem_cap)
         self.start_s = _as_list(fp.start_s)
@@ -156,23 +158,12 @@ class Simulation:
         # written once or twice per instance and read back as arrays: array.array, which
         # becomes a numpy array without a copy (a list costs a conversion at the end)
         self.host_of = array("q", [-1]) * n
-        self.slot_of = [-1] * n
         self.admit_s = array("d", [nan]) * n
         self.ready_s = array("d", [nan]) * n
         self.end_s = array("d", [nan]) * n
-        self.attempt_s = np.full(n, nan)  # when the current attempt started running
         self.kills = [0] * n
         self.restarts = [0] * n
         self.streak = [0] * n  # kills since the back-off last reset
-        self.demand_s = [0.0] * n
-        self.unmet_s = [0.0] * n
-        self.swap_s = [0.0] * n
-        self.extra_s = [0.0] * n  # time lost to neighbours' interference
-        self.degraded_s = [0.0] * n
-        self.run_s = [0.0] * n  # time spent running, over all attempts
-        self.lost_core_s = [0.0] * n  # CPU work thrown away by failures
-        self.failure_kills = [0] * n
-        self.epoch = [0] * n  # a failure starts a new epoch: older timers no longer apply
         self.membw, self.io = ([0.0] * n if column not in instances else _as_list(instances[column].to_numpy(float))
                                for column in ("membw_intensity", "io_intensity"))
         self.queue: deque[int] = deque()
@@ -194,16 +185,33 @@ class Simulation:
         capacity = {("link", j): spec.net_gbps * GIB_S_PER_GBPS for j, spec in enumerate(hosts)}
         capacity["registry"] = source.bandwidth_gbps * GIB_S_PER_GBPS
         self.network = Network(self.env, capacity)
-        n = len(self.needs)
+        self.pulled_gib = [0.0] * len(hosts)
+        self.free_at_failure = array("d", [float("nan")]) * len(self.needs)
+
+    def _general_state(self) -> None:
+        """Per-instance state only the general engine keeps as it runs (the fast lane
+        computes these columns at the end)."""
+        n = len(self.submit)
         nan = float("nan")
+        self.weight = _as_list(self.fp.weight)
+        self.slot_of = [-1] * n
+        self.attempt_s = np.full(n, nan)  # when the current attempt started running
+        self.demand_s = [0.0] * n
+        self.unmet_s = [0.0] * n
+        self.swap_s = [0.0] * n
+        self.extra_s = [0.0] * n  # time lost to neighbours' interference
+        self.degraded_s = [0.0] * n
+        self.run_s = [0.0] * n  # time spent running, over all attempts
+        self.lost_core_s = [0.0] * n  # CPU work thrown away by failures
+        self.failure_kills = [0] * n
+        self.epoch = [0] * n  # a failure starts a new epoch: older timers no longer apply
         self.pull_s, self.unpack_s, self.first_boot_s = [nan] * n, [nan] * n, [nan] * n
         self.cold = [False] * n
-        self.pulled_gib = [0.0] * len(hosts)
-        self.free_at_failure = array("d", [nan]) * n
 
     # --- the run -------------------------------------------------------------------
 
     def run(self) -> PlatformRun:
+        self._general_state()
         if self.submit:
             self._after(self.submit[0], self._on_arrival, 0)
         self._after(0.0, self._on_sample, None)
