@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform as _platform
 import time
 from datetime import datetime, timezone
@@ -96,6 +97,7 @@ def _concat_columns(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
+@functools.cache
 def _version(package: str) -> str:
     try:
         return metadata.version(package)

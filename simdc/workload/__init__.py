@@ -67,11 +67,13 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int) -> Workload:
     options, then the part ``time_window_s``, ``sample`` and ``limit`` select is kept
     (``sample`` draws from the ``workload:sample`` stream of ``seed``).
     """
-    from simdc.workload import readers, synthetic, usage
-
     if spec.synthetic is not None:
+        from simdc.workload import synthetic
+
         workload = synthetic.generate(spec.synthetic, duration_s, seed)
         return Workload(workload.instances, workload.source, synthetic_usage(spec.synthetic, workload, seed))
+    from simdc.workload import readers, usage  # the readers only when there is a trace to read
+
     data = readers.read_trace([spec.trace] + ([spec.usage] if spec.usage is not None else []), spec.format,
                               reader_options(spec), readers.Selection(spec.time_window_s, spec.sample, spec.limit,
                                                                       seed))
