@@ -106,6 +106,21 @@ def test_a_loaded_loss_system_and_a_queue_are_the_same_in_both(tmp_path):
         assert_same(general, lane)
 
 
+def test_the_closed_modes_written_out_path_and_its_general_path_agree():
+    """The closed mode writes out admission and end for instances that start at once on
+    hosts whose cores no demand can exceed; a 2-core host beside an 8-core one (the 4-core
+    size fits only there) takes the general path of the same mode."""
+    for cores in (8, 2):
+        config = config_for("vm", [{"cpu_cores": cores, "memory_gib": 16, "count": 1},
+                                   {"cpu_cores": 8, "memory_gib": 64, "count": 1}], "first_fit", "queue",
+                            60.0, None, 0.0, 1.0, 20.0, 7, False)
+        sim = lane_of(config, "vm")
+        assert sim.closed() and (min(h.cores for h in sim.hosts) < 4) == (cores == 2)
+        general, lane, _ = run_both(config, "vm")
+        assert lane.lane == "fast" and (general.instances["outcome"] == "completed").sum() > 1000
+        assert_same(general, lane)
+
+
 def lane_of(config, platform: str = "container") -> FastLane:
     sim = config.simulation
     workload = load_workload(config.workload, sim.duration_s, sim.seed)
