@@ -84,31 +84,31 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame) -> pd.DataFrame:
 
 def instance_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]:
     """Counts, density and start latency of one platform's instances."""
+    column = {name: inst[name].to_numpy() for name in (
+        "submit_s", "admit_s", "ready_s", "end_s", "queue_s", "slowdown", "oom_kills", "restarts", "cold_start",
+        "pull_s", "free_mem_gib_at_failure")}
     outcomes = inst["outcome"].value_counts()
-    placed = inst["admit_s"].notna()
-    start = (inst["ready_s"] - inst["submit_s"]).dropna()
-    quantiles = start.quantile([0.5, 0.95, 0.99]) if len(start) else pd.Series([np.nan] * 3)
     submitted = len(inst)
+    ready = column["ready_s"]
+    started = ~np.isnan(ready)
+    start, end = resident_intervals(inst, duration_s)
     return {
         "submitted": submitted,
-        "placed": int(placed.sum()),
+        "placed": len(start),
         **{name: int(outcomes.get(name, 0)) for name in
            ("rejected", "completed", "running_at_end", "queued_at_end", "oom_killed", "evicted", "failed")},
         "rejection_rate": outcomes.get("rejected", 0) / submitted if submitted else np.nan,
-        "peak_instances": peak_resident(inst, duration_s),
-        "mean_instances": mean_resident(inst, duration_s),
-        "queue_mean_s": float(inst["queue_s"].mean()) if submitted else np.nan,
-        "start_p50_s": float(quantiles.iloc[0]),
-        "start_p95_s": float(quantiles.iloc[1]),
-        "start_p99_s": float(quantiles.iloc[2]),
-        **_quantiles(inst["slowdown"], "batch_slowdown_p", (50, 95, 99)),
-        "oom_kills": int(inst["oom_kills"].sum()),
-        "restarts": int(inst["restarts"].sum()),
-        "cold_starts": int(inst["cold_start"].sum()),
-        "warm_starts": int((inst["ready_s"].notna() & ~inst["cold_start"]).sum()),
-        "pull_s_mean": float(inst["pull_s"].mean()) if inst["pull_s"].notna().any() else np.nan,
-        "fragmentation_gib_mean": float(inst["free_mem_gib_at_failure"].mean())
-        if inst["free_mem_gib_at_failure"].notna().any() else np.nan,
+        "peak_instances": _peak(start, end),
+        "mean_instances": float((end - start).sum() / duration_s),
+        "queue_mean_s": _mean(column["queue_s"]),
+        **_quantiles(ready[started] - column["submit_s"][started], "start_p", (50, 95, 99), "_s"),
+        **_quantiles(column["slowdown"], "batch_slowdown_p", (50, 95, 99)),
+        "oom_kills": int(column["oom_kills"].sum()),
+        "restarts": int(column["restarts"].sum()),
+        "cold_starts": int(column["cold_start"].sum()),
+        "warm_starts": int((started & ~column["cold_start"]).sum()),
+        "pull_s_mean": _mean(column["pull_s"]),
+        "fragmentation_gib_mean": _mean(column["free_mem_gib_at_failure"]),
         **isolation_metrics(inst, duration_s),
     }
 
@@ -117,12 +117,12 @@ def isolation_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]
     """Interference slowdown and degraded time, failures' victims, lost work, availability."""
     run_s = inst["run_s"].to_numpy(float)
     ran = run_s > 0
-    slowdown = pd.Series(inst["interference_slowdown"].to_numpy(float)[ran])
+    slowdown = inst["interference_slowdown"].to_numpy(float)[ran]
     requested_s = inst["requested_s"].to_numpy(float)
     asked = ~np.isnan(requested_s)
     requested = requested_s[asked].sum()
     return {
-        "interference_slowdown_mean": float(slowdown.mean()) if len(slowdown) else np.nan,
+        "interference_slowdown_mean": _mean(slowdown),
         **_quantiles(slowdown, "interference_slowdown_p", (95, 99)),
         "degraded_share": float(inst["degraded_s"].to_numpy(float)[ran].sum() / run_s[ran].sum())
         if ran.any() else np.nan,
@@ -132,11 +132,18 @@ def isolation_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]
     }
 
 
-def _quantiles(values: pd.Series, prefix: str, percents: tuple[int, ...]) -> dict[str, float]:
-    values = values.dropna()
+def _mean(values: np.ndarray) -> float:
+    """The mean of the values that are not NaN (NaN if none are), as pandas takes it."""
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if len(values) else np.nan
+
+
+def _quantiles(values: np.ndarray, prefix: str, percents: tuple[int, ...], suffix: str = "") -> dict[str, float]:
+    """Linear-interpolated percentiles of the values that are not NaN (NaN if none are)."""
+    values = values[~np.isnan(values)]
     if len(values) == 0:
-        return {f"{prefix}{p}": np.nan for p in percents}
-    return {f"{prefix}{p}": float(q) for p, q in zip(percents, values.quantile([p / 100 for p in percents]))}
+        return {f"{prefix}{p}{suffix}": np.nan for p in percents}
+    return {f"{prefix}{p}{suffix}": float(q) for p, q in zip(percents, np.percentile(values, percents))}
 
 
 def host_metrics(hosts: pd.DataFrame) -> dict[str, float]:
@@ -181,16 +188,18 @@ def mean_resident(inst: pd.DataFrame, duration_s: float) -> float:
 
 
 def peak_resident(inst: pd.DataFrame, duration_s: float) -> int:
-    """Most instances resident at once; an end and a start at one moment do not overlap.
+    """Most instances resident at once; an end and a start at one moment do not overlap."""
+    return _peak(*resident_intervals(inst, duration_s))
 
-    The count peaks just after the last start at some moment ``t``: the stays begun by
-    ``t`` less those ended by ``t`` (ends at ``t`` included: they come first)."""
-    start, end = resident_intervals(inst, duration_s)
+
+def _peak(start: np.ndarray, end: np.ndarray) -> int:
+    """Most of the stays ``[start, end)`` under way at once: ends and starts in time order,
+    ends first at one moment (a stable sort of the sorted ends followed by the sorted
+    starts merges the two runs), then the running count's maximum."""
     if len(start) == 0:
         return 0
-    start, end = np.sort(start), np.sort(end)
-    last = np.flatnonzero(np.append(start[1:] != start[:-1], True))  # the last start at each moment
-    return int((last + 1 - np.searchsorted(end, start[last], "right")).max())
+    order = np.argsort(np.concatenate([np.sort(end), np.sort(start)]), kind="stable")
+    return int(np.cumsum(np.where(order < len(end), -1, 1)).max())
 
 
 # The headline comparison, for people: (summary column, label, format) in the order the
