@@ -191,17 +191,18 @@ class SyntheticUsage:
         cpu_factor, mem_factor = np.empty(len(inst)), np.empty(len(inst))
         for s in np.unique(step).tolist():  # the common shock is one per step
             these = step == s
-            cpu_factor[these] = self._factor(self.sigma_cpu, ids[these], k[these], s, 1)
-            mem_factor[these] = self._factor(self.sigma_mem, ids[these], k[these], s, 2)
+            hashed = _hash(ids[these], k[these])
+            cpu_factor[these] = self._factor(self.sigma_cpu, hashed, s, 1)
+            mem_factor[these] = self._factor(self.sigma_mem, hashed, s, 2)
         return self.cpu[inst] * shape * cpu_factor, self.mem[inst] * mem_factor
 
     def at(self, inst: np.ndarray, age_s: np.ndarray, now: float) -> tuple[np.ndarray, np.ndarray]:
         step = int(now // self.step_s)
         k = np.floor(age_s / self.step_s).astype(np.uint64)
         shape = self._shape(now)
-        ids = inst.astype(np.uint64)
-        cpu = self.cpu[inst] * shape * self._factor(self.sigma_cpu, ids, k, step, 1)
-        mem = self.mem[inst] * self._factor(self.sigma_mem, ids, k, step, 2)
+        hashed = _hash(inst.astype(np.uint64), k)  # the same for both streams: taken once
+        cpu = self.cpu[inst] * shape * self._factor(self.sigma_cpu, hashed, step, 1)
+        mem = self.mem[inst] * self._factor(self.sigma_mem, hashed, step, 2)
         return cpu, mem
 
     def at_one(self, i: int, age_s: float, now: float) -> tuple[float, float]:
@@ -272,11 +273,12 @@ class SyntheticUsage:
         self._cache[stream] = (step, key, common)
         return key, common
 
-    def _factor(self, sigma: float, ids: np.ndarray, k: np.ndarray, step: int, stream: int) -> np.ndarray:
+    def _factor(self, sigma: float, hashed: np.ndarray, step: int, stream: int) -> np.ndarray:
+        """exp(σ·z − σ²/2) at ``step`` for the instances and ages hashed by :func:`_hash`."""
         if sigma == 0:
-            return np.ones(len(ids))
+            return np.ones(len(hashed))
         key, common = self._keys(step, stream)
-        own = _normal(_mix(np.uint64(key) ^ _mix(ids * np.uint64(0xD1B54A32D192ED03) + k)))
+        own = _normal(_mix(np.uint64(key) ^ hashed))
         z = self.common * common + self.own * own
         return np.exp(sigma * z - sigma * sigma / 2)
 
@@ -310,6 +312,11 @@ def _mix(x: np.ndarray) -> np.ndarray:
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return x ^ (x >> np.uint64(31))
+
+
+def _hash(ids: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """The hash of (instance, age in steps) that each stream's key is mixed into (uint64)."""
+    return _mix(ids * np.uint64(0xD1B54A32D192ED03) + k)
 
 
 def _normal(bits: np.ndarray) -> np.ndarray:
