@@ -214,6 +214,8 @@ class FastLane(Simulation):
                 s_since, s_started = np.zeros(room), np.zeros(room)  # integrals settled up to; attempt's start
                 s_cpu, s_unmet, s_mem = np.zeros(room), np.zeros(room), np.zeros(room)  # integrals; 0 past k
                 columns = (s_inst, s_host, s_cur, s_alloc, s_foot, s_since, s_started, s_cpu, s_unmet, s_mem)
+                # what a usage step keeps of a slot (a VM keeps its high-water mark of memory)
+                kept_at_step = (s_inst, s_host, s_started, s_cpu, s_unmet, s_mem) + ((s_foot,) if vm else ())
                 slot = np.zeros(n, dtype=np.int64)  # a running instance's slot
                 (v_inst, v_host, v_cur, v_alloc, v_foot, v_since, v_started,
                  v_cpu, v_unmet, v_mem) = map(memoryview, columns)
@@ -223,13 +225,14 @@ class FastLane(Simulation):
                 pos = [0] * n
                 contended = [False] * m
 
-                def compact() -> None:
-                    """Close the holes: live slots to the front, in order; fresh slots at 0."""
+                def compact(moved: tuple[np.ndarray, ...] = columns) -> None:
+                    """Close the holes: live slots to the front, in order; fresh slots at 0.
+                    Only the ``moved`` columns follow (a usage step rewrites the others)."""
                     nonlocal k
                     keep = np.flatnonzero(s_inst[:k] >= 0)
                     kept = len(keep)
                     if kept < k:
-                        for column in columns:
+                        for column in moved:
                             column[:kept] = column[keep]
                         slot[s_inst[:kept]] = np.arange(kept)
                         s_cpu[kept:k] = s_unmet[kept:k] = s_mem[kept:k] = 0.0
@@ -392,16 +395,18 @@ class FastLane(Simulation):
                     """Simulation._on_usage_step: everyone's integrals, then new usage and shares."""
                     for j in range(m):
                         touch(j, now)
-                    compact()
+                    # the integrals up to now, holes too (they go), then the live slots to the front
+                    dt = now - s_since[:k]
+                    cur, alloc, foot = s_cur[:k], s_alloc[:k], s_foot[:k]
+                    s_cpu[:k] += cur * dt
+                    s_unmet[:k] += (cur - alloc) * dt  # 0 on uncontended hosts
+                    s_mem[:k] += foot * dt
+                    compact(kept_at_step)
                     if not k:
                         return
                     live = k
-                    cur, alloc, foot, since = s_cur[:live], s_alloc[:live], s_foot[:live], s_since[:live]
-                    dt = now - since
-                    s_cpu[:live] += cur * dt
-                    s_unmet[:live] += (cur - alloc) * dt  # 0 on uncontended hosts
-                    s_mem[:live] += foot * dt
-                    since[:] = now
+                    cur, alloc, foot = s_cur[:live], s_alloc[:live], s_foot[:live]
+                    s_since[:live] = now
                     inst, where = s_inst[:live], s_host[:live]
                     cpu, mem = usage.at(inst, now - s_started[:live], now)
                     if capped_cpu:  # np.minimum with an infinite cap changes nothing: skipped
