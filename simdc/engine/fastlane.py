@@ -255,7 +255,7 @@ class FastLane(Simulation):
                     dt = now - last_t[j]
                     if dt > 0:
                         last_t[j] = now
-                        booked, most = booked_mem[j], booked_room[j]
+                        booked, most = booked_mem[j], booked_room[j]  # min(), written out: 3 calls an instance
                         left = (most if most < booked else booked) - (mem_sum[j] + overhead * running[j])
                         if left > 0:
                             stranded[j] += left * dt
