@@ -138,6 +138,18 @@ class FastLane(Simulation):
         # make a size fit on j, so a size stays here until a release makes room for it.
         nowhere: set[tuple[float, float]] | None = (
             set() if first_fit_only and m > 1 and _few(self.fp.book_cpu, self.fp.book_mem_gib) else None)
+        # First fit over several hosts scans one list: each host's room (cap − booking) in
+        # the dimension the workload fills first (its bookings' total against the fleet's
+        # caps), and tests exactly only the hosts with room for the request. The slack is
+        # far above the rounding of cap − booking, so no host that passes the exact test is
+        # passed over: the pick is the plain scan's, at less than half its cost.
+        fit_room: list[float] | None = None
+        if first_fit_only and m > 1:
+            by_mem = self.fp.book_mem_gib.sum() / total_mem_cap >= self.fp.book_cpu.sum() / sum(cpu_cap)
+            fit_cap, fit_booked, fit_size = ((mem_cap, booked_mem, book_mem) if by_mem
+                                             else (cpu_cap, booked_cpu, book_cpu))
+            fit_room = list(fit_cap)
+            fit_slack = 1e-9 * (1.0 + max(map(abs, fit_cap)))
         resident, peak, starting = [0] * m, [0] * m, [0] * m
         demand_sum, mem_sum = [0.0] * m, [0.0] * m  # cores wanted; GiB used (without overheads)
         self.busy_since, self.busy_s = busy_since, busy_s = [0.0] * m, [0.0] * m
@@ -176,188 +188,278 @@ class FastLane(Simulation):
 
             touch = None
         else:
-            # Running instances: their demand, CPU share, memory and integrals in arrays;
-            # each host's members in a list (swap-remove), for sharing out its cores.
             vm = self.vm
-            cur, alloc, foot = np.zeros(n), np.zeros(n), np.zeros(n)  # foot: GiB used (a VM's high-water mark)
-            since, started_at, host_np = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)
+            # Per workload row, over all its attempts: CPU demanded and unmet, memory used
+            # (core-s, GiB-s) and time run (s); the tables' columns at the end.
             cpu_acc, unmet_acc, mem_acc, run_acc = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
             self.cpu_acc, self.unmet_acc, self.mem_acc, self.run_acc = cpu_acc, unmet_acc, mem_acc, run_acc
-            mem_request, priority, allocatable = self.fp.mem_request, self.fp.priority, [h.allocatable for h in hosts]
-            kills, restarts, streak = self.kills, self.restarts, self.streak
-            restart, backoff_s, backoff_max_s = self.restart, self.backoff_s, self.backoff_max_s
             weight, cpu_cap_i, mem_cap_i = self.fp.weight, self.fp.cpu_cap, self.fp.mem_cap
             cpu_cap_list, mem_cap_list = self.cpu_cap, self.mem_cap  # the same, for single elements
             cores_np, room_np = np.array(cores), np.array(mem_room)
-            members: list[list[int]] = [[] for _ in range(m)]
-            pos = [0] * n
-            contended = [False] * m
 
-            live = np.zeros(n, dtype=bool)
+            if self.mode == "tracked":
+                # Running instances sit in slots: parallel arrays, one slot per running attempt,
+                # in the order they started, so a usage step works on the contiguous [0, k)
+                # (no search for who runs, no gathers from per-row arrays). A stop leaves a hole
+                # (instance -1) that the next step, or a full table, closes by compaction. The
+                # slot's integrals start from the instance's own (0 unless it restarts) and go
+                # back to it at its stop, so every sum is taken in the order the general
+                # engine takes it. Events read and write single slots through memoryviews:
+                # twice as fast as numpy scalars, and Python floats come out, so the hosts'
+                # sums stay plain floats. Each host also lists its running instances
+                # (swap-remove), in the general engine's slot order, which its OOM order and
+                # CPU shares follow.
+                mem_request, priority = self.fp.mem_request, self.fp.priority
+                allocatable = [h.allocatable for h in hosts]
+                kills, restarts, streak = self.kills, self.restarts, self.streak
+                restart, backoff_s, backoff_max_s = self.restart, self.backoff_s, self.backoff_max_s
+                capped_cpu, capped_mem = bool(np.isfinite(cpu_cap_i).any()), bool(np.isfinite(mem_cap_i).any())
+                start_usage = usage.start_usage()
+                room = 2 * n + 16  # slots: at most n live, so a compaction frees n + 16 or more
+                k = 0  # slots in use (live or holes)
+                s_inst, s_host = np.zeros(room, dtype=np.int64), np.zeros(room, dtype=np.int64)
+                s_cur, s_alloc, s_foot = np.zeros(room), np.zeros(room), np.zeros(room)  # demand, share, GiB used
+                s_since, s_started = np.zeros(room), np.zeros(room)  # integrals settled up to; attempt's start
+                s_cpu, s_unmet, s_mem = np.zeros(room), np.zeros(room), np.zeros(room)  # integrals; 0 past k
+                columns = (s_inst, s_host, s_cur, s_alloc, s_foot, s_since, s_started, s_cpu, s_unmet, s_mem)
+                # what a usage step keeps of a slot (a VM keeps its high-water mark of memory)
+                kept_at_step = (s_inst, s_host, s_started, s_cpu, s_unmet, s_mem) + ((s_foot,) if vm else ())
+                slot = np.zeros(n, dtype=np.int64)  # a running instance's slot
+                (v_inst, v_host, v_cur, v_alloc, v_foot, v_since, v_started,
+                 v_cpu, v_unmet, v_mem) = map(memoryview, columns)
+                v_slot = memoryview(slot)
+                v_cpu_acc, v_unmet_acc, v_mem_acc, v_run_acc = map(memoryview, (cpu_acc, unmet_acc, mem_acc, run_acc))
+                members: list[list[int]] = [[] for _ in range(m)]
+                pos = [0] * n
+                contended = [False] * m
 
-            def everyone() -> np.ndarray:
-                """The running instances."""
-                return np.flatnonzero(live)
+                def compact(moved: tuple[np.ndarray, ...] = columns) -> None:
+                    """Close the holes: live slots to the front, in order; fresh slots at 0.
+                    Only the ``moved`` columns follow (a usage step rewrites the others)."""
+                    nonlocal k
+                    keep = np.flatnonzero(s_inst[:k] >= 0)
+                    kept = len(keep)
+                    if kept < k:
+                        for column in moved:
+                            column[:kept] = column[keep]
+                        slot[s_inst[:kept]] = np.arange(kept)
+                        s_cpu[kept:k] = s_unmet[kept:k] = s_mem[kept:k] = 0.0
+                        k = kept
 
-            last_t, stranded = [0.0] * m, [0.0] * m
-            self.stranded = stranded
-            booked_room = allocatable
-
-            def touch(j: int, now: float) -> None:
-                """Before any change on host ``j`` at ``now`` (each event calls it once): its
-                memory booked but unused until then (up to what the host has; use beyond the
-                booking strands nothing). Every other host integral follows from the
-                instances' own, at the end."""
-                dt = now - last_t[j]
-                if dt > 0:
-                    last_t[j] = now
-                    left = min(booked_mem[j], booked_room[j]) - (mem_sum[j] + overhead * running[j])
-                    if left > 0:
-                        stranded[j] += left * dt
-
-            def settle_host(j: int, now: float) -> None:
-                """HostState.settle: every member's integrals up to ``now``."""
-                inst = np.array(members[j], dtype=np.int64)
-                dt = now - since[inst]
-                cpu_acc[inst] += cur[inst] * dt
-                if contended[j]:
-                    unmet_acc[inst] += (cur[inst] - alloc[inst]) * dt
-                mem_acc[inst] += foot[inst] * dt
-                since[inst] = now
-
-            def pressure(j: int, now: float, clock: float) -> bool:
-                """Simulation._settle_host's memory part: the OOM killer on a container host
-                over its memory (True if it freed a booking); a VM host would reclaim."""
-                if mem_sum[j] + overhead * running[j] <= mem_room[j]:
-                    return False
-                if vm:
-                    raise NeedsGeneral  # KSM, balloon, swap: the general engine's
-                return oom(j, now, clock)
-
-            def oom(j: int, now: float, clock: float) -> bool:
-                """Simulation._oom: victims in the kubelet's eviction order until the host fits."""
-                inst = np.array(members[j], dtype=np.int64)
-                mem = foot[inst]
-                excess = mem - mem_request[inst]
-                above = excess > 0
-                order = np.lexsort((-mem, -excess, priority[inst], ~above))
-                left = mem.sum() + overhead * len(inst) - np.cumsum((mem + overhead)[order])
-                victims = int(np.argmax(left <= allocatable[j])) + 1
-                freed = False
-                for i in inst[order[:victims]].tolist():
-                    freed |= kill(i, j, now, clock)
-                return freed
-
-            def kill(i: int, j: int, now: float, clock: float) -> bool:
-                """Simulation._kill: out of the running set; gone for good, or back after a back-off."""
-                remove(i, j, now)
-                kills[i] += 1
-                if not restart:
-                    release(i, j, now)
-                    state[i] = KILLED
-                    end_s[i] = now
-                    return True
-                if now - started_at[i] >= BACKOFF_RESET_S:
-                    streak[i] = 0
-                delay = min(backoff_s * 2 ** streak[i], backoff_max_s)
-                streak[i] += 1
-                state[i] = BACKOFF
-                push(heap, (clock + delay, _NORMAL, tick(), _RESTART, i))
-                return False
-
-            def share(j: int, now: float) -> None:
-                """HostState.rebalance's CPU part: weighted max-min shares when over the cores."""
-                now_contended = demand_sum[j] > cores[j] + EPS
-                if now_contended and not contended[j]:
-                    settle_host(j, now)  # until now everyone had its full share
-                if now_contended or contended[j]:
+                def slots_of(j: int) -> tuple[np.ndarray, np.ndarray]:
+                    """Host ``j``'s running instances and their slots, in its order."""
                     inst = np.array(members[j], dtype=np.int64)
-                    alloc[inst] = water_fill(cur[inst], weight[inst], cores[j]) if now_contended else cur[inst]
-                contended[j] = now_contended
+                    return inst, slot[inst]
 
-            def start(i: int, j: int, now: float, clock: float) -> None:
-                running[j] += 1
-                if contended[j]:
-                    settle_host(j, now)
-                cpu, mem = usage.at_one(i, 0.0, now)
-                cpu = min(cpu, cpu_cap_list[i], cores[j])
-                mem = min(mem, mem_cap_list[i])
-                cur[i] = alloc[i] = cpu
-                foot[i] = mem
-                since[i] = started_at[i] = now
-                host_np[i] = j
-                pos[i] = len(members[j])
-                members[j].append(i)
-                live[i] = True
-                demand_sum[j] += cpu
-                mem_sum[j] += mem
-                freed = pressure(j, now, clock)
-                share(j, now)
-                if freed and queue:
-                    drain(now, clock)
+                last_t, stranded = [0.0] * m, [0.0] * m
+                self.stranded = stranded
+                booked_room = allocatable
 
-            def remove(i: int, j: int, now: float) -> None:
-                """HostState.remove and Simulation._account: out of the running set, with its integrals."""
-                running[j] -= 1
-                if contended[j]:
-                    settle_host(j, now)
-                else:
-                    dt = now - since[i]
-                    cpu_acc[i] += cur[i] * dt
-                    mem_acc[i] += foot[i] * dt
-                    since[i] = now
-                run_acc[i] += now - started_at[i]
-                live[i] = False
-                group = members[j]
-                k = pos[i]
-                last = group.pop()
-                if last != i:
-                    group[k] = last
-                    pos[last] = k
-                if group:
-                    demand_sum[j] -= cur[i]
-                    mem_sum[j] -= foot[i]
-                else:  # forget accumulated rounding error
-                    demand_sum[j] = mem_sum[j] = 0.0
+                def touch(j: int, now: float) -> None:
+                    """Before any change on host ``j`` at ``now`` (each event calls it once): its
+                    memory booked but unused until then (up to what the host has; use beyond the
+                    booking strands nothing). Every other host integral follows from the
+                    instances' own, at the end."""
+                    dt = now - last_t[j]
+                    if dt > 0:
+                        last_t[j] = now
+                        booked, most = booked_mem[j], booked_room[j]  # min(), written out: 3 calls an instance
+                        left = (most if most < booked else booked) - (mem_sum[j] + overhead * running[j])
+                        if left > 0:
+                            stranded[j] += left * dt
 
-            def stop(i: int, j: int, now: float) -> None:
-                remove(i, j, now)
-                share(j, now)
+                def settle_host(j: int, now: float) -> None:
+                    """HostState.settle: every member's integrals up to ``now``."""
+                    _, at = slots_of(j)
+                    dt = now - s_since[at]
+                    s_cpu[at] += s_cur[at] * dt
+                    if contended[j]:
+                        s_unmet[at] += (s_cur[at] - s_alloc[at]) * dt
+                    s_mem[at] += s_foot[at] * dt
+                    s_since[at] = now
 
-            def step(now: float) -> None:
-                """Simulation._on_usage_step: everyone's integrals, then new usage and shares."""
-                for j in range(m):
-                    touch(j, now)
-                inst = everyone()
-                if not len(inst):
-                    return
-                dt = now - since[inst]
-                cpu_acc[inst] += cur[inst] * dt
-                unmet_acc[inst] += (cur[inst] - alloc[inst]) * dt  # 0 on uncontended hosts
-                mem_acc[inst] += foot[inst] * dt
-                since[inst] = now
-                cpu, mem = usage.at(inst, now - started_at[inst], now)
-                where = host_np[inst]
-                cpu = np.minimum(np.minimum(cpu, cpu_cap_i[inst]), cores_np[where])
-                mem = np.minimum(mem, mem_cap_i[inst])
-                cur[inst] = alloc[inst] = cpu
-                foot[inst] = np.maximum(foot[inst], mem) if vm else mem  # a guest keeps what it touched
-                demand_sum[:] = np.bincount(where, cpu, m).tolist()
-                mem_sum[:] = np.bincount(where, foot[inst], m).tolist()
-                for j in np.flatnonzero(np.array(mem_sum) + overhead * np.array(running) > room_np).tolist():
-                    if pressure(j, now, now) and queue:
-                        # the general engine drains the queue between hosts' updates: its order
-                        raise NeedsGeneral
-                over = np.array(demand_sum) > cores_np + EPS
-                for j in np.flatnonzero(over).tolist():
-                    group = np.array(members[j], dtype=np.int64)
-                    alloc[group] = water_fill(cur[group], weight[group], cores[j])
-                contended[:] = over.tolist()
+                def pressure(j: int, now: float, clock: float) -> bool:
+                    """Simulation._settle_host's memory part: the OOM killer on a container host
+                    over its memory (True if it freed a booking); a VM host would reclaim."""
+                    if mem_sum[j] + overhead * running[j] <= mem_room[j]:
+                        return False
+                    if vm:
+                        raise NeedsGeneral  # KSM, balloon, swap: the general engine's
+                    return oom(j, now, clock)
 
-            if self.mode == "bounded":
+                def oom(j: int, now: float, clock: float) -> bool:
+                    """Simulation._oom: victims in the kubelet's eviction order until the host fits."""
+                    inst, at = slots_of(j)
+                    mem = s_foot[at]
+                    excess = mem - mem_request[inst]
+                    above = excess > 0
+                    order = np.lexsort((-mem, -excess, priority[inst], ~above))
+                    left = mem.sum() + overhead * len(inst) - np.cumsum((mem + overhead)[order])
+                    victims = int(np.argmax(left <= allocatable[j])) + 1
+                    freed = False
+                    for i in inst[order[:victims]].tolist():
+                        freed |= kill(i, j, now, clock)
+                    return freed
+
+                def kill(i: int, j: int, now: float, clock: float) -> bool:
+                    """Simulation._kill: out of the running set; gone for good, or back after a back-off."""
+                    started_s = v_started[v_slot[i]]
+                    remove(i, j, now)
+                    kills[i] += 1
+                    if not restart:
+                        release(i, j, now)
+                        state[i] = KILLED
+                        end_s[i] = now
+                        return True
+                    if now - started_s >= BACKOFF_RESET_S:
+                        streak[i] = 0
+                    delay = min(backoff_s * 2 ** streak[i], backoff_max_s)
+                    streak[i] += 1
+                    state[i] = BACKOFF
+                    push(heap, (clock + delay, _NORMAL, tick(), _RESTART, i))
+                    return False
+
+                def share(j: int, now: float) -> None:
+                    """HostState.rebalance's CPU part: weighted max-min shares when over the cores."""
+                    now_contended = demand_sum[j] > cores[j] + EPS
+                    if now_contended and not contended[j]:
+                        settle_host(j, now)  # until now everyone had its full share
+                    if now_contended or contended[j]:
+                        inst, at = slots_of(j)
+                        s_alloc[at] = water_fill(s_cur[at], weight[inst], cores[j]) if now_contended else s_cur[at]
+                    contended[j] = now_contended
+
+                # start and remove are the hot path (once per start and stop): the checks of
+                # pressure and share are inlined, the rest reads single slots.
+                def start(i: int, j: int, now: float, clock: float) -> None:
+                    nonlocal k
+                    running[j] += 1
+                    if contended[j]:
+                        settle_host(j, now)
+                    cpu, mem = start_usage(i, now)
+                    most = cpu_cap_list[i]  # min(cpu, its cap, the host's cores)
+                    if most < cpu:
+                        cpu = most
+                    most = cores[j]
+                    if most < cpu:
+                        cpu = most
+                    most = mem_cap_list[i]
+                    if most < mem:
+                        mem = most
+                    if k == room:
+                        compact()
+                    s = k
+                    k = s + 1
+                    v_inst[s], v_host[s] = i, j
+                    v_cur[s] = v_alloc[s] = cpu
+                    v_foot[s] = mem
+                    v_since[s] = v_started[s] = now
+                    if kills[i]:  # a restart: the integrals go on from the instance's
+                        v_cpu[s], v_unmet[s], v_mem[s] = v_cpu_acc[i], v_unmet_acc[i], v_mem_acc[i]
+                    v_slot[i] = s
+                    group = members[j]
+                    pos[i] = len(group)
+                    group.append(i)
+                    demand_sum[j] += cpu
+                    mem_sum[j] += mem
+                    freed = pressure(j, now, clock) if mem_sum[j] + overhead * running[j] > mem_room[j] else False
+                    if contended[j] or demand_sum[j] > cores[j] + EPS:
+                        share(j, now)
+                    if freed and queue:
+                        drain(now, clock)
+
+                def remove(i: int, j: int, now: float) -> None:
+                    """HostState.remove and Simulation._account: out of the running set, with its integrals."""
+                    running[j] -= 1
+                    s = v_slot[i]
+                    if contended[j]:
+                        settle_host(j, now)
+                        v_cpu_acc[i], v_mem_acc[i] = v_cpu[s], v_mem[s]
+                    else:
+                        dt = now - v_since[s]
+                        v_cpu_acc[i] = v_cpu[s] + v_cur[s] * dt
+                        v_mem_acc[i] = v_mem[s] + v_foot[s] * dt
+                    v_unmet_acc[i] = v_unmet[s]
+                    v_run_acc[i] += now - v_started[s]
+                    v_inst[s] = -1  # a hole until the next compaction
+                    group = members[j]
+                    last = group.pop()
+                    if last != i:
+                        p = pos[i]
+                        group[p] = last
+                        pos[last] = p
+                    if group:
+                        demand_sum[j] -= v_cur[s]
+                        mem_sum[j] -= v_foot[s]
+                    else:  # forget accumulated rounding error
+                        demand_sum[j] = mem_sum[j] = 0.0
+
+                def stop(i: int, j: int, now: float) -> None:
+                    remove(i, j, now)
+                    if contended[j] or demand_sum[j] > cores[j] + EPS:
+                        share(j, now)
+
+                def step(now: float) -> None:
+                    """Simulation._on_usage_step: everyone's integrals, then new usage and shares."""
+                    for j in range(m):
+                        touch(j, now)
+                    # the integrals up to now, holes too (they go), then the live slots to the front
+                    dt = now - s_since[:k]
+                    cur, alloc, foot = s_cur[:k], s_alloc[:k], s_foot[:k]
+                    s_cpu[:k] += cur * dt
+                    s_unmet[:k] += (cur - alloc) * dt  # 0 on uncontended hosts
+                    s_mem[:k] += foot * dt
+                    compact(kept_at_step)
+                    if not k:
+                        return
+                    live = k
+                    cur, alloc, foot = s_cur[:live], s_alloc[:live], s_foot[:live]
+                    s_since[:live] = now
+                    inst, where = s_inst[:live], s_host[:live]
+                    cpu, mem = usage.at(inst, now - s_started[:live], now)
+                    if capped_cpu:  # np.minimum with an infinite cap changes nothing: skipped
+                        cpu = np.minimum(cpu, cpu_cap_i[inst])
+                    cpu = np.minimum(cpu, cores_np[where])
+                    if capped_mem:
+                        mem = np.minimum(mem, mem_cap_i[inst])
+                    cur[:] = alloc[:] = cpu
+                    foot[:] = np.maximum(foot, mem) if vm else mem  # a guest keeps what it touched
+                    demand_sum[:] = np.bincount(where, cpu, m).tolist()
+                    mem_sum[:] = np.bincount(where, foot, m).tolist()
+                    for j in np.flatnonzero(np.array(mem_sum) + overhead * np.array(running) > room_np).tolist():
+                        if pressure(j, now, now) and queue:
+                            # the general engine drains the queue between hosts' updates: its order
+                            raise NeedsGeneral
+                    over = np.array(demand_sum) > cores_np + EPS
+                    for j in np.flatnonzero(over).tolist():
+                        inst, at = slots_of(j)
+                        s_alloc[at] = water_fill(s_cur[at], weight[inst], cores[j])
+                    contended[:] = over.tolist()
+
+                def collect(now: float) -> None:
+                    """At the horizon: the hosts' stranded memory, the running instances' integrals."""
+                    for j in range(m):
+                        touch(j, now)
+                    compact()
+                    live = k
+                    inst, cur, dt = s_inst[:live], s_cur[:live], now - s_since[:live]
+                    run_acc[inst] += now - s_started[:live]
+                    cpu_acc[inst] = s_cpu[:live] + cur * dt
+                    unmet_acc[inst] = s_unmet[:live] + (cur - s_alloc[:live]) * dt
+                    mem_acc[inst] = s_mem[:live] + s_foot[:live] * dt
+
+            else:  # bounded
                 # No host can be contended or short of memory: shares are demands and nothing
                 # need be checked, so a new instance's first usage waits for the next batch
                 # (the next step or sample), or is drawn alone if it ends before.
+                cur, alloc, foot = np.zeros(n), np.zeros(n), np.zeros(n)  # foot: GiB used
+                since, started_at, host_np = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)
+                live = np.zeros(n, dtype=bool)
+
+                def everyone() -> np.ndarray:
+                    """The running instances."""
+                    return np.flatnonzero(live)
+
                 touch = None
                 pending: list[int] = []
                 fresh = [False] * n
@@ -411,15 +513,33 @@ class FastLane(Simulation):
                     demand_sum[:] = np.bincount(host_np[inst], cur[inst], m).tolist()
                     mem_sum[:] = np.bincount(host_np[inst], foot[inst], m).tolist()
 
+                def collect(now: float) -> None:
+                    """At the horizon: the running instances' integrals."""
+                    sums()
+                    inst = everyone()
+                    dt = now - since[inst]
+                    run_acc[inst] += now - started_at[inst]
+                    cpu_acc[inst] += cur[inst] * dt
+                    unmet_acc[inst] += (cur[inst] - alloc[inst]) * dt
+                    mem_acc[inst] += foot[inst] * dt
+
         def place(i: int) -> int:
             """Simulation._place: the host the policy picks among those that fit, or -1."""
             cpu, mem = book_cpu[i], book_mem[i]
             if first_fit_only:
                 if nowhere is not None and (cpu, mem) in nowhere:
                     return -1
-                for j, bc, cc, bm, mc in zip(range(m), booked_cpu, cpu_cap, booked_mem, mem_cap):
-                    if bc + cpu <= cc and bm + mem <= mc:
-                        return j
+                if fit_room is None:
+                    for j, bc, cc, bm, mc in zip(range(m), booked_cpu, cpu_cap, booked_mem, mem_cap):
+                        if bc + cpu <= cc and bm + mem <= mc:
+                            return j
+                else:  # the hosts with room in one dimension (see fit_room), then the exact test
+                    short = fit_size[i] - fit_slack
+                    j = 0
+                    for room in fit_room:
+                        if room >= short and booked_cpu[j] + cpu <= cpu_cap[j] and booked_mem[j] + mem <= mem_cap[j]:
+                            return j
+                        j += 1
                 if nowhere is not None:
                     nowhere.add((cpu, mem))
                 return -1
@@ -452,10 +572,12 @@ class FastLane(Simulation):
             else:  # forget accumulated rounding error
                 booked_cpu[j] = booked_mem[j] = 0.0
                 busy_s[j] += now - busy_since[j]
+            if fit_room is not None:
+                fit_room[j] = fit_cap[j] - fit_booked[j]
             if nowhere:
-                room(j)
+                refit(j)
 
-        def room(j: int) -> None:
+        def refit(j: int) -> None:
             """Room on host ``j`` again: what now fits there is no longer nowhere."""
             nowhere.difference_update([size for size in nowhere if booked_cpu[j] + size[0] <= cpu_cap[j]
                                        and booked_mem[j] + size[1] <= mem_cap[j]])
@@ -466,6 +588,8 @@ class FastLane(Simulation):
                 touch(j, now)
             booked_cpu[j] += book_cpu[i]
             booked_mem[j] += book_mem[i]
+            if fit_room is not None:
+                fit_room[j] = fit_cap[j] - fit_booked[j]
             count = resident[j] = resident[j] + 1
             if count == 1:
                 busy_since[j] = now
@@ -528,8 +652,10 @@ class FastLane(Simulation):
                     else:
                         booked_cpu[j] = booked_mem[j] = 0.0
                         busy_s[j] += clock - busy_since[j]
+                    if fit_room is not None:
+                        fit_room[j] = fit_cap[j] - fit_booked[j]
                     if nowhere:
-                        room(j)
+                        refit(j)
                     state[i] = COMPLETED
                     end_s[i] = clock
                     if queue:
@@ -588,6 +714,8 @@ class FastLane(Simulation):
                             # and queueing studies (running at once, first start)
                             booked_cpu[j] += book_cpu[i]
                             booked_mem[j] += book_mem[i]
+                            if fit_room is not None:
+                                fit_room[j] = fit_cap[j] - fit_booked[j]
                             count = resident[j] = resident[j] + 1
                             if count == 1:
                                 busy_since[j] = now
@@ -657,17 +785,7 @@ class FastLane(Simulation):
                     push(heap, (clock + sample_every_s, _NORMAL, tick(), _SAMPLE, 0))
 
         if not closed:  # the running instances' and the hosts' integrals up to the horizon
-            if touch is not None:
-                for j in range(m):
-                    touch(j, horizon)
-            if sums is not None:
-                sums()
-            inst = everyone()
-            dt = horizon - since[inst]
-            run_acc[inst] += horizon - started_at[inst]
-            cpu_acc[inst] += cur[inst] * dt
-            unmet_acc[inst] += (cur[inst] - alloc[inst]) * dt
-            mem_acc[inst] += foot[inst] * dt
+            collect(horizon)
         for h, j in zip(hosts, range(m)):  # the hosts' state into their HostState objects
             h.book_cpu, h.book_mem, h.resident, h.starting = booked_cpu[j], booked_mem[j], resident[j], starting[j]
             h.peak_resident, h.demand_sum, h.mem_sum = peak[j], demand_sum[j], mem_sum[j]

@@ -16,6 +16,7 @@ models answer, all vectorised:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from statistics import NormalDist
 
 import numpy as np
@@ -41,6 +42,13 @@ class ConstantUsage:
 
     def at_one(self, i: int, age_s: float, now: float) -> tuple[float, float]:
         return float(self.cpu[i]), float(self.mem[i])
+
+    def start_usage(self) -> Callable[[int, float], tuple[float, float]]:
+        """A function ``(i, now) -> (cpu, mem)``: :meth:`at_one` at age 0, the same numbers,
+        for an engine that asks once per start (plain Python floats from memoryviews)."""
+        cpu, mem = memoryview(np.ascontiguousarray(self.cpu, dtype=float)), memoryview(
+            np.ascontiguousarray(self.mem, dtype=float))
+        return lambda i, now: (cpu[i], mem[i])
 
     def quantile(self, q: float) -> tuple[np.ndarray, np.ndarray]:
         """Each instance's q-quantile of (CPU, memory) over its life: its mean, here."""
@@ -122,6 +130,13 @@ class SeriesUsage:
         at = self.ptr[inst]
         return self.cpu[at], self.mem[at]
 
+    def start_usage(self) -> Callable[[int, float], tuple[float, float]]:
+        """A function ``(i, now) -> (cpu, mem)``: :meth:`at_one` at age 0 (each series' first
+        step), the same numbers, for an engine that asks once per start."""
+        first = self.ptr[:-1]
+        cpu, mem = memoryview(np.ascontiguousarray(self.cpu[first])), memoryview(np.ascontiguousarray(self.mem[first]))
+        return lambda i, now: (cpu[i], mem[i])
+
     def at_one(self, i: int, age_s: float, now: float) -> tuple[float, float]:
         k = min(int(age_s // self.step_s), int(self.length[i]) - 1)
         at = int(self.ptr[i]) + max(k, 0)
@@ -176,17 +191,18 @@ class SyntheticUsage:
         cpu_factor, mem_factor = np.empty(len(inst)), np.empty(len(inst))
         for s in np.unique(step).tolist():  # the common shock is one per step
             these = step == s
-            cpu_factor[these] = self._factor(self.sigma_cpu, ids[these], k[these], s, 1)
-            mem_factor[these] = self._factor(self.sigma_mem, ids[these], k[these], s, 2)
+            hashed = _hash(ids[these], k[these])
+            cpu_factor[these] = self._factor(self.sigma_cpu, hashed, s, 1)
+            mem_factor[these] = self._factor(self.sigma_mem, hashed, s, 2)
         return self.cpu[inst] * shape * cpu_factor, self.mem[inst] * mem_factor
 
     def at(self, inst: np.ndarray, age_s: np.ndarray, now: float) -> tuple[np.ndarray, np.ndarray]:
         step = int(now // self.step_s)
         k = np.floor(age_s / self.step_s).astype(np.uint64)
         shape = self._shape(now)
-        ids = inst.astype(np.uint64)
-        cpu = self.cpu[inst] * shape * self._factor(self.sigma_cpu, ids, k, step, 1)
-        mem = self.mem[inst] * self._factor(self.sigma_mem, ids, k, step, 2)
+        hashed = _hash(inst.astype(np.uint64), k)  # the same for both streams: taken once
+        cpu = self.cpu[inst] * shape * self._factor(self.sigma_cpu, hashed, step, 1)
+        mem = self.mem[inst] * self._factor(self.sigma_mem, hashed, step, 2)
         return cpu, mem
 
     def at_one(self, i: int, age_s: float, now: float) -> tuple[float, float]:
@@ -206,6 +222,25 @@ class SyntheticUsage:
         cpu = float(self.cpu[i]) * self._shape(now) * self._factor_one(self.sigma_cpu, i, k, step, 1)
         mem = float(self.mem[i]) * self._factor_one(self.sigma_mem, i, k, step, 2)
         return cpu, mem
+
+    def start_usage(self) -> Callable[[int, float], tuple[float, float]]:
+        """A function ``(i, now) -> (cpu, mem)``: :meth:`at_one` at age 0, the same numbers in
+        the same order of operations, for an engine that asks once per start: the means and
+        own factors read through memoryviews (Python floats, no numpy scalars), the step's
+        shared factors kept in the closure."""
+        cpu, mem = (memoryview(np.ascontiguousarray(values, dtype=float)) for values in (self.cpu, self.mem))
+        cpu_own, mem_own = (memoryview(own) for own in self._own_first())
+        step_s, flat = self.step_s, self.amplitude == 0
+        shared = [-1, 1.0, 1.0]  # the step they are for; the CPU and memory factors
+
+        def at_start(i: int, now: float) -> tuple[float, float]:
+            step = int(now // step_s)
+            if step != shared[0]:
+                shared[:] = step, self._shared(self.sigma_cpu, step, 1), self._shared(self.sigma_mem, step, 2)
+            shape = 1.0 if flat else self._shape(now)
+            return cpu[i] * shape * (cpu_own[i] * shared[1]), mem[i] * (mem_own[i] * shared[2])
+
+        return at_start
 
     def _own_first(self) -> tuple[np.ndarray, np.ndarray]:
         """Every instance's own factor at age 0, exp(σ·o·e(instance, 0)), for CPU and memory:
@@ -238,11 +273,12 @@ class SyntheticUsage:
         self._cache[stream] = (step, key, common)
         return key, common
 
-    def _factor(self, sigma: float, ids: np.ndarray, k: np.ndarray, step: int, stream: int) -> np.ndarray:
+    def _factor(self, sigma: float, hashed: np.ndarray, step: int, stream: int) -> np.ndarray:
+        """exp(σ·z − σ²/2) at ``step`` for the instances and ages hashed by :func:`_hash`."""
         if sigma == 0:
-            return np.ones(len(ids))
+            return np.ones(len(hashed))
         key, common = self._keys(step, stream)
-        own = _normal(_mix(np.uint64(key) ^ _mix(ids * np.uint64(0xD1B54A32D192ED03) + k)))
+        own = _normal(_mix(np.uint64(key) ^ hashed))
         z = self.common * common + self.own * own
         return np.exp(sigma * z - sigma * sigma / 2)
 
@@ -276,6 +312,11 @@ def _mix(x: np.ndarray) -> np.ndarray:
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return x ^ (x >> np.uint64(31))
+
+
+def _hash(ids: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """The hash of (instance, age in steps) that each stream's key is mixed into (uint64)."""
+    return _mix(ids * np.uint64(0xD1B54A32D192ED03) + k)
 
 
 def _normal(bits: np.ndarray) -> np.ndarray:

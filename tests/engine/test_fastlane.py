@@ -289,6 +289,22 @@ def test_a_large_fleet_places_as_in_the_general_engine(policy):
     assert_close(general, lane)
 
 
+@pytest.mark.parametrize("platform, cores, memory_gib", [("vm", 4, 64), ("container", 32, 8)])
+def test_first_fit_over_a_large_fleet_picks_the_general_engines_hosts(platform, cores, memory_gib):
+    """First fit without a start limit looks at each host's room in the dimension the
+    workload fills first (CPU on these VM hosts, memory on these container hosts) before
+    testing it exactly: the same picks, on a full fleet."""
+    hosts = [{"cpu_cores": cores, "memory_gib": memory_gib, "count": 24}]
+    config = config_for(platform, hosts, "first_fit", "reject", None, None, 0.5, 2.0, 300.0, 11, False)
+    if platform == "container":  # usage that changes every step: the tracked mode
+        config = config.with_overrides({"workload.synthetic.cpu_burstiness": 0.5,
+                                        "workload.synthetic.usage_step_s": 300.0})
+    general, lane, _ = run_both(config, platform)
+    assert set(general.instances["host"]) == set(range(-1, 24))  # every host was used, and some went without
+    assert (general.instances["outcome"] == "rejected").sum() > 100  # and it was full
+    assert_close(general, lane)
+
+
 @pytest.mark.parametrize("preset", ["container_in_vm", "microvm", "sandboxed_container"])
 def test_every_preset_runs_in_the_lane_as_in_the_general_engine(preset):
     """Node VMs (containers in VMs: each node's own VMM and guest memory), microVMs and
