@@ -166,7 +166,8 @@ SCENARIOS = {"erlang": scenario_erlang, "fleet": scenario_fleet}
 
 def run_child(name: str, extra: list[str]) -> dict:
     """Run one scenario in a fresh interpreter; return its figures with its peak memory."""
-    out = subprocess.run([sys.executable, __file__, "--child", name, *extra], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, __file__, "--child", name, *extra],
+                         capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -164,7 +164,8 @@ def sweep_params(points: pd.DataFrame, params: Sequence[str] | None = None) -> l
     params = [params] if isinstance(params, str) else list(params)
     for name in params:
         if name not in points.columns:
-            raise ValueError(f"unknown sweep parameter {name!r}; the table's grid keys are: {', '.join(grid) or 'none'}")
+            raise ValueError(f"unknown sweep parameter {name!r}; "
+                             f"the table's grid keys are: {', '.join(grid) or 'none'}")
     varying = [c for c in grid if c not in params and points[c].astype(str).nunique() > 1]
     if varying:
         raise ValueError(f"the table varies {', '.join(varying)} too: keep one value of it "

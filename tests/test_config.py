@@ -179,7 +179,8 @@ def test_override_replaces_a_value(config_path):
 
 
 @pytest.mark.parametrize(("override", "check"), [
-    ("platform.vm.boot_s={median = 3, p95 = 9}", lambda c: (c.platform["vm"].boot_s.median, c.platform["vm"].boot_s.p95) == (3, 9)),
+    ("platform.vm.boot_s={median = 3, p95 = 9}",
+     lambda c: (c.platform["vm"].boot_s.median, c.platform["vm"].boot_s.p95) == (3, 9)),
     ("placement.when_full=queue", lambda c: c.placement.when_full == "queue"),
     ('placement.when_full="queue"', lambda c: c.placement.when_full == "queue"),
     ('simulation.platforms=["container"]', lambda c: c.simulation.platforms == ("container",)),

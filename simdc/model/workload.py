@@ -69,7 +69,8 @@ class SyntheticSpec(Spec):
     # σ = 0.3 gives 1.57.
     memory_burstiness: float = Field(default=0.3, ge=0, description="σ of the lognormal noise on memory")
     usage_correlation: float = Field(default=0.0, ge=0, le=1, description="share of the noise common to all instances")
-    usage_diurnal_amplitude: float = Field(default=0.0, ge=0, lt=1, description="CPU swings ± this over a day, peak at diurnal_peak_s")
+    usage_diurnal_amplitude: float = Field(default=0.0, ge=0, lt=1,
+                                           description="CPU swings ± this over a day, peak at diurnal_peak_s")
     # Images: each instance runs one of these ([[images]] names), the k-th most popular
     # with probability ∝ 1/k^s (Zipf): image pulls are heavy-tailed, a few images
     # dominate. None listed: instances have no image and start without a pull.

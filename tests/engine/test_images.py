@@ -174,7 +174,8 @@ def test_lru_never_evicts_a_layer_in_use():
 def test_a_full_cache_evicts_then_pulls_again(tmp_path):
     """A 0.2 GiB cache holds 'big' (150 MiB) or 'big2', not both: after big2 evicts big,
     a later big is cold again."""
-    rows = [{"id": 1, "image": "big", "duration_s": 10.0}, {"id": 2, "image": "big2", "submit_s": 50.0, "duration_s": 10.0},
+    rows = [{"id": 1, "image": "big", "duration_s": 10.0},
+            {"id": 2, "image": "big2", "submit_s": 50.0, "duration_s": 10.0},
             {"id": 3, "image": "big", "submit_s": 100.0}]
     results = run(tmp_path, rows, host={"image_cache_gib": 0.2})
     assert results.instances["cold_start"].tolist() == [True, True, True]

@@ -106,7 +106,8 @@ def test_first_fit_fills_the_first_hosts_and_worst_fit_spreads():
 
 
 def test_hosts_of_different_shapes_are_placed_in_group_order(tmp_path):
-    groups = [{"cpu_cores": 2, "memory_gib": 4, "name": "small"}, {"cpu_cores": 16, "memory_gib": 64, "count": 2, "name": "big"}]
+    groups = [{"cpu_cores": 2, "memory_gib": 4, "name": "small"},
+              {"cpu_cores": 16, "memory_gib": 64, "count": 2, "name": "big"}]
     results = simdc.simulate(cluster_config(groups, rate=1.0, arrivals=3_000))
     hosts = results.hosts
     assert hosts["group"].tolist() == ["small", "big", "big"]
@@ -118,7 +119,8 @@ def one_vm(tmp_path, rows, *, extra=None, platform_rules=None, duration_s=100.0,
     pd.DataFrame([{"duration_s": 50.0, "memory_gib": 1} | r for r in rows]).to_csv(trace, index=False)
     return simdc.simulate(validate({
         "simulation": {"duration_s": duration_s, "platforms": ["vm"]},
-        "cluster": {"hosts": [{"cpu_cores": 8, "memory_gib": 16, "power_idle_w": 100, "power_max_w": 300} | (host or {})],
+        "cluster": {"hosts": [{"cpu_cores": 8, "memory_gib": 16, "power_idle_w": 100, "power_max_w": 300}
+                              | (host or {})],
                     "power_off_idle": power_off_idle},
         "platform": {"vm": {"overhead_mib": 0, "boot_s": 10} | (platform_rules or {})},
         "workload": {"trace": str(trace)},
