@@ -130,6 +130,7 @@ class FastLane(Simulation):
         total_mem_cap = sum(mem_cap)
         overhead = hosts[0].overhead
         base = [h.base for h in hosts]
+        no_swap = [0.0] * m  # the timeseries' swapped_gib: no VM host swaps in the lane
         running = [0] * m  # instances running on each host
         booked_cpu, booked_mem = [0.0] * m, [0.0] * m
         first_fit_only = self.choose is first_fit and max_starts is None
@@ -776,9 +777,9 @@ class FastLane(Simulation):
             else:  # Simulation._sample's rows, from the lists
                 if sums is not None:
                     sums()
-                self.samples += [(clock, j, resident[j], running[j], demand_sum[j], min(demand_sum[j], cores[j]),
-                                  mem_sum[j] + overhead * running[j] + base[j], booked_mem[j] + base[j], 0.0)
-                                 for j in range(m)]
+                self.timeseries.add(clock, resident, running, demand_sum, map(min, demand_sum, cores),
+                                    [used + overhead * count + b for used, count, b in zip(mem_sum, running, base)],
+                                    [booked + b for booked, b in zip(booked_mem, base)], no_swap)
                 if progress is not None:
                     progress(clock)
                 if clock + sample_every_s < horizon:
