@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import time
 from pathlib import Path
 
@@ -44,6 +45,9 @@ def main() -> None:
         print(f"sweep, {label:>16}: {args.points} points in {wall:6.2f} s = {args.points / wall * 60:7.1f} points/min")
     print(f"speed-up: {wall_one / wall_many:.2f}x on {cores} cores; starting the local Dask cluster took "
           f"{startup:.1f} s more")
+    # the workers (and their nannies) have ended by now: the children's figure is the largest of them
+    print(f"peak memory: this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB, "
+          f"the largest worker process {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:,.0f} MiB")
 
 
 if __name__ == "__main__":

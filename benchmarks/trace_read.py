@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -80,7 +81,8 @@ def main() -> int:
         measure("alibaba2017 batch_task, all 11M", [TRACES / "alibaba_v2017/batch_task.csv"], "alibaba2017", 1,
                 ReaderOptions())
     verdict = "meets" if rate >= TARGET_ROWS_PER_S else "misses"
-    print(f"google task_events: {rate:,.0f} rows/s {verdict} the {TARGET_ROWS_PER_S:,} rows/s target")
+    print(f"google task_events: {rate:,.0f} rows/s {verdict} the {TARGET_ROWS_PER_S:,} rows/s target; "
+          f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
     return 0
 
 
