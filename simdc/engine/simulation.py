@@ -69,7 +69,6 @@ def _as_list(values: np.ndarray) -> list:
     return take_objects(distinct.tolist(), code)
 
 
-
 def as_array(values: list | array | np.ndarray, dtype=float) -> np.ndarray:
     """A per-instance list or ``array.array`` as a numpy array: an ``array.array`` or
     numpy array without a copy (when of ``dtype``); a list by ``np.fromiter``, about half
@@ -97,24 +96,20 @@ class Timeseries:
     columns (``array.array``), with no Python object per row. A month of minute samples
     of a hundred hosts is 4.3 M rows: some 300 MiB here, over 1 GiB as tuples."""
 
-    FLOAT = ("t_s", "cpu_demand", "cpu_used", "mem_used_gib", "mem_alloc_gib", "swapped_gib")
-    INT = ("host", "resident", "running")
-    COLUMNS = ("t_s", "host", "resident", "running", "cpu_demand", "cpu_used",
-               "mem_used_gib", "mem_alloc_gib", "swapped_gib")
+    COLUMNS = {"t_s": "d", "host": "q", "resident": "q", "running": "q", "cpu_demand": "d", "cpu_used": "d",
+               "mem_used_gib": "d", "mem_alloc_gib": "d", "swapped_gib": "d"}  # name: array typecode
 
     def __init__(self, hosts: int):
         self.hosts = hosts
-        self.columns = {name: array("d") for name in self.FLOAT} | {name: array("q") for name in self.INT}
+        self.columns = {name: array(typecode) for name, typecode in self.COLUMNS.items()}
 
-    def add(self, now: float, resident, running, cpu_demand, cpu_used, mem_used_gib, mem_alloc_gib,
-            swapped_gib) -> None:
-        """One sample at ``now``: each argument after it holds a value per host, in order."""
+    def add(self, now: float, *per_host) -> None:
+        """One sample at ``now``: after it, a sequence per column from ``resident`` on,
+        each holding a value per host, in order."""
         columns = self.columns
         columns["t_s"].extend([now] * self.hosts)
         columns["host"].extend(range(self.hosts))
-        for name, values in (("resident", resident), ("running", running), ("cpu_demand", cpu_demand),
-                             ("cpu_used", cpu_used), ("mem_used_gib", mem_used_gib),
-                             ("mem_alloc_gib", mem_alloc_gib), ("swapped_gib", swapped_gib)):
+        for name, values in zip(list(self.COLUMNS)[2:], per_host, strict=True):
             columns[name].extend(values)
 
     def table(self, platform: str) -> pd.DataFrame:
