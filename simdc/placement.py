@@ -21,8 +21,12 @@ kubernetes
     wins, ties to the first. ``least_allocated`` (NodeResourcesFit, the default
     strategy) scores the free fraction after placement; ``most_allocated`` its
     complement; ``balanced_allocation`` (NodeResourcesBalancedAllocation) scores
-    1 − |CPU fraction − memory fraction| after placement (Kubernetes docs, "Scheduling
-    Framework" plugins). Weights from ``placement.scoring``.
+    1 − std of the resources' requested fractions after placement, as kube-scheduler
+    has since v1.22 (kubernetes/kubernetes PR #101946, ``balanced_allocation.go``; before
+    it scored 1 − |CPU fraction − memory fraction|, twice the penalty for two
+    resources). Weights from ``placement.scoring``. Scores are kept as floats (the
+    scheduler truncates each to an integer) and ties go to the first host (the scheduler
+    picks one of the tied at random).
 """
 
 from __future__ import annotations
@@ -90,8 +94,28 @@ def kubernetes(fleet: Fleet, *, weights: dict[str, float], **_) -> int | None:
     scores = np.zeros(len(fleet.fits))
     scores += weights.get("least_allocated", 0.0) * 100 * (cpu_left + mem_left) / 2
     scores += weights.get("most_allocated", 0.0) * 100 * (2 - cpu_left - mem_left) / 2
-    scores += weights.get("balanced_allocation", 0.0) * 100 * (1 - np.abs(cpu_left - mem_left))
+    scores += weights.get("balanced_allocation", 0.0) * 100 * balanced_allocation(1 - cpu_left, 1 - mem_left)
     return _best(scores, fleet.fits)
+
+
+def balanced_allocation(*fractions: np.ndarray) -> np.ndarray:
+    """kube-scheduler's NodeResourcesBalancedAllocation score over 0..1, per host.
+
+    Parameters
+    ----------
+    *fractions
+        One array per resource (CPU, memory, and any other the hosts carry), each the
+        host's requested share of that resource after placement, shape ``(hosts,)``.
+        Shares above 1 count as 1, as the scheduler caps them.
+
+    Returns
+    -------
+    ``1 − σ`` with σ the population standard deviation of the shares across resources
+    (kube-scheduler ≥ v1.22, PR #101946, ``balanced_allocation.go``: for two resources
+    σ = |a − b| / 2).
+    """
+    shares = np.minimum(np.stack([np.asarray(f, dtype=float) for f in fractions]), 1.0)
+    return 1 - shares.std(axis=0)
 
 
 POLICIES: dict[str, Policy] = {
