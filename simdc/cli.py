@@ -29,6 +29,7 @@ TABLE_WIDTH = 80  # the comparison table stays readable in an 80-column terminal
 
 # The comparison table's rows: (summary column, label, format), shared with the HTML report.
 ROWS = HEADLINE
+QUIET_WHEN_ZERO = {"unplaceable"}  # shown only when some platform has any
 
 SetOption = Annotated[
     Optional[list[str]],
@@ -82,6 +83,8 @@ def run(
 
     for line in run_messages(results.manifest):  # the trace reader's choices, bad rows skipped
         err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+    for line in results.manifest.get("warnings", []):
+        err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
     if write:
         target = out or fresh_results_dir("results", config_path.stem)
         results.write(target, overwrite=overwrite, report=report, report_title=title)
@@ -171,7 +174,7 @@ def comparison_table(summary: pd.DataFrame, title: str = "") -> Table:
     for name in summary["platform"]:
         table.add_column(str(name), justify="right", overflow="fold")
     for column, label, fmt in ROWS:
-        if column not in summary.columns:
+        if column not in summary.columns or (column in QUIET_WHEN_ZERO and not summary[column].any()):
             continue
         cells = [_fmt(value, fmt) for value in summary[column]]
         table.add_row(label, *cells)

@@ -77,11 +77,31 @@ def simulate(config: Config, seed: int | None = None, progress=None) -> Results:
             "workload_notes": list(workload.notes),  # what the trace reader chose and assumed
             "platforms": list(sim.platforms),
             "engine_lanes": lanes,
+            "warnings": unplaceable_warnings(summary, instances, workload.instances, config),
             "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "wall_time_s": round(time.perf_counter() - started, 3),
         },
     )
+
+
+def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, requests: pd.DataFrame,
+                         config: Config) -> list[str]:
+    """One line per platform with requests that no host of the fleet could hold even
+    empty: a fleet too small for the workload, not a load problem. ``instances`` holds each
+    platform's rows in the order of the workload's ``requests``."""
+    lines = []
+    largest = max(config.fleet, key=lambda host: (host.memory_gib, host.cpu_cores))
+    for row in summary.itertuples():
+        if not row.unplaceable:
+            continue
+        mine = requests[instances.loc[instances["platform"] == row.platform, "unplaceable"].to_numpy()]
+        lines.append(
+            f"{row.platform}: {row.unplaceable:,} of {row.submitted:,} requests fit no host even when it is empty "
+            f"(largest such request {mine['cpu_cores'].max():g} cores, {mine['memory_gib'].max():g} GiB; largest "
+            f"host {largest.cpu_cores:g} cores, {largest.allocatable_memory_gib:g} GiB allocatable); they are "
+            f"counted as 'unplaceable' and in rejected, and no fleet of these hosts can serve them")
+    return lines
 
 
 def _concat_columns(frames: list[pd.DataFrame]) -> pd.DataFrame:

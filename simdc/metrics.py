@@ -64,6 +64,7 @@ SUMMARY_COLUMNS = (
     "hosts", "hosts_used", "energy_kwh", "fragmentation_gib_mean",
     "interference_slowdown_mean", "interference_slowdown_p95", "interference_slowdown_p99", "degraded_share",
     "failed", "failures", "failure_kills", "blast_radius_mean", "lost_work_core_s", "service_availability",
+    "unplaceable",
 )
 
 
@@ -98,6 +99,8 @@ def instance_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]:
         **{name: int(outcomes.get(name, 0)) for name in
            ("rejected", "completed", "running_at_end", "queued_at_end", "oom_killed", "evicted", "failed")},
         "rejection_rate": outcomes.get("rejected", 0) / submitted if submitted else np.nan,
+        # requests no host could hold even empty (counted in rejected or queued_at_end too)
+        "unplaceable": int(inst["unplaceable"].sum()) if "unplaceable" in inst else 0,
         "peak_instances": _peak(start, end),
         "mean_instances": float((end - start).sum() / duration_s),
         "queue_mean_s": _mean(column["queue_s"]),
@@ -211,6 +214,7 @@ HEADLINE = (
     ("placed", "placed", "{:,.0f}"),
     ("rejected", "rejected", "{:,.0f}"),
     ("rejection_rate", "rejection rate", "{:.1%}"),
+    ("unplaceable", "fit no host at all", "{:,.0f}"),
     ("completed", "completed", "{:,.0f}"),
     ("running_at_end", "running at end", "{:,.0f}"),
     ("queued_at_end", "queued at end", "{:,.0f}"),

@@ -99,6 +99,22 @@ def caps(platform: VmPlatform | ContainerPlatform, host: HostSpec) -> tuple[floa
     return host.cpu_cores * platform.overcommit, host.allocatable_memory_gib * platform.overcommit
 
 
+def fits_nowhere(book_cpu: np.ndarray, book_mem_gib: np.ndarray, cpu_caps: np.ndarray,
+                 mem_caps: np.ndarray) -> np.ndarray:
+    """Which requests no host could ever hold, even empty: shape ``(instances,)``, bool.
+
+    A request fits a host when its booking is within that host's caps in CPU (cores) and
+    memory (GiB) at once (:func:`caps`), so a request that needs host A's cores and host
+    B's memory fits nowhere. Hosts are compared by their distinct cap pairs, which a fleet
+    has few of (one per host group), so the cost is instances × groups.
+    """
+    book_cpu, book_mem_gib = np.asarray(book_cpu, float), np.asarray(book_mem_gib, float)
+    somewhere = np.zeros(len(book_cpu), dtype=bool)
+    for cpu_cap, mem_cap in set(zip(np.asarray(cpu_caps, float).tolist(), np.asarray(mem_caps, float).tolist())):
+        somewhere |= (book_cpu <= cpu_cap) & (book_mem_gib <= mem_cap)
+    return ~somewhere
+
+
 def image_needs(platform: VmPlatform | ContainerPlatform, images: pd.Series,
                 catalogue: dict) -> tuple[list[tuple[tuple[str, float], ...]], np.ndarray]:
     """What each instance must have on its host before it starts, and what it copies.

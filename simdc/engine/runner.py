@@ -7,6 +7,7 @@ from dataclasses import replace
 import pandas as pd
 
 from simdc.engine.fastlane import FastLane, NeedsGeneral
+from simdc.engine.rules import fits_nowhere
 from simdc.engine.simulation import PlatformRun
 from simdc.model.faults import FaultSpec
 from simdc.model.host import HostSpec
@@ -51,12 +52,20 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
     sim = FastLane(*args)
     sim.progress = progress
     if lane == "general" or (lane == "auto" and not sim.applies()):
-        return replace(sim.run(), lane="general")
+        return _finished(sim, sim.run(), "general")
     try:
-        return replace(sim.run_fast(), lane="fast")
+        return _finished(sim, sim.run_fast(), "fast")
     except NeedsGeneral:  # VM memory reclaim, which only the general engine models
         if lane != "auto":
             raise
         sim = FastLane(*args)
         sim.progress = progress
-        return replace(sim.run(), lane="general")
+        return _finished(sim, sim.run(), "general")
+
+
+def _finished(sim: FastLane, run: PlatformRun, lane: str) -> PlatformRun:
+    """The run with its lane, and each instance marked ``unplaceable`` when no host of the
+    fleet could hold it even empty: a request the fleet cannot serve at any load, which a
+    capacity planner must tell apart from a rejection under load."""
+    run.instances["unplaceable"] = fits_nowhere(sim.fp.book_cpu, sim.fp.book_mem_gib, sim.cpu_caps, sim.mem_caps)
+    return replace(run, lane=lane)

@@ -1,0 +1,65 @@
+"""Requests no host could ever hold are counted apart from rejections under load, and
+warned about (../shared/cases/all_too_big)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings, strategies as st
+
+import simdc
+from simdc.config import validate
+from simdc.engine.rules import fits_nowhere
+
+OVERHEAD_GIB = 0.25
+
+
+def fleet_run(tmp_path, groups, sizes, platforms=("vm", "container")):
+    trace = tmp_path / "t.csv"
+    pd.DataFrame([{"id": f"r{k}", "submit_s": float(k), "duration_s": 5.0, "cpu_cores": c, "memory_gib": m}
+                  for k, (c, m) in enumerate(sizes)]).to_csv(trace, index=False)
+    return simdc.simulate(validate({
+        "simulation": {"duration_s": len(sizes) + 10.0, "seed": 1, "platforms": list(platforms)},
+        "cluster": {"hosts": groups},
+        "platform": {"vm": {"overhead_mib": OVERHEAD_GIB * 1024, "boot_s": 0},
+                     "container": {"overhead_mib": 0, "admission": "requests"}},
+        "workload": {"trace": str(trace)},
+    }))
+
+
+def test_a_request_needing_one_hosts_cores_and_anothers_memory_fits_nowhere():
+    # host A: 16 cores, 8 GiB; host B: 4 cores, 64 GiB. 8 cores + 32 GiB fits neither.
+    got = fits_nowhere(np.array([8.0, 8.0, 2.0]), np.array([32.0, 4.0, 32.0]),
+                       np.array([16.0, 4.0]), np.array([8.0, 64.0]))
+    assert got.tolist() == [True, False, False]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([1, 2, 4, 8, 16, 48]), st.sampled_from([1, 4, 16, 31.9, 64, 200])),
+                min_size=1, max_size=12))
+def test_unplaceable_counts_exactly_the_requests_larger_than_every_host(tmp_path_factory, sizes):
+    groups = [{"name": "wide", "cpu_cores": 32, "memory_gib": 32, "count": 2},
+              {"name": "deep", "cpu_cores": 8, "memory_gib": 128}]
+    results = fleet_run(tmp_path_factory.mktemp("u"), groups, sizes)
+    shapes = [(g["cpu_cores"], g["memory_gib"]) for g in groups]
+    for platform, extra in (("vm", OVERHEAD_GIB), ("container", 0.0)):
+        expected = sum(not any(c <= hc and m + extra <= hm for hc, hm in shapes) for c, m in sizes)
+        row = results.summary.set_index("platform").loc[platform]
+        assert row["unplaceable"] == expected
+        assert row["rejected"] >= expected  # each one is rejected too
+        lines = [w for w in results.manifest["warnings"] if w.startswith(f"{platform}:")]
+        assert len(lines) == (1 if expected else 0)
+
+
+def test_all_too_big_case_warns_on_the_command_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from simdc.cli import app
+
+    config = tmp_path / "big.toml"
+    config.write_text('[simulation]\nduration_s = 3600\nseed = 1\n[host]\ncpu_cores = 32\nmemory_gib = 64\n'
+                      '[workload.synthetic]\narrival_rate_per_s = 0.01\n'
+                      'sizes = [{ cpu_cores = 64, memory_gib = 256, weight = 1 }]\n')
+    result = CliRunner().invoke(app, ["run", str(config), "--no-write"])
+    assert result.exit_code == 0
+    assert "fit no host" in result.output and "warning:" in result.output
