@@ -52,7 +52,11 @@ class HostState:
         self.power_off_idle = power_off_idle
         self.starting = 0  # instances starting now (for a limit on concurrent starts)
         self.k_membw, self.k_io = membw_sensitivity, io_sensitivity
-        self.down = False  # failed, under repair: takes nothing
+        # Why the machine is down, each reason ended by its own event: its physical host
+        # under repair, or its kernel rebooting. Down while either holds: takes nothing.
+        self.repairing = False
+        self.rebooting = False
+        self.down = False  # repairing or rebooting, kept as one flag for the hot fit test
         self.failures = 0  # host or kernel failures that struck here
         # bookings
         self.book_cpu = 0.0
@@ -107,6 +111,16 @@ class HostState:
         return len(self.inst)
 
     # --- bookings ------------------------------------------------------------------
+
+    def set_down(self, now: float, *, repairing: bool | None = None, rebooting: bool | None = None) -> None:
+        """Start or end one reason for being down at ``now`` (the time spent down so far
+        is accounted first); the machine is up only when no reason holds."""
+        self.advance(now)
+        if repairing is not None:
+            self.repairing = repairing
+        if rebooting is not None:
+            self.rebooting = rebooting
+        self.down = self.repairing or self.rebooting
 
     def fits(self, cpu: float, mem: float) -> bool:
         return self.book_cpu + cpu <= self.cpu_cap and self.book_mem + mem <= self.mem_cap and not self.down

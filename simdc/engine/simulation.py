@@ -302,8 +302,8 @@ class Simulation:
         if self.queue_when_full:
             self.state[i] = QUEUED
             queue.append(i)
-            if self.max_wait_s is not None:
-                self._after(self.max_wait_s, self._on_give_up, i)
+            if self.max_wait_s is not None:  # this wait's timer: a later wait has its own
+                self._after(self.max_wait_s, self._on_give_up, (i, self.epoch[i]))
         else:
             self._reject(i, now)
 
@@ -355,8 +355,8 @@ class Simulation:
             self._admit(i, host, now)
 
     def _on_give_up(self, event) -> None:
-        i = event._value
-        if self.state[i] == QUEUED:
+        i, epoch = event._value
+        if self.state[i] == QUEUED and self.epoch[i] == epoch:
             self._reject(i, self.env.now)
             if self.queue and self.queue[0] == i:
                 self._drain_queue(self.env.now)  # the head left: the next may fit
@@ -641,16 +641,17 @@ class Simulation:
             self._after(t, self._on_kernel_failure, (machine, None))
 
     def _on_host_failure(self, event) -> None:
-        """A physical host fails: everything on it dies; it is repaired after a while."""
+        """A physical host fails: everything on it dies, every machine on it (the host, or
+        its node VMs) stays down until the repair ends, whatever else was under way (a
+        kernel reboot ending during the repair does not bring a machine back)."""
         j, rng = event._value
         now = self.env.now
         machines = [h for h in self.hosts if self.physical[h.index] == j]
         repair = self.faults.host_repair_s
-        if not machines[0].down:
+        if not machines[0].repairing:
             machines[0].failures += 1
             for host in machines:  # down first, so no victim is resubmitted onto it
-                host.advance(now)
-                host.down = True
+                host.set_down(now, repairing=True)
             for host in machines:
                 self._fail_all(host, now)
             self._after(repair, self._on_repair, j)
@@ -658,7 +659,8 @@ class Simulation:
             self._after(repair + float(rng.exponential(self.faults.host_mtbf_s)), self._on_host_failure, (j, rng))
 
     def _on_kernel_failure(self, event) -> None:
-        """A kernel fails: on a container host, every container; on a VM host, one VM."""
+        """A kernel fails: on a container host, every container; on a VM host, one VM.
+        A machine already down (rebooting, or its host under repair) has no kernel running."""
         index, rng = event._value
         host = self.hosts[index]
         now = self.env.now
@@ -669,8 +671,7 @@ class Simulation:
                 if running:
                     self._fail(running[int(self.kernel_rng.integers(len(running)))], now)
             else:
-                host.advance(now)
-                host.down = True  # the host reboots; down first, so no victim comes back to it
+                host.set_down(now, rebooting=True)  # down first, so no victim comes back to it
                 self._fail_all(host, now)
                 self._after(self.faults.kernel_repair_s, self._on_machine_up, index)
         if rng is not None:
@@ -686,16 +687,15 @@ class Simulation:
         j = event._value
         for host in self.hosts:
             if self.physical[host.index] == j:
-                host.advance(self.env.now)
-                host.down = False
+                host.set_down(self.env.now, repairing=False)
         if self.queue:
             self._drain_queue(self.env.now)
 
     def _on_machine_up(self, event) -> None:
+        """A kernel reboot ends: the machine is up unless its host is under repair."""
         host = self.hosts[event._value]
-        host.advance(self.env.now)
-        host.down = False
-        if self.queue:
+        host.set_down(self.env.now, rebooting=False)
+        if self.queue and not host.down:
             self._drain_queue(self.env.now)
 
     def _fail_all(self, host: HostState, now: float) -> None:

@@ -1,0 +1,102 @@
+"""Failures meet every platform the same way: nothing runs on a host under repair, a
+kernel reboot never ends a repair early, and a resubmitted victim waits afresh
+(../shared/cases/faults_stale_wait, faults_kernel_then_host, faults_civ_node_up)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from hypothesis import given, settings, strategies as st
+
+import simdc
+from simdc.config import validate
+
+REPAIR_S = 400.0
+REBOOT_S = 60.0
+SAMPLE_S = 5.0
+HORIZON_S = 3000.0
+
+
+def repair_windows(failures: list[tuple[int, float]], host: int) -> list[tuple[float, float]]:
+    """[start, end) of each repair of ``host``, computed from the failure list alone: a
+    failure during a repair is no new failure (the host is already down)."""
+    windows: list[tuple[float, float]] = []
+    for t in sorted(t for j, t in failures if j == host):
+        if not windows or t >= windows[-1][1]:
+            windows.append((t, t + REPAIR_S))
+    return windows
+
+
+def faulty_run(host_failures, kernel_failures, platforms):
+    return simdc.simulate(validate({
+        "simulation": {"duration_s": HORIZON_S, "seed": 2, "platforms": platforms, "sample_every_s": SAMPLE_S},
+        "cluster": {"hosts": [{"cpu_cores": 16, "memory_gib": 64, "count": 2}]},
+        "faults": {"host_failures": host_failures, "kernel_failures": kernel_failures,
+                   "host_repair_s": REPAIR_S, "kernel_repair_s": REBOOT_S, "on_failure": "resubmit"},
+        "workload": {"synthetic": {"arrival_rate_per_s": 0.05, "lifetime_s": {"mean": 600},
+                                   "sizes": [{"cpu_cores": 1, "memory_gib": 2, "weight": 1}]}},
+    }))
+
+
+# Host failures, each with a kernel failure up to a reboot before it (the case where a
+# reboot's end fell inside the repair) or none, plus kernel failures at random times.
+host_faults = st.lists(st.tuples(st.integers(0, 1), st.integers(100, 2800), st.none() | st.integers(1, 59)),
+                       max_size=3)
+kernel_faults = st.lists(st.tuples(st.integers(0, 1), st.integers(1, 2800).map(float)), max_size=2)
+
+
+@settings(max_examples=12, deadline=None)
+@given(host_faults, kernel_faults)
+def test_nothing_is_resident_on_a_host_under_repair(faults, kernel_failures):
+    host_failures = [[j, float(t)] for j, t, _ in faults]
+    kernel_failures = kernel_failures + [[j, float(t - before)] for j, t, before in faults if before]
+    results = faulty_run(host_failures, kernel_failures, ["vm", "container", "container_in_vm"])
+    machines = results.hosts[["platform", "host", "physical_host"]]
+    ts = results.timeseries.merge(machines, on=["platform", "host"])
+    for j in (0, 1):
+        for start, end in repair_windows(host_failures, j):
+            inside = ts[(ts["physical_host"] == j) & (ts["t_s"] > start) & (ts["t_s"] < end)]
+            assert inside.groupby("platform")["resident"].sum().eq(0).all(), (j, start, end)
+    # every platform met the same host failures
+    failures = results.summary.set_index("platform")["failures"]
+    assert failures.min() >= sum(len(repair_windows(host_failures, j)) for j in (0, 1))
+
+
+def test_a_kernel_reboot_ending_during_a_repair_leaves_the_host_down():
+    """Kernel fails at 1000 (reboot until 1060), the host at 1030 (repair until 1430):
+    nothing is resident on host 0 at any sample in (1030, 1430), on any platform."""
+    results = faulty_run([[0, 1030.0]], [[0, 1000.0]], ["vm", "container", "container_in_vm"])
+    ts = results.timeseries.merge(results.hosts[["platform", "host", "physical_host"]], on=["platform", "host"])
+    inside = ts[(ts["physical_host"] == 0) & (ts["t_s"] > 1030) & (ts["t_s"] < 1030 + REPAIR_S)]
+    assert set(inside["platform"]) == {"vm", "container", "container_in_vm"}
+    assert inside["resident"].sum() == 0
+    after = ts[(ts["physical_host"] == 0) & (ts["t_s"] > 1030 + REPAIR_S + 100)]
+    assert after.groupby("platform")["resident"].sum().gt(0).all()  # and it comes back
+
+
+def stale_wait(tmp_path, repair_s):
+    trace = tmp_path / "stale.csv"
+    pd.DataFrame({"id": ["a", "b"], "submit_s": [0.0, 1.0], "duration_s": [100.0, 5000.0],
+                  "cpu_cores": [4, 4], "memory_gib": [4, 4]}).to_csv(trace, index=False)
+    return simdc.simulate(validate({
+        "simulation": {"duration_s": 2000, "seed": 1, "platforms": ["container"]},
+        "host": {"cpu_cores": 4, "memory_gib": 8},
+        "placement": {"when_full": "queue", "max_wait_s": 300},
+        "faults": {"host_failures": [[0, 150]], "host_repair_s": repair_s, "on_failure": "resubmit"},
+        "platform": {"container": {"start_s": 0}},
+        "workload": {"trace": str(trace)},
+    })).instances.set_index("id")
+
+
+def test_a_resubmitted_victim_waits_afresh(tmp_path):
+    """b queues at 1 behind a, starts at 100, dies with the host at 150 and queues again.
+    Repair of 200 s: back at 350, inside b's new 300 s wait, so b runs again."""
+    b = stale_wait(tmp_path, 200.0).loc["b"]
+    assert b["outcome"] == "running_at_end" and b["failure_kills"] == 1
+
+
+def test_a_resubmitted_victims_wait_is_timed_from_its_resubmission(tmp_path):
+    """Repair of 1000 s: b's second wait (from 150) runs out at 150 + 300 = 450, not at
+    1 + 300 = 301 (its first wait's timer)."""
+    b = stale_wait(tmp_path, 1000.0).loc["b"]
+    assert b["outcome"] != "completed"
+    assert b["end_s"] == 450.0
