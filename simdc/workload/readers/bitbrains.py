@@ -42,6 +42,8 @@ Conversions, once, here
   [KB] / 2^20`` GiB. Both become the usage series (offsets from the first sample,
   averaged onto ``usage_step_s``); ``cpu_used`` and ``memory_used_gib`` are their means.
 - Every VM is a ``service`` of priority 0.
+- A plain file that does not end with a line break may have been cut mid-row: its
+  last row is a bad row (:mod:`.lineends`).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ import pandas as pd
 from simdc.errors import InputError
 from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, Table, TraceData, TraceFile, binned_usage,
                                            canonical, count, read_blocks)
+from simdc.workload.readers.lineends import whole_rows
 
 KIB_PER_GIB = 2.0**20
 MS_THRESHOLD = 1e11  # a timestamp above this is in milliseconds (1e11 s is the year 5138)
@@ -105,7 +108,8 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
                              "read one folder at a time")
         frames, times = [], []
         for tf in group:
-            parts = [pd.DataFrame(b.values) for b in read_blocks(tf, USED, bad, options.block_bytes)]
+            parts = [pd.DataFrame(b.values) for b in whole_rows(tf, read_blocks(tf, USED, bad, options.block_bytes),
+                                                                 bad)]
             frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(USED), dtype=float)
             t = frame["timestamp"].to_numpy(float)
             if len(t) and np.nanmedian(t) > MS_THRESHOLD:
