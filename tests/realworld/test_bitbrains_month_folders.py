@@ -34,6 +34,8 @@ def test_the_handed_month_split_case_is_one_vm_held_across_the_gap():
     assert vm["memory_gib"] == max(float(r[5]) for r in july + august) / 2**20
     assert vm["duration_s"] == float(august[-1][0]) - float(july[0][0]) + 300
     assert any("several month folders" in note for note in data.notes)
+    files = read_trace([root / "2013-7" / "5.csv", root / "2013-8" / "5.csv"], "bitbrains")
+    assert files.instances.equals(data.instances)  # the two files given alone: the same one VM
 
 
 def test_a_vm_in_two_months_of_genuine_samples_is_one_vm(tmp_path):

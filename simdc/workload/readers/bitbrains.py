@@ -183,7 +183,10 @@ def _relative(path: Path, roots: list[Path]) -> tuple[str, ...]:
 
 
 def _month(path: Path, roots: list[Path]) -> tuple[str, ...]:
-    return tuple(part for part in _relative(path, roots)[:-1] if MONTH_FOLDER.fullmatch(part))
+    """The month folders a VM file lies in (its own folder's name for a file given alone)."""
+    parts = _relative(path, roots)
+    folders = parts[:-1] if len(parts) > 1 else (path.parent.name,)
+    return tuple(part for part in folders if MONTH_FOLDER.fullmatch(part))
 
 
 def _vm_id(path: Path, roots: list[Path]) -> str:
