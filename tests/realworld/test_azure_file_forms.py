@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simdc.errors import InputError
-from tests.realworld.cli import assert_one_clean_error, simdc
-from tests.realworld.forms import assert_same_or_error, form, read, whole_lines
+from tests.realworld._trace_cli import assert_one_clean_error, simdc
+from tests.realworld._file_forms import assert_same_or_error, form, read, whole_lines
 from tests.workload.traces import TRACES
 
 HEADER = (b"vmid,subscriptionid,deploymentid,vmcreated,vmdeleted,maxcpu,avgcpu,p95maxcpu,vmcategory,"

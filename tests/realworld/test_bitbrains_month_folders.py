@@ -7,7 +7,7 @@ import pytest
 
 from simdc.errors import InputError
 from simdc.workload.readers import read_trace
-from tests.realworld.cli import CASES, assert_one_clean_error, simdc
+from tests.realworld._trace_cli import CASES, assert_one_clean_error, simdc
 from tests.workload.traces import lines, raw_rows, sample, write_lines
 
 MONTH_S = 31 * 86400

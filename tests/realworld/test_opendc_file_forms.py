@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from simdc.errors import InputError
 from simdc.workload.readers import read_trace
-from tests.realworld.cli import assert_one_clean_error, simdc
+from tests.realworld._trace_cli import assert_one_clean_error, simdc
 from tests.workload.traces import TRACES
 
 SAMPLE = TRACES / "opendc" / "v4" / "bitbrains-small"

@@ -13,7 +13,7 @@ import pytest
 import tomli_w
 
 from simdc.workload.readers import read_trace
-from tests.realworld.cli import CASES, assert_one_clean_error, simdc
+from tests.realworld._trace_cli import CASES, assert_one_clean_error, simdc
 from tests.workload.traces import sample
 
 NOTE = "carry workflow dependencies (parents/children) that simdc does not replay"
