@@ -206,10 +206,12 @@ WindowOption = Annotated[Optional[tuple[float, float]], typer.Option(
     metavar="START END", help="Keep the part of the trace in [START, END) seconds; times then count from START.")]
 SampleOption = Annotated[Optional[float], typer.Option(help="Keep each instance with this probability (0, 1].")]
 LimitOption = Annotated[Optional[int], typer.Option(help="Keep the first N instances by submit time.")]
-SeedOption = Annotated[int, typer.Option(help="Seed of --sample.")]
+SeedOption = Annotated[int, typer.Option(help="Seed of --sample and of Azure V2 bucket sizing.")]
 StepOption = Annotated[float, typer.Option(help="Step usage series are averaged onto, seconds.")]
 AzureMemoryOption = Annotated[Optional[float], typer.Option(help="Azure: memory used as a fraction of VM size "
                               "(default 0.30; Azure has no memory usage).")]
+AzureSizingOption = Annotated[Optional[str], typer.Option(help="Azure V2 size buckets: v1_mix (an exact size "
+                              "from the V1 trace's mix in the bucket, default) or upper (the bucket's bound).")]
 RefCoresOption = Annotated[Optional[float], typer.Option(help="Google: cores of the largest machine (default 32).")]
 RefMemoryOption = Annotated[Optional[float], typer.Option(help="Google, Alibaba: GiB of the largest machine "
                             "(default 64 for Google, 384 for Alibaba).")]
@@ -234,6 +236,7 @@ def trace_inspect(
     seed: SeedOption = 0,
     usage_step_s: StepOption = 300.0,
     azure_memory_used_fraction: AzureMemoryOption = None,
+    azure_bucket_sizing: AzureSizingOption = None,
     reference_cpu_cores: RefCoresOption = None,
     reference_memory_gib: RefMemoryOption = None,
     opendc_memory_unit: OpendcUnitOption = None,
@@ -248,6 +251,7 @@ def trace_inspect(
     fmt, options, selection = _trace_settings(
         format, on_bad_rows=on_bad_rows, time_window_s=time_window_s, sample=sample, limit=limit, seed=seed,
         usage_step_s=usage_step_s, azure_memory_used_fraction=azure_memory_used_fraction,
+        azure_bucket_sizing=azure_bucket_sizing,
         reference_cpu_cores=reference_cpu_cores, reference_memory_gib=reference_memory_gib,
         opendc_memory_unit=opendc_memory_unit)
     report = inspect_trace(paths, fmt, options, selection, bins=bins)
@@ -335,6 +339,7 @@ def trace_convert(
     seed: SeedOption = 0,
     usage_step_s: StepOption = 300.0,
     azure_memory_used_fraction: AzureMemoryOption = None,
+    azure_bucket_sizing: AzureSizingOption = None,
     reference_cpu_cores: RefCoresOption = None,
     reference_memory_gib: RefMemoryOption = None,
     opendc_memory_unit: OpendcUnitOption = None,
@@ -345,6 +350,7 @@ def trace_convert(
     fmt, options, selection = _trace_settings(
         format, on_bad_rows=on_bad_rows, time_window_s=time_window_s, sample=sample, limit=limit, seed=seed,
         usage_step_s=usage_step_s, azure_memory_used_fraction=azure_memory_used_fraction,
+        azure_bucket_sizing=azure_bucket_sizing,
         reference_cpu_cores=reference_cpu_cores, reference_memory_gib=reference_memory_gib,
         opendc_memory_unit=opendc_memory_unit)
     data, written, usage = convert_trace(paths, to, fmt, options, selection)

@@ -86,6 +86,7 @@ class SyntheticSpec(Spec):
 # a mistake worth reporting (format "auto" cannot tell, so it accepts them).
 FORMAT_OPTIONS = {
     "azure_memory_used_fraction": ("azure",),
+    "azure_bucket_sizing": ("azure",),
     "reference_cpu_cores": ("google",),
     "reference_memory_gib": ("google", "alibaba2017", "alibaba2018"),
     "opendc_memory_unit": ("opendc",),
@@ -114,6 +115,9 @@ class WorkloadSpec(Spec):
     limit: int | None = Field(default=None, gt=0, description="keep the first this many instances")
     # Azure publishes no memory usage; 0.30 is the default (simdc/workload/readers/azure.py).
     azure_memory_used_fraction: float | None = Field(default=None, gt=0, le=1)
+    # Azure V2 size buckets: an exact size from the V1 mix in the bucket (default) or the
+    # bucket's upper bound (simdc/workload/readers/azure.py).
+    azure_bucket_sizing: Literal["v1_mix", "upper"] | None = None
     # The largest machine of traces normalised to it (Google 2011, Alibaba); defaults are
     # assumptions documented in simdc/workload/readers/google.py and alibaba.py.
     reference_cpu_cores: float | None = Field(default=None, gt=0)

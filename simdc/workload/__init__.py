@@ -99,6 +99,7 @@ def reader_options(spec: WorkloadSpec):
     from simdc.workload.readers import ReaderOptions
 
     return ReaderOptions(on_bad_rows=spec.on_bad_rows, azure_memory_used_fraction=spec.azure_memory_used_fraction,
+                         azure_bucket_sizing=spec.azure_bucket_sizing,
                          reference_cpu_cores=spec.reference_cpu_cores, reference_memory_gib=spec.reference_memory_gib,
                          opendc_memory_unit=spec.opendc_memory_unit, usage_step_s=spec.usage_step_s)
 

@@ -47,11 +47,11 @@ def test_v1_readings_of_vms_outside_the_vmtable_are_ignored_and_counted():
 
 
 def test_v2_size_buckets_with_a_header_and_an_extra_column_are_read():
-    """The 500-VM V2 subset has a header and a 'duration' column: sizes are the bucket
-    bounds, summed here from the raw rows."""
+    """The 500-VM V2 subset has a header and a 'duration' column: with
+    azure_bucket_sizing = "upper", sizes are the bucket bounds, summed here from the raw rows."""
     path = sample("azure_v2_2019/vmtable_subset_500vms.csv")
     rows = raw_rows(path, skip_header=True)
-    data = read_trace([path])
+    data = read_trace([path], options=ReaderOptions(azure_bucket_sizing="upper"))
     inst = data.instances
     assert len(inst) == len(rows) == 500
     assert inst["cpu_cores"].sum() == sum(float(r[9]) for r in rows)
@@ -67,7 +67,8 @@ def test_v2_cpu_readings_become_each_vms_usage_series():
     readings_path = sample("azure_v2_2019/vm_cpu_readings_20vms.csv.gz")
     vms = {r[0]: r for r in raw_rows(table_path, skip_header=True)}
     readings = raw_rows(readings_path, skip_header=True)
-    data = read_trace([table_path, readings_path], "azure", ReaderOptions(azure_memory_used_fraction=0.5))
+    data = read_trace([table_path, readings_path], "azure", ReaderOptions(azure_memory_used_fraction=0.5,
+                                                                          azure_bucket_sizing="upper"))
     usage = data.usage
     vmid = "xzQ++JF1UAkh70CDhmzkiOo+DQn+E2TLErCFKEmSswv1plXUxMIY6LUBGGvHU6et"
     cores, memory = float(vms[vmid][9]), float(vms[vmid][10])

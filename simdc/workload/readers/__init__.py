@@ -102,7 +102,7 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
     if chosen == "simdc":
         data = _read_simdc(tables, options)
     elif chosen == "azure":
-        data = azure.read(tables, options, bad)
+        data = azure.read(tables, options, bad, selection)
     elif chosen == "google":
         data = google.read(tables, options, bad)
     elif chosen == "alibaba2017":

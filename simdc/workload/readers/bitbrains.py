@@ -7,7 +7,19 @@ A header row, then one row per 300-s sample, fields separated by ``;`` and a tab
 CPU usage [%]; Memory capacity provisioned [KB]; Memory usage [KB];`` then disk and
 network throughputs (not used). A folder of such files (``fastStorage/``,
 ``Rnd/2013-7/``) is a trace of as many VMs; each VM's id is its file's path below the
-folder given, without ``.csv``/``.csv.gz`` (``2013-7/1``, or ``1`` for the folder itself).
+folder given, without ``.csv``/``.csv.gz`` and without month folders (``1`` for
+``Rnd/2013-7/1.csv`` given ``Rnd``; ``Rnd/1`` given the folder above it).
+
+Month folders
+-------------
+GWA-T-12 ``Rnd`` is distributed as one folder per month (``2013-7/``, ``2013-8/``,
+``2013-9/``: a folder named ``YYYY-M``), with the same file name for the same VM in
+each. The files of one VM in several month folders are **one VM**: its samples joined
+in time order, sized at the most it was given in any month, living from its first
+sized sample to its last, so its reservation is held across the gaps between the
+months' monitoring (a VM is not deleted and requested anew each month); through a gap
+its usage stays at its last sample before it (usage series are step functions). The
+notes say how many VMs were joined so.
 
 Conversions, once, here
 -----------------------
@@ -30,10 +42,13 @@ Conversions, once, here
   [KB] / 2^20`` GiB. Both become the usage series (offsets from the first sample,
   averaged onto ``usage_step_s``); ``cpu_used`` and ``memory_used_gib`` are their means.
 - Every VM is a ``service`` of priority 0.
+- A plain file that does not end with a line break may have been cut mid-row: its
+  last row is a bad row (:mod:`.lineends`).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +56,13 @@ import pandas as pd
 
 from simdc.errors import InputError
 from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, Table, TraceData, TraceFile, binned_usage,
-                                           canonical, read_blocks)
+                                           canonical, count, read_blocks)
+from simdc.workload.readers.lineends import whole_rows
 
 KIB_PER_GIB = 2.0**20
 MS_THRESHOLD = 1e11  # a timestamp above this is in milliseconds (1e11 s is the year 5138)
 NONNEG = dict(low=0.0)
+MONTH_FOLDER = re.compile(r"\d{4}-\d{1,2}")  # GWA-T-12 Rnd's month folders: 2013-7, 2013-8, 2013-9
 
 TABLES = (
     Table("bitbrains", "vm", (
@@ -63,7 +80,15 @@ USED = ("timestamp", "cpu_cores", "cpu_capacity_mhz", "cpu_usage_mhz", "memory_c
 
 
 def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows, roots: list[Path]) -> TraceData:
-    """Read one VM per file."""
+    """Read one VM per file, or per file name across month folders.
+
+    Raises
+    ------
+    InputError
+        No VM file; no file with a sized sample (empty files, only a header, or every
+        row bad and skipped); two files giving the same VM in the same month; bad rows
+        (strict).
+    """
     vms = files.get("vm", [])
     if not vms:
         raise InputError("bitbrains: no VM files among the files given")
@@ -72,24 +97,40 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
     rows = []
     series = []
     in_ms = 0
-    for number, tf in enumerate(vms):
-        parts = [pd.DataFrame(b.values) for b in read_blocks(tf, USED, bad, options.block_bytes)]
-        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(USED))
-        sized = (frame["cpu_cores"] > 0) & (frame["memory_capacity_kb"] > 0)
-        if not sized.any():
-            dropped["VM file without a sample that has a size"] = dropped.get(
-                "VM file without a sample that has a size", 0) + 1
-            continue
-        t = frame["timestamp"].to_numpy(float)
-        if np.nanmedian(t) > MS_THRESHOLD:
-            t = t / 1000.0
-            in_ms += 1
-        first, last = np.flatnonzero(sized.to_numpy())[[0, -1]]
-        life = slice(first, last + 1)
-        frame, t = frame.iloc[life].reset_index(drop=True), t[life]
+    groups: dict[str, list[TraceFile]] = {}
+    for tf in vms:
+        groups.setdefault(_vm_id(tf.path, roots), []).append(tf)
+    joined = 0
+    for vm_id, group in groups.items():
+        months = [_month(tf.path, roots) for tf in group]
+        if len(set(months)) < len(months):
+            raise InputError(f"bitbrains: two files give VM {vm_id!r} ({', '.join(str(tf.path) for tf in group)}): "
+                             "read one folder at a time")
+        frames, times = [], []
+        for tf in group:
+            parts = [pd.DataFrame(b.values) for b in whole_rows(tf, read_blocks(tf, USED, bad, options.block_bytes),
+                                                                 bad)]
+            frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(USED), dtype=float)
+            t = frame["timestamp"].to_numpy(float)
+            if len(t) and np.nanmedian(t) > MS_THRESHOLD:
+                t = t / 1000.0
+                in_ms += 1
+            frames.append(frame)
+            times.append(t)
+        frame = pd.concat(frames, ignore_index=True)
+        t = np.concatenate(times)
         order = np.argsort(t, kind="stable")
         frame, t = frame.iloc[order].reset_index(drop=True), t[order]
+        sized = ((frame["cpu_cores"] > 0) & (frame["memory_capacity_kb"] > 0)).to_numpy(dtype=bool)
+        if not sized.any():
+            count(dropped, "VM file without a sample that has a size", len(group))
+            continue
+        joined += len(group) > 1
+        first, last = np.flatnonzero(sized)[[0, -1]]
+        life = slice(first, last + 1)
+        frame, t = frame.iloc[life].reset_index(drop=True), t[life]
         gaps = np.diff(t)
+        # The sampling interval within a month, not the gap between months.
         interval = float(np.median(gaps[gaps > 0])) if (gaps > 0).any() else options.usage_step_s
         cores = frame["cpu_cores"].to_numpy(float)
         per_core = np.divide(frame["cpu_capacity_mhz"].to_numpy(float), cores, out=np.zeros(len(frame)),
@@ -97,19 +138,22 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
         used = np.divide(frame["cpu_usage_mhz"].to_numpy(float), per_core, out=np.zeros(len(frame)),
                          where=per_core > 0)
         rows.append({
-            "id": _vm_id(tf.path, roots), "first": t[0], "duration": t[-1] - t[0] + interval,
+            "id": vm_id, "first": t[0], "duration": t[-1] - t[0] + interval,
             "cores": float(cores.max()), "memory": float(frame["memory_capacity_kb"].max()) / KIB_PER_GIB,
         })
         series.append(pd.DataFrame({"p": len(rows) - 1, "t": t - t[0], "cpu": used,
                                     "mem": frame["memory_usage_kb"].to_numpy(float) / KIB_PER_GIB}))
     if not rows:
-        raise InputError(f"{vms[0].path.parent}: no VM with a provisioned size in the files given")
+        where = vms[0].path if len(vms) == 1 else vms[0].path.parent
+        raise InputError(f"{where}: no VM with a provisioned size in the files given "
+                         "(no data rows, or every sample without cores and memory)")
     if in_ms:
         notes.append(f"{in_ms} files have timestamps in milliseconds and were read so")
+    if joined:
+        notes.append(f"{joined} VMs appear in several month folders (same file name): each is one VM living from "
+                     "its first month's first sample to its last month's last, its reservation held across the "
+                     "gaps between months")
     table = pd.DataFrame(rows)
-    repeated = table["id"].duplicated()
-    if repeated.any():
-        raise InputError(f"bitbrains: two files give VM {table['id'][repeated].iloc[0]!r}: read one folder at a time")
     ids = table["id"].to_numpy(object)
     samples = pd.concat(series, ignore_index=True)
     usage = binned_usage(samples["p"].to_numpy(), samples["t"].to_numpy(float), samples["cpu"].to_numpy(float),
@@ -126,16 +170,29 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
     return TraceData(instances, usage, "bitbrains", "", dropped=dropped, notes=notes)
 
 
-def _vm_id(path: Path, roots: list[Path]) -> str:
-    text = path.name
+def _relative(path: Path, roots: list[Path]) -> tuple[str, ...]:
+    """``path``'s parts below the first folder in ``roots`` that holds it (its name alone otherwise)."""
     for root in roots:
         if not root.is_dir():
             continue
         try:
-            text = path.resolve().relative_to(root.resolve()).as_posix()
-            break
+            return path.resolve().relative_to(root.resolve()).parts
         except ValueError:
             continue
+    return (path.name,)
+
+
+def _month(path: Path, roots: list[Path]) -> tuple[str, ...]:
+    """The month folders a VM file lies in (its own folder's name for a file given alone)."""
+    parts = _relative(path, roots)
+    folders = parts[:-1] if len(parts) > 1 else (path.parent.name,)
+    return tuple(part for part in folders if MONTH_FOLDER.fullmatch(part))
+
+
+def _vm_id(path: Path, roots: list[Path]) -> str:
+    """The VM's id: its file's path below the folder given, month folders and suffixes left out."""
+    parts = [part for part in _relative(path, roots)[:-1] if not MONTH_FOLDER.fullmatch(part)]
+    name = path.name
     for suffix in (".gz", ".csv"):
-        text = text.removesuffix(suffix)
-    return text
+        name = name.removesuffix(suffix)
+    return "/".join([*parts, name])

@@ -78,6 +78,9 @@ class ReaderOptions:
         counted by reason.
     azure_memory_used_fraction
         Azure has no memory usage: each VM is assumed to use this fraction of its size.
+    azure_bucket_sizing
+        Azure V2 size buckets: ``"v1_mix"`` (an exact size from the V1 mix in the
+        bucket, the default) or ``"upper"`` (the bucket's upper bound).
     reference_cpu_cores, reference_memory_gib
         The trace's largest machine, for traces whose requests are normalised to it.
     opendc_memory_unit
@@ -90,6 +93,7 @@ class ReaderOptions:
 
     on_bad_rows: str = "strict"
     azure_memory_used_fraction: float | None = None
+    azure_bucket_sizing: str | None = None
     reference_cpu_cores: float | None = None
     reference_memory_gib: float | None = None
     opendc_memory_unit: str | None = None

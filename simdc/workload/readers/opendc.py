@@ -28,6 +28,12 @@ Conversions, once, here
   ``cpu_used`` is the duration-weighted mean.
 - Every task is a ``service`` of priority 0 (OpenDC replays fragments at their times).
 
+Workflow dependencies (the optional ``parents`` and ``children`` columns of OpenDC's
+workflow traces) are **not replayed**: every task starts at its own
+``submission_time``, as if independent, where OpenDC would start a task when its
+parents have finished. A trace that carries any is said so in the notes, which the
+run's ``manifest.json`` keeps (``workload_notes``).
+
 Tasks of zero duration or zero memory have nothing to replay and are counted in
 ``dropped``; fragments of tasks not in ``tasks.parquet`` are left out and counted in
 the notes.
@@ -70,6 +76,11 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
              "each task uses its whole mem_capacity"]
     dropped: dict[str, int] = {}
     tasks = _tasks(files["tasks"], bad)
+    linked = sum(_dependent_tasks(tf) for tf in files["tasks"])
+    if linked:
+        notes.append(f"{linked:,} tasks carry workflow dependencies (parents/children) that simdc does not "
+                     "replay: each task starts at its own submission_time, as if independent (OpenDC would "
+                     "wait for its parents to finish)")
     has_duration = "duration" in tasks and tasks["duration"].notna().all()
     fragments = files.get("fragments", [])
     cpu_mhz = tasks["cpu_capacity"].to_numpy(float) / tasks["cpu_count"].to_numpy(float)
@@ -132,6 +143,10 @@ def _tasks(files: list[TraceFile], bad: BadRows) -> pd.DataFrame:
             frame = check_frame(frame, tf.path, "tasks", TASK_FIELDS, bad)
             frame["_file"] = len(parts)
             parts.append((tf, frame))
+    if not parts or not sum(len(f) for _, f in parts):
+        names = ", ".join(str(tf.path) for tf in files)
+        raise InputError(f"{names}: no tasks" + (" (every row was bad and skipped)" if bad.skipped else
+                                                  " (the table has no rows)"))
     tasks = pd.concat([f for _, f in parts], ignore_index=True)
     repeated = duplicate_rows(tasks["id"].astype(str))
     if len(repeated):
@@ -146,6 +161,31 @@ def _tasks(files: list[TraceFile], bad: BadRows) -> pd.DataFrame:
         raise InputError(f"{files[0].path}: no tasks")
     tasks["id"] = tasks["id"].to_numpy(object)
     return tasks
+
+
+def _dependent_tasks(tf: TraceFile) -> int:
+    """How many tasks of ``tf`` list a parent or a child (0 without those columns)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    columns = [c for c in ("parents", "children") if c in tf.columns]
+    if not columns:
+        return 0
+    linked = 0
+    try:
+        for batch in pq.ParquetFile(tf.path).iter_batches(columns=columns):
+            any_link = np.zeros(batch.num_rows, dtype=bool)
+            for column in batch.columns:
+                if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+                    size = pc.list_value_length(column).fill_null(0)
+                else:  # a redistribution's text form, "[1, 2]" or "1 2"
+                    size = pc.utf8_length(pc.utf8_trim(pc.cast(column, pa.string()), " []")).fill_null(0)
+                any_link |= (size.to_numpy(zero_copy_only=False) > 0)
+            linked += int(any_link.sum())
+    except (OSError, pa.ArrowException) as err:
+        raise InputError(f"{tf.path}: cannot read parents/children: {str(err).strip()[:200]}") from None
+    return linked
 
 
 def _fragments(files: list[TraceFile], index: pd.Index, cpu_mhz: np.ndarray, bad: BadRows):
