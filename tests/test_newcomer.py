@@ -279,6 +279,7 @@ def test_readme_python_snippet_runs_as_a_script(guarded, tmp_path):
         head, _, body = code.partition('if __name__ == "__main__":')
         code = head + textwrap.dedent(body.split("\n", 1)[1])
     code = ('print("script started", flush=True)\n' + code
+            + 'assert __file__.endswith("snippet.py")  # given back to the script after the sweep\n'
             + 'print("tables", len(points), len(summary), sorted(needed["platform"]), flush=True)\n')
     (tmp_path / "snippet.py").write_text(code)
     (tmp_path / "configs").symlink_to(ROOT / "configs")
