@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 import click
@@ -211,8 +212,6 @@ def _moved(name: str, tmp_path: Path) -> Path:
 
 
 def _relative_paths(name: str) -> dict[str, str]:
-    import tomllib
-
     workload = tomllib.loads((ROOT / "configs" / name).read_text())["workload"]
     return {key: workload[key] for key in ("trace", "usage") if key in workload}
 
