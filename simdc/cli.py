@@ -488,7 +488,7 @@ def plan(
     out: Annotated[Optional[Path], typer.Option(help="Write evaluations.csv and plan.csv here.")] = None,
 ) -> None:
     """The fewest hosts per platform that meet every SLO (bisection on the host count)."""
-    from simdc.planning import parse_slo
+    from simdc.planning import parse_slo, scaled_hosts
     from simdc.planning import plan as run_plan
 
     config = load_config(config_path, overrides or [])
@@ -496,9 +496,11 @@ def plan(
     if max_hosts < 1:
         raise SimdcError(f"--max-hosts: must be >= 1 (got {max_hosts})")
 
+    scaled = scaled_hosts(config, group)
+
     def echo(row: dict) -> None:
         values = "  ".join(f"{s.metric}={row[s.metric]:.4g}" for s in slos)
-        err_console.print(f"{row['platform']}: {row['hosts']} hosts  {values}  "
+        err_console.print(f"{row['platform']}: {row['hosts']} {scaled}  {values}  "
                           f"{'met' if row['met'] else 'not met'}", markup=False, highlight=False)
 
     result = run_plan(config, slos, replications=replications, max_hosts=max_hosts, group=group, echo=echo)

@@ -111,7 +111,9 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     scheduler
         Address of an existing Dask scheduler (``tcp://host:8786``). Default: a local
         cluster of ``workers`` processes (default: the machine's cores); ``workers=1``
-        runs in this process, without Dask.
+        runs in this process, without Dask. The local cluster's workers do not import
+        the caller's ``__main__``: a script needs no ``if __name__ == "__main__":``
+        guard to call this.
     progress
         Called as ``progress(done, total)`` after each run.
 
