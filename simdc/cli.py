@@ -32,7 +32,7 @@ TABLE_WIDTH = 80  # the comparison table stays readable in an 80-column terminal
 
 # The comparison table's rows: (summary column, label, format), shared with the HTML report.
 ROWS = HEADLINE
-# What the table's percentages are shares of (definitions: simdc/metrics.py, summarise).
+# What the table's percentages are shares of (definitions: simdc/metrics.py, host_metrics).
 SHARES_CAPTION = ("CPU used: time-weighted share of the hosts' cores; memory used and allocated: of their "
                   "memory; CPU demand unmet: of the CPU demand.")
 OUTPUT_FORMATS = ("table", "csv", "json")
