@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import math
 import time
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Annotated, Optional
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -30,6 +33,10 @@ TABLE_WIDTH = 80  # the comparison table stays readable in an 80-column terminal
 # The comparison table's rows: (summary column, label, format), shared with the HTML report.
 ROWS = HEADLINE
 QUIET_WHEN_ZERO = {"unplaceable"}  # shown only when some platform has any
+# What the table's percentages are shares of (definitions: simdc/metrics.py, host_metrics).
+SHARES_CAPTION = ("CPU used: time-weighted share of the hosts' cores; memory used and allocated: of their "
+                  "memory; CPU demand unmet: of the CPU demand.")
+OUTPUT_FORMATS = ("table", "csv", "json")
 
 SetOption = Annotated[
     Optional[list[str]],
@@ -37,8 +44,19 @@ SetOption = Annotated[
 ]
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"simdc {version('simdc')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _app() -> None:
+def _app(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print simdc's version and exit.")] = False,
+) -> None:
     """Simulate VMs with preallocated resources versus containers that share them."""
 
 
@@ -68,8 +86,13 @@ def run(
     write: Annotated[bool, typer.Option(help="Write a results directory.")] = True,
     report: Annotated[bool, typer.Option(
         help="Also write report.html (figures, works offline) into the results directory.")] = False,
+    output_format: Annotated[str, typer.Option(
+        "--format", help="How the comparison is printed on stdout: table (for people), or csv or json (the "
+        "summary: a row per platform, the columns of summary.csv). Messages go to stderr.")] = "table",
 ) -> None:
     """Replay the workload on each platform and compare them."""
+    if output_format not in OUTPUT_FORMATS:
+        raise SimdcError(f"--format: expected one of {', '.join(OUTPUT_FORMATS)} (got {output_format!r})")
     config = load_config(config_path, overrides or [])
     if seed is not None and seed < 0:
         raise SimdcError(f"--seed: must be >= 0 (got {seed})")
@@ -78,7 +101,7 @@ def run(
     with simulation_progress(err_console) as progress:
         results = simulate(config, seed=seed, progress=progress)
     title = f"{config_path.name}, seed {results.manifest['seed']}"
-    out_console.print(comparison_table(results.summary, title=title), width=TABLE_WIDTH)
+    print_summary(results.summary, title, output_format)
     from simdc.workload.inspect import run_messages
 
     for line in run_messages(results.manifest):  # the trace reader's choices, bad rows skipped
@@ -163,13 +186,39 @@ def simulation_progress(console: Console, delay_s: float = 0.5):
         bar.stop()
 
 
+def print_summary(summary: pd.DataFrame, title: str, output_format: str = "table") -> None:
+    """Print a run's summary on stdout: the comparison table, or the data as CSV or JSON.
+
+    CSV has the columns of ``summary.csv``, a row per platform; JSON is a list of
+    objects, one per platform, with ``null`` for a metric that has no value.
+    """
+    if output_format == "csv":
+        typer.echo(summary.to_csv(index=False), nl=False)
+    elif output_format == "json":
+        records = summary.astype(object).where(summary.notna(), None).to_dict(orient="records")
+        typer.echo(json.dumps(records, indent=2, allow_nan=False))
+    else:
+        print_table(comparison_table(summary, title=title))
+
+
+def print_table(table: Table) -> None:
+    """A table on stdout: within ``TABLE_WIDTH`` in a terminal; piped or redirected, at
+    its natural width, so that no cell breaks across lines for a program reading it."""
+    if out_console.is_terminal:
+        out_console.print(table, width=TABLE_WIDTH)
+        return
+    natural = Measurement.get(out_console, out_console.options.update_width(10_000), table).maximum
+    out_console.print(table, width=natural)
+
+
 def comparison_table(summary: pd.DataFrame, title: str = "") -> Table:
     """Metrics as rows, platforms as columns; fits in 80 columns for two or three platforms.
 
     Rows whose column the summary lacks (results from an older simdc) are left out.
-    Numbers never wrap; a long platform name folds onto a second header line.
+    Numbers never wrap; a long platform name folds onto a second header line. A caption
+    says what the percentages are shares of.
     """
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", caption_justify="left")
     table.add_column("metric", no_wrap=True)
     for name in summary["platform"]:
         table.add_column(str(name), justify="right", overflow="fold")
@@ -178,6 +227,8 @@ def comparison_table(summary: pd.DataFrame, title: str = "") -> Table:
             continue
         cells = [_fmt(value, fmt) for value in summary[column]]
         table.add_row(label, *cells)
+    if {"cpu_util_mean", "mem_used_util_mean", "mem_alloc_util_mean"} & set(summary.columns):
+        table.caption = SHARES_CAPTION
     return table
 
 
@@ -203,7 +254,8 @@ FormatOption = Annotated[str, typer.Option("--format", "-f", help="auto, simdc, 
                          "alibaba2018, bitbrains or opendc.")]
 BadRowsOption = Annotated[str, typer.Option(help="strict: bad rows are errors; skip: drop them, count by reason.")]
 WindowOption = Annotated[Optional[tuple[float, float]], typer.Option(
-    metavar="START END", help="Keep the part of the trace in [START, END) seconds; times then count from START.")]
+    metavar="START END",
+    help=escape("Keep the part of the trace in [START, END) seconds; times then count from START."))]
 SampleOption = Annotated[Optional[float], typer.Option(help="Keep each instance with this probability (0, 1].")]
 LimitOption = Annotated[Optional[int], typer.Option(help="Keep the first N instances by submit time.")]
 SeedOption = Annotated[int, typer.Option(help="Seed of --sample and of Azure V2 bucket sizing.")]
@@ -365,7 +417,7 @@ def trace_convert(
 @trace_app.command("generate")
 @friendly
 def trace_generate(
-    config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="A config with [workload.synthetic].")],
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help=escape("A config with [workload.synthetic]."))],
     to: Annotated[Path, typer.Option("--to", help="Output: .parquet or .csv (usage series go beside it).")],
     overrides: SetOption = None,
     seed: Annotated[Optional[int], typer.Option(help="Override simulation.seed.")] = None,
@@ -428,7 +480,7 @@ def sweep(
             mean, half = row.get(f"{m}_mean", math.nan), row.get(f"{m}_ci95", math.nan)
             cells.append("–" if mean != mean else f"{mean:.3g}" + ("" if half != half else f" ± {half:.2g}"))
         table.add_row(*cells)
-    out_console.print(table, width=TABLE_WIDTH)
+    print_table(table)
     err_console.print(f"wrote {target / 'points.csv'} and {target / 'aggregate.csv'}", markup=False, highlight=False)
 
 
@@ -439,12 +491,13 @@ def plan(
     slo: Annotated[list[str], typer.Option("--slo", help="An objective: metric<=value (repeatable).")],
     replications: Annotated[int, typer.Option(help="Runs per host count; SLOs judged on the mean.")] = 1,
     max_hosts: Annotated[int, typer.Option(help="Give up beyond this many hosts.")] = 1024,
-    group: Annotated[Optional[str], typer.Option(help="Scale only this [[cluster.hosts]] group.")] = None,
+    group: Annotated[Optional[str], typer.Option(help=escape(
+        "Scale only this [[cluster.hosts]] group (its count is searched; the others stay as they are)."))] = None,
     overrides: SetOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Write evaluations.csv and plan.csv here.")] = None,
 ) -> None:
     """The fewest hosts per platform that meet every SLO (bisection on the host count)."""
-    from simdc.planning import parse_slo
+    from simdc.planning import parse_slo, scaled_hosts
     from simdc.planning import plan as run_plan
 
     config = load_config(config_path, overrides or [])
@@ -452,25 +505,32 @@ def plan(
     if max_hosts < 1:
         raise SimdcError(f"--max-hosts: must be >= 1 (got {max_hosts})")
 
+    scaled = scaled_hosts(config, group)
+
     def echo(row: dict) -> None:
         values = "  ".join(f"{s.metric}={row[s.metric]:.4g}" for s in slos)
-        err_console.print(f"{row['platform']}: {row['hosts']} hosts  {values}  "
+        err_console.print(f"{row['platform']}: {row['hosts']} {scaled}  {values}  "
                           f"{'met' if row['met'] else 'not met'}", markup=False, highlight=False)
 
     result = run_plan(config, slos, replications=replications, max_hosts=max_hosts, group=group, echo=echo)
     table = Table(title="fewest hosts meeting every SLO (value there, and its margin)", title_justify="left")
     table.add_column("platform")
-    table.add_column("hosts", justify="right")
+    table.add_column(result.scaled, justify="right")
+    # The searched count is the whole fleet only for one host or one group: else show the total too.
+    partial = result.scaled != "hosts"
+    if partial:
+        table.add_column("fleet total", justify="right")
     for s in slos:
         table.add_column(str(s), justify="right")
     for row in result.plan.to_dict("records"):
         needed = row["hosts_needed"]
         if needed is None or needed != needed:
-            table.add_row(str(row["platform"]), f"> {max_hosts}", *["–"] * len(slos))
+            table.add_row(str(row["platform"]), f"> {max_hosts}", *["–"] * (len(slos) + partial))
             continue
-        table.add_row(str(row["platform"]), f"{int(needed)}",
+        total = [f"{int(row['hosts_total'])}"] if partial else []
+        table.add_row(str(row["platform"]), f"{int(needed)}", *total,
                       *[f"{row[s.metric]:.4g} ({row[f'{s.metric}_margin']:+.2g})" for s in slos])
-    out_console.print(table, width=TABLE_WIDTH)
+    print_table(table)
     if out is not None:
         result.write(out)
         err_console.print(f"wrote {out / 'evaluations.csv'} and {out / 'plan.csv'}", markup=False, highlight=False)

@@ -11,6 +11,7 @@ import copy
 import difflib
 import hashlib
 import math
+import os
 import tomllib
 import types
 import typing
@@ -200,7 +201,7 @@ def validate(raw: dict[str, Any], source: str | None = None, *, check_files: boo
     # Missing files are reported with every other problem, not only once those are fixed.
     workload = raw.get("workload") if isinstance(raw.get("workload"), dict) else {}
     if check_files:
-        problems += [f"workload.{key}: file not found: {workload[key]}" for key in ("trace", "usage")
+        problems += [_not_found(f"workload.{key}", Path(workload[key])) for key in ("trace", "usage")
                      if isinstance(workload.get(key), (str, Path)) and not Path(workload[key]).exists()]
     if problems:
         raise ConfigError([f"{source}: {p}" if source else p for p in problems]) from None
@@ -227,13 +228,46 @@ def _only_failed_items(error: dict[str, Any]) -> bool:
 
 
 def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
+    """Make workload paths absolute: relative to ``base``, or else under ``$SIMDC_TRACES``."""
     workload = raw.get("workload")
     if not isinstance(workload, dict):
         return
     for key in ("trace", "usage"):
         if isinstance(workload.get(key), str):
             path = Path(workload[key]).expanduser()
-            workload[key] = str(path if path.is_absolute() else (base / path).resolve())
+            if not path.is_absolute():
+                elsewhere = under_traces_env(path)
+                path = (base / path).resolve()
+                if not path.exists() and elsewhere is not None and elsewhere.exists():
+                    path = elsewhere.resolve()
+            workload[key] = str(path)
+
+
+TRACES_ENV = "SIMDC_TRACES"  # the folder holding the trace samples, as the tests read them (tests/workload/traces.py)
+
+
+def under_traces_env(path: Path) -> Path | None:
+    """``$SIMDC_TRACES/<rest>`` for a path through a folder named ``traces``, ``<rest>``
+    being what follows the last one (``../../shared/traces/bitbrains_rnd/2013-7`` →
+    ``$SIMDC_TRACES/bitbrains_rnd/2013-7``); None without such a folder or the variable."""
+    parts = path.parts
+    if "traces" not in parts[:-1] or not os.environ.get(TRACES_ENV):
+        return None
+    rest = parts[len(parts) - parts[::-1].index("traces"):]
+    return Path(os.environ[TRACES_ENV]).expanduser().joinpath(*rest)
+
+
+def _not_found(key: str, path: Path) -> str:
+    """The missing-file problem: where it was looked for, and, for a trace sample, how to
+    point ``SIMDC_TRACES`` at the samples."""
+    if "traces" not in path.parts[:-1]:
+        return f"{key}: file not found: {path}"
+    elsewhere = under_traces_env(path)
+    if elsewhere is None:
+        return (f"{key}: file not found: {path}, and {TRACES_ENV} is not set: point it at the folder holding "
+                f"the trace samples (export {TRACES_ENV}=/path/to/shared/traces)")
+    return (f"{key}: file not found: {path}, nor {elsewhere} ({TRACES_ENV}={os.environ[TRACES_ENV]}): point "
+            f"{TRACES_ENV} at the folder holding the trace samples (export {TRACES_ENV}=/path/to/shared/traces)")
 
 
 def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | list[str]) -> dict[str, Any]:

@@ -62,10 +62,13 @@ def parse_slo(text: str) -> Slo:
 @dataclass
 class PlanResult:
     """``evaluations``: a row per run (platform, hosts, replication, the SLO metrics, met);
-    ``plan``: a row per platform (hosts_needed, and each SLO's value and margin there)."""
+    ``plan``: a row per platform (``hosts_needed``: the count that was searched, see
+    ``scaled``; ``hosts_total``: every host of the fleet then; and each SLO's value and
+    margin there). ``scaled`` says what ``hosts_needed`` counts, for people."""
 
     evaluations: pd.DataFrame
     plan: pd.DataFrame
+    scaled: str = "hosts"
 
     def write(self, out) -> None:
         from pathlib import Path
@@ -96,6 +99,18 @@ def with_hosts(config: Config, n: int, group: str | None = None) -> Config:
             for g, spec in zip(groups, base):
                 g["count"] = spec.count * n
     return validate(raw)
+
+
+def fleet_size(config: Config, n: int, group: str | None = None) -> int:
+    """Every host of the fleet when :func:`with_hosts` scales ``config`` to ``n``."""
+    return sum(spec.count for spec in with_hosts(config, n, group).cluster.hosts)
+
+
+def scaled_hosts(config: Config, group: str | None = None) -> str:
+    """What the searched count is, in words: "hosts", "hosts in 'large'" or "× each group"."""
+    if config.host is not None or len(config.cluster.hosts) == 1:
+        return "hosts"
+    return f"hosts in {group!r}" if group is not None else "× each group"
 
 
 def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_hosts: int = 1024,
@@ -152,7 +167,8 @@ def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_ho
     table = []
     for answer in answers:
         n = answer["hosts_needed"]
-        row = {"platform": answer["platform"], "hosts_needed": n}
+        row = {"platform": answer["platform"], "hosts_needed": n,
+               "hosts_total": fleet_size(config, n, group) if n is not None else None}
         if n is not None:
             at = evaluations[(evaluations["platform"] == answer["platform"]) & (evaluations["hosts"] == n)]
             for slo in slos:
@@ -160,7 +176,7 @@ def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_ho
                 row[f"{slo.metric}"] = value
                 row[f"{slo.metric}_margin"] = slo.margin(value)
         table.append(row)
-    return PlanResult(evaluations, pd.DataFrame(table))
+    return PlanResult(evaluations, pd.DataFrame(table), scaled_hosts(config, group))
 
 
 def _search(meets: Callable[[int], bool], max_hosts: int) -> dict:

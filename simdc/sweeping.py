@@ -10,10 +10,12 @@ already there, so an interrupted sweep resumes.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -109,7 +111,9 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     scheduler
         Address of an existing Dask scheduler (``tcp://host:8786``). Default: a local
         cluster of ``workers`` processes (default: the machine's cores); ``workers=1``
-        runs in this process, without Dask.
+        runs in this process, without Dask. The local cluster's workers do not import
+        the caller's ``__main__``: a script needs no ``if __name__ == "__main__":``
+        guard to call this.
     progress
         Called as ``progress(done, total)`` after each run.
 
@@ -155,21 +159,51 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
 def _on_dask(todo, finished, scheduler, workers) -> None:
     from dask.distributed import Client, LocalCluster, as_completed
 
-    if scheduler is not None:
-        client, cluster = Client(scheduler), None
-    else:
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=":0")
-        client = Client(cluster)
+    # A local cluster's worker processes start (and may restart) while it lives.
+    with _workers_do_not_import_main() if scheduler is None else contextlib.nullcontext():
+        if scheduler is not None:
+            client, cluster = Client(scheduler), None
+        else:
+            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                   processes=True, dashboard_address=":0")
+            client = Client(cluster)
+        try:
+            futures = {client.submit(run_point, cfg, seed, pure=False): (p, r, seed) for p, r, cfg, seed in todo}
+            for future in as_completed(futures):
+                p, r, seed = futures[future]
+                finished(p, r, seed, future.result())
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+@contextlib.contextmanager
+def _workers_do_not_import_main():
+    """Keep Dask's worker processes from running the caller's script again.
+
+    A process started by multiprocessing's ``spawn`` or ``forkserver`` (Dask's nannies
+    use ``spawn``) first imports the parent's ``__main__`` from its file or module name,
+    so a script that calls :func:`sweep` without an ``if __name__ == "__main__":`` guard
+    would run again in every worker, start a cluster of its own there and fail ("Nanny
+    failed to start"). A ``__main__`` without a file or spec is left alone, as in an
+    interactive session (multiprocessing.spawn.get_preparation_data): both are hidden
+    while the workers start. The workers run :func:`run_point` only, which needs nothing
+    from ``__main__``.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {name: vars(main)[name] for name in ("__file__", "__spec__") if name in vars(main)}
+    vars(main).pop("__file__", None)
+    main.__spec__ = None
     try:
-        futures = {client.submit(run_point, cfg, seed, pure=False): (p, r, seed) for p, r, cfg, seed in todo}
-        for future in as_completed(futures):
-            p, r, seed = futures[future]
-            finished(p, r, seed, future.result())
+        yield
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        vars(main).update(saved)
+        if "__spec__" not in saved:
+            del main.__spec__
 
 
 def tidy(tables: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:

@@ -50,15 +50,23 @@ def test_notebook_uses_only_the_public_api(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_notebook_runs(name, monkeypatch):
-    """Execute every cell in a fresh kernel, from notebooks/, in fast mode."""
+def test_notebook_runs_and_leaves_no_temporary_files(name, monkeypatch, tmp_path):
+    """Execute every cell in a fresh kernel, from notebooks/, in fast mode. What the
+    notebook writes to temporary folders (results, reports: megabytes) is gone at the end:
+    the kernel's temporary folder (TMPDIR, checked by a last cell) is left empty."""
     if name == "02_real_trace.ipynb" and not (TRACES / "bitbrains_rnd" / "2013-7").is_dir():
         pytest.skip(f"no Bitbrains sample under {TRACES}: set SIMDC_TRACES")
+    kernel_tmp = tmp_path / "kernel-tmp"
+    kernel_tmp.mkdir()
     monkeypatch.setenv("SIMDC_NOTEBOOK_FAST", "1")
     monkeypatch.setenv("SIMDC_TRACES", str(TRACES))
+    monkeypatch.setenv("TMPDIR", str(kernel_tmp))
     notebook = read(name)
+    notebook.cells.append(nbformat.v4.new_code_cell("import tempfile\nprint(tempfile.gettempdir())"))
     NotebookClient(notebook, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     errors = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
               if output.output_type == "error"]
     assert errors == []
+    assert notebook.cells[-1].outputs[0]["text"].strip() == str(kernel_tmp)
+    assert sorted(p.name for p in kernel_tmp.iterdir()) == []
