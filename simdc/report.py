@@ -468,7 +468,8 @@ def figure_interference(source: Results | pd.DataFrame) -> go.Figure:
     the spread of slowdowns (below, boxes): each completed batch instance's slowdown
     (time from first start to end over its work at full speed) and each instance's
     slowdown by neighbours' memory-bandwidth and I/O pressure (time-weighted mean of
-    1/speed). 1 is never slowed. Each part has its legend beside it.
+    1/speed); a kind no instance of any platform suffered is left out. 1 is never slowed.
+    Each part has its legend beside it.
     """
     timeseries = _table(source, "timeseries")
     instances = _table(source, "instances") if not isinstance(source, pd.DataFrame) else None
@@ -493,6 +494,8 @@ def figure_interference(source: Results | pd.DataFrame) -> go.Figure:
             if column not in instances.columns:
                 continue
             values = instances[["platform", column]].dropna()
+            if not (values[column] > 1 + SLOWED_TOLERANCE).any():
+                continue  # never slowed anywhere: a box at 1 for each platform tells nothing
             fig.add_trace(go.Box(x=values[column].to_numpy(float), y=values["platform"].astype(str).to_numpy(),
                                  orientation="h", name=label, legend="legend2", marker=dict(color=color, size=3),
                                  line=dict(width=1.5), boxpoints="outliers",
@@ -512,13 +515,13 @@ def figure_interference(source: Results | pd.DataFrame) -> go.Figure:
 def figure_failures(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = None) -> go.Figure:
     """Failures and what they cost, per platform (:func:`failure_counts`): above, grouped
     bars of host/kernel failures, instances they killed, instances lost to them, OOM
-    kills and restarts (kinds no platform had are left out); below, the CPU work the
-    failures' victims lost (core-hours). Every platform meets the same host failures;
+    kills and restarts (kinds no platform had are left out); below, when there was any,
+    the CPU work the failures' victims lost (core-hours). Every platform meets the same host failures;
     kernel failures strike per container host but per VM."""
     counts = failure_counts(source, hosts)
     kinds = [(c, label, color) for c, label, color in FAILURE_KINDS if c in counts.columns and counts[c].sum() > 0]
     names = list(counts.index)
-    lost = "lost_core_h" in counts.columns
+    lost = "lost_core_h" in counts.columns and bool((counts["lost_core_h"] > 0).any())
     rows_px = 40 + 22 * max(len(kinds), 1) * max(len(names), 1)
     fig = make_subplots(rows=2 if lost else 1, cols=1, row_heights=[rows_px, 60 + 40 * len(names)] if lost else None,
                         vertical_spacing=110 / (rows_px + 160 + 40 * len(names)),
