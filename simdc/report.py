@@ -56,6 +56,9 @@ SWEEP_METRICS = ("rejection_rate", "mean_instances", "peak_instances", "start_p9
 # A phase's seconds are written on its segment when it is at least this share of the bar:
 # narrower, "0.05 s" would spill out of it onto the platform's name.
 MIN_LABELLED_SHARE = 0.15
+# Put after a bar chart's category names, room between a name and a label at its bar's
+# start. No-break spaces: SVG collapses trailing ordinary ones.
+TICK_GAP = "\u00a0\u00a0"
 _LABELS = {column: label for column, label, _ in HEADLINE}
 _PERCENT = {column for column, _, fmt in HEADLINE if "%" in fmt}
 
@@ -352,8 +355,7 @@ def figure_start_latency(source: Results | pd.DataFrame) -> go.Figure:
     fig.update_yaxes(title_text="share of started", tickformat=".0%", range=[0, 1.03], row=1, col=1)
     fig.update_xaxes(title_text="share of the mean start latency", tickformat=".0%", range=[0, 1.12],
                      row=2, col=1)
-    # Room between a platform's name and its bar, where a segment's label would touch it.
-    fig.update_yaxes(autorange="reversed", ticksuffix="  ", row=2, col=1)
+    fig.update_yaxes(autorange="reversed", ticksuffix=TICK_GAP, row=2, col=1)
     fig.update_layout(template=TEMPLATE, barmode="stack", height=480 + bars_px,
                       margin=dict(t=40, b=50, l=60, r=20),
                       legend=_legend_beside(fig.layout.yaxis.domain, "platform"),
@@ -398,7 +400,7 @@ def figure_outcomes(source: Results | pd.DataFrame) -> go.Figure:
                       legend=dict(orientation="h", y=-0.35, traceorder="normal"),
                       margin=dict(t=20, b=40, l=90, r=190 if fig.layout.annotations else 20))
     fig.update_xaxes(title_text="instances")
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(autorange="reversed", ticksuffix=TICK_GAP)
     return fig
 
 
@@ -505,7 +507,7 @@ def figure_interference(source: Results | pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title_text=f"time ({unit})", row=1, col=1)
     fig.update_yaxes(title_text="cores unmet", rangemode="tozero", row=1, col=1)
     fig.update_xaxes(title_text="slowdown (× the time at full speed; 1 = never slowed)", row=2, col=1)
-    fig.update_yaxes(autorange="reversed", ticksuffix="  ", row=2, col=1)
+    fig.update_yaxes(autorange="reversed", ticksuffix=TICK_GAP, row=2, col=1)
     fig.update_layout(template=TEMPLATE, height=700, hovermode="closest", margin=dict(t=40, b=50, l=60, r=20),
                       legend=_legend_beside(fig.layout.yaxis.domain, "platform"),
                       legend2=_legend_beside(fig.layout.yaxis2.domain, "slowdown"))
@@ -532,7 +534,7 @@ def figure_failures(source: Results | pd.DataFrame, hosts: pd.DataFrame | None =
                              text=values, textposition="outside", cliponaxis=False,
                              hovertemplate="%{x:,} " + label + "<extra>%{y}</extra>"), row=1, col=1)
     fig.update_xaxes(title_text="count", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(autorange="reversed", ticksuffix="  ", row=1, col=1)
+    fig.update_yaxes(autorange="reversed", ticksuffix=TICK_GAP, row=1, col=1)
     if lost:
         hours = counts["lost_core_h"].to_numpy(float)
         fig.add_trace(go.Bar(x=hours, y=names, orientation="h", name="work lost", showlegend=False,
@@ -540,7 +542,7 @@ def figure_failures(source: Results | pd.DataFrame, hosts: pd.DataFrame | None =
                              cliponaxis=False, hovertemplate="%{x:,.3g} core-hours of work lost<extra>%{y}</extra>"),
                       row=2, col=1)
         fig.update_xaxes(title_text="CPU work lost (core-hours)", rangemode="tozero", row=2, col=1)
-        fig.update_yaxes(autorange="reversed", ticksuffix="  ", row=2, col=1)
+        fig.update_yaxes(autorange="reversed", ticksuffix=TICK_GAP, row=2, col=1)
     fig.update_layout(template=TEMPLATE, barmode="group", height=rows_px + 160 + (100 + 40 * len(names) if lost else 0),
                       margin=dict(t=40, b=50, l=60, r=40),
                       legend=_legend_beside(fig.layout.yaxis.domain, "per platform"))

@@ -296,7 +296,7 @@ def test_phase_seconds_are_written_only_on_segments_wide_enough():
             assert (text == "") == (share < report.MIN_LABELLED_SHARE), (trace.name, share, text)
             if text:
                 assert float(text.removesuffix(" s")) == pytest.approx(seconds, rel=0.05)
-    assert fig.layout.yaxis2.ticksuffix.strip() == "" and len(fig.layout.yaxis2.ticksuffix) >= 1
+    assert fig.layout.yaxis2.ticksuffix == report.TICK_GAP
 
 
 def test_memory_band_is_the_reserved_memory_of_each_platforms_machines(featured):

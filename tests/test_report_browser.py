@@ -4,8 +4,8 @@ Every figure must have rendered (a plotly div with its SVG and as many traces as
 figure has), with no script error, no console error and no request leaving the file:
 the report works offline. Each figure is on screen with a size and is screenshotted; in
 the start-latency figure the CDF's curves lie inside its plot area and each legend sits
-level with its own chart; no bar label overlaps a platform's name. Skipped only when no
-Chromium binary is installed (``.ci/run`` installs Debian's ``chromium``).
+level with its own chart; every bar label starts clear of its platform's name. Skipped
+only when no Chromium binary is installed (``.ci/run`` installs Debian's ``chromium``).
 """
 
 from __future__ import annotations
@@ -138,15 +138,16 @@ GEOMETRY = """() => Array.from(document.querySelectorAll('section.figure')).map(
 })"""
 
 
-def overlap(a: dict, b: dict) -> bool:
-    return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
+# Clearance between a platform's name and a bar label beside it: the 4 px plotly leaves
+# by itself was the "label runs into the axis label" of issue #15.
+MIN_GAP_PX = 6
 
 
 def test_each_figure_is_on_screen_whole_and_screenshotted(opened, reports, tmp_path):
     """The report of a run with every figure: each figure's div has a size and plotly's
     SVG, and a screenshot of it is a PNG; the start-latency CDF's curves end inside
     their plot area, short of its frame; the platform legend is level with the CDF, the phase legend with
-    the bars, both right of them; no bar's label runs into a platform's name."""
+    the bars, both right of them; every bar's label starts clear of its platform's name."""
     _, expected = reports["run"]
     page, _, _ = opened("run")
     figures = {f["name"]: f for f in page.evaluate(GEOMETRY)}
@@ -160,8 +161,9 @@ def test_each_figure_is_on_screen_whole_and_screenshotted(opened, reports, tmp_p
         page.locator(f"#{figure['id']}").screenshot(path=shot)
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5_000, name
         for label in figure["labels"]:
-            for tick in figure["ticks"]:
-                assert not overlap(label, tick), (name, label, tick)
+            for tick in figure["ticks"]:  # on one row: the label starts clear of the name
+                if label["top"] < tick["bottom"] and tick["top"] < label["bottom"]:
+                    assert label["left"] - tick["right"] >= MIN_GAP_PX, (name, label, tick)
 
     start = figures["start_latency"]
     cdf, bars = start["cdf"], start["bars"]
