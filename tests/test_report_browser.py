@@ -133,7 +133,10 @@ GEOMETRY = """() => Array.from(document.querySelectorAll('section.figure')).map(
                                          .map(g => [g.getAttribute('class'), box(g)])),
         lines: Array.from(div.querySelectorAll('.subplot.xy .scatterlayer path.js-line')).map(box),
         labels: Array.from(div.querySelectorAll('.barlayer text')).filter(t => t.textContent).map(box),
-        ticks: Array.from(div.querySelectorAll('.ytick text, .y2tick text')).map(box),
+        // A tick label's ink: its box up to the end of its last visible character.
+        ticks: Array.from(div.querySelectorAll('.ytick text, .y2tick text')).map(t => {
+            const b = box(t), ink = t.textContent.trimEnd().length;
+            return {...b, right: ink ? b.left + t.getSubStringLength(0, ink) : b.left}; }),
     };
 })"""
 
