@@ -190,8 +190,8 @@ def figure_memory(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = N
     container's request or usage percentile); used is resident host memory. The gap is
     stranded memory. The dashed line is the hosts' physical memory (from ``hosts``, or
     the results' hosts table); the grey band below it is memory reserved for the hosts
-    themselves (OS; for containers in VMs also the node VMs), never given to instances:
-    ``reserved_gib`` per platform, or taken from the results' config. Where used rises
+    themselves (their OS), never given to instances: ``reserved_gib`` per platform, or
+    the results' config's ``reserved_memory_gib`` summed over the hosts. Where used rises
     above allocated (containers may use more than they requested, up to their limit or
     the host) triangles mark the samples, and the legend and hover text say why.
     """
@@ -664,7 +664,7 @@ _CAPTIONS = {
                "Allocated is what admission counts as taken (a VM's whole size plus overhead, a container's "
                "booking); used is what is resident. The light area above the dark one is stranded: no other "
                "instance can have it. Dashed: the hosts' physical memory; grey band below it: memory reserved for the "
-               "hosts (OS, node VMs), never given to instances. Containers may use more than they requested, up to "
+               "hosts' OS, never given to instances (a node VM's own memory counts as allocated and used). Containers may use more than they requested, up to "
                "their limit or the host, so their used can rise above allocated (triangles)."),
     "cpu": ("CPU: demand versus used",
             "What the instances wanted and what they got, in cores. Red shading is demand the host could not "
@@ -687,7 +687,8 @@ _CAPTIONS = {
     "failures": ("Failures",
                  "Host and kernel failures and what they killed, per platform; OOM kills and the restarts "
                  "that followed. A host failure kills everything on it; a kernel failure kills every container "
-                 "on its host but only its own VM. Below: the CPU work the victims had done and lost."),
+                 "on its host but only its own VM. Below, when failures killed any: the CPU work the victims had "
+                 "done and lost."),
 }
 
 
@@ -889,20 +890,15 @@ def _capacity(source: Any, hosts: pd.DataFrame | None, column: str) -> dict[str,
 
 
 def _reserved_memory(source: Any) -> dict[str, float]:
-    """Each platform's memory held back from instances, GiB summed over its machines:
-    the hosts' ``reserved_memory_gib`` (and for containers in VMs, each node VM's
-    overhead and guest reservation), from the results' config. Empty without one."""
+    """Each platform's memory the hosts keep for themselves, GiB summed over the fleet
+    (``reserved_memory_gib`` of the results' config). Node VMs' overhead and guest
+    reservation (containers in VMs) are not in it: the engine counts them as allocated
+    and used. Empty without a config."""
     config = getattr(source, "config", None)
     if config is None or isinstance(source, pd.DataFrame):
         return {}
-    from simdc.engine.rules import host_specs  # the machines exactly as the run built them
-
-    reserved = {}
-    for name in config.simulation.platforms:
-        if name in config.platform:
-            machines, _, _ = host_specs(config.platform[name], config.fleet)
-            reserved[str(name)] = float(sum(m.reserved_memory_gib for m in machines))
-    return reserved
+    held = float(sum(host.reserved_memory_gib for host in config.fleet))
+    return {str(name): held for name in config.simulation.platforms}
 
 
 def _reserved_band(fig: go.Figure, capacity: dict[str, float], reserved: dict[str, float], name: Any,
@@ -917,7 +913,7 @@ def _reserved_band(fig: go.Figure, capacity: dict[str, float], reserved: dict[st
                              legendgroup="reserved", showlegend=first, mode="lines", fill="toself",
                              fillcolor="rgba(120,120,120,0.22)", line=dict(color="#777", width=1, dash="dot"),
                              hoveron="fills+points",
-                             hovertemplate=f"{held:.4g} GiB reserved for the hosts (OS, node VMs): "
+                             hovertemplate=f"{held:.4g} GiB reserved for the hosts' OS: "
                                            "never given to instances<extra></extra>"), row=1, col=col)
 
 
