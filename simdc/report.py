@@ -452,7 +452,8 @@ def failure_counts(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = 
         table["failures"] = per_host.reindex(names, fill_value=0).astype(int)
     for column in ("failure_kills", "oom_kills", "restarts"):
         if column in instances.columns:
-            table[column] = instances.groupby(platform, sort=False)[column].sum().reindex(names, fill_value=0).astype(int)
+            table[column] = instances.groupby(platform, sort=False)[column].sum() \
+                .reindex(names, fill_value=0).astype(int)
     if "outcome" in instances.columns:
         table["failed"] = (instances["outcome"] == "failed").groupby(platform, sort=False).sum() \
             .reindex(names, fill_value=0).astype(int)
@@ -664,8 +665,9 @@ _CAPTIONS = {
                "Allocated is what admission counts as taken (a VM's whole size plus overhead, a container's "
                "booking); used is what is resident. The light area above the dark one is stranded: no other "
                "instance can have it. Dashed: the hosts' physical memory; grey band below it: memory reserved for the "
-               "hosts' OS, never given to instances (a node VM's own memory counts as allocated and used). Containers may use more than they requested, up to "
-               "their limit or the host, so their used can rise above allocated (triangles)."),
+               "hosts' OS, never given to instances (a node VM's own memory counts as allocated and used). "
+               "Containers may use more than they requested, up to their limit or the host, so their used can "
+               "rise above allocated (triangles)."),
     "cpu": ("CPU: demand versus used",
             "What the instances wanted and what they got, in cores. Red shading is demand the host could not "
             "serve at that moment (steal for VMs, throttling for containers). Dashed: the hosts' cores."),

@@ -123,8 +123,10 @@ GEOMETRY = """() => Array.from(document.querySelectorAll('section.figure')).map(
                              return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
     const svg = div.querySelector('.main-svg').getBoundingClientRect();
     const layout = div._fullLayout;
-    const area = (x, y) => ({left: svg.left + layout[x]._offset, right: svg.left + layout[x]._offset + layout[x]._length,
-                             top: svg.top + layout[y]._offset, bottom: svg.top + layout[y]._offset + layout[y]._length});
+    const area = (x, y) => {
+        const [xa, ya] = [layout[x], layout[y]];
+        return {left: svg.left + xa._offset, right: svg.left + xa._offset + xa._length,
+                top: svg.top + ya._offset, bottom: svg.top + ya._offset + ya._length}; };
     return {
         name: section.dataset.figure, id: div.id, div: box(div), svgs: div.querySelectorAll('.main-svg').length,
         cdf: layout.yaxis2 ? area('xaxis', 'yaxis') : null,
