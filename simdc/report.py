@@ -53,6 +53,12 @@ FLEET_COLUMNS = ("resident", "running", "cpu_demand", "cpu_used", "mem_used_gib"
 SWEEP_METRICS = ("rejection_rate", "mean_instances", "peak_instances", "start_p99_s", "cpu_util_mean",
                  "cpu_unmet_share", "mem_used_util_mean", "mem_alloc_util_mean", "stranded_mem_gib_mean",
                  "oom_kills")
+# A phase's seconds are written on its segment when it is at least this share of the bar:
+# narrower, "0.05 s" would spill out of it onto the platform's name.
+MIN_LABELLED_SHARE = 0.15
+# Put after a bar chart's category names, room between a name and a label at its bar's
+# start. No-break spaces: SVG collapses trailing ordinary ones.
+TICK_GAP = "\u00a0\u00a0"
 _LABELS = {column: label for column, label, _ in HEADLINE}
 _PERCENT = {column for column, _, fmt in HEADLINE if "%" in fmt}
 
@@ -176,34 +182,59 @@ def sweep_params(points: pd.DataFrame, params: Sequence[str] | None = None) -> l
 # --- figures of a run ------------------------------------------------------------------
 
 
-def figure_memory(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = None) -> go.Figure:
+def figure_memory(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = None,
+                  reserved_gib: dict[str, float] | None = None) -> go.Figure:
     """Memory allocated versus used over time, one panel per platform (GiB, fleet sum).
 
     Allocated is what admission counted as taken (a VM's size plus overhead; a
     container's request or usage percentile); used is resident host memory. The gap is
     stranded memory. The dashed line is the hosts' physical memory (from ``hosts``, or
-    the results' hosts table).
+    the results' hosts table); the grey band below it is memory reserved for the hosts
+    themselves (their OS), never given to instances: ``reserved_gib`` per platform, or
+    the results' config's ``reserved_memory_gib`` summed over the hosts. Where used rises
+    above allocated (containers may use more than they requested, up to their limit or
+    the host) triangles mark the samples, and the legend and hover text say why.
     """
     fleet = fleet_timeseries(_table(source, "timeseries"))
     capacity = _capacity(source, hosts, "memory_gib")
+    reserved = reserved_gib if reserved_gib is not None else _reserved_memory(source)
     fig = _panels(fleet, "memory (GiB)")
     scale = _time_scale(fleet["t_s"])
+    marked = False  # the legend tells of used above allocated once
     for col, name in enumerate(_platforms(fleet), start=1):
         mine = fleet[fleet["platform"] == name]
         x = mine["t_s"].to_numpy(float) / scale[1]
         first = col == 1
-        fig.add_trace(go.Scatter(x=x, y=mine["mem_alloc_gib"].to_numpy(float), name="allocated",
+        allocated, used = mine["mem_alloc_gib"].to_numpy(float), mine["mem_used_gib"].to_numpy(float)
+        fig.add_trace(go.Scatter(x=x, y=allocated, name="allocated",
                                  legendgroup="allocated", showlegend=first, mode="lines", fill="tozeroy",
                                  line=dict(color="#9ecae1", width=1.5), fillcolor="rgba(158,202,225,0.45)",
                                  hovertemplate="%{y:.1f} GiB allocated<extra>" + _esc(name) + "</extra>"),
                       row=1, col=col)
-        fig.add_trace(go.Scatter(x=x, y=mine["mem_used_gib"].to_numpy(float), name="used",
+        excess = used - allocated
+        above = excess > 1e-9 * np.maximum(np.abs(allocated), 1.0)
+        fig.add_trace(go.Scatter(x=x, y=used, name="used",
                                  legendgroup="used", showlegend=first, mode="lines", fill="tozeroy",
                                  line=dict(color="#08519c", width=1.5), fillcolor="rgba(8,81,156,0.55)",
-                                 hovertemplate="%{y:.1f} GiB used<extra>" + _esc(name) + "</extra>"),
+                                 text=np.where(above, "<br>above allocated: " + USED_ABOVE_ALLOCATED, ""),
+                                 hovertemplate="%{y:.1f} GiB used%{text}<extra>" + _esc(name) + "</extra>"),
                       row=1, col=col)
+        if above.any():
+            fig.add_trace(go.Scatter(x=x[above], y=used[above], name=USED_ABOVE_ALLOCATED_LEGEND,
+                                     legendgroup="above", showlegend=not marked, mode="markers",
+                                     marker=dict(symbol="triangle-up", size=7, color="#d94801"),
+                                     customdata=excess[above],
+                                     hovertemplate="used %{customdata:.2f} GiB above allocated:<br>"
+                                                   + USED_ABOVE_ALLOCATED + "<extra>" + _esc(name) + "</extra>"),
+                          row=1, col=col)
+            marked = True
+        _reserved_band(fig, capacity, reserved, name, x, first, col)
         _capacity_line(fig, capacity, name, x, "host memory", "GiB", first, col)
     return fig
+
+
+USED_ABOVE_ALLOCATED = "containers may use more than they requested,<br>up to their limit or the host"
+USED_ABOVE_ALLOCATED_LEGEND = "used > allocated (containers may use more than requested, up to their limit)"
 
 
 def figure_cpu(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = None) -> go.Figure:
@@ -261,61 +292,86 @@ def figure_density(source: Results | pd.DataFrame, column: str = "resident") -> 
 
 
 def figure_start_latency(source: Results | pd.DataFrame) -> go.Figure:
-    """Start latency per platform: its CDF (left) and where the time goes (right).
+    """Start latency per platform: its CDF (top) and where the time goes (below), each
+    with its own legend beside it.
 
     Start latency is ``ready_s − submit_s`` in seconds, over instances that started. The
-    CDF's x axis is logarithmic when the latencies span more than a factor of ten. On the
-    right, one bar per platform split into the phases the instances table has (queue,
-    image pull, unpack/provision, boot), each segment its mean's share of the mean start
-    latency (``x``; seconds in ``customdata``), the mean itself written beside the bar.
+    CDF's x axis is logarithmic when the latencies span more than a factor of ten, its
+    range padded so every curve shows whole, ticked 1-2-5 per decade (0.1, 0.2, 0.5, 1,
+    2, 5 ... s). Below, one bar per platform split into the phases the instances table
+    has (queue, image pull, unpack/provision, boot), each segment its mean's share of
+    the mean start latency (``x``; seconds in ``customdata``), the mean itself written
+    beside the bar.
     """
     instances = _table(source, "instances")
     started = start_latencies(instances)
     phases = start_phases(instances)
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], horizontal_spacing=0.12,
+    names = [str(p) for p in phases["platform"]]
+    bars_px = 45 * max(len(names), 1) + 60
+    fig = make_subplots(rows=2, cols=1, row_heights=[360, bars_px], vertical_spacing=130 / (480 + bars_px),
                         subplot_titles=("CDF of start latency", "where the time goes (mean)"))
     for name in _platforms(instances):
         latency = np.sort(started.loc[started["platform"] == name, "start_s"].to_numpy(float))
         if len(latency) == 0:
             continue
         fig.add_trace(go.Scatter(x=latency, y=np.arange(1, len(latency) + 1) / len(latency), name=str(name),
-                                 legendgroup=str(name), mode="lines", line=dict(color=_color(name, instances),
-                                                                               width=2, shape="hv"),
+                                 legend="legend", mode="lines", line=dict(color=_color(name, instances),
+                                                                          width=2, shape="hv"),
                                  hovertemplate="%{y:.0%} started within %{x:.3g} s<extra>" + _esc(name) + "</extra>"),
                       row=1, col=1)
     labels = dict(START_PHASES, other_s="other")
     shades = dict(zip([c for c, _ in START_PHASES] + ["other_s"],
                       ("#bdbdbd", "#9e9ac8", "#74c476", "#525252", "#e7e7e7")))
-    names = [str(p) for p in phases["platform"]]
     total = phases["start_s"].to_numpy(float)
     # Shares, not seconds: a container's half second would not show beside a VM's boot.
-    # The seconds are on the segments, the mean start latency beside each bar.
+    # The seconds are on the segments wide enough for them, the mean beside each bar.
     for column in [c for c in phases.columns if c.endswith("_s") and c != "start_s"]:
         if column == "other_s" and not (phases[column] > 0).any():
             continue
         seconds = phases[column].to_numpy(float)
         share = np.divide(seconds, total, out=np.zeros_like(seconds), where=total > 0)
         fig.add_trace(go.Bar(x=share, y=names, orientation="h", name=labels[column], customdata=seconds,
-                             legendgroup="phase " + column, marker_color=shades[column],
-                             text=[f"{v:.3g} s" if f >= 0.12 else "" for v, f in zip(seconds, share)], textangle=0,
-                             textposition="inside", insidetextanchor="middle",
+                             legend="legend2", marker_color=shades[column],
+                             text=[f"{v:.2g} s" if f >= MIN_LABELLED_SHARE else "" for v, f in zip(seconds, share)],
+                             textangle=0, textposition="inside", insidetextanchor="middle",
                              hovertemplate="%{customdata:.3g} s mean " + labels[column]
                                            + " (%{x:.0%})<extra>%{y}</extra>"),
-                      row=1, col=2)
+                      row=2, col=1)
     for name, mean in zip(names, total):
         if np.isfinite(mean):
             fig.add_annotation(x=1.0, y=name, xref="x2", yref="y2", xanchor="left", showarrow=False,
                                text=f" {mean:.3g} s")
     positive = started["start_s"][started["start_s"] > 0]
     log = len(positive) == len(started) and len(positive) > 0 and positive.max() / positive.min() > 10
-    fig.update_xaxes(title_text="start latency (s)", type="log" if log else "linear", dtick=1 if log else None,
-                     row=1, col=1)
-    fig.update_yaxes(title_text="share of started instances", tickformat=".0%", range=[0, 1.02], row=1, col=1)
-    fig.update_xaxes(title_text="share of the mean start latency", tickformat=".0%", range=[0, 1.18],
-                     row=1, col=2)
-    fig.update_yaxes(autorange="reversed", row=1, col=2)
-    fig.update_layout(template=TEMPLATE, barmode="stack", height=380, margin=dict(t=40, b=50, l=60, r=20))
+    if log:
+        low, high = math.log10(positive.min()), math.log10(positive.max())
+        pad = 0.04 * (high - low)  # a little room either side: no curve ends on the frame
+        ticks = log_ticks(10 ** (low - pad), 10 ** (high + pad))
+        fig.update_xaxes(type="log", range=[low - pad, high + pad], tickvals=ticks,
+                         ticktext=[f"{t:g}" for t in ticks], row=1, col=1)
+    elif len(started):
+        fig.update_xaxes(type="linear", range=[0, float(started["start_s"].max()) * 1.04 or 1.0], row=1, col=1)
+    fig.update_xaxes(title_text="start latency (s)", row=1, col=1)
+    fig.update_yaxes(title_text="share of started", tickformat=".0%", range=[0, 1.03], row=1, col=1)
+    fig.update_xaxes(title_text="share of the mean start latency", tickformat=".0%", range=[0, 1.12],
+                     row=2, col=1)
+    fig.update_yaxes(autorange="reversed", ticksuffix=TICK_GAP, row=2, col=1)
+    fig.update_layout(template=TEMPLATE, barmode="stack", height=480 + bars_px,
+                      margin=dict(t=40, b=50, l=60, r=20),
+                      legend=_legend_beside(fig.layout.yaxis.domain, "platform"),
+                      legend2=dict(_legend_beside(fig.layout.yaxis2.domain, "phase"), traceorder="normal"))
     return fig
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Tick values 1, 2, 5 times each power of ten within ``[low, high]`` (both > 0),
+    e.g. 0.1, 0.2, 0.5, 1, 2, 5, 10 ... for a latency axis; at least the two 1-2-5
+    values around the range when none falls inside it."""
+    ticks = [m * 10.0 ** k for k in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+             for m in (1, 2, 5)]
+    inside = [float(f"{t:.12g}") for t in ticks if low <= t <= high]
+    return inside or [float(f"{t:.12g}") for t in ticks if t <= low][-1:] + \
+        [float(f"{t:.12g}") for t in ticks if t >= high][:1]
 
 
 def figure_outcomes(source: Results | pd.DataFrame) -> go.Figure:
@@ -344,19 +400,171 @@ def figure_outcomes(source: Results | pd.DataFrame) -> go.Figure:
                       legend=dict(orientation="h", y=-0.35, traceorder="normal"),
                       margin=dict(t=20, b=40, l=90, r=190 if fig.layout.annotations else 20))
     fig.update_xaxes(title_text="instances")
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(autorange="reversed", ticksuffix=TICK_GAP)
+    return fig
+
+
+def has_interference(source: Results | pd.DataFrame, timeseries: pd.DataFrame | None = None) -> bool:
+    """Whether a run had any: CPU demand unmet at a sample, or an instance slowed (batch
+    slowdown or neighbours' interference above 1)."""
+    instances = _table(source, "instances")
+    timeseries = timeseries if timeseries is not None else getattr(source, "timeseries", None)
+    slowed = any(column in instances.columns and (instances[column] > 1 + SLOWED_TOLERANCE).any()
+                 for column in ("slowdown", "interference_slowdown"))
+    if timeseries is None or not {"cpu_demand", "cpu_used"} <= set(timeseries.columns):
+        return bool(slowed)
+    return bool(slowed or (timeseries["cpu_demand"] - timeseries["cpu_used"] > UNMET_TOLERANCE_CORES).any())
+
+
+def has_failures(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = None) -> bool:
+    """Whether a run had any host or kernel failure, instance killed by one, or OOM kill."""
+    counts = failure_counts(source, hosts)
+    return bool(len(counts) and counts.drop(columns="lost_core_h", errors="ignore").to_numpy().sum() > 0)
+
+
+# Below these, demand unmet and slowdowns are the engine's rounding, not interference.
+UNMET_TOLERANCE_CORES = 1e-6
+SLOWED_TOLERANCE = 1e-9
+FAILURE_KINDS = (("failures", "host/kernel failures", "#7f7f7f"),
+                 ("failure_kills", "instances killed by a failure", "#d62728"),
+                 ("failed", "ended lost to a failure", "#8c1c13"),
+                 ("oom_kills", "OOM kills", "#ff7f0e"),
+                 ("restarts", "restarts", "#9467bd"))
+
+
+def failure_counts(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Failures and kills per platform (rows, in the run's order).
+
+    Columns, those the tables allow: ``failures`` (host and kernel failures, from the
+    hosts table), ``failure_kills`` (kills of instances by failures; one instance
+    resubmitted and killed again counts twice), ``failed`` (instances that ended lost to
+    a failure), ``oom_kills``, ``restarts`` and ``lost_core_h`` (CPU work the victims
+    had done, core-hours).
+    """
+    instances = _table(source, "instances")
+    if hosts is None and not isinstance(source, pd.DataFrame):
+        hosts = getattr(source, "hosts", None)
+    names = [str(p) for p in _platforms(instances)]
+    platform = instances["platform"].astype(str)
+    table = pd.DataFrame(index=pd.Index(names, name="platform"))
+    if hosts is not None and "failures" in hosts.columns:
+        per_host = hosts.groupby(hosts["platform"].astype(str), sort=False)["failures"].sum()
+        table["failures"] = per_host.reindex(names, fill_value=0).astype(int)
+    for column in ("failure_kills", "oom_kills", "restarts"):
+        if column in instances.columns:
+            table[column] = instances.groupby(platform, sort=False)[column].sum() \
+                .reindex(names, fill_value=0).astype(int)
+    if "outcome" in instances.columns:
+        table["failed"] = (instances["outcome"] == "failed").groupby(platform, sort=False).sum() \
+            .reindex(names, fill_value=0).astype(int)
+    if "lost_core_s" in instances.columns:
+        table["lost_core_h"] = instances.groupby(platform, sort=False)["lost_core_s"].sum() \
+            .reindex(names, fill_value=0.0) / 3600.0
+    order = [c for c, _, _ in FAILURE_KINDS if c in table.columns] + \
+        (["lost_core_h"] if "lost_core_h" in table.columns else [])
+    return table[order]
+
+
+def figure_interference(source: Results | pd.DataFrame) -> go.Figure:
+    """What sharing cost the instances: CPU demand unmet over time (top, cores, fleet sum,
+    one line per platform: steal for VMs, throttling for containers), and per platform
+    the spread of slowdowns (below, boxes): each completed batch instance's slowdown
+    (time from first start to end over its work at full speed) and each instance's
+    slowdown by neighbours' memory-bandwidth and I/O pressure (time-weighted mean of
+    1/speed); a kind no instance of any platform suffered is left out. 1 is never slowed.
+    Each part has its legend beside it.
+    """
+    timeseries = _table(source, "timeseries")
+    instances = _table(source, "instances") if not isinstance(source, pd.DataFrame) else None
+    fleet = fleet_timeseries(timeseries)
+    unit, divisor = _time_scale(fleet["t_s"])
+    fig = make_subplots(rows=2, cols=1, row_heights=[320, 300], vertical_spacing=0.17,
+                        subplot_titles=("CPU demand unmet (throttling, steal)", "slowdown per instance"))
+    for name in _platforms(fleet):
+        mine = fleet[fleet["platform"] == name]
+        demand = mine["cpu_demand"].to_numpy(float)
+        unmet = np.maximum(demand - mine["cpu_used"].to_numpy(float), 0.0)
+        share = np.divide(unmet, demand, out=np.zeros_like(unmet), where=demand > 0)
+        fig.add_trace(go.Scatter(x=mine["t_s"].to_numpy(float) / divisor, y=unmet, name=str(name), legend="legend",
+                                 mode="lines", line=dict(color=_color(name, fleet), width=1.5), customdata=share,
+                                 hovertemplate="%{y:.2f} cores unmet (%{customdata:.0%} of demand)<extra>"
+                                               + _esc(name) + "</extra>"),
+                      row=1, col=1)
+    if instances is not None:
+        kinds = (("slowdown", "batch slowdown (completed batch)", "#6a51a3"),
+                 ("interference_slowdown", "slowed by neighbours (memory bandwidth, I/O)", "#e6550d"))
+        for column, label, color in kinds:
+            if column not in instances.columns:
+                continue
+            values = instances[["platform", column]].dropna()
+            if not (values[column] > 1 + SLOWED_TOLERANCE).any():
+                continue  # never slowed anywhere: a box at 1 for each platform tells nothing
+            fig.add_trace(go.Box(x=values[column].to_numpy(float), y=values["platform"].astype(str).to_numpy(),
+                                 orientation="h", name=label, legend="legend2", marker=dict(color=color, size=3),
+                                 line=dict(width=1.5), boxpoints="outliers",
+                                 hovertemplate="%{x:.2f}×<extra>%{y}</extra>"),
+                          row=2, col=1)
+        fig.update_layout(boxmode="group")
+    fig.update_xaxes(title_text=f"time ({unit})", row=1, col=1)
+    fig.update_yaxes(title_text="cores unmet", rangemode="tozero", row=1, col=1)
+    fig.update_xaxes(title_text="slowdown (× the time at full speed; 1 = never slowed)", row=2, col=1)
+    fig.update_yaxes(autorange="reversed", ticksuffix=TICK_GAP, row=2, col=1)
+    fig.update_layout(template=TEMPLATE, height=700, hovermode="closest", margin=dict(t=40, b=50, l=60, r=20),
+                      legend=_legend_beside(fig.layout.yaxis.domain, "platform"),
+                      legend2=_legend_beside(fig.layout.yaxis2.domain, "slowdown"))
+    return fig
+
+
+def figure_failures(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = None) -> go.Figure:
+    """Failures and what they cost, per platform (:func:`failure_counts`): above, grouped
+    bars of host/kernel failures, instances they killed, instances lost to them, OOM
+    kills and restarts (kinds no platform had are left out); below, when there was any,
+    the CPU work the failures' victims lost (core-hours). Every platform meets the same host failures;
+    kernel failures strike per container host but per VM."""
+    counts = failure_counts(source, hosts)
+    kinds = [(c, label, color) for c, label, color in FAILURE_KINDS if c in counts.columns and counts[c].sum() > 0]
+    names = list(counts.index)
+    lost = "lost_core_h" in counts.columns and bool((counts["lost_core_h"] > 0).any())
+    rows_px = 40 + 22 * max(len(kinds), 1) * max(len(names), 1)
+    fig = make_subplots(rows=2 if lost else 1, cols=1, row_heights=[rows_px, 60 + 40 * len(names)] if lost else None,
+                        vertical_spacing=110 / (rows_px + 160 + 40 * len(names)),
+                        subplot_titles=("failures and kills", "work lost to failures") if lost else None)
+    for column, label, color in kinds:
+        values = counts[column].to_numpy()
+        fig.add_trace(go.Bar(x=values, y=names, orientation="h", name=label, legend="legend", marker_color=color,
+                             text=values, textposition="outside", cliponaxis=False,
+                             hovertemplate="%{x:,} " + label + "<extra>%{y}</extra>"), row=1, col=1)
+    fig.update_xaxes(title_text="count", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(autorange="reversed", ticksuffix=TICK_GAP, row=1, col=1)
+    if lost:
+        hours = counts["lost_core_h"].to_numpy(float)
+        fig.add_trace(go.Bar(x=hours, y=names, orientation="h", name="work lost", showlegend=False,
+                             marker_color="#525252", text=[f"{h:,.3g} core-h" for h in hours], textposition="outside",
+                             cliponaxis=False, hovertemplate="%{x:,.3g} core-hours of work lost<extra>%{y}</extra>"),
+                      row=2, col=1)
+        fig.update_xaxes(title_text="CPU work lost (core-hours)", rangemode="tozero", row=2, col=1)
+        fig.update_yaxes(autorange="reversed", ticksuffix=TICK_GAP, row=2, col=1)
+    fig.update_layout(template=TEMPLATE, barmode="group", height=rows_px + 160 + (100 + 40 * len(names) if lost else 0),
+                      margin=dict(t=40, b=50, l=60, r=40),
+                      legend=_legend_beside(fig.layout.yaxis.domain, "per platform"))
     return fig
 
 
 def figures(results: Results) -> dict[str, go.Figure]:
-    """Every figure of a run's report, by name, in the report's order."""
-    return {
+    """Every figure of a run's report, by name, in the report's order: interference and
+    failures only when the run had some (:func:`has_interference`, :func:`has_failures`)."""
+    made = {
         "memory": figure_memory(results),
         "cpu": figure_cpu(results),
         "density": figure_density(results),
         "start_latency": figure_start_latency(results),
         "outcomes": figure_outcomes(results),
     }
+    if has_interference(results):
+        made["interference"] = figure_interference(results)
+    if has_failures(results):
+        made["failures"] = figure_failures(results)
+    return made
 
 
 # --- figures of a sweep ----------------------------------------------------------------
@@ -456,7 +664,10 @@ _CAPTIONS = {
     "memory": ("Memory: allocated versus used",
                "Allocated is what admission counts as taken (a VM's whole size plus overhead, a container's "
                "booking); used is what is resident. The light area above the dark one is stranded: no other "
-               "instance can have it. Dashed: the hosts' physical memory."),
+               "instance can have it. Dashed: the hosts' physical memory; grey band below it: memory reserved for the "
+               "hosts' OS, never given to instances (a node VM's own memory counts as allocated and used). "
+               "Containers may use more than they requested, up to their limit or the host, so their used can "
+               "rise above allocated (triangles)."),
     "cpu": ("CPU: demand versus used",
             "What the instances wanted and what they got, in cores. Red shading is demand the host could not "
             "serve at that moment (steal for VMs, throttling for containers). Dashed: the hosts' cores."),
@@ -464,11 +675,22 @@ _CAPTIONS = {
                 "Resident instances (placed and holding resources, starting or running) over time, all "
                 "platforms on one axis."),
     "start_latency": ("Start latency",
-                      "Left: share of started instances ready within x seconds of their request. Right: where "
-                      "the time goes: each phase's share of the mean start latency (seconds on the segments), "
-                      "the mean written beside the bar."),
+                      "Top: share of started instances ready within x seconds of their request. Below: where "
+                      "the time goes: each phase's share of the mean start latency (seconds on the segments wide "
+                      "enough for them), the mean written beside the bar."),
     "outcomes": ("Outcomes",
                  "How each submitted instance ended. The same requests arrive at every platform."),
+    "interference": ("Interference: what sharing cost",
+                     "Top: CPU the instances wanted but did not get, in cores (steal for VMs, throttling for "
+                     "containers). Below: per platform, the spread of batch instances' slowdown (time to finish "
+                     "over the time at full speed) and of every instance's slowdown by its neighbours' memory "
+                     "bandwidth and I/O; the box is the middle half, the whiskers the rest but outliers. "
+                     "1 = never slowed."),
+    "failures": ("Failures",
+                 "Host and kernel failures and what they killed, per platform; OOM kills and the restarts "
+                 "that followed. A host failure kills everything on it; a kernel failure kills every container "
+                 "on its host but only its own VM. Below, when failures killed any: the CPU work the victims had "
+                 "done and lost."),
 }
 
 
@@ -669,6 +891,34 @@ def _capacity(source: Any, hosts: pd.DataFrame | None, column: str) -> dict[str,
     return {str(k): float(v) for k, v in hosts.groupby("platform", sort=False, observed=True)[column].sum().items()}
 
 
+def _reserved_memory(source: Any) -> dict[str, float]:
+    """Each platform's memory the hosts keep for themselves, GiB summed over the fleet
+    (``reserved_memory_gib`` of the results' config). Node VMs' overhead and guest
+    reservation (containers in VMs) are not in it: the engine counts them as allocated
+    and used. Empty without a config."""
+    config = getattr(source, "config", None)
+    if config is None or isinstance(source, pd.DataFrame):
+        return {}
+    held = float(sum(host.reserved_memory_gib for host in config.fleet))
+    return {str(name): held for name in config.simulation.platforms}
+
+
+def _reserved_band(fig: go.Figure, capacity: dict[str, float], reserved: dict[str, float], name: Any,
+                   x: np.ndarray, first: bool, col: int) -> None:
+    """The band from allocatable memory up to the hosts' physical memory."""
+    held = reserved.get(str(name), 0.0)
+    if str(name) not in capacity or held <= 0 or len(x) == 0:
+        return
+    top = capacity[str(name)]
+    fig.add_trace(go.Scatter(x=[x.min(), x.max(), x.max(), x.min(), x.min()],
+                             y=[top - held, top - held, top, top, top - held], name="reserved for the hosts",
+                             legendgroup="reserved", showlegend=first, mode="lines", fill="toself",
+                             fillcolor="rgba(120,120,120,0.22)", line=dict(color="#777", width=1, dash="dot"),
+                             hoveron="fills+points",
+                             hovertemplate=f"{held:.4g} GiB reserved for the hosts' OS: "
+                                           "never given to instances<extra></extra>"), row=1, col=col)
+
+
 def _capacity_line(fig: go.Figure, capacity: dict[str, float], name: Any, x: np.ndarray, label: str, unit: str,
                    first: bool, col: int) -> None:
     if str(name) not in capacity or len(x) == 0:
@@ -689,6 +939,13 @@ def _panels(fleet: pd.DataFrame, y_title: str) -> go.Figure:
     fig.update_layout(template=TEMPLATE, hovermode="x unified", height=380,
                       legend=dict(orientation="h", y=-0.2), margin=dict(t=40, b=50, l=60, r=20))
     return fig
+
+
+def _legend_beside(domain: Sequence[float], title: str) -> dict[str, Any]:
+    """A legend right of the subplot whose y ``domain`` (paper fraction) is given, its top
+    level with the subplot's top."""
+    return dict(title=dict(text=title), x=1.02, xanchor="left", y=domain[1], yanchor="top", yref="paper",
+                tracegroupgap=4)
 
 
 def _time_scale(t_s: pd.Series) -> tuple[str, float]:

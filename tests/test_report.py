@@ -10,12 +10,14 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from plotly.offline import get_plotlyjs
 
 import simdc
 from simdc import report
 from simdc.config import validate
-from tests.conftest import MINIMAL
+from tests.conftest import MINIMAL, set_keys
 
 T_975 = {2: 12.706204736174707, 3: 4.302652729749464, 4: 3.182446305284263}  # Student t(0.975, n−1), by n
 
@@ -217,6 +219,188 @@ def test_figure_functions_take_results_or_tables(results):
     assert [list(t.y) for t in a.data] == [list(t.y) for t in b.data]
     with pytest.raises(TypeError, match="timeseries"):
         report.figure_memory({"not": "a table"})
+
+
+# --- the start-latency axis and legends, memory reserved, interference, failures ------
+
+# MINIMAL with what the plain run lacks: a host failure an hour in (every platform meets
+# it), neighbours hammering memory bandwidth, batch work, busy bursty CPU on overcommitted
+# containers, and containers in node VMs (whose nodes hold memory back too).
+FEATURES = set_keys(MINIMAL, {
+    "simulation.platforms": ["vm", "container", "container_in_vm"],
+    "faults.host_failures": [[0, 3600.0]],
+    "workload.synthetic.membw_intensity": 0.3, "workload.synthetic.batch_fraction": 0.3,
+    "workload.synthetic.cpu_usage": {"mean": 0.6}, "workload.synthetic.cpu_burstiness": 1.0,
+    "platform.container.overcommit": 1.5,
+})
+
+
+@pytest.fixture(scope="module")
+def featured() -> simdc.Results:
+    return simdc.simulate(validate(copy.deepcopy(FEATURES)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-4, 5), st.floats(0.01, 6))
+def test_log_ticks_are_every_1_2_5_value_in_the_range(low_exp, span):
+    """log_ticks(low, high): exactly the numbers m·10^k (m in 1, 2, 5) within the range,
+    ascending, found here by a plain scan over the decades."""
+    low, high = 10 ** low_exp, 10 ** (low_exp + span)
+    expected = [float(f"{m * 10.0 ** k:.12g}") for k in range(-6, 13) for m in (1, 2, 5)]
+    expected = [t for t in expected if low <= t <= high]
+    ticks = report.log_ticks(low, high)
+    if expected:
+        assert ticks == expected
+    else:  # a range narrower than 2 → 5: the 1-2-5 values either side
+        assert len(ticks) == 2 and ticks[0] <= low and ticks[1] >= high
+
+
+def test_start_latency_log_axis_shows_every_curve_whole_with_1_2_5_ticks():
+    """Latencies from 0.3 s to 80 s: the log axis range reaches a little beyond both ends
+    (no curve ends on the frame) and is ticked at every 1-2-5 value it shows (0.5, 1, 2,
+    5, 10, 20, 50 at least), written plainly."""
+    instances = instances_with_phases()
+    instances.loc[[3, 4], ["pull_s", "unpack_s", "boot_s"]] = [[0.1, 0.1, 0.1], [0.2, 0.3, 0.5]]  # 0.3 s, 1 s
+    instances.loc[1, "boot_s"] = 48.0  # vm: 40 s and 80 s
+    instances["ready_s"] = instances["submit_s"] + instances[["queue_s", "pull_s", "unpack_s", "boot_s"]].sum(
+        axis=1, min_count=4)
+    fig = report.figure_start_latency(instances)
+    axis = fig.layout.xaxis
+    assert axis.type == "log"
+    assert axis.range[0] < np.log10(0.3) and axis.range[1] > np.log10(80.0)
+    assert axis.range[1] - np.log10(80.0) < 0.5 and np.log10(0.3) - axis.range[0] < 0.5  # a margin, not a void
+    shown = [v for v in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200) if axis.range[0] <= np.log10(v) <= axis.range[1]]
+    assert list(axis.tickvals) == pytest.approx(shown)
+    assert {0.5, 1, 2, 5, 10, 20, 50} <= set(shown)
+    assert list(axis.ticktext) == [f"{v:g}" for v in shown]
+
+
+def test_each_legend_sits_beside_its_own_chart():
+    """Platforms (the CDF's lines) in one legend level with the CDF, phases (the bars') in
+    a second level with the bars, both right of the plots."""
+    fig = report.figure_start_latency(instances_with_phases())
+    for trace in fig.data:
+        assert (trace.legend or "legend") == ("legend2" if trace.type == "bar" else "legend"), trace.name
+    for legend, axis in ((fig.layout.legend, fig.layout.yaxis), (fig.layout.legend2, fig.layout.yaxis2)):
+        assert axis.domain[0] <= legend.y <= axis.domain[1]
+        assert legend.x > 1
+    assert fig.layout.yaxis2.domain[1] < fig.layout.yaxis.domain[0]  # the bars below the CDF
+
+
+def test_phase_seconds_are_written_only_on_segments_wide_enough():
+    """A segment narrower than MIN_LABELLED_SHARE of its bar carries no text (it would
+    spill onto the platform's name); wider ones carry their seconds."""
+    fig = report.figure_start_latency(instances_with_phases())
+    for trace in (t for t in fig.data if t.type == "bar"):
+        for share, seconds, text in zip(trace.x, trace.customdata, trace.text):
+            assert (text == "") == (share < report.MIN_LABELLED_SHARE), (trace.name, share, text)
+            if text:
+                assert float(text.removesuffix(" s")) == pytest.approx(seconds, rel=0.05)
+    assert fig.layout.yaxis2.ticksuffix == report.TICK_GAP
+
+
+def test_memory_band_is_the_hosts_reserved_memory_and_admission_stays_below_it(featured):
+    """The grey band runs from physical memory minus the hosts' reserved memory up to
+    physical memory: one 16 GiB host keeping 1 GiB, 15 to 16 GiB, for every platform
+    (a node VM's overhead and guest memory count as allocated, not reserved). Without
+    overcommit, admission never books into the band: VMs' and node VMs' allocated stays
+    at or below its bottom at every sample."""
+    fig = report.figure_memory(featured)
+    for axis, platform in (("x", "vm"), ("x2", "container"), ("x3", "container_in_vm")):
+        band = the(fig, "reserved for the hosts", axis)
+        assert min(band.y) == pytest.approx(16.0 - 1.0)
+        assert max(band.y) == pytest.approx(16.0)
+        if platform != "container":  # FEATURES overcommits plain containers' requests 1.5x
+            assert max(the(fig, "allocated", axis).y) <= 15.0 + 1e-9
+    # Reserved memory given by hand, for tables without a config.
+    timeseries = featured.timeseries
+    fig = report.figure_memory(timeseries, hosts=featured.hosts, reserved_gib={"vm": 2.5})
+    assert min(the(fig, "reserved for the hosts", "x").y) == pytest.approx(13.5)
+    assert not traces(fig, "reserved for the hosts", "x2")
+
+
+def test_used_above_allocated_is_marked_where_it_happens_and_explained(fleet):
+    """Samples where the fleet's used memory exceeds its allocated memory get a marker
+    (exactly those samples), whose legend and hover text say containers may use more
+    than they requested; a platform that never exceeds gets none."""
+    timeseries, hosts = fleet
+    timeseries = timeseries.copy()
+    late = (timeseries["platform"] == "container") & (timeseries["t_s"] == 7200.0)
+    timeseries.loc[late, "mem_used_gib"] = timeseries.loc[late, "mem_alloc_gib"] + 3.0  # 6 GiB over, 2 hosts
+    fig = report.figure_memory(timeseries, hosts=hosts)
+    marked = the(fig, report.USED_ABOVE_ALLOCATED_LEGEND, "x2")
+    hours, used = summed(timeseries, "container", "mem_used_gib")
+    assert list(marked.x) == [hours[2]] and list(marked.y) == pytest.approx([used[2]])
+    assert list(marked.customdata) == pytest.approx([6.0])
+    assert "may use more than they requested" in marked.hovertemplate
+    assert not traces(fig, report.USED_ABOVE_ALLOCATED_LEGEND, "x")
+    assert "may use more" in the(fig, "used", "x2").text[2] and the(fig, "used", "x2").text[0] == ""
+
+
+def test_interference_top_is_demand_minus_used_summed_over_hosts(fleet):
+    """Unmet CPU per platform and sample: Σ over hosts of max(demand − used, 0); in the
+    fixture each host row wants 2 cores more than it gets, so 4 cores on two hosts."""
+    timeseries, _ = fleet
+    fig = report.figure_interference(timeseries)
+    for platform in ("vm", "container"):
+        line = the(fig, platform)
+        hours, demand = summed(timeseries, platform, "cpu_demand")
+        _, used = summed(timeseries, platform, "cpu_used")
+        np.testing.assert_allclose(line.x, hours)
+        np.testing.assert_allclose(line.y, [d - u for d, u in zip(demand, used)])
+        np.testing.assert_allclose(line.y, [4.0, 4.0, 4.0])
+        np.testing.assert_allclose(line.customdata, [4.0 / d for d in demand])
+
+
+def test_interference_boxes_hold_every_instances_slowdown(featured):
+    """Below: per kind a box trace whose points are each instance's slowdown (batch:
+    completed batch instances; neighbours: instances that ran), by platform."""
+    fig = report.figure_interference(featured)
+    boxes = {t.name: t for t in fig.data if t.type == "box"}
+    kinds = {"slowdown": "batch slowdown (completed batch)",
+             "interference_slowdown": "slowed by neighbours (memory bandwidth, I/O)"}
+    assert set(boxes) == set(kinds.values())
+    inst = featured.instances
+    for column, name in kinds.items():
+        got = sorted(zip(boxes[name].y, boxes[name].x))
+        expected = sorted((str(p), v) for p, v in zip(inst["platform"], inst[column]) if v == v)
+        assert [g[0] for g in got] == [e[0] for e in expected]
+        np.testing.assert_allclose([g[1] for g in got], [e[1] for e in expected])
+        assert boxes[name].legend == "legend2"
+
+
+def test_failures_figure_counts_what_the_run_met(featured):
+    """One host failure at 1 h, listed in the config: every platform's bar of failures is
+    1. Kills, OOM kills and restarts are the instances' own counts (a plain loop); work
+    lost is their lost core-seconds in core-hours."""
+    fig = report.figure_failures(featured)
+    bars = {t.name: dict(zip(t.y, t.x)) for t in fig.data if t.type == "bar"}
+    assert bars["host/kernel failures"] == {"vm": 1, "container": 1, "container_in_vm": 1}
+    totals: dict[tuple[str, str], float] = {}
+    for row in featured.instances.itertuples():
+        for column in ("failure_kills", "oom_kills", "restarts", "lost_core_s"):
+            totals[row.platform, column] = totals.get((row.platform, column), 0) + getattr(row, column)
+    for platform in ("vm", "container", "container_in_vm"):
+        assert bars["instances killed by a failure"][platform] == totals[platform, "failure_kills"]
+        assert bars["work lost"][platform] == pytest.approx(totals[platform, "lost_core_s"] / 3600)
+        if "OOM kills" in bars:
+            assert bars["OOM kills"][platform] == totals[platform, "oom_kills"]
+        lost = sum(1 for row in featured.instances.itertuples() if row.platform == platform and row.outcome == "failed")
+        assert bars.get("ended lost to a failure", {}).get(platform, 0) == lost
+    assert sum(totals[p, "failure_kills"] for p in ("vm", "container", "container_in_vm")) > 0
+    # Kinds nobody had are left out.
+    calm = featured.instances.assign(oom_kills=0, restarts=0)
+    names = [t.name for t in report.figure_failures(calm, hosts=featured.hosts).data]
+    assert "OOM kills" not in names and "restarts" not in names and "host/kernel failures" in names
+
+
+def test_interference_and_failures_figures_appear_only_when_the_run_had_them(results, featured):
+    """The plain run has neither (no figure); the run with faults and contention has both,
+    and its report shows them."""
+    assert not report.has_interference(results) and not report.has_failures(results)
+    assert list(results.figures()) == ["memory", "cpu", "density", "start_latency", "outcomes"]
+    assert report.has_interference(featured) and report.has_failures(featured)
+    assert list(featured.figures())[-2:] == ["interference", "failures"]
 
 
 # --- sweeps ---------------------------------------------------------------------------
