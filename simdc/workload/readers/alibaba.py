@@ -254,7 +254,8 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
         ids = containers["id"].to_numpy(object)
         table = canonical("alibaba2018", id=ids, submit_s=containers["submit"], duration_s=containers["duration"],
                           cpu_cores=containers["cpu"], memory_gib=containers["mem"], cpu_used=cpu_used,
-                          memory_used_gib=mem_used, priority=1, cpu_limit=containers["limit"])
+                          memory_used_gib=mem_used, priority=1, cpu_limit=containers["limit"],
+                          censored=containers["censored"].to_numpy(bool))
         chosen = select(TraceData(table, usage, "alibaba2018", ""), Selection(selection.time_window_s,
                         selection.sample, None, selection.seed))
         parts.append(chosen.instances)
@@ -379,16 +380,27 @@ def _containers(meta: pd.DataFrame, ref: float, data_end: float, dropped: dict[s
                        mem_size=_valid(meta["mem_size"]))
     meta = meta.sort_values(["container_id", "time_stamp"], kind="stable")
     groups = meta.groupby("container_id", sort=False)
-    last = groups.tail(1).set_index("container_id")
     out = pd.DataFrame({
         "submit": groups["time_stamp"].min(),
         "cpu": groups["cpu_request"].max() / 100.0,
         "limit": groups["cpu_limit"].max() / 100.0,
         "mem": groups["mem_size"].max() / 100.0 * ref,
     })
-    stopped = last["status"].astype(str).str.lower().eq("stopped").reindex(out.index).to_numpy()
-    end = np.where(stopped, last["time_stamp"].reindex(out.index).to_numpy(float), data_end)
+    # A stopped container keeps writing snapshots that say so (alibaba/clusterdata#47):
+    # it ended at the first ``stopped`` snapshot after the last one that is not.
+    is_stopped = meta["status"].astype(str).str.strip().str.lower().eq("stopped").to_numpy()
+    running_t = pd.Series(np.where(is_stopped, -np.inf, meta["time_stamp"].to_numpy(float)))
+    last_running = running_t.groupby(meta["container_id"].to_numpy(), sort=False).transform("max").to_numpy()
+    after = is_stopped & (meta["time_stamp"].to_numpy(float) > last_running)
+    stop = pd.Series(np.where(after, meta["time_stamp"].to_numpy(float), np.inf)) \
+        .groupby(meta["container_id"].to_numpy(), sort=False).min().reindex(out.index).to_numpy()
+    ever_ran = (pd.Series(last_running).groupby(meta["container_id"].to_numpy(), sort=False).max()
+                .reindex(out.index).to_numpy() > -np.inf)
+    count(dropped, "container never seen running (every snapshot says stopped)", int((~ever_ran).sum()))
+    out["censored"] = ~np.isfinite(stop)
+    end = np.where(out["censored"].to_numpy(), data_end, stop)
     out["duration"] = np.maximum(end - out["submit"].to_numpy(), 1.0)
+    out = out[ever_ran]
     unsized = ~(np.isfinite(out["cpu"].to_numpy()) & np.isfinite(out["mem"].to_numpy())
                 & (out["cpu"].to_numpy() > 0) & (out["mem"].to_numpy() > 0))
     count(dropped, "container without a valid CPU request or memory size", int(unsized.sum()))
