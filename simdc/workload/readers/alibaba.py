@@ -242,15 +242,23 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
 
     parts, usage = [], None
     if files.get("container_meta"):
-        containers = _containers(meta, ref, data_end, dropped)
+        containers = _containers(meta, ref, dropped)
+        cpu_used = mem_used = None
         if files.get("container_usage"):
-            usage, notes_usage = _container_usage(files["container_usage"], containers, options, bad)
+            usage, notes_usage, last = _container_usage(files["container_usage"], containers, options, bad)
             notes.extend(notes_usage)
-            cpu_used, mem_used = series_means(usage, containers["id"].to_numpy(object)) if usage is not None \
-                else (None, None)
+            data_end = float(np.nanmax([data_end, last]))
+            if usage is not None:
+                cpu_used, mem_used = series_means(usage, containers["id"].to_numpy(object))
         else:
-            cpu_used = mem_used = None
             notes.append("no container_usage read: each container uses its request")
+        # The data end at the last time of every table read: a container still running then is censored there.
+        censored = containers["censored"].to_numpy(bool)
+        end = np.where(censored, data_end, containers["stop"].to_numpy(float))
+        containers["duration"] = np.maximum(end - containers["submit"].to_numpy(float), 1.0)
+        if censored.any():
+            notes.append(f"{int(censored.sum()):,} container lifetimes censored: still running at the end of the "
+                         f"data read ({data_end:,.0f} s); their duration_s is a lower bound")
         ids = containers["id"].to_numpy(object)
         table = canonical("alibaba2018", id=ids, submit_s=containers["submit"], duration_s=containers["duration"],
                           cpu_cores=containers["cpu"], memory_gib=containers["mem"], cpu_used=cpu_used,
@@ -374,7 +382,9 @@ def _expand(tasks: pd.DataFrame, selection: Selection, version: str, make_ids,
                      kind="batch", priority=0)
 
 
-def _containers(meta: pd.DataFrame, ref: float, data_end: float, dropped: dict[str, int]) -> pd.DataFrame:
+def _containers(meta: pd.DataFrame, ref: float, dropped: dict[str, int]) -> pd.DataFrame:
+    """One row per container: ``id, submit, cpu, limit, mem, stop`` (inf when it was
+    still running at its last snapshot) and ``censored``."""
     meta = meta.assign(time_stamp=np.maximum(meta["time_stamp"].to_numpy(float), 0.0),
                        cpu_request=_valid(meta["cpu_request"]), cpu_limit=_valid(meta["cpu_limit"]),
                        mem_size=_valid(meta["mem_size"]))
@@ -398,8 +408,7 @@ def _containers(meta: pd.DataFrame, ref: float, data_end: float, dropped: dict[s
                 .reindex(out.index).to_numpy() > -np.inf)
     count(dropped, "container never seen running (every snapshot says stopped)", int((~ever_ran).sum()))
     out["censored"] = ~np.isfinite(stop)
-    end = np.where(out["censored"].to_numpy(), data_end, stop)
-    out["duration"] = np.maximum(end - out["submit"].to_numpy(), 1.0)
+    out["stop"] = stop
     out = out[ever_ran]
     unsized = ~(np.isfinite(out["cpu"].to_numpy()) & np.isfinite(out["mem"].to_numpy())
                 & (out["cpu"].to_numpy() > 0) & (out["mem"].to_numpy() > 0))
@@ -410,6 +419,7 @@ def _containers(meta: pd.DataFrame, ref: float, data_end: float, dropped: dict[s
 
 
 def _container_usage(files: list[TraceFile], containers: pd.DataFrame, options: ReaderOptions, bad: BadRows):
+    """(usage table or None, notes, the last time_stamp read or NaN)."""
     ids = containers["id"].to_numpy(object)
     index = pd.Index(ids)
     submit = containers["submit"].to_numpy(float)
@@ -417,9 +427,13 @@ def _container_usage(files: list[TraceFile], containers: pd.DataFrame, options: 
     mem_req = containers["mem"].to_numpy(float)
     pos, t, cpu, mem = [], [], [], []
     unknown = invalid = 0
+    last = np.nan
     for tf in files:
         for block in read_blocks(tf, ["container_id", "time_stamp", "cpu_util_percent", "mem_util_percent"], bad,
                                  options.block_bytes):
+            stamps = block.values["time_stamp"].astype(float)
+            if len(stamps):
+                last = np.nanmax([last, stamps.max()])
             p = index.get_indexer(block.values["container_id"])
             known = p >= 0
             unknown += int((~known).sum())
@@ -429,7 +443,7 @@ def _container_usage(files: list[TraceFile], containers: pd.DataFrame, options: 
             invalid += int((~ok).sum())
             p = p[known][ok]
             pos.append(p)
-            t.append(block.values["time_stamp"][known][ok].astype(float) - submit[p])
+            t.append(stamps[known][ok] - submit[p])
             cpu.append(c[ok] / 100.0 * cpu_req[p])
             mem.append(m[ok] / 100.0 * mem_req[p])
     notes = []
@@ -438,7 +452,7 @@ def _container_usage(files: list[TraceFile], containers: pd.DataFrame, options: 
     if invalid:
         notes.append(f"{invalid:,} container_usage samples marked invalid (-1, 101 or empty) were left out")
     if not pos or not sum(len(p) for p in pos):
-        return None, notes
+        return None, notes, last
     table = binned_usage(np.concatenate(pos), np.concatenate(t), np.concatenate(cpu), np.concatenate(mem), ids,
                          options.usage_step_s)
-    return table, notes
+    return table, notes, last
