@@ -231,7 +231,7 @@ def read_2017(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
         parts.append(_expand(frame, selection, "alibaba2017",
                              lambda tasks, k: tasks["task"].to_numpy(np.int64) * ID_STRIDE + k,
                              concurrency=concurrency))
-    instances = _combine(parts, selection)
+    instances = _combine(parts, selection, "alibaba2017")
     _note_censored(instances, data_end, notes)
     return TraceData(instances, None, "alibaba2017", "", dropped=dropped, notes=notes, selected=True)
 
@@ -333,7 +333,7 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
                                  lambda t, k: (t["key"].to_numpy(object).astype(str) + "/"
                                                + pd.Series(k).astype(str).to_numpy(object)).astype(object),
                                  purpose="workload:sample:batch", concurrency=concurrency))
-    instances = _combine(parts, selection)
+    instances = _combine(parts, selection, "alibaba2018")
     _note_censored(instances, data_end, notes)
     if usage is not None:
         usage = usage[usage["id"].isin(instances["id"])].reset_index(drop=True)
@@ -537,7 +537,11 @@ def _select_instances(instances: pd.DataFrame, selection: Selection, version: st
     return chosen.instances
 
 
-def _combine(parts: list[pd.DataFrame], selection: Selection) -> pd.DataFrame:
+def _combine(parts: list[pd.DataFrame], selection: Selection, version: str) -> pd.DataFrame:
+    if not parts:  # nothing to replay: the empty table (counted in dropped)
+        none = np.zeros(0)
+        parts = [canonical(version, id=none.astype(object), submit_s=none, duration_s=none, cpu_cores=none,
+                           memory_gib=none, kind="batch", censored=none.astype(bool))]
     instances = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     instances = instances.sort_values("submit_s", kind="stable").reset_index(drop=True)
     if selection.limit is not None:

@@ -277,7 +277,7 @@ def head_lines(path: Path, nbytes: int = 1 << 16, lines: int = 40) -> list[str]:
             data = file.read(nbytes)
     except (OSError, EOFError, zlib.error) as err:
         raise InputError(f"{path}: cannot read: {err}") from None
-    text = data.decode("utf-8", errors="replace")
+    text = data.decode("utf-8-sig", errors="replace")  # a BOM is no part of the first line
     rows = text.splitlines()
     if len(data) == nbytes and rows:
         rows = rows[:-1]  # the last line may be cut
