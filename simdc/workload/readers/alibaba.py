@@ -3,33 +3,60 @@
 Tables read (headerless CSV; column order from each version's schema)
 -------------------------------------------------------------------
 v2017 (format ``alibaba2017``): ``batch_task`` (``create_timestamp, modify_timestamp,
-job_id, task_id, instance_num, status, plan_cpu, plan_mem``) and ``server_event``
-(``timestamp, machine_id, event_type, event_detail, cpus, mem, disk``).
+job_id, task_id, instance_num, status, plan_cpu, plan_mem``), ``batch_instance``
+(``start_timestamp, end_timestamp, job_id, task_id, machine_id, status, seq_no,
+total_seq_no, real_cpu_max, real_cpu_avg, real_mem_max, real_mem_avg``) and
+``server_event`` (``timestamp, machine_id, event_type, event_detail, cpus, mem, disk``).
 v2018 (format ``alibaba2018``): ``container_meta`` (``container_id, machine_id,
 time_stamp, app_du, status, cpu_request, cpu_limit, mem_size``), ``container_usage``
 (``container_id, machine_id, time_stamp, cpu_util_percent, mem_util_percent, cpi,
 mem_gps, mpki, net_in, net_out, disk_io_percent``), ``batch_task`` (``task_name,
-instance_num, job_name, task_type, status, start_time, end_time, plan_cpu, plan_mem``)
-and ``machine_meta`` (``machine_id, time_stamp, failure_domain_1, failure_domain_2,
-cpu_num, mem_size, status``). Machine usage, batch instances and v2017's container
-and server usage tables are recognised and not needed.
+instance_num, job_name, task_type, status, start_time, end_time, plan_cpu, plan_mem``),
+``batch_instance`` (``instance_name, task_name, job_name, task_type, status,
+start_time, end_time, machine_id, seq_no, total_seq_no, cpu_avg, cpu_max, mem_avg,
+mem_max``) and ``machine_meta`` (``machine_id, time_stamp, failure_domain_1,
+failure_domain_2, cpu_num, mem_size, status``). Machine usage and v2017's container
+tables are recognised and not needed.
 
 Instances
 ---------
-- Batch: a task of ``instance_num`` instances becomes that many ``batch`` instances
-  (all instances of a task run the same binary with the same request), ids
-  ``task_id·100000 + k`` (v2017; integers keep 10^7 ids cheap) or
-  ``"<job_name>/<task_name>/<k>"`` (v2018). Each runs from the task's creation (v2017)
-  or start (v2018) to its end: the trace has no per-instance times in these tables.
+- Batch: all instances of a task run the same binary with the same request (the
+  trace's documentation), the task's ``plan_cpu`` and ``plan_mem``.
+
+  * With ``batch_instance``: each row is one try of an instance (the documentation:
+    "each record in instance table record one try run") and one ``batch`` instance,
+    from its own start to its own end; id ``task_id·100000 + k`` (v2017) or
+    ``"<job_name>/<task_name>/<instance_name>/<k>"`` (v2018), k counting the task's
+    rows. ``Ready``, ``Waiting`` and ``Cancelled`` tries never ran; tries of a task not
+    replayed are counted in ``dropped``. A ``Running`` try is censored at the end of the
+    data; an ended try without an end time (0) ends with its task.
+  * Without it, a task of ``instance_num`` instances becomes that many instances, ids
+    ``task_id·100000 + k`` (v2017) or ``"<job_name>/<task_name>/<k>"`` (v2018), within the
+    task's span: from its creation (v2017) or start (v2018) to its end. The trace does
+    not say how many ran at once; running all of them for the whole span asks for
+    several times the cluster (4.6x its CPU at the peak of v2017). So, when the
+    machines are read (``server_event``, ``machine_meta``), a task's instances run in
+    equal back-to-back waves of at most c at once, c the largest (one for every task)
+    with which the requests never exceed the machines' cores and memory: the cluster
+    ran them, so they fitted on it. Without the machines each runs the whole span (an
+    upper bound; a note says so). Tasks whose instances are all in ``batch_instance``
+    are not spread.
+
   ``Terminated``, ``Failed`` and ``Interrupted`` tasks end at their end time;
-  ``Running`` tasks were still running when the trace ended and are censored at the
-  last timestamp of the table. ``Waiting``, ``Ready`` and ``Cancelled`` tasks never ran,
-  tasks without a plan (the public v2017 table leaves it empty for 9,017 tasks) or with
-  no instances cannot be replayed: all are counted in ``dropped``.
+  ``Running`` tasks were still running when the trace ended and are censored at the end
+  of the data (their last wave is flagged ``censored``). ``Waiting``, ``Ready`` and
+  ``Cancelled`` tasks never ran, tasks without a plan (the public v2017 table leaves it
+  empty for 9,017 tasks) or with no instances cannot be replayed: all are counted in
+  ``dropped``.
 - Containers (v2018): each ``container_id`` is one ``service`` instance with priority 1
   (online services are favoured over batch work, priority 0, in Alibaba's
-  co-location). It starts at its first ``time_stamp`` and runs to the end of the data,
-  unless its last snapshot says ``stopped``. Its request is the largest it had.
+  co-location). It starts at its first ``time_stamp``. A stopped container keeps
+  writing snapshots that say ``stopped`` (alibaba/clusterdata#47): it ends at its first
+  ``stopped`` snapshot after the last one that is not; one whose last snapshot is not
+  ``stopped`` is censored at the end of the data; one never seen running is counted
+  in ``dropped``. Its request is the largest it had.
+- The end of the data is the latest time of every table read (usage tables included);
+  lifetimes cut there carry ``censored = True`` and are counted in the notes.
 
 Quirks, handled here, not errors
 --------------------------------

@@ -21,7 +21,10 @@ before its first SUBMIT in the files read belong to an attempt submitted earlier
   its own pending time is not replayed: simdc's platforms decide when it starts).
 - ``duration_s``: from its first SCHEDULE to the first EVICT/FAIL/FINISH/KILL/LOST after
   it: the time it ran. An attempt still running when the data end is censored at the
-  last event time read. A lifetime below the timestamps' resolution (1 µs) is 1 µs.
+  end of all the data read: the latest event time or ``task_usage`` window end (a
+  one-job extract may have no event after the SCHEDULE but usage for hours); such
+  lifetimes carry ``censored = True`` and are counted in the notes. A lifetime below
+  the timestamps' resolution (1 µs) is 1 µs.
 - Requests: those of the SCHEDULE event (what the task was placed with), else the
   last given before it in the attempt, else the first given in it.
 - ``priority``: the trace's priority (0–11, higher is more important), as simdc's.
