@@ -101,3 +101,22 @@ def test_v2017_batch_instance_rows_give_each_try_its_own_times(tmp_path):
     assert first["cpu_cores"] == 0.5 and first["memory_gib"] == pytest.approx(0.01 * REFERENCE_GIB)
     assert data.dropped["batch instance never ran (Waiting)"] == 1
     assert data.dropped["batch instance of no replayed task (its task missing, or not replayed)"] == 1
+
+
+def test_v2018_batch_instance_rows_and_spread_tasks_together(tmp_path):
+    """v2018: task t1's two tries come from batch_instance (their own times); task t2 has
+    no row there and is spread over its span (no machine_meta: the whole span); the end
+    of the data is the latest time of any table (2,500 s, a Running try's start)."""
+    write_lines(tmp_path / "batch_task.csv", ["t1,2,j_1,1,Terminated,100,1000,100,1.0",
+                                              "t2,3,j_1,1,Terminated,200,800,50,2.0"])
+    write_lines(tmp_path / "batch_instance.csv", [
+        "ins_1,t1,j_1,1,Terminated,110,400,m_1,1,1,1,1,1,1",
+        "ins_2,t1,j_1,1,Running,2500,0,m_1,1,1,1,1,1,1",
+    ])
+    data = read_trace([tmp_path], "alibaba2018")
+    inst = data.instances.set_index("id")
+    assert inst.loc["j_1/t1/ins_1/0", ["submit_s", "duration_s"]].tolist() == [110.0, 290.0]
+    assert inst.loc["j_1/t1/ins_2/1", "duration_s"] == 1.0 and inst.loc["j_1/t1/ins_2/1", "censored"]
+    spread = inst[inst.index.str.startswith("j_1/t2/")]
+    assert len(spread) == 3 and (spread["submit_s"] == 200).all() and (spread["duration_s"] == 600).all()
+    assert (spread["cpu_cores"] == 0.5).all() and not spread["censored"].any()
