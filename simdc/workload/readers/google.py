@@ -278,6 +278,7 @@ def _usage_windows(files: list[TraceFile], options: ReaderOptions, bad: BadRows)
     v = {c: np.concatenate(parts[c]) for c in columns}
     start = np.maximum(v["start_time"].astype(np.int64) - TRACE_START_US, 0).astype(float)
     stop = np.maximum(v["end_time"].astype(np.int64) - TRACE_START_US, 0).astype(float)
+    stop = np.where(v["end_time"].astype(np.int64) >= AFTER_END_US, start, stop)  # "after the trace": no end
     return pd.DataFrame({"job": v["job_id"].astype(np.int64), "task": v["task_index"].astype(np.int64),
                          "at": start, "stop": stop, "w": np.maximum(stop - start, 0.0),
                          "cpu": v["cpu_rate"].astype(float), "mem": v["canonical_memory_usage"].astype(float)})
