@@ -120,3 +120,14 @@ def test_v2018_batch_instance_rows_and_spread_tasks_together(tmp_path):
     spread = inst[inst.index.str.startswith("j_1/t2/")]
     assert len(spread) == 3 and (spread["submit_s"] == 200).all() and (spread["duration_s"] == 600).all()
     assert (spread["cpu_cores"] == 0.5).all() and not spread["censored"].any()
+
+
+@pytest.mark.parametrize("pick", [dict(limit=700), dict(limit=5000, sample=0.3, seed=2)])
+def test_v2017_limit_keeps_the_first_instances_of_the_whole_selection(pick):
+    """A limit is applied while instances are built (so a trace of 10^7 instances is not
+    built for 10 of them): the same first instances, by submit time, as cutting the whole."""
+    window = Selection(time_window_s=(20000, 26000), **{k: v for k, v in pick.items() if k != "limit"})
+    whole = read_trace([sample("alibaba_v2017")], "alibaba2017", selection=window).instances
+    limited = read_trace([sample("alibaba_v2017")], "alibaba2017",
+                         selection=Selection(window.time_window_s, window.sample, pick["limit"], window.seed)).instances
+    pd.testing.assert_frame_equal(limited, whole.iloc[: pick["limit"]].reset_index(drop=True))

@@ -418,8 +418,8 @@ def _expand(tasks: pd.DataFrame, selection: Selection, version: str, make_ids, p
 
     With ``concurrency`` c, a task's n instances run in ``w = ceil(n / c)`` equal,
     back-to-back waves of ``ceil(n / w)`` instances spanning the task; without it each
-    runs the whole span. A window and a sample are applied before the instances are
-    built, so that a trace of 10^9 instances never builds them all; a sample keeps
+    runs the whole span. A window, a sample and a limit are applied while the instances
+    are built, so that a trace of 10^9 instances never builds them all; a sample keeps
     instances spread evenly over a task's waves (stratified, random offset).
     """
     tasks = tasks.sort_values("submit", kind="stable").reset_index(drop=True)
@@ -434,33 +434,61 @@ def _expand(tasks: pd.DataFrame, selection: Selection, version: str, make_ids, p
     width = -(-n // waves)
     wave_s = span / waves
     m = n
+    offset = np.zeros(len(n))
     if selection.sample is not None:
         rng = stream(selection.seed, purpose)
         m = rng.binomial(n, selection.sample)
         offset = rng.random(len(n))
-    total = int(m.sum())
-    if total > MAX_INSTANCES:
-        raise InputError(f"{version}: the batch tasks expand into {total:,} instances, more than "
-                         f"{MAX_INSTANCES:,}; replay part of the trace (workload.time_window_s, sample or limit)")
-    rows = np.repeat(np.arange(len(m)), m)
-    j = np.arange(total) - np.repeat(np.cumsum(m) - m, m)
-    k = j if selection.sample is None else \
-        np.floor((j + offset[rows]) * n[rows] / np.maximum(m[rows], 1)).astype(np.int64)
-    wave = k // width[rows]
-    begin = submit[rows] + wave * wave_s[rows]
-    length = wave_s[rows]
-    censored = tasks["censored"].to_numpy(bool)[rows] & (wave == waves[rows] - 1)
-    if selection.time_window_s is not None:
-        start, stop = (float(v) for v in selection.time_window_s)
-        inside = (begin < stop) & (begin + length > start)
-        rows, k, begin, length, censored = rows[inside], k[inside], begin[inside], length[inside], censored[inside]
-        clipped = np.maximum(begin, start)
-        length = begin + length - clipped
-        begin = clipped - start
+    censored_task = tasks["censored"].to_numpy(bool)
+
+    def build(lo: int, hi: int) -> tuple[np.ndarray, ...]:
+        """(task row, instance index k, start, length, censored) of tasks [lo, hi)."""
+        counts = m[lo:hi]
+        rows = lo + np.repeat(np.arange(hi - lo), counts)
+        j = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        k = j if selection.sample is None else \
+            np.floor((j + offset[rows]) * n[rows] / np.maximum(m[rows], 1)).astype(np.int64)
+        wave = k // width[rows]
+        begin = submit[rows] + wave * wave_s[rows]
+        length = wave_s[rows]
+        cut = censored_task[rows] & (wave == waves[rows] - 1)
+        if selection.time_window_s is not None:
+            start, stop = (float(v) for v in selection.time_window_s)
+            inside = (begin < stop) & (begin + length > start)
+            rows, k, begin, length, cut = rows[inside], k[inside], begin[inside], length[inside], cut[inside]
+            clipped = np.maximum(begin, start)
+            length = begin + length - clipped
+            begin = clipped - start
+        return rows, k, begin, length, cut
+
+    if selection.limit is None:
+        total = int(m.sum())
+        if total > MAX_INSTANCES:
+            raise InputError(f"{version}: the batch tasks expand into {total:,} instances, more than "
+                             f"{MAX_INSTANCES:,}; replay part of the trace (workload.time_window_s, sample or limit)")
+        rows, k, begin, length, cut = build(0, len(m))
+    else:
+        # The first `limit` by start, tasks taken in order of submit a block at a time: an
+        # instance starts no earlier than its task, so once a task is submitted after the
+        # limit-th start kept, no later task has one among the first.
+        limit, ends = int(selection.limit), np.cumsum(m)
+        kept = tuple(np.zeros(0, dtype=t) for t in (np.int64, np.int64, float, float, bool))
+        lo = 0
+        while lo < len(m):
+            hi = max(int(np.searchsorted(ends, ends[lo] - m[lo] + max(limit, 1 << 16), side="right")), lo + 1)
+            block = build(lo, hi)
+            kept = tuple(np.concatenate([a, b]) for a, b in zip(kept, block))
+            order = np.lexsort((kept[1], kept[0], kept[2]))[:limit]
+            kept = tuple(a[order] for a in kept)
+            lo = hi
+            if len(kept[0]) >= limit and lo < len(m) and submit[lo] - (
+                    selection.time_window_s[0] if selection.time_window_s is not None else 0.0) >= kept[2].max():
+                break
+        rows, k, begin, length, cut = kept
     expanded = tasks.iloc[rows].reset_index(drop=True)
     return canonical(version, id=make_ids(expanded, k), submit_s=begin, duration_s=length,
                      cpu_cores=expanded["cpu"].to_numpy(float), memory_gib=expanded["mem"].to_numpy(float),
-                     kind="batch", priority=0, censored=censored)
+                     kind="batch", priority=0, censored=cut)
 
 
 def _peak(start: np.ndarray, end: np.ndarray, weight: np.ndarray) -> float:
