@@ -39,7 +39,10 @@ class TraceReport:
     sizes
         The commonest ``cpu_cores × memory_gib`` pairs: ``instances`` and ``share``.
     lifetimes
-        ``quantile`` and ``duration_s`` (``mean`` and ``max`` too).
+        ``quantile`` and ``duration_s`` (``mean`` and ``max`` too) of the lifetimes that
+        ended in the data; lifetimes cut off by its end (the reader's ``censored`` flag)
+        are lower bounds, summarised apart in ``censored p50 (so far)`` and
+        ``censored max (so far)`` rows and counted in the overview.
     ratios
         Usage over request per instance, for ``cpu`` and ``memory``: ``mean`` and
         quantiles of the instances' mean ratio (``mean_*``) and, with usage series, of
@@ -157,10 +160,7 @@ def report(data: TraceData, bins: int = 12) -> TraceReport:
     table["share"] = table["instances"] / n
     out.sizes = table
 
-    duration = inst["duration_s"]
-    rows = [(f"p{round(q * 100)}", float(duration.quantile(q))) for q in QUANTILES]
-    rows += [("mean", float(duration.mean())), ("max", float(duration.max()))]
-    out.lifetimes = pd.DataFrame(rows, columns=["quantile", "duration_s"])
+    out.lifetimes = _lifetimes(inst, out.overview)
 
     ratio_rows = []
     for name, used, requested in (("cpu", "cpu_used", "cpu_cores"), ("memory", "memory_used_gib", "memory_gib")):
@@ -179,6 +179,25 @@ def report(data: TraceData, bins: int = 12) -> TraceReport:
         ratio_rows.append(row)
     out.ratios = pd.DataFrame(ratio_rows)
     return out
+
+
+def _lifetimes(inst: pd.DataFrame, overview: list[tuple[str, str]]) -> pd.DataFrame:
+    """Quantiles of the finished lifetimes; those cut off by the end of the data (the
+    reader's ``censored`` flag) are only lower bounds, shown apart (``censored ...`` rows)."""
+    duration = inst["duration_s"]
+    censored = inst["censored"].to_numpy(bool) if "censored" in inst else np.zeros(len(inst), dtype=bool)
+    finished = duration[~censored]
+    rows = []
+    if len(finished):
+        rows += [(f"p{round(q * 100)}", float(finished.quantile(q))) for q in QUANTILES]
+        rows += [("mean", float(finished.mean())), ("max", float(finished.max()))]
+    if censored.any():
+        cut = duration[censored]
+        overview.append(("lifetimes cut by the end of the data",
+                         f"{len(cut):,} of {len(inst):,} ({len(cut) / len(inst):.1%}): lower bounds, shown apart; "
+                         f"the quantiles are of the {len(finished):,} that ended"))
+        rows += [("censored p50 (so far)", float(cut.quantile(0.5))), ("censored max (so far)", float(cut.max()))]
+    return pd.DataFrame(rows, columns=["quantile", "duration_s"])
 
 
 def convert_trace(paths: Sequence[str | Path], to: str | Path, format: str = "auto",

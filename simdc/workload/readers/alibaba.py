@@ -3,33 +3,60 @@
 Tables read (headerless CSV; column order from each version's schema)
 -------------------------------------------------------------------
 v2017 (format ``alibaba2017``): ``batch_task`` (``create_timestamp, modify_timestamp,
-job_id, task_id, instance_num, status, plan_cpu, plan_mem``) and ``server_event``
-(``timestamp, machine_id, event_type, event_detail, cpus, mem, disk``).
+job_id, task_id, instance_num, status, plan_cpu, plan_mem``), ``batch_instance``
+(``start_timestamp, end_timestamp, job_id, task_id, machine_id, status, seq_no,
+total_seq_no, real_cpu_max, real_cpu_avg, real_mem_max, real_mem_avg``) and
+``server_event`` (``timestamp, machine_id, event_type, event_detail, cpus, mem, disk``).
 v2018 (format ``alibaba2018``): ``container_meta`` (``container_id, machine_id,
 time_stamp, app_du, status, cpu_request, cpu_limit, mem_size``), ``container_usage``
 (``container_id, machine_id, time_stamp, cpu_util_percent, mem_util_percent, cpi,
 mem_gps, mpki, net_in, net_out, disk_io_percent``), ``batch_task`` (``task_name,
-instance_num, job_name, task_type, status, start_time, end_time, plan_cpu, plan_mem``)
-and ``machine_meta`` (``machine_id, time_stamp, failure_domain_1, failure_domain_2,
-cpu_num, mem_size, status``). Machine usage, batch instances and v2017's container
-and server usage tables are recognised and not needed.
+instance_num, job_name, task_type, status, start_time, end_time, plan_cpu, plan_mem``),
+``batch_instance`` (``instance_name, task_name, job_name, task_type, status,
+start_time, end_time, machine_id, seq_no, total_seq_no, cpu_avg, cpu_max, mem_avg,
+mem_max``) and ``machine_meta`` (``machine_id, time_stamp, failure_domain_1,
+failure_domain_2, cpu_num, mem_size, status``). Machine usage and v2017's container
+tables are recognised and not needed.
 
 Instances
 ---------
-- Batch: a task of ``instance_num`` instances becomes that many ``batch`` instances
-  (all instances of a task run the same binary with the same request), ids
-  ``task_id·100000 + k`` (v2017; integers keep 10^7 ids cheap) or
-  ``"<job_name>/<task_name>/<k>"`` (v2018). Each runs from the task's creation (v2017)
-  or start (v2018) to its end: the trace has no per-instance times in these tables.
+- Batch: all instances of a task run the same binary with the same request (the
+  trace's documentation), the task's ``plan_cpu`` and ``plan_mem``.
+
+  * With ``batch_instance``: each row is one try of an instance (the documentation:
+    "each record in instance table record one try run") and one ``batch`` instance,
+    from its own start to its own end; id ``task_id·100000 + k`` (v2017) or
+    ``"<job_name>/<task_name>/<instance_name>/<k>"`` (v2018), k counting the task's
+    rows. ``Ready``, ``Waiting`` and ``Cancelled`` tries never ran; tries of a task not
+    replayed are counted in ``dropped``. A ``Running`` try is censored at the end of the
+    data; an ended try without an end time (0) ends with its task.
+  * Without it, a task of ``instance_num`` instances becomes that many instances, ids
+    ``task_id·100000 + k`` (v2017) or ``"<job_name>/<task_name>/<k>"`` (v2018), within the
+    task's span: from its creation (v2017) or start (v2018) to its end. The trace does
+    not say how many ran at once; running all of them for the whole span asks for
+    several times the cluster (4.6x its CPU at the peak of v2017). So, when the
+    machines are read (``server_event``, ``machine_meta``), a task's instances run in
+    equal back-to-back waves of at most c at once, c the largest (one for every task)
+    with which the requests never exceed the machines' cores and memory: the cluster
+    ran them, so they fitted on it. Without the machines each runs the whole span (an
+    upper bound; a note says so). Tasks whose instances are all in ``batch_instance``
+    are not spread.
+
   ``Terminated``, ``Failed`` and ``Interrupted`` tasks end at their end time;
-  ``Running`` tasks were still running when the trace ended and are censored at the
-  last timestamp of the table. ``Waiting``, ``Ready`` and ``Cancelled`` tasks never ran,
-  tasks without a plan (the public v2017 table leaves it empty for 9,017 tasks) or with
-  no instances cannot be replayed: all are counted in ``dropped``.
+  ``Running`` tasks were still running when the trace ended and are censored at the end
+  of the data (their last wave is flagged ``censored``). ``Waiting``, ``Ready`` and
+  ``Cancelled`` tasks never ran, tasks without a plan (the public v2017 table leaves it
+  empty for 9,017 tasks) or with no instances cannot be replayed: all are counted in
+  ``dropped``.
 - Containers (v2018): each ``container_id`` is one ``service`` instance with priority 1
   (online services are favoured over batch work, priority 0, in Alibaba's
-  co-location). It starts at its first ``time_stamp`` and runs to the end of the data,
-  unless its last snapshot says ``stopped``. Its request is the largest it had.
+  co-location). It starts at its first ``time_stamp``. A stopped container keeps
+  writing snapshots that say ``stopped`` (alibaba/clusterdata#47): it ends at its first
+  ``stopped`` snapshot after the last one that is not; one whose last snapshot is not
+  ``stopped`` is censored at the end of the data; one never seen running is counted
+  in ``dropped``. Its request is the largest it had.
+- The end of the data is the latest time of every table read (usage tables included);
+  lifetimes cut there carry ``censored = True`` and are counted in the notes.
 
 Quirks, handled here, not errors
 --------------------------------
@@ -104,7 +131,7 @@ TABLES = (
         Field("machine_id", "int", required=False), Field("status", "str", choices=STATUS_2017),
         Field("seq_no", "int", required=False), Field("total_seq_no", "int", required=False),
         *(Field(n, required=False) for n in ("real_cpu_max", "real_cpu_avg", "real_mem_max", "real_mem_avg")),
-    ), role="ignored", hints=("batch_instance",)),
+    ), role="instances", hints=("batch_instance",)),
     Table("alibaba2017", "container_event", (
         Field("ts", "int"), Field("event", "str", choices=("Create", "Remove")), Field("instance_id", "int"),
         Field("machine_id", "int", required=False), Field("plan_cpu", required=False),
@@ -161,7 +188,7 @@ TABLES = (
         Field("machine_id", "str", required=False), Field("seq_no", "int", required=False),
         Field("total_seq_no", "int", required=False),
         *(Field(n, required=False) for n in ("cpu_avg", "cpu_max", "mem_avg", "mem_max")),
-    ), role="ignored", hints=("batch_instance",)),
+    ), role="instances", hints=("batch_instance",)),
 )
 
 
@@ -171,23 +198,31 @@ def reference_gib(version: str, options: ReaderOptions) -> float:
 
 def read_2017(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows,
               selection: Selection) -> TraceData:
-    """Read v2017 ``batch_task`` (required) and ``server_event`` (optional)."""
+    """Read v2017 ``batch_task`` (required), ``batch_instance`` and ``server_event`` (optional)."""
     if not files.get("batch_task"):
         raise InputError("alibaba2017: no batch_task among the files given (instances are built from it)")
     ref = reference_gib("alibaba2017", options)
     dropped: dict[str, int] = {}
     notes = [f"reference machine memory (normalised 1.0): {ref:g} GiB (reference_memory_gib)"]
+    capacity = None
     if files.get("server_event"):
         machines = _frame(files["server_event"], ["machine_id", "event_type", "cpus", "mem"], options, bad)
-        added = machines[machines["event_type"] == "add"]
+        added = machines[machines["event_type"] == "add"].drop_duplicates("machine_id", keep="last")
         cores, memory = added["cpus"].dropna(), added["mem"].dropna()
         notes.append(f"machines: {added['machine_id'].nunique():,} in server_event"
                      + (f", {cores.min():g}-{cores.max():g} cores" if len(cores) else "")
                      + (f", normalised memory {memory.min():.2f}-{memory.max():.2f}" if len(memory) else ""))
+        if len(cores) and len(memory):
+            capacity = (float(cores.sum()), float(memory.sum()) * ref)
 
     tasks = _frame(files["batch_task"], ["create_timestamp", "modify_timestamp", "job_id", "task_id", "instance_num",
                                          "status", "plan_cpu", "plan_mem"], options, bad)
+    rows = None
     data_end = float(max(tasks["create_timestamp"].max(), tasks["modify_timestamp"].max(), 0))
+    if files.get("batch_instance"):
+        rows = _frame(files["batch_instance"], ["start_timestamp", "end_timestamp", "task_id", "status"], options, bad)
+        if len(rows):
+            data_end = float(max(data_end, rows["start_timestamp"].max(), rows["end_timestamp"].max()))
     status = tasks["status"].astype(str)
     created = tasks["create_timestamp"].to_numpy(float)
     create = np.maximum(created, 0.0)
@@ -199,7 +234,8 @@ def read_2017(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
     unknown_end = keep & ended & (modify == 0) & (created > 0)
     if unknown_end.any():
         notes.append(f"{int(unknown_end.sum())} ended tasks without an end time: censored at the end of the data")
-    end = np.where(ended & (modify > 0), modify, data_end)
+    censored = ~(ended & (modify > 0))
+    end = np.where(censored, data_end, modify)
     keep &= ~before
     early = keep & (end < create)
     if early.any():
@@ -208,10 +244,22 @@ def read_2017(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
         "task": tasks["task_id"].to_numpy(np.int64), "submit": create,
         "duration": np.maximum(end - create, 1.0), "n": tasks["instance_num"].to_numpy(np.int64),
         "cpu": tasks["plan_cpu"].to_numpy(float) / 100.0,
-        "mem": tasks["plan_mem"].to_numpy(float) * ref,
+        "mem": tasks["plan_mem"].to_numpy(float) * ref, "censored": censored, "end": end,
     })[keep]
-    instances = _expand(frame, selection, "alibaba2017",
-                        lambda tasks, k: tasks["task"].to_numpy(np.int64) * ID_STRIDE + k)
+    parts = []
+    if rows is not None:
+        rows = pd.DataFrame({"key": rows["task_id"].to_numpy(float), "start": rows["start_timestamp"].to_numpy(float),
+                             "end": rows["end_timestamp"].to_numpy(float), "status": rows["status"].to_numpy(object)})
+        measured, frame = _measured("alibaba2017", rows, frame.assign(key=frame["task"].astype(float)), data_end,
+                                    _ids_2017, dropped, notes)
+        parts.append(_select_instances(measured, selection, "alibaba2017", "workload:sample:instances"))
+    if len(frame):
+        concurrency = _concurrency(frame, capacity, "server_event", notes)
+        parts.append(_expand(frame, selection, "alibaba2017",
+                             lambda tasks, k: tasks["task"].to_numpy(np.int64) * ID_STRIDE + k,
+                             concurrency=concurrency))
+    instances = _combine(parts, selection, "alibaba2017")
+    _note_censored(instances, data_end, notes)
     return TraceData(instances, None, "alibaba2017", "", dropped=dropped, notes=notes, selected=True)
 
 
@@ -224,11 +272,16 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
     ref = reference_gib("alibaba2018", options)
     dropped: dict[str, int] = {}
     notes = [f"reference machine memory (normalised 100): {ref:g} GiB (reference_memory_gib)"]
+    capacity = None
     if files.get("machine_meta"):
         machines = _frame(files["machine_meta"], ["machine_id", "cpu_num", "mem_size"], options, bad)
         cores = machines["cpu_num"].dropna()
         notes.append(f"machines: {machines['machine_id'].nunique():,} in machine_meta"
                      + (f", {cores.max():g} cores each at most" if len(cores) else ""))
+        sized = machines.assign(mem_size=_valid(machines["mem_size"])).dropna(subset=["cpu_num", "mem_size"]) \
+            .drop_duplicates("machine_id", keep="last")
+        if len(sized):
+            capacity = (float(sized["cpu_num"].sum()), float(sized["mem_size"].sum()) / 100.0 * ref)
     ends = []
     if files.get("container_meta"):
         meta = _frame(files["container_meta"], ["container_id", "time_stamp", "status", "cpu_request", "cpu_limit",
@@ -238,23 +291,36 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
         tasks = _frame(files["batch_task"], ["task_name", "instance_num", "job_name", "status", "start_time",
                                              "end_time", "plan_cpu", "plan_mem"], options, bad)
         ends.append(max(tasks["start_time"].max(), tasks["end_time"].max()))
+    if files.get("batch_instance"):
+        rows = _frame(files["batch_instance"], ["instance_name", "task_name", "job_name", "status", "start_time",
+                                                "end_time"], options, bad)
+        ends.append(max(rows["start_time"].max(), rows["end_time"].max()))
     data_end = float(np.nanmax([e for e in ends if e == e] or [0.0]))
 
     parts, usage = [], None
     if files.get("container_meta"):
-        containers = _containers(meta, ref, data_end, dropped)
+        containers = _containers(meta, ref, dropped)
+        cpu_used = mem_used = None
         if files.get("container_usage"):
-            usage, notes_usage = _container_usage(files["container_usage"], containers, options, bad)
+            usage, notes_usage, last = _container_usage(files["container_usage"], containers, options, bad)
             notes.extend(notes_usage)
-            cpu_used, mem_used = series_means(usage, containers["id"].to_numpy(object)) if usage is not None \
-                else (None, None)
+            data_end = float(np.nanmax([data_end, last]))
+            if usage is not None:
+                cpu_used, mem_used = series_means(usage, containers["id"].to_numpy(object))
         else:
-            cpu_used = mem_used = None
             notes.append("no container_usage read: each container uses its request")
+        # The data end at the last time of every table read: a container still running then is censored there.
+        censored = containers["censored"].to_numpy(bool)
+        end = np.where(censored, data_end, containers["stop"].to_numpy(float))
+        containers["duration"] = np.maximum(end - containers["submit"].to_numpy(float), 1.0)
+        if censored.any():
+            notes.append(f"{int(censored.sum()):,} container lifetimes censored: still running at the end of the "
+                         f"data read ({data_end:,.0f} s); their duration_s is a lower bound")
         ids = containers["id"].to_numpy(object)
         table = canonical("alibaba2018", id=ids, submit_s=containers["submit"], duration_s=containers["duration"],
                           cpu_cores=containers["cpu"], memory_gib=containers["mem"], cpu_used=cpu_used,
-                          memory_used_gib=mem_used, priority=1, cpu_limit=containers["limit"])
+                          memory_used_gib=mem_used, priority=1, cpu_limit=containers["limit"],
+                          censored=containers["censored"].to_numpy(bool))
         chosen = select(TraceData(table, usage, "alibaba2018", ""), Selection(selection.time_window_s,
                         selection.sample, None, selection.seed))
         parts.append(chosen.instances)
@@ -275,18 +341,27 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
             "task": tasks["task_name"].astype(str).to_numpy(object),
             "submit": start, "duration": np.maximum(end - start, 1.0),
             "n": tasks["instance_num"].fillna(0).to_numpy(np.int64),
-            "cpu": cpu / 100.0, "mem": mem / 100.0 * ref,
+            "cpu": cpu / 100.0, "mem": mem / 100.0 * ref, "censored": ~ended, "end": end,
         })[keep]
-        parts.append(_expand(frame, Selection(selection.time_window_s, selection.sample, selection.limit,
-                                              selection.seed), "alibaba2018",
-                             lambda t, k: (pd.Series(t["job"].to_numpy(object)).astype(str) + "/"
-                                           + pd.Series(t["task"].to_numpy(object)).astype(str) + "/"
-                                           + pd.Series(k).astype(str)).to_numpy(object),
-                             purpose="workload:sample:batch"))
-    instances = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    instances = instances.sort_values("submit_s", kind="stable").reset_index(drop=True)
-    if selection.limit is not None:
-        instances = instances.iloc[: selection.limit].reset_index(drop=True)
+        frame["key"] = frame["job"] + "/" + frame["task"]
+        if files.get("batch_instance"):
+            rows = pd.DataFrame({
+                "key": (rows["job_name"].astype(str) + "/" + rows["task_name"].astype(str)).to_numpy(object),
+                "name": rows["instance_name"].astype(str).to_numpy(object),
+                "start": rows["start_time"].to_numpy(float), "end": rows["end_time"].to_numpy(float),
+                "status": rows["status"].to_numpy(object)})
+            measured, frame = _measured("alibaba2018", rows, frame, data_end, lambda r, k: (
+                r["key"] + "/" + r["name"] + "/" + pd.Series(k, index=r.index).astype(str)).to_numpy(object),
+                dropped, notes)
+            parts.append(_select_instances(measured, selection, "alibaba2018", "workload:sample:batch"))
+        if len(frame):
+            concurrency = _concurrency(frame, capacity, "machine_meta", notes)
+            parts.append(_expand(frame, selection, "alibaba2018",
+                                 lambda t, k: (t["key"].to_numpy(object).astype(str) + "/"
+                                               + pd.Series(k).astype(str).to_numpy(object)).astype(object),
+                                 purpose="workload:sample:batch", concurrency=concurrency))
+    instances = _combine(parts, selection, "alibaba2018")
+    _note_censored(instances, data_end, notes)
     if usage is not None:
         usage = usage[usage["id"].isin(instances["id"])].reset_index(drop=True)
         if len(usage) == 0:
@@ -337,58 +412,234 @@ def _task_rules(status: pd.Series, instance_num: pd.Series, cpu: pd.Series, mem:
     return ~(never | no_plan | zero | empty)
 
 
-def _expand(tasks: pd.DataFrame, selection: Selection, version: str, make_ids,
-            purpose: str = "workload:sample") -> pd.DataFrame:
-    """Batch instances from tasks, selecting before expanding so that a window, a sample
-    or a limit of a trace of 10^9 instances never builds them all."""
+def _expand(tasks: pd.DataFrame, selection: Selection, version: str, make_ids, purpose: str = "workload:sample",
+            concurrency: int | None = None) -> pd.DataFrame:
+    """Batch instances from tasks (``submit, duration, n, cpu, mem, censored``).
+
+    With ``concurrency`` c, a task's n instances run in ``w = ceil(n / c)`` equal,
+    back-to-back waves of ``ceil(n / w)`` instances spanning the task; without it each
+    runs the whole span. A window, a sample and a limit are applied while the instances
+    are built, so that a trace of 10^9 instances never builds them all; a sample keeps
+    instances spread evenly over a task's waves (stratified, random offset).
+    """
     tasks = tasks.sort_values("submit", kind="stable").reset_index(drop=True)
     submit = tasks["submit"].to_numpy(float)
-    duration = tasks["duration"].to_numpy(float)
-    if selection.time_window_s is not None:
+    span = tasks["duration"].to_numpy(float)
+    if selection.time_window_s is not None:  # tasks: a superset of what the window keeps
         start, stop = selection.time_window_s
-        alive = (submit < stop) & (submit + duration > start)
-        tasks = tasks[alive].reset_index(drop=True)
-        submit, duration = submit[alive], duration[alive]
-        begin = np.maximum(submit, start)
-        duration = submit + duration - begin
-        submit = begin - start
+        alive = (submit < stop) & (submit + span > start)
+        tasks, submit, span = tasks[alive].reset_index(drop=True), submit[alive], span[alive]
     n = tasks["n"].to_numpy(np.int64)
+    waves = np.ones(len(n), dtype=np.int64) if concurrency is None else -(-n // np.minimum(n, concurrency))
+    width = -(-n // waves)
+    wave_s = span / waves
+    m = n
+    offset = np.zeros(len(n))
     if selection.sample is not None:
-        n = stream(selection.seed, purpose).binomial(n, selection.sample)
-    total = int(n.sum())
-    if selection.limit is not None and total > selection.limit:
-        last = int(np.searchsorted(np.cumsum(n), selection.limit))
-        n = n[: last + 1].copy()
-        n[-1] -= int(n.sum()) - selection.limit
-        tasks, submit, duration = tasks.iloc[: last + 1], submit[: last + 1], duration[: last + 1]
-        total = selection.limit
-    if total > MAX_INSTANCES:
-        raise InputError(f"{version}: the batch tasks expand into {total:,} instances, more than "
-                         f"{MAX_INSTANCES:,}; replay part of the trace (workload.time_window_s, sample or limit)")
-    rows = np.repeat(np.arange(len(n)), n)
-    k = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
+        rng = stream(selection.seed, purpose)
+        m = rng.binomial(n, selection.sample)
+        offset = rng.random(len(n))
+    censored_task = tasks["censored"].to_numpy(bool)
+
+    def build(lo: int, hi: int) -> tuple[np.ndarray, ...]:
+        """(task row, instance index k, start, length, censored) of tasks [lo, hi)."""
+        counts = m[lo:hi]
+        rows = lo + np.repeat(np.arange(hi - lo), counts)
+        j = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        k = j if selection.sample is None else \
+            np.floor((j + offset[rows]) * n[rows] / np.maximum(m[rows], 1)).astype(np.int64)
+        wave = k // width[rows]
+        begin = submit[rows] + wave * wave_s[rows]
+        length = wave_s[rows]
+        cut = censored_task[rows] & (wave == waves[rows] - 1)
+        if selection.time_window_s is not None:
+            start, stop = (float(v) for v in selection.time_window_s)
+            inside = (begin < stop) & (begin + length > start)
+            rows, k, begin, length, cut = rows[inside], k[inside], begin[inside], length[inside], cut[inside]
+            clipped = np.maximum(begin, start)
+            length = begin + length - clipped
+            begin = clipped - start
+        return rows, k, begin, length, cut
+
+    if selection.limit is None:
+        total = int(m.sum())
+        if total > MAX_INSTANCES:
+            raise InputError(f"{version}: the batch tasks expand into {total:,} instances, more than "
+                             f"{MAX_INSTANCES:,}; replay part of the trace (workload.time_window_s, sample or limit)")
+        rows, k, begin, length, cut = build(0, len(m))
+    else:
+        # The first `limit` by start, tasks taken in order of submit a block at a time: an
+        # instance starts no earlier than its task, so once a task is submitted after the
+        # limit-th start kept, no later task has one among the first.
+        limit, ends = int(selection.limit), np.cumsum(m)
+        kept = tuple(np.zeros(0, dtype=t) for t in (np.int64, np.int64, float, float, bool))
+        lo = 0
+        while lo < len(m):
+            hi = max(int(np.searchsorted(ends, ends[lo] - m[lo] + max(limit, 1 << 16), side="right")), lo + 1)
+            block = build(lo, hi)
+            kept = tuple(np.concatenate([a, b]) for a, b in zip(kept, block))
+            order = np.lexsort((kept[1], kept[0], kept[2]))[:limit]
+            kept = tuple(a[order] for a in kept)
+            lo = hi
+            if len(kept[0]) >= limit and lo < len(m) and submit[lo] - (
+                    selection.time_window_s[0] if selection.time_window_s is not None else 0.0) >= kept[2].max():
+                break
+        rows, k, begin, length, cut = kept
     expanded = tasks.iloc[rows].reset_index(drop=True)
-    return canonical(version, id=make_ids(expanded, k), submit_s=submit[rows], duration_s=duration[rows],
+    return canonical(version, id=make_ids(expanded, k), submit_s=begin, duration_s=length,
                      cpu_cores=expanded["cpu"].to_numpy(float), memory_gib=expanded["mem"].to_numpy(float),
-                     kind="batch", priority=0)
+                     kind="batch", priority=0, censored=cut)
 
 
-def _containers(meta: pd.DataFrame, ref: float, data_end: float, dropped: dict[str, int]) -> pd.DataFrame:
+def _peak(start: np.ndarray, end: np.ndarray, weight: np.ndarray) -> float:
+    """The largest sum of ``weight`` over the intervals ``[start, end)`` alive at once."""
+    if not len(start):
+        return 0.0
+    t = np.concatenate([start, end])
+    w = np.concatenate([weight, -weight])
+    order = np.lexsort((w, t))  # at one time, ends before starts
+    return float(max(np.cumsum(w[order]).max(), 0.0))
+
+
+def _concurrency(tasks: pd.DataFrame, capacity: tuple[float, float] | None, source: str,
+                 notes: list[str]) -> int | None:
+    """How many instances of a task run at once when the trace has no per-instance times.
+
+    The largest c (the same for every task) for which the batch requests, each task's
+    instances in waves of at most c (:func:`_expand`), never exceed the machines'
+    ``capacity`` (cores, GiB): the trace's cluster ran them, so they fitted on it. None
+    when every instance of every task fits at once, or when the machines are unknown.
+    """
+    if capacity is None:
+        notes.append(f"no per-instance times and no {source}: each batch instance runs its task's whole span "
+                     f"(an upper bound on the load; give {source} to spread them within the cluster)")
+        return None
+    n = tasks["n"].to_numpy(np.int64)
+    start = tasks["submit"].to_numpy(float)
+    end = start + tasks["duration"].to_numpy(float)
+    cpu, mem = tasks["cpu"].to_numpy(float), tasks["mem"].to_numpy(float)
+    cores, gib = capacity
+
+    def fits(c: int) -> bool:
+        width = -(-n // -(-n // np.minimum(n, c)))
+        return (_peak(start, end, width * cpu) <= cores * (1 + 1e-9)
+                and _peak(start, end, width * mem) <= gib * (1 + 1e-9))
+
+    high = int(n.max(initial=1))
+    if fits(high):
+        notes.append(f"no per-instance times: every instance of a task runs its whole span (all fit on the "
+                     f"{source} machines at once)")
+        return None
+    low = 1
+    if not fits(low):
+        notes.append(f"no per-instance times: a task's instances run one at a time over its span, and even so the "
+                     f"batch requests exceed the {source} machines ({cores:,.0f} cores, {gib:,.0f} GiB)")
+        return 1
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if fits(mid) else (low, mid)
+    notes.append(f"no per-instance times: a task's instances run in equal waves of at most {low:,} at once over "
+                 f"its span, the most with which the batch requests never exceed the {source} machines "
+                 f"({cores:,.0f} cores, {gib:,.0f} GiB)")
+    return low
+
+
+def _measured(version: str, rows: pd.DataFrame, tasks: pd.DataFrame, data_end: float, make_ids,
+              dropped: dict[str, int], notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Instances from ``batch_instance`` rows (``key, start, end, status``; one row per
+    try), with their task's request; and the tasks (``key``) with no row there, to be spread."""
+    status = rows["status"].astype(str).str.strip()
+    never = status.isin(NEVER_RAN).to_numpy()
+    for name in NEVER_RAN:
+        count(dropped, f"batch instance never ran ({name})", int((status == name).sum()))
+    info = tasks.drop_duplicates("key", keep="first").set_index("key")
+    known = ~never & rows["key"].isin(info.index).to_numpy()
+    count(dropped, "batch instance of no replayed task (its task missing, or not replayed)",
+          int((~never & ~known).sum()))
+    r = rows[known].reset_index(drop=True)
+    status = status[known].to_numpy(object)
+    of = info.reindex(r["key"])
+    start = np.maximum(r["start"].fillna(0).to_numpy(float), 0.0)
+    stop = r["end"].fillna(0).to_numpy(float)
+    finished = np.isin(status, ENDED) & (stop > 0)
+    # An instance that ended at an unknown time (end 0) ended with its task, if that ended.
+    with_task = ~finished & (status != "Running") & ~of["censored"].to_numpy(bool)
+    end = np.where(finished, stop, np.where(with_task, of["end"].to_numpy(float), data_end))
+    if with_task.any():
+        notes.append(f"{int(with_task.sum()):,} batch instances ended without an end time: read as ending with "
+                     "their task")
+    k = r.groupby("key", sort=False).cumcount().to_numpy(np.int64)
+    measured = canonical(version, id=make_ids(r, k), submit_s=start, duration_s=np.maximum(end - start, 1.0),
+                         cpu_cores=of["cpu"].to_numpy(float), memory_gib=of["mem"].to_numpy(float), kind="batch",
+                         priority=0, censored=~finished & ~with_task)
+    remaining = tasks[~tasks["key"].isin(r["key"])]
+    notes.append(f"{len(measured):,} batch instances from batch_instance (their own start and end)"
+                 + (f"; {len(remaining):,} tasks without rows there are spread" if len(remaining) else ""))
+    return measured, remaining
+
+
+def _ids_2017(rows: pd.DataFrame, k: np.ndarray) -> np.ndarray:
+    if len(k) and k.max() >= ID_STRIDE:
+        raise InputError(f"alibaba2017: a task has more than {ID_STRIDE - 1:,} batch_instance rows; "
+                         "instance ids cannot be made")
+    return rows["key"].to_numpy(float).astype(np.int64) * ID_STRIDE + k
+
+
+def _select_instances(instances: pd.DataFrame, selection: Selection, version: str, purpose: str) -> pd.DataFrame:
+    """Window and sample (not limit: applied to all the instances together) of built instances."""
+    chosen = select(TraceData(instances, None, version, ""),
+                    Selection(selection.time_window_s, selection.sample, None, selection.seed))
+    return chosen.instances
+
+
+def _combine(parts: list[pd.DataFrame], selection: Selection, version: str) -> pd.DataFrame:
+    if not parts:  # nothing to replay: the empty table (counted in dropped)
+        none = np.zeros(0)
+        parts = [canonical(version, id=none.astype(object), submit_s=none, duration_s=none, cpu_cores=none,
+                           memory_gib=none, kind="batch", censored=none.astype(bool))]
+    instances = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    instances = instances.sort_values("submit_s", kind="stable").reset_index(drop=True)
+    if selection.limit is not None:
+        instances = instances.iloc[: selection.limit].reset_index(drop=True)
+    return instances
+
+
+def _note_censored(instances: pd.DataFrame, data_end: float, notes: list[str]) -> None:
+    cut = instances["censored"].to_numpy(bool) & (instances["kind"].astype(str) == "batch").to_numpy() \
+        if "censored" in instances else np.zeros(0, dtype=bool)
+    if cut.any():
+        notes.append(f"{int(cut.sum()):,} batch instance lifetimes censored: still running at the end of the data "
+                     f"read ({data_end:,.0f} s); their duration_s is a lower bound")
+
+
+def _containers(meta: pd.DataFrame, ref: float, dropped: dict[str, int]) -> pd.DataFrame:
+    """One row per container: ``id, submit, cpu, limit, mem, stop`` (inf when it was
+    still running at its last snapshot) and ``censored``."""
     meta = meta.assign(time_stamp=np.maximum(meta["time_stamp"].to_numpy(float), 0.0),
                        cpu_request=_valid(meta["cpu_request"]), cpu_limit=_valid(meta["cpu_limit"]),
                        mem_size=_valid(meta["mem_size"]))
     meta = meta.sort_values(["container_id", "time_stamp"], kind="stable")
     groups = meta.groupby("container_id", sort=False)
-    last = groups.tail(1).set_index("container_id")
     out = pd.DataFrame({
         "submit": groups["time_stamp"].min(),
         "cpu": groups["cpu_request"].max() / 100.0,
         "limit": groups["cpu_limit"].max() / 100.0,
         "mem": groups["mem_size"].max() / 100.0 * ref,
     })
-    stopped = last["status"].astype(str).str.lower().eq("stopped").reindex(out.index).to_numpy()
-    end = np.where(stopped, last["time_stamp"].reindex(out.index).to_numpy(float), data_end)
-    out["duration"] = np.maximum(end - out["submit"].to_numpy(), 1.0)
+    # A stopped container keeps writing snapshots that say so (alibaba/clusterdata#47):
+    # it ended at the first ``stopped`` snapshot after the last one that is not.
+    is_stopped = meta["status"].astype(str).str.strip().str.lower().eq("stopped").to_numpy()
+    running_t = pd.Series(np.where(is_stopped, -np.inf, meta["time_stamp"].to_numpy(float)))
+    last_running = running_t.groupby(meta["container_id"].to_numpy(), sort=False).transform("max").to_numpy()
+    after = is_stopped & (meta["time_stamp"].to_numpy(float) > last_running)
+    stop = pd.Series(np.where(after, meta["time_stamp"].to_numpy(float), np.inf)) \
+        .groupby(meta["container_id"].to_numpy(), sort=False).min().reindex(out.index).to_numpy()
+    ever_ran = (pd.Series(last_running).groupby(meta["container_id"].to_numpy(), sort=False).max()
+                .reindex(out.index).to_numpy() > -np.inf)
+    count(dropped, "container never seen running (every snapshot says stopped)", int((~ever_ran).sum()))
+    out["censored"] = ~np.isfinite(stop)
+    out["stop"] = stop
+    out = out[ever_ran]
     unsized = ~(np.isfinite(out["cpu"].to_numpy()) & np.isfinite(out["mem"].to_numpy())
                 & (out["cpu"].to_numpy() > 0) & (out["mem"].to_numpy() > 0))
     count(dropped, "container without a valid CPU request or memory size", int(unsized.sum()))
@@ -398,6 +649,7 @@ def _containers(meta: pd.DataFrame, ref: float, data_end: float, dropped: dict[s
 
 
 def _container_usage(files: list[TraceFile], containers: pd.DataFrame, options: ReaderOptions, bad: BadRows):
+    """(usage table or None, notes, the last time_stamp read or NaN)."""
     ids = containers["id"].to_numpy(object)
     index = pd.Index(ids)
     submit = containers["submit"].to_numpy(float)
@@ -405,9 +657,13 @@ def _container_usage(files: list[TraceFile], containers: pd.DataFrame, options: 
     mem_req = containers["mem"].to_numpy(float)
     pos, t, cpu, mem = [], [], [], []
     unknown = invalid = 0
+    last = np.nan
     for tf in files:
         for block in read_blocks(tf, ["container_id", "time_stamp", "cpu_util_percent", "mem_util_percent"], bad,
                                  options.block_bytes):
+            stamps = block.values["time_stamp"].astype(float)
+            if len(stamps):
+                last = np.nanmax([last, stamps.max()])
             p = index.get_indexer(block.values["container_id"])
             known = p >= 0
             unknown += int((~known).sum())
@@ -417,7 +673,7 @@ def _container_usage(files: list[TraceFile], containers: pd.DataFrame, options: 
             invalid += int((~ok).sum())
             p = p[known][ok]
             pos.append(p)
-            t.append(block.values["time_stamp"][known][ok].astype(float) - submit[p])
+            t.append(stamps[known][ok] - submit[p])
             cpu.append(c[ok] / 100.0 * cpu_req[p])
             mem.append(m[ok] / 100.0 * mem_req[p])
     notes = []
@@ -426,7 +682,7 @@ def _container_usage(files: list[TraceFile], containers: pd.DataFrame, options: 
     if invalid:
         notes.append(f"{invalid:,} container_usage samples marked invalid (-1, 101 or empty) were left out")
     if not pos or not sum(len(p) for p in pos):
-        return None, notes
+        return None, notes, last
     table = binned_usage(np.concatenate(pos), np.concatenate(t), np.concatenate(cpu), np.concatenate(mem), ids,
                          options.usage_step_s)
-    return table, notes
+    return table, notes, last

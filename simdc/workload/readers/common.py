@@ -281,7 +281,7 @@ def head_lines(path: Path, nbytes: int = 1 << 16, lines: int = 40) -> list[str]:
             data = file.read(nbytes)
     except (OSError, EOFError, zlib.error) as err:
         raise InputError(f"{path}: cannot read: {err}") from None
-    text = data.decode("utf-8", errors="replace")
+    text = data.decode("utf-8-sig", errors="replace")  # a BOM is no part of the first line
     rows = text.splitlines()
     if len(data) == nbytes and rows:
         rows = rows[:-1]  # the last line may be cut
@@ -720,8 +720,12 @@ def check_frame(frame: pd.DataFrame, path: Path, table: str, fields: Sequence[Fi
 
 def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, cpu_used=None,
               memory_used_gib=None, kind="service", priority=0, cpu_limit=None,
-              memory_limit_gib=None) -> pd.DataFrame:
+              memory_limit_gib=None, censored=None) -> pd.DataFrame:
     """The canonical instance table from a reader's arrays, sorted by ``submit_s``.
+
+    ``censored`` (bool per instance, optional) marks lifetimes cut off by the end of
+    the data (still running when the trace ends: ``duration_s`` is a lower bound); when
+    given, the table has a ``censored`` column after :data:`~simdc.workload.COLUMNS`.
 
     Readers check the rows they read; this checks the table they built, so that values
     valid alone but absurd together (a usage of 10^308 MHz over a long fragment) are
@@ -769,7 +773,10 @@ def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, c
     for name in COLUMNS:  # columns no trace gives (interference intensities): their neutral 0
         if name not in frame:
             frame[name] = 0.0
-    return frame[list(COLUMNS)] if list(frame.columns) != list(COLUMNS) else frame
+    frame = frame[list(COLUMNS)] if list(frame.columns) != list(COLUMNS) else frame
+    if censored is not None:
+        frame["censored"] = np.broadcast_to(np.asarray(censored, dtype=bool), (n,))[order]
+    return frame
 
 
 def binned_usage(position: np.ndarray, t_s: np.ndarray, cpu: np.ndarray, mem: np.ndarray, ids: np.ndarray,

@@ -21,7 +21,10 @@ before its first SUBMIT in the files read belong to an attempt submitted earlier
   its own pending time is not replayed: simdc's platforms decide when it starts).
 - ``duration_s``: from its first SCHEDULE to the first EVICT/FAIL/FINISH/KILL/LOST after
   it: the time it ran. An attempt still running when the data end is censored at the
-  last event time read. A lifetime below the timestamps' resolution (1 µs) is 1 µs.
+  end of all the data read: the latest event time or ``task_usage`` window end (a
+  one-job extract may have no event after the SCHEDULE but usage for hours); such
+  lifetimes carry ``censored = True`` and are counted in the notes. A lifetime below
+  the timestamps' resolution (1 µs) is 1 µs.
 - Requests: those of the SCHEDULE event (what the task was placed with), else the
   last given before it in the attempt, else the first given in it.
 - ``priority``: the trace's priority (0–11, higher is more important), as simdc's.
@@ -130,7 +133,12 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
     if after.any():
         notes.append(f"{int(after.sum())} events dated after the end of the trace were left out")
         events = {k: v[~after] for k, v in events.items()}
-    attempts = _attempts(events, dropped)
+    windows = _usage_windows(files["task_usage"], options, bad) if files.get("task_usage") else None
+    # The data read end at the last event or usage window read, whichever is later: a
+    # task still running then is censored there, not at its last event.
+    data_end = max(int(np.maximum(events["time"] - TRACE_START_US, 0).max(initial=0)),
+                   int(windows["stop"].max()) if windows is not None and len(windows) else 0)
+    attempts = _attempts(events, dropped, data_end)
     if len(attempts["job"]) == 0:
         raise InputError(f"{files['task_events'][0].path}: no task attempt that ran with a request")
     ids = _ids(attempts)
@@ -138,14 +146,19 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
     mem = attempts["mem"] * ref_gib
     ends = pd.Series(attempts["end_event"]).map({**ENDS, -1: "still running at the end of the data"})
     notes.append("attempts: " + ", ".join(f"{n:,} {label}" for label, n in ends.value_counts().items()))
+    censored = attempts["end_event"] < 0
+    if censored.any():
+        notes.append(f"{int(censored.sum()):,} lifetimes censored: still running at the end of the data read "
+                     f"({data_end / 1e6:,.0f} s, the last task_events or task_usage time); their duration_s "
+                     "is a lower bound")
     resubmitted = int((attempts["k"] > 0).sum())
     if resubmitted:
         notes.append(f"{resubmitted:,} attempts are resubmissions of a task")
 
     usage = None
     cpu_used = mem_used = None
-    if files.get("task_usage"):
-        usage, unmatched = _usage(files["task_usage"], attempts, ids, ref_cores, ref_gib, options, bad)
+    if windows is not None:
+        usage, unmatched = _usage(windows, attempts, ids, ref_cores, ref_gib, options)
         if unmatched:
             notes.append(f"{unmatched:,} task_usage windows match no replayed attempt and were left out")
         if usage is not None and len(usage):
@@ -158,7 +171,7 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
         "google", id=ids, submit_s=attempts["submit"] / 1e6,
         duration_s=np.maximum((attempts["end"] - attempts["sched"]) / 1e6, 1e-6),
         cpu_cores=cpu, memory_gib=mem, cpu_used=cpu_used, memory_used_gib=mem_used,
-        priority=attempts["priority"])
+        priority=attempts["priority"], censored=censored)
     return TraceData(instances, usage, "google", "", dropped=dropped, notes=notes)
 
 
@@ -181,8 +194,10 @@ def _events(files: list[TraceFile], options: ReaderOptions, bad: BadRows) -> dic
     }
 
 
-def _attempts(ev: dict[str, np.ndarray], dropped: dict[str, int]) -> dict[str, np.ndarray]:
-    """One record per attempt that ran with a request; the rest counted in ``dropped``."""
+def _attempts(ev: dict[str, np.ndarray], dropped: dict[str, int], data_end: int = 0) -> dict[str, np.ndarray]:
+    """One record per attempt that ran with a request; the rest counted in ``dropped``.
+    Attempts still running are censored at ``data_end`` (µs from the trace's start) or
+    at the last event, whichever is later."""
     n = len(ev["time"])
     if n == 0:
         return {k: np.zeros(0) for k in ("job", "task", "k", "submit", "sched", "end", "end_event", "cpu",
@@ -191,7 +206,7 @@ def _attempts(ev: dict[str, np.ndarray], dropped: dict[str, int]) -> dict[str, n
     order = np.lexsort((np.arange(n), t, ev["task"], ev["job"]))
     t, job, task, kind = t[order], ev["job"][order], ev["task"][order], ev["event"][order]
     cpu, mem, prio = ev["cpu"][order], ev["mem"][order], ev["priority"][order]
-    data_end = int(t.max())
+    data_end = max(int(t.max()), int(data_end))
 
     new_task = np.empty(n, dtype=bool)
     new_task[0] = True
@@ -249,8 +264,9 @@ def _ids(attempts: dict[str, np.ndarray]) -> np.ndarray:
     return pc.binary_join_element_wise(*parts, "-").to_numpy(zero_copy_only=False).astype(object)
 
 
-def _usage(files: list[TraceFile], attempts: dict[str, np.ndarray], ids: np.ndarray, ref_cores: float,
-           ref_gib: float, options: ReaderOptions, bad: BadRows):
+def _usage_windows(files: list[TraceFile], options: ReaderOptions, bad: BadRows) -> pd.DataFrame | None:
+    """Every ``task_usage`` window: ``job, task, at, stop`` (µs from the trace's start),
+    ``w`` (its length, µs), ``cpu`` and ``mem`` (normalised); None when there is none."""
     columns = ("start_time", "end_time", "job_id", "task_index", "cpu_rate", "canonical_memory_usage")
     parts: dict[str, list[np.ndarray]] = {c: [] for c in columns}
     for tf in files:
@@ -258,14 +274,19 @@ def _usage(files: list[TraceFile], attempts: dict[str, np.ndarray], ids: np.ndar
             for c in columns:
                 parts[c].append(block.values[c])
     if not parts["start_time"] or not sum(len(p) for p in parts["start_time"]):
-        return None, 0
+        return None
     v = {c: np.concatenate(parts[c]) for c in columns}
     start = np.maximum(v["start_time"].astype(np.int64) - TRACE_START_US, 0).astype(float)
     stop = np.maximum(v["end_time"].astype(np.int64) - TRACE_START_US, 0).astype(float)
-    windows = pd.DataFrame({"job": v["job_id"].astype(np.int64), "task": v["task_index"].astype(np.int64),
-                            "at": start, "w": np.maximum(stop - start, 0.0),
-                            "cpu": v["cpu_rate"].astype(float) * ref_cores,
-                            "mem": v["canonical_memory_usage"].astype(float) * ref_gib})
+    stop = np.where(v["end_time"].astype(np.int64) >= AFTER_END_US, start, stop)  # "after the trace": no end
+    return pd.DataFrame({"job": v["job_id"].astype(np.int64), "task": v["task_index"].astype(np.int64),
+                         "at": start, "stop": stop, "w": np.maximum(stop - start, 0.0),
+                         "cpu": v["cpu_rate"].astype(float), "mem": v["canonical_memory_usage"].astype(float)})
+
+
+def _usage(windows: pd.DataFrame, attempts: dict[str, np.ndarray], ids: np.ndarray, ref_cores: float,
+           ref_gib: float, options: ReaderOptions):
+    windows = windows.assign(cpu=windows["cpu"] * ref_cores, mem=windows["mem"] * ref_gib)
     windows = windows.sort_values("at", kind="stable")
     runs = pd.DataFrame({"job": attempts["job"].astype(np.int64), "task": attempts["task"].astype(np.int64),
                          "at": attempts["sched"], "end": attempts["end"],
