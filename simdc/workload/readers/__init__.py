@@ -108,6 +108,9 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
     data.source = ", ".join(str(p) for p in paths)
     data.format = chosen
     data.skipped = bad.skipped
+    if len(data.instances) == 0:  # every row skipped or not an instance: nothing to replay, and it would not say why
+        why = "; ".join(f"{reason}: {n:,}" for reason, n in {**data.skipped, **data.dropped}.items())
+        raise InputError(f"{data.source}: no instances in the trace" + (f" ({why})" if why else ""))
     read = ", ".join(f"{len(files)} {name}" for name, files in tables.items() if _role(files[0]) != "ignored")
     notes = [f"format {chosen}" + (" (detected)" if format == "auto" else "") + f": read {read}"]
     ignored = [f"{len(files)} {name}" for name, files in tables.items() if _role(files[0]) == "ignored"]

@@ -136,6 +136,6 @@ def _vm_id(path: Path, roots: list[Path]) -> str:
             break
         except ValueError:
             continue
-    for suffix in (".gz", ".csv"):
+    for suffix in (".gz", ".bz2", ".xz", ".zst", ".csv"):
         text = text.removesuffix(suffix)
     return text

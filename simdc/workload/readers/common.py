@@ -48,9 +48,11 @@ quirks of a trace are not bad rows: each reader handles and documents its own.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import lzma
 import re
+import sys
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -311,7 +313,9 @@ def _data_failure(path: Path, err: BaseException) -> InputError | None:
     if isinstance(err, (zlib.error, lzma.LZMAError, gzip.BadGzipFile)) or "inflate" in text \
             or "decompress" in text.lower() or "Invalid data stream" in text:
         return InputError(f"{path}: compressed data is damaged ({_arrow_message(err)}): download the file again")
-    if isinstance(err, UnicodeDecodeError) or "invalid utf8" in text.lower():
+    if isinstance(err, UnicodeDecodeError):
+        return InputError(f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x}): save the file as UTF-8")
+    if "invalid utf8" in text.lower():
         return InputError(f"{path}: not UTF-8 text ({_arrow_message(err)}): save the file as UTF-8")
     return None
 
@@ -393,20 +397,31 @@ def _natural(path: Path) -> list:
 
 
 def head_lines(path: Path, nbytes: int = 1 << 16, lines: int = 40) -> list[str]:
-    """The first non-blank lines of a (possibly compressed) text file, decoded leniently,
-    without a leading byte-order mark.
+    """The first non-blank lines of a (possibly compressed) UTF-8 text file, without a
+    leading byte-order mark.
 
     Raises
     ------
     InputError
-        The file cannot be read, or its compressed data ends within ``nbytes``.
+        The file cannot be read, its compressed data ends within ``nbytes``, or those
+        bytes are binary (NUL bytes) or not UTF-8.
     """
     try:
         with open_data(path) as file:
             data = file.read(nbytes)
     except READ_ERRORS as err:
         raise read_failure(path, err) from None
-    text = data.decode("utf-8-sig", errors="replace")
+    if b"\x00" in data:
+        raise InputError(f"{path}: binary data, not CSV text (a file of another kind, or compressed data cut short?)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        if len(data) == nbytes and err.start >= nbytes - 3:  # a character cut by the nbytes limit
+            text = data.decode("utf-8-sig", errors="replace")
+        else:
+            line = data[: err.start].count(b"\n") + 1
+            raise InputError(f"{path}: line {line}: not UTF-8 text (byte 0x{data[err.start]:02x}): "
+                             f"save the file as UTF-8") from None
     rows = text.splitlines()
     if len(data) == nbytes and rows:
         rows = rows[:-1]  # the last line may be cut
@@ -429,8 +444,7 @@ def identify(path: Path, tables: Sequence[Table], want: str | None = None) -> Tr
         raise InputError(f"{path}: the file is empty")
     header = lines[0]
     if header.lstrip().lower().startswith(HTML_START):
-        raise InputError(f"{path} is an HTML or XML page (a saved error or sign-in page?), not trace data: "
-                         f"download the file itself")
+        raise _html(path)
     simdc = _identify_simdc(path, header)
     candidates = [t for t in tables if want in (None, t.format)]
     if len(lines) == 1 and (simdc is not None or any(
@@ -477,12 +491,14 @@ def _refuse_non_data(path: Path) -> None:
     """Files that are not the data at all, named as such before any table is tried."""
     try:
         with open(path, "rb") as raw:
-            start = raw.read(len(LFS_POINTER) + 3)
+            start = raw.read(64)
     except OSError as err:
         raise read_failure(path, err) from None
     if start.startswith(LFS_POINTER):
         raise InputError(f"{path} is a Git LFS pointer, not the data: run `git lfs pull` "
                          f"(or download the file itself)")
+    if start.lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(tuple(h.encode() for h in HTML_START)):
+        raise _html(path)
     if start.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"{path}: UTF-16 text (a spreadsheet's \"Unicode text\"?): save it as CSV UTF-8")
     if not start.strip():
@@ -492,6 +508,11 @@ def _refuse_non_data(path: Path) -> None:
             raise read_failure(path, err) from None
         if empty:
             raise InputError(f"{path}: the file is empty")
+
+
+def _html(path: Path) -> InputError:
+    return InputError(f"{path} is an HTML or XML page (a saved error or sign-in page?), not trace data: "
+                      f"download the file itself")
 
 
 def _identify_parquet(path: Path) -> TraceFile:
@@ -692,32 +713,37 @@ def read_blocks(tf: TraceFile, use: Sequence[str], bad: BadRows, block_bytes: in
                    lambda _: f"{tf.path}: line {lines.line(record) if record else '?'}")
         return "skip"
 
+    undecodable: list[UnicodeDecodeError] = []
     try:
-        reader = pacsv.open_csv(
-            open_data(tf.path),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=tf.header_lines, use_threads=False,
-                                           block_size=block_bytes),
-            parse_options=pacsv.ParseOptions(delimiter=table.delimiter, quote_char=False,
-                                             invalid_row_handler=invalid),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in use},
-                                                 include_columns=list(use), strings_can_be_null=True,
-                                                 null_values=[""]),
-        )
+        with _undecodable_rows(undecodable):
+            reader = pacsv.open_csv(
+                open_data(tf.path),
+                read_options=pacsv.ReadOptions(column_names=names, skip_rows=tf.header_lines, use_threads=False,
+                                               block_size=block_bytes),
+                parse_options=pacsv.ParseOptions(delimiter=table.delimiter, quote_char=False,
+                                                 invalid_row_handler=invalid),
+                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in use},
+                                                     include_columns=list(use), strings_can_be_null=True,
+                                                     null_values=[""]),
+            )
     except READ_ERRORS as err:
         bad.check()
-        raise _block_failure(tf, err, "") from None
+        raise _block_failure(tf, undecodable[0] if undecodable else err, "") from None
     cut = missing_line_end(tf.path)
     start = 0
 
     def batches() -> Iterator[pa.RecordBatch]:
         while True:
             try:
-                yield reader.read_next_batch()
+                with _undecodable_rows(undecodable):
+                    batch = reader.read_next_batch()
             except StopIteration:
                 return
             except READ_ERRORS as err:
                 bad.check()
-                raise _block_failure(tf, err, f" (after data row {start})") from None
+                raise _block_failure(tf, undecodable[0] if undecodable else err,
+                                     f" (after data row {start})") from None
+            yield batch
 
     def block(batch: pa.RecordBatch, last: bool) -> Block:
         nonlocal start
@@ -750,6 +776,27 @@ def read_blocks(tf: TraceFile, use: Sequence[str], bad: BadRows, block_bytes: in
         yield block(current, last=following is None)
         current = following
     bad.check()
+
+
+@contextlib.contextmanager
+def _undecodable_rows(seen: list[UnicodeDecodeError]) -> Iterator[None]:
+    """Collect, instead of printing, the UnicodeDecodeError pyarrow meets when it decodes
+    a row with the wrong field count and bytes that are not UTF-8 for the invalid-row
+    handler: Python would print it as an "unraisable" traceback, then pyarrow fails the
+    read, and the caller reports the file as not UTF-8."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, UnicodeDecodeError):
+            seen.append(unraisable.exc_value)
+        else:
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
 
 
 def _block_failure(tf: TraceFile, err: BaseException, after: str) -> InputError:
