@@ -33,11 +33,13 @@ from simdc.errors import InputError
 from simdc.model.workload import TRACE_FORMATS
 from simdc.workload.readers import alibaba, azure, bitbrains, google, opendc
 from simdc.workload.readers.common import (NO_LINE_END, BadRows, ReaderOptions, Selection, TraceData, TraceFile,
-                                           count_lines, find_damaged, identify, list_files, missing_line_end, select)
+                                           compression, count_lines, find_damaged, identify, list_files,
+                                           missing_line_end, select)
 
 FORMATS = TRACE_FORMATS  # what workload.format accepts
 TABLES = azure.TABLES + google.TABLES + alibaba.TABLES + bitbrains.TABLES
 USAGE_SUFFIX = ".usage"  # out.parquet's usage table is out.usage.parquet
+PANDAS_SUFFIXES = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz"}  # what pandas.read_csv decompresses by name
 
 __all__ = ["FORMATS", "ReaderOptions", "Selection", "TraceData", "detect", "read_trace", "write_trace"]
 
@@ -147,6 +149,11 @@ def _read_simdc(tables: dict[str, list[TraceFile]], options: ReaderOptions) -> T
     from simdc.workload import own, usage as usage_module
 
     for tf in [tf for files in tables.values() for tf in files]:
+        codec = compression(tf.path)
+        if codec is not None and not tf.path.name.lower().endswith(PANDAS_SUFFIXES.get(codec, "/")):
+            # own and usage read with pandas, which tells compression by the file name and has no zstd of its own
+            raise InputError(f"{tf.path}: {codec}-compressed; simdc's own format reads compressed files named "
+                             f"{', '.join(PANDAS_SUFFIXES.values())} (gzip, bzip2, xz): rename or decompress it")
         # own.read cannot drop a possibly cut last row, so under either policy it is an error.
         if not tf.path.name.lower().endswith(".parquet") and missing_line_end(tf.path):
             raise InputError(f"{tf.path}: line {count_lines(tf.path)}: {NO_LINE_END}; "
