@@ -448,7 +448,8 @@ def identify(path: Path, tables: Sequence[Table], want: str | None = None) -> Tr
     simdc = _identify_simdc(path, header)
     candidates = [t for t in tables if want in (None, t.format)]
     if len(lines) == 1 and (simdc is not None or any(
-            _looks_like_header(header.split(t.delimiter), t) for t in candidates)):
+            len(row) in t.field_counts and _looks_like_header(row, t)
+            for t in candidates for row in [header.split(t.delimiter)])):
         raise InputError(f"{path}: a header row and no data rows (first line: {_clip(header)!r})")
     if simdc is not None:
         return simdc
