@@ -244,7 +244,7 @@ def test_a_file_cut_at_any_byte_reads_as_its_whole_lines_or_is_one_error(excerpt
 
 
 @pytest.mark.parametrize("fmt", CSV_FORMATS)
-def test_a_last_row_without_its_line_end_is_named_in_strict_mode_and_dropped_under_skip(excerpts, fmt, tmp_path):
+def test_a_last_row_without_its_line_end_is_named_in_strict_mode_and_dropped_under_skip(excerpts, fmt):
     """A complete file that lacks only its last line end: strict says how to fix it."""
     text = excerpts[fmt][:-1]
     strict = _read_bytes(fmt, text, "strict")
