@@ -27,13 +27,13 @@ def case(name: str):
 def test_a_header_only_vmtable_is_one_error_naming_the_file(tmp_path, policy):
     path = write_lines(tmp_path / "vmtable.csv", [HEADER])
     result = simdc("trace", "inspect", path, "--format", "azure", "--on-bad-rows", policy)
-    assert_one_clean_error(result, f"{path}: no valid VMs in the vmtable")
+    assert_one_clean_error(result, f"{path}: a header row and no data rows")
 
 
 def test_the_handed_empty_vmtable_case_is_one_error():
     folder = case("azure_empty_vmtable")
     result = simdc("trace", "inspect", folder / "vmtable.csv", "--format", "azure", "--on-bad-rows", "skip")
-    assert_one_clean_error(result, "vmtable.csv: no valid VMs in the vmtable")
+    assert_one_clean_error(result, "vmtable.csv: a header row and no data rows")
 
 
 def test_a_vmtable_whose_every_row_is_skipped_is_one_error_saying_so(tmp_path):

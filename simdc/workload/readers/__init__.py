@@ -21,6 +21,8 @@ format          reader
 
 from __future__ import annotations
 
+import lzma
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Sequence
@@ -30,12 +32,14 @@ import pandas as pd
 from simdc.errors import InputError
 from simdc.model.workload import TRACE_FORMATS
 from simdc.workload.readers import alibaba, azure, bitbrains, google, opendc
-from simdc.workload.readers.common import (BadRows, ReaderOptions, Selection, TraceData, TraceFile, identify,
-                                           list_files, select)
+from simdc.workload.readers.common import (NO_LINE_END, BadRows, ReaderOptions, Selection, TraceData, TraceFile,
+                                           compression, count_lines, find_damaged, identify, list_files,
+                                           missing_line_end, select)
 
 FORMATS = TRACE_FORMATS  # what workload.format accepts
 TABLES = azure.TABLES + google.TABLES + alibaba.TABLES + bitbrains.TABLES
 USAGE_SUFFIX = ".usage"  # out.parquet's usage table is out.usage.parquet
+PANDAS_SUFFIXES = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz"}  # what pandas.read_csv decompresses by name
 
 __all__ = ["FORMATS", "ReaderOptions", "Selection", "TraceData", "detect", "read_trace", "write_trace"]
 
@@ -99,23 +103,16 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
     selection = selection or Selection()
     chosen, tables = detect(paths, format)
     bad = BadRows(options.on_bad_rows)
-    if chosen == "simdc":
-        data = _read_simdc(tables, options)
-    elif chosen == "azure":
-        data = azure.read(tables, options, bad, selection)
-    elif chosen == "google":
-        data = google.read(tables, options, bad)
-    elif chosen == "alibaba2017":
-        data = alibaba.read_2017(tables, options, bad, selection)
-    elif chosen == "alibaba2018":
-        data = alibaba.read_2018(tables, options, bad, selection)
-    elif chosen == "bitbrains":
-        data = bitbrains.read(tables, options, bad, paths)
-    else:
-        data = opendc.read(tables, options, bad)
+    try:
+        data = _read(chosen, tables, options, bad, selection, paths)
+    except (EOFError, zlib.error, lzma.LZMAError) as err:  # a compressed file read outside common.read_blocks
+        raise find_damaged([tf.path for files in tables.values() for tf in files], err) from None
     data.source = ", ".join(str(p) for p in paths)
     data.format = chosen
     data.skipped = bad.skipped
+    if len(data.instances) == 0:  # every row skipped or not an instance: nothing to replay, and it would not say why
+        why = "; ".join(f"{reason}: {n:,}" for reason, n in {**data.skipped, **data.dropped}.items())
+        raise InputError(f"{data.source}: no instances in the trace" + (f" ({why})" if why else ""))
     read = ", ".join(f"{len(files)} {name}" for name, files in tables.items() if _role(files[0]) != "ignored")
     notes = [f"format {chosen}" + (" (detected)" if format == "auto" else "") + f": read {read}"]
     ignored = [f"{len(files)} {name}" for name, files in tables.items() if _role(files[0]) == "ignored"]
@@ -127,6 +124,23 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
     return data
 
 
+def _read(chosen: str, tables: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows,
+          selection: Selection, paths: list[Path]) -> TraceData:
+    if chosen == "simdc":
+        return _read_simdc(tables, options)
+    if chosen == "azure":
+        return azure.read(tables, options, bad, selection)
+    if chosen == "google":
+        return google.read(tables, options, bad)
+    if chosen == "alibaba2017":
+        return alibaba.read_2017(tables, options, bad, selection)
+    if chosen == "alibaba2018":
+        return alibaba.read_2018(tables, options, bad, selection)
+    if chosen == "bitbrains":
+        return bitbrains.read(tables, options, bad, paths)
+    return opendc.read(tables, options, bad)
+
+
 def _role(tf: TraceFile) -> str:
     return tf.table.role if tf.table is not None else ("usage" if tf.name == "usage" else "instances")
 
@@ -134,6 +148,16 @@ def _role(tf: TraceFile) -> str:
 def _read_simdc(tables: dict[str, list[TraceFile]], options: ReaderOptions) -> TraceData:
     from simdc.workload import own, usage as usage_module
 
+    for tf in [tf for files in tables.values() for tf in files]:
+        codec = compression(tf.path)
+        if codec is not None and not tf.path.name.lower().endswith(PANDAS_SUFFIXES.get(codec, "/")):
+            # own and usage read with pandas, which tells compression by the file name and has no zstd of its own
+            raise InputError(f"{tf.path}: {codec}-compressed; simdc's own format reads compressed files named "
+                             f"{', '.join(PANDAS_SUFFIXES.values())} (gzip, bzip2, xz): rename or decompress it")
+        # own.read cannot drop a possibly cut last row, so under either policy it is an error.
+        if not tf.path.name.lower().endswith(".parquet") and missing_line_end(tf.path):
+            raise InputError(f"{tf.path}: line {count_lines(tf.path)}: {NO_LINE_END}; "
+                             f"if the file is complete, end it with a newline")
     instances = tables.get("instances", [])
     if len(instances) != 1:
         names = ", ".join(str(tf.path) for tf in instances) or "none"

@@ -52,7 +52,7 @@ timestamp_first_vm_created, count_vms_created``) are recognised and left out, no
 they describe groups of VMs the vmtable already lists.
 
 A plain file that does not end with a line break may have been cut mid-row: its last
-row is a bad row (:mod:`.lineends`).
+row is a bad row (:func:`.common.read_blocks`).
 
 Readings for VMs not in the vmtable that was read (each of V1's 125 reading files
 covers all VMs, while a vmtable may be a subset) are ignored and counted in the notes.
@@ -68,7 +68,6 @@ import pandas as pd
 from simdc.errors import InputError
 from simdc.workload.readers.common import (NUM, BadRows, Field, ReaderOptions, Selection, Table, TraceData,
                                            TraceFile, binned_usage, canonical, duplicate_rows, read_blocks, shown)
-from simdc.workload.readers.lineends import whole_rows
 
 DEFAULT_MEMORY_USED_FRACTION = 0.30
 MIN_LIFETIME_S = 300.0  # the timestamps' resolution
@@ -165,8 +164,8 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
 
     parts, wheres = [], []
     for tf in files["vmtable"]:
-        for block in whole_rows(tf, read_blocks(tf, ["vmid", "vmcreated", "vmdeleted", "avgcpu", "vmcategory",
-                                                     "vmcorecount", "vmmemory"], bad, options.block_bytes), bad):
+        for block in read_blocks(tf, ["vmid", "vmcreated", "vmdeleted", "avgcpu", "vmcategory", "vmcorecount",
+                                      "vmmemory"], bad, options.block_bytes):
             frame = pd.DataFrame(block.values)
             frame["_row"], frame["_file"] = block.row, len(wheres)
             _, _, bad_cores = _bucket(frame["vmcorecount"], OPEN_BUCKETS["cores"])
@@ -294,7 +293,7 @@ def _readings(files: list[TraceFile], ids: np.ndarray, created: np.ndarray, core
     positions, offsets, cpu = [], [], []
     unknown = 0
     for tf in files:
-        for block in whole_rows(tf, read_blocks(tf, ["timestamp", "vmid", "avgcpu"], bad, options.block_bytes), bad):
+        for block in read_blocks(tf, ["timestamp", "vmid", "avgcpu"], bad, options.block_bytes):
             p = index.get_indexer(block.values["vmid"])
             known = p >= 0
             unknown += int((~known).sum())

@@ -43,7 +43,7 @@ Conversions, once, here
   averaged onto ``usage_step_s``); ``cpu_used`` and ``memory_used_gib`` are their means.
 - Every VM is a ``service`` of priority 0.
 - A plain file that does not end with a line break may have been cut mid-row: its
-  last row is a bad row (:mod:`.lineends`).
+  last row is a bad row (:func:`.common.read_blocks`).
 """
 
 from __future__ import annotations
@@ -57,7 +57,6 @@ import pandas as pd
 from simdc.errors import InputError
 from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, Table, TraceData, TraceFile, binned_usage,
                                            canonical, count, read_blocks)
-from simdc.workload.readers.lineends import whole_rows
 
 KIB_PER_GIB = 2.0**20
 MS_THRESHOLD = 1e11  # a timestamp above this is in milliseconds (1e11 s is the year 5138)
@@ -108,8 +107,7 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
                              "read one folder at a time")
         frames, times = [], []
         for tf in group:
-            parts = [pd.DataFrame(b.values) for b in whole_rows(tf, read_blocks(tf, USED, bad, options.block_bytes),
-                                                                 bad)]
+            parts = [pd.DataFrame(b.values) for b in read_blocks(tf, USED, bad, options.block_bytes)]
             frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(USED), dtype=float)
             t = frame["timestamp"].to_numpy(float)
             if len(t) and np.nanmedian(t) > MS_THRESHOLD:
@@ -193,6 +191,6 @@ def _vm_id(path: Path, roots: list[Path]) -> str:
     """The VM's id: its file's path below the folder given, month folders and suffixes left out."""
     parts = [part for part in _relative(path, roots)[:-1] if not MONTH_FOLDER.fullmatch(part)]
     name = path.name
-    for suffix in (".gz", ".csv"):
+    for suffix in (".gz", ".bz2", ".xz", ".zst", ".csv"):
         name = name.removesuffix(suffix)
     return "/".join([*parts, name])

@@ -4,9 +4,22 @@ reading CSV in chunks, accounting for bad rows, and the canonical instance table
 Files
 -----
 A trace is given as files or folders (searched recursively, parts in natural order:
-``part-2`` before ``part-10``). ``.gz`` files are decompressed while they are read.
-Files other than ``.csv``, ``.gz`` and ``.parquet`` (a ``SOURCE.txt``, a ``README.md``)
-are not data and are passed over.
+``part-2`` before ``part-10``). Compressed files (gzip, bzip2, xz, zstd: recognised by
+their first bytes, not their name) are decompressed while they are read; one that ends
+early (an interrupted download) is an error naming it, never a shorter trace. Files
+other than ``.csv``, ``.gz``, ``.bz2``, ``.xz``, ``.zst`` and ``.parquet`` (a
+``SOURCE.txt``, a ``README.md``) are not data and are passed over.
+
+Real files as people have them: a leading UTF-8 byte-order mark (a spreadsheet's "CSV
+UTF-8") and CRLF line ends are read as if absent. A Git LFS pointer left by a clone
+without git-lfs, a saved HTML page, UTF-16 text, an empty file and a table with a
+header row but no data are each one error naming the file (:func:`identify`).
+
+A CSV whose last line has no line end may have been cut short, and its last row cut
+inside a value ("1234" read as "12"), which no check of the value can tell. So in an
+uncompressed CSV that last row is a bad row: an error under ``on_bad_rows = "strict"``
+(saying to end the file with a newline if it is complete), dropped and counted under
+``"skip"``. A compressed file is exempt: its stream's end marker shows it is whole.
 
 Tables
 ------
@@ -35,8 +48,11 @@ quirks of a trace are not bad rows: each reader handles and documents its own.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import lzma
 import re
+import sys
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -56,7 +72,13 @@ BLOCK_BYTES = 16 << 20  # text per block: bounds memory, large enough to amortis
 MAX_PROBLEMS = 10  # problems listed before "... and N more"
 SKIP_HINT = ('to skip bad rows and count them by reason instead, set workload.on_bad_rows = "skip" '
              "(or pass --on-bad-rows skip)")
-DATA_SUFFIXES = (".csv", ".gz", ".parquet")
+DATA_SUFFIXES = (".csv", ".gz", ".bz2", ".xz", ".zst", ".parquet")
+# Compression by the file's first bytes (RFC 1952 gzip; bzip2 "BZh"; xz format spec 2.1.1.1; RFC 8878 zstd).
+MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
+TRUNCATED = "compressed data ends early: truncated or still downloading"
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"  # git-lfs docs/spec.md: a pointer's first line
+HTML_START = ("<!doctype html", "<html", "<?xml", "<head", "<body")
+NO_LINE_END = "the last line has no line end, so the file may be cut short"
 INT = r"[-+]?\d+"
 NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 NUMBER_TEXT = rf"^(?:{NUM}|[-+]?(?:inf|infinity|nan))$"
@@ -245,6 +267,112 @@ class TraceFile:
         return self.kind.split(":")[1]
 
 
+# --- opening files ------------------------------------------------------------------------
+
+
+def compression(path: Path) -> str | None:
+    """The compression of ``path`` by its first bytes: ``"gzip"``, ``"bz2"``, ``"xz"``,
+    ``"zstd"``, or None for a plain file."""
+    try:
+        with open(path, "rb") as raw:
+            magic = raw.read(6)
+    except OSError as err:
+        raise InputError(f"{path}: cannot read: {err.strerror or err}") from None
+    return next((name for start, name in MAGIC if magic.startswith(start)), None)
+
+
+def open_data(path: Path):
+    """``path`` as a binary stream, decompressed (see :func:`compression`).
+
+    A ``pyarrow`` input stream (gzip, bzip2, zstd and plain files: native code), or
+    Python's ``lzma`` file for xz, which Arrow does not decode. Read errors of either
+    become one line with :func:`read_failure`.
+    """
+    codec = compression(path)
+    try:
+        if codec == "xz":
+            return lzma.open(path, "rb")
+        return pa.input_stream(str(path), compression=codec)
+    except (OSError, pa.ArrowException) as err:
+        raise read_failure(path, err) from None
+
+
+def read_failure(path: Path, err: BaseException) -> InputError:
+    """The one-line error for ``err`` raised while reading ``path``: a compressed stream
+    that ends early or is damaged, text that is not UTF-8, or the OS's reason."""
+    failure = _data_failure(path, err)
+    if failure is not None:
+        return failure
+    reason = err.strerror if isinstance(err, OSError) and err.strerror else _arrow_message(err)
+    return InputError(f"{path}: cannot read: {reason}")
+
+
+def _data_failure(path: Path, err: BaseException) -> InputError | None:
+    """The error for a compressed stream that ends early or is damaged, or for text
+    that is not UTF-8; None for other failures."""
+    text = str(err)
+    if isinstance(err, EOFError) or "truncated compressed stream" in text.lower() \
+            or "end-of-stream marker" in text:
+        return InputError(f"{path}: {TRUNCATED}")
+    if isinstance(err, (zlib.error, lzma.LZMAError, gzip.BadGzipFile)) or "inflate" in text \
+            or "decompress" in text.lower() or "Invalid data stream" in text:
+        return InputError(f"{path}: compressed data is damaged ({_arrow_message(err)}): download the file again")
+    if isinstance(err, UnicodeDecodeError):
+        return InputError(f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x}): save the file as UTF-8")
+    if "invalid utf8" in text.lower():
+        return InputError(f"{path}: not UTF-8 text ({_arrow_message(err)}): save the file as UTF-8")
+    return None
+
+
+READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError, UnicodeDecodeError, pa.ArrowException)
+
+
+def find_damaged(paths: Sequence[Path], err: BaseException) -> InputError:
+    """The error for a decompression failure ``err`` met while reading ``paths``:
+    names the first compressed file that does not decompress to its end (each is read
+    through once; called only after a failure)."""
+    for path in paths:
+        if compression(path) is None:
+            continue
+        try:
+            with open_data(path) as stream:
+                while stream.read(BLOCK_BYTES):
+                    pass
+        except READ_ERRORS as found:
+            return read_failure(path, found)
+    names = ", ".join(str(p) for p in paths)
+    return InputError(f"{names}: {TRUNCATED if isinstance(err, EOFError) else _arrow_message(err)}")
+
+
+def missing_line_end(path: Path) -> bool:
+    """True when ``path`` is an uncompressed file whose last line has no line end
+    (trailing spaces and tabs aside): it may have been cut short. False for an empty
+    or compressed file (a compressed stream's end marker shows it is whole)."""
+    if compression(path) is not None:
+        return False
+    try:
+        with open(path, "rb") as raw:
+            size = raw.seek(0, 2)
+            raw.seek(max(0, size - 256))
+            tail = raw.read().rstrip(b" \t")
+    except OSError as err:
+        raise read_failure(path, err) from None
+    return bool(tail) and not tail.endswith((b"\n", b"\r"))
+
+
+def count_lines(path: Path) -> int:
+    """Lines in ``path`` (decompressed), a last line without a line end included."""
+    n, last = 0, b"\n"
+    try:
+        with open_data(path) as stream:
+            while chunk := stream.read(1 << 20):
+                n += chunk.count(b"\n")
+                last = chunk[-1:]
+    except READ_ERRORS as err:
+        raise read_failure(path, err) from None
+    return n + (last != b"\n")
+
+
 # --- finding and recognising files -----------------------------------------------------
 
 
@@ -257,7 +385,8 @@ def list_files(paths: Sequence[str | Path]) -> list[Path]:
             found = [p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".")
                      for part in p.relative_to(path).parts) and p.name.lower().endswith(DATA_SUFFIXES)]
             if not found:
-                raise InputError(f"{path}: no trace files in this folder (looked for .csv, .gz and .parquet)")
+                raise InputError(f"{path}: no trace files in this folder (looked for "
+                                 f"{', '.join(DATA_SUFFIXES[:-1])} and {DATA_SUFFIXES[-1]})")
             files.extend(sorted(found, key=_natural))
         elif path.is_file():
             files.append(path)
@@ -272,16 +401,31 @@ def _natural(path: Path) -> list:
 
 
 def head_lines(path: Path, nbytes: int = 1 << 16, lines: int = 40) -> list[str]:
-    """The first lines of a (possibly gzipped) text file, decoded leniently."""
+    """The first non-blank lines of a (possibly compressed) UTF-8 text file, without a
+    leading byte-order mark.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, its compressed data ends within ``nbytes``, or those
+        bytes are binary (NUL bytes) or not UTF-8.
+    """
     try:
-        with open(path, "rb") as raw:
-            magic = raw.read(2)
-        opener = gzip.open if magic == b"\x1f\x8b" else open
-        with opener(path, "rb") as file:
+        with open_data(path) as file:
             data = file.read(nbytes)
-    except (OSError, EOFError, zlib.error) as err:
-        raise InputError(f"{path}: cannot read: {err}") from None
-    text = data.decode("utf-8-sig", errors="replace")  # a BOM is no part of the first line
+    except READ_ERRORS as err:
+        raise read_failure(path, err) from None
+    if b"\x00" in data:
+        raise InputError(f"{path}: binary data, not CSV text (a file of another kind, or compressed data cut short?)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        if len(data) == nbytes and err.start >= nbytes - 3:  # a character cut by the nbytes limit
+            text = data.decode("utf-8-sig", errors="replace")
+        else:
+            line = data[: err.start].count(b"\n") + 1
+            raise InputError(f"{path}: line {line}: not UTF-8 text (byte 0x{data[err.start]:02x}): "
+                             f"save the file as UTF-8") from None
     rows = text.splitlines()
     if len(data) == nbytes and rows:
         rows = rows[:-1]  # the last line may be cut
@@ -296,16 +440,23 @@ def identify(path: Path, tables: Sequence[Table], want: str | None = None) -> Tr
     instance table, so that a damaged first row is reported as a bad row, not as an
     unknown file.
     """
+    _refuse_non_data(path)
     if path.name.lower().endswith(".parquet"):
         return _identify_parquet(path)
     lines = head_lines(path)
     if not lines:
         raise InputError(f"{path}: the file is empty")
     header = lines[0]
+    if header.lstrip().lower().startswith(HTML_START):
+        raise _html(path)
     simdc = _identify_simdc(path, header)
+    candidates = [t for t in tables if want in (None, t.format)]
+    if len(lines) == 1 and (simdc is not None or any(
+            len(row) in t.field_counts and _looks_like_header(row, t)
+            for t in candidates for row in [header.split(t.delimiter)])):
+        raise InputError(f"{path}: a header row and no data rows (first line: {_clip(header)!r})")
     if simdc is not None:
         return simdc
-    candidates = [t for t in tables if want in (None, t.format)]
     best: tuple[float, int, Table, int, int] | None = None
     for table in candidates:
         rows = [line.split(table.delimiter) for line in lines]
@@ -339,6 +490,34 @@ def identify(path: Path, tables: Sequence[Table], want: str | None = None) -> Tr
         return _by_name(path, lines, [t for t in tables if t.format == want], want)
     raise InputError(f"{path}: cannot tell which trace table this is (first line: {_clip(lines[0])!r}); "
                      f"give the format (workload.format or --format)")
+
+
+def _refuse_non_data(path: Path) -> None:
+    """Files that are not the data at all, named as such before any table is tried."""
+    try:
+        with open(path, "rb") as raw:
+            start = raw.read(64)
+    except OSError as err:
+        raise read_failure(path, err) from None
+    if start.startswith(LFS_POINTER):
+        raise InputError(f"{path} is a Git LFS pointer, not the data: run `git lfs pull` "
+                         f"(or download the file itself)")
+    if start.lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(tuple(h.encode() for h in HTML_START)):
+        raise _html(path)
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{path}: UTF-16 text (a spreadsheet's \"Unicode text\"?): save it as CSV UTF-8")
+    if not start.strip():
+        try:
+            empty = path.stat().st_size == len(start) or not head_lines(path)
+        except OSError as err:
+            raise read_failure(path, err) from None
+        if empty:
+            raise InputError(f"{path}: the file is empty")
+
+
+def _html(path: Path) -> InputError:
+    return InputError(f"{path} is an HTML or XML page (a saved error or sign-in page?), not trace data: "
+                      f"download the file itself")
 
 
 def _identify_parquet(path: Path) -> TraceFile:
@@ -478,20 +657,31 @@ class _Lines:
     def _scan(self, upto: int) -> list[int]:
         lines: list[int] = []
         try:
-            with open(self.path, "rb") as raw:
-                gz = raw.read(2) == b"\x1f\x8b"
-            with (gzip.open if gz else open)(self.path, "rb") as file:
-                for number, text in enumerate(file, start=1):
-                    if text.rstrip(b"\r\n"):
+            with open_data(self.path) as stream:
+                # Lines end in \n, \r\n or a lone \r, as pyarrow.csv reads them.
+                for number, text in enumerate(_text_lines(stream), start=1):
+                    if text.strip(b"\r\n"):
                         lines.append(number)
                         if len(lines) >= upto + 1024:
                             break
-        except (OSError, EOFError, zlib.error):
+        except (InputError, *READ_ERRORS):
             pass
         return lines
 
     def where(self, row: int) -> str:
         return f"{self.path}: line {self.line(self.record(row))}"
+
+
+def _text_lines(stream) -> Iterator[bytes]:
+    """The lines of a binary stream, split at \\n, \\r\\n or a lone \\r."""
+    rest = b""
+    while chunk := stream.read(1 << 20):
+        rest += chunk
+        parts = re.split(rb"\r\n|\n|\r(?!$)", rest)
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest
 
 
 @dataclass
@@ -528,35 +718,50 @@ def read_blocks(tf: TraceFile, use: Sequence[str], bad: BadRows, block_bytes: in
                    lambda _: f"{tf.path}: line {lines.line(record) if record else '?'}")
         return "skip"
 
+    undecodable: list[UnicodeDecodeError] = []
     try:
-        reader = pacsv.open_csv(
-            tf.path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=tf.header_lines, use_threads=False,
-                                           block_size=block_bytes),
-            parse_options=pacsv.ParseOptions(delimiter=table.delimiter, quote_char=False,
-                                             invalid_row_handler=invalid),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in use},
-                                                 include_columns=list(use), strings_can_be_null=True,
-                                                 null_values=[""]),
-        )
-    except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as err:
+        with _undecodable_rows(undecodable):
+            reader = pacsv.open_csv(
+                open_data(tf.path),
+                read_options=pacsv.ReadOptions(column_names=names, skip_rows=tf.header_lines, use_threads=False,
+                                               block_size=block_bytes),
+                parse_options=pacsv.ParseOptions(delimiter=table.delimiter, quote_char=False,
+                                                 invalid_row_handler=invalid),
+                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in use},
+                                                     include_columns=list(use), strings_can_be_null=True,
+                                                     null_values=[""]),
+            )
+    except READ_ERRORS as err:
         bad.check()
-        raise InputError(f"{tf.path}: cannot read as {table.format} {table.name}: {_arrow_message(err)}") from None
+        raise _block_failure(tf, undecodable[0] if undecodable else err, "") from None
+    cut = missing_line_end(tf.path)
     start = 0
-    while True:
-        try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            break
-        except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as err:
-            bad.check()
-            raise InputError(f"{tf.path}: cannot read as {table.format} {table.name} "
-                             f"(after data row {start}): {_arrow_message(err)}") from None
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        while True:
+            try:
+                with _undecodable_rows(undecodable):
+                    batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except READ_ERRORS as err:
+                bad.check()
+                raise _block_failure(tf, undecodable[0] if undecodable else err,
+                                     f" (after data row {start})") from None
+            yield batch
+
+    def block(batch: pa.RecordBatch, last: bool) -> Block:
+        nonlocal start
         n = batch.num_rows
         rows = np.arange(start, start + n)
         first = start
         where = lambda i, first=first: lines.where(first + i)  # noqa: E731
         keep = np.ones(n, dtype=bool)
+        if last and cut and n and (not lines.invalid or max(lines.invalid) <= lines.record(first + n - 1)):
+            # The file's last line (unless pyarrow already rejected it for its field count).
+            keep[n - 1] = False
+            bad.report(table.name, np.array([n - 1]), NO_LINE_END, where,
+                       lambda _: "; if the file is complete, end it with a newline")
         values: dict[str, np.ndarray] = {}
         for name in use:
             values[name] = _convert(batch.column(name), fields[name], table.name, keep, bad, where)
@@ -565,8 +770,46 @@ def read_blocks(tf: TraceFile, use: Sequence[str], bad: BadRows, block_bytes: in
         if not keep.all():
             values = {k: v[keep] for k, v in values.items()}
             rows = rows[keep]
-        yield Block(values, rows, lambda r: lines.where(int(r)))
+        return Block(values, rows, lambda r: lines.where(int(r)))
+
+    stream = batches()
+    current = next(stream, None)
+    if current is None:  # no data rows: one empty block, so that every reader sees its (empty) table
+        current = pa.RecordBatch.from_pydict({name: pa.array([], pa.string()) for name in use})
+    while current is not None:
+        following = next(stream, None)
+        yield block(current, last=following is None)
+        current = following
     bad.check()
+
+
+@contextlib.contextmanager
+def _undecodable_rows(seen: list[UnicodeDecodeError]) -> Iterator[None]:
+    """Collect, instead of printing, the UnicodeDecodeError pyarrow meets when it decodes
+    a row with the wrong field count and bytes that are not UTF-8 for the invalid-row
+    handler: Python would print it as an "unraisable" traceback, then pyarrow fails the
+    read, and the caller reports the file as not UTF-8."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, UnicodeDecodeError):
+            seen.append(unraisable.exc_value)
+        else:
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
+def _block_failure(tf: TraceFile, err: BaseException, after: str) -> InputError:
+    table = tf.table
+    failure = _data_failure(tf.path, err)
+    if failure is not None:
+        return failure
+    return InputError(f"{tf.path}: cannot read as {table.format} {table.name}{after}: {_arrow_message(err)}")
 
 
 def _arrow_message(err: Exception) -> str:
