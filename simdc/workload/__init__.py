@@ -85,7 +85,7 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int) -> Workload:
         table = table[table["id"].isin(ids)]
         if len(table):
             model = usage.SeriesUsage.from_table(table, ids, spec.usage_step_s, _means(instances))
-    source = str(spec.trace) if spec.format == "simdc" else data.source
+    source = str(spec.trace) if data.format == "simdc" else data.source
     notes = list(data.notes) + [f"not replayed: {reason}: {n:,}" for reason, n in data.dropped.items()]
     late = len(data.instances) - len(instances)
     if late:

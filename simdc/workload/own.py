@@ -1,172 +1,290 @@
-"""simdc's own workload format: CSV or Parquet, one row per instance (see ``simdc.workload``)."""
+"""simdc's own workload format: CSV or Parquet, one row per instance (see ``simdc.workload``).
+
+The columns are named in the file (a header row in CSV), in any order; ``id``,
+``submit_s``, ``duration_s``, ``cpu_cores`` and ``memory_gib`` are required, the others
+optional (an empty value takes the default :mod:`simdc.workload` gives). Values are in
+the units the column names say: seconds, cores, GiB.
+
+Reading
+-------
+The file is streamed through the readers' validated path
+(:func:`simdc.workload.readers.common.read_blocks` for CSV, ``check_frame`` for Parquet)
+against one declaration of the columns, :data:`FIELDS`, so both give the same checks and
+the same messages. A bad row (a value that is no number, empty where required, out of
+range; a CSV row with more or fewer fields than the header; an id seen before) is an
+error naming the file and the line (CSV, the header is line 1) or row (Parquet), or,
+with ``on_bad_rows = "skip"``, is dropped and counted by reason. A short row is never
+completed with defaults. Problems of the file as a whole (a missing or unknown column,
+no instances) are errors in either mode.
+"""
 
 from __future__ import annotations
 
 import csv
 import difflib
-import gzip
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from simdc.errors import InputError
 from simdc.workload import COLUMNS, KINDS, REQUIRED, Workload
+from simdc.workload.readers.common import (BLOCK_BYTES, BadRows, Field, Table, TraceFile, check_frame, head_lines,
+                                           parquet_batches, read_blocks, shown)
 
-MAX_REPORTED = 5
-NUMERIC = ("submit_s", "duration_s", "cpu_cores", "memory_gib", "cpu_used", "memory_used_gib", "priority",
-           "cpu_limit", "memory_limit_gib", "membw_intensity", "io_intensity")
+TABLE = "instances"  # the name bad rows are counted under
+# Every column, as the validators check it. Sizes, lifetimes and limits must also be
+# > 0, which a Field's inclusive bounds cannot say: see POSITIVE.
+FIELDS = {f.name: f for f in (
+    Field("id", "str"),
+    Field("submit_s", low=0.0),
+    Field("duration_s"),
+    Field("cpu_cores"),
+    Field("memory_gib"),
+    Field("cpu_used", required=False, low=0.0),
+    Field("memory_used_gib", required=False, low=0.0),
+    Field("kind", "str", required=False, choices=KINDS),
+    Field("image", "str", required=False),
+    Field("priority", "int", required=False),
+    Field("cpu_limit", required=False),
+    Field("memory_limit_gib", required=False),
+    Field("membw_intensity", required=False, low=0.0, high=1.0),
+    Field("io_intensity", required=False, low=0.0, high=1.0),
+)}
+POSITIVE = {"duration_s": "", "cpu_cores": "", "memory_gib": "",
+            "cpu_limit": " (leave it empty for no limit)", "memory_limit_gib": " (leave it empty for no limit)"}
+NUMERIC = tuple(name for name, f in FIELDS.items() if f.kind != "str")
+assert tuple(FIELDS) == COLUMNS
 
 
-def read(path: str | Path) -> Workload:
+def read(path: str | Path, on_bad_rows: str = "strict", block_bytes: int = BLOCK_BYTES) -> Workload:
     """Read and validate a workload file (``.csv``, ``.csv.gz`` or ``.parquet``).
+
+    Parameters
+    ----------
+    path
+        The file; a ``.parquet`` suffix reads Parquet, anything else CSV (gzip is
+        recognised by its content).
+    on_bad_rows
+        ``"strict"``: bad rows are errors; ``"skip"``: they are dropped and counted by
+        reason in the result's ``skipped``.
+    block_bytes
+        CSV text read per block, bytes: bounds the memory held besides the result.
+
+    Returns
+    -------
+    Workload
+        The canonical instance table (:data:`simdc.workload.COLUMNS`), sorted by
+        ``submit_s``, with ``skipped`` filled under ``"skip"``.
 
     Raises
     ------
     InputError
-        Naming the file, the line (CSV) or row (Parquet) and the reason, for the first
-        few problems; nothing is silently dropped or guessed.
+        Naming the file, the line (CSV) or row (Parquet) and the reason for the first
+        bad rows (strict); a missing or unknown column; a file with no instances.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: workload file not found")
-    parquet = path.suffix == ".parquet"
-    try:
-        if parquet:
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as err:
-        raise InputError(f"{path}: cannot read as {'Parquet' if parquet else 'CSV'}: {err}".strip()) from None
-    where = (lambda row: f"row {row + 1}") if parquet else _CsvLines(path, len(frame))
-    if not isinstance(frame.index, pd.RangeIndex):
-        # pandas takes the extra leading fields of a first row longer than the header
-        # as an index, shifting every value one column along: refuse, never guess.
-        fields = len(frame.columns) + frame.index.nlevels
-        raise InputError(f"{path}: {where(0)}: {fields} fields, but the header has {len(frame.columns)} columns")
-    return Workload(normalise(frame, str(path), where), str(path))
+    bad = BadRows(on_bad_rows)
+    return Workload(read_instances(path, bad, block_bytes), str(path), skipped=bad.skipped)
 
 
-class _CsvLines:
-    """Names a data row by its line in the CSV file (the header is line 1), counting the
-    blank lines pandas skips and line breaks inside quoted fields. The file is scanned
-    again only when a problem is reported."""
+def read_instances(path: Path, bad: BadRows, block_bytes: int = BLOCK_BYTES) -> pd.DataFrame:
+    """The canonical instance table of the workload file ``path``; bad rows go to ``bad``
+    (see :func:`read`)."""
+    if path.name.lower().endswith(".parquet"):
+        import pyarrow.parquet as pq
 
-    def __init__(self, path: Path, rows: int):
-        self.path, self.rows, self.starts = path, rows, None
-
-    def __call__(self, row: int) -> str:
-        if self.starts is None:
-            self.starts = self._record_starts()
-        if len(self.starts) == self.rows + 1:  # header + rows: the scan agrees with pandas
-            return f"line {self.starts[row + 1]}"
-        return f"line {row + 2}"
-
-    def _record_starts(self) -> list[int]:
-        starts, line = [], 1
-        opener = gzip.open if self.path.suffix == ".gz" else open
         try:
-            with opener(self.path, "rt", newline="", encoding="utf-8", errors="replace") as file:
-                reader = csv.reader(file, skipinitialspace=True)
-                for record in reader:
-                    if len(record) > 1 or (record and record[0].strip()):  # pandas skips blank lines
-                        starts.append(line)
-                    line = reader.line_num + 1
-        except (OSError, csv.Error):
-            return []
-        return starts
+            names = list(pq.read_schema(path).names)
+        except (OSError, pa.ArrowException) as err:
+            raise InputError(f"{path}: cannot read as Parquet: {err}") from None
+        _check_columns(path, names)
+        parts = [_parquet_part(path, frame, names, bad) for frame in parquet_batches(path, names)]
+        where = lambda row: f"{path}: row {int(row) + 1}"  # noqa: E731
+    else:
+        names = _header(path)
+        _check_columns(path, names)
+        table = Table("simdc", TABLE, tuple(FIELDS[n] for n in names), quote_char='"')
+        tf = TraceFile(path, table, f"simdc:{TABLE}", header_lines=1, fields=len(names))
+        parts, where = [], None
+        try:
+            for block in read_blocks(tf, names, _Deferred(bad), block_bytes):
+                where = block.where
+                parts.append(_checked(block.values, block.row, where, bad))
+        except InputError:
+            bad.check()  # the bad rows found before the file could not be read further come first
+            raise
+        bad.check()
+    if not parts or sum(len(p[1]) for p in parts) == 0:
+        skipped = sum(bad.counts.values())
+        raise InputError(f"{path}: no instances (" + (f"all {skipped:,} rows are bad and were skipped)" if skipped
+                                                      else "the table has no rows)"))
+    return _table(path, names, parts, where, bad)
 
 
-def normalise(frame: pd.DataFrame, source: str, where=lambda row: f"row {row + 1}") -> pd.DataFrame:
-    """Check a raw instance table and return it in canonical form, sorted by ``submit_s``.
+class _Deferred:
+    """``bad`` as :func:`read_blocks` sees it: its rows are counted or collected as
+    usual, but strict mode raises only once :func:`_checked` has checked the same block,
+    so that every problem of the block is reported together."""
 
-    ``where(row)`` names a row for messages (``line 7``). Every check is vectorised.
-    """
+    def __init__(self, bad: BadRows):
+        self.bad = bad
+
+    def report(self, *args, **kwargs) -> None:
+        self.bad.report(*args, **kwargs)
+
+    def check(self) -> None:
+        pass
+
+
+def _header(path: Path) -> list[str]:
+    lines = head_lines(path, lines=1)
+    if not lines:
+        raise InputError(f"{path}: the file is empty (expected a header: {', '.join(REQUIRED)}, ...)")
+    header = lines[0].lstrip("\ufeff")  # spreadsheets' "CSV UTF-8" starts with a byte-order mark
+    try:
+        return [name.strip() for name in next(csv.reader([header], skipinitialspace=True))]
+    except csv.Error as err:
+        raise InputError(f"{path}: line 1: cannot read the header: {err}") from None
+
+
+def _check_columns(path: Path, names: list[str]) -> None:
     problems: list[str] = []
-
-    unknown = [c for c in frame.columns if c not in COLUMNS]
-    for column in unknown:
+    for column in dict.fromkeys(n for n in names if n not in FIELDS):
         close = difflib.get_close_matches(column, COLUMNS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; expected columns: {', '.join(COLUMNS)}"
-        problems.append(f"{source}: unknown column {column!r}{hint}")
-    missing = [c for c in REQUIRED if c not in frame.columns]
+        problems.append(f"{path}: unknown column {column!r}{hint}")
+    repeated = sorted({n for n in names if names.count(n) > 1 and n in FIELDS})
+    if repeated:
+        problems.append(f"{path}: column(s) given more than once: {', '.join(repeated)}")
+    missing = [c for c in REQUIRED if c not in names]
     if missing:
-        problems.append(f"{source}: missing required column(s): {', '.join(missing)}")
+        problems.append(f"{path}: missing required column(s): {', '.join(missing)}")
     if problems:
         raise InputError(problems)
-    if len(frame) == 0:
-        raise InputError(f"{source}: no instances (the table has no rows)")
 
-    out = pd.DataFrame(index=frame.index)
-    out["id"] = frame["id"]
-    for column in NUMERIC:
-        if column not in frame.columns:
-            continue
-        raw = frame[column]
-        values = pd.to_numeric(raw, errors="coerce").astype(float)
-        blank = raw.isna() | (raw.astype(str).str.strip() == "")
-        bad = values.isna() & ~blank
-        _report(problems, source, where, bad, lambda r: f"{column} is not a number ({frame[column].iloc[r]!r})")
-        if column in REQUIRED:
-            _report(problems, source, where, blank, lambda r: f"{column} is empty")
-        out[column] = values
 
-    def check(column: str, mask: pd.Series, rule: str) -> None:
-        _report(problems, source, where, mask.fillna(False),
-                lambda r: f"{column} {rule} (got {out[column].iloc[r]:g})")
-
-    check("submit_s", out["submit_s"] < 0, "must be >= 0")
-    check("duration_s", out["duration_s"] <= 0, "must be > 0")
-    check("cpu_cores", out["cpu_cores"] <= 0, "must be > 0")
-    check("memory_gib", out["memory_gib"] <= 0, "must be > 0")
-    for column in ("submit_s", "duration_s", "cpu_cores", "memory_gib"):
-        check(column, ~np.isfinite(out[column]) & out[column].notna(), "must be finite")
-    for column in ("cpu_used", "memory_used_gib"):
-        if column in out:
-            check(column, out[column] < 0, "must be >= 0")
-            check(column, np.isinf(out[column]), "must be finite")
-    for column in ("membw_intensity", "io_intensity"):
-        if column in out:
-            check(column, (out[column] < 0) | (out[column] > 1), "must be between 0 and 1")
-            out[column] = out[column].fillna(0.0)
+def _parquet_part(path: Path, frame: pd.DataFrame, names: list[str], bad: BadRows):
+    frame = check_frame(frame, path, TABLE, [FIELDS[n] for n in names], bad)
+    rows = frame["_row"].to_numpy()
+    values: dict[str, np.ndarray] = {}
+    for name in names:
+        column = frame[name]
+        if FIELDS[name].kind == "str":
+            text = column.astype(object).where(column.notna(), None)
+            if name != "id":  # ids keep their Parquet type: integer ids stay integers
+                text = text.map(lambda v: v.strip() if isinstance(v, str) else v if v is None else str(v))
+                text = text.where(text != "", None)
+            values[name] = text.to_numpy(dtype=object)
         else:
-            out[column] = 0.0
-    for column in ("cpu_limit", "memory_limit_gib"):
-        if column in out:
-            check(column, out[column] <= 0, "must be > 0 (leave it empty for no limit)")
-        else:
-            out[column] = np.nan
+            values[name] = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return _checked(values, rows, lambda row: f"{path}: row {int(row) + 1}", bad)
 
-    out["cpu_used"] = out["cpu_used"].fillna(out["cpu_cores"]) if "cpu_used" in out else out["cpu_cores"]
-    if "memory_used_gib" in out:
-        out["memory_used_gib"] = out["memory_used_gib"].fillna(out["memory_gib"])
+
+def _checked(values: dict[str, np.ndarray], rows: np.ndarray, where, bad: BadRows):
+    """The checks a :class:`Field` cannot state, on one block's converted columns: sizes
+    > 0; ``kind`` among :data:`KINDS` (CSV checks it while converting, Parquet here).
+    Returns (values, rows) without the bad rows."""
+    keep = np.ones(len(rows), dtype=bool)
+
+    def flag(mask: np.ndarray, reason: str, column: np.ndarray) -> None:
+        found = np.flatnonzero(mask & keep)
+        if len(found):
+            bad.report(TABLE, found, reason, lambda i: where(rows[i]), lambda i: f" (got {_shown(column[i])})")
+            keep[found] = False
+
+    for name, hint in POSITIVE.items():
+        if name in values:
+            column = values[name]
+            with np.errstate(invalid="ignore"):
+                flag(column <= 0, f"{name} must be > 0{hint}", column)
+    if "kind" in values:
+        kind = values["kind"]
+        flag(~np.isin(kind, (*KINDS, None)), f"kind must be one of {', '.join(KINDS)}", kind)
+    bad.check()
+    if not keep.all():
+        values = {name: column[keep] for name, column in values.items()}
+        rows = rows[keep]
+    return values, rows
+
+
+def _shown(value) -> str:
+    return f"{value:g}" if isinstance(value, (float, np.floating)) else shown(value)
+
+
+def _table(path: Path, names: list[str], parts: list, where, bad: BadRows) -> pd.DataFrame:
+    """The canonical table from the checked parts: defaults filled, ids unique, sorted."""
+    rows = np.concatenate([p[1] for p in parts])
+    given = {name: np.concatenate([p[0][name] for p in parts]) for name in names}
+    ids = _ids(given["id"])
+    repeated = pd.Series(ids).duplicated(keep="first").to_numpy()
+    if repeated.any():
+        found = np.flatnonzero(repeated)
+        bad.report(TABLE, found, "id appears more than once", lambda i: where(rows[i]),
+                   lambda i: f" (got {shown(ids[i])})")
+        bad.check()
+        keep = ~repeated
+        ids, rows = ids[keep], rows[keep]
+        given = {name: column[keep] for name, column in given.items()}
+    n = len(ids)
+
+    def number(name: str, default) -> np.ndarray:
+        """Column ``name`` as floats, ``default`` (a number or an array) where empty or absent."""
+        column = given.get(name)
+        if column is None:
+            return np.broadcast_to(np.asarray(default, dtype=float), (n,)).copy()
+        column = column.astype(float)
+        return np.where(np.isnan(column), default, column)
+
+    columns = {name: given[name].astype(float, copy=False) for name in REQUIRED[1:]}
+    columns["cpu_used"] = number("cpu_used", columns["cpu_cores"])
+    columns["memory_used_gib"] = number("memory_used_gib", columns["memory_gib"])
+    kind = given.get("kind")
+    codes = np.zeros(n, dtype=np.int8) if kind is None else (kind == KINDS[1]).astype(np.int8)
+    image = given.get("image")
+    image = np.full(n, "", dtype=object) if image is None else np.where(pd.isna(image), "", image)
+    priority = number("priority", 0.0).astype(np.int64)
+    order = np.argsort(columns["submit_s"], kind="stable")
+    # Column by column: a dict of 10^7-row arrays would be copied into one 2-D block.
+    frame = pd.DataFrame({"id": ids[order]})
+    for name, column in columns.items():
+        frame[name] = column[order]
+    frame["kind"] = pd.Categorical.from_codes(codes[order], categories=KINDS)
+    frame["image"] = image[order]
+    frame["priority"] = priority[order]
+    frame["cpu_limit"] = number("cpu_limit", np.nan)[order]
+    frame["memory_limit_gib"] = number("memory_limit_gib", np.nan)[order]
+    frame["membw_intensity"] = number("membw_intensity", 0.0)[order]
+    frame["io_intensity"] = number("io_intensity", 0.0)[order]
+    return frame[list(COLUMNS)]
+
+
+def _ids(ids: np.ndarray) -> np.ndarray:
+    """Integer ids stay integers (``1``, ``01`` and ``1.0`` are the same id); anything
+    else is text."""
+    if ids.dtype.kind in "iu":
+        return ids.astype(np.int64)
+    if ids.dtype.kind != "f":
+        try:
+            text = pa.array(ids, type=pa.string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # mixed Python types from Parquet
+            ids = np.array([str(v).strip() for v in ids], dtype=object)
+            text = pa.array(ids, type=pa.string())
+        try:
+            return pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            numbers = pd.to_numeric(pd.Series(ids, dtype=object), errors="coerce").to_numpy(float)
     else:
-        out["memory_used_gib"] = out["memory_gib"]
-
-    kind = frame["kind"].astype(str).str.strip() if "kind" in frame else pd.Series("service", index=frame.index)
-    kind = kind.where(kind != "", "service")
-    _report(problems, source, where, ~kind.isin(KINDS),
-            lambda r: f"kind must be one of {', '.join(KINDS)} (got {kind.iloc[r]!r})")
-    out["kind"] = kind
-    out["image"] = frame["image"].fillna("").astype(str).str.strip() if "image" in frame else ""
-    priority = out["priority"] if "priority" in out else pd.Series(0.0, index=frame.index)
-    _report(problems, source, where, (priority.fillna(0) % 1 != 0),
-            lambda r: f"priority must be an integer (got {priority.iloc[r]:g})")
-    out["priority"] = priority.fillna(0)
-
-    ids = out["id"].astype(str).str.strip()
-    _report(problems, source, where, ids == "", lambda r: "id is empty")
-    # Compare ids as they will be stored: '1' and '1.0' are both the integer 1.
-    repeated = _ids(out["id"]).astype(str).duplicated(keep="first") & (ids != "")
-    _report(problems, source, where, repeated, lambda r: f"id {ids.iloc[r]!r} appears more than once")
-
-    if problems:
-        raise InputError(_capped(problems))
-    out["priority"] = out["priority"].astype(np.int64)
-    out["kind"] = pd.Categorical(out["kind"], categories=KINDS)
-    out["id"] = _ids(out["id"])
-    out = out.sort_values("submit_s", kind="stable").reset_index(drop=True)
-    return out[list(COLUMNS)]
+        numbers = ids
+    # Beyond 2**53 a float no longer holds every integer: keep such ids as text.
+    with np.errstate(invalid="ignore"):
+        if np.isfinite(numbers).all() and (numbers % 1 == 0).all() and (np.abs(numbers) <= 2**53).all():
+            return numbers.astype(np.int64)
+    return ids if ids.dtype == object else np.array([str(v) for v in ids], dtype=object)
 
 
 def write(instances: pd.DataFrame, path: str | Path) -> Path:
@@ -178,26 +296,3 @@ def write(instances: pd.DataFrame, path: str | Path) -> Path:
     else:
         table.to_csv(path, index=False)
     return path
-
-
-def _ids(column: pd.Series) -> pd.Series:
-    """Integer ids stay integers; anything else is a string."""
-    as_int = pd.to_numeric(column, errors="coerce")
-    # Beyond 2**53 a float no longer holds every integer: keep such ids as text.
-    if as_int.notna().all() and (as_int % 1 == 0).all() and (as_int.abs() <= 2**53).all():
-        return as_int.astype(np.int64)
-    return column.astype(str).str.strip()
-
-
-def _report(problems: list[str], source: str, where, mask: pd.Series, reason) -> None:
-    rows = np.flatnonzero(mask.to_numpy(dtype=bool))
-    for row in rows[: MAX_REPORTED + 1]:
-        problems.append(f"{source}: {where(row)}: {reason(row)}")
-    if len(rows) > MAX_REPORTED + 1:
-        problems.append(f"{source}: ... and {len(rows) - MAX_REPORTED - 1} more rows like that")
-
-
-def _capped(problems: list[str]) -> list[str]:
-    if len(problems) <= 3 * MAX_REPORTED:
-        return problems
-    return problems[: 3 * MAX_REPORTED] + [f"... and {len(problems) - 3 * MAX_REPORTED} more problems"]

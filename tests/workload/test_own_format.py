@@ -16,6 +16,7 @@ from pandas.testing import assert_frame_equal
 
 from simdc.errors import InputError
 from simdc.workload import COLUMNS, own
+from simdc.workload.readers.common import SKIP_HINT
 
 HEADER = "id,submit_s,duration_s,cpu_cores,memory_gib"
 
@@ -27,9 +28,10 @@ def write(tmp_path: Path, text: str, name: str = "trace.csv") -> Path:
 
 
 def problems(path: Path) -> list[str]:
+    """The problems reported for ``path``, without the closing hint on how to skip bad rows."""
     with pytest.raises(InputError) as caught:
         own.read(path)
-    return caught.value.problems
+    return [p for p in caught.value.problems if p != SKIP_HINT]
 
 
 def test_csv_values_and_defaults_are_read():
@@ -80,7 +82,7 @@ def test_csv_with_only_required_columns_gets_every_column(tmp_path):
     ("b,5,,1,2", ["duration_s", "empty"]),
     ("b,5,20,0,2", ["cpu_cores", "> 0"]),
     ("b,5,inf,1,2", ["duration_s", "finite"]),
-    ("a,5,20,1,2", ["id 'a'", "more than once"]),
+    ("a,5,20,1,2", ["id", "more than once", "'a'"]),
     (",5,20,1,2", ["id", "empty"]),
 ], ids=["not-a-number", "negative-duration", "zero-duration", "negative-submit", "empty-memory",
         "empty-duration", "zero-cpu", "infinite-duration", "duplicate-id", "empty-id"])
@@ -107,7 +109,7 @@ def test_bad_kind_is_reported_with_file_and_line(tmp_path):
 def test_non_integer_priority_is_reported(tmp_path):
     """priority is an integer: 1.5 is an error, not rounded."""
     path = write(tmp_path, f"{HEADER},priority\na,0,10,2,4,1.5\n")
-    assert problems(path) == [f"{path}: line 2: priority must be an integer (got 1.5)"]
+    assert problems(path) == [f"{path}: line 2: priority must be an integer (got '1.5')"]
 
 
 def test_unknown_column_is_reported_with_a_suggestion(tmp_path):
@@ -138,13 +140,14 @@ def test_several_bad_rows_are_each_reported(tmp_path):
     assert len(found) == 2
 
 
-def test_line_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path):
-    """The line named is the line in the file: blank lines (which are skipped) and line
-    breaks inside quoted fields still count."""
-    path = write(tmp_path, f'{HEADER}\na,0,1,1,1\n\n   \nb,x,1,1,1\nc,"1\n",-1,1,1\nd,0,1,1,\n')
+def test_line_numbers_count_blank_lines(tmp_path):
+    """The line named is the line in the file: blank lines are skipped but counted; a
+    line of spaces is a row of one field, reported as such."""
+    path = write(tmp_path, f'{HEADER}\na,0,1,1,1\n\n   \nb,x,1,1,1\nc,"1",-1,1,1\n\nd,0,1,1,\n')
     found = problems(path)
     assert sorted(found) == sorted([
-        f"{path}: line 5: submit_s is not a number ('x')",
+        f"{path}: line 4: expected 5 fields, got 1",
+        f"{path}: line 5: submit_s is not a number (got 'x')",
         f"{path}: line 6: duration_s must be > 0 (got -1)",
         f"{path}: line 8: memory_gib is empty",
     ])
@@ -170,15 +173,13 @@ def test_row_with_more_fields_than_the_header_is_an_error(tmp_path):
     path = write(tmp_path, f"{HEADER}\na,0,10,2,4,99\nb,1,10,2,4\n")
     found = problems(path)
     assert len(found) == 1
-    assert found[0].startswith(f"{path}: line 2: ") and "6 fields" in found[0], found
+    assert found[0].startswith(f"{path}: line 2: ") and "expected 5 fields, got 6" in found[0], found
 
 
 def test_trailing_separator_on_every_row_is_an_error(tmp_path):
-    """Rows ending in a stray comma are longer than the header: an error, not a shift."""
+    """Rows ending in a stray comma are longer than the header: each is an error, not a shift."""
     path = write(tmp_path, f"{HEADER}\na,0,10,2,4,\nb,1,10,2,4,\n")
-    found = problems(path)
-    assert len(found) == 1
-    assert found[0].startswith(f"{path}: line 2: ") and "6 fields" in found[0], found
+    assert problems(path) == [f"{path}: line {n}: expected 5 fields, got 6" for n in (2, 3)]
 
 
 def test_ids_equal_as_integers_are_duplicates(tmp_path):
@@ -275,7 +276,8 @@ def test_corrupted_cell_is_read_or_reported_never_crashes(row, column, text, quo
         try:
             table = own.read(path).instances
         except InputError as err:
-            assert err.problems and all(p.startswith(str(path)) or p.startswith("...") for p in err.problems)
+            assert err.problems and all(p.startswith(str(path)) or p.startswith("...") or p == SKIP_HINT
+                                        for p in err.problems)
             return
 
     assert table["id"].astype(str).is_unique

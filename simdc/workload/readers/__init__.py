@@ -100,7 +100,7 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
     chosen, tables = detect(paths, format)
     bad = BadRows(options.on_bad_rows)
     if chosen == "simdc":
-        data = _read_simdc(tables, options)
+        data = _read_simdc(tables, options, bad)
     elif chosen == "azure":
         data = azure.read(tables, options, bad)
     elif chosen == "google":
@@ -116,9 +116,10 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
     data.source = ", ".join(str(p) for p in paths)
     data.format = chosen
     data.skipped = bad.skipped
-    read = ", ".join(f"{len(files)} {name}" for name, files in tables.items() if _role(files[0]) != "ignored")
-    notes = [f"format {chosen}" + (" (detected)" if format == "auto" else "") + f": read {read}"]
-    ignored = [f"{len(files)} {name}" for name, files in tables.items() if _role(files[0]) == "ignored"]
+    read = ", ".join(_files(len(files), name) for name, files in tables.items() if _role(files[0]) != "ignored")
+    notes = [f"format {chosen}" + (" (detected)" if format == "auto" else "")
+             + f": read {read}: {len(data.instances):,} instances"]
+    ignored = [_files(len(files), name) for name, files in tables.items() if _role(files[0]) == "ignored"]
     if ignored:
         notes.append(f"not needed, left out: {', '.join(ignored)}")
     data.notes = notes + data.notes
@@ -127,18 +128,24 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
     return data
 
 
+def _files(n: int, table: str) -> str:
+    return f"{n} {table} file" + ("s" if n != 1 else "")
+
+
 def _role(tf: TraceFile) -> str:
     return tf.table.role if tf.table is not None else ("usage" if tf.name == "usage" else "instances")
 
 
-def _read_simdc(tables: dict[str, list[TraceFile]], options: ReaderOptions) -> TraceData:
+def _read_simdc(tables: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows) -> TraceData:
+    """simdc's own format: one workload file (:mod:`simdc.workload.own`, streamed and
+    checked row by row, bad rows to ``bad``) and any usage tables."""
     from simdc.workload import own, usage as usage_module
 
     instances = tables.get("instances", [])
     if len(instances) != 1:
         names = ", ".join(str(tf.path) for tf in instances) or "none"
         raise InputError(f"simdc format: expected one workload file (id, submit_s, duration_s, ...), got {names}")
-    table = own.read(instances[0].path).instances
+    table = own.read_instances(instances[0].path, bad, options.block_bytes)
     usage = None
     parts = [usage_module.read_table(tf.path) for tf in tables.get("usage", [])]
     if parts:
