@@ -22,17 +22,19 @@ from __future__ import annotations
 
 import csv
 import difflib
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from simdc.errors import InputError
 from simdc.workload import COLUMNS, KINDS, REQUIRED, Workload
-from simdc.workload.readers.common import (BLOCK_BYTES, BadRows, Field, Table, TraceFile, check_frame, head_lines,
-                                           parquet_batches, read_blocks, shown)
+from simdc.workload.readers.common import (BLOCK_BYTES, LARGEST_INT, BadRows, Field, Table, TraceFile, head_lines,
+                                           read_blocks, shown)
 
 TABLE = "instances"  # the name bad rows are counted under
 # Every column, as the validators check it. Sizes, lifetimes and limits must also be
@@ -94,41 +96,121 @@ def read(path: str | Path, on_bad_rows: str = "strict", block_bytes: int = BLOCK
 
 def read_instances(path: Path, bad: BadRows, block_bytes: int = BLOCK_BYTES) -> pd.DataFrame:
     """The canonical instance table of the workload file ``path``; bad rows go to ``bad``
-    (see :func:`read`)."""
-    if path.name.lower().endswith(".parquet"):
-        import pyarrow.parquet as pq
+    (see :func:`read`).
 
-        try:
-            names = list(pq.read_schema(path).names)
-        except (OSError, pa.ArrowException) as err:
-            raise InputError(f"{path}: cannot read as Parquet: {err}") from None
-        _check_columns(path, names)
-        parts = [_parquet_part(path, frame, names, bad) for frame in parquet_batches(path, names)]
+    A CSV file is first read with each column typed by Arrow, which is fast; a file in
+    which Arrow or :func:`_check_values` finds anything wrong is read again through
+    :func:`read_blocks` (every value as text), which names each problem's line and
+    skips or reports it.
+    """
+    if path.name.lower().endswith(".parquet"):
+        names = _parquet_columns(path)
         where = lambda row: f"{path}: row {int(row) + 1}"  # noqa: E731
-    else:
-        names = _header(path)
-        _check_columns(path, names)
-        table = Table("simdc", TABLE, tuple(FIELDS[n] for n in names), quote_char='"')
-        tf = TraceFile(path, table, f"simdc:{TABLE}", header_lines=1, fields=len(names))
-        parts, where = [], None
-        try:
-            for block in read_blocks(tf, names, _Deferred(bad), block_bytes):
-                where = block.where
-                parts.append(_checked(block.values, block.row, where, bad))
-        except InputError:
-            bad.check()  # the bad rows found before the file could not be read further come first
-            raise
-        bad.check()
-    if not parts or sum(len(p[1]) for p in parts) == 0:
-        skipped = sum(bad.counts.values())
-        raise InputError(f"{path}: no instances (" + (f"all {skipped:,} rows are bad and were skipped)" if skipped
-                                                      else "the table has no rows)"))
+        parts = [_check_values(values, rows, where, bad) for values, rows in _parquet_parts(path, names)]
+        return _table(path, names, parts, where, bad)
+    names = _header(path)
+    _check_columns(path, names)
+    probe = BadRows("skip")
+    parts = _typed_csv_parts(path, names, probe, block_bytes)
+    if parts is not None and not probe.counts:
+        table = _table(path, names, parts, None, probe, retry=True)
+        if table is not None:
+            return table
+    table = Table("simdc", TABLE, tuple(FIELDS[n] for n in names), quote_char='"')
+    tf = TraceFile(path, table, f"simdc:{TABLE}", header_lines=1, fields=len(names))
+    parts, where = [], None
+    try:
+        for block in read_blocks(tf, names, _Deferred(bad), block_bytes):
+            where = block.where
+            parts.append(_check_values(block.values, block.row, where, bad, converted=True))
+    except InputError:
+        bad.check()  # the bad rows found before the file could not be read further come first
+        raise
+    bad.check()
     return _table(path, names, parts, where, bad)
+
+
+def _typed_csv_parts(path: Path, names: list[str], probe: BadRows, block_bytes: int) -> list | None:
+    """The checked parts of a CSV file read with typed columns, or None when Arrow
+    refuses a value or a row's field count (the text path then finds and names it)."""
+    types = {n: pa.string() if FIELDS[n].kind == "str" else pa.float64() for n in names}
+    parts, start = [], 0
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False,
+                                           block_size=block_bytes),
+            parse_options=pacsv.ParseOptions(quote_char='"', invalid_row_handler=lambda row: "error"),
+            convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True, null_values=[""]),
+        )
+        for batch in reader:
+            rows = np.arange(start, start + batch.num_rows)
+            start += batch.num_rows
+            values = {n: _typed(batch.column(n), FIELDS[n]) for n in names}
+            if any(FIELDS[n].kind != "str" and np.isnan(v).sum() > batch.column(n).null_count
+                   for n, v in values.items()):
+                return None  # a "nan" in the text, which the typed read cannot tell from an empty value
+            parts.append(_check_values(values, rows, lambda row: "", probe))
+            if probe.counts:
+                return None
+    except (pa.ArrowException, OSError, EOFError, zlib.error):
+        return None
+    return parts
+
+
+def _typed(column: pa.Array, spec: Field):
+    """A typed column as the checks take it: numbers as a float64 numpy array with NaN
+    where empty; text as an Arrow string array, trimmed, null where empty."""
+    if spec.kind != "str":
+        if not pa.types.is_floating(column.type):
+            column = pc.cast(column, pa.float64())
+        return column.to_numpy(zero_copy_only=False)
+    if not pa.types.is_string(column.type):
+        column = pc.cast(column, pa.string())
+    trimmed = pc.utf8_trim_whitespace(column)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+
+def _parquet_columns(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException) as err:
+        raise InputError(f"{path}: cannot read as Parquet: {err}") from None
+    names = list(schema.names)
+    _check_columns(path, names)
+    for name in names:
+        kind = schema.field(name).type
+        if FIELDS[name].kind != "str" and not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+                                               or pa.types.is_null(kind)):
+            raise InputError(f"{path}: column {name!r} holds {kind} values, expected numbers")
+    return names
+
+
+def _parquet_parts(path: Path, names: list[str], batch_rows: int = 1 << 20):
+    import pyarrow.parquet as pq
+
+    start = 0
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=names):
+            rows = np.arange(start, start + batch.num_rows)
+            start += batch.num_rows
+            values = {}
+            for name in names:
+                column = batch.column(name)
+                if name == "id" and pa.types.is_integer(column.type) and column.null_count == 0:
+                    values[name] = column.to_numpy().astype(np.int64)  # integer ids stay integers
+                else:
+                    values[name] = _typed(column, FIELDS[name])
+            yield values, rows
+    except (OSError, pa.ArrowException) as err:
+        raise InputError(f"{path}: cannot read as Parquet: {str(err).strip()[:200]}") from None
 
 
 class _Deferred:
     """``bad`` as :func:`read_blocks` sees it: its rows are counted or collected as
-    usual, but strict mode raises only once :func:`_checked` has checked the same block,
+    usual, but strict mode raises only once :func:`_check_values` has checked the same block,
     so that every problem of the block is reported together."""
 
     def __init__(self, bad: BadRows):
@@ -168,123 +250,173 @@ def _check_columns(path: Path, names: list[str]) -> None:
         raise InputError(problems)
 
 
-def _parquet_part(path: Path, frame: pd.DataFrame, names: list[str], bad: BadRows):
-    frame = check_frame(frame, path, TABLE, [FIELDS[n] for n in names], bad)
-    rows = frame["_row"].to_numpy()
-    values: dict[str, np.ndarray] = {}
-    for name in names:
-        column = frame[name]
-        if FIELDS[name].kind == "str":
-            text = column.astype(object).where(column.notna(), None)
-            if name != "id":  # ids keep their Parquet type: integer ids stay integers
-                text = text.map(lambda v: v.strip() if isinstance(v, str) else v if v is None else str(v))
-                text = text.where(text != "", None)
-            values[name] = text.to_numpy(dtype=object)
-        else:
-            values[name] = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    return _checked(values, rows, lambda row: f"{path}: row {int(row) + 1}", bad)
+def _check_values(values: dict[str, np.ndarray], rows: np.ndarray, where, bad: BadRows, converted: bool = False):
+    """Check one block's typed columns against :data:`FIELDS` and :data:`POSITIVE`; bad
+    rows go to ``bad`` (``where(row)`` names a row). ``converted``: the text path has
+    applied the fields already (:func:`read_blocks`), only :data:`POSITIVE` is left.
+    Returns (values, rows) without the bad rows.
 
-
-def _checked(values: dict[str, np.ndarray], rows: np.ndarray, where, bad: BadRows):
-    """The checks a :class:`Field` cannot state, on one block's converted columns: sizes
-    > 0; ``kind`` among :data:`KINDS` (CSV checks it while converting, Parquet here).
-    Returns (values, rows) without the bad rows."""
+    The messages are those of the text path's converter, so a value is reported alike
+    whichever way it was read.
+    """
     keep = np.ones(len(rows), dtype=bool)
+    values = {name: pa.array(column, type=pa.string(), from_pandas=True)
+              if isinstance(column, np.ndarray) and column.dtype == object else column
+              for name, column in values.items()}
 
-    def flag(mask: np.ndarray, reason: str, column: np.ndarray) -> None:
+    def flag(mask: np.ndarray, reason: str, column=None) -> None:
         found = np.flatnonzero(mask & keep)
         if len(found):
-            bad.report(TABLE, found, reason, lambda i: where(rows[i]), lambda i: f" (got {_shown(column[i])})")
+            detail = None if column is None else (lambda i: f" (got {_shown(column[int(i)])})")
+            bad.report(TABLE, found, reason, lambda i: where(rows[i]), detail)
             keep[found] = False
 
-    for name, hint in POSITIVE.items():
-        if name in values:
-            column = values[name]
-            with np.errstate(invalid="ignore"):
-                flag(column <= 0, f"{name} must be > 0{hint}", column)
-    if "kind" in values:
-        kind = values["kind"]
-        flag(~np.isin(kind, (*KINDS, None)), f"kind must be one of {', '.join(KINDS)}", kind)
+    with np.errstate(invalid="ignore"):
+        for name, column in values.items():
+            spec = FIELDS[name]
+            if converted or not (isinstance(column, pa.Array) or column.dtype.kind == "f"):
+                pass  # checked as text already; integer Parquet ids
+            elif spec.kind == "str":
+                empty = column.is_null().to_numpy(zero_copy_only=False)
+                if spec.required:
+                    flag(empty, f"{name} is empty")
+                if spec.choices is not None:
+                    valid = pc.is_in(column, value_set=pa.array(spec.choices)).fill_null(False)
+                    flag(~empty & ~valid.to_numpy(zero_copy_only=False),
+                         f"{name} must be one of {', '.join(spec.choices)}", column)
+            else:
+                empty = np.isnan(column)  # typed reads give NaN for empty; a NaN in the data is no finite number
+                if spec.required:
+                    flag(empty, f"{name} is empty")
+                finite = np.isfinite(column)
+                flag(~finite & ~empty, f"{name} must be a finite number", column)
+                if spec.kind == "int":
+                    flag(finite & (np.mod(np.where(finite, column, 0), 1) != 0), f"{name} must be an integer", column)
+                    flag(finite & (np.abs(column) >= LARGEST_INT), f"{name} is out of range", column)
+                if spec.low is not None and spec.high is not None:
+                    flag((column < spec.low) | (column > spec.high), f"{name} must be in [{spec.low:g}, {spec.high:g}]",
+                         column)
+                elif spec.low is not None:
+                    flag(column < spec.low, f"{name} must be >= {spec.low:g}", column)
+            if name in POSITIVE:
+                flag(column <= 0, f"{name} must be > 0{POSITIVE[name]}", column)
     bad.check()
     if not keep.all():
-        values = {name: column[keep] for name, column in values.items()}
+        values = {name: _take(column, keep) for name, column in values.items()}
         rows = rows[keep]
     return values, rows
 
 
+def _take(column, which: np.ndarray):
+    """``column`` (numpy or Arrow) at a boolean mask or at positions."""
+    if isinstance(column, np.ndarray):
+        return column[which]
+    return column.filter(pa.array(which)) if which.dtype == bool else column.take(pa.array(which))
+
+
 def _shown(value) -> str:
+    if isinstance(value, pa.Scalar):
+        value = value.as_py()
     return f"{value:g}" if isinstance(value, (float, np.floating)) else shown(value)
 
 
-def _table(path: Path, names: list[str], parts: list, where, bad: BadRows) -> pd.DataFrame:
-    """The canonical table from the checked parts: defaults filled, ids unique, sorted."""
+def _table(path: Path, names: list[str], parts: list, where, bad: BadRows,
+           retry: bool = False) -> pd.DataFrame | None:
+    """The canonical table from the checked parts: defaults filled, ids unique, sorted.
+
+    ``retry`` (the typed CSV read, which cannot name lines): None when the table is
+    empty or an id repeats, for the text path to report it.
+    """
+    if not parts or sum(len(p[1]) for p in parts) == 0:
+        if retry:
+            return None
+        bad.check()
+        skipped = sum(bad.counts.values())
+        raise InputError(f"{path}: no instances (" + (f"all {skipped:,} rows are bad and were skipped)" if skipped
+                                                      else "the table has no rows)"))
     rows = np.concatenate([p[1] for p in parts])
-    given = {name: np.concatenate([p[0][name] for p in parts]) for name in names}
+    given = {name: _concat([p[0][name] for p in parts]) for name in names}
     ids = _ids(given["id"])
-    repeated = pd.Series(ids).duplicated(keep="first").to_numpy()
-    if repeated.any():
+    repeated = _repeated(ids)
+    if repeated is not None:
+        if retry:
+            return None
         found = np.flatnonzero(repeated)
         bad.report(TABLE, found, "id appears more than once", lambda i: where(rows[i]),
-                   lambda i: f" (got {shown(ids[i])})")
+                   lambda i: f" (got {_shown(ids[int(i)])})")
         bad.check()
         keep = ~repeated
-        ids, rows = ids[keep], rows[keep]
-        given = {name: column[keep] for name, column in given.items()}
+        ids, rows = _take(ids, keep), rows[keep]
+        given = {name: _take(column, keep) for name, column in given.items()}
     n = len(ids)
 
     def number(name: str, default) -> np.ndarray:
         """Column ``name`` as floats, ``default`` (a number or an array) where empty or absent."""
         column = given.get(name)
         if column is None:
-            return np.broadcast_to(np.asarray(default, dtype=float), (n,)).copy()
-        column = column.astype(float)
-        return np.where(np.isnan(column), default, column)
+            return np.broadcast_to(np.asarray(default, dtype=float), (n,))
+        return np.where(np.isnan(column), default, column) if np.isnan(column).any() else column
+
+    def text(column) -> pd.Series:
+        return _take(column, order).to_pandas() if isinstance(column, pa.Array) else column[order]
 
     columns = {name: given[name].astype(float, copy=False) for name in REQUIRED[1:]}
     columns["cpu_used"] = number("cpu_used", columns["cpu_cores"])
     columns["memory_used_gib"] = number("memory_used_gib", columns["memory_gib"])
     kind = given.get("kind")
-    codes = np.zeros(n, dtype=np.int8) if kind is None else (kind == KINDS[1]).astype(np.int8)
+    codes = (np.zeros(n, dtype=np.int8) if kind is None else
+             pc.equal(kind, KINDS[1]).fill_null(False).to_numpy(zero_copy_only=False).astype(np.int8))
     image = given.get("image")
-    image = np.full(n, "", dtype=object) if image is None else np.where(pd.isna(image), "", image)
-    priority = number("priority", 0.0).astype(np.int64)
+    image = pc.fill_null(pa.nulls(n, pa.string()) if image is None else image, "")
     order = np.argsort(columns["submit_s"], kind="stable")
     # Column by column: a dict of 10^7-row arrays would be copied into one 2-D block.
-    frame = pd.DataFrame({"id": ids[order]})
+    frame = pd.DataFrame({"id": text(ids)})
     for name, column in columns.items():
         frame[name] = column[order]
     frame["kind"] = pd.Categorical.from_codes(codes[order], categories=KINDS)
-    frame["image"] = image[order]
-    frame["priority"] = priority[order]
-    frame["cpu_limit"] = number("cpu_limit", np.nan)[order]
-    frame["memory_limit_gib"] = number("memory_limit_gib", np.nan)[order]
-    frame["membw_intensity"] = number("membw_intensity", 0.0)[order]
-    frame["io_intensity"] = number("io_intensity", 0.0)[order]
-    return frame[list(COLUMNS)]
+    frame["image"] = text(image)
+    frame["priority"] = number("priority", 0.0)[order].astype(np.int64)
+    for name, default in (("cpu_limit", np.nan), ("memory_limit_gib", np.nan), ("membw_intensity", 0.0),
+                          ("io_intensity", 0.0)):
+        frame[name] = number(name, default)[order]
+    return frame
 
 
-def _ids(ids: np.ndarray) -> np.ndarray:
-    """Integer ids stay integers (``1``, ``01`` and ``1.0`` are the same id); anything
-    else is text."""
-    if ids.dtype.kind in "iu":
-        return ids.astype(np.int64)
-    if ids.dtype.kind != "f":
-        try:
-            text = pa.array(ids, type=pa.string())
-        except (pa.ArrowTypeError, pa.ArrowInvalid):  # mixed Python types from Parquet
-            ids = np.array([str(v).strip() for v in ids], dtype=object)
-            text = pa.array(ids, type=pa.string())
-        try:
-            return pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            numbers = pd.to_numeric(pd.Series(ids, dtype=object), errors="coerce").to_numpy(float)
-    else:
-        numbers = ids
+def _concat(chunks: list):
+    if len(chunks) == 1:
+        return chunks[0]
+    if isinstance(chunks[0], np.ndarray):
+        return np.concatenate(chunks)
+    return pa.concat_arrays(chunks)
+
+
+def _repeated(ids) -> np.ndarray | None:
+    """Which ids appeared in an earlier row; None when none did."""
+    if len(pc.unique(pa.array(ids))) == len(ids):  # Arrow's hash: far faster than np.unique
+        return None
+    return pd.Series(ids if isinstance(ids, np.ndarray) else ids.to_pandas()).duplicated(keep="first").to_numpy()
+
+
+def _ids(ids):
+    """Integer ids stay integers (``1``, ``01`` and ``1.0`` are the same id): an int64
+    array; anything else is text, an Arrow string array."""
+    if isinstance(ids, np.ndarray):
+        if ids.dtype.kind in "iu":
+            return ids.astype(np.int64)
+        ids = pa.array(ids.astype(str), type=pa.string())
+    try:
+        return pc.cast(ids, pa.int64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    try:
+        numbers = pc.cast(ids, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return ids
     # Beyond 2**53 a float no longer holds every integer: keep such ids as text.
     with np.errstate(invalid="ignore"):
         if np.isfinite(numbers).all() and (numbers % 1 == 0).all() and (np.abs(numbers) <= 2**53).all():
             return numbers.astype(np.int64)
-    return ids if ids.dtype == object else np.array([str(v) for v in ids], dtype=object)
+    return ids
 
 
 def write(instances: pd.DataFrame, path: str | Path) -> Path:
