@@ -392,9 +392,10 @@ def _concat(chunks: list):
 
 def _repeated(ids) -> np.ndarray | None:
     """Which ids appeared in an earlier row; None when none did."""
-    if len(pc.unique(pa.array(ids))) == len(ids):  # Arrow's hash: far faster than np.unique
+    index = pd.Index(ids if isinstance(ids, np.ndarray) else ids.to_pandas())
+    if index.is_unique:  # a hash table (sorted ids: a scan); np.unique is several times slower
         return None
-    return pd.Series(ids if isinstance(ids, np.ndarray) else ids.to_pandas()).duplicated(keep="first").to_numpy()
+    return index.duplicated(keep="first")
 
 
 def _ids(ids):
