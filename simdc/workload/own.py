@@ -332,7 +332,7 @@ def _table(path: Path, names: list[str], parts: list, where, bad: BadRows,
             return None
         bad.check()
         skipped = sum(bad.counts.values())
-        raise InputError(f"{path}: no instances (" + (f"all {skipped:,} rows are bad and were skipped)" if skipped
+        raise InputError(f"{path}: no instances (" + (f"every row is bad: {skipped:,} skipped)" if skipped
                                                       else "the table has no rows)"))
     rows = np.concatenate([p[1] for p in parts])
     given = {name: _concat([p[0][name] for p in parts]) for name in names}
