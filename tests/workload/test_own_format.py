@@ -477,7 +477,8 @@ def test_skip_drops_and_counts_exactly_the_broken_rows_strict_names_the_first(n,
         assert len(named) == min(len(which), 10) and len(set(named)) == len(named)
         assert all(any(p.startswith(f"{path}: line {k + 2}: {how[k]}") for k in which) for p in named), found
         if len(which) > 10:
-            assert found[-1] == f"... and {len(which) - 10} more bad rows"
+            more = len(which) - 10
+            assert found[-1] == f"... and {more} more bad row{'s' if more != 1 else ''}"
 
 
 def test_parquet_null_in_a_required_column_is_reported_or_skipped(tmp_path):
