@@ -130,3 +130,13 @@ def test_format_defaults_to_auto_and_says_what_it_chose(tmp_path):
     assert notes["given"][0] == f"format simdc: read 1 instances file: {len(good):,} instances"
     for table in ("summary.csv",):
         assert (tmp_path / "auto" / table).read_text() == (tmp_path / "given" / table).read_text()
+
+
+def test_an_option_of_another_format_is_reported_once_the_format_is_detected(tmp_path):
+    """With the format left to auto, an option that only another format uses (Google's
+    reference machine) is an error naming the key and the format recognised, not
+    silently ignored."""
+    folder = case("own_csv_skip")
+    code, output = run("run", folder / "run.toml", "--set", "workload.reference_cpu_cores=48", "--out", tmp_path / "o")
+    assert code == 2 and "Traceback" not in output
+    assert "workload.reference_cpu_cores" in output and "'simdc'" in output
