@@ -7,15 +7,20 @@ the units the column names say: seconds, cores, GiB.
 
 Reading
 -------
-The file is streamed through the readers' validated path
-(:func:`simdc.workload.readers.common.read_blocks` for CSV, ``check_frame`` for Parquet)
-against one declaration of the columns, :data:`FIELDS`, so both give the same checks and
-the same messages. A bad row (a value that is no number, empty where required, out of
-range; a CSV row with more or fewer fields than the header; an id seen before) is an
-error naming the file and the line (CSV, the header is line 1) or row (Parquet), or,
-with ``on_bad_rows = "skip"``, is dropped and counted by reason. A short row is never
-completed with defaults. Problems of the file as a whole (a missing or unknown column,
-no instances) are errors in either mode.
+The file is streamed in blocks and checked against one declaration of the columns,
+:data:`FIELDS` (plus :data:`POSITIVE`), by :func:`_check_values` for Parquet and CSV
+alike. CSV is first read with its columns typed by Arrow (numbers straight to floats),
+which is fast; a file in which anything is wrong is read again through the other
+readers' validated text path (:func:`simdc.workload.readers.common.read_blocks`), so
+that each problem is named by its line. A bad row (a value that is no number, empty
+where required, out of range; a CSV row with more or fewer fields than the header; an
+id seen before) is an error naming the file and the line (CSV, the header is line 1)
+or row (Parquet), or, with ``on_bad_rows = "skip"``, is dropped and counted by reason.
+A short row is never completed with defaults. Problems of the file as a whole (a
+missing, unknown or repeated column, no instances) are errors in either mode. A
+leading byte-order mark, CRLF line ends and blanks around values are read as if
+absent; blank lines are skipped (and counted in line numbers). A line break inside a
+quoted value is read, but the lines named after it are one short.
 """
 
 from __future__ import annotations
@@ -57,7 +62,6 @@ FIELDS = {f.name: f for f in (
 )}
 POSITIVE = {"duration_s": "", "cpu_cores": "", "memory_gib": "",
             "cpu_limit": " (leave it empty for no limit)", "memory_limit_gib": " (leave it empty for no limit)"}
-NUMERIC = tuple(name for name, f in FIELDS.items() if f.kind != "str")
 assert tuple(FIELDS) == COLUMNS
 
 
