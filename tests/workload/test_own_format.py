@@ -3,6 +3,8 @@ name the file and the CSV line (the header is line 1)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import string
 import tempfile
 from pathlib import Path
@@ -297,9 +299,6 @@ def test_corrupted_cell_is_read_or_reported_never_crashes(row, column, text, quo
 
 
 # --- streaming, on_bad_rows, and the same instances however the file is written --------
-
-import csv  # noqa: E402
-import io  # noqa: E402
 
 FINITE = dict(allow_nan=False, allow_infinity=False)
 OPTIONAL = ("cpu_used", "memory_used_gib", "kind", "image", "priority", "cpu_limit", "memory_limit_gib",
