@@ -361,7 +361,10 @@ def _table(path: Path, names: list[str], parts: list, where, bad: BadRows,
             return np.broadcast_to(np.asarray(default, dtype=float), (n,))
         return np.where(np.isnan(column), default, column) if np.isnan(column).any() else column
 
-    def text(column) -> pd.Series:
+    def sort(column):
+        if order is None:  # a plain writable copy where Arrow or numpy gave a read-only view
+            return column.to_pandas() if isinstance(column, pa.Array) else \
+                column if column.flags.writeable and column.strides[0] else np.array(column)
         return _take(column, order).to_pandas() if isinstance(column, pa.Array) else column[order]
 
     columns = {name: given[name].astype(float, copy=False) for name in REQUIRED[1:]}
@@ -372,17 +375,19 @@ def _table(path: Path, names: list[str], parts: list, where, bad: BadRows,
              pc.equal(kind, KINDS[1]).fill_null(False).to_numpy(zero_copy_only=False).astype(np.int8))
     image = given.get("image")
     image = pc.fill_null(pa.nulls(n, pa.string()) if image is None else image, "")
-    order = np.argsort(columns["submit_s"], kind="stable")
+    submit = columns["submit_s"]
+    # Files are mostly written in submit order: then nothing needs to move.
+    order = None if (submit[1:] >= submit[:-1]).all() else np.argsort(submit, kind="stable")
     # Column by column: a dict of 10^7-row arrays would be copied into one 2-D block.
-    frame = pd.DataFrame({"id": text(ids)})
+    frame = pd.DataFrame({"id": sort(ids)})
     for name, column in columns.items():
-        frame[name] = column[order]
-    frame["kind"] = pd.Categorical.from_codes(codes[order], categories=KINDS)
-    frame["image"] = text(image)
-    frame["priority"] = number("priority", 0.0)[order].astype(np.int64)
+        frame[name] = sort(column)
+    frame["kind"] = pd.Categorical.from_codes(sort(codes), categories=KINDS)
+    frame["image"] = sort(image)
+    frame["priority"] = sort(number("priority", 0.0)).astype(np.int64)
     for name, default in (("cpu_limit", np.nan), ("memory_limit_gib", np.nan), ("membw_intensity", 0.0),
                           ("io_intensity", 0.0)):
-        frame[name] = number(name, default)[order]
+        frame[name] = sort(number(name, default))
     return frame
 
 
