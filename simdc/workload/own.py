@@ -71,8 +71,8 @@ def read(path: str | Path, on_bad_rows: str = "strict", block_bytes: int = BLOCK
     Parameters
     ----------
     path
-        The file; a ``.parquet`` suffix reads Parquet, anything else CSV (gzip is
-        recognised by its content).
+        The file; a ``.parquet`` suffix reads Parquet, anything else CSV (``.gz``:
+        gzipped CSV).
     on_bad_rows
         ``"strict"``: bad rows are errors; ``"skip"``: they are dropped and counted by
         reason in the result's ``skipped``.
