@@ -103,7 +103,7 @@ class WorkloadSpec(Spec):
 
     trace: Path | None = Field(default=None, description="a file or a folder of parts")
     format: Literal["simdc", "auto", "azure", "google", "alibaba2017", "alibaba2018", "bitbrains", "opendc"] = Field(
-        default="simdc", description="the trace's format; auto recognises it from the files")
+        default="auto", description="the trace's format; auto recognises it from the files and says so in the notes")
     usage: Path | None = Field(default=None, description="usage series: simdc's usage table (id, t_s, cpu_cores, "
                                "memory_gib) or the trace's own (vm_cpu_readings, task_usage, ...)")
     usage_step_s: float = Field(default=300.0, gt=0, description="step usage series are averaged onto")

@@ -77,6 +77,7 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int) -> Workload:
     data = readers.read_trace([spec.trace] + ([spec.usage] if spec.usage is not None else []), spec.format,
                               reader_options(spec), readers.Selection(spec.time_window_s, spec.sample, spec.limit,
                                                                       seed))
+    _check_options(spec, data.format)
     instances = data.instances[data.instances["submit_s"] < duration_s].reset_index(drop=True)
     model = None
     if data.usage is not None and len(instances):
@@ -85,13 +86,25 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int) -> Workload:
         table = table[table["id"].isin(ids)]
         if len(table):
             model = usage.SeriesUsage.from_table(table, ids, spec.usage_step_s, _means(instances))
-    source = str(spec.trace) if spec.format == "simdc" else data.source
+    source = str(spec.trace) if data.format == "simdc" else data.source
     notes = list(data.notes) + [f"not replayed: {reason}: {n:,}" for reason, n in data.dropped.items()]
     late = len(data.instances) - len(instances)
     if late:
         notes.append(f"{late:,} instances arrive at or after simulation.duration_s ({duration_s:g} s): not submitted")
     return Workload(instances, source, model, skipped=dict(data.skipped), dropped=dict(data.dropped),
                     notes=tuple(notes))
+
+
+def _check_options(spec: WorkloadSpec, chosen: str) -> None:
+    """A reader option set for another format than the one read would be ignored: with
+    ``format = "auto"`` (the default) that is known only now, so it is reported here."""
+    from simdc.errors import InputError
+    from simdc.model.workload import FORMAT_OPTIONS
+
+    for key, formats in FORMAT_OPTIONS.items():
+        if getattr(spec, key) is not None and chosen not in formats:
+            raise InputError(f"workload.{key}: applies to format {' or '.join(map(repr, formats))} only, "
+                             f"and the trace was recognised as {chosen!r}")
 
 
 def reader_options(spec: WorkloadSpec):

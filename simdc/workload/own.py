@@ -1,172 +1,432 @@
-"""simdc's own workload format: CSV or Parquet, one row per instance (see ``simdc.workload``)."""
+"""simdc's own workload format: CSV or Parquet, one row per instance (see ``simdc.workload``).
+
+The columns are named in the file (a header row in CSV), in any order; ``id``,
+``submit_s``, ``duration_s``, ``cpu_cores`` and ``memory_gib`` are required, the others
+optional (an empty value takes the default :mod:`simdc.workload` gives). Values are in
+the units the column names say: seconds, cores, GiB.
+
+Reading
+-------
+The file is streamed in blocks and checked against one declaration of the columns,
+:data:`FIELDS` (plus :data:`POSITIVE`), by :func:`_check_values` for Parquet and CSV
+alike. CSV is first read with its columns typed by Arrow (numbers straight to floats),
+which is fast; a file in which anything is wrong is read again through the other
+readers' validated text path (:func:`simdc.workload.readers.common.read_blocks`), so
+that each problem is named by its line. A bad row (a value that is no number, empty
+where required, out of range; a CSV row with more or fewer fields than the header; an
+id seen before) is an error naming the file and the line (CSV, the header is line 1)
+or row (Parquet), or, with ``on_bad_rows = "skip"``, is dropped and counted by reason.
+A short row is never completed with defaults. Problems of the file as a whole (a
+missing, unknown or repeated column, no instances) are errors in either mode. A
+leading byte-order mark, CRLF line ends and blanks around values are read as if
+absent; blank lines are skipped (and counted in line numbers). A line break inside a
+quoted value is read, but the lines named after it are one short.
+"""
 
 from __future__ import annotations
 
 import csv
 import difflib
-import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from simdc.errors import InputError
 from simdc.workload import COLUMNS, KINDS, REQUIRED, Workload
+from simdc.workload.readers.common import (BLOCK_BYTES, LARGEST_INT, BadRows, Field, Table, TraceFile, head_lines,
+                                           read_blocks, shown)
 
-MAX_REPORTED = 5
-NUMERIC = ("submit_s", "duration_s", "cpu_cores", "memory_gib", "cpu_used", "memory_used_gib", "priority",
-           "cpu_limit", "memory_limit_gib", "membw_intensity", "io_intensity")
+TABLE = "instances"  # the name bad rows are counted under
+# Every column, as the validators check it. Sizes, lifetimes and limits must also be
+# > 0, which a Field's inclusive bounds cannot say: see POSITIVE.
+FIELDS = {f.name: f for f in (
+    Field("id", "str"),
+    Field("submit_s", low=0.0),
+    Field("duration_s"),
+    Field("cpu_cores"),
+    Field("memory_gib"),
+    Field("cpu_used", required=False, low=0.0),
+    Field("memory_used_gib", required=False, low=0.0),
+    Field("kind", "str", required=False, choices=KINDS),
+    Field("image", "str", required=False),
+    Field("priority", "int", required=False),
+    Field("cpu_limit", required=False),
+    Field("memory_limit_gib", required=False),
+    Field("membw_intensity", required=False, low=0.0, high=1.0),
+    Field("io_intensity", required=False, low=0.0, high=1.0),
+)}
+POSITIVE = {"duration_s": "", "cpu_cores": "", "memory_gib": "",
+            "cpu_limit": " (leave it empty for no limit)", "memory_limit_gib": " (leave it empty for no limit)"}
+assert tuple(FIELDS) == COLUMNS
 
 
-def read(path: str | Path) -> Workload:
+def read(path: str | Path, on_bad_rows: str = "strict", block_bytes: int = BLOCK_BYTES) -> Workload:
     """Read and validate a workload file (``.csv``, ``.csv.gz`` or ``.parquet``).
+
+    Parameters
+    ----------
+    path
+        The file; a ``.parquet`` suffix reads Parquet, anything else CSV (``.gz``:
+        gzipped CSV).
+    on_bad_rows
+        ``"strict"``: bad rows are errors; ``"skip"``: they are dropped and counted by
+        reason in the result's ``skipped``.
+    block_bytes
+        CSV text read per block, bytes: bounds the memory held besides the result.
+
+    Returns
+    -------
+    Workload
+        The canonical instance table (:data:`simdc.workload.COLUMNS`), sorted by
+        ``submit_s``, with ``skipped`` filled under ``"skip"``.
 
     Raises
     ------
     InputError
-        Naming the file, the line (CSV) or row (Parquet) and the reason, for the first
-        few problems; nothing is silently dropped or guessed.
+        Naming the file, the line (CSV) or row (Parquet) and the reason for the first
+        bad rows (strict); a missing or unknown column; a file with no instances.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: workload file not found")
-    parquet = path.suffix == ".parquet"
-    try:
-        if parquet:
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as err:
-        raise InputError(f"{path}: cannot read as {'Parquet' if parquet else 'CSV'}: {err}".strip()) from None
-    where = (lambda row: f"row {row + 1}") if parquet else _CsvLines(path, len(frame))
-    if not isinstance(frame.index, pd.RangeIndex):
-        # pandas takes the extra leading fields of a first row longer than the header
-        # as an index, shifting every value one column along: refuse, never guess.
-        fields = len(frame.columns) + frame.index.nlevels
-        raise InputError(f"{path}: {where(0)}: {fields} fields, but the header has {len(frame.columns)} columns")
-    return Workload(normalise(frame, str(path), where), str(path))
+    bad = BadRows(on_bad_rows)
+    return Workload(read_instances(path, bad, block_bytes), str(path), skipped=bad.skipped)
 
 
-class _CsvLines:
-    """Names a data row by its line in the CSV file (the header is line 1), counting the
-    blank lines pandas skips and line breaks inside quoted fields. The file is scanned
-    again only when a problem is reported."""
+def read_instances(path: Path, bad: BadRows, block_bytes: int = BLOCK_BYTES) -> pd.DataFrame:
+    """The canonical instance table of the workload file ``path``; bad rows go to ``bad``
+    (see :func:`read`).
 
-    def __init__(self, path: Path, rows: int):
-        self.path, self.rows, self.starts = path, rows, None
-
-    def __call__(self, row: int) -> str:
-        if self.starts is None:
-            self.starts = self._record_starts()
-        if len(self.starts) == self.rows + 1:  # header + rows: the scan agrees with pandas
-            return f"line {self.starts[row + 1]}"
-        return f"line {row + 2}"
-
-    def _record_starts(self) -> list[int]:
-        starts, line = [], 1
-        opener = gzip.open if self.path.suffix == ".gz" else open
-        try:
-            with opener(self.path, "rt", newline="", encoding="utf-8", errors="replace") as file:
-                reader = csv.reader(file, skipinitialspace=True)
-                for record in reader:
-                    if len(record) > 1 or (record and record[0].strip()):  # pandas skips blank lines
-                        starts.append(line)
-                    line = reader.line_num + 1
-        except (OSError, csv.Error):
-            return []
-        return starts
-
-
-def normalise(frame: pd.DataFrame, source: str, where=lambda row: f"row {row + 1}") -> pd.DataFrame:
-    """Check a raw instance table and return it in canonical form, sorted by ``submit_s``.
-
-    ``where(row)`` names a row for messages (``line 7``). Every check is vectorised.
+    A CSV file is first read with each column typed by Arrow, which is fast; a file in
+    which Arrow or :func:`_check_values` finds anything wrong is read again through
+    :func:`read_blocks` (every value as text), which names each problem's line and
+    skips or reports it.
     """
-    problems: list[str] = []
+    if path.name.lower().endswith(".parquet"):
+        names = _parquet_columns(path)
+        where = lambda row: f"{path}: row {int(row) + 1}"  # noqa: E731
+        parts = [_check_values(values, rows, where, bad) for values, rows in _parquet_parts(path, names)]
+        return _table(path, names, parts, where, bad)
+    names = _header(path)
+    _check_columns(path, names)
+    probe = BadRows("skip")
+    parts = _typed_csv_parts(path, names, probe, block_bytes)
+    if parts is not None and not probe.counts:
+        table = _table(path, names, parts, None, probe, retry=True)
+        if table is not None:
+            return table
+    table = Table("simdc", TABLE, tuple(FIELDS[n] for n in names), quote_char='"')
+    tf = TraceFile(path, table, f"simdc:{TABLE}", header_lines=1, fields=len(names))
+    parts, where = [], None
+    try:
+        for block in read_blocks(tf, names, _Deferred(bad), block_bytes):
+            where = block.where
+            parts.append(_check_values(block.values, block.row, where, bad, converted=True))
+    except InputError:
+        bad.check()  # the bad rows found before the file could not be read further come first
+        raise
+    bad.check()
+    return _table(path, names, parts, where, bad)
 
-    unknown = [c for c in frame.columns if c not in COLUMNS]
-    for column in unknown:
+
+def _typed_csv_parts(path: Path, names: list[str], probe: BadRows, block_bytes: int) -> list | None:
+    """The checked parts of a CSV file read with typed columns, or None when Arrow
+    refuses a value or a row's field count (the text path then finds and names it)."""
+    types = {n: pa.string() if FIELDS[n].kind == "str" else pa.float64() for n in names}
+    parts, start = [], 0
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False,
+                                           block_size=block_bytes),
+            parse_options=pacsv.ParseOptions(quote_char='"', invalid_row_handler=lambda row: "error"),
+            convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True, null_values=[""]),
+        )
+        for batch in reader:
+            rows = np.arange(start, start + batch.num_rows)
+            start += batch.num_rows
+            values = {n: _typed(batch.column(n), FIELDS[n]) for n in names}
+            if any(FIELDS[n].kind != "str" and np.isnan(v).sum() > batch.column(n).null_count
+                   for n, v in values.items()):
+                return None  # a "nan" in the text, which the typed read cannot tell from an empty value
+            parts.append(_check_values(values, rows, lambda row: "", probe))
+            if probe.counts:
+                return None
+    except (pa.ArrowException, OSError, EOFError, zlib.error):
+        return None
+    return parts
+
+
+def _typed(column: pa.Array, spec: Field):
+    """A typed column as the checks take it: numbers as a float64 numpy array with NaN
+    where empty; text as an Arrow string array, trimmed, null where empty."""
+    if spec.kind != "str":
+        if not pa.types.is_floating(column.type):
+            column = pc.cast(column, pa.float64())
+        return column.to_numpy(zero_copy_only=False)
+    if not pa.types.is_string(column.type):
+        column = pc.cast(column, pa.string())
+    trimmed = pc.utf8_trim_whitespace(column)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+
+def _parquet_columns(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException) as err:
+        raise InputError(f"{path}: cannot read as Parquet: {err}") from None
+    names = list(schema.names)
+    _check_columns(path, names)
+    for name in names:
+        kind = schema.field(name).type
+        if FIELDS[name].kind != "str" and not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+                                               or pa.types.is_null(kind)):
+            raise InputError(f"{path}: column {name!r} holds {kind} values, expected numbers")
+    return names
+
+
+def _parquet_parts(path: Path, names: list[str], batch_rows: int = 1 << 20):
+    import pyarrow.parquet as pq
+
+    start = 0
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=names):
+            rows = np.arange(start, start + batch.num_rows)
+            start += batch.num_rows
+            values = {}
+            for name in names:
+                column = batch.column(name)
+                if name == "id" and pa.types.is_integer(column.type) and column.null_count == 0:
+                    values[name] = column.to_numpy().astype(np.int64)  # integer ids stay integers
+                else:
+                    values[name] = _typed(column, FIELDS[name])
+            yield values, rows
+    except (OSError, pa.ArrowException) as err:
+        raise InputError(f"{path}: cannot read as Parquet: {str(err).strip()[:200]}") from None
+
+
+class _Deferred:
+    """``bad`` as :func:`read_blocks` sees it: its rows are counted or collected as
+    usual, but strict mode raises only once :func:`_check_values` has checked the same block,
+    so that every problem of the block is reported together."""
+
+    def __init__(self, bad: BadRows):
+        self.bad = bad
+
+    def report(self, *args, **kwargs) -> None:
+        self.bad.report(*args, **kwargs)
+
+    def check(self) -> None:
+        pass
+
+
+def _header(path: Path) -> list[str]:
+    lines = head_lines(path, lines=1)
+    if not lines:
+        raise InputError(f"{path}: the file is empty (expected a header: {', '.join(REQUIRED)}, ...)")
+    header = lines[0].lstrip("\ufeff")  # spreadsheets' "CSV UTF-8" starts with a byte-order mark
+    try:
+        return [name.strip() for name in next(csv.reader([header], skipinitialspace=True))]
+    except csv.Error as err:
+        raise InputError(f"{path}: line 1: cannot read the header: {err}") from None
+
+
+def _check_columns(path: Path, names: list[str]) -> None:
+    problems: list[str] = []
+    for column in dict.fromkeys(n for n in names if n not in FIELDS):
         close = difflib.get_close_matches(column, COLUMNS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; expected columns: {', '.join(COLUMNS)}"
-        problems.append(f"{source}: unknown column {column!r}{hint}")
-    missing = [c for c in REQUIRED if c not in frame.columns]
+        problems.append(f"{path}: unknown column {column!r}{hint}")
+    repeated = sorted({n for n in names if names.count(n) > 1 and n in FIELDS})
+    if repeated:
+        problems.append(f"{path}: column(s) given more than once: {', '.join(repeated)}")
+    missing = [c for c in REQUIRED if c not in names]
     if missing:
-        problems.append(f"{source}: missing required column(s): {', '.join(missing)}")
+        problems.append(f"{path}: missing required column(s): {', '.join(missing)}")
     if problems:
         raise InputError(problems)
-    if len(frame) == 0:
-        raise InputError(f"{source}: no instances (the table has no rows)")
 
-    out = pd.DataFrame(index=frame.index)
-    out["id"] = frame["id"]
-    for column in NUMERIC:
-        if column not in frame.columns:
-            continue
-        raw = frame[column]
-        values = pd.to_numeric(raw, errors="coerce").astype(float)
-        blank = raw.isna() | (raw.astype(str).str.strip() == "")
-        bad = values.isna() & ~blank
-        _report(problems, source, where, bad, lambda r: f"{column} is not a number ({frame[column].iloc[r]!r})")
-        if column in REQUIRED:
-            _report(problems, source, where, blank, lambda r: f"{column} is empty")
-        out[column] = values
 
-    def check(column: str, mask: pd.Series, rule: str) -> None:
-        _report(problems, source, where, mask.fillna(False),
-                lambda r: f"{column} {rule} (got {out[column].iloc[r]:g})")
+def _check_values(values: dict[str, np.ndarray], rows: np.ndarray, where, bad: BadRows, converted: bool = False):
+    """Check one block's typed columns against :data:`FIELDS` and :data:`POSITIVE`; bad
+    rows go to ``bad`` (``where(row)`` names a row). ``converted``: the text path has
+    applied the fields already (:func:`read_blocks`), only :data:`POSITIVE` is left.
+    Returns (values, rows) without the bad rows.
 
-    check("submit_s", out["submit_s"] < 0, "must be >= 0")
-    check("duration_s", out["duration_s"] <= 0, "must be > 0")
-    check("cpu_cores", out["cpu_cores"] <= 0, "must be > 0")
-    check("memory_gib", out["memory_gib"] <= 0, "must be > 0")
-    for column in ("submit_s", "duration_s", "cpu_cores", "memory_gib"):
-        check(column, ~np.isfinite(out[column]) & out[column].notna(), "must be finite")
-    for column in ("cpu_used", "memory_used_gib"):
-        if column in out:
-            check(column, out[column] < 0, "must be >= 0")
-            check(column, np.isinf(out[column]), "must be finite")
-    for column in ("membw_intensity", "io_intensity"):
-        if column in out:
-            check(column, (out[column] < 0) | (out[column] > 1), "must be between 0 and 1")
-            out[column] = out[column].fillna(0.0)
-        else:
-            out[column] = 0.0
-    for column in ("cpu_limit", "memory_limit_gib"):
-        if column in out:
-            check(column, out[column] <= 0, "must be > 0 (leave it empty for no limit)")
-        else:
-            out[column] = np.nan
+    The messages are those of the text path's converter, so a value is reported alike
+    whichever way it was read.
+    """
+    keep = np.ones(len(rows), dtype=bool)
+    values = {name: pa.array(column, type=pa.string(), from_pandas=True)
+              if isinstance(column, np.ndarray) and column.dtype == object else column
+              for name, column in values.items()}
 
-    out["cpu_used"] = out["cpu_used"].fillna(out["cpu_cores"]) if "cpu_used" in out else out["cpu_cores"]
-    if "memory_used_gib" in out:
-        out["memory_used_gib"] = out["memory_used_gib"].fillna(out["memory_gib"])
-    else:
-        out["memory_used_gib"] = out["memory_gib"]
+    def flag(mask: np.ndarray, reason: str, column=None) -> None:
+        found = np.flatnonzero(mask & keep)
+        if len(found):
+            detail = None if column is None else (lambda i: f" (got {_shown(column[int(i)])})")
+            bad.report(TABLE, found, reason, lambda i: where(rows[i]), detail)
+            keep[found] = False
 
-    kind = frame["kind"].astype(str).str.strip() if "kind" in frame else pd.Series("service", index=frame.index)
-    kind = kind.where(kind != "", "service")
-    _report(problems, source, where, ~kind.isin(KINDS),
-            lambda r: f"kind must be one of {', '.join(KINDS)} (got {kind.iloc[r]!r})")
-    out["kind"] = kind
-    out["image"] = frame["image"].fillna("").astype(str).str.strip() if "image" in frame else ""
-    priority = out["priority"] if "priority" in out else pd.Series(0.0, index=frame.index)
-    _report(problems, source, where, (priority.fillna(0) % 1 != 0),
-            lambda r: f"priority must be an integer (got {priority.iloc[r]:g})")
-    out["priority"] = priority.fillna(0)
+    with np.errstate(invalid="ignore"):
+        for name, column in values.items():
+            spec = FIELDS[name]
+            if converted or not (isinstance(column, pa.Array) or column.dtype.kind == "f"):
+                pass  # checked as text already; integer Parquet ids
+            elif spec.kind == "str":
+                empty = column.is_null().to_numpy(zero_copy_only=False)
+                if spec.required:
+                    flag(empty, f"{name} is empty")
+                if spec.choices is not None:
+                    valid = pc.is_in(column, value_set=pa.array(spec.choices)).fill_null(False)
+                    flag(~empty & ~valid.to_numpy(zero_copy_only=False),
+                         f"{name} must be one of {', '.join(spec.choices)}", column)
+            else:
+                empty = np.isnan(column)  # typed reads give NaN for empty; a NaN in the data is no finite number
+                if spec.required:
+                    flag(empty, f"{name} is empty")
+                finite = np.isfinite(column)
+                flag(~finite & ~empty, f"{name} must be a finite number", column)
+                if spec.kind == "int":
+                    flag(finite & (np.mod(np.where(finite, column, 0), 1) != 0), f"{name} must be an integer", column)
+                    flag(finite & (np.abs(column) >= LARGEST_INT), f"{name} is out of range", column)
+                if spec.low is not None and spec.high is not None:
+                    flag((column < spec.low) | (column > spec.high), f"{name} must be in [{spec.low:g}, {spec.high:g}]",
+                         column)
+                elif spec.low is not None:
+                    flag(column < spec.low, f"{name} must be >= {spec.low:g}", column)
+            if name in POSITIVE:
+                flag(column <= 0, f"{name} must be > 0{POSITIVE[name]}", column)
+    bad.check()
+    if not keep.all():
+        values = {name: _take(column, keep) for name, column in values.items()}
+        rows = rows[keep]
+    return values, rows
 
-    ids = out["id"].astype(str).str.strip()
-    _report(problems, source, where, ids == "", lambda r: "id is empty")
-    # Compare ids as they will be stored: '1' and '1.0' are both the integer 1.
-    repeated = _ids(out["id"]).astype(str).duplicated(keep="first") & (ids != "")
-    _report(problems, source, where, repeated, lambda r: f"id {ids.iloc[r]!r} appears more than once")
 
-    if problems:
-        raise InputError(_capped(problems))
-    out["priority"] = out["priority"].astype(np.int64)
-    out["kind"] = pd.Categorical(out["kind"], categories=KINDS)
-    out["id"] = _ids(out["id"])
-    out = out.sort_values("submit_s", kind="stable").reset_index(drop=True)
-    return out[list(COLUMNS)]
+def _take(column, which: np.ndarray):
+    """``column`` (numpy or Arrow) at a boolean mask or at positions."""
+    if isinstance(column, np.ndarray):
+        return column[which]
+    return column.filter(pa.array(which)) if which.dtype == bool else column.take(pa.array(which))
+
+
+def _shown(value) -> str:
+    if isinstance(value, pa.Scalar):
+        value = value.as_py()
+    return f"{value:g}" if isinstance(value, (float, np.floating)) else shown(value)
+
+
+def _table(path: Path, names: list[str], parts: list, where, bad: BadRows,
+           retry: bool = False) -> pd.DataFrame | None:
+    """The canonical table from the checked parts: defaults filled, ids unique, sorted.
+
+    ``retry`` (the typed CSV read, which cannot name lines): None when the table is
+    empty or an id repeats, for the text path to report it.
+    """
+    if not parts or sum(len(p[1]) for p in parts) == 0:
+        if retry:
+            return None
+        bad.check()
+        skipped = sum(bad.counts.values())
+        raise InputError(f"{path}: no instances (" + (f"every row is bad: {skipped:,} skipped)" if skipped
+                                                      else "the table has no rows)"))
+    rows = np.concatenate([p[1] for p in parts])
+    given = {name: _concat([p[0][name] for p in parts]) for name in names}
+    ids = _ids(given["id"])
+    repeated = _repeated(ids)
+    if repeated is not None:
+        if retry:
+            return None
+        found = np.flatnonzero(repeated)
+        bad.report(TABLE, found, "id appears more than once", lambda i: where(rows[i]),
+                   lambda i: f" (got {_shown(ids[int(i)])})")
+        bad.check()
+        keep = ~repeated
+        ids, rows = _take(ids, keep), rows[keep]
+        given = {name: _take(column, keep) for name, column in given.items()}
+    n = len(ids)
+
+    def number(name: str, default) -> np.ndarray:
+        """Column ``name`` as floats, ``default`` (a number or an array) where empty or absent."""
+        column = given.get(name)
+        if column is None:
+            return np.broadcast_to(np.asarray(default, dtype=float), (n,))
+        return np.where(np.isnan(column), default, column) if np.isnan(column).any() else column
+
+    def sort(column):
+        if order is None:  # a plain writable copy where Arrow or numpy gave a read-only view
+            return column.to_pandas() if isinstance(column, pa.Array) else \
+                column if column.flags.writeable and column.strides[0] else np.array(column)
+        return _take(column, order).to_pandas() if isinstance(column, pa.Array) else column[order]
+
+    columns = {name: given[name].astype(float, copy=False) for name in REQUIRED[1:]}
+    columns["cpu_used"] = number("cpu_used", columns["cpu_cores"])
+    columns["memory_used_gib"] = number("memory_used_gib", columns["memory_gib"])
+    kind = given.get("kind")
+    codes = (np.zeros(n, dtype=np.int8) if kind is None else
+             pc.equal(kind, KINDS[1]).fill_null(False).to_numpy(zero_copy_only=False).astype(np.int8))
+    image = given.get("image")
+    image = pc.fill_null(pa.nulls(n, pa.string()) if image is None else image, "")
+    submit = columns["submit_s"]
+    # Files are mostly written in submit order: then nothing needs to move.
+    order = None if (submit[1:] >= submit[:-1]).all() else np.argsort(submit, kind="stable")
+    # Column by column: a dict of 10^7-row arrays would be copied into one 2-D block.
+    frame = pd.DataFrame({"id": sort(ids)})
+    for name, column in columns.items():
+        frame[name] = sort(column)
+    frame["kind"] = pd.Categorical.from_codes(sort(codes), categories=KINDS)
+    frame["image"] = sort(image)
+    frame["priority"] = sort(number("priority", 0.0)).astype(np.int64)
+    for name, default in (("cpu_limit", np.nan), ("memory_limit_gib", np.nan), ("membw_intensity", 0.0),
+                          ("io_intensity", 0.0)):
+        frame[name] = sort(number(name, default))
+    return frame
+
+
+def _concat(chunks: list):
+    if len(chunks) == 1:
+        return chunks[0]
+    if isinstance(chunks[0], np.ndarray):
+        return np.concatenate(chunks)
+    return pa.concat_arrays(chunks)
+
+
+def _repeated(ids) -> np.ndarray | None:
+    """Which ids appeared in an earlier row; None when none did."""
+    index = pd.Index(ids if isinstance(ids, np.ndarray) else ids.to_pandas())
+    if index.is_unique:  # a hash table (sorted ids: a scan); np.unique is several times slower
+        return None
+    return index.duplicated(keep="first")
+
+
+def _ids(ids):
+    """Integer ids stay integers (``1``, ``01`` and ``1.0`` are the same id): an int64
+    array; anything else is text, an Arrow string array."""
+    if isinstance(ids, np.ndarray):
+        if ids.dtype.kind in "iu":
+            return ids.astype(np.int64)
+        ids = pa.array(ids.astype(str), type=pa.string())
+    try:
+        return pc.cast(ids, pa.int64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    try:
+        numbers = pc.cast(ids, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return ids
+    # Beyond 2**53 a float no longer holds every integer: keep such ids as text.
+    with np.errstate(invalid="ignore"):
+        if np.isfinite(numbers).all() and (numbers % 1 == 0).all() and (np.abs(numbers) <= 2**53).all():
+            return numbers.astype(np.int64)
+    return ids
 
 
 def write(instances: pd.DataFrame, path: str | Path) -> Path:
@@ -178,26 +438,3 @@ def write(instances: pd.DataFrame, path: str | Path) -> Path:
     else:
         table.to_csv(path, index=False)
     return path
-
-
-def _ids(column: pd.Series) -> pd.Series:
-    """Integer ids stay integers; anything else is a string."""
-    as_int = pd.to_numeric(column, errors="coerce")
-    # Beyond 2**53 a float no longer holds every integer: keep such ids as text.
-    if as_int.notna().all() and (as_int % 1 == 0).all() and (as_int.abs() <= 2**53).all():
-        return as_int.astype(np.int64)
-    return column.astype(str).str.strip()
-
-
-def _report(problems: list[str], source: str, where, mask: pd.Series, reason) -> None:
-    rows = np.flatnonzero(mask.to_numpy(dtype=bool))
-    for row in rows[: MAX_REPORTED + 1]:
-        problems.append(f"{source}: {where(row)}: {reason(row)}")
-    if len(rows) > MAX_REPORTED + 1:
-        problems.append(f"{source}: ... and {len(rows) - MAX_REPORTED - 1} more rows like that")
-
-
-def _capped(problems: list[str]) -> list[str]:
-    if len(problems) <= 3 * MAX_REPORTED:
-        return problems
-    return problems[: 3 * MAX_REPORTED] + [f"... and {len(problems) - 3 * MAX_REPORTED} more problems"]

@@ -81,8 +81,9 @@ def test_the_v2_download_folder_reads_its_vms_and_leaves_the_companion_tables_ou
     assert sorted(data.instances["id"]) == sorted(r[0] for r in rows)
     assert data.instances.equals(alone.instances)
     assert data.usage is not None and set(data.usage["id"]) <= {r[0] for r in rows}
-    assert any("read 1 vm_cpu_readings, 1 vmtable" in note for note in data.notes), data.notes
-    assert "not needed, left out: 1 deployments, 1 subscriptions" in data.notes
+    assert any(f"read 1 vm_cpu_readings file, 1 vmtable file: {len(rows)} instances" in note
+               for note in data.notes), data.notes
+    assert "not needed, left out: 1 deployments file, 1 subscriptions file" in data.notes
     assert not data.skipped
 
 

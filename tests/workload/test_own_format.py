@@ -3,6 +3,8 @@ name the file and the CSV line (the header is line 1)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import string
 import tempfile
 from pathlib import Path
@@ -16,6 +18,7 @@ from pandas.testing import assert_frame_equal
 
 from simdc.errors import InputError
 from simdc.workload import COLUMNS, own
+from simdc.workload.readers.common import SKIP_HINT
 
 HEADER = "id,submit_s,duration_s,cpu_cores,memory_gib"
 
@@ -27,9 +30,10 @@ def write(tmp_path: Path, text: str, name: str = "trace.csv") -> Path:
 
 
 def problems(path: Path) -> list[str]:
+    """The problems reported for ``path``, without the closing hint on how to skip bad rows."""
     with pytest.raises(InputError) as caught:
         own.read(path)
-    return caught.value.problems
+    return [p for p in caught.value.problems if p != SKIP_HINT]
 
 
 def test_csv_values_and_defaults_are_read():
@@ -80,7 +84,7 @@ def test_csv_with_only_required_columns_gets_every_column(tmp_path):
     ("b,5,,1,2", ["duration_s", "empty"]),
     ("b,5,20,0,2", ["cpu_cores", "> 0"]),
     ("b,5,inf,1,2", ["duration_s", "finite"]),
-    ("a,5,20,1,2", ["id 'a'", "more than once"]),
+    ("a,5,20,1,2", ["id", "more than once", "'a'"]),
     (",5,20,1,2", ["id", "empty"]),
 ], ids=["not-a-number", "negative-duration", "zero-duration", "negative-submit", "empty-memory",
         "empty-duration", "zero-cpu", "infinite-duration", "duplicate-id", "empty-id"])
@@ -107,7 +111,7 @@ def test_bad_kind_is_reported_with_file_and_line(tmp_path):
 def test_non_integer_priority_is_reported(tmp_path):
     """priority is an integer: 1.5 is an error, not rounded."""
     path = write(tmp_path, f"{HEADER},priority\na,0,10,2,4,1.5\n")
-    assert problems(path) == [f"{path}: line 2: priority must be an integer (got 1.5)"]
+    assert problems(path) == [f"{path}: line 2: priority must be an integer (got '1.5')"]
 
 
 def test_unknown_column_is_reported_with_a_suggestion(tmp_path):
@@ -138,13 +142,14 @@ def test_several_bad_rows_are_each_reported(tmp_path):
     assert len(found) == 2
 
 
-def test_line_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path):
-    """The line named is the line in the file: blank lines (which are skipped) and line
-    breaks inside quoted fields still count."""
-    path = write(tmp_path, f'{HEADER}\na,0,1,1,1\n\n   \nb,x,1,1,1\nc,"1\n",-1,1,1\nd,0,1,1,\n')
+def test_line_numbers_count_blank_lines(tmp_path):
+    """The line named is the line in the file: blank lines are skipped but counted; a
+    line of spaces is a row of one field, reported as such."""
+    path = write(tmp_path, f'{HEADER}\na,0,1,1,1\n\n   \nb,x,1,1,1\nc,"1",-1,1,1\n\nd,0,1,1,\n')
     found = problems(path)
     assert sorted(found) == sorted([
-        f"{path}: line 5: submit_s is not a number ('x')",
+        f"{path}: line 4: expected 5 fields, got 1",
+        f"{path}: line 5: submit_s is not a number (got 'x')",
         f"{path}: line 6: duration_s must be > 0 (got -1)",
         f"{path}: line 8: memory_gib is empty",
     ])
@@ -170,15 +175,13 @@ def test_row_with_more_fields_than_the_header_is_an_error(tmp_path):
     path = write(tmp_path, f"{HEADER}\na,0,10,2,4,99\nb,1,10,2,4\n")
     found = problems(path)
     assert len(found) == 1
-    assert found[0].startswith(f"{path}: line 2: ") and "6 fields" in found[0], found
+    assert found[0].startswith(f"{path}: line 2: ") and "expected 5 fields, got 6" in found[0], found
 
 
 def test_trailing_separator_on_every_row_is_an_error(tmp_path):
-    """Rows ending in a stray comma are longer than the header: an error, not a shift."""
+    """Rows ending in a stray comma are longer than the header: each is an error, not a shift."""
     path = write(tmp_path, f"{HEADER}\na,0,10,2,4,\nb,1,10,2,4,\n")
-    found = problems(path)
-    assert len(found) == 1
-    assert found[0].startswith(f"{path}: line 2: ") and "6 fields" in found[0], found
+    assert problems(path) == [f"{path}: line {n}: expected 5 fields, got 6" for n in (2, 3)]
 
 
 def test_ids_equal_as_integers_are_duplicates(tmp_path):
@@ -275,7 +278,8 @@ def test_corrupted_cell_is_read_or_reported_never_crashes(row, column, text, quo
         try:
             table = own.read(path).instances
         except InputError as err:
-            assert err.problems and all(p.startswith(str(path)) or p.startswith("...") for p in err.problems)
+            assert err.problems and all(p.startswith(str(path)) or p.startswith("...") or p == SKIP_HINT
+                                        for p in err.problems)
             return
 
     assert table["id"].astype(str).is_unique
@@ -292,3 +296,221 @@ def test_corrupted_cell_is_read_or_reported_never_crashes(row, column, text, quo
                      "memory_used_gib", "priority"):
             assert float(have[name]) == float(want[name]), (name, have[name], want[name])
         assert str(have["kind"]) == want["kind"] and have["image"] == want["image"]
+
+
+# --- streaming, on_bad_rows, and the same instances however the file is written --------
+
+FINITE = dict(allow_nan=False, allow_infinity=False)
+OPTIONAL = ("cpu_used", "memory_used_gib", "kind", "image", "priority", "cpu_limit", "memory_limit_gib",
+            "membw_intensity", "io_intensity")
+
+
+@st.composite
+def instances(draw) -> pd.DataFrame:
+    """A few valid instances: unique ids (integers or text), the required columns and a
+    random choice of optional ones, some of their values empty."""
+    n = draw(st.integers(1, 12))
+    if draw(st.booleans()):
+        ids = draw(st.lists(st.integers(0, 10**12), min_size=n, max_size=n, unique=True))
+    else:
+        ids = [f"{p}-{i}" for i, p in enumerate(draw(st.lists(st.sampled_from(["web", "db", "x y", "a,b"]),
+                                                               min_size=n, max_size=n)))]
+    positive = st.floats(1e-3, 1e6, **FINITE)
+    table = {
+        "id": ids,
+        "submit_s": draw(st.lists(st.floats(0, 1e7, **FINITE), min_size=n, max_size=n)),
+        "duration_s": draw(st.lists(positive, min_size=n, max_size=n)),
+        "cpu_cores": draw(st.lists(positive, min_size=n, max_size=n)),
+        "memory_gib": draw(st.lists(positive, min_size=n, max_size=n)),
+    }
+    maybe = lambda values: st.one_of(st.none(), values)  # noqa: E731
+    cells = {"cpu_used": maybe(st.floats(0, 64, **FINITE)), "memory_used_gib": maybe(st.floats(0, 64, **FINITE)),
+             "kind": maybe(st.sampled_from(["service", "batch"])),
+             "image": maybe(st.sampled_from(["nginx:1.25", "redis", "my image", "a,b", 'q"uote'])),
+             "priority": maybe(st.integers(-5, 11)), "cpu_limit": maybe(positive), "memory_limit_gib": maybe(positive),
+             "membw_intensity": maybe(st.floats(0, 1, **FINITE)), "io_intensity": maybe(st.floats(0, 1, **FINITE))}
+    for name in draw(st.lists(st.sampled_from(OPTIONAL), unique=True, max_size=len(OPTIONAL))):
+        table[name] = draw(st.lists(cells[name], min_size=n, max_size=n))
+    return pd.DataFrame(table)
+
+
+def expected(table: pd.DataFrame) -> pd.DataFrame:
+    """What reading ``table`` must give, computed here from the README's defaults."""
+    out = pd.DataFrame({"id": table["id"]})
+    for name in ("submit_s", "duration_s", "cpu_cores", "memory_gib"):
+        out[name] = table[name].astype(float)
+    column = lambda name, default: (table[name].astype(float).fillna(default)  # noqa: E731
+                                    if name in table else pd.Series(default, index=table.index, dtype=float))
+    out["cpu_used"] = column("cpu_used", out["cpu_cores"])
+    out["memory_used_gib"] = column("memory_used_gib", out["memory_gib"])
+    out["kind"] = table["kind"].fillna("service") if "kind" in table else "service"
+    out["image"] = table["image"].fillna("") if "image" in table else ""
+    out["priority"] = column("priority", 0.0).astype(np.int64)
+    out["cpu_limit"] = column("cpu_limit", np.nan)
+    out["memory_limit_gib"] = column("memory_limit_gib", np.nan)
+    out["membw_intensity"] = column("membw_intensity", 0.0)
+    out["io_intensity"] = column("io_intensity", 0.0)
+    return out.sort_values("submit_s", kind="stable").reset_index(drop=True)
+
+
+def csv_text(table: pd.DataFrame, newline: str = "\n", pad: str = "", bom: bool = False) -> str:
+    """``table`` as CSV, written with the csv module (not simdc's writer): floats as
+    repr (exact), empty cells for None, ``pad`` around every unquoted value."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=newline)
+    writer.writerow(table.columns)
+    for row in table.itertuples(index=False):
+        writer.writerow(["" if v is None or (isinstance(v, float) and np.isnan(v)) else repr(v)
+                         if isinstance(v, float) else str(v) for v in row])
+    text = out.getvalue()
+    if pad:
+        lines = []
+        for line in text.split(newline):
+            cells = next(csv.reader([line])) if line else []
+            lines.append(",".join(f"{pad}{c}{pad}" if not any(ch in c for ch in ',"') else
+                                  '"' + c.replace('"', '""') + '"' for c in cells))
+        text = newline.join(lines)
+    return ("\ufeff" if bom else "") + text
+
+
+def same(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    assert list(got.columns) == list(COLUMNS)
+    assert got["id"].astype(str).tolist() == want["id"].astype(str).tolist()
+    for name in ("submit_s", "duration_s", "cpu_cores", "memory_gib", "cpu_used", "memory_used_gib",
+                 "cpu_limit", "memory_limit_gib", "membw_intensity", "io_intensity"):
+        np.testing.assert_array_equal(got[name].to_numpy(float), want[name].to_numpy(float), err_msg=name)
+    assert got["kind"].astype(str).tolist() == want["kind"].tolist()
+    assert got["image"].tolist() == want["image"].tolist()
+    assert got["priority"].tolist() == want["priority"].tolist()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table=instances(), newline=st.sampled_from(["\n", "\r\n"]), pad=st.sampled_from(["", " ", "  \t"]),
+       bom=st.booleans())
+def test_any_valid_csv_reads_as_its_instances_with_bom_crlf_or_spaces(table, newline, pad, bom):
+    """A valid CSV of random instances gives exactly those instances (defaults filled as
+    the README says, sorted by submit_s), whether it starts with a byte-order mark, ends
+    its lines with CRLF or pads its values with whitespace."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "w.csv"
+        path.write_bytes(csv_text(table, newline, pad, bom).encode())
+        same(own.read(path).instances, expected(table))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table=instances(), cut=st.floats(0, 1), newline=st.sampled_from(["\n", "\r\n"]))
+def test_csv_cut_at_any_byte_reads_its_whole_rows_or_one_clean_error(table, cut, newline):
+    """A CSV cut at any byte gives the instances of the rows it holds whole, or one clean
+    error naming the file. (The row the cut falls in, when the cut leaves it every
+    field, may be read with its last value shortened: CSV has no end marker.)"""
+    data = csv_text(table, newline).encode()
+    at = int(cut * len(data))
+    lines = data[:at].split(newline.encode())
+    whole = len(lines) - 2 if len(lines) > 1 else 0  # data rows before the last, cut, line
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "w.csv"
+        path.write_bytes(data[:at])
+        try:
+            got = own.read(path).instances
+        except InputError as err:
+            assert err.problems and all(p.startswith(str(path)) or p == SKIP_HINT for p in err.problems)
+            return
+    want = expected(table.iloc[:whole])
+    kept = got[got["id"].astype(str).isin(want["id"].astype(str))].reset_index(drop=True)
+    same(kept, want)
+    extra = got[~got["id"].astype(str).isin(want["id"].astype(str))]
+    assert len(extra) <= 1 and (extra.empty or str(extra["id"].iloc[0]) == str(table["id"].iloc[whole]))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table=instances())
+def test_csv_and_parquet_of_the_same_instances_read_identically(table):
+    """The same instances written as CSV (by the csv module) and as Parquet (by pandas)
+    read into equal tables, dtypes included."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "w.csv"
+        path.write_text(csv_text(table))
+        parquet = Path(tmp) / "w.parquet"
+        table.to_parquet(parquet, index=False)
+        from_csv, from_parquet = own.read(path).instances, own.read(parquet).instances
+    assert_frame_equal(from_parquet, from_csv)
+    same(from_csv, expected(table))
+
+
+BREAKS = {
+    "duration_s is not a number": lambda cells: {**cells, "duration_s": "abc"},
+    "submit_s must be >= 0": lambda cells: {**cells, "submit_s": "-1"},
+    "cpu_cores must be > 0": lambda cells: {**cells, "cpu_cores": "0"},
+    "memory_gib is empty": lambda cells: {**cells, "memory_gib": ""},
+    "expected 5 fields, got 4": lambda cells: dict(list(cells.items())[:4]),
+    "expected 5 fields, got 6": lambda cells: {**cells, "extra": "1"},
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(2, 40), broken=st.data())
+def test_skip_drops_and_counts_exactly_the_broken_rows_strict_names_the_first(n, broken):
+    """Break random rows of a valid CSV in random ways. Skip: the other rows are read
+    unchanged and each reason counts the rows broken that way. Strict: one error line
+    per broken row (up to ten, then how many more), naming the file, the row's line
+    (row k is line k + 2) and how it was broken."""
+    which = broken.draw(st.lists(st.integers(0, n - 1), unique=True, max_size=n - 1))
+    how = {row: broken.draw(st.sampled_from(sorted(BREAKS))) for row in which}
+    lines = [HEADER]
+    for i in range(n):
+        cells = {"id": f"i{i}", "submit_s": str(i), "duration_s": "60", "cpu_cores": "1", "memory_gib": "2"}
+        lines.append(",".join(BREAKS[how[i]](cells).values() if i in how else cells.values()))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "w.csv"
+        path.write_text("\n".join(lines) + "\n")
+        workload = own.read(path, on_bad_rows="skip")
+        if which:
+            found = problems(path)
+    assert workload.instances["id"].tolist() == [f"i{i}" for i in range(n) if i not in how]
+    counts: dict[str, int] = {}
+    for reason in how.values():
+        counts[f"instances: {reason}"] = counts.get(f"instances: {reason}", 0) + 1
+    assert workload.skipped == counts
+    if which:
+        named = [p for p in found if not p.startswith("...")]
+        assert len(named) == min(len(which), 10) and len(set(named)) == len(named)
+        assert all(any(p.startswith(f"{path}: line {k + 2}: {how[k]}") for k in which) for p in named), found
+        if len(which) > 10:
+            more = len(which) - 10
+            assert found[-1] == f"... and {more} more bad row{'s' if more != 1 else ''}"
+
+
+def test_parquet_null_in_a_required_column_is_reported_or_skipped(tmp_path):
+    """Parquet: a null where a value is required names the row (strict) or is skipped
+    and counted (skip), like an empty CSV cell."""
+    path = tmp_path / "w.parquet"
+    pd.DataFrame({"id": ["a", "b", "c"], "submit_s": [0.0, None, 2.0], "duration_s": [1.0, 1.0, -1.0],
+                  "cpu_cores": [1.0, 1.0, 1.0], "memory_gib": [1.0, 1.0, 1.0]}).to_parquet(path)
+    assert problems(path) == [f"{path}: row 2: submit_s is empty", f"{path}: row 3: duration_s must be > 0 (got -1)"]
+    workload = own.read(path, on_bad_rows="skip")
+    assert workload.instances["id"].tolist() == ["a"]
+    assert workload.skipped == {"instances: submit_s is empty": 1, "instances: duration_s must be > 0": 1}
+
+
+def test_short_row_is_an_error_never_filled_with_defaults(tmp_path):
+    """A row with fewer fields than the header is an error naming its line; with skip it
+    is dropped and counted, never read with defaults for the missing fields."""
+    path = write(tmp_path, "id,submit_s,duration_s,cpu_cores,memory_gib,cpu_used,memory_used_gib\n"
+                           "a,0,60,2,4,0.5,1.5\nc,20,7200,4,8,1\n")
+    assert problems(path) == [f"{path}: line 3: expected 7 fields, got 6"]
+    workload = own.read(path, on_bad_rows="skip")
+    assert workload.instances["id"].tolist() == ["a"]
+    assert workload.skipped == {"instances: expected 7 fields, got 6": 1}
+
+
+def test_streaming_in_small_blocks_gives_the_same_table(tmp_path):
+    """Read in blocks of a few hundred bytes, a file gives the table it gives whole, and
+    a bad row in a late block is named by its line."""
+    rows = [f"{i},{i * 1.5},{60 + i},{1 + i % 4},{2 + i % 3}" for i in range(300)]
+    path = write(tmp_path, HEADER + "\n" + "\n".join(rows) + "\n")
+    whole = own.read(path).instances
+    assert_frame_equal(own.read(path, block_bytes=512).instances, whole)
+    assert whole["id"].tolist() == list(range(300)) and whole["submit_s"].tolist() == [i * 1.5 for i in range(300)]
+    rows[250] = "250,375,-1,1,2"
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    assert problems(path) == [f"{path}: line 252: duration_s must be > 0 (got -1)"]

@@ -113,9 +113,10 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
     if len(data.instances) == 0:  # every row skipped or not an instance: nothing to replay, and it would not say why
         why = "; ".join(f"{reason}: {n:,}" for reason, n in {**data.skipped, **data.dropped}.items())
         raise InputError(f"{data.source}: no instances in the trace" + (f" ({why})" if why else ""))
-    read = ", ".join(f"{len(files)} {name}" for name, files in tables.items() if _role(files[0]) != "ignored")
-    notes = [f"format {chosen}" + (" (detected)" if format == "auto" else "") + f": read {read}"]
-    ignored = [f"{len(files)} {name}" for name, files in tables.items() if _role(files[0]) == "ignored"]
+    read = ", ".join(_files(len(files), name) for name, files in tables.items() if _role(files[0]) != "ignored")
+    notes = [f"format {chosen}" + (" (detected)" if format == "auto" else "")
+             + f": read {read}: {len(data.instances):,} instances"]
+    ignored = [_files(len(files), name) for name, files in tables.items() if _role(files[0]) == "ignored"]
     if ignored:
         notes.append(f"not needed, left out: {', '.join(ignored)}")
     data.notes = notes + data.notes
@@ -127,7 +128,7 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
 def _read(chosen: str, tables: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows,
           selection: Selection, paths: list[Path]) -> TraceData:
     if chosen == "simdc":
-        return _read_simdc(tables, options)
+        return _read_simdc(tables, options, bad)
     if chosen == "azure":
         return azure.read(tables, options, bad, selection)
     if chosen == "google":
@@ -141,11 +142,17 @@ def _read(chosen: str, tables: dict[str, list[TraceFile]], options: ReaderOption
     return opendc.read(tables, options, bad)
 
 
+def _files(n: int, table: str) -> str:
+    return f"{n} {table} file" + ("s" if n != 1 else "")
+
+
 def _role(tf: TraceFile) -> str:
     return tf.table.role if tf.table is not None else ("usage" if tf.name == "usage" else "instances")
 
 
-def _read_simdc(tables: dict[str, list[TraceFile]], options: ReaderOptions) -> TraceData:
+def _read_simdc(tables: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows) -> TraceData:
+    """simdc's own format: one workload file (:mod:`simdc.workload.own`, streamed and
+    checked row by row, bad rows to ``bad``) and any usage tables."""
     from simdc.workload import own, usage as usage_module
 
     for tf in [tf for files in tables.values() for tf in files]:
@@ -162,7 +169,7 @@ def _read_simdc(tables: dict[str, list[TraceFile]], options: ReaderOptions) -> T
     if len(instances) != 1:
         names = ", ".join(str(tf.path) for tf in instances) or "none"
         raise InputError(f"simdc format: expected one workload file (id, submit_s, duration_s, ...), got {names}")
-    table = own.read(instances[0].path).instances
+    table = own.read_instances(instances[0].path, bad, options.block_bytes)
     usage = None
     parts = [usage_module.read_table(tf.path) for tf in tables.get("usage", [])]
     if parts:

@@ -225,7 +225,9 @@ class Table:
     ``optional_tail`` trailing fields may be missing from a file (a later version
     added them); ``extra_tail`` more fields may follow and are ignored (a column a
     redistribution added). ``role`` says what the reader does with it: ``instances``,
-    ``usage``, ``machines`` or ``ignored`` (recognised, noted, not used).
+    ``usage``, ``machines`` or ``ignored`` (recognised, noted, not used). ``quote_char``:
+    ``False`` for the public traces (a quote is part of the value), ``'"'`` for CSV that
+    quotes values holding a comma (simdc's own format, as pandas writes it).
     """
 
     format: str
@@ -238,6 +240,7 @@ class Table:
     hints: tuple[str, ...] = ()
     header_required: bool = False
     header_prefix: str | None = None
+    quote_char: str | bool = False
 
     @property
     def field_counts(self) -> range:
@@ -725,7 +728,7 @@ def read_blocks(tf: TraceFile, use: Sequence[str], bad: BadRows, block_bytes: in
                 open_data(tf.path),
                 read_options=pacsv.ReadOptions(column_names=names, skip_rows=tf.header_lines, use_threads=False,
                                                block_size=block_bytes),
-                parse_options=pacsv.ParseOptions(delimiter=table.delimiter, quote_char=False,
+                parse_options=pacsv.ParseOptions(delimiter=table.delimiter, quote_char=table.quote_char,
                                                  invalid_row_handler=invalid),
                 convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in use},
                                                      include_columns=list(use), strings_can_be_null=True,
