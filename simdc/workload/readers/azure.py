@@ -234,10 +234,17 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
         if usage is None or len(usage) == 0:
             notes.append("no CPU readings match the vmtable's VMs: each VM uses its lifetime average")
             usage = None
+    # A VM still running when the trace ends is "deleted" at the trace's last timestamp:
+    # its lifetime is a lower bound (censored), as in the V1/V2 notebooks' lifetime CDFs.
+    deleted = vms["vmdeleted"].to_numpy(float)
+    censored = deleted >= deleted.max() if len(deleted) else np.zeros(0, dtype=bool)
+    if censored.any():
+        notes.append(f"{int(censored.sum()):,} VM lifetimes censored: still running at the end of the trace "
+                     f"({deleted.max():,.0f} s); their duration_s is a lower bound")
     instances = canonical(
         "azure", id=ids, submit_s=created, duration_s=duration, cpu_cores=cores, memory_gib=memory,
         cpu_used=vms["avgcpu"].to_numpy(float) / 100.0 * cores, memory_used_gib=memory * fraction,
-        priority=(category == "Interactive").to_numpy(np.int64))
+        priority=(category == "Interactive").to_numpy(np.int64), censored=censored)
     return TraceData(instances, usage, "azure", "", dropped=dropped, notes=notes)
 
 

@@ -136,7 +136,7 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
         used = np.divide(frame["cpu_usage_mhz"].to_numpy(float), per_core, out=np.zeros(len(frame)),
                          where=per_core > 0)
         rows.append({
-            "id": vm_id, "first": t[0], "duration": t[-1] - t[0] + interval,
+            "id": vm_id, "first": t[0], "duration": t[-1] - t[0] + interval, "last": t[-1], "interval": interval,
             "cores": float(cores.max()), "memory": float(frame["memory_capacity_kb"].max()) / KIB_PER_GIB,
         })
         series.append(pd.DataFrame({"p": len(rows) - 1, "t": t - t[0], "cpu": used,
@@ -159,13 +159,37 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
     means = samples.groupby("p")[["cpu", "mem"]].mean()
     cores = table["cores"].to_numpy(float)
     memory = table["memory"].to_numpy(float)
+    # A VM sampled until its recording's last interval was still running when the
+    # recording stopped: its lifetime is a lower bound (censored). A recording is a run of
+    # VMs whose sampled spans overlap (files from separate recordings may be given together).
+    censored = _censored(table["first"].to_numpy(float), table["last"].to_numpy(float),
+                         table["interval"].to_numpy(float))
+    notes.append(f"{int(censored.sum()):,} VM lifetimes censored: still sampled in the recording's last interval; "
+                 f"their duration_s is a lower bound")
     instances = canonical("bitbrains", id=ids, submit_s=table["first"].to_numpy() - table["first"].min(),
                           duration_s=table["duration"].to_numpy(float), cpu_cores=cores, memory_gib=memory,
-                          cpu_used=means["cpu"].to_numpy(float), memory_used_gib=means["mem"].to_numpy(float))
+                          cpu_used=means["cpu"].to_numpy(float), memory_used_gib=means["mem"].to_numpy(float),
+                          censored=censored)
     notes.append(f"{len(instances)} VMs sized at the most cores and memory each was provisioned; "
                  f"memory used is {instances['memory_used_gib'].sum() / instances['memory_gib'].sum():.1%} "
                  f"of provisioned, CPU {instances['cpu_used'].sum() / instances['cpu_cores'].sum():.1%}")
     return TraceData(instances, usage, "bitbrains", "", dropped=dropped, notes=notes)
+
+
+def _censored(first: np.ndarray, last: np.ndarray, interval: np.ndarray) -> np.ndarray:
+    """Which VMs were still sampled in the last interval of their recording, the spans
+    ``[first, last]`` that overlap one another (sorted by first, a span joins the run
+    while it starts before the run's latest last)."""
+    order = np.argsort(first, kind="stable")
+    run = np.empty(len(first), dtype=np.int64)
+    current, reach = -1, -np.inf
+    for k in order:
+        if first[k] > reach:
+            current += 1
+        run[k] = current
+        reach = max(reach, last[k])
+    end = pd.Series(last).groupby(run).transform("max").to_numpy()
+    return last >= end - interval
 
 
 def _relative(path: Path, roots: list[Path]) -> tuple[str, ...]:
