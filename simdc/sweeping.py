@@ -249,6 +249,13 @@ def _on_dask(todo, finished, scheduler, workers) -> None:
                 where = scheduler or "the local cluster"
                 raise _Lost(f"the Dask scheduler at {where} was lost") from None
             finished(p, r, seed, summary)
+    except KeyboardInterrupt:
+        if cluster is not None:  # don't wait for the runs in flight: stop this sweep's workers now
+            import multiprocessing
+
+            for child in multiprocessing.active_children():
+                child.kill()
+        raise
     finally:
         _close(client, cluster)
 
