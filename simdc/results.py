@@ -211,9 +211,10 @@ def _output_error(out: Path, problem: str) -> OutputError:
 
 def _reason(err: OSError) -> str:
     """``OSError`` in words, for an error line: "no space left on device"."""
-    if err.errno is not None:
+    if err.errno is not None and err.errno > 0:  # pyarrow's errors carry it, under a longer text
         return os.strerror(err.errno).lower()
-    return str(err) or type(err).__name__  # e.g. pyarrow's errors carry no errno
+    text = err.strerror or str(err) or type(err).__name__  # e.g. socket.gaierror: negative errno
+    return text[:1].lower() + text[1:]
 
 
 def _place(partial: Path, out: Path, overwrite: bool) -> None:

@@ -124,6 +124,22 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     pandas.DataFrame
         A row per (point, platform, replication): ``point``, the grid keys, ``platform``,
         ``replication``, ``seed`` and every summary metric.
+
+    Raises
+    ------
+    ConfigError
+        A bad grid point, ``replications < 1`` or a malformed ``scheduler`` address,
+        before anything runs.
+    OutputError
+        ``out`` is a file, a non-empty directory that is not a sweep's, or another
+        sweep is writing it; before anything runs.
+    InputError
+        ``out`` holds a different sweep.
+    SweepError
+        No scheduler at ``scheduler``, the scheduler was lost, or ``out`` filled up; the
+        finished runs are kept in ``out`` and the message says how many.
+    KeyboardInterrupt
+        On Ctrl-C, carrying the same message.
     """
     if replications < 1:
         raise ConfigError(f"replications: must be >= 1 (got {replications})",
@@ -187,7 +203,9 @@ def _check_address(scheduler: str) -> None:
     try:
         scheme, location = parse_address(scheduler, strict=True)
         if scheme in ("tcp", "tls", "ws", "wss"):
-            parse_host_port(location)
+            port = parse_host_port(location)[1]
+            if not 0 < port < 65536:
+                raise ValueError(f"port {port} out of range")
     except (ValueError, TypeError) as err:
         raise ConfigError(f"scheduler {scheduler!r}: not a Dask scheduler address ({err}); "
                           "expected e.g. tcp://127.0.0.1:8786",
