@@ -16,7 +16,9 @@ import itertools
 import json
 import math
 import os
+import signal
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -221,38 +223,31 @@ def _on_dask(todo, finished, scheduler, workers) -> None:
     SweepError
         The scheduler did not answer within ``CONNECT_TIMEOUT_S``, or was lost mid-sweep.
     """
-    import signal
     from concurrent.futures import CancelledError
 
     from dask.distributed import Client, LocalCluster, as_completed
     from distributed.scheduler import KilledWorker
 
-    cluster = None
-    if scheduler is not None:
-        try:
-            _probe(scheduler)
-        except OSError as err:
-            raise SweepError(f"scheduler {scheduler}: no Dask scheduler there ({_reason(err)})",
-                             cli=f"--scheduler {scheduler}: no Dask scheduler there ({_reason(err)})") from None
-        try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
-        except (OSError, TimeoutError):
-            raise SweepError(f"scheduler {scheduler}: no Dask scheduler answered within {CONNECT_TIMEOUT_S:g} s",
-                             cli=f"--scheduler {scheduler}: no Dask scheduler answered within "
-                                 f"{CONNECT_TIMEOUT_S:g} s") from None
-    else:
-        # Workers inherit SIGINT ignored (Python leaves an ignored SIGINT alone at start),
-        # so a Ctrl-C in the terminal reaches this process only, not every worker with
-        # a traceback each; this process then closes them.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
-        try:
-            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                   processes=True, dashboard_address=":0")
-            client = Client(cluster)
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+    client = cluster = None
     try:
+        if scheduler is not None:
+            try:
+                _probe(scheduler)
+            except OSError as err:
+                raise SweepError(f"scheduler {scheduler}: no Dask scheduler there ({_reason(err)})",
+                                 cli=f"--scheduler {scheduler}: no Dask scheduler there ({_reason(err)})") from None
+            try:
+                client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError):
+                raise SweepError(f"scheduler {scheduler}: no Dask scheduler answered within "
+                                 f"{CONNECT_TIMEOUT_S:g} s",
+                                 cli=f"--scheduler {scheduler}: no Dask scheduler answered within "
+                                     f"{CONNECT_TIMEOUT_S:g} s") from None
+        else:
+            with _sigint_ignored():
+                cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                       processes=True, dashboard_address=":0")
+                client = Client(cluster)
         futures = {client.submit(run_point, cfg, seed, pure=False): (p, r, seed) for p, r, cfg, seed in todo}
         for future in as_completed(futures):
             p, r, seed = futures[future]
@@ -291,10 +286,25 @@ def _probe(scheduler: str) -> None:
         socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
 
 
-def _main_thread() -> bool:
-    import threading
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Ignore SIGINT while local workers start.
 
-    return threading.current_thread() is threading.main_thread()
+    The workers inherit it ignored (Python leaves an ignored SIGINT alone at start), so a
+    Ctrl-C in the terminal, sent to the whole process group, reaches this process only,
+    not every worker with a traceback of its own; this process then stops them. The cost:
+    a Ctrl-C in the seconds the workers take to start is lost. (Blocking the signal
+    instead would not do: the workers are spawned from Dask's own thread, whose signal
+    mask they inherit.)
+    """
+    if threading.current_thread() is not threading.main_thread():  # signal.signal would raise
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _close(client, cluster) -> None:
@@ -308,7 +318,8 @@ def _close(client, cluster) -> None:
     for logger in quiet:
         logger.setLevel(logging.CRITICAL)
     try:
-        client.close(timeout=2)
+        if client is not None:
+            client.close(timeout=2)
         if cluster is not None:
             cluster.close(timeout=5)
     except Exception:  # already gone: nothing left to close
