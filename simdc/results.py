@@ -189,7 +189,8 @@ def check_destination(out: Path, overwrite: bool = False) -> None:
     if not os.path.lexists(out):
         return
     if not out.is_dir():
-        raise _output_error(out, "already exists and is not a directory; choose another destination")
+        raise OutputError(out, f"{out}: already exists and is not a directory; choose another out",
+                          cli=f"{out}: already exists and is not a directory; choose another --out")
     if os.path.ismount(out):
         raise _output_error(out, "is a mount point, and results are renamed into place; choose a new "
                                  f"directory inside it, e.g. {out / 'run'}")

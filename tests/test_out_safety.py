@@ -203,6 +203,15 @@ def test_a_second_run_is_refused_while_the_first_holds_the_destination(config_pa
     assert hidden(tmp_path) == []
 
 
+def test_a_sweep_into_a_directory_another_run_holds_is_refused_before_running(config_path, tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.setattr("simdc.sweeping.run_point", lambda *a: pytest.fail("ran a point"))
+    with simdc.results.Destination(tmp_path / "s"):
+        with pytest.raises(OutputError, match=f"another simdc run \\(pid {os.getpid()}"):
+            simdc.sweep(load_config(config_path), {"host.memory_gib": [16]}, out=tmp_path / "s", workers=1)
+    assert hidden(tmp_path) == []
+
+
 def dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
