@@ -19,6 +19,7 @@ import os
 import signal
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -225,10 +226,11 @@ def _on_dask(todo, finished, scheduler, workers) -> None:
     """
     from concurrent.futures import CancelledError
 
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
 
     client = cluster = None
+    settings = contextlib.ExitStack()
     try:
         if scheduler is not None:
             try:
@@ -244,10 +246,11 @@ def _on_dask(todo, finished, scheduler, workers) -> None:
                                  cli=f"--scheduler {scheduler}: no Dask scheduler answered within "
                                      f"{CONNECT_TIMEOUT_S:g} s") from None
         else:
-            with _sigint_ignored():
-                cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                       processes=True, dashboard_address=":0")
-                client = Client(cluster)
+            settings.enter_context(_workers_deaf_to_ctrl_c())  # kept on for workers Dask restarts
+            cluster, interrupted = _start_local_cluster(workers or os.cpu_count() or 1)
+            if interrupted:
+                raise KeyboardInterrupt
+            client = Client(cluster)
         futures = {client.submit(run_point, cfg, seed, pure=False): (p, r, seed) for p, r, cfg, seed in todo}
         for future in as_completed(futures):
             p, r, seed = futures[future]
@@ -264,13 +267,46 @@ def _on_dask(todo, finished, scheduler, workers) -> None:
             finished(p, r, seed, summary)
     except KeyboardInterrupt:
         if cluster is not None:  # don't wait for the runs in flight: stop this sweep's workers now
-            import multiprocessing
-
-            for child in multiprocessing.active_children():
-                child.kill()
+            for nanny in list(cluster.workers.values()):
+                with contextlib.suppress(Exception):  # a worker already gone, or never started
+                    os.kill(nanny.pid, signal.SIGKILL)
         raise
     finally:
         _close(client, cluster)
+        settings.close()
+
+
+def _start_local_cluster(workers: int):
+    """A local cluster of ``workers`` processes, and whether Ctrl-C was pressed meanwhile.
+
+    It starts in a helper thread while this one waits: a Ctrl-C during the start is noted
+    and the start completed, because Dask cannot close a half-started cluster (it fails
+    with an AssertionError at exit).
+    """
+    from dask.distributed import LocalCluster
+
+    started: dict = {}
+    done = threading.Event()
+
+    def start() -> None:
+        try:
+            started["cluster"] = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                              dashboard_address=":0")
+        except BaseException as err:  # handed to the waiting thread
+            started["error"] = err
+        finally:
+            done.set()
+
+    threading.Thread(target=start, name="simdc-local-cluster", daemon=True).start()
+    interrupted = False
+    while not done.is_set():  # polled: an interrupted Thread.join can report a live thread dead
+        try:
+            time.sleep(0.05)
+        except KeyboardInterrupt:
+            interrupted = True
+    if "error" in started:
+        raise started["error"]
+    return started["cluster"], interrupted
 
 
 def _probe(scheduler: str) -> None:
@@ -287,24 +323,32 @@ def _probe(scheduler: str) -> None:
 
 
 @contextlib.contextmanager
-def _sigint_ignored():
-    """Ignore SIGINT while local workers start.
+def _workers_deaf_to_ctrl_c():
+    """Local workers that ignore SIGINT, forked from a forkserver started with it ignored.
 
-    The workers inherit it ignored (Python leaves an ignored SIGINT alone at start), so a
-    Ctrl-C in the terminal, sent to the whole process group, reaches this process only,
-    not every worker with a traceback of its own; this process then stops them. The cost:
-    a Ctrl-C in the seconds the workers take to start is lost. (Blocking the signal
-    instead would not do: the workers are spawned from Dask's own thread, whose signal
-    mask they inherit.)
+    A Ctrl-C in the terminal goes to the whole process group: without this every worker
+    prints a traceback of its own. Ignored at a process's start, SIGINT stays ignored
+    (Python leaves it alone), and the forkserver's children inherit that; this process
+    keeps its handler, so a Ctrl-C at any time stops the sweep, and it then stops the
+    workers. (Ignoring SIGINT here while Dask spawns them would lose a Ctrl-C during the
+    seconds they take to start; blocking it would not reach them, spawned from Dask's
+    own thread.)
     """
-    if threading.current_thread() is not threading.main_thread():  # signal.signal would raise
+    import dask
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        if threading.current_thread() is threading.main_thread():  # else signal.signal raises
+            import multiprocessing.forkserver
+
+            from distributed.utils import get_mp_context
+
+            get_mp_context()  # sets Dask's preload (its packages, imported once in the server)
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                multiprocessing.forkserver.ensure_running()
+            finally:
+                signal.signal(signal.SIGINT, previous)
         yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _close(client, cluster) -> None:
