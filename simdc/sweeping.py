@@ -266,6 +266,7 @@ def _on_dask(todo, finished, scheduler, workers) -> None:
                 raise _Lost(f"the Dask scheduler at {where} was lost") from None
             finished(p, r, seed, summary)
     except KeyboardInterrupt:
+        settings.enter_context(_quiet_dask())
         if cluster is not None:  # don't wait for the runs in flight: stop this sweep's workers now
             for nanny in list(cluster.workers.values()):
                 with contextlib.suppress(Exception):  # a worker already gone, or never started
@@ -324,52 +325,69 @@ def _probe(scheduler: str) -> None:
 
 @contextlib.contextmanager
 def _workers_deaf_to_ctrl_c():
-    """Local workers that ignore SIGINT, forked from a forkserver started with it ignored.
+    """Local workers that never receive SIGINT: forked from a forkserver started, from
+    this thread, with SIGINT blocked.
 
     A Ctrl-C in the terminal goes to the whole process group: without this every worker
-    prints a traceback of its own. Ignored at a process's start, SIGINT stays ignored
-    (Python leaves it alone), and the forkserver's children inherit that; this process
-    keeps its handler, so a Ctrl-C at any time stops the sweep, and it then stops the
-    workers. (Ignoring SIGINT here while Dask spawns them would lose a Ctrl-C during the
-    seconds they take to start; blocking it would not reach them, spawned from Dask's
-    own thread.)
+    prints a traceback of its own. The signal mask survives fork and exec, so the
+    forkserver and the workers it forks keep SIGINT blocked; this process unblocks it at
+    once (a Ctrl-C meanwhile stays pending, then arrives), so a Ctrl-C at any time stops
+    the sweep, and the sweep stops the workers. (Dask spawns workers from its own thread,
+    whose mask this cannot set; ignoring SIGINT instead would lose a Ctrl-C.)
     """
     import dask
 
     with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
-        if threading.current_thread() is threading.main_thread():  # else signal.signal raises
+        if hasattr(signal, "pthread_sigmask"):
             import multiprocessing.forkserver
 
             from distributed.utils import get_mp_context
 
             get_mp_context()  # sets Dask's preload (its packages, imported once in the server)
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            # The workers' Dask logs errors only: its warnings while a sweep is torn down
+            # (tasks cancelled) would bury the sweep's one line. Read at their start.
+            level = os.environ.get("DASK_LOGGING__DISTRIBUTED")
+            os.environ["DASK_LOGGING__DISTRIBUTED"] = "error"
             try:
                 multiprocessing.forkserver.ensure_running()
             finally:
-                signal.signal(signal.SIGINT, previous)
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+                if level is None:
+                    del os.environ["DASK_LOGGING__DISTRIBUTED"]
+                else:
+                    os.environ["DASK_LOGGING__DISTRIBUTED"] = level
         yield
 
 
 def _close(client, cluster) -> None:
     """Close the client and a local cluster, quickly and quietly (also after a lost
     scheduler, when the client would otherwise log its reconnection attempts)."""
+    with _quiet_dask():
+        try:
+            if client is not None:
+                client.close(timeout=2)
+            if cluster is not None:
+                cluster.close(timeout=5)
+        except Exception:  # already gone: nothing left to close
+            pass
+
+
+@contextlib.contextmanager
+def _quiet_dask():
+    """Dask's loggers in this process silenced: what it says while a sweep is being torn
+    down (workers removed, tasks lost) is said once, by the sweep's error."""
     import logging
 
-    quiet = [logging.getLogger(name) for name in ("distributed", "distributed.client", "distributed.nanny",
-                                                   "distributed.scheduler", "distributed.worker")]
-    levels = [logger.level for logger in quiet]
-    for logger in quiet:
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name == "distributed" or name.startswith("distributed.")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
         logger.setLevel(logging.CRITICAL)
     try:
-        if client is not None:
-            client.close(timeout=2)
-        if cluster is not None:
-            cluster.close(timeout=5)
-    except Exception:  # already gone: nothing left to close
-        pass
+        yield
     finally:
-        for logger, level in zip(quiet, levels):
+        for logger, level in zip(loggers, levels):
             logger.setLevel(level)
 
 

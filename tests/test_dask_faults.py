@@ -136,3 +136,49 @@ def test_ctrl_c_during_a_local_sweep_is_one_line_and_keeps_finished_runs(slow_co
     assert f"{len(kept_parts(out))} of 6 runs are kept" in line
     assert not (tmp_path / ".s.lock").exists()
 
+
+
+def children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found |= {int(c) for c in (task / "children").read_text().split()}
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to see the workers start")
+def test_ctrl_c_while_the_local_workers_start_is_one_line_and_leaves_no_process(slow_config, tmp_path):
+    """SIGINT to the process group as soon as the sweep's first child process exists (its
+    workers are starting): exit 130, one line, and every process it started is gone."""
+    out = tmp_path / "s"
+    sweep = subprocess.Popen([*SIMDC, "sweep", str(slow_config), "--grid", "host.memory_gib=16,32", "--workers", "2",
+                              "--out", str(out)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not children(sweep.pid):
+        assert sweep.poll() is None, sweep.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.killpg(sweep.pid, signal.SIGINT)
+    code, err = sweep.wait(timeout=60), sweep.stderr.read()
+    assert code == 130, err
+    one_line(err, "interrupted; 0 of 2 runs are kept")
+    deadline = time.monotonic() + 10  # workers notice their parent is gone within a second or so
+    while in_session(sweep.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert in_session(sweep.pid) == []
+
+
+def in_session(sid: int) -> list[int]:
+    """Live (not zombie) processes of session ``sid``: the sweep and all it started."""
+    alive = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":  # fields: state, ppid, pgrp, session
+            alive.append(int(stat_file.parent.name))
+    return alive
