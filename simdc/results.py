@@ -9,7 +9,6 @@ an interrupted write never leaves a directory that looks complete (see :class:`D
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import os
 import re
@@ -25,6 +24,11 @@ from typing import Any
 import pandas as pd
 
 from simdc.config import Config, validate
+
+try:
+    import fcntl
+except ImportError:  # not POSIX (Windows): results are written without the lock
+    fcntl = None
 from simdc.errors import InputError, OutputError
 
 FILES = ("summary.csv", "instances.parquet", "timeseries.parquet", "hosts.csv",
@@ -261,8 +265,9 @@ _PARTIAL = re.compile(r"^\..+\.partial-(?P<pid>\d+)@(?P<host>[^/]+)-[0-9a-f]{8}$
 
 
 def remove_stale_partials(parent: Path) -> list[Path]:
-    """Remove the partial directories in ``parent`` left by dead processes of this host;
-    return them. Those of live processes, and of other hosts, are left alone."""
+    """Remove what runs that died left in ``parent``: their partial directories and lock
+    files (a lock file names its holder, ``PID@HOST``). Only a dead process's of this
+    host: those of live processes, and of other hosts, are left alone. Returns them."""
     removed = []
     try:
         entries = list(parent.iterdir())
@@ -272,6 +277,8 @@ def remove_stale_partials(parent: Path) -> list[Path]:
         match = _PARTIAL.match(entry.name)
         if match and match["host"] == _HOST and not _alive(int(match["pid"])) and entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+        elif entry.name.startswith(".") and entry.name.endswith(".lock") and _Lock.remove_if_stale(entry):
             removed.append(entry)
     return removed
 
@@ -316,6 +323,8 @@ class _Lock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
+        if fcntl is None:
+            return
         while True:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
@@ -340,6 +349,30 @@ class _Lock:
                 self._fd = fd
                 return
             os.close(fd)  # unlinked by its previous holder after we opened it: try again
+
+    @staticmethod
+    def remove_if_stale(path: Path) -> bool:
+        """Remove the lock file ``path`` if a dead process of this host left it; say so."""
+        try:
+            holder = re.fullmatch(r"(\d+)@(.+)", path.read_text(errors="replace").strip())
+        except OSError:
+            return False
+        if holder is None or holder[2] != _HOST or _alive(int(holder[1])) or fcntl is None:
+            return False
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails if someone holds it after all
+            if os.path.samestat(os.fstat(fd), os.stat(path)):
+                os.unlink(path)
+                return True
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        return False
 
     def release(self) -> None:
         if self._fd is None:

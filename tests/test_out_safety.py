@@ -219,7 +219,8 @@ def dead_pid() -> int:
 
 
 def test_partial_directories_of_dead_runs_are_removed_by_the_next_run(config_path, tmp_path):
-    """Only those whose pid is dead on this host: a live run's, another host's are kept."""
+    """Partial directories and lock files, only those whose pid is dead on this host: a
+    live run's, and another host's, are kept."""
     host = socket.gethostname()
     dead = tmp_path / f".old.partial-{dead_pid()}@{host}-0123abcd"
     live = tmp_path / f".old.partial-{os.getpid()}@{host}-0123abcd"
@@ -227,8 +228,32 @@ def test_partial_directories_of_dead_runs_are_removed_by_the_next_run(config_pat
     for directory in (dead, live, elsewhere):
         directory.mkdir()
         (directory / "summary.csv").write_text("half")
+    dead_lock = tmp_path / ".old.lock"
+    dead_lock.write_text(f"{dead_pid()}@{host}")
+    live_lock = tmp_path / ".other.lock"
+    live_lock.write_text(f"{os.getpid()}@{host}")
     simdc.simulate(load_config(config_path)).write(tmp_path / "run")
     assert not dead.exists() and live.exists() and elsewhere.exists()
+    assert not dead_lock.exists() and live_lock.exists()
+
+
+def test_a_killed_run_blocks_nothing_and_its_leftovers_go_with_the_next_run(config_path, tmp_path, write_config):
+    """SIGKILL (no cleanup possible) while simulating leaves a partial directory and a lock
+    file; the next run into the same directory is not blocked and removes both."""
+    slow = write_config({"simulation.duration_s": 3_600_000}, name="slow.toml")
+    run = subprocess.Popen([*SIMDC, "run", str(slow), "--out", str(tmp_path / "run")], cwd=tmp_path,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".run.partial-*")):
+        assert run.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    run.kill()
+    run.wait()
+    assert len(hidden(tmp_path)) == 2  # the partial directory and the lock
+    results = simdc.simulate(load_config(config_path))
+    results.write(tmp_path / "run")
+    assert hidden(tmp_path) == []
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["seed"] == results.config.simulation.seed
 
 
 # --- permissions follow the umask ----------------------------------------------------------
