@@ -132,7 +132,7 @@ class Destination:
         self.path = Path(out)
         self.overwrite = overwrite
         self.partial: Path | None = None
-        self._lock: _Lock | None = None
+        self._lock: DestinationLock | None = None
 
     def __enter__(self) -> Destination:
         check_destination(self.path, self.overwrite)
@@ -140,8 +140,8 @@ class Destination:
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:  # e.g. a part of the path is a file, or read-only
-            raise _output_error(self.path, f"cannot create its parent directory: {_reason(err)}") from None
-        self._lock = _Lock(parent / f".{self.path.name}.lock", self.path)
+            raise _output_error(self.path, f"cannot create its parent directory: {describe_os_error(err)}") from None
+        self._lock = DestinationLock(parent / f".{self.path.name}.lock", self.path)
         try:
             self._lock.acquire()
             remove_stale_partials(parent)
@@ -170,10 +170,11 @@ class Destination:
         except OSError as err:
             shutil.rmtree(self.partial, ignore_errors=True)
             self.partial = None
+            reason = describe_os_error(err)
             raise OutputError(
-                self.path, f"{self.path}: the results could not be written: {_reason(err)}; nothing was written",
+                self.path, f"{self.path}: the results could not be written: {reason}; nothing was written",
                 cli=f"the simulation finished but its results could not be written to {self.path}: "
-                    f"{_reason(err)}; nothing was written") from None
+                    f"{reason}; nothing was written") from None
         check_destination(self.path, self.overwrite)  # what changed while the simulation ran
         _place(self.partial, self.path, self.overwrite)
         self.partial = None
@@ -214,7 +215,7 @@ def _output_error(out: Path, problem: str) -> OutputError:
     return OutputError(out, f"{out}: {problem}")
 
 
-def _reason(err: OSError) -> str:
+def describe_os_error(err: OSError) -> str:
     """``OSError`` in words, for an error line: "no space left on device"."""
     if err.errno is not None and err.errno > 0:  # pyarrow's errors carry it, under a longer text
         return os.strerror(err.errno).lower()
@@ -241,7 +242,7 @@ def _place(partial: Path, out: Path, overwrite: bool) -> None:
                                    "nothing was written; choose another out",
                               cli=f"{out}: was filled by something else while this run was simulating; "
                                   "nothing was written; choose another --out") from None
-        raise _output_error(out, f"the results could not be moved into place: {_reason(err)}; "
+        raise _output_error(out, f"the results could not be moved into place: {describe_os_error(err)}; "
                                  "nothing was written") from None
 
 
@@ -256,7 +257,7 @@ def _make_partial(parent: Path, name: str, kind: str = "partial") -> Path:
         except FileExistsError:
             continue
         except OSError as err:
-            raise _output_error(parent / name, f"cannot write in {parent}: {_reason(err)}") from None
+            raise _output_error(parent / name, f"cannot write in {parent}: {describe_os_error(err)}") from None
     raise _output_error(parent / name, f"cannot make a temporary directory in {parent}")
 
 
@@ -278,7 +279,7 @@ def remove_stale_partials(parent: Path) -> list[Path]:
         if match and match["host"] == _HOST and not _alive(int(match["pid"])) and entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
-        elif entry.name.startswith(".") and entry.name.endswith(".lock") and _Lock.remove_if_stale(entry):
+        elif entry.name.startswith(".") and entry.name.endswith(".lock") and DestinationLock.remove_if_stale(entry):
             removed.append(entry)
     return removed
 
@@ -309,7 +310,7 @@ def _follow_umask(directory: Path) -> None:
             os.chmod(path, mode)
 
 
-class _Lock:
+class DestinationLock:
     """An exclusive, non-blocking ``flock`` on ``path``, for the run writing ``target``.
 
     The kernel releases it when the holder dies, so a killed run never blocks the next
@@ -329,7 +330,8 @@ class _Lock:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
             except OSError as err:
-                raise _output_error(self.target, f"cannot write in {self.path.parent}: {_reason(err)}") from None
+                raise _output_error(self.target,
+                                    f"cannot write in {self.path.parent}: {describe_os_error(err)}") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:

@@ -30,7 +30,7 @@ from scipy import stats
 from simdc.config import Config, apply_overrides, validate
 from simdc.errors import ConfigError, InputError, OutputError, SweepError
 from simdc.metrics import SUMMARY_COLUMNS
-from simdc.results import _Lock, _reason, umask
+from simdc.results import DestinationLock, describe_os_error, umask
 
 METRICS = tuple(c for c in SUMMARY_COLUMNS if c != "platform")
 # How long to wait for a Dask scheduler to answer. Dask's own default
@@ -236,8 +236,9 @@ def _on_dask(todo, finished, scheduler, workers) -> None:
             try:
                 _probe(scheduler)
             except OSError as err:
-                raise SweepError(f"scheduler {scheduler}: no Dask scheduler there ({_reason(err)})",
-                                 cli=f"--scheduler {scheduler}: no Dask scheduler there ({_reason(err)})") from None
+                problem = f"no Dask scheduler there ({describe_os_error(err)})"
+                raise SweepError(f"scheduler {scheduler}: {problem}",
+                                 cli=f"--scheduler {scheduler}: {problem}") from None
             try:
                 client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
             except (OSError, TimeoutError):
@@ -436,7 +437,7 @@ class _Parts:
         self.out = out
         self.parts = out / "parts"
         self.description = {"config_hash": config.hash, "grid": grid, "replications": replications}
-        self._lock: _Lock | None = None
+        self._lock: DestinationLock | None = None
 
     def __enter__(self) -> _Parts:
         out = self.out
@@ -451,14 +452,14 @@ class _Parts:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise OutputError(out, f"{out}: cannot create its parent directory: {_reason(err)}") from None
-        self._lock = _Lock(out.parent / f".{out.name}.lock", out)
+            raise OutputError(out, f"{out}: cannot create its parent directory: {describe_os_error(err)}") from None
+        self._lock = DestinationLock(out.parent / f".{out.name}.lock", out)
         self._lock.acquire()
         try:
             self.parts.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             self._lock.release()
-            raise OutputError(out, f"{out}: cannot create the sweep's directory: {_reason(err)}") from None
+            raise OutputError(out, f"{out}: cannot create the sweep's directory: {describe_os_error(err)}") from None
         for folder in (out, self.parts):  # temporary files of a killed sweep (the lock is ours)
             for leftover in folder.glob(".*.tmp"):
                 leftover.unlink(missing_ok=True)
@@ -498,7 +499,7 @@ class _Parts:
         try:
             _atomic_write(path, text)
         except OSError as err:
-            raise SweepError(f"{path}: cannot be written: {_reason(err)}; {kept} of {total} runs are kept in "
+            raise SweepError(f"{path}: cannot be written: {describe_os_error(err)}; {kept} of {total} runs are kept in "
                              f"{self.out}: run the same sweep into it again to resume") from None
 
 

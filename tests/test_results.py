@@ -137,8 +137,8 @@ def fail_on(monkeypatch, name: str, error: BaseException) -> None:
     monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
 
 
-@pytest.mark.parametrize("error, raised", [(OSError("disk full"), OutputError), (KeyboardInterrupt(), KeyboardInterrupt)],
-                         ids=["error", "interrupt"])
+@pytest.mark.parametrize("error, raised", [(OSError("disk full"), OutputError),
+                                           (KeyboardInterrupt(), KeyboardInterrupt)], ids=["error", "interrupt"])
 def test_interrupted_write_leaves_no_directory(results, tmp_path, monkeypatch, error, raised):
     """A write that fails half-way (here: writing the timeseries) leaves neither the
     destination nor a partial directory beside it; the caller gets an OutputError naming
