@@ -499,8 +499,11 @@ class _Parts:
         try:
             _atomic_write(path, text)
         except OSError as err:
-            raise SweepError(f"{path}: cannot be written: {describe_os_error(err)}; {kept} of {total} runs are kept in "
-                             f"{self.out}: run the same sweep into it again to resume") from None
+            problem = f"{path}: cannot be written: {describe_os_error(err)}"
+            if total:
+                problem += (f"; {kept} of {total} runs are kept in {self.out}: "
+                            "run the same sweep into it again to resume")
+            raise SweepError(problem) from None
 
 
 def _atomic_write(path: Path, text: str) -> None:
