@@ -140,7 +140,7 @@ class Destination:
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:  # e.g. a part of the path is a file, or read-only
-            raise _output_error(self.path, f"cannot create its parent directory: {describe_os_error(err)}") from None
+            raise _output_error(self.path, parent_problem(parent, err)) from None
         self._lock = DestinationLock(parent / f".{self.path.name}.lock", self.path)
         try:
             self._lock.acquire()
@@ -209,6 +209,14 @@ def check_destination(out: Path, overwrite: bool = False) -> None:
                                "replaced even with overwrite=True; choose another out",
                           cli=f"{out}: is not a simdc results directory (no manifest.json), so it is not "
                               "replaced even with --overwrite; choose another --out")
+
+
+def parent_problem(parent: Path, err: OSError) -> str:
+    """Why ``parent`` could not be made, naming the part of it that is a file, if one is."""
+    for ancestor in [parent, *parent.parents]:
+        if ancestor.exists() and not ancestor.is_dir():
+            return f"cannot create its parent directory: {ancestor} is a file"
+    return f"cannot create its parent directory: {describe_os_error(err)}"
 
 
 def _output_error(out: Path, problem: str) -> OutputError:

@@ -30,7 +30,7 @@ from scipy import stats
 from simdc.config import Config, apply_overrides, validate
 from simdc.errors import ConfigError, InputError, OutputError, SweepError
 from simdc.metrics import SUMMARY_COLUMNS
-from simdc.results import DestinationLock, describe_os_error, umask
+from simdc.results import DestinationLock, parent_problem, describe_os_error, umask
 
 METRICS = tuple(c for c in SUMMARY_COLUMNS if c != "platform")
 # How long to wait for a Dask scheduler to answer. Dask's own default
@@ -452,7 +452,7 @@ class _Parts:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise OutputError(out, f"{out}: cannot create its parent directory: {describe_os_error(err)}") from None
+            raise OutputError(out, f"{out}: {parent_problem(out.parent, err)}") from None
         self._lock = DestinationLock(out.parent / f".{out.name}.lock", out)
         self._lock.acquire()
         try:
