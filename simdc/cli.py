@@ -22,7 +22,8 @@ from simdc.config import load_config
 from simdc.errors import SimdcError
 from simdc.experiment import simulate
 from simdc.metrics import HEADLINE
-from simdc.results import fresh_results_dir, load_results
+from simdc.__main__ import INTERRUPTED_EXIT_CODE
+from simdc.results import Destination, fresh_results_dir, load_results
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Simulate VMs with preallocated resources versus containers that share them.")
@@ -60,23 +61,30 @@ def _app(
     """Simulate VMs with preallocated resources versus containers that share them."""
 
 
-def friendly(command):
-    """A user's mistake is one clear message per problem and exit code 2, never a traceback."""
+def friendly(command=None, *, interrupted: str = "interrupted"):
+    """A user's mistake is one clear message per problem and exit code 2, never a traceback;
+    Ctrl-C is one line, ``interrupted`` (or what the interrupt says, e.g. a sweep's runs
+    kept), and exit code 130. Use as ``@friendly`` or ``@friendly(interrupted="...")``."""
+    if command is None:
+        return functools.partial(friendly, interrupted=interrupted)
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except SimdcError as err:
-            for problem in err.problems:
+            for problem in err.cli_problems:
                 err_console.print(f"error: {problem}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except KeyboardInterrupt as err:  # typer would print "Aborted!" and exit 1
+            err_console.print(str(err) or interrupted, markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
 
     return wrapper
 
 
 @app.command()
-@friendly
+@friendly(interrupted="interrupted; nothing written")
 def run(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="TOML config file.")],
     overrides: SetOption = None,
@@ -98,19 +106,22 @@ def run(
         raise SimdcError(f"--seed: must be >= 0 (got {seed})")
     if report and not write:
         raise SimdcError("--report: the report is written into the results directory; drop --no-write")
-    with simulation_progress(err_console) as progress:
-        results = simulate(config, seed=seed, progress=progress)
-    title = f"{config_path.name}, seed {results.manifest['seed']}"
-    print_summary(results.summary, title, output_format)
-    from simdc.workload.inspect import run_messages
+    # The destination is checked and claimed before simulating, not refused afterwards.
+    target = (out or fresh_results_dir("results", config_path.stem)) if write else None
+    with Destination(target, overwrite=overwrite) if write else contextlib.nullcontext() as destination:
+        with simulation_progress(err_console) as progress:
+            results = simulate(config, seed=seed, progress=progress)
+        title = f"{config_path.name}, seed {results.manifest['seed']}"
+        print_summary(results.summary, title, output_format)
+        from simdc.workload.inspect import run_messages
 
-    for line in run_messages(results.manifest):  # the trace reader's choices, bad rows skipped
-        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
-    for line in results.manifest.get("warnings", []):
-        err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
+        for line in run_messages(results.manifest):  # the trace reader's choices, bad rows skipped
+            err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+        for line in results.manifest.get("warnings", []):
+            err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
+        if write:
+            results.write(destination, report=report, report_title=title)
     if write:
-        target = out or fresh_results_dir("results", config_path.stem)
-        results.write(target, overwrite=overwrite, report=report, report_title=title)
         # soft_wrap: a long path stays on one line, whole, to copy
         err_console.print(f"wrote {target} ({results.manifest['wall_time_s']:.2f} s)", markup=False,
                           highlight=False, soft_wrap=True)
@@ -555,4 +566,8 @@ def count_progress(console: Console, what: str):
 
 
 def main() -> None:
-    app()
+    """The ``simdc`` command (kept for ``simdc.cli:main``; the console script is the lighter
+    :func:`simdc.__main__.main`)."""
+    from simdc.__main__ import main as entry
+
+    entry()

@@ -3,16 +3,30 @@
 Anything a user can get wrong (a config key, a trace row, a missing file) raises a
 :class:`SimdcError` whose ``problems`` are complete, one-line sentences naming the
 file, line or key. The CLI prints them and exits with code 2; nothing else is shown.
+
+The Python API and the CLI name the same choice differently (``overwrite=True`` and
+``--overwrite``): ``problems`` speak the API's language, and an error that names such a
+choice also carries the CLI's wording in ``cli_problems``.
 """
 
 from __future__ import annotations
 
 
 class SimdcError(Exception):
-    """A problem with the user's input, described in one line per problem."""
+    """A problem with the user's input, described in one line per problem.
 
-    def __init__(self, problems: str | list[str]):
+    Parameters
+    ----------
+    problems
+        One sentence per problem, in the Python API's terms.
+    cli
+        The same sentences in the CLI's terms (flags rather than keyword arguments);
+        default: ``problems``.
+    """
+
+    def __init__(self, problems: str | list[str], cli: str | list[str] | None = None):
         self.problems = [problems] if isinstance(problems, str) else list(problems)
+        self.cli_problems = self.problems if cli is None else [cli] if isinstance(cli, str) else list(cli)
         super().__init__("\n".join(self.problems))
 
 
@@ -22,3 +36,21 @@ class ConfigError(SimdcError):
 
 class InputError(SimdcError):
     """A workload or results file is missing or malformed."""
+
+
+class OutputError(InputError):
+    """Results could not be written: the destination is taken, busy, read-only or full.
+
+    Nothing half-written is left behind; ``path`` is the destination. (An
+    :class:`InputError`, as a taken destination always was.)
+    """
+
+    def __init__(self, path, problems: str | list[str], cli: str | list[str] | None = None):
+        self.path = path
+        super().__init__(problems, cli)
+
+
+class SweepError(SimdcError):
+    """A sweep stopped (its Dask scheduler was lost or never answered, or its directory
+    became unwritable); the runs already finished are kept in its directory for a rerun
+    to resume."""

@@ -726,8 +726,15 @@ def write_report(source: Results | pd.DataFrame, path: str | Path, title: str | 
             handle.close()
             partial.unlink(missing_ok=True)
             raise
+    os.chmod(partial, 0o666 & ~_umask())  # NamedTemporaryFile makes it 0600; a report is a plain file
     os.replace(partial, path)
     return path
+
+
+def _umask() -> int:
+    from simdc.results import umask
+
+    return umask()
 
 
 def _run_page(results: Results, title: str | None) -> str:

@@ -3,15 +3,18 @@
 A results directory holds ``summary.csv``, ``instances.parquet``, ``timeseries.parquet``,
 ``hosts.csv``, ``workload.parquet``, the resolved ``config.toml`` and ``manifest.json``.
 It is written beside its destination under a temporary name and renamed into place, so
-an interrupted write never leaves a directory that looks complete.
+an interrupted write never leaves a directory that looks complete (see :class:`Destination`).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
+import socket
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,7 +24,12 @@ from typing import Any
 import pandas as pd
 
 from simdc.config import Config, validate
-from simdc.errors import InputError
+
+try:
+    import fcntl
+except ImportError:  # not POSIX (Windows): results are written without the lock
+    fcntl = None
+from simdc.errors import InputError, OutputError
 
 FILES = ("summary.csv", "instances.parquet", "timeseries.parquet", "hosts.csv",
          "workload.parquet", "config.toml", "manifest.json")
@@ -61,48 +69,330 @@ class Results:
 
         return report.figures(self)
 
-    def write(self, out: str | Path, overwrite: bool = False, report: bool = False,
+    def write(self, out: str | Path | Destination, overwrite: bool = False, report: bool = False,
               report_title: str | None = None) -> Path:
         """Write the results directory ``out`` atomically; refuse to replace one unless asked.
 
         With ``report=True`` it also holds ``report.html`` (:func:`simdc.report.write_report`,
         headed ``report_title``), written before the directory is renamed into place.
+        ``out`` may be a :class:`Destination` already entered (claimed before simulating);
+        ``overwrite`` is then the Destination's.
+
+        Raises
+        ------
+        OutputError
+            ``out`` already holds something (without ``overwrite``), is a file, a mount
+            point or not a results directory, another run is writing it, or the disk is
+            full or read-only. Nothing half-written is left behind.
         """
-        out = Path(out)
-        if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
-            raise InputError(f"{out}: already exists and is not empty; choose another --out or pass --overwrite")
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-        except OSError as err:  # e.g. a part of the path is a file
-            raise InputError(f"{out}: cannot create a results directory there: {err.strerror or err}") from None
-        try:
-            self.summary.to_csv(tmp / "summary.csv", index=False)
-            self.instances.to_parquet(tmp / "instances.parquet", index=False)
-            self.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
-            self.hosts.to_csv(tmp / "hosts.csv", index=False)
-            self.workload.to_parquet(tmp / "workload.parquet", index=False)
-            (tmp / "config.toml").write_text(self.config.to_toml())
-            (tmp / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str) + "\n")
-            if report:
-                from simdc.report import write_report
+        if isinstance(out, Destination):
+            out.write(self, report=report, report_title=report_title)
+            return out.path
+        with Destination(out, overwrite=overwrite) as destination:
+            destination.write(self, report=report, report_title=report_title)
+        return destination.path
 
-                write_report(self, tmp / "report.html", title=report_title)
-            _replace_dir(tmp, out)
+    def _write_files(self, directory: Path, report: bool, report_title: str | None) -> None:
+        self.summary.to_csv(directory / "summary.csv", index=False)
+        self.instances.to_parquet(directory / "instances.parquet", index=False)
+        self.timeseries.to_parquet(directory / "timeseries.parquet", index=False)
+        self.hosts.to_csv(directory / "hosts.csv", index=False)
+        self.workload.to_parquet(directory / "workload.parquet", index=False)
+        (directory / "config.toml").write_text(self.config.to_toml())
+        (directory / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str) + "\n")
+        if report:
+            from simdc.report import write_report
+
+            write_report(self, directory / "report.html", title=report_title)
+
+
+class Destination:
+    """A results directory claimed before the simulation runs, and filled after it.
+
+    ``with Destination(out) as destination:`` checks ``out`` (refusing, at once, a
+    destination it could not write), locks it against other runs, and makes a hidden
+    partial directory beside it; ``destination.write(results)`` fills that and renames it
+    into place. Leaving the block any other way removes the partial directory, so an
+    error or an interrupt leaves nothing half-written.
+
+    The lock is ``.NAME.lock`` beside ``out``, held with ``flock`` (released by the
+    kernel when a run dies). Partial directories are ``.NAME.partial-PID@HOST-XXXXXXXX``;
+    those of dead processes on this host are removed by the next run into the same
+    parent. Directories are made and files written with the permissions the umask gives.
+
+    Raises
+    ------
+    OutputError
+        On entering: ``out`` is a file, a mount point, a non-empty directory (without
+        ``overwrite``), not a results directory (with it), being written by another run,
+        or cannot be created (read-only, permission denied, full).
+    """
+
+    def __init__(self, out: str | Path, overwrite: bool = False):
+        self.path = Path(out)
+        self.overwrite = overwrite
+        self.partial: Path | None = None
+        self._lock: DestinationLock | None = None
+
+    def __enter__(self) -> Destination:
+        check_destination(self.path, self.overwrite)
+        parent = self.path.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # e.g. a part of the path is a file, or read-only
+            raise _output_error(self.path, parent_problem(parent, err)) from None
+        self._lock = DestinationLock(parent / f".{self.path.name}.lock", self.path)
+        try:
+            self._lock.acquire()
+            remove_stale_partials(parent)
+            self.partial = _make_partial(parent, self.path.name)
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            self._lock.release()
             raise
-        return out
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if self.partial is not None:
+                shutil.rmtree(self.partial, ignore_errors=True)
+                self.partial = None
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    def write(self, results: Results, report: bool = False, report_title: str | None = None) -> Path:
+        """Write ``results`` into the partial directory and rename it to ``path``."""
+        if self.partial is None:
+            raise RuntimeError("Destination.write outside its with block, or twice")
+        try:
+            results._write_files(self.partial, report, report_title)
+            _follow_umask(self.partial)
+        except OSError as err:
+            shutil.rmtree(self.partial, ignore_errors=True)
+            self.partial = None
+            reason = describe_os_error(err)
+            raise OutputError(
+                self.path, f"{self.path}: the results could not be written: {reason}; nothing was written",
+                cli=f"the simulation finished but its results could not be written to {self.path}: "
+                    f"{reason}; nothing was written") from None
+        check_destination(self.path, self.overwrite)  # what changed while the simulation ran
+        _place(self.partial, self.path, self.overwrite)
+        self.partial = None
+        return self.path
 
 
-def _replace_dir(new: Path, out: Path) -> None:
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.rename(out, old / out.name)
-        os.rename(new, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(new, out)
+def check_destination(out: Path, overwrite: bool = False) -> None:
+    """Refuse a results destination that :meth:`Results.write` would refuse, before simulating.
+
+    Raises
+    ------
+    OutputError
+        ``out`` is a file, a mount point, a non-empty directory (unless ``overwrite``),
+        or (with ``overwrite``) a non-empty directory that is not a simdc results
+        directory (it has no ``manifest.json``): simdc never deletes what it did not write.
+    """
+    if not os.path.lexists(out):
+        return
+    if not out.is_dir():
+        raise OutputError(out, f"{out}: already exists and is not a directory; choose another out",
+                          cli=f"{out}: already exists and is not a directory; choose another --out")
+    if os.path.ismount(out):
+        raise _output_error(out, "is a mount point, and results are renamed into place; choose a new "
+                                 f"directory inside it, e.g. {out / 'run'}")
+    if not any(out.iterdir()):
+        return
+    if not overwrite:
+        raise OutputError(out, f"{out}: already exists and is not empty; choose another out or pass overwrite=True",
+                          cli=f"{out}: already exists and is not empty; choose another --out or pass --overwrite")
+    if not (out / "manifest.json").is_file():
+        raise OutputError(out, f"{out}: is not a simdc results directory (no manifest.json), so it is not "
+                               "replaced even with overwrite=True; choose another out",
+                          cli=f"{out}: is not a simdc results directory (no manifest.json), so it is not "
+                              "replaced even with --overwrite; choose another --out")
+
+
+def parent_problem(parent: Path, err: OSError) -> str:
+    """Why ``parent`` could not be made, naming the part of it that is a file, if one is."""
+    for ancestor in [parent, *parent.parents]:
+        if ancestor.exists() and not ancestor.is_dir():
+            return f"cannot create its parent directory: {ancestor} is a file"
+    return f"cannot create its parent directory: {describe_os_error(err)}"
+
+
+def _output_error(out: Path, problem: str) -> OutputError:
+    return OutputError(out, f"{out}: {problem}")
+
+
+def describe_os_error(err: OSError) -> str:
+    """``OSError`` in words, for an error line: "no space left on device"."""
+    if err.errno is not None and err.errno > 0:  # pyarrow's errors carry it, under a longer text
+        return os.strerror(err.errno).lower()
+    text = err.strerror or str(err) or type(err).__name__  # e.g. socket.gaierror: negative errno
+    return text[:1].lower() + text[1:]
+
+
+def _place(partial: Path, out: Path, overwrite: bool) -> None:
+    """Rename the finished ``partial`` to ``out``. Without ``overwrite`` the rename itself
+    refuses a non-empty ``out`` (``rename(2)`` onto a non-empty directory fails), so a
+    run that started after this one's check still cannot be replaced."""
+    try:
+        if overwrite and out.is_dir() and any(out.iterdir()):
+            old = _make_partial(out.parent, out.name, kind="old")
+            os.rename(out, old / out.name)
+            os.rename(partial, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(partial, out)
+    except OSError as err:
+        shutil.rmtree(partial, ignore_errors=True)
+        if err.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+            raise OutputError(out, f"{out}: was filled by something else while this run was simulating; "
+                                   "nothing was written; choose another out",
+                              cli=f"{out}: was filled by something else while this run was simulating; "
+                                  "nothing was written; choose another --out") from None
+        raise _output_error(out, f"the results could not be moved into place: {describe_os_error(err)}; "
+                                 "nothing was written") from None
+
+
+def _make_partial(parent: Path, name: str, kind: str = "partial") -> Path:
+    """A new hidden directory ``.NAME.KIND-PID@HOST-XXXXXXXX`` in ``parent``, made with the
+    umask's permissions (``tempfile.mkdtemp`` would make it 0700)."""
+    for _ in range(100):
+        path = parent / f".{name}.{kind}-{os.getpid()}@{_HOST}-{secrets.token_hex(4)}"
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise _output_error(parent / name, f"cannot write in {parent}: {describe_os_error(err)}") from None
+    raise _output_error(parent / name, f"cannot make a temporary directory in {parent}")
+
+
+_HOST = socket.gethostname().replace("/", "_") or "localhost"
+_PARTIAL = re.compile(r"^\..+\.partial-(?P<pid>\d+)@(?P<host>[^/]+)-[0-9a-f]{8}$")
+
+
+def remove_stale_partials(parent: Path) -> list[Path]:
+    """Remove what runs that died left in ``parent``: their partial directories and lock
+    files (a lock file names its holder, ``PID@HOST``). Only a dead process's of this
+    host: those of live processes, and of other hosts, are left alone. Returns them."""
+    removed = []
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _PARTIAL.match(entry.name)
+        if match and match["host"] == _HOST and not _alive(int(match["pid"])) and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+        elif entry.name.startswith(".") and entry.name.endswith(".lock") and DestinationLock.remove_if_stale(entry):
+            removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def umask() -> int:
+    """The process's umask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _follow_umask(directory: Path) -> None:
+    """Give the files under ``directory`` the permissions the umask gives a new file (some
+    writers, e.g. :func:`tempfile.NamedTemporaryFile`, make them 0600)."""
+    mode = 0o666 & ~umask()
+    for path in directory.rglob("*"):
+        if path.is_file():
+            os.chmod(path, mode)
+
+
+class DestinationLock:
+    """An exclusive, non-blocking ``flock`` on ``path``, for the run writing ``target``.
+
+    The kernel releases it when the holder dies, so a killed run never blocks the next
+    one. The file is removed on release; an acquirer checks that the file it locked is
+    still the one at ``path`` (the usual guard against locking an unlinked file).
+    """
+
+    def __init__(self, path: Path, target: Path):
+        self.path = path
+        self.target = target
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        if fcntl is None:
+            return
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as err:
+                raise _output_error(self.target,
+                                    f"cannot write in {self.path.parent}: {describe_os_error(err)}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                raise OutputError(self.target, f"{self.target}: another simdc run (pid {holder}) is writing it; "
+                                               "wait for it or choose another out",
+                                  cli=f"{self.target}: another simdc run (pid {holder}) is writing it; "
+                                      "wait for it or choose another --out") from None
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}@{_HOST}".encode(), 0)
+                self._fd = fd
+                return
+            os.close(fd)  # unlinked by its previous holder after we opened it: try again
+
+    @staticmethod
+    def remove_if_stale(path: Path) -> bool:
+        """Remove the lock file ``path`` if a dead process of this host left it; say so."""
+        try:
+            holder = re.fullmatch(r"(\d+)@(.+)", path.read_text(errors="replace").strip())
+        except OSError:
+            return False
+        if holder is None or holder[2] != _HOST or _alive(int(holder[1])) or fcntl is None:
+            return False
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails if someone holds it after all
+            if os.path.samestat(os.fstat(fd), os.stat(path)):
+                os.unlink(path)
+                return True
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        return False
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            os.unlink(self.path)  # while still locked, so no one else locks this file
+        except OSError:
+            pass
+        os.close(self._fd)
+        self._fd = None
 
 
 def fresh_results_dir(base: str | Path, stem: str) -> Path:

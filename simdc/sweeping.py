@@ -5,7 +5,8 @@ are compared on the same random numbers (common random numbers) and replications
 independent. Points run in parallel on Dask: a local cluster on this machine's cores by
 default, or an existing cluster given its scheduler address. With ``out``, each finished
 run is written at once (``parts/``), and a rerun into the same directory skips the runs
-already there, so an interrupted sweep resumes.
+already there, so an interrupted sweep resumes: after Ctrl-C, a full disk or a lost Dask
+scheduler the finished runs stay in ``parts/`` and the error says so.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import itertools
 import json
 import math
 import os
+import signal
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,10 +29,14 @@ import pandas as pd
 from scipy import stats
 
 from simdc.config import Config, apply_overrides, validate
-from simdc.errors import ConfigError, InputError
+from simdc.errors import ConfigError, InputError, OutputError, SweepError
 from simdc.metrics import SUMMARY_COLUMNS
+from simdc.results import DestinationLock, parent_problem, describe_os_error, umask
 
 METRICS = tuple(c for c in SUMMARY_COLUMNS if c != "platform")
+# How long to wait for a Dask scheduler to answer. Dask's own default
+# (distributed.comm.timeouts.connect, 30 s) makes a wrong address look like a hang.
+CONNECT_TIMEOUT_S = 5.0
 
 
 def parse_grid(items: list[str]) -> dict[str, list[Any]]:
@@ -122,60 +130,202 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     pandas.DataFrame
         A row per (point, platform, replication): ``point``, the grid keys, ``platform``,
         ``replication``, ``seed`` and every summary metric.
+
+    Raises
+    ------
+    ConfigError
+        A bad grid point, ``replications < 1`` or a malformed ``scheduler`` address,
+        before anything runs.
+    OutputError
+        ``out`` is a file, a non-empty directory that is not a sweep's, or another
+        sweep is writing it; before anything runs.
+    InputError
+        ``out`` holds a different sweep.
+    SweepError
+        No scheduler at ``scheduler``, the scheduler was lost, or ``out`` filled up; the
+        finished runs are kept in ``out`` and the message says how many.
+    KeyboardInterrupt
+        On Ctrl-C, carrying the same message.
     """
     if replications < 1:
-        raise ConfigError(f"--replications: must be >= 1 (got {replications})")
+        raise ConfigError(f"replications: must be >= 1 (got {replications})",
+                          cli=f"--replications: must be >= 1 (got {replications})")
+    if scheduler is not None:
+        _check_address(scheduler)
     grid_points = points(config, grid)
     tasks = [(p, r, cfg, config.simulation.seed + r)
              for p, (_, cfg) in enumerate(grid_points) for r in range(replications)]
-    parts = _Parts(Path(out), config, grid, replications) if out is not None else None
-    done = parts.load() if parts else {}
-    todo = [t for t in tasks if (t[0], t[1]) not in done]
-    if progress:
-        progress(len(done), len(tasks))
-
-    def finished(p: int, r: int, seed: int, summary: pd.DataFrame) -> None:
-        overrides = grid_points[p][0]
-        table = summary.assign(point=p, replication=r, seed=seed, **{k: [v] * len(summary) if isinstance(v, list)
-                                                                      else v for k, v in overrides.items()})
-        done[(p, r)] = table
-        if parts:
-            parts.save(p, r, table)
+    with contextlib.ExitStack() as stack:
+        parts = stack.enter_context(_Parts(Path(out), config, grid, replications)) if out is not None else None
+        done = parts.load() if parts else {}
+        todo = [t for t in tasks if (t[0], t[1]) not in done]
         if progress:
             progress(len(done), len(tasks))
 
-    if todo:
-        if workers == 1 and scheduler is None:
-            for p, r, cfg, seed in todo:
-                finished(p, r, seed, run_point(cfg, seed))
-        else:
-            _on_dask(todo, finished, scheduler, workers)
-    table = tidy([done[(p, r)] for p, r, _, _ in tasks], list(grid))
-    if parts:
-        parts.finish(table)
+        def finished(p: int, r: int, seed: int, summary: pd.DataFrame) -> None:
+            overrides = grid_points[p][0]
+            table = summary.assign(point=p, replication=r, seed=seed,
+                                   **{k: [v] * len(summary) if isinstance(v, list) else v
+                                      for k, v in overrides.items()})
+            if parts:
+                parts.save(p, r, table, kept=len(done), total=len(tasks))
+            done[(p, r)] = table
+            if progress:
+                progress(len(done), len(tasks))
+
+        try:
+            if todo:
+                if workers == 1 and scheduler is None:
+                    for p, r, cfg, seed in todo:
+                        finished(p, r, seed, run_point(cfg, seed))
+                else:
+                    _on_dask(todo, finished, scheduler, workers)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(_kept("interrupted", len(done), len(tasks), parts)) from None
+        except _Lost as err:  # say what is kept
+            raise SweepError(_kept(err.problems[0], len(done), len(tasks), parts),
+                             cli=_kept(err.cli_problems[0], len(done), len(tasks), parts)) from None
+        table = tidy([done[(p, r)] for p, r, _, _ in tasks], list(grid))
+        if parts:
+            parts.finish(table)
     return table
 
 
-def _on_dask(todo, finished, scheduler, workers) -> None:
-    from dask.distributed import Client, LocalCluster, as_completed
+class _Lost(SweepError):
+    """The Dask scheduler went away mid-sweep."""
 
-    # A local cluster's worker processes start (and may restart) while it lives.
-    with _workers_do_not_import_main() if scheduler is None else contextlib.nullcontext():
+
+def _kept(what: str, done: int, total: int, parts: _Parts | None) -> str:
+    if parts is None:
+        return f"{what}; {done} of {total} runs had finished (give out= to keep them)"
+    return (f"{what}; {done} of {total} runs are kept in {parts.out}: "
+            "run the same sweep into it again to resume")
+
+
+def _check_address(scheduler: str) -> None:
+    """Refuse a malformed scheduler address at once, before anything runs."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(scheduler, strict=True)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            port = parse_host_port(location)[1]
+            if not 0 < port < 65536:
+                raise ValueError(f"port {port} out of range")
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"scheduler {scheduler!r}: not a Dask scheduler address ({err}); "
+                          "expected e.g. tcp://127.0.0.1:8786",
+                          cli=f"--scheduler {scheduler!r}: not a Dask scheduler address ({err}); "
+                              "expected e.g. tcp://127.0.0.1:8786") from None
+
+
+def _on_dask(todo, finished, scheduler, workers) -> None:
+    """Run ``todo`` on Dask, calling ``finished`` for each run as it completes.
+
+    Raises
+    ------
+    SweepError
+        The scheduler did not answer within ``CONNECT_TIMEOUT_S``, or was lost mid-sweep.
+    """
+    from concurrent.futures import CancelledError
+
+    from dask.distributed import Client, as_completed
+    from distributed.scheduler import KilledWorker
+
+    client = cluster = None
+    settings = contextlib.ExitStack()
+    try:
         if scheduler is not None:
-            client, cluster = Client(scheduler), None
+            try:
+                _probe(scheduler)
+            except OSError as err:
+                problem = f"no Dask scheduler there ({describe_os_error(err)})"
+                raise SweepError(f"scheduler {scheduler}: {problem}",
+                                 cli=f"--scheduler {scheduler}: {problem}") from None
+            try:
+                client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError):
+                raise SweepError(f"scheduler {scheduler}: no Dask scheduler answered within "
+                                 f"{CONNECT_TIMEOUT_S:g} s",
+                                 cli=f"--scheduler {scheduler}: no Dask scheduler answered within "
+                                     f"{CONNECT_TIMEOUT_S:g} s") from None
         else:
-            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                   processes=True, dashboard_address=":0")
+            settings.enter_context(_workers_do_not_import_main())  # while workers start (and restart)
+            settings.enter_context(_workers_deaf_to_ctrl_c())  # kept on for workers Dask restarts
+            cluster, interrupted = _start_local_cluster(workers or os.cpu_count() or 1)
+            if interrupted:
+                raise KeyboardInterrupt
             client = Client(cluster)
+        futures = {client.submit(run_point, cfg, seed, pure=False): (p, r, seed) for p, r, cfg, seed in todo}
+        for future in as_completed(futures):
+            p, r, seed = futures[future]
+            try:
+                summary = future.result()
+            except KilledWorker:
+                raise _Lost(f"the run of point {p}, replication {r} killed its Dask worker again and again "
+                            "(out of memory?)") from None
+            except (CancelledError, OSError, TimeoutError):
+                if future.status == "error":
+                    raise  # the run itself raised it
+                where = scheduler or "the local cluster"
+                raise _Lost(f"the Dask scheduler at {where} was lost") from None
+            finished(p, r, seed, summary)
+    except KeyboardInterrupt:
+        settings.enter_context(_quiet_dask())
+        if cluster is not None:  # don't wait for the runs in flight: stop this sweep's workers now
+            for nanny in list(cluster.workers.values()):
+                with contextlib.suppress(Exception):  # a worker already gone, or never started
+                    os.kill(nanny.pid, signal.SIGKILL)
+        raise
+    finally:
+        _close(client, cluster)
+        settings.close()
+
+
+def _start_local_cluster(workers: int):
+    """A local cluster of ``workers`` processes, and whether Ctrl-C was pressed meanwhile.
+
+    It starts in a helper thread while this one waits: a Ctrl-C during the start is noted
+    and the start completed, because Dask cannot close a half-started cluster (it fails
+    with an AssertionError at exit).
+    """
+    from dask.distributed import LocalCluster
+
+    started: dict = {}
+    done = threading.Event()
+
+    def start() -> None:
         try:
-            futures = {client.submit(run_point, cfg, seed, pure=False): (p, r, seed) for p, r, cfg, seed in todo}
-            for future in as_completed(futures):
-                p, r, seed = futures[future]
-                finished(p, r, seed, future.result())
+            started["cluster"] = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                              dashboard_address=":0")
+        except BaseException as err:  # handed to the waiting thread
+            started["error"] = err
         finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            done.set()
+
+    threading.Thread(target=start, name="simdc-local-cluster", daemon=True).start()
+    interrupted = False
+    while not done.is_set():  # polled: an interrupted Thread.join can report a live thread dead
+        try:
+            time.sleep(0.05)
+        except KeyboardInterrupt:
+            interrupted = True
+    if "error" in started:
+        raise started["error"]
+    return started["cluster"], interrupted
+
+
+def _probe(scheduler: str) -> None:
+    """Fail at once when nothing listens at a tcp:// address (the Dask client would retry
+    a refused connection until its timeout)."""
+    import socket
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    scheme, location = parse_address(scheduler)
+    if scheme == "tcp":
+        host, port = parse_host_port(location)
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
 
 
 @contextlib.contextmanager
@@ -204,6 +354,74 @@ def _workers_do_not_import_main():
         vars(main).update(saved)
         if "__spec__" not in saved:
             del main.__spec__
+
+
+@contextlib.contextmanager
+def _workers_deaf_to_ctrl_c():
+    """Local workers that never receive SIGINT: forked from a forkserver started, from
+    this thread, with SIGINT blocked.
+
+    A Ctrl-C in the terminal goes to the whole process group: without this every worker
+    prints a traceback of its own. The signal mask survives fork and exec, so the
+    forkserver and the workers it forks keep SIGINT blocked; this process unblocks it at
+    once (a Ctrl-C meanwhile stays pending, then arrives), so a Ctrl-C at any time stops
+    the sweep, and the sweep stops the workers. (Dask spawns workers from its own thread,
+    whose mask this cannot set; ignoring SIGINT instead would lose a Ctrl-C.)
+    """
+    import dask
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        if hasattr(signal, "pthread_sigmask"):
+            import multiprocessing.forkserver
+
+            from distributed.utils import get_mp_context
+
+            get_mp_context()  # sets Dask's preload (its packages, imported once in the server)
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            # The workers' Dask logs errors only: its warnings while a sweep is torn down
+            # (tasks cancelled) would bury the sweep's one line. Read at their start.
+            level = os.environ.get("DASK_LOGGING__DISTRIBUTED")
+            os.environ["DASK_LOGGING__DISTRIBUTED"] = "error"
+            try:
+                multiprocessing.forkserver.ensure_running()
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+                if level is None:
+                    del os.environ["DASK_LOGGING__DISTRIBUTED"]
+                else:
+                    os.environ["DASK_LOGGING__DISTRIBUTED"] = level
+        yield
+
+
+def _close(client, cluster) -> None:
+    """Close the client and a local cluster, quickly and quietly (also after a lost
+    scheduler, when the client would otherwise log its reconnection attempts)."""
+    with _quiet_dask():
+        try:
+            if client is not None:
+                client.close(timeout=2)
+            if cluster is not None:
+                cluster.close(timeout=5)
+        except Exception:  # already gone: nothing left to close
+            pass
+
+
+@contextlib.contextmanager
+def _quiet_dask():
+    """Dask's loggers in this process silenced: what it says while a sweep is being torn
+    down (workers removed, tasks lost) is said once, by the sweep's error."""
+    import logging
+
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name == "distributed" or name.startswith("distributed.")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def tidy(tables: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
@@ -240,40 +458,96 @@ def aggregate(points_table: pd.DataFrame) -> pd.DataFrame:
 
 
 class _Parts:
-    """A sweep's directory: its description, one file per finished run, the tables."""
+    """A sweep's directory: its description, one file per finished run, the tables.
+
+    Used as a context manager: entering checks the directory (refusing a file, or a
+    non-empty directory that is not a sweep's) and locks it against a second sweep
+    (``.NAME.lock`` beside it, see :class:`simdc.results.Destination`).
+    """
 
     def __init__(self, out: Path, config: Config, grid: dict, replications: int):
         self.out = out
         self.parts = out / "parts"
         self.description = {"config_hash": config.hash, "grid": grid, "replications": replications}
+        self._lock: DestinationLock | None = None
+
+    def __enter__(self) -> _Parts:
+        out = self.out
+        if os.path.lexists(out) and not out.is_dir():
+            raise OutputError(out, f"{out}: already exists and is not a directory; choose another out",
+                              cli=f"{out}: already exists and is not a directory; choose another --out")
+        if out.is_dir() and not (out / "sweep.json").exists() and any(out.iterdir()):
+            raise OutputError(out, f"{out}: already exists and is not a sweep's directory (no sweep.json); "
+                                   "choose another out",
+                              cli=f"{out}: already exists and is not a sweep's directory (no sweep.json); "
+                                  "choose another --out")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OutputError(out, f"{out}: {parent_problem(out.parent, err)}") from None
+        self._lock = DestinationLock(out.parent / f".{out.name}.lock", out)
+        self._lock.acquire()
+        try:
+            self.parts.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            self._lock.release()
+            raise OutputError(out, f"{out}: cannot create the sweep's directory: {describe_os_error(err)}") from None
+        for folder in (out, self.parts):  # temporary files of a killed sweep (the lock is ours)
+            for leftover in folder.glob(".*.tmp"):
+                leftover.unlink(missing_ok=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._lock is not None:
+            self._lock.release()
 
     def load(self) -> dict[tuple[int, int], pd.DataFrame]:
         """Runs already done by an earlier call with the same sweep; refuse a different one."""
-        self.parts.mkdir(parents=True, exist_ok=True)
         described = self.out / "sweep.json"
         if described.exists():
             earlier = json.loads(described.read_text())
             if earlier != json.loads(json.dumps(self.description)):
                 raise InputError(f"{self.out}: holds a different sweep (config, grid or replications differ); "
-                                 "choose another --out")
+                                 "choose another out",
+                                 cli=f"{self.out}: holds a different sweep (config, grid or replications differ); "
+                                     "choose another --out")
         else:
-            _atomic_write(described, json.dumps(self.description, indent=2))
+            self._write(described, json.dumps(self.description, indent=2), 0, 0)
         done = {}
         for path in sorted(self.parts.glob("p*-r*.csv")):
             p, r = (int(x[1:]) for x in path.stem.split("-"))
             done[(p, r)] = pd.read_csv(path, dtype={"platform": str})
         return done
 
-    def save(self, p: int, r: int, table: pd.DataFrame) -> None:
-        _atomic_write(self.parts / f"p{p:05d}-r{r:04d}.csv", table.to_csv(index=False))
+    def save(self, p: int, r: int, table: pd.DataFrame, kept: int, total: int) -> None:
+        self._write(self.parts / f"p{p:05d}-r{r:04d}.csv", table.to_csv(index=False), kept, total)
 
     def finish(self, table: pd.DataFrame) -> None:
-        _atomic_write(self.out / "points.csv", table.to_csv(index=False))
-        _atomic_write(self.out / "aggregate.csv", aggregate(table).to_csv(index=False))
+        n = len(table)
+        self._write(self.out / "points.csv", table.to_csv(index=False), n, n)
+        self._write(self.out / "aggregate.csv", aggregate(table).to_csv(index=False), n, n)
+
+    def _write(self, path: Path, text: str, kept: int, total: int) -> None:
+        try:
+            _atomic_write(path, text)
+        except OSError as err:
+            problem = f"{path}: cannot be written: {describe_os_error(err)}"
+            if total:
+                problem += (f"; {kept} of {total} runs are kept in {self.out}: "
+                            "run the same sweep into it again to resume")
+            raise SweepError(problem) from None
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w") as file:
-        file.write(text)
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` in one step (a temporary ``.NAME.XXXX.tmp`` renamed over
+    it, removed if the write fails), with the permissions the umask gives a new file."""
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(handle, 0o666 & ~umask())  # mkstemp makes it 0600
+        with os.fdopen(handle, "w") as file:
+            file.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -12,6 +12,7 @@ from pandas.testing import assert_frame_equal
 
 import simdc
 from simdc import InputError, load_config, load_results
+from simdc.errors import OutputError
 from simdc.results import FILES, fresh_results_dir
 
 TABLES = ("summary", "instances", "timeseries", "hosts", "workload")
@@ -136,12 +137,14 @@ def fail_on(monkeypatch, name: str, error: BaseException) -> None:
     monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
 
 
-@pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()], ids=["error", "interrupt"])
-def test_interrupted_write_leaves_no_directory(results, tmp_path, monkeypatch, error):
+@pytest.mark.parametrize("error, raised", [(OSError("disk full"), OutputError),
+                                           (KeyboardInterrupt(), KeyboardInterrupt)], ids=["error", "interrupt"])
+def test_interrupted_write_leaves_no_directory(results, tmp_path, monkeypatch, error, raised):
     """A write that fails half-way (here: writing the timeseries) leaves neither the
-    destination nor a partial directory beside it, and the error reaches the caller."""
+    destination nor a partial directory beside it; the caller gets an OutputError naming
+    the destination (an interrupt stays an interrupt)."""
     fail_on(monkeypatch, "timeseries.parquet", error)
-    with pytest.raises(type(error)):
+    with pytest.raises(raised, match=None if raised is KeyboardInterrupt else "disk full"):
         results.write(tmp_path / "run")
     assert not (tmp_path / "run").exists()
     assert leftovers(tmp_path, "run") == []
@@ -152,7 +155,7 @@ def test_interrupted_overwrite_keeps_the_old_results(results, tmp_path, monkeypa
     out = results.write(tmp_path / "run")
     other = simdc.simulate(results.config, seed=results.config.simulation.seed + 1)
     fail_on(monkeypatch, "timeseries.parquet", OSError("disk full"))
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError):
         other.write(out, overwrite=True)
     monkeypatch.undo()
     assert_same_results(load_results(out), results)

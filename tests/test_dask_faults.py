@@ -1,0 +1,184 @@
+"""A sweep's Dask failures (issue #15): a malformed scheduler address, no scheduler at
+the address, a scheduler killed mid-sweep and Ctrl-C each give one line (exit 2, or 130
+for Ctrl-C), never a traceback, and keep the finished runs for a rerun to resume.
+
+Every scheduler here listens on loopback (127.0.0.1) only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import simdc
+from simdc import sweeping
+from simdc.cli import app
+
+SIMDC = [sys.executable, "-m", "simdc"]
+DASK = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def one_line(stderr: str, *fragments: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+def kept_parts(out: Path) -> list[Path]:
+    parts = sorted((out / "parts").iterdir())
+    assert [p.name for p in parts if p.name.startswith(".")] == []  # no temporary files
+    return parts
+
+
+@pytest.fixture
+def slow_config(write_config) -> Path:
+    """Runs of a few tenths of a second, so that a sweep is still running when disturbed."""
+    return write_config({"simulation.duration_s": 36_000}, name="slow.toml")
+
+
+def test_a_malformed_scheduler_address_is_one_line(config_path):
+    result = CliRunner().invoke(app, ["sweep", str(config_path), "--grid", "host.memory_gib=16",
+                                      "--scheduler", "notaurl"])
+    assert result.exit_code == 2
+    one_line(result.stderr, "error: --scheduler 'notaurl'", "tcp://")
+    with pytest.raises(simdc.ConfigError, match="scheduler 'notaurl'"):
+        simdc.sweep(simdc.load_config(config_path), {"host.memory_gib": [16]}, scheduler="notaurl")
+
+
+def test_no_scheduler_at_the_address_fails_at_once(config_path, tmp_path):
+    """Nothing listens on the port: an error well before Dask's 30 s connect timeout,
+    nothing run, and the sweep's directory holds no runs."""
+    address = f"tcp://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    result = CliRunner().invoke(app, ["sweep", str(config_path), "--grid", "host.memory_gib=16",
+                                      "--scheduler", address, "--out", str(tmp_path / "s")])
+    assert time.monotonic() - started < 30
+    assert result.exit_code == 2
+    one_line(result.stderr, f"error: --scheduler {address}: no Dask scheduler there")
+    assert kept_parts(tmp_path / "s") == []
+
+
+def test_a_scheduler_killed_mid_sweep_is_one_line_and_the_sweep_resumes(slow_config, tmp_path, monkeypatch):
+    """A loopback scheduler and one worker; the scheduler is killed once the first run is
+    written. The sweep exits 2 with one line saying how many runs are kept; rerun without
+    Dask, it runs only the others and its table has every run."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen([*DASK, "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet)
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                               "--nworkers", "1", "--no-dashboard", "--host", "127.0.0.1"], **quiet)
+    out = tmp_path / "s"
+    grid = "host.memory_gib=" + ",".join(str(16 + i) for i in range(4))
+    try:
+        sweep = subprocess.Popen([*SIMDC, "sweep", str(slow_config), "--grid", grid, "--scheduler", address,
+                                  "--out", str(out)], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not list((out / "parts").glob("p*.csv")):
+            assert sweep.poll() is None, sweep.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        scheduler.kill()
+        code, err = sweep.wait(timeout=120), sweep.stderr.read()
+    finally:
+        for process in (scheduler, worker):
+            process.kill()
+            process.wait()
+    assert code == 2, err
+    line = one_line(err, "error: the Dask scheduler at", "was lost", f"kept in {out}")
+    kept = len(kept_parts(out))
+    assert f"; {kept} of 4 runs are kept" in line
+
+    runs = []
+    real = sweeping.run_point
+    monkeypatch.setattr(sweeping, "run_point", lambda cfg, seed: runs.append(seed) or real(cfg, seed))
+    table = simdc.sweep(simdc.load_config(slow_config), sweeping.parse_grid([grid]), out=out, workers=1)
+    assert len(runs) == 4 - kept
+    assert sorted(table["point"].unique()) == list(range(4))
+    assert len(pd.read_csv(out / "points.csv")) == 4 * 2
+
+
+def test_ctrl_c_during_a_local_sweep_is_one_line_and_keeps_finished_runs(slow_config, tmp_path):
+    """SIGINT to the process group (the terminal's Ctrl-C reaches the workers too) once a
+    run is written: exit 130, one line, no worker tracebacks, the runs kept."""
+    out = tmp_path / "s"
+    grid = "host.memory_gib=" + ",".join(str(16 + i) for i in range(6))
+    sweep = subprocess.Popen([*SIMDC, "sweep", str(slow_config), "--grid", grid, "--workers", "2", "--out", str(out)],
+                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list((out / "parts").glob("p*.csv")):
+        assert sweep.poll() is None, sweep.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.killpg(sweep.pid, signal.SIGINT)
+    code, err = sweep.wait(timeout=60), sweep.stderr.read()
+    assert code == 130, err
+    line = one_line(err, "interrupted;", f"kept in {out}")
+    assert f"{len(kept_parts(out))} of 6 runs are kept" in line
+    assert not (tmp_path / ".s.lock").exists()
+
+
+
+def children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found |= {int(c) for c in (task / "children").read_text().split()}
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to see the workers start")
+def test_ctrl_c_while_the_local_workers_start_is_one_line_and_leaves_no_process(slow_config, tmp_path):
+    """SIGINT to the process group as soon as the sweep's first child process exists (its
+    workers are starting): exit 130, one line, and every process it started is gone."""
+    out = tmp_path / "s"
+    sweep = subprocess.Popen([*SIMDC, "sweep", str(slow_config), "--grid", "host.memory_gib=16,32", "--workers", "2",
+                              "--out", str(out)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not children(sweep.pid):
+        assert sweep.poll() is None, sweep.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.killpg(sweep.pid, signal.SIGINT)
+    code, err = sweep.wait(timeout=60), sweep.stderr.read()
+    assert code == 130, err
+    one_line(err, "interrupted; 0 of 2 runs are kept")
+    deadline = time.monotonic() + 10  # workers notice their parent is gone within a second or so
+    while in_session(sweep.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert in_session(sweep.pid) == []
+
+
+def in_session(sid: int) -> list[int]:
+    """Live (not zombie) processes of session ``sid``: the sweep and all it started."""
+    alive = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":  # fields: state, ppid, pgrp, session
+            alive.append(int(stat_file.parent.name))
+    return alive
