@@ -195,11 +195,13 @@ def test_override_values_are_toml_literals(config_path, override, check):
 
 
 def test_overrides_are_validated_like_the_file(config_path):
-    """A bad value or unknown key given as an override is reported at its key path."""
+    """A bad value or unknown key given as an override is reported as coming from the
+    command line (``--set key=value``), not from the config file."""
     [line] = problems_of(config_path, ["host.memory_gib=-1"])
-    assert line.endswith("host.memory_gib: must be > 0 (got -1)")
+    assert line == "--set host.memory_gib=-1: must be > 0 (got -1)"
     [line] = problems_of(config_path, ["hots.memory_gib=1"])
-    assert "hots: unknown key" in line and "'host'" in line
+    assert line.startswith("--set hots.memory_gib=1: hots: unknown key") and "'host'" in line
+    assert str(config_path) not in line
 
 
 @pytest.mark.parametrize(("override", "fragment"), [

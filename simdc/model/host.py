@@ -1,5 +1,6 @@
 from pydantic import Field, model_validator
 
+from simdc.model import limits
 from simdc.model.base import Spec
 
 
@@ -44,7 +45,7 @@ class HostSpec(Spec):
 class HostGroup(HostSpec):
     """``count`` identical hosts of one shape, in a fleet."""
 
-    count: int = Field(default=1, ge=1)
+    count: int = Field(default=1, ge=1, le=limits.MAX_HOSTS)
     name: str = ""
 
 
@@ -53,3 +54,10 @@ class ClusterSpec(Spec):
 
     hosts: tuple[HostGroup, ...] = Field(min_length=1)
     power_off_idle: bool = Field(default=False, description="hosts with nothing resident draw no power")
+
+    @model_validator(mode="after")
+    def _fleet_size(self) -> "ClusterSpec":
+        total = sum(group.count for group in self.hosts)
+        if total > limits.MAX_HOSTS:
+            raise ValueError(f"{total:,} hosts in all; at most {limits.MAX_HOSTS:,} (a million hosts)")
+        return self
