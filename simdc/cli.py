@@ -67,6 +67,8 @@ def run(
     write: Annotated[bool, typer.Option(help="Write a results directory.")] = True,
     report: Annotated[bool, typer.Option(
         help="Also write report.html (figures, works offline) into the results directory.")] = False,
+    memory_check: Annotated[bool, typer.Option(
+        help="Refuse a run that needs more memory than the machine has available.")] = True,
 ) -> None:
     """Replay the workload on each platform and compare them."""
     config = load_config(config_path, overrides or [])
@@ -75,7 +77,7 @@ def run(
     if report and not write:
         raise SimdcError("--report: the report is written into the results directory; drop --no-write")
     with simulation_progress(err_console) as progress:
-        results = simulate(config, seed=seed, progress=progress)
+        results = simulate(config, seed=seed, progress=progress, check_memory=memory_check)
     title = f"{config_path.name}, seed {results.manifest['seed']}"
     out_console.print(comparison_table(results.summary, title=title), width=TABLE_WIDTH)
     from simdc.workload.inspect import run_messages

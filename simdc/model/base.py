@@ -27,8 +27,10 @@ class Spec(BaseModel):
                  and _holds_bool(value, cls.model_fields[key].annotation)]
         if wrong:
             # one message per key; config.describe splits them and puts each under its key
-            raise ValueError("\n".join(f"{BOOL_MARK}{key}: expected {_expected(kind)}, not true or false"
-                                       for key, kind in wrong))
+            raise ValueError("\n".join(
+                f"{BOOL_MARK}{key}: expected {_expected(kind)}, "
+                f"{'not true or false' if isinstance(data[key], bool) else 'but it holds true or false'}"
+                for key, kind in wrong))
         return data
 
 
@@ -75,7 +77,19 @@ def _expected(annotation: Any) -> str:
     if annotation is str:
         return "a string"
     if origin in (list, tuple):
+        items = [arg for arg in _args(annotation) if arg is not Ellipsis]
+        if len(set(items)) == 1:
+            return f"a list of {_plural(items[0])}"
         return "a list"
     if origin is dict:
-        return "a table"
+        return f"a table of {_plural(_args(annotation)[-1])}" if _args(annotation) else "a table"
     return "a value of its own type"
+
+
+def _plural(annotation: Any) -> str:
+    names = {int: "integers", float: "numbers", str: "strings"}
+    if annotation in names:
+        return names[annotation]
+    if typing.get_origin(annotation) in (list, tuple):
+        return "lists"
+    return "values"
