@@ -37,7 +37,8 @@ class SimulationSpec(Spec):
                               description="simulated time; arrivals at or after it are not submitted")
     seed: int = Field(default=0, ge=0)
     platforms: tuple[str, ...] = Field(default=("vm", "container"), min_length=1)
-    sample_every_s: float = Field(default=60.0, ge=limits.MIN_STEP_S, description="step of the timeseries table")
+    sample_every_s: float = Field(default=60.0, ge=limits.MIN_SAMPLE_EVERY_S,
+                                  description="step of the timeseries table")
 
     @field_validator("platforms")
     @classmethod

@@ -95,7 +95,7 @@ CONFIG_PROBLEMS = {
                   "workload.synthetic.sizes.0.cpu_cores", ["true or false"]),
     # Values that ask for more than any machine has: the key, the bound and its reason.
     "huge-duration": ({"simulation.duration_s": 1e12}, "simulation.duration_s", ["<= 315,576,000", "10 years"]),
-    "tiny-sample-step": ({"simulation.sample_every_s": 1e-300}, "simulation.sample_every_s", [">= 1", "1e-300"]),
+    "tiny-sample-step": ({"simulation.sample_every_s": 1e-300}, "simulation.sample_every_s", [">= 0.001", "1e-300"]),
     "tiny-usage-step": ({"workload.synthetic.usage_step_s": 0.001}, "workload.synthetic.usage_step_s", [">= 1"]),
     "huge-rate": ({"workload.synthetic.arrival_rate_per_s": 1e300}, "workload.synthetic.arrival_rate_per_s",
                   ["<= 100,000"]),
