@@ -33,6 +33,10 @@ from simdc.model.placement import PlacementSpec
 
 
 class SimulationSpec(Spec):
+    """What to simulate. ``duration_s`` in (0, 10 years]; ``sample_every_s`` at least
+    1 ms (:mod:`simdc.model.limits`); the rows they imply are checked against the
+    machine's memory before a run (:mod:`simdc.budget`)."""
+
     duration_s: float = Field(gt=0, le=limits.MAX_DURATION_S,
                               description="simulated time; arrivals at or after it are not submitted")
     seed: int = Field(default=0, ge=0)

@@ -23,6 +23,8 @@ from simdc.model.base import Spec
 
 
 class FaultSpec(Spec):
+    """Failures as the module describes; a mean time between failures is at least 1 s."""
+
     host_mtbf_s: float | None = Field(default=None, ge=limits.MIN_MTBF_S)
     host_repair_s: float = Field(default=3600.0, ge=0)
     host_failures: tuple[tuple[int, float], ...] = Field(default=(), description="[host index, t_s] pairs")

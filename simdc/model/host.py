@@ -43,7 +43,8 @@ class HostSpec(Spec):
 
 
 class HostGroup(HostSpec):
-    """``count`` identical hosts of one shape, in a fleet."""
+    """``count`` identical hosts of one shape, in a fleet: 1 to 1,000,000 (a million
+    hosts in the whole fleet at most, :mod:`simdc.model.limits`)."""
 
     count: int = Field(default=1, ge=1, le=limits.MAX_HOSTS)
     name: str = ""

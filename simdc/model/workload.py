@@ -43,7 +43,11 @@ class UsageFraction(Spec):
 
 
 class SyntheticSpec(Spec):
-    """Poisson (optionally diurnal) arrivals of instances drawn from a size mix."""
+    """Poisson (optionally diurnal) arrivals of instances drawn from a size mix.
+
+    ``arrival_rate_per_s`` at most 100,000 and ``usage_step_s`` at least 1 s
+    (:mod:`simdc.model.limits`).
+    """
 
     arrival_rate_per_s: float = Field(gt=0, le=limits.MAX_ARRIVAL_RATE_PER_S, description="mean arrivals per second (the daily mean when diurnal)")
     diurnal_amplitude: float = Field(default=0.0, ge=0, lt=1, description="rate swings by ± this fraction over a day")
