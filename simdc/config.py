@@ -208,11 +208,12 @@ def read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{_shown_path(path)}: invalid TOML: {clip(err, 200)}") from None
     except ValueError as err:  # an integer of more digits than Python converts (4,300)
-        long = re.search(r"\d{4000,}", text)
-        line = f" (line {text.count(chr(10), 0, long.start()) + 1})" if long else ""
-        raise ConfigError(f"{_shown_path(path)}: invalid TOML{line}: a number of {len(long.group()) if long else 'too many':,} "
-                          f"digits; numbers have at most 4,300" if long else f"{_shown_path(path)}: invalid TOML: {clip(err, 200)}"
-                          ) from None
+        long = re.search(r"\d{4300,}", text)
+        if long is None:
+            raise ConfigError(f"{_shown_path(path)}: invalid TOML: {clip(err, 200)}") from None
+        line = text.count("\n", 0, long.start()) + 1
+        raise ConfigError(f"{_shown_path(path)}: invalid TOML (line {line}): a number of {len(long.group()):,} "
+                          "digits; numbers have at most 4,300") from None
     except RecursionError:
         raise ConfigError(f"{_shown_path(path)}: invalid TOML: arrays or tables nested too deeply") from None
 
@@ -338,10 +339,10 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | list[str]) 
     return raw
 
 
-def _override_items(overrides: dict[str, Any] | list[str] | list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+def _override_items(overrides: dict[str, Any] | list[str]) -> list[tuple[str, Any]]:
     if isinstance(overrides, dict):
         return list(overrides.items())
-    return [item if isinstance(item, tuple) else _parse_override(item) for item in overrides]
+    return [_parse_override(text) for text in overrides]
 
 
 def _parse_override(text: str) -> tuple[str, Any]:

@@ -113,7 +113,7 @@ def mutants(draw) -> tuple[str, bytes]:
             parent[path[-1]] = type(old)(old * draw(st.sampled_from([0.5, 2, 10])))
             story.append(f"{path} = {parent[path[-1]]}")
         else:
-            value = draw(VALUES)
+            value = copy.deepcopy(draw(VALUES))  # a later mutation may change it in place
             parent[path[-1]] = value
             story.append(f"{path} = {str(value)[:20]}")
     text = tomli_w.dumps(data).replace(f'"{BIG_INTEGER}"', BIG_INTEGER).encode()
