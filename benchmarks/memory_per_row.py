@@ -3,7 +3,7 @@
 
     python benchmarks/memory_per_row.py
 
-Prints, per scenario, the rows of each kind and the peak RSS (MiB) before the run (the
+Prints, per scenario, the rows of each kind and the peak RSS (VmHWM, MiB) before the run (the
 usage scenarios build their trace files in the process), after ``simulate`` and after
 ``Results.write``. A constant is the slope: (peak of a scenario − peak of its smaller
 twin) / (rows of the kind it grows − the twin's).
@@ -32,12 +32,22 @@ SCENARIOS = {
 }
 
 CHILD = r"""
-import json, resource, sys, tempfile
+import json, sys, tempfile
 from pathlib import Path
 import numpy as np, pandas as pd
 from simdc.config import validate
 from simdc.experiment import simulate
 p = json.loads(sys.argv[1])
+
+
+def peak_mib():
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child forked from a
+    # large parent would report the parent's size
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+
+
 tmp = Path(tempfile.mkdtemp())
 if "trace" in p:
     workload = {"trace": p["files"] + "/trace.parquet", "usage": p["files"] + "/usage.parquet"}
@@ -49,14 +59,13 @@ config = validate({
     "cluster": {"hosts": [{"count": p["hosts"], "cpu_cores": 100000, "memory_gib": 1e6}]},
     "workload": workload,
 })
-start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+start = peak_mib()
 r = simulate(config, check_memory=False)
-simulated = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+simulated = peak_mib()
 r.write(tmp / "out")
 print(json.dumps({"instances": len(r.workload), "timeseries": len(r.timeseries),
                   "usage_rows": p.get("trace", 0) * p.get("readings", 0), "peak_mib_before": round(start),
-                  "peak_mib": round(simulated), "peak_mib_written": round(resource.getrusage(
-                      resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+                  "peak_mib": round(simulated), "peak_mib_written": round(peak_mib())}))
 """
 
 def write_trace(folder: Path, n: int, k: int) -> None:
