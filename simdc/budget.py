@@ -6,7 +6,7 @@ platform) and usage readings of a trace (resampled once, shared by the platforms
 run that needs more than the machine has available is refused with one line saying so,
 before anything is allocated, instead of being killed by the system an hour later.
 
-The bytes per row were measured as simdc's peak resident memory (``ru_maxrss``) in
+The bytes per row were measured as simdc's peak resident memory (``VmHWM``) in
 fresh processes, with ``python benchmarks/memory_per_row.py`` (each scenario grows one
 kind of row; a slope is the peak's growth between a scenario and its twin of twice the
 rows, divided by the rows added), on Linux x86-64, Python 3.11, numpy 2, pandas 2, after
@@ -15,21 +15,21 @@ rows, divided by the rows added), on Linux x86-64, Python 3.11, numpy 2, pandas 
 ====================  ===========================================  ===========  ========
 row                   scenarios (2 platforms)                      slope        constant
 ====================  ===========================================  ===========  ========
-instance × platform   200k → 400k synthetic instances, 1 day       454 B; 406   1,000 B
+instance × platform   200k → 400k synthetic instances, 1 day       438 B; 391   1,000 B
                                                                    B written
 timeseries row        1.44 M → 2.88 M rows (500 → 1,000 hosts,     210 B; 210   300 B
                       minute samples, 1 day)                       B written
-usage reading         1 M → 2 M readings of a simdc-format trace   131 B        300 B
+usage reading         1 M → 2 M readings of a simdc-format trace   258 B        400 B
                       (1,000 → 2,000 instances × 1,000 readings)
 base                  86 instances, 48 timeseries rows             182 MiB;     200 MiB
                                                                    192 written
 ====================  ===========================================  ===========  ========
 
-The constants are rounded up: from the base, 400k instances peaked at 550 B per instance
-and platform once written; the fleet benchmark, with usage series and a week of
-lifetimes, measured about 950 B (benchmarks/README.md); usage series with more steps
-than readings take more. An estimate high by half refuses only runs near the machine's
-limit, which ``check_memory=False`` (``--no-memory-check``) still runs.
+The constants are rounded up: from the base, 400k instances peaked at 542 B per instance
+and platform once written, and 2 M usage readings at 268 B each; the fleet benchmark,
+with usage series and a week of lifetimes, measured about 950 B per instance and
+platform (benchmarks/README.md). An estimate high by half refuses only runs near the
+machine's limit, which ``check_memory=False`` (``--no-memory-check``) still runs.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ MIB = 2**20
 BASE_BYTES = 200 * MIB
 BYTES_PER_INSTANCE_PLATFORM = 1000
 BYTES_PER_TIMESERIES_ROW = 300
-BYTES_PER_USAGE_READING = 300
+BYTES_PER_USAGE_READING = 400
 
 
 class TooBigError(SimdcError):
