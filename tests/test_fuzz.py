@@ -1,5 +1,5 @@
 """Fuzzing ``simdc run`` (issue #15, "fail safe"): every example config in configs/ and a
-small trace config, mutated (keys deleted, wrong types, booleans, negative, zero, NaN,
+small trace config and its trace, mutated (keys deleted, wrong types, booleans, negative, zero, NaN,
 ±inf, 1e308 and 10,000-digit numbers, huge counts, long strings, non-UTF-8 bytes, a BOM),
 either runs (exit 0) or exits 2 with nothing but ``error:`` lines: never a traceback, a
 hang or a process killed for memory.
@@ -89,7 +89,8 @@ VALUES = st.sampled_from([
 
 @st.composite
 def mutants(draw) -> tuple[str, bytes]:
-    """(name, TOML bytes): one base config with one to three mutations."""
+    """(story, TOML bytes, trace CSV bytes): one base config with one or two mutations,
+    perhaps damaged as a file; for the trace config, perhaps a damaged trace too."""
     name = draw(st.sampled_from(sorted(BASES)))
     data = copy.deepcopy(BASES[name])
     story = [name]
@@ -125,11 +126,40 @@ def mutants(draw) -> tuple[str, bytes]:
     elif damage == "truncate":
         text = text[: draw(st.integers(0, len(text)))]
     story.append(damage)
-    return " / ".join(story), text
+    trace = TRACE_CSV.encode()
+    if name == "trace" and draw(st.booleans()):
+        trace = draw(trace_mutants())
+        story.append(f"trace {trace[:40]!r}…")
+    return " / ".join(story), text, trace
 
 
-def _write(tmp_path: Path, text: bytes) -> Path:
-    (tmp_path / "trace.csv").write_text(TRACE_CSV)
+CELLS = st.sampled_from(["true", "nan", "inf", "-inf", "-1", "0", "1e308", "1e-308", "", "x" * 10_000, BIG_INTEGER,
+                         "9223372036854775808", "\"", "a,b"])
+
+
+@st.composite
+def trace_mutants(draw) -> bytes:
+    """The small trace with a cell replaced, a row cut short, a BOM, a Latin-1 byte or
+    truncated."""
+    rows = [line.split(",") for line in TRACE_CSV.splitlines()]
+    how = draw(st.sampled_from(["cell", "cell", "short", "bom", "latin1", "truncate"]))
+    if how == "cell":
+        row, col = draw(st.integers(0, len(rows) - 1)), draw(st.integers(0, len(rows[0]) - 1))
+        rows[row][col] = draw(CELLS)
+    elif how == "short":
+        rows[draw(st.integers(1, len(rows) - 1))].pop()
+    text = ("\n".join(",".join(row) for row in rows) + "\n").encode()
+    if how == "bom":
+        text = b"\xef\xbb\xbf" + text
+    elif how == "latin1":
+        text = text.replace(b"\n", b"\n\xe9", 1)
+    elif how == "truncate":
+        text = text[: draw(st.integers(0, len(text)))]
+    return text
+
+
+def _write(tmp_path: Path, text: bytes, trace: bytes = TRACE_CSV.encode()) -> Path:
+    (tmp_path / "trace.csv").write_bytes(trace)
     path = tmp_path / "config.toml"
     path.write_bytes(text)
     return path
@@ -152,14 +182,14 @@ def _assert_clean(code: int, stdout: str, stderr: str, story: str) -> None:
         assert all(len(line) < 2000 for line in lines), (story, [len(line) for line in lines])
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(mutant=mutants())
 def test_mutated_config_runs_or_exits_2_with_error_lines(mutant, tmp_path_factory):
     """In process (CliRunner), under a 20 s alarm: exit 0, or exit 2 with error lines only."""
-    story, text = mutant
+    story, text, trace = mutant
     tmp_path = tmp_path_factory.mktemp("fuzz")
-    path = _write(tmp_path, text)
+    path = _write(tmp_path, text, trace)
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(TIME_LIMIT_S)
     try:
@@ -177,9 +207,9 @@ def test_mutated_config_runs_or_exits_2_with_error_lines(mutant, tmp_path_factor
 def test_mutated_config_through_the_installed_command(mutant, tmp_path_factory):
     """The real entry point as a process, with a 20 s timeout: the same outcomes, and no
     kill by the system (a negative return code)."""
-    story, text = mutant
+    story, text, trace = mutant
     tmp_path = tmp_path_factory.mktemp("fuzz")
-    path = _write(tmp_path, text)
+    path = _write(tmp_path, text, trace)
     script = Path(sys.executable).with_name("simdc")
     command = [str(script)] if script.exists() else [sys.executable, "-c", "from simdc.cli import main; main()"]
     try:
