@@ -148,12 +148,24 @@ def check(config, instances: int | None = None, usage_readings: int = 0, availab
     return found
 
 
-def _message(config, found: Estimate, available: int) -> str:
+def check_generated(config, available: int | None = None) -> Estimate:
+    """Like :func:`check`, for writing the synthetic workload as a trace (``simdc trace
+    generate``): its instances once, no timeseries."""
+    full = estimate(config)
+    found = Estimate(instances=full.instances, platforms=1, hosts=0, samples=0)
+    available = available_bytes() if available is None else available
+    if available is not None and found.bytes > available:
+        raise TooBigError(_message(config, found, available, anyway=False))
+    return found
+
+
+def _message(config, found: Estimate, available: int, anyway: bool = True) -> str:
     rows = []
     if found.instances:
         rows.append(f"{found.instances:,} instances × {found.platforms} platform{'s' * (found.platforms > 1)}")
-    rows.append(f"{found.timeseries_rows:,} timeseries rows ({found.hosts:,} host{'s' * (found.hosts > 1)} × "
-                f"{found.samples:,} samples × {found.platforms})")
+    if found.timeseries_rows:
+        rows.append(f"{found.timeseries_rows:,} timeseries rows ({found.hosts:,} host{'s' * (found.hosts > 1)} × "
+                    f"{found.samples:,} samples × {found.platforms})")
     if found.usage_readings:
         rows.append(f"{found.usage_readings:,} usage readings")
     largest = max(found.parts_bytes, key=found.parts_bytes.get)
@@ -169,7 +181,7 @@ def _message(config, found: Estimate, available: int) -> str:
     else:
         advice = "keep fewer instances (workload.limit, workload.sample) or raise workload.usage_step_s"
     return (f"this run needs about {_gib(found.bytes)} of memory ({', '.join(rows)}); the machine has "
-            f"{_gib(available)} available; {advice}, or run anyway with --no-memory-check")
+            f"{_gib(available)} available; {advice}{', or run anyway with --no-memory-check' if anyway else ''}")
 
 
 def _gib(count: float) -> str:

@@ -156,3 +156,17 @@ def test_estimate_is_above_the_measured_peak_of_a_small_run():
                           timeout=120, check=True)
     peak = int(done.stdout.split()[-1])
     assert budget.estimate(validate(raw)).bytes > peak
+
+
+def test_trace_generate_refuses_what_the_machine_cannot_hold(tmp_path, config_path):
+    """``simdc trace generate`` of a day at 10,000 arrivals/s: one error line, before
+    anything is drawn, and no file."""
+    target = tmp_path / "big.parquet"
+    result = CliRunner().invoke(app, ["trace", "generate", str(config_path), "--to", str(target),
+                                      "--set", "simulation.duration_s=86400",
+                                      "--set", "workload.synthetic.arrival_rate_per_s=10000"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: this run needs about "), lines
+    assert "864,000,000 instances × 1 platform" in lines[0] and "--no-memory-check" not in lines[0]
+    assert not target.exists()
