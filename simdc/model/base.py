@@ -4,7 +4,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-
 BOOL_MARK = "\x00key:"  # a line of a boolean error that names its key (joined onto the table's path)
 
 
@@ -13,6 +12,8 @@ class Spec(BaseModel):
 
     A boolean is never taken as a number: pydantic would read ``cpu_cores = true`` as
     1 core, so a ``true``/``false`` anywhere in a field that holds no booleans is an error.
+    (Not pydantic's strict mode, which would also refuse a TOML list for a tuple and a
+    string for a path; nor a field validator, which a union's tag field cannot have.)
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
