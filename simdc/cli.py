@@ -97,6 +97,8 @@ def run(
     output_format: Annotated[str, typer.Option(
         "--format", help="How the comparison is printed on stdout: table (for people), or csv or json (the "
         "summary: a row per platform, the columns of summary.csv). Messages go to stderr.")] = "table",
+    memory_check: Annotated[bool, typer.Option(
+        help="Refuse a run that needs more memory than the machine has available.")] = True,
 ) -> None:
     """Replay the workload on each platform and compare them."""
     if output_format not in OUTPUT_FORMATS:
@@ -110,7 +112,7 @@ def run(
     target = (out or fresh_results_dir("results", config_path.stem)) if write else None
     with Destination(target, overwrite=overwrite) if write else contextlib.nullcontext() as destination:
         with simulation_progress(err_console) as progress:
-            results = simulate(config, seed=seed, progress=progress)
+            results = simulate(config, seed=seed, progress=progress, check_memory=memory_check)
         title = f"{config_path.name}, seed {results.manifest['seed']}"
         print_summary(results.summary, title, output_format)
         from simdc.workload.inspect import run_messages

@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import math
 import os
+import re
 import tomllib
 import types
 import typing
@@ -21,8 +22,9 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from simdc.errors import ConfigError
-from simdc.model.base import Spec
+from simdc.errors import ConfigError, clip
+from simdc.model import limits
+from simdc.model.base import BOOL_MARK, Spec
 from simdc.model.faults import FaultSpec
 from simdc.model.host import ClusterSpec, HostSpec
 from simdc.model.image import ImageSpec, RegistrySpec, check_catalogue, image_ref
@@ -32,10 +34,16 @@ from simdc.model.placement import PlacementSpec
 
 
 class SimulationSpec(Spec):
-    duration_s: float = Field(gt=0, description="simulated time; arrivals at or after it are not submitted")
+    """What to simulate. ``duration_s`` in (0, 10 years]; ``sample_every_s`` at least
+    1 ms (:mod:`simdc.model.limits`); the rows they imply are checked against the
+    machine's memory before a run (:mod:`simdc.budget`)."""
+
+    duration_s: float = Field(gt=0, le=limits.MAX_DURATION_S,
+                              description="simulated time; arrivals at or after it are not submitted")
     seed: int = Field(default=0, ge=0)
     platforms: tuple[str, ...] = Field(default=("vm", "container"), min_length=1)
-    sample_every_s: float = Field(default=60.0, gt=0, description="step of the timeseries table")
+    sample_every_s: float = Field(default=60.0, ge=limits.MIN_SAMPLE_EVERY_S,
+                                  description="step of the timeseries table")
 
     @field_validator("platforms")
     @classmethod
@@ -169,43 +177,118 @@ def load_config(path: str | Path, overrides: dict[str, Any] | list[str] | None =
         With one line per problem, naming the file and the key path.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: invalid TOML: {err}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read: {err}") from None
+    raw = read_toml(path)
     _resolve_paths(raw, path.parent)
-    raw = apply_overrides(raw, overrides or [])
+    overrides = overrides or []
+    raw = apply_overrides(raw, overrides)
     # A path given on the command line is relative to where the command runs.
     _resolve_paths(raw, Path.cwd())
-    return validate(raw, source=str(path))
+    given = [(key, str(value)) for key, value in overrides.items()] if isinstance(overrides, dict) else [
+        (text.partition("=")[0].strip(), text.partition("=")[2].strip()) for text in overrides]
+    return validate(raw, source=str(path), overrides=given)
 
 
-def validate(raw: dict[str, Any], source: str | None = None, *, check_files: bool = True) -> Config:
+def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML file's data, or a :class:`ConfigError` naming the file.
+
+    A leading UTF-8 byte-order mark (Notepad, Excel) is allowed; other encodings are not.
+    """
+    if path.is_dir():
+        raise ConfigError(f"{_shown_path(path)}: is a directory; give the config's TOML file")
+    if not path.is_file():
+        raise ConfigError(f"{_shown_path(path)}: config file not found")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{_shown_path(path)}: not UTF-8 text (byte {err.object[err.start]:#04x} at offset "
+                          f"{err.start}); save the config as UTF-8") from None
+    except OSError as err:
+        raise ConfigError(f"{_shown_path(path)}: cannot read: {err.strerror or err}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{_shown_path(path)}: invalid TOML: {clip(err, 200)}") from None
+    except ValueError as err:  # an integer of more digits than Python converts (4,300)
+        long = re.search(r"\d{4300,}", text)
+        if long is None:
+            raise ConfigError(f"{_shown_path(path)}: invalid TOML: {clip(err, 200)}") from None
+        line = text.count("\n", 0, long.start()) + 1
+        raise ConfigError(f"{_shown_path(path)}: invalid TOML (line {line}): a number of {len(long.group()):,} "
+                          "digits; numbers have at most 4,300") from None
+    except RecursionError:
+        raise ConfigError(f"{_shown_path(path)}: invalid TOML: arrays or tables nested too deeply") from None
+
+
+def validate(raw: dict[str, Any], source: str | None = None, *, check_files: bool = True,
+             overrides: list[tuple[str, str]] = ()) -> Config:
     """Validate plain data into a :class:`Config`, or raise :class:`ConfigError`.
 
     ``check_files=False`` skips checking that workload files exist: a results
     directory's config describes a past run, whose trace may have moved since.
+    ``source`` (the file) starts each problem's line, except a problem with a key set by
+    one of ``overrides`` (``(dotted key, value as written)``), which starts with ``--set key=value``.
     """
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source or 'config'}: expected a table of settings")
     # NaN and infinity pass pydantic's bounds (and would hang a run): report them first.
     problems = [f"{where}: must be a finite number (got {value})" for where, value in _non_finite(raw)]
     if not problems:
         try:
             Config.model_validate(raw)
         except ValidationError as err:
-            problems = [line for e in err.errors() if not _only_failed_items(e)
-                        for line in describe(e).split("\n")]
+            problems = _explained([line for e in err.errors() if not _only_failed_items(e)
+                                   for line in describe(e).split("\n")])
+            if "host" not in raw and "cluster" not in raw and not any(p.startswith(HOSTS_MISSING) for p in problems):
+                problems.append(HOSTS_MISSING)  # with the other missing tables, not only once they are given
     # Missing files are reported with every other problem, not only once those are fixed.
     workload = raw.get("workload") if isinstance(raw.get("workload"), dict) else {}
     if check_files:
         problems += [_not_found(f"workload.{key}", Path(workload[key])) for key in ("trace", "usage")
-                     if isinstance(workload.get(key), (str, Path)) and not Path(workload[key]).exists()]
+                     if isinstance(workload.get(key), (str, Path)) and not _exists(workload[key])]
     if problems:
-        raise ConfigError([f"{source}: {p}" if source else p for p in problems]) from None
+        raise ConfigError([_origin(p, source, overrides) for p in problems]) from None
     return Config.model_validate(raw)
+
+
+def _shown_path(path: str | Path) -> str:
+    """A path whole (to copy), unless absurdly long."""
+    return clip(path, 300)
+
+
+HOSTS_MISSING = "give exactly one of a [host] table or [[cluster.hosts]] groups"
+
+
+def _exists(path: str | Path) -> bool:
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):  # a name too long for the system, a NUL byte
+        return False
+
+
+def _explained(problems: list[str]) -> list[str]:
+    """Unknown keys first; a missing required key that an unknown key's "did you mean"
+    names is left out (``cpu_core``: the missing ``cpu_cores`` is the same mistake)."""
+    suggested = set()
+    for line in problems:
+        where, _, rest = line.partition(": unknown key; did you mean ")
+        if rest:
+            parent = where.rpartition(".")[0]
+            suggested.add(f"{parent}.{rest[1:-2]}" if parent else rest[1:-2])
+    kept = [line for line in problems
+            if not (line.endswith(": required key is missing") and line.partition(":")[0] in suggested)]
+    return sorted(kept, key=lambda line: ": unknown key" not in line)  # stable: otherwise in order
+
+
+def _origin(problem: str, source: str | None, overrides: list[tuple[str, str]]) -> str:
+    """``--set key=value: problem`` when the problem's key came from the command line,
+    else ``source: problem``."""
+    where, _, said = problem.partition(": ")
+    for key, value in reversed(overrides):
+        if where == key:
+            return f"--set {key}={clip(value)}: {said}"
+        if where.startswith(key + ".") or key.startswith(where + "."):
+            return f"--set {key}={clip(value)}: {problem}"
+    return f"{_shown_path(source)}: {problem}" if source else problem
 
 
 def _non_finite(data: Any, where: str = ""):
@@ -261,7 +344,7 @@ def _not_found(key: str, path: Path) -> str:
     """The missing-file problem: where it was looked for, and, for a trace sample, how to
     point ``SIMDC_TRACES`` at the samples."""
     if "traces" not in path.parts[:-1]:
-        return f"{key}: file not found: {path}"
+        return f"{key}: file not found: {_shown_path(path)}"
     elsewhere = under_traces_env(path)
     if elsewhere is None:
         return (f"{key}: file not found: {path}, and {TRACES_ENV} is not set: point it at the folder holding "
@@ -277,11 +360,7 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | list[str]) 
     ``[1, 2]``, ``{median = 3, p95 = 9}``); anything else is taken as a string.
     """
     raw = copy.deepcopy(raw)
-    if isinstance(overrides, dict):
-        items = list(overrides.items())
-    else:
-        items = [_parse_override(text) for text in overrides]
-    for key, value in items:
+    for key, value in _override_items(overrides):
         parts = key.split(".")
         if not all(parts):
             raise ConfigError(f"--set {key}: expected a dotted key such as host.memory_gib")
@@ -294,15 +373,24 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | list[str]) 
     return raw
 
 
+def _override_items(overrides: dict[str, Any] | list[str]) -> list[tuple[str, Any]]:
+    if isinstance(overrides, dict):
+        return list(overrides.items())
+    return [_parse_override(text) for text in overrides]
+
+
 def _parse_override(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ConfigError(f"--set {text!r}: expected section.key=value")
+        raise ConfigError(f"--set {clip(repr(text))}: expected section.key=value")
     try:
         return key, tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         return key, value.strip()
+    except (ValueError, RecursionError) as err:  # more than 4,300 digits; nested too deeply
+        raise ConfigError(f"--set {clip(key)}={clip(value.strip())}: not a value simdc can read "
+                          f"({clip(err, 120)})") from None
 
 
 # --- messages ------------------------------------------------------------------------
@@ -323,9 +411,9 @@ def describe(error: dict[str, Any]) -> str:
     if kind in ("union_tag_invalid", "union_tag_not_found") and loc[:1] == ["platform"]:
         tag = got.get("rules") if isinstance(got, dict) else None
         if kind == "union_tag_invalid" and not str(tag).startswith("unknown preset"):
-            return f"{where}.rules: must be one of {', '.join(map(repr, RULES))} (got {tag!r})"
+            return f"{where}.rules: must be one of {', '.join(map(repr, RULES))} (got {clip(repr(tag))})"
         preset = got.get("preset", loc[-1]) if isinstance(got, dict) else loc[-1]
-        return f"{where}.preset: unknown preset {preset!r}; choose one of: {', '.join(sorted(PRESETS))}"
+        return f"{where}.preset: unknown preset {clip(repr(preset))}; choose one of: {', '.join(sorted(PRESETS))}"
     if kind == "extra_forbidden":
         return f"{where}: unknown key{_suggest(loc, rules)}"
     if kind == "missing":
@@ -335,21 +423,27 @@ def describe(error: dict[str, Any]) -> str:
         limit = next(iter(ctx.values()))
         if isinstance(limit, float) and limit.is_integer():
             limit = int(limit)
-        return f"{where}: must be {bounds[kind]} {limit} (got {got!r})"
+        note = limits.NOTES.get((str(loc[-1]) if loc else "", kind))
+        return f"{where}: must be {bounds[kind]} {limit:,}{f' ({note})' if note else ''} (got {clip(repr(got))})"
     if kind == "literal_error":
-        return f"{where}: must be one of {ctx.get('expected')} (got {got!r})"
+        return f"{where}: must be one of {ctx.get('expected')} (got {clip(repr(got))})"
     if kind == "too_short":
         least = ctx.get("min_length", 1)
-        return f"{where}: needs at least {least} item{'s' if least != 1 else ''} (got {got!r})"
+        return f"{where}: needs at least {least} item{'s' if least != 1 else ''} (got {clip(repr(got))})"
     if kind.endswith("_type") or kind.endswith("_parsing") or kind == "int_from_float":
         expected = kind.split("_")[0]
         names = {"int": "an integer", "float": "a number", "bool": "true or false", "string": "a string",
                  "dict": "a table", "list": "a list", "tuple": "a list", "model": "a table"}
-        return f"{where}: expected {names.get(expected, expected)} (got {got!r})"
+        return f"{where}: expected {names.get(expected, expected)} (got {clip(repr(got))})"
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    if where:
-        return f"{where}: {message}"
-    return message
+    lines = []
+    for line in message.split("\n"):
+        if line.startswith(BOOL_MARK):  # "key: ..." of the table at ``where``
+            line = line.removeprefix(BOOL_MARK)
+            lines.append(f"{where}.{line}" if where else line)
+        else:
+            lines.append(f"{where}: {line}" if where else line)
+    return "\n".join(lines)
 
 
 def _suggest(loc: list[Any], rules: str | None) -> str:

@@ -12,6 +12,9 @@ choice also carries the CLI's wording in ``cli_problems``.
 from __future__ import annotations
 
 
+MAX_LINE = 1000  # characters of one problem line
+
+
 class SimdcError(Exception):
     """A problem with the user's input, described in one line per problem.
 
@@ -25,8 +28,8 @@ class SimdcError(Exception):
     """
 
     def __init__(self, problems: str | list[str], cli: str | list[str] | None = None):
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        self.cli_problems = self.problems if cli is None else [cli] if isinstance(cli, str) else list(cli)
+        self.problems = _bounded([problems] if isinstance(problems, str) else list(problems))
+        self.cli_problems = self.problems if cli is None else _bounded([cli] if isinstance(cli, str) else list(cli))
         super().__init__("\n".join(self.problems))
 
 
@@ -54,3 +57,18 @@ class SweepError(SimdcError):
     """A sweep stopped (its Dask scheduler was lost or never answered, or its directory
     became unwritable); the runs already finished are kept in its directory for a rerun
     to resume."""
+
+
+def clip(text: object, keep: int = 60) -> str:
+    """``text`` as a string, cut to its first ``keep`` characters plus the length when
+    longer: a message never repeats a million-character value in full."""
+    text = str(text)
+    if len(text) <= keep:
+        return text
+    return f"{text[:keep]}… ({len(text):,} characters)"
+
+
+def _bounded(problems: list[str]) -> list[str]:
+    """A last guard: a value repeated in full would make a line of any length."""
+    return [p if len(p) <= MAX_LINE else f"{p[:MAX_LINE // 2]}… ({len(p):,} characters) …{p[-MAX_LINE // 4:]}"
+            for p in problems]

@@ -10,7 +10,7 @@ from importlib import metadata
 
 import pandas as pd
 
-from simdc import metrics
+from simdc import budget, metrics
 from simdc.config import Config
 from simdc.engine import run_platform
 from simdc.results import Results
@@ -19,7 +19,7 @@ from simdc.workload import load_workload
 VERSIONED = ("simdc", "simpy", "numpy", "pandas", "pyarrow", "pydantic")
 
 
-def simulate(config: Config, seed: int | None = None, progress=None) -> Results:
+def simulate(config: Config, seed: int | None = None, progress=None, *, check_memory: bool = True) -> Results:
     """Replay the config's workload once per platform and collect the results.
 
     Parameters
@@ -32,6 +32,9 @@ def simulate(config: Config, seed: int | None = None, progress=None) -> Results:
     progress
         Optional ``progress(platform, t_s, duration_s)``, called as simulated time passes
         (for progress bars); it must not change anything.
+    check_memory
+        Estimate the run's memory first and refuse it when the machine has less
+        available (:mod:`simdc.budget`); False runs it anyway.
 
     Returns
     -------
@@ -39,12 +42,24 @@ def simulate(config: Config, seed: int | None = None, progress=None) -> Results:
         ``summary`` (one row per platform), ``instances`` (times in seconds from the
         start), ``timeseries`` (cores and GiB per host and sample), ``hosts``,
         ``workload``; ``figures()`` draws them, ``write(dir, report=True)`` keeps them.
+
+    Raises
+    ------
+    simdc.budget.TooBigError
+        With ``check_memory``, when the run needs more memory than is available: before
+        a synthetic workload is drawn, or once a trace is read.
     """
     started = time.perf_counter()
     if seed is not None and seed != config.simulation.seed:
         config = config.with_overrides({"simulation.seed": seed})
     sim = config.simulation
-    workload = load_workload(config.workload, sim.duration_s, sim.seed)
+    before_replay = None
+    if check_memory:
+        budget.check(config)  # the generator's expected instances; for a trace, its timeseries
+        if config.workload.trace is not None:
+            def before_replay(instances: int, usage_steps: int) -> None:
+                budget.check(config, instances, usage_steps)
+    workload = load_workload(config.workload, sim.duration_s, sim.seed, before_replay)
     runs = [
         run_platform(name, config.platform[name], config.fleet, workload.instances,
                      duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=sim.seed,

@@ -84,6 +84,26 @@ CONFIG_PROBLEMS = {
     "infinite-duration": ({"simulation.duration_s": math.inf}, "simulation.duration_s", ["finite", "inf"]),
     "nan-memory": ({"host.memory_gib": math.nan}, "host.memory_gib", ["finite", "nan"]),
     "nan-boot": ({"platform.vm.boot_s": math.nan}, "platform.vm.boot_s", ["finite"]),
+    # Booleans are no numbers (pydantic would read true as 1), nested ones included.
+    "bool-cores": ({"host.cpu_cores": True}, "host.cpu_cores", ["expected a number", "true or false"]),
+    "bool-seed": ({"simulation.seed": False}, "simulation.seed", ["expected an integer", "true or false"]),
+    "bool-in-list": ({"faults.host_failures": [[0, True]]}, "faults.host_failures", ["true or false"]),
+    "bool-score": ({"placement.scoring": {"least_allocated": True}}, "placement.scoring", ["true or false"]),
+    "bool-in-distribution": ({"platform.vm.boot_s": {"median": True, "p95": 3}}, "platform.vm.boot_s.median",
+                             ["true or false"]),
+    "bool-size": ({"workload.synthetic.sizes": [{"cpu_cores": True, "memory_gib": 1, "weight": 1}]},
+                  "workload.synthetic.sizes.0.cpu_cores", ["true or false"]),
+    # Values that ask for more than any machine has: the key, the bound and its reason.
+    "huge-duration": ({"simulation.duration_s": 1e12}, "simulation.duration_s", ["<= 315,576,000", "10 years"]),
+    "tiny-sample-step": ({"simulation.sample_every_s": 1e-300}, "simulation.sample_every_s", [">= 0.001", "1e-300"]),
+    "tiny-usage-step": ({"workload.synthetic.usage_step_s": 0.001}, "workload.synthetic.usage_step_s", [">= 1"]),
+    "huge-rate": ({"workload.synthetic.arrival_rate_per_s": 1e300}, "workload.synthetic.arrival_rate_per_s",
+                  ["<= 100,000"]),
+    "huge-host-count": ({"host": None, "cluster": {"hosts": [{"count": 10**9, "cpu_cores": 8, "memory_gib": 16}]}},
+                        "cluster.hosts.0.count", ["<= 1,000,000", "1000000000"]),
+    "huge-fleet": ({"host": None, "cluster": {"hosts": [{"count": 600_000, "cpu_cores": 8, "memory_gib": 16}] * 2}},
+                   "cluster", ["1,200,000 hosts", "1,000,000"]),
+    "tiny-mtbf": ({"faults.host_mtbf_s": 1e-300}, "faults.host_mtbf_s", [">= 1"]),
 }
 
 
@@ -195,11 +215,13 @@ def test_override_values_are_toml_literals(config_path, override, check):
 
 
 def test_overrides_are_validated_like_the_file(config_path):
-    """A bad value or unknown key given as an override is reported at its key path."""
+    """A bad value or unknown key given as an override is reported as coming from the
+    command line (``--set key=value``), not from the config file."""
     [line] = problems_of(config_path, ["host.memory_gib=-1"])
-    assert line.endswith("host.memory_gib: must be > 0 (got -1)")
+    assert line == "--set host.memory_gib=-1: must be > 0 (got -1)"
     [line] = problems_of(config_path, ["hots.memory_gib=1"])
-    assert "hots: unknown key" in line and "'host'" in line
+    assert line.startswith("--set hots.memory_gib=1: hots: unknown key") and "'host'" in line
+    assert str(config_path) not in line
 
 
 @pytest.mark.parametrize(("override", "fragment"), [
@@ -346,3 +368,72 @@ def test_a_missing_trace_is_reported_with_the_other_problems(write_config):
     found = problems_of(path)
     assert any("simulation.duration_s: must be > 0" in line for line in found), found
     assert any("workload.trace: file not found" in line and "nowhere.csv" in line for line in found), found
+
+
+def test_long_value_is_cut_in_the_message(write_config):
+    """A 100,000-character value appears as its first characters and its length."""
+    [line] = problems_of(write_config({"host.cpu_cores": "x" * 100_000}))
+    assert len(line) < 400 and "(100,002 characters)" in line, line  # repr adds the quotes
+    [line] = problems_of(write_config({"workload": {"trace": "t" * 100_000}}))
+    assert "file not found" in line and "characters)" in line and len(line) < 700
+
+
+def test_mistyped_key_says_did_you_mean_and_not_missing(write_config):
+    """``cpu_core``: one line, the suggestion; the missing ``cpu_cores`` it explains is
+    not reported besides. Other problems still are, after it."""
+    found = problems_of(write_config({"host.cpu_cores": None, "host.cpu_core": 8, "simulation.seed": -1}))
+    assert found[0].endswith("host.cpu_core: unknown key; did you mean 'cpu_cores'?"), found
+    assert not any("cpu_cores: required key is missing" in line for line in found), found
+    assert len(found) == 2 and "simulation.seed" in found[1]
+
+
+def test_empty_config_reports_every_missing_table(tmp_path):
+    """An empty file: simulation, workload and the hosts, at once."""
+    path = tmp_path / "empty.toml"
+    path.write_text("")
+    found = problems_of(path)
+    assert len(found) == 3, found
+    assert any("simulation: required key is missing" in line for line in found)
+    assert any("workload: required key is missing" in line for line in found)
+    assert any("[host] table or [[cluster.hosts]]" in line for line in found)
+
+
+def test_directory_as_config_says_it_is_a_directory(tmp_path):
+    [line] = problems_of(tmp_path)
+    assert line == f"{tmp_path}: is a directory; give the config's TOML file"
+
+
+def test_config_with_a_utf8_bom_loads(write_config):
+    """Notepad and Excel save UTF-8 with a byte-order mark: the config loads as without."""
+    path = write_config()
+    plain = load_config(path)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert load_config(path) == plain
+
+
+def test_non_utf8_config_is_one_error_naming_the_file(write_config):
+    path = write_config()
+    path.write_bytes(path.read_bytes().replace(b"\n", "\n# caf\xe9\n".encode("latin-1"), 1))
+    [line] = problems_of(path)
+    assert line.startswith(f"{path}: not UTF-8") and "0xe9" in line
+
+
+def test_ten_thousand_digit_number_is_one_error_naming_file_and_line(write_config):
+    """Python refuses to convert more than 4,300 digits: the file and line, no traceback;
+    the same number through --set names the --set."""
+    path = write_config()
+    lines = path.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("seed"))
+    lines[at] = "seed = " + "9" * 10_000
+    path.write_text("\n".join(lines) + "\n")
+    [line] = problems_of(path)
+    assert line.startswith(f"{path}: invalid TOML (line {at + 1}):") and "10,000 digits" in line
+    [line] = problems_of(write_config(), ["simulation.seed=" + "9" * 10_000])
+    assert line.startswith("--set simulation.seed=999") and len(line) < 400
+
+
+@pytest.mark.parametrize("override", ["host.cpu_cores=true", "simulation.duration_s=1e12"])
+def test_set_problem_names_the_set_not_the_file(config_path, override):
+    """A value from the command line is reported as ``--set key=value``, as written."""
+    [line] = problems_of(config_path, [override])
+    assert line.startswith(f"--set {override}: ") and str(config_path) not in line

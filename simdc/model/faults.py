@@ -18,14 +18,17 @@ from typing import Literal
 
 from pydantic import Field
 
+from simdc.model import limits
 from simdc.model.base import Spec
 
 
 class FaultSpec(Spec):
-    host_mtbf_s: float | None = Field(default=None, gt=0)
+    """Failures as the module describes; a mean time between failures is at least 1 s."""
+
+    host_mtbf_s: float | None = Field(default=None, ge=limits.MIN_MTBF_S)
     host_repair_s: float = Field(default=3600.0, ge=0)
     host_failures: tuple[tuple[int, float], ...] = Field(default=(), description="[host index, t_s] pairs")
-    kernel_mtbf_s: float | None = Field(default=None, gt=0)
+    kernel_mtbf_s: float | None = Field(default=None, ge=limits.MIN_MTBF_S)
     kernel_repair_s: float = Field(default=60.0, ge=0, description="a container host's reboot after a kernel failure")
     kernel_failures: tuple[tuple[int, float], ...] = Field(default=(), description="[host index, t_s] pairs")
     on_failure: Literal["resubmit", "lose"] = "resubmit"

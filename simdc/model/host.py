@@ -1,5 +1,6 @@
 from pydantic import Field, model_validator
 
+from simdc.model import limits
 from simdc.model.base import Spec
 
 
@@ -42,9 +43,10 @@ class HostSpec(Spec):
 
 
 class HostGroup(HostSpec):
-    """``count`` identical hosts of one shape, in a fleet."""
+    """``count`` identical hosts of one shape, in a fleet: 1 to 1,000,000 (a million
+    hosts in the whole fleet at most, :mod:`simdc.model.limits`)."""
 
-    count: int = Field(default=1, ge=1)
+    count: int = Field(default=1, ge=1, le=limits.MAX_HOSTS)
     name: str = ""
 
 
@@ -53,3 +55,10 @@ class ClusterSpec(Spec):
 
     hosts: tuple[HostGroup, ...] = Field(min_length=1)
     power_off_idle: bool = Field(default=False, description="hosts with nothing resident draw no power")
+
+    @model_validator(mode="after")
+    def _fleet_size(self) -> "ClusterSpec":
+        total = sum(group.count for group in self.hosts)
+        if total > limits.MAX_HOSTS:
+            raise ValueError(f"{total:,} hosts in all; at most {limits.MAX_HOSTS:,} (a million hosts)")
+        return self

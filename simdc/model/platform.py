@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field
 
+from simdc.model import limits
 from simdc.model.base import Spec
 from simdc.model.distribution import Distribution
 
@@ -87,7 +88,7 @@ class ContainerPlatform(Spec):
     restart_backoff_max_s: float = Field(default=300.0, ge=0)
     # Containers inside VMs: each host is split evenly into this many node VMs, and
     # containers are packed into the nodes. None: containers run on the host itself.
-    nodes_per_host: int | None = Field(default=None, gt=0)
+    nodes_per_host: int | None = Field(default=None, gt=0, le=limits.MAX_NODES_PER_HOST)
     # Each node is a QEMU VM: 131 MiB of VMM per VM (NSDI 2020 raw data) outside it, and
     # inside a guest kernel and kubelet; a minimal Linux guest uses 157-235 MiB in 1-8 GiB
     # VMs (same source), so 0.5 GiB with the node agent.

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from simdc.model import limits
 from simdc.model.base import Spec
 from simdc.model.distribution import Distribution
 
@@ -42,9 +43,13 @@ class UsageFraction(Spec):
 
 
 class SyntheticSpec(Spec):
-    """Poisson (optionally diurnal) arrivals of instances drawn from a size mix."""
+    """Poisson (optionally diurnal) arrivals of instances drawn from a size mix.
 
-    arrival_rate_per_s: float = Field(gt=0, description="mean arrivals per second (the daily mean when diurnal)")
+    ``arrival_rate_per_s`` at most 100,000 and ``usage_step_s`` at least 1 s
+    (:mod:`simdc.model.limits`).
+    """
+
+    arrival_rate_per_s: float = Field(gt=0, le=limits.MAX_ARRIVAL_RATE_PER_S, description="mean arrivals per second (the daily mean when diurnal)")
     diurnal_amplitude: float = Field(default=0.0, ge=0, lt=1, description="rate swings by ± this fraction over a day")
     diurnal_peak_s: float = Field(default=14 * 3600.0, ge=0, lt=86400, description="time of day of the peak rate")
     sizes: tuple[SizeClass, ...] = Field(default=AZURE_2017_SIZES, min_length=1)
@@ -61,7 +66,7 @@ class SyntheticSpec(Spec):
     batch_fraction: float = Field(default=0.0, ge=0, le=1, description="share of instances of kind 'batch'")
     # Usage over time: each instance's mean × a shared diurnal factor × lognormal noise,
     # redrawn every usage_step_s (5-minute readings, as the Azure and Bitbrains traces).
-    usage_step_s: float = Field(default=300.0, gt=0)
+    usage_step_s: float = Field(default=300.0, ge=limits.MIN_STEP_S)
     # Azure 2019: per-VM p95 of 5-min max CPU averages 40 % against a 9.4 % mean; σ = 1
     # puts the p95 of 5-min averages at 3.1× the mean (conservative: max ≥ average).
     cpu_burstiness: float = Field(default=1.0, ge=0, description="σ of the lognormal noise on CPU")
@@ -106,7 +111,7 @@ class WorkloadSpec(Spec):
         default="auto", description="the trace's format; auto recognises it from the files and says so in the notes")
     usage: Path | None = Field(default=None, description="usage series: simdc's usage table (id, t_s, cpu_cores, "
                                "memory_gib) or the trace's own (vm_cpu_readings, task_usage, ...)")
-    usage_step_s: float = Field(default=300.0, gt=0, description="step usage series are averaged onto")
+    usage_step_s: float = Field(default=300.0, ge=limits.MIN_STEP_S, description="step usage series are averaged onto")
     on_bad_rows: Literal["strict", "skip"] = Field(
         default="strict", description="strict: bad rows are errors; skip: dropped and counted by reason")
     time_window_s: tuple[float, float] | None = Field(

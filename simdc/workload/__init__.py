@@ -25,7 +25,7 @@ io_intensity        0-1      pressure on disk and kernel I/O (default 0)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -59,13 +59,17 @@ class Workload:
         return len(self.instances)
 
 
-def load_workload(spec: WorkloadSpec, duration_s: float, seed: int) -> Workload:
+def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
+                  before_replay: Callable[[int, int], None] | None = None) -> Workload:
     """Build the workload a config asks for, truncated to arrivals before ``duration_s``,
     with its usage over time.
 
     A trace (any format of :mod:`simdc.workload.readers`) is read with the spec's
     options, then the part ``time_window_s``, ``sample`` and ``limit`` select is kept
     (``sample`` draws from the ``workload:sample`` stream of ``seed``).
+    ``before_replay(instances, usage_steps)``, when given, is called once a trace is read
+    and before its usage is resampled (usage steps: the resampled series' length, summed
+    over instances); it may raise to stop there (:mod:`simdc.budget`).
     """
     if spec.synthetic is not None:
         from simdc.workload import synthetic
@@ -80,10 +84,14 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int) -> Workload:
     _check_options(spec, data.format)
     instances = data.instances[data.instances["submit_s"] < duration_s].reset_index(drop=True)
     model = None
+    table = None
     if data.usage is not None and len(instances):
         ids = instances["id"].astype(str)
         table = data.usage.assign(id=data.usage["id"].astype(str))
         table = table[table["id"].isin(ids)]
+    if before_replay is not None:
+        before_replay(len(instances), _usage_steps(table, spec.usage_step_s) if table is not None else 0)
+    if table is not None:
         if len(table):
             model = usage.SeriesUsage.from_table(table, ids, spec.usage_step_s, _means(instances))
     source = str(spec.trace) if data.format == "simdc" else data.source
@@ -105,6 +113,15 @@ def _check_options(spec: WorkloadSpec, chosen: str) -> None:
         if getattr(spec, key) is not None and chosen not in formats:
             raise InputError(f"workload.{key}: applies to format {' or '.join(map(repr, formats))} only, "
                              f"and the trace was recognised as {chosen!r}")
+
+
+def _usage_steps(table: pd.DataFrame, step_s: float) -> int:
+    """Slots of the series :meth:`SeriesUsage.from_table` builds: per instance, its last
+    reading's step + 1."""
+    if not len(table):
+        return 0
+    last = table.groupby("id", sort=False)["t_s"].max().to_numpy(float)
+    return int(max((last // step_s).clip(0).sum() + len(last), len(table)))
 
 
 def reader_options(spec: WorkloadSpec):

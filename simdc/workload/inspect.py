@@ -224,12 +224,14 @@ def generate_trace(config, to: str | Path, seed: int | None = None, usage: bool 
     ConfigError
         When the config's workload is not synthetic.
     """
+    from simdc import budget
     from simdc.workload import synthetic, synthetic_usage
 
     spec = config.workload.synthetic
     if spec is None:
         raise ConfigError("workload: trace generate needs a [workload.synthetic] table in the config")
     seed = config.simulation.seed if seed is None else seed
+    budget.check_generated(config)  # before drawing arrivals the machine cannot hold
     workload = synthetic.generate(spec, config.simulation.duration_s, seed)
     table = None
     model = synthetic_usage(spec, workload, seed) if usage else None

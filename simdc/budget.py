@@ -1,0 +1,192 @@
+"""Before simulating: the memory a run needs, against what the machine has.
+
+A run's memory grows with three kinds of rows: instances (the workload table, and each
+platform's instance table and engine state), timeseries rows (one per host, sample and
+platform) and usage readings of a trace (resampled once, shared by the platforms). A
+run that needs more than the machine has available is refused with one line saying so,
+before anything is allocated, instead of being killed by the system an hour later.
+
+The bytes per row were measured as simdc's peak resident memory (``VmHWM``) in
+fresh processes, with ``python benchmarks/memory_per_row.py`` (each scenario grows one
+kind of row; a slope is the peak's growth between a scenario and its twin of twice the
+rows, divided by the rows added), on Linux x86-64, Python 3.11, numpy 2, pandas 2, after
+``simulate`` and after ``Results.write`` (Parquet):
+
+====================  ===========================================  ===========  ========
+row                   scenarios (2 platforms)                      slope        constant
+====================  ===========================================  ===========  ========
+instance × platform   200k → 400k synthetic instances, 1 day       438 B; 391   1,000 B
+                                                                   B written
+timeseries row        1.44 M → 2.88 M rows (500 → 1,000 hosts,     210 B; 210   300 B
+                      minute samples, 1 day)                       B written
+usage reading         1 M → 2 M readings of a simdc-format trace   258 B        400 B
+                      (1,000 → 2,000 instances × 1,000 readings)
+base                  86 instances, 48 timeseries rows             182 MiB;     200 MiB
+                                                                   192 written
+====================  ===========================================  ===========  ========
+
+The constants are rounded up: from the base, 400k instances peaked at 542 B per instance
+and platform once written, and 2 M usage readings at 268 B each; the fleet benchmark,
+with usage series and a week of lifetimes, measured about 950 B per instance and
+platform (benchmarks/README.md). An estimate high by half refuses only runs near the
+machine's limit, which ``check_memory=False`` (``--no-memory-check``) still runs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from simdc.errors import SimdcError
+
+GIB = 2**30
+MIB = 2**20
+BASE_BYTES = 200 * MIB
+BYTES_PER_INSTANCE_PLATFORM = 1000
+BYTES_PER_TIMESERIES_ROW = 300
+BYTES_PER_USAGE_READING = 400
+
+
+class TooBigError(SimdcError):
+    """The run would need more memory than the machine has available."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The rows a run implies and the memory they take.
+
+    ``instances`` is None when unknown yet (a trace not read); ``timeseries_rows`` counts
+    every platform's rows.
+    """
+
+    instances: int | None
+    platforms: int
+    hosts: int
+    samples: int
+    usage_readings: int = 0
+
+    @property
+    def timeseries_rows(self) -> int:
+        return self.samples * self.hosts * self.platforms
+
+    @property
+    def parts_bytes(self) -> dict[str, float]:
+        """Bytes per kind of row (the base apart), for the message's advice."""
+        return {
+            "instances": (self.instances or 0) * self.platforms * BYTES_PER_INSTANCE_PLATFORM,
+            "timeseries": self.timeseries_rows * BYTES_PER_TIMESERIES_ROW,
+            "usage": self.usage_readings * BYTES_PER_USAGE_READING,
+        }
+
+    @property
+    def bytes(self) -> float:
+        """Estimated peak memory of the run, bytes."""
+        return BASE_BYTES + sum(self.parts_bytes.values())
+
+
+def estimate(config, instances: int | None = None, usage_readings: int = 0) -> Estimate:
+    """The rows and memory ``config`` implies.
+
+    Parameters
+    ----------
+    config
+        A validated :class:`simdc.Config`.
+    instances
+        Instances to replay, when known (a trace, after reading). None: the synthetic
+        generator's expected count, ``arrival_rate_per_s × duration_s`` (a diurnal
+        rate averages to it over whole days); for a trace not read yet, unknown.
+    usage_readings
+        Rows of a trace's usage table kept for the instances replayed.
+    """
+    sim = config.simulation
+    if instances is None and config.workload.synthetic is not None:
+        instances = math.ceil(config.workload.synthetic.arrival_rate_per_s * sim.duration_s)
+    hosts = sum(getattr(group, "count", 1) for group in config.host_groups)
+    return Estimate(instances=instances, platforms=len(sim.platforms), hosts=hosts,
+                    samples=math.ceil(sim.duration_s / sim.sample_every_s), usage_readings=usage_readings)
+
+
+def available_bytes() -> int | None:
+    """Memory this process can still take, bytes: ``MemAvailable`` (/proc/meminfo), or
+    free pages (``os.sysconf``) elsewhere, lowered to a cgroup's (a container's) limit
+    less its use; None when the system says nothing."""
+    found = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    if not found:
+        try:
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            pass
+    for limit, used in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # cgroup v2
+                        ("/sys/fs/cgroup/memory/memory.limit_in_bytes",  # cgroup v1
+                         "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            found.append(int(Path(limit).read_text()) - int(Path(used).read_text()))
+        except (OSError, ValueError):  # absent, or "max": no limit
+            continue
+    found = [value for value in found if value > 0]
+    return min(found) if found else None
+
+
+def check(config, instances: int | None = None, usage_readings: int = 0, available: int | None = None) -> Estimate:
+    """Raise :class:`TooBigError` when the run needs more memory than is available.
+
+    ``available`` (bytes) defaults to :func:`available_bytes`; when the system does not
+    say, nothing is refused. Returns the estimate.
+    """
+    found = estimate(config, instances, usage_readings)
+    available = available_bytes() if available is None else available
+    if available is not None and found.bytes > available:
+        raise TooBigError(_message(config, found, available))
+    return found
+
+
+def check_generated(config, available: int | None = None) -> Estimate:
+    """Like :func:`check`, for writing the synthetic workload as a trace (``simdc trace
+    generate``): its instances once, no timeseries."""
+    full = estimate(config)
+    found = Estimate(instances=full.instances, platforms=1, hosts=0, samples=0)
+    available = available_bytes() if available is None else available
+    if available is not None and found.bytes > available:
+        raise TooBigError(_message(config, found, available, anyway=False))
+    return found
+
+
+def _message(config, found: Estimate, available: int, anyway: bool = True) -> str:
+    rows = []
+    if found.instances:
+        rows.append(f"{found.instances:,} instances × {found.platforms} platform{'s' * (found.platforms > 1)}")
+    if found.timeseries_rows:
+        rows.append(f"{found.timeseries_rows:,} timeseries rows ({found.hosts:,} host{'s' * (found.hosts > 1)} × "
+                    f"{found.samples:,} samples × {found.platforms})")
+    if found.usage_readings:
+        rows.append(f"{found.usage_readings:,} usage readings")
+    largest = max(found.parts_bytes, key=found.parts_bytes.get)
+    sim = config.simulation
+    if largest == "instances":
+        advice = ("lower workload.synthetic.arrival_rate_per_s or simulation.duration_s"
+                  if config.workload.synthetic is not None else
+                  "keep fewer instances (workload.limit, workload.sample, workload.time_window_s) "
+                  "or lower simulation.duration_s")
+    elif largest == "timeseries":
+        advice = (f"raise simulation.sample_every_s (now {sim.sample_every_s:g} s), "
+                  "lower simulation.duration_s or use fewer hosts")
+    else:
+        advice = "keep fewer instances (workload.limit, workload.sample) or raise workload.usage_step_s"
+    return (f"this run needs about {_gib(found.bytes)} of memory ({', '.join(rows)}); the machine has "
+            f"{_gib(available)} available; {advice}{', or run anyway with --no-memory-check' if anyway else ''}")
+
+
+def _gib(count: float) -> str:
+    if count >= 1024**2 * GIB:
+        return f"{count / (1024**2 * GIB):,.1f} PiB"
+    if count >= 1024 * GIB:
+        return f"{count / (1024 * GIB):,.1f} TiB"
+    return f"{count / GIB:,.1f} GiB"

@@ -1,0 +1,42 @@
+"""Bounds on values that would ask for more than any machine has, with the reason for each.
+
+Validation rejects values outside them with the key, the bound and its reason, before a
+run starts: without them a mistyped exponent hangs or kills the process instead of
+failing (issue #15). The memory a run within them needs is checked separately, against
+the machine, by :mod:`simdc.budget`.
+"""
+
+YEAR_S = 365.25 * 86400.0
+
+# Simulated time: ten years covers any capacity study; beyond it float seconds lose
+# sub-second precision long before (1e12 s needs 16 digits).
+MAX_DURATION_S = 10 * YEAR_S
+# Steps of usage series: a second is finer than any public trace (Azure and Bitbrains
+# 5 min, Google 5 min, Alibaba 10-60 s); below it the step count, not the model, decides
+# the run time (usage steps cost time, not memory, so the memory check cannot catch them).
+MIN_STEP_S = 1.0
+# Step of the timeseries: models in units of a mean lifetime (the queueing oracle tests,
+# lifetimes of 1 s) sample below a second; the rows a step implies are then checked
+# against the machine's memory (simdc.budget), so only the absurd is refused here.
+MIN_SAMPLE_EVERY_S = 0.001
+# Hosts per [[cluster.hosts]] group and in the whole fleet: the largest public cluster
+# traces hold about 10^4 machines (Google 2019 cells ~ 10^4, Alibaba 2018 ~ 4,000).
+MAX_HOSTS = 1_000_000
+# Arrivals per second: public traces reach thousands of requests per second at most.
+MAX_ARRIVAL_RATE_PER_S = 100_000.0
+# Mean time between failures: one failure a second per host is already a storm.
+MIN_MTBF_S = 1.0
+# Node VMs per host for containers in VMs: each is a VM with its own overhead.
+MAX_NODES_PER_HOST = 1024
+
+# (key, bound kind) -> why, appended to the error message.
+NOTES = {
+    ("duration_s", "less_than_equal"): "10 years",
+    ("sample_every_s", "greater_than_equal"): "a millisecond",
+    ("usage_step_s", "greater_than_equal"): "a second; finer steps make the run take forever",
+    ("count", "less_than_equal"): "a million hosts",
+    ("arrival_rate_per_s", "less_than_equal"): "far above any public trace",
+    ("host_mtbf_s", "greater_than_equal"): "a second",
+    ("kernel_mtbf_s", "greater_than_equal"): "a second",
+    ("nodes_per_host", "less_than_equal"): "node VMs per host",
+}
