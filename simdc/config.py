@@ -321,7 +321,7 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
             if not path.is_absolute():
                 elsewhere = under_traces_env(path)
                 path = (base / path).resolve()
-                if not path.exists() and elsewhere is not None and elsewhere.exists():
+                if not _exists(path) and elsewhere is not None and _exists(elsewhere):
                     path = elsewhere.resolve()
             workload[key] = str(path)
 
