@@ -271,7 +271,10 @@ def _on_dask(todo, finished, scheduler, workers) -> None:
                 raise _Lost(f"the Dask scheduler at {where} was lost") from None
             finished(p, r, seed, summary)
     except KeyboardInterrupt:
-        settings.enter_context(_quiet_dask())
+        # Silenced for good, not for the teardown only: the scheduler's thread may still
+        # log a worker's removal after the cluster is closed, and the interrupt's one
+        # line must stay the only one.
+        _quiet_dask().__enter__()
         if cluster is not None:  # don't wait for the runs in flight: stop this sweep's workers now
             for nanny in list(cluster.workers.values()):
                 with contextlib.suppress(Exception):  # a worker already gone, or never started
