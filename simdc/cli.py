@@ -478,6 +478,8 @@ def sweep(
     with count_progress(err_console, "points") as progress:
         points = run_sweep(config, keys, replications, out=target, scheduler=scheduler, workers=workers,
                            progress=progress)
+    for note in points.attrs.get("notes", []):
+        err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     shown = metric or ["rejection_rate", "mean_instances", "start_p99_s"]
     summary = aggregate(points)
     table = Table(title=f"{config_path.name}: mean ± 95 % CI over {replications} replication(s)",

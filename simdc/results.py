@@ -24,12 +24,12 @@ from typing import Any
 import pandas as pd
 
 from simdc.config import Config, validate
+from simdc.errors import InputError, OutputError, SimdcError, clip
 
 try:
     import fcntl
 except ImportError:  # not POSIX (Windows): results are written without the lock
     fcntl = None
-from simdc.errors import InputError, OutputError
 
 FILES = ("summary.csv", "instances.parquet", "timeseries.parquet", "hosts.csv",
          "workload.parquet", "config.toml", "manifest.json")
@@ -415,15 +415,45 @@ def load_results(directory: str | Path) -> Results:
     missing = [name for name in FILES if not (directory / name).is_file()]
     if missing:
         raise InputError(f"{directory}: not a complete simdc results directory (missing {', '.join(missing)})")
-    config = validate(tomllib.loads((directory / "config.toml").read_text()), source=str(directory / "config.toml"),
-                      check_files=False)
+    config = _read(directory / "config.toml", "TOML", lambda path: validate(
+        tomllib.loads(path.read_text(encoding="utf-8-sig")), source=str(path), check_files=False))
     # Platform names are names, even when they look like numbers.
     return Results(
         config=config,
-        summary=pd.read_csv(directory / "summary.csv", dtype={"platform": str}),
-        instances=pd.read_parquet(directory / "instances.parquet"),
-        timeseries=pd.read_parquet(directory / "timeseries.parquet"),
-        hosts=pd.read_csv(directory / "hosts.csv", dtype={"platform": str, "group": str}, keep_default_na=False),
-        workload=pd.read_parquet(directory / "workload.parquet"),
-        manifest=json.loads((directory / "manifest.json").read_text()),
+        summary=_read(directory / "summary.csv", "CSV", lambda path: pd.read_csv(path, dtype={"platform": str}),
+                      needs=("platform",)),
+        instances=_read(directory / "instances.parquet", "Parquet", pd.read_parquet, needs=("platform", "id")),
+        timeseries=_read(directory / "timeseries.parquet", "Parquet", pd.read_parquet,
+                         needs=("platform", "t_s", "host")),
+        hosts=_read(directory / "hosts.csv", "CSV", lambda path: pd.read_csv(
+            path, dtype={"platform": str, "group": str}, keep_default_na=False), needs=("platform", "host")),
+        workload=_read(directory / "workload.parquet", "Parquet", pd.read_parquet),
+        manifest=_read(directory / "manifest.json", "JSON", lambda path: _json_object(path.read_text())),
     )
+
+
+def _read(path: Path, kind: str, read, needs: tuple[str, ...] = ()):
+    """``read(path)``, or one line naming the file when it is damaged: a results
+    directory cut short, edited by hand or half-copied is input like any other."""
+    try:
+        value = read(path)
+    except SimdcError as err:  # the config: each problem already names the file
+        said = "; ".join(problem.removeprefix(f"{path}: ") for problem in err.problems)
+        raise InputError(f"{path}: not the config simdc wrote ({clip(said, 160)}): the results directory is "
+                         f"damaged; run the simulation again") from None
+    except Exception as err:  # noqa: BLE001 - pandas, pyarrow, json and tomllib each raise their own
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(f"{path}: cannot be read as {kind} ({clip(detail, 120)}): the results directory is "
+                         f"damaged; run the simulation again") from None
+    missing = [name for name in needs if name not in value.columns]
+    if missing:
+        raise InputError(f"{path}: not a simdc results table (no column {', '.join(missing)}): the results "
+                         f"directory is damaged; run the simulation again")
+    return value
+
+
+def _json_object(text: str) -> dict:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("expected a JSON object")
+    return value

@@ -188,6 +188,9 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
         table = tidy([done[(p, r)] for p, r, _, _ in tasks], list(grid))
         if parts:
             parts.finish(table)
+            if parts.damaged:  # said by the CLI; kept with the table for the API
+                table.attrs["notes"] = [f"{len(parts.damaged)} damaged part file(s) in {parts.parts} were run again: "
+                                        + ", ".join(parts.damaged[:5]) + (" …" if len(parts.damaged) > 5 else "")]
     return table
 
 
@@ -460,6 +463,23 @@ def aggregate(points_table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _part(path: Path, platforms: list[str] | None) -> tuple[tuple[int, int], pd.DataFrame] | None:
+    """One finished run's table from ``parts/pPPPPP-rRRRR.csv``, or None when the file is
+    not whole: unreadable, without a row, without a metric column, naming another point
+    or replication than its name, or without a row for each of ``platforms``."""
+    try:
+        p, r = (int(x[1:]) for x in path.stem.split("-"))
+        table = pd.read_csv(path, dtype={"platform": str})
+    except Exception:  # noqa: BLE001 - a bad name, or whatever pandas says of a damaged file
+        return None
+    needed = {"platform", "point", "replication", "seed", *METRICS}
+    if (not len(table) or not needed <= set(table.columns) or table[["point", "replication"]].isna().any().any()
+            or not (table["point"] == p).all() or not (table["replication"] == r).all()
+            or (platforms is not None and table["platform"].tolist() != platforms)):
+        return None
+    return (p, r), table
+
+
 class _Parts:
     """A sweep's directory: its description, one file per finished run, the tables.
 
@@ -472,6 +492,8 @@ class _Parts:
         self.out = out
         self.parts = out / "parts"
         self.description = {"config_hash": config.hash, "grid": grid, "replications": replications}
+        # a whole part has a row per platform (unless the grid sweeps the platforms)
+        self.platforms = None if "simulation.platforms" in grid else list(config.simulation.platforms)
         self._lock: DestinationLock | None = None
 
     def __enter__(self) -> _Parts:
@@ -508,7 +530,10 @@ class _Parts:
         """Runs already done by an earlier call with the same sweep; refuse a different one."""
         described = self.out / "sweep.json"
         if described.exists():
-            earlier = json.loads(described.read_text())
+            try:
+                earlier = json.loads(described.read_text())
+            except (OSError, UnicodeDecodeError, ValueError):
+                earlier = None  # damaged: not this sweep's as far as anyone can tell
             if earlier != json.loads(json.dumps(self.description)):
                 raise InputError(f"{self.out}: holds a different sweep (config, grid or replications differ); "
                                  "choose another out",
@@ -517,9 +542,14 @@ class _Parts:
         else:
             self._write(described, json.dumps(self.description, indent=2), 0, 0)
         done = {}
+        self.damaged = []
         for path in sorted(self.parts.glob("p*-r*.csv")):
-            p, r = (int(x[1:]) for x in path.stem.split("-"))
-            done[(p, r)] = pd.read_csv(path, dtype={"platform": str})
+            run = _part(path, self.platforms)
+            if run is None:  # cut, emptied or edited: run again, never mixed into the table
+                self.damaged.append(path.name)
+                path.unlink(missing_ok=True)
+                continue
+            done[run[0]] = run[1]
         return done
 
     def save(self, p: int, r: int, table: pd.DataFrame, kept: int, total: int) -> None:
