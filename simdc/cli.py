@@ -220,8 +220,13 @@ def print_table(table: Table) -> None:
     if out_console.is_terminal:
         out_console.print(table, width=TABLE_WIDTH)
         return
+    # A table that does not expand takes its natural width within any wider one (given
+    # exactly its measured width, rich can still fold a header by a character).
     natural = Measurement.get(out_console, out_console.options.update_width(10_000), table).maximum
-    out_console.print(table, width=natural)
+    # Console.print(width=...) cannot go past the console's own width: a wide one for this
+    # print (a table that does not expand keeps its natural width within it).
+    wide = Console(file=out_console.file, width=natural + 8, highlight=False)
+    wide.print(table)
 
 
 def comparison_table(summary: pd.DataFrame, title: str = "") -> Table:

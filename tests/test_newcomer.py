@@ -33,7 +33,7 @@ from tests.conftest import MINIMAL, set_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = Path(os.environ.get("SIMDC_TRACES", ROOT.parent / "shared" / "traces"))
-PLATFORMS = ["vm", "container", "sandboxed_container", "container_in_vm"]
+PLATFORMS = ["vm", "microvm", "container", "sandboxed_container", "container_in_vm"]  # wider than 100 columns
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_help_shows_brackets_as_written(runner, path, text):
 
 @pytest.fixture
 def wide_run(tmp_path):
-    """MINIMAL on four platforms (too wide for 80 columns), run by the installed command
+    """MINIMAL on five platforms (too wide for 100 columns), run by the installed command
     with stdout piped: (stdout, stderr, the results directory)."""
     config = tmp_path / "four.toml"
     config.write_text(tomli_w.dumps(set_keys(MINIMAL, {"simulation.platforms": PLATFORMS})))

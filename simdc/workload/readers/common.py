@@ -71,7 +71,7 @@ from simdc.workload import COLUMNS, KINDS
 BLOCK_BYTES = 16 << 20  # text per block: bounds memory, large enough to amortise per-block work
 MAX_PROBLEMS = 10  # problems listed before "... and N more"
 SKIP_HINT = ('to skip bad rows and count them by reason instead, set workload.on_bad_rows = "skip" '
-             "(or pass --on-bad-rows skip)")
+             "(simdc run: --set workload.on_bad_rows=skip; simdc trace: --on-bad-rows skip)")
 DATA_SUFFIXES = (".csv", ".gz", ".bz2", ".xz", ".zst", ".parquet")
 # Compression by the file's first bytes (RFC 1952 gzip; bzip2 "BZh"; xz format spec 2.1.1.1; RFC 8878 zstd).
 MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
