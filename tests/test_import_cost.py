@@ -100,3 +100,14 @@ def test_version_prints_the_installed_distributions_version(probed):
     outcome = probed["simdc --version"]
     assert outcome["exit"] == 0
     assert outcome["printed"].strip() == f"simdc {version('simdc')}"
+
+
+def test_the_sweep_and_plan_modules_load_no_scipy_dask_or_plotly_until_used():
+    """A Dask worker imports simdc.sweeping to run a point: scipy.stats (~1 s, for the
+    confidence intervals of :func:`simdc.sweeping.aggregate`), dask and plotly stay out."""
+    probe = ("import sys, simdc.sweeping, simdc.planning; "
+             "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & set(sys.argv[1].split(',')))))")
+    done = subprocess.run([sys.executable, "-c", probe, "scipy,dask,distributed,plotly"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
