@@ -1,7 +1,7 @@
 """The ``simdc`` command: parse, call the library, print. Nothing else lives here.
 
 Only typer, rich and simdc's light modules load at import: each command imports what it
-calls (pandas, pydantic, the engine, scipy, dask, plotly) when it runs, so that
+calls (pandas, the config, the engine, scipy, dask, plotly) when it runs, so that
 ``simdc --help``, ``--version`` and ``simdc X --help`` start in a fraction of the time
 (issue #16; tests/test_import_cost.py keeps them out).
 """
@@ -48,9 +48,10 @@ SetOption = Annotated[
 
 
 def simulate(config, **kwargs):
-    """:func:`simdc.simulate`, imported when a run starts (the engine and pandas load in
-    a fraction of a second that ``--help`` should not pay); a name of its own here so
-    that tests can replace the simulation."""
+    """:func:`simdc.experiment.simulate`: the same arguments, :class:`~simdc.results.Results`
+    and errors. Imported when a run starts (the engine and pandas take most of a second
+    that ``--help`` should not pay); a name of its own here so that tests can replace
+    the simulation."""
     from simdc.experiment import simulate as simulate_config
 
     return simulate_config(config, **kwargs)
