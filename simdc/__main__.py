@@ -1,8 +1,8 @@
 """The ``simdc`` command's entry point (also ``python -m simdc``).
 
-Deliberately tiny: it imports the CLI (typer, pandas, the engine: most of a second)
-inside the ``try``, so a Ctrl-C at any moment ends with one line and exit code 130,
-never an import traceback.
+Deliberately tiny: it imports the CLI (typer and rich; each command imports pandas, the
+engine and the rest when it runs) inside the ``try``, so a Ctrl-C at any moment ends with
+one line and exit code 130, never an import traceback.
 """
 
 import sys

@@ -1,4 +1,10 @@
-"""The ``simdc`` command: parse, call the library, print. Nothing else lives here."""
+"""The ``simdc`` command: parse, call the library, print. Nothing else lives here.
+
+Only typer, rich and simdc's light modules load at import: each command imports what it
+calls (pandas, the config, the engine, scipy, dask, plotly) when it runs, so that
+``simdc --help``, ``--version`` and ``simdc X --help`` start in a fraction of the time
+(issue #16; tests/test_import_cost.py keeps them out).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,8 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -18,12 +23,11 @@ from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from simdc.config import load_config
 from simdc.errors import SimdcError
-from simdc.experiment import simulate
-from simdc.metrics import HEADLINE
 from simdc.__main__ import INTERRUPTED_EXIT_CODE
-from simdc.results import Destination, fresh_results_dir, load_results
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Simulate VMs with preallocated resources versus containers that share them.")
@@ -31,8 +35,6 @@ out_console = Console(width=100)
 err_console = Console(stderr=True)
 TABLE_WIDTH = 80  # the comparison table stays readable in an 80-column terminal
 
-# The comparison table's rows: (summary column, label, format), shared with the HTML report.
-ROWS = HEADLINE
 QUIET_WHEN_ZERO = {"unplaceable"}  # shown only when some platform has any
 # What the table's percentages are shares of (definitions: simdc/metrics.py, host_metrics).
 SHARES_CAPTION = ("CPU used: time-weighted share of the hosts' cores; memory used and allocated: of their "
@@ -43,6 +45,16 @@ SetOption = Annotated[
     Optional[list[str]],
     typer.Option("--set", "-s", help="Override a config key: section.key=value (repeatable)."),
 ]
+
+
+def simulate(config, **kwargs):
+    """:func:`simdc.experiment.simulate`: the same arguments, :class:`~simdc.results.Results`
+    and errors. Imported when a run starts (the engine and pandas take most of a second
+    that ``--help`` should not pay); a name of its own here so that tests can replace
+    the simulation."""
+    from simdc.experiment import simulate as simulate_config
+
+    return simulate_config(config, **kwargs)
 
 
 def _print_version(asked: bool) -> None:
@@ -101,6 +113,9 @@ def run(
         help="Refuse a run that needs more memory than the machine has available.")] = True,
 ) -> None:
     """Replay the workload on each platform and compare them."""
+    from simdc.config import load_config
+    from simdc.results import Destination, fresh_results_dir
+
     if output_format not in OUTPUT_FORMATS:
         raise SimdcError(f"--format: expected one of {', '.join(OUTPUT_FORMATS)} (got {output_format!r})")
     config = load_config(config_path, overrides or [])
@@ -139,7 +154,10 @@ def report_command(
     out: Annotated[Optional[Path], typer.Option(help="The HTML file (default: RESULTS_DIR/report.html).")] = None,
 ) -> None:
     """Write report.html for a results directory: headline table and figures, one file that works offline."""
+    import pandas as pd
+
     from simdc.report import write_report
+    from simdc.results import load_results
 
     points = results_dir / "points.csv"
     if points.is_file() and not (results_dir / "summary.csv").exists():  # a sweep's directory
@@ -236,11 +254,13 @@ def comparison_table(summary: pd.DataFrame, title: str = "") -> Table:
     Numbers never wrap; a long platform name folds onto a second header line. A caption
     says what the percentages are shares of.
     """
+    from simdc.metrics import HEADLINE  # the rows: (summary column, label, format), as in the HTML report
+
     table = Table(title=title, title_justify="left", caption_justify="left")
     table.add_column("metric", no_wrap=True)
     for name in summary["platform"]:
         table.add_column(str(name), justify="right", overflow="fold")
-    for column, label, fmt in ROWS:
+    for column, label, fmt in HEADLINE:
         if column not in summary.columns or (column in QUIET_WHEN_ZERO and not summary[column].any()):
             continue
         cells = [_fmt(value, fmt) for value in summary[column]]
@@ -442,6 +462,7 @@ def trace_generate(
     usage: Annotated[bool, typer.Option(help="Also write the usage series.")] = True,
 ) -> None:
     """Write the synthetic workload of a config as a trace in simdc's format."""
+    from simdc.config import load_config
     from simdc.workload.inspect import generate_trace
 
     if seed is not None and seed < 0:
@@ -472,6 +493,8 @@ def sweep(
     metric: Annotated[list[str], typer.Option(help="Metrics to print (repeatable).")] = None,
 ) -> None:
     """Run every grid point with independent seeds; write points.csv and aggregate.csv."""
+    from simdc.config import load_config
+    from simdc.results import fresh_results_dir
     from simdc.sweeping import aggregate, parse_grid
     from simdc.sweeping import sweep as run_sweep
 
@@ -517,6 +540,7 @@ def plan(
     out: Annotated[Optional[Path], typer.Option(help="Write evaluations.csv and plan.csv here.")] = None,
 ) -> None:
     """The fewest hosts per platform that meet every SLO (bisection on the host count)."""
+    from simdc.config import load_config
     from simdc.planning import parse_slo, scaled_hosts
     from simdc.planning import plan as run_plan
 

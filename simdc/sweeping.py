@@ -26,7 +26,6 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from simdc.config import Config, apply_overrides, validate
 from simdc.errors import ConfigError, InputError, OutputError, SweepError
@@ -445,6 +444,8 @@ def aggregate(points_table: pd.DataFrame) -> pd.DataFrame:
     The half-width is Student's t: ``t(0.975, n−1) · s / √n`` over the replications
     (NaN with one replication).
     """
+    from scipy import stats  # here, not at import: ~1 s that every Dask worker would pay (issue #16)
+
     keys = [c for c in points_table.columns
             if c not in ("replication", "seed", "platform", *METRICS) and c != "point"]
     metrics = [c for c in METRICS if c in points_table.columns]
