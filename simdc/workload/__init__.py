@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from simdc.model.workload import SyntheticSpec, WorkloadSpec
@@ -83,6 +84,7 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
                                                                       seed))
     _check_options(spec, data.format)
     instances = data.instances[data.instances["submit_s"] < duration_s].reset_index(drop=True)
+    instances, run_on = _run_on_censored(instances, duration_s)
     model = None
     table = None
     if data.usage is not None and len(instances):
@@ -96,11 +98,30 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
             model = usage.SeriesUsage.from_table(table, ids, spec.usage_step_s, _means(instances))
     source = str(spec.trace) if data.format == "simdc" else data.source
     notes = list(data.notes) + [f"not replayed: {reason}: {n:,}" for reason, n in data.dropped.items()]
+    if run_on:
+        notes.append(f"{run_on:,} instances still running when the data ends (censored) run on to the end of the "
+                     f"simulation ({duration_s:,.0f} s): their end is unknown, so none is counted as completed")
     late = len(data.instances) - len(instances)
     if late:
         notes.append(f"{late:,} instances arrive at or after simulation.duration_s ({duration_s:g} s): not submitted")
     return Workload(instances, source, model, skipped=dict(data.skipped), dropped=dict(data.dropped),
                     notes=tuple(notes))
+
+
+def _run_on_censored(instances: pd.DataFrame, duration_s: float) -> tuple[pd.DataFrame, int]:
+    """Instances whose lifetime the end of the data cut (the readers' ``censored`` flag)
+    and that would end before the simulation does: their true end is unknown and later,
+    so they run on past the horizon (ending ``running_at_end``), never as completions at
+    the moment the data stops. Returns the table and how many were extended."""
+    if "censored" not in instances or not len(instances):
+        return instances, 0
+    submit, duration = instances["submit_s"].to_numpy(float), instances["duration_s"].to_numpy(float)
+    early = instances["censored"].to_numpy(bool) & (submit + duration <= duration_s)
+    if not early.any():
+        return instances, 0
+    # past the horizon by a second: an end exactly at the horizon would be an end
+    instances = instances.assign(duration_s=np.where(early, duration_s - submit + 1.0, duration))
+    return instances, int(early.sum())
 
 
 def _check_options(spec: WorkloadSpec, chosen: str) -> None:

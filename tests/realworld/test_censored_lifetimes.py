@@ -46,3 +46,27 @@ def test_bitbrains_censors_per_recording(tmp_path):
     data = read_trace([tmp_path / "m", tmp_path / "later"], "bitbrains")
     censored = dict(zip(data.instances["id"].str.split("/").str[-1], data.instances["censored"]))
     assert censored == {"a": True, "b": False, "c": True}
+
+
+def test_censored_instances_run_on_past_the_end_of_the_data(tmp_path):
+    """Replayed past the data's end (here 6,000 s of data, an 8,000 s run), a VM still
+    running when the data ends is running at the end of the run, never completed at the
+    moment the data stops; a VM deleted earlier completes."""
+    import simdc
+    from simdc.config import validate
+
+    rows = [f"vm{k:04d}aaaaaaaaaaaaaaaa,s,d,{300 * k},{end},90,10,50,Interactive,1,1.75"
+            for k, end in enumerate([6000, 6000, 3000, 6000, 1500])]
+    trace = write_lines(tmp_path / "vmtable.csv", rows)
+    results = simdc.simulate(validate({
+        "simulation": {"duration_s": 8000, "seed": 1, "platforms": ["vm", "container"]},
+        "host": {"cpu_cores": 16, "memory_gib": 64},
+        "workload": {"trace": str(trace), "format": "azure"},
+    }))
+    censored = {f"vm{k:04d}aaaaaaaaaaaaaaaa" for k in (0, 1, 3)}
+    for _, inst in results.instances.groupby("platform"):
+        outcome = dict(zip(inst["id"], inst["outcome"]))
+        assert {i for i, o in outcome.items() if o == "running_at_end"} == censored
+        assert {i for i, o in outcome.items() if o == "completed"} == set(outcome) - censored
+    assert any("3 instances still running when the data ends" in note
+               for note in results.manifest["workload_notes"])
