@@ -76,3 +76,21 @@ def test_a_tasks_table_without_rows_is_one_error_naming_it(tmp_path):
     result = simdc("trace", "inspect", folder, "--format", "opendc")
     assert_one_clean_error(result, f"{folder / 'tasks.parquet'}: no tasks")
     assert pd.read_parquet(folder / "tasks.parquet").empty
+
+
+def test_a_folder_holding_two_opendc_workloads_is_one_error_naming_both(tmp_path):
+    """Two workloads' folders given together (their units and time origins differ): one
+    error naming both folders, never one merged trace."""
+    import shutil
+
+    from simdc.errors import InputError
+    from simdc.workload.readers import read_trace
+    from tests.workload.traces import sample
+
+    for name in ("a", "b"):
+        shutil.copytree(sample("opendc/v5/surf_week"), tmp_path / "both" / name)
+    with pytest.raises(InputError) as caught:
+        read_trace([tmp_path / "both"], "auto")
+    (line,) = caught.value.problems
+    assert str(tmp_path / "both" / "a") in line and str(tmp_path / "both" / "b") in line
+    assert read_trace([tmp_path / "both" / "a"], "auto").format == "opendc"

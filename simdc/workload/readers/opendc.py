@@ -69,6 +69,11 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
     """Read ``tasks`` (required) and ``fragments`` (optional) Parquet files."""
     if not files.get("tasks"):
         raise InputError("opendc: no tasks.parquet among the files given")
+    folders = sorted({str(tf.path.parent) for tf in files["tasks"]})
+    if len(folders) > 1:  # each OpenDC workload is a folder of its own: tasks from two are two traces
+        raise InputError(f"opendc: tasks tables in {len(folders)} folders ({', '.join(folders[:3])}"
+                         f"{', …' if len(folders) > 3 else ''}): each is a workload of its own, with its own time "
+                         "origin and units; give one workload's folder")
     unit = options.opendc_memory_unit or DEFAULT_MEMORY_UNIT
     if unit not in MEMORY_UNITS_GIB:
         raise InputError(f"opendc_memory_unit: must be one of {', '.join(MEMORY_UNITS_GIB)} (got {unit!r})")
