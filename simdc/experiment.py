@@ -114,8 +114,10 @@ def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, request
         lines.append(
             f"{row.platform}: {row.unplaceable:,} of {row.submitted:,} requests fit no host even when it is empty "
             f"(largest such request {mine['cpu_cores'].max():g} cores, {mine['memory_gib'].max():g} GiB; largest "
-            f"host {largest.cpu_cores:g} cores, {largest.allocatable_memory_gib:g} GiB allocatable); they are "
-            f"counted as 'unplaceable' and in rejected, and no fleet of these hosts can serve them")
+            f"host {largest.cpu_cores:g} cores, {largest.allocatable_memory_gib:g} GiB allocatable"
+            + (f", split into {nodes} node VMs: a request must fit one node, with the node's own overheads"
+               if (nodes := getattr(config.platform[row.platform], "nodes_per_host", None)) else "")
+            + "); they are counted as 'unplaceable' and in rejected, and no fleet of these hosts can serve them")
     return lines
 
 
