@@ -58,7 +58,21 @@ class TraceReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
+        inst = self.data.instances
+        end = inst["submit_s"] + inst["duration_s"]
+        figures = {  # the overview's numbers as numbers, for scripts (the overview is worded for people)
+            "instances": int(len(inst)),
+            "first_submit_s": float(inst["submit_s"].min()) if len(inst) else None,
+            "last_end_s": float(end.max()) if len(inst) else None,
+            "cpu_cores_requested_total": float(inst["cpu_cores"].sum()),
+            "memory_gib_requested_total": float(inst["memory_gib"].sum()),
+            "cpu_cores_requested_mean": float(inst["cpu_cores"].mean()) if len(inst) else None,
+            "memory_gib_requested_mean": float(inst["memory_gib"].mean()) if len(inst) else None,
+            "censored": int(inst["censored"].sum()) if "censored" in inst else 0,
+            "usage_rows": int(len(self.data.usage)) if self.data.usage is not None else 0,
+        }
         return {
+            "figures": figures,
             "overview": dict(self.overview),
             "arrivals": self.arrivals.to_dict(orient="records"),
             "sizes": self.sizes.to_dict(orient="records"),

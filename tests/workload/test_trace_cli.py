@@ -123,6 +123,11 @@ def test_inspect_prints_what_a_planner_asks_first(runner):
     as_json = invoke(runner, "trace", "inspect", *paths, "--json")
     report = json.loads(as_json.stdout)
     assert report["overview"]["instances"] == "20"
+    rows = [r.split(",") for r in lines(paths[0])[1:]]  # the vmtable's own rows (after its header)
+    figures = report["figures"]
+    assert figures["instances"] == len(rows) == 20
+    assert figures["cpu_cores_requested_total"] > 0 and isinstance(figures["memory_gib_requested_total"], float)
+    assert figures["first_submit_s"] == min(float(r[3]) for r in rows)
     assert {row["resource"] for row in report["ratios"]} == {"cpu", "memory"}
     assert sum(row["instances"] for row in report["sizes"]) == 20
 
