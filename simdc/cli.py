@@ -491,6 +491,8 @@ def sweep(
     workers: Annotated[Optional[int], typer.Option(help="Local worker processes (default: all cores; "
                                                         "1 runs in this process).")] = None,
     metric: Annotated[list[str], typer.Option(help="Metrics to print (repeatable).")] = None,
+    memory_check: Annotated[bool, typer.Option(
+        help="Refuse a run that needs more memory than the machine has available.")] = True,
 ) -> None:
     """Run every grid point with independent seeds; write points.csv and aggregate.csv."""
     from simdc.config import load_config
@@ -505,7 +507,7 @@ def sweep(
     target = out or fresh_results_dir("results", f"{config_path.stem}-sweep")
     with count_progress(err_console, "points") as progress:
         points = run_sweep(config, keys, replications, out=target, scheduler=scheduler, workers=workers,
-                           progress=progress)
+                           progress=progress, check_memory=memory_check)
     for note in points.attrs.get("notes", []):
         err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     shown = metric or ["rejection_rate", "mean_instances", "start_p99_s"]
@@ -538,6 +540,8 @@ def plan(
         "Scale only this [[cluster.hosts]] group (its count is searched; the others stay as they are)."))] = None,
     overrides: SetOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Write evaluations.csv and plan.csv here.")] = None,
+    memory_check: Annotated[bool, typer.Option(
+        help="Refuse a run that needs more memory than the machine has available.")] = True,
 ) -> None:
     """The fewest hosts per platform that meet every SLO (bisection on the host count)."""
     from simdc.config import load_config
@@ -556,7 +560,8 @@ def plan(
         err_console.print(f"{row['platform']}: {row['hosts']} {scaled}  {values}  "
                           f"{'met' if row['met'] else 'not met'}", markup=False, highlight=False)
 
-    result = run_plan(config, slos, replications=replications, max_hosts=max_hosts, group=group, echo=echo)
+    result = run_plan(config, slos, replications=replications, max_hosts=max_hosts, group=group, echo=echo,
+                      check_memory=memory_check)
     table = Table(title="fewest hosts meeting every SLO (value there, and its margin)", title_justify="left")
     table.add_column("platform")
     table.add_column(result.scaled, justify="right")

@@ -115,7 +115,7 @@ def scaled_hosts(config: Config, group: str | None = None) -> str:
 
 def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_hosts: int = 1024,
          group: str | None = None, platforms: list[str] | None = None,
-         echo: Callable[[dict], None] | None = None) -> PlanResult:
+         echo: Callable[[dict], None] | None = None, check_memory: bool = True) -> PlanResult:
     """The fewest hosts meeting every SLO, per platform.
 
     Parameters
@@ -128,14 +128,19 @@ def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_ho
         Give up beyond this many (``hosts_needed`` is then empty).
     echo
         Called with each evaluation (a dict) as it is made.
+    check_memory
+        Refuse a run that needs more memory than the machine has available
+        (:mod:`simdc.budget`); False runs it anyway.
     """
     from simdc.experiment import simulate
 
     slos = [s if isinstance(s, Slo) else parse_slo(s) for s in slos]
     if not slos:
-        raise ConfigError("plan: give at least one --slo")
+        raise ConfigError("plan: give at least one SLO (slos=[\"rejection_rate<=0.01\"], say)",
+                          cli="plan: give at least one --slo")
     if replications < 1:
-        raise ConfigError(f"--replications: must be >= 1 (got {replications})")
+        raise ConfigError(f"replications: must be >= 1 (got {replications})",
+                          cli=f"--replications: must be >= 1 (got {replications})")
     platforms = list(platforms or config.simulation.platforms)
     rows, answers = [], []
     for platform in platforms:
@@ -147,7 +152,7 @@ def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_ho
                 means = {}
                 runs = []
                 for r in range(replications):
-                    summary = simulate(cfg, seed=config.simulation.seed + r).summary.iloc[0]
+                    summary = simulate(cfg, seed=config.simulation.seed + r, check_memory=check_memory).summary.iloc[0]
                     runs.append(summary)
                 for slo in slos:
                     means[slo.metric] = float(np.mean([run[slo.metric] for run in runs]))

@@ -95,16 +95,16 @@ def points(config: Config, grid: dict[str, list[Any]]) -> list[tuple[dict[str, A
     return out
 
 
-def run_point(config: Config, seed: int) -> pd.DataFrame:
+def run_point(config: Config, seed: int, check_memory: bool = True) -> pd.DataFrame:
     """One run of one grid point: its summary (a Dask task; plain data in and out)."""
     from simdc.experiment import simulate
 
-    return simulate(config, seed=seed).summary
+    return simulate(config, seed=seed, check_memory=check_memory).summary
 
 
 def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
           out: str | Path | None = None, scheduler: str | None = None, workers: int | None = None,
-          progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+          progress: Callable[[int, int], None] | None = None, check_memory: bool = True) -> pd.DataFrame:
     """Run every grid point ``replications`` times; return the tidy table.
 
     Parameters
@@ -123,6 +123,9 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
         guard to call this.
     progress
         Called as ``progress(done, total)`` after each run.
+    check_memory
+        Refuse a run that needs more memory than its machine has available
+        (:mod:`simdc.budget`); False runs it anyway.
 
     Returns
     -------
@@ -176,9 +179,9 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
             if todo:
                 if workers == 1 and scheduler is None:
                     for p, r, cfg, seed in todo:
-                        finished(p, r, seed, run_point(cfg, seed))
+                        finished(p, r, seed, run_point(cfg, seed, check_memory))
                 else:
-                    _on_dask(todo, finished, scheduler, workers)
+                    _on_dask(todo, finished, scheduler, workers, check_memory)
         except KeyboardInterrupt:
             raise KeyboardInterrupt(_kept("interrupted", len(done), len(tasks), parts)) from None
         except _Lost as err:  # say what is kept
@@ -221,7 +224,7 @@ def _check_address(scheduler: str) -> None:
                               "expected e.g. tcp://127.0.0.1:8786") from None
 
 
-def _on_dask(todo, finished, scheduler, workers) -> None:
+def _on_dask(todo, finished, scheduler, workers, check_memory: bool = True) -> None:
     """Run ``todo`` on Dask, calling ``finished`` for each run as it completes.
 
     Raises
@@ -258,7 +261,8 @@ def _on_dask(todo, finished, scheduler, workers) -> None:
             if interrupted:
                 raise KeyboardInterrupt
             client = Client(cluster)
-        futures = {client.submit(run_point, cfg, seed, pure=False): (p, r, seed) for p, r, cfg, seed in todo}
+        futures = {client.submit(run_point, cfg, seed, check_memory, pure=False): (p, r, seed)
+                   for p, r, cfg, seed in todo}
         for future in as_completed(futures):
             p, r, seed = futures[future]
             try:

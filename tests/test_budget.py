@@ -170,3 +170,20 @@ def test_trace_generate_refuses_what_the_machine_cannot_hold(tmp_path, config_pa
     assert len(lines) == 1 and lines[0].startswith("error: this run needs about "), lines
     assert "864,000,000 instances × 1 platform" in lines[0] and "--no-memory-check" not in lines[0]
     assert not target.exists()
+
+
+@pytest.mark.parametrize("command", ["sweep", "plan"])
+def test_sweep_and_plan_refuse_too_big_runs_and_go_on_with_no_memory_check(monkeypatch, config_path, tmp_path,
+                                                                          command):
+    """The refusal says ``--no-memory-check``; sweep and plan take it as run does."""
+    monkeypatch.setattr(budget, "available_bytes", lambda: 1)
+    args = {"sweep": ["sweep", str(config_path), "--grid", "host.memory_gib=16", "--workers", "1",
+                      "--out", str(tmp_path / "s")],
+            "plan": ["plan", str(config_path), "--slo", "rejection_rate<=1", "--max-hosts", "2"]}[command]
+    runner = CliRunner()
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2 and "--no-memory-check" in refused.stderr, refused.output
+    assert "Traceback" not in refused.output
+    ran = runner.invoke(app, [*args[:-2], *([args[-2], str(tmp_path / "s2")] if command == "sweep" else args[-2:]),
+                              "--no-memory-check"])
+    assert ran.exit_code == 0, ran.output

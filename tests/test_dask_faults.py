@@ -109,7 +109,7 @@ def test_a_scheduler_killed_mid_sweep_is_one_line_and_the_sweep_resumes(slow_con
 
     runs = []
     real = sweeping.run_point
-    monkeypatch.setattr(sweeping, "run_point", lambda cfg, seed: runs.append(seed) or real(cfg, seed))
+    monkeypatch.setattr(sweeping, "run_point", lambda cfg, seed, *rest: runs.append(seed) or real(cfg, seed, *rest))
     table = simdc.sweep(simdc.load_config(slow_config), sweeping.parse_grid([grid]), out=out, workers=1)
     assert len(runs) == 4 - kept
     assert sorted(table["point"].unique()) == list(range(4))
