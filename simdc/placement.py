@@ -66,8 +66,13 @@ def _best(scores: np.ndarray, fits: np.ndarray) -> int | None:
 
 def first_fit(fleet: Fleet, **_) -> int | None:
     """The first host, in fleet order, that fits."""
-    hits = np.flatnonzero(fleet.fits)
-    return int(hits[0]) if len(hits) else None
+    return first_fit_index(fleet.fits)
+
+
+def first_fit_index(fits: np.ndarray) -> int | None:
+    """The first True of ``fits`` (shape ``(hosts,)``, bool), or None."""
+    index = int(np.argmax(fits)) if len(fits) else 0
+    return index if len(fits) and fits[index] else None
 
 
 def best_fit(fleet: Fleet, **_) -> int | None:

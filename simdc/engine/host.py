@@ -29,6 +29,27 @@ SLOTS = ("inst", "demand", "weight", "alloc", "gap", "rate", "mem", "hwm", "batc
          "demand_acc", "unmet_acc", "swap_acc", "membw", "io", "ispeed", "extra_acc", "degraded_acc")
 
 
+class FleetBookings:
+    """Every host's bookings and down flag as arrays, shape ``(hosts,)``: what placement
+    tests for all hosts at once (one vectorised fit test instead of a Python call per
+    host). HostState writes its own entry whenever its bookings or its state change, so
+    the arrays always equal the hosts' attributes (the same doubles)."""
+
+    def __init__(self, hosts: int):
+        self.cpu = np.zeros(hosts)  # cores booked
+        self.mem = np.zeros(hosts)  # GiB booked
+        self.down = np.zeros(hosts, dtype=bool)
+
+    @classmethod
+    def attach(cls, hosts: list["HostState"]) -> "FleetBookings":
+        fleet = cls(len(hosts))
+        for host in hosts:
+            host.fleet = fleet
+            fleet.cpu[host.index], fleet.mem[host.index], fleet.down[host.index] = (
+                host.book_cpu, host.book_mem, host.down)
+        return fleet
+
+
 class HostState:
     """Bookings, running set and ∫ value dt of one host since t = 0."""
 
@@ -61,6 +82,7 @@ class HostState:
         # bookings
         self.book_cpu = 0.0
         self.book_mem = 0.0
+        self.fleet: FleetBookings | None = None  # the fleet-wide copy placement reads, when attached
         self.resident = 0
         # the running set, one slot per running instance:
         # inst, demand (cores wanted now, capped by vCPUs or limit), weight (CPU weight),
@@ -121,6 +143,8 @@ class HostState:
         if rebooting is not None:
             self.rebooting = rebooting
         self.down = self.repairing or self.rebooting
+        if self.fleet is not None:
+            self.fleet.down[self.index] = self.down
 
     def fits(self, cpu: float, mem: float) -> bool:
         return self.book_cpu + cpu <= self.cpu_cap and self.book_mem + mem <= self.mem_cap and not self.down
@@ -129,6 +153,8 @@ class HostState:
         self.advance(now)
         self.book_cpu += cpu
         self.book_mem += mem
+        if self.fleet is not None:
+            self.fleet.cpu[self.index], self.fleet.mem[self.index] = self.book_cpu, self.book_mem
         self.resident += 1
         if self.resident > self.peak_resident:
             self.peak_resident = self.resident
@@ -140,6 +166,8 @@ class HostState:
         self.resident -= 1
         if self.resident == 0:  # forget accumulated rounding error
             self.book_cpu = self.book_mem = 0.0
+        if self.fleet is not None:
+            self.fleet.cpu[self.index], self.fleet.mem[self.index] = self.book_cpu, self.book_mem
 
     # --- integrals -----------------------------------------------------------------
 

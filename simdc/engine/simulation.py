@@ -25,12 +25,12 @@ import pandas as pd
 import simpy
 from simpy.core import NORMAL, URGENT
 
-from simdc.engine.host import HostState
+from simdc.engine.host import FleetBookings, HostState
 from simdc.engine.images import LayerCache
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.rules import MIB_PER_GIB, caps, footprints, host_specs, image_needs, take_objects
 from simdc.model.platform import VmPlatform
-from simdc.placement import POLICIES, Fleet, first_fit
+from simdc.placement import POLICIES, Fleet, first_fit, first_fit_index
 from simdc.random import stream
 from simdc.workload.usage import ConstantUsage
 
@@ -48,6 +48,7 @@ FINAL_OUTCOME = {
     KILLED: "oom_killed",
     FAILED: "failed",  # lost to a host or kernel failure
 }
+_SCAN_HOSTS = 32  # up to this many hosts, first fit scans them in Python; beyond, one vectorised test
 _OUTCOME_CODE = np.array([OUTCOMES.index(FINAL_OUTCOME[s]) for s in range(len(FINAL_OUTCOME))])
 # "After containers in a Pod run for 10 minutes without any problems, the kubelet
 # resets the restart backoff timer" (Kubernetes docs, Pod Lifecycle).
@@ -156,6 +157,7 @@ class Simulation:
             self.backoff_s, self.backoff_max_s = platform.restart_backoff_s, platform.restart_backoff_max_s
         hosts, self.physical, host_args["base_mem_gib"] = host_specs(platform, hosts)
         self.hosts = [HostState(i, spec, *caps(platform, spec), **host_args) for i, spec in enumerate(hosts)]
+        self.fleet = FleetBookings.attach(self.hosts)
         self._images(platform, hosts, instances, images, registry)
         self.max_cpu_cap = max(h.cpu_cap for h in self.hosts)
         self.max_mem_cap = max(h.mem_cap for h in self.hosts)
@@ -312,24 +314,30 @@ class Simulation:
         cpu, mem = self.book_cpu[i], self.book_mem[i]
         hosts = self.hosts
         limit = self.max_starts
-        if len(hosts) == 1 or self.choose is first_fit:
-            for h in hosts:  # HostState.fits, inlined: this loop is hot in large fleets
+        if len(hosts) <= _SCAN_HOSTS and (len(hosts) == 1 or self.choose is first_fit):
+            for h in hosts:  # HostState.fits, inlined: a few hosts are quicker scanned than masked
                 if (h.book_cpu + cpu <= h.cpu_cap and h.book_mem + mem <= h.mem_cap and not h.down
                         and (limit is None or h.starting < limit)):
                     return h
             return None
-        fits = np.fromiter((h.fits(cpu, mem) and (limit is None or h.starting < limit) for h in hosts),
-                           dtype=bool, count=len(hosts))
-        if not fits.any():
+        # HostState.fits for every host at once, over the fleet-wide copy of the bookings
+        booked = self.fleet
+        fits = (booked.cpu + cpu <= self.cpu_caps) & (booked.mem + mem <= self.mem_caps) & ~booked.down
+        if limit is not None:
+            fits &= np.fromiter((h.starting < limit for h in hosts), dtype=bool, count=len(hosts))
+        if self.choose is first_fit:
+            index = first_fit_index(fits)
+        elif not fits.any():
             return None
-        fleet = Fleet(self.cpu_caps, self.mem_caps, np.fromiter((h.book_cpu for h in hosts), float, len(hosts)),
-                      np.fromiter((h.book_mem for h in hosts), float, len(hosts)), fits, cpu, mem)
-        index = self.choose(fleet, **self.policy_args)
+        else:
+            index = self.choose(Fleet(self.cpu_caps, self.mem_caps, booked.cpu, booked.mem, fits, cpu, mem),
+                                **self.policy_args)
         return None if index is None else hosts[index]
 
     def _note_no_host(self, i: int) -> None:
         """Fragmentation: memory free across the fleet when ``i`` found no host for it."""
-        self.free_at_failure[i] = sum(max(h.mem_cap - h.book_mem, 0.0) for h in self.hosts)
+        # summed in host order, as a Python sum: the same double as host by host
+        self.free_at_failure[i] = sum(np.maximum(self.mem_caps - self.fleet.mem, 0.0).tolist())
 
     def _admit(self, i: int, host: HostState, now: float) -> None:
         host.book(now, self.book_cpu[i], self.book_mem[i])
