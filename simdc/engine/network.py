@@ -72,7 +72,12 @@ class Network:
         if event.value != self.token:
             return  # a later change re-planned
         self._settle()
-        finished = [fid for fid, f in self.flows.items() if f[0] <= DONE_GIB * max(1.0, f[1])]
+        now = self.env.now
+        # Done: (almost) nothing left, or what is left would end within the clock's
+        # resolution at this time (planned again, its end would fire at this same instant
+        # and transfer nothing, forever: a hang seen at t ≈ 16,878 s with 2e-12 GiB left).
+        finished = [fid for fid, f in self.flows.items()
+                    if f[0] <= DONE_GIB * max(1.0, f[1]) or (f[1] > 0 and now + f[0] / f[1] <= now)]
         for fid in finished:
             self.flows.pop(fid)[3].succeed()
         self._reshare()
