@@ -198,7 +198,7 @@ def check_destination(out: Path, overwrite: bool = False) -> None:
                           cli=f"{out}: already exists and is not a directory; choose another --out")
     if os.path.ismount(out):
         raise _output_error(out, "is a mount point, and results are renamed into place; choose a new "
-                                 f"directory inside it, e.g. {out / 'run'}")
+                                 f"directory inside it, e.g. {out / 'simdc-results'}")
     if not any(out.iterdir()):
         return
     if not overwrite:
