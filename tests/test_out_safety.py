@@ -129,7 +129,7 @@ def test_a_read_only_destination_is_refused_before_simulating(runner, config_pat
 def test_an_empty_mount_point_as_out_is_refused_before_simulating(runner, config_path, tmp_path, no_simulation):
     """A mount point cannot be renamed over ("Device or resource busy"): say so, first."""
     with tmpfs(tmp_path / "mnt", "size=64k") as mount:
-        one_error_line(invoke(runner, "run", config_path, "--out", mount), "mount point", str(mount / "run"))
+        one_error_line(invoke(runner, "run", config_path, "--out", mount), "mount point", str(mount / "simdc-results"))
         assert list(mount.iterdir()) == []
 
 
