@@ -33,6 +33,7 @@ def test_capacity_study_keeps_the_load_per_host_and_has_every_feature(hosts):
     synthetic = config.workload.synthetic
     assert sum(group.count for group in config.host_groups) == hosts
     assert synthetic.arrival_rate_per_s / hosts == pytest.approx(capacity.ARRIVALS_PER_HOST_S)
+    assert config.registry.bandwidth_gbps / hosts == pytest.approx(capacity.REGISTRY_GBPS_PER_HOST)
     assert config.simulation.duration_s == 6 * 3600.0
     assert set(config.simulation.platforms) == {"vm", "container"}
     assert config.placement.policy == "kubernetes" and config.placement.when_full == "queue"
