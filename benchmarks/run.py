@@ -442,8 +442,8 @@ def main() -> None:
                       f"({f['placed_total']:,} placed: {_platforms(f['placed'])}), peak {f['peak_rss_mib']:,.0f} MiB; "
                       f"per day {f['wall_s'] / days:,.0f} s and {grown / days:,.0f} MiB over the "
                       f"{f['rss_before_mib']:,.0f} MiB of imports; extrapolated linearly to 30 days (not run): "
-                      f"{f['wall_s'] / days * 30 / 3600:,.1f} h and {(f['rss_before_mib'] + grown / days * 30) / 1024:,.1f} "
-                      f"GiB; lanes {f['lanes']}; {f['load']}")
+                      f"{f['wall_s'] / days * 30 / 3600:,.1f} h and "
+                      f"{(f['rss_before_mib'] + grown / days * 30) / 1024:,.1f} GiB; lanes {f['lanes']}; {f['load']}")
         elif name == "trace":
             subprocess.run([sys.executable, str(HERE / "trace_read.py")], check=False)
         elif name == "sweep":
