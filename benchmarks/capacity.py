@@ -140,36 +140,3 @@ def booked_share(results, since_s: float = 0.0) -> dict[str, float]:
         held = np.nan_to_num(held)  # never admitted
         shares[str(name)] = float((held * size.loc[table["id"]].to_numpy()).sum() / (cores * (end_s - since_s)))
     return shares
-
-
-def guarded_on_done(self, event) -> None:
-    """``simdc.engine.network.Network._on_done``, ending also a flow whose remaining time
-    does not move the clock (see :func:`guard_network_livelock`)."""
-    from simdc.engine.network import DONE_GIB
-
-    if event.value != self.token:
-        return  # a later change re-planned
-    self._settle()
-    now = self.env.now
-    finished = [fid for fid, f in self.flows.items()
-                if f[0] <= DONE_GIB * max(1.0, f[1]) or (f[1] > 0 and now + f[0] / f[1] == now)]
-    for fid in finished:
-        self.flows.pop(fid)[3].succeed()
-    self._reshare()
-
-
-def guard_network_livelock() -> None:
-    """Work around a livelock of today's engine, in this process only (simdc/ untouched).
-
-    ``simdc.engine.network.Network`` ends a flow when less than ``DONE_GIB·max(1, rate)``
-    is left; a flow left with a little more (2.06e-12 GiB at 1.16 GiB/s, seen at
-    t = 16,877.6 s in the 100-host capacity study's container run) plans its end
-    1.8e-12 s ahead, below the clock's resolution at that time (3.6e-12 s): the timeout
-    fires at the same instant, nothing is transferred, and the same end is planned again,
-    forever. The guard (:func:`guarded_on_done`) also ends a flow whose remaining time
-    does not move the clock. A run that ends without it is unchanged (it never has such
-    a flow), and the cost is one comparison per flow at each planned end.
-    """
-    from simdc.engine import network
-
-    network.Network._on_done = guarded_on_done

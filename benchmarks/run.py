@@ -189,11 +189,9 @@ def _per_placed(results, wall_s: float) -> dict:
 def scenario_capacity(args) -> dict:
     """The capacity study on ``--hosts`` hosts (one count), 6 h, both platforms."""
     import simdc
-    from capacity import booked_share, capacity_config, guard_network_livelock
+    from capacity import booked_share, capacity_config
 
     hosts = int(args.hosts.split(",")[0])
-    if not args.no_guard:
-        guard_network_livelock()
     config = capacity_config(hosts)
     started = time.perf_counter()
     results = simdc.simulate(config)
@@ -205,7 +203,7 @@ def scenario_capacity(args) -> dict:
             "failures": {str(k): int(v) for k, v in summary["failures"].items()},
             "failure_kills": {str(k): int(v) for k, v in summary["failure_kills"].items()},
             "queue_mean_s": {str(k): float(v) for k, v in summary["queue_mean_s"].items()},
-            "rejected": {str(k): int(v) for k, v in summary["rejected"].items()}, "guard": not args.no_guard}
+            "rejected": {str(k): int(v) for k, v in summary["rejected"].items()}}
 
 
 def scaled_config(name: str, hosts: int, duration_s: float):
@@ -284,10 +282,8 @@ def scenario_month1000(args) -> dict:
     of ``--month-days`` days (checked the same way), extrapolated linearly to 30 days."""
     import simdc
     from simdc import budget
-    from capacity import capacity_config, guard_network_livelock
+    from capacity import capacity_config
 
-    if not args.no_guard:
-        guard_network_livelock()
     month = capacity_config(1000, 30 * 86400.0)
     estimate, available = budget.estimate(month), budget.available_bytes()
     figures = {"scenario": "month1000", "estimate_gib": estimate.bytes / 2**30, "available_gib":
@@ -322,9 +318,9 @@ DEFAULT = ["erlang", "fleet", "memory", "trace", "sweep", "capacity", "contentio
            "erlang_trace", "cli"]
 
 
-def run_child(name: str, extra: list[str], no_guard: bool = False) -> dict:
+def run_child(name: str, extra: list[str]) -> dict:
     """Run one scenario in a fresh interpreter; return its figures with its peak memory."""
-    out = subprocess.run([sys.executable, __file__, "--child", name, *extra, *["--no-guard"] * no_guard],
+    out = subprocess.run([sys.executable, __file__, "--child", name, *extra],
                          capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"error: scenario {name} failed (exit {out.returncode}): "
@@ -361,8 +357,6 @@ def main() -> None:
     parser.add_argument("--hosts", default="100,1000", help="capacity: host counts, comma-separated")
     parser.add_argument("--days", type=float, default=7.0, help="contention100, isolation100: simulated days")
     parser.add_argument("--month-days", type=float, default=1.0, help="month1000: days actually run")
-    parser.add_argument("--no-guard", action="store_true", help="capacity, month1000: without the workaround of "
-                        "the image-pull livelock (capacity.guard_network_livelock): today the run hangs")
     parser.add_argument("--child")
     args = parser.parse_args()
     unknown = [name for name in args.scenarios if name not in KNOWN]
@@ -400,14 +394,14 @@ def main() -> None:
                       f"{f['peak_rss_mib'] * 2**20 / f['instances']:,.0f} bytes per instance, {f['wall_s']:.1f} s")
         elif name == "capacity":
             for hosts in args.hosts.split(","):
-                f = run_child("capacity", ["--hosts", hosts], args.no_guard)
+                f = run_child("capacity", ["--hosts", hosts])
                 print(f"capacity: {f['hosts']:,} hosts, 6 h, {f['submitted']:,} arrivals: "
                       f"**{f['us_per_placed']:,.0f} µs per placed instance** ({f['wall_s']:.1f} s for "
                       f"{f['placed_total']:,} placed: {_platforms(f['placed'])}); peak {f['peak_rss_mib']:,.0f} MiB; "
                       f"CPU booked after 2 h {_platforms({k: f'{v:.0%}' for k, v in f['booked_cpu'].items()})}; "
                       f"failures {_platforms(f['failures'])} (killing {_platforms(f['failure_kills'])}); "
                       f"queue mean {_platforms({k: f'{v:.1f} s' for k, v in f['queue_mean_s'].items()})}; "
-                      f"rejected {_platforms(f['rejected'])}; lanes {f['lanes']}; guard {f['guard']}; {f['load']}")
+                      f"rejected {_platforms(f['rejected'])}; lanes {f['lanes']}; {f['load']}")
         elif name in ("contention100", "isolation100"):
             f = run_child(name, ["--days", str(args.days)])
             print(f"{name}: 100 hosts, {f['days']:g} days, {f['submitted']:,} arrivals × {len(f['platforms'])} "
@@ -428,7 +422,7 @@ def main() -> None:
             print(f"cli: simdc --help **{np.median(walls):.2f} s** (median of 5 fresh processes: "
                   f"{', '.join(f'{w:.2f}' for w in walls)} s); {load()}")
         elif name == "month1000":
-            f = run_child("month1000", ["--month-days", str(args.month_days)], args.no_guard)
+            f = run_child("month1000", ["--month-days", str(args.month_days)])
             print(f"month1000: simdc's estimate for 30 days of 1,000 hosts: {f['estimate_gib']:,.1f} GiB "
                   f"({f['estimate_instances']:,} instances a platform) against {f['available_gib']:,.1f} GiB "
                   f"available: " + (f"REFUSED by simdc.budget: {f['refused']}" if f["refused"] else "fits"))
