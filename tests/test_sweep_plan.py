@@ -64,7 +64,8 @@ def test_an_interrupted_sweep_resumes_without_rerunning_what_is_done(tmp_path, m
     (tmp_path / "parts" / "p00002-r0001.csv").unlink()  # as if interrupted before that run
     calls = []
     real = sweep_module.run_point
-    monkeypatch.setattr(sweep_module, "run_point", lambda cfg, seed, *rest: calls.append(seed) or real(cfg, seed, *rest))
+    monkeypatch.setattr(sweep_module, "run_point",
+                        lambda cfg, seed, *rest: calls.append(seed) or real(cfg, seed, *rest))
     again = sweep(config, GRID, replications=2, out=tmp_path, workers=1)
     assert calls == [config.simulation.seed + 1]
     pd.testing.assert_frame_equal(first, again)

@@ -49,7 +49,8 @@ class SyntheticSpec(Spec):
     (:mod:`simdc.model.limits`).
     """
 
-    arrival_rate_per_s: float = Field(gt=0, le=limits.MAX_ARRIVAL_RATE_PER_S, description="mean arrivals per second (the daily mean when diurnal)")
+    arrival_rate_per_s: float = Field(gt=0, le=limits.MAX_ARRIVAL_RATE_PER_S,
+                                      description="mean arrivals per second (the daily mean when diurnal)")
     diurnal_amplitude: float = Field(default=0.0, ge=0, lt=1, description="rate swings by ± this fraction over a day")
     diurnal_peak_s: float = Field(default=14 * 3600.0, ge=0, lt=86400, description="time of day of the peak rate")
     sizes: tuple[SizeClass, ...] = Field(default=AZURE_2017_SIZES, min_length=1)

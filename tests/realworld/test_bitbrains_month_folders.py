@@ -81,4 +81,5 @@ def test_a_vm_file_without_a_sized_sample_is_one_error_naming_it(tmp_path, body)
     path = write_lines(tmp_path / "7.csv", [header, *body])
     result = simdc("trace", "inspect", path, "--format", "bitbrains")
     # no rows at all is caught for every reader; rows without a size by this one
-    assert_one_clean_error(result, f"{path}: " + ("no VM with a provisioned size" if body else "a header row and no data rows"))
+    expected = "no VM with a provisioned size" if body else "a header row and no data rows"
+    assert_one_clean_error(result, f"{path}: {expected}")
