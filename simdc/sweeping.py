@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import logging
 import math
 import os
 import signal
@@ -255,6 +256,10 @@ def _on_dask(todo, finished, scheduler, workers, check_memory: bool = True) -> N
                                  cli=f"--scheduler {scheduler}: no Dask scheduler answered within "
                                      f"{CONNECT_TIMEOUT_S:g} s") from None
         else:
+            # The local scheduler runs in this process: its warnings (a worker removed, its
+            # tasks to be recomputed) can come before the sweep has heard of a Ctrl-C or a
+            # lost worker, and simdc says what happened itself. Its errors still show.
+            settings.enter_context(_quiet_dask(logging.ERROR))
             settings.enter_context(_workers_do_not_import_main())  # while workers start (and restart)
             settings.enter_context(_workers_deaf_to_ctrl_c())  # kept on for workers Dask restarts
             cluster, interrupted = _start_local_cluster(workers or os.cpu_count() or 1)
@@ -278,9 +283,9 @@ def _on_dask(todo, finished, scheduler, workers, check_memory: bool = True) -> N
             finished(p, r, seed, summary)
     except KeyboardInterrupt:
         # Silenced for good, not for the teardown only: the scheduler's thread may still
-        # log a worker's removal after the cluster is closed, and the interrupt's one
-        # line must stay the only one.
-        _quiet_dask().__enter__()
+        # log a worker's removal after the cluster is closed (and after the levels set
+        # for the sweep are put back), and the interrupt's one line must stay the only one.
+        _silence_dask_for_good()
         if cluster is not None:  # don't wait for the runs in flight: stop this sweep's workers now
             for nanny in list(cluster.workers.values()):
                 with contextlib.suppress(Exception):  # a worker already gone, or never started
@@ -415,17 +420,29 @@ def _close(client, cluster) -> None:
             pass
 
 
+def _silence_dask_for_good() -> None:
+    """Drop every record of Dask's loggers at the handlers they reach (this process's):
+    a filter there outlives any logger level put back later."""
+    def not_dask(record: logging.LogRecord) -> bool:
+        return not (record.name == "distributed" or record.name.startswith("distributed."))
+
+    for logger in (logging.getLogger("distributed"), logging.getLogger()):
+        for handler in logger.handlers:
+            handler.addFilter(not_dask)
+
+
 @contextlib.contextmanager
-def _quiet_dask():
-    """Dask's loggers in this process silenced: what it says while a sweep is being torn
-    down (workers removed, tasks lost) is said once, by the sweep's error."""
+def _quiet_dask(level: int | None = None):
+    """Dask's loggers in this process silenced (below CRITICAL, or ``level``): what it says
+    while a sweep is being torn down (workers removed, tasks lost) is said once, by the
+    sweep's error."""
     import logging
 
     loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
                if name == "distributed" or name.startswith("distributed.")]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
-        logger.setLevel(logging.CRITICAL)
+        logger.setLevel(logging.CRITICAL if level is None else level)
     try:
         yield
     finally:
