@@ -119,25 +119,38 @@ def bare_loop_records(submit: np.ndarray, life: np.ndarray, slots: int) -> tuple
     return time.perf_counter() - started, rejected
 
 
-def scenario_erlang(args) -> dict:
-    """simdc.simulate's first call in a fresh interpreter (imports and the libraries'
-    first-call costs included), then its median over ``--repeat`` calls, each beside a
-    call of the two reference loops, which pay no such costs: the ratio is of medians."""
+def timed_beside_bare_loop(config, repeat: int, records: bool = False):
+    """``simdc.simulate(config)`` once (the first call in this process), then ``repeat``
+    warm calls, each beside the bare loop (and, with ``records``, the loop that keeps
+    records) on the same arrivals: (results, first wall, warm walls, bare walls, the
+    bare loop's rejections, record-loop walls)."""
     import simdc
 
-    config = erlang_config(args.arrivals)
     started = time.perf_counter()
     results = simdc.simulate(config)
     first_wall = time.perf_counter() - started
     submit, life = results.workload["submit_s"].to_numpy(), results.workload["duration_s"].to_numpy()
-    walls, bare, records = [], [], []
-    for _ in range(args.repeat):
+    walls, bare, kept = [], [], []
+    bare_rejected = 0
+    for _ in range(repeat):
         started = time.perf_counter()
         simdc.simulate(config)
         walls.append(time.perf_counter() - started)
         bare_wall, bare_rejected = bare_loop(submit, life, 10)
         bare.append(bare_wall)
-        records.append(bare_loop_records(submit, life, 10)[0])
+        if records:
+            kept.append(bare_loop_records(submit, life, 10)[0])
+    return results, first_wall, walls, bare, bare_rejected, kept
+
+
+def scenario_erlang(args) -> dict:
+    """simdc.simulate's first call in a fresh interpreter (imports and the libraries'
+    first-call costs included), then its median over ``--repeat`` calls, each beside a
+    call of the two reference loops, which pay no such costs: the ratio is of medians."""
+
+    config = erlang_config(args.arrivals)
+    results, first_wall, walls, bare, bare_rejected, records = timed_beside_bare_loop(config, args.repeat,
+                                                                                      records=True)
     wall, bare_wall, records_wall = (float(np.median(w)) for w in (walls, bare, records))
     submitted = int(results.summary["submitted"].iloc[0])
     return {"scenario": "erlang", "arrivals": submitted, "first_wall_s": first_wall, "wall_s": wall,
@@ -255,17 +268,7 @@ def scenario_erlang_trace(args) -> dict:
         raw = erlang_config(args.arrivals).to_dict()
         raw["workload"] = {"trace": str(path), "format": "simdc"}
         config = validate(raw)
-        started = time.perf_counter()
-        results = simdc.simulate(config)
-        first_wall = time.perf_counter() - started
-        submit, life = results.workload["submit_s"].to_numpy(), results.workload["duration_s"].to_numpy()
-        walls, bare = [], []
-        for _ in range(args.repeat):
-            started = time.perf_counter()
-            simdc.simulate(config)
-            walls.append(time.perf_counter() - started)
-            bare_wall, bare_rejected = bare_loop(submit, life, 10)
-            bare.append(bare_wall)
+        results, first_wall, walls, bare, bare_rejected, _ = timed_beside_bare_loop(config, args.repeat)
         csv_mib = path.stat().st_size / 2**20
     wall, bare_wall = float(np.median(walls)), float(np.median(bare))
     submitted = int(results.summary["submitted"].iloc[0])

@@ -436,7 +436,6 @@ def _quiet_dask(level: int | None = None):
     """Dask's loggers in this process silenced (below CRITICAL, or ``level``): what it says
     while a sweep is being torn down (workers removed, tasks lost) is said once, by the
     sweep's error."""
-    import logging
 
     loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
                if name == "distributed" or name.startswith("distributed.")]

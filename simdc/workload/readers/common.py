@@ -65,7 +65,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from simdc.errors import InputError
+from simdc.errors import InputError, clip
 from simdc.workload import COLUMNS, KINDS
 
 BLOCK_BYTES = 16 << 20  # text per block: bounds memory, large enough to amortise per-block work
@@ -457,7 +457,7 @@ def identify(path: Path, tables: Sequence[Table], want: str | None = None) -> Tr
     if len(lines) == 1 and (simdc is not None or any(
             len(row) in t.field_counts and _looks_like_header(row, t)
             for t in candidates for row in [header.split(t.delimiter)])):
-        raise InputError(f"{path}: a header row and no data rows (first line: {_clip(header)!r})")
+        raise InputError(f"{path}: a header row and no data rows (first line: {clip(header)!r})")
     if simdc is not None:
         return simdc
     best: tuple[float, int, Table, int, int] | None = None
@@ -491,7 +491,7 @@ def identify(path: Path, tables: Sequence[Table], want: str | None = None) -> Tr
             raise InputError(f"{path}: looks like {other.format} {other.name}, not a {want} table "
                              f"(format = {want!r})")
         return _by_name(path, lines, [t for t in tables if t.format == want], want)
-    raise InputError(f"{path}: cannot tell which trace table this is (first line: {_clip(lines[0])!r}); "
+    raise InputError(f"{path}: cannot tell which trace table this is (first line: {clip(lines[0])!r}); "
                      f"give the format (workload.format or --format)")
 
 
@@ -575,7 +575,7 @@ def _by_name(path: Path, lines: list[str], tables: list[Table], want: str) -> Tr
     primary = [t for t in tables if t.role == "instances"]
     chosen = named[0] if len(named) == 1 else (primary[0] if len(primary) == 1 else None)
     if chosen is None:
-        raise InputError(f"{path}: cannot tell which {want} table this is (first line: {_clip(lines[0])!r}); "
+        raise InputError(f"{path}: cannot tell which {want} table this is (first line: {clip(lines[0])!r}); "
                          f"expected one of: {', '.join(t.name for t in tables)}")
     first = lines[0].split(chosen.delimiter)
     header = 1 if (chosen.header_required or _looks_like_header(first, chosen)) else 0
@@ -585,10 +585,6 @@ def _by_name(path: Path, lines: list[str], tables: list[Table], want: str) -> Tr
     if width not in chosen.field_counts:
         width = len(chosen.fields)
     return TraceFile(path, chosen, f"{chosen.format}:{chosen.name}", header_lines=header, fields=width)
-
-
-def _clip(text: str, n: int = 60) -> str:
-    return text if len(text) <= n else text[:n] + "..."
 
 
 # --- bad rows ----------------------------------------------------------------------------
