@@ -39,6 +39,7 @@ import pyarrow.csv as pacsv
 from simdc.errors import InputError
 from simdc.workload import COLUMNS, KINDS, REQUIRED, Workload
 from simdc.workload.readers.common import (BLOCK_BYTES, LARGEST_INT, BadRows, Field, Table, TraceFile, head_lines,
+                                           missing_line_end,
                                            read_blocks, shown)
 
 TABLE = "instances"  # the name bad rows are counted under
@@ -114,8 +115,10 @@ def read_instances(path: Path, bad: BadRows, block_bytes: int = BLOCK_BYTES) -> 
         return _table(path, names, parts, where, bad)
     names = _header(path)
     _check_columns(path, names)
+    # A file whose last line has no line end may be cut inside a value ("12" for "1234"),
+    # which a typed read cannot see: the text path applies read_blocks' rule to that line.
     probe = BadRows("skip")
-    parts = _typed_csv_parts(path, names, probe, block_bytes)
+    parts = None if missing_line_end(path) else _typed_csv_parts(path, names, probe, block_bytes)
     if parts is not None and not probe.counts:
         table = _table(path, names, parts, None, probe, retry=True)
         if table is not None:

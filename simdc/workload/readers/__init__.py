@@ -32,9 +32,8 @@ import pandas as pd
 from simdc.errors import InputError
 from simdc.model.workload import TRACE_FORMATS
 from simdc.workload.readers import alibaba, azure, bitbrains, google, opendc
-from simdc.workload.readers.common import (NO_LINE_END, BadRows, ReaderOptions, Selection, TraceData, TraceFile,
-                                           compression, count_lines, find_damaged, identify, list_files,
-                                           missing_line_end, select)
+from simdc.workload.readers.common import (BadRows, ReaderOptions, Selection, TraceData, TraceFile, compression,
+                                           find_damaged, identify, list_files, select)
 
 FORMATS = TRACE_FORMATS  # what workload.format accepts
 TABLES = azure.TABLES + google.TABLES + alibaba.TABLES + bitbrains.TABLES
@@ -161,10 +160,6 @@ def _read_simdc(tables: dict[str, list[TraceFile]], options: ReaderOptions, bad:
             # own and usage read with pandas, which tells compression by the file name and has no zstd of its own
             raise InputError(f"{tf.path}: {codec}-compressed; simdc's own format reads compressed files named "
                              f"{', '.join(PANDAS_SUFFIXES.values())} (gzip, bzip2, xz): rename or decompress it")
-        # own.read cannot drop a possibly cut last row, so under either policy it is an error.
-        if not tf.path.name.lower().endswith(".parquet") and missing_line_end(tf.path):
-            raise InputError(f"{tf.path}: line {count_lines(tf.path)}: {NO_LINE_END}; "
-                             f"if the file is complete, end it with a newline")
     instances = tables.get("instances", [])
     if len(instances) != 1:
         names = ", ".join(str(tf.path) for tf in instances) or "none"
