@@ -98,7 +98,8 @@ def with_container_in_vm(key: str) -> Callable[[dict, float], dict]:
 
 ASSUMPTIONS = (
     Assumption("container start spread", "platform.container.start_s",
-               "p99/p50 of 50 parallel Firecracker boots (NSDI 2020) taken for runc", scale_spread("platform.container.start_s")),
+               "p99/p50 of 50 parallel Firecracker boots (NSDI 2020) taken for runc",
+               scale_spread("platform.container.start_s")),
     Assumption("VM boot spread", "platform.vm.boot_s", "p95 60 s for a median of 30 s: \"tens of seconds\"",
                scale_spread("platform.vm.boot_s")),
     Assumption("CPU usage spread between instances", "workload.synthetic.cpu_usage.concentration",
