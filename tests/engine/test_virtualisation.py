@@ -140,3 +140,38 @@ def test_start_latency_quantiles_match_their_sources(starts, platform, p50_s, p9
     sigma = math.log(p99_s / p50_s) / NormalDist().inv_cdf(0.99)
     assert row["start_p50_s"] == pytest.approx(p50_s, abs=4 * quantile_se(0.50, p50_s, sigma, n))
     assert row["start_p99_s"] == pytest.approx(p99_s, abs=4 * quantile_se(0.99, p99_s, sigma, n))
+
+
+@pytest.mark.parametrize("kind", ["constant", "series", "synthetic"])
+def test_every_usage_model_scales_cpu_alone(kind):
+    """The usage a VM presents (rules.Virtualisation.presented): every model's CPU × the
+    factor at every age, in every access path, its memory and its noise unchanged."""
+    import numpy as np
+
+    from simdc.workload.usage import ConstantUsage, SeriesUsage, SyntheticUsage
+
+    cpu, mem = np.array([0.5, 1.0, 2.0]), np.array([1.0, 2.0, 3.0])
+    means = ConstantUsage(cpu, mem)
+    if kind == "constant":
+        usage = means
+    elif kind == "series":
+        table = pd.DataFrame({"id": ["0", "0", "1"], "t_s": [0.0, 300.0, 0.0], "cpu_cores": [0.2, 0.9, 1.5],
+                              "memory_gib": [1.0, 1.5, 2.0]})
+        usage = SeriesUsage.from_table(table, pd.Series(["0", "1", "2"]), 300.0, means)
+    else:
+        usage = SyntheticUsage(cpu, mem, step_s=300.0, seed=7, cpu_burstiness=0.3, memory_burstiness=0.3,
+                               correlation=0.2, diurnal_amplitude=0.3, diurnal_peak_s=50_400.0)
+    scaled = usage.scaled_cpu(1.03)
+    inst = np.arange(3)
+    for now in (0.0, 450.0, 3_000.0):
+        age = np.full(3, now)
+        (c0, m0), (c1, m1) = usage.at(inst, age, now), scaled.at(inst, age, now)
+        np.testing.assert_allclose(c1, 1.03 * c0, rtol=1e-15)
+        np.testing.assert_array_equal(m1, m0)
+        for i in range(3):
+            one, other = usage.at_one(i, now, now), scaled.at_one(i, now, now)
+            assert other[0] == pytest.approx(1.03 * one[0], rel=1e-15) and other[1] == one[1]
+    start, start_scaled = usage.start_usage(), scaled.start_usage()
+    for i in range(3):
+        assert start_scaled(i, 600.0)[0] == pytest.approx(1.03 * start(i, 600.0)[0], rel=1e-15)
+    np.testing.assert_allclose(scaled.quantile(0.9)[0], 1.03 * np.asarray(usage.quantile(0.9)[0]), rtol=1e-15)
