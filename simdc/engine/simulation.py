@@ -28,7 +28,8 @@ from simpy.core import NORMAL, URGENT
 from simdc.engine.host import FleetBookings, HostState
 from simdc.engine.images import LayerCache
 from simdc.engine.network import GIB_S_PER_GBPS, Network
-from simdc.engine.rules import MIB_PER_GIB, caps, footprints, host_specs, image_needs, take_objects
+from simdc.engine.rules import (MIB_PER_GIB, caps, footprints, host_specs, image_needs, take_objects,
+                                virtualisation)
 from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet, first_fit, first_fit_index
 from simdc.random import stream
@@ -166,6 +167,8 @@ class Simulation:
 
         self.usage = usage or ConstantUsage(instances["cpu_used"].to_numpy(float),
                                             instances["memory_used_gib"].to_numpy(float))
+        cost = virtualisation(platform, instances)  # the hypervisor's share, for both lanes
+        self.usage = cost.presented(self.usage)
         fp = footprints(platform, instances, stream(seed, f"start:{name}"), self.usage)
         self.fp = fp
         self.has_limits = bool(np.isfinite(fp.mem_limit).any())
@@ -174,6 +177,9 @@ class Simulation:
         self.submit = instances["submit_s"].to_numpy(float).tolist()
         self.duration = instances["duration_s"].to_numpy(float).tolist()
         self.batch = (instances["kind"] == "batch").to_numpy().tolist()
+        # batch work in full-speed seconds (a service's is never read: no list of its own)
+        self.work_s = (_as_list(instances["duration_s"].to_numpy(float) * cost.work_factor)
+                       if any(self.batch) and (cost.work_factor != 1.0).any() else self.duration)
         self.book_cpu = _as_list(fp.book_cpu)
         self.book_mem = _as_list(fp.book_mem_gib)
         self.cpu_cap = _as_list(fp.cpu_cap)
@@ -475,7 +481,7 @@ class Simulation:
         cpu, mem = self.usage.at_one(i, 0.0, now)
         # No instance can demand more than its machine's cores, whatever its trace says.
         host.add(now, i, min(cpu, self.cpu_cap[i], host.cores), self.weight[i], min(mem, self.mem_cap[i]),
-                 self.batch[i], self.duration[i], self.slot_of, self.membw[i], self.io[i])
+                 self.batch[i], self.work_s[i], self.slot_of, self.membw[i], self.io[i])
         self._settle_host(host, now)
         if self.vm and self.faults.kernel_mtbf_s:  # this VM's own kernel may fail
             delay = float(self.kernel_rng.exponential(self.faults.kernel_mtbf_s))
@@ -784,7 +790,7 @@ class Simulation:
             setattr(self, name, None)
             return values
 
-        self.submit = self.duration = self.batch = None  # the lists; the table takes the inputs' arrays
+        self.submit = self.duration = self.work_s = self.batch = None  # the lists; the table takes the inputs' arrays
         submit, duration = self.inputs["submit_s"].to_numpy(float), self.inputs["duration_s"].to_numpy(float)
         batch = (self.inputs["kind"] == "batch").to_numpy()
         admit, ready, end, run_s = take("admit_s"), take("ready_s"), take("end_s"), take("run_s")

@@ -15,6 +15,7 @@ models answer, all vectorised:
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from statistics import NormalDist
@@ -42,6 +43,10 @@ class ConstantUsage:
 
     def at_one(self, i: int, age_s: float, now: float) -> tuple[float, float]:
         return float(self.cpu[i]), float(self.mem[i])
+
+    def scaled_cpu(self, factor: float) -> "ConstantUsage":
+        """The same usage with every CPU value × ``factor`` (memory unchanged)."""
+        return ConstantUsage(self.cpu * factor, self.mem)
 
     def start_usage(self) -> Callable[[int, float], tuple[float, float]]:
         """A function ``(i, now) -> (cpu, mem)``: :meth:`at_one` at age 0, the same numbers,
@@ -115,6 +120,10 @@ class SeriesUsage:
         source = np.where(previous >= start, previous, following)
         return cls(ptr, cpu[source], mem[source], step_s, fallback)
 
+    def scaled_cpu(self, factor: float) -> "SeriesUsage":
+        """The same usage with every CPU value × ``factor`` (memory unchanged)."""
+        return SeriesUsage(self.ptr, self.cpu * factor, self.mem, self.step_s, self.fallback.scaled_cpu(factor))
+
     def quantile(self, q: float) -> tuple[np.ndarray, np.ndarray]:
         """Each instance's q-quantile of (CPU, memory) over its series' steps."""
         group = np.repeat(np.arange(len(self.length)), self.length)
@@ -168,6 +177,13 @@ class SyntheticUsage:
         self.sigma_cpu, self.sigma_mem = cpu_burstiness, memory_burstiness
         self.common, self.own = math.sqrt(correlation), math.sqrt(1 - correlation)
         self.amplitude, self.peak_s = diurnal_amplitude, diurnal_peak_s
+
+    def scaled_cpu(self, factor: float) -> "SyntheticUsage":
+        """The same usage (the same noise) with every CPU value × ``factor``."""
+        scaled = copy.copy(self)
+        scaled.cpu = self.cpu * factor
+        scaled._cache, scaled._first, scaled._start = {}, {}, None  # its own caches
+        return scaled
 
     def quantile(self, q: float) -> tuple[np.ndarray, np.ndarray]:
         """Each instance's q-quantile of (CPU, memory): lognormal, at the diurnal peak for CPU."""

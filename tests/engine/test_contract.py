@@ -298,7 +298,10 @@ def test_summary_and_engine_agree_on_density_and_utilisation(busy_runs):
 
         overhead = config.platform[platform].overhead_mib / 1024
         used = np.minimum(workload["memory_used_gib"], workload["memory_gib"]).to_numpy() + overhead
-        demand = np.minimum(workload["cpu_used"], workload["cpu_cores"]).to_numpy()
+        # a VM demands its usage plus the hypervisor's share, within its vCPUs (rules.virtualisation)
+        spec = config.platform[platform]
+        factor = 1 + spec.cpu_overhead if spec.rules == "vm" else 1.0
+        demand = np.minimum(workload["cpu_used"] * factor, workload["cpu_cores"]).to_numpy()
         started = rows["ready_s"].notna().to_numpy()
         run = np.minimum(rows["end_s"].fillna(horizon).to_numpy(), horizon) - rows["ready_s"].to_numpy()
         assert row["mem_used_util_mean"] == pytest.approx((run * used)[started].sum() / capacity_s, rel=1e-9)

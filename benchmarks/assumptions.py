@@ -1,0 +1,190 @@
+"""How much the headline moves when each assumption changes by ±50 % (issue #17).
+
+Every default with no published figure behind it (a comment in simdc/model/ says
+"assumption") is listed in ASSUMPTIONS. This script runs configs/host64g.toml (one host,
+one day) with each assumption at ×0.5 and ×1.5 and prints, as the Markdown table the
+README's "Assumptions" section holds, the headline:
+
+- density: mean instances of containers over those of VMs (each averaged over the seeds);
+- start p95 of VMs and of containers, seconds (averaged over the seeds).
+
+Seeds are common to every variant (the same arrivals), so differences come from the
+assumption, not from sampling; the spread over seeds is printed for the base case. A
+distribution's spread is scaled through its σ (p99 = median × (p99/median)^k). An
+assumption host64g does not exercise (it has no images, interference or node VMs) is
+listed without runs. Regenerate after merges:
+
+    python benchmarks/assumptions.py [--seeds 20] [--config configs/host64g.toml]
+
+About 0.3 s per run: (1 + 2 × variants) × seeds runs, some 2 minutes with 20 seeds.
+Each change is given ± the standard error of the paired per-seed differences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import simdc
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One assumed default: how to read it from the resolved config and set it scaled."""
+
+    name: str  # what is assumed, for the table
+    key: str  # where it lives in a config
+    why: str  # what it stands in for
+    scaled: Callable[[dict, float], dict] | None  # (resolved config, factor) -> overrides; None: not exercised
+
+
+def _get(config: dict, key: str) -> Any:
+    value = config
+    for part in key.split("."):
+        value = value[part]
+    return value
+
+
+def scale_value(key: str) -> Callable[[dict, float], dict]:
+    """A number × factor. A field of a small table (``cpu_usage.mean``) is given with its
+    table, as resolved, so the table's other fields keep their values."""
+    def overrides(config: dict, factor: float) -> dict:
+        parent, field = key.rsplit(".", 1)
+        table = _get(config, parent)
+        if parent.count(".") >= 2:  # a table inside a section: give it whole
+            return {parent: table | {field: table[field] * factor}}
+        return {key: table[field] * factor}
+    return overrides
+
+
+def scale_spread(key: str) -> Callable[[dict, float], dict]:
+    """A lognormal's σ × factor, its median kept: p = median × (p/median)^factor."""
+    def overrides(config: dict, factor: float) -> dict:
+        dist = copy.deepcopy(_get(config, key))
+        upper = "p99" if "p99" in dist else "p95"
+        dist[upper] = dist["median"] * (dist[upper] / dist["median"]) ** factor
+        return {key: dist}
+    return overrides
+
+
+def scale_lifetime_floor(config: dict, factor: float) -> dict:
+    """The Azure 2017 lifetime CDF's first point (the 300 s floor) × factor."""
+    dist = copy.deepcopy(_get(config, "workload.synthetic.lifetime_s"))
+    dist["cdf"][0][0] *= factor
+    return {"workload.synthetic.lifetime_s": dist}
+
+
+def with_container_in_vm(key: str) -> Callable[[dict, float], dict]:
+    """Containers in node VMs instead of on the host, with the preset's own assumption
+    ``key`` × factor: the container column of the headline is then container_in_vm's,
+    compared with container_in_vm at ×1."""
+    def overrides(config: dict, factor: float) -> dict:
+        from simdc.model.platform import PRESETS, ContainerPlatform
+
+        value = PRESETS["container_in_vm"][1].get(key, ContainerPlatform.model_fields[key].default)
+        scaled = max(1, round(value * factor)) if isinstance(value, int) else value * factor
+        return {"platform.container.preset": "container_in_vm", f"platform.container.{key}": scaled}
+    return overrides
+
+
+ASSUMPTIONS = (
+    Assumption("container start spread", "platform.container.start_s",
+               "p99/p50 of 50 parallel Firecracker boots (NSDI 2020) taken for runc",
+               scale_spread("platform.container.start_s")),
+    Assumption("VM boot spread", "platform.vm.boot_s", "p95 60 s for a median of 30 s: \"tens of seconds\"",
+               scale_spread("platform.vm.boot_s")),
+    Assumption("CPU usage spread between instances", "workload.synthetic.cpu_usage.concentration",
+               "Beta concentration 6: no source gives the spread of per-VM means",
+               scale_value("workload.synthetic.cpu_usage.concentration")),
+    Assumption("memory usage spread between instances", "workload.synthetic.memory_usage.concentration",
+               "Beta concentration 6, as for CPU", scale_value("workload.synthetic.memory_usage.concentration")),
+    Assumption("memory used, mean share of size", "workload.synthetic.memory_usage.mean",
+               "30 %: the middle of Sharma et al.'s 10-50 %", scale_value("workload.synthetic.memory_usage.mean")),
+    Assumption("arrival diurnal amplitude", "workload.synthetic.diurnal_amplitude",
+               "± 50 % over a day, set by host64g", scale_value("workload.synthetic.diurnal_amplitude")),
+    Assumption("lifetimes below 30 min", "workload.synthetic.lifetime_s",
+               "log-linear from the trace's 300 s resolution to the chart's 39 % at 30 min", scale_lifetime_floor),
+    Assumption("node VMs per host (container_in_vm)", "platform.container_in_vm.nodes_per_host",
+               "4 nodes per host; density against containers in 4 nodes", with_container_in_vm("nodes_per_host")),
+    Assumption("node guest and agent (container_in_vm)", "platform.container_in_vm.node_reserved_gib",
+               "0.5 GiB: 157-235 MiB guest (NSDI 2020) plus kubelet", with_container_in_vm("node_reserved_gib")),
+    Assumption("microVM interference sensitivities", "platform.microvm.*_sensitivity",
+               "half a VM's: no published figure", None),
+    Assumption("image handling", "host.net_gbps, image_cache_gib, disk_write_mib_s; registry.*",
+               "10 GbE, 100 GiB cache, 500 MiB/s SSD, a 1 Gbit/s registry 50 ms away", None),
+    Assumption("host peak power", "host.power_max_w", "400 W: energy only, not density or start", None),
+    Assumption("trace readers' unit guesses", "workload.azure_memory_used_fraction, reference_*",
+               "Azure memory used 30 %, Google/Alibaba reference machines", None),
+)
+
+
+def headline(config_path: Path, overrides: dict, seeds: list[int]) -> dict[str, list[float]]:
+    """Per seed: container/VM mean instances, and start p95 of each."""
+    out: dict[str, list[float]] = {"ratio": [], "vm_p95": [], "container_p95": []}
+    for seed in seeds:
+        config = simdc.load_config(config_path, overrides | {"simulation.seed": seed})
+        summary = simdc.simulate(config).summary.set_index("platform")
+        out["ratio"].append(summary.loc["container", "mean_instances"] / summary.loc["vm", "mean_instances"])
+        out["vm_p95"].append(summary.loc["vm", "start_p95_s"])
+        out["container_p95"].append(summary.loc["container", "start_p95_s"])
+    return out
+
+
+def _pct(values: list[float], base: list[float]) -> str:
+    """Change of the mean, in % of the base mean, ± the standard error of the paired
+    per-seed differences (the seeds are common: the error of the change, not of the level)."""
+    value, reference = statistics.fmean(values), statistics.fmean(base)
+    if math.isclose(value, reference, rel_tol=1e-12):
+        return "0 %"
+    diffs = [v - b for v, b in zip(values, base)]
+    se = statistics.stdev(diffs) / math.sqrt(len(diffs)) / reference if len(diffs) > 1 else float("nan")
+    return f"{100 * (value / reference - 1):+.1f} ± {100 * se:.1f} %"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=ROOT / "configs" / "host64g.toml")
+    parser.add_argument("--seeds", type=int, default=20, help="seeds 1..N, common to every variant")
+    args = parser.parse_args(argv)
+    seeds = list(range(1, args.seeds + 1))
+    resolved = simdc.load_config(args.config).to_dict()
+    began = time.perf_counter()
+    base = headline(args.config, {}, seeds)
+    mean = {k: statistics.fmean(v) for k, v in base.items()}
+    spread = statistics.stdev(base["ratio"]) if len(seeds) > 1 else float("nan")
+    print(f"{args.config.name}, seeds {seeds[0]}-{seeds[-1]}: containers/VMs mean instances {mean['ratio']:.3f} "
+          f"(sd over seeds {spread:.3f}); start p95 VM {mean['vm_p95']:.2f} s, container "
+          f"{mean['container_p95']:.3f} s", file=sys.stderr)
+    print("| assumption | key | stands for | density ×0.5 | density ×1.5 | start p95 ×0.5 | start p95 ×1.5 |")
+    print("|---|---|---|---|---|---|---|")
+    for item in ASSUMPTIONS:
+        if item.scaled is None:
+            print(f"| {item.name} | `{item.key}` | {item.why} | not exercised | not exercised | – | – |")
+            continue
+        cells = {}
+        reference = base
+        if item.key.startswith("platform.container_in_vm"):  # against containers in VMs at ×1
+            reference = headline(args.config, item.scaled(resolved, 1.0), seeds)
+        for factor in (0.5, 1.5):
+            got = headline(args.config, item.scaled(resolved, factor), seeds)
+            ratio = f"{statistics.fmean(got['ratio']):.2f} ({_pct(got['ratio'], reference['ratio'])})"
+            starts = (f"VM {_pct(got['vm_p95'], reference['vm_p95'])}, "
+                      f"container {_pct(got['container_p95'], reference['container_p95'])}")
+            cells[factor] = (ratio, starts)
+        print(f"| {item.name} | `{item.key}` | {item.why} | {cells[0.5][0]} | {cells[1.5][0]} | "
+              f"{cells[0.5][1]} | {cells[1.5][1]} |")
+    print(f"({time.perf_counter() - began:.0f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
