@@ -15,8 +15,9 @@ outcomes
     on its first placement (no host for it, or it gave up waiting in the queue);
     ``queued_at_end``: never placed, still waiting at the end. A failure's victim counts
     once in ``placed``: ``replaced`` counts those placed again after a failure,
-    ``failed`` those lost to a failure (no host for them, or they gave up waiting to be
-    placed again), ``requeued_at_end`` those still waiting to be placed again at the end.
+    ``failed`` those lost to a failure (not placed again: no host for them, or their
+    patience or their planned end ran out while they waited), ``requeued_at_end`` those
+    still waiting to be placed again at the end.
 start latency
     ``first_ready_s − submit_s``: queueing plus provisioning/boot until the first start,
     for instances that started (``ready_s`` is the start of the latest attempt).

@@ -47,7 +47,7 @@ FINAL_OUTCOME = {
     COMPLETED: "completed",
     REJECTED: "rejected",
     KILLED: "oom_killed",
-    FAILED: "failed",  # lost to a host or kernel failure (no host for it again, or it gave up waiting)
+    FAILED: "failed",  # lost to a host or kernel failure: not placed again before it gave up or its end
 }
 _REQUEUED = OUTCOMES.index("requeued_at_end")
 _SCAN_HOSTS = 32  # up to this many hosts, first fit scans them in Python; beyond, one vectorised test
@@ -503,8 +503,8 @@ class Simulation:
     def _on_end(self, event) -> None:
         i = event._value
         state = self.state[i]
-        if state == QUEUED:  # resubmitted after a failure, still waiting: its time is up
-            self.state[i] = COMPLETED
+        if state == QUEUED:  # resubmitted after a failure, its time is up before it ran again: lost to the failure
+            self.state[i] = FAILED
             self.end_s[i] = self.env.now
         elif state in (RUNNING, STARTING, BACKOFF):
             now = self.env.now
