@@ -433,6 +433,7 @@ UNMET_TOLERANCE_CORES = 1e-6
 SLOWED_TOLERANCE = 1e-9
 FAILURE_KINDS = (("failures", "host/kernel failures", "#7f7f7f"),
                  ("failure_kills", "instances killed by a failure", "#d62728"),
+                 ("replaced", "placed again after a failure", "#2ca02c"),
                  ("failed", "ended lost to a failure", "#8c1c13"),
                  ("oom_kills", "OOM kills", "#ff7f0e"),
                  ("restarts", "restarts", "#9467bd"))
@@ -443,8 +444,8 @@ def failure_counts(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = 
 
     Columns, those the tables allow: ``failures`` (host and kernel failures, from the
     hosts table), ``failure_kills`` (kills of instances by failures; one instance
-    resubmitted and killed again counts twice), ``failed`` (instances that ended lost to
-    a failure), ``oom_kills``, ``restarts`` and ``lost_core_h`` (CPU work the victims
+    resubmitted and killed again counts twice), ``replaced`` (instances placed again after
+    a failure), ``failed`` (instances that ended lost to a failure), ``oom_kills``, ``restarts`` and ``lost_core_h`` (CPU work the victims
     had done, core-hours).
     """
     instances = _table(source, "instances")
@@ -460,6 +461,9 @@ def failure_counts(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = 
         if column in instances.columns:
             table[column] = instances.groupby(platform, sort=False)[column].sum() \
                 .reindex(names, fill_value=0).astype(int)
+    if "replacements" in instances.columns:
+        table["replaced"] = (instances["replacements"] > 0).groupby(platform, sort=False).sum() \
+            .reindex(names, fill_value=0).astype(int)
     if "outcome" in instances.columns:
         table["failed"] = (instances["outcome"] == "failed").groupby(platform, sort=False).sum() \
             .reindex(names, fill_value=0).astype(int)
