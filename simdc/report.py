@@ -445,8 +445,8 @@ def failure_counts(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = 
     Columns, those the tables allow: ``failures`` (host and kernel failures, from the
     hosts table), ``failure_kills`` (kills of instances by failures; one instance
     resubmitted and killed again counts twice), ``replaced`` (instances placed again after
-    a failure), ``failed`` (instances that ended lost to a failure), ``oom_kills``, ``restarts`` and ``lost_core_h`` (CPU work the victims
-    had done, core-hours).
+    a failure), ``failed`` (instances that ended lost to a failure), ``oom_kills``,
+    ``restarts`` and ``lost_core_h`` (CPU work the victims had done, core-hours).
     """
     instances = _table(source, "instances")
     if hosts is None and not isinstance(source, pd.DataFrame):

@@ -844,8 +844,8 @@ class Simulation:
             "free_mem_gib_at_failure": take("free_at_failure"),
             "run_s": run_s,
             # A started service asked to run from its first start to its planned end.
-            "requested_s": np.where(~batch & ~np.isnan(first_ready), np.minimum(duration, self.duration_s - first_ready),
-                                    np.nan),
+            "requested_s": np.where(~batch & ~np.isnan(first_ready),
+                                    np.minimum(duration, self.duration_s - first_ready), np.nan),
             "interference_slowdown": np.where(run_s > 0, 1 + take("extra_s") / np.maximum(run_s, 1e-300), np.nan),
             "degraded_s": take("degraded_s"),
             "failure_kills": take("failure_kills", np.int64),

@@ -118,7 +118,8 @@ def check_contract(results: simdc.Results) -> None:
         submit, admit = rows["submit_s"].to_numpy(float), rows["admit_s"].to_numpy(float)
         ready, end = rows["first_ready_s"].to_numpy(float), rows["end_s"].to_numpy(float)
         latest = rows["ready_s"].to_numpy(float)  # the latest attempt's start: the first, or a restart's
-        assert (np.isnan(latest) == np.isnan(ready)).all() and (latest[~np.isnan(ready)] >= ready[~np.isnan(ready)]).all()
+        began = ~np.isnan(ready)
+        assert (np.isnan(latest) == ~began).all() and (latest[began] >= ready[began]).all()
         np.testing.assert_array_equal(submit, workload["submit_s"].to_numpy(float))
         placed = ~np.isnan(admit)
         assert row["placed"] == placed.sum()

@@ -329,8 +329,9 @@ def test_vms_bursting_above_their_vcpus_clip_in_the_lane_as_in_the_general_engin
     """Bursts above the vCPUs: the bounded mode without CPU overcommit, the tracked one
     with it; the clipped part is demand and unmet in both lanes alike."""
     config = config_for("vm", hosts, "first_fit", "reject", None, None, 0.0, 0.1, 600.0, seed, False)
-    config = config.with_overrides({"platform.vm.cpu_overcommit": overcommit, "workload.synthetic.cpu_usage.mean": 0.8,
-                                    "workload.synthetic.cpu_burstiness": 1.0, "workload.synthetic.usage_step_s": step_s})
+    config = config.with_overrides({"platform.vm.cpu_overcommit": overcommit,
+                                    "workload.synthetic.cpu_usage.mean": 0.8, "workload.synthetic.cpu_burstiness": 1.0,
+                                    "workload.synthetic.usage_step_s": step_s})
     sim = lane_of(config, "vm")
     assert sim.clips() and not sim.closed() and sim.bounded() == (overcommit == 1.0)
     general, lane, _ = run_both(config, "vm")
