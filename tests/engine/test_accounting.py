@@ -135,7 +135,7 @@ fault_lists = st.lists(st.tuples(st.integers(0, 1), st.integers(0, int(HORIZON_S
                        max_size=4)
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(host_failures=fault_lists, kernel_failures=fault_lists, on_failure=st.sampled_from(["resubmit", "lose"]),
        seed=st.integers(0, 1000))
 def test_random_faults_place_each_request_once_or_not(host_failures, kernel_failures, on_failure, seed):

@@ -46,7 +46,7 @@ host_faults = st.lists(st.tuples(st.integers(0, 1), st.integers(100, 2800), st.n
 kernel_faults = st.lists(st.tuples(st.integers(0, 1), st.integers(1, 2800).map(float)), max_size=2)
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(host_faults, kernel_faults)
 def test_nothing_is_resident_on_a_host_under_repair(faults, kernel_failures):
     """On every preset, at every sample inside a repair window (from the failure list
