@@ -238,9 +238,9 @@ class Simulation:
         self.epoch = [0] * n  # a failure starts a new epoch: older timers no longer apply
         self.pull_s, self.unpack_s, self.first_boot_s = [nan] * n, [nan] * n, [nan] * n
         self.cold = [False] * n
-        self.stay_s = [nan] * n  # when the current stay on a host began (its admission)
-        self.resident_s = [0.0] * n  # time on a host, over all stays
-        self.replacements = [0] * n  # placed again after a failure
+        self.stay_s = array("d", [nan]) * n  # when the current stay on a host began (its admission)
+        self.resident_s = array("d", [0.0]) * n  # time on a host, over all stays
+        self.replacements = array("q", [0]) * n  # placed again after a failure
 
     # --- the run -------------------------------------------------------------------
 
