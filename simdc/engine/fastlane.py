@@ -8,14 +8,15 @@ events in the general engine's order on a bare ``heapq`` loop, with hosts' booki
 lists and the running instances' usage, shares and integrals in arrays updated
 fleet-wide once per usage step. Three modes, by what the inputs allow:
 
-- *closed*: constant usage within each booking and no overcommit, so no host is ever
-  contended. An instance's CPU integral is then demand × time run and every host
+- *closed*: constant usage within each booking and each ceiling (vCPUs, limit), and no
+  overcommit, so no host is ever contended and no demand is clipped. An instance's CPU integral is then demand × time run and every host
   integral has a closed form; instances and timeseries are identical to the bit to the
   general engine's (the same arithmetic in the same order), host integrals to 1e-12.
   Loss and queueing studies (Erlang B and C, Kaufman–Roberts) run here.
-- *bounded*: usage that changes every step but can never exceed the bookings (VMs
-  without overcommit): nothing need be checked, and new instances' first usage is drawn
-  in batches at the next step or sample.
+- *bounded*: usage that changes every step (or asks above a ceiling) but whose served
+  part can never exceed the bookings (VMs without overcommit): nothing need be checked,
+  and new instances' first usage is drawn in batches at the next step or sample. Demand
+  above a ceiling counts as demand and as unmet, here and in the tracked mode.
 - *tracked*: usage that may exceed the bookings. A host whose demand exceeds its cores
   shares them out (weighted max-min, :func:`~simdc.engine.cpu.water_fill`) at every
   change, and a container host over its memory runs the OOM killer, with back-off
