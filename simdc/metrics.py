@@ -3,10 +3,24 @@
 Definitions
 -----------
 resident instances
-    Placed on a host and holding its resources: starting or running. ``peak_instances``
-    and ``mean_instances`` count these (density).
+    On a host and holding its resources: starting, running or backing off before a
+    restart. ``peak_instances`` and ``mean_instances`` count these (density); a failure's
+    victim waiting to be placed again is on no host and not counted. ``mean_instances``
+    is the instances' time on a host (``resident_s``, over all their stays) over the
+    duration, so Little's law holds: ``mean_instances = λ × mean time on a host``.
+    ``peak_instances`` is the engine's own count of instances on the fleet at once.
+outcomes
+    Every submitted request is ``placed`` (on a host at least once) or not, and
+    ``placed + rejected + queued_at_end = submitted`` always. ``rejected``: turned away
+    on its first placement (no host for it, or it gave up waiting in the queue);
+    ``queued_at_end``: never placed, still waiting at the end. A failure's victim counts
+    once in ``placed``: ``replaced`` counts those placed again after a failure,
+    ``failed`` those lost to a failure (not placed again: no host for them, or their
+    patience or their planned end ran out while they waited), ``requeued_at_end`` those
+    still waiting to be placed again at the end.
 start latency
-    ``ready_s − submit_s``: queueing plus provisioning/boot, for instances that started.
+    ``first_ready_s − submit_s``: queueing plus provisioning/boot until the first start,
+    for instances that started (``ready_s`` is the start of the latest attempt).
 utilisation
     Time-weighted fraction of the hosts' physical capacity (``cpu_cores``,
     ``memory_gib``): ``∫ used dt / (capacity × duration)``.
@@ -17,9 +31,16 @@ stranded memory
     Allocated (up to the host's allocatable memory) minus used, when positive: memory
     that sits idle yet no other instance can be admitted into. Bookings beyond the
     host (overcommit) strand nothing.
-unmet CPU
-    Demand the host could not serve: steal for VMs, throttling for containers, in
-    core-seconds; ``cpu_unmet_share`` is its share of all demand.
+CPU demand, unmet CPU
+    Demand is what an instance's usage asks for (up to its machine's cores), whatever
+    its ceiling; unmet is what it did not get, in core-seconds: the part above its
+    ceiling (a VM's vCPUs, a container's ``cpu_limit``: clipped) plus what contention
+    for the cores withheld (steal for VMs, throttling for containers). The two platforms'
+    ``cpu_demand_util_mean`` and ``cpu_unmet_share`` (unmet over demand) mean the same.
+booked CPU
+    ``cpu_booked_util_mean``: cores booked (a VM's vCPUs, a container's request, or its
+    usage-based booking) over the hosts' cores, time-weighted: what CPU admission counts,
+    the companion of ``mem_alloc_util_mean``.
 slowdown
     For completed batch instances: time from first start to end over the work's
     duration at full speed (1 = never slowed; restarts count).
@@ -54,11 +75,11 @@ import pandas as pd
 
 SUMMARY_COLUMNS = (
     "platform", "submitted", "placed", "rejected", "completed", "running_at_end", "queued_at_end",
-    "oom_killed", "evicted", "rejection_rate", "peak_instances", "mean_instances",
+    "oom_killed", "evicted", "rejection_rate", "replaced", "requeued_at_end", "peak_instances", "mean_instances",
     "queue_mean_s", "start_p50_s", "start_p95_s", "start_p99_s",
     "cpu_util_mean", "cpu_demand_util_mean", "cpu_unmet_core_s", "cpu_unmet_share",
     "batch_slowdown_p50", "batch_slowdown_p95", "batch_slowdown_p99",
-    "mem_used_util_mean", "mem_alloc_util_mean", "stranded_mem_gib_mean",
+    "mem_used_util_mean", "mem_alloc_util_mean", "cpu_booked_util_mean", "stranded_mem_gib_mean",
     "oom_kills", "restarts", "reclaim_share", "swap_share",
     "cold_starts", "warm_starts", "pull_s_mean", "pulled_gib", "cache_hit_ratio",
     "hosts", "hosts_used", "energy_kwh", "fragmentation_gib_mean",
@@ -78,6 +99,8 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame) -> pd.DataFrame:
         inst = instances if mine.all() else instances[mine]  # no copy when the table is one platform's
         row = {"platform": platform, **instance_metrics(inst, duration_s),
                **host_metrics(hosts[hosts["platform"] == platform] if len(platforms) > 1 else hosts)}
+        if "fleet_peak_resident" in hosts:  # the engine's own count: exact with failures' victims off host
+            row["peak_instances"] = int(row.pop("fleet_peak_resident"))
         row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan
         rows.append(row)
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
@@ -86,23 +109,25 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame) -> pd.DataFrame:
 def instance_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]:
     """Counts, density and start latency of one platform's instances."""
     column = {name: inst[name].to_numpy() for name in (
-        "submit_s", "admit_s", "ready_s", "end_s", "queue_s", "slowdown", "oom_kills", "restarts", "cold_start",
+        "submit_s", "admit_s", "end_s", "queue_s", "slowdown", "oom_kills", "restarts", "cold_start",
         "pull_s", "free_mem_gib_at_failure")}
     outcomes = inst["outcome"].value_counts()
     submitted = len(inst)
-    ready = column["ready_s"]
+    ready = inst["first_ready_s" if "first_ready_s" in inst else "ready_s"].to_numpy(float)
     started = ~np.isnan(ready)
     start, end = resident_intervals(inst, duration_s)
     return {
         "submitted": submitted,
         "placed": len(start),
         **{name: int(outcomes.get(name, 0)) for name in
-           ("rejected", "completed", "running_at_end", "queued_at_end", "oom_killed", "evicted", "failed")},
+           ("rejected", "completed", "running_at_end", "queued_at_end", "oom_killed", "evicted", "failed",
+            "requeued_at_end")},
         "rejection_rate": outcomes.get("rejected", 0) / submitted if submitted else np.nan,
+        "replaced": int((inst["replacements"] > 0).sum()) if "replacements" in inst else 0,
         # requests no host could hold even empty (counted in rejected or queued_at_end too)
         "unplaceable": int(inst["unplaceable"].sum()) if "unplaceable" in inst else 0,
         "peak_instances": _peak(start, end),
-        "mean_instances": float((end - start).sum() / duration_s),
+        "mean_instances": mean_resident(inst, duration_s),
         "queue_mean_s": _mean(column["queue_s"]),
         **_quantiles(ready[started] - column["submit_s"][started], "start_p", (50, 95, 99), "_s"),
         **_quantiles(column["slowdown"], "batch_slowdown_p", (50, 95, 99)),
@@ -165,6 +190,9 @@ def host_metrics(hosts: pd.DataFrame) -> dict[str, float]:
         "cpu_unmet_share": max(demand - used, 0.0) / demand if demand > 0 else 0.0,
         "mem_used_util_mean": hosts["mem_used_gib_s"].sum() / mem_capacity,
         "mem_alloc_util_mean": hosts["mem_alloc_gib_s"].sum() / mem_capacity,
+        **({"cpu_booked_util_mean": hosts["cpu_booked_core_s"].sum() / cpu_capacity}
+           if "cpu_booked_core_s" in hosts else {}),
+        **({"fleet_peak_resident": hosts["fleet_peak_resident"].max()} if "fleet_peak_resident" in hosts else {}),
         "stranded_mem_gib_mean": hosts["stranded_gib_s"].sum() / duration.iloc[0],
         "reclaim_share": hosts["reclaim_s"].sum() / duration.sum(),
         "pulled_gib": float(hosts["pulled_gib"].sum()),
@@ -179,7 +207,9 @@ def host_metrics(hosts: pd.DataFrame) -> dict[str, float]:
 
 
 def resident_intervals(inst: pd.DataFrame, duration_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """(from, to) of each placed instance's stay on its host, clipped to the run."""
+    """(from, to) of each placed instance's stay on its host, clipped to the run: from
+    its first admission to its end (a failure's victim's time off host included, which
+    the engine's ``resident_s`` and peak count leave out)."""
     admit = inst["admit_s"].to_numpy(float)
     placed = ~np.isnan(admit)
     end = inst["end_s"].to_numpy(float)[placed]
@@ -187,7 +217,11 @@ def resident_intervals(inst: pd.DataFrame, duration_s: float) -> tuple[np.ndarra
 
 
 def mean_resident(inst: pd.DataFrame, duration_s: float) -> float:
-    """Time-average number of resident instances: Σ stay / duration."""
+    """Time-average number of instances on a host: Σ time on a host / duration, from the
+    engine's per-instance ``resident_s`` (all stays of a failure's victim, not the time it
+    waited between them); a table without it, from :func:`resident_intervals`."""
+    if "resident_s" in inst:
+        return float(inst["resident_s"].to_numpy(float).sum() / duration_s)
     start, end = resident_intervals(inst, duration_s)
     return float((end - start).sum() / duration_s)
 
@@ -218,6 +252,9 @@ HEADLINE = (
     ("completed", "completed", "{:,.0f}"),
     ("running_at_end", "running at end", "{:,.0f}"),
     ("queued_at_end", "queued at end", "{:,.0f}"),
+    ("replaced", "re-placed after a failure", "{:,.0f}"),
+    ("failed", "lost to a failure", "{:,.0f}"),
+    ("requeued_at_end", "waiting to be re-placed at end", "{:,.0f}"),
     ("peak_instances", "peak instances", "{:,.0f}"),
     ("mean_instances", "mean instances", "{:,.1f}"),
     ("queue_mean_s", "queue wait mean (s)", "{:,.2f}"),
@@ -231,6 +268,7 @@ HEADLINE = (
     ("batch_slowdown_p95", "batch slowdown p95", "{:.2f}×"),
     ("mem_used_util_mean", "memory used", "{:.1%}"),
     ("mem_alloc_util_mean", "memory allocated", "{:.1%}"),
+    ("cpu_booked_util_mean", "CPU booked", "{:.1%}"),
     ("stranded_mem_gib_mean", "stranded memory (GiB)", "{:,.1f}"),
     ("oom_kills", "OOM kills", "{:,.0f}"),
     ("restarts", "restarts", "{:,.0f}"),

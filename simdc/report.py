@@ -42,16 +42,19 @@ TEMPLATE = "plotly_white"
 # One colour per platform, the same in every figure: the first two are the comparison.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 KNOWN_COLORS = {"vm": PALETTE[0], "container": PALETTE[1]}
-OUTCOME_ORDER = ("completed", "running_at_end", "queued_at_end", "rejected", "oom_killed", "evicted")
+OUTCOME_ORDER = ("completed", "running_at_end", "queued_at_end", "requeued_at_end", "rejected", "oom_killed",
+                 "evicted", "failed")
 OUTCOME_COLORS = {"completed": "#2ca02c", "running_at_end": "#98df8a", "queued_at_end": "#c7c7c7",
-                  "rejected": "#d62728", "oom_killed": "#8c1c13", "evicted": "#ff9896"}
+                  "requeued_at_end": "#7f7f7f", "rejected": "#d62728", "oom_killed": "#8c1c13",
+                  "evicted": "#ff9896", "failed": "#9467bd"}
 # Phases of a start, in the order they happen; whichever the instances table has are shown.
 START_PHASES = (("queue_s", "queue"), ("pull_s", "image pull"), ("unpack_s", "unpack / provision"),
                 ("boot_s", "boot / start"))
 FLEET_COLUMNS = ("resident", "running", "cpu_demand", "cpu_used", "mem_used_gib", "mem_alloc_gib", "swapped_gib")
 # The metrics a sweep report plots, when its table has them.
 SWEEP_METRICS = ("rejection_rate", "mean_instances", "peak_instances", "start_p99_s", "cpu_util_mean",
-                 "cpu_unmet_share", "mem_used_util_mean", "mem_alloc_util_mean", "stranded_mem_gib_mean",
+                 "cpu_unmet_share", "mem_used_util_mean", "mem_alloc_util_mean", "cpu_booked_util_mean",
+                 "stranded_mem_gib_mean",
                  "oom_kills")
 # A phase's seconds are written on its segment when it is at least this share of the bar:
 # narrower, "0.05 s" would spill out of it onto the platform's name.
@@ -81,9 +84,11 @@ def fleet_timeseries(timeseries: pd.DataFrame) -> pd.DataFrame:
 
 
 def start_latencies(instances: pd.DataFrame) -> pd.DataFrame:
-    """Instances that started, with ``start_s = ready_s − submit_s`` (seconds)."""
-    started = instances[instances["ready_s"].notna()]
-    return started.assign(start_s=started["ready_s"] - started["submit_s"])
+    """Instances that started, with ``start_s = first_ready_s − submit_s`` (seconds): until
+    the first start (``ready_s``, the latest attempt's start, in tables without it)."""
+    ready = "first_ready_s" if "first_ready_s" in instances.columns else "ready_s"
+    started = instances[instances[ready].notna()]
+    return started.assign(start_s=started[ready] - started["submit_s"])
 
 
 def start_phases(instances: pd.DataFrame) -> pd.DataFrame:
@@ -240,9 +245,10 @@ USED_ABOVE_ALLOCATED_LEGEND = "used > allocated (containers may use more than re
 def figure_cpu(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = None) -> go.Figure:
     """CPU demand versus CPU used over time, one panel per platform (cores, fleet sum).
 
-    Demand is what the instances wanted; used is what they got. Where demand rises above
-    used (red) the host could not serve it: steal for VMs, throttling for
-    containers. The dashed line is the hosts' cores.
+    Demand is what the instances wanted, above their ceilings too (a VM's vCPUs, a
+    container's limit); used is what they got. Where demand rises above used (red) it
+    was not served: clipped at a ceiling, or steal for VMs and throttling for containers
+    on a contended host. The dashed line is the hosts' cores.
     """
     fleet = fleet_timeseries(_table(source, "timeseries"))
     capacity = _capacity(source, hosts, "cpu_cores")
@@ -295,7 +301,7 @@ def figure_start_latency(source: Results | pd.DataFrame) -> go.Figure:
     """Start latency per platform: its CDF (top) and where the time goes (below), each
     with its own legend beside it.
 
-    Start latency is ``ready_s − submit_s`` in seconds, over instances that started. The
+    Start latency is ``first_ready_s − submit_s`` in seconds, over instances that started. The
     CDF's x axis is logarithmic when the latencies span more than a factor of ten, its
     range padded so every curve shows whole, ticked 1-2-5 per decade (0.1, 0.2, 0.5, 1,
     2, 5 ... s). Below, one bar per platform split into the phases the instances table
@@ -427,6 +433,7 @@ UNMET_TOLERANCE_CORES = 1e-6
 SLOWED_TOLERANCE = 1e-9
 FAILURE_KINDS = (("failures", "host/kernel failures", "#7f7f7f"),
                  ("failure_kills", "instances killed by a failure", "#d62728"),
+                 ("replaced", "placed again after a failure", "#2ca02c"),
                  ("failed", "ended lost to a failure", "#8c1c13"),
                  ("oom_kills", "OOM kills", "#ff7f0e"),
                  ("restarts", "restarts", "#9467bd"))
@@ -437,9 +444,9 @@ def failure_counts(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = 
 
     Columns, those the tables allow: ``failures`` (host and kernel failures, from the
     hosts table), ``failure_kills`` (kills of instances by failures; one instance
-    resubmitted and killed again counts twice), ``failed`` (instances that ended lost to
-    a failure), ``oom_kills``, ``restarts`` and ``lost_core_h`` (CPU work the victims
-    had done, core-hours).
+    resubmitted and killed again counts twice), ``replaced`` (instances placed again after
+    a failure), ``failed`` (instances that ended lost to a failure), ``oom_kills``,
+    ``restarts`` and ``lost_core_h`` (CPU work the victims had done, core-hours).
     """
     instances = _table(source, "instances")
     if hosts is None and not isinstance(source, pd.DataFrame):
@@ -454,6 +461,9 @@ def failure_counts(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = 
         if column in instances.columns:
             table[column] = instances.groupby(platform, sort=False)[column].sum() \
                 .reindex(names, fill_value=0).astype(int)
+    if "replacements" in instances.columns:
+        table["replaced"] = (instances["replacements"] > 0).groupby(platform, sort=False).sum() \
+            .reindex(names, fill_value=0).astype(int)
     if "outcome" in instances.columns:
         table["failed"] = (instances["outcome"] == "failed").groupby(platform, sort=False).sum() \
             .reindex(names, fill_value=0).astype(int)

@@ -20,9 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SUMMARY_COLUMNS = ["platform", "submitted", "placed", "rejected", "completed", "running_at_end", "oom_killed",
                    "peak_instances", "mean_instances", "start_p50_s", "start_p95_s", "start_p99_s",
-                   "cpu_util_mean", "mem_used_util_mean", "mem_alloc_util_mean"]
-INSTANCE_COLUMNS = ["id", "platform", "host", "submit_s", "admit_s", "ready_s", "end_s", "outcome",
-                    "queue_s", "boot_s"]
+                   "cpu_util_mean", "mem_used_util_mean", "mem_alloc_util_mean", "cpu_booked_util_mean",
+                   "queued_at_end", "replaced", "failed", "requeued_at_end"]
+INSTANCE_COLUMNS = ["id", "platform", "host", "submit_s", "admit_s", "ready_s", "first_ready_s", "end_s", "outcome",
+                    "queue_s", "boot_s", "resident_s", "replacements"]
 TIMESERIES_COLUMNS = ["t_s", "running", "cpu_demand", "cpu_used", "mem_used_gib", "mem_alloc_gib"]
 FILES = ["summary.csv", "instances.parquet", "timeseries.parquet", "hosts.csv", "workload.parquet",
          "config.toml", "manifest.json"]
@@ -57,7 +58,7 @@ def test_run_writes_a_complete_results_directory(runner, config_path, tmp_path):
     assert result.exit_code == 0, result.output
     header = next(line for line in result.stdout.splitlines() if "metric" in line)
     assert header.index("vm") < header.index("container")
-    for label in ("submitted", "placed", "start p50 (s)", "memory allocated"):
+    for label in ("submitted", "placed", "start p50 (s)", "memory allocated", "CPU booked"):
         assert label in result.stdout
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
 

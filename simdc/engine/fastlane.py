@@ -8,14 +8,15 @@ events in the general engine's order on a bare ``heapq`` loop, with hosts' booki
 lists and the running instances' usage, shares and integrals in arrays updated
 fleet-wide once per usage step. Three modes, by what the inputs allow:
 
-- *closed*: constant usage within each booking and no overcommit, so no host is ever
-  contended. An instance's CPU integral is then demand × time run and every host
+- *closed*: constant usage within each booking and each ceiling (vCPUs, limit), and no
+  overcommit, so no host is ever contended and no demand is clipped. An instance's CPU integral is then demand × time run and every host
   integral has a closed form; instances and timeseries are identical to the bit to the
   general engine's (the same arithmetic in the same order), host integrals to 1e-12.
   Loss and queueing studies (Erlang B and C, Kaufman–Roberts) run here.
-- *bounded*: usage that changes every step but can never exceed the bookings (VMs
-  without overcommit): nothing need be checked, and new instances' first usage is drawn
-  in batches at the next step or sample.
+- *bounded*: usage that changes every step (or asks above a ceiling) but whose served
+  part can never exceed the bookings (VMs without overcommit): nothing need be checked,
+  and new instances' first usage is drawn in batches at the next step or sample. Demand
+  above a ceiling counts as demand and as unmet, here and in the tracked mode.
 - *tracked*: usage that may exceed the bookings. A host whose demand exceeds its cores
   shares them out (weighted max-min, :func:`~simdc.engine.cpu.water_fill`) at every
   change, and a container host over its memory runs the OOM killer, with back-off
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import operator
 
 import numpy as np
 import pandas as pd
@@ -67,6 +69,15 @@ def _few(cpu: np.ndarray, mem: np.ndarray) -> bool:
     return len(key) > 0 and len(pd.unique(key[:4096])) <= _FEW_SIZES and len(pd.unique(key)) <= _FEW_SIZES
 
 
+def _peak(start: np.ndarray, end: np.ndarray) -> int:
+    """Most of the stays ``[start, end)`` under way at once (ends first at one moment):
+    ends and starts in time order, then the running count's maximum."""
+    if len(start) == 0:
+        return 0
+    order = np.argsort(np.concatenate([np.sort(end), np.sort(start)]), kind="stable")
+    return int(np.cumsum(np.where(order < len(end), -1, 1)).max())
+
+
 class NeedsGeneral(Exception):
     """The run met something only the general engine models (VM memory reclaim)."""
 
@@ -93,9 +104,15 @@ class FastLane(Simulation):
         cpu, mem = np.minimum(cpu, fp.cpu_cap), np.minimum(mem, fp.mem_cap)
         return bool(np.all(cpu <= fp.book_cpu) and np.all(mem + self.hosts[0].overhead <= fp.book_mem_gib))
 
+    def clips(self) -> bool:
+        """Whether an instance's usage may ask for more than its ceiling (vCPUs, limit)
+        below its machine's cores: demand it does not get, counted as unmet."""
+        cpu_cap = self.fp.cpu_cap
+        return bool(np.any((self.usage.upper()[0] > cpu_cap) & (cpu_cap < max(h.cores for h in self.hosts))))
+
     def closed(self) -> bool:
-        """Bounded, with constant usage: the closed mode."""
-        return self.usage.step_s is None and self.bounded()
+        """Bounded, with constant usage that never asks above its ceiling: the closed mode."""
+        return self.usage.step_s is None and self.bounded() and not self.clips()
 
     def run_fast(self) -> PlatformRun:
         """The general engine's :meth:`Simulation.run`, event for event, on a bare heap.
@@ -117,7 +134,7 @@ class FastLane(Simulation):
         submit, duration, start_s = self.submit, self.duration, self.start_s
         book_cpu, book_mem = self.book_cpu, self.book_mem
         state, host_of = self.state, self.host_of
-        admit_s, ready_s, end_s = self.admit_s, self.ready_s, self.end_s
+        admit_s, ready_s, end_s, first_ready_s = self.admit_s, self.ready_s, self.end_s, self.first_ready_s
         free_at_failure = self.free_at_failure
         # fits on no host, however empty
         too_big = ((self.fp.book_cpu > self.max_cpu_cap) | (self.fp.book_mem_gib > self.max_mem_cap)).tolist()
@@ -153,11 +170,12 @@ class FastLane(Simulation):
             fit_slack = 1e-9 * (1.0 + max(map(abs, fit_cap)))
         resident, peak, starting = [0] * m, [0] * m, [0] * m
         demand_sum, mem_sum = [0.0] * m, [0.0] * m  # cores wanted; GiB used (without overheads)
+        clip_sum = [0.0] * m  # cores wanted above the instances' ceilings (none in the closed mode)
         self.busy_since, self.busy_s = busy_since, busy_s = [0.0] * m, [0.0] * m
         usage = self.usage
         self.mode = "tracked"
         if self.bounded():
-            self.mode = "closed" if usage.step_s is None else "bounded"
+            self.mode = "closed" if self.closed() else "bounded"
         sums = None  # brings demand_sum and mem_sum up to date before a sample, where they lag
         closed = self.mode == "closed"
         inline = False  # the closed mode's hot path written out in the loop
@@ -220,14 +238,15 @@ class FastLane(Simulation):
                 k = 0  # slots in use (live or holes)
                 s_inst, s_host = np.zeros(room, dtype=np.int64), np.zeros(room, dtype=np.int64)
                 s_cur, s_alloc, s_foot = np.zeros(room), np.zeros(room), np.zeros(room)  # demand, share, GiB used
+                s_clip = np.zeros(room)  # demand above the ceiling
                 s_since, s_started = np.zeros(room), np.zeros(room)  # integrals settled up to; attempt's start
                 s_cpu, s_unmet, s_mem = np.zeros(room), np.zeros(room), np.zeros(room)  # integrals; 0 past k
-                columns = (s_inst, s_host, s_cur, s_alloc, s_foot, s_since, s_started, s_cpu, s_unmet, s_mem)
+                columns = (s_inst, s_host, s_cur, s_alloc, s_foot, s_since, s_started, s_cpu, s_unmet, s_mem, s_clip)
                 # what a usage step keeps of a slot (a VM keeps its high-water mark of memory)
                 kept_at_step = (s_inst, s_host, s_started, s_cpu, s_unmet, s_mem) + ((s_foot,) if vm else ())
                 slot = np.zeros(n, dtype=np.int64)  # a running instance's slot
                 (v_inst, v_host, v_cur, v_alloc, v_foot, v_since, v_started,
-                 v_cpu, v_unmet, v_mem) = map(memoryview, columns)
+                 v_cpu, v_unmet, v_mem, v_clip) = map(memoryview, columns)
                 v_slot = memoryview(slot)
                 v_cpu_acc, v_unmet_acc, v_mem_acc, v_run_acc = map(memoryview, (cpu_acc, unmet_acc, mem_acc, run_acc))
                 members: list[list[int]] = [[] for _ in range(m)]
@@ -273,9 +292,12 @@ class FastLane(Simulation):
                     """HostState.settle: every member's integrals up to ``now``."""
                     _, at = slots_of(j)
                     dt = now - s_since[at]
-                    s_cpu[at] += s_cur[at] * dt
+                    clip = s_clip[at]
+                    s_cpu[at] += (s_cur[at] + clip) * dt
                     if contended[j]:
-                        s_unmet[at] += (s_cur[at] - s_alloc[at]) * dt
+                        s_unmet[at] += (s_cur[at] - s_alloc[at] + clip) * dt
+                    else:
+                        s_unmet[at] += clip * dt
                     s_mem[at] += s_foot[at] * dt
                     s_since[at] = now
 
@@ -338,11 +360,13 @@ class FastLane(Simulation):
                     if contended[j]:
                         settle_host(j, now)
                     cpu, mem = start_usage(i, now)
-                    most = cpu_cap_list[i]  # min(cpu, its cap, the host's cores)
+                    most = cores[j]  # min(cpu, the host's cores, its cap); above the cap: clipped
                     if most < cpu:
                         cpu = most
-                    most = cores[j]
+                    clip = 0.0
+                    most = cpu_cap_list[i]
                     if most < cpu:
+                        clip = cpu - most
                         cpu = most
                     most = mem_cap_list[i]
                     if most < mem:
@@ -353,6 +377,7 @@ class FastLane(Simulation):
                     k = s + 1
                     v_inst[s], v_host[s] = i, j
                     v_cur[s] = v_alloc[s] = cpu
+                    v_clip[s] = clip
                     v_foot[s] = mem
                     v_since[s] = v_started[s] = now
                     if kills[i]:  # a restart: the integrals go on from the instance's
@@ -362,6 +387,7 @@ class FastLane(Simulation):
                     pos[i] = len(group)
                     group.append(i)
                     demand_sum[j] += cpu
+                    clip_sum[j] += clip
                     mem_sum[j] += mem
                     freed = pressure(j, now, clock) if mem_sum[j] + overhead * running[j] > mem_room[j] else False
                     if contended[j] or demand_sum[j] > cores[j] + EPS:
@@ -376,11 +402,13 @@ class FastLane(Simulation):
                     if contended[j]:
                         settle_host(j, now)
                         v_cpu_acc[i], v_mem_acc[i] = v_cpu[s], v_mem[s]
+                        v_unmet_acc[i] = v_unmet[s]
                     else:
                         dt = now - v_since[s]
-                        v_cpu_acc[i] = v_cpu[s] + v_cur[s] * dt
+                        clip = v_clip[s]
+                        v_cpu_acc[i] = v_cpu[s] + (v_cur[s] + clip) * dt
                         v_mem_acc[i] = v_mem[s] + v_foot[s] * dt
-                    v_unmet_acc[i] = v_unmet[s]
+                        v_unmet_acc[i] = v_unmet[s] + clip * dt
                     v_run_acc[i] += now - v_started[s]
                     v_inst[s] = -1  # a hole until the next compaction
                     group = members[j]
@@ -391,9 +419,10 @@ class FastLane(Simulation):
                         pos[last] = p
                     if group:
                         demand_sum[j] -= v_cur[s]
+                        clip_sum[j] -= v_clip[s]
                         mem_sum[j] -= v_foot[s]
                     else:  # forget accumulated rounding error
-                        demand_sum[j] = mem_sum[j] = 0.0
+                        demand_sum[j] = clip_sum[j] = mem_sum[j] = 0.0
 
                 def stop(i: int, j: int, now: float) -> None:
                     remove(i, j, now)
@@ -406,9 +435,9 @@ class FastLane(Simulation):
                         touch(j, now)
                     # the integrals up to now, holes too (they go), then the live slots to the front
                     dt = now - s_since[:k]
-                    cur, alloc, foot = s_cur[:k], s_alloc[:k], s_foot[:k]
-                    s_cpu[:k] += cur * dt
-                    s_unmet[:k] += (cur - alloc) * dt  # 0 on uncontended hosts
+                    cur, alloc, foot, clip = s_cur[:k], s_alloc[:k], s_foot[:k], s_clip[:k]
+                    s_cpu[:k] += (cur + clip) * dt
+                    s_unmet[:k] += (cur - alloc + clip) * dt  # cur - alloc: 0 on uncontended hosts
                     s_mem[:k] += foot * dt
                     compact(kept_at_step)
                     if not k:
@@ -418,12 +447,14 @@ class FastLane(Simulation):
                     s_since[:live] = now
                     inst, where = s_inst[:live], s_host[:live]
                     cpu, mem = usage.at(inst, now - s_started[:live], now)
-                    if capped_cpu:  # np.minimum with an infinite cap changes nothing: skipped
-                        cpu = np.minimum(cpu, cpu_cap_i[inst])
-                    cpu = np.minimum(cpu, cores_np[where])
+                    wanted = np.minimum(cpu, cores_np[where])
+                    # np.minimum with an infinite cap changes nothing: skipped
+                    cpu = np.minimum(wanted, cpu_cap_i[inst]) if capped_cpu else wanted
                     if capped_mem:
                         mem = np.minimum(mem, mem_cap_i[inst])
                     cur[:] = alloc[:] = cpu
+                    s_clip[:live] = wanted - cpu
+                    clip_sum[:] = np.bincount(where, s_clip[:live], m).tolist()
                     foot[:] = np.maximum(foot, mem) if vm else mem  # a guest keeps what it touched
                     demand_sum[:] = np.bincount(where, cpu, m).tolist()
                     mem_sum[:] = np.bincount(where, foot, m).tolist()
@@ -444,9 +475,10 @@ class FastLane(Simulation):
                     compact()
                     live = k
                     inst, cur, dt = s_inst[:live], s_cur[:live], now - s_since[:live]
+                    clip = s_clip[:live]
                     run_acc[inst] += now - s_started[:live]
-                    cpu_acc[inst] = s_cpu[:live] + cur * dt
-                    unmet_acc[inst] = s_unmet[:live] + (cur - s_alloc[:live]) * dt
+                    cpu_acc[inst] = s_cpu[:live] + (cur + clip) * dt
+                    unmet_acc[inst] = s_unmet[:live] + (cur - s_alloc[:live] + clip) * dt
                     mem_acc[inst] = s_mem[:live] + s_foot[:live] * dt
 
             else:  # bounded
@@ -454,6 +486,7 @@ class FastLane(Simulation):
                 # need be checked, so a new instance's first usage waits for the next batch
                 # (the next step or sample), or is drawn alone if it ends before.
                 cur, alloc, foot = np.zeros(n), np.zeros(n), np.zeros(n)  # foot: GiB used
+                clip = np.zeros(n)  # demand above the ceiling: demand, and unmet
                 since, started_at, host_np = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)
                 live = np.zeros(n, dtype=bool)
 
@@ -473,7 +506,9 @@ class FastLane(Simulation):
                     for i in inst.tolist():
                         fresh[i] = False
                     cpu, mem = usage.at_start(inst, started_at[inst])
-                    cur[inst] = alloc[inst] = np.minimum(np.minimum(cpu, cpu_cap_i[inst]), cores_np[host_np[inst]])
+                    wanted = np.minimum(cpu, cores_np[host_np[inst]])
+                    cur[inst] = alloc[inst] = np.minimum(wanted, cpu_cap_i[inst])
+                    clip[inst] = wanted - cur[inst]
                     foot[inst] = np.minimum(mem, mem_cap_i[inst])
 
                 def start(i: int, j: int, now: float, clock: float) -> None:
@@ -488,10 +523,13 @@ class FastLane(Simulation):
                     if fresh[i]:  # ends before its first usage was drawn: draw it alone
                         fresh[i] = False
                         cpu, mem = usage.at_one(i, 0.0, started_at[i])
-                        cur[i] = alloc[i] = min(cpu, cpu_cap_i[i], cores[j])
+                        wanted = min(cpu, cores[j])
+                        cur[i] = alloc[i] = min(wanted, cpu_cap_i[i])
+                        clip[i] = wanted - cur[i]
                         foot[i] = min(mem, mem_cap_i[i])
                     dt = now - since[i]
-                    cpu_acc[i] += cur[i] * dt
+                    cpu_acc[i] += (cur[i] + clip[i]) * dt
+                    unmet_acc[i] += clip[i] * dt
                     mem_acc[i] += foot[i] * dt
                     run_acc[i] += now - started_at[i]
                     live[i] = False
@@ -500,11 +538,14 @@ class FastLane(Simulation):
                     flush()
                     inst = everyone()
                     dt = now - since[inst]
-                    cpu_acc[inst] += cur[inst] * dt
+                    cpu_acc[inst] += (cur[inst] + clip[inst]) * dt
+                    unmet_acc[inst] += clip[inst] * dt
                     mem_acc[inst] += foot[inst] * dt
                     since[inst] = now
                     cpu, mem = usage.at(inst, now - started_at[inst], now)
-                    cur[inst] = alloc[inst] = np.minimum(np.minimum(cpu, cpu_cap_i[inst]), cores_np[host_np[inst]])
+                    wanted = np.minimum(cpu, cores_np[host_np[inst]])
+                    cur[inst] = alloc[inst] = np.minimum(wanted, cpu_cap_i[inst])
+                    clip[inst] = wanted - cur[inst]
                     mem = np.minimum(mem, mem_cap_i[inst])
                     foot[inst] = np.maximum(foot[inst], mem) if vm else mem  # a guest keeps what it touched
 
@@ -512,6 +553,7 @@ class FastLane(Simulation):
                     flush()
                     inst = everyone()
                     demand_sum[:] = np.bincount(host_np[inst], cur[inst], m).tolist()
+                    clip_sum[:] = np.bincount(host_np[inst], clip[inst], m).tolist()
                     mem_sum[:] = np.bincount(host_np[inst], foot[inst], m).tolist()
 
                 def collect(now: float) -> None:
@@ -520,8 +562,8 @@ class FastLane(Simulation):
                     inst = everyone()
                     dt = now - since[inst]
                     run_acc[inst] += now - started_at[inst]
-                    cpu_acc[inst] += cur[inst] * dt
-                    unmet_acc[inst] += (cur[inst] - alloc[inst]) * dt
+                    cpu_acc[inst] += (cur[inst] + clip[inst]) * dt
+                    unmet_acc[inst] += (cur[inst] - alloc[inst] + clip[inst]) * dt
                     mem_acc[inst] += foot[inst] * dt
 
         def place(i: int) -> int:
@@ -558,8 +600,9 @@ class FastLane(Simulation):
         def ready(i: int, j: int, now: float, clock: float) -> None:
             """Simulation._ready: running on host ``j`` from ``now``; a service lives its
             lifetime from its first start."""
-            if ready_s[i] != ready_s[i]:  # NaN: the first start, not a restart
-                ready_s[i] = now
+            ready_s[i] = now  # the latest attempt's start
+            if first_ready_s[i] != first_ready_s[i]:  # NaN: the first start, not a restart
+                first_ready_s[i] = now
                 push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
             state[i] = RUNNING
             start(i, j, now, clock)
@@ -723,7 +766,7 @@ class FastLane(Simulation):
                             if count > peak[j]:
                                 peak[j] = count
                             host_of[i] = j
-                            admit_s[i] = ready_s[i] = now
+                            admit_s[i] = ready_s[i] = first_ready_s[i] = now
                             push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
                             state[i] = RUNNING
                             running[j] += 1
@@ -777,7 +820,8 @@ class FastLane(Simulation):
             else:  # Simulation._sample's rows, from the lists
                 if sums is not None:
                     sums()
-                self.timeseries.add(clock, resident, running, demand_sum, map(min, demand_sum, cores),
+                self.timeseries.add(clock, resident, running, map(operator.add, demand_sum, clip_sum),
+                                    map(min, demand_sum, cores),
                                     [used + overhead * count + b for used, count, b in zip(mem_sum, running, base)],
                                     [booked + b for booked, b in zip(booked_mem, base)], no_swap)
                 if progress is not None:
@@ -802,10 +846,16 @@ class FastLane(Simulation):
         # the lists as arrays, kept for the instances' table
         self.host_of, self.admit_s = as_array(self.host_of, np.int64), as_array(self.admit_s)
         self.ready_s, self.end_s = as_array(self.ready_s), as_array(self.end_s)
+        self.first_ready_s = as_array(self.first_ready_s)
         placed = np.flatnonzero(self.host_of >= 0)
         host = self.host_of[placed]
-        admit, ready, end = self.admit_s[placed], self.ready_s[placed], self.end_s[placed]
+        admit, ready, end = self.admit_s[placed], self.first_ready_s[placed], self.end_s[placed]
         end = np.where(np.isnan(end), horizon, end)
+        # no failures here: one stay on a host per placed instance, admission to end
+        self.resident_s = np.zeros(n)
+        self.resident_s[placed] = end - admit
+        self.replacements = np.zeros(n, dtype=np.int64)
+        self.fleet.peak_resident = _peak(admit, end)
         started = ~np.isnan(ready)
         ran = np.where(started, end - ready, 0.0)
         if self.mode == "closed":  # per instance, as the general engine accounts them (0 + demand × time run)
@@ -842,12 +892,14 @@ class FastLane(Simulation):
         cpu_s, used_s = np.bincount(host, demand, m), np.bincount(host, used, m)
         mem_used_s = np.bincount(host, mem_time, m)
         mem_alloc_s = np.bincount(host, book * (end - admit), m)
+        cpu_booked_s = np.bincount(host, self.fp.book_cpu[placed] * (end - admit), m)
         for j, h in enumerate(self.hosts):
             if h.resident:
                 self.busy_s[j] += horizon - self.busy_since[j]
             h.last_t = horizon
             h.resident_s = float(resident_s[j])
             h.cpu_demand_s, h.cpu_used_s = float(cpu_s[j]), float(used_s[j])
+            h.cpu_booked_s = float(cpu_booked_s[j])
             h.mem_used_s = float(mem_used_s[j]) + h.base * horizon
             h.mem_alloc_s = float(mem_alloc_s[j]) + h.base * horizon
             # booked but unused: bounded, bookings stay within allocatable and use within

@@ -25,7 +25,7 @@ EPS = 1e-9  # slack for sums of float sizes, so 4 × 0.25 fits in 1.0
 DONE = 1e-9  # batch work left (full-speed seconds) that counts as finished
 DEGRADED = 0.95  # an instance running below this speed counts as degraded
 
-SLOTS = ("inst", "demand", "weight", "alloc", "gap", "rate", "mem", "hwm", "batch", "rem", "since",
+SLOTS = ("inst", "demand", "clip", "weight", "alloc", "gap", "rate", "mem", "hwm", "batch", "rem", "since",
          "demand_acc", "unmet_acc", "swap_acc", "membw", "io", "ispeed", "extra_acc", "degraded_acc")
 
 
@@ -39,6 +39,8 @@ class FleetBookings:
         self.cpu = np.zeros(hosts)  # cores booked
         self.mem = np.zeros(hosts)  # GiB booked
         self.down = np.zeros(hosts, dtype=bool)
+        self.resident = 0  # instances on the fleet's hosts now (a failure's victim waiting is on none)
+        self.peak_resident = 0  # the most at once
 
     @classmethod
     def attach(cls, hosts: list["HostState"]) -> "FleetBookings":
@@ -85,7 +87,8 @@ class HostState:
         self.fleet: FleetBookings | None = None  # the fleet-wide copy placement reads, when attached
         self.resident = 0
         # the running set, one slot per running instance:
-        # inst, demand (cores wanted now, capped by vCPUs or limit), weight (CPU weight),
+        # inst, demand (cores wanted now, capped by vCPUs or limit), clip (cores wanted now
+        # above that ceiling: demand never served, counted as unmet), weight (CPU weight),
         # alloc (cores given), gap (demand − alloc), rate (batch progress, full-speed
         # seconds per second; 0 for a service), mem (GiB used now, without overhead),
         # hwm (most GiB used so far: a guest keeps it), batch, rem (batch work left),
@@ -99,12 +102,14 @@ class HostState:
         self._columns = tuple(getattr(self, name) for name in SLOTS)
         self.batch_n = 0
         self.demand_sum = 0.0  # sums over the running set, kept as slots come and go
+        self.clip_sum = 0.0
         self.mem_sum = 0.0
         self.hwm_sum = 0.0
         self.membw_sum = 0.0
         self.io_sum = 0.0
         # state of the running set
-        self.cpu_demand = 0.0
+        self.cpu_demand = 0.0  # cores wanted within the ceilings
+        self.cpu_clip = 0.0  # cores wanted above them
         self.mem_used = 0.0  # host memory resident: footprints after reclaim, without swap
         self.swapped = 0.0  # GiB in host swap
         self.reclaiming = False  # VM memory demand above allocatable: KSM, balloon, swap
@@ -118,6 +123,7 @@ class HostState:
         self.resident_s = 0.0
         self.cpu_demand_s = 0.0
         self.cpu_used_s = 0.0
+        self.cpu_booked_s = 0.0  # ∫ cores booked dt: vCPUs, or containers' requests
         self.mem_used_s = 0.0
         self.mem_alloc_s = 0.0
         self.stranded_s = 0.0
@@ -158,6 +164,11 @@ class HostState:
         self.resident += 1
         if self.resident > self.peak_resident:
             self.peak_resident = self.resident
+        fleet = self.fleet
+        if fleet is not None:
+            fleet.resident += 1
+            if fleet.resident > fleet.peak_resident:
+                fleet.peak_resident = fleet.resident
 
     def release(self, now: float, cpu: float, mem: float) -> None:
         self.advance(now)
@@ -168,6 +179,7 @@ class HostState:
             self.book_cpu = self.book_mem = 0.0
         if self.fleet is not None:
             self.fleet.cpu[self.index], self.fleet.mem[self.index] = self.book_cpu, self.book_mem
+            self.fleet.resident -= 1
 
     # --- integrals -----------------------------------------------------------------
 
@@ -178,9 +190,10 @@ class HostState:
         self.last_t = now
         self.resident_s += self.resident * dt
         demand = self.cpu_demand
-        self.cpu_demand_s += demand * dt
+        self.cpu_demand_s += (demand + self.cpu_clip) * dt  # demand above a ceiling is demand too
         used = demand if demand < self.cores else self.cores
         self.cpu_used_s += used * dt
+        self.cpu_booked_s += self.book_cpu * dt
         mem_used = self.mem_used + self.base
         book = self.book_mem + self.base
         self.mem_used_s += mem_used * dt
@@ -211,13 +224,15 @@ class HostState:
     # --- the running set -----------------------------------------------------------
 
     def add(self, now: float, i: int, demand: float, weight: float, mem: float, batch: bool,
-            work_s: float, slot_of: list[int], membw: float = 0.0, io: float = 0.0) -> None:
-        """Start running instance ``i``; call :meth:`rebalance` after."""
+            work_s: float, slot_of: list[int], membw: float = 0.0, io: float = 0.0, clip: float = 0.0) -> None:
+        """Start running instance ``i`` (``demand`` cores within its ceiling, ``clip``
+        cores wanted above it); call :meth:`rebalance` after."""
         if self.slow:
             self.settle(now)
         slot_of[i] = len(self.inst)
         self.inst.append(i)
         self.demand.append(demand)
+        self.clip.append(clip)
         self.weight.append(weight)
         self.alloc.append(demand)
         self.gap.append(0.0)
@@ -236,6 +251,7 @@ class HostState:
         self.extra_acc.append(0.0)
         self.degraded_acc.append(0.0)
         self.demand_sum += demand
+        self.clip_sum += clip
         self.mem_sum += mem
         self.hwm_sum += mem
         self.membw_sum += membw
@@ -256,9 +272,10 @@ class HostState:
         slot_of[self.inst[s]] = -1
         self.batch_n -= self.batch[s]
         if len(self.inst) == 1:  # forget accumulated rounding error
-            self.demand_sum = self.mem_sum = self.hwm_sum = self.membw_sum = self.io_sum = 0.0
+            self.demand_sum = self.clip_sum = self.mem_sum = self.hwm_sum = self.membw_sum = self.io_sum = 0.0
         else:
             self.demand_sum -= self.demand[s]
+            self.clip_sum -= self.clip[s]
             self.mem_sum -= self.mem[s]
             self.hwm_sum -= self.hwm[s]
             self.membw_sum -= self.membw[s]
@@ -272,11 +289,18 @@ class HostState:
             slot_of[self.inst[s]] = s
         return result
 
-    def set_usage(self, now: float, demand: np.ndarray, mem: np.ndarray) -> None:
-        """New demand and memory for every slot (a usage step); call :meth:`rebalance` after."""
+    def set_usage(self, now: float, demand: np.ndarray, mem: np.ndarray, clip: np.ndarray | None = None) -> None:
+        """New demand (within the ceilings; ``clip``: above them), and memory for every slot
+        (a usage step); call :meth:`rebalance` after."""
         self.settle(now)
         hwm = np.maximum(np.asarray(self.hwm), mem)
         self.demand[:] = demand.tolist()
+        if clip is None:
+            self.clip[:] = [0.0] * len(self.demand)
+            self.clip_sum = 0.0
+        else:
+            self.clip[:] = clip.tolist()
+            self.clip_sum = float(clip.sum())
         self.alloc[:] = list(self.demand)  # rebalance shares them out if they no longer fit
         self.gap[:] = [0.0] * len(self.demand)
         self.mem[:] = mem.tolist()
@@ -290,9 +314,15 @@ class HostState:
         if not self.inst:
             return
         dt = now - np.asarray(self.since)
-        self.demand_acc[:] = (np.asarray(self.demand_acc) + np.asarray(self.demand) * dt).tolist()
-        if self.contended:
-            self.unmet_acc[:] = (np.asarray(self.unmet_acc) + np.asarray(self.gap) * dt).tolist()
+        if any(self.clip):  # demand above a ceiling: demand, and unmet
+            clip = np.asarray(self.clip)
+            self.demand_acc[:] = (np.asarray(self.demand_acc) + (np.asarray(self.demand) + clip) * dt).tolist()
+            unmet = np.asarray(self.gap) + clip if self.contended else clip
+            self.unmet_acc[:] = (np.asarray(self.unmet_acc) + unmet * dt).tolist()
+        else:
+            self.demand_acc[:] = (np.asarray(self.demand_acc) + np.asarray(self.demand) * dt).tolist()
+            if self.contended:
+                self.unmet_acc[:] = (np.asarray(self.unmet_acc) + np.asarray(self.gap) * dt).tolist()
         if self.swapped > 0:
             self.swap_acc[:] = (np.asarray(self.swap_acc) + dt).tolist()
         if self.interfering:
@@ -306,7 +336,12 @@ class HostState:
     def _settle_slot(self, now: float, s: int) -> None:
         """One slot on a fast host: full share, no swap, no interference."""
         dt = now - self.since[s]
-        self.demand_acc[s] += self.demand[s] * dt
+        clip = self.clip[s]
+        if clip:
+            self.demand_acc[s] += (self.demand[s] + clip) * dt
+            self.unmet_acc[s] += clip * dt
+        else:
+            self.demand_acc[s] += self.demand[s] * dt
         self.rem[s] -= self.rate[s] * dt
         self.since[s] = now
 
@@ -332,6 +367,7 @@ class HostState:
         if slow and not was_slow:
             self.settle(now)  # until now everyone had its full share
         self.cpu_demand, self.contended, self.interfering = cpu_demand, contended, interfering
+        self.cpu_clip = self.clip_sum
         self.mem_used, self.swapped, self.speed, self.reclaiming = mem_used, swapped, speed, reclaiming
         if not (was_slow or slow):
             return  # fast before and after: every slot keeps its full share

@@ -37,18 +37,20 @@ from simdc.workload.usage import ConstantUsage
 
 # Instance states during the run, and the outcome each leaves at the end.
 WAITING, QUEUED, STARTING, RUNNING, BACKOFF, COMPLETED, REJECTED, KILLED, FAILED = range(9)
-OUTCOMES = ("completed", "rejected", "oom_killed", "evicted", "failed", "running_at_end", "queued_at_end")
+OUTCOMES = ("completed", "rejected", "oom_killed", "evicted", "failed", "running_at_end", "queued_at_end",
+            "requeued_at_end")
 FINAL_OUTCOME = {
     WAITING: "queued_at_end",  # not reached: every row arrives before the horizon
-    QUEUED: "queued_at_end",
+    QUEUED: "queued_at_end",  # never placed; a failure's victim waiting to be placed again: requeued_at_end
     STARTING: "running_at_end",
     RUNNING: "running_at_end",
     BACKOFF: "running_at_end",
     COMPLETED: "completed",
     REJECTED: "rejected",
     KILLED: "oom_killed",
-    FAILED: "failed",  # lost to a host or kernel failure
+    FAILED: "failed",  # lost to a host or kernel failure: not placed again before it gave up or its end
 }
+_REQUEUED = OUTCOMES.index("requeued_at_end")
 _SCAN_HOSTS = 32  # up to this many hosts, first fit scans them in Python; beyond, one vectorised test
 _OUTCOME_CODE = np.array([OUTCOMES.index(FINAL_OUTCOME[s]) for s in range(len(FINAL_OUTCOME))])
 # "After containers in a Pod run for 10 minutes without any problems, the kubelet
@@ -193,7 +195,8 @@ class Simulation:
         # becomes a numpy array without a copy (a list costs a conversion at the end)
         self.host_of = array("q", [-1]) * n
         self.admit_s = array("d", [nan]) * n
-        self.ready_s = array("d", [nan]) * n
+        self.ready_s = array("d", [nan]) * n  # the start of the latest attempt
+        self.first_ready_s = array("d", [nan]) * n  # the first start: start latency, a service's lifetime
         self.end_s = array("d", [nan]) * n
         self.kills = [0] * n
         self.restarts = [0] * n
@@ -241,6 +244,9 @@ class Simulation:
         self.epoch = [0] * n  # a failure starts a new epoch: older timers no longer apply
         self.pull_s, self.unpack_s, self.first_boot_s = [nan] * n, [nan] * n, [nan] * n
         self.cold = [False] * n
+        self.stay_s = array("d", [nan]) * n  # when the current stay on a host began (its admission)
+        self.resident_s = array("d", [0.0]) * n  # time on a host, over all stays
+        self.replacements = array("q", [0]) * n  # placed again after a failure
 
     # --- the run -------------------------------------------------------------------
 
@@ -258,12 +264,17 @@ class Simulation:
         return self._tables()
 
     def _collect_running(self) -> None:
-        """At the horizon: the integrals of the instances still running."""
+        """At the horizon: the integrals of the instances still running, and the stays on
+        a host still under way (starting, running or backing off), ended there."""
         for host in self.hosts:
             host.advance(self.duration_s)
             host.settle(self.duration_s)
             for s in range(host.n):
                 self._collect(host.inst[s], host, s)
+        resident_s, stay_s = self.resident_s, self.stay_s
+        for i, state in enumerate(self.state):
+            if state == STARTING or state == RUNNING or state == BACKOFF:
+                resident_s[i] += self.duration_s - stay_s[i]
 
     def _tables(self) -> PlatformRun:
         return PlatformRun(self._instances_table(), self._hosts_table(), self._timeseries_table())
@@ -352,6 +363,9 @@ class Simulation:
         self.host_of[i] = host.index
         if self.admit_s[i] != self.admit_s[i]:  # NaN: the first admission (not a resubmission)
             self.admit_s[i] = now
+        else:  # a failure's victim placed again
+            self.replacements[i] += 1
+        self.stay_s[i] = now
         self._start(i, now)
 
     def _drain_queue(self, now: float) -> None:
@@ -372,6 +386,8 @@ class Simulation:
         i, epoch = event._value
         if self.state[i] == QUEUED and self.epoch[i] == epoch:
             self._reject(i, self.env.now)
+            if self.admit_s[i] == self.admit_s[i]:  # a failure's victim, placed before: lost to the failure
+                self.state[i] = FAILED
             if self.queue and self.queue[0] == i:
                 self._drain_queue(self.env.now)  # the head left: the next may fit
 
@@ -471,17 +487,20 @@ class Simulation:
     def _ready(self, i: int, now: float) -> None:
         host = self.hosts[self.host_of[i]]
         host.starting -= 1
-        first = self.ready_s[i] != self.ready_s[i]  # NaN: first start
-        if first:
-            self.ready_s[i] = now
+        self.ready_s[i] = now
+        if self.first_ready_s[i] != self.first_ready_s[i]:  # NaN: the first start
+            self.first_ready_s[i] = now
             if not self.batch[i]:  # a service lives duration_s from its first start
                 self._after(self.duration[i], self._on_end, i, URGENT)
         self.state[i] = RUNNING
         self.attempt_s[i] = now
         cpu, mem = self.usage.at_one(i, 0.0, now)
-        # No instance can demand more than its machine's cores, whatever its trace says.
-        host.add(now, i, min(cpu, self.cpu_cap[i], host.cores), self.weight[i], min(mem, self.mem_cap[i]),
-                 self.batch[i], self.work_s[i], self.slot_of, self.membw[i], self.io[i])
+        # No instance can demand more than its machine's cores, whatever its trace says;
+        # what it asks above its ceiling (vCPUs, limit) is demand it does not get.
+        wanted = min(cpu, host.cores)
+        demand = min(wanted, self.cpu_cap[i])
+        host.add(now, i, demand, self.weight[i], min(mem, self.mem_cap[i]),
+                 self.batch[i], self.work_s[i], self.slot_of, self.membw[i], self.io[i], wanted - demand)
         self._settle_host(host, now)
         if self.vm and self.faults.kernel_mtbf_s:  # this VM's own kernel may fail
             delay = float(self.kernel_rng.exponential(self.faults.kernel_mtbf_s))
@@ -490,8 +509,8 @@ class Simulation:
     def _on_end(self, event) -> None:
         i = event._value
         state = self.state[i]
-        if state == QUEUED:  # resubmitted after a failure, still waiting: its time is up
-            self.state[i] = COMPLETED
+        if state == QUEUED:  # resubmitted after a failure, its time is up before it ran again: lost to the failure
+            self.state[i] = FAILED
             self.end_s[i] = self.env.now
         elif state in (RUNNING, STARTING, BACKOFF):
             now = self.env.now
@@ -526,6 +545,7 @@ class Simulation:
 
     def _leave(self, i: int, host: HostState, now: float, state: int, drain: bool = True) -> None:
         host.release(now, self.book_cpu[i], self.book_mem[i])
+        self.resident_s[i] += now - self.stay_s[i]
         if self.needs[i]:
             self.caches[host.index].unpin(digest for digest, _ in self.needs[i])
         self.state[i] = state
@@ -751,13 +771,16 @@ class Simulation:
             counts = [len(host.inst) for host in busy]
             inst = np.fromiter(itertools.chain.from_iterable(host.inst for host in busy), np.int64, sum(counts))
             cpu, mem = self.usage.at(inst, now - self.attempt_s[inst], now)
-            # No instance can demand more than its machine's cores, whatever its trace says.
+            # No instance can demand more than its machine's cores, whatever its trace says;
+            # what it asks above its ceiling (vCPUs, limit) is demand it does not get.
             cores = np.repeat([host.cores for host in busy], counts)
-            cpu = np.minimum(np.minimum(cpu, fp.cpu_cap[inst]), cores)
+            wanted = np.minimum(cpu, cores)
+            cpu = np.minimum(wanted, fp.cpu_cap[inst])
+            clip = wanted - cpu
             mem = np.minimum(mem, fp.mem_cap[inst])
             start = 0
             for host, count in zip(busy, counts):
-                host.set_usage(now, cpu[start:start + count], mem[start:start + count])
+                host.set_usage(now, cpu[start:start + count], mem[start:start + count], clip[start:start + count])
                 self._settle_host(host, now)
                 start += count
         if now + self.usage.step_s < self.duration_s:
@@ -775,7 +798,7 @@ class Simulation:
         """One timeseries row per host."""
         hosts = self.hosts
         self.timeseries.add(now, [h.resident for h in hosts], [len(h.inst) for h in hosts],
-                            [h.cpu_demand for h in hosts], [h.cpu_used for h in hosts],
+                            [h.cpu_demand + h.cpu_clip for h in hosts], [h.cpu_used for h in hosts],
                             [h.mem_used + h.base for h in hosts], [h.book_mem + h.base for h in hosts],
                             [h.swapped for h in hosts])
 
@@ -794,8 +817,12 @@ class Simulation:
         submit, duration = self.inputs["submit_s"].to_numpy(float), self.inputs["duration_s"].to_numpy(float)
         batch = (self.inputs["kind"] == "batch").to_numpy()
         admit, ready, end, run_s = take("admit_s"), take("ready_s"), take("end_s"), take("run_s")
+        first_ready = take("first_ready_s")
         state = take("state", np.int64)
-        outcome = pd.Categorical.from_codes(_OUTCOME_CODE[state], categories=OUTCOMES)
+        codes = _OUTCOME_CODE[state]
+        codes[(state == QUEUED) & ~np.isnan(admit)] = _REQUEUED  # placed before: a failure's victim waiting
+        outcome = pd.Categorical.from_codes(codes, categories=OUTCOMES)
+        resident_s = take("resident_s")
         # Time spent waiting for a host: until admission, until giving up, or until the end.
         waited_until = np.where(np.isnan(admit), np.where(np.isnan(end), self.duration_s, end), admit)
         completed = state == COMPLETED
@@ -806,6 +833,7 @@ class Simulation:
             "submit_s": submit,
             "admit_s": admit,
             "ready_s": ready,
+            "first_ready_s": first_ready,
             "end_s": end,
             "outcome": outcome,
             "queue_s": waited_until - submit,
@@ -818,15 +846,18 @@ class Simulation:
             "oom_kills": take("kills", np.int64),
             "restarts": take("restarts", np.int64),
             "swap_s": take("swap_s"),
-            "slowdown": np.where(batch & completed, (end - ready) / duration, np.nan),
+            "slowdown": np.where(batch & completed, (end - first_ready) / duration, np.nan),
             "free_mem_gib_at_failure": take("free_at_failure"),
             "run_s": run_s,
             # A started service asked to run from its first start to its planned end.
-            "requested_s": np.where(~batch & ~np.isnan(ready), np.minimum(duration, self.duration_s - ready), np.nan),
+            "requested_s": np.where(~batch & ~np.isnan(first_ready),
+                                    np.minimum(duration, self.duration_s - first_ready), np.nan),
             "interference_slowdown": np.where(run_s > 0, 1 + take("extra_s") / np.maximum(run_s, 1e-300), np.nan),
             "degraded_s": take("degraded_s"),
             "failure_kills": take("failure_kills", np.int64),
             "lost_core_s": take("lost_core_s"),
+            "resident_s": resident_s,
+            "replacements": take("replacements", np.int64),
         }
         return pd.DataFrame(columns, copy=False)
 
@@ -840,6 +871,7 @@ class Simulation:
             "group": h.spec.name if hasattr(h.spec, "name") else "",
             "physical_host": self.physical[h.index],
             "peak_resident": h.peak_resident,
+            "fleet_peak_resident": self.fleet.peak_resident,  # the most on the platform's fleet at once
             "used": h.peak_resident > 0,
             "energy_kwh": h.energy_j / 3.6e6,
             "failures": h.failures,
@@ -847,6 +879,7 @@ class Simulation:
             "resident_s": h.resident_s,
             "cpu_demand_core_s": h.cpu_demand_s,
             "cpu_used_core_s": h.cpu_used_s,
+            "cpu_booked_core_s": h.cpu_booked_s,
             "mem_used_gib_s": h.mem_used_s,
             "mem_alloc_gib_s": h.mem_alloc_s,
             "stranded_gib_s": h.stranded_s,

@@ -27,7 +27,8 @@ from simdc.model.workload import SyntheticSpec
 from simdc.workload import own
 from simdc.workload.synthetic import generate
 
-OUTCOMES = {"completed", "rejected", "oom_killed", "evicted", "running_at_end", "queued_at_end"}
+OUTCOMES = {"completed", "rejected", "oom_killed", "evicted", "running_at_end", "queued_at_end", "failed",
+            "requeued_at_end"}
 TOL = 1e-6
 
 
@@ -106,13 +107,19 @@ def check_contract(results: simdc.Results) -> None:
         assert set(outcome) <= OUTCOMES and outcome.notna().all()
         row = summary.loc[platform]
         assert row["submitted"] == len(workload)
-        counts = ["rejected", "completed", "running_at_end", "queued_at_end", "oom_killed", "evicted"]
+        counts = ["rejected", "completed", "running_at_end", "queued_at_end", "oom_killed", "evicted", "failed",
+                  "requeued_at_end"]
         assert sum(row[c] for c in counts) == row["submitted"]
+        # placed at least once, or not: turned away on its first placement, or still waiting for it
+        assert row["placed"] + row["rejected"] + row["queued_at_end"] == row["submitted"]
         for name in counts:
             assert row[name] == (outcome == name).sum(), name
 
         submit, admit = rows["submit_s"].to_numpy(float), rows["admit_s"].to_numpy(float)
-        ready, end = rows["ready_s"].to_numpy(float), rows["end_s"].to_numpy(float)
+        ready, end = rows["first_ready_s"].to_numpy(float), rows["end_s"].to_numpy(float)
+        latest = rows["ready_s"].to_numpy(float)  # the latest attempt's start: the first, or a restart's
+        began = ~np.isnan(ready)
+        assert (np.isnan(latest) == ~began).all() and (latest[began] >= ready[began]).all()
         np.testing.assert_array_equal(submit, workload["submit_s"].to_numpy(float))
         placed = ~np.isnan(admit)
         assert row["placed"] == placed.sum()

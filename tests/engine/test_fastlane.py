@@ -318,3 +318,23 @@ def test_every_preset_runs_in_the_lane_as_in_the_general_engine(preset):
     assert lane_of(config, "p").applies()
     general, lane, _ = run_both(config, "p")
     assert_close(general, lane)
+
+
+# --- demand above a ceiling (vCPUs, cpu_limit): demand, and unmet, in every mode ---------
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hosts=hosts_st, overcommit=st.sampled_from([1.0, 2.0]), step_s=st.sampled_from([300.0, 900.0]),
+       seed=st.integers(0, 2**16))
+def test_vms_bursting_above_their_vcpus_clip_in_the_lane_as_in_the_general_engine(hosts, overcommit, step_s, seed):
+    """Bursts above the vCPUs: the bounded mode without CPU overcommit, the tracked one
+    with it; the clipped part is demand and unmet in both lanes alike."""
+    config = config_for("vm", hosts, "first_fit", "reject", None, None, 0.0, 0.1, 600.0, seed, False)
+    config = config.with_overrides({"platform.vm.cpu_overcommit": overcommit,
+                                    "workload.synthetic.cpu_usage.mean": 0.8, "workload.synthetic.cpu_burstiness": 1.0,
+                                    "workload.synthetic.usage_step_s": step_s})
+    sim = lane_of(config, "vm")
+    assert sim.clips() and not sim.closed() and sim.bounded() == (overcommit == 1.0)
+    general, lane, _ = run_both(config, "vm")
+    assert lane.lane == "fast"
+    assert general.instances["cpu_unmet_core_s"].sum() > 0.01 * general.instances["cpu_demand_core_s"].sum()
+    assert_close(general, lane)

@@ -88,9 +88,12 @@ def test_a_service_demands_its_cpu_times_the_overhead(tmp_path, lane, platform, 
 
 
 def test_a_saturated_vm_still_gets_at_most_its_vcpus(tmp_path):
-    """A VM asking for all its 2 vCPUs is not given more for the overhead: 2 × 500 core-s."""
+    """A VM asking for all its 2 vCPUs is not given more for the overhead: it gets 2 × 500
+    core-s, and the overhead's 3 % above its vCPUs is demand it does not get (unmet)."""
     inst = run(tmp_path, [{"id": "busy", "cpu_cores": 2, "cpu_used": 2}], "vm").instances.set_index("id")
-    assert inst.loc["busy", "cpu_demand_core_s"] == pytest.approx(2 * 500)
+    demand, unmet = inst.loc["busy", ["cpu_demand_core_s", "cpu_unmet_core_s"]]
+    assert demand == pytest.approx(2 * 500 * 1.03)
+    assert demand - unmet == pytest.approx(2 * 500)
 
 
 def test_no_overhead_restores_bare_metal_speed(tmp_path):
