@@ -32,6 +32,12 @@ It follows the VPA recommender of kubernetes/autoscaler (vertical-pod-autoscaler
   250 MiB per pod (``--pod-recommendation-min-cpu-millicores``,
   ``--pod-recommendation-min-memory-mb``; one container per pod here).
 
+Risk: a target at the 90th percentile of daily peaks plus 15 % leaves about one
+replica-day in ten free to peak above its booking (fewer with the margin); it is killed
+only when its host then runs out of memory too. simdc states the risk as
+:data:`OOM_RISK`: the recommender may OOM-kill at most that share of the instances it
+places more than declared requests do (tests/realworld/test_rightsizing.py).
+
 No clairvoyance: a sample observed at ``t`` becomes visible to recommendations only
 after ``t`` (a booking decided at ``t`` uses samples from strictly before ``t``), so an
 instance's booking never depends on its own usage or on anything yet to happen.
@@ -62,6 +68,7 @@ BUCKET_GROWTH = 0.05
 MAX_DECAY_EXPONENT = 100  # half-lives before the reference time moves forward
 OOM_BUMP_RATIO = 1.2
 OOM_MIN_BUMP_GIB = 100 * 2.0 ** 20 / GIB
+OOM_RISK = 1 - CPU_PERCENTILE  # see "Risk" above: the share of replica-days above a p90 target
 
 
 @dataclass(frozen=True)
