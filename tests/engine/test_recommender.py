@@ -227,3 +227,20 @@ def test_usage_admission_is_refused_with_its_new_names(tmp_path):
     lines = [line for line in out.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert "platform.container.admission" in lines[0] and '"oracle"' in lines[0] and '"recommender"' in lines[0]
+
+
+def test_unplaceable_sees_the_booking_the_recommender_made(tmp_path):
+    """A job declaring 1 GiB whose first replica uses 30 GiB: the next replica is
+    recommended ~30 × 1.15 GiB, more than the 32 GiB host holds, so it is rejected and
+    counted unplaceable (judged on the booking used, not the declared 1 GiB)."""
+    (tmp_path / "w.csv").write_text("id,submit_s,duration_s,cpu_cores,memory_gib,memory_used_gib,job\n"
+                                    "a,0,600,1,1,30,big\nb,900,600,1,1,30,big\n")
+    (tmp_path / "c.toml").write_text(
+        '[simulation]\nduration_s = 3600\nplatforms = ["container"]\n'
+        '[host]\ncpu_cores = 4\nmemory_gib = 32\nreserved_memory_gib = 0\n'
+        '[platform.container]\nadmission = "recommender"\n'
+        '[workload]\ntrace = "w.csv"\n')
+    results = simdc.simulate(simdc.load_config(tmp_path / "c.toml"))
+    rows = results.instances.set_index("id")
+    assert rows.loc["a", "outcome"] == "completed" and not rows.loc["a", "unplaceable"]
+    assert rows.loc["b", "outcome"] == "rejected" and rows.loc["b", "unplaceable"]
