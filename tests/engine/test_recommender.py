@@ -244,3 +244,63 @@ def test_unplaceable_sees_the_booking_the_recommender_made(tmp_path):
     rows = results.instances.set_index("id")
     assert rows.loc["a", "outcome"] == "completed" and not rows.loc["a", "unplaceable"]
     assert rows.loc["b", "outcome"] == "rejected" and rows.loc["b", "unplaceable"]
+
+
+ROW = st.fixed_dictionaries({
+    "submit_s": st.floats(0.0, 3 * 3600.0),
+    "duration_s": st.floats(300.0, 5000.0),
+    "job": st.integers(0, 2),
+    "use": st.floats(0.05, 1.0),
+})
+JOB_SIZES = [(1.0, 2.0), (2.0, 4.0), (0.5, 1.0)]  # (cores, GiB) each job declares
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(ROW, min_size=5, max_size=30))
+def test_each_admission_is_the_fit_test_on_bookings_replayed_independently(rows):
+    """One 4-core, 8 GiB host, constant usage within the requests (so no contention and
+    no OOM kill), rejected when full. Replaying the recommender by hand — every minute,
+    the instances the run had running then; each submission asks for its job's
+    recommendation — gives each instance's booking; an instance is placed exactly when
+    that booking fits beside the bookings of those resident at its submission."""
+    import tempfile
+    from pathlib import Path
+
+    rows = sorted(rows, key=lambda r: r["submit_s"])
+    workload = pd.DataFrame([{
+        "id": i, "submit_s": r["submit_s"], "duration_s": r["duration_s"],
+        "cpu_cores": JOB_SIZES[r["job"]][0], "memory_gib": JOB_SIZES[r["job"]][1],
+        "cpu_used": JOB_SIZES[r["job"]][0] * r["use"], "memory_used_gib": JOB_SIZES[r["job"]][1] * r["use"],
+        "job": f"j{r['job']}",
+    } for i, r in enumerate(rows)])
+    horizon = 4 * 3600.0
+    with tempfile.TemporaryDirectory() as folder:
+        trace = Path(folder) / "w.parquet"
+        workload.to_parquet(trace)
+        config = simdc.Config.model_validate({
+            "simulation": {"duration_s": horizon, "platforms": ["container"], "sample_every_s": 600.0},
+            "host": {"cpu_cores": 4, "memory_gib": 8, "reserved_memory_gib": 0},
+            "platform": {"container": {"admission": "recommender", "overhead_mib": 0, "start_s": 0.5}},
+            "workload": {"trace": str(trace)},
+        })
+        out = simdc.simulate(config).instances.sort_values("id")
+    admit, ready, end = (out[c].to_numpy(float) for c in ("admit_s", "ready_s", "end_s"))
+    assert (out["oom_kills"] == 0).all()
+
+    n = len(workload)
+    rec = Recommender(3, n)
+    keys = np.array([r["job"] for r in rows])
+    book = np.zeros((n, 2))
+    ticks = iter(np.arange(0.0, horizon, 60.0))
+    tick = next(ticks)
+    for i, r in enumerate(rows):
+        while tick <= r["submit_s"]:
+            running = np.flatnonzero((ready <= tick) & ~(end <= tick))
+            rec.observe(tick, running, keys[running], workload["cpu_used"].to_numpy()[running],
+                        workload["memory_used_gib"].to_numpy()[running], book[running, 0])
+            tick = next(ticks)
+        advice = rec.recommend(int(keys[i]), r["submit_s"])
+        book[i] = advice if advice is not None else JOB_SIZES[r["job"]]
+        resident = np.flatnonzero((admit[:i] <= r["submit_s"]) & ~(end[:i] <= r["submit_s"]))
+        fits = (book[resident, 0].sum() + book[i, 0] <= 4 + 1e-9) and (book[resident, 1].sum() + book[i, 1] <= 8 + 1e-9)
+        assert fits == (not np.isnan(admit[i])), (i, book[i], book[resident].sum(axis=0))
