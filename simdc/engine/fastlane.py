@@ -108,8 +108,11 @@ class FastLane(Simulation):
         Raises
         ------
         NeedsGeneral
-            A VM host would have to reclaim memory; nothing of this run is kept.
+            A VM host would have to reclaim memory, or admission is by the recommender
+            (bookings learnt as the run goes); nothing of this run is kept.
         """
+        if self.recommender is not None:
+            raise NeedsGeneral("admission by the recommender runs in the general engine")
         horizon = self.duration_s
         heap: list[tuple] = []
         arrival: tuple | None = None  # the next arrival's event
