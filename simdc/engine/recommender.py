@@ -304,14 +304,16 @@ def learning_keys(instances) -> np.ndarray:
     import pandas as pd
 
     n = len(instances)
-    job = (instances["job"].astype(object).where(instances["job"].notna(), "").astype(str).to_numpy()
-           if "job" in instances else np.full(n, "", dtype=object))
-    image = (instances["image"].astype(object).where(instances["image"].notna(), "").astype(str).to_numpy()
-             if "image" in instances else np.full(n, "", dtype=object))
-    named = np.where(job != "", "job:" + job.astype(object), np.where(image != "", "image:" + image.astype(object), ""))
-    codes, names = pd.factorize(pd.Series(named, dtype=object))
-    codes = codes.astype(np.int64)
-    if "" in set(names):
-        blank = int(list(names).index(""))
-        codes = np.where(codes == blank, -1, codes - (codes > blank))
-    return codes
+
+    def codes(column: str) -> tuple[np.ndarray, int]:
+        """Per row, the number of its non-empty value in ``column`` (-1: empty), and how many."""
+        if column not in instances:
+            return np.full(n, -1, dtype=np.int64), 0
+        code, names = pd.factorize(instances[column])
+        named = np.asarray(names, dtype=object).astype(str) != ""
+        renumber = np.where(named, np.cumsum(named) - 1, -1)
+        return np.where(code < 0, -1, renumber[np.maximum(code, 0)] if len(names) else -1), int(named.sum())
+
+    job, jobs = codes("job")
+    image, _ = codes("image")
+    return np.where(job >= 0, job, np.where(image >= 0, jobs + image, -1)).astype(np.int64)
