@@ -9,8 +9,11 @@ fixed step for all hosts at once, vectorised per host. Per-instance numbers live
 plain lists indexed by workload row; tables are built once, at the end.
 
 This is the general engine. Runs that need only part of it (no batch work, images,
-interference, failures, memory limits or VM memory reclaim) take the fast lane instead
-(:mod:`simdc.engine.fastlane`), which must give the same results.
+interference, failures, memory limits, VM memory reclaim or admission by the
+recommender) take the fast lane instead (:mod:`simdc.engine.fastlane`), which must give
+the same results. With ``admission = "recommender"`` a container's booking is set when
+it is submitted, from what :mod:`simdc.engine.recommender` observed of the running
+instances once a minute until then.
 """
 
 from __future__ import annotations
