@@ -126,10 +126,11 @@ def test_instances_learn_from_their_job_else_their_image_else_nothing():
 
 # --- in the engine -------------------------------------------------------------------
 
+START_S = 0.5  # constant: an instance's usage at age a is live from submit + START_S + a
 BASE = {
     "simulation": {"duration_s": 6 * 3600.0, "seed": 3, "platforms": ["container"], "sample_every_s": 600.0},
     "host": {"cpu_cores": 16, "memory_gib": 64, "reserved_memory_gib": 0},
-    "platform": {"container": {"admission": "recommender", "overhead_mib": 0}},
+    "platform": {"container": {"admission": "recommender", "overhead_mib": 0, "start_s": START_S}},
     "workload": {"synthetic": {"arrival_rate_per_s": 0.01, "jobs": 6, "usage_step_s": 120.0,
                                "lifetime_s": {"median": 1200.0, "p95": 5000.0}}},
 }
@@ -158,8 +159,9 @@ def bookings(tmp_path, base: dict, instances: pd.DataFrame, usage: pd.DataFrame 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cut=st.floats(0.2, 0.8), seed=st.integers(0, 2**16), scale=st.floats(0.1, 3.0))
 def test_bookings_decided_at_t_ignore_what_happens_after_t(tmp_path, cut, seed, scale):
-    """Usage of instances submitted after t — altered at random — leaves every booking
-    decided at or before t as it was; and the first instance of each job books exactly
+    """Usage after t — of instances submitted after t, and of those running then from t
+    on — altered at random leaves every booking decided at or before t as it was; and
+    the first instance of each job books exactly
     what it declares."""
     from simdc.workload import synthetic
 
@@ -177,9 +179,10 @@ def test_bookings_decided_at_t_ignore_what_happens_after_t(tmp_path, cut, seed, 
     t = cut * BASE["simulation"]["duration_s"]
     mem, cpu = bookings(tmp_path, BASE, instances, usage)
 
-    later = instances["id"].astype(str)[instances["submit_s"] > t]
+    submit = dict(zip(instances["id"].astype(str), instances["submit_s"]))
     altered = usage.copy()
-    mine = altered["id"].isin(set(later))
+    mine = (altered["id"].map(submit) + START_S + altered["t_s"] > t).to_numpy()
+    assert mine.any() and not mine.all()
     altered.loc[mine, "memory_gib"] *= scale * rng.permutation(np.linspace(0.5, 1.5, int(mine.sum())))
     altered.loc[mine, "cpu_cores"] *= scale
     mem2, cpu2 = bookings(tmp_path, BASE, instances, altered)
