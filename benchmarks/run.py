@@ -168,7 +168,7 @@ def fleet_config(instances: int):
     return validate({
         "simulation": {"duration_s": duration_s, "seed": 1, "platforms": ["vm", "container"], "sample_every_s": 3600},
         "cluster": {"hosts": [{"cpu_cores": 64, "memory_gib": 256, "reserved_memory_gib": 8, "count": 100}]},
-        "platform": {"container": {"admission": "usage"}},
+        "platform": {"container": {"admission": "oracle"}},
         "workload": {"synthetic": {"arrival_rate_per_s": instances / duration_s,
                                    "lifetime_s": {"median": 1800, "p95": 43200},
                                    "usage_step_s": 300}},

@@ -26,7 +26,8 @@ utilisation
     ``memory_gib``): ``∫ used dt / (capacity × duration)``.
 allocated memory
     What the platform's admission rule counts as taken: size + overhead for a VM,
-    request (or usage, with ``admission = "usage"``) + overhead for a container.
+    request (as admission booked it: declared, recommended or, with ``admission = "oracle"``,
+    a percentile of its own usage) + overhead for a container.
 stranded memory
     Allocated (up to the host's allocatable memory) minus used, when positive: memory
     that sits idle yet no other instance can be admitted into. Bookings beyond the

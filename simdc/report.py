@@ -192,7 +192,7 @@ def figure_memory(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = N
     """Memory allocated versus used over time, one panel per platform (GiB, fleet sum).
 
     Allocated is what admission counted as taken (a VM's size plus overhead; a
-    container's request or usage percentile); used is resident host memory. The gap is
+    container's request as admission booked it); used is resident host memory. The gap is
     stranded memory. The dashed line is the hosts' physical memory (from ``hosts``, or
     the results' hosts table); the grey band below it is memory reserved for the hosts
     themselves (their OS), never given to instances: ``reserved_gib`` per platform, or

@@ -42,7 +42,7 @@ CONNECT_TIMEOUT_S = 5.0
 def parse_grid(items: list[str]) -> dict[str, list[Any]]:
     """``["host.memory_gib=32,64", ...]`` → ``{"host.memory_gib": [32, 64], ...}``.
 
-    Values are TOML literals, so ``platform.container.admission=requests,usage`` gives
+    Values are TOML literals, so ``platform.container.admission=requests,recommender`` gives
     strings and ``1,1.5`` numbers.
     """
     grid: dict[str, list[Any]] = {}

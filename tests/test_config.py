@@ -70,6 +70,10 @@ CONFIG_PROBLEMS = {
     "reserve-too-big": ({"host.reserved_memory_gib": 16}, "host", ["reserved_memory_gib", "below"]),
     "bad-literal": ({"placement.when_full": "drop"}, "placement.when_full", ["'reject'", "'queue'", "'drop'"]),
     "bad-admission": ({"platform.container.admission": "limits"}, "platform.container.admission", ["'limits'"]),
+    # The clairvoyant mode's old name: refused, with both names it may now mean.
+    "renamed-admission": ({"platform.container.admission": "usage"}, "platform.container.admission",
+                          ['"usage"', '"oracle"', "clairvoyant", '"recommender"']),
+    "zero-jobs": ({"workload.synthetic.jobs": 0}, "workload.synthetic.jobs", ["> 0"]),
     "unknown-platform": ({"simulation.platforms": ["vm", "lxc"]}, "simulation.platforms", ["'lxc'", "vm"]),
     "repeated-platform": ({"simulation.platforms": ["vm", "vm"]}, "simulation.platforms", ["repeat"]),
     "no-platforms": ({"simulation.platforms": []}, "simulation.platforms", ["at least 1"]),

@@ -29,7 +29,7 @@ def small_config(**synthetic):
     })
 
 
-GRID = {"host.memory_gib": [16, 32], "platform.container.admission": ["requests", "usage"]}
+GRID = {"host.memory_gib": [16, 32], "platform.container.admission": ["requests", "oracle"]}
 
 
 def test_a_sweep_on_a_dask_cluster_equals_the_same_points_run_one_by_one():
@@ -42,9 +42,9 @@ def test_a_sweep_on_a_dask_cluster_equals_the_same_points_run_one_by_one():
                                   one_by_one.sort_values(KEY).reset_index(drop=True))
     assert len(on_dask) == 4 * 2 * 2
     # And each row is exactly what simulate() gives for that point and seed.
-    alone = simdc.simulate(config.with_overrides({"host.memory_gib": 32, "platform.container.admission": "usage"}),
+    alone = simdc.simulate(config.with_overrides({"host.memory_gib": 32, "platform.container.admission": "oracle"}),
                            seed=config.simulation.seed + 1).summary.set_index("platform")
-    row = one_by_one[(one_by_one["host.memory_gib"] == 32) & (one_by_one["platform.container.admission"] == "usage")
+    row = one_by_one[(one_by_one["host.memory_gib"] == 32) & (one_by_one["platform.container.admission"] == "oracle")
                      & (one_by_one["replication"] == 1) & (one_by_one["platform"] == "container")].iloc[0]
     assert row["mean_instances"] == alone.loc["container", "mean_instances"]
     assert row["seed"] == 6
@@ -90,9 +90,9 @@ def test_aggregate_gives_the_mean_and_student_t_half_width():
 
 
 def test_grid_values_are_typed_and_a_bad_point_names_its_key():
-    assert parse_grid(["host.memory_gib=32,64", "platform.container.admission=requests,usage",
+    assert parse_grid(["host.memory_gib=32,64", "platform.container.admission=requests,oracle",
                        "platform.vm.boot_s={median=3,p95=9},5"]) == {
-        "host.memory_gib": [32, 64], "platform.container.admission": ["requests", "usage"],
+        "host.memory_gib": [32, 64], "platform.container.admission": ["requests", "oracle"],
         "platform.vm.boot_s": [{"median": 3, "p95": 9}, 5]}
     with pytest.raises(ConfigError, match=r"host\.memory_gib=-1.*host\.memory_gib: must be > 0"):
         sweep(small_config(), {"host.memory_gib": [32, -1]}, workers=1)

@@ -25,8 +25,8 @@ fleet-wide once per usage step. Three modes, by what the inputs allow:
 Decisions and times match the general engine's exactly; usage figures to 1e-12 (sums in
 another order). A VM host that would have to reclaim memory raises
 :class:`NeedsGeneral`, and :func:`~simdc.engine.runner.run_platform` runs it again in the
-general engine. Batch work, image pulls, interference, failures and memory limits go
-there from the start (:meth:`FastLane.applies`).
+general engine. Batch work, image pulls, interference, failures, memory limits and
+admission by the recommender go there from the start (:meth:`FastLane.applies`).
 """
 
 from __future__ import annotations
@@ -90,6 +90,8 @@ class FastLane(Simulation):
         """Whether the run needs nothing the lane lacks, judged from the inputs."""
         if any(self.batch) or any(self.needs) or self.faults.active or self.has_limits:
             return False
+        if self.recommender is not None:  # bookings learnt as the run goes: the general engine
+            return False
         host = self.hosts[0]  # the platform's sensitivities, the same on every host
         return not ((host.k_membw > 0 and any(self.membw)) or (host.k_io > 0 and any(self.io)))
 
@@ -123,8 +125,11 @@ class FastLane(Simulation):
         Raises
         ------
         NeedsGeneral
-            A VM host would have to reclaim memory; nothing of this run is kept.
+            A VM host would have to reclaim memory, or admission is by the recommender
+            (bookings learnt as the run goes); nothing of this run is kept.
         """
+        if self.recommender is not None:
+            raise NeedsGeneral("admission by the recommender runs in the general engine")
         horizon = self.duration_s
         heap: list[tuple] = []
         arrival: tuple | None = None  # the next arrival's event

@@ -38,7 +38,7 @@ def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame
                rng: np.random.Generator, usage=None) -> Footprints:
     """What each instance of ``instances`` takes under ``platform``'s rules.
 
-    ``usage`` (a :mod:`simdc.workload.usage` model) sizes usage-based admission; without
+    ``usage`` (a :mod:`simdc.workload.usage` model) sizes the oracle's admission; without
     it, each instance's mean usage.
     """
     size_cpu = instances["cpu_cores"].to_numpy(float)
@@ -65,8 +65,11 @@ def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame
             priority=priority,
         )
     # Dynamic sharing: the footprint is what the container uses. Admission counts the
-    # declared requests (Kubernetes) or a percentile of measured usage (right-sized).
-    if platform.admission == "usage":
+    # declared requests (Kubernetes), or, as the clairvoyant upper bound ("oracle"), a
+    # percentile of the container's own usage over its whole life. With "recommender"
+    # these are the declared requests the engine starts from: it replaces them at each
+    # submission by what the recommender learnt until then (simdc.engine.recommender).
+    if platform.admission == "oracle":
         book_cpu, book_mem = (usage.quantile(platform.usage_percentile / 100) if usage is not None
                               else (used_cpu, used_mem))
     else:

@@ -9,8 +9,11 @@ fixed step for all hosts at once, vectorised per host. Per-instance numbers live
 plain lists indexed by workload row; tables are built once, at the end.
 
 This is the general engine. Runs that need only part of it (no batch work, images,
-interference, failures, memory limits or VM memory reclaim) take the fast lane instead
-(:mod:`simdc.engine.fastlane`), which must give the same results.
+interference, failures, memory limits, VM memory reclaim or admission by the
+recommender) take the fast lane instead (:mod:`simdc.engine.fastlane`), which must give
+the same results. With ``admission = "recommender"`` a container's booking is set when
+it is submitted, from what :mod:`simdc.engine.recommender` observed of the running
+instances once a minute until then.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import itertools
 from array import array
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -28,6 +31,7 @@ from simpy.core import NORMAL, URGENT
 from simdc.engine.host import FleetBookings, HostState
 from simdc.engine.images import LayerCache
 from simdc.engine.network import GIB_S_PER_GBPS, Network
+from simdc.engine.recommender import OBSERVE_EVERY_S
 from simdc.engine.rules import (MIB_PER_GIB, caps, footprints, host_specs, image_needs, take_objects,
                                 virtualisation)
 from simdc.model.platform import VmPlatform
@@ -187,6 +191,9 @@ class Simulation:
         self.cpu_cap = _as_list(fp.cpu_cap)
         self.mem_cap = _as_list(fp.mem_cap)
         self.start_s = _as_list(fp.start_s)
+        self.recommender = None
+        if not vm and platform.admission == "recommender":
+            self._recommender_setup(platform, instances)
 
         n = len(self.submit)
         nan = float("nan")
@@ -204,8 +211,61 @@ class Simulation:
         self.membw, self.io = ([0.0] * n if column not in instances else _as_list(instances[column].to_numpy(float))
                                for column in ("membw_intensity", "io_intensity"))
         self.queue: deque[int] = deque()
+        self.weight = None  # CPU weights: kept by the general engine (_general_state)
         self.timeseries = Timeseries(len(self.hosts))
         self.progress = None
+
+    def _recommender_setup(self, platform, instances) -> None:
+        """Admission by a recommender that learns while the run goes: each submission
+        books what it recommends then (declared requests until its job has history),
+        fed by an observation of the running instances every minute."""
+        from simdc.engine.recommender import Recommender, learning_keys
+
+        keys = learning_keys(instances)
+        self.rec_key = keys
+        self.recommender = Recommender(int(keys.max()) + 1 if len(keys) else 0, len(keys))
+        fp = self.fp
+        # Bookings change per instance as the run goes: own copies (the footprints may be
+        # views of the workload's columns, which every platform shares).
+        self.fp = replace(fp, book_cpu=fp.book_cpu.copy(), book_mem_gib=fp.book_mem_gib.copy(),
+                          weight=fp.weight.copy(), mem_request=fp.mem_request.copy(), cpu_cap=fp.cpu_cap.copy(),
+                          mem_limit=fp.mem_limit.copy())
+        self.declared = (fp.book_cpu.copy(), fp.mem_request.copy(), fp.cpu_cap.copy(), fp.mem_limit.copy())
+        self.overhead_gib = platform.overhead_mib / MIB_PER_GIB
+        self.book_cpu, self.book_mem = list(self.book_cpu), list(self.book_mem)
+        self.cpu_cap = list(self.cpu_cap)
+
+    def _recommend(self, i: int, now: float) -> None:
+        """Set ``i``'s booking to the recommendation at ``now``. The Vertical Pod
+        Autoscaler's admission controller sets a new pod's requests to the current
+        recommendation, and scales its limits to keep their ratio to the requests
+        (kubernetes/autoscaler vertical-pod-autoscaler README, "controlledValues":
+        RequestsAndLimits is the default)."""
+        declared_cpu, declared_mem, cpu_limit, mem_limit = self.declared
+        advice = self.recommender.recommend(int(self.rec_key[i]), now)
+        cpu, mem = (declared_cpu[i], declared_mem[i]) if advice is None else advice
+        fp = self.fp
+        fp.book_cpu[i] = self.book_cpu[i] = cpu
+        fp.book_mem_gib[i] = self.book_mem[i] = mem + self.overhead_gib
+        fp.weight[i] = cpu
+        if self.weight is not None:
+            self.weight[i] = cpu
+        fp.mem_request[i] = mem
+        fp.cpu_cap[i] = self.cpu_cap[i] = cpu_limit[i] * cpu / declared_cpu[i]
+        fp.mem_limit[i] = mem_limit[i] * mem / declared_mem[i]
+
+    def _on_observe(self, event) -> None:
+        """The recommender's minute: the usage of every running instance, CPU as given
+        (what the cgroup would report) and memory in use."""
+        now = self.env.now
+        busy = [host for host in self.hosts if host.inst]
+        if busy:
+            inst = np.fromiter(itertools.chain.from_iterable(host.inst for host in busy), np.int64)
+            cpu = np.fromiter(itertools.chain.from_iterable(host.alloc for host in busy), float, len(inst))
+            mem = np.fromiter(itertools.chain.from_iterable(host.mem for host in busy), float, len(inst))
+            self.recommender.observe(now, inst, self.rec_key[inst], cpu, mem, self.fp.book_cpu[inst])
+        if now + OBSERVE_EVERY_S < self.duration_s:
+            self._after(OBSERVE_EVERY_S, self._on_observe, None)
 
     def _images(self, platform, hosts, instances, catalogue, registry) -> None:
         """Per-host layer caches, the network to the registry, and what each instance needs."""
@@ -259,6 +319,8 @@ class Simulation:
             self._after(self.usage.step_s, self._on_usage_step, None)
         if self.faults.active:
             self._plan_failures()
+        if self.recommender is not None:
+            self._after(0.0, self._on_observe, None)
         self.env.run(until=self.duration_s)
         self._collect_running()
         return self._tables()
@@ -305,6 +367,8 @@ class Simulation:
             self._after(submit[k] - self.env.now, self._on_arrival, k)
 
     def _submit(self, i: int, now: float) -> None:
+        if self.recommender is not None:
+            self._recommend(i, now)
         cpu, mem = self.book_cpu[i], self.book_mem[i]
         if cpu > self.max_cpu_cap or mem > self.max_mem_cap:
             self._reject(i, now)  # fits on no host, even empty: never queue it
@@ -604,6 +668,8 @@ class Simulation:
         """Kill running instance ``i``; True if it leaves the host for good."""
         self._stop(i, host, now)
         self.kills[i] += 1
+        if self.recommender is not None:
+            self.recommender.oom(now, i, int(self.rec_key[i]), float(self.fp.mem_request[i]))
         if not self.restart:
             self._leave(i, host, now, KILLED, drain=False)
             return True

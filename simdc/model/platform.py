@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from simdc.model import limits
 from simdc.model.base import Spec
@@ -79,16 +79,23 @@ class VmPlatform(Spec):
 
 
 class ContainerPlatform(Spec):
-    """A container: admitted by requests (or usage); its footprint is what it uses."""
+    """A container: admitted by its requests; its footprint is what it uses.
+
+    ``admission`` says what a container books: ``requests`` (declared, as written in
+    the workload), ``recommender`` (requests a Vertical Pod Autoscaler learnt from
+    earlier instances of the same job or image, :mod:`simdc.engine.recommender`), or
+    ``oracle`` (a percentile of the container's *own future* usage: no scheduler can
+    know it; the clairvoyant upper bound, never a default).
+    """
 
     rules: Literal["container"] = "container"
     preset: str = "container"
     # containerd-shim per container: RSS 5.2 MB (containerd PR #1767).
     overhead_mib: float = Field(default=5.0, ge=0)
-    admission: Literal["requests", "usage"] = "requests"
-    # With admission = "usage", a container books this percentile of its own usage: a
-    # right-sized request, as the Kubernetes Vertical Pod Autoscaler recommends (its
-    # target is the 90th percentile of observed usage; VPA recommender docs).
+    admission: Literal["requests", "recommender", "oracle"] = "requests"
+    # With admission = "oracle", a container books this percentile of its own usage
+    # over its whole life (the VPA's target percentile, 90: kubernetes/autoscaler
+    # vertical-pod-autoscaler --target-cpu-percentile, --target-memory-percentile).
     usage_percentile: float = Field(default=90.0, gt=0, le=100)
     overcommit: float = Field(default=1.0, gt=0, description="allowed requests per unit of allocatable")
     # Warm `docker run` on SSD: 554-568 ms over images of 5-155 MB (Khan, arXiv 2602.15214,
@@ -118,6 +125,15 @@ class ContainerPlatform(Spec):
     # VMs (same source), so 0.5 GiB with the node agent.
     node_overhead_mib: float = Field(default=131.0, ge=0)
     node_reserved_gib: float = Field(default=0.5, ge=0)
+
+    @field_validator("admission", mode="before")
+    @classmethod
+    def _renamed(cls, value: Any) -> Any:
+        if value == "usage":
+            raise ValueError('"usage" booked each container\'s percentile of its own future usage and is now '
+                             '"oracle" (clairvoyant: an upper bound no scheduler reaches); for requests learnt '
+                             'from the past, as the Vertical Pod Autoscaler does, use "recommender"')
+        return value
 
 
 

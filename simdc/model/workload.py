@@ -125,6 +125,15 @@ class SyntheticSpec(Spec):
     io_intensity: float = Field(default=0.0, ge=0, lt=1, description="mean disk/kernel I/O intensity")
     images: tuple[str, ...] = ()
     image_zipf_s: float = Field(default=1.0, ge=0, description="Zipf exponent of image popularity (0: uniform)")
+    # Jobs: with jobs = J, every instance is a replica of one of J jobs (its `job` column),
+    # the k-th most popular with probability ∝ 1/k^s. A job has one declared size, drawn
+    # from `sizes`, and its own mean usage fractions, drawn from cpu_usage and
+    # memory_usage: its replicas share both (their usage differs over time by the usage
+    # noise). Popularity is heavy-tailed in production: in Azure Functions, invocation
+    # rates of applications span 8 orders of magnitude (Shahrad et al., USENIX ATC 2020,
+    # Fig. 5); the Zipf form and s = 1 are assumptions. None: no jobs (job = "").
+    jobs: int | None = Field(default=None, gt=0, le=1_000_000, description="how many jobs instances belong to")
+    job_zipf_s: float = Field(default=1.0, ge=0, description="Zipf exponent of job popularity (0: uniform)")
 
 
 # Reader options that only one or a few formats use: setting one for another format is

@@ -19,6 +19,8 @@ cpu_limit           cores    a container may not use more (default: no limit)
 memory_limit_gib    GiB      a container above it is OOM-killed (default: no limit)
 membw_intensity     0-1      pressure on memory bandwidth it puts on neighbours (default 0)
 io_intensity        0-1      pressure on disk and kernel I/O (default 0)
+job                          the job or service it is an instance of, ``""`` when none
+                             (categorical): what admission by a recommender learns from
 ==================  =======  ======================================================
 """
 
@@ -34,7 +36,7 @@ from simdc.model.workload import SyntheticSpec, WorkloadSpec
 
 COLUMNS = ("id", "submit_s", "duration_s", "cpu_cores", "memory_gib",
            "cpu_used", "memory_used_gib", "kind", "image", "priority", "cpu_limit", "memory_limit_gib",
-           "membw_intensity", "io_intensity")
+           "membw_intensity", "io_intensity", "job")
 REQUIRED = COLUMNS[:5]
 KINDS = ("service", "batch")
 

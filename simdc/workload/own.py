@@ -60,6 +60,7 @@ FIELDS = {f.name: f for f in (
     Field("memory_limit_gib", required=False),
     Field("membw_intensity", required=False, low=0.0, high=1.0),
     Field("io_intensity", required=False, low=0.0, high=1.0),
+    Field("job", "str", required=False),
 )}
 POSITIVE = {"duration_s": "", "cpu_cores": "", "memory_gib": "",
             "cpu_limit": " (leave it empty for no limit)", "memory_limit_gib": " (leave it empty for no limit)"}
@@ -391,6 +392,9 @@ def _table(path: Path, names: list[str], parts: list, where, bad: BadRows,
     for name, default in (("cpu_limit", np.nan), ("memory_limit_gib", np.nan), ("membw_intensity", 0.0),
                           ("io_intensity", 0.0)):
         frame[name] = sort(number(name, default))
+    job = given.get("job")
+    job = pc.fill_null(pa.nulls(n, pa.string()) if job is None else job, "")
+    frame["job"] = pd.Categorical(sort(job))
     return frame
 
 

@@ -25,17 +25,24 @@ def generate(spec: SyntheticSpec, duration_s: float, seed: int) -> Workload:
     submit_s = arrival_times(spec, duration_s, stream(seed, "workload:arrivals"))
     n = len(submit_s)
 
-    weights = np.array([s.weight for s in spec.sizes])
-    size = stream(seed, "workload:sizes").choice(len(spec.sizes), size=n, p=weights / weights.sum())
+    job = ""
+    if spec.jobs is None:
+        weights = np.array([s.weight for s in spec.sizes])
+        size = stream(seed, "workload:sizes").choice(len(spec.sizes), size=n, p=weights / weights.sum())
+    else:
+        job, size, cpu_fraction, memory_fraction = _job_replicas(spec, stream(seed, "workload:jobs"), n)
     cpu_cores = np.array([s.cpu_cores for s in spec.sizes], dtype=float)[size]
     memory_gib = np.array([s.memory_gib for s in spec.sizes], dtype=float)[size]
 
     duration_s_ = spec.lifetime_s.sample(stream(seed, "workload:lifetimes"), n)
     # A zero lifetime is no instance at all; keep lifetimes above a millisecond.
     duration_s_ = np.maximum(duration_s_, 1e-3)
-    usage = stream(seed, "workload:usage")
-    cpu_used = cpu_cores * _fractions(spec.cpu_usage, usage, n)
-    memory_used_gib = memory_gib * _fractions(spec.memory_usage, usage, n)
+    if spec.jobs is None:
+        usage = stream(seed, "workload:usage")
+        cpu_used = cpu_cores * _fractions(spec.cpu_usage, usage, n)
+        memory_used_gib = memory_gib * _fractions(spec.memory_usage, usage, n)
+    else:
+        cpu_used, memory_used_gib = cpu_cores * cpu_fraction, memory_gib * memory_fraction
     batch = stream(seed, "workload:kinds").random(n) < spec.batch_fraction
     image = _images(spec, stream(seed, "workload:images"), n)
     pressure = stream(seed, "workload:interference")
@@ -57,6 +64,7 @@ def generate(spec: SyntheticSpec, duration_s: float, seed: int) -> Workload:
         "memory_limit_gib": np.nan,
         "membw_intensity": membw,
         "io_intensity": io,
+        "job": pd.Categorical(np.broadcast_to(np.asarray(job, dtype=object), (n,))),
     })
     return Workload(instances[list(COLUMNS)], source="synthetic")
 
@@ -86,6 +94,21 @@ def _homogeneous(rate: float, duration_s: float, rng: np.random.Generator) -> np
         end = times[-1]
     times = np.concatenate(chunks)
     return times[times < duration_s]
+
+
+def _job_replicas(spec: SyntheticSpec, rng: np.random.Generator,
+                  n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each instance's job (``"job-<k>"``, k = 0 the most popular), by Zipf popularity,
+    and its job's size class and mean usage fractions: arrays of shape ``(n,)``."""
+    jobs = int(spec.jobs)
+    weights = np.array([s.weight for s in spec.sizes])
+    job_size = rng.choice(len(spec.sizes), size=jobs, p=weights / weights.sum())
+    job_cpu = _fractions(spec.cpu_usage, rng, jobs)
+    job_memory = _fractions(spec.memory_usage, rng, jobs)
+    popularity = np.arange(1, jobs + 1, dtype=float) ** -spec.job_zipf_s
+    of = rng.choice(jobs, size=n, p=popularity / popularity.sum())
+    names = np.array([f"job-{k}" for k in range(jobs)], dtype=object)
+    return names[of], job_size[of], job_cpu[of], job_memory[of]
 
 
 def _images(spec: SyntheticSpec, rng: np.random.Generator, n: int) -> np.ndarray | str:

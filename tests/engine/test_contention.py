@@ -137,7 +137,7 @@ workloads = st.fixed_dictionaries({
     "memory_burstiness": st.floats(0, 0.8),
     "correlation": st.floats(0, 1),
     "batch_fraction": st.floats(0, 1),
-    "admission": st.sampled_from(["requests", "usage"]),
+    "admission": st.sampled_from(["requests", "oracle"]),
     "overcommit": st.floats(1, 3),
     "restart_policy": st.sampled_from(["always", "never"]),
     "when_full": st.sampled_from(["reject", "queue"]),

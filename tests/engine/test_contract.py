@@ -53,7 +53,7 @@ def footprint(config: Config, platform: str, workload: pd.DataFrame) -> tuple[np
     overhead = spec.overhead_mib / 1024
     if spec.rules == "vm":
         return workload["cpu_cores"].to_numpy(float), workload["memory_gib"].to_numpy(float) + overhead
-    if spec.admission == "usage":
+    if spec.admission == "oracle":
         return workload["cpu_used"].to_numpy(float), workload["memory_used_gib"].to_numpy(float) + overhead
     return workload["cpu_cores"].to_numpy(float), workload["memory_gib"].to_numpy(float) + overhead
 
@@ -225,7 +225,7 @@ VARIANTS = {
     "queue-max-wait": {"placement.when_full": "queue", "placement.max_wait_s": 600},
     "overcommit": {"platform.vm.memory_overcommit": 1.5, "platform.vm.cpu_overcommit": 2.0,
                    "platform.container.overcommit": 1.25},
-    "container-usage": {"platform.container.admission": "usage", "host.cpu_cores": 2},
+    "container-usage": {"platform.container.admission": "oracle", "host.cpu_cores": 2},
 }
 
 
@@ -510,7 +510,7 @@ ROW = st.fixed_dictionaries({
     max_wait_s=st.one_of(st.none(), st.sampled_from([1.0, 30.0, 200.0])),
     boot_s=st.sampled_from([0, 5, [0, 3, 40], {"mean": 20}]),
     vm_overcommit=st.sampled_from([1.0, 1.5]),
-    admission=st.sampled_from(["requests", "usage"]),
+    admission=st.sampled_from(["requests", "oracle"]),
     host=st.sampled_from([(4, 8.0, 0.0), (8, 16.0, 2.0), (2, 32.0, 1.0)]),
     seed=st.integers(0, 3),
 )

@@ -136,7 +136,7 @@ def test_the_lane_takes_what_it_models_and_its_mode_follows_from_the_inputs():
         "constant usage within requests": ({}, (True, True)),
         "usage that changes every step": ({"workload.synthetic.cpu_burstiness": 0.5}, (True, False)),
         "overcommitted requests": ({"platform.container.overcommit": 2.0}, (True, False)),
-        "usage above the request": ({"platform.container.admission": "usage",
+        "usage above the request": ({"platform.container.admission": "oracle",
                                      "platform.container.usage_percentile": 50.0,
                                      "workload.synthetic.cpu_burstiness": 0.5}, (True, False)),
         "batch work": ({"workload.synthetic.batch_fraction": 0.5}, (False, None)),
@@ -156,7 +156,7 @@ def test_the_oom_killer_and_restarts_run_in_the_lane_as_in_the_general_engine(re
     again, and killed containers come back after the back-off (or are gone)."""
     config = config_for("container", [{"cpu_cores": 16, "memory_gib": 16, "count": 2}], "first_fit", "queue",
                         None, None, 0.5, 0.1, 1200.0, 2, False).with_overrides({
-                            "platform.container.admission": "usage", "platform.container.usage_percentile": 10.0,
+                            "platform.container.admission": "oracle", "platform.container.usage_percentile": 10.0,
                             "platform.container.restart_policy": restart_policy,
                             "workload.synthetic.memory_usage.mean": 0.6, "workload.synthetic.memory_burstiness": 0.5})
     sim = lane_of(config)
@@ -249,7 +249,7 @@ def test_a_real_traces_usage_series_runs_in_the_lane_with_the_general_engines_nu
 # --- CPU contention: containers whose usage exceeds what they booked, on shared cores ---
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(hosts=hosts_st, policy=st.sampled_from(POLICIES), admission=st.sampled_from(["requests", "usage"]),
+@given(hosts=hosts_st, policy=st.sampled_from(POLICIES), admission=st.sampled_from(["requests", "oracle"]),
        overcommit=st.sampled_from([1.0, 2.0, 4.0]), cpu_mean=st.sampled_from([0.3, 0.8]),
        step_s=st.sampled_from([None, 300.0]), seed=st.integers(0, 2**16))
 def test_contended_containers_run_in_the_lane_with_the_general_engines_numbers(hosts, policy, admission, overcommit,

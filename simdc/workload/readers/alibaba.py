@@ -284,8 +284,8 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
             capacity = (float(sized["cpu_num"].sum()), float(sized["mem_size"].sum()) / 100.0 * ref)
     ends = []
     if files.get("container_meta"):
-        meta = _frame(files["container_meta"], ["container_id", "time_stamp", "status", "cpu_request", "cpu_limit",
-                                                "mem_size"], options, bad)
+        meta = _frame(files["container_meta"], ["container_id", "time_stamp", "app_du", "status", "cpu_request",
+                                                "cpu_limit", "mem_size"], options, bad)
         ends.append(meta["time_stamp"].max())
     if files.get("batch_task"):
         tasks = _frame(files["batch_task"], ["task_name", "instance_num", "job_name", "status", "start_time",
@@ -320,7 +320,7 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
         table = canonical("alibaba2018", id=ids, submit_s=containers["submit"], duration_s=containers["duration"],
                           cpu_cores=containers["cpu"], memory_gib=containers["mem"], cpu_used=cpu_used,
                           memory_used_gib=mem_used, priority=1, cpu_limit=containers["limit"],
-                          censored=containers["censored"].to_numpy(bool))
+                          censored=containers["censored"].to_numpy(bool), job=containers["app"].to_numpy(object))
         chosen = select(TraceData(table, usage, "alibaba2018", ""), Selection(selection.time_window_s,
                         selection.sample, None, selection.seed))
         parts.append(chosen.instances)
@@ -360,7 +360,7 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
                                  lambda t, k: (t["key"].to_numpy(object).astype(str) + "/"
                                                + pd.Series(k).astype(str).to_numpy(object)).astype(object),
                                  purpose="workload:sample:batch", concurrency=concurrency))
-    instances = _combine(parts, selection, "alibaba2018")
+    instances = _jobs(_combine(parts, selection, "alibaba2018"))
     _note_censored(instances, data_end, notes)
     if usage is not None:
         usage = usage[usage["id"].isin(instances["id"])].reset_index(drop=True)
@@ -604,6 +604,18 @@ def _combine(parts: list[pd.DataFrame], selection: Selection, version: str) -> p
     return instances
 
 
+def _jobs(instances: pd.DataFrame) -> pd.DataFrame:
+    """v2018's ``job`` column: a container's ``app_du`` (its application deployment
+    unit, read by _containers), a batch instance's ``job_name`` (the first part of its
+    id, ``"<job_name>/<task_name>/..."``)."""
+    batch = (instances["kind"] == "batch").to_numpy()
+    job = instances["job"].astype(object).fillna("").astype(str).to_numpy(object)
+    if batch.any():
+        ids = instances["id"].to_numpy(object)[batch].astype(str)
+        job[batch] = np.char.partition(ids, "/")[:, 0].astype(object)
+    return instances.assign(job=pd.Categorical(job))
+
+
 def _note_censored(instances: pd.DataFrame, data_end: float, notes: list[str]) -> None:
     cut = instances["censored"].to_numpy(bool) & (instances["kind"].astype(str) == "batch").to_numpy() \
         if "censored" in instances else np.zeros(0, dtype=bool)
@@ -613,14 +625,17 @@ def _note_censored(instances: pd.DataFrame, data_end: float, notes: list[str]) -
 
 
 def _containers(meta: pd.DataFrame, ref: float, dropped: dict[str, int]) -> pd.DataFrame:
-    """One row per container: ``id, submit, cpu, limit, mem, stop`` (inf when it was
-    still running at its last snapshot) and ``censored``."""
+    """One row per container: ``id, app`` (its app_du, "" when none), ``submit, cpu,
+    limit, mem, stop`` (inf when it was still running at its last snapshot) and
+    ``censored``."""
     meta = meta.assign(time_stamp=np.maximum(meta["time_stamp"].to_numpy(float), 0.0),
                        cpu_request=_valid(meta["cpu_request"]), cpu_limit=_valid(meta["cpu_limit"]),
                        mem_size=_valid(meta["mem_size"]))
     meta = meta.sort_values(["container_id", "time_stamp"], kind="stable")
     groups = meta.groupby("container_id", sort=False)
     out = pd.DataFrame({
+        "app": (groups["app_du"].first().fillna("").astype(str) if "app_du" in meta
+                else pd.Series("", index=groups.size().index)),
         "submit": groups["time_stamp"].min(),
         "cpu": groups["cpu_request"].max() / 100.0,
         "limit": groups["cpu_limit"].max() / 100.0,

@@ -962,12 +962,13 @@ def check_frame(frame: pd.DataFrame, path: Path, table: str, fields: Sequence[Fi
 
 def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, cpu_used=None,
               memory_used_gib=None, kind="service", priority=0, cpu_limit=None,
-              memory_limit_gib=None, censored=None) -> pd.DataFrame:
+              memory_limit_gib=None, censored=None, job=None) -> pd.DataFrame:
     """The canonical instance table from a reader's arrays, sorted by ``submit_s``.
 
     ``censored`` (bool per instance, optional) marks lifetimes cut off by the end of
     the data (still running when the trace ends: ``duration_s`` is a lower bound); when
     given, the table has a ``censored`` column after :data:`~simdc.workload.COLUMNS`.
+    ``job`` (str per instance, optional) names the job or service of each instance.
 
     Readers check the rows they read; this checks the table they built, so that values
     valid alone but absurd together (a usage of 10^308 MHz over a long fragment) are
@@ -1012,6 +1013,8 @@ def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, c
     frame["priority"] = np.broadcast_to(np.asarray(priority, dtype=np.int64), (n,))[order]
     frame["cpu_limit"] = nan if cpu_limit is None else np.asarray(cpu_limit, dtype=float)[order]
     frame["memory_limit_gib"] = nan if memory_limit_gib is None else np.asarray(memory_limit_gib, dtype=float)[order]
+    frame["job"] = (pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[""]) if job is None
+                    else pd.Categorical(np.asarray(job, dtype=object)[order]))
     for name in COLUMNS:  # columns no trace gives (interference intensities): their neutral 0
         if name not in frame:
             frame[name] = 0.0

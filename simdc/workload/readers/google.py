@@ -171,7 +171,7 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
         "google", id=ids, submit_s=attempts["submit"] / 1e6,
         duration_s=np.maximum((attempts["end"] - attempts["sched"]) / 1e6, 1e-6),
         cpu_cores=cpu, memory_gib=mem, cpu_used=cpu_used, memory_used_gib=mem_used,
-        priority=attempts["priority"], censored=censored)
+        priority=attempts["priority"], censored=censored, job=attempts["job"].astype(np.int64).astype(str))
     return TraceData(instances, usage, "google", "", dropped=dropped, notes=notes)
 
 
