@@ -14,6 +14,7 @@ import pandas as pd
 from simdc import budget, metrics
 from simdc.config import Config
 from simdc.engine import run_platform
+from simdc.engine.rules import resolve_sizing
 from simdc.results import Results
 from simdc.workload import load_workload
 
@@ -94,6 +95,10 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
             "workload_notes": list(workload.notes),  # what the trace reader chose and assumed
             "platforms": list(sim.platforms),
             "engine_lanes": lanes,
+            # how each VM platform sized its VMs: "auto" decided by what the workload's sizes are
+            "vm_sizing": {name: resolve_sizing(config.platform[name], workload.sizes).sizing
+                          for name in sim.platforms if config.platform[name].rules == "vm"},
+            "workload_sizes": workload.sizes,
             "warnings": unplaceable_warnings(summary, instances, workload.instances, config)
             + sizing_warnings(config, workload),
             "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
@@ -135,7 +140,7 @@ def sizing_warnings(config: Config, workload) -> list[str]:
     """One line per VM platform that sizes VMs from its catalogue when some needs exceed
     every size: those VMs get a custom size of exactly the need (plus the guest OS), which
     no cloud of that catalogue offers (:func:`simdc.engine.rules.vm_sizes`)."""
-    from simdc.engine.rules import resolve_sizing, vm_sizes
+    from simdc.engine.rules import vm_sizes
     from simdc.model.platform import VmPlatform
 
     lines = []

@@ -144,6 +144,7 @@ def test_rounding_cost_equals_a_hand_computation(tmp_path):
     assert summary.loc["vm", "vm_cpu_over_need"] == pytest.approx(662.5 / 872.5, rel=1e-12)
     assert summary.loc["vm", "vm_mem_over_need"] == pytest.approx(mem_extra / mem_need, rel=1e-12)
     assert np.isnan(summary.loc["container", "vm_cpu_over_need"])
+    assert results.manifest["vm_sizing"] == {"vm": "catalogue"} and results.manifest["workload_sizes"] == "need"
     vm = results.hosts.set_index("platform").loc["vm"]
     booked = sum(stay[i] * (TINY_SIZES[i][1] + VMM_MIB / 1024) for i in stay)
     assert vm["mem_alloc_gib_s"] == pytest.approx(booked, rel=1e-9)
@@ -167,6 +168,7 @@ def test_a_workload_of_vm_sizes_keeps_them(tmp_path):
     for i, _, _, c, m in TINY:
         assert (vm.loc[i, "vm_vcpus"], vm.loc[i, "vm_memory_gib"]) == (c, m)
     assert results.summary.set_index("platform").loc["vm", "vm_mem_over_need"] == 0
+    assert results.manifest["vm_sizing"] == {"vm": "as_given"}
 
 
 def test_a_need_beyond_the_catalogue_keeps_itself_and_is_warned_about(tmp_path):
