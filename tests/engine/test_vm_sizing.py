@@ -209,3 +209,29 @@ def test_an_unknown_sizing_is_reported_with_the_choices(tmp_path):
     result = CliRunner().invoke(app, ["run", str(config), "--no-write"])
     lines = assert_user_error(result, "platform.vm.sizing", "catalogue")
     assert len(lines) == 1, lines
+
+
+# --- which workloads state needs ---------------------------------------------------------
+
+
+def test_every_trace_format_says_what_its_sizes_are():
+    from simdc.model.workload import TRACE_FORMATS
+    from simdc.workload.readers import SIZES
+
+    assert set(SIZES) == set(TRACE_FORMATS) - {"auto"}
+    assert set(SIZES.values()) == {"vm", "need"}
+
+
+@pytest.mark.parametrize("relative, sizes", [
+    ("azure_v1_2017/vmtable.csv.gz", "vm"),
+    ("bitbrains_rnd", "vm"),
+    ("google_2011", "need"),
+])
+def test_vm_traces_give_vm_sizes_and_container_traces_needs(relative, sizes):
+    from simdc.model.workload import WorkloadSpec
+    from simdc.workload import load_workload
+
+    workload = load_workload(WorkloadSpec(trace=sample(relative)), 30 * 86400.0, 0)
+    assert workload.sizes == sizes
+    override = "need" if sizes == "vm" else "vm"
+    assert load_workload(WorkloadSpec(trace=sample(relative), sizes=override), 30 * 86400.0, 0).sizes == override
