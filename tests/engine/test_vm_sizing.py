@@ -235,3 +235,21 @@ def test_vm_traces_give_vm_sizes_and_container_traces_needs(relative, sizes):
     assert workload.sizes == sizes
     override = "need" if sizes == "vm" else "vm"
     assert load_workload(WorkloadSpec(trace=sample(relative), sizes=override), 30 * 86400.0, 0).sizes == override
+
+
+def test_converting_a_vm_trace_says_how_to_keep_its_sizes(tmp_path):
+    """simdc's format is read as needs: converting Azure's vmtable notes workload.sizes =
+    "vm", and the converted file replayed with it keeps every VM's size."""
+    from simdc.workload.inspect import convert_trace
+
+    data, written, _ = convert_trace([sample("azure_v1_2017/vmtable.csv.gz")], tmp_path / "azure.csv")
+    assert any('workload.sizes = "vm"' in note for note in data.notes)
+    results = simdc.simulate(validate({
+        "simulation": {"duration_s": 2_600_000.0, "platforms": ["vm"], "sample_every_s": 86400},
+        "host": {"cpu_cores": 64, "memory_gib": 512},
+        "workload": {"trace": str(written), "sizes": "vm"},
+    }))
+    vm = results.instances.set_index("id")
+    given = data.instances.set_index("id")
+    assert (vm["vm_vcpus"] == given.loc[vm.index, "cpu_cores"]).all()
+    assert (vm["vm_memory_gib"] == given.loc[vm.index, "memory_gib"]).all()
