@@ -94,7 +94,13 @@ def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame
 def resolve_sizing(platform: VmPlatform | ContainerPlatform, sizes: str) -> VmPlatform | ContainerPlatform:
     """``platform`` with a VM's ``sizing = "auto"`` decided by what the workload's sizes
     are: ``"need"`` (applications' needs) gives ``"catalogue"``, ``"vm"`` (VM sizes)
-    ``"as_given"``. Containers and a sizing already chosen are returned as they are."""
+    ``"as_given"``. Containers and a sizing already chosen are returned as they are.
+
+    Raises
+    ------
+    ValueError
+        ``sizes`` is neither ``"vm"`` nor ``"need"``.
+    """
     if not isinstance(platform, VmPlatform) or platform.sizing != "auto":
         return platform
     if sizes not in ("vm", "need"):
@@ -110,7 +116,8 @@ def vm_sizes(platform: VmPlatform, need_cpu: np.ndarray,
     With ``sizing = "catalogue"``: the smallest size of ``platform.catalogue`` with
     ``vcpus >= need_cpu`` and ``memory_gib >= need_mem_gib + guest_os_mib`` (GiB), the
     smallest being the fewest vCPUs, then the least memory (so no other holding size is
-    smaller or equal in both); the catalogue's order does not matter. A need no size holds
+    smaller or equal in both; vCPUs first is an assumption: a vCPU costs more than a GiB
+    in general-purpose price lists); the catalogue's order does not matter. A need no size holds
     gets a custom size of exactly the need (plus the guest OS in memory): the planner sees
     it placed, or counted ``unplaceable`` when no host holds it, rather than the run
     refused (``custom`` marks them). Otherwise (``"as_given"``, or
