@@ -8,11 +8,13 @@ import time
 from datetime import datetime, timezone
 from importlib import metadata
 
+import numpy as np
 import pandas as pd
 
 from simdc import budget, metrics
 from simdc.config import Config
 from simdc.engine import run_platform
+from simdc.engine.rules import resolve_sizing
 from simdc.results import Results
 from simdc.workload import load_workload
 
@@ -67,11 +69,12 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
                      progress=None if progress is None else
                      (lambda t, name=name: progress(name, t, sim.duration_s)),
                      images={image.name: image for image in config.images}, registry=config.registry,
-                     faults=config.faults)
+                     faults=config.faults, sizes=workload.sizes)
         for name in sim.platforms
     ]
     # each platform's summary from its own tables (no copy of a platform's rows out of all)
-    summary = pd.concat([metrics.summary(r.instances, r.hosts) for r in runs], ignore_index=True)
+    summary = pd.concat([metrics.summary(r.instances, r.hosts, workload.instances) for r in runs],
+                        ignore_index=True)
     lanes = {name: run.lane for name, run in zip(sim.platforms, runs)}
     instances = _concat_columns([r.instances for r in runs])
     hosts = pd.concat([r.hosts for r in runs], ignore_index=True)
@@ -92,7 +95,12 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
             "workload_notes": list(workload.notes),  # what the trace reader chose and assumed
             "platforms": list(sim.platforms),
             "engine_lanes": lanes,
-            "warnings": unplaceable_warnings(summary, instances, workload.instances, config),
+            # how each VM platform sized its VMs: "auto" decided by what the workload's sizes are
+            "vm_sizing": {name: resolve_sizing(config.platform[name], workload.sizes).sizing
+                          for name in sim.platforms if config.platform[name].rules == "vm"},
+            "workload_sizes": workload.sizes,
+            "warnings": unplaceable_warnings(summary, instances, workload.instances, config)
+            + sizing_warnings(config, workload),
             "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "wall_time_s": round(time.perf_counter() - started, 3),
@@ -110,14 +118,45 @@ def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, request
     for row in summary.itertuples():
         if not row.unplaceable:
             continue
-        mine = requests[instances.loc[instances["platform"] == row.platform, "unplaceable"].to_numpy()]
+        rows = instances.loc[instances["platform"] == row.platform]
+        unplaced = rows["unplaceable"].to_numpy(bool)
+        mine = requests[unplaced]
+        as_vm = ""  # a VM sized from a catalogue books more than the request
+        if "vm_vcpus" in rows and rows["vm_vcpus"].notna().all():
+            sized = rows.loc[unplaced, ["vm_vcpus", "vm_memory_gib"]].to_numpy(float)
+            if not np.array_equal(sized, mine[["cpu_cores", "memory_gib"]].to_numpy(float)):
+                as_vm = f", a VM of {sized[:, 0].max():g} vCPUs, {sized[:, 1].max():g} GiB"
         lines.append(
             f"{row.platform}: {row.unplaceable:,} of {row.submitted:,} requests fit no host even when it is empty "
-            f"(largest such request {mine['cpu_cores'].max():g} cores, {mine['memory_gib'].max():g} GiB; largest "
-            f"host {largest.cpu_cores:g} cores, {largest.allocatable_memory_gib:g} GiB allocatable"
+            f"(largest such request {mine['cpu_cores'].max():g} cores, {mine['memory_gib'].max():g} GiB{as_vm}; "
+            f"largest host {largest.cpu_cores:g} cores, {largest.allocatable_memory_gib:g} GiB allocatable"
             + (f", split into {nodes} node VMs: a request must fit one node, with the node's own overheads"
                if (nodes := getattr(config.platform[row.platform], "nodes_per_host", None)) else "")
             + "); they are counted as 'unplaceable' and in rejected, and no fleet of these hosts can serve them")
+    return lines
+
+
+def sizing_warnings(config: Config, workload) -> list[str]:
+    """One line per VM platform that sizes VMs from its catalogue when some needs exceed
+    every size: those VMs get a custom size of exactly the need (plus the guest OS), which
+    no cloud of that catalogue offers (:func:`simdc.engine.rules.vm_sizes`)."""
+    from simdc.engine.rules import vm_sizes
+    from simdc.model.platform import VmPlatform
+
+    lines = []
+    need_cpu = workload.instances["cpu_cores"].to_numpy(float)
+    need_mem = workload.instances["memory_gib"].to_numpy(float)
+    for name in config.simulation.platforms:
+        platform = resolve_sizing(config.platform[name], workload.sizes)
+        if not isinstance(platform, VmPlatform) or platform.sizing != "catalogue":
+            continue
+        custom = int(vm_sizes(platform, need_cpu, need_mem)[2].sum())
+        if custom:
+            most_cpu = max(size.vcpus for size in platform.catalogue)
+            most_mem = max(size.memory_gib for size in platform.catalogue)
+            lines.append(f"{name}: {custom:,} of {len(need_cpu):,} needs fit no size of the VM catalogue (at most "
+                         f"{most_cpu:g} vCPUs, {most_mem:g} GiB with {platform.guest_os_mib:g} MiB of it the guest "
+                         f"OS); they get a custom size of exactly their need")
     return lines
 
 

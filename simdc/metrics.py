@@ -63,6 +63,15 @@ fleet
     (0 for an empty host with ``cluster.power_off_idle``); ``fragmentation_gib_mean``:
     over the requests that found no host, the memory then free across the fleet: free
     but in pieces too small (or on hosts short of CPU).
+VM size over need
+    ``vm_cpu_over_need`` and ``vm_mem_over_need``: what the VMs booked beyond what their
+    applications need, as a share of the need, time-weighted over the VMs' stays on a
+    host: ``Σ stay × (size − need) / Σ stay × need``, with ``size`` the VM's vCPUs or
+    memory (GiB, its guest OS included; the VMM's overhead not) and ``need`` the
+    workload's ``cpu_cores`` or ``memory_gib``. It is the cost of rounding needs up to
+    a catalogue's sizes (``sizing = "catalogue"``; Borg measured 30-50 % more resources
+    for rounding requests up to powers of two, Verma et al., EuroSys 2015 §5) and of the
+    guest OS; 0 for VMs of given sizes, NaN for containers (they book the need itself).
 memory pressure
     ``oom_kills``: containers killed by the OOM killer (each restart may be killed
     again); ``reclaim_share``: share of host-time a hypervisor was reclaiming VM memory
@@ -81,6 +90,7 @@ SUMMARY_COLUMNS = (
     "cpu_util_mean", "cpu_demand_util_mean", "cpu_unmet_core_s", "cpu_unmet_share",
     "batch_slowdown_p50", "batch_slowdown_p95", "batch_slowdown_p99",
     "mem_used_util_mean", "mem_alloc_util_mean", "cpu_booked_util_mean", "stranded_mem_gib_mean",
+    "vm_cpu_over_need", "vm_mem_over_need",
     "oom_kills", "restarts", "reclaim_share", "swap_share",
     "cold_starts", "warm_starts", "pull_s_mean", "pulled_gib", "cache_hit_ratio",
     "hosts", "hosts_used", "energy_kwh", "fragmentation_gib_mean",
@@ -90,8 +100,13 @@ SUMMARY_COLUMNS = (
 )
 
 
-def summary(instances: pd.DataFrame, hosts: pd.DataFrame) -> pd.DataFrame:
-    """One row per platform (every platform in ``hosts``, in its order), even without instances."""
+def summary(instances: pd.DataFrame, hosts: pd.DataFrame, requests: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per platform (every platform in ``hosts``, in its order), even without instances.
+
+    ``requests`` is the workload (each platform's instances are its rows, in its order):
+    with it and the instances' VM sizes, the VM size over need (:func:`size_over_need`);
+    without, NaN.
+    """
     rows = []
     duration_s = float(hosts["duration_s"].iloc[0])
     platforms = hosts["platform"].unique()
@@ -99,7 +114,8 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame) -> pd.DataFrame:
         mine = instances["platform"] == platform
         inst = instances if mine.all() else instances[mine]  # no copy when the table is one platform's
         row = {"platform": platform, **instance_metrics(inst, duration_s),
-               **host_metrics(hosts[hosts["platform"] == platform] if len(platforms) > 1 else hosts)}
+               **host_metrics(hosts[hosts["platform"] == platform] if len(platforms) > 1 else hosts),
+               **size_over_need(inst, requests, duration_s)}
         if "fleet_peak_resident" in hosts:  # the engine's own count: exact with failures' victims off host
             row["peak_instances"] = int(row.pop("fleet_peak_resident"))
         row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan
@@ -140,6 +156,29 @@ def instance_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]:
         "fragmentation_gib_mean": _mean(column["free_mem_gib_at_failure"]),
         **isolation_metrics(inst, duration_s),
     }
+
+
+def size_over_need(inst: pd.DataFrame, requests: pd.DataFrame | None, duration_s: float) -> dict[str, float]:
+    """``vm_cpu_over_need`` and ``vm_mem_over_need`` (module docstring) of one platform's
+    instances, aligned with ``requests`` (the workload: ``cpu_cores``, ``memory_gib``);
+    NaN without requests, for containers (no ``vm_vcpus``), or when no VM stayed."""
+    empty = {"vm_cpu_over_need": np.nan, "vm_mem_over_need": np.nan}
+    if requests is None or "vm_vcpus" not in inst or len(inst) != len(requests):
+        return empty
+    admit = inst["admit_s"].to_numpy(float)
+    start, end = resident_intervals(inst, duration_s)
+    stay = end - start
+    placed = ~np.isnan(admit)
+    result = {}
+    for key, size_column, need_column in (("vm_cpu_over_need", "vm_vcpus", "cpu_cores"),
+                                          ("vm_mem_over_need", "vm_memory_gib", "memory_gib")):
+        size = inst[size_column].to_numpy(float)[placed]
+        need = requests[need_column].to_numpy(float)[placed]
+        booked_need = (stay * need).sum()
+        if np.isnan(size).any() or not booked_need > 0:
+            return empty
+        result[key] = float((stay * (size - need)).sum() / booked_need)
+    return result
 
 
 def isolation_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]:
@@ -271,6 +310,8 @@ HEADLINE = (
     ("mem_alloc_util_mean", "memory allocated", "{:.1%}"),
     ("cpu_booked_util_mean", "CPU booked", "{:.1%}"),
     ("stranded_mem_gib_mean", "stranded memory (GiB)", "{:,.1f}"),
+    ("vm_cpu_over_need", "VM vCPUs over need", "{:+.1%}"),
+    ("vm_mem_over_need", "VM memory over need", "{:+.1%}"),
     ("oom_kills", "OOM kills", "{:,.0f}"),
     ("restarts", "restarts", "{:,.0f}"),
     ("swap_share", "host time swapping", "{:.1%}"),

@@ -11,7 +11,9 @@ import pytest
 import tomli_w
 
 # A one-host run small enough to simulate in a few milliseconds: about 70 arrivals in
-# two hours, lifetimes of half an hour, sizes that fill an 8-core, 16 GiB host.
+# two hours, lifetimes of half an hour, sizes that fill an 8-core, 16 GiB host. The sizes
+# are Azure A-series ones, so as VMs (the generator states needs) each gets the Av2 size
+# that holds it with its guest OS (1 x 2, 2 x 4, 4 x 8 GiB) and every one fits the host.
 MINIMAL: dict[str, Any] = {
     "simulation": {"duration_s": 7200, "seed": 3, "platforms": ["vm", "container"], "sample_every_s": 300},
     "host": {"cpu_cores": 8, "memory_gib": 16, "reserved_memory_gib": 1},
@@ -19,9 +21,9 @@ MINIMAL: dict[str, Any] = {
         "arrival_rate_per_s": 0.01,
         "lifetime_s": {"mean": 1800},
         "sizes": [
-            {"cpu_cores": 1, "memory_gib": 2, "weight": 3},
-            {"cpu_cores": 2, "memory_gib": 4, "weight": 2},
-            {"cpu_cores": 4, "memory_gib": 8, "weight": 1},
+            {"cpu_cores": 1, "memory_gib": 1.75, "weight": 3},
+            {"cpu_cores": 2, "memory_gib": 3.5, "weight": 2},
+            {"cpu_cores": 4, "memory_gib": 7, "weight": 1},
         ],
     }},
 }

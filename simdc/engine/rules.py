@@ -32,6 +32,8 @@ class Footprints:
     mem_limit: np.ndarray  # a container above this is OOM-killed alone (cgroup limit)
     mem_request: np.ndarray  # GiB the OOM ranking compares usage with
     priority: np.ndarray  # higher survives memory pressure longer
+    vm_vcpus: np.ndarray | None = None  # a VM's size: vCPUs (None for containers)
+    vm_memory_gib: np.ndarray | None = None  # a VM's size: GiB, its guest OS included
 
 
 def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame,
@@ -52,17 +54,22 @@ def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame
 
     if isinstance(platform, VmPlatform):
         # Static preallocation: the whole size is taken for the whole life; a guest can
-        # neither use more vCPUs nor more memory than it was given.
+        # neither use more vCPUs nor more memory than it was given, and the application
+        # in it has the size less its guest OS (which the host counts as used:
+        # resident_overhead_gib).
+        vcpus, memory_gib, _ = vm_sizes(platform, size_cpu, size_mem)
         return Footprints(
-            book_cpu=size_cpu,
-            book_mem_gib=size_mem + overhead_gib,
+            book_cpu=vcpus,
+            book_mem_gib=memory_gib + overhead_gib,
             start_s=platform.boot_s.sample(rng, n),
-            weight=size_cpu,
-            cpu_cap=size_cpu,
-            mem_cap=size_mem,
+            weight=vcpus,
+            cpu_cap=vcpus,
+            mem_cap=memory_gib - _guest_gib(platform),
             mem_limit=none,
-            mem_request=size_mem,
+            mem_request=memory_gib,
             priority=priority,
+            vm_vcpus=vcpus,
+            vm_memory_gib=memory_gib,
         )
     # Dynamic sharing: the footprint is what the container uses. Admission counts the
     # declared requests (Kubernetes), or, as the clairvoyant upper bound ("oracle"), a
@@ -120,6 +127,72 @@ def virtualisation(platform: VmPlatform | ContainerPlatform, instances: pd.DataF
         return Virtualisation(1.0, np.ones(n))
     io = instances["io_intensity"].to_numpy(float) if "io_intensity" in instances else np.zeros(n)
     return Virtualisation(1.0 + platform.cpu_overhead, 1.0 + platform.cpu_overhead + platform.io_overhead * io)
+
+def resolve_sizing(platform: VmPlatform | ContainerPlatform, sizes: str) -> VmPlatform | ContainerPlatform:
+    """``platform`` with a VM's ``sizing = "auto"`` decided by what the workload's sizes
+    are: ``"need"`` (applications' needs) gives ``"catalogue"``, ``"vm"`` (VM sizes)
+    ``"as_given"``. Containers and a sizing already chosen are returned as they are.
+
+    Raises
+    ------
+    ValueError
+        ``sizes`` is neither ``"vm"`` nor ``"need"``.
+    """
+    if not isinstance(platform, VmPlatform) or platform.sizing != "auto":
+        return platform
+    if sizes not in ("vm", "need"):
+        raise ValueError(f"sizes: expected 'vm' or 'need' (got {sizes!r})")
+    return platform.model_copy(update={"sizing": "catalogue" if sizes == "need" else "as_given"})
+
+
+def vm_sizes(platform: VmPlatform, need_cpu: np.ndarray,
+             need_mem_gib: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each VM's size and whether it is a custom one, ``(vcpus, memory_gib, custom)``,
+    shapes ``(instances,)``; needs in cores and GiB.
+
+    With ``sizing = "catalogue"``: the smallest size of ``platform.catalogue`` with
+    ``vcpus >= need_cpu`` and ``memory_gib >= need_mem_gib + guest_os_mib`` (GiB), the
+    smallest being the fewest vCPUs, then the least memory (so no other holding size is
+    smaller or equal in both; vCPUs first is an assumption: a vCPU costs more than a GiB
+    in general-purpose price lists); the catalogue's order does not matter. A need no size holds
+    gets a custom size of exactly the need (plus the guest OS in memory): the planner sees
+    it placed, or counted ``unplaceable`` when no host holds it, rather than the run
+    refused (``custom`` marks them). Otherwise (``"as_given"``, or
+    ``"auto"`` not yet resolved by :func:`resolve_sizing`) the need is the size.
+    """
+    need_cpu, need_mem_gib = np.asarray(need_cpu, float), np.asarray(need_mem_gib, float)
+    if platform.sizing != "catalogue":
+        return need_cpu, need_mem_gib, np.zeros(len(need_cpu), dtype=bool)
+    guest_gib = _guest_gib(platform)
+    sizes = sorted(platform.catalogue, key=lambda size: (size.vcpus, size.memory_gib))
+    vcpus = np.array([size.vcpus for size in sizes])
+    memory = np.array([size.memory_gib for size in sizes])
+    # Distinct needs are few (a trace's request classes): fit those, then spread back.
+    pairs, back = np.unique(np.column_stack([need_cpu, need_mem_gib + guest_gib]), axis=0, return_inverse=True)
+    back = back.reshape(-1)
+    holds = (vcpus[None, :] >= pairs[:, :1] - _TOLERANCE) & (memory[None, :] >= pairs[:, 1:] - _TOLERANCE)
+    first = holds.argmax(axis=1)  # the first holding size in (vCPUs, memory) order
+    found = holds.any(axis=1)
+    chosen_cpu = np.where(found, vcpus[first], pairs[:, 0])
+    chosen_mem = np.where(found, memory[first], pairs[:, 1])
+    return chosen_cpu[back], chosen_mem[back], ~found[back]
+
+
+# A need equal to a size up to rounding (1.75 + 0.25 GiB) is held by it.
+_TOLERANCE = 1e-9
+
+
+def _guest_gib(platform: VmPlatform) -> float:
+    """GiB of a VM's size its guest OS takes: counted only for sizes chosen from the
+    catalogue (a size given by a VM trace already holds its guest)."""
+    return platform.guest_os_mib / MIB_PER_GIB if platform.sizing == "catalogue" else 0.0
+
+
+def resident_overhead_gib(platform: VmPlatform | ContainerPlatform) -> float:
+    """GiB each instance holds on its host besides its application's usage: the VMM or
+    the container's shim (``overhead_mib``), and a catalogue-sized VM's guest OS."""
+    base = platform.overhead_mib / MIB_PER_GIB
+    return base + _guest_gib(platform) if isinstance(platform, VmPlatform) else base
 
 
 def _limit(instances: pd.DataFrame, column: str, n: int) -> np.ndarray:

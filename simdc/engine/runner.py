@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 
 from simdc.engine.fastlane import FastLane, NeedsGeneral
-from simdc.engine.rules import fits_nowhere
+from simdc.engine.rules import fits_nowhere, resolve_sizing
 from simdc.engine.simulation import PlatformRun
 from simdc.model.faults import FaultSpec
 from simdc.model.host import HostSpec
@@ -21,7 +22,7 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
                  usage=None, placement: PlacementSpec | None = None, power_off_idle: bool = False,
                  progress=None, images: dict | None = None,
                  registry: RegistrySpec | None = None, faults: FaultSpec | None = None,
-                 lane: str = "auto") -> PlatformRun:
+                 lane: str = "auto", sizes: str = "vm") -> PlatformRun:
     """Replay ``instances`` (sorted by ``submit_s``) on ``hosts`` under ``platform``.
 
     Parameters
@@ -45,7 +46,12 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
         nothing it lacks (the same results, a fraction of the work), else the general
         engine (:mod:`simdc.engine.simulation`); ``"general"`` and ``"fast"`` force one
         (the tests compare them). The result says which ran.
+    sizes
+        What the instances' ``cpu_cores`` and ``memory_gib`` are: VM sizes (``"vm"``) or
+        applications' needs (``"need"``); decides a VM's ``sizing = "auto"``
+        (:func:`simdc.engine.rules.resolve_sizing`).
     """
+    platform = resolve_sizing(platform, sizes)
     args = (name, platform, hosts, instances, duration_s, sample_every_s, seed, usage,
             placement or PlacementSpec(), power_off_idle, images or {}, registry or RegistrySpec(),
             faults or FaultSpec())
@@ -68,4 +74,8 @@ def _finished(sim: FastLane, run: PlatformRun, lane: str) -> PlatformRun:
     fleet could hold it even empty: a request the fleet cannot serve at any load, which a
     capacity planner must tell apart from a rejection under load."""
     run.instances["unplaceable"] = fits_nowhere(sim.fp.book_cpu, sim.fp.book_mem_gib, sim.cpu_caps, sim.mem_caps)
+    # A VM's size (vCPUs, GiB with its guest OS), as given or chosen from the catalogue;
+    # NaN for containers. metrics.summary compares it with the need.
+    for column, size in (("vm_vcpus", sim.fp.vm_vcpus), ("vm_memory_gib", sim.fp.vm_memory_gib)):
+        run.instances[column] = size if size is not None else np.nan
     return replace(run, lane=lane)

@@ -32,8 +32,8 @@ from simdc.engine.host import FleetBookings, HostState
 from simdc.engine.images import LayerCache
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.recommender import OBSERVE_EVERY_S
-from simdc.engine.rules import (MIB_PER_GIB, caps, footprints, host_specs, image_needs, take_objects,
-                                virtualisation)
+from simdc.engine.rules import (MIB_PER_GIB, caps, footprints, host_specs, image_needs, resident_overhead_gib,
+                                take_objects, virtualisation)
 from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet, first_fit, first_fit_index
 from simdc.random import stream
@@ -152,7 +152,7 @@ class Simulation:
         self.max_wait_s = placement.max_wait_s
         self.max_starts = placement.max_concurrent_starts
         vm = isinstance(platform, VmPlatform)
-        host_args = dict(overhead_gib=platform.overhead_mib / MIB_PER_GIB, vm=vm, power_off_idle=power_off_idle,
+        host_args = dict(overhead_gib=resident_overhead_gib(platform), vm=vm, power_off_idle=power_off_idle,
                          membw_sensitivity=platform.membw_sensitivity, io_sensitivity=platform.io_sensitivity)
         self.vm, self.faults, self.seed = vm, faults, seed
         if vm:

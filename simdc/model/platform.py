@@ -25,6 +25,32 @@ START_P99_OVER_P50 = 0.246 / 0.206
 CONTAINER_START_P99_S = round(0.56 * START_P99_OVER_P50, 3)  # 0.669 s
 SANDBOXED_START_P99_S = round(0.85 * START_P99_OVER_P50, 3)  # 1.015 s
 
+class VmSize(Spec):
+    """One size of a cloud's VM catalogue: its name, vCPUs and memory (GiB), both > 0."""
+
+    name: str = Field(min_length=1)
+    vcpus: float = Field(gt=0)
+    memory_gib: float = Field(gt=0)
+
+
+# Azure's general-purpose sizes, Av2 and Dv5 series (vCPUs, memory GiB), from the size
+# tables of https://learn.microsoft.com/azure/virtual-machines/av2-series and
+# https://learn.microsoft.com/azure/virtual-machines/dv5-dsv5-series (MicrosoftDocs/azure-docs,
+# articles/virtual-machines/av2-series.md and dv5-dsv5-series.md). Av2 is the entry-level
+# general-purpose series and the successor of the A-series the synthetic size mix comes
+# from (simdc.model.workload.AZURE_2017_SIZES): it has 1-vCPU 2 GiB and 2-vCPU 4 GiB sizes,
+# so a 1-core 1.75 GiB need gets 2 GiB, not the 8 GiB of the smallest Dv5; Dv5 (4 GiB per
+# vCPU, up to 96 vCPUs) holds what Av2's 8 vCPUs and 64 GiB cannot.
+_AZURE_SIZES = (  # name, vCPUs, memory GiB
+    ("Standard_A1_v2", 1, 2), ("Standard_A2_v2", 2, 4), ("Standard_A4_v2", 4, 8), ("Standard_A8_v2", 8, 16),
+    ("Standard_A2m_v2", 2, 16), ("Standard_A4m_v2", 4, 32), ("Standard_A8m_v2", 8, 64),
+    ("Standard_D2_v5", 2, 8), ("Standard_D4_v5", 4, 16), ("Standard_D8_v5", 8, 32), ("Standard_D16_v5", 16, 64),
+    ("Standard_D32_v5", 32, 128), ("Standard_D48_v5", 48, 192), ("Standard_D64_v5", 64, 256),
+    ("Standard_D96_v5", 96, 384),
+)
+AZURE_GENERAL_PURPOSE: tuple[VmSize, ...] = tuple(
+    VmSize(name=name, vcpus=vcpus, memory_gib=memory_gib) for name, vcpus, memory_gib in _AZURE_SIZES)
+
 
 class VmPlatform(Spec):
     """A VM: size + overhead is allocated for its whole life, whatever the guest uses."""
@@ -76,6 +102,32 @@ class VmPlatform(Spec):
                                 description="CPU a guest costs above bare metal, as a share of its demand")
     io_overhead: float = Field(default=0.10, ge=0,
                                description="extra time of fully I/O-bound work in a guest, as a share")
+
+    # How a VM's size is chosen (simdc.engine.rules.vm_sizes). "as_given": the workload's
+    # cpu_cores and memory_gib are the VM's size. "catalogue": the smallest size of
+    # `catalogue` whose vCPUs hold the CPU need and whose memory holds the memory need plus
+    # the guest OS, as a cloud user picks one; a need larger than every size keeps itself
+    # (plus the guest OS) as a custom size, and the run's warnings count those. "auto":
+    # "catalogue" where the workload states needs (container traces, the generator, simdc's
+    # format), "as_given" where it gives VM sizes (Azure, Bitbrains, OpenDC VM traces): see
+    # simdc.workload.readers.SIZES and workload.sizes.
+    sizing: Literal["auto", "catalogue", "as_given"] = "auto"
+    catalogue: tuple[VmSize, ...] = Field(default=AZURE_GENERAL_PURPOSE, min_length=1,
+                                          description="sizes a VM can have with sizing = catalogue")
+    # Memory a Linux guest uses for itself: 157-235 MiB in 1-8 GiB VMs (Agache et al., NSDI
+    # 2020, raw data). The upper end: a cloud image runs agents the minimal guest measured
+    # there does not. Counted inside a catalogue-sized VM (its size holds it, and the host
+    # counts it as used); a given size already holds its guest.
+    guest_os_mib: float = Field(default=235.0, ge=0)
+
+    @field_validator("catalogue")
+    @classmethod
+    def _distinct_sizes(cls, sizes: tuple[VmSize, ...]) -> tuple[VmSize, ...]:
+        names = [size.name for size in sizes]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"size names repeat: {', '.join(map(repr, repeated))}; give each size once")
+        return sizes
 
 
 class ContainerPlatform(Spec):

@@ -177,6 +177,10 @@ class WorkloadSpec(Spec):
     reference_cpu_cores: float | None = Field(default=None, gt=0)
     reference_memory_gib: float | None = Field(default=None, gt=0)
     opendc_memory_unit: Literal["MB", "KB"] | None = None
+    # Whether cpu_cores and memory_gib are VM sizes ("vm") or an application's needs
+    # ("need"), which a VM platform with sizing = "auto" fits into its size catalogue.
+    # None: as the source says (simdc.workload.readers.SIZES; the generator states needs).
+    sizes: Literal["vm", "need"] | None = None
     synthetic: SyntheticSpec | None = None
 
     @model_validator(mode="after")

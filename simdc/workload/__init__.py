@@ -48,7 +48,10 @@ class Workload:
     ``skipped`` counts the bad trace rows skipped (``on_bad_rows = "skip"``) by reason;
     ``dropped`` the trace records that are no instance (a task that never ran), by
     reason; ``notes`` say what a reader chose and assumed (see
-    :mod:`simdc.workload.readers`).
+    :mod:`simdc.workload.readers`). ``sizes`` says whether ``cpu_cores`` and
+    ``memory_gib`` are VM sizes (``"vm"``) or applications' needs (``"need"``), which a
+    VM platform with ``sizing = "auto"`` fits into its catalogue (:data:`readers.SIZES`,
+    or the config's ``workload.sizes``).
     """
 
     instances: pd.DataFrame
@@ -57,6 +60,7 @@ class Workload:
     skipped: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    sizes: str = "need"  # cpu_cores, memory_gib: VM sizes ("vm") or applications' needs ("need")
 
     def __len__(self) -> int:
         return len(self.instances)
@@ -78,7 +82,8 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
         from simdc.workload import synthetic
 
         workload = synthetic.generate(spec.synthetic, duration_s, seed)
-        return Workload(workload.instances, workload.source, synthetic_usage(spec.synthetic, workload, seed))
+        return Workload(workload.instances, workload.source, synthetic_usage(spec.synthetic, workload, seed),
+                        sizes=spec.sizes or "need")  # the generator draws what applications ask for
     from simdc.workload import readers, usage  # the readers only when there is a trace to read
 
     data = readers.read_trace([spec.trace] + ([spec.usage] if spec.usage is not None else []), spec.format,
@@ -107,7 +112,7 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
     if late:
         notes.append(f"{late:,} instances arrive at or after simulation.duration_s ({duration_s:g} s): not submitted")
     return Workload(instances, source, model, skipped=dict(data.skipped), dropped=dict(data.dropped),
-                    notes=tuple(notes))
+                    notes=tuple(notes), sizes=spec.sizes or readers.SIZES[data.format])
 
 
 def _run_on_censored(instances: pd.DataFrame, duration_s: float) -> tuple[pd.DataFrame, int]:

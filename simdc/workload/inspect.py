@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from simdc.errors import ConfigError
-from simdc.workload.readers import ReaderOptions, Selection, TraceData, read_trace, write_trace
+from simdc.workload.readers import SIZES, ReaderOptions, Selection, TraceData, read_trace, write_trace
 
 QUANTILES = (0.1, 0.5, 0.9, 0.99)
 TOP_SIZES = 10
@@ -222,6 +222,9 @@ def convert_trace(paths: Sequence[str | Path], to: str | Path, format: str = "au
     ``[workload] trace = "<to>"`` (and ``usage = "<usage file>"``)."""
     data = read_trace(paths, format, options, selection)
     written, usage = write_trace(data, to)
+    if SIZES[data.format] == "vm":  # simdc's format is read as needs, which VMs are sized from
+        data.notes = list(data.notes) + [f"cpu_cores and memory_gib are {data.format}'s VM sizes: replay with "
+                                         f"workload.sizes = \"vm\" to keep them as the VMs' sizes"]
     return data, written, usage
 
 

@@ -32,6 +32,8 @@ def heavy_faults(platforms, sample_every_s=HORIZON_S / 4, seed=3, **faults):
                        "sample_every_s": sample_every_s},
         "cluster": {"hosts": [{"cpu_cores": 16, "memory_gib": 64, "count": 2}]},
         "placement": {"when_full": "queue", "max_wait_s": 900},
+        # VMs of the rows' own size (1 core, 2 GiB), as the containers' requests
+        "platform": {"vm": {"sizing": "as_given"}} if "vm" in platforms else {},
         "faults": {"host_mtbf_s": 4000, "host_repair_s": 900, "kernel_mtbf_s": 3000, "kernel_repair_s": 120,
                    "on_failure": "resubmit", **faults},
         "workload": {"synthetic": {"arrival_rate_per_s": 0.08, "lifetime_s": {"mean": 600},
@@ -264,7 +266,9 @@ def test_cpu_booked_is_the_time_weighted_bookings_over_the_cores(tmp_path, platf
     results = simdc.simulate(validate({
         "simulation": {"duration_s": 200, "seed": 1, "platforms": [platform]},
         "host": {"cpu_cores": 8, "memory_gib": 32, "reserved_memory_gib": 0},
-        "platform": {platform: {"boot_s" if platform == "vm" else "start_s": 0, "overhead_mib": 0}},
+        # hand-sized VMs: the rows are their sizes (no catalogue rounding)
+        "platform": {platform: {"boot_s": 0, "overhead_mib": 0, "sizing": "as_given"} if platform == "vm"
+                     else {"start_s": 0, "overhead_mib": 0}},
         "workload": {"trace": str(trace)},
     }))
     row = results.summary.iloc[0]

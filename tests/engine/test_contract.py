@@ -46,13 +46,35 @@ def build(data: dict[str, Any], directory: Path, changes: dict[str, Any] | None 
     return simdc.load_config(path)
 
 
+def vm_size(config: Config, platform: str, workload: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, float]:
+    """(vCPUs, memory GiB, guest OS GiB) of each workload row's VM: with the catalogue
+    (these tests' traces and generator state needs, so ``sizing = "auto"`` takes it) the
+    smallest size, fewest vCPUs then least memory, holding the need and the guest OS,
+    found by trying every size; else the row's own size."""
+    spec = config.platform[platform]
+    sizing = spec.sizing if spec.sizing != "auto" else (
+        "catalogue" if (config.workload.sizes or "need") == "need" else "as_given")
+    cpu, mem = workload["cpu_cores"].to_numpy(float), workload["memory_gib"].to_numpy(float)
+    if sizing != "catalogue":
+        return cpu, mem, 0.0
+    guest = spec.guest_os_mib / 1024
+    vcpus, memory = cpu.copy(), mem + guest  # a need no size holds keeps itself
+    for i, (c, m) in enumerate(zip(cpu, mem)):
+        holding = [(s.vcpus, s.memory_gib) for s in spec.catalogue if s.vcpus >= c and s.memory_gib >= m + guest - 1e-9]
+        if holding:
+            vcpus[i], memory[i] = min(holding)
+    return vcpus, memory, guest
+
+
 def footprint(config: Config, platform: str, workload: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(CPU, memory GiB) each workload row books under ``platform``, from DESIGN.md §1:
-    a VM books size + overhead; a container its request (or usage) + overhead."""
+    a VM books its size (:func:`vm_size`) + overhead; a container its request (or usage)
+    + overhead."""
     spec = config.platform[platform]
     overhead = spec.overhead_mib / 1024
     if spec.rules == "vm":
-        return workload["cpu_cores"].to_numpy(float), workload["memory_gib"].to_numpy(float) + overhead
+        vcpus, memory, _ = vm_size(config, platform, workload)
+        return vcpus, memory + overhead
     if spec.admission == "oracle":
         return workload["cpu_used"].to_numpy(float), workload["memory_used_gib"].to_numpy(float) + overhead
     return workload["cpu_cores"].to_numpy(float), workload["memory_gib"].to_numpy(float) + overhead
@@ -304,11 +326,15 @@ def test_summary_and_engine_agree_on_density_and_utilisation(busy_runs):
         assert row["mem_alloc_util_mean"] == pytest.approx(alloc, rel=1e-9)
 
         overhead = config.platform[platform].overhead_mib / 1024
-        used = np.minimum(workload["memory_used_gib"], workload["memory_gib"]).to_numpy() + overhead
         # a VM demands its usage plus the hypervisor's share, within its vCPUs (rules.virtualisation)
         spec = config.platform[platform]
-        factor = 1 + spec.cpu_overhead if spec.rules == "vm" else 1.0
-        demand = np.minimum(workload["cpu_used"] * factor, workload["cpu_cores"]).to_numpy()
+        if spec.rules == "vm":  # the application gets the size less the guest, which is used
+            vcpus, memory, guest = vm_size(config, platform, workload)
+            used = np.minimum(workload["memory_used_gib"], memory - guest).to_numpy() + overhead + guest
+            demand = np.minimum(workload["cpu_used"] * (1 + spec.cpu_overhead), vcpus).to_numpy()
+        else:
+            used = np.minimum(workload["memory_used_gib"], workload["memory_gib"]).to_numpy() + overhead
+            demand = np.minimum(workload["cpu_used"], workload["cpu_cores"]).to_numpy()
         started = rows["ready_s"].notna().to_numpy()
         run = np.minimum(rows["end_s"].fillna(horizon).to_numpy(), horizon) - rows["ready_s"].to_numpy()
         assert row["mem_used_util_mean"] == pytest.approx((run * used)[started].sum() / capacity_s, rel=1e-9)

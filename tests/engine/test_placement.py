@@ -122,7 +122,7 @@ def one_vm(tmp_path, rows, *, extra=None, platform_rules=None, duration_s=100.0,
         "cluster": {"hosts": [{"cpu_cores": 8, "memory_gib": 16, "power_idle_w": 100, "power_max_w": 300}
                               | (host or {})],
                     "power_off_idle": power_off_idle},
-        "platform": {"vm": {"overhead_mib": 0, "boot_s": 10} | (platform_rules or {})},
+        "platform": {"vm": {"overhead_mib": 0, "boot_s": 10, "sizing": "as_given"} | (platform_rules or {})},
         "workload": {"trace": str(trace)},
     } | (extra or {})))
 

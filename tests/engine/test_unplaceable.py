@@ -21,7 +21,7 @@ def fleet_run(tmp_path, groups, sizes, platforms=("vm", "container")):
     return simdc.simulate(validate({
         "simulation": {"duration_s": len(sizes) + 10.0, "seed": 1, "platforms": list(platforms)},
         "cluster": {"hosts": groups},
-        "platform": {"vm": {"overhead_mib": OVERHEAD_GIB * 1024, "boot_s": 0},
+        "platform": {"vm": {"overhead_mib": OVERHEAD_GIB * 1024, "boot_s": 0, "sizing": "as_given"},
                      "container": {"overhead_mib": 0, "admission": "requests"}},
         "workload": {"trace": str(trace)},
     }))

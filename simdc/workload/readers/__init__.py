@@ -36,6 +36,13 @@ from simdc.workload.readers.common import (BadRows, ReaderOptions, Selection, Tr
                                            find_damaged, identify, list_files, select)
 
 FORMATS = TRACE_FORMATS  # what workload.format accepts
+# What each format's cpu_cores and memory_gib are: the size a VM was given ("vm"), or what
+# an application asked for ("need"), which a VM platform fits into a size catalogue
+# (VmPlatform.sizing). Azure's vmtable, Bitbrains and OpenDC's VM traces record VMs' sizes;
+# Google tasks and Alibaba containers and batch tasks record requests; simdc's own format
+# holds needs unless the config says otherwise (workload.sizes = "vm").
+SIZES = {"azure": "vm", "bitbrains": "vm", "opendc": "vm",
+         "google": "need", "alibaba2017": "need", "alibaba2018": "need", "simdc": "need"}
 TABLES = azure.TABLES + google.TABLES + alibaba.TABLES + bitbrains.TABLES
 USAGE_SUFFIX = ".usage"  # out.parquet's usage table is out.usage.parquet
 PANDAS_SUFFIXES = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz"}  # what pandas.read_csv decompresses by name
