@@ -121,14 +121,18 @@ def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, request
         rows = instances.loc[instances["platform"] == row.platform]
         unplaced = rows["unplaceable"].to_numpy(bool)
         mine = requests[unplaced]
-        as_vm = ""  # a VM sized from a catalogue books more than the request
+        booked = ""  # what admission booked, when not the request: a catalogue VM, a recommendation
         if "vm_vcpus" in rows and rows["vm_vcpus"].notna().all():
             sized = rows.loc[unplaced, ["vm_vcpus", "vm_memory_gib"]].to_numpy(float)
             if not np.array_equal(sized, mine[["cpu_cores", "memory_gib"]].to_numpy(float)):
-                as_vm = f", a VM of {sized[:, 0].max():g} vCPUs, {sized[:, 1].max():g} GiB"
+                booked = f", a VM of {sized[:, 0].max():g} vCPUs, {sized[:, 1].max():g} GiB"
+        elif "booked_cpu" in rows:  # a container books its request, or what admission made of it
+            held = rows.loc[unplaced, ["booked_cpu", "booked_memory_gib"]].to_numpy(float)
+            if not np.allclose(held, mine[["cpu_cores", "memory_gib"]].to_numpy(float), rtol=0, atol=0.05):
+                booked = f", booked as {held[:, 0].max():.3g} cores, {held[:, 1].max():.3g} GiB"
         lines.append(
             f"{row.platform}: {row.unplaceable:,} of {row.submitted:,} requests fit no host even when it is empty "
-            f"(largest such request {mine['cpu_cores'].max():g} cores, {mine['memory_gib'].max():g} GiB{as_vm}; "
+            f"(largest such request {mine['cpu_cores'].max():g} cores, {mine['memory_gib'].max():g} GiB{booked}; "
             f"largest host {largest.cpu_cores:g} cores, {largest.allocatable_memory_gib:g} GiB allocatable"
             + (f", split into {nodes} node VMs: a request must fit one node, with the node's own overheads"
                if (nodes := getattr(config.platform[row.platform], "nodes_per_host", None)) else "")

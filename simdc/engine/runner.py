@@ -74,6 +74,10 @@ def _finished(sim: FastLane, run: PlatformRun, lane: str) -> PlatformRun:
     fleet could hold it even empty: a request the fleet cannot serve at any load, which a
     capacity planner must tell apart from a rejection under load."""
     run.instances["unplaceable"] = fits_nowhere(sim.fp.book_cpu, sim.fp.book_mem_gib, sim.cpu_caps, sim.mem_caps)
+    # What admission counted against a host (cores; GiB with the overhead): a VM's size, a
+    # container's request, recommendation (its last submission's) or usage percentile.
+    run.instances["booked_cpu"] = sim.fp.book_cpu
+    run.instances["booked_memory_gib"] = sim.fp.book_mem_gib
     # A VM's size (vCPUs, GiB with its guest OS), as given or chosen from the catalogue;
     # NaN for containers. metrics.summary compares it with the need.
     for column, size in (("vm_vcpus", sim.fp.vm_vcpus), ("vm_memory_gib", sim.fp.vm_memory_gib)):

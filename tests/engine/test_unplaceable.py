@@ -63,3 +63,29 @@ def test_all_too_big_case_warns_on_the_command_line(tmp_path):
     result = CliRunner().invoke(app, ["run", str(config), "--no-write"])
     assert result.exit_code == 0
     assert "fit no host" in result.output and "warning:" in result.output
+
+
+def test_a_container_is_judged_by_what_admission_booked_not_its_request(tmp_path):
+    """Under ``oracle`` a container books a percentile of its own usage: one asking 4 GiB
+    but using 20 on a 16 GiB host books 20 GiB (+ its shim) and fits nowhere, and the
+    warning names that booking; the instances table carries each booking."""
+    from simdc.experiment import unplaceable_warnings
+
+    trace = tmp_path / "t.csv"
+    pd.DataFrame([{"id": "hog", "submit_s": 0.0, "duration_s": 5.0, "cpu_cores": 1.0, "memory_gib": 4.0,
+                   "cpu_used": 0.5, "memory_used_gib": 20.0},
+                  {"id": "fine", "submit_s": 1.0, "duration_s": 5.0, "cpu_cores": 1.0, "memory_gib": 4.0,
+                   "cpu_used": 0.5, "memory_used_gib": 2.0}]).to_csv(trace, index=False)
+    config = validate({
+        "simulation": {"duration_s": 20.0, "seed": 1, "platforms": ["container"]},
+        "host": {"cpu_cores": 8, "memory_gib": 16, "reserved_memory_gib": 0},
+        "platform": {"container": {"overhead_mib": 5, "admission": "oracle"}},
+        "workload": {"trace": str(trace)},
+    })
+    results = simdc.simulate(config)
+    rows = results.instances.set_index("id")
+    assert rows.loc["hog", "booked_memory_gib"] == 20.0 + 5 / 1024
+    assert rows.loc["fine", "booked_memory_gib"] == 2.0 + 5 / 1024
+    assert rows["unplaceable"].tolist() == [True, False]
+    (line,) = unplaceable_warnings(results.summary, results.instances, results.workload, config)
+    assert "largest such request 1 cores, 4 GiB, booked as 0.5 cores, 20 GiB" in line
