@@ -83,6 +83,13 @@ def scale_lifetime_floor(config: dict, factor: float) -> dict:
     return {"workload.synthetic.lifetime_s": dist}
 
 
+def scale_count(key: str) -> Callable[[dict, float], dict]:
+    """A whole number × factor, rounded, at least 1."""
+    def overrides(config: dict, factor: float) -> dict:
+        return {key: max(1, round(_get(config, key) * factor))}
+    return overrides
+
+
 def with_container_in_vm(key: str) -> Callable[[dict, float], dict]:
     """Containers in node VMs instead of on the host, with the preset's own assumption
     ``key`` × factor: the container column of the headline is then container_in_vm's,
@@ -111,6 +118,12 @@ ASSUMPTIONS = (
                "30 %: the middle of Sharma et al.'s 10-50 %", scale_value("workload.synthetic.memory_usage.mean")),
     Assumption("arrival diurnal amplitude", "workload.synthetic.diurnal_amplitude",
                "± 50 % over a day, set by host64g", scale_value("workload.synthetic.diurnal_amplitude")),
+    Assumption("jobs the synthetic requests belong to", "workload.synthetic.jobs",
+               "50 jobs in host64g: the recommender's history per job (no source for the count)",
+               scale_count("workload.synthetic.jobs")),
+    Assumption("job popularity", "workload.synthetic.job_zipf_s",
+               "Zipf exponent 1 over the jobs: no source for the synthetic mix",
+               scale_value("workload.synthetic.job_zipf_s")),
     Assumption("lifetimes below 30 min", "workload.synthetic.lifetime_s",
                "log-linear from the trace's 300 s resolution to the chart's 39 % at 30 min", scale_lifetime_floor),
     Assumption("node VMs per host (container_in_vm)", "platform.container_in_vm.nodes_per_host",
