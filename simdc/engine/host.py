@@ -286,21 +286,25 @@ class HostState:
         self.hwm_sum = float(hwm.sum())
 
     def settle(self, now: float) -> None:
-        """Bring every slot's accumulators and batch work up to ``now``."""
+        """Bring every slot's accumulators and batch work up to ``now``.
+
+        Element by element in Python: a host holds tens of slots, for which converting
+        lists to arrays and back cost more than the arithmetic (the same operations in the
+        same order as the vectorised form, so the same doubles)."""
         if not self.inst:
             return
-        dt = now - np.asarray(self.since)
-        self.demand_acc[:] = (np.asarray(self.demand_acc) + np.asarray(self.demand) * dt).tolist()
+        dts = [now - t for t in self.since]
+        self.demand_acc[:] = [a + d * t for a, d, t in zip(self.demand_acc, self.demand, dts)]
         if self.contended:
-            self.unmet_acc[:] = (np.asarray(self.unmet_acc) + np.asarray(self.gap) * dt).tolist()
+            self.unmet_acc[:] = [a + g * t for a, g, t in zip(self.unmet_acc, self.gap, dts)]
         if self.swapped > 0:
-            self.swap_acc[:] = (np.asarray(self.swap_acc) + dt).tolist()
+            self.swap_acc[:] = [a + t for a, t in zip(self.swap_acc, dts)]
         if self.interfering:
-            ispeed = np.asarray(self.ispeed)
-            self.extra_acc[:] = (np.asarray(self.extra_acc) + (1.0 / ispeed - 1.0) * dt).tolist()
-            self.degraded_acc[:] = (np.asarray(self.degraded_acc) + np.where(ispeed < DEGRADED, dt, 0.0)).tolist()
+            self.extra_acc[:] = [a + (1.0 / v - 1.0) * t for a, v, t in zip(self.extra_acc, self.ispeed, dts)]
+            self.degraded_acc[:] = [a + (t if v < DEGRADED else 0.0)
+                                    for a, v, t in zip(self.degraded_acc, self.ispeed, dts)]
         if self.batch_n:
-            self.rem[:] = (np.asarray(self.rem) - np.asarray(self.rate) * dt).tolist()
+            self.rem[:] = [r - q * t for r, q, t in zip(self.rem, self.rate, dts)]
         self.since[:] = [now] * len(self.inst)
 
     def _settle_slot(self, now: float, s: int) -> None:
@@ -335,34 +339,38 @@ class HostState:
         self.mem_used, self.swapped, self.speed, self.reclaiming = mem_used, swapped, speed, reclaiming
         if not (was_slow or slow):
             return  # fast before and after: every slot keeps its full share
-        demand = np.asarray(self.demand)
+        # Element by element in Python but for the water-filling (see settle): the same
+        # operations in the same order as the vectorised form, so the same doubles.
         if interfering:
             # Neighbours' combined pressure saturates at one full-intensity hog: the case
             # the sensitivities were measured on (a resource cannot be taken twice).
-            membw, io = np.asarray(self.membw), np.asarray(self.io)
-            ispeed = 1.0 / (1.0 + self.k_membw * membw * np.minimum(self.membw_sum - membw, 1.0)
-                            + self.k_io * io * np.minimum(self.io_sum - io, 1.0))
-            self.ispeed[:] = ispeed.tolist()
+            k_membw, k_io, membw_sum, io_sum = self.k_membw, self.k_io, self.membw_sum, self.io_sum
+            ispeed = [1.0 / (1.0 + k_membw * membw * min(membw_sum - membw, 1.0)
+                             + k_io * io * min(io_sum - io, 1.0)) for membw, io in zip(self.membw, self.io)]
+            self.ispeed[:] = ispeed
         else:
             ispeed = None
             if was_interfering:
                 self.ispeed[:] = [1.0] * n
         if contended:
+            demand = np.asarray(self.demand)
             alloc = water_fill(demand, np.asarray(self.weight), self.cores)
             self.alloc[:] = alloc.tolist()
             self.gap[:] = (demand - alloc).tolist()
+            alloc = self.alloc
         else:
-            alloc = demand
+            alloc = self.demand
             if was_slow:
                 self.alloc[:] = list(self.demand)
                 self.gap[:] = [0.0] * n
         if self.batch_n:
             # progress = share of its demand it gets, slowed by swapping and neighbours
-            share = np.divide(alloc, demand, out=np.ones(n), where=demand > 0)
-            rate = share * speed
-            if ispeed is not None:
-                rate = rate * ispeed
-            self.rate[:] = np.where(np.asarray(self.batch, dtype=bool), rate, 0.0).tolist()
+            if ispeed is None:
+                self.rate[:] = [(a / d if d > 0 else 1.0) * speed if b else 0.0
+                                for a, d, b in zip(alloc, self.demand, self.batch)]
+            else:
+                self.rate[:] = [(a / d if d > 0 else 1.0) * speed * v if b else 0.0
+                                for a, d, b, v in zip(alloc, self.demand, self.batch, ispeed)]
 
     def _memory(self) -> tuple[float, float, float, bool]:
         """(resident GiB, swapped GiB, speed, reclaiming) of a VM host's running set."""
