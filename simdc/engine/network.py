@@ -9,16 +9,21 @@ starts or ends; the next completion is one timed event.
 Flows that cross the same links always get the same rate, so they form a *group* (one
 per host link) served as processor sharing in virtual time: the group's clock counts
 the GiB each of its flows has received, a flow's finish tag is the clock at its start
-plus its size, and the flow with the smallest tag ends first. On this star of links,
-max-min fairness is water-filling (Bertsekas & Gallager, *Data Networks*, 2nd ed.,
-§6.5.2): a group whose own link gives each of its flows less than the shared link
-would (``capacity / flows < λ``) is *limited* by its own link and runs at that share;
-every other group runs at the shared link's fair share of what the limited groups
-leave, ``λ = (C_shared − Σ C_limited) / (flows not limited)``. The limited groups are
-those with the smallest per-flow share, so a change moves few groups between the two
-sets. The groups on the shared link keep no clock of their own: they run on one
-shared virtual clock, each with an offset. A flow's start or end therefore costs
-O(log n) plus the groups it moves, instead of settling and resharing every flow.
+plus its size, and the flow with the smallest tag ends first (the virtual time of fair
+queueing: Demers, Keshav & Shenker, SIGCOMM 1989). On this star of links, max-min
+fairness is water-filling (Bertsekas & Gallager, *Data Networks*, 2nd ed., 1992, §6.5,
+max-min flow control): a group whose own link gives each of its flows less than the
+shared link would (``capacity / flows < λ``) is *limited* by its own link and runs at
+that share; every other group runs at the shared link's fair share of what the limited
+groups leave, ``λ = (C_shared − Σ C_limited) / (flows not limited)``. The limited
+groups are those with the smallest per-flow share, so a change moves few groups
+between the two sets. The groups on the shared link keep no clock of their own: they
+run on one shared virtual clock, each with an offset. A flow's start or end therefore
+costs O(log n) plus the groups it moves, instead of settling and resharing every flow.
+
+End times agree with recomputing every rate by progressive filling at every change
+(the engine before issue #16) to rounding: ``tests/engine/test_network.py`` holds the
+two to 1e-9 s over random flows and links.
 """
 
 from __future__ import annotations
