@@ -1,5 +1,7 @@
-"""Image-pull flows end, whatever the clock's resolution (a livelock found by the
-capacity-study benchmark, issue #16)."""
+"""Image-pull flows: each ends, whatever the clock's resolution (a livelock found by the
+capacity-study benchmark, issue #16), when max-min fair sharing says it does (worked
+cases by hand), and at the time the engine's former network (every rate recomputed by
+progressive filling at every change, kept here as the reference) gives it."""
 
 from __future__ import annotations
 
