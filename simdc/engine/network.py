@@ -1,83 +1,306 @@
-"""Image transfers as fluid flows sharing links max-min fairly.
+"""Image transfers as fluid flows sharing links max-min fairly, in virtual time.
 
-A flow crosses links (a host's network link, the registry's or mirror's egress). Rates
-are max-min fair: the most constrained link is shared equally by the flows crossing it,
-and what those flows cannot use goes to the others (progressive filling). Rates change
-only when a flow starts or ends; the next completion is one timed event.
+Every flow crosses one shared link (the registry's or mirror's egress) and, before it,
+at most one link of its own (its host's network link). Rates are max-min fair: the
+most constrained link is shared equally by the flows crossing it, and what those flows
+cannot use goes to the others (progressive filling). Rates change only when a flow
+starts or ends; the next completion is one timed event.
+
+Flows that cross the same links always get the same rate, so they form a *group* (one
+per host link) served as processor sharing in virtual time: the group's clock counts
+the GiB each of its flows has received, a flow's finish tag is the clock at its start
+plus its size, and the flow with the smallest tag ends first (the virtual time of fair
+queueing: Demers, Keshav & Shenker, SIGCOMM 1989). On this star of links, max-min
+fairness is water-filling (Bertsekas & Gallager, *Data Networks*, 2nd ed., 1992, §6.5,
+max-min flow control): a group whose own link gives each of its flows less than the
+shared link would (``capacity / flows < λ``) is *limited* by its own link and runs at
+that share; every other group runs at the shared link's fair share of what the limited
+groups leave, ``λ = (C_shared − Σ C_limited) / (flows not limited)``. The limited
+groups are those with the smallest per-flow share, so a change moves few groups
+between the two sets. The groups on the shared link keep no clock of their own: they
+run on one shared virtual clock, each with an offset. A flow's start or end therefore
+costs O(log n) plus the groups it moves, instead of settling and resharing every flow.
+
+End times agree with recomputing every rate by progressive filling at every change
+(the engine before issue #16) to rounding: ``tests/engine/test_network.py`` holds the
+two to 1e-9 s over random flows and links.
 """
 
 from __future__ import annotations
 
+from heapq import heapify, heappop, heappush
+from itertools import count
 from typing import Hashable
 
 import simpy
 
 GIB_S_PER_GBPS = 1e9 / 8 / 2**30  # 1 Gbit/s in GiB/s
 DONE_GIB = 1e-12
+# Virtual clocks are brought back to 0 once they pass this many GiB, so that a tag minus
+# a clock keeps its precision: an ulp of 1,024 GiB (2.3e-13 GiB) is 2.3e-10 s at 1 MiB/s.
+REBASE_GIB = 1024.0
+INF = float("inf")
+
+
+class _Group:
+    """The flows crossing the same links, so always at one rate: a heap of finish tags
+    ``(tag_gib, flow id)`` on the group's virtual clock ``clock_gib`` (as of ``since_s``
+    while the group is limited by its own link; ``shared clock + offset_gib`` while not)."""
+
+    __slots__ = ("cap", "tags", "limited", "clock_gib", "since_s", "offset_gib", "version")
+
+    def __init__(self, cap_gib_s: float):
+        self.cap = cap_gib_s  # its own link's capacity (inf: crosses the shared link only)
+        self.tags: list[tuple[float, int]] = []
+        self.limited = False
+        self.clock_gib = 0.0
+        self.since_s = 0.0
+        self.offset_gib = 0.0
+        self.version = 0  # heap entries carry it: an entry of an older version is stale
 
 
 class Network:
+    """Flows over a star of links: per flow one optional own link, then one shared link.
+
+    Parameters
+    ----------
+    env : the SimPy environment whose clock (seconds) the transfers run on.
+    capacity_gib_s : each link's capacity in GiB/s, keyed by the names flows cross.
+    """
+
     def __init__(self, env: simpy.Environment, capacity_gib_s: dict[Hashable, float]):
         self.env = env
         self.capacity = capacity_gib_s
-        self.flows: dict[int, list] = {}  # id -> [left_gib, rate, links, event]
+        self.flows: dict[int, tuple[_Group, simpy.Event]] = {}  # the flows under way
         self.next_id = 0
-        self.last_t = 0.0
         self.token = 0
+        self.shared: Hashable = None  # the link every flow ends on (the first flow's last)
+        self.shared_cap = 0.0
+        self.groups: dict[Hashable, _Group] = {}
+        self.busy = 0  # groups with flows
+        self.total = 0  # flows under way
+        self.limited_flows = 0  # of them, in groups limited by their own link
+        self.limited_caps: dict[float, int] = {}  # own-link capacity -> limited groups with it
+        self.rate = 0.0  # λ, GiB/s per flow on the shared link (0 while it carries none)
+        self.clock_gib = 0.0  # the shared virtual clock, as of since_s
+        self.since_s = 0.0
+        self.seq = count()
+        # heaps of (key, seq, group, version); an entry is live while its version is the group's
+        self.open_tags: list = []  # groups on the shared link, by head tag on the shared clock
+        self.open_shares: list = []  # the same groups, by own-link share per flow (smallest first)
+        self.limited_ends: list = []  # limited groups, by the time their head flow ends
+        self.limited_shares: list = []  # limited groups, by minus own-link share per flow
 
     def transfer(self, links: tuple[Hashable, ...], size_gib: float) -> simpy.Event:
-        """An event that succeeds when ``size_gib`` has crossed ``links``."""
+        """An event that succeeds when ``size_gib`` (GiB) has crossed ``links``: one link,
+        or a flow's own link then the shared link. Every flow must end on the same shared
+        link (raises ValueError otherwise)."""
         done = self.env.event()
         if size_gib <= 0:
             done.succeed()
             return done
-        self._settle()
-        self.flows[self.next_id] = [size_gib, 0.0, links, done]
+        if len(links) not in (1, 2):
+            raise ValueError(f"a flow crosses one or two links, got {links!r}")
+        if self.shared is None:
+            self.shared, self.shared_cap = links[-1], self.capacity[links[-1]]
+        elif links[-1] != self.shared:
+            raise ValueError(f"every flow must end on the shared link {self.shared!r}, got {links!r}")
+        key = links[0] if len(links) == 2 else None
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = _Group(self.capacity[key] if key is not None else INF)
+        now = self.env.now
+        self._advance(now)
+        if group.limited:
+            self._advance_group(group, now)
+        if not group.tags:
+            self.busy += 1
+            group.clock_gib, group.since_s, group.offset_gib = 0.0, now, -self.clock_gib
+        clock = self._clock(group)
+        if clock > REBASE_GIB:  # bring the group's clock back to 0, its tags with it
+            group.tags = [(tag - clock, fid) for tag, fid in group.tags]
+            heapify(group.tags)
+            group.clock_gib, group.since_s, group.offset_gib, clock = 0.0, now, -self.clock_gib, 0.0
+        fid = self.next_id
         self.next_id += 1
-        self._reshare()
+        heappush(group.tags, (clock + size_gib, fid))
+        self.flows[fid] = (group, done)
+        self.total += 1
+        if group.limited:
+            self.limited_flows += 1
+        self._post(group)
+        self._refill()
+        self._plan()
         return done
 
-    def _settle(self) -> None:
-        now = self.env.now
-        dt = now - self.last_t
-        if dt > 0:
-            for flow in self.flows.values():
-                flow[0] -= flow[1] * dt
-        self.last_t = now
+    # --- virtual clocks --------------------------------------------------------------
 
-    def _reshare(self) -> None:
-        """Max-min fair rates by progressive filling, then plan the next completion."""
-        left = dict(self.capacity)
-        unfixed = set(self.flows)
-        while unfixed:
-            crossing: dict[Hashable, list[int]] = {}
-            for fid in unfixed:
-                for link in self.flows[fid][2]:
-                    crossing.setdefault(link, []).append(fid)
-            link, fids = min(crossing.items(), key=lambda item: left[item[0]] / len(item[1]))
-            share = max(left[link], 0.0) / len(fids)
-            for fid in fids:
-                self.flows[fid][1] = share
-                unfixed.discard(fid)
-                for other in self.flows[fid][2]:
-                    left[other] -= share
+    def _advance(self, now: float) -> None:
+        """The shared clock to ``now`` (at the rate that held since it last moved)."""
+        if now > self.since_s:
+            self.clock_gib += self.rate * (now - self.since_s)
+            self.since_s = now
+
+    def _advance_group(self, group: _Group, now: float) -> None:
+        """A limited group's clock to ``now``, before its rate changes."""
+        if now > group.since_s:
+            group.clock_gib += group.cap / len(group.tags) * (now - group.since_s)
+            group.since_s = now
+
+    def _clock(self, group: _Group) -> float:
+        """A group's virtual clock now (the clocks advanced to now)."""
+        return group.clock_gib if group.limited else self.clock_gib + group.offset_gib
+
+    # --- water-filling ---------------------------------------------------------------
+
+    def _shared_rate(self, drop: _Group | None = None) -> float:
+        """λ: what the limited groups leave of the shared link, per flow not limited;
+        with ``drop`` counted as not limited. Summed per distinct capacity in the same
+        order every time, so the same sets give the same double (a group moved one way
+        is never moved straight back by rounding)."""
+        free, flows = self.shared_cap, self.total - self.limited_flows
+        for cap, groups in self.limited_caps.items():
+            if drop is not None and cap == drop.cap:
+                groups -= 1
+            free -= cap * groups
+        if drop is not None:
+            flows += len(drop.tags)
+        return max(free, 0.0) / flows if flows else INF
+
+    def _refill(self) -> None:
+        """Move groups between limited and not until water-filling holds: every limited
+        group's share per flow is below λ, and no other group's is."""
+        for _ in range(2 * len(self.groups) + 2):  # each move brings λ closer; a bound for ties
+            entry = self._top(self.open_shares)
+            if entry is not None and entry[0] < self._shared_rate():
+                self._limit(entry[2])
+                continue
+            entry = self._top(self.limited_shares)
+            if entry is not None and -entry[0] >= self._shared_rate(entry[2]):
+                self._unlimit(entry[2])
+                continue
+            break
+        self.rate = self._shared_rate() if self.total > self.limited_flows else 0.0
+        if self.total == self.limited_flows:
+            self.clock_gib = 0.0  # no group on the shared clock: start it again from 0
+        elif self.clock_gib > REBASE_GIB:
+            self._rebase()
+
+    def _limit(self, group: _Group) -> None:
+        group.clock_gib, group.since_s = self._clock(group), self.env.now
+        group.limited = True
+        self.limited_caps[group.cap] = self.limited_caps.get(group.cap, 0) + 1
+        self.limited_flows += len(group.tags)
+        self._post(group)
+
+    def _unlimit(self, group: _Group) -> None:
+        self._advance_group(group, self.env.now)
+        group.offset_gib = group.clock_gib - self.clock_gib
+        group.limited = False
+        self.limited_caps[group.cap] -= 1
+        self.limited_flows -= len(group.tags)
+        self._post(group)
+
+    def _rebase(self) -> None:
+        """Bring the shared clock back to 0: each group on it keeps its clock in its offset."""
+        shift, self.clock_gib = self.clock_gib, 0.0
+        groups = {id(e[2]): e[2] for e in self.open_tags if e[3] == e[2].version}
+        self.open_tags = []
+        for group in groups.values():
+            group.offset_gib += shift
+            self.open_tags.append((group.tags[0][0] - group.offset_gib, next(self.seq), group, group.version))
+        heapify(self.open_tags)
+
+    # --- heaps -----------------------------------------------------------------------
+
+    def _post(self, group: _Group) -> None:
+        """The group changed (flows, rate or set): file it afresh in its set's heaps."""
+        group.version += 1
+        if not group.tags:
+            return
+        share, version, seq = group.cap / len(group.tags), group.version, next(self.seq)
+        if group.limited:
+            ends = group.since_s + (group.tags[0][0] - group.clock_gib) / share if share > 0 else INF
+            self._push(self.limited_ends, (ends, seq, group, version))
+            self._push(self.limited_shares, (-share, seq, group, version))
+        else:
+            self._push(self.open_tags, (group.tags[0][0] - group.offset_gib, seq, group, version))
+            self._push(self.open_shares, (share, seq, group, version))
+
+    def _push(self, heap: list, entry: tuple) -> None:
+        heappush(heap, entry)
+        if len(heap) > 4 * self.busy + 64:  # drop stale entries: memory stays O(groups)
+            heap[:] = [e for e in heap if e[3] == e[2].version]
+            heapify(heap)
+
+    @staticmethod
+    def _top(heap: list):
+        while heap:
+            entry = heap[0]
+            if entry[3] == entry[2].version:
+                return entry
+            heappop(heap)
+        return None
+
+    # --- completions -----------------------------------------------------------------
+
+    def _plan(self) -> None:
+        """One timed event at the next completion (a later change re-plans)."""
         self.token += 1
-        if self.flows:
-            delay = min(f[0] / f[1] if f[1] > 0 else float("inf") for f in self.flows.values())
-            if delay != float("inf"):
-                event = self.env.timeout(max(delay, 0.0), self.token)
-                event.callbacks.append(self._on_done)
+        ends = INF
+        entry = self._top(self.open_tags)
+        if entry is not None and self.rate > 0:
+            ends = self.since_s + (entry[0] - self.clock_gib) / self.rate
+        entry = self._top(self.limited_ends)
+        if entry is not None and entry[0] < ends:
+            ends = entry[0]
+        if ends != INF:
+            event = self.env.timeout(max(ends - self.env.now, 0.0), self.token)
+            event.callbacks.append(self._on_done)
 
     def _on_done(self, event) -> None:
         if event.value != self.token:
             return  # a later change re-planned
-        self._settle()
         now = self.env.now
-        # Done: (almost) nothing left, or what is left would end within the clock's
-        # resolution at this time (planned again, its end would fire at this same instant
-        # and transfer nothing, forever: a hang seen at t ≈ 16,878 s with 2e-12 GiB left).
-        finished = [fid for fid, f in self.flows.items()
-                    if f[0] <= DONE_GIB * max(1.0, f[1]) or (f[1] > 0 and now + f[0] / f[1] <= now)]
-        for fid in finished:
-            self.flows.pop(fid)[3].succeed()
-        self._reshare()
+        self._advance(now)
+        finished = []
+        while True:
+            group = self._due(now)
+            if group is None:
+                break
+            if group.limited:
+                self._advance_group(group, now)
+            _, fid = heappop(group.tags)
+            finished.append(fid)
+            self.total -= 1
+            if group.limited:
+                self.limited_flows -= 1
+                if not group.tags:
+                    group.limited = False
+                    self.limited_caps[group.cap] -= 1
+            if not group.tags:
+                self.busy -= 1
+            self._post(group)
+            self._refill()
+        for fid in sorted(finished):  # in the order the flows started, as events at one instant
+            self.flows.pop(fid)[1].succeed()
+        self._plan()
+
+    def _due(self, now: float) -> _Group | None:
+        """A group whose head flow is done at ``now``: (almost) nothing left, or what is
+        left would end within the clock's resolution at this time (planned again, its end
+        would fire at this same instant and transfer nothing, forever: a hang seen at
+        t ≈ 16,878 s with 2e-12 GiB left)."""
+        entry = self._top(self.open_tags)
+        if entry is not None and self.rate > 0:
+            left = entry[0] - self.clock_gib
+            if left <= DONE_GIB * max(1.0, self.rate) or now + left / self.rate <= now:
+                return entry[2]
+        entry = self._top(self.limited_ends)
+        if entry is not None and entry[0] != INF:
+            group = entry[2]
+            rate = group.cap / len(group.tags)
+            left = group.tags[0][0] - (group.clock_gib + rate * (now - group.since_s))
+            if left <= DONE_GIB * max(1.0, rate) or now + left / rate <= now:
+                return group
+        return None

@@ -1,8 +1,11 @@
-"""Image-pull flows end, whatever the clock's resolution (a livelock found by the
-capacity-study benchmark, issue #16)."""
+"""Image-pull flows: each ends, whatever the clock's resolution (a livelock found by the
+capacity-study benchmark, issue #16), when max-min fair sharing says it does (worked
+cases by hand), and at the time the engine's former network (every rate recomputed by
+progressive filling at every change, kept here as the reference) gives it."""
 
 from __future__ import annotations
 
+import pytest
 import simpy
 from hypothesis import given, settings, strategies as st
 
@@ -42,3 +45,138 @@ def test_every_flow_ends_at_size_over_its_fair_share(start_s, sizes, capacity):
         t += (sizes[k] - previous) * (n - j) / capacity
         previous = sizes[k]
         assert abs(ends[k] - t) <= 1e-9 * max(1.0, t - start_s) + 4 * (t * 2.3e-16) + 1e-12 * n, (k, ends[k], t)
+
+
+class ReferenceNetwork:
+    """The engine's network before virtual time (main at 8238555), kept as the reference:
+    every start or end settles every flow and recomputes every rate by progressive
+    filling (raise the rates of all unfixed flows together; the link that fills first
+    fixes the flows crossing it)."""
+
+    def __init__(self, env, capacity_gib_s):
+        self.env, self.capacity = env, capacity_gib_s
+        self.flows = {}  # id -> [left_gib, rate, links, event]
+        self.next_id, self.last_t, self.token = 0, 0.0, 0
+
+    def transfer(self, links, size_gib):
+        done = self.env.event()
+        if size_gib <= 0:
+            done.succeed()
+            return done
+        self._settle()
+        self.flows[self.next_id] = [size_gib, 0.0, links, done]
+        self.next_id += 1
+        self._reshare()
+        return done
+
+    def _settle(self):
+        dt = self.env.now - self.last_t
+        if dt > 0:
+            for flow in self.flows.values():
+                flow[0] -= flow[1] * dt
+        self.last_t = self.env.now
+
+    def _reshare(self):
+        left, unfixed = dict(self.capacity), set(self.flows)
+        while unfixed:
+            crossing = {}
+            for fid in unfixed:
+                for link in self.flows[fid][2]:
+                    crossing.setdefault(link, []).append(fid)
+            link, fids = min(crossing.items(), key=lambda item: left[item[0]] / len(item[1]))
+            share = max(left[link], 0.0) / len(fids)
+            for fid in fids:
+                self.flows[fid][1] = share
+                unfixed.discard(fid)
+                for other in self.flows[fid][2]:
+                    left[other] -= share
+        self.token += 1
+        if self.flows:
+            delay = min(f[0] / f[1] if f[1] > 0 else float("inf") for f in self.flows.values())
+            if delay != float("inf"):
+                self.env.timeout(max(delay, 0.0), self.token).callbacks.append(self._on_done)
+
+    def _on_done(self, event):
+        if event.value != self.token:
+            return
+        self._settle()
+        now = self.env.now
+        finished = [fid for fid, f in self.flows.items()
+                    if f[0] <= network.DONE_GIB * max(1.0, f[1]) or (f[1] > 0 and now + f[0] / f[1] <= now)]
+        for fid in finished:
+            self.flows.pop(fid)[3].succeed()
+        self._reshare()
+
+
+def finish_times(make, capacity, flows, start_s):
+    """Run ``flows`` [(start offset s, host or None, size GiB)] through a network built by
+    ``make``; each flow's end time, s."""
+    env = simpy.Environment(initial_time=start_s)
+    net = make(env, capacity)
+    ends = {}
+
+    def flow(k, offset_s, host, size_gib):
+        yield env.timeout(offset_s)
+        links = ("registry",) if host is None else (("link", host), "registry")
+        yield net.transfer(links, size_gib)
+        ends[k] = env.now
+
+    for k, spec in enumerate(flows):
+        env.process(flow(k, *spec))
+    env.run()
+    assert not net.flows
+    return ends
+
+
+# A flow: when it starts (often at the same instant as others, as pulls do after one
+# arrival), on which host (None: on the shared link alone), how many GiB.
+FLOWS = st.lists(st.tuples(st.one_of(st.just(0.0), st.floats(0.0, 50.0)),
+                           st.one_of(st.none(), st.integers(0, 5)),
+                           st.one_of(st.sampled_from([0.075, 0.32, 0.5]), st.floats(1e-6, 20.0))),
+                 min_size=1, max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(FLOWS, st.lists(st.floats(0.05, 5.0), min_size=6, max_size=6), st.floats(0.05, 20.0),
+       st.sampled_from([0.0, 16877.6, 1e6]), st.sampled_from([network.REBASE_GIB, 0.25]))
+def test_virtual_time_ends_every_flow_when_progressive_filling_does(flows, host_caps, registry_cap, start_s,
+                                                                    rebase_gib):
+    """The network in virtual time against the reference above (every rate recomputed by
+    progressive filling at every change), over random arrivals, sizes, hosts and link
+    capacities, in both regimes (hosts' links or the registry the bottleneck, or some of
+    each), with the virtual clocks brought back to 0 as in a long run or often: every
+    flow ends at the same time within 1e-9 s."""
+    capacity = {("link", j): cap for j, cap in enumerate(host_caps)} | {"registry": registry_cap}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(network, "REBASE_GIB", rebase_gib)
+        got = finish_times(network.Network, capacity, flows, start_s)
+    want = finish_times(ReferenceNetwork, capacity, flows, start_s)
+    assert got.keys() == want.keys() == set(range(len(flows)))
+    for k in want:
+        assert abs(got[k] - want[k]) <= 1e-9, (k, flows[k], got[k], want[k])
+
+
+def test_equal_host_links_and_registry_share_alike():
+    """Two hosts of 1 GiB/s behind a 1 GiB/s registry, flows of 1 GiB: the first alone runs
+    at 1 GiB/s; from t = 0.5 s the two share the registry at 0.5 GiB/s each, so the first
+    ends at 1.5 s (0.5 + 0.5/0.5) and the second, alone again, at 2.0 s (0.5 GiB left)."""
+    capacity = {("link", 0): 1.0, ("link", 1): 1.0, "registry": 1.0}
+    ends = finish_times(network.Network, capacity, [(0.0, 0, 1.0), (0.5, 1, 1.0)], 0.0)
+    assert ends == {0: 1.5, 1: 2.0}
+
+
+def test_a_host_link_below_its_fair_share_of_the_registry_leaves_the_rest_to_others():
+    """Registry 3 GiB/s; host 0's link 0.5 GiB/s, host 1's 10 GiB/s; 1 GiB each, all at 0.
+    Max-min: host 0's flow is held at 0.5 by its link, host 1's gets 2.5: it ends at 0.4 s;
+    host 0's then has 0.8 GiB left at 0.5 GiB/s and ends at 2.0 s."""
+    capacity = {("link", 0): 0.5, ("link", 1): 10.0, "registry": 3.0}
+    ends = finish_times(network.Network, capacity, [(0.0, 0, 1.0), (0.0, 1, 1.0)], 0.0)
+    assert abs(ends[1] - 0.4) <= 1e-12 and abs(ends[0] - 2.0) <= 1e-12
+
+
+def test_flows_must_share_one_last_link():
+    env = simpy.Environment()
+    net = network.Network(env, {"a": 1.0, "b": 1.0})
+    net.transfer(("a",), 1.0)
+    with pytest.raises(ValueError, match="shared link 'a'"):
+        net.transfer(("b",), 1.0)
