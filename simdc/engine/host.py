@@ -27,8 +27,10 @@ DEGRADED = 0.95  # an instance running below this speed counts as degraded
 # Up to this many running instances a host's settle and shares run slot by slot in
 # Python; above it, vectorised with numpy (both give the same doubles). Measured on the
 # project's 2-core machine (benchmarks/README.md, "Host state"): building arrays from
-# the lists costs more than the loops below about this size.
-SHORT_HOST = 48
+# the lists costs more than the loops below about this size (a slow host's settle,
+# shares and next finish, interference and batch work on: 14 µs vs 44 µs at 20 slots,
+# 46 vs 74 at 60, even between 120 and 200).
+SHORT_HOST = 128
 
 SLOTS = ("inst", "demand", "clip", "weight", "alloc", "gap", "rate", "mem", "hwm", "batch", "rem", "since",
          "demand_acc", "unmet_acc", "swap_acc", "membw", "io", "ispeed", "extra_acc", "degraded_acc")
@@ -460,33 +462,42 @@ class HostState:
         """:meth:`rebalance`'s shares on a slow host, slot by slot in Python (the same
         doubles as the vectorised form), planning the next batch finish on the way."""
         demand = self.demand
-        if interfering:
+        if interfering:  # x if x < 1.0 else 1.0 is np.minimum(x, 1.0) for the finite sums here
             k_membw, k_io, membw_sum, io_sum = self.k_membw, self.k_io, self.membw_sum, self.io_sum
-            ispeed = [1.0 / (1.0 + k_membw * m * min(membw_sum - m, 1.0) + k_io * o * min(io_sum - o, 1.0))
+            ispeed = [1.0 / (1.0 + k_membw * m * (membw_sum - m if membw_sum - m < 1.0 else 1.0)
+                             + k_io * o * (io_sum - o if io_sum - o < 1.0 else 1.0))
                       for m, o in zip(self.membw, self.io)]
             self.ispeed[:] = ispeed
         else:
             ispeed = None
             if was_interfering:
                 self.ispeed[:] = [1.0] * n
+        batch = self.batch
         if contended:
             shares = water_fill(np.asarray(demand), np.asarray(self.weight), self.cores)
             alloc = shares.tolist()
             self.alloc[:] = alloc
             self.gap[:] = [d - a for d, a in zip(demand, alloc)]
+            if self.batch_n:
+                # progress = share of its demand it gets, slowed by swapping and neighbours
+                if ispeed is None:
+                    rate = [(a / d if d > 0 else 1.0) * speed if b else 0.0
+                            for a, d, b in zip(alloc, demand, batch)]
+                else:
+                    rate = [(a / d if d > 0 else 1.0) * speed * v if b else 0.0
+                            for a, d, v, b in zip(alloc, demand, ispeed, batch)]
         else:
-            alloc = demand
             if was_slow:
                 self.alloc[:] = list(demand)
                 self.gap[:] = [0.0] * n
+            if self.batch_n:  # every share is 1 (d / d), so 1 × speed = speed exactly
+                if ispeed is None:
+                    rate = [speed if b else 0.0 for b in batch]
+                else:
+                    rate = [speed * v if b else 0.0 for v, b in zip(ispeed, batch)]
         if not self.batch_n:
             self._finish_known, self._finish = True, None
             return
-        # progress = share of its demand it gets, slowed by swapping and neighbours
-        rate = [(a / d if d > 0 else 1.0) * speed for a, d in zip(alloc, demand)]
-        if ispeed is not None:
-            rate = [r * v for r, v in zip(rate, ispeed)]
-        rate = [r if b else 0.0 for r, b in zip(rate, self.batch)]
         self.rate[:] = rate
         soonest = None
         for since, rem, r in zip(self.since, self.rem, rate):
