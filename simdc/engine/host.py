@@ -129,6 +129,7 @@ class HostState:
         # or `since` changes but by an add or a lazy removal (see next_finish).
         self._finish_known = True
         self._finish: float | None = None
+        self._since_all: float | None = None  # every slot's `since` while they are all the same
         # integrals
         self.last_t = 0.0
         self.resident_s = 0.0
@@ -240,6 +241,10 @@ class HostState:
         cores wanted above it); call :meth:`rebalance` after."""
         if self.slow:
             self.settle(now)
+        if not self.inst:
+            self._since_all = now
+        elif self._since_all != now:
+            self._since_all = None
         slot_of[i] = len(self.inst)
         self.inst.append(i)
         self.demand.append(demand)
@@ -358,12 +363,14 @@ class HostState:
         if self.batch_n:
             self.rem[:] = (np.asarray(self.rem) - np.asarray(self.rate) * dt).tolist()
         self.since[:] = [now] * n
+        self._since_all = now
 
     def _settle_short(self, now: float) -> None:
         """:meth:`settle` slot by slot in Python: the same operations on each element in
         the same order as the vectorised form, so the same doubles, without building
         arrays from the lists (cheaper up to ``SHORT_HOST`` slots)."""
-        dt = [now - since for since in self.since]
+        since_all = self._since_all  # a slow host's slots were all settled at its last change
+        dt = [now - since_all] * len(self.inst) if since_all is not None else [now - since for since in self.since]
         clip = self.clip
         if any(clip):
             self.demand_acc[:] = [a + (d + c) * t for a, d, c, t in zip(self.demand_acc, self.demand, clip, dt)]
@@ -385,6 +392,7 @@ class HostState:
         if self.batch_n:
             self.rem[:] = [r - q * t for r, q, t in zip(self.rem, self.rate, dt)]
         self.since[:] = [now] * len(dt)
+        self._since_all = now
 
     def _settle_slot(self, now: float, s: int) -> None:
         """One slot on a fast host: full share, no swap, no interference."""

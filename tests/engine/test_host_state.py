@@ -65,6 +65,7 @@ def test_python_and_numpy_paths_give_the_same_doubles_and_the_kept_finish_is_the
                                   np.asarray(getattr(hosts[1], name), float)), name
         for host in hosts:
             assert host.next_finish(now) == scanned_finish(host)
+            assert host._since_all is None or all(since == host._since_all for since in host.since)
 
 
 def test_removing_the_soonest_batch_slot_on_a_fast_host_plans_the_next_one():
