@@ -8,10 +8,15 @@ what the CPU model gives them and their accumulators.
 Per change the host does O(1) work while it is *fast*: uncontended CPU, no VM memory
 swapped, no interference; then every instance gets its demand and batch work advances
 at full speed, so slots are settled lazily, one at a time. When it is *slow* a change
-settles every slot and recomputes the shares, vectorised with numpy over the n
-instances on the host. Slots are Python lists, not numpy arrays: the fast path reads
-and writes single elements, which lists do ten times faster; the slow path builds
-arrays for its vector work.
+settles every slot and recomputes the shares over the n instances on the host. Slots
+are Python lists, not numpy arrays: the fast path reads and writes single elements,
+which lists do ten times faster. The slow path works slot by slot in Python up to
+``SHORT_HOST`` instances (a host holds 10-60 in typical runs; building arrays from the
+lists cost more than the work) and vectorised with numpy above; both do the same
+operations per element, so they give the same doubles.
+
+The next batch finish is kept between changes rather than found by a scan each time
+(:meth:`HostState.next_finish`).
 """
 
 from __future__ import annotations
