@@ -94,33 +94,55 @@ def random_fit(fleet: Fleet, *, rng: np.random.Generator, **_) -> int | None:
 
 
 def kubernetes(fleet: Fleet, *, weights: dict[str, float], **_) -> int | None:
-    """Filter, then the weighted sum of the enabled scores (0-100 each)."""
+    """Filter, then the weighted sum of the enabled scores (0-100 each).
+
+    A score whose weight is 0 (or absent) is left out of the sum: adding ``0 × score``
+    changes no host's total (nor which comes first), since every score is finite on
+    hosts with capacity. Scores are summed in the order of :data:`SCORES`.
+    """
     cpu_left, mem_left = fleet.left_after()
-    scores = np.zeros(len(fleet.fits))
-    scores += weights.get("least_allocated", 0.0) * 100 * (cpu_left + mem_left) / 2
-    scores += weights.get("most_allocated", 0.0) * 100 * (2 - cpu_left - mem_left) / 2
-    scores += weights.get("balanced_allocation", 0.0) * 100 * balanced_allocation(1 - cpu_left, 1 - mem_left)
+    scores = None
+    least, most = weights.get("least_allocated", 0.0), weights.get("most_allocated", 0.0)
+    if least:
+        scores = cpu_left + mem_left
+        scores *= least * 100
+        scores /= 2
+    if most:
+        term = 2 - cpu_left
+        term -= mem_left
+        term *= most * 100
+        term /= 2
+        scores = term if scores is None else np.add(scores, term, out=scores)
+    balanced = weights.get("balanced_allocation", 0.0)
+    if balanced:
+        requested_cpu = np.subtract(1, cpu_left, out=cpu_left)
+        requested_mem = np.subtract(1, mem_left, out=mem_left)
+        term = _balanced_pair(requested_cpu, requested_mem)
+        term *= balanced * 100
+        scores = term if scores is None else np.add(scores, term, out=scores)
+    if scores is None:
+        scores = np.zeros(len(fleet.fits))
     return _best(scores, fleet.fits)
 
 
-def balanced_allocation(*fractions: np.ndarray) -> np.ndarray:
-    """kube-scheduler's NodeResourcesBalancedAllocation score over 0..1, per host.
-
-    Parameters
-    ----------
-    *fractions
-        One array per resource (CPU, memory, and any other the hosts carry), each the
-        host's requested share of that resource after placement, shape ``(hosts,)``.
-        Shares above 1 count as 1, as the scheduler caps them.
-
-    Returns
-    -------
-    ``1 − σ`` with σ the population standard deviation of the shares across resources
-    (kube-scheduler ≥ v1.22, PR #101946, ``balanced_allocation.go``: for two resources
-    σ = |a − b| / 2).
-    """
-    shares = np.minimum(np.stack([np.asarray(f, dtype=float) for f in fractions]), 1.0)
-    return 1 - shares.std(axis=0)
+def _balanced_pair(cpu: np.ndarray, mem: np.ndarray) -> np.ndarray:
+    """:func:`balanced_allocation` of two resources, written out: the same operations in
+    the same order as ``np.std`` over the stacked pair (sum, ÷ 2, deviations squared,
+    sum, ÷ 2, square root), so the same doubles, without the stack and ``_var``'s
+    temporaries. Overwrites ``cpu`` and ``mem``."""
+    np.minimum(cpu, 1.0, out=cpu)
+    np.minimum(mem, 1.0, out=mem)
+    mean = cpu + mem
+    mean /= 2
+    cpu -= mean
+    cpu *= cpu
+    mem -= mean
+    mem *= mem
+    cpu += mem
+    cpu /= 2
+    np.sqrt(cpu, out=cpu)
+    np.subtract(1, cpu, out=cpu)
+    return cpu
 
 
 POLICIES: dict[str, Policy] = {

@@ -8,10 +8,15 @@ what the CPU model gives them and their accumulators.
 Per change the host does O(1) work while it is *fast*: uncontended CPU, no VM memory
 swapped, no interference; then every instance gets its demand and batch work advances
 at full speed, so slots are settled lazily, one at a time. When it is *slow* a change
-settles every slot and recomputes the shares, vectorised with numpy over the n
-instances on the host. Slots are Python lists, not numpy arrays: the fast path reads
-and writes single elements, which lists do ten times faster; the slow path builds
-arrays for its vector work.
+settles every slot and recomputes the shares over the n instances on the host. Slots
+are Python lists, not numpy arrays: the fast path reads and writes single elements,
+which lists do ten times faster. The slow path works slot by slot in Python up to
+``SHORT_HOST`` instances (a host holds 10-60 in typical runs; building arrays from the
+lists cost more than the work) and vectorised with numpy above; both do the same
+operations per element, so they give the same doubles.
+
+The next batch finish is kept between changes rather than found by a scan each time
+(:meth:`HostState.next_finish`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,13 @@ from simdc.model.host import HostSpec
 EPS = 1e-9  # slack for sums of float sizes, so 4 × 0.25 fits in 1.0
 DONE = 1e-9  # batch work left (full-speed seconds) that counts as finished
 DEGRADED = 0.95  # an instance running below this speed counts as degraded
+# Up to this many running instances a host's settle and shares run slot by slot in
+# Python; above it, vectorised with numpy (both give the same doubles). Measured on the
+# project's 2-core machine (benchmarks/README.md, "Host state"): building arrays from
+# the lists costs more than the loops below about this size (a slow host's settle,
+# shares and next finish, interference and batch work on: 14 µs vs 44 µs at 20 slots,
+# 46 vs 74 at 60, even between 120 and 200).
+SHORT_HOST = 128
 
 SLOTS = ("inst", "demand", "clip", "weight", "alloc", "gap", "rate", "mem", "hwm", "batch", "rem", "since",
          "demand_acc", "unmet_acc", "swap_acc", "membw", "io", "ispeed", "extra_acc", "degraded_acc")
@@ -118,6 +130,11 @@ class HostState:
         self.speed = 1.0  # progress factor from swapping
         self.finish_token = 0  # identifies the one valid 'next batch finish' event
         self.finish_pending = False
+        # The next batch finish at current shares, kept while no slot's rate, work left
+        # or `since` changes but by an add or a lazy removal (see next_finish).
+        self._finish_known = True
+        self._finish: float | None = None
+        self._since_all: float | None = None  # every slot's `since` while they are all the same
         # integrals
         self.last_t = 0.0
         self.resident_s = 0.0
@@ -229,6 +246,10 @@ class HostState:
         cores wanted above it); call :meth:`rebalance` after."""
         if self.slow:
             self.settle(now)
+        if not self.inst:
+            self._since_all = now
+        elif self._since_all != now:
+            self._since_all = None
         slot_of[i] = len(self.inst)
         self.inst.append(i)
         self.demand.append(demand)
@@ -257,6 +278,11 @@ class HostState:
         self.membw_sum += membw
         self.io_sum += io
         self.batch_n += batch
+        rate = self.rate[-1]
+        if batch and rate > 0 and self._finish_known:  # next_finish's formula for this slot
+            when = now + (work_s if work_s > 0 else 0.0) / rate
+            if self._finish is None or when < self._finish:
+                self._finish = when
 
     def remove(self, now: float, s: int, slot_of: list[int]) -> tuple[float, float, float, float, float]:
         """Stop running the instance in slot ``s``; return its integrals: (demand, unmet,
@@ -267,6 +293,11 @@ class HostState:
         if self.slow:
             self.settle(now)
         else:
+            rate = self.rate[s]
+            if self._finish_known and rate > 0:  # the soonest finish leaves: find the next
+                rem = self.rem[s]
+                if self.since[s] + (rem if rem > 0 else 0.0) / rate == self._finish:
+                    self._finish_known = False
             self._settle_slot(now, s)
         result = (self.demand_acc[s], self.unmet_acc[s], self.swap_acc[s], self.extra_acc[s], self.degraded_acc[s])
         slot_of[self.inst[s]] = -1
@@ -311,7 +342,12 @@ class HostState:
 
     def settle(self, now: float) -> None:
         """Bring every slot's accumulators and batch work up to ``now``."""
-        if not self.inst:
+        n = len(self.inst)
+        if not n:
+            return
+        self._finish_known = False  # each slot's work left is now as of `now`: plan again
+        if n <= SHORT_HOST:
+            self._settle_short(now)
             return
         dt = now - np.asarray(self.since)
         if any(self.clip):  # demand above a ceiling: demand, and unmet
@@ -331,7 +367,37 @@ class HostState:
             self.degraded_acc[:] = (np.asarray(self.degraded_acc) + np.where(ispeed < DEGRADED, dt, 0.0)).tolist()
         if self.batch_n:
             self.rem[:] = (np.asarray(self.rem) - np.asarray(self.rate) * dt).tolist()
-        self.since[:] = [now] * len(self.inst)
+        self.since[:] = [now] * n
+        self._since_all = now
+
+    def _settle_short(self, now: float) -> None:
+        """:meth:`settle` slot by slot in Python: the same operations on each element in
+        the same order as the vectorised form, so the same doubles, without building
+        arrays from the lists (cheaper up to ``SHORT_HOST`` slots)."""
+        since_all = self._since_all  # a slow host's slots were all settled at its last change
+        dt = [now - since_all] * len(self.inst) if since_all is not None else [now - since for since in self.since]
+        clip = self.clip
+        if any(clip):
+            self.demand_acc[:] = [a + (d + c) * t for a, d, c, t in zip(self.demand_acc, self.demand, clip, dt)]
+            if self.contended:
+                self.unmet_acc[:] = [a + (g + c) * t for a, g, c, t in zip(self.unmet_acc, self.gap, clip, dt)]
+            else:
+                self.unmet_acc[:] = [a + c * t for a, c, t in zip(self.unmet_acc, clip, dt)]
+        else:
+            self.demand_acc[:] = [a + d * t for a, d, t in zip(self.demand_acc, self.demand, dt)]
+            if self.contended:
+                self.unmet_acc[:] = [a + g * t for a, g, t in zip(self.unmet_acc, self.gap, dt)]
+        if self.swapped > 0:
+            self.swap_acc[:] = [a + t for a, t in zip(self.swap_acc, dt)]
+        if self.interfering:
+            ispeed = self.ispeed
+            self.extra_acc[:] = [a + (1.0 / v - 1.0) * t for a, v, t in zip(self.extra_acc, ispeed, dt)]
+            self.degraded_acc[:] = [a + (t if v < DEGRADED else 0.0)
+                                    for a, v, t in zip(self.degraded_acc, ispeed, dt)]
+        if self.batch_n:
+            self.rem[:] = [r - q * t for r, q, t in zip(self.rem, self.rate, dt)]
+        self.since[:] = [now] * len(dt)
+        self._since_all = now
 
     def _settle_slot(self, now: float, s: int) -> None:
         """One slot on a fast host: full share, no swap, no interference."""
@@ -371,6 +437,9 @@ class HostState:
         self.mem_used, self.swapped, self.speed, self.reclaiming = mem_used, swapped, speed, reclaiming
         if not (was_slow or slow):
             return  # fast before and after: every slot keeps its full share
+        if n <= SHORT_HOST:
+            self._share_short(n, speed, contended, interfering, was_slow, was_interfering)
+            return
         demand = np.asarray(self.demand)
         if interfering:
             # Neighbours' combined pressure saturates at one full-intensity hog: the case
@@ -392,6 +461,7 @@ class HostState:
             if was_slow:
                 self.alloc[:] = list(self.demand)
                 self.gap[:] = [0.0] * n
+        self._finish_known = False
         if self.batch_n:
             # progress = share of its demand it gets, slowed by swapping and neighbours
             share = np.divide(alloc, demand, out=np.ones(n), where=demand > 0)
@@ -399,6 +469,56 @@ class HostState:
             if ispeed is not None:
                 rate = rate * ispeed
             self.rate[:] = np.where(np.asarray(self.batch, dtype=bool), rate, 0.0).tolist()
+
+    def _share_short(self, n: int, speed: float, contended: bool, interfering: bool, was_slow: bool,
+                     was_interfering: bool) -> None:
+        """:meth:`rebalance`'s shares on a slow host, slot by slot in Python (the same
+        doubles as the vectorised form), planning the next batch finish on the way."""
+        demand = self.demand
+        if interfering:  # x if x < 1.0 else 1.0 is np.minimum(x, 1.0) for the finite sums here
+            k_membw, k_io, membw_sum, io_sum = self.k_membw, self.k_io, self.membw_sum, self.io_sum
+            ispeed = [1.0 / (1.0 + k_membw * m * (membw_sum - m if membw_sum - m < 1.0 else 1.0)
+                             + k_io * o * (io_sum - o if io_sum - o < 1.0 else 1.0))
+                      for m, o in zip(self.membw, self.io)]
+            self.ispeed[:] = ispeed
+        else:
+            ispeed = None
+            if was_interfering:
+                self.ispeed[:] = [1.0] * n
+        batch = self.batch
+        if contended:
+            shares = water_fill(np.asarray(demand), np.asarray(self.weight), self.cores)
+            alloc = shares.tolist()
+            self.alloc[:] = alloc
+            self.gap[:] = [d - a for d, a in zip(demand, alloc)]
+            if self.batch_n:
+                # progress = share of its demand it gets, slowed by swapping and neighbours
+                if ispeed is None:
+                    rate = [(a / d if d > 0 else 1.0) * speed if b else 0.0
+                            for a, d, b in zip(alloc, demand, batch)]
+                else:
+                    rate = [(a / d if d > 0 else 1.0) * speed * v if b else 0.0
+                            for a, d, v, b in zip(alloc, demand, ispeed, batch)]
+        else:
+            if was_slow:
+                self.alloc[:] = list(demand)
+                self.gap[:] = [0.0] * n
+            if self.batch_n:  # every share is 1 (d / d), so 1 × speed = speed exactly
+                if ispeed is None:
+                    rate = [speed if b else 0.0 for b in batch]
+                else:
+                    rate = [speed * v if b else 0.0 for v, b in zip(ispeed, batch)]
+        if not self.batch_n:
+            self._finish_known, self._finish = True, None
+            return
+        self.rate[:] = rate
+        soonest = None
+        for since, rem, r in zip(self.since, self.rem, rate):
+            if r > 0:
+                when = since + (rem if rem > 0 else 0.0) / r
+                if soonest is None or when < soonest:
+                    soonest = when
+        self._finish_known, self._finish = True, soonest
 
     def _memory(self) -> tuple[float, float, float, bool]:
         """(resident GiB, swapped GiB, speed, reclaiming) of a VM host's running set."""
@@ -423,16 +543,25 @@ class HostState:
         return self.mem_sum + self.overhead * len(self.inst) > self.allocatable + EPS
 
     def next_finish(self, now: float) -> float | None:
-        """When the next batch instance will finish at current shares, or ``None``."""
+        """When the next batch instance will finish at current shares, or ``None``.
+
+        Each batch slot finishes at ``since + max(rem, 0) / rate`` (its work left is as
+        of its own ``since``: fast slots are settled lazily); this is the least. It is
+        kept between changes: a slow host's rebalance computes it with the rates, an
+        add on a fast host takes the new slot's into account, and only a settle, or the
+        removal of the slot that held it, makes the next call scan the slots again.
+        """
         if not self.batch_n:
             return None
+        if self._finish_known:
+            return self._finish
         soonest = None
         for since, rem, rate in zip(self.since, self.rem, self.rate):
             if rate > 0:  # services have rate 0; a starved batch instance too
-                # A slot's work left is as of its own `since` (fast slots are settled lazily).
                 when = since + (rem if rem > 0 else 0.0) / rate
                 if soonest is None or when < soonest:
                     soonest = when
+        self._finish_known, self._finish = True, soonest
         return soonest
 
     def finished_slots(self) -> list[int]:

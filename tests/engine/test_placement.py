@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -70,6 +72,46 @@ def test_every_policy_picks_only_a_host_that_fits(free, cpu, mem, name):
         assert pick is not None and hosts.fits[pick]
     else:
         assert pick is None
+
+
+def kube_scores(hosts: Fleet, weights: dict[str, float]) -> list[float]:
+    """kube-scheduler's scores from their definitions, host by host, in plain Python: the
+    free fractions after placement (least allocated), their complement (most allocated),
+    and 1 − the population std of the requested fractions capped at 1 (balanced)."""
+    scores = []
+    for cap_c, cap_m, booked_c, booked_m in zip(hosts.cpu_cap, hosts.mem_cap, hosts.cpu_booked, hosts.mem_booked):
+        cpu_left = (cap_c - booked_c - hosts.cpu) / cap_c
+        mem_left = (cap_m - booked_m - hosts.mem) / cap_m
+        shares = [min(1 - cpu_left, 1.0), min(1 - mem_left, 1.0)]
+        mean = (shares[0] + shares[1]) / 2
+        std = math.sqrt(((shares[0] - mean) ** 2 + (shares[1] - mean) ** 2) / 2)
+        scores.append(weights.get("least_allocated", 0) * 100 * (cpu_left + mem_left) / 2
+                      + weights.get("most_allocated", 0) * 100 * (2 - cpu_left - mem_left) / 2
+                      + weights.get("balanced_allocation", 0) * 100 * (1 - std))
+    return scores
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 16), st.integers(0, 32)), min_size=1, max_size=30),
+       st.sampled_from([0.5, 1.0, 2.0, 4.0]), st.sampled_from([0.5, 1.75, 3.5, 7.0]),
+       st.dictionaries(st.sampled_from(["least_allocated", "most_allocated", "balanced_allocation"]),
+                       st.sampled_from([0.0, 0.5, 1.0, 2.0])))
+def test_kubernetes_picks_the_first_host_with_the_highest_score(free, cpu, mem, weights):
+    """Free capacity in halves of a core and of a GiB, so many hosts tie: the pick scores
+    the most (to rounding), and among hosts booked alike the first wins, as documented."""
+    hosts = fleet([c / 2 for c, _ in free], [m / 2 for _, m in free], cpu=cpu, mem=mem)
+    pick = kubernetes(hosts, weights=weights)
+    if not hosts.fits.any():
+        assert pick is None
+        return
+    scores = kube_scores(hosts, weights)
+    best = max(score for score, fits in zip(scores, hosts.fits) if fits)
+    assert hosts.fits[pick]
+    assert math.isclose(scores[pick], best, rel_tol=1e-12, abs_tol=1e-9)
+    # ties to the first: no fitting host before the pick is booked exactly like it
+    # (hosts booked alike score alike to the bit, whatever the rounding)
+    same = (hosts.cpu_booked[:pick] == hosts.cpu_booked[pick]) & (hosts.mem_booked[:pick] == hosts.mem_booked[pick])
+    assert not (same & hosts.fits[:pick]).any()
 
 
 def cluster_config(groups, *, policy="first_fit", rate=10.0, arrivals=60_000, seed=1, extra=None):
