@@ -136,7 +136,8 @@ def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, request
             f"largest host {largest.cpu_cores:g} cores, {largest.allocatable_memory_gib:g} GiB allocatable"
             + (f", split into {nodes} node VMs: a request must fit one node, with the node's own overheads"
                if (nodes := getattr(config.platform[row.platform], "nodes_per_host", None)) else "")
-            + "); they are counted as 'unplaceable' and in rejected, and no fleet of these hosts can serve them")
+            + "); they are counted as 'unplaceable' and in rejected, and no fleet of these hosts can serve them"
+            + (" as booked" if booked else ""))
     return lines
 
 

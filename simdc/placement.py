@@ -125,6 +125,26 @@ def kubernetes(fleet: Fleet, *, weights: dict[str, float], **_) -> int | None:
     return _best(scores, fleet.fits)
 
 
+def balanced_allocation(*fractions: np.ndarray) -> np.ndarray:
+    """kube-scheduler's NodeResourcesBalancedAllocation score over 0..1, per host.
+
+    Parameters
+    ----------
+    *fractions
+        One array per resource (CPU, memory, and any other the hosts carry), each the
+        host's requested share of that resource after placement, shape ``(hosts,)``.
+        Shares above 1 count as 1, as the scheduler caps them.
+
+    Returns
+    -------
+    ``1 − σ`` with σ the population standard deviation of the shares across resources
+    (kube-scheduler ≥ v1.22, PR #101946, ``balanced_allocation.go``: for two resources
+    σ = |a − b| / 2).
+    """
+    shares = np.minimum(np.stack([np.asarray(f, dtype=float) for f in fractions]), 1.0)
+    return 1 - shares.std(axis=0)
+
+
 def _balanced_pair(cpu: np.ndarray, mem: np.ndarray) -> np.ndarray:
     """:func:`balanced_allocation` of two resources, written out: the same operations in
     the same order as ``np.std`` over the stacked pair (sum, ÷ 2, deviations squared,

@@ -97,6 +97,11 @@ CONFIG_PROBLEMS = {
                              ["true or false"]),
     "bool-size": ({"workload.synthetic.sizes": [{"cpu_cores": True, "memory_gib": 1, "weight": 1}]},
                   "workload.synthetic.sizes.0.cpu_cores", ["true or false"]),
+    # Nor is a quoted number (pydantic would read "50" as 50): a typo a planner should see.
+    "quoted-jobs": ({"workload.synthetic.jobs": "50"}, "workload.synthetic.jobs",
+                    ["expected an integer", "not the string '50'"]),
+    "quoted-overhead": ({"platform.vm.cpu_overhead": "0.03"}, "platform.vm.cpu_overhead",
+                        ["expected a number", "'0.03'"]),
     # Values that ask for more than any machine has: the key, the bound and its reason.
     "huge-duration": ({"simulation.duration_s": 1e12}, "simulation.duration_s", ["<= 315,576,000", "10 years"]),
     "tiny-sample-step": ({"simulation.sample_every_s": 1e-300}, "simulation.sample_every_s", [">= 0.001", "1e-300"]),

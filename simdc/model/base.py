@@ -4,6 +4,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from simdc.errors import clip
+
 BOOL_MARK = "\x00key:"  # a line of a boolean error that names its key (joined onto the table's path)
 
 
@@ -26,13 +28,26 @@ class Spec(BaseModel):
         wrong = [(key, cls.model_fields[key].annotation) for key, value in data.items()
                  if key in cls.model_fields and not _mentions(cls.model_fields[key].annotation, bool)
                  and _holds_bool(value, cls.model_fields[key].annotation)]
-        if wrong:
+        # Nor is a string: pydantic would read ``jobs = "50"`` as 50 (a quoted number is a
+        # typo or a wrong column, and a planner should hear of it).
+        quoted = [(key, cls.model_fields[key].annotation) for key, value in data.items()
+                  if key in cls.model_fields and isinstance(value, str)
+                  and _only_number(cls.model_fields[key].annotation)]
+        if wrong or quoted:
             # one message per key; config.describe splits them and puts each under its key
             raise ValueError("\n".join(
-                f"{BOOL_MARK}{key}: expected {_expected(kind)}, "
-                f"{'not true or false' if isinstance(data[key], bool) else 'but it holds true or false'}"
-                for key, kind in wrong))
+                [f"{BOOL_MARK}{key}: expected {_expected(kind)}, "
+                 f"{'not true or false' if isinstance(data[key], bool) else 'but it holds true or false'}"
+                 for key, kind in wrong]
+                + [f"{BOOL_MARK}{key}: expected {_expected(kind)}, not the string {clip(repr(data[key]))}"
+                   for key, kind in quoted]))
         return data
+
+
+def _only_number(annotation: Any) -> bool:
+    """Whether a field holds only a number (``int``, ``float``, optionally ``None``)."""
+    members = [arg for arg in (_args(annotation) or (annotation,)) if arg is not type(None)]
+    return bool(members) and all(arg in (int, float) for arg in members)
 
 
 def _args(annotation: Any) -> tuple[Any, ...]:

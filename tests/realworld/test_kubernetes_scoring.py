@@ -51,3 +51,15 @@ def test_k8s_case_places_the_pod_on_node_a(tmp_path):
     config = simdc.load_config(CASES / "k8s_balanced_allocation" / "run.toml")
     instances = simdc.simulate(config).instances
     assert instances.set_index("id").loc["pod-1", "host"] == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 2), st.floats(0, 2)), min_size=1, max_size=50))
+def test_the_schedulers_two_resource_path_is_the_definition_to_the_bit(shares):
+    """kubernetes() scores balance with a written-out two-resource path (no temporaries):
+    the same doubles as the definition, :func:`balanced_allocation`, on random shares."""
+    from simdc.placement import _balanced_pair
+
+    cpu, mem = (np.array(column, dtype=float) for column in zip(*shares))
+    expected = balanced_allocation(cpu, mem)
+    assert np.array_equal(_balanced_pair(cpu.copy(), mem.copy()), expected)
