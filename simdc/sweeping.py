@@ -538,13 +538,20 @@ class _Parts:
         except OSError as err:
             self._lock.release()
             raise OutputError(out, f"{out}: cannot create the sweep's directory: {describe_os_error(err)}") from None
-        for folder in (out, self.parts):  # temporary files of a killed sweep (the lock is ours)
+        self._remove_temporaries()  # a killed sweep's (the lock is ours)
+        return self
+
+    def _remove_temporaries(self) -> None:
+        for folder in (self.out, self.parts):
             for leftover in folder.glob(".*.tmp"):
                 leftover.unlink(missing_ok=True)
-        return self
 
     def __exit__(self, *exc) -> None:
         if self._lock is not None:
+            # A Ctrl-C between a temporary file's creation and its rename (or its removal)
+            # must not leave it behind: the folder holds finished parts only.
+            with contextlib.suppress(OSError):
+                self._remove_temporaries()
             self._lock.release()
 
     def load(self) -> dict[tuple[int, int], pd.DataFrame]:
