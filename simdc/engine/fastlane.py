@@ -53,6 +53,7 @@ from simdc.engine.simulation import (
     Simulation,
     as_array,
 )
+from simdc.metrics import stays_peak
 from simdc.placement import Fleet, first_fit
 
 # event kinds; at one instant ends come first (URGENT in the general engine), then the
@@ -67,15 +68,6 @@ def _few(cpu: np.ndarray, mem: np.ndarray) -> bool:
     speed only: the set of sizes that fit nowhere is exact however many there are)."""
     key = cpu * 1e6 + mem
     return len(key) > 0 and len(pd.unique(key[:4096])) <= _FEW_SIZES and len(pd.unique(key)) <= _FEW_SIZES
-
-
-def _peak(start: np.ndarray, end: np.ndarray) -> int:
-    """Most of the stays ``[start, end)`` under way at once (ends first at one moment):
-    ends and starts in time order, then the running count's maximum."""
-    if len(start) == 0:
-        return 0
-    order = np.argsort(np.concatenate([np.sort(end), np.sort(start)]), kind="stable")
-    return int(np.cumsum(np.where(order < len(end), -1, 1)).max())
 
 
 class NeedsGeneral(Exception):
@@ -860,7 +852,7 @@ class FastLane(Simulation):
         self.resident_s = np.zeros(n)
         self.resident_s[placed] = end - admit
         self.replacements = np.zeros(n, dtype=np.int64)
-        self.fleet.peak_resident = _peak(admit, end)
+        self.fleet.peak_resident = stays_peak(admit, end)
         started = ~np.isnan(ready)
         ran = np.where(started, end - ready, 0.0)
         if self.mode == "closed":  # per instance, as the general engine accounts them (0 + demand × time run)
