@@ -382,20 +382,21 @@ def _table(path: Path, names: list[str], parts: list, where, bad: BadRows,
     submit = columns["submit_s"]
     # Files are mostly written in submit order: then nothing needs to move.
     order = None if (submit[1:] >= submit[:-1]).all() else np.argsort(submit, kind="stable")
-    # Column by column: a dict of 10^7-row arrays would be copied into one 2-D block.
-    frame = pd.DataFrame({"id": sort(ids)})
+    table = {"id": sort(ids)}
     for name, column in columns.items():
-        frame[name] = sort(column)
-    frame["kind"] = pd.Categorical.from_codes(sort(codes), categories=KINDS)
-    frame["image"] = sort(image)
-    frame["priority"] = sort(number("priority", 0.0)).astype(np.int64)
+        table[name] = sort(column)
+    table["kind"] = pd.Categorical.from_codes(sort(codes), categories=KINDS)
+    table["image"] = sort(image)
+    table["priority"] = sort(number("priority", 0.0)).astype(np.int64)
     for name, default in (("cpu_limit", np.nan), ("memory_limit_gib", np.nan), ("membw_intensity", 0.0),
                           ("io_intensity", 0.0)):
-        frame[name] = sort(number(name, default))
+        table[name] = sort(number(name, default))
     job = given.get("job")
     job = pc.fill_null(pa.nulls(n, pa.string()) if job is None else job, "")
-    frame["job"] = pd.Categorical(sort(job))
-    return frame
+    table["job"] = pd.Categorical(sort(job))
+    # copy=False: each column stays its own block, as it is (no copy, nothing
+    # consolidated into a 2-D block; each array above is this table's own).
+    return pd.DataFrame(table, copy=False)
 
 
 def _concat(chunks: list):
