@@ -15,10 +15,13 @@ from simdc.model import Distribution
 
 @st.composite
 def cdfs(draw):
-    """2-8 points: seconds > 0 never falling (repeats are atoms), probabilities 0 … 1 rising."""
+    """2-8 points: seconds > 0 never falling (repeats are atoms), probabilities 0 … 1 rising.
+
+    Seconds are whole milliseconds and probabilities whole percents: points a float's
+    last bit apart are neither one point nor two a test could tell apart."""
     k = draw(st.integers(2, 8))
-    seconds = sorted(draw(st.lists(st.floats(1e-3, 1e7), min_size=k, max_size=k)))
-    inner = sorted(set(draw(st.lists(st.floats(0.01, 0.99), min_size=k - 2, max_size=k - 2))))
+    seconds = sorted(ms / 1000 for ms in draw(st.lists(st.integers(1, 10**10), min_size=k, max_size=k)))
+    inner = sorted({pct / 100 for pct in draw(st.lists(st.integers(1, 99), min_size=k - 2, max_size=k - 2))})
     probabilities = [0.0, *inner, 1.0]
     return tuple(zip(seconds[:len(probabilities)], probabilities))
 
