@@ -9,8 +9,9 @@ lists and the running instances' usage, shares and integrals in arrays updated
 fleet-wide once per usage step. Three modes, by what the inputs allow:
 
 - *closed*: constant usage within each booking and each ceiling (vCPUs, limit), and no
-  overcommit, so no host is ever contended and no demand is clipped. An instance's CPU integral is then demand × time run and every host
-  integral has a closed form; instances and timeseries are identical to the bit to the
+  overcommit, so no host is ever contended and no demand is clipped. An instance's CPU
+  integral is then demand × time run and every host integral has a closed form;
+  instances and timeseries are identical to the bit to the
   general engine's (the same arithmetic in the same order), host integrals to 1e-12.
   Loss and queueing studies (Erlang B and C, Kaufman–Roberts) run here.
 - *bounded*: usage that changes every step (or asks above a ceiling) but whose served
