@@ -391,6 +391,15 @@ def _workers_deaf_to_ctrl_c():
             from distributed.utils import get_mp_context
 
             get_mp_context()  # sets Dask's preload (its packages, imported once in the server)
+            # The forkserver starts multiprocessing's resource tracker first, and that start
+            # blocks SIGINT for its child and then UNBLOCKS it (CPython's
+            # resource_tracker.ensure_running): started inside our block, the forkserver
+            # after it could take a Ctrl-C while its interpreter starts ("Fatal Python
+            # error: init_import_site", seen in CI). Started here first, the tracker is
+            # already running inside the block, and the block holds.
+            import multiprocessing.resource_tracker
+
+            multiprocessing.resource_tracker.ensure_running()
             previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
             # The workers' Dask logs errors only: its warnings while a sweep is torn down
             # (tasks cancelled) would bury the sweep's one line. Read at their start.
