@@ -18,6 +18,11 @@ outcomes
     ``failed`` those lost to a failure (not placed again: no host for them, or their
     patience or their planned end ran out while they waited), ``requeued_at_end`` those
     still waiting to be placed again at the end.
+waits
+    ``queue_s``: submission to first admission (``queue_mean_s``, over every instance);
+    ``requeue_s``: after a failure, the time waiting to be placed again (first admission
+    to end, less the time on a host); ``requeue_mean_s`` averages it over the instances a
+    failure struck (``failure_kills > 0``).
 start latency
     ``first_ready_s − submit_s``: queueing plus provisioning/boot until the first start,
     for instances that started (``ready_s`` is the start of the latest attempt).
@@ -86,7 +91,7 @@ import pandas as pd
 SUMMARY_COLUMNS = (
     "platform", "submitted", "placed", "rejected", "completed", "running_at_end", "queued_at_end",
     "oom_killed", "evicted", "rejection_rate", "replaced", "requeued_at_end", "peak_instances", "mean_instances",
-    "queue_mean_s", "start_p50_s", "start_p95_s", "start_p99_s",
+    "queue_mean_s", "requeue_mean_s", "start_p50_s", "start_p95_s", "start_p99_s",
     "cpu_util_mean", "cpu_demand_util_mean", "cpu_unmet_core_s", "cpu_unmet_share",
     "batch_slowdown_p50", "batch_slowdown_p95", "batch_slowdown_p99",
     "mem_used_util_mean", "mem_alloc_util_mean", "cpu_booked_util_mean", "stranded_mem_gib_mean",
@@ -148,6 +153,8 @@ def instance_metrics(inst: pd.DataFrame, duration_s: float, peak_instances: int 
         "peak_instances": stays_peak(start, end) if peak_instances is None else int(peak_instances),
         "mean_instances": mean_resident(inst, duration_s),
         "queue_mean_s": _mean(column["queue_s"]),
+        "requeue_mean_s": (_mean(inst["requeue_s"].to_numpy(float)[inst["failure_kills"].to_numpy() > 0])
+                           if "requeue_s" in inst and "failure_kills" in inst else np.nan),
         **_quantiles(ready[started] - column["submit_s"][started], "start_p", (50, 95, 99), "_s"),
         **_quantiles(column["slowdown"], "batch_slowdown_p", (50, 95, 99)),
         "oom_kills": int(column["oom_kills"].sum()),
@@ -308,6 +315,7 @@ HEADLINE = (
     ("peak_instances", "peak instances", "{:,.0f}"),
     ("mean_instances", "mean instances", "{:,.1f}"),
     ("queue_mean_s", "queue wait mean (s)", "{:,.2f}"),
+    ("requeue_mean_s", "wait to be re-placed, mean (s)", "{:,.2f}"),
     ("start_p50_s", "start p50 (s)", "{:,.2f}"),
     ("start_p95_s", "start p95 (s)", "{:,.2f}"),
     ("start_p99_s", "start p99 (s)", "{:,.2f}"),

@@ -86,6 +86,15 @@ def as_array(values: list | array | np.ndarray, dtype=float) -> np.ndarray:
     return np.fromiter(values, dtype, len(values))
 
 
+def _requeue_s(admit: np.ndarray, end: np.ndarray, resident_s: np.ndarray, horizon_s: float) -> np.ndarray:
+    """Per instance, seconds spent waiting for a host again after a failure: from its first
+    admission to its end (or the horizon), the time it was not on a host. 0 for an
+    instance never struck; NaN for one never placed. Shapes ``(instances,)``."""
+    with np.errstate(invalid="ignore"):
+        since = np.minimum(np.where(np.isnan(end), horizon_s, end), horizon_s) - admit - resident_s
+    return np.where(np.isnan(admit), np.nan, np.where(since > 1e-6, since, 0.0))
+
+
 class _Timer:
     """A bare timed callback on SimPy's event queue: what ``Environment.step`` reads of an
     event (its callbacks, and that it succeeded), and the value for the callback. A full
@@ -924,6 +933,10 @@ class Simulation:
             "lost_core_s": take("lost_core_s"),
             "resident_s": resident_s,
             "replacements": take("replacements", np.int64),
+            # Waits for a host after a failure: from the first admission on, the time not
+            # on a host (a placed instance is on one from admission to end but for those).
+            # Sub-microsecond remainders of the subtraction count as none.
+            "requeue_s": _requeue_s(admit, end, resident_s, self.duration_s),
         }
         return pd.DataFrame(columns, copy=False)
 

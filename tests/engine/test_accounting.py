@@ -107,6 +107,11 @@ def check_outcomes(results: simdc.Results) -> None:
         assert outcome[victim & (rows["replacements"] == 0)].isin(["failed", "requeued_at_end"]).all()
         assert row["replaced"] == (rows["replacements"] > 0).sum()
         assert (victim[rows["replacements"] > 0]).all()
+        # only a failure makes an instance wait for a host again; one still waiting at the
+        # end has waited since it was struck, so a while
+        assert (rows.loc[placed & ~victim, "requeue_s"] == 0).all()
+        assert rows["requeue_s"][~placed].isna().all()
+        assert (rows.loc[outcome == "requeued_at_end", "requeue_s"] > 0).all()
         assert (rows.loc[rows["replacements"] > 0, "replacements"] <= rows.loc[rows["replacements"] > 0,
                                                                             "failure_kills"]).all()
         # the rejection rate is first placements turned away
@@ -177,7 +182,10 @@ def test_a_victim_placed_again_reports_its_restart_and_keeps_its_first_start(tmp
     assert (b["admit_s"], b["first_ready_s"], b["ready_s"]) == (100.0, 100.0, 350.0)
     assert b["outcome"] == "running_at_end" and b["replacements"] == 1
     assert rows["resident_s"].tolist() == [100.0, 1700.0]
+    assert rows["requeue_s"].tolist() == [0.0, 200.0]  # b waited 150 → 350 for the repair
+    assert rows["queue_s"].tolist() == [0.0, 99.0]  # its first wait: 1 → 100
     row = results.summary.iloc[0]
+    assert row["requeue_mean_s"] == 200.0  # b, the one instance the failure struck
     assert row["mean_instances"] == pytest.approx(1800.0 / 2000.0)
     assert row["peak_instances"] == 1
     assert row["start_p50_s"] == pytest.approx((0.0 + 99.0) / 2)  # first start − submit: 0 and 99
@@ -199,6 +207,7 @@ def test_a_victim_that_gives_up_waiting_is_lost_to_the_failure_not_rejected(tmp_
     }))
     b = results.instances.set_index("id").loc["b"]
     assert b["outcome"] == "failed" and b["end_s"] == 450.0 and b["resident_s"] == 50.0
+    assert b["requeue_s"] == 300.0  # 150 → 450, when its patience ran out
     row = results.summary.iloc[0]
     assert (row["rejected"], row["failed"], row["rejection_rate"]) == (0, 1, 0.0)
 
