@@ -116,22 +116,30 @@ def test_a_scheduler_killed_mid_sweep_is_one_line_and_the_sweep_resumes(slow_con
     assert len(pd.read_csv(out / "points.csv")) == 4 * 2
 
 
+def interrupted_sweep(config: Path, folder: Path, grid: str, when) -> tuple[subprocess.Popen, str]:
+    """``simdc sweep`` on 2 local workers into ``folder/s``, in a session of its own, sent
+    SIGINT as a terminal's Ctrl-C is (to the whole process group) as soon as ``when(sweep)``
+    holds; it must exit 130. Returns the process and what it printed on stderr."""
+    sweep = subprocess.Popen([*SIMDC, "sweep", str(config), "--grid", grid, "--workers", "2",
+                              "--out", str(folder / "s")], cwd=folder, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not when(sweep):
+        assert sweep.poll() is None, sweep.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.killpg(sweep.pid, signal.SIGINT)
+    code, err = sweep.wait(timeout=60), sweep.stderr.read()
+    assert code == 130, err
+    return sweep, err
+
+
 def test_ctrl_c_during_a_local_sweep_is_one_line_and_keeps_finished_runs(slow_config, tmp_path):
     """SIGINT to the process group (the terminal's Ctrl-C reaches the workers too) once a
     run is written: exit 130, one line, no worker tracebacks, the runs kept."""
     out = tmp_path / "s"
     grid = "host.memory_gib=" + ",".join(str(16 + i) for i in range(6))
-    sweep = subprocess.Popen([*SIMDC, "sweep", str(slow_config), "--grid", grid, "--workers", "2", "--out", str(out)],
-                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not list((out / "parts").glob("p*.csv")):
-        assert sweep.poll() is None, sweep.stderr.read()
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    os.killpg(sweep.pid, signal.SIGINT)
-    code, err = sweep.wait(timeout=60), sweep.stderr.read()
-    assert code == 130, err
+    _, err = interrupted_sweep(slow_config, tmp_path, grid, when=lambda sweep: list((out / "parts").glob("p*.csv")))
     line = one_line(err, "interrupted;", f"kept in {out}")
     assert f"{len(kept_parts(out))} of 6 runs are kept" in line
     assert not (tmp_path / ".s.lock").exists()
@@ -152,18 +160,8 @@ def children(pid: int) -> set[int]:
 def test_ctrl_c_while_the_local_workers_start_is_one_line_and_leaves_no_process(slow_config, tmp_path):
     """SIGINT to the process group as soon as the sweep's first child process exists (its
     workers are starting): exit 130, one line, and every process it started is gone."""
-    out = tmp_path / "s"
-    sweep = subprocess.Popen([*SIMDC, "sweep", str(slow_config), "--grid", "host.memory_gib=16,32", "--workers", "2",
-                              "--out", str(out)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             text=True, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not children(sweep.pid):
-        assert sweep.poll() is None, sweep.stderr.read()
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    os.killpg(sweep.pid, signal.SIGINT)
-    code, err = sweep.wait(timeout=60), sweep.stderr.read()
-    assert code == 130, err
+    sweep, err = interrupted_sweep(slow_config, tmp_path, "host.memory_gib=16,32",
+                                   when=lambda sweep: children(sweep.pid))
     one_line(err, "interrupted; 0 of 2 runs are kept")
     deadline = time.monotonic() + 10  # workers notice their parent is gone within a second or so
     while in_session(sweep.pid) and time.monotonic() < deadline:
