@@ -122,6 +122,11 @@ class Config(Spec):
             for index, (host, _) in enumerate(getattr(self.faults, key)):
                 if not 0 <= host < hosts:
                     problems.append(f"faults.{key}[{index}]: host {host} does not exist (hosts are 0..{hosts - 1})")
+        priced = [key for group in self.host_groups for key in ("price_per_hour", "capex", "embodied_kgco2eq")
+                  if getattr(group, key) is not None]
+        if priced and self.cost is None:
+            problems.append(f"cost: hosts give {priced[0]} but there is no [cost] table: add one with the "
+                            "electricity's price_per_kwh or price_series")
         if self.cost is not None:
             problems += [f"cost.licence_per_hour.{name}: no platform {name!r} in simulation.platforms "
                          f"({', '.join(self.simulation.platforms)})"

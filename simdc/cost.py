@@ -110,6 +110,8 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
     """
     path = Path(path)
     where = f"{key} {clip(path, 300)}"
+    if start is not None and start.tzinfo is not None:
+        start = start.astimezone(timezone.utc).replace(tzinfo=None)
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as err:
@@ -144,6 +146,9 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
                 lines.append(line)
                 if end is None:
                     origin = start if start is not None else moments[0]
+                    if origin < moments[0]:
+                        raise InputError(f"{where}: line {line}: starts at {texts_at(moments[0])}, after the run's "
+                                         f"start (cost.series_start = {texts_at(origin)})")
                     end = (origin - moments[0]).total_seconds() + duration_s  # s after the first row
                 if (moment - moments[0]).total_seconds() >= end:
                     break  # this row's timestamp closes the run's last interval
@@ -156,9 +161,6 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
                          "least (each value holds until the next row's timestamp)")
     origin = start if start is not None else moments[0]
     times = np.array([(m - origin).total_seconds() for m in moments])
-    if times[0] > 0:
-        raise InputError(f"{where}: starts at {texts_at(moments[0])}, after the run's start "
-                         f"(cost.series_start = {texts_at(origin)})")
     if times[-1] >= duration_s:  # the last row read only closes the interval before it
         edges, used = times, len(times) - 1
     else:
