@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -65,23 +66,32 @@ class StepSeries:
         return edges[(edges > 0) & (edges < duration_s)]
 
 
-def _moment(text: str) -> datetime | None:
-    """An ISO 8601 date and time (a zone converted to UTC, none taken as it is), or Stata's
-    ``01jan2022 00:00:00`` (as ENTSO-E extracts come); None when it is neither."""
+def _moment(text: str, zone: ZoneInfo | None = None) -> datetime | None:
+    """An ISO 8601 date and time, or Stata's ``01jan2022 00:00:00`` (as ENTSO-E extracts
+    come), in UTC without a zone; one written without a zone is in ``zone`` (default UTC).
+    None when it is neither."""
     text = text.strip()
     for parse in (datetime.fromisoformat, lambda t: datetime.strptime(t, "%d%b%Y %H:%M:%S")):
         try:
             moment = parse(text)
         except ValueError:
             continue
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-        return moment
+        return utc(moment, zone)
     return None
 
 
+def utc(moment: datetime, zone: ZoneInfo | None = None) -> datetime:
+    """``moment`` in UTC, without a zone; one without a zone is in ``zone`` (default UTC).
+    A local time repeated when the clocks go back is read as its first occurrence."""
+    if moment.tzinfo is None:
+        if zone is None:
+            return moment
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
 def read_series(path: str | Path, *, what: str, key: str, duration_s: float, start: datetime | None = None,
-                scale: float = 1.0, negative_allowed: bool = False) -> StepSeries:
+                scale: float = 1.0, negative_allowed: bool = False, zone: str | None = None) -> StepSeries:
     """Read a ``timestamp,value`` CSV into a :class:`StepSeries` covering ``[0, duration_s]``.
 
     Parameters
@@ -97,9 +107,12 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
         Multiplies each value (0.001 reads EUR/MWh as EUR/kWh).
     negative_allowed
         Whether values may be below zero (prices may, intensities not).
+    zone
+        IANA time zone of timestamps (and ``start``) written without one; default UTC.
 
     Each row's value holds until the next row's timestamp; the last row's for the step
-    before it. Rows are read until the run's end is covered; later ones are not read.
+    before it. Timestamps must increase through the run's span; rows before it only
+    locate its start (the last row at or before it), and rows after it are not read.
 
     Raises
     ------
@@ -110,8 +123,9 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
     """
     path = Path(path)
     where = f"{key} {clip(path, 300)}"
-    if start is not None and start.tzinfo is not None:
-        start = start.astimezone(timezone.utc).replace(tzinfo=None)
+    tz = ZoneInfo(zone) if zone is not None else None
+    if start is not None:
+        start = utc(start, tz)
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as err:
@@ -134,10 +148,14 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
                 if len(row) < 2:
                     raise InputError(f"{where}: line {line}: expected a timestamp and a value, "
                                      f"got {clip(repr(','.join(row)))}")
-                moment = _moment(row[0])
+                moment = _moment(row[0], tz)
                 if moment is None:
                     raise InputError(f"{where}: line {line}: timestamp {clip(repr(row[0]))} is not a date and time "
                                      "(ISO 8601, e.g. 2023-01-01T00:00:00Z)")
+                if start is not None and moment <= start and (not moments or moments[-1] <= start):
+                    # before the run: only the last such row (the one holding at its start) is kept
+                    moments[:], texts[:], lines[:] = [moment], [row[1]], [line]
+                    continue
                 if moments and moment <= moments[-1]:
                     raise InputError(f"{where}: line {line}: timestamp {row[0]} is not after line {lines[-1]}'s "
                                      f"({texts_at(moments[-1])}): timestamps must increase")
@@ -205,12 +223,12 @@ def grid_series(cost: CostSpec, duration_s: float) -> tuple[StepSeries, StepSeri
     if cost.price_series is not None:
         price = read_series(cost.price_series, what="price", key="cost.price_series", duration_s=duration_s,
                             start=cost.series_start, scale=0.001 if cost.price_series_unit == "per_mwh" else 1.0,
-                            negative_allowed=True)
+                            negative_allowed=True, zone=cost.series_timezone)
     else:
         price = StepSeries.constant(cost.price_per_kwh, duration_s)
     if cost.carbon_series is not None:
         carbon = read_series(cost.carbon_series, what="carbon intensity", key="cost.carbon_series",
-                             duration_s=duration_s, start=cost.series_start)
+                             duration_s=duration_s, start=cost.series_start, zone=cost.series_timezone)
     else:
         carbon = StepSeries.constant(cost.carbon_gco2_per_kwh, duration_s)
     return price, carbon

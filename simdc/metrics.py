@@ -335,6 +335,11 @@ HEADLINE = (
     ("swap_share", "host time swapping", "{:.1%}"),
     ("hosts_used", "hosts used", "{:,.0f}"),
     ("energy_kwh", "energy (kWh)", "{:,.1f}"),
+    ("cost", "cost", "{:,.2f}"),  # the [cost] table's columns (simdc.cost), when a config has one
+    ("cost_energy", "cost of electricity", "{:,.2f}"),
+    ("cost_licences", "cost of licences", "{:,.2f}"),
+    ("cost_per_instance_hour", "cost per instance-hour served", "{:,.4f}"),
+    ("carbon_kgco2eq", "carbon (kgCO2eq)", "{:,.2f}"),
     ("interference_slowdown_p95", "interference slowdown p95", "{:.2f}×"),
     ("degraded_share", "time degraded by neighbours", "{:.1%}"),
     ("failures", "host/kernel failures", "{:,.0f}"),

@@ -6,14 +6,16 @@ energy times their group's ``pue`` (:class:`simdc.model.host.HostSpec`).
 
 Series are CSV files of a header and rows ``timestamp,value`` (further columns are
 ignored): each value holds from its timestamp to the next row's, the last one for as
-long as the step before it. Simulated time 0 is ``series_start`` on the series' own
-clock (default: each series' first timestamp); a series must cover the whole run.
+long as the step before it. Timestamps written without a zone are in ``series_timezone``
+(default UTC) and all are taken to UTC. Simulated time 0 is ``series_start`` (default:
+each series' first timestamp); a series must cover the whole run.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
@@ -44,6 +46,8 @@ class CostSpec(Spec):
     carbon_series: str | None = None
     series_start: datetime | None = Field(
         default=None, description="the series' timestamp at simulated time 0; default: its first")
+    series_timezone: str | None = Field(
+        default=None, description="IANA zone of timestamps written without one (e.g. Europe/Brussels); default UTC")
     licence_per_hour: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("licence_per_hour")
@@ -53,6 +57,17 @@ class CostSpec(Spec):
             if price < 0:
                 raise ValueError(f"{name}: must be >= 0 (got {price})")
         return prices
+
+    @field_validator("series_timezone")
+    @classmethod
+    def _known_zone(cls, name: str | None) -> str | None:
+        if name is not None:
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {name!r}; give an IANA name such as 'Europe/Brussels' "
+                                 "or 'UTC'") from None
+        return name
 
     @model_validator(mode="after")
     def _one_of_each(self) -> "CostSpec":

@@ -130,6 +130,19 @@ def test_rent_capex_embodied_and_licences_by_hand():
     assert owned.summary["cost_hosts"].iloc[0] == pytest.approx(2.0)
 
 
+def test_report_has_the_cost_figure_and_headline_rows(tmp_path):
+    result = simdc.simulate(config(HOUR_S, {"price_per_kwh": 0.2, "licence_per_hour": {"vm": 0.1}},
+                                   host={"price_per_hour": 1.0}))
+    figure = result.figures()["cost"]
+    stacked = {trace.name: sum(trace.y) for trace in figure.data}
+    assert stacked["licences"] == pytest.approx(result.summary["cost_licences"].sum())
+    out = result.write(tmp_path / "out", report=True)
+    page = (out / "report.html").read_text()
+    assert 'data-figure="cost"' in page and "cost per instance-hour served" in page
+    again = simdc.load_results(out)
+    assert again.summary["cost"].to_numpy() == pytest.approx(result.summary["cost"].to_numpy())
+
+
 def test_no_cost_table_no_cost_columns():
     result = simdc.simulate(simdc.load_config(Path(__file__).resolve().parents[2] / "configs" / "presets.toml",
                                               {"simulation.duration_s": 600}))
@@ -210,6 +223,7 @@ def test_series_starting_after_the_run_start_is_refused(tmp_path):
     ({"price_per_kwh": 0.2}, {"capex": 1000}, "capex and amortisation_years go together"),
     ({"price_per_kwh": 0.2}, {"pue": 0.9}, "host.pue: must be >= 1"),
     ({"price_per_kwh": 0.2, "carbon_intensity_gco2_per_kwh": -1}, {}, "carbon_intensity_gco2_per_kwh: must be >= 0"),
+    ({"price_per_kwh": 0.2, "series_timezone": "Europe/Bruxelles"}, {}, "unknown time zone 'Europe/Bruxelles'"),
 ])
 def test_bad_cost_keys_name_their_key(cost_table, host, expected):
     with pytest.raises(ConfigError) as err:
@@ -248,3 +262,29 @@ carbon_series = "{series}"
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: cost.carbon_series") and "ends at" in lines[0]
+
+
+def test_local_timestamps_are_taken_to_utc_and_rows_before_the_run_only_locate_it(tmp_path):
+    """ENTSO-E's Belgian prices are in local time (CEST = UTC+2 in June), and repeat an
+    hour when the clocks go back: a run starting 2023-06-01T00:00Z reads 02:00 local on,
+    whatever came before."""
+    path = write_series(tmp_path / "p.csv", "time,DAM_price",
+                        ["30oct2022 02:00:00,9", "30oct2022 02:00:00,9",  # the repeated hour, long before
+                         "01jun2023 01:00:00,.01", "01jun2023 02:00:00,.20", "01jun2023 03:00:00,.30",
+                         "01jun2023 04:00:00,"])  # empty, after the run: not read
+    from datetime import datetime, timezone as tz
+    got = cost.read_series(path, what="price", key="k", duration_s=2 * HOUR_S, zone="Europe/Brussels",
+                           start=datetime(2023, 6, 1, tzinfo=tz.utc))
+    assert list(got.values) == pytest.approx([0.20, 0.30]) and list(got.edges_s) == [0.0, HOUR_S, 2 * HOUR_S]
+
+
+def test_the_shared_entsoe_prices_read_for_a_day_of_2023():
+    path = NL.parents[1] / "price_entsoe_BE_dayahead" / "DAM_prices.csv"
+    if not path.exists():
+        pytest.skip("shared traces not present")
+    from datetime import datetime
+    got = cost.read_series(path, what="price", key="k", duration_s=24 * HOUR_S, zone="Europe/Brussels",
+                           start=datetime.fromisoformat("2023-06-01T00:00:00+00:00"), negative_allowed=True)
+    local_hours = [line.split(",")[1] for line in path.read_text().splitlines()
+                   if line.startswith(("01jun2023 ", "02jun2023 0")) ][2:26]  # 02:00 CEST = 00:00 UTC
+    assert list(got.values) == pytest.approx([float(v) for v in local_hours])
