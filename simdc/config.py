@@ -128,9 +128,9 @@ class Config(Spec):
             problems.append(f"cost: hosts give {priced[0]} but there is no [cost] table: add one with the "
                             "electricity's price_per_kwh or price_series")
         if self.cost is not None:
-            problems += [f"cost.licence_per_hour.{name}: no platform {name!r} in simulation.platforms "
-                         f"({', '.join(self.simulation.platforms)})"
-                         for name in self.cost.licence_per_hour if name not in self.simulation.platforms]
+            known = sorted(set(self.platform) | set(PRESETS))  # a platform not run now may be run by a plan
+            problems += [f"cost.licence_per_hour.{name}: no platform {name!r}; known: {', '.join(known)}"
+                         for name in self.cost.licence_per_hour if name not in known]
         if problems:
             raise ValueError("\n".join(problems))  # one line each, split again by validate()
         return self

@@ -219,7 +219,7 @@ def test_series_starting_after_the_run_start_is_refused(tmp_path):
 
 @pytest.mark.parametrize("cost_table, host, expected", [
     ({}, {}, "cost: give exactly one of price_per_kwh or price_series"),
-    ({"price_per_kwh": 0.2, "licence_per_hour": {"vmm": 0.1}}, {}, "cost.licence_per_hour.vmm: no platform 'vmm'"),
+    ({"price_per_kwh": 0.2, "licence_per_hour": {"vmm": 0.1}}, {}, "cost.licence_per_hour.vmm: no platform 'vmm'; known:"),
     ({"price_per_kwh": 0.2}, {"capex": 1000}, "capex and amortisation_years go together"),
     ({"price_per_kwh": 0.2}, {"pue": 0.9}, "host.pue: must be >= 1"),
     ({"price_per_kwh": 0.2, "carbon_intensity_gco2_per_kwh": -1}, {}, "carbon_intensity_gco2_per_kwh: must be >= 0"),
