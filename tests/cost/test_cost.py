@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ import simdc
 from simdc import cost
 from simdc.config import validate
 from simdc.errors import ConfigError, InputError
+from simdc.model.host import HostSpec
 
 HOUR_S = 3600.0
 NL = Path(__file__).resolve().parents[3] / "shared" / "traces" / "carbon_electricitymaps_NL" / \
@@ -102,9 +104,8 @@ def test_cost_is_the_sum_of_each_intervals_energy_times_its_price(steps, powers_
     price, carbon = cost.StepSeries(edges, prices), cost.StepSeries(edges, intensities)
     moments = cost.meter_moments(price, carbon, duration_s)
     meter_j = np.cumsum(power * lengths)[:-1][:, None][: len(moments)]
-    import pandas as pd
     hosts = pd.DataFrame({"duration_s": [duration_s], "physical_host": [0], "energy_kwh": [energy_kwh.sum()]})
-    spec = simdc.model.host.HostSpec(cpu_cores=1, memory_gib=1, pue=pue)
+    spec = HostSpec(cpu_cores=1, memory_gib=1, pue=pue)
     got = cost.host_costs(hosts, [spec], price, carbon, moments, meter_j)
     assert got["cost_energy"].iloc[0] == pytest.approx(float((energy_kwh * pue) @ prices), rel=1e-9, abs=1e-12)
     assert got["carbon_operational_kgco2eq"].iloc[0] == pytest.approx(
@@ -219,7 +220,8 @@ def test_series_starting_after_the_run_start_is_refused(tmp_path):
 
 @pytest.mark.parametrize("cost_table, host, expected", [
     ({}, {}, "cost: give exactly one of price_per_kwh or price_series"),
-    ({"price_per_kwh": 0.2, "licence_per_hour": {"vmm": 0.1}}, {}, "cost.licence_per_hour.vmm: no platform 'vmm'; known:"),
+    ({"price_per_kwh": 0.2, "licence_per_hour": {"vmm": 0.1}}, {},
+     "cost.licence_per_hour.vmm: no platform 'vmm'; known:"),
     ({"price_per_kwh": 0.2}, {"capex": 1000}, "capex and amortisation_years go together"),
     ({"price_per_kwh": 0.2}, {"pue": 0.9}, "host.pue: must be >= 1"),
     ({"price_per_kwh": 0.2, "carbon_intensity_gco2_per_kwh": -1}, {}, "carbon_intensity_gco2_per_kwh: must be >= 0"),
