@@ -66,28 +66,35 @@ class StepSeries:
         return edges[(edges > 0) & (edges < duration_s)]
 
 
-def _moment(text: str, zone: ZoneInfo | None = None) -> datetime | None:
+def _parsed(text: str) -> datetime | None:
     """An ISO 8601 date and time, or Stata's ``01jan2022 00:00:00`` (as ENTSO-E extracts
-    come), in UTC without a zone; one written without a zone is in ``zone`` (default UTC).
-    None when it is neither."""
+    come), as written (with its zone, if any); None when it is neither."""
     text = text.strip()
     for parse in (datetime.fromisoformat, lambda t: datetime.strptime(t, "%d%b%Y %H:%M:%S")):
         try:
-            moment = parse(text)
+            return parse(text)
         except ValueError:
             continue
-        return utc(moment, zone)
     return None
 
 
-def utc(moment: datetime, zone: ZoneInfo | None = None) -> datetime:
+def utc(moment: datetime, zone: ZoneInfo | None = None, fold: int = 0) -> datetime:
     """``moment`` in UTC, without a zone; one without a zone is in ``zone`` (default UTC).
-    A local time repeated when the clocks go back is read as its first occurrence."""
+    ``fold`` picks the occurrence of a local time repeated when the clocks go back."""
     if moment.tzinfo is None:
         if zone is None:
             return moment
-        moment = moment.replace(tzinfo=zone)
+        moment = moment.replace(tzinfo=zone, fold=fold)
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _exists(local: datetime, zone: ZoneInfo | None) -> bool:
+    """Whether a local time without a zone exists in ``zone`` (not skipped when the
+    clocks go forward)."""
+    if local.tzinfo is not None or zone is None:
+        return True
+    back = local.replace(tzinfo=zone).astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None)
+    return back == local
 
 
 def read_series(path: str | Path, *, what: str, key: str, duration_s: float, start: datetime | None = None,
@@ -111,7 +118,9 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
         IANA time zone of timestamps (and ``start``) written without one; default UTC.
 
     Each row's value holds until the next row's timestamp; the last row's for the step
-    before it. Timestamps must increase through the run's span; rows before it only
+    before it. With ``zone``, a local hour written twice when the clocks go back is read
+    as its two occurrences, and an hour the clocks skip, left empty, is passed over.
+    Timestamps must increase through the run's span; rows before it only
     locate its start (the last row at or before it), and rows after it are not read.
 
     Raises
@@ -148,10 +157,18 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
                 if len(row) < 2:
                     raise InputError(f"{where}: line {line}: expected a timestamp and a value, "
                                      f"got {clip(repr(','.join(row)))}")
-                moment = _moment(row[0], tz)
-                if moment is None:
+                written = _parsed(row[0])
+                if written is None:
                     raise InputError(f"{where}: line {line}: timestamp {clip(repr(row[0]))} is not a date and time "
                                      "(ISO 8601, e.g. 2023-01-01T00:00:00Z)")
+                if not _exists(written, tz):
+                    if row[1].strip():
+                        raise InputError(f"{where}: line {line}: {row[0]} does not exist in {zone} (the clocks go "
+                                         "forward over it), yet it has a value")
+                    continue  # the hour the clocks skip, left empty (as ENTSO-E's local-time extracts do)
+                moment = utc(written, tz)
+                if moments and moment <= moments[-1] and utc(written, tz, fold=1) > moments[-1]:
+                    moment = utc(written, tz, fold=1)  # the second of a local hour the clocks go back over
                 if start is not None and moment <= start and (not moments or moments[-1] <= start):
                     # before the run: only the last such row (the one holding at its start) is kept
                     moments[:], texts[:], lines[:] = [moment], [row[1]], [line]

@@ -290,3 +290,24 @@ def test_the_shared_entsoe_prices_read_for_a_day_of_2023():
     local_hours = [line.split(",")[1] for line in path.read_text().splitlines()
                    if line.startswith(("01jun2023 ", "02jun2023 0")) ][2:26]  # 02:00 CEST = 00:00 UTC
     assert list(got.values) == pytest.approx([float(v) for v in local_hours])
+
+
+def test_local_hours_around_the_clock_changes_are_placed_in_utc(tmp_path):
+    """Brussels, 2022: on 27 March 02:00 local does not exist (left empty), so 01:00 CET
+    is followed by 03:00 CEST, an hour later; on 30 October 02:00 local comes twice (CEST,
+    then CET), an hour apart. Each value holds for exactly one hour of UTC."""
+    spring = write_series(tmp_path / "spring.csv", "time,DAM_price",
+                          ["27mar2022 01:00:00,.1", "27mar2022 02:00:00,", "27mar2022 03:00:00,.3",
+                           "27mar2022 04:00:00,.4"])
+    got = cost.read_series(spring, what="price", key="k", duration_s=2 * HOUR_S, zone="Europe/Brussels")
+    assert list(got.values) == pytest.approx([0.1, 0.3]) and list(got.edges_s) == [0, HOUR_S, 2 * HOUR_S]
+    autumn = write_series(tmp_path / "autumn.csv", "time,DAM_price",
+                          ["30oct2022 01:00:00,.1", "30oct2022 02:00:00,.2", "30oct2022 02:00:00,.25",
+                           "30oct2022 03:00:00,.3"])
+    got = cost.read_series(autumn, what="price", key="k", duration_s=3 * HOUR_S, zone="Europe/Brussels")
+    assert list(got.values) == pytest.approx([0.1, 0.2, 0.25]) and list(got.edges_s) == [
+        0, HOUR_S, 2 * HOUR_S, 3 * HOUR_S]
+    skipped_with_value = write_series(tmp_path / "bad.csv", "time,DAM_price",
+                                      ["27mar2022 01:00:00,.1", "27mar2022 02:00:00,.2", "27mar2022 03:00:00,.3"])
+    with pytest.raises(InputError, match="line 3: 27mar2022 02:00:00 does not exist in Europe/Brussels"):
+        cost.read_series(skipped_with_value, what="price", key="k", duration_s=HOUR_S, zone="Europe/Brussels")
