@@ -33,13 +33,12 @@ import numpy as np
 import pandas as pd
 
 from simdc.errors import InputError, clip
+from simdc.metrics import COST_COLUMNS  # noqa: F401 - the summary's columns this module fills
 from simdc.model.cost import CostSpec
 from simdc.model.host import HostSpec
 
 HOURS_PER_YEAR = 365.25 * 24.0
 J_PER_KWH = 3.6e6
-COST_COLUMNS = ("cost", "cost_hosts", "cost_energy", "cost_licences", "cost_per_instance_hour",
-                "carbon_kgco2eq", "carbon_operational_kgco2eq", "carbon_embodied_kgco2eq")  # summary columns
 
 
 @dataclass(frozen=True)
