@@ -311,3 +311,14 @@ def test_local_hours_around_the_clock_changes_are_placed_in_utc(tmp_path):
                                       ["27mar2022 01:00:00,.1", "27mar2022 02:00:00,.2", "27mar2022 03:00:00,.3"])
     with pytest.raises(InputError, match="line 3: 27mar2022 02:00:00 does not exist in Europe/Brussels"):
         cost.read_series(skipped_with_value, what="price", key="k", duration_s=HOUR_S, zone="Europe/Brussels")
+
+
+def test_a_sweep_aggregates_cost_columns_as_metrics_not_grid_keys():
+    """Two replications of one point: cost 1 and 3 give a mean of 2, and the point stays one."""
+    from simdc.sweeping import aggregate
+
+    points = pd.DataFrame({"point": [0, 0], "host.price_per_hour": [1.0, 1.0], "platform": ["vm", "vm"],
+                           "replication": [0, 1], "seed": [0, 1], "cost": [1.0, 3.0], "carbon_kgco2eq": [2.0, 2.0]})
+    table = aggregate(points)
+    assert len(table) == 1
+    assert table["cost_mean"].iloc[0] == 2.0 and table["carbon_kgco2eq_mean"].iloc[0] == 2.0
