@@ -272,7 +272,15 @@ def host_costs(hosts: pd.DataFrame, fleet: list[HostSpec], price: StepSeries, ca
     ``fleet[p]`` is physical host p's spec; rows sharing a physical host (node VMs) share
     its rent and embodied carbon equally. ``moments_s`` are the readings' moments and
     ``meter_j[k, row]`` the rows' energy (J) at them (None: no readings, two constants).
+
+    Raises
+    ------
+    ValueError
+        As many readings as moments are needed (a run on the fast lane has none).
     """
+    if len(moments_s) != (0 if meter_j is None else len(meter_j)):
+        raise ValueError(f"{len(moments_s)} meter moments but {0 if meter_j is None else len(meter_j)} readings: "
+                         "a series that changes needs the general engine's meter (run_platform's meter_at_s)")
     duration_s = float(hosts["duration_s"].iloc[0])
     hours = duration_s / 3600.0
     physical = hosts["physical_host"].to_numpy(int)

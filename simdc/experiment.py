@@ -44,9 +44,13 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
         ``summary`` (one row per platform), ``instances`` (times in seconds from the
         start), ``timeseries`` (cores and GiB per host and sample), ``hosts``,
         ``workload``; ``figures()`` draws them, ``write(dir, report=True)`` keeps them.
+        With a ``[cost]`` table, the summary ends with :data:`simdc.metrics.COST_COLUMNS`
+        and the hosts table has each host's cost and carbon (:mod:`simdc.cost`).
 
     Raises
     ------
+    simdc.errors.InputError
+        A ``[cost]`` series malformed or too short for the run, before anything runs.
     simdc.budget.TooBigError
         With ``check_memory``, when the run needs more memory than is available: before
         a synthetic workload is drawn, or once a trace is read.
