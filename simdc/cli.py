@@ -543,8 +543,12 @@ def plan(
     out: Annotated[Optional[Path], typer.Option(help="Write evaluations.csv and plan.csv here.")] = None,
     memory_check: Annotated[bool, typer.Option(
         help="Refuse a run that needs more memory than the machine has available.")] = True,
+    minimise: Annotated[str, typer.Option(help=escape(
+        "hosts: the fewest hosts. cost: for each host group alone, the fewest of its hosts meeting the SLOs "
+        "and their cost (needs a [cost] table); the cheapest is marked."))] = "hosts",
 ) -> None:
-    """The fewest hosts per platform that meet every SLO (bisection on the host count)."""
+    """The fewest hosts per platform that meet every SLO (bisection on the host count),
+    or with --minimise cost the cheapest host group and count."""
     from simdc.config import load_config
     from simdc.planning import parse_slo, scaled_hosts
     from simdc.planning import plan as run_plan
@@ -558,11 +562,20 @@ def plan(
 
     def echo(row: dict) -> None:
         values = "  ".join(f"{s.metric}={row[s.metric]:.4g}" for s in slos)
-        err_console.print(f"{row['platform']}: {row['hosts']} {scaled}  {values}  "
+        what = f"hosts of {row['group']}" if "group" in row else scaled
+        cost = f"  cost={row['cost']:,.2f}" if "cost" in row else ""
+        err_console.print(f"{row['platform']}: {row['hosts']} {what}  {values}{cost}  "
                           f"{'met' if row['met'] else 'not met'}", markup=False, highlight=False)
 
     result = run_plan(config, slos, replications=replications, max_hosts=max_hosts, group=group, echo=echo,
-                      check_memory=memory_check)
+                      check_memory=memory_check, minimise=minimise)
+    if minimise == "cost":
+        print_table(cost_plan_table(result.plan, slos, max_hosts))
+        if out is not None:
+            result.write(out)
+            err_console.print(f"wrote {out / 'evaluations.csv'} and {out / 'plan.csv'}", markup=False,
+                              highlight=False)
+        return
     table = Table(title="fewest hosts meeting every SLO (value there, and its margin)", title_justify="left")
     table.add_column("platform")
     table.add_column(result.scaled, justify="right")
@@ -584,6 +597,25 @@ def plan(
     if out is not None:
         result.write(out)
         err_console.print(f"wrote {out / 'evaluations.csv'} and {out / 'plan.csv'}", markup=False, highlight=False)
+
+
+def cost_plan_table(plan: pd.DataFrame, slos: list, max_hosts: int) -> Table:
+    """The ``--minimise cost`` plan for people: a row per platform and host group, the
+    fewest hosts of the group meeting the SLOs, their cost and carbon; the cheapest marked."""
+    table = Table(title="cheapest host group per platform meeting every SLO (* the cheapest)", title_justify="left")
+    for name in ("platform", "group"):
+        table.add_column(name)
+    for name in ("hosts", "cost", "cost per instance-hour", "kgCO2eq", *map(str, slos)):
+        table.add_column(name, justify="right")
+    for row in plan.to_dict("records"):
+        needed = row["hosts_needed"]
+        if needed is None or needed != needed:
+            table.add_row(str(row["platform"]), str(row["group"]), f"> {max_hosts}", *["–"] * (3 + len(slos)))
+            continue
+        table.add_row(str(row["platform"]), f"{row['group']}{' *' if row['cheapest'] else ''}", f"{int(needed)}",
+                      f"{row['cost']:,.2f}", f"{row['cost_per_instance_hour']:,.4f}", f"{row['carbon_kgco2eq']:,.1f}",
+                      *[f"{row[s.metric]:.4g} ({row[f'{s.metric}_margin']:+.2g})" for s in slos])
+    return table
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from simdc.errors import ConfigError, clip
 from simdc.model import limits
 from simdc.model.base import BOOL_MARK, Spec
+from simdc.model.cost import CostSpec
 from simdc.model.faults import FaultSpec
 from simdc.model.host import ClusterSpec, HostSpec
 from simdc.model.image import ImageSpec, RegistrySpec, check_catalogue, image_ref
@@ -65,6 +66,7 @@ class Config(Spec):
     images: tuple[ImageSpec, ...] = ()
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
     faults: FaultSpec = Field(default_factory=FaultSpec)
+    cost: CostSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -120,6 +122,15 @@ class Config(Spec):
             for index, (host, _) in enumerate(getattr(self.faults, key)):
                 if not 0 <= host < hosts:
                     problems.append(f"faults.{key}[{index}]: host {host} does not exist (hosts are 0..{hosts - 1})")
+        priced = [key for group in self.host_groups for key in ("price_per_hour", "capex", "embodied_kgco2eq")
+                  if getattr(group, key) is not None]
+        if priced and self.cost is None:
+            problems.append(f"cost: hosts give {priced[0]} but there is no [cost] table: add one with the "
+                            "electricity's price_per_kwh or price_series")
+        if self.cost is not None:
+            known = sorted(set(self.platform) | set(PRESETS))  # a platform not run now may be run by a plan
+            problems += [f"cost.licence_per_hour.{name}: no platform {name!r}; known: {', '.join(known)}"
+                         for name in self.cost.licence_per_hour if name not in known]
         if problems:
             raise ValueError("\n".join(problems))  # one line each, split again by validate()
         return self
@@ -242,9 +253,12 @@ def validate(raw: dict[str, Any], source: str | None = None, *, check_files: boo
                 problems.append(HOSTS_MISSING)  # with the other missing tables, not only once they are given
     # Missing files are reported with every other problem, not only once those are fixed.
     workload = raw.get("workload") if isinstance(raw.get("workload"), dict) else {}
+    cost = raw.get("cost") if isinstance(raw.get("cost"), dict) else {}
     if check_files:
         problems += [_not_found(f"workload.{key}", Path(workload[key])) for key in ("trace", "usage")
                      if isinstance(workload.get(key), (str, Path)) and not _exists(workload[key])]
+        problems += [_not_found(f"cost.{key}", Path(cost[key])) for key in COST_SERIES
+                     if isinstance(cost.get(key), (str, Path)) and not _exists(cost[key])]
     if problems:
         raise ConfigError([_origin(p, source, overrides) for p in problems]) from None
     return Config.model_validate(raw)
@@ -310,20 +324,24 @@ def _only_failed_items(error: dict[str, Any]) -> bool:
             and len(got) >= error.get("ctx", {}).get("min_length", 0))
 
 
+COST_SERIES = ("price_series", "carbon_series")  # the [cost] table's files
+
+
 def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
-    """Make workload paths absolute: relative to ``base``, or else under ``$SIMDC_TRACES``."""
-    workload = raw.get("workload")
-    if not isinstance(workload, dict):
-        return
-    for key in ("trace", "usage"):
-        if isinstance(workload.get(key), str):
-            path = Path(workload[key]).expanduser()
-            if not path.is_absolute():
-                elsewhere = under_traces_env(path)
-                path = (base / path).resolve()
-                if not _exists(path) and elsewhere is not None and _exists(elsewhere):
-                    path = elsewhere.resolve()
-            workload[key] = str(path)
+    """Make workload and series paths absolute: relative to ``base``, or else under ``$SIMDC_TRACES``."""
+    for table, keys in (("workload", ("trace", "usage")), ("cost", COST_SERIES)):
+        files = raw.get(table)
+        if not isinstance(files, dict):
+            continue
+        for key in keys:
+            if isinstance(files.get(key), str):
+                path = Path(files[key]).expanduser()
+                if not path.is_absolute():
+                    elsewhere = under_traces_env(path)
+                    path = (base / path).resolve()
+                    if not _exists(path) and elsewhere is not None and _exists(elsewhere):
+                        path = elsewhere.resolve()
+                files[key] = str(path)
 
 
 TRACES_ENV = "SIMDC_TRACES"  # the folder holding the trace samples, as the tests read them (tests/workload/traces.py)

@@ -44,9 +44,13 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
         ``summary`` (one row per platform), ``instances`` (times in seconds from the
         start), ``timeseries`` (cores and GiB per host and sample), ``hosts``,
         ``workload``; ``figures()`` draws them, ``write(dir, report=True)`` keeps them.
+        With a ``[cost]`` table, the summary ends with :data:`simdc.metrics.COST_COLUMNS`
+        and the hosts table has each host's cost and carbon (:mod:`simdc.cost`).
 
     Raises
     ------
+    simdc.errors.InputError
+        A ``[cost]`` series malformed or too short for the run, before anything runs.
     simdc.budget.TooBigError
         With ``check_memory``, when the run needs more memory than is available: before
         a synthetic workload is drawn, or once a trace is read.
@@ -61,6 +65,12 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
         if config.workload.trace is not None:
             def before_replay(instances: int, usage_steps: int) -> None:
                 budget.check(config, instances, usage_steps)
+    grid = None
+    if config.cost is not None:  # read before the runs: a bad series stops nothing half-done
+        from simdc import cost
+
+        price, carbon = cost.grid_series(config.cost, sim.duration_s)
+        grid = (price, carbon, cost.meter_moments(price, carbon, sim.duration_s))
     workload = load_workload(config.workload, sim.duration_s, sim.seed, before_replay)
     runs = [
         run_platform(name, config.platform[name], config.fleet, workload.instances,
@@ -69,12 +79,14 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
                      progress=None if progress is None else
                      (lambda t, name=name: progress(name, t, sim.duration_s)),
                      images={image.name: image for image in config.images}, registry=config.registry,
-                     faults=config.faults, sizes=workload.sizes)
+                     faults=config.faults, sizes=workload.sizes, meter_at_s=grid[2] if grid else ())
         for name in sim.platforms
     ]
     # each platform's summary from its own tables (no copy of a platform's rows out of all)
     summary = pd.concat([metrics.summary(r.instances, r.hosts, workload.instances) for r in runs],
                         ignore_index=True)
+    if grid is not None:
+        summary = _with_costs(summary, runs, config, grid)
     lanes = {name: run.lane for name, run in zip(sim.platforms, runs)}
     instances = _concat_columns([r.instances for r in runs])
     hosts = pd.concat([r.hosts for r in runs], ignore_index=True)
@@ -106,6 +118,20 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
             "wall_time_s": round(time.perf_counter() - started, 3),
         },
     )
+
+
+def _with_costs(summary: pd.DataFrame, runs: list, config: Config, grid: tuple) -> pd.DataFrame:
+    """The summary with :data:`simdc.cost.COST_COLUMNS` after its own, and each run's
+    hosts table with its cost columns (:func:`simdc.cost.host_costs`)."""
+    from simdc import cost
+
+    price, carbon, moments = grid
+    rows = []
+    for name, run in zip(config.simulation.platforms, runs):
+        for column, values in cost.host_costs(run.hosts, config.fleet, price, carbon, moments, run.meter_j).items():
+            run.hosts[column] = values
+        rows.append(cost.platform_costs(run.instances, run.hosts, config.cost.licence_per_hour.get(name, 0.0)))
+    return pd.concat([summary, pd.DataFrame(rows, columns=list(cost.COST_COLUMNS))], axis=1)
 
 
 def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, requests: pd.DataFrame,

@@ -77,6 +77,12 @@ VM size over need
     a catalogue's sizes (``sizing = "catalogue"``; Borg measured 30-50 % more resources
     for rounding requests up to powers of two, Verma et al., EuroSys 2015 §5) and of the
     guest OS; 0 for VMs of given sizes, NaN for containers (they book the need itself).
+cost and carbon
+    With a ``[cost]`` table only (:mod:`simdc.cost`): ``cost`` = ``cost_hosts`` (rent or
+    amortised capital, on or off) + ``cost_energy`` (energy × PUE × the price at the time)
+    + ``cost_licences`` (per instance-hour on a host); ``cost_per_instance_hour`` over the
+    hours instances ran; ``carbon_kgco2eq`` = operational (energy × PUE × the grid's
+    intensity at the time) + embodied (spread over the hosts' lifetime).
 memory pressure
     ``oom_kills``: containers killed by the OOM killer (each restart may be killed
     again); ``reclaim_share``: share of host-time a hypervisor was reclaiming VM memory
@@ -103,6 +109,9 @@ SUMMARY_COLUMNS = (
     "failed", "failures", "failure_kills", "blast_radius_mean", "lost_work_core_s", "service_availability",
     "unplaceable",
 )
+# After those, when the config has a [cost] table (simdc.cost): money and carbon.
+COST_COLUMNS = ("cost", "cost_hosts", "cost_energy", "cost_licences", "cost_per_instance_hour",
+                "carbon_kgco2eq", "carbon_operational_kgco2eq", "carbon_embodied_kgco2eq")
 
 
 def summary(instances: pd.DataFrame, hosts: pd.DataFrame, requests: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -335,6 +344,11 @@ HEADLINE = (
     ("swap_share", "host time swapping", "{:.1%}"),
     ("hosts_used", "hosts used", "{:,.0f}"),
     ("energy_kwh", "energy (kWh)", "{:,.1f}"),
+    ("cost", "cost", "{:,.2f}"),  # the [cost] table's columns (simdc.cost), when a config has one
+    ("cost_energy", "cost of electricity", "{:,.2f}"),
+    ("cost_licences", "cost of licences", "{:,.2f}"),
+    ("cost_per_instance_hour", "cost per instance-hour served", "{:,.4f}"),
+    ("carbon_kgco2eq", "carbon (kgCO2eq)", "{:,.2f}"),
     ("interference_slowdown_p95", "interference slowdown p95", "{:.2f}×"),
     ("degraded_share", "time degraded by neighbours", "{:.1%}"),
     ("failures", "host/kernel failures", "{:,.0f}"),

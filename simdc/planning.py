@@ -113,10 +113,29 @@ def scaled_hosts(config: Config, group: str | None = None) -> str:
     return f"hosts in {group!r}" if group is not None else "× each group"
 
 
+def only_group(config: Config, index: int) -> Config:
+    """``config`` with only its ``index``-th host group (the single ``[host]`` for 0)."""
+    if config.host is not None:
+        return config
+    raw = config.to_dict()
+    raw["cluster"]["hosts"] = [raw["cluster"]["hosts"][index]]
+    return validate(raw)
+
+
+def group_names(config: Config) -> list[str]:
+    """Each host group's name, or ``group N`` (from 0) for one without."""
+    return [group.name if getattr(group, "name", "") else f"group {k}" for k, group in enumerate(config.host_groups)]
+
+
+MINIMISE = ("hosts", "cost")
+
+
 def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_hosts: int = 1024,
          group: str | None = None, platforms: list[str] | None = None,
-         echo: Callable[[dict], None] | None = None, check_memory: bool = True) -> PlanResult:
-    """The fewest hosts meeting every SLO, per platform.
+         echo: Callable[[dict], None] | None = None, check_memory: bool = True,
+         minimise: str = "hosts") -> PlanResult:
+    """The fewest hosts meeting every SLO, per platform; or, with ``minimise="cost"``,
+    the cheapest fleet of one host group meeting them.
 
     Parameters
     ----------
@@ -131,9 +150,21 @@ def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_ho
     check_memory
         Refuse a run that needs more memory than the machine has available
         (:mod:`simdc.budget`); False runs it anyway.
-    """
-    from simdc.experiment import simulate
+    minimise
+        ``"hosts"``: the fewest hosts (see the module docstring for what is scaled).
+        ``"cost"``: for each host group alone, the fewest of its hosts meeting the SLOs,
+        and that fleet's ``cost`` (:mod:`simdc.cost`; the config needs a ``[cost]``
+        table); ``plan`` then has a row per platform and group, the cheapest marked
+        ``cheapest``. Every host adds its rent or capital and its idle power, so a group's
+        cheapest fleet meeting the SLOs is its smallest (more hosts never cost less),
+        unless hosts are free and switched off when idle.
 
+    Raises
+    ------
+    ConfigError
+        No SLO, ``replications`` < 1, an unknown ``group``, ``minimise`` not one of
+        :data:`MINIMISE`, or ``"cost"`` without a ``[cost]`` table or with ``group``.
+    """
     slos = [s if isinstance(s, Slo) else parse_slo(s) for s in slos]
     if not slos:
         raise ConfigError("plan: give at least one SLO (slos=[\"rejection_rate<=0.01\"], say)",
@@ -141,7 +172,48 @@ def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_ho
     if replications < 1:
         raise ConfigError(f"replications: must be >= 1 (got {replications})",
                           cli=f"--replications: must be >= 1 (got {replications})")
+    if minimise not in MINIMISE:
+        raise ConfigError(f"minimise: must be one of {', '.join(MINIMISE)} (got {minimise!r})",
+                          cli=f"--minimise: must be one of {', '.join(MINIMISE)} (got {minimise!r})")
     platforms = list(platforms or config.simulation.platforms)
+    if minimise == "hosts":
+        evaluations, table = _plan_fleets(config, slos, platforms, replications, max_hosts, group, echo, check_memory)
+        return PlanResult(evaluations, table, scaled_hosts(config, group))
+    if config.cost is None:
+        raise ConfigError("minimise='cost': the config has no [cost] table (the electricity's price_per_kwh or "
+                          "price_series, and the hosts' price_per_hour or capex)",
+                          cli="--minimise cost: the config has no [cost] table (the electricity's price_per_kwh or "
+                              "price_series, and the hosts' price_per_hour or capex)")
+    if group is not None:
+        raise ConfigError("minimise='cost' chooses among the groups itself: leave group out",
+                          cli="--minimise cost chooses among the groups itself: leave --group out")
+    evaluations, tables = [], []
+    for index, name in enumerate(group_names(config)):
+        alone = only_group(config, index)
+        tagged = None if echo is None else (lambda row, name=name: echo({**row, "group": name}))
+        runs, table = _plan_fleets(alone, slos, platforms, replications, max_hosts, None, tagged, check_memory)
+        evaluations.append(runs.assign(group=name))
+        tables.append(table.assign(group=name))
+    table = pd.concat(tables, ignore_index=True)
+    met = table["hosts_needed"].notna()
+    table["cheapest"] = False
+    for platform in platforms:
+        mine = table.index[(table["platform"] == platform) & met]
+        if len(mine) and "cost" in table:
+            table.loc[table.loc[mine, "cost"].astype(float).idxmin(), "cheapest"] = True
+    table = table[["platform", "group", *[c for c in table.columns if c not in ("platform", "group")]]]
+    return PlanResult(pd.concat(evaluations, ignore_index=True), table, "hosts of the group")
+
+
+PRICED = ("cost", "cost_per_instance_hour", "carbon_kgco2eq")  # kept from each run when it was priced
+
+
+def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replications: int, max_hosts: int,
+                 group: str | None, echo: Callable[[dict], None] | None,
+                 check_memory: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The evaluations and the plan table of :func:`plan` by host count."""
+    from simdc.experiment import simulate
+
     rows, answers = [], []
     for platform in platforms:
         cache: dict[int, bool] = {}
@@ -160,10 +232,13 @@ def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_ho
                 for r, run in enumerate(runs):
                     row = {"platform": platform, "hosts": n, "replication": r, "seed": config.simulation.seed + r,
                            **{slo.metric: run[slo.metric] for slo in slos},
+                           **{column: run[column] for column in PRICED if column in run.index},
                            "met": all(slo.met(run[slo.metric]) for slo in slos), "met_on_mean": met}
                     rows.append(row)
                 if echo:
-                    echo({"platform": platform, "hosts": n, **means, "met": met})
+                    echo({"platform": platform, "hosts": n, **means, "met": met,
+                          **{column: float(np.mean([run[column] for run in runs]))
+                             for column in PRICED if column in runs[0].index}})
                 cache[n] = met
             return cache[n]
 
@@ -180,8 +255,11 @@ def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_ho
                 value = float(at[slo.metric].mean())
                 row[f"{slo.metric}"] = value
                 row[f"{slo.metric}_margin"] = slo.margin(value)
+            for column in PRICED:
+                if column in at:
+                    row[column] = float(at[column].mean())
         table.append(row)
-    return PlanResult(evaluations, pd.DataFrame(table), scaled_hosts(config, group))
+    return evaluations, pd.DataFrame(table)
 
 
 def _search(meets: Callable[[int], bool], max_hosts: int) -> dict:

@@ -560,6 +560,37 @@ def figure_failures(source: Results | pd.DataFrame, hosts: pd.DataFrame | None =
     return fig
 
 
+# What a platform pays and emits, by part: (summary column, label, colour).
+COST_PARTS = (("cost_hosts", "hosts (rent or amortised capital)", "#6a51a3"),
+              ("cost_energy", "electricity (at the wall, × PUE)", "#fd8d3c"),
+              ("cost_licences", "licences", "#41ab5d"))
+CARBON_PARTS = (("carbon_operational_kgco2eq", "operational (energy × grid intensity)", "#e6550d"),
+                ("carbon_embodied_kgco2eq", "embodied (amortised over the hosts' lifetime)", "#756bb1"))
+
+
+def has_cost(source: Results | pd.DataFrame) -> bool:
+    """Whether the run priced itself (a ``[cost]`` table: :mod:`simdc.cost`)."""
+    return "cost" in _table(source, "summary").columns
+
+
+def figure_cost(source: Results | pd.DataFrame) -> go.Figure:
+    """Cost and carbon per platform: left, stacked bars of what the hosts, their
+    electricity and the licences cost; right, operational and embodied kgCO2eq."""
+    summary = _table(source, "summary")
+    names = [str(p) for p in summary["platform"]]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("cost", "carbon (kgCO2eq)"), horizontal_spacing=0.12)
+    for col, parts in ((1, COST_PARTS), (2, CARBON_PARTS)):
+        for column, label, color in parts:
+            values = summary[column].to_numpy(float)
+            if not np.any(values):
+                continue
+            fig.add_trace(go.Bar(x=names, y=values, name=label, marker_color=color,
+                                 hovertemplate="%{y:,.4g} " + label + "<extra>%{x}</extra>"), row=1, col=col)
+    fig.update_layout(template=TEMPLATE, barmode="stack", height=420, margin=dict(t=40, b=40, l=60, r=20),
+                      legend=dict(orientation="h", y=-0.15))
+    return fig
+
+
 def figures(results: Results) -> dict[str, go.Figure]:
     """Every figure of a run's report, by name, in the report's order: interference and
     failures only when the run had some (:func:`has_interference`, :func:`has_failures`)."""
@@ -574,6 +605,8 @@ def figures(results: Results) -> dict[str, go.Figure]:
         made["interference"] = figure_interference(results)
     if has_failures(results):
         made["failures"] = figure_failures(results)
+    if has_cost(results):
+        made["cost"] = figure_cost(results)
     return made
 
 
@@ -671,6 +704,11 @@ def _sweep_heatmaps(table: pd.DataFrame, metric: str, across: str, down: str, la
 
 
 _CAPTIONS = {
+    "cost": ("Cost and carbon",
+             "What each platform's run cost and emitted for the same requests: the hosts (rent, or capital "
+             "amortised over their years, paid on or off), their electricity (energy at the wall priced hour by "
+             "hour), licences per instance-hour; carbon from the energy times the grid's intensity at the time, plus "
+             "the hosts' embodied carbon spread over their lifetime."),
     "memory": ("Memory: allocated versus used",
                "Allocated is what admission counts as taken (a VM's whole size plus overhead, a container's "
                "booking); used is what is resident. The light area above the dark one is stranded: no other "

@@ -57,6 +57,10 @@ def _base(name: str) -> dict[str, Any]:
             workload[key] = str((path.parent / workload[key]).resolve())
     if "trace" in workload:
         workload["limit"] = 50
+    cost = data.get("cost", {})
+    for key in ("price_series", "carbon_series"):
+        if isinstance(cost.get(key), str):
+            cost[key] = str((path.parent / cost[key]).resolve())
     return data
 
 

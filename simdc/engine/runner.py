@@ -22,7 +22,7 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
                  usage=None, placement: PlacementSpec | None = None, power_off_idle: bool = False,
                  progress=None, images: dict | None = None,
                  registry: RegistrySpec | None = None, faults: FaultSpec | None = None,
-                 lane: str = "auto", sizes: str = "vm") -> PlatformRun:
+                 lane: str = "auto", sizes: str = "vm", meter_at_s: tuple[float, ...] = ()) -> PlatformRun:
     """Replay ``instances`` (sorted by ``submit_s``) on ``hosts`` under ``platform``.
 
     Parameters
@@ -50,6 +50,10 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
         What the instances' ``cpu_cores`` and ``memory_gib`` are: VM sizes (``"vm"``) or
         applications' needs (``"need"``); decides a VM's ``sizing = "auto"``
         (:func:`simdc.engine.rules.resolve_sizing`).
+    meter_at_s
+        Moments (s, increasing, inside the run) at which to read every host's energy:
+        the result's ``meter_j`` (:mod:`simdc.engine.meter`). Any makes it the general
+        engine's run.
     """
     platform = resolve_sizing(platform, sizes)
     args = (name, platform, hosts, instances, duration_s, sample_every_s, seed, usage,
@@ -57,6 +61,7 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
             faults or FaultSpec())
     sim = FastLane(*args)
     sim.progress = progress
+    sim.meter_at_s = tuple(meter_at_s)
     if lane == "general" or (lane == "auto" and not sim.applies()):
         return _finished(sim, sim.run(), "general")
     try:

@@ -30,6 +30,7 @@ from simpy.core import NORMAL, URGENT
 
 from simdc.engine.host import FleetBookings, HostState
 from simdc.engine.images import LayerCache
+from simdc.engine.meter import Meter
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.recommender import OBSERVE_EVERY_S
 from simdc.engine.rules import (MIB_PER_GIB, caps, footprints, host_specs, image_needs, resident_overhead_gib,
@@ -143,6 +144,7 @@ class PlatformRun:
     hosts: pd.DataFrame  # one row per host: capacity and time integrals
     timeseries: pd.DataFrame  # one row per host and sample
     lane: str = "general"  # the engine's lane that ran it: "general" or "fast"
+    meter_j: np.ndarray | None = None  # hosts' energy (J) at the run's meter_at_s, a row per moment
 
 
 class Simulation:
@@ -223,6 +225,8 @@ class Simulation:
         self.weight = None  # CPU weights: kept by the general engine (_general_state)
         self.timeseries = Timeseries(len(self.hosts))
         self.progress = None
+        self.meter_at_s: tuple[float, ...] = ()  # energy readings for prices over time (engine/meter.py)
+        self.meter = None
 
     def _recommender_setup(self, platform, instances) -> None:
         """Admission by a recommender that learns while the run goes: each submission
@@ -330,6 +334,9 @@ class Simulation:
             self._plan_failures()
         if self.recommender is not None:
             self._after(0.0, self._on_observe, None)
+        if self.meter_at_s:
+            self.meter = Meter(self, self.meter_at_s)
+            self.meter.start()
         self.env.run(until=self.duration_s)
         self._collect_running()
         return self._tables()
@@ -348,7 +355,8 @@ class Simulation:
                 resident_s[i] += self.duration_s - stay_s[i]
 
     def _tables(self) -> PlatformRun:
-        return PlatformRun(self._instances_table(), self._hosts_table(), self._timeseries_table())
+        return PlatformRun(self._instances_table(), self._hosts_table(), self._timeseries_table(),
+                           meter_j=None if self.meter is None else self.meter.readings_j)
 
     def _after(self, delay: float, callback, value, priority: int = NORMAL) -> None:
         """Call ``callback(event)`` in ``delay`` seconds, with ``event._value = value``.

@@ -26,6 +26,17 @@ class HostSpec(Spec):
     # 2007); 400 W peak for a two-socket, 32-core host is an assumption.
     power_idle_w: float = Field(default=200.0, ge=0)
     power_max_w: float = Field(default=400.0, ge=0)
+    # Money and carbon (simdc.cost); None: not counted. A host is paid for whether on
+    # or off: a rent per hour, or its capital cost spread evenly over its years (of
+    # 365.25 days). Its energy is drawn at the wall, times the datacenter's PUE (power
+    # usage effectiveness, >= 1; None: 1, the IT load alone). Its embodied carbon (making
+    # and shipping it) is spread evenly over its lifetime.
+    price_per_hour: float | None = Field(default=None, ge=0)
+    capex: float | None = Field(default=None, ge=0, description="purchase cost, amortised over amortisation_years")
+    amortisation_years: float | None = Field(default=None, gt=0)
+    pue: float | None = Field(default=None, ge=1)
+    embodied_kgco2eq: float | None = Field(default=None, ge=0)
+    lifetime_years: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _reserve_fits(self) -> "HostSpec":
@@ -35,6 +46,11 @@ class HostSpec(Spec):
             )
         if self.power_idle_w > self.power_max_w:
             raise ValueError(f"power_idle_w ({self.power_idle_w}) must not exceed power_max_w ({self.power_max_w})")
+        if self.price_per_hour is not None and self.capex is not None:
+            raise ValueError("give at most one of price_per_hour or capex (with amortisation_years)")
+        for cost, years in (("capex", "amortisation_years"), ("embodied_kgco2eq", "lifetime_years")):
+            if (getattr(self, cost) is None) != (getattr(self, years) is None):
+                raise ValueError(f"{cost} and {years} go together: give both or neither")
         return self
 
     @property

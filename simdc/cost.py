@@ -1,0 +1,318 @@
+"""What a run costs and emits: hosts' rent or amortised capital, electricity and licences;
+operational and embodied carbon. Pure functions over the run's tables, and the reader of
+price and carbon-intensity series.
+
+Electricity is priced and its carbon counted exactly over piecewise-constant series: the
+engine reads every host's energy at each moment a price or an intensity changes
+(:mod:`simdc.engine.meter`), so each interval between readings has one price and one
+intensity, and ``cost = Σ_k E_k × PUE × price_k``, ``carbon = Σ_k E_k × PUE × intensity_k``.
+The energy itself comes from the engine's one power rule (linear in CPU utilisation,
+:class:`simdc.engine.host.HostState`); nothing here restates it.
+
+Conventions (see :mod:`simdc.model.cost` for the keys):
+
+- a host is paid for for the whole run, on or off: ``price_per_hour`` × hours, or
+  ``capex`` × hours / (``amortisation_years`` × 8,766 h), a year being 365.25 days;
+- embodied carbon likewise: ``embodied_kgco2eq`` × hours / (``lifetime_years`` × 8,766 h);
+- a host's energy at the wall is its energy × ``pue`` (1 when not given);
+- ``licence_per_hour`` is paid for each hour an instance is on a host (``resident_s``);
+- ``cost_per_instance_hour``: the platform's cost over the hours its instances ran
+  (``run_s``): what an hour of service cost.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from simdc.errors import InputError, clip
+from simdc.metrics import COST_COLUMNS  # noqa: F401 - the summary's columns this module fills
+from simdc.model.cost import CostSpec
+from simdc.model.host import HostSpec
+
+HOURS_PER_YEAR = 365.25 * 24.0
+J_PER_KWH = 3.6e6
+
+
+@dataclass(frozen=True)
+class StepSeries:
+    """A piecewise-constant series on simulated time: ``values[k]`` holds on
+    ``[edges_s[k], edges_s[k + 1])``; ``edges_s`` increasing, one longer than ``values``,
+    from at most 0 to at least the run's end."""
+
+    edges_s: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def constant(cls, value: float, duration_s: float) -> StepSeries:
+        return cls(np.array([0.0, duration_s]), np.array([float(value)]))
+
+    def at(self, t_s: np.ndarray) -> np.ndarray:
+        """The values holding at each of ``t_s`` (s, within the edges)."""
+        k = np.searchsorted(self.edges_s, t_s, side="right") - 1
+        return self.values[np.clip(k, 0, len(self.values) - 1)]
+
+    def changes(self, duration_s: float) -> np.ndarray:
+        """The moments (s) strictly inside ``(0, duration_s)`` at which the value may change."""
+        edges = self.edges_s
+        return edges[(edges > 0) & (edges < duration_s)]
+
+
+def _parsed(text: str) -> datetime | None:
+    """An ISO 8601 date and time, or Stata's ``01jan2022 00:00:00`` (as ENTSO-E extracts
+    come), as written (with its zone, if any); None when it is neither."""
+    text = text.strip()
+    for parse in (datetime.fromisoformat, lambda t: datetime.strptime(t, "%d%b%Y %H:%M:%S")):
+        try:
+            return parse(text)
+        except ValueError:
+            continue
+    return None
+
+
+def utc(moment: datetime, zone: ZoneInfo | None = None, fold: int = 0) -> datetime:
+    """``moment`` in UTC, without a zone; one without a zone is in ``zone`` (default UTC).
+    ``fold`` picks the occurrence of a local time repeated when the clocks go back."""
+    if moment.tzinfo is None:
+        if zone is None:
+            return moment
+        moment = moment.replace(tzinfo=zone, fold=fold)
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _exists(local: datetime, zone: ZoneInfo | None) -> bool:
+    """Whether a local time without a zone exists in ``zone`` (not skipped when the
+    clocks go forward)."""
+    if local.tzinfo is not None or zone is None:
+        return True
+    back = local.replace(tzinfo=zone).astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None)
+    return back == local
+
+
+def read_series(path: str | Path, *, what: str, key: str, duration_s: float, start: datetime | None = None,
+                scale: float = 1.0, negative_allowed: bool = False, zone: str | None = None) -> StepSeries:
+    """Read a ``timestamp,value`` CSV into a :class:`StepSeries` covering ``[0, duration_s]``.
+
+    Parameters
+    ----------
+    what
+        What the values are, for messages ("carbon intensity").
+    key
+        The config key naming the file, for messages (``cost.carbon_series``).
+    start
+        The series' timestamp at simulated time 0 (naive, on the series' clock, or with a
+        zone, converted to UTC); default: its first row's.
+    scale
+        Multiplies each value (0.001 reads EUR/MWh as EUR/kWh).
+    negative_allowed
+        Whether values may be below zero (prices may, intensities not).
+    zone
+        IANA time zone of timestamps (and ``start``) written without one; default UTC.
+
+    Each row's value holds until the next row's timestamp; the last row's for the step
+    before it. With ``zone``, a local hour written twice when the clocks go back is read
+    as its two occurrences, and an hour the clocks skip, left empty, is passed over.
+    Timestamps must increase through the run's span; rows before it only
+    locate its start (the last row at or before it), and rows after it are not read.
+
+    Raises
+    ------
+    InputError
+        One line naming the file and line: not a CSV of two columns, a timestamp that is
+        not one or does not increase, a value that is missing, not a finite number or
+        negative where not allowed, or a series that does not cover the run.
+    """
+    path = Path(path)
+    where = f"{key} {clip(path, 300)}"
+    tz = ZoneInfo(zone) if zone is not None else None
+    if start is not None:
+        start = utc(start, tz)
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as err:
+        raise InputError(f"{where}: cannot read: {err.strerror or err}") from None
+    moments: list[datetime] = []
+    texts: list[str] = []
+    lines: list[int] = []
+    with handle:
+        rows = csv.reader(handle)
+        try:
+            header = next(rows, None)
+            if header is None or len(header) < 2:
+                raise InputError(f"{where}: line 1: expected a header of a timestamp and a value column "
+                                 f"(e.g. timestamp,value), got {clip(repr(','.join(header or [])))}")
+            end = None
+            for row in rows:
+                if not row or not any(cell.strip() for cell in row):
+                    continue  # a blank line
+                line = rows.line_num
+                if len(row) < 2:
+                    raise InputError(f"{where}: line {line}: expected a timestamp and a value, "
+                                     f"got {clip(repr(','.join(row)))}")
+                written = _parsed(row[0])
+                if written is None:
+                    raise InputError(f"{where}: line {line}: timestamp {clip(repr(row[0]))} is not a date and time "
+                                     "(ISO 8601, e.g. 2023-01-01T00:00:00Z)")
+                if not _exists(written, tz):
+                    if row[1].strip():
+                        raise InputError(f"{where}: line {line}: {row[0]} does not exist in {zone} (the clocks go "
+                                         "forward over it), yet it has a value")
+                    continue  # the hour the clocks skip, left empty (as ENTSO-E's local-time extracts do)
+                moment = utc(written, tz)
+                if moments and moment <= moments[-1] and utc(written, tz, fold=1) > moments[-1]:
+                    moment = utc(written, tz, fold=1)  # the second of a local hour the clocks go back over
+                if start is not None and moment <= start and (not moments or moments[-1] <= start):
+                    # before the run: only the last such row (the one holding at its start) is kept
+                    moments[:], texts[:], lines[:] = [moment], [row[1]], [line]
+                    continue
+                if moments and moment <= moments[-1]:
+                    raise InputError(f"{where}: line {line}: timestamp {row[0]} is not after line {lines[-1]}'s "
+                                     f"({texts_at(moments[-1])}): timestamps must increase")
+                moments.append(moment)
+                texts.append(row[1])
+                lines.append(line)
+                if end is None:
+                    origin = start if start is not None else moments[0]
+                    if origin < moments[0]:
+                        raise InputError(f"{where}: line {line}: starts at {texts_at(moments[0])}, after the run's "
+                                         f"start (cost.series_start = {texts_at(origin)})")
+                    end = (origin - moments[0]).total_seconds() + duration_s  # s after the first row
+                if (moment - moments[0]).total_seconds() >= end:
+                    break  # this row's timestamp closes the run's last interval
+        except UnicodeDecodeError as err:
+            raise InputError(f"{where}: not UTF-8 text (byte {err.object[err.start]:#04x}); save it as UTF-8") from None
+        except csv.Error as err:
+            raise InputError(f"{where}: line {rows.line_num}: not CSV: {clip(err, 120)}") from None
+    if len(moments) < 2:
+        raise InputError(f"{where}: {len(moments)} row{'s' if len(moments) != 1 else ''}; a series needs two at "
+                         "least (each value holds until the next row's timestamp)")
+    origin = start if start is not None else moments[0]
+    times = np.array([(m - origin).total_seconds() for m in moments])
+    if times[-1] >= duration_s:  # the last row read only closes the interval before it
+        edges, used = times, len(times) - 1
+    else:
+        last = times[-1] + (times[-1] - times[-2])
+        if last < duration_s:
+            covered_to = (moments[-1] - moments[-2]) + moments[-1]
+            raise InputError(f"{where}: ends at {texts_at(covered_to)} (its last row, line {lines[-1]}, and a step "
+                             f"after it), before the run's end {duration_s / 3600:g} h after {texts_at(origin)}: "
+                             f"give a series covering the whole run, or a shorter simulation.duration_s")
+        edges, used = np.append(times, last), len(times)
+    values = np.empty(used)
+    for k in range(used):
+        if edges[k + 1] <= 0:
+            values[k] = np.nan  # before the run: not used, not checked
+            continue
+        try:
+            value = float(texts[k])
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise InputError(f"{where}: line {lines[k]}: {what} {clip(repr(texts[k]))} is not a finite number")
+        if value < 0 and not negative_allowed:
+            raise InputError(f"{where}: line {lines[k]}: {what} {value:g} is negative")
+        values[k] = value * scale
+    first = int(np.searchsorted(edges, 0.0, side="right")) - 1  # the row holding at time 0
+    return StepSeries(edges[first:], values[first:])
+
+
+def texts_at(moment: datetime) -> str:
+    return moment.isoformat(sep=" ")
+
+
+def grid_series(cost: CostSpec, duration_s: float) -> tuple[StepSeries, StepSeries]:
+    """The electricity price (currency per kWh) and carbon intensity (gCO2eq/kWh) over
+    ``[0, duration_s]``, from the constants or the series of ``cost``.
+
+    Raises
+    ------
+    InputError
+        A series file that is malformed or does not cover the run (:func:`read_series`).
+    """
+    if cost.price_series is not None:
+        price = read_series(cost.price_series, what="price", key="cost.price_series", duration_s=duration_s,
+                            start=cost.series_start, scale=0.001 if cost.price_series_unit == "per_mwh" else 1.0,
+                            negative_allowed=True, zone=cost.series_timezone)
+    else:
+        price = StepSeries.constant(cost.price_per_kwh, duration_s)
+    if cost.carbon_series is not None:
+        carbon = read_series(cost.carbon_series, what="carbon intensity", key="cost.carbon_series",
+                             duration_s=duration_s, start=cost.series_start, zone=cost.series_timezone)
+    else:
+        carbon = StepSeries.constant(cost.carbon_gco2_per_kwh, duration_s)
+    return price, carbon
+
+
+def meter_moments(price: StepSeries, carbon: StepSeries, duration_s: float) -> tuple[float, ...]:
+    """Every moment inside the run at which the price or the intensity changes: where the
+    engine must read the hosts' energy (none for two constants)."""
+    return tuple(float(t) for t in np.union1d(price.changes(duration_s), carbon.changes(duration_s)))
+
+
+def interval_energy_kwh(meter_j: np.ndarray | None, energy_kwh: np.ndarray) -> np.ndarray:
+    """Each host's energy (kWh) in each interval between readings: a row per interval
+    (one more than the readings), a column per host; ``energy_kwh`` is each host's total."""
+    total_j = np.asarray(energy_kwh, float)[None, :] * J_PER_KWH
+    readings = total_j if meter_j is None or len(meter_j) == 0 else np.vstack([meter_j, total_j])
+    return np.diff(np.vstack([np.zeros_like(total_j), readings]), axis=0) / J_PER_KWH
+
+
+def host_costs(hosts: pd.DataFrame, fleet: list[HostSpec], price: StepSeries, carbon: StepSeries,
+               moments_s: tuple[float, ...], meter_j: np.ndarray | None) -> pd.DataFrame:
+    """Per row of one platform's ``hosts`` table: ``cost_host`` (rent or amortised capex),
+    ``cost_energy``, ``carbon_operational_kgco2eq``, ``carbon_embodied_kgco2eq``.
+
+    ``fleet[p]`` is physical host p's spec; rows sharing a physical host (node VMs) share
+    its rent and embodied carbon equally. ``moments_s`` are the readings' moments and
+    ``meter_j[k, row]`` the rows' energy (J) at them (None: no readings, two constants).
+
+    Raises
+    ------
+    ValueError
+        As many readings as moments are needed (a run on the fast lane has none).
+    """
+    if len(moments_s) != (0 if meter_j is None else len(meter_j)):
+        raise ValueError(f"{len(moments_s)} meter moments but {0 if meter_j is None else len(meter_j)} readings: "
+                         "a series that changes needs the general engine's meter (run_platform's meter_at_s)")
+    duration_s = float(hosts["duration_s"].iloc[0])
+    hours = duration_s / 3600.0
+    physical = hosts["physical_host"].to_numpy(int)
+    share = 1.0 / pd.Series(physical).map(pd.Series(physical).value_counts()).to_numpy(float)
+    specs = [fleet[p] for p in physical]
+    pue = np.array([1.0 if s.pue is None else s.pue for s in specs])
+    energy = interval_energy_kwh(meter_j, hosts["energy_kwh"].to_numpy(float)) * pue[None, :]
+    starts = np.concatenate([[0.0], moments_s])
+    rent = np.array([s.price_per_hour if s.price_per_hour is not None
+                     else s.capex / (s.amortisation_years * HOURS_PER_YEAR) if s.capex is not None else 0.0
+                     for s in specs])
+    embodied = np.array([s.embodied_kgco2eq / (s.lifetime_years * HOURS_PER_YEAR)
+                         if s.embodied_kgco2eq is not None else 0.0 for s in specs])
+    return pd.DataFrame({
+        "cost_host": rent * hours * share,
+        "cost_energy": energy.T @ price.at(starts),
+        "carbon_operational_kgco2eq": energy.T @ carbon.at(starts) / 1000.0,
+        "carbon_embodied_kgco2eq": embodied * hours * share,
+    }, index=hosts.index)
+
+
+def platform_costs(instances: pd.DataFrame, hosts: pd.DataFrame, licence_per_hour: float = 0.0) -> dict[str, float]:
+    """One platform's :data:`COST_COLUMNS` from its instances and its hosts' cost columns
+    (:func:`host_costs`)."""
+    hosts_cost = float(hosts["cost_host"].sum())
+    energy_cost = float(hosts["cost_energy"].sum())
+    licences = licence_per_hour * float(np.nansum(instances["resident_s"].to_numpy(float))) / 3600.0
+    total = hosts_cost + energy_cost + licences
+    served_h = float(np.nansum(instances["run_s"].to_numpy(float))) / 3600.0
+    operational = float(hosts["carbon_operational_kgco2eq"].sum())
+    embodied = float(hosts["carbon_embodied_kgco2eq"].sum())
+    return {"cost": total, "cost_hosts": hosts_cost, "cost_energy": energy_cost, "cost_licences": licences,
+            "cost_per_instance_hour": total / served_h if served_h > 0 else np.nan,
+            "carbon_kgco2eq": operational + embodied, "carbon_operational_kgco2eq": operational,
+            "carbon_embodied_kgco2eq": embodied}

@@ -1,0 +1,324 @@
+"""Cost and carbon (issue #19): exact integrals over piecewise-constant price and
+carbon-intensity series, the hosts' rent, amortised capital and embodied carbon, and
+licences, each computed here by hand from the inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import simdc
+from simdc import cost
+from simdc.config import validate
+from simdc.errors import ConfigError, InputError
+from simdc.model.host import HostSpec
+
+HOUR_S = 3600.0
+NL = Path(__file__).resolve().parents[3] / "shared" / "traces" / "carbon_electricitymaps_NL" / \
+    "NL_2021-2024_year2023.csv"
+
+
+def write_series(path: Path, header: str, rows: list[str]) -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def hourly(path: Path, values: list[float], first_hour: int = 0) -> Path:
+    return write_series(path, "timestamp,value",
+                        [f"2024-03-01T{first_hour + k:02d}:00:00Z,{v}" for k, v in enumerate(values)])
+
+
+def config(duration_s: float, cost_table: dict, host: dict | None = None, platforms=("vm", "container"),
+           rate: float = 0.02) -> simdc.Config:
+    return validate({
+        "simulation": {"duration_s": duration_s, "seed": 5, "platforms": list(platforms), "sample_every_s": 900},
+        "host": {"cpu_cores": 16, "memory_gib": 64, **(host or {})},
+        "workload": {"synthetic": {"arrival_rate_per_s": rate, "lifetime_s": {"mean": 900},
+                                   "sizes": [{"cpu_cores": 2, "memory_gib": 4, "weight": 1}]}},
+        "cost": cost_table,
+    })
+
+
+def test_cost_and_carbon_integrate_exactly_over_hourly_series(tmp_path):
+    """A host drawing a constant 300 W (idle = peak, whatever it runs), 3 h from 00:30:
+    energy per series step is 0.3 kW × its overlap with the run, so
+    cost = Σ overlap_h × 0.3 × price_h × PUE and carbon likewise with the intensity."""
+    price = hourly(tmp_path / "price.csv", [0.10, 0.30, -0.05, 0.20])  # 00:00 .. 03:00, holds to 04:00
+    carbon = hourly(tmp_path / "carbon.csv", [200, 100, 400, 50])
+    result = simdc.simulate(config(3 * HOUR_S, {
+        "price_series": str(price), "carbon_series": str(carbon), "series_start": "2024-03-01T00:30:00Z"},
+        host={"power_idle_w": 300, "power_max_w": 300, "pue": 1.5}))
+    overlap_h = np.array([0.5, 1, 1, 0.5])
+    kwh = 0.3 * overlap_h * 1.5
+    for row in result.summary.itertuples():
+        assert row.energy_kwh == pytest.approx(0.3 * 3, rel=1e-12)
+        assert row.cost_energy == pytest.approx(kwh @ [0.10, 0.30, -0.05, 0.20], rel=1e-12)
+        assert row.carbon_operational_kgco2eq == pytest.approx(kwh @ [200, 100, 400, 50] / 1000, rel=1e-12)
+    assert set(result.manifest["engine_lanes"].values()) == {"general"}  # the meter is the general engine's
+
+
+def test_meter_readings_add_no_energy_and_split_it_exactly():
+    """Load-dependent power: a run read at every quarter hour has the energy of the same
+    run read at none, on either lane, and its intervals sum to it; a constant price of 1
+    makes cost_energy the energy itself."""
+    from simdc.engine import run_platform
+    from simdc.workload import load_workload
+
+    cfg = config(4 * HOUR_S, {"price_per_kwh": 1.0})
+    price = cost.StepSeries(np.arange(0, 4 * HOUR_S + 1, 900.0), np.ones(16))
+    moments = cost.meter_moments(price, cost.StepSeries.constant(1.0, 4 * HOUR_S), 4 * HOUR_S)
+    assert len(moments) == 15
+    workload = load_workload(cfg.workload, 4 * HOUR_S, 5)
+    for name in cfg.simulation.platforms:
+        args = dict(duration_s=4 * HOUR_S, sample_every_s=900, seed=5, usage=workload.usage, sizes=workload.sizes)
+        metered = run_platform(name, cfg.platform[name], cfg.fleet, workload.instances, meter_at_s=moments, **args)
+        for lane in ("general", "fast"):
+            plain = run_platform(name, cfg.platform[name], cfg.fleet, workload.instances, lane=lane, **args)
+            assert metered.hosts["energy_kwh"].to_numpy() == pytest.approx(plain.hosts["energy_kwh"].to_numpy(),
+                                                                          rel=1e-12)
+        total = metered.hosts["energy_kwh"].to_numpy()
+        steps = cost.interval_energy_kwh(metered.meter_j, total)
+        assert steps.shape == (16, 1) and (steps >= 0).all()
+        assert steps.sum() == pytest.approx(total.sum(), rel=1e-12)
+    summary = simdc.simulate(cfg).summary
+    assert summary["cost_energy"].to_numpy() == pytest.approx(summary["energy_kwh"].to_numpy(), rel=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(1, 5000), st.floats(-1, 1), st.floats(0, 800)), min_size=1, max_size=12),
+       st.lists(st.floats(0, 2000), min_size=1, max_size=12), st.floats(1, 3))
+def test_cost_is_the_sum_of_each_intervals_energy_times_its_price(steps, powers_w, pue):
+    """For random step series and a host whose power changes only at the steps:
+    cost = Σ_i E_i × PUE × price_i and carbon = Σ_i E_i × PUE × intensity_i / 1000."""
+    lengths = np.array([s[0] for s in steps])
+    edges = np.concatenate([[0.0], np.cumsum(lengths)])
+    duration_s = float(edges[-1])
+    prices, intensities = np.array([s[1] for s in steps]), np.array([s[2] for s in steps])
+    power = np.resize(np.array(powers_w), len(steps))
+    energy_kwh = power * lengths / cost.J_PER_KWH
+    price, carbon = cost.StepSeries(edges, prices), cost.StepSeries(edges, intensities)
+    moments = cost.meter_moments(price, carbon, duration_s)
+    meter_j = np.cumsum(power * lengths)[:-1][:, None][: len(moments)]
+    hosts = pd.DataFrame({"duration_s": [duration_s], "physical_host": [0], "energy_kwh": [energy_kwh.sum()]})
+    spec = HostSpec(cpu_cores=1, memory_gib=1, pue=pue)
+    got = cost.host_costs(hosts, [spec], price, carbon, moments, meter_j)
+    assert got["cost_energy"].iloc[0] == pytest.approx(float((energy_kwh * pue) @ prices), rel=1e-9, abs=1e-12)
+    assert got["carbon_operational_kgco2eq"].iloc[0] == pytest.approx(
+        float((energy_kwh * pue) @ intensities) / 1000, rel=1e-9, abs=1e-12)
+
+
+def test_rent_capex_embodied_and_licences_by_hand():
+    """2 h on one host: rent 1.5/h → 3; capex 8,766 over 1 year → 2 (1 per hour);
+    embodied 876.6 kg over 0.1 years → 2 kg; a VM licence of 0.1 per resident hour."""
+    rented = simdc.simulate(config(2 * HOUR_S, {"price_per_kwh": 0.0, "carbon_intensity_gco2_per_kwh": 0.0,
+                                                "licence_per_hour": {"vm": 0.1}},
+                                   host={"price_per_hour": 1.5, "embodied_kgco2eq": 876.6, "lifetime_years": 0.1}))
+    vm, container = (rented.summary.set_index("platform").loc[name] for name in ("vm", "container"))
+    resident_h = rented.instances.loc[rented.instances["platform"] == "vm", "resident_s"].sum() / HOUR_S
+    run_h = rented.instances.loc[rented.instances["platform"] == "vm", "run_s"].sum() / HOUR_S
+    assert vm["cost_hosts"] == pytest.approx(3.0) and container["cost_hosts"] == pytest.approx(3.0)
+    assert vm["cost_licences"] == pytest.approx(0.1 * resident_h) and container["cost_licences"] == 0
+    assert vm["cost"] == pytest.approx(3.0 + 0.1 * resident_h)
+    assert vm["cost_per_instance_hour"] == pytest.approx(vm["cost"] / run_h)
+    assert vm["carbon_kgco2eq"] == pytest.approx(2.0) and vm["carbon_embodied_kgco2eq"] == pytest.approx(2.0)
+    owned = simdc.simulate(config(2 * HOUR_S, {"price_per_kwh": 0.0},
+                                  host={"capex": 8766, "amortisation_years": 1}, platforms=("container",)))
+    assert owned.summary["cost_hosts"].iloc[0] == pytest.approx(2.0)
+
+
+def test_report_has_the_cost_figure_and_headline_rows(tmp_path):
+    result = simdc.simulate(config(HOUR_S, {"price_per_kwh": 0.2, "licence_per_hour": {"vm": 0.1}},
+                                   host={"price_per_hour": 1.0}))
+    figure = result.figures()["cost"]
+    stacked = {trace.name: sum(trace.y) for trace in figure.data}
+    assert stacked["licences"] == pytest.approx(result.summary["cost_licences"].sum())
+    out = result.write(tmp_path / "out", report=True)
+    page = (out / "report.html").read_text()
+    assert 'data-figure="cost"' in page and "cost per instance-hour served" in page
+    again = simdc.load_results(out)
+    assert again.summary["cost"].to_numpy() == pytest.approx(result.summary["cost"].to_numpy())
+
+
+def test_no_cost_table_no_cost_columns():
+    result = simdc.simulate(simdc.load_config(Path(__file__).resolve().parents[2] / "configs" / "presets.toml",
+                                              {"simulation.duration_s": 600}))
+    assert not set(cost.COST_COLUMNS) & set(result.summary.columns)
+
+
+def test_a_day_of_nl_carbon_intensity_from_the_shared_trace():
+    """The series' value from each hour's start: a 300 W host over 2023-06-01 00:00-24:00
+    emits 0.3 kWh × Σ that day's 24 intensities / 1000."""
+    if not NL.exists():
+        pytest.skip("shared traces not present")
+    lines = NL.read_text().splitlines()
+    day = [float(line.split(",")[1]) for line in lines if line.startswith("2023-06-01T")]
+    assert len(day) == 24
+    got = simdc.simulate(config(24 * HOUR_S, {"price_per_kwh": 0.0, "carbon_series": str(NL),
+                                              "series_start": "2023-06-01T00:00:00Z"},
+                                host={"power_idle_w": 300, "power_max_w": 300}, platforms=("container",), rate=0.001))
+    assert got.summary["carbon_operational_kgco2eq"].iloc[0] == pytest.approx(0.3 * sum(day) / 1000, rel=1e-12)
+
+
+# --- malformed series: one line naming the file and the line ------------------------------
+
+
+@pytest.mark.parametrize("rows, expected", [
+    (["2024-03-01T00:00:00Z"], "line 2: expected a timestamp and a value"),
+    (["2024-03-01T00:00:00Z,1", "2024-03-01T02:00:00Z,1", "2024-03-01T01:00:00Z,1"],
+     "line 4: timestamp 2024-03-01T01:00:00Z is not after line 3's"),
+    (["2024-03-01T00:00:00Z,1", "2024-03-01T01:00:00Z,nan", "2024-03-01T02:00:00Z,1"],
+     "line 3: carbon intensity 'nan' is not a finite number"),
+    (["2024-03-01T00:00:00Z,1", "2024-03-01T01:00:00Z,", "2024-03-01T02:00:00Z,1"],
+     "line 3: carbon intensity '' is not a finite number"),
+    (["2024-03-01T00:00:00Z,1", "2024-03-01T01:00:00Z,-3", "2024-03-01T02:00:00Z,1"],
+     "line 3: carbon intensity -3 is negative"),
+    (["2024-03-01T00:00:00Z,1", "yesterday,1"], "line 3: timestamp 'yesterday' is not a date and time"),
+    (["2024-03-01T00:00:00Z,1", "2024-03-01T01:00:00Z,1"], "ends at 2024-03-01 02:00:00"),
+    (["2024-03-01T00:00:00Z,1"], "1 row; a series needs two at least"),
+])
+def test_malformed_series_is_one_line_naming_file_and_line(tmp_path, rows, expected):
+    path = write_series(tmp_path / "carbon.csv", "timestamp,carbon_intensity", rows)
+    with pytest.raises(InputError) as err:
+        cost.read_series(path, what="carbon intensity", key="cost.carbon_series", duration_s=3 * HOUR_S)
+    assert len(err.value.problems) == 1
+    assert err.value.problems[0].startswith(f"cost.carbon_series {path}: ")
+    assert expected in err.value.problems[0]
+
+
+def test_header_of_one_column_is_refused(tmp_path):
+    path = write_series(tmp_path / "c.csv", "timestamp", ["2024-03-01T00:00:00Z"])
+    with pytest.raises(InputError, match="line 1: expected a header of a timestamp and a value column"):
+        cost.read_series(path, what="price", key="cost.price_series", duration_s=10)
+
+
+def test_negative_prices_are_read_and_per_mwh_is_scaled(tmp_path):
+    """Day-ahead prices go below zero; EUR/MWh is read as EUR/kWh × 1,000."""
+    path = hourly(tmp_path / "p.csv", [-50.0, 120.0, 80.0])
+    got = cost.read_series(path, what="price", key="k", duration_s=2 * HOUR_S, scale=0.001, negative_allowed=True)
+    assert list(got.values) == pytest.approx([-0.05, 0.12])  # the third row only closes the run
+    assert list(got.edges_s) == [0.0, HOUR_S, 2 * HOUR_S]
+
+
+def test_stata_timestamps_of_entsoe_extracts_are_read(tmp_path):
+    path = write_series(tmp_path / "p.csv", "time,DAM_price",
+                        ["01jan2022 00:00:00,.08", "01jan2022 01:00:00,.06", "01jan2022 02:00:00,.07"])
+    got = cost.read_series(path, what="price", key="k", duration_s=2 * HOUR_S)
+    assert list(got.values) == pytest.approx([0.08, 0.06])
+
+
+def test_series_starting_after_the_run_start_is_refused(tmp_path):
+    path = hourly(tmp_path / "c.csv", [1, 2, 3], first_hour=5)
+    from datetime import datetime
+    with pytest.raises(InputError, match="after the run's start"):
+        cost.read_series(path, what="x", key="k", duration_s=HOUR_S, start=datetime(2024, 3, 1, 4))
+
+
+@pytest.mark.parametrize("cost_table, host, expected", [
+    ({}, {}, "cost: give exactly one of price_per_kwh or price_series"),
+    ({"price_per_kwh": 0.2, "licence_per_hour": {"vmm": 0.1}}, {},
+     "cost.licence_per_hour.vmm: no platform 'vmm'; known:"),
+    ({"price_per_kwh": 0.2}, {"capex": 1000}, "capex and amortisation_years go together"),
+    ({"price_per_kwh": 0.2}, {"pue": 0.9}, "host.pue: must be >= 1"),
+    ({"price_per_kwh": 0.2, "carbon_intensity_gco2_per_kwh": -1}, {}, "carbon_intensity_gco2_per_kwh: must be >= 0"),
+    ({"price_per_kwh": 0.2, "series_timezone": "Europe/Bruxelles"}, {}, "unknown time zone 'Europe/Bruxelles'"),
+])
+def test_bad_cost_keys_name_their_key(cost_table, host, expected):
+    with pytest.raises(ConfigError) as err:
+        config(HOUR_S, cost_table, host=host)
+    assert any(expected in line for line in err.value.problems), err.value.problems
+
+
+def test_host_prices_without_a_cost_table_are_refused():
+    raw = config(HOUR_S, {"price_per_kwh": 0.1}).to_dict()
+    raw.pop("cost")
+    raw["host"]["price_per_hour"] = 2.0
+    with pytest.raises(ConfigError, match=r"cost: hosts give price_per_hour but there is no \[cost\] table"):
+        validate(raw)
+
+
+def test_cli_exits_2_with_one_line_for_a_truncated_series(tmp_path):
+    from typer.testing import CliRunner
+
+    from simdc.cli import app
+
+    series = hourly(tmp_path / "c.csv", [100, 200])
+    toml = tmp_path / "run.toml"
+    toml.write_text(f"""
+[simulation]
+duration_s = 10800
+[host]
+cpu_cores = 8
+memory_gib = 32
+[workload.synthetic]
+arrival_rate_per_s = 0.01
+[cost]
+price_per_kwh = 0.2
+carbon_series = "{series}"
+""")
+    result = CliRunner().invoke(app, ["run", str(toml), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: cost.carbon_series") and "ends at" in lines[0]
+
+
+def test_local_timestamps_are_taken_to_utc_and_rows_before_the_run_only_locate_it(tmp_path):
+    """ENTSO-E's Belgian prices are in local time (CEST = UTC+2 in June), and repeat an
+    hour when the clocks go back: a run starting 2023-06-01T00:00Z reads 02:00 local on,
+    whatever came before."""
+    path = write_series(tmp_path / "p.csv", "time,DAM_price",
+                        ["30oct2022 02:00:00,9", "30oct2022 02:00:00,9",  # the repeated hour, long before
+                         "01jun2023 01:00:00,.01", "01jun2023 02:00:00,.20", "01jun2023 03:00:00,.30",
+                         "01jun2023 04:00:00,"])  # empty, after the run: not read
+    from datetime import datetime, timezone as tz
+    got = cost.read_series(path, what="price", key="k", duration_s=2 * HOUR_S, zone="Europe/Brussels",
+                           start=datetime(2023, 6, 1, tzinfo=tz.utc))
+    assert list(got.values) == pytest.approx([0.20, 0.30]) and list(got.edges_s) == [0.0, HOUR_S, 2 * HOUR_S]
+
+
+def test_the_shared_entsoe_prices_read_for_a_day_of_2023():
+    path = NL.parents[1] / "price_entsoe_BE_dayahead" / "DAM_prices.csv"
+    if not path.exists():
+        pytest.skip("shared traces not present")
+    from datetime import datetime
+    got = cost.read_series(path, what="price", key="k", duration_s=24 * HOUR_S, zone="Europe/Brussels",
+                           start=datetime.fromisoformat("2023-06-01T00:00:00+00:00"), negative_allowed=True)
+    local_hours = [line.split(",")[1] for line in path.read_text().splitlines()
+                   if line.startswith(("01jun2023 ", "02jun2023 0")) ][2:26]  # 02:00 CEST = 00:00 UTC
+    assert list(got.values) == pytest.approx([float(v) for v in local_hours])
+
+
+def test_local_hours_around_the_clock_changes_are_placed_in_utc(tmp_path):
+    """Brussels, 2022: on 27 March 02:00 local does not exist (left empty), so 01:00 CET
+    is followed by 03:00 CEST, an hour later; on 30 October 02:00 local comes twice (CEST,
+    then CET), an hour apart. Each value holds for exactly one hour of UTC."""
+    spring = write_series(tmp_path / "spring.csv", "time,DAM_price",
+                          ["27mar2022 01:00:00,.1", "27mar2022 02:00:00,", "27mar2022 03:00:00,.3",
+                           "27mar2022 04:00:00,.4"])
+    got = cost.read_series(spring, what="price", key="k", duration_s=2 * HOUR_S, zone="Europe/Brussels")
+    assert list(got.values) == pytest.approx([0.1, 0.3]) and list(got.edges_s) == [0, HOUR_S, 2 * HOUR_S]
+    autumn = write_series(tmp_path / "autumn.csv", "time,DAM_price",
+                          ["30oct2022 01:00:00,.1", "30oct2022 02:00:00,.2", "30oct2022 02:00:00,.25",
+                           "30oct2022 03:00:00,.3"])
+    got = cost.read_series(autumn, what="price", key="k", duration_s=3 * HOUR_S, zone="Europe/Brussels")
+    assert list(got.values) == pytest.approx([0.1, 0.2, 0.25]) and list(got.edges_s) == [
+        0, HOUR_S, 2 * HOUR_S, 3 * HOUR_S]
+    skipped_with_value = write_series(tmp_path / "bad.csv", "time,DAM_price",
+                                      ["27mar2022 01:00:00,.1", "27mar2022 02:00:00,.2", "27mar2022 03:00:00,.3"])
+    with pytest.raises(InputError, match="line 3: 27mar2022 02:00:00 does not exist in Europe/Brussels"):
+        cost.read_series(skipped_with_value, what="price", key="k", duration_s=HOUR_S, zone="Europe/Brussels")
+
+
+def test_a_sweep_aggregates_cost_columns_as_metrics_not_grid_keys():
+    """Two replications of one point: cost 1 and 3 give a mean of 2, and the point stays one."""
+    from simdc.sweeping import aggregate
+
+    points = pd.DataFrame({"point": [0, 0], "host.price_per_hour": [1.0, 1.0], "platform": ["vm", "vm"],
+                           "replication": [0, 1], "seed": [0, 1], "cost": [1.0, 3.0], "carbon_kgco2eq": [2.0, 2.0]})
+    table = aggregate(points)
+    assert len(table) == 1
+    assert table["cost_mean"].iloc[0] == 2.0 and table["carbon_kgco2eq_mean"].iloc[0] == 2.0

@@ -1,0 +1,88 @@
+"""``plan --minimise cost`` (issue #19): among host groups, the cheapest fleet meeting the SLOs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import simdc
+from simdc.config import validate
+from simdc.errors import ConfigError
+from simdc.planning import only_group, plan, with_hosts
+
+HOUR_S = 3600.0
+
+
+def two_groups(cost: dict | None = None, small_price: float = 0.5) -> simdc.Config:
+    """Small hosts at 0.5/h hold 4 instances each; big ones at 1.5/h hold 16: the big
+    group serves the same load with a quarter of the hosts for three times the rent."""
+    return validate({
+        "simulation": {"duration_s": 2 * HOUR_S, "seed": 3, "platforms": ["container"], "sample_every_s": 900},
+        "cluster": {"hosts": [
+            {"name": "small", "cpu_cores": 8, "memory_gib": 32, "price_per_hour": small_price,
+             "power_idle_w": 100, "power_max_w": 200},
+            {"name": "big", "cpu_cores": 32, "memory_gib": 128, "price_per_hour": 1.5,
+             "power_idle_w": 300, "power_max_w": 600}]},
+        "workload": {"synthetic": {"arrival_rate_per_s": 0.01, "lifetime_s": {"mean": 1800},
+                                   "sizes": [{"cpu_cores": 2, "memory_gib": 7, "weight": 1}]}},
+        **({"cost": cost} if cost is not None else {}),
+    })
+
+
+def test_cheapest_group_is_the_least_cost_of_each_groups_fewest_hosts():
+    """Each group's row is its fewest hosts meeting the SLO (as plan by hosts finds for it
+    alone), priced as a run of that fleet prices it; the cheapest is the row of least cost."""
+    config = two_groups({"price_per_kwh": 0.3})
+    result = plan(config, ["rejection_rate<=0.05"], minimise="cost", max_hosts=64)
+    table = result.plan.set_index("group")
+    assert list(table.index) == ["small", "big"]
+    for index, name in enumerate(["small", "big"]):
+        alone = only_group(config, index)
+        fewest = plan(alone, ["rejection_rate<=0.05"], max_hosts=64).plan["hosts_needed"].iloc[0]
+        assert table.loc[name, "hosts_needed"] == fewest
+        priced = simdc.simulate(with_hosts(alone, int(fewest))).summary.iloc[0]
+        assert table.loc[name, "cost"] == pytest.approx(priced["cost"], rel=1e-12)
+        # rent of the fleet for 2 h, plus its electricity at 0.3 per kWh
+        assert priced["cost"] == pytest.approx(fewest * 2 * alone.host_groups[0].price_per_hour
+                                               + 0.3 * priced["energy_kwh"], rel=1e-12)
+    cheapest = table.index[table["cheapest"]]
+    assert list(cheapest) == [table["cost"].astype(float).idxmin()]
+
+
+def test_a_cheaper_small_host_changes_the_choice():
+    """The same load, small hosts nearly free: they win."""
+    dear = plan(two_groups({"price_per_kwh": 0.0}, small_price=2.0), ["rejection_rate<=0.05"], minimise="cost")
+    cheap = plan(two_groups({"price_per_kwh": 0.0}, small_price=0.01), ["rejection_rate<=0.05"], minimise="cost")
+    assert dear.plan.set_index("group")["cheapest"].to_dict() == {"small": False, "big": True}
+    assert cheap.plan.set_index("group")["cheapest"].to_dict() == {"small": True, "big": False}
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    ({"minimise": "money"}, "minimise: must be one of hosts, cost (got 'money')"),
+    ({"minimise": "cost", "group": "big"}, "chooses among the groups itself"),
+])
+def test_bad_minimise_requests_are_refused(kwargs, expected):
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        plan(two_groups({"price_per_kwh": 0.1}), ["rejection_rate<=0.05"], **kwargs)
+
+
+def test_minimise_cost_without_a_cost_table_exits_2_with_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from simdc.cli import app
+
+    toml = tmp_path / "plan.toml"
+    toml.write_text("""
+[simulation]
+duration_s = 3600
+[host]
+cpu_cores = 8
+memory_gib = 32
+[workload.synthetic]
+arrival_rate_per_s = 0.01
+""")
+    result = CliRunner().invoke(app, ["plan", str(toml), "--slo", "rejection_rate<=0.1", "--minimise", "cost"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: --minimise cost: the config has no [cost] table")
