@@ -96,9 +96,9 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
                                                                       seed))
     _check_options(spec, data.format)
     selected, pruned = dependencies.prune(data.instances)  # parents a selection left out
-    late = (selected["submit_s"] >= duration_s).to_numpy()
+    late = (selected["submit_s"] >= duration_s).to_numpy().copy()
     # a child of a late instance cannot be submitted before its parent arrives: late too
-    late |= dependencies.late_descendants(selected, late)
+    late = late | dependencies.late_descendants(selected, late)
     instances = selected[~late].reset_index(drop=True)
     instances, run_on = _run_on_censored(instances, duration_s)
     model = None

@@ -53,13 +53,12 @@ def positions(instances: pd.DataFrame, source: str) -> list[list[int]]:
         ``"<source>: instance <id>: parent <pid> is no instance of the workload"``.
     """
     ids = instances["id"].to_numpy()
-    index = {_key(v): p for p, v in enumerate(ids.tolist())}
-    numeric = ids.dtype.kind in "iu"
+    index = _index(ids)
     result = []
     for p, names in enumerate(tokens(instances[PARENTS].tolist())):
         mine = []
         for name in names:
-            q = index.get(_number(name) if numeric else name)
+            q = _find(index, name)
             if q is None:
                 raise InputError(f"{source}: instance {shown(ids[p])}: parent {name!r} is no instance of the "
                                  f"workload (parents: ids of the same file, separated by spaces)")
@@ -99,12 +98,11 @@ def prune(kept: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """
     if not has_parents(kept):
         return kept, []
-    present = {_key(v) for v in kept["id"].tolist()}
-    numeric = kept["id"].to_numpy().dtype.kind in "iu"
+    present = _index(kept["id"].to_numpy())
     dropped = 0
     pruned = []
     for names in tokens(kept[PARENTS].tolist()):
-        mine = [n for n in names if (_number(n) if numeric else n) in present]
+        mine = [n for n in names if _find(present, n) is not None]
         dropped += len(names) - len(mine)
         pruned.append(" ".join(mine))
     if not dropped:
@@ -155,14 +153,20 @@ def alibaba_parents(task_names: Sequence[str], jobs: Sequence[str]) -> list[str]
     return result
 
 
-def _key(value) -> object:
-    return int(value) if isinstance(value, (int, np.integer)) else str(value)
+def _index(ids: np.ndarray) -> dict[str, int]:
+    """Row position by id as text."""
+    return {str(v): p for p, v in enumerate(ids.tolist())}
 
 
-def _number(name: str) -> object:
-    """A parent id of a file with integer ids, as those ids are read (``01`` and ``1.0`` are ``1``)."""
-    try:
-        number = float(name)
-    except ValueError:
-        return name
-    return int(number) if number.is_integer() else name
+def _find(index: dict[str, int], name: str) -> int | None:
+    """The row of parent ``name``: its text, or for integer ids the number it spells
+    (``01`` and ``1.0`` are ``1``, as the own format reads integer ids)."""
+    found = index.get(name)
+    if found is None:
+        try:
+            number = float(name)
+        except ValueError:
+            return None
+        if number.is_integer():
+            found = index.get(str(int(number)))
+    return found
