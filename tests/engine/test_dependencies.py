@@ -9,6 +9,8 @@ task's earliest end is ``max(its submit, its parents' ends) + s + d`` (the longe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,6 +23,7 @@ from simdc.errors import InputError
 from simdc.workload import own
 from tests.engine.test_accounting import check_outcomes
 
+ROOT = Path(__file__).resolve().parents[2]
 START_S = 2.0  # the containers' fixed start latency
 BOOT_S = 30.0  # the VMs' fixed boot
 
@@ -200,3 +203,21 @@ def test_random_dags_start_after_their_parents_and_take_the_longest_path(tmp_pat
         assert summary["makespan_p50_s"] == pytest.approx(np.median(makespans), abs=1e-6)
     else:  # no dependency at all: no workflow columns
         assert "makespan_mean_s" not in summary
+
+
+def test_the_workflow_config_pays_each_start_on_the_critical_path():
+    """configs/workflow.toml, as the README reads it: each job's critical path is 300 s
+    of work (prepare 60 s, the longest map 60 + 30 × 4 = 180 s, reduce 60 s) and three
+    starts. Containers: three starts of under a second (p99 0.66 s, the preset's), so
+    300 to 303 s. VMs: the work × 1.03 (cpu_overhead), and three copies of the 2 GiB disk
+    at 500 MiB/s (4.1 s each) before three boots of about 30 s: over 321 s, and the
+    starts over a fifth of it."""
+    results = simdc.simulate(simdc.load_config(ROOT / "configs" / "workflow.toml"))
+    row = results.summary.set_index("platform")
+    assert (row["jobs_completed"] == 24).all() and (row["blocked"] == 0).all()
+    assert 300 < row.at["container", "makespan_mean_s"] < 303
+    assert row.at["container", "critical_start_share"] < 3 * 1.0 / 300
+    copy_s = 2 * 1024 / 500
+    assert row.at["vm", "makespan_mean_s"] > 300 * 1.03 + 3 * copy_s
+    assert row.at["vm", "critical_start_share"] > 0.2
+    check_outcomes(results)
