@@ -27,11 +27,12 @@ from simdc.workload.readers.common import shown
 
 PARENTS = "parents"
 # Alibaba 2018 batch_task names: "M3_1_2" is task 3 of its job, which depends on tasks 1
-# and 2 of the same job; any letters lead (M map, R reduce, J join, ...). Names that do
-# not match ("task_Nzg3...", "MergeTask") are independent (alibaba/clusterdata,
-# cluster-trace-v2018/trace_2018.md, "DAG of batch tasks"; CloudSimPy reads them alike:
-# playground/DAG/utils/feature_synthesize.py).
-ALIBABA_TASK = re.compile(r"^[A-Za-z]+(\d+)((?:_\d+)*)$")
+# and 2 of the same job (M map, R reduce, J join, ...); names with "task_" ("task_Nzg3...")
+# are independent (alibaba/clusterdata, cluster-trace-v2018/trace_2018.md). Read as
+# CloudSimPy reads them (playground/DAG/utils/feature_synthesize.py, father_task_indices):
+# the runs of digits, the first the task's number, the others its parents'; a name with
+# no digit is independent.
+ALIBABA_DIGITS = re.compile(r"\d+")
 
 
 def has_parents(instances: pd.DataFrame) -> bool:
@@ -136,21 +137,21 @@ def alibaba_parents(task_names: Sequence[str], jobs: Sequence[str]) -> list[str]
     """The parent task names of Alibaba 2018 batch tasks, from their names.
 
     ``"M3_1_2"`` of job ``j`` depends on the tasks of ``j`` numbered 1 and 2, whatever
-    their letters (``"M1"``, ``"R2_1"``); names that do not follow the pattern have no
-    parents. Returns, per task, the parents' names separated by spaces; a number that
-    names no task of the job is returned as ``"?<n>"`` for the caller to report.
+    their letters (``"M1"``, ``"R2_1"``); ``"task_..."`` names and names without a digit
+    have no parents. Returns, per task, the parents' names separated by spaces; a number
+    that names no task of the job is returned as ``"?<n>"`` for the caller to report.
     """
+
+    def numbers(name: str) -> list[str]:
+        return [] if "task_" in name else [str(int(d)) for d in ALIBABA_DIGITS.findall(name)]
+
     by_number: dict[tuple[str, str], str] = {}
     for name, job in zip(task_names, jobs):
-        match = ALIBABA_TASK.match(str(name))
-        if match:
-            by_number[(str(job), match.group(1))] = str(name)
-    result = []
-    for name, job in zip(task_names, jobs):
-        match = ALIBABA_TASK.match(str(name))
-        numbers = match.group(2).split("_")[1:] if match else []
-        result.append(" ".join(by_number.get((str(job), n), f"?{n}") for n in numbers))
-    return result
+        mine = numbers(str(name))
+        if mine:
+            by_number[(str(job), mine[0])] = str(name)
+    return [" ".join(by_number.get((str(job), n), f"?{n}") for n in numbers(str(name))[1:])
+            for name, job in zip(task_names, jobs)]
 
 
 def _index(ids: np.ndarray) -> dict[str, int]:
