@@ -211,6 +211,9 @@ def _parquet_parts(path: Path, names: list[str], batch_rows: int = 1 << 20):
                 column = batch.column(name)
                 if name == "id" and pa.types.is_integer(column.type) and column.null_count == 0:
                     values[name] = column.to_numpy().astype(np.int64)  # integer ids stay integers
+                elif name == "parents" and (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):
+                    values[name] = pa.array([None if ids is None else " ".join(str(i) for i in ids)
+                                             for ids in column.to_pylist()], pa.string())  # a list of ids: as text
                 else:
                     values[name] = _typed(column, FIELDS[name])
             yield values, rows

@@ -51,3 +51,21 @@ def test_descendants_of_a_late_instance_are_late_too():
     table = pd.DataFrame({"id": [1, 2, 3, 4], "parents": ["", "1", "2", ""]})
     late = dependencies.late_descendants(table, pd.Series([True, False, False, False]).to_numpy())
     assert late.tolist() == [False, True, True, False]
+
+
+def test_own_parquet_parents_may_be_a_list_and_convert_keeps_them(tmp_path):
+    """A Parquet ``parents`` column of integer lists reads as the ids separated by
+    spaces; writing the table in simdc's format keeps it, and it reads back the same."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from simdc.workload import own
+
+    path = tmp_path / "w.parquet"
+    pq.write_table(pa.table({"id": [1, 2, 3], "submit_s": [0.0] * 3, "duration_s": [10.0] * 3,
+                             "cpu_cores": [1.0] * 3, "memory_gib": [1.0] * 3,
+                             "parents": pa.array([[], [1], [1, 2]], pa.list_(pa.int64()))}), path)
+    table = own.read(path).instances
+    assert table["parents"].tolist() == ["", "1", "1 2"]
+    again = own.read(own.write(table, tmp_path / "again.csv")).instances
+    assert again["parents"].tolist() == ["", "1", "1 2"]
