@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from simdc.errors import InputError
-from simdc.workload.readers.common import shown
 
 PARENTS = "parents"
 # Alibaba 2018 batch_task names: "M3_1_2" is task 3 of its job, which depends on tasks 1
@@ -152,6 +151,14 @@ def alibaba_parents(task_names: Sequence[str], jobs: Sequence[str]) -> list[str]
             by_number[(str(job), mine[0])] = str(name)
     return [" ".join(by_number.get((str(job), n), f"?{n}") for n in numbers(str(name))[1:])
             for name, job in zip(task_names, jobs)]
+
+
+def shown(value) -> str:
+    """An id as a message shows it (as :func:`simdc.workload.readers.common.shown`, which
+    this module does not import: the engine reads this module, and not the readers)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    return repr(value.strip() if isinstance(value, str) else value)
 
 
 def _index(ids: np.ndarray) -> dict[str, int]:
