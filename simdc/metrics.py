@@ -24,15 +24,15 @@ waits
     to end, less the time on a host); ``requeue_mean_s`` averages it over the instances a
     failure struck (``failure_kills > 0``).
 jobs with dependencies (only when the workload has a ``parents`` column)
-    ``blocked``: never submitted, because a parent did not complete (``placed +
-    rejected + queued_at_end + blocked = instances``). A job is the instances of one
-    ``job`` value, or, where ``job`` is empty, those linked by dependencies (a weakly
-    connected component). ``makespan``: from a job's first submission to its last
-    task's end, over the jobs whose every task completed (``jobs_completed`` of
-    ``jobs``). ``critical_start_share``: along the critical path (from the job's
-    last-ending task, back through each task's last-ending parent), the time between
-    each task's submission and its first start (waiting for a host, pulling, booting)
-    over the makespan; the mean over completed jobs.
+    ``blocked``: never submitted, because a parent did not complete (``placed + rejected
+    + queued_at_end + blocked = instances``). A job is the instances of one ``job``
+    value, or, where ``job`` is empty, those linked by dependencies (a weakly connected
+    component); only jobs with a dependency count. ``makespan``: from a job's first
+    submission to its last task's end, over the jobs whose every task completed
+    (``jobs_completed`` of ``jobs``). ``critical_start_share``: along the critical path
+    (from the job's last-ending task, back through each task's last-ending parent), the
+    time between each task's submission and its first start (waiting for a host,
+    pulling, booting) over the makespan; the mean over completed jobs.
 start latency
     ``first_ready_s − submit_s``: queueing plus provisioning/boot until the first start,
     for instances that started (``ready_s`` is the start of the latest attempt).
@@ -154,7 +154,7 @@ def job_structure(requests: pd.DataFrame) -> tuple[np.ndarray, list[list[int]]]:
     """The jobs of a workload with dependencies: a job label per row (``-1``: in none)
     and each row's parents as row positions. A job is one ``job`` value; rows with an
     empty ``job`` are grouped by the weakly connected components of their dependencies
-    (a row with neither is in no job)."""
+    (a row with neither is in no job). Only jobs with at least one dependency count."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -171,7 +171,10 @@ def job_structure(requests: pd.DataFrame) -> tuple[np.ndarray, list[list[int]]]:
     named = requests["job"].astype(str).to_numpy() if "job" in requests else np.full(n, "")
     label = np.where(named != "", "job:" + named, np.where(linked, "dag:" + component.astype(str), ""))
     codes, _ = pd.factorize(pd.Series(label).replace("", None), use_na_sentinel=True)
-    return codes, parents
+    # only jobs with a dependency (a named job of independent replicas is a service, not a workflow)
+    with_links = np.zeros(codes.max() + 2, dtype=bool)
+    with_links[codes[linked] + 1] = True
+    return np.where(with_links[codes + 1], codes, -1), parents
 
 
 def workflow_metrics(inst: pd.DataFrame, job: np.ndarray, parents: list[list[int]]) -> dict[str, float]:

@@ -69,3 +69,4 @@ def test_own_parquet_parents_may_be_a_list_and_convert_keeps_them(tmp_path):
     assert table["parents"].tolist() == ["", "1", "1 2"]
     again = own.read(own.write(table, tmp_path / "again.csv")).instances
     assert again["parents"].tolist() == ["", "1", "1 2"]
+
