@@ -96,7 +96,7 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
                                                                       seed))
     _check_options(spec, data.format)
     selected, pruned = dependencies.prune(data.instances)  # parents a selection left out
-    late = (selected["submit_s"] >= duration_s).to_numpy().copy()
+    late = (selected["submit_s"] >= duration_s).to_numpy()
     # a child of a late instance cannot be submitted before its parent arrives: late too
     late = late | dependencies.late_descendants(selected, late)
     instances = selected[~late].reset_index(drop=True)
@@ -120,7 +120,7 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
     late = len(data.instances) - len(instances)
     if late:
         notes.append(f"{late:,} instances arrive at or after simulation.duration_s ({duration_s:g} s)"
-                     + (" or depend on one that does" if dependencies.has_parents(instances) else "")
+                     + (" or depend on one that does" if dependencies.has_parents(selected) else "")
                      + ": not submitted")
     return Workload(instances, source, model, skipped=dict(data.skipped), dropped=dict(data.dropped),
                     notes=tuple(notes), sizes=spec.sizes or readers.SIZES[data.format])
