@@ -23,6 +23,16 @@ waits
     ``requeue_s``: after a failure, the time waiting to be placed again (first admission
     to end, less the time on a host); ``requeue_mean_s`` averages it over the instances a
     failure struck (``failure_kills > 0``).
+jobs with dependencies (only when the workload has a ``parents`` column)
+    ``blocked``: never submitted, because a parent did not complete (``placed + rejected
+    + queued_at_end + blocked = instances``). A job is the instances of one ``job``
+    value, or, where ``job`` is empty, those linked by dependencies (a weakly connected
+    component); only jobs with a dependency count. ``makespan``: from a job's first
+    submission to its last task's end, over the jobs whose every task completed
+    (``jobs_completed`` of ``jobs``). ``critical_start_share``: along the critical path
+    (from the job's last-ending task, back through each task's last-ending parent), the
+    time between each task's submission and its first start (waiting for a host,
+    pulling, booting) over the makespan; the mean over completed jobs.
 start latency
     ``first_ready_s − submit_s``: queueing plus provisioning/boot until the first start,
     for instances that started (``ready_s`` is the start of the latest attempt).
@@ -114,13 +124,23 @@ COST_COLUMNS = ("cost", "cost_hosts", "cost_energy", "cost_licences", "cost_per_
                 "carbon_kgco2eq", "carbon_operational_kgco2eq", "carbon_embodied_kgco2eq")
 
 
+# Appended to the summary's columns when the workload has dependencies (workflow_metrics).
+WORKFLOW_COLUMNS = ("blocked", "jobs", "jobs_completed", "makespan_mean_s", "makespan_p50_s", "makespan_p95_s",
+                    "critical_start_share")
+
+
 def summary(instances: pd.DataFrame, hosts: pd.DataFrame, requests: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per platform (every platform in ``hosts``, in its order), even without instances.
 
     ``requests`` is the workload (each platform's instances are its rows, in its order):
     with it and the instances' VM sizes, the VM size over need (:func:`size_over_need`);
-    without, NaN.
+    without, NaN. When ``requests`` has dependencies (a ``parents`` column), the
+    :data:`WORKFLOW_COLUMNS` follow (:func:`workflow_metrics`).
     """
+    from simdc.workload import dependencies
+
+    workflow = requests is not None and dependencies.has_parents(requests)
+    jobs = job_structure(requests) if workflow else None
     rows = []
     duration_s = float(hosts["duration_s"].iloc[0])
     platforms = hosts["platform"].unique()
@@ -133,8 +153,72 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame, requests: pd.DataFrame
         row = {"platform": platform, **instance_metrics(inst, duration_s, engine_peak), **of_hosts,
                **size_over_need(inst, requests, duration_s)}
         row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan
+        if jobs is not None:
+            row.update(workflow_metrics(inst, *jobs))
         rows.append(row)
-    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS) + (list(WORKFLOW_COLUMNS) if workflow else []))
+
+
+def job_structure(requests: pd.DataFrame) -> tuple[np.ndarray, list[list[int]]]:
+    """The jobs of a workload with dependencies: a job label per row (``-1``: in none)
+    and each row's parents as row positions. A job is one ``job`` value; rows with an
+    empty ``job`` are grouped by the weakly connected components of their dependencies
+    (a row with neither is in no job). Only jobs with at least one dependency count."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from simdc.workload import dependencies
+
+    parents = dependencies.positions(requests, "workload")
+    n = len(parents)
+    child = np.fromiter((c for c, mine in enumerate(parents) for _ in mine), np.int64)
+    parent = np.fromiter((p for mine in parents for p in mine), np.int64)
+    _, component = connected_components(coo_matrix((np.ones(len(child)), (child, parent)), shape=(n, n)),
+                                        directed=True, connection="weak")
+    linked = np.zeros(n, dtype=bool)
+    linked[child], linked[parent] = True, True
+    named = requests["job"].astype(str).to_numpy() if "job" in requests else np.full(n, "")
+    label = np.where(named != "", "job:" + named, np.where(linked, "dag:" + component.astype(str), ""))
+    codes, _ = pd.factorize(pd.Series(label).replace("", None), use_na_sentinel=True)
+    # only jobs with a dependency (a named job of independent replicas is a service, not a workflow)
+    with_links = np.zeros(codes.max() + 2, dtype=bool)
+    with_links[codes[linked] + 1] = True
+    return np.where(with_links[codes + 1], codes, -1), parents
+
+
+def workflow_metrics(inst: pd.DataFrame, job: np.ndarray, parents: list[list[int]]) -> dict[str, float]:
+    """Jobs with dependencies on one platform (module docstring): ``inst`` the platform's
+    instances in the workload's order, ``job`` and ``parents`` from :func:`job_structure`.
+    Seconds for makespans; the start share is 0-1."""
+    outcome = inst["outcome"].astype(str).to_numpy()
+    submit = inst["submit_s"].to_numpy(float)
+    ready = inst["first_ready_s" if "first_ready_s" in inst else "ready_s"].to_numpy(float)
+    end = inst["end_s"].to_numpy(float)
+    frame = pd.DataFrame({"job": job, "submit": submit, "end": end, "done": outcome == "completed"})[job >= 0]
+    per_job = frame.groupby("job").agg(first=("submit", "min"), last=("end", "max"), done=("done", "all"))
+    completed = per_job[per_job["done"]]
+    makespan = (completed["last"] - completed["first"]).to_numpy(float)
+    shares = []
+    if len(completed):
+        rows = frame[frame["job"].isin(completed.index)]
+        last_task = rows.groupby("job")["end"].idxmax()
+        for j, task in last_task.items():
+            starting = 0.0
+            while True:  # back along the last-ending parents
+                starting += ready[task] - submit[task]
+                if not parents[task]:
+                    break
+                task = max(parents[task], key=lambda p: end[p])
+            span = completed.at[j, "last"] - completed.at[j, "first"]
+            shares.append(starting / span if span > 0 else np.nan)
+    return {
+        "blocked": int((outcome == "blocked").sum()),
+        "jobs": len(per_job),
+        "jobs_completed": len(completed),
+        "makespan_mean_s": _mean(makespan),
+        **_quantiles(makespan, "makespan_p", (50, 95), "_s"),
+        "critical_start_share": _mean(np.asarray(shares, dtype=float)),
+    }
 
 
 def instance_metrics(inst: pd.DataFrame, duration_s: float, peak_instances: int | None = None) -> dict[str, float]:
@@ -354,4 +438,10 @@ HEADLINE = (
     ("failures", "host/kernel failures", "{:,.0f}"),
     ("blast_radius_mean", "killed per failure", "{:,.1f}"),
     ("service_availability", "service availability", "{:.2%}"),
+    ("blocked", "blocked by a parent", "{:,.0f}"),
+    ("jobs_completed", "jobs completed", "{:,.0f}"),
+    ("makespan_mean_s", "job makespan mean (s)", "{:,.1f}"),
+    ("makespan_p50_s", "job makespan p50 (s)", "{:,.1f}"),
+    ("makespan_p95_s", "job makespan p95 (s)", "{:,.1f}"),
+    ("critical_start_share", "critical path starting", "{:.2%}"),
 )

@@ -43,10 +43,10 @@ TEMPLATE = "plotly_white"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 KNOWN_COLORS = {"vm": PALETTE[0], "container": PALETTE[1]}
 OUTCOME_ORDER = ("completed", "running_at_end", "queued_at_end", "requeued_at_end", "rejected", "oom_killed",
-                 "evicted", "failed")
+                 "evicted", "failed", "blocked")
 OUTCOME_COLORS = {"completed": "#2ca02c", "running_at_end": "#98df8a", "queued_at_end": "#c7c7c7",
                   "requeued_at_end": "#7f7f7f", "rejected": "#d62728", "oom_killed": "#8c1c13",
-                  "evicted": "#ff9896", "failed": "#9467bd"}
+                  "evicted": "#ff9896", "failed": "#9467bd", "blocked": "#bcbd22"}
 # Phases of a start, in the order they happen; whichever the instances table has are shown.
 START_PHASES = (("queue_s", "queue"), ("pull_s", "image pull"), ("unpack_s", "unpack / provision"),
                 ("boot_s", "boot / start"))

@@ -30,10 +30,12 @@ import pandas as pd
 
 from simdc.config import Config, apply_overrides, validate
 from simdc.errors import ConfigError, InputError, OutputError, SweepError
-from simdc.metrics import COST_COLUMNS, SUMMARY_COLUMNS
+from simdc.metrics import COST_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
 from simdc.results import DestinationLock, parent_problem, describe_os_error, umask
 
 METRICS = tuple(c for c in SUMMARY_COLUMNS if c != "platform")
+# in a summary only when the workload has dependencies, or the config a [cost] table
+OPTIONAL_METRICS = (*WORKFLOW_COLUMNS, *COST_COLUMNS)
 # How long to wait for a Dask scheduler to answer. Dask's own default
 # (distributed.comm.timeouts.connect, 30 s) makes a wrong address look like a hang.
 CONNECT_TIMEOUT_S = 5.0
@@ -476,8 +478,8 @@ def aggregate(points_table: pd.DataFrame) -> pd.DataFrame:
     from scipy import stats  # here, not at import: ~1 s that every Dask worker would pay (issue #16)
 
     keys = [c for c in points_table.columns
-            if c not in ("replication", "seed", "platform", *METRICS, *COST_COLUMNS) and c != "point"]
-    metrics = [c for c in (*METRICS, *COST_COLUMNS) if c in points_table.columns]  # cost: with a [cost] table
+            if c not in ("replication", "seed", "platform", *METRICS, *OPTIONAL_METRICS) and c != "point"]
+    metrics = [c for c in (*METRICS, *OPTIONAL_METRICS) if c in points_table.columns]
     rows = []
     group_keys = ["point", *keys, "platform"]
     for values, group in points_table.groupby(group_keys, sort=False, dropna=False):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -43,3 +44,25 @@ def test_peak_resident_counts_what_brute_force_counts(rows):
 def test_mean_resident_is_the_stays_total_over_the_horizon(rows):
     total = sum(min(a + (HORIZON_S if d is None else d), HORIZON_S) - a for a, d in (r for r in rows if r))
     assert np.isclose(metrics.mean_resident(table(rows), HORIZON_S), total / HORIZON_S)
+
+
+def test_workflow_metrics_follow_the_last_ending_parent_by_hand():
+    """metrics over tables alone. Job x: a (submit 0, ready 10, end 110) -> b (submit
+    110, ready 115, end 215) and c (submit 110, ready 140, end 200) -> d (submit 215,
+    ready 220, end 320): the critical path is a, b, d (b ends after c): starting 10 + 5
+    + 5 = 20 s of a 320-s makespan. Job y: e -> f, f blocked. Job z: two replicas with no
+    dependency: no workflow job."""
+    from simdc.metrics import job_structure, workflow_metrics
+
+    requests = pd.DataFrame({"id": list("abcdefgh"), "job": ["x"] * 4 + ["y"] * 2 + ["z"] * 2,
+                             "parents": ["", "a", "a", "b c", "", "e", "", ""]})
+    nan = float("nan")
+    inst = pd.DataFrame({
+        "submit_s": [0, 110, 110, 215, 0, nan, 0, 0],
+        "first_ready_s": [10, 115, 140, 220, 1, nan, 1, 1],
+        "end_s": [110, 215, 200, 320, 50, nan, 9, 9],
+        "outcome": ["completed"] * 4 + ["rejected", "blocked", "completed", "completed"]})
+    got = workflow_metrics(inst, *job_structure(requests))
+    assert (got["blocked"], got["jobs"], got["jobs_completed"]) == (1, 2, 1)
+    assert got["makespan_mean_s"] == got["makespan_p95_s"] == 320
+    assert got["critical_start_share"] == pytest.approx(20 / 320)

@@ -201,8 +201,8 @@ def test_plan_table_shows_the_scaled_group_and_the_fleet_total(runner, tmp_path)
 
 # --- example configs find the trace samples ---------------------------------------------------
 
-EXAMPLES = sorted(p.name for p in (ROOT / "configs").glob("*.toml")
-                  if re.search(r"^(trace|usage)\s*=", p.read_text(), re.M))
+EXAMPLES = sorted(p.name for p in (ROOT / "configs").glob("*.toml")  # those reading a sample of traces/
+                  if re.search(r"^(trace|usage)\s*=\s*\".*traces/", p.read_text(), re.M))
 
 
 def _moved(name: str, tmp_path: Path) -> Path:

@@ -83,6 +83,8 @@ class FastLane(Simulation):
         """Whether the run needs nothing the lane lacks, judged from the inputs."""
         if any(self.batch) or any(self.needs) or self.faults.active or self.has_limits:
             return False
+        if self.deps is not None:  # jobs with dependencies: submissions wait on completions
+            return False
         if self.recommender is not None:  # bookings learnt as the run goes: the general engine
             return False
         if self.meter_at_s:  # energy read at moments (prices over time): the general engine's meter

@@ -28,6 +28,7 @@ import pandas as pd
 import simpy
 from simpy.core import NORMAL, URGENT
 
+from simdc.engine.dependencies import Dependencies
 from simdc.engine.host import FleetBookings, HostState
 from simdc.engine.images import LayerCache
 from simdc.engine.meter import Meter
@@ -43,9 +44,11 @@ from simdc.workload.usage import ConstantUsage
 # Instance states during the run, and the outcome each leaves at the end.
 WAITING, QUEUED, STARTING, RUNNING, BACKOFF, COMPLETED, REJECTED, KILLED, FAILED = range(9)
 OUTCOMES = ("completed", "rejected", "oom_killed", "evicted", "failed", "running_at_end", "queued_at_end",
-            "requeued_at_end")
+            "requeued_at_end", "blocked")
 FINAL_OUTCOME = {
-    WAITING: "queued_at_end",  # not reached: every row arrives before the horizon
+    # every row arrives before the horizon: only one waiting for a parent that did not
+    # complete is never submitted (simdc.engine.dependencies)
+    WAITING: "blocked",
     QUEUED: "queued_at_end",  # never placed; a failure's victim waiting to be placed again: requeued_at_end
     STARTING: "running_at_end",
     RUNNING: "running_at_end",
@@ -192,6 +195,7 @@ class Simulation:
         self.ids = instances["id"].to_numpy()
         self.inputs = instances  # its columns, as arrays, for the instances' table
         self.submit = instances["submit_s"].to_numpy(float).tolist()
+        self.deps = Dependencies.of(instances)  # None: no instance waits for another
         self.duration = instances["duration_s"].to_numpy(float).tolist()
         self.batch = (instances["kind"] == "batch").to_numpy().tolist()
         # batch work in full-speed seconds (a service's is never read: no list of its own)
@@ -376,7 +380,8 @@ class Simulation:
         now = submit[k]
         n = len(submit)
         while True:
-            self._submit(k, now)
+            if self.deps is None or self.deps.arrive(k):
+                self._submit(k, now)
             k += 1
             if k >= n or submit[k] > now:
                 break
@@ -631,8 +636,15 @@ class Simulation:
             self.caches[host.index].unpin(digest for digest, _ in self.needs[i])
         self.state[i] = state
         self.end_s[i] = now
+        if state == COMPLETED and self.deps is not None:
+            for child in self.deps.completed(i, now):  # submitted after this moment's endings, as arrivals are
+                self._after(0.0, self._on_released, child)
         if drain and self.queue:
             self._drain_queue(now)
+
+    def _on_released(self, event) -> None:
+        """The last parent of ``event._value`` completed: submit it."""
+        self._submit(event._value, self.env.now)
 
     # --- a host's running set changed --------------------------------------------
 
@@ -902,6 +914,8 @@ class Simulation:
         admit, ready, end, run_s = take("admit_s"), take("ready_s"), take("end_s"), take("run_s")
         first_ready = take("first_ready_s")
         state = take("state", np.int64)
+        if self.deps is not None:  # submitted when the last parent completed; never, when blocked
+            submit = self.deps.submit_times(state == WAITING)
         codes = _OUTCOME_CODE[state]
         codes[(state == QUEUED) & ~np.isnan(admit)] = _REQUEUED  # placed before: a failure's victim waiting
         outcome = pd.Categorical.from_codes(codes, categories=OUTCOMES)

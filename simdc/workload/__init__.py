@@ -22,6 +22,11 @@ io_intensity        0-1      pressure on disk and kernel I/O (default 0)
 job                          the job or service it is an instance of, ``""`` when none
                              (categorical): what admission by a recommender learns from
 ==================  =======  ======================================================
+
+Optional, after those: ``parents``, the ids of instances of the same workload this one
+waits for, separated by spaces (``""``: none). An instance with parents is submitted
+when the last of them has completed, at its own ``submit_s`` at the earliest; one whose
+parent never completes ends ``blocked`` (:mod:`simdc.workload.dependencies`).
 """
 
 from __future__ import annotations
@@ -84,13 +89,17 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
         workload = synthetic.generate(spec.synthetic, duration_s, seed)
         return Workload(workload.instances, workload.source, synthetic_usage(spec.synthetic, workload, seed),
                         sizes=spec.sizes or "need")  # the generator draws what applications ask for
-    from simdc.workload import readers, usage  # the readers only when there is a trace to read
+    from simdc.workload import dependencies, readers, usage  # the readers only when there is a trace to read
 
     data = readers.read_trace([spec.trace] + ([spec.usage] if spec.usage is not None else []), spec.format,
                               reader_options(spec), readers.Selection(spec.time_window_s, spec.sample, spec.limit,
                                                                       seed))
     _check_options(spec, data.format)
-    instances = data.instances[data.instances["submit_s"] < duration_s].reset_index(drop=True)
+    selected, pruned = dependencies.prune(data.instances)  # parents a selection left out
+    late = (selected["submit_s"] >= duration_s).to_numpy()
+    # a child of a late instance cannot be submitted before its parent arrives: late too
+    late = late | dependencies.late_descendants(selected, late)
+    instances = selected[~late].reset_index(drop=True)
     instances, run_on = _run_on_censored(instances, duration_s)
     model = None
     table = None
@@ -104,13 +113,15 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
         if len(table):
             model = usage.SeriesUsage.from_table(table, ids, spec.usage_step_s, _means(instances))
     source = str(spec.trace) if data.format == "simdc" else data.source
-    notes = list(data.notes) + [f"not replayed: {reason}: {n:,}" for reason, n in data.dropped.items()]
+    notes = list(data.notes) + [f"not replayed: {reason}: {n:,}" for reason, n in data.dropped.items()] + pruned
     if run_on:
         notes.append(f"{run_on:,} instances still running when the data ends (censored) run on to the end of the "
                      f"simulation ({duration_s:,.0f} s): their end is unknown, so none is counted as completed")
     late = len(data.instances) - len(instances)
     if late:
-        notes.append(f"{late:,} instances arrive at or after simulation.duration_s ({duration_s:g} s): not submitted")
+        notes.append(f"{late:,} instances arrive at or after simulation.duration_s ({duration_s:g} s)"
+                     + (" or depend on one that does" if dependencies.has_parents(selected) else "")
+                     + ": not submitted")
     return Workload(instances, source, model, skipped=dict(data.skipped), dropped=dict(data.dropped),
                     notes=tuple(notes), sizes=spec.sizes or readers.SIZES[data.format])
 

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from simdc.errors import InputError
-from simdc.workload import COLUMNS, KINDS, REQUIRED, Workload
+from simdc.workload import COLUMNS, KINDS, REQUIRED, Workload, dependencies
 from simdc.workload.readers.common import (BLOCK_BYTES, LARGEST_INT, BadRows, Field, Table, TraceFile, head_lines,
                                            missing_line_end,
                                            read_blocks, shown)
@@ -61,10 +61,12 @@ FIELDS = {f.name: f for f in (
     Field("membw_intensity", required=False, low=0.0, high=1.0),
     Field("io_intensity", required=False, low=0.0, high=1.0),
     Field("job", "str", required=False),
+    # ids of the same file this instance waits for, separated by spaces (simdc.workload.dependencies)
+    Field("parents", "str", required=False),
 )}
 POSITIVE = {"duration_s": "", "cpu_cores": "", "memory_gib": "",
             "cpu_limit": " (leave it empty for no limit)", "memory_limit_gib": " (leave it empty for no limit)"}
-assert tuple(FIELDS) == COLUMNS
+assert tuple(FIELDS)[:len(COLUMNS)] == COLUMNS  # and the optional parents
 
 
 def read(path: str | Path, on_bad_rows: str = "strict", block_bytes: int = BLOCK_BYTES) -> Workload:
@@ -209,6 +211,9 @@ def _parquet_parts(path: Path, names: list[str], batch_rows: int = 1 << 20):
                 column = batch.column(name)
                 if name == "id" and pa.types.is_integer(column.type) and column.null_count == 0:
                     values[name] = column.to_numpy().astype(np.int64)  # integer ids stay integers
+                elif name == "parents" and (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):
+                    values[name] = pa.array([None if ids is None else " ".join(str(i) for i in ids)
+                                             for ids in column.to_pylist()], pa.string())  # a list of ids: as text
                 else:
                     values[name] = _typed(column, FIELDS[name])
             yield values, rows
@@ -394,9 +399,14 @@ def _table(path: Path, names: list[str], parts: list, where, bad: BadRows,
     job = given.get("job")
     job = pc.fill_null(pa.nulls(n, pa.string()) if job is None else job, "")
     table["job"] = pd.Categorical(sort(job))
+    if "parents" in given:
+        table["parents"] = np.asarray(sort(pc.fill_null(given["parents"], "")), dtype=object)
     # copy=False: each column stays its own block, as it is (no copy, nothing
     # consolidated into a 2-D block; each array above is this table's own).
-    return pd.DataFrame(table, copy=False)
+    frame = pd.DataFrame(table, copy=False)
+    if "parents" in frame:
+        dependencies.check(frame, str(path))
+    return frame
 
 
 def _concat(chunks: list):
@@ -440,7 +450,7 @@ def _ids(ids):
 def write(instances: pd.DataFrame, path: str | Path) -> Path:
     """Write an instance table in simdc's format; the suffix picks CSV or Parquet."""
     path = Path(path)
-    table = instances[list(COLUMNS)]
+    table = instances[list(COLUMNS) + ([dependencies.PARENTS] if dependencies.has_parents(instances) else [])]
     if path.suffix == ".parquet":
         table.to_parquet(path, index=False)
     else:

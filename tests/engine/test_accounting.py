@@ -83,8 +83,8 @@ def old_peak(admit: np.ndarray, end: np.ndarray) -> int:
 # --- every request placed once or not ----------------------------------------------------
 
 def check_outcomes(results: simdc.Results) -> None:
-    """placed + rejected + queued_at_end = submitted; every outcome agrees with the
-    instance's own times and failure count."""
+    """placed + rejected + queued_at_end (+ blocked, with dependencies) = submitted; every
+    outcome agrees with the instance's own times and failure count."""
     summary = results.summary.set_index("platform")
     for platform, row in summary.iterrows():
         rows = results.instances[results.instances["platform"] == platform]
@@ -92,14 +92,17 @@ def check_outcomes(results: simdc.Results) -> None:
         placed = rows["admit_s"].notna()
         assert row["submitted"] == len(rows)
         assert row["placed"] == placed.sum()
-        assert row["placed"] + row["rejected"] + row["queued_at_end"] == row["submitted"], platform
+        # blocked: never submitted, a parent did not complete (a column only with dependencies)
+        blocked = row.get("blocked", 0)
+        assert row["placed"] + row["rejected"] + row["queued_at_end"] + blocked == row["submitted"], platform
         assert counts.sum() == row["submitted"]
         for outcome in ("rejected", "queued_at_end", "failed", "requeued_at_end"):
             assert row[outcome] == counts.get(outcome, 0), outcome
+        assert blocked == counts.get("blocked", 0)
         outcome = rows["outcome"].astype(str)
-        # never placed: rejected on the first placement, or still waiting for it
-        assert set(outcome[~placed]) <= {"rejected", "queued_at_end"}
-        assert not set(outcome[placed]) & {"rejected", "queued_at_end"}
+        # never placed: rejected on the first placement, still waiting for it, or never submitted
+        assert set(outcome[~placed]) <= {"rejected", "queued_at_end", "blocked"}
+        assert not set(outcome[placed]) & {"rejected", "queued_at_end", "blocked"}
         # a failure's victims: lost, waiting again, or re-placed (then any outcome)
         victim = rows["failure_kills"] > 0
         assert (victim[outcome.isin(["failed", "requeued_at_end"])]).all()

@@ -1,6 +1,6 @@
-"""OpenDC workflow traces (issue #14, item 5): tasks with ``parents``/``children`` are
-replayed as independent until dependencies are modelled, and the notes and the run's
-manifest.json say so."""
+"""OpenDC workflow traces (issue #14, item 5; issue #18, jobs with dependencies): tasks
+with ``parents``/``children`` start when their parents have completed, as OpenDC starts
+them, and the notes say so."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 import tomli_w
 
+from simdc.errors import InputError
 from simdc.workload.readers import read_trace
 from tests.realworld._trace_cli import CASES, assert_one_clean_error, simdc
 from tests.workload.traces import sample
 
-NOTE = "carry workflow dependencies (parents/children) that simdc does not replay"
-
-
+NOTE = "wait for their parents (workflow columns parents/children)"
+TASK_S = 1800.0  # each task of write_tasks and of the handed case: 30 min
 def write_tasks(folder, parents, children, text=False):
     """Three OpenDC v4 tasks of 30 min, 1 core, 1024 MB; ``parents``/``children`` as given."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -38,11 +38,13 @@ def write_tasks(folder, parents, children, text=False):
 
 
 @pytest.mark.parametrize("text", [False, True])
-def test_tasks_with_dependencies_are_counted_in_the_notes(tmp_path, text):
-    """Task 2 depends on 1, task 3 on nothing: 2 tasks carry a link (1 as parent, 2 as child)."""
-    folder = write_tasks(tmp_path / "wf", [[], [1], []], [[2], [], []], text=text)
+def test_parents_and_children_become_the_parents_column(tmp_path, text):
+    """Task 2 names 1 as parent, task 1 names 3 as child, task 3 names nothing: 2 waits
+    for 1, 3 for 1, whichever column said it (lists, or their text form)."""
+    folder = write_tasks(tmp_path / "wf", [[], [1], []], [[3], [], []], text=text)
     data = read_trace([folder], "opendc")
-    assert len(data.instances) == 3
+    parents = dict(zip(data.instances["id"].astype(str), data.instances["parents"]))
+    assert parents == {"1": "", "2": "1", "3": "1"}
     assert any(note.startswith("2 tasks " + NOTE) for note in data.notes), data.notes
 
 
@@ -51,22 +53,53 @@ def test_tasks_without_dependencies_have_no_such_note(tmp_path):
     assert not any(NOTE in note for note in read_trace([folder], "opendc").notes)
     surf = read_trace([sample("opendc/v5/surf_week")], "opendc")
     assert not any(NOTE in note for note in surf.notes)
+    assert "parents" not in surf.instances
 
 
-def test_the_handed_case_says_so_in_the_runs_manifest(tmp_path):
-    """The opendc_workflow_deps case run end to end: manifest.json's workload_notes carry it."""
+@pytest.mark.parametrize("parents, children, named", [
+    ([[], [7], []], [[], [], []], "7"),  # a parent that is no task
+    ([[3], [1], [2]], [[], [], []], "1"),  # 1 waits for 3, 3 for 2, 2 for 1
+    ([[1], [], []], [[], [], []], "1"),  # its own parent
+])
+def test_an_unknown_parent_or_a_cycle_is_one_error_naming_the_file_and_the_id(tmp_path, parents, children, named):
+    folder = write_tasks(tmp_path / "wf", parents, children)
+    with pytest.raises(InputError) as caught:
+        read_trace([folder], "opendc")
+    (line,) = caught.value.problems
+    assert line.startswith(str(folder / "tasks.parquet")) and named in line.split(": ", 1)[1], line
+    result = simdc("trace", "inspect", folder, "--format", "opendc")
+    assert_one_clean_error(result, str(folder / "tasks.parquet"))
+
+
+def test_the_handed_case_runs_task_2_after_task_1(tmp_path):
+    """The opendc_workflow_deps case end to end (its README: OpenDC starts task 2 when
+    task 1 finishes, 1800 -> 3600 s, makespan 60 min). With a fixed container start of s
+    seconds each task takes s + 1800 s from its submission: task 2 is submitted at task
+    1's end, 1800 + s, and ends at 2 (s + 1800); the summary's makespan says the same,
+    and the notes in manifest.json say the dependencies were honoured."""
     folder = CASES / "opendc_workflow_deps"
     if not folder.exists():
         pytest.skip("no opendc_workflow_deps case")
+    start_s = 0.5
     config = {"simulation": {"duration_s": 7200, "seed": 1, "platforms": ["container"]},
               "host": {"cpu_cores": 4, "memory_gib": 16},
+              "platform": {"container": {"start_s": start_s}},
               "workload": {"trace": str(folder), "format": "opendc"}}
     path = tmp_path / "run.toml"
     path.write_text(tomli_w.dumps(config))
     result = simdc("run", path, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
+    tasks = pd.read_parquet(tmp_path / "out" / "instances.parquet").set_index("id")
+    one, two = tasks.loc[tasks.index.astype(str) == "1"].iloc[0], tasks.loc[tasks.index.astype(str) == "2"].iloc[0]
+    assert one["end_s"] == pytest.approx(start_s + TASK_S)
+    assert two["submit_s"] == pytest.approx(one["end_s"]) and two["ready_s"] >= one["end_s"]
+    assert two["end_s"] == pytest.approx(2 * (start_s + TASK_S))
+    assert set(tasks["outcome"].astype(str)) == {"completed"}
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert summary["makespan_mean_s"].iloc[0] == pytest.approx(2 * (start_s + TASK_S))
+    assert summary["critical_start_share"].iloc[0] == pytest.approx(2 * start_s / (2 * (start_s + TASK_S)))
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
-    assert any(note.startswith("2 tasks " + NOTE) for note in manifest["workload_notes"])
+    assert any(note.startswith("1 tasks " + NOTE) for note in manifest["workload_notes"])
 
 
 def test_a_tasks_table_without_rows_is_one_error_naming_it(tmp_path):

@@ -182,7 +182,12 @@ def _read_simdc(tables: dict[str, list[TraceFile]], options: ReaderOptions, bad:
                 usage["id"] = numeric.astype("int64")
         else:
             usage["id"] = usage["id"].astype(str).str.strip()
-    return TraceData(table, usage, "simdc", str(instances[0].path))
+    notes = []
+    if "parents" in table:
+        waiting = int((table["parents"] != "").sum())
+        notes.append(f"{waiting:,} instances wait for their parents (the parents column): each is submitted when "
+                     "its parents have completed, at its submit_s at the earliest")
+    return TraceData(table, usage, "simdc", str(instances[0].path), notes=notes)
 
 
 def usage_path(path: str | Path) -> Path:

@@ -48,6 +48,10 @@ Instances
   ``Cancelled`` tasks never ran, tasks without a plan (the public v2017 table leaves it
   empty for 9,017 tasks) or with no instances cannot be replayed: all are counted in
   ``dropped``.
+- Dependencies (v2018): a batch task's name encodes the tasks of its job it waits for
+  (``"R3_1_2"``: task 3 after tasks 1 and 2; ``"task_..."``: none), so each instance of
+  a task waits for every replayed instance of its parent tasks (the ``parents`` column,
+  :func:`_task_dependencies`); a parent task not replayed counts as done.
 - Containers (v2018): each ``container_id`` is one ``service`` instance with priority 1
   (online services are favoured over batch work, priority 0, in Alibaba's
   co-location). It starts at its first ``time_stamp``. A stopped container keeps
@@ -99,6 +103,9 @@ from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, Select
 
 DEFAULT_REFERENCE_GIB = {"alibaba2017": 384.0, "alibaba2018": 384.0}  # GiB of normalised memory 1.0 / 100
 INVALID = (-1.0, 101.0)  # v2018's marks of an invalid value
+# Links between batch instances replayed at most (each instance of a task waits for every
+# instance of its parent tasks): some 100 MiB of ids as text; an assumption of this code.
+MAX_DEPENDENCIES = 2_000_000
 MAX_INSTANCES = 20_000_000  # beyond this, expanding tasks needs time_window_s, sample or limit
 ID_STRIDE = 100_000  # v2017 instance ids: task_id * ID_STRIDE + k (instance_num < 10^5)
 STATUS_2017 = ("Ready", "Waiting", "Running", "Terminated", "Failed", "Cancelled", "Interrupted")
@@ -361,6 +368,8 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
                                                + pd.Series(k).astype(str).to_numpy(object)).astype(object),
                                  purpose="workload:sample:batch", concurrency=concurrency))
     instances = _jobs(_combine(parts, selection, "alibaba2018"))
+    if files.get("batch_task"):
+        instances = _task_dependencies(instances, str(files["batch_task"][0].path), notes)
     _note_censored(instances, data_end, notes)
     if usage is not None:
         usage = usage[usage["id"].isin(instances["id"])].reset_index(drop=True)
@@ -614,6 +623,50 @@ def _jobs(instances: pd.DataFrame) -> pd.DataFrame:
         ids = instances["id"].to_numpy(object)[batch].astype(str)
         job[batch] = np.char.partition(ids, "/")[:, 0].astype(object)
     return instances.assign(job=pd.Categorical(job))
+
+
+def _task_dependencies(instances: pd.DataFrame, source: str, notes: list[str]) -> pd.DataFrame:
+    """v2018 batch tasks' dependencies, from their names (``"R3_1_2"`` waits for tasks 1
+    and 2 of its job, :func:`simdc.workload.dependencies.alibaba_parents`): each instance
+    of a task waits for every replayed instance of its parent tasks (the ``parents``
+    column). A parent task not replayed (not in the file, or not selected) counts as
+    done; beyond :data:`MAX_DEPENDENCIES` links the dependencies are not replayed (a note
+    says so: a selection brings them back)."""
+    from simdc.workload import dependencies
+
+    batch = np.flatnonzero((instances["kind"] == "batch").to_numpy())
+    if not len(batch):
+        return instances
+    parts = pd.Series(instances["id"].to_numpy(object)[batch].astype(str)).str.split("/", n=2, expand=True)
+    key = (parts[0] + "/" + parts[1]).to_numpy(object)
+    members = pd.Series(instances["id"].to_numpy(object)[batch].astype(str)).groupby(key).agg(list)
+    tasks = pd.DataFrame({"job": parts[0], "task": parts[1]}).drop_duplicates()
+    named = dependencies.alibaba_parents(tasks["task"].tolist(), tasks["job"].tolist())
+    parent_keys, missing = {}, 0
+    for job, task, names in zip(tasks["job"], tasks["task"], named):
+        keys = [f"{job}/{n}" for n in names.split() if not n.startswith("?")]
+        missing += sum(n.startswith("?") for n in names.split())
+        if keys:
+            parent_keys[f"{job}/{task}"] = keys
+    if not parent_keys:
+        return instances
+    links = sum(len(members[k]) * sum(len(members[p]) for p in ps) for k, ps in parent_keys.items())
+    if links > MAX_DEPENDENCIES:
+        notes.append(f"batch task dependencies not replayed: {links:,} links between instances (more than "
+                     f"{MAX_DEPENDENCIES:,}); select fewer instances (sample, limit, time_window_s) to replay them")
+        return instances
+    text = {k: " ".join(i for p in ps for i in members[p]) for k, ps in parent_keys.items()}
+    column = np.full(len(instances), "", dtype=object)
+    column[batch] = [text.get(k, "") for k in key]
+    instances = instances.assign(parents=column)
+    dependencies.check(instances, source)
+    waiting = sum(len(members[k]) for k in parent_keys)
+    notes.append(f"{waiting:,} batch instances wait for every instance of their parent tasks (task names such as "
+                 "R3_1_2: task 3 after tasks 1 and 2 of its job)")
+    if missing:
+        notes.append(f"{missing:,} parent tasks named in task names are not replayed (not in the file or not "
+                     "selected): they count as done")
+    return instances
 
 
 def _note_censored(instances: pd.DataFrame, data_end: float, notes: list[str]) -> None:

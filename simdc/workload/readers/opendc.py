@@ -29,10 +29,12 @@ Conversions, once, here
 - Every task is a ``service`` of priority 0 (OpenDC replays fragments at their times).
 
 Workflow dependencies (the optional ``parents`` and ``children`` columns of OpenDC's
-workflow traces) are **not replayed**: every task starts at its own
-``submission_time``, as if independent, where OpenDC would start a task when its
-parents have finished. A trace that carries any is said so in the notes, which the
-run's ``manifest.json`` keeps (``workload_notes``).
+workflow traces, lists of task ids; OpenDC's ``TaskSchemas`` and its test trace
+``workflow_example``) become simdc's ``parents`` column (a task is a parent of each of
+its children, and of each task that names it), so a task starts when its parents have
+completed, as in OpenDC (:mod:`simdc.workload.dependencies`). A parent id that is no
+task of the table, or a cycle, is an error naming the file and the id; a parent
+dropped for zero duration or memory counts as done (said in the notes).
 
 Tasks of zero duration or zero memory have nothing to replay and are counted in
 ``dropped``; fragments of tasks not in ``tasks.parquet`` are left out and counted in
@@ -81,11 +83,9 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
              "each task uses its whole mem_capacity"]
     dropped: dict[str, int] = {}
     tasks = _tasks(files["tasks"], bad)
-    linked = sum(_dependent_tasks(tf) for tf in files["tasks"])
-    if linked:
-        notes.append(f"{linked:,} tasks carry workflow dependencies (parents/children) that simdc does not "
-                     "replay: each task starts at its own submission_time, as if independent (OpenDC would "
-                     "wait for its parents to finish)")
+    links = {}
+    for tf in files["tasks"]:
+        links.update(_links(tf))
     has_duration = "duration" in tasks and tasks["duration"].notna().all()
     fragments = files.get("fragments", [])
     cpu_mhz = tasks["cpu_capacity"].to_numpy(float) / tasks["cpu_count"].to_numpy(float)
@@ -130,6 +130,8 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
         "opendc", id=ids[usable], submit_s=(submit_ms[usable] - earliest) / 1000.0,
         duration_s=duration_ms[usable] / 1000.0, cpu_cores=cores[usable], memory_gib=memory[usable],
         cpu_used=None if cpu_used is None else cpu_used[usable])
+    if links:
+        instances = _with_parents(instances, links, set(map(str, ids)), files["tasks"][0].path, notes)
     return TraceData(instances, usage, "opendc", "", dropped=dropped, notes=notes)
 
 
@@ -168,29 +170,59 @@ def _tasks(files: list[TraceFile], bad: BadRows) -> pd.DataFrame:
     return tasks
 
 
-def _dependent_tasks(tf: TraceFile) -> int:
-    """How many tasks of ``tf`` list a parent or a child (0 without those columns)."""
+def _links(tf: TraceFile) -> dict[str, set[str]]:
+    """Each task's parents (as ids in text) from ``parents`` and ``children`` of ``tf``;
+    empty without those columns. Lists, or a redistribution's text form ("[1, 2]")."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     columns = [c for c in ("parents", "children") if c in tf.columns]
     if not columns:
-        return 0
-    linked = 0
+        return {}
+    parents: dict[str, set[str]] = {}
     try:
-        for batch in pq.ParquetFile(tf.path).iter_batches(columns=columns):
-            any_link = np.zeros(batch.num_rows, dtype=bool)
-            for column in batch.columns:
-                if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-                    size = pc.list_value_length(column).fill_null(0)
-                else:  # a redistribution's text form, "[1, 2]" or "1 2"
-                    size = pc.utf8_length(pc.utf8_trim(pc.cast(column, pa.string()), " []")).fill_null(0)
-                any_link |= (size.to_numpy(zero_copy_only=False) > 0)
-            linked += int(any_link.sum())
+        for batch in pq.ParquetFile(tf.path).iter_batches(columns=["id", *columns]):
+            ids = [str(v) for v in batch.column("id").to_pylist()]
+            for name in columns:
+                for task, value in zip(ids, batch.column(name).to_pylist()):
+                    if value is None:
+                        continue
+                    listed = ([str(v) for v in value if v is not None] if isinstance(value, list)
+                              else str(value).replace(",", " ").strip(" []").split())
+                    for other in listed:
+                        if name == "parents":
+                            parents.setdefault(task, set()).add(other)
+                        else:
+                            parents.setdefault(other, set()).add(task)
     except (OSError, pa.ArrowException) as err:
         raise InputError(f"{tf.path}: cannot read parents/children: {str(err).strip()[:200]}") from None
-    return linked
+    return parents
+
+
+def _with_parents(instances: pd.DataFrame, links: dict[str, set[str]], tasks: set[str], path, notes: list[str]):
+    """``instances`` with simdc's ``parents`` column from OpenDC's links, checked."""
+    from simdc.workload import dependencies
+
+    for task in sorted(links):
+        for parent in sorted(links[task]):
+            unknown = parent if parent not in tasks else task if task not in tasks else None
+            if unknown is not None:
+                raise InputError(f"{path}: task {unknown!r} is named in parents/children but is no task of the table")
+    kept = set(instances["id"].astype(str))
+    gone = sum(len(links.get(t, set()) - kept) for t in kept)
+    instances = instances.assign(**{dependencies.PARENTS: [
+        " ".join(sorted(links.get(t, set()) & kept, key=_order)) for t in instances["id"].astype(str)]})
+    dependencies.check(instances, str(path))
+    linked = int((instances[dependencies.PARENTS] != "").sum())
+    notes.append(f"{linked:,} tasks wait for their parents (workflow columns parents/children): each starts when "
+                 "its parents have completed, at its submission_time at the earliest")
+    if gone:
+        notes.append(f"{gone:,} dependencies on tasks not replayed (zero duration or memory) count as done")
+    return instances
+
+
+def _order(task: str):
+    return (0, int(task), "") if task.isdigit() else (1, 0, task)
 
 
 def _fragments(files: list[TraceFile], index: pd.Index, cpu_mhz: np.ndarray, bad: BadRows):

@@ -1,0 +1,180 @@
+"""Jobs with dependencies: the optional ``parents`` column of the instance table.
+
+``parents`` holds, per instance, the ids of the instances of the same workload it
+depends on, separated by spaces (``""``: none). An instance with parents is submitted
+when the last of them has completed, and not before its own ``submit_s`` (the engine's
+:mod:`simdc.engine.dependencies`). An id that contains a space cannot be named as a
+parent.
+
+Readers build the column (simdc's own format reads it as written; OpenDC's workflow
+columns ``parents``/``children`` and Alibaba 2018's task names convert to it) and check
+it here, on the whole trace: a parent id that is no instance of the trace, or a cycle,
+is an error naming the file and the id (:func:`check`). Once a part of the trace is
+selected, :func:`prune` keeps the table consistent.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from simdc.errors import InputError
+
+PARENTS = "parents"
+# Alibaba 2018 batch_task names: "M3_1_2" is task 3 of its job, which depends on tasks 1
+# and 2 of the same job (M map, R reduce, J join, ...); names with "task_" ("task_Nzg3...")
+# are independent (alibaba/clusterdata, cluster-trace-v2018/trace_2018.md). Read as
+# CloudSimPy reads them (playground/DAG/utils/feature_synthesize.py, father_task_indices):
+# the runs of digits, the first the task's number, the others its parents'; a name with
+# no digit is independent.
+ALIBABA_DIGITS = re.compile(r"\d+")
+
+
+def has_parents(instances: pd.DataFrame) -> bool:
+    """Whether any instance of ``instances`` names a parent."""
+    return PARENTS in instances and bool((instances[PARENTS].astype(str).str.strip() != "").any())
+
+
+def tokens(parents: Iterable) -> list[list[str]]:
+    """Each instance's parent ids, as text (empty or missing: none)."""
+    return [[] if value is None or value != value else str(value).split() for value in parents]
+
+
+def positions(instances: pd.DataFrame, source: str) -> list[list[int]]:
+    """Each instance's parents as row positions of ``instances``.
+
+    Raises
+    ------
+    InputError
+        ``"<source>: instance <id>: parent <pid> is no instance of the workload"``.
+    """
+    ids = instances["id"].to_numpy()
+    index = _index(ids)
+    result = []
+    for p, names in enumerate(tokens(instances[PARENTS].tolist())):
+        mine = []
+        for name in names:
+            q = _find(index, name)
+            if q is None:
+                raise InputError(f"{source}: instance {shown(ids[p])}: parent {name!r} is no instance of the "
+                                 f"workload (parents: ids of the same file, separated by spaces)")
+            mine.append(q)
+        result.append(sorted(set(mine)))
+    return result
+
+
+def check(instances: pd.DataFrame, source: str) -> None:
+    """Every parent is an instance of ``instances`` and the dependencies have no cycle.
+
+    Raises
+    ------
+    InputError
+        Naming ``source`` and the first unknown parent id, or an id on a cycle with the
+        cycle (an instance that is its own parent is a cycle of one).
+    """
+    if not has_parents(instances):
+        return
+    parents = positions(instances, source)
+    order = graphlib.TopologicalSorter({p: mine for p, mine in enumerate(parents) if mine})
+    try:
+        order.prepare()
+    except graphlib.CycleError as err:
+        ids = instances["id"].to_numpy()
+        cycle = [shown(ids[p]) for p in err.args[1]][::-1]
+        raise InputError(f"{source}: instance {cycle[0]} depends on itself: {' -> '.join(cycle)} "
+                         "(parents must form no cycle)") from None
+
+
+def prune(kept: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``kept`` (a part of a checked table) with each parent that is not among its rows
+    dropped from ``parents``; returns the table and notes saying how many.
+
+    A parent left out by a selection (time window, sample, limit) counts as done before
+    the replay: its child is replayed from its own ``submit_s``.
+    """
+    if not has_parents(kept):
+        return kept, []
+    present = _index(kept["id"].to_numpy())
+    dropped = 0
+    pruned = []
+    for names in tokens(kept[PARENTS].tolist()):
+        mine = [n for n in names if _find(present, n) is not None]
+        dropped += len(names) - len(mine)
+        pruned.append(" ".join(mine))
+    if not dropped:
+        return kept, []
+    return kept.assign(**{PARENTS: pruned}), [
+        f"{dropped:,} dependencies on instances left out of the replay were dropped: those parents count as done "
+        "before it (their children start at their own submit_s)"]
+
+
+def late_descendants(instances: pd.DataFrame, late: np.ndarray) -> np.ndarray:
+    """Which rows depend, directly or not, on a ``late`` row (boolean mask): none of
+    them can be submitted before their parent arrives, so none before the horizon."""
+    out = np.asarray(late, dtype=bool).copy()
+    if not has_parents(instances) or not out.any():
+        return out & False
+    parents = positions(instances, "workload")
+    children: list[list[int]] = [[] for _ in parents]
+    for child, mine in enumerate(parents):
+        for p in mine:
+            children[p].append(child)
+    stack = list(np.flatnonzero(out))
+    while stack:
+        for child in children[stack.pop()]:
+            if not out[child]:
+                out[child] = True
+                stack.append(child)
+    return out & ~np.asarray(late, dtype=bool)
+
+
+def alibaba_parents(task_names: Sequence[str], jobs: Sequence[str]) -> list[str]:
+    """The parent task names of Alibaba 2018 batch tasks, from their names.
+
+    ``"M3_1_2"`` of job ``j`` depends on the tasks of ``j`` numbered 1 and 2, whatever
+    their letters (``"M1"``, ``"R2_1"``); ``"task_..."`` names and names without a digit
+    have no parents. Returns, per task, the parents' names separated by spaces; a number
+    that names no task of the job is returned as ``"?<n>"`` for the caller to report.
+    """
+
+    def numbers(name: str) -> list[str]:
+        return [] if "task_" in name else [str(int(d)) for d in ALIBABA_DIGITS.findall(name)]
+
+    by_number: dict[tuple[str, str], str] = {}
+    for name, job in zip(task_names, jobs):
+        mine = numbers(str(name))
+        if mine:
+            by_number[(str(job), mine[0])] = str(name)
+    return [" ".join(by_number.get((str(job), n), f"?{n}") for n in numbers(str(name))[1:])
+            for name, job in zip(task_names, jobs)]
+
+
+def shown(value) -> str:
+    """An id as a message shows it (as :func:`simdc.workload.readers.common.shown`, which
+    this module does not import: the engine reads this module, and not the readers)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    return repr(value.strip() if isinstance(value, str) else value)
+
+
+def _index(ids: np.ndarray) -> dict[str, int]:
+    """Row position by id as text."""
+    return {str(v): p for p, v in enumerate(ids.tolist())}
+
+
+def _find(index: dict[str, int], name: str) -> int | None:
+    """The row of parent ``name``: its text, or for integer ids the number it spells
+    (``01`` and ``1.0`` are ``1``, as the own format reads integer ids)."""
+    found = index.get(name)
+    if found is None:
+        try:
+            number = float(name)
+        except ValueError:
+            return None
+        if number.is_integer():
+            found = index.get(str(int(number)))
+    return found
