@@ -328,6 +328,53 @@ reference_memory_gib = 384
 RUN_IMPORTS = "import simdc.cli, simdc.experiment, simdc.results, simdc.workload.readers, pyarrow.csv, pyarrow.parquet"
 
 
+# `simdc run CONFIG --out OUT` in a process that times its phases: the imports, reading
+# the workload, the engine, the rest of simulate (tables, summary), writing the results;
+# prints them as JSON with the time its main() returned, so that the caller can add the exit.
+RUN_PHASES = """
+import json, sys, time
+started = time.perf_counter()
+import simdc.cli, simdc.experiment as experiment, simdc.results as results
+phases = {"imports_s": time.perf_counter() - started}
+
+def timed(owner, name, key):
+    inner = getattr(owner, name)
+    def wrapper(*args, **kwargs):
+        begin = time.perf_counter()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            phases[key] = phases.get(key, 0.0) + time.perf_counter() - begin
+    setattr(owner, name, wrapper)
+
+timed(experiment, "load_workload", "read_s")
+timed(experiment, "run_platform", "engine_s")
+timed(simdc.cli, "simulate", "simulate_s")
+timed(results.Results, "write", "write_s")
+sys.argv = ["simdc", "run", sys.argv[1], "--out", sys.argv[2]]
+from simdc.__main__ import main
+try:
+    main()
+except SystemExit:
+    pass
+phases["simulate_other_s"] = phases.pop("simulate_s") - phases["read_s"] - phases["engine_s"]
+print(json.dumps({**phases, "returned": time.time()}))
+"""
+
+
+def run_phases(config: Path, out: Path) -> dict:
+    """One ``simdc run`` split into phases (:data:`RUN_PHASES`), with its exit and the
+    process's wall time."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", RUN_PHASES, str(config), str(out)], capture_output=True, text=True)
+    ended, wall = time.time(), time.perf_counter() - started
+    phases = json.loads(done.stdout.strip().splitlines()[-1])
+    phases["exit_s"] = ended - phases.pop("returned")
+    phases["startup_and_other_s"] = wall - sum(phases.values())
+    phases["process_s"] = wall
+    return phases
+
+
 def cloudsimpy_jobs(given: str | None, folder: Path) -> Path | None:
     """CloudSimPy's jobs.csv: ``given``, else taken from the mirror into ``folder``; None
     without either."""
@@ -424,6 +471,7 @@ def scenario_cloudsimpy(args) -> dict:
             simulate.append(json.loads((out / "manifest.json").read_text())["wall_time_s"])
             wall, start, end, host = bare_fifo_first_fit(*columns, hosts=50, cores=64.0, memory_gib=384.0)
             bare.append(wall)
+        phases = run_phases(config, folder / "phases")
         table = pd.read_parquet(out / "instances.parquet").set_index("id").loc[instances["id"]]
         same = bool(np.array_equal(table["admit_s"].to_numpy(float), start, equal_nan=True)
                     and np.array_equal(table["host"].to_numpy(float), np.where(host < 0, np.nan, host), equal_nan=True))
@@ -433,7 +481,7 @@ def scenario_cloudsimpy(args) -> dict:
             "simulate_s": float(np.median(simulate)), "imports_s": float(np.median(imports)),
             "bare_s": bare_wall, "bares_s": bare,
             "ratio_to_bare": wall / bare_wall, "best_ratio": min(walls) / min(bare), "same_placements": same,
-            "completed": int(np.isfinite(end).sum()), "files_mib": {k: v / 2**20 for k, v in sizes.items()}}
+            "completed": int(np.isfinite(end).sum()), "phases": phases, "files_mib": {k: v / 2**20 for k, v in sizes.items()}}
 
 
 def scenario_month1000(args) -> dict:
@@ -595,6 +643,8 @@ def main() -> None:
                   f"same placements: {'yes' if f['same_placements'] else 'NO'}; files "
                   f"{', '.join(f'{k} {v:.1f} MiB' for k, v in f['files_mib'].items() if v >= 0.05)}; "
                   f"peak {f['peak_rss_mib']:,.0f} MiB (the bare loop's process); {f['load']}")
+            print("cloudsimpy: one more simdc run, by phase: " + ", ".join(
+                f"{k.removesuffix('_s').replace('_', ' ')} {v:.2f} s" for k, v in f["phases"].items()))
         elif name == "cli":
             walls = cli_help_s()
             print(f"cli: simdc --help **{np.median(walls):.2f} s** (median of 5 fresh processes: "
