@@ -111,6 +111,15 @@ def test_a_bad_row_is_one_error_naming_its_file_and_line(tmp_path, row, reason):
     assert f"{path}: line 3: {reason}" in str(raised.value)
 
 
+def test_with_its_exact_header_bad_rows_are_named_even_when_the_format_is_recognised(tmp_path):
+    """format = "auto": the header tells the table, so rows mostly bad are bad rows, not an unknown file."""
+    path = write_jobs(tmp_path / "jobs.csv", [(539, 10, 1.0, 0.005, 1, 1, 2.5, 0), (539, 10, "x", 0.005, 1, 2, 3, 0)])
+    with pytest.raises(InputError) as raised:
+        read_trace(path, "auto")
+    assert f"{path}: line 2: instances_num must be an integer (got '2.5')" in str(raised.value)
+    assert f"{path}: line 3: cpu is not a number (got 'x')" in str(raised.value)
+
+
 def test_a_task_listed_twice_in_its_job_is_a_bad_row_and_skipped_keeps_the_last(tmp_path):
     again = (539, 50.0, 2.0, 0.01, 1, 1, 2, 0)  # job 1's task 1 once more: CloudSimPy keeps this one
     path = write_jobs(tmp_path / "jobs.csv", [TASKS[0], TASKS[1], again])

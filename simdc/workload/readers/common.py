@@ -479,7 +479,8 @@ def identify(path: Path, tables: Sequence[Table], want: str | None = None) -> Tr
                 continue
             score = sum(_matches(r, table) for r in sample) / len(sample)
             specific = sum(f.pattern is not None or f.choices is not None for f in table.fields)
-            if score >= 0.6 and (best is None or (score, specific) > best[:2]):
+            named = bool(skip) and table.header is not None  # its exact header: the rows' problems are bad rows
+            if (score >= 0.6 or named) and (best is None or (score, specific) > best[:2]):
                 best = (score, specific, table, skip, width)
     if best is not None:
         _, _, table, skip, width = best
