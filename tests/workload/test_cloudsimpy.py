@@ -131,6 +131,16 @@ def test_a_task_listed_twice_in_its_job_is_a_bad_row_and_skipped_keeps_the_last(
     assert len(task1) == 2 and set(task1["duration_s"]) == {50.0}
 
 
+def test_the_file_saved_again_without_its_index_column_reads_the_same(tmp_path):
+    with_index = read_trace(write_jobs(tmp_path / "jobs.csv", TASKS), "auto").instances
+    plain = tmp_path / "plain" / "jobs.csv"
+    plain.parent.mkdir()
+    plain.write_text(HEADER[1:] + "\n" + "".join(",".join(map(str, row)) + "\n" for row in TASKS))
+    data = read_trace(plain, "auto")
+    assert data.format == "cloudsimpy"
+    assert data.instances.equals(with_index)
+
+
 def test_another_header_is_not_taken_for_cloudsimpy(tmp_path):
     path = write_jobs(tmp_path / "jobs.csv", TASKS, header=HEADER.replace("duration", "length"))
     with pytest.raises(InputError, match="cannot tell which trace table this is"):

@@ -7,6 +7,9 @@ A CSV written by pandas with its index, so the header's first name is empty::
     ,submit_time,duration,cpu,memory,job_id,task_id,instances_num,disk
     0,539,116.38162544169612,1.0,0.005404705821447985,1,1,283,0
 
+(the same without the index column is read too). The header is required: it is what
+tells the format.
+
 One row per task of a job. CloudSimPy's reader (``playground/Non_DAG/utils/csv_reader.py``)
 makes each row a ``TaskConfig(task_id, instances_num, cpu, memory, disk, duration)``
 of job ``job_id``; its ``core/job.py`` makes a task ``instances_num`` identical
@@ -69,18 +72,21 @@ MAX_INSTANCES = 20_000_000  # beyond this, expanding tasks needs time_window_s (
 HEADER = ("", "submit_time", "duration", "cpu", "memory", "job_id", "task_id", "instances_num", "disk")
 DEFAULT_REFERENCE = DEFAULT_REFERENCE_GIB["alibaba2017"]  # GiB of memory 1.0: the data are Alibaba V2017's
 
+FIELDS = (
+    Field("index", "int", required=False),
+    Field("submit_time", low=0.0),
+    Field("duration", low=0.0),
+    Field("cpu", low=0.0),
+    Field("memory", low=0.0, high=1.0),
+    Field("job_id", "int"),
+    Field("task_id", "int"),
+    Field("instances_num", "int", low=1, high=ID_STRIDE - 1),
+    Field("disk", required=False, low=0.0, high=1.0),
+)
 TABLES = (
-    Table("cloudsimpy", "jobs", (
-        Field("index", "int", required=False),
-        Field("submit_time", low=0.0),
-        Field("duration", low=0.0),
-        Field("cpu", low=0.0),
-        Field("memory", low=0.0, high=1.0),
-        Field("job_id", "int"),
-        Field("task_id", "int"),
-        Field("instances_num", "int", low=1, high=ID_STRIDE - 1),
-        Field("disk", required=False, low=0.0, high=1.0),
-    ), header_required=True, header=HEADER, hints=("jobs",)),
+    Table("cloudsimpy", "jobs", FIELDS, header_required=True, header=HEADER, hints=("jobs",)),
+    # the same table saved again without pandas' index column (to_csv(index=False))
+    Table("cloudsimpy", "jobs", FIELDS[1:], header_required=True, header=HEADER[1:], hints=("jobs",)),
 )
 USED = ("submit_time", "duration", "cpu", "memory", "job_id", "task_id", "instances_num", "disk")
 POSITIVE = ("duration", "cpu", "memory")
