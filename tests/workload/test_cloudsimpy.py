@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 import tomli_w
@@ -164,3 +166,30 @@ def test_simdc_run_replays_it_and_a_bad_row_exits_2_naming_it(tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "jobs.csv: line 3: duration must be >= 0 (got '-1')" in errors[0]  # then the hint on skipping
+
+
+MIRROR = Path("/work/.mirror/RobertLexis+CloudSimPy/repo")  # a bare git mirror of CloudSimPy, where there is one
+
+
+def test_cloudsimpys_first_500_jobs_are_the_window_to_5900_s(tmp_path):
+    """The benchmark's claim (benchmarks/run.py, CLOUDSIMPY_WINDOW_S): CloudSimPy's
+    ``CSVReader.generate(0, 500)`` — its first 500 jobs by submit time — are the 165,653
+    instances submitted before 5,900 s. Counted here with the csv module."""
+    if not MIRROR.exists():
+        pytest.skip(f"no CloudSimPy mirror at {MIRROR}")
+    path = tmp_path / "jobs.csv"
+    with open(path, "wb") as out:
+        subprocess.run(["git", "-C", str(MIRROR), "show", "HEAD:playground/Non_DAG/jobs_files/jobs.csv"],
+                       stdout=out, check=True)
+    submit: dict[str, float] = {}
+    instances: dict[str, int] = {}
+    with open(path, newline="") as file:
+        for row in csv.DictReader(file):
+            submit[row["job_id"]] = float(row["submit_time"])  # the last row's, as CloudSimPy keeps it
+            instances[row["job_id"]] = instances.get(row["job_id"], 0) + int(row["instances_num"])
+    first = sorted(submit, key=submit.get)[:500]
+    assert sum(instances[job] for job in first) == 165_653
+    assert max(submit[job] for job in first) < 5900 <= sorted(submit.values())[500]
+    data = read_trace(path, "cloudsimpy", selection=Selection(time_window_s=(0, 5900)))
+    assert len(data.instances) == 165_653
+    assert set(data.instances["job"].astype(str)) == set(first)
