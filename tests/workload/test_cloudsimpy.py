@@ -74,7 +74,7 @@ def test_each_task_becomes_its_instances_submitted_with_its_job_in_cloudsimpys_o
     assert table_rows(data.instances) == cloudsimpy_instances(path, 256)
     job4 = data.instances[data.instances["job"] == "4"]
     assert set(job4["submit_s"]) == {130.0}  # the job's last row, not its first (120)
-    assert any("1 jobs list tasks with different submit times" in note for note in data.notes)
+    assert any("1 jobs of the files read list tasks with different submit times" in note for note in data.notes)
     assert (data.instances["kind"] == "service").all()  # a fixed lifetime: core/job.py do_work's timeout
 
 

@@ -121,8 +121,8 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
     job_submit = tasks.groupby("job_id", sort=False)["submit_time"].last()
     differing = int((tasks.groupby("job_id", sort=False)["submit_time"].nunique() > 1).sum())
     if differing:
-        notes.append(f"{differing:,} jobs list tasks with different submit times: each job is submitted at its "
-                     f"last row's time, as CloudSimPy does")
+        notes.append(f"{differing:,} jobs of the files read list tasks with different submit times: each is "
+                     f"submitted at its last row's time, as CloudSimPy does")
     submit = tasks["job_id"].map(job_submit).to_numpy(float)
     # Jobs by submit time, ties by first appearance; tasks in file order within a job.
     first_seen = tasks.groupby("job_id", sort=False).cumcount().eq(0)
