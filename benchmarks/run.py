@@ -25,6 +25,14 @@ Scenarios (issue 16, the baseline before the one engine; config in benchmarks/ca
   erlang_trace   the erlang scenario's workload written to a simdc-format CSV first and
                  replayed from it (workload.trace, reading included), beside the bare loop.
   cli            ``simdc --help``: median wall time of 5 fresh processes.
+  cloudsimpy     CloudSimPy's own workload (its ``jobs.csv``, ``--jobs-csv``; default: taken
+                 from the mirror of its repository into a temporary file, skipped when
+                 absent): the first 500 jobs (165,653 instances) on 50 of its 64-core
+                 machines, FIFO queue, first fit, through ``simdc run`` in a fresh process
+                 as a user runs it (a config file, reading and writing the results
+                 included), beside a bare FIFO + first-fit heapq loop on the same instances
+                 in the same run; the two must place every instance at the same time on
+                 the same host.
   month1000      (only when named) a month of the capacity study on 1,000 hosts: simdc's
                  memory estimate for the month, and a measured fraction (``--month-days``,
                  default 1) with per-day figures extrapolated to 30 days.
@@ -279,6 +287,235 @@ def scenario_erlang_trace(args) -> dict:
             "drawn_rejected": int(drawn.summary["rejected"].iloc[0]), "bare_rejected": bare_rejected}
 
 
+CLOUDSIMPY_MIRROR = Path("/work/.mirror/RobertLexis+CloudSimPy/repo")  # a bare git mirror of the repository
+CLOUDSIMPY_JOBS = "playground/Non_DAG/jobs_files/jobs.csv"
+# CloudSimPy's first 500 jobs (CSVReader.generate(0, 500)) are those submitted before
+# 5,900 s: the 500th at 5,886 s, the 501st at 5,951 s; 165,653 instances.
+CLOUDSIMPY_WINDOW_S = (0.0, 5900.0)
+CLOUDSIMPY_TOML = """\
+# CloudSimPy's own workload as CloudSimPy runs it: machines of 64 CPU and memory 1
+# (MachineConfig(64, 1, 1) in its launch scripts; memory 1 taken as 384 GiB, simdc's
+# assumption for Alibaba V2017, where the data come from), a task instance placed with
+# no start-up delay or overhead and running for its duration. simdc's FIFO queue (no
+# overtaking) and first fit, 50 machines (issue #16).
+[simulation]
+duration_s = 10000   # the last of these jobs is submitted at 5,886 s; its tasks run up to 3,629 s
+seed = 1
+platforms = ["container"]
+
+[[cluster.hosts]]
+count = 50
+cpu_cores = 64
+memory_gib = 384
+
+[placement]
+when_full = "queue"
+
+[platform.container]
+overhead_mib = 0
+start_s = 0
+
+[workload]
+trace = "{trace}"
+format = "cloudsimpy"
+time_window_s = [{start:g}, {stop:g}]
+reference_memory_gib = 384
+"""
+
+
+# What `simdc run` imports before it reads the config (the CLI, the engine, pandas,
+# pyarrow's CSV and Parquet modules), in a process of its own.
+RUN_IMPORTS = "import simdc.cli, simdc.experiment, simdc.results, simdc.workload.readers, pyarrow.csv, pyarrow.parquet"
+
+
+# `simdc run CONFIG --out OUT` in a process that times its phases: the imports, reading
+# the workload, the engine, the rest of simulate (tables, summary), writing the results;
+# prints them as JSON with the time its main() returned, so that the caller can add the exit.
+RUN_PHASES = """
+import json, sys, time
+started = time.perf_counter()
+import simdc.cli, simdc.experiment as experiment, simdc.results as results
+phases = {"imports_s": time.perf_counter() - started}
+
+def timed(owner, name, key):
+    inner = getattr(owner, name)
+    def wrapper(*args, **kwargs):
+        begin = time.perf_counter()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            phases[key] = phases.get(key, 0.0) + time.perf_counter() - begin
+    setattr(owner, name, wrapper)
+
+timed(experiment, "load_workload", "read_s")
+timed(experiment, "run_platform", "engine_s")
+timed(simdc.cli, "simulate", "simulate_s")
+timed(results.Results, "write", "write_s")
+sys.argv = ["simdc", "run", sys.argv[1], "--out", sys.argv[2]]
+from simdc.__main__ import main
+try:
+    main()
+except SystemExit:
+    pass
+phases["simulate_other_s"] = phases.pop("simulate_s") - phases["read_s"] - phases["engine_s"]
+print(json.dumps({**phases, "returned": time.time()}))
+"""
+
+
+# The bare loop as a hand-written script would run it, end to end in a process of its
+# own: pandas reads jobs.csv, CloudSimPy's reader is restated (a job's submit time is its
+# last row's, jobs by submit time, tasks in file order, instances_num copies of each),
+# the window kept, the loop run, and each instance's start, end and host written to Parquet.
+BARE_SCRIPT = """
+import sys
+import numpy as np, pandas as pd
+sys.path.insert(0, sys.argv[4])
+from run import bare_fifo_first_fit
+jobs = pd.read_csv(sys.argv[1])
+jobs["job_submit"] = jobs["job_id"].map(jobs.groupby("job_id", sort=False)["submit_time"].last())
+jobs["first_seen"] = jobs["job_id"].map(pd.Series(np.arange(jobs["job_id"].nunique()),
+                                                  index=jobs["job_id"].drop_duplicates()))
+jobs = jobs.sort_values(["job_submit", "first_seen"], kind="stable")
+jobs = jobs[jobs["job_submit"] < float(sys.argv[2])]
+n = jobs["instances_num"].to_numpy()
+expand = lambda column: np.repeat(jobs[column].to_numpy(float), n)
+submit, life, cpu = expand("job_submit"), expand("duration"), expand("cpu")
+_, start, end, host = bare_fifo_first_fit(submit, life, cpu, expand("memory") * 384.0, 50, 64.0, 384.0)
+pd.DataFrame({"start_s": start, "end_s": end, "host": host}).to_parquet(sys.argv[3])
+"""
+
+
+def run_phases(config: Path, out: Path) -> dict:
+    """One ``simdc run`` split into phases (:data:`RUN_PHASES`), with its exit and the
+    process's wall time."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", RUN_PHASES, str(config), str(out)], capture_output=True, text=True)
+    ended, wall = time.time(), time.perf_counter() - started
+    phases = json.loads(done.stdout.strip().splitlines()[-1])
+    phases["exit_s"] = ended - phases.pop("returned")
+    phases["startup_and_other_s"] = wall - sum(phases.values())
+    phases["process_s"] = wall
+    return phases
+
+
+def cloudsimpy_jobs(given: str | None, folder: Path) -> Path | None:
+    """CloudSimPy's jobs.csv: ``given``, else taken from the mirror into ``folder``; None
+    without either."""
+    if given:
+        return Path(given)
+    if not CLOUDSIMPY_MIRROR.exists():
+        return None
+    target = folder / "jobs.csv"
+    with open(target, "wb") as out:
+        done = subprocess.run(["git", "-C", str(CLOUDSIMPY_MIRROR), "show", f"HEAD:{CLOUDSIMPY_JOBS}"], stdout=out)
+    return target if done.returncode == 0 else None
+
+
+def bare_fifo_first_fit(submit: np.ndarray, life: np.ndarray, cpu: np.ndarray, mem: np.ndarray,
+                        hosts: int, cores: float, memory_gib: float):
+    """The physical reference for a queue: a bare heapq loop with arrivals and departures
+    as events, a FIFO queue without overtaking, first fit over ``hosts`` equal hosts (a
+    request fits where booking + request <= capacity, with simdc's 1e-9 slack for sums of
+    float sizes), each instance's start, end and host kept. Returns (wall s, start, end,
+    host)."""
+    from collections import deque
+
+    started = time.perf_counter()
+    submit_l, life_l, cpu_l, mem_l = submit.tolist(), life.tolist(), cpu.tolist(), mem.tolist()
+    n = len(submit_l)
+    free_cpu, free_mem = [cores + 1e-9] * hosts, [memory_gib + 1e-9] * hosts
+    start, end, host = [float("nan")] * n, [float("nan")] * n, [-1] * n
+    queue: deque[int] = deque()
+    events = [(submit_l[0], 1, 0)] if n else []
+    order = range(hosts)
+
+    def place(i: int, t: float) -> bool:
+        c, m = cpu_l[i], mem_l[i]
+        for j in order:
+            if free_cpu[j] >= c and free_mem[j] >= m:
+                free_cpu[j] -= c
+                free_mem[j] -= m
+                start[i], host[i] = t, j
+                heapq.heappush(events, (t + life_l[i], 0, i))
+                return True
+        return False
+
+    while events:
+        t, kind, i = heapq.heappop(events)
+        if kind == 0:  # departure, then the queue's head while it fits
+            j = host[i]
+            free_cpu[j] += cpu_l[i]
+            free_mem[j] += mem_l[i]
+            end[i] = t
+            while queue and place(queue[0], t):
+                queue.popleft()
+            continue
+        if queue or not place(i, t):
+            queue.append(i)
+        if i + 1 < n:
+            heapq.heappush(events, (submit_l[i + 1], 1, i + 1))
+    wall = time.perf_counter() - started
+    return wall, np.asarray(start), np.asarray(end), np.asarray(host)
+
+
+def scenario_cloudsimpy(args) -> dict:
+    """``simdc run`` on CloudSimPy's workload in a fresh process, ``--repeat`` times,
+    each beside the bare loop: the ratio of medians, and of the best of each (on a shared
+    machine the least disturbed run of each is the closest to what each costs)."""
+    import tempfile
+
+    import pandas as pd
+
+    from simdc.workload.readers import Selection, read_trace
+
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        jobs = cloudsimpy_jobs(args.jobs_csv, folder)
+        if jobs is None or not jobs.exists():
+            return {"scenario": "cloudsimpy",
+                    "skipped": f"no jobs.csv: give --jobs-csv (looked in {CLOUDSIMPY_MIRROR})"}
+        config = folder / "cloudsimpy.toml"
+        config.write_text(CLOUDSIMPY_TOML.format(trace=jobs, start=CLOUDSIMPY_WINDOW_S[0],
+                                                 stop=CLOUDSIMPY_WINDOW_S[1]))
+        script = Path(sys.executable).with_name("simdc")
+        instances = read_trace(jobs, "cloudsimpy", selection=Selection(time_window_s=CLOUDSIMPY_WINDOW_S)).instances
+        columns = [instances[c].to_numpy(float) for c in ("submit_s", "duration_s", "cpu_cores", "memory_gib")]
+        walls, simulate, bare, imports, scripts = [], [], [], [], []
+        for k in range(args.repeat):
+            started = time.perf_counter()  # what every simdc run pays before it reads a byte, and its exit
+            subprocess.run([sys.executable, "-c", RUN_IMPORTS], check=True)
+            imports.append(time.perf_counter() - started)
+            out = folder / f"out{k}"
+            started = time.perf_counter()
+            done = subprocess.run([str(script), "run", str(config), "--out", str(out)], capture_output=True, text=True)
+            walls.append(time.perf_counter() - started)
+            if done.returncode:
+                raise SystemExit(f"error: simdc run failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+            simulate.append(json.loads((out / "manifest.json").read_text())["wall_time_s"])
+            wall, start, end, host = bare_fifo_first_fit(*columns, hosts=50, cores=64.0, memory_gib=384.0)
+            bare.append(wall)
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", BARE_SCRIPT, str(jobs), str(CLOUDSIMPY_WINDOW_S[1]),
+                            str(folder / "bare.parquet"), str(HERE)], check=True)
+            scripts.append(time.perf_counter() - started)
+        phases = run_phases(config, folder / "phases")
+        table = pd.read_parquet(out / "instances.parquet").set_index("id").loc[instances["id"]]
+        # to the last bits only: a time window gives simdc's instances duration = (submit + duration) - start
+        script_same = bool(np.allclose(pd.read_parquet(folder / "bare.parquet")["start_s"].to_numpy(), start,
+                                       rtol=0, atol=1e-6, equal_nan=True))
+        same = bool(np.array_equal(table["admit_s"].to_numpy(float), start, equal_nan=True)
+                    and np.array_equal(table["host"].to_numpy(float), np.where(host < 0, np.nan, host), equal_nan=True))
+        sizes = {p.name: p.stat().st_size for p in out.iterdir()}
+    wall, bare_wall = float(np.median(walls)), float(np.median(bare))
+    return {"scenario": "cloudsimpy", "instances": len(instances), "wall_s": wall, "walls_s": walls,
+            "simulate_s": float(np.median(simulate)), "imports_s": float(np.median(imports)),
+            "bare_s": bare_wall, "bares_s": bare, "script_s": float(np.median(scripts)), "scripts_s": scripts,
+            "script_same": script_same,
+            "ratio_to_bare": wall / bare_wall, "best_ratio": min(walls) / min(bare), "same_placements": same,
+            "completed": int(np.isfinite(end).sum()), "phases": phases,
+            "files_mib": {k: v / 2**20 for k, v in sizes.items()}}
+
+
 def scenario_month1000(args) -> dict:
     """A month of the capacity study on 1,000 hosts: simdc's memory estimate of the
     month (simdc.budget, as simulate(check_memory=True) checks it), then a measured run
@@ -315,10 +552,11 @@ def scenario_month1000(args) -> dict:
 
 SCENARIOS = {"erlang": scenario_erlang, "fleet": scenario_fleet, "capacity": scenario_capacity,
              "contention100": scenario_scaled, "isolation100": scenario_scaled,
-             "erlang_trace": scenario_erlang_trace, "month1000": scenario_month1000}
+             "erlang_trace": scenario_erlang_trace, "month1000": scenario_month1000,
+             "cloudsimpy": scenario_cloudsimpy}
 KNOWN = [*SCENARIOS, "memory", "trace", "sweep", "cli"]
 DEFAULT = ["erlang", "fleet", "memory", "trace", "sweep", "capacity", "contention100", "isolation100",
-           "erlang_trace", "cli"]
+           "erlang_trace", "cloudsimpy", "cli"]
 
 
 def run_child(name: str, extra: list[str]) -> dict:
@@ -360,6 +598,7 @@ def main() -> None:
     parser.add_argument("--hosts", default="100,1000", help="capacity: host counts, comma-separated")
     parser.add_argument("--days", type=float, default=7.0, help="contention100, isolation100: simulated days")
     parser.add_argument("--month-days", type=float, default=1.0, help="month1000: days actually run")
+    parser.add_argument("--jobs-csv", help="cloudsimpy: CloudSimPy's jobs.csv (default: from its mirror)")
     parser.add_argument("--child")
     args = parser.parse_args()
     unknown = [name for name in args.scenarios if name not in KNOWN]
@@ -420,6 +659,30 @@ def main() -> None:
                   f"**{f['ratio_to_bare']:.1f}x** the bare loop; peak {f['peak_rss_mib']:,.0f} MiB; rejected "
                   f"{f['rejected']:,} (drawn workload {f['drawn_rejected']:,}, bare {f['bare_rejected']:,}); "
                   f"lane {f['lanes']}; {f['load']}")
+        elif name == "cloudsimpy":
+            f = run_child("cloudsimpy", ["--repeat", str(args.repeat)]
+                          + (["--jobs-csv", args.jobs_csv] if args.jobs_csv else []))
+            if "skipped" in f:
+                print(f"cloudsimpy: skipped: {f['skipped']}")
+                continue
+            print(f"cloudsimpy: CloudSimPy's first 500 jobs, {f['instances']:,} instances, 50 machines, FIFO + first "
+                  f"fit: simdc run (a fresh process, reading and writing included) {f['wall_s']:.2f} s (median of "
+                  f"{len(f['walls_s'])}: {', '.join(f'{w:.2f}' for w in f['walls_s'])} s; simulate "
+                  f"{f['simulate_s']:.2f} s of it, reading included; a process that only imports what it imports "
+                  f"{f['imports_s']:.2f} s); bare FIFO + first-fit heapq loop {f['bare_s']:.2f} s "
+                  f"({', '.join(f'{w:.2f}' for w in f['bares_s'])}): simdc **{f['ratio_to_bare']:.1f}x** the bare "
+                  f"loop (best {min(f['walls_s']):.2f} s over best {min(f['bares_s']):.2f} s: {f['best_ratio']:.1f}x); "
+                  f"same placements: {'yes' if f['same_placements'] else 'NO'}; files "
+                  f"{', '.join(f'{k} {v:.1f} MiB' for k, v in f['files_mib'].items() if v >= 0.05)}; "
+                  f"peak {f['peak_rss_mib']:,.0f} MiB (the bare loop's process); {f['load']}")
+            print(f"cloudsimpy: the bare loop as a script, in a process of its own (pandas reads jobs.csv, "
+                  f"CloudSimPy's reader restated, the loop, starts, ends and hosts to Parquet): {f['script_s']:.2f} s "
+                  f"(median of {len(f['scripts_s'])}: {', '.join(f'{w:.2f}' for w in f['scripts_s'])} s): simdc run "
+                  f"**{f['wall_s'] / f['script_s']:.1f}x** the script (best "
+                  f"{min(f['walls_s']) / min(f['scripts_s']):.1f}x); same starts (to 1 µs): "
+                  f"{'yes' if f['script_same'] else 'NO'}")
+            print("cloudsimpy: one more simdc run, by phase: " + ", ".join(
+                f"{k.removesuffix('_s').replace('_', ' ')} {v:.2f} s" for k, v in f["phases"].items()))
         elif name == "cli":
             walls = cli_help_s()
             print(f"cli: simdc --help **{np.median(walls):.2f} s** (median of 5 fresh processes: "

@@ -3,14 +3,26 @@
 Deliberately tiny: it imports the CLI (typer and rich; each command imports pandas, the
 engine and the rest when it runs) inside the ``try``, so a Ctrl-C at any moment ends with
 one line and exit code 130, never an import traceback.
+
+At exit, the objects alive then are frozen (:func:`gc.freeze`) before the interpreter
+tears itself down: its finalisation runs full garbage collections over every object of
+pandas, pyarrow and the rest while it clears the modules, which took 0.3-0.5 s of a
+``simdc run`` on the 2-core machine (perf: ``gc_collect_main``), about as long as the
+simulation of 50,000 instances. Frozen objects are still freed by reference counting;
+only the cycles among them are left to the operating system, which reclaims the whole
+process a moment later.
 """
 
+import atexit
+import gc
 import sys
 
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, the shell's convention
 
 
 def main() -> None:
+    atexit.unregister(gc.freeze)  # registered once, however often main runs in a process
+    atexit.register(gc.freeze)  # see the module's docstring
     try:
         from simdc.cli import app
 

@@ -111,3 +111,17 @@ def test_the_sweep_and_plan_modules_load_no_scipy_dask_or_plotly_until_used():
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+def test_a_trace_run_without_usage_noise_loads_no_scipy(tmp_path):
+    """scipy.special (~0.3 s at import) draws the synthetic usage noise only: a replay of
+    a trace with no usage series never needs it."""
+    trace = tmp_path / "w.csv"
+    trace.write_text("id,submit_s,duration_s,cpu_cores,memory_gib\n1,0,10,1,1\n2,5,10,1,1\n")
+    probe = ("import sys, simdc; from simdc.config import validate; "
+             "simdc.simulate(validate({'simulation': {'duration_s': 60}, 'host': {'cpu_cores': 4, 'memory_gib': 8}, "
+             f"'workload': {{'trace': {str(trace)!r}}}}})); "
+             "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'dask', 'plotly'})))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1:] in ([], [""])

@@ -22,7 +22,6 @@ from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
 from simdc.errors import InputError
 
@@ -187,6 +186,8 @@ class SyntheticUsage:
 
     def quantile(self, q: float) -> tuple[np.ndarray, np.ndarray]:
         """Each instance's q-quantile of (CPU, memory): lognormal, at the diurnal peak for CPU."""
+        from scipy.special import ndtri  # here, not at import: ~0.3 s a trace run without usage noise never needs
+
         z = float(ndtri(q))
         cpu = self.cpu * (1 + self.amplitude) * math.exp(self.sigma_cpu * z - self.sigma_cpu ** 2 / 2)
         mem = self.mem * math.exp(self.sigma_mem * z - self.sigma_mem ** 2 / 2)
@@ -337,6 +338,8 @@ def _hash(ids: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 def _normal(bits: np.ndarray) -> np.ndarray:
     """Standard normals from 64-bit hashes, by the inverse CDF of a uniform in (0, 1)."""
+    from scipy.special import ndtri  # see SyntheticUsage.quantile
+
     u = ((bits >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
     return ndtri(u)
 

@@ -89,6 +89,13 @@ def _simdc(tmp: Path) -> bytes:
     return path.read_bytes()
 
 
+def _cloudsimpy() -> bytes:
+    from tests.workload.test_cloudsimpy import HEADER, TASKS
+
+    return (HEADER + "\n").encode() + b"".join(",".join(str(v) for v in (i, *row)).encode() + b"\n"
+                                               for i, row in enumerate(TASKS))
+
+
 # format -> (file name, excerpt builder, header row to add, or None where the file has one)
 FORMATS = {
     "google": ("task_events.csv", lambda tmp: _google_tasks(),
@@ -100,6 +107,8 @@ FORMATS = {
               lambda data: _header(AZURE_TABLES, "vmtable", data)),
     "bitbrains": ("1.csv", lambda tmp: _first_lines("bitbrains_rnd/2013-7/1.csv.gz", 15), None),
     "simdc": ("workload.csv", _simdc, None),
+    # CloudSimPy's jobs.csv has no sample in ../shared/traces: its header and first rows, as written there
+    "cloudsimpy": ("jobs.csv", lambda tmp: _cloudsimpy(), None),
 }
 CSV_FORMATS = list(FORMATS)
 

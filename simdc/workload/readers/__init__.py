@@ -12,6 +12,7 @@ format          reader
 ``alibaba2018`` :mod:`.alibaba`: ``container_meta``, ``container_usage``, ``batch_task``, ``machine_meta``
 ``bitbrains``   :mod:`.bitbrains`: GWA-T-12, one CSV per VM
 ``opendc``      :mod:`.opendc`: OpenDC ``tasks.parquet`` + ``fragments.parquet`` (v2–v5)
+``cloudsimpy``  :mod:`.cloudsimpy`: CloudSimPy's ``jobs.csv`` (tasks of Alibaba V2017 jobs)
 ``simdc``       simdc's own CSV/Parquet (:mod:`simdc.workload.own`) and usage table
 ==============  =====================================================================
 
@@ -31,7 +32,7 @@ import pandas as pd
 
 from simdc.errors import InputError
 from simdc.model.workload import TRACE_FORMATS
-from simdc.workload.readers import alibaba, azure, bitbrains, google, opendc
+from simdc.workload.readers import alibaba, azure, bitbrains, cloudsimpy, google, opendc
 from simdc.workload.readers.common import (BadRows, ReaderOptions, Selection, TraceData, TraceFile, compression,
                                            find_damaged, identify, list_files, select)
 
@@ -42,8 +43,9 @@ FORMATS = TRACE_FORMATS  # what workload.format accepts
 # Google tasks and Alibaba containers and batch tasks record requests; simdc's own format
 # holds needs unless the config says otherwise (workload.sizes = "vm").
 SIZES = {"azure": "vm", "bitbrains": "vm", "opendc": "vm",
-         "google": "need", "alibaba2017": "need", "alibaba2018": "need", "simdc": "need"}
-TABLES = azure.TABLES + google.TABLES + alibaba.TABLES + bitbrains.TABLES
+         "google": "need", "alibaba2017": "need", "alibaba2018": "need", "simdc": "need",
+         "cloudsimpy": "need"}
+TABLES = azure.TABLES + google.TABLES + alibaba.TABLES + bitbrains.TABLES + cloudsimpy.TABLES
 USAGE_SUFFIX = ".usage"  # out.parquet's usage table is out.usage.parquet
 PANDAS_SUFFIXES = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz"}  # what pandas.read_csv decompresses by name
 
@@ -145,6 +147,8 @@ def _read(chosen: str, tables: dict[str, list[TraceFile]], options: ReaderOption
         return alibaba.read_2018(tables, options, bad, selection)
     if chosen == "bitbrains":
         return bitbrains.read(tables, options, bad, paths)
+    if chosen == "cloudsimpy":
+        return cloudsimpy.read(tables, options, bad, selection)
     return opendc.read(tables, options, bad)
 
 

@@ -227,7 +227,8 @@ class Table:
     redistribution added). ``role`` says what the reader does with it: ``instances``,
     ``usage``, ``machines`` or ``ignored`` (recognised, noted, not used). ``quote_char``:
     ``False`` for the public traces (a quote is part of the value), ``'"'`` for CSV that
-    quotes values holding a comma (simdc's own format, as pandas writes it).
+    quotes values holding a comma (simdc's own format, as pandas writes it). ``header``:
+    the exact names of a format's header row, when it has one that tells it apart.
     """
 
     format: str
@@ -240,6 +241,7 @@ class Table:
     hints: tuple[str, ...] = ()
     header_required: bool = False
     header_prefix: str | None = None
+    header: tuple[str, ...] | None = None
     quote_char: str | bool = False
 
     @property
@@ -477,7 +479,8 @@ def identify(path: Path, tables: Sequence[Table], want: str | None = None) -> Tr
                 continue
             score = sum(_matches(r, table) for r in sample) / len(sample)
             specific = sum(f.pattern is not None or f.choices is not None for f in table.fields)
-            if score >= 0.6 and (best is None or (score, specific) > best[:2]):
+            named = bool(skip) and table.header is not None  # its exact header: the rows' problems are bad rows
+            if (score >= 0.6 or named) and (best is None or (score, specific) > best[:2]):
                 best = (score, specific, table, skip, width)
     if best is not None:
         _, _, table, skip, width = best
@@ -556,6 +559,8 @@ def _looks_like_header(row: list[str], table: Table) -> bool:
     """A header names columns: every field is a word, and the first field is not a value."""
     if table.header_prefix is not None:
         return row[0].strip().startswith(table.header_prefix)
+    if table.header is not None:
+        return tuple(v.strip().strip('"') for v in row) == table.header
     if not all(HEADER_FIELD.fullmatch(v) for v in row if v.strip()):
         return False
     numeric = [f for f, v in zip(table.fields, row) if f.kind in ("int", "float")]
