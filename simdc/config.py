@@ -27,6 +27,7 @@ from simdc.model import limits
 from simdc.model.base import BOOL_MARK, Spec
 from simdc.model.faults import FaultSpec
 from simdc.model.host import ClusterSpec, HostSpec
+from simdc.model.migration import ConsolidationSpec, MaintenanceSpec, MigrationSpec
 from simdc.model.image import ImageSpec, RegistrySpec, check_catalogue, image_ref
 from simdc.model.platform import PRESETS, RULES, PlatformSpec
 from simdc.model.workload import WorkloadSpec
@@ -65,6 +66,9 @@ class Config(Spec):
     images: tuple[ImageSpec, ...] = ()
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
     faults: FaultSpec = Field(default_factory=FaultSpec)
+    maintenance: MaintenanceSpec = Field(default_factory=MaintenanceSpec)
+    migration: MigrationSpec = Field(default_factory=MigrationSpec)
+    consolidation: ConsolidationSpec = Field(default_factory=ConsolidationSpec)
 
     @model_validator(mode="before")
     @classmethod
@@ -120,6 +124,15 @@ class Config(Spec):
             for index, (host, _) in enumerate(getattr(self.faults, key)):
                 if not 0 <= host < hosts:
                     problems.append(f"faults.{key}[{index}]: host {host} does not exist (hosts are 0..{hosts - 1})")
+        for index, (host, _) in enumerate(self.maintenance.drains):
+            if not 0 <= host < hosts:
+                problems.append(f"maintenance.drains[{index}]: host {host} does not exist (hosts are 0..{hosts - 1})")
+        if self.maintenance.predict_failures_s and not (self.faults.host_mtbf_s or self.faults.host_failures):
+            problems.append("maintenance.predict_failures_s: there are no host failures to predict; give "
+                            "faults.host_mtbf_s or faults.host_failures")
+        if self.consolidation.active and not self.power_off_idle:
+            problems.append("consolidation.interval_s: consolidation switches emptied hosts off; set "
+                            "cluster.power_off_idle = true (with [[cluster.hosts]] groups)")
         if problems:
             raise ValueError("\n".join(problems))  # one line each, split again by validate()
         return self

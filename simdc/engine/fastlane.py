@@ -83,6 +83,8 @@ class FastLane(Simulation):
         """Whether the run needs nothing the lane lacks, judged from the inputs."""
         if any(self.batch) or any(self.needs) or self.faults.active or self.has_limits:
             return False
+        if self.mover is not None:  # drains or consolidation move instances: the general engine's only
+            return False
         if self.recommender is not None:  # bookings learnt as the run goes: the general engine
             return False
         host = self.hosts[0]  # the platform's sensitivities, the same on every host

@@ -22,7 +22,7 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
                  usage=None, placement: PlacementSpec | None = None, power_off_idle: bool = False,
                  progress=None, images: dict | None = None,
                  registry: RegistrySpec | None = None, faults: FaultSpec | None = None,
-                 lane: str = "auto", sizes: str = "vm") -> PlatformRun:
+                 lane: str = "auto", sizes: str = "vm", moves: tuple | None = None) -> PlatformRun:
     """Replay ``instances`` (sorted by ``submit_s``) on ``hosts`` under ``platform``.
 
     Parameters
@@ -50,11 +50,14 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
         What the instances' ``cpu_cores`` and ``memory_gib`` are: VM sizes (``"vm"``) or
         applications' needs (``"need"``); decides a VM's ``sizing = "auto"``
         (:func:`simdc.engine.rules.resolve_sizing`).
+    moves
+        ``(maintenance, migration, consolidation)`` specs (:mod:`simdc.model.migration`):
+        drains and consolidation, which only the general engine runs.
     """
     platform = resolve_sizing(platform, sizes)
     args = (name, platform, hosts, instances, duration_s, sample_every_s, seed, usage,
             placement or PlacementSpec(), power_off_idle, images or {}, registry or RegistrySpec(),
-            faults or FaultSpec())
+            faults or FaultSpec(), moves)
     sim = FastLane(*args)
     sim.progress = progress
     if lane == "general" or (lane == "auto" and not sim.applies()):
