@@ -597,8 +597,8 @@ class Simulation:
     def _on_end(self, event) -> None:
         i = event._value
         state = self.state[i]
-        if state == QUEUED:  # resubmitted after a failure, its time is up before it ran again: lost to the failure
-            self.state[i] = FAILED
+        if state == QUEUED:  # resubmitted after a failure (or a drain), its time is up before it ran again
+            self.state[i] = FAILED if self.failure_kills[i] else EVICTED
             self.end_s[i] = self.env.now
         elif state in (RUNNING, STARTING, BACKOFF):
             now = self.env.now
