@@ -224,7 +224,9 @@ class Simulation:
         self.weight = None  # CPU weights: kept by the general engine (_general_state)
         self.timeseries = Timeseries(len(self.hosts))
         self.progress = None
-        self.mover = None  # drains and consolidation (engine/migration.py): moves = (maintenance, migration, consolidation)
+        # Drains and consolidation (engine/migration.py); moves = (maintenance, migration,
+        # consolidation) specs. Imported here: migration.py imports this module's states.
+        self.mover = None
         if moves is not None and (moves[0].active or moves[2].active):
             from simdc.engine.migration import Mover
 
