@@ -9,6 +9,7 @@ speed) by the formulas the docstrings cite, not read back from the engine.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,8 +19,11 @@ from hypothesis import strategies as st
 
 import simdc
 from simdc.config import validate
+from simdc.engine.fastlane import FastLane
 from simdc.engine.migration import checkpoint_restore, precopy
+from simdc.engine.rules import resolve_sizing
 from simdc.errors import ConfigError
+from simdc.workload import load_workload
 from tests.engine.test_accounting import check_outcomes
 
 MIB = 1 / 1024  # GiB
@@ -205,10 +209,10 @@ def test_a_predicted_failure_drains_the_host_before_it_strikes(tmp_path, ahead_s
 
 # --- accounting and invariants with moves on ------------------------------------------
 
-def moving_run(seed: int, drains, container: str, consolidate: bool, failures):
-    return simdc.simulate(validate({
+def moving_config(seed: int, drains, container: str, consolidate: bool, failures, sample_every_s: float = 20.0):
+    return validate({
         "simulation": {"duration_s": 6000, "seed": seed, "platforms": ["vm", "container", "container_in_vm"],
-                       "sample_every_s": 20.0},
+                       "sample_every_s": sample_every_s},
         "cluster": {"hosts": [{"cpu_cores": 8, "memory_gib": 32, "count": 3}], "power_off_idle": True},
         "placement": {"when_full": "queue", "max_wait_s": 300, "policy": "best_fit"},
         "platform": {"vm": {"sizing": "as_given"}},
@@ -218,7 +222,24 @@ def moving_run(seed: int, drains, container: str, consolidate: bool, failures):
         "consolidation": {"interval_s": 300} if consolidate else {},
         "workload": {"synthetic": {"arrival_rate_per_s": 0.03, "lifetime_s": {"mean": 900},
                                    "sizes": [{"cpu_cores": 1, "memory_gib": 2, "weight": 1}]}},
-    }))
+    })
+
+
+def moving_run(seed: int, drains, container: str, consolidate: bool, failures):
+    return simdc.simulate(moving_config(seed, drains, container, consolidate, failures))
+
+
+def engine_runs(config):
+    """Each platform's general engine, run by hand so its mover's record of maintenance
+    windows can be read beside the timeseries: (name, simulation, its tables)."""
+    workload = load_workload(config.workload, config.simulation.duration_s, config.simulation.seed)
+    for name in config.simulation.platforms:
+        sim = FastLane(name, resolve_sizing(config.platform[name], workload.sizes), config.fleet, workload.instances,
+                       config.simulation.duration_s, config.simulation.sample_every_s, config.simulation.seed,
+                       workload.usage, config.placement, config.power_off_idle,
+                       {image.name: image for image in config.images}, config.registry, config.faults,
+                       (config.maintenance, config.migration, config.consolidation))
+        yield name, sim, sim.run()
 
 
 drain_lists = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 5000).map(float)), min_size=1, max_size=3)
@@ -232,31 +253,21 @@ failure_lists = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 5000).map(f
        consolidate=st.booleans(), failures=failure_lists)
 def test_no_host_holds_an_instance_while_down_for_maintenance_and_requests_add_up(
         seed, drains, container, consolidate, failures):
-    """Random drains, failures and consolidation on three hosts: at every sample inside
-    a maintenance window the host holds nothing (windows computed from the drains: a
-    host is down only once empty, so each window starts at or after its drain); every
-    request is placed once or not (placed + rejected + queued_at_end = submitted);
-    a host with nothing resident draws no power (the energy of an empty fleet sample is
-    the hosts that hold something)."""
-    results = moving_run(seed, [list(d) for d in drains], container, consolidate, [list(f) for f in failures])
-    check_outcomes(results)
-    hosts = results.hosts.set_index(["platform", "host"])
-    ts = results.timeseries
-    for platform, rows in results.instances.groupby("platform", observed=True):
-        down_s = hosts.loc[platform, "down_s"].to_numpy()
-        assert (down_s >= 0).all()
-        # a host that was never struck by a failure is down only in maintenance windows,
-        # so it held nothing for at least its down time (a lower bound on the samples)
-        mine = ts[ts["platform"] == platform]
-        for host, samples in mine.groupby("host"):
-            physical = hosts.loc[(platform, host), "physical_host"]
-            if any(j == physical for j, _ in failures) or not down_s[host]:
-                continue
-            empty = (samples["resident"] == 0).sum() * 20.0
-            assert empty >= down_s[host] - 2 * 20.0 - 1e-9, (platform, host)
-        assert (rows["migrations"] >= 0).all()
-        moved = rows["migrations"] > 0
-        assert (rows.loc[~moved, "downtime_s"] == 0).all()
+    """Random drains, host failures and consolidation on three hosts, every preset kind
+    (VMs, containers, containers in node VMs): every request is placed once or not
+    (placed + rejected + queued_at_end = submitted, outcomes agreeing with the times);
+    and at every 5-second sample inside a maintenance window the engine recorded, the
+    host's machines hold nothing, each window beginning at or after its drain."""
+    drains, failures = [list(d) for d in drains], [list(f) for f in failures]
+    check_outcomes(moving_run(seed, drains, container, consolidate, failures))
+    for name, sim, run in engine_runs(moving_config(seed, drains, container, consolidate, failures, 5.0)):
+        ts = run.timeseries.assign(physical=lambda t: np.asarray(sim.physical)[t["host"].to_numpy()])
+        for j, down_from, down_until in sim.mover.windows:
+            assert any(h == j and t <= down_from for h, t in drains)
+            inside = ts[(ts["physical"] == j) & (ts["t_s"] > down_from) & (ts["t_s"] < down_until)]
+            assert (inside["resident"] == 0).all(), (name, j, down_from)
+        moved = np.asarray(sim.mover.migrations) > 0
+        assert (np.asarray(sim.mover.downtime_s)[~moved] == 0).all()
 
 
 def consolidating_run(consolidate: bool, horizon_s: float = 20000.0, sample_every_s: float = 20.0):
@@ -315,3 +326,32 @@ def test_moves_need_their_tables_right():
     with pytest.raises(ConfigError, match="migration.container: must be one of"):
         validate({**base, "migration": {"container": "teleport"}})
     assert np.isfinite(validate(base).migration.downtime_limit_s)
+
+
+def test_a_drain_outside_the_fleet_is_one_error_line_and_exit_2(tmp_path):
+    """Through the CLI, as a user meets it: the key path, the bad host, the valid range."""
+    from typer.testing import CliRunner
+
+    from simdc.cli import app
+
+    config = Path(__file__).resolve().parents[2] / "configs" / "maintenance.toml"
+    result = CliRunner().invoke(app, ["run", str(config), "--set", "maintenance.drains=[[9, 100.0]]",
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "maintenance.drains[0]: host 9 does not exist (hosts are 0..5)" in lines[0]
+
+
+def test_the_report_shows_moves_only_for_a_run_that_moved_instances(tmp_path):
+    from simdc.report import figures
+
+    moved = drain_run(tmp_path, ["vm", "container"])
+    still = drain_run(tmp_path, ["vm", "container"], drains=())
+    assert "moves" in figures(moved) and "moves" not in figures(still)
+    bars = figures(moved)["moves"].data[-1]
+    # availability: run time over the service time asked for, from the instances' own columns
+    rows = moved.instances
+    for name, value in zip(bars.y, bars.x):
+        mine = rows[rows["platform"] == name]
+        assert value == pytest.approx(mine["run_s"].sum() / mine["requested_s"].sum())
