@@ -390,13 +390,18 @@ class Mover:
 
     def _consolidate(self):
         """Every ``interval_s``: empty the least used hosts under ``under`` whose
-        instances all fit elsewhere now, least used first; move instances off hosts over
-        ``over``, smallest memory first, until the rest is within it."""
+        instances all fit now on other hosts that are on (hold something), least used
+        first; move instances off hosts over ``over``, smallest memory first, until the
+        rest is within it (onto any host the placement picks)."""
         sim, env, spec = self.sim, self.sim.env, self.consolidation
         while True:
             yield env.timeout(spec.interval_s)
             now = env.now
             use = {h.index: h.cpu_used / h.cores for h in sim.hosts if h.resident and not h.down}
+            # Emptying moves onto hosts already on: an empty (switched off) host is not
+            # switched on to take another's instances (kept from the placement meanwhile).
+            off = [h for h in sim.hosts if not h.resident and not h.down]
+            self._cordon(off, now, +1)
             for index in sorted((k for k, u in use.items() if u < spec.under), key=lambda k: (use[k], k)):
                 host = sim.hosts[index]
                 if host.down or not host.resident:
@@ -404,6 +409,7 @@ class Mover:
                 plan = self._plan_off(host, self._running(host), now)
                 if plan is not None:
                     env.process(self._carry_out(host, plan, keep_cordoned=True))
+            self._cordon(off, now, -1)
             for index in sorted(k for k, u in use.items() if u > spec.over):
                 host = sim.hosts[index]
                 if host.down:
