@@ -143,6 +143,18 @@ def test_the_isolation_config_adds_up_for_a_whole_day():
     check_outcomes(simdc.simulate(simdc.load_config(ROOT / "configs" / "isolation.toml")))
 
 
+@pytest.mark.parametrize("container", ["restart", "checkpoint"])
+def test_the_maintenance_config_adds_up_with_its_drains(container):
+    """configs/maintenance.toml for two hours, its rolling drain from 10 minutes on (VMs
+    live-migrated; containers restarted or checkpointed), a host failure during it:
+    every request is placed once or not, and instances did move."""
+    results = simdc.simulate(simdc.load_config(ROOT / "configs" / "maintenance.toml", {
+        "simulation.duration_s": 7200, "maintenance.rolling_start_s": 600, "maintenance.maintenance_s": 300,
+        "migration.container": container, "faults.host_failures": [[2, 1500.0]], "faults.host_repair_s": 600.0}))
+    assert (results.summary["migrations"] > 0).all()
+    check_outcomes(results)
+
+
 fault_lists = st.lists(st.tuples(st.integers(0, 1), st.integers(0, int(HORIZON_S) // 4).map(float)),
                        max_size=4)
 
