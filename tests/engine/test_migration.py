@@ -177,6 +177,36 @@ def test_containers_restarted_leave_at_once_and_start_again_elsewhere(tmp_path):
     assert rows["lost_core_s"].to_numpy() == pytest.approx((0.5 * (DRAIN_AT_S - rows["first_ready_s"])).to_numpy())
 
 
+@pytest.mark.parametrize("platform, container, paused_s", [("vm", "restart", 8 / 128),
+                                                           ("container", "checkpoint", 12.0),
+                                                           ("container", "restart", None)])
+def test_moved_batch_work_continues_after_its_pause_and_a_restart_starts_it_again(tmp_path, platform, container,
+                                                                                  paused_s):
+    """A batch job of 1,000 s of work drained at 100 s: moved live or checkpointed it ends
+    its downtime later than it would have (62.5 ms; 12 s); restarted, it does all its
+    work again from its new start."""
+    trace = tmp_path / "b.csv"
+    pd.DataFrame({"id": ["b"], "submit_s": [0.0], "duration_s": [1000.0], "cpu_cores": [1.0], "memory_gib": [4.0],
+                  "cpu_used": [0.5], "memory_used_gib": [1.0], "kind": ["batch"]}).to_csv(trace, index=False)
+    results = simdc.simulate(validate({
+        "simulation": {"duration_s": 3000, "seed": 1, "platforms": [platform], "sample_every_s": 100},
+        "cluster": {"hosts": [{"cpu_cores": 16, "memory_gib": 64, "count": 2, "disk_write_mib_s": 512}]},
+        "platform": {"vm": {"sizing": "as_given", "cpu_overhead": 0.0, "io_overhead": 0.0}} if platform == "vm" else {},
+        "maintenance": {"drains": [[0, 100.0]]},
+        "migration": {"dirty_mib_s": 16, "container": container},
+        "workload": {"trace": str(trace)},
+    }))
+    row = results.instances.iloc[0]
+    assert row["outcome"] == "completed" and row["migrations"] == 1
+    if paused_s is None:
+        assert row["end_s"] - row["ready_s"] == pytest.approx(1000.0, rel=1e-12)
+        assert row["lost_core_s"] == pytest.approx(0.5 * (100.0 - row["first_ready_s"]), rel=1e-12)
+    else:
+        assert row["end_s"] - row["first_ready_s"] == pytest.approx(1000.0 + paused_s, rel=1e-12)
+        assert row["downtime_s"] == pytest.approx(paused_s, rel=1e-12) and row["lost_core_s"] == 0
+        assert row["run_s"] == pytest.approx(1000.0, rel=1e-12)
+
+
 def test_a_host_whose_vms_fit_nowhere_waits_and_goes_down_only_when_empty(tmp_path):
     """One host: the drain finds no target, so nothing moves and the host never goes down."""
     trace = tmp_path / "w.csv"
