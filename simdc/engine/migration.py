@@ -117,9 +117,6 @@ def checkpoint_restore(resident_gib: float, dump_mib_s: float, bandwidth_mib_s: 
     return Move(total_s, total_s, resident_gib, 0, True)
 
 
-MOVED_COLUMNS = ("migrations", "migration_s", "downtime_s", "migrated_gib", "migration_link_share")
-
-
 class Mover:
     """Drains and consolidation over one general-engine run (module docstring).
 
@@ -205,17 +202,18 @@ class Mover:
         down for maintenance (or, ahead of a predicted failure, cordoned until it)."""
         sim, env = self.sim, self.sim.env
         machines = self._machines(j)
+        here = {h.index for h in machines}
         self._cordon(machines, env.now, +1)
         began = env.now
         while True:
             residents = self._residents(machines)
-            pending = any(self.moving.get(i) is not None and sim.host_of[i] in {h.index for h in machines}
-                          for i in self.moving)
+            # moves under way from here, or to here (booked before the cordon): wait for them
+            pending = any(sim.host_of[i] in here or target.index in here for i, target in self.moving.items())
             if not residents and not pending:
                 break
             moved = False
             for i in residents:
-                if sim.host_of[i] in {h.index for h in machines} and sim.state[i] in (STARTING, RUNNING, BACKOFF):
+                if sim.host_of[i] in here and sim.state[i] in (STARTING, RUNNING, BACKOFF):
                     moved = (yield from self._move_away(i)) or moved
             if not moved:
                 yield env.timeout(self.maintenance.retry_s)
@@ -284,7 +282,8 @@ class Mover:
     def _migrate(self, i: int, target):
         """Move running ``i`` to ``target`` (booked for it already): the live phase on its
         source, then the switch and the downtime. A generator returning whether it moved;
-        not if it stopped running meanwhile or the target went down (its booking goes)."""
+        not if it stopped running meanwhile or the target went down or was cordoned (its
+        booking goes)."""
         sim, env = self.sim, self.sim.env
         source = sim.hosts[sim.host_of[i]]
         if sim.state[i] != RUNNING or self.moving.get(i) is not target:
@@ -298,7 +297,7 @@ class Mover:
         now = env.now
         if self.moving.get(i) is not target:
             return False  # it left its source meanwhile (left() took the booking back)
-        if sim.state[i] != RUNNING or target.out or sim.host_of[i] != source.index:
+        if sim.state[i] != RUNNING or target.down or sim.host_of[i] != source.index:  # target cordoned, out
             self._unreserve(i, now)
             return False
         del self.moving[i]
