@@ -124,9 +124,11 @@ class Config(Spec):
             for index, (host, _) in enumerate(getattr(self.faults, key)):
                 if not 0 <= host < hosts:
                     problems.append(f"faults.{key}[{index}]: host {host} does not exist (hosts are 0..{hosts - 1})")
-        for index, (host, _) in enumerate(self.maintenance.drains):
+        for index, (host, t_s) in enumerate(self.maintenance.drains):
             if not 0 <= host < hosts:
                 problems.append(f"maintenance.drains[{index}]: host {host} does not exist (hosts are 0..{hosts - 1})")
+            if t_s < 0:
+                problems.append(f"maintenance.drains[{index}]: t_s must be >= 0 (got {t_s})")
         if self.maintenance.predict_failures_s and not (self.faults.host_mtbf_s or self.faults.host_failures):
             problems.append("maintenance.predict_failures_s: there are no host failures to predict; give "
                             "faults.host_mtbf_s or faults.host_failures")
