@@ -30,7 +30,7 @@ Defaults, and where they come from:
   ``VmAllocationPolicyMigrationStaticThreshold.DEF_OVER_UTILIZATION_THRESHOLD``).
 - ``dirty_mib_s = 16`` (pages a guest dirties per second) and ``maintenance_s = 1800``
   are assumptions, to be set per study: the dirty rate depends on the workload (Clark
-  et al. measure writable working sets from a few MiB/s to hundreds).
+  et al. measure each benchmark's writable working set, §4; no one figure fits all).
 """
 
 from __future__ import annotations
