@@ -53,8 +53,13 @@ class Move:
     converged: bool
 
 
+# Xen stops pre-copying once it has sent three times the memory (tools/libxc
+# xc_domain_save.c, DEF_MAX_FACTOR 3: "never send more than 3x p2m_size").
+MAX_FACTOR = 3.0
+
+
 def precopy(memory_gib: float, bandwidth_gib_s: float, dirty_gib_s: float, downtime_limit_s: float,
-            max_rounds: int) -> Move:
+            max_rounds: int, max_factor: float = MAX_FACTOR) -> Move:
     """Iterative pre-copy, then stop-and-copy (Clark et al., NSDI 2005, §3.1 and §4).
 
     Round 0 sends all ``memory_gib`` at ``bandwidth_gib_s`` while the guest runs; round
@@ -62,9 +67,10 @@ def precopy(memory_gib: float, bandwidth_gib_s: float, dirty_gib_s: float, downt
     Rounds go on while what is left to send would not fit in ``downtime_limit_s``; then
     the VM stops and the rest is sent (the downtime). With ``r = dirty / bandwidth < 1``
     the rounds send ``M r^k``, a geometric series. The rounds stop early, and the rest
-    is sent stopped however long it takes, after ``max_rounds`` live rounds or when a
+    is sent stopped however long it takes, after ``max_rounds`` live rounds, once the
+    rounds have sent ``max_factor`` times the memory (both Xen's bounds), or when a
     round would send no less than the one before (``dirty >= bandwidth``: no
-    convergence; QEMU then never ends, Xen stops as here).
+    convergence, which QEMU's plain pre-copy would retry for ever).
 
     Parameters
     ----------
@@ -73,6 +79,7 @@ def precopy(memory_gib: float, bandwidth_gib_s: float, dirty_gib_s: float, downt
     dirty_gib_s : memory the guest dirties per second, GiB/s, >= 0.
     downtime_limit_s : the downtime target, seconds, > 0.
     max_rounds : live rounds at most, >= 1.
+    max_factor : live rounds stop once they have sent this many times the memory, > 0.
 
     Raises
     ------
@@ -80,7 +87,7 @@ def precopy(memory_gib: float, bandwidth_gib_s: float, dirty_gib_s: float, downt
         On a value out of its range.
     """
     if not (memory_gib >= 0 and bandwidth_gib_s > 0 and dirty_gib_s >= 0 and downtime_limit_s > 0
-            and max_rounds >= 1):
+            and max_rounds >= 1 and max_factor > 0):
         raise ValueError(f"precopy: memory_gib >= 0, bandwidth_gib_s > 0, dirty_gib_s >= 0, downtime_limit_s > 0 "
                          f"and max_rounds >= 1 (got {memory_gib}, {bandwidth_gib_s}, {dirty_gib_s}, "
                          f"{downtime_limit_s}, {max_rounds})")
@@ -95,8 +102,8 @@ def precopy(memory_gib: float, bandwidth_gib_s: float, dirty_gib_s: float, downt
         live_s += round_s
         rounds += 1
         dirtied = min(dirty_gib_s * round_s, memory_gib)
-        if dirtied >= left:  # no progress: stop and copy what is dirty
-            left, converged = dirtied, False
+        if dirtied >= left or sent >= max_factor * memory_gib:  # no progress, or sent enough: stop and copy
+            left, converged = dirtied, dirtied <= bandwidth_gib_s * downtime_limit_s
             break
         left = dirtied
     downtime_s = left / bandwidth_gib_s

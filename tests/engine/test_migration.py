@@ -49,7 +49,8 @@ def test_precopy_rounds_follow_the_geometric_series_and_stop_at_the_downtime_tar
         memory_gib, bandwidth_gib_s, ratio, downtime_limit_s):
     """Round k sends M r^k (r = d / b); the first k with M r^k <= b D is sent stopped.
     So k = ceil(log(b D / M) / log r) live rounds, time M/b (1 - r^k)/(1 - r) + M r^k / b,
-    bytes M (1 - r^(k+1))/(1 - r), downtime M r^k / b <= D."""
+    bytes M (1 - r^(k+1))/(1 - r), downtime M r^k / b <= D (when the rounds before the
+    last sent less than 3 M, Xen's bound)."""
     dirty = ratio * bandwidth_gib_s
     threshold = bandwidth_gib_s * downtime_limit_s
     assume(threshold < memory_gib)  # else the whole memory is sent stopped, no live round
@@ -57,6 +58,7 @@ def test_precopy_rounds_follow_the_geometric_series_and_stop_at_the_downtime_tar
     assume(abs(exact - round(exact)) > 1e-6)  # not on a boundary rounding could move
     k = math.ceil(exact)
     assume(k <= 30)
+    assume((1 - ratio ** (k - 1)) / (1 - ratio) < 3 - 1e-9)  # Xen's 3 × M bound not reached before
     move = precopy(memory_gib, bandwidth_gib_s, dirty, downtime_limit_s, 30)
     assert move.rounds == k and move.converged
     live_s = memory_gib / bandwidth_gib_s * (1 - ratio ** k) / (1 - ratio)
@@ -80,6 +82,16 @@ def test_precopy_stops_after_its_rounds_and_sends_the_rest_stopped():
     move = precopy(8.0, 1.0, 0.5, 0.3, 1)
     assert not move.converged and move.rounds == 1
     assert move.downtime_s == 4.0 and move.duration_s == 12.0 and move.moved_gib == 12.0
+
+
+def test_precopy_stops_once_it_has_sent_three_times_the_memory():
+    """Xen's bound: r = 0.9, M = 1 GiB at 1 GiB/s. Rounds send 1, 0.9, 0.81, 0.729
+    (3.439 GiB, the first sum past 3); 0.6561 GiB is left to send stopped."""
+    move = precopy(1.0, 1.0, 0.9, 0.01, 30)
+    assert not move.converged and move.rounds == 4
+    assert move.downtime_s == pytest.approx(0.9 ** 4, rel=1e-12)
+    assert move.moved_gib == pytest.approx(3.439 + 0.6561, rel=1e-12)
+    assert move.duration_s == pytest.approx(3.439 + 0.6561, rel=1e-12)
 
 
 def test_precopy_and_checkpoint_refuse_values_out_of_range():
