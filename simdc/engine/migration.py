@@ -146,6 +146,7 @@ class Mover:
         self.moving: dict = {}  # instance -> the host holding a booking for it (its move's target)
         self.carry: dict = {}  # instance -> (epoch, batch work left or None, attempt start, stopped at)
         self.cordons = [0] * len(sim.hosts)  # drains and consolidations keeping each machine cordoned
+        self.servicing = [0] * len(sim.hosts)  # drains keeping each machine down for maintenance
         # One row per move: instance, kind ("live", "checkpoint", "restart"), source, target
         # (-1: submitted again), start, switch (stops on the source), end, GiB, downtime.
         self.log: list[tuple] = []
@@ -195,6 +196,11 @@ class Mover:
             self.cordons[host.index] += change
             host.set_down(now, cordoned=self.cordons[host.index] > 0)
 
+    def _service(self, machines: list, now: float, change: int) -> None:
+        for host in machines:
+            self.servicing[host.index] += change
+            host.set_down(now, maintenance=self.servicing[host.index] > 0)
+
     def _residents(self, machines: list) -> list[int]:
         """Instances on these machines (starting, running or backing off), by index."""
         sim = self.sim
@@ -227,12 +233,10 @@ class Mover:
         self.drained.append((j, began, env.now))
         if until_s is None:
             if self.maintenance.maintenance_s > 0:
-                for host in machines:
-                    host.set_down(env.now, maintenance=True)
+                self._service(machines, env.now, +1)
                 self.windows.append((j, env.now, env.now + self.maintenance.maintenance_s))
                 yield env.timeout(self.maintenance.maintenance_s)
-                for host in machines:
-                    host.set_down(env.now, maintenance=False)
+                self._service(machines, env.now, -1)
         elif until_s > env.now:
             yield env.timeout(until_s - env.now)
         self._cordon(machines, env.now, -1)
@@ -243,6 +247,8 @@ class Mover:
         """Move ``i`` off its (cordoned) host: live, by checkpoint or by a restart. A
         generator returning whether it left."""
         sim = self.sim
+        if i in self.moving:
+            return False  # another drain of this host (or a consolidation) is moving it
         live = sim.state[i] == RUNNING and (sim.vm or self.migration.container == "checkpoint")
         if not live:
             self._evict(i)
@@ -258,6 +264,7 @@ class Mover:
     def _reserve(self, i: int, target, now: float) -> None:
         """Book ``i`` on ``target`` for its move. The instance still counts once on the
         fleet (the target's count of residents includes it: its memory is held there)."""
+        assert i not in self.moving, f"instance {i} is being moved already"
         fleet = self.sim.fleet
         peak = fleet.peak_resident
         target.book(now, self.sim.book_cpu[i], self.sim.book_mem[i])

@@ -299,7 +299,9 @@ def test_no_host_holds_an_instance_while_down_for_maintenance_and_requests_add_u
     (VMs, containers, containers in node VMs): every request is placed once or not
     (placed + rejected + queued_at_end = submitted, outcomes agreeing with the times);
     and at every 5-second sample inside a maintenance window the engine recorded, the
-    host's machines hold nothing, each window beginning at or after its drain."""
+    host's machines hold nothing, each window beginning at or after its drain; at the
+    end each machine's count of residents is its instances plus the moves booked onto it
+    (no booking leaked by a move called off)."""
     drains, failures = [list(d) for d in drains], [list(f) for f in failures]
     check_outcomes(moving_run(seed, drains, container, consolidate, failures))
     for name, sim, run in engine_runs(moving_config(seed, drains, container, consolidate, failures, 5.0)):
@@ -310,6 +312,12 @@ def test_no_host_holds_an_instance_while_down_for_maintenance_and_requests_add_u
             assert (inside["resident"] == 0).all(), (name, j, down_from)
         moved = np.asarray(sim.mover.migrations) > 0
         assert (np.asarray(sim.mover.downtime_s)[~moved] == 0).all()
+        # no booking leaked: each machine holds its residents and the moves booked onto it
+        on = run.instances["outcome"] == "running_at_end"  # starting, running or backing off at the end
+        held = np.bincount(run.instances["host"][on].to_numpy(), minlength=len(sim.hosts))
+        for target in sim.mover.moving.values():
+            held[target.index] += 1
+        assert [host.resident for host in sim.hosts] == held.tolist(), name
 
 
 def consolidating_run(consolidate: bool, horizon_s: float = 20000.0, sample_every_s: float = 20.0):
