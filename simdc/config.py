@@ -28,6 +28,7 @@ from simdc.model.base import BOOL_MARK, Spec
 from simdc.model.cost import CostSpec
 from simdc.model.faults import FaultSpec
 from simdc.model.host import ClusterSpec, HostSpec
+from simdc.model.migration import ConsolidationSpec, MaintenanceSpec, MigrationSpec
 from simdc.model.image import ImageSpec, RegistrySpec, check_catalogue, image_ref
 from simdc.model.platform import PRESETS, RULES, PlatformSpec
 from simdc.model.workload import WorkloadSpec
@@ -67,6 +68,9 @@ class Config(Spec):
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
     faults: FaultSpec = Field(default_factory=FaultSpec)
     cost: CostSpec | None = None
+    maintenance: MaintenanceSpec = Field(default_factory=MaintenanceSpec)
+    migration: MigrationSpec = Field(default_factory=MigrationSpec)
+    consolidation: ConsolidationSpec = Field(default_factory=ConsolidationSpec)
 
     @model_validator(mode="before")
     @classmethod
@@ -131,6 +135,17 @@ class Config(Spec):
             known = sorted(set(self.platform) | set(PRESETS))  # a platform not run now may be run by a plan
             problems += [f"cost.licence_per_hour.{name}: no platform {name!r}; known: {', '.join(known)}"
                          for name in self.cost.licence_per_hour if name not in known]
+        for index, (host, t_s) in enumerate(self.maintenance.drains):
+            if not 0 <= host < hosts:
+                problems.append(f"maintenance.drains[{index}]: host {host} does not exist (hosts are 0..{hosts - 1})")
+            if t_s < 0:
+                problems.append(f"maintenance.drains[{index}]: t_s must be >= 0 (got {t_s})")
+        if self.maintenance.predict_failures_s and not (self.faults.host_mtbf_s or self.faults.host_failures):
+            problems.append("maintenance.predict_failures_s: there are no host failures to predict; give "
+                            "faults.host_mtbf_s or faults.host_failures")
+        if self.consolidation.active and not self.power_off_idle:
+            problems.append("consolidation.interval_s: consolidation switches emptied hosts off; set "
+                            "cluster.power_off_idle = true (with [[cluster.hosts]] groups)")
         if problems:
             raise ValueError("\n".join(problems))  # one line each, split again by validate()
         return self

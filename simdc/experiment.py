@@ -79,7 +79,8 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
                      progress=None if progress is None else
                      (lambda t, name=name: progress(name, t, sim.duration_s)),
                      images={image.name: image for image in config.images}, registry=config.registry,
-                     faults=config.faults, sizes=workload.sizes, meter_at_s=grid[2] if grid else ())
+                     faults=config.faults, sizes=workload.sizes, meter_at_s=grid[2] if grid else (),
+                     moves=(config.maintenance, config.migration, config.consolidation))
         for name in sim.platforms
     ]
     # each platform's summary from its own tables (no copy of a platform's rows out of all)

@@ -155,8 +155,10 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame, requests: pd.DataFrame
         row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan
         if jobs is not None:
             row.update(workflow_metrics(inst, *jobs))
+        row.update(move_metrics(inst))
         rows.append(row)
-    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS) + (list(WORKFLOW_COLUMNS) if workflow else []))
+    moves = list(MOVE_COLUMNS) if "migrations" in instances else []  # only runs with drains or consolidation
+    return pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, *(WORKFLOW_COLUMNS if workflow else ()), *moves])
 
 
 def job_structure(requests: pd.DataFrame) -> tuple[np.ndarray, list[list[int]]]:
@@ -218,6 +220,32 @@ def workflow_metrics(inst: pd.DataFrame, job: np.ndarray, parents: list[list[int
         "makespan_mean_s": _mean(makespan),
         **_quantiles(makespan, "makespan_p", (50, 95), "_s"),
         "critical_start_share": _mean(np.asarray(shares, dtype=float)),
+    }
+
+
+MOVE_COLUMNS = ("migrations", "moved_instances", "migration_downtime_mean_s", "migration_s_mean", "migrated_gib",
+                "migration_link_share")
+
+
+def move_metrics(inst: pd.DataFrame) -> dict[str, float]:
+    """Moves off drained or consolidated hosts (:mod:`simdc.engine.migration`): their
+    count, the instances moved, mean seconds not running per move (a restart's: until
+    running again), mean seconds a move took (live and checkpoint moves), GiB sent, and
+    the share of the narrower link a move's bandwidth took (mean over moves that sent
+    something). Empty without the columns (no drains, no consolidation)."""
+    if "migrations" not in inst:
+        return {}
+    moves = inst["migrations"].to_numpy()
+    total = int(moves.sum())
+    sent = inst["migrated_gib"].to_numpy(float) > 0
+    return {
+        "migrations": total,
+        "moved_instances": int((moves > 0).sum()),
+        "migration_downtime_mean_s": float(inst["downtime_s"].sum() / total) if total else np.nan,
+        "migration_s_mean": float(inst["migration_s"].sum() / moves[sent].sum()) if sent.any() else np.nan,
+        "migrated_gib": float(inst["migrated_gib"].sum()),
+        "migration_link_share": (float(np.average(inst["migration_link_share"].to_numpy(float)[sent],
+                                                  weights=moves[sent])) if sent.any() else np.nan),
     }
 
 
@@ -402,7 +430,7 @@ HEADLINE = (
     ("completed", "completed", "{:,.0f}"),
     ("running_at_end", "running at end", "{:,.0f}"),
     ("queued_at_end", "queued at end", "{:,.0f}"),
-    ("replaced", "re-placed after a failure", "{:,.0f}"),
+    ("replaced", "re-placed after a failure or drain", "{:,.0f}"),
     ("failed", "lost to a failure", "{:,.0f}"),
     ("requeued_at_end", "waiting to be re-placed at end", "{:,.0f}"),
     ("peak_instances", "peak instances", "{:,.0f}"),
@@ -444,4 +472,8 @@ HEADLINE = (
     ("makespan_p50_s", "job makespan p50 (s)", "{:,.1f}"),
     ("makespan_p95_s", "job makespan p95 (s)", "{:,.1f}"),
     ("critical_start_share", "critical path starting", "{:.2%}"),
+    ("migrations", "moves (migrations, restarts)", "{:,.0f}"),
+    ("migration_downtime_mean_s", "downtime per move (s)", "{:,.3f}"),
+    ("migrated_gib", "moved (GiB)", "{:,.1f}"),
+    ("migration_link_share", "link share of a move", "{:.1%}"),
 )

@@ -607,7 +607,52 @@ def figures(results: Results) -> dict[str, go.Figure]:
         made["failures"] = figure_failures(results)
     if has_cost(results):
         made["cost"] = figure_cost(results)
+    if has_moves(results):
+        made["moves"] = figure_moves(results)
     return made
+
+
+def has_moves(source: Results | pd.DataFrame) -> bool:
+    """Whether a run moved any instance (drains or consolidation)."""
+    instances = _table(source, "instances")
+    return "migrations" in instances.columns and bool((instances["migrations"] > 0).any())
+
+
+def figure_moves(source: Results | pd.DataFrame) -> go.Figure:
+    """Moves per platform: above, a box of each moved instance's ``downtime_s`` (seconds
+    not running because of its moves; log axis); below, bars of service availability
+    (share of the service time asked for that services ran) labelled with the moves'
+    count, mean downtime per move and GiB sent."""
+    instances = _table(source, "instances")
+    names = [str(p) for p in _platforms(instances)]
+    platform = instances["platform"].astype(str)
+    fig = make_subplots(rows=2, cols=1, row_heights=[300, 60 + 40 * len(names)], vertical_spacing=0.2,
+                        subplot_titles=("time not running per moved instance", "service availability"))
+    for name in names:
+        moved = instances[(platform == name) & (instances["migrations"] > 0)]
+        down = np.maximum(moved["downtime_s"].to_numpy(float), 1e-3)  # a log axis: 0 shown as 1 ms
+        fig.add_trace(go.Box(x=down, y=[name] * len(down), orientation="h", name=name, showlegend=False,
+                             marker=dict(color=_color(name, instances), size=3), boxpoints="outliers",
+                             hovertemplate="%{x:.3g} s<extra>" + _esc(name) + "</extra>"), row=1, col=1)
+    availability, labels = [], []
+    for name in names:
+        mine = instances[platform == name]
+        asked = mine["requested_s"].sum()
+        availability.append(float(mine["run_s"].where(mine["requested_s"].notna()).sum() / asked) if asked else np.nan)
+        moves = int(mine["migrations"].sum())
+        per_move = mine["downtime_s"].sum() / moves if moves else np.nan
+        labels.append(f"{availability[-1]:.4%} · {moves:,} moves, {per_move:.3g} s down each, "
+                      f"{mine['migrated_gib'].sum():,.0f} GiB")
+    fig.add_trace(go.Bar(x=availability, y=names, orientation="h", text=labels, textposition="inside",
+                         marker_color=[_color(n, instances) for n in names], showlegend=False,
+                         hovertemplate="%{x:.4%} of the service time asked for<extra>%{y}</extra>"), row=2, col=1)
+    fig.update_xaxes(type="log", title_text="seconds (log; 0 shown at 1 ms)", row=1, col=1)
+    fig.update_yaxes(autorange="reversed", ticksuffix=TICK_GAP, row=1, col=1)
+    fig.update_xaxes(title_text="availability", tickformat=".2%", row=2, col=1,
+                     range=[min([a for a in availability if a == a] or [0.99]) * 0.999, 1.0])
+    fig.update_yaxes(autorange="reversed", ticksuffix=TICK_GAP, row=2, col=1)
+    fig.update_layout(template=TEMPLATE, height=460 + 40 * len(names), margin=dict(t=40, b=50, l=60, r=20))
+    return fig
 
 
 # --- figures of a sweep ----------------------------------------------------------------
@@ -739,6 +784,12 @@ _CAPTIONS = {
                  "that followed. A host failure kills everything on it; a kernel failure kills every container "
                  "on its host but only its own VM. Below, when failures killed any: the CPU work the victims had "
                  "done and lost."),
+    "moves": ("Moves: drains and consolidation",
+              "Instances moved off drained or consolidated hosts (simdc.engine.migration). Above, per platform, "
+              "each moved instance's time not running because of its moves (log scale): a VM's pre-copy "
+              "downtime, a checkpointed container's dump, copy and restore, a restarted container's wait and "
+              "start. Below: the share of the service time asked for that services ran (availability), and "
+              "the moves' count and GiB sent."),
 }
 
 

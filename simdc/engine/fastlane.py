@@ -85,6 +85,8 @@ class FastLane(Simulation):
             return False
         if self.deps is not None:  # jobs with dependencies: submissions wait on completions
             return False
+        if self.mover is not None:  # drains or consolidation move instances: the general engine's only
+            return False
         if self.recommender is not None:  # bookings learnt as the run goes: the general engine
             return False
         if self.meter_at_s:  # energy read at moments (prices over time): the general engine's meter

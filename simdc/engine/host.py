@@ -91,7 +91,11 @@ class HostState:
         # under repair, or its kernel rebooting. Down while either holds: takes nothing.
         self.repairing = False
         self.rebooting = False
-        self.down = False  # repairing or rebooting, kept as one flag for the hot fit test
+        # Moves (engine/migration.py): down for maintenance; cordoned (up, taking nothing new).
+        self.maintenance = False
+        self.cordoned = False
+        self.out = False  # repairing, rebooting or in maintenance: counted in down_s
+        self.down = False  # out or cordoned, kept as one flag for the hot fit test
         self.failures = 0  # host or kernel failures that struck here
         # bookings
         self.book_cpu = 0.0
@@ -157,15 +161,22 @@ class HostState:
 
     # --- bookings ------------------------------------------------------------------
 
-    def set_down(self, now: float, *, repairing: bool | None = None, rebooting: bool | None = None) -> None:
+    def set_down(self, now: float, *, repairing: bool | None = None, rebooting: bool | None = None,
+                 maintenance: bool | None = None, cordoned: bool | None = None) -> None:
         """Start or end one reason for being down at ``now`` (the time spent down so far
-        is accounted first); the machine is up only when no reason holds."""
+        is accounted first); the machine takes instances only when no reason holds, and
+        is out (``down_s``) while one but ``cordoned`` holds."""
         self.advance(now)
         if repairing is not None:
             self.repairing = repairing
         if rebooting is not None:
             self.rebooting = rebooting
-        self.down = self.repairing or self.rebooting
+        if maintenance is not None:
+            self.maintenance = maintenance
+        if cordoned is not None:
+            self.cordoned = cordoned
+        self.out = self.repairing or self.rebooting or self.maintenance
+        self.down = self.out or self.cordoned
         if self.fleet is not None:
             self.fleet.down[self.index] = self.down
 
@@ -221,7 +232,7 @@ class HostState:
             self.stranded_s += stranded * dt
         if self.resident or not self.power_off_idle:  # power linear in CPU utilisation
             self.energy_j += (self.power_idle_w + (self.power_max_w - self.power_idle_w) * used / self.cores) * dt
-        if self.down:
+        if self.out:
             self.down_s += dt
         if self.reclaiming:
             self.reclaim_s += dt

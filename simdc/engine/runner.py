@@ -22,7 +22,8 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
                  usage=None, placement: PlacementSpec | None = None, power_off_idle: bool = False,
                  progress=None, images: dict | None = None,
                  registry: RegistrySpec | None = None, faults: FaultSpec | None = None,
-                 lane: str = "auto", sizes: str = "vm", meter_at_s: tuple[float, ...] = ()) -> PlatformRun:
+                 lane: str = "auto", sizes: str = "vm", meter_at_s: tuple[float, ...] = (),
+                 moves: tuple | None = None) -> PlatformRun:
     """Replay ``instances`` (sorted by ``submit_s``) on ``hosts`` under ``platform``.
 
     Parameters
@@ -54,11 +55,14 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
         Moments (s, increasing, inside the run) at which to read every host's energy:
         the result's ``meter_j`` (:mod:`simdc.engine.meter`). Any makes it the general
         engine's run.
+    moves
+        ``(maintenance, migration, consolidation)`` specs (:mod:`simdc.model.migration`):
+        drains and consolidation, which only the general engine runs.
     """
     platform = resolve_sizing(platform, sizes)
     args = (name, platform, hosts, instances, duration_s, sample_every_s, seed, usage,
             placement or PlacementSpec(), power_off_idle, images or {}, registry or RegistrySpec(),
-            faults or FaultSpec())
+            faults or FaultSpec(), moves)
     sim = FastLane(*args)
     sim.progress = progress
     sim.meter_at_s = tuple(meter_at_s)

@@ -42,7 +42,7 @@ from simdc.random import stream
 from simdc.workload.usage import ConstantUsage
 
 # Instance states during the run, and the outcome each leaves at the end.
-WAITING, QUEUED, STARTING, RUNNING, BACKOFF, COMPLETED, REJECTED, KILLED, FAILED = range(9)
+WAITING, QUEUED, STARTING, RUNNING, BACKOFF, COMPLETED, REJECTED, KILLED, FAILED, EVICTED = range(10)
 OUTCOMES = ("completed", "rejected", "oom_killed", "evicted", "failed", "running_at_end", "queued_at_end",
             "requeued_at_end", "blocked")
 FINAL_OUTCOME = {
@@ -57,6 +57,7 @@ FINAL_OUTCOME = {
     REJECTED: "rejected",
     KILLED: "oom_killed",
     FAILED: "failed",  # lost to a host or kernel failure: not placed again before it gave up or its end
+    EVICTED: "evicted",  # moved off a drained host by a restart, and then refused (engine/migration.py)
 }
 _REQUEUED = OUTCOMES.index("requeued_at_end")
 _SCAN_HOSTS = 32  # up to this many hosts, first fit scans them in Python; beyond, one vectorised test
@@ -155,7 +156,7 @@ class Simulation:
     Use :func:`simdc.engine.run_platform`, which also picks the fast lane when it applies."""
 
     def __init__(self, name, platform, hosts, instances, duration_s, sample_every_s, seed,
-                 usage, placement, power_off_idle, images, registry, faults):
+                 usage, placement, power_off_idle, images, registry, faults, moves=None):
         self.name = name
         self.env = simpy.Environment()
         self.duration_s = float(duration_s)
@@ -231,6 +232,13 @@ class Simulation:
         self.progress = None
         self.meter_at_s: tuple[float, ...] = ()  # energy readings for prices over time (engine/meter.py)
         self.meter = None
+        # Drains and consolidation (engine/migration.py); moves = (maintenance, migration,
+        # consolidation) specs. Imported here: migration.py imports this module's states.
+        self.mover = None
+        if moves is not None and (moves[0].active or moves[2].active):
+            from simdc.engine.migration import Mover
+
+            self.mover = Mover(self, *moves)
 
     def _recommender_setup(self, platform, instances) -> None:
         """Admission by a recommender that learns while the run goes: each submission
@@ -341,6 +349,8 @@ class Simulation:
         if self.meter_at_s:
             self.meter = Meter(self, self.meter_at_s)
             self.meter.start()
+        if self.mover is not None:
+            self.mover.start()
         self.env.run(until=self.duration_s)
         self._collect_running()
         return self._tables()
@@ -359,7 +369,11 @@ class Simulation:
                 resident_s[i] += self.duration_s - stay_s[i]
 
     def _tables(self) -> PlatformRun:
-        return PlatformRun(self._instances_table(), self._hosts_table(), self._timeseries_table(),
+        instances = self._instances_table()
+        if self.mover is not None:
+            for name, values in self.mover.columns().items():
+                instances[name] = values
+        return PlatformRun(instances, self._hosts_table(), self._timeseries_table(),
                            meter_j=None if self.meter is None else self.meter.readings_j)
 
     def _after(self, delay: float, callback, value, priority: int = NORMAL) -> None:
@@ -472,8 +486,8 @@ class Simulation:
         i, epoch = event._value
         if self.state[i] == QUEUED and self.epoch[i] == epoch:
             self._reject(i, self.env.now)
-            if self.admit_s[i] == self.admit_s[i]:  # a failure's victim, placed before: lost to the failure
-                self.state[i] = FAILED
+            if self.admit_s[i] == self.admit_s[i]:  # placed before: lost to a failure, or to a drain's restart
+                self.state[i] = FAILED if self.failure_kills[i] else EVICTED
             if self.queue and self.queue[0] == i:
                 self._drain_queue(self.env.now)  # the head left: the next may fit
 
@@ -579,24 +593,27 @@ class Simulation:
             if not self.batch[i]:  # a service lives duration_s from its first start
                 self._after(self.duration[i], self._on_end, i, URGENT)
         self.state[i] = RUNNING
-        self.attempt_s[i] = now
-        cpu, mem = self.usage.at_one(i, 0.0, now)
+        work, attempt = self.work_s[i], now
+        if self.mover is not None and i in self.mover.carry:  # moved here: its work left, its attempt's clock
+            work, attempt = self.mover.resume(i, now, work, attempt)
+        self.attempt_s[i] = attempt
+        cpu, mem = self.usage.at_one(i, now - attempt, now)
         # No instance can demand more than its machine's cores, whatever its trace says;
         # what it asks above its ceiling (vCPUs, limit) is demand it does not get.
         wanted = min(cpu, host.cores)
         demand = min(wanted, self.cpu_cap[i])
         host.add(now, i, demand, self.weight[i], min(mem, self.mem_cap[i]),
-                 self.batch[i], self.work_s[i], self.slot_of, self.membw[i], self.io[i], wanted - demand)
+                 self.batch[i], work, self.slot_of, self.membw[i], self.io[i], wanted - demand)
         self._settle_host(host, now)
-        if self.vm and self.faults.kernel_mtbf_s:  # this VM's own kernel may fail
+        if self.vm and self.faults.kernel_mtbf_s and attempt == now:  # this VM's own kernel may fail
             delay = float(self.kernel_rng.exponential(self.faults.kernel_mtbf_s))
             self._after(delay, self._on_vm_kernel_failure, (i, now))
 
     def _on_end(self, event) -> None:
         i = event._value
         state = self.state[i]
-        if state == QUEUED:  # resubmitted after a failure, its time is up before it ran again: lost to the failure
-            self.state[i] = FAILED
+        if state == QUEUED:  # resubmitted after a failure (or a drain), its time is up before it ran again
+            self.state[i] = FAILED if self.failure_kills[i] else EVICTED
             self.end_s[i] = self.env.now
         elif state in (RUNNING, STARTING, BACKOFF):
             now = self.env.now
@@ -630,6 +647,8 @@ class Simulation:
         self.last_work = demand - unmet  # core-seconds this attempt delivered
 
     def _leave(self, i: int, host: HostState, now: float, state: int, drain: bool = True) -> None:
+        if self.mover is not None and i in self.mover.moving:  # gone before its move's switch
+            self.mover.left(i, now)
         host.release(now, self.book_cpu[i], self.book_mem[i])
         self.resident_s[i] += now - self.stay_s[i]
         if self.needs[i]:
@@ -756,7 +775,10 @@ class Simulation:
         for j in physical:
             if faults.host_mtbf_s:
                 rng = stream(self.seed, f"faults:host:{j}")
-                self._after(float(rng.exponential(faults.host_mtbf_s)), self._on_host_failure, (j, rng))
+                delay = float(rng.exponential(faults.host_mtbf_s))
+                self._after(delay, self._on_host_failure, (j, rng))
+                if self.mover is not None:
+                    self.mover.predicted(j, delay)
             if faults.kernel_mtbf_s and not self.vm:
                 for host in self.hosts:
                     if self.physical[host.index] == j:
@@ -765,6 +787,8 @@ class Simulation:
                                     (host.index, rng))
         for j, t in faults.host_failures:
             self._after(t, self._on_host_failure, (j, None))
+            if self.mover is not None:
+                self.mover.predicted(j, t)
         for j, t in faults.kernel_failures:
             machine = self.physical.index(j)  # a container host's (first node's) kernel
             self._after(t, self._on_kernel_failure, (machine, None))
@@ -785,7 +809,10 @@ class Simulation:
                 self._fail_all(host, now)
             self._after(repair, self._on_repair, j)
         if rng is not None:  # the next failure comes after the repair: up m, down r on average
-            self._after(repair + float(rng.exponential(self.faults.host_mtbf_s)), self._on_host_failure, (j, rng))
+            delay = repair + float(rng.exponential(self.faults.host_mtbf_s))
+            self._after(delay, self._on_host_failure, (j, rng))
+            if self.mover is not None:
+                self.mover.predicted(j, delay)
 
     def _on_kernel_failure(self, event) -> None:
         """A kernel fails: on a container host, every container; on a VM host, one VM.
@@ -793,7 +820,7 @@ class Simulation:
         index, rng = event._value
         host = self.hosts[index]
         now = self.env.now
-        if not host.down:
+        if not host.out:  # a cordoned machine's kernel still runs
             host.failures += 1
             if self.vm:
                 running = list(host.inst)

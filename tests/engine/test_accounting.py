@@ -103,20 +103,25 @@ def check_outcomes(results: simdc.Results) -> None:
         # never placed: rejected on the first placement, still waiting for it, or never submitted
         assert set(outcome[~placed]) <= {"rejected", "queued_at_end", "blocked"}
         assert not set(outcome[placed]) & {"rejected", "queued_at_end", "blocked"}
-        # a failure's victims: lost, waiting again, or re-placed (then any outcome)
+        # a failure's victims: lost, waiting again, or re-placed (then any outcome); a drain
+        # restarts instances too (engine/migration.py), which may wait again
         victim = rows["failure_kills"] > 0
-        assert (victim[outcome.isin(["failed", "requeued_at_end"])]).all()
+        moved = rows["migrations"] > 0 if "migrations" in rows else pd.Series(False, index=rows.index)
+        assert (victim[outcome == "failed"]).all()
+        assert ((victim | moved)[outcome == "requeued_at_end"]).all()
+        assert (moved[outcome == "evicted"]).all()
         # a victim never placed again did not complete: lost, or still waiting
         assert outcome[victim & (rows["replacements"] == 0)].isin(["failed", "requeued_at_end"]).all()
         assert row["replaced"] == (rows["replacements"] > 0).sum()
-        assert (victim[rows["replacements"] > 0]).all()
-        # only a failure makes an instance wait for a host again; one still waiting at the
-        # end has waited since it was struck, so a while
-        assert (rows.loc[placed & ~victim, "requeue_s"] == 0).all()
+        assert ((victim | moved)[rows["replacements"] > 0]).all()
+        # only a failure or a move makes an instance wait for a host again; one still
+        # waiting at the end has waited since it was struck, so a while
+        assert (rows.loc[placed & ~victim & ~moved, "requeue_s"] == 0).all()
         assert rows["requeue_s"][~placed].isna().all()
         assert (rows.loc[outcome == "requeued_at_end", "requeue_s"] > 0).all()
-        assert (rows.loc[rows["replacements"] > 0, "replacements"] <= rows.loc[rows["replacements"] > 0,
-                                                                            "failure_kills"]).all()
+        again = rows["replacements"] > 0
+        assert (rows.loc[again, "replacements"] <= rows.loc[again, "failure_kills"]
+                + (rows.loc[again, "migrations"] if "migrations" in rows else 0)).all()
         # the rejection rate is first placements turned away
         assert row["rejection_rate"] == pytest.approx((outcome == "rejected").sum() / len(rows))
 
@@ -139,6 +144,18 @@ def test_every_example_config_places_each_request_once_or_not(name):
 def test_the_isolation_config_adds_up_for_a_whole_day():
     """The issue's case: placed + rejected + queued was 988 for 979 submitted."""
     check_outcomes(simdc.simulate(simdc.load_config(ROOT / "configs" / "isolation.toml")))
+
+
+@pytest.mark.parametrize("container", ["restart", "checkpoint"])
+def test_the_maintenance_config_adds_up_with_its_drains(container):
+    """configs/maintenance.toml for two hours, its rolling drain from 10 minutes on (VMs
+    live-migrated; containers restarted or checkpointed), a host failure during it:
+    every request is placed once or not, and instances did move."""
+    results = simdc.simulate(simdc.load_config(ROOT / "configs" / "maintenance.toml", {
+        "simulation.duration_s": 7200, "maintenance.rolling_start_s": 600, "maintenance.maintenance_s": 300,
+        "migration.container": container, "faults.host_failures": [[2, 1500.0]], "faults.host_repair_s": 600.0}))
+    assert (results.summary["migrations"] > 0).all()
+    check_outcomes(results)
 
 
 fault_lists = st.lists(st.tuples(st.integers(0, 1), st.integers(0, int(HORIZON_S) // 4).map(float)),

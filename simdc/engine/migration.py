@@ -1,0 +1,490 @@
+"""Moving instances between hosts: drains, live migration, checkpoint/restore, consolidation.
+
+The model (:mod:`simdc.model.migration` for the settings and their sources):
+
+- **Pre-copy live migration** of a VM (Clark et al., "Live Migration of Virtual
+  Machines", NSDI 2005, §3-4): :func:`precopy`. The VM keeps running on its source
+  while its memory is copied; the target holds its booking from the first byte (the
+  guest's memory is allocated there, as QEMU's ``-incoming`` process does). At the
+  switch the VM stops on the source and is paused for the downtime, then runs on the
+  target with its work left and its usage's clock (a migrated VM is the same guest).
+- **Checkpoint/restore** of a container (CRIU): :func:`checkpoint_restore`. Frozen for
+  the whole move, which is all downtime; its state kept.
+- **Stop and restart** of a container: stopped, its state lost (a batch job's work
+  starts again), and submitted again: a start on its new host as any start (image pull
+  when the layers are missing there: cold, else warm), queued or refused as any request.
+
+Assumptions, stated: a migration gets its own ``bandwidth_mib_s`` of the links (image
+pulls are not slowed by it, nor it by them); a drained host moves one instance at a
+time (OpenStack Nova's ``max_concurrent_live_migrations = 1``), drains of different
+hosts run side by side; the VM's disk is on shared storage (Clark et al. assume
+network-attached storage), and a restored container's image is taken to be on its new
+host (neither is copied); every guest page is sent in the first round (zero pages are
+not told apart: an upper bound). The move's downtime on the target counts as a start
+there (``max_concurrent_starts``).
+
+A VM being booted, or a container starting or backing off, is not migrated: it is
+stopped and submitted again, as a container restarted. An instance no host can take
+now waits ``retry_s`` and is tried again; the host goes down only once empty (as
+``kubectl drain`` waits), so a full fleet delays the maintenance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simdc.engine.network import GIB_S_PER_GBPS
+from simdc.engine.rules import MIB_PER_GIB
+from simdc.engine.simulation import BACKOFF, EVICTED, REJECTED, RUNNING, STARTING, WAITING
+from simdc.model.migration import ConsolidationSpec, MaintenanceSpec, MigrationSpec
+
+
+@dataclass(frozen=True)
+class Move:
+    """One move's timing. ``duration_s``: first byte to running on the new host;
+    ``downtime_s``: the part of it the instance does not run (at its end);
+    ``moved_gib``: bytes sent, GiB; ``rounds``: live pre-copy rounds (0: none);
+    ``converged``: the rest fitted the downtime limit (else a forced stop-and-copy)."""
+
+    duration_s: float
+    downtime_s: float
+    moved_gib: float
+    rounds: int
+    converged: bool
+
+
+# Xen stops pre-copying once it has sent three times the memory (tools/libxc
+# xc_domain_save.c, DEF_MAX_FACTOR 3: "never send more than 3x p2m_size").
+MAX_FACTOR = 3.0
+
+
+def precopy(memory_gib: float, bandwidth_gib_s: float, dirty_gib_s: float, downtime_limit_s: float,
+            max_rounds: int, max_factor: float = MAX_FACTOR) -> Move:
+    """Iterative pre-copy, then stop-and-copy (Clark et al., NSDI 2005, §3.1 and §4).
+
+    Round 0 sends all ``memory_gib`` at ``bandwidth_gib_s`` while the guest runs; round
+    k sends the pages dirtied during round k-1, ``min(dirty_gib_s × t_{k-1}, memory)``.
+    Rounds go on while what is left to send would not fit in ``downtime_limit_s``; then
+    the VM stops and the rest is sent (the downtime). With ``r = dirty / bandwidth < 1``
+    the rounds send ``M r^k``, a geometric series. The rounds stop early, and the rest
+    is sent stopped however long it takes, after ``max_rounds`` live rounds, once the
+    rounds have sent ``max_factor`` times the memory (both Xen's bounds), or when a
+    round would send no less than the one before (``dirty >= bandwidth``: no
+    convergence, which QEMU's plain pre-copy would retry for ever).
+
+    Parameters
+    ----------
+    memory_gib : guest memory, GiB, >= 0.
+    bandwidth_gib_s : the migration's bandwidth, GiB/s, > 0.
+    dirty_gib_s : memory the guest dirties per second, GiB/s, >= 0.
+    downtime_limit_s : the downtime target, seconds, > 0.
+    max_rounds : live rounds at most, >= 1.
+    max_factor : live rounds stop once they have sent this many times the memory, > 0.
+
+    Raises
+    ------
+    ValueError
+        On a value out of its range.
+    """
+    if not (memory_gib >= 0 and bandwidth_gib_s > 0 and dirty_gib_s >= 0 and downtime_limit_s > 0
+            and max_rounds >= 1 and max_factor > 0):
+        raise ValueError(f"precopy: memory_gib >= 0, bandwidth_gib_s > 0, dirty_gib_s >= 0, downtime_limit_s > 0 "
+                         f"and max_rounds >= 1 (got {memory_gib}, {bandwidth_gib_s}, {dirty_gib_s}, "
+                         f"{downtime_limit_s}, {max_rounds})")
+    left, sent, live_s, rounds = memory_gib, 0.0, 0.0, 0
+    converged = True
+    while left > bandwidth_gib_s * downtime_limit_s:
+        if rounds == max_rounds:
+            converged = False
+            break
+        round_s = left / bandwidth_gib_s
+        sent += left
+        live_s += round_s
+        rounds += 1
+        dirtied = min(dirty_gib_s * round_s, memory_gib)
+        if dirtied >= left or sent >= max_factor * memory_gib:  # no progress, or sent enough: stop and copy
+            left, converged = dirtied, dirtied <= bandwidth_gib_s * downtime_limit_s
+            break
+        left = dirtied
+    downtime_s = left / bandwidth_gib_s
+    return Move(live_s + downtime_s, downtime_s, sent + left, rounds, converged)
+
+
+def checkpoint_restore(resident_gib: float, dump_mib_s: float, bandwidth_mib_s: float, restore_mib_s: float) -> Move:
+    """A container moved by checkpoint/restore (CRIU: criu.org, "Checkpoint/Restore"):
+    frozen, its memory dumped to image files at the source disk's speed, the images
+    sent at the migration's bandwidth, restored at the target disk's speed. The
+    checkpoint's size is the container's resident memory (its pages are what the
+    images hold). All of it is downtime. Sizes GiB, speeds MiB/s (> 0)."""
+    if not (resident_gib >= 0 and dump_mib_s > 0 and bandwidth_mib_s > 0 and restore_mib_s > 0):
+        raise ValueError(f"checkpoint_restore: resident_gib >= 0 and speeds > 0 (got {resident_gib}, {dump_mib_s}, "
+                         f"{bandwidth_mib_s}, {restore_mib_s})")
+    mib = resident_gib * MIB_PER_GIB
+    total_s = mib / dump_mib_s + mib / bandwidth_mib_s + mib / restore_mib_s
+    return Move(total_s, total_s, resident_gib, 0, True)
+
+
+class Mover:
+    """Drains and consolidation over one general-engine run (module docstring).
+
+    It reads and changes the :class:`simdc.engine.simulation.Simulation`'s state through
+    the same steps its own events take (``_place``, ``_stop``, ``_submit``,
+    ``_on_ready``): placement is the arrivals' rule, never a second fit test.
+    """
+
+    def __init__(self, sim, maintenance: MaintenanceSpec, migration: MigrationSpec,
+                 consolidation: ConsolidationSpec):
+        self.sim = sim
+        self.maintenance, self.migration, self.consolidation = maintenance, migration, consolidation
+        n = len(sim.submit)
+        self.migrations = [0] * n
+        self.migration_s = [0.0] * n
+        self.downtime_s = [0.0] * n
+        self.migrated_gib = [0.0] * n
+        self.link_share = [0.0] * n  # summed over its moves over a link, divided by their count at the end
+        self.link_moves = [0] * n
+        self.moving: dict = {}  # instance -> the host holding a booking for it (its move's target)
+        self.carry: dict = {}  # instance -> (epoch, batch work left or None, attempt start, stopped at)
+        self.cordons = [0] * len(sim.hosts)  # drains and consolidations keeping each machine cordoned
+        self.servicing = [0] * len(sim.hosts)  # drains keeping each machine down for maintenance
+        # One row per move: instance, kind ("live", "checkpoint", "restart"), source, target
+        # (-1: submitted again), start, switch (stops on the source), end, GiB, downtime.
+        self.log: list[tuple] = []
+        self.windows: list[tuple[int, float, float]] = []  # (physical host, down from, down until)
+        self.drained: list[tuple[int, float, float]] = []  # (physical host, cordoned at, empty at)
+
+    # --- schedule ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Plan the listed and rolling drains and the consolidation rounds."""
+        env, spec = self.sim.env, self.maintenance
+        for j, t_s in spec.drains:
+            env.process(self._drain_at(j, t_s))
+        if spec.rolling_start_s is not None:
+            env.process(self._rolling(spec.rolling_start_s))
+        if self.consolidation.active:
+            env.process(self._consolidate())
+
+    def predicted(self, j: int, delay_s: float) -> None:
+        """A failure of physical host ``j`` in ``delay_s``: with predictions on, drain the
+        host ``predict_failures_s`` before it (at once if that is past); it stays
+        cordoned until the failure, which takes it down."""
+        lead = self.maintenance.predict_failures_s
+        if lead:
+            env = self.sim.env
+            env.process(self._drain_at(j, env.now + max(delay_s - lead, 0.0), until_s=env.now + delay_s))
+
+    def _drain_at(self, j: int, t_s: float, until_s: float | None = None):
+        env = self.sim.env
+        if t_s > env.now:
+            yield env.timeout(t_s - env.now)
+        yield from self._drain(j, until_s)
+
+    def _rolling(self, start_s: float):
+        env = self.sim.env
+        yield env.timeout(start_s)
+        for j in sorted(set(self.sim.physical)):
+            yield from self._drain(j, None)
+
+    # --- drains ------------------------------------------------------------------------
+
+    def _machines(self, j: int) -> list:
+        return [h for h in self.sim.hosts if self.sim.physical[h.index] == j]
+
+    def _cordon(self, machines: list, now: float, change: int) -> None:
+        for host in machines:
+            self.cordons[host.index] += change
+            host.set_down(now, cordoned=self.cordons[host.index] > 0)
+
+    def _service(self, machines: list, now: float, change: int) -> None:
+        for host in machines:
+            self.servicing[host.index] += change
+            host.set_down(now, maintenance=self.servicing[host.index] > 0)
+
+    def _residents(self, machines: list) -> list[int]:
+        """Instances on these machines (starting, running or backing off), by index."""
+        sim = self.sim
+        on = {h.index for h in machines if h.resident}
+        if not on:
+            return []
+        return [i for i, (h, s) in enumerate(zip(sim.host_of, sim.state))
+                if h in on and s in (STARTING, RUNNING, BACKOFF) and i not in self.moving]
+
+    def _drain(self, j: int, until_s: float | None):
+        """Cordon physical host ``j``, move its instances away one at a time, then keep it
+        down for maintenance (or, ahead of a predicted failure, cordoned until it)."""
+        sim, env = self.sim, self.sim.env
+        machines = self._machines(j)
+        here = {h.index for h in machines}
+        self._cordon(machines, env.now, +1)
+        began = env.now
+        while True:
+            residents = self._residents(machines)
+            # moves under way from here, or to here (booked before the cordon): wait for them
+            pending = any(sim.host_of[i] in here or target.index in here for i, target in self.moving.items())
+            if not residents and not pending:
+                break
+            moved = False
+            for i in residents:
+                if sim.host_of[i] in here and sim.state[i] in (STARTING, RUNNING, BACKOFF):
+                    moved = (yield from self._move_away(i)) or moved
+            if not moved:
+                yield env.timeout(self.maintenance.retry_s)
+        self.drained.append((j, began, env.now))
+        if until_s is None:
+            if self.maintenance.maintenance_s > 0:
+                self._service(machines, env.now, +1)
+                self.windows.append((j, env.now, env.now + self.maintenance.maintenance_s))
+                yield env.timeout(self.maintenance.maintenance_s)
+                self._service(machines, env.now, -1)
+        elif until_s > env.now:
+            yield env.timeout(until_s - env.now)
+        self._cordon(machines, env.now, -1)
+        if sim.queue:
+            sim._drain_queue(env.now)
+
+    def _move_away(self, i: int):
+        """Move ``i`` off its (cordoned) host: live, by checkpoint or by a restart. A
+        generator returning whether it left."""
+        sim = self.sim
+        if i in self.moving:
+            return False  # another drain of this host (or a consolidation) is moving it
+        live = sim.state[i] == RUNNING and (sim.vm or self.migration.container == "checkpoint")
+        if not live:
+            self._evict(i)
+            return True
+        target = sim._place(i)
+        if target is None:
+            return False
+        self._reserve(i, target, sim.env.now)
+        return (yield from self._migrate(i, target))
+
+    # --- one move ----------------------------------------------------------------------
+
+    def _reserve(self, i: int, target, now: float) -> None:
+        """Book ``i`` on ``target`` for its move. The instance still counts once on the
+        fleet (the target's count of residents includes it: its memory is held there)."""
+        assert i not in self.moving, f"instance {i} is being moved already"
+        fleet = self.sim.fleet
+        peak = fleet.peak_resident
+        target.book(now, self.sim.book_cpu[i], self.sim.book_mem[i])
+        fleet.resident -= 1
+        fleet.peak_resident = max(peak, fleet.resident)
+        self.moving[i] = target
+
+    def _unreserve(self, i: int, now: float) -> None:
+        target = self.moving.pop(i, None)
+        if target is not None:
+            target.release(now, self.sim.book_cpu[i], self.sim.book_mem[i])
+            self.sim.fleet.resident += 1
+
+    def left(self, i: int, now: float) -> None:
+        """``i`` ended, failed or was killed for good before its move's switch: the
+        target's booking goes (the engine's ``_leave`` calls this)."""
+        self._unreserve(i, now)
+
+    def _plan(self, i: int, source, target) -> Move:
+        sim, spec = self.sim, self.migration
+        if sim.vm:
+            memory = max(sim.book_mem[i] - source.overhead, 0.0)  # the guest's memory, without the VMM's
+            return precopy(memory, spec.bandwidth_mib_s / MIB_PER_GIB, spec.dirty_mib_s / MIB_PER_GIB,
+                           spec.downtime_limit_s, spec.max_rounds)
+        resident = source.mem[sim.slot_of[i]]
+        return checkpoint_restore(resident, source.spec.disk_write_mib_s, spec.bandwidth_mib_s,
+                                  target.spec.disk_write_mib_s)
+
+    def _migrate(self, i: int, target):
+        """Move running ``i`` to ``target`` (booked for it already): the live phase on its
+        source, then the switch and the downtime. A generator returning whether it moved;
+        not if it stopped running meanwhile or the target went down or was cordoned (its
+        booking goes)."""
+        sim, env = self.sim, self.sim.env
+        source = sim.hosts[sim.host_of[i]]
+        if sim.state[i] != RUNNING or self.moving.get(i) is not target:
+            self._unreserve(i, env.now)
+            return False
+        move = self._plan(i, source, target)
+        began = env.now
+        live_s = move.duration_s - move.downtime_s
+        if live_s > 0:
+            yield env.timeout(live_s)
+        now = env.now
+        if self.moving.get(i) is not target:
+            return False  # it left its source meanwhile (left() took the booking back)
+        if sim.state[i] != RUNNING or target.down or sim.host_of[i] != source.index:  # target cordoned, out
+            self._unreserve(i, now)
+            return False
+        del self.moving[i]
+        rem = self._off(i, now, lose=False)
+        sim.fleet.resident += 1  # back on the fleet: the target's booking holds it
+        sim.host_of[i] = target.index
+        sim.stay_s[i] = now
+        if sim.needs[i]:
+            sim.caches[target.index].pin(digest for digest, _ in sim.needs[i])
+        sim.state[i] = STARTING
+        target.starting += 1
+        self.carry[i] = (sim.epoch[i], rem, sim.attempt_s[i], now)
+        sim._after(move.downtime_s, sim._on_ready, (i, sim.epoch[i]))
+        link = min(source.spec.net_gbps, target.spec.net_gbps) * GIB_S_PER_GBPS
+        self._count(i, move.duration_s, move.moved_gib, self.migration.bandwidth_mib_s / MIB_PER_GIB / link)
+        kind = "live" if sim.vm else "checkpoint"
+        self.log.append((i, kind, source.index, target.index, began, now, now + move.downtime_s, move.moved_gib,
+                         move.downtime_s))
+        if move.downtime_s > 0:
+            yield env.timeout(move.downtime_s)  # the link is this move's until the end
+        return True
+
+    def _evict(self, i: int) -> None:
+        """Stop ``i`` (its state lost) and submit it again: it starts elsewhere as any
+        start does, or waits, or is refused (outcome ``evicted``)."""
+        sim = self.sim
+        now = sim.env.now
+        source = sim.host_of[i]
+        self._off(i, now, lose=True)
+        self.carry[i] = (sim.epoch[i], None, now, now)
+        self._count(i, 0.0, 0.0, 0.0)
+        sim.end_s[i] = float("nan")
+        sim.state[i] = WAITING
+        sim._submit(i, now)
+        if sim.state[i] == REJECTED:
+            sim.state[i] = EVICTED
+        self.log.append((i, "restart", source, sim.host_of[i] if sim.host_of[i] != source else -1, now, now,
+                         float("nan"), 0.0, float("nan")))
+
+    def _count(self, i: int, duration_s: float, moved_gib: float, link_share: float) -> None:
+        self.migrations[i] += 1
+        self.migration_s[i] += duration_s
+        self.migrated_gib[i] += moved_gib
+        if moved_gib > 0:
+            self.link_share[i] += link_share
+            self.link_moves[i] += 1
+
+    def _off(self, i: int, now: float, lose: bool) -> float | None:
+        """Take ``i`` off its host (running set, start, booking, image pins) with its
+        integrals kept; a new epoch voids its pending timers. Returns its batch work
+        left (full-speed seconds) when it was running, else None. ``lose``: the work
+        done so far counts as lost (a restart)."""
+        sim = self.sim
+        host = sim.hosts[sim.host_of[i]]
+        state = sim.state[i]
+        rem = None
+        if state == RUNNING:
+            host.settle(now)
+            rem = host.rem[sim.slot_of[i]]
+            sim._stop(i, host, now)
+            if lose:
+                sim.lost_core_s[i] += sim.last_work
+            host.rebalance(now)
+            sim._schedule_finish(host, now)
+        elif state == STARTING:
+            host.starting -= 1
+        sim.epoch[i] += 1
+        host.release(now, sim.book_cpu[i], sim.book_mem[i])
+        sim.resident_s[i] += now - sim.stay_s[i]
+        if sim.needs[i]:
+            sim.caches[host.index].unpin(digest for digest, _ in sim.needs[i])
+        return rem
+
+    def resume(self, i: int, now: float, work_s: float, attempt_s: float) -> tuple[float, float]:
+        """``i`` runs again after a move (the engine's ``_ready`` asks): its batch work
+        left and its attempt's start (a moved guest continues; a restarted one starts
+        afresh). The pause counts as downtime, not as run time."""
+        carried = self.carry.pop(i, None)
+        if carried is None or carried[0] != self.sim.epoch[i]:
+            return work_s, attempt_s  # an ordinary start, or the move's start was voided by a failure
+        _, rem, attempt, stopped = carried
+        self.downtime_s[i] += now - stopped
+        if rem is None:  # restarted: its state was lost
+            return work_s, attempt_s
+        self.sim.run_s[i] -= now - attempt  # _account counts from the attempt's start: not the pause
+        return rem, attempt
+
+    # --- consolidation ----------------------------------------------------------------
+
+    def _consolidate(self):
+        """Every ``interval_s``: empty the least used hosts under ``under`` whose
+        instances all fit now on other hosts that are on (hold something), least used
+        first; move instances off hosts over ``over``, smallest memory first, until the
+        rest is within it (onto any host the placement picks)."""
+        sim, env, spec = self.sim, self.sim.env, self.consolidation
+        while True:
+            yield env.timeout(spec.interval_s)
+            now = env.now
+            use = {h.index: h.cpu_used / h.cores for h in sim.hosts if h.resident and not h.down}
+            # Emptying moves onto hosts already on: an empty (switched off) host is not
+            # switched on to take another's instances (kept from the placement meanwhile).
+            off = [h for h in sim.hosts if not h.resident and not h.down]
+            self._cordon(off, now, +1)
+            for index in sorted((k for k, u in use.items() if u < spec.under), key=lambda k: (use[k], k)):
+                host = sim.hosts[index]
+                if host.down or not host.resident:
+                    continue
+                plan = self._plan_off(host, self._running(host), now)
+                if plan is not None:
+                    env.process(self._carry_out(host, plan, keep_cordoned=True))
+            self._cordon(off, now, -1)
+            for index in sorted(k for k, u in use.items() if u > spec.over):
+                host = sim.hosts[index]
+                if host.down:
+                    continue
+                chosen, excess = [], host.cpu_used - spec.over * host.cores
+                for i in sorted(self._running(host), key=lambda i: (sim.book_mem[i], i)):
+                    if excess <= 0:
+                        break
+                    chosen.append(i)
+                    excess -= host.demand[sim.slot_of[i]]
+                plan = self._plan_off(host, chosen, now, all_or_none=False)
+                if plan:
+                    env.process(self._carry_out(host, plan, keep_cordoned=False))
+
+    def _running(self, host) -> list[int]:
+        return [i for i in host.inst if i not in self.moving]
+
+    def _plan_off(self, host, instances: list[int], now: float, all_or_none: bool = True):
+        """Targets for ``instances`` by the placement rule, ``host`` cordoned, each booked
+        as found so the next sees it. All or none (emptying a host): if one finds no
+        host, the bookings go and ``host`` is uncordoned; None. Else the host stays
+        cordoned; with ``all_or_none`` off it is uncordoned at once."""
+        sim = self.sim
+        if all_or_none and host.resident != len(instances):
+            return None  # some instance is starting or backing off: not now
+        self._cordon([host], now, +1)
+        plan = []
+        for i in instances:
+            target = sim._place(i)
+            if target is None:
+                if all_or_none:
+                    for k, _ in plan:
+                        self._unreserve(k, now)
+                    self._cordon([host], now, -1)
+                    return None
+                continue
+            self._reserve(i, target, now)
+            plan.append((i, target))
+        if not all_or_none:
+            self._cordon([host], now, -1)
+        return plan
+
+    def _carry_out(self, host, plan: list, keep_cordoned: bool):
+        sim = self.sim
+        for i, target in plan:
+            if not sim.vm and self.migration.container == "restart":
+                self._unreserve(i, sim.env.now)
+                if sim.state[i] == RUNNING and sim.host_of[i] == host.index:
+                    self._evict(i)
+                continue
+            yield from self._migrate(i, target)
+        if keep_cordoned:
+            self._cordon([host], sim.env.now, -1)
+            if sim.queue:
+                sim._drain_queue(sim.env.now)
+
+    # --- tables ------------------------------------------------------------------------
+
+    def columns(self) -> dict:
+        """The instances' move columns: moves (live, checkpoint or restart), seconds
+        moving, seconds not running because of a move (to running again), GiB sent, and
+        the mean share of the narrower link a move's bandwidth took."""
+        share = [s / m if m else float("nan") for s, m in zip(self.link_share, self.link_moves)]
+        return {"migrations": self.migrations, "migration_s": self.migration_s, "downtime_s": self.downtime_s,
+                "migrated_gib": self.migrated_gib, "migration_link_share": share}

@@ -1,0 +1,409 @@
+"""Moving instances (issue #19): pre-copy against its series, drains against the sum of
+their moves, consolidation never switching off a host that holds an instance, and the
+accounting with moves on.
+
+Expected figures are computed here from the inputs (sizes, bandwidth, dirty rate, disk
+speed) by the formulas the docstrings cite, not read back from the engine.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import strategies as st
+
+import simdc
+from simdc.config import validate
+from simdc.engine.fastlane import FastLane
+from simdc.engine.migration import checkpoint_restore, precopy
+from simdc.engine.rules import resolve_sizing
+from simdc.errors import ConfigError
+from simdc.workload import load_workload
+from tests.engine.test_accounting import check_outcomes
+
+MIB = 1 / 1024  # GiB
+
+
+# --- pre-copy, as a pure function -----------------------------------------------------------
+
+@pytest.mark.parametrize("memory_gib, bandwidth_gib_s", [(4.0, 0.125), (0.5, 1.0), (64.0, 1.1641532182693481)])
+def test_precopy_without_dirtying_moves_the_memory_once_at_the_links_speed(memory_gib, bandwidth_gib_s):
+    """No page dirtied: one round sends the memory, M / b seconds, and nothing is left
+    for the stop-and-copy (Clark et al. 2005, §3.1)."""
+    move = precopy(memory_gib, bandwidth_gib_s, 0.0, 0.3, 30)
+    assert move.rounds == 1 and move.converged
+    assert move.moved_gib == memory_gib
+    assert move.duration_s == pytest.approx(memory_gib / bandwidth_gib_s, rel=1e-15)
+    assert move.downtime_s == 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(memory_gib=st.floats(0.5, 512), bandwidth_gib_s=st.floats(0.01, 10), ratio=st.floats(0.01, 0.9),
+       downtime_limit_s=st.floats(0.01, 2))
+def test_precopy_rounds_follow_the_geometric_series_and_stop_at_the_downtime_target(
+        memory_gib, bandwidth_gib_s, ratio, downtime_limit_s):
+    """Round k sends M r^k (r = d / b); the first k with M r^k <= b D is sent stopped.
+    So k = ceil(log(b D / M) / log r) live rounds, time M/b (1 - r^k)/(1 - r) + M r^k / b,
+    bytes M (1 - r^(k+1))/(1 - r), downtime M r^k / b <= D (when the rounds before the
+    last sent less than 3 M, Xen's bound)."""
+    dirty = ratio * bandwidth_gib_s
+    threshold = bandwidth_gib_s * downtime_limit_s
+    assume(threshold < memory_gib)  # else the whole memory is sent stopped, no live round
+    exact = math.log(threshold / memory_gib) / math.log(ratio)
+    assume(abs(exact - round(exact)) > 1e-6)  # not on a boundary rounding could move
+    k = math.ceil(exact)
+    assume(k <= 30)
+    assume((1 - ratio ** (k - 1)) / (1 - ratio) < 3 - 1e-9)  # Xen's 3 × M bound not reached before
+    move = precopy(memory_gib, bandwidth_gib_s, dirty, downtime_limit_s, 30)
+    assert move.rounds == k and move.converged
+    live_s = memory_gib / bandwidth_gib_s * (1 - ratio ** k) / (1 - ratio)
+    assert move.downtime_s == pytest.approx(memory_gib * ratio ** k / bandwidth_gib_s, rel=1e-9)
+    assert move.downtime_s <= downtime_limit_s
+    assert move.duration_s == pytest.approx(live_s + move.downtime_s, rel=1e-9)
+    assert move.moved_gib == pytest.approx(memory_gib * (1 - ratio ** (k + 1)) / (1 - ratio), rel=1e-9)
+
+
+def test_precopy_that_cannot_converge_stops_and_copies_the_memory_with_a_long_downtime():
+    """d >= b: the first round's dirt is the whole memory again (pages dirtied are
+    counted once), so the VM stops and all of it is sent stopped: 2 M sent, M/b down."""
+    move = precopy(8.0, 0.125, 0.25, 0.3, 30)
+    assert not move.converged and move.rounds == 1
+    assert move.downtime_s == 8.0 / 0.125
+    assert move.duration_s == 2 * 8.0 / 0.125 and move.moved_gib == 16.0
+
+
+def test_precopy_stops_after_its_rounds_and_sends_the_rest_stopped():
+    """r = 1/2, one round allowed: M/b live, then M/2 sent stopped (above the target)."""
+    move = precopy(8.0, 1.0, 0.5, 0.3, 1)
+    assert not move.converged and move.rounds == 1
+    assert move.downtime_s == 4.0 and move.duration_s == 12.0 and move.moved_gib == 12.0
+
+
+def test_precopy_stops_once_it_has_sent_three_times_the_memory():
+    """Xen's bound: r = 0.9, M = 1 GiB at 1 GiB/s. Rounds send 1, 0.9, 0.81, 0.729
+    (3.439 GiB, the first sum past 3); 0.6561 GiB is left to send stopped."""
+    move = precopy(1.0, 1.0, 0.9, 0.01, 30)
+    assert not move.converged and move.rounds == 4
+    assert move.downtime_s == pytest.approx(0.9 ** 4, rel=1e-12)
+    assert move.moved_gib == pytest.approx(3.439 + 0.6561, rel=1e-12)
+    assert move.duration_s == pytest.approx(3.439 + 0.6561, rel=1e-12)
+
+
+def test_precopy_and_checkpoint_refuse_values_out_of_range():
+    with pytest.raises(ValueError, match="bandwidth_gib_s > 0"):
+        precopy(1.0, 0.0, 0.0, 0.3, 30)
+    with pytest.raises(ValueError, match="speeds > 0"):
+        checkpoint_restore(1.0, 500.0, 0.0, 500.0)
+
+
+def test_checkpoint_restore_dumps_sends_and_restores_the_resident_memory():
+    """CRIU: size = resident memory; dump at the source disk, send, restore at the target
+    disk, all frozen: 1 GiB at 512, 128, 256 MiB/s is 2 + 8 + 4 s."""
+    move = checkpoint_restore(1.0, 512.0, 128.0, 256.0)
+    assert move.duration_s == move.downtime_s == 14.0 and move.moved_gib == 1.0
+
+
+# --- drains -----------------------------------------------------------------------------
+
+DRAIN_AT_S = 100.0
+STEP_S = 0.0625  # samples on a grid the expected times fall on
+
+
+def drain_run(tmp_path, platforms, container="restart", horizon_s=1200.0, maintenance_s=600.0,
+              drains=((0, DRAIN_AT_S),), predict_s=None, **extra):
+    """Four 1-core services of 4 GiB (1 GiB in use) on host 0 of two, first fit; host 0
+    drained at 100 s. VM moves: 16 MiB/s dirtied, 128 MiB/s sent, 300 ms target."""
+    trace = tmp_path / "w.csv"
+    pd.DataFrame({"id": [f"s{k}" for k in range(4)], "submit_s": [0.0, 1.0, 2.0, 3.0],
+                  "duration_s": [1e6] * 4, "cpu_cores": [1.0] * 4, "memory_gib": [4.0] * 4,
+                  "cpu_used": [0.5] * 4, "memory_used_gib": [1.0] * 4}).to_csv(trace, index=False)
+    return simdc.simulate(validate({
+        "simulation": {"duration_s": horizon_s, "seed": 1, "platforms": platforms, "sample_every_s": STEP_S},
+        "cluster": {"hosts": [{"cpu_cores": 16, "memory_gib": 64, "count": 2, "disk_write_mib_s": 512}]},
+        "placement": {"policy": "first_fit"},
+        "platform": {"vm": {"sizing": "as_given"}} if "vm" in platforms else {},
+        "maintenance": {"drains": [list(d) for d in drains], "maintenance_s": maintenance_s,
+                        **({"predict_failures_s": predict_s} if predict_s else {})},
+        "migration": {"dirty_mib_s": 16, "bandwidth_mib_s": 128, "downtime_limit_s": 0.3, "container": container},
+        "workload": {"trace": str(trace)}, **extra,
+    }))
+
+
+def resident(results, platform: str, host: int) -> pd.Series:
+    ts = results.timeseries
+    return ts[(ts["platform"] == platform) & (ts["host"] == host)].set_index("t_s")["resident"]
+
+
+def test_a_drained_host_holds_nothing_once_its_vms_have_live_migrated_one_after_another(tmp_path):
+    """Each 4 GiB guest: rounds of 4096, 512, 64 MiB (r = 1/8) then 8 MiB stopped:
+    36.5 s live + 62.5 ms down. Four in turn: host 0 empty at 100 + 4 × 36.5625 s and
+    for the maintenance after it; holding the last VM just before its switch."""
+    results = drain_run(tmp_path, ["vm"])
+    per_vm_s = (4096 + 512 + 64 + 8) / 128
+    empty_at = DRAIN_AT_S + 4 * per_vm_s
+    on_0 = resident(results, "vm", 0)
+    assert on_0[DRAIN_AT_S - STEP_S] == 4
+    assert on_0[empty_at - per_vm_s + 36.5 - STEP_S] == 1  # the last VM, live phase
+    window = on_0[(on_0.index >= empty_at) & (on_0.index < empty_at + 600)]
+    assert len(window) == 600 / STEP_S and (window == 0).all()
+    assert resident(results, "vm", 1)[empty_at] == 4
+    rows = results.instances
+    assert (rows["migrations"] == 1).all() and (rows["host"] == 1).all()
+    assert rows["downtime_s"].to_numpy() == pytest.approx([8 / 128] * 4, rel=1e-12)
+    assert rows["migration_s"].to_numpy() == pytest.approx([per_vm_s] * 4, rel=1e-12)
+    assert rows["migrated_gib"].to_numpy() == pytest.approx([(4096 + 512 + 64 + 8) * MIB] * 4, rel=1e-12)
+    # the default 10 Gbit/s link: 128 MiB/s is 10.7 % of it
+    assert rows["migration_link_share"].to_numpy() == pytest.approx([128 * 2**20 * 8 / 10e9] * 4)
+    # a service ran all but its downtime: availability from the sizes alone
+    asked = rows["requested_s"].sum()
+    assert results.summary["service_availability"].iloc[0] == pytest.approx(1 - 4 * (8 / 128) / asked, rel=1e-9)
+    assert (results.hosts.set_index("host")["down_s"] == [600.0, 0.0]).all()
+
+
+def test_containers_checkpointed_move_their_resident_memory_in_turn(tmp_path):
+    """Each container: 1 GiB in use, dumped at 512 MiB/s, sent at 128, restored at 512:
+    2 + 8 + 2 = 12 s, all down. Four in turn: host 0 empty at 100 + 48 s."""
+    results = drain_run(tmp_path, ["container"], container="checkpoint")
+    on_0 = resident(results, "container", 0)
+    assert on_0[DRAIN_AT_S - STEP_S] == 4
+    assert on_0[DRAIN_AT_S + 36 - STEP_S] == 1 and on_0[DRAIN_AT_S + 48] == 0
+    rows = results.instances
+    assert (rows["downtime_s"] == 12.0).all() and (rows["migrated_gib"] == 1.0).all()
+    assert (rows["restarts"] == 0).all() and (rows["cold_start"] == False).all()  # noqa: E712 (state kept)
+
+
+def test_containers_restarted_leave_at_once_and_start_again_elsewhere(tmp_path):
+    """Stop and restart: all four leave at the drain, each a start on host 1 (no image:
+    instant), their state lost, nothing sent."""
+    results = drain_run(tmp_path, ["container"], container="restart")
+    assert resident(results, "container", 0)[DRAIN_AT_S + STEP_S] == 0
+    rows = results.instances
+    assert (rows["migrations"] == 1).all() and (rows["host"] == 1).all()
+    assert (rows["migrated_gib"] == 0).all() and (rows["replacements"] == 1).all()
+    # half a core since each started: the work its restart throws away
+    assert rows["lost_core_s"].to_numpy() == pytest.approx((0.5 * (DRAIN_AT_S - rows["first_ready_s"])).to_numpy())
+
+
+@pytest.mark.parametrize("platform, container, paused_s", [("vm", "restart", 8 / 128),
+                                                           ("container", "checkpoint", 12.0),
+                                                           ("container", "restart", None)])
+def test_moved_batch_work_continues_after_its_pause_and_a_restart_starts_it_again(tmp_path, platform, container,
+                                                                                  paused_s):
+    """A batch job of 1,000 s of work drained at 100 s: moved live or checkpointed it ends
+    its downtime later than it would have (62.5 ms; 12 s); restarted, it does all its
+    work again from its new start."""
+    trace = tmp_path / "b.csv"
+    pd.DataFrame({"id": ["b"], "submit_s": [0.0], "duration_s": [1000.0], "cpu_cores": [1.0], "memory_gib": [4.0],
+                  "cpu_used": [0.5], "memory_used_gib": [1.0], "kind": ["batch"]}).to_csv(trace, index=False)
+    results = simdc.simulate(validate({
+        "simulation": {"duration_s": 3000, "seed": 1, "platforms": [platform], "sample_every_s": 100},
+        "cluster": {"hosts": [{"cpu_cores": 16, "memory_gib": 64, "count": 2, "disk_write_mib_s": 512}]},
+        "platform": {"vm": {"sizing": "as_given", "cpu_overhead": 0.0, "io_overhead": 0.0}} if platform == "vm" else {},
+        "maintenance": {"drains": [[0, 100.0]]},
+        "migration": {"dirty_mib_s": 16, "container": container},
+        "workload": {"trace": str(trace)},
+    }))
+    row = results.instances.iloc[0]
+    assert row["outcome"] == "completed" and row["migrations"] == 1
+    if paused_s is None:
+        assert row["end_s"] - row["ready_s"] == pytest.approx(1000.0, rel=1e-12)
+        assert row["lost_core_s"] == pytest.approx(0.5 * (100.0 - row["first_ready_s"]), rel=1e-12)
+    else:
+        assert row["end_s"] - row["first_ready_s"] == pytest.approx(1000.0 + paused_s, rel=1e-12)
+        assert row["downtime_s"] == pytest.approx(paused_s, rel=1e-12) and row["lost_core_s"] == 0
+        assert row["run_s"] == pytest.approx(1000.0, rel=1e-12)
+
+
+def test_a_host_whose_vms_fit_nowhere_waits_and_goes_down_only_when_empty(tmp_path):
+    """One host: the drain finds no target, so nothing moves and the host never goes down."""
+    trace = tmp_path / "w.csv"
+    pd.DataFrame({"id": ["a"], "submit_s": [0.0], "duration_s": [1e6], "cpu_cores": [1.0],
+                  "memory_gib": [4.0]}).to_csv(trace, index=False)
+    results = simdc.simulate(validate({
+        "simulation": {"duration_s": 1000, "platforms": ["vm", "container"], "sample_every_s": 10},
+        "host": {"cpu_cores": 16, "memory_gib": 64},
+        "maintenance": {"drains": [[0, 100.0]]}, "workload": {"trace": str(trace)},
+    }))
+    vm = results.instances[results.instances["platform"] == "vm"]
+    assert (vm["migrations"] == 0).all() and (vm["outcome"] == "running_at_end").all()
+    assert (results.hosts[results.hosts["platform"] == "vm"]["down_s"] == 0).all()
+
+
+@pytest.mark.parametrize("ahead_s, kills", [(200.0, 0), (100.0, 2)])
+def test_a_predicted_failure_drains_the_host_before_it_strikes(tmp_path, ahead_s, kills):
+    """A failure at 400 s known ahead: its VMs move one after another from then on,
+    36.5625 s each. 200 s ahead, all four have left by 346.25 s: the failure kills
+    none. 100 s ahead, two have left by 373.125 s and the third is still copying at
+    400 s: the failure kills the third and the fourth."""
+    faults = {"host_failures": [[0, 400.0]], "host_repair_s": 300.0}
+    results = drain_run(tmp_path, ["vm"], drains=(), predict_s=ahead_s, faults=faults)
+    rows = results.instances
+    assert (rows["failure_kills"] > 0).sum() == kills
+    assert (rows["migrations"] == 1).sum() == 4 - kills
+    without = drain_run(tmp_path, ["vm"], drains=(), faults=faults)
+    assert (without.instances["failure_kills"] == 1).all() and "migrations" not in without.instances
+
+
+# --- accounting and invariants with moves on ------------------------------------------
+
+def moving_config(seed: int, drains, container: str, consolidate: bool, failures, sample_every_s: float = 20.0):
+    return validate({
+        "simulation": {"duration_s": 6000, "seed": seed, "platforms": ["vm", "container", "container_in_vm"],
+                       "sample_every_s": sample_every_s},
+        "cluster": {"hosts": [{"cpu_cores": 8, "memory_gib": 32, "count": 3}], "power_off_idle": True},
+        "placement": {"when_full": "queue", "max_wait_s": 300, "policy": "best_fit"},
+        "platform": {"vm": {"sizing": "as_given"}},
+        "faults": {"host_failures": failures, "host_repair_s": 500, "on_failure": "resubmit"},
+        "maintenance": {"drains": drains, "maintenance_s": 400, "retry_s": 30},
+        "migration": {"container": container},
+        "consolidation": {"interval_s": 300} if consolidate else {},
+        "workload": {"synthetic": {"arrival_rate_per_s": 0.03, "lifetime_s": {"mean": 900},
+                                   "sizes": [{"cpu_cores": 1, "memory_gib": 2, "weight": 1}]}},
+    })
+
+
+def moving_run(seed: int, drains, container: str, consolidate: bool, failures):
+    return simdc.simulate(moving_config(seed, drains, container, consolidate, failures))
+
+
+def engine_runs(config):
+    """Each platform's general engine, run by hand so its mover's record of maintenance
+    windows can be read beside the timeseries: (name, simulation, its tables)."""
+    workload = load_workload(config.workload, config.simulation.duration_s, config.simulation.seed)
+    for name in config.simulation.platforms:
+        sim = FastLane(name, resolve_sizing(config.platform[name], workload.sizes), config.fleet, workload.instances,
+                       config.simulation.duration_s, config.simulation.sample_every_s, config.simulation.seed,
+                       workload.usage, config.placement, config.power_off_idle,
+                       {image.name: image for image in config.images}, config.registry, config.faults,
+                       (config.maintenance, config.migration, config.consolidation))
+        yield name, sim, sim.run()
+
+
+drain_lists = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 5000).map(float)), min_size=1, max_size=3)
+failure_lists = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 5000).map(float)), max_size=2)
+
+
+# No shrinking: a run takes a second, and shrinking one took over five minutes.
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=(Phase.explicit, Phase.reuse, Phase.generate))
+@given(seed=st.integers(0, 1000), drains=drain_lists, container=st.sampled_from(["restart", "checkpoint"]),
+       consolidate=st.booleans(), failures=failure_lists)
+def test_no_host_holds_an_instance_while_down_for_maintenance_and_requests_add_up(
+        seed, drains, container, consolidate, failures):
+    """Random drains, host failures and consolidation on three hosts, every preset kind
+    (VMs, containers, containers in node VMs): every request is placed once or not
+    (placed + rejected + queued_at_end = submitted, outcomes agreeing with the times);
+    and at every 5-second sample inside a maintenance window the engine recorded, the
+    host's machines hold nothing, each window beginning at or after its drain; at the
+    end each machine's count of residents is its instances plus the moves booked onto it
+    (no booking leaked by a move called off)."""
+    drains, failures = [list(d) for d in drains], [list(f) for f in failures]
+    check_outcomes(moving_run(seed, drains, container, consolidate, failures))
+    for name, sim, run in engine_runs(moving_config(seed, drains, container, consolidate, failures, 5.0)):
+        ts = run.timeseries.assign(physical=lambda t: np.asarray(sim.physical)[t["host"].to_numpy()])
+        for j, down_from, down_until in sim.mover.windows:
+            assert any(h == j and t <= down_from for h, t in drains)
+            inside = ts[(ts["physical"] == j) & (ts["t_s"] > down_from) & (ts["t_s"] < down_until)]
+            assert (inside["resident"] == 0).all(), (name, j, down_from)
+        moved = np.asarray(sim.mover.migrations) > 0
+        assert (np.asarray(sim.mover.downtime_s)[~moved] == 0).all()
+        # no booking leaked: each machine holds its residents and the moves booked onto it
+        on = run.instances["outcome"] == "running_at_end"  # starting, running or backing off at the end
+        held = np.bincount(run.instances["host"][on].to_numpy(), minlength=len(sim.hosts))
+        for target in sim.mover.moving.values():
+            held[target.index] += 1
+        assert [host.resident for host in sim.hosts] == held.tolist(), name
+
+
+def consolidating_run(consolidate: bool, horizon_s: float = 20000.0, sample_every_s: float = 20.0):
+    """Four 8-core hosts a quarter used, instances placed at random (spread): room to
+    consolidate. Containers move by checkpoint."""
+    return simdc.simulate(validate({
+        "simulation": {"duration_s": horizon_s, "seed": 5, "platforms": ["vm", "container"],
+                       "sample_every_s": sample_every_s},
+        "cluster": {"hosts": [{"cpu_cores": 8, "memory_gib": 32, "count": 4}], "power_off_idle": True},
+        "placement": {"when_full": "queue", "max_wait_s": 300, "policy": "random"},
+        "platform": {"vm": {"sizing": "as_given"}},
+        "migration": {"container": "checkpoint"},
+        "consolidation": {"interval_s": 300} if consolidate else {},
+        "workload": {"synthetic": {"arrival_rate_per_s": 0.01, "lifetime_s": {"mean": 3000},
+                                   "sizes": [{"cpu_cores": 1, "memory_gib": 2, "weight": 1}]}},
+    }))
+
+
+def test_consolidation_never_powers_off_a_host_with_an_instance_on_it():
+    """Sampled every second, each host's energy lies between its idle power (200 W) and
+    its peak (400 W) over the time it held an instance, give or take a second per change
+    of holding: it draws power exactly while it holds something."""
+    results = consolidating_run(True, horizon_s=6000.0, sample_every_s=1.0)
+    for platform in ("vm", "container"):
+        ts = results.timeseries[results.timeseries["platform"] == platform]
+        hosts = results.hosts[results.hosts["platform"] == platform].set_index("host")
+        assert results.instances[results.instances["platform"] == platform]["migrations"].sum() > 0
+        for host, samples in ts.groupby("host"):
+            held = (samples["resident"] > 0).to_numpy()
+            held_s, changes = held.sum() * 1.0, np.count_nonzero(np.diff(held)) + 1
+            energy_j = hosts.loc[host, "energy_kwh"] * 3.6e6
+            assert 200.0 * (held_s - changes) <= energy_j <= 400.0 * (held_s + changes), (platform, host)
+
+
+def test_consolidation_saves_energy_against_the_same_run_without_it():
+    """Spread placement leaves hosts a quarter used; emptying them saves energy (the
+    moves' cost, both hosts on while a VM copies, included), on both platforms."""
+    on, off = consolidating_run(True), consolidating_run(False)
+    saved = off.summary.set_index("platform")["energy_kwh"] - on.summary.set_index("platform")["energy_kwh"]
+    assert (saved > 0).all(), saved
+    assert "migrations" not in off.instances and (on.instances.groupby("platform")["migrations"].sum() > 0).all()
+
+
+def test_moves_need_their_tables_right():
+    """Bad move settings are one line each, naming the key."""
+    base = {"simulation": {"duration_s": 100}, "host": {"cpu_cores": 4, "memory_gib": 8},
+            "workload": {"synthetic": {"arrival_rate_per_s": 0.1}}}
+    with pytest.raises(ConfigError, match=r"maintenance.drains\[0\]: host 3 does not exist"):
+        validate({**base, "maintenance": {"drains": [[3, 10.0]]}})
+    with pytest.raises(ConfigError, match=r"maintenance.drains\[0\]: t_s must be >= 0 \(got -5.0\)"):
+        validate({**base, "maintenance": {"drains": [[0, -5.0]]}})
+    with pytest.raises(ConfigError, match="consolidation.interval_s: .*power_off_idle"):
+        validate({**base, "consolidation": {"interval_s": 60}})
+    with pytest.raises(ConfigError, match="under .* must be below over"):
+        validate({**base, "consolidation": {"under": 0.9, "over": 0.5}})
+    with pytest.raises(ConfigError, match="maintenance.predict_failures_s: there are no host failures"):
+        validate({**base, "maintenance": {"predict_failures_s": 60}})
+    with pytest.raises(ConfigError, match="migration.container: must be one of"):
+        validate({**base, "migration": {"container": "teleport"}})
+    assert np.isfinite(validate(base).migration.downtime_limit_s)
+
+
+def test_a_drain_outside_the_fleet_is_one_error_line_and_exit_2(tmp_path):
+    """Through the CLI, as a user meets it: the key path, the bad host, the valid range."""
+    from typer.testing import CliRunner
+
+    from simdc.cli import app
+
+    config = Path(__file__).resolve().parents[2] / "configs" / "maintenance.toml"
+    result = CliRunner().invoke(app, ["run", str(config), "--set", "maintenance.drains=[[9, 100.0]]",
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "maintenance.drains[0]: host 9 does not exist (hosts are 0..5)" in lines[0]
+
+
+def test_the_report_shows_moves_only_for_a_run_that_moved_instances(tmp_path):
+    from simdc.report import figures
+
+    moved = drain_run(tmp_path, ["vm", "container"])
+    still = drain_run(tmp_path, ["vm", "container"], drains=())
+    assert "moves" in figures(moved) and "moves" not in figures(still)
+    bars = figures(moved)["moves"].data[-1]
+    # availability: run time over the service time asked for, from the instances' own columns
+    rows = moved.instances
+    for name, value in zip(bars.y, bars.x):
+        mine = rows[rows["platform"] == name]
+        assert value == pytest.approx(mine["run_s"].sum() / mine["requested_s"].sum())
