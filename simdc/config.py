@@ -31,6 +31,7 @@ from simdc.model.image import ImageSpec, RegistrySpec, check_catalogue, image_re
 from simdc.model.platform import PRESETS, RULES, PlatformSpec
 from simdc.model.workload import WorkloadSpec
 from simdc.model.placement import PlacementSpec
+from simdc.model.service import ServiceSpec
 
 
 class SimulationSpec(Spec):
@@ -65,6 +66,7 @@ class Config(Spec):
     images: tuple[ImageSpec, ...] = ()
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
     faults: FaultSpec = Field(default_factory=FaultSpec)
+    services: tuple[ServiceSpec, ...] = ()  # replica sets with releases and autoscaling (simdc.engine.services)
 
     @model_validator(mode="before")
     @classmethod
@@ -115,6 +117,7 @@ class Config(Spec):
                 if image_ref(name) not in known:
                     problems.append(f"{key}: image {name!r} is not in [[images]]"
                                     f"{'; known: ' + ', '.join(sorted(known)) if known else ''}")
+        problems += _service_problems(self.services, known, self.simulation.duration_s)
         hosts = len(self.fleet)
         for key in ("host_failures", "kernel_failures"):
             for index, (host, _) in enumerate(getattr(self.faults, key)):
@@ -155,6 +158,26 @@ class Config(Spec):
     def with_overrides(self, overrides: dict[str, Any] | list[str]) -> "Config":
         """A new config with dotted-key overrides applied and validated again."""
         return validate(apply_overrides(self.to_dict(), overrides))
+
+
+def _service_problems(services, known: set[str], duration_s: float) -> list[str]:
+    """Across ``[[services]]``: names once each, images in the catalogue, releases within the run."""
+    problems, seen = [], set()
+    for index, service in enumerate(services):
+        if service.name in seen:
+            problems.append(f"services[{index}].name: {service.name!r} is defined twice")
+        seen.add(service.name)
+        images = [("image", service.image)] + [(f"releases[{k}].image", release.image)
+                                               for k, release in enumerate(service.releases)]
+        for key, name in images:
+            if name and image_ref(name) not in known:
+                problems.append(f"services[{index}].{key}: image {name!r} is not in [[images]]"
+                                f"{'; known: ' + ', '.join(sorted(known)) if known else ''}")
+        for k, release in enumerate(service.releases):
+            if release.at_s >= duration_s:
+                problems.append(f"services[{index}].releases[{k}].at_s: must be before simulation.duration_s "
+                                f"({duration_s:g}) (got {release.at_s:g})")
+    return problems
 
 
 # --- loading -------------------------------------------------------------------------
@@ -245,6 +268,12 @@ def validate(raw: dict[str, Any], source: str | None = None, *, check_files: boo
     if check_files:
         problems += [_not_found(f"workload.{key}", Path(workload[key])) for key in ("trace", "usage")
                      if isinstance(workload.get(key), (str, Path)) and not _exists(workload[key])]
+        services = raw.get("services") if isinstance(raw.get("services"), list) else []
+        problems += [_not_found(f"services.{index}.demand.trace", Path(service["demand"]["trace"]))
+                     for index, service in enumerate(services)
+                     if isinstance(service, dict) and isinstance(service.get("demand"), dict)
+                     and isinstance(service["demand"].get("trace"), (str, Path))
+                     and not _exists(service["demand"]["trace"])]
     if problems:
         raise ConfigError([_origin(p, source, overrides) for p in problems]) from None
     return Config.model_validate(raw)
@@ -312,6 +341,17 @@ def _only_failed_items(error: dict[str, Any]) -> bool:
 
 def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
     """Make workload paths absolute: relative to ``base``, or else under ``$SIMDC_TRACES``."""
+    services = raw.get("services")
+    for service in services if isinstance(services, list) else ():
+        demand = service.get("demand") if isinstance(service, dict) else None
+        if isinstance(demand, dict) and isinstance(demand.get("trace"), str):
+            path = Path(demand["trace"]).expanduser()
+            if not path.is_absolute():
+                elsewhere = under_traces_env(path)
+                path = (base / path).resolve()
+                if not _exists(path) and elsewhere is not None and _exists(elsewhere):
+                    path = elsewhere.resolve()
+            demand["trace"] = str(path)
     workload = raw.get("workload")
     if not isinstance(workload, dict):
         return

@@ -1,0 +1,140 @@
+"""Services as replica sets: a replica count, an image, a demand over time, releases that
+roll a new image over the replicas, and an optional horizontal autoscaler.
+
+Times in seconds, demand in cores (what the service's users ask of its replicas at once).
+The controller that acts on these specs is :mod:`simdc.engine.services`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+
+from simdc.model.base import Spec
+
+_PERCENT = re.compile(r"^\d+(\.\d+)?%$")
+
+
+def _int_or_percent(value: int | str) -> int | str:
+    if isinstance(value, str) and not _PERCENT.match(value.strip()):
+        raise ValueError(f"must be a whole number of replicas or a percentage like '25%' (got {value!r})")
+    if isinstance(value, int) and value < 0:
+        raise ValueError(f"must be >= 0 (got {value})")
+    return value.strip() if isinstance(value, str) else value
+
+
+class Spike(Spec):
+    """Demand × ``factor`` during [``at_s``, ``at_s + duration_s``)."""
+
+    at_s: float = Field(ge=0)
+    duration_s: float = Field(gt=0)
+    factor: float = Field(gt=0)
+
+
+class DemandSpec(Spec):
+    """A service's demand in cores over time, evaluated on a grid of ``step_s``.
+
+    ``cores`` (a constant), changed to ``steps`` ``[[at_s, cores], ...]`` from each
+    ``at_s`` on, times a diurnal swing of ± ``diurnal_amplitude`` peaking at
+    ``diurnal_peak_s`` of the day, times each spike's factor while it lasts. Or a real
+    series: ``trace``, the Azure Functions 2019 ``invocations.csv`` (invocations per
+    minute), for ``function`` (its HashFunction; default the busiest), each invocation
+    costing ``core_s_per_invocation`` core-seconds (default: the function's average
+    duration in the trace's ``durations.csv``, one core while it runs).
+    """
+
+    cores: float = Field(default=0.0, ge=0, description="constant demand, cores")
+    steps: tuple[tuple[float, float], ...] = Field(default=(), description="[[at_s, cores], ...]: from at_s on")
+    diurnal_amplitude: float = Field(default=0.0, ge=0, lt=1)
+    diurnal_peak_s: float = Field(default=14 * 3600.0, ge=0, lt=86400)
+    spikes: tuple[Spike, ...] = ()
+    trace: Path | None = Field(default=None, description="Azure Functions 2019 invocations.csv")
+    function: str | None = Field(default=None, description="HashFunction of the trace; default the busiest")
+    core_s_per_invocation: float | None = Field(default=None, gt=0)
+    step_s: float = Field(default=15.0, ge=1.0, description="grid the demand is evaluated and recorded on")
+
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, steps):
+        for at_s, cores in steps:
+            if at_s < 0 or cores < 0:
+                raise ValueError(f"each step is [at_s >= 0, cores >= 0] (got {[at_s, cores]})")
+        if list(steps) != sorted(steps):
+            raise ValueError("steps must be in order of at_s")
+        return steps
+
+    @model_validator(mode="after")
+    def _source(self) -> "DemandSpec":
+        if self.trace is None and (self.function is not None or self.core_s_per_invocation is not None):
+            raise ValueError("function and core_s_per_invocation go with demand.trace")
+        return self
+
+
+class ReleaseSpec(Spec):
+    """At ``at_s``, a new version of the service: ``image`` (default: the same image, a
+    configuration change) rolled over the replicas."""
+
+    at_s: float = Field(ge=0)
+    image: str | None = None
+
+
+class AutoscaleSpec(Spec):
+    """A horizontal autoscaler: Kubernetes' HPA on average CPU utilisation of the ready
+    replicas (defaults from the Kubernetes docs, "Horizontal Pod Autoscaling": 15 s sync
+    period, 0.1 tolerance, 300 s scale-down stabilisation window; scale-up by at most
+    the larger of 100 % and 4 replicas per 15 s, the default ``behavior``)."""
+
+    min_replicas: int = Field(default=1, ge=1)
+    max_replicas: int = Field(ge=1, le=10_000)
+    target_utilisation: float = Field(gt=0, le=1, description="of the replicas' CPU request")
+    sync_s: float = Field(default=15.0, gt=0)
+    tolerance: float = Field(default=0.1, ge=0, lt=1)
+    scale_down_stabilisation_s: float = Field(default=300.0, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "AutoscaleSpec":
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(f"max_replicas ({self.max_replicas}) must be >= min_replicas ({self.min_replicas})")
+        return self
+
+
+class ServiceSpec(Spec):
+    """A service: ``replicas`` instances of ``image``, each of ``cpu_cores`` and
+    ``memory_gib`` (a VM's size, a container's request), serving ``demand``.
+
+    A replica serves once it has started and passed ``readiness_s`` (its readiness
+    probe); a ready replica serves up to ``cpu_cores`` of the demand. ``max_surge`` and
+    ``max_unavailable`` govern rollouts as in Kubernetes (a count, or a percentage of
+    the replicas: surge rounds up, unavailable down; defaults 25 %, Kubernetes'
+    Deployment defaults). A step is an SLO violation when the share of demand served is
+    below ``slo_served_share``.
+    """
+
+    name: str = Field(min_length=1)
+    image: str = ""
+    replicas: int = Field(ge=0, le=10_000)
+    cpu_cores: float = Field(gt=0)
+    memory_gib: float = Field(gt=0)
+    memory_used_gib: float | None = Field(default=None, gt=0, description="default: memory_gib")
+    readiness_s: float = Field(default=0.0, ge=0)
+    max_surge: int | str = "25%"
+    max_unavailable: int | str = "25%"
+    demand: DemandSpec = Field(default_factory=DemandSpec)
+    releases: tuple[ReleaseSpec, ...] = ()
+    autoscale: AutoscaleSpec | None = None
+    slo_served_share: float = Field(default=0.99, gt=0, le=1)
+
+    @field_validator("max_surge", "max_unavailable")
+    @classmethod
+    def _rollout(cls, value: int | str) -> int | str:
+        return _int_or_percent(value)
+
+    @field_validator("releases")
+    @classmethod
+    def _in_order(cls, releases):
+        times = [release.at_s for release in releases]
+        if times != sorted(times):
+            raise ValueError(f"releases must be in order of at_s (got {times})")
+        return releases
