@@ -22,7 +22,7 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
                  usage=None, placement: PlacementSpec | None = None, power_off_idle: bool = False,
                  progress=None, images: dict | None = None,
                  registry: RegistrySpec | None = None, faults: FaultSpec | None = None,
-                 lane: str = "auto", sizes: str = "vm") -> PlatformRun:
+                 lane: str = "auto", sizes: str = "vm", services: tuple = ()) -> PlatformRun:
     """Replay ``instances`` (sorted by ``submit_s``) on ``hosts`` under ``platform``.
 
     Parameters
@@ -50,8 +50,14 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
         What the instances' ``cpu_cores`` and ``memory_gib`` are: VM sizes (``"vm"``) or
         applications' needs (``"need"``); decides a VM's ``sizing = "auto"``
         (:func:`simdc.engine.rules.resolve_sizing`).
+    services
+        ``[[services]]`` specs (:mod:`simdc.model.service`): replica sets whose replicas a
+        controller creates as the run goes (:mod:`simdc.engine.services`), general engine only.
     """
     platform = resolve_sizing(platform, sizes)
+    if services:
+        return _with_services(name, platform, hosts, instances, duration_s, sample_every_s, seed, usage,
+                              placement, power_off_idle, images, registry, faults, progress, services)
     args = (name, platform, hosts, instances, duration_s, sample_every_s, seed, usage,
             placement or PlacementSpec(), power_off_idle, images or {}, registry or RegistrySpec(),
             faults or FaultSpec())
@@ -67,6 +73,46 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
         sim = FastLane(*args)
         sim.progress = progress
         return _finished(sim, sim.run(), "general")
+
+
+def _with_services(name, platform, hosts, instances, duration_s, sample_every_s, seed, usage, placement,
+                   power_off_idle, images, registry, faults, progress, services) -> PlatformRun:
+    """The general engine with a controller for ``services``; the instances table holds the
+    workload's rows, then every replica created (its ``service`` column names its service,
+    ``version`` its release, 0 before any)."""
+    from simdc.engine.services import Controller, ReplicaUsage, with_replicas
+
+    rows, plan = with_replicas(instances, tuple(services), duration_s)
+    usage = ReplicaUsage(usage, plan, rows["cpu_used"].to_numpy(float), rows["memory_used_gib"].to_numpy(float))
+    sim = FastLane(name, platform, hosts, rows, duration_s, sample_every_s, seed, usage,
+                   placement or PlacementSpec(), power_off_idle, images or {}, registry or RegistrySpec(),
+                   faults or FaultSpec())
+    sim.progress = progress
+    sim.services = Controller(sim, plan, duration_s)
+    sim.usage.controller = sim.services
+    run = _finished(sim, sim.run(), "general")
+    series, releases = sim.services.tables()
+    table = run.instances
+    service = np.full(len(table), "", dtype=object)
+    version = np.zeros(len(table), dtype=np.int64)
+    service[plan.first:] = [plan.services[k].name for k in plan.service_of]
+    version[plan.first:] = plan.version_of
+    table["service"], table["version"] = service, version
+    created = sim.services.created_s
+    slots = np.fromiter(created, np.int64, len(created))
+    submit = table["submit_s"].to_numpy(float).copy()
+    submit[slots] = np.fromiter(created.values(), float, len(created))
+    table["submit_s"] = submit
+    # waited for a host from its creation: until admitted, turned away, or the end
+    admit, end = table["admit_s"].to_numpy(float), table["end_s"].to_numpy(float)
+    waited = np.where(np.isnan(admit), np.where(np.isnan(end), duration_s, end), admit)
+    queue = table["queue_s"].to_numpy(float).copy()
+    queue[slots] = waited[slots] - submit[slots]
+    table["queue_s"] = queue
+    keep = sim.services.used_rows()
+    table = table[keep].reset_index(drop=True)
+    asked = rows.loc[keep, ["cpu_cores", "memory_gib"]].reset_index(drop=True)
+    return replace(run, instances=table, services=series, releases=releases, requests=asked)
 
 
 def _finished(sim: FastLane, run: PlatformRun, lane: str) -> PlatformRun:

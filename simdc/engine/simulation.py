@@ -143,6 +143,9 @@ class PlatformRun:
     hosts: pd.DataFrame  # one row per host: capacity and time integrals
     timeseries: pd.DataFrame  # one row per host and sample
     lane: str = "general"  # the engine's lane that ran it: "general" or "fast"
+    services: pd.DataFrame | None = None  # with [[services]]: demand, ready and served over time (engine.services)
+    releases: pd.DataFrame | None = None  # with [[services]]: one row per release rolled out
+    requests: pd.DataFrame | None = None  # with [[services]]: what each row of instances asked (sizes)
 
 
 class Simulation:
@@ -223,6 +226,7 @@ class Simulation:
         self.weight = None  # CPU weights: kept by the general engine (_general_state)
         self.timeseries = Timeseries(len(self.hosts))
         self.progress = None
+        self.services = None  # a services.Controller whose replicas are the last rows, when the config has services
 
     def _recommender_setup(self, platform, instances) -> None:
         """Admission by a recommender that learns while the run goes: each submission
@@ -330,6 +334,8 @@ class Simulation:
             self._plan_failures()
         if self.recommender is not None:
             self._after(0.0, self._on_observe, None)
+        if self.services is not None:
+            self.services.start()
         self.env.run(until=self.duration_s)
         self._collect_running()
         return self._tables()
@@ -467,6 +473,8 @@ class Simulation:
     def _reject(self, i: int, now: float) -> None:
         self.state[i] = REJECTED
         self.end_s[i] = now
+        if self.services is not None and i >= self.services.first:
+            self.services.changed(i)
 
     # --- start, run, end -----------------------------------------------------------
 
@@ -578,6 +586,8 @@ class Simulation:
         if self.vm and self.faults.kernel_mtbf_s:  # this VM's own kernel may fail
             delay = float(self.kernel_rng.exponential(self.faults.kernel_mtbf_s))
             self._after(delay, self._on_vm_kernel_failure, (i, now))
+        if self.services is not None and i >= self.services.first:
+            self.services.running(i, now)
 
     def _on_end(self, event) -> None:
         i = event._value
@@ -601,6 +611,28 @@ class Simulation:
         s = self.slot_of[i]
         demand, unmet, swap, extra, degraded = host.remove(now, s, self.slot_of)
         self._account(i, now, demand, unmet, swap, extra, degraded)
+        if self.services is not None and i >= self.services.first:
+            self.services.stopped(i)
+
+    def _remove(self, i: int, now: float) -> None:
+        """A controller deletes replica ``i``: it ends now, completed, wherever it was (a
+        replica still waiting for a host never had one: rejected). Timers of its start or
+        restart no longer apply (a new epoch)."""
+        state = self.state[i]
+        if state == WAITING or state == QUEUED:
+            self._reject(i, now)
+            return
+        if state not in (STARTING, RUNNING, BACKOFF):
+            return
+        host = self.hosts[self.host_of[i]]
+        self.epoch[i] += 1
+        if state == RUNNING:
+            self._stop(i, host, now)
+            host.rebalance(now)
+            self._schedule_finish(host, now)
+        elif state == STARTING:
+            host.starting -= 1
+        self._leave(i, host, now, COMPLETED)
 
     def _collect(self, i: int, host: HostState, s: int) -> None:
         """At the horizon: the integrals of an instance still running."""
@@ -623,6 +655,8 @@ class Simulation:
             self.caches[host.index].unpin(digest for digest, _ in self.needs[i])
         self.state[i] = state
         self.end_s[i] = now
+        if self.services is not None and i >= self.services.first:
+            self.services.changed(i)
         if drain and self.queue:
             self._drain_queue(now)
 
