@@ -1,0 +1,225 @@
+"""Services as replica sets (issue #18): rolling updates and horizontal autoscaling,
+checked against Kubernetes' arithmetic worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import simdc
+from simdc.config import validate
+from simdc.engine import run_platform
+from simdc.engine.services import fenceposts, hpa_recommendation, rollout_step
+from simdc.errors import ConfigError
+from simdc.workload import load_workload
+
+MIB_PER_GIB = 1024.0
+
+
+def config(services, duration_s=600.0, platforms=("container",), images=(), cluster=None, **extra):
+    """A run with a background workload that never arrives (one per 10^9 s), so the
+    fleet holds only the services' replicas."""
+    return validate({
+        "simulation": {"duration_s": duration_s, "platforms": list(platforms), "sample_every_s": duration_s},
+        **({"cluster": cluster} if cluster else {"host": {"cpu_cores": 64, "memory_gib": 256}}),
+        "platform": {"container": {"start_s": 2.0}, "vm": {"boot_s": 30.0, "sizing": "as_given"}},
+        "workload": {"synthetic": {"arrival_rate_per_s": 1e-9}},
+        "images": list(images),
+        "services": services,
+        **extra,
+    })
+
+
+def runs(cfg):
+    """Each platform's raw run (instances, the controller's series and releases)."""
+    workload = load_workload(cfg.workload, cfg.simulation.duration_s, cfg.simulation.seed)
+    assert len(workload.instances) == 0
+    return {name: run_platform(name, cfg.platform[name], cfg.fleet, workload.instances,
+                               duration_s=cfg.simulation.duration_s, sample_every_s=cfg.simulation.sample_every_s,
+                               seed=cfg.simulation.seed, placement=cfg.placement,
+                               images={image.name: image for image in cfg.images}, registry=cfg.registry,
+                               faults=cfg.faults, services=cfg.services)
+            for name in cfg.simulation.platforms}
+
+
+def web(**fields):
+    return {"name": "web", "replicas": 4, "cpu_cores": 1, "memory_gib": 2, "demand": {"cores": 2.0}, **fields}
+
+
+# --- Kubernetes' rounding and step -----------------------------------------------------
+
+def test_surge_rounds_up_and_unavailable_down_and_both_zero_allow_one_unavailable():
+    """ResolveFenceposts: 25 % of 10 is 2.5: surge 3, unavailable 2; 0 and 0 become 0 and 1."""
+    assert fenceposts("25%", "25%", 10) == (3, 2)
+    assert fenceposts("25%", "25%", 1) == (1, 0)
+    assert fenceposts(0, 0, 5) == (0, 1)
+    assert fenceposts(2, "50%", 3) == (2, 1)
+
+
+def test_rollout_step_surges_first_then_removes_old_only_as_new_become_ready():
+    """replicas 4, surge 1, unavailable 0: one new at a time, one old out per new ready."""
+    assert rollout_step(4, 1, 0, old=4, old_ready=4, new=0, new_ready=0) == (1, 0)
+    assert rollout_step(4, 1, 0, old=4, old_ready=4, new=1, new_ready=0) == (0, 0)
+    assert rollout_step(4, 1, 0, old=4, old_ready=4, new=1, new_ready=1) == (0, 1)
+    # surge 0, unavailable 2: remove two old first, then replace them
+    assert rollout_step(4, 0, 2, old=4, old_ready=4, new=0, new_ready=0) == (0, 2)
+    assert rollout_step(4, 0, 2, old=2, old_ready=2, new=0, new_ready=0) == (2, 0)
+
+
+# --- rolling updates -------------------------------------------------------------------
+
+@pytest.mark.parametrize("n, readiness_s", [(1, 0.0), (4, 3.0), (7, 10.0)])
+def test_rollout_with_surge_1_unavailable_0_takes_n_times_start_plus_readiness(n, readiness_s):
+    """maxSurge 1, maxUnavailable 0, start latency s = 2 s, readiness r, on an empty
+    fleet: the k-th new replica is created at T + (k−1)(s + r), runs from s later, is
+    ready r after that, and then one old replica ends; the rollout takes n × (s + r),
+    booking one replica above n at most, with never fewer than n ready."""
+    start_s, release_s = 2.0, 100.0
+    cfg = config([web(replicas=n, readiness_s=readiness_s, max_surge=1, max_unavailable=0,
+                      releases=[{"at_s": release_s}])])
+    run = runs(cfg)["container"]
+    step = start_s + readiness_s
+    (release,) = run.releases.itertuples()
+    assert release.end_s - release.at_s == pytest.approx(n * step, abs=1e-9)
+    inst = run.instances
+    new = inst[inst["version"] == 1].sort_values("submit_s")
+    old = inst[inst["version"] == 0]
+    k = np.arange(n)
+    np.testing.assert_allclose(new["submit_s"], release_s + k * step, atol=1e-9)
+    np.testing.assert_allclose(new["first_ready_s"], release_s + k * step + start_s, atol=1e-9)
+    np.testing.assert_allclose(np.sort(old["end_s"]), release_s + (k + 1) * step, atol=1e-9)
+    assert (old["outcome"] == "completed").all() and (new["outcome"] == "running_at_end").all()
+    during = run.services[(run.services["t_s"] >= release_s) & (run.services["t_s"] < release.end_s)]
+    assert during["pods"].max() == n + 1
+    assert during["ready"].min() >= n
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 8), surge=st.integers(0, 3), unavailable=st.integers(0, 3), readiness_s=st.sampled_from([0.0, 4.0]))
+def test_a_rollout_never_exceeds_its_surge_nor_its_unavailable_and_ends_all_new(n, surge, unavailable, readiness_s):
+    """Over any maxSurge/maxUnavailable: at every instant of the rollout at most n + surge
+    replicas exist and at least n − unavailable are ready (as resolved by
+    ResolveFenceposts); at the end exactly n replicas, all of the new version, all ready."""
+    cfg = config([web(replicas=n, readiness_s=readiness_s, max_surge=surge, max_unavailable=unavailable,
+                      releases=[{"at_s": 100.0}])], duration_s=400.0)
+    run = runs(cfg)["container"]
+    max_surge, max_unavailable = fenceposts(surge, unavailable, n)
+    (release,) = run.releases.itertuples()
+    assert release.end_s == release.end_s, "the rollout finished"
+    held = run.services.groupby("t_s").last()  # several rows at one instant: the last holds
+    during = held[(held.index >= 100.0) & (held.index < release.end_s)]
+    assert (during["pods"] <= n + max_surge).all()
+    assert (during["ready"] >= n - max_unavailable).all()
+    alive = run.instances[run.instances["outcome"] == "running_at_end"]
+    assert len(alive) == n and (alive["version"] == 1).all()
+
+
+def test_a_new_tag_sharing_all_but_its_top_layer_pulls_exactly_that_layer_per_host():
+    """v2 shares v1's base and middle layers (700 MiB) and replaces its 50 MiB top with a
+    60 MiB one: a container host that held v1 pulls 60 MiB for v2, no more; one that
+    never did pulls all 760 MiB. A VM copies the whole new disk image (4 GiB) per host."""
+    images = [{"name": "web:v1", "disk_gib": 4.0, "layers": [{"digest": "base", "size_mib": 500},
+                                                               {"digest": "mid", "size_mib": 200},
+                                                               {"digest": "top1", "size_mib": 50}]},
+              {"name": "web:v2", "disk_gib": 4.0, "layers": [{"digest": "base", "size_mib": 500},
+                                                               {"digest": "mid", "size_mib": 200},
+                                                               {"digest": "top2", "size_mib": 60}]}]
+    cluster = {"hosts": [{"cpu_cores": 2, "memory_gib": 16, "count": 4}]}  # two replicas a host at most
+    cfg = config([web(image="web:v1", replicas=5, releases=[{"at_s": 300.0, "image": "web:v2"}])],
+                 duration_s=900.0, platforms=("container", "vm"), images=images, cluster=cluster)
+    for name, run in runs(cfg).items():
+        (release,) = run.releases.itertuples()
+        new = run.instances[run.instances["version"] == 1]
+        had_v1 = set(run.instances.loc[run.instances["version"] == 0, "host"])
+        hosts = set(new["host"])
+        if name == "container":
+            expected_mib = sum(60 if host in had_v1 else 760 for host in hosts)
+            assert len(hosts & had_v1) >= 2
+        else:
+            expected_mib = 4 * MIB_PER_GIB * len(hosts)
+        assert release.pulled_gib == pytest.approx(expected_mib / MIB_PER_GIB, rel=1e-12), name
+
+
+# --- horizontal autoscaling ------------------------------------------------------------
+
+def test_hpa_replicas_after_a_step_match_the_algorithm_by_hand_at_each_sync():
+    """1-core replicas, target 50 %, 2 to start, start 2 s (ready before the next 15 s
+    sync), demand 2 cores, 10 from 300 s, 2 again from 600 s. By the HPA's rule,
+    desired = ceil(ready × utilisation / target) unless within 10 %, scale-up at most
+    max(2×, +4) a sync, scale-down to the highest recommendation of the last 300 s:
+
+    - t=15: 2 ready at 100 %: ratio 2 → 4. t=30…285: 4 at 50 %: ratio 1 → 4.
+    - t=300: 4 at 250 %: 20, limited to 8. t=315: 8 at 125 %: 20, limited to 16.
+      t=330: 16 at 62.5 %: ratio 1.25 → 20. Then 20 at 50 %: 20.
+    - t=600: 20 at 10 %: recommends 4, but 20 was recommended in the last 300 s (until
+      585 s): 20 until t=885; t=900: the window holds only 4s → 4.
+    """
+    cfg = config([web(replicas=2, demand={"cores": 2.0, "steps": [[300, 10.0], [600, 2.0]]},
+                      autoscale={"min_replicas": 1, "max_replicas": 40, "target_utilisation": 0.5})],
+                 duration_s=1000.0)
+    series = runs(cfg)["container"].services.groupby("t_s").last()
+    expected = {15: 4, 30: 4, 285: 4, 300: 8, 315: 16, 330: 20, 345: 20, 585: 20, 600: 20, 885: 20, 900: 4, 990: 4}
+    for t, desired in expected.items():
+        assert series.loc[float(t), "desired"] == desired, t
+    assert series.loc[302.0, "ready"] == 8 and series.loc[317.0, "ready"] == 16
+
+
+def test_hpa_recommendation_follows_the_formula_tolerance_and_unready_pods():
+    """desired = ceil(current × metric / target); within 10 % no change; unready pods
+    count as idle when scaling up (Kubernetes docs, Algorithm details)."""
+    assert hpa_recommendation(4, 4, 0, demand_cores=3.0, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 6
+    assert hpa_recommendation(4, 4, 0, demand_cores=2.1, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 4
+    # 2 ready at 150 %, 2 unready as 0 %: average 75 % → ceil(4 × 1.5) = 6
+    assert hpa_recommendation(4, 2, 2, demand_cores=3.0, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 6
+    assert hpa_recommendation(4, 0, 4, demand_cores=3.0, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 4
+
+
+def test_vms_scale_slower_than_containers_and_leave_more_demand_unserved():
+    """The same HPA on both: a VM replica boots in 30 s, a container starts in 2 s, so
+    after the step the VMs serve all demand later and leave more of it unserved."""
+    cfg = config([web(replicas=2, demand={"cores": 2.0, "steps": [[300, 10.0]]},
+                      autoscale={"max_replicas": 40, "target_utilisation": 0.5})],
+                 duration_s=900.0, platforms=("container", "vm"))
+    summary = simdc.simulate(cfg).summary.set_index("platform")
+    assert summary.loc["vm", "catch_up_max_s"] > summary.loc["container", "catch_up_max_s"]
+    assert summary.loc["vm", "demand_unserved_core_s"] > summary.loc["container", "demand_unserved_core_s"]
+    # after the step, capacity short of 10 cores until enough replicas are ready: at least one boot
+    assert summary.loc["vm", "catch_up_max_s"] >= 30.0
+    assert summary.loc["container", "catch_up_max_s"] >= 2.0
+
+
+# --- accounting and errors -----------------------------------------------------------
+
+def test_replicas_are_accounted_like_any_instance_under_failures():
+    """Hosts failing under an autoscaled service with a release: every replica created
+    ends in exactly one outcome, and placed + rejected + queued_at_end = submitted."""
+    cfg = config([web(replicas=3, readiness_s=2.0, demand={"cores": 3.0, "spikes": [{"at_s": 400, "duration_s": 300,
+                                                                                      "factor": 3}]},
+                      releases=[{"at_s": 500}], autoscale={"max_replicas": 12, "target_utilisation": 0.6})],
+                 duration_s=1500.0, platforms=("container", "vm"),
+                 cluster={"hosts": [{"cpu_cores": 4, "memory_gib": 32, "count": 5}]},
+                 faults={"host_mtbf_s": 600, "host_repair_s": 120, "on_failure": "resubmit"},
+                 placement={"when_full": "queue"})
+    results = simdc.simulate(cfg)
+    for row in results.summary.itertuples():
+        assert row.placed + row.rejected + row.queued_at_end + row.requeued_at_end == row.submitted
+        inst = results.instances[results.instances["platform"] == row.platform]
+        assert inst["id"].is_unique and inst["outcome"].notna().all()
+        assert 0 <= row.demand_served_share <= 1
+
+
+@pytest.mark.parametrize("service, said", [
+    (web(max_surge="25"), "services.0.max_surge: "),
+    (web(releases=[{"at_s": 10, "image": "nope:v2"}]), "services[0].releases[0].image: image 'nope:v2'"),
+    (web(autoscale={"min_replicas": 5, "max_replicas": 2, "target_utilisation": 0.5}), "services.0.autoscale"),
+    (web(replica=3), "services.0.replica: unknown key"),
+])
+def test_a_bad_service_key_is_reported_with_its_path(service, said):
+    with pytest.raises(ConfigError) as err:
+        config([service])
+    assert any(said in line for line in err.value.problems), err.value.problems
