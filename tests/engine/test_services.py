@@ -207,7 +207,8 @@ def test_replicas_are_accounted_like_any_instance_under_failures():
                  placement={"when_full": "queue"})
     results = simdc.simulate(cfg)
     for row in results.summary.itertuples():
-        assert row.placed + row.rejected + row.queued_at_end + row.requeued_at_end == row.submitted
+        assert row.placed + row.rejected + row.queued_at_end == row.submitted
+        assert row.failures > 0 and row.failure_kills > 0
         inst = results.instances[results.instances["platform"] == row.platform]
         assert inst["id"].is_unique and inst["outcome"].notna().all()
         assert 0 <= row.demand_served_share <= 1
