@@ -347,7 +347,7 @@ HEADLINE = (
     ("rollout_pulled_gib", "pulled per release (GiB)", "{:,.2f}"),
     ("rollout_surge_peak", "peak surge (replicas)", "{:,.0f}"),
     ("rollout_unavailable_replica_s", "unavailable replica-s per release", "{:,.0f}"),
-    ("rollout_unserved_core_s", "unserved in rollouts (core-s)", "{:,.0f}"),
+    ("rollout_unserved_core_s", "unserved per rollout (core-s)", "{:,.0f}"),
     ("catch_up_max_s", "time to serve a rise, max (s)", "{:,.1f}"),
     ("replica_hours", "replica-hours", "{:,.1f}"),
     ("slo_violation_s", "SLO violated (s)", "{:,.0f}"),
