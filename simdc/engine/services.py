@@ -305,6 +305,7 @@ class Controller:
         self.series: list[tuple] = []
         self.releases: list[dict] = []
         self.exhausted: set[int] = set()
+        self.warm = [spec.autoscale.warm_pool if spec.autoscale is not None and sim.vm else 0 for spec in self.specs]
 
     def _bounded(self, k: int, replicas: int) -> int:
         scale = self.specs[k].autoscale
@@ -464,6 +465,8 @@ class Controller:
             self.next_slot[k][v] += 1
             self.created_s[i] = now
             self.pods[k].append(i)
+            if self.warm[k] and now > 0:  # a scale-out after the start: from the warm pool while it lasts
+                self._from_warm_pool(k, i)
             self.sim._submit(i, now)
             if self.sim.state[i] not in LIVE:  # no host: try again later
                 self.blocked_until[k] = now + RETRY_S
@@ -471,6 +474,20 @@ class Controller:
                 return made
             made += 1
         return made
+
+    def _from_warm_pool(self, k: int, i: int) -> None:
+        """Replica ``i`` is a VM from service ``k``'s warm pool: already on disk and booted,
+        it starts in ``warm_start_s``; a VM to replace it in the pool boots meanwhile."""
+        sim = self.sim
+        self.warm[k] -= 1
+        refill_s = sim.start_s[i] + sim.copy_gib[i] * 1024.0 / min(h.spec.disk_write_mib_s for h in sim.hosts)
+        sim.start_s[i] = self.specs[k].autoscale.warm_start_s
+        sim.copy_gib[i] = 0.0
+        sim.needs[i] = ()
+        sim._after(refill_s, self._on_warm_refill, k)
+
+    def _on_warm_refill(self, event) -> None:
+        self.warm[event._value] += 1
 
     def _finish_rollout(self, k: int, now: float, done: bool) -> None:
         """Close the rollout under way: ``done`` only once no old replica is left and the

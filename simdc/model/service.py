@@ -92,11 +92,19 @@ class AutoscaleSpec(Spec):
     sync_s: float = Field(default=15.0, gt=0)
     tolerance: float = Field(default=0.1, ge=0, lt=1)
     scale_down_stabilisation_s: float = Field(default=300.0, ge=0)
+    # A VM scale set's warm pool: VMs booted ahead and stopped. A scale-out takes one while
+    # any is left and it starts in warm_start_s (no disk copy, no boot); the pool refills
+    # one VM per VM taken, a boot later. No default for warm_start_s: resuming a stopped
+    # VM depends on the cloud, so the study must state it.
+    warm_pool: int = Field(default=0, ge=0, le=10_000, description="VMs kept booted and stopped (VM platforms)")
+    warm_start_s: float | None = Field(default=None, ge=0, description="start of a VM from the warm pool")
 
     @model_validator(mode="after")
     def _bounds(self) -> "AutoscaleSpec":
         if self.max_replicas < self.min_replicas:
             raise ValueError(f"max_replicas ({self.max_replicas}) must be >= min_replicas ({self.min_replicas})")
+        if self.warm_pool and self.warm_start_s is None:
+            raise ValueError("warm_pool needs warm_start_s (how long a VM from the pool takes to start)")
         return self
 
 

@@ -224,3 +224,15 @@ def test_a_bad_service_key_is_reported_with_its_path(service, said):
     with pytest.raises(ConfigError) as err:
         config([service])
     assert any(said in line for line in err.value.problems), err.value.problems
+
+
+def test_a_vm_scale_set_takes_warm_vms_first_and_boots_the_rest():
+    """Warm pool of 3, warm start 5 s, boot 30 s: the scale-out at the 300 s sync (4 → 8
+    replicas) takes 3 warm VMs, ready at 305 s, and boots the fourth, ready at 330 s."""
+    cfg = config([web(replicas=2, demand={"cores": 2.0, "steps": [[300, 10.0]]},
+                      autoscale={"max_replicas": 40, "target_utilisation": 0.5, "warm_pool": 3,
+                                 "warm_start_s": 5.0})],
+                 duration_s=320.0 + 30.0, platforms=("vm",))
+    inst = runs(cfg)["vm"].instances
+    scaled = inst[inst["submit_s"] == 300.0].sort_values("first_ready_s")
+    np.testing.assert_allclose(scaled["first_ready_s"], [305.0, 305.0, 305.0, 330.0])
