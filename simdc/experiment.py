@@ -78,7 +78,12 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
     if config.services:
         slo = {service.name: service.slo_served_share for service in config.services}
         served = pd.DataFrame([metrics.service_metrics(r.services, r.releases, sim.duration_s, slo) for r in runs])
+        if not any(service.releases for service in config.services):
+            served = served.drop(columns=[c for c in served.columns if c.startswith("rollout_")])
         summary = pd.concat([summary, served], axis=1)
+    records = {name: pd.concat([getattr(r, name).assign(platform=platform) for r, platform in zip(runs, sim.platforms)],
+                               ignore_index=True)[lambda t: ["platform", *t.columns[:-1]]]
+               if config.services else None for name in ("services", "releases")}
     lanes = {name: run.lane for name, run in zip(sim.platforms, runs)}
     instances = _concat_columns([r.instances for r in runs])
     hosts = pd.concat([r.hosts for r in runs], ignore_index=True)
@@ -91,6 +96,8 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
         timeseries=timeseries,
         hosts=hosts,
         workload=workload.instances,
+        services=records["services"],
+        releases=records["releases"],
         manifest={
             "seed": sim.seed,
             "config_hash": config.hash,

@@ -236,3 +236,26 @@ def test_a_vm_scale_set_takes_warm_vms_first_and_boots_the_rest():
     inst = runs(cfg)["vm"].instances
     scaled = inst[inst["submit_s"] == 300.0].sort_values("first_ready_s")
     np.testing.assert_allclose(scaled["first_ready_s"], [305.0, 305.0, 305.0, 330.0])
+
+
+def test_the_service_records_are_written_and_read_back(tmp_path):
+    cfg = config([web(releases=[{"at_s": 100.0}])], duration_s=300.0, platforms=("container", "vm"))
+    results = simdc.simulate(cfg)
+    again = simdc.load_results(results.write(tmp_path / "out"))
+    pd.testing.assert_frame_equal(again.services, results.services, check_dtype=False)
+    assert list(again.releases["platform"]) == ["container", "vm"]
+
+
+def test_a_bad_service_value_on_the_command_line_is_one_error_line_and_exit_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from simdc.cli import app
+
+    path = tmp_path / "bad.toml"
+    path.write_text('[simulation]\nduration_s = 100\n[host]\ncpu_cores = 8\nmemory_gib = 32\n'
+                    '[workload.synthetic]\narrival_rate_per_s = 0.01\n'
+                    '[[services]]\nname = "web"\nreplicas = 2\ncpu_cores = 1\nmemory_gib = 1\nmax_unavailable = "a lot"\n')
+    result = CliRunner().invoke(app, ["run", str(path), "--no-write"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.startswith("error")]
+    assert len(lines) == 1 and "services.0.max_unavailable" in lines[0] and "percentage" in lines[0], result.output
