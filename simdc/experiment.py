@@ -88,6 +88,7 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
     instances = _concat_columns([r.instances for r in runs])
     hosts = pd.concat([r.hosts for r in runs], ignore_index=True)
     timeseries = pd.concat([r.timeseries for r in runs], ignore_index=True)
+    run_warnings = [line for r in runs for line in r.warnings]
     del runs
     return Results(
         config=config,
@@ -112,6 +113,7 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
             "workload_sizes": workload.sizes,
             "warnings": unplaceable_warnings(summary, instances, pd.concat(asked, ignore_index=True)
                                              if config.services else workload.instances, config)
+            + run_warnings
             + sizing_warnings(config, workload),
             "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),

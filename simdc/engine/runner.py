@@ -112,7 +112,10 @@ def _with_services(name, platform, hosts, instances, duration_s, sample_every_s,
     keep = sim.services.used_rows()
     table = table[keep].reset_index(drop=True)
     asked = rows.loc[keep, ["cpu_cores", "memory_gib"]].reset_index(drop=True)
-    return replace(run, instances=table, services=series, releases=releases, requests=asked)
+    warnings = tuple(f"{name}: service {plan.services[k].name!r} used all {len(plan.pools[k][0]):,} replica rows of a "
+                     "version and created no more (simdc.engine.services.pool_size); its numbers after that are "
+                     "short of replicas" for k in sorted(sim.services.exhausted))
+    return replace(run, instances=table, services=series, releases=releases, requests=asked, warnings=warnings)
 
 
 def _finished(sim: FastLane, run: PlatformRun, lane: str) -> PlatformRun:

@@ -146,6 +146,7 @@ class PlatformRun:
     services: pd.DataFrame | None = None  # with [[services]]: demand, ready and served over time (engine.services)
     releases: pd.DataFrame | None = None  # with [[services]]: one row per release rolled out
     requests: pd.DataFrame | None = None  # with [[services]]: what each row of instances asked (sizes)
+    warnings: tuple[str, ...] = ()  # what a person should hear of the run (e.g. a service out of replica rows)
 
 
 class Simulation:

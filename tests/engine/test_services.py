@@ -259,3 +259,18 @@ def test_a_bad_service_value_on_the_command_line_is_one_error_line_and_exit_2(tm
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.startswith("error")]
     assert len(lines) == 1 and "services.0.max_unavailable" in lines[0] and "percentage" in lines[0], result.output
+
+
+def test_a_service_out_of_replica_rows_is_warned_about():
+    """6 replicas of 1 core on a 4-core host that turns the rest away: the controller
+    tries again every 10 s, each try a new row, until the 2 × 6 + 8 = 20 rows are used."""
+    cfg = validate({"simulation": {"duration_s": 1000, "platforms": ["container"]},
+                    "host": {"cpu_cores": 4, "memory_gib": 64, "reserved_memory_gib": 0},
+                    "platform": {"container": {"start_s": 1.0}},
+                    "workload": {"synthetic": {"arrival_rate_per_s": 1e-9}},
+                    "services": [web(replicas=6)]})
+    results = simdc.simulate(cfg)
+    assert len(results.instances) == 20
+    assert any("used all 20 replica rows" in line for line in results.manifest["warnings"])
+    row = results.summary.iloc[0]
+    assert row.placed == 4 and row.rejected == 16
