@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from simdc.errors import InputError
+from simdc.model.image import image_ref
 from simdc.model.service import DemandSpec, ServiceSpec
 
 # Instance states, as simulation.py numbers them (imported there from here would loop).
@@ -161,6 +162,15 @@ def _azure_functions(spec: DemandSpec) -> tuple[np.ndarray, float]:
                              "set demand.core_s_per_invocation")
         core_s = float(match.iloc[0]) / 1000.0  # ms
     return counts[row], core_s
+
+
+def changed_layers_gib(spec: ServiceSpec, catalogue: dict) -> list[float]:
+    """Per version of ``spec``: GiB of the layers its image has and the previous
+    version's lacks (what an update in place copies; 0 for version 0 and without layers)."""
+    names = [spec.image] + [r.image if r.image is not None else spec.image for r in spec.releases]
+    layers = [{layer.digest: layer.size_mib for layer in catalogue[image_ref(n)].layers} if n else {} for n in names]
+    return [0.0] + [sum(size for digest, size in new.items() if digest not in old) / 1024.0
+                    for old, new in zip(layers, layers[1:])]
 
 
 # --- the rows of replicas ------------------------------------------------------------
@@ -305,6 +315,10 @@ class Controller:
         self.series: list[tuple] = []
         self.releases: list[dict] = []
         self.exhausted: set[int] = set()
+        self.updated: dict[int, int] = {}  # replica -> the version it was updated to in place
+        self.updating: dict[int, int] = {}
+        self.in_place_gib = 0.0  # copied into VMs' own disks by updates in place
+        self.changed_gib = [changed_layers_gib(spec, sim.image_catalogue) for spec in self.specs]
         self.warm = [spec.autoscale.warm_pool if spec.autoscale is not None and sim.vm else 0 for spec in self.specs]
 
     def _bounded(self, k: int, replicas: int) -> int:
@@ -325,8 +339,10 @@ class Controller:
                 self.sim._after(spec.autoscale.sync_s, self._on_sync, k)
 
     def running(self, i: int, now: float) -> None:
-        """Replica ``i`` runs: ready after its service's readiness delay, unless it stops first."""
+        """Replica ``i`` runs: ready after its service's readiness delay, unless it stops first
+        (a VM restarted from its disk runs the version of its row again)."""
         k = self._service(i)
+        self.updated.pop(i, None)
         self.sim._after(self.specs[k].readiness_s, self._on_readiness, (i, self.sim.attempt_s[i]))
 
     def stopped(self, i: int) -> None:
@@ -378,7 +394,7 @@ class Controller:
         self._finish_rollout(k, now, done=False)  # a release during a rollout cuts the older one short
         self.version[k] = r + 1
         self.rollout[k] = {"service": self.specs[k].name, "release": r + 1, "at_s": now, "end_s": np.nan,
-                           "pulled_before": sum(self.sim.pulled_gib), "pulled_gib": np.nan}
+                           "pulled_before": sum(self.sim.pulled_gib) - self.in_place_gib, "pulled_gib": np.nan}
         self._reconcile(k, now)
 
     def _on_sync(self, event) -> None:
@@ -420,10 +436,13 @@ class Controller:
         spec = self.specs[k]
         for _ in range(MAX_ROUNDS):
             live = self._live(k)
-            new = [i for i in live if self.plan.version_of[i - self.first] == self.version[k]]
-            old = [i for i in live if self.plan.version_of[i - self.first] != self.version[k]]
+            new = [i for i in live if self._version(i) == self.version[k]]
+            old = [i for i in live if self._version(i) != self.version[k]]
             replicas = self.desired[k]
-            if not old:
+            if old and self.sim.vm and spec.vm_update == "in_place":
+                self._update_in_place(k, old, replicas, now)
+                up, victims = max(replicas - len(live), 0), self._victims(old, len(live) - replicas)
+            elif not old:
                 up, down = max(replicas - len(new), 0), 0
                 surplus = max(len(new) - replicas, 0)
                 victims = self._victims(new, surplus)
@@ -442,6 +461,29 @@ class Controller:
                 break
         self._finish_rollout(k, now, done=True)
         self._record(k, now)
+
+    def _version(self, i: int) -> int:
+        """The version replica ``i`` runs: its row's, or the one it was updated to in place."""
+        return self.updated.get(i, int(self.plan.version_of[i - self.first]))
+
+    def _update_in_place(self, k: int, old: list[int], replicas: int, now: float) -> None:
+        """Take old ready VMs out of service to update them in place while fewer than
+        ``max_unavailable`` (at least 1) of the desired replicas are unavailable."""
+        _, unavailable = fenceposts(self.specs[k].max_surge, self.specs[k].max_unavailable, replicas)
+        ready = sum(1 for i in self._live(k) if i in self.ready)
+        for i in [i for i in old if i in self.ready][:max(0, max(unavailable, 1) - (replicas - ready))]:
+            self.ready.discard(i)
+            self.updating[i] = self.version[k]
+            self.in_place_gib += self.changed_gib[k][self.version[k]]
+            self.sim._after(self.specs[k].in_place_s, self._on_updated, (i, self.sim.attempt_s[i]))
+
+    def _on_updated(self, event) -> None:
+        i, attempt = event._value
+        version = self.updating.pop(i, None)
+        if self.sim.state[i] == RUNNING and self.sim.attempt_s[i] == attempt and version is not None:
+            self.updated[i] = version
+            self.ready.add(i)
+        self.changed(i)
 
     def _victims(self, pods: list[int], count: int) -> list[int]:
         """Which replicas to remove: not yet ready first, then the newest (Kubernetes'
@@ -497,12 +539,12 @@ class Controller:
             return
         if done:
             live = self._live(k)
-            if any(self.plan.version_of[i - self.first] != self.version[k] for i in live):
+            if any(self._version(i) != self.version[k] for i in live):
                 return
             if sum(1 for i in live if i in self.ready) < self.desired[k]:
                 return
             rollout["end_s"] = now
-        rollout["pulled_gib"] = sum(self.sim.pulled_gib) - rollout.pop("pulled_before")
+        rollout["pulled_gib"] = sum(self.sim.pulled_gib) + self.in_place_gib - rollout.pop("pulled_before")
         self.releases.append(rollout)
         self.rollout[k] = None
 
@@ -519,7 +561,7 @@ class Controller:
         """``(series, releases)`` of the run; a rollout under way at the end has no end."""
         for k, rollout in enumerate(self.rollout):
             if rollout is not None:
-                rollout["pulled_gib"] = sum(self.sim.pulled_gib) - rollout.pop("pulled_before")
+                rollout["pulled_gib"] = sum(self.sim.pulled_gib) + self.in_place_gib - rollout.pop("pulled_before")
                 self.releases.append(rollout)
                 self.rollout[k] = None
         series = pd.DataFrame(self.series, columns=["t_s", "service", "demand_cores", "ready", "pods", "desired",

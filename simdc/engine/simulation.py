@@ -283,6 +283,7 @@ class Simulation:
 
     def _images(self, platform, hosts, instances, catalogue, registry) -> None:
         """Per-host layer caches, the network to the registry, and what each instance needs."""
+        self.image_catalogue = catalogue
         self.needs, copy_gib = image_needs(platform, instances["image"].fillna("").astype(str), catalogue)
         self.copy_gib = _as_list(copy_gib)
         self.caches = [LayerCache(spec.image_cache_gib) for spec in hosts]

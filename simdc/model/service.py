@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -133,11 +134,23 @@ class ServiceSpec(Spec):
     releases: tuple[ReleaseSpec, ...] = ()
     autoscale: AutoscaleSpec | None = None
     slo_served_share: float = Field(default=0.99, gt=0, le=1)
+    # How a VM platform releases: "replace" (new VMs from the new disk image, as
+    # containers) or "in_place" (each VM taken out of service for in_place_s, e.g. a
+    # package upgrade and a restart, copying the layers the new image changed into its
+    # own disk; up to max_unavailable at once). No default time: the study states it.
+    vm_update: Literal["replace", "in_place"] = "replace"
+    in_place_s: float | None = Field(default=None, ge=0, description="a VM's in-place update, seconds")
 
     @field_validator("max_surge", "max_unavailable")
     @classmethod
     def _rollout(cls, value: int | str) -> int | str:
         return _int_or_percent(value)
+
+    @model_validator(mode="after")
+    def _in_place_time(self) -> "ServiceSpec":
+        if self.vm_update == "in_place" and self.in_place_s is None:
+            raise ValueError("vm_update = 'in_place' needs in_place_s (how long a VM's update in place takes)")
+        return self
 
     @field_validator("releases")
     @classmethod
