@@ -394,7 +394,7 @@ class Controller:
         self._finish_rollout(k, now, done=False)  # a release during a rollout cuts the older one short
         self.version[k] = r + 1
         self.rollout[k] = {"service": self.specs[k].name, "release": r + 1, "at_s": now, "end_s": np.nan,
-                           "pulled_before": sum(self.sim.pulled_gib) - self.in_place_gib, "pulled_gib": np.nan}
+                           "pulled_before": sum(self.sim.pulled_gib) + self.in_place_gib, "pulled_gib": np.nan}
         self._reconcile(k, now)
 
     def _on_sync(self, event) -> None:

@@ -280,20 +280,19 @@ def test_vms_updated_in_place_one_at_a_time_take_n_times_the_update_and_copy_the
     """vm_update = "in_place", maxSurge 0, maxUnavailable 1, in_place_s u = 45 s: VM after
     VM leaves service for u, so the rollout takes n × u with one replica short all along
     (n × u unavailable replica-seconds), creates no VM, and each VM copies the 60 MiB
-    layer v2 changed into its own disk."""
+    layer v2 changed into its own disk; then v3 (back to v1's top layer) copies 50 MiB each."""
     images = [{"name": "web:v1", "disk_gib": 4.0, "layers": [{"digest": "base", "size_mib": 500},
                                                                {"digest": "top1", "size_mib": 50}]},
               {"name": "web:v2", "disk_gib": 4.0, "layers": [{"digest": "base", "size_mib": 500},
                                                                {"digest": "top2", "size_mib": 60}]}]
     n, u = 5, 45.0
     cfg = config([web(image="web:v1", replicas=n, max_surge=0, max_unavailable=1, vm_update="in_place",
-                      in_place_s=u, releases=[{"at_s": 200.0, "image": "web:v2"}])],
-                 duration_s=600.0, platforms=("vm",), images=images)
+                      in_place_s=u, releases=[{"at_s": 200.0, "image": "web:v2"}, {"at_s": 500, "image": "web:v1"}])],
+                 duration_s=800.0, platforms=("vm",), images=images)
     run = runs(cfg)["vm"]
-    (release,) = run.releases.itertuples()
-    assert release.end_s - release.at_s == pytest.approx(n * u)
-    assert release.pulled_gib == pytest.approx(n * 60 / MIB_PER_GIB)
+    np.testing.assert_allclose(run.releases["end_s"] - run.releases["at_s"], [n * u, n * u])
+    np.testing.assert_allclose(run.releases["pulled_gib"], [n * 60 / MIB_PER_GIB, n * 50 / MIB_PER_GIB])
     assert len(run.instances) == n
-    summary = simdc.metrics.service_metrics(run.services, run.releases, 600.0, {"web": 0.99})
+    summary = simdc.metrics.service_metrics(run.services, run.releases, 800.0, {"web": 0.99})
     assert summary["rollout_surge_peak"] == 0
     assert summary["rollout_unavailable_replica_s"] == pytest.approx(n * u)
