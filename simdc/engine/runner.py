@@ -109,6 +109,12 @@ def _with_services(name, platform, hosts, instances, duration_s, sample_every_s,
     queue = table["queue_s"].to_numpy(float).copy()
     queue[slots] = waited[slots] - submit[slots]
     table["queue_s"] = queue
+    # A replica the controller removed asked to run until then, not until the horizon.
+    removed = np.zeros(len(table), dtype=bool)
+    removed[slots] = (table["outcome"].to_numpy()[slots] == "completed")
+    requested = table["requested_s"].to_numpy(float).copy()
+    requested[removed] = (end - table["first_ready_s"].to_numpy(float))[removed]
+    table["requested_s"] = requested
     keep = sim.services.used_rows()
     table = table[keep].reset_index(drop=True)
     asked = rows.loc[keep, ["cpu_cores", "memory_gib"]].reset_index(drop=True)

@@ -244,6 +244,8 @@ def test_the_service_records_are_written_and_read_back(tmp_path):
     again = simdc.load_results(results.write(tmp_path / "out"))
     pd.testing.assert_frame_equal(again.services, results.services, check_dtype=False)
     assert list(again.releases["platform"]) == ["container", "vm"]
+    # no failures: every replica ran all it was asked to, to its removal or the end
+    assert (results.summary["service_availability"] == 1.0).all()
 
 
 def test_a_bad_service_value_on_the_command_line_is_one_error_line_and_exit_2(tmp_path):
