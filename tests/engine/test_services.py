@@ -3,7 +3,6 @@ checked against Kubernetes' arithmetic worked out by hand."""
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pandas as pd
@@ -100,7 +99,8 @@ def test_rollout_with_surge_1_unavailable_0_takes_n_times_start_plus_readiness(n
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(1, 8), surge=st.integers(0, 3), unavailable=st.integers(0, 3), readiness_s=st.sampled_from([0.0, 4.0]))
+@given(n=st.integers(1, 8), surge=st.integers(0, 3), unavailable=st.integers(0, 3),
+       readiness_s=st.sampled_from([0.0, 4.0]))
 def test_a_rollout_never_exceeds_its_surge_nor_its_unavailable_and_ends_all_new(n, surge, unavailable, readiness_s):
     """Over any maxSurge/maxUnavailable: at every instant of the rollout at most n + surge
     replicas exist and at least n − unavailable are ready (as resolved by
@@ -256,7 +256,8 @@ def test_a_bad_service_value_on_the_command_line_is_one_error_line_and_exit_2(tm
     path = tmp_path / "bad.toml"
     path.write_text('[simulation]\nduration_s = 100\n[host]\ncpu_cores = 8\nmemory_gib = 32\n'
                     '[workload.synthetic]\narrival_rate_per_s = 0.01\n'
-                    '[[services]]\nname = "web"\nreplicas = 2\ncpu_cores = 1\nmemory_gib = 1\nmax_unavailable = "a lot"\n')
+                    '[[services]]\nname = "web"\nreplicas = 2\ncpu_cores = 1\nmemory_gib = 1\n'
+                    'max_unavailable = "a lot"\n')
     result = CliRunner().invoke(app, ["run", str(path), "--no-write"])
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.startswith("error")]
