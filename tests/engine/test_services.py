@@ -3,7 +3,6 @@ checked against Kubernetes' arithmetic worked out by hand."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
