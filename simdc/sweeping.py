@@ -30,7 +30,7 @@ import pandas as pd
 
 from simdc.config import Config, apply_overrides, validate
 from simdc.errors import ConfigError, InputError, OutputError, SweepError
-from simdc.metrics import SUMMARY_COLUMNS
+from simdc.metrics import SERVICE_COLUMNS, SUMMARY_COLUMNS
 from simdc.results import DestinationLock, parent_problem, describe_os_error, umask
 
 METRICS = tuple(c for c in SUMMARY_COLUMNS if c != "platform")
@@ -476,8 +476,8 @@ def aggregate(points_table: pd.DataFrame) -> pd.DataFrame:
     from scipy import stats  # here, not at import: ~1 s that every Dask worker would pay (issue #16)
 
     keys = [c for c in points_table.columns
-            if c not in ("replication", "seed", "platform", *METRICS) and c != "point"]
-    metrics = [c for c in METRICS if c in points_table.columns]
+            if c not in ("replication", "seed", "platform", *METRICS, *SERVICE_COLUMNS) and c != "point"]
+    metrics = [c for c in (*METRICS, *SERVICE_COLUMNS) if c in points_table.columns]  # services' only with them
     rows = []
     group_keys = ["point", *keys, "platform"]
     for values, group in points_table.groupby(group_keys, sort=False, dropna=False):

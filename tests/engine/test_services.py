@@ -298,3 +298,23 @@ def test_vms_updated_in_place_one_at_a_time_take_n_times_the_update_and_copy_the
     summary = simdc.metrics.service_metrics(run.services, run.releases, 800.0, {"web": 0.99})
     assert summary["rollout_surge_peak"] == 0
     assert summary["rollout_unavailable_replica_s"] == pytest.approx(n * u)
+
+
+def test_a_sweep_averages_the_service_numbers_and_plan_accepts_them_as_slos():
+    """Service columns are metrics (mean and CI over replications), not grid keys; an SLO
+    on one is refused, naming it, for a config without services."""
+    from simdc.metrics import SUMMARY_COLUMNS
+    from simdc.planning import parse_slo, plan
+    from simdc.sweeping import aggregate
+
+    row = {c: 1.0 for c in SUMMARY_COLUMNS if c != "platform"}
+    points = pd.DataFrame([{"point": 0, "host.cpu_cores": 8, "platform": "vm", "replication": r, "seed": r, **row,
+                            "demand_served_share": share} for r, share in enumerate([0.9, 1.0])])
+    table = aggregate(points)
+    assert len(table) == 1 and table["demand_served_share_mean"].iloc[0] == pytest.approx(0.95)
+    assert "demand_served_share" not in table.columns
+    assert parse_slo("demand_served_share>=0.99").metric == "demand_served_share"
+    plain = validate({"simulation": {"duration_s": 60}, "host": {"cpu_cores": 4, "memory_gib": 8},
+                      "workload": {"synthetic": {"arrival_rate_per_s": 0.1}}})
+    with pytest.raises(ConfigError, match="demand_served_share.*no \\[\\[services\\]\\]"):
+        plan(plain, ["demand_served_share>=0.99"])
