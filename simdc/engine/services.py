@@ -256,7 +256,8 @@ class ReplicaUsage:
         share = np.zeros(len(inst))
         if self.controller is not None:
             s = self.plan.service_of[inst - self.plan.first]
-            share = np.array([self.controller.share(int(k), now) for k in s])
+            for k in np.unique(s).tolist():  # one count of a service's running replicas, not one per replica
+                share[s == k] = self.controller.share(k, now)
         return np.minimum(share, self.cpu[inst]) * self.factor
 
     def at(self, inst, age_s, now):
