@@ -243,6 +243,10 @@ def test_the_service_records_are_written_and_read_back(tmp_path):
     again = simdc.load_results(results.write(tmp_path / "out"))
     pd.testing.assert_frame_equal(again.services, results.services, check_dtype=False)
     assert list(again.releases["platform"]) == ["container", "vm"]
+    # the report's figure: demand and served summed over services, as the records hold them
+    fig = again.figures()["services"]
+    served = [trace for trace in fig.data if trace.name == "served"]
+    assert len(served) == 2 and max(served[0].y) == pytest.approx(2.0)
     # no failures: every replica ran all it was asked to, to its removal or the end
     assert (results.summary["service_availability"] == 1.0).all()
 
