@@ -80,10 +80,12 @@ def _with_services(name, platform, hosts, instances, duration_s, sample_every_s,
     """The general engine with a controller for ``services``; the instances table holds the
     workload's rows, then every replica created (its ``service`` column names its service,
     ``version`` its release, 0 before any)."""
-    from simdc.engine.services import Controller, ReplicaUsage, with_replicas
+    from simdc.engine.services import Controller, ReplicaUsage, from_workload, with_replicas
 
-    rows, plan = with_replicas(instances, tuple(services), duration_s)
-    usage = ReplicaUsage(usage, plan, rows["cpu_used"].to_numpy(float), rows["memory_used_gib"].to_numpy(float))
+    services, instances, kept = from_workload(tuple(services), instances, duration_s)
+    rows, plan = with_replicas(instances, services, duration_s)
+    usage = ReplicaUsage(usage, plan, rows["cpu_used"].to_numpy(float), rows["memory_used_gib"].to_numpy(float),
+                         kept=kept)
     sim = FastLane(name, platform, hosts, rows, duration_s, sample_every_s, seed, usage,
                    placement or PlacementSpec(), power_off_idle, images or {}, registry or RegistrySpec(),
                    faults or FaultSpec())

@@ -173,6 +173,58 @@ def changed_layers_gib(spec: ServiceSpec, catalogue: dict) -> list[float]:
                     for old, new in zip(layers, layers[1:])]
 
 
+def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
+                  duration_s: float) -> tuple[tuple[ServiceSpec, ...], pd.DataFrame, np.ndarray | None]:
+    """Services that name a ``job`` take it from the workload: ``(services complete, the
+    workload without those jobs' instances, the rows kept: None when all)``. Replicas: the most of the job's instances
+    alive at once; size, image and memory used: its first instance's; demand (unless the
+    service gives one): the sum of its instances' ``cpu_used`` while each was alive
+    (from ``submit_s`` for ``duration_s``), a step at each arrival and end.
+
+    Raises
+    ------
+    InputError
+        A job the workload does not have.
+    """
+    if not any(service.job for service in services):
+        return services, instances, None
+    jobs = instances["job"].astype(str).to_numpy() if "job" in instances else np.full(len(instances), "")
+    taken = np.zeros(len(instances), dtype=bool)
+    done = []
+    for index, service in enumerate(services):
+        if service.job is None:
+            done.append(service)
+            continue
+        mine = jobs == service.job
+        if not mine.any():
+            known = sorted(set(jobs) - {""})
+            raise InputError(f"services[{index}].job: the workload has no instance of job {service.job!r}"
+                             + (f"; its jobs include: {', '.join(known[:5])}" if known else " (it has no job column)"))
+        taken |= mine
+        rows = instances[mine]
+        start = rows["submit_s"].to_numpy(float)
+        end = np.minimum(start + rows["duration_s"].to_numpy(float), duration_s)
+        cpu = rows["cpu_used"].to_numpy(float)
+        edges = np.concatenate([start, end])
+        change = np.concatenate([cpu, -cpu])
+        alive = np.concatenate([np.ones(len(start)), -np.ones(len(start))])
+        order = np.lexsort((change, edges))  # at one moment, ends before arrivals
+        times, cores, count = edges[order], np.cumsum(change[order]), np.cumsum(alive[order])
+        last = np.r_[times[1:] != times[:-1], True]  # a moment's value after all its changes
+        steps = [(0.0, 0.0)] + [(float(t), max(float(c), 0.0)) for t, c in zip(times[last], cores[last])
+                                if t < duration_s]
+        first = rows.iloc[0]
+        update = {"replicas": service.replicas if service.replicas is not None else int(count.max()),
+                  "cpu_cores": service.cpu_cores or float(first["cpu_cores"]),
+                  "memory_gib": service.memory_gib or float(first["memory_gib"]),
+                  "memory_used_gib": service.memory_used_gib or float(first["memory_used_gib"]),
+                  "image": service.image or str(first.get("image", "") or "")}
+        if "demand" not in service.model_fields_set:
+            update["demand"] = service.demand.model_copy(update={"steps": tuple(steps), "cores": 0.0})
+        done.append(service.model_copy(update=update))
+    return tuple(done), instances[~taken].reset_index(drop=True), np.flatnonzero(~taken)
+
+
 # --- the rows of replicas ------------------------------------------------------------
 
 @dataclass
@@ -242,15 +294,17 @@ class ReplicaUsage:
     service's demand (split evenly over the service's running replicas, at most its
     cores), its memory its ``memory_used_gib``, re-read every demand step."""
 
-    def __init__(self, base, plan: Plan, cpu: np.ndarray, mem: np.ndarray, factor: float = 1.0):
+    def __init__(self, base, plan: Plan, cpu: np.ndarray, mem: np.ndarray, factor: float = 1.0,
+                 kept: np.ndarray | None = None):
         self.base, self.plan, self.cpu, self.mem, self.factor = base, plan, cpu, mem, factor
+        self.kept = kept  # the base model's row of each workload row (some left to services), None: the same
         self.controller = None
         steps = [s.demand.step_s for s in plan.services]
         self.step_s = min([*steps, *([base.step_s] if base is not None and base.step_s else [])])
 
     def scaled_cpu(self, factor: float) -> "ReplicaUsage":
         base = None if self.base is None else self.base.scaled_cpu(factor)
-        return ReplicaUsage(base, self.plan, self.cpu, self.mem, self.factor * factor)
+        return ReplicaUsage(base, self.plan, self.cpu, self.mem, self.factor * factor, self.kept)
 
     def _replica_cpu(self, inst: np.ndarray, now: float) -> np.ndarray:
         share = np.zeros(len(inst))
@@ -268,7 +322,8 @@ class ReplicaUsage:
             if self.base is None:
                 cpu[~mine], mem[~mine] = self.cpu[inst[~mine]] * self.factor, self.mem[inst[~mine]]
             else:
-                cpu[~mine], mem[~mine] = self.base.at(inst[~mine], np.asarray(age_s)[~mine], now)
+                rows = inst[~mine] if self.kept is None else self.kept[inst[~mine]]
+                cpu[~mine], mem[~mine] = self.base.at(rows, np.asarray(age_s)[~mine], now)
         if mine.any():
             cpu[mine], mem[mine] = self._replica_cpu(inst[mine], now), self.mem[inst[mine]]
         return cpu, mem
@@ -285,7 +340,8 @@ class ReplicaUsage:
         if self.base is not None:
             n = self.plan.first
             base_cpu, base_mem = self.base.upper()
-            cpu[:n], mem[:n] = base_cpu[:n], base_mem[:n]
+            rows = np.arange(n) if self.kept is None else self.kept
+            cpu[:n], mem[:n] = base_cpu[rows], base_mem[rows]
         return cpu, mem
 
 

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from simdc.model.base import Spec
+from simdc.model.base import BOOL_MARK, Spec
 
 _PERCENT = re.compile(r"^\d+(\.\d+)?%$")
 
@@ -122,10 +122,14 @@ class ServiceSpec(Spec):
     """
 
     name: str = Field(min_length=1)
+    # From the workload: its instances of this job become the service (they leave the
+    # workload): replicas, the most of them at once; size, image and memory used, the
+    # first's; demand (unless given), the sum of their cpu_used while each was alive.
+    job: str | None = Field(default=None, min_length=1, description="take the service from the workload's job")
     image: str = ""
-    replicas: int = Field(ge=0, le=10_000)
-    cpu_cores: float = Field(gt=0)
-    memory_gib: float = Field(gt=0)
+    replicas: int | None = Field(default=None, ge=0, le=10_000)
+    cpu_cores: float | None = Field(default=None, gt=0)
+    memory_gib: float | None = Field(default=None, gt=0)
     memory_used_gib: float | None = Field(default=None, gt=0, description="default: memory_gib")
     readiness_s: float = Field(default=0.0, ge=0)
     max_surge: int | str = "25%"
@@ -145,6 +149,14 @@ class ServiceSpec(Spec):
     @classmethod
     def _rollout(cls, value: int | str) -> int | str:
         return _int_or_percent(value)
+
+    @model_validator(mode="after")
+    def _sized(self) -> "ServiceSpec":
+        missing = [key for key in ("replicas", "cpu_cores", "memory_gib") if getattr(self, key) is None]
+        if missing and self.job is None:
+            raise ValueError("\n".join(f"{BOOL_MARK}{key}: required key is missing (or give job, to take the "
+                                        "service from the workload's instances of that job)" for key in missing))
+        return self
 
     @model_validator(mode="after")
     def _in_place_time(self) -> "ServiceSpec":

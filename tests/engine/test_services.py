@@ -322,3 +322,39 @@ def test_a_sweep_averages_the_service_numbers_and_plan_accepts_them_as_slos():
                       "workload": {"synthetic": {"arrival_rate_per_s": 0.1}}})
     with pytest.raises(ConfigError, match="demand_served_share.*no \\[\\[services\\]\\]"):
         plan(plain, ["demand_served_share>=0.99"])
+
+
+def test_a_service_taken_from_a_workload_job_has_its_peak_replicas_and_summed_demand(tmp_path):
+    """Job "web" in a trace: instances alive over [0, 600), [100, 400), [200, 800) using
+    0.5, 0.7, 0.4 cores. As a service: 3 replicas (the most alive at once) and demand 0.5
+    from 0, 1.2 from 100, 1.6 from 200, 0.9 from 400, 0.4 from 600, 0 from 800; the
+    workload's other job stays an ordinary instance."""
+    from simdc.engine.services import demand_series, from_workload
+
+    trace = tmp_path / "trace.csv"
+    trace.write_text("id,submit_s,duration_s,cpu_cores,memory_gib,cpu_used,job\n"
+                     "1,0,600,1,2,0.5,web\n2,100,300,1,2,0.7,web\n3,150,100,2,4,1.0,batch\n4,200,600,1,2,0.4,web\n")
+    cfg = validate({"simulation": {"duration_s": 1000, "platforms": ["container"]},
+                    "host": {"cpu_cores": 16, "memory_gib": 64},
+                    "workload": {"trace": str(trace), "format": "simdc"},
+                    "services": [{"name": "web", "job": "web", "readiness_s": 1}]})
+    workload = load_workload(cfg.workload, 1000.0, 0)
+    (service,), rest, kept = from_workload(cfg.services, workload.instances, 1000.0)
+    assert (service.replicas, service.cpu_cores, service.memory_gib) == (3, 1.0, 2.0)
+    assert list(rest["id"]) == [3] and list(kept) == [2]
+    t, cores = demand_series(service.demand, 1000.0)
+    at = {0: 0.5, 100: 1.2, 200: 1.6, 400: 0.9, 600: 0.4, 800: 0.0}
+    for when, expected in at.items():
+        assert cores[np.searchsorted(t, when, side="right") - 1] == pytest.approx(expected), when
+    results = simdc.simulate(cfg)
+    inst = results.instances
+    assert (inst["service"] == "web").sum() == 3 and (inst["service"] == "").sum() == 1
+    assert results.summary["demand_served_share"].iloc[0] > 0.99
+
+
+def test_a_service_job_the_workload_lacks_is_one_error():
+    cfg = config([{"name": "web", "job": "nope"}])
+    with pytest.raises(simdc.errors.InputError, match=r"services\[0\].job: the workload has no instance of job 'nope'"):
+        simdc.simulate(cfg)
+    with pytest.raises(ConfigError, match="services.0.cpu_cores: required key is missing"):
+        config([{"name": "web", "replicas": 2, "memory_gib": 1}])
