@@ -139,6 +139,8 @@ def instance_metrics(inst: pd.DataFrame, duration_s: float, peak_instances: int 
     submitted = len(inst)
     ready = inst["first_ready_s" if "first_ready_s" in inst else "ready_s"].to_numpy(float)
     started = ~np.isnan(ready)
+    if "preexisting" in inst:  # a service's replicas up before the run did not start in it
+        started &= ~inst["preexisting"].to_numpy(bool)
     start, end = resident_intervals(inst, duration_s)
     return {
         "submitted": submitted,

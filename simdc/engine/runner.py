@@ -100,6 +100,9 @@ def _with_services(name, platform, hosts, instances, duration_s, sample_every_s,
     service[plan.first:] = [plan.services[k].name for k in plan.service_of]
     version[plan.first:] = plan.version_of
     table["service"], table["version"] = service, version
+    preexisting = np.zeros(len(table), dtype=bool)  # up when the run began: no start to measure
+    preexisting[list(sim.services.preexisting)] = True
+    table["preexisting"] = preexisting
     created = sim.services.created_s
     slots = np.fromiter(created, np.int64, len(created))
     submit = table["submit_s"].to_numpy(float).copy()

@@ -376,6 +376,7 @@ class Controller:
         self.updating: dict[int, int] = {}
         self.in_place_gib = 0.0  # copied into VMs' own disks by updates in place
         self.changed_gib = [changed_layers_gib(spec, sim.image_catalogue) for spec in self.specs]
+        self.preexisting: set[int] = set()  # replicas up when the run began (running_at_start)
         self.warm = [spec.autoscale.warm_pool if spec.autoscale is not None and sim.vm else 0 for spec in self.specs]
 
     def _bounded(self, k: int, replicas: int) -> int:
@@ -386,6 +387,8 @@ class Controller:
 
     def start(self) -> None:
         for k, spec in enumerate(self.specs):
+            if spec.running_at_start:
+                self._create(k, self.desired[k], 0.0, up_already=True)
             self._reconcile(k, 0.0)
             times = self.demand[k][0]
             for t in times[1:]:
@@ -400,7 +403,9 @@ class Controller:
         (a VM restarted from its disk runs the version of its row again)."""
         k = self._service(i)
         self.updated.pop(i, None)
-        self.sim._after(self.specs[k].readiness_s, self._on_readiness, (i, self.sim.attempt_s[i]))
+        up_already = i in self.preexisting and self.sim.restarts[i] == 0 and self.sim.replacements[i] == 0
+        self.sim._after(0.0 if up_already else self.specs[k].readiness_s, self._on_readiness,
+                        (i, self.sim.attempt_s[i]))
 
     def stopped(self, i: int) -> None:
         """Replica ``i`` no longer runs (its readiness ends with it)."""
@@ -550,9 +555,10 @@ class Controller:
         ranked = sorted(pods, key=lambda i: (i in self.ready, -self.created_s[i]))
         return ranked[:count]
 
-    def _create(self, k: int, count: int, now: float) -> int:
+    def _create(self, k: int, count: int, now: float, up_already: bool = False) -> int:
         """Submit ``count`` new replicas of service ``k``'s current version; how many the
-        engine took (placed or queued). One turned away blocks creation for RETRY_S."""
+        engine took (placed or queued). One turned away blocks creation for RETRY_S.
+        ``up_already``: replicas running before the run (no pull, copy, boot or readiness)."""
         v = self.version[k]
         pool = self.plan.pools[k][v]
         made = 0
@@ -564,7 +570,10 @@ class Controller:
             self.next_slot[k][v] += 1
             self.created_s[i] = now
             self.pods[k].append(i)
-            if self.warm[k] and now > 0:  # a scale-out after the start: from the warm pool while it lasts
+            if up_already:
+                self.preexisting.add(i)
+                self.sim.start_s[i], self.sim.copy_gib[i], self.sim.needs[i] = 0.0, 0.0, ()
+            elif self.warm[k] and now > 0:  # a scale-out after the start: from the warm pool while it lasts
                 self._from_warm_pool(k, i)
             self.sim._submit(i, now)
             if self.sim.state[i] not in LIVE:  # no host: try again later

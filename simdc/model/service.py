@@ -138,6 +138,9 @@ class ServiceSpec(Spec):
     releases: tuple[ReleaseSpec, ...] = ()
     autoscale: AutoscaleSpec | None = None
     slo_served_share: float = Field(default=0.99, gt=0, le=1)
+    # true: the service ran before the run, so its first replicas are up at 0 s (no pull,
+    # boot or readiness; left out of start latency); false: created at 0 s like any other.
+    running_at_start: bool = False
     # How a VM platform releases: "replace" (new VMs from the new disk image, as
     # containers) or "in_place" (each VM taken out of service for in_place_s, e.g. a
     # package upgrade and a restart, copying the layers the new image changed into its

@@ -358,3 +358,19 @@ def test_a_service_job_the_workload_lacks_is_one_error():
         simdc.simulate(cfg)
     with pytest.raises(ConfigError, match="services.0.cpu_cores: required key is missing"):
         config([{"name": "web", "replicas": 2, "memory_gib": 1}])
+
+
+def test_replicas_running_at_start_serve_from_0_s_and_are_left_out_of_start_latency():
+    """running_at_start: the 4 replicas are up and ready at 0 s (no boot, no readiness),
+    so all demand is served from the start; only the release's new VMs, booted in 30 s
+    and ready 5 s later, count in start latency."""
+    cfg = config([web(running_at_start=True, readiness_s=5.0, releases=[{"at_s": 100.0}])],
+                 duration_s=600.0, platforms=("vm",))
+    results = simdc.simulate(cfg)
+    inst = results.instances
+    up = inst[inst["preexisting"]]
+    assert len(up) == 4 and (up["first_ready_s"] == 0.0).all()
+    row = results.summary.iloc[0]
+    assert row.start_p50_s == pytest.approx(30.0) and row.start_p99_s == pytest.approx(30.0)
+    assert results.services.groupby("t_s").last().loc[0.0, "served_cores"] == 2.0  # what holds from 0 s
+    assert row.demand_served_share == 1.0
