@@ -333,13 +333,17 @@ class ReplicaUsage:
         return float(cpu[0]), float(mem[0])
 
     def quantile(self, q):
-        return self.upper()
+        """The workload rows' q-quantile (their model's); a replica's most: its cores."""
+        return self._with_base(lambda base: base.quantile(q))
 
     def upper(self):
+        return self._with_base(lambda base: base.upper())
+
+    def _with_base(self, ask):
         cpu, mem = self.cpu * self.factor, self.mem.copy()
         if self.base is not None:
             n = self.plan.first
-            base_cpu, base_mem = self.base.upper()
+            base_cpu, base_mem = ask(self.base)
             rows = np.arange(n) if self.kept is None else self.kept
             cpu[:n], mem[:n] = base_cpu[rows], base_mem[rows]
         return cpu, mem

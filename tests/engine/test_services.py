@@ -374,3 +374,35 @@ def test_replicas_running_at_start_serve_from_0_s_and_are_left_out_of_start_late
     assert row.start_p50_s == pytest.approx(30.0) and row.start_p99_s == pytest.approx(30.0)
     assert results.services.groupby("t_s").last().loc[0.0, "served_cores"] == 2.0  # what holds from 0 s
     assert row.demand_served_share == 1.0
+
+
+def test_the_workload_rows_keep_their_own_usage_model_beside_a_service():
+    """Beside replicas, the workload's rows answer as their own usage model does: the
+    oracle's quantile (not the most), and their usage over time, row by row."""
+    from simdc.engine.services import Plan, ReplicaUsage
+
+    class Model:  # a stand-in: quantiles and maxima differ, usage tells the row asked
+        step_s = 300.0
+
+        def quantile(self, q):
+            return np.array([1.0, 2.0, 3.0]) * q, np.array([4.0, 5.0, 6.0])
+
+        def upper(self):
+            return np.array([10.0, 20.0, 30.0]), np.array([40.0, 50.0, 60.0])
+
+        def at(self, inst, age_s, now):
+            return inst.astype(float), inst.astype(float) + 100
+
+    service = validate({"simulation": {"duration_s": 10}, "host": {"cpu_cores": 4, "memory_gib": 8},
+                        "workload": {"synthetic": {"arrival_rate_per_s": 1}},
+                        "services": [web(replicas=1)]}).services
+    plan = Plan(service, first=2, service_of=np.array([0]), version_of=np.array([0]))
+    usage = ReplicaUsage(Model(), plan, np.array([0.0, 0.0, 1.0]), np.array([0.0, 0.0, 2.0]),
+                         kept=np.array([0, 2]))  # row 1 of the model went to the service
+    cpu, mem = usage.quantile(0.5)
+    np.testing.assert_allclose(cpu, [0.5, 1.5, 1.0])
+    np.testing.assert_allclose(mem, [4.0, 6.0, 2.0])
+    np.testing.assert_allclose(usage.upper()[0], [10.0, 30.0, 1.0])
+    cpu, mem = usage.at(np.array([1, 0]), np.array([0.0, 0.0]), 0.0)
+    np.testing.assert_allclose(cpu, [2.0, 0.0])
+    assert usage.step_s == 15.0  # the service's demand step, finer than the model's 300 s
