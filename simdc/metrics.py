@@ -85,6 +85,8 @@ memory pressure
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -373,14 +375,15 @@ def service_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: fl
     """One platform's service numbers from the controller's records
     (:mod:`simdc.engine.services`): ``series`` holds each service's demand, ready
     replicas, replicas (pods), desired count and demand served (cores) from each
-    ``t_s`` until its next row; ``releases`` each rollout's ``at_s``, ``end_s`` (NaN: not
-    finished by the horizon) and GiB pulled by the fleet meanwhile. ``slo`` maps a
+    ``t_s`` until its next row; ``releases`` each rollout's ``at_s``, ``end_s`` (when it
+    ``finished``, or was cut short by the next release; NaN: under way at the horizon)
+    and GiB pulled by the fleet meanwhile. ``slo`` maps a
     service to the share of its demand that must be served.
 
     Returns the columns of :data:`SERVICE_COLUMNS`: the share of demand (core-seconds)
     served and the core-seconds unserved; per release (means over releases, NaN
     without): rollout seconds (from the release until no old replica is left and every
-    new one is ready), GiB pulled, the most replicas above the desired count at once,
+    new one is ready; finished rollouts only), GiB pulled, the most replicas above the desired count at once,
     replica-seconds below the desired count ready, demand unserved; the longest wait
     from a rise in demand that left some unserved until all was served again (the
     horizon if never); replica-hours of replicas existing (booked); seconds with the
@@ -409,11 +412,13 @@ def service_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: fl
         overlap = np.clip(np.minimum(t1, end) - np.maximum(t0, release.at_s), 0, None)
         during = overlap > 0
         per_release.append((
-            end - release.at_s, release.pulled_gib,
+            end - release.at_s if release.finished else np.nan, release.pulled_gib,
             float((h["pods"] - h["desired"])[during].max()) if during.any() else 0.0,
             float((np.maximum(h["desired"] - h["ready"], 0) * overlap).sum()),
             float(((h["demand_cores"] - h["served_cores"]) * overlap).sum())))
-    means = np.array(per_release).mean(axis=0) if per_release else np.full(5, np.nan)
+    with warnings.catch_warnings():  # a column all NaN (no rollout finished) is NaN, said once
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = np.nanmean(np.array(per_release, dtype=float), axis=0) if per_release else np.full(5, np.nan)
     return {
         "demand_served_share": (demand - unserved) / demand if demand else np.nan,
         "demand_unserved_core_s": unserved,

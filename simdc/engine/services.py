@@ -381,7 +381,8 @@ class Controller:
         self.in_place_gib = 0.0  # copied into VMs' own disks by updates in place
         self.changed_gib = [changed_layers_gib(spec, sim.image_catalogue) for spec in self.specs]
         self.preexisting: set[int] = set()  # replicas up when the run began (running_at_start)
-        self.warm = [spec.autoscale.warm_pool if spec.autoscale is not None and sim.vm else 0 for spec in self.specs]
+        self.warm = [spec.autoscale.warm_pool if spec.autoscale is not None and sim.vm else 0
+                     for spec in self.specs]
 
     def _bounded(self, k: int, replicas: int) -> int:
         scale = self.specs[k].autoscale
@@ -394,9 +395,8 @@ class Controller:
             if spec.running_at_start:
                 self._create(k, self.desired[k], 0.0, up_already=True)
             self._reconcile(k, 0.0)
-            times = self.demand[k][0]
-            for t in times[1:]:
-                self.sim._after(float(t), self._on_demand, k)
+            if len(self.demand[k][0]) > 1:  # one timer at a time along the demand's grid
+                self.sim._after(float(self.demand[k][0][1]), self._on_demand, (k, 1))
             for r, release in enumerate(spec.releases):
                 self.sim._after(release.at_s, self._on_release, (k, r))
             if spec.autoscale is not None:
@@ -452,7 +452,12 @@ class Controller:
         self._reconcile(k, self.sim.env.now)
 
     def _on_demand(self, event) -> None:
-        self._record(event._value, self.sim.env.now)
+        k, j = event._value
+        now = self.sim.env.now
+        self._record(k, now)
+        times = self.demand[k][0]
+        if j + 1 < len(times):
+            self.sim._after(float(times[j + 1]) - now, self._on_demand, (k, j + 1))
 
     def _on_release(self, event) -> None:
         k, r = event._value
@@ -460,6 +465,7 @@ class Controller:
         self._finish_rollout(k, now, done=False)  # a release during a rollout cuts the older one short
         self.version[k] = r + 1
         self.rollout[k] = {"service": self.specs[k].name, "release": r + 1, "at_s": now, "end_s": np.nan,
+                           "finished": False,
                            "pulled_before": sum(self.sim.pulled_gib) + self.in_place_gib, "pulled_gib": np.nan}
         self._reconcile(k, now)
 
@@ -613,7 +619,8 @@ class Controller:
                 return
             if sum(1 for i in live if i in self.ready) < self.desired[k]:
                 return
-            rollout["end_s"] = now
+            rollout["finished"] = True
+        rollout["end_s"] = now  # finished, or cut short by the next release
         rollout["pulled_gib"] = sum(self.sim.pulled_gib) + self.in_place_gib - rollout.pop("pulled_before")
         self.releases.append(rollout)
         self.rollout[k] = None
@@ -636,7 +643,8 @@ class Controller:
                 self.rollout[k] = None
         series = pd.DataFrame(self.series, columns=["t_s", "service", "demand_cores", "ready", "pods", "desired",
                                                     "served_cores"])
-        releases = pd.DataFrame(self.releases, columns=["service", "release", "at_s", "end_s", "pulled_gib"])
+        releases = pd.DataFrame(self.releases, columns=["service", "release", "at_s", "end_s", "finished",
+                                                        "pulled_gib"])
         return series, releases
 
     def used_rows(self) -> np.ndarray:

@@ -406,3 +406,17 @@ def test_the_workload_rows_keep_their_own_usage_model_beside_a_service():
     cpu, mem = usage.at(np.array([1, 0]), np.array([0.0, 0.0]), 0.0)
     np.testing.assert_allclose(cpu, [2.0, 0.0])
     assert usage.step_s == 15.0  # the service's demand step, finer than the model's 300 s
+
+
+def test_a_release_during_a_rollout_cuts_it_short_and_only_finished_rollouts_have_a_duration():
+    """Releases 5 s apart on VMs that boot in 30 s: the first rollout is cut short by the
+    second (ended then, not finished), the second finishes; the mean duration is the
+    finished one's."""
+    cfg = config([web(replicas=2, max_surge=1, max_unavailable=0, releases=[{"at_s": 100.0}, {"at_s": 105.0}])],
+                 duration_s=600.0, platforms=("vm",))
+    run = runs(cfg)["vm"]
+    first, second = run.releases.itertuples()
+    assert (first.finished, first.end_s) == (False, 105.0)
+    assert second.finished and second.end_s > 105.0
+    summary = simdc.metrics.service_metrics(run.services, run.releases, 600.0, {"web": 0.99})
+    assert summary["rollout_s_mean"] == pytest.approx(second.end_s - second.at_s)
