@@ -140,7 +140,13 @@ def _azure_functions(spec: DemandSpec) -> tuple[np.ndarray, float]:
     if "HashFunction" not in table.columns or not minutes:
         raise InputError(f"{path}: expected Azure Functions 2019 invocations (HashFunction and a column per "
                          "minute of the day)")
-    counts = table[minutes].to_numpy(float)
+    numbers = table[minutes].apply(pd.to_numeric, errors="coerce")
+    bad = numbers.isna() | (numbers < 0)
+    if bad.any().any():
+        row, column = np.argwhere(bad.to_numpy())[0]
+        raise InputError(f"{path}: line {row + 2}, minute {minutes[column]}: expected a count of invocations >= 0 "
+                         f"(got {table[minutes[column]].iloc[row]!r})")
+    counts = numbers.to_numpy(float)
     if spec.function is None:
         row = int(counts.sum(axis=1).argmax())
     else:
@@ -156,9 +162,12 @@ def _azure_functions(spec: DemandSpec) -> tuple[np.ndarray, float]:
         except (OSError, ValueError) as err:
             raise InputError(f"{durations}: needed for the function's average duration (or set "
                              f"demand.core_s_per_invocation): {err}") from None
-        match = table_d.loc[table_d["HashFunction"] == table["HashFunction"].iloc[row], "Average"]
-        if not len(match):
-            raise InputError(f"{durations}: no duration for function {table['HashFunction'].iloc[row]!r}; "
+        if not {"HashFunction", "Average"} <= set(table_d.columns):
+            raise InputError(f"{durations}: expected Azure Functions 2019 durations (HashFunction, Average in ms)")
+        match = pd.to_numeric(table_d.loc[table_d["HashFunction"] == table["HashFunction"].iloc[row], "Average"],
+                              errors="coerce")
+        if not len(match) or not match.iloc[0] >= 0:
+            raise InputError(f"{durations}: no average duration for function {table['HashFunction'].iloc[row]!r}; "
                              "set demand.core_s_per_invocation")
         core_s = float(match.iloc[0]) / 1000.0  # ms
     return counts[row], core_s

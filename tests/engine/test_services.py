@@ -420,3 +420,25 @@ def test_a_release_during_a_rollout_cuts_it_short_and_only_finished_rollouts_hav
     assert second.finished and second.end_s > 105.0
     summary = simdc.metrics.service_metrics(run.services, run.releases, 600.0, {"web": 0.99})
     assert summary["rollout_s_mean"] == pytest.approx(second.end_s - second.at_s)
+
+
+def test_demand_from_azure_functions_is_invocations_per_minute_times_the_average_duration():
+    """Demand (cores) in minute m = invocations in m / 60 s × the function's average
+    duration (ms / 1000), read here from the sample's two files with the csv module; the
+    default function is the one invoked most."""
+    import csv
+
+    from simdc.engine.services import demand_series
+    from simdc.model.service import DemandSpec
+    from tests.workload.traces import sample
+
+    folder = sample("azure_functions_2019_sample500")
+    with open(folder / "invocations.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    busiest = max(rows, key=lambda r: sum(int(r[str(m)]) for m in range(480, 960)))
+    with open(folder / "durations.csv", newline="") as f:
+        average_ms = next(float(r["Average"]) for r in csv.DictReader(f) if r["HashFunction"] == busiest["HashFunction"])
+    t, cores = demand_series(DemandSpec(trace=folder / "invocations.csv", step_s=60.0), 3600.0)
+    expected = [int(busiest[str(480 + m)]) / 60.0 * average_ms / 1000.0 for m in range(60)]
+    np.testing.assert_allclose(t, np.arange(0.0, 3600.0, 60.0))
+    np.testing.assert_allclose(cores, expected, rtol=1e-12)
