@@ -437,7 +437,8 @@ def test_demand_from_azure_functions_is_invocations_per_minute_times_the_average
         rows = list(csv.DictReader(f))
     busiest = max(rows, key=lambda r: sum(int(r[str(m)]) for m in range(480, 960)))
     with open(folder / "durations.csv", newline="") as f:
-        average_ms = next(float(r["Average"]) for r in csv.DictReader(f) if r["HashFunction"] == busiest["HashFunction"])
+        average_ms = next(float(r["Average"]) for r in csv.DictReader(f)
+                          if r["HashFunction"] == busiest["HashFunction"])
     t, cores = demand_series(DemandSpec(trace=folder / "invocations.csv", step_s=60.0), 3600.0)
     expected = [int(busiest[str(480 + m)]) / 60.0 * average_ms / 1000.0 for m in range(60)]
     np.testing.assert_allclose(t, np.arange(0.0, 3600.0, 60.0))
