@@ -81,9 +81,13 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
         if not any(service.releases for service in config.services):
             served = served.drop(columns=[c for c in served.columns if c.startswith("rollout_")])
         summary = pd.concat([summary, served], axis=1)
-    records = {name: pd.concat([getattr(r, name).assign(platform=platform) for r, platform in zip(runs, sim.platforms)],
-                               ignore_index=True)[lambda t: ["platform", *t.columns[:-1]]]
-               if config.services else None for name in ("services", "releases")}
+    records = {"services": None, "releases": None}
+    if config.services:  # per platform: the controller's series, and each release with what it cost
+        for name, tables in (("services", [r.services for r in runs]),
+                             ("releases", [metrics.release_metrics(r.services, r.releases, sim.duration_s)
+                                           for r in runs])):
+            joined = pd.concat([t.assign(platform=p) for t, p in zip(tables, sim.platforms)], ignore_index=True)
+            records[name] = joined[["platform", *joined.columns[:-1]]]
     lanes = {name: run.lane for name, run in zip(sim.platforms, runs)}
     instances = _concat_columns([r.instances for r in runs])
     hosts = pd.concat([r.hosts for r in runs], ignore_index=True)

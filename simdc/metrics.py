@@ -85,8 +85,6 @@ memory pressure
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
@@ -370,6 +368,29 @@ def _held(series: pd.DataFrame, duration_s: float) -> pd.DataFrame:
     return rows.assign(dt_s=np.diff(np.append(t, duration_s)))
 
 
+def release_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: float) -> pd.DataFrame:
+    """``releases`` with, per release, what its rollout cost (over [``at_s``, ``end_s``],
+    to the horizon while under way): ``rollout_s`` (finished rollouts only, else NaN),
+    ``surge_peak`` (most replicas above the desired count at once), ``unavailable_replica_s``
+    (replicas short of the desired count ready, integrated) and ``unserved_core_s``; from
+    the controller's ``series`` (see :func:`service_metrics`)."""
+    held = {name: _held(rows, duration_s) for name, rows in series.groupby("service", sort=False)}
+    rows = []
+    for release in releases.itertuples():
+        h = held[release.service]
+        end = release.end_s if release.end_s == release.end_s else duration_s
+        t0, t1 = h["t_s"].to_numpy(float), np.append(h["t_s"].to_numpy(float)[1:], duration_s)
+        overlap = np.clip(np.minimum(t1, end) - np.maximum(t0, release.at_s), 0, None)
+        during = overlap > 0
+        rows.append({
+            "rollout_s": end - release.at_s if release.finished else np.nan,
+            "surge_peak": float((h["pods"] - h["desired"])[during].max()) if during.any() else 0.0,
+            "unavailable_replica_s": float((np.maximum(h["desired"] - h["ready"], 0) * overlap).sum()),
+            "unserved_core_s": float(((h["demand_cores"] - h["served_cores"]) * overlap).sum())})
+    costs = pd.DataFrame(rows, columns=["rollout_s", "surge_peak", "unavailable_replica_s", "unserved_core_s"])
+    return pd.concat([releases.reset_index(drop=True), costs], axis=1)
+
+
 def service_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: float,
                     slo: dict[str, float]) -> dict[str, float]:
     """One platform's service numbers from the controller's records
@@ -404,21 +425,9 @@ def service_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: fl
                 continue  # already short before the rise: the same wait
             after = np.flatnonzero(~short[j:])
             catch_up.append((t[j + after[0]] if len(after) else duration_s) - t[j])
-    per_release = []
-    for release in releases.itertuples():
-        h = next(x for x in held if x["service"].iloc[0] == release.service)
-        end = release.end_s if release.end_s == release.end_s else duration_s
-        t0, t1 = h["t_s"].to_numpy(float), np.append(h["t_s"].to_numpy(float)[1:], duration_s)
-        overlap = np.clip(np.minimum(t1, end) - np.maximum(t0, release.at_s), 0, None)
-        during = overlap > 0
-        per_release.append((
-            end - release.at_s if release.finished else np.nan, release.pulled_gib,
-            float((h["pods"] - h["desired"])[during].max()) if during.any() else 0.0,
-            float((np.maximum(h["desired"] - h["ready"], 0) * overlap).sum()),
-            float(((h["demand_cores"] - h["served_cores"]) * overlap).sum())))
-    with warnings.catch_warnings():  # a column all NaN (no rollout finished) is NaN, said once
-        warnings.simplefilter("ignore", RuntimeWarning)
-        means = np.nanmean(np.array(per_release, dtype=float), axis=0) if per_release else np.full(5, np.nan)
+    rollouts = release_metrics(series, releases, duration_s)
+    measures = ["rollout_s", "pulled_gib", "surge_peak", "unavailable_replica_s", "unserved_core_s"]
+    means = rollouts[measures].mean().to_numpy(float) if len(rollouts) else np.full(5, np.nan)  # skips NaN
     return {
         "demand_served_share": (demand - unserved) / demand if demand else np.nan,
         "demand_unserved_core_s": unserved,
