@@ -243,6 +243,10 @@ def test_the_service_records_are_written_and_read_back(tmp_path):
     again = simdc.load_results(results.write(tmp_path / "out"))
     pd.testing.assert_frame_equal(again.services, results.services, check_dtype=False)
     assert list(again.releases["platform"]) == ["container", "vm"]
+    releases = again.releases.set_index("platform")
+    np.testing.assert_allclose(releases["rollout_s"], releases["end_s"] - releases["at_s"])
+    np.testing.assert_allclose(results.summary.set_index("platform").loc[releases.index, "rollout_s_mean"],
+                               releases["rollout_s"])
     # the report's figure: demand and served summed over services, as the records hold them
     fig = again.figures()["services"]
     served = [trace for trace in fig.data if trace.name == "served"]
