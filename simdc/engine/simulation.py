@@ -618,11 +618,14 @@ class Simulation:
 
     def _remove(self, i: int, now: float) -> None:
         """A controller deletes replica ``i``: it ends now, completed, wherever it was (a
-        replica still waiting for a host never had one: rejected). Timers of its start or
-        restart no longer apply (a new epoch)."""
+        replica still waiting for its first host: rejected; a failure's victim waiting to be
+        placed again: failed, as when it gives up). Timers of its start or restart no
+        longer apply (a new epoch)."""
         state = self.state[i]
         if state == WAITING or state == QUEUED:
             self._reject(i, now)
+            if self.admit_s[i] == self.admit_s[i]:  # placed before: lost to the failure
+                self.state[i] = FAILED
             return
         if state not in (STARTING, RUNNING, BACKOFF):
             return

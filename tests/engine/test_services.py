@@ -447,3 +447,34 @@ def test_demand_from_azure_functions_is_invocations_per_minute_times_the_average
     expected = [int(busiest[str(480 + m)]) / 60.0 * average_ms / 1000.0 for m in range(60)]
     np.testing.assert_allclose(t, np.arange(0.0, 3600.0, 60.0))
     np.testing.assert_allclose(cores, expected, rtol=1e-12)
+
+
+@settings(max_examples=12, deadline=None)
+@given(replicas=st.integers(1, 6), surge=st.integers(0, 2), unavailable=st.integers(0, 2),
+       mtbf_s=st.sampled_from([300.0, 900.0]), on_failure=st.sampled_from(["resubmit", "lose"]),
+       when_full=st.sampled_from(["reject", "queue"]), seed=st.integers(0, 50))
+def test_records_and_outcomes_stay_consistent_under_failures_releases_and_scaling(
+        replicas, surge, unavailable, mtbf_s, on_failure, when_full, seed):
+    """Whatever fails: served ≤ demand and ≤ ready × cores, ready ≤ replicas existing, and
+    every replica ends in one outcome with placed + rejected + queued_at_end = submitted."""
+    cfg = validate({
+        "simulation": {"duration_s": 1200, "seed": seed, "platforms": ["vm", "container"], "sample_every_s": 600},
+        "cluster": {"hosts": [{"cpu_cores": 4, "memory_gib": 16, "count": 3}]},
+        "platform": {"vm": {"sizing": "as_given"}},
+        "placement": {"when_full": when_full},
+        "faults": {"host_mtbf_s": mtbf_s, "host_repair_s": 60, "on_failure": on_failure},
+        "workload": {"synthetic": {"arrival_rate_per_s": 0.005, "lifetime_s": {"mean": 300},
+                                   "sizes": [{"cpu_cores": 1, "memory_gib": 2, "weight": 1}]}},
+        "services": [web(replicas=replicas, max_surge=surge, max_unavailable=unavailable, readiness_s=3,
+                         demand={"cores": 2.0, "spikes": [{"at_s": 500, "duration_s": 200, "factor": 3}]},
+                         releases=[{"at_s": 300}],
+                         autoscale={"max_replicas": 8, "target_utilisation": 0.7})],
+    })
+    results = simdc.simulate(cfg)
+    s = results.services
+    assert (s["served_cores"] <= s["demand_cores"] + 1e-9).all()
+    assert (s["served_cores"] <= s["ready"] * 1.0 + 1e-9).all()
+    assert (s["ready"] <= s["pods"]).all()
+    for row in results.summary.itertuples():
+        assert row.placed + row.rejected + row.queued_at_end == row.submitted
+        assert 0 <= row.demand_served_share <= 1
