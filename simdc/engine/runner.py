@@ -122,7 +122,7 @@ def _with_services(name, platform, hosts, instances, duration_s, sample_every_s,
     table["requested_s"] = requested
     keep = sim.services.used_rows()
     table = table[keep].reset_index(drop=True)
-    asked = rows.loc[keep, ["cpu_cores", "memory_gib"]].reset_index(drop=True)
+    asked = rows.loc[keep].reset_index(drop=True)  # the workload's rows (all their columns), then the replicas'
     warnings = tuple(f"{name}: service {plan.services[k].name!r} used all {len(plan.pools[k][0]):,} replica rows of a "
                      "version and created no more (simdc.engine.services.pool_size); its numbers after that are "
                      "short of replicas" for k in sorted(sim.services.exhausted))

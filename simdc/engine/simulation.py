@@ -145,7 +145,7 @@ class PlatformRun:
     lane: str = "general"  # the engine's lane that ran it: "general" or "fast"
     services: pd.DataFrame | None = None  # with [[services]]: demand, ready and served over time (engine.services)
     releases: pd.DataFrame | None = None  # with [[services]]: one row per release rolled out
-    requests: pd.DataFrame | None = None  # with [[services]]: what each row of instances asked (sizes)
+    requests: pd.DataFrame | None = None  # with [[services]]: each row of instances as requested (workload columns)
     warnings: tuple[str, ...] = ()  # what a person should hear of the run (e.g. a service out of replica rows)
 
 
