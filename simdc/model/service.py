@@ -18,12 +18,13 @@ from simdc.model.base import BOOL_MARK, Spec
 _PERCENT = re.compile(r"^\d+(\.\d+)?%$")
 
 
-def _int_or_percent(value: int | str) -> int | str:
-    if isinstance(value, str) and not _PERCENT.match(value.strip()):
-        raise ValueError(f"must be a whole number of replicas or a percentage like '25%' (got {value!r})")
-    if isinstance(value, int) and value < 0:
-        raise ValueError(f"must be >= 0 (got {value})")
-    return value.strip() if isinstance(value, str) else value
+def _int_or_percent(value):
+    """A count of replicas (an integer >= 0) or a percentage string ("25%"), else one error."""
+    if isinstance(value, str) and _PERCENT.match(value.strip()):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ValueError(f"must be a whole number of replicas >= 0 or a percentage like '25%' (got {value!r})")
 
 
 class Spike(Spec):
@@ -117,8 +118,8 @@ class ServiceSpec(Spec):
     probe); a ready replica serves up to ``cpu_cores`` of the demand. ``max_surge`` and
     ``max_unavailable`` govern rollouts as in Kubernetes (a count, or a percentage of
     the replicas: surge rounds up, unavailable down; defaults 25 %, Kubernetes'
-    Deployment defaults). A step is an SLO violation when the share of demand served is
-    below ``slo_served_share``.
+    Deployment defaults). Time with a share of its demand served below
+    ``slo_served_share`` counts as SLO violated.
     """
 
     name: str = Field(min_length=1)
@@ -148,9 +149,9 @@ class ServiceSpec(Spec):
     vm_update: Literal["replace", "in_place"] = "replace"
     in_place_s: float | None = Field(default=None, ge=0, description="a VM's in-place update, seconds")
 
-    @field_validator("max_surge", "max_unavailable")
+    @field_validator("max_surge", "max_unavailable", mode="before")
     @classmethod
-    def _rollout(cls, value: int | str) -> int | str:
+    def _rollout(cls, value):
         return _int_or_percent(value)
 
     @model_validator(mode="after")

@@ -215,6 +215,7 @@ def test_replicas_are_accounted_like_any_instance_under_failures():
 
 @pytest.mark.parametrize("service, said", [
     (web(max_surge="25"), "services.0.max_surge: "),
+    (web(max_unavailable=2.5), "services.0.max_unavailable: must be a whole number of replicas >= 0 or a percentage"),
     (web(releases=[{"at_s": 10, "image": "nope:v2"}]), "services[0].releases[0].image: image 'nope:v2'"),
     (web(autoscale={"min_replicas": 5, "max_replicas": 2, "target_utilisation": 0.5}), "services.0.autoscale"),
     (web(replica=3), "services.0.replica: unknown key"),
@@ -222,7 +223,8 @@ def test_replicas_are_accounted_like_any_instance_under_failures():
 def test_a_bad_service_key_is_reported_with_its_path(service, said):
     with pytest.raises(ConfigError) as err:
         config([service])
-    assert any(said in line for line in err.value.problems), err.value.problems
+    (line,) = err.value.problems  # one line, naming the key
+    assert said in line, line
 
 
 def test_a_vm_scale_set_takes_warm_vms_first_and_boots_the_rest():
