@@ -160,6 +160,9 @@ class Config(Spec):
         return validate(apply_overrides(self.to_dict(), overrides))
 
 
+MAX_DEMAND_POINTS = 1_000_000  # a service's demand steps over the run: each a row of services.csv (and a timer)
+
+
 def _service_problems(services, known: set[str], duration_s: float) -> list[str]:
     """Across ``[[services]]``: names once each, images in the catalogue, releases within the run."""
     problems, seen = [], set()
@@ -173,6 +176,11 @@ def _service_problems(services, known: set[str], duration_s: float) -> list[str]
             if name and image_ref(name) not in known:
                 problems.append(f"services[{index}].{key}: image {name!r} is not in [[images]]"
                                 f"{'; known: ' + ', '.join(sorted(known)) if known else ''}")
+        points = duration_s / service.demand.step_s
+        if points > MAX_DEMAND_POINTS:
+            problems.append(f"services[{index}].demand.step_s: {service.demand.step_s:g} s over "
+                            f"simulation.duration_s {duration_s:g} s is {points:,.0f} demand steps; at most "
+                            f"{MAX_DEMAND_POINTS:,} (a longer step)")
         for k, release in enumerate(service.releases):
             if release.at_s >= duration_s:
                 problems.append(f"services[{index}].releases[{k}].at_s: must be before simulation.duration_s "

@@ -247,14 +247,18 @@ class Plan:
     version_of: np.ndarray | None = None
 
 
+MAX_POOL = 50_000  # slots per version at most (about 1 KiB of engine state each); beyond, a warning
+
+
 def pool_size(service: ServiceSpec, duration_s: float) -> int:
     """Slots per version: twice the most replicas (replacements of lost ones), and with
-    an autoscaler room for a full scale-up every stabilisation window."""
+    an autoscaler room for a full scale-up every stabilisation window, up to MAX_POOL
+    (never fewer than twice the most replicas)."""
     if service.autoscale is None:
         return 2 * service.replicas + 8
     scale = service.autoscale
     windows = math.ceil(duration_s / max(scale.scale_down_stabilisation_s, scale.sync_s, 60.0))
-    return scale.max_replicas * (2 + windows) + 8
+    return max(min(scale.max_replicas * (2 + windows) + 8, MAX_POOL), 2 * scale.max_replicas + 8)
 
 
 def with_replicas(instances: pd.DataFrame, services: tuple[ServiceSpec, ...],

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from simdc.model import limits
 from simdc.model.base import BOOL_MARK, Spec
 
 _PERCENT = re.compile(r"^\d+(\.\d+)?%$")
@@ -55,7 +56,7 @@ class DemandSpec(Spec):
     trace: Path | None = Field(default=None, description="Azure Functions 2019 invocations.csv")
     function: str | None = Field(default=None, description="HashFunction of the trace; default the busiest")
     core_s_per_invocation: float | None = Field(default=None, gt=0)
-    step_s: float = Field(default=15.0, ge=1.0, description="grid the demand is evaluated and recorded on")
+    step_s: float = Field(default=15.0, ge=limits.MIN_STEP_S, description="grid the demand is evaluated and recorded on")
 
     @field_validator("steps")
     @classmethod
@@ -91,7 +92,7 @@ class AutoscaleSpec(Spec):
     min_replicas: int = Field(default=1, ge=1)
     max_replicas: int = Field(ge=1, le=10_000)
     target_utilisation: float = Field(gt=0, le=1, description="of the replicas' CPU request")
-    sync_s: float = Field(default=15.0, gt=0)
+    sync_s: float = Field(default=15.0, ge=limits.MIN_STEP_S)
     tolerance: float = Field(default=0.1, ge=0, lt=1)
     scale_down_stabilisation_s: float = Field(default=300.0, ge=0)
     # A VM scale set's warm pool: VMs booted ahead and stopped. A scale-out takes one while

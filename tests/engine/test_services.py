@@ -480,3 +480,11 @@ def test_records_and_outcomes_stay_consistent_under_failures_releases_and_scalin
     for row in results.summary.itertuples():
         assert row.placed + row.rejected + row.queued_at_end == row.submitted
         assert 0 <= row.demand_served_share <= 1
+
+
+def test_a_run_too_long_for_its_demand_step_or_a_sync_too_short_is_refused():
+    with pytest.raises(ConfigError, match=r"services\[0\].demand.step_s: 15 s over simulation.duration_s 3e\+07 s "
+                                          r"is 2,000,000 demand steps; at most 1,000,000"):
+        config([web()], duration_s=3e7)
+    with pytest.raises(ConfigError, match=r"services.0.autoscale.sync_s: must be >= 1 \(got 0.1\)"):
+        config([web(autoscale={"max_replicas": 3, "target_utilisation": 0.5, "sync_s": 0.1})])
