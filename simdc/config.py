@@ -33,6 +33,7 @@ from simdc.model.image import ImageSpec, RegistrySpec, check_catalogue, image_re
 from simdc.model.platform import PRESETS, RULES, PlatformSpec
 from simdc.model.workload import WorkloadSpec
 from simdc.model.placement import PlacementSpec
+from simdc.model.service import ServiceSpec
 
 
 class SimulationSpec(Spec):
@@ -71,6 +72,7 @@ class Config(Spec):
     maintenance: MaintenanceSpec = Field(default_factory=MaintenanceSpec)
     migration: MigrationSpec = Field(default_factory=MigrationSpec)
     consolidation: ConsolidationSpec = Field(default_factory=ConsolidationSpec)
+    services: tuple[ServiceSpec, ...] = ()  # replica sets with releases and autoscaling (simdc.engine.services)
 
     @model_validator(mode="before")
     @classmethod
@@ -121,6 +123,7 @@ class Config(Spec):
                 if image_ref(name) not in known:
                     problems.append(f"{key}: image {name!r} is not in [[images]]"
                                     f"{'; known: ' + ', '.join(sorted(known)) if known else ''}")
+        problems += _service_problems(self.services, known, self.simulation.duration_s)
         hosts = len(self.fleet)
         for key in ("host_failures", "kernel_failures"):
             for index, (host, _) in enumerate(getattr(self.faults, key)):
@@ -181,6 +184,34 @@ class Config(Spec):
     def with_overrides(self, overrides: dict[str, Any] | list[str]) -> "Config":
         """A new config with dotted-key overrides applied and validated again."""
         return validate(apply_overrides(self.to_dict(), overrides))
+
+
+MAX_DEMAND_POINTS = 1_000_000  # a service's demand steps over the run: each a row of services.csv (and a timer)
+
+
+def _service_problems(services, known: set[str], duration_s: float) -> list[str]:
+    """Across ``[[services]]``: names once each, images in the catalogue, releases within the run."""
+    problems, seen = [], set()
+    for index, service in enumerate(services):
+        if service.name in seen:
+            problems.append(f"services[{index}].name: {service.name!r} is defined twice")
+        seen.add(service.name)
+        images = [("image", service.image)] + [(f"releases[{k}].image", release.image)
+                                               for k, release in enumerate(service.releases)]
+        for key, name in images:
+            if name and image_ref(name) not in known:
+                problems.append(f"services[{index}].{key}: image {name!r} is not in [[images]]"
+                                f"{'; known: ' + ', '.join(sorted(known)) if known else ''}")
+        points = duration_s / service.demand.step_s
+        if points > MAX_DEMAND_POINTS:
+            problems.append(f"services[{index}].demand.step_s: {service.demand.step_s:g} s over "
+                            f"simulation.duration_s {duration_s:g} s is {points:,.0f} demand steps; at most "
+                            f"{MAX_DEMAND_POINTS:,} (a longer step)")
+        for k, release in enumerate(service.releases):
+            if release.at_s >= duration_s:
+                problems.append(f"services[{index}].releases[{k}].at_s: must be before simulation.duration_s "
+                                f"({duration_s:g}) (got {release.at_s:g})")
+    return problems
 
 
 # --- loading -------------------------------------------------------------------------
@@ -274,6 +305,12 @@ def validate(raw: dict[str, Any], source: str | None = None, *, check_files: boo
                      if isinstance(workload.get(key), (str, Path)) and not _exists(workload[key])]
         problems += [_not_found(f"cost.{key}", Path(cost[key])) for key in COST_SERIES
                      if isinstance(cost.get(key), (str, Path)) and not _exists(cost[key])]
+        services = raw.get("services") if isinstance(raw.get("services"), list) else []
+        problems += [_not_found(f"services.{index}.demand.trace", Path(service["demand"]["trace"]))
+                     for index, service in enumerate(services)
+                     if isinstance(service, dict) and isinstance(service.get("demand"), dict)
+                     and isinstance(service["demand"].get("trace"), (str, Path))
+                     and not _exists(service["demand"]["trace"])]
     if problems:
         raise ConfigError([_origin(p, source, overrides) for p in problems]) from None
     return Config.model_validate(raw)
@@ -344,6 +381,17 @@ COST_SERIES = ("price_series", "carbon_series")  # the [cost] table's files
 
 def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
     """Make workload and series paths absolute: relative to ``base``, or else under ``$SIMDC_TRACES``."""
+    services = raw.get("services")
+    for service in services if isinstance(services, list) else ():
+        demand = service.get("demand") if isinstance(service, dict) else None
+        if isinstance(demand, dict) and isinstance(demand.get("trace"), str):
+            path = Path(demand["trace"]).expanduser()
+            if not path.is_absolute():
+                elsewhere = under_traces_env(path)
+                path = (base / path).resolve()
+                if not _exists(path) and elsewhere is not None and _exists(elsewhere):
+                    path = elsewhere.resolve()
+            demand["trace"] = str(path)
     for table, keys in (("workload", ("trace", "usage")), ("cost", COST_SERIES)):
         files = raw.get(table)
         if not isinstance(files, dict):

@@ -80,18 +80,32 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
                      (lambda t, name=name: progress(name, t, sim.duration_s)),
                      images={image.name: image for image in config.images}, registry=config.registry,
                      faults=config.faults, sizes=workload.sizes, meter_at_s=grid[2] if grid else (),
-                     moves=(config.maintenance, config.migration, config.consolidation))
+                     moves=(config.maintenance, config.migration, config.consolidation), services=config.services)
         for name in sim.platforms
     ]
     # each platform's summary from its own tables (no copy of a platform's rows out of all)
-    summary = pd.concat([metrics.summary(r.instances, r.hosts, workload.instances) for r in runs],
-                        ignore_index=True)
+    asked = [workload.instances if r.requests is None else r.requests for r in runs]  # per platform, row by row
+    summary = pd.concat([metrics.summary(r.instances, r.hosts, a) for r, a in zip(runs, asked)], ignore_index=True)
+    if config.services:
+        slo = {service.name: service.slo_served_share for service in config.services}
+        served = pd.DataFrame([metrics.service_metrics(r.services, r.releases, sim.duration_s, slo) for r in runs])
+        if not any(service.releases for service in config.services):
+            served = served.drop(columns=[c for c in served.columns if c.startswith("rollout_")])
+        summary = pd.concat([summary, served], axis=1)
     if grid is not None:
         summary = _with_costs(summary, runs, config, grid)
+    records = {"services": None, "releases": None}
+    if config.services:  # per platform: the controller's series, and each release with what it cost
+        for name, tables in (("services", [r.services for r in runs]),
+                             ("releases", [metrics.release_metrics(r.services, r.releases, sim.duration_s)
+                                           for r in runs])):
+            joined = pd.concat([t.assign(platform=p) for t, p in zip(tables, sim.platforms)], ignore_index=True)
+            records[name] = joined[["platform", *joined.columns[:-1]]]
     lanes = {name: run.lane for name, run in zip(sim.platforms, runs)}
     instances = _concat_columns([r.instances for r in runs])
     hosts = pd.concat([r.hosts for r in runs], ignore_index=True)
     timeseries = pd.concat([r.timeseries for r in runs], ignore_index=True)
+    run_warnings = [line for r in runs for line in r.warnings]
     del runs
     return Results(
         config=config,
@@ -100,6 +114,8 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
         timeseries=timeseries,
         hosts=hosts,
         workload=workload.instances,
+        services=records["services"],
+        releases=records["releases"],
         manifest={
             "seed": sim.seed,
             "config_hash": config.hash,
@@ -112,7 +128,9 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
             "vm_sizing": {name: resolve_sizing(config.platform[name], workload.sizes).sizing
                           for name in sim.platforms if config.platform[name].rules == "vm"},
             "workload_sizes": workload.sizes,
-            "warnings": unplaceable_warnings(summary, instances, workload.instances, config)
+            "warnings": unplaceable_warnings(summary, instances, pd.concat(asked, ignore_index=True)
+                                             if config.services else workload.instances, config)
+            + run_warnings
             + sizing_warnings(config, workload),
             "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -147,7 +165,8 @@ def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, request
             continue
         rows = instances.loc[instances["platform"] == row.platform]
         unplaced = rows["unplaceable"].to_numpy(bool)
-        mine = requests[unplaced]
+        asked = requests.loc[rows.index] if len(requests) == len(instances) else requests  # per platform's rows
+        mine = asked[unplaced]
         booked = ""  # what admission booked, when not the request: a catalogue VM, a recommendation
         if "vm_vcpus" in rows and rows["vm_vcpus"].notna().all():
             sized = rows.loc[unplaced, ["vm_vcpus", "vm_memory_gib"]].to_numpy(float)

@@ -260,6 +260,8 @@ def instance_metrics(inst: pd.DataFrame, duration_s: float, peak_instances: int 
     submitted = len(inst)
     ready = inst["first_ready_s" if "first_ready_s" in inst else "ready_s"].to_numpy(float)
     started = ~np.isnan(ready)
+    if "preexisting" in inst:  # a service's replicas up before the run did not start in it
+        started &= ~inst["preexisting"].to_numpy(bool)
     start, end = resident_intervals(inst, duration_s)
     return {
         "submitted": submitted,
@@ -476,4 +478,98 @@ HEADLINE = (
     ("migration_downtime_mean_s", "downtime per move (s)", "{:,.3f}"),
     ("migrated_gib", "moved (GiB)", "{:,.1f}"),
     ("migration_link_share", "link share of a move", "{:.1%}"),
+    # with [[services]] only (service_metrics): absent columns are left out of the table
+    ("demand_served_share", "service demand served", "{:.2%}"),
+    ("demand_unserved_core_s", "service demand unserved (core-s)", "{:,.0f}"),
+    ("rollout_s_mean", "rollout duration mean (s)", "{:,.1f}"),
+    ("rollout_pulled_gib", "pulled per release (GiB)", "{:,.2f}"),
+    ("rollout_surge_peak", "peak surge (replicas)", "{:,.0f}"),
+    ("rollout_unavailable_replica_s", "unavailable replica-s per release", "{:,.0f}"),
+    ("rollout_unserved_core_s", "unserved per rollout (core-s)", "{:,.0f}"),
+    ("catch_up_max_s", "time to serve a rise, max (s)", "{:,.1f}"),
+    ("replica_hours", "replica-hours", "{:,.1f}"),
+    ("slo_violation_s", "SLO violated (s)", "{:,.0f}"),
 )
+
+SERVICE_COLUMNS = ("demand_served_share", "demand_unserved_core_s", "rollout_s_mean", "rollout_pulled_gib",
+                   "rollout_surge_peak", "rollout_unavailable_replica_s", "rollout_unserved_core_s",
+                   "catch_up_max_s", "replica_hours", "slo_violation_s")
+
+
+def _held(series: pd.DataFrame, duration_s: float) -> pd.DataFrame:
+    """One service's rows with ``dt_s``: how long each held (until the next row's time,
+    or the horizon); of rows at one time only the last holds."""
+    rows = series.sort_values("t_s", kind="stable")
+    t = rows["t_s"].to_numpy(float)
+    return rows.assign(dt_s=np.diff(np.append(t, duration_s)))
+
+
+def release_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: float) -> pd.DataFrame:
+    """``releases`` with, per release, what its rollout cost (over [``at_s``, ``end_s``],
+    to the horizon while under way): ``rollout_s`` (finished rollouts only, else NaN),
+    ``surge_peak`` (most replicas above the desired count at once), ``unavailable_replica_s``
+    (replicas short of the desired count ready, integrated) and ``unserved_core_s``; from
+    the controller's ``series`` (see :func:`service_metrics`)."""
+    held = {name: _held(rows, duration_s) for name, rows in series.groupby("service", sort=False)}
+    rows = []
+    for release in releases.itertuples():
+        h = held[release.service]
+        end = release.end_s if release.end_s == release.end_s else duration_s
+        t0, t1 = h["t_s"].to_numpy(float), np.append(h["t_s"].to_numpy(float)[1:], duration_s)
+        overlap = np.clip(np.minimum(t1, end) - np.maximum(t0, release.at_s), 0, None)
+        during = overlap > 0
+        rows.append({
+            "rollout_s": end - release.at_s if release.finished else np.nan,
+            "surge_peak": float((h["pods"] - h["desired"])[during].max()) if during.any() else 0.0,
+            "unavailable_replica_s": float((np.maximum(h["desired"] - h["ready"], 0) * overlap).sum()),
+            "unserved_core_s": float(((h["demand_cores"] - h["served_cores"]) * overlap).sum())})
+    costs = pd.DataFrame(rows, columns=["rollout_s", "surge_peak", "unavailable_replica_s", "unserved_core_s"])
+    return pd.concat([releases.reset_index(drop=True), costs], axis=1)
+
+
+def service_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: float,
+                    slo: dict[str, float]) -> dict[str, float]:
+    """One platform's service numbers from the controller's records
+    (:mod:`simdc.engine.services`): ``series`` holds each service's demand, ready
+    replicas, replicas (pods), desired count and demand served (cores) from each
+    ``t_s`` until its next row; ``releases`` each rollout's ``at_s``, ``end_s`` (when it
+    ``finished``, or was cut short by the next release; NaN: under way at the horizon)
+    and GiB pulled by the fleet meanwhile. ``slo`` maps a
+    service to the share of its demand that must be served.
+
+    Returns the columns of :data:`SERVICE_COLUMNS`: the share of demand (core-seconds)
+    served and the core-seconds unserved; per release (means over releases, NaN
+    without): rollout seconds (from the release until no old replica is left and every
+    new one is ready; finished rollouts only), GiB pulled, the most replicas above the desired count at once,
+    replica-seconds below the desired count ready, demand unserved; the longest wait
+    from a rise in demand that left some unserved until all was served again (the
+    horizon if never); replica-hours of replicas existing (booked); seconds with the
+    served share below the SLO.
+    """
+    held = [_held(rows, duration_s) for _, rows in series.groupby("service", sort=False)]
+    demand = sum(float((h["demand_cores"] * h["dt_s"]).sum()) for h in held)
+    unserved = sum(float(((h["demand_cores"] - h["served_cores"]) * h["dt_s"]).sum()) for h in held)
+    violated, catch_up = 0.0, []
+    for h in held:
+        share = np.where(h["demand_cores"] > 0, h["served_cores"] / h["demand_cores"].where(h["demand_cores"] > 0, 1),
+                         1.0)
+        violated += float(h["dt_s"][share < slo.get(h["service"].iloc[0], 1.0) - 1e-12].sum())
+        t, short = h["t_s"].to_numpy(float), (h["served_cores"] < h["demand_cores"] - 1e-9).to_numpy()
+        d = h["demand_cores"].to_numpy(float)
+        for j in np.flatnonzero(short[1:] & (d[1:] > d[:-1] + 1e-9)) + 1:
+            if short[j - 1] and d[j - 1] > 0:
+                continue  # already short before the rise: the same wait
+            after = np.flatnonzero(~short[j:])
+            catch_up.append((t[j + after[0]] if len(after) else duration_s) - t[j])
+    rollouts = release_metrics(series, releases, duration_s)
+    measures = ["rollout_s", "pulled_gib", "surge_peak", "unavailable_replica_s", "unserved_core_s"]
+    means = rollouts[measures].mean().to_numpy(float) if len(rollouts) else np.full(5, np.nan)  # skips NaN
+    return {
+        "demand_served_share": (demand - unserved) / demand if demand else np.nan,
+        "demand_unserved_core_s": unserved,
+        "rollout_s_mean": means[0], "rollout_pulled_gib": means[1], "rollout_surge_peak": means[2],
+        "rollout_unavailable_replica_s": means[3], "rollout_unserved_core_s": means[4],
+        "catch_up_max_s": max(catch_up) if catch_up else 0.0,
+        "replica_hours": sum(float((h["pods"] * h["dt_s"]).sum()) for h in held) / 3600.0,
+        "slo_violation_s": violated,
+    }

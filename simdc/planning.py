@@ -22,7 +22,7 @@ import pandas as pd
 
 from simdc.config import Config, validate
 from simdc.errors import ConfigError
-from simdc.metrics import SUMMARY_COLUMNS
+from simdc.metrics import SERVICE_COLUMNS, SUMMARY_COLUMNS
 
 OPERATORS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 
@@ -50,9 +50,10 @@ def parse_slo(text: str) -> Slo:
     if not match:
         raise ConfigError(f"--slo {text!r}: expected metric<=value (or <, >=, >), e.g. 'rejection_rate<=0.01'")
     metric, op, value = match.groups()
-    if metric not in SUMMARY_COLUMNS or metric == "platform":
+    if metric not in (*SUMMARY_COLUMNS, *SERVICE_COLUMNS) or metric == "platform":
         raise ConfigError(f"--slo {text!r}: unknown metric {metric!r}; choose one of: "
-                          f"{', '.join(c for c in SUMMARY_COLUMNS if c != 'platform')}")
+                          f"{', '.join(c for c in SUMMARY_COLUMNS if c != 'platform')}, or with [[services]]: "
+                          f"{', '.join(SERVICE_COLUMNS)}")
     try:
         return Slo(metric, op, float(value))
     except ValueError:
@@ -175,6 +176,10 @@ def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_ho
     if minimise not in MINIMISE:
         raise ConfigError(f"minimise: must be one of {', '.join(MINIMISE)} (got {minimise!r})",
                           cli=f"--minimise: must be one of {', '.join(MINIMISE)} (got {minimise!r})")
+    service_slos = [slo.metric for slo in slos if slo.metric in SERVICE_COLUMNS]
+    if service_slos and not config.services:
+        raise ConfigError(f"slo {service_slos[0]!r}: a service metric, but the config has no [[services]]",
+                          cli=f"--slo {service_slos[0]}: a service metric, but the config has no [[services]]")
     platforms = list(platforms or config.simulation.platforms)
     if minimise == "hosts":
         evaluations, table = _plan_fleets(config, slos, platforms, replications, max_hosts, group, echo, check_memory)

@@ -591,6 +591,45 @@ def figure_cost(source: Results | pd.DataFrame) -> go.Figure:
     return fig
 
 
+def service_totals(services: pd.DataFrame) -> pd.DataFrame:
+    """Per platform and moment, the services' demand, served cores and ready replicas
+    summed over services (each service's last row at a moment holds until its next)."""
+    rows = []
+    for platform, mine in services.groupby("platform", sort=False):
+        held = mine.groupby(["t_s", "service"], sort=True)[["demand_cores", "served_cores", "ready"]].last()
+        wide = held.unstack("service").ffill().fillna(0.0)
+        totals = wide.T.groupby(level=0).sum().T  # sum over services, per quantity
+        rows.append(totals.reset_index().assign(platform=platform))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        columns=["t_s", "demand_cores", "served_cores", "ready", "platform"])
+
+
+def figure_services(results: Results) -> go.Figure:
+    """With ``[[services]]``: their demand versus demand served over time, one panel per
+    platform (cores, summed over services); releases are dotted lines."""
+    totals = service_totals(results.services)
+    fig = _panels(totals, "service demand (cores)")
+    scale = _time_scale(totals["t_s"])
+    for col, name in enumerate(_platforms(totals), start=1):
+        mine = totals[totals["platform"] == name]
+        x = mine["t_s"].to_numpy(float) / scale[1]
+        first = col == 1
+        fig.add_trace(go.Scatter(x=x, y=mine["demand_cores"].to_numpy(float), name="demand (red: unserved)",
+                                 legendgroup="demand", showlegend=first, mode="lines", fill="tozeroy",
+                                 line=dict(color="#d62728", width=1, shape="hv"), fillcolor="rgba(214,39,40,0.55)",
+                                 hovertemplate="%{y:.2f} cores asked<extra>" + _esc(name) + "</extra>"),
+                      row=1, col=col)
+        fig.add_trace(go.Scatter(x=x, y=mine["served_cores"].to_numpy(float), name="served", legendgroup="served",
+                                 showlegend=first, mode="lines", fill="tozeroy",
+                                 line=dict(color="#238b45", width=1, shape="hv"), fillcolor="#a1d99b",
+                                 hovertemplate="%{y:.2f} cores served<extra>" + _esc(name) + "</extra>"),
+                      row=1, col=col)
+        if results.releases is not None:
+            for at_s in results.releases.loc[results.releases["platform"] == name, "at_s"].unique():
+                fig.add_vline(x=float(at_s) / scale[1], line=dict(color="#555", dash="dot", width=1), row=1, col=col)
+    return fig
+
+
 def figures(results: Results) -> dict[str, go.Figure]:
     """Every figure of a run's report, by name, in the report's order: interference and
     failures only when the run had some (:func:`has_interference`, :func:`has_failures`)."""
@@ -609,6 +648,8 @@ def figures(results: Results) -> dict[str, go.Figure]:
         made["cost"] = figure_cost(results)
     if has_moves(results):
         made["moves"] = figure_moves(results)
+    if getattr(results, "services", None) is not None and len(results.services):
+        made["services"] = figure_services(results)
     return made
 
 
@@ -779,6 +820,10 @@ _CAPTIONS = {
                      "over the time at full speed) and of every instance's slowdown by its neighbours' memory "
                      "bandwidth and I/O; the box is the middle half, the whiskers the rest but outliers. "
                      "1 = never slowed."),
+    "services": ("Services: demand versus served",
+                 "The services' demand and what their ready replicas served, in cores, summed over services. "
+                 "Red shows demand unserved: replicas still starting (booting, pulling, or before their "
+                 "readiness probe passed) after a rise or during a release (dotted)."),
     "failures": ("Failures",
                  "Host and kernel failures and what they killed, per platform; OOM kills and the restarts "
                  "that followed. A host failure kills everything on it; a kernel failure kills every container "

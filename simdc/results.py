@@ -61,6 +61,8 @@ class Results:
     hosts: pd.DataFrame
     workload: pd.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
+    services: pd.DataFrame | None = None  # with [[services]]: per platform, demand and replicas over time
+    releases: pd.DataFrame | None = None  # with [[services]]: per platform, one row per release
 
     def figures(self) -> dict[str, Any]:
         """The report's figures by name (``memory``, ``cpu``, ``density``,
@@ -98,6 +100,9 @@ class Results:
         self.timeseries.to_parquet(directory / "timeseries.parquet", index=False)
         self.hosts.to_csv(directory / "hosts.csv", index=False)
         self.workload.to_parquet(directory / "workload.parquet", index=False)
+        for name in ("services", "releases"):  # only with [[services]]
+            if getattr(self, name) is not None:
+                getattr(self, name).to_csv(directory / f"{name}.csv", index=False)
         (directory / "config.toml").write_text(self.config.to_toml())
         (directory / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str) + "\n")
         if report:
@@ -429,6 +434,9 @@ def load_results(directory: str | Path) -> Results:
             path, dtype={"platform": str, "group": str}, keep_default_na=False), needs=("platform", "host")),
         workload=_read(directory / "workload.parquet", "Parquet", pd.read_parquet),
         manifest=_read(directory / "manifest.json", "JSON", lambda path: _json_object(path.read_text())),
+        **{name: _read(directory / f"{name}.csv", "CSV", lambda path: pd.read_csv(path, dtype={"platform": str}),
+                       needs=("platform", "service"))
+           for name in ("services", "releases") if (directory / f"{name}.csv").is_file()},
     )
 
 

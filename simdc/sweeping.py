@@ -30,13 +30,13 @@ import pandas as pd
 
 from simdc.config import Config, apply_overrides, validate
 from simdc.errors import ConfigError, InputError, OutputError, SweepError
-from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
+from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
 from simdc.results import DestinationLock, parent_problem, describe_os_error, umask
 
 METRICS = tuple(c for c in SUMMARY_COLUMNS if c != "platform")
-# in a summary only when the workload has dependencies, the config a [cost] table, or the
-# run drains or consolidates hosts
-OPTIONAL_METRICS = (*WORKFLOW_COLUMNS, *COST_COLUMNS, *MOVE_COLUMNS)
+# in a summary only when the workload has dependencies, the config a [cost] table or
+# [[services]], or the run drains or consolidates hosts
+OPTIONAL_METRICS = (*WORKFLOW_COLUMNS, *COST_COLUMNS, *MOVE_COLUMNS, *SERVICE_COLUMNS)
 # How long to wait for a Dask scheduler to answer. Dask's own default
 # (distributed.comm.timeouts.connect, 30 s) makes a wrong address look like a hang.
 CONNECT_TIMEOUT_S = 5.0

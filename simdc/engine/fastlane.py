@@ -91,6 +91,8 @@ class FastLane(Simulation):
             return False
         if self.meter_at_s:  # energy read at moments (prices over time): the general engine's meter
             return False
+        if self.services is not None:  # replicas created as the run goes (simdc.engine.services)
+            return False
         host = self.hosts[0]  # the platform's sensitivities, the same on every host
         return not ((host.k_membw > 0 and any(self.membw)) or (host.k_io > 0 and any(self.io)))
 

@@ -23,7 +23,7 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
                  progress=None, images: dict | None = None,
                  registry: RegistrySpec | None = None, faults: FaultSpec | None = None,
                  lane: str = "auto", sizes: str = "vm", meter_at_s: tuple[float, ...] = (),
-                 moves: tuple | None = None) -> PlatformRun:
+                 moves: tuple | None = None, services: tuple = ()) -> PlatformRun:
     """Replay ``instances`` (sorted by ``submit_s``) on ``hosts`` under ``platform``.
 
     Parameters
@@ -58,8 +58,15 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
     moves
         ``(maintenance, migration, consolidation)`` specs (:mod:`simdc.model.migration`):
         drains and consolidation, which only the general engine runs.
+    services
+        ``[[services]]`` specs (:mod:`simdc.model.service`): replica sets whose replicas a
+        controller creates as the run goes (:mod:`simdc.engine.services`), general engine only.
     """
     platform = resolve_sizing(platform, sizes)
+    if services:
+        return _with_services(name, platform, hosts, instances, duration_s, sample_every_s, seed, usage,
+                              placement, power_off_idle, images, registry, faults, progress, services, moves,
+                              meter_at_s)
     args = (name, platform, hosts, instances, duration_s, sample_every_s, seed, usage,
             placement or PlacementSpec(), power_off_idle, images or {}, registry or RegistrySpec(),
             faults or FaultSpec(), moves)
@@ -76,6 +83,62 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
         sim = FastLane(*args)
         sim.progress = progress
         return _finished(sim, sim.run(), "general")
+
+
+def _with_services(name, platform, hosts, instances, duration_s, sample_every_s, seed, usage, placement,
+                   power_off_idle, images, registry, faults, progress, services, moves=None,
+                   meter_at_s=()) -> PlatformRun:
+    """The general engine with a controller for ``services``; the instances table holds the
+    workload's rows, then every replica created (its ``service`` column names its service,
+    ``version`` its release, 0 before any)."""
+    from simdc.engine.services import Controller, ReplicaUsage, from_workload, with_replicas
+
+    services, instances, kept = from_workload(tuple(services), instances, duration_s)
+    rows, plan = with_replicas(instances, services, duration_s)
+    usage = ReplicaUsage(usage, plan, rows["cpu_used"].to_numpy(float), rows["memory_used_gib"].to_numpy(float),
+                         kept=kept)
+    sim = FastLane(name, platform, hosts, rows, duration_s, sample_every_s, seed, usage,
+                   placement or PlacementSpec(), power_off_idle, images or {}, registry or RegistrySpec(),
+                   faults or FaultSpec(), moves)
+    sim.progress = progress
+    sim.meter_at_s = tuple(meter_at_s)
+    sim.services = Controller(sim, plan, duration_s)
+    sim.usage.controller = sim.services
+    run = _finished(sim, sim.run(), "general")
+    series, releases = sim.services.tables()
+    table = run.instances
+    service = np.full(len(table), "", dtype=object)
+    version = np.zeros(len(table), dtype=np.int64)
+    service[plan.first:] = [plan.services[k].name for k in plan.service_of]
+    version[plan.first:] = plan.version_of
+    table["service"], table["version"] = service, version
+    preexisting = np.zeros(len(table), dtype=bool)  # up when the run began: no start to measure
+    preexisting[list(sim.services.preexisting)] = True
+    table["preexisting"] = preexisting
+    created = sim.services.created_s
+    slots = np.fromiter(created, np.int64, len(created))
+    submit = table["submit_s"].to_numpy(float).copy()
+    submit[slots] = np.fromiter(created.values(), float, len(created))
+    table["submit_s"] = submit
+    # waited for a host from its creation: until admitted, turned away, or the end
+    admit, end = table["admit_s"].to_numpy(float), table["end_s"].to_numpy(float)
+    waited = np.where(np.isnan(admit), np.where(np.isnan(end), duration_s, end), admit)
+    queue = table["queue_s"].to_numpy(float).copy()
+    queue[slots] = waited[slots] - submit[slots]
+    table["queue_s"] = queue
+    # A replica the controller removed asked to run until then, not until the horizon.
+    removed = np.zeros(len(table), dtype=bool)
+    removed[slots] = (table["outcome"].to_numpy()[slots] == "completed")
+    requested = table["requested_s"].to_numpy(float).copy()
+    requested[removed] = (end - table["first_ready_s"].to_numpy(float))[removed]
+    table["requested_s"] = requested
+    keep = sim.services.used_rows()
+    table = table[keep].reset_index(drop=True)
+    asked = rows.loc[keep].reset_index(drop=True)  # the workload's rows (all their columns), then the replicas'
+    warnings = tuple(f"{name}: service {plan.services[k].name!r} used all {len(plan.pools[k][0]):,} replica rows of a "
+                     "version and created no more (simdc.engine.services.pool_size); its numbers after that are "
+                     "short of replicas" for k in sorted(sim.services.exhausted))
+    return replace(run, instances=table, services=series, releases=releases, requests=asked, warnings=warnings)
 
 
 def _finished(sim: FastLane, run: PlatformRun, lane: str) -> PlatformRun:

@@ -149,6 +149,10 @@ class PlatformRun:
     timeseries: pd.DataFrame  # one row per host and sample
     lane: str = "general"  # the engine's lane that ran it: "general" or "fast"
     meter_j: np.ndarray | None = None  # hosts' energy (J) at the run's meter_at_s, a row per moment
+    services: pd.DataFrame | None = None  # with [[services]]: demand, ready and served over time (engine.services)
+    releases: pd.DataFrame | None = None  # with [[services]]: one row per release rolled out
+    requests: pd.DataFrame | None = None  # with [[services]]: each row of instances as requested (workload columns)
+    warnings: tuple[str, ...] = ()  # what a person should hear of the run (e.g. a service out of replica rows)
 
 
 class Simulation:
@@ -239,6 +243,7 @@ class Simulation:
             from simdc.engine.migration import Mover
 
             self.mover = Mover(self, *moves)
+        self.services = None  # a services.Controller whose replicas are the last rows, when the config has services
 
     def _recommender_setup(self, platform, instances) -> None:
         """Admission by a recommender that learns while the run goes: each submission
@@ -294,6 +299,7 @@ class Simulation:
 
     def _images(self, platform, hosts, instances, catalogue, registry) -> None:
         """Per-host layer caches, the network to the registry, and what each instance needs."""
+        self.image_catalogue = catalogue
         self.needs, copy_gib = image_needs(platform, instances["image"].fillna("").astype(str), catalogue)
         self.copy_gib = _as_list(copy_gib)
         self.caches = [LayerCache(spec.image_cache_gib) for spec in hosts]
@@ -351,6 +357,8 @@ class Simulation:
             self.meter.start()
         if self.mover is not None:
             self.mover.start()
+        if self.services is not None:
+            self.services.start()
         self.env.run(until=self.duration_s)
         self._collect_running()
         return self._tables()
@@ -494,6 +502,8 @@ class Simulation:
     def _reject(self, i: int, now: float) -> None:
         self.state[i] = REJECTED
         self.end_s[i] = now
+        if self.services is not None and i >= self.services.first:
+            self.services.changed(i)
 
     # --- start, run, end -----------------------------------------------------------
 
@@ -608,6 +618,8 @@ class Simulation:
         if self.vm and self.faults.kernel_mtbf_s and attempt == now:  # this VM's own kernel may fail
             delay = float(self.kernel_rng.exponential(self.faults.kernel_mtbf_s))
             self._after(delay, self._on_vm_kernel_failure, (i, now))
+        if self.services is not None and i >= self.services.first:
+            self.services.running(i, now)
 
     def _on_end(self, event) -> None:
         i = event._value
@@ -631,6 +643,31 @@ class Simulation:
         s = self.slot_of[i]
         demand, unmet, swap, extra, degraded = host.remove(now, s, self.slot_of)
         self._account(i, now, demand, unmet, swap, extra, degraded)
+        if self.services is not None and i >= self.services.first:
+            self.services.stopped(i)
+
+    def _remove(self, i: int, now: float) -> None:
+        """A controller deletes replica ``i``: it ends now, completed, wherever it was (a
+        replica still waiting for its first host: rejected; a failure's victim waiting to be
+        placed again: failed, as when it gives up). Timers of its start or restart no
+        longer apply (a new epoch)."""
+        state = self.state[i]
+        if state == WAITING or state == QUEUED:
+            self._reject(i, now)
+            if self.admit_s[i] == self.admit_s[i]:  # placed before: lost to the failure
+                self.state[i] = FAILED
+            return
+        if state not in (STARTING, RUNNING, BACKOFF):
+            return
+        host = self.hosts[self.host_of[i]]
+        self.epoch[i] += 1
+        if state == RUNNING:
+            self._stop(i, host, now)
+            host.rebalance(now)
+            self._schedule_finish(host, now)
+        elif state == STARTING:
+            host.starting -= 1
+        self._leave(i, host, now, COMPLETED)
 
     def _collect(self, i: int, host: HostState, s: int) -> None:
         """At the horizon: the integrals of an instance still running."""
@@ -658,6 +695,8 @@ class Simulation:
         if state == COMPLETED and self.deps is not None:
             for child in self.deps.completed(i, now):  # submitted after this moment's endings, as arrivals are
                 self._after(0.0, self._on_released, child)
+        if self.services is not None and i >= self.services.first:
+            self.services.changed(i)
         if drain and self.queue:
             self._drain_queue(now)
 

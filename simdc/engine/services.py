@@ -1,0 +1,668 @@
+"""Services as replica sets: a Deployment controller (rolling updates) and a horizontal
+autoscaler, acting on the general engine's instances.
+
+A service's replicas are instances like any other: placed, pulled, started, contended,
+OOM-killed and failed by the engine. The controller only decides how many exist and of
+which version, as Kubernetes' ReplicaSet, Deployment and HorizontalPodAutoscaler
+controllers do, and records what the service's users get: demand served vs demand asked.
+
+The engine's per-instance state is sized when a run starts, so each service gets a pool
+of instance rows ("slots") per version at the end of the workload, never submitted by
+the arrival process; the controller submits a slot when it creates a replica. Unused
+slots are dropped from the instances table at the end (:func:`used_rows`).
+
+Records: ``series`` rows ``(t_s, service, demand_cores, ready, pods, desired,
+served_cores)`` at every change (piecewise constant until the next row), and
+``releases`` rows ``(service, release, at_s, end_s, pulled_gib)``;
+:func:`simdc.metrics.service_metrics` turns them into the summary's numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from simdc.errors import InputError
+from simdc.model.image import image_ref
+from simdc.model.service import DemandSpec, ServiceSpec
+
+# Instance states, as simulation.py numbers them (imported there from here would loop).
+WAITING, QUEUED, STARTING, RUNNING, BACKOFF = range(5)
+LIVE = (WAITING, QUEUED, STARTING, RUNNING, BACKOFF)
+RETRY_S = 10.0  # a replica no host would take is tried again this much later (an assumption)
+MAX_ROUNDS = 10_000  # reconcile rounds at one instant: far above any rollout's steps
+
+
+# --- Kubernetes' arithmetic ----------------------------------------------------------
+
+def scaled(value: int | str, replicas: int, round_up: bool) -> int:
+    """A count or a percentage of ``replicas`` as a count: percentages round up or down
+    (Kubernetes' intstr.GetScaledValueFromIntOrPercent)."""
+    if isinstance(value, int):
+        return value
+    exact = float(value.rstrip("%")) * replicas / 100
+    return math.ceil(exact) if round_up else math.floor(exact)
+
+
+def fenceposts(max_surge: int | str, max_unavailable: int | str, replicas: int) -> tuple[int, int]:
+    """``(surge, unavailable)`` as counts for ``replicas``: surge rounds up, unavailable
+    down, and both 0 becomes unavailable 1, so a rollout can always progress
+    (kubernetes/pkg/controller/deployment/util/deployment_util.go, ResolveFenceposts)."""
+    surge = scaled(max_surge, replicas, round_up=True)
+    unavailable = scaled(max_unavailable, replicas, round_up=False)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return surge, unavailable
+
+
+def rollout_step(replicas: int, surge: int, unavailable: int, old: int, old_ready: int,
+                 new: int, new_ready: int) -> tuple[int, int]:
+    """One step of a rolling update: ``(new replicas to create, old ones to remove)``.
+
+    The new replica set grows until old + new reaches ``replicas + surge`` (and the new
+    set ``replicas``); the old shrinks while old + new stays above ``replicas -
+    unavailable`` plus the new set's replicas not yet ready (kubernetes/pkg/controller/
+    deployment/rolling.go, reconcileNewReplicaSet, reconcileOldReplicaSets). Counts >= 0.
+    """
+    up = max(0, min(replicas + surge - (old + new), replicas - new))
+    new += up
+    down = max(0, min(old, (old + new) - (replicas - unavailable) - (new - new_ready)))
+    return up, down
+
+
+def hpa_recommendation(current: int, ready: int, unready: int, demand_cores: float, cores_per_replica: float,
+                       target: float, tolerance: float) -> int:
+    """The replicas Kubernetes' HPA recommends for average CPU utilisation ``target`` (of
+    the request), before its bounds and behaviour: ``ceil(ready × utilisation / target)``
+    over the ready replicas, or ``current`` within ``tolerance`` of the target. Replicas
+    not yet ready are set aside, then counted as using nothing when scaling up and their
+    whole request when scaling down; a direction that reverses so is no change
+    (Kubernetes docs, "Horizontal Pod Autoscaling", Algorithm details;
+    kubernetes/pkg/controller/podautoscaler/replica_calculator.go). No ready replica
+    (no metrics): ``current``."""
+    if ready == 0:
+        return current
+    utilisation = demand_cores / (ready * cores_per_replica)
+    ratio = utilisation / target
+    if abs(ratio - 1) <= tolerance:
+        return current
+    if unready == 0:
+        return math.ceil(ratio * ready)
+    set_aside = 0.0 if ratio > 1 else 1.0
+    again = (utilisation * ready + set_aside * unready) / (ready + unready) / target
+    if abs(again - 1) <= tolerance or (again > 1) != (ratio > 1):
+        return current
+    return math.ceil(again * (ready + unready))
+
+
+def hpa_scale_up_limit(current: int) -> int:
+    """Most replicas one period may reach: the default scale-up behaviour allows the
+    larger of +100 % and +4 pods per 15 s (Kubernetes docs, HPA "Default Behavior")."""
+    return max(2 * current, current + 4)
+
+
+# --- demand --------------------------------------------------------------------------
+
+def demand_series(spec: DemandSpec, duration_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(t_s, cores)``: the demand from each time on until the next, shapes ``(k,)``;
+    times start at 0 and include every ``step_s`` and every step's and spike's edge."""
+    times = set(np.arange(0.0, duration_s, spec.step_s).tolist())
+    times.update(at for at, _ in spec.steps if at < duration_s)
+    for spike in spec.spikes:
+        times.update(t for t in (spike.at_s, spike.at_s + spike.duration_s) if t < duration_s)
+    t = np.array(sorted(times))
+    cores = np.full(len(t), spec.cores)
+    for at, value in spec.steps:
+        cores[t >= at] = value
+    if spec.trace is not None:
+        per_minute, core_s = _azure_functions(spec)
+        minute = np.minimum((t // 60).astype(int), len(per_minute) - 1)
+        cores = cores + per_minute[minute] / 60.0 * core_s
+    if spec.diurnal_amplitude:
+        cores = cores * (1 + spec.diurnal_amplitude * np.cos(2 * np.pi * (t - spec.diurnal_peak_s) / 86400.0))
+    for spike in spec.spikes:
+        cores = np.where((t >= spike.at_s) & (t < spike.at_s + spike.duration_s), cores * spike.factor, cores)
+    return t, cores
+
+
+def _azure_functions(spec: DemandSpec) -> tuple[np.ndarray, float]:
+    """Invocations per minute of one function of the Azure Functions 2019 trace (from the
+    file's first minute column on), and the core-seconds one invocation costs."""
+    path = spec.trace
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: cannot read the invocations table: {err}") from None
+    minutes = [c for c in table.columns if str(c).isdigit()]
+    if "HashFunction" not in table.columns or not minutes:
+        raise InputError(f"{path}: expected Azure Functions 2019 invocations (HashFunction and a column per "
+                         "minute of the day)")
+    numbers = table[minutes].apply(pd.to_numeric, errors="coerce")
+    bad = numbers.isna() | (numbers < 0)
+    if bad.any().any():
+        row, column = np.argwhere(bad.to_numpy())[0]
+        raise InputError(f"{path}: line {row + 2}, minute {minutes[column]}: expected a count of invocations >= 0 "
+                         f"(got {table[minutes[column]].iloc[row]!r})")
+    counts = numbers.to_numpy(float)
+    if spec.function is None:
+        row = int(counts.sum(axis=1).argmax())
+    else:
+        found = np.flatnonzero(table["HashFunction"].to_numpy() == spec.function)
+        if not len(found):
+            raise InputError(f"{path}: function {spec.function!r} is not in the trace (HashFunction)")
+        row = int(found[0])
+    core_s = spec.core_s_per_invocation
+    if core_s is None:
+        durations = path.with_name("durations.csv")
+        try:
+            table_d = pd.read_csv(durations)
+        except (OSError, ValueError) as err:
+            raise InputError(f"{durations}: needed for the function's average duration (or set "
+                             f"demand.core_s_per_invocation): {err}") from None
+        if not {"HashFunction", "Average"} <= set(table_d.columns):
+            raise InputError(f"{durations}: expected Azure Functions 2019 durations (HashFunction, Average in ms)")
+        match = pd.to_numeric(table_d.loc[table_d["HashFunction"] == table["HashFunction"].iloc[row], "Average"],
+                              errors="coerce")
+        if not len(match) or not match.iloc[0] >= 0:
+            raise InputError(f"{durations}: no average duration for function {table['HashFunction'].iloc[row]!r}; "
+                             "set demand.core_s_per_invocation")
+        core_s = float(match.iloc[0]) / 1000.0  # ms
+    return counts[row], core_s
+
+
+def changed_layers_gib(spec: ServiceSpec, catalogue: dict) -> list[float]:
+    """Per version of ``spec``: GiB of the layers its image has and the previous
+    version's lacks (what an update in place copies; 0 for version 0 and without layers)."""
+    names = [spec.image] + [r.image if r.image is not None else spec.image for r in spec.releases]
+    layers = [{layer.digest: layer.size_mib for layer in catalogue[image_ref(n)].layers} if n else {} for n in names]
+    return [0.0] + [sum(size for digest, size in new.items() if digest not in old) / 1024.0
+                    for old, new in zip(layers, layers[1:])]
+
+
+def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
+                  duration_s: float) -> tuple[tuple[ServiceSpec, ...], pd.DataFrame, np.ndarray | None]:
+    """Services that name a ``job`` take it from the workload: ``(services complete, the
+    workload without those jobs' instances, the rows kept: None when all)``. Replicas: the most of the job's instances
+    alive at once; size, image and memory used: its first instance's; demand (unless the
+    service gives one): the sum of its instances' ``cpu_used`` while each was alive
+    (from ``submit_s`` for ``duration_s``), a step at each arrival and end.
+
+    Raises
+    ------
+    InputError
+        A job the workload does not have.
+    """
+    if not any(service.job for service in services):
+        return services, instances, None
+    jobs = instances["job"].astype(str).to_numpy() if "job" in instances else np.full(len(instances), "")
+    taken = np.zeros(len(instances), dtype=bool)
+    done = []
+    for index, service in enumerate(services):
+        if service.job is None:
+            done.append(service)
+            continue
+        mine = jobs == service.job
+        if not mine.any():
+            known = sorted(set(jobs) - {""})
+            raise InputError(f"services[{index}].job: the workload has no instance of job {service.job!r}"
+                             + (f"; its jobs include: {', '.join(known[:5])}" if known else " (it has no job column)"))
+        taken |= mine
+        rows = instances[mine]
+        start = rows["submit_s"].to_numpy(float)
+        end = np.minimum(start + rows["duration_s"].to_numpy(float), duration_s)
+        cpu = rows["cpu_used"].to_numpy(float)
+        edges = np.concatenate([start, end])
+        change = np.concatenate([cpu, -cpu])
+        alive = np.concatenate([np.ones(len(start)), -np.ones(len(start))])
+        order = np.lexsort((change, edges))  # at one moment, ends before arrivals
+        times, cores, count = edges[order], np.cumsum(change[order]), np.cumsum(alive[order])
+        last = np.r_[times[1:] != times[:-1], True]  # a moment's value after all its changes
+        steps = [(0.0, 0.0)] + [(float(t), max(float(c), 0.0)) for t, c in zip(times[last], cores[last])
+                                if t < duration_s]
+        first = rows.iloc[0]
+        update = {"replicas": service.replicas if service.replicas is not None else int(count.max()),
+                  "cpu_cores": service.cpu_cores or float(first["cpu_cores"]),
+                  "memory_gib": service.memory_gib or float(first["memory_gib"]),
+                  "memory_used_gib": service.memory_used_gib or float(first["memory_used_gib"]),
+                  "image": service.image or str(first.get("image", "") or "")}
+        if "demand" not in service.model_fields_set:
+            update["demand"] = service.demand.model_copy(update={"steps": tuple(steps), "cores": 0.0})
+        done.append(service.model_copy(update=update))
+    return tuple(done), instances[~taken].reset_index(drop=True), np.flatnonzero(~taken)
+
+
+# --- the rows of replicas ------------------------------------------------------------
+
+@dataclass
+class Plan:
+    """Where each service's slots are: ``pools[s][v]`` the row indices of version ``v``."""
+
+    services: tuple[ServiceSpec, ...]
+    first: int  # the first slot row; rows before are the workload's
+    pools: list[list[list[int]]] = field(default_factory=list)
+    service_of: np.ndarray | None = None  # per slot row (offset by first): the service's index
+    version_of: np.ndarray | None = None
+
+
+MAX_POOL = 50_000  # slots per version at most (about 1 KiB of engine state each); beyond, a warning
+
+
+def pool_size(service: ServiceSpec, duration_s: float) -> int:
+    """Slots per version: twice the most replicas (replacements of lost ones), and with
+    an autoscaler room for a full scale-up every stabilisation window, up to MAX_POOL
+    (never fewer than twice the most replicas)."""
+    if service.autoscale is None:
+        return 2 * service.replicas + 8
+    scale = service.autoscale
+    windows = math.ceil(duration_s / max(scale.scale_down_stabilisation_s, scale.sync_s, 60.0))
+    return max(min(scale.max_replicas * (2 + windows) + 8, MAX_POOL), 2 * scale.max_replicas + 8)
+
+
+def with_replicas(instances: pd.DataFrame, services: tuple[ServiceSpec, ...],
+                  duration_s: float) -> tuple[pd.DataFrame, Plan]:
+    """The workload's rows followed by every service's slots (never submitted by the
+    arrival process: ``submit_s`` is infinite), and where they are."""
+    plan = Plan(services, len(instances))
+    numeric = pd.api.types.is_numeric_dtype(instances["id"]) and len(instances)
+    next_id = int(instances["id"].max()) + 1 if numeric else 0
+    frames, service_of, version_of = [], [], []
+    row = plan.first
+    for s, service in enumerate(services):
+        images = [service.image] + [release.image if release.image is not None else service.image
+                                    for release in service.releases]
+        size = pool_size(service, duration_s)
+        pools = []
+        for v, image in enumerate(images):
+            pools.append(list(range(row, row + size)))
+            row += size
+            ids = (np.arange(next_id, next_id + size) if numeric or not len(instances)
+                   else [f"{service.name}/v{v}/{k}" for k in range(size)])
+            next_id += size
+            frames.append(pd.DataFrame({
+                "id": ids, "submit_s": np.inf, "duration_s": np.inf, "cpu_cores": service.cpu_cores,
+                "memory_gib": service.memory_gib, "cpu_used": service.cpu_cores,
+                "memory_used_gib": service.memory_used_gib or service.memory_gib, "kind": "service",
+                "image": image, "priority": 0, "cpu_limit": np.nan, "memory_limit_gib": np.nan,
+                "membw_intensity": 0.0, "io_intensity": 0.0, "job": service.name}))
+            service_of += [s] * size
+            version_of += [v] * size
+        plan.pools.append(pools)
+    plan.service_of, plan.version_of = np.array(service_of, int), np.array(version_of, int)
+    slots = pd.concat(frames, ignore_index=True)
+    if not len(instances):
+        return slots, plan
+    for column in instances.columns.difference(slots.columns):
+        slots[column] = np.nan
+    if isinstance(instances["job"].dtype, pd.CategoricalDtype):
+        instances = instances.assign(job=instances["job"].astype(str))
+    frame = pd.concat([instances, slots[instances.columns]], ignore_index=True)
+    return frame, plan
+
+
+class ReplicaUsage:
+    """The workload's usage model for its rows; a replica's CPU is its share of its
+    service's demand (split evenly over the service's running replicas, at most its
+    cores), its memory its ``memory_used_gib``, re-read every demand step."""
+
+    def __init__(self, base, plan: Plan, cpu: np.ndarray, mem: np.ndarray, factor: float = 1.0,
+                 kept: np.ndarray | None = None):
+        self.base, self.plan, self.cpu, self.mem, self.factor = base, plan, cpu, mem, factor
+        self.kept = kept  # the base model's row of each workload row (some left to services), None: the same
+        self.controller = None
+        steps = [s.demand.step_s for s in plan.services]
+        self.step_s = min([*steps, *([base.step_s] if base is not None and base.step_s else [])])
+
+    def scaled_cpu(self, factor: float) -> "ReplicaUsage":
+        base = None if self.base is None else self.base.scaled_cpu(factor)
+        return ReplicaUsage(base, self.plan, self.cpu, self.mem, self.factor * factor, self.kept)
+
+    def _replica_cpu(self, inst: np.ndarray, now: float) -> np.ndarray:
+        share = np.zeros(len(inst))
+        if self.controller is not None:
+            s = self.plan.service_of[inst - self.plan.first]
+            for k in np.unique(s).tolist():  # one count of a service's running replicas, not one per replica
+                share[s == k] = self.controller.share(k, now)
+        return np.minimum(share, self.cpu[inst]) * self.factor
+
+    def at(self, inst, age_s, now):
+        inst = np.asarray(inst)
+        cpu, mem = np.empty(len(inst)), np.empty(len(inst))
+        mine = inst >= self.plan.first
+        if (~mine).any():
+            if self.base is None:
+                cpu[~mine], mem[~mine] = self.cpu[inst[~mine]] * self.factor, self.mem[inst[~mine]]
+            else:
+                rows = inst[~mine] if self.kept is None else self.kept[inst[~mine]]
+                cpu[~mine], mem[~mine] = self.base.at(rows, np.asarray(age_s)[~mine], now)
+        if mine.any():
+            cpu[mine], mem[mine] = self._replica_cpu(inst[mine], now), self.mem[inst[mine]]
+        return cpu, mem
+
+    def at_one(self, i, age_s, now):
+        cpu, mem = self.at(np.array([i]), np.array([age_s]), now)
+        return float(cpu[0]), float(mem[0])
+
+    def quantile(self, q):
+        """The workload rows' q-quantile (their model's); a replica's most: its cores."""
+        return self._with_base(lambda base: base.quantile(q))
+
+    def upper(self):
+        return self._with_base(lambda base: base.upper())
+
+    def _with_base(self, ask):
+        cpu, mem = self.cpu * self.factor, self.mem.copy()
+        if self.base is not None:
+            n = self.plan.first
+            base_cpu, base_mem = ask(self.base)
+            rows = np.arange(n) if self.kept is None else self.kept
+            cpu[:n], mem[:n] = base_cpu[rows], base_mem[rows]
+        return cpu, mem
+
+
+# --- the controller ------------------------------------------------------------------
+
+class Controller:
+    """Every service's Deployment (and autoscaler) in one platform's run.
+
+    ``sim`` is the :class:`simdc.engine.simulation.Simulation` it acts on; it calls
+    :meth:`running`, :meth:`stopped` and :meth:`changed` when a replica's state changes.
+    """
+
+    def __init__(self, sim, plan: Plan, duration_s: float):
+        self.sim, self.plan, self.first = sim, plan, plan.first
+        self.specs = plan.services
+        n = len(self.specs)
+        self.demand = [demand_series(spec.demand, duration_s) for spec in self.specs]
+        self.version = [0] * n
+        self.next_slot = [[0] * len(pools) for pools in plan.pools]
+        self.pods: list[list[int]] = [[] for _ in range(n)]  # live replicas, oldest first
+        self.ready: set[int] = set()
+        self.created_s: dict[int, float] = {}
+        self.desired = [self._bounded(k, spec.replicas) for k, spec in enumerate(self.specs)]
+        self.pending = [False] * n
+        self.blocked_until = [-1.0] * n
+        self.recommendations: list[list[tuple[float, int]]] = [[] for _ in range(n)]
+        self.rollout: list[dict | None] = [None] * n
+        self.series: list[tuple] = []
+        self.releases: list[dict] = []
+        self.exhausted: set[int] = set()
+        self.updated: dict[int, int] = {}  # replica -> the version it was updated to in place
+        self.updating: dict[int, int] = {}
+        self.in_place_gib = 0.0  # copied into VMs' own disks by updates in place
+        self.changed_gib = [changed_layers_gib(spec, sim.image_catalogue) for spec in self.specs]
+        self.preexisting: set[int] = set()  # replicas up when the run began (running_at_start)
+        self.warm = [spec.autoscale.warm_pool if spec.autoscale is not None and sim.vm else 0
+                     for spec in self.specs]
+
+    def _bounded(self, k: int, replicas: int) -> int:
+        scale = self.specs[k].autoscale
+        return replicas if scale is None else min(max(replicas, scale.min_replicas), scale.max_replicas)
+
+    # --- the engine's hooks --------------------------------------------------------
+
+    def start(self) -> None:
+        for k, spec in enumerate(self.specs):
+            if spec.running_at_start:
+                self._create(k, self.desired[k], 0.0, up_already=True)
+            self._reconcile(k, 0.0)
+            if len(self.demand[k][0]) > 1:  # one timer at a time along the demand's grid
+                self.sim._after(float(self.demand[k][0][1]), self._on_demand, (k, 1))
+            for r, release in enumerate(spec.releases):
+                self.sim._after(release.at_s, self._on_release, (k, r))
+            if spec.autoscale is not None:
+                self.sim._after(spec.autoscale.sync_s, self._on_sync, k)
+
+    def running(self, i: int, now: float) -> None:
+        """Replica ``i`` runs: ready after its service's readiness delay, unless it stops first
+        (a VM restarted from its disk runs the version of its row again)."""
+        k = self._service(i)
+        self.updated.pop(i, None)
+        up_already = i in self.preexisting and self.sim.restarts[i] == 0 and self.sim.replacements[i] == 0
+        self.sim._after(0.0 if up_already else self.specs[k].readiness_s, self._on_readiness,
+                        (i, self.sim.attempt_s[i]))
+
+    def stopped(self, i: int) -> None:
+        """Replica ``i`` no longer runs (its readiness ends with it)."""
+        if i in self.ready:
+            self.ready.discard(i)
+            self.changed(i)
+
+    def changed(self, i: int) -> None:
+        """Replica ``i`` left its host or was turned away: reconcile its service, at this
+        instant but after the engine's step is done."""
+        k = self._service(i)
+        if not self.pending[k]:
+            self.pending[k] = True
+            self.sim._after(0.0, self._on_reconcile, k)
+
+    def share(self, k: int, now: float) -> float:
+        """Cores of demand each running replica of service ``k`` carries now."""
+        state = self.sim.state
+        running = sum(1 for i in self.pods[k] if state[i] == RUNNING)
+        return self._demand_at(k, now) / running if running else 0.0
+
+    # --- events --------------------------------------------------------------------
+
+    def _service(self, i: int) -> int:
+        return int(self.plan.service_of[i - self.first])
+
+    def _demand_at(self, k: int, now: float) -> float:
+        times, cores = self.demand[k]
+        return float(cores[max(int(np.searchsorted(times, now, side="right")) - 1, 0)])
+
+    def _on_readiness(self, event) -> None:
+        i, attempt = event._value
+        if self.sim.state[i] == RUNNING and self.sim.attempt_s[i] == attempt:
+            self.ready.add(i)
+            self._reconcile(self._service(i), self.sim.env.now)
+
+    def _on_reconcile(self, event) -> None:
+        k = event._value
+        self.pending[k] = False
+        self._reconcile(k, self.sim.env.now)
+
+    def _on_demand(self, event) -> None:
+        k, j = event._value
+        now = self.sim.env.now
+        self._record(k, now)
+        times = self.demand[k][0]
+        if j + 1 < len(times):
+            self.sim._after(float(times[j + 1]) - now, self._on_demand, (k, j + 1))
+
+    def _on_release(self, event) -> None:
+        k, r = event._value
+        now = self.sim.env.now
+        self._finish_rollout(k, now, done=False)  # a release during a rollout cuts the older one short
+        self.version[k] = r + 1
+        self.rollout[k] = {"service": self.specs[k].name, "release": r + 1, "at_s": now, "end_s": np.nan,
+                           "finished": False,
+                           "pulled_before": sum(self.sim.pulled_gib) + self.in_place_gib, "pulled_gib": np.nan}
+        self._reconcile(k, now)
+
+    def _on_sync(self, event) -> None:
+        k = event._value
+        now = self.sim.env.now
+        scale = self.specs[k].autoscale
+        live = self._live(k)
+        ready = sum(1 for i in live if i in self.ready)
+        current = self.desired[k]
+        rec = hpa_recommendation(current, ready, len(live) - ready, self._demand_at(k, now), self.specs[k].cpu_cores,
+                                 scale.target_utilisation, scale.tolerance)
+        rec = min(max(rec, scale.min_replicas), scale.max_replicas)
+        window = self.recommendations[k]
+        window.append((now, rec))
+        while window and window[0][0] < now - scale.scale_down_stabilisation_s:
+            window.pop(0)
+        if rec > current:
+            desired = min(rec, hpa_scale_up_limit(current))
+        else:
+            desired = min(current, max(r for _, r in window))
+        if desired != current:
+            self.desired[k] = desired
+            self._reconcile(k, now)
+        if now + scale.sync_s < self.sim.duration_s:
+            self.sim._after(scale.sync_s, self._on_sync, k)
+
+    # --- the Deployment ------------------------------------------------------------
+
+    def _live(self, k: int) -> list[int]:
+        """Service ``k``'s replicas not gone (pending, starting, running, backing off)."""
+        state = self.sim.state
+        pods = [i for i in self.pods[k] if state[i] in LIVE]
+        self.pods[k] = pods
+        return pods
+
+    def _reconcile(self, k: int, now: float) -> None:
+        """Create and remove replicas until the service matches its spec (a rollout step
+        at a time), then record it."""
+        spec = self.specs[k]
+        for _ in range(MAX_ROUNDS):
+            live = self._live(k)
+            new = [i for i in live if self._version(i) == self.version[k]]
+            old = [i for i in live if self._version(i) != self.version[k]]
+            replicas = self.desired[k]
+            if old and self.sim.vm and spec.vm_update == "in_place":
+                self._update_in_place(k, old, replicas, now)
+                up, victims = max(replicas - len(live), 0), self._victims(old, len(live) - replicas)
+            elif not old:
+                up, down = max(replicas - len(new), 0), 0
+                surplus = max(len(new) - replicas, 0)
+                victims = self._victims(new, surplus)
+            else:
+                surge, unavailable = fenceposts(spec.max_surge, spec.max_unavailable, replicas)
+                new_ready = sum(1 for i in new if i in self.ready)
+                old_ready = sum(1 for i in old if i in self.ready)
+                up, down = rollout_step(replicas, surge, unavailable, len(old), old_ready, len(new), new_ready)
+                victims = self._victims(old, down)
+            if up and now < self.blocked_until[k]:
+                up = 0
+            created = self._create(k, up, now) if up else 0
+            for i in victims:
+                self.sim._remove(i, now)
+            if not created and not victims:
+                break
+        self._finish_rollout(k, now, done=True)
+        self._record(k, now)
+
+    def _version(self, i: int) -> int:
+        """The version replica ``i`` runs: its row's, or the one it was updated to in place."""
+        return self.updated.get(i, int(self.plan.version_of[i - self.first]))
+
+    def _update_in_place(self, k: int, old: list[int], replicas: int, now: float) -> None:
+        """Take old ready VMs out of service to update them in place while fewer than
+        ``max_unavailable`` (at least 1) of the desired replicas are unavailable."""
+        _, unavailable = fenceposts(self.specs[k].max_surge, self.specs[k].max_unavailable, replicas)
+        ready = sum(1 for i in self._live(k) if i in self.ready)
+        for i in [i for i in old if i in self.ready][:max(0, max(unavailable, 1) - (replicas - ready))]:
+            self.ready.discard(i)
+            self.updating[i] = self.version[k]
+            self.in_place_gib += self.changed_gib[k][self.version[k]]
+            self.sim._after(self.specs[k].in_place_s, self._on_updated, (i, self.sim.attempt_s[i]))
+
+    def _on_updated(self, event) -> None:
+        i, attempt = event._value
+        version = self.updating.pop(i, None)
+        if self.sim.state[i] == RUNNING and self.sim.attempt_s[i] == attempt and version is not None:
+            self.updated[i] = version
+            self.ready.add(i)
+        self.changed(i)
+
+    def _victims(self, pods: list[int], count: int) -> list[int]:
+        """Which replicas to remove: not yet ready first, then the newest (Kubernetes'
+        ReplicaSet ranks pending and unready pods first; among the rest, younger first)."""
+        if count <= 0:
+            return []
+        ranked = sorted(pods, key=lambda i: (i in self.ready, -self.created_s[i]))
+        return ranked[:count]
+
+    def _create(self, k: int, count: int, now: float, up_already: bool = False) -> int:
+        """Submit ``count`` new replicas of service ``k``'s current version; how many the
+        engine took (placed or queued). One turned away blocks creation for RETRY_S.
+        ``up_already``: replicas running before the run (no pull, copy, boot or readiness)."""
+        v = self.version[k]
+        pool = self.plan.pools[k][v]
+        made = 0
+        for _ in range(count):
+            if self.next_slot[k][v] >= len(pool):
+                self.exhausted.add(k)
+                return made
+            i = pool[self.next_slot[k][v]]
+            self.next_slot[k][v] += 1
+            self.created_s[i] = now
+            self.pods[k].append(i)
+            if up_already:
+                self.preexisting.add(i)
+                self.sim.start_s[i], self.sim.copy_gib[i], self.sim.needs[i] = 0.0, 0.0, ()
+            elif self.warm[k] and now > 0:  # a scale-out after the start: from the warm pool while it lasts
+                self._from_warm_pool(k, i)
+            self.sim._submit(i, now)
+            if self.sim.state[i] not in LIVE:  # no host: try again later
+                self.blocked_until[k] = now + RETRY_S
+                self.sim._after(RETRY_S, self._on_reconcile, k)
+                return made
+            made += 1
+        return made
+
+    def _from_warm_pool(self, k: int, i: int) -> None:
+        """Replica ``i`` is a VM from service ``k``'s warm pool: already on disk and booted,
+        it starts in ``warm_start_s``; a VM to replace it in the pool boots meanwhile."""
+        sim = self.sim
+        self.warm[k] -= 1
+        refill_s = sim.start_s[i] + sim.copy_gib[i] * 1024.0 / min(h.spec.disk_write_mib_s for h in sim.hosts)
+        sim.start_s[i] = self.specs[k].autoscale.warm_start_s
+        sim.copy_gib[i] = 0.0
+        sim.needs[i] = ()
+        sim._after(refill_s, self._on_warm_refill, k)
+
+    def _on_warm_refill(self, event) -> None:
+        self.warm[event._value] += 1
+
+    def _finish_rollout(self, k: int, now: float, done: bool) -> None:
+        """Close the rollout under way: ``done`` only once no old replica is left and the
+        new ones are all ready."""
+        rollout = self.rollout[k]
+        if rollout is None:
+            return
+        if done:
+            live = self._live(k)
+            if any(self._version(i) != self.version[k] for i in live):
+                return
+            if sum(1 for i in live if i in self.ready) < self.desired[k]:
+                return
+            rollout["finished"] = True
+        rollout["end_s"] = now  # finished, or cut short by the next release
+        rollout["pulled_gib"] = sum(self.sim.pulled_gib) + self.in_place_gib - rollout.pop("pulled_before")
+        self.releases.append(rollout)
+        self.rollout[k] = None
+
+    def _record(self, k: int, now: float) -> None:
+        live = self._live(k)
+        ready = sum(1 for i in live if i in self.ready)
+        demand = self._demand_at(k, now)
+        self.series.append((now, self.specs[k].name, demand, ready, len(live), self.desired[k],
+                            min(demand, ready * self.specs[k].cpu_cores)))
+
+    # --- tables --------------------------------------------------------------------
+
+    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(series, releases)`` of the run; a rollout under way at the end has no end."""
+        for k, rollout in enumerate(self.rollout):
+            if rollout is not None:
+                rollout["pulled_gib"] = sum(self.sim.pulled_gib) + self.in_place_gib - rollout.pop("pulled_before")
+                self.releases.append(rollout)
+                self.rollout[k] = None
+        series = pd.DataFrame(self.series, columns=["t_s", "service", "demand_cores", "ready", "pods", "desired",
+                                                    "served_cores"])
+        releases = pd.DataFrame(self.releases, columns=["service", "release", "at_s", "end_s", "finished",
+                                                        "pulled_gib"])
+        return series, releases
+
+    def used_rows(self) -> np.ndarray:
+        """Rows to keep in the instances table: the workload's and the slots submitted."""
+        keep = np.zeros(self.first + len(self.plan.service_of), dtype=bool)
+        keep[: self.first] = True
+        keep[list(self.created_s)] = True
+        return keep

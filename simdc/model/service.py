@@ -1,0 +1,178 @@
+"""Services as replica sets: a replica count, an image, a demand over time, releases that
+roll a new image over the replicas, and an optional horizontal autoscaler.
+
+Times in seconds, demand in cores (what the service's users ask of its replicas at once).
+The controller that acts on these specs is :mod:`simdc.engine.services`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from simdc.model import limits
+from simdc.model.base import BOOL_MARK, Spec
+
+_PERCENT = re.compile(r"^\d+(\.\d+)?%$")
+
+
+def _int_or_percent(value):
+    """A count of replicas (an integer >= 0) or a percentage string ("25%"), else one error."""
+    if isinstance(value, str) and _PERCENT.match(value.strip()):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ValueError(f"must be a whole number of replicas >= 0 or a percentage like '25%' (got {value!r})")
+
+
+class Spike(Spec):
+    """Demand × ``factor`` during [``at_s``, ``at_s + duration_s``)."""
+
+    at_s: float = Field(ge=0)
+    duration_s: float = Field(gt=0)
+    factor: float = Field(gt=0)
+
+
+class DemandSpec(Spec):
+    """A service's demand in cores over time, evaluated on a grid of ``step_s``.
+
+    ``cores`` (a constant), changed to ``steps`` ``[[at_s, cores], ...]`` from each
+    ``at_s`` on, times a diurnal swing of ± ``diurnal_amplitude`` peaking at
+    ``diurnal_peak_s`` of the day, times each spike's factor while it lasts. Or a real
+    series: ``trace``, the Azure Functions 2019 ``invocations.csv`` (invocations per
+    minute), for ``function`` (its HashFunction; default the busiest), each invocation
+    costing ``core_s_per_invocation`` core-seconds (default: the function's average
+    duration in the trace's ``durations.csv``, one core while it runs).
+    """
+
+    cores: float = Field(default=0.0, ge=0, description="constant demand, cores")
+    steps: tuple[tuple[float, float], ...] = Field(default=(), description="[[at_s, cores], ...]: from at_s on")
+    diurnal_amplitude: float = Field(default=0.0, ge=0, lt=1)
+    diurnal_peak_s: float = Field(default=14 * 3600.0, ge=0, lt=86400)
+    spikes: tuple[Spike, ...] = ()
+    trace: Path | None = Field(default=None, description="Azure Functions 2019 invocations.csv")
+    function: str | None = Field(default=None, description="HashFunction of the trace; default the busiest")
+    core_s_per_invocation: float | None = Field(default=None, gt=0)
+    step_s: float = Field(default=15.0, ge=limits.MIN_STEP_S, description="grid the demand is evaluated and recorded on")
+
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, steps):
+        for at_s, cores in steps:
+            if at_s < 0 or cores < 0:
+                raise ValueError(f"each step is [at_s >= 0, cores >= 0] (got {[at_s, cores]})")
+        if list(steps) != sorted(steps):
+            raise ValueError("steps must be in order of at_s")
+        return steps
+
+    @model_validator(mode="after")
+    def _source(self) -> "DemandSpec":
+        if self.trace is None and (self.function is not None or self.core_s_per_invocation is not None):
+            raise ValueError("function and core_s_per_invocation go with demand.trace")
+        return self
+
+
+class ReleaseSpec(Spec):
+    """At ``at_s``, a new version of the service: ``image`` (default: the same image, a
+    configuration change) rolled over the replicas."""
+
+    at_s: float = Field(ge=0)
+    image: str | None = None
+
+
+class AutoscaleSpec(Spec):
+    """A horizontal autoscaler: Kubernetes' HPA on average CPU utilisation of the ready
+    replicas (defaults from the Kubernetes docs, "Horizontal Pod Autoscaling": 15 s sync
+    period, 0.1 tolerance, 300 s scale-down stabilisation window; scale-up by at most
+    the larger of 100 % and 4 replicas per 15 s, the default ``behavior``)."""
+
+    min_replicas: int = Field(default=1, ge=1)
+    max_replicas: int = Field(ge=1, le=10_000)
+    target_utilisation: float = Field(gt=0, le=1, description="of the replicas' CPU request")
+    sync_s: float = Field(default=15.0, ge=limits.MIN_STEP_S)
+    tolerance: float = Field(default=0.1, ge=0, lt=1)
+    scale_down_stabilisation_s: float = Field(default=300.0, ge=0)
+    # A VM scale set's warm pool: VMs booted ahead and stopped. A scale-out takes one while
+    # any is left and it starts in warm_start_s (no disk copy, no boot); the pool refills
+    # one VM per VM taken, a boot later. No default for warm_start_s: resuming a stopped
+    # VM depends on the cloud, so the study must state it.
+    warm_pool: int = Field(default=0, ge=0, le=10_000, description="VMs kept booted and stopped (VM platforms)")
+    warm_start_s: float | None = Field(default=None, ge=0, description="start of a VM from the warm pool")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "AutoscaleSpec":
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(f"max_replicas ({self.max_replicas}) must be >= min_replicas ({self.min_replicas})")
+        if self.warm_pool and self.warm_start_s is None:
+            raise ValueError("warm_pool needs warm_start_s (how long a VM from the pool takes to start)")
+        return self
+
+
+class ServiceSpec(Spec):
+    """A service: ``replicas`` instances of ``image``, each of ``cpu_cores`` and
+    ``memory_gib`` (a VM's size, a container's request), serving ``demand``.
+
+    A replica serves once it has started and passed ``readiness_s`` (its readiness
+    probe); a ready replica serves up to ``cpu_cores`` of the demand. ``max_surge`` and
+    ``max_unavailable`` govern rollouts as in Kubernetes (a count, or a percentage of
+    the replicas: surge rounds up, unavailable down; defaults 25 %, Kubernetes'
+    Deployment defaults). Time with a share of its demand served below
+    ``slo_served_share`` counts as SLO violated.
+    """
+
+    name: str = Field(min_length=1)
+    # From the workload: its instances of this job become the service (they leave the
+    # workload): replicas, the most of them at once; size, image and memory used, the
+    # first's; demand (unless given), the sum of their cpu_used while each was alive.
+    job: str | None = Field(default=None, min_length=1, description="take the service from the workload's job")
+    image: str = ""
+    replicas: int | None = Field(default=None, ge=0, le=10_000)
+    cpu_cores: float | None = Field(default=None, gt=0)
+    memory_gib: float | None = Field(default=None, gt=0)
+    memory_used_gib: float | None = Field(default=None, gt=0, description="default: memory_gib")
+    readiness_s: float = Field(default=0.0, ge=0)
+    max_surge: int | str = "25%"
+    max_unavailable: int | str = "25%"
+    demand: DemandSpec = Field(default_factory=DemandSpec)
+    releases: tuple[ReleaseSpec, ...] = ()
+    autoscale: AutoscaleSpec | None = None
+    slo_served_share: float = Field(default=0.99, gt=0, le=1)
+    # true: the service ran before the run, so its first replicas are up at 0 s (no pull,
+    # boot or readiness; left out of start latency); false: created at 0 s like any other.
+    running_at_start: bool = False
+    # How a VM platform releases: "replace" (new VMs from the new disk image, as
+    # containers) or "in_place" (each VM taken out of service for in_place_s, e.g. a
+    # package upgrade and a restart, copying the layers the new image changed into its
+    # own disk; up to max_unavailable at once). No default time: the study states it.
+    vm_update: Literal["replace", "in_place"] = "replace"
+    in_place_s: float | None = Field(default=None, ge=0, description="a VM's in-place update, seconds")
+
+    @field_validator("max_surge", "max_unavailable", mode="before")
+    @classmethod
+    def _rollout(cls, value):
+        return _int_or_percent(value)
+
+    @model_validator(mode="after")
+    def _sized(self) -> "ServiceSpec":
+        missing = [key for key in ("replicas", "cpu_cores", "memory_gib") if getattr(self, key) is None]
+        if missing and self.job is None:
+            raise ValueError("\n".join(f"{BOOL_MARK}{key}: required key is missing (or give job, to take the "
+                                        "service from the workload's instances of that job)" for key in missing))
+        return self
+
+    @model_validator(mode="after")
+    def _in_place_time(self) -> "ServiceSpec":
+        if self.vm_update == "in_place" and self.in_place_s is None:
+            raise ValueError("vm_update = 'in_place' needs in_place_s (how long a VM's update in place takes)")
+        return self
+
+    @field_validator("releases")
+    @classmethod
+    def _in_order(cls, releases):
+        times = [release.at_s for release in releases]
+        if times != sorted(times):
+            raise ValueError(f"releases must be in order of at_s (got {times})")
+        return releases

@@ -1,0 +1,490 @@
+"""Services as replica sets (issue #18): rolling updates and horizontal autoscaling,
+checked against Kubernetes' arithmetic worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import simdc
+from simdc.config import validate
+from simdc.engine import run_platform
+from simdc.engine.services import fenceposts, hpa_recommendation, rollout_step
+from simdc.errors import ConfigError
+from simdc.workload import load_workload
+
+MIB_PER_GIB = 1024.0
+
+
+def config(services, duration_s=600.0, platforms=("container",), images=(), cluster=None, **extra):
+    """A run with a background workload that never arrives (one per 10^9 s), so the
+    fleet holds only the services' replicas."""
+    return validate({
+        "simulation": {"duration_s": duration_s, "platforms": list(platforms), "sample_every_s": duration_s},
+        **({"cluster": cluster} if cluster else {"host": {"cpu_cores": 64, "memory_gib": 256}}),
+        "platform": {"container": {"start_s": 2.0}, "vm": {"boot_s": 30.0, "sizing": "as_given"}},
+        "workload": {"synthetic": {"arrival_rate_per_s": 1e-9}},
+        "images": list(images),
+        "services": services,
+        **extra,
+    })
+
+
+def runs(cfg):
+    """Each platform's raw run (instances, the controller's series and releases)."""
+    workload = load_workload(cfg.workload, cfg.simulation.duration_s, cfg.simulation.seed)
+    assert len(workload.instances) == 0
+    return {name: run_platform(name, cfg.platform[name], cfg.fleet, workload.instances,
+                               duration_s=cfg.simulation.duration_s, sample_every_s=cfg.simulation.sample_every_s,
+                               seed=cfg.simulation.seed, placement=cfg.placement,
+                               images={image.name: image for image in cfg.images}, registry=cfg.registry,
+                               faults=cfg.faults, services=cfg.services)
+            for name in cfg.simulation.platforms}
+
+
+def web(**fields):
+    return {"name": "web", "replicas": 4, "cpu_cores": 1, "memory_gib": 2, "demand": {"cores": 2.0}, **fields}
+
+
+# --- Kubernetes' rounding and step -----------------------------------------------------
+
+def test_surge_rounds_up_and_unavailable_down_and_both_zero_allow_one_unavailable():
+    """ResolveFenceposts: 25 % of 10 is 2.5: surge 3, unavailable 2; 0 and 0 become 0 and 1."""
+    assert fenceposts("25%", "25%", 10) == (3, 2)
+    assert fenceposts("25%", "25%", 1) == (1, 0)
+    assert fenceposts(0, 0, 5) == (0, 1)
+    assert fenceposts(2, "50%", 3) == (2, 1)
+
+
+def test_rollout_step_surges_first_then_removes_old_only_as_new_become_ready():
+    """replicas 4, surge 1, unavailable 0: one new at a time, one old out per new ready."""
+    assert rollout_step(4, 1, 0, old=4, old_ready=4, new=0, new_ready=0) == (1, 0)
+    assert rollout_step(4, 1, 0, old=4, old_ready=4, new=1, new_ready=0) == (0, 0)
+    assert rollout_step(4, 1, 0, old=4, old_ready=4, new=1, new_ready=1) == (0, 1)
+    # surge 0, unavailable 2: remove two old first, then replace them
+    assert rollout_step(4, 0, 2, old=4, old_ready=4, new=0, new_ready=0) == (0, 2)
+    assert rollout_step(4, 0, 2, old=2, old_ready=2, new=0, new_ready=0) == (2, 0)
+
+
+# --- rolling updates -------------------------------------------------------------------
+
+@pytest.mark.parametrize("n, readiness_s", [(1, 0.0), (4, 3.0), (7, 10.0)])
+def test_rollout_with_surge_1_unavailable_0_takes_n_times_start_plus_readiness(n, readiness_s):
+    """maxSurge 1, maxUnavailable 0, start latency s = 2 s, readiness r, on an empty
+    fleet: the k-th new replica is created at T + (k−1)(s + r), runs from s later, is
+    ready r after that, and then one old replica ends; the rollout takes n × (s + r),
+    booking one replica above n at most, with never fewer than n ready."""
+    start_s, release_s = 2.0, 100.0
+    cfg = config([web(replicas=n, readiness_s=readiness_s, max_surge=1, max_unavailable=0,
+                      releases=[{"at_s": release_s}])])
+    run = runs(cfg)["container"]
+    step = start_s + readiness_s
+    (release,) = run.releases.itertuples()
+    assert release.end_s - release.at_s == pytest.approx(n * step, abs=1e-9)
+    inst = run.instances
+    new = inst[inst["version"] == 1].sort_values("submit_s")
+    old = inst[inst["version"] == 0]
+    k = np.arange(n)
+    np.testing.assert_allclose(new["submit_s"], release_s + k * step, atol=1e-9)
+    np.testing.assert_allclose(new["first_ready_s"], release_s + k * step + start_s, atol=1e-9)
+    np.testing.assert_allclose(np.sort(old["end_s"]), release_s + (k + 1) * step, atol=1e-9)
+    assert (old["outcome"] == "completed").all() and (new["outcome"] == "running_at_end").all()
+    during = run.services[(run.services["t_s"] >= release_s) & (run.services["t_s"] < release.end_s)]
+    assert during["pods"].max() == n + 1
+    assert during["ready"].min() >= n
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 8), surge=st.integers(0, 3), unavailable=st.integers(0, 3),
+       readiness_s=st.sampled_from([0.0, 4.0]))
+def test_a_rollout_never_exceeds_its_surge_nor_its_unavailable_and_ends_all_new(n, surge, unavailable, readiness_s):
+    """Over any maxSurge/maxUnavailable: at every instant of the rollout at most n + surge
+    replicas exist and at least n − unavailable are ready (as resolved by
+    ResolveFenceposts); at the end exactly n replicas, all of the new version, all ready."""
+    cfg = config([web(replicas=n, readiness_s=readiness_s, max_surge=surge, max_unavailable=unavailable,
+                      releases=[{"at_s": 100.0}])], duration_s=400.0)
+    run = runs(cfg)["container"]
+    max_surge, max_unavailable = fenceposts(surge, unavailable, n)
+    (release,) = run.releases.itertuples()
+    assert release.end_s == release.end_s, "the rollout finished"
+    held = run.services.groupby("t_s").last()  # several rows at one instant: the last holds
+    during = held[(held.index >= 100.0) & (held.index < release.end_s)]
+    assert (during["pods"] <= n + max_surge).all()
+    assert (during["ready"] >= n - max_unavailable).all()
+    alive = run.instances[run.instances["outcome"] == "running_at_end"]
+    assert len(alive) == n and (alive["version"] == 1).all()
+
+
+def test_a_new_tag_sharing_all_but_its_top_layer_pulls_exactly_that_layer_per_host():
+    """v2 shares v1's base and middle layers (700 MiB) and replaces its 50 MiB top with a
+    60 MiB one: a container host that held v1 pulls 60 MiB for v2, no more; one that
+    never did pulls all 760 MiB. A VM copies the whole new disk image (4 GiB) per host."""
+    images = [{"name": "web:v1", "disk_gib": 4.0, "layers": [{"digest": "base", "size_mib": 500},
+                                                               {"digest": "mid", "size_mib": 200},
+                                                               {"digest": "top1", "size_mib": 50}]},
+              {"name": "web:v2", "disk_gib": 4.0, "layers": [{"digest": "base", "size_mib": 500},
+                                                               {"digest": "mid", "size_mib": 200},
+                                                               {"digest": "top2", "size_mib": 60}]}]
+    cluster = {"hosts": [{"cpu_cores": 2, "memory_gib": 16, "count": 4}]}  # two replicas a host at most
+    cfg = config([web(image="web:v1", replicas=5, releases=[{"at_s": 300.0, "image": "web:v2"}])],
+                 duration_s=900.0, platforms=("container", "vm"), images=images, cluster=cluster)
+    for name, run in runs(cfg).items():
+        (release,) = run.releases.itertuples()
+        new = run.instances[run.instances["version"] == 1]
+        had_v1 = set(run.instances.loc[run.instances["version"] == 0, "host"])
+        hosts = set(new["host"])
+        if name == "container":
+            expected_mib = sum(60 if host in had_v1 else 760 for host in hosts)
+            assert len(hosts & had_v1) >= 2
+        else:
+            expected_mib = 4 * MIB_PER_GIB * len(hosts)
+        assert release.pulled_gib == pytest.approx(expected_mib / MIB_PER_GIB, rel=1e-12), name
+
+
+# --- horizontal autoscaling ------------------------------------------------------------
+
+def test_hpa_replicas_after_a_step_match_the_algorithm_by_hand_at_each_sync():
+    """1-core replicas, target 50 %, 2 to start, start 2 s (ready before the next 15 s
+    sync), demand 2 cores, 10 from 300 s, 2 again from 600 s. By the HPA's rule,
+    desired = ceil(ready × utilisation / target) unless within 10 %, scale-up at most
+    max(2×, +4) a sync, scale-down to the highest recommendation of the last 300 s:
+
+    - t=15: 2 ready at 100 %: ratio 2 → 4. t=30…285: 4 at 50 %: ratio 1 → 4.
+    - t=300: 4 at 250 %: 20, limited to 8. t=315: 8 at 125 %: 20, limited to 16.
+      t=330: 16 at 62.5 %: ratio 1.25 → 20. Then 20 at 50 %: 20.
+    - t=600: 20 at 10 %: recommends 4, but 20 was recommended in the last 300 s (until
+      585 s): 20 until t=885; t=900: the window holds only 4s → 4.
+    """
+    cfg = config([web(replicas=2, demand={"cores": 2.0, "steps": [[300, 10.0], [600, 2.0]]},
+                      autoscale={"min_replicas": 1, "max_replicas": 40, "target_utilisation": 0.5})],
+                 duration_s=1000.0)
+    series = runs(cfg)["container"].services.groupby("t_s").last()
+    expected = {15: 4, 30: 4, 285: 4, 300: 8, 315: 16, 330: 20, 345: 20, 585: 20, 600: 20, 885: 20, 900: 4, 990: 4}
+    for t, desired in expected.items():
+        assert series.loc[float(t), "desired"] == desired, t
+    assert series.loc[302.0, "ready"] == 8 and series.loc[317.0, "ready"] == 16
+
+
+def test_hpa_recommendation_follows_the_formula_tolerance_and_unready_pods():
+    """desired = ceil(current × metric / target); within 10 % no change; unready pods
+    count as idle when scaling up (Kubernetes docs, Algorithm details)."""
+    assert hpa_recommendation(4, 4, 0, demand_cores=3.0, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 6
+    assert hpa_recommendation(4, 4, 0, demand_cores=2.1, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 4
+    # 2 ready at 150 %, 2 unready as 0 %: average 75 % → ceil(4 × 1.5) = 6
+    assert hpa_recommendation(4, 2, 2, demand_cores=3.0, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 6
+    assert hpa_recommendation(4, 0, 4, demand_cores=3.0, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 4
+
+
+def test_vms_scale_slower_than_containers_and_leave_more_demand_unserved():
+    """The same HPA on both: a VM replica boots in 30 s, a container starts in 2 s, so
+    after the step the VMs serve all demand later and leave more of it unserved."""
+    cfg = config([web(replicas=2, demand={"cores": 2.0, "steps": [[300, 10.0]]},
+                      autoscale={"max_replicas": 40, "target_utilisation": 0.5})],
+                 duration_s=900.0, platforms=("container", "vm"))
+    summary = simdc.simulate(cfg).summary.set_index("platform")
+    assert summary.loc["vm", "catch_up_max_s"] > summary.loc["container", "catch_up_max_s"]
+    assert summary.loc["vm", "demand_unserved_core_s"] > summary.loc["container", "demand_unserved_core_s"]
+    # after the step, capacity short of 10 cores until enough replicas are ready: at least one boot
+    assert summary.loc["vm", "catch_up_max_s"] >= 30.0
+    assert summary.loc["container", "catch_up_max_s"] >= 2.0
+
+
+# --- accounting and errors -----------------------------------------------------------
+
+def test_replicas_are_accounted_like_any_instance_under_failures():
+    """Hosts failing under an autoscaled service with a release: every replica created
+    ends in exactly one outcome, and placed + rejected + queued_at_end = submitted."""
+    cfg = config([web(replicas=3, readiness_s=2.0, demand={"cores": 3.0, "spikes": [{"at_s": 400, "duration_s": 300,
+                                                                                      "factor": 3}]},
+                      releases=[{"at_s": 500}], autoscale={"max_replicas": 12, "target_utilisation": 0.6})],
+                 duration_s=1500.0, platforms=("container", "vm"),
+                 cluster={"hosts": [{"cpu_cores": 4, "memory_gib": 32, "count": 5}]},
+                 faults={"host_mtbf_s": 600, "host_repair_s": 120, "on_failure": "resubmit"},
+                 placement={"when_full": "queue"})
+    results = simdc.simulate(cfg)
+    for row in results.summary.itertuples():
+        assert row.placed + row.rejected + row.queued_at_end == row.submitted
+        assert row.failures > 0 and row.failure_kills > 0
+        inst = results.instances[results.instances["platform"] == row.platform]
+        assert inst["id"].is_unique and inst["outcome"].notna().all()
+        assert 0 <= row.demand_served_share <= 1
+
+
+@pytest.mark.parametrize("service, said", [
+    (web(max_surge="25"), "services.0.max_surge: "),
+    (web(max_unavailable=2.5), "services.0.max_unavailable: must be a whole number of replicas >= 0 or a percentage"),
+    (web(releases=[{"at_s": 10, "image": "nope:v2"}]), "services[0].releases[0].image: image 'nope:v2'"),
+    (web(autoscale={"min_replicas": 5, "max_replicas": 2, "target_utilisation": 0.5}), "services.0.autoscale"),
+    (web(replica=3), "services.0.replica: unknown key"),
+])
+def test_a_bad_service_key_is_reported_with_its_path(service, said):
+    with pytest.raises(ConfigError) as err:
+        config([service])
+    (line,) = err.value.problems  # one line, naming the key
+    assert said in line, line
+
+
+def test_a_vm_scale_set_takes_warm_vms_first_and_boots_the_rest():
+    """Warm pool of 3, warm start 5 s, boot 30 s: the scale-out at the 300 s sync (4 → 8
+    replicas) takes 3 warm VMs, ready at 305 s, and boots the fourth, ready at 330 s."""
+    cfg = config([web(replicas=2, demand={"cores": 2.0, "steps": [[300, 10.0]]},
+                      autoscale={"max_replicas": 40, "target_utilisation": 0.5, "warm_pool": 3,
+                                 "warm_start_s": 5.0})],
+                 duration_s=320.0 + 30.0, platforms=("vm",))
+    inst = runs(cfg)["vm"].instances
+    scaled = inst[inst["submit_s"] == 300.0].sort_values("first_ready_s")
+    np.testing.assert_allclose(scaled["first_ready_s"], [305.0, 305.0, 305.0, 330.0])
+
+
+def test_the_service_records_are_written_and_read_back(tmp_path):
+    cfg = config([web(releases=[{"at_s": 100.0}])], duration_s=300.0, platforms=("container", "vm"))
+    results = simdc.simulate(cfg)
+    again = simdc.load_results(results.write(tmp_path / "out"))
+    pd.testing.assert_frame_equal(again.services, results.services, check_dtype=False)
+    assert list(again.releases["platform"]) == ["container", "vm"]
+    releases = again.releases.set_index("platform")
+    np.testing.assert_allclose(releases["rollout_s"], releases["end_s"] - releases["at_s"])
+    np.testing.assert_allclose(results.summary.set_index("platform").loc[releases.index, "rollout_s_mean"],
+                               releases["rollout_s"])
+    # the report's figure: demand and served summed over services, as the records hold them
+    fig = again.figures()["services"]
+    served = [trace for trace in fig.data if trace.name == "served"]
+    assert len(served) == 2 and max(served[0].y) == pytest.approx(2.0)
+    # no failures: every replica ran all it was asked to, to its removal or the end
+    assert (results.summary["service_availability"] == 1.0).all()
+
+
+def test_a_bad_service_value_on_the_command_line_is_one_error_line_and_exit_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from simdc.cli import app
+
+    path = tmp_path / "bad.toml"
+    path.write_text('[simulation]\nduration_s = 100\n[host]\ncpu_cores = 8\nmemory_gib = 32\n'
+                    '[workload.synthetic]\narrival_rate_per_s = 0.01\n'
+                    '[[services]]\nname = "web"\nreplicas = 2\ncpu_cores = 1\nmemory_gib = 1\n'
+                    'max_unavailable = "a lot"\n')
+    result = CliRunner().invoke(app, ["run", str(path), "--no-write"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.startswith("error")]
+    assert len(lines) == 1 and "services.0.max_unavailable" in lines[0] and "percentage" in lines[0], result.output
+
+
+def test_a_service_out_of_replica_rows_is_warned_about():
+    """6 replicas of 1 core on a 4-core host that turns the rest away: the controller
+    tries again every 10 s, each try a new row, until the 2 × 6 + 8 = 20 rows are used."""
+    cfg = validate({"simulation": {"duration_s": 1000, "platforms": ["container"]},
+                    "host": {"cpu_cores": 4, "memory_gib": 64, "reserved_memory_gib": 0},
+                    "platform": {"container": {"start_s": 1.0}},
+                    "workload": {"synthetic": {"arrival_rate_per_s": 1e-9}},
+                    "services": [web(replicas=6)]})
+    results = simdc.simulate(cfg)
+    assert len(results.instances) == 20
+    assert any("used all 20 replica rows" in line for line in results.manifest["warnings"])
+    row = results.summary.iloc[0]
+    assert row.placed == 4 and row.rejected == 16
+
+
+def test_vms_updated_in_place_one_at_a_time_take_n_times_the_update_and_copy_the_changed_layer_each():
+    """vm_update = "in_place", maxSurge 0, maxUnavailable 1, in_place_s u = 45 s: VM after
+    VM leaves service for u, so the rollout takes n × u with one replica short all along
+    (n × u unavailable replica-seconds), creates no VM, and each VM copies the 60 MiB
+    layer v2 changed into its own disk; then v3 (back to v1's top layer) copies 50 MiB each."""
+    images = [{"name": "web:v1", "disk_gib": 4.0, "layers": [{"digest": "base", "size_mib": 500},
+                                                               {"digest": "top1", "size_mib": 50}]},
+              {"name": "web:v2", "disk_gib": 4.0, "layers": [{"digest": "base", "size_mib": 500},
+                                                               {"digest": "top2", "size_mib": 60}]}]
+    n, u = 5, 45.0
+    cfg = config([web(image="web:v1", replicas=n, max_surge=0, max_unavailable=1, vm_update="in_place",
+                      in_place_s=u, releases=[{"at_s": 200.0, "image": "web:v2"}, {"at_s": 500, "image": "web:v1"}])],
+                 duration_s=800.0, platforms=("vm",), images=images)
+    run = runs(cfg)["vm"]
+    np.testing.assert_allclose(run.releases["end_s"] - run.releases["at_s"], [n * u, n * u])
+    np.testing.assert_allclose(run.releases["pulled_gib"], [n * 60 / MIB_PER_GIB, n * 50 / MIB_PER_GIB])
+    assert len(run.instances) == n
+    summary = simdc.metrics.service_metrics(run.services, run.releases, 800.0, {"web": 0.99})
+    assert summary["rollout_surge_peak"] == 0
+    assert summary["rollout_unavailable_replica_s"] == pytest.approx(n * u)
+
+
+def test_a_sweep_averages_the_service_numbers_and_plan_accepts_them_as_slos():
+    """Service columns are metrics (mean and CI over replications), not grid keys; an SLO
+    on one is refused, naming it, for a config without services."""
+    from simdc.metrics import SUMMARY_COLUMNS
+    from simdc.planning import parse_slo, plan
+    from simdc.sweeping import aggregate
+
+    row = {c: 1.0 for c in SUMMARY_COLUMNS if c != "platform"}
+    points = pd.DataFrame([{"point": 0, "host.cpu_cores": 8, "platform": "vm", "replication": r, "seed": r, **row,
+                            "demand_served_share": share} for r, share in enumerate([0.9, 1.0])])
+    table = aggregate(points)
+    assert len(table) == 1 and table["demand_served_share_mean"].iloc[0] == pytest.approx(0.95)
+    assert "demand_served_share" not in table.columns
+    assert parse_slo("demand_served_share>=0.99").metric == "demand_served_share"
+    plain = validate({"simulation": {"duration_s": 60}, "host": {"cpu_cores": 4, "memory_gib": 8},
+                      "workload": {"synthetic": {"arrival_rate_per_s": 0.1}}})
+    with pytest.raises(ConfigError, match="demand_served_share.*no \\[\\[services\\]\\]"):
+        plan(plain, ["demand_served_share>=0.99"])
+
+
+def test_a_service_taken_from_a_workload_job_has_its_peak_replicas_and_summed_demand(tmp_path):
+    """Job "web" in a trace: instances alive over [0, 600), [100, 400), [200, 800) using
+    0.5, 0.7, 0.4 cores. As a service: 3 replicas (the most alive at once) and demand 0.5
+    from 0, 1.2 from 100, 1.6 from 200, 0.9 from 400, 0.4 from 600, 0 from 800; the
+    workload's other job stays an ordinary instance."""
+    from simdc.engine.services import demand_series, from_workload
+
+    trace = tmp_path / "trace.csv"
+    trace.write_text("id,submit_s,duration_s,cpu_cores,memory_gib,cpu_used,job\n"
+                     "1,0,600,1,2,0.5,web\n2,100,300,1,2,0.7,web\n3,150,100,2,4,1.0,batch\n4,200,600,1,2,0.4,web\n")
+    cfg = validate({"simulation": {"duration_s": 1000, "platforms": ["container"]},
+                    "host": {"cpu_cores": 16, "memory_gib": 64},
+                    "workload": {"trace": str(trace), "format": "simdc"},
+                    "services": [{"name": "web", "job": "web", "readiness_s": 1}]})
+    workload = load_workload(cfg.workload, 1000.0, 0)
+    (service,), rest, kept = from_workload(cfg.services, workload.instances, 1000.0)
+    assert (service.replicas, service.cpu_cores, service.memory_gib) == (3, 1.0, 2.0)
+    assert list(rest["id"]) == [3] and list(kept) == [2]
+    t, cores = demand_series(service.demand, 1000.0)
+    at = {0: 0.5, 100: 1.2, 200: 1.6, 400: 0.9, 600: 0.4, 800: 0.0}
+    for when, expected in at.items():
+        assert cores[np.searchsorted(t, when, side="right") - 1] == pytest.approx(expected), when
+    results = simdc.simulate(cfg)
+    inst = results.instances
+    assert (inst["service"] == "web").sum() == 3 and (inst["service"] == "").sum() == 1
+    assert results.summary["demand_served_share"].iloc[0] > 0.99
+
+
+def test_a_service_job_the_workload_lacks_is_one_error():
+    cfg = config([{"name": "web", "job": "nope"}])
+    with pytest.raises(simdc.errors.InputError, match=r"services\[0\].job: the workload has no instance of job 'nope'"):
+        simdc.simulate(cfg)
+    with pytest.raises(ConfigError, match="services.0.cpu_cores: required key is missing"):
+        config([{"name": "web", "replicas": 2, "memory_gib": 1}])
+
+
+def test_replicas_running_at_start_serve_from_0_s_and_are_left_out_of_start_latency():
+    """running_at_start: the 4 replicas are up and ready at 0 s (no boot, no readiness),
+    so all demand is served from the start; only the release's new VMs, booted in 30 s
+    and ready 5 s later, count in start latency."""
+    cfg = config([web(running_at_start=True, readiness_s=5.0, releases=[{"at_s": 100.0}])],
+                 duration_s=600.0, platforms=("vm",))
+    results = simdc.simulate(cfg)
+    inst = results.instances
+    up = inst[inst["preexisting"]]
+    assert len(up) == 4 and (up["first_ready_s"] == 0.0).all()
+    row = results.summary.iloc[0]
+    assert row.start_p50_s == pytest.approx(30.0) and row.start_p99_s == pytest.approx(30.0)
+    assert results.services.groupby("t_s").last().loc[0.0, "served_cores"] == 2.0  # what holds from 0 s
+    assert row.demand_served_share == 1.0
+
+
+def test_the_workload_rows_keep_their_own_usage_model_beside_a_service():
+    """Beside replicas, the workload's rows answer as their own usage model does: the
+    oracle's quantile (not the most), and their usage over time, row by row."""
+    from simdc.engine.services import Plan, ReplicaUsage
+
+    class Model:  # a stand-in: quantiles and maxima differ, usage tells the row asked
+        step_s = 300.0
+
+        def quantile(self, q):
+            return np.array([1.0, 2.0, 3.0]) * q, np.array([4.0, 5.0, 6.0])
+
+        def upper(self):
+            return np.array([10.0, 20.0, 30.0]), np.array([40.0, 50.0, 60.0])
+
+        def at(self, inst, age_s, now):
+            return inst.astype(float), inst.astype(float) + 100
+
+    service = validate({"simulation": {"duration_s": 10}, "host": {"cpu_cores": 4, "memory_gib": 8},
+                        "workload": {"synthetic": {"arrival_rate_per_s": 1}},
+                        "services": [web(replicas=1)]}).services
+    plan = Plan(service, first=2, service_of=np.array([0]), version_of=np.array([0]))
+    usage = ReplicaUsage(Model(), plan, np.array([0.0, 0.0, 1.0]), np.array([0.0, 0.0, 2.0]),
+                         kept=np.array([0, 2]))  # row 1 of the model went to the service
+    cpu, mem = usage.quantile(0.5)
+    np.testing.assert_allclose(cpu, [0.5, 1.5, 1.0])
+    np.testing.assert_allclose(mem, [4.0, 6.0, 2.0])
+    np.testing.assert_allclose(usage.upper()[0], [10.0, 30.0, 1.0])
+    cpu, mem = usage.at(np.array([1, 0]), np.array([0.0, 0.0]), 0.0)
+    np.testing.assert_allclose(cpu, [2.0, 0.0])
+    assert usage.step_s == 15.0  # the service's demand step, finer than the model's 300 s
+
+
+def test_a_release_during_a_rollout_cuts_it_short_and_only_finished_rollouts_have_a_duration():
+    """Releases 5 s apart on VMs that boot in 30 s: the first rollout is cut short by the
+    second (ended then, not finished), the second finishes; the mean duration is the
+    finished one's."""
+    cfg = config([web(replicas=2, max_surge=1, max_unavailable=0, releases=[{"at_s": 100.0}, {"at_s": 105.0}])],
+                 duration_s=600.0, platforms=("vm",))
+    run = runs(cfg)["vm"]
+    first, second = run.releases.itertuples()
+    assert (first.finished, first.end_s) == (False, 105.0)
+    assert second.finished and second.end_s > 105.0
+    summary = simdc.metrics.service_metrics(run.services, run.releases, 600.0, {"web": 0.99})
+    assert summary["rollout_s_mean"] == pytest.approx(second.end_s - second.at_s)
+
+
+def test_demand_from_azure_functions_is_invocations_per_minute_times_the_average_duration():
+    """Demand (cores) in minute m = invocations in m / 60 s × the function's average
+    duration (ms / 1000), read here from the sample's two files with the csv module; the
+    default function is the one invoked most."""
+    import csv
+
+    from simdc.engine.services import demand_series
+    from simdc.model.service import DemandSpec
+    from tests.workload.traces import sample
+
+    folder = sample("azure_functions_2019_sample500")
+    with open(folder / "invocations.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    busiest = max(rows, key=lambda r: sum(int(r[str(m)]) for m in range(480, 960)))
+    with open(folder / "durations.csv", newline="") as f:
+        average_ms = next(float(r["Average"]) for r in csv.DictReader(f)
+                          if r["HashFunction"] == busiest["HashFunction"])
+    t, cores = demand_series(DemandSpec(trace=folder / "invocations.csv", step_s=60.0), 3600.0)
+    expected = [int(busiest[str(480 + m)]) / 60.0 * average_ms / 1000.0 for m in range(60)]
+    np.testing.assert_allclose(t, np.arange(0.0, 3600.0, 60.0))
+    np.testing.assert_allclose(cores, expected, rtol=1e-12)
+
+
+@settings(max_examples=12, deadline=None)
+@given(replicas=st.integers(1, 6), surge=st.integers(0, 2), unavailable=st.integers(0, 2),
+       mtbf_s=st.sampled_from([300.0, 900.0]), on_failure=st.sampled_from(["resubmit", "lose"]),
+       when_full=st.sampled_from(["reject", "queue"]), seed=st.integers(0, 50))
+def test_records_and_outcomes_stay_consistent_under_failures_releases_and_scaling(
+        replicas, surge, unavailable, mtbf_s, on_failure, when_full, seed):
+    """Whatever fails: served ≤ demand and ≤ ready × cores, ready ≤ replicas existing, and
+    every replica ends in one outcome with placed + rejected + queued_at_end = submitted."""
+    cfg = validate({
+        "simulation": {"duration_s": 1200, "seed": seed, "platforms": ["vm", "container"], "sample_every_s": 600},
+        "cluster": {"hosts": [{"cpu_cores": 4, "memory_gib": 16, "count": 3}]},
+        "platform": {"vm": {"sizing": "as_given"}},
+        "placement": {"when_full": when_full},
+        "faults": {"host_mtbf_s": mtbf_s, "host_repair_s": 60, "on_failure": on_failure},
+        "workload": {"synthetic": {"arrival_rate_per_s": 0.005, "lifetime_s": {"mean": 300},
+                                   "sizes": [{"cpu_cores": 1, "memory_gib": 2, "weight": 1}]}},
+        "services": [web(replicas=replicas, max_surge=surge, max_unavailable=unavailable, readiness_s=3,
+                         demand={"cores": 2.0, "spikes": [{"at_s": 500, "duration_s": 200, "factor": 3}]},
+                         releases=[{"at_s": 300}],
+                         autoscale={"max_replicas": 8, "target_utilisation": 0.7})],
+    })
+    results = simdc.simulate(cfg)
+    s = results.services
+    assert (s["served_cores"] <= s["demand_cores"] + 1e-9).all()
+    assert (s["served_cores"] <= s["ready"] * 1.0 + 1e-9).all()
+    assert (s["ready"] <= s["pods"]).all()
+    for row in results.summary.itertuples():
+        assert row.placed + row.rejected + row.queued_at_end == row.submitted
+        assert 0 <= row.demand_served_share <= 1
+
+
+def test_a_run_too_long_for_its_demand_step_or_a_sync_too_short_is_refused():
+    with pytest.raises(ConfigError, match=r"services\[0\].demand.step_s: 15 s over simulation.duration_s 3e\+07 s "
+                                          r"is 2,000,000 demand steps; at most 1,000,000"):
+        config([web()], duration_s=3e7)
+    with pytest.raises(ConfigError, match=r"services.0.autoscale.sync_s: must be >= 1 \(got 0.1\)"):
+        config([web(autoscale={"max_replicas": 3, "target_utilisation": 0.5, "sync_s": 0.1})])
