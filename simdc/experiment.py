@@ -61,17 +61,12 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
         if config.workload.trace is not None:
             def before_replay(instances: int, usage_steps: int) -> None:
                 budget.check(config, instances, usage_steps)
+    if config.cells:
+        from simdc.cells import simulate_cells
+
+        return simulate_cells(config, check_memory=check_memory)
     workload = load_workload(config.workload, sim.duration_s, sim.seed, before_replay)
-    runs = [
-        run_platform(name, config.platform[name], config.fleet, workload.instances,
-                     duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=sim.seed,
-                     usage=workload.usage, placement=config.placement, power_off_idle=config.power_off_idle,
-                     progress=None if progress is None else
-                     (lambda t, name=name: progress(name, t, sim.duration_s)),
-                     images={image.name: image for image in config.images}, registry=config.registry,
-                     faults=config.faults, sizes=workload.sizes)
-        for name in sim.platforms
-    ]
+    runs = replay(config, workload, sim.seed, progress)
     # each platform's summary from its own tables (no copy of a platform's rows out of all)
     summary = pd.concat([metrics.summary(r.instances, r.hosts, workload.instances) for r in runs],
                         ignore_index=True)
@@ -106,6 +101,23 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
             "wall_time_s": round(time.perf_counter() - started, 3),
         },
     )
+
+
+def replay(config: Config, workload, seed: int, progress=None) -> list:
+    """Each platform's run (:class:`simdc.engine.simulation.PlatformRun`) of ``workload`` on
+    the config's fleet, its streams derived from ``seed``: the heart of :func:`simulate`,
+    and of each cell of a fleet of cells (:mod:`simdc.cells`)."""
+    sim = config.simulation
+    return [
+        run_platform(name, config.platform[name], config.fleet, workload.instances,
+                     duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=seed,
+                     usage=workload.usage, placement=config.placement, power_off_idle=config.power_off_idle,
+                     progress=None if progress is None else
+                     (lambda t, name=name: progress(name, t, sim.duration_s)),
+                     images={image.name: image for image in config.images}, registry=config.registry,
+                     faults=config.faults, sizes=workload.sizes)
+        for name in sim.platforms
+    ]
 
 
 def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, requests: pd.DataFrame,
