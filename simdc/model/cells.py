@@ -73,10 +73,11 @@ def check_cells(cells: tuple[CellSpec, ...], routing: RoutingSpec) -> list[str]:
             problems.append(f"cells.{index}.name: {name!r} names an earlier cell too; names must differ")
     given = [cell.share is not None for cell in cells]
     if routing.rule in ("round_robin", "column"):
-        for index, cell in enumerate(cells):
-            if cell.share is not None:
-                problems.append(f"cells.{index}.share: routing.rule = {routing.rule!r} does not use shares; "
-                                "remove it, or route by share or job")
+        shared = [f"cells.{index}.share" for index, cell in enumerate(cells) if cell.share is not None]
+        if shared:
+            problems.append(f"{shared[0]}: routing.rule = {routing.rule!r} does not use shares; remove "
+                            + ("it" if len(shared) == 1 else f"them ({', '.join(shared)})")
+                            + ", or route by share or job")
         return problems
     if routing.rule == "share" and not all(given):
         missing = ", ".join(repr(cell.name) for cell in cells if cell.share is None)
