@@ -157,6 +157,11 @@ def run_cell(config: Config, index: int) -> dict[str, Any]:
     del runs
     out = {}
     for name, table in tables.items():
+        if "cell" in table:  # the trace's own: the same when routed by it, else kept beside this one
+            if (table["cell"].astype(str) == cell.name).all():
+                del table["cell"]
+            else:
+                table.rename(columns={"cell": "trace_cell"}, inplace=True)
         table.insert(1 if "platform" in table else 0, "cell", cell.name)
         out[name] = _parquet(table)
     from simdc.engine.rules import resolve_sizing
