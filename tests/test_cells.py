@@ -254,3 +254,44 @@ def test_workers_without_cells_is_refused(config_path):
     result = CliRunner().invoke(app, ["run", str(config_path), "--no-write", "--workers", "2"])
     assert result.exit_code == 2
     assert "--workers: runs the cells of a fleet of [[cells]]" in result.stderr
+
+
+def test_a_worker_killed_mid_run_has_its_cell_run_again_with_the_same_tables(tmp_path):
+    """Two ``dask worker`` processes without nannies; one is killed (SIGKILL) once the
+    first cell is back, while others run. Dask runs its cell again on the other worker,
+    and the tables equal the in-process run's: a cell's result does not depend on the
+    worker that ran it, nor on how often it ran."""
+    raw = cells_config(4)
+    raw["simulation"]["duration_s"] = 43_200
+    raw["workload"]["synthetic"]["arrival_rate_per_s"] = 0.2
+    config = write(tmp_path / "slow.toml", raw)
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    processes = [subprocess.Popen([*DASK_SCHEDULER, "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                  **quiet)]
+    try:
+        workers = [subprocess.Popen([*DASK_WORKER, address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                                     "--host", "127.0.0.1"], **quiet) for _ in range(2)]
+        processes += workers
+        wait_for_port(port)
+        run_ = subprocess.Popen([sys.executable, "-m", "simdc", "run", str(config), "--out", str(tmp_path / "dask"),
+                                 "--scheduler", address, "--format", "csv"], cwd=tmp_path,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        processes.append(run_)
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".dask.partial-*/.cells/*.instances.parquet")):
+            assert run_.poll() is None, run_.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        workers[0].kill()
+        code, err = run_.wait(timeout=120), run_.stderr.read()
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+    assert code == 0, err
+    run(config, tmp_path / "in-process")
+    expected = tables(tmp_path / "in-process")
+    for name, table in tables(tmp_path / "dask").items():
+        pd.testing.assert_frame_equal(table, expected[name], check_exact=True, obj=name)
