@@ -125,21 +125,44 @@ def cell_config(config: Config, index: int) -> Config:
     return validate(data, check_files=False)
 
 
-def run_cell(config: Config, index: int) -> dict[str, Any]:
+def run_cell(config: Config, index: int, check_memory: bool = True) -> dict[str, Any]:
     """Replay cell ``index`` of ``config`` (a task; plain data in and out).
+
+    With ``check_memory``, the cell's run is refused when it needs more memory than its
+    machine has available (:mod:`simdc.budget`, for the cell's hosts and requests: a
+    synthetic workload's expected count times the cell's share, or equal shares; a
+    trace's once read and routed).
 
     Returns its tables as Parquet bytes (``instances``, ``timeseries``, ``workload``,
     ``hosts``; a row group per platform, a ``cell`` column), its summary (a row per
     platform) and what the manifest says of it.
+
+    Raises
+    ------
+    simdc.budget.TooBigError
+        With ``check_memory``, as :func:`simdc.simulate` does.
     """
-    from simdc import metrics
+    from simdc import budget, metrics
     from simdc.experiment import replay, sizing_warnings, unplaceable_warnings
     from simdc.workload import load_workload
 
     cell = config.cells[index]
     sim = config.simulation
     local = cell_config(config, index)
-    workload = load_workload(config.workload, sim.duration_s, sim.seed,
+    before_replay = None
+
+    def check(instances: int, usage_steps: int = 0) -> None:
+        try:
+            budget.check(local, instances, usage_steps)
+        except budget.TooBigError as refusal:
+            raise budget.TooBigError(f"cell {cell.name!r}: {refusal.problems[0]}") from None
+
+    if check_memory:
+        if config.workload.synthetic is not None:
+            check(round(budget.estimate(local).instances * (cell.share or 1 / len(config.cells))))
+        else:
+            before_replay = check
+    workload = load_workload(config.workload, sim.duration_s, sim.seed, before_replay,
                              keep=lambda instances: route(instances, config.cells, config.routing) == index)
     seed = cell_seed(sim.seed, cell.name)
     runs = replay(local, workload, seed)
@@ -224,7 +247,8 @@ class CellsRun:
 
 
 def run_cells(config: Config, directory: str | Path, *, seed: int | None = None, scheduler: str | None = None,
-              workers: int | None = 1, progress: Callable[[int, int], None] | None = None) -> CellsRun:
+              workers: int | None = 1, progress: Callable[[int, int], None] | None = None,
+              check_memory: bool = True) -> CellsRun:
     """Run every cell of ``config`` and write the tables into ``directory``.
 
     Parameters
@@ -241,6 +265,9 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
         The tables are the same to the bit either way.
     progress
         Called as ``progress(cells done, cells)``.
+    check_memory
+        Refuse a cell that needs more memory than the machine running it has
+        available (:func:`run_cell`); False runs them anyway.
 
     Raises
     ------
@@ -250,6 +277,8 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
         No scheduler there, or it was lost; a cell killed its workers again and again.
     InputError, OutputError
         A cell's workload could not be read or routed; the tables could not be written.
+    simdc.budget.TooBigError
+        With ``check_memory``, a cell needs more memory than its machine has.
     """
     started = time.perf_counter()
     if seed is not None and seed != config.simulation.seed:
@@ -271,13 +300,14 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
         progress(0, total)
     if workers == 1 and scheduler is None:
         for index in range(total):
-            finished(index, run_cell(config, index))
+            finished(index, run_cell(config, index, check_memory))
     else:
         from simdc.sweeping import _check_address, run_on_dask
 
         if scheduler is not None:
             _check_address(scheduler)
-        run_on_dask([(index, run_cell, (config, index)) for index in range(total)], finished, scheduler, workers,
+        run_on_dask([(index, run_cell, (config, index, check_memory)) for index in range(total)], finished,
+                    scheduler, workers,
                     lambda index: f"cell {config.cells[index].name!r}")
     cells = [done[index] for index in range(total)]
     for name in PARQUET_TABLES:
@@ -370,12 +400,12 @@ def summary_from_parts(directory: Path, platforms: list[str], cells: list[str]) 
 
 def simulate_cells(config: Config, *, check_memory: bool = True):
     """:func:`simdc.simulate` of a fleet of cells, in this process: the cells one after
-    another (:func:`run_cells`), the tables read back into a :class:`simdc.results.Results`
-    (``check_memory`` is not applied: each cell is a run of its own)."""
+    another (:func:`run_cells`, each checked against the memory available with
+    ``check_memory``), the tables read back into a :class:`simdc.results.Results`."""
     from simdc.results import load_results
 
     with tempfile.TemporaryDirectory(prefix="simdc-cells-") as folder:
-        run = run_cells(config, folder)
+        run = run_cells(config, folder, check_memory=check_memory)
         run._write_files(Path(folder), report=False, report_title=None)
         results = load_results(folder)
         results.config = config

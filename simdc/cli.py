@@ -139,7 +139,7 @@ def run(
     target = (out or fresh_results_dir("results", config_path.stem)) if write else None
     with Destination(target, overwrite=overwrite) if write else contextlib.nullcontext() as destination:
         if config.cells:
-            _run_cells(config, config_path, seed, destination, scheduler, workers, output_format, report)
+            _run_cells(config, config_path, seed, destination, scheduler, workers, output_format, report, memory_check)
             return
         with simulation_progress(err_console) as progress:
             results = simulate(config, seed=seed, progress=progress, check_memory=memory_check)
@@ -162,7 +162,7 @@ def run(
 
 
 def _run_cells(config, config_path: Path, seed, destination, scheduler, workers, output_format: str,
-               report: bool) -> None:
+               report: bool, memory_check: bool) -> None:
     """``simdc run`` of a fleet of [[cells]]: the cells as tasks (:func:`simdc.cells.run_cells`)
     writing into the claimed destination, or into a temporary folder with --no-write."""
     import tempfile
@@ -173,7 +173,8 @@ def _run_cells(config, config_path: Path, seed, destination, scheduler, workers,
         folder = destination.partial if destination is not None else Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="simdc-cells-")))
         with count_progress(err_console, "cells") as progress:
-            run = run_cells(config, folder, seed=seed, scheduler=scheduler, workers=workers or 1, progress=progress)
+            run = run_cells(config, folder, seed=seed, scheduler=scheduler, workers=workers or 1, progress=progress,
+                            check_memory=memory_check)
         title = f"{config_path.name}, seed {run.manifest['seed']}, {len(config.cells)} cells"
         print_summary(run.summary, title, output_format)
         from simdc.workload.inspect import run_messages

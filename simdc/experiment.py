@@ -54,6 +54,10 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
     started = time.perf_counter()
     if seed is not None and seed != config.simulation.seed:
         config = config.with_overrides({"simulation.seed": seed})
+    if config.cells:  # each cell a run of its own, checked on its own
+        from simdc.cells import simulate_cells
+
+        return simulate_cells(config, check_memory=check_memory)
     sim = config.simulation
     before_replay = None
     if check_memory:
@@ -61,10 +65,6 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
         if config.workload.trace is not None:
             def before_replay(instances: int, usage_steps: int) -> None:
                 budget.check(config, instances, usage_steps)
-    if config.cells:
-        from simdc.cells import simulate_cells
-
-        return simulate_cells(config, check_memory=check_memory)
     workload = load_workload(config.workload, sim.duration_s, sim.seed, before_replay)
     runs = replay(config, workload, sim.seed, progress)
     # each platform's summary from its own tables (no copy of a platform's rows out of all)

@@ -83,3 +83,18 @@ def test_a_small_capacity_study_runs_with_hosts_booked_and_nothing_lost():
     assert (summary["placed"] + summary["rejected"] + summary["queued_at_end"] <= summary["submitted"] * 2).all()
     assert (summary["placed"] > 0).all()
     assert all(0 < share <= 1 for share in capacity.booked_share(results).values())
+
+
+@pytest.mark.parametrize("cells", [2, 3, 8])
+def test_the_cells_scenario_is_the_capacity_study_split_into_equal_cells(cells):
+    """Each cell holds the study's host shape ``hosts_per_cell`` times; the workload is
+    the whole fleet's (0.01 arrivals per second per host) in equal shares summing to 1."""
+    config = run.cells_config(cells, 10, 3600.0)
+    study = capacity.capacity_config(10)
+    assert [cell.name for cell in config.cells] == [f"cell{i}" for i in range(cells)]
+    assert all(len(cell.fleet) == 10 for cell in config.cells)
+    assert all(cell.hosts[0].model_dump(exclude={"count"}) == study.cluster.hosts[0].model_dump(exclude={"count"})
+               for cell in config.cells)
+    assert config.workload.synthetic.arrival_rate_per_s == pytest.approx(capacity.ARRIVALS_PER_HOST_S * 10 * cells)
+    assert [cell.share for cell in config.cells] == pytest.approx([1 / cells] * cells)
+    assert config.faults == study.faults and config.images == study.images

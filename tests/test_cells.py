@@ -295,3 +295,17 @@ def test_a_worker_killed_mid_run_has_its_cell_run_again_with_the_same_tables(tmp
     expected = tables(tmp_path / "in-process")
     for name, table in tables(tmp_path / "dask").items():
         pd.testing.assert_frame_equal(table, expected[name], check_exact=True, obj=name)
+
+
+def test_a_cell_too_big_for_the_memory_is_one_line_naming_it(tmp_path):
+    """Each cell is checked against the memory available (simdc.budget) for its own share
+    of the requests: here each needs far more than any machine has."""
+    raw = cells_config(2)
+    raw["workload"]["synthetic"]["arrival_rate_per_s"] = 50_000
+    raw["simulation"]["duration_s"] = 10_000_000
+    result = CliRunner().invoke(app, ["run", str(write(tmp_path / "big.toml", raw)), "--no-write"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    # half of the 5e11 requests, the cell's share
+    assert lines[0].startswith("error: cell 'cell0': this run needs about") and "250,000,000,000 instances" in lines[0]
