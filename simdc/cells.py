@@ -43,9 +43,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from simdc.config import Config, validate
-from simdc.errors import InputError
+from simdc.errors import InputError, OutputError
 from simdc.model.cells import CellSpec, RoutingSpec
 from simdc.random import cell_seed
+from simdc.results import describe_os_error
 
 PARTS = ".cells"  # the parts' folder inside the results directory while the cells run
 PARQUET_TABLES = ("instances", "timeseries", "workload")
@@ -248,7 +249,7 @@ class CellsRun:
 
 def run_cells(config: Config, directory: str | Path, *, seed: int | None = None, scheduler: str | None = None,
               workers: int | None = 1, progress: Callable[[int, int], None] | None = None,
-              check_memory: bool = True) -> CellsRun:
+              check_memory: bool = True, shown: str | Path | None = None) -> CellsRun:
     """Run every cell of ``config`` and write the tables into ``directory``.
 
     Parameters
@@ -268,6 +269,8 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
     check_memory
         Refuse a cell that needs more memory than the machine running it has
         available (:func:`run_cell`); False runs them anyway.
+    shown
+        The directory's name in messages (the destination it will be renamed to).
 
     Raises
     ------
@@ -284,14 +287,26 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
     if seed is not None and seed != config.simulation.seed:
         config = config.with_overrides({"simulation.seed": seed})
     directory = Path(directory)
+    where = shown or directory
+
+    def unwritable(err: OSError) -> OutputError:
+        return OutputError(Path(where), f"{where}: the cells' tables could not be written: "
+                                        f"{describe_os_error(err)}; nothing was written")
+
     parts = directory / PARTS
-    parts.mkdir(exist_ok=True)
+    try:
+        parts.mkdir(exist_ok=True)
+    except OSError as err:
+        raise unwritable(err) from None
     total = len(config.cells)
     done: dict[int, dict[str, Any]] = {}
 
     def finished(index: int, result: dict[str, Any]) -> None:
-        for name in (*PARQUET_TABLES, "hosts"):
-            (parts / f"{index:05d}.{name}.parquet").write_bytes(result.pop(name))
+        try:
+            for name in (*PARQUET_TABLES, "hosts"):
+                (parts / f"{index:05d}.{name}.parquet").write_bytes(result.pop(name))
+        except OSError as err:
+            raise unwritable(err) from None
         done[index] = result
         if progress:
             progress(len(done), total)
@@ -310,11 +325,14 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
                     scheduler, workers,
                     lambda index: f"cell {config.cells[index].name!r}")
     cells = [done[index] for index in range(total)]
-    for name in PARQUET_TABLES:
-        _join([parts / f"{index:05d}.{name}.parquet" for index in range(total)], directory / f"{name}.parquet")
-    _join_csv([parts / f"{index:05d}.hosts.parquet" for index in range(total)], directory / "hosts.csv")
+    try:
+        for name in PARQUET_TABLES:
+            _join([parts / f"{index:05d}.{name}.parquet" for index in range(total)], directory / f"{name}.parquet")
+        _join_csv([parts / f"{index:05d}.hosts.parquet" for index in range(total)], directory / "hosts.csv")
+        shutil.rmtree(parts)
+    except OSError as err:
+        raise unwritable(err) from None
     summary = summary_from_parts(directory, list(config.simulation.platforms), [c["name"] for c in cells])
-    shutil.rmtree(parts)
     cell_summary = pd.concat([c["summary"] for c in cells], ignore_index=True)
     cell_summary = cell_summary[["cell", *[c for c in cell_summary.columns if c != "cell"]]]
     first = cells[0]

@@ -112,11 +112,11 @@ def run(
         "summary: a row per platform, the columns of summary.csv). Messages go to stderr.")] = "table",
     memory_check: Annotated[bool, typer.Option(
         help="Refuse a run that needs more memory than the machine has available.")] = True,
-    scheduler: Annotated[Optional[str], typer.Option(
-        help="With [[cells]]: run the cells on an existing Dask scheduler, tcp://host:8786.")] = None,
-    workers: Annotated[Optional[int], typer.Option(
-        help="With [[cells]]: local worker processes for the cells (default 1: one after another, in this "
-             "process).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help=escape(
+        "With [[cells]]: run the cells on an existing Dask scheduler, tcp://host:8786."))] = None,
+    workers: Annotated[Optional[int], typer.Option(help=escape(
+        "With [[cells]]: local worker processes for the cells (default 1: one after another, in this "
+        "process)."))] = None,
 ) -> None:
     """Replay the workload on each platform and compare them."""
     from simdc.config import load_config
@@ -174,7 +174,7 @@ def _run_cells(config, config_path: Path, seed, destination, scheduler, workers,
             stack.enter_context(tempfile.TemporaryDirectory(prefix="simdc-cells-")))
         with count_progress(err_console, "cells") as progress:
             run = run_cells(config, folder, seed=seed, scheduler=scheduler, workers=workers or 1, progress=progress,
-                            check_memory=memory_check)
+                            check_memory=memory_check, shown=destination.path if destination is not None else None)
         title = f"{config_path.name}, seed {run.manifest['seed']}, {len(config.cells)} cells"
         print_summary(run.summary, title, output_format)
         from simdc.workload.inspect import run_messages

@@ -254,7 +254,8 @@ def validate(raw: dict[str, Any], source: str | None = None, *, check_files: boo
         except ValidationError as err:
             problems = _explained([line for e in err.errors() if not _only_failed_items(e)
                                    for line in describe(e).split("\n")])
-            if "host" not in raw and "cluster" not in raw and "cells" not in raw and not any(p.startswith(HOSTS_MISSING) for p in problems):
+            no_hosts = not {"host", "cluster", "cells"} & set(raw)
+            if no_hosts and not any(p.startswith(HOSTS_MISSING) for p in problems):
                 problems.append(HOSTS_MISSING)  # with the other missing tables, not only once they are given
     # Missing files are reported with every other problem, not only once those are fixed.
     workload = raw.get("workload") if isinstance(raw.get("workload"), dict) else {}

@@ -143,8 +143,9 @@ def test_routing_by_the_cell_column_replays_each_cells_instances_in_that_cell(tm
     for task in range(40):
         cell = "ab"[task % 2]
         submit = START_US + int(rng.uniform(0, 3600e6))
-        rows += [(submit, 0, 100 + task, 0, 0, 0.03, 0.02, cell), (submit + 1000, 3, 100 + task, 0, 0, 0.03, 0.02, cell),
-                 (submit + int(rng.uniform(60e6, 1800e6)), 6, 100 + task, 0, 0, 0.03, 0.02, cell)]
+        end = submit + int(rng.uniform(60e6, 1800e6))
+        rows += [(t, kind, 100 + task, 0, 0, 0.03, 0.02, cell)
+                 for t, kind in ((submit, 0), (submit + 1000, 3), (end, 6))]
     trace = write_events(tmp_path / "events.csv", rows)
     config = tmp_path / "c.toml"
     config.write_text(tomli_w.dumps(two_cell_config(trace)))

@@ -194,7 +194,10 @@ def _from_events(files: list[TraceFile], options: ReaderOptions, bad: BadRows, r
     # (cell, collection) as one job number, so that equal collection ids of two cells stay apart
     job_codes, jobs = pd.factorize(pd.MultiIndex.from_arrays([frame["cell"].to_numpy(),
                                                               pd.to_numeric(frame["collection_id"]).to_numpy()]))
-    number = lambda name: pd.to_numeric(frame[name]).to_numpy(float) if name in frame else np.full(len(frame), np.nan)  # noqa: E731
+
+    def number(name: str) -> np.ndarray:
+        return pd.to_numeric(frame[name]).to_numpy(float) if name in frame else np.full(len(frame), np.nan)
+
     ev = {"time": time, "job": job_codes.astype(np.int64),
           "task": pd.to_numeric(frame["instance_index"]).to_numpy(np.int64), "event": event,
           "priority": number("priority"), "cpu": number("resource_request.cpus"),
@@ -244,7 +247,8 @@ def _from_requests(files: list[TraceFile], options: ReaderOptions, bad: BadRows,
     collection = pd.to_numeric(frame["collection_id"]).to_numpy(np.int64)
     index = pd.to_numeric(frame["instance_index"]).to_numpy(np.int64)
     cell = frame["cell"].to_numpy(object)
-    ids = np.asarray([f"{c}-{j}-{i}" if named else f"{j}-{i}" for c, j, i in zip(cell, collection, index)], dtype=object)
+    ids = np.asarray([f"{c}-{j}-{i}" if named else f"{j}-{i}" for c, j, i in zip(cell, collection, index)],
+                     dtype=object)
     if len(set(ids)) != len(ids):
         raise InputError(f"{files[0].path}: an instance (collection_id, instance_index) is given twice; a "
                          "per-instance export has one row per instance")
