@@ -409,8 +409,12 @@ def summary_from_parts(directory: Path, platforms: list[str], cells: list[str]) 
         groups = [g for g in range(instances_file.num_row_groups)
                   if instances_file.metadata.row_group(g).num_rows
                   and instances_file.read_row_group(g, columns=["platform"]).column(0)[0].as_py() == platform]
-        table = instances_file.read_row_groups(groups, columns=wanted).to_pandas() if groups else \
-            pq.read_table(directory / "instances.parquet", columns=wanted).slice(0, 0).to_pandas()
+        arrow = instances_file.read_row_groups(groups, columns=wanted) if groups else \
+            instances_file.schema_arrow.empty_table().select(wanted)
+        # each column freed from Arrow as it becomes pandas': the peak holds one copy, not two
+        table = arrow.to_pandas(split_blocks=True, self_destruct=True)
+        del arrow
+        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
         rows.append(metrics.summary(table, hosts[hosts["platform"] == platform], requests))
         del table
     return pd.concat(rows, ignore_index=True)
