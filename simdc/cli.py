@@ -334,8 +334,8 @@ app.add_typer(trace_app, name="trace")
 
 PathsArgument = Annotated[list[Path], typer.Argument(metavar="PATH...", help="Trace files or folders (plain or gzip "
                           "CSV, Parquet); e.g. a vmtable and its vm_cpu_readings.")]
-FormatOption = Annotated[str, typer.Option("--format", "-f", help="auto, simdc, azure, google, alibaba2017, "
-                         "alibaba2018, bitbrains or opendc.")]
+FormatOption = Annotated[str, typer.Option("--format", "-f", help="auto, simdc, azure, google, google2019, "
+                         "alibaba2017, alibaba2018, bitbrains or opendc.")]
 BadRowsOption = Annotated[str, typer.Option(help="strict: bad rows are errors; skip: drop them, count by reason.")]
 WindowOption = Annotated[Optional[tuple[float, float]], typer.Option(
     metavar="START END",
