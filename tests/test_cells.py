@@ -309,3 +309,11 @@ def test_a_cell_too_big_for_the_memory_is_one_line_naming_it(tmp_path):
     assert len(lines) == 1, result.stderr
     # half of the 5e11 requests, the cell's share
     assert lines[0].startswith("error: cell 'cell0': this run needs about") and "250,000,000,000 instances" in lines[0]
+
+
+def test_plan_refuses_a_fleet_of_cells_with_one_line(tmp_path):
+    config = write(tmp_path / "cells.toml", cells_config(2))
+    result = CliRunner().invoke(app, ["plan", str(config), "--slo", "rejection_rate<=0.01"])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "a fleet of [[cells]]" in lines[0], result.stderr
