@@ -60,7 +60,8 @@ def route(instances: pd.DataFrame, cells: tuple[CellSpec, ...], routing: Routing
     """The cell (an index into ``cells``) of each request of ``instances`` (sorted by
     ``submit_s``), as ``routing`` says (:mod:`simdc.model.cells`).
 
-    Hashes are pandas' (SipHash-2-4 with its fixed key, of the value as text), so a
+    Hashes are pandas' (:func:`pandas.util.hash_pandas_object`: of an integer id's
+    value, of any other id or job as text, SipHash-2-4 with pandas' fixed key), so a
     request's cell depends on the workload alone: not on the seed, the machine or the
     process.
 
@@ -75,7 +76,9 @@ def route(instances: pd.DataFrame, cells: tuple[CellSpec, ...], routing: Routing
     if routing.rule == "column":
         return _by_column(instances, cells, routing.column)
     key = instances["id"] if routing.rule == "share" else instances["job"]
-    hashed = pd.util.hash_pandas_object(key.astype(str), index=False).to_numpy(np.uint64)
+    if not pd.api.types.is_integer_dtype(key):  # integers hash as numbers: 100x faster than as text
+        key = key.astype(str)
+    hashed = pd.util.hash_pandas_object(key, index=False).to_numpy(np.uint64)
     uniform = (hashed >> np.uint64(11)).astype(float) / float(1 << 53)  # 53 bits: exact in a double, in [0, 1)
     shares = np.array([cell.share if cell.share is not None else 1.0 / len(cells) for cell in cells])
     edges = np.cumsum(shares)[:-1]
