@@ -172,3 +172,22 @@ def test_a_cell_outside_a_to_h_is_refused(tmp_path):
     trace = write_events(tmp_path / "events.csv", [(START_US, 0, 1, 0, 0, 0.1, 0.1, "z")])
     with pytest.raises(InputError, match="cell 'z' is not a ClusterData2019 cell"):
         read_trace(trace)
+
+
+def test_a_cell_without_requests_listed_first_leaves_the_tables_whole(tmp_path):
+    """Cell a gets no request: its empty parts come first in the joined tables, whose
+    columns keep the types of the cells that have rows (ids stay text)."""
+    s = START_US
+    trace = write_events(tmp_path / "events.csv", [
+        (s, 0, 1, 0, 0, 0.1, 0.1, "b"), (s + 5, 3, 1, 0, 0, 0.1, 0.1, "b"),
+        (s + 9, 0, 2, 0, 0, 0.1, 0.1, "c"), (s + 12, 3, 2, 0, 0, 0.1, 0.1, "c")])
+    config = tmp_path / "c.toml"
+    config.write_text(tomli_w.dumps(two_cell_config(trace, names=("a", "b", "c"))))
+    result = CliRunner().invoke(app, ["run", str(config), "--out", str(tmp_path / "out"), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    results = load_results(tmp_path / "out")
+    assert sorted(results.instances["id"]) == ["b-1-0-0", "b-1-0-0", "c-2-0-0", "c-2-0-0"]
+    assert results.summary["submitted"].tolist() == [2, 2]
+    assert results.summary["hosts"].tolist() == [6, 6]  # cell a's idle hosts count in the fleet
+    cells = pd.read_csv(tmp_path / "out" / "cells.csv")
+    assert cells.groupby("cell")["submitted"].sum().to_dict() == {"a": 0, "b": 2, "c": 2}
