@@ -90,7 +90,8 @@ def _by_column(instances: pd.DataFrame, cells: tuple[CellSpec, ...], column: str
         extra = [c for c in instances.columns if c not in _CANONICAL]
         raise InputError(f"routing.column: the workload has no column {column!r} to route by"
                          + (f" (its other columns: {', '.join(map(str, extra))})" if extra else
-                            " (a trace of format google2019 has 'cell'; in simdc's format, add the column)"))
+                            " (the google2019 reader gives one, 'cell', where the data name cells; simdc's "
+                            "own format has none)"))
     names = [cell.name for cell in cells]
     values = instances[column].astype(str).str.strip()
     index = pd.Index(names).get_indexer(values)
