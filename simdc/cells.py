@@ -148,6 +148,7 @@ def run_cell(config: Config, index: int, check_memory: bool = True) -> dict[str,
         With ``check_memory``, as :func:`simdc.simulate` does.
     """
     from simdc import budget, metrics
+    from simdc.engine.rules import resolve_sizing
     from simdc.experiment import replay, sizing_warnings, unplaceable_warnings
     from simdc.workload import load_workload
 
@@ -182,9 +183,10 @@ def run_cell(config: Config, index: int, check_memory: bool = True) -> dict[str,
         "hosts": pd.concat([r.hosts for r in runs], ignore_index=True),
         "workload": workload.instances,
     }
-    del runs
+    del runs, instances
     out = {}
-    for name, table in tables.items():
+    for name in list(tables):
+        table = tables.pop(name)  # each table freed once it is Parquet
         if "cell" in table:  # the trace's own: the same when routed by it, else kept beside this one
             if (table["cell"].astype(str) == cell.name).all():
                 del table["cell"]
@@ -192,8 +194,7 @@ def run_cell(config: Config, index: int, check_memory: bool = True) -> dict[str,
                 table.rename(columns={"cell": "trace_cell"}, inplace=True)
         table.insert(1 if "platform" in table else 0, "cell", cell.name)
         out[name] = _parquet(table)
-    from simdc.engine.rules import resolve_sizing
-
+        del table
     return {
         **out,
         "summary": summary.assign(cell=cell.name),
