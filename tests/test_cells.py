@@ -8,6 +8,8 @@ Every Dask scheduler here listens on loopback (127.0.0.1) only.
 from __future__ import annotations
 
 import copy
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -317,3 +319,32 @@ def test_plan_refuses_a_fleet_of_cells_with_one_line(tmp_path):
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "a fleet of [[cells]]" in lines[0], result.stderr
+
+
+def test_ctrl_c_during_a_run_on_local_workers_is_one_line_and_writes_nothing(tmp_path):
+    """SIGINT to the process group (a terminal's Ctrl-C reaches the workers too) once the
+    first cell is back: exit 130, one line, and neither the results directory nor its
+    partial one is left."""
+    raw = cells_config(4)
+    raw["simulation"]["duration_s"] = 43_200
+    raw["workload"]["synthetic"]["arrival_rate_per_s"] = 0.2
+    config = write(tmp_path / "slow.toml", raw)
+    run_ = subprocess.Popen([sys.executable, "-m", "simdc", "run", str(config), "--out", str(tmp_path / "out"),
+                             "--workers", "2", "--format", "csv"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".out.partial-*/.cells/*.instances.parquet")):
+            assert run_.poll() is None, run_.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        os.killpg(run_.pid, signal.SIGINT)
+        code, err = run_.wait(timeout=60), run_.stderr.read()
+    finally:
+        if run_.poll() is None:
+            os.killpg(run_.pid, signal.SIGKILL)
+            run_.wait()
+    assert code == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == ["interrupted; nothing written"], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slow.toml"]
