@@ -33,6 +33,14 @@ Scenarios (issue 16, the baseline before the one engine; config in benchmarks/ca
                  included), beside a bare FIFO + first-fit heapq loop on the same instances
                  in the same run; the two must place every instance at the same time on
                  the same host.
+
+Scenario (issue 20, a fleet of cells):
+  cells          the capacity study as ``--cells`` cells (default 2, 4 and 8) of
+                 ``--hosts-per-cell`` hosts (default 100) for ``--days`` (default 7), the
+                 workload shared by hash of the id, each cell a Dask task: wall time on
+                 each of ``--workers`` (default 1 and 2: one after another in the
+                 driver, and a local cluster of 2), and the driver's peak memory, which
+                 should not grow with the cells when they run on workers.
   month1000      (only when named) a month of the capacity study on 1,000 hosts: simdc's
                  memory estimate for the month, and a measured fraction (``--month-days``,
                  default 1) with per-day figures extrapolated to 30 days.
@@ -550,10 +558,46 @@ def scenario_month1000(args) -> dict:
             "submitted": int(results.summary["submitted"].iloc[0])}
 
 
+def cells_config(cells: int, hosts_per_cell: int, duration_s: float):
+    """The capacity study (benchmarks/capacity.py) as ``cells`` cells of
+    ``hosts_per_cell`` hosts each, the arrival rate that of the whole fleet, each cell an
+    equal share of it (routing by a hash of the id)."""
+    from capacity import capacity_dict
+
+    from simdc.config import validate
+
+    raw = capacity_dict(cells * hosts_per_cell, duration_s)
+    group = {**raw.pop("cluster")["hosts"][0], "count": hosts_per_cell}
+    raw["cells"] = [{"name": f"cell{i}", "share": 1 / cells, "hosts": [group]} for i in range(cells)]
+    raw["cells"][-1]["share"] = 1 - (cells - 1) / cells  # the shares sum to 1 exactly
+    return validate(raw)
+
+
+def scenario_cells(args) -> dict:
+    """One fleet of cells on ``--workers`` (1: in this process, without Dask); the
+    driver's peak memory is this process's (the workers' are their own)."""
+    import tempfile
+
+    from simdc.cells import run_cells
+
+    cells, workers = int(args.cells.split(",")[0]), int(args.workers.split(",")[0])
+    config = cells_config(cells, args.hosts_per_cell, args.days * 86400.0)
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        run = run_cells(config, folder, workers=workers)
+        wall = time.perf_counter() - started
+        instances_mib = (Path(folder) / "instances.parquet").stat().st_size / 2**20
+    summary = run.summary.set_index("platform")
+    placed = {str(k): int(v) for k, v in summary["placed"].items()}
+    return {"scenario": "cells", "cells": cells, "hosts": cells * args.hosts_per_cell, "workers": workers,
+            "days": args.days, "wall_s": wall, "placed": placed, "submitted": int(summary["submitted"].iloc[0]),
+            "us_per_placed": wall / sum(placed.values()) * 1e6, "instances_parquet_mib": instances_mib}
+
+
 SCENARIOS = {"erlang": scenario_erlang, "fleet": scenario_fleet, "capacity": scenario_capacity,
              "contention100": scenario_scaled, "isolation100": scenario_scaled,
              "erlang_trace": scenario_erlang_trace, "month1000": scenario_month1000,
-             "cloudsimpy": scenario_cloudsimpy}
+             "cloudsimpy": scenario_cloudsimpy, "cells": scenario_cells}
 KNOWN = [*SCENARIOS, "memory", "trace", "sweep", "cli"]
 DEFAULT = ["erlang", "fleet", "memory", "trace", "sweep", "capacity", "contention100", "isolation100",
            "erlang_trace", "cloudsimpy", "cli"]
@@ -599,6 +643,9 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=7.0, help="contention100, isolation100: simulated days")
     parser.add_argument("--month-days", type=float, default=1.0, help="month1000: days actually run")
     parser.add_argument("--jobs-csv", help="cloudsimpy: CloudSimPy's jobs.csv (default: from its mirror)")
+    parser.add_argument("--cells", default="2,4,8", help="cells: cell counts, comma-separated")
+    parser.add_argument("--workers", default="1,2", help="cells: worker counts, comma-separated (1: no Dask)")
+    parser.add_argument("--hosts-per-cell", type=int, default=100, help="cells: hosts in each cell")
     parser.add_argument("--child")
     args = parser.parse_args()
     unknown = [name for name in args.scenarios if name not in KNOWN]
@@ -704,6 +751,17 @@ def main() -> None:
                       f"{f['rss_before_mib']:,.0f} MiB of imports; extrapolated linearly to 30 days (not run): "
                       f"{f['wall_s'] / days * 30 / 3600:,.1f} h and "
                       f"{(f['rss_before_mib'] + grown / days * 30) / 1024:,.1f} GiB; lanes {f['lanes']}; {f['load']}")
+        elif name == "cells":
+            for cells in args.cells.split(","):
+                for workers in args.workers.split(","):
+                    f = run_child("cells", ["--cells", cells, "--workers", workers, "--days", str(args.days),
+                                            "--hosts-per-cell", str(args.hosts_per_cell)])
+                    print(f"cells: {f['cells']} cells × {args.hosts_per_cell} hosts, {f['days']:g} days, "
+                          f"{f['submitted']:,} arrivals, {'in the driver' if f['workers'] == 1 else ''}"
+                          f"{'' if f['workers'] == 1 else f'{workers} local workers'}: **{f['wall_s']:.1f} s** "
+                          f"({f['us_per_placed']:,.0f} µs per placed instance, {_platforms(f['placed'])}); "
+                          f"driver peak **{f['peak_rss_mib']:,.0f} MiB**; instances.parquet "
+                          f"{f['instances_parquet_mib']:.1f} MiB; {f['load']}")
         elif name == "trace":
             subprocess.run([sys.executable, str(HERE / "trace_read.py")], check=False)
         elif name == "sweep":

@@ -112,6 +112,11 @@ def run(
         "summary: a row per platform, the columns of summary.csv). Messages go to stderr.")] = "table",
     memory_check: Annotated[bool, typer.Option(
         help="Refuse a run that needs more memory than the machine has available.")] = True,
+    scheduler: Annotated[Optional[str], typer.Option(help=escape(
+        "With [[cells]]: run the cells on an existing Dask scheduler, tcp://host:8786."))] = None,
+    workers: Annotated[Optional[int], typer.Option(help=escape(
+        "With [[cells]]: local worker processes for the cells (default 1: one after another, in this "
+        "process)."))] = None,
 ) -> None:
     """Replay the workload on each platform and compare them."""
     from simdc.config import load_config
@@ -124,9 +129,18 @@ def run(
         raise SimdcError(f"--seed: must be >= 0 (got {seed})")
     if report and not write:
         raise SimdcError("--report: the report is written into the results directory; drop --no-write")
+    if workers is not None and workers < 1:
+        raise SimdcError(f"--workers: must be >= 1 (got {workers})")
+    if not config.cells and (scheduler is not None or workers is not None):
+        flag = "--scheduler" if scheduler is not None else "--workers"
+        raise SimdcError(f"{flag}: runs the cells of a fleet of [[cells]] in parallel, and {config_path} has none "
+                         "(one fleet runs in one process; a sweep's runs: simdc sweep)")
     # The destination is checked and claimed before simulating, not refused afterwards.
     target = (out or fresh_results_dir("results", config_path.stem)) if write else None
     with Destination(target, overwrite=overwrite) if write else contextlib.nullcontext() as destination:
+        if config.cells:
+            _run_cells(config, config_path, seed, destination, scheduler, workers, output_format, report, memory_check)
+            return
         with simulation_progress(err_console) as progress:
             results = simulate(config, seed=seed, progress=progress, check_memory=memory_check)
         title = f"{config_path.name}, seed {results.manifest['seed']}"
@@ -145,6 +159,37 @@ def run(
                           highlight=False, soft_wrap=True)
         if report:
             err_console.print(f"report: {target / 'report.html'}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _run_cells(config, config_path: Path, seed, destination, scheduler, workers, output_format: str,
+               report: bool, memory_check: bool) -> None:
+    """``simdc run`` of a fleet of [[cells]]: the cells as tasks (:func:`simdc.cells.run_cells`)
+    writing into the claimed destination, or into a temporary folder with --no-write."""
+    import tempfile
+
+    from simdc.cells import run_cells
+
+    with contextlib.ExitStack() as stack:
+        folder = destination.partial if destination is not None else Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="simdc-cells-")))
+        with count_progress(err_console, "cells") as progress:
+            run = run_cells(config, folder, seed=seed, scheduler=scheduler, workers=workers or 1, progress=progress,
+                            check_memory=memory_check, shown=destination.path if destination is not None else None)
+        title = f"{config_path.name}, seed {run.manifest['seed']}, {len(config.cells)} cells"
+        print_summary(run.summary, title, output_format)
+        from simdc.workload.inspect import run_messages
+
+        for line in run_messages(run.manifest):
+            err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+        for line in run.manifest.get("warnings", []):
+            err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
+        if destination is not None:
+            destination.write(run, report=report, report_title=title)
+            err_console.print(f"wrote {destination.path} ({run.manifest['wall_time_s']:.2f} s)", markup=False,
+                              highlight=False, soft_wrap=True)
+            if report:
+                err_console.print(f"report: {destination.path / 'report.html'}", markup=False, highlight=False,
+                                  soft_wrap=True)
 
 
 @app.command("report")
@@ -289,8 +334,8 @@ app.add_typer(trace_app, name="trace")
 
 PathsArgument = Annotated[list[Path], typer.Argument(metavar="PATH...", help="Trace files or folders (plain or gzip "
                           "CSV, Parquet); e.g. a vmtable and its vm_cpu_readings.")]
-FormatOption = Annotated[str, typer.Option("--format", "-f", help="auto, simdc, azure, google, alibaba2017, "
-                         "alibaba2018, bitbrains, opendc or cloudsimpy.")]
+FormatOption = Annotated[str, typer.Option("--format", "-f", help="auto, simdc, azure, google, google2019, "
+                         "alibaba2017, alibaba2018, bitbrains, opendc or cloudsimpy.")]
 BadRowsOption = Annotated[str, typer.Option(help="strict: bad rows are errors; skip: drop them, count by reason.")]
 WindowOption = Annotated[Optional[tuple[float, float]], typer.Option(
     metavar="START END",

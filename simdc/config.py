@@ -26,6 +26,7 @@ from simdc.errors import ConfigError, clip
 from simdc.model import limits
 from simdc.model.base import BOOL_MARK, Spec
 from simdc.model.cost import CostSpec
+from simdc.model.cells import CellSpec, RoutingSpec, check_cells
 from simdc.model.faults import FaultSpec
 from simdc.model.host import ClusterSpec, HostSpec
 from simdc.model.migration import ConsolidationSpec, MaintenanceSpec, MigrationSpec
@@ -73,6 +74,9 @@ class Config(Spec):
     migration: MigrationSpec = Field(default_factory=MigrationSpec)
     consolidation: ConsolidationSpec = Field(default_factory=ConsolidationSpec)
     services: tuple[ServiceSpec, ...] = ()  # replica sets with releases and autoscaling (simdc.engine.services)
+    # A fleet of cells, each scheduling on its own (simdc.model.cells); none: one fleet.
+    cells: tuple[CellSpec, ...] = ()
+    routing: RoutingSpec = Field(default_factory=RoutingSpec)
 
     @model_validator(mode="before")
     @classmethod
@@ -111,9 +115,24 @@ class Config(Spec):
                 f"simulation.platforms: unknown platform {missing[0]!r}; choose one of: "
                 f"{', '.join(sorted(PRESETS))}, or define [platform.{missing[0]}] with a preset"
             )
-        if (self.host is None) == (self.cluster is None):
+        if self.cells:
+            if self.host is not None or self.cluster is not None:
+                raise ValueError("give [[cells]] or a [host] table or [[cluster.hosts]] groups, not both: "
+                                 "each cell lists its own hosts")
+        elif (self.host is None) == (self.cluster is None):
             raise ValueError("give exactly one of a [host] table or [[cluster.hosts]] groups")
-        problems = check_catalogue(self.images)
+        problems = check_catalogue(self.images) + check_cells(self.cells, self.routing)
+        if self.cells and self.routing.rule == "column" and self.workload.trace is None:
+            problems.append(f"routing.rule: 'column' reads the cell from the trace's column "
+                            f"{self.routing.column!r}, and the synthetic generator has none; route by share, "
+                            "job or round_robin")
+        if self.cells:  # what a cell cannot yet do on its own: say so rather than drop it
+            alone = [key for key, used in (("services", bool(self.services)), ("cost", self.cost is not None),
+                                           ("maintenance", self.maintenance.active),
+                                           ("consolidation", self.consolidation.active)) if used]
+            if alone:
+                problems.append(f"{alone[0]}: not yet available with [[cells]] (each cell is summed as a fleet "
+                                "of its own without it); run the fleet without cells")
         known = {image.name for image in self.images}
         prepull = [name for group in self.host_groups for name in group.prepull]
         for key, names in (("host.prepull", prepull),
@@ -156,6 +175,8 @@ class Config(Spec):
     @property
     def host_groups(self) -> tuple[HostSpec, ...]:
         """The host shapes: the single ``[host]``, or each ``[[cluster.hosts]]`` group."""
+        if self.cells:
+            return tuple(group for cell in self.cells for group in cell.hosts)
         return (self.host,) if self.host is not None else self.cluster.hosts
 
     @property
@@ -163,15 +184,17 @@ class Config(Spec):
         """Every host, in placement order (groups in the order given)."""
         if self.host is not None:
             return [self.host]
-        return [group for group in self.cluster.hosts for _ in range(group.count)]
+        return [group for group in self.host_groups for _ in range(group.count)]
 
     @property
     def power_off_idle(self) -> bool:
         return self.cluster is not None and self.cluster.power_off_idle
 
     def to_dict(self) -> dict[str, Any]:
-        """The config as plain TOML-ready data, every default made explicit."""
-        return self.model_dump(mode="json", exclude_none=True)
+        """The config as plain TOML-ready data, every default made explicit (``cells`` and
+        ``routing`` only with cells: a one-fleet config reads as before)."""
+        plain = {"cells", "routing"} if not self.cells else None
+        return self.model_dump(mode="json", exclude_none=True, exclude=plain)
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.to_dict())
@@ -295,7 +318,8 @@ def validate(raw: dict[str, Any], source: str | None = None, *, check_files: boo
         except ValidationError as err:
             problems = _explained([line for e in err.errors() if not _only_failed_items(e)
                                    for line in describe(e).split("\n")])
-            if "host" not in raw and "cluster" not in raw and not any(p.startswith(HOSTS_MISSING) for p in problems):
+            no_hosts = not {"host", "cluster", "cells"} & set(raw)
+            if no_hosts and not any(p.startswith(HOSTS_MISSING) for p in problems):
                 problems.append(HOSTS_MISSING)  # with the other missing tables, not only once they are given
     # Missing files are reported with every other problem, not only once those are fixed.
     workload = raw.get("workload") if isinstance(raw.get("workload"), dict) else {}

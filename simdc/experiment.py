@@ -58,6 +58,10 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
     started = time.perf_counter()
     if seed is not None and seed != config.simulation.seed:
         config = config.with_overrides({"simulation.seed": seed})
+    if config.cells:  # each cell a run of its own, checked on its own
+        from simdc.cells import simulate_cells
+
+        return simulate_cells(config, check_memory=check_memory)
     sim = config.simulation
     before_replay = None
     if check_memory:
@@ -72,17 +76,7 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
         price, carbon = cost.grid_series(config.cost, sim.duration_s)
         grid = (price, carbon, cost.meter_moments(price, carbon, sim.duration_s))
     workload = load_workload(config.workload, sim.duration_s, sim.seed, before_replay)
-    runs = [
-        run_platform(name, config.platform[name], config.fleet, workload.instances,
-                     duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=sim.seed,
-                     usage=workload.usage, placement=config.placement, power_off_idle=config.power_off_idle,
-                     progress=None if progress is None else
-                     (lambda t, name=name: progress(name, t, sim.duration_s)),
-                     images={image.name: image for image in config.images}, registry=config.registry,
-                     faults=config.faults, sizes=workload.sizes, meter_at_s=grid[2] if grid else (),
-                     moves=(config.maintenance, config.migration, config.consolidation), services=config.services)
-        for name in sim.platforms
-    ]
+    runs = replay(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else ())
     # each platform's summary from its own tables (no copy of a platform's rows out of all)
     asked = [workload.instances if r.requests is None else r.requests for r in runs]  # per platform, row by row
     summary = pd.concat([metrics.summary(r.instances, r.hosts, a) for r, a in zip(runs, asked)], ignore_index=True)
@@ -151,6 +145,25 @@ def _with_costs(summary: pd.DataFrame, runs: list, config: Config, grid: tuple) 
             run.hosts[column] = values
         rows.append(cost.platform_costs(run.instances, run.hosts, config.cost.licence_per_hour.get(name, 0.0)))
     return pd.concat([summary, pd.DataFrame(rows, columns=list(cost.COST_COLUMNS))], axis=1)
+
+
+def replay(config: Config, workload, seed: int, progress=None, meter_at_s: tuple[float, ...] = ()) -> list:
+    """Each platform's run (:class:`simdc.engine.simulation.PlatformRun`) of ``workload`` on
+    the config's fleet, its streams derived from ``seed``: the heart of :func:`simulate`,
+    and of each cell of a fleet of cells (:mod:`simdc.cells`). ``meter_at_s``: moments at
+    which to read every host's energy (a ``[cost]`` series, :mod:`simdc.engine.meter`)."""
+    sim = config.simulation
+    return [
+        run_platform(name, config.platform[name], config.fleet, workload.instances,
+                     duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=seed,
+                     usage=workload.usage, placement=config.placement, power_off_idle=config.power_off_idle,
+                     progress=None if progress is None else
+                     (lambda t, name=name: progress(name, t, sim.duration_s)),
+                     images={image.name: image for image in config.images}, registry=config.registry,
+                     faults=config.faults, sizes=workload.sizes, meter_at_s=meter_at_s,
+                     moves=(config.maintenance, config.migration, config.consolidation), services=config.services)
+        for name in sim.platforms
+    ]
 
 
 def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, requests: pd.DataFrame,

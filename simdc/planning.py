@@ -108,7 +108,17 @@ def fleet_size(config: Config, n: int, group: str | None = None) -> int:
 
 
 def scaled_hosts(config: Config, group: str | None = None) -> str:
-    """What the searched count is, in words: "hosts", "hosts in 'large'" or "× each group"."""
+    """What the searched count is, in words: "hosts", "hosts in 'large'" or "× each group".
+
+    Raises
+    ------
+    ConfigError
+        For a fleet of ``[[cells]]``, which plan does not search.
+    """
+    if config.cells:
+        raise ConfigError("plan: searches the hosts of one fleet ([host] or [[cluster.hosts]]), and this config is "
+                          "a fleet of [[cells]]; plan a cell as a fleet of its own (its hosts as [[cluster.hosts]], "
+                          "the workload at its share)")
     if config.host is not None or len(config.cluster.hosts) == 1:
         return "hosts"
     return f"hosts in {group!r}" if group is not None else "× each group"
@@ -173,6 +183,7 @@ def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_ho
     if replications < 1:
         raise ConfigError(f"replications: must be >= 1 (got {replications})",
                           cli=f"--replications: must be >= 1 (got {replications})")
+    scaled_hosts(config, group)  # a fleet plan can search
     if minimise not in MINIMISE:
         raise ConfigError(f"minimise: must be one of {', '.join(MINIMISE)} (got {minimise!r})",
                           cli=f"--minimise: must be one of {', '.join(MINIMISE)} (got {minimise!r})")

@@ -16,3 +16,10 @@ def stream(seed: int, purpose: str) -> np.random.Generator:
     """The generator for ``purpose`` under ``seed``; equal arguments give equal streams."""
     key = zlib.crc32(purpose.encode())
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key,))))
+
+
+def cell_seed(seed: int, cell: str) -> int:
+    """The seed of the cell named ``cell`` in a run of ``seed``: its engine's streams derive
+    from it as a one-fleet run's derive from ``seed``. It depends on the name only, so a
+    cell draws the same numbers wherever it runs and whichever other cells there are."""
+    return int(stream(seed, f"cell:{cell}").integers(0, 2**63 - 1))

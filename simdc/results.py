@@ -431,7 +431,8 @@ def load_results(directory: str | Path) -> Results:
         timeseries=_read(directory / "timeseries.parquet", "Parquet", pd.read_parquet,
                          needs=("platform", "t_s", "host")),
         hosts=_read(directory / "hosts.csv", "CSV", lambda path: pd.read_csv(
-            path, dtype={"platform": str, "group": str}, keep_default_na=False), needs=("platform", "host")),
+            path, dtype={"platform": str, "group": str, "cell": str}, keep_default_na=False),
+            needs=("platform", "host")),
         workload=_read(directory / "workload.parquet", "Parquet", pd.read_parquet),
         manifest=_read(directory / "manifest.json", "JSON", lambda path: _json_object(path.read_text())),
         **{name: _read(directory / f"{name}.csv", "CSV", lambda path: pd.read_csv(path, dtype={"platform": str}),

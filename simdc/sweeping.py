@@ -236,6 +236,26 @@ def _on_dask(todo, finished, scheduler, workers, check_memory: bool = True) -> N
     SweepError
         The scheduler did not answer within ``CONNECT_TIMEOUT_S``, or was lost mid-sweep.
     """
+    calls = [((p, r, seed), run_point, (cfg, seed, check_memory)) for p, r, cfg, seed in todo]
+    run_on_dask(calls, lambda key, summary: finished(*key, summary), scheduler, workers,
+                lambda key: f"the run of point {key[0]}, replication {key[1]}")
+
+
+def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, describe) -> None:
+    """Run each ``(key, function, args)`` of ``calls`` as a Dask task, on the scheduler at
+    ``scheduler`` or on a local cluster of ``workers`` processes, calling
+    ``finished(key, result)`` as each completes (in the order they complete).
+
+    A worker that dies (killed, out of memory) has its task run again on another, as Dask
+    does; one that kills its worker again and again, and a lost scheduler, end the run
+    with :class:`SweepError` naming it by ``describe(key)``. An error the task raises is
+    raised here. Ctrl-C stops the local workers at once.
+
+    Raises
+    ------
+    SweepError
+        The scheduler did not answer within ``CONNECT_TIMEOUT_S``, or was lost mid-run.
+    """
     from concurrent.futures import CancelledError
 
     from dask.distributed import Client, as_completed
@@ -269,21 +289,21 @@ def _on_dask(todo, finished, scheduler, workers, check_memory: bool = True) -> N
             if interrupted:
                 raise KeyboardInterrupt
             client = Client(cluster)
-        futures = {client.submit(run_point, cfg, seed, check_memory, pure=False): (p, r, seed)
-                   for p, r, cfg, seed in todo}
+        futures = {client.submit(function, *args, pure=False): key for key, function, args in calls}
         for future in as_completed(futures):
-            p, r, seed = futures[future]
+            key = futures[future]
             try:
-                summary = future.result()
+                result = future.result()
             except KilledWorker:
-                raise _Lost(f"the run of point {p}, replication {r} killed its Dask worker again and again "
+                raise _Lost(f"{describe(key)} killed its Dask worker again and again "
                             "(out of memory?)") from None
             except (CancelledError, OSError, TimeoutError):
                 if future.status == "error":
                     raise  # the run itself raised it
                 where = scheduler or "the local cluster"
                 raise _Lost(f"the Dask scheduler at {where} was lost") from None
-            finished(p, r, seed, summary)
+            del futures[future]  # its result is no longer held by the cluster either
+            finished(key, result)
     except KeyboardInterrupt:
         # Silenced for good, not for the teardown only: the scheduler's thread may still
         # log a worker's removal after the cluster is closed (and after the levels set

@@ -123,3 +123,18 @@ def test_simdc_places_cloudsimpys_kind_of_workload_as_the_bare_loop_does(tmp_pat
     assert (start[1:] > columns[0][1:]).any()  # some waited: the queue was exercised
     assert np.array_equal(table["admit_s"].to_numpy(float), start, equal_nan=True)
     assert np.array_equal(table["host"].to_numpy(float), np.where(host < 0, np.nan, host), equal_nan=True)
+
+
+@pytest.mark.parametrize("cells", [2, 3, 8])
+def test_the_cells_scenario_is_the_capacity_study_split_into_equal_cells(cells):
+    """Each cell holds the study's host shape ``hosts_per_cell`` times; the workload is
+    the whole fleet's (0.01 arrivals per second per host) in equal shares summing to 1."""
+    config = run.cells_config(cells, 10, 3600.0)
+    study = capacity.capacity_config(10)
+    assert [cell.name for cell in config.cells] == [f"cell{i}" for i in range(cells)]
+    assert all(len(cell.fleet) == 10 for cell in config.cells)
+    assert all(cell.hosts[0].model_dump(exclude={"count"}) == study.cluster.hosts[0].model_dump(exclude={"count"})
+               for cell in config.cells)
+    assert config.workload.synthetic.arrival_rate_per_s == pytest.approx(capacity.ARRIVALS_PER_HOST_S * 10 * cells)
+    assert [cell.share for cell in config.cells] == pytest.approx([1 / cells] * cells)
+    assert config.faults == study.faults and config.images == study.images

@@ -141,11 +141,12 @@ class SyntheticSpec(Spec):
 FORMAT_OPTIONS = {
     "azure_memory_used_fraction": ("azure",),
     "azure_bucket_sizing": ("azure",),
-    "reference_cpu_cores": ("google",),
-    "reference_memory_gib": ("google", "alibaba2017", "alibaba2018", "cloudsimpy"),
+    "reference_cpu_cores": ("google", "google2019"),
+    "reference_memory_gib": ("google", "google2019", "alibaba2017", "alibaba2018", "cloudsimpy"),
     "opendc_memory_unit": ("opendc",),
 }
-TRACE_FORMATS = ("simdc", "auto", "azure", "google", "alibaba2017", "alibaba2018", "bitbrains", "opendc", "cloudsimpy")
+TRACE_FORMATS = ("simdc", "auto", "azure", "google", "google2019", "alibaba2017", "alibaba2018", "bitbrains",
+                 "opendc", "cloudsimpy")
 
 
 class WorkloadSpec(Spec):
@@ -156,8 +157,8 @@ class WorkloadSpec(Spec):
     """
 
     trace: Path | None = Field(default=None, description="a file or a folder of parts")
-    format: Literal["simdc", "auto", "azure", "google", "alibaba2017", "alibaba2018", "bitbrains", "opendc",
-                    "cloudsimpy"] = Field(
+    format: Literal["simdc", "auto", "azure", "google", "google2019", "alibaba2017", "alibaba2018", "bitbrains",
+                    "opendc", "cloudsimpy"] = Field(
         default="auto", description="the trace's format; auto recognises it from the files and says so in the notes")
     usage: Path | None = Field(default=None, description="usage series: simdc's usage table (id, t_s, cpu_cores, "
                                "memory_gib) or the trace's own (vm_cpu_readings, task_usage, ...)")

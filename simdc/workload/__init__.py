@@ -72,7 +72,8 @@ class Workload:
 
 
 def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
-                  before_replay: Callable[[int, int], None] | None = None) -> Workload:
+                  before_replay: Callable[[int, int], None] | None = None,
+                  keep: Callable[[pd.DataFrame], np.ndarray] | None = None) -> Workload:
     """Build the workload a config asks for, truncated to arrivals before ``duration_s``,
     with its usage over time.
 
@@ -82,11 +83,15 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
     ``before_replay(instances, usage_steps)``, when given, is called once a trace is read
     and before its usage is resampled (usage steps: the resampled series' length, summed
     over instances); it may raise to stop there (:mod:`simdc.budget`).
+    ``keep(instances)``, when given, says which instances to replay (a boolean per row):
+    a cell's part of the workload (:mod:`simdc.cells`); their usage is theirs alone.
     """
     if spec.synthetic is not None:
         from simdc.workload import synthetic
 
         workload = synthetic.generate(spec.synthetic, duration_s, seed)
+        if keep is not None:
+            workload = Workload(workload.instances[keep(workload.instances)].reset_index(drop=True), workload.source)
         return Workload(workload.instances, workload.source, synthetic_usage(spec.synthetic, workload, seed),
                         sizes=spec.sizes or "need")  # the generator draws what applications ask for
     from simdc.workload import dependencies, readers, usage  # the readers only when there is a trace to read
@@ -100,7 +105,11 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
     # a child of a late instance cannot be submitted before its parent arrives: late too
     late = late | dependencies.late_descendants(selected, late)
     instances = selected[~late].reset_index(drop=True)
+    late = int(late.sum())
     instances, run_on = _run_on_censored(instances, duration_s)
+    if keep is not None:  # a cell's share (simdc.cells): a parent routed to another cell counts as done
+        instances, elsewhere = dependencies.prune(instances[keep(instances)].reset_index(drop=True))
+        pruned = pruned + elsewhere
     model = None
     table = None
     if data.usage is not None and len(instances):
@@ -117,7 +126,6 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
     if run_on:
         notes.append(f"{run_on:,} instances still running when the data ends (censored) run on to the end of the "
                      f"simulation ({duration_s:,.0f} s): their end is unknown, so none is counted as completed")
-    late = len(data.instances) - len(instances)
     if late:
         notes.append(f"{late:,} instances arrive at or after simulation.duration_s ({duration_s:g} s)"
                      + (" or depend on one that does" if dependencies.has_parents(selected) else "")

@@ -225,6 +225,9 @@ def convert_trace(paths: Sequence[str | Path], to: str | Path, format: str = "au
     if SIZES[data.format] == "vm":  # simdc's format is read as needs, which VMs are sized from
         data.notes = list(data.notes) + [f"cpu_cores and memory_gib are {data.format}'s VM sizes: replay with "
                                          f"workload.sizes = \"vm\" to keep them as the VMs' sizes"]
+    if "cell" in data.instances:  # simdc's format has no cell column (simdc.workload.COLUMNS)
+        data.notes = list(data.notes) + ["the cell column is not kept in simdc's format: to route by it "
+                                         "(routing.rule = \"column\"), replay the trace's own files"]
     return data, written, usage
 
 

@@ -8,6 +8,7 @@ format          reader
 ==============  =====================================================================
 ``azure``       :mod:`.azure`: Azure Public Dataset V1/V2 ``vmtable``, ``vm_cpu_readings``
 ``google``      :mod:`.google`: Google cluster-data 2011 ``task_events``, ``task_usage``
+``google2019``  :mod:`.google2019`: ClusterData2019 ``instance_events`` or per-instance exports, with cells
 ``alibaba2017`` :mod:`.alibaba`: ``batch_task``, ``server_event``
 ``alibaba2018`` :mod:`.alibaba`: ``container_meta``, ``container_usage``, ``batch_task``, ``machine_meta``
 ``bitbrains``   :mod:`.bitbrains`: GWA-T-12, one CSV per VM
@@ -32,9 +33,9 @@ import pandas as pd
 
 from simdc.errors import InputError
 from simdc.model.workload import TRACE_FORMATS
-from simdc.workload.readers import alibaba, azure, bitbrains, cloudsimpy, google, opendc
+from simdc.workload.readers import alibaba, azure, bitbrains, cloudsimpy, google, google2019, opendc
 from simdc.workload.readers.common import (BadRows, ReaderOptions, Selection, TraceData, TraceFile, compression,
-                                           find_damaged, identify, list_files, select)
+                                           find_damaged, head_lines, identify, list_files, select)
 
 FORMATS = TRACE_FORMATS  # what workload.format accepts
 # What each format's cpu_cores and memory_gib are: the size a VM was given ("vm"), or what
@@ -43,7 +44,7 @@ FORMATS = TRACE_FORMATS  # what workload.format accepts
 # Google tasks and Alibaba containers and batch tasks record requests; simdc's own format
 # holds needs unless the config says otherwise (workload.sizes = "vm").
 SIZES = {"azure": "vm", "bitbrains": "vm", "opendc": "vm",
-         "google": "need", "alibaba2017": "need", "alibaba2018": "need", "simdc": "need",
+         "google": "need", "google2019": "need", "alibaba2017": "need", "alibaba2018": "need", "simdc": "need",
          "cloudsimpy": "need"}
 TABLES = azure.TABLES + google.TABLES + alibaba.TABLES + bitbrains.TABLES + cloudsimpy.TABLES
 USAGE_SUFFIX = ".usage"  # out.parquet's usage table is out.usage.parquet
@@ -65,7 +66,7 @@ def detect(paths: Sequence[str | Path], format: str = "auto") -> tuple[str, dict
         raise InputError(f"format: unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
     files = list_files(paths)
     want = None if format in ("auto", "simdc", "opendc") else format
-    found = [identify(path, TABLES, want) for path in files]
+    found = [_identify(path, want) for path in files]
     formats = Counter(tf.format for tf in found)
     if format == "auto":
         if len(formats) > 1:
@@ -82,6 +83,24 @@ def detect(paths: Sequence[str | Path], format: str = "auto") -> tuple[str, dict
     for tf in found:
         tables.setdefault(tf.name, []).append(tf)
     return format, tables
+
+
+def _identify(path: Path, want: str | None) -> TraceFile:
+    """:func:`.common.identify`, after the Google 2019 tables (CSV named by its header)."""
+    if want in (None, google2019.FORMAT) and not path.name.lower().endswith(".parquet"):
+        try:
+            lines = head_lines(path, lines=1)
+        except InputError:
+            lines = []  # identify() says what is wrong with the file
+        found = google2019.identify(path, lines[0]) if lines else None
+        if found is not None:
+            return found
+        if want == google2019.FORMAT:
+            identify(path, TABLES, None)  # a file of another format, or not data, says so
+            raise InputError(f"{path}: not a google2019 table: expected a CSV header naming time, type, "
+                             "collection_id, instance_index and resource_request.cpus/.memory (instance_events), "
+                             "or time, collection_id, instance_index, cpus, ram (a per-instance export)")
+    return identify(path, TABLES, want)
 
 
 def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", options: ReaderOptions | None = None,
@@ -141,6 +160,8 @@ def _read(chosen: str, tables: dict[str, list[TraceFile]], options: ReaderOption
         return azure.read(tables, options, bad, selection)
     if chosen == "google":
         return google.read(tables, options, bad)
+    if chosen == google2019.FORMAT:
+        return google2019.read(tables, options, bad)
     if chosen == "alibaba2017":
         return alibaba.read_2017(tables, options, bad, selection)
     if chosen == "alibaba2018":
@@ -157,6 +178,8 @@ def _files(n: int, table: str) -> str:
 
 
 def _role(tf: TraceFile) -> str:
+    if tf.format == google2019.FORMAT:
+        return google2019.ROLES[tf.name]
     return tf.table.role if tf.table is not None else ("usage" if tf.name == "usage" else "instances")
 
 

@@ -1,0 +1,350 @@
+"""A fleet of cells (issue #20): the same tables wherever the cells run, routing that
+depends on the workload alone, one cell that is a one-fleet run, and a bad cells config
+that is one line.
+
+Every Dask scheduler here listens on loopback (127.0.0.1) only.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tomli_w
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from simdc.cells import route
+from simdc.cli import app
+from simdc.config import validate
+from simdc.model.cells import CellSpec, RoutingSpec
+from simdc.random import cell_seed
+from simdc.results import load_results
+
+from tests.conftest import MINIMAL
+
+DASK_SCHEDULER = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+DASK_WORKER = [sys.executable, "-m", "distributed.cli.dask_worker"]
+HOST = {"cpu_cores": 8, "memory_gib": 16, "reserved_memory_gib": 1}
+TABLES = ("summary", "instances", "timeseries", "hosts", "workload")
+
+
+def cells_config(cells: int = 4, **changes) -> dict:
+    """MINIMAL's workload, four times the arrivals, on ``cells`` cells of one to three hosts."""
+    raw = copy.deepcopy(MINIMAL)
+    del raw["host"]
+    raw["workload"]["synthetic"]["arrival_rate_per_s"] = 0.04
+    raw["cells"] = [{"name": f"cell{i}", "share": 1 / cells, "hosts": [dict(HOST, count=1 + i % 3)]}
+                    for i in range(cells)]
+    raw.update(changes)
+    return raw
+
+
+def write(path: Path, raw: dict) -> Path:
+    path.write_text(tomli_w.dumps(raw))
+    return path
+
+
+def run(config: Path, out: Path, *flags: str) -> None:
+    result = CliRunner().invoke(app, ["run", str(config), "--out", str(out), "--format", "csv", *flags])
+    assert result.exit_code == 0, result.output
+
+
+def tables(directory: Path) -> dict[str, pd.DataFrame]:
+    results = load_results(directory)
+    return {name: getattr(results, name) for name in TABLES}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "the Dask scheduler did not start"
+            time.sleep(0.1)
+
+
+def test_four_cells_give_identical_tables_in_process_on_a_local_cluster_and_on_a_dask_scheduler(tmp_path):
+    """The cells' tables do not depend on where the cells ran: in this process one after
+    another, on a 2-worker local cluster, or on a ``dask scheduler`` with two ``dask
+    worker`` processes (started here on loopback, and stopped even when the test fails)."""
+    config = write(tmp_path / "cells.toml", cells_config(4))
+    run(config, tmp_path / "in-process")
+    run(config, tmp_path / "local", "--workers", "2")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    processes = [subprocess.Popen([*DASK_SCHEDULER, "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                  **quiet)]
+    try:
+        processes += [subprocess.Popen([*DASK_WORKER, address, "--nthreads", "1", "--no-dashboard",
+                                        "--host", "127.0.0.1"], **quiet) for _ in range(2)]
+        wait_for_port(port)
+        run(config, tmp_path / "scheduler", "--scheduler", address)
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+    expected = tables(tmp_path / "in-process")
+    assert sorted(expected["instances"]["cell"].unique()) == [f"cell{i}" for i in range(4)]
+    for where in ("local", "scheduler"):
+        for name, table in tables(tmp_path / where).items():
+            pd.testing.assert_frame_equal(table, expected[name], check_exact=True, obj=f"{where} {name}")
+
+
+def test_every_request_is_replayed_in_exactly_one_cell_and_the_summary_adds_up(tmp_path):
+    """Each request of the workload is in one cell's rows, once per platform; the fleet's
+    counts are the sums of the cells' own summaries, its hosts the cells' hosts."""
+    config = validate(cells_config(3))
+    results = load_results(_written(tmp_path, config))
+    workload = results.workload
+    assert workload["id"].is_unique
+    cells = pd.read_csv(tmp_path / "out" / "cells.csv", dtype={"platform": str, "cell": str})
+    for platform in config.simulation.platforms:
+        mine = results.instances[results.instances["platform"] == platform]
+        assert sorted(mine["id"]) == sorted(workload["id"])
+        assert (mine["cell"].to_numpy() == workload["cell"].to_numpy()).all()
+        fleet = results.summary.set_index("platform").loc[platform]
+        by_cell = cells[cells["platform"] == platform]
+        for count in ("submitted", "placed", "rejected", "completed", "running_at_end", "hosts", "hosts_used"):
+            assert fleet[count] == by_cell[count].sum(), count
+        assert fleet["hosts"] == len(config.fleet) == 1 + 2 + 3
+
+
+def _written(tmp_path: Path, config) -> Path:
+    path = write(tmp_path / "c.toml", config.to_dict())
+    run(path, tmp_path / "out")
+    return tmp_path / "out"
+
+
+def test_one_cell_is_the_one_fleet_run_with_the_cells_seed(tmp_path, write_trace):
+    """A single cell replays the same requests on the same hosts as a one-fleet run whose
+    seed is the cell's own (:func:`simdc.random.cell_seed`): the cell machinery changes
+    nothing but the seed it hands the engine. (A trace, so the workload does not depend
+    on the seed.)"""
+    rng = np.random.default_rng(7)
+    rows = [{"id": i, "submit_s": float(t), "duration_s": float(d), "cpu_cores": c, "memory_gib": 2.0 * c}
+            for i, (t, d, c) in enumerate(zip(np.sort(rng.uniform(0, 7000, 150)), rng.uniform(60, 4000, 150),
+                                              rng.choice([1, 2, 4], 150)))]
+    trace = write_trace(rows)
+    fleet = copy.deepcopy(MINIMAL)
+    fleet["workload"] = {"trace": str(trace)}
+    fleet["host"]["memory_gib"] = 32
+    fleet["simulation"]["seed"] = cell_seed(3, "only")
+    one_cell = copy.deepcopy(fleet)
+    one_cell["simulation"]["seed"] = 3
+    one_cell["cells"] = [{"name": "only", "share": 1.0, "hosts": [one_cell.pop("host")]}]
+    run(write(tmp_path / "fleet.toml", fleet), tmp_path / "fleet")
+    run(write(tmp_path / "cell.toml", one_cell), tmp_path / "cell")
+    expected, got = tables(tmp_path / "fleet"), tables(tmp_path / "cell")
+    for name in ("instances", "timeseries"):
+        table = got[name].drop(columns="cell")
+        pd.testing.assert_frame_equal(table, expected[name], check_exact=True, check_dtype=False,
+                                      check_categorical=False, obj=name)
+    columns = [c for c in expected["summary"].columns if c != "peak_instances"]  # from the stays (cells.py)
+    pd.testing.assert_frame_equal(got["summary"][columns], expected["summary"][columns], check_exact=True)
+
+
+def requests(n: int, jobs: int = 20, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"id": np.arange(n), "submit_s": np.sort(rng.uniform(0, 1e4, n)),
+                         "job": rng.integers(0, jobs, n).astype(str)})
+
+
+def cell_specs(shares) -> tuple[CellSpec, ...]:
+    return tuple(CellSpec(name=f"c{i}", share=share, hosts=[HOST]) for i, share in enumerate(shares))
+
+
+@settings(max_examples=25, deadline=None)
+@given(weights=st.lists(st.integers(1, 10), min_size=1, max_size=6))
+def test_routing_by_share_gives_each_cell_its_share_within_binomial_bounds(weights):
+    """Each request lands in cell k with probability share_k, independently (a hash of its
+    id): the count is Binomial(n, share_k), within 5 standard deviations of n·share_k."""
+    shares = np.array(weights) / sum(weights)
+    shares[-1] = 1 - shares[:-1].sum()
+    n = 4000
+    cells = route(requests(n), cell_specs(shares), RoutingSpec(rule="share"))
+    counts = np.bincount(cells, minlength=len(shares))
+    sd = np.sqrt(n * shares * (1 - shares))
+    assert (np.abs(counts - n * shares) <= 5 * sd + 1).all(), (counts, n * shares)
+
+
+def test_routing_reads_the_workload_only_so_a_request_keeps_its_cell_whatever_else_is_replayed():
+    """Seed-free and stable: a request's cell is the same when the table is shuffled or cut."""
+    table = requests(2000)
+    cells = cell_specs([0.5, 0.3, 0.2])
+    for rule in ("share", "job"):
+        whole = route(table, cells, RoutingSpec(rule=rule))
+        part = table.sample(frac=0.5, random_state=1)
+        assert (route(part, cells, RoutingSpec(rule=rule)) == whole[part.index]).all()
+
+
+def test_routing_by_job_keeps_every_job_in_one_cell_and_round_robin_deals_evenly():
+    table = requests(1001, jobs=40)
+    cells = cell_specs([0.25] * 4)
+    by_job = route(table, cells, RoutingSpec(rule="job"))
+    assert (pd.Series(by_job).groupby(table["job"]).nunique() == 1).all()
+    dealt = route(table, cell_specs([None] * 4), RoutingSpec(rule="round_robin"))
+    assert list(dealt[:5]) == [0, 1, 2, 3, 0]
+    assert np.bincount(dealt).max() - np.bincount(dealt).min() <= 1
+
+
+@pytest.mark.parametrize("change, fragments", [
+    ({"cells.0.share": 0.5}, ["cells: shares must sum to 1", "got 1.25"]),
+    ({"cells.1.hosts": []}, ["cells.1.hosts", "at least 1 item"]),
+    ({"cells.1.name": "cell0"}, ["cells.1.name", "names an earlier cell"]),
+    ({"routing": {"rule": "round_robin"}}, ["cells.0.share: routing.rule = 'round_robin' does not use shares",
+                                            "cells.3.share"]),
+    ({"host": HOST}, ["[[cells]]", "not both"]),
+])
+def test_a_bad_cells_config_is_one_line_naming_its_key(tmp_path, change, fragments):
+    raw = cells_config(4)
+    for key, value in change.items():
+        table = raw
+        *path, last = key.split(".")
+        for part in path:
+            table = table[int(part)] if part.isdigit() else table[part]
+        table[last] = value
+    result = CliRunner().invoke(app, ["run", str(write(tmp_path / "bad.toml", raw)), "--no-write"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+def test_routing_by_column_needs_a_trace(tmp_path):
+    raw = cells_config(2, routing={"rule": "column"})
+    for cell in raw["cells"]:
+        del cell["share"]
+    result = CliRunner().invoke(app, ["run", str(write(tmp_path / "bad.toml", raw)), "--no-write"])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "routing.rule: 'column' reads the cell from the trace's column 'cell'" in lines[0]
+
+
+def test_an_unknown_routing_column_is_one_line(tmp_path, write_trace):
+    rows = [{"id": i, "submit_s": float(i), "duration_s": 600.0, "cpu_cores": 1, "memory_gib": 2} for i in range(10)]
+    raw = cells_config(2, workload={"trace": str(write_trace(rows))}, routing={"rule": "column", "column": "zone"})
+    for cell in raw["cells"]:
+        del cell["share"]
+    result = CliRunner().invoke(app, ["run", str(write(tmp_path / "bad.toml", raw)), "--no-write"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "routing.column: the workload has no column 'zone'" in lines[0], result.stderr
+
+
+def test_workers_without_cells_is_refused(config_path):
+    result = CliRunner().invoke(app, ["run", str(config_path), "--no-write", "--workers", "2"])
+    assert result.exit_code == 2
+    assert "--workers: runs the cells of a fleet of [[cells]]" in result.stderr
+
+
+def test_a_worker_killed_mid_run_has_its_cell_run_again_with_the_same_tables(tmp_path):
+    """Two ``dask worker`` processes without nannies; one is killed (SIGKILL) once the
+    first cell is back, while others run. Dask runs its cell again on the other worker,
+    and the tables equal the in-process run's: a cell's result does not depend on the
+    worker that ran it, nor on how often it ran."""
+    raw = cells_config(4)
+    raw["simulation"]["duration_s"] = 43_200
+    raw["workload"]["synthetic"]["arrival_rate_per_s"] = 0.2
+    config = write(tmp_path / "slow.toml", raw)
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    processes = [subprocess.Popen([*DASK_SCHEDULER, "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                  **quiet)]
+    try:
+        workers = [subprocess.Popen([*DASK_WORKER, address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                                     "--host", "127.0.0.1"], **quiet) for _ in range(2)]
+        processes += workers
+        wait_for_port(port)
+        run_ = subprocess.Popen([sys.executable, "-m", "simdc", "run", str(config), "--out", str(tmp_path / "dask"),
+                                 "--scheduler", address, "--format", "csv"], cwd=tmp_path,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        processes.append(run_)
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".dask.partial-*/.cells/*.instances.parquet")):
+            assert run_.poll() is None, run_.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        workers[0].kill()
+        code, err = run_.wait(timeout=120), run_.stderr.read()
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+    assert code == 0, err
+    run(config, tmp_path / "in-process")
+    expected = tables(tmp_path / "in-process")
+    for name, table in tables(tmp_path / "dask").items():
+        pd.testing.assert_frame_equal(table, expected[name], check_exact=True, obj=name)
+
+
+def test_a_cell_too_big_for_the_memory_is_one_line_naming_it(tmp_path):
+    """Each cell is checked against the memory available (simdc.budget) for its own share
+    of the requests: here each needs far more than any machine has."""
+    raw = cells_config(2)
+    raw["workload"]["synthetic"]["arrival_rate_per_s"] = 50_000
+    raw["simulation"]["duration_s"] = 10_000_000
+    result = CliRunner().invoke(app, ["run", str(write(tmp_path / "big.toml", raw)), "--no-write"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    # half of the 5e11 requests, the cell's share
+    assert lines[0].startswith("error: cell 'cell0': this run needs about") and "250,000,000,000 instances" in lines[0]
+
+
+def test_plan_refuses_a_fleet_of_cells_with_one_line(tmp_path):
+    config = write(tmp_path / "cells.toml", cells_config(2))
+    result = CliRunner().invoke(app, ["plan", str(config), "--slo", "rejection_rate<=0.01"])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "a fleet of [[cells]]" in lines[0], result.stderr
+
+
+def test_ctrl_c_during_a_run_on_local_workers_is_one_line_and_writes_nothing(tmp_path):
+    """SIGINT to the process group (a terminal's Ctrl-C reaches the workers too) once the
+    first cell is back: exit 130, one line, and neither the results directory nor its
+    partial one is left."""
+    raw = cells_config(4)
+    raw["simulation"]["duration_s"] = 43_200
+    raw["workload"]["synthetic"]["arrival_rate_per_s"] = 0.2
+    config = write(tmp_path / "slow.toml", raw)
+    run_ = subprocess.Popen([sys.executable, "-m", "simdc", "run", str(config), "--out", str(tmp_path / "out"),
+                             "--workers", "2", "--format", "csv"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".out.partial-*/.cells/*.instances.parquet")):
+            assert run_.poll() is None, run_.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        os.killpg(run_.pid, signal.SIGINT)
+        code, err = run_.wait(timeout=60), run_.stderr.read()
+    finally:
+        if run_.poll() is None:
+            os.killpg(run_.pid, signal.SIGKILL)
+            run_.wait()
+    assert code == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == ["interrupted; nothing written"], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slow.toml"]
