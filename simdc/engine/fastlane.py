@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from simdc.engine.cpu import water_fill
-from simdc.engine.host import EPS
+from simdc.engine.rules import EPS, fits
 from simdc.engine.simulation import (
     BACKOFF,
     BACKOFF_RESET_S,
@@ -135,7 +135,8 @@ class FastLane(Simulation):
         admit_s, ready_s, end_s, first_ready_s = self.admit_s, self.ready_s, self.end_s, self.first_ready_s
         free_at_failure = self.free_at_failure
         # fits on no host, however empty
-        too_big = ((self.fp.book_cpu > self.max_cpu_cap) | (self.fp.book_mem_gib > self.max_mem_cap)).tolist()
+        too_big = (~fits(0.0, 0.0, self.fp.book_cpu, self.fp.book_mem_gib, self.max_cpu_cap,
+                         self.max_mem_cap)).tolist()
         queue_when_full, max_wait_s, max_starts = self.queue_when_full, self.max_wait_s, self.max_starts
         sample_every_s = self.sample_every_s
         # per host
@@ -572,26 +573,28 @@ class FastLane(Simulation):
                     return -1
                 if fit_room is None:
                     for j, bc, cc, bm, mc in zip(range(m), booked_cpu, cpu_cap, booked_mem, mem_cap):
-                        if bc + cpu <= cc and bm + mem <= mc:
+                        if fits(bc, bm, cpu, mem, cc, mc):
                             return j
                 else:  # the hosts with room in one dimension (see fit_room), then the exact test
                     short = fit_size[i] - fit_slack
                     j = 0
                     for room in fit_room:
-                        if room >= short and booked_cpu[j] + cpu <= cpu_cap[j] and booked_mem[j] + mem <= mem_cap[j]:
+                        if room >= short and fits(booked_cpu[j], booked_mem[j], cpu, mem, cpu_cap[j], mem_cap[j]):
                             return j
                         j += 1
                 if nowhere is not None:
                     nowhere.add((cpu, mem))
                 return -1
             if m == 1:
-                return 0 if (booked_cpu[0] + cpu <= cpu_cap[0] and booked_mem[0] + mem <= mem_cap[0]
+                return 0 if (fits(booked_cpu[0], booked_mem[0], cpu, mem, cpu_cap[0], mem_cap[0])
                              and (max_starts is None or starting[0] < max_starts)) else -1
-            fits = np.array([booked_cpu[j] + cpu <= cpu_cap[j] and booked_mem[j] + mem <= mem_cap[j]
-                             and (max_starts is None or starting[j] < max_starts) for j in range(m)])
-            if not fits.any():
+            cpu_booked, mem_booked = np.array(booked_cpu), np.array(booked_mem)
+            able = fits(cpu_booked, mem_booked, cpu, mem, self.cpu_caps, self.mem_caps)
+            if max_starts is not None:
+                able &= np.array(starting) < max_starts
+            if not able.any():
                 return -1
-            fleet = Fleet(self.cpu_caps, self.mem_caps, np.array(booked_cpu), np.array(booked_mem), fits, cpu, mem)
+            fleet = Fleet(self.cpu_caps, self.mem_caps, cpu_booked, mem_booked, able, cpu, mem)
             j = self.choose(fleet, **self.policy_args)
             return -1 if j is None else j
 
@@ -621,8 +624,8 @@ class FastLane(Simulation):
 
         def refit(j: int) -> None:
             """Room on host ``j`` again: what now fits there is no longer nowhere."""
-            nowhere.difference_update([size for size in nowhere if booked_cpu[j] + size[0] <= cpu_cap[j]
-                                       and booked_mem[j] + size[1] <= mem_cap[j]])
+            nowhere.difference_update([size for size in nowhere if fits(booked_cpu[j], booked_mem[j], *size,
+                                                                        cpu_cap[j], mem_cap[j])])
 
         def admit(i: int, j: int, now: float, clock: float) -> None:
             """Simulation._admit and _start: book ``i`` on host ``j``, then start it."""
@@ -732,8 +735,8 @@ class FastLane(Simulation):
                             queue.popleft()
                         if not queue:  # FIFO: nobody may overtake a waiting request
                             if m == 1:  # place(i), inlined for one host
-                                j = 0 if (booked_cpu[0] + book_cpu[i] <= cpu_cap[0]
-                                          and booked_mem[0] + book_mem[i] <= mem_cap[0]
+                                j = 0 if (fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i],
+                                               cpu_cap[0], mem_cap[0])
                                           and (max_starts is None or starting[0] < max_starts)) else -1
                             else:
                                 j = place(i)

@@ -24,9 +24,9 @@ from __future__ import annotations
 import numpy as np
 
 from simdc.engine.cpu import water_fill
+from simdc.engine.rules import EPS, booking_limit, fits
 from simdc.model.host import HostSpec
 
-EPS = 1e-9  # slack for sums of float sizes, so 4 × 0.25 fits in 1.0
 DONE = 1e-9  # batch work left (full-speed seconds) that counts as finished
 DEGRADED = 0.95  # an instance running below this speed counts as degraded
 # Up to this many running instances a host's settle and shares run slot by slot in
@@ -73,8 +73,8 @@ class HostState:
                  membw_sensitivity: float = 0.0, io_sensitivity: float = 0.0):
         self.index = index
         self.spec = spec
-        self.cpu_cap = cpu_cap + EPS
-        self.mem_cap = mem_cap + EPS
+        self.cpu_cap = booking_limit(cpu_cap)  # what bookings may add up to (rules.fits)
+        self.mem_cap = booking_limit(mem_cap)
         self.cores = float(spec.cpu_cores)
         self.allocatable = spec.allocatable_memory_gib
         self.overhead = overhead_gib
@@ -170,7 +170,7 @@ class HostState:
             self.fleet.down[self.index] = self.down
 
     def fits(self, cpu: float, mem: float) -> bool:
-        return self.book_cpu + cpu <= self.cpu_cap and self.book_mem + mem <= self.mem_cap and not self.down
+        return fits(self.book_cpu, self.book_mem, cpu, mem, self.cpu_cap, self.mem_cap) and not self.down
 
     def book(self, now: float, cpu: float, mem: float) -> None:
         self.advance(now)

@@ -1,9 +1,18 @@
-"""Platforms' rules turned into per-instance numbers, once, before the run.
+"""The model's rules, each written once: both engine lanes call these.
 
-The engine itself is platform-blind: it books ``book_cpu`` / ``book_mem`` against a
-host's caps from admission to the end, and adds the instance's usage, capped by
-``cpu_cap`` / ``mem_cap``, while it runs. What differs between a VM and a container is only how those numbers
-and the caps are derived, here.
+Platforms' rules turn into per-instance numbers once, before the run
+(:func:`footprints`, :func:`virtualisation`, :func:`caps`): the engine itself is
+platform-blind. It books ``book_cpu`` / ``book_mem`` against a host's caps from
+admission to the end, and adds the instance's usage, capped by ``cpu_cap`` / ``mem_cap``,
+while it runs. What differs between a VM and a container is only how those numbers and
+the caps are derived.
+
+The rules the run applies as it goes are pure functions over scalars or arrays, called
+by the general engine (:mod:`simdc.engine.simulation`, :mod:`simdc.engine.host`) and the
+fast lane (:mod:`simdc.engine.fastlane`) alike: the fit test (:func:`booking_limit`,
+:func:`fits`), the usage cap (:func:`capped_usage`), the OOM killer's victims
+(:func:`oom_victims`), the restart back-off (:func:`backoff`) and the power model
+(:func:`energy_j`).
 """
 
 from __future__ import annotations
@@ -216,19 +225,44 @@ def caps(platform: VmPlatform | ContainerPlatform, host: HostSpec) -> tuple[floa
     return host.cpu_cores * platform.overcommit, host.allocatable_memory_gib * platform.overcommit
 
 
+# Slack for sums of float sizes, so 4 × 0.25 fits in 1.0: far above the rounding of a
+# sum of bookings, far below any size a workload gives.
+EPS = 1e-9
+
+
+def booking_limit(cap: float) -> float:
+    """What bookings may add up to on a host whose cap (cores or GiB, :func:`caps`) is
+    ``cap``: the cap with :data:`EPS` of slack. The one place the tolerance is applied;
+    :func:`fits` compares with this limit."""
+    return cap + EPS
+
+
+def fits(booked_cpu, booked_mem_gib, cpu, mem_gib, cpu_limit, mem_limit):
+    """The fit test: whether a request of ``cpu`` cores and ``mem_gib`` GiB fits beside the
+    bookings, in CPU and memory at once.
+
+    Scalars (Python floats: a bool comes back) or arrays that broadcast (shape
+    ``(hosts,)``: a mask over hosts comes back). Limits from :func:`booking_limit`.
+    ``booked + request <= limit`` in that order of operations, so every caller gets the
+    same doubles.
+    """
+    return (booked_cpu + cpu <= cpu_limit) & (booked_mem_gib + mem_gib <= mem_limit)
+
+
 def fits_nowhere(book_cpu: np.ndarray, book_mem_gib: np.ndarray, cpu_caps: np.ndarray,
                  mem_caps: np.ndarray) -> np.ndarray:
     """Which requests no host could ever hold, even empty: shape ``(instances,)``, bool.
 
     A request fits a host when its booking is within that host's caps in CPU (cores) and
-    memory (GiB) at once (:func:`caps`), so a request that needs host A's cores and host
-    B's memory fits nowhere. Hosts are compared by their distinct cap pairs, which a fleet
-    has few of (one per host group), so the cost is instances × groups.
+    memory (GiB) at once (:func:`fits` on an empty host, against the limits of
+    :func:`booking_limit`), so a request that needs host A's cores and host B's memory
+    fits nowhere. Hosts are compared by their distinct limit pairs, which a fleet has few
+    of (one per host group), so the cost is instances × groups.
     """
     book_cpu, book_mem_gib = np.asarray(book_cpu, float), np.asarray(book_mem_gib, float)
     somewhere = np.zeros(len(book_cpu), dtype=bool)
     for cpu_cap, mem_cap in set(zip(np.asarray(cpu_caps, float).tolist(), np.asarray(mem_caps, float).tolist())):
-        somewhere |= (book_cpu <= cpu_cap) & (book_mem_gib <= mem_cap)
+        somewhere |= fits(0.0, 0.0, book_cpu, book_mem_gib, cpu_cap, mem_cap)
     return ~somewhere
 
 

@@ -32,8 +32,8 @@ from simdc.engine.host import FleetBookings, HostState
 from simdc.engine.images import LayerCache
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.recommender import OBSERVE_EVERY_S
-from simdc.engine.rules import (MIB_PER_GIB, caps, footprints, host_specs, image_needs, resident_overhead_gib,
-                                take_objects, virtualisation)
+from simdc.engine.rules import (MIB_PER_GIB, caps, fits, footprints, host_specs, image_needs,
+                                resident_overhead_gib, take_objects, virtualisation)
 from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet, first_fit, first_fit_index
 from simdc.random import stream
@@ -379,7 +379,7 @@ class Simulation:
         if self.recommender is not None:
             self._recommend(i, now)
         cpu, mem = self.book_cpu[i], self.book_mem[i]
-        if cpu > self.max_cpu_cap or mem > self.max_mem_cap:
+        if not fits(0.0, 0.0, cpu, mem, self.max_cpu_cap, self.max_mem_cap):
             self._reject(i, now)  # fits on no host, even empty: never queue it
             return
         queue = self.queue
@@ -405,22 +405,22 @@ class Simulation:
         hosts = self.hosts
         limit = self.max_starts
         if len(hosts) <= _SCAN_HOSTS and (len(hosts) == 1 or self.choose is first_fit):
-            for h in hosts:  # HostState.fits, inlined: a few hosts are quicker scanned than masked
-                if (h.book_cpu + cpu <= h.cpu_cap and h.book_mem + mem <= h.mem_cap and not h.down
+            for h in hosts:  # a few hosts are quicker scanned than masked
+                if (fits(h.book_cpu, h.book_mem, cpu, mem, h.cpu_cap, h.mem_cap) and not h.down
                         and (limit is None or h.starting < limit)):
                     return h
             return None
-        # HostState.fits for every host at once, over the fleet-wide copy of the bookings
+        # the fit test for every host at once, over the fleet-wide copy of the bookings
         booked = self.fleet
-        fits = (booked.cpu + cpu <= self.cpu_caps) & (booked.mem + mem <= self.mem_caps) & ~booked.down
+        room = fits(booked.cpu, booked.mem, cpu, mem, self.cpu_caps, self.mem_caps) & ~booked.down
         if limit is not None:
-            fits &= np.fromiter((h.starting < limit for h in hosts), dtype=bool, count=len(hosts))
+            room &= np.fromiter((h.starting < limit for h in hosts), dtype=bool, count=len(hosts))
         if self.choose is first_fit:
-            index = first_fit_index(fits)
-        elif not fits.any():
+            index = first_fit_index(room)
+        elif not room.any():
             return None
         else:
-            index = self.choose(Fleet(self.cpu_caps, self.mem_caps, booked.cpu, booked.mem, fits, cpu, mem),
+            index = self.choose(Fleet(self.cpu_caps, self.mem_caps, booked.cpu, booked.mem, room, cpu, mem),
                                 **self.policy_args)
         return None if index is None else hosts[index]
 
