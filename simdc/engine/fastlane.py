@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from simdc.engine.cpu import water_fill
-from simdc.engine.rules import EPS, fits
+from simdc.engine.rules import EPS, capped_usage, fits
 from simdc.engine.simulation import (
     BACKOFF,
     BACKOFF_RESET_S,
@@ -95,15 +95,14 @@ class FastLane(Simulation):
         fp = self.fp
         if any(h.cpu_cap > h.cores + EPS or h.mem_cap > h.allocatable + EPS for h in self.hosts):
             return False  # overcommit: bookings may exceed the machine
-        cpu, mem = self.usage.upper()
-        cpu, mem = np.minimum(cpu, fp.cpu_cap), np.minimum(mem, fp.mem_cap)
+        cpu, _, mem = capped_usage(*self.usage.upper(), None, fp.cpu_cap, fp.mem_cap)
         return bool(np.all(cpu <= fp.book_cpu) and np.all(mem + self.hosts[0].overhead <= fp.book_mem_gib))
 
     def clips(self) -> bool:
         """Whether an instance's usage may ask for more than its ceiling (vCPUs, limit)
         below its machine's cores: demand it does not get, counted as unmet."""
-        cpu_cap = self.fp.cpu_cap
-        return bool(np.any((self.usage.upper()[0] > cpu_cap) & (cpu_cap < max(h.cores for h in self.hosts))))
+        _, clip, _ = capped_usage(*self.usage.upper(), max(h.cores for h in self.hosts), self.fp.cpu_cap, None)
+        return bool(np.any(clip > 0))
 
     def closed(self) -> bool:
         """Bounded, with constant usage that never asks above its ceiling: the closed mode."""
@@ -180,27 +179,28 @@ class FastLane(Simulation):
         inline = False  # the closed mode's hot path written out in the loop
 
         if closed:
-            run_cpu = np.minimum(usage.cpu, self.fp.cpu_cap)
-            # within every machine's cores, so start() and stop() need not cap it
+            # the usage cap but for the machine's cores, which start() and stop() apply
+            run_cpu, _, run_mem = capped_usage(usage.cpu, usage.mem, None, self.fp.cpu_cap, self.fp.mem_cap)
+            # within every machine's cores, so the inlined paths need not cap it
             inline = bool(np.all(run_cpu <= min(cores)))
-            run_cpu = run_cpu.tolist()
-            run_mem = np.minimum(usage.mem, self.fp.mem_cap).tolist()
+            run_cpu, run_mem = run_cpu.tolist(), run_mem.tolist()
             cpu_limit = [c + EPS for c in cores]  # a demand above it is contention
+            uncapped = float("inf")
 
             def start(i: int, j: int, now: float, clock: float) -> None:
                 running[j] += 1
-                cpu = run_cpu[i]
-                demand_sum[j] += cpu if cpu < cores[j] else cores[j]  # no more than its machine's cores
-                mem_sum[j] += run_mem[i]
+                cpu, _, mem = capped_usage(run_cpu[i], run_mem[i], cores[j], uncapped, uncapped)
+                demand_sum[j] += cpu
+                mem_sum[j] += mem
                 if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * running[j] > mem_room[j]:
                     raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
 
             def stop(i: int, j: int, now: float) -> None:
                 running[j] -= 1
                 if running[j]:
-                    cpu = run_cpu[i]
-                    demand_sum[j] -= cpu if cpu < cores[j] else cores[j]
-                    mem_sum[j] -= run_mem[i]
+                    cpu, _, mem = capped_usage(run_cpu[i], run_mem[i], cores[j], uncapped, uncapped)
+                    demand_sum[j] -= cpu
+                    mem_sum[j] -= mem
                 else:  # forget accumulated rounding error
                     demand_sum[j] = mem_sum[j] = 0.0
 
@@ -358,18 +358,7 @@ class FastLane(Simulation):
                     running[j] += 1
                     if contended[j]:
                         settle_host(j, now)
-                    cpu, mem = start_usage(i, now)
-                    most = cores[j]  # min(cpu, the host's cores, its cap); above the cap: clipped
-                    if most < cpu:
-                        cpu = most
-                    clip = 0.0
-                    most = cpu_cap_list[i]
-                    if most < cpu:
-                        clip = cpu - most
-                        cpu = most
-                    most = mem_cap_list[i]
-                    if most < mem:
-                        mem = most
+                    cpu, clip, mem = capped_usage(*start_usage(i, now), cores[j], cpu_cap_list[i], mem_cap_list[i])
                     if k == room:
                         compact()
                     s = k
@@ -446,13 +435,11 @@ class FastLane(Simulation):
                     s_since[:live] = now
                     inst, where = s_inst[:live], s_host[:live]
                     cpu, mem = usage.at(inst, now - s_started[:live], now)
-                    wanted = np.minimum(cpu, cores_np[where])
-                    # np.minimum with an infinite cap changes nothing: skipped
-                    cpu = np.minimum(wanted, cpu_cap_i[inst]) if capped_cpu else wanted
-                    if capped_mem:
-                        mem = np.minimum(mem, mem_cap_i[inst])
+                    # an infinite cap changes nothing: skipped
+                    cpu, clip, mem = capped_usage(cpu, mem, cores_np[where], cpu_cap_i[inst] if capped_cpu else None,
+                                                  mem_cap_i[inst] if capped_mem else None)
                     cur[:] = alloc[:] = cpu
-                    s_clip[:live] = wanted - cpu
+                    s_clip[:live] = clip
                     clip_sum[:] = np.bincount(where, s_clip[:live], m).tolist()
                     foot[:] = np.maximum(foot, mem) if vm else mem  # a guest keeps what it touched
                     demand_sum[:] = np.bincount(where, cpu, m).tolist()
@@ -504,11 +491,9 @@ class FastLane(Simulation):
                         return
                     for i in inst.tolist():
                         fresh[i] = False
-                    cpu, mem = usage.at_start(inst, started_at[inst])
-                    wanted = np.minimum(cpu, cores_np[host_np[inst]])
-                    cur[inst] = alloc[inst] = np.minimum(wanted, cpu_cap_i[inst])
-                    clip[inst] = wanted - cur[inst]
-                    foot[inst] = np.minimum(mem, mem_cap_i[inst])
+                    cpu, clip[inst], foot[inst] = capped_usage(*usage.at_start(inst, started_at[inst]),
+                                                               cores_np[host_np[inst]], cpu_cap_i[inst], mem_cap_i[inst])
+                    cur[inst] = alloc[inst] = cpu
 
                 def start(i: int, j: int, now: float, clock: float) -> None:
                     running[j] += 1
@@ -521,11 +506,9 @@ class FastLane(Simulation):
                     running[j] -= 1
                     if fresh[i]:  # ends before its first usage was drawn: draw it alone
                         fresh[i] = False
-                        cpu, mem = usage.at_one(i, 0.0, started_at[i])
-                        wanted = min(cpu, cores[j])
-                        cur[i] = alloc[i] = min(wanted, cpu_cap_i[i])
-                        clip[i] = wanted - cur[i]
-                        foot[i] = min(mem, mem_cap_i[i])
+                        cpu, clip[i], foot[i] = capped_usage(*usage.at_one(i, 0.0, started_at[i]), cores[j],
+                                                             cpu_cap_i[i], mem_cap_i[i])
+                        cur[i] = alloc[i] = cpu
                     dt = now - since[i]
                     cpu_acc[i] += (cur[i] + clip[i]) * dt
                     unmet_acc[i] += clip[i] * dt
@@ -541,11 +524,9 @@ class FastLane(Simulation):
                     unmet_acc[inst] += clip[inst] * dt
                     mem_acc[inst] += foot[inst] * dt
                     since[inst] = now
-                    cpu, mem = usage.at(inst, now - started_at[inst], now)
-                    wanted = np.minimum(cpu, cores_np[host_np[inst]])
-                    cur[inst] = alloc[inst] = np.minimum(wanted, cpu_cap_i[inst])
-                    clip[inst] = wanted - cur[inst]
-                    mem = np.minimum(mem, mem_cap_i[inst])
+                    cpu, clip[inst], mem = capped_usage(*usage.at(inst, now - started_at[inst], now),
+                                                        cores_np[host_np[inst]], cpu_cap_i[inst], mem_cap_i[inst])
+                    cur[inst] = alloc[inst] = cpu
                     foot[inst] = np.maximum(foot[inst], mem) if vm else mem  # a guest keeps what it touched
 
                 def sums() -> None:
@@ -868,13 +849,14 @@ class FastLane(Simulation):
         overhead = self.hosts[0].overhead
         if self.mode == "closed":
             cores = np.array([h.cores for h in self.hosts])
-            cpu = np.minimum(np.minimum(self.usage.cpu, self.fp.cpu_cap)[placed], cores[host])
+            cpu, _, mem = capped_usage(self.usage.cpu[placed], self.usage.mem[placed], cores[host],
+                                       self.fp.cpu_cap[placed], self.fp.mem_cap[placed])
             demand = np.where(started, cpu * ran, 0.0)
             self.demand_s = np.zeros(n)
             self.demand_s[placed] = 0.0 + demand
             self.unmet_s = np.zeros(n)
             self.kills = self.restarts = np.zeros(n, dtype=np.int64)
-            used, mem_time = demand, (np.minimum(self.usage.mem, self.fp.mem_cap)[placed] + overhead) * ran
+            used, mem_time = demand, (mem + overhead) * ran
         else:
             self.demand_s, self.unmet_s = self.cpu_acc, self.unmet_acc
             demand = self.cpu_acc[placed]

@@ -249,6 +249,41 @@ def fits(booked_cpu, booked_mem_gib, cpu, mem_gib, cpu_limit, mem_limit):
     return (booked_cpu + cpu <= cpu_limit) & (booked_mem_gib + mem_gib <= mem_limit)
 
 
+def capped_usage(cpu, mem_gib, cores, cpu_cap, mem_cap):
+    """The usage cap: what an instance's usage amounts to on its machine, as
+    ``(demand, clip, mem_gib)``.
+
+    No instance can demand more than its machine's ``cores``, whatever its trace says;
+    what it asks above its ceiling ``cpu_cap`` (a VM's vCPUs, a container's CPU limit) is
+    demand it does not get (``clip``: counted as demand and as unmet); its memory is held
+    to ``mem_cap`` GiB (a VM's size less its guest OS: the guest cannot use more)::
+
+        demand = min(cpu, cores, cpu_cap)
+        clip = min(cpu, cores) - demand       (>= 0)
+        mem_gib = min(mem_gib, mem_cap)
+
+    Parameters
+    ----------
+    cpu, mem_gib
+        Usage: cores and GiB. One instance's (Python floats: floats come back, with no
+        numpy call) or arrays that broadcast with the caps.
+    cores, cpu_cap, mem_cap
+        The machine's cores and the instance's ceilings (``inf``: none). For arrays,
+        ``None`` skips a cap that cannot bind (a pass less over the arrays): ``cores``
+        when the machine is not known yet, a ceiling that is infinite everywhere.
+    """
+    if isinstance(cpu, np.ndarray):
+        wanted = cpu if cores is None else np.minimum(cpu, cores)
+        demand = wanted if cpu_cap is None else np.minimum(wanted, cpu_cap)
+        # 0 where nothing is clipped, also for an unbounded usage (inf - inf)
+        clip = np.subtract(wanted, demand, out=np.zeros(np.shape(demand)), where=demand < wanted)
+        return demand, clip, mem_gib if mem_cap is None else np.minimum(mem_gib, mem_cap)
+    # min() written out: a call less each, on the path taken once per start
+    wanted = cores if cores < cpu else cpu
+    demand = cpu_cap if cpu_cap < wanted else wanted
+    return demand, wanted - demand, mem_cap if mem_cap < mem_gib else mem_gib
+
+
 def fits_nowhere(book_cpu: np.ndarray, book_mem_gib: np.ndarray, cpu_caps: np.ndarray,
                  mem_caps: np.ndarray) -> np.ndarray:
     """Which requests no host could ever hold, even empty: shape ``(instances,)``, bool.

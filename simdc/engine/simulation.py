@@ -32,7 +32,7 @@ from simdc.engine.host import FleetBookings, HostState
 from simdc.engine.images import LayerCache
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.recommender import OBSERVE_EVERY_S
-from simdc.engine.rules import (MIB_PER_GIB, caps, fits, footprints, host_specs, image_needs,
+from simdc.engine.rules import (MIB_PER_GIB, capped_usage, caps, fits, footprints, host_specs, image_needs,
                                 resident_overhead_gib, take_objects, virtualisation)
 from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet, first_fit, first_fit_index
@@ -568,12 +568,9 @@ class Simulation:
         self.state[i] = RUNNING
         self.attempt_s[i] = now
         cpu, mem = self.usage.at_one(i, 0.0, now)
-        # No instance can demand more than its machine's cores, whatever its trace says;
-        # what it asks above its ceiling (vCPUs, limit) is demand it does not get.
-        wanted = min(cpu, host.cores)
-        demand = min(wanted, self.cpu_cap[i])
-        host.add(now, i, demand, self.weight[i], min(mem, self.mem_cap[i]),
-                 self.batch[i], self.work_s[i], self.slot_of, self.membw[i], self.io[i], wanted - demand)
+        demand, clip, mem = capped_usage(cpu, mem, host.cores, self.cpu_cap[i], self.mem_cap[i])
+        host.add(now, i, demand, self.weight[i], mem,
+                 self.batch[i], self.work_s[i], self.slot_of, self.membw[i], self.io[i], clip)
         self._settle_host(host, now)
         if self.vm and self.faults.kernel_mtbf_s:  # this VM's own kernel may fail
             delay = float(self.kernel_rng.exponential(self.faults.kernel_mtbf_s))
@@ -846,13 +843,8 @@ class Simulation:
             counts = [len(host.inst) for host in busy]
             inst = np.fromiter(itertools.chain.from_iterable(host.inst for host in busy), np.int64, sum(counts))
             cpu, mem = self.usage.at(inst, now - self.attempt_s[inst], now)
-            # No instance can demand more than its machine's cores, whatever its trace says;
-            # what it asks above its ceiling (vCPUs, limit) is demand it does not get.
             cores = np.repeat([host.cores for host in busy], counts)
-            wanted = np.minimum(cpu, cores)
-            cpu = np.minimum(wanted, fp.cpu_cap[inst])
-            clip = wanted - cpu
-            mem = np.minimum(mem, fp.mem_cap[inst])
+            cpu, clip, mem = capped_usage(cpu, mem, cores, fp.cpu_cap[inst], fp.mem_cap[inst])
             start = 0
             for host, count in zip(busy, counts):
                 host.set_usage(now, cpu[start:start + count], mem[start:start + count], clip[start:start + count])
