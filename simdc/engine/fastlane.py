@@ -40,10 +40,9 @@ import numpy as np
 import pandas as pd
 
 from simdc.engine.cpu import water_fill
-from simdc.engine.rules import EPS, capped_usage, fits
+from simdc.engine.rules import EPS, backoff, capped_usage, fits, oom_victims
 from simdc.engine.simulation import (
     BACKOFF,
-    BACKOFF_RESET_S,
     COMPLETED,
     KILLED,
     QUEUED,
@@ -312,14 +311,9 @@ class FastLane(Simulation):
                 def oom(j: int, now: float, clock: float) -> bool:
                     """Simulation._oom: victims in the kubelet's eviction order until the host fits."""
                     inst, at = slots_of(j)
-                    mem = s_foot[at]
-                    excess = mem - mem_request[inst]
-                    above = excess > 0
-                    order = np.lexsort((-mem, -excess, priority[inst], ~above))
-                    left = mem.sum() + overhead * len(inst) - np.cumsum((mem + overhead)[order])
-                    victims = int(np.argmax(left <= allocatable[j])) + 1
                     freed = False
-                    for i in inst[order[:victims]].tolist():
+                    for i in inst[oom_victims(s_foot[at], mem_request[inst], priority[inst], overhead,
+                                              allocatable[j])].tolist():
                         freed |= kill(i, j, now, clock)
                     return freed
 
@@ -333,10 +327,7 @@ class FastLane(Simulation):
                         state[i] = KILLED
                         end_s[i] = now
                         return True
-                    if now - started_s >= BACKOFF_RESET_S:
-                        streak[i] = 0
-                    delay = min(backoff_s * 2 ** streak[i], backoff_max_s)
-                    streak[i] += 1
+                    delay, streak[i] = backoff(streak[i], now - started_s, backoff_s, backoff_max_s)
                     state[i] = BACKOFF
                     push(heap, (clock + delay, _NORMAL, tick(), _RESTART, i))
                     return False

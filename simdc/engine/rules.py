@@ -284,6 +284,47 @@ def capped_usage(cpu, mem_gib, cores, cpu_cap, mem_cap):
     return demand, wanted - demand, mem_cap if mem_cap < mem_gib else mem_gib
 
 
+def oom_victims(mem_gib: np.ndarray, request_gib: np.ndarray, priority: np.ndarray, overhead_gib: float,
+                allocatable_gib: float) -> np.ndarray:
+    """The OOM killer's victims on a container host over its memory: positions into the
+    host's running instances, in the order they are killed, until the host fits.
+
+    The kubelet's eviction order (Kubernetes docs, Node-pressure Eviction): usage above
+    request first, then lower ``priority``, then furthest above request; among those
+    within their request, the largest. Ties keep the host's order (a stable sort).
+    Victims are taken until the footprint left, usage plus ``overhead_gib`` an instance,
+    is within ``allocatable_gib``.
+
+    Parameters
+    ----------
+    mem_gib, request_gib, priority
+        Shape ``(running,)``: each instance's usage and request (GiB) and priority.
+    """
+    excess = mem_gib - request_gib
+    above = excess > 0
+    order = np.lexsort((-mem_gib, -excess, priority, ~above))
+    left = mem_gib.sum() + overhead_gib * len(mem_gib) - np.cumsum((mem_gib + overhead_gib)[order])
+    return order[:int(np.argmax(left <= allocatable_gib)) + 1]
+
+
+# "After containers in a Pod run for 10 minutes without any problems, the kubelet
+# resets the restart backoff timer" (Kubernetes docs, Pod Lifecycle).
+BACKOFF_RESET_S = 600.0
+
+
+def backoff(streak: int, ran_s: float, base_s: float, max_s: float) -> tuple[float, int]:
+    """The restart back-off of a killed container: ``(delay_s, streak)``, the seconds it
+    waits before it starts again and its streak of kills after this one.
+
+    The delay doubles with each kill in a row, from ``base_s`` up to ``max_s``
+    (``restart_backoff_s``, ``restart_backoff_max_s``); an attempt that ran
+    ``BACKOFF_RESET_S`` or more before this kill (``ran_s``) starts a new streak.
+    """
+    if ran_s >= BACKOFF_RESET_S:
+        streak = 0
+    return min(base_s * 2 ** streak, max_s), streak + 1
+
+
 def fits_nowhere(book_cpu: np.ndarray, book_mem_gib: np.ndarray, cpu_caps: np.ndarray,
                  mem_caps: np.ndarray) -> np.ndarray:
     """Which requests no host could ever hold, even empty: shape ``(instances,)``, bool.

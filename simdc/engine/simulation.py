@@ -32,8 +32,8 @@ from simdc.engine.host import FleetBookings, HostState
 from simdc.engine.images import LayerCache
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.recommender import OBSERVE_EVERY_S
-from simdc.engine.rules import (MIB_PER_GIB, capped_usage, caps, fits, footprints, host_specs, image_needs,
-                                resident_overhead_gib, take_objects, virtualisation)
+from simdc.engine.rules import (MIB_PER_GIB, backoff, capped_usage, caps, fits, footprints, host_specs,
+                                image_needs, oom_victims, resident_overhead_gib, take_objects, virtualisation)
 from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet, first_fit, first_fit_index
 from simdc.random import stream
@@ -57,9 +57,6 @@ FINAL_OUTCOME = {
 _REQUEUED = OUTCOMES.index("requeued_at_end")
 _SCAN_HOSTS = 32  # up to this many hosts, first fit scans them in Python; beyond, one vectorised test
 _OUTCOME_CODE = np.array([OUTCOMES.index(FINAL_OUTCOME[s]) for s in range(len(FINAL_OUTCOME))])
-# "After containers in a Pod run for 10 minutes without any problems, the kubelet
-# resets the restart backoff timer" (Kubernetes docs, Pod Lifecycle).
-BACKOFF_RESET_S = 600.0
 
 
 def _as_list(values: np.ndarray) -> list:
@@ -639,10 +636,9 @@ class Simulation:
         """The OOM killer frees memory until the footprint fits the host.
 
         First an instance above its own memory limit is killed alone (its cgroup's OOM).
-        Then, while the host is over, victims in the kubelet's eviction order (Kubernetes
-        docs, Node-pressure Eviction): usage above request first, then lower priority,
-        then furthest above request; among those within their request, the largest.
-        Returns whether a booking was released (a victim that will not restart).
+        Then, while the host is over, victims in the kubelet's eviction order
+        (:func:`~simdc.engine.rules.oom_victims`). Returns whether a booking was released
+        (a victim that will not restart).
         """
         fp = self.fp
         inst = host.inst_array()
@@ -651,16 +647,10 @@ class Simulation:
             freed |= self._kill(i, host, now)
         if not host.over_memory():
             return freed
-        n = host.n
         inst = host.inst_array()
-        mem = host.mem_array()
-        excess = mem - fp.mem_request[inst]
-        above = excess > 0
-        order = np.lexsort((-mem, -excess, fp.priority[inst], ~above))
-        footprint = mem + host.overhead
-        left = mem.sum() + host.overhead * n - np.cumsum(footprint[order])
-        victims = int(np.argmax(left <= host.allocatable)) + 1
-        for i in inst[order[:victims]].tolist():
+        victims = oom_victims(host.mem_array(), fp.mem_request[inst], fp.priority[inst], host.overhead,
+                              host.allocatable)
+        for i in inst[victims].tolist():
             freed |= self._kill(i, host, now)
         return freed
 
@@ -679,10 +669,7 @@ class Simulation:
         if not self.restart:
             self._leave(i, host, now, KILLED, drain=False)
             return True
-        if now - self.attempt_s[i] >= BACKOFF_RESET_S:
-            self.streak[i] = 0
-        delay = min(self.backoff_s * 2 ** self.streak[i], self.backoff_max_s)
-        self.streak[i] += 1
+        delay, self.streak[i] = backoff(self.streak[i], now - self.attempt_s[i], self.backoff_s, self.backoff_max_s)
         self.state[i] = BACKOFF
         self._after(delay, self._on_restart, (i, self.epoch[i]))
         return False
