@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from simdc.engine.cpu import water_fill
-from simdc.engine.rules import EPS, backoff, capped_usage, fits, oom_victims
+from simdc.engine.rules import EPS, backoff, capped_usage, energy_j, fits, oom_victims
 from simdc.engine.simulation import (
     BACKOFF,
     COMPLETED,
@@ -880,4 +880,4 @@ class FastLane(Simulation):
             # bookings; else integrated as the run went
             h.stranded_s = float(mem_alloc_s[j] - mem_used_s[j]) if self.mode != "tracked" else self.stranded[j]
             on_s = self.busy_s[j] if h.power_off_idle else horizon
-            h.energy_j = h.power_idle_w * on_s + (h.power_max_w - h.power_idle_w) * h.cpu_used_s / h.cores
+            h.energy_j = energy_j(h.power_idle_w, h.power_max_w, h.cores, on_s, h.cpu_used_s)

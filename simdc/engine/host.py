@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from simdc.engine.cpu import water_fill
-from simdc.engine.rules import EPS, booking_limit, fits
+from simdc.engine.rules import EPS, booking_limit, energy_j, fits
 from simdc.model.host import HostSpec
 
 DONE = 1e-9  # batch work left (full-speed seconds) that counts as finished
@@ -219,8 +219,8 @@ class HostState:
         stranded = min(self.book_mem, self.allocatable) - self.mem_used
         if stranded > 0:
             self.stranded_s += stranded * dt
-        if self.resident or not self.power_off_idle:  # power linear in CPU utilisation
-            self.energy_j += (self.power_idle_w + (self.power_max_w - self.power_idle_w) * used / self.cores) * dt
+        if self.resident or not self.power_off_idle:
+            self.energy_j += energy_j(self.power_idle_w, self.power_max_w, self.cores, dt, used * dt)
         if self.down:
             self.down_s += dt
         if self.reclaiming:

@@ -325,6 +325,19 @@ def backoff(streak: int, ran_s: float, base_s: float, max_s: float) -> tuple[flo
     return min(base_s * 2 ** streak, max_s), streak + 1
 
 
+def energy_j(power_idle_w, power_max_w, cores, on_s, cpu_used_core_s):
+    """Energy a machine draws, in joules, over a span it is powered on for ``on_s`` seconds
+    while its instances use ``cpu_used_core_s`` core-seconds of its ``cores``.
+
+    Power is linear in CPU utilisation, ``power_idle_w`` idle to ``power_max_w`` with
+    every core busy (the host model's, :class:`simdc.model.host.HostSpec`: Barroso &
+    Hölzle, IEEE Computer 2007), so over any span its integral is ``power_idle_w × on_s + (power_max_w − power_idle_w) ×
+    cpu_used_core_s / cores``: one host over the run, or one interval of it (a sample's
+    ``cpu_used`` × its step). Scalars or arrays that broadcast (a value per host).
+    """
+    return power_idle_w * on_s + (power_max_w - power_idle_w) * cpu_used_core_s / cores
+
+
 def fits_nowhere(book_cpu: np.ndarray, book_mem_gib: np.ndarray, cpu_caps: np.ndarray,
                  mem_caps: np.ndarray) -> np.ndarray:
     """Which requests no host could ever hold, even empty: shape ``(instances,)``, bool.
