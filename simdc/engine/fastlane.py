@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from simdc.engine.cpu import water_fill
-from simdc.engine.rules import EPS, backoff, capped_usage, energy_j, fits, oom_victims
+from simdc.engine.rules import backoff, capped_usage, contended, energy_j, fits, oom_victims, over_memory
 from simdc.engine.simulation import (
     BACKOFF,
     COMPLETED,
@@ -92,7 +92,7 @@ class FastLane(Simulation):
         usage at its most (capped by its vCPUs, limit or size) within its booking, and
         the bookings within the hosts (no overcommit)."""
         fp = self.fp
-        if any(h.cpu_cap > h.cores + EPS or h.mem_cap > h.allocatable + EPS for h in self.hosts):
+        if any(contended(h.cpu_cap, h.cores) or over_memory(h.mem_cap, 0.0, 0, h.allocatable) for h in self.hosts):
             return False  # overcommit: bookings may exceed the machine
         cpu, _, mem = capped_usage(*self.usage.upper(), None, fp.cpu_cap, fp.mem_cap)
         return bool(np.all(cpu <= fp.book_cpu) and np.all(mem + self.hosts[0].overhead <= fp.book_mem_gib))
@@ -140,7 +140,7 @@ class FastLane(Simulation):
         # per host
         cores = [h.cores for h in hosts]
         cpu_cap, mem_cap = [h.cpu_cap for h in hosts], [h.mem_cap for h in hosts]
-        mem_room = [h.allocatable + EPS for h in hosts]
+        allocatable = [h.allocatable for h in hosts]
         total_mem_cap = sum(mem_cap)
         overhead = hosts[0].overhead
         base = [h.base for h in hosts]
@@ -183,7 +183,6 @@ class FastLane(Simulation):
             # within every machine's cores, so the inlined paths need not cap it
             inline = bool(np.all(run_cpu <= min(cores)))
             run_cpu, run_mem = run_cpu.tolist(), run_mem.tolist()
-            cpu_limit = [c + EPS for c in cores]  # a demand above it is contention
             uncapped = float("inf")
 
             def start(i: int, j: int, now: float, clock: float) -> None:
@@ -191,7 +190,7 @@ class FastLane(Simulation):
                 cpu, _, mem = capped_usage(run_cpu[i], run_mem[i], cores[j], uncapped, uncapped)
                 demand_sum[j] += cpu
                 mem_sum[j] += mem
-                if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * running[j] > mem_room[j]:
+                if contended(demand_sum[j], cores[j]) or over_memory(mem_sum[j], overhead, running[j], allocatable[j]):
                     raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
 
             def stop(i: int, j: int, now: float) -> None:
@@ -212,7 +211,7 @@ class FastLane(Simulation):
             self.cpu_acc, self.unmet_acc, self.mem_acc, self.run_acc = cpu_acc, unmet_acc, mem_acc, run_acc
             weight, cpu_cap_i, mem_cap_i = self.fp.weight, self.fp.cpu_cap, self.fp.mem_cap
             cpu_cap_list, mem_cap_list = self.cpu_cap, self.mem_cap  # the same, for single elements
-            cores_np, room_np = np.array(cores), np.array(mem_room)
+            cores_np, allocatable_np = np.array(cores), np.array(allocatable)
 
             if self.mode == "tracked":
                 # Running instances sit in slots: parallel arrays, one slot per running attempt,
@@ -227,7 +226,6 @@ class FastLane(Simulation):
                 # (swap-remove), in the general engine's slot order, which its OOM order and
                 # CPU shares follow.
                 mem_request, priority = self.fp.mem_request, self.fp.priority
-                allocatable = [h.allocatable for h in hosts]
                 kills, restarts, streak = self.kills, self.restarts, self.streak
                 restart, backoff_s, backoff_max_s = self.restart, self.backoff_s, self.backoff_max_s
                 capped_cpu, capped_mem = bool(np.isfinite(cpu_cap_i).any()), bool(np.isfinite(mem_cap_i).any())
@@ -249,7 +247,7 @@ class FastLane(Simulation):
                 v_cpu_acc, v_unmet_acc, v_mem_acc, v_run_acc = map(memoryview, (cpu_acc, unmet_acc, mem_acc, run_acc))
                 members: list[list[int]] = [[] for _ in range(m)]
                 pos = [0] * n
-                contended = [False] * m
+                sharing = [False] * m  # hosts contended now: their cores shared out
 
                 def compact(moved: tuple[np.ndarray, ...] = columns) -> None:
                     """Close the holes: live slots to the front, in order; fresh slots at 0.
@@ -292,7 +290,7 @@ class FastLane(Simulation):
                     dt = now - s_since[at]
                     clip = s_clip[at]
                     s_cpu[at] += (s_cur[at] + clip) * dt
-                    if contended[j]:
+                    if sharing[j]:
                         s_unmet[at] += (s_cur[at] - s_alloc[at] + clip) * dt
                     else:
                         s_unmet[at] += clip * dt
@@ -302,7 +300,7 @@ class FastLane(Simulation):
                 def pressure(j: int, now: float, clock: float) -> bool:
                     """Simulation._settle_host's memory part: the OOM killer on a container host
                     over its memory (True if it freed a booking); a VM host would reclaim."""
-                    if mem_sum[j] + overhead * running[j] <= mem_room[j]:
+                    if not over_memory(mem_sum[j], overhead, running[j], allocatable[j]):
                         return False
                     if vm:
                         raise NeedsGeneral  # KSM, balloon, swap: the general engine's
@@ -334,20 +332,20 @@ class FastLane(Simulation):
 
                 def share(j: int, now: float) -> None:
                     """HostState.rebalance's CPU part: weighted max-min shares when over the cores."""
-                    now_contended = demand_sum[j] > cores[j] + EPS
-                    if now_contended and not contended[j]:
+                    now_contended = contended(demand_sum[j], cores[j])
+                    if now_contended and not sharing[j]:
                         settle_host(j, now)  # until now everyone had its full share
-                    if now_contended or contended[j]:
+                    if now_contended or sharing[j]:
                         inst, at = slots_of(j)
                         s_alloc[at] = water_fill(s_cur[at], weight[inst], cores[j]) if now_contended else s_cur[at]
-                    contended[j] = now_contended
+                    sharing[j] = now_contended
 
                 # start and remove are the hot path (once per start and stop): the checks of
                 # pressure and share are inlined, the rest reads single slots.
                 def start(i: int, j: int, now: float, clock: float) -> None:
                     nonlocal k
                     running[j] += 1
-                    if contended[j]:
+                    if sharing[j]:
                         settle_host(j, now)
                     cpu, clip, mem = capped_usage(*start_usage(i, now), cores[j], cpu_cap_list[i], mem_cap_list[i])
                     if k == room:
@@ -368,8 +366,8 @@ class FastLane(Simulation):
                     demand_sum[j] += cpu
                     clip_sum[j] += clip
                     mem_sum[j] += mem
-                    freed = pressure(j, now, clock) if mem_sum[j] + overhead * running[j] > mem_room[j] else False
-                    if contended[j] or demand_sum[j] > cores[j] + EPS:
+                    freed = pressure(j, now, clock)
+                    if sharing[j] or contended(demand_sum[j], cores[j]):
                         share(j, now)
                     if freed and queue:
                         drain(now, clock)
@@ -378,7 +376,7 @@ class FastLane(Simulation):
                     """HostState.remove and Simulation._account: out of the running set, with its integrals."""
                     running[j] -= 1
                     s = v_slot[i]
-                    if contended[j]:
+                    if sharing[j]:
                         settle_host(j, now)
                         v_cpu_acc[i], v_mem_acc[i] = v_cpu[s], v_mem[s]
                         v_unmet_acc[i] = v_unmet[s]
@@ -405,7 +403,7 @@ class FastLane(Simulation):
 
                 def stop(i: int, j: int, now: float) -> None:
                     remove(i, j, now)
-                    if contended[j] or demand_sum[j] > cores[j] + EPS:
+                    if sharing[j] or contended(demand_sum[j], cores[j]):
                         share(j, now)
 
                 def step(now: float) -> None:
@@ -435,15 +433,16 @@ class FastLane(Simulation):
                     foot[:] = np.maximum(foot, mem) if vm else mem  # a guest keeps what it touched
                     demand_sum[:] = np.bincount(where, cpu, m).tolist()
                     mem_sum[:] = np.bincount(where, foot, m).tolist()
-                    for j in np.flatnonzero(np.array(mem_sum) + overhead * np.array(running) > room_np).tolist():
+                    over = over_memory(np.array(mem_sum), overhead, np.array(running), allocatable_np)
+                    for j in np.flatnonzero(over).tolist():
                         if pressure(j, now, now) and queue:
                             # the general engine drains the queue between hosts' updates: its order
                             raise NeedsGeneral
-                    over = np.array(demand_sum) > cores_np + EPS
+                    over = contended(np.array(demand_sum), cores_np)
                     for j in np.flatnonzero(over).tolist():
                         inst, at = slots_of(j)
                         s_alloc[at] = water_fill(s_cur[at], weight[inst], cores[j])
-                    contended[:] = over.tolist()
+                    sharing[:] = over.tolist()
 
                 def collect(now: float) -> None:
                     """At the horizon: the hosts' stranded memory, the running instances' integrals."""
@@ -745,7 +744,8 @@ class FastLane(Simulation):
                             running[j] += 1
                             demand_sum[j] += run_cpu[i]
                             mem_sum[j] += run_mem[i]
-                            if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * running[j] > mem_room[j]:
+                            if (contended(demand_sum[j], cores[j])
+                                    or over_memory(mem_sum[j], overhead, running[j], allocatable[j])):
                                 raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
                         else:
                             admit(i, j, now, clock)

@@ -24,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from simdc.engine.cpu import water_fill
-from simdc.engine.rules import EPS, booking_limit, energy_j, fits
+from simdc.engine.rules import EPS, booking_limit, energy_j, fits, over_memory  # noqa: F401 (EPS: re-exported)
+from simdc.engine.rules import contended as is_contended
 from simdc.model.host import HostSpec
 
 DONE = 1e-9  # batch work left (full-speed seconds) that counts as finished
@@ -421,7 +422,7 @@ class HostState:
             self.advance(now)
         n = len(self.inst)
         cpu_demand = self.demand_sum
-        contended = cpu_demand > self.cores + EPS
+        contended = is_contended(cpu_demand, self.cores)
         if self.vm:
             mem_used, swapped, speed, reclaiming = self._memory()
         else:
@@ -528,7 +529,7 @@ class HostState:
         # now, then the host swaps the rest.
         touched = self.hwm_sum
         demand = touched + overhead
-        if demand <= self.allocatable + EPS:
+        if not over_memory(touched, self.overhead, len(self.inst), self.allocatable):
             return demand, 0.0, 1.0, False
         demand -= self.ksm * touched
         if self.balloon and demand > self.allocatable:
@@ -540,7 +541,7 @@ class HostState:
 
     def over_memory(self) -> bool:
         """Container footprint above the host's allocatable memory: the OOM killer must act."""
-        return self.mem_sum + self.overhead * len(self.inst) > self.allocatable + EPS
+        return over_memory(self.mem_sum, self.overhead, len(self.inst), self.allocatable)
 
     def next_finish(self, now: float) -> float | None:
         """When the next batch instance will finish at current shares, or ``None``.

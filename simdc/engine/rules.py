@@ -10,7 +10,8 @@ the caps are derived.
 The rules the run applies as it goes are pure functions over scalars or arrays, called
 by the general engine (:mod:`simdc.engine.simulation`, :mod:`simdc.engine.host`) and the
 fast lane (:mod:`simdc.engine.fastlane`) alike: the fit test (:func:`booking_limit`,
-:func:`fits`), the usage cap (:func:`capped_usage`), the OOM killer's victims
+:func:`fits`), the usage cap (:func:`capped_usage`), when a host is contended or over
+its memory (:func:`contended`, :func:`over_memory`), the OOM killer's victims
 (:func:`oom_victims`), the restart back-off (:func:`backoff`) and the power model
 (:func:`energy_j`).
 """
@@ -247,6 +248,21 @@ def fits(booked_cpu, booked_mem_gib, cpu, mem_gib, cpu_limit, mem_limit):
     same doubles.
     """
     return (booked_cpu + cpu <= cpu_limit) & (booked_mem_gib + mem_gib <= mem_limit)
+
+
+def contended(demand_cores, cores):
+    """Whether a host's CPU is contended: its instances demand more than its ``cores``
+    (beyond :data:`EPS`), so they share them out (:func:`~simdc.engine.cpu.water_fill`).
+    Scalars, or arrays per host (a mask comes back)."""
+    return demand_cores > cores + EPS
+
+
+def over_memory(used_gib, overhead_gib, running, allocatable_gib):
+    """Whether a host is over its memory: its ``running`` instances' usage (``used_gib``
+    in all) and ``overhead_gib`` each, beyond its allocatable GiB (and :data:`EPS`). A
+    container host then runs the OOM killer (:func:`oom_victims`), a VM host reclaims.
+    Scalars, or arrays per host (a mask comes back)."""
+    return used_gib + overhead_gib * running > allocatable_gib + EPS
 
 
 def capped_usage(cpu, mem_gib, cores, cpu_cap, mem_cap):
