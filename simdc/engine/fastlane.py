@@ -641,6 +641,175 @@ class FastLane(Simulation):
         push(heap, (0.0, _NORMAL, tick(), _SAMPLE, 0))
         if usage.step_s is not None:
             push(heap, (usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
+        # The handlers, named after the general engine's (Simulation._on_end, ...): each
+        # takes the event's time and instance, as the general engine's take the event.
+        def on_end(clock: float, i: int) -> None:
+            """Simulation._on_end: ``i``'s lifetime is over; its host takes the next in the queue."""
+            j, was = host_of[i], state[i]
+            if inline and was == RUNNING:
+                # stop() and release() written out: the hot path of loss and queueing studies
+                count = running[j] = running[j] - 1
+                if count:
+                    demand_sum[j] -= run_cpu[i]
+                    mem_sum[j] -= run_mem[i]
+                else:
+                    demand_sum[j] = mem_sum[j] = 0.0
+                count = resident[j] = resident[j] - 1
+                if count:
+                    booked_cpu[j] -= book_cpu[i]
+                    booked_mem[j] -= book_mem[i]
+                else:
+                    booked_cpu[j] = booked_mem[j] = 0.0
+                    busy_s[j] += clock - busy_since[j]
+                if fit_room is not None:
+                    fit_room[j] = fit_cap[j] - fit_booked[j]
+                if nowhere:
+                    refit(j)
+                state[i] = COMPLETED
+                end_s[i] = clock
+                if queue:
+                    drain(clock, clock)
+                return
+            if touch is not None:
+                touch(j, clock)
+            if was == RUNNING:
+                stop(i, j, clock)
+            elif was == STARTING:
+                starting[j] -= 1
+            elif was != BACKOFF:
+                return  # killed for good: nothing left to end
+            release(i, j, clock)
+            state[i] = COMPLETED
+            end_s[i] = clock
+            if queue:
+                drain(clock, clock)
+
+        def on_arrival(clock: float, i: int) -> None:
+            """Simulation._on_arrival: ``i`` and the arrivals right after it, placed, queued or rejected."""
+            nonlocal arrival
+            # This arrival, then the next while they come before every other event and the
+            # horizon: those need no event of their own. The clock reaches submit[i] by
+            # adding a delay (SimPy's arithmetic); times recorded are the exact submit times.
+            while True:
+                now = submit[i]
+                j = -1
+                if too_big[i]:  # fits on no host, however empty
+                    state[i] = REJECTED
+                    end_s[i] = now
+                    i += 1
+                else:
+                    while queue and state[queue[0]] != QUEUED:  # drop those who gave up
+                        queue.popleft()
+                    if not queue:  # FIFO: nobody may overtake a waiting request
+                        if m == 1:  # place(i), inlined for one host
+                            j = 0 if (fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i],
+                                           cpu_cap[0], mem_cap[0])
+                                      and (max_starts is None or starting[0] < max_starts)) else -1
+                        else:
+                            j = place(i)
+                        if j < 0:
+                            # fragmentation: memory free across the fleet when i found no
+                            # host (bookings never exceed the caps: Σ caps − Σ bookings)
+                            free_at_failure[i] = (mem_cap[0] - booked_mem[0] if m == 1 else
+                                                  total_mem_cap - sum(booked_mem))
+                    if j < 0:
+                        if queue_when_full:
+                            state[i] = QUEUED
+                            queue.append(i)
+                            if max_wait_s is not None:
+                                push(heap, (clock + max_wait_s, _NORMAL, tick(), _GIVE_UP, i))
+                        else:
+                            state[i] = REJECTED
+                            end_s[i] = now
+                    elif inline and start_s[i] <= 0:
+                        # admit(), ready() and start() written out: the hot path of loss
+                        # and queueing studies (running at once, first start)
+                        booked_cpu[j] += book_cpu[i]
+                        booked_mem[j] += book_mem[i]
+                        if fit_room is not None:
+                            fit_room[j] = fit_cap[j] - fit_booked[j]
+                        count = resident[j] = resident[j] + 1
+                        if count == 1:
+                            busy_since[j] = now
+                        if count > peak[j]:
+                            peak[j] = count
+                        host_of[i] = j
+                        admit_s[i] = ready_s[i] = first_ready_s[i] = now
+                        push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
+                        state[i] = RUNNING
+                        running[j] += 1
+                        demand_sum[j] += run_cpu[i]
+                        mem_sum[j] += run_mem[i]
+                        if (contended(demand_sum[j], cores[j])
+                                or over_memory(mem_sum[j], overhead, running[j], allocatable[j])):
+                            raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
+                    else:
+                        admit(i, j, now, clock)
+                    i += 1
+                if i >= n:
+                    break
+                if submit[i] > now:
+                    t = clock + (submit[i] - clock)
+                    if t >= horizon or (heap and t >= heap[0][0]):  # not first: an event of its own
+                        arrival = (t, _NORMAL, tick(), _ARRIVAL, i)
+                        break
+                    clock = t
+
+        def on_ready(clock: float, i: int) -> None:
+            """Simulation._on_ready: ``i`` has started and runs."""
+            if state[i] != STARTING:
+                return  # its lifetime ended while it was starting
+            j = host_of[i]
+            if touch is not None:
+                touch(j, clock)
+            starting[j] -= 1
+            ready(i, j, clock, clock)
+            if max_starts is not None and queue:
+                drain(clock, clock)  # a start slot on this host came free
+
+        def on_give_up(clock: float, i: int) -> None:
+            """Simulation._on_give_up: ``i`` waited ``max_wait_s`` in the queue."""
+            if state[i] == QUEUED:
+                state[i] = REJECTED
+                end_s[i] = clock
+                if queue and queue[0] == i:
+                    drain(clock, clock)  # the head left: the next may fit
+
+        def on_restart(clock: float, i: int) -> None:
+            """Simulation._on_restart: ``i`` starts again after its back-off."""
+            if state[i] == BACKOFF:
+                restarts[i] += 1
+                j = host_of[i]
+                touch(j, clock)
+                state[i] = STARTING
+                starting[j] += 1
+                if start_s[i] > 0:
+                    push(heap, (clock + start_s[i], _NORMAL, tick(), _READY, i))
+                else:
+                    starting[j] -= 1
+                    ready(i, j, clock, clock)
+
+        def on_usage_step(clock: float, i: int) -> None:
+            """Simulation._on_usage_step: new usage for every running instance."""
+            step(clock)
+            if clock + usage.step_s < horizon:
+                push(heap, (clock + usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
+
+        def on_sample(clock: float, i: int) -> None:
+            """Simulation._on_sample: one timeseries row per host."""
+            if sums is not None:
+                sums()
+            self.timeseries.add(clock, resident, running, map(operator.add, demand_sum, clip_sum),
+                                map(min, demand_sum, cores),
+                                [used + overhead * count + b for used, count, b in zip(mem_sum, running, base)],
+                                [booked + b for booked, b in zip(booked_mem, base)], no_swap)
+            if progress is not None:
+                progress(clock)
+            if clock + sample_every_s < horizon:
+                push(heap, (clock + sample_every_s, _NORMAL, tick(), _SAMPLE, 0))
+
+
+        handlers = (on_end, on_arrival, on_ready, on_give_up, on_sample, on_usage_step, on_restart)  # by kind
         while True:
             if arrival is not None and (not heap or arrival < heap[0]):
                 clock, _, _, kind, i = arrival
@@ -651,157 +820,7 @@ class FastLane(Simulation):
                 break
             if clock >= horizon:
                 break
-            if kind == _END:
-                j, was = host_of[i], state[i]
-                if inline and was == RUNNING:
-                    # stop() and release() written out: the hot path of loss and queueing studies
-                    count = running[j] = running[j] - 1
-                    if count:
-                        demand_sum[j] -= run_cpu[i]
-                        mem_sum[j] -= run_mem[i]
-                    else:
-                        demand_sum[j] = mem_sum[j] = 0.0
-                    count = resident[j] = resident[j] - 1
-                    if count:
-                        booked_cpu[j] -= book_cpu[i]
-                        booked_mem[j] -= book_mem[i]
-                    else:
-                        booked_cpu[j] = booked_mem[j] = 0.0
-                        busy_s[j] += clock - busy_since[j]
-                    if fit_room is not None:
-                        fit_room[j] = fit_cap[j] - fit_booked[j]
-                    if nowhere:
-                        refit(j)
-                    state[i] = COMPLETED
-                    end_s[i] = clock
-                    if queue:
-                        drain(clock, clock)
-                    continue
-                if touch is not None:
-                    touch(j, clock)
-                if was == RUNNING:
-                    stop(i, j, clock)
-                elif was == STARTING:
-                    starting[j] -= 1
-                elif was != BACKOFF:
-                    continue  # killed for good: nothing left to end
-                release(i, j, clock)
-                state[i] = COMPLETED
-                end_s[i] = clock
-                if queue:
-                    drain(clock, clock)
-            elif kind == _ARRIVAL:
-                # This arrival, then the next while they come before every other event and the
-                # horizon: those need no event of their own. The clock reaches submit[i] by
-                # adding a delay (SimPy's arithmetic); times recorded are the exact submit times.
-                while True:
-                    now = submit[i]
-                    j = -1
-                    if too_big[i]:  # fits on no host, however empty
-                        state[i] = REJECTED
-                        end_s[i] = now
-                        i += 1
-                    else:
-                        while queue and state[queue[0]] != QUEUED:  # drop those who gave up
-                            queue.popleft()
-                        if not queue:  # FIFO: nobody may overtake a waiting request
-                            if m == 1:  # place(i), inlined for one host
-                                j = 0 if (fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i],
-                                               cpu_cap[0], mem_cap[0])
-                                          and (max_starts is None or starting[0] < max_starts)) else -1
-                            else:
-                                j = place(i)
-                            if j < 0:
-                                # fragmentation: memory free across the fleet when i found no
-                                # host (bookings never exceed the caps: Σ caps − Σ bookings)
-                                free_at_failure[i] = (mem_cap[0] - booked_mem[0] if m == 1 else
-                                                      total_mem_cap - sum(booked_mem))
-                        if j < 0:
-                            if queue_when_full:
-                                state[i] = QUEUED
-                                queue.append(i)
-                                if max_wait_s is not None:
-                                    push(heap, (clock + max_wait_s, _NORMAL, tick(), _GIVE_UP, i))
-                            else:
-                                state[i] = REJECTED
-                                end_s[i] = now
-                        elif inline and start_s[i] <= 0:
-                            # admit(), ready() and start() written out: the hot path of loss
-                            # and queueing studies (running at once, first start)
-                            booked_cpu[j] += book_cpu[i]
-                            booked_mem[j] += book_mem[i]
-                            if fit_room is not None:
-                                fit_room[j] = fit_cap[j] - fit_booked[j]
-                            count = resident[j] = resident[j] + 1
-                            if count == 1:
-                                busy_since[j] = now
-                            if count > peak[j]:
-                                peak[j] = count
-                            host_of[i] = j
-                            admit_s[i] = ready_s[i] = first_ready_s[i] = now
-                            push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
-                            state[i] = RUNNING
-                            running[j] += 1
-                            demand_sum[j] += run_cpu[i]
-                            mem_sum[j] += run_mem[i]
-                            if (contended(demand_sum[j], cores[j])
-                                    or over_memory(mem_sum[j], overhead, running[j], allocatable[j])):
-                                raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
-                        else:
-                            admit(i, j, now, clock)
-                        i += 1
-                    if i >= n:
-                        break
-                    if submit[i] > now:
-                        t = clock + (submit[i] - clock)
-                        if t >= horizon or (heap and t >= heap[0][0]):  # not first: an event of its own
-                            arrival = (t, _NORMAL, tick(), _ARRIVAL, i)
-                            break
-                        clock = t
-            elif kind == _READY:
-                if state[i] != STARTING:
-                    continue  # its lifetime ended while it was starting
-                j = host_of[i]
-                if touch is not None:
-                    touch(j, clock)
-                starting[j] -= 1
-                ready(i, j, clock, clock)
-                if max_starts is not None and queue:
-                    drain(clock, clock)  # a start slot on this host came free
-            elif kind == _GIVE_UP:
-                if state[i] == QUEUED:
-                    state[i] = REJECTED
-                    end_s[i] = clock
-                    if queue and queue[0] == i:
-                        drain(clock, clock)  # the head left: the next may fit
-            elif kind == _RESTART:  # Simulation._on_restart, then _start
-                if state[i] == BACKOFF:
-                    restarts[i] += 1
-                    j = host_of[i]
-                    touch(j, clock)
-                    state[i] = STARTING
-                    starting[j] += 1
-                    if start_s[i] > 0:
-                        push(heap, (clock + start_s[i], _NORMAL, tick(), _READY, i))
-                    else:
-                        starting[j] -= 1
-                        ready(i, j, clock, clock)
-            elif kind == _USAGE_STEP:
-                step(clock)
-                if clock + usage.step_s < horizon:
-                    push(heap, (clock + usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
-            else:  # Simulation._sample's rows, from the lists
-                if sums is not None:
-                    sums()
-                self.timeseries.add(clock, resident, running, map(operator.add, demand_sum, clip_sum),
-                                    map(min, demand_sum, cores),
-                                    [used + overhead * count + b for used, count, b in zip(mem_sum, running, base)],
-                                    [booked + b for booked, b in zip(booked_mem, base)], no_swap)
-                if progress is not None:
-                    progress(clock)
-                if clock + sample_every_s < horizon:
-                    push(heap, (clock + sample_every_s, _NORMAL, tick(), _SAMPLE, 0))
-
+            handlers[kind](clock, i)
         if not closed:  # the running instances' and the hosts' integrals up to the horizon
             collect(horizon)
         for h, j in zip(hosts, range(m)):  # the hosts' state into their HostState objects
