@@ -37,9 +37,9 @@ import itertools
 import operator
 
 import numpy as np
-import pandas as pd
 
 from simdc.engine.cpu import water_fill
+from simdc.engine.first_fit import FirstFit, few_sizes
 from simdc.engine.rules import backoff, capped_usage, contended, energy_j, fits, oom_victims, over_memory
 from simdc.engine.simulation import (
     BACKOFF,
@@ -60,14 +60,6 @@ from simdc.placement import Fleet, first_fit
 # rest in the order they were scheduled
 _END, _ARRIVAL, _READY, _GIVE_UP, _SAMPLE, _USAGE_STEP, _RESTART = range(7)
 _URGENT, _NORMAL = 0, 1  # SimPy's priorities
-_FEW_SIZES = 64  # at most this many distinct bookings: remember those that fit nowhere
-
-
-def _few(cpu: np.ndarray, mem: np.ndarray) -> bool:
-    """Whether there are about _FEW_SIZES distinct (cpu, mem) bookings or fewer (a hint for
-    speed only: the set of sizes that fit nowhere is exact however many there are)."""
-    key = cpu * 1e6 + mem
-    return len(key) > 0 and len(pd.unique(key[:4096])) <= _FEW_SIZES and len(pd.unique(key)) <= _FEW_SIZES
 
 
 class NeedsGeneral(Exception):
@@ -147,24 +139,10 @@ class FastLane(Simulation):
         no_swap = [0.0] * m  # the timeseries' swapped_gib: no VM host swaps in the lane
         running = [0] * m  # instances running on each host
         booked_cpu, booked_mem = [0.0] * m, [0.0] * m
-        first_fit_only = self.choose is first_fit and max_starts is None
-        # Sizes known to fit on no host (first fit, no start limit, few distinct sizes):
-        # bookings only grow until one is released, and a release on host j can only
-        # make a size fit on j, so a size stays here until a release makes room for it.
-        nowhere: set[tuple[float, float]] | None = (
-            set() if first_fit_only and m > 1 and _few(self.fp.book_cpu, self.fp.book_mem_gib) else None)
-        # First fit over several hosts scans one list: each host's room (cap − booking) in
-        # the dimension the workload fills first (its bookings' total against the fleet's
-        # caps), and tests exactly only the hosts with room for the request. The slack is
-        # far above the rounding of cap − booking, so no host that passes the exact test is
-        # passed over: the pick is the plain scan's, at less than half its cost.
-        fit_room: list[float] | None = None
-        if first_fit_only and m > 1:
-            by_mem = self.fp.book_mem_gib.sum() / total_mem_cap >= self.fp.book_cpu.sum() / sum(cpu_cap)
-            fit_cap, fit_booked, fit_size = ((mem_cap, booked_mem, book_mem) if by_mem
-                                             else (cpu_cap, booked_cpu, book_cpu))
-            fit_room = list(fit_cap)
-            fit_slack = 1e-9 * (1.0 + max(map(abs, fit_cap)))
+        # first fit over several hosts, without a start limit: with its caches (see FirstFit)
+        fit = (FirstFit(booked_cpu, booked_mem, cpu_cap, mem_cap, book_cpu, book_mem,
+                        few_sizes(self.fp.book_cpu, self.fp.book_mem_gib))
+               if self.choose is first_fit and max_starts is None and m > 1 else None)
         resident, peak, starting = [0] * m, [0] * m, [0] * m
         demand_sum, mem_sum = [0.0] * m, [0.0] * m  # cores wanted; GiB used (without overheads)
         clip_sum = [0.0] * m  # cores wanted above the instances' ceilings (none in the closed mode)
@@ -538,24 +516,9 @@ class FastLane(Simulation):
 
         def place(i: int) -> int:
             """Simulation._place: the host the policy picks among those that fit, or -1."""
+            if fit is not None:
+                return fit.place(i)
             cpu, mem = book_cpu[i], book_mem[i]
-            if first_fit_only:
-                if nowhere is not None and (cpu, mem) in nowhere:
-                    return -1
-                if fit_room is None:
-                    for j, bc, cc, bm, mc in zip(range(m), booked_cpu, cpu_cap, booked_mem, mem_cap):
-                        if fits(bc, bm, cpu, mem, cc, mc):
-                            return j
-                else:  # the hosts with room in one dimension (see fit_room), then the exact test
-                    short = fit_size[i] - fit_slack
-                    j = 0
-                    for room in fit_room:
-                        if room >= short and fits(booked_cpu[j], booked_mem[j], cpu, mem, cpu_cap[j], mem_cap[j]):
-                            return j
-                        j += 1
-                if nowhere is not None:
-                    nowhere.add((cpu, mem))
-                return -1
             if m == 1:
                 return 0 if (fits(booked_cpu[0], booked_mem[0], cpu, mem, cpu_cap[0], mem_cap[0])
                              and (max_starts is None or starting[0] < max_starts)) else -1
@@ -588,15 +551,8 @@ class FastLane(Simulation):
             else:  # forget accumulated rounding error
                 booked_cpu[j] = booked_mem[j] = 0.0
                 busy_s[j] += now - busy_since[j]
-            if fit_room is not None:
-                fit_room[j] = fit_cap[j] - fit_booked[j]
-            if nowhere:
-                refit(j)
-
-        def refit(j: int) -> None:
-            """Room on host ``j`` again: what now fits there is no longer nowhere."""
-            nowhere.difference_update([size for size in nowhere if fits(booked_cpu[j], booked_mem[j], *size,
-                                                                        cpu_cap[j], mem_cap[j])])
+            if fit is not None:
+                fit.shrank(j)
 
         def admit(i: int, j: int, now: float, clock: float) -> None:
             """Simulation._admit and _start: book ``i`` on host ``j``, then start it."""
@@ -604,8 +560,8 @@ class FastLane(Simulation):
                 touch(j, now)
             booked_cpu[j] += book_cpu[i]
             booked_mem[j] += book_mem[i]
-            if fit_room is not None:
-                fit_room[j] = fit_cap[j] - fit_booked[j]
+            if fit is not None:
+                fit.grew(j)
             count = resident[j] = resident[j] + 1
             if count == 1:
                 busy_since[j] = now
@@ -661,10 +617,8 @@ class FastLane(Simulation):
                 else:
                     booked_cpu[j] = booked_mem[j] = 0.0
                     busy_s[j] += clock - busy_since[j]
-                if fit_room is not None:
-                    fit_room[j] = fit_cap[j] - fit_booked[j]
-                if nowhere:
-                    refit(j)
+                if fit is not None:
+                    fit.shrank(j)
                 state[i] = COMPLETED
                 end_s[i] = clock
                 if queue:
@@ -726,8 +680,8 @@ class FastLane(Simulation):
                         # and queueing studies (running at once, first start)
                         booked_cpu[j] += book_cpu[i]
                         booked_mem[j] += book_mem[i]
-                        if fit_room is not None:
-                            fit_room[j] = fit_cap[j] - fit_booked[j]
+                        if fit is not None:
+                            fit.grew(j)
                         count = resident[j] = resident[j] + 1
                         if count == 1:
                             busy_since[j] = now
