@@ -40,7 +40,8 @@ import numpy as np
 
 from simdc.engine.cpu import water_fill
 from simdc.engine.first_fit import FirstFit, few_sizes
-from simdc.engine.rules import backoff, capped_usage, contended, energy_j, fits, oom_victims, over_memory
+from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, fits, oom_victims, over_memory,
+                                stranded_gib)
 from simdc.engine.simulation import (
     BACKOFF,
     COMPLETED,
@@ -247,7 +248,6 @@ class FastLane(Simulation):
 
                 last_t, stranded = [0.0] * m, [0.0] * m
                 self.stranded = stranded
-                booked_room = allocatable
 
                 def touch(j: int, now: float) -> None:
                     """Before any change on host ``j`` at ``now`` (each event calls it once): its
@@ -257,8 +257,7 @@ class FastLane(Simulation):
                     dt = now - last_t[j]
                     if dt > 0:
                         last_t[j] = now
-                        booked, most = booked_mem[j], booked_room[j]  # min(), written out: 3 calls an instance
-                        left = (most if most < booked else booked) - (mem_sum[j] + overhead * running[j])
+                        left = stranded_gib(booked_mem[j], allocatable[j], mem_sum[j] + overhead * running[j])
                         if left > 0:
                             stranded[j] += left * dt
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from simdc.engine.cpu import water_fill
-from simdc.engine.rules import EPS, booking_limit, energy_j, fits, over_memory  # noqa: F401 (EPS: re-exported)
+from simdc.engine.rules import EPS, booking_limit, energy_j, fits, over_memory, stranded_gib  # noqa: F401 (EPS)
 from simdc.engine.rules import contended as is_contended
 from simdc.model.host import HostSpec
 
@@ -216,8 +216,7 @@ class HostState:
         book = self.book_mem + self.base
         self.mem_used_s += mem_used * dt
         self.mem_alloc_s += book * dt
-        # Booked but unused, up to what the host has: booking beyond it strands nothing.
-        stranded = min(self.book_mem, self.allocatable) - self.mem_used
+        stranded = stranded_gib(self.book_mem, self.allocatable, self.mem_used)
         if stranded > 0:
             self.stranded_s += stranded * dt
         if self.resident or not self.power_off_idle:

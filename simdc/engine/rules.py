@@ -265,6 +265,13 @@ def over_memory(used_gib, overhead_gib, running, allocatable_gib):
     return used_gib + overhead_gib * running > allocatable_gib + EPS
 
 
+def stranded_gib(booked_gib: float, allocatable_gib: float, used_gib: float) -> float:
+    """Memory booked but unused on a host (GiB, ≥ 0): its bookings, up to what the host
+    has (booking beyond it strands nothing), less what is used. One host, Python floats."""
+    left = (allocatable_gib if allocatable_gib < booked_gib else booked_gib) - used_gib  # min(), written out
+    return left if left > 0 else 0.0
+
+
 def capped_usage(cpu, mem_gib, cores, cpu_cap, mem_cap):
     """The usage cap: what an instance's usage amounts to on its machine, as
     ``(demand, clip, mem_gib)``.

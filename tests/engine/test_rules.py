@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simdc.engine.rules import BACKOFF_RESET_S, backoff, booking_limit, capped_usage, energy_j, fits, oom_victims
+from simdc.engine.rules import (BACKOFF_RESET_S, backoff, booking_limit, capped_usage, contended, energy_j, fits,
+                               oom_victims, over_memory, stranded_gib)
 
 sizes = st.floats(0.0, 64.0, allow_nan=False)
 
@@ -117,3 +118,21 @@ def test_capping_by_the_ceiling_or_by_the_machine_first_gives_the_same_double():
     agree to the bit."""
     for c, n, cc in itertools.permutations([0.1 + 0.2, 0.3, 0.30000000000000004]):
         assert capped_usage(c, 0.0, n, cc, 1.0)[0] == min(min(c, cc), n)
+
+
+def test_a_host_is_contended_or_over_its_memory_only_beyond_rounding():
+    quarters = 0.0
+    for _ in range(4):
+        quarters += 0.1 + 0.15  # 1.0 to rounding
+    assert not contended(quarters, 1.0) and contended(1.0 + 1e-6, 1.0)
+    assert not over_memory(quarters - 0.5, 0.25, 2, 1.0)  # 0.5 used + 2 × 0.25 overhead
+    assert over_memory(0.5 + 1e-6, 0.25, 2, 1.0)
+    mask = over_memory(np.array([0.5, 0.6]), 0.25, np.array([2, 2]), np.array([1.0, 1.0]))
+    assert mask.tolist() == [False, True]
+    assert contended(np.array([1.0, 2.0]), np.array([1.0, 1.5])).tolist() == [False, True]
+
+
+def test_stranded_memory_is_booked_but_unused_up_to_what_the_host_has():
+    assert stranded_gib(10.0, 64.0, 4.0) == 6.0
+    assert stranded_gib(80.0, 64.0, 4.0) == 60.0  # booking beyond the host strands nothing
+    assert stranded_gib(10.0, 64.0, 12.0) == 0.0  # use beyond the booking strands nothing
