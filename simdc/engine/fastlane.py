@@ -40,8 +40,8 @@ import numpy as np
 
 from simdc.engine.cpu import water_fill
 from simdc.engine.first_fit import FirstFit, few_sizes
-from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, fits, oom_victims, over_memory,
-                                stranded_gib)
+from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, fits, limit, oom_victims,
+                                over_memory, stranded_gib)
 from simdc.engine.simulation import (
     BACKOFF,
     COMPLETED,
@@ -162,6 +162,7 @@ class FastLane(Simulation):
             # within every machine's cores, so the inlined paths need not cap it
             inline = bool(np.all(run_cpu <= min(cores)))
             run_cpu, run_mem = run_cpu.tolist(), run_mem.tolist()
+            cpu_limit, mem_limit = list(map(limit, cores)), list(map(limit, allocatable))
             uncapped = float("inf")
 
             def start(i: int, j: int, now: float, clock: float) -> None:
@@ -693,8 +694,8 @@ class FastLane(Simulation):
                         running[j] += 1
                         demand_sum[j] += run_cpu[i]
                         mem_sum[j] += run_mem[i]
-                        if (contended(demand_sum[j], cores[j])
-                                or over_memory(mem_sum[j], overhead, running[j], allocatable[j])):
+                        # contended() and over_memory(), against limits computed once: the hot path
+                        if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * running[j] > mem_limit[j]:
                             raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
                     else:
                         admit(i, j, now, clock)

@@ -30,7 +30,7 @@ class FirstFit:
 
     ``booked_cpu`` and ``booked_mem`` are the caller's lists (cores, GiB per host), read
     as they change; ``cpu_limit`` and ``mem_limit`` the hosts' limits
-    (:func:`~simdc.engine.rules.booking_limit`); ``book_cpu`` and ``book_mem`` each
+    (:func:`~simdc.engine.rules.limit`); ``book_cpu`` and ``book_mem`` each
     request's booking, by instance. The caller must call :meth:`grew` after host ``j``'s
     bookings grow and :meth:`shrank` after they shrink: the caches below assume it.
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from simdc.engine.cpu import water_fill
-from simdc.engine.rules import EPS, booking_limit, energy_j, fits, over_memory, stranded_gib  # noqa: F401 (EPS)
+from simdc.engine.rules import EPS, limit, energy_j, fits, over_memory, stranded_gib  # noqa: F401 (EPS)
 from simdc.engine.rules import contended as is_contended
 from simdc.model.host import HostSpec
 
@@ -74,8 +74,8 @@ class HostState:
                  membw_sensitivity: float = 0.0, io_sensitivity: float = 0.0):
         self.index = index
         self.spec = spec
-        self.cpu_cap = booking_limit(cpu_cap)  # what bookings may add up to (rules.fits)
-        self.mem_cap = booking_limit(mem_cap)
+        self.cpu_cap = limit(cpu_cap)  # what bookings may add up to (rules.fits)
+        self.mem_cap = limit(mem_cap)
         self.cores = float(spec.cpu_cores)
         self.allocatable = spec.allocatable_memory_gib
         self.overhead = overhead_gib

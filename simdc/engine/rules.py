@@ -9,8 +9,8 @@ the caps are derived.
 
 The rules the run applies as it goes are pure functions over scalars or arrays, called
 by the general engine (:mod:`simdc.engine.simulation`, :mod:`simdc.engine.host`) and the
-fast lane (:mod:`simdc.engine.fastlane`) alike: the fit test (:func:`booking_limit`,
-:func:`fits`), the usage cap (:func:`capped_usage`), when a host is contended or over
+fast lane (:mod:`simdc.engine.fastlane`) alike: the tolerance of sums (:func:`limit`),
+the fit test (:func:`fits`), the usage cap (:func:`capped_usage`), when a host is contended or over
 its memory (:func:`contended`, :func:`over_memory`), the OOM killer's victims
 (:func:`oom_victims`), the restart back-off (:func:`backoff`) and the power model
 (:func:`energy_j`).
@@ -231,11 +231,12 @@ def caps(platform: VmPlatform | ContainerPlatform, host: HostSpec) -> tuple[floa
 EPS = 1e-9
 
 
-def booking_limit(cap: float) -> float:
-    """What bookings may add up to on a host whose cap (cores or GiB, :func:`caps`) is
-    ``cap``: the cap with :data:`EPS` of slack. The one place the tolerance is applied;
-    :func:`fits` compares with this limit."""
-    return cap + EPS
+def limit(capacity):
+    """What a sum of float sizes may reach against ``capacity``: it with :data:`EPS` of
+    slack. The one place the tolerance is applied: bookings against a host's cap
+    (:func:`caps`; :func:`fits` compares with this limit), demand against its cores
+    (:func:`contended`), use against its allocatable memory (:func:`over_memory`)."""
+    return capacity + EPS
 
 
 def fits(booked_cpu, booked_mem_gib, cpu, mem_gib, cpu_limit, mem_limit):
@@ -243,7 +244,7 @@ def fits(booked_cpu, booked_mem_gib, cpu, mem_gib, cpu_limit, mem_limit):
     bookings, in CPU and memory at once.
 
     Scalars (Python floats: a bool comes back) or arrays that broadcast (shape
-    ``(hosts,)``: a mask over hosts comes back). Limits from :func:`booking_limit`.
+    ``(hosts,)``: a mask over hosts comes back). Limits from :func:`limit`.
     ``booked + request <= limit`` in that order of operations, so every caller gets the
     same doubles.
     """
@@ -254,7 +255,7 @@ def contended(demand_cores, cores):
     """Whether a host's CPU is contended: its instances demand more than its ``cores``
     (beyond :data:`EPS`), so they share them out (:func:`~simdc.engine.cpu.water_fill`).
     Scalars, or arrays per host (a mask comes back)."""
-    return demand_cores > cores + EPS
+    return demand_cores > cores + EPS  # > limit(cores), without the call
 
 
 def over_memory(used_gib, overhead_gib, running, allocatable_gib):
@@ -262,7 +263,7 @@ def over_memory(used_gib, overhead_gib, running, allocatable_gib):
     in all) and ``overhead_gib`` each, beyond its allocatable GiB (and :data:`EPS`). A
     container host then runs the OOM killer (:func:`oom_victims`), a VM host reclaims.
     Scalars, or arrays per host (a mask comes back)."""
-    return used_gib + overhead_gib * running > allocatable_gib + EPS
+    return used_gib + overhead_gib * running > allocatable_gib + EPS  # > limit(allocatable_gib)
 
 
 def stranded_gib(booked_gib: float, allocatable_gib: float, used_gib: float) -> float:
@@ -367,7 +368,7 @@ def fits_nowhere(book_cpu: np.ndarray, book_mem_gib: np.ndarray, cpu_caps: np.nd
 
     A request fits a host when its booking is within that host's caps in CPU (cores) and
     memory (GiB) at once (:func:`fits` on an empty host, against the limits of
-    :func:`booking_limit`), so a request that needs host A's cores and host B's memory
+    :func:`limit`), so a request that needs host A's cores and host B's memory
     fits nowhere. Hosts are compared by their distinct limit pairs, which a fleet has few
     of (one per host group), so the cost is instances × groups.
     """

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simdc.engine.first_fit import FirstFit
-from simdc.engine.rules import booking_limit, fits
+from simdc.engine.rules import limit, fits
 
 SIZES = [(1.0, 2.0), (0.25, 0.5), (2.0, 8.0), (4.0, 1.0), (16.0, 64.0)]  # (cores, GiB): few sizes
 
@@ -24,8 +24,8 @@ def plain_scan(booked_cpu, booked_mem, cpu_limit, mem_limit, cpu, mem) -> int:
        st.lists(st.tuples(st.booleans(), st.integers(0, len(SIZES) - 1), st.integers(0, 10 ** 6)), max_size=120),
        st.booleans())
 def test_first_fit_with_its_caches_picks_the_plain_scans_host(hosts, steps, few):
-    cpu_limit = [booking_limit(float(c)) for c, _ in hosts]
-    mem_limit = [booking_limit(float(g)) for _, g in hosts]
+    cpu_limit = [limit(float(c)) for c, _ in hosts]
+    mem_limit = [limit(float(g)) for _, g in hosts]
     book_cpu = [cpu for cpu, _ in SIZES]
     book_mem = [mem for _, mem in SIZES]
     booked_cpu, booked_mem = [0.0] * len(hosts), [0.0] * len(hosts)

@@ -10,19 +10,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simdc.engine.rules import (BACKOFF_RESET_S, backoff, booking_limit, capped_usage, contended, energy_j, fits,
+from simdc.engine.rules import (BACKOFF_RESET_S, backoff, limit, capped_usage, contended, energy_j, fits,
                                oom_victims, over_memory, stranded_gib)
 
 sizes = st.floats(0.0, 64.0, allow_nan=False)
 
 
 def test_four_quarters_fit_in_one_core_and_a_hair_more_does_not():
-    limit = booking_limit(1.0)
+    one = limit(1.0)
     booked = 0.0
     for _ in range(3):
         booked += 0.25
-    assert fits(booked, 0.0, 0.25, 0.0, limit, limit)
-    assert not fits(booked, 0.0, 0.25 + 1e-6, 0.0, limit, limit)
+    assert fits(booked, 0.0, 0.25, 0.0, one, one)
+    assert not fits(booked, 0.0, 0.25 + 1e-6, 0.0, one, one)
 
 
 @settings(max_examples=60, deadline=None)
