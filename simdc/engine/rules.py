@@ -299,8 +299,10 @@ def capped_usage(cpu, mem_gib, cores, cpu_cap, mem_cap):
     if isinstance(cpu, np.ndarray):
         wanted = cpu if cores is None else np.minimum(cpu, cores)
         demand = wanted if cpu_cap is None else np.minimum(wanted, cpu_cap)
-        # 0 where nothing is clipped, also for an unbounded usage (inf - inf)
-        clip = np.subtract(wanted, demand, out=np.zeros(np.shape(demand)), where=demand < wanted)
+        if cores is None:  # usage may be unbounded: inf - inf is no clip
+            clip = np.subtract(wanted, demand, out=np.zeros(np.shape(demand)), where=demand < wanted)
+        else:
+            clip = wanted - demand
         return demand, clip, mem_gib if mem_cap is None else np.minimum(mem_gib, mem_cap)
     # min() written out: a call less each, on the path taken once per start
     wanted = cores if cores < cpu else cpu
