@@ -57,17 +57,19 @@ class FirstFit:
         self.room = [limit - booked for limit, booked in zip(self.limit, self.booked)]
         self.slack = 1e-9 * (1.0 + max(map(abs, self.limit)))
         self.nowhere: set[tuple[float, float]] | None = set() if few else None
+        # what place() reads, in one attribute (the objects themselves, which change in place)
+        self._scan = (self.book_cpu, self.book_mem, self.nowhere, self.booked_cpu, self.booked_mem, self.cpu_limit,
+                      self.mem_limit, self.size, self.slack, self.room)
 
     def place(self, i: int) -> int:
         """The first host that fits request ``i``, or -1."""
-        cpu, mem = self.book_cpu[i], self.book_mem[i]
-        nowhere = self.nowhere
+        book_cpu, book_mem, nowhere, booked_cpu, booked_mem, cpu_limit, mem_limit, size, slack, rooms = self._scan
+        cpu, mem = book_cpu[i], book_mem[i]
         if nowhere is not None and (cpu, mem) in nowhere:
             return -1
-        booked_cpu, booked_mem, cpu_limit, mem_limit = self.booked_cpu, self.booked_mem, self.cpu_limit, self.mem_limit
-        short = self.size[i] - self.slack
+        short = size[i] - slack
         j = 0
-        for room in self.room:  # the hosts with room in one dimension, then the exact test
+        for room in rooms:  # the hosts with room in one dimension, then the exact test
             if room >= short and fits(booked_cpu[j], booked_mem[j], cpu, mem, cpu_limit[j], mem_limit[j]):
                 return j
             j += 1
