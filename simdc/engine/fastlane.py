@@ -23,6 +23,14 @@ fleet-wide once per usage step. Three modes, by what the inputs allow:
   change, and a container host over its memory runs the OOM killer, with back-off
   restarts, as in the general engine.
 
+The model's rules are not restated here: the fit test, the usage cap, contention and
+memory pressure, the OOM victims, the back-off and energy come from
+:mod:`simdc.engine.rules` (the tests run at every event compare with limits that
+:func:`~simdc.engine.rules.limit` computes once), first fit's caches from
+:mod:`simdc.engine.first_fit`. Events go to handlers named after the general engine's
+(``on_arrival``, ``on_ready``, ``on_end``, ``on_give_up``, ``on_restart``,
+``on_usage_step``, ``on_sample``).
+
 Decisions and times match the general engine's exactly; usage figures to 1e-12 (sums in
 another order). A VM host that would have to reclaim memory raises
 :class:`NeedsGeneral`, and :func:`~simdc.engine.runner.run_platform` runs it again in the
