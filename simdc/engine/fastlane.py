@@ -23,6 +23,14 @@ fleet-wide once per usage step. Three modes, by what the inputs allow:
   change, and a container host over its memory runs the OOM killer, with back-off
   restarts, as in the general engine.
 
+The model's rules are not restated here: the fit test, the usage cap, contention and
+memory pressure, the OOM victims, the back-off and energy come from
+:mod:`simdc.engine.rules` (the tests run at every event compare with limits that
+:func:`~simdc.engine.rules.limit` computes once), first fit's caches from
+:mod:`simdc.engine.first_fit`. Events go to handlers named after the general engine's
+(``on_arrival``, ``on_ready``, ``on_end``, ``on_give_up``, ``on_restart``,
+``on_usage_step``, ``on_sample``).
+
 Decisions and times match the general engine's exactly; usage figures to 1e-12 (sums in
 another order). A VM host that would have to reclaim memory raises
 :class:`NeedsGeneral`, and :func:`~simdc.engine.runner.run_platform` runs it again in the
@@ -37,13 +45,13 @@ import itertools
 import operator
 
 import numpy as np
-import pandas as pd
 
 from simdc.engine.cpu import water_fill
-from simdc.engine.host import EPS
+from simdc.engine.first_fit import FirstFit, few_sizes
+from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, fits, limit, oom_victims,
+                                over_memory)
 from simdc.engine.simulation import (
     BACKOFF,
-    BACKOFF_RESET_S,
     COMPLETED,
     KILLED,
     QUEUED,
@@ -61,14 +69,6 @@ from simdc.placement import Fleet, first_fit
 # rest in the order they were scheduled
 _END, _ARRIVAL, _READY, _GIVE_UP, _SAMPLE, _USAGE_STEP, _RESTART = range(7)
 _URGENT, _NORMAL = 0, 1  # SimPy's priorities
-_FEW_SIZES = 64  # at most this many distinct bookings: remember those that fit nowhere
-
-
-def _few(cpu: np.ndarray, mem: np.ndarray) -> bool:
-    """Whether there are about _FEW_SIZES distinct (cpu, mem) bookings or fewer (a hint for
-    speed only: the set of sizes that fit nowhere is exact however many there are)."""
-    key = cpu * 1e6 + mem
-    return len(key) > 0 and len(pd.unique(key[:4096])) <= _FEW_SIZES and len(pd.unique(key)) <= _FEW_SIZES
 
 
 class NeedsGeneral(Exception):
@@ -101,17 +101,16 @@ class FastLane(Simulation):
         usage at its most (capped by its vCPUs, limit or size) within its booking, and
         the bookings within the hosts (no overcommit)."""
         fp = self.fp
-        if any(h.cpu_cap > h.cores + EPS or h.mem_cap > h.allocatable + EPS for h in self.hosts):
+        if any(contended(h.cpu_cap, h.cores) or over_memory(h.mem_cap, 0.0, 0, h.allocatable) for h in self.hosts):
             return False  # overcommit: bookings may exceed the machine
-        cpu, mem = self.usage.upper()
-        cpu, mem = np.minimum(cpu, fp.cpu_cap), np.minimum(mem, fp.mem_cap)
+        cpu, _, mem = capped_usage(*self.usage.upper(), None, fp.cpu_cap, fp.mem_cap)
         return bool(np.all(cpu <= fp.book_cpu) and np.all(mem + self.hosts[0].overhead <= fp.book_mem_gib))
 
     def clips(self) -> bool:
         """Whether an instance's usage may ask for more than its ceiling (vCPUs, limit)
         below its machine's cores: demand it does not get, counted as unmet."""
-        cpu_cap = self.fp.cpu_cap
-        return bool(np.any((self.usage.upper()[0] > cpu_cap) & (cpu_cap < max(h.cores for h in self.hosts))))
+        _, clip, _ = capped_usage(*self.usage.upper(), max(h.cores for h in self.hosts), self.fp.cpu_cap, None)
+        return bool(np.any(clip > 0))
 
     def closed(self) -> bool:
         """Bounded, with constant usage that never asks above its ceiling: the closed mode."""
@@ -143,37 +142,28 @@ class FastLane(Simulation):
         admit_s, ready_s, end_s, first_ready_s = self.admit_s, self.ready_s, self.end_s, self.first_ready_s
         free_at_failure = self.free_at_failure
         # fits on no host, however empty
-        too_big = ((self.fp.book_cpu > self.max_cpu_cap) | (self.fp.book_mem_gib > self.max_mem_cap)).tolist()
+        too_big = (~fits(0.0, 0.0, self.fp.book_cpu, self.fp.book_mem_gib, self.max_cpu_cap,
+                         self.max_mem_cap)).tolist()
         queue_when_full, max_wait_s, max_starts = self.queue_when_full, self.max_wait_s, self.max_starts
         sample_every_s = self.sample_every_s
         # per host
         cores = [h.cores for h in hosts]
         cpu_cap, mem_cap = [h.cpu_cap for h in hosts], [h.mem_cap for h in hosts]
-        mem_room = [h.allocatable + EPS for h in hosts]
+        allocatable = [h.allocatable for h in hosts]
+        # What contended() and over_memory() compare with, computed once by rules.limit: the
+        # paths taken at every event test against these, written out (a call costs more
+        # there than the test; measured in benchmarks/README.md's figures of this change).
+        cpu_limit, mem_limit = list(map(limit, cores)), list(map(limit, allocatable))
         total_mem_cap = sum(mem_cap)
         overhead = hosts[0].overhead
         base = [h.base for h in hosts]
         no_swap = [0.0] * m  # the timeseries' swapped_gib: no VM host swaps in the lane
         running = [0] * m  # instances running on each host
         booked_cpu, booked_mem = [0.0] * m, [0.0] * m
-        first_fit_only = self.choose is first_fit and max_starts is None
-        # Sizes known to fit on no host (first fit, no start limit, few distinct sizes):
-        # bookings only grow until one is released, and a release on host j can only
-        # make a size fit on j, so a size stays here until a release makes room for it.
-        nowhere: set[tuple[float, float]] | None = (
-            set() if first_fit_only and m > 1 and _few(self.fp.book_cpu, self.fp.book_mem_gib) else None)
-        # First fit over several hosts scans one list: each host's room (cap − booking) in
-        # the dimension the workload fills first (its bookings' total against the fleet's
-        # caps), and tests exactly only the hosts with room for the request. The slack is
-        # far above the rounding of cap − booking, so no host that passes the exact test is
-        # passed over: the pick is the plain scan's, at less than half its cost.
-        fit_room: list[float] | None = None
-        if first_fit_only and m > 1:
-            by_mem = self.fp.book_mem_gib.sum() / total_mem_cap >= self.fp.book_cpu.sum() / sum(cpu_cap)
-            fit_cap, fit_booked, fit_size = ((mem_cap, booked_mem, book_mem) if by_mem
-                                             else (cpu_cap, booked_cpu, book_cpu))
-            fit_room = list(fit_cap)
-            fit_slack = 1e-9 * (1.0 + max(map(abs, fit_cap)))
+        # first fit over several hosts, without a start limit: with its caches (see FirstFit)
+        fit = (FirstFit(booked_cpu, booked_mem, cpu_cap, mem_cap, book_cpu, book_mem,
+                        few_sizes(self.fp.book_cpu, self.fp.book_mem_gib))
+               if self.choose is first_fit and max_starts is None and m > 1 else None)
         resident, peak, starting = [0] * m, [0] * m, [0] * m
         demand_sum, mem_sum = [0.0] * m, [0.0] * m  # cores wanted; GiB used (without overheads)
         clip_sum = [0.0] * m  # cores wanted above the instances' ceilings (none in the closed mode)
@@ -187,27 +177,27 @@ class FastLane(Simulation):
         inline = False  # the closed mode's hot path written out in the loop
 
         if closed:
-            run_cpu = np.minimum(usage.cpu, self.fp.cpu_cap)
-            # within every machine's cores, so start() and stop() need not cap it
+            # the usage cap but for the machine's cores, which start() and stop() apply
+            run_cpu, _, run_mem = capped_usage(usage.cpu, usage.mem, None, self.fp.cpu_cap, self.fp.mem_cap)
+            # within every machine's cores, so the inlined paths need not cap it
             inline = bool(np.all(run_cpu <= min(cores)))
-            run_cpu = run_cpu.tolist()
-            run_mem = np.minimum(usage.mem, self.fp.mem_cap).tolist()
-            cpu_limit = [c + EPS for c in cores]  # a demand above it is contention
+            run_cpu, run_mem = run_cpu.tolist(), run_mem.tolist()
+            uncapped = float("inf")
 
             def start(i: int, j: int, now: float, clock: float) -> None:
                 running[j] += 1
-                cpu = run_cpu[i]
-                demand_sum[j] += cpu if cpu < cores[j] else cores[j]  # no more than its machine's cores
-                mem_sum[j] += run_mem[i]
-                if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * running[j] > mem_room[j]:
+                cpu, _, mem = capped_usage(run_cpu[i], run_mem[i], cores[j], uncapped, uncapped)
+                demand_sum[j] += cpu
+                mem_sum[j] += mem
+                if contended(demand_sum[j], cores[j]) or over_memory(mem_sum[j], overhead, running[j], allocatable[j]):
                     raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
 
             def stop(i: int, j: int, now: float) -> None:
                 running[j] -= 1
                 if running[j]:
-                    cpu = run_cpu[i]
-                    demand_sum[j] -= cpu if cpu < cores[j] else cores[j]
-                    mem_sum[j] -= run_mem[i]
+                    cpu, _, mem = capped_usage(run_cpu[i], run_mem[i], cores[j], uncapped, uncapped)
+                    demand_sum[j] -= cpu
+                    mem_sum[j] -= mem
                 else:  # forget accumulated rounding error
                     demand_sum[j] = mem_sum[j] = 0.0
 
@@ -220,7 +210,7 @@ class FastLane(Simulation):
             self.cpu_acc, self.unmet_acc, self.mem_acc, self.run_acc = cpu_acc, unmet_acc, mem_acc, run_acc
             weight, cpu_cap_i, mem_cap_i = self.fp.weight, self.fp.cpu_cap, self.fp.mem_cap
             cpu_cap_list, mem_cap_list = self.cpu_cap, self.mem_cap  # the same, for single elements
-            cores_np, room_np = np.array(cores), np.array(mem_room)
+            cores_np, allocatable_np = np.array(cores), np.array(allocatable)
 
             if self.mode == "tracked":
                 # Running instances sit in slots: parallel arrays, one slot per running attempt,
@@ -235,7 +225,6 @@ class FastLane(Simulation):
                 # (swap-remove), in the general engine's slot order, which its OOM order and
                 # CPU shares follow.
                 mem_request, priority = self.fp.mem_request, self.fp.priority
-                allocatable = [h.allocatable for h in hosts]
                 kills, restarts, streak = self.kills, self.restarts, self.streak
                 restart, backoff_s, backoff_max_s = self.restart, self.backoff_s, self.backoff_max_s
                 capped_cpu, capped_mem = bool(np.isfinite(cpu_cap_i).any()), bool(np.isfinite(mem_cap_i).any())
@@ -257,7 +246,7 @@ class FastLane(Simulation):
                 v_cpu_acc, v_unmet_acc, v_mem_acc, v_run_acc = map(memoryview, (cpu_acc, unmet_acc, mem_acc, run_acc))
                 members: list[list[int]] = [[] for _ in range(m)]
                 pos = [0] * n
-                contended = [False] * m
+                sharing = [False] * m  # hosts contended now: their cores shared out
 
                 def compact(moved: tuple[np.ndarray, ...] = columns) -> None:
                     """Close the holes: live slots to the front, in order; fresh slots at 0.
@@ -279,7 +268,6 @@ class FastLane(Simulation):
 
                 last_t, stranded = [0.0] * m, [0.0] * m
                 self.stranded = stranded
-                booked_room = allocatable
 
                 def touch(j: int, now: float) -> None:
                     """Before any change on host ``j`` at ``now`` (each event calls it once): its
@@ -289,7 +277,8 @@ class FastLane(Simulation):
                     dt = now - last_t[j]
                     if dt > 0:
                         last_t[j] = now
-                        booked, most = booked_mem[j], booked_room[j]  # min(), written out: 3 calls an instance
+                        # rules.stranded_gib, written out: touch runs at every event
+                        booked, most = booked_mem[j], allocatable[j]
                         left = (most if most < booked else booked) - (mem_sum[j] + overhead * running[j])
                         if left > 0:
                             stranded[j] += left * dt
@@ -300,7 +289,7 @@ class FastLane(Simulation):
                     dt = now - s_since[at]
                     clip = s_clip[at]
                     s_cpu[at] += (s_cur[at] + clip) * dt
-                    if contended[j]:
+                    if sharing[j]:
                         s_unmet[at] += (s_cur[at] - s_alloc[at] + clip) * dt
                     else:
                         s_unmet[at] += clip * dt
@@ -310,7 +299,7 @@ class FastLane(Simulation):
                 def pressure(j: int, now: float, clock: float) -> bool:
                     """Simulation._settle_host's memory part: the OOM killer on a container host
                     over its memory (True if it freed a booking); a VM host would reclaim."""
-                    if mem_sum[j] + overhead * running[j] <= mem_room[j]:
+                    if not over_memory(mem_sum[j], overhead, running[j], allocatable[j]):
                         return False
                     if vm:
                         raise NeedsGeneral  # KSM, balloon, swap: the general engine's
@@ -319,14 +308,9 @@ class FastLane(Simulation):
                 def oom(j: int, now: float, clock: float) -> bool:
                     """Simulation._oom: victims in the kubelet's eviction order until the host fits."""
                     inst, at = slots_of(j)
-                    mem = s_foot[at]
-                    excess = mem - mem_request[inst]
-                    above = excess > 0
-                    order = np.lexsort((-mem, -excess, priority[inst], ~above))
-                    left = mem.sum() + overhead * len(inst) - np.cumsum((mem + overhead)[order])
-                    victims = int(np.argmax(left <= allocatable[j])) + 1
                     freed = False
-                    for i in inst[order[:victims]].tolist():
+                    for i in inst[oom_victims(s_foot[at], mem_request[inst], priority[inst], overhead,
+                                              allocatable[j])].tolist():
                         freed |= kill(i, j, now, clock)
                     return freed
 
@@ -340,43 +324,29 @@ class FastLane(Simulation):
                         state[i] = KILLED
                         end_s[i] = now
                         return True
-                    if now - started_s >= BACKOFF_RESET_S:
-                        streak[i] = 0
-                    delay = min(backoff_s * 2 ** streak[i], backoff_max_s)
-                    streak[i] += 1
+                    delay, streak[i] = backoff(streak[i], now - started_s, backoff_s, backoff_max_s)
                     state[i] = BACKOFF
                     push(heap, (clock + delay, _NORMAL, tick(), _RESTART, i))
                     return False
 
                 def share(j: int, now: float) -> None:
                     """HostState.rebalance's CPU part: weighted max-min shares when over the cores."""
-                    now_contended = demand_sum[j] > cores[j] + EPS
-                    if now_contended and not contended[j]:
+                    now_contended = contended(demand_sum[j], cores[j])
+                    if now_contended and not sharing[j]:
                         settle_host(j, now)  # until now everyone had its full share
-                    if now_contended or contended[j]:
+                    if now_contended or sharing[j]:
                         inst, at = slots_of(j)
                         s_alloc[at] = water_fill(s_cur[at], weight[inst], cores[j]) if now_contended else s_cur[at]
-                    contended[j] = now_contended
+                    sharing[j] = now_contended
 
                 # start and remove are the hot path (once per start and stop): the checks of
                 # pressure and share are inlined, the rest reads single slots.
                 def start(i: int, j: int, now: float, clock: float) -> None:
                     nonlocal k
                     running[j] += 1
-                    if contended[j]:
+                    if sharing[j]:
                         settle_host(j, now)
-                    cpu, mem = start_usage(i, now)
-                    most = cores[j]  # min(cpu, the host's cores, its cap); above the cap: clipped
-                    if most < cpu:
-                        cpu = most
-                    clip = 0.0
-                    most = cpu_cap_list[i]
-                    if most < cpu:
-                        clip = cpu - most
-                        cpu = most
-                    most = mem_cap_list[i]
-                    if most < mem:
-                        mem = most
+                    cpu, clip, mem = capped_usage(*start_usage(i, now), cores[j], cpu_cap_list[i], mem_cap_list[i])
                     if k == room:
                         compact()
                     s = k
@@ -395,8 +365,9 @@ class FastLane(Simulation):
                     demand_sum[j] += cpu
                     clip_sum[j] += clip
                     mem_sum[j] += mem
-                    freed = pressure(j, now, clock) if mem_sum[j] + overhead * running[j] > mem_room[j] else False
-                    if contended[j] or demand_sum[j] > cores[j] + EPS:
+                    # over_memory() and contended() against the limits: once per start
+                    freed = pressure(j, now, clock) if mem_sum[j] + overhead * running[j] > mem_limit[j] else False
+                    if sharing[j] or demand_sum[j] > cpu_limit[j]:
                         share(j, now)
                     if freed and queue:
                         drain(now, clock)
@@ -405,7 +376,7 @@ class FastLane(Simulation):
                     """HostState.remove and Simulation._account: out of the running set, with its integrals."""
                     running[j] -= 1
                     s = v_slot[i]
-                    if contended[j]:
+                    if sharing[j]:
                         settle_host(j, now)
                         v_cpu_acc[i], v_mem_acc[i] = v_cpu[s], v_mem[s]
                         v_unmet_acc[i] = v_unmet[s]
@@ -432,7 +403,7 @@ class FastLane(Simulation):
 
                 def stop(i: int, j: int, now: float) -> None:
                     remove(i, j, now)
-                    if contended[j] or demand_sum[j] > cores[j] + EPS:
+                    if sharing[j] or demand_sum[j] > cpu_limit[j]:  # contended(), against the limit
                         share(j, now)
 
                 def step(now: float) -> None:
@@ -453,26 +424,25 @@ class FastLane(Simulation):
                     s_since[:live] = now
                     inst, where = s_inst[:live], s_host[:live]
                     cpu, mem = usage.at(inst, now - s_started[:live], now)
-                    wanted = np.minimum(cpu, cores_np[where])
-                    # np.minimum with an infinite cap changes nothing: skipped
-                    cpu = np.minimum(wanted, cpu_cap_i[inst]) if capped_cpu else wanted
-                    if capped_mem:
-                        mem = np.minimum(mem, mem_cap_i[inst])
+                    # an infinite cap changes nothing: skipped
+                    cpu, clip, mem = capped_usage(cpu, mem, cores_np[where], cpu_cap_i[inst] if capped_cpu else None,
+                                                  mem_cap_i[inst] if capped_mem else None)
                     cur[:] = alloc[:] = cpu
-                    s_clip[:live] = wanted - cpu
+                    s_clip[:live] = clip
                     clip_sum[:] = np.bincount(where, s_clip[:live], m).tolist()
                     foot[:] = np.maximum(foot, mem) if vm else mem  # a guest keeps what it touched
                     demand_sum[:] = np.bincount(where, cpu, m).tolist()
                     mem_sum[:] = np.bincount(where, foot, m).tolist()
-                    for j in np.flatnonzero(np.array(mem_sum) + overhead * np.array(running) > room_np).tolist():
+                    over = over_memory(np.array(mem_sum), overhead, np.array(running), allocatable_np)
+                    for j in np.flatnonzero(over).tolist():
                         if pressure(j, now, now) and queue:
                             # the general engine drains the queue between hosts' updates: its order
                             raise NeedsGeneral
-                    over = np.array(demand_sum) > cores_np + EPS
+                    over = contended(np.array(demand_sum), cores_np)
                     for j in np.flatnonzero(over).tolist():
                         inst, at = slots_of(j)
                         s_alloc[at] = water_fill(s_cur[at], weight[inst], cores[j])
-                    contended[:] = over.tolist()
+                    sharing[:] = over.tolist()
 
                 def collect(now: float) -> None:
                     """At the horizon: the hosts' stranded memory, the running instances' integrals."""
@@ -511,11 +481,9 @@ class FastLane(Simulation):
                         return
                     for i in inst.tolist():
                         fresh[i] = False
-                    cpu, mem = usage.at_start(inst, started_at[inst])
-                    wanted = np.minimum(cpu, cores_np[host_np[inst]])
-                    cur[inst] = alloc[inst] = np.minimum(wanted, cpu_cap_i[inst])
-                    clip[inst] = wanted - cur[inst]
-                    foot[inst] = np.minimum(mem, mem_cap_i[inst])
+                    cpu, clip[inst], foot[inst] = capped_usage(*usage.at_start(inst, started_at[inst]),
+                                                               cores_np[host_np[inst]], cpu_cap_i[inst], mem_cap_i[inst])
+                    cur[inst] = alloc[inst] = cpu
 
                 def start(i: int, j: int, now: float, clock: float) -> None:
                     running[j] += 1
@@ -528,11 +496,9 @@ class FastLane(Simulation):
                     running[j] -= 1
                     if fresh[i]:  # ends before its first usage was drawn: draw it alone
                         fresh[i] = False
-                        cpu, mem = usage.at_one(i, 0.0, started_at[i])
-                        wanted = min(cpu, cores[j])
-                        cur[i] = alloc[i] = min(wanted, cpu_cap_i[i])
-                        clip[i] = wanted - cur[i]
-                        foot[i] = min(mem, mem_cap_i[i])
+                        cpu, clip[i], foot[i] = capped_usage(*usage.at_one(i, 0.0, started_at[i]), cores[j],
+                                                             cpu_cap_i[i], mem_cap_i[i])
+                        cur[i] = alloc[i] = cpu
                     dt = now - since[i]
                     cpu_acc[i] += (cur[i] + clip[i]) * dt
                     unmet_acc[i] += clip[i] * dt
@@ -548,11 +514,9 @@ class FastLane(Simulation):
                     unmet_acc[inst] += clip[inst] * dt
                     mem_acc[inst] += foot[inst] * dt
                     since[inst] = now
-                    cpu, mem = usage.at(inst, now - started_at[inst], now)
-                    wanted = np.minimum(cpu, cores_np[host_np[inst]])
-                    cur[inst] = alloc[inst] = np.minimum(wanted, cpu_cap_i[inst])
-                    clip[inst] = wanted - cur[inst]
-                    mem = np.minimum(mem, mem_cap_i[inst])
+                    cpu, clip[inst], mem = capped_usage(*usage.at(inst, now - started_at[inst], now),
+                                                        cores_np[host_np[inst]], cpu_cap_i[inst], mem_cap_i[inst])
+                    cur[inst] = alloc[inst] = cpu
                     foot[inst] = np.maximum(foot[inst], mem) if vm else mem  # a guest keeps what it touched
 
                 def sums() -> None:
@@ -574,32 +538,19 @@ class FastLane(Simulation):
 
         def place(i: int) -> int:
             """Simulation._place: the host the policy picks among those that fit, or -1."""
+            if fit is not None:
+                return fit.place(i)
             cpu, mem = book_cpu[i], book_mem[i]
-            if first_fit_only:
-                if nowhere is not None and (cpu, mem) in nowhere:
-                    return -1
-                if fit_room is None:
-                    for j, bc, cc, bm, mc in zip(range(m), booked_cpu, cpu_cap, booked_mem, mem_cap):
-                        if bc + cpu <= cc and bm + mem <= mc:
-                            return j
-                else:  # the hosts with room in one dimension (see fit_room), then the exact test
-                    short = fit_size[i] - fit_slack
-                    j = 0
-                    for room in fit_room:
-                        if room >= short and booked_cpu[j] + cpu <= cpu_cap[j] and booked_mem[j] + mem <= mem_cap[j]:
-                            return j
-                        j += 1
-                if nowhere is not None:
-                    nowhere.add((cpu, mem))
-                return -1
             if m == 1:
-                return 0 if (booked_cpu[0] + cpu <= cpu_cap[0] and booked_mem[0] + mem <= mem_cap[0]
+                return 0 if (fits(booked_cpu[0], booked_mem[0], cpu, mem, cpu_cap[0], mem_cap[0])
                              and (max_starts is None or starting[0] < max_starts)) else -1
-            fits = np.array([booked_cpu[j] + cpu <= cpu_cap[j] and booked_mem[j] + mem <= mem_cap[j]
-                             and (max_starts is None or starting[j] < max_starts) for j in range(m)])
-            if not fits.any():
+            cpu_booked, mem_booked = np.array(booked_cpu), np.array(booked_mem)
+            able = fits(cpu_booked, mem_booked, cpu, mem, self.cpu_caps, self.mem_caps)
+            if max_starts is not None:
+                able &= np.array(starting) < max_starts
+            if not able.any():
                 return -1
-            fleet = Fleet(self.cpu_caps, self.mem_caps, np.array(booked_cpu), np.array(booked_mem), fits, cpu, mem)
+            fleet = Fleet(self.cpu_caps, self.mem_caps, cpu_booked, mem_booked, able, cpu, mem)
             j = self.choose(fleet, **self.policy_args)
             return -1 if j is None else j
 
@@ -622,15 +573,8 @@ class FastLane(Simulation):
             else:  # forget accumulated rounding error
                 booked_cpu[j] = booked_mem[j] = 0.0
                 busy_s[j] += now - busy_since[j]
-            if fit_room is not None:
-                fit_room[j] = fit_cap[j] - fit_booked[j]
-            if nowhere:
-                refit(j)
-
-        def refit(j: int) -> None:
-            """Room on host ``j`` again: what now fits there is no longer nowhere."""
-            nowhere.difference_update([size for size in nowhere if booked_cpu[j] + size[0] <= cpu_cap[j]
-                                       and booked_mem[j] + size[1] <= mem_cap[j]])
+            if fit is not None:
+                fit.shrank(j)
 
         def admit(i: int, j: int, now: float, clock: float) -> None:
             """Simulation._admit and _start: book ``i`` on host ``j``, then start it."""
@@ -638,8 +582,8 @@ class FastLane(Simulation):
                 touch(j, now)
             booked_cpu[j] += book_cpu[i]
             booked_mem[j] += book_mem[i]
-            if fit_room is not None:
-                fit_room[j] = fit_cap[j] - fit_booked[j]
+            if fit is not None:
+                fit.grew(j)
             count = resident[j] = resident[j] + 1
             if count == 1:
                 busy_since[j] = now
@@ -675,6 +619,173 @@ class FastLane(Simulation):
         push(heap, (0.0, _NORMAL, tick(), _SAMPLE, 0))
         if usage.step_s is not None:
             push(heap, (usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
+        # The handlers, named after the general engine's (Simulation._on_end, ...): each
+        # takes the event's time and instance, as the general engine's take the event.
+        def on_end(clock: float, i: int) -> None:
+            """Simulation._on_end: ``i``'s lifetime is over; its host takes the next in the queue."""
+            j, was = host_of[i], state[i]
+            if inline and was == RUNNING:
+                # stop() and release() written out: the hot path of loss and queueing studies
+                count = running[j] = running[j] - 1
+                if count:
+                    demand_sum[j] -= run_cpu[i]
+                    mem_sum[j] -= run_mem[i]
+                else:
+                    demand_sum[j] = mem_sum[j] = 0.0
+                count = resident[j] = resident[j] - 1
+                if count:
+                    booked_cpu[j] -= book_cpu[i]
+                    booked_mem[j] -= book_mem[i]
+                else:
+                    booked_cpu[j] = booked_mem[j] = 0.0
+                    busy_s[j] += clock - busy_since[j]
+                if fit is not None:
+                    fit.shrank(j)
+                state[i] = COMPLETED
+                end_s[i] = clock
+                if queue:
+                    drain(clock, clock)
+                return
+            if touch is not None:
+                touch(j, clock)
+            if was == RUNNING:
+                stop(i, j, clock)
+            elif was == STARTING:
+                starting[j] -= 1
+            elif was != BACKOFF:
+                return  # killed for good: nothing left to end
+            release(i, j, clock)
+            state[i] = COMPLETED
+            end_s[i] = clock
+            if queue:
+                drain(clock, clock)
+
+        def on_arrival(clock: float, i: int) -> None:
+            """Simulation._on_arrival: ``i`` and the arrivals right after it, placed, queued or rejected."""
+            nonlocal arrival
+            # This arrival, then the next while they come before every other event and the
+            # horizon: those need no event of their own. The clock reaches submit[i] by
+            # adding a delay (SimPy's arithmetic); times recorded are the exact submit times.
+            while True:
+                now = submit[i]
+                j = -1
+                if too_big[i]:  # fits on no host, however empty
+                    state[i] = REJECTED
+                    end_s[i] = now
+                    i += 1
+                else:
+                    while queue and state[queue[0]] != QUEUED:  # drop those who gave up
+                        queue.popleft()
+                    if not queue:  # FIFO: nobody may overtake a waiting request
+                        if m == 1:  # place(i), inlined for one host
+                            j = 0 if (fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i],
+                                           cpu_cap[0], mem_cap[0])
+                                      and (max_starts is None or starting[0] < max_starts)) else -1
+                        else:
+                            j = place(i)
+                        if j < 0:
+                            # fragmentation: memory free across the fleet when i found no
+                            # host (bookings never exceed the caps: Σ caps − Σ bookings)
+                            free_at_failure[i] = (mem_cap[0] - booked_mem[0] if m == 1 else
+                                                  total_mem_cap - sum(booked_mem))
+                    if j < 0:
+                        if queue_when_full:
+                            state[i] = QUEUED
+                            queue.append(i)
+                            if max_wait_s is not None:
+                                push(heap, (clock + max_wait_s, _NORMAL, tick(), _GIVE_UP, i))
+                        else:
+                            state[i] = REJECTED
+                            end_s[i] = now
+                    elif inline and start_s[i] <= 0:
+                        # admit(), ready() and start() written out: the hot path of loss
+                        # and queueing studies (running at once, first start)
+                        booked_cpu[j] += book_cpu[i]
+                        booked_mem[j] += book_mem[i]
+                        if fit is not None:
+                            fit.grew(j)
+                        count = resident[j] = resident[j] + 1
+                        if count == 1:
+                            busy_since[j] = now
+                        if count > peak[j]:
+                            peak[j] = count
+                        host_of[i] = j
+                        admit_s[i] = ready_s[i] = first_ready_s[i] = now
+                        push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
+                        state[i] = RUNNING
+                        running[j] += 1
+                        demand_sum[j] += run_cpu[i]
+                        mem_sum[j] += run_mem[i]
+                        # contended() and over_memory(), against limits computed once: the hot path
+                        if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * running[j] > mem_limit[j]:
+                            raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
+                    else:
+                        admit(i, j, now, clock)
+                    i += 1
+                if i >= n:
+                    break
+                if submit[i] > now:
+                    t = clock + (submit[i] - clock)
+                    if t >= horizon or (heap and t >= heap[0][0]):  # not first: an event of its own
+                        arrival = (t, _NORMAL, tick(), _ARRIVAL, i)
+                        break
+                    clock = t
+
+        def on_ready(clock: float, i: int) -> None:
+            """Simulation._on_ready: ``i`` has started and runs."""
+            if state[i] != STARTING:
+                return  # its lifetime ended while it was starting
+            j = host_of[i]
+            if touch is not None:
+                touch(j, clock)
+            starting[j] -= 1
+            ready(i, j, clock, clock)
+            if max_starts is not None and queue:
+                drain(clock, clock)  # a start slot on this host came free
+
+        def on_give_up(clock: float, i: int) -> None:
+            """Simulation._on_give_up: ``i`` waited ``max_wait_s`` in the queue."""
+            if state[i] == QUEUED:
+                state[i] = REJECTED
+                end_s[i] = clock
+                if queue and queue[0] == i:
+                    drain(clock, clock)  # the head left: the next may fit
+
+        def on_restart(clock: float, i: int) -> None:
+            """Simulation._on_restart: ``i`` starts again after its back-off."""
+            if state[i] == BACKOFF:
+                restarts[i] += 1
+                j = host_of[i]
+                touch(j, clock)
+                state[i] = STARTING
+                starting[j] += 1
+                if start_s[i] > 0:
+                    push(heap, (clock + start_s[i], _NORMAL, tick(), _READY, i))
+                else:
+                    starting[j] -= 1
+                    ready(i, j, clock, clock)
+
+        def on_usage_step(clock: float, i: int) -> None:
+            """Simulation._on_usage_step: new usage for every running instance."""
+            step(clock)
+            if clock + usage.step_s < horizon:
+                push(heap, (clock + usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
+
+        def on_sample(clock: float, i: int) -> None:
+            """Simulation._on_sample: one timeseries row per host."""
+            if sums is not None:
+                sums()
+            self.timeseries.add(clock, resident, running, map(operator.add, demand_sum, clip_sum),
+                                map(min, demand_sum, cores),
+                                [used + overhead * count + b for used, count, b in zip(mem_sum, running, base)],
+                                [booked + b for booked, b in zip(booked_mem, base)], no_swap)
+            if progress is not None:
+                progress(clock)
+            if clock + sample_every_s < horizon:
+                push(heap, (clock + sample_every_s, _NORMAL, tick(), _SAMPLE, 0))
+
+
+        handlers = (on_end, on_arrival, on_ready, on_give_up, on_sample, on_usage_step, on_restart)  # by kind
         while True:
             if arrival is not None and (not heap or arrival < heap[0]):
                 clock, _, _, kind, i = arrival
@@ -685,156 +796,7 @@ class FastLane(Simulation):
                 break
             if clock >= horizon:
                 break
-            if kind == _END:
-                j, was = host_of[i], state[i]
-                if inline and was == RUNNING:
-                    # stop() and release() written out: the hot path of loss and queueing studies
-                    count = running[j] = running[j] - 1
-                    if count:
-                        demand_sum[j] -= run_cpu[i]
-                        mem_sum[j] -= run_mem[i]
-                    else:
-                        demand_sum[j] = mem_sum[j] = 0.0
-                    count = resident[j] = resident[j] - 1
-                    if count:
-                        booked_cpu[j] -= book_cpu[i]
-                        booked_mem[j] -= book_mem[i]
-                    else:
-                        booked_cpu[j] = booked_mem[j] = 0.0
-                        busy_s[j] += clock - busy_since[j]
-                    if fit_room is not None:
-                        fit_room[j] = fit_cap[j] - fit_booked[j]
-                    if nowhere:
-                        refit(j)
-                    state[i] = COMPLETED
-                    end_s[i] = clock
-                    if queue:
-                        drain(clock, clock)
-                    continue
-                if touch is not None:
-                    touch(j, clock)
-                if was == RUNNING:
-                    stop(i, j, clock)
-                elif was == STARTING:
-                    starting[j] -= 1
-                elif was != BACKOFF:
-                    continue  # killed for good: nothing left to end
-                release(i, j, clock)
-                state[i] = COMPLETED
-                end_s[i] = clock
-                if queue:
-                    drain(clock, clock)
-            elif kind == _ARRIVAL:
-                # This arrival, then the next while they come before every other event and the
-                # horizon: those need no event of their own. The clock reaches submit[i] by
-                # adding a delay (SimPy's arithmetic); times recorded are the exact submit times.
-                while True:
-                    now = submit[i]
-                    j = -1
-                    if too_big[i]:  # fits on no host, however empty
-                        state[i] = REJECTED
-                        end_s[i] = now
-                        i += 1
-                    else:
-                        while queue and state[queue[0]] != QUEUED:  # drop those who gave up
-                            queue.popleft()
-                        if not queue:  # FIFO: nobody may overtake a waiting request
-                            if m == 1:  # place(i), inlined for one host
-                                j = 0 if (booked_cpu[0] + book_cpu[i] <= cpu_cap[0]
-                                          and booked_mem[0] + book_mem[i] <= mem_cap[0]
-                                          and (max_starts is None or starting[0] < max_starts)) else -1
-                            else:
-                                j = place(i)
-                            if j < 0:
-                                # fragmentation: memory free across the fleet when i found no
-                                # host (bookings never exceed the caps: Σ caps − Σ bookings)
-                                free_at_failure[i] = (mem_cap[0] - booked_mem[0] if m == 1 else
-                                                      total_mem_cap - sum(booked_mem))
-                        if j < 0:
-                            if queue_when_full:
-                                state[i] = QUEUED
-                                queue.append(i)
-                                if max_wait_s is not None:
-                                    push(heap, (clock + max_wait_s, _NORMAL, tick(), _GIVE_UP, i))
-                            else:
-                                state[i] = REJECTED
-                                end_s[i] = now
-                        elif inline and start_s[i] <= 0:
-                            # admit(), ready() and start() written out: the hot path of loss
-                            # and queueing studies (running at once, first start)
-                            booked_cpu[j] += book_cpu[i]
-                            booked_mem[j] += book_mem[i]
-                            if fit_room is not None:
-                                fit_room[j] = fit_cap[j] - fit_booked[j]
-                            count = resident[j] = resident[j] + 1
-                            if count == 1:
-                                busy_since[j] = now
-                            if count > peak[j]:
-                                peak[j] = count
-                            host_of[i] = j
-                            admit_s[i] = ready_s[i] = first_ready_s[i] = now
-                            push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
-                            state[i] = RUNNING
-                            running[j] += 1
-                            demand_sum[j] += run_cpu[i]
-                            mem_sum[j] += run_mem[i]
-                            if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * running[j] > mem_room[j]:
-                                raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
-                        else:
-                            admit(i, j, now, clock)
-                        i += 1
-                    if i >= n:
-                        break
-                    if submit[i] > now:
-                        t = clock + (submit[i] - clock)
-                        if t >= horizon or (heap and t >= heap[0][0]):  # not first: an event of its own
-                            arrival = (t, _NORMAL, tick(), _ARRIVAL, i)
-                            break
-                        clock = t
-            elif kind == _READY:
-                if state[i] != STARTING:
-                    continue  # its lifetime ended while it was starting
-                j = host_of[i]
-                if touch is not None:
-                    touch(j, clock)
-                starting[j] -= 1
-                ready(i, j, clock, clock)
-                if max_starts is not None and queue:
-                    drain(clock, clock)  # a start slot on this host came free
-            elif kind == _GIVE_UP:
-                if state[i] == QUEUED:
-                    state[i] = REJECTED
-                    end_s[i] = clock
-                    if queue and queue[0] == i:
-                        drain(clock, clock)  # the head left: the next may fit
-            elif kind == _RESTART:  # Simulation._on_restart, then _start
-                if state[i] == BACKOFF:
-                    restarts[i] += 1
-                    j = host_of[i]
-                    touch(j, clock)
-                    state[i] = STARTING
-                    starting[j] += 1
-                    if start_s[i] > 0:
-                        push(heap, (clock + start_s[i], _NORMAL, tick(), _READY, i))
-                    else:
-                        starting[j] -= 1
-                        ready(i, j, clock, clock)
-            elif kind == _USAGE_STEP:
-                step(clock)
-                if clock + usage.step_s < horizon:
-                    push(heap, (clock + usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
-            else:  # Simulation._sample's rows, from the lists
-                if sums is not None:
-                    sums()
-                self.timeseries.add(clock, resident, running, map(operator.add, demand_sum, clip_sum),
-                                    map(min, demand_sum, cores),
-                                    [used + overhead * count + b for used, count, b in zip(mem_sum, running, base)],
-                                    [booked + b for booked, b in zip(booked_mem, base)], no_swap)
-                if progress is not None:
-                    progress(clock)
-                if clock + sample_every_s < horizon:
-                    push(heap, (clock + sample_every_s, _NORMAL, tick(), _SAMPLE, 0))
-
+            handlers[kind](clock, i)
         if not closed:  # the running instances' and the hosts' integrals up to the horizon
             collect(horizon)
         for h, j in zip(hosts, range(m)):  # the hosts' state into their HostState objects
@@ -873,13 +835,14 @@ class FastLane(Simulation):
         overhead = self.hosts[0].overhead
         if self.mode == "closed":
             cores = np.array([h.cores for h in self.hosts])
-            cpu = np.minimum(np.minimum(self.usage.cpu, self.fp.cpu_cap)[placed], cores[host])
+            cpu, _, mem = capped_usage(self.usage.cpu[placed], self.usage.mem[placed], cores[host],
+                                       self.fp.cpu_cap[placed], self.fp.mem_cap[placed])
             demand = np.where(started, cpu * ran, 0.0)
             self.demand_s = np.zeros(n)
             self.demand_s[placed] = 0.0 + demand
             self.unmet_s = np.zeros(n)
             self.kills = self.restarts = np.zeros(n, dtype=np.int64)
-            used, mem_time = demand, (np.minimum(self.usage.mem, self.fp.mem_cap)[placed] + overhead) * ran
+            used, mem_time = demand, (mem + overhead) * ran
         else:
             self.demand_s, self.unmet_s = self.cpu_acc, self.unmet_acc
             demand = self.cpu_acc[placed]
@@ -912,4 +875,4 @@ class FastLane(Simulation):
             # bookings; else integrated as the run went
             h.stranded_s = float(mem_alloc_s[j] - mem_used_s[j]) if self.mode != "tracked" else self.stranded[j]
             on_s = self.busy_s[j] if h.power_off_idle else horizon
-            h.energy_j = h.power_idle_w * on_s + (h.power_max_w - h.power_idle_w) * h.cpu_used_s / h.cores
+            h.energy_j = energy_j(h.power_idle_w, h.power_max_w, h.cores, on_s, h.cpu_used_s)

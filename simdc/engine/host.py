@@ -24,9 +24,10 @@ from __future__ import annotations
 import numpy as np
 
 from simdc.engine.cpu import water_fill
+from simdc.engine.rules import EPS, limit, energy_j, fits, over_memory, stranded_gib  # noqa: F401 (EPS)
+from simdc.engine.rules import contended as is_contended
 from simdc.model.host import HostSpec
 
-EPS = 1e-9  # slack for sums of float sizes, so 4 × 0.25 fits in 1.0
 DONE = 1e-9  # batch work left (full-speed seconds) that counts as finished
 DEGRADED = 0.95  # an instance running below this speed counts as degraded
 # Up to this many running instances a host's settle and shares run slot by slot in
@@ -73,8 +74,8 @@ class HostState:
                  membw_sensitivity: float = 0.0, io_sensitivity: float = 0.0):
         self.index = index
         self.spec = spec
-        self.cpu_cap = cpu_cap + EPS
-        self.mem_cap = mem_cap + EPS
+        self.cpu_cap = limit(cpu_cap)  # what bookings may add up to (rules.fits)
+        self.mem_cap = limit(mem_cap)
         self.cores = float(spec.cpu_cores)
         self.allocatable = spec.allocatable_memory_gib
         self.overhead = overhead_gib
@@ -181,7 +182,7 @@ class HostState:
             self.fleet.down[self.index] = self.down
 
     def fits(self, cpu: float, mem: float) -> bool:
-        return self.book_cpu + cpu <= self.cpu_cap and self.book_mem + mem <= self.mem_cap and not self.down
+        return fits(self.book_cpu, self.book_mem, cpu, mem, self.cpu_cap, self.mem_cap) and not self.down
 
     def book(self, now: float, cpu: float, mem: float) -> None:
         self.advance(now)
@@ -226,12 +227,11 @@ class HostState:
         book = self.book_mem + self.base
         self.mem_used_s += mem_used * dt
         self.mem_alloc_s += book * dt
-        # Booked but unused, up to what the host has: booking beyond it strands nothing.
-        stranded = min(self.book_mem, self.allocatable) - self.mem_used
+        stranded = stranded_gib(self.book_mem, self.allocatable, self.mem_used)
         if stranded > 0:
             self.stranded_s += stranded * dt
         if self.resident or not self.power_off_idle:  # power linear in CPU utilisation
-            self.energy_j += (self.power_idle_w + (self.power_max_w - self.power_idle_w) * used / self.cores) * dt
+            self.energy_j += energy_j(self.power_idle_w, self.power_max_w, self.cores, dt, used * dt)
         if self.out:
             self.down_s += dt
         if self.reclaiming:
@@ -432,7 +432,7 @@ class HostState:
             self.advance(now)
         n = len(self.inst)
         cpu_demand = self.demand_sum
-        contended = cpu_demand > self.cores + EPS
+        contended = is_contended(cpu_demand, self.cores)
         if self.vm:
             mem_used, swapped, speed, reclaiming = self._memory()
         else:
@@ -539,7 +539,7 @@ class HostState:
         # now, then the host swaps the rest.
         touched = self.hwm_sum
         demand = touched + overhead
-        if demand <= self.allocatable + EPS:
+        if not over_memory(touched, self.overhead, len(self.inst), self.allocatable):
             return demand, 0.0, 1.0, False
         demand -= self.ksm * touched
         if self.balloon and demand > self.allocatable:
@@ -551,7 +551,7 @@ class HostState:
 
     def over_memory(self) -> bool:
         """Container footprint above the host's allocatable memory: the OOM killer must act."""
-        return self.mem_sum + self.overhead * len(self.inst) > self.allocatable + EPS
+        return over_memory(self.mem_sum, self.overhead, len(self.inst), self.allocatable)
 
     def next_finish(self, now: float) -> float | None:
         """When the next batch instance will finish at current shares, or ``None``.

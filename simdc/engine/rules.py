@@ -1,9 +1,19 @@
-"""Platforms' rules turned into per-instance numbers, once, before the run.
+"""The model's rules, each written once: both engine lanes call these.
 
-The engine itself is platform-blind: it books ``book_cpu`` / ``book_mem`` against a
-host's caps from admission to the end, and adds the instance's usage, capped by
-``cpu_cap`` / ``mem_cap``, while it runs. What differs between a VM and a container is only how those numbers
-and the caps are derived, here.
+Platforms' rules turn into per-instance numbers once, before the run
+(:func:`footprints`, :func:`virtualisation`, :func:`caps`): the engine itself is
+platform-blind. It books ``book_cpu`` / ``book_mem`` against a host's caps from
+admission to the end, and adds the instance's usage, capped by ``cpu_cap`` / ``mem_cap``,
+while it runs. What differs between a VM and a container is only how those numbers and
+the caps are derived.
+
+The rules the run applies as it goes are pure functions over scalars or arrays, called
+by the general engine (:mod:`simdc.engine.simulation`, :mod:`simdc.engine.host`) and the
+fast lane (:mod:`simdc.engine.fastlane`) alike: the tolerance of sums (:func:`limit`),
+the fit test (:func:`fits`), the usage cap (:func:`capped_usage`), when a host is contended or over
+its memory (:func:`contended`, :func:`over_memory`), the OOM killer's victims
+(:func:`oom_victims`), the restart back-off (:func:`backoff`) and the power model
+(:func:`energy_j`).
 """
 
 from __future__ import annotations
@@ -216,19 +226,158 @@ def caps(platform: VmPlatform | ContainerPlatform, host: HostSpec) -> tuple[floa
     return host.cpu_cores * platform.overcommit, host.allocatable_memory_gib * platform.overcommit
 
 
+# Slack for sums of float sizes, so 4 × 0.25 fits in 1.0: far above the rounding of a
+# sum of bookings, far below any size a workload gives.
+EPS = 1e-9
+
+
+def limit(capacity):
+    """What a sum of float sizes may reach against ``capacity``: it with :data:`EPS` of
+    slack. The one place the tolerance is applied: bookings against a host's cap
+    (:func:`caps`; :func:`fits` compares with this limit), demand against its cores
+    (:func:`contended`), use against its allocatable memory (:func:`over_memory`)."""
+    return capacity + EPS
+
+
+def fits(booked_cpu, booked_mem_gib, cpu, mem_gib, cpu_limit, mem_limit):
+    """The fit test: whether a request of ``cpu`` cores and ``mem_gib`` GiB fits beside the
+    bookings, in CPU and memory at once.
+
+    Scalars (Python floats: a bool comes back) or arrays that broadcast (shape
+    ``(hosts,)``: a mask over hosts comes back). Limits from :func:`limit`.
+    ``booked + request <= limit`` in that order of operations, so every caller gets the
+    same doubles.
+    """
+    return (booked_cpu + cpu <= cpu_limit) & (booked_mem_gib + mem_gib <= mem_limit)
+
+
+def contended(demand_cores, cores):
+    """Whether a host's CPU is contended: its instances demand more than its ``cores``
+    (beyond :data:`EPS`), so they share them out (:func:`~simdc.engine.cpu.water_fill`).
+    Scalars, or arrays per host (a mask comes back)."""
+    return demand_cores > cores + EPS  # > limit(cores), without the call
+
+
+def over_memory(used_gib, overhead_gib, running, allocatable_gib):
+    """Whether a host is over its memory: its ``running`` instances' usage (``used_gib``
+    in all) and ``overhead_gib`` each, beyond its allocatable GiB (and :data:`EPS`). A
+    container host then runs the OOM killer (:func:`oom_victims`), a VM host reclaims.
+    Scalars, or arrays per host (a mask comes back)."""
+    return used_gib + overhead_gib * running > allocatable_gib + EPS  # > limit(allocatable_gib)
+
+
+def stranded_gib(booked_gib: float, allocatable_gib: float, used_gib: float) -> float:
+    """Memory booked but unused on a host (GiB, ≥ 0): its bookings, up to what the host
+    has (booking beyond it strands nothing), less what is used. One host, Python floats."""
+    left = (allocatable_gib if allocatable_gib < booked_gib else booked_gib) - used_gib  # min(), written out
+    return left if left > 0 else 0.0
+
+
+def capped_usage(cpu, mem_gib, cores, cpu_cap, mem_cap):
+    """The usage cap: what an instance's usage amounts to on its machine, as
+    ``(demand, clip, mem_gib)``.
+
+    No instance can demand more than its machine's ``cores``, whatever its trace says;
+    what it asks above its ceiling ``cpu_cap`` (a VM's vCPUs, a container's CPU limit) is
+    demand it does not get (``clip``: counted as demand and as unmet); its memory is held
+    to ``mem_cap`` GiB (a VM's size less its guest OS: the guest cannot use more)::
+
+        demand = min(cpu, cores, cpu_cap)
+        clip = min(cpu, cores) - demand       (>= 0)
+        mem_gib = min(mem_gib, mem_cap)
+
+    Parameters
+    ----------
+    cpu, mem_gib
+        Usage: cores and GiB. One instance's (Python floats: floats come back, with no
+        numpy call) or arrays that broadcast with the caps.
+    cores, cpu_cap, mem_cap
+        The machine's cores and the instance's ceilings (``inf``: none). For arrays,
+        ``None`` skips a cap that cannot bind (a pass less over the arrays): ``cores``
+        when the machine is not known yet, a ceiling that is infinite everywhere.
+    """
+    if isinstance(cpu, np.ndarray):
+        wanted = cpu if cores is None else np.minimum(cpu, cores)
+        demand = wanted if cpu_cap is None else np.minimum(wanted, cpu_cap)
+        if cores is None:  # usage may be unbounded: inf - inf is no clip
+            clip = np.subtract(wanted, demand, out=np.zeros(np.shape(demand)), where=demand < wanted)
+        else:
+            clip = wanted - demand
+        return demand, clip, mem_gib if mem_cap is None else np.minimum(mem_gib, mem_cap)
+    # min() written out: a call less each, on the path taken once per start
+    wanted = cores if cores < cpu else cpu
+    demand = cpu_cap if cpu_cap < wanted else wanted
+    return demand, wanted - demand, mem_cap if mem_cap < mem_gib else mem_gib
+
+
+def oom_victims(mem_gib: np.ndarray, request_gib: np.ndarray, priority: np.ndarray, overhead_gib: float,
+                allocatable_gib: float) -> np.ndarray:
+    """The OOM killer's victims on a container host over its memory: positions into the
+    host's running instances, in the order they are killed, until the host fits.
+
+    The kubelet's eviction order (Kubernetes docs, Node-pressure Eviction): usage above
+    request first, then lower ``priority``, then furthest above request; among those
+    within their request, the largest. Ties keep the host's order (a stable sort).
+    Victims are taken until the footprint left, usage plus ``overhead_gib`` an instance,
+    is within ``allocatable_gib``.
+
+    Parameters
+    ----------
+    mem_gib, request_gib, priority
+        Shape ``(running,)``: each instance's usage and request (GiB) and priority.
+    """
+    excess = mem_gib - request_gib
+    above = excess > 0
+    order = np.lexsort((-mem_gib, -excess, priority, ~above))
+    left = mem_gib.sum() + overhead_gib * len(mem_gib) - np.cumsum((mem_gib + overhead_gib)[order])
+    return order[:int(np.argmax(left <= allocatable_gib)) + 1]
+
+
+# "After containers in a Pod run for 10 minutes without any problems, the kubelet
+# resets the restart backoff timer" (Kubernetes docs, Pod Lifecycle).
+BACKOFF_RESET_S = 600.0
+
+
+def backoff(streak: int, ran_s: float, base_s: float, max_s: float) -> tuple[float, int]:
+    """The restart back-off of a killed container: ``(delay_s, streak)``, the seconds it
+    waits before it starts again and its streak of kills after this one.
+
+    The delay doubles with each kill in a row, from ``base_s`` up to ``max_s``
+    (``restart_backoff_s``, ``restart_backoff_max_s``); an attempt that ran
+    ``BACKOFF_RESET_S`` or more before this kill (``ran_s``) starts a new streak.
+    """
+    if ran_s >= BACKOFF_RESET_S:
+        streak = 0
+    return min(base_s * 2 ** streak, max_s), streak + 1
+
+
+def energy_j(power_idle_w, power_max_w, cores, on_s, cpu_used_core_s):
+    """Energy a machine draws, in joules, over a span it is powered on for ``on_s`` seconds
+    while its instances use ``cpu_used_core_s`` core-seconds of its ``cores``.
+
+    Power is linear in CPU utilisation, ``power_idle_w`` idle to ``power_max_w`` with
+    every core busy (the host model's, :class:`simdc.model.host.HostSpec`: Barroso &
+    Hölzle, IEEE Computer 2007), so over any span its integral is ``power_idle_w × on_s + (power_max_w − power_idle_w) ×
+    cpu_used_core_s / cores``: one host over the run, or one interval of it (a sample's
+    ``cpu_used`` × its step). Scalars or arrays that broadcast (a value per host).
+    """
+    return power_idle_w * on_s + (power_max_w - power_idle_w) * cpu_used_core_s / cores
+
+
 def fits_nowhere(book_cpu: np.ndarray, book_mem_gib: np.ndarray, cpu_caps: np.ndarray,
                  mem_caps: np.ndarray) -> np.ndarray:
     """Which requests no host could ever hold, even empty: shape ``(instances,)``, bool.
 
     A request fits a host when its booking is within that host's caps in CPU (cores) and
-    memory (GiB) at once (:func:`caps`), so a request that needs host A's cores and host
-    B's memory fits nowhere. Hosts are compared by their distinct cap pairs, which a fleet
-    has few of (one per host group), so the cost is instances × groups.
+    memory (GiB) at once (:func:`fits` on an empty host, against the limits of
+    :func:`limit`), so a request that needs host A's cores and host B's memory
+    fits nowhere. Hosts are compared by their distinct limit pairs, which a fleet has few
+    of (one per host group), so the cost is instances × groups.
     """
     book_cpu, book_mem_gib = np.asarray(book_cpu, float), np.asarray(book_mem_gib, float)
     somewhere = np.zeros(len(book_cpu), dtype=bool)
     for cpu_cap, mem_cap in set(zip(np.asarray(cpu_caps, float).tolist(), np.asarray(mem_caps, float).tolist())):
-        somewhere |= (book_cpu <= cpu_cap) & (book_mem_gib <= mem_cap)
+        somewhere |= fits(0.0, 0.0, book_cpu, book_mem_gib, cpu_cap, mem_cap)
     return ~somewhere
 
 

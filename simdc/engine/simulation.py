@@ -34,8 +34,8 @@ from simdc.engine.images import LayerCache
 from simdc.engine.meter import Meter
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.recommender import OBSERVE_EVERY_S
-from simdc.engine.rules import (MIB_PER_GIB, caps, footprints, host_specs, image_needs, resident_overhead_gib,
-                                take_objects, virtualisation)
+from simdc.engine.rules import (MIB_PER_GIB, backoff, capped_usage, caps, fits, footprints, host_specs,
+                                image_needs, oom_victims, resident_overhead_gib, take_objects, virtualisation)
 from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet, first_fit, first_fit_index
 from simdc.random import stream
@@ -62,9 +62,6 @@ FINAL_OUTCOME = {
 _REQUEUED = OUTCOMES.index("requeued_at_end")
 _SCAN_HOSTS = 32  # up to this many hosts, first fit scans them in Python; beyond, one vectorised test
 _OUTCOME_CODE = np.array([OUTCOMES.index(FINAL_OUTCOME[s]) for s in range(len(FINAL_OUTCOME))])
-# "After containers in a Pod run for 10 minutes without any problems, the kubelet
-# resets the restart backoff timer" (Kubernetes docs, Pod Lifecycle).
-BACKOFF_RESET_S = 600.0
 
 
 def _as_list(values: np.ndarray) -> list:
@@ -414,7 +411,7 @@ class Simulation:
         if self.recommender is not None:
             self._recommend(i, now)
         cpu, mem = self.book_cpu[i], self.book_mem[i]
-        if cpu > self.max_cpu_cap or mem > self.max_mem_cap:
+        if not fits(0.0, 0.0, cpu, mem, self.max_cpu_cap, self.max_mem_cap):
             self._reject(i, now)  # fits on no host, even empty: never queue it
             return
         queue = self.queue
@@ -440,22 +437,22 @@ class Simulation:
         hosts = self.hosts
         limit = self.max_starts
         if len(hosts) <= _SCAN_HOSTS and (len(hosts) == 1 or self.choose is first_fit):
-            for h in hosts:  # HostState.fits, inlined: a few hosts are quicker scanned than masked
-                if (h.book_cpu + cpu <= h.cpu_cap and h.book_mem + mem <= h.mem_cap and not h.down
+            for h in hosts:  # a few hosts are quicker scanned than masked
+                if (fits(h.book_cpu, h.book_mem, cpu, mem, h.cpu_cap, h.mem_cap) and not h.down
                         and (limit is None or h.starting < limit)):
                     return h
             return None
-        # HostState.fits for every host at once, over the fleet-wide copy of the bookings
+        # the fit test for every host at once, over the fleet-wide copy of the bookings
         booked = self.fleet
-        fits = (booked.cpu + cpu <= self.cpu_caps) & (booked.mem + mem <= self.mem_caps) & ~booked.down
+        room = fits(booked.cpu, booked.mem, cpu, mem, self.cpu_caps, self.mem_caps) & ~booked.down
         if limit is not None:
-            fits &= np.fromiter((h.starting < limit for h in hosts), dtype=bool, count=len(hosts))
+            room &= np.fromiter((h.starting < limit for h in hosts), dtype=bool, count=len(hosts))
         if self.choose is first_fit:
-            index = first_fit_index(fits)
-        elif not fits.any():
+            index = first_fit_index(room)
+        elif not room.any():
             return None
         else:
-            index = self.choose(Fleet(self.cpu_caps, self.mem_caps, booked.cpu, booked.mem, fits, cpu, mem),
+            index = self.choose(Fleet(self.cpu_caps, self.mem_caps, booked.cpu, booked.mem, room, cpu, mem),
                                 **self.policy_args)
         return None if index is None else hosts[index]
 
@@ -608,12 +605,9 @@ class Simulation:
             work, attempt = self.mover.resume(i, now, work, attempt)
         self.attempt_s[i] = attempt
         cpu, mem = self.usage.at_one(i, now - attempt, now)
-        # No instance can demand more than its machine's cores, whatever its trace says;
-        # what it asks above its ceiling (vCPUs, limit) is demand it does not get.
-        wanted = min(cpu, host.cores)
-        demand = min(wanted, self.cpu_cap[i])
-        host.add(now, i, demand, self.weight[i], min(mem, self.mem_cap[i]),
-                 self.batch[i], work, self.slot_of, self.membw[i], self.io[i], wanted - demand)
+        demand, clip, mem = capped_usage(cpu, mem, host.cores, self.cpu_cap[i], self.mem_cap[i])
+        host.add(now, i, demand, self.weight[i], mem,
+                 self.batch[i], work, self.slot_of, self.membw[i], self.io[i], clip)
         self._settle_host(host, now)
         if self.vm and self.faults.kernel_mtbf_s and attempt == now:  # this VM's own kernel may fail
             delay = float(self.kernel_rng.exponential(self.faults.kernel_mtbf_s))
@@ -720,10 +714,9 @@ class Simulation:
         """The OOM killer frees memory until the footprint fits the host.
 
         First an instance above its own memory limit is killed alone (its cgroup's OOM).
-        Then, while the host is over, victims in the kubelet's eviction order (Kubernetes
-        docs, Node-pressure Eviction): usage above request first, then lower priority,
-        then furthest above request; among those within their request, the largest.
-        Returns whether a booking was released (a victim that will not restart).
+        Then, while the host is over, victims in the kubelet's eviction order
+        (:func:`~simdc.engine.rules.oom_victims`). Returns whether a booking was released
+        (a victim that will not restart).
         """
         fp = self.fp
         inst = host.inst_array()
@@ -732,16 +725,10 @@ class Simulation:
             freed |= self._kill(i, host, now)
         if not host.over_memory():
             return freed
-        n = host.n
         inst = host.inst_array()
-        mem = host.mem_array()
-        excess = mem - fp.mem_request[inst]
-        above = excess > 0
-        order = np.lexsort((-mem, -excess, fp.priority[inst], ~above))
-        footprint = mem + host.overhead
-        left = mem.sum() + host.overhead * n - np.cumsum(footprint[order])
-        victims = int(np.argmax(left <= host.allocatable)) + 1
-        for i in inst[order[:victims]].tolist():
+        victims = oom_victims(host.mem_array(), fp.mem_request[inst], fp.priority[inst], host.overhead,
+                              host.allocatable)
+        for i in inst[victims].tolist():
             freed |= self._kill(i, host, now)
         return freed
 
@@ -760,10 +747,7 @@ class Simulation:
         if not self.restart:
             self._leave(i, host, now, KILLED, drain=False)
             return True
-        if now - self.attempt_s[i] >= BACKOFF_RESET_S:
-            self.streak[i] = 0
-        delay = min(self.backoff_s * 2 ** self.streak[i], self.backoff_max_s)
-        self.streak[i] += 1
+        delay, self.streak[i] = backoff(self.streak[i], now - self.attempt_s[i], self.backoff_s, self.backoff_max_s)
         self.state[i] = BACKOFF
         self._after(delay, self._on_restart, (i, self.epoch[i]))
         return False
@@ -932,13 +916,8 @@ class Simulation:
             counts = [len(host.inst) for host in busy]
             inst = np.fromiter(itertools.chain.from_iterable(host.inst for host in busy), np.int64, sum(counts))
             cpu, mem = self.usage.at(inst, now - self.attempt_s[inst], now)
-            # No instance can demand more than its machine's cores, whatever its trace says;
-            # what it asks above its ceiling (vCPUs, limit) is demand it does not get.
             cores = np.repeat([host.cores for host in busy], counts)
-            wanted = np.minimum(cpu, cores)
-            cpu = np.minimum(wanted, fp.cpu_cap[inst])
-            clip = wanted - cpu
-            mem = np.minimum(mem, fp.mem_cap[inst])
+            cpu, clip, mem = capped_usage(cpu, mem, cores, fp.cpu_cap[inst], fp.mem_cap[inst])
             start = 0
             for host, count in zip(busy, counts):
                 host.set_usage(now, cpu[start:start + count], mem[start:start + count], clip[start:start + count])

@@ -1,0 +1,48 @@
+"""FirstFit's caches must never change the pick: over random admissions and releases, it
+picks what the plain scan (the first host that passes rules.fits) picks."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simdc.engine.first_fit import FirstFit
+from simdc.engine.rules import limit, fits
+
+SIZES = [(1.0, 2.0), (0.25, 0.5), (2.0, 8.0), (4.0, 1.0), (16.0, 64.0)]  # (cores, GiB): few sizes
+
+
+def plain_scan(booked_cpu, booked_mem, cpu_limit, mem_limit, cpu, mem) -> int:
+    for j in range(len(booked_cpu)):
+        if fits(booked_cpu[j], booked_mem[j], cpu, mem, cpu_limit[j], mem_limit[j]):
+            return j
+    return -1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(2, 16), st.integers(4, 64)), min_size=2, max_size=6),
+       st.lists(st.tuples(st.booleans(), st.integers(0, len(SIZES) - 1), st.integers(0, 10 ** 6)), max_size=120),
+       st.booleans())
+def test_first_fit_with_its_caches_picks_the_plain_scans_host(hosts, steps, few):
+    cpu_limit = [limit(float(c)) for c, _ in hosts]
+    mem_limit = [limit(float(g)) for _, g in hosts]
+    book_cpu = [cpu for cpu, _ in SIZES]
+    book_mem = [mem for _, mem in SIZES]
+    booked_cpu, booked_mem = [0.0] * len(hosts), [0.0] * len(hosts)
+    fit = FirstFit(booked_cpu, booked_mem, cpu_limit, mem_limit, book_cpu, book_mem, few)
+    placed: list[tuple[int, int]] = []  # (size, host)
+    for arrive, size, pick in steps:
+        if arrive or not placed:
+            expected = plain_scan(booked_cpu, booked_mem, cpu_limit, mem_limit, book_cpu[size], book_mem[size])
+            j = fit.place(size)
+            assert j == expected
+            if j >= 0:
+                booked_cpu[j] += book_cpu[size]
+                booked_mem[j] += book_mem[size]
+                fit.grew(j)
+                placed.append((size, j))
+        else:
+            size, j = placed.pop(pick % len(placed))
+            booked_cpu[j] -= book_cpu[size]
+            booked_mem[j] -= book_mem[size]
+            fit.shrank(j)

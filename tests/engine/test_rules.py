@@ -1,0 +1,138 @@
+"""The model's rules (simdc.engine.rules), each checked against what it claims, computed
+here another way: by brute force, by the integral it stands for, or over random inputs."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simdc.engine.rules import (BACKOFF_RESET_S, backoff, limit, capped_usage, contended, energy_j, fits,
+                               oom_victims, over_memory, stranded_gib)
+
+sizes = st.floats(0.0, 64.0, allow_nan=False)
+
+
+def test_four_quarters_fit_in_one_core_and_a_hair_more_does_not():
+    one = limit(1.0)
+    booked = 0.0
+    for _ in range(3):
+        booked += 0.25
+    assert fits(booked, 0.0, 0.25, 0.0, one, one)
+    assert not fits(booked, 0.0, 0.25 + 1e-6, 0.0, one, one)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(sizes, sizes, sizes, sizes), min_size=1, max_size=8), sizes, sizes)
+def test_the_fit_test_over_hosts_is_the_test_host_by_host(hosts, cpu, mem):
+    booked_cpu, booked_mem, cpu_cap, mem_cap = (np.array(column) for column in zip(*hosts))
+    mask = fits(booked_cpu, booked_mem, cpu, mem, cpu_cap, mem_cap)
+    one_by_one = [bool(fits(float(a), float(b), cpu, mem, float(c), float(d))) for a, b, c, d in hosts]
+    assert mask.tolist() == one_by_one
+    assert one_by_one == [a + cpu <= c and b + mem <= d for a, b, c, d in hosts]
+
+
+capped = st.one_of(st.just(float("inf")), sizes)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(sizes, sizes, st.floats(0.5, 128.0), capped, capped), min_size=1, max_size=8))
+def test_usage_cap_for_one_instance_and_for_arrays_agree_with_min_over_the_caps(rows):
+    cpu, mem, cores, cpu_cap, mem_cap = (np.array(column) for column in zip(*rows))
+    demand, clip, mem_capped = capped_usage(cpu, mem, cores, cpu_cap, mem_cap)
+    for k, (c, m, n, cc, mc) in enumerate(rows):
+        one = capped_usage(c, m, n, cc, mc)
+        assert one == (demand[k], clip[k], mem_capped[k])
+        assert one[0] == min(c, n, cc)  # never more than the machine or the ceiling
+        assert one[0] + one[1] == min(c, n)  # what is clipped is the rest of what it asked
+        assert one[2] == min(m, mc)
+
+
+def test_a_cap_given_as_none_is_no_cap():
+    cpu, mem = np.array([3.0, np.inf]), np.array([2.0, 5.0])
+    demand, clip, mem_out = capped_usage(cpu, mem, None, None, None)
+    assert demand.tolist() == [3.0, np.inf] and clip.tolist() == [0.0, 0.0] and mem_out.tolist() == [2.0, 5.0]
+
+
+def _kubelet_order(mem, request, priority):
+    """The eviction order by its definition: usage above request before within it; then
+    lower priority; then furthest above request; then largest usage; then host order."""
+    return sorted(range(len(mem)), key=lambda k: (not mem[k] > request[k], priority[k], -(mem[k] - request[k]),
+                                                  -mem[k], k))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 16), st.integers(0, 16), st.integers(0, 2)), min_size=1, max_size=8),
+       st.integers(0, 40))
+def test_oom_victims_are_the_kubelet_order_until_the_host_fits(rows, allocatable):
+    mem, request, priority = (np.array(column, dtype=float) for column in zip(*rows))
+    overhead = 0.5
+    victims = oom_victims(mem, request, priority, overhead, float(allocatable))
+    order = _kubelet_order(mem.tolist(), request.tolist(), priority.tolist())
+    assert victims.tolist() == order[:len(victims)]
+    left = [k for k in range(len(mem)) if k not in set(victims.tolist())]
+    footprint = sum(mem[k] + overhead for k in left)
+    if footprint > allocatable:
+        assert not left  # everyone went and it still did not fit (only when it never could)
+    else:  # the fewest victims: one fewer would have left the host over
+        spared = victims.tolist()[-1]
+        assert footprint + mem[spared] + overhead > allocatable or len(victims) == 1
+
+
+def test_backoff_doubles_from_the_base_to_the_cap_and_resets_after_ten_quiet_minutes():
+    streak, delays = 0, []
+    for _ in range(7):
+        delay, streak = backoff(streak, 5.0, 10.0, 300.0)
+        delays.append(delay)
+    assert delays == [10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0]
+    assert backoff(streak, BACKOFF_RESET_S, 10.0, 300.0) == (10.0, 1)
+    assert backoff(streak, BACKOFF_RESET_S - 1.0, 10.0, 300.0) == (300.0, streak + 1)
+
+
+@pytest.mark.parametrize("idle_w, max_w, cores", [(200.0, 400.0, 32.0), (0.0, 150.0, 8.0), (90.0, 90.0, 4.0)])
+def test_energy_is_the_integral_of_power_linear_in_utilisation(idle_w, max_w, cores):
+    """Piecewise-constant use: the energy of each piece, summed, is the whole span's, and
+    both are ∫ (idle + (max − idle) × used / cores) dt computed piece by piece."""
+    pieces = [(30.0, 0.0), (120.0, cores), (45.5, cores / 3), (600.0, 1.25)]  # (seconds, cores used)
+    by_piece = sum(energy_j(idle_w, max_w, cores, dt, used * dt) for dt, used in pieces)
+    whole = energy_j(idle_w, max_w, cores, sum(dt for dt, _ in pieces), sum(dt * used for dt, used in pieces))
+    power = sum((idle_w + (max_w - idle_w) * used / cores) * dt for dt, used in pieces)
+    assert by_piece == pytest.approx(power, rel=1e-12)
+    assert whole == pytest.approx(power, rel=1e-12)
+    assert energy_j(idle_w, max_w, cores, 3600.0, 0.0) == idle_w * 3600.0  # idle for an hour
+    assert energy_j(idle_w, max_w, cores, 3600.0, cores * 3600.0) == pytest.approx(max_w * 3600.0, rel=1e-12)
+
+
+def test_energy_per_host_takes_arrays():
+    on_s, used = np.array([10.0, 20.0]), np.array([5.0, 0.0])
+    got = energy_j(np.array([100.0, 50.0]), np.array([200.0, 50.0]), np.array([2.0, 4.0]), on_s, used)
+    assert got.tolist() == [100.0 * 10 + 100.0 * 5 / 2, 50.0 * 20]
+
+
+def test_capping_by_the_ceiling_or_by_the_machine_first_gives_the_same_double():
+    """min() over three values picks one of them, whichever way round: a lane that caps by
+    the ceiling first (the fast lane's closed mode) and one that caps by the machine first
+    agree to the bit."""
+    for c, n, cc in itertools.permutations([0.1 + 0.2, 0.3, 0.30000000000000004]):
+        assert capped_usage(c, 0.0, n, cc, 1.0)[0] == min(min(c, cc), n)
+
+
+def test_a_host_is_contended_or_over_its_memory_only_beyond_rounding():
+    quarters = 0.0
+    for _ in range(4):
+        quarters += 0.1 + 0.15  # 1.0 to rounding
+    assert not contended(quarters, 1.0) and contended(1.0 + 1e-6, 1.0)
+    assert not over_memory(quarters - 0.5, 0.25, 2, 1.0)  # 0.5 used + 2 × 0.25 overhead
+    assert over_memory(0.5 + 1e-6, 0.25, 2, 1.0)
+    mask = over_memory(np.array([0.5, 0.6]), 0.25, np.array([2, 2]), np.array([1.0, 1.0]))
+    assert mask.tolist() == [False, True]
+    assert contended(np.array([1.0, 2.0]), np.array([1.0, 1.5])).tolist() == [False, True]
+
+
+def test_stranded_memory_is_booked_but_unused_up_to_what_the_host_has():
+    assert stranded_gib(10.0, 64.0, 4.0) == 6.0
+    assert stranded_gib(80.0, 64.0, 4.0) == 60.0  # booking beyond the host strands nothing
+    assert stranded_gib(10.0, 64.0, 12.0) == 0.0  # use beyond the booking strands nothing
