@@ -481,8 +481,9 @@ class FastLane(Simulation):
                         return
                     for i in inst.tolist():
                         fresh[i] = False
-                    cpu, clip[inst], foot[inst] = capped_usage(*usage.at_start(inst, started_at[inst]),
-                                                               cores_np[host_np[inst]], cpu_cap_i[inst], mem_cap_i[inst])
+                    cpu, clip[inst], foot[inst] = capped_usage(
+                        *usage.at_start(inst, started_at[inst]), cores_np[host_np[inst]], cpu_cap_i[inst],
+                        mem_cap_i[inst])
                     cur[inst] = alloc[inst] = cpu
 
                 def start(i: int, j: int, now: float, clock: float) -> None:
