@@ -214,9 +214,14 @@ MAX_DEMAND_POINTS = 1_000_000  # a service's demand steps over the run: each a r
 
 def _service_problems(services, known: set[str], duration_s: float) -> list[str]:
     """Across ``[[services]]``: names once each, images in the catalogue, releases within the run."""
-    problems, seen = [], set()
+    problems, seen, every_job = [], set(), None
     for index, service in enumerate(services):
-        if service.name in seen:
+        if service.job == "*":
+            if every_job is not None:
+                problems.append(f"services[{index}].job: '*' is already in services[{every_job}]; one entry takes "
+                                "every job")
+            every_job = index
+        elif service.name in seen:
             problems.append(f"services[{index}].name: {service.name!r} is defined twice")
         seen.add(service.name)
         images = [("image", service.image)] + [(f"releases[{k}].image", release.image)

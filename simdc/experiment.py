@@ -81,7 +81,10 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
     asked = [workload.instances if r.requests is None else r.requests for r in runs]  # per platform, row by row
     summary = pd.concat([metrics.summary(r.instances, r.hosts, a) for r, a in zip(runs, asked)], ignore_index=True)
     if config.services:
-        slo = {service.name: service.slo_served_share for service in config.services}
+        slo = {service.name: service.slo_served_share for service in config.services if service.job != "*"}
+        every = [service.slo_served_share for service in config.services if service.job == "*"]
+        if every:  # the services made from every job with replicas: named in the runs' records
+            slo |= {name: every[0] for r in runs for name in r.services["service"].unique() if name not in slo}
         served = pd.DataFrame([metrics.service_metrics(r.services, r.releases, sim.duration_s, slo) for r in runs])
         if not any(service.releases for service in config.services):
             served = served.drop(columns=[c for c in served.columns if c.startswith("rollout_")])

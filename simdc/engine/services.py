@@ -190,10 +190,16 @@ def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
     service gives one): the sum of its instances' ``cpu_used`` while each was alive
     (from ``submit_s`` for ``duration_s``), a step at each arrival and end.
 
+    An entry with ``job = "*"`` stands for every job no other entry names that has
+    replicas (:data:`MIN_JOB_REPLICAS` or more instances alive at once), in the order of
+    their first arrival: one service each, named after the job (``name/job`` when the
+    entry has a name), the entry's keys applied to each.
+
     Raises
     ------
     InputError
-        A job the workload does not have.
+        A job the workload does not have; ``job = "*"`` over a workload with no job with
+        replicas, or making a service whose name another entry has.
     """
     if not any(service.job for service in services):
         return services, instances, None
@@ -201,7 +207,7 @@ def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
     taken = np.zeros(len(instances), dtype=bool)
     done = []
     for index, service in enumerate(services):
-        if service.job is None:
+        if service.job is None or service.job == "*":
             done.append(service)
             continue
         mine = jobs == service.job
@@ -210,28 +216,77 @@ def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
             raise InputError(f"services[{index}].job: the workload has no instance of job {service.job!r}"
                              + (f"; its jobs include: {', '.join(known[:5])}" if known else " (it has no job column)"))
         taken |= mine
-        rows = instances[mine]
-        start = rows["submit_s"].to_numpy(float)
-        end = np.minimum(start + rows["duration_s"].to_numpy(float), duration_s)
-        cpu = rows["cpu_used"].to_numpy(float)
-        edges = np.concatenate([start, end])
-        change = np.concatenate([cpu, -cpu])
-        alive = np.concatenate([np.ones(len(start)), -np.ones(len(start))])
-        order = np.lexsort((change, edges))  # at one moment, ends before arrivals
-        times, cores, count = edges[order], np.cumsum(change[order]), np.cumsum(alive[order])
-        last = np.r_[times[1:] != times[:-1], True]  # a moment's value after all its changes
-        steps = [(0.0, 0.0)] + [(float(t), max(float(c), 0.0)) for t, c in zip(times[last], cores[last])
-                                if t < duration_s]
-        first = rows.iloc[0]
-        update = {"replicas": service.replicas if service.replicas is not None else int(count.max()),
-                  "cpu_cores": service.cpu_cores or float(first["cpu_cores"]),
-                  "memory_gib": service.memory_gib or float(first["memory_gib"]),
-                  "memory_used_gib": service.memory_used_gib or float(first["memory_used_gib"]),
-                  "image": service.image or str(first.get("image", "") or "")}
-        if "demand" not in service.model_fields_set:
-            update["demand"] = service.demand.model_copy(update={"steps": tuple(steps), "cores": 0.0})
-        done.append(service.model_copy(update=update))
+        done.append(_from_job(service, instances[mine], duration_s))
+    every = [index for index, service in enumerate(services) if service.job == "*"]
+    if every:
+        index = every[0]
+        template = done[index]
+        expanded = []
+        names = {service.name for service in done if service.job != "*"}
+        free = ~taken & (jobs != "")
+        most = most_alive(jobs[free], instances["submit_s"].to_numpy(float)[free],
+                          instances["duration_s"].to_numpy(float)[free], duration_s)
+        chosen = [job for job, count in most.items() if count >= MIN_JOB_REPLICAS]
+        if not chosen:
+            raise InputError(f"services[{index}].job: '*' takes every job with {MIN_JOB_REPLICAS} or more instances "
+                             "alive at once, and the workload has none"
+                             + ("" if (jobs != "").any() else " (it has no job column)"))
+        for job in chosen:
+            name = f"{template.name}/{job}" if template.name else job
+            if name in names:
+                raise InputError(f"services[{index}].job: '*' makes a service {name!r} from job {job!r}, and another "
+                                 "entry is named so; rename that entry")
+            mine = jobs == job
+            taken |= mine
+            expanded.append(_from_job(template.model_copy(update={"name": name, "job": job}), instances[mine],
+                                      duration_s))
+        done[index:index + 1] = expanded
     return tuple(done), instances[~taken].reset_index(drop=True), np.flatnonzero(~taken)
+
+
+MIN_JOB_REPLICAS = 2  # job = "*": a job is a replica set when this many of its instances are alive at once
+
+
+def most_alive(jobs: np.ndarray, submit_s: np.ndarray, duration_s: np.ndarray, horizon_s: float) -> dict[str, int]:
+    """Per job (in the order of its first arrival), the most of its instances alive at
+    once, each over [``submit_s``, ``submit_s + duration_s``) cut at ``horizon_s``
+    (one ending as another arrives is not alive with it). Shapes ``(n,)``."""
+    if not len(jobs):
+        return {}
+    end = np.minimum(submit_s + duration_s, horizon_s)
+    live = submit_s < horizon_s
+    frame = pd.DataFrame({"job": np.concatenate([jobs[live], jobs[live]]),
+                          "t": np.concatenate([submit_s[live], end[live]]),
+                          "alive": np.concatenate([np.ones(live.sum(), int), -np.ones(live.sum(), int)])})
+    frame = frame.sort_values(["job", "t", "alive"], kind="stable")  # at one moment, ends first
+    frame["count"] = frame.groupby("job", sort=False)["alive"].cumsum()
+    peak = frame.groupby("job", sort=False)["count"].max()
+    first = pd.Series(submit_s[live], index=jobs[live]).groupby(level=0).min()
+    return {str(job): int(peak[job]) for job in first.sort_values(kind="stable").index}
+
+
+def _from_job(service: ServiceSpec, rows: pd.DataFrame, duration_s: float) -> ServiceSpec:
+    """``service`` completed from its job's instances ``rows`` (see :func:`from_workload`)."""
+    start = rows["submit_s"].to_numpy(float)
+    end = np.minimum(start + rows["duration_s"].to_numpy(float), duration_s)
+    cpu = rows["cpu_used"].to_numpy(float)
+    edges = np.concatenate([start, end])
+    change = np.concatenate([cpu, -cpu])
+    alive = np.concatenate([np.ones(len(start)), -np.ones(len(start))])
+    order = np.lexsort((change, edges))  # at one moment, ends before arrivals
+    times, cores, count = edges[order], np.cumsum(change[order]), np.cumsum(alive[order])
+    last = np.r_[times[1:] != times[:-1], True]  # a moment's value after all its changes
+    steps = [(0.0, 0.0)] + [(float(t), max(float(c), 0.0)) for t, c in zip(times[last], cores[last])
+                            if t < duration_s]
+    first = rows.iloc[0]
+    update = {"replicas": service.replicas if service.replicas is not None else int(count.max()),
+              "cpu_cores": service.cpu_cores or float(first["cpu_cores"]),
+              "memory_gib": service.memory_gib or float(first["memory_gib"]),
+              "memory_used_gib": service.memory_used_gib or float(first["memory_used_gib"]),
+              "image": service.image or str(first.get("image", "") or "")}
+    if "demand" not in service.model_fields_set:
+        update["demand"] = service.demand.model_copy(update={"steps": tuple(steps), "cores": 0.0})
+    return service.model_copy(update=update)
 
 
 # --- the rows of replicas ------------------------------------------------------------

@@ -123,11 +123,16 @@ class ServiceSpec(Spec):
     ``slo_served_share`` counts as SLO violated.
     """
 
-    name: str = Field(min_length=1)
+    name: str = ""
     # From the workload: its instances of this job become the service (they leave the
     # workload): replicas, the most of them at once; size, image and memory used, the
     # first's; demand (unless given), the sum of their cpu_used while each was alive.
-    job: str | None = Field(default=None, min_length=1, description="take the service from the workload's job")
+    # job = "*": every job of the workload with replicas (two or more of its instances
+    # alive at once) that no other entry names becomes a service of its own, named after
+    # the job (after "name/" when the entry has a name); the entry's other keys apply
+    # to each (simdc.engine.services.from_workload).
+    job: str | None = Field(default=None, min_length=1, description="take the service from the workload's job; "
+                                                                   "'*': every job with replicas")
     image: str = ""
     replicas: int | None = Field(default=None, ge=0, le=10_000)
     cpu_cores: float | None = Field(default=None, gt=0)
@@ -154,6 +159,13 @@ class ServiceSpec(Spec):
     @classmethod
     def _rollout(cls, value):
         return _int_or_percent(value)
+
+    @model_validator(mode="after")
+    def _named(self) -> "ServiceSpec":
+        if not self.name and self.job != "*":
+            raise ValueError(f"{BOOL_MARK}name: required key is missing (only job = '*' names its services "
+                             "after the workload's jobs)")
+        return self
 
     @model_validator(mode="after")
     def _sized(self) -> "ServiceSpec":
