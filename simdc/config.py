@@ -463,23 +463,51 @@ def _not_found(key: str, path: Path) -> str:
             f"{TRACES_ENV} at the folder holding the trace samples (export {TRACES_ENV}=/path/to/shared/traces)")
 
 
-def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | list[str]) -> dict[str, Any]:
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | list[str],
+                    flag: str = "--set") -> dict[str, Any]:
     """Return a copy of ``raw`` with dotted-key overrides set.
 
     ``["a.b=1"]`` parses the value as a TOML literal (``1``, ``1.5``, ``true``,
-    ``[1, 2]``, ``{median = 3, p95 = 9}``); anything else is taken as a string.
+    ``[1, 2]``, ``{median = 3, p95 = 9}``); anything else is taken as a string. A whole
+    number indexes a list from 0: ``services.0.replicas``, ``cells.1.share``,
+    ``services.0.autoscale.max_replicas``.
+
+    Raises
+    ------
+    ConfigError
+        One line, starting with ``flag``, for a malformed key, an index out of range or
+        into a list that is not there, or a path through a value.
     """
     raw = copy.deepcopy(raw)
     for key, value in _override_items(overrides):
         parts = key.split(".")
         if not all(parts):
-            raise ConfigError(f"--set {key}: expected a dotted key such as host.memory_gib")
-        table = raw
-        for depth, part in enumerate(parts[:-1]):
-            table = table.setdefault(part, {})
-            if not isinstance(table, dict):
-                raise ConfigError(f"--set {key}: {'.'.join(parts[: depth + 1])} is a value, not a table")
-        table[parts[-1]] = value
+            raise ConfigError(f"{flag} {key}: expected a dotted key such as host.memory_gib")
+        node: Any = raw
+        for depth, part in enumerate(parts):
+            where, last = ".".join(parts[:depth]), depth == len(parts) - 1
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    span = f"entries 0..{len(node) - 1}" if node else "no entries"
+                    raise ConfigError(f"{flag} {key}: {where} is a list with {span}; expected "
+                                      f"{where}.<index> with an index among them (got {part!r})")
+                index = int(part)
+                if last:
+                    node[index] = value
+                elif isinstance(node[index], (dict, list)):
+                    node = node[index]
+                else:
+                    raise ConfigError(f"{flag} {key}: {where}.{part} is a value, not a table")
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                    break
+                if part not in node and parts[depth + 1].isdigit():
+                    raise ConfigError(f"{flag} {key}: the config has no list {'.'.join(parts[:depth + 1])} "
+                                      f"to index (no [[{'.'.join(parts[:depth + 1])}]] entries)")
+                node = node.setdefault(part, {})
+            else:
+                raise ConfigError(f"{flag} {key}: {where} is a value, not a table")
     return raw
 
 

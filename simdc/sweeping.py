@@ -91,8 +91,9 @@ def points(config: Config, grid: dict[str, list[Any]]) -> list[tuple[dict[str, A
     base = config.to_dict()
     for values in itertools.product(*(grid[k] for k in keys)):
         overrides = dict(zip(keys, values))
+        raw = apply_overrides(base, overrides, flag="--grid")  # a bad key or index: one line naming it
         try:
-            out.append((overrides, validate(apply_overrides(base, overrides))))
+            out.append((overrides, validate(raw)))
         except ConfigError as err:
             raise ConfigError([f"--grid {', '.join(f'{k}={v!r}' for k, v in overrides.items())}: {p}"
                                for p in err.problems]) from None
