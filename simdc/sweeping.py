@@ -100,6 +100,19 @@ def points(config: Config, grid: dict[str, list[Any]]) -> list[tuple[dict[str, A
     return out
 
 
+def check_metrics(config: Config, metrics: list[str], flag: str = "--metric") -> None:
+    """Raise one :class:`ConfigError` line for the first of ``metrics`` that is not a
+    summary column, or an optional one ``config`` does not produce
+    (:func:`simdc.planning.missing_metric`)."""
+    from simdc.planning import check_metric, missing_metric
+
+    for metric in metrics:
+        check_metric(metric, f"{flag} {metric}")
+        why = missing_metric(metric, config)
+        if why is not None:
+            raise ConfigError(f"{flag} {metric}: {why}")
+
+
 def run_point(config: Config, seed: int, check_memory: bool = True) -> pd.DataFrame:
     """One run of one grid point: its summary (a Dask task; plain data in and out)."""
     from simdc.experiment import simulate
