@@ -335,11 +335,12 @@ def validate(raw: dict[str, Any], source: str | None = None, *, check_files: boo
         problems += [_not_found(f"cost.{key}", Path(cost[key])) for key in COST_SERIES
                      if isinstance(cost.get(key), (str, Path)) and not _exists(cost[key])]
         services = raw.get("services") if isinstance(raw.get("services"), list) else []
-        problems += [_not_found(f"services.{index}.demand.trace", Path(service["demand"]["trace"]))
+        problems += [_not_found(f"services.{index}.demand.{key}", Path(service["demand"][key]))
                      for index, service in enumerate(services)
                      if isinstance(service, dict) and isinstance(service.get("demand"), dict)
-                     and isinstance(service["demand"].get("trace"), (str, Path))
-                     and not _exists(service["demand"]["trace"])]
+                     for key in ("trace", "series")
+                     if isinstance(service["demand"].get(key), (str, Path))
+                     and not _exists(service["demand"][key])]
     if problems:
         raise ConfigError([_origin(p, source, overrides) for p in problems]) from None
     return Config.model_validate(raw)
@@ -413,14 +414,15 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
     services = raw.get("services")
     for service in services if isinstance(services, list) else ():
         demand = service.get("demand") if isinstance(service, dict) else None
-        if isinstance(demand, dict) and isinstance(demand.get("trace"), str):
-            path = Path(demand["trace"]).expanduser()
-            if not path.is_absolute():
-                elsewhere = under_traces_env(path)
-                path = (base / path).resolve()
-                if not _exists(path) and elsewhere is not None and _exists(elsewhere):
-                    path = elsewhere.resolve()
-            demand["trace"] = str(path)
+        for key in ("trace", "series"):  # demand files: an invocation trace, a plain series
+            if isinstance(demand, dict) and isinstance(demand.get(key), str):
+                path = Path(demand[key]).expanduser()
+                if not path.is_absolute():
+                    elsewhere = under_traces_env(path)
+                    path = (base / path).resolve()
+                    if not _exists(path) and elsewhere is not None and _exists(elsewhere):
+                        path = elsewhere.resolve()
+                demand[key] = str(path)
     for table, keys in (("workload", ("trace", "usage")), ("cost", COST_SERIES)):
         files = raw.get(table)
         if not isinstance(files, dict):

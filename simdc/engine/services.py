@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from simdc.errors import InputError
+from simdc.errors import InputError, clip
 from simdc.model.image import image_ref
 from simdc.model.service import DemandSpec, ServiceSpec
 
@@ -113,10 +114,18 @@ def demand_series(spec: DemandSpec, duration_s: float) -> tuple[np.ndarray, np.n
     times.update(at for at, _ in spec.steps if at < duration_s)
     for spike in spec.spikes:
         times.update(t for t in (spike.at_s, spike.at_s + spike.duration_s) if t < duration_s)
+    series = None
+    if spec.series is not None:
+        series = plain_series(spec.series, duration_s)
+        times.update(series[0][series[0] < duration_s].tolist())
     t = np.array(sorted(times))
-    cores = np.full(len(t), spec.cores)
+    per_request = spec.per_request_core_s
+    values = np.full(len(t), spec.cores if per_request is None else spec.requests_per_s)
     for at, value in spec.steps:
-        cores[t >= at] = value
+        values[t >= at] = value
+    if series is not None:
+        values = values + series[1][np.searchsorted(series[0], t, side="right") - 1]
+    cores = values if per_request is None else values * per_request  # requests/s × core-s per request
     if spec.trace is not None:
         per_minute, core_s = _azure_functions(spec)
         minute = np.minimum((t // 60).astype(int), len(per_minute) - 1)
@@ -126,6 +135,49 @@ def demand_series(spec: DemandSpec, duration_s: float) -> tuple[np.ndarray, np.n
     for spike in spec.spikes:
         cores = np.where((t >= spike.at_s) & (t < spike.at_s + spike.duration_s), cores * spike.factor, cores)
     return t, cores
+
+
+MAX_SERIES_ROWS = 1_000_000  # a series' rows within the run: each a demand step (simdc.config.MAX_DEMAND_POINTS)
+
+
+def plain_series(path: Path, duration_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(t_s, value)`` of a CSV with the columns ``t_s,value``: each value (>= 0) holds
+    from its ``t_s`` until the next; times increase from 0. Shapes ``(k,)``.
+
+    Raises
+    ------
+    InputError
+        One line naming the file and line: unreadable, another header, a time or value
+        that is not a number, negative, a first time after 0, times not increasing, or
+        more than :data:`MAX_SERIES_ROWS` rows within the run.
+    """
+    try:
+        table = pd.read_csv(path, dtype=str, skipinitialspace=True, skip_blank_lines=False)
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read the demand series: {clip(err, 200)}") from None
+    if [str(c).strip().lstrip("\ufeff") for c in table.columns] != ["t_s", "value"]:
+        raise InputError(f"{path}: line 1: expected the header t_s,value (got {clip(','.join(map(str, table.columns)))})")
+    if not len(table):
+        raise InputError(f"{path}: no rows after the header (expected t_s,value rows, the first at t_s 0)")
+    lines = np.arange(len(table)) + 2  # rows after the header (blank lines kept: they are errors)
+    numbers = table.apply(lambda column: pd.to_numeric(column.str.strip(), errors="coerce"))
+    t, value = numbers.iloc[:, 0].to_numpy(float), numbers.iloc[:, 1].to_numpy(float)
+    for name, column, raw in (("t_s", t, table.iloc[:, 0]), ("value", value, table.iloc[:, 1])):
+        bad = np.flatnonzero(~np.isfinite(column) | (column < 0))
+        if len(bad):
+            got = raw.iloc[bad[0]]
+            raise InputError(f"{path}: line {lines[bad[0]]}: {name}: expected a number >= 0 "
+                             f"(got {'nothing' if got != got or got is None else clip(repr(got))})")
+    if t[0] != 0:
+        raise InputError(f"{path}: line 2: the first t_s must be 0 (the value at the run's start; got {t[0]:g})")
+    back = np.flatnonzero(np.diff(t) <= 0)
+    if len(back):
+        raise InputError(f"{path}: line {lines[back[0] + 1]}: t_s {t[back[0] + 1]:g} is not after the line before's "
+                         f"({t[back[0]]:g}): times must increase")
+    within = int((t < duration_s).sum())
+    if within > MAX_SERIES_ROWS:
+        raise InputError(f"{path}: {within:,} rows within the run; at most {MAX_SERIES_ROWS:,} (a coarser series)")
+    return t, value
 
 
 def _azure_functions(spec: DemandSpec) -> tuple[np.ndarray, float]:
