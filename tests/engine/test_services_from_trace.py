@@ -108,3 +108,18 @@ def test_star_entry_errors_are_one_line_each(tmp_path):
     none = write_trace(tmp_path / "none.csv", [(0, 100, 0.5, "solo"), (200, 100, 0.5, "solo")])
     with pytest.raises(InputError, match=r"and the workload has none$"):
         simdc.simulate(config(none, [{"job": "*"}]))
+
+
+def test_a_service_column_is_read_as_the_job_and_both_at_once_are_refused(tmp_path):
+    """simdc's format takes ``service`` for ``job``: the two replicas of "api" alive
+    together over [0, 500) become one service of 2; a file with both columns is one error."""
+    trace = tmp_path / "svc.csv"
+    trace.write_text("id,submit_s,duration_s,cpu_cores,memory_gib,service\n"
+                     "1,0,500,1,2,api\n2,0,500,1,2,api\n3,0,100,1,2,\n")
+    cfg = config(trace, [{"job": "*"}])
+    services, rest, _ = from_workload(cfg.services, load_workload(cfg.workload, HORIZON_S, 0).instances, HORIZON_S)
+    assert [(s.name, s.replicas) for s in services] == [("api", 2)] and len(rest) == 1
+    both = tmp_path / "both.csv"
+    both.write_text("id,submit_s,duration_s,cpu_cores,memory_gib,job,service\n1,0,500,1,2,a,b\n")
+    with pytest.raises(InputError, match="columns job and service both given"):
+        load_workload(config(both, [{"job": "*"}]).workload, HORIZON_S, 0)
