@@ -81,7 +81,7 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
     if check_memory and any(service.job for service in config.services):  # replicas known from the trace now
         from simdc.engine.services import from_workload
 
-        services, rest, _ = from_workload(config.services, workload.instances, sim.duration_s)
+        services, rest, _ = from_workload(config.services, workload.instances, sim.duration_s, workload.usage)
         budget.check(config, len(rest), usage_read[0], services=services)
     runs = replay(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else ())
     # each platform's summary from its own tables (no copy of a platform's rows out of all)

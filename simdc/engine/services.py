@@ -235,12 +235,15 @@ def changed_layers_gib(spec: ServiceSpec, catalogue: dict) -> list[float]:
 
 
 def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
-                  duration_s: float) -> tuple[tuple[ServiceSpec, ...], pd.DataFrame, np.ndarray | None]:
+                  duration_s: float, usage=None) -> tuple[tuple[ServiceSpec, ...], pd.DataFrame, np.ndarray | None]:
     """Services that name a ``job`` take it from the workload: ``(services complete, the
     workload without those jobs' instances, the rows kept: None when all)``. Replicas: the most of the job's instances
     alive at once; size, image and memory used: its first instance's; demand (unless the
     service gives one): the sum of its instances' ``cpu_used`` while each was alive
-    (from ``submit_s`` for ``duration_s``), a step at each arrival and end.
+    (from ``submit_s`` for ``duration_s``), a step at each arrival and end; with a
+    trace's usage series (``usage``, a :class:`simdc.workload.usage.SeriesUsage` over
+    ``instances``' rows), the sum of each one's series instead, a step wherever one
+    changes.
 
     An entry with ``job = "*"`` stands for every job no other entry names that has
     replicas (:data:`MIN_JOB_REPLICAS` or more instances alive at once), in the order of
@@ -268,7 +271,7 @@ def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
             raise InputError(f"services[{index}].job: the workload has no instance of job {service.job!r}"
                              + (f"; its jobs include: {', '.join(known[:5])}" if known else " (it has no job column)"))
         taken |= mine
-        done.append(_from_job(service, instances[mine], duration_s))
+        done.append(_from_job(service, instances, np.flatnonzero(mine), duration_s, usage))
     every = [index for index, service in enumerate(services) if service.job == "*"]
     if every:
         index = every[0]
@@ -290,10 +293,27 @@ def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
                                  "entry is named so; rename that entry")
             mine = jobs == job
             taken |= mine
-            expanded.append(_from_job(template.model_copy(update={"name": name, "job": job}), instances[mine],
-                                      duration_s))
+            expanded.append(_from_job(template.model_copy(update={"name": name, "job": job}), instances,
+                                      np.flatnonzero(mine), duration_s, usage))
         done[index:index + 1] = expanded
     return tuple(done), instances[~taken].reset_index(drop=True), np.flatnonzero(~taken)
+
+
+def _series_changes(usage, index: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(t_s, change in cores)``: the instances ``index`` of ``usage`` (a SeriesUsage),
+    each alive over [``start``, ``end``): its series' value at age ``k·step_s`` from
+    ``start + k·step_s`` on (the last holding to its end), as the engine reads it."""
+    step = usage.step_s
+    live = end > start
+    index, start, end = index[live], start[live], end[live]
+    steps = np.minimum(usage.length[index], np.ceil((end - start) / step).astype(np.int64))
+    first = np.repeat(np.cumsum(steps) - steps, steps)
+    k = np.arange(int(steps.sum())) - first  # each instance's steps 0, 1, ...
+    owner = np.repeat(np.arange(len(index)), steps)
+    value = usage.cpu[usage.ptr[index][owner] + k]
+    before = np.where(k > 0, np.r_[0.0, value[:-1]], 0.0)
+    final = value[np.cumsum(steps) - 1]
+    return (np.concatenate([start[owner] + k * step, end]), np.concatenate([value - before, -final]))
 
 
 MIN_JOB_REPLICAS = 2  # job = "*": a job is a replica set when this many of its instances are alive at once
@@ -317,16 +337,26 @@ def most_alive(jobs: np.ndarray, submit_s: np.ndarray, duration_s: np.ndarray, h
     return {str(job): int(peak[job]) for job in first.sort_values(kind="stable").index}
 
 
-def _from_job(service: ServiceSpec, rows: pd.DataFrame, duration_s: float) -> ServiceSpec:
-    """``service`` completed from its job's instances ``rows`` (see :func:`from_workload`)."""
+def _from_job(service: ServiceSpec, instances: pd.DataFrame, index: np.ndarray, duration_s: float,
+              usage=None) -> ServiceSpec:
+    """``service`` completed from its job's instances, the rows ``index`` of ``instances``
+    (see :func:`from_workload`)."""
+    from simdc.workload.usage import SeriesUsage
+
+    rows = instances.iloc[index]
     start = rows["submit_s"].to_numpy(float)
     end = np.minimum(start + rows["duration_s"].to_numpy(float), duration_s)
-    cpu = rows["cpu_used"].to_numpy(float)
-    edges = np.concatenate([start, end])
-    change = np.concatenate([cpu, -cpu])
-    alive = np.concatenate([np.ones(len(start)), -np.ones(len(start))])
-    order = np.lexsort((change, edges))  # at one moment, ends before arrivals
-    times, cores, count = edges[order], np.cumsum(change[order]), np.cumsum(alive[order])
+    n = len(start)
+    if isinstance(usage, SeriesUsage):
+        edges, change = _series_changes(usage, index, start, end)
+    else:
+        cpu = rows["cpu_used"].to_numpy(float)
+        edges, change = np.concatenate([start, end]), np.concatenate([cpu, -cpu])
+    alive_at, alive = np.concatenate([start, end]), np.concatenate([np.ones(n), -np.ones(n)])
+    order = np.lexsort((alive, alive_at))  # at one moment, ends before arrivals
+    count = np.cumsum(alive[order])
+    order = np.lexsort((change, edges))
+    times, cores = edges[order], np.cumsum(change[order])
     last = np.r_[times[1:] != times[:-1], True]  # a moment's value after all its changes
     steps = [(0.0, 0.0)] + [(float(t), max(float(c), 0.0)) for t, c in zip(times[last], cores[last])
                             if t < duration_s]

@@ -123,3 +123,36 @@ def test_a_service_column_is_read_as_the_job_and_both_at_once_are_refused(tmp_pa
     both.write_text("id,submit_s,duration_s,cpu_cores,memory_gib,job,service\n1,0,500,1,2,a,b\n")
     with pytest.raises(InputError, match="columns job and service both given"):
         load_workload(config(both, [{"job": "*"}]).workload, HORIZON_S, 0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(instances=st.lists(st.tuples(st.integers(0, 8), st.integers(1, 9),
+                                    st.lists(st.integers(0, 8), min_size=1, max_size=6)),
+                          min_size=2, max_size=5))
+def test_a_job_with_usage_series_demands_the_sum_of_its_series(tmp_path_factory, instances):
+    """Each instance (submit and duration in 100-s steps, a usage reading at each of its
+    first steps, 0.5 core each unit) adds, while alive, its reading at age k·100 s from
+    submit + k·100 s on, the last holding on: summed by brute force at every 50 s."""
+    step = 100.0
+    rows, usage = [], []
+    for i, (submit, life, readings) in enumerate(instances):
+        rows.append(f"{i + 1},{submit * step:g},{life * step:g},1,2,0.1,web")
+        usage += [f"{i + 1},{k * step:g},{value / 2:g},1" for k, value in enumerate(readings)]
+    base = tmp_path_factory.mktemp("u")
+    (base / "t.csv").write_text("id,submit_s,duration_s,cpu_cores,memory_gib,cpu_used,job\n" + "\n".join(rows) + "\n")
+    (base / "u.csv").write_text("id,t_s,cpu_cores,memory_gib\n" + "\n".join(usage) + "\n")
+    cfg = validate({"simulation": {"duration_s": HORIZON_S, "platforms": ["container"]},
+                    "host": {"cpu_cores": 64, "memory_gib": 256},
+                    "workload": {"trace": str(base / "t.csv"), "usage": str(base / "u.csv"), "format": "simdc",
+                                 "usage_step_s": step},
+                    "services": [{"name": "web", "job": "web"}]})
+    workload = load_workload(cfg.workload, HORIZON_S, 0)
+    (service,), _, _ = from_workload(cfg.services, workload.instances, HORIZON_S, workload.usage)
+    t, cores = demand_series(service.demand, HORIZON_S)
+    for when in np.arange(0.0, HORIZON_S, 50.0):
+        expected = 0.0
+        for submit, life, readings in instances:
+            start, end = submit * step, min((submit + life) * step, HORIZON_S)
+            if start <= when < end:
+                expected += readings[min(int((when - start) // step), len(readings) - 1)] / 2
+        assert cores[np.searchsorted(t, when, side="right") - 1] == pytest.approx(expected), when
