@@ -120,3 +120,14 @@ trace = "w.csv"
     lines = [line for line in bad.output.splitlines() if line.strip()]
     assert bad.exit_code == 2 and lines == ["error: --metric cost: a cost metric, but the config has no [cost] table"]
     assert not (tmp_path / "s2").exists()
+
+
+def test_a_sweep_report_plots_the_optional_columns_its_table_has(tmp_path):
+    from simdc import report
+    from tests.test_report import sweep_points
+
+    points = sweep_points({"services.0.replicas": [2, 4]})
+    points["demand_served_share"] = points["mean_instances"] / 30
+    text = report.write_report(points, tmp_path / "sweep.html").read_text()
+    assert 'id="fig-sweep-demand_served_share"' in text and 'id="fig-sweep-rejection_rate"' in text
+    assert 'id="fig-sweep-makespan_p95_s"' not in text  # not in the table: not drawn
