@@ -44,7 +44,8 @@ OUTPUT_FORMATS = ("table", "csv", "json")
 
 SetOption = Annotated[
     Optional[list[str]],
-    typer.Option("--set", "-s", help="Override a config key: section.key=value, a list entry by index: services.0.replicas=8 (repeatable)."),
+    typer.Option("--set", "-s", help="Override a config key: section.key=value, a list entry by index: "
+                                     "services.0.replicas=8 (repeatable)."),
 ]
 
 

@@ -62,7 +62,8 @@ def test_set_reaches_a_cell_and_the_cli_reports_a_bad_index_in_one_line_exit_2(t
                                       "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: --set services.1.replicas: services is a list with entries 0..0")
+    assert len(lines) == 1
+    assert lines[0].startswith("error: --set services.1.replicas: services is a list with entries 0..0")
     assert not (tmp_path / "out").exists()
 
 

@@ -156,7 +156,8 @@ def plain_series(path: Path, duration_s: float) -> tuple[np.ndarray, np.ndarray]
     except (OSError, ValueError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: cannot read the demand series: {clip(err, 200)}") from None
     if [str(c).strip().lstrip("\ufeff") for c in table.columns] != ["t_s", "value"]:
-        raise InputError(f"{path}: line 1: expected the header t_s,value (got {clip(','.join(map(str, table.columns)))})")
+        got = clip(",".join(map(str, table.columns)))
+        raise InputError(f"{path}: line 1: expected the header t_s,value (got {got})")
     if not len(table):
         raise InputError(f"{path}: no rows after the header (expected t_s,value rows, the first at t_s 0)")
     lines = np.arange(len(table)) + 2  # rows after the header (blank lines kept: they are errors)
