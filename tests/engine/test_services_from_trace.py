@@ -4,7 +4,6 @@ with replicas a service, its replicas and demand counted from the trace."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
