@@ -131,3 +131,19 @@ def test_a_sweep_report_plots_the_optional_columns_its_table_has(tmp_path):
     text = report.write_report(points, tmp_path / "sweep.html").read_text()
     assert 'id="fig-sweep-demand_served_share"' in text and 'id="fig-sweep-rejection_rate"' in text
     assert 'id="fig-sweep-makespan_p95_s"' not in text  # not in the table: not drawn
+
+
+def test_a_sweep_metric_only_the_runs_can_refuse_is_one_line_after_writing_the_tables(tmp_path):
+    """A trace without parents has no workflow columns, which only its read can tell: the
+    sweep writes its tables, then says so in one line, exit 2."""
+    pd.DataFrame([task("a"), task("b")]).to_csv(tmp_path / "flat.csv", index=False)
+    config = tmp_path / "flat.toml"
+    config.write_text('[simulation]\nduration_s = 600\nplatforms = ["container"]\n[host]\ncpu_cores = 4\n'
+                      'memory_gib = 8\n[workload]\ntrace = "flat.csv"\n')
+    result = CliRunner().invoke(app, ["sweep", str(config), "--grid", "host.cpu_cores=2,4", "--metric",
+                                      "makespan_p95_s", "--out", str(tmp_path / "s"), "--workers", "1"])
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("note:")]
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1 and lines[0].startswith("error: --metric makespan_p95_s: a workflow metric, but the "
+                                                   "workload has no dependencies"), lines
+    assert (tmp_path / "s" / "points.csv").exists() and (tmp_path / "s" / "aggregate.csv").exists()
