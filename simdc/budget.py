@@ -25,6 +25,13 @@ base                  86 instances, 48 timeseries rows             182 MiB;     
                                                                    192 written
 ====================  ===========================================  ===========  ========
 
+A ``[[services]]`` entry adds its replica rows: the engine preallocates each service's
+slots, per version (:func:`simdc.engine.services.pool_size`: twice the most replicas and
+8, or with an autoscaler room for a full scale-up every stabilisation window, up to
+50,000), each a row of every platform's instance table and engine state, so counted as an
+instance and platform. A service taken from a trace's job without ``replicas`` or an
+autoscaler is counted once the trace is read (:func:`simdc.experiment.simulate`).
+
 The constants are rounded up: from the base, 400k instances peaked at 542 B per instance
 and platform once written, and 2 M usage readings at 268 B each; the fleet benchmark,
 with usage series and a week of lifetimes, measured about 950 B per instance and
@@ -66,6 +73,7 @@ class Estimate:
     hosts: int
     samples: int
     usage_readings: int = 0
+    replica_rows: int = 0  # every service's preallocated replica slots, each platform alike
 
     @property
     def timeseries_rows(self) -> int:
@@ -78,6 +86,7 @@ class Estimate:
             "instances": (self.instances or 0) * self.platforms * BYTES_PER_INSTANCE_PLATFORM,
             "timeseries": self.timeseries_rows * BYTES_PER_TIMESERIES_ROW,
             "usage": self.usage_readings * BYTES_PER_USAGE_READING,
+            "replicas": self.replica_rows * self.platforms * BYTES_PER_INSTANCE_PLATFORM,
         }
 
     @property
@@ -86,7 +95,19 @@ class Estimate:
         return BASE_BYTES + sum(self.parts_bytes.values())
 
 
-def estimate(config, instances: int | None = None, usage_readings: int = 0) -> Estimate:
+def replica_rows(services, duration_s: float) -> int:
+    """The replica slots the engine preallocates for ``services`` (specs), summed over
+    their versions (one, and one per release); a service whose count is known only from
+    a trace (``job`` without ``replicas`` or an autoscaler) counts 0 here."""
+    if not services:
+        return 0
+    from simdc.engine.services import pool_size  # the engine only with services
+
+    return sum(pool_size(service, duration_s) * (1 + len(service.releases)) for service in services
+               if service.job != "*" and (service.replicas is not None or service.autoscale is not None))
+
+
+def estimate(config, instances: int | None = None, usage_readings: int = 0, services=None) -> Estimate:
     """The rows and memory ``config`` implies.
 
     Parameters
@@ -99,13 +120,17 @@ def estimate(config, instances: int | None = None, usage_readings: int = 0) -> E
         rate averages to it over whole days); for a trace not read yet, unknown.
     usage_readings
         Rows of a trace's usage table kept for the instances replayed.
+    services
+        The services to count replica rows for (:func:`replica_rows`); None: the
+        config's ``[[services]]`` as given.
     """
     sim = config.simulation
     if instances is None and config.workload.synthetic is not None:
         instances = math.ceil(config.workload.synthetic.arrival_rate_per_s * sim.duration_s)
     hosts = sum(getattr(group, "count", 1) for group in config.host_groups)
     return Estimate(instances=instances, platforms=len(sim.platforms), hosts=hosts,
-                    samples=math.ceil(sim.duration_s / sim.sample_every_s), usage_readings=usage_readings)
+                    samples=math.ceil(sim.duration_s / sim.sample_every_s), usage_readings=usage_readings,
+                    replica_rows=replica_rows(config.services if services is None else services, sim.duration_s))
 
 
 def available_bytes() -> int | None:
@@ -135,13 +160,14 @@ def available_bytes() -> int | None:
     return min(found) if found else None
 
 
-def check(config, instances: int | None = None, usage_readings: int = 0, available: int | None = None) -> Estimate:
+def check(config, instances: int | None = None, usage_readings: int = 0, available: int | None = None,
+          services=None) -> Estimate:
     """Raise :class:`TooBigError` when the run needs more memory than is available.
 
     ``available`` (bytes) defaults to :func:`available_bytes`; when the system does not
-    say, nothing is refused. Returns the estimate.
+    say, nothing is refused. ``services``: as :func:`estimate`. Returns the estimate.
     """
-    found = estimate(config, instances, usage_readings)
+    found = estimate(config, instances, usage_readings, services)
     available = available_bytes() if available is None else available
     if available is not None and found.bytes > available:
         raise TooBigError(_message(config, found, available))
@@ -168,6 +194,8 @@ def _message(config, found: Estimate, available: int, anyway: bool = True) -> st
                     f"{found.samples:,} samples × {found.platforms})")
     if found.usage_readings:
         rows.append(f"{found.usage_readings:,} usage readings")
+    if found.replica_rows:
+        rows.append(f"{found.replica_rows:,} services' replica rows × {found.platforms}")
     largest = max(found.parts_bytes, key=found.parts_bytes.get)
     sim = config.simulation
     if largest == "instances":
@@ -178,6 +206,10 @@ def _message(config, found: Estimate, available: int, anyway: bool = True) -> st
     elif largest == "timeseries":
         advice = (f"raise simulation.sample_every_s (now {sim.sample_every_s:g} s), "
                   "lower simulation.duration_s or use fewer hosts")
+    elif largest == "replicas":
+        advice = ("lower the services' replicas or autoscale.max_replicas (the engine keeps rows for twice the "
+                  "most replicas, with an autoscaler for a scale-up every stabilisation window, up to 50,000 per "
+                  "service and version), or give fewer releases")
     else:
         advice = "keep fewer instances (workload.limit, workload.sample) or raise workload.usage_step_s"
     return (f"this run needs about {_gib(found.bytes)} of memory ({', '.join(rows)}); the machine has "

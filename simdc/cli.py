@@ -44,7 +44,8 @@ OUTPUT_FORMATS = ("table", "csv", "json")
 
 SetOption = Annotated[
     Optional[list[str]],
-    typer.Option("--set", "-s", help="Override a config key: section.key=value (repeatable)."),
+    typer.Option("--set", "-s", help="Override a config key: section.key=value, a list entry by index: "
+                                     "services.0.replicas=8 (repeatable)."),
 ]
 
 
@@ -543,13 +544,14 @@ def sweep(
     """Run every grid point with independent seeds; write points.csv and aggregate.csv."""
     from simdc.config import load_config
     from simdc.results import fresh_results_dir
-    from simdc.sweeping import aggregate, parse_grid
+    from simdc.sweeping import aggregate, check_metrics, parse_grid
     from simdc.sweeping import sweep as run_sweep
 
     config = load_config(config_path, overrides or [])
     if workers is not None and workers < 1:
         raise SimdcError(f"--workers: must be >= 1 (got {workers})")
     keys = parse_grid(grid)
+    check_metrics(config, metric or [])
     target = out or fresh_results_dir("results", f"{config_path.stem}-sweep")
     with count_progress(err_console, "points") as progress:
         points = run_sweep(config, keys, replications, out=target, scheduler=scheduler, workers=workers,
@@ -558,6 +560,12 @@ def sweep(
         err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     shown = metric or ["rejection_rate", "mean_instances", "start_p99_s"]
     summary = aggregate(points)
+    absent = [m for m in shown if f"{m}_mean" not in summary.columns]
+    if absent:  # known only from the runs (dependencies in a trace); the tables are written
+        from simdc.planning import absent_metric
+
+        raise SimdcError(f"--metric {absent[0]}: {absent_metric(absent[0])}; wrote {target / 'points.csv'} "
+                         f"and {target / 'aggregate.csv'} without it")
     table = Table(title=f"{config_path.name}: mean ± 95 % CI over {replications} replication(s)",
                   title_justify="left")
     for key in keys:

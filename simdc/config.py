@@ -214,9 +214,14 @@ MAX_DEMAND_POINTS = 1_000_000  # a service's demand steps over the run: each a r
 
 def _service_problems(services, known: set[str], duration_s: float) -> list[str]:
     """Across ``[[services]]``: names once each, images in the catalogue, releases within the run."""
-    problems, seen = [], set()
+    problems, seen, every_job = [], set(), None
     for index, service in enumerate(services):
-        if service.name in seen:
+        if service.job == "*":
+            if every_job is not None:
+                problems.append(f"services[{index}].job: '*' is already in services[{every_job}]; one entry takes "
+                                "every job")
+            every_job = index
+        elif service.name in seen:
             problems.append(f"services[{index}].name: {service.name!r} is defined twice")
         seen.add(service.name)
         images = [("image", service.image)] + [(f"releases[{k}].image", release.image)
@@ -330,11 +335,12 @@ def validate(raw: dict[str, Any], source: str | None = None, *, check_files: boo
         problems += [_not_found(f"cost.{key}", Path(cost[key])) for key in COST_SERIES
                      if isinstance(cost.get(key), (str, Path)) and not _exists(cost[key])]
         services = raw.get("services") if isinstance(raw.get("services"), list) else []
-        problems += [_not_found(f"services.{index}.demand.trace", Path(service["demand"]["trace"]))
+        problems += [_not_found(f"services.{index}.demand.{key}", Path(service["demand"][key]))
                      for index, service in enumerate(services)
                      if isinstance(service, dict) and isinstance(service.get("demand"), dict)
-                     and isinstance(service["demand"].get("trace"), (str, Path))
-                     and not _exists(service["demand"]["trace"])]
+                     for key in ("trace", "series")
+                     if isinstance(service["demand"].get(key), (str, Path))
+                     and not _exists(service["demand"][key])]
     if problems:
         raise ConfigError([_origin(p, source, overrides) for p in problems]) from None
     return Config.model_validate(raw)
@@ -408,14 +414,15 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
     services = raw.get("services")
     for service in services if isinstance(services, list) else ():
         demand = service.get("demand") if isinstance(service, dict) else None
-        if isinstance(demand, dict) and isinstance(demand.get("trace"), str):
-            path = Path(demand["trace"]).expanduser()
-            if not path.is_absolute():
-                elsewhere = under_traces_env(path)
-                path = (base / path).resolve()
-                if not _exists(path) and elsewhere is not None and _exists(elsewhere):
-                    path = elsewhere.resolve()
-            demand["trace"] = str(path)
+        for key in ("trace", "series"):  # demand files: an invocation trace, a plain series
+            if isinstance(demand, dict) and isinstance(demand.get(key), str):
+                path = Path(demand[key]).expanduser()
+                if not path.is_absolute():
+                    elsewhere = under_traces_env(path)
+                    path = (base / path).resolve()
+                    if not _exists(path) and elsewhere is not None and _exists(elsewhere):
+                        path = elsewhere.resolve()
+                demand[key] = str(path)
     for table, keys in (("workload", ("trace", "usage")), ("cost", COST_SERIES)):
         files = raw.get(table)
         if not isinstance(files, dict):
@@ -458,23 +465,51 @@ def _not_found(key: str, path: Path) -> str:
             f"{TRACES_ENV} at the folder holding the trace samples (export {TRACES_ENV}=/path/to/shared/traces)")
 
 
-def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | list[str]) -> dict[str, Any]:
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | list[str],
+                    flag: str = "--set") -> dict[str, Any]:
     """Return a copy of ``raw`` with dotted-key overrides set.
 
     ``["a.b=1"]`` parses the value as a TOML literal (``1``, ``1.5``, ``true``,
-    ``[1, 2]``, ``{median = 3, p95 = 9}``); anything else is taken as a string.
+    ``[1, 2]``, ``{median = 3, p95 = 9}``); anything else is taken as a string. A whole
+    number indexes a list from 0: ``services.0.replicas``, ``cells.1.share``,
+    ``services.0.autoscale.max_replicas``.
+
+    Raises
+    ------
+    ConfigError
+        One line, starting with ``flag``, for a malformed key, an index out of range or
+        into a list that is not there, or a path through a value.
     """
     raw = copy.deepcopy(raw)
     for key, value in _override_items(overrides):
         parts = key.split(".")
         if not all(parts):
-            raise ConfigError(f"--set {key}: expected a dotted key such as host.memory_gib")
-        table = raw
-        for depth, part in enumerate(parts[:-1]):
-            table = table.setdefault(part, {})
-            if not isinstance(table, dict):
-                raise ConfigError(f"--set {key}: {'.'.join(parts[: depth + 1])} is a value, not a table")
-        table[parts[-1]] = value
+            raise ConfigError(f"{flag} {key}: expected a dotted key such as host.memory_gib")
+        node: Any = raw
+        for depth, part in enumerate(parts):
+            where, last = ".".join(parts[:depth]), depth == len(parts) - 1
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    span = f"entries 0..{len(node) - 1}" if node else "no entries"
+                    raise ConfigError(f"{flag} {key}: {where} is a list with {span}; expected "
+                                      f"{where}.<index> with an index among them (got {part!r})")
+                index = int(part)
+                if last:
+                    node[index] = value
+                elif isinstance(node[index], (dict, list)):
+                    node = node[index]
+                else:
+                    raise ConfigError(f"{flag} {key}: {where}.{part} is a value, not a table")
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                    break
+                if part not in node and parts[depth + 1].isdigit():
+                    raise ConfigError(f"{flag} {key}: the config has no list {'.'.join(parts[:depth + 1])} "
+                                      f"to index (no [[{'.'.join(parts[:depth + 1])}]] entries)")
+                node = node.setdefault(part, {})
+            else:
+                raise ConfigError(f"{flag} {key}: {where} is a value, not a table")
     return raw
 
 

@@ -64,10 +64,12 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
         return simulate_cells(config, check_memory=check_memory)
     sim = config.simulation
     before_replay = None
+    usage_read = [0]
     if check_memory:
         budget.check(config)  # the generator's expected instances; for a trace, its timeseries
         if config.workload.trace is not None:
             def before_replay(instances: int, usage_steps: int) -> None:
+                usage_read[0] = usage_steps
                 budget.check(config, instances, usage_steps)
     grid = None
     if config.cost is not None:  # read before the runs: a bad series stops nothing half-done
@@ -76,12 +78,20 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
         price, carbon = cost.grid_series(config.cost, sim.duration_s)
         grid = (price, carbon, cost.meter_moments(price, carbon, sim.duration_s))
     workload = load_workload(config.workload, sim.duration_s, sim.seed, before_replay)
+    if check_memory and any(service.job for service in config.services):  # replicas known from the trace now
+        from simdc.engine.services import from_workload
+
+        services, rest, _ = from_workload(config.services, workload.instances, sim.duration_s, workload.usage)
+        budget.check(config, len(rest), usage_read[0], services=services)
     runs = replay(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else ())
     # each platform's summary from its own tables (no copy of a platform's rows out of all)
     asked = [workload.instances if r.requests is None else r.requests for r in runs]  # per platform, row by row
     summary = pd.concat([metrics.summary(r.instances, r.hosts, a) for r, a in zip(runs, asked)], ignore_index=True)
     if config.services:
-        slo = {service.name: service.slo_served_share for service in config.services}
+        slo = {service.name: service.slo_served_share for service in config.services if service.job != "*"}
+        every = [service.slo_served_share for service in config.services if service.job == "*"]
+        if every:  # the services made from every job with replicas: named in the runs' records
+            slo |= {name: every[0] for r in runs for name in r.services["service"].unique() if name not in slo}
         served = pd.DataFrame([metrics.service_metrics(r.services, r.releases, sim.duration_s, slo) for r in runs])
         if not any(service.releases for service in config.services):
             served = served.drop(columns=[c for c in served.columns if c.startswith("rollout_")])

@@ -12,6 +12,7 @@ group named ``group``, or, for several groups, all of them (n × each group's co
 
 from __future__ import annotations
 
+import difflib
 import operator
 import re
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import pandas as pd
 
 from simdc.config import Config, validate
 from simdc.errors import ConfigError
-from simdc.metrics import SERVICE_COLUMNS, SUMMARY_COLUMNS
+from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
 
 OPERATORS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 
@@ -44,16 +45,63 @@ class Slo:
         return f"{self.metric}{self.op}{self.value:g}"
 
 
+# The summary's optional columns, each group with what makes a run produce it.
+OPTIONAL_GROUPS = (
+    ("with [[services]]", SERVICE_COLUMNS),
+    ("with a workload with dependencies", WORKFLOW_COLUMNS),
+    ("with [cost]", COST_COLUMNS),
+    ("with drains or consolidation", MOVE_COLUMNS),
+)
+METRICS = tuple(c for c in SUMMARY_COLUMNS if c != "platform")
+
+
+def check_metric(metric: str, flag: str) -> None:
+    """Raise one :class:`ConfigError` line, starting ``flag``, unless ``metric`` is a
+    summary column (always or optional)."""
+    if metric in METRICS or any(metric in columns for _, columns in OPTIONAL_GROUPS):
+        return
+    known = [*METRICS, *(c for _, columns in OPTIONAL_GROUPS for c in columns)]
+    close = difflib.get_close_matches(metric, known, n=3, cutoff=0.6)
+    hint = (f"did you mean {' or '.join(map(repr, close))}?" if close
+            else "choose a column of summary.csv, e.g. rejection_rate, start_p99_s, cpu_util_mean")
+    optional = "; ".join(f"{when}: {columns[0]}, ..." for when, columns in OPTIONAL_GROUPS)
+    raise ConfigError(f"{flag}: unknown metric {metric!r}; {hint} (the README's Results lists them; optional "
+                      f"ones {optional})")
+
+
+def missing_metric(metric: str, config: Config) -> str | None:
+    """Why a run of ``config`` will not have the summary column ``metric`` (None: it will,
+    or only the workload can tell, as with dependencies in a trace)."""
+    if metric in SERVICE_COLUMNS:
+        if not config.services:
+            return "a service metric, but the config has no [[services]]"
+        if metric.startswith("rollout_") and not any(service.releases for service in config.services):
+            return "a rollout metric, but no service has [[services.releases]]"
+    if metric in COST_COLUMNS and config.cost is None:
+        return "a cost metric, but the config has no [cost] table"
+    if metric in MOVE_COLUMNS and not (config.maintenance.active or config.consolidation.active):
+        return "a move metric, but the config neither drains hosts ([maintenance]) nor consolidates them"
+    if metric in WORKFLOW_COLUMNS and config.workload.trace is None:
+        return "a workflow metric, but the synthetic workload has no dependencies (a trace with parents has)"
+    return None
+
+
+def absent_metric(metric: str) -> str:
+    """Why a run's summary lacked the optional column ``metric`` (found only after it)."""
+    if metric in WORKFLOW_COLUMNS:
+        return "a workflow metric, but the workload has no dependencies (no instance names a parent)"
+    return "not in this run's summary"
+
+
 def parse_slo(text: str) -> Slo:
-    """``"start_p99_s<=5"`` → Slo; a clear error for anything else."""
+    """``"start_p99_s<=5"`` → Slo; a clear error for anything else. The metric is a
+    summary column, or an optional one (:data:`OPTIONAL_GROUPS`); whether the config
+    produces it is :func:`missing_metric`'s to say."""
     match = re.fullmatch(r"\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*", text)
     if not match:
         raise ConfigError(f"--slo {text!r}: expected metric<=value (or <, >=, >), e.g. 'rejection_rate<=0.01'")
     metric, op, value = match.groups()
-    if metric not in (*SUMMARY_COLUMNS, *SERVICE_COLUMNS) or metric == "platform":
-        raise ConfigError(f"--slo {text!r}: unknown metric {metric!r}; choose one of: "
-                          f"{', '.join(c for c in SUMMARY_COLUMNS if c != 'platform')}, or with [[services]]: "
-                          f"{', '.join(SERVICE_COLUMNS)}")
+    check_metric(metric, f"--slo {text!r}")
     try:
         return Slo(metric, op, float(value))
     except ValueError:
@@ -187,10 +235,10 @@ def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_ho
     if minimise not in MINIMISE:
         raise ConfigError(f"minimise: must be one of {', '.join(MINIMISE)} (got {minimise!r})",
                           cli=f"--minimise: must be one of {', '.join(MINIMISE)} (got {minimise!r})")
-    service_slos = [slo.metric for slo in slos if slo.metric in SERVICE_COLUMNS]
-    if service_slos and not config.services:
-        raise ConfigError(f"slo {service_slos[0]!r}: a service metric, but the config has no [[services]]",
-                          cli=f"--slo {service_slos[0]}: a service metric, but the config has no [[services]]")
+    for slo in slos:
+        why = missing_metric(slo.metric, config)
+        if why is not None:
+            raise ConfigError(f"slo {slo.metric!r}: {why}", cli=f"--slo {slo.metric}: {why}")
     platforms = list(platforms or config.simulation.platforms)
     if minimise == "hosts":
         evaluations, table = _plan_fleets(config, slos, platforms, replications, max_hosts, group, echo, check_memory)
@@ -241,6 +289,10 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                 runs = []
                 for r in range(replications):
                     summary = simulate(cfg, seed=config.simulation.seed + r, check_memory=check_memory).summary.iloc[0]
+                    for slo in slos:
+                        if slo.metric not in summary.index:
+                            raise ConfigError(f"slo {slo.metric!r}: {absent_metric(slo.metric)}",
+                                              cli=f"--slo {slo.metric}: {absent_metric(slo.metric)}")
                     runs.append(summary)
                 for slo in slos:
                     means[slo.metric] = float(np.mean([run[slo.metric] for run in runs]))

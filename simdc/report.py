@@ -56,6 +56,11 @@ SWEEP_METRICS = ("rejection_rate", "mean_instances", "peak_instances", "start_p9
                  "cpu_unmet_share", "mem_used_util_mean", "mem_alloc_util_mean", "cpu_booked_util_mean",
                  "stranded_mem_gib_mean",
                  "oom_kills")
+# Optional summary columns a sweep report also plots when its table has them (with
+# [[services]], dependencies, [cost]).
+SWEEP_OPTIONAL_METRICS = ("demand_served_share", "demand_unserved_core_s", "slo_violation_s", "catch_up_max_s",
+                          "replica_hours", "rollout_s_mean", "rollout_unserved_core_s", "makespan_mean_s",
+                          "makespan_p95_s", "cost", "carbon_kgco2eq")
 # A phase's seconds are written on its segment when it is at least this share of the bar:
 # narrower, "0.05 s" would spill out of it onto the platform's name.
 MIN_LABELLED_SHARE = 0.15
@@ -897,7 +902,7 @@ def _run_page(results: Results, title: str | None) -> str:
 def _sweep_page(points: pd.DataFrame, title: str | None) -> str:
     params = sweep_params(points)
     suffix = "_mean" if is_aggregate(points) else ""
-    metrics = [m for m in SWEEP_METRICS if f"{m}{suffix}" in points.columns]
+    metrics = [m for m in (*SWEEP_METRICS, *SWEEP_OPTIONAL_METRICS) if f"{m}{suffix}" in points.columns]
     if not metrics:
         raise ValueError("the sweep table has none of the headline metrics: " + ", ".join(SWEEP_METRICS))
     sections = []

@@ -91,12 +91,26 @@ def points(config: Config, grid: dict[str, list[Any]]) -> list[tuple[dict[str, A
     base = config.to_dict()
     for values in itertools.product(*(grid[k] for k in keys)):
         overrides = dict(zip(keys, values))
+        raw = apply_overrides(base, overrides, flag="--grid")  # a bad key or index: one line naming it
         try:
-            out.append((overrides, validate(apply_overrides(base, overrides))))
+            out.append((overrides, validate(raw)))
         except ConfigError as err:
             raise ConfigError([f"--grid {', '.join(f'{k}={v!r}' for k, v in overrides.items())}: {p}"
                                for p in err.problems]) from None
     return out
+
+
+def check_metrics(config: Config, metrics: list[str], flag: str = "--metric") -> None:
+    """Raise one :class:`ConfigError` line for the first of ``metrics`` that is not a
+    summary column, or an optional one ``config`` does not produce
+    (:func:`simdc.planning.missing_metric`)."""
+    from simdc.planning import check_metric, missing_metric
+
+    for metric in metrics:
+        check_metric(metric, f"{flag} {metric}")
+        why = missing_metric(metric, config)
+        if why is not None:
+            raise ConfigError(f"{flag} {metric}: {why}")
 
 
 def run_point(config: Config, seed: int, check_memory: bool = True) -> pd.DataFrame:

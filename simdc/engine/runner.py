@@ -93,7 +93,7 @@ def _with_services(name, platform, hosts, instances, duration_s, sample_every_s,
     ``version`` its release, 0 before any)."""
     from simdc.engine.services import Controller, ReplicaUsage, from_workload, with_replicas
 
-    services, instances, kept = from_workload(tuple(services), instances, duration_s)
+    services, instances, kept = from_workload(tuple(services), instances, duration_s, usage)
     rows, plan = with_replicas(instances, services, duration_s)
     usage = ReplicaUsage(usage, plan, rows["cpu_used"].to_numpy(float), rows["memory_used_gib"].to_numpy(float),
                          kept=kept)

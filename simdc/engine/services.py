@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from simdc.errors import InputError
+from simdc.errors import InputError, clip
 from simdc.model.image import image_ref
 from simdc.model.service import DemandSpec, ServiceSpec
 
@@ -113,10 +114,18 @@ def demand_series(spec: DemandSpec, duration_s: float) -> tuple[np.ndarray, np.n
     times.update(at for at, _ in spec.steps if at < duration_s)
     for spike in spec.spikes:
         times.update(t for t in (spike.at_s, spike.at_s + spike.duration_s) if t < duration_s)
+    series = None
+    if spec.series is not None:
+        series = plain_series(spec.series, duration_s)
+        times.update(series[0][series[0] < duration_s].tolist())
     t = np.array(sorted(times))
-    cores = np.full(len(t), spec.cores)
+    per_request = spec.per_request_core_s
+    values = np.full(len(t), spec.cores if per_request is None else spec.requests_per_s)
     for at, value in spec.steps:
-        cores[t >= at] = value
+        values[t >= at] = value
+    if series is not None:
+        values = values + series[1][np.searchsorted(series[0], t, side="right") - 1]
+    cores = values if per_request is None else values * per_request  # requests/s × core-s per request
     if spec.trace is not None:
         per_minute, core_s = _azure_functions(spec)
         minute = np.minimum((t // 60).astype(int), len(per_minute) - 1)
@@ -126,6 +135,50 @@ def demand_series(spec: DemandSpec, duration_s: float) -> tuple[np.ndarray, np.n
     for spike in spec.spikes:
         cores = np.where((t >= spike.at_s) & (t < spike.at_s + spike.duration_s), cores * spike.factor, cores)
     return t, cores
+
+
+MAX_SERIES_ROWS = 1_000_000  # a series' rows within the run: each a demand step (simdc.config.MAX_DEMAND_POINTS)
+
+
+def plain_series(path: Path, duration_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(t_s, value)`` of a CSV with the columns ``t_s,value``: each value (>= 0) holds
+    from its ``t_s`` until the next; times increase from 0. Shapes ``(k,)``.
+
+    Raises
+    ------
+    InputError
+        One line naming the file and line: unreadable, another header, a time or value
+        that is not a number, negative, a first time after 0, times not increasing, or
+        more than :data:`MAX_SERIES_ROWS` rows within the run.
+    """
+    try:
+        table = pd.read_csv(path, dtype=str, skipinitialspace=True, skip_blank_lines=False)
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read the demand series: {clip(err, 200)}") from None
+    if [str(c).strip().lstrip("\ufeff") for c in table.columns] != ["t_s", "value"]:
+        got = clip(",".join(map(str, table.columns)))
+        raise InputError(f"{path}: line 1: expected the header t_s,value (got {got})")
+    if not len(table):
+        raise InputError(f"{path}: no rows after the header (expected t_s,value rows, the first at t_s 0)")
+    lines = np.arange(len(table)) + 2  # rows after the header (blank lines kept: they are errors)
+    numbers = table.apply(lambda column: pd.to_numeric(column.str.strip(), errors="coerce"))
+    t, value = numbers.iloc[:, 0].to_numpy(float), numbers.iloc[:, 1].to_numpy(float)
+    for name, column, raw in (("t_s", t, table.iloc[:, 0]), ("value", value, table.iloc[:, 1])):
+        bad = np.flatnonzero(~np.isfinite(column) | (column < 0))
+        if len(bad):
+            got = raw.iloc[bad[0]]
+            raise InputError(f"{path}: line {lines[bad[0]]}: {name}: expected a number >= 0 "
+                             f"(got {'nothing' if got != got or got is None else clip(repr(got))})")
+    if t[0] != 0:
+        raise InputError(f"{path}: line 2: the first t_s must be 0 (the value at the run's start; got {t[0]:g})")
+    back = np.flatnonzero(np.diff(t) <= 0)
+    if len(back):
+        raise InputError(f"{path}: line {lines[back[0] + 1]}: t_s {t[back[0] + 1]:g} is not after the line before's "
+                         f"({t[back[0]]:g}): times must increase")
+    within = int((t < duration_s).sum())
+    if within > MAX_SERIES_ROWS:
+        raise InputError(f"{path}: {within:,} rows within the run; at most {MAX_SERIES_ROWS:,} (a coarser series)")
+    return t, value
 
 
 def _azure_functions(spec: DemandSpec) -> tuple[np.ndarray, float]:
@@ -183,17 +236,26 @@ def changed_layers_gib(spec: ServiceSpec, catalogue: dict) -> list[float]:
 
 
 def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
-                  duration_s: float) -> tuple[tuple[ServiceSpec, ...], pd.DataFrame, np.ndarray | None]:
+                  duration_s: float, usage=None) -> tuple[tuple[ServiceSpec, ...], pd.DataFrame, np.ndarray | None]:
     """Services that name a ``job`` take it from the workload: ``(services complete, the
     workload without those jobs' instances, the rows kept: None when all)``. Replicas: the most of the job's instances
     alive at once; size, image and memory used: its first instance's; demand (unless the
     service gives one): the sum of its instances' ``cpu_used`` while each was alive
-    (from ``submit_s`` for ``duration_s``), a step at each arrival and end.
+    (from ``submit_s`` for ``duration_s``), a step at each arrival and end; with a
+    trace's usage series (``usage``, a :class:`simdc.workload.usage.SeriesUsage` over
+    ``instances``' rows), the sum of each one's series instead, a step wherever one
+    changes.
+
+    An entry with ``job = "*"`` stands for every job no other entry names that has
+    replicas (:data:`MIN_JOB_REPLICAS` or more instances alive at once), in the order of
+    their first arrival: one service each, named after the job (``name/job`` when the
+    entry has a name), the entry's keys applied to each.
 
     Raises
     ------
     InputError
-        A job the workload does not have.
+        A job the workload does not have; ``job = "*"`` over a workload with no job with
+        replicas, or making a service whose name another entry has.
     """
     if not any(service.job for service in services):
         return services, instances, None
@@ -201,7 +263,7 @@ def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
     taken = np.zeros(len(instances), dtype=bool)
     done = []
     for index, service in enumerate(services):
-        if service.job is None:
+        if service.job is None or service.job == "*":
             done.append(service)
             continue
         mine = jobs == service.job
@@ -210,28 +272,104 @@ def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
             raise InputError(f"services[{index}].job: the workload has no instance of job {service.job!r}"
                              + (f"; its jobs include: {', '.join(known[:5])}" if known else " (it has no job column)"))
         taken |= mine
-        rows = instances[mine]
-        start = rows["submit_s"].to_numpy(float)
-        end = np.minimum(start + rows["duration_s"].to_numpy(float), duration_s)
-        cpu = rows["cpu_used"].to_numpy(float)
-        edges = np.concatenate([start, end])
-        change = np.concatenate([cpu, -cpu])
-        alive = np.concatenate([np.ones(len(start)), -np.ones(len(start))])
-        order = np.lexsort((change, edges))  # at one moment, ends before arrivals
-        times, cores, count = edges[order], np.cumsum(change[order]), np.cumsum(alive[order])
-        last = np.r_[times[1:] != times[:-1], True]  # a moment's value after all its changes
-        steps = [(0.0, 0.0)] + [(float(t), max(float(c), 0.0)) for t, c in zip(times[last], cores[last])
-                                if t < duration_s]
-        first = rows.iloc[0]
-        update = {"replicas": service.replicas if service.replicas is not None else int(count.max()),
-                  "cpu_cores": service.cpu_cores or float(first["cpu_cores"]),
-                  "memory_gib": service.memory_gib or float(first["memory_gib"]),
-                  "memory_used_gib": service.memory_used_gib or float(first["memory_used_gib"]),
-                  "image": service.image or str(first.get("image", "") or "")}
-        if "demand" not in service.model_fields_set:
-            update["demand"] = service.demand.model_copy(update={"steps": tuple(steps), "cores": 0.0})
-        done.append(service.model_copy(update=update))
+        done.append(_from_job(service, instances, np.flatnonzero(mine), duration_s, usage))
+    every = [index for index, service in enumerate(services) if service.job == "*"]
+    if every:
+        index = every[0]
+        template = done[index]
+        expanded = []
+        names = {service.name for service in done if service.job != "*"}
+        free = ~taken & (jobs != "")
+        most = most_alive(jobs[free], instances["submit_s"].to_numpy(float)[free],
+                          instances["duration_s"].to_numpy(float)[free], duration_s)
+        chosen = [job for job, count in most.items() if count >= MIN_JOB_REPLICAS]
+        if not chosen:
+            raise InputError(f"services[{index}].job: '*' takes every job with {MIN_JOB_REPLICAS} or more instances "
+                             "alive at once, and the workload has none"
+                             + ("" if (jobs != "").any() else " (it has no job column)"))
+        for job in chosen:
+            name = f"{template.name}/{job}" if template.name else job
+            if name in names:
+                raise InputError(f"services[{index}].job: '*' makes a service {name!r} from job {job!r}, and another "
+                                 "entry is named so; rename that entry")
+            mine = jobs == job
+            taken |= mine
+            expanded.append(_from_job(template.model_copy(update={"name": name, "job": job}), instances,
+                                      np.flatnonzero(mine), duration_s, usage))
+        done[index:index + 1] = expanded
     return tuple(done), instances[~taken].reset_index(drop=True), np.flatnonzero(~taken)
+
+
+def _series_changes(usage, index: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(t_s, change in cores)``: the instances ``index`` of ``usage`` (a SeriesUsage),
+    each alive over [``start``, ``end``): its series' value at age ``k·step_s`` from
+    ``start + k·step_s`` on (the last holding to its end), as the engine reads it."""
+    step = usage.step_s
+    live = end > start
+    index, start, end = index[live], start[live], end[live]
+    steps = np.minimum(usage.length[index], np.ceil((end - start) / step).astype(np.int64))
+    first = np.repeat(np.cumsum(steps) - steps, steps)
+    k = np.arange(int(steps.sum())) - first  # each instance's steps 0, 1, ...
+    owner = np.repeat(np.arange(len(index)), steps)
+    value = usage.cpu[usage.ptr[index][owner] + k]
+    before = np.where(k > 0, np.r_[0.0, value[:-1]], 0.0)
+    final = value[np.cumsum(steps) - 1]
+    return (np.concatenate([start[owner] + k * step, end]), np.concatenate([value - before, -final]))
+
+
+MIN_JOB_REPLICAS = 2  # job = "*": a job is a replica set when this many of its instances are alive at once
+
+
+def most_alive(jobs: np.ndarray, submit_s: np.ndarray, duration_s: np.ndarray, horizon_s: float) -> dict[str, int]:
+    """Per job (in the order of its first arrival), the most of its instances alive at
+    once, each over [``submit_s``, ``submit_s + duration_s``) cut at ``horizon_s``
+    (one ending as another arrives is not alive with it). Shapes ``(n,)``."""
+    if not len(jobs):
+        return {}
+    end = np.minimum(submit_s + duration_s, horizon_s)
+    live = submit_s < horizon_s
+    frame = pd.DataFrame({"job": np.concatenate([jobs[live], jobs[live]]),
+                          "t": np.concatenate([submit_s[live], end[live]]),
+                          "alive": np.concatenate([np.ones(live.sum(), int), -np.ones(live.sum(), int)])})
+    frame = frame.sort_values(["job", "t", "alive"], kind="stable")  # at one moment, ends first
+    frame["count"] = frame.groupby("job", sort=False)["alive"].cumsum()
+    peak = frame.groupby("job", sort=False)["count"].max()
+    first = pd.Series(submit_s[live], index=jobs[live]).groupby(level=0).min()
+    return {str(job): int(peak[job]) for job in first.sort_values(kind="stable").index}
+
+
+def _from_job(service: ServiceSpec, instances: pd.DataFrame, index: np.ndarray, duration_s: float,
+              usage=None) -> ServiceSpec:
+    """``service`` completed from its job's instances, the rows ``index`` of ``instances``
+    (see :func:`from_workload`)."""
+    from simdc.workload.usage import SeriesUsage
+
+    rows = instances.iloc[index]
+    start = rows["submit_s"].to_numpy(float)
+    end = np.minimum(start + rows["duration_s"].to_numpy(float), duration_s)
+    n = len(start)
+    if isinstance(usage, SeriesUsage):
+        edges, change = _series_changes(usage, index, start, end)
+    else:
+        cpu = rows["cpu_used"].to_numpy(float)
+        edges, change = np.concatenate([start, end]), np.concatenate([cpu, -cpu])
+    alive_at, alive = np.concatenate([start, end]), np.concatenate([np.ones(n), -np.ones(n)])
+    order = np.lexsort((alive, alive_at))  # at one moment, ends before arrivals
+    count = np.cumsum(alive[order])
+    order = np.lexsort((change, edges))
+    times, cores = edges[order], np.cumsum(change[order])
+    last = np.r_[times[1:] != times[:-1], True]  # a moment's value after all its changes
+    steps = [(0.0, 0.0)] + [(float(t), max(float(c), 0.0)) for t, c in zip(times[last], cores[last])
+                            if t < duration_s]
+    first = rows.iloc[0]
+    update = {"replicas": service.replicas if service.replicas is not None else int(count.max()),
+              "cpu_cores": service.cpu_cores or float(first["cpu_cores"]),
+              "memory_gib": service.memory_gib or float(first["memory_gib"]),
+              "memory_used_gib": service.memory_used_gib or float(first["memory_used_gib"]),
+              "image": service.image or str(first.get("image", "") or "")}
+    if "demand" not in service.model_fields_set:
+        update["demand"] = service.demand.model_copy(update={"steps": tuple(steps), "cores": 0.0})
+    return service.model_copy(update=update)
 
 
 # --- the rows of replicas ------------------------------------------------------------

@@ -40,16 +40,25 @@ class DemandSpec(Spec):
     """A service's demand in cores over time, evaluated on a grid of ``step_s``.
 
     ``cores`` (a constant), changed to ``steps`` ``[[at_s, cores], ...]`` from each
-    ``at_s`` on, times a diurnal swing of ± ``diurnal_amplitude`` peaking at
-    ``diurnal_peak_s`` of the day, times each spike's factor while it lasts. Or a real
-    series: ``trace``, the Azure Functions 2019 ``invocations.csv`` (invocations per
+    ``at_s`` on, or a plain ``series`` (a CSV of ``t_s,value``: each value from its
+    ``t_s`` on, the first at 0), times a diurnal swing of ± ``diurnal_amplitude`` peaking
+    at ``diurnal_peak_s`` of the day, times each spike's factor while it lasts. With
+    ``per_request_core_s`` the demand is in requests per second instead
+    (``requests_per_s``, the steps' and the series' values), each request costing that
+    many core-seconds: cores = rate × ``per_request_core_s``. Or a real invocation
+    trace, added: ``trace``, the Azure Functions 2019 ``invocations.csv`` (invocations per
     minute), for ``function`` (its HashFunction; default the busiest), each invocation
     costing ``core_s_per_invocation`` core-seconds (default: the function's average
     duration in the trace's ``durations.csv``, one core while it runs).
     """
 
     cores: float = Field(default=0.0, ge=0, description="constant demand, cores")
-    steps: tuple[tuple[float, float], ...] = Field(default=(), description="[[at_s, cores], ...]: from at_s on")
+    requests_per_s: float = Field(default=0.0, ge=0, description="constant demand, requests per second "
+                                                                 "(with per_request_core_s)")
+    per_request_core_s: float | None = Field(default=None, gt=0, description="core-seconds a request costs: the "
+                                                                              "demand is in requests per second")
+    steps: tuple[tuple[float, float], ...] = Field(default=(), description="[[at_s, value], ...]: from at_s on")
+    series: Path | None = Field(default=None, description="CSV t_s,value: each value from its t_s on, the first at 0")
     diurnal_amplitude: float = Field(default=0.0, ge=0, lt=1)
     diurnal_peak_s: float = Field(default=14 * 3600.0, ge=0, lt=86400)
     spikes: tuple[Spike, ...] = ()
@@ -63,7 +72,7 @@ class DemandSpec(Spec):
     def _steps(cls, steps):
         for at_s, cores in steps:
             if at_s < 0 or cores < 0:
-                raise ValueError(f"each step is [at_s >= 0, cores >= 0] (got {[at_s, cores]})")
+                raise ValueError(f"each step is [at_s >= 0, value >= 0] (got {[at_s, cores]})")
         if list(steps) != sorted(steps):
             raise ValueError("steps must be in order of at_s")
         return steps
@@ -72,6 +81,15 @@ class DemandSpec(Spec):
     def _source(self) -> "DemandSpec":
         if self.trace is None and (self.function is not None or self.core_s_per_invocation is not None):
             raise ValueError("function and core_s_per_invocation go with demand.trace")
+        if self.per_request_core_s is None and self.requests_per_s:
+            raise ValueError("requests_per_s needs per_request_core_s (the core-seconds one request costs)")
+        if self.per_request_core_s is not None and self.cores:
+            raise ValueError("give the demand in cores or in requests per second (per_request_core_s), not both")
+        if self.per_request_core_s is not None and self.trace is not None:
+            raise ValueError("with demand.trace an invocation costs core_s_per_invocation; per_request_core_s goes "
+                             "with requests_per_s, steps or series")
+        if self.series is not None and self.steps:
+            raise ValueError("give steps or a series, not both")
         return self
 
 
@@ -123,11 +141,16 @@ class ServiceSpec(Spec):
     ``slo_served_share`` counts as SLO violated.
     """
 
-    name: str = Field(min_length=1)
+    name: str = ""
     # From the workload: its instances of this job become the service (they leave the
     # workload): replicas, the most of them at once; size, image and memory used, the
     # first's; demand (unless given), the sum of their cpu_used while each was alive.
-    job: str | None = Field(default=None, min_length=1, description="take the service from the workload's job")
+    # job = "*": every job of the workload with replicas (two or more of its instances
+    # alive at once) that no other entry names becomes a service of its own, named after
+    # the job (after "name/" when the entry has a name); the entry's other keys apply
+    # to each (simdc.engine.services.from_workload).
+    job: str | None = Field(default=None, min_length=1, description="take the service from the workload's job; "
+                                                                   "'*': every job with replicas")
     image: str = ""
     replicas: int | None = Field(default=None, ge=0, le=10_000)
     cpu_cores: float | None = Field(default=None, gt=0)
@@ -154,6 +177,13 @@ class ServiceSpec(Spec):
     @classmethod
     def _rollout(cls, value):
         return _int_or_percent(value)
+
+    @model_validator(mode="after")
+    def _named(self) -> "ServiceSpec":
+        if not self.name and self.job != "*":
+            raise ValueError(f"{BOOL_MARK}name: required key is missing (only job = '*' names its services "
+                             "after the workload's jobs)")
+        return self
 
     @model_validator(mode="after")
     def _sized(self) -> "ServiceSpec":

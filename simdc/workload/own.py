@@ -63,10 +63,11 @@ FIELDS = {f.name: f for f in (
     Field("job", "str", required=False),
     # ids of the same file this instance waits for, separated by spaces (simdc.workload.dependencies)
     Field("parents", "str", required=False),
+    Field("service", "str", required=False),  # another name for job (either, not both)
 )}
 POSITIVE = {"duration_s": "", "cpu_cores": "", "memory_gib": "",
             "cpu_limit": " (leave it empty for no limit)", "memory_limit_gib": " (leave it empty for no limit)"}
-assert tuple(FIELDS)[:len(COLUMNS)] == COLUMNS  # and the optional parents
+assert tuple(FIELDS)[:len(COLUMNS)] == COLUMNS  # and the optional parents and service
 
 
 def read(path: str | Path, on_bad_rows: str = "strict", block_bytes: int = BLOCK_BYTES) -> Workload:
@@ -396,7 +397,10 @@ def _table(path: Path, names: list[str], parts: list, where, bad: BadRows,
     for name, default in (("cpu_limit", np.nan), ("memory_limit_gib", np.nan), ("membw_intensity", 0.0),
                           ("io_intensity", 0.0)):
         table[name] = sort(number(name, default))
-    job = given.get("job")
+    if "job" in given and "service" in given:
+        raise InputError(f"{path}: columns job and service both given; they are one column (the job or service an "
+                         "instance is a replica of): keep one")
+    job = given.get("job", given.get("service"))
     job = pc.fill_null(pa.nulls(n, pa.string()) if job is None else job, "")
     table["job"] = pd.Categorical(sort(job))
     if "parents" in given:

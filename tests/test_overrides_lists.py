@@ -1,0 +1,85 @@
+"""``--set`` and ``sweep --grid`` reaching into lists of tables (``services.0.replicas``,
+``cells.1.name``): the entry named by its index changes, every other stays, and a bad
+index is one error line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from simdc.cli import app
+from simdc.config import apply_overrides, load_config, validate
+from simdc.errors import ConfigError
+from simdc.sweeping import parse_grid, points
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def services_config(count: int):
+    return validate({
+        "simulation": {"duration_s": 600, "platforms": ["container"]},
+        "host": {"cpu_cores": 64, "memory_gib": 256},
+        "workload": {"synthetic": {"arrival_rate_per_s": 1e-9}},
+        "services": [{"name": f"s{k}", "replicas": k + 1, "cpu_cores": 1, "memory_gib": 1,
+                      "autoscale": {"max_replicas": 10 + k, "target_utilisation": 0.5}} for k in range(count)]})
+
+
+@settings(max_examples=30, deadline=None)
+@given(count=st.integers(1, 4), data=st.data())
+def test_set_changes_only_the_entry_it_indexes(count, data):
+    index = data.draw(st.integers(0, count - 1))
+    replicas = data.draw(st.integers(0, 50))
+    top = data.draw(st.integers(replicas or 1, 60))
+    cfg = services_config(count).with_overrides([f"services.{index}.replicas={replicas}",
+                                                 f"services.{index}.autoscale.max_replicas={top}"])
+    for k, service in enumerate(cfg.services):
+        expected = (replicas, top) if k == index else (k + 1, 10 + k)
+        assert (service.replicas, service.autoscale.max_replicas) == expected
+
+
+@pytest.mark.parametrize("override, said", [
+    ("services.3.replicas=8", "--set services.3.replicas: services is a list with entries 0..1; expected "
+                              "services.<index> with an index among them (got '3')"),
+    ("services.web.replicas=8", "(got 'web')"),
+    ("services.0.replicaz=8", "services.0.replicaz: unknown key; did you mean 'replicas'?"),
+    ("services.0.name.x=1", "--set services.0.name.x: services.0.name is a value, not a table"),
+    ("cells.1.share=0.5", "--set cells.1.share: the config has no list cells to index"),
+])
+def test_a_bad_index_or_key_is_one_error(override, said):
+    with pytest.raises(ConfigError) as err:
+        services_config(2).with_overrides([override])
+    assert len(err.value.problems) == 1 and said in err.value.problems[0]
+
+
+def test_set_reaches_a_cell_and_the_cli_reports_a_bad_index_in_one_line_exit_2(tmp_path):
+    cfg = load_config(CONFIGS / "cells.toml", ["cells.1.name='bee'"])
+    assert [cell.name for cell in cfg.cells] == ["a", "bee", "c", "d"]
+    result = CliRunner().invoke(app, ["run", str(CONFIGS / "release.toml"), "--set", "services.1.replicas=8",
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert lines[0].startswith("error: --set services.1.replicas: services is a list with entries 0..0")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_grid_over_a_list_entry_makes_one_config_per_value_and_a_bad_index_is_one_error():
+    cfg = services_config(2)
+    grid = parse_grid(["services.1.autoscale.max_replicas=20,30", "services.0.replicas=4"])
+    made = points(cfg, grid)
+    assert [(o["services.1.autoscale.max_replicas"], c.services[1].autoscale.max_replicas, c.services[0].replicas,
+             c.services[0].autoscale.max_replicas) for o, c in made] == [(20, 20, 4, 10), (30, 30, 4, 10)]
+    with pytest.raises(ConfigError) as err:
+        points(cfg, parse_grid(["services.2.replicas=1,2"]))
+    assert err.value.problems == ["--grid services.2.replicas: services is a list with entries 0..1; expected "
+                                  "services.<index> with an index among them (got '2')"]
+
+
+def test_overrides_leave_the_raw_config_untouched():
+    raw = services_config(2).to_dict()
+    apply_overrides(raw, ["services.0.replicas=9"])
+    assert raw["services"][0]["replicas"] == 1
