@@ -288,6 +288,12 @@ def _check_values(values: dict[str, np.ndarray], rows: np.ndarray, where, bad: B
     with np.errstate(invalid="ignore"):
         for name, column in values.items():
             spec = FIELDS[name]
+            if spec.kind == "str" and isinstance(column, pa.Array):
+                # a line break inside a value: a quote opened and never closed swallows the
+                # lines after it into one field, which must not pass for a value
+                broken = pc.match_substring_regex(column, "[\r\n]").fill_null(False)
+                flag(broken.to_numpy(zero_copy_only=False),
+                     f"{name} holds a line break (a quote opened and not closed?)")
             if converted or not (isinstance(column, pa.Array) or column.dtype.kind == "f"):
                 pass  # checked as text already; integer Parquet ids
             elif spec.kind == "str":
