@@ -108,7 +108,10 @@ def hpa_scale_up_limit(current: int) -> int:
 
 def demand_series(spec: DemandSpec, duration_s: float) -> tuple[np.ndarray, np.ndarray]:
     """``(t_s, cores)``: the demand from each time on until the next, shapes ``(k,)``;
-    times start at 0 and include every ``step_s`` and every step's and spike's edge."""
+    times start at 0 and include every ``step_s`` and every step's and spike's edge.
+
+    Raises ``InputError`` (one line, naming the file) when a ``trace`` has fewer minutes
+    than ``duration_s``."""
     times = set(np.arange(0.0, duration_s, spec.step_s).tolist())
     times.update(at for at, _ in spec.steps if at < duration_s)
     for spike in spec.spikes:
@@ -119,7 +122,12 @@ def demand_series(spec: DemandSpec, duration_s: float) -> tuple[np.ndarray, np.n
         cores[t >= at] = value
     if spec.trace is not None:
         per_minute, core_s = _azure_functions(spec)
-        minute = np.minimum((t // 60).astype(int), len(per_minute) - 1)
+        if duration_s > 60.0 * len(per_minute):  # held at its last minute, the rest of the run would be made up
+            raise InputError(f"{spec.trace}: {len(per_minute):,} minutes of invocations "
+                             f"({60 * len(per_minute):,} s), shorter than the run (simulation.duration_s = "
+                             f"{duration_s:,.10g} s): give a series covering the whole run, or a shorter "
+                             "simulation.duration_s")
+        minute = (t // 60).astype(int)
         cores = cores + per_minute[minute] / 60.0 * core_s
     if spec.diurnal_amplitude:
         cores = cores * (1 + spec.diurnal_amplitude * np.cos(2 * np.pi * (t - spec.diurnal_peak_s) / 86400.0))
