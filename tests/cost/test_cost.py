@@ -218,6 +218,19 @@ def test_series_starting_after_the_run_start_is_refused(tmp_path):
         cost.read_series(path, what="x", key="k", duration_s=HOUR_S, start=datetime(2024, 3, 1, 4))
 
 
+def test_series_ending_before_the_run_start_says_so(tmp_path):
+    """Every row before ``start``: the message names the last row and the start (it said
+    "1 row; a series needs two" of a file of three)."""
+    path = hourly(tmp_path / "c.csv", [1, 2, 3])
+    from datetime import datetime
+    with pytest.raises(InputError, match=r"its last row \(line 4, 2024-03-01 02:00:00\) is at or before the run's "
+                                         r"start \(cost.series_start = 2024-03-01 05:00:00\)"):
+        cost.read_series(path, what="x", key="k", duration_s=HOUR_S, start=datetime(2024, 3, 1, 5))
+    one = hourly(tmp_path / "one.csv", [1])
+    with pytest.raises(InputError, match="1 row; a series needs two at least"):
+        cost.read_series(one, what="x", key="k", duration_s=HOUR_S, start=datetime(2024, 3, 1, 5))
+
+
 @pytest.mark.parametrize("cost_table, host, expected", [
     ({}, {}, "cost: give exactly one of price_per_kwh or price_series"),
     ({"price_per_kwh": 0.2, "licence_per_hour": {"vmm": 0.1}}, {},
