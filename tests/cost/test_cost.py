@@ -144,6 +144,21 @@ def test_report_has_the_cost_figure_and_headline_rows(tmp_path):
     assert again.summary["cost"].to_numpy() == pytest.approx(result.summary["cost"].to_numpy())
 
 
+def test_the_headline_shows_every_part_the_cost_is_the_sum_of():
+    """cost = hosts + electricity + licences (simdc.cost): each part has a headline row, so
+    the table's rows add up to its cost row (the hosts' part had none)."""
+    from simdc.metrics import HEADLINE
+
+    shown = {column for column, _, _ in HEADLINE}
+    result = simdc.simulate(config(HOUR_S, {"price_per_kwh": 0.2, "licence_per_hour": {"vm": 0.1}},
+                                   host={"price_per_hour": 1.0}))
+    parts = ["cost_hosts", "cost_energy", "cost_licences"]
+    assert set(parts) <= shown
+    for row in result.summary.to_dict("records"):
+        assert row["cost"] == pytest.approx(sum(row[p] for p in parts), rel=1e-12)
+        assert row["cost_hosts"] == pytest.approx(1.0 * HOUR_S / 3600)  # one host at 1 an hour, for an hour
+
+
 def test_no_cost_table_no_cost_columns():
     result = simdc.simulate(simdc.load_config(Path(__file__).resolve().parents[2] / "configs" / "presets.toml",
                                               {"simulation.duration_s": 600}))
