@@ -162,13 +162,6 @@ class Config(Spec):
                 problems.append(f"maintenance.drains[{index}]: host {host} does not exist (hosts are 0..{hosts - 1})")
             if t_s < 0:
                 problems.append(f"maintenance.drains[{index}]: t_s must be >= 0 (got {t_s})")
-            elif t_s >= self.simulation.duration_s:  # as a release: a drain after the end would be dropped unsaid
-                problems.append(f"maintenance.drains[{index}]: t_s must be before simulation.duration_s "
-                                f"({self.simulation.duration_s:g}) (got {t_s:g})")
-        if (self.maintenance.rolling_start_s is not None
-                and self.maintenance.rolling_start_s >= self.simulation.duration_s):
-            problems.append(f"maintenance.rolling_start_s: must be before simulation.duration_s "
-                            f"({self.simulation.duration_s:g}) (got {self.maintenance.rolling_start_s:g})")
         if self.maintenance.predict_failures_s and not (self.faults.host_mtbf_s or self.faults.host_failures):
             problems.append("maintenance.predict_failures_s: there are no host failures to predict; give "
                             "faults.host_mtbf_s or faults.host_failures")
