@@ -402,6 +402,9 @@ class Controller:
         self.in_place_gib = 0.0  # copied into VMs' own disks by updates in place
         self.changed_gib = [changed_layers_gib(spec, sim.image_catalogue) for spec in self.specs]
         self.preexisting: set[int] = set()  # replicas up when the run began (running_at_start)
+        # their drawn start, disk copy and layers, put back once they leave their first host:
+        # only the start before the run was free, not a restart after a drain or a failure
+        self.drawn: dict[int, tuple] = {}
         self.warm = [spec.autoscale.warm_pool if spec.autoscale is not None and sim.vm else 0
                      for spec in self.specs]
 
@@ -442,6 +445,9 @@ class Controller:
         """Replica ``i`` left its host or was turned away: reconcile its service, at this
         instant but after the engine's step is done."""
         k = self._service(i)
+        drawn = self.drawn.pop(i, None)
+        if drawn is not None:  # off its host, its layers unpinned: the next start pins and pays them
+            self.sim.start_s[i], self.sim.copy_gib[i], self.sim.needs[i] = drawn
         if not self.pending[k]:
             self.pending[k] = True
             self.sim._after(0.0, self._on_reconcile, k)
@@ -603,6 +609,7 @@ class Controller:
             self.pods[k].append(i)
             if up_already:
                 self.preexisting.add(i)
+                self.drawn[i] = (self.sim.start_s[i], self.sim.copy_gib[i], self.sim.needs[i])
                 self.sim.start_s[i], self.sim.copy_gib[i], self.sim.needs[i] = 0.0, 0.0, ()
             elif self.warm[k] and now > 0:  # a scale-out after the start: from the warm pool while it lasts
                 self._from_warm_pool(k, i)

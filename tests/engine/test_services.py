@@ -511,3 +511,17 @@ def test_a_functions_demand_shorter_than_the_run_is_refused_not_held_at_its_last
                                          rf"\({60 * minutes:,} s\), shorter than the run "
                                          rf"\(simulation.duration_s = {60 * minutes + 1:,} s\)"):
         demand_series(spec, 60.0 * minutes + 1)
+
+
+def test_a_replica_up_at_the_start_pays_its_start_when_a_drain_restarts_it():
+    """running_at_start makes the first start free, only that one: four replicas on host
+    0 of two, host 0 drained at 100 s, containers restarted (a 2 s start, no image): each
+    is down exactly 2 s, and the table's first-start phases stay 0 (they were down 0 s,
+    every later start free)."""
+    cfg = config([web(running_at_start=True)], cluster={"hosts": [{"cpu_cores": 64, "memory_gib": 256, "count": 2}]},
+                 placement={"policy": "first_fit"}, maintenance={"drains": [[0, 100]], "maintenance_s": 60})
+    rows = simdc.simulate(cfg).instances
+    moved = rows[(rows["service"] == "web") & (rows["migrations"] > 0)]
+    assert len(moved) == 4
+    assert moved["downtime_s"].to_numpy() == pytest.approx([2.0] * 4, rel=1e-12)
+    assert (moved["ready_s"] == 102.0).all() and (moved["boot_s"] == 0.0).all()
