@@ -22,7 +22,12 @@ import pandas as pd
 
 from simdc.config import Config, validate
 from simdc.errors import ConfigError
-from simdc.metrics import SERVICE_COLUMNS, SUMMARY_COLUMNS
+from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
+
+# Metrics a run has only with a feature, and what it takes, for --slo's messages.
+OPTIONAL_METRICS = (("[[services]]", SERVICE_COLUMNS), ("[cost]", COST_COLUMNS),
+                    ("dependencies (a parents column)", WORKFLOW_COLUMNS),
+                    ("[maintenance] or [consolidation]", MOVE_COLUMNS))
 
 OPERATORS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 
@@ -50,10 +55,11 @@ def parse_slo(text: str) -> Slo:
     if not match:
         raise ConfigError(f"--slo {text!r}: expected metric<=value (or <, >=, >), e.g. 'rejection_rate<=0.01'")
     metric, op, value = match.groups()
-    if metric not in (*SUMMARY_COLUMNS, *SERVICE_COLUMNS) or metric == "platform":
+    optional = [c for _, columns in OPTIONAL_METRICS for c in columns]
+    if metric not in (*SUMMARY_COLUMNS, *optional) or metric == "platform":
         raise ConfigError(f"--slo {text!r}: unknown metric {metric!r}; choose one of: "
-                          f"{', '.join(c for c in SUMMARY_COLUMNS if c != 'platform')}, or with [[services]]: "
-                          f"{', '.join(SERVICE_COLUMNS)}")
+                          f"{', '.join(c for c in SUMMARY_COLUMNS if c != 'platform')}"
+                          + "".join(f"; with {what}: {', '.join(columns)}" for what, columns in OPTIONAL_METRICS))
     try:
         return Slo(metric, op, float(value))
     except ValueError:
@@ -243,6 +249,10 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                     summary = simulate(cfg, seed=config.simulation.seed + r, check_memory=check_memory).summary.iloc[0]
                     runs.append(summary)
                 for slo in slos:
+                    if slo.metric not in runs[0].index:  # a metric of a feature this run does not have
+                        what = next(w for w, columns in OPTIONAL_METRICS if slo.metric in columns)
+                        raise ConfigError(f"slo {slo.metric!r}: the run has no such metric; it needs {what}",
+                                          cli=f"--slo {slo}: the run has no such metric; it needs {what}")
                     means[slo.metric] = float(np.mean([run[slo.metric] for run in runs]))
                 met = all(slo.met(means[slo.metric]) for slo in slos)
                 for r, run in enumerate(runs):

@@ -139,6 +139,23 @@ def test_a_bad_slo_is_reported(text, message):
         parse_slo(text)
 
 
+@pytest.mark.parametrize("metric", ["cost", "carbon_kgco2eq", "makespan_p95_s", "migration_downtime_mean_s"])
+def test_the_optional_features_metrics_are_slos_too(metric):
+    """Cost, dependencies and moves have summary columns a plan can hold to (they were
+    'unknown metric'); the message of an unknown one lists them with what they need (its
+    middle clipped to a line's length)."""
+    assert parse_slo(f"{metric}<=5").metric == metric
+    with pytest.raises(ConfigError, match=r"unknown metric 'costs'; choose one of: submitted, .* critical_start_share; "
+                                          r"with \[maintenance\] or \[consolidation\]: migrations, "):
+        parse_slo("costs<=5")
+
+
+def test_an_slo_on_a_metric_the_run_lacks_is_one_line_naming_what_it_needs():
+    """An SLO on cost without a [cost] table: one error, not a KeyError from the summary."""
+    with pytest.raises(ConfigError, match=r"slo 'cost': the run has no such metric; it needs \[cost\]"):
+        plan(small_config(), ["cost<=5"])
+
+
 def test_cli_plan_and_sweep_write_their_tables(tmp_path, tmp_path_factory):
     config = tmp_path / "c.toml"
     config.write_text('[simulation]\nduration_s = 3600\n[host]\ncpu_cores = 16\nmemory_gib = 32\n'
