@@ -25,7 +25,7 @@ from simdc.errors import ConfigError
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
 
 # Metrics a run has only with a feature, and what it takes, for --slo's messages.
-OPTIONAL_METRICS = (("[[services]]", SERVICE_COLUMNS), ("[cost]", COST_COLUMNS),
+OPTIONAL_METRICS = (("[[services]]", SERVICE_COLUMNS),
                     ("dependencies (a parents column)", WORKFLOW_COLUMNS),
                     ("[maintenance] or [consolidation]", MOVE_COLUMNS))
 
@@ -55,6 +55,10 @@ def parse_slo(text: str) -> Slo:
     if not match:
         raise ConfigError(f"--slo {text!r}: expected metric<=value (or <, >=, >), e.g. 'rejection_rate<=0.01'")
     metric, op, value = match.groups()
+    if metric in COST_COLUMNS:  # they grow with hosts: the search's "more hosts never hurt" fails
+        raise ConfigError(f"--slo {text!r}: {metric} grows with the hosts, and a plan searches the fewest hosts "
+                          "on the rule that more never hurt; plan on service levels and read the cost (or "
+                          "--minimise cost: each group's cheapest fleet)")
     optional = [c for _, columns in OPTIONAL_METRICS for c in columns]
     if metric not in (*SUMMARY_COLUMNS, *optional) or metric == "platform":
         raise ConfigError(f"--slo {text!r}: unknown metric {metric!r}; choose one of: "
