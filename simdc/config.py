@@ -165,7 +165,7 @@ class Config(Spec):
         if self.maintenance.predict_failures_s and not (self.faults.host_mtbf_s or self.faults.host_failures):
             problems.append("maintenance.predict_failures_s: there are no host failures to predict; give "
                             "faults.host_mtbf_s or faults.host_failures")
-        if self.consolidation.active and not self.power_off_idle:
+        if self.consolidation.active and not self.power_off_idle and not self.cells:  # cells: refused above
             problems.append("consolidation.interval_s: consolidation switches emptied hosts off; set "
                             "cluster.power_off_idle = true (with [[cluster.hosts]] groups)")
         if problems:

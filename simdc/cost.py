@@ -149,6 +149,7 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
                 raise InputError(f"{where}: line 1: expected a header of a timestamp and a value column "
                                  f"(e.g. timestamp,value), got {clip(repr(','.join(header or [])))}")
             end = None
+            read = 0  # rows with a timestamp, before the run's start too
             for row in rows:
                 if not row or not any(cell.strip() for cell in row):
                     continue  # a blank line
@@ -166,6 +167,7 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
                                          "forward over it), yet it has a value")
                     continue  # the hour the clocks skip, left empty (as ENTSO-E's local-time extracts do)
                 moment = utc(written, tz)
+                read += 1
                 if moments and moment <= moments[-1] and utc(written, tz, fold=1) > moments[-1]:
                     moment = utc(written, tz, fold=1)  # the second of a local hour the clocks go back over
                 if start is not None and moment <= start and (not moments or moments[-1] <= start):
@@ -190,6 +192,10 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
             raise InputError(f"{where}: not UTF-8 text (byte {err.object[err.start]:#04x}); save it as UTF-8") from None
         except csv.Error as err:
             raise InputError(f"{where}: line {rows.line_num}: not CSV: {clip(err, 120)}") from None
+    if len(moments) == 1 and read > 1 and start is not None and moments[0] <= start:
+        raise InputError(f"{where}: its last row (line {lines[0]}, {texts_at(moments[0])}) is at or before the "
+                         f"run's start (cost.series_start = {texts_at(start)}): give a series covering the whole "
+                         "run, or an earlier cost.series_start")
     if len(moments) < 2:
         raise InputError(f"{where}: {len(moments)} row{'s' if len(moments) != 1 else ''}; a series needs two at "
                          "least (each value holds until the next row's timestamp)")

@@ -459,6 +459,7 @@ HEADLINE = (
     ("hosts_used", "hosts used", "{:,.0f}"),
     ("energy_kwh", "energy (kWh)", "{:,.1f}"),
     ("cost", "cost", "{:,.2f}"),  # the [cost] table's columns (simdc.cost), when a config has one
+    ("cost_hosts", "cost of hosts", "{:,.2f}"),  # rent or amortised capital: with the next two, the cost
     ("cost_energy", "cost of electricity", "{:,.2f}"),
     ("cost_licences", "cost of licences", "{:,.2f}"),
     ("cost_per_instance_hour", "cost per instance-hour served", "{:,.4f}"),

@@ -101,6 +101,10 @@ def parse_slo(text: str) -> Slo:
     if not match:
         raise ConfigError(f"--slo {text!r}: expected metric<=value (or <, >=, >), e.g. 'rejection_rate<=0.01'")
     metric, op, value = match.groups()
+    if metric in COST_COLUMNS:  # they grow with hosts: the search's "more hosts never hurt" fails
+        raise ConfigError(f"--slo {text!r}: {metric} grows with the hosts, and a plan searches the fewest hosts "
+                          "on the rule that more never hurt; plan on service levels and read the cost (or "
+                          "--minimise cost: each group's cheapest fleet)")
     check_metric(metric, f"--slo {text!r}")
     try:
         return Slo(metric, op, float(value))

@@ -428,7 +428,8 @@ def has_interference(source: Results | pd.DataFrame, timeseries: pd.DataFrame | 
 
 
 def has_failures(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = None) -> bool:
-    """Whether a run had any host or kernel failure, instance killed by one, or OOM kill."""
+    """Whether a run had any host or kernel failure, instance killed by one, OOM kill, or
+    instance placed again (after a failure, or a container restarted off a drained host)."""
     counts = failure_counts(source, hosts)
     return bool(len(counts) and counts.drop(columns="lost_core_h", errors="ignore").to_numpy().sum() > 0)
 
@@ -438,7 +439,7 @@ UNMET_TOLERANCE_CORES = 1e-6
 SLOWED_TOLERANCE = 1e-9
 FAILURE_KINDS = (("failures", "host/kernel failures", "#7f7f7f"),
                  ("failure_kills", "instances killed by a failure", "#d62728"),
-                 ("replaced", "placed again after a failure", "#2ca02c"),
+                 ("replaced", "placed again after a failure or drain", "#2ca02c"),
                  ("failed", "ended lost to a failure", "#8c1c13"),
                  ("oom_kills", "OOM kills", "#ff7f0e"),
                  ("restarts", "restarts", "#9467bd"))
@@ -451,7 +452,9 @@ def failure_counts(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = 
     hosts table), ``failure_kills`` (kills of instances by failures; one instance
     resubmitted and killed again counts twice), ``replaced`` (instances placed again after
     a failure), ``failed`` (instances that ended lost to a failure), ``oom_kills``,
-    ``restarts`` and ``lost_core_h`` (CPU work the victims had done, core-hours).
+    ``restarts`` and ``lost_core_h`` (CPU work the victims had done, core-hours). A
+    container restarted off a drained or consolidated host counts in ``replaced`` and its
+    work in ``lost_core_h`` too (:mod:`simdc.engine.migration`).
     """
     instances = _table(source, "instances")
     if hosts is None and not isinstance(source, pd.DataFrame):
@@ -534,7 +537,8 @@ def figure_failures(source: Results | pd.DataFrame, hosts: pd.DataFrame | None =
     """Failures and what they cost, per platform (:func:`failure_counts`): above, grouped
     bars of host/kernel failures, instances they killed, instances lost to them, OOM
     kills and restarts (kinds no platform had are left out); below, when there was any,
-    the CPU work the failures' victims lost (core-hours). Every platform meets the same host failures;
+    the CPU work the failures' victims (and containers restarted by a drain) lost
+    (core-hours). Every platform meets the same host failures;
     kernel failures strike per container host but per VM."""
     counts = failure_counts(source, hosts)
     kinds = [(c, label, color) for c, label, color in FAILURE_KINDS if c in counts.columns and counts[c].sum() > 0]
@@ -543,7 +547,8 @@ def figure_failures(source: Results | pd.DataFrame, hosts: pd.DataFrame | None =
     rows_px = 40 + 22 * max(len(kinds), 1) * max(len(names), 1)
     fig = make_subplots(rows=2 if lost else 1, cols=1, row_heights=[rows_px, 60 + 40 * len(names)] if lost else None,
                         vertical_spacing=110 / (rows_px + 160 + 40 * len(names)),
-                        subplot_titles=("failures and kills", "work lost to failures") if lost else None)
+                        subplot_titles=("failures and kills", "work lost (failures' victims, drains' restarts)")
+                        if lost else None)
     for column, label, color in kinds:
         values = counts[column].to_numpy()
         fig.add_trace(go.Bar(x=values, y=names, orientation="h", name=label, legend="legend", marker_color=color,
@@ -832,8 +837,9 @@ _CAPTIONS = {
     "failures": ("Failures",
                  "Host and kernel failures and what they killed, per platform; OOM kills and the restarts "
                  "that followed. A host failure kills everything on it; a kernel failure kills every container "
-                 "on its host but only its own VM. Below, when failures killed any: the CPU work the victims had "
-                 "done and lost."),
+                 "on its host but only its own VM. Below, when any was lost: the CPU work the victims had "
+                 "done, and containers restarted off a drained or consolidated host (placed again, as victims "
+                 "are)."),
     "moves": ("Moves: drains and consolidation",
               "Instances moved off drained or consolidated hosts (simdc.engine.migration). Above, per platform, "
               "each moved instance's time not running because of its moves (log scale): a VM's pre-copy "

@@ -454,3 +454,18 @@ def test_set_problem_names_the_set_not_the_file(config_path, override):
     """A value from the command line is reported as ``--set key=value``, as written."""
     [line] = problems_of(config_path, [override])
     assert line.startswith(f"--set {override}: ") and str(config_path) not in line
+
+
+def test_consolidation_with_cells_is_one_line_saying_cells_cannot_yet():
+    """[[cells]] refuse consolidation in one line; the power_off_idle line that followed it
+    could not be acted on (a cell has no [cluster] table to set it in)."""
+    from tests.conftest import MINIMAL
+
+    raw = copy.deepcopy(MINIMAL)
+    host = raw.pop("host")
+    raw["cells"] = [{"name": "a", "share": 0.5, "hosts": [host]}, {"name": "b", "share": 0.5, "hosts": [host]}]
+    raw["consolidation"] = {"interval_s": 300}
+    with pytest.raises(simdc.errors.ConfigError) as caught:
+        simdc.config.validate(raw)
+    lines = str(caught.value).strip().splitlines()
+    assert len(lines) == 1 and "consolidation: not yet available with [[cells]]" in lines[0], lines

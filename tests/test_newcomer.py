@@ -293,3 +293,21 @@ def test_readme_python_snippet_runs_as_a_script(guarded, tmp_path):
     # a row per point, replication and platform (3 × 3 × 2); the aggregate, per point and platform
     assert last == "tables 18 6 ['container', 'vm']", last
     assert (tmp_path / "results" / "what-if-128g" / "report.html").is_file()
+
+
+def test_every_readme_table_row_belongs_to_a_table():
+    """A blank line inside a Markdown table ends it, and the rows after it render as a
+    paragraph of pipes (the configuration table's maintenance and services rows did).
+    Every run of lines starting with '|' must begin with a header and its separator."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    fenced = False
+    orphans = []
+    for k, line in enumerate(lines):
+        if line.startswith("```"):
+            fenced = not fenced
+        if fenced or not line.startswith("|") or (k and lines[k - 1].startswith("|")):
+            continue
+        following = lines[k + 1] if k + 1 < len(lines) else ""
+        if not re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", following.strip()):
+            orphans.append(f"README.md:{k + 1}: {line[:60]}")
+    assert not orphans, orphans

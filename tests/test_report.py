@@ -394,6 +394,27 @@ def test_failures_figure_counts_what_the_run_met(featured):
     assert "OOM kills" not in names and "restarts" not in names and "host/kernel failures" in names
 
 
+def test_a_drain_without_failures_is_labelled_as_a_drain_in_the_failures_figure(tmp_path):
+    """Containers restarted off a drained host (no failure, no OOM kill) are placed again
+    and lose their work: the figure shows them, under labels that name the drain (they
+    read "placed again after a failure" and "work lost to failures"). Counts by a loop."""
+    from tests.engine.test_migration import drain_run
+
+    run = drain_run(tmp_path, ["container"], container="restart")
+    rows = list(run.instances.itertuples())
+    placed_again = sum(1 for row in rows if row.replacements > 0)
+    lost_h = sum(row.lost_core_s for row in rows) / 3600
+    assert placed_again == 4 and lost_h > 0 and sum(row.failure_kills for row in rows) == 0
+    assert report.has_failures(run)
+    fig = report.figure_failures(run)
+    bars = {t.name: dict(zip(t.y, t.x)) for t in fig.data if t.type == "bar"}
+    assert bars["placed again after a failure or drain"] == {"container": placed_again}
+    assert bars["work lost"]["container"] == pytest.approx(lost_h)
+    titles = [a.text for a in fig.layout.annotations]
+    assert "work lost (failures' victims, drains' restarts)" in titles
+    assert not any("work lost to failures" in t for t in titles)
+
+
 def test_interference_and_failures_figures_appear_only_when_the_run_had_them(results, featured):
     """The plain run has neither (no figure); the run with faults and contention has both,
     and its report shows them."""

@@ -139,6 +139,33 @@ def test_a_bad_slo_is_reported(text, message):
         parse_slo(text)
 
 
+@pytest.mark.parametrize("metric", ["makespan_p95_s", "critical_start_share", "migration_downtime_mean_s"])
+def test_the_optional_features_metrics_are_slos_too(metric):
+    """Dependencies and moves have summary columns a plan can hold to (they were 'unknown
+    metric'); the message of an unknown one lists them with what they need (its middle
+    clipped to a line's length)."""
+    assert parse_slo(f"{metric}<=5").metric == metric
+    with pytest.raises(ConfigError, match=r"unknown metric 'costs'; did you mean 'cost' .* with a workload with "
+                                          r"dependencies: blocked, .* with drains or consolidation: migrations, "):
+        parse_slo("costs<=5")
+
+
+def test_an_slo_on_a_metric_the_run_lacks_is_one_line_naming_what_it_needs():
+    """A job metric without dependencies: one error, not a KeyError from the summary."""
+    with pytest.raises(ConfigError, match=r"makespan_p95_s.*a workflow metric, but the synthetic workload has no "
+                                          r"dependencies"):
+        plan(small_config(), ["makespan_p95_s<=500"])
+
+
+@pytest.mark.parametrize("metric", ["cost", "carbon_kgco2eq", "cost_per_instance_hour"])
+def test_an_slo_on_cost_or_carbon_is_refused_as_more_hosts_raise_them(metric):
+    """The search doubles the hosts until the SLOs hold, trusting that more never hurt;
+    cost and carbon grow with hosts (configs/cost_carbon.toml: 6 gen2023 hosts meet
+    rejection_rate<=0.01 at 18 kg, 8 do not meet carbon<=20, so the search ran to '> 1024')."""
+    with pytest.raises(ConfigError, match=rf"{metric} grows with the hosts"):
+        parse_slo(f"{metric}<=20")
+
+
 def test_cli_plan_and_sweep_write_their_tables(tmp_path, tmp_path_factory):
     config = tmp_path / "c.toml"
     config.write_text('[simulation]\nduration_s = 3600\n[host]\ncpu_cores = 16\nmemory_gib = 32\n'

@@ -109,7 +109,10 @@ def hpa_scale_up_limit(current: int) -> int:
 
 def demand_series(spec: DemandSpec, duration_s: float) -> tuple[np.ndarray, np.ndarray]:
     """``(t_s, cores)``: the demand from each time on until the next, shapes ``(k,)``;
-    times start at 0 and include every ``step_s`` and every step's and spike's edge."""
+    times start at 0 and include every ``step_s`` and every step's and spike's edge.
+
+    Raises ``InputError`` (one line, naming the file) when a ``trace`` has fewer minutes
+    than ``duration_s``."""
     times = set(np.arange(0.0, duration_s, spec.step_s).tolist())
     times.update(at for at, _ in spec.steps if at < duration_s)
     for spike in spec.spikes:
@@ -128,7 +131,12 @@ def demand_series(spec: DemandSpec, duration_s: float) -> tuple[np.ndarray, np.n
     cores = values if per_request is None else values * per_request  # requests/s × core-s per request
     if spec.trace is not None:
         per_minute, core_s = _azure_functions(spec)
-        minute = np.minimum((t // 60).astype(int), len(per_minute) - 1)
+        if duration_s > 60.0 * len(per_minute):  # held at its last minute, the rest of the run would be made up
+            raise InputError(f"{spec.trace}: {len(per_minute):,} minutes of invocations "
+                             f"({60 * len(per_minute):,} s), shorter than the run (simulation.duration_s = "
+                             f"{duration_s:,.10g} s): give a series covering the whole run, or a shorter "
+                             "simulation.duration_s")
+        minute = (t // 60).astype(int)
         cores = cores + per_minute[minute] / 60.0 * core_s
     if spec.diurnal_amplitude:
         cores = cores * (1 + spec.diurnal_amplitude * np.cos(2 * np.pi * (t - spec.diurnal_peak_s) / 86400.0))
@@ -532,6 +540,9 @@ class Controller:
         self.in_place_gib = 0.0  # copied into VMs' own disks by updates in place
         self.changed_gib = [changed_layers_gib(spec, sim.image_catalogue) for spec in self.specs]
         self.preexisting: set[int] = set()  # replicas up when the run began (running_at_start)
+        # their drawn start, disk copy and layers, put back once they leave their first host:
+        # only the start before the run was free, not a restart after a drain or a failure
+        self.drawn: dict[int, tuple] = {}
         self.warm = [spec.autoscale.warm_pool if spec.autoscale is not None and sim.vm else 0
                      for spec in self.specs]
 
@@ -572,6 +583,9 @@ class Controller:
         """Replica ``i`` left its host or was turned away: reconcile its service, at this
         instant but after the engine's step is done."""
         k = self._service(i)
+        drawn = self.drawn.pop(i, None)
+        if drawn is not None:  # off its host, its layers unpinned: the next start pins and pays them
+            self.sim.start_s[i], self.sim.copy_gib[i], self.sim.needs[i] = drawn
         if not self.pending[k]:
             self.pending[k] = True
             self.sim._after(0.0, self._on_reconcile, k)
@@ -733,6 +747,7 @@ class Controller:
             self.pods[k].append(i)
             if up_already:
                 self.preexisting.add(i)
+                self.drawn[i] = (self.sim.start_s[i], self.sim.copy_gib[i], self.sim.needs[i])
                 self.sim.start_s[i], self.sim.copy_gib[i], self.sim.needs[i] = 0.0, 0.0, ()
             elif self.warm[k] and now > 0:  # a scale-out after the start: from the warm pool while it lasts
                 self._from_warm_pool(k, i)

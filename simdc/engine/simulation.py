@@ -578,7 +578,8 @@ class Simulation:
             yield env.timeout(self.start_s[i])
         if self.epoch[i] != epoch:
             return  # the host failed while this start was under way
-        self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = pull, unpack, self.start_s[i]
+        if self.pull_s[i] != self.pull_s[i]:  # NaN: the first start, whose phases the table splits
+            self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = pull, unpack, self.start_s[i]
         if self.state[i] == STARTING:
             self._ready(i, env.now)
             if self.max_starts is not None and self.queue:

@@ -144,6 +144,21 @@ def test_report_has_the_cost_figure_and_headline_rows(tmp_path):
     assert again.summary["cost"].to_numpy() == pytest.approx(result.summary["cost"].to_numpy())
 
 
+def test_the_headline_shows_every_part_the_cost_is_the_sum_of():
+    """cost = hosts + electricity + licences (simdc.cost): each part has a headline row, so
+    the table's rows add up to its cost row (the hosts' part had none)."""
+    from simdc.metrics import HEADLINE
+
+    shown = {column for column, _, _ in HEADLINE}
+    result = simdc.simulate(config(HOUR_S, {"price_per_kwh": 0.2, "licence_per_hour": {"vm": 0.1}},
+                                   host={"price_per_hour": 1.0}))
+    parts = ["cost_hosts", "cost_energy", "cost_licences"]
+    assert set(parts) <= shown
+    for row in result.summary.to_dict("records"):
+        assert row["cost"] == pytest.approx(sum(row[p] for p in parts), rel=1e-12)
+        assert row["cost_hosts"] == pytest.approx(1.0 * HOUR_S / 3600)  # one host at 1 an hour, for an hour
+
+
 def test_no_cost_table_no_cost_columns():
     result = simdc.simulate(simdc.load_config(Path(__file__).resolve().parents[2] / "configs" / "presets.toml",
                                               {"simulation.duration_s": 600}))
@@ -216,6 +231,19 @@ def test_series_starting_after_the_run_start_is_refused(tmp_path):
     from datetime import datetime
     with pytest.raises(InputError, match="after the run's start"):
         cost.read_series(path, what="x", key="k", duration_s=HOUR_S, start=datetime(2024, 3, 1, 4))
+
+
+def test_series_ending_before_the_run_start_says_so(tmp_path):
+    """Every row before ``start``: the message names the last row and the start (it said
+    "1 row; a series needs two" of a file of three)."""
+    path = hourly(tmp_path / "c.csv", [1, 2, 3])
+    from datetime import datetime
+    with pytest.raises(InputError, match=r"its last row \(line 4, 2024-03-01 02:00:00\) is at or before the run's "
+                                         r"start \(cost.series_start = 2024-03-01 05:00:00\)"):
+        cost.read_series(path, what="x", key="k", duration_s=HOUR_S, start=datetime(2024, 3, 1, 5))
+    one = hourly(tmp_path / "one.csv", [1])
+    with pytest.raises(InputError, match="1 row; a series needs two at least"):
+        cost.read_series(one, what="x", key="k", duration_s=HOUR_S, start=datetime(2024, 3, 1, 5))
 
 
 @pytest.mark.parametrize("cost_table, host, expected", [

@@ -180,3 +180,30 @@ def test_a_full_cache_evicts_then_pulls_again(tmp_path):
     results = run(tmp_path, rows, host={"image_cache_gib": 0.2})
     assert results.instances["cold_start"].tolist() == [True, True, True]
     assert results.hosts["layer_evictions"].iloc[0] == 2
+
+
+def test_a_cold_restart_after_a_drain_leaves_the_first_starts_phases_as_they_were(tmp_path):
+    """A container pulls a 500 MiB layer at first start (0.05 s round trip + 500 × 2^20 × 8
+    bit at 0.1 Gbit/s; unpacked at 500 MiB/s: 1 s), then is restarted by a drain on a host
+    with a 0.02 Gbit/s link and a 50 MiB/s disk (a cold start about five times as long).
+    The table splits the *first* start: its phases are the first pull's and sum to
+    first_ready_s − submit_s (they were the restart's: 209.8 s of pull for a 43.6 s start)."""
+    trace = tmp_path / "w.csv"
+    pd.DataFrame({"id": ["s0"], "submit_s": [0.0], "duration_s": [1e6], "cpu_cores": [1.0],
+                  "memory_gib": [4.0], "image": ["app:1"]}).to_csv(trace, index=False)
+    results = simdc.simulate(validate({
+        "simulation": {"duration_s": 2000, "seed": 1, "platforms": ["container"], "sample_every_s": 60},
+        "cluster": {"hosts": [{"cpu_cores": 16, "memory_gib": 64, "count": 1},
+                              {"cpu_cores": 16, "memory_gib": 64, "count": 1, "net_gbps": 0.02,
+                               "disk_write_mib_s": 50}]},
+        "placement": {"policy": "first_fit"},
+        "registry": {"bandwidth_gbps": 0.1, "rtt_s": 0.05},
+        "images": [{"name": "app:1", "layers": [{"digest": "a", "size_mib": 500}]}],
+        "maintenance": {"drains": [[0, 500]], "maintenance_s": 300},
+        "workload": {"trace": str(trace)},
+    }))
+    row = results.instances.iloc[0]
+    assert row.migrations == 1 and row.ready_s > 500 + 5 * 42  # restarted, cold, on the slow host
+    assert row.pull_s == pytest.approx(0.05 + 500 * 2**20 * 8 / 1e8, rel=1e-9)
+    assert row.unpack_s == pytest.approx(1.0, rel=1e-9)
+    assert row.queue_s + row.pull_s + row.unpack_s + row.boot_s == pytest.approx(row.first_ready_s - row.submit_s)

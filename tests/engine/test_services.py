@@ -488,3 +488,40 @@ def test_a_run_too_long_for_its_demand_step_or_a_sync_too_short_is_refused():
         config([web()], duration_s=3e7)
     with pytest.raises(ConfigError, match=r"services.0.autoscale.sync_s: must be >= 1 \(got 0.1\)"):
         config([web(autoscale={"max_replicas": 3, "target_utilisation": 0.5, "sync_s": 0.1})])
+
+
+def test_a_functions_demand_shorter_than_the_run_is_refused_not_held_at_its_last_minute():
+    """The sample's invocations cover as many minutes as it has minute columns (counted
+    here with the csv module); a run one second longer is one error line naming the file,
+    where the demand used to repeat the last minute for the rest of the run."""
+    import csv
+
+    from simdc.engine.services import demand_series
+    from simdc.errors import InputError
+    from simdc.model.service import DemandSpec
+    from tests.workload.traces import sample
+
+    path = sample("azure_functions_2019_sample500") / "invocations.csv"
+    with open(path, newline="") as f:
+        minutes = sum(name.isdigit() for name in next(csv.reader(f)))
+    spec = DemandSpec(trace=path, step_s=60.0)
+    t, _ = demand_series(spec, 60.0 * minutes)  # the whole series: accepted
+    assert t[-1] == 60.0 * (minutes - 1)
+    with pytest.raises(InputError, match=rf"invocations.csv: {minutes:,} minutes of invocations "
+                                         rf"\({60 * minutes:,} s\), shorter than the run "
+                                         rf"\(simulation.duration_s = {60 * minutes + 1:,} s\)"):
+        demand_series(spec, 60.0 * minutes + 1)
+
+
+def test_a_replica_up_at_the_start_pays_its_start_when_a_drain_restarts_it():
+    """running_at_start makes the first start free, only that one: four replicas on host
+    0 of two, host 0 drained at 100 s, containers restarted (a 2 s start, no image): each
+    is down exactly 2 s, and the table's first-start phases stay 0 (they were down 0 s,
+    every later start free)."""
+    cfg = config([web(running_at_start=True)], cluster={"hosts": [{"cpu_cores": 64, "memory_gib": 256, "count": 2}]},
+                 placement={"policy": "first_fit"}, maintenance={"drains": [[0, 100]], "maintenance_s": 60})
+    rows = simdc.simulate(cfg).instances
+    moved = rows[(rows["service"] == "web") & (rows["migrations"] > 0)]
+    assert len(moved) == 4
+    assert moved["downtime_s"].to_numpy() == pytest.approx([2.0] * 4, rel=1e-12)
+    assert (moved["ready_s"] == 102.0).all() and (moved["boot_s"] == 0.0).all()
