@@ -34,7 +34,7 @@ class FirstFit:
     request's booking, by instance. The caller must call :meth:`grew` after host ``j``'s
     bookings grow and :meth:`shrank` after they shrink: the caches below assume it.
 
-    Two caches, and what each assumes:
+    Three caches, and what each assumes:
 
     - *room*: each host's room (limit − booking) in the dimension the workload fills first
       (its bookings' total against the fleet's limits). Only hosts whose room is within a
@@ -44,6 +44,12 @@ class FirstFit:
     - *nowhere* (only with :func:`few_sizes`): sizes known to fit on no host. Bookings only
       grow until one is released, and a release on host ``j`` can only make a size fit on
       ``j``, so a size stays here until :meth:`shrank` finds room for it on its host.
+    - *failed*: the last size that fit nowhere, and the hosts whose bookings shrank since
+      (a queue's head tried again after each departure). The fit test is monotone in the
+      bookings (``booked + request <= limit``: a larger double, summed with the same
+      request, is no smaller), so a host whose bookings only grew since still fails; only
+      the hosts that shrank are tested, in fleet order, and the first that passes is the
+      plain scan's pick.
     """
 
     def __init__(self, booked_cpu: list[float], booked_mem: list[float], cpu_limit: list[float],
@@ -57,6 +63,8 @@ class FirstFit:
         self.room = [limit - booked for limit, booked in zip(self.limit, self.booked)]
         self.slack = 1e-9 * (1.0 + max(map(abs, self.limit)))
         self.nowhere: set[tuple[float, float]] | None = set() if few else None
+        self.failed: tuple[float, float] | None = None  # the size that last fit nowhere
+        self.shrunk: set[int] = set()  # hosts whose bookings shrank since it failed
         # what place() reads, in one attribute (the objects themselves, which change in place)
         self._scan = (self.book_cpu, self.book_mem, self.nowhere, self.booked_cpu, self.booked_mem, self.cpu_limit,
                       self.mem_limit, self.size, self.slack, self.room)
@@ -67,6 +75,14 @@ class FirstFit:
         cpu, mem = book_cpu[i], book_mem[i]
         if nowhere is not None and (cpu, mem) in nowhere:
             return -1
+        if self.failed == (cpu, mem):  # the others still fail: test only the hosts that shrank
+            shrunk = self.shrunk
+            for j in sorted(shrunk):
+                if fits(booked_cpu[j], booked_mem[j], cpu, mem, cpu_limit[j], mem_limit[j]):
+                    self.failed = None
+                    return j
+            shrunk.clear()  # no host shrank since this failure, as far as this size goes
+            return -1
         short = size[i] - slack
         j = 0
         for room in rooms:  # the hosts with room in one dimension, then the exact test
@@ -75,6 +91,8 @@ class FirstFit:
             j += 1
         if nowhere is not None:
             nowhere.add((cpu, mem))
+        self.failed = (cpu, mem)
+        self.shrunk.clear()
         return -1
 
     def grew(self, j: int) -> None:
@@ -84,6 +102,8 @@ class FirstFit:
     def shrank(self, j: int) -> None:
         """Host ``j``'s bookings shrank: what now fits there is no longer nowhere."""
         self.room[j] = self.limit[j] - self.booked[j]
+        if self.failed is not None:
+            self.shrunk.add(j)
         nowhere = self.nowhere
         if nowhere:
             booked_cpu, booked_mem = self.booked_cpu[j], self.booked_mem[j]
