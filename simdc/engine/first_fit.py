@@ -10,6 +10,8 @@ cache.
 
 from __future__ import annotations
 
+from itertools import islice
+
 import numpy as np
 import pandas as pd
 
@@ -34,13 +36,16 @@ class FirstFit:
     request's booking, by instance. The caller must call :meth:`grew` after host ``j``'s
     bookings grow and :meth:`shrank` after they shrink: the caches below assume it.
 
-    Three caches, and what each assumes:
+    Four caches, and what each assumes:
 
     - *room*: each host's room (limit − booking) in the dimension the workload fills first
       (its bookings' total against the fleet's limits). Only hosts whose room is within a
       slack of the request are tested exactly; the slack is far above the rounding of
       limit − booking, so no host that passes the exact test is passed over: the pick is
       the plain scan's, at less than half its cost.
+    - *first*: the first host whose room is within the slack of the smallest request. The
+      hosts before it pass no request's room test, so the scan starts there; it moves on
+      when that host's bookings grow and back when an earlier host's shrink.
     - *nowhere* (only with :func:`few_sizes`): sizes known to fit on no host. Bookings only
       grow until one is released, and a release on host ``j`` can only make a size fit on
       ``j``, so a size stays here until :meth:`shrank` finds room for it on its host.
@@ -62,6 +67,9 @@ class FirstFit:
                                               else (cpu_limit, booked_cpu, book_cpu))
         self.room = [limit - booked for limit, booked in zip(self.limit, self.booked)]
         self.slack = 1e-9 * (1.0 + max(map(abs, self.limit)))
+        # below the room test of every request: min(size) - slack <= size[i] - slack
+        self.floor = (float(min(self.size)) if len(self.size) else 0.0) - self.slack
+        self.first = 0  # every host before it has room < floor
         self.nowhere: set[tuple[float, float]] | None = set() if few else None
         self.failed: tuple[float, float] | None = None  # the size that last fit nowhere
         self.shrunk: set[int] = set()  # hosts whose bookings shrank since it failed
@@ -84,8 +92,8 @@ class FirstFit:
             shrunk.clear()  # no host shrank since this failure, as far as this size goes
             return -1
         short = size[i] - slack
-        j = 0
-        for room in rooms:  # the hosts with room in one dimension, then the exact test
+        j = first = self.first
+        for room in (islice(rooms, first, None) if first else rooms):  # the hosts with room in one dimension, then the exact test
             if room >= short and fits(booked_cpu[j], booked_mem[j], cpu, mem, cpu_limit[j], mem_limit[j]):
                 return j
             j += 1
@@ -97,11 +105,19 @@ class FirstFit:
 
     def grew(self, j: int) -> None:
         """Host ``j``'s bookings grew."""
-        self.room[j] = self.limit[j] - self.booked[j]
+        rooms = self.room
+        rooms[j] = self.limit[j] - self.booked[j]
+        if j == self.first:
+            first, floor, m = j, self.floor, len(rooms)
+            while first < m and rooms[first] < floor:
+                first += 1
+            self.first = first
 
     def shrank(self, j: int) -> None:
         """Host ``j``'s bookings shrank: what now fits there is no longer nowhere."""
-        self.room[j] = self.limit[j] - self.booked[j]
+        room = self.room[j] = self.limit[j] - self.booked[j]
+        if j < self.first and room >= self.floor:
+            self.first = j
         if self.failed is not None:
             self.shrunk.add(j)
         nowhere = self.nowhere
