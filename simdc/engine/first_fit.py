@@ -38,14 +38,15 @@ class FirstFit:
 
     Four caches, and what each assumes:
 
-    - *room*: each host's room (limit − booking) in the dimension the workload fills first
-      (its bookings' total against the fleet's limits). Only hosts whose room is within a
-      slack of the request are tested exactly; the slack is far above the rounding of
-      limit − booking, so no host that passes the exact test is passed over: the pick is
-      the plain scan's, at less than half its cost.
-    - *first*: the first host whose room is within the slack of the smallest request. The
-      hosts before it pass no request's room test, so the scan starts there; it moves on
-      when that host's bookings grow and back when an earlier host's shrink.
+    - *room*: each host's room (limit − booking) in CPU and in memory. Only hosts whose
+      room in both is within a slack of the request are tested exactly; the slack is far
+      above the rounding of limit − booking, so no host that passes the exact test is
+      passed over: the pick is the plain scan's. (Room in one dimension alone let ten
+      hosts a placement through to the exact test on CloudSimPy's workload.)
+    - *first*: the first host with room, in both, within the slack of the smallest
+      request in each. The hosts before it pass no request's room test, so the scan
+      starts there; it moves on when that host's bookings grow and back when an earlier
+      host's shrink.
     - *nowhere* (only with :func:`few_sizes`): sizes known to fit on no host. Bookings only
       grow until one is released, and a release on host ``j`` can only make a size fit on
       ``j``, so a size stays here until :meth:`shrank` finds room for it on its host.
@@ -62,24 +63,25 @@ class FirstFit:
         self.booked_cpu, self.booked_mem = booked_cpu, booked_mem
         self.cpu_limit, self.mem_limit = cpu_limit, mem_limit
         self.book_cpu, self.book_mem = book_cpu, book_mem
-        by_mem = np.sum(book_mem) / sum(mem_limit) >= np.sum(book_cpu) / sum(cpu_limit)
-        self.limit, self.booked, self.size = ((mem_limit, booked_mem, book_mem) if by_mem
-                                              else (cpu_limit, booked_cpu, book_cpu))
-        self.room = [limit - booked for limit, booked in zip(self.limit, self.booked)]
-        self.slack = 1e-9 * (1.0 + max(map(abs, self.limit)))
-        # below the room test of every request: min(size) - slack <= size[i] - slack
-        self.floor = (float(min(self.size)) if len(self.size) else 0.0) - self.slack
-        self.first = 0  # every host before it has room < floor
+        self.room_cpu = [limit - booked for limit, booked in zip(cpu_limit, booked_cpu)]
+        self.room_mem = [limit - booked for limit, booked in zip(mem_limit, booked_mem)]
+        self.slack_cpu = 1e-9 * (1.0 + max(map(abs, cpu_limit)))
+        self.slack_mem = 1e-9 * (1.0 + max(map(abs, mem_limit)))
+        # at or below every request's room test: min(size) - slack <= size[i] - slack
+        self.floor_cpu = (float(min(book_cpu)) if len(book_cpu) else 0.0) - self.slack_cpu
+        self.floor_mem = (float(min(book_mem)) if len(book_mem) else 0.0) - self.slack_mem
+        self.first = 0  # every host before it has room_cpu < floor_cpu or room_mem < floor_mem
         self.nowhere: set[tuple[float, float]] | None = set() if few else None
         self.failed: tuple[float, float] | None = None  # the size that last fit nowhere
         self.shrunk: set[int] = set()  # hosts whose bookings shrank since it failed
         # what place() reads, in one attribute (the objects themselves, which change in place)
         self._scan = (self.book_cpu, self.book_mem, self.nowhere, self.booked_cpu, self.booked_mem, self.cpu_limit,
-                      self.mem_limit, self.size, self.slack, self.room)
+                      self.mem_limit, self.slack_cpu, self.slack_mem, self.room_cpu, self.room_mem)
 
     def place(self, i: int) -> int:
         """The first host that fits request ``i``, or -1."""
-        book_cpu, book_mem, nowhere, booked_cpu, booked_mem, cpu_limit, mem_limit, size, slack, rooms = self._scan
+        (book_cpu, book_mem, nowhere, booked_cpu, booked_mem, cpu_limit, mem_limit, slack_cpu, slack_mem,
+         room_cpu, room_mem) = self._scan
         cpu, mem = book_cpu[i], book_mem[i]
         if nowhere is not None and (cpu, mem) in nowhere:
             return -1
@@ -91,10 +93,12 @@ class FirstFit:
                     return j
             shrunk.clear()  # no host shrank since this failure, as far as this size goes
             return -1
-        short = size[i] - slack
+        short_cpu, short_mem = cpu - slack_cpu, mem - slack_mem
         j = first = self.first
-        for room in (islice(rooms, first, None) if first else rooms):  # the hosts with room in one dimension, then the exact test
-            if room >= short and fits(booked_cpu[j], booked_mem[j], cpu, mem, cpu_limit[j], mem_limit[j]):
+        rooms = zip(islice(room_cpu, first, None), islice(room_mem, first, None)) if first else zip(room_cpu, room_mem)
+        for cpu_room, mem_room in rooms:  # the hosts with room in both, then the exact test
+            if (cpu_room >= short_cpu and mem_room >= short_mem
+                    and fits(booked_cpu[j], booked_mem[j], cpu, mem, cpu_limit[j], mem_limit[j])):
                 return j
             j += 1
         if nowhere is not None:
@@ -105,18 +109,20 @@ class FirstFit:
 
     def grew(self, j: int) -> None:
         """Host ``j``'s bookings grew."""
-        rooms = self.room
-        rooms[j] = self.limit[j] - self.booked[j]
+        room_cpu, room_mem = self.room_cpu, self.room_mem
+        room_cpu[j] = self.cpu_limit[j] - self.booked_cpu[j]
+        room_mem[j] = self.mem_limit[j] - self.booked_mem[j]
         if j == self.first:
-            first, floor, m = j, self.floor, len(rooms)
-            while first < m and rooms[first] < floor:
+            first, floor_cpu, floor_mem, m = j, self.floor_cpu, self.floor_mem, len(room_cpu)
+            while first < m and (room_cpu[first] < floor_cpu or room_mem[first] < floor_mem):
                 first += 1
             self.first = first
 
     def shrank(self, j: int) -> None:
         """Host ``j``'s bookings shrank: what now fits there is no longer nowhere."""
-        room = self.room[j] = self.limit[j] - self.booked[j]
-        if j < self.first and room >= self.floor:
+        cpu_room = self.room_cpu[j] = self.cpu_limit[j] - self.booked_cpu[j]
+        mem_room = self.room_mem[j] = self.mem_limit[j] - self.booked_mem[j]
+        if j < self.first and cpu_room >= self.floor_cpu and mem_room >= self.floor_mem:
             self.first = j
         if self.failed is not None:
             self.shrunk.add(j)
