@@ -65,9 +65,9 @@ from simdc.engine.simulation import (
 from simdc.metrics import stays_peak
 from simdc.placement import Fleet, first_fit
 
-# An event is (time, priority, tick, handler, instance): at one instant ends come first
-# (URGENT in the general engine), then the rest in the order they were scheduled (tick);
-# the handler is never compared, as no two events share a tick.
+# event kinds; at one instant ends come first (URGENT in the general engine), then the
+# rest in the order they were scheduled
+_END, _ARRIVAL, _READY, _GIVE_UP, _SAMPLE, _USAGE_STEP, _RESTART = range(7)
 _URGENT, _NORMAL = 0, 1  # SimPy's priorities
 
 
@@ -326,7 +326,7 @@ class FastLane(Simulation):
                         return True
                     delay, streak[i] = backoff(streak[i], now - started_s, backoff_s, backoff_max_s)
                     state[i] = BACKOFF
-                    push(heap, (clock + delay, _NORMAL, tick(), on_restart, i))
+                    push(heap, (clock + delay, _NORMAL, tick(), _RESTART, i))
                     return False
 
                 def share(j: int, now: float) -> None:
@@ -561,7 +561,7 @@ class FastLane(Simulation):
             ready_s[i] = now  # the latest attempt's start
             if first_ready_s[i] != first_ready_s[i]:  # NaN: the first start, not a restart
                 first_ready_s[i] = now
-                push(heap, (clock + duration[i], _URGENT, tick(), on_end, i))
+                push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
             state[i] = RUNNING
             start(i, j, now, clock)
 
@@ -596,7 +596,7 @@ class FastLane(Simulation):
             if delay > 0:
                 state[i] = STARTING
                 starting[j] += 1
-                push(heap, (clock + delay, _NORMAL, tick(), on_ready, i))
+                push(heap, (clock + delay, _NORMAL, tick(), _READY, i))
             else:  # running at once (STARTING, and one more starting on j, for no time)
                 ready(i, j, now, clock)
 
@@ -613,6 +613,13 @@ class FastLane(Simulation):
                 queue.popleft()
                 admit(i, j, now, clock)
 
+        if n:
+            # The next arrival waits beside the heap, not in it: one comparison instead of a
+            # push and a pop per arrival (its key is the one the general engine would give it).
+            arrival = (submit[0], _NORMAL, tick(), _ARRIVAL, 0)
+        push(heap, (0.0, _NORMAL, tick(), _SAMPLE, 0))
+        if usage.step_s is not None:
+            push(heap, (usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
         # The handlers, named after the general engine's (Simulation._on_end, ...): each
         # takes the event's time and instance, as the general engine's take the event.
         def on_end(clock: float, i: int) -> None:
@@ -687,7 +694,7 @@ class FastLane(Simulation):
                             state[i] = QUEUED
                             queue.append(i)
                             if max_wait_s is not None:
-                                push(heap, (clock + max_wait_s, _NORMAL, tick(), on_give_up, i))
+                                push(heap, (clock + max_wait_s, _NORMAL, tick(), _GIVE_UP, i))
                         else:
                             state[i] = REJECTED
                             end_s[i] = now
@@ -705,7 +712,7 @@ class FastLane(Simulation):
                             peak[j] = count
                         host_of[i] = j
                         admit_s[i] = ready_s[i] = first_ready_s[i] = now
-                        push(heap, (clock + duration[i], _URGENT, tick(), on_end, i))
+                        push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
                         state[i] = RUNNING
                         running[j] += 1
                         demand_sum[j] += run_cpu[i]
@@ -721,7 +728,7 @@ class FastLane(Simulation):
                 if submit[i] > now:
                     t = clock + (submit[i] - clock)
                     if t >= horizon or (heap and t >= heap[0][0]):  # not first: an event of its own
-                        arrival = (t, _NORMAL, tick(), on_arrival, i)
+                        arrival = (t, _NORMAL, tick(), _ARRIVAL, i)
                         break
                     clock = t
 
@@ -754,7 +761,7 @@ class FastLane(Simulation):
                 state[i] = STARTING
                 starting[j] += 1
                 if start_s[i] > 0:
-                    push(heap, (clock + start_s[i], _NORMAL, tick(), on_ready, i))
+                    push(heap, (clock + start_s[i], _NORMAL, tick(), _READY, i))
                 else:
                     starting[j] -= 1
                     ready(i, j, clock, clock)
@@ -763,7 +770,7 @@ class FastLane(Simulation):
             """Simulation._on_usage_step: new usage for every running instance."""
             step(clock)
             if clock + usage.step_s < horizon:
-                push(heap, (clock + usage.step_s, _NORMAL, tick(), on_usage_step, 0))
+                push(heap, (clock + usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
 
         def on_sample(clock: float, i: int) -> None:
             """Simulation._on_sample: one timeseries row per host."""
@@ -776,26 +783,21 @@ class FastLane(Simulation):
             if progress is not None:
                 progress(clock)
             if clock + sample_every_s < horizon:
-                push(heap, (clock + sample_every_s, _NORMAL, tick(), on_sample, 0))
+                push(heap, (clock + sample_every_s, _NORMAL, tick(), _SAMPLE, 0))
 
-        if n:
-            # The next arrival waits beside the heap, not in it: one comparison instead of a
-            # push and a pop per arrival (its key is the one the general engine would give it).
-            arrival = (submit[0], _NORMAL, tick(), on_arrival, 0)
-        push(heap, (0.0, _NORMAL, tick(), on_sample, 0))
-        if usage.step_s is not None:
-            push(heap, (usage.step_s, _NORMAL, tick(), on_usage_step, 0))
+
+        handlers = (on_end, on_arrival, on_ready, on_give_up, on_sample, on_usage_step, on_restart)  # by kind
         while True:
             if arrival is not None and (not heap or arrival < heap[0]):
-                clock, _, _, handle, i = arrival
+                clock, _, _, kind, i = arrival
                 arrival = None
             elif heap:
-                clock, _, _, handle, i = pop(heap)
+                clock, _, _, kind, i = pop(heap)
             else:
                 break
             if clock >= horizon:
                 break
-            handle(clock, i)
+            handlers[kind](clock, i)
         if not closed:  # the running instances' and the hosts' integrals up to the horizon
             collect(horizon)
         for h, j in zip(hosts, range(m)):  # the hosts' state into their HostState objects
