@@ -41,8 +41,8 @@ class FirstFit:
     - *room*: each host's room (limit − booking) in CPU and in memory. Only hosts whose
       room in both is within a slack of the request are tested exactly; the slack is far
       above the rounding of limit − booking, so no host that passes the exact test is
-      passed over: the pick is the plain scan's. (Room in one dimension alone let ten
-      hosts a placement through to the exact test on CloudSimPy's workload.)
+      passed over: the pick is the plain scan's. (Room in one dimension alone let 13.6
+      exact tests a placement through on CloudSimPy's workload; both, 0.9.)
     - *first*: the first host with room, in both, within the slack of the smallest
       request in each. The hosts before it pass no request's room test, so the scan
       starts there; it moves on when that host's bookings grow and back when an earlier
