@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from simdc.engine.first_fit import FirstFit
 from simdc.engine.rules import limit, fits
 
+QUARTERS = [0.25, 0.5, 1.0, 2.0, 4.0]  # cores; sums of these are exact: hosts fill to the last bit
+HALVES_GIB = [0.5, 2.0, 8.0, 16.0]  # GiB, the same in memory
 SIZES = [(1.0, 2.0), (0.25, 0.5), (2.0, 8.0), (4.0, 1.0), (16.0, 64.0)]  # (cores, GiB): few sizes
 
 
@@ -46,3 +48,47 @@ def test_first_fit_with_its_caches_picks_the_plain_scans_host(hosts, steps, few)
             booked_cpu[j] -= book_cpu[size]
             booked_mem[j] -= book_mem[size]
             fit.shrank(j)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(2, 16), st.integers(4, 64)), min_size=1, max_size=8),
+       st.lists(st.tuples(st.one_of(st.floats(0.1, 8.0), st.sampled_from(QUARTERS)),
+                          st.one_of(st.floats(0.1, 32.0), st.sampled_from(HALVES_GIB))), min_size=1, max_size=40),
+       st.lists(st.tuples(st.booleans(), st.integers(0, 10 ** 6)), max_size=160),
+       st.booleans())
+def test_first_fit_for_a_queues_head_picks_the_plain_scans_host(hosts, sizes, steps, few):
+    """A FIFO queue as the lanes keep it: arrivals wait behind the head, and every
+    departure tries the head again (the *failed* cache's case), over many float sizes and
+    sizes that fill hosts exactly (the *first* cache's case: hosts with no room at all)."""
+    cpu_limit = [limit(float(c)) for c, _ in hosts]
+    mem_limit = [limit(float(g)) for _, g in hosts]
+    book_cpu = [cpu for cpu, _ in sizes]
+    book_mem = [mem for _, mem in sizes]
+    booked_cpu, booked_mem = [0.0] * len(hosts), [0.0] * len(hosts)
+    fit = FirstFit(booked_cpu, booked_mem, cpu_limit, mem_limit, book_cpu, book_mem, few)
+    placed: list[tuple[int, int]] = []  # (size, host)
+    queue: list[int] = []
+
+    def place(size: int) -> bool:
+        expected = plain_scan(booked_cpu, booked_mem, cpu_limit, mem_limit, book_cpu[size], book_mem[size])
+        j = fit.place(size)
+        assert j == expected
+        if j >= 0:
+            booked_cpu[j] += book_cpu[size]
+            booked_mem[j] += book_mem[size]
+            fit.grew(j)
+            placed.append((size, j))
+        return j >= 0
+
+    for arrive, pick in steps:
+        if arrive or not placed:
+            size = pick % len(sizes)
+            if queue or not place(size):
+                queue.append(size)
+        else:
+            size, j = placed.pop(pick % len(placed))
+            booked_cpu[j] -= book_cpu[size]
+            booked_mem[j] -= book_mem[size]
+            fit.shrank(j)
+            while queue and place(queue[0]):
+                queue.pop(0)
