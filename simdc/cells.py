@@ -371,8 +371,9 @@ def _join(parts: list[Path], target: Path) -> None:
     with pq.ParquetWriter(target, schema) as writer:
         for part in parts:
             file = pq.ParquetFile(part)
-            for group in range(file.num_row_groups):
-                writer.write_table(_conform(file.read_row_group(group), schema))
+            for group in range(file.num_row_groups):  # kept whole: a row group is a cell's and a platform's
+                table = _conform(file.read_row_group(group), schema)
+                writer.write_table(table, row_group_size=max(len(table), 1))
             del file
             part.unlink()
 
@@ -396,33 +397,246 @@ def _join_csv(parts: list[Path], target: Path) -> None:
 
 
 def summary_from_parts(directory: Path, platforms: list[str], cells: list[str]) -> pd.DataFrame:
-    """The summary over every cell (a row per platform), from the joined files: a
-    platform's instances at a time, without their ids."""
-    from simdc import metrics
+    """The summary over every cell (a row per platform) from the joined files, exactly
+    :func:`simdc.metrics.summary` of the joined tables (sums to rounding, their terms
+    added in another order), holding one cell's instances at a time.
 
+    The hosts table is read whole (a row per host and platform). Then, a platform at a
+    time: each cell's instances (every column but the ids) give mergeable figures (counts,
+    sums, the counts behind means: :func:`_partial`), then freed; the percentiles and the
+    peak need every value, so they read one or two columns of each cell at a time and keep
+    only those (:func:`_values`): at most 16 bytes a request, instead of the instances' ~0.6 KB.
+    """
     hosts = pd.read_csv(directory / "hosts.csv", dtype={"platform": str, "group": str, "cell": str},
                         keep_default_na=False)
     # one fleet of hosts: numbered apart per cell, and its peak from the stays (module docstring)
     number = pd.Index(cells).get_indexer(hosts["cell"]).astype(np.int64) * HOSTS_PER_CELL
     hosts = hosts.assign(physical_host=number + hosts["physical_host"].astype(np.int64))
     hosts = hosts.drop(columns=["fleet_peak_resident"], errors="ignore")
-    instances_file = pq.ParquetFile(directory / "instances.parquet")
-    wanted = [name for name in instances_file.schema_arrow.names if name not in NOT_FOR_SUMMARY]
-    requests = pd.read_parquet(directory / "workload.parquet", columns=["cpu_cores", "memory_gib"])
+    instances = pq.ParquetFile(directory / "instances.parquet")
+    workload = pq.ParquetFile(directory / "workload.parquet")
+    return fleet_summary(instances, workload, hosts, platforms, cells)
+
+
+def _row_groups(file: pq.ParquetFile, keys: list[str]) -> dict[tuple, list[int]]:
+    """The non-empty row groups of ``file`` by the values of its ``keys`` columns (one
+    value each in a group: a group is one cell's, and one platform's)."""
+    found: dict[tuple, list[int]] = {}
+    for group in range(file.num_row_groups):
+        if file.metadata.row_group(group).num_rows:
+            first = file.read_row_group(group, columns=keys).slice(0, 1).to_pylist()[0]
+            found.setdefault(tuple(str(first[key]) for key in keys), []).append(group)
+    return found
+
+
+def _read(file: pq.ParquetFile, groups: list[int], columns: list[str]) -> pd.DataFrame:
+    arrow = file.read_row_groups(groups, columns=columns)
+    # each column freed from Arrow as it becomes pandas': the peak holds one copy, not two
+    table = arrow.to_pandas(split_blocks=True, self_destruct=True)
+    del arrow
+    pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
+    return table
+
+
+def fleet_summary(instances: pq.ParquetFile, workload: pq.ParquetFile, hosts: pd.DataFrame, platforms: list[str],
+                  cells: list[str]) -> pd.DataFrame:
+    """:func:`simdc.metrics.summary` of the instances of ``instances`` (a row group per
+    cell and platform, columns ``cell`` and ``platform``), ``hosts`` (the fleet's, a host
+    numbered once across cells, without the engine's ``fleet_peak_resident``) and the
+    requests of ``workload`` (a row group per cell, in cell order: each platform's
+    instances of a cell are the cell's requests, in their order), one cell at a time.
+
+    Returns a row per platform of ``platforms``, the columns of
+    :data:`simdc.metrics.SUMMARY_COLUMNS`, then :data:`simdc.metrics.MOVE_COLUMNS` when the
+    instances have moves. Workflow columns are not computed (a cell's share of a DAG is
+    summed in its own ``cells.csv`` row).
+    """
+    from simdc import metrics
+
+    by_key = _row_groups(instances, ["cell", "platform"])
+    requests = _row_groups(workload, ["cell"])
+    columns = [name for name in instances.schema_arrow.names if name not in NOT_FOR_SUMMARY]
+    need = [c for c in ("cpu_cores", "memory_gib") if c in workload.schema_arrow.names]
+    duration_s = float(hosts["duration_s"].iloc[0])
+    moves = "migrations" in columns
     rows = []
     for platform in platforms:
-        groups = [g for g in range(instances_file.num_row_groups)
-                  if instances_file.metadata.row_group(g).num_rows
-                  and instances_file.read_row_group(g, columns=["platform"]).column(0)[0].as_py() == platform]
-        arrow = instances_file.read_row_groups(groups, columns=wanted) if groups else \
-            instances_file.schema_arrow.empty_table().select(wanted)
-        # each column freed from Arrow as it becomes pandas': the peak holds one copy, not two
-        table = arrow.to_pandas(split_blocks=True, self_destruct=True)
-        del arrow
-        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
-        rows.append(metrics.summary(table, hosts[hosts["platform"] == platform], requests))
-        del table
-    return pd.concat(rows, ignore_index=True)
+        mine = [(cell, by_key[cell, platform]) for cell in cells if (cell, platform) in by_key]
+        parts = []
+        for cell, groups in mine:
+            table = _read(instances, groups, columns)
+            asked = _read(workload, requests[(cell,)], need) if (cell,) in requests and len(need) == 2 else None
+            parts.append(_partial(table, asked, duration_s))
+            del table, asked
+
+        def values(columns_: list[str], pick: Callable[[pd.DataFrame], np.ndarray]) -> np.ndarray:
+            return _values(instances, [groups for _, groups in mine], columns_, pick)
+
+        ready = "first_ready_s" if "first_ready_s" in columns else "ready_s"
+        latency = values(["submit_s", ready, *(["preexisting"] if "preexisting" in columns else [])],
+                         lambda t: (t[ready] - t["submit_s"]).to_numpy(float)[_started(t)])
+        slowdown = values(["slowdown"], lambda t: t["slowdown"].to_numpy(float))
+        interference = values(["interference_slowdown", "run_s"],
+                              lambda t: t["interference_slowdown"].to_numpy(float)[t["run_s"].to_numpy(float) > 0])
+        of_hosts = metrics.host_metrics(hosts[hosts["platform"] == platform])
+        of_hosts.pop("fleet_peak_resident", None)
+        row = {"platform": platform, **_merged(parts, duration_s, moves), **of_hosts,
+               **metrics._quantiles(latency, "start_p", (50, 95, 99), "_s"),
+               **metrics._quantiles(slowdown, "batch_slowdown_p", (50, 95, 99)),
+               **metrics._quantiles(interference, "interference_slowdown_p", (95, 99))}
+        del latency, slowdown, interference
+        start = values(["admit_s"], lambda t: t["admit_s"].to_numpy(float))
+        end = values(["admit_s", "end_s"], lambda t: metrics.resident_intervals(t, duration_s)[1])
+        row["peak_instances"] = metrics.stays_peak(start, end)
+        del start, end
+        row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*metrics.SUMMARY_COLUMNS, *(metrics.MOVE_COLUMNS if moves else ())])
+
+
+def _started(table: pd.DataFrame) -> np.ndarray:
+    """Which instances started in the run (as :func:`simdc.metrics.instance_metrics`)."""
+    ready = table["first_ready_s" if "first_ready_s" in table else "ready_s"].to_numpy(float)
+    started = ~np.isnan(ready)
+    if "preexisting" in table:
+        started &= ~table["preexisting"].to_numpy(bool)
+    return started
+
+
+def _values(file: pq.ParquetFile, cells: list[list[int]], columns: list[str],
+            pick: Callable[[pd.DataFrame], np.ndarray]) -> np.ndarray:
+    """``pick`` of each cell's ``columns`` (its row groups ``cells[k]``), joined, its NaNs left out."""
+    picked = []
+    for groups in cells:
+        values = pick(_read(file, groups, columns))
+        picked.append(values[~np.isnan(values)])
+    return np.concatenate(picked) if picked else np.empty(0)
+
+
+# A cell's mergeable figures: name -> value; counts and sums add, "*_n" counts the terms
+# of a mean, "*_nan" says a figure is undefined (the fleet's is then too).
+def _partial(inst: pd.DataFrame, requests: pd.DataFrame | None, duration_s: float) -> dict[str, float]:
+    """One cell's mergeable figures of one platform's instances (:func:`_merged` adds
+    them): the terms of :func:`simdc.metrics.instance_metrics`,
+    :func:`~simdc.metrics.size_over_need` and :func:`~simdc.metrics.move_metrics`,
+    without the percentiles and the peak."""
+    from simdc import metrics
+
+    def mean_terms(name: str, values: np.ndarray) -> dict[str, float]:
+        values = np.asarray(values, float)
+        missing = np.isnan(values)  # summed as metrics._mean sums: one cell's mean is its own to the bit
+        return {f"{name}_sum": float(np.where(missing, 0.0, values).sum()), f"{name}_n": int((~missing).sum())}
+
+    outcome = inst["outcome"].astype(str).value_counts()
+    cold = inst["cold_start"].to_numpy(bool)
+    run_s = inst["run_s"].to_numpy(float)
+    ran = run_s > 0
+    requested = inst["requested_s"].to_numpy(float)
+    asked = ~np.isnan(requested)
+    start, end = metrics.resident_intervals(inst, duration_s)
+    part = {
+        "submitted": len(inst), "placed": len(start),
+        **{f"outcome_{name}": int(outcome.get(name, 0)) for name in _OUTCOMES},
+        "replaced": int((inst["replacements"] > 0).sum()) if "replacements" in inst else 0,
+        "unplaceable": int(inst["unplaceable"].sum()) if "unplaceable" in inst else 0,
+        "resident_s": float(inst["resident_s"].to_numpy(float).sum()) if "resident_s" in inst
+        else float((end - start).sum()),
+        **mean_terms("queue", inst["queue_s"].to_numpy(float)),
+        "requeue": ("requeue_s" in inst and "failure_kills" in inst),
+        **(mean_terms("requeue", inst["requeue_s"].to_numpy(float)[inst["failure_kills"].to_numpy() > 0])
+           if "requeue_s" in inst and "failure_kills" in inst else {}),
+        **{name: int(inst[name].sum()) for name in ("oom_kills", "restarts")},
+        "cold_starts": int(cold.sum()),
+        "warm_starts": int((_started(inst) & ~cold).sum()),
+        **mean_terms("pull", inst["pull_s"].to_numpy(float)),
+        **mean_terms("fragmentation", inst["free_mem_gib_at_failure"].to_numpy(float)),
+        **mean_terms("interference", inst["interference_slowdown"].to_numpy(float)[ran]),
+        "degraded_s": float(inst["degraded_s"].to_numpy(float)[ran].sum()), "ran_s": float(run_s[ran].sum()),
+        "ran": bool(ran.any()),
+        "failure_kills": int(inst["failure_kills"].sum()),
+        "lost_work_core_s": float(inst["lost_core_s"].sum()),
+        "asked_run_s": float(run_s[asked].sum()), "requested_s": float(requested[asked].sum()),
+    }
+    part.update(_size_terms(inst, requests, start, end))
+    if "migrations" in inst:
+        moves = inst["migrations"].to_numpy()
+        sent = inst["migrated_gib"].to_numpy(float) > 0
+        part.update({
+            "migrations": int(moves.sum()), "moved_instances": int((moves > 0).sum()),
+            "downtime_s": float(inst["downtime_s"].sum()), "migration_s": float(inst["migration_s"].sum()),
+            "sent_moves": float(moves[sent].sum()), "sent": bool(sent.any()),
+            "migrated_gib": float(inst["migrated_gib"].sum()),
+            "link_share_moves": float((inst["migration_link_share"].to_numpy(float)[sent] * moves[sent]).sum()),
+        })
+    return part
+
+
+_OUTCOMES = ("rejected", "completed", "running_at_end", "queued_at_end", "oom_killed", "evicted", "failed",
+             "requeued_at_end")
+
+
+def _size_terms(inst: pd.DataFrame, requests: pd.DataFrame | None, start: np.ndarray,
+                end: np.ndarray) -> dict[str, float]:
+    """The sums of :func:`simdc.metrics.size_over_need`, and whether it is undefined."""
+    if requests is None or "vm_vcpus" not in inst or len(inst) != len(requests):
+        return {"size_nan": True}
+    placed = ~np.isnan(inst["admit_s"].to_numpy(float))
+    stay = end - start
+    terms: dict[str, float] = {"size_nan": False}
+    for key, size_column, need_column in (("cpu", "vm_vcpus", "cpu_cores"), ("mem", "vm_memory_gib", "memory_gib")):
+        size = inst[size_column].to_numpy(float)[placed]
+        need = requests[need_column].to_numpy(float)[placed]
+        terms["size_nan"] |= bool(np.isnan(size).any())
+        terms[f"{key}_over"] = float((stay * (size - need)).sum())
+        terms[f"{key}_need"] = float((stay * need).sum())
+    return terms
+
+
+def _merged(parts: list[dict[str, float]], duration_s: float, moves: bool) -> dict[str, float]:
+    """The fleet's figures from the cells' :func:`_partial` ones (every column of the
+    summary but the host metrics, the percentiles and the peak)."""
+    def total(name: str) -> float:
+        return sum(part[name] for part in parts)
+
+    def mean(name: str) -> float:
+        n = total(f"{name}_n")
+        return total(f"{name}_sum") / n if n else np.nan
+
+    submitted = total("submitted")
+    rejected = total("outcome_rejected")
+    requested = total("requested_s")
+    ran = any(part["ran"] for part in parts)
+    row = {
+        "submitted": submitted, "placed": total("placed"),
+        **{name: total(f"outcome_{name}") for name in _OUTCOMES},
+        "rejection_rate": rejected / submitted if submitted else np.nan,
+        "replaced": total("replaced"), "unplaceable": total("unplaceable"),
+        "mean_instances": total("resident_s") / duration_s,
+        "queue_mean_s": mean("queue"),
+        "requeue_mean_s": mean("requeue") if parts and all(part["requeue"] for part in parts) else np.nan,
+        "oom_kills": total("oom_kills"), "restarts": total("restarts"),
+        "cold_starts": total("cold_starts"), "warm_starts": total("warm_starts"),
+        "pull_s_mean": mean("pull"), "fragmentation_gib_mean": mean("fragmentation"),
+        "interference_slowdown_mean": mean("interference"),
+        "degraded_share": total("degraded_s") / total("ran_s") if ran else np.nan,
+        "failure_kills": total("failure_kills"), "lost_work_core_s": total("lost_work_core_s"),
+        "service_availability": total("asked_run_s") / requested if requested > 0 else np.nan,
+        "vm_cpu_over_need": np.nan, "vm_mem_over_need": np.nan,
+    }
+    if parts and not any(part["size_nan"] for part in parts) and total("cpu_need") > 0 and total("mem_need") > 0:
+        row["vm_cpu_over_need"] = total("cpu_over") / total("cpu_need")
+        row["vm_mem_over_need"] = total("mem_over") / total("mem_need")
+    if moves:
+        count = total("migrations") if parts else 0
+        sent = any(part["sent"] for part in parts)
+        row.update({
+            "migrations": count, "moved_instances": total("moved_instances"),
+            "migration_downtime_mean_s": total("downtime_s") / count if count else np.nan,
+            "migration_s_mean": total("migration_s") / total("sent_moves") if sent else np.nan,
+            "migrated_gib": float(total("migrated_gib")),
+            "migration_link_share": total("link_share_moves") / total("sent_moves") if sent else np.nan,
+        })
+    return row
 
 
 def simulate_cells(config: Config, *, check_memory: bool = True):

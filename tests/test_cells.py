@@ -348,3 +348,72 @@ def test_ctrl_c_during_a_run_on_local_workers_is_one_line_and_writes_nothing(tmp
     lines = [line for line in err.splitlines() if line.strip()]
     assert lines == ["interrupted; nothing written"], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slow.toml"]
+
+
+# --- the fleet's summary from the cells' parts ------------------------------------------
+
+def busy_fleet() -> dict:
+    """Three hosts near capacity for 4 h: a queue with a patience, a third batch, host and
+    kernel failures, a drain (VMs live-migrated, containers restarted), interference."""
+    return {
+        "simulation": {"duration_s": 14_400, "seed": 5, "platforms": ["vm", "container"], "sample_every_s": 3600},
+        "cluster": {"hosts": [{"cpu_cores": 8, "memory_gib": 32, "count": 3}]},
+        "placement": {"when_full": "queue", "max_wait_s": 600},
+        "faults": {"host_mtbf_s": 5000, "host_repair_s": 600, "kernel_mtbf_s": 4000, "kernel_repair_s": 60,
+                   "on_failure": "resubmit"},
+        "maintenance": {"drains": [[1, 3000.0]], "maintenance_s": 600},
+        "workload": {"synthetic": {"arrival_rate_per_s": 0.03, "lifetime_s": {"mean": 1200}, "batch_fraction": 0.3,
+                                   "membw_intensity": 0.3, "io_intensity": 0.2,
+                                   "sizes": [{"cpu_cores": 1, "memory_gib": 2, "weight": 3},
+                                             {"cpu_cores": 2, "memory_gib": 6, "weight": 1}]}},
+    }
+
+
+@pytest.fixture(scope="module")
+def one_fleet():
+    import simdc
+
+    results = simdc.simulate(validate(busy_fleet()), check_memory=False)
+    hosts = results.hosts.drop(columns=["fleet_peak_resident"], errors="ignore")
+    return results.instances, hosts, results.workload
+
+
+@settings(max_examples=12, deadline=None)
+@given(data=st.data())
+def test_the_fleet_summary_from_the_cells_parts_is_the_summary_of_the_joined_tables(one_fleet, tmp_path_factory,
+                                                                                  data):
+    """Any split of a run's requests into cells (some perhaps empty), written as the cells'
+    Parquet parts and joined, gives the summary :func:`simdc.metrics.summary` computes
+    over the whole tables: counts exactly, the rest to 1e-12 (sums added in another
+    order), percentiles and the peak over every cell's values."""
+    from simdc import cells as fleet
+    from simdc import metrics
+
+    instances, hosts, workload = one_fleet
+    cells = data.draw(st.integers(1, 5), label="cells")
+    cell_of = np.array(data.draw(st.lists(st.integers(0, cells - 1), min_size=len(workload),
+                                          max_size=len(workload)), label="cell of each request"))
+    folder = tmp_path_factory.mktemp("parts")
+    names = [f"c{k}" for k in range(cells)]
+    platforms = list(hosts["platform"].unique())
+    parts = {"instances": [], "workload": []}
+    for k, name in enumerate(names):
+        mine = cell_of == k
+        rows = pd.concat([instances[instances["platform"] == p][mine] for p in platforms], ignore_index=True)
+        for table, frame in (("instances", rows), ("workload", workload[mine])):
+            path = folder / f"{k}.{table}.parquet"
+            path.write_bytes(fleet._parquet(frame.reset_index(drop=True).assign(cell=name)
+                                            [["cell", *frame.columns]] if table == "workload" else
+                                            frame.assign(cell=name)))
+            parts[table].append(path)
+    for table, paths in parts.items():
+        fleet._join(paths, folder / f"{table}.parquet")
+    import pyarrow.parquet as pq
+
+    got = fleet.fleet_summary(pq.ParquetFile(folder / "instances.parquet"), pq.ParquetFile(folder / "workload.parquet"),
+                              hosts, platforms, names)
+    expected = metrics.summary(instances, hosts, workload)
+    assert list(got.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_exact=False, rtol=1e-12, atol=0)
+    counts = [c for c in expected.columns if pd.api.types.is_integer_dtype(expected[c])]
+    assert (got[counts].to_numpy() == expected[counts].to_numpy()).all()
