@@ -115,7 +115,10 @@ _CANONICAL = _canonical()
 
 def cell_config(config: Config, index: int) -> Config:
     """The one-fleet config of cell ``index``: its hosts as ``[[cluster.hosts]]``; the
-    faults listed for its hosts (fleet-wide host numbers, cells in order) renumbered."""
+    faults and drains listed for its hosts (fleet-wide host numbers, cells in order)
+    renumbered. Everything else applies to each cell as to a fleet of its own: a rolling
+    drain goes through each cell's hosts in turn (cells at once), consolidation moves
+    instances within a cell, ``[cost]`` prices each cell's hosts and instances."""
     cell = config.cells[index]
     first = sum(len(c.fleet) for c in config.cells[:index])
     hosts = len(cell.fleet)
@@ -127,16 +130,35 @@ def cell_config(config: Config, index: int) -> Config:
     faults = data.get("faults", {})
     for key in ("host_failures", "kernel_failures"):
         faults[key] = [[host - first, t] for host, t in faults.get(key, []) if first <= host < first + hosts]
+    maintenance = data.get("maintenance", {})
+    maintenance["drains"] = [[host - first, t] for host, t in maintenance.get("drains", [])
+                             if first <= host < first + hosts]
     return validate(data, check_files=False)
 
 
-def run_cell(config: Config, index: int, check_memory: bool = True) -> dict[str, Any]:
+def cost_grid(config: Config) -> tuple:
+    """The ``[cost]`` table's price and carbon series over the run, and the moments at
+    which the engine reads the hosts' energy (as :func:`simdc.simulate` reads them).
+
+    Raises
+    ------
+    InputError
+        A series malformed or too short for the run.
+    """
+    from simdc import cost
+
+    price, carbon = cost.grid_series(config.cost, config.simulation.duration_s)
+    return price, carbon, cost.meter_moments(price, carbon, config.simulation.duration_s)
+
+
+def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple | None = None) -> dict[str, Any]:
     """Replay cell ``index`` of ``config`` (a task; plain data in and out).
 
     With ``check_memory``, the cell's run is refused when it needs more memory than its
     machine has available (:mod:`simdc.budget`, for the cell's hosts and requests: a
     synthetic workload's expected count times the cell's share, or equal shares; a
-    trace's once read and routed).
+    trace's once read and routed). ``grid``: the ``[cost]`` table's price and carbon
+    series and the meter's moments (:func:`grid`), read here when not given.
 
     Returns its tables as Parquet bytes (``instances``, ``timeseries``, ``workload``,
     ``hosts``; a row group per platform, a ``cell`` column), its summary (a row per
@@ -149,7 +171,7 @@ def run_cell(config: Config, index: int, check_memory: bool = True) -> dict[str,
     """
     from simdc import budget, metrics
     from simdc.engine.rules import resolve_sizing
-    from simdc.experiment import replay, sizing_warnings, unplaceable_warnings
+    from simdc.experiment import _with_costs, replay, sizing_warnings, unplaceable_warnings
     from simdc.workload import load_workload
 
     cell = config.cells[index]
@@ -171,9 +193,13 @@ def run_cell(config: Config, index: int, check_memory: bool = True) -> dict[str,
     workload = load_workload(config.workload, sim.duration_s, sim.seed, before_replay,
                              keep=lambda instances: route(instances, config.cells, config.routing) == index)
     seed = cell_seed(sim.seed, cell.name)
-    runs = replay(local, workload, seed)
+    if config.cost is not None and grid is None:
+        grid = cost_grid(config)
+    runs = replay(local, workload, seed, meter_at_s=grid[2] if grid else ())
     lanes = {name: run.lane for name, run in zip(sim.platforms, runs)}
     summary = pd.concat([metrics.summary(r.instances, r.hosts, workload.instances) for r in runs], ignore_index=True)
+    if grid is not None:  # the cell's cost columns, and its hosts' (simdc.cost)
+        summary = _with_costs(summary, runs, local, grid)
     instances = pd.concat([r.instances for r in runs], ignore_index=True)
     warnings = [f"cell {cell.name}: {line}" for line in
                 unplaceable_warnings(summary, instances, workload.instances, local) + sizing_warnings(local, workload)]
@@ -316,17 +342,18 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
         if progress:
             progress(len(done), total)
 
+    grid = cost_grid(config) if config.cost is not None else None  # a bad series stops nothing half-done
     if progress:
         progress(0, total)
     if workers == 1 and scheduler is None:
         for index in range(total):
-            finished(index, run_cell(config, index, check_memory))
+            finished(index, run_cell(config, index, check_memory, grid))
     else:
         from simdc.sweeping import _check_address, run_on_dask
 
         if scheduler is not None:
             _check_address(scheduler)
-        run_on_dask([(index, run_cell, (config, index, check_memory)) for index in range(total)], finished,
+        run_on_dask([(index, run_cell, (config, index, check_memory, grid)) for index in range(total)], finished,
                     scheduler, workers,
                     lambda index: f"cell {config.cells[index].name!r}")
     cells = [done[index] for index in range(total)]
@@ -337,7 +364,8 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
         shutil.rmtree(parts)
     except OSError as err:
         raise unwritable(err) from None
-    summary = summary_from_parts(directory, list(config.simulation.platforms), [c["name"] for c in cells])
+    summary = summary_from_parts(directory, list(config.simulation.platforms), [c["name"] for c in cells],
+                                 None if config.cost is None else config.cost.licence_per_hour)
     cell_summary = pd.concat([c["summary"] for c in cells], ignore_index=True)
     cell_summary = cell_summary[["cell", *[c for c in cell_summary.columns if c != "cell"]]]
     first = cells[0]
@@ -396,7 +424,8 @@ def _join_csv(parts: list[Path], target: Path) -> None:
             part.unlink()
 
 
-def summary_from_parts(directory: Path, platforms: list[str], cells: list[str]) -> pd.DataFrame:
+def summary_from_parts(directory: Path, platforms: list[str], cells: list[str],
+                       licence_per_hour: dict[str, float] | None = None) -> pd.DataFrame:
     """The summary over every cell (a row per platform) from the joined files, exactly
     :func:`simdc.metrics.summary` of the joined tables (sums to rounding, their terms
     added in another order), holding one cell's instances at a time.
@@ -406,6 +435,11 @@ def summary_from_parts(directory: Path, platforms: list[str], cells: list[str]) 
     sums, the counts behind means: :func:`_partial`), then freed; the percentiles and the
     peak need every value, so they read one or two columns of each cell at a time and keep
     only those (:func:`_values`): at most 16 bytes a request, instead of the instances' ~0.6 KB.
+
+    With ``licence_per_hour`` (a ``[cost]`` table's: a run with cost columns), the
+    :data:`simdc.metrics.COST_COLUMNS` follow, :func:`simdc.cost.platform_costs` of the
+    fleet's hosts (their cost columns, each cell's own) and its instances' time on a host
+    and running, summed over the cells.
     """
     hosts = pd.read_csv(directory / "hosts.csv", dtype={"platform": str, "group": str, "cell": str},
                         keep_default_na=False)
@@ -415,7 +449,21 @@ def summary_from_parts(directory: Path, platforms: list[str], cells: list[str]) 
     hosts = hosts.drop(columns=["fleet_peak_resident"], errors="ignore")
     instances = pq.ParquetFile(directory / "instances.parquet")
     workload = pq.ParquetFile(directory / "workload.parquet")
-    return fleet_summary(instances, workload, hosts, platforms, cells)
+    summary = fleet_summary(instances, workload, hosts, platforms, cells)
+    if licence_per_hour is None:
+        return summary
+    from simdc import cost
+
+    by_key = _row_groups(instances, ["cell", "platform"])
+    rows = []
+    for platform in platforms:
+        # the instances' hours as platform_costs adds them (NaN as 0), summed over the cells
+        hours = {column: sum(float(np.nansum(_read(instances, by_key[cell, platform], [column])[column]
+                                             .to_numpy(float)))
+                             for cell in cells if (cell, platform) in by_key) for column in ("resident_s", "run_s")}
+        rows.append(cost.platform_costs(pd.DataFrame({column: [total] for column, total in hours.items()}),
+                                        hosts[hosts["platform"] == platform], licence_per_hour.get(platform, 0.0)))
+    return pd.concat([summary, pd.DataFrame(rows, columns=list(cost.COST_COLUMNS))], axis=1)
 
 
 def _row_groups(file: pq.ParquetFile, keys: list[str]) -> dict[tuple, list[int]]:
@@ -559,13 +607,16 @@ def _partial(inst: pd.DataFrame, requests: pd.DataFrame | None, duration_s: floa
     }
     part.update(_size_terms(inst, requests, start, end))
     if "migrations" in inst:
-        moves = inst["migrations"].to_numpy()
-        sent = inst["migrated_gib"].to_numpy(float) > 0
+        # a cell without drains nor consolidation has no move columns: null in the joined table, no moves
+        moved = {name: inst[name].fillna(0) if inst[name].isna().all() else inst[name]
+                 for name in ("migrations", "downtime_s", "migration_s", "migrated_gib")}
+        moves = moved["migrations"].to_numpy()
+        sent = moved["migrated_gib"].to_numpy(float) > 0
         part.update({
             "migrations": int(moves.sum()), "moved_instances": int((moves > 0).sum()),
-            "downtime_s": float(inst["downtime_s"].sum()), "migration_s": float(inst["migration_s"].sum()),
+            "downtime_s": float(moved["downtime_s"].sum()), "migration_s": float(moved["migration_s"].sum()),
             "sent_moves": float(moves[sent].sum()), "sent": bool(sent.any()),
-            "migrated_gib": float(inst["migrated_gib"].sum()),
+            "migrated_gib": float(moved["migrated_gib"].sum()),
             "link_share_moves": float((inst["migration_link_share"].to_numpy(float)[sent] * moves[sent]).sum()),
         })
     return part
