@@ -402,6 +402,8 @@ def _join(parts: list[Path], target: Path) -> None:
             for group in range(file.num_row_groups):  # kept whole: a row group is a cell's and a platform's
                 table = _conform(file.read_row_group(group), schema)
                 writer.write_table(table, row_group_size=max(len(table), 1))
+                del table
+                pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
             del file
             part.unlink()
 
