@@ -15,14 +15,21 @@ A task hands its tables back as Parquet, one row group per platform; the driver 
 them as parts in the results directory as they come, then joins the parts in cell order
 into the usual files (``instances.parquet``, ``timeseries.parquet``, ``workload.parquet``,
 ``hosts.csv``: one row group per cell and platform, a ``cell`` column) one row group at a
-time, and computes the summary from them a platform at a time, without the instances'
-ids. The driver never holds more than one cell's tables and one platform's metric
-columns.
+time, and computes the summary from them (:func:`summary_from_parts`): a cell's
+instances at a time give mergeable figures (counts, sums, the terms of means), and only
+the percentiles and the peak keep a column or two of every cell (at most 16 bytes a
+request). The driver never holds more than one cell's tables.
 
 Across cells, host numbers (``host``, ``physical_host``) count from 0 in each cell: a
 host is named by its cell and number. ``peak_instances`` over the fleet is found from the
 instances' stays (:func:`simdc.metrics.peak_resident`): a failure's victim waiting to be
 placed again counts as resident there, which the engine's own count of one fleet does not.
+
+Faults and drains listed by host number (``[faults]``, ``maintenance.drains``) count the
+hosts of all cells in order, as ``config.fleet`` lists them; every other setting applies
+to each cell as to a fleet of its own (:func:`cell_config`). The fleet's cost and carbon
+are those of every cell's hosts and instances (:func:`summary_from_parts`), its moves the
+cells' added. ``[[services]]`` are refused with cells: a service's replicas are one fleet's.
 """
 
 from __future__ import annotations
