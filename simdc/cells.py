@@ -529,19 +529,20 @@ def fleet_summary(instances: pq.ParquetFile, workload: pq.ParquetFile, hosts: pd
         def values(columns_: list[str], pick: Callable[[pd.DataFrame], np.ndarray]) -> np.ndarray:
             return _values(instances, [groups for _, groups in mine], columns_, pick)
 
-        ready = "first_ready_s" if "first_ready_s" in columns else "ready_s"
-        latency = values(["submit_s", ready, *(["preexisting"] if "preexisting" in columns else [])],
-                         lambda t: (t[ready] - t["submit_s"]).to_numpy(float)[_started(t)])
-        slowdown = values(["slowdown"], lambda t: t["slowdown"].to_numpy(float))
-        interference = values(["interference_slowdown", "run_s"],
-                              lambda t: t["interference_slowdown"].to_numpy(float)[t["run_s"].to_numpy(float) > 0])
         of_hosts = metrics.host_metrics(hosts[hosts["platform"] == platform])
         of_hosts.pop("fleet_peak_resident", None)
-        row = {"platform": platform, **_merged(parts, duration_s, moves), **of_hosts,
-               **metrics._quantiles(latency, "start_p", (50, 95, 99), "_s"),
-               **metrics._quantiles(slowdown, "batch_slowdown_p", (50, 95, 99)),
-               **metrics._quantiles(interference, "interference_slowdown_p", (95, 99))}
-        del latency, slowdown, interference
+        row = {"platform": platform, **_merged(parts, duration_s, moves), **of_hosts}
+        # one column's values at a time, each freed once its percentiles are taken
+        ready = "first_ready_s" if "first_ready_s" in columns else "ready_s"
+        row.update(metrics._quantiles(
+            values(["submit_s", ready, *(["preexisting"] if "preexisting" in columns else [])],
+                   lambda t: (t[ready] - t["submit_s"]).to_numpy(float)[_started(t)]), "start_p", (50, 95, 99), "_s"))
+        row.update(metrics._quantiles(values(["slowdown"], lambda t: t["slowdown"].to_numpy(float)),
+                                      "batch_slowdown_p", (50, 95, 99)))
+        row.update(metrics._quantiles(
+            values(["interference_slowdown", "run_s"],
+                   lambda t: t["interference_slowdown"].to_numpy(float)[t["run_s"].to_numpy(float) > 0]),
+            "interference_slowdown_p", (95, 99)))
         start = values(["admit_s"], lambda t: t["admit_s"].to_numpy(float))
         end = values(["admit_s", "end_s"], lambda t: metrics.resident_intervals(t, duration_s)[1])
         row["peak_instances"] = metrics.stays_peak(start, end)
