@@ -165,7 +165,7 @@ def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple 
     machine has available (:mod:`simdc.budget`, for the cell's hosts and requests: a
     synthetic workload's expected count times the cell's share, or equal shares; a
     trace's once read and routed). ``grid``: the ``[cost]`` table's price and carbon
-    series and the meter's moments (:func:`grid`), read here when not given.
+    series and the meter's moments (:func:`cost_grid`), read here when not given.
 
     Returns its tables as Parquet bytes (``instances``, ``timeseries``, ``workload``,
     ``hosts``; a row group per platform, a ``cell`` column), its summary (a row per
