@@ -2,10 +2,10 @@
 
     python benchmarks/cells_phases.py CELLS DAYS      # e.g. 8 0.25
 
-Prints the driver's RSS and its peak so far (``/proc/self/status``: VmRSS, VmHWM, MiB)
-as the cells come back, before each table is joined, and around the summary. The
-fleet is benchmarks/run.py's ``cells`` scenario (the capacity study as cells of 100
-hosts). Linux only.
+Prints the driver's RSS and its peak so far, as (RSS, peak) in MiB
+(``/proc/self/status``: VmRSS, VmHWM), as the cells come back, before each table is
+joined, and around the summary. The fleet is benchmarks/run.py's ``cells`` scenario
+(the capacity study as cells of 100 hosts). Linux only.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def main() -> None:
     join, summary = cells_module._join, cells_module.summary_from_parts
 
     def joined(parts, target):
-        print(f"before the join of {target.name}: RSS, peak {rss_mib()}", flush=True)
+        print(f"before the join of {target.name}: {rss_mib()}", flush=True)
         join(parts, target)
 
     def summarised(*args, **kwargs):

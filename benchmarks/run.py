@@ -39,8 +39,9 @@ Scenario (issue 20, a fleet of cells):
                  ``--hosts-per-cell`` hosts (default 100) for ``--days`` (default 7), the
                  workload shared by hash of the id, each cell a Dask task: wall time on
                  each of ``--workers`` (default 1 and 2: one after another in the
-                 driver, and a local cluster of 2), and the driver's peak memory, which
-                 should not grow with the cells when they run on workers.
+                 driver, and a local cluster of 2), the CPU seconds of the driver and its
+                 workers, and the driver's peak memory, which should not grow with the
+                 cells when they run on workers (benchmarks/cells_phases.py: by phase).
   month1000      (only when named) a month of the capacity study on 1,000 hosts: simdc's
                  memory estimate for the month, and a measured fraction (``--month-days``,
                  default 1) with per-day figures extrapolated to 30 days.
