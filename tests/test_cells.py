@@ -382,7 +382,7 @@ def one_fleet():
 @given(data=st.data())
 def test_the_fleet_summary_from_the_cells_parts_is_the_summary_of_the_joined_tables(one_fleet, tmp_path_factory,
                                                                                   data):
-    """Any split of a run's requests into cells (some perhaps empty), written as the cells'
+    """Any split of a run's requests into cells (and an empty one), written as the cells'
     Parquet parts and joined, gives the summary :func:`simdc.metrics.summary` computes
     over the whole tables: counts exactly, the rest to 1e-12 (sums added in another
     order), percentiles and the peak over every cell's values."""
@@ -394,7 +394,7 @@ def test_the_fleet_summary_from_the_cells_parts_is_the_summary_of_the_joined_tab
     cell_of = np.array(data.draw(st.lists(st.integers(0, cells - 1), min_size=len(workload),
                                           max_size=len(workload)), label="cell of each request"))
     folder = tmp_path_factory.mktemp("parts")
-    names = [f"c{k}" for k in range(cells)]
+    names = [f"c{k}" for k in range(cells)] + ["empty"]  # a cell no request went to, always
     platforms = list(hosts["platform"].unique())
     parts = {"instances": [], "workload": []}
     for k, name in enumerate(names):
