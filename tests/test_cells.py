@@ -427,7 +427,7 @@ def test_cells_with_a_cost_table_price_each_cells_hosts_and_the_fleet_pays_their
     Σ_h 0.3 kW × overlap_h × 1.5 × price_h (carbon likewise), its capital capex × 3 h /
     (5 years × 8,766 h), so the fleet's are six hosts' (simdc.cost's conventions); the
     licences are 0.02 per VM-hour on a host; and every cost column is the sum of the
-    cells' own (cells.csv)."""
+    cells' own (cells.csv). On 2 local workers, the same tables to the bit."""
     prices, intensities = [0.10, 0.30, -0.05, 0.20], [200, 100, 400, 50]
     for name, values in (("price", prices), ("carbon", intensities)):
         (tmp_path / f"{name}.csv").write_text("timestamp,value\n" + "".join(
@@ -455,6 +455,9 @@ def test_cells_with_a_cost_table_price_each_cells_hosts_and_the_fleet_pays_their
         for column in ("cost", "cost_hosts", "cost_energy", "cost_licences", "carbon_kgco2eq",
                        "carbon_operational_kgco2eq", "carbon_embodied_kgco2eq"):
             assert getattr(row, column) == pytest.approx(by_cell[column].sum(), rel=1e-12, abs=1e-12), column
+    run(tmp_path / "cost.toml", tmp_path / "local", "--workers", "2")  # the series shipped to the workers
+    for name, table in tables(tmp_path / "local").items():
+        pd.testing.assert_frame_equal(table, tables(tmp_path / "out")[name], check_exact=True, obj=name)
 
 
 def test_a_drain_names_its_host_by_fleet_index_across_the_cells_in_order(tmp_path):
