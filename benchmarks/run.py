@@ -39,8 +39,9 @@ Scenario (issue 20, a fleet of cells):
                  ``--hosts-per-cell`` hosts (default 100) for ``--days`` (default 7), the
                  workload shared by hash of the id, each cell a Dask task: wall time on
                  each of ``--workers`` (default 1 and 2: one after another in the
-                 driver, and a local cluster of 2), and the driver's peak memory, which
-                 should not grow with the cells when they run on workers.
+                 driver, and a local cluster of 2), the CPU seconds of the driver and its
+                 workers, and the driver's peak memory, which should not grow with the
+                 cells when they run on workers (benchmarks/cells_phases.py: by phase).
   month1000      (only when named) a month of the capacity study on 1,000 hosts: simdc's
                  memory estimate for the month, and a measured fraction (``--month-days``,
                  default 1) with per-day figures extrapolated to 30 days.
@@ -582,16 +583,54 @@ def scenario_cells(args) -> dict:
 
     cells, workers = int(args.cells.split(",")[0]), int(args.workers.split(",")[0])
     config = cells_config(cells, args.hosts_per_cell, args.days * 86400.0)
-    with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder, _ChildrenCpu() as children:
+        started, cpu_before = time.perf_counter(), time.process_time()
         run = run_cells(config, folder, workers=workers)
         wall = time.perf_counter() - started
+        cpu_s = time.process_time() - cpu_before + children.cpu_s()
         instances_mib = (Path(folder) / "instances.parquet").stat().st_size / 2**20
     summary = run.summary.set_index("platform")
     placed = {str(k): int(v) for k, v in summary["placed"].items()}
     return {"scenario": "cells", "cells": cells, "hosts": cells * args.hosts_per_cell, "workers": workers,
             "days": args.days, "wall_s": wall, "placed": placed, "submitted": int(summary["submitted"].iloc[0]),
-            "us_per_placed": wall / sum(placed.values()) * 1e6, "instances_parquet_mib": instances_mib}
+            "us_per_placed": wall / sum(placed.values()) * 1e6, "instances_parquet_mib": instances_mib,
+            "cpu_s": cpu_s}
+
+
+class _ChildrenCpu:
+    """CPU seconds (user + system) of this process's children and theirs (a local Dask
+    cluster's nannies and workers), polled every 0.25 s with psutil (Dask's own
+    dependency): the last reading of each, so up to 0.25 s of each is missed. Their
+    rusage is no help: the workers are not reaped by the time the run returns."""
+
+    def __enter__(self) -> "_ChildrenCpu":
+        import threading
+
+        import psutil
+
+        self._seen: dict[int, float] = {}
+        self._stop = threading.Event()
+
+        def poll() -> None:
+            me = psutil.Process()
+            while not self._stop.wait(0.25):
+                for child in me.children(recursive=True):
+                    try:
+                        times = child.cpu_times()
+                    except psutil.Error:
+                        continue
+                    self._seen[child.pid] = times.user + times.system
+
+        self._thread = threading.Thread(target=poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def cpu_s(self) -> float:
+        return sum(self._seen.values())
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 SCENARIOS = {"erlang": scenario_erlang, "fleet": scenario_fleet, "capacity": scenario_capacity,
@@ -761,7 +800,8 @@ def main() -> None:
                           f"{'' if f['workers'] == 1 else f'{workers} local workers'}: **{f['wall_s']:.1f} s** "
                           f"({f['us_per_placed']:,.0f} µs per placed instance, {_platforms(f['placed'])}); "
                           f"driver peak **{f['peak_rss_mib']:,.0f} MiB**; instances.parquet "
-                          f"{f['instances_parquet_mib']:.1f} MiB; {f['load']}")
+                          f"{f['instances_parquet_mib']:.1f} MiB; CPU {f['cpu_s']:.1f} s, "
+                          f"{f['cpu_s'] / f['wall_s']:.2f} cores busy on average; {f['load']}")
         elif name == "trace":
             subprocess.run([sys.executable, str(HERE / "trace_read.py")], check=False)
         elif name == "sweep":

@@ -15,14 +15,21 @@ A task hands its tables back as Parquet, one row group per platform; the driver 
 them as parts in the results directory as they come, then joins the parts in cell order
 into the usual files (``instances.parquet``, ``timeseries.parquet``, ``workload.parquet``,
 ``hosts.csv``: one row group per cell and platform, a ``cell`` column) one row group at a
-time, and computes the summary from them a platform at a time, without the instances'
-ids. The driver never holds more than one cell's tables and one platform's metric
-columns.
+time, and computes the summary from them (:func:`summary_from_parts`): a cell's
+instances at a time give mergeable figures (counts, sums, the terms of means), and only
+the percentiles and the peak keep a column or two of every cell (at most 16 bytes a
+request). The driver never holds more than one cell's tables.
 
 Across cells, host numbers (``host``, ``physical_host``) count from 0 in each cell: a
 host is named by its cell and number. ``peak_instances`` over the fleet is found from the
 instances' stays (:func:`simdc.metrics.peak_resident`): a failure's victim waiting to be
 placed again counts as resident there, which the engine's own count of one fleet does not.
+
+Faults and drains listed by host number (``[faults]``, ``maintenance.drains``) count the
+hosts of all cells in order, as ``config.fleet`` lists them; every other setting applies
+to each cell as to a fleet of its own (:func:`cell_config`). The fleet's cost and carbon
+are those of every cell's hosts and instances (:func:`summary_from_parts`), its moves the
+cells' added. ``[[services]]`` are refused with cells: a service's replicas are one fleet's.
 """
 
 from __future__ import annotations
@@ -115,7 +122,10 @@ _CANONICAL = _canonical()
 
 def cell_config(config: Config, index: int) -> Config:
     """The one-fleet config of cell ``index``: its hosts as ``[[cluster.hosts]]``; the
-    faults listed for its hosts (fleet-wide host numbers, cells in order) renumbered."""
+    faults and drains listed for its hosts (fleet-wide host numbers, cells in order)
+    renumbered. Everything else applies to each cell as to a fleet of its own: a rolling
+    drain goes through each cell's hosts in turn (cells at once), consolidation moves
+    instances within a cell, ``[cost]`` prices each cell's hosts and instances."""
     cell = config.cells[index]
     first = sum(len(c.fleet) for c in config.cells[:index])
     hosts = len(cell.fleet)
@@ -127,16 +137,35 @@ def cell_config(config: Config, index: int) -> Config:
     faults = data.get("faults", {})
     for key in ("host_failures", "kernel_failures"):
         faults[key] = [[host - first, t] for host, t in faults.get(key, []) if first <= host < first + hosts]
+    maintenance = data.get("maintenance", {})
+    maintenance["drains"] = [[host - first, t] for host, t in maintenance.get("drains", [])
+                             if first <= host < first + hosts]
     return validate(data, check_files=False)
 
 
-def run_cell(config: Config, index: int, check_memory: bool = True) -> dict[str, Any]:
+def cost_grid(config: Config) -> tuple:
+    """The ``[cost]`` table's price and carbon series over the run, and the moments at
+    which the engine reads the hosts' energy (as :func:`simdc.simulate` reads them).
+
+    Raises
+    ------
+    InputError
+        A series malformed or too short for the run.
+    """
+    from simdc import cost
+
+    price, carbon = cost.grid_series(config.cost, config.simulation.duration_s)
+    return price, carbon, cost.meter_moments(price, carbon, config.simulation.duration_s)
+
+
+def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple | None = None) -> dict[str, Any]:
     """Replay cell ``index`` of ``config`` (a task; plain data in and out).
 
     With ``check_memory``, the cell's run is refused when it needs more memory than its
     machine has available (:mod:`simdc.budget`, for the cell's hosts and requests: a
     synthetic workload's expected count times the cell's share, or equal shares; a
-    trace's once read and routed).
+    trace's once read and routed). ``grid``: the ``[cost]`` table's price and carbon
+    series and the meter's moments (:func:`cost_grid`), read here when not given.
 
     Returns its tables as Parquet bytes (``instances``, ``timeseries``, ``workload``,
     ``hosts``; a row group per platform, a ``cell`` column), its summary (a row per
@@ -149,7 +178,7 @@ def run_cell(config: Config, index: int, check_memory: bool = True) -> dict[str,
     """
     from simdc import budget, metrics
     from simdc.engine.rules import resolve_sizing
-    from simdc.experiment import replay, sizing_warnings, unplaceable_warnings
+    from simdc.experiment import _with_costs, replay, sizing_warnings, unplaceable_warnings
     from simdc.workload import load_workload
 
     cell = config.cells[index]
@@ -171,9 +200,13 @@ def run_cell(config: Config, index: int, check_memory: bool = True) -> dict[str,
     workload = load_workload(config.workload, sim.duration_s, sim.seed, before_replay,
                              keep=lambda instances: route(instances, config.cells, config.routing) == index)
     seed = cell_seed(sim.seed, cell.name)
-    runs = replay(local, workload, seed)
+    if config.cost is not None and grid is None:
+        grid = cost_grid(config)
+    runs = replay(local, workload, seed, meter_at_s=grid[2] if grid else ())
     lanes = {name: run.lane for name, run in zip(sim.platforms, runs)}
     summary = pd.concat([metrics.summary(r.instances, r.hosts, workload.instances) for r in runs], ignore_index=True)
+    if grid is not None:  # the cell's cost columns, and its hosts' (simdc.cost)
+        summary = _with_costs(summary, runs, local, grid)
     instances = pd.concat([r.instances for r in runs], ignore_index=True)
     warnings = [f"cell {cell.name}: {line}" for line in
                 unplaceable_warnings(summary, instances, workload.instances, local) + sizing_warnings(local, workload)]
@@ -316,17 +349,18 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
         if progress:
             progress(len(done), total)
 
+    grid = cost_grid(config) if config.cost is not None else None  # a bad series stops nothing half-done
     if progress:
         progress(0, total)
     if workers == 1 and scheduler is None:
         for index in range(total):
-            finished(index, run_cell(config, index, check_memory))
+            finished(index, run_cell(config, index, check_memory, grid))
     else:
         from simdc.sweeping import _check_address, run_on_dask
 
         if scheduler is not None:
             _check_address(scheduler)
-        run_on_dask([(index, run_cell, (config, index, check_memory)) for index in range(total)], finished,
+        run_on_dask([(index, run_cell, (config, index, check_memory, grid)) for index in range(total)], finished,
                     scheduler, workers,
                     lambda index: f"cell {config.cells[index].name!r}")
     cells = [done[index] for index in range(total)]
@@ -337,7 +371,8 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
         shutil.rmtree(parts)
     except OSError as err:
         raise unwritable(err) from None
-    summary = summary_from_parts(directory, list(config.simulation.platforms), [c["name"] for c in cells])
+    summary = summary_from_parts(directory, list(config.simulation.platforms), [c["name"] for c in cells],
+                                 None if config.cost is None else config.cost.licence_per_hour)
     cell_summary = pd.concat([c["summary"] for c in cells], ignore_index=True)
     cell_summary = cell_summary[["cell", *[c for c in cell_summary.columns if c != "cell"]]]
     first = cells[0]
@@ -371,8 +406,11 @@ def _join(parts: list[Path], target: Path) -> None:
     with pq.ParquetWriter(target, schema) as writer:
         for part in parts:
             file = pq.ParquetFile(part)
-            for group in range(file.num_row_groups):
-                writer.write_table(_conform(file.read_row_group(group), schema))
+            for group in range(file.num_row_groups):  # kept whole: a row group is a cell's and a platform's
+                table = _conform(file.read_row_group(group), schema)
+                writer.write_table(table, row_group_size=max(len(table), 1))
+                del table
+                pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
             del file
             part.unlink()
 
@@ -395,34 +433,271 @@ def _join_csv(parts: list[Path], target: Path) -> None:
             part.unlink()
 
 
-def summary_from_parts(directory: Path, platforms: list[str], cells: list[str]) -> pd.DataFrame:
-    """The summary over every cell (a row per platform), from the joined files: a
-    platform's instances at a time, without their ids."""
-    from simdc import metrics
+def summary_from_parts(directory: Path, platforms: list[str], cells: list[str],
+                       licence_per_hour: dict[str, float] | None = None) -> pd.DataFrame:
+    """The summary over every cell (a row per platform) from the joined files, exactly
+    :func:`simdc.metrics.summary` of the joined tables (sums to rounding, their terms
+    added in another order), holding one cell's instances at a time.
 
+    The hosts table is read whole (a row per host and platform). Then, a platform at a
+    time: each cell's instances (every column but the ids) give mergeable figures (counts,
+    sums, the counts behind means: :func:`_partial`), then freed; the percentiles and the
+    peak need every value, so they read one or two columns of each cell at a time and keep
+    only those (:func:`_values`): at most 16 bytes a request, instead of the instances' ~0.6 KB.
+
+    With ``licence_per_hour`` (a ``[cost]`` table's: a run with cost columns), the
+    :data:`simdc.metrics.COST_COLUMNS` follow, :func:`simdc.cost.platform_costs` of the
+    fleet's hosts (their cost columns, each cell's own) and its instances' time on a host
+    and running, summed over the cells.
+    """
     hosts = pd.read_csv(directory / "hosts.csv", dtype={"platform": str, "group": str, "cell": str},
                         keep_default_na=False)
     # one fleet of hosts: numbered apart per cell, and its peak from the stays (module docstring)
     number = pd.Index(cells).get_indexer(hosts["cell"]).astype(np.int64) * HOSTS_PER_CELL
     hosts = hosts.assign(physical_host=number + hosts["physical_host"].astype(np.int64))
     hosts = hosts.drop(columns=["fleet_peak_resident"], errors="ignore")
-    instances_file = pq.ParquetFile(directory / "instances.parquet")
-    wanted = [name for name in instances_file.schema_arrow.names if name not in NOT_FOR_SUMMARY]
-    requests = pd.read_parquet(directory / "workload.parquet", columns=["cpu_cores", "memory_gib"])
+    instances = pq.ParquetFile(directory / "instances.parquet")
+    workload = pq.ParquetFile(directory / "workload.parquet")
+    summary = fleet_summary(instances, workload, hosts, platforms, cells)
+    if licence_per_hour is None:
+        return summary
+    from simdc import cost
+
+    by_key = _row_groups(instances, ["cell", "platform"])
     rows = []
     for platform in platforms:
-        groups = [g for g in range(instances_file.num_row_groups)
-                  if instances_file.metadata.row_group(g).num_rows
-                  and instances_file.read_row_group(g, columns=["platform"]).column(0)[0].as_py() == platform]
-        arrow = instances_file.read_row_groups(groups, columns=wanted) if groups else \
-            instances_file.schema_arrow.empty_table().select(wanted)
-        # each column freed from Arrow as it becomes pandas': the peak holds one copy, not two
-        table = arrow.to_pandas(split_blocks=True, self_destruct=True)
-        del arrow
-        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
-        rows.append(metrics.summary(table, hosts[hosts["platform"] == platform], requests))
-        del table
-    return pd.concat(rows, ignore_index=True)
+        # the instances' hours as platform_costs adds them (NaN as 0), summed over the cells
+        hours = {column: sum(float(np.nansum(_read(instances, by_key[cell, platform], [column])[column]
+                                             .to_numpy(float)))
+                             for cell in cells if (cell, platform) in by_key) for column in ("resident_s", "run_s")}
+        rows.append(cost.platform_costs(pd.DataFrame({column: [total] for column, total in hours.items()}),
+                                        hosts[hosts["platform"] == platform], licence_per_hour.get(platform, 0.0)))
+    return pd.concat([summary, pd.DataFrame(rows, columns=list(cost.COST_COLUMNS))], axis=1)
+
+
+def _row_groups(file: pq.ParquetFile, keys: list[str]) -> dict[tuple, list[int]]:
+    """The non-empty row groups of ``file`` by the values of its ``keys`` columns (one
+    value each in a group: a group is one cell's, and one platform's)."""
+    found: dict[tuple, list[int]] = {}
+    for group in range(file.num_row_groups):
+        if file.metadata.row_group(group).num_rows:
+            first = file.read_row_group(group, columns=keys).slice(0, 1).to_pylist()[0]
+            found.setdefault(tuple(str(first[key]) for key in keys), []).append(group)
+    return found
+
+
+def _read(file: pq.ParquetFile, groups: list[int], columns: list[str]) -> pd.DataFrame:
+    arrow = file.read_row_groups(groups, columns=columns)
+    # each column freed from Arrow as it becomes pandas': the peak holds one copy, not two
+    table = arrow.to_pandas(split_blocks=True, self_destruct=True)
+    del arrow
+    pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
+    return table
+
+
+def fleet_summary(instances: pq.ParquetFile, workload: pq.ParquetFile, hosts: pd.DataFrame, platforms: list[str],
+                  cells: list[str]) -> pd.DataFrame:
+    """:func:`simdc.metrics.summary` of the instances of ``instances`` (a row group per
+    cell and platform, columns ``cell`` and ``platform``), ``hosts`` (the fleet's, a host
+    numbered once across cells, without the engine's ``fleet_peak_resident``) and the
+    requests of ``workload`` (a row group per cell, in cell order: each platform's
+    instances of a cell are the cell's requests, in their order), one cell at a time.
+
+    Returns a row per platform of ``platforms``, the columns of
+    :data:`simdc.metrics.SUMMARY_COLUMNS`, then :data:`simdc.metrics.MOVE_COLUMNS` when the
+    instances have moves. Workflow columns are not computed (a cell's share of a DAG is
+    summed in its own ``cells.csv`` row).
+    """
+    from simdc import metrics
+
+    by_key = _row_groups(instances, ["cell", "platform"])
+    requests = _row_groups(workload, ["cell"])
+    columns = [name for name in instances.schema_arrow.names if name not in NOT_FOR_SUMMARY]
+    need = [c for c in ("cpu_cores", "memory_gib") if c in workload.schema_arrow.names]
+    duration_s = float(hosts["duration_s"].iloc[0])
+    moves = "migrations" in columns
+    rows = []
+    for platform in platforms:
+        mine = [(cell, by_key[cell, platform]) for cell in cells if (cell, platform) in by_key]
+        parts = []
+        for cell, groups in mine:
+            table = _read(instances, groups, columns)
+            asked = _read(workload, requests[(cell,)], need) if (cell,) in requests and len(need) == 2 else None
+            parts.append(_partial(table, asked, duration_s))
+            del table, asked
+
+        def values(columns_: list[str], pick: Callable[[pd.DataFrame], np.ndarray]) -> np.ndarray:
+            return _values(instances, [groups for _, groups in mine], columns_, pick)
+
+        of_hosts = metrics.host_metrics(hosts[hosts["platform"] == platform])
+        of_hosts.pop("fleet_peak_resident", None)
+        row = {"platform": platform, **_merged(parts, duration_s, moves), **of_hosts}
+        # one column's values at a time, each freed once its percentiles are taken
+        ready = "first_ready_s" if "first_ready_s" in columns else "ready_s"
+        row.update(metrics._quantiles(
+            values(["submit_s", ready, *(["preexisting"] if "preexisting" in columns else [])],
+                   lambda t: (t[ready] - t["submit_s"]).to_numpy(float)[_started(t)]), "start_p", (50, 95, 99), "_s"))
+        row.update(metrics._quantiles(values(["slowdown"], lambda t: t["slowdown"].to_numpy(float)),
+                                      "batch_slowdown_p", (50, 95, 99)))
+        row.update(metrics._quantiles(
+            values(["interference_slowdown", "run_s"],
+                   lambda t: t["interference_slowdown"].to_numpy(float)[t["run_s"].to_numpy(float) > 0]),
+            "interference_slowdown_p", (95, 99)))
+        start = values(["admit_s"], lambda t: t["admit_s"].to_numpy(float))
+        end = values(["admit_s", "end_s"], lambda t: metrics.resident_intervals(t, duration_s)[1])
+        row["peak_instances"] = metrics.stays_peak(start, end)
+        del start, end
+        row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*metrics.SUMMARY_COLUMNS, *(metrics.MOVE_COLUMNS if moves else ())])
+
+
+def _started(table: pd.DataFrame) -> np.ndarray:
+    """Which instances started in the run (as :func:`simdc.metrics.instance_metrics`)."""
+    ready = table["first_ready_s" if "first_ready_s" in table else "ready_s"].to_numpy(float)
+    started = ~np.isnan(ready)
+    if "preexisting" in table:
+        started &= ~table["preexisting"].to_numpy(bool)
+    return started
+
+
+def _values(file: pq.ParquetFile, cells: list[list[int]], columns: list[str],
+            pick: Callable[[pd.DataFrame], np.ndarray]) -> np.ndarray:
+    """``pick`` of each cell's ``columns`` (its row groups ``cells[k]``), joined, its NaNs left out."""
+    picked = []
+    for groups in cells:
+        values = pick(_read(file, groups, columns))
+        picked.append(values[~np.isnan(values)])
+    return np.concatenate(picked) if picked else np.empty(0)
+
+
+# A cell's mergeable figures: name -> value; counts and sums add, "*_n" counts the terms
+# of a mean, "*_nan" says a figure is undefined (the fleet's is then too).
+def _partial(inst: pd.DataFrame, requests: pd.DataFrame | None, duration_s: float) -> dict[str, float]:
+    """One cell's mergeable figures of one platform's instances (:func:`_merged` adds
+    them): the terms of :func:`simdc.metrics.instance_metrics`,
+    :func:`~simdc.metrics.size_over_need` and :func:`~simdc.metrics.move_metrics`,
+    without the percentiles and the peak."""
+    from simdc import metrics
+
+    def mean_terms(name: str, values: np.ndarray) -> dict[str, float]:
+        values = np.asarray(values, float)
+        missing = np.isnan(values)  # summed as metrics._mean sums: one cell's mean is its own to the bit
+        return {f"{name}_sum": float(np.where(missing, 0.0, values).sum()), f"{name}_n": int((~missing).sum())}
+
+    outcome = inst["outcome"].astype(str).value_counts()
+    cold = inst["cold_start"].to_numpy(bool)
+    run_s = inst["run_s"].to_numpy(float)
+    ran = run_s > 0
+    requested = inst["requested_s"].to_numpy(float)
+    asked = ~np.isnan(requested)
+    start, end = metrics.resident_intervals(inst, duration_s)
+    part = {
+        "submitted": len(inst), "placed": len(start),
+        **{f"outcome_{name}": int(outcome.get(name, 0)) for name in _OUTCOMES},
+        "replaced": int((inst["replacements"] > 0).sum()) if "replacements" in inst else 0,
+        "unplaceable": int(inst["unplaceable"].sum()) if "unplaceable" in inst else 0,
+        "resident_s": float(inst["resident_s"].to_numpy(float).sum()) if "resident_s" in inst
+        else float((end - start).sum()),
+        **mean_terms("queue", inst["queue_s"].to_numpy(float)),
+        "requeue": ("requeue_s" in inst and "failure_kills" in inst),
+        **(mean_terms("requeue", inst["requeue_s"].to_numpy(float)[inst["failure_kills"].to_numpy() > 0])
+           if "requeue_s" in inst and "failure_kills" in inst else {}),
+        **{name: int(inst[name].sum()) for name in ("oom_kills", "restarts")},
+        "cold_starts": int(cold.sum()),
+        "warm_starts": int((_started(inst) & ~cold).sum()),
+        **mean_terms("pull", inst["pull_s"].to_numpy(float)),
+        **mean_terms("fragmentation", inst["free_mem_gib_at_failure"].to_numpy(float)),
+        **mean_terms("interference", inst["interference_slowdown"].to_numpy(float)[ran]),
+        "degraded_s": float(inst["degraded_s"].to_numpy(float)[ran].sum()), "ran_s": float(run_s[ran].sum()),
+        "ran": bool(ran.any()),
+        "failure_kills": int(inst["failure_kills"].sum()),
+        "lost_work_core_s": float(inst["lost_core_s"].sum()),
+        "asked_run_s": float(run_s[asked].sum()), "requested_s": float(requested[asked].sum()),
+    }
+    part.update(_size_terms(inst, requests, start, end))
+    if "migrations" in inst:
+        # a cell without drains nor consolidation has no move columns: null in the joined table, no moves
+        moved = {name: inst[name].fillna(0) if inst[name].isna().all() else inst[name]
+                 for name in ("migrations", "downtime_s", "migration_s", "migrated_gib")}
+        moves = moved["migrations"].to_numpy()
+        sent = moved["migrated_gib"].to_numpy(float) > 0
+        part.update({
+            "migrations": int(moves.sum()), "moved_instances": int((moves > 0).sum()),
+            "downtime_s": float(moved["downtime_s"].sum()), "migration_s": float(moved["migration_s"].sum()),
+            "sent_moves": float(moves[sent].sum()), "sent": bool(sent.any()),
+            "migrated_gib": float(moved["migrated_gib"].sum()),
+            "link_share_moves": float((inst["migration_link_share"].to_numpy(float)[sent] * moves[sent]).sum()),
+        })
+    return part
+
+
+_OUTCOMES = ("rejected", "completed", "running_at_end", "queued_at_end", "oom_killed", "evicted", "failed",
+             "requeued_at_end")
+
+
+def _size_terms(inst: pd.DataFrame, requests: pd.DataFrame | None, start: np.ndarray,
+                end: np.ndarray) -> dict[str, float]:
+    """The sums of :func:`simdc.metrics.size_over_need`, and whether it is undefined."""
+    if requests is None or "vm_vcpus" not in inst or len(inst) != len(requests):
+        return {"size_nan": True}
+    placed = ~np.isnan(inst["admit_s"].to_numpy(float))
+    stay = end - start
+    terms: dict[str, float] = {"size_nan": False}
+    for key, size_column, need_column in (("cpu", "vm_vcpus", "cpu_cores"), ("mem", "vm_memory_gib", "memory_gib")):
+        size = inst[size_column].to_numpy(float)[placed]
+        need = requests[need_column].to_numpy(float)[placed]
+        terms["size_nan"] |= bool(np.isnan(size).any())
+        terms[f"{key}_over"] = float((stay * (size - need)).sum())
+        terms[f"{key}_need"] = float((stay * need).sum())
+    return terms
+
+
+def _merged(parts: list[dict[str, float]], duration_s: float, moves: bool) -> dict[str, float]:
+    """The fleet's figures from the cells' :func:`_partial` ones (every column of the
+    summary but the host metrics, the percentiles and the peak)."""
+    def total(name: str) -> float:
+        return sum(part[name] for part in parts)
+
+    def mean(name: str) -> float:
+        n = total(f"{name}_n")
+        return total(f"{name}_sum") / n if n else np.nan
+
+    submitted = total("submitted")
+    rejected = total("outcome_rejected")
+    requested = total("requested_s")
+    ran = any(part["ran"] for part in parts)
+    row = {
+        "submitted": submitted, "placed": total("placed"),
+        **{name: total(f"outcome_{name}") for name in _OUTCOMES},
+        "rejection_rate": rejected / submitted if submitted else np.nan,
+        "replaced": total("replaced"), "unplaceable": total("unplaceable"),
+        "mean_instances": total("resident_s") / duration_s,
+        "queue_mean_s": mean("queue"),
+        "requeue_mean_s": mean("requeue") if parts and all(part["requeue"] for part in parts) else np.nan,
+        "oom_kills": total("oom_kills"), "restarts": total("restarts"),
+        "cold_starts": total("cold_starts"), "warm_starts": total("warm_starts"),
+        "pull_s_mean": mean("pull"), "fragmentation_gib_mean": mean("fragmentation"),
+        "interference_slowdown_mean": mean("interference"),
+        "degraded_share": total("degraded_s") / total("ran_s") if ran else np.nan,
+        "failure_kills": total("failure_kills"), "lost_work_core_s": total("lost_work_core_s"),
+        "service_availability": total("asked_run_s") / requested if requested > 0 else np.nan,
+        "vm_cpu_over_need": np.nan, "vm_mem_over_need": np.nan,
+    }
+    if parts and not any(part["size_nan"] for part in parts) and total("cpu_need") > 0 and total("mem_need") > 0:
+        row["vm_cpu_over_need"] = total("cpu_over") / total("cpu_need")
+        row["vm_mem_over_need"] = total("mem_over") / total("mem_need")
+    if moves:
+        count = total("migrations") if parts else 0
+        sent = any(part["sent"] for part in parts)
+        row.update({
+            "migrations": count, "moved_instances": total("moved_instances"),
+            "migration_downtime_mean_s": total("downtime_s") / count if count else np.nan,
+            "migration_s_mean": total("migration_s") / total("sent_moves") if sent else np.nan,
+            "migrated_gib": float(total("migrated_gib")),
+            "migration_link_share": total("link_share_moves") / total("sent_moves") if sent else np.nan,
+        })
+    return row
 
 
 def simulate_cells(config: Config, *, check_memory: bool = True):

@@ -126,13 +126,9 @@ class Config(Spec):
             problems.append(f"routing.rule: 'column' reads the cell from the trace's column "
                             f"{self.routing.column!r}, and the synthetic generator has none; route by share, "
                             "job or round_robin")
-        if self.cells:  # what a cell cannot yet do on its own: say so rather than drop it
-            alone = [key for key, used in (("services", bool(self.services)), ("cost", self.cost is not None),
-                                           ("maintenance", self.maintenance.active),
-                                           ("consolidation", self.consolidation.active)) if used]
-            if alone:
-                problems.append(f"{alone[0]}: not yet available with [[cells]] (each cell is summed as a fleet "
-                                "of its own without it); run the fleet without cells")
+        if self.cells and self.services:  # a service's replicas are one fleet's: say so rather than drop it
+            problems.append("services: not yet available with [[cells]] (a service spans one fleet); run the "
+                            "fleet without cells")
         known = {image.name for image in self.images}
         prepull = [name for group in self.host_groups for name in group.prepull]
         for key, names in (("host.prepull", prepull),
@@ -165,7 +161,10 @@ class Config(Spec):
         if self.maintenance.predict_failures_s and not (self.faults.host_mtbf_s or self.faults.host_failures):
             problems.append("maintenance.predict_failures_s: there are no host failures to predict; give "
                             "faults.host_mtbf_s or faults.host_failures")
-        if self.consolidation.active and not self.power_off_idle and not self.cells:  # cells: refused above
+        if self.consolidation.active and self.cells:  # each cell consolidates its own hosts
+            problems += [f"cells.{index}.power_off_idle: consolidation switches emptied hosts off; set it to true"
+                         for index, cell in enumerate(self.cells) if not cell.power_off_idle][:1]
+        elif self.consolidation.active and not self.power_off_idle:
             problems.append("consolidation.interval_s: consolidation switches emptied hosts off; set "
                             "cluster.power_off_idle = true (with [[cluster.hosts]] groups)")
         if problems:

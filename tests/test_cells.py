@@ -348,3 +348,163 @@ def test_ctrl_c_during_a_run_on_local_workers_is_one_line_and_writes_nothing(tmp
     lines = [line for line in err.splitlines() if line.strip()]
     assert lines == ["interrupted; nothing written"], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slow.toml"]
+
+
+# --- the fleet's summary from the cells' parts ------------------------------------------
+
+def busy_fleet() -> dict:
+    """Three hosts near capacity for 4 h: a queue with a patience, a third batch, host and
+    kernel failures, a drain (VMs live-migrated, containers restarted), interference."""
+    return {
+        "simulation": {"duration_s": 14_400, "seed": 5, "platforms": ["vm", "container"], "sample_every_s": 3600},
+        "cluster": {"hosts": [{"cpu_cores": 8, "memory_gib": 32, "count": 3}]},
+        "placement": {"when_full": "queue", "max_wait_s": 600},
+        "faults": {"host_mtbf_s": 5000, "host_repair_s": 600, "kernel_mtbf_s": 4000, "kernel_repair_s": 60,
+                   "on_failure": "resubmit"},
+        "maintenance": {"drains": [[1, 3000.0]], "maintenance_s": 600},
+        "workload": {"synthetic": {"arrival_rate_per_s": 0.03, "lifetime_s": {"mean": 1200}, "batch_fraction": 0.3,
+                                   "membw_intensity": 0.3, "io_intensity": 0.2,
+                                   "sizes": [{"cpu_cores": 1, "memory_gib": 2, "weight": 3},
+                                             {"cpu_cores": 2, "memory_gib": 6, "weight": 1}]}},
+    }
+
+
+@pytest.fixture(scope="module")
+def one_fleet():
+    import simdc
+
+    results = simdc.simulate(validate(busy_fleet()), check_memory=False)
+    hosts = results.hosts.drop(columns=["fleet_peak_resident"], errors="ignore")
+    return results.instances, hosts, results.workload
+
+
+@settings(max_examples=12, deadline=None)
+@given(data=st.data())
+def test_the_fleet_summary_from_the_cells_parts_is_the_summary_of_the_joined_tables(one_fleet, tmp_path_factory,
+                                                                                  data):
+    """Any split of a run's requests into cells (and an empty one), written as the cells'
+    Parquet parts and joined, gives the summary :func:`simdc.metrics.summary` computes
+    over the whole tables: counts exactly, the rest to 1e-12 (sums added in another
+    order), percentiles and the peak over every cell's values."""
+    from simdc import cells as fleet
+    from simdc import metrics
+
+    instances, hosts, workload = one_fleet
+    cells = data.draw(st.integers(1, 5), label="cells")
+    cell_of = np.array(data.draw(st.lists(st.integers(0, cells - 1), min_size=len(workload),
+                                          max_size=len(workload)), label="cell of each request"))
+    folder = tmp_path_factory.mktemp("parts")
+    names = [f"c{k}" for k in range(cells)] + ["empty"]  # a cell no request went to, always
+    platforms = list(hosts["platform"].unique())
+    parts = {"instances": [], "workload": []}
+    for k, name in enumerate(names):
+        mine = cell_of == k
+        rows = pd.concat([instances[instances["platform"] == p][mine] for p in platforms], ignore_index=True)
+        for table, frame in (("instances", rows), ("workload", workload[mine])):
+            path = folder / f"{k}.{table}.parquet"
+            path.write_bytes(fleet._parquet(frame.reset_index(drop=True).assign(cell=name)
+                                            [["cell", *frame.columns]] if table == "workload" else
+                                            frame.assign(cell=name)))
+            parts[table].append(path)
+    for table, paths in parts.items():
+        fleet._join(paths, folder / f"{table}.parquet")
+    import pyarrow.parquet as pq
+
+    got = fleet.fleet_summary(pq.ParquetFile(folder / "instances.parquet"), pq.ParquetFile(folder / "workload.parquet"),
+                              hosts, platforms, names)
+    expected = metrics.summary(instances, hosts, workload)
+    assert list(got.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_exact=False, rtol=1e-12, atol=0)
+    counts = [c for c in expected.columns if pd.api.types.is_integer_dtype(expected[c])]
+    assert (got[counts].to_numpy() == expected[counts].to_numpy()).all()
+
+
+# --- cost, drains and consolidation, per cell --------------------------------------------
+
+def test_cells_with_a_cost_table_price_each_cells_hosts_and_the_fleet_pays_their_sum(tmp_path):
+    """Six hosts in three cells drawing a constant 300 W (idle = peak) for 3 h from 00:30,
+    PUE 1.5, under hourly price and carbon series: each host's electricity is
+    Σ_h 0.3 kW × overlap_h × 1.5 × price_h (carbon likewise), its capital capex × 3 h /
+    (5 years × 8,766 h), so the fleet's are six hosts' (simdc.cost's conventions); the
+    licences are 0.02 per VM-hour on a host; and every cost column is the sum of the
+    cells' own (cells.csv). On 2 local workers, the same tables to the bit."""
+    prices, intensities = [0.10, 0.30, -0.05, 0.20], [200, 100, 400, 50]
+    for name, values in (("price", prices), ("carbon", intensities)):
+        (tmp_path / f"{name}.csv").write_text("timestamp,value\n" + "".join(
+            f"2024-03-01T{k:02d}:00:00Z,{v}\n" for k, v in enumerate(values)))
+    host = dict(HOST, power_idle_w=300, power_max_w=300, pue=1.5, capex=8766, amortisation_years=5)
+    raw = cells_config(3, cost={"price_series": str(tmp_path / "price.csv"),
+                                "carbon_series": str(tmp_path / "carbon.csv"),
+                                "series_start": "2024-03-01T00:30:00Z", "licence_per_hour": {"vm": 0.02}})
+    raw["simulation"]["duration_s"] = 3 * 3600
+    for cell in raw["cells"]:
+        cell["hosts"] = [dict(host, count=cell["hosts"][0]["count"])]
+    run(write(tmp_path / "cost.toml", raw), tmp_path / "out")
+    results = load_results(tmp_path / "out")
+    cells = pd.read_csv(tmp_path / "out" / "cells.csv", dtype={"platform": str, "cell": str})
+    kwh = 0.3 * np.array([0.5, 1, 1, 0.5]) * 1.5 * 6
+    for row in results.summary.itertuples():
+        assert row.cost_energy == pytest.approx(kwh @ prices, rel=1e-12)
+        assert row.carbon_operational_kgco2eq == pytest.approx(kwh @ intensities / 1000, rel=1e-12)
+        assert row.cost_hosts == pytest.approx(6 * 8766 * 3 / (5 * 365.25 * 24), rel=1e-12)
+        mine = results.instances[results.instances["platform"] == row.platform]
+        rate = 0.02 if row.platform == "vm" else 0.0
+        assert row.cost_licences == pytest.approx(rate * mine["resident_s"].sum() / 3600, rel=1e-12)
+        assert row.cost_per_instance_hour == pytest.approx(row.cost / (mine["run_s"].sum() / 3600), rel=1e-12)
+        by_cell = cells[cells["platform"] == row.platform]
+        for column in ("cost", "cost_hosts", "cost_energy", "cost_licences", "carbon_kgco2eq",
+                       "carbon_operational_kgco2eq", "carbon_embodied_kgco2eq"):
+            assert getattr(row, column) == pytest.approx(by_cell[column].sum(), rel=1e-12, abs=1e-12), column
+    run(tmp_path / "cost.toml", tmp_path / "local", "--workers", "2")  # the series shipped to the workers
+    for name, table in tables(tmp_path / "local").items():
+        pd.testing.assert_frame_equal(table, tables(tmp_path / "out")[name], check_exact=True, obj=name)
+
+
+def test_a_drain_names_its_host_by_fleet_index_across_the_cells_in_order(tmp_path):
+    """Cells of 1, 2 and 3 hosts: fleet host 2 is cell1's second host, so only cell1's
+    instances move; the fleet's moves are the sum of the cells' (the mean downtime per
+    move: the instances' downtime over their moves)."""
+    raw = cells_config(3, maintenance={"drains": [[2, 1800.0]], "maintenance_s": 600})
+    run(write(tmp_path / "drain.toml", raw), tmp_path / "out")
+    results = load_results(tmp_path / "out")
+    cells = pd.read_csv(tmp_path / "out" / "cells.csv", dtype={"platform": str, "cell": str})
+    moved = results.instances[results.instances["migrations"] > 0]
+    assert len(moved) and set(moved["cell"]) == {"cell1"}
+    _moves_add_up(results, cells)
+
+
+def test_cells_consolidate_their_own_hosts_and_the_fleet_sums_their_moves(tmp_path):
+    raw = cells_config(3, consolidation={"interval_s": 300})
+    for cell in raw["cells"]:
+        cell["power_off_idle"] = True
+    run(write(tmp_path / "consolidate.toml", raw), tmp_path / "out")
+    results = load_results(tmp_path / "out")
+    cells = pd.read_csv(tmp_path / "out" / "cells.csv", dtype={"platform": str, "cell": str})
+    assert results.summary["migrations"].sum() > 0
+    _moves_add_up(results, cells)
+
+
+def _moves_add_up(results, cells: pd.DataFrame) -> None:
+    for row in results.summary.itertuples():
+        by_cell = cells[cells["platform"] == row.platform]
+        mine = results.instances[results.instances["platform"] == row.platform]
+        assert row.migrations == by_cell["migrations"].sum() == mine["migrations"].sum()
+        assert row.moved_instances == by_cell["moved_instances"].sum()
+        assert row.migrated_gib == pytest.approx(by_cell["migrated_gib"].sum(), rel=1e-12, abs=1e-12)
+        if row.migrations:
+            assert row.migration_downtime_mean_s == pytest.approx(mine["downtime_s"].sum() / row.migrations,
+                                                                  rel=1e-12)
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"consolidation": {"interval_s": 600}}, "cells.0.power_off_idle: consolidation switches emptied hosts off"),
+    ({"maintenance": {"drains": [[6, 100.0]]}}, "maintenance.drains[0]: host 6 does not exist (hosts are 0..5)"),
+    ({"services": [{"name": "web", "replicas": 2, "cpu_cores": 1, "memory_gib": 1}]},
+     "services: not yet available with [[cells]]"),
+])
+def test_what_cells_cannot_do_is_one_line(tmp_path, change, fragment):
+    result = CliRunner().invoke(app, ["run", str(write(tmp_path / "bad.toml", cells_config(3, **change))),
+                                      "--no-write"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
