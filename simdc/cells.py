@@ -504,11 +504,15 @@ def fleet_summary(instances: pq.ParquetFile, workload: pq.ParquetFile, hosts: pd
     instances of a cell are the cell's requests, in their order), one cell at a time.
 
     Returns a row per platform of ``platforms``, the columns of
-    :data:`simdc.metrics.SUMMARY_COLUMNS`, then :data:`simdc.metrics.MOVE_COLUMNS` when the
-    instances have moves. Workflow columns are not computed (a cell's share of a DAG is
-    summed in its own ``cells.csv`` row).
+    :data:`simdc.metrics.SUMMARY_COLUMNS`, then :data:`simdc.metrics.WORKFLOW_COLUMNS`
+    when the requests have dependencies, then :data:`simdc.metrics.MOVE_COLUMNS` when the
+    instances have moves. The workflow columns read the requests' ids, parents and jobs
+    and four columns of each platform's instances (a workload with dependencies only); a
+    parent routed to another cell was done for its cell's engine, and is no link here
+    either (each cell's ``parents`` as it replayed them).
     """
     from simdc import metrics
+    from simdc.workload import dependencies
 
     by_key = _row_groups(instances, ["cell", "platform"])
     requests = _row_groups(workload, ["cell"])
@@ -516,6 +520,13 @@ def fleet_summary(instances: pq.ParquetFile, workload: pq.ParquetFile, hosts: pd
     need = [c for c in ("cpu_cores", "memory_gib") if c in workload.schema_arrow.names]
     duration_s = float(hosts["duration_s"].iloc[0])
     moves = "migrations" in columns
+    jobs = None  # the workload's jobs and links, when it has dependencies (metrics.job_structure)
+    if dependencies.PARENTS in workload.schema_arrow.names:
+        linked = workload.read(columns=[c for c in ("id", dependencies.PARENTS, "job")
+                                        if c in workload.schema_arrow.names]).to_pandas()
+        if dependencies.has_parents(linked):
+            jobs = metrics.job_structure(linked)
+        del linked
     rows = []
     for platform in platforms:
         mine = [(cell, by_key[cell, platform]) for cell in cells if (cell, platform) in by_key]
@@ -548,8 +559,14 @@ def fleet_summary(instances: pq.ParquetFile, workload: pq.ParquetFile, hosts: pd
         row["peak_instances"] = metrics.stays_peak(start, end)
         del start, end
         row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan
+        if jobs is not None:  # each cell's instances in its requests' order, the cells in order
+            timed = pd.concat([_read(instances, groups, ["outcome", "submit_s", ready, "end_s"]) for _, groups in mine],
+                              ignore_index=True)
+            row.update(metrics.workflow_metrics(timed, *jobs))
+            del timed
         rows.append(row)
-    return pd.DataFrame(rows, columns=[*metrics.SUMMARY_COLUMNS, *(metrics.MOVE_COLUMNS if moves else ())])
+    return pd.DataFrame(rows, columns=[*metrics.SUMMARY_COLUMNS, *(metrics.WORKFLOW_COLUMNS if jobs else ()),
+                                       *(metrics.MOVE_COLUMNS if moves else ())])
 
 
 def _started(table: pd.DataFrame) -> np.ndarray:

@@ -508,3 +508,33 @@ def test_what_cells_cannot_do_is_one_line(tmp_path, change, fragment):
     assert result.exit_code == 2, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and fragment in lines[0], result.stderr
+
+
+def test_a_fleet_of_cells_reports_the_jobs_of_a_workload_with_dependencies(tmp_path, write_trace):
+    """Fork-join jobs routed by job to two cells: the fleet's summary has the workflow
+    columns (they were left out), equal to metrics.summary over the joined tables, and
+    counts every job of the input once."""
+    from simdc import metrics
+
+    rows, t = [], 0.0
+    for j in range(12):  # prepare -> three maps -> reduce, a job every 200 s
+        ids = [f"j{j}p", *(f"j{j}m{k}" for k in range(3)), f"j{j}r"]
+        parents = ["", *[ids[0]] * 3, " ".join(ids[1:4])]
+        for i, (name, parent) in enumerate(zip(ids, parents)):
+            rows.append({"id": name, "submit_s": t, "duration_s": 60.0 + 30 * (i % 3), "cpu_cores": 1,
+                         "memory_gib": 1.0, "job": f"job{j}", "parents": parent})
+        t += 200.0
+    raw = cells_config(2, workload={"trace": str(write_trace(rows))}, routing={"rule": "job"})
+    for cell in raw["cells"]:
+        del cell["share"]
+    run(write(tmp_path / "c.toml", raw), tmp_path / "out")
+    results = load_results(tmp_path / "out")
+    summary = results.summary.set_index("platform")
+    assert set(metrics.WORKFLOW_COLUMNS) <= set(summary.columns)
+    for platform, row in summary.iterrows():
+        mine = results.instances[results.instances["platform"] == platform].reset_index(drop=True)
+        whole = metrics.summary(mine, results.hosts[results.hosts["platform"] == platform],
+                                results.workload).set_index("platform").loc[platform]
+        assert row["jobs"] == 12 and row["jobs_completed"] == whole["jobs_completed"] and row["blocked"] == 0
+        for column in ("makespan_mean_s", "makespan_p50_s", "makespan_p95_s", "critical_start_share"):
+            assert row[column] == pytest.approx(whole[column], rel=1e-12), column
