@@ -65,7 +65,8 @@ class DemandSpec(Spec):
     trace: Path | None = Field(default=None, description="Azure Functions 2019 invocations.csv")
     function: str | None = Field(default=None, description="HashFunction of the trace; default the busiest")
     core_s_per_invocation: float | None = Field(default=None, gt=0)
-    step_s: float = Field(default=15.0, ge=limits.MIN_STEP_S, description="grid the demand is evaluated and recorded on")
+    step_s: float = Field(default=15.0, ge=limits.MIN_STEP_S,
+                          description="grid the demand is evaluated and recorded on")
 
     @field_validator("steps")
     @classmethod
