@@ -135,7 +135,8 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
             "warnings": unplaceable_warnings(summary, instances, pd.concat(asked, ignore_index=True)
                                              if config.services else workload.instances, config)
             + run_warnings
-            + sizing_warnings(config, workload),
+            + sizing_warnings(config, workload)
+            + maintenance_warnings(config),
             "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "wall_time_s": round(time.perf_counter() - started, 3),
@@ -231,6 +232,22 @@ def sizing_warnings(config: Config, workload) -> list[str]:
             lines.append(f"{name}: {custom:,} of {len(need_cpu):,} needs fit no size of the VM catalogue (at most "
                          f"{most_cpu:g} vCPUs, {most_mem:g} GiB with {platform.guest_os_mib:g} MiB of it the guest "
                          f"OS); they get a custom size of exactly their need")
+    return lines
+
+
+def maintenance_warnings(config: Config) -> list[str]:
+    """One line when drains are planned at or after the run's end: they are not made (a
+    config shortened for a quick run keeps its schedule, so this is no error)."""
+    end_s = config.simulation.duration_s
+    late = [t_s for _, t_s in config.maintenance.drains if t_s >= end_s]
+    rolling = config.maintenance.rolling_start_s
+    lines = []
+    if late:
+        lines.append(f"maintenance.drains: {len(late):,} of {len(config.maintenance.drains):,} drains fall at or "
+                     f"after the run's end ({end_s:g} s) and are not made")
+    if rolling is not None and rolling >= end_s:
+        lines.append(f"maintenance.rolling_start_s: the rolling drain starts at {rolling:g} s, at or after the "
+                     f"run's end ({end_s:g} s): no host is drained")
     return lines
 
 
