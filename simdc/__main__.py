@@ -15,6 +15,7 @@ process a moment later.
 
 import atexit
 import gc
+import signal
 import sys
 
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, the shell's convention
@@ -29,7 +30,20 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
+        _ignore_interrupts()
         sys.exit(INTERRUPTED_EXIT_CODE)
+    except SystemExit as done:
+        if done.code == INTERRUPTED_EXIT_CODE:  # the command said "interrupted" and cleaned up
+            _ignore_interrupts()
+        raise
+
+
+def _ignore_interrupts() -> None:
+    """After an interrupt has been reported: a SIGINT that arrives while the interpreter
+    shuts down (a second Ctrl-C, or one re-sent by a library that saw the first, as
+    pyarrow's signal handling does) would otherwise find SIGINT's default action restored
+    by the interpreter's finalisation and kill the process, exit -2 instead of 130."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 if __name__ == "__main__":
