@@ -60,3 +60,14 @@ def test_readme_table_is_what_simdc_run_prints(config, seed, platforms, rows):
              for label, cells in rows}
     moved = {label: pair for label, pair in moved.items() if pair[0] != pair[1]}
     assert not moved, f"README {config}: figures (README, now): {moved}"
+
+
+def test_every_public_figure_function_is_named_in_the_readmes_python_api():
+    """A notebook user learns the figures from the README's list: each ``figure_*`` of
+    :mod:`simdc.report` must be in it (figure_cost, _moves and _services were not)."""
+    from simdc import report
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Python API"):text.index("## Notebooks")]
+    public = [name for name in dir(report) if name.startswith("figure_")]
+    assert public and not [name for name in public if f"`{name}" not in section]
