@@ -70,7 +70,9 @@ class Results:
 
     def figures(self) -> dict[str, Any]:
         """The report's figures by name (``memory``, ``cpu``, ``density``,
-        ``start_latency``, ``outcomes``), as plotly Figures: see :mod:`simdc.report`."""
+        ``start_latency``, ``outcomes``, and ``interference``, ``failures``, ``cost``,
+        ``moves``, ``services`` when the run had some), as plotly Figures: see
+        :func:`simdc.report.figures`."""
         from simdc import report  # plotly only where figures are asked for
 
         return report.figures(self)
