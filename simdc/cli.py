@@ -618,7 +618,8 @@ def plan(
         what = f"hosts of {row['group']}" if "group" in row else scaled
         cost = f"  cost={row['cost']:,.2f}" if "cost" in row else ""
         err_console.print(f"{row['platform']}: {row['hosts']} {what}  {values}{cost}  "
-                          f"{'met' if row['met'] else 'not met'}", markup=False, highlight=False)
+                          f"{'met' if row['met'] else 'not met'}", markup=False, highlight=False,
+                          soft_wrap=True)  # one line each, even redirected (rich wraps at 80 off a terminal)
 
     result = run_plan(config, slos, replications=replications, max_hosts=max_hosts, group=group, echo=echo,
                       check_memory=memory_check, minimise=minimise)

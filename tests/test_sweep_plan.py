@@ -181,3 +181,18 @@ def test_cli_plan_and_sweep_write_their_tables(tmp_path, tmp_path_factory):
     assert len(pd.read_csv(tmp_path / "s" / "points.csv")) == 4
     bad = runner.invoke(app, ["plan", str(config), "--slo", "nope<=1"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output and "unknown metric" in bad.output
+
+
+def test_cli_plan_prints_each_evaluation_on_one_line_when_redirected(tmp_path):
+    """Off a terminal rich wraps at 80 columns, which broke an evaluation line mid-word
+    (`... start_p99_s=600.1  not` / `met`): every line of the log is one evaluation, ending
+    in `met` or `not met`, however long."""
+    config = tmp_path / "c.toml"
+    config.write_text('[simulation]\nduration_s = 3600\n[host]\ncpu_cores = 16\nmemory_gib = 32\n'
+                      '[workload.synthetic]\narrival_rate_per_s = 0.01\n')
+    slos = ["rejection_rate<=0.5", "start_p99_s<=100000", "stranded_mem_gib_mean<=100000"]
+    result = CliRunner().invoke(app, ["plan", str(config), *[a for s in slos for a in ("--slo", s)]])
+    assert result.exit_code == 0, result.output
+    log = [line for line in result.stderr.splitlines() if line.strip()]
+    assert log and max(map(len, log)) > 80
+    assert all(line.startswith(("vm: ", "container: ")) and line.endswith("met") for line in log), log
