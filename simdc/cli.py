@@ -648,9 +648,31 @@ def plan(
         table.add_row(str(row["platform"]), f"{int(needed)}", *total,
                       *[f"{row[s.metric]:.4g} ({row[f'{s.metric}_margin']:+.2g})" for s in slos])
     print_table(table)
+    for line in out_of_reach(result.evaluations, slos):
+        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
     if out is not None:
         result.write(out)
         err_console.print(f"wrote {out / 'evaluations.csv'} and {out / 'plan.csv'}", markup=False, highlight=False)
+
+
+def out_of_reach(evaluations: pd.DataFrame, slos: list) -> list[str]:
+    """A note per platform and SLO never met whose margin at the most hosts tried is no
+    better than at the fewest: more hosts do not move it (start latency or the work
+    itself binds, not capacity), so "> max hosts" must not read as "buy more"."""
+    notes = []
+    for platform, runs in evaluations.groupby("platform", sort=False):
+        if runs["met_on_mean" if "met_on_mean" in runs else "met"].any():
+            continue
+        means = runs.groupby("hosts")[[s.metric for s in slos]].mean().sort_index()
+        if len(means) < 2:
+            continue
+        for s in slos:
+            first, last = means[s.metric].iloc[0], means[s.metric].iloc[-1]
+            if not s.met(last) and not s.margin(last) > s.margin(first):
+                fewest = f"{means.index[0]} host{'s' if means.index[0] != 1 else ''}"
+                notes.append(f"note: {platform}: {s} is not met at {fewest} ({first:.4g}) nor at "
+                             f"{means.index[-1]} ({last:.4g}): more hosts do not bring it closer")
+    return notes
 
 
 def cost_plan_table(plan: pd.DataFrame, slos: list, max_hosts: int) -> Table:
