@@ -419,10 +419,11 @@ def _report_tables(report) -> list[Table]:
         sizes = Table(title="size mix", title_justify="left")
         for name in ("cores", "memory (GiB)", "instances", "share"):
             sizes.add_column(name, justify="right")
+        digits = _distinct_digits(report.sizes)
         for row in report.sizes.itertuples():
             other = row.cpu_cores != row.cpu_cores
-            sizes.add_row("other" if other else f"{row.cpu_cores:.3g}", "" if other else f"{row.memory_gib:.3g}",
-                          f"{row.instances:,}", f"{row.share:.1%}")
+            sizes.add_row("other" if other else f"{row.cpu_cores:.{digits}g}",
+                          "" if other else f"{row.memory_gib:.{digits}g}", f"{row.instances:,}", f"{row.share:.1%}")
         tables.append(sizes)
     if len(report.lifetimes):
         lifetimes = Table(title="lifetimes", title_justify="left")
@@ -455,6 +456,16 @@ def _report_tables(report) -> list[Table]:
             notes.add_row(note)
         tables.append(notes)
     return tables
+
+
+def _distinct_digits(sizes: pd.DataFrame) -> int:
+    """Significant digits, 3 at least, that print every distinct (cores, memory) of the size
+    mix distinctly: Bitbrains' 2 GiB and 1.998047 GiB both read "2" at 3 digits."""
+    rows = sizes[["cpu_cores", "memory_gib"]].dropna().drop_duplicates().to_numpy(float)
+    for digits in range(3, 10):
+        if len({(f"{c:.{digits}g}", f"{m:.{digits}g}") for c, m in rows}) == len(rows):
+            return digits
+    return 10
 
 
 def _trace_span(seconds: float) -> str:
