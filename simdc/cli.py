@@ -419,10 +419,11 @@ def _report_tables(report) -> list[Table]:
         sizes = Table(title="size mix", title_justify="left")
         for name in ("cores", "memory (GiB)", "instances", "share"):
             sizes.add_column(name, justify="right")
+        digits = _distinct_digits(report.sizes)
         for row in report.sizes.itertuples():
             other = row.cpu_cores != row.cpu_cores
-            sizes.add_row("other" if other else f"{row.cpu_cores:.3g}", "" if other else f"{row.memory_gib:.3g}",
-                          f"{row.instances:,}", f"{row.share:.1%}")
+            sizes.add_row("other" if other else f"{row.cpu_cores:.{digits}g}",
+                          "" if other else f"{row.memory_gib:.{digits}g}", f"{row.instances:,}", f"{row.share:.1%}")
         tables.append(sizes)
     if len(report.lifetimes):
         lifetimes = Table(title="lifetimes", title_justify="left")
@@ -455,6 +456,16 @@ def _report_tables(report) -> list[Table]:
             notes.add_row(note)
         tables.append(notes)
     return tables
+
+
+def _distinct_digits(sizes: pd.DataFrame) -> int:
+    """Significant digits, 3 at least, that print every distinct (cores, memory) of the size
+    mix distinctly: Bitbrains' 2 GiB and 1.998047 GiB both read "2" at 3 digits."""
+    rows = sizes[["cpu_cores", "memory_gib"]].dropna().drop_duplicates().to_numpy(float)
+    for digits in range(3, 10):
+        if len({(f"{c:.{digits}g}", f"{m:.{digits}g}") for c, m in rows}) == len(rows):
+            return digits
+    return 10
 
 
 def _trace_span(seconds: float) -> str:
@@ -618,7 +629,8 @@ def plan(
         what = f"hosts of {row['group']}" if "group" in row else scaled
         cost = f"  cost={row['cost']:,.2f}" if "cost" in row else ""
         err_console.print(f"{row['platform']}: {row['hosts']} {what}  {values}{cost}  "
-                          f"{'met' if row['met'] else 'not met'}", markup=False, highlight=False)
+                          f"{'met' if row['met'] else 'not met'}", markup=False, highlight=False,
+                          soft_wrap=True)  # one line each, even redirected (rich wraps at 80 off a terminal)
 
     result = run_plan(config, slos, replications=replications, max_hosts=max_hosts, group=group, echo=echo,
                       check_memory=memory_check, minimise=minimise)
@@ -647,9 +659,31 @@ def plan(
         table.add_row(str(row["platform"]), f"{int(needed)}", *total,
                       *[f"{row[s.metric]:.4g} ({row[f'{s.metric}_margin']:+.2g})" for s in slos])
     print_table(table)
+    for line in out_of_reach(result.evaluations, slos):
+        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
     if out is not None:
         result.write(out)
         err_console.print(f"wrote {out / 'evaluations.csv'} and {out / 'plan.csv'}", markup=False, highlight=False)
+
+
+def out_of_reach(evaluations: pd.DataFrame, slos: list) -> list[str]:
+    """A note per platform and SLO never met whose margin at the most hosts tried is no
+    better than at the fewest: more hosts do not move it (start latency or the work
+    itself binds, not capacity), so "> max hosts" must not read as "buy more"."""
+    notes = []
+    for platform, runs in evaluations.groupby("platform", sort=False):
+        if runs["met_on_mean" if "met_on_mean" in runs else "met"].any():
+            continue
+        means = runs.groupby("hosts")[[s.metric for s in slos]].mean().sort_index()
+        if len(means) < 2:
+            continue
+        for s in slos:
+            first, last = means[s.metric].iloc[0], means[s.metric].iloc[-1]
+            if not s.met(last) and not s.margin(last) > s.margin(first):
+                fewest = f"{means.index[0]} host{'s' if means.index[0] != 1 else ''}"
+                notes.append(f"note: {platform}: {s} is not met at {fewest} ({first:.4g}) nor at "
+                             f"{means.index[-1]} ({last:.4g}): more hosts do not bring it closer")
+    return notes
 
 
 def cost_plan_table(plan: pd.DataFrame, slos: list, max_hosts: int) -> Table:

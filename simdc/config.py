@@ -484,6 +484,8 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | list[str],
         parts = key.split(".")
         if not all(parts):
             raise ConfigError(f"{flag} {key}: expected a dotted key such as host.memory_gib")
+        if parts[0] == "host" and "host" not in raw and len(parts) > 1:
+            _refuse_host_key(raw, key, parts[1], flag)
         node: Any = raw
         for depth, part in enumerate(parts):
             where, last = ".".join(parts[:depth]), depth == len(parts) - 1
@@ -510,6 +512,19 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | list[str],
             else:
                 raise ConfigError(f"{flag} {key}: {where} is a value, not a table")
     return raw
+
+
+def _refuse_host_key(raw: dict[str, Any], key: str, name: str, flag: str) -> None:
+    """A ``host.*`` override on a config whose hosts are host groups or cells would add a
+    [host] table beside them and be reported as ``host.memory_gib`` missing; say which
+    key reaches the hosts instead."""
+    groups = raw.get("cluster", {}).get("hosts") if isinstance(raw.get("cluster"), dict) else None
+    if isinstance(groups, list) and groups:
+        raise ConfigError(f"{flag} {key}: this config's hosts are [[cluster.hosts]] groups, not a [host] "
+                          f"table; set cluster.hosts.<index>.{name} (index 0..{len(groups) - 1})")
+    if isinstance(raw.get("cells"), list) and raw["cells"]:
+        raise ConfigError(f"{flag} {key}: this config's hosts are in [[cells]], not a [host] table; set "
+                          f"cells.<index>.hosts.<index>.{name} (cells 0..{len(raw['cells']) - 1})")
 
 
 def _override_items(overrides: dict[str, Any] | list[str]) -> list[tuple[str, Any]]:

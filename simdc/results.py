@@ -52,6 +52,9 @@ class Results:
         are ∫ value dt, e.g. ``cpu_used_core_s`` in core-seconds).
     workload
         The instance requests replayed, identical for every platform.
+    cells
+        With ``[[cells]]`` only (else None): each cell's own summary, one row per cell
+        and platform, the columns of ``summary`` after ``cell`` (``cells.csv``).
     """
 
     config: Config
@@ -63,10 +66,13 @@ class Results:
     manifest: dict[str, Any] = field(default_factory=dict)
     services: pd.DataFrame | None = None  # with [[services]]: per platform, demand and replicas over time
     releases: pd.DataFrame | None = None  # with [[services]]: per platform, one row per release
+    cells: pd.DataFrame | None = None  # with [[cells]]: each cell's own summary, a row per cell and platform
 
     def figures(self) -> dict[str, Any]:
         """The report's figures by name (``memory``, ``cpu``, ``density``,
-        ``start_latency``, ``outcomes``), as plotly Figures: see :mod:`simdc.report`."""
+        ``start_latency``, ``outcomes``, and ``interference``, ``failures``, ``cost``,
+        ``moves``, ``services`` when the run had some), as plotly Figures: see
+        :func:`simdc.report.figures`."""
         from simdc import report  # plotly only where figures are asked for
 
         return report.figures(self)
@@ -100,7 +106,7 @@ class Results:
         self.timeseries.to_parquet(directory / "timeseries.parquet", index=False)
         self.hosts.to_csv(directory / "hosts.csv", index=False)
         self.workload.to_parquet(directory / "workload.parquet", index=False)
-        for name in ("services", "releases"):  # only with [[services]]
+        for name in ("services", "releases", "cells"):  # only with [[services]], or [[cells]]
             if getattr(self, name) is not None:
                 getattr(self, name).to_csv(directory / f"{name}.csv", index=False)
         (directory / "config.toml").write_text(self.config.to_toml())
@@ -438,6 +444,9 @@ def load_results(directory: str | Path) -> Results:
         **{name: _read(directory / f"{name}.csv", "CSV", lambda path: pd.read_csv(path, dtype={"platform": str}),
                        needs=("platform", "service"))
            for name in ("services", "releases") if (directory / f"{name}.csv").is_file()},
+        **({"cells": _read(directory / "cells.csv", "CSV", lambda path: pd.read_csv(
+            path, dtype={"platform": str, "cell": str}, keep_default_na=False), needs=("cell", "platform"))}
+           if (directory / "cells.csv").is_file() else {}),
     )
 
 

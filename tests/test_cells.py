@@ -24,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+import simdc
 from simdc.cells import route
 from simdc.cli import app
 from simdc.config import validate
@@ -538,3 +539,23 @@ def test_a_fleet_of_cells_reports_the_jobs_of_a_workload_with_dependencies(tmp_p
         assert row["jobs"] == 12 and row["jobs_completed"] == whole["jobs_completed"] and row["blocked"] == 0
         for column in ("makespan_mean_s", "makespan_p50_s", "makespan_p95_s", "critical_start_share"):
             assert row[column] == pytest.approx(whole[column], rel=1e-12), column
+
+
+def test_the_python_api_keeps_each_cells_summary_through_simulate_write_and_load(tmp_path):
+    """A notebook's `simdc.simulate` of a fleet of cells has `results.cells` (a row per
+    cell and platform, whose counts add up to the fleet's), `write` keeps it as cells.csv
+    and `load_results` reads it back: it was dropped, so the API lost what the CLI wrote."""
+    config = validate(cells_config(3))
+    results = simdc.simulate(config)
+    assert results.cells is not None
+    assert sorted(zip(results.cells["cell"], results.cells["platform"])) == sorted(
+        (cell.name, platform) for cell in config.cells for platform in config.simulation.platforms)
+    by_platform = results.cells.groupby("platform")[["submitted", "placed", "completed"]].sum()
+    fleet = results.summary.set_index("platform")
+    for count in ("submitted", "placed", "completed"):
+        assert (by_platform[count] == fleet.loc[by_platform.index, count]).all(), count
+    back = load_results(results.write(tmp_path / "out"))
+    assert (tmp_path / "out" / "cells.csv").is_file()
+    pd.testing.assert_frame_equal(back.cells, results.cells, check_dtype=False)
+    (tmp_path / "cli").mkdir()
+    assert load_results(_written(tmp_path / "cli", config)).cells is not None

@@ -232,3 +232,19 @@ def test_example_config_shows_the_readme_comparison(runner, tmp_path):
     # high-water mark nears its usage's peak, so VMs use about half what they allocate
     assert vm["mem_alloc_util_mean"] > 1.5 * vm["mem_used_util_mean"]
     assert_frame_equal(simdc.load_results(out).summary, pd.read_csv(out / "summary.csv", dtype={"platform": str}))
+
+
+def test_trace_inspect_size_mix_prints_distinct_sizes_distinctly(write_trace):
+    """Bitbrains has VMs of 2 GiB and of 1.998047 GiB (2,095,104 KiB): at three significant
+    digits both rows read "1 | 2", two identical rows a planner cannot tell apart. Each
+    distinct size prints differently, and a round size stays round."""
+    sizes = [(1, 2.0), (1, 2.0), (1, 2045 / 1024 - 0.0005), (2, 8.0)]
+    trace = write_trace([{"id": k, "submit_s": 0, "duration_s": 60, "cpu_cores": c, "memory_gib": m}
+                         for k, (c, m) in enumerate(sizes)])
+    result = CliRunner().invoke(app, ["trace", "inspect", str(trace)])
+    assert result.exit_code == 0, result.output
+    table = result.output[result.output.index("size mix"):].split("└")[0]
+    rows = [tuple(cell.strip() for cell in line.strip("│").split("│")[:2])
+            for line in table.splitlines() if line.startswith("│")]
+    assert len(rows) == len(set(sizes)) == len(set(rows)), rows
+    assert ("1", "2") in rows and ("2", "8") in rows

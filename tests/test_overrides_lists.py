@@ -83,3 +83,20 @@ def test_overrides_leave_the_raw_config_untouched():
     raw = services_config(2).to_dict()
     apply_overrides(raw, ["services.0.replicas=9"])
     assert raw["services"][0]["replicas"] == 1
+
+
+@pytest.mark.parametrize("config, expected", [
+    ("workflow.toml", "set cluster.hosts.<index>.cpu_cores (index 0..0)"),
+    ("cells.toml", "set cells.<index>.hosts.<index>.cpu_cores (cells 0..3)"),
+])
+def test_a_host_key_on_a_config_of_host_groups_or_cells_names_the_key_that_reaches_them(config, expected):
+    """``--set host.cpu_cores=8`` on a config with [[cluster.hosts]] was reported as
+    ``host.memory_gib: required key is missing``; it is one line naming the right key, and
+    that key works."""
+    result = CliRunner().invoke(app, ["run", str(CONFIGS / config), "--no-write", "--set", "host.cpu_cores=8"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: --set host.cpu_cores: ") and expected in lines[0], lines
+    with pytest.raises(ConfigError, match="cluster.hosts"):
+        points(load_config(CONFIGS / "workflow.toml"), parse_grid(["host.memory_gib=32,64"]))
+    assert load_config(CONFIGS / "workflow.toml").with_overrides(["cluster.hosts.0.cpu_cores=8"]).fleet[0].cpu_cores == 8

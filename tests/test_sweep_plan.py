@@ -181,3 +181,36 @@ def test_cli_plan_and_sweep_write_their_tables(tmp_path, tmp_path_factory):
     assert len(pd.read_csv(tmp_path / "s" / "points.csv")) == 4
     bad = runner.invoke(app, ["plan", str(config), "--slo", "nope<=1"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output and "unknown metric" in bad.output
+
+
+def test_cli_plan_prints_each_evaluation_on_one_line_when_redirected(tmp_path):
+    """Off a terminal rich wraps at 80 columns, which broke an evaluation line mid-word
+    (`... start_p99_s=600.1  not` / `met`): every line of the log is one evaluation, ending
+    in `met` or `not met`, however long."""
+    config = tmp_path / "c.toml"
+    config.write_text('[simulation]\nduration_s = 3600\n[host]\ncpu_cores = 16\nmemory_gib = 32\n'
+                      '[workload.synthetic]\narrival_rate_per_s = 0.01\n')
+    slos = ["rejection_rate<=0.5", "start_p99_s<=100000", "stranded_mem_gib_mean<=100000"]
+    result = CliRunner().invoke(app, ["plan", str(config), *[a for s in slos for a in ("--slo", s)]])
+    assert result.exit_code == 0, result.output
+    log = [line for line in result.stderr.splitlines() if line.strip()]
+    assert log and max(map(len, log)) > 80
+    assert all(line.startswith(("vm: ", "container: ")) and line.endswith("met") for line in log), log
+
+
+def test_cli_plan_says_when_more_hosts_do_not_bring_an_slo_closer(tmp_path):
+    """A VM's start p50 is its guest boot (median 30 s), whatever the host count: plan ran
+    to '> max' as if more hosts were needed. It now adds one note naming the platform, the
+    SLO and its value at the fewest and most hosts tried; a container meeting it gets none,
+    nor does an SLO that more hosts bring closer (rejections of a loaded host)."""
+    config = tmp_path / "c.toml"
+    config.write_text('[simulation]\nduration_s = 3600\n[host]\ncpu_cores = 16\nmemory_gib = 32\n'
+                      '[workload.synthetic]\narrival_rate_per_s = 0.2\n')
+    result = CliRunner().invoke(app, ["plan", str(config), "--slo", "start_p50_s<=5", "--max-hosts", "2"])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 1 and notes[0].startswith("note: vm: start_p50_s<=5 is not met at 1 host ("), notes
+    assert notes[0].endswith("more hosts do not bring it closer")
+    result = CliRunner().invoke(app, ["plan", str(config), "--slo", "rejection_rate<=0", "--max-hosts", "2"])
+    assert result.exit_code == 0, result.output
+    assert "> 2" in result.stdout and "note: " not in result.stderr, result.output
