@@ -579,6 +579,14 @@ class Controller:
             self.ready.discard(i)
             self.changed(i)
 
+    def restarting(self, i: int) -> None:
+        """Replica ``i`` starts again in place (after an OOM kill): a replica up at the
+        start pays its start this time. Its image needs stay as they are until it leaves
+        its host (``changed``), since its pins were taken without them."""
+        drawn = self.drawn.get(i)
+        if drawn is not None:
+            self.sim.start_s[i] = drawn[0]
+
     def changed(self, i: int) -> None:
         """Replica ``i`` left its host or was turned away: reconcile its service, at this
         instant but after the engine's step is done."""

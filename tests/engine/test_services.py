@@ -525,3 +525,16 @@ def test_a_replica_up_at_the_start_pays_its_start_when_a_drain_restarts_it():
     assert len(moved) == 4
     assert moved["downtime_s"].to_numpy() == pytest.approx([2.0] * 4, rel=1e-12)
     assert (moved["ready_s"] == 102.0).all() and (moved["boot_s"] == 0.0).all()
+
+
+def test_a_replica_up_at_the_start_pays_its_start_when_an_oom_kill_restarts_it_in_place():
+    """review6 F12's leftover: one replica up at 0 s, booked 2 GiB but using 6 GiB on a
+    4 GiB host, is OOM-killed each time it runs. The kubelet's back-off is 10 s, doubled
+    each crash (kubelet ``backOffPeriod`` 10 s, ``MaxContainerBackOff`` 300 s); each
+    restart in place is a 2 s start: killed at 0, 10 + 2 = 12, 12 + 20 + 2 = 34, then
+    34 + 40 + 2 = 76 s, its last ready time in a 100 s run (instant restarts made it 70 s)."""
+    cfg = config([web(replicas=1, memory_gib=2, memory_used_gib=6, running_at_start=True)], duration_s=100.0,
+                 host={"cpu_cores": 8, "memory_gib": 4})
+    row = simdc.simulate(cfg).instances.iloc[0]
+    assert (row["oom_kills"], row["restarts"]) == (4, 3)
+    assert row["ready_s"] == pytest.approx(76.0) and row["first_ready_s"] == 0.0
