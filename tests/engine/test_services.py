@@ -214,11 +214,11 @@ def test_replicas_are_accounted_like_any_instance_under_failures():
 
 
 @pytest.mark.parametrize("service, said", [
-    (web(max_surge="25"), "services.0.max_surge: "),
-    (web(max_unavailable=2.5), "services.0.max_unavailable: must be a whole number of replicas >= 0 or a percentage"),
+    (web(max_surge="25"), "services[0].max_surge: "),
+    (web(max_unavailable=2.5), "services[0].max_unavailable: must be a whole number of replicas >= 0 or a percentage"),
     (web(releases=[{"at_s": 10, "image": "nope:v2"}]), "services[0].releases[0].image: image 'nope:v2'"),
-    (web(autoscale={"min_replicas": 5, "max_replicas": 2, "target_utilisation": 0.5}), "services.0.autoscale"),
-    (web(replica=3), "services.0.replica: unknown key"),
+    (web(autoscale={"min_replicas": 5, "max_replicas": 2, "target_utilisation": 0.5}), "services[0].autoscale"),
+    (web(replica=3), "services[0].replica: unknown key"),
 ])
 def test_a_bad_service_key_is_reported_with_its_path(service, said):
     with pytest.raises(ConfigError) as err:
@@ -270,7 +270,7 @@ def test_a_bad_service_value_on_the_command_line_is_one_error_line_and_exit_2(tm
     result = CliRunner().invoke(app, ["run", str(path), "--no-write"])
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.startswith("error")]
-    assert len(lines) == 1 and "services.0.max_unavailable" in lines[0] and "percentage" in lines[0], result.output
+    assert len(lines) == 1 and "services[0].max_unavailable" in lines[0] and "percentage" in lines[0], result.output
 
 
 def test_a_service_out_of_replica_rows_is_warned_about():
@@ -362,7 +362,7 @@ def test_a_service_job_the_workload_lacks_is_one_error():
     cfg = config([{"name": "web", "job": "nope"}])
     with pytest.raises(simdc.errors.InputError, match=r"services\[0\].job: the workload has no instance of job 'nope'"):
         simdc.simulate(cfg)
-    with pytest.raises(ConfigError, match="services.0.cpu_cores: required key is missing"):
+    with pytest.raises(ConfigError, match=r"services\[0\].cpu_cores: required key is missing"):
         config([{"name": "web", "replicas": 2, "memory_gib": 1}])
 
 
@@ -486,7 +486,7 @@ def test_a_run_too_long_for_its_demand_step_or_a_sync_too_short_is_refused():
     with pytest.raises(ConfigError, match=r"services\[0\].demand.step_s: 15 s over simulation.duration_s 3e\+07 s "
                                           r"is 2,000,000 demand steps; at most 1,000,000"):
         config([web()], duration_s=3e7)
-    with pytest.raises(ConfigError, match=r"services.0.autoscale.sync_s: must be >= 1 \(got 0.1\)"):
+    with pytest.raises(ConfigError, match=r"services\[0\].autoscale.sync_s: must be >= 1 \(got 0.1\)"):
         config([web(autoscale={"max_replicas": 3, "target_utilisation": 0.5, "sync_s": 0.1})])
 
 
