@@ -538,3 +538,15 @@ def test_a_replica_up_at_the_start_pays_its_start_when_an_oom_kill_restarts_it_i
     row = simdc.simulate(cfg).instances.iloc[0]
     assert (row["oom_kills"], row["restarts"]) == (4, 3)
     assert row["ready_s"] == pytest.approx(76.0) and row["first_ready_s"] == 0.0
+
+
+def test_demand_steps_and_spikes_after_the_run_are_named_in_its_warnings():
+    """A step at 700 s and a spike at 600 s in a 600 s run change nothing: the run's
+    warnings count them (one of two steps, the one spike); the step at 100 s counts."""
+    demand = {"cores": 2.0, "steps": [[100.0, 3.0], [700.0, 5.0]],
+              "spikes": [{"at_s": 600.0, "duration_s": 60.0, "factor": 2.0}]}
+    results = simdc.simulate(config([web(demand=demand)], duration_s=600.0))
+    lines = [line for line in results.manifest["warnings"] if ".demand." in line]
+    assert lines == ["services[0].demand.steps: 1 of 2 start at or after the run's end (600 s) and change nothing",
+                     "services[0].demand.spikes: 1 of 1 start at or after the run's end (600 s) and change nothing"]
+    assert results.services["demand_cores"].max() == pytest.approx(3.0)
