@@ -57,7 +57,8 @@ class MaintenanceSpec(Spec):
     drains: tuple[tuple[int, float], ...] = Field(default=(), description="[host index, t_s] pairs")
     rolling_start_s: float | None = Field(default=None, ge=0,
                                           description="drain every host in turn from then on, one at a time")
-    maintenance_s: float = Field(default=1800.0, ge=0, description="a drained host is down this long")
+    maintenance_s: float = Field(default=1800.0, ge=0, le=limits.MAX_DURATION_S,
+                                 description="a drained host is down this long")
     retry_s: float = Field(default=60.0, gt=0, description="wait before trying again an instance no host took")
     predict_failures_s: float | None = Field(default=None, gt=0,
                                              description="drain a host this long before each of its failures")

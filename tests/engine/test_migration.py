@@ -373,6 +373,12 @@ def test_moves_need_their_tables_right():
         validate({**base, "consolidation": {"interval_s": 60}})
     with pytest.raises(ConfigError, match="under .* must be below over"):
         validate({**base, "consolidation": {"under": 0.9, "over": 0.5}})
+    with pytest.raises(ConfigError, match=r"maintenance.maintenance_s: must be <= 315,576,000 .*10 years.*1e\+30"):
+        validate({**base, "maintenance": {"maintenance_s": 1e30}})
+    with pytest.raises(ConfigError, match=r"consolidation.min_stay_s: must be <= 315,576,000 .*10 years"):
+        validate({**base, "consolidation": {"min_stay_s": 1e30}})
+    with pytest.raises(ConfigError, match=r"consolidation.min_stay_s: must be >= 0"):
+        validate({**base, "consolidation": {"min_stay_s": -1}})
     with pytest.raises(ConfigError, match="maintenance.predict_failures_s: there are no host failures"):
         validate({**base, "maintenance": {"predict_failures_s": 60}})
     with pytest.raises(ConfigError, match="migration.container: must be one of"):
