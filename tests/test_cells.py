@@ -214,6 +214,8 @@ def test_routing_by_job_keeps_every_job_in_one_cell_and_round_robin_deals_evenly
     ({"routing": {"rule": "round_robin"}}, ["cells[0].share: routing.rule = 'round_robin' does not use shares",
                                             "cells[3].share"]),
     ({"host": HOST}, ["[[cells]]", "not both"]),
+    ({"routing": {"rule": "share", "column": "x"}}, ["routing.column: only routing.rule = 'column' reads it",
+                                                     "'share'"]),
 ])
 def test_a_bad_cells_config_is_one_line_naming_its_key(tmp_path, change, fragments):
     raw = cells_config(4)
