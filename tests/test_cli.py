@@ -14,7 +14,7 @@ from pandas.testing import assert_frame_equal
 from typer.testing import CliRunner
 
 import simdc
-from simdc.cli import app
+from simdc.cli import app, grid_headers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -232,3 +232,14 @@ def test_example_config_shows_the_readme_comparison(runner, tmp_path):
     # high-water mark nears its usage's peak, so VMs use about half what they allocate
     assert vm["mem_alloc_util_mean"] > 1.5 * vm["mem_used_util_mean"]
     assert_frame_equal(simdc.load_results(out).summary, pd.read_csv(out / "summary.csv", dtype={"platform": str}))
+
+
+def test_a_sweep_header_is_the_full_key_when_its_last_part_is_ambiguous():
+    """review6: `--grid migration.container=...` was headed "container" beside a platform
+    column holding "container". A last part naming a platform, another column or another
+    key's last part shows the whole key; others stay short."""
+    keys = ["migration.container", "host.memory_gib", "cluster.hosts.0.count", "cluster.hosts.1.count",
+            "simulation.platform"]
+    assert grid_headers(keys, ["vm", "container"], ["platform", "rejection_rate"]) == [
+        "migration.container", "memory_gib", "cluster.hosts.0.count", "cluster.hosts.1.count",
+        "simulation.platform"]
