@@ -544,7 +544,7 @@ def service_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: fl
     new one is ready; finished rollouts only), GiB pulled, the most replicas above the desired count at once,
     replica-seconds below the desired count ready, demand unserved; the longest wait
     from a rise in demand that left some unserved until all was served again (the
-    horizon if never); replica-hours of replicas existing (booked); seconds with the
+    horizon if never; NaN, shown "–", when no rise did); replica-hours of replicas existing (booked); seconds with the
     served share below the SLO.
     """
     held = [_held(rows, duration_s) for _, rows in series.groupby("service", sort=False)]
@@ -570,7 +570,7 @@ def service_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: fl
         "demand_unserved_core_s": unserved,
         "rollout_s_mean": means[0], "rollout_pulled_gib": means[1], "rollout_surge_peak": means[2],
         "rollout_unavailable_replica_s": means[3], "rollout_unserved_core_s": means[4],
-        "catch_up_max_s": max(catch_up) if catch_up else 0.0,
+        "catch_up_max_s": max(catch_up) if catch_up else np.nan,  # no rise left any unserved
         "replica_hours": sum(float((h["pods"] * h["dt_s"]).sum()) for h in held) / 3600.0,
         "slo_violation_s": violated,
     }

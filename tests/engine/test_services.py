@@ -550,3 +550,15 @@ def test_demand_steps_and_spikes_after_the_run_are_named_in_its_warnings():
     assert lines == ["services[0].demand.steps: 1 of 2 start at or after the run's end (600 s) and change nothing",
                      "services[0].demand.spikes: 1 of 1 start at or after the run's end (600 s) and change nothing"]
     assert results.services["demand_cores"].max() == pytest.approx(3.0)
+
+
+def test_the_time_to_serve_a_rise_is_none_when_demand_never_rose_and_a_plan_reads_it_as_no_wait():
+    """Constant demand: no rise, so "time to serve a rise" is NaN (the table's "–"), not
+    0 s; a plan's `catch_up_max_s<=10` is met (no wait), with one host of 64 cores."""
+    cfg = config([web()], duration_s=300.0)
+    summary = simdc.simulate(cfg).summary.iloc[0]
+    assert np.isnan(summary["catch_up_max_s"])
+    from simdc.planning import plan
+
+    table = plan(cfg, ["catch_up_max_s<=10"]).plan
+    assert (table["hosts_needed"] == 1).all(), table
