@@ -308,6 +308,11 @@ def test_vms_updated_in_place_one_at_a_time_take_n_times_the_update_and_copy_the
     summary = simdc.metrics.service_metrics(run.services, run.releases, 800.0, {"web": 0.99})
     assert summary["rollout_surge_peak"] == 0
     assert summary["rollout_unavailable_replica_s"] == pytest.approx(n * u)
+    # the run's pulled GiB (its hosts') holds the copies too: the releases add exactly them
+    unreleased = config([web(image="web:v1", replicas=n, vm_update="in_place", in_place_s=u)], duration_s=800.0,
+                        platforms=("vm",), images=images)
+    added = run.hosts["pulled_gib"].sum() - runs(unreleased)["vm"].hosts["pulled_gib"].sum()
+    assert added == pytest.approx(n * (60 + 50) / MIB_PER_GIB)
 
 
 def test_a_sweep_averages_the_service_numbers_and_plan_accepts_them_as_slos():
