@@ -63,7 +63,8 @@ slowdown
 image pulls
     A *cold* start fetched at least one layer (or waited for one another instance was
     fetching); ``pull_s_mean`` is the mean time spent fetching, ``pulled_gib`` what was
-    downloaded (with the changed layers VMs updated in place copy), ``cache_hit_ratio`` the share of layer lookups found on the host.
+    downloaded (with the changed layers VMs updated in place copy), ``cache_hit_ratio``
+    the share of layer lookups found on the host.
 isolation
     ``interference_slowdown_*``: per instance, the time-weighted mean of 1/speed left by
     neighbours' pressure on memory bandwidth and I/O (1 = never slowed);
