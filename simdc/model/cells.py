@@ -71,7 +71,8 @@ def check_cells(cells: tuple[CellSpec, ...], routing: RoutingSpec) -> list[str]:
     for index, name in enumerate(names):
         if name in names[:index]:
             problems.append(f"cells[{index}].name: {name!r} names an earlier cell too; names must differ")
-    if "column" in routing.model_fields_set and routing.rule != "column":
+    # Against the default, not the keys given: a written config holds every default.
+    if routing.column != RoutingSpec.model_fields["column"].default and routing.rule != "column":
         problems.append(f"routing.column: only routing.rule = 'column' reads it (the rule is {routing.rule!r}); "
                         "remove it or set rule = 'column'")
     given = [cell.share is not None for cell in cells]
