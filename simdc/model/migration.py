@@ -34,8 +34,9 @@ Defaults, and where they come from:
   way before it empties a node (``--scale-down-unneeded-time`` and
   ``--scale-down-delay-after-add``, default ``10m``: cluster-autoscaler FAQ, "What are the
   parameters to CA?"; AKS autoscaler profile documents the same defaults). Beloglazov &
-  Buyya (2012, CloudSim's policies) have no such wait: their policies move again at the
-  next 300 s round, which at short intervals restarts containers over and over (review6 F15).
+  Buyya's policies (2012; CloudSim's ``PowerVmSelectionPolicy*``) skip only a VM whose move
+  is under way (``vm.isInMigration()``), so a VM can move again at the next round, which at
+  short intervals restarts containers over and over (review6 F15).
 - ``dirty_mib_s = 16`` (pages a guest dirties per second) and ``maintenance_s = 1800``
   are assumptions, to be set per study: the dirty rate depends on the workload (Clark
   et al. measure each benchmark's writable working set, §4; no one figure fits all).
