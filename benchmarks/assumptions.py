@@ -137,6 +137,9 @@ ASSUMPTIONS = (
     Assumption("host peak power", "host.power_max_w", "400 W: energy only, not density or start", None),
     Assumption("trace readers' unit guesses", "workload.azure_memory_used_fraction, reference_*",
                "Azure memory used 30 %, Google/Alibaba reference machines", None),
+    Assumption("consolidation's wait per instance", "consolidation.min_stay_s",
+               "600 s: Cluster Autoscaler's 10-minute node waits taken per instance (host64g does not "
+               "consolidate; its effect on moves and energy: \"Moving instances\")", None),
 )
 
 

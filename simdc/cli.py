@@ -579,8 +579,8 @@ def sweep(
                          f"and {target / 'aggregate.csv'} without it")
     table = Table(title=f"{config_path.name}: mean ± 95 % CI over {replications} replication(s)",
                   title_justify="left")
-    for key in keys:
-        table.add_column(key.rsplit(".", 1)[-1], justify="right")
+    for header in grid_headers(list(keys), list(config.simulation.platforms), ["platform", *shown]):
+        table.add_column(header, justify="right")
     table.add_column("platform")
     for m in shown:
         table.add_column(m, justify="right")
@@ -592,6 +592,15 @@ def sweep(
         table.add_row(*cells)
     print_table(table)
     err_console.print(f"wrote {target / 'points.csv'} and {target / 'aggregate.csv'}", markup=False, highlight=False)
+
+
+def grid_headers(keys: list[str], platforms: list[str], columns: list[str]) -> list[str]:
+    """The sweep table's header for each dotted grid key: its last part, or the whole key
+    when the last part could be read as something else (another key's last part, one of
+    the table's ``columns``, or a platform name shown in the platform column)."""
+    lasts = [key.rsplit(".", 1)[-1] for key in keys]
+    taken = set(platforms) | set(columns)
+    return [key if last in taken or lasts.count(last) > 1 else last for key, last in zip(keys, lasts)]
 
 
 @app.command()

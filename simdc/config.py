@@ -162,7 +162,7 @@ class Config(Spec):
             problems.append("maintenance.predict_failures_s: there are no host failures to predict; give "
                             "faults.host_mtbf_s or faults.host_failures")
         if self.consolidation.active and self.cells:  # each cell consolidates its own hosts
-            problems += [f"cells.{index}.power_off_idle: consolidation switches emptied hosts off; set it to true"
+            problems += [f"cells[{index}].power_off_idle: consolidation switches emptied hosts off; set it to true"
                          for index, cell in enumerate(self.cells) if not cell.power_off_idle][:1]
         elif self.consolidation.active and not self.power_off_idle:
             problems.append("consolidation.interval_s: consolidation switches emptied hosts off; set "
@@ -334,7 +334,7 @@ def validate(raw: dict[str, Any], source: str | None = None, *, check_files: boo
         problems += [_not_found(f"cost.{key}", Path(cost[key])) for key in COST_SERIES
                      if isinstance(cost.get(key), (str, Path)) and not _exists(cost[key])]
         services = raw.get("services") if isinstance(raw.get("services"), list) else []
-        problems += [_not_found(f"services.{index}.demand.{key}", Path(service["demand"][key]))
+        problems += [_not_found(f"services[{index}].demand.{key}", Path(service["demand"][key]))
                      for index, service in enumerate(services)
                      if isinstance(service, dict) and isinstance(service.get("demand"), dict)
                      for key in ("trace", "series")
@@ -550,6 +550,15 @@ def _parse_override(text: str) -> tuple[str, Any]:
 # --- messages ------------------------------------------------------------------------
 
 
+def key_path(parts) -> str:
+    """A key path as every message writes it: list positions in brackets,
+    ``services[0].releases[1].at_s`` (pydantic's loc gives ``services.0.releases.1.at_s``)."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
 def describe(error: dict[str, Any]) -> str:
     """One line for one pydantic error: ``key.path: what was expected (got value)``."""
     loc = list(error["loc"])
@@ -558,7 +567,7 @@ def describe(error: dict[str, Any]) -> str:
     rules = None
     if len(loc) > 2 and loc[0] == "platform" and loc[2] in RULES:
         rules = loc.pop(2)
-    where = ".".join(str(part) for part in loc if not str(part).startswith("function-"))
+    where = key_path(part for part in loc if not str(part).startswith("function-"))
     got = error.get("input")
     ctx = error.get("ctx", {})
 

@@ -136,7 +136,8 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
                                              if config.services else workload.instances, config)
             + run_warnings
             + sizing_warnings(config, workload)
-            + maintenance_warnings(config),
+            + maintenance_warnings(config)
+            + demand_warnings(config),
             "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "wall_time_s": round(time.perf_counter() - started, 3),
@@ -248,6 +249,21 @@ def maintenance_warnings(config: Config) -> list[str]:
     if rolling is not None and rolling >= end_s:
         lines.append(f"maintenance.rolling_start_s: the rolling drain starts at {rolling:g} s, at or after the "
                      f"run's end ({end_s:g} s): no host is drained")
+    return lines
+
+
+def demand_warnings(config: Config) -> list[str]:
+    """One line per service whose demand ``steps`` or ``spikes`` start at or after the
+    run's end: they change nothing (as late drains, a shortened config keeps them)."""
+    end_s = config.simulation.duration_s
+    lines = []
+    for index, service in enumerate(config.services):
+        for key, starts in (("steps", [t_s for t_s, _ in service.demand.steps]),
+                            ("spikes", [spike.at_s for spike in service.demand.spikes])):
+            late = sum(t_s >= end_s for t_s in starts)
+            if late:
+                lines.append(f"services[{index}].demand.{key}: {late:,} of {len(starts):,} start at or after the "
+                             f"run's end ({end_s:g} s) and change nothing")
     return lines
 
 

@@ -63,7 +63,8 @@ slowdown
 image pulls
     A *cold* start fetched at least one layer (or waited for one another instance was
     fetching); ``pull_s_mean`` is the mean time spent fetching, ``pulled_gib`` what was
-    downloaded, ``cache_hit_ratio`` the share of layer lookups found on the host.
+    downloaded (with the changed layers VMs updated in place copy), ``cache_hit_ratio``
+    the share of layer lookups found on the host.
 isolation
     ``interference_slowdown_*``: per instance, the time-weighted mean of 1/speed left by
     neighbours' pressure on memory bandwidth and I/O (1 = never slowed);
@@ -544,7 +545,7 @@ def service_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: fl
     new one is ready; finished rollouts only), GiB pulled, the most replicas above the desired count at once,
     replica-seconds below the desired count ready, demand unserved; the longest wait
     from a rise in demand that left some unserved until all was served again (the
-    horizon if never); replica-hours of replicas existing (booked); seconds with the
+    horizon if never; NaN, shown "–", when no rise did); replica-hours of replicas existing (booked); seconds with the
     served share below the SLO.
     """
     held = [_held(rows, duration_s) for _, rows in series.groupby("service", sort=False)]
@@ -570,7 +571,7 @@ def service_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: fl
         "demand_unserved_core_s": unserved,
         "rollout_s_mean": means[0], "rollout_pulled_gib": means[1], "rollout_surge_peak": means[2],
         "rollout_unavailable_replica_s": means[3], "rollout_unserved_core_s": means[4],
-        "catch_up_max_s": max(catch_up) if catch_up else 0.0,
+        "catch_up_max_s": max(catch_up) if catch_up else np.nan,  # no rise left any unserved
         "replica_hours": sum(float((h["pods"] * h["dt_s"]).sum()) for h in held) / 3600.0,
         "slo_violation_s": violated,
     }

@@ -28,6 +28,11 @@ from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_C
 OPERATORS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 
 
+# Metrics that are NaN when there was nothing to wait for (no rise in demand went
+# unserved): for an objective, no wait is a wait of 0 s.
+NAN_IS_NO_WAIT = ("catch_up_max_s",)
+
+
 @dataclass(frozen=True)
 class Slo:
     metric: str
@@ -299,7 +304,10 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                                               cli=f"--slo {slo.metric}: {absent_metric(slo.metric)}")
                     runs.append(summary)
                 for slo in slos:
-                    means[slo.metric] = float(np.mean([run[slo.metric] for run in runs]))
+                    values = [run[slo.metric] for run in runs]
+                    if slo.metric in NAN_IS_NO_WAIT:
+                        values = [0.0 if v != v else v for v in values]
+                    means[slo.metric] = float(np.mean(values))
                 met = all(slo.met(means[slo.metric]) for slo in slos)
                 for r, run in enumerate(runs):
                     row = {"platform": platform, "hosts": n, "replication": r, "seed": config.simulation.seed + r,

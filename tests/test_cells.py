@@ -210,11 +210,13 @@ def test_routing_by_job_keeps_every_job_in_one_cell_and_round_robin_deals_evenly
 
 @pytest.mark.parametrize("change, fragments", [
     ({"cells.0.share": 0.5}, ["cells: shares must sum to 1", "got 1.25"]),
-    ({"cells.1.hosts": []}, ["cells.1.hosts", "at least 1 item"]),
-    ({"cells.1.name": "cell0"}, ["cells.1.name", "names an earlier cell"]),
-    ({"routing": {"rule": "round_robin"}}, ["cells.0.share: routing.rule = 'round_robin' does not use shares",
-                                            "cells.3.share"]),
+    ({"cells.1.hosts": []}, ["cells[1].hosts", "at least 1 item"]),
+    ({"cells.1.name": "cell0"}, ["cells[1].name", "names an earlier cell"]),
+    ({"routing": {"rule": "round_robin"}}, ["cells[0].share: routing.rule = 'round_robin' does not use shares",
+                                            "cells[3].share"]),
     ({"host": HOST}, ["[[cells]]", "not both"]),
+    ({"routing": {"rule": "share", "column": "x"}}, ["routing.column: only routing.rule = 'column' reads it",
+                                                     "'share'"]),
 ])
 def test_a_bad_cells_config_is_one_line_naming_its_key(tmp_path, change, fragments):
     raw = cells_config(4)
@@ -498,7 +500,7 @@ def _moves_add_up(results, cells: pd.DataFrame) -> None:
 
 
 @pytest.mark.parametrize("change, fragment", [
-    ({"consolidation": {"interval_s": 600}}, "cells.0.power_off_idle: consolidation switches emptied hosts off"),
+    ({"consolidation": {"interval_s": 600}}, "cells[0].power_off_idle: consolidation switches emptied hosts off"),
     ({"maintenance": {"drains": [[6, 100.0]]}}, "maintenance.drains[0]: host 6 does not exist (hosts are 0..5)"),
     ({"services": [{"name": "web", "replicas": 2, "cpu_cores": 1, "memory_gib": 1}]},
      "services: not yet available with [[cells]]"),

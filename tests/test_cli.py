@@ -14,7 +14,7 @@ from pandas.testing import assert_frame_equal
 from typer.testing import CliRunner
 
 import simdc
-from simdc.cli import app
+from simdc.cli import app, grid_headers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -248,3 +248,14 @@ def test_trace_inspect_size_mix_prints_distinct_sizes_distinctly(write_trace):
             for line in table.splitlines() if line.startswith("│")]
     assert len(rows) == len(set(sizes)) == len(set(rows)), rows
     assert ("1", "2") in rows and ("2", "8") in rows
+
+
+def test_a_sweep_header_is_the_full_key_when_its_last_part_is_ambiguous():
+    """review6: `--grid migration.container=...` was headed "container" beside a platform
+    column holding "container". A last part naming a platform, another column or another
+    key's last part shows the whole key; others stay short."""
+    keys = ["migration.container", "host.memory_gib", "cluster.hosts.0.count", "cluster.hosts.1.count",
+            "simulation.platform"]
+    assert grid_headers(keys, ["vm", "container"], ["platform", "rejection_rate"]) == [
+        "migration.container", "memory_gib", "cluster.hosts.0.count", "cluster.hosts.1.count",
+        "simulation.platform"]

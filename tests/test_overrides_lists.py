@@ -45,7 +45,7 @@ def test_set_changes_only_the_entry_it_indexes(count, data):
     ("services.3.replicas=8", "--set services.3.replicas: services is a list with entries 0..1; expected "
                               "services.<index> with an index among them (got '3')"),
     ("services.web.replicas=8", "(got 'web')"),
-    ("services.0.replicaz=8", "services.0.replicaz: unknown key; did you mean 'replicas'?"),
+    ("services.0.replicaz=8", "services[0].replicaz: unknown key; did you mean 'replicas'?"),
     ("services.0.name.x=1", "--set services.0.name.x: services.0.name is a value, not a table"),
     ("cells.1.share=0.5", "--set cells.1.share: the config has no list cells to index"),
 ])
@@ -99,4 +99,5 @@ def test_a_host_key_on_a_config_of_host_groups_or_cells_names_the_key_that_reach
     assert len(lines) == 1 and lines[0].startswith("error: --set host.cpu_cores: ") and expected in lines[0], lines
     with pytest.raises(ConfigError, match="cluster.hosts"):
         points(load_config(CONFIGS / "workflow.toml"), parse_grid(["host.memory_gib=32,64"]))
-    assert load_config(CONFIGS / "workflow.toml").with_overrides(["cluster.hosts.0.cpu_cores=8"]).fleet[0].cpu_cores == 8
+    fleet = load_config(CONFIGS / "workflow.toml").with_overrides(["cluster.hosts.0.cpu_cores=8"]).fleet
+    assert fleet[0].cpu_cores == 8

@@ -405,7 +405,8 @@ class Mover:
         """Every ``interval_s``: empty the least used hosts under ``under`` whose
         instances all fit now on other hosts that are on (hold something), least used
         first; move instances off hosts over ``over``, smallest memory first, until the
-        rest is within it (onto any host the placement picks)."""
+        rest is within it (onto any host the placement picks). Only instances settled
+        ``min_stay_s`` on their host move; a host holding one that is not is not emptied."""
         sim, env, spec = self.sim, self.sim.env, self.consolidation
         while True:
             yield env.timeout(spec.interval_s)
@@ -419,7 +420,10 @@ class Mover:
                 host = sim.hosts[index]
                 if host.down or not host.resident:
                     continue
-                plan = self._plan_off(host, self._running(host), now)
+                running = self._running(host)
+                if not all(self._settled(i, now) for i in running):
+                    continue  # something arrived lately: emptying it now would move it again
+                plan = self._plan_off(host, running, now)
                 if plan is not None:
                     env.process(self._carry_out(host, plan, keep_cordoned=True))
             self._cordon(off, now, -1)
@@ -428,7 +432,8 @@ class Mover:
                 if host.down:
                     continue
                 chosen, excess = [], host.cpu_used - spec.over * host.cores
-                for i in sorted(self._running(host), key=lambda i: (sim.book_mem[i], i)):
+                for i in sorted((i for i in self._running(host) if self._settled(i, now)),
+                                key=lambda i: (sim.book_mem[i], i)):
                     if excess <= 0:
                         break
                     chosen.append(i)
@@ -436,6 +441,10 @@ class Mover:
                 plan = self._plan_off(host, chosen, now, all_or_none=False)
                 if plan:
                     env.process(self._carry_out(host, plan, keep_cordoned=False))
+
+    def _settled(self, i: int, now: float) -> bool:
+        """``i`` has been on its host ``min_stay_s`` at least (placed, restarted or moved there)."""
+        return now - self.sim.stay_s[i] >= self.consolidation.min_stay_s
 
     def _running(self, host) -> list[int]:
         return [i for i in host.inst if i not in self.moving]

@@ -537,7 +537,6 @@ class Controller:
         self.exhausted: set[int] = set()
         self.updated: dict[int, int] = {}  # replica -> the version it was updated to in place
         self.updating: dict[int, int] = {}
-        self.in_place_gib = 0.0  # copied into VMs' own disks by updates in place
         self.changed_gib = [changed_layers_gib(spec, sim.image_catalogue) for spec in self.specs]
         self.preexisting: set[int] = set()  # replicas up when the run began (running_at_start)
         # their drawn start, disk copy and layers, put back once they leave their first host:
@@ -578,6 +577,14 @@ class Controller:
         if i in self.ready:
             self.ready.discard(i)
             self.changed(i)
+
+    def restarting(self, i: int) -> None:
+        """Replica ``i`` starts again in place (after an OOM kill): a replica up at the
+        start pays its start this time. Its image needs stay as they are until it leaves
+        its host (``changed``), since its pins were taken without them."""
+        drawn = self.drawn.get(i)
+        if drawn is not None:
+            self.sim.start_s[i] = drawn[0]
 
     def changed(self, i: int) -> None:
         """Replica ``i`` left its host or was turned away: reconcile its service, at this
@@ -631,7 +638,7 @@ class Controller:
         self.version[k] = r + 1
         self.rollout[k] = {"service": self.specs[k].name, "release": r + 1, "at_s": now, "end_s": np.nan,
                            "finished": False,
-                           "pulled_before": sum(self.sim.pulled_gib) + self.in_place_gib, "pulled_gib": np.nan}
+                           "pulled_before": sum(self.sim.pulled_gib), "pulled_gib": np.nan}
         self._reconcile(k, now)
 
     def _on_sync(self, event) -> None:
@@ -711,7 +718,8 @@ class Controller:
         for i in [i for i in old if i in self.ready][:max(0, max(unavailable, 1) - (replicas - ready))]:
             self.ready.discard(i)
             self.updating[i] = self.version[k]
-            self.in_place_gib += self.changed_gib[k][self.version[k]]
+            # the changed layers a VM updated in place fetches count as its host's pulls
+            self.sim.pulled_gib[self.sim.host_of[i]] += self.changed_gib[k][self.version[k]]
             self.sim._after(self.specs[k].in_place_s, self._on_updated, (i, self.sim.attempt_s[i]))
 
     def _on_updated(self, event) -> None:
@@ -787,7 +795,7 @@ class Controller:
                 return
             rollout["finished"] = True
         rollout["end_s"] = now  # finished, or cut short by the next release
-        rollout["pulled_gib"] = sum(self.sim.pulled_gib) + self.in_place_gib - rollout.pop("pulled_before")
+        rollout["pulled_gib"] = sum(self.sim.pulled_gib) - rollout.pop("pulled_before")
         self.releases.append(rollout)
         self.rollout[k] = None
 
@@ -804,7 +812,7 @@ class Controller:
         """``(series, releases)`` of the run; a rollout under way at the end has no end."""
         for k, rollout in enumerate(self.rollout):
             if rollout is not None:
-                rollout["pulled_gib"] = sum(self.sim.pulled_gib) + self.in_place_gib - rollout.pop("pulled_before")
+                rollout["pulled_gib"] = sum(self.sim.pulled_gib) - rollout.pop("pulled_before")
                 self.releases.append(rollout)
                 self.rollout[k] = None
         series = pd.DataFrame(self.series, columns=["t_s", "service", "demand_cores", "ready", "pods", "desired",

@@ -757,6 +757,8 @@ class Simulation:
         i, epoch = event._value
         if self.state[i] == BACKOFF and self.epoch[i] == epoch:
             self.restarts[i] += 1
+            if self.services is not None and i >= self.services.first:
+                self.services.restarting(i)  # only a replica's first start may be free
             self._start(i, self.env.now)
 
     def _schedule_finish(self, host: HostState, now: float) -> None:

@@ -70,10 +70,14 @@ def check_cells(cells: tuple[CellSpec, ...], routing: RoutingSpec) -> list[str]:
     names = [cell.name for cell in cells]
     for index, name in enumerate(names):
         if name in names[:index]:
-            problems.append(f"cells.{index}.name: {name!r} names an earlier cell too; names must differ")
+            problems.append(f"cells[{index}].name: {name!r} names an earlier cell too; names must differ")
+    # Against the default, not the keys given: a written config holds every default.
+    if routing.column != RoutingSpec.model_fields["column"].default and routing.rule != "column":
+        problems.append(f"routing.column: only routing.rule = 'column' reads it (the rule is {routing.rule!r}); "
+                        "remove it or set rule = 'column'")
     given = [cell.share is not None for cell in cells]
     if routing.rule in ("round_robin", "column"):
-        shared = [f"cells.{index}.share" for index, cell in enumerate(cells) if cell.share is not None]
+        shared = [f"cells[{index}].share" for index, cell in enumerate(cells) if cell.share is not None]
         if shared:
             problems.append(f"{shared[0]}: routing.rule = {routing.rule!r} does not use shares; remove "
                             + ("it" if len(shared) == 1 else f"them ({', '.join(shared)})")

@@ -39,4 +39,6 @@ NOTES = {
     ("host_mtbf_s", "greater_than_equal"): "a second",
     ("kernel_mtbf_s", "greater_than_equal"): "a second",
     ("nodes_per_host", "less_than_equal"): "node VMs per host",
+    ("min_stay_s", "less_than_equal"): "10 years",
+    ("maintenance_s", "less_than_equal"): "10 years",
 }

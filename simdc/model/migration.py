@@ -28,6 +28,15 @@ Defaults, and where they come from:
 - ``under = 0.35``, ``over = 0.9``: CloudSim Plus's defaults
   (``VmAllocationPolicyMigrationAbstract.DEF_UNDERLOAD_THRESHOLD``,
   ``VmAllocationPolicyMigrationStaticThreshold.DEF_OVER_UTILIZATION_THRESHOLD``).
+- ``min_stay_s = 600``: an instance stays on a host this long after it arrived there
+  (placed, restarted or moved) before consolidation may move it, so a host just filled
+  is not emptied again at once. Kubernetes' Cluster Autoscaler waits 10 minutes the same
+  way before it empties a node (``--scale-down-unneeded-time`` and
+  ``--scale-down-delay-after-add``, default ``10m``: cluster-autoscaler FAQ, "What are the
+  parameters to CA?"; AKS autoscaler profile documents the same defaults). Beloglazov &
+  Buyya's policies (2012; CloudSim's ``PowerVmSelectionPolicy*``) skip only a VM whose move
+  is under way (``vm.isInMigration()``), so a VM can move again at the next round, which at
+  short intervals restarts containers over and over (review6 F15).
 - ``dirty_mib_s = 16`` (pages a guest dirties per second) and ``maintenance_s = 1800``
   are assumptions, to be set per study: the dirty rate depends on the workload (Clark
   et al. measure each benchmark's writable working set, §4; no one figure fits all).
@@ -39,6 +48,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from simdc.model import limits
 from simdc.model.base import Spec
 
 
@@ -48,7 +58,8 @@ class MaintenanceSpec(Spec):
     drains: tuple[tuple[int, float], ...] = Field(default=(), description="[host index, t_s] pairs")
     rolling_start_s: float | None = Field(default=None, ge=0,
                                           description="drain every host in turn from then on, one at a time")
-    maintenance_s: float = Field(default=1800.0, ge=0, description="a drained host is down this long")
+    maintenance_s: float = Field(default=1800.0, ge=0, le=limits.MAX_DURATION_S,
+                                 description="a drained host is down this long")
     retry_s: float = Field(default=60.0, gt=0, description="wait before trying again an instance no host took")
     predict_failures_s: float | None = Field(default=None, gt=0,
                                              description="drain a host this long before each of its failures")
@@ -70,9 +81,13 @@ class MigrationSpec(Spec):
 
 class ConsolidationSpec(Spec):
     """Periodic consolidation; off unless ``interval_s`` is given. Thresholds are CPU
-    utilisation (cores in use over the host's cores), 0 to 1, ``under`` below ``over``."""
+    utilisation (cores in use over the host's cores), 0 to 1, ``under`` below ``over``.
+    ``min_stay_s`` (seconds, >= 0): an instance that arrived on its host less than this
+    ago is not moved, and a host holding one is not emptied."""
 
     interval_s: float | None = Field(default=None, ge=1.0)
+    min_stay_s: float = Field(default=600.0, ge=0, le=limits.MAX_DURATION_S,
+                              description="an instance stays put this long after it arrived on its host")
     under: float = Field(default=0.35, ge=0, le=1)
     over: float = Field(default=0.9, gt=0, le=1)
 

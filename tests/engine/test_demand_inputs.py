@@ -108,7 +108,7 @@ def test_the_cli_reports_a_missing_or_bad_series_in_one_line_exit_2(tmp_path):
             '[workload.synthetic]\narrival_rate_per_s = 1e-9\n[[services]]\nname = "api"\nreplicas = 2\n'
             'cpu_cores = 1\nmemory_gib = 1\n')
     runner = CliRunner()
-    for series, said in (("nope.csv", f"error: {config}: services.0.demand.series: file not found"),
+    for series, said in (("nope.csv", f"error: {config}: services[0].demand.series: file not found"),
                          ("bad.csv", f"error: {tmp_path / 'bad.csv'}: line 3: t_s: expected a number >= 0")):
         (tmp_path / "bad.csv").write_text("t_s,value\n0,1\nsoon,2\n")
         config.write_text(base + f'demand = {{ series = "{series}", per_request_core_s = 0.01 }}\n')

@@ -214,11 +214,11 @@ def test_replicas_are_accounted_like_any_instance_under_failures():
 
 
 @pytest.mark.parametrize("service, said", [
-    (web(max_surge="25"), "services.0.max_surge: "),
-    (web(max_unavailable=2.5), "services.0.max_unavailable: must be a whole number of replicas >= 0 or a percentage"),
+    (web(max_surge="25"), "services[0].max_surge: "),
+    (web(max_unavailable=2.5), "services[0].max_unavailable: must be a whole number of replicas >= 0 or a percentage"),
     (web(releases=[{"at_s": 10, "image": "nope:v2"}]), "services[0].releases[0].image: image 'nope:v2'"),
-    (web(autoscale={"min_replicas": 5, "max_replicas": 2, "target_utilisation": 0.5}), "services.0.autoscale"),
-    (web(replica=3), "services.0.replica: unknown key"),
+    (web(autoscale={"min_replicas": 5, "max_replicas": 2, "target_utilisation": 0.5}), "services[0].autoscale"),
+    (web(replica=3), "services[0].replica: unknown key"),
 ])
 def test_a_bad_service_key_is_reported_with_its_path(service, said):
     with pytest.raises(ConfigError) as err:
@@ -270,7 +270,7 @@ def test_a_bad_service_value_on_the_command_line_is_one_error_line_and_exit_2(tm
     result = CliRunner().invoke(app, ["run", str(path), "--no-write"])
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.startswith("error")]
-    assert len(lines) == 1 and "services.0.max_unavailable" in lines[0] and "percentage" in lines[0], result.output
+    assert len(lines) == 1 and "services[0].max_unavailable" in lines[0] and "percentage" in lines[0], result.output
 
 
 def test_a_service_out_of_replica_rows_is_warned_about():
@@ -308,6 +308,11 @@ def test_vms_updated_in_place_one_at_a_time_take_n_times_the_update_and_copy_the
     summary = simdc.metrics.service_metrics(run.services, run.releases, 800.0, {"web": 0.99})
     assert summary["rollout_surge_peak"] == 0
     assert summary["rollout_unavailable_replica_s"] == pytest.approx(n * u)
+    # the run's pulled GiB (its hosts') holds the copies too: the releases add exactly them
+    unreleased = config([web(image="web:v1", replicas=n, vm_update="in_place", in_place_s=u)], duration_s=800.0,
+                        platforms=("vm",), images=images)
+    added = run.hosts["pulled_gib"].sum() - runs(unreleased)["vm"].hosts["pulled_gib"].sum()
+    assert added == pytest.approx(n * (60 + 50) / MIB_PER_GIB)
 
 
 def test_a_sweep_averages_the_service_numbers_and_plan_accepts_them_as_slos():
@@ -362,7 +367,7 @@ def test_a_service_job_the_workload_lacks_is_one_error():
     cfg = config([{"name": "web", "job": "nope"}])
     with pytest.raises(simdc.errors.InputError, match=r"services\[0\].job: the workload has no instance of job 'nope'"):
         simdc.simulate(cfg)
-    with pytest.raises(ConfigError, match="services.0.cpu_cores: required key is missing"):
+    with pytest.raises(ConfigError, match=r"services\[0\].cpu_cores: required key is missing"):
         config([{"name": "web", "replicas": 2, "memory_gib": 1}])
 
 
@@ -486,7 +491,7 @@ def test_a_run_too_long_for_its_demand_step_or_a_sync_too_short_is_refused():
     with pytest.raises(ConfigError, match=r"services\[0\].demand.step_s: 15 s over simulation.duration_s 3e\+07 s "
                                           r"is 2,000,000 demand steps; at most 1,000,000"):
         config([web()], duration_s=3e7)
-    with pytest.raises(ConfigError, match=r"services.0.autoscale.sync_s: must be >= 1 \(got 0.1\)"):
+    with pytest.raises(ConfigError, match=r"services\[0\].autoscale.sync_s: must be >= 1 \(got 0.1\)"):
         config([web(autoscale={"max_replicas": 3, "target_utilisation": 0.5, "sync_s": 0.1})])
 
 
@@ -525,3 +530,40 @@ def test_a_replica_up_at_the_start_pays_its_start_when_a_drain_restarts_it():
     assert len(moved) == 4
     assert moved["downtime_s"].to_numpy() == pytest.approx([2.0] * 4, rel=1e-12)
     assert (moved["ready_s"] == 102.0).all() and (moved["boot_s"] == 0.0).all()
+
+
+def test_a_replica_up_at_the_start_pays_its_start_when_an_oom_kill_restarts_it_in_place():
+    """review6 F12's leftover: one replica up at 0 s, booked 2 GiB but using 6 GiB on a
+    4 GiB host, is OOM-killed each time it runs. The kubelet's back-off is 10 s, doubled
+    each crash (kubelet ``backOffPeriod`` 10 s, ``MaxContainerBackOff`` 300 s); each
+    restart in place is a 2 s start: killed at 0, 10 + 2 = 12, 12 + 20 + 2 = 34, then
+    34 + 40 + 2 = 76 s, its last ready time in a 100 s run (instant restarts made it 70 s)."""
+    cfg = config([web(replicas=1, memory_gib=2, memory_used_gib=6, running_at_start=True)], duration_s=100.0,
+                 host={"cpu_cores": 8, "memory_gib": 4})
+    row = simdc.simulate(cfg).instances.iloc[0]
+    assert (row["oom_kills"], row["restarts"]) == (4, 3)
+    assert row["ready_s"] == pytest.approx(76.0) and row["first_ready_s"] == 0.0
+
+
+def test_demand_steps_and_spikes_after_the_run_are_named_in_its_warnings():
+    """A step at 700 s and a spike at 600 s in a 600 s run change nothing: the run's
+    warnings count them (one of two steps, the one spike); the step at 100 s counts."""
+    demand = {"cores": 2.0, "steps": [[100.0, 3.0], [700.0, 5.0]],
+              "spikes": [{"at_s": 600.0, "duration_s": 60.0, "factor": 2.0}]}
+    results = simdc.simulate(config([web(demand=demand)], duration_s=600.0))
+    lines = [line for line in results.manifest["warnings"] if ".demand." in line]
+    assert lines == ["services[0].demand.steps: 1 of 2 start at or after the run's end (600 s) and change nothing",
+                     "services[0].demand.spikes: 1 of 1 start at or after the run's end (600 s) and change nothing"]
+    assert results.services["demand_cores"].max() == pytest.approx(3.0)
+
+
+def test_the_time_to_serve_a_rise_is_none_when_demand_never_rose_and_a_plan_reads_it_as_no_wait():
+    """Constant demand: no rise, so "time to serve a rise" is NaN (the table's "–"), not
+    0 s; a plan's `catch_up_max_s<=10` is met (no wait), with one host of 64 cores."""
+    cfg = config([web()], duration_s=300.0)
+    summary = simdc.simulate(cfg).summary.iloc[0]
+    assert np.isnan(summary["catch_up_max_s"])
+    from simdc.planning import plan
+
+    table = plan(cfg, ["catch_up_max_s<=10"]).plan
+    assert (table["hosts_needed"] == 1).all(), table

@@ -186,8 +186,8 @@ def test_a_need_beyond_the_catalogue_keeps_itself_and_is_warned_about(tmp_path):
 
 @pytest.mark.parametrize("catalogue, fragments", [
     ([], ["platform.vm.catalogue", "at least 1"]),
-    ([{"name": "x", "vcpus": -2, "memory_gib": 4}], ["platform.vm.catalogue.0.vcpus", "> 0", "-2"]),
-    ([{"name": "x", "vcpus": 2, "memory_gib": 0}], ["platform.vm.catalogue.0.memory_gib", "> 0"]),
+    ([{"name": "x", "vcpus": -2, "memory_gib": 4}], ["platform.vm.catalogue[0].vcpus", "> 0", "-2"]),
+    ([{"name": "x", "vcpus": 2, "memory_gib": 0}], ["platform.vm.catalogue[0].memory_gib", "> 0"]),
     ([{"name": "x", "vcpus": 2, "memory_gib": 4}, {"name": "x", "vcpus": 4, "memory_gib": 8}],
      ["platform.vm.catalogue", "'x'", "repeat"]),
 ])
