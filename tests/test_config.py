@@ -469,6 +469,6 @@ def test_consolidation_with_cells_needs_each_cells_power_off_idle_in_one_line():
     with pytest.raises(simdc.errors.ConfigError) as caught:
         simdc.config.validate(raw)
     lines = str(caught.value).strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cells.0.power_off_idle: consolidation switches emptied hosts off")
+    assert len(lines) == 1 and lines[0].startswith("cells[0].power_off_idle: consolidation switches emptied hosts off")
     raw["cells"] = [dict(cell, power_off_idle=True) for cell in raw["cells"]]
     assert simdc.config.validate(raw).consolidation.interval_s == 300

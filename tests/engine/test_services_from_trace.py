@@ -99,7 +99,7 @@ def test_star_entry_errors_are_one_line_each(tmp_path):
                                                  (0, 500, 0.5, "pair"), (10, 500, 0.5, "pair")])
     with pytest.raises(ConfigError, match=r"services\[1\]\.job: '\*' is already in services\[0\]"):
         config(trace, [{"job": "*"}, {"job": "*"}])
-    with pytest.raises(ConfigError, match=r"services\.0\.name: required key is missing"):
+    with pytest.raises(ConfigError, match=r"services\[0\]\.name: required key is missing"):
         config(trace, [{"replicas": 2, "cpu_cores": 1, "memory_gib": 1}])
     clash = config(trace, [{"job": "*"}, {"name": "pair", "replicas": 1, "cpu_cores": 1, "memory_gib": 1}])
     with pytest.raises(InputError, match=r"services\[0\]\.job: '\*' makes a service 'pair' from job 'pair'"):
