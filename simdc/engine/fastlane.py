@@ -69,6 +69,7 @@ from simdc.placement import Fleet, first_fit
 # rest in the order they were scheduled
 _END, _ARRIVAL, _READY, _GIVE_UP, _SAMPLE, _USAGE_STEP, _RESTART = range(7)
 _URGENT, _NORMAL = 0, 1  # SimPy's priorities
+_push, _pop = heapq.heappush, heapq.heappop  # module names: one lookup on the per-event paths
 
 
 class NeedsGeneral(Exception):
@@ -229,6 +230,17 @@ class Lane:
     they use to locals (an attribute costs more than a local on that path).
     """
 
+    # slots, not a dict: a dict of more than 30 keys is not shared, and every attribute
+    # read on the per-event paths then costs a dict lookup (~14 % on the Erlang-B loop)
+    __slots__ = (
+        'sim', 'horizon', 'heap', 'tick', 'too_big', 'sample_every_s', 'cores', 'allocatable',
+        'total_mem_cap', 'overhead', 'base', 'no_swap', 'running', 'fit', 'clip_sum', 'usage', 'queue',
+        'progress', 'n', 'm', 'submit', 'duration', 'start_s', 'book_cpu', 'book_mem', 'state', 'host_of',
+        'admit_s', 'ready_s', 'end_s', 'first_ready_s', 'free_at_failure', 'queue_when_full', 'max_wait_s',
+        'max_starts', 'cpu_cap', 'mem_cap', 'cpu_limit', 'mem_limit', 'booked_cpu', 'booked_mem', 'resident',
+        'peak', 'starting', 'demand_sum', 'mem_sum', 'busy_since', 'busy_s'
+    )
+
     touch = None  # called before any change on a host, where the mode integrates host figures
     sums = None  # brings demand_sum and mem_sum up to date before a sample, where they lag
     inline = False  # the closed mode's hot path written out in the handlers
@@ -237,7 +249,6 @@ class Lane:
         self.sim = sim
         self.horizon = sim.duration_s
         self.heap: list[tuple] = []
-        self.arrival: tuple | None = None  # the next arrival's event
         self.tick = itertools.count().__next__
         self.queue, self.progress, hosts = sim.queue, sim.progress, sim.hosts
         self.n, self.m = n, m = len(sim.submit), len(hosts)
@@ -318,7 +329,7 @@ class Lane:
         first_ready_s = self.first_ready_s
         if first_ready_s[i] != first_ready_s[i]:  # NaN: the first start, not a restart
             first_ready_s[i] = now
-            heapq.heappush(self.heap, (clock + self.duration[i], _URGENT, self.tick(), _END, i))
+            _push(self.heap, (clock + self.duration[i], _URGENT, self.tick(), _END, i))
         self.state[i] = RUNNING
         self.start(i, j, now, clock)
 
@@ -355,7 +366,7 @@ class Lane:
         if delay > 0:
             self.state[i] = STARTING
             self.starting[j] += 1
-            heapq.heappush(self.heap, (clock + delay, _NORMAL, self.tick(), _READY, i))
+            _push(self.heap, (clock + delay, _NORMAL, self.tick(), _READY, i))
         else:  # running at once (STARTING, and one more starting on j, for no time)
             self.ready(i, j, now, clock)
 
@@ -416,8 +427,9 @@ class Lane:
         if self.queue:
             self.drain(clock, clock)
 
-    def on_arrival(self, clock: float, i: int) -> None:
-        """Simulation._on_arrival: ``i`` and the arrivals right after it, placed, queued or rejected."""
+    def on_arrival(self, clock: float, i: int) -> tuple | None:
+        """Simulation._on_arrival: ``i`` and the arrivals right after it, placed, queued or
+        rejected. Returns the next arrival's event (it waits beside the heap), or None."""
         # This arrival, then the next while they come before every other event and the
         # horizon: those need no event of their own. The clock reaches submit[i] by
         # adding a delay (SimPy's arithmetic); times recorded are the exact submit times.
@@ -452,7 +464,7 @@ class Lane:
                         state[i] = QUEUED
                         queue.append(i)
                         if self.max_wait_s is not None:
-                            heapq.heappush(heap, (clock + self.max_wait_s, _NORMAL, self.tick(), _GIVE_UP, i))
+                            _push(heap, (clock + self.max_wait_s, _NORMAL, self.tick(), _GIVE_UP, i))
                     else:
                         state[i] = REJECTED
                         end_s[i] = now
@@ -471,7 +483,7 @@ class Lane:
                         self.peak[j] = count
                     self.host_of[i] = j
                     self.admit_s[i] = self.ready_s[i] = self.first_ready_s[i] = now
-                    heapq.heappush(heap, (clock + self.duration[i], _URGENT, self.tick(), _END, i))
+                    _push(heap, (clock + self.duration[i], _URGENT, self.tick(), _END, i))
                     state[i] = RUNNING
                     self.running[j] += 1
                     demand_sum, mem_sum = self.demand_sum, self.mem_sum
@@ -489,9 +501,9 @@ class Lane:
             if submit[i] > now:
                 t = clock + (submit[i] - clock)
                 if t >= self.horizon or (heap and t >= heap[0][0]):  # not first: an event of its own
-                    self.arrival = (t, _NORMAL, self.tick(), _ARRIVAL, i)
-                    break
+                    return (t, _NORMAL, self.tick(), _ARRIVAL, i)
                 clock = t
+        return None
 
     def on_ready(self, clock: float, i: int) -> None:
         """Simulation._on_ready: ``i`` has started and runs."""
@@ -525,7 +537,7 @@ class Lane:
             self.starting[j] += 1
             delay = self.start_s[i]
             if delay > 0:
-                heapq.heappush(self.heap, (clock + delay, _NORMAL, self.tick(), _READY, i))
+                _push(self.heap, (clock + delay, _NORMAL, self.tick(), _READY, i))
             else:
                 self.starting[j] -= 1
                 self.ready(i, j, clock, clock)
@@ -535,7 +547,7 @@ class Lane:
         self.step(clock)
         step_s = self.usage.step_s
         if clock + step_s < self.horizon:
-            heapq.heappush(self.heap, (clock + step_s, _NORMAL, self.tick(), _USAGE_STEP, 0))
+            _push(self.heap, (clock + step_s, _NORMAL, self.tick(), _USAGE_STEP, 0))
 
     def on_sample(self, clock: float, i: int) -> None:
         """Simulation._on_sample: one timeseries row per host."""
@@ -550,32 +562,35 @@ class Lane:
         if self.progress is not None:
             self.progress(clock)
         if clock + self.sample_every_s < self.horizon:
-            heapq.heappush(self.heap, (clock + self.sample_every_s, _NORMAL, self.tick(), _SAMPLE, 0))
+            _push(self.heap, (clock + self.sample_every_s, _NORMAL, self.tick(), _SAMPLE, 0))
 
     def run(self) -> None:
         """The event loop, to the horizon, then the integrals up to it."""
-        heap, horizon, tick, pop = self.heap, self.horizon, self.tick, heapq.heappop
-        if self.n:
-            # The next arrival waits beside the heap, not in it: one comparison instead of a
-            # push and a pop per arrival (its key is the one the general engine would give it).
-            self.arrival = (self.submit[0], _NORMAL, tick(), _ARRIVAL, 0)
-        heapq.heappush(heap, (0.0, _NORMAL, tick(), _SAMPLE, 0))
+        heap, horizon, tick, pop = self.heap, self.horizon, self.tick, _pop
+        # The next arrival waits beside the heap, not in it: one comparison instead of a
+        # push and a pop per arrival (its key is the one the general engine would give it).
+        arrival = (self.submit[0], _NORMAL, tick(), _ARRIVAL, 0) if self.n else None
+        _push(heap, (0.0, _NORMAL, tick(), _SAMPLE, 0))
         if self.usage.step_s is not None:
-            heapq.heappush(heap, (self.usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
-        handlers = (self.on_end, self.on_arrival, self.on_ready, self.on_give_up, self.on_sample,
-                    self.on_usage_step, self.on_restart)  # by kind
+            _push(heap, (self.usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
+        # by kind; the functions, called with self: a plain call costs less than a bound method's
+        lane = type(self)
+        handlers = (lane.on_end, None, lane.on_ready, lane.on_give_up, lane.on_sample,
+                    lane.on_usage_step, lane.on_restart)  # arrivals never enter the heap
+        on_arrival = lane.on_arrival
         while True:
-            arrival = self.arrival
             if arrival is not None and (not heap or arrival < heap[0]):
-                clock, _, _, kind, i = arrival
-                self.arrival = None
+                clock, _, _, _, i = arrival
+                if clock >= horizon:
+                    break
+                arrival = on_arrival(self, clock, i)
             elif heap:
                 clock, _, _, kind, i = pop(heap)
+                if clock >= horizon:
+                    break
+                handlers[kind](self, clock, i)
             else:
                 break
-            if clock >= horizon:
-                break
-            handlers[kind](clock, i)
         self.collect(horizon)
 
 
@@ -583,6 +598,10 @@ class ClosedLane(Lane):
     """The closed mode: constant usage, no host ever contended; every integral has a
     closed form, taken at the end (:meth:`FastLane._integrate`), so nothing is kept per
     running instance but the hosts' sums."""
+
+    __slots__ = (
+        'inline', 'run_cpu', 'run_mem'
+    )
 
     def __init__(self, sim: FastLane) -> None:
         super().__init__(sim)
@@ -616,6 +635,11 @@ class ClosedLane(Lane):
 class _VaryingLane(Lane):
     """What the bounded and tracked modes share: per-instance integrals kept as the run goes."""
 
+    __slots__ = (
+        'vm', 'cpu_acc', 'unmet_acc', 'mem_acc', 'run_acc', 'weight', 'cpu_cap_i', 'mem_cap_i',
+        'cpu_cap_list', 'mem_cap_list', 'cores_np', 'allocatable_np'
+    )
+
     def __init__(self, sim: FastLane) -> None:
         super().__init__(sim)
         n = self.n
@@ -633,6 +657,10 @@ class BoundedLane(_VaryingLane):
     """The bounded mode: no host can be contended or short of memory, so shares are
     demands and nothing need be checked; a new instance's first usage waits for the next
     batch (the next step or sample), or is drawn alone if it ends before."""
+
+    __slots__ = (
+        'clip', 'live', 'pending', 'fresh', 'cur', 'alloc', 'foot', 'since', 'started_at', 'host_np'
+    )
 
     def __init__(self, sim: FastLane) -> None:
         super().__init__(sim)
@@ -735,6 +763,15 @@ class TrackedLane(_VaryingLane):
     (swap-remove), in the general engine's slot order, which its OOM order and CPU shares
     follow.
     """
+
+    __slots__ = (
+        'start_usage', 'room', 'k', 's_clip', 'columns', 'kept_at_step', 'slot', 'v_slot', 'members', 'pos',
+        'sharing', 'mem_request', 'priority', 'kills', 'restarts', 'streak', 'restart', 'backoff_s',
+        'backoff_max_s', 'capped_cpu', 'capped_mem', 's_inst', 's_host', 's_cur', 's_alloc', 's_foot',
+        's_since', 's_started', 's_cpu', 's_unmet', 's_mem', 'v_inst', 'v_host', 'v_cur', 'v_alloc', 'v_foot',
+        'v_since', 'v_started', 'v_cpu', 'v_unmet', 'v_mem', 'v_clip', 'v_cpu_acc', 'v_unmet_acc',
+        'v_mem_acc', 'v_run_acc', 'last_t', 'stranded'
+    )
 
     def __init__(self, sim: FastLane) -> None:
         super().__init__(sim)
@@ -846,7 +883,7 @@ class TrackedLane(_VaryingLane):
         streak = self.streak
         delay, streak[i] = backoff(streak[i], now - started_s, self.backoff_s, self.backoff_max_s)
         self.state[i] = BACKOFF
-        heapq.heappush(self.heap, (clock + delay, _NORMAL, self.tick(), _RESTART, i))
+        _push(self.heap, (clock + delay, _NORMAL, self.tick(), _RESTART, i))
         return False
 
     def share(self, j: int, now: float) -> None:
