@@ -242,6 +242,7 @@ class Lane:
     )
 
     touch = None  # called before any change on a host, where the mode integrates host figures
+    touches = False  # whether it does (a flag: reading a method to test it makes a bound method)
     sums = None  # brings demand_sum and mem_sum up to date before a sample, where they lag
     inline = False  # the closed mode's hot path written out in the handlers
 
@@ -348,7 +349,7 @@ class Lane:
 
     def admit(self, i: int, j: int, now: float, clock: float) -> None:
         """Simulation._admit and _start: book ``i`` on host ``j``, then start it."""
-        if self.touch is not None:
+        if self.touches:
             self.touch(j, now)
         self.booked_cpu[j] += self.book_cpu[i]
         self.booked_mem[j] += self.book_mem[i]
@@ -413,7 +414,7 @@ class Lane:
             if self.queue:
                 self.drain(clock, clock)
             return
-        if self.touch is not None:
+        if self.touches:
             self.touch(j, clock)
         if was == RUNNING:
             self.stop(i, j, clock)
@@ -510,7 +511,7 @@ class Lane:
         if self.state[i] != STARTING:
             return  # its lifetime ended while it was starting
         j = self.host_of[i]
-        if self.touch is not None:
+        if self.touches:
             self.touch(j, clock)
         self.starting[j] -= 1
         self.ready(i, j, clock, clock)
@@ -822,6 +823,8 @@ class TrackedLane(_VaryingLane):
         """Host ``j``'s running instances and their slots, in its order."""
         inst = np.array(self.members[j], dtype=np.int64)
         return inst, self.slot[inst]
+
+    touches = True
 
     def touch(self, j: int, now: float) -> None:
         """Before any change on host ``j`` at ``now`` (each event calls it once): its
