@@ -143,6 +143,7 @@ class FastLane(Simulation):
             h.resident, h.starting, h.peak_resident = lane.resident[j], lane.starting[j], lane.peak[j]
             h.demand_sum, h.mem_sum = lane.demand_sum[j], lane.mem_sum[j]
             h.cpu_demand, h.mem_used = lane.demand_sum[j], lane.mem_sum[j] + overhead * lane.running[j]
+        del lane  # its per-instance lists and slots, before the tables are built
         self._integrate()
         return self._tables()
 
