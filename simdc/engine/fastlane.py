@@ -29,7 +29,9 @@ memory pressure, the OOM victims, the back-off and energy come from
 :func:`~simdc.engine.rules.limit` computes once), first fit's caches from
 :mod:`simdc.engine.first_fit`. Events go to handlers named after the general engine's
 (``on_arrival``, ``on_ready``, ``on_end``, ``on_give_up``, ``on_restart``,
-``on_usage_step``, ``on_sample``).
+``on_usage_step``, ``on_sample``), methods of a :class:`Lane` that holds the run's state;
+the mode is which lane runs (:class:`ClosedLane`, :class:`BoundedLane`,
+:class:`TrackedLane`), each keeping running instances' usage its own way.
 
 Decisions and times match the general engine's exactly; usage figures to 1e-12 (sums in
 another order). A VM host that would have to reclaim memory raises
@@ -69,6 +71,8 @@ from simdc.placement import Fleet, first_fit
 # rest in the order they were scheduled
 _END, _ARRIVAL, _READY, _GIVE_UP, _SAMPLE, _USAGE_STEP, _RESTART = range(7)
 _URGENT, _NORMAL = 0, 1  # SimPy's priorities
+_push, _pop = heapq.heappush, heapq.heappop  # module names: one lookup on the per-event paths
+_UNCAPPED = float("inf")  # no ceiling: the closed mode caps by the machine's cores alone
 
 
 class NeedsGeneral(Exception):
@@ -119,8 +123,9 @@ class FastLane(Simulation):
     def run_fast(self) -> PlatformRun:
         """The general engine's :meth:`Simulation.run`, event for event, on a bare heap.
 
-        Hosts' bookings and sums live in lists indexed by host while the loop runs, and
-        are written back to the :class:`HostState` objects at the end.
+        Hosts' bookings and sums live in lists indexed by host while the loop runs (on a
+        :class:`Lane` of the run's mode), and are written back to the :class:`HostState`
+        objects at the end.
 
         Raises
         ------
@@ -130,680 +135,18 @@ class FastLane(Simulation):
         """
         if self.recommender is not None:
             raise NeedsGeneral("admission by the recommender runs in the general engine")
-        horizon = self.duration_s
-        heap: list[tuple] = []
-        arrival: tuple | None = None  # the next arrival's event
-        push, pop, tick = heapq.heappush, heapq.heappop, itertools.count().__next__
-        queue, progress, hosts = self.queue, self.progress, self.hosts
-        n, m = len(self.submit), len(hosts)
-        submit, duration, start_s = self.submit, self.duration, self.start_s
-        book_cpu, book_mem = self.book_cpu, self.book_mem
-        state, host_of = self.state, self.host_of
-        admit_s, ready_s, end_s, first_ready_s = self.admit_s, self.ready_s, self.end_s, self.first_ready_s
-        free_at_failure = self.free_at_failure
-        # fits on no host, however empty
-        too_big = (~fits(0.0, 0.0, self.fp.book_cpu, self.fp.book_mem_gib, self.max_cpu_cap,
-                         self.max_mem_cap)).tolist()
-        queue_when_full, max_wait_s, max_starts = self.queue_when_full, self.max_wait_s, self.max_starts
-        sample_every_s = self.sample_every_s
-        # per host
-        cores = [h.cores for h in hosts]
-        cpu_cap, mem_cap = [h.cpu_cap for h in hosts], [h.mem_cap for h in hosts]
-        allocatable = [h.allocatable for h in hosts]
-        # What contended() and over_memory() compare with, computed once by rules.limit: the
-        # paths taken at every event test against these, written out (a call costs more
-        # there than the test; measured in benchmarks/README.md's figures of this change).
-        cpu_limit, mem_limit = list(map(limit, cores)), list(map(limit, allocatable))
-        total_mem_cap = sum(mem_cap)
-        overhead = hosts[0].overhead
-        base = [h.base for h in hosts]
-        no_swap = [0.0] * m  # the timeseries' swapped_gib: no VM host swaps in the lane
-        running = [0] * m  # instances running on each host
-        booked_cpu, booked_mem = [0.0] * m, [0.0] * m
-        # first fit over several hosts, without a start limit: with its caches (see FirstFit)
-        fit = (FirstFit(booked_cpu, booked_mem, cpu_cap, mem_cap, book_cpu, book_mem,
-                        few_sizes(self.fp.book_cpu, self.fp.book_mem_gib))
-               if self.choose is first_fit and max_starts is None and m > 1 else None)
-        resident, peak, starting = [0] * m, [0] * m, [0] * m
-        demand_sum, mem_sum = [0.0] * m, [0.0] * m  # cores wanted; GiB used (without overheads)
-        clip_sum = [0.0] * m  # cores wanted above the instances' ceilings (none in the closed mode)
-        self.busy_since, self.busy_s = busy_since, busy_s = [0.0] * m, [0.0] * m
-        usage = self.usage
         self.mode = "tracked"
         if self.bounded():
             self.mode = "closed" if self.closed() else "bounded"
-        sums = None  # brings demand_sum and mem_sum up to date before a sample, where they lag
-        closed = self.mode == "closed"
-        inline = False  # the closed mode's hot path written out in the loop
-
-        if closed:
-            # the usage cap but for the machine's cores, which start() and stop() apply
-            run_cpu, _, run_mem = capped_usage(usage.cpu, usage.mem, None, self.fp.cpu_cap, self.fp.mem_cap)
-            # within every machine's cores, so the inlined paths need not cap it
-            inline = bool(np.all(run_cpu <= min(cores)))
-            run_cpu, run_mem = run_cpu.tolist(), run_mem.tolist()
-            uncapped = float("inf")
-
-            def start(i: int, j: int, now: float, clock: float) -> None:
-                running[j] += 1
-                cpu, _, mem = capped_usage(run_cpu[i], run_mem[i], cores[j], uncapped, uncapped)
-                demand_sum[j] += cpu
-                mem_sum[j] += mem
-                if contended(demand_sum[j], cores[j]) or over_memory(mem_sum[j], overhead, running[j], allocatable[j]):
-                    raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
-
-            def stop(i: int, j: int, now: float) -> None:
-                running[j] -= 1
-                if running[j]:
-                    cpu, _, mem = capped_usage(run_cpu[i], run_mem[i], cores[j], uncapped, uncapped)
-                    demand_sum[j] -= cpu
-                    mem_sum[j] -= mem
-                else:  # forget accumulated rounding error
-                    demand_sum[j] = mem_sum[j] = 0.0
-
-            touch = None
-        else:
-            vm = self.vm
-            # Per workload row, over all its attempts: CPU demanded and unmet, memory used
-            # (core-s, GiB-s) and time run (s); the tables' columns at the end.
-            cpu_acc, unmet_acc, mem_acc, run_acc = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
-            self.cpu_acc, self.unmet_acc, self.mem_acc, self.run_acc = cpu_acc, unmet_acc, mem_acc, run_acc
-            weight, cpu_cap_i, mem_cap_i = self.fp.weight, self.fp.cpu_cap, self.fp.mem_cap
-            cpu_cap_list, mem_cap_list = self.cpu_cap, self.mem_cap  # the same, for single elements
-            cores_np, allocatable_np = np.array(cores), np.array(allocatable)
-
-            if self.mode == "tracked":
-                # Running instances sit in slots: parallel arrays, one slot per running attempt,
-                # in the order they started, so a usage step works on the contiguous [0, k)
-                # (no search for who runs, no gathers from per-row arrays). A stop leaves a hole
-                # (instance -1) that the next step, or a full table, closes by compaction. The
-                # slot's integrals start from the instance's own (0 unless it restarts) and go
-                # back to it at its stop, so every sum is taken in the order the general
-                # engine takes it. Events read and write single slots through memoryviews:
-                # twice as fast as numpy scalars, and Python floats come out, so the hosts'
-                # sums stay plain floats. Each host also lists its running instances
-                # (swap-remove), in the general engine's slot order, which its OOM order and
-                # CPU shares follow.
-                mem_request, priority = self.fp.mem_request, self.fp.priority
-                kills, restarts, streak = self.kills, self.restarts, self.streak
-                restart, backoff_s, backoff_max_s = self.restart, self.backoff_s, self.backoff_max_s
-                capped_cpu, capped_mem = bool(np.isfinite(cpu_cap_i).any()), bool(np.isfinite(mem_cap_i).any())
-                start_usage = usage.start_usage()
-                room = 2 * n + 16  # slots: at most n live, so a compaction frees n + 16 or more
-                k = 0  # slots in use (live or holes)
-                s_inst, s_host = np.zeros(room, dtype=np.int64), np.zeros(room, dtype=np.int64)
-                s_cur, s_alloc, s_foot = np.zeros(room), np.zeros(room), np.zeros(room)  # demand, share, GiB used
-                s_clip = np.zeros(room)  # demand above the ceiling
-                s_since, s_started = np.zeros(room), np.zeros(room)  # integrals settled up to; attempt's start
-                s_cpu, s_unmet, s_mem = np.zeros(room), np.zeros(room), np.zeros(room)  # integrals; 0 past k
-                columns = (s_inst, s_host, s_cur, s_alloc, s_foot, s_since, s_started, s_cpu, s_unmet, s_mem, s_clip)
-                # what a usage step keeps of a slot (a VM keeps its high-water mark of memory)
-                kept_at_step = (s_inst, s_host, s_started, s_cpu, s_unmet, s_mem) + ((s_foot,) if vm else ())
-                slot = np.zeros(n, dtype=np.int64)  # a running instance's slot
-                (v_inst, v_host, v_cur, v_alloc, v_foot, v_since, v_started,
-                 v_cpu, v_unmet, v_mem, v_clip) = map(memoryview, columns)
-                v_slot = memoryview(slot)
-                v_cpu_acc, v_unmet_acc, v_mem_acc, v_run_acc = map(memoryview, (cpu_acc, unmet_acc, mem_acc, run_acc))
-                members: list[list[int]] = [[] for _ in range(m)]
-                pos = [0] * n
-                sharing = [False] * m  # hosts contended now: their cores shared out
-
-                def compact(moved: tuple[np.ndarray, ...] = columns) -> None:
-                    """Close the holes: live slots to the front, in order; fresh slots at 0.
-                    Only the ``moved`` columns follow (a usage step rewrites the others)."""
-                    nonlocal k
-                    keep = np.flatnonzero(s_inst[:k] >= 0)
-                    kept = len(keep)
-                    if kept < k:
-                        for column in moved:
-                            column[:kept] = column[keep]
-                        slot[s_inst[:kept]] = np.arange(kept)
-                        s_cpu[kept:k] = s_unmet[kept:k] = s_mem[kept:k] = 0.0
-                        k = kept
-
-                def slots_of(j: int) -> tuple[np.ndarray, np.ndarray]:
-                    """Host ``j``'s running instances and their slots, in its order."""
-                    inst = np.array(members[j], dtype=np.int64)
-                    return inst, slot[inst]
-
-                last_t, stranded = [0.0] * m, [0.0] * m
-                self.stranded = stranded
-
-                def touch(j: int, now: float) -> None:
-                    """Before any change on host ``j`` at ``now`` (each event calls it once): its
-                    memory booked but unused until then (up to what the host has; use beyond the
-                    booking strands nothing). Every other host integral follows from the
-                    instances' own, at the end."""
-                    dt = now - last_t[j]
-                    if dt > 0:
-                        last_t[j] = now
-                        # rules.stranded_gib, written out: touch runs at every event
-                        booked, most = booked_mem[j], allocatable[j]
-                        left = (most if most < booked else booked) - (mem_sum[j] + overhead * running[j])
-                        if left > 0:
-                            stranded[j] += left * dt
-
-                def settle_host(j: int, now: float) -> None:
-                    """HostState.settle: every member's integrals up to ``now``."""
-                    _, at = slots_of(j)
-                    dt = now - s_since[at]
-                    clip = s_clip[at]
-                    s_cpu[at] += (s_cur[at] + clip) * dt
-                    if sharing[j]:
-                        s_unmet[at] += (s_cur[at] - s_alloc[at] + clip) * dt
-                    else:
-                        s_unmet[at] += clip * dt
-                    s_mem[at] += s_foot[at] * dt
-                    s_since[at] = now
-
-                def pressure(j: int, now: float, clock: float) -> bool:
-                    """Simulation._settle_host's memory part: the OOM killer on a container host
-                    over its memory (True if it freed a booking); a VM host would reclaim."""
-                    if not over_memory(mem_sum[j], overhead, running[j], allocatable[j]):
-                        return False
-                    if vm:
-                        raise NeedsGeneral  # KSM, balloon, swap: the general engine's
-                    return oom(j, now, clock)
-
-                def oom(j: int, now: float, clock: float) -> bool:
-                    """Simulation._oom: victims in the kubelet's eviction order until the host fits."""
-                    inst, at = slots_of(j)
-                    freed = False
-                    for i in inst[oom_victims(s_foot[at], mem_request[inst], priority[inst], overhead,
-                                              allocatable[j])].tolist():
-                        freed |= kill(i, j, now, clock)
-                    return freed
-
-                def kill(i: int, j: int, now: float, clock: float) -> bool:
-                    """Simulation._kill: out of the running set; gone for good, or back after a back-off."""
-                    started_s = v_started[v_slot[i]]
-                    remove(i, j, now)
-                    kills[i] += 1
-                    if not restart:
-                        release(i, j, now)
-                        state[i] = KILLED
-                        end_s[i] = now
-                        return True
-                    delay, streak[i] = backoff(streak[i], now - started_s, backoff_s, backoff_max_s)
-                    state[i] = BACKOFF
-                    push(heap, (clock + delay, _NORMAL, tick(), _RESTART, i))
-                    return False
-
-                def share(j: int, now: float) -> None:
-                    """HostState.rebalance's CPU part: weighted max-min shares when over the cores."""
-                    now_contended = contended(demand_sum[j], cores[j])
-                    if now_contended and not sharing[j]:
-                        settle_host(j, now)  # until now everyone had its full share
-                    if now_contended or sharing[j]:
-                        inst, at = slots_of(j)
-                        s_alloc[at] = water_fill(s_cur[at], weight[inst], cores[j]) if now_contended else s_cur[at]
-                    sharing[j] = now_contended
-
-                # start and remove are the hot path (once per start and stop): the checks of
-                # pressure and share are inlined, the rest reads single slots.
-                def start(i: int, j: int, now: float, clock: float) -> None:
-                    nonlocal k
-                    running[j] += 1
-                    if sharing[j]:
-                        settle_host(j, now)
-                    cpu, clip, mem = capped_usage(*start_usage(i, now), cores[j], cpu_cap_list[i], mem_cap_list[i])
-                    if k == room:
-                        compact()
-                    s = k
-                    k = s + 1
-                    v_inst[s], v_host[s] = i, j
-                    v_cur[s] = v_alloc[s] = cpu
-                    v_clip[s] = clip
-                    v_foot[s] = mem
-                    v_since[s] = v_started[s] = now
-                    if kills[i]:  # a restart: the integrals go on from the instance's
-                        v_cpu[s], v_unmet[s], v_mem[s] = v_cpu_acc[i], v_unmet_acc[i], v_mem_acc[i]
-                    v_slot[i] = s
-                    group = members[j]
-                    pos[i] = len(group)
-                    group.append(i)
-                    demand_sum[j] += cpu
-                    clip_sum[j] += clip
-                    mem_sum[j] += mem
-                    # over_memory() and contended() against the limits: once per start
-                    freed = pressure(j, now, clock) if mem_sum[j] + overhead * running[j] > mem_limit[j] else False
-                    if sharing[j] or demand_sum[j] > cpu_limit[j]:
-                        share(j, now)
-                    if freed and queue:
-                        drain(now, clock)
-
-                def remove(i: int, j: int, now: float) -> None:
-                    """HostState.remove and Simulation._account: out of the running set, with its integrals."""
-                    running[j] -= 1
-                    s = v_slot[i]
-                    if sharing[j]:
-                        settle_host(j, now)
-                        v_cpu_acc[i], v_mem_acc[i] = v_cpu[s], v_mem[s]
-                        v_unmet_acc[i] = v_unmet[s]
-                    else:
-                        dt = now - v_since[s]
-                        clip = v_clip[s]
-                        v_cpu_acc[i] = v_cpu[s] + (v_cur[s] + clip) * dt
-                        v_mem_acc[i] = v_mem[s] + v_foot[s] * dt
-                        v_unmet_acc[i] = v_unmet[s] + clip * dt
-                    v_run_acc[i] += now - v_started[s]
-                    v_inst[s] = -1  # a hole until the next compaction
-                    group = members[j]
-                    last = group.pop()
-                    if last != i:
-                        p = pos[i]
-                        group[p] = last
-                        pos[last] = p
-                    if group:
-                        demand_sum[j] -= v_cur[s]
-                        clip_sum[j] -= v_clip[s]
-                        mem_sum[j] -= v_foot[s]
-                    else:  # forget accumulated rounding error
-                        demand_sum[j] = clip_sum[j] = mem_sum[j] = 0.0
-
-                def stop(i: int, j: int, now: float) -> None:
-                    remove(i, j, now)
-                    if sharing[j] or demand_sum[j] > cpu_limit[j]:  # contended(), against the limit
-                        share(j, now)
-
-                def step(now: float) -> None:
-                    """Simulation._on_usage_step: everyone's integrals, then new usage and shares."""
-                    for j in range(m):
-                        touch(j, now)
-                    # the integrals up to now, holes too (they go), then the live slots to the front
-                    dt = now - s_since[:k]
-                    cur, alloc, foot, clip = s_cur[:k], s_alloc[:k], s_foot[:k], s_clip[:k]
-                    s_cpu[:k] += (cur + clip) * dt
-                    s_unmet[:k] += (cur - alloc + clip) * dt  # cur - alloc: 0 on uncontended hosts
-                    s_mem[:k] += foot * dt
-                    compact(kept_at_step)
-                    if not k:
-                        return
-                    live = k
-                    cur, alloc, foot = s_cur[:live], s_alloc[:live], s_foot[:live]
-                    s_since[:live] = now
-                    inst, where = s_inst[:live], s_host[:live]
-                    cpu, mem = usage.at(inst, now - s_started[:live], now)
-                    # an infinite cap changes nothing: skipped
-                    cpu, clip, mem = capped_usage(cpu, mem, cores_np[where], cpu_cap_i[inst] if capped_cpu else None,
-                                                  mem_cap_i[inst] if capped_mem else None)
-                    cur[:] = alloc[:] = cpu
-                    s_clip[:live] = clip
-                    clip_sum[:] = np.bincount(where, s_clip[:live], m).tolist()
-                    foot[:] = np.maximum(foot, mem) if vm else mem  # a guest keeps what it touched
-                    demand_sum[:] = np.bincount(where, cpu, m).tolist()
-                    mem_sum[:] = np.bincount(where, foot, m).tolist()
-                    over = over_memory(np.array(mem_sum), overhead, np.array(running), allocatable_np)
-                    for j in np.flatnonzero(over).tolist():
-                        if pressure(j, now, now) and queue:
-                            # the general engine drains the queue between hosts' updates: its order
-                            raise NeedsGeneral
-                    over = contended(np.array(demand_sum), cores_np)
-                    for j in np.flatnonzero(over).tolist():
-                        inst, at = slots_of(j)
-                        s_alloc[at] = water_fill(s_cur[at], weight[inst], cores[j])
-                    sharing[:] = over.tolist()
-
-                def collect(now: float) -> None:
-                    """At the horizon: the hosts' stranded memory, the running instances' integrals."""
-                    for j in range(m):
-                        touch(j, now)
-                    compact()
-                    live = k
-                    inst, cur, dt = s_inst[:live], s_cur[:live], now - s_since[:live]
-                    clip = s_clip[:live]
-                    run_acc[inst] += now - s_started[:live]
-                    cpu_acc[inst] = s_cpu[:live] + (cur + clip) * dt
-                    unmet_acc[inst] = s_unmet[:live] + (cur - s_alloc[:live] + clip) * dt
-                    mem_acc[inst] = s_mem[:live] + s_foot[:live] * dt
-
-            else:  # bounded
-                # No host can be contended or short of memory: shares are demands and nothing
-                # need be checked, so a new instance's first usage waits for the next batch
-                # (the next step or sample), or is drawn alone if it ends before.
-                cur, alloc, foot = np.zeros(n), np.zeros(n), np.zeros(n)  # foot: GiB used
-                clip = np.zeros(n)  # demand above the ceiling: demand, and unmet
-                since, started_at, host_np = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)
-                live = np.zeros(n, dtype=bool)
-
-                def everyone() -> np.ndarray:
-                    """The running instances."""
-                    return np.flatnonzero(live)
-
-                touch = None
-                pending: list[int] = []
-                fresh = [False] * n
-
-                def flush() -> None:
-                    inst = np.array([i for i in pending if fresh[i]], dtype=np.int64)
-                    pending.clear()
-                    if not len(inst):
-                        return
-                    for i in inst.tolist():
-                        fresh[i] = False
-                    cpu, clip[inst], foot[inst] = capped_usage(
-                        *usage.at_start(inst, started_at[inst]), cores_np[host_np[inst]], cpu_cap_i[inst],
-                        mem_cap_i[inst])
-                    cur[inst] = alloc[inst] = cpu
-
-                def start(i: int, j: int, now: float, clock: float) -> None:
-                    running[j] += 1
-                    since[i] = started_at[i] = now
-                    host_np[i] = j
-                    live[i] = fresh[i] = True
-                    pending.append(i)
-
-                def stop(i: int, j: int, now: float) -> None:
-                    running[j] -= 1
-                    if fresh[i]:  # ends before its first usage was drawn: draw it alone
-                        fresh[i] = False
-                        cpu, clip[i], foot[i] = capped_usage(*usage.at_one(i, 0.0, started_at[i]), cores[j],
-                                                             cpu_cap_i[i], mem_cap_i[i])
-                        cur[i] = alloc[i] = cpu
-                    dt = now - since[i]
-                    cpu_acc[i] += (cur[i] + clip[i]) * dt
-                    unmet_acc[i] += clip[i] * dt
-                    mem_acc[i] += foot[i] * dt
-                    run_acc[i] += now - started_at[i]
-                    live[i] = False
-
-                def step(now: float) -> None:
-                    flush()
-                    inst = everyone()
-                    dt = now - since[inst]
-                    cpu_acc[inst] += (cur[inst] + clip[inst]) * dt
-                    unmet_acc[inst] += clip[inst] * dt
-                    mem_acc[inst] += foot[inst] * dt
-                    since[inst] = now
-                    cpu, clip[inst], mem = capped_usage(*usage.at(inst, now - started_at[inst], now),
-                                                        cores_np[host_np[inst]], cpu_cap_i[inst], mem_cap_i[inst])
-                    cur[inst] = alloc[inst] = cpu
-                    foot[inst] = np.maximum(foot[inst], mem) if vm else mem  # a guest keeps what it touched
-
-                def sums() -> None:
-                    flush()
-                    inst = everyone()
-                    demand_sum[:] = np.bincount(host_np[inst], cur[inst], m).tolist()
-                    clip_sum[:] = np.bincount(host_np[inst], clip[inst], m).tolist()
-                    mem_sum[:] = np.bincount(host_np[inst], foot[inst], m).tolist()
-
-                def collect(now: float) -> None:
-                    """At the horizon: the running instances' integrals."""
-                    sums()
-                    inst = everyone()
-                    dt = now - since[inst]
-                    run_acc[inst] += now - started_at[inst]
-                    cpu_acc[inst] += (cur[inst] + clip[inst]) * dt
-                    unmet_acc[inst] += (cur[inst] - alloc[inst] + clip[inst]) * dt
-                    mem_acc[inst] += foot[inst] * dt
-
-        def place(i: int) -> int:
-            """Simulation._place: the host the policy picks among those that fit, or -1."""
-            if fit is not None:
-                return fit.place(i)
-            cpu, mem = book_cpu[i], book_mem[i]
-            if m == 1:
-                return 0 if (fits(booked_cpu[0], booked_mem[0], cpu, mem, cpu_cap[0], mem_cap[0])
-                             and (max_starts is None or starting[0] < max_starts)) else -1
-            cpu_booked, mem_booked = np.array(booked_cpu), np.array(booked_mem)
-            able = fits(cpu_booked, mem_booked, cpu, mem, self.cpu_caps, self.mem_caps)
-            if max_starts is not None:
-                able &= np.array(starting) < max_starts
-            if not able.any():
-                return -1
-            fleet = Fleet(self.cpu_caps, self.mem_caps, cpu_booked, mem_booked, able, cpu, mem)
-            j = self.choose(fleet, **self.policy_args)
-            return -1 if j is None else j
-
-        def ready(i: int, j: int, now: float, clock: float) -> None:
-            """Simulation._ready: running on host ``j`` from ``now``; a service lives its
-            lifetime from its first start."""
-            ready_s[i] = now  # the latest attempt's start
-            if first_ready_s[i] != first_ready_s[i]:  # NaN: the first start, not a restart
-                first_ready_s[i] = now
-                push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
-            state[i] = RUNNING
-            start(i, j, now, clock)
-
-        def release(i: int, j: int, now: float) -> None:
-            """HostState.release: the booking goes."""
-            count = resident[j] = resident[j] - 1
-            if count:
-                booked_cpu[j] -= book_cpu[i]
-                booked_mem[j] -= book_mem[i]
-            else:  # forget accumulated rounding error
-                booked_cpu[j] = booked_mem[j] = 0.0
-                busy_s[j] += now - busy_since[j]
-            if fit is not None:
-                fit.shrank(j)
-
-        def admit(i: int, j: int, now: float, clock: float) -> None:
-            """Simulation._admit and _start: book ``i`` on host ``j``, then start it."""
-            if touch is not None:
-                touch(j, now)
-            booked_cpu[j] += book_cpu[i]
-            booked_mem[j] += book_mem[i]
-            if fit is not None:
-                fit.grew(j)
-            count = resident[j] = resident[j] + 1
-            if count == 1:
-                busy_since[j] = now
-            if count > peak[j]:
-                peak[j] = count
-            host_of[i] = j
-            admit_s[i] = now
-            delay = start_s[i]
-            if delay > 0:
-                state[i] = STARTING
-                starting[j] += 1
-                push(heap, (clock + delay, _NORMAL, tick(), _READY, i))
-            else:  # running at once (STARTING, and one more starting on j, for no time)
-                ready(i, j, now, clock)
-
-        def drain(now: float, clock: float) -> None:
-            """Admit waiting requests in FIFO order until the head does not fit."""
-            while queue:
-                i = queue[0]
-                if state[i] != QUEUED:  # gave up while waiting
-                    queue.popleft()
-                    continue
-                j = place(i)
-                if j < 0:
-                    return
-                queue.popleft()
-                admit(i, j, now, clock)
-
-        if n:
-            # The next arrival waits beside the heap, not in it: one comparison instead of a
-            # push and a pop per arrival (its key is the one the general engine would give it).
-            arrival = (submit[0], _NORMAL, tick(), _ARRIVAL, 0)
-        push(heap, (0.0, _NORMAL, tick(), _SAMPLE, 0))
-        if usage.step_s is not None:
-            push(heap, (usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
-        # The handlers, named after the general engine's (Simulation._on_end, ...): each
-        # takes the event's time and instance, as the general engine's take the event.
-        def on_end(clock: float, i: int) -> None:
-            """Simulation._on_end: ``i``'s lifetime is over; its host takes the next in the queue."""
-            j, was = host_of[i], state[i]
-            if inline and was == RUNNING:
-                # stop() and release() written out: the hot path of loss and queueing studies
-                count = running[j] = running[j] - 1
-                if count:
-                    demand_sum[j] -= run_cpu[i]
-                    mem_sum[j] -= run_mem[i]
-                else:
-                    demand_sum[j] = mem_sum[j] = 0.0
-                count = resident[j] = resident[j] - 1
-                if count:
-                    booked_cpu[j] -= book_cpu[i]
-                    booked_mem[j] -= book_mem[i]
-                else:
-                    booked_cpu[j] = booked_mem[j] = 0.0
-                    busy_s[j] += clock - busy_since[j]
-                if fit is not None:
-                    fit.shrank(j)
-                state[i] = COMPLETED
-                end_s[i] = clock
-                if queue:
-                    drain(clock, clock)
-                return
-            if touch is not None:
-                touch(j, clock)
-            if was == RUNNING:
-                stop(i, j, clock)
-            elif was == STARTING:
-                starting[j] -= 1
-            elif was != BACKOFF:
-                return  # killed for good: nothing left to end
-            release(i, j, clock)
-            state[i] = COMPLETED
-            end_s[i] = clock
-            if queue:
-                drain(clock, clock)
-
-        def on_arrival(clock: float, i: int) -> None:
-            """Simulation._on_arrival: ``i`` and the arrivals right after it, placed, queued or rejected."""
-            nonlocal arrival
-            # This arrival, then the next while they come before every other event and the
-            # horizon: those need no event of their own. The clock reaches submit[i] by
-            # adding a delay (SimPy's arithmetic); times recorded are the exact submit times.
-            while True:
-                now = submit[i]
-                j = -1
-                if too_big[i]:  # fits on no host, however empty
-                    state[i] = REJECTED
-                    end_s[i] = now
-                    i += 1
-                else:
-                    while queue and state[queue[0]] != QUEUED:  # drop those who gave up
-                        queue.popleft()
-                    if not queue:  # FIFO: nobody may overtake a waiting request
-                        if m == 1:  # place(i), inlined for one host
-                            j = 0 if (fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i],
-                                           cpu_cap[0], mem_cap[0])
-                                      and (max_starts is None or starting[0] < max_starts)) else -1
-                        else:
-                            j = place(i)
-                        if j < 0:
-                            # fragmentation: memory free across the fleet when i found no
-                            # host (bookings never exceed the caps: Σ caps − Σ bookings)
-                            free_at_failure[i] = (mem_cap[0] - booked_mem[0] if m == 1 else
-                                                  total_mem_cap - sum(booked_mem))
-                    if j < 0:
-                        if queue_when_full:
-                            state[i] = QUEUED
-                            queue.append(i)
-                            if max_wait_s is not None:
-                                push(heap, (clock + max_wait_s, _NORMAL, tick(), _GIVE_UP, i))
-                        else:
-                            state[i] = REJECTED
-                            end_s[i] = now
-                    elif inline and start_s[i] <= 0:
-                        # admit(), ready() and start() written out: the hot path of loss
-                        # and queueing studies (running at once, first start)
-                        booked_cpu[j] += book_cpu[i]
-                        booked_mem[j] += book_mem[i]
-                        if fit is not None:
-                            fit.grew(j)
-                        count = resident[j] = resident[j] + 1
-                        if count == 1:
-                            busy_since[j] = now
-                        if count > peak[j]:
-                            peak[j] = count
-                        host_of[i] = j
-                        admit_s[i] = ready_s[i] = first_ready_s[i] = now
-                        push(heap, (clock + duration[i], _URGENT, tick(), _END, i))
-                        state[i] = RUNNING
-                        running[j] += 1
-                        demand_sum[j] += run_cpu[i]
-                        mem_sum[j] += run_mem[i]
-                        # contended() and over_memory(), against limits computed once: the hot path
-                        if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * running[j] > mem_limit[j]:
-                            raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
-                    else:
-                        admit(i, j, now, clock)
-                    i += 1
-                if i >= n:
-                    break
-                if submit[i] > now:
-                    t = clock + (submit[i] - clock)
-                    if t >= horizon or (heap and t >= heap[0][0]):  # not first: an event of its own
-                        arrival = (t, _NORMAL, tick(), _ARRIVAL, i)
-                        break
-                    clock = t
-
-        def on_ready(clock: float, i: int) -> None:
-            """Simulation._on_ready: ``i`` has started and runs."""
-            if state[i] != STARTING:
-                return  # its lifetime ended while it was starting
-            j = host_of[i]
-            if touch is not None:
-                touch(j, clock)
-            starting[j] -= 1
-            ready(i, j, clock, clock)
-            if max_starts is not None and queue:
-                drain(clock, clock)  # a start slot on this host came free
-
-        def on_give_up(clock: float, i: int) -> None:
-            """Simulation._on_give_up: ``i`` waited ``max_wait_s`` in the queue."""
-            if state[i] == QUEUED:
-                state[i] = REJECTED
-                end_s[i] = clock
-                if queue and queue[0] == i:
-                    drain(clock, clock)  # the head left: the next may fit
-
-        def on_restart(clock: float, i: int) -> None:
-            """Simulation._on_restart: ``i`` starts again after its back-off."""
-            if state[i] == BACKOFF:
-                restarts[i] += 1
-                j = host_of[i]
-                touch(j, clock)
-                state[i] = STARTING
-                starting[j] += 1
-                if start_s[i] > 0:
-                    push(heap, (clock + start_s[i], _NORMAL, tick(), _READY, i))
-                else:
-                    starting[j] -= 1
-                    ready(i, j, clock, clock)
-
-        def on_usage_step(clock: float, i: int) -> None:
-            """Simulation._on_usage_step: new usage for every running instance."""
-            step(clock)
-            if clock + usage.step_s < horizon:
-                push(heap, (clock + usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
-
-        def on_sample(clock: float, i: int) -> None:
-            """Simulation._on_sample: one timeseries row per host."""
-            if sums is not None:
-                sums()
-            self.timeseries.add(clock, resident, running, map(operator.add, demand_sum, clip_sum),
-                                map(min, demand_sum, cores),
-                                [used + overhead * count + b for used, count, b in zip(mem_sum, running, base)],
-                                [booked + b for booked, b in zip(booked_mem, base)], no_swap)
-            if progress is not None:
-                progress(clock)
-            if clock + sample_every_s < horizon:
-                push(heap, (clock + sample_every_s, _NORMAL, tick(), _SAMPLE, 0))
-
-
-        handlers = (on_end, on_arrival, on_ready, on_give_up, on_sample, on_usage_step, on_restart)  # by kind
-        while True:
-            if arrival is not None and (not heap or arrival < heap[0]):
-                clock, _, _, kind, i = arrival
-                arrival = None
-            elif heap:
-                clock, _, _, kind, i = pop(heap)
-            else:
-                break
-            if clock >= horizon:
-                break
-            handlers[kind](clock, i)
-        if not closed:  # the running instances' and the hosts' integrals up to the horizon
-            collect(horizon)
-        for h, j in zip(hosts, range(m)):  # the hosts' state into their HostState objects
-            h.book_cpu, h.book_mem, h.resident, h.starting = booked_cpu[j], booked_mem[j], resident[j], starting[j]
-            h.peak_resident, h.demand_sum, h.mem_sum = peak[j], demand_sum[j], mem_sum[j]
-            h.cpu_demand, h.mem_used = demand_sum[j], mem_sum[j] + overhead * running[j]
+        lane = _LANES[self.mode](self)
+        lane.run()
+        hosts, overhead = self.hosts, lane.overhead
+        for h, j in zip(hosts, range(len(hosts))):  # the hosts' state into their HostState objects
+            h.book_cpu, h.book_mem = lane.booked_cpu[j], lane.booked_mem[j]
+            h.resident, h.starting, h.peak_resident = lane.resident[j], lane.starting[j], lane.peak[j]
+            h.demand_sum, h.mem_sum = lane.demand_sum[j], lane.mem_sum[j]
+            h.cpu_demand, h.mem_used = lane.demand_sum[j], lane.mem_sum[j] + overhead * lane.running[j]
+        del lane  # its per-instance lists and slots, before the tables are built
         self._integrate()
         return self._tables()
 
@@ -877,3 +220,820 @@ class FastLane(Simulation):
             h.stranded_s = float(mem_alloc_s[j] - mem_used_s[j]) if self.mode != "tracked" else self.stranded[j]
             on_s = self.busy_s[j] if h.power_off_idle else horizon
             h.energy_j = energy_j(h.power_idle_w, h.power_max_w, h.cores, on_s, h.cpu_used_s)
+
+
+class Lane:
+    """The fast lane's state and handlers for one run of a :class:`FastLane`.
+
+    Hosts' bookings and sums are lists indexed by host; the workload's columns are the
+    simulation's own lists, written in place. The handlers (``on_end``, ``on_arrival``,
+    ``on_ready``, ``on_give_up``, ``on_restart``, ``on_usage_step``, ``on_sample``) are
+    written once, here; how running instances' usage is kept is the run's mode, a
+    subclass's ``start``, ``stop``, ``step`` and ``collect`` (:class:`ClosedLane`,
+    :class:`BoundedLane`, :class:`TrackedLane`; only the tracked mode kills, so only it
+    restarts). The state is in slots, and methods called at every event bind what they
+    reuse to locals: the per-event paths cost about what the closures they replaced did
+    (measured in interleaved runs against them: the commit that added the slots).
+    """
+
+    # slots, not a dict: a dict of more than 30 keys is not shared, and every attribute
+    # read on the per-event paths then costs a dict lookup (~14 % on the Erlang-B loop)
+    __slots__ = (
+        "sim", "horizon", "heap", "tick", "too_big", "sample_every_s", "cores", "allocatable",
+        "total_mem_cap", "overhead", "base", "no_swap", "running", "fit", "clip_sum", "usage", "queue",
+        "progress", "n", "m", "submit", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
+        "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
+        "max_starts", "cpu_cap", "mem_cap", "cpu_limit", "mem_limit", "booked_cpu", "booked_mem", "resident",
+        "peak", "starting", "demand_sum", "mem_sum", "busy_since", "busy_s"
+    )
+
+    touch = None  # called before any change on a host, where the mode integrates host figures
+    touches = False  # whether it does (a flag: reading a method to test it makes a bound method)
+    sums = None  # brings demand_sum and mem_sum up to date before a sample, where they lag
+    inline = False  # the closed mode's hot path written out in the handlers
+
+    def __init__(self, sim: FastLane) -> None:
+        self.sim = sim
+        self.horizon = sim.duration_s
+        self.heap: list[tuple] = []
+        self.tick = itertools.count().__next__
+        self.queue, self.progress, hosts = sim.queue, sim.progress, sim.hosts
+        self.n, self.m = n, m = len(sim.submit), len(hosts)
+        self.submit, self.duration, self.start_s = sim.submit, sim.duration, sim.start_s
+        self.book_cpu, self.book_mem = sim.book_cpu, sim.book_mem
+        self.state, self.host_of = sim.state, sim.host_of
+        self.admit_s, self.ready_s, self.end_s = sim.admit_s, sim.ready_s, sim.end_s
+        self.first_ready_s, self.free_at_failure = sim.first_ready_s, sim.free_at_failure
+        # fits on no host, however empty
+        self.too_big = (~fits(0.0, 0.0, sim.fp.book_cpu, sim.fp.book_mem_gib, sim.max_cpu_cap,
+                              sim.max_mem_cap)).tolist()
+        self.queue_when_full, self.max_wait_s, self.max_starts = sim.queue_when_full, sim.max_wait_s, sim.max_starts
+        self.sample_every_s = sim.sample_every_s
+        # per host
+        self.cores = cores = [h.cores for h in hosts]
+        self.cpu_cap, self.mem_cap = cpu_cap, mem_cap = [h.cpu_cap for h in hosts], [h.mem_cap for h in hosts]
+        self.allocatable = allocatable = [h.allocatable for h in hosts]
+        # What contended() and over_memory() compare with, computed once by rules.limit: the
+        # paths taken at every event test against these, written out (a call costs more
+        # there than the test; measured in benchmarks/README.md's figures of this change).
+        self.cpu_limit, self.mem_limit = list(map(limit, cores)), list(map(limit, allocatable))
+        self.total_mem_cap = sum(mem_cap)
+        self.overhead = hosts[0].overhead
+        self.base = [h.base for h in hosts]
+        self.no_swap = [0.0] * m  # the timeseries' swapped_gib: no VM host swaps in the lane
+        self.running = [0] * m  # instances running on each host
+        self.booked_cpu, self.booked_mem = booked_cpu, booked_mem = [0.0] * m, [0.0] * m
+        # first fit over several hosts, without a start limit: with its caches (see FirstFit)
+        self.fit = (FirstFit(booked_cpu, booked_mem, cpu_cap, mem_cap, self.book_cpu, self.book_mem,
+                             few_sizes(sim.fp.book_cpu, sim.fp.book_mem_gib))
+                    if sim.choose is first_fit and self.max_starts is None and m > 1 else None)
+        self.resident, self.peak, self.starting = [0] * m, [0] * m, [0] * m
+        self.demand_sum, self.mem_sum = [0.0] * m, [0.0] * m  # cores wanted; GiB used (without overheads)
+        self.clip_sum = [0.0] * m  # cores wanted above the instances' ceilings (none in the closed mode)
+        sim.busy_since, sim.busy_s = self.busy_since, self.busy_s = [0.0] * m, [0.0] * m
+        self.usage = sim.usage
+
+    # -- what the mode decides: how running instances' usage is kept
+    def start(self, i: int, j: int, now: float, clock: float) -> None:
+        """``i`` runs on host ``j`` from ``now``: into the host's sums."""
+        raise NotImplementedError
+
+    def stop(self, i: int, j: int, now: float) -> None:
+        """``i`` stops running on host ``j`` at ``now``: out of the host's sums, its integrals kept."""
+        raise NotImplementedError
+
+    def step(self, now: float) -> None:
+        """Simulation._on_usage_step's work: everyone's integrals, then new usage."""
+
+    def collect(self, now: float) -> None:
+        """At the horizon: the running instances' (and the hosts') integrals."""
+
+    # -- the general engine's steps, shared by every mode
+    def place(self, i: int) -> int:
+        """Simulation._place: the host the policy picks among those that fit, or -1."""
+        if self.fit is not None:
+            return self.fit.place(i)
+        cpu, mem = self.book_cpu[i], self.book_mem[i]
+        booked_cpu, booked_mem, starting, max_starts = self.booked_cpu, self.booked_mem, self.starting, self.max_starts
+        if self.m == 1:
+            return 0 if (fits(booked_cpu[0], booked_mem[0], cpu, mem, self.cpu_cap[0], self.mem_cap[0])
+                         and (max_starts is None or starting[0] < max_starts)) else -1
+        sim = self.sim
+        cpu_booked, mem_booked = np.array(booked_cpu), np.array(booked_mem)
+        able = fits(cpu_booked, mem_booked, cpu, mem, sim.cpu_caps, sim.mem_caps)
+        if max_starts is not None:
+            able &= np.array(starting) < max_starts
+        if not able.any():
+            return -1
+        fleet = Fleet(sim.cpu_caps, sim.mem_caps, cpu_booked, mem_booked, able, cpu, mem)
+        j = sim.choose(fleet, **sim.policy_args)
+        return -1 if j is None else j
+
+    def ready(self, i: int, j: int, now: float, clock: float) -> None:
+        """Simulation._ready: running on host ``j`` from ``now``; a service lives its
+        lifetime from its first start."""
+        self.ready_s[i] = now  # the latest attempt's start
+        first_ready_s = self.first_ready_s
+        if first_ready_s[i] != first_ready_s[i]:  # NaN: the first start, not a restart
+            first_ready_s[i] = now
+            _push(self.heap, (clock + self.duration[i], _URGENT, self.tick(), _END, i))
+        self.state[i] = RUNNING
+        self.start(i, j, now, clock)
+
+    def release(self, i: int, j: int, now: float) -> None:
+        """HostState.release: the booking goes."""
+        resident = self.resident
+        count = resident[j] = resident[j] - 1
+        if count:
+            self.booked_cpu[j] -= self.book_cpu[i]
+            self.booked_mem[j] -= self.book_mem[i]
+        else:  # forget accumulated rounding error
+            self.booked_cpu[j] = self.booked_mem[j] = 0.0
+            self.busy_s[j] += now - self.busy_since[j]
+        if self.fit is not None:
+            self.fit.shrank(j)
+
+    def admit(self, i: int, j: int, now: float, clock: float) -> None:
+        """Simulation._admit and _start: book ``i`` on host ``j``, then start it."""
+        if self.touches:
+            self.touch(j, now)
+        self.booked_cpu[j] += self.book_cpu[i]
+        self.booked_mem[j] += self.book_mem[i]
+        if self.fit is not None:
+            self.fit.grew(j)
+        resident, peak = self.resident, self.peak
+        count = resident[j] = resident[j] + 1
+        if count == 1:
+            self.busy_since[j] = now
+        if count > peak[j]:
+            peak[j] = count
+        self.host_of[i] = j
+        self.admit_s[i] = now
+        delay = self.start_s[i]
+        if delay > 0:
+            self.state[i] = STARTING
+            self.starting[j] += 1
+            _push(self.heap, (clock + delay, _NORMAL, self.tick(), _READY, i))
+        else:  # running at once (STARTING, and one more starting on j, for no time)
+            self.ready(i, j, now, clock)
+
+    def drain(self, now: float, clock: float) -> None:
+        """Admit waiting requests in FIFO order until the head does not fit."""
+        queue, state = self.queue, self.state
+        while queue:
+            i = queue[0]
+            if state[i] != QUEUED:  # gave up while waiting
+                queue.popleft()
+                continue
+            j = self.place(i)
+            if j < 0:
+                return
+            queue.popleft()
+            self.admit(i, j, now, clock)
+
+    # -- the handlers, named after the general engine's (Simulation._on_end, ...): each
+    # takes the event's time and instance, as the general engine's take the event
+    def on_end(self, clock: float, i: int) -> None:
+        """Simulation._on_end: ``i``'s lifetime is over; its host takes the next in the queue."""
+        j, was = self.host_of[i], self.state[i]
+        if self.inline and was == RUNNING:
+            # stop() and release() written out: the hot path of loss and queueing studies
+            running = self.running
+            count = running[j] = running[j] - 1
+            if count:
+                self.demand_sum[j] -= self.run_cpu[i]
+                self.mem_sum[j] -= self.run_mem[i]
+            else:
+                self.demand_sum[j] = self.mem_sum[j] = 0.0
+            resident = self.resident
+            count = resident[j] = resident[j] - 1
+            if count:
+                self.booked_cpu[j] -= self.book_cpu[i]
+                self.booked_mem[j] -= self.book_mem[i]
+            else:
+                self.booked_cpu[j] = self.booked_mem[j] = 0.0
+                self.busy_s[j] += clock - self.busy_since[j]
+            if self.fit is not None:
+                self.fit.shrank(j)
+            self.state[i] = COMPLETED
+            self.end_s[i] = clock
+            if self.queue:
+                self.drain(clock, clock)
+            return
+        if self.touches:
+            self.touch(j, clock)
+        if was == RUNNING:
+            self.stop(i, j, clock)
+        elif was == STARTING:
+            self.starting[j] -= 1
+        elif was != BACKOFF:
+            return  # killed for good: nothing left to end
+        self.release(i, j, clock)
+        self.state[i] = COMPLETED
+        self.end_s[i] = clock
+        if self.queue:
+            self.drain(clock, clock)
+
+    def on_arrival(self, clock: float, i: int) -> tuple | None:
+        """Simulation._on_arrival: ``i`` and the arrivals right after it, placed, queued or
+        rejected. Returns the next arrival's event (it waits beside the heap), or None."""
+        # This arrival, then the next while they come before every other event and the
+        # horizon: those need no event of their own. The clock reaches submit[i] by
+        # adding a delay (SimPy's arithmetic); times recorded are the exact submit times.
+        submit, state, end_s, queue, heap = self.submit, self.state, self.end_s, self.queue, self.heap
+        too_big, n, m, inline = self.too_big, self.n, self.m, self.inline
+        booked_cpu, booked_mem, book_cpu, book_mem = self.booked_cpu, self.booked_mem, self.book_cpu, self.book_mem
+        while True:
+            now = submit[i]
+            j = -1
+            if too_big[i]:  # fits on no host, however empty
+                state[i] = REJECTED
+                end_s[i] = now
+                i += 1
+            else:
+                while queue and state[queue[0]] != QUEUED:  # drop those who gave up
+                    queue.popleft()
+                if not queue:  # FIFO: nobody may overtake a waiting request
+                    if m == 1:  # place(i), inlined for one host
+                        max_starts = self.max_starts
+                        j = 0 if (fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i],
+                                       self.cpu_cap[0], self.mem_cap[0])
+                                  and (max_starts is None or self.starting[0] < max_starts)) else -1
+                    else:
+                        j = self.place(i)
+                    if j < 0:
+                        # fragmentation: memory free across the fleet when i found no
+                        # host (bookings never exceed the caps: Σ caps − Σ bookings)
+                        self.free_at_failure[i] = (self.mem_cap[0] - booked_mem[0] if m == 1 else
+                                                   self.total_mem_cap - sum(booked_mem))
+                if j < 0:
+                    if self.queue_when_full:
+                        state[i] = QUEUED
+                        queue.append(i)
+                        if self.max_wait_s is not None:
+                            _push(heap, (clock + self.max_wait_s, _NORMAL, self.tick(), _GIVE_UP, i))
+                    else:
+                        state[i] = REJECTED
+                        end_s[i] = now
+                elif inline and self.start_s[i] <= 0:
+                    # admit(), ready() and start() written out: the hot path of loss
+                    # and queueing studies (running at once, first start)
+                    booked_cpu[j] += book_cpu[i]
+                    booked_mem[j] += book_mem[i]
+                    if self.fit is not None:
+                        self.fit.grew(j)
+                    resident = self.resident
+                    count = resident[j] = resident[j] + 1
+                    if count == 1:
+                        self.busy_since[j] = now
+                    if count > self.peak[j]:
+                        self.peak[j] = count
+                    self.host_of[i] = j
+                    self.admit_s[i] = self.ready_s[i] = self.first_ready_s[i] = now
+                    _push(heap, (clock + self.duration[i], _URGENT, self.tick(), _END, i))
+                    state[i] = RUNNING
+                    self.running[j] += 1
+                    demand_sum, mem_sum = self.demand_sum, self.mem_sum
+                    demand_sum[j] += self.run_cpu[i]
+                    mem_sum[j] += self.run_mem[i]
+                    # contended() and over_memory(), against limits computed once: the hot path
+                    if (demand_sum[j] > self.cpu_limit[j]
+                            or mem_sum[j] + self.overhead * self.running[j] > self.mem_limit[j]):
+                        raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
+                else:
+                    self.admit(i, j, now, clock)
+                i += 1
+            if i >= n:
+                break
+            if submit[i] > now:
+                t = clock + (submit[i] - clock)
+                if t >= self.horizon or (heap and t >= heap[0][0]):  # not first: an event of its own
+                    return (t, _NORMAL, self.tick(), _ARRIVAL, i)
+                clock = t
+        return None
+
+    def on_ready(self, clock: float, i: int) -> None:
+        """Simulation._on_ready: ``i`` has started and runs."""
+        if self.state[i] != STARTING:
+            return  # its lifetime ended while it was starting
+        j = self.host_of[i]
+        if self.touches:
+            self.touch(j, clock)
+        self.starting[j] -= 1
+        self.ready(i, j, clock, clock)
+        if self.max_starts is not None and self.queue:
+            self.drain(clock, clock)  # a start slot on this host came free
+
+    def on_give_up(self, clock: float, i: int) -> None:
+        """Simulation._on_give_up: ``i`` waited ``max_wait_s`` in the queue."""
+        if self.state[i] == QUEUED:
+            self.state[i] = REJECTED
+            self.end_s[i] = clock
+            queue = self.queue
+            if queue and queue[0] == i:
+                self.drain(clock, clock)  # the head left: the next may fit
+
+    def on_restart(self, clock: float, i: int) -> None:
+        """Simulation._on_restart: ``i`` starts again after its back-off."""
+        state = self.state
+        if state[i] == BACKOFF:
+            self.restarts[i] += 1
+            j = self.host_of[i]
+            self.touch(j, clock)
+            state[i] = STARTING
+            self.starting[j] += 1
+            delay = self.start_s[i]
+            if delay > 0:
+                _push(self.heap, (clock + delay, _NORMAL, self.tick(), _READY, i))
+            else:
+                self.starting[j] -= 1
+                self.ready(i, j, clock, clock)
+
+    def on_usage_step(self, clock: float, i: int) -> None:
+        """Simulation._on_usage_step: new usage for every running instance."""
+        self.step(clock)
+        step_s = self.usage.step_s
+        if clock + step_s < self.horizon:
+            _push(self.heap, (clock + step_s, _NORMAL, self.tick(), _USAGE_STEP, 0))
+
+    def on_sample(self, clock: float, i: int) -> None:
+        """Simulation._on_sample: one timeseries row per host."""
+        if self.sums is not None:
+            self.sums()
+        overhead = self.overhead
+        self.sim.timeseries.add(clock, self.resident, self.running, map(operator.add, self.demand_sum, self.clip_sum),
+                                map(min, self.demand_sum, self.cores),
+                                [used + overhead * count + b
+                                 for used, count, b in zip(self.mem_sum, self.running, self.base)],
+                                [booked + b for booked, b in zip(self.booked_mem, self.base)], self.no_swap)
+        if self.progress is not None:
+            self.progress(clock)
+        if clock + self.sample_every_s < self.horizon:
+            _push(self.heap, (clock + self.sample_every_s, _NORMAL, self.tick(), _SAMPLE, 0))
+
+    def run(self) -> None:
+        """The event loop, to the horizon, then the integrals up to it."""
+        heap, horizon, tick, pop = self.heap, self.horizon, self.tick, _pop
+        # The next arrival waits beside the heap, not in it: one comparison instead of a
+        # push and a pop per arrival (its key is the one the general engine would give it).
+        arrival = (self.submit[0], _NORMAL, tick(), _ARRIVAL, 0) if self.n else None
+        _push(heap, (0.0, _NORMAL, tick(), _SAMPLE, 0))
+        if self.usage.step_s is not None:
+            _push(heap, (self.usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
+        # by kind; the functions, called with self: a plain call costs less than a bound method's
+        lane = type(self)
+        handlers = (lane.on_end, None, lane.on_ready, lane.on_give_up, lane.on_sample,
+                    lane.on_usage_step, lane.on_restart)  # arrivals never enter the heap
+        on_arrival = lane.on_arrival
+        while True:
+            if arrival is not None and (not heap or arrival < heap[0]):
+                clock, _, _, _, i = arrival
+                if clock >= horizon:
+                    break
+                arrival = on_arrival(self, clock, i)
+            elif heap:
+                clock, _, _, kind, i = pop(heap)
+                if clock >= horizon:
+                    break
+                handlers[kind](self, clock, i)
+            else:
+                break
+        self.collect(horizon)
+
+
+class ClosedLane(Lane):
+    """The closed mode: constant usage, no host ever contended; every integral has a
+    closed form, taken at the end (:meth:`FastLane._integrate`), so nothing is kept per
+    running instance but the hosts' sums."""
+
+    __slots__ = (
+        "inline", "run_cpu", "run_mem"
+    )
+
+    def __init__(self, sim: FastLane) -> None:
+        super().__init__(sim)
+        # the usage cap but for the machine's cores, which start() and stop() apply
+        run_cpu, _, run_mem = capped_usage(self.usage.cpu, self.usage.mem, None, sim.fp.cpu_cap, sim.fp.mem_cap)
+        # within every machine's cores, so the inlined paths need not cap it
+        self.inline = bool(np.all(run_cpu <= min(self.cores)))
+        self.run_cpu, self.run_mem = run_cpu.tolist(), run_mem.tolist()
+
+    def start(self, i: int, j: int, now: float, clock: float) -> None:
+        running, demand_sum, mem_sum, cores = self.running, self.demand_sum, self.mem_sum, self.cores
+        running[j] += 1
+        cpu, _, mem = capped_usage(self.run_cpu[i], self.run_mem[i], cores[j], _UNCAPPED, _UNCAPPED)
+        demand_sum[j] += cpu
+        mem_sum[j] += mem
+        if contended(demand_sum[j], cores[j]) or over_memory(mem_sum[j], self.overhead, running[j],
+                                                             self.allocatable[j]):
+            raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
+
+    def stop(self, i: int, j: int, now: float) -> None:
+        running = self.running
+        running[j] -= 1
+        if running[j]:
+            cpu, _, mem = capped_usage(self.run_cpu[i], self.run_mem[i], self.cores[j], _UNCAPPED, _UNCAPPED)
+            self.demand_sum[j] -= cpu
+            self.mem_sum[j] -= mem
+        else:  # forget accumulated rounding error
+            self.demand_sum[j] = self.mem_sum[j] = 0.0
+
+
+class _VaryingLane(Lane):
+    """What the bounded and tracked modes share: per-instance integrals kept as the run goes."""
+
+    __slots__ = (
+        "vm", "cpu_acc", "unmet_acc", "mem_acc", "run_acc", "weight", "cpu_cap_i", "mem_cap_i",
+        "cpu_cap_list", "mem_cap_list", "cores_np", "allocatable_np"
+    )
+
+    def __init__(self, sim: FastLane) -> None:
+        super().__init__(sim)
+        n = self.n
+        self.vm = sim.vm
+        # Per workload row, over all its attempts: CPU demanded and unmet, memory used
+        # (core-s, GiB-s) and time run (s); the tables' columns at the end.
+        self.cpu_acc, self.unmet_acc, self.mem_acc, self.run_acc = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+        sim.cpu_acc, sim.unmet_acc, sim.mem_acc, sim.run_acc = self.cpu_acc, self.unmet_acc, self.mem_acc, self.run_acc
+        self.weight, self.cpu_cap_i, self.mem_cap_i = sim.fp.weight, sim.fp.cpu_cap, sim.fp.mem_cap
+        self.cpu_cap_list, self.mem_cap_list = sim.cpu_cap, sim.mem_cap  # the same, for single elements
+        self.cores_np, self.allocatable_np = np.array(self.cores), np.array(self.allocatable)
+
+
+class BoundedLane(_VaryingLane):
+    """The bounded mode: no host can be contended or short of memory, so shares are
+    demands and nothing need be checked; a new instance's first usage waits for the next
+    batch (the next step or sample), or is drawn alone if it ends before."""
+
+    __slots__ = (
+        "clip", "live", "pending", "fresh", "cur", "alloc", "foot", "since", "started_at", "host_np"
+    )
+
+    def __init__(self, sim: FastLane) -> None:
+        super().__init__(sim)
+        n = self.n
+        self.cur, self.alloc, self.foot = np.zeros(n), np.zeros(n), np.zeros(n)  # foot: GiB used
+        self.clip = np.zeros(n)  # demand above the ceiling: demand, and unmet
+        self.since, self.started_at, self.host_np = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)
+        self.live = np.zeros(n, dtype=bool)
+        self.pending: list[int] = []
+        self.fresh = [False] * n
+
+    def everyone(self) -> np.ndarray:
+        """The running instances."""
+        return np.flatnonzero(self.live)
+
+    def flush(self) -> None:
+        """The first usage of the instances started since the last batch."""
+        fresh, pending = self.fresh, self.pending
+        inst = np.array([i for i in pending if fresh[i]], dtype=np.int64)
+        pending.clear()
+        if not len(inst):
+            return
+        for i in inst.tolist():
+            fresh[i] = False
+        cpu, self.clip[inst], self.foot[inst] = capped_usage(
+            *self.usage.at_start(inst, self.started_at[inst]), self.cores_np[self.host_np[inst]],
+            self.cpu_cap_i[inst], self.mem_cap_i[inst])
+        self.cur[inst] = self.alloc[inst] = cpu
+
+    def start(self, i: int, j: int, now: float, clock: float) -> None:
+        self.running[j] += 1
+        self.since[i] = self.started_at[i] = now
+        self.host_np[i] = j
+        self.live[i] = self.fresh[i] = True
+        self.pending.append(i)
+
+    def stop(self, i: int, j: int, now: float) -> None:
+        self.running[j] -= 1
+        cur, clip, foot = self.cur, self.clip, self.foot
+        if self.fresh[i]:  # ends before its first usage was drawn: draw it alone
+            self.fresh[i] = False
+            cpu, clip[i], foot[i] = capped_usage(*self.usage.at_one(i, 0.0, self.started_at[i]), self.cores[j],
+                                                 self.cpu_cap_i[i], self.mem_cap_i[i])
+            cur[i] = self.alloc[i] = cpu
+        dt = now - self.since[i]
+        self.cpu_acc[i] += (cur[i] + clip[i]) * dt
+        self.unmet_acc[i] += clip[i] * dt
+        self.mem_acc[i] += foot[i] * dt
+        self.run_acc[i] += now - self.started_at[i]
+        self.live[i] = False
+
+    def step(self, now: float) -> None:
+        self.flush()
+        cur, clip, foot, since, started_at = self.cur, self.clip, self.foot, self.since, self.started_at
+        inst = self.everyone()
+        dt = now - since[inst]
+        self.cpu_acc[inst] += (cur[inst] + clip[inst]) * dt
+        self.unmet_acc[inst] += clip[inst] * dt
+        self.mem_acc[inst] += foot[inst] * dt
+        since[inst] = now
+        cpu, clip[inst], mem = capped_usage(*self.usage.at(inst, now - started_at[inst], now),
+                                            self.cores_np[self.host_np[inst]], self.cpu_cap_i[inst],
+                                            self.mem_cap_i[inst])
+        cur[inst] = self.alloc[inst] = cpu
+        foot[inst] = np.maximum(foot[inst], mem) if self.vm else mem  # a guest keeps what it touched
+
+    def sums(self) -> None:
+        """The hosts' sums from the running instances (they lag between batches)."""
+        self.flush()
+        inst, m = self.everyone(), self.m
+        host = self.host_np[inst]
+        self.demand_sum[:] = np.bincount(host, self.cur[inst], m).tolist()
+        self.clip_sum[:] = np.bincount(host, self.clip[inst], m).tolist()
+        self.mem_sum[:] = np.bincount(host, self.foot[inst], m).tolist()
+
+    def collect(self, now: float) -> None:
+        """At the horizon: the running instances' integrals."""
+        self.sums()
+        inst = self.everyone()
+        dt = now - self.since[inst]
+        cur, clip = self.cur[inst], self.clip[inst]
+        self.run_acc[inst] += now - self.started_at[inst]
+        self.cpu_acc[inst] += (cur + clip) * dt
+        self.unmet_acc[inst] += (cur - self.alloc[inst] + clip) * dt
+        self.mem_acc[inst] += self.foot[inst] * dt
+
+
+class TrackedLane(_VaryingLane):
+    """The tracked mode: usage that may exceed the bookings; a host over its cores shares
+    them out and a container host over its memory runs the OOM killer.
+
+    Running instances sit in slots: parallel arrays, one slot per running attempt, in the
+    order they started, so a usage step works on the contiguous [0, k) (no search for who
+    runs, no gathers from per-row arrays). A stop leaves a hole (instance -1) that the next
+    step, or a full table, closes by compaction. The slot's integrals start from the
+    instance's own (0 unless it restarts) and go back to it at its stop, so every sum is
+    taken in the order the general engine takes it. Events read and write single slots
+    through memoryviews: twice as fast as numpy scalars, and Python floats come out, so
+    the hosts' sums stay plain floats. Each host also lists its running instances
+    (swap-remove), in the general engine's slot order, which its OOM order and CPU shares
+    follow.
+    """
+
+    __slots__ = (
+        "start_usage", "room", "k", "s_clip", "columns", "kept_at_step", "slot", "v_slot", "members", "pos",
+        "sharing", "mem_request", "priority", "kills", "restarts", "streak", "restart", "backoff_s",
+        "backoff_max_s", "capped_cpu", "capped_mem", "s_inst", "s_host", "s_cur", "s_alloc", "s_foot",
+        "s_since", "s_started", "s_cpu", "s_unmet", "s_mem", "v_inst", "v_host", "v_cur", "v_alloc", "v_foot",
+        "v_since", "v_started", "v_cpu", "v_unmet", "v_mem", "v_clip", "v_cpu_acc", "v_unmet_acc",
+        "v_mem_acc", "v_run_acc", "last_t", "stranded"
+    )
+
+    def __init__(self, sim: FastLane) -> None:
+        super().__init__(sim)
+        n, m = self.n, self.m
+        self.mem_request, self.priority = sim.fp.mem_request, sim.fp.priority
+        self.kills, self.restarts, self.streak = sim.kills, sim.restarts, sim.streak
+        self.restart, self.backoff_s, self.backoff_max_s = sim.restart, sim.backoff_s, sim.backoff_max_s
+        self.capped_cpu = bool(np.isfinite(self.cpu_cap_i).any())
+        self.capped_mem = bool(np.isfinite(self.mem_cap_i).any())
+        self.start_usage = self.usage.start_usage()
+        self.room = room = 2 * n + 16  # slots: at most n live, so a compaction frees n + 16 or more
+        self.k = 0  # slots in use (live or holes)
+        self.s_inst, self.s_host = np.zeros(room, dtype=np.int64), np.zeros(room, dtype=np.int64)
+        # demand, share, GiB used
+        self.s_cur, self.s_alloc, self.s_foot = np.zeros(room), np.zeros(room), np.zeros(room)
+        self.s_clip = np.zeros(room)  # demand above the ceiling
+        self.s_since, self.s_started = np.zeros(room), np.zeros(room)  # integrals settled up to; attempt's start
+        self.s_cpu, self.s_unmet, self.s_mem = np.zeros(room), np.zeros(room), np.zeros(room)  # integrals; 0 past k
+        self.columns = (self.s_inst, self.s_host, self.s_cur, self.s_alloc, self.s_foot, self.s_since, self.s_started,
+                        self.s_cpu, self.s_unmet, self.s_mem, self.s_clip)
+        # what a usage step keeps of a slot (a VM keeps its high-water mark of memory)
+        self.kept_at_step = ((self.s_inst, self.s_host, self.s_started, self.s_cpu, self.s_unmet, self.s_mem)
+                             + ((self.s_foot,) if self.vm else ()))
+        self.slot = np.zeros(n, dtype=np.int64)  # a running instance's slot
+        (self.v_inst, self.v_host, self.v_cur, self.v_alloc, self.v_foot, self.v_since, self.v_started,
+         self.v_cpu, self.v_unmet, self.v_mem, self.v_clip) = map(memoryview, self.columns)
+        self.v_slot = memoryview(self.slot)
+        self.v_cpu_acc, self.v_unmet_acc, self.v_mem_acc, self.v_run_acc = map(
+            memoryview, (self.cpu_acc, self.unmet_acc, self.mem_acc, self.run_acc))
+        self.members: list[list[int]] = [[] for _ in range(m)]
+        self.pos = [0] * n
+        self.sharing = [False] * m  # hosts contended now: their cores shared out
+        self.last_t, self.stranded = [0.0] * m, [0.0] * m
+        sim.stranded = self.stranded
+
+    def compact(self, moved: tuple[np.ndarray, ...] | None = None) -> None:
+        """Close the holes: live slots to the front, in order; fresh slots at 0.
+        Only the ``moved`` columns follow (a usage step rewrites the others); all by default."""
+        k, s_inst = self.k, self.s_inst
+        keep = np.flatnonzero(s_inst[:k] >= 0)
+        kept = len(keep)
+        if kept < k:
+            for column in (self.columns if moved is None else moved):
+                column[:kept] = column[keep]
+            self.slot[s_inst[:kept]] = np.arange(kept)
+            self.s_cpu[kept:k] = self.s_unmet[kept:k] = self.s_mem[kept:k] = 0.0
+            self.k = kept
+
+    def slots_of(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """Host ``j``'s running instances and their slots, in its order."""
+        inst = np.array(self.members[j], dtype=np.int64)
+        return inst, self.slot[inst]
+
+    touches = True
+
+    def touch(self, j: int, now: float) -> None:
+        """Before any change on host ``j`` at ``now`` (each event calls it once): its
+        memory booked but unused until then (up to what the host has; use beyond the
+        booking strands nothing). Every other host integral follows from the
+        instances' own, at the end."""
+        last_t = self.last_t
+        dt = now - last_t[j]
+        if dt > 0:
+            last_t[j] = now
+            # rules.stranded_gib, written out: touch runs at every event
+            booked, most = self.booked_mem[j], self.allocatable[j]
+            left = (most if most < booked else booked) - (self.mem_sum[j] + self.overhead * self.running[j])
+            if left > 0:
+                self.stranded[j] += left * dt
+
+    def settle_host(self, j: int, now: float) -> None:
+        """HostState.settle: every member's integrals up to ``now``."""
+        _, at = self.slots_of(j)
+        s_cur, s_since = self.s_cur, self.s_since
+        dt = now - s_since[at]
+        clip = self.s_clip[at]
+        self.s_cpu[at] += (s_cur[at] + clip) * dt
+        if self.sharing[j]:
+            self.s_unmet[at] += (s_cur[at] - self.s_alloc[at] + clip) * dt
+        else:
+            self.s_unmet[at] += clip * dt
+        self.s_mem[at] += self.s_foot[at] * dt
+        s_since[at] = now
+
+    def pressure(self, j: int, now: float, clock: float) -> bool:
+        """Simulation._settle_host's memory part: the OOM killer on a container host
+        over its memory (True if it freed a booking); a VM host would reclaim."""
+        if not over_memory(self.mem_sum[j], self.overhead, self.running[j], self.allocatable[j]):
+            return False
+        if self.vm:
+            raise NeedsGeneral  # KSM, balloon, swap: the general engine's
+        return self.oom(j, now, clock)
+
+    def oom(self, j: int, now: float, clock: float) -> bool:
+        """Simulation._oom: victims in the kubelet's eviction order until the host fits."""
+        inst, at = self.slots_of(j)
+        freed = False
+        for i in inst[oom_victims(self.s_foot[at], self.mem_request[inst], self.priority[inst], self.overhead,
+                                  self.allocatable[j])].tolist():
+            freed |= self.kill(i, j, now, clock)
+        return freed
+
+    def kill(self, i: int, j: int, now: float, clock: float) -> bool:
+        """Simulation._kill: out of the running set; gone for good, or back after a back-off."""
+        started_s = self.v_started[self.v_slot[i]]
+        self.remove(i, j, now)
+        self.kills[i] += 1
+        if not self.restart:
+            self.release(i, j, now)
+            self.state[i] = KILLED
+            self.end_s[i] = now
+            return True
+        streak = self.streak
+        delay, streak[i] = backoff(streak[i], now - started_s, self.backoff_s, self.backoff_max_s)
+        self.state[i] = BACKOFF
+        _push(self.heap, (clock + delay, _NORMAL, self.tick(), _RESTART, i))
+        return False
+
+    def share(self, j: int, now: float) -> None:
+        """HostState.rebalance's CPU part: weighted max-min shares when over the cores."""
+        sharing = self.sharing
+        now_contended = contended(self.demand_sum[j], self.cores[j])
+        if now_contended and not sharing[j]:
+            self.settle_host(j, now)  # until now everyone had its full share
+        if now_contended or sharing[j]:
+            inst, at = self.slots_of(j)
+            s_cur = self.s_cur
+            self.s_alloc[at] = water_fill(s_cur[at], self.weight[inst], self.cores[j]) if now_contended else s_cur[at]
+        sharing[j] = now_contended
+
+    # start and remove are the hot path (once per start and stop): the checks of pressure
+    # and share are inlined, the rest reads single slots.
+    def start(self, i: int, j: int, now: float, clock: float) -> None:
+        running, sharing = self.running, self.sharing
+        running[j] += 1
+        if sharing[j]:
+            self.settle_host(j, now)
+        cpu, clip, mem = capped_usage(*self.start_usage(i, now), self.cores[j], self.cpu_cap_list[i],
+                                      self.mem_cap_list[i])
+        if self.k == self.room:
+            self.compact()
+        s = self.k
+        self.k = s + 1
+        self.v_inst[s], self.v_host[s] = i, j
+        self.v_cur[s] = self.v_alloc[s] = cpu
+        self.v_clip[s] = clip
+        self.v_foot[s] = mem
+        self.v_since[s] = self.v_started[s] = now
+        if self.kills[i]:  # a restart: the integrals go on from the instance's
+            self.v_cpu[s], self.v_unmet[s], self.v_mem[s] = self.v_cpu_acc[i], self.v_unmet_acc[i], self.v_mem_acc[i]
+        self.v_slot[i] = s
+        group = self.members[j]
+        self.pos[i] = len(group)
+        group.append(i)
+        demand_sum, mem_sum = self.demand_sum, self.mem_sum
+        demand_sum[j] += cpu
+        self.clip_sum[j] += clip
+        mem_sum[j] += mem
+        # over_memory() and contended() against the limits: once per start
+        freed = (self.pressure(j, now, clock) if mem_sum[j] + self.overhead * running[j] > self.mem_limit[j]
+                 else False)
+        if sharing[j] or demand_sum[j] > self.cpu_limit[j]:
+            self.share(j, now)
+        if freed and self.queue:
+            self.drain(now, clock)
+
+    def remove(self, i: int, j: int, now: float) -> None:
+        """HostState.remove and Simulation._account: out of the running set, with its integrals."""
+        self.running[j] -= 1
+        s = self.v_slot[i]
+        v_cpu, v_mem, v_unmet, v_clip, v_cur, v_foot = (self.v_cpu, self.v_mem, self.v_unmet, self.v_clip,
+                                                        self.v_cur, self.v_foot)
+        if self.sharing[j]:
+            self.settle_host(j, now)
+            self.v_cpu_acc[i], self.v_mem_acc[i] = v_cpu[s], v_mem[s]
+            self.v_unmet_acc[i] = v_unmet[s]
+        else:
+            dt = now - self.v_since[s]
+            clip = v_clip[s]
+            self.v_cpu_acc[i] = v_cpu[s] + (v_cur[s] + clip) * dt
+            self.v_mem_acc[i] = v_mem[s] + v_foot[s] * dt
+            self.v_unmet_acc[i] = v_unmet[s] + clip * dt
+        self.v_run_acc[i] += now - self.v_started[s]
+        self.v_inst[s] = -1  # a hole until the next compaction
+        group, pos = self.members[j], self.pos
+        last = group.pop()
+        if last != i:
+            p = pos[i]
+            group[p] = last
+            pos[last] = p
+        if group:
+            self.demand_sum[j] -= v_cur[s]
+            self.clip_sum[j] -= v_clip[s]
+            self.mem_sum[j] -= v_foot[s]
+        else:  # forget accumulated rounding error
+            self.demand_sum[j] = self.clip_sum[j] = self.mem_sum[j] = 0.0
+
+    def stop(self, i: int, j: int, now: float) -> None:
+        self.remove(i, j, now)
+        if self.sharing[j] or self.demand_sum[j] > self.cpu_limit[j]:  # contended(), against the limit
+            self.share(j, now)
+
+    def step(self, now: float) -> None:
+        """Simulation._on_usage_step: everyone's integrals, then new usage and shares."""
+        m, touch = self.m, self.touch
+        for j in range(m):
+            touch(j, now)
+        # the integrals up to now, holes too (they go), then the live slots to the front
+        k = self.k
+        dt = now - self.s_since[:k]
+        cur, alloc, foot, clip = self.s_cur[:k], self.s_alloc[:k], self.s_foot[:k], self.s_clip[:k]
+        self.s_cpu[:k] += (cur + clip) * dt
+        self.s_unmet[:k] += (cur - alloc + clip) * dt  # cur - alloc: 0 on uncontended hosts
+        self.s_mem[:k] += foot * dt
+        self.compact(self.kept_at_step)
+        live = self.k
+        if not live:
+            return
+        cur, alloc, foot = self.s_cur[:live], self.s_alloc[:live], self.s_foot[:live]
+        self.s_since[:live] = now
+        inst, where = self.s_inst[:live], self.s_host[:live]
+        cpu, mem = self.usage.at(inst, now - self.s_started[:live], now)
+        # an infinite cap changes nothing: skipped
+        cpu, clip, mem = capped_usage(cpu, mem, self.cores_np[where],
+                                      self.cpu_cap_i[inst] if self.capped_cpu else None,
+                                      self.mem_cap_i[inst] if self.capped_mem else None)
+        cur[:] = alloc[:] = cpu
+        self.s_clip[:live] = clip
+        self.clip_sum[:] = np.bincount(where, self.s_clip[:live], m).tolist()
+        foot[:] = np.maximum(foot, mem) if self.vm else mem  # a guest keeps what it touched
+        self.demand_sum[:] = np.bincount(where, cpu, m).tolist()
+        self.mem_sum[:] = np.bincount(where, foot, m).tolist()
+        over = over_memory(np.array(self.mem_sum), self.overhead, np.array(self.running), self.allocatable_np)
+        for j in np.flatnonzero(over).tolist():
+            if self.pressure(j, now, now) and self.queue:
+                # the general engine drains the queue between hosts' updates: its order
+                raise NeedsGeneral
+        over = contended(np.array(self.demand_sum), self.cores_np)
+        for j in np.flatnonzero(over).tolist():
+            inst, at = self.slots_of(j)
+            self.s_alloc[at] = water_fill(self.s_cur[at], self.weight[inst], self.cores[j])
+        self.sharing[:] = over.tolist()
+
+    def collect(self, now: float) -> None:
+        """At the horizon: the hosts' stranded memory, the running instances' integrals."""
+        for j in range(self.m):
+            self.touch(j, now)
+        self.compact()
+        live = self.k
+        inst, cur, dt = self.s_inst[:live], self.s_cur[:live], now - self.s_since[:live]
+        clip = self.s_clip[:live]
+        self.run_acc[inst] += now - self.s_started[:live]
+        self.cpu_acc[inst] = self.s_cpu[:live] + (cur + clip) * dt
+        self.unmet_acc[inst] = self.s_unmet[:live] + (cur - self.s_alloc[:live] + clip) * dt
+        self.mem_acc[inst] = self.s_mem[:live] + self.s_foot[:live] * dt
+
+
+_LANES = {"closed": ClosedLane, "bounded": BoundedLane, "tracked": TrackedLane}  # by FastLane.mode
