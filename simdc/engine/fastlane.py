@@ -258,7 +258,8 @@ class Lane:
         self.heap: list[tuple] = []
         self.tick = itertools.count().__next__
         self.queue, self.progress, hosts = sim.queue, sim.progress, sim.hosts
-        self.n, self.m = n, m = len(sim.submit), len(hosts)
+        self.n, self.m = len(sim.submit), len(hosts)
+        m = self.m
         self.submit, self.duration, self.start_s = sim.submit, sim.duration, sim.start_s
         self.book_cpu, self.book_mem = sim.book_cpu, sim.book_mem
         self.state, self.host_of = sim.state, sim.host_of
