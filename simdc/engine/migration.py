@@ -366,18 +366,11 @@ class Mover:
         done so far counts as lost (a restart)."""
         sim = self.sim
         host = sim.hosts[sim.host_of[i]]
-        state = sim.state[i]
         rem = None
-        if state == RUNNING:
+        if sim.state[i] == RUNNING:
             host.settle(now)
             rem = host.rem[sim.slot_of[i]]
-            sim._stop(i, host, now)
-            if lose:
-                sim.lost_core_s[i] += sim.last_work
-            host.rebalance(now)
-            sim._schedule_finish(host, now)
-        elif state == STARTING:
-            host.starting -= 1
+        sim._take_off(i, host, now, lost=lose)
         sim.epoch[i] += 1
         host.release(now, sim.book_cpu[i], sim.book_mem[i])
         sim.resident_s[i] += now - sim.stay_s[i]

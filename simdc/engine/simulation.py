@@ -625,13 +625,21 @@ class Simulation:
         elif state in (RUNNING, STARTING, BACKOFF):
             now = self.env.now
             host = self.hosts[self.host_of[i]]
-            if state == RUNNING:
-                self._stop(i, host, now)
-                host.rebalance(now)
-                self._schedule_finish(host, now)
-            elif state == STARTING:
-                host.starting -= 1
+            self._take_off(i, host, now)
             self._leave(i, host, now, COMPLETED)
+
+    def _take_off(self, i: int, host: HostState, now: float, lost: bool = False) -> None:
+        """``i`` leaves its host's running set (its integrals kept; ``lost``: the work it
+        did counts as lost) or the host's starts; a backed-off instance holds neither."""
+        state = self.state[i]
+        if state == RUNNING:
+            self._stop(i, host, now)
+            if lost:
+                self.lost_core_s[i] += self.last_work
+            host.rebalance(now)
+            self._schedule_finish(host, now)
+        elif state == STARTING:
+            host.starting -= 1
 
     def _stop(self, i: int, host: HostState, now: float) -> None:
         """Take ``i`` out of its host's running set and keep its integrals."""
@@ -656,12 +664,7 @@ class Simulation:
             return
         host = self.hosts[self.host_of[i]]
         self.epoch[i] += 1
-        if state == RUNNING:
-            self._stop(i, host, now)
-            host.rebalance(now)
-            self._schedule_finish(host, now)
-        elif state == STARTING:
-            host.starting -= 1
+        self._take_off(i, host, now)
         self._leave(i, host, now, COMPLETED)
 
     def _collect(self, i: int, host: HostState, s: int) -> None:
@@ -889,14 +892,7 @@ class Simulation:
     def _fail(self, i: int, now: float) -> None:
         """Instance ``i`` dies with its host or kernel: resubmitted, or lost."""
         host = self.hosts[self.host_of[i]]
-        state = self.state[i]
-        if state == RUNNING:
-            self._stop(i, host, now)
-            self.lost_core_s[i] += self.last_work
-            host.rebalance(now)
-            self._schedule_finish(host, now)
-        elif state == STARTING:
-            host.starting -= 1
+        self._take_off(i, host, now, lost=True)
         self.failure_kills[i] += 1
         self.epoch[i] += 1
         self._leave(i, host, now, FAILED, drain=False)
