@@ -411,30 +411,28 @@ COST_SERIES = ("price_series", "carbon_series")  # the [cost] table's files
 def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
     """Make workload and series paths absolute: relative to ``base``, or else under ``$SIMDC_TRACES``."""
     services = raw.get("services")
-    for service in services if isinstance(services, list) else ():
-        demand = service.get("demand") if isinstance(service, dict) else None
-        for key in ("trace", "series"):  # demand files: an invocation trace, a plain series
-            if isinstance(demand, dict) and isinstance(demand.get(key), str):
-                path = Path(demand[key]).expanduser()
-                if not path.is_absolute():
-                    elsewhere = under_traces_env(path)
-                    path = (base / path).resolve()
-                    if not _exists(path) and elsewhere is not None and _exists(elsewhere):
-                        path = elsewhere.resolve()
-                demand[key] = str(path)
-    for table, keys in (("workload", ("trace", "usage")), ("cost", COST_SERIES)):
-        files = raw.get(table)
+    tables = [service.get("demand") for service in (services if isinstance(services, list) else ())
+              if isinstance(service, dict)]
+    keyed = [(demand, ("trace", "series")) for demand in tables]  # demand files: an invocation trace, a series
+    keyed += [(raw.get("workload"), ("trace", "usage")), (raw.get("cost"), COST_SERIES)]
+    for files, keys in keyed:
         if not isinstance(files, dict):
             continue
         for key in keys:
             if isinstance(files.get(key), str):
-                path = Path(files[key]).expanduser()
-                if not path.is_absolute():
-                    elsewhere = under_traces_env(path)
-                    path = (base / path).resolve()
-                    if not _exists(path) and elsewhere is not None and _exists(elsewhere):
-                        path = elsewhere.resolve()
-                files[key] = str(path)
+                files[key] = _resolved(files[key], base)
+
+
+def _resolved(given: str, base: Path) -> str:
+    """A config's file path made absolute: relative to ``base`` (the config's folder), or,
+    when nothing is there, under ``$SIMDC_TRACES`` where it exists."""
+    path = Path(given).expanduser()
+    if not path.is_absolute():
+        elsewhere = under_traces_env(path)
+        path = (base / path).resolve()
+        if not _exists(path) and elsewhere is not None and _exists(elsewhere):
+            path = elsewhere.resolve()
+    return str(path)
 
 
 TRACES_ENV = "SIMDC_TRACES"  # the folder holding the trace samples, as the tests read them (tests/workload/traces.py)
