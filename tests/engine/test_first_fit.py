@@ -21,33 +21,49 @@ def plain_scan(booked_cpu, booked_mem, cpu_limit, mem_limit, cpu, mem) -> int:
     return -1
 
 
+class Checked:
+    """Hosts with FirstFit over them, every pick held to the plain scan's."""
+
+    def __init__(self, hosts, sizes, few: bool):
+        self.cpu_limit = [limit(float(c)) for c, _ in hosts]
+        self.mem_limit = [limit(float(g)) for _, g in hosts]
+        self.book_cpu = [cpu for cpu, _ in sizes]
+        self.book_mem = [mem for _, mem in sizes]
+        self.booked_cpu, self.booked_mem = [0.0] * len(hosts), [0.0] * len(hosts)
+        self.fit = FirstFit(self.booked_cpu, self.booked_mem, self.cpu_limit, self.mem_limit, self.book_cpu,
+                            self.book_mem, few)
+        self.placed: list[tuple[int, int]] = []  # (size, host)
+
+    def place(self, size: int) -> bool:
+        expected = plain_scan(self.booked_cpu, self.booked_mem, self.cpu_limit, self.mem_limit,
+                              self.book_cpu[size], self.book_mem[size])
+        j = self.fit.place(size)
+        assert j == expected
+        if j >= 0:
+            self.booked_cpu[j] += self.book_cpu[size]
+            self.booked_mem[j] += self.book_mem[size]
+            self.fit.grew(j)
+            self.placed.append((size, j))
+        return j >= 0
+
+    def release(self, pick: int) -> None:
+        size, j = self.placed.pop(pick % len(self.placed))
+        self.booked_cpu[j] -= self.book_cpu[size]
+        self.booked_mem[j] -= self.book_mem[size]
+        self.fit.shrank(j)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(2, 16), st.integers(4, 64)), min_size=2, max_size=6),
        st.lists(st.tuples(st.booleans(), st.integers(0, len(SIZES) - 1), st.integers(0, 10 ** 6)), max_size=120),
        st.booleans())
 def test_first_fit_with_its_caches_picks_the_plain_scans_host(hosts, steps, few):
-    cpu_limit = [limit(float(c)) for c, _ in hosts]
-    mem_limit = [limit(float(g)) for _, g in hosts]
-    book_cpu = [cpu for cpu, _ in SIZES]
-    book_mem = [mem for _, mem in SIZES]
-    booked_cpu, booked_mem = [0.0] * len(hosts), [0.0] * len(hosts)
-    fit = FirstFit(booked_cpu, booked_mem, cpu_limit, mem_limit, book_cpu, book_mem, few)
-    placed: list[tuple[int, int]] = []  # (size, host)
+    fleet = Checked(hosts, SIZES, few)
     for arrive, size, pick in steps:
-        if arrive or not placed:
-            expected = plain_scan(booked_cpu, booked_mem, cpu_limit, mem_limit, book_cpu[size], book_mem[size])
-            j = fit.place(size)
-            assert j == expected
-            if j >= 0:
-                booked_cpu[j] += book_cpu[size]
-                booked_mem[j] += book_mem[size]
-                fit.grew(j)
-                placed.append((size, j))
+        if arrive or not fleet.placed:
+            fleet.place(size)
         else:
-            size, j = placed.pop(pick % len(placed))
-            booked_cpu[j] -= book_cpu[size]
-            booked_mem[j] -= book_mem[size]
-            fit.shrank(j)
+            fleet.release(pick)
 
 
 @settings(max_examples=60, deadline=None)
@@ -60,35 +76,14 @@ def test_first_fit_for_a_queues_head_picks_the_plain_scans_host(hosts, sizes, st
     """A FIFO queue as the lanes keep it: arrivals wait behind the head, and every
     departure tries the head again (the *failed* cache's case), over many float sizes and
     sizes that fill hosts exactly (the *first* cache's case: hosts with no room at all)."""
-    cpu_limit = [limit(float(c)) for c, _ in hosts]
-    mem_limit = [limit(float(g)) for _, g in hosts]
-    book_cpu = [cpu for cpu, _ in sizes]
-    book_mem = [mem for _, mem in sizes]
-    booked_cpu, booked_mem = [0.0] * len(hosts), [0.0] * len(hosts)
-    fit = FirstFit(booked_cpu, booked_mem, cpu_limit, mem_limit, book_cpu, book_mem, few)
-    placed: list[tuple[int, int]] = []  # (size, host)
+    fleet = Checked(hosts, sizes, few)
     queue: list[int] = []
-
-    def place(size: int) -> bool:
-        expected = plain_scan(booked_cpu, booked_mem, cpu_limit, mem_limit, book_cpu[size], book_mem[size])
-        j = fit.place(size)
-        assert j == expected
-        if j >= 0:
-            booked_cpu[j] += book_cpu[size]
-            booked_mem[j] += book_mem[size]
-            fit.grew(j)
-            placed.append((size, j))
-        return j >= 0
-
     for arrive, pick in steps:
-        if arrive or not placed:
+        if arrive or not fleet.placed:
             size = pick % len(sizes)
-            if queue or not place(size):
+            if queue or not fleet.place(size):
                 queue.append(size)
         else:
-            size, j = placed.pop(pick % len(placed))
-            booked_cpu[j] -= book_cpu[size]
-            booked_mem[j] -= book_mem[size]
-            fit.shrank(j)
-            while queue and place(queue[0]):
+            fleet.release(pick)
+            while queue and fleet.place(queue[0]):
                 queue.pop(0)
