@@ -32,7 +32,9 @@ Scenarios (issue 16, the baseline before the one engine; config in benchmarks/ca
                  as a user runs it (a config file, reading and writing the results
                  included), beside a bare FIFO + first-fit heapq loop on the same instances
                  in the same run; the two must place every instance at the same time on
-                 the same host.
+                 the same host. Its processes run with a bytecode cache in a temporary
+                 folder, as an installed package runs (this machine sets
+                 PYTHONDONTWRITEBYTECODE=1); ``--no-pycache``: the environment as it is.
 
 Scenario (issue 20, a fleet of cells):
   cells          the capacity study as ``--cells`` cells (default 2, 4 and 8) of
@@ -394,11 +396,28 @@ pd.DataFrame({"start_s": start, "end_s": end, "host": host}).to_parquet(sys.argv
 """
 
 
-def run_phases(config: Path, out: Path) -> dict:
+def user_env(folder: Path | None) -> dict | None:
+    """The environment of a process run as a user runs it, with Python's bytecode cache
+    kept in ``folder`` (None: this process's environment as it is). This machine's
+    environment sets PYTHONDONTWRITEBYTECODE=1, so each process run as it is compiles
+    every simdc module from source again (some 50 modules, 0.7 MB of Python: 0.2-0.27 s
+    of `compile` on the loaded machine), which an installed package never does (pip
+    compiles it at install). The cache goes under ``folder`` (PYTHONPYCACHEPREFIX), never
+    into the project or another checkout."""
+    if folder is None:
+        return None
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(folder)
+    return env
+
+
+def run_phases(config: Path, out: Path, env: dict | None = None) -> dict:
     """One ``simdc run`` split into phases (:data:`RUN_PHASES`), with its exit and the
     process's wall time."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", RUN_PHASES, str(config), str(out)], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", RUN_PHASES, str(config), str(out)], capture_output=True, text=True,
+                          env=env)
     ended, wall = time.time(), time.perf_counter() - started
     phases = json.loads(done.stdout.strip().splitlines()[-1])
     phases["exit_s"] = ended - phases.pop("returned")
@@ -487,16 +506,22 @@ def scenario_cloudsimpy(args) -> dict:
         config.write_text(CLOUDSIMPY_TOML.format(trace=jobs, start=CLOUDSIMPY_WINDOW_S[0],
                                                  stop=CLOUDSIMPY_WINDOW_S[1]))
         script = Path(sys.executable).with_name("simdc")
+        env = user_env(None if args.no_pycache else folder / "pycache")
+        if env is not None:  # every module compiled once, before anything is timed
+            subprocess.run([sys.executable, "-c", RUN_IMPORTS + ", simdc.__main__, rich.table"], check=True, env=env)
+            subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(HERE)!r}); import run"],
+                           check=True, env=env)
         instances = read_trace(jobs, "cloudsimpy", selection=Selection(time_window_s=CLOUDSIMPY_WINDOW_S)).instances
         columns = [instances[c].to_numpy(float) for c in ("submit_s", "duration_s", "cpu_cores", "memory_gib")]
         walls, simulate, bare, imports, scripts = [], [], [], [], []
         for k in range(args.repeat):
             started = time.perf_counter()  # what every simdc run pays before it reads a byte, and its exit
-            subprocess.run([sys.executable, "-c", RUN_IMPORTS], check=True)
+            subprocess.run([sys.executable, "-c", RUN_IMPORTS], check=True, env=env)
             imports.append(time.perf_counter() - started)
             out = folder / f"out{k}"
             started = time.perf_counter()
-            done = subprocess.run([str(script), "run", str(config), "--out", str(out)], capture_output=True, text=True)
+            done = subprocess.run([str(script), "run", str(config), "--out", str(out)], capture_output=True, text=True,
+                                  env=env)
             walls.append(time.perf_counter() - started)
             if done.returncode:
                 raise SystemExit(f"error: simdc run failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
@@ -505,9 +530,9 @@ def scenario_cloudsimpy(args) -> dict:
             bare.append(wall)
             started = time.perf_counter()
             subprocess.run([sys.executable, "-c", BARE_SCRIPT, str(jobs), str(CLOUDSIMPY_WINDOW_S[1]),
-                            str(folder / "bare.parquet"), str(HERE)], check=True)
+                            str(folder / "bare.parquet"), str(HERE)], check=True, env=env)
             scripts.append(time.perf_counter() - started)
-        phases = run_phases(config, folder / "phases")
+        phases = run_phases(config, folder / "phases", env)
         table = pd.read_parquet(out / "instances.parquet").set_index("id").loc[instances["id"]]
         # to the last bits only: a time window gives simdc's instances duration = (submit + duration) - start
         script_same = bool(np.allclose(pd.read_parquet(folder / "bare.parquet")["start_s"].to_numpy(), start,
@@ -521,7 +546,7 @@ def scenario_cloudsimpy(args) -> dict:
             "bare_s": bare_wall, "bares_s": bare, "script_s": float(np.median(scripts)), "scripts_s": scripts,
             "script_same": script_same,
             "ratio_to_bare": wall / bare_wall, "best_ratio": min(walls) / min(bare), "same_placements": same,
-            "completed": int(np.isfinite(end).sum()), "phases": phases,
+            "completed": int(np.isfinite(end).sum()), "phases": phases, "pycache": env is not None,
             "files_mib": {k: v / 2**20 for k, v in sizes.items()}}
 
 
@@ -685,6 +710,9 @@ def main() -> None:
     parser.add_argument("--cells", default="2,4,8", help="cells: cell counts, comma-separated")
     parser.add_argument("--workers", default="1,2", help="cells: worker counts, comma-separated (1: no Dask)")
     parser.add_argument("--hosts-per-cell", type=int, default=100, help="cells: hosts in each cell")
+    parser.add_argument("--no-pycache", action="store_true",
+                        help="cloudsimpy: run its processes in this environment as it is (PYTHONDONTWRITEBYTECODE "
+                             "kept: every simdc module compiled at each start), not with a bytecode cache")
     parser.add_argument("--child")
     args = parser.parse_args()
     unknown = [name for name in args.scenarios if name not in KNOWN]
@@ -747,7 +775,8 @@ def main() -> None:
                   f"lane {f['lanes']}; {f['load']}")
         elif name == "cloudsimpy":
             f = run_child("cloudsimpy", ["--repeat", str(args.repeat)]
-                          + (["--jobs-csv", args.jobs_csv] if args.jobs_csv else []))
+                          + (["--jobs-csv", args.jobs_csv] if args.jobs_csv else [])
+                          + (["--no-pycache"] if args.no_pycache else []))
             if "skipped" in f:
                 print(f"cloudsimpy: skipped: {f['skipped']}")
                 continue
@@ -760,7 +789,9 @@ def main() -> None:
                   f"loop (best {min(f['walls_s']):.2f} s over best {min(f['bares_s']):.2f} s: {f['best_ratio']:.1f}x); "
                   f"same placements: {'yes' if f['same_placements'] else 'NO'}; files "
                   f"{', '.join(f'{k} {v:.1f} MiB' for k, v in f['files_mib'].items() if v >= 0.05)}; "
-                  f"peak {f['peak_rss_mib']:,.0f} MiB (the bare loop's process); {f['load']}")
+                  f"peak {f['peak_rss_mib']:,.0f} MiB (the bare loop's process); processes "
+                  f"{'with a bytecode cache' if f['pycache'] else 'compiling simdc at each start (--no-pycache)'}; "
+                  f"{f['load']}")
             print(f"cloudsimpy: the bare loop as a script, in a process of its own (pandas reads jobs.csv, "
                   f"CloudSimPy's reader restated, the loop, starts, ends and hosts to Parquet): {f['script_s']:.2f} s "
                   f"(median of {len(f['scripts_s'])}: {', '.join(f'{w:.2f}' for w in f['scripts_s'])} s): simdc run "

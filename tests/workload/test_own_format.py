@@ -8,6 +8,7 @@ import io
 import string
 import tempfile
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
@@ -515,3 +516,32 @@ def test_streaming_in_small_blocks_gives_the_same_table(tmp_path):
     rows[250] = "250,375,-1,1,2"
     path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
     assert problems(path) == [f"{path}: line 252: duration_s must be > 0 (got -1)"]
+
+
+TEXTS = ["nginx", " nginx", "redis\u00a0", "\u2003x y", "caf\u00e9", "a,b", "tab\tin", "", "\x1cx"]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table=instances(), newline=st.sampled_from(["\n", "\r\n"]), pad=st.sampled_from(["", " "]),
+       texts=st.data(), broken=st.data())
+def test_typed_csv_path_reads_what_the_validated_path_reads(table, newline, pad, texts, broken):
+    """A clean CSV read by the fast typed path (Arrow's parse, one scan of each text
+    column's bytes deciding whether to trim it) gives the table the validated text path
+    gives, dtypes included, whatever blanks or Unicode spaces its text values hold; an
+    unpadded file is read by the fast path. With one row's duration made negative, the
+    error names that row's line, as the text path does."""
+    if "image" in table:
+        table["image"] = texts.draw(st.lists(st.sampled_from(TEXTS), min_size=len(table), max_size=len(table)))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "w.csv"
+        path.write_bytes(csv_text(table, newline, pad).encode())
+        names = own._header(path)
+        fast = own._typed_csv_parts(path, names, own.BadRows("skip"), own.BLOCK_BYTES)
+        assert pad or fast is not None
+        got = own.read(path).instances
+        with patch.object(own, "_typed_csv_parts", lambda *args: None):
+            assert_frame_equal(got, own.read(path).instances)
+        row = broken.draw(st.integers(0, len(table) - 1))
+        table.loc[row, "duration_s"] = -1.0
+        path.write_bytes(csv_text(table, newline, pad).encode())
+        assert problems(path) == [f"{path}: line {row + 2}: duration_s must be > 0 (got -1)"]

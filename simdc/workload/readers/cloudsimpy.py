@@ -152,7 +152,7 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
     instances = canonical(
         "cloudsimpy", id=ids, submit_s=submit[rows], duration_s=duration[rows],
         cpu_cores=tasks["cpu"].to_numpy(float)[rows], memory_gib=tasks["memory"].to_numpy(float)[rows] * ref,
-        job=tasks["job_id"].astype(str).to_numpy(object)[rows])
+        job=pd.Categorical(tasks["job_id"].astype(str).to_numpy(object))[rows])  # per task, then expanded
     return TraceData(instances, None, "cloudsimpy", "", notes=notes)
 
 

@@ -973,7 +973,8 @@ def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, c
     ``censored`` (bool per instance, optional) marks lifetimes cut off by the end of
     the data (still running when the trace ends: ``duration_s`` is a lower bound); when
     given, the table has a ``censored`` column after :data:`~simdc.workload.COLUMNS`.
-    ``job`` (str per instance, optional) names the job or service of each instance.
+    ``job`` (str per instance, or a :class:`pandas.Categorical` of them, optional) names the
+    job or service of each instance.
 
     Readers check the rows they read; this checks the table they built, so that values
     valid alone but absurd together (a usage of 10^308 MHz over a long fragment) are
@@ -1008,25 +1009,31 @@ def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, c
     order = np.argsort(submit, kind="stable")
     codes = (np.zeros(n, dtype=np.int8) if isinstance(kind, str) and kind == "service" else
              np.ones(n, dtype=np.int8) if isinstance(kind, str) else np.asarray(kind, dtype=np.int8))
-    nan = np.full(n, np.nan)
-    # Column by column: a dict of 10^7-row arrays would be copied into one 2-D block.
-    frame = pd.DataFrame({"id": ids[order]})
-    for name, values in columns.items():
-        frame[name] = values[order]
-    frame["kind"] = pd.Categorical.from_codes(codes[order], categories=KINDS)
-    frame["image"] = ""
-    frame["priority"] = np.broadcast_to(np.asarray(priority, dtype=np.int64), (n,))[order]
-    frame["cpu_limit"] = nan if cpu_limit is None else np.asarray(cpu_limit, dtype=float)[order]
-    frame["memory_limit_gib"] = nan if memory_limit_gib is None else np.asarray(memory_limit_gib, dtype=float)[order]
-    frame["job"] = (pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[""]) if job is None
-                    else pd.Categorical(np.asarray(job, dtype=object)[order]))
+    if job is None:
+        job = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[""])
+    elif isinstance(job, pd.Categorical):  # a reader's own codes: categories of the values, sorted
+        job = pd.Categorical.from_codes(job.codes[order], dtype=job.dtype).remove_unused_categories()
+    else:
+        job = pd.Categorical(np.asarray(job, dtype=object)[order])
+    table = {
+        "id": ids[order],
+        **{name: values[order] for name, values in columns.items()},
+        "kind": pd.Categorical.from_codes(codes[order], categories=KINDS),
+        "image": "",
+        "priority": np.broadcast_to(np.asarray(priority, dtype=np.int64), (n,))[order],
+        "cpu_limit": np.full(n, np.nan) if cpu_limit is None else np.asarray(cpu_limit, dtype=float)[order],
+        "memory_limit_gib": (np.full(n, np.nan) if memory_limit_gib is None
+                             else np.asarray(memory_limit_gib, dtype=float)[order]),
+        "job": job,
+    }
     for name in COLUMNS:  # columns no trace gives (interference intensities): their neutral 0
-        if name not in frame:
-            frame[name] = 0.0
-    frame = frame[list(COLUMNS)] if list(frame.columns) != list(COLUMNS) else frame
+        table.setdefault(name, 0.0)
     if censored is not None:
-        frame["censored"] = np.broadcast_to(np.asarray(censored, dtype=bool), (n,))[order]
-    return frame
+        table["censored"] = np.broadcast_to(np.asarray(censored, dtype=bool), (n,))[order]
+    # copy=False, one array a column: 10^7-row arrays are neither copied again nor
+    # consolidated into a 2-D block.
+    return pd.DataFrame({name: table[name] for name in (*COLUMNS, *(("censored",) if censored is not None else ()))},
+                        index=pd.RangeIndex(n), copy=False)
 
 
 def binned_usage(position: np.ndarray, t_s: np.ndarray, cpu: np.ndarray, mem: np.ndarray, ids: np.ndarray,
@@ -1106,9 +1113,9 @@ def select(data: TraceData, selection: Selection) -> TraceData:
         alive = (submit < stop) & (end > start)
         begin = np.maximum(submit[alive], start)
         elapsed = begin - submit[alive]
-        instances = instances[alive].copy()
-        instances["submit_s"] = begin - start
-        instances["duration_s"] = end[alive] - begin
+        # (every row kept, as when a reader applied the window already: no copy of the others)
+        instances = (instances if alive.all() else instances[alive]).assign(submit_s=begin - start,
+                                                                            duration_s=end[alive] - begin)
         running = int((elapsed > 0).sum())
         notes.append(f"time window [{start:g}, {stop:g}) s: {len(instances):,} instances"
                      + (f", {running:,} of them already running at its start" if running else ""))
