@@ -43,10 +43,10 @@ admission by the recommender go there from the start (:meth:`FastLane.applies`).
 from __future__ import annotations
 
 import heapq
-import itertools
 import operator
 
 import numpy as np
+from simpy.core import NORMAL, URGENT
 
 from simdc.engine.cpu import water_fill
 from simdc.engine.first_fit import FirstFit, few_sizes
@@ -63,14 +63,13 @@ from simdc.engine.simulation import (
     PlatformRun,
     Simulation,
     as_array,
+    run_events,
 )
 from simdc.metrics import stays_peak
 from simdc.placement import Fleet, first_fit
 
-# event kinds; at one instant ends come first (URGENT in the general engine), then the
-# rest in the order they were scheduled
-_END, _ARRIVAL, _READY, _GIVE_UP, _SAMPLE, _USAGE_STEP, _RESTART = range(7)
-_URGENT, _NORMAL = 0, 1  # SimPy's priorities
+# at one instant ends come first (URGENT), then the rest in the order they were scheduled
+_URGENT, _NORMAL = URGENT, NORMAL  # SimPy's priorities, as module names: one lookup on the per-event paths
 _push, _pop = heapq.heappush, heapq.heappop  # module names: one lookup on the per-event paths
 _UNCAPPED = float("inf")  # no ceiling: the closed mode caps by the machine's cores alone
 
@@ -239,7 +238,8 @@ class Lane:
     # slots, not a dict: a dict of more than 30 keys is not shared, and every attribute
     # read on the per-event paths then costs a dict lookup (~14 % on the Erlang-B loop)
     __slots__ = (
-        "sim", "horizon", "heap", "tick", "too_big", "sample_every_s", "cores", "allocatable",
+        "sim", "horizon", "heap", "tick", "h_end", "h_ready", "h_give_up", "h_sample", "h_step", "h_restart",
+        "too_big", "sample_every_s", "cores", "allocatable",
         "total_mem_cap", "overhead", "base", "no_swap", "running", "fit", "clip_sum", "usage", "queue",
         "progress", "n", "m", "submit", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
         "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
@@ -255,8 +255,11 @@ class Lane:
     def __init__(self, sim: FastLane) -> None:
         self.sim = sim
         self.horizon = sim.duration_s
-        self.heap: list[tuple] = []
-        self.tick = itertools.count().__next__
+        self.heap = sim.heap  # timers, run by simulation.run_events as the general engine's are
+        self.tick = sim.env._eid.__next__  # SimPy's event ids: one order with whatever SimPy schedules
+        # the handlers as pushed with their timers: bound once, not at every push
+        self.h_end, self.h_ready, self.h_give_up = self.on_end, self.on_ready, self.on_give_up
+        self.h_sample, self.h_step, self.h_restart = self.on_sample, self.on_usage_step, self.on_restart
         self.queue, self.progress, hosts = sim.queue, sim.progress, sim.hosts
         self.n, self.m = len(sim.submit), len(hosts)
         m = self.m
@@ -337,7 +340,7 @@ class Lane:
         first_ready_s = self.first_ready_s
         if first_ready_s[i] != first_ready_s[i]:  # NaN: the first start, not a restart
             first_ready_s[i] = now
-            _push(self.heap, (clock + self.duration[i], _URGENT, self.tick(), _END, i))
+            _push(self.heap, (clock + self.duration[i], _URGENT, self.tick(), self.h_end, i))
         self.state[i] = RUNNING
         self.start(i, j, now, clock)
 
@@ -374,7 +377,7 @@ class Lane:
         if delay > 0:
             self.state[i] = STARTING
             self.starting[j] += 1
-            _push(self.heap, (clock + delay, _NORMAL, self.tick(), _READY, i))
+            _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_ready, i))
         else:  # running at once (STARTING, and one more starting on j, for no time)
             self.ready(i, j, now, clock)
 
@@ -393,7 +396,7 @@ class Lane:
             self.admit(i, j, now, clock)
 
     # -- the handlers, named after the general engine's (Simulation._on_end, ...): each
-    # takes the event's time and instance, as the general engine's take the event
+    # takes the event's time and instance, as the general engine's take time and value
     def on_end(self, clock: float, i: int) -> None:
         """Simulation._on_end: ``i``'s lifetime is over; its host takes the next in the queue."""
         j, was = self.host_of[i], self.state[i]
@@ -472,7 +475,7 @@ class Lane:
                         state[i] = QUEUED
                         queue.append(i)
                         if self.max_wait_s is not None:
-                            _push(heap, (clock + self.max_wait_s, _NORMAL, self.tick(), _GIVE_UP, i))
+                            _push(heap, (clock + self.max_wait_s, _NORMAL, self.tick(), self.h_give_up, i))
                     else:
                         state[i] = REJECTED
                         end_s[i] = now
@@ -491,7 +494,7 @@ class Lane:
                         self.peak[j] = count
                     self.host_of[i] = j
                     self.admit_s[i] = self.ready_s[i] = self.first_ready_s[i] = now
-                    _push(heap, (clock + self.duration[i], _URGENT, self.tick(), _END, i))
+                    _push(heap, (clock + self.duration[i], _URGENT, self.tick(), self.h_end, i))
                     state[i] = RUNNING
                     self.running[j] += 1
                     demand_sum, mem_sum = self.demand_sum, self.mem_sum
@@ -509,7 +512,7 @@ class Lane:
             if submit[i] > now:
                 t = clock + (submit[i] - clock)
                 if t >= self.horizon or (heap and t >= heap[0][0]):  # not first: an event of its own
-                    return (t, _NORMAL, self.tick(), _ARRIVAL, i)
+                    return (t, _NORMAL, self.tick(), None, i)
                 clock = t
         return None
 
@@ -545,7 +548,7 @@ class Lane:
             self.starting[j] += 1
             delay = self.start_s[i]
             if delay > 0:
-                _push(self.heap, (clock + delay, _NORMAL, self.tick(), _READY, i))
+                _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_ready, i))
             else:
                 self.starting[j] -= 1
                 self.ready(i, j, clock, clock)
@@ -555,7 +558,7 @@ class Lane:
         self.step(clock)
         step_s = self.usage.step_s
         if clock + step_s < self.horizon:
-            _push(self.heap, (clock + step_s, _NORMAL, self.tick(), _USAGE_STEP, 0))
+            _push(self.heap, (clock + step_s, _NORMAL, self.tick(), self.h_step, 0))
 
     def on_sample(self, clock: float, i: int) -> None:
         """Simulation._on_sample: one timeseries row per host."""
@@ -570,36 +573,23 @@ class Lane:
         if self.progress is not None:
             self.progress(clock)
         if clock + self.sample_every_s < self.horizon:
-            _push(self.heap, (clock + self.sample_every_s, _NORMAL, self.tick(), _SAMPLE, 0))
+            _push(self.heap, (clock + self.sample_every_s, _NORMAL, self.tick(), self.h_sample, 0))
 
     def run(self) -> None:
-        """The event loop, to the horizon, then the integrals up to it."""
-        heap, horizon, tick, pop = self.heap, self.horizon, self.tick, _pop
+        """The event loop (:func:`~simdc.engine.simulation.run_events`) to the horizon,
+        then the integrals up to it."""
+        heap, tick = self.heap, self.tick
         # The next arrival waits beside the heap, not in it: one comparison instead of a
         # push and a pop per arrival (its key is the one the general engine would give it).
-        arrival = (self.submit[0], _NORMAL, tick(), _ARRIVAL, 0) if self.n else None
-        _push(heap, (0.0, _NORMAL, tick(), _SAMPLE, 0))
+        arrival = (self.submit[0], _NORMAL, tick(), None, 0) if self.n else None
+        _push(heap, (0.0, _NORMAL, tick(), self.h_sample, 0))
         if self.usage.step_s is not None:
-            _push(heap, (self.usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
-        # by kind; the functions, called with self: a plain call costs less than a bound method's
-        lane = type(self)
-        handlers = (lane.on_end, None, lane.on_ready, lane.on_give_up, lane.on_sample,
-                    lane.on_usage_step, lane.on_restart)  # arrivals never enter the heap
-        on_arrival = lane.on_arrival
-        while True:
-            if arrival is not None and (not heap or arrival < heap[0]):
-                clock, _, _, _, i = arrival
-                if clock >= horizon:
-                    break
-                arrival = on_arrival(self, clock, i)
-            elif heap:
-                clock, _, _, kind, i = pop(heap)
-                if clock >= horizon:
-                    break
-                handlers[kind](self, clock, i)
-            else:
-                break
-        self.collect(horizon)
+            _push(heap, (self.usage.step_s, _NORMAL, tick(), self.h_step, 0))
+        run_events(self.sim.env, heap, self.horizon, arrival, self.on_arrival)
+        self.collect(self.horizon)
+        # the timers left and the bound handlers refer to the lane: let it go when dropped
+        heap.clear()
+        self.h_end = self.h_ready = self.h_give_up = self.h_sample = self.h_step = self.h_restart = None
 
 
 class ClosedLane(Lane):
@@ -895,7 +885,7 @@ class TrackedLane(_VaryingLane):
         streak = self.streak
         delay, streak[i] = backoff(streak[i], now - started_s, self.backoff_s, self.backoff_max_s)
         self.state[i] = BACKOFF
-        _push(self.heap, (clock + delay, _NORMAL, self.tick(), _RESTART, i))
+        _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_restart, i))
         return False
 
     def share(self, j: int, now: float) -> None:

@@ -4,7 +4,9 @@ Lifecycle of an instance: submit → admit, queue or reject → start → runnin
 container killed by the OOM killer waits a back-off and starts again on the same host.
 
 Each instance waits on one thing at a time, so instances are not SimPy processes: each
-step is a timeout whose callback takes the next step (DESIGN.md §3). Usage changes on a
+step is a timer whose handler takes the next step (DESIGN.md §3). Timers sit on a bare
+heap; :func:`run_events`, the loop of both lanes, runs them in SimPy's order and steps
+SimPy only for what waits on several things (an image pull over shared flows, a move). Usage changes on a
 fixed step for all hosts at once, vectorised per host. Per-instance numbers live in
 plain lists indexed by workload row; tables are built once, at the end.
 
@@ -18,6 +20,7 @@ instances once a minute until then.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from array import array
 from collections import deque
@@ -97,17 +100,42 @@ def _requeue_s(admit: np.ndarray, end: np.ndarray, resident_s: np.ndarray, horiz
     return np.where(np.isnan(admit), np.nan, np.where(since > 1e-6, since, 0.0))
 
 
-class _Timer:
-    """A bare timed callback on SimPy's event queue: what ``Environment.step`` reads of an
-    event (its callbacks, and that it succeeded), and the value for the callback. A full
-    :class:`simpy.Event` costs several times more to make, and nothing waits on these."""
+def run_events(env: simpy.Environment, heap: list, until: float, arrival: tuple | None = None,
+               on_arrival=None) -> None:
+    """The event loop of both engines, up to ``until`` (s): SimPy's order on two queues.
 
-    __slots__ = ("callbacks", "_ok", "_value")
-
-    def __init__(self, callback, value):
-        self.callbacks = [callback]
-        self._ok = True
-        self._value = value
+    ``heap`` holds timers, ``(t, priority, eid, handler, value)``; a timer runs as
+    ``handler(t, value)``. ``env``'s own queue holds what waits on several things (image
+    pulls over shared flows, moves): it is stepped (``env.step()``) when it holds the
+    earliest event. Timers take their ``eid`` from ``env._eid`` and SimPy's priorities
+    (URGENT 0, NORMAL 1), so the merged order is the one SimPy alone would give: by time,
+    then priority, then scheduling order. ``env.now`` is the timer's ``t`` while it runs.
+    ``arrival``, when given, is one more timer kept beside the heap (one comparison
+    instead of a push and a pop); ``on_arrival(t, value)`` returns the next or None.
+    Events at ``until`` or later do not run, as with ``env.run(until)``, whose stop
+    event comes before any event scheduled after the run began.
+    """
+    queue, pop, step = env._queue, heapq.heappop, env.step
+    while True:
+        if queue and (not heap or queue[0] < heap[0]) and (arrival is None or queue[0] < arrival):
+            if queue[0][0] >= until:
+                break
+            step()
+        elif arrival is not None and (not heap or arrival < heap[0]):
+            clock, _, _, _, i = arrival
+            if clock >= until:
+                break
+            env._now = clock
+            arrival = on_arrival(clock, i)
+        elif heap:
+            clock, _, _, handler, value = pop(heap)
+            if clock >= until:
+                break
+            env._now = clock
+            handler(clock, value)
+        else:
+            break
+    env._now = until
 
 
 class Timeseries:
@@ -160,6 +188,7 @@ class Simulation:
                  usage, placement, power_off_idle, images, registry, faults, moves=None):
         self.name = name
         self.env = simpy.Environment()
+        self.heap: list[tuple] = []  # timers (run_events); SimPy's queue holds pulls and moves
         self.duration_s = float(duration_s)
         self.sample_every_s = float(sample_every_s)
         self.choose = POLICIES[placement.policy]
@@ -281,10 +310,9 @@ class Simulation:
         fp.cpu_cap[i] = self.cpu_cap[i] = cpu_limit[i] * cpu / declared_cpu[i]
         fp.mem_limit[i] = mem_limit[i] * mem / declared_mem[i]
 
-    def _on_observe(self, event) -> None:
+    def _on_observe(self, now: float, value) -> None:
         """The recommender's minute: the usage of every running instance, CPU as given
         (what the cgroup would report) and memory in use."""
-        now = self.env.now
         busy = [host for host in self.hosts if host.inst]
         if busy:
             inst = np.fromiter(itertools.chain.from_iterable(host.inst for host in busy), np.int64)
@@ -356,7 +384,7 @@ class Simulation:
             self.mover.start()
         if self.services is not None:
             self.services.start()
-        self.env.run(until=self.duration_s)
+        run_events(self.env, self.heap, self.duration_s)
         self._collect_running()
         return self._tables()
 
@@ -382,18 +410,19 @@ class Simulation:
                            meter_j=None if self.meter is None else self.meter.readings_j)
 
     def _after(self, delay: float, callback, value, priority: int = NORMAL) -> None:
-        """Call ``callback(event)`` in ``delay`` seconds, with ``event._value = value``.
+        """Call ``callback(t, value)`` in ``delay`` seconds (at ``t``), from the run's
+        timer heap (:func:`run_events`).
 
         Endings are scheduled ``URGENT``: at one instant, every departure happens before
         any arrival or start, so a request sees the capacity freed at its own moment
         (and the density metrics count an end and a start at one moment as no overlap).
         """
-        self.env.schedule(_Timer(callback, value), priority, delay)
+        env = self.env
+        heapq.heappush(self.heap, (env._now + delay, priority, next(env._eid), callback, value))
 
     # --- arrival, admission, queue -------------------------------------------------
 
-    def _on_arrival(self, event) -> None:
-        k = event._value
+    def _on_arrival(self, clock: float, k: int) -> None:
         submit = self.submit
         # The clock reached submit[k] by adding a delay: record the exact submit time.
         now = submit[k]
@@ -405,7 +434,7 @@ class Simulation:
             if k >= n or submit[k] > now:
                 break
         if k < n:
-            self._after(submit[k] - self.env.now, self._on_arrival, k)
+            self._after(submit[k] - clock, self._on_arrival, k)
 
     def _submit(self, i: int, now: float) -> None:
         if self.recommender is not None:
@@ -487,14 +516,14 @@ class Simulation:
             queue.popleft()
             self._admit(i, host, now)
 
-    def _on_give_up(self, event) -> None:
-        i, epoch = event._value
+    def _on_give_up(self, now: float, value) -> None:
+        i, epoch = value
         if self.state[i] == QUEUED and self.epoch[i] == epoch:
-            self._reject(i, self.env.now)
+            self._reject(i, now)
             if self.admit_s[i] == self.admit_s[i]:  # placed before: lost to a failure, or to a drain's restart
                 self.state[i] = FAILED if self.failure_kills[i] else EVICTED
             if self.queue and self.queue[0] == i:
-                self._drain_queue(self.env.now)  # the head left: the next may fit
+                self._drain_queue(now)  # the head left: the next may fit
 
     def _reject(self, i: int, now: float) -> None:
         self.state[i] = REJECTED
@@ -585,12 +614,12 @@ class Simulation:
             if self.max_starts is not None and self.queue:
                 self._drain_queue(env.now)  # a start slot on this host came free
 
-    def _on_ready(self, event) -> None:
-        i, epoch = event._value
+    def _on_ready(self, now: float, value) -> None:
+        i, epoch = value
         if self.state[i] == STARTING and self.epoch[i] == epoch:
-            self._ready(i, self.env.now)
+            self._ready(i, now)
             if self.max_starts is not None and self.queue:
-                self._drain_queue(self.env.now)  # a start slot on this host came free
+                self._drain_queue(now)  # a start slot on this host came free
 
     def _ready(self, i: int, now: float) -> None:
         host = self.hosts[self.host_of[i]]
@@ -616,14 +645,12 @@ class Simulation:
         if self.services is not None and i >= self.services.first:
             self.services.running(i, now)
 
-    def _on_end(self, event) -> None:
-        i = event._value
+    def _on_end(self, now: float, i: int) -> None:
         state = self.state[i]
         if state == QUEUED:  # resubmitted after a failure (or a drain), its time is up before it ran again
             self.state[i] = FAILED if self.failure_kills[i] else EVICTED
-            self.end_s[i] = self.env.now
+            self.end_s[i] = now
         elif state in (RUNNING, STARTING, BACKOFF):
-            now = self.env.now
             host = self.hosts[self.host_of[i]]
             self._take_off(i, host, now)
             self._leave(i, host, now, COMPLETED)
@@ -698,9 +725,9 @@ class Simulation:
         if drain and self.queue:
             self._drain_queue(now)
 
-    def _on_released(self, event) -> None:
-        """The last parent of ``event._value`` completed: submit it."""
-        self._submit(event._value, self.env.now)
+    def _on_released(self, now: float, i: int) -> None:
+        """The last parent of ``i`` completed: submit it."""
+        self._submit(i, now)
 
     # --- a host's running set changed --------------------------------------------
 
@@ -756,13 +783,13 @@ class Simulation:
         self._after(delay, self._on_restart, (i, self.epoch[i]))
         return False
 
-    def _on_restart(self, event) -> None:
-        i, epoch = event._value
+    def _on_restart(self, now: float, value) -> None:
+        i, epoch = value
         if self.state[i] == BACKOFF and self.epoch[i] == epoch:
             self.restarts[i] += 1
             if self.services is not None and i >= self.services.first:
                 self.services.restarting(i)  # only a replica's first start may be free
-            self._start(i, self.env.now)
+            self._start(i, now)
 
     def _schedule_finish(self, host: HostState, now: float) -> None:
         """One pending 'next batch finish' per host; a newer plan voids the older."""
@@ -774,13 +801,12 @@ class Simulation:
         if when is not None:
             self._after(max(when - now, 0.0), self._on_finish, (host.index, host.finish_token), URGENT)
 
-    def _on_finish(self, event) -> None:
-        index, token = event._value
+    def _on_finish(self, now: float, value) -> None:
+        index, token = value
         host = self.hosts[index]
         if token != host.finish_token:
             return
         host.finish_pending = False
-        now = self.env.now
         host.settle(now)
         done = [host.inst[s] for s in host.finished_slots()]
         for i in done:
@@ -822,12 +848,11 @@ class Simulation:
             machine = self.physical.index(j)  # a container host's (first node's) kernel
             self._after(t, self._on_kernel_failure, (machine, None))
 
-    def _on_host_failure(self, event) -> None:
+    def _on_host_failure(self, now: float, value) -> None:
         """A physical host fails: everything on it dies, every machine on it (the host, or
         its node VMs) stays down until the repair ends, whatever else was under way (a
         kernel reboot ending during the repair does not bring a machine back)."""
-        j, rng = event._value
-        now = self.env.now
+        j, rng = value
         machines = [h for h in self.hosts if self.physical[h.index] == j]
         repair = self.faults.host_repair_s
         if not machines[0].repairing:
@@ -843,12 +868,11 @@ class Simulation:
             if self.mover is not None:
                 self.mover.predicted(j, delay)
 
-    def _on_kernel_failure(self, event) -> None:
+    def _on_kernel_failure(self, now: float, value) -> None:
         """A kernel fails: on a container host, every container; on a VM host, one VM.
         A machine already down (rebooting, or its host under repair) has no kernel running."""
-        index, rng = event._value
+        index, rng = value
         host = self.hosts[index]
-        now = self.env.now
         if not host.out:  # a cordoned machine's kernel still runs
             host.failures += 1
             if self.vm:
@@ -862,26 +886,26 @@ class Simulation:
         if rng is not None:
             self._after(float(rng.exponential(self.faults.kernel_mtbf_s)), self._on_kernel_failure, (index, rng))
 
-    def _on_vm_kernel_failure(self, event) -> None:
-        i, attempt = event._value
+    def _on_vm_kernel_failure(self, now: float, value) -> None:
+        i, attempt = value
         if self.state[i] == RUNNING and self.attempt_s[i] == attempt:  # still that VM's kernel
             self.hosts[self.host_of[i]].failures += 1
-            self._fail(i, self.env.now)
+            self._fail(i, now)
 
-    def _on_repair(self, event) -> None:
-        j = event._value
+    def _on_repair(self, now: float, value) -> None:
+        j = value
         for host in self.hosts:
             if self.physical[host.index] == j:
-                host.set_down(self.env.now, repairing=False)
+                host.set_down(now, repairing=False)
         if self.queue:
-            self._drain_queue(self.env.now)
+            self._drain_queue(now)
 
-    def _on_machine_up(self, event) -> None:
+    def _on_machine_up(self, now: float, value) -> None:
         """A kernel reboot ends: the machine is up unless its host is under repair."""
-        host = self.hosts[event._value]
-        host.set_down(self.env.now, rebooting=False)
+        host = self.hosts[value]
+        host.set_down(now, rebooting=False)
         if self.queue and not host.down:
-            self._drain_queue(self.env.now)
+            self._drain_queue(now)
 
     def _fail_all(self, host: HostState, now: float) -> None:
         victims = [i for i in range(len(self.state)) if self.host_of[i] == host.index
@@ -905,10 +929,9 @@ class Simulation:
 
     # --- usage steps and samples ---------------------------------------------------
 
-    def _on_usage_step(self, event) -> None:
+    def _on_usage_step(self, now: float, value) -> None:
         """New usage for every running instance of the fleet: one vectorised evaluation,
         then each host takes its slice and settles (no event per instance per step)."""
-        now = self.env.now
         busy = [host for host in self.hosts if host.inst]
         if busy:
             fp = self.fp
@@ -925,8 +948,7 @@ class Simulation:
         if now + self.usage.step_s < self.duration_s:
             self._after(self.usage.step_s, self._on_usage_step, None)
 
-    def _on_sample(self, event) -> None:
-        now = self.env.now
+    def _on_sample(self, now: float, value) -> None:
         self._sample(now)
         if self.progress is not None:
             self.progress(now)
