@@ -122,8 +122,9 @@ class FastLane(Simulation):
     def run_fast(self) -> PlatformRun:
         """The general engine's :meth:`Simulation.run`, event for event, on a bare heap.
 
-        Hosts' bookings and sums live in lists indexed by host while the loop runs (on a
-        :class:`Lane` of the run's mode), and are written back to the :class:`HostState`
+        Hosts' bookings are the fleet's lists (:class:`~simdc.engine.host.Bookings`), as in
+        the general engine; the running sets' sums live in lists on a :class:`Lane` of the
+        run's mode while the loop runs, and are written back to the :class:`HostState`
         objects at the end.
 
         Raises
@@ -140,9 +141,7 @@ class FastLane(Simulation):
         lane = _LANES[self.mode](self)
         lane.run()
         hosts, overhead = self.hosts, lane.overhead
-        for h, j in zip(hosts, range(len(hosts))):  # the hosts' state into their HostState objects
-            h.book_cpu, h.book_mem = lane.booked_cpu[j], lane.booked_mem[j]
-            h.resident, h.starting, h.peak_resident = lane.resident[j], lane.starting[j], lane.peak[j]
+        for h, j in zip(hosts, range(len(hosts))):  # the running sets' sums into the HostState objects
             h.demand_sum, h.mem_sum = lane.demand_sum[j], lane.mem_sum[j]
             h.cpu_demand, h.mem_used = lane.demand_sum[j], lane.mem_sum[j] + overhead * lane.running[j]
         del lane  # its per-instance lists and slots, before the tables are built
@@ -166,7 +165,7 @@ class FastLane(Simulation):
         self.resident_s = np.zeros(n)
         self.resident_s[placed] = end - admit
         self.replacements = np.zeros(n, dtype=np.int64)
-        self.fleet.peak_resident = stays_peak(admit, end)
+        self.booked.fleet_peak = stays_peak(admit, end)
         started = ~np.isnan(ready)
         ran = np.where(started, end - ready, 0.0)
         if self.mode == "closed":  # per instance, as the general engine accounts them (0 + demand × time run)
@@ -286,12 +285,13 @@ class Lane:
         self.base = [h.base for h in hosts]
         self.no_swap = [0.0] * m  # the timeseries' swapped_gib: no VM host swaps in the lane
         self.running = [0] * m  # instances running on each host
-        self.booked_cpu, self.booked_mem = booked_cpu, booked_mem = [0.0] * m, [0.0] * m
+        booked = sim.booked  # the fleet's bookings, the general engine's lists
+        self.booked_cpu, self.booked_mem = booked_cpu, booked_mem = booked.cpu, booked.mem
         # first fit over several hosts, without a start limit: with its caches (see FirstFit)
         self.fit = (FirstFit(booked_cpu, booked_mem, cpu_cap, mem_cap, self.book_cpu, self.book_mem,
                              few_sizes(sim.fp.book_cpu, sim.fp.book_mem_gib))
                     if sim.choose is first_fit and self.max_starts is None and m > 1 else None)
-        self.resident, self.peak, self.starting = [0] * m, [0] * m, [0] * m
+        self.resident, self.peak, self.starting = booked.resident, booked.peak, booked.starting
         self.demand_sum, self.mem_sum = [0.0] * m, [0.0] * m  # cores wanted; GiB used (without overheads)
         self.clip_sum = [0.0] * m  # cores wanted above the instances' ceilings (none in the closed mode)
         sim.busy_since, sim.busy_s = self.busy_since, self.busy_s = [0.0] * m, [0.0] * m

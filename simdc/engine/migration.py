@@ -265,18 +265,18 @@ class Mover:
         """Book ``i`` on ``target`` for its move. The instance still counts once on the
         fleet (the target's count of residents includes it: its memory is held there)."""
         assert i not in self.moving, f"instance {i} is being moved already"
-        fleet = self.sim.fleet
-        peak = fleet.peak_resident
+        fleet = self.sim.booked
+        peak = fleet.fleet_peak
         target.book(now, self.sim.book_cpu[i], self.sim.book_mem[i])
-        fleet.resident -= 1
-        fleet.peak_resident = max(peak, fleet.resident)
+        fleet.fleet_resident -= 1
+        fleet.fleet_peak = max(peak, fleet.fleet_resident)
         self.moving[i] = target
 
     def _unreserve(self, i: int, now: float) -> None:
         target = self.moving.pop(i, None)
         if target is not None:
             target.release(now, self.sim.book_cpu[i], self.sim.book_mem[i])
-            self.sim.fleet.resident += 1
+            self.sim.booked.fleet_resident += 1
 
     def left(self, i: int, now: float) -> None:
         """``i`` ended, failed or was killed for good before its move's switch: the
@@ -316,7 +316,7 @@ class Mover:
             return False
         del self.moving[i]
         rem = self._off(i, now, lose=False)
-        sim.fleet.resident += 1  # back on the fleet: the target's booking holds it
+        sim.booked.fleet_resident += 1  # back on the fleet: the target's booking holds it
         sim.host_of[i] = target.index
         sim.stay_s[i] = now
         if sim.needs[i]:

@@ -32,7 +32,7 @@ import simpy
 from simpy.core import NORMAL, URGENT
 
 from simdc.engine.dependencies import Dependencies
-from simdc.engine.host import FleetBookings, HostState
+from simdc.engine.host import BookedArrays, Bookings, HostState
 from simdc.engine.images import LayerCache
 from simdc.engine.meter import Meter
 from simdc.engine.network import GIB_S_PER_GBPS, Network
@@ -208,8 +208,10 @@ class Simulation:
             self.restart = platform.restart_policy == "always"
             self.backoff_s, self.backoff_max_s = platform.restart_backoff_s, platform.restart_backoff_max_s
         hosts, self.physical, host_args["base_mem_gib"] = host_specs(platform, hosts)
-        self.hosts = [HostState(i, spec, *caps(platform, spec), **host_args) for i, spec in enumerate(hosts)]
-        self.fleet = FleetBookings.attach(self.hosts)
+        # what every host holds: fleet-wide lists (both lanes); HostState keeps the running slots
+        self.booked = Bookings(len(hosts))
+        self.hosts = [HostState(i, spec, *caps(platform, spec), **host_args, booked=self.booked)
+                      for i, spec in enumerate(hosts)]
         self._images(platform, hosts, instances, images, registry)
         self.max_cpu_cap = max(h.cpu_cap for h in self.hosts)
         self.max_mem_cap = max(h.mem_cap for h in self.hosts)
@@ -347,6 +349,8 @@ class Simulation:
         n = len(self.submit)
         nan = float("nan")
         self.weight = _as_list(self.fp.weight)
+        # the bookings as arrays, for placement's fit test of every host at once
+        self.booked_arrays = self.booked.placement = BookedArrays(self.booked)
         self.slot_of = [-1] * n
         self.attempt_s = np.full(n, nan)  # when the current attempt started running
         self.demand_s = [0.0] * n
@@ -463,19 +467,20 @@ class Simulation:
     def _place(self, i: int) -> HostState | None:
         """The host the placement policy picks among those that can take ``i`` now."""
         cpu, mem = self.book_cpu[i], self.book_mem[i]
-        hosts = self.hosts
+        hosts, booked = self.hosts, self.booked
         limit = self.max_starts
         if len(hosts) <= _SCAN_HOSTS and (len(hosts) == 1 or self.choose is first_fit):
-            for h in hosts:  # a few hosts are quicker scanned than masked
-                if (fits(h.book_cpu, h.book_mem, cpu, mem, h.cpu_cap, h.mem_cap) and not h.down
-                        and (limit is None or h.starting < limit)):
+            cpu_booked, mem_booked, down, starting = booked.cpu, booked.mem, booked.down, booked.starting
+            for j, h in enumerate(hosts):  # a few hosts are quicker scanned than masked
+                if (fits(cpu_booked[j], mem_booked[j], cpu, mem, h.cpu_cap, h.mem_cap) and not down[j]
+                        and (limit is None or starting[j] < limit)):
                     return h
             return None
-        # the fit test for every host at once, over the fleet-wide copy of the bookings
-        booked = self.fleet
+        # the fit test for every host at once, over the bookings as arrays
+        booked = self.booked_arrays
         room = fits(booked.cpu, booked.mem, cpu, mem, self.cpu_caps, self.mem_caps) & ~booked.down
         if limit is not None:
-            room &= np.fromiter((h.starting < limit for h in hosts), dtype=bool, count=len(hosts))
+            room &= np.array(self.booked.starting) < limit
         if self.choose is first_fit:
             index = first_fit_index(room)
         elif not room.any():
@@ -488,7 +493,7 @@ class Simulation:
     def _note_no_host(self, i: int) -> None:
         """Fragmentation: memory free across the fleet when ``i`` found no host for it."""
         # summed in host order, as a Python sum: the same double as host by host
-        self.free_at_failure[i] = sum(np.maximum(self.mem_caps - self.fleet.mem, 0.0).tolist())
+        self.free_at_failure[i] = sum(np.maximum(self.mem_caps - self.booked_arrays.mem, 0.0).tolist())
 
     def _admit(self, i: int, host: HostState, now: float) -> None:
         host.book(now, self.book_cpu[i], self.book_mem[i])
@@ -536,7 +541,7 @@ class Simulation:
     def _start(self, i: int, now: float) -> None:
         """Fetch what is missing of the image, copy the VM's disk, then boot or start."""
         self.state[i] = STARTING
-        self.hosts[self.host_of[i]].starting += 1
+        self.booked.starting[self.host_of[i]] += 1
         needs = self.needs[i]
         first = self.pull_s[i] != self.pull_s[i]  # NaN: not started before
         if needs:
@@ -623,7 +628,7 @@ class Simulation:
 
     def _ready(self, i: int, now: float) -> None:
         host = self.hosts[self.host_of[i]]
-        host.starting -= 1
+        self.booked.starting[host.index] -= 1
         self.ready_s[i] = now
         if self.first_ready_s[i] != self.first_ready_s[i]:  # NaN: the first start
             self.first_ready_s[i] = now
@@ -666,7 +671,7 @@ class Simulation:
             host.rebalance(now)
             self._schedule_finish(host, now)
         elif state == STARTING:
-            host.starting -= 1
+            self.booked.starting[host.index] -= 1
 
     def _stop(self, i: int, host: HostState, now: float) -> None:
         """Take ``i`` out of its host's running set and keep its integrals."""
@@ -958,9 +963,10 @@ class Simulation:
     def _sample(self, now: float) -> None:
         """One timeseries row per host."""
         hosts = self.hosts
-        self.timeseries.add(now, [h.resident for h in hosts], [len(h.inst) for h in hosts],
+        self.timeseries.add(now, self.booked.resident, [len(h.inst) for h in hosts],
                             [h.cpu_demand + h.cpu_clip for h in hosts], [h.cpu_used for h in hosts],
-                            [h.mem_used + h.base for h in hosts], [h.book_mem + h.base for h in hosts],
+                            [h.mem_used + h.base for h in hosts],
+                            [booked + h.base for booked, h in zip(self.booked.mem, hosts)],
                             [h.swapped for h in hosts])
 
     # --- tables --------------------------------------------------------------------
@@ -1038,7 +1044,7 @@ class Simulation:
             "group": h.spec.name if hasattr(h.spec, "name") else "",
             "physical_host": self.physical[h.index],
             "peak_resident": h.peak_resident,
-            "fleet_peak_resident": self.fleet.peak_resident,  # the most on the platform's fleet at once
+            "fleet_peak_resident": self.booked.fleet_peak,  # the most on the platform's fleet at once
             "used": h.peak_resident > 0,
             "energy_kwh": h.energy_j / 3.6e6,
             "failures": h.failures,
