@@ -55,6 +55,8 @@ from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, fits
 from simdc.engine.simulation import (
     BACKOFF,
     COMPLETED,
+    EVICTED,
+    FAILED,
     KILLED,
     QUEUED,
     REJECTED,
@@ -238,9 +240,9 @@ class Lane:
     # read on the per-event paths then costs a dict lookup (~14 % on the Erlang-B loop)
     __slots__ = (
         "sim", "horizon", "heap", "tick", "h_end", "h_ready", "h_give_up", "h_sample", "h_step", "h_restart",
-        "too_big", "sample_every_s", "cores", "allocatable",
+        "env", "deps", "recommender", "services", "epoch", "too_big", "sample_every_s", "cores", "allocatable",
         "total_mem_cap", "overhead", "base", "no_swap", "running", "fit", "clip_sum", "usage", "queue",
-        "progress", "n", "m", "submit", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
+        "progress", "n", "m", "submit_s", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
         "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
         "max_starts", "cpu_cap", "mem_cap", "cpu_limit", "mem_limit", "booked_cpu", "booked_mem", "resident",
         "peak", "starting", "demand_sum", "mem_sum", "busy_since", "busy_s"
@@ -250,6 +252,7 @@ class Lane:
     touches = False  # whether it does (a flag: reading a method to test it makes a bound method)
     sums = None  # brings demand_sum and mem_sum up to date before a sample, where they lag
     inline = False  # the closed mode's hot path written out in the handlers
+    first_fit_cache = True  # first fit through FirstFit's caches (which know of no host going down)
 
     def __init__(self, sim: FastLane) -> None:
         self.sim = sim
@@ -262,7 +265,9 @@ class Lane:
         self.queue, self.progress, hosts = sim.queue, sim.progress, sim.hosts
         self.n, self.m = len(sim.submit), len(hosts)
         m = self.m
-        self.submit, self.duration, self.start_s = sim.submit, sim.duration, sim.start_s
+        self.submit_s, self.duration, self.start_s = sim.submit, sim.duration, sim.start_s
+        self.env, self.deps, self.recommender, self.services = sim.env, sim.deps, sim.recommender, sim.services
+        self.epoch = sim.epoch  # a failure starts a new epoch: older timers no longer apply
         self.book_cpu, self.book_mem = sim.book_cpu, sim.book_mem
         self.state, self.host_of = sim.state, sim.host_of
         self.admit_s, self.ready_s, self.end_s = sim.admit_s, sim.ready_s, sim.end_s
@@ -290,7 +295,7 @@ class Lane:
         # first fit over several hosts, without a start limit: with its caches (see FirstFit)
         self.fit = (FirstFit(booked_cpu, booked_mem, cpu_cap, mem_cap, self.book_cpu, self.book_mem,
                              few_sizes(sim.fp.book_cpu, sim.fp.book_mem_gib))
-                    if sim.choose is first_fit and self.max_starts is None and m > 1 else None)
+                    if sim.choose is first_fit and self.max_starts is None and m > 1 and self.first_fit_cache else None)
         self.resident, self.peak, self.starting = booked.resident, booked.peak, booked.starting
         self.demand_sum, self.mem_sum = [0.0] * m, [0.0] * m  # cores wanted; GiB used (without overheads)
         self.clip_sum = [0.0] * m  # cores wanted above the instances' ceilings (none in the closed mode)
@@ -311,6 +316,9 @@ class Lane:
 
     def collect(self, now: float) -> None:
         """At the horizon: the running instances' (and the hosts') integrals."""
+
+    def begin(self) -> None:
+        """What the mode schedules at the start, after the first arrival, sample and step."""
 
     # -- the general engine's steps, shared by every mode
     def place(self, i: int) -> int:
@@ -439,49 +447,30 @@ class Lane:
             self.drain(clock, clock)
 
     def on_arrival(self, clock: float, i: int) -> tuple | None:
-        """Simulation._on_arrival: ``i`` and the arrivals right after it, placed, queued or
-        rejected. Returns the next arrival's event (it waits beside the heap), or None."""
+        """Simulation's arrival: ``i`` and the arrivals right after it submitted (placed,
+        queued or rejected: :meth:`submit`). Returns the next arrival's event (it waits
+        beside the heap), or None."""
         # This arrival, then the next while they come before every other event and the
         # horizon: those need no event of their own. The clock reaches submit[i] by
         # adding a delay (SimPy's arithmetic); times recorded are the exact submit times.
-        submit, state, end_s, queue, heap = self.submit, self.state, self.end_s, self.queue, self.heap
-        too_big, n, m, inline = self.too_big, self.n, self.m, self.inline
+        submit, state, queue, heap, squeue = self.submit_s, self.state, self.queue, self.heap, self.env._queue
+        too_big, n, m, inline, deps, env = self.too_big, self.n, self.m, self.inline, self.deps, self.env
         booked_cpu, booked_mem, book_cpu, book_mem = self.booked_cpu, self.booked_mem, self.book_cpu, self.book_mem
         while True:
             now = submit[i]
-            j = -1
-            if too_big[i]:  # fits on no host, however empty
-                state[i] = REJECTED
-                end_s[i] = now
-                i += 1
-            else:
-                while queue and state[queue[0]] != QUEUED:  # drop those who gave up
-                    queue.popleft()
-                if not queue:  # FIFO: nobody may overtake a waiting request
-                    if m == 1:  # place(i), inlined for one host
-                        max_starts = self.max_starts
-                        j = 0 if (fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i],
-                                       self.cpu_cap[0], self.mem_cap[0])
-                                  and (max_starts is None or self.starting[0] < max_starts)) else -1
-                    else:
-                        j = self.place(i)
-                    if j < 0:
-                        # fragmentation: memory free across the fleet when i found no
-                        # host (bookings never exceed the caps: Σ caps − Σ bookings)
-                        self.free_at_failure[i] = (self.mem_cap[0] - booked_mem[0] if m == 1 else
-                                                   self.total_mem_cap - sum(booked_mem))
-                if j < 0:
-                    if self.queue_when_full:
-                        state[i] = QUEUED
-                        queue.append(i)
-                        if self.max_wait_s is not None:
-                            _push(heap, (clock + self.max_wait_s, _NORMAL, self.tick(), self.h_give_up, i))
-                    else:
-                        state[i] = REJECTED
-                        end_s[i] = now
-                elif inline and self.start_s[i] <= 0:
-                    # admit(), ready() and start() written out: the hot path of loss
-                    # and queueing studies (running at once, first start)
+            if deps is not None and not deps.arrive(i):
+                pass  # waits for its parents (simdc.engine.dependencies)
+            elif inline and not too_big[i] and not queue:
+                # the closed mode's admission, start and first placement on one host,
+                # written out: the hot path of loss and queueing studies
+                if m == 1:  # place(i), inlined for one host
+                    max_starts = self.max_starts
+                    j = 0 if (fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i],
+                                   self.cpu_cap[0], self.mem_cap[0])
+                              and (max_starts is None or self.starting[0] < max_starts)) else -1
+                else:
+                    j = self.place(i)
+                if j >= 0 and self.start_s[i] <= 0:  # admit(), ready() and start(): running at once, first start
                     booked_cpu[j] += book_cpu[i]
                     booked_mem[j] += book_mem[i]
                     if self.fit is not None:
@@ -505,16 +494,66 @@ class Lane:
                             or mem_sum[j] + self.overhead * self.running[j] > self.mem_limit[j]):
                         raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
                 else:
-                    self.admit(i, j, now, clock)
-                i += 1
+                    self.submit(i, now, clock, j)
+            else:
+                self.submit(i, now, clock)
+            i += 1
             if i >= n:
                 break
             if submit[i] > now:
                 t = clock + (submit[i] - clock)
-                if t >= self.horizon or (heap and t >= heap[0][0]):  # not first: an event of its own
-                    return (t, _NORMAL, self.tick(), None, i)
-                clock = t
+                if t >= self.horizon or (heap and t >= heap[0][0]) or (squeue and t >= squeue[0][0]):
+                    return (t, _NORMAL, self.tick(), None, i)  # not first: an event of its own
+                clock = env._now = t
         return None
+
+    def submit(self, i: int, now: float, clock: float, j: int | None = None) -> None:
+        """``i`` asks for a host at ``now``: admitted where the policy places it, queued
+        (FIFO: nobody overtakes a waiting request) or rejected; rejected at once if no
+        host could hold it even empty. ``j``: the host placement already picked (-1:
+        none), when the caller tried it."""
+        state = self.state
+        if j is None:
+            if self.recommender is not None:  # its booking: the recommendation now
+                self.sim._recommend(i, now)
+                nowhere = not fits(0.0, 0.0, self.book_cpu[i], self.book_mem[i], self.sim.max_cpu_cap,
+                                   self.sim.max_mem_cap)
+            else:
+                nowhere = self.too_big[i]
+            if nowhere:  # fits on no host, however empty: never queue it
+                self.reject(i, now)
+                return
+            queue = self.queue
+            while queue and state[queue[0]] != QUEUED:  # drop those who gave up
+                queue.popleft()
+            j = -1 if queue else self.place(i)  # FIFO: nobody may overtake a waiting request
+            if j < 0 and not queue:
+                self.note_no_host(i)
+        elif j < 0:
+            self.note_no_host(i)
+        if j >= 0:
+            self.admit(i, j, now, clock)
+        elif self.queue_when_full:
+            state[i] = QUEUED
+            self.queue.append(i)
+            if self.max_wait_s is not None:  # this wait's timer: a later wait has its own
+                _push(self.heap, (clock + self.max_wait_s, _NORMAL, self.tick(), self.h_give_up, (i, self.epoch[i])))
+        else:
+            self.reject(i, now)
+
+    def note_no_host(self, i: int) -> None:
+        """Fragmentation: memory free across the fleet when ``i`` found no host (bookings
+        never exceed the caps here: Σ caps − Σ bookings)."""
+        self.free_at_failure[i] = (self.mem_cap[0] - self.booked_mem[0] if self.m == 1 else
+                                   self.total_mem_cap - sum(self.booked_mem))
+
+    def reject(self, i: int, now: float) -> None:
+        """``i`` is turned away at ``now``."""
+        self.state[i] = REJECTED
+        self.end_s[i] = now
+        services = self.services
+        if services is not None and i >= services.first:
+            services.changed(i)
 
     def on_ready(self, clock: float, i: int) -> None:
         """Simulation._on_ready: ``i`` has started and runs."""
@@ -528,11 +567,13 @@ class Lane:
         if self.max_starts is not None and self.queue:
             self.drain(clock, clock)  # a start slot on this host came free
 
-    def on_give_up(self, clock: float, i: int) -> None:
-        """Simulation._on_give_up: ``i`` waited ``max_wait_s`` in the queue."""
-        if self.state[i] == QUEUED:
-            self.state[i] = REJECTED
-            self.end_s[i] = clock
+    def on_give_up(self, clock: float, value: tuple[int, int]) -> None:
+        """``i`` waited ``max_wait_s`` in the queue (this wait: ``epoch``, as it was queued)."""
+        i, epoch = value
+        if self.state[i] == QUEUED and self.epoch[i] == epoch:
+            self.reject(i, clock)
+            if self.admit_s[i] == self.admit_s[i]:  # placed before: lost to a failure, or to a drain's restart
+                self.state[i] = FAILED if self.sim.failure_kills[i] else EVICTED
             queue = self.queue
             if queue and queue[0] == i:
                 self.drain(clock, clock)  # the head left: the next may fit
@@ -581,15 +622,60 @@ class Lane:
         heap, tick = self.heap, self.tick
         # The next arrival waits beside the heap, not in it: one comparison instead of a
         # push and a pop per arrival (its key is the one the general engine would give it).
-        arrival = (self.submit[0], _NORMAL, tick(), None, 0) if self.n else None
+        arrival = (self.submit_s[0], _NORMAL, tick(), None, 0) if self.n else None
         _push(heap, (0.0, _NORMAL, tick(), self.h_sample, 0))
         if self.usage.step_s is not None:
             _push(heap, (self.usage.step_s, _NORMAL, tick(), self.h_step, 0))
+        self.begin()
         run_events(self.sim.env, heap, self.horizon, arrival, self.on_arrival)
         self.collect(self.horizon)
         # the timers left and the bound handlers refer to the lane: let it go when dropped
         heap.clear()
         self.h_end = self.h_ready = self.h_give_up = self.h_sample = self.h_step = self.h_restart = None
+
+
+class GeneralLane(Lane):
+    """The general engine's mode: hosts' running sets in :class:`HostState` slots (batch
+    work, interference, VM memory reclaim, OOM kills and restarts, memory limits), image
+    pulls, failures, moves, services, dependencies, the recommender and the meter, all
+    :class:`Simulation`'s. Arrivals, submissions, the queue, give-ups and rejections are
+    the lane's handlers; placement, admission and everything from the start on are the
+    simulation's methods, on the same heap (:meth:`Simulation.run`)."""
+
+    __slots__ = ()
+
+    first_fit_cache = False  # hosts go down here: placement is Simulation._place's
+
+    def __init__(self, sim: FastLane) -> None:
+        super().__init__(sim)
+        self.h_sample, self.h_step = sim._on_sample, sim._on_usage_step
+
+    def begin(self) -> None:
+        sim = self.sim
+        if sim.faults.active:
+            sim._plan_failures()
+        if sim.recommender is not None:
+            sim._after(0.0, sim._on_observe, None)
+        if sim.meter is not None:
+            sim.meter.start()
+        if sim.mover is not None:
+            sim.mover.start()
+        if sim.services is not None:
+            sim.services.start()
+
+    def place(self, i: int) -> int:
+        host = self.sim._place(i)
+        return -1 if host is None else host.index
+
+    def admit(self, i: int, j: int, now: float, clock: float) -> None:
+        self.sim._admit(i, self.sim.hosts[j], now)
+
+    def note_no_host(self, i: int) -> None:
+        # summed in host order, as a Python sum: the same double as host by host
+        self.free_at_failure[i] = sum(np.maximum(self.sim.mem_caps - self.sim.booked_arrays.mem, 0.0).tolist())
+
+    def collect(self, now: float) -> None:
+        self.sim._collect_running()
 
 
 class ClosedLane(Lane):

@@ -246,6 +246,7 @@ class Simulation:
         n = len(self.submit)
         nan = float("nan")
         self.state = [WAITING] * n
+        self.epoch = [0] * n  # a failure starts a new epoch: older timers no longer apply
         # written once or twice per instance and read back as arrays: array.array, which
         # becomes a numpy array without a copy (a list costs a conversion at the end)
         self.host_of = array("q", [-1]) * n
@@ -271,6 +272,7 @@ class Simulation:
             from simdc.engine.migration import Mover
 
             self.mover = Mover(self, *moves)
+        self.lane = None  # the handlers of the run under way (fastlane.Lane)
         self.services = None  # a services.Controller whose replicas are the last rows, when the config has services
 
     def _recommender_setup(self, platform, instances) -> None:
@@ -361,7 +363,6 @@ class Simulation:
         self.run_s = [0.0] * n  # time spent running, over all attempts
         self.lost_core_s = [0.0] * n  # CPU work thrown away by failures
         self.failure_kills = [0] * n
-        self.epoch = [0] * n  # a failure starts a new epoch: older timers no longer apply
         self.pull_s, self.unpack_s, self.first_boot_s = [nan] * n, [nan] * n, [nan] * n
         self.cold = [False] * n
         self.stay_s = array("d", [nan]) * n  # when the current stay on a host began (its admission)
@@ -371,25 +372,15 @@ class Simulation:
     # --- the run -------------------------------------------------------------------
 
     def run(self) -> PlatformRun:
+        """The run on the general mode of the lane's handlers (fastlane.GeneralLane)."""
+        from simdc.engine.fastlane import GeneralLane  # that module builds on this one
+
         self._general_state()
-        if self.submit:
-            self._after(self.submit[0], self._on_arrival, 0)
-        self._after(0.0, self._on_sample, None)
-        if self.usage.step_s is not None:
-            self._after(self.usage.step_s, self._on_usage_step, None)
-        if self.faults.active:
-            self._plan_failures()
-        if self.recommender is not None:
-            self._after(0.0, self._on_observe, None)
         if self.meter_at_s:
             self.meter = Meter(self, self.meter_at_s)
-            self.meter.start()
-        if self.mover is not None:
-            self.mover.start()
-        if self.services is not None:
-            self.services.start()
-        run_events(self.env, self.heap, self.duration_s)
-        self._collect_running()
+        self.lane = GeneralLane(self)
+        self.lane.run()
+        self.lane = None
         return self._tables()
 
     def _collect_running(self) -> None:
@@ -426,43 +417,9 @@ class Simulation:
 
     # --- arrival, admission, queue -------------------------------------------------
 
-    def _on_arrival(self, clock: float, k: int) -> None:
-        submit = self.submit
-        # The clock reached submit[k] by adding a delay: record the exact submit time.
-        now = submit[k]
-        n = len(submit)
-        while True:
-            if self.deps is None or self.deps.arrive(k):
-                self._submit(k, now)
-            k += 1
-            if k >= n or submit[k] > now:
-                break
-        if k < n:
-            self._after(submit[k] - clock, self._on_arrival, k)
-
     def _submit(self, i: int, now: float) -> None:
-        if self.recommender is not None:
-            self._recommend(i, now)
-        cpu, mem = self.book_cpu[i], self.book_mem[i]
-        if not fits(0.0, 0.0, cpu, mem, self.max_cpu_cap, self.max_mem_cap):
-            self._reject(i, now)  # fits on no host, even empty: never queue it
-            return
-        queue = self.queue
-        while queue and self.state[queue[0]] != QUEUED:  # drop those who gave up
-            queue.popleft()
-        if not queue:  # FIFO: nobody may overtake a waiting request
-            host = self._place(i)
-            if host is not None:
-                self._admit(i, host, now)
-                return
-            self._note_no_host(i)
-        if self.queue_when_full:
-            self.state[i] = QUEUED
-            queue.append(i)
-            if self.max_wait_s is not None:  # this wait's timer: a later wait has its own
-                self._after(self.max_wait_s, self._on_give_up, (i, self.epoch[i]))
-        else:
-            self._reject(i, now)
+        """``i`` asks for a host at ``now``: the lane's one submission (Lane.submit)."""
+        self.lane.submit(i, now, self.env._now)
 
     def _place(self, i: int) -> HostState | None:
         """The host the placement policy picks among those that can take ``i`` now."""
@@ -490,11 +447,6 @@ class Simulation:
                                 **self.policy_args)
         return None if index is None else hosts[index]
 
-    def _note_no_host(self, i: int) -> None:
-        """Fragmentation: memory free across the fleet when ``i`` found no host for it."""
-        # summed in host order, as a Python sum: the same double as host by host
-        self.free_at_failure[i] = sum(np.maximum(self.mem_caps - self.booked_arrays.mem, 0.0).tolist())
-
     def _admit(self, i: int, host: HostState, now: float) -> None:
         host.book(now, self.book_cpu[i], self.book_mem[i])
         if self.needs[i]:  # the image stays on the host while the instance does
@@ -508,35 +460,11 @@ class Simulation:
         self._start(i, now)
 
     def _drain_queue(self, now: float) -> None:
-        """Admit waiting requests in FIFO order until the head does not fit."""
-        queue = self.queue
-        while queue:
-            i = queue[0]
-            if self.state[i] != QUEUED:  # gave up while waiting
-                queue.popleft()
-                continue
-            host = self._place(i)
-            if host is None:
-                return
-            queue.popleft()
-            self._admit(i, host, now)
-
-    def _on_give_up(self, now: float, value) -> None:
-        i, epoch = value
-        if self.state[i] == QUEUED and self.epoch[i] == epoch:
-            self._reject(i, now)
-            if self.admit_s[i] == self.admit_s[i]:  # placed before: lost to a failure, or to a drain's restart
-                self.state[i] = FAILED if self.failure_kills[i] else EVICTED
-            if self.queue and self.queue[0] == i:
-                self._drain_queue(now)  # the head left: the next may fit
+        """Admit waiting requests in FIFO order until the head does not fit (Lane.drain)."""
+        self.lane.drain(now, self.env._now)
 
     def _reject(self, i: int, now: float) -> None:
-        self.state[i] = REJECTED
-        self.end_s[i] = now
-        if self.services is not None and i >= self.services.first:
-            self.services.changed(i)
-
-    # --- start, run, end -----------------------------------------------------------
+        self.lane.reject(i, now)
 
     def _start(self, i: int, now: float) -> None:
         """Fetch what is missing of the image, copy the VM's disk, then boot or start."""
