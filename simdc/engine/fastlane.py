@@ -240,7 +240,7 @@ class Lane:
     # read on the per-event paths then costs a dict lookup (~14 % on the Erlang-B loop)
     __slots__ = (
         "sim", "horizon", "heap", "tick", "h_end", "h_ready", "h_give_up", "h_sample", "h_step", "h_restart",
-        "env", "deps", "recommender", "services", "epoch", "too_big", "sample_every_s", "cores", "allocatable",
+        "env", "deps", "recommender", "services", "epoch", "restarts", "too_big", "sample_every_s", "cores", "allocatable",
         "total_mem_cap", "overhead", "base", "no_swap", "running", "fit", "clip_sum", "usage", "queue",
         "progress", "n", "m", "submit_s", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
         "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
@@ -268,6 +268,7 @@ class Lane:
         self.submit_s, self.duration, self.start_s = sim.submit, sim.duration, sim.start_s
         self.env, self.deps, self.recommender, self.services = sim.env, sim.deps, sim.recommender, sim.services
         self.epoch = sim.epoch  # a failure starts a new epoch: older timers no longer apply
+        self.restarts = sim.restarts
         self.book_cpu, self.book_mem = sim.book_cpu, sim.book_mem
         self.state, self.host_of = sim.state, sim.host_of
         self.admit_s, self.ready_s, self.end_s = sim.admit_s, sim.ready_s, sim.end_s
@@ -381,11 +382,16 @@ class Lane:
             peak[j] = count
         self.host_of[i] = j
         self.admit_s[i] = now
+        self.launch(i, j, now, clock)
+
+    def launch(self, i: int, j: int, now: float, clock: float) -> None:
+        """Simulation._start: ``i`` starts on host ``j`` (admitted, or after a back-off):
+        running after its start time, or at once."""
         delay = self.start_s[i]
         if delay > 0:
             self.state[i] = STARTING
             self.starting[j] += 1
-            _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_ready, i))
+            _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_ready, (i, self.epoch[i])))
         else:  # running at once (STARTING, and one more starting on j, for no time)
             self.ready(i, j, now, clock)
 
@@ -403,12 +409,12 @@ class Lane:
             queue.popleft()
             self.admit(i, j, now, clock)
 
-    # -- the handlers, named after the general engine's (Simulation._on_end, ...): each
-    # takes the event's time and instance, as the general engine's take time and value
+    # -- the handlers, the only ones of both lanes: each takes the event's time and value
     def on_end(self, clock: float, i: int) -> None:
-        """Simulation._on_end: ``i``'s lifetime is over; its host takes the next in the queue."""
-        j, was = self.host_of[i], self.state[i]
+        """``i``'s lifetime is over: it leaves its host, completed (:meth:`finish`)."""
+        was = self.state[i]
         if self.inline and was == RUNNING:
+            j = self.host_of[i]
             # stop() and release() written out: the hot path of loss and queueing studies
             running = self.running
             count = running[j] = running[j] - 1
@@ -432,14 +438,22 @@ class Lane:
             if self.queue:
                 self.drain(clock, clock)
             return
+        if was == RUNNING or was == STARTING or was == BACKOFF:
+            self.finish(i, clock)
+        elif was == QUEUED:  # resubmitted after a failure (or a drain), its time is up before it ran again
+            self.state[i] = FAILED if self.sim.failure_kills[i] else EVICTED
+            self.end_s[i] = clock
+
+    def finish(self, i: int, clock: float) -> None:
+        """Simulation._take_off and _leave: ``i`` leaves its host at ``clock``, completed
+        (its running set or its starts, then its booking); the queue takes the room."""
+        j, was = self.host_of[i], self.state[i]
         if self.touches:
             self.touch(j, clock)
         if was == RUNNING:
             self.stop(i, j, clock)
         elif was == STARTING:
             self.starting[j] -= 1
-        elif was != BACKOFF:
-            return  # killed for good: nothing left to end
         self.release(i, j, clock)
         self.state[i] = COMPLETED
         self.end_s[i] = clock
@@ -555,17 +569,21 @@ class Lane:
         if services is not None and i >= services.first:
             services.changed(i)
 
-    def on_ready(self, clock: float, i: int) -> None:
-        """Simulation._on_ready: ``i`` has started and runs."""
-        if self.state[i] != STARTING:
-            return  # its lifetime ended while it was starting
+    def on_ready(self, clock: float, value: tuple[int, int]) -> None:
+        """``i`` has started (the attempt of ``epoch``) and runs (:meth:`became_ready`)."""
+        i, epoch = value
+        if self.state[i] == STARTING and self.epoch[i] == epoch:  # else it ended, or failed, while starting
+            self.became_ready(i, clock)
+            if self.max_starts is not None and self.queue:
+                self.drain(clock, clock)  # a start slot on this host came free
+
+    def became_ready(self, i: int, clock: float) -> None:
+        """Simulation._ready: ``i``'s start is over; it runs from ``clock``."""
         j = self.host_of[i]
         if self.touches:
             self.touch(j, clock)
         self.starting[j] -= 1
         self.ready(i, j, clock, clock)
-        if self.max_starts is not None and self.queue:
-            self.drain(clock, clock)  # a start slot on this host came free
 
     def on_give_up(self, clock: float, value: tuple[int, int]) -> None:
         """``i`` waited ``max_wait_s`` in the queue (this wait: ``epoch``, as it was queued)."""
@@ -578,31 +596,39 @@ class Lane:
             if queue and queue[0] == i:
                 self.drain(clock, clock)  # the head left: the next may fit
 
-    def on_restart(self, clock: float, i: int) -> None:
-        """Simulation._on_restart: ``i`` starts again after its back-off."""
-        state = self.state
-        if state[i] == BACKOFF:
+    def on_restart(self, clock: float, value: tuple[int, int]) -> None:
+        """``i`` starts again after its back-off (the attempt of ``epoch``)."""
+        i, epoch = value
+        if self.state[i] == BACKOFF and self.epoch[i] == epoch:
             self.restarts[i] += 1
-            j = self.host_of[i]
-            self.touch(j, clock)
-            state[i] = STARTING
-            self.starting[j] += 1
-            delay = self.start_s[i]
-            if delay > 0:
-                _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_ready, i))
-            else:
-                self.starting[j] -= 1
-                self.ready(i, j, clock, clock)
+            services = self.services
+            if services is not None and i >= services.first:
+                services.restarting(i)  # only a replica's first start may be free
+            self.relaunch(i, clock)
 
-    def on_usage_step(self, clock: float, i: int) -> None:
-        """Simulation._on_usage_step: new usage for every running instance."""
+    def relaunch(self, i: int, clock: float) -> None:
+        """``i`` starts again on its host at ``clock``."""
+        j = self.host_of[i]
+        self.touch(j, clock)
+        self.launch(i, j, clock, clock)
+
+    def on_usage_step(self, clock: float, value: None) -> None:
+        """New usage for every running instance (:meth:`step`), every ``usage.step_s``."""
         self.step(clock)
         step_s = self.usage.step_s
         if clock + step_s < self.horizon:
-            _push(self.heap, (clock + step_s, _NORMAL, self.tick(), self.h_step, 0))
+            _push(self.heap, (clock + step_s, _NORMAL, self.tick(), self.h_step, None))
 
-    def on_sample(self, clock: float, i: int) -> None:
-        """Simulation._on_sample: one timeseries row per host."""
+    def on_sample(self, clock: float, value: None) -> None:
+        """One timeseries row per host (:meth:`sample`), every ``sample_every_s``."""
+        self.sample(clock)
+        if self.progress is not None:
+            self.progress(clock)
+        if clock + self.sample_every_s < self.horizon:
+            _push(self.heap, (clock + self.sample_every_s, _NORMAL, self.tick(), self.h_sample, None))
+
+    def sample(self, clock: float) -> None:
+        """Simulation._sample: the hosts' figures now, into the timeseries."""
         if self.sums is not None:
             self.sums()
         overhead = self.overhead
@@ -611,10 +637,6 @@ class Lane:
                                 [used + overhead * count + b
                                  for used, count, b in zip(self.mem_sum, self.running, self.base)],
                                 [booked + b for booked, b in zip(self.booked_mem, self.base)], self.no_swap)
-        if self.progress is not None:
-            self.progress(clock)
-        if clock + self.sample_every_s < self.horizon:
-            _push(self.heap, (clock + self.sample_every_s, _NORMAL, self.tick(), self.h_sample, 0))
 
     def run(self) -> None:
         """The event loop (:func:`~simdc.engine.simulation.run_events`) to the horizon,
@@ -623,9 +645,9 @@ class Lane:
         # The next arrival waits beside the heap, not in it: one comparison instead of a
         # push and a pop per arrival (its key is the one the general engine would give it).
         arrival = (self.submit_s[0], _NORMAL, tick(), None, 0) if self.n else None
-        _push(heap, (0.0, _NORMAL, tick(), self.h_sample, 0))
+        _push(heap, (0.0, _NORMAL, tick(), self.h_sample, None))
         if self.usage.step_s is not None:
-            _push(heap, (self.usage.step_s, _NORMAL, tick(), self.h_step, 0))
+            _push(heap, (self.usage.step_s, _NORMAL, tick(), self.h_step, None))
         self.begin()
         run_events(self.sim.env, heap, self.horizon, arrival, self.on_arrival)
         self.collect(self.horizon)
@@ -637,18 +659,15 @@ class Lane:
 class GeneralLane(Lane):
     """The general engine's mode: hosts' running sets in :class:`HostState` slots (batch
     work, interference, VM memory reclaim, OOM kills and restarts, memory limits), image
-    pulls, failures, moves, services, dependencies, the recommender and the meter, all
-    :class:`Simulation`'s. Arrivals, submissions, the queue, give-ups and rejections are
-    the lane's handlers; placement, admission and everything from the start on are the
-    simulation's methods, on the same heap (:meth:`Simulation.run`)."""
+    pulls, failures, moves, services, dependencies, the recommender and the meter. The
+    handlers are the lane's; what this mode does at each step (place, admit, start,
+    running from its start, off its host, a usage step, a sample) is the
+    :class:`Simulation`'s methods, which schedule on the same heap
+    (:meth:`Simulation.run`)."""
 
     __slots__ = ()
 
     first_fit_cache = False  # hosts go down here: placement is Simulation._place's
-
-    def __init__(self, sim: FastLane) -> None:
-        super().__init__(sim)
-        self.h_sample, self.h_step = sim._on_sample, sim._on_usage_step
 
     def begin(self) -> None:
         sim = self.sim
@@ -676,6 +695,24 @@ class GeneralLane(Lane):
 
     def collect(self, now: float) -> None:
         self.sim._collect_running()
+
+    def became_ready(self, i: int, clock: float) -> None:
+        self.sim._ready(i, clock)
+
+    def relaunch(self, i: int, clock: float) -> None:
+        self.sim._start(i, clock)
+
+    def finish(self, i: int, clock: float) -> None:
+        sim = self.sim
+        host = sim.hosts[self.host_of[i]]
+        sim._take_off(i, host, clock)
+        sim._leave(i, host, clock, COMPLETED)
+
+    def step(self, now: float) -> None:
+        self.sim._usage_step(now)
+
+    def sample(self, clock: float) -> None:
+        self.sim._sample(clock)
 
 
 class ClosedLane(Lane):
@@ -850,7 +887,7 @@ class TrackedLane(_VaryingLane):
 
     __slots__ = (
         "start_usage", "room", "k", "s_clip", "columns", "kept_at_step", "slot", "v_slot", "members", "pos",
-        "sharing", "mem_request", "priority", "kills", "restarts", "streak", "restart", "backoff_s",
+        "sharing", "mem_request", "priority", "kills", "streak", "restart", "backoff_s",
         "backoff_max_s", "capped_cpu", "capped_mem", "s_inst", "s_host", "s_cur", "s_alloc", "s_foot",
         "s_since", "s_started", "s_cpu", "s_unmet", "s_mem", "v_inst", "v_host", "v_cur", "v_alloc", "v_foot",
         "v_since", "v_started", "v_cpu", "v_unmet", "v_mem", "v_clip", "v_cpu_acc", "v_unmet_acc",
@@ -861,7 +898,7 @@ class TrackedLane(_VaryingLane):
         super().__init__(sim)
         n, m = self.n, self.m
         self.mem_request, self.priority = sim.fp.mem_request, sim.fp.priority
-        self.kills, self.restarts, self.streak = sim.kills, sim.restarts, sim.streak
+        self.kills, self.streak = sim.kills, sim.streak
         self.restart, self.backoff_s, self.backoff_max_s = sim.restart, sim.backoff_s, sim.backoff_max_s
         self.capped_cpu = bool(np.isfinite(self.cpu_cap_i).any())
         self.capped_mem = bool(np.isfinite(self.mem_cap_i).any())
@@ -971,7 +1008,7 @@ class TrackedLane(_VaryingLane):
         streak = self.streak
         delay, streak[i] = backoff(streak[i], now - started_s, self.backoff_s, self.backoff_max_s)
         self.state[i] = BACKOFF
-        _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_restart, i))
+        _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_restart, (i, self.epoch[i])))
         return False
 
     def share(self, j: int, now: float) -> None:

@@ -129,7 +129,7 @@ class Mover:
 
     It reads and changes the :class:`simdc.engine.simulation.Simulation`'s state through
     the same steps its own events take (``_place``, ``_stop``, ``_submit``,
-    ``_on_ready``): placement is the arrivals' rule, never a second fit test.
+    ``lane.on_ready``): placement is the arrivals' rule, never a second fit test.
     """
 
     def __init__(self, sim, maintenance: MaintenanceSpec, migration: MigrationSpec,
@@ -324,7 +324,7 @@ class Mover:
         sim.state[i] = STARTING
         target.starting += 1
         self.carry[i] = (sim.epoch[i], rem, sim.attempt_s[i], now)
-        sim._after(move.downtime_s, sim._on_ready, (i, sim.epoch[i]))
+        sim._after(move.downtime_s, sim.lane.h_ready, (i, sim.epoch[i]))
         link = min(source.spec.net_gbps, target.spec.net_gbps) * GIB_S_PER_GBPS
         self._count(i, move.duration_s, move.moved_gib, self.migration.bandwidth_mib_s / MIB_PER_GIB / link)
         kind = "live" if sim.vm else "checkpoint"

@@ -486,7 +486,7 @@ class Simulation:
             self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = 0.0, copy_s, self.start_s[i]
         delay = copy_s + self.start_s[i]
         if delay > 0:
-            self._after(delay, self._on_ready, (i, self.epoch[i]))
+            self._after(delay, self.lane.h_ready, (i, self.epoch[i]))
         else:
             self._ready(i, now)
 
@@ -547,13 +547,6 @@ class Simulation:
             if self.max_starts is not None and self.queue:
                 self._drain_queue(env.now)  # a start slot on this host came free
 
-    def _on_ready(self, now: float, value) -> None:
-        i, epoch = value
-        if self.state[i] == STARTING and self.epoch[i] == epoch:
-            self._ready(i, now)
-            if self.max_starts is not None and self.queue:
-                self._drain_queue(now)  # a start slot on this host came free
-
     def _ready(self, i: int, now: float) -> None:
         host = self.hosts[self.host_of[i]]
         self.booked.starting[host.index] -= 1
@@ -561,7 +554,7 @@ class Simulation:
         if self.first_ready_s[i] != self.first_ready_s[i]:  # NaN: the first start
             self.first_ready_s[i] = now
             if not self.batch[i]:  # a service lives duration_s from its first start
-                self._after(self.duration[i], self._on_end, i, URGENT)
+                self._after(self.duration[i], self.lane.h_end, i, URGENT)
         self.state[i] = RUNNING
         work, attempt = self.work_s[i], now
         if self.mover is not None and i in self.mover.carry:  # moved here: its work left, its attempt's clock
@@ -577,16 +570,6 @@ class Simulation:
             self._after(delay, self._on_vm_kernel_failure, (i, now))
         if self.services is not None and i >= self.services.first:
             self.services.running(i, now)
-
-    def _on_end(self, now: float, i: int) -> None:
-        state = self.state[i]
-        if state == QUEUED:  # resubmitted after a failure (or a drain), its time is up before it ran again
-            self.state[i] = FAILED if self.failure_kills[i] else EVICTED
-            self.end_s[i] = now
-        elif state in (RUNNING, STARTING, BACKOFF):
-            host = self.hosts[self.host_of[i]]
-            self._take_off(i, host, now)
-            self._leave(i, host, now, COMPLETED)
 
     def _take_off(self, i: int, host: HostState, now: float, lost: bool = False) -> None:
         """``i`` leaves its host's running set (its integrals kept; ``lost``: the work it
@@ -713,16 +696,8 @@ class Simulation:
             return True
         delay, self.streak[i] = backoff(self.streak[i], now - self.attempt_s[i], self.backoff_s, self.backoff_max_s)
         self.state[i] = BACKOFF
-        self._after(delay, self._on_restart, (i, self.epoch[i]))
+        self._after(delay, self.lane.h_restart, (i, self.epoch[i]))
         return False
-
-    def _on_restart(self, now: float, value) -> None:
-        i, epoch = value
-        if self.state[i] == BACKOFF and self.epoch[i] == epoch:
-            self.restarts[i] += 1
-            if self.services is not None and i >= self.services.first:
-                self.services.restarting(i)  # only a replica's first start may be free
-            self._start(i, now)
 
     def _schedule_finish(self, host: HostState, now: float) -> None:
         """One pending 'next batch finish' per host; a newer plan voids the older."""
@@ -862,7 +837,7 @@ class Simulation:
 
     # --- usage steps and samples ---------------------------------------------------
 
-    def _on_usage_step(self, now: float, value) -> None:
+    def _usage_step(self, now: float) -> None:
         """New usage for every running instance of the fleet: one vectorised evaluation,
         then each host takes its slice and settles (no event per instance per step)."""
         busy = [host for host in self.hosts if host.inst]
@@ -878,15 +853,6 @@ class Simulation:
                 host.set_usage(now, cpu[start:start + count], mem[start:start + count], clip[start:start + count])
                 self._settle_host(host, now)
                 start += count
-        if now + self.usage.step_s < self.duration_s:
-            self._after(self.usage.step_s, self._on_usage_step, None)
-
-    def _on_sample(self, now: float, value) -> None:
-        self._sample(now)
-        if self.progress is not None:
-            self.progress(now)
-        if now + self.sample_every_s < self.duration_s:
-            self._after(self.sample_every_s, self._on_sample, None)
 
     def _sample(self, now: float) -> None:
         """One timeseries row per host."""
