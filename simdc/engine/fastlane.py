@@ -240,7 +240,7 @@ class Lane:
     # read on the per-event paths then costs a dict lookup (~14 % on the Erlang-B loop)
     __slots__ = (
         "sim", "horizon", "heap", "tick", "h_end", "h_ready", "h_give_up", "h_sample", "h_step", "h_restart",
-        "env", "deps", "recommender", "services", "epoch", "restarts", "too_big", "sample_every_s", "cores", "allocatable",
+        "env", "deps", "recommender", "services", "epoch", "restarts", "batch", "too_big", "sample_every_s", "cores", "allocatable",
         "total_mem_cap", "overhead", "base", "no_swap", "running", "fit", "clip_sum", "usage", "queue",
         "progress", "n", "m", "submit_s", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
         "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
@@ -269,6 +269,7 @@ class Lane:
         self.env, self.deps, self.recommender, self.services = sim.env, sim.deps, sim.recommender, sim.services
         self.epoch = sim.epoch  # a failure starts a new epoch: older timers no longer apply
         self.restarts = sim.restarts
+        self.batch = sim.batch  # batch work ends when done (the general engine's), not at a lifetime
         self.book_cpu, self.book_mem = sim.book_cpu, sim.book_mem
         self.state, self.host_of = sim.state, sim.host_of
         self.admit_s, self.ready_s, self.end_s = sim.admit_s, sim.ready_s, sim.end_s
@@ -343,13 +344,14 @@ class Lane:
         return -1 if j is None else j
 
     def ready(self, i: int, j: int, now: float, clock: float) -> None:
-        """Simulation._ready: running on host ``j`` from ``now``; a service lives its
-        lifetime from its first start."""
+        """``i`` runs on host ``j`` from ``now`` (the mode's :meth:`start`); a service
+        lives its lifetime from its first start, a batch instance until its work is done."""
         self.ready_s[i] = now  # the latest attempt's start
         first_ready_s = self.first_ready_s
         if first_ready_s[i] != first_ready_s[i]:  # NaN: the first start, not a restart
             first_ready_s[i] = now
-            _push(self.heap, (clock + self.duration[i], _URGENT, self.tick(), self.h_end, i))
+            if not self.batch[i]:
+                _push(self.heap, (clock + self.duration[i], _URGENT, self.tick(), self.h_end, i))
         self.state[i] = RUNNING
         self.start(i, j, now, clock)
 
@@ -609,7 +611,8 @@ class Lane:
     def relaunch(self, i: int, clock: float) -> None:
         """``i`` starts again on its host at ``clock``."""
         j = self.host_of[i]
-        self.touch(j, clock)
+        if self.touches:
+            self.touch(j, clock)
         self.launch(i, j, clock, clock)
 
     def on_usage_step(self, clock: float, value: None) -> None:
@@ -696,11 +699,11 @@ class GeneralLane(Lane):
     def collect(self, now: float) -> None:
         self.sim._collect_running()
 
-    def became_ready(self, i: int, clock: float) -> None:
-        self.sim._ready(i, clock)
+    def launch(self, i: int, j: int, now: float, clock: float) -> None:
+        self.sim._start(i, now)
 
-    def relaunch(self, i: int, clock: float) -> None:
-        self.sim._start(i, clock)
+    def start(self, i: int, j: int, now: float, clock: float) -> None:
+        self.sim._run_on(i, self.sim.hosts[j], now)
 
     def finish(self, i: int, clock: float) -> None:
         sim = self.sim

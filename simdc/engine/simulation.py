@@ -548,14 +548,14 @@ class Simulation:
                 self._drain_queue(env.now)  # a start slot on this host came free
 
     def _ready(self, i: int, now: float) -> None:
-        host = self.hosts[self.host_of[i]]
-        self.booked.starting[host.index] -= 1
-        self.ready_s[i] = now
-        if self.first_ready_s[i] != self.first_ready_s[i]:  # NaN: the first start
-            self.first_ready_s[i] = now
-            if not self.batch[i]:  # a service lives duration_s from its first start
-                self._after(self.duration[i], self.lane.h_end, i, URGENT)
-        self.state[i] = RUNNING
+        """``i``'s start is over (at the end of a pull, or at once): it runs from ``now``
+        (Lane.ready, which calls :meth:`_run_on`)."""
+        j = self.host_of[i]
+        self.booked.starting[j] -= 1
+        self.lane.ready(i, j, now, self.env._now)
+
+    def _run_on(self, i: int, host: HostState, now: float) -> None:
+        """``i`` runs on ``host`` from ``now``: into its running set, with its usage now."""
         work, attempt = self.work_s[i], now
         if self.mover is not None and i in self.mover.carry:  # moved here: its work left, its attempt's clock
             work, attempt = self.mover.resume(i, now, work, attempt)
