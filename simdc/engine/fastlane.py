@@ -27,11 +27,13 @@ The model's rules are not restated here: the fit test, the usage cap, contention
 memory pressure, the OOM victims, the back-off and energy come from
 :mod:`simdc.engine.rules` (the tests run at every event compare with limits that
 :func:`~simdc.engine.rules.limit` computes once), first fit's caches from
-:mod:`simdc.engine.first_fit`. Events go to handlers named after the general engine's
-(``on_arrival``, ``on_ready``, ``on_end``, ``on_give_up``, ``on_restart``,
-``on_usage_step``, ``on_sample``), methods of a :class:`Lane` that holds the run's state;
-the mode is which lane runs (:class:`ClosedLane`, :class:`BoundedLane`,
-:class:`TrackedLane`), each keeping running instances' usage its own way.
+:mod:`simdc.engine.first_fit`. The event handlers (``on_arrival``, ``on_ready``,
+``on_end``, ``on_give_up``, ``on_restart``, ``on_usage_step``, ``on_sample``, with
+``submit``, ``drain``, ``admit``, ``ready`` and ``leave``) are written once, as methods
+of :class:`Lane`, for both lanes; the mode is which lane runs (:class:`GeneralLane`,
+the general engine's; :class:`ClosedLane`, :class:`BoundedLane`, :class:`TrackedLane`),
+each keeping running instances' usage its own way. All run on one event loop
+(:func:`~simdc.engine.simulation.run_events`).
 
 Decisions and times match the general engine's exactly; usage figures to 1e-12 (sums in
 another order). A VM host that would have to reclaim memory raises
@@ -223,7 +225,7 @@ class FastLane(Simulation):
 
 
 class Lane:
-    """The fast lane's state and handlers for one run of a :class:`FastLane`.
+    """The event handlers of one run of a :class:`FastLane`, in either lane.
 
     Hosts' bookings and sums are lists indexed by host; the workload's columns are the
     simulation's own lists, written in place. The handlers (``on_end``, ``on_arrival``,
@@ -231,7 +233,9 @@ class Lane:
     written once, here; how running instances' usage is kept is the run's mode, a
     subclass's ``start``, ``stop``, ``step`` and ``collect`` (:class:`ClosedLane`,
     :class:`BoundedLane`, :class:`TrackedLane`; only the tracked mode kills, so only it
-    restarts). The state is in slots, and methods called at every event bind what they
+    restarts), or, in the general engine (:class:`GeneralLane`), the simulation's own
+    steps behind ``book``, ``release``, ``launch``, ``start``, ``finish``, ``step`` and
+    ``sample``. The state is in slots, and methods called at every event bind what they
     reuse to locals: the per-event paths cost about what the closures they replaced did
     (measured in interleaved runs against them: the commit that added the slots).
     """
@@ -355,6 +359,24 @@ class Lane:
         self.state[i] = RUNNING
         self.start(i, j, now, clock)
 
+    def leave(self, i: int, j: int, now: float, clock: float, state: int, drain: bool = True) -> None:
+        """``i`` leaves host ``j`` at ``now`` for good, in ``state`` (its booking goes:
+        :meth:`release`); a completion submits the children it held back, and the queue
+        takes the room (``drain``)."""
+        self.release(i, j, now)
+        self.state[i] = state
+        self.end_s[i] = now
+        deps = self.deps
+        if state == COMPLETED and deps is not None:
+            sim = self.sim
+            for child in deps.completed(i, now):  # submitted after this moment's endings, as arrivals are
+                sim._after(0.0, sim._on_released, child)
+        services = self.services
+        if services is not None and i >= services.first:
+            services.changed(i)
+        if drain and self.queue:
+            self.drain(now, clock)
+
     def release(self, i: int, j: int, now: float) -> None:
         """HostState.release: the booking goes."""
         resident = self.resident
@@ -369,7 +391,19 @@ class Lane:
             self.fit.shrank(j)
 
     def admit(self, i: int, j: int, now: float, clock: float) -> None:
-        """Simulation._admit and _start: book ``i`` on host ``j``, then start it."""
+        """``i`` takes its place on host ``j`` at ``now`` (the mode's :meth:`book`), then
+        starts (:meth:`launch`)."""
+        self.book(i, j, now)
+        self.host_of[i] = j
+        admit_s = self.admit_s
+        if admit_s[i] != admit_s[i]:  # NaN: the first admission (not a resubmission)
+            admit_s[i] = now
+        else:  # a failure's victim placed again
+            self.sim.replacements[i] += 1
+        self.launch(i, j, now, clock)
+
+    def book(self, i: int, j: int, now: float) -> None:
+        """HostState.book: ``i``'s booking on host ``j`` from ``now``."""
         if self.touches:
             self.touch(j, now)
         self.booked_cpu[j] += self.book_cpu[i]
@@ -382,9 +416,6 @@ class Lane:
             self.busy_since[j] = now
         if count > peak[j]:
             peak[j] = count
-        self.host_of[i] = j
-        self.admit_s[i] = now
-        self.launch(i, j, now, clock)
 
     def launch(self, i: int, j: int, now: float, clock: float) -> None:
         """Simulation._start: ``i`` starts on host ``j`` (admitted, or after a back-off):
@@ -456,11 +487,7 @@ class Lane:
             self.stop(i, j, clock)
         elif was == STARTING:
             self.starting[j] -= 1
-        self.release(i, j, clock)
-        self.state[i] = COMPLETED
-        self.end_s[i] = clock
-        if self.queue:
-            self.drain(clock, clock)
+        self.leave(i, j, clock, clock, COMPLETED)
 
     def on_arrival(self, clock: float, i: int) -> tuple | None:
         """Simulation's arrival: ``i`` and the arrivals right after it submitted (placed,
@@ -689,8 +716,21 @@ class GeneralLane(Lane):
         host = self.sim._place(i)
         return -1 if host is None else host.index
 
-    def admit(self, i: int, j: int, now: float, clock: float) -> None:
-        self.sim._admit(i, self.sim.hosts[j], now)
+    def book(self, i: int, j: int, now: float) -> None:
+        sim = self.sim
+        sim.hosts[j].book(now, self.book_cpu[i], self.book_mem[i])
+        if sim.needs[i]:  # the image stays on the host while the instance does
+            sim.caches[j].pin(digest for digest, _ in sim.needs[i])
+        sim.stay_s[i] = now
+
+    def release(self, i: int, j: int, now: float) -> None:
+        sim = self.sim
+        if sim.mover is not None and i in sim.mover.moving:  # gone before its move's switch
+            sim.mover.left(i, now)
+        sim.hosts[j].release(now, self.book_cpu[i], self.book_mem[i])
+        sim.resident_s[i] += now - sim.stay_s[i]
+        if sim.needs[i]:
+            sim.caches[j].unpin(digest for digest, _ in sim.needs[i])
 
     def note_no_host(self, i: int) -> None:
         # summed in host order, as a Python sum: the same double as host by host
@@ -709,7 +749,7 @@ class GeneralLane(Lane):
         sim = self.sim
         host = sim.hosts[self.host_of[i]]
         sim._take_off(i, host, clock)
-        sim._leave(i, host, clock, COMPLETED)
+        self.leave(i, host.index, clock, clock, COMPLETED)
 
     def step(self, now: float) -> None:
         self.sim._usage_step(now)
@@ -1004,9 +1044,7 @@ class TrackedLane(_VaryingLane):
         self.remove(i, j, now)
         self.kills[i] += 1
         if not self.restart:
-            self.release(i, j, now)
-            self.state[i] = KILLED
-            self.end_s[i] = now
+            self.leave(i, j, now, clock, KILLED, drain=False)
             return True
         streak = self.streak
         delay, streak[i] = backoff(streak[i], now - started_s, self.backoff_s, self.backoff_max_s)

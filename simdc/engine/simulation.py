@@ -10,7 +10,8 @@ SimPy only for what waits on several things (an image pull over shared flows, a 
 fixed step for all hosts at once, vectorised per host. Per-instance numbers live in
 plain lists indexed by workload row; tables are built once, at the end.
 
-This is the general engine. Runs that need only part of it (no batch work, images,
+This is the general engine's state and its steps; its event handlers are the lane's
+(:class:`simdc.engine.fastlane.GeneralLane`). Runs that need only part of it (no batch work, images,
 interference, failures, memory limits, VM memory reclaim or admission by the
 recommender) take the fast lane instead (:mod:`simdc.engine.fastlane`), which must give
 the same results. With ``admission = "recommender"`` a container's booking is set when
@@ -447,18 +448,6 @@ class Simulation:
                                 **self.policy_args)
         return None if index is None else hosts[index]
 
-    def _admit(self, i: int, host: HostState, now: float) -> None:
-        host.book(now, self.book_cpu[i], self.book_mem[i])
-        if self.needs[i]:  # the image stays on the host while the instance does
-            self.caches[host.index].pin(digest for digest, _ in self.needs[i])
-        self.host_of[i] = host.index
-        if self.admit_s[i] != self.admit_s[i]:  # NaN: the first admission (not a resubmission)
-            self.admit_s[i] = now
-        else:  # a failure's victim placed again
-            self.replacements[i] += 1
-        self.stay_s[i] = now
-        self._start(i, now)
-
     def _drain_queue(self, now: float) -> None:
         """Admit waiting requests in FIFO order until the head does not fit (Lane.drain)."""
         self.lane.drain(now, self.env._now)
@@ -625,21 +614,8 @@ class Simulation:
         self.last_work = demand - unmet  # core-seconds this attempt delivered
 
     def _leave(self, i: int, host: HostState, now: float, state: int, drain: bool = True) -> None:
-        if self.mover is not None and i in self.mover.moving:  # gone before its move's switch
-            self.mover.left(i, now)
-        host.release(now, self.book_cpu[i], self.book_mem[i])
-        self.resident_s[i] += now - self.stay_s[i]
-        if self.needs[i]:
-            self.caches[host.index].unpin(digest for digest, _ in self.needs[i])
-        self.state[i] = state
-        self.end_s[i] = now
-        if state == COMPLETED and self.deps is not None:
-            for child in self.deps.completed(i, now):  # submitted after this moment's endings, as arrivals are
-                self._after(0.0, self._on_released, child)
-        if self.services is not None and i >= self.services.first:
-            self.services.changed(i)
-        if drain and self.queue:
-            self._drain_queue(now)
+        """``i`` leaves ``host`` for good in ``state`` (Lane.leave)."""
+        self.lane.leave(i, host.index, now, self.env._now, state, drain)
 
     def _on_released(self, now: float, i: int) -> None:
         """The last parent of ``i`` completed: submit it."""
