@@ -244,7 +244,8 @@ class Lane:
     # read on the per-event paths then costs a dict lookup (~14 % on the Erlang-B loop)
     __slots__ = (
         "sim", "horizon", "heap", "tick", "h_end", "h_ready", "h_give_up", "h_sample", "h_step", "h_restart",
-        "env", "deps", "recommender", "services", "epoch", "restarts", "batch", "too_big", "sample_every_s", "cores", "allocatable",
+        "env", "deps", "recommender", "services", "epoch", "restarts", "batch", "too_big", "sample_every_s",
+        "cores", "allocatable",
         "total_mem_cap", "overhead", "base", "no_swap", "running", "fit", "clip_sum", "usage", "queue",
         "progress", "n", "m", "submit_s", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
         "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
