@@ -502,11 +502,10 @@ class Lane:
         booked_cpu, booked_mem, book_cpu, book_mem = self.booked_cpu, self.booked_mem, self.book_cpu, self.book_mem
         while True:
             now = submit[i]
-            if deps is not None and not deps.arrive(i):
-                pass  # waits for its parents (simdc.engine.dependencies)
-            elif inline and not too_big[i] and not queue:
-                # the closed mode's admission, start and first placement on one host,
-                # written out: the hot path of loss and queueing studies
+            if inline and not too_big[i] and not queue:  # (no dependencies in this mode)
+                # the closed mode's placement on one host, admission and start, or turning
+                # away, written out: the hot path of loss and queueing studies (the
+                # same steps as submit(), admit() and reject(), for this mode only)
                 if m == 1:  # place(i), inlined for one host
                     max_starts = self.max_starts
                     j = 0 if (fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i],
@@ -537,9 +536,14 @@ class Lane:
                     if (demand_sum[j] > self.cpu_limit[j]
                             or mem_sum[j] + self.overhead * self.running[j] > self.mem_limit[j]):
                         raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
+                elif j < 0 and not self.queue_when_full:  # note_no_host() and reject(), written out
+                    self.free_at_failure[i] = (self.mem_cap[0] - booked_mem[0] if m == 1 else
+                                               self.total_mem_cap - sum(booked_mem))
+                    state[i] = REJECTED
+                    self.end_s[i] = now
                 else:
                     self.submit(i, now, clock, j)
-            else:
+            elif deps is None or deps.arrive(i):  # else it waits for its parents (engine.dependencies)
                 self.submit(i, now, clock)
             i += 1
             if i >= n:
