@@ -243,7 +243,7 @@ class Lane:
     # slots, not a dict: a dict of more than 30 keys is not shared, and every attribute
     # read on the per-event paths then costs a dict lookup (~14 % on the Erlang-B loop)
     __slots__ = (
-        "sim", "horizon", "heap", "tick", "h_end", "h_ready", "h_give_up", "h_sample", "h_step", "h_restart",
+        "sim", "booked", "horizon", "heap", "tick", "h_end", "h_ready", "h_give_up", "h_sample", "h_step", "h_restart",
         "env", "deps", "recommender", "services", "epoch", "restarts", "batch", "too_big", "sample_every_s",
         "cores", "allocatable",
         "total_mem_cap", "overhead", "base", "no_swap", "running", "fit", "clip_sum", "usage", "queue",
@@ -297,13 +297,15 @@ class Lane:
         self.base = [h.base for h in hosts]
         self.no_swap = [0.0] * m  # the timeseries' swapped_gib: no VM host swaps in the lane
         self.running = [0] * m  # instances running on each host
-        booked = sim.booked  # the fleet's bookings, the general engine's lists
+        self.booked = booked = sim.booked  # the fleet's bookings, the general engine's lists
         self.booked_cpu, self.booked_mem = booked_cpu, booked_mem = booked.cpu, booked.mem
         # first fit over several hosts, without a start limit: with its caches (see FirstFit)
         self.fit = (FirstFit(booked_cpu, booked_mem, cpu_cap, mem_cap, self.book_cpu, self.book_mem,
                              few_sizes(sim.fp.book_cpu, sim.fp.book_mem_gib))
                     if sim.choose is first_fit and self.max_starts is None and m > 1 and self.first_fit_cache else None)
         self.resident, self.peak, self.starting = booked.resident, booked.peak, booked.starting
+        if self.fit is not None:
+            booked.placement = self.fit  # told of every change by Bookings.book and release
         self.demand_sum, self.mem_sum = [0.0] * m, [0.0] * m  # cores wanted; GiB used (without overheads)
         self.clip_sum = [0.0] * m  # cores wanted above the instances' ceilings (none in the closed mode)
         sim.busy_since, sim.busy_s = self.busy_since, self.busy_s = [0.0] * m, [0.0] * m
@@ -379,17 +381,11 @@ class Lane:
             self.drain(now, clock)
 
     def release(self, i: int, j: int, now: float) -> None:
-        """HostState.release: the booking goes."""
-        resident = self.resident
-        count = resident[j] = resident[j] - 1
-        if count:
-            self.booked_cpu[j] -= self.book_cpu[i]
-            self.booked_mem[j] -= self.book_mem[i]
-        else:  # forget accumulated rounding error
-            self.booked_cpu[j] = self.booked_mem[j] = 0.0
+        """The booking goes (:meth:`Bookings.release`); a host left empty is idle from ``now``."""
+        booked = self.booked
+        booked.release(j, self.book_cpu[i], self.book_mem[i])
+        if not booked.resident[j]:
             self.busy_s[j] += now - self.busy_since[j]
-        if self.fit is not None:
-            self.fit.shrank(j)
 
     def admit(self, i: int, j: int, now: float, clock: float) -> None:
         """``i`` takes its place on host ``j`` at ``now`` (the mode's :meth:`book`), then
@@ -404,19 +400,13 @@ class Lane:
         self.launch(i, j, now, clock)
 
     def book(self, i: int, j: int, now: float) -> None:
-        """HostState.book: ``i``'s booking on host ``j`` from ``now``."""
+        """``i``'s booking on host ``j`` from ``now`` (:meth:`Bookings.book`)."""
         if self.touches:
             self.touch(j, now)
-        self.booked_cpu[j] += self.book_cpu[i]
-        self.booked_mem[j] += self.book_mem[i]
-        if self.fit is not None:
-            self.fit.grew(j)
-        resident, peak = self.resident, self.peak
-        count = resident[j] = resident[j] + 1
-        if count == 1:
+        booked = self.booked
+        booked.book(j, self.book_cpu[i], self.book_mem[i])
+        if booked.resident[j] == 1:
             self.busy_since[j] = now
-        if count > peak[j]:
-            peak[j] = count
 
     def launch(self, i: int, j: int, now: float, clock: float) -> None:
         """Simulation._start: ``i`` starts on host ``j`` (admitted, or after a back-off):
