@@ -27,11 +27,13 @@ The model's rules are not restated here: the fit test, the usage cap, contention
 memory pressure, the OOM victims, the back-off and energy come from
 :mod:`simdc.engine.rules` (the tests run at every event compare with limits that
 :func:`~simdc.engine.rules.limit` computes once), first fit's caches from
-:mod:`simdc.engine.first_fit`. Events go to handlers named after the general engine's
-(``on_arrival``, ``on_ready``, ``on_end``, ``on_give_up``, ``on_restart``,
-``on_usage_step``, ``on_sample``), methods of a :class:`Lane` that holds the run's state;
-the mode is which lane runs (:class:`ClosedLane`, :class:`BoundedLane`,
-:class:`TrackedLane`), each keeping running instances' usage its own way.
+:mod:`simdc.engine.first_fit`. The event handlers (``on_arrival``, ``on_ready``,
+``on_end``, ``on_give_up``, ``on_restart``, ``on_usage_step``, ``on_sample``, with
+``submit``, ``drain``, ``admit``, ``ready`` and ``leave``) are written once, as methods
+of :class:`Lane`, for both lanes; the mode is which lane runs (:class:`GeneralLane`,
+the general engine's; :class:`ClosedLane`, :class:`BoundedLane`, :class:`TrackedLane`),
+each keeping running instances' usage its own way. All run on one event loop
+(:func:`~simdc.engine.simulation.run_events`).
 
 Decisions and times match the general engine's exactly; usage figures to 1e-12 (sums in
 another order). A VM host that would have to reclaim memory raises
@@ -43,10 +45,10 @@ admission by the recommender go there from the start (:meth:`FastLane.applies`).
 from __future__ import annotations
 
 import heapq
-import itertools
 import operator
 
 import numpy as np
+from simpy.core import NORMAL, URGENT
 
 from simdc.engine.cpu import water_fill
 from simdc.engine.first_fit import FirstFit, few_sizes
@@ -55,6 +57,8 @@ from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, fits
 from simdc.engine.simulation import (
     BACKOFF,
     COMPLETED,
+    EVICTED,
+    FAILED,
     KILLED,
     QUEUED,
     REJECTED,
@@ -63,14 +67,13 @@ from simdc.engine.simulation import (
     PlatformRun,
     Simulation,
     as_array,
+    run_events,
 )
 from simdc.metrics import stays_peak
 from simdc.placement import Fleet, first_fit
 
-# event kinds; at one instant ends come first (URGENT in the general engine), then the
-# rest in the order they were scheduled
-_END, _ARRIVAL, _READY, _GIVE_UP, _SAMPLE, _USAGE_STEP, _RESTART = range(7)
-_URGENT, _NORMAL = 0, 1  # SimPy's priorities
+# at one instant ends come first (URGENT), then the rest in the order they were scheduled
+_URGENT, _NORMAL = URGENT, NORMAL  # SimPy's priorities, as module names: one lookup on the per-event paths
 _push, _pop = heapq.heappush, heapq.heappop  # module names: one lookup on the per-event paths
 _UNCAPPED = float("inf")  # no ceiling: the closed mode caps by the machine's cores alone
 
@@ -123,8 +126,9 @@ class FastLane(Simulation):
     def run_fast(self) -> PlatformRun:
         """The general engine's :meth:`Simulation.run`, event for event, on a bare heap.
 
-        Hosts' bookings and sums live in lists indexed by host while the loop runs (on a
-        :class:`Lane` of the run's mode), and are written back to the :class:`HostState`
+        Hosts' bookings are the fleet's lists (:class:`~simdc.engine.host.Bookings`), as in
+        the general engine; the running sets' sums live in lists on a :class:`Lane` of the
+        run's mode while the loop runs, and are written back to the :class:`HostState`
         objects at the end.
 
         Raises
@@ -141,9 +145,7 @@ class FastLane(Simulation):
         lane = _LANES[self.mode](self)
         lane.run()
         hosts, overhead = self.hosts, lane.overhead
-        for h, j in zip(hosts, range(len(hosts))):  # the hosts' state into their HostState objects
-            h.book_cpu, h.book_mem = lane.booked_cpu[j], lane.booked_mem[j]
-            h.resident, h.starting, h.peak_resident = lane.resident[j], lane.starting[j], lane.peak[j]
+        for h, j in zip(hosts, range(len(hosts))):  # the running sets' sums into the HostState objects
             h.demand_sum, h.mem_sum = lane.demand_sum[j], lane.mem_sum[j]
             h.cpu_demand, h.mem_used = lane.demand_sum[j], lane.mem_sum[j] + overhead * lane.running[j]
         del lane  # its per-instance lists and slots, before the tables are built
@@ -167,7 +169,7 @@ class FastLane(Simulation):
         self.resident_s = np.zeros(n)
         self.resident_s[placed] = end - admit
         self.replacements = np.zeros(n, dtype=np.int64)
-        self.fleet.peak_resident = stays_peak(admit, end)
+        self.booked.fleet_peak = stays_peak(admit, end)
         started = ~np.isnan(ready)
         ran = np.where(started, end - ready, 0.0)
         if self.mode == "closed":  # per instance, as the general engine accounts them (0 + demand × time run)
@@ -223,7 +225,7 @@ class FastLane(Simulation):
 
 
 class Lane:
-    """The fast lane's state and handlers for one run of a :class:`FastLane`.
+    """The event handlers of one run of a :class:`FastLane`, in either lane.
 
     Hosts' bookings and sums are lists indexed by host; the workload's columns are the
     simulation's own lists, written in place. The handlers (``on_end``, ``on_arrival``,
@@ -231,7 +233,9 @@ class Lane:
     written once, here; how running instances' usage is kept is the run's mode, a
     subclass's ``start``, ``stop``, ``step`` and ``collect`` (:class:`ClosedLane`,
     :class:`BoundedLane`, :class:`TrackedLane`; only the tracked mode kills, so only it
-    restarts). The state is in slots, and methods called at every event bind what they
+    restarts), or, in the general engine (:class:`GeneralLane`), the simulation's own
+    steps behind ``book``, ``release``, ``launch``, ``start``, ``finish``, ``step`` and
+    ``sample``. The state is in slots, and methods called at every event bind what they
     reuse to locals: the per-event paths cost about what the closures they replaced did
     (measured in interleaved runs against them: the commit that added the slots).
     """
@@ -239,9 +243,11 @@ class Lane:
     # slots, not a dict: a dict of more than 30 keys is not shared, and every attribute
     # read on the per-event paths then costs a dict lookup (~14 % on the Erlang-B loop)
     __slots__ = (
-        "sim", "horizon", "heap", "tick", "too_big", "sample_every_s", "cores", "allocatable",
+        "sim", "booked", "horizon", "heap", "tick", "h_end", "h_ready", "h_give_up", "h_sample", "h_step", "h_restart",
+        "env", "deps", "recommender", "services", "epoch", "restarts", "batch", "too_big", "sample_every_s",
+        "cores", "allocatable",
         "total_mem_cap", "overhead", "base", "no_swap", "running", "fit", "clip_sum", "usage", "queue",
-        "progress", "n", "m", "submit", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
+        "progress", "n", "m", "submit_s", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
         "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
         "max_starts", "cpu_cap", "mem_cap", "cpu_limit", "mem_limit", "booked_cpu", "booked_mem", "resident",
         "peak", "starting", "demand_sum", "mem_sum", "busy_since", "busy_s"
@@ -251,16 +257,24 @@ class Lane:
     touches = False  # whether it does (a flag: reading a method to test it makes a bound method)
     sums = None  # brings demand_sum and mem_sum up to date before a sample, where they lag
     inline = False  # the closed mode's hot path written out in the handlers
+    first_fit_cache = True  # first fit through FirstFit's caches (which know of no host going down)
 
     def __init__(self, sim: FastLane) -> None:
         self.sim = sim
         self.horizon = sim.duration_s
-        self.heap: list[tuple] = []
-        self.tick = itertools.count().__next__
+        self.heap = sim.heap  # timers, run by simulation.run_events as the general engine's are
+        self.tick = sim.env._eid.__next__  # SimPy's event ids: one order with whatever SimPy schedules
+        # the handlers as pushed with their timers: bound once, not at every push
+        self.h_end, self.h_ready, self.h_give_up = self.on_end, self.on_ready, self.on_give_up
+        self.h_sample, self.h_step, self.h_restart = self.on_sample, self.on_usage_step, self.on_restart
         self.queue, self.progress, hosts = sim.queue, sim.progress, sim.hosts
         self.n, self.m = len(sim.submit), len(hosts)
         m = self.m
-        self.submit, self.duration, self.start_s = sim.submit, sim.duration, sim.start_s
+        self.submit_s, self.duration, self.start_s = sim.submit, sim.duration, sim.start_s
+        self.env, self.deps, self.recommender, self.services = sim.env, sim.deps, sim.recommender, sim.services
+        self.epoch = sim.epoch  # a failure starts a new epoch: older timers no longer apply
+        self.restarts = sim.restarts
+        self.batch = sim.batch  # batch work ends when done (the general engine's), not at a lifetime
         self.book_cpu, self.book_mem = sim.book_cpu, sim.book_mem
         self.state, self.host_of = sim.state, sim.host_of
         self.admit_s, self.ready_s, self.end_s = sim.admit_s, sim.ready_s, sim.end_s
@@ -283,12 +297,15 @@ class Lane:
         self.base = [h.base for h in hosts]
         self.no_swap = [0.0] * m  # the timeseries' swapped_gib: no VM host swaps in the lane
         self.running = [0] * m  # instances running on each host
-        self.booked_cpu, self.booked_mem = booked_cpu, booked_mem = [0.0] * m, [0.0] * m
+        self.booked = booked = sim.booked  # the fleet's bookings, the general engine's lists
+        self.booked_cpu, self.booked_mem = booked_cpu, booked_mem = booked.cpu, booked.mem
         # first fit over several hosts, without a start limit: with its caches (see FirstFit)
         self.fit = (FirstFit(booked_cpu, booked_mem, cpu_cap, mem_cap, self.book_cpu, self.book_mem,
                              few_sizes(sim.fp.book_cpu, sim.fp.book_mem_gib))
-                    if sim.choose is first_fit and self.max_starts is None and m > 1 else None)
-        self.resident, self.peak, self.starting = [0] * m, [0] * m, [0] * m
+                    if sim.choose is first_fit and self.max_starts is None and m > 1 and self.first_fit_cache else None)
+        self.resident, self.peak, self.starting = booked.resident, booked.peak, booked.starting
+        if self.fit is not None:
+            booked.placement = self.fit  # told of every change by Bookings.book and release
         self.demand_sum, self.mem_sum = [0.0] * m, [0.0] * m  # cores wanted; GiB used (without overheads)
         self.clip_sum = [0.0] * m  # cores wanted above the instances' ceilings (none in the closed mode)
         sim.busy_since, sim.busy_s = self.busy_since, self.busy_s = [0.0] * m, [0.0] * m
@@ -308,6 +325,9 @@ class Lane:
 
     def collect(self, now: float) -> None:
         """At the horizon: the running instances' (and the hosts') integrals."""
+
+    def begin(self) -> None:
+        """What the mode schedules at the start, after the first arrival, sample and step."""
 
     # -- the general engine's steps, shared by every mode
     def place(self, i: int) -> int:
@@ -331,50 +351,71 @@ class Lane:
         return -1 if j is None else j
 
     def ready(self, i: int, j: int, now: float, clock: float) -> None:
-        """Simulation._ready: running on host ``j`` from ``now``; a service lives its
-        lifetime from its first start."""
+        """``i`` runs on host ``j`` from ``now`` (the mode's :meth:`start`); a service
+        lives its lifetime from its first start, a batch instance until its work is done."""
         self.ready_s[i] = now  # the latest attempt's start
         first_ready_s = self.first_ready_s
         if first_ready_s[i] != first_ready_s[i]:  # NaN: the first start, not a restart
             first_ready_s[i] = now
-            _push(self.heap, (clock + self.duration[i], _URGENT, self.tick(), _END, i))
+            if not self.batch[i]:
+                _push(self.heap, (clock + self.duration[i], _URGENT, self.tick(), self.h_end, i))
         self.state[i] = RUNNING
         self.start(i, j, now, clock)
 
+    def leave(self, i: int, j: int, now: float, clock: float, state: int, drain: bool = True) -> None:
+        """``i`` leaves host ``j`` at ``now`` for good, in ``state`` (its booking goes:
+        :meth:`release`); a completion submits the children it held back, and the queue
+        takes the room (``drain``)."""
+        self.release(i, j, now)
+        self.state[i] = state
+        self.end_s[i] = now
+        deps = self.deps
+        if state == COMPLETED and deps is not None:
+            sim = self.sim
+            for child in deps.completed(i, now):  # submitted after this moment's endings, as arrivals are
+                sim._after(0.0, sim._on_released, child)
+        services = self.services
+        if services is not None and i >= services.first:
+            services.changed(i)
+        if drain and self.queue:
+            self.drain(now, clock)
+
     def release(self, i: int, j: int, now: float) -> None:
-        """HostState.release: the booking goes."""
-        resident = self.resident
-        count = resident[j] = resident[j] - 1
-        if count:
-            self.booked_cpu[j] -= self.book_cpu[i]
-            self.booked_mem[j] -= self.book_mem[i]
-        else:  # forget accumulated rounding error
-            self.booked_cpu[j] = self.booked_mem[j] = 0.0
+        """The booking goes (:meth:`Bookings.release`); a host left empty is idle from ``now``."""
+        booked = self.booked
+        booked.release(j, self.book_cpu[i], self.book_mem[i])
+        if not booked.resident[j]:
             self.busy_s[j] += now - self.busy_since[j]
-        if self.fit is not None:
-            self.fit.shrank(j)
 
     def admit(self, i: int, j: int, now: float, clock: float) -> None:
-        """Simulation._admit and _start: book ``i`` on host ``j``, then start it."""
+        """``i`` takes its place on host ``j`` at ``now`` (the mode's :meth:`book`), then
+        starts (:meth:`launch`)."""
+        self.book(i, j, now)
+        self.host_of[i] = j
+        admit_s = self.admit_s
+        if admit_s[i] != admit_s[i]:  # NaN: the first admission (not a resubmission)
+            admit_s[i] = now
+        else:  # a failure's victim placed again
+            self.sim.replacements[i] += 1
+        self.launch(i, j, now, clock)
+
+    def book(self, i: int, j: int, now: float) -> None:
+        """``i``'s booking on host ``j`` from ``now`` (:meth:`Bookings.book`)."""
         if self.touches:
             self.touch(j, now)
-        self.booked_cpu[j] += self.book_cpu[i]
-        self.booked_mem[j] += self.book_mem[i]
-        if self.fit is not None:
-            self.fit.grew(j)
-        resident, peak = self.resident, self.peak
-        count = resident[j] = resident[j] + 1
-        if count == 1:
+        booked = self.booked
+        booked.book(j, self.book_cpu[i], self.book_mem[i])
+        if booked.resident[j] == 1:
             self.busy_since[j] = now
-        if count > peak[j]:
-            peak[j] = count
-        self.host_of[i] = j
-        self.admit_s[i] = now
+
+    def launch(self, i: int, j: int, now: float, clock: float) -> None:
+        """Simulation._start: ``i`` starts on host ``j`` (admitted, or after a back-off):
+        running after its start time, or at once."""
         delay = self.start_s[i]
         if delay > 0:
             self.state[i] = STARTING
             self.starting[j] += 1
-            _push(self.heap, (clock + delay, _NORMAL, self.tick(), _READY, i))
+            _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_ready, (i, self.epoch[i])))
         else:  # running at once (STARTING, and one more starting on j, for no time)
             self.ready(i, j, now, clock)
 
@@ -392,12 +433,12 @@ class Lane:
             queue.popleft()
             self.admit(i, j, now, clock)
 
-    # -- the handlers, named after the general engine's (Simulation._on_end, ...): each
-    # takes the event's time and instance, as the general engine's take the event
+    # -- the handlers, the only ones of both lanes: each takes the event's time and value
     def on_end(self, clock: float, i: int) -> None:
-        """Simulation._on_end: ``i``'s lifetime is over; its host takes the next in the queue."""
-        j, was = self.host_of[i], self.state[i]
+        """``i``'s lifetime is over: it leaves its host, completed (:meth:`finish`)."""
+        was = self.state[i]
         if self.inline and was == RUNNING:
+            j = self.host_of[i]
             # stop() and release() written out: the hot path of loss and queueing studies
             running = self.running
             count = running[j] = running[j] - 1
@@ -421,64 +462,48 @@ class Lane:
             if self.queue:
                 self.drain(clock, clock)
             return
+        if was == RUNNING or was == STARTING or was == BACKOFF:
+            self.finish(i, clock)
+        elif was == QUEUED:  # resubmitted after a failure (or a drain), its time is up before it ran again
+            self.state[i] = FAILED if self.sim.failure_kills[i] else EVICTED
+            self.end_s[i] = clock
+
+    def finish(self, i: int, clock: float) -> None:
+        """Simulation._take_off and _leave: ``i`` leaves its host at ``clock``, completed
+        (its running set or its starts, then its booking); the queue takes the room."""
+        j, was = self.host_of[i], self.state[i]
         if self.touches:
             self.touch(j, clock)
         if was == RUNNING:
             self.stop(i, j, clock)
         elif was == STARTING:
             self.starting[j] -= 1
-        elif was != BACKOFF:
-            return  # killed for good: nothing left to end
-        self.release(i, j, clock)
-        self.state[i] = COMPLETED
-        self.end_s[i] = clock
-        if self.queue:
-            self.drain(clock, clock)
+        self.leave(i, j, clock, clock, COMPLETED)
 
     def on_arrival(self, clock: float, i: int) -> tuple | None:
-        """Simulation._on_arrival: ``i`` and the arrivals right after it, placed, queued or
-        rejected. Returns the next arrival's event (it waits beside the heap), or None."""
+        """Simulation's arrival: ``i`` and the arrivals right after it submitted (placed,
+        queued or rejected: :meth:`submit`). Returns the next arrival's event (it waits
+        beside the heap), or None."""
         # This arrival, then the next while they come before every other event and the
         # horizon: those need no event of their own. The clock reaches submit[i] by
         # adding a delay (SimPy's arithmetic); times recorded are the exact submit times.
-        submit, state, end_s, queue, heap = self.submit, self.state, self.end_s, self.queue, self.heap
-        too_big, n, m, inline = self.too_big, self.n, self.m, self.inline
+        submit, state, queue, heap, squeue = self.submit_s, self.state, self.queue, self.heap, self.env._queue
+        too_big, n, m, inline, deps, env = self.too_big, self.n, self.m, self.inline, self.deps, self.env
         booked_cpu, booked_mem, book_cpu, book_mem = self.booked_cpu, self.booked_mem, self.book_cpu, self.book_mem
         while True:
             now = submit[i]
-            j = -1
-            if too_big[i]:  # fits on no host, however empty
-                state[i] = REJECTED
-                end_s[i] = now
-                i += 1
-            else:
-                while queue and state[queue[0]] != QUEUED:  # drop those who gave up
-                    queue.popleft()
-                if not queue:  # FIFO: nobody may overtake a waiting request
-                    if m == 1:  # place(i), inlined for one host
-                        max_starts = self.max_starts
-                        j = 0 if (fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i],
-                                       self.cpu_cap[0], self.mem_cap[0])
-                                  and (max_starts is None or self.starting[0] < max_starts)) else -1
-                    else:
-                        j = self.place(i)
-                    if j < 0:
-                        # fragmentation: memory free across the fleet when i found no
-                        # host (bookings never exceed the caps: Σ caps − Σ bookings)
-                        self.free_at_failure[i] = (self.mem_cap[0] - booked_mem[0] if m == 1 else
-                                                   self.total_mem_cap - sum(booked_mem))
-                if j < 0:
-                    if self.queue_when_full:
-                        state[i] = QUEUED
-                        queue.append(i)
-                        if self.max_wait_s is not None:
-                            _push(heap, (clock + self.max_wait_s, _NORMAL, self.tick(), _GIVE_UP, i))
-                    else:
-                        state[i] = REJECTED
-                        end_s[i] = now
-                elif inline and self.start_s[i] <= 0:
-                    # admit(), ready() and start() written out: the hot path of loss
-                    # and queueing studies (running at once, first start)
+            if inline and not too_big[i] and not queue:  # (no dependencies in this mode)
+                # the closed mode's placement on one host, admission and start, or turning
+                # away, written out: the hot path of loss and queueing studies (the
+                # same steps as submit(), admit() and reject(), for this mode only)
+                if m == 1:  # place(i), inlined for one host
+                    max_starts = self.max_starts
+                    j = 0 if (fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i],
+                                   self.cpu_cap[0], self.mem_cap[0])
+                              and (max_starts is None or self.starting[0] < max_starts)) else -1
+                else:
+                    j = self.place(i)
+                if j >= 0 and self.start_s[i] <= 0:  # admit(), ready() and start(): running at once, first start
                     booked_cpu[j] += book_cpu[i]
                     booked_mem[j] += book_mem[i]
                     if self.fit is not None:
@@ -491,7 +516,7 @@ class Lane:
                         self.peak[j] = count
                     self.host_of[i] = j
                     self.admit_s[i] = self.ready_s[i] = self.first_ready_s[i] = now
-                    _push(heap, (clock + self.duration[i], _URGENT, self.tick(), _END, i))
+                    _push(heap, (clock + self.duration[i], _URGENT, self.tick(), self.h_end, i))
                     state[i] = RUNNING
                     self.running[j] += 1
                     demand_sum, mem_sum = self.demand_sum, self.mem_sum
@@ -501,64 +526,134 @@ class Lane:
                     if (demand_sum[j] > self.cpu_limit[j]
                             or mem_sum[j] + self.overhead * self.running[j] > self.mem_limit[j]):
                         raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
+                elif j < 0 and not self.queue_when_full:  # note_no_host() and reject(), written out
+                    self.free_at_failure[i] = (self.mem_cap[0] - booked_mem[0] if m == 1 else
+                                               self.total_mem_cap - sum(booked_mem))
+                    state[i] = REJECTED
+                    self.end_s[i] = now
                 else:
-                    self.admit(i, j, now, clock)
-                i += 1
+                    self.submit(i, now, clock, j)
+            elif deps is None or deps.arrive(i):  # else it waits for its parents (engine.dependencies)
+                self.submit(i, now, clock)
+            i += 1
             if i >= n:
                 break
             if submit[i] > now:
                 t = clock + (submit[i] - clock)
-                if t >= self.horizon or (heap and t >= heap[0][0]):  # not first: an event of its own
-                    return (t, _NORMAL, self.tick(), _ARRIVAL, i)
-                clock = t
+                if t >= self.horizon or (heap and t >= heap[0][0]) or (squeue and t >= squeue[0][0]):
+                    return (t, _NORMAL, self.tick(), None, i)  # not first: an event of its own
+                clock = env._now = t
         return None
 
-    def on_ready(self, clock: float, i: int) -> None:
-        """Simulation._on_ready: ``i`` has started and runs."""
-        if self.state[i] != STARTING:
-            return  # its lifetime ended while it was starting
+    def submit(self, i: int, now: float, clock: float, j: int | None = None) -> None:
+        """``i`` asks for a host at ``now``: admitted where the policy places it, queued
+        (FIFO: nobody overtakes a waiting request) or rejected; rejected at once if no
+        host could hold it even empty. ``j``: the host placement already picked (-1:
+        none), when the caller tried it."""
+        state = self.state
+        if j is None:
+            if self.recommender is not None:  # its booking: the recommendation now
+                self.sim._recommend(i, now)
+                nowhere = not fits(0.0, 0.0, self.book_cpu[i], self.book_mem[i], self.sim.max_cpu_cap,
+                                   self.sim.max_mem_cap)
+            else:
+                nowhere = self.too_big[i]
+            if nowhere:  # fits on no host, however empty: never queue it
+                self.reject(i, now)
+                return
+            queue = self.queue
+            while queue and state[queue[0]] != QUEUED:  # drop those who gave up
+                queue.popleft()
+            j = -1 if queue else self.place(i)  # FIFO: nobody may overtake a waiting request
+            if j < 0 and not queue:
+                self.note_no_host(i)
+        elif j < 0:
+            self.note_no_host(i)
+        if j >= 0:
+            self.admit(i, j, now, clock)
+        elif self.queue_when_full:
+            state[i] = QUEUED
+            self.queue.append(i)
+            if self.max_wait_s is not None:  # this wait's timer: a later wait has its own
+                _push(self.heap, (clock + self.max_wait_s, _NORMAL, self.tick(), self.h_give_up, (i, self.epoch[i])))
+        else:
+            self.reject(i, now)
+
+    def note_no_host(self, i: int) -> None:
+        """Fragmentation: memory free across the fleet when ``i`` found no host (bookings
+        never exceed the caps here: Σ caps − Σ bookings)."""
+        self.free_at_failure[i] = (self.mem_cap[0] - self.booked_mem[0] if self.m == 1 else
+                                   self.total_mem_cap - sum(self.booked_mem))
+
+    def reject(self, i: int, now: float) -> None:
+        """``i`` is turned away at ``now``."""
+        self.state[i] = REJECTED
+        self.end_s[i] = now
+        services = self.services
+        if services is not None and i >= services.first:
+            services.changed(i)
+
+    def on_ready(self, clock: float, value: tuple[int, int]) -> None:
+        """``i`` has started (the attempt of ``epoch``) and runs (:meth:`became_ready`)."""
+        i, epoch = value
+        if self.state[i] == STARTING and self.epoch[i] == epoch:  # else it ended, or failed, while starting
+            self.became_ready(i, clock)
+            if self.max_starts is not None and self.queue:
+                self.drain(clock, clock)  # a start slot on this host came free
+
+    def became_ready(self, i: int, clock: float) -> None:
+        """Simulation._ready: ``i``'s start is over; it runs from ``clock``."""
         j = self.host_of[i]
         if self.touches:
             self.touch(j, clock)
         self.starting[j] -= 1
         self.ready(i, j, clock, clock)
-        if self.max_starts is not None and self.queue:
-            self.drain(clock, clock)  # a start slot on this host came free
 
-    def on_give_up(self, clock: float, i: int) -> None:
-        """Simulation._on_give_up: ``i`` waited ``max_wait_s`` in the queue."""
-        if self.state[i] == QUEUED:
-            self.state[i] = REJECTED
-            self.end_s[i] = clock
+    def on_give_up(self, clock: float, value: tuple[int, int]) -> None:
+        """``i`` waited ``max_wait_s`` in the queue (this wait: ``epoch``, as it was queued)."""
+        i, epoch = value
+        if self.state[i] == QUEUED and self.epoch[i] == epoch:
+            self.reject(i, clock)
+            if self.admit_s[i] == self.admit_s[i]:  # placed before: lost to a failure, or to a drain's restart
+                self.state[i] = FAILED if self.sim.failure_kills[i] else EVICTED
             queue = self.queue
             if queue and queue[0] == i:
                 self.drain(clock, clock)  # the head left: the next may fit
 
-    def on_restart(self, clock: float, i: int) -> None:
-        """Simulation._on_restart: ``i`` starts again after its back-off."""
-        state = self.state
-        if state[i] == BACKOFF:
+    def on_restart(self, clock: float, value: tuple[int, int]) -> None:
+        """``i`` starts again after its back-off (the attempt of ``epoch``)."""
+        i, epoch = value
+        if self.state[i] == BACKOFF and self.epoch[i] == epoch:
             self.restarts[i] += 1
-            j = self.host_of[i]
-            self.touch(j, clock)
-            state[i] = STARTING
-            self.starting[j] += 1
-            delay = self.start_s[i]
-            if delay > 0:
-                _push(self.heap, (clock + delay, _NORMAL, self.tick(), _READY, i))
-            else:
-                self.starting[j] -= 1
-                self.ready(i, j, clock, clock)
+            services = self.services
+            if services is not None and i >= services.first:
+                services.restarting(i)  # only a replica's first start may be free
+            self.relaunch(i, clock)
 
-    def on_usage_step(self, clock: float, i: int) -> None:
-        """Simulation._on_usage_step: new usage for every running instance."""
+    def relaunch(self, i: int, clock: float) -> None:
+        """``i`` starts again on its host at ``clock``."""
+        j = self.host_of[i]
+        if self.touches:
+            self.touch(j, clock)
+        self.launch(i, j, clock, clock)
+
+    def on_usage_step(self, clock: float, value: None) -> None:
+        """New usage for every running instance (:meth:`step`), every ``usage.step_s``."""
         self.step(clock)
         step_s = self.usage.step_s
         if clock + step_s < self.horizon:
-            _push(self.heap, (clock + step_s, _NORMAL, self.tick(), _USAGE_STEP, 0))
+            _push(self.heap, (clock + step_s, _NORMAL, self.tick(), self.h_step, None))
 
-    def on_sample(self, clock: float, i: int) -> None:
-        """Simulation._on_sample: one timeseries row per host."""
+    def on_sample(self, clock: float, value: None) -> None:
+        """One timeseries row per host (:meth:`sample`), every ``sample_every_s``."""
+        self.sample(clock)
+        if self.progress is not None:
+            self.progress(clock)
+        if clock + self.sample_every_s < self.horizon:
+            _push(self.heap, (clock + self.sample_every_s, _NORMAL, self.tick(), self.h_sample, None))
+
+    def sample(self, clock: float) -> None:
+        """Simulation._sample: the hosts' figures now, into the timeseries."""
         if self.sums is not None:
             self.sums()
         overhead = self.overhead
@@ -567,39 +662,95 @@ class Lane:
                                 [used + overhead * count + b
                                  for used, count, b in zip(self.mem_sum, self.running, self.base)],
                                 [booked + b for booked, b in zip(self.booked_mem, self.base)], self.no_swap)
-        if self.progress is not None:
-            self.progress(clock)
-        if clock + self.sample_every_s < self.horizon:
-            _push(self.heap, (clock + self.sample_every_s, _NORMAL, self.tick(), _SAMPLE, 0))
 
     def run(self) -> None:
-        """The event loop, to the horizon, then the integrals up to it."""
-        heap, horizon, tick, pop = self.heap, self.horizon, self.tick, _pop
+        """The event loop (:func:`~simdc.engine.simulation.run_events`) to the horizon,
+        then the integrals up to it."""
+        heap, tick = self.heap, self.tick
         # The next arrival waits beside the heap, not in it: one comparison instead of a
         # push and a pop per arrival (its key is the one the general engine would give it).
-        arrival = (self.submit[0], _NORMAL, tick(), _ARRIVAL, 0) if self.n else None
-        _push(heap, (0.0, _NORMAL, tick(), _SAMPLE, 0))
+        arrival = (self.submit_s[0], _NORMAL, tick(), None, 0) if self.n else None
+        _push(heap, (0.0, _NORMAL, tick(), self.h_sample, None))
         if self.usage.step_s is not None:
-            _push(heap, (self.usage.step_s, _NORMAL, tick(), _USAGE_STEP, 0))
-        # by kind; the functions, called with self: a plain call costs less than a bound method's
-        lane = type(self)
-        handlers = (lane.on_end, None, lane.on_ready, lane.on_give_up, lane.on_sample,
-                    lane.on_usage_step, lane.on_restart)  # arrivals never enter the heap
-        on_arrival = lane.on_arrival
-        while True:
-            if arrival is not None and (not heap or arrival < heap[0]):
-                clock, _, _, _, i = arrival
-                if clock >= horizon:
-                    break
-                arrival = on_arrival(self, clock, i)
-            elif heap:
-                clock, _, _, kind, i = pop(heap)
-                if clock >= horizon:
-                    break
-                handlers[kind](self, clock, i)
-            else:
-                break
-        self.collect(horizon)
+            _push(heap, (self.usage.step_s, _NORMAL, tick(), self.h_step, None))
+        self.begin()
+        run_events(self.sim.env, heap, self.horizon, arrival, self.on_arrival)
+        self.collect(self.horizon)
+        # the timers left and the bound handlers refer to the lane: let it go when dropped
+        heap.clear()
+        self.h_end = self.h_ready = self.h_give_up = self.h_sample = self.h_step = self.h_restart = None
+
+
+class GeneralLane(Lane):
+    """The general engine's mode: hosts' running sets in :class:`HostState` slots (batch
+    work, interference, VM memory reclaim, OOM kills and restarts, memory limits), image
+    pulls, failures, moves, services, dependencies, the recommender and the meter. The
+    handlers are the lane's; what this mode does at each step (place, admit, start,
+    running from its start, off its host, a usage step, a sample) is the
+    :class:`Simulation`'s methods, which schedule on the same heap
+    (:meth:`Simulation.run`)."""
+
+    __slots__ = ()
+
+    first_fit_cache = False  # hosts go down here: placement is Simulation._place's
+
+    def begin(self) -> None:
+        sim = self.sim
+        if sim.faults.active:
+            sim._plan_failures()
+        if sim.recommender is not None:
+            sim._after(0.0, sim._on_observe, None)
+        if sim.meter is not None:
+            sim.meter.start()
+        if sim.mover is not None:
+            sim.mover.start()
+        if sim.services is not None:
+            sim.services.start()
+
+    def place(self, i: int) -> int:
+        host = self.sim._place(i)
+        return -1 if host is None else host.index
+
+    def book(self, i: int, j: int, now: float) -> None:
+        sim = self.sim
+        sim.hosts[j].book(now, self.book_cpu[i], self.book_mem[i])
+        if sim.needs[i]:  # the image stays on the host while the instance does
+            sim.caches[j].pin(digest for digest, _ in sim.needs[i])
+        sim.stay_s[i] = now
+
+    def release(self, i: int, j: int, now: float) -> None:
+        sim = self.sim
+        if sim.mover is not None and i in sim.mover.moving:  # gone before its move's switch
+            sim.mover.left(i, now)
+        sim.hosts[j].release(now, self.book_cpu[i], self.book_mem[i])
+        sim.resident_s[i] += now - sim.stay_s[i]
+        if sim.needs[i]:
+            sim.caches[j].unpin(digest for digest, _ in sim.needs[i])
+
+    def note_no_host(self, i: int) -> None:
+        # summed in host order, as a Python sum: the same double as host by host
+        self.free_at_failure[i] = sum(np.maximum(self.sim.mem_caps - self.sim.booked_arrays.mem, 0.0).tolist())
+
+    def collect(self, now: float) -> None:
+        self.sim._collect_running()
+
+    def launch(self, i: int, j: int, now: float, clock: float) -> None:
+        self.sim._start(i, now)
+
+    def start(self, i: int, j: int, now: float, clock: float) -> None:
+        self.sim._run_on(i, self.sim.hosts[j], now)
+
+    def finish(self, i: int, clock: float) -> None:
+        sim = self.sim
+        host = sim.hosts[self.host_of[i]]
+        sim._take_off(i, host, clock)
+        self.leave(i, host.index, clock, clock, COMPLETED)
+
+    def step(self, now: float) -> None:
+        self.sim._usage_step(now)
+
+    def sample(self, clock: float) -> None:
+        self.sim._sample(clock)
 
 
 class ClosedLane(Lane):
@@ -774,7 +925,7 @@ class TrackedLane(_VaryingLane):
 
     __slots__ = (
         "start_usage", "room", "k", "s_clip", "columns", "kept_at_step", "slot", "v_slot", "members", "pos",
-        "sharing", "mem_request", "priority", "kills", "restarts", "streak", "restart", "backoff_s",
+        "sharing", "mem_request", "priority", "kills", "streak", "restart", "backoff_s",
         "backoff_max_s", "capped_cpu", "capped_mem", "s_inst", "s_host", "s_cur", "s_alloc", "s_foot",
         "s_since", "s_started", "s_cpu", "s_unmet", "s_mem", "v_inst", "v_host", "v_cur", "v_alloc", "v_foot",
         "v_since", "v_started", "v_cpu", "v_unmet", "v_mem", "v_clip", "v_cpu_acc", "v_unmet_acc",
@@ -785,7 +936,7 @@ class TrackedLane(_VaryingLane):
         super().__init__(sim)
         n, m = self.n, self.m
         self.mem_request, self.priority = sim.fp.mem_request, sim.fp.priority
-        self.kills, self.restarts, self.streak = sim.kills, sim.restarts, sim.streak
+        self.kills, self.streak = sim.kills, sim.streak
         self.restart, self.backoff_s, self.backoff_max_s = sim.restart, sim.backoff_s, sim.backoff_max_s
         self.capped_cpu = bool(np.isfinite(self.cpu_cap_i).any())
         self.capped_mem = bool(np.isfinite(self.mem_cap_i).any())
@@ -888,14 +1039,12 @@ class TrackedLane(_VaryingLane):
         self.remove(i, j, now)
         self.kills[i] += 1
         if not self.restart:
-            self.release(i, j, now)
-            self.state[i] = KILLED
-            self.end_s[i] = now
+            self.leave(i, j, now, clock, KILLED, drain=False)
             return True
         streak = self.streak
         delay, streak[i] = backoff(streak[i], now - started_s, self.backoff_s, self.backoff_max_s)
         self.state[i] = BACKOFF
-        _push(self.heap, (clock + delay, _NORMAL, self.tick(), _RESTART, i))
+        _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_restart, (i, self.epoch[i])))
         return False
 
     def share(self, j: int, now: float) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from simdc.engine.cpu import water_fill
-from simdc.engine.rules import EPS, limit, energy_j, fits, over_memory, stranded_gib  # noqa: F401 (EPS)
+from simdc.engine.rules import EPS, energy_j, limit, over_memory, stranded_gib  # noqa: F401 (EPS)
 from simdc.engine.rules import contended as is_contended
 from simdc.model.host import HostSpec
 
@@ -42,27 +42,75 @@ SLOTS = ("inst", "demand", "clip", "weight", "alloc", "gap", "rate", "mem", "hwm
          "demand_acc", "unmet_acc", "swap_acc", "membw", "io", "ispeed", "extra_acc", "degraded_acc")
 
 
-class FleetBookings:
-    """Every host's bookings and down flag as arrays, shape ``(hosts,)``: what placement
-    tests for all hosts at once (one vectorised fit test instead of a Python call per
-    host). HostState writes its own entry whenever its bookings or its state change, so
-    the arrays always equal the hosts' attributes (the same doubles)."""
+class Bookings:
+    """What every host of the fleet holds, as lists indexed by host: the one record of it
+    for both lanes. Resident instances (starting, running or waiting to restart) hold
+    their booking (``cpu`` cores, ``mem`` GiB) against the host's caps; ``starting``
+    counts those starting now (for a limit on concurrent starts), ``peak`` the most
+    resident at once, ``down`` whether the machine takes nothing new. ``fleet_resident``
+    and ``fleet_peak``: instances on the fleet's hosts now, and the most at once (a
+    failure's victim waiting is on none).
+
+    Placement reads these lists; a placement that keeps a cache of them is
+    ``placement``, told of every change by :meth:`book` and :meth:`release` (``grew(j)``,
+    ``shrank(j)``; a host going down grew, coming up shrank). The fast lane writes the
+    lists in its own hot paths and tells its placement itself.
+    """
 
     def __init__(self, hosts: int):
-        self.cpu = np.zeros(hosts)  # cores booked
-        self.mem = np.zeros(hosts)  # GiB booked
-        self.down = np.zeros(hosts, dtype=bool)
-        self.resident = 0  # instances on the fleet's hosts now (a failure's victim waiting is on none)
-        self.peak_resident = 0  # the most at once
+        self.cpu = [0.0] * hosts
+        self.mem = [0.0] * hosts
+        self.resident = [0] * hosts
+        self.starting = [0] * hosts
+        self.peak = [0] * hosts
+        self.down = [False] * hosts
+        self.fleet_resident = 0
+        self.fleet_peak = 0
+        self.placement = None  # an object with grew(j) and shrank(j), or None
 
-    @classmethod
-    def attach(cls, hosts: list["HostState"]) -> "FleetBookings":
-        fleet = cls(len(hosts))
-        for host in hosts:
-            host.fleet = fleet
-            fleet.cpu[host.index], fleet.mem[host.index], fleet.down[host.index] = (
-                host.book_cpu, host.book_mem, host.down)
-        return fleet
+    def book(self, j: int, cpu: float, mem: float) -> None:
+        """An instance of ``cpu`` cores and ``mem`` GiB takes its place on host ``j``."""
+        self.cpu[j] += cpu
+        self.mem[j] += mem
+        count = self.resident[j] = self.resident[j] + 1
+        if count > self.peak[j]:
+            self.peak[j] = count
+        self.fleet_resident += 1
+        if self.fleet_resident > self.fleet_peak:
+            self.fleet_peak = self.fleet_resident
+        if self.placement is not None:
+            self.placement.grew(j)
+
+    def release(self, j: int, cpu: float, mem: float) -> None:
+        """An instance of ``cpu`` cores and ``mem`` GiB leaves host ``j``."""
+        count = self.resident[j] = self.resident[j] - 1
+        if count:
+            self.cpu[j] -= cpu
+            self.mem[j] -= mem
+        else:  # forget accumulated rounding error
+            self.cpu[j] = self.mem[j] = 0.0
+        self.fleet_resident -= 1
+        if self.placement is not None:
+            self.placement.shrank(j)
+
+
+class BookedArrays:
+    """The fleet's bookings and down flags as arrays, shape ``(hosts,)``, for a fit test
+    of every host at once (one vectorised test instead of a Python call per host): a
+    copy of :class:`Bookings`' lists that its ``grew``/``shrank`` hooks keep equal (the
+    same doubles)."""
+
+    def __init__(self, booked: Bookings):
+        self.booked = booked
+        self.cpu = np.array(booked.cpu, dtype=float)  # cores booked
+        self.mem = np.array(booked.mem, dtype=float)  # GiB booked
+        self.down = np.array(booked.down, dtype=bool)
+
+    def grew(self, j: int) -> None:
+        booked = self.booked
+        self.cpu[j], self.mem[j], self.down[j] = booked.cpu[j], booked.mem[j], booked.down[j]
+
+    shrank = grew
 
 
 class HostState:
@@ -71,8 +119,10 @@ class HostState:
     def __init__(self, index: int, spec: HostSpec, cpu_cap: float, mem_cap: float, *,
                  overhead_gib: float, vm: bool, ksm_savings: float = 0.0, balloon: bool = True,
                  swap_slowdown: float = 0.0, base_mem_gib: float = 0.0, power_off_idle: bool = False,
-                 membw_sensitivity: float = 0.0, io_sensitivity: float = 0.0):
+                 membw_sensitivity: float = 0.0, io_sensitivity: float = 0.0, booked: Bookings | None = None):
         self.index = index
+        # what it holds, in the fleet's lists (its own, alone)
+        self.booked = booked if booked is not None else Bookings(index + 1)
         self.spec = spec
         self.cpu_cap = limit(cpu_cap)  # what bookings may add up to (rules.fits)
         self.mem_cap = limit(mem_cap)
@@ -86,7 +136,6 @@ class HostState:
         self.base = base_mem_gib
         self.power_idle_w, self.power_max_w = spec.power_idle_w, spec.power_max_w
         self.power_off_idle = power_off_idle
-        self.starting = 0  # instances starting now (for a limit on concurrent starts)
         self.k_membw, self.k_io = membw_sensitivity, io_sensitivity
         # Why the machine is down, each reason ended by its own event: its physical host
         # under repair, or its kernel rebooting. Down while either holds: takes nothing.
@@ -98,11 +147,6 @@ class HostState:
         self.out = False  # repairing, rebooting or in maintenance: counted in down_s
         self.down = False  # out or cordoned, kept as one flag for the hot fit test
         self.failures = 0  # host or kernel failures that struck here
-        # bookings
-        self.book_cpu = 0.0
-        self.book_mem = 0.0
-        self.fleet: FleetBookings | None = None  # the fleet-wide copy placement reads, when attached
-        self.resident = 0
         # the running set, one slot per running instance:
         # inst, demand (cores wanted now, capped by vCPUs or limit), clip (cores wanted now
         # above that ceiling: demand never served, counted as unmet), weight (CPU weight),
@@ -154,13 +198,36 @@ class HostState:
         self.reclaim_s = 0.0
         self.energy_j = 0.0
         self.down_s = 0.0
-        self.peak_resident = 0
 
     @property
     def n(self) -> int:
         return len(self.inst)
 
-    # --- bookings ------------------------------------------------------------------
+    # --- bookings: the fleet's lists (Bookings), read here by host -----------------
+
+    @property
+    def book_cpu(self) -> float:
+        return self.booked.cpu[self.index]
+
+    @property
+    def book_mem(self) -> float:
+        return self.booked.mem[self.index]
+
+    @property
+    def resident(self) -> int:
+        return self.booked.resident[self.index]
+
+    @property
+    def peak_resident(self) -> int:
+        return self.booked.peak[self.index]
+
+    @property
+    def starting(self) -> int:
+        return self.booked.starting[self.index]
+
+    @starting.setter
+    def starting(self, count: int) -> None:
+        self.booked.starting[self.index] = count
 
     def set_down(self, now: float, *, repairing: bool | None = None, rebooting: bool | None = None,
                  maintenance: bool | None = None, cordoned: bool | None = None) -> None:
@@ -177,38 +244,21 @@ class HostState:
         if cordoned is not None:
             self.cordoned = cordoned
         self.out = self.repairing or self.rebooting or self.maintenance
-        self.down = self.out or self.cordoned
-        if self.fleet is not None:
-            self.fleet.down[self.index] = self.down
-
-    def fits(self, cpu: float, mem: float) -> bool:
-        return fits(self.book_cpu, self.book_mem, cpu, mem, self.cpu_cap, self.mem_cap) and not self.down
+        was, self.down = self.down, self.out or self.cordoned
+        booked = self.booked
+        booked.down[self.index] = self.down
+        if booked.placement is not None and was != self.down:
+            (booked.placement.grew if self.down else booked.placement.shrank)(self.index)
 
     def book(self, now: float, cpu: float, mem: float) -> None:
+        """Book ``cpu`` cores and ``mem`` GiB here at ``now`` (integrals up to it first)."""
         self.advance(now)
-        self.book_cpu += cpu
-        self.book_mem += mem
-        if self.fleet is not None:
-            self.fleet.cpu[self.index], self.fleet.mem[self.index] = self.book_cpu, self.book_mem
-        self.resident += 1
-        if self.resident > self.peak_resident:
-            self.peak_resident = self.resident
-        fleet = self.fleet
-        if fleet is not None:
-            fleet.resident += 1
-            if fleet.resident > fleet.peak_resident:
-                fleet.peak_resident = fleet.resident
+        self.booked.book(self.index, cpu, mem)
 
     def release(self, now: float, cpu: float, mem: float) -> None:
+        """Release a booking of ``cpu`` cores and ``mem`` GiB at ``now``."""
         self.advance(now)
-        self.book_cpu -= cpu
-        self.book_mem -= mem
-        self.resident -= 1
-        if self.resident == 0:  # forget accumulated rounding error
-            self.book_cpu = self.book_mem = 0.0
-        if self.fleet is not None:
-            self.fleet.cpu[self.index], self.fleet.mem[self.index] = self.book_cpu, self.book_mem
-            self.fleet.resident -= 1
+        self.booked.release(self.index, cpu, mem)
 
     # --- integrals -----------------------------------------------------------------
 
@@ -217,20 +267,22 @@ class HostState:
         if dt <= 0:
             return
         self.last_t = now
-        self.resident_s += self.resident * dt
+        booked, j = self.booked, self.index
+        resident, book_cpu, book_mem = booked.resident[j], booked.cpu[j], booked.mem[j]
+        self.resident_s += resident * dt
         demand = self.cpu_demand
         self.cpu_demand_s += (demand + self.cpu_clip) * dt  # demand above a ceiling is demand too
         used = demand if demand < self.cores else self.cores
         self.cpu_used_s += used * dt
-        self.cpu_booked_s += self.book_cpu * dt
+        self.cpu_booked_s += book_cpu * dt
         mem_used = self.mem_used + self.base
-        book = self.book_mem + self.base
+        book = book_mem + self.base
         self.mem_used_s += mem_used * dt
         self.mem_alloc_s += book * dt
-        stranded = stranded_gib(self.book_mem, self.allocatable, self.mem_used)
+        stranded = stranded_gib(book_mem, self.allocatable, self.mem_used)
         if stranded > 0:
             self.stranded_s += stranded * dt
-        if self.resident or not self.power_off_idle:  # power linear in CPU utilisation
+        if resident or not self.power_off_idle:  # power linear in CPU utilisation
             self.energy_j += energy_j(self.power_idle_w, self.power_max_w, self.cores, dt, used * dt)
         if self.out:
             self.down_s += dt

@@ -27,8 +27,7 @@ class Meter:
         if self.at_s:
             self.sim._after(self.at_s[0], self._on_read, 0)
 
-    def _on_read(self, event) -> None:
-        k = event._value
+    def _on_read(self, clock: float, k: int) -> None:
         now = self.at_s[k]  # exact, not the clock's sum of delays
         for j, host in enumerate(self.sim.hosts):
             host.advance(now)

@@ -129,7 +129,7 @@ class Mover:
 
     It reads and changes the :class:`simdc.engine.simulation.Simulation`'s state through
     the same steps its own events take (``_place``, ``_stop``, ``_submit``,
-    ``_on_ready``): placement is the arrivals' rule, never a second fit test.
+    ``lane.on_ready``): placement is the arrivals' rule, never a second fit test.
     """
 
     def __init__(self, sim, maintenance: MaintenanceSpec, migration: MigrationSpec,
@@ -265,18 +265,18 @@ class Mover:
         """Book ``i`` on ``target`` for its move. The instance still counts once on the
         fleet (the target's count of residents includes it: its memory is held there)."""
         assert i not in self.moving, f"instance {i} is being moved already"
-        fleet = self.sim.fleet
-        peak = fleet.peak_resident
+        fleet = self.sim.booked
+        peak = fleet.fleet_peak
         target.book(now, self.sim.book_cpu[i], self.sim.book_mem[i])
-        fleet.resident -= 1
-        fleet.peak_resident = max(peak, fleet.resident)
+        fleet.fleet_resident -= 1
+        fleet.fleet_peak = max(peak, fleet.fleet_resident)
         self.moving[i] = target
 
     def _unreserve(self, i: int, now: float) -> None:
         target = self.moving.pop(i, None)
         if target is not None:
             target.release(now, self.sim.book_cpu[i], self.sim.book_mem[i])
-            self.sim.fleet.resident += 1
+            self.sim.booked.fleet_resident += 1
 
     def left(self, i: int, now: float) -> None:
         """``i`` ended, failed or was killed for good before its move's switch: the
@@ -316,7 +316,7 @@ class Mover:
             return False
         del self.moving[i]
         rem = self._off(i, now, lose=False)
-        sim.fleet.resident += 1  # back on the fleet: the target's booking holds it
+        sim.booked.fleet_resident += 1  # back on the fleet: the target's booking holds it
         sim.host_of[i] = target.index
         sim.stay_s[i] = now
         if sim.needs[i]:
@@ -324,7 +324,7 @@ class Mover:
         sim.state[i] = STARTING
         target.starting += 1
         self.carry[i] = (sim.epoch[i], rem, sim.attempt_s[i], now)
-        sim._after(move.downtime_s, sim._on_ready, (i, sim.epoch[i]))
+        sim._after(move.downtime_s, sim.lane.h_ready, (i, sim.epoch[i]))
         link = min(source.spec.net_gbps, target.spec.net_gbps) * GIB_S_PER_GBPS
         self._count(i, move.duration_s, move.moved_gib, self.migration.bandwidth_mib_s / MIB_PER_GIB / link)
         kind = "live" if sim.vm else "checkpoint"

@@ -612,28 +612,26 @@ class Controller:
         times, cores = self.demand[k]
         return float(cores[max(int(np.searchsorted(times, now, side="right")) - 1, 0)])
 
-    def _on_readiness(self, event) -> None:
-        i, attempt = event._value
+    def _on_readiness(self, now: float, value) -> None:
+        i, attempt = value
         if self.sim.state[i] == RUNNING and self.sim.attempt_s[i] == attempt:
             self.ready.add(i)
             self._reconcile(self._service(i), self.sim.env.now)
 
-    def _on_reconcile(self, event) -> None:
-        k = event._value
+    def _on_reconcile(self, now: float, value) -> None:
+        k = value
         self.pending[k] = False
         self._reconcile(k, self.sim.env.now)
 
-    def _on_demand(self, event) -> None:
-        k, j = event._value
-        now = self.sim.env.now
+    def _on_demand(self, now: float, value) -> None:
+        k, j = value
         self._record(k, now)
         times = self.demand[k][0]
         if j + 1 < len(times):
             self.sim._after(float(times[j + 1]) - now, self._on_demand, (k, j + 1))
 
-    def _on_release(self, event) -> None:
-        k, r = event._value
-        now = self.sim.env.now
+    def _on_release(self, now: float, value) -> None:
+        k, r = value
         self._finish_rollout(k, now, done=False)  # a release during a rollout cuts the older one short
         self.version[k] = r + 1
         self.rollout[k] = {"service": self.specs[k].name, "release": r + 1, "at_s": now, "end_s": np.nan,
@@ -641,9 +639,8 @@ class Controller:
                            "pulled_before": sum(self.sim.pulled_gib), "pulled_gib": np.nan}
         self._reconcile(k, now)
 
-    def _on_sync(self, event) -> None:
-        k = event._value
-        now = self.sim.env.now
+    def _on_sync(self, now: float, value) -> None:
+        k = value
         scale = self.specs[k].autoscale
         live = self._live(k)
         ready = sum(1 for i in live if i in self.ready)
@@ -722,8 +719,8 @@ class Controller:
             self.sim.pulled_gib[self.sim.host_of[i]] += self.changed_gib[k][self.version[k]]
             self.sim._after(self.specs[k].in_place_s, self._on_updated, (i, self.sim.attempt_s[i]))
 
-    def _on_updated(self, event) -> None:
-        i, attempt = event._value
+    def _on_updated(self, now: float, value) -> None:
+        i, attempt = value
         version = self.updating.pop(i, None)
         if self.sim.state[i] == RUNNING and self.sim.attempt_s[i] == attempt and version is not None:
             self.updated[i] = version
@@ -778,8 +775,8 @@ class Controller:
         sim.needs[i] = ()
         sim._after(refill_s, self._on_warm_refill, k)
 
-    def _on_warm_refill(self, event) -> None:
-        self.warm[event._value] += 1
+    def _on_warm_refill(self, now: float, value) -> None:
+        self.warm[value] += 1
 
     def _finish_rollout(self, k: int, now: float, done: bool) -> None:
         """Close the rollout under way: ``done`` only once no old replica is left and the

@@ -4,11 +4,14 @@ Lifecycle of an instance: submit → admit, queue or reject → start → runnin
 container killed by the OOM killer waits a back-off and starts again on the same host.
 
 Each instance waits on one thing at a time, so instances are not SimPy processes: each
-step is a timeout whose callback takes the next step (DESIGN.md §3). Usage changes on a
+step is a timer whose handler takes the next step (DESIGN.md §3). Timers sit on a bare
+heap; :func:`run_events`, the loop of both lanes, runs them in SimPy's order and steps
+SimPy only for what waits on several things (an image pull over shared flows, a move). Usage changes on a
 fixed step for all hosts at once, vectorised per host. Per-instance numbers live in
 plain lists indexed by workload row; tables are built once, at the end.
 
-This is the general engine. Runs that need only part of it (no batch work, images,
+This is the general engine's state and its steps; its event handlers are the lane's
+(:class:`simdc.engine.fastlane.GeneralLane`). Runs that need only part of it (no batch work, images,
 interference, failures, memory limits, VM memory reclaim or admission by the
 recommender) take the fast lane instead (:mod:`simdc.engine.fastlane`), which must give
 the same results. With ``admission = "recommender"`` a container's booking is set when
@@ -18,6 +21,7 @@ instances once a minute until then.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from array import array
 from collections import deque
@@ -29,7 +33,7 @@ import simpy
 from simpy.core import NORMAL, URGENT
 
 from simdc.engine.dependencies import Dependencies
-from simdc.engine.host import FleetBookings, HostState
+from simdc.engine.host import BookedArrays, Bookings, HostState
 from simdc.engine.images import LayerCache
 from simdc.engine.meter import Meter
 from simdc.engine.network import GIB_S_PER_GBPS, Network
@@ -97,17 +101,42 @@ def _requeue_s(admit: np.ndarray, end: np.ndarray, resident_s: np.ndarray, horiz
     return np.where(np.isnan(admit), np.nan, np.where(since > 1e-6, since, 0.0))
 
 
-class _Timer:
-    """A bare timed callback on SimPy's event queue: what ``Environment.step`` reads of an
-    event (its callbacks, and that it succeeded), and the value for the callback. A full
-    :class:`simpy.Event` costs several times more to make, and nothing waits on these."""
+def run_events(env: simpy.Environment, heap: list, until: float, arrival: tuple | None = None,
+               on_arrival=None) -> None:
+    """The event loop of both engines, up to ``until`` (s): SimPy's order on two queues.
 
-    __slots__ = ("callbacks", "_ok", "_value")
-
-    def __init__(self, callback, value):
-        self.callbacks = [callback]
-        self._ok = True
-        self._value = value
+    ``heap`` holds timers, ``(t, priority, eid, handler, value)``; a timer runs as
+    ``handler(t, value)``. ``env``'s own queue holds what waits on several things (image
+    pulls over shared flows, moves): it is stepped (``env.step()``) when it holds the
+    earliest event. Timers take their ``eid`` from ``env._eid`` and SimPy's priorities
+    (URGENT 0, NORMAL 1), so the merged order is the one SimPy alone would give: by time,
+    then priority, then scheduling order. ``env.now`` is the timer's ``t`` while it runs.
+    ``arrival``, when given, is one more timer kept beside the heap (one comparison
+    instead of a push and a pop); ``on_arrival(t, value)`` returns the next or None.
+    Events at ``until`` or later do not run, as with ``env.run(until)``, whose stop
+    event comes before any event scheduled after the run began.
+    """
+    queue, pop, step = env._queue, heapq.heappop, env.step
+    while True:
+        if queue and (not heap or queue[0] < heap[0]) and (arrival is None or queue[0] < arrival):
+            if queue[0][0] >= until:
+                break
+            step()
+        elif arrival is not None and (not heap or arrival < heap[0]):
+            clock, _, _, _, i = arrival
+            if clock >= until:
+                break
+            env._now = clock
+            arrival = on_arrival(clock, i)
+        elif heap:
+            clock, _, _, handler, value = pop(heap)
+            if clock >= until:
+                break
+            env._now = clock
+            handler(clock, value)
+        else:
+            break
+    env._now = until
 
 
 class Timeseries:
@@ -160,6 +189,7 @@ class Simulation:
                  usage, placement, power_off_idle, images, registry, faults, moves=None):
         self.name = name
         self.env = simpy.Environment()
+        self.heap: list[tuple] = []  # timers (run_events); SimPy's queue holds pulls and moves
         self.duration_s = float(duration_s)
         self.sample_every_s = float(sample_every_s)
         self.choose = POLICIES[placement.policy]
@@ -179,8 +209,10 @@ class Simulation:
             self.restart = platform.restart_policy == "always"
             self.backoff_s, self.backoff_max_s = platform.restart_backoff_s, platform.restart_backoff_max_s
         hosts, self.physical, host_args["base_mem_gib"] = host_specs(platform, hosts)
-        self.hosts = [HostState(i, spec, *caps(platform, spec), **host_args) for i, spec in enumerate(hosts)]
-        self.fleet = FleetBookings.attach(self.hosts)
+        # what every host holds: fleet-wide lists (both lanes); HostState keeps the running slots
+        self.booked = Bookings(len(hosts))
+        self.hosts = [HostState(i, spec, *caps(platform, spec), **host_args, booked=self.booked)
+                      for i, spec in enumerate(hosts)]
         self._images(platform, hosts, instances, images, registry)
         self.max_cpu_cap = max(h.cpu_cap for h in self.hosts)
         self.max_mem_cap = max(h.mem_cap for h in self.hosts)
@@ -215,6 +247,7 @@ class Simulation:
         n = len(self.submit)
         nan = float("nan")
         self.state = [WAITING] * n
+        self.epoch = [0] * n  # a failure starts a new epoch: older timers no longer apply
         # written once or twice per instance and read back as arrays: array.array, which
         # becomes a numpy array without a copy (a list costs a conversion at the end)
         self.host_of = array("q", [-1]) * n
@@ -240,6 +273,7 @@ class Simulation:
             from simdc.engine.migration import Mover
 
             self.mover = Mover(self, *moves)
+        self.lane = None  # the handlers of the run under way (fastlane.Lane)
         self.services = None  # a services.Controller whose replicas are the last rows, when the config has services
 
     def _recommender_setup(self, platform, instances) -> None:
@@ -281,10 +315,9 @@ class Simulation:
         fp.cpu_cap[i] = self.cpu_cap[i] = cpu_limit[i] * cpu / declared_cpu[i]
         fp.mem_limit[i] = mem_limit[i] * mem / declared_mem[i]
 
-    def _on_observe(self, event) -> None:
+    def _on_observe(self, now: float, value) -> None:
         """The recommender's minute: the usage of every running instance, CPU as given
         (what the cgroup would report) and memory in use."""
-        now = self.env.now
         busy = [host for host in self.hosts if host.inst]
         if busy:
             inst = np.fromiter(itertools.chain.from_iterable(host.inst for host in busy), np.int64)
@@ -319,6 +352,8 @@ class Simulation:
         n = len(self.submit)
         nan = float("nan")
         self.weight = _as_list(self.fp.weight)
+        # the bookings as arrays, for placement's fit test of every host at once
+        self.booked_arrays = self.booked.placement = BookedArrays(self.booked)
         self.slot_of = [-1] * n
         self.attempt_s = np.full(n, nan)  # when the current attempt started running
         self.demand_s = [0.0] * n
@@ -329,7 +364,6 @@ class Simulation:
         self.run_s = [0.0] * n  # time spent running, over all attempts
         self.lost_core_s = [0.0] * n  # CPU work thrown away by failures
         self.failure_kills = [0] * n
-        self.epoch = [0] * n  # a failure starts a new epoch: older timers no longer apply
         self.pull_s, self.unpack_s, self.first_boot_s = [nan] * n, [nan] * n, [nan] * n
         self.cold = [False] * n
         self.stay_s = array("d", [nan]) * n  # when the current stay on a host began (its admission)
@@ -339,25 +373,15 @@ class Simulation:
     # --- the run -------------------------------------------------------------------
 
     def run(self) -> PlatformRun:
+        """The run on the general mode of the lane's handlers (fastlane.GeneralLane)."""
+        from simdc.engine.fastlane import GeneralLane  # that module builds on this one
+
         self._general_state()
-        if self.submit:
-            self._after(self.submit[0], self._on_arrival, 0)
-        self._after(0.0, self._on_sample, None)
-        if self.usage.step_s is not None:
-            self._after(self.usage.step_s, self._on_usage_step, None)
-        if self.faults.active:
-            self._plan_failures()
-        if self.recommender is not None:
-            self._after(0.0, self._on_observe, None)
         if self.meter_at_s:
             self.meter = Meter(self, self.meter_at_s)
-            self.meter.start()
-        if self.mover is not None:
-            self.mover.start()
-        if self.services is not None:
-            self.services.start()
-        self.env.run(until=self.duration_s)
-        self._collect_running()
+        self.lane = GeneralLane(self)
+        self.lane.run()
+        self.lane = None
         return self._tables()
 
     def _collect_running(self) -> None:
@@ -382,71 +406,39 @@ class Simulation:
                            meter_j=None if self.meter is None else self.meter.readings_j)
 
     def _after(self, delay: float, callback, value, priority: int = NORMAL) -> None:
-        """Call ``callback(event)`` in ``delay`` seconds, with ``event._value = value``.
+        """Call ``callback(t, value)`` in ``delay`` seconds (at ``t``), from the run's
+        timer heap (:func:`run_events`).
 
         Endings are scheduled ``URGENT``: at one instant, every departure happens before
         any arrival or start, so a request sees the capacity freed at its own moment
         (and the density metrics count an end and a start at one moment as no overlap).
         """
-        self.env.schedule(_Timer(callback, value), priority, delay)
+        env = self.env
+        heapq.heappush(self.heap, (env._now + delay, priority, next(env._eid), callback, value))
 
     # --- arrival, admission, queue -------------------------------------------------
 
-    def _on_arrival(self, event) -> None:
-        k = event._value
-        submit = self.submit
-        # The clock reached submit[k] by adding a delay: record the exact submit time.
-        now = submit[k]
-        n = len(submit)
-        while True:
-            if self.deps is None or self.deps.arrive(k):
-                self._submit(k, now)
-            k += 1
-            if k >= n or submit[k] > now:
-                break
-        if k < n:
-            self._after(submit[k] - self.env.now, self._on_arrival, k)
-
     def _submit(self, i: int, now: float) -> None:
-        if self.recommender is not None:
-            self._recommend(i, now)
-        cpu, mem = self.book_cpu[i], self.book_mem[i]
-        if not fits(0.0, 0.0, cpu, mem, self.max_cpu_cap, self.max_mem_cap):
-            self._reject(i, now)  # fits on no host, even empty: never queue it
-            return
-        queue = self.queue
-        while queue and self.state[queue[0]] != QUEUED:  # drop those who gave up
-            queue.popleft()
-        if not queue:  # FIFO: nobody may overtake a waiting request
-            host = self._place(i)
-            if host is not None:
-                self._admit(i, host, now)
-                return
-            self._note_no_host(i)
-        if self.queue_when_full:
-            self.state[i] = QUEUED
-            queue.append(i)
-            if self.max_wait_s is not None:  # this wait's timer: a later wait has its own
-                self._after(self.max_wait_s, self._on_give_up, (i, self.epoch[i]))
-        else:
-            self._reject(i, now)
+        """``i`` asks for a host at ``now``: the lane's one submission (Lane.submit)."""
+        self.lane.submit(i, now, self.env._now)
 
     def _place(self, i: int) -> HostState | None:
         """The host the placement policy picks among those that can take ``i`` now."""
         cpu, mem = self.book_cpu[i], self.book_mem[i]
-        hosts = self.hosts
+        hosts, booked = self.hosts, self.booked
         limit = self.max_starts
         if len(hosts) <= _SCAN_HOSTS and (len(hosts) == 1 or self.choose is first_fit):
-            for h in hosts:  # a few hosts are quicker scanned than masked
-                if (fits(h.book_cpu, h.book_mem, cpu, mem, h.cpu_cap, h.mem_cap) and not h.down
-                        and (limit is None or h.starting < limit)):
+            cpu_booked, mem_booked, down, starting = booked.cpu, booked.mem, booked.down, booked.starting
+            for j, h in enumerate(hosts):  # a few hosts are quicker scanned than masked
+                if (fits(cpu_booked[j], mem_booked[j], cpu, mem, h.cpu_cap, h.mem_cap) and not down[j]
+                        and (limit is None or starting[j] < limit)):
                     return h
             return None
-        # the fit test for every host at once, over the fleet-wide copy of the bookings
-        booked = self.fleet
+        # the fit test for every host at once, over the bookings as arrays
+        booked = self.booked_arrays
         room = fits(booked.cpu, booked.mem, cpu, mem, self.cpu_caps, self.mem_caps) & ~booked.down
         if limit is not None:
-            room &= np.fromiter((h.starting < limit for h in hosts), dtype=bool, count=len(hosts))
+            room &= np.array(self.booked.starting) < limit
         if self.choose is first_fit:
             index = first_fit_index(room)
         elif not room.any():
@@ -456,58 +448,17 @@ class Simulation:
                                 **self.policy_args)
         return None if index is None else hosts[index]
 
-    def _note_no_host(self, i: int) -> None:
-        """Fragmentation: memory free across the fleet when ``i`` found no host for it."""
-        # summed in host order, as a Python sum: the same double as host by host
-        self.free_at_failure[i] = sum(np.maximum(self.mem_caps - self.fleet.mem, 0.0).tolist())
-
-    def _admit(self, i: int, host: HostState, now: float) -> None:
-        host.book(now, self.book_cpu[i], self.book_mem[i])
-        if self.needs[i]:  # the image stays on the host while the instance does
-            self.caches[host.index].pin(digest for digest, _ in self.needs[i])
-        self.host_of[i] = host.index
-        if self.admit_s[i] != self.admit_s[i]:  # NaN: the first admission (not a resubmission)
-            self.admit_s[i] = now
-        else:  # a failure's victim placed again
-            self.replacements[i] += 1
-        self.stay_s[i] = now
-        self._start(i, now)
-
     def _drain_queue(self, now: float) -> None:
-        """Admit waiting requests in FIFO order until the head does not fit."""
-        queue = self.queue
-        while queue:
-            i = queue[0]
-            if self.state[i] != QUEUED:  # gave up while waiting
-                queue.popleft()
-                continue
-            host = self._place(i)
-            if host is None:
-                return
-            queue.popleft()
-            self._admit(i, host, now)
-
-    def _on_give_up(self, event) -> None:
-        i, epoch = event._value
-        if self.state[i] == QUEUED and self.epoch[i] == epoch:
-            self._reject(i, self.env.now)
-            if self.admit_s[i] == self.admit_s[i]:  # placed before: lost to a failure, or to a drain's restart
-                self.state[i] = FAILED if self.failure_kills[i] else EVICTED
-            if self.queue and self.queue[0] == i:
-                self._drain_queue(self.env.now)  # the head left: the next may fit
+        """Admit waiting requests in FIFO order until the head does not fit (Lane.drain)."""
+        self.lane.drain(now, self.env._now)
 
     def _reject(self, i: int, now: float) -> None:
-        self.state[i] = REJECTED
-        self.end_s[i] = now
-        if self.services is not None and i >= self.services.first:
-            self.services.changed(i)
-
-    # --- start, run, end -----------------------------------------------------------
+        self.lane.reject(i, now)
 
     def _start(self, i: int, now: float) -> None:
         """Fetch what is missing of the image, copy the VM's disk, then boot or start."""
         self.state[i] = STARTING
-        self.hosts[self.host_of[i]].starting += 1
+        self.booked.starting[self.host_of[i]] += 1
         needs = self.needs[i]
         first = self.pull_s[i] != self.pull_s[i]  # NaN: not started before
         if needs:
@@ -524,7 +475,7 @@ class Simulation:
             self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = 0.0, copy_s, self.start_s[i]
         delay = copy_s + self.start_s[i]
         if delay > 0:
-            self._after(delay, self._on_ready, (i, self.epoch[i]))
+            self._after(delay, self.lane.h_ready, (i, self.epoch[i]))
         else:
             self._ready(i, now)
 
@@ -585,22 +536,15 @@ class Simulation:
             if self.max_starts is not None and self.queue:
                 self._drain_queue(env.now)  # a start slot on this host came free
 
-    def _on_ready(self, event) -> None:
-        i, epoch = event._value
-        if self.state[i] == STARTING and self.epoch[i] == epoch:
-            self._ready(i, self.env.now)
-            if self.max_starts is not None and self.queue:
-                self._drain_queue(self.env.now)  # a start slot on this host came free
-
     def _ready(self, i: int, now: float) -> None:
-        host = self.hosts[self.host_of[i]]
-        host.starting -= 1
-        self.ready_s[i] = now
-        if self.first_ready_s[i] != self.first_ready_s[i]:  # NaN: the first start
-            self.first_ready_s[i] = now
-            if not self.batch[i]:  # a service lives duration_s from its first start
-                self._after(self.duration[i], self._on_end, i, URGENT)
-        self.state[i] = RUNNING
+        """``i``'s start is over (at the end of a pull, or at once): it runs from ``now``
+        (Lane.ready, which calls :meth:`_run_on`)."""
+        j = self.host_of[i]
+        self.booked.starting[j] -= 1
+        self.lane.ready(i, j, now, self.env._now)
+
+    def _run_on(self, i: int, host: HostState, now: float) -> None:
+        """``i`` runs on ``host`` from ``now``: into its running set, with its usage now."""
         work, attempt = self.work_s[i], now
         if self.mover is not None and i in self.mover.carry:  # moved here: its work left, its attempt's clock
             work, attempt = self.mover.resume(i, now, work, attempt)
@@ -616,18 +560,6 @@ class Simulation:
         if self.services is not None and i >= self.services.first:
             self.services.running(i, now)
 
-    def _on_end(self, event) -> None:
-        i = event._value
-        state = self.state[i]
-        if state == QUEUED:  # resubmitted after a failure (or a drain), its time is up before it ran again
-            self.state[i] = FAILED if self.failure_kills[i] else EVICTED
-            self.end_s[i] = self.env.now
-        elif state in (RUNNING, STARTING, BACKOFF):
-            now = self.env.now
-            host = self.hosts[self.host_of[i]]
-            self._take_off(i, host, now)
-            self._leave(i, host, now, COMPLETED)
-
     def _take_off(self, i: int, host: HostState, now: float, lost: bool = False) -> None:
         """``i`` leaves its host's running set (its integrals kept; ``lost``: the work it
         did counts as lost) or the host's starts; a backed-off instance holds neither."""
@@ -639,7 +571,7 @@ class Simulation:
             host.rebalance(now)
             self._schedule_finish(host, now)
         elif state == STARTING:
-            host.starting -= 1
+            self.booked.starting[host.index] -= 1
 
     def _stop(self, i: int, host: HostState, now: float) -> None:
         """Take ``i`` out of its host's running set and keep its integrals."""
@@ -682,25 +614,12 @@ class Simulation:
         self.last_work = demand - unmet  # core-seconds this attempt delivered
 
     def _leave(self, i: int, host: HostState, now: float, state: int, drain: bool = True) -> None:
-        if self.mover is not None and i in self.mover.moving:  # gone before its move's switch
-            self.mover.left(i, now)
-        host.release(now, self.book_cpu[i], self.book_mem[i])
-        self.resident_s[i] += now - self.stay_s[i]
-        if self.needs[i]:
-            self.caches[host.index].unpin(digest for digest, _ in self.needs[i])
-        self.state[i] = state
-        self.end_s[i] = now
-        if state == COMPLETED and self.deps is not None:
-            for child in self.deps.completed(i, now):  # submitted after this moment's endings, as arrivals are
-                self._after(0.0, self._on_released, child)
-        if self.services is not None and i >= self.services.first:
-            self.services.changed(i)
-        if drain and self.queue:
-            self._drain_queue(now)
+        """``i`` leaves ``host`` for good in ``state`` (Lane.leave)."""
+        self.lane.leave(i, host.index, now, self.env._now, state, drain)
 
-    def _on_released(self, event) -> None:
-        """The last parent of ``event._value`` completed: submit it."""
-        self._submit(event._value, self.env.now)
+    def _on_released(self, now: float, i: int) -> None:
+        """The last parent of ``i`` completed: submit it."""
+        self._submit(i, now)
 
     # --- a host's running set changed --------------------------------------------
 
@@ -753,16 +672,8 @@ class Simulation:
             return True
         delay, self.streak[i] = backoff(self.streak[i], now - self.attempt_s[i], self.backoff_s, self.backoff_max_s)
         self.state[i] = BACKOFF
-        self._after(delay, self._on_restart, (i, self.epoch[i]))
+        self._after(delay, self.lane.h_restart, (i, self.epoch[i]))
         return False
-
-    def _on_restart(self, event) -> None:
-        i, epoch = event._value
-        if self.state[i] == BACKOFF and self.epoch[i] == epoch:
-            self.restarts[i] += 1
-            if self.services is not None and i >= self.services.first:
-                self.services.restarting(i)  # only a replica's first start may be free
-            self._start(i, self.env.now)
 
     def _schedule_finish(self, host: HostState, now: float) -> None:
         """One pending 'next batch finish' per host; a newer plan voids the older."""
@@ -774,13 +685,12 @@ class Simulation:
         if when is not None:
             self._after(max(when - now, 0.0), self._on_finish, (host.index, host.finish_token), URGENT)
 
-    def _on_finish(self, event) -> None:
-        index, token = event._value
+    def _on_finish(self, now: float, value) -> None:
+        index, token = value
         host = self.hosts[index]
         if token != host.finish_token:
             return
         host.finish_pending = False
-        now = self.env.now
         host.settle(now)
         done = [host.inst[s] for s in host.finished_slots()]
         for i in done:
@@ -822,12 +732,11 @@ class Simulation:
             machine = self.physical.index(j)  # a container host's (first node's) kernel
             self._after(t, self._on_kernel_failure, (machine, None))
 
-    def _on_host_failure(self, event) -> None:
+    def _on_host_failure(self, now: float, value) -> None:
         """A physical host fails: everything on it dies, every machine on it (the host, or
         its node VMs) stays down until the repair ends, whatever else was under way (a
         kernel reboot ending during the repair does not bring a machine back)."""
-        j, rng = event._value
-        now = self.env.now
+        j, rng = value
         machines = [h for h in self.hosts if self.physical[h.index] == j]
         repair = self.faults.host_repair_s
         if not machines[0].repairing:
@@ -843,12 +752,11 @@ class Simulation:
             if self.mover is not None:
                 self.mover.predicted(j, delay)
 
-    def _on_kernel_failure(self, event) -> None:
+    def _on_kernel_failure(self, now: float, value) -> None:
         """A kernel fails: on a container host, every container; on a VM host, one VM.
         A machine already down (rebooting, or its host under repair) has no kernel running."""
-        index, rng = event._value
+        index, rng = value
         host = self.hosts[index]
-        now = self.env.now
         if not host.out:  # a cordoned machine's kernel still runs
             host.failures += 1
             if self.vm:
@@ -862,26 +770,26 @@ class Simulation:
         if rng is not None:
             self._after(float(rng.exponential(self.faults.kernel_mtbf_s)), self._on_kernel_failure, (index, rng))
 
-    def _on_vm_kernel_failure(self, event) -> None:
-        i, attempt = event._value
+    def _on_vm_kernel_failure(self, now: float, value) -> None:
+        i, attempt = value
         if self.state[i] == RUNNING and self.attempt_s[i] == attempt:  # still that VM's kernel
             self.hosts[self.host_of[i]].failures += 1
-            self._fail(i, self.env.now)
+            self._fail(i, now)
 
-    def _on_repair(self, event) -> None:
-        j = event._value
+    def _on_repair(self, now: float, value) -> None:
+        j = value
         for host in self.hosts:
             if self.physical[host.index] == j:
-                host.set_down(self.env.now, repairing=False)
+                host.set_down(now, repairing=False)
         if self.queue:
-            self._drain_queue(self.env.now)
+            self._drain_queue(now)
 
-    def _on_machine_up(self, event) -> None:
+    def _on_machine_up(self, now: float, value) -> None:
         """A kernel reboot ends: the machine is up unless its host is under repair."""
-        host = self.hosts[event._value]
-        host.set_down(self.env.now, rebooting=False)
+        host = self.hosts[value]
+        host.set_down(now, rebooting=False)
         if self.queue and not host.down:
-            self._drain_queue(self.env.now)
+            self._drain_queue(now)
 
     def _fail_all(self, host: HostState, now: float) -> None:
         victims = [i for i in range(len(self.state)) if self.host_of[i] == host.index
@@ -905,10 +813,9 @@ class Simulation:
 
     # --- usage steps and samples ---------------------------------------------------
 
-    def _on_usage_step(self, event) -> None:
+    def _usage_step(self, now: float) -> None:
         """New usage for every running instance of the fleet: one vectorised evaluation,
         then each host takes its slice and settles (no event per instance per step)."""
-        now = self.env.now
         busy = [host for host in self.hosts if host.inst]
         if busy:
             fp = self.fp
@@ -922,23 +829,14 @@ class Simulation:
                 host.set_usage(now, cpu[start:start + count], mem[start:start + count], clip[start:start + count])
                 self._settle_host(host, now)
                 start += count
-        if now + self.usage.step_s < self.duration_s:
-            self._after(self.usage.step_s, self._on_usage_step, None)
-
-    def _on_sample(self, event) -> None:
-        now = self.env.now
-        self._sample(now)
-        if self.progress is not None:
-            self.progress(now)
-        if now + self.sample_every_s < self.duration_s:
-            self._after(self.sample_every_s, self._on_sample, None)
 
     def _sample(self, now: float) -> None:
         """One timeseries row per host."""
         hosts = self.hosts
-        self.timeseries.add(now, [h.resident for h in hosts], [len(h.inst) for h in hosts],
+        self.timeseries.add(now, self.booked.resident, [len(h.inst) for h in hosts],
                             [h.cpu_demand + h.cpu_clip for h in hosts], [h.cpu_used for h in hosts],
-                            [h.mem_used + h.base for h in hosts], [h.book_mem + h.base for h in hosts],
+                            [h.mem_used + h.base for h in hosts],
+                            [booked + h.base for booked, h in zip(self.booked.mem, hosts)],
                             [h.swapped for h in hosts])
 
     # --- tables --------------------------------------------------------------------
@@ -1016,7 +914,7 @@ class Simulation:
             "group": h.spec.name if hasattr(h.spec, "name") else "",
             "physical_host": self.physical[h.index],
             "peak_resident": h.peak_resident,
-            "fleet_peak_resident": self.fleet.peak_resident,  # the most on the platform's fleet at once
+            "fleet_peak_resident": self.booked.fleet_peak,  # the most on the platform's fleet at once
             "used": h.peak_resident > 0,
             "energy_kwh": h.energy_j / 3.6e6,
             "failures": h.failures,
