@@ -86,7 +86,8 @@ class HostState:
         self.base = base_mem_gib
         self.power_idle_w, self.power_max_w = spec.power_idle_w, spec.power_max_w
         self.power_off_idle = power_off_idle
-        self.starting = 0  # instances starting now (for a limit on concurrent starts)
+        self.placer = None  # the engine's Placer (engine/placer.py), told of every change placement reads
+        self._starting = 0  # instances starting now (for a limit on concurrent starts): starting
         self.k_membw, self.k_io = membw_sensitivity, io_sensitivity
         # Why the machine is down, each reason ended by its own event: its physical host
         # under repair, or its kernel rebooting. Down while either holds: takes nothing.
@@ -180,6 +181,19 @@ class HostState:
         self.down = self.out or self.cordoned
         if self.fleet is not None:
             self.fleet.down[self.index] = self.down
+        if self.placer is not None:
+            self.placer.set_down(self.index, self.down)
+
+    @property
+    def starting(self) -> int:
+        """Instances starting on this host now (for a limit on concurrent starts)."""
+        return self._starting
+
+    @starting.setter
+    def starting(self, count: int) -> None:
+        self._starting = count
+        if self.placer is not None:
+            self.placer.set_starting(self.index, count)
 
     def fits(self, cpu: float, mem: float) -> bool:
         return fits(self.book_cpu, self.book_mem, cpu, mem, self.cpu_cap, self.mem_cap) and not self.down
@@ -190,6 +204,8 @@ class HostState:
         self.book_mem += mem
         if self.fleet is not None:
             self.fleet.cpu[self.index], self.fleet.mem[self.index] = self.book_cpu, self.book_mem
+        if self.placer is not None:
+            self.placer.grew(self.index)
         self.resident += 1
         if self.resident > self.peak_resident:
             self.peak_resident = self.resident
@@ -209,6 +225,8 @@ class HostState:
         if self.fleet is not None:
             self.fleet.cpu[self.index], self.fleet.mem[self.index] = self.book_cpu, self.book_mem
             self.fleet.resident -= 1
+        if self.placer is not None:
+            self.placer.shrank(self.index)
 
     # --- integrals -----------------------------------------------------------------
 

@@ -29,15 +29,17 @@ import simpy
 from simpy.core import NORMAL, URGENT
 
 from simdc.engine.dependencies import Dependencies
+from simdc.engine.first_fit import few_sizes
 from simdc.engine.host import FleetBookings, HostState
 from simdc.engine.images import LayerCache
 from simdc.engine.meter import Meter
 from simdc.engine.network import GIB_S_PER_GBPS, Network
+from simdc.engine.placer import Placer
 from simdc.engine.recommender import OBSERVE_EVERY_S
 from simdc.engine.rules import (MIB_PER_GIB, backoff, capped_usage, caps, fits, footprints, host_specs,
                                 image_needs, oom_victims, resident_overhead_gib, take_objects, virtualisation)
 from simdc.model.platform import VmPlatform
-from simdc.placement import POLICIES, Fleet, first_fit, first_fit_index
+from simdc.placement import POLICIES, Fleet
 from simdc.random import stream
 from simdc.workload.usage import ConstantUsage
 
@@ -60,7 +62,6 @@ FINAL_OUTCOME = {
     EVICTED: "evicted",  # moved off a drained host by a restart, and then refused (engine/migration.py)
 }
 _REQUEUED = OUTCOMES.index("requeued_at_end")
-_SCAN_HOSTS = 32  # up to this many hosts, first fit scans them in Python; beyond, one vectorised test
 _OUTCOME_CODE = np.array([OUTCOMES.index(FINAL_OUTCOME[s]) for s in range(len(FINAL_OUTCOME))])
 
 
@@ -211,6 +212,14 @@ class Simulation:
         self.recommender = None
         if not vm and platform.admission == "recommender":
             self._recommender_setup(platform, instances)
+        self.placer = None  # random placement draws over the fitting hosts in _place
+        if placement.policy != "random" or len(self.hosts) == 1:
+            self.placer = Placer(placement.policy, placement.scoring, self.hosts, self.fleet.cpu, self.fleet.mem,
+                                 self.book_cpu, self.book_mem, self.max_starts,
+                                 few_sizes(fp.book_cpu, fp.book_mem_gib) and self.recommender is None,
+                                 any_size=self.recommender is not None)
+            for host in self.hosts:
+                host.placer = self.placer
 
         n = len(self.submit)
         nan = float("nan")
@@ -433,28 +442,20 @@ class Simulation:
 
     def _place(self, i: int) -> HostState | None:
         """The host the placement policy picks among those that can take ``i`` now."""
+        if self.placer is not None:
+            j = self.placer.place(i)
+            return None if j < 0 else self.hosts[j]
+        # random: the fit test for every host at once, over the fleet-wide copy of the bookings
         cpu, mem = self.book_cpu[i], self.book_mem[i]
-        hosts = self.hosts
-        limit = self.max_starts
-        if len(hosts) <= _SCAN_HOSTS and (len(hosts) == 1 or self.choose is first_fit):
-            for h in hosts:  # a few hosts are quicker scanned than masked
-                if (fits(h.book_cpu, h.book_mem, cpu, mem, h.cpu_cap, h.mem_cap) and not h.down
-                        and (limit is None or h.starting < limit)):
-                    return h
-            return None
-        # the fit test for every host at once, over the fleet-wide copy of the bookings
         booked = self.fleet
         room = fits(booked.cpu, booked.mem, cpu, mem, self.cpu_caps, self.mem_caps) & ~booked.down
-        if limit is not None:
-            room &= np.fromiter((h.starting < limit for h in hosts), dtype=bool, count=len(hosts))
-        if self.choose is first_fit:
-            index = first_fit_index(room)
-        elif not room.any():
+        if self.max_starts is not None:
+            room &= np.fromiter((h.starting < self.max_starts for h in self.hosts), dtype=bool, count=len(self.hosts))
+        if not room.any():
             return None
-        else:
-            index = self.choose(Fleet(self.cpu_caps, self.mem_caps, booked.cpu, booked.mem, room, cpu, mem),
-                                **self.policy_args)
-        return None if index is None else hosts[index]
+        index = self.choose(Fleet(self.cpu_caps, self.mem_caps, booked.cpu, booked.mem, room, cpu, mem),
+                            **self.policy_args)
+        return None if index is None else self.hosts[index]
 
     def _note_no_host(self, i: int) -> None:
         """Fragmentation: memory free across the fleet when ``i`` found no host for it."""
