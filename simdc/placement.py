@@ -174,7 +174,8 @@ def _balanced_pair(cpu, mem, minimum=np.minimum, sqrt=np.sqrt):
     """:func:`balanced_allocation` of two resources, written out: the same operations in
     the same order as ``np.std`` over the stacked pair (sum, ÷ 2, deviations squared,
     sum, ÷ 2, square root), so the same doubles, without the stack and ``_var``'s
-    temporaries. Arrays (overwritten) or one host's floats."""
+    temporaries. Arrays (left as they are: ``minimum`` returns new ones) or one host's
+    floats."""
     cpu = minimum(cpu, 1.0)
     mem = minimum(mem, 1.0)
     mean = cpu + mem

@@ -61,8 +61,8 @@ class ScoredPlacer:
     from its figures, the same doubles over one host as over the fleet), so a host not
     in the log since a size's last placement has the score and fit it had then: only the
     hosts logged since are recomputed (each once), one by one in Python when there are
-    few, as arrays when more, and the whole fleet when more than a quarter of it changed
-    or the log was cut short. A size beyond the cache, or any size without ``few``, is
+    few, as arrays when more, and the whole fleet when the log since holds more changes
+    than a quarter of the hosts, or was cut short. A size beyond the cache, or any size without ``few``, is
     computed over the whole fleet each time (the plain computation).
     """
 
