@@ -32,7 +32,7 @@ class Fleetful:
     the placer told of every change as HostState tells it, each pick held to the plain
     computation's."""
 
-    def __init__(self, policy, weights, hosts, sizes, max_starts, few):
+    def __init__(self, policy, weights, hosts, sizes, max_starts, few, any_size=False):
         self.policy, self.weights, self.max_starts = policy, weights, max_starts
         self.hosts = [SimpleNamespace(index=j, cpu_cap=limit(float(c)), mem_cap=limit(float(g)), down=False,
                                       starting=0, resident=0) for j, (c, g) in enumerate(hosts)]
@@ -42,8 +42,8 @@ class Fleetful:
         self.book_cpu = [cpu for cpu, _ in sizes]
         self.book_mem = [mem for _, mem in sizes]
         self.placer = Placer(policy, weights, self.hosts, self.booked_cpu, self.booked_mem, self.book_cpu,
-                             self.book_mem, max_starts, few)
-        self.placed: list[tuple[int, int]] = []  # (size, host)
+                             self.book_mem, max_starts, few, any_size=any_size)
+        self.placed: list[tuple[int, float, float]] = []  # (host, cores, GiB)
         self.picks = 0
 
     def plain(self, size: int) -> int:
@@ -68,17 +68,24 @@ class Fleetful:
             self.booked_mem[j] += self.book_mem[size]
             self.hosts[j].resident += 1
             self.placer.grew(j)
-            self.placed.append((size, j))
+            self.placed.append((j, self.book_cpu[size], self.book_mem[size]))
         return j >= 0
 
     def release(self, pick: int) -> None:
-        size, j = self.placed.pop(pick % len(self.placed))
-        self.booked_cpu[j] -= self.book_cpu[size]
-        self.booked_mem[j] -= self.book_mem[size]
+        j, cpu, mem = self.placed.pop(pick % len(self.placed))
+        self.booked_cpu[j] -= cpu
+        self.booked_mem[j] -= mem
         self.hosts[j].resident -= 1
         if not self.hosts[j].resident:  # as HostState.release: accumulated rounding forgotten
             self.booked_cpu[j] = self.booked_mem[j] = 0.0
         self.placer.shrank(j)
+
+    def resize(self, pick: int) -> None:
+        """A request's booking changes before it is placed (admission by the recommender),
+        to sizes below every one it was built with too."""
+        size = pick % len(self.book_cpu)
+        self.book_cpu[size] = [0.125, 0.25, 1.0, 2.0, 4.0][pick % 5]
+        self.book_mem[size] = [0.25, 0.5, 2.0, 8.0][pick // 5 % 4]
 
     def toggle_down(self, j: int) -> None:
         host = self.hosts[j % len(self.hosts)]
@@ -97,18 +104,23 @@ class Fleetful:
 hosts_st = st.sampled_from([1, 3, 8, 40, 100]).flatmap(lambda n: st.lists(
     st.tuples(st.sampled_from([2, 4, 8, 16, 64]), st.sampled_from([4, 8, 16, 64, 256])), min_size=n, max_size=n))
 steps_st = st.lists(st.tuples(st.sampled_from(["place", "place", "place", "release", "release", "down", "start",
-                                               "started"]),
+                                               "started", "resize"]),
                               st.integers(0, 10 ** 6)), min_size=100, max_size=400)
 
 
 @settings(max_examples=80, deadline=None)
 @given(st.sampled_from(PLACED_BY_IT), st.sampled_from(WEIGHTS), hosts_st, steps_st,
-       st.sampled_from([None, 1, 2]), st.sampled_from([True, True, True, False]))
-def test_the_placer_picks_the_plain_computations_host(policy, weights, hosts, steps, max_starts, few):
+       st.sampled_from([None, 1, 2]), st.sampled_from([True, True, True, False]), st.booleans())
+def test_the_placer_picks_the_plain_computations_host(policy, weights, hosts, steps, max_starts, few, any_size):
     """A few request sizes (the capacity study's kind of workload), bookings coming and
-    going, hosts down and up, starts against a limit: every pick is the plain one."""
-    fleet = Fleetful(policy, weights, hosts, SIZES, max_starts, few)
+    going, hosts down and up, starts against a limit, and (``any_size``, as with the
+    recommender) requests resized before they are placed: every pick is the plain one."""
+    fleet = Fleetful(policy, weights, hosts, list(SIZES), max_starts, few and not any_size, any_size)
     for step, pick in steps:
+        if step == "resize":
+            if any_size:
+                fleet.resize(pick)
+            continue
         if step == "place" or (step == "release" and not fleet.placed):
             fleet.place(pick % len(SIZES))
         elif step == "release":
