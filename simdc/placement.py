@@ -51,17 +51,23 @@ class Fleet:
 
     def left_after(self) -> tuple[np.ndarray, np.ndarray]:
         """Free fraction of each host's CPU and memory if the request were placed there."""
-        return ((self.cpu_cap - self.cpu_booked - self.cpu) / self.cpu_cap,
-                (self.mem_cap - self.mem_booked - self.mem) / self.mem_cap)
+        return left_after(self.cpu_cap, self.mem_cap, self.cpu_booked, self.mem_booked, self.cpu, self.mem)
 
 
 Policy = Callable[..., "int | None"]
+Scorer = Callable[..., "np.ndarray | float"]
 
 
 def _best(scores: np.ndarray, fits: np.ndarray) -> int | None:
     if not fits.any():
         return None
     return int(np.argmax(np.where(fits, scores, -np.inf)))
+
+
+def left_after(cpu_cap, mem_cap, cpu_booked, mem_booked, cpu: float, mem: float):
+    """Free fraction of a host's CPU and memory if the request were placed there: arrays
+    of shape ``(hosts,)`` or one host's floats (the same operations, so the same doubles)."""
+    return (cpu_cap - cpu_booked - cpu) / cpu_cap, (mem_cap - mem_booked - mem) / mem_cap
 
 
 def first_fit(fleet: Fleet, **_) -> int | None:
@@ -75,32 +81,32 @@ def first_fit_index(fits: np.ndarray) -> int | None:
     return index if len(fits) and fits[index] else None
 
 
-def best_fit(fleet: Fleet, **_) -> int | None:
-    """The host left with the least free capacity."""
-    cpu_left, mem_left = fleet.left_after()
-    return _best(-(cpu_left + mem_left), fleet.fits)
+# A scorer takes what :func:`left_after` returns, the policy's ``weights`` and the
+# ``minimum`` and ``sqrt`` to use (numpy's over arrays, :func:`min` and :func:`math.sqrt`
+# over one host's floats), and returns each host's score: the highest wins, ties to the
+# first. Each host's score is computed from that host's figures alone, with the same IEEE
+# operations in the same order whether over the fleet or over one host, so scoring one
+# host gives the same double as scoring the whole fleet (``simdc.engine.placer`` rescores
+# only the hosts that changed). Written with operators that work on both (in place on
+# arrays, rebinding on floats); no input array is changed.
+
+def best_fit_scores(cpu_left, mem_left, weights=None, minimum=None, sqrt=None):
+    """Best fit's score: minus the free fractions left, summed."""
+    return -(cpu_left + mem_left)
 
 
-def worst_fit(fleet: Fleet, **_) -> int | None:
-    """The host left with the most free capacity."""
-    cpu_left, mem_left = fleet.left_after()
-    return _best(cpu_left + mem_left, fleet.fits)
+def worst_fit_scores(cpu_left, mem_left, weights=None, minimum=None, sqrt=None):
+    """Worst fit's score: the free fractions left, summed."""
+    return cpu_left + mem_left
 
 
-def random_fit(fleet: Fleet, *, rng: np.random.Generator, **_) -> int | None:
-    """Any host that fits, uniformly at random (from the run's placement stream)."""
-    hits = np.flatnonzero(fleet.fits)
-    return int(hits[rng.integers(len(hits))]) if len(hits) else None
-
-
-def kubernetes(fleet: Fleet, *, weights: dict[str, float], **_) -> int | None:
-    """Filter, then the weighted sum of the enabled scores (0-100 each).
+def kubernetes_scores(cpu_left, mem_left, weights: dict[str, float], minimum=np.minimum, sqrt=np.sqrt):
+    """The weighted sum of the enabled Kubernetes scores (0-100 each), per host.
 
     A score whose weight is 0 (or absent) is left out of the sum: adding ``0 × score``
     changes no host's total (nor which comes first), since every score is finite on
     hosts with capacity. Scores are summed in the order of :data:`SCORES`.
     """
-    cpu_left, mem_left = fleet.left_after()
     scores = None
     least, most = weights.get("least_allocated", 0.0), weights.get("most_allocated", 0.0)
     if least:
@@ -112,17 +118,36 @@ def kubernetes(fleet: Fleet, *, weights: dict[str, float], **_) -> int | None:
         term -= mem_left
         term *= most * 100
         term /= 2
-        scores = term if scores is None else np.add(scores, term, out=scores)
+        scores = term if scores is None else scores + term
     balanced = weights.get("balanced_allocation", 0.0)
     if balanced:
-        requested_cpu = np.subtract(1, cpu_left, out=cpu_left)
-        requested_mem = np.subtract(1, mem_left, out=mem_left)
-        term = _balanced_pair(requested_cpu, requested_mem)
+        term = _balanced_pair(1 - cpu_left, 1 - mem_left, minimum, sqrt)
         term *= balanced * 100
-        scores = term if scores is None else np.add(scores, term, out=scores)
+        scores = term if scores is None else scores + term
     if scores is None:
-        scores = np.zeros(len(fleet.fits))
-    return _best(scores, fleet.fits)
+        scores = cpu_left - cpu_left  # +0.0 for every host (the fractions are finite), in the inputs' shape
+    return scores
+
+
+def best_fit(fleet: Fleet, **_) -> int | None:
+    """The host left with the least free capacity."""
+    return _best(best_fit_scores(*fleet.left_after()), fleet.fits)
+
+
+def worst_fit(fleet: Fleet, **_) -> int | None:
+    """The host left with the most free capacity."""
+    return _best(worst_fit_scores(*fleet.left_after()), fleet.fits)
+
+
+def random_fit(fleet: Fleet, *, rng: np.random.Generator, **_) -> int | None:
+    """Any host that fits, uniformly at random (from the run's placement stream)."""
+    hits = np.flatnonzero(fleet.fits)
+    return int(hits[rng.integers(len(hits))]) if len(hits) else None
+
+
+def kubernetes(fleet: Fleet, *, weights: dict[str, float], **_) -> int | None:
+    """Filter, then the weighted sum of the enabled scores (:func:`kubernetes_scores`)."""
+    return _best(kubernetes_scores(*fleet.left_after(), weights), fleet.fits)
 
 
 def balanced_allocation(*fractions: np.ndarray) -> np.ndarray:
@@ -145,13 +170,14 @@ def balanced_allocation(*fractions: np.ndarray) -> np.ndarray:
     return 1 - shares.std(axis=0)
 
 
-def _balanced_pair(cpu: np.ndarray, mem: np.ndarray) -> np.ndarray:
+def _balanced_pair(cpu, mem, minimum=np.minimum, sqrt=np.sqrt):
     """:func:`balanced_allocation` of two resources, written out: the same operations in
     the same order as ``np.std`` over the stacked pair (sum, ÷ 2, deviations squared,
     sum, ÷ 2, square root), so the same doubles, without the stack and ``_var``'s
-    temporaries. Overwrites ``cpu`` and ``mem``."""
-    np.minimum(cpu, 1.0, out=cpu)
-    np.minimum(mem, 1.0, out=mem)
+    temporaries. Arrays (left as they are: ``minimum`` returns new ones) or one host's
+    floats."""
+    cpu = minimum(cpu, 1.0)
+    mem = minimum(mem, 1.0)
     mean = cpu + mem
     mean /= 2
     cpu -= mean
@@ -160,9 +186,7 @@ def _balanced_pair(cpu: np.ndarray, mem: np.ndarray) -> np.ndarray:
     mem *= mem
     cpu += mem
     cpu /= 2
-    np.sqrt(cpu, out=cpu)
-    np.subtract(1, cpu, out=cpu)
-    return cpu
+    return 1 - sqrt(cpu)
 
 
 POLICIES: dict[str, Policy] = {
@@ -171,6 +195,11 @@ POLICIES: dict[str, Policy] = {
     "worst_fit": worst_fit,
     "random": random_fit,
     "kubernetes": kubernetes,
+}
+SCORERS: dict[str, Scorer] = {  # the policies that pick the best score
+    "best_fit": best_fit_scores,
+    "worst_fit": worst_fit_scores,
+    "kubernetes": kubernetes_scores,
 }
 SCORES = ("least_allocated", "most_allocated", "balanced_allocation")
 

@@ -414,7 +414,7 @@ class Lane:
         delay = self.start_s[i]
         if delay > 0:
             self.state[i] = STARTING
-            self.starting[j] += 1
+            self.booked.start(j)
             _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_ready, (i, self.epoch[i])))
         else:  # running at once (STARTING, and one more starting on j, for no time)
             self.ready(i, j, now, clock)
@@ -477,7 +477,7 @@ class Lane:
         if was == RUNNING:
             self.stop(i, j, clock)
         elif was == STARTING:
-            self.starting[j] -= 1
+            self.booked.started(j)
         self.leave(i, j, clock, clock, COMPLETED)
 
     def on_arrival(self, clock: float, i: int) -> tuple | None:
@@ -606,7 +606,7 @@ class Lane:
         j = self.host_of[i]
         if self.touches:
             self.touch(j, clock)
-        self.starting[j] -= 1
+        self.booked.started(j)
         self.ready(i, j, clock, clock)
 
     def on_give_up(self, clock: float, value: tuple[int, int]) -> None:

@@ -4,8 +4,8 @@ The fast lane (:mod:`simdc.engine.fastlane`) keeps each host's bookings in lists
 its events read and write one element at a time. Placing a request by first fit there
 means testing hosts in order with the fit test (:func:`simdc.engine.rules.fits`) until
 one passes; :class:`FirstFit` gives the same pick while testing few hosts exactly. The
-general engine places over arrays (:func:`simdc.placement.first_fit_index`) and needs no
-cache.
+general engine uses it too (:class:`simdc.engine.placer.Placer`, over its fleet-wide
+arrays of bookings).
 """
 
 from __future__ import annotations
@@ -33,8 +33,11 @@ class FirstFit:
     ``booked_cpu`` and ``booked_mem`` are the caller's lists (cores, GiB per host), read
     as they change; ``cpu_limit`` and ``mem_limit`` the hosts' limits
     (:func:`~simdc.engine.rules.limit`); ``book_cpu`` and ``book_mem`` each
-    request's booking, by instance. The caller must call :meth:`grew` after host ``j``'s
-    bookings grow and :meth:`shrank` after they shrink: the caches below assume it.
+    request's booking, by instance; ``smallest`` the least booking (cores, GiB) that
+    will be placed, by default the least of ``book_cpu`` and ``book_mem`` now (pass
+    ``(-inf, -inf)`` when bookings change later). The caller must call :meth:`grew` after
+    host ``j``'s bookings grow (or its limit falls) and :meth:`shrank` after they shrink
+    (or it rises): the caches below assume it.
 
     Four caches, and what each assumes:
 
@@ -59,7 +62,8 @@ class FirstFit:
     """
 
     def __init__(self, booked_cpu: list[float], booked_mem: list[float], cpu_limit: list[float],
-                 mem_limit: list[float], book_cpu: list[float], book_mem: list[float], few: bool):
+                 mem_limit: list[float], book_cpu: list[float], book_mem: list[float], few: bool,
+                 smallest: tuple[float, float] | None = None):
         self.booked_cpu, self.booked_mem = booked_cpu, booked_mem
         self.cpu_limit, self.mem_limit = cpu_limit, mem_limit
         self.book_cpu, self.book_mem = book_cpu, book_mem
@@ -68,8 +72,10 @@ class FirstFit:
         self.slack_cpu = 1e-9 * (1.0 + max(map(abs, cpu_limit)))
         self.slack_mem = 1e-9 * (1.0 + max(map(abs, mem_limit)))
         # at or below every request's room test: min(size) - slack <= size[i] - slack
-        self.floor_cpu = (float(min(book_cpu)) if len(book_cpu) else 0.0) - self.slack_cpu
-        self.floor_mem = (float(min(book_mem)) if len(book_mem) else 0.0) - self.slack_mem
+        if smallest is None:
+            smallest = (float(min(book_cpu)) if len(book_cpu) else 0.0, float(min(book_mem)) if len(book_mem) else 0.0)
+        self.floor_cpu = smallest[0] - self.slack_cpu
+        self.floor_mem = smallest[1] - self.slack_mem
         self.first = 0  # every host before it has room_cpu < floor_cpu or room_mem < floor_mem
         self.nowhere: set[tuple[float, float]] | None = set() if few else None
         self.failed: tuple[float, float] | None = None  # the size that last fit nowhere

@@ -53,8 +53,8 @@ class Bookings:
 
     Placement reads these lists; a placement that keeps a cache of them is
     ``placement``, told of every change by :meth:`book` and :meth:`release` (``grew(j)``,
-    ``shrank(j)``; a host going down grew, coming up shrank). The fast lane writes the
-    lists in its own hot paths and tells its placement itself.
+    ``shrank(j)``) and by :meth:`HostState.set_down` (``set_down(j, down)``). The fast
+    lane writes the lists in its own hot paths and tells its placement itself.
     """
 
     def __init__(self, hosts: int):
@@ -66,7 +66,20 @@ class Bookings:
         self.down = [False] * hosts
         self.fleet_resident = 0
         self.fleet_peak = 0
-        self.placement = None  # an object with grew(j) and shrank(j), or None
+        self.placement = None  # an object with grew(j), shrank(j) and set_down(j, down), or None
+        self.start_limit = None  # a limit on concurrent starts: placement is told of every start then
+
+    def start(self, j: int) -> None:
+        """One more instance starts on host ``j``."""
+        count = self.starting[j] = self.starting[j] + 1
+        if self.start_limit is not None and self.placement is not None:
+            self.placement.set_starting(j, count)
+
+    def started(self, j: int) -> None:
+        """An instance starting on host ``j`` is no longer starting (it runs, or left)."""
+        count = self.starting[j] = self.starting[j] - 1
+        if self.start_limit is not None and self.placement is not None:
+            self.placement.set_starting(j, count)
 
     def book(self, j: int, cpu: float, mem: float) -> None:
         """An instance of ``cpu`` cores and ``mem`` GiB takes its place on host ``j``."""
@@ -97,20 +110,37 @@ class Bookings:
 class BookedArrays:
     """The fleet's bookings and down flags as arrays, shape ``(hosts,)``, for a fit test
     of every host at once (one vectorised test instead of a Python call per host): a
-    copy of :class:`Bookings`' lists that its ``grew``/``shrank`` hooks keep equal (the
-    same doubles)."""
+    copy of :class:`Bookings`' lists that its hooks keep equal (the same doubles). The
+    placement that reads these arrays (``placer``: :class:`~simdc.engine.placer.Placer`)
+    is told of each change after them."""
 
     def __init__(self, booked: Bookings):
         self.booked = booked
         self.cpu = np.array(booked.cpu, dtype=float)  # cores booked
         self.mem = np.array(booked.mem, dtype=float)  # GiB booked
         self.down = np.array(booked.down, dtype=bool)
+        self.placer = None
 
     def grew(self, j: int) -> None:
         booked = self.booked
-        self.cpu[j], self.mem[j], self.down[j] = booked.cpu[j], booked.mem[j], booked.down[j]
+        self.cpu[j], self.mem[j] = booked.cpu[j], booked.mem[j]
+        if self.placer is not None:
+            self.placer.grew(j)
 
-    shrank = grew
+    def shrank(self, j: int) -> None:
+        booked = self.booked
+        self.cpu[j], self.mem[j] = booked.cpu[j], booked.mem[j]
+        if self.placer is not None:
+            self.placer.shrank(j)
+
+    def set_down(self, j: int, down: bool) -> None:
+        self.down[j] = down
+        if self.placer is not None:
+            self.placer.set_down(j, down)
+
+    def set_starting(self, j: int, count: int) -> None:
+        if self.placer is not None:
+            self.placer.set_starting(j, count)
 
 
 class HostState:
@@ -225,10 +255,6 @@ class HostState:
     def starting(self) -> int:
         return self.booked.starting[self.index]
 
-    @starting.setter
-    def starting(self, count: int) -> None:
-        self.booked.starting[self.index] = count
-
     def set_down(self, now: float, *, repairing: bool | None = None, rebooting: bool | None = None,
                  maintenance: bool | None = None, cordoned: bool | None = None) -> None:
         """Start or end one reason for being down at ``now`` (the time spent down so far
@@ -248,7 +274,7 @@ class HostState:
         booked = self.booked
         booked.down[self.index] = self.down
         if booked.placement is not None and was != self.down:
-            (booked.placement.grew if self.down else booked.placement.shrank)(self.index)
+            booked.placement.set_down(self.index, self.down)
 
     def book(self, now: float, cpu: float, mem: float) -> None:
         """Book ``cpu`` cores and ``mem`` GiB here at ``now`` (integrals up to it first)."""

@@ -322,7 +322,7 @@ class Mover:
         if sim.needs[i]:
             sim.caches[target.index].pin(digest for digest, _ in sim.needs[i])
         sim.state[i] = STARTING
-        target.starting += 1
+        sim.booked.start(target.index)
         self.carry[i] = (sim.epoch[i], rem, sim.attempt_s[i], now)
         sim._after(move.downtime_s, sim.lane.h_ready, (i, sim.epoch[i]))
         link = min(source.spec.net_gbps, target.spec.net_gbps) * GIB_S_PER_GBPS

@@ -33,15 +33,17 @@ import simpy
 from simpy.core import NORMAL, URGENT
 
 from simdc.engine.dependencies import Dependencies
+from simdc.engine.first_fit import few_sizes
 from simdc.engine.host import BookedArrays, Bookings, HostState
 from simdc.engine.images import LayerCache
 from simdc.engine.meter import Meter
 from simdc.engine.network import GIB_S_PER_GBPS, Network
+from simdc.engine.placer import Placer
 from simdc.engine.recommender import OBSERVE_EVERY_S
 from simdc.engine.rules import (MIB_PER_GIB, backoff, capped_usage, caps, fits, footprints, host_specs,
                                 image_needs, oom_victims, resident_overhead_gib, take_objects, virtualisation)
 from simdc.model.platform import VmPlatform
-from simdc.placement import POLICIES, Fleet, first_fit, first_fit_index
+from simdc.placement import POLICIES, Fleet
 from simdc.random import stream
 from simdc.workload.usage import ConstantUsage
 
@@ -64,7 +66,6 @@ FINAL_OUTCOME = {
     EVICTED: "evicted",  # moved off a drained host by a restart, and then refused (engine/migration.py)
 }
 _REQUEUED = OUTCOMES.index("requeued_at_end")
-_SCAN_HOSTS = 32  # up to this many hosts, first fit scans them in Python; beyond, one vectorised test
 _OUTCOME_CODE = np.array([OUTCOMES.index(FINAL_OUTCOME[s]) for s in range(len(FINAL_OUTCOME))])
 
 
@@ -193,6 +194,7 @@ class Simulation:
         self.duration_s = float(duration_s)
         self.sample_every_s = float(sample_every_s)
         self.choose = POLICIES[placement.policy]
+        self.placement_policy = placement.policy
         self.policy_args = {"rng": stream(seed, f"placement:{name}"), "weights": placement.scoring}
         self.queue_when_full = placement.when_full == "queue"
         self.max_wait_s = placement.max_wait_s
@@ -352,8 +354,19 @@ class Simulation:
         n = len(self.submit)
         nan = float("nan")
         self.weight = _as_list(self.fp.weight)
-        # the bookings as arrays, for placement's fit test of every host at once
+        # the bookings as arrays, for placement's fit test of every host at once, and the
+        # placement kept as hosts change (engine/placer.py) for every policy but random
+        # (which draws over the fitting hosts in _place)
         self.booked_arrays = self.booked.placement = BookedArrays(self.booked)
+        self.placer = None
+        if self.placement_policy != "random" or len(self.hosts) == 1:
+            fp = self.fp
+            self.placer = self.booked_arrays.placer = Placer(
+                self.placement_policy, self.policy_args["weights"], self.hosts, self.booked_arrays.cpu,
+                self.booked_arrays.mem, self.book_cpu, self.book_mem, self.max_starts,
+                few_sizes(fp.book_cpu, fp.book_mem_gib) and self.recommender is None,
+                any_size=self.recommender is not None)
+            self.booked.start_limit = self.max_starts
         self.slot_of = [-1] * n
         self.attempt_s = np.full(n, nan)  # when the current attempt started running
         self.demand_s = [0.0] * n
@@ -424,29 +437,20 @@ class Simulation:
 
     def _place(self, i: int) -> HostState | None:
         """The host the placement policy picks among those that can take ``i`` now."""
+        if self.placer is not None:
+            j = self.placer.place(i)
+            return None if j < 0 else self.hosts[j]
+        # random: the fit test for every host at once, over the fleet-wide copy of the bookings
         cpu, mem = self.book_cpu[i], self.book_mem[i]
-        hosts, booked = self.hosts, self.booked
-        limit = self.max_starts
-        if len(hosts) <= _SCAN_HOSTS and (len(hosts) == 1 or self.choose is first_fit):
-            cpu_booked, mem_booked, down, starting = booked.cpu, booked.mem, booked.down, booked.starting
-            for j, h in enumerate(hosts):  # a few hosts are quicker scanned than masked
-                if (fits(cpu_booked[j], mem_booked[j], cpu, mem, h.cpu_cap, h.mem_cap) and not down[j]
-                        and (limit is None or starting[j] < limit)):
-                    return h
-            return None
-        # the fit test for every host at once, over the bookings as arrays
         booked = self.booked_arrays
         room = fits(booked.cpu, booked.mem, cpu, mem, self.cpu_caps, self.mem_caps) & ~booked.down
-        if limit is not None:
-            room &= np.array(self.booked.starting) < limit
-        if self.choose is first_fit:
-            index = first_fit_index(room)
-        elif not room.any():
+        if self.max_starts is not None:
+            room &= np.array(self.booked.starting) < self.max_starts
+        if not room.any():
             return None
-        else:
-            index = self.choose(Fleet(self.cpu_caps, self.mem_caps, booked.cpu, booked.mem, room, cpu, mem),
-                                **self.policy_args)
-        return None if index is None else hosts[index]
+        index = self.choose(Fleet(self.cpu_caps, self.mem_caps, booked.cpu, booked.mem, room, cpu, mem),
+                            **self.policy_args)
+        return None if index is None else self.hosts[index]
 
     def _drain_queue(self, now: float) -> None:
         """Admit waiting requests in FIFO order until the head does not fit (Lane.drain)."""
@@ -458,7 +462,7 @@ class Simulation:
     def _start(self, i: int, now: float) -> None:
         """Fetch what is missing of the image, copy the VM's disk, then boot or start."""
         self.state[i] = STARTING
-        self.booked.starting[self.host_of[i]] += 1
+        self.booked.start(self.host_of[i])
         needs = self.needs[i]
         first = self.pull_s[i] != self.pull_s[i]  # NaN: not started before
         if needs:
@@ -540,7 +544,7 @@ class Simulation:
         """``i``'s start is over (at the end of a pull, or at once): it runs from ``now``
         (Lane.ready, which calls :meth:`_run_on`)."""
         j = self.host_of[i]
-        self.booked.starting[j] -= 1
+        self.booked.started(j)
         self.lane.ready(i, j, now, self.env._now)
 
     def _run_on(self, i: int, host: HostState, now: float) -> None:
@@ -571,7 +575,7 @@ class Simulation:
             host.rebalance(now)
             self._schedule_finish(host, now)
         elif state == STARTING:
-            self.booked.starting[host.index] -= 1
+            self.booked.started(host.index)
 
     def _stop(self, i: int, host: HostState, now: float) -> None:
         """Take ``i`` out of its host's running set and keep its integrals."""

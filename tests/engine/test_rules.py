@@ -47,7 +47,10 @@ def test_usage_cap_for_one_instance_and_for_arrays_agree_with_min_over_the_caps(
         one = capped_usage(c, m, n, cc, mc)
         assert one == (demand[k], clip[k], mem_capped[k])
         assert one[0] == min(c, n, cc)  # never more than the machine or the ceiling
-        assert one[0] + one[1] == min(c, n)  # what is clipped is the rest of what it asked
+        # what is clipped is the rest of what it asked: exactly that difference, and with
+        # the demand back to what it asked within the difference's rounding
+        assert one[1] == min(c, n) - one[0] and one[1] >= 0
+        assert one[0] + one[1] == pytest.approx(min(c, n), rel=1e-15, abs=0.0)
         assert one[2] == min(m, mc)
 
 
