@@ -60,10 +60,11 @@ BASE_BYTES = 200 * MIB
 BYTES_PER_INSTANCE_PLATFORM = 1000
 BYTES_PER_TIMESERIES_ROW = 300
 BYTES_PER_USAGE_READING = 400
-# A spilled run's own cost: one row group of up to 1 M rows (simdc.experiment.SPILL_ROWS)
-# in Arrow while it is written, ~250 B a row (the instance table's 228-265 B a row,
-# benchmarks/README.md "Where a large run's memory goes"), and the parts joined a row
-# group at a time; rounded up. It also keeps small runs, which fit, in memory.
+# A spilled run's own cost: a row group of up to 250,000 rows (simdc.experiment.SPILL_ROWS)
+# in Arrow while it is written, and again while the platforms' parts are joined into one
+# file a row group at a time, measured as 61 MiB over the run's peak for 250,000-row
+# groups (~250 B a row; benchmarks/README.md, "Spilled runs"), with Arrow's allocator's
+# slack; rounded up. It also keeps small runs, which fit, in memory.
 SPILL_BYTES = 256 * MIB
 AVAILABLE_ENV = "SIMDC_AVAILABLE_BYTES"
 

@@ -21,7 +21,7 @@ from simdc.workload import load_workload
 VERSIONED = ("simdc", "simpy", "numpy", "pandas", "pyarrow", "pydantic")
 
 
-SPILL_ROWS = 1_000_000  # rows per row group of a spilled table (simdc.budget.SPILL_BYTES holds one)
+SPILL_ROWS = 250_000  # rows per row group of a spilled table (simdc.budget.SPILL_BYTES holds one)
 
 
 def simulate(config: Config, seed: int | None = None, progress=None, *, check_memory: bool = True,

@@ -136,8 +136,8 @@ class SpilledResults(Results):
     row, benchmarks/README.md), for as long as the caller holds it. Read again, the same
     DataFrame comes back while something holds it, else the file is read anew (a weak
     reference): so ask for a table once and keep it, or read the file in row groups
-    (``pyarrow.parquet.ParquetFile(results.path("instances"))``, a row group per platform
-    and up to a million rows). :meth:`write` places the files without reading them.
+    (``pyarrow.parquet.ParquetFile(results.path("instances"))``, row groups of
+    one platform each, up to 250,000 rows). :meth:`write` places the files without reading them.
 
     ``folder`` is a :class:`Destination`'s partial directory (the CLI: the files are then
     already where the results directory will be, and ``folder`` follows it when it is

@@ -74,11 +74,30 @@ def test_a_spilled_run_gives_the_tables_of_the_run_in_memory(variant):
         else:
             assert_frame_equal(got, want, check_exact=True, obj=table)
     assert manifest_of(spilled) == manifest_of(held)
-    # a row group per platform (each under a million rows), in the platforms' order
+    # a row group per platform (each under 250,000 rows), in the platforms' order
     file = pq.ParquetFile(spilled.path("instances"))
     assert file.num_row_groups == len(config.simulation.platforms)
     assert [file.read_row_group(k, columns=["platform"])["platform"][0].as_py()
             for k in range(file.num_row_groups)] == list(config.simulation.platforms)
+
+
+def test_a_platform_larger_than_a_row_group_is_cut_into_row_groups(monkeypatch):
+    """With row groups of 16 rows, each platform's instances are ⌈rows / 16⌉ row groups
+    of at most 16 rows, one platform's each, and read back as the run in memory."""
+    from simdc import experiment
+
+    config = validate(MINIMAL)
+    held = simdc.simulate(config)
+    monkeypatch.setattr(experiment, "SPILL_ROWS", 16)
+    spilled = simdc.simulate(config, spill=True)
+    file = pq.ParquetFile(spilled.path("instances"))
+    sizes = [file.metadata.row_group(k).num_rows for k in range(file.num_row_groups)]
+    per_platform = held.instances["platform"].value_counts(sort=False)
+    assert len(sizes) == sum(math.ceil(n / 16) for n in per_platform) and max(sizes) <= 16
+    for k in range(file.num_row_groups):
+        assert len(set(file.read_row_group(k, columns=["platform"])["platform"].to_pylist())) == 1
+    assert_frame_equal(spilled.instances, held.instances, check_exact=True)
+    assert_frame_equal(spilled.timeseries, held.timeseries, check_exact=True)
 
 
 def test_the_estimate_refuses_in_memory_but_accepts_spilled():
