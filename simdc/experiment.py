@@ -204,6 +204,7 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
     and ``timeseries.parquet`` a row group at a time (:func:`simdc.cells._join`). The
     summary, the costs and the warnings are computed per platform from its own tables
     while they are in memory, exactly as :func:`simulate` computes them."""
+    import gc
     import shutil
     import tempfile
     from pathlib import Path
@@ -228,6 +229,7 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
         runs = _replays(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else ())
         for k, name in enumerate(sim.platforms):  # not zip(): its reused tuple would hold a run into the next
             run = next(runs)
+            gc.collect()  # the platform's engine, a cycle (its events call its methods): freed now, not some day
             asked = workload.instances if run.requests is None else run.requests
             summary = metrics.summary(run.instances, run.hosts, asked)
             summaries.append(summary)
@@ -249,6 +251,7 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
             for table in SPILLED:
                 write_row_groups(getattr(run, table), parts / f"{k:05d}.{table}.parquet", SPILL_ROWS)
             del run, asked, summary  # this platform's tables, before the next platform runs
+            gc.collect()
         for table in SPILLED:
             _join([parts / f"{k:05d}.{table}.parquet" for k in range(len(sim.platforms))],
                   folder / f"{table}.parquet")
