@@ -28,8 +28,10 @@ base                  86 instances, 48 timeseries rows             182 MiB;     
 A run that would not fit runs *spilled* when that fits (:func:`simdc.simulate`): each
 platform's instance table and timeseries are written to Parquet as soon as the platform
 has run, and dropped before the next platform runs, so the peak holds the workload, the
-usage readings and one platform's engine state and tables (:attr:`Estimate.spilled_bytes`:
-the figure for one platform, plus :data:`SPILL_BYTES` for the row group being written).
+usage readings and one platform's engine state and tables (:attr:`Estimate.spilled_bytes`).
+That saves the tables, not the engine: on the general engine a platform's engine at the
+end of its run is most of the peak (1.7 KB an instance with VMs' kernel failures), so a
+spilled run needs little less than one in memory (1,800 B an instance against 2 × 1,000).
 
 A ``[[services]]`` entry adds its replica rows: the engine preallocates each service's
 slots, per version (:func:`simdc.engine.services.pool_size`: twice the most replicas and
@@ -66,6 +68,13 @@ BYTES_PER_USAGE_READING = 400
 # groups (~250 B a row; benchmarks/README.md, "Spilled runs"), with Arrow's allocator's
 # slack; rounded up. It also keeps small runs, which fit, in memory.
 SPILL_BYTES = 256 * MIB
+# A spilled run's peak per instance: one platform's engine at a time and the workload.
+# Measured as the peak RSS's growth per instance of the capacity study, 1,000 hosts, 0.75
+# days, both platforms: 1.68 KB spilled (and 1.66 KB in memory: the peak is the vm
+# platform's engine, whose pending kernel-failure timers, one per VM, and per-instance
+# arrays are most of it; 1 KB traced), against 612 B on the fast lane (benchmarks/README.md,
+# "Spilled runs"); rounded up.
+BYTES_PER_INSTANCE_SPILLED = 1800
 AVAILABLE_ENV = "SIMDC_AVAILABLE_BYTES"
 
 
@@ -110,12 +119,13 @@ class Estimate:
 
     @property
     def spilled_bytes(self) -> float:
-        """Estimated peak memory of the run spilled, bytes: one platform's instances,
-        timeseries and replica rows at a time (the usage readings are shared anyway),
-        and :data:`SPILL_BYTES`."""
-        parts = self.parts_bytes
-        one = (parts["instances"] + parts["timeseries"] + parts["replicas"]) / self.platforms if self.platforms else 0
-        return BASE_BYTES + SPILL_BYTES + one + parts["usage"]
+        """Estimated peak memory of the run spilled, bytes: one platform's instances and
+        replica rows (:data:`BYTES_PER_INSTANCE_SPILLED` each) and timeseries at a time,
+        the usage readings (shared anyway), and :data:`SPILL_BYTES`."""
+        rows = (self.instances or 0) + self.replica_rows
+        timeseries = self.timeseries_rows / self.platforms if self.platforms else 0
+        return (BASE_BYTES + SPILL_BYTES + rows * BYTES_PER_INSTANCE_SPILLED
+                + timeseries * BYTES_PER_TIMESERIES_ROW + self.usage_readings * BYTES_PER_USAGE_READING)
 
 
 def replica_rows(services, duration_s: float) -> int:

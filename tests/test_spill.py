@@ -104,15 +104,15 @@ def test_the_estimate_refuses_in_memory_but_accepts_spilled():
     """Between the two figures, :func:`budget.check` spills (spill=None) or refuses
     (spill=False); below both it refuses and says the spilled figure. The spilled figure
     is one platform's rows, the usage readings and the spill's own bytes. (Estimated
-    only: a million instances.)"""
-    config = validate(set_keys(MINIMAL, {"workload.synthetic.arrival_rate_per_s": 150}))
+    only: ten million instances.)"""
+    config = validate(set_keys(MINIMAL, {"workload.synthetic.arrival_rate_per_s": 1500}))
     found = budget.estimate(config)
-    instances = math.ceil(150 * 7200)
+    instances = math.ceil(1500 * 7200)
     timeseries = math.ceil(7200 / 300) * 1 * 2
     assert found.bytes == (budget.BASE_BYTES + instances * 2 * budget.BYTES_PER_INSTANCE_PLATFORM
                            + timeseries * budget.BYTES_PER_TIMESERIES_ROW)
     assert found.spilled_bytes == (budget.BASE_BYTES + budget.SPILL_BYTES + instances *
-                                   budget.BYTES_PER_INSTANCE_PLATFORM + timeseries / 2 * budget.BYTES_PER_TIMESERIES_ROW)
+                                   budget.BYTES_PER_INSTANCE_SPILLED + timeseries / 2 * budget.BYTES_PER_TIMESERIES_ROW)
     available = between(config)
     assert budget.check(config, available=available, spill=None).spill is True
     assert budget.check(config, available=int(found.bytes), spill=None).spill is False  # fits: in memory
