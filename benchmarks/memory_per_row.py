@@ -1,7 +1,7 @@
 """Measure the bytes per row behind simdc/budget.py's constants: peak RSS of
 ``simdc.simulate`` in a fresh process, for runs that differ in one kind of row.
 
-    python benchmarks/memory_per_row.py
+    python benchmarks/memory_per_row.py [--spill] [SCENARIO ...]
 
 Prints, per scenario, the rows of each kind and the peak RSS (VmHWM, MiB) before the run (the
 usage scenarios build their trace files in the process), after ``simulate`` and after
@@ -60,7 +60,7 @@ config = validate({
     "workload": workload,
 })
 start = peak_mib()
-r = simulate(config, check_memory=False)
+r = simulate(config, check_memory=False, spill=p.get("spill", False))
 simulated = peak_mib()
 r.write(tmp / "out")
 print(json.dumps({"instances": len(r.workload), "timeseries": len(r.timeseries),
@@ -81,7 +81,11 @@ def write_trace(folder: Path, n: int, k: int) -> None:
 
 
 if __name__ == "__main__":
-    for name, params in SCENARIOS.items():
+    # python benchmarks/memory_per_row.py [--spill] [SCENARIO ...]: the scenarios named
+    # (default all), spilled with --spill (simdc.simulate(spill=True))
+    spill = "--spill" in sys.argv[1:]
+    names = [name for name in sys.argv[1:] if name != "--spill"] or list(SCENARIOS)
+    for name, params in ((name, {**SCENARIOS[name], "spill": spill}) for name in names):
         if "trace" in params:
             params["files"] = tempfile.mkdtemp()
             write_trace(Path(params["files"]), params["trace"], params["readings"])

@@ -561,9 +561,10 @@ def scenario_month1000(args) -> dict:
     month = capacity_config(1000, 30 * 86400.0)
     estimate, available = budget.estimate(month), budget.available_bytes()
     figures = {"scenario": "month1000", "estimate_gib": estimate.bytes / 2**30, "available_gib":
-               (available or float("nan")) / 2**30, "estimate_instances": estimate.instances, "refused": None}
+               (available or float("nan")) / 2**30, "estimate_instances": estimate.instances, "refused": None,
+               "spilled_estimate_gib": estimate.spilled_bytes / 2**30}
     try:
-        budget.check(month, available=available)
+        figures["month_spills"] = budget.check(month, available=available, spill=None).spill
     except budget.TooBigError as refusal:
         figures["refused"] = str(refusal)
     config = capacity_config(1000, args.month_days * 86400.0)
@@ -575,12 +576,13 @@ def scenario_month1000(args) -> dict:
     figures["rss_before_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
     try:
-        results = simdc.simulate(config)  # check_memory=True: refused if even the fraction won't fit
+        # check_memory=True: refused if even the fraction won't fit; --spill: spilled as the month would be
+        results = simdc.simulate(config, spill=True if args.spill else None)
     except budget.TooBigError as refusal:
         figures["fraction_refused"] = str(refusal)
         return figures
     wall = time.perf_counter() - started
-    return {**figures, "wall_s": wall, **_per_placed(results, wall),
+    return {**figures, "wall_s": wall, **_per_placed(results, wall), "spilled": args.spill,
             "submitted": int(results.summary["submitted"].iloc[0])}
 
 
@@ -706,6 +708,7 @@ def main() -> None:
     parser.add_argument("--hosts", default="100,1000", help="capacity: host counts, comma-separated")
     parser.add_argument("--days", type=float, default=7.0, help="contention100, isolation100: simulated days")
     parser.add_argument("--month-days", type=float, default=1.0, help="month1000: days actually run")
+    parser.add_argument("--spill", action="store_true", help="month1000: run spilled, as the month would run")
     parser.add_argument("--jobs-csv", help="cloudsimpy: CloudSimPy's jobs.csv (default: from its mirror)")
     parser.add_argument("--cells", default="2,4,8", help="cells: cell counts, comma-separated")
     parser.add_argument("--workers", default="1,2", help="cells: worker counts, comma-separated (1: no Dask)")
@@ -805,16 +808,19 @@ def main() -> None:
             print(f"cli: simdc --help **{np.median(walls):.2f} s** (median of 5 fresh processes: "
                   f"{', '.join(f'{w:.2f}' for w in walls)} s); {load()}")
         elif name == "month1000":
-            f = run_child("month1000", ["--month-days", str(args.month_days)])
+            f = run_child("month1000", ["--month-days", str(args.month_days), *(["--spill"] if args.spill else [])])
             print(f"month1000: simdc's estimate for 30 days of 1,000 hosts: {f['estimate_gib']:,.1f} GiB "
-                  f"({f['estimate_instances']:,} instances a platform) against {f['available_gib']:,.1f} GiB "
-                  f"available: " + (f"REFUSED by simdc.budget: {f['refused']}" if f["refused"] else "fits"))
+                  f"({f['estimate_instances']:,} instances a platform), {f['spilled_estimate_gib']:,.1f} GiB spilled, "
+                  f"against {f['available_gib']:,.1f} GiB available: "
+                  + (f"REFUSED by simdc.budget: {f['refused']}" if f["refused"] else
+                     "runs spilled" if f["month_spills"] else "fits"))
             if "fraction_refused" in f:
                 print(f"month1000: even {f['days']:g} days is refused: {f['fraction_refused']}")
             else:
                 days = f["days"]
                 grown = f["peak_rss_mib"] - f["rss_before_mib"]
-                print(f"month1000: ran {days:g} of 30 days (estimate {f['fraction_estimate_gib']:.1f} GiB): "
+                print(f"month1000: ran {days:g} of 30 days{' spilled' if f['spilled'] else ''} "
+                      f"(estimate {f['fraction_estimate_gib']:.1f} GiB): "
                       f"{f['wall_s']:,.0f} s, {f['us_per_placed']:,.0f} µs per placed instance "
                       f"({f['placed_total']:,} placed: {_platforms(f['placed'])}), peak {f['peak_rss_mib']:,.0f} MiB; "
                       f"per day {f['wall_s'] / days:,.0f} s and {grown / days:,.0f} MiB over the "

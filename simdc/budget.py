@@ -25,6 +25,14 @@ base                  86 instances, 48 timeseries rows             182 MiB;     
                                                                    192 written
 ====================  ===========================================  ===========  ========
 
+A run that would not fit runs *spilled* when that fits (:func:`simdc.simulate`): each
+platform's instance table and timeseries are written to Parquet as soon as the platform
+has run, and dropped before the next platform runs, so the peak holds the workload, the
+usage readings and one platform's engine state and tables (:attr:`Estimate.spilled_bytes`).
+That saves the tables, not the engine: on the general engine a platform's engine at the
+end of its run is most of the peak (1.7 KB an instance with VMs' kernel failures), so a
+spilled run needs little less than one in memory (1,800 B an instance against 2 × 1,000).
+
 A ``[[services]]`` entry adds its replica rows: the engine preallocates each service's
 slots, per version (:func:`simdc.engine.services.pool_size`: twice the most replicas and
 8, or with an autoscaler room for a full scale-up every stabilisation window, up to
@@ -43,10 +51,10 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from simdc.errors import SimdcError
+from simdc.errors import InputError, SimdcError
 
 GIB = 2**30
 MIB = 2**20
@@ -54,6 +62,20 @@ BASE_BYTES = 200 * MIB
 BYTES_PER_INSTANCE_PLATFORM = 1000
 BYTES_PER_TIMESERIES_ROW = 300
 BYTES_PER_USAGE_READING = 400
+# A spilled run's own cost: a row group of up to 250,000 rows (simdc.experiment.SPILL_ROWS)
+# in Arrow while it is written, and again while the platforms' parts are joined into one
+# file a row group at a time, measured as 61 MiB over the run's peak for 250,000-row
+# groups (~250 B a row; benchmarks/README.md, "Spilled runs"), with Arrow's allocator's
+# slack; rounded up. It also keeps small runs, which fit, in memory.
+SPILL_BYTES = 256 * MIB
+# A spilled run's peak per instance: one platform's engine at a time and the workload.
+# Measured as the peak RSS's growth per instance of the capacity study, 1,000 hosts, 0.75
+# days, both platforms: 1.68 KB spilled (and 1.66 KB in memory: the peak is the vm
+# platform's engine, whose pending kernel-failure timers, one per VM, and per-instance
+# arrays are most of it; 1 KB traced), against 612 B on the fast lane (benchmarks/README.md,
+# "Spilled runs"); rounded up.
+BYTES_PER_INSTANCE_SPILLED = 1800
+AVAILABLE_ENV = "SIMDC_AVAILABLE_BYTES"
 
 
 class TooBigError(SimdcError):
@@ -74,6 +96,7 @@ class Estimate:
     samples: int
     usage_readings: int = 0
     replica_rows: int = 0  # every service's preallocated replica slots, each platform alike
+    spill: bool = False  # whether the run is to be spilled (what :func:`check` decided)
 
     @property
     def timeseries_rows(self) -> int:
@@ -91,8 +114,18 @@ class Estimate:
 
     @property
     def bytes(self) -> float:
-        """Estimated peak memory of the run, bytes."""
+        """Estimated peak memory of the run with its tables in memory, bytes."""
         return BASE_BYTES + sum(self.parts_bytes.values())
+
+    @property
+    def spilled_bytes(self) -> float:
+        """Estimated peak memory of the run spilled, bytes: one platform's instances and
+        replica rows (:data:`BYTES_PER_INSTANCE_SPILLED` each) and timeseries at a time,
+        the usage readings (shared anyway), and :data:`SPILL_BYTES`."""
+        rows = (self.instances or 0) + self.replica_rows
+        timeseries = self.timeseries_rows / self.platforms if self.platforms else 0
+        return (BASE_BYTES + SPILL_BYTES + rows * BYTES_PER_INSTANCE_SPILLED
+                + timeseries * BYTES_PER_TIMESERIES_ROW + self.usage_readings * BYTES_PER_USAGE_READING)
 
 
 def replica_rows(services, duration_s: float) -> int:
@@ -136,8 +169,25 @@ def estimate(config, instances: int | None = None, usage_readings: int = 0, serv
 def available_bytes() -> int | None:
     """Memory this process can still take, bytes: ``MemAvailable`` (/proc/meminfo), or
     free pages (``os.sysconf``) elsewhere, lowered to a cgroup's (a container's) limit
-    less its use; None when the system says nothing."""
+    less its use; None when the system says nothing. The environment variable
+    ``SIMDC_AVAILABLE_BYTES`` (an integer) lowers it further: to keep runs under a limit
+    of one's own, or to see a run spill (:func:`simdc.simulate`).
+
+    Raises
+    ------
+    InputError
+        ``SIMDC_AVAILABLE_BYTES`` is set but not a positive integer.
+    """
     found = []
+    given = os.environ.get(AVAILABLE_ENV)
+    if given is not None:
+        try:
+            found.append(int(given.strip().replace("_", "")))
+        except ValueError:
+            found.append(-1)
+        if found[-1] <= 0:
+            raise InputError(f"{AVAILABLE_ENV}: expected a positive number of bytes, e.g. 8000000000 "
+                             f"(got {given!r})")
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):
@@ -161,17 +211,28 @@ def available_bytes() -> int | None:
 
 
 def check(config, instances: int | None = None, usage_readings: int = 0, available: int | None = None,
-          services=None) -> Estimate:
+          services=None, *, spill: bool | None = False) -> Estimate:
     """Raise :class:`TooBigError` when the run needs more memory than is available.
 
     ``available`` (bytes) defaults to :func:`available_bytes`; when the system does not
-    say, nothing is refused. ``services``: as :func:`estimate`. Returns the estimate.
+    say, nothing is refused. ``services``: as :func:`estimate`. ``spill``: False checks
+    the run with its tables in memory (:attr:`Estimate.bytes`), True spilled
+    (:attr:`Estimate.spilled_bytes`), None either: in memory when that fits, else spilled.
+    Returns the estimate, its ``spill`` saying which was checked (and fits).
     """
     found = estimate(config, instances, usage_readings, services)
     available = available_bytes() if available is None else available
-    if available is not None and found.bytes > available:
-        raise TooBigError(_message(config, found, available))
-    return found
+    if available is None:
+        return replace(found, spill=bool(spill))
+    if spill is None:
+        if found.bytes <= available:
+            return found
+        if found.spilled_bytes <= available:
+            return replace(found, spill=True)
+        raise TooBigError(_message(config, found, available, spilled=True))
+    if (found.spilled_bytes if spill else found.bytes) > available:
+        raise TooBigError(_message(config, found, available, spilled=spill))
+    return replace(found, spill=spill)
 
 
 def check_generated(config, available: int | None = None) -> Estimate:
@@ -185,7 +246,7 @@ def check_generated(config, available: int | None = None) -> Estimate:
     return found
 
 
-def _message(config, found: Estimate, available: int, anyway: bool = True) -> str:
+def _message(config, found: Estimate, available: int, anyway: bool = True, spilled: bool = False) -> str:
     rows = []
     if found.instances:
         rows.append(f"{found.instances:,} instances × {found.platforms} platform{'s' * (found.platforms > 1)}")
@@ -212,7 +273,9 @@ def _message(config, found: Estimate, available: int, anyway: bool = True) -> st
                   "service and version), or give fewer releases")
     else:
         advice = "keep fewer instances (workload.limit, workload.sample) or raise workload.usage_step_s"
-    return (f"this run needs about {_gib(found.bytes)} of memory ({', '.join(rows)}); the machine has "
+    spill = (f", and about {_gib(found.spilled_bytes)} even with its tables written to disk as each platform "
+             "finishes" if spilled else "")
+    return (f"this run needs about {_gib(found.bytes)} of memory ({', '.join(rows)}){spill}; the machine has "
             f"{_gib(available)} available; {advice}{', or run anyway with --no-memory-check' if anyway else ''}")
 
 

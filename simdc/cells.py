@@ -261,6 +261,20 @@ def _parquet(table: pd.DataFrame) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+def write_row_groups(table: pd.DataFrame, path: Path, rows: int) -> None:
+    """``table`` as the Parquet file ``path`` in row groups of at most ``rows`` rows, each
+    converted to Arrow on its own: the peak holds the table and one row group in Arrow,
+    not the table twice (a spilled run's tables, :func:`simdc.simulate`). The pandas
+    metadata is kept: the file reads back as ``table`` was (:func:`_join` keeps it too)."""
+    schema = pa.Schema.from_pandas(table, preserve_index=False)
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, max(len(table), 1), rows):
+            chunk = pa.Table.from_pandas(table.iloc[start:start + rows], schema=schema, preserve_index=False)
+            writer.write_table(chunk, row_group_size=max(len(chunk), 1))
+            del chunk
+            pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
+
+
 @dataclass
 class CellsRun:
     """A fleet of cells' run, its tables already in ``directory``: the summary (a row per

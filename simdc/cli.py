@@ -143,7 +143,8 @@ def run(
             _run_cells(config, config_path, seed, destination, scheduler, workers, output_format, report, memory_check)
             return
         with simulation_progress(err_console) as progress:
-            results = simulate(config, seed=seed, progress=progress, check_memory=memory_check)
+            # too big for memory, the run spills its tables into the destination as it goes
+            results = simulate(config, seed=seed, progress=progress, check_memory=memory_check, spill_to=destination)
         title = f"{config_path.name}, seed {results.manifest['seed']}"
         print_summary(results.summary, title, output_format)
         from simdc.workload.inspect import run_messages

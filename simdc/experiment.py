@@ -21,7 +21,11 @@ from simdc.workload import load_workload
 VERSIONED = ("simdc", "simpy", "numpy", "pandas", "pyarrow", "pydantic")
 
 
-def simulate(config: Config, seed: int | None = None, progress=None, *, check_memory: bool = True) -> Results:
+SPILL_ROWS = 250_000  # rows per row group of a spilled table (simdc.budget.SPILL_BYTES holds one)
+
+
+def simulate(config: Config, seed: int | None = None, progress=None, *, check_memory: bool = True,
+             spill: bool | None = None, spill_to=None) -> Results:
     """Replay the config's workload once per platform and collect the results.
 
     Parameters
@@ -37,6 +41,18 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
     check_memory
         Estimate the run's memory first and refuse it when the machine has less
         available (:mod:`simdc.budget`); False runs it anyway.
+    spill
+        None (the default): with ``check_memory``, a run whose tables would not fit in
+        memory but fit spilled (:attr:`simdc.budget.Estimate.spilled_bytes`) runs
+        spilled: each platform's instance table and timeseries are written to Parquet
+        (row groups of :data:`SPILL_ROWS` rows) as soon as the platform has run, and
+        dropped before the next one runs; a run that fits runs in memory. True spills
+        always, False never. The tables, the summary and the files written are the same
+        either way.
+    spill_to
+        Where a spilled run writes its tables: an existing empty folder, or a
+        :class:`simdc.results.Destination` already entered (its partial directory; the
+        CLI's). Default: a temporary folder (``TMPDIR``) that the results own.
 
     Returns
     -------
@@ -46,6 +62,9 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
         ``workload``; ``figures()`` draws them, ``write(dir, report=True)`` keeps them.
         With a ``[cost]`` table, the summary ends with :data:`simdc.metrics.COST_COLUMNS`
         and the hosts table has each host's cost and carbon (:mod:`simdc.cost`).
+        Spilled, a :class:`simdc.results.SpilledResults`: ``instances`` and
+        ``timeseries`` are read from their files when asked (its docstring gives the
+        memory that costs).
 
     Raises
     ------
@@ -53,7 +72,10 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
         A ``[cost]`` series malformed or too short for the run, before anything runs.
     simdc.budget.TooBigError
         With ``check_memory``, when the run needs more memory than is available: before
-        a synthetic workload is drawn, or once a trace is read.
+        a synthetic workload is drawn, or once a trace is read; the message says when
+        even the spilled run would not fit.
+    simdc.errors.OutputError
+        A spilled run's tables could not be written (a full disk): nothing is left of them.
     """
     started = time.perf_counter()
     if seed is not None and seed != config.simulation.seed:
@@ -65,12 +87,17 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
     sim = config.simulation
     before_replay = None
     usage_read = [0]
+    spilled = [bool(spill)]  # what the latest check decided
+
+    def checked(*args, **kwargs) -> None:
+        spilled[0] = budget.check(config, *args, spill=spill, **kwargs).spill
+
     if check_memory:
-        budget.check(config)  # the generator's expected instances; for a trace, its timeseries
+        checked()  # the generator's expected instances; for a trace, its timeseries
         if config.workload.trace is not None:
             def before_replay(instances: int, usage_steps: int) -> None:
                 usage_read[0] = usage_steps
-                budget.check(config, instances, usage_steps)
+                checked(instances, usage_steps)
     grid = None
     if config.cost is not None:  # read before the runs: a bad series stops nothing half-done
         from simdc import cost
@@ -82,29 +109,19 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
         from simdc.engine.services import from_workload
 
         services, rest, _ = from_workload(config.services, workload.instances, sim.duration_s, workload.usage)
-        budget.check(config, len(rest), usage_read[0], services=services)
+        checked(len(rest), usage_read[0], services=services)
+    if spilled[0]:
+        return _spilled(config, workload, grid, progress, spill_to, started)
     runs = replay(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else ())
     # each platform's summary from its own tables (no copy of a platform's rows out of all)
     asked = [workload.instances if r.requests is None else r.requests for r in runs]  # per platform, row by row
     summary = pd.concat([metrics.summary(r.instances, r.hosts, a) for r, a in zip(runs, asked)], ignore_index=True)
     if config.services:
-        slo = {service.name: service.slo_served_share for service in config.services if service.job != "*"}
-        every = [service.slo_served_share for service in config.services if service.job == "*"]
-        if every:  # the services made from every job with replicas: named in the runs' records
-            slo |= {name: every[0] for r in runs for name in r.services["service"].unique() if name not in slo}
-        served = pd.DataFrame([metrics.service_metrics(r.services, r.releases, sim.duration_s, slo) for r in runs])
-        if not any(service.releases for service in config.services):
-            served = served.drop(columns=[c for c in served.columns if c.startswith("rollout_")])
-        summary = pd.concat([summary, served], axis=1)
+        summary = pd.concat([summary, _served(config, [r.services for r in runs], [r.releases for r in runs])],
+                            axis=1)
     if grid is not None:
         summary = _with_costs(summary, runs, config, grid)
-    records = {"services": None, "releases": None}
-    if config.services:  # per platform: the controller's series, and each release with what it cost
-        for name, tables in (("services", [r.services for r in runs]),
-                             ("releases", [metrics.release_metrics(r.services, r.releases, sim.duration_s)
-                                           for r in runs])):
-            joined = pd.concat([t.assign(platform=p) for t, p in zip(tables, sim.platforms)], ignore_index=True)
-            records[name] = joined[["platform", *joined.columns[:-1]]]
+    records = _records(config, [r.services for r in runs], [r.releases for r in runs])
     lanes = {name: run.lane for name, run in zip(sim.platforms, runs)}
     instances = _concat_columns([r.instances for r in runs])
     hosts = pd.concat([r.hosts for r in runs], ignore_index=True)
@@ -120,29 +137,148 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
         workload=workload.instances,
         services=records["services"],
         releases=records["releases"],
-        manifest={
-            "seed": sim.seed,
-            "config_hash": config.hash,
-            "workload": workload.source,
-            "skipped_rows": dict(workload.skipped),  # bad trace rows skipped, by reason
-            "workload_notes": list(workload.notes),  # what the trace reader chose and assumed
-            "platforms": list(sim.platforms),
-            "engine_lanes": lanes,
-            # how each VM platform sized its VMs: "auto" decided by what the workload's sizes are
-            "vm_sizing": {name: resolve_sizing(config.platform[name], workload.sizes).sizing
-                          for name in sim.platforms if config.platform[name].rules == "vm"},
-            "workload_sizes": workload.sizes,
-            "warnings": unplaceable_warnings(summary, instances, pd.concat(asked, ignore_index=True)
-                                             if config.services else workload.instances, config)
-            + run_warnings
-            + sizing_warnings(config, workload)
-            + maintenance_warnings(config)
-            + demand_warnings(config),
-            "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
-            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "wall_time_s": round(time.perf_counter() - started, 3),
-        },
+        manifest=_manifest(config, workload, lanes,
+                           unplaceable_warnings(summary, instances, pd.concat(asked, ignore_index=True)
+                                                if config.services else workload.instances, config)
+                           + run_warnings, started),
     )
+
+
+def _manifest(config: Config, workload, lanes: dict[str, str], warnings: list[str], started: float) -> dict:
+    """The manifest of a run: ``warnings`` are the run's own, the config's follow."""
+    sim = config.simulation
+    return {
+        "seed": sim.seed,
+        "config_hash": config.hash,
+        "workload": workload.source,
+        "skipped_rows": dict(workload.skipped),  # bad trace rows skipped, by reason
+        "workload_notes": list(workload.notes),  # what the trace reader chose and assumed
+        "platforms": list(sim.platforms),
+        "engine_lanes": lanes,
+        # how each VM platform sized its VMs: "auto" decided by what the workload's sizes are
+        "vm_sizing": {name: resolve_sizing(config.platform[name], workload.sizes).sizing
+                      for name in sim.platforms if config.platform[name].rules == "vm"},
+        "workload_sizes": workload.sizes,
+        "warnings": warnings
+        + sizing_warnings(config, workload)
+        + maintenance_warnings(config)
+        + demand_warnings(config),
+        "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "wall_time_s": round(time.perf_counter() - started, 3),
+    }
+
+
+def _served(config: Config, services: list[pd.DataFrame], releases: list[pd.DataFrame]) -> pd.DataFrame:
+    """The services' summary columns, a row per platform, from each platform's
+    controller series and releases (:func:`simdc.metrics.service_metrics`)."""
+    slo = {service.name: service.slo_served_share for service in config.services if service.job != "*"}
+    every = [service.slo_served_share for service in config.services if service.job == "*"]
+    if every:  # the services made from every job with replicas: named in the runs' records
+        slo |= {name: every[0] for table in services for name in table["service"].unique() if name not in slo}
+    duration_s = config.simulation.duration_s
+    served = pd.DataFrame([metrics.service_metrics(s, r, duration_s, slo) for s, r in zip(services, releases)])
+    if not any(service.releases for service in config.services):
+        served = served.drop(columns=[c for c in served.columns if c.startswith("rollout_")])
+    return served
+
+
+def _records(config: Config, services: list, releases: list) -> dict[str, pd.DataFrame | None]:
+    """With ``[[services]]``, per platform: the controller's series, and each release with
+    what it cost (``Results.services``, ``Results.releases``); else None."""
+    records = {"services": None, "releases": None}
+    if config.services:
+        sim = config.simulation
+        for name, tables in (("services", services),
+                             ("releases", [metrics.release_metrics(s, r, sim.duration_s)
+                                           for s, r in zip(services, releases)])):
+            joined = pd.concat([t.assign(platform=p) for t, p in zip(tables, sim.platforms)], ignore_index=True)
+            records[name] = joined[["platform", *joined.columns[:-1]]]
+    return records
+
+
+def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, started: float) -> Results:
+    """:func:`simulate`'s run, spilled: each platform's instance table and timeseries
+    written to Parquet once it has run (a part per platform, row groups of
+    :data:`SPILL_ROWS` rows), then dropped; the parts joined into ``instances.parquet``
+    and ``timeseries.parquet`` a row group at a time (:func:`simdc.cells._join`). The
+    summary, the costs and the warnings are computed per platform from its own tables
+    while they are in memory, exactly as :func:`simulate` computes them."""
+    import gc
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from simdc.cells import _join, write_row_groups
+    from simdc.errors import OutputError
+    from simdc.results import SPILLED, Destination, SpilledResults, describe_os_error
+
+    sim = config.simulation
+    owner = None
+    if isinstance(spill_to, Destination):
+        folder, shown = spill_to.partial, spill_to.path
+    elif spill_to is not None:
+        folder = shown = Path(spill_to)
+    else:
+        owner = tempfile.TemporaryDirectory(prefix="simdc-spill-")
+        folder = shown = Path(owner.name)
+    parts = folder / ".spill"
+    summaries, cost_rows, hosts, services, releases, lanes, warnings, run_warnings = [], [], [], [], [], {}, [], []
+    try:
+        parts.mkdir()
+        runs = _replays(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else ())
+        for k, name in enumerate(sim.platforms):  # not zip(): its reused tuple would hold a run into the next
+            run = next(runs)
+            gc.collect()  # the platform's engine, a cycle (its events call its methods): freed now, not some day
+            asked = workload.instances if run.requests is None else run.requests
+            summary = metrics.summary(run.instances, run.hosts, asked)
+            summaries.append(summary)
+            if grid is not None:  # as _with_costs, for this platform
+                from simdc import cost
+
+                price, carbon, moments = grid
+                for column, values in cost.host_costs(run.hosts, config.fleet, price, carbon, moments,
+                                                      run.meter_j).items():
+                    run.hosts[column] = values
+                cost_rows.append(cost.platform_costs(run.instances, run.hosts,
+                                                     config.cost.licence_per_hour.get(name, 0.0)))
+            warnings += unplaceable_warnings(summary, run.instances, asked, config)
+            run_warnings += run.warnings
+            lanes[name] = run.lane
+            hosts.append(run.hosts)
+            services.append(run.services)
+            releases.append(run.releases)
+            for table in SPILLED:
+                write_row_groups(getattr(run, table), parts / f"{k:05d}.{table}.parquet", SPILL_ROWS)
+            del run, asked, summary  # this platform's tables, before the next platform runs
+            gc.collect()
+        for table in SPILLED:
+            _join([parts / f"{k:05d}.{table}.parquet" for k in range(len(sim.platforms))],
+                  folder / f"{table}.parquet")
+        parts.rmdir()
+    except OSError as err:
+        shutil.rmtree(parts, ignore_errors=True)
+        for table in SPILLED:
+            (folder / f"{table}.parquet").unlink(missing_ok=True)
+        if owner is not None:
+            owner.cleanup()
+        reason = describe_os_error(err)
+        raise OutputError(shown, f"{shown}: the run's tables could not be written as it ran (spilled, too big for "
+                                 f"memory): {reason}; nothing was written",
+                          cli=f"the simulation could not write its tables to {shown} as it ran (spilled, too big "
+                              f"for memory): {reason}; nothing was written") from None
+    summary = pd.concat(summaries, ignore_index=True)
+    if config.services:
+        summary = pd.concat([summary, _served(config, services, releases)], axis=1)
+    if grid is not None:
+        from simdc import cost
+
+        summary = pd.concat([summary, pd.DataFrame(cost_rows, columns=list(cost.COST_COLUMNS))], axis=1)
+    records = _records(config, services, releases)
+    manifest = {**_manifest(config, workload, lanes, warnings + run_warnings, started), "spilled": True}
+    return SpilledResults(folder, owner, config=config, summary=summary, hosts=pd.concat(hosts, ignore_index=True),
+                          workload=workload.instances, services=records["services"], releases=records["releases"],
+                          manifest=manifest)
 
 
 def _with_costs(summary: pd.DataFrame, runs: list, config: Config, grid: tuple) -> pd.DataFrame:
@@ -164,18 +300,22 @@ def replay(config: Config, workload, seed: int, progress=None, meter_at_s: tuple
     the config's fleet, its streams derived from ``seed``: the heart of :func:`simulate`,
     and of each cell of a fleet of cells (:mod:`simdc.cells`). ``meter_at_s``: moments at
     which to read every host's energy (a ``[cost]`` series, :mod:`simdc.engine.meter`)."""
+    return list(_replays(config, workload, seed, progress, meter_at_s))
+
+
+def _replays(config: Config, workload, seed: int, progress=None, meter_at_s: tuple[float, ...] = ()):
+    """:func:`replay`'s runs one at a time: a platform runs when the previous one is asked for."""
     sim = config.simulation
-    return [
-        run_platform(name, config.platform[name], config.fleet, workload.instances,
-                     duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=seed,
-                     usage=workload.usage, placement=config.placement, power_off_idle=config.power_off_idle,
-                     progress=None if progress is None else
-                     (lambda t, name=name: progress(name, t, sim.duration_s)),
-                     images={image.name: image for image in config.images}, registry=config.registry,
-                     faults=config.faults, sizes=workload.sizes, meter_at_s=meter_at_s,
-                     moves=(config.maintenance, config.migration, config.consolidation), services=config.services)
-        for name in sim.platforms
-    ]
+    for name in sim.platforms:
+        yield run_platform(name, config.platform[name], config.fleet, workload.instances,
+                           duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=seed,
+                           usage=workload.usage, placement=config.placement, power_off_idle=config.power_off_idle,
+                           progress=None if progress is None else
+                           (lambda t, name=name: progress(name, t, sim.duration_s)),
+                           images={image.name: image for image in config.images}, registry=config.registry,
+                           faults=config.faults, sizes=workload.sizes, meter_at_s=meter_at_s,
+                           moves=(config.maintenance, config.migration, config.consolidation),
+                           services=config.services)
 
 
 def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, requests: pd.DataFrame,

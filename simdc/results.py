@@ -16,6 +16,7 @@ import secrets
 import shutil
 import socket
 import tomllib
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -111,8 +112,7 @@ class Results:
 
     def _write_files(self, directory: Path, report: bool, report_title: str | None) -> None:
         self.summary.to_csv(directory / "summary.csv", index=False)
-        self.instances.to_parquet(directory / "instances.parquet", index=False, **PARQUET_OPTIONS)
-        self.timeseries.to_parquet(directory / "timeseries.parquet", index=False, **PARQUET_OPTIONS)
+        self._write_tables(directory)
         self.hosts.to_csv(directory / "hosts.csv", index=False)
         self.workload.to_parquet(directory / "workload.parquet", index=False, **PARQUET_OPTIONS)
         for name in ("services", "releases", "cells"):  # only with [[services]], or [[cells]]
@@ -124,6 +124,86 @@ class Results:
             from simdc.report import write_report
 
             write_report(self, directory / "report.html", title=report_title)
+
+
+    def _write_tables(self, directory: Path) -> None:
+        """``instances.parquet`` and ``timeseries.parquet`` into ``directory``."""
+        self.instances.to_parquet(directory / "instances.parquet", index=False, **PARQUET_OPTIONS)
+        self.timeseries.to_parquet(directory / "timeseries.parquet", index=False, **PARQUET_OPTIONS)
+
+
+SPILLED = ("instances", "timeseries")  # the tables a spilled run keeps on disk
+
+
+class SpilledResults(Results):
+    """The results of a spilled run (:func:`simdc.simulate`, when the tables would not fit
+    in memory): ``instances`` and ``timeseries`` are Parquet files in ``folder``; every
+    other table is in memory, as in :class:`Results`.
+
+    Reading ``instances`` or ``timeseries`` reads its whole file into a DataFrame: the
+    memory of that table in memory (about 265 bytes an instance row, 80 a timeseries
+    row, benchmarks/README.md), for as long as the caller holds it. Read again, the same
+    DataFrame comes back while something holds it, else the file is read anew (a weak
+    reference): so ask for a table once and keep it, or read the file in row groups
+    (``pyarrow.parquet.ParquetFile(results.path("instances"))``, row groups of
+    one platform each, up to 250,000 rows). :meth:`write` places the files without reading them.
+
+    ``folder`` is a :class:`Destination`'s partial directory (the CLI: the files are then
+    already where the results directory will be, and ``folder`` follows it when it is
+    renamed into place), a folder given to :func:`simdc.simulate`, or a temporary folder
+    these results own, removed with them (``owner``).
+    """
+
+    def __init__(self, folder: Path, owner: Any = None, **tables: Any):
+        self._folder = Path(folder)
+        self._owner = owner  # a tempfile.TemporaryDirectory: removed when these results are
+        self._held: dict[str, Any] = {}
+        self._placed_in: Path | None = None
+        super().__init__(instances=None, timeseries=None, **tables)
+
+    def path(self, name: str) -> Path:
+        """The Parquet file of table ``name`` (``"instances"`` or ``"timeseries"``)."""
+        return self._folder / f"{name}.parquet"
+
+    def _table(self, name: str) -> pd.DataFrame:
+        held = self._held.get(name)
+        table = held() if isinstance(held, weakref.ref) else held
+        if table is None:
+            table = pd.read_parquet(self.path(name))
+            self._held[name] = weakref.ref(table)
+        return table
+
+    def _keep(self, name: str, table: pd.DataFrame | None) -> None:
+        if table is not None:  # set by hand: kept, and written in place of the file
+            self._held[name] = table
+
+    instances = property(lambda self: self._table("instances"), lambda self, table: self._keep("instances", table))
+    timeseries = property(lambda self: self._table("timeseries"),
+                          lambda self, table: self._keep("timeseries", table))
+
+    def __repr__(self) -> str:
+        return f"SpilledResults(folder={str(self._folder)!r}, platforms={list(self.summary['platform'])!r})"
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def write(self, out, overwrite: bool = False, report: bool = False, report_title: str | None = None) -> Path:
+        """:meth:`Results.write`; the Parquet tables are copied (or, written into a
+        :class:`Destination` whose partial directory holds them already, left there)."""
+        path = super().write(out, overwrite=overwrite, report=report, report_title=report_title)
+        if self._placed_in is not None:  # the files moved with the partial directory
+            self._folder, self._placed_in = path, None
+        return path
+
+    def _write_tables(self, directory: Path) -> None:
+        for name in SPILLED:
+            held = self._held.get(name)
+            if isinstance(held, pd.DataFrame):
+                held.to_parquet(directory / f"{name}.parquet", index=False, **PARQUET_OPTIONS)
+            elif directory.resolve() != self._folder.resolve():
+                shutil.copyfile(self.path(name), directory / f"{name}.parquet")
+        if directory.resolve() == self._folder.resolve():
+            self._placed_in = directory
 
 
 class Destination:
