@@ -575,7 +575,8 @@ class Simulation:
         self._settle_host(host, now)
         if self.vm and self.faults.kernel_mtbf_s and attempt == now:  # this VM's own kernel may fail
             delay = float(self.kernel_rng.exponential(self.faults.kernel_mtbf_s))
-            self._after(delay, self._on_vm_kernel_failure, (i, now))
+            if now + delay < self.duration_s:  # one at or after the horizon never fires: not kept
+                self._after(delay, self._on_vm_kernel_failure, (i, now))
         if self.services is not None and i >= self.services.first:
             self.services.running(i, now)
 
