@@ -51,7 +51,6 @@ import numpy as np
 from simpy.core import NORMAL, URGENT
 
 from simdc.engine.cpu import water_fill
-from simdc.engine.first_fit import FirstFit, few_sizes
 from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, fits, limit, oom_victims,
                                 over_memory)
 from simdc.engine.simulation import (
@@ -70,7 +69,6 @@ from simdc.engine.simulation import (
     run_events,
 )
 from simdc.metrics import stays_peak
-from simdc.placement import Fleet, first_fit
 
 # at one instant ends come first (URGENT), then the rest in the order they were scheduled
 _URGENT, _NORMAL = URGENT, NORMAL  # SimPy's priorities, as module names: one lookup on the per-event paths
@@ -246,8 +244,8 @@ class Lane:
         "sim", "booked", "horizon", "heap", "tick", "h_end", "h_ready", "h_give_up", "h_sample", "h_step", "h_restart",
         "env", "deps", "recommender", "services", "epoch", "restarts", "batch", "too_big", "sample_every_s",
         "cores", "allocatable",
-        "total_mem_cap", "overhead", "base", "no_swap", "running", "fit", "clip_sum", "usage", "queue",
-        "progress", "n", "m", "submit_s", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
+        "total_mem_cap", "overhead", "base", "no_swap", "running", "clip_sum", "usage", "queue",
+        "progress", "n", "m", "pick", "told", "submit_s", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
         "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
         "max_starts", "cpu_cap", "mem_cap", "cpu_limit", "mem_limit", "booked_cpu", "booked_mem", "resident",
         "peak", "starting", "demand_sum", "mem_sum", "busy_since", "busy_s"
@@ -257,7 +255,7 @@ class Lane:
     touches = False  # whether it does (a flag: reading a method to test it makes a bound method)
     sums = None  # brings demand_sum and mem_sum up to date before a sample, where they lag
     inline = False  # the closed mode's hot path written out in the handlers
-    first_fit_cache = True  # first fit through FirstFit's caches (which know of no host going down)
+    arrays = False  # whether the bookings are copied as arrays even where placement reads the lists
 
     def __init__(self, sim: FastLane) -> None:
         self.sim = sim
@@ -299,13 +297,11 @@ class Lane:
         self.running = [0] * m  # instances running on each host
         self.booked = booked = sim.booked  # the fleet's bookings, the general engine's lists
         self.booked_cpu, self.booked_mem = booked_cpu, booked_mem = booked.cpu, booked.mem
-        # first fit over several hosts, without a start limit: with its caches (see FirstFit)
-        self.fit = (FirstFit(booked_cpu, booked_mem, cpu_cap, mem_cap, self.book_cpu, self.book_mem,
-                             few_sizes(sim.fp.book_cpu, sim.fp.book_mem_gib))
-                    if sim.choose is first_fit and self.max_starts is None and m > 1 and self.first_fit_cache else None)
+        sim._placement(self.arrays)
+        self.pick = sim.placer.place if sim.placer is not None else sim._pick  # Simulation._pick
+        # told of every change of the bookings (placement's copy or caches), or None
+        self.told = booked.placement
         self.resident, self.peak, self.starting = booked.resident, booked.peak, booked.starting
-        if self.fit is not None:
-            booked.placement = self.fit  # told of every change by Bookings.book and release
         self.demand_sum, self.mem_sum = [0.0] * m, [0.0] * m  # cores wanted; GiB used (without overheads)
         self.clip_sum = [0.0] * m  # cores wanted above the instances' ceilings (none in the closed mode)
         sim.busy_since, sim.busy_s = self.busy_since, self.busy_s = [0.0] * m, [0.0] * m
@@ -331,24 +327,8 @@ class Lane:
 
     # -- the general engine's steps, shared by every mode
     def place(self, i: int) -> int:
-        """Simulation._place: the host the policy picks among those that fit, or -1."""
-        if self.fit is not None:
-            return self.fit.place(i)
-        cpu, mem = self.book_cpu[i], self.book_mem[i]
-        booked_cpu, booked_mem, starting, max_starts = self.booked_cpu, self.booked_mem, self.starting, self.max_starts
-        if self.m == 1:
-            return 0 if (fits(booked_cpu[0], booked_mem[0], cpu, mem, self.cpu_cap[0], self.mem_cap[0])
-                         and (max_starts is None or starting[0] < max_starts)) else -1
-        sim = self.sim
-        cpu_booked, mem_booked = np.array(booked_cpu), np.array(booked_mem)
-        able = fits(cpu_booked, mem_booked, cpu, mem, sim.cpu_caps, sim.mem_caps)
-        if max_starts is not None:
-            able &= np.array(starting) < max_starts
-        if not able.any():
-            return -1
-        fleet = Fleet(sim.cpu_caps, sim.mem_caps, cpu_booked, mem_booked, able, cpu, mem)
-        j = sim.choose(fleet, **sim.policy_args)
-        return -1 if j is None else j
+        """The host the policy picks among those that fit, or -1 (Simulation._pick)."""
+        return self.pick(i)
 
     def ready(self, i: int, j: int, now: float, clock: float) -> None:
         """``i`` runs on host ``j`` from ``now`` (the mode's :meth:`start`); a service
@@ -455,8 +435,8 @@ class Lane:
             else:
                 self.booked_cpu[j] = self.booked_mem[j] = 0.0
                 self.busy_s[j] += clock - self.busy_since[j]
-            if self.fit is not None:
-                self.fit.shrank(j)
+            if self.told is not None:
+                self.told.shrank(j)
             self.state[i] = COMPLETED
             self.end_s[i] = clock
             if self.queue:
@@ -489,6 +469,7 @@ class Lane:
         # adding a delay (SimPy's arithmetic); times recorded are the exact submit times.
         submit, state, queue, heap, squeue = self.submit_s, self.state, self.queue, self.heap, self.env._queue
         too_big, n, m, inline, deps, env = self.too_big, self.n, self.m, self.inline, self.deps, self.env
+        pick = self.pick
         booked_cpu, booked_mem, book_cpu, book_mem = self.booked_cpu, self.booked_mem, self.book_cpu, self.book_mem
         while True:
             now = submit[i]
@@ -496,18 +477,12 @@ class Lane:
                 # the closed mode's placement on one host, admission and start, or turning
                 # away, written out: the hot path of loss and queueing studies (the
                 # same steps as submit(), admit() and reject(), for this mode only)
-                if m == 1:  # place(i), inlined for one host
-                    max_starts = self.max_starts
-                    j = 0 if (fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i],
-                                   self.cpu_cap[0], self.mem_cap[0])
-                              and (max_starts is None or self.starting[0] < max_starts)) else -1
-                else:
-                    j = self.place(i)
+                j = pick(i)
                 if j >= 0 and self.start_s[i] <= 0:  # admit(), ready() and start(): running at once, first start
                     booked_cpu[j] += book_cpu[i]
                     booked_mem[j] += book_mem[i]
-                    if self.fit is not None:
-                        self.fit.grew(j)
+                    if self.told is not None:
+                        self.told.grew(j)
                     resident = self.resident
                     count = resident[j] = resident[j] + 1
                     if count == 1:
@@ -692,7 +667,7 @@ class GeneralLane(Lane):
 
     __slots__ = ()
 
-    first_fit_cache = False  # hosts go down here: placement is Simulation._place's
+    arrays = True  # note_no_host reads them
 
     def begin(self) -> None:
         sim = self.sim
@@ -706,10 +681,6 @@ class GeneralLane(Lane):
             sim.mover.start()
         if sim.services is not None:
             sim.services.start()
-
-    def place(self, i: int) -> int:
-        host = self.sim._place(i)
-        return -1 if host is None else host.index
 
     def book(self, i: int, j: int, now: float) -> None:
         sim = self.sim

@@ -354,19 +354,6 @@ class Simulation:
         n = len(self.submit)
         nan = float("nan")
         self.weight = _as_list(self.fp.weight)
-        # the bookings as arrays, for placement's fit test of every host at once, and the
-        # placement kept as hosts change (engine/placer.py) for every policy but random
-        # (which draws over the fitting hosts in _place)
-        self.booked_arrays = self.booked.placement = BookedArrays(self.booked)
-        self.placer = None
-        if self.placement_policy != "random" or len(self.hosts) == 1:
-            fp = self.fp
-            self.placer = self.booked_arrays.placer = Placer(
-                self.placement_policy, self.policy_args["weights"], self.hosts, self.booked_arrays.cpu,
-                self.booked_arrays.mem, self.book_cpu, self.book_mem, self.max_starts,
-                few_sizes(fp.book_cpu, fp.book_mem_gib) and self.recommender is None,
-                any_size=self.recommender is not None)
-            self.booked.start_limit = self.max_starts
         self.slot_of = [-1] * n
         self.attempt_s = np.full(n, nan)  # when the current attempt started running
         self.demand_s = [0.0] * n
@@ -435,11 +422,39 @@ class Simulation:
         """``i`` asks for a host at ``now``: the lane's one submission (Lane.submit)."""
         self.lane.submit(i, now, self.env._now)
 
+    def _placement(self, arrays: bool) -> None:
+        """Placement for both lanes: ``placer`` (:class:`~simdc.engine.placer.Placer`) for
+        every policy but random on several hosts, and ``booked_arrays``, the bookings as
+        arrays (:class:`BookedArrays`), where something reads them: the scoring policies,
+        random (a fit test of every host at once), and ``arrays`` (the general engine,
+        whose fragmentation figure reads them). Whatever keeps a copy or a cache of the
+        bookings is told of every change through ``booked.placement``."""
+        booked, hosts, fp = self.booked, self.hosts, self.fp
+        several = len(hosts) > 1
+        self.booked_arrays = self.placer = None
+        if arrays or (several and self.placement_policy != "first_fit"):
+            self.booked_arrays = booked.placement = BookedArrays(booked)
+        if self.placement_policy != "random" or not several:
+            source = booked if self.booked_arrays is None else self.booked_arrays
+            self.placer = Placer(self.placement_policy, self.policy_args["weights"], hosts, source.cpu, source.mem,
+                                 self.book_cpu, self.book_mem, self.max_starts,
+                                 few_sizes(fp.book_cpu, fp.book_mem_gib) and self.recommender is None,
+                                 any_size=self.recommender is not None)
+            if self.booked_arrays is not None:
+                self.booked_arrays.placer = self.placer
+            elif self.placer.tracks or self.max_starts is not None:
+                booked.placement = self.placer
+            booked.start_limit = self.max_starts
+
     def _place(self, i: int) -> HostState | None:
         """The host the placement policy picks among those that can take ``i`` now."""
+        j = self._pick(i)
+        return None if j < 0 else self.hosts[j]
+
+    def _pick(self, i: int) -> int:
+        """The index of the host the placement policy picks for ``i`` now, or -1."""
         if self.placer is not None:
-            j = self.placer.place(i)
-            return None if j < 0 else self.hosts[j]
+            return self.placer.place(i)
         # random: the fit test for every host at once, over the fleet-wide copy of the bookings
         cpu, mem = self.book_cpu[i], self.book_mem[i]
         booked = self.booked_arrays
@@ -447,10 +462,10 @@ class Simulation:
         if self.max_starts is not None:
             room &= np.array(self.booked.starting) < self.max_starts
         if not room.any():
-            return None
+            return -1
         index = self.choose(Fleet(self.cpu_caps, self.mem_caps, booked.cpu, booked.mem, room, cpu, mem),
                             **self.policy_args)
-        return None if index is None else self.hosts[index]
+        return -1 if index is None else index
 
     def _drain_queue(self, now: float) -> None:
         """Admit waiting requests in FIFO order until the head does not fit (Lane.drain)."""
