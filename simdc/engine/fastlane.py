@@ -248,7 +248,8 @@ class Lane:
         "progress", "n", "m", "pick", "told", "submit_s", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
         "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
         "max_starts", "cpu_cap", "mem_cap", "cpu_limit", "mem_limit", "booked_cpu", "booked_mem", "resident",
-        "peak", "starting", "demand_sum", "mem_sum", "busy_since", "busy_s"
+        "peak", "starting", "demand_sum", "mem_sum", "busy_since", "busy_s", "kills", "streak", "restart",
+        "backoff_s", "backoff_max_s"
     )
 
     touch = None  # called before any change on a host, where the mode integrates host figures
@@ -271,7 +272,8 @@ class Lane:
         self.submit_s, self.duration, self.start_s = sim.submit, sim.duration, sim.start_s
         self.env, self.deps, self.recommender, self.services = sim.env, sim.deps, sim.recommender, sim.services
         self.epoch = sim.epoch  # a failure starts a new epoch: older timers no longer apply
-        self.restarts = sim.restarts
+        self.restarts, self.kills, self.streak = sim.restarts, sim.kills, sim.streak
+        self.restart, self.backoff_s, self.backoff_max_s = sim.restart, sim.backoff_s, sim.backoff_max_s
         self.batch = sim.batch  # batch work ends when done (the general engine's), not at a lifetime
         self.book_cpu, self.book_mem = sim.book_cpu, sim.book_mem
         self.state, self.host_of = sim.state, sim.host_of
@@ -412,6 +414,49 @@ class Lane:
                 return
             queue.popleft()
             self.admit(i, j, now, clock)
+
+    # -- the OOM killer, in the modes that run it (tracked, general): over the mode's
+    # members_mem, attempt_started, over_memory and remove
+    def oom(self, j: int, now: float, clock: float) -> bool:
+        """The OOM killer frees memory on container host ``j`` until its footprint fits.
+
+        First a container above its own memory limit is killed alone (its cgroup's OOM;
+        only the general engine runs limits). Then, while the host is over, victims in the
+        kubelet's eviction order (:func:`~simdc.engine.rules.oom_victims`). Returns
+        whether a booking was released (a victim that will not restart).
+        """
+        sim = self.sim
+        fp = sim.fp
+        inst, mem = self.members_mem(j)
+        freed = False
+        if sim.has_limits:
+            for i in inst[mem > fp.mem_limit[inst]].tolist():
+                freed |= self.kill(i, j, now, clock)
+            if not self.over_memory(j):
+                return freed
+            inst, mem = self.members_mem(j)
+        for i in inst[oom_victims(mem, fp.mem_request[inst], fp.priority[inst], self.overhead,
+                                  self.allocatable[j])].tolist():
+            freed |= self.kill(i, j, now, clock)
+        return freed
+
+    def kill(self, i: int, j: int, now: float, clock: float) -> bool:
+        """Running ``i`` is killed on host ``j``: out of the running set (its integrals
+        kept); gone for good, or back after a back-off. True if it leaves the host."""
+        started_s = self.attempt_started(i)
+        self.remove(i, j, now)
+        self.kills[i] += 1
+        if self.recommender is not None:
+            sim = self.sim
+            self.recommender.oom(now, i, int(sim.rec_key[i]), float(sim.fp.mem_request[i]))
+        if not self.restart:
+            self.leave(i, j, now, clock, KILLED, drain=False)
+            return True
+        streak = self.streak
+        delay, streak[i] = backoff(streak[i], now - started_s, self.backoff_s, self.backoff_max_s)
+        self.state[i] = BACKOFF
+        _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_restart, (i, self.epoch[i])))
+        return False
 
     # -- the handlers, the only ones of both lanes: each takes the event's time and value
     def on_end(self, clock: float, i: int) -> None:
@@ -720,6 +765,20 @@ class GeneralLane(Lane):
     def step(self, now: float) -> None:
         self.sim._usage_step(now)
 
+    def over_memory(self, j: int) -> bool:
+        return self.sim.hosts[j].over_memory()
+
+    def members_mem(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        host = self.sim.hosts[j]
+        return host.inst_array(), host.mem_array()
+
+    def attempt_started(self, i: int) -> float:
+        return self.sim.attempt_s[i]
+
+    def remove(self, i: int, j: int, now: float) -> None:
+        sim = self.sim
+        sim._stop(i, sim.hosts[j], now)
+
     def sample(self, clock: float) -> None:
         self.sim._sample(clock)
 
@@ -896,8 +955,7 @@ class TrackedLane(_VaryingLane):
 
     __slots__ = (
         "start_usage", "room", "k", "s_clip", "columns", "kept_at_step", "slot", "v_slot", "members", "pos",
-        "sharing", "mem_request", "priority", "kills", "streak", "restart", "backoff_s",
-        "backoff_max_s", "capped_cpu", "capped_mem", "s_inst", "s_host", "s_cur", "s_alloc", "s_foot",
+        "sharing", "capped_cpu", "capped_mem", "s_inst", "s_host", "s_cur", "s_alloc", "s_foot",
         "s_since", "s_started", "s_cpu", "s_unmet", "s_mem", "v_inst", "v_host", "v_cur", "v_alloc", "v_foot",
         "v_since", "v_started", "v_cpu", "v_unmet", "v_mem", "v_clip", "v_cpu_acc", "v_unmet_acc",
         "v_mem_acc", "v_run_acc", "last_t", "stranded"
@@ -906,9 +964,6 @@ class TrackedLane(_VaryingLane):
     def __init__(self, sim: FastLane) -> None:
         super().__init__(sim)
         n, m = self.n, self.m
-        self.mem_request, self.priority = sim.fp.mem_request, sim.fp.priority
-        self.kills, self.streak = sim.kills, sim.streak
-        self.restart, self.backoff_s, self.backoff_max_s = sim.restart, sim.backoff_s, sim.backoff_max_s
         self.capped_cpu = bool(np.isfinite(self.cpu_cap_i).any())
         self.capped_mem = bool(np.isfinite(self.mem_cap_i).any())
         self.start_usage = self.usage.start_usage()
@@ -989,34 +1044,21 @@ class TrackedLane(_VaryingLane):
     def pressure(self, j: int, now: float, clock: float) -> bool:
         """Simulation._settle_host's memory part: the OOM killer on a container host
         over its memory (True if it freed a booking); a VM host would reclaim."""
-        if not over_memory(self.mem_sum[j], self.overhead, self.running[j], self.allocatable[j]):
+        if not self.over_memory(j):
             return False
         if self.vm:
             raise NeedsGeneral  # KSM, balloon, swap: the general engine's
         return self.oom(j, now, clock)
 
-    def oom(self, j: int, now: float, clock: float) -> bool:
-        """Simulation._oom: victims in the kubelet's eviction order until the host fits."""
-        inst, at = self.slots_of(j)
-        freed = False
-        for i in inst[oom_victims(self.s_foot[at], self.mem_request[inst], self.priority[inst], self.overhead,
-                                  self.allocatable[j])].tolist():
-            freed |= self.kill(i, j, now, clock)
-        return freed
+    def over_memory(self, j: int) -> bool:
+        return over_memory(self.mem_sum[j], self.overhead, self.running[j], self.allocatable[j])
 
-    def kill(self, i: int, j: int, now: float, clock: float) -> bool:
-        """Simulation._kill: out of the running set; gone for good, or back after a back-off."""
-        started_s = self.v_started[self.v_slot[i]]
-        self.remove(i, j, now)
-        self.kills[i] += 1
-        if not self.restart:
-            self.leave(i, j, now, clock, KILLED, drain=False)
-            return True
-        streak = self.streak
-        delay, streak[i] = backoff(streak[i], now - started_s, self.backoff_s, self.backoff_max_s)
-        self.state[i] = BACKOFF
-        _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_restart, (i, self.epoch[i])))
-        return False
+    def members_mem(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        inst, at = self.slots_of(j)
+        return inst, self.s_foot[at]
+
+    def attempt_started(self, i: int) -> float:
+        return self.v_started[self.v_slot[i]]
 
     def share(self, j: int, now: float) -> None:
         """HostState.rebalance's CPU part: weighted max-min shares when over the cores."""

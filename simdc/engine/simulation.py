@@ -40,8 +40,8 @@ from simdc.engine.meter import Meter
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.placer import Placer
 from simdc.engine.recommender import OBSERVE_EVERY_S
-from simdc.engine.rules import (MIB_PER_GIB, backoff, capped_usage, caps, fits, footprints, host_specs,
-                                image_needs, oom_victims, resident_overhead_gib, take_objects, virtualisation)
+from simdc.engine.rules import (MIB_PER_GIB, capped_usage, caps, fits, footprints, host_specs, image_needs,
+                                resident_overhead_gib, take_objects, virtualisation)
 from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet
 from simdc.random import stream
@@ -645,54 +645,13 @@ class Simulation:
     def _settle_host(self, host: HostState, now: float) -> None:
         """After a change: kill what memory pressure demands, share CPU, plan finishes."""
         freed = False
-        if not host.vm and host.n and (host.over_memory() or (self.has_limits and self._over_limit(host).any())):
-            freed = self._oom(host, now)
+        if not host.vm and host.n and (host.over_memory() or (
+                self.has_limits and (host.mem_array() > self.fp.mem_limit[host.inst_array()]).any())):
+            freed = self.lane.oom(host.index, now, self.env._now)  # Lane.oom
         host.rebalance(now)
         self._schedule_finish(host, now)
         if freed and self.queue:
             self._drain_queue(now)
-
-    def _oom(self, host: HostState, now: float) -> bool:
-        """The OOM killer frees memory until the footprint fits the host.
-
-        First an instance above its own memory limit is killed alone (its cgroup's OOM).
-        Then, while the host is over, victims in the kubelet's eviction order
-        (:func:`~simdc.engine.rules.oom_victims`). Returns whether a booking was released
-        (a victim that will not restart).
-        """
-        fp = self.fp
-        inst = host.inst_array()
-        freed = False
-        for i in inst[self._over_limit(host)].tolist():
-            freed |= self._kill(i, host, now)
-        if not host.over_memory():
-            return freed
-        inst = host.inst_array()
-        victims = oom_victims(host.mem_array(), fp.mem_request[inst], fp.priority[inst], host.overhead,
-                              host.allocatable)
-        for i in inst[victims].tolist():
-            freed |= self._kill(i, host, now)
-        return freed
-
-    def _over_limit(self, host: HostState) -> np.ndarray:
-        """Running containers above their own memory limit (none when no row has one)."""
-        if not self.has_limits:
-            return np.zeros(host.n, dtype=bool)
-        return host.mem_array() > self.fp.mem_limit[host.inst_array()]
-
-    def _kill(self, i: int, host: HostState, now: float) -> bool:
-        """Kill running instance ``i``; True if it leaves the host for good."""
-        self._stop(i, host, now)
-        self.kills[i] += 1
-        if self.recommender is not None:
-            self.recommender.oom(now, i, int(self.rec_key[i]), float(self.fp.mem_request[i]))
-        if not self.restart:
-            self._leave(i, host, now, KILLED, drain=False)
-            return True
-        delay, self.streak[i] = backoff(self.streak[i], now - self.attempt_s[i], self.backoff_s, self.backoff_max_s)
-        self.state[i] = BACKOFF
-        self._after(delay, self.lane.h_restart, (i, self.epoch[i]))
-        return False
 
     def _schedule_finish(self, host: HostState, now: float) -> None:
         """One pending 'next batch finish' per host; a newer plan voids the older."""
