@@ -391,15 +391,22 @@ class Lane:
             self.busy_since[j] = now
 
     def launch(self, i: int, j: int, now: float, clock: float) -> None:
-        """Simulation._start: ``i`` starts on host ``j`` (admitted, or after a back-off):
-        running after its start time, or at once."""
-        delay = self.start_s[i]
-        if delay > 0:
-            self.state[i] = STARTING
+        """``i`` starts on host ``j`` (admitted, or after a back-off): running after its
+        start's :meth:`start_delay`, or at once (STARTING, and one more starting on
+        ``j``, for no time), or when the image pull that the delay left under way ends."""
+        self.state[i] = STARTING
+        delay = self.start_delay(i, j)
+        if delay is None or delay > 0:
             self.booked.start(j)
-            _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_ready, (i, self.epoch[i])))
-        else:  # running at once (STARTING, and one more starting on j, for no time)
+            if delay is not None:
+                _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_ready, (i, self.epoch[i])))
+        else:
             self.ready(i, j, now, clock)
+
+    def start_delay(self, i: int, j: int) -> float | None:
+        """Seconds from ``i``'s start on host ``j`` until it runs (the platform's start
+        latency here), or None when a process (an image pull) takes it from here."""
+        return self.start_s[i]
 
     def drain(self, now: float, clock: float) -> None:
         """Admit waiting requests in FIFO order until the head does not fit."""
@@ -494,16 +501,27 @@ class Lane:
             self.end_s[i] = clock
 
     def finish(self, i: int, clock: float) -> None:
-        """Simulation._take_off and _leave: ``i`` leaves its host at ``clock``, completed
-        (its running set or its starts, then its booking); the queue takes the room."""
-        j, was = self.host_of[i], self.state[i]
+        """``i`` leaves its host at ``clock``, completed (:meth:`take_off`, then its
+        booking: :meth:`leave`); the queue takes the room."""
+        j = self.host_of[i]
+        self.take_off(i, j, clock)
+        self.leave(i, j, clock, clock, COMPLETED)
+
+    def take_off(self, i: int, j: int, now: float, lost: bool = False) -> None:
+        """``i`` leaves host ``j``'s running set at ``now`` (the mode's :meth:`stop`: its
+        integrals kept, the host's shares after it; ``lost``: the work its attempt did
+        counts as lost, in the general engine, whose failures and moves lose work) or
+        the host's starts; a backed-off instance holds neither."""
         if self.touches:
-            self.touch(j, clock)
+            self.touch(j, now)
+        was = self.state[i]
         if was == RUNNING:
-            self.stop(i, j, clock)
+            self.stop(i, j, now)
+            if lost:
+                sim = self.sim
+                sim.lost_core_s[i] += sim.last_work
         elif was == STARTING:
             self.booked.started(j)
-        self.leave(i, j, clock, clock, COMPLETED)
 
     def on_arrival(self, clock: float, i: int) -> tuple | None:
         """Simulation's arrival: ``i`` and the arrivals right after it submitted (placed,
@@ -622,7 +640,7 @@ class Lane:
                 self.drain(clock, clock)  # a start slot on this host came free
 
     def became_ready(self, i: int, clock: float) -> None:
-        """Simulation._ready: ``i``'s start is over; it runs from ``clock``."""
+        """``i``'s start (or its image pull) is over; it runs from ``clock``."""
         j = self.host_of[i]
         if self.touches:
             self.touch(j, clock)
@@ -750,17 +768,18 @@ class GeneralLane(Lane):
     def collect(self, now: float) -> None:
         self.sim._collect_running()
 
-    def launch(self, i: int, j: int, now: float, clock: float) -> None:
-        self.sim._start(i, now)
+    def start_delay(self, i: int, j: int) -> float | None:
+        return self.sim._start_delay(i, j)
 
     def start(self, i: int, j: int, now: float, clock: float) -> None:
         self.sim._run_on(i, self.sim.hosts[j], now)
 
-    def finish(self, i: int, clock: float) -> None:
+    def stop(self, i: int, j: int, now: float) -> None:
         sim = self.sim
-        host = sim.hosts[self.host_of[i]]
-        sim._take_off(i, host, clock)
-        self.leave(i, host.index, clock, clock, COMPLETED)
+        host = sim.hosts[j]
+        sim._stop(i, host, now)
+        host.rebalance(now)
+        sim._schedule_finish(host, now)
 
     def step(self, now: float) -> None:
         self.sim._usage_step(now)

@@ -474,29 +474,25 @@ class Simulation:
     def _reject(self, i: int, now: float) -> None:
         self.lane.reject(i, now)
 
-    def _start(self, i: int, now: float) -> None:
-        """Fetch what is missing of the image, copy the VM's disk, then boot or start."""
-        self.state[i] = STARTING
-        self.booked.start(self.host_of[i])
+    def _start_delay(self, i: int, j: int) -> float | None:
+        """Seconds until ``i``, starting on host ``j``, runs: copying the VM's disk, then
+        booting or starting (Lane.launch); None when layers of its image are missing,
+        which a pull (:meth:`_fetch`) fetches first and then starts it."""
         needs = self.needs[i]
         first = self.pull_s[i] != self.pull_s[i]  # NaN: not started before
         if needs:
-            cache = self.caches[self.host_of[i]]
+            cache = self.caches[j]
             cache.lookups += len(needs)
             if not all(cache.has(digest) for digest, _ in needs):
-                self.env.process(self._fetch(i, self.hosts[self.host_of[i]], cache))
-                return
+                self.env.process(self._fetch(i, self.hosts[j], cache))
+                return None
             cache.hits += len(needs)
             for digest, _ in needs:
                 cache.touch(digest)
         copy_s = self._copy_s(i)
         if first:
             self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = 0.0, copy_s, self.start_s[i]
-        delay = copy_s + self.start_s[i]
-        if delay > 0:
-            self._after(delay, self.lane.h_ready, (i, self.epoch[i]))
-        else:
-            self._ready(i, now)
+        return copy_s + self.start_s[i]
 
     def _copy_s(self, i: int) -> float:
         """Seconds to write a VM's own copy of its disk image on its host (0: a clone)."""
@@ -551,16 +547,9 @@ class Simulation:
         if self.pull_s[i] != self.pull_s[i]:  # NaN: the first start, whose phases the table splits
             self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = pull, unpack, self.start_s[i]
         if self.state[i] == STARTING:
-            self._ready(i, env.now)
+            self.lane.became_ready(i, env.now)
             if self.max_starts is not None and self.queue:
                 self._drain_queue(env.now)  # a start slot on this host came free
-
-    def _ready(self, i: int, now: float) -> None:
-        """``i``'s start is over (at the end of a pull, or at once): it runs from ``now``
-        (Lane.ready, which calls :meth:`_run_on`)."""
-        j = self.host_of[i]
-        self.booked.started(j)
-        self.lane.ready(i, j, now, self.env._now)
 
     def _run_on(self, i: int, host: HostState, now: float) -> None:
         """``i`` runs on ``host`` from ``now``: into its running set, with its usage now."""
@@ -578,19 +567,6 @@ class Simulation:
             self._after(delay, self._on_vm_kernel_failure, (i, now))
         if self.services is not None and i >= self.services.first:
             self.services.running(i, now)
-
-    def _take_off(self, i: int, host: HostState, now: float, lost: bool = False) -> None:
-        """``i`` leaves its host's running set (its integrals kept; ``lost``: the work it
-        did counts as lost) or the host's starts; a backed-off instance holds neither."""
-        state = self.state[i]
-        if state == RUNNING:
-            self._stop(i, host, now)
-            if lost:
-                self.lost_core_s[i] += self.last_work
-            host.rebalance(now)
-            self._schedule_finish(host, now)
-        elif state == STARTING:
-            self.booked.started(host.index)
 
     def _stop(self, i: int, host: HostState, now: float) -> None:
         """Take ``i`` out of its host's running set and keep its integrals."""
@@ -615,7 +591,7 @@ class Simulation:
             return
         host = self.hosts[self.host_of[i]]
         self.epoch[i] += 1
-        self._take_off(i, host, now)
+        self.lane.take_off(i, host.index, now)
         self._leave(i, host, now, COMPLETED)
 
     def _collect(self, i: int, host: HostState, s: int) -> None:
@@ -778,7 +754,7 @@ class Simulation:
     def _fail(self, i: int, now: float) -> None:
         """Instance ``i`` dies with its host or kernel: resubmitted, or lost."""
         host = self.hosts[self.host_of[i]]
-        self._take_off(i, host, now, lost=True)
+        self.lane.take_off(i, host.index, now, lost=True)
         self.failure_kills[i] += 1
         self.epoch[i] += 1
         self._leave(i, host, now, FAILED, drain=False)
