@@ -26,10 +26,11 @@ fleet-wide once per usage step. Three modes, by what the inputs allow:
 The model's rules are not restated here: the fit test, the usage cap, contention and
 memory pressure, the OOM victims, the back-off and energy come from
 :mod:`simdc.engine.rules` (the tests run at every event compare with limits that
-:func:`~simdc.engine.rules.limit` computes once), first fit's caches from
-:mod:`simdc.engine.first_fit`. The event handlers (``on_arrival``, ``on_ready``,
-``on_end``, ``on_give_up``, ``on_restart``, ``on_usage_step``, ``on_sample``, with
-``submit``, ``drain``, ``admit``, ``ready`` and ``leave``) are written once, as methods
+:func:`~simdc.engine.rules.limit` computes once), placement from
+:mod:`simdc.engine.placer` (one :class:`~simdc.engine.placer.Placer` for both lanes).
+The event handlers (``on_arrival``, ``on_ready``, ``on_end``, ``on_give_up``,
+``on_restart``, ``on_usage_step``, ``on_sample``, with ``submit``, ``drain``, ``admit``,
+``launch``, ``ready``, ``take_off``, ``leave``, ``oom`` and ``kill``) are written once, as methods
 of :class:`Lane`, for both lanes; the mode is which lane runs (:class:`GeneralLane`,
 the general engine's; :class:`ClosedLane`, :class:`BoundedLane`, :class:`TrackedLane`),
 each keeping running instances' usage its own way. All run on one event loop
@@ -228,12 +229,14 @@ class Lane:
     Hosts' bookings and sums are lists indexed by host; the workload's columns are the
     simulation's own lists, written in place. The handlers (``on_end``, ``on_arrival``,
     ``on_ready``, ``on_give_up``, ``on_restart``, ``on_usage_step``, ``on_sample``) are
-    written once, here; how running instances' usage is kept is the run's mode, a
+    written once, here, with the steps they share (starting, taking off a host, the
+    OOM killer and a kill); how running instances' usage is kept is the run's mode, a
     subclass's ``start``, ``stop``, ``step`` and ``collect`` (:class:`ClosedLane`,
     :class:`BoundedLane`, :class:`TrackedLane`; only the tracked mode kills, so only it
-    restarts), or, in the general engine (:class:`GeneralLane`), the simulation's own
-    steps behind ``book``, ``release``, ``launch``, ``start``, ``finish``, ``step`` and
-    ``sample``. The state is in slots, and methods called at every event bind what they
+    restarts: its ``members_mem``, ``attempt_started``, ``over_memory`` and ``remove``),
+    or, in the general engine (:class:`GeneralLane`), the simulation's own state behind
+    the same methods and ``book``, ``release``, ``start_delay`` (image pulls), ``step``
+    and ``sample``. The state is in slots, and methods called at every event bind what they
     reuse to locals: the per-event paths cost about what the closures they replaced did
     (measured in interleaved runs against them: the commit that added the slots).
     """
