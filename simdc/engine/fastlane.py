@@ -29,9 +29,9 @@ memory pressure, the OOM victims, the back-off and energy come from
 :func:`~simdc.engine.rules.limit` computes once), placement from
 :mod:`simdc.engine.placer` (one :class:`~simdc.engine.placer.Placer` for both lanes).
 The event handlers (``on_arrival``, ``on_ready``, ``on_end``, ``on_give_up``,
-``on_restart``, ``on_usage_step``, ``on_sample``, with ``submit``, ``drain``, ``admit``,
-``launch``, ``ready``, ``take_off``, ``leave``, ``oom`` and ``kill``) are written once, as methods
-of :class:`Lane`, for both lanes; the mode is which lane runs (:class:`GeneralLane`,
+``on_restart``, ``on_usage_step``, ``on_sample``, with ``submit``, ``drain``,
+``admit``, ``launch``, ``ready``, ``take_off``, ``leave``, ``oom`` and ``kill``) are
+written once, as methods of :class:`Lane`, for both lanes; the mode is which lane runs (:class:`GeneralLane`,
 the general engine's; :class:`ClosedLane`, :class:`BoundedLane`, :class:`TrackedLane`),
 each keeping running instances' usage its own way. All run on one event loop
 (:func:`~simdc.engine.simulation.run_events`).
@@ -236,8 +236,8 @@ class Lane:
     restarts: its ``members_mem``, ``attempt_started``, ``over_memory`` and ``remove``),
     or, in the general engine (:class:`GeneralLane`), the simulation's own state behind
     the same methods and ``book``, ``release``, ``start_delay`` (image pulls), ``step``
-    and ``sample``. The state is in slots, and methods called at every event bind what they
-    reuse to locals: the per-event paths cost about what the closures they replaced did
+    and ``sample``. The state is in slots, and methods called at every event bind what
+    they reuse to locals: the per-event paths cost about what the closures they replaced did
     (measured in interleaved runs against them: the commit that added the slots).
     """
 
@@ -247,10 +247,10 @@ class Lane:
         "sim", "booked", "horizon", "heap", "tick", "h_end", "h_ready", "h_give_up", "h_sample", "h_step", "h_restart",
         "env", "deps", "recommender", "services", "epoch", "restarts", "batch", "too_big", "sample_every_s",
         "cores", "allocatable",
-        "total_mem_cap", "overhead", "base", "no_swap", "running", "clip_sum", "usage", "queue",
-        "progress", "n", "m", "pick", "told", "submit_s", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
+        "total_mem_cap", "overhead", "base", "no_swap", "running", "clip_sum", "usage", "queue", "progress",
+        "n", "m", "pick", "told", "submit_s", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
         "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
-        "max_starts", "cpu_cap", "mem_cap", "cpu_limit", "mem_limit", "booked_cpu", "booked_mem", "resident",
+        "max_starts", "mem_cap", "cpu_limit", "mem_limit", "booked_cpu", "booked_mem", "resident",
         "peak", "starting", "demand_sum", "mem_sum", "busy_since", "busy_s", "kills", "streak", "restart",
         "backoff_s", "backoff_max_s"
     )
@@ -289,7 +289,7 @@ class Lane:
         self.sample_every_s = sim.sample_every_s
         # per host
         self.cores = cores = [h.cores for h in hosts]
-        self.cpu_cap, self.mem_cap = cpu_cap, mem_cap = [h.cpu_cap for h in hosts], [h.mem_cap for h in hosts]
+        self.mem_cap = mem_cap = [h.mem_cap for h in hosts]
         self.allocatable = allocatable = [h.allocatable for h in hosts]
         # What contended() and over_memory() compare with, computed once by rules.limit: the
         # paths taken at every event test against these, written out (a call costs more
