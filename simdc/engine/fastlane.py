@@ -248,7 +248,7 @@ class Lane:
         "env", "deps", "recommender", "services", "epoch", "restarts", "batch", "too_big", "sample_every_s",
         "cores", "allocatable",
         "total_mem_cap", "overhead", "base", "no_swap", "running", "clip_sum", "usage", "queue", "progress",
-        "n", "m", "pick", "told", "submit_s", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
+        "n", "m", "pick", "told", "placed_cpu_limit", "submit_s", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
         "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
         "max_starts", "mem_cap", "cpu_limit", "mem_limit", "booked_cpu", "booked_mem", "resident",
         "peak", "starting", "demand_sum", "mem_sum", "busy_since", "busy_s", "kills", "streak", "restart",
@@ -304,6 +304,7 @@ class Lane:
         self.booked_cpu, self.booked_mem = booked_cpu, booked_mem = booked.cpu, booked.mem
         sim._placement(self.arrays)
         self.pick = sim.placer.place if sim.placer is not None else sim._pick  # Simulation._pick
+        self.placed_cpu_limit = sim.placer.cpu_limit if sim.placer is not None else None
         # told of every change of the bookings (placement's copy or caches), or None
         self.told = booked.placement
         self.resident, self.peak, self.starting = booked.resident, booked.peak, booked.starting
@@ -543,7 +544,11 @@ class Lane:
                 # the closed mode's placement on one host, admission and start, or turning
                 # away, written out: the hot path of loss and queueing studies (the
                 # same steps as submit(), admit() and reject(), for this mode only)
-                j = pick(i)
+                if m == 1:  # the one-host Placer's fit test written out (its CPU limit: −inf while blocked)
+                    j = 0 if fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i], self.placed_cpu_limit[0],
+                                  self.mem_cap[0]) else -1
+                else:
+                    j = pick(i)
                 if j >= 0 and self.start_s[i] <= 0:  # admit(), ready() and start(): running at once, first start
                     booked_cpu[j] += book_cpu[i]
                     booked_mem[j] += book_mem[i]

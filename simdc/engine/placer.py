@@ -194,9 +194,7 @@ class Placer:
         self.tracks = len(hosts) > 1
         if not self.tracks:  # the fit test on the one host: nothing kept, nothing to tell
             self.inner = None
-            self.booked_cpu, self.booked_mem, self.mem_limit = booked_cpu, booked_mem, mem_cap[0]
-            self.book_cpu, self.book_mem = book_cpu, book_mem
-            self.place = self._one
+            self.place = _one_host(booked_cpu, booked_mem, self.cpu_limit, mem_cap[0], book_cpu, book_mem)
             self.grew = self.shrank = _unchanged
         else:
             if policy == "first_fit":
@@ -212,11 +210,6 @@ class Placer:
         for host in hosts:
             self.set_down(host.index, host.down)
             self.set_starting(host.index, host.starting)
-
-    def _one(self, i: int) -> int:
-        """The one host if request ``i`` fits there (and it takes something new), or -1."""
-        return 0 if fits(self.booked_cpu[0], self.booked_mem[0], self.book_cpu[i], self.book_mem[i],
-                         self.cpu_limit[0], self.mem_limit) else -1
 
     def set_down(self, j: int, down: bool) -> None:
         """Host ``j`` went down or was cordoned (``down``), or came back."""
@@ -243,3 +236,14 @@ class Placer:
 
 def _unchanged(j: int) -> None:
     """What one host's placement does when a booking changes: nothing (it keeps nothing)."""
+
+
+def _one_host(booked_cpu, booked_mem, cpu_limit: list[float], mem_limit: float, book_cpu, book_mem):
+    """Placement on one host: ``place(i)``, 0 if request ``i`` fits beside the host's
+    bookings (read as they change) within its limits (``cpu_limit[0]``, −inf while it
+    takes nothing new), else -1. A closure: it runs at every arrival of a loss system."""
+
+    def place(i: int) -> int:
+        return 0 if fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i], cpu_limit[0], mem_limit) else -1
+
+    return place
