@@ -26,11 +26,12 @@ fleet-wide once per usage step. Three modes, by what the inputs allow:
 The model's rules are not restated here: the fit test, the usage cap, contention and
 memory pressure, the OOM victims, the back-off and energy come from
 :mod:`simdc.engine.rules` (the tests run at every event compare with limits that
-:func:`~simdc.engine.rules.limit` computes once), first fit's caches from
-:mod:`simdc.engine.first_fit`. The event handlers (``on_arrival``, ``on_ready``,
-``on_end``, ``on_give_up``, ``on_restart``, ``on_usage_step``, ``on_sample``, with
-``submit``, ``drain``, ``admit``, ``ready`` and ``leave``) are written once, as methods
-of :class:`Lane`, for both lanes; the mode is which lane runs (:class:`GeneralLane`,
+:func:`~simdc.engine.rules.limit` computes once), placement from
+:mod:`simdc.engine.placer` (one :class:`~simdc.engine.placer.Placer` for both lanes).
+The event handlers (``on_arrival``, ``on_ready``, ``on_end``, ``on_give_up``,
+``on_restart``, ``on_usage_step``, ``on_sample``, with ``submit``, ``drain``,
+``admit``, ``launch``, ``ready``, ``take_off``, ``leave``, ``oom`` and ``kill``) are
+written once, as methods of :class:`Lane`, for both lanes; the mode is which lane runs (:class:`GeneralLane`,
 the general engine's; :class:`ClosedLane`, :class:`BoundedLane`, :class:`TrackedLane`),
 each keeping running instances' usage its own way. All run on one event loop
 (:func:`~simdc.engine.simulation.run_events`).
@@ -51,7 +52,6 @@ import numpy as np
 from simpy.core import NORMAL, URGENT
 
 from simdc.engine.cpu import water_fill
-from simdc.engine.first_fit import FirstFit, few_sizes
 from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, fits, limit, oom_victims,
                                 over_memory)
 from simdc.engine.simulation import (
@@ -70,7 +70,6 @@ from simdc.engine.simulation import (
     run_events,
 )
 from simdc.metrics import stays_peak
-from simdc.placement import Fleet, first_fit
 
 # at one instant ends come first (URGENT), then the rest in the order they were scheduled
 _URGENT, _NORMAL = URGENT, NORMAL  # SimPy's priorities, as module names: one lookup on the per-event paths
@@ -230,13 +229,15 @@ class Lane:
     Hosts' bookings and sums are lists indexed by host; the workload's columns are the
     simulation's own lists, written in place. The handlers (``on_end``, ``on_arrival``,
     ``on_ready``, ``on_give_up``, ``on_restart``, ``on_usage_step``, ``on_sample``) are
-    written once, here; how running instances' usage is kept is the run's mode, a
+    written once, here, with the steps they share (starting, taking off a host, the
+    OOM killer and a kill); how running instances' usage is kept is the run's mode, a
     subclass's ``start``, ``stop``, ``step`` and ``collect`` (:class:`ClosedLane`,
     :class:`BoundedLane`, :class:`TrackedLane`; only the tracked mode kills, so only it
-    restarts), or, in the general engine (:class:`GeneralLane`), the simulation's own
-    steps behind ``book``, ``release``, ``launch``, ``start``, ``finish``, ``step`` and
-    ``sample``. The state is in slots, and methods called at every event bind what they
-    reuse to locals: the per-event paths cost about what the closures they replaced did
+    restarts: its ``members_mem``, ``attempt_started``, ``over_memory`` and ``remove``),
+    or, in the general engine (:class:`GeneralLane`), the simulation's own state behind
+    the same methods and ``book``, ``release``, ``start_delay`` (image pulls), ``step``
+    and ``sample``. The state is in slots, and methods called at every event bind what
+    they reuse to locals: the per-event paths cost about what the closures they replaced did
     (measured in interleaved runs against them: the commit that added the slots).
     """
 
@@ -246,18 +247,19 @@ class Lane:
         "sim", "booked", "horizon", "heap", "tick", "h_end", "h_ready", "h_give_up", "h_sample", "h_step", "h_restart",
         "env", "deps", "recommender", "services", "epoch", "restarts", "batch", "too_big", "sample_every_s",
         "cores", "allocatable",
-        "total_mem_cap", "overhead", "base", "no_swap", "running", "fit", "clip_sum", "usage", "queue",
-        "progress", "n", "m", "submit_s", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
+        "total_mem_cap", "overhead", "base", "no_swap", "running", "clip_sum", "usage", "queue", "progress",
+        "n", "m", "pick", "told", "placed_cpu_limit", "submit_s", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
         "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
-        "max_starts", "cpu_cap", "mem_cap", "cpu_limit", "mem_limit", "booked_cpu", "booked_mem", "resident",
-        "peak", "starting", "demand_sum", "mem_sum", "busy_since", "busy_s"
+        "max_starts", "mem_cap", "cpu_limit", "mem_limit", "booked_cpu", "booked_mem", "resident",
+        "peak", "starting", "demand_sum", "mem_sum", "busy_since", "busy_s", "kills", "streak", "restart",
+        "backoff_s", "backoff_max_s"
     )
 
     touch = None  # called before any change on a host, where the mode integrates host figures
     touches = False  # whether it does (a flag: reading a method to test it makes a bound method)
     sums = None  # brings demand_sum and mem_sum up to date before a sample, where they lag
     inline = False  # the closed mode's hot path written out in the handlers
-    first_fit_cache = True  # first fit through FirstFit's caches (which know of no host going down)
+    arrays = False  # whether the bookings are copied as arrays even where placement reads the lists
 
     def __init__(self, sim: FastLane) -> None:
         self.sim = sim
@@ -273,7 +275,8 @@ class Lane:
         self.submit_s, self.duration, self.start_s = sim.submit, sim.duration, sim.start_s
         self.env, self.deps, self.recommender, self.services = sim.env, sim.deps, sim.recommender, sim.services
         self.epoch = sim.epoch  # a failure starts a new epoch: older timers no longer apply
-        self.restarts = sim.restarts
+        self.restarts, self.kills, self.streak = sim.restarts, sim.kills, sim.streak
+        self.restart, self.backoff_s, self.backoff_max_s = sim.restart, sim.backoff_s, sim.backoff_max_s
         self.batch = sim.batch  # batch work ends when done (the general engine's), not at a lifetime
         self.book_cpu, self.book_mem = sim.book_cpu, sim.book_mem
         self.state, self.host_of = sim.state, sim.host_of
@@ -286,7 +289,7 @@ class Lane:
         self.sample_every_s = sim.sample_every_s
         # per host
         self.cores = cores = [h.cores for h in hosts]
-        self.cpu_cap, self.mem_cap = cpu_cap, mem_cap = [h.cpu_cap for h in hosts], [h.mem_cap for h in hosts]
+        self.mem_cap = mem_cap = [h.mem_cap for h in hosts]
         self.allocatable = allocatable = [h.allocatable for h in hosts]
         # What contended() and over_memory() compare with, computed once by rules.limit: the
         # paths taken at every event test against these, written out (a call costs more
@@ -299,13 +302,12 @@ class Lane:
         self.running = [0] * m  # instances running on each host
         self.booked = booked = sim.booked  # the fleet's bookings, the general engine's lists
         self.booked_cpu, self.booked_mem = booked_cpu, booked_mem = booked.cpu, booked.mem
-        # first fit over several hosts, without a start limit: with its caches (see FirstFit)
-        self.fit = (FirstFit(booked_cpu, booked_mem, cpu_cap, mem_cap, self.book_cpu, self.book_mem,
-                             few_sizes(sim.fp.book_cpu, sim.fp.book_mem_gib))
-                    if sim.choose is first_fit and self.max_starts is None and m > 1 and self.first_fit_cache else None)
+        sim._placement(self.arrays)
+        self.pick = sim.placer.place if sim.placer is not None else sim._pick  # Simulation._pick
+        self.placed_cpu_limit = sim.placer.cpu_limit if sim.placer is not None else None
+        # told of every change of the bookings (placement's copy or caches), or None
+        self.told = booked.placement
         self.resident, self.peak, self.starting = booked.resident, booked.peak, booked.starting
-        if self.fit is not None:
-            booked.placement = self.fit  # told of every change by Bookings.book and release
         self.demand_sum, self.mem_sum = [0.0] * m, [0.0] * m  # cores wanted; GiB used (without overheads)
         self.clip_sum = [0.0] * m  # cores wanted above the instances' ceilings (none in the closed mode)
         sim.busy_since, sim.busy_s = self.busy_since, self.busy_s = [0.0] * m, [0.0] * m
@@ -331,24 +333,8 @@ class Lane:
 
     # -- the general engine's steps, shared by every mode
     def place(self, i: int) -> int:
-        """Simulation._place: the host the policy picks among those that fit, or -1."""
-        if self.fit is not None:
-            return self.fit.place(i)
-        cpu, mem = self.book_cpu[i], self.book_mem[i]
-        booked_cpu, booked_mem, starting, max_starts = self.booked_cpu, self.booked_mem, self.starting, self.max_starts
-        if self.m == 1:
-            return 0 if (fits(booked_cpu[0], booked_mem[0], cpu, mem, self.cpu_cap[0], self.mem_cap[0])
-                         and (max_starts is None or starting[0] < max_starts)) else -1
-        sim = self.sim
-        cpu_booked, mem_booked = np.array(booked_cpu), np.array(booked_mem)
-        able = fits(cpu_booked, mem_booked, cpu, mem, sim.cpu_caps, sim.mem_caps)
-        if max_starts is not None:
-            able &= np.array(starting) < max_starts
-        if not able.any():
-            return -1
-        fleet = Fleet(sim.cpu_caps, sim.mem_caps, cpu_booked, mem_booked, able, cpu, mem)
-        j = sim.choose(fleet, **sim.policy_args)
-        return -1 if j is None else j
+        """The host the policy picks among those that fit, or -1 (Simulation._pick)."""
+        return self.pick(i)
 
     def ready(self, i: int, j: int, now: float, clock: float) -> None:
         """``i`` runs on host ``j`` from ``now`` (the mode's :meth:`start`); a service
@@ -409,15 +395,22 @@ class Lane:
             self.busy_since[j] = now
 
     def launch(self, i: int, j: int, now: float, clock: float) -> None:
-        """Simulation._start: ``i`` starts on host ``j`` (admitted, or after a back-off):
-        running after its start time, or at once."""
-        delay = self.start_s[i]
-        if delay > 0:
-            self.state[i] = STARTING
+        """``i`` starts on host ``j`` (admitted, or after a back-off): running after its
+        start's :meth:`start_delay`, or at once (STARTING, and one more starting on
+        ``j``, for no time), or when the image pull that the delay left under way ends."""
+        self.state[i] = STARTING
+        delay = self.start_delay(i, j)
+        if delay is None or delay > 0:
             self.booked.start(j)
-            _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_ready, (i, self.epoch[i])))
-        else:  # running at once (STARTING, and one more starting on j, for no time)
+            if delay is not None:
+                _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_ready, (i, self.epoch[i])))
+        else:
             self.ready(i, j, now, clock)
+
+    def start_delay(self, i: int, j: int) -> float | None:
+        """Seconds from ``i``'s start on host ``j`` until it runs (the platform's start
+        latency here), or None when a process (an image pull) takes it from here."""
+        return self.start_s[i]
 
     def drain(self, now: float, clock: float) -> None:
         """Admit waiting requests in FIFO order until the head does not fit."""
@@ -432,6 +425,49 @@ class Lane:
                 return
             queue.popleft()
             self.admit(i, j, now, clock)
+
+    # -- the OOM killer, in the modes that run it (tracked, general): over the mode's
+    # members_mem, attempt_started, over_memory and remove
+    def oom(self, j: int, now: float, clock: float) -> bool:
+        """The OOM killer frees memory on container host ``j`` until its footprint fits.
+
+        First a container above its own memory limit is killed alone (its cgroup's OOM;
+        only the general engine runs limits). Then, while the host is over, victims in the
+        kubelet's eviction order (:func:`~simdc.engine.rules.oom_victims`). Returns
+        whether a booking was released (a victim that will not restart).
+        """
+        sim = self.sim
+        fp = sim.fp
+        inst, mem = self.members_mem(j)
+        freed = False
+        if sim.has_limits:
+            for i in inst[mem > fp.mem_limit[inst]].tolist():
+                freed |= self.kill(i, j, now, clock)
+            if not self.over_memory(j):
+                return freed
+            inst, mem = self.members_mem(j)
+        for i in inst[oom_victims(mem, fp.mem_request[inst], fp.priority[inst], self.overhead,
+                                  self.allocatable[j])].tolist():
+            freed |= self.kill(i, j, now, clock)
+        return freed
+
+    def kill(self, i: int, j: int, now: float, clock: float) -> bool:
+        """Running ``i`` is killed on host ``j``: out of the running set (its integrals
+        kept); gone for good, or back after a back-off. True if it leaves the host."""
+        started_s = self.attempt_started(i)
+        self.remove(i, j, now)
+        self.kills[i] += 1
+        if self.recommender is not None:
+            sim = self.sim
+            self.recommender.oom(now, i, int(sim.rec_key[i]), float(sim.fp.mem_request[i]))
+        if not self.restart:
+            self.leave(i, j, now, clock, KILLED, drain=False)
+            return True
+        streak = self.streak
+        delay, streak[i] = backoff(streak[i], now - started_s, self.backoff_s, self.backoff_max_s)
+        self.state[i] = BACKOFF
+        _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_restart, (i, self.epoch[i])))
+        return False
 
     # -- the handlers, the only ones of both lanes: each takes the event's time and value
     def on_end(self, clock: float, i: int) -> None:
@@ -455,8 +491,8 @@ class Lane:
             else:
                 self.booked_cpu[j] = self.booked_mem[j] = 0.0
                 self.busy_s[j] += clock - self.busy_since[j]
-            if self.fit is not None:
-                self.fit.shrank(j)
+            if self.told is not None:
+                self.told.shrank(j)
             self.state[i] = COMPLETED
             self.end_s[i] = clock
             if self.queue:
@@ -469,16 +505,27 @@ class Lane:
             self.end_s[i] = clock
 
     def finish(self, i: int, clock: float) -> None:
-        """Simulation._take_off and _leave: ``i`` leaves its host at ``clock``, completed
-        (its running set or its starts, then its booking); the queue takes the room."""
-        j, was = self.host_of[i], self.state[i]
+        """``i`` leaves its host at ``clock``, completed (:meth:`take_off`, then its
+        booking: :meth:`leave`); the queue takes the room."""
+        j = self.host_of[i]
+        self.take_off(i, j, clock)
+        self.leave(i, j, clock, clock, COMPLETED)
+
+    def take_off(self, i: int, j: int, now: float, lost: bool = False) -> None:
+        """``i`` leaves host ``j``'s running set at ``now`` (the mode's :meth:`stop`: its
+        integrals kept, the host's shares after it; ``lost``: the work its attempt did
+        counts as lost, in the general engine, whose failures and moves lose work) or
+        the host's starts; a backed-off instance holds neither."""
         if self.touches:
-            self.touch(j, clock)
+            self.touch(j, now)
+        was = self.state[i]
         if was == RUNNING:
-            self.stop(i, j, clock)
+            self.stop(i, j, now)
+            if lost:
+                sim = self.sim
+                sim.lost_core_s[i] += sim.last_work
         elif was == STARTING:
             self.booked.started(j)
-        self.leave(i, j, clock, clock, COMPLETED)
 
     def on_arrival(self, clock: float, i: int) -> tuple | None:
         """Simulation's arrival: ``i`` and the arrivals right after it submitted (placed,
@@ -489,6 +536,7 @@ class Lane:
         # adding a delay (SimPy's arithmetic); times recorded are the exact submit times.
         submit, state, queue, heap, squeue = self.submit_s, self.state, self.queue, self.heap, self.env._queue
         too_big, n, m, inline, deps, env = self.too_big, self.n, self.m, self.inline, self.deps, self.env
+        pick = self.pick
         booked_cpu, booked_mem, book_cpu, book_mem = self.booked_cpu, self.booked_mem, self.book_cpu, self.book_mem
         while True:
             now = submit[i]
@@ -496,18 +544,16 @@ class Lane:
                 # the closed mode's placement on one host, admission and start, or turning
                 # away, written out: the hot path of loss and queueing studies (the
                 # same steps as submit(), admit() and reject(), for this mode only)
-                if m == 1:  # place(i), inlined for one host
-                    max_starts = self.max_starts
-                    j = 0 if (fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i],
-                                   self.cpu_cap[0], self.mem_cap[0])
-                              and (max_starts is None or self.starting[0] < max_starts)) else -1
+                if m == 1:  # the one-host Placer's fit test written out (its CPU limit: −inf while blocked)
+                    j = 0 if fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i], self.placed_cpu_limit[0],
+                                  self.mem_cap[0]) else -1
                 else:
-                    j = self.place(i)
+                    j = pick(i)
                 if j >= 0 and self.start_s[i] <= 0:  # admit(), ready() and start(): running at once, first start
                     booked_cpu[j] += book_cpu[i]
                     booked_mem[j] += book_mem[i]
-                    if self.fit is not None:
-                        self.fit.grew(j)
+                    if self.told is not None:
+                        self.told.grew(j)
                     resident = self.resident
                     count = resident[j] = resident[j] + 1
                     if count == 1:
@@ -602,7 +648,7 @@ class Lane:
                 self.drain(clock, clock)  # a start slot on this host came free
 
     def became_ready(self, i: int, clock: float) -> None:
-        """Simulation._ready: ``i``'s start is over; it runs from ``clock``."""
+        """``i``'s start (or its image pull) is over; it runs from ``clock``."""
         j = self.host_of[i]
         if self.touches:
             self.touch(j, clock)
@@ -692,7 +738,7 @@ class GeneralLane(Lane):
 
     __slots__ = ()
 
-    first_fit_cache = False  # hosts go down here: placement is Simulation._place's
+    arrays = True  # note_no_host reads them
 
     def begin(self) -> None:
         sim = self.sim
@@ -706,10 +752,6 @@ class GeneralLane(Lane):
             sim.mover.start()
         if sim.services is not None:
             sim.services.start()
-
-    def place(self, i: int) -> int:
-        host = self.sim._place(i)
-        return -1 if host is None else host.index
 
     def book(self, i: int, j: int, now: float) -> None:
         sim = self.sim
@@ -734,20 +776,35 @@ class GeneralLane(Lane):
     def collect(self, now: float) -> None:
         self.sim._collect_running()
 
-    def launch(self, i: int, j: int, now: float, clock: float) -> None:
-        self.sim._start(i, now)
+    def start_delay(self, i: int, j: int) -> float | None:
+        return self.sim._start_delay(i, j)
 
     def start(self, i: int, j: int, now: float, clock: float) -> None:
         self.sim._run_on(i, self.sim.hosts[j], now)
 
-    def finish(self, i: int, clock: float) -> None:
+    def stop(self, i: int, j: int, now: float) -> None:
         sim = self.sim
-        host = sim.hosts[self.host_of[i]]
-        sim._take_off(i, host, clock)
-        self.leave(i, host.index, clock, clock, COMPLETED)
+        host = sim.hosts[j]
+        sim._stop(i, host, now)
+        host.rebalance(now)
+        sim._schedule_finish(host, now)
 
     def step(self, now: float) -> None:
         self.sim._usage_step(now)
+
+    def over_memory(self, j: int) -> bool:
+        return self.sim.hosts[j].over_memory()
+
+    def members_mem(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        host = self.sim.hosts[j]
+        return host.inst_array(), host.mem_array()
+
+    def attempt_started(self, i: int) -> float:
+        return self.sim.attempt_s[i]
+
+    def remove(self, i: int, j: int, now: float) -> None:
+        sim = self.sim
+        sim._stop(i, sim.hosts[j], now)
 
     def sample(self, clock: float) -> None:
         self.sim._sample(clock)
@@ -925,8 +982,7 @@ class TrackedLane(_VaryingLane):
 
     __slots__ = (
         "start_usage", "room", "k", "s_clip", "columns", "kept_at_step", "slot", "v_slot", "members", "pos",
-        "sharing", "mem_request", "priority", "kills", "streak", "restart", "backoff_s",
-        "backoff_max_s", "capped_cpu", "capped_mem", "s_inst", "s_host", "s_cur", "s_alloc", "s_foot",
+        "sharing", "capped_cpu", "capped_mem", "s_inst", "s_host", "s_cur", "s_alloc", "s_foot",
         "s_since", "s_started", "s_cpu", "s_unmet", "s_mem", "v_inst", "v_host", "v_cur", "v_alloc", "v_foot",
         "v_since", "v_started", "v_cpu", "v_unmet", "v_mem", "v_clip", "v_cpu_acc", "v_unmet_acc",
         "v_mem_acc", "v_run_acc", "last_t", "stranded"
@@ -935,9 +991,6 @@ class TrackedLane(_VaryingLane):
     def __init__(self, sim: FastLane) -> None:
         super().__init__(sim)
         n, m = self.n, self.m
-        self.mem_request, self.priority = sim.fp.mem_request, sim.fp.priority
-        self.kills, self.streak = sim.kills, sim.streak
-        self.restart, self.backoff_s, self.backoff_max_s = sim.restart, sim.backoff_s, sim.backoff_max_s
         self.capped_cpu = bool(np.isfinite(self.cpu_cap_i).any())
         self.capped_mem = bool(np.isfinite(self.mem_cap_i).any())
         self.start_usage = self.usage.start_usage()
@@ -1018,34 +1071,21 @@ class TrackedLane(_VaryingLane):
     def pressure(self, j: int, now: float, clock: float) -> bool:
         """Simulation._settle_host's memory part: the OOM killer on a container host
         over its memory (True if it freed a booking); a VM host would reclaim."""
-        if not over_memory(self.mem_sum[j], self.overhead, self.running[j], self.allocatable[j]):
+        if not self.over_memory(j):
             return False
         if self.vm:
             raise NeedsGeneral  # KSM, balloon, swap: the general engine's
         return self.oom(j, now, clock)
 
-    def oom(self, j: int, now: float, clock: float) -> bool:
-        """Simulation._oom: victims in the kubelet's eviction order until the host fits."""
-        inst, at = self.slots_of(j)
-        freed = False
-        for i in inst[oom_victims(self.s_foot[at], self.mem_request[inst], self.priority[inst], self.overhead,
-                                  self.allocatable[j])].tolist():
-            freed |= self.kill(i, j, now, clock)
-        return freed
+    def over_memory(self, j: int) -> bool:
+        return over_memory(self.mem_sum[j], self.overhead, self.running[j], self.allocatable[j])
 
-    def kill(self, i: int, j: int, now: float, clock: float) -> bool:
-        """Simulation._kill: out of the running set; gone for good, or back after a back-off."""
-        started_s = self.v_started[self.v_slot[i]]
-        self.remove(i, j, now)
-        self.kills[i] += 1
-        if not self.restart:
-            self.leave(i, j, now, clock, KILLED, drain=False)
-            return True
-        streak = self.streak
-        delay, streak[i] = backoff(streak[i], now - started_s, self.backoff_s, self.backoff_max_s)
-        self.state[i] = BACKOFF
-        _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_restart, (i, self.epoch[i])))
-        return False
+    def members_mem(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        inst, at = self.slots_of(j)
+        return inst, self.s_foot[at]
+
+    def attempt_started(self, i: int) -> float:
+        return self.v_started[self.v_slot[i]]
 
     def share(self, j: int, now: float) -> None:
         """HostState.rebalance's CPU part: weighted max-min shares when over the cores."""

@@ -1,11 +1,11 @@
-"""First fit over hosts' bookings kept in Python lists, with the caches that make it cheap.
+"""First fit over hosts' bookings, with the caches that make it cheap.
 
-The fast lane (:mod:`simdc.engine.fastlane`) keeps each host's bookings in lists, which
-its events read and write one element at a time. Placing a request by first fit there
-means testing hosts in order with the fit test (:func:`simdc.engine.rules.fits`) until
-one passes; :class:`FirstFit` gives the same pick while testing few hosts exactly. The
-general engine uses it too (:class:`simdc.engine.placer.Placer`, over its fleet-wide
-arrays of bookings).
+The fleet's bookings are lists (:class:`~simdc.engine.host.Bookings`), which events read
+and write one element at a time. Placing a request by first fit means testing hosts in
+order with the fit test (:func:`simdc.engine.rules.fits`) until one passes;
+:class:`FirstFit` gives the same pick while testing few hosts exactly. Both lanes place
+through it (:class:`simdc.engine.placer.Placer`): over the lists in the fast lane, over
+their copy as arrays in the general engine.
 """
 
 from __future__ import annotations

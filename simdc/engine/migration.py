@@ -370,7 +370,7 @@ class Mover:
         if sim.state[i] == RUNNING:
             host.settle(now)
             rem = host.rem[sim.slot_of[i]]
-        sim._take_off(i, host, now, lost=lose)
+        sim.lane.take_off(i, host.index, now, lost=lose)
         sim.epoch[i] += 1
         host.release(now, sim.book_cpu[i], sim.book_mem[i])
         sim.resident_s[i] += now - sim.stay_s[i]
@@ -379,7 +379,7 @@ class Mover:
         return rem
 
     def resume(self, i: int, now: float, work_s: float, attempt_s: float) -> tuple[float, float]:
-        """``i`` runs again after a move (the engine's ``_ready`` asks): its batch work
+        """``i`` runs again after a move (the engine's ``_run_on`` asks): its batch work
         left and its attempt's start (a moved guest continues; a restarted one starts
         afresh). The pause counts as downtime, not as run time."""
         carried = self.carry.pop(i, None)

@@ -1,4 +1,4 @@
-"""The general engine's placement, kept up to date as hosts change instead of recomputed.
+"""Placement, kept up to date as hosts change instead of recomputed.
 
 Placing a request with a scoring policy (:data:`simdc.placement.SCORERS`: best fit, worst
 fit, Kubernetes) means the fit test and a score for every host, then the best score: at
@@ -7,11 +7,11 @@ head, though between two requests only the few hosts that took or lost an instan
 changed. :class:`ScoredPlacer` keeps, for each request size, every host's score and fit
 as of that size's last placement, and rescores only the hosts reported changed since;
 first fit uses :class:`~simdc.engine.first_fit.FirstFit`. :class:`Placer` puts either
-behind one interface for :class:`~simdc.engine.simulation.Simulation` and turns a host
-that takes nothing new (down, cordoned, or at the limit on concurrent starts) into a CPU
-limit of −inf, which fails the fit test and leaves the caches' assumptions as they are
-(only a growing booking or a lower limit makes a host fail). Random placement draws over
-the fitting hosts from the run's stream and stays in the engine.
+behind one interface for both lanes (:meth:`~simdc.engine.simulation.Simulation._placement`)
+and turns a host that takes nothing new (down, cordoned, or at the limit on concurrent
+starts) into a CPU limit of −inf, which fails the fit test and leaves the caches'
+assumptions as they are (only a growing booking or a lower limit makes a host fail). Random placement draws over
+the fitting hosts from the run's stream (:meth:`~simdc.engine.simulation.Simulation._pick`).
 
 Every pick is the one the plain computation over the whole fleet makes: the same fit
 test, the same doubles for the scores (:mod:`simdc.placement`), the same argmax.
@@ -162,24 +162,27 @@ class ScoredPlacer:
 
 
 class Placer:
-    """The general engine's placement for every policy but ``random``: :class:`FirstFit`
-    for ``first_fit`` (and for any policy on one host, where every policy picks the host
-    if it fits), :class:`ScoredPlacer` for the others.
+    """Placement for every policy but ``random``, in both lanes: :class:`FirstFit` for
+    ``first_fit``, :class:`ScoredPlacer` for the others, and on one host (where every
+    policy picks the host if it fits) the fit test alone, which needs no cache.
 
     ``hosts`` are the engine's :class:`~simdc.engine.host.HostState` (their caps, in
     cores and GiB, are the fit test's limits and the scores' capacities); ``booked_cpu``
-    and ``booked_mem`` the fleet-wide arrays of their bookings
-    (:class:`~simdc.engine.host.BookedArrays`); ``book_cpu`` and ``book_mem`` each
+    and ``booked_mem`` the hosts' bookings, read as they change: the fleet's lists
+    (:class:`~simdc.engine.host.Bookings`) or their copy as arrays
+    (:class:`~simdc.engine.host.BookedArrays`), which the scoring policies need (they
+    score the fleet at once); ``book_cpu`` and ``book_mem`` each
     request's booking; ``max_starts`` the limit on concurrent starts per host (None:
     none); ``few`` whether requests come in few sizes
     (:func:`~simdc.engine.first_fit.few_sizes`); ``any_size`` that bookings may change
     after this is built (admission by the recommender). The hosts report every change:
-    :meth:`grew` and :meth:`shrank` after a booking, :meth:`set_down` and
+    :meth:`grew` and :meth:`shrank` after a booking (``tracks``: whether the placement
+    keeps anything they change; not on one host), :meth:`set_down` and
     :meth:`set_starting` after their state changes.
     """
 
-    def __init__(self, policy: str, weights: dict[str, float], hosts: list, booked_cpu: np.ndarray,
-                 booked_mem: np.ndarray, book_cpu: list[float], book_mem: list[float], max_starts: int | None,
+    def __init__(self, policy: str, weights: dict[str, float], hosts: list, booked_cpu, booked_mem,
+                 book_cpu: list[float], book_mem: list[float], max_starts: int | None,
                  few: bool, any_size: bool = False):
         self.cpu_cap = [h.cpu_cap for h in hosts]
         mem_cap = [h.mem_cap for h in hosts]
@@ -188,16 +191,22 @@ class Placer:
         self.max_starts = max_starts
         self.down = [False] * len(hosts)
         self.full = [False] * len(hosts)  # at the limit on concurrent starts
-        if policy == "first_fit" or len(hosts) == 1:
-            smallest = (-math.inf, -math.inf) if any_size else None
-            self.inner = FirstFit(booked_cpu, booked_mem, self.cpu_limit, mem_cap, book_cpu, book_mem, few,
-                                  smallest=smallest)
+        self.tracks = len(hosts) > 1
+        if not self.tracks:  # the fit test on the one host: nothing kept, nothing to tell
+            self.inner = None
+            self.place = _one_host(booked_cpu, booked_mem, self.cpu_limit, mem_cap[0], book_cpu, book_mem)
+            self.grew = self.shrank = _unchanged
         else:
-            self.inner = ScoredPlacer(booked_cpu, booked_mem, self.cpu_cap, mem_cap, self.cpu_limit, mem_cap,
-                                      self.cpu_limits, book_cpu, book_mem, SCORERS[policy], weights, few)
-        self.place = self.inner.place
-        self.grew = self.inner.grew
-        self.shrank = self.inner.shrank
+            if policy == "first_fit":
+                smallest = (-math.inf, -math.inf) if any_size else None
+                self.inner = FirstFit(booked_cpu, booked_mem, self.cpu_limit, mem_cap, book_cpu, book_mem, few,
+                                      smallest=smallest)
+            else:
+                self.inner = ScoredPlacer(booked_cpu, booked_mem, self.cpu_cap, mem_cap, self.cpu_limit, mem_cap,
+                                          self.cpu_limits, book_cpu, book_mem, SCORERS[policy], weights, few)
+            self.place = self.inner.place
+            self.grew = self.inner.grew
+            self.shrank = self.inner.shrank
         for host in hosts:
             self.set_down(host.index, host.down)
             self.set_starting(host.index, host.starting)
@@ -219,7 +228,22 @@ class Placer:
             return
         if blocked:
             self.cpu_limit[j] = self.cpu_limits[j] = -math.inf
-            self.inner.grew(j)
+            self.grew(j)
         else:
             self.cpu_limit[j] = self.cpu_limits[j] = self.cpu_cap[j]
-            self.inner.shrank(j)
+            self.shrank(j)
+
+
+def _unchanged(j: int) -> None:
+    """What one host's placement does when a booking changes: nothing (it keeps nothing)."""
+
+
+def _one_host(booked_cpu, booked_mem, cpu_limit: list[float], mem_limit: float, book_cpu, book_mem):
+    """Placement on one host: ``place(i)``, 0 if request ``i`` fits beside the host's
+    bookings (read as they change) within its limits (``cpu_limit[0]``, −inf while it
+    takes nothing new), else -1. A closure: it runs at every arrival of a loss system."""
+
+    def place(i: int) -> int:
+        return 0 if fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i], cpu_limit[0], mem_limit) else -1
+
+    return place

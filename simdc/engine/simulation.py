@@ -40,8 +40,8 @@ from simdc.engine.meter import Meter
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.placer import Placer
 from simdc.engine.recommender import OBSERVE_EVERY_S
-from simdc.engine.rules import (MIB_PER_GIB, backoff, capped_usage, caps, fits, footprints, host_specs,
-                                image_needs, oom_victims, resident_overhead_gib, take_objects, virtualisation)
+from simdc.engine.rules import (MIB_PER_GIB, capped_usage, caps, fits, footprints, host_specs, image_needs,
+                                resident_overhead_gib, take_objects, virtualisation)
 from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet
 from simdc.random import stream
@@ -360,19 +360,6 @@ class Simulation:
         n = len(self.submit)
         nan = float("nan")
         self.weight = _as_list(self.fp.weight)
-        # the bookings as arrays, for placement's fit test of every host at once, and the
-        # placement kept as hosts change (engine/placer.py) for every policy but random
-        # (which draws over the fitting hosts in _place)
-        self.booked_arrays = self.booked.placement = BookedArrays(self.booked)
-        self.placer = None
-        if self.placement_policy != "random" or len(self.hosts) == 1:
-            fp = self.fp
-            self.placer = self.booked_arrays.placer = Placer(
-                self.placement_policy, self.policy_args["weights"], self.hosts, self.booked_arrays.cpu,
-                self.booked_arrays.mem, self.book_cpu, self.book_mem, self.max_starts,
-                few_sizes(fp.book_cpu, fp.book_mem_gib) and self.recommender is None,
-                any_size=self.recommender is not None)
-            self.booked.start_limit = self.max_starts
         self.slot_of = [-1] * n
         self.attempt_s = np.full(n, nan)  # when the current attempt started running
         # Sums and times written as the run goes: typed arrays, 8 bytes a slot (a list
@@ -450,11 +437,39 @@ class Simulation:
         """``i`` asks for a host at ``now``: the lane's one submission (Lane.submit)."""
         self.lane.submit(i, now, self.env._now)
 
+    def _placement(self, arrays: bool) -> None:
+        """Placement for both lanes: ``placer`` (:class:`~simdc.engine.placer.Placer`) for
+        every policy but random on several hosts, and ``booked_arrays``, the bookings as
+        arrays (:class:`BookedArrays`), where something reads them: the scoring policies,
+        random (a fit test of every host at once), and ``arrays`` (the general engine,
+        whose fragmentation figure reads them). Whatever keeps a copy or a cache of the
+        bookings is told of every change through ``booked.placement``."""
+        booked, hosts, fp = self.booked, self.hosts, self.fp
+        several = len(hosts) > 1
+        self.booked_arrays = self.placer = None
+        if arrays or (several and self.placement_policy != "first_fit"):
+            self.booked_arrays = booked.placement = BookedArrays(booked)
+        if self.placement_policy != "random" or not several:
+            source = booked if self.booked_arrays is None else self.booked_arrays
+            self.placer = Placer(self.placement_policy, self.policy_args["weights"], hosts, source.cpu, source.mem,
+                                 self.book_cpu, self.book_mem, self.max_starts,
+                                 few_sizes(fp.book_cpu, fp.book_mem_gib) and self.recommender is None,
+                                 any_size=self.recommender is not None)
+            if self.booked_arrays is not None:
+                self.booked_arrays.placer = self.placer
+            elif self.placer.tracks or self.max_starts is not None:
+                booked.placement = self.placer
+            booked.start_limit = self.max_starts
+
     def _place(self, i: int) -> HostState | None:
         """The host the placement policy picks among those that can take ``i`` now."""
+        j = self._pick(i)
+        return None if j < 0 else self.hosts[j]
+
+    def _pick(self, i: int) -> int:
+        """The index of the host the placement policy picks for ``i`` now, or -1."""
         if self.placer is not None:
-            j = self.placer.place(i)
-            return None if j < 0 else self.hosts[j]
+            return self.placer.place(i)
         # random: the fit test for every host at once, over the fleet-wide copy of the bookings
         cpu, mem = self.book_cpu[i], self.book_mem[i]
         booked = self.booked_arrays
@@ -462,10 +477,10 @@ class Simulation:
         if self.max_starts is not None:
             room &= np.array(self.booked.starting) < self.max_starts
         if not room.any():
-            return None
+            return -1
         index = self.choose(Fleet(self.cpu_caps, self.mem_caps, booked.cpu, booked.mem, room, cpu, mem),
                             **self.policy_args)
-        return None if index is None else self.hosts[index]
+        return -1 if index is None else index
 
     def _drain_queue(self, now: float) -> None:
         """Admit waiting requests in FIFO order until the head does not fit (Lane.drain)."""
@@ -474,29 +489,25 @@ class Simulation:
     def _reject(self, i: int, now: float) -> None:
         self.lane.reject(i, now)
 
-    def _start(self, i: int, now: float) -> None:
-        """Fetch what is missing of the image, copy the VM's disk, then boot or start."""
-        self.state[i] = STARTING
-        self.booked.start(self.host_of[i])
+    def _start_delay(self, i: int, j: int) -> float | None:
+        """Seconds until ``i``, starting on host ``j``, runs: copying the VM's disk, then
+        booting or starting (Lane.launch); None when layers of its image are missing,
+        which a pull (:meth:`_fetch`) fetches first and then starts it."""
         needs = self.needs[i]
         first = self.pull_s[i] != self.pull_s[i]  # NaN: not started before
         if needs:
-            cache = self.caches[self.host_of[i]]
+            cache = self.caches[j]
             cache.lookups += len(needs)
             if not all(cache.has(digest) for digest, _ in needs):
-                self.env.process(self._fetch(i, self.hosts[self.host_of[i]], cache))
-                return
+                self.env.process(self._fetch(i, self.hosts[j], cache))
+                return None
             cache.hits += len(needs)
             for digest, _ in needs:
                 cache.touch(digest)
         copy_s = self._copy_s(i)
         if first:
             self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = 0.0, copy_s, self.start_s[i]
-        delay = copy_s + self.start_s[i]
-        if delay > 0:
-            self._after(delay, self.lane.h_ready, (i, self.epoch[i]))
-        else:
-            self._ready(i, now)
+        return copy_s + self.start_s[i]
 
     def _copy_s(self, i: int) -> float:
         """Seconds to write a VM's own copy of its disk image on its host (0: a clone)."""
@@ -551,16 +562,9 @@ class Simulation:
         if self.pull_s[i] != self.pull_s[i]:  # NaN: the first start, whose phases the table splits
             self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = pull, unpack, self.start_s[i]
         if self.state[i] == STARTING:
-            self._ready(i, env.now)
+            self.lane.became_ready(i, env.now)
             if self.max_starts is not None and self.queue:
                 self._drain_queue(env.now)  # a start slot on this host came free
-
-    def _ready(self, i: int, now: float) -> None:
-        """``i``'s start is over (at the end of a pull, or at once): it runs from ``now``
-        (Lane.ready, which calls :meth:`_run_on`)."""
-        j = self.host_of[i]
-        self.booked.started(j)
-        self.lane.ready(i, j, now, self.env._now)
 
     def _run_on(self, i: int, host: HostState, now: float) -> None:
         """``i`` runs on ``host`` from ``now``: into its running set, with its usage now."""
@@ -579,19 +583,6 @@ class Simulation:
                 self._after(delay, self._on_vm_kernel_failure, (i, now))
         if self.services is not None and i >= self.services.first:
             self.services.running(i, now)
-
-    def _take_off(self, i: int, host: HostState, now: float, lost: bool = False) -> None:
-        """``i`` leaves its host's running set (its integrals kept; ``lost``: the work it
-        did counts as lost) or the host's starts; a backed-off instance holds neither."""
-        state = self.state[i]
-        if state == RUNNING:
-            self._stop(i, host, now)
-            if lost:
-                self.lost_core_s[i] += self.last_work
-            host.rebalance(now)
-            self._schedule_finish(host, now)
-        elif state == STARTING:
-            self.booked.started(host.index)
 
     def _stop(self, i: int, host: HostState, now: float) -> None:
         """Take ``i`` out of its host's running set and keep its integrals."""
@@ -616,7 +607,7 @@ class Simulation:
             return
         host = self.hosts[self.host_of[i]]
         self.epoch[i] += 1
-        self._take_off(i, host, now)
+        self.lane.take_off(i, host.index, now)
         self._leave(i, host, now, COMPLETED)
 
     def _collect(self, i: int, host: HostState, s: int) -> None:
@@ -646,54 +637,13 @@ class Simulation:
     def _settle_host(self, host: HostState, now: float) -> None:
         """After a change: kill what memory pressure demands, share CPU, plan finishes."""
         freed = False
-        if not host.vm and host.n and (host.over_memory() or (self.has_limits and self._over_limit(host).any())):
-            freed = self._oom(host, now)
+        if not host.vm and host.n and (host.over_memory() or (
+                self.has_limits and (host.mem_array() > self.fp.mem_limit[host.inst_array()]).any())):
+            freed = self.lane.oom(host.index, now, self.env._now)  # Lane.oom
         host.rebalance(now)
         self._schedule_finish(host, now)
         if freed and self.queue:
             self._drain_queue(now)
-
-    def _oom(self, host: HostState, now: float) -> bool:
-        """The OOM killer frees memory until the footprint fits the host.
-
-        First an instance above its own memory limit is killed alone (its cgroup's OOM).
-        Then, while the host is over, victims in the kubelet's eviction order
-        (:func:`~simdc.engine.rules.oom_victims`). Returns whether a booking was released
-        (a victim that will not restart).
-        """
-        fp = self.fp
-        inst = host.inst_array()
-        freed = False
-        for i in inst[self._over_limit(host)].tolist():
-            freed |= self._kill(i, host, now)
-        if not host.over_memory():
-            return freed
-        inst = host.inst_array()
-        victims = oom_victims(host.mem_array(), fp.mem_request[inst], fp.priority[inst], host.overhead,
-                              host.allocatable)
-        for i in inst[victims].tolist():
-            freed |= self._kill(i, host, now)
-        return freed
-
-    def _over_limit(self, host: HostState) -> np.ndarray:
-        """Running containers above their own memory limit (none when no row has one)."""
-        if not self.has_limits:
-            return np.zeros(host.n, dtype=bool)
-        return host.mem_array() > self.fp.mem_limit[host.inst_array()]
-
-    def _kill(self, i: int, host: HostState, now: float) -> bool:
-        """Kill running instance ``i``; True if it leaves the host for good."""
-        self._stop(i, host, now)
-        self.kills[i] += 1
-        if self.recommender is not None:
-            self.recommender.oom(now, i, int(self.rec_key[i]), float(self.fp.mem_request[i]))
-        if not self.restart:
-            self._leave(i, host, now, KILLED, drain=False)
-            return True
-        delay, self.streak[i] = backoff(self.streak[i], now - self.attempt_s[i], self.backoff_s, self.backoff_max_s)
-        self.state[i] = BACKOFF
-        self._after(delay, self.lane.h_restart, (i, self.epoch[i]))
-        return False
 
     def _schedule_finish(self, host: HostState, now: float) -> None:
         """One pending 'next batch finish' per host; a newer plan voids the older."""
@@ -820,7 +770,7 @@ class Simulation:
     def _fail(self, i: int, now: float) -> None:
         """Instance ``i`` dies with its host or kernel: resubmitted, or lost."""
         host = self.hosts[self.host_of[i]]
-        self._take_off(i, host, now, lost=True)
+        self.lane.take_off(i, host.index, now, lost=True)
         self.failure_kills[i] += 1
         self.epoch[i] += 1
         self._leave(i, host, now, FAILED, drain=False)

@@ -356,3 +356,17 @@ def test_vms_bursting_above_their_vcpus_is_unmet_demand(overcommit):
     assert lane.lane == "fast"
     assert general.instances["cpu_unmet_core_s"].sum() > 0.01 * general.instances["cpu_demand_core_s"].sum()
     assert_close(general, lane)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(platform=st.sampled_from(["vm", "container"]), hosts=hosts_st, policy=st.sampled_from(POLICIES),
+       when_full=st.sampled_from(["reject", "queue"]), seed=st.integers(0, 2**16))
+def test_a_start_limit_never_binds_when_starts_take_no_time(platform, hosts, policy, when_full, seed):
+    """An instance that starts at once is starting for no time, so a limit of one start
+    at a time per host turns nothing away and delays nothing: in both lanes, the tables
+    are those of the run without a limit (the placer is told of no start)."""
+    limited = config_for(platform, hosts, policy, when_full, None, 1, 0.0, 0.3, 600.0, seed, False)
+    free = config_for(platform, hosts, policy, when_full, None, None, 0.0, 0.3, 600.0, seed, False)
+    for with_limit, without in zip(run_both(limited, platform)[:2], run_both(free, platform)[:2]):  # each lane
+        assert_frame_equal(with_limit.instances, without.instances, check_exact=True)
+        assert_frame_equal(with_limit.timeseries, without.timeseries, check_exact=True)
