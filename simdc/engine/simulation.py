@@ -29,7 +29,7 @@ import simpy
 from simpy.core import NORMAL, URGENT
 
 from simdc.engine.dependencies import Dependencies
-from simdc.engine.host import FleetBookings, HostState
+from simdc.engine.host import FleetBookings, FleetFigures, FleetStep, HostState
 from simdc.engine.images import LayerCache
 from simdc.engine.meter import Meter
 from simdc.engine.network import GIB_S_PER_GBPS, Network
@@ -181,6 +181,7 @@ class Simulation:
         hosts, self.physical, host_args["base_mem_gib"] = host_specs(platform, hosts)
         self.hosts = [HostState(i, spec, *caps(platform, spec), **host_args) for i, spec in enumerate(hosts)]
         self.fleet = FleetBookings.attach(self.hosts)
+        self.figures = FleetFigures.attach(self.hosts)  # what a sample reads
         self._images(platform, hosts, instances, images, registry)
         self.max_cpu_cap = max(h.cpu_cap for h in self.hosts)
         self.max_mem_cap = max(h.mem_cap for h in self.hosts)
@@ -917,13 +918,25 @@ class Simulation:
             cpu, mem = self.usage.at(inst, now - self.attempt_s[inst], now)
             cores = np.repeat([host.cores for host in busy], counts)
             cpu, clip, mem = capped_usage(cpu, mem, cores, fp.cpu_cap[inst], fp.mem_cap[inst])
-            start = 0
-            for host, count in zip(busy, counts):
-                host.set_usage(now, cpu[start:start + count], mem[start:start + count], clip[start:start + count])
-                self._settle_host(host, now)
-                start += count
+            step = FleetStep(busy, counts, now)
+            step.set_usage(cpu, clip, mem)
+            if self.vm or not self._pressed(busy, inst, mem):
+                step.rebalance()
+                for host in busy:
+                    self._schedule_finish(host, now)
+            else:  # the OOM killer acts on some host: host by host, as at any change
+                for host in busy:
+                    self._settle_host(host, now)
         if now + self.usage.step_s < self.duration_s:
             self._after(self.usage.step_s, self._on_usage_step, None)
+
+    def _pressed(self, busy: list[HostState], inst: np.ndarray, mem: np.ndarray) -> bool:
+        """Whether any container host of ``busy`` is over its memory or runs an instance
+        above its own limit (``inst``, ``mem``: every running instance of ``busy`` and its
+        GiB now, shapes ``(slots,)``): what :meth:`_settle_host` tests host by host."""
+        if any(host.over_memory() for host in busy):
+            return True
+        return self.has_limits and bool((mem > self.fp.mem_limit[inst]).any())
 
     def _on_sample(self, event) -> None:
         now = self.env.now
@@ -935,11 +948,10 @@ class Simulation:
 
     def _sample(self, now: float) -> None:
         """One timeseries row per host."""
-        hosts = self.hosts
-        self.timeseries.add(now, [h.resident for h in hosts], [len(h.inst) for h in hosts],
-                            [h.cpu_demand + h.cpu_clip for h in hosts], [h.cpu_used for h in hosts],
-                            [h.mem_used + h.base for h in hosts], [h.book_mem + h.base for h in hosts],
-                            [h.swapped for h in hosts])
+        hosts, figures = self.hosts, self.figures
+        self.timeseries.add(now, [h.resident for h in hosts], figures.running, figures.cpu_demand,
+                            figures.cpu_used, figures.mem_used, [h.book_mem + h.base for h in hosts],
+                            figures.swapped)
 
     # --- tables --------------------------------------------------------------------
 
