@@ -654,15 +654,26 @@ class FleetStep:
     halves: :meth:`set_usage` (every slot settled up to ``now`` and given its new usage),
     then :meth:`rebalance` (shares, rates and the next batch finish of every host).
     ``counts[k]`` is ``hosts[k].n``. A caller that must act on a host between the two
-    (memory pressure) rebalances host by host instead."""
+    (memory pressure) rebalances host by host instead.
 
-    def __init__(self, hosts: list[HostState], counts: list[int], now: float):
+    ``inst`` (shape ``(total slots,)``: the instances in the hosts' slots, host after
+    host) and ``constants`` (per-instance arrays, shape ``(instances,)``, of slot columns
+    that never change while an instance runs: any of ``weight``, ``membw``, ``io``,
+    ``batch``, holding what :meth:`HostState.add` was given) let those columns be taken
+    by instance instead of read from every host's lists.
+    """
+
+    def __init__(self, hosts: list[HostState], counts: list[int], now: float, inst: np.ndarray | None = None,
+                 constants: dict[str, np.ndarray] | None = None):
         self.hosts, self.counts, self.now = hosts, counts, now
         self.total = sum(counts)
         self.edges = list(itertools.accumulate(counts, initial=0))  # host k's slots: edges[k]:edges[k + 1]
+        self.inst, self.constants = inst, constants or {}
 
     def _column(self, name: str, dtype=float) -> np.ndarray:
         """Slot column ``name`` over the fleet's slots, host after host."""
+        if name in self.constants and self.inst is not None:
+            return self.constants[name][self.inst]
         return np.fromiter(itertools.chain.from_iterable(map(attrgetter(name), self.hosts)), dtype, self.total)
 
     def _per_slot(self, flags: list[bool]) -> np.ndarray:
@@ -676,7 +687,11 @@ class FleetStep:
         contended, swapped, interfering, batch = (list(f) for f in zip(*flags))
         column = self._column
         # settle: each slot's integrals and batch work up to now (HostState._settle_short)
-        dt = now - column("since")
+        since_all = [h._since_all for h in hosts]  # a host's slots' one `since`, when they share one
+        if None in since_all:
+            dt = now - column("since")
+        else:
+            dt = np.repeat(now - np.array(since_all), counts)
         old_demand, old_clip = column("demand"), column("clip")
         starts = np.asarray(edges[:-1])
         clipped = np.logical_or.reduceat(old_clip != 0, starts).tolist()  # any(host.clip)

@@ -320,6 +320,10 @@ class Simulation:
         n = len(self.submit)
         nan = float("nan")
         self.weight = _as_list(self.fp.weight)
+        # what each instance's slot holds while it runs, as arrays a usage step takes from
+        # (fp.weight changes with self.weight, before a start)
+        self.slot_constants = {"weight": self.fp.weight, "membw": np.asarray(self.membw, float),
+                               "io": np.asarray(self.io, float), "batch": np.asarray(self.batch, bool)}
         self.slot_of = [-1] * n
         self.attempt_s = np.full(n, nan)  # when the current attempt started running
         self.demand_s = [0.0] * n
@@ -918,7 +922,7 @@ class Simulation:
             cpu, mem = self.usage.at(inst, now - self.attempt_s[inst], now)
             cores = np.repeat([host.cores for host in busy], counts)
             cpu, clip, mem = capped_usage(cpu, mem, cores, fp.cpu_cap[inst], fp.mem_cap[inst])
-            step = FleetStep(busy, counts, now)
+            step = FleetStep(busy, counts, now, inst, self.slot_constants)
             step.set_usage(cpu, clip, mem)
             if self.vm or not self._pressed(busy, inst, mem):
                 step.rebalance()

@@ -45,6 +45,9 @@ ops = st.lists(st.tuples(st.sampled_from(["add", "add", "fill", "remove", "step"
 def test_the_fleet_step_gives_each_slot_and_host_the_doubles_of_the_step_host_by_host(ops, hosts, vm, k_membw, k_io):
     by_host, whole = fleet(hosts, vm, k_membw, k_io), fleet(hosts, vm, k_membw, k_io)
     slot_of = ([-1] * INSTANCES, [-1] * INSTANCES)
+    # what each instance's slot is given and keeps: the step takes these by instance
+    constants = {"weight": np.zeros(INSTANCES), "membw": np.zeros(INSTANCES), "io": np.zeros(INSTANCES),
+                 "batch": np.zeros(INSTANCES, dtype=bool)}
     now, next_i = 0.0, 0
     for op, dt, seed in ops:
         now += dt
@@ -59,6 +62,8 @@ def test_the_fleet_step_gives_each_slot_and_host_the_doubles_of_the_step_host_by
                 for states, slots in zip((by_host, whole), slot_of):
                     states[h].add(now, next_i, *args, slots, *extra)
                     states[h].rebalance(now)
+                for name, value in (("weight", args[1]), ("batch", args[3]), ("membw", extra[0]), ("io", extra[1])):
+                    constants[name][next_i] = value
                 next_i += 1
         elif op == "remove":
             busy = [h for h in range(hosts) if by_host[h].n]
@@ -79,7 +84,8 @@ def test_the_fleet_step_gives_each_slot_and_host_the_doubles_of_the_step_host_by
                 by_host[h].rebalance(now)
                 start += count
             if busy:
-                step = FleetStep([whole[h] for h in busy], counts, now)
+                inst = np.array([i for h in busy for i in whole[h].inst], dtype=np.int64)
+                step = FleetStep([whole[h] for h in busy], counts, now, *((inst, constants) if seed % 2 else ()))
                 step.set_usage(demand, clip, mem)
                 step.rebalance()
         for a, b in zip(by_host, whole):
