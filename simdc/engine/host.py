@@ -95,6 +95,29 @@ class FleetFigures:
         return figures
 
 
+class SlotMirror:
+    """Per-instance copies, shape ``(instances,)``, of the slot columns only a start and a
+    usage step change: ``demand``, ``clip`` (cores) and ``hwm`` (GiB) of each running
+    instance's slot, as :meth:`HostState.add` and the usage steps leave them (an entry of
+    an instance not running is stale). A usage step reads them by instance
+    (:class:`FleetStep`) instead of from every host's lists."""
+
+    def __init__(self, instances: int):
+        self.demand = np.zeros(instances)
+        self.clip = np.zeros(instances)
+        self.hwm = np.zeros(instances)
+
+    @classmethod
+    def attach(cls, hosts: list["HostState"], instances: int) -> "SlotMirror":
+        """A mirror the empty ``hosts`` keep up to date from now on."""
+        mirror = cls(instances)
+        for host in hosts:
+            if host.inst:
+                raise ValueError("SlotMirror.attach: hosts must be empty")
+            host.mirror = mirror
+        return mirror
+
+
 class HostState:
     """Bookings, running set and ∫ value dt of one host since t = 0."""
 
@@ -133,6 +156,7 @@ class HostState:
         self.book_mem = 0.0
         self.fleet: FleetBookings | None = None  # the fleet-wide copy placement reads, when attached
         self.figures: FleetFigures | None = None  # the fleet-wide figures samples read, when attached
+        self.mirror: SlotMirror | None = None  # per-instance copies of slot columns, when attached
         self.resident = 0
         # the running set, one slot per running instance:
         # inst, demand (cores wanted now, capped by vCPUs or limit), clip (cores wanted now
@@ -302,6 +326,9 @@ class HostState:
         self.rate.append(self.speed if batch else 0.0)
         self.mem.append(mem)
         self.hwm.append(mem)
+        mirror = self.mirror
+        if mirror is not None:
+            mirror.demand[i], mirror.clip[i], mirror.hwm[i] = demand, clip, mem
         self.batch.append(batch)
         self.rem.append(work_s)
         self.since.append(now)
@@ -381,6 +408,9 @@ class HostState:
         self.demand_sum = float(demand.sum())
         self.mem_sum = float(mem.sum())
         self.hwm_sum = float(hwm.sum())
+        if self.mirror is not None:
+            inst = self.inst_array()
+            self.mirror.demand[inst], self.mirror.clip[inst], self.mirror.hwm[inst] = demand, self.clip, hwm
 
     def settle(self, now: float) -> None:
         """Bring every slot's accumulators and batch work up to ``now``."""
@@ -660,7 +690,8 @@ class FleetStep:
     host) and ``constants`` (per-instance arrays, shape ``(instances,)``, of slot columns
     that never change while an instance runs: any of ``weight``, ``membw``, ``io``,
     ``batch``, holding what :meth:`HostState.add` was given) let those columns be taken
-    by instance instead of read from every host's lists.
+    by instance instead of read from every host's lists; so do the hosts' mirror
+    (:class:`SlotMirror`), when attached, for ``demand``, ``clip`` and ``hwm``.
     """
 
     def __init__(self, hosts: list[HostState], counts: list[int], now: float, inst: np.ndarray | None = None,
@@ -668,7 +699,12 @@ class FleetStep:
         self.hosts, self.counts, self.now = hosts, counts, now
         self.total = sum(counts)
         self.edges = list(itertools.accumulate(counts, initial=0))  # host k's slots: edges[k]:edges[k + 1]
-        self.inst, self.constants = inst, constants or {}
+        self.inst, self.constants = inst, dict(constants or {})
+        self.mirror = hosts[0].mirror if hosts else None
+        if self.mirror is not None:  # read, and kept up to date, by instance
+            if inst is None:
+                self.inst = self._column("inst", np.int64)
+            self.constants.update(demand=self.mirror.demand, clip=self.mirror.clip, hwm=self.mirror.hwm)
 
     def _column(self, name: str, dtype=float) -> np.ndarray:
         """Slot column ``name`` over the fleet's slots, host after host."""
@@ -689,7 +725,10 @@ class FleetStep:
         # settle: each slot's integrals and batch work up to now (HostState._settle_short)
         since_all = [h._since_all for h in hosts]  # a host's slots' one `since`, when they share one
         if None in since_all:
-            dt = now - column("since")
+            unknown = [s is None for s in since_all]
+            dt = np.repeat(now - np.array([now if s is None else s for s in since_all]), counts)
+            dt[self._per_slot(unknown)] = now - np.fromiter(itertools.chain.from_iterable(
+                h.since for h, u in zip(hosts, unknown) if u), float, sum(c for c, u in zip(counts, unknown) if u))
         else:
             dt = np.repeat(now - np.array(since_all), counts)
         old_demand, old_clip = column("demand"), column("clip")
@@ -714,11 +753,15 @@ class FleetStep:
             degraded_acc = np.where(on, degraded + np.where(ispeed < DEGRADED, dt, 0.0), degraded).tolist()
         if any(batch):
             rem = column("rem")
-            self.rem = np.where(self._per_slot(batch), rem - column("rate") * dt, rem)
+            self.rate = column("rate")
+            self.rem = np.where(self._per_slot(batch), rem - self.rate * dt, rem)
             rem_list = self.rem.tolist()
         # the new usage (HostState.set_usage)
         hwm = np.maximum(column("hwm"), mem)
         sums = np.stack([demand, clip, mem, hwm])
+        if self.mirror is not None:
+            inst = self.inst
+            self.mirror.demand[inst], self.mirror.clip[inst], self.mirror.hwm[inst] = demand, clip, hwm
         new_demand, new_clip, new_mem, new_hwm = demand.tolist(), clip.tolist(), mem.tolist(), hwm.tolist()
         self.demand = demand
         for k, host in enumerate(hosts):
@@ -765,7 +808,7 @@ class FleetStep:
             speed = np.repeat([c[1] if c is not None else 1.0 for c in changes], counts)
             contended = [c is not None and c[2] for c in changes]
             interfering = [c is not None and c[3] for c in changes]
-            rate = column("rate") if any(batch) else None
+            rate = self.rate if any(batch) else None
             ispeed = None
             if any(interfering):
                 # HostState._share_short's interference speeds, per slot with its host's sums
@@ -812,7 +855,7 @@ class FleetStep:
                 if host.batch_n:
                     host.rate[:] = rate_list[lo:hi]
         else:
-            rate = column("rate")
+            rate = self.rate
         # the next batch finish of each host: since + max(rem, 0) / rate, since = now
         if any(batch):
             rem = self.rem

@@ -29,7 +29,7 @@ import simpy
 from simpy.core import NORMAL, URGENT
 
 from simdc.engine.dependencies import Dependencies
-from simdc.engine.host import FleetBookings, FleetFigures, FleetStep, HostState
+from simdc.engine.host import FleetBookings, FleetFigures, FleetStep, HostState, SlotMirror
 from simdc.engine.images import LayerCache
 from simdc.engine.meter import Meter
 from simdc.engine.network import GIB_S_PER_GBPS, Network
@@ -322,6 +322,7 @@ class Simulation:
         self.weight = _as_list(self.fp.weight)
         # what each instance's slot holds while it runs, as arrays a usage step takes from
         # (fp.weight changes with self.weight, before a start)
+        SlotMirror.attach(self.hosts, n)
         self.slot_constants = {"weight": self.fp.weight, "membw": np.asarray(self.membw, float),
                                "io": np.asarray(self.io, float), "batch": np.asarray(self.batch, bool)}
         self.slot_of = [-1] * n

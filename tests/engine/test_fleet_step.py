@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from simdc.engine.host import SLOTS, FleetFigures, FleetStep, HostState
+from simdc.engine.host import SLOTS, FleetFigures, FleetStep, HostState, SlotMirror
 from simdc.model.host import HostSpec
 
 SPEC = HostSpec(cpu_cores=8, memory_gib=32, reserved_memory_gib=2)
@@ -24,6 +24,7 @@ def fleet(hosts: int, vm: bool, k_membw: float, k_io: float) -> list[HostState]:
     states = [HostState(h, SPEC, 12.0, 40.0, overhead_gib=0.1, vm=vm, swap_slowdown=0.5,
                         membw_sensitivity=k_membw, io_sensitivity=k_io) for h in range(hosts)]
     FleetFigures.attach(states)
+    SlotMirror.attach(states, INSTANCES)
     return states
 
 
@@ -94,6 +95,9 @@ def test_the_fleet_step_gives_each_slot_and_host_the_doubles_of_the_step_host_by
             for name in FIGURES:
                 assert repr(getattr(a, name)) == repr(getattr(b, name)), name  # the same double (or None)
             assert a.next_finish(now) == b.next_finish(now)
+            for host in (a, b):  # the mirror holds each running instance's slot values
+                for name in ("demand", "clip", "hwm"):
+                    assert getattr(host.mirror, name)[host.inst].tolist() == getattr(host, name), name
         for name in ("running", "cpu_demand", "cpu_used", "mem_used", "swapped"):
             assert getattr(by_host[0].figures, name) == getattr(whole[0].figures, name), name
 
