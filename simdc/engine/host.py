@@ -17,6 +17,14 @@ operations per element, so they give the same doubles.
 
 The next batch finish is kept between changes rather than found by a scan each time
 (:meth:`HostState.next_finish`).
+
+A usage step changes every running slot of the fleet at once: :class:`FleetStep` reads
+the hosts' slot lists into arrays over the fleet's slots, settles them and sets their
+usage in one numpy evaluation, recomputes the slow hosts' shares the same way (only the
+contended ones water-filled, host by host), and writes the lists back; the columns fixed
+while an instance runs, and those only a start or a step changes (:class:`SlotMirror`),
+are taken by instance instead of read from the lists. :class:`FleetFigures` keeps what a
+timeseries sample records of each host, so a sample does not walk the hosts.
 """
 
 from __future__ import annotations
@@ -739,9 +747,8 @@ class FleetStep:
         demand_acc = np.where(clip_slot, acc + (old_demand + old_clip) * dt, acc + old_demand * dt).tolist()
         unmet_hosts = [c or k for c, k in zip(contended, clipped)]
         if any(unmet_hosts):
-            acc = column("unmet_acc")
-            gap = np.where(clip_slot, np.where(self._per_slot(contended), column("gap") + old_clip, old_clip),
-                           column("gap"))
+            acc, gap = column("unmet_acc"), column("gap")
+            gap = np.where(clip_slot, np.where(self._per_slot(contended), gap + old_clip, old_clip), gap)
             unmet_acc = np.where(self._per_slot(unmet_hosts), acc + gap * dt, acc).tolist()
         if any(swapped):
             acc = column("swap_acc")

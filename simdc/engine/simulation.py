@@ -5,7 +5,8 @@ container killed by the OOM killer waits a back-off and starts again on the same
 
 Each instance waits on one thing at a time, so instances are not SimPy processes: each
 step is a timeout whose callback takes the next step (DESIGN.md §3). Usage changes on a
-fixed step for all hosts at once, vectorised per host. Per-instance numbers live in
+fixed step for all hosts at once, vectorised over the fleet's running slots
+(:class:`~simdc.engine.host.FleetStep`). Per-instance numbers live in
 plain lists indexed by workload row; tables are built once, at the end.
 
 This is the general engine. Runs that need only part of it (no batch work, images,
@@ -913,7 +914,10 @@ class Simulation:
 
     def _on_usage_step(self, event) -> None:
         """New usage for every running instance of the fleet: one vectorised evaluation,
-        then each host takes its slice and settles (no event per instance per step)."""
+        then every slot settled and given it, and every host's shares recomputed, over
+        the fleet's slots at once (no event per instance per step). When the OOM killer
+        must act on a container host, the shares go host by host after the usage, as at
+        any change (:meth:`_settle_host`)."""
         now = self.env.now
         busy = [host for host in self.hosts if host.inst]
         if busy:
