@@ -692,7 +692,7 @@ class FleetStep:
     halves: :meth:`set_usage` (every slot settled up to ``now`` and given its new usage),
     then :meth:`rebalance` (shares, rates and the next batch finish of every host).
     ``counts[k]`` is ``hosts[k].n``. A caller that must act on a host between the two
-    (memory pressure) rebalances host by host instead.
+    (memory pressure) skips it in :meth:`rebalance` and rebalances it itself.
 
     ``inst`` (shape ``(total slots,)``: the instances in the hosts' slots, host after
     host) and ``constants`` (per-instance arrays, shape ``(instances,)``, of slot columns
@@ -797,17 +797,20 @@ class FleetStep:
             # rows gives each row's 1-d sum; np.add.reduceat does not)
             host.demand_sum, host.clip_sum, host.mem_sum, host.hwm_sum = sums[:, lo:hi].sum(axis=1).tolist()
 
-    def rebalance(self) -> None:
-        """:meth:`HostState.rebalance` at ``now`` for every host, right after
-        :meth:`set_usage` (nothing may change a host's running set between the two), with
-        the next batch finish of each planned."""
+    def rebalance(self, skip: list[bool] | None = None) -> None:
+        """:meth:`HostState.rebalance` at ``now`` for every host but those ``skip`` marks
+        (left as :meth:`set_usage` left them, for the caller to rebalance), right after
+        set_usage (nothing may change a host's running set between the two), with the
+        next batch finish of each planned."""
         hosts, counts, edges, now = self.hosts, self.counts, self.edges, self.now
-        changes = [host._rebalance_state(now) for host in hosts]
-        batch = [host.batch_n > 0 for host in hosts]
+        mine = [True] * len(hosts) if skip is None else [not s for s in skip]
+        changes = [host._rebalance_state(now) if m else None for host, m in zip(hosts, mine)]
+        batch = [m and host.batch_n > 0 for host, m in zip(hosts, mine)]
         slow = [c is not None for c in changes]
         if not any(slow) and not any(batch):
-            for host in hosts:
-                host._finish_known, host._finish = True, None
+            for host, m in zip(hosts, mine):
+                if m:
+                    host._finish_known, host._finish = True, None
             return
         column = self._column
         demand = self.demand
@@ -872,5 +875,6 @@ class FleetStep:
             soonest = np.minimum.reduceat(when, starts).tolist()
             any_going = np.logical_or.reduceat(going, starts).tolist()
         for k, host in enumerate(hosts):
-            host._finish_known = True
-            host._finish = soonest[k] if batch[k] and any_going[k] else None
+            if mine[k]:
+                host._finish_known = True
+                host._finish = soonest[k] if batch[k] and any_going[k] else None

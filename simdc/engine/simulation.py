@@ -929,23 +929,26 @@ class Simulation:
             cpu, clip, mem = capped_usage(cpu, mem, cores, fp.cpu_cap[inst], fp.mem_cap[inst])
             step = FleetStep(busy, counts, now, inst, self.slot_constants)
             step.set_usage(cpu, clip, mem)
-            if self.vm or not self._pressed(busy, inst, mem):
-                step.rebalance()
-                for host in busy:
-                    self._schedule_finish(host, now)
-            else:  # the OOM killer acts on some host: host by host, as at any change
-                for host in busy:
+            pressed = None if self.vm else self._pressed(busy, inst, mem, step.edges)
+            step.rebalance(pressed)
+            for k, host in enumerate(busy):
+                if pressed is not None and pressed[k]:  # the OOM killer acts first, as at any change
                     self._settle_host(host, now)
+                else:
+                    self._schedule_finish(host, now)
         if now + self.usage.step_s < self.duration_s:
             self._after(self.usage.step_s, self._on_usage_step, None)
 
-    def _pressed(self, busy: list[HostState], inst: np.ndarray, mem: np.ndarray) -> bool:
-        """Whether any container host of ``busy`` is over its memory or runs an instance
-        above its own limit (``inst``, ``mem``: every running instance of ``busy`` and its
-        GiB now, shapes ``(slots,)``): what :meth:`_settle_host` tests host by host."""
-        if any(host.over_memory() for host in busy):
-            return True
-        return self.has_limits and bool((mem > self.fp.mem_limit[inst]).any())
+    def _pressed(self, busy: list[HostState], inst: np.ndarray, mem: np.ndarray, edges: list[int]) -> list[bool]:
+        """Which container hosts of ``busy`` are over their memory or run an instance above
+        its own limit, what :meth:`_settle_host` tests (``inst``, ``mem``: every running
+        instance of ``busy`` and its GiB now, shapes ``(slots,)``, host k's at
+        ``edges[k]:edges[k + 1]``)."""
+        pressed = [host.over_memory() for host in busy]
+        if self.has_limits:
+            over = np.logical_or.reduceat(mem > self.fp.mem_limit[inst], np.asarray(edges[:-1])).tolist()
+            pressed = [p or o for p, o in zip(pressed, over)]
+        return pressed
 
     def _on_sample(self, event) -> None:
         now = self.env.now
