@@ -915,9 +915,9 @@ class Simulation:
     def _on_usage_step(self, event) -> None:
         """New usage for every running instance of the fleet: one vectorised evaluation,
         then every slot settled and given it, and every host's shares recomputed, over
-        the fleet's slots at once (no event per instance per step). When the OOM killer
-        must act on a container host, the shares go host by host after the usage, as at
-        any change (:meth:`_settle_host`)."""
+        the fleet's slots at once (no event per instance per step). A container host the
+        OOM killer must act on goes through :meth:`_settle_host` instead, as at any
+        change, in host order."""
         now = self.env.now
         busy = [host for host in self.hosts if host.inst]
         if busy:
