@@ -17,9 +17,20 @@ operations per element, so they give the same doubles.
 
 The next batch finish is kept between changes rather than found by a scan each time
 (:meth:`HostState.next_finish`).
+
+A usage step changes every running slot of the fleet at once: :class:`FleetStep` reads
+the hosts' slot lists into arrays over the fleet's slots, settles them and sets their
+usage in one numpy evaluation, recomputes the slow hosts' shares the same way (only the
+contended ones water-filled, host by host), and writes the lists back; the columns fixed
+while an instance runs, and those only a start or a step changes (:class:`SlotMirror`),
+are taken by instance instead of read from the lists. :class:`FleetFigures` keeps what a
+timeseries sample records of each host, so a sample does not walk the hosts.
 """
 
 from __future__ import annotations
+
+import itertools
+from operator import attrgetter
 
 import numpy as np
 
@@ -143,6 +154,56 @@ class BookedArrays:
             self.placer.set_starting(j, count)
 
 
+class FleetFigures:
+    """Every host's figures a timeseries sample records, as lists indexed by host: what
+    each host's last rebalance left (:meth:`HostState._rebalance_state` writes its own
+    entry), so a sample reads them without walking the hosts. The same doubles as the
+    hosts' attributes give: ``cpu_demand`` is ``cpu_demand + cpu_clip`` (cores, demand
+    above the ceilings included), ``cpu_used`` is ``min(cpu_demand, cores)``,
+    ``mem_used`` is the GiB resident with the machine's own ``base``, ``swapped`` GiB."""
+
+    def __init__(self, hosts: list["HostState"]):
+        self.running = [0] * len(hosts)  # instances in each host's running set
+        self.cpu_demand = [0.0] * len(hosts)
+        self.cpu_used = [0.0] * len(hosts)
+        self.mem_used = [host.mem_used + host.base for host in hosts]
+        self.swapped = [0.0] * len(hosts)
+
+    @classmethod
+    def attach(cls, hosts: list["HostState"]) -> "FleetFigures":
+        """Figures for ``hosts`` (indexed by ``host.index``, which must be 0..n-1, as
+        placed) that the hosts keep up to date from now on; they must be empty."""
+        figures = cls(hosts)
+        for k, host in enumerate(hosts):
+            if host.inst or host.index != k:
+                raise ValueError("FleetFigures.attach: hosts must be empty and in index order")
+            host.figures = figures
+        return figures
+
+
+class SlotMirror:
+    """Per-instance copies, shape ``(instances,)``, of the slot columns only a start and a
+    usage step change: ``demand``, ``clip`` (cores) and ``hwm`` (GiB) of each running
+    instance's slot, as :meth:`HostState.add` and the usage steps leave them (an entry of
+    an instance not running is stale). A usage step reads them by instance
+    (:class:`FleetStep`) instead of from every host's lists."""
+
+    def __init__(self, instances: int):
+        self.demand = np.zeros(instances)
+        self.clip = np.zeros(instances)
+        self.hwm = np.zeros(instances)
+
+    @classmethod
+    def attach(cls, hosts: list["HostState"], instances: int) -> "SlotMirror":
+        """A mirror the empty ``hosts`` keep up to date from now on."""
+        mirror = cls(instances)
+        for host in hosts:
+            if host.inst:
+                raise ValueError("SlotMirror.attach: hosts must be empty")
+            host.mirror = mirror
+        return mirror
+
+
 class HostState:
     """Bookings, running set and ∫ value dt of one host since t = 0."""
 
@@ -177,6 +238,8 @@ class HostState:
         self.out = False  # repairing, rebooting or in maintenance: counted in down_s
         self.down = False  # out or cordoned, kept as one flag for the hot fit test
         self.failures = 0  # host or kernel failures that struck here
+        self.figures: FleetFigures | None = None  # the fleet-wide figures samples read, when attached
+        self.mirror: SlotMirror | None = None  # per-instance copies of slot columns, when attached
         # the running set, one slot per running instance:
         # inst, demand (cores wanted now, capped by vCPUs or limit), clip (cores wanted now
         # above that ceiling: demand never served, counted as unmet), weight (CPU weight),
@@ -349,6 +412,9 @@ class HostState:
         self.rate.append(self.speed if batch else 0.0)
         self.mem.append(mem)
         self.hwm.append(mem)
+        mirror = self.mirror
+        if mirror is not None:
+            mirror.demand[i], mirror.clip[i], mirror.hwm[i] = demand, clip, mem
         self.batch.append(batch)
         self.rem.append(work_s)
         self.since.append(now)
@@ -428,6 +494,9 @@ class HostState:
         self.demand_sum = float(demand.sum())
         self.mem_sum = float(mem.sum())
         self.hwm_sum = float(hwm.sum())
+        if self.mirror is not None:
+            inst = self.inst_array()
+            self.mirror.demand[inst], self.mirror.clip[inst], self.mirror.hwm[inst] = demand, self.clip, hwm
 
     def settle(self, now: float) -> None:
         """Bring every slot's accumulators and batch work up to ``now``."""
@@ -506,26 +575,10 @@ class HostState:
         Call after :meth:`add`, :meth:`remove` or :meth:`set_usage`, and after container
         memory pressure has been resolved.
         """
-        if now > self.last_t:
-            self.advance(now)
-        n = len(self.inst)
-        cpu_demand = self.demand_sum
-        contended = is_contended(cpu_demand, self.cores)
-        if self.vm:
-            mem_used, swapped, speed, reclaiming = self._memory()
-        else:
-            mem_used, swapped, speed, reclaiming = self.mem_sum + self.overhead * n, 0.0, 1.0, False
-        interfering = n > 1 and ((self.k_membw > 0 and self.membw_sum > 0) or (self.k_io > 0 and self.io_sum > 0))
-        was_interfering = self.interfering
-        was_slow = self.contended or self.swapped > 0 or was_interfering
-        slow = contended or swapped > 0 or interfering
-        if slow and not was_slow:
-            self.settle(now)  # until now everyone had its full share
-        self.cpu_demand, self.contended, self.interfering = cpu_demand, contended, interfering
-        self.cpu_clip = self.clip_sum
-        self.mem_used, self.swapped, self.speed, self.reclaiming = mem_used, swapped, speed, reclaiming
-        if not (was_slow or slow):
+        change = self._rebalance_state(now)
+        if change is None:
             return  # fast before and after: every slot keeps its full share
+        n, speed, contended, interfering, was_slow, was_interfering = change
         if n <= SHORT_HOST:
             self._share_short(n, speed, contended, interfering, was_slow, was_interfering)
             return
@@ -558,6 +611,42 @@ class HostState:
             if ispeed is not None:
                 rate = rate * ispeed
             self.rate[:] = np.where(np.asarray(self.batch, dtype=bool), rate, 0.0).tolist()
+
+    def _rebalance_state(self, now: float) -> tuple[int, float, bool, bool, bool, bool] | None:
+        """:meth:`rebalance`'s part per host: integrals up to ``now``, then the running
+        set's aggregates, memory reclaim and whether it is contended or interfering.
+        Returns ``(n, speed, contended, interfering, was_slow, was_interfering)`` for the
+        shares to be recomputed, or ``None`` when the host was and stays fast (every slot
+        keeps its full share)."""
+        if now > self.last_t:
+            self.advance(now)
+        n = len(self.inst)
+        cpu_demand = self.demand_sum
+        contended = is_contended(cpu_demand, self.cores)
+        if self.vm:
+            mem_used, swapped, speed, reclaiming = self._memory()
+        else:
+            mem_used, swapped, speed, reclaiming = self.mem_sum + self.overhead * n, 0.0, 1.0, False
+        interfering = n > 1 and ((self.k_membw > 0 and self.membw_sum > 0) or (self.k_io > 0 and self.io_sum > 0))
+        was_interfering = self.interfering
+        was_slow = self.contended or self.swapped > 0 or was_interfering
+        slow = contended or swapped > 0 or interfering
+        if slow and not was_slow:
+            self.settle(now)  # until now everyone had its full share
+        self.cpu_demand, self.contended, self.interfering = cpu_demand, contended, interfering
+        self.cpu_clip = self.clip_sum
+        self.mem_used, self.swapped, self.speed, self.reclaiming = mem_used, swapped, speed, reclaiming
+        figures = self.figures
+        if figures is not None:  # what a sample reads, as _sample computed it from these
+            index = self.index
+            figures.running[index] = n
+            figures.cpu_demand[index] = cpu_demand + self.clip_sum
+            figures.cpu_used[index] = cpu_demand if cpu_demand < self.cores else self.cores
+            figures.mem_used[index] = mem_used + self.base
+            figures.swapped[index] = swapped
+        if not (was_slow or slow):
+            return None
+        return n, speed, contended, interfering, was_slow, was_interfering
 
     def _share_short(self, n: int, speed: float, contended: bool, interfering: bool, was_slow: bool,
                      was_interfering: bool) -> None:
@@ -661,3 +750,209 @@ class HostState:
 
     def mem_array(self) -> np.ndarray:
         return np.asarray(self.mem, dtype=float)
+
+
+# --- a usage step over the fleet -------------------------------------------------------
+#
+# At a usage step every running instance of the fleet gets new usage at once. The hosts'
+# slot lists are read into arrays over the fleet's slots (host after host, the order of
+# `hosts`), settled and given their usage in one numpy evaluation, and the shares of the
+# hosts that are slow (contended, swapping or interfering) recomputed the same way, only
+# the contended ones water-filled, host by host. Each element goes through the same IEEE
+# operations as :meth:`HostState.settle`, :meth:`HostState.set_usage` and
+# :meth:`HostState.rebalance` apply to it (a branch a host does not take keeps the old
+# value, by ``np.where``), and each host's sums are numpy sums over its own slots, as
+# set_usage's: the same doubles as host by host (tests/engine/test_fleet_step.py).
+
+
+class FleetStep:
+    """One usage step at ``now`` over ``hosts`` (each with a running instance), in two
+    halves: :meth:`set_usage` (every slot settled up to ``now`` and given its new usage),
+    then :meth:`rebalance` (shares, rates and the next batch finish of every host).
+    ``counts[k]`` is ``hosts[k].n``. A caller that must act on a host between the two
+    (memory pressure) skips it in :meth:`rebalance` and rebalances it itself.
+
+    ``inst`` (shape ``(total slots,)``: the instances in the hosts' slots, host after
+    host) and ``constants`` (per-instance arrays, shape ``(instances,)``, of slot columns
+    that never change while an instance runs: any of ``weight``, ``membw``, ``io``,
+    ``batch``, holding what :meth:`HostState.add` was given) let those columns be taken
+    by instance instead of read from every host's lists; so do the hosts' mirror
+    (:class:`SlotMirror`), when attached, for ``demand``, ``clip`` and ``hwm``.
+    """
+
+    def __init__(self, hosts: list[HostState], counts: list[int], now: float, inst: np.ndarray | None = None,
+                 constants: dict[str, np.ndarray] | None = None):
+        self.hosts, self.counts, self.now = hosts, counts, now
+        self.total = sum(counts)
+        self.edges = list(itertools.accumulate(counts, initial=0))  # host k's slots: edges[k]:edges[k + 1]
+        self.inst, self.constants = inst, dict(constants or {})
+        self.mirror = hosts[0].mirror if hosts else None
+        if self.mirror is not None:  # read, and kept up to date, by instance
+            if inst is None:
+                self.inst = self._column("inst", np.int64)
+            self.constants.update(demand=self.mirror.demand, clip=self.mirror.clip, hwm=self.mirror.hwm)
+
+    def _column(self, name: str, dtype=float) -> np.ndarray:
+        """Slot column ``name`` over the fleet's slots, host after host."""
+        if name in self.constants and self.inst is not None:
+            return self.constants[name][self.inst]
+        return np.fromiter(itertools.chain.from_iterable(map(attrgetter(name), self.hosts)), dtype, self.total)
+
+    def _per_slot(self, flags: list[bool]) -> np.ndarray:
+        return np.repeat(np.array(flags, dtype=bool), self.counts)
+
+    def set_usage(self, demand: np.ndarray, clip: np.ndarray, mem: np.ndarray) -> None:
+        """:meth:`HostState.set_usage` for every host: shapes ``(total slots,)``, in
+        ``hosts`` order (cores within the ceilings, cores above them, GiB)."""
+        hosts, counts, edges, now = self.hosts, self.counts, self.edges, self.now
+        flags = [(h.contended, h.swapped > 0, h.interfering, h.batch_n > 0) for h in hosts]
+        contended, swapped, interfering, batch = (list(f) for f in zip(*flags))
+        column = self._column
+        # settle: each slot's integrals and batch work up to now (HostState._settle_short)
+        since_all = [h._since_all for h in hosts]  # a host's slots' one `since`, when they share one
+        if None in since_all:
+            unknown = [s is None for s in since_all]
+            dt = np.repeat(now - np.array([now if s is None else s for s in since_all]), counts)
+            dt[self._per_slot(unknown)] = now - np.fromiter(itertools.chain.from_iterable(
+                h.since for h, u in zip(hosts, unknown) if u), float, sum(c for c, u in zip(counts, unknown) if u))
+        else:
+            dt = np.repeat(now - np.array(since_all), counts)
+        old_demand, old_clip = column("demand"), column("clip")
+        starts = np.asarray(edges[:-1])
+        clipped = np.logical_or.reduceat(old_clip != 0, starts).tolist()  # any(host.clip)
+        clip_slot = self._per_slot(clipped)
+        acc = column("demand_acc")
+        demand_acc = np.where(clip_slot, acc + (old_demand + old_clip) * dt, acc + old_demand * dt).tolist()
+        unmet_hosts = [c or k for c, k in zip(contended, clipped)]
+        if any(unmet_hosts):
+            acc, gap = column("unmet_acc"), column("gap")
+            gap = np.where(clip_slot, np.where(self._per_slot(contended), gap + old_clip, old_clip), gap)
+            unmet_acc = np.where(self._per_slot(unmet_hosts), acc + gap * dt, acc).tolist()
+        if any(swapped):
+            acc = column("swap_acc")
+            swap_acc = np.where(self._per_slot(swapped), acc + dt, acc).tolist()
+        if any(interfering):
+            on = self._per_slot(interfering)
+            ispeed, extra, degraded = column("ispeed"), column("extra_acc"), column("degraded_acc")
+            extra_acc = np.where(on, extra + (1.0 / ispeed - 1.0) * dt, extra).tolist()
+            degraded_acc = np.where(on, degraded + np.where(ispeed < DEGRADED, dt, 0.0), degraded).tolist()
+        if any(batch):
+            rem = column("rem")
+            self.rate = column("rate")
+            self.rem = np.where(self._per_slot(batch), rem - self.rate * dt, rem)
+            rem_list = self.rem.tolist()
+        # the new usage (HostState.set_usage)
+        hwm = np.maximum(column("hwm"), mem)
+        sums = np.stack([demand, clip, mem, hwm])
+        if self.mirror is not None:
+            inst = self.inst
+            self.mirror.demand[inst], self.mirror.clip[inst], self.mirror.hwm[inst] = demand, clip, hwm
+        new_demand, new_clip, new_mem, new_hwm = demand.tolist(), clip.tolist(), mem.tolist(), hwm.tolist()
+        self.demand = demand
+        for k, host in enumerate(hosts):
+            lo, hi = edges[k], edges[k + 1]
+            n = hi - lo
+            host._finish_known = False
+            host.demand_acc[:] = demand_acc[lo:hi]
+            if unmet_hosts[k]:
+                host.unmet_acc[:] = unmet_acc[lo:hi]
+            if swapped[k]:
+                host.swap_acc[:] = swap_acc[lo:hi]
+            if interfering[k]:
+                host.extra_acc[:] = extra_acc[lo:hi]
+                host.degraded_acc[:] = degraded_acc[lo:hi]
+            if batch[k]:
+                host.rem[:] = rem_list[lo:hi]
+            host.since[:] = [now] * n
+            host._since_all = now
+            host.demand[:] = new_demand[lo:hi]
+            host.alloc[:] = new_demand[lo:hi]
+            host.gap[:] = [0.0] * n
+            host.clip[:] = new_clip[lo:hi]
+            host.mem[:] = new_mem[lo:hi]
+            host.hwm[:] = new_hwm[lo:hi]
+            # numpy sums over the host's own slots, as set_usage's (a 2-d sum along its
+            # rows gives each row's 1-d sum; np.add.reduceat does not)
+            host.demand_sum, host.clip_sum, host.mem_sum, host.hwm_sum = sums[:, lo:hi].sum(axis=1).tolist()
+
+    def rebalance(self, skip: list[bool] | None = None) -> None:
+        """:meth:`HostState.rebalance` at ``now`` for every host but those ``skip`` marks
+        (left as :meth:`set_usage` left them, for the caller to rebalance), right after
+        set_usage (nothing may change a host's running set between the two), with the
+        next batch finish of each planned."""
+        hosts, counts, edges, now = self.hosts, self.counts, self.edges, self.now
+        mine = [True] * len(hosts) if skip is None else [not s for s in skip]
+        changes = [host._rebalance_state(now) if m else None for host, m in zip(hosts, mine)]
+        batch = [m and host.batch_n > 0 for host, m in zip(hosts, mine)]
+        slow = [c is not None for c in changes]
+        if not any(slow) and not any(batch):
+            for host, m in zip(hosts, mine):
+                if m:
+                    host._finish_known, host._finish = True, None
+            return
+        column = self._column
+        demand = self.demand
+        if any(slow):
+            speed = np.repeat([c[1] if c is not None else 1.0 for c in changes], counts)
+            contended = [c is not None and c[2] for c in changes]
+            interfering = [c is not None and c[3] for c in changes]
+            rate = self.rate if any(batch) else None
+            ispeed = None
+            if any(interfering):
+                # HostState._share_short's interference speeds, per slot with its host's sums
+                membw, io = column("membw"), column("io")
+                k_membw = np.repeat([h.k_membw for h in hosts], counts)
+                k_io = np.repeat([h.k_io for h in hosts], counts)
+                membw_sum = np.repeat([h.membw_sum for h in hosts], counts)
+                io_sum = np.repeat([h.io_sum for h in hosts], counts)
+                on = self._per_slot(interfering)
+                ispeed = np.where(on, 1.0 / (1.0 + k_membw * membw * np.minimum(membw_sum - membw, 1.0)
+                                             + k_io * io * np.minimum(io_sum - io, 1.0)), 1.0)
+                ispeed_list = ispeed.tolist()
+            alloc = demand.copy()
+            weight = column("weight") if any(contended) else None
+            for k, host in enumerate(hosts):
+                if contended[k]:
+                    lo, hi = edges[k], edges[k + 1]
+                    alloc[lo:hi] = water_fill(demand[lo:hi], weight[lo:hi], host.cores)
+            if any(contended):
+                alloc_list, gap_list = alloc.tolist(), (demand - alloc).tolist()
+            if rate is not None:
+                # progress = share of its demand it gets, slowed by swapping and neighbours
+                cont = self._per_slot(contended)
+                share = np.divide(alloc, demand, out=np.ones(self.total), where=cont & (demand > 0))
+                new = share * speed
+                if ispeed is not None:
+                    new = np.where(on, new * ispeed, new)
+                new = np.where(self._column("batch", bool), new, 0.0)
+                rate = np.where(self._per_slot(slow), new, rate)  # a fast host keeps its rates
+                rate_list = rate.tolist()
+            for k, host in enumerate(hosts):
+                change = changes[k]
+                if change is None:
+                    continue
+                lo, hi = edges[k], edges[k + 1]
+                n, _, _, host_interfering, _, was_interfering = change
+                if host_interfering:
+                    host.ispeed[:] = ispeed_list[lo:hi]
+                elif was_interfering:
+                    host.ispeed[:] = [1.0] * n
+                if contended[k]:
+                    host.alloc[:] = alloc_list[lo:hi]
+                    host.gap[:] = gap_list[lo:hi]
+                if host.batch_n:
+                    host.rate[:] = rate_list[lo:hi]
+        else:
+            rate = self.rate
+        # the next batch finish of each host: since + max(rem, 0) / rate, since = now
+        if any(batch):
+            rem = self.rem
+            going = rate > 0
+            when = np.where(going, now + np.where(rem > 0, rem, 0.0) / np.where(going, rate, 1.0), np.inf)
+            starts = np.asarray(edges[:-1])
+            soonest = np.minimum.reduceat(when, starts).tolist()
+            any_going = np.logical_or.reduceat(going, starts).tolist()
+        for k, host in enumerate(hosts):
+            if mine[k]:
+                host._finish_known = True
+                host._finish = soonest[k] if batch[k] and any_going[k] else None

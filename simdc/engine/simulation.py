@@ -7,7 +7,8 @@ Each instance waits on one thing at a time, so instances are not SimPy processes
 step is a timer whose handler takes the next step (DESIGN.md §3). Timers sit on a bare
 heap; :func:`run_events`, the loop of both lanes, runs them in SimPy's order and steps
 SimPy only for what waits on several things (an image pull over shared flows, a move). Usage changes on a
-fixed step for all hosts at once, vectorised per host. Per-instance numbers live in
+fixed step for all hosts at once, vectorised over the fleet's running slots
+(:class:`~simdc.engine.host.FleetStep`). Per-instance numbers live in
 plain lists indexed by workload row; tables are built once, at the end.
 
 This is the general engine's state and its steps; its event handlers are the lane's
@@ -34,7 +35,7 @@ from simpy.core import NORMAL, URGENT
 
 from simdc.engine.dependencies import Dependencies
 from simdc.engine.first_fit import few_sizes
-from simdc.engine.host import BookedArrays, Bookings, HostState
+from simdc.engine.host import BookedArrays, Bookings, FleetFigures, FleetStep, HostState, SlotMirror
 from simdc.engine.images import LayerCache
 from simdc.engine.meter import Meter
 from simdc.engine.network import GIB_S_PER_GBPS, Network
@@ -221,6 +222,7 @@ class Simulation:
         self.booked = Bookings(len(hosts))
         self.hosts = [HostState(i, spec, *caps(platform, spec), **host_args, booked=self.booked)
                       for i, spec in enumerate(hosts)]
+        self.figures = FleetFigures.attach(self.hosts)  # what a sample reads
         self._images(platform, hosts, instances, images, registry)
         self.max_cpu_cap = max(h.cpu_cap for h in self.hosts)
         self.max_mem_cap = max(h.mem_cap for h in self.hosts)
@@ -360,6 +362,11 @@ class Simulation:
         n = len(self.submit)
         nan = float("nan")
         self.weight = _as_list(self.fp.weight)
+        # what each instance's slot holds while it runs, as arrays a usage step takes from
+        # (fp.weight changes with self.weight, before a start)
+        SlotMirror.attach(self.hosts, n)
+        self.slot_constants = {"weight": self.fp.weight, "membw": np.asarray(self.membw, float),
+                               "io": np.asarray(self.io, float), "batch": np.asarray(self.batch, bool)}
         self.slot_of = [-1] * n
         self.attempt_s = np.full(n, nan)  # when the current attempt started running
         # Sums and times written as the run goes: typed arrays, 8 bytes a slot (a list
@@ -785,7 +792,10 @@ class Simulation:
 
     def _usage_step(self, now: float) -> None:
         """New usage for every running instance of the fleet: one vectorised evaluation,
-        then each host takes its slice and settles (no event per instance per step)."""
+        then every slot settled and given it, and every host's shares recomputed, over
+        the fleet's slots at once (no event per instance per step). A container host the
+        OOM killer must act on goes through :meth:`_settle_host` instead, as at any
+        change, in host order."""
         busy = [host for host in self.hosts if host.inst]
         if busy:
             fp = self.fp
@@ -794,20 +804,33 @@ class Simulation:
             cpu, mem = self.usage.at(inst, now - self.attempt_s[inst], now)
             cores = np.repeat([host.cores for host in busy], counts)
             cpu, clip, mem = capped_usage(cpu, mem, cores, fp.cpu_cap[inst], fp.mem_cap[inst])
-            start = 0
-            for host, count in zip(busy, counts):
-                host.set_usage(now, cpu[start:start + count], mem[start:start + count], clip[start:start + count])
-                self._settle_host(host, now)
-                start += count
+            step = FleetStep(busy, counts, now, inst, self.slot_constants)
+            step.set_usage(cpu, clip, mem)
+            pressed = None if self.vm else self._pressed(busy, inst, mem, step.edges)
+            step.rebalance(pressed)
+            for k, host in enumerate(busy):
+                if pressed is not None and pressed[k]:  # the OOM killer acts first, as at any change
+                    self._settle_host(host, now)
+                else:
+                    self._schedule_finish(host, now)
+
+    def _pressed(self, busy: list[HostState], inst: np.ndarray, mem: np.ndarray, edges: list[int]) -> list[bool]:
+        """Which container hosts of ``busy`` are over their memory or run an instance above
+        its own limit, what :meth:`_settle_host` tests (``inst``, ``mem``: every running
+        instance of ``busy`` and its GiB now, shapes ``(slots,)``, host k's at
+        ``edges[k]:edges[k + 1]``)."""
+        pressed = [host.over_memory() for host in busy]
+        if self.has_limits:
+            over = np.logical_or.reduceat(mem > self.fp.mem_limit[inst], np.asarray(edges[:-1])).tolist()
+            pressed = [p or o for p, o in zip(pressed, over)]
+        return pressed
 
     def _sample(self, now: float) -> None:
         """One timeseries row per host."""
-        hosts = self.hosts
-        self.timeseries.add(now, self.booked.resident, [len(h.inst) for h in hosts],
-                            [h.cpu_demand + h.cpu_clip for h in hosts], [h.cpu_used for h in hosts],
-                            [h.mem_used + h.base for h in hosts],
-                            [booked + h.base for booked, h in zip(self.booked.mem, hosts)],
-                            [h.swapped for h in hosts])
+        hosts, figures = self.hosts, self.figures
+        self.timeseries.add(now, self.booked.resident, figures.running, figures.cpu_demand,
+                            figures.cpu_used, figures.mem_used,
+                            [booked + h.base for booked, h in zip(self.booked.mem, hosts)], figures.swapped)
 
     # --- tables --------------------------------------------------------------------
 

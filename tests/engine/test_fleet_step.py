@@ -1,0 +1,122 @@
+"""A usage step over the whole fleet at once (FleetStep) against the same step host by
+host (HostState.set_usage, then rebalance): the same doubles in every slot and every
+host figure, over random small fleets with interference, CPU limits, contention, VM
+memory reclaim and batch work on."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from simdc.engine.host import SLOTS, FleetFigures, FleetStep, HostState, SlotMirror
+from simdc.model.host import HostSpec
+
+SPEC = HostSpec(cpu_cores=8, memory_gib=32, reserved_memory_gib=2)
+INSTANCES = 60
+# every number a host keeps besides its slots: integrals, sums and state
+FIGURES = ("last_t", "resident_s", "cpu_demand_s", "cpu_used_s", "cpu_booked_s", "mem_used_s", "mem_alloc_s",
+           "stranded_s", "swap_s", "swapped_gib_s", "reclaim_s", "energy_j", "demand_sum", "clip_sum", "mem_sum",
+           "hwm_sum", "membw_sum", "io_sum", "batch_n", "cpu_demand", "cpu_clip", "mem_used", "swapped",
+           "reclaiming", "contended", "interfering", "speed", "_since_all")
+
+
+def fleet(hosts: int, vm: bool, k_membw: float, k_io: float) -> list[HostState]:
+    states = [HostState(h, SPEC, 12.0, 40.0, overhead_gib=0.1, vm=vm, swap_slowdown=0.5,
+                        membw_sensitivity=k_membw, io_sensitivity=k_io) for h in range(hosts)]
+    FleetFigures.attach(states)
+    SlotMirror.attach(states, INSTANCES)
+    return states
+
+
+def usage(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A step's usage of ``n`` slots: demand (some above the cores: contention), clip
+    above a ceiling for some slots (limits), memory up to above the host (reclaim)."""
+    demand = rng.uniform(0, 4, n)
+    clip = np.where(rng.random(n) < 0.3, rng.uniform(0, 1, n), 0.0)
+    return demand, clip, rng.uniform(0, 12, n)
+
+
+ops = st.lists(st.tuples(st.sampled_from(["add", "add", "fill", "remove", "step", "step"]),
+                         st.floats(0.0, 50.0), st.integers(0, 2**32 - 1)), min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops=ops, hosts=st.integers(1, 4), vm=st.booleans(), k_membw=st.sampled_from([0.0, 0.4]),
+       k_io=st.sampled_from([0.0, 0.3]))
+def test_the_fleet_step_gives_each_slot_and_host_the_doubles_of_the_step_host_by_host(ops, hosts, vm, k_membw, k_io):
+    by_host, whole = fleet(hosts, vm, k_membw, k_io), fleet(hosts, vm, k_membw, k_io)
+    slot_of = ([-1] * INSTANCES, [-1] * INSTANCES)
+    # what each instance's slot is given and keeps: the step takes these by instance
+    constants = {"weight": np.zeros(INSTANCES), "membw": np.zeros(INSTANCES), "io": np.zeros(INSTANCES),
+                 "batch": np.zeros(INSTANCES, dtype=bool)}
+    now, next_i = 0.0, 0
+    for op, dt, seed in ops:
+        now += dt
+        rng = np.random.default_rng(seed)
+        if op in ("add", "fill"):  # fill: several at once, for hosts of more than 8 slots (sums of 9+ terms)
+            h = int(rng.integers(hosts))
+            for _ in range(min(6 if op == "fill" else 1, INSTANCES - next_i)):
+                args = (float(rng.uniform(0, 2.5)), float(rng.uniform(0.5, 4)), float(rng.uniform(0, 8)),
+                        bool(rng.random() < 0.5), float(rng.uniform(0, 200)))
+                extra = (float(rng.uniform(0, 1)), float(rng.uniform(0, 1)),
+                         float(rng.choice([0.0, rng.uniform(0, 1)])))
+                for states, slots in zip((by_host, whole), slot_of):
+                    states[h].add(now, next_i, *args, slots, *extra)
+                    states[h].rebalance(now)
+                for name, value in (("weight", args[1]), ("batch", args[3]), ("membw", extra[0]), ("io", extra[1])):
+                    constants[name][next_i] = value
+                next_i += 1
+        elif op == "remove":
+            busy = [h for h in range(hosts) if by_host[h].n]
+            if busy:
+                h = busy[int(rng.integers(len(busy)))]
+                s = int(rng.integers(by_host[h].n))
+                for states, slots in zip((by_host, whole), slot_of):
+                    states[h].remove(now, s, slots)
+                    states[h].rebalance(now)
+        elif op == "step":
+            busy = [h for h in range(hosts) if by_host[h].n]
+            counts = [by_host[h].n for h in busy]
+            demand, clip, mem = usage(rng, sum(counts))
+            start = 0
+            for h, count in zip(busy, counts):  # the reference: host by host
+                part = slice(start, start + count)
+                by_host[h].set_usage(now, demand[part], mem[part], clip[part])
+                by_host[h].rebalance(now)
+                start += count
+            if busy:
+                inst = np.array([i for h in busy for i in whole[h].inst], dtype=np.int64)
+                step = FleetStep([whole[h] for h in busy], counts, now, *((inst, constants) if seed % 2 else ()))
+                step.set_usage(demand, clip, mem)
+                skip = (rng.random(len(busy)) < 0.3).tolist()  # hosts the caller rebalances (memory pressure)
+                step.rebalance(skip)
+                for h, skipped in zip(busy, skip):
+                    if skipped:
+                        whole[h].rebalance(now)
+        for a, b in zip(by_host, whole):
+            for name in SLOTS:
+                assert np.array_equal(np.asarray(getattr(a, name), float), np.asarray(getattr(b, name), float)), name
+            for name in FIGURES:
+                assert repr(getattr(a, name)) == repr(getattr(b, name)), name  # the same double (or None)
+            assert a.next_finish(now) == b.next_finish(now)
+            for host in (a, b):  # the mirror holds each running instance's slot values
+                for name in ("demand", "clip", "hwm"):
+                    assert getattr(host.mirror, name)[host.inst].tolist() == getattr(host, name), name
+        for name in ("running", "cpu_demand", "cpu_used", "mem_used", "swapped"):
+            assert getattr(by_host[0].figures, name) == getattr(whole[0].figures, name), name
+
+
+def test_the_figures_a_sample_reads_are_the_hosts_own():
+    """FleetFigures holds, per host, the numbers a sample computed from each host before:
+    checked on hosts of known state (a contended container host, an idle one)."""
+    states = fleet(2, vm=False, k_membw=0.0, k_io=0.0)
+    slot_of = [-1] * 4
+    for i, demand in enumerate([5.0, 6.0]):  # 11 cores wanted of 8: contended
+        states[0].add(10.0, i, demand, 1.0, 3.0, False, 0.0, slot_of, 0.0, 0.0, 0.5)
+        states[0].rebalance(10.0)
+    figures = states[0].figures
+    assert figures.running == [2, 0]
+    assert figures.cpu_demand == [5.0 + 6.0 + 2 * 0.5, 0.0]  # demand above the ceilings counts
+    assert figures.cpu_used == [8.0, 0.0]  # the cores, no more
+    assert figures.mem_used == [3.0 + 3.0 + 2 * 0.1, 0.0]  # usage and the overhead each
+    assert figures.swapped == [0.0, 0.0]
