@@ -12,7 +12,6 @@ simdc installed here; both with a bytecode cache in a temporary folder (see
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import shutil
 import subprocess

@@ -248,7 +248,8 @@ class Lane:
         "env", "deps", "recommender", "services", "epoch", "restarts", "batch", "too_big", "sample_every_s",
         "cores", "allocatable",
         "total_mem_cap", "overhead", "base", "no_swap", "running", "clip_sum", "usage", "queue", "progress",
-        "n", "m", "pick", "told", "placed_cpu_limit", "submit_s", "duration", "start_s", "book_cpu", "book_mem", "state", "host_of",
+        "n", "m", "pick", "told", "placed_cpu_limit", "submit_s", "duration", "start_s", "book_cpu", "book_mem",
+        "state", "host_of",
         "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
         "max_starts", "mem_cap", "cpu_limit", "mem_limit", "booked_cpu", "booked_mem", "resident",
         "peak", "starting", "demand_sum", "mem_sum", "busy_since", "busy_s", "kills", "streak", "restart",
@@ -301,7 +302,7 @@ class Lane:
         self.no_swap = [0.0] * m  # the timeseries' swapped_gib: no VM host swaps in the lane
         self.running = [0] * m  # instances running on each host
         self.booked = booked = sim.booked  # the fleet's bookings, the general engine's lists
-        self.booked_cpu, self.booked_mem = booked_cpu, booked_mem = booked.cpu, booked.mem
+        self.booked_cpu, self.booked_mem = booked.cpu, booked.mem
         sim._placement(self.arrays)
         self.pick = sim.placer.place if sim.placer is not None else sim._pick  # Simulation._pick
         self.placed_cpu_limit = sim.placer.cpu_limit if sim.placer is not None else None
