@@ -94,7 +94,7 @@ usage = "{usage}"
 
 def measure(config, admission: str) -> dict:
     """One mode's figures, from the general engine's own state after the run."""
-    from simdc.engine.fastlane import FastLane
+    from simdc.engine.handlers import FastLane
     from simdc.model.placement import PlacementSpec
     from simdc.workload import load_workload
 

@@ -9,7 +9,7 @@ the caps are derived.
 
 The rules the run applies as it goes are pure functions over scalars or arrays, called
 by the general engine (:mod:`simdc.engine.simulation`, :mod:`simdc.engine.host`) and the
-fast lane (:mod:`simdc.engine.fastlane`) alike: the tolerance of sums (:func:`limit`),
+fast lane (:mod:`simdc.engine.handlers`) alike: the tolerance of sums (:func:`limit`),
 the fit test (:func:`fits`), the usage cap (:func:`capped_usage`), when a host is contended or over
 its memory (:func:`contended`, :func:`over_memory`), the OOM killer's victims
 (:func:`oom_victims`), the restart back-off (:func:`backoff`) and the power model

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from simdc.engine.fastlane import FastLane, NeedsGeneral
+from simdc.engine.handlers import FastLane, NeedsGeneral
 from simdc.engine.rules import fits_nowhere, resolve_sizing
 from simdc.engine.simulation import PlatformRun
 from simdc.model.faults import FaultSpec
@@ -43,7 +43,7 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
     faults
         Host and kernel failures to inject (:mod:`simdc.model.faults`).
     lane
-        ``"auto"`` takes the fast lane (:mod:`simdc.engine.fastlane`) when the run needs
+        ``"auto"`` takes the fast lane (:mod:`simdc.engine.handlers`) when the run needs
         nothing it lacks (the same results, a fraction of the work), else the general
         engine (:mod:`simdc.engine.simulation`); ``"general"`` and ``"fast"`` force one
         (the tests compare them). The result says which ran.

@@ -12,9 +12,9 @@ fixed step for all hosts at once, vectorised over the fleet's running slots
 plain lists indexed by workload row; tables are built once, at the end.
 
 This is the general engine's state and its steps; its event handlers are the lane's
-(:class:`simdc.engine.fastlane.GeneralLane`). Runs that need only part of it (no batch work, images,
+(:class:`simdc.engine.handlers.GeneralLane`). Runs that need only part of it (no batch work, images,
 interference, failures, memory limits, VM memory reclaim or admission by the
-recommender) take the fast lane instead (:mod:`simdc.engine.fastlane`), which must give
+recommender) take the fast lane instead (:mod:`simdc.engine.handlers`), which must give
 the same results. With ``admission = "recommender"`` a container's booking is set when
 it is submitted, from what :mod:`simdc.engine.recommender` observed of the running
 instances once a minute until then.
@@ -283,7 +283,7 @@ class Simulation:
             from simdc.engine.migration import Mover
 
             self.mover = Mover(self, *moves)
-        self.lane = None  # the handlers of the run under way (fastlane.Lane)
+        self.lane = None  # the handlers of the run under way (handlers.Lane)
         self.services = None  # a services.Controller whose replicas are the last rows, when the config has services
 
     def _recommender_setup(self, platform, instances) -> None:
@@ -395,8 +395,8 @@ class Simulation:
     # --- the run -------------------------------------------------------------------
 
     def run(self) -> PlatformRun:
-        """The run on the general mode of the lane's handlers (fastlane.GeneralLane)."""
-        from simdc.engine.fastlane import GeneralLane  # that module builds on this one
+        """The run on the general mode of the lane's handlers (handlers.GeneralLane)."""
+        from simdc.engine.handlers import GeneralLane  # that module builds on this one
 
         self._general_state()
         if self.meter_at_s:

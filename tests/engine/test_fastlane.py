@@ -18,7 +18,7 @@ from pandas.testing import assert_frame_equal
 import simdc
 from simdc.config import validate
 from simdc.engine import run_platform
-from simdc.engine.fastlane import FastLane, NeedsGeneral
+from simdc.engine.handlers import FastLane, NeedsGeneral
 from simdc.workload import load_workload
 
 POLICIES = ("first_fit", "best_fit", "worst_fit", "random", "kubernetes")

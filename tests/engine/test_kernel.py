@@ -18,7 +18,7 @@ from simpy.core import NORMAL
 
 from simdc.config import validate
 from simdc.engine import run_platform, runner
-from simdc.engine.fastlane import FastLane
+from simdc.engine.handlers import FastLane
 from simdc.workload import load_workload
 
 

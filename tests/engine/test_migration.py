@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import simdc
 from simdc.config import validate
-from simdc.engine.fastlane import FastLane
+from simdc.engine.handlers import FastLane
 from simdc.engine.migration import checkpoint_restore, precopy
 from simdc.engine.rules import resolve_sizing
 from simdc.errors import ConfigError

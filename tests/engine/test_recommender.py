@@ -203,7 +203,7 @@ def test_the_recommender_takes_the_general_engine(tmp_path):
     config = simdc.Config.model_validate(BASE)
     results = simdc.simulate(config)
     assert results.summary["platform"].tolist() == ["container"]
-    from simdc.engine.fastlane import FastLane
+    from simdc.engine.handlers import FastLane
     from simdc.workload import synthetic
 
     workload = synthetic.generate(config.workload.synthetic, config.simulation.duration_s, 3)

@@ -1,12 +1,15 @@
-"""The fast lane: the general engine's run, for the runs that need only part of it.
+"""The event handlers of every run, written once, and the modes that keep hosts' running instances.
 
-The general engine (:mod:`simdc.engine.simulation`) models everything: image pulls that
-wait on several things, batch work under processor sharing, OOM kills and restarts,
-VM memory reclaim, interference, failures. Most capacity studies need only bookings,
-usage, CPU contention and the OOM killer; for them this lane runs the general engine's
-events in the general engine's order on a bare ``heapq`` loop, with hosts' bookings in
-lists and the running instances' usage, shares and integrals in arrays updated
-fleet-wide once per usage step. Three modes, by what the inputs allow:
+Every run goes through :class:`Lane`'s handlers on one event loop
+(:func:`~simdc.engine.simulation.run_events`); the mode is the subclass that runs, chosen
+from the inputs (:mod:`simdc.engine.runner`). The *general* mode (:class:`GeneralLane`)
+keeps running instances in :class:`~simdc.engine.host.HostState` slots and models
+everything: image pulls that wait on several things, batch work under processor sharing,
+OOM kills and restarts, VM memory reclaim, interference, failures, moves, services.
+Most capacity studies need only bookings, usage, CPU contention and the OOM killer; for
+them the *fast lane's* modes keep the running instances' usage, shares and integrals in
+arrays updated fleet-wide once per usage step (:class:`FastLane` is the simulation that
+can run them). Three, by what the inputs allow:
 
 - *closed*: constant usage within each booking and each ceiling (vCPUs, limit), and no
   overcommit, so no host is ever contended and no demand is clipped. An instance's CPU
