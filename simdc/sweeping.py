@@ -278,6 +278,7 @@ def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, des
     client = cluster = None
     settings = contextlib.ExitStack()
     try:
+        settings.enter_context(_quiet_loop())
         if scheduler is not None:
             try:
                 _probe(scheduler)
@@ -470,11 +471,18 @@ def _silence_dask_for_good() -> None:
     """Drop every record of Dask's loggers at the handlers they reach (this process's):
     a filter there outlives any logger level put back later."""
     def not_dask(record: logging.LogRecord) -> bool:
-        return not (record.name == "distributed" or record.name.startswith("distributed."))
+        return not record.name.startswith(_DASK_LOGGERS)
 
-    for logger in (logging.getLogger("distributed"), logging.getLogger()):
+    for logger in (logging.getLogger("distributed"), logging.getLogger("tornado"),
+                   logging.getLogger("tornado.application"), logging.getLogger()):
         for handler in logger.handlers:
             handler.addFilter(not_dask)
+
+
+# Dask's loggers, and those of the event loop it runs on: an exception in one of Dask's
+# own callbacks is logged by tornado (seen: distributed's ``sync`` cancelling a wait that
+# a Ctrl-C interrupted, a NameError with its traceback, on stderr after the sweep's line)
+_DASK_LOGGERS = ("distributed", "tornado")
 
 
 @contextlib.contextmanager
@@ -488,6 +496,22 @@ def _quiet_dask(level: int | None = None):
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.CRITICAL if level is None else level)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _quiet_loop():
+    """The event loop's own loggers (``tornado``, ``tornado.application``) silenced below
+    CRITICAL while Dask runs in this process: what they log is an exception in one of
+    Dask's callbacks, which simdc reports itself if it matters to the run."""
+    loggers = [logging.getLogger("tornado"), logging.getLogger("tornado.application")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
     try:
         yield
     finally:
