@@ -242,11 +242,18 @@ class Destination:
         except OSError as err:  # e.g. a part of the path is a file, or read-only
             raise _output_error(self.path, parent_problem(parent, err)) from None
         self._lock = DestinationLock(parent / f".{self.path.name}.lock", self.path)
+        tried: list[Path] = []
         try:
             self._lock.acquire()
             remove_stale_partials(parent)
-            self.partial = _make_partial(parent, self.path.name)
+            self.partial = _make_partial(parent, self.path.name, tried=tried)
         except BaseException:
+            # An interrupt may come after the partial directory was made and before its
+            # name was kept (or before this returned, when no __exit__ follows): what
+            # this call made goes, whatever was kept.
+            for path in tried:
+                shutil.rmtree(path, ignore_errors=True)
+            self.partial = None
             self._lock.release()
             raise
         return self
@@ -354,15 +361,20 @@ def _place(partial: Path, out: Path, overwrite: bool) -> None:
                                  "nothing was written") from None
 
 
-def _make_partial(parent: Path, name: str, kind: str = "partial") -> Path:
+def _make_partial(parent: Path, name: str, kind: str = "partial", tried: list[Path] | None = None) -> Path:
     """A new hidden directory ``.NAME.KIND-PID@HOST-XXXXXXXX`` in ``parent``, made with the
-    umask's permissions (``tempfile.mkdtemp`` would make it 0700)."""
+    umask's permissions (``tempfile.mkdtemp`` would make it 0700). Each name is put in
+    ``tried`` before it is made, so a caller interrupted meanwhile knows what to remove."""
     for _ in range(100):
         path = parent / f".{name}.{kind}-{os.getpid()}@{_HOST}-{secrets.token_hex(4)}"
+        if tried is not None:
+            tried.append(path)
         try:
             os.mkdir(path)
             return path
-        except FileExistsError:
+        except FileExistsError:  # not ours: never to be removed
+            if tried is not None:
+                tried.pop()
             continue
         except OSError as err:
             raise _output_error(parent / name, f"cannot write in {parent}: {describe_os_error(err)}") from None

@@ -338,3 +338,36 @@ def test_ctrl_c_while_simulating_writes_nothing(config_path, tmp_path, write_con
                                lambda pid: (tmp_path / ".run.lock").exists(), tmp_path)
     assert (code, err.strip()) == (130, "interrupted; nothing written")
     assert not out.exists() and hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_an_interrupt_as_the_partial_directory_is_made_leaves_nothing(tmp_path, monkeypatch, late):
+    """Ctrl-C right after the partial directory is made, before its name is kept (CI met
+    this window once: the lock seen, SIGINT sent, a partial directory left behind), or
+    right after it is kept, before ``with`` has entered (no ``__exit__`` then): neither
+    the partial directory nor the lock is left, and the interrupt goes through."""
+    from simdc import results
+
+    made = []
+    real_mkdir = os.mkdir
+
+    def mkdir_then_interrupted(path, *args, **kwargs):
+        real_mkdir(path, *args, **kwargs)
+        made.append(Path(path))
+        if not late:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(results.os, "mkdir", mkdir_then_interrupted)
+    if late:
+        real_make = results._make_partial
+
+        def made_then_interrupted(*args, **kwargs):
+            real_make(*args, **kwargs)
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(results, "_make_partial", made_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with results.Destination(tmp_path / "run"):
+            pass
+    assert made and not any(path.exists() for path in made)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
