@@ -478,33 +478,32 @@ class Lane:
     # -- the handlers, the only ones of both lanes: each takes the event's time and value
     def on_end(self, clock: float, i: int) -> None:
         """``i``'s lifetime is over: it leaves its host, completed (:meth:`finish`)."""
-        if self.inline:
-            (state, host_of, running, demand_sum, mem_sum, run_cpu, run_mem, resident, booked_cpu, booked_mem,
-             book_cpu, book_mem, busy_s, busy_since, told, end_s, queue) = self.at_end
-            if state[i] == RUNNING:
-                j = host_of[i]
-                # stop() and release() written out: the hot path of loss and queueing studies
-                count = running[j] = running[j] - 1
-                if count:
-                    demand_sum[j] -= run_cpu[i]
-                    mem_sum[j] -= run_mem[i]
-                else:
-                    demand_sum[j] = mem_sum[j] = 0.0
-                count = resident[j] = resident[j] - 1
-                if count:
-                    booked_cpu[j] -= book_cpu[i]
-                    booked_mem[j] -= book_mem[i]
-                else:
-                    booked_cpu[j] = booked_mem[j] = 0.0
-                    busy_s[j] += clock - busy_since[j]
-                if told is not None:
-                    told.shrank(j)
-                state[i] = COMPLETED
-                end_s[i] = clock
-                if queue:
-                    self.drain(clock, clock)
-                return
         was = self.state[i]
+        if self.inline and was == RUNNING:
+            j = self.host_of[i]
+            # stop() and release() written out: the hot path of loss and queueing studies
+            running = self.running
+            count = running[j] = running[j] - 1
+            if count:
+                self.demand_sum[j] -= self.run_cpu[i]
+                self.mem_sum[j] -= self.run_mem[i]
+            else:
+                self.demand_sum[j] = self.mem_sum[j] = 0.0
+            resident = self.resident
+            count = resident[j] = resident[j] - 1
+            if count:
+                self.booked_cpu[j] -= self.book_cpu[i]
+                self.booked_mem[j] -= self.book_mem[i]
+            else:
+                self.booked_cpu[j] = self.booked_mem[j] = 0.0
+                self.busy_s[j] += clock - self.busy_since[j]
+            if self.told is not None:
+                self.told.shrank(j)
+            self.state[i] = COMPLETED
+            self.end_s[i] = clock
+            if self.queue:
+                self.drain(clock, clock)
+            return
         if was == RUNNING or was == STARTING or was == BACKOFF:
             self.finish(i, clock)
         elif was == QUEUED:  # resubmitted after a failure (or a drain), its time is up before it ran again
@@ -543,12 +542,8 @@ class Lane:
         # adding a delay (SimPy's arithmetic); times recorded are the exact submit times.
         submit, state, queue, heap, squeue = self.submit_s, self.state, self.queue, self.heap, self.env._queue
         too_big, n, m, inline, deps, env = self.too_big, self.n, self.m, self.inline, self.deps, self.env
-        pick, horizon = self.pick, self.horizon
+        pick = self.pick
         booked_cpu, booked_mem, book_cpu, book_mem = self.booked_cpu, self.booked_mem, self.book_cpu, self.book_mem
-        if inline:  # what the written-out path reads, bound once per burst (ClosedLane.at_arrival)
-            (start_s, told, resident, busy_since, peak, host_of, admit_s, ready_s, first_ready_s, duration, tick,
-             h_end, running, demand_sum, mem_sum, run_cpu, run_mem, cpu_limit, mem_limit, overhead,
-             placed_cpu_limit, mem_cap, queue_when_full, free_at_failure, end_s) = self.at_arrival
         while True:
             now = submit[i]
             if inline and not too_big[i] and not queue:  # (no dependencies in this mode)
@@ -556,35 +551,38 @@ class Lane:
                 # away, written out: the hot path of loss and queueing studies (the
                 # same steps as submit(), admit() and reject(), for this mode only)
                 if m == 1:  # the one-host Placer's fit test written out (its CPU limit: −inf while blocked)
-                    j = 0 if fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i], placed_cpu_limit[0],
-                                  mem_cap[0]) else -1
+                    j = 0 if fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i], self.placed_cpu_limit[0],
+                                  self.mem_cap[0]) else -1
                 else:
                     j = pick(i)
-                if j >= 0 and start_s[i] <= 0:  # admit(), ready() and start(): running at once, first start
+                if j >= 0 and self.start_s[i] <= 0:  # admit(), ready() and start(): running at once, first start
                     booked_cpu[j] += book_cpu[i]
                     booked_mem[j] += book_mem[i]
-                    if told is not None:
-                        told.grew(j)
+                    if self.told is not None:
+                        self.told.grew(j)
+                    resident = self.resident
                     count = resident[j] = resident[j] + 1
                     if count == 1:
-                        busy_since[j] = now
-                    if count > peak[j]:
-                        peak[j] = count
-                    host_of[i] = j
-                    admit_s[i] = ready_s[i] = first_ready_s[i] = now
-                    _push(heap, (clock + duration[i], _URGENT, tick(), h_end, i))
+                        self.busy_since[j] = now
+                    if count > self.peak[j]:
+                        self.peak[j] = count
+                    self.host_of[i] = j
+                    self.admit_s[i] = self.ready_s[i] = self.first_ready_s[i] = now
+                    _push(heap, (clock + self.duration[i], _URGENT, self.tick(), self.h_end, i))
                     state[i] = RUNNING
-                    count = running[j] = running[j] + 1
-                    demand = demand_sum[j] = demand_sum[j] + run_cpu[i]
-                    used = mem_sum[j] = mem_sum[j] + run_mem[i]
+                    self.running[j] += 1
+                    demand_sum, mem_sum = self.demand_sum, self.mem_sum
+                    demand_sum[j] += self.run_cpu[i]
+                    mem_sum[j] += self.run_mem[i]
                     # contended() and over_memory(), against limits computed once: the hot path
-                    if demand > cpu_limit[j] or used + overhead * count > mem_limit[j]:
+                    if (demand_sum[j] > self.cpu_limit[j]
+                            or mem_sum[j] + self.overhead * self.running[j] > self.mem_limit[j]):
                         raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
-                elif j < 0 and not queue_when_full:  # note_no_host() and reject(), written out
-                    free_at_failure[i] = (mem_cap[0] - booked_mem[0] if m == 1 else
-                                          self.total_mem_cap - sum(booked_mem))
+                elif j < 0 and not self.queue_when_full:  # note_no_host() and reject(), written out
+                    self.free_at_failure[i] = (self.mem_cap[0] - booked_mem[0] if m == 1 else
+                                               self.total_mem_cap - sum(booked_mem))
                     state[i] = REJECTED
-                    end_s[i] = now
+                    self.end_s[i] = now
                 else:
                     self.submit(i, now, clock, j)
             elif deps is None or deps.arrive(i):  # else it waits for its parents (engine.dependencies)
@@ -592,10 +590,9 @@ class Lane:
             i += 1
             if i >= n:
                 break
-            t = submit[i]
-            if t > now:
-                t = clock + (t - clock)
-                if t >= horizon or (heap and t >= heap[0][0]) or (squeue and t >= squeue[0][0]):
+            if submit[i] > now:
+                t = clock + (submit[i] - clock)
+                if t >= self.horizon or (heap and t >= heap[0][0]) or (squeue and t >= squeue[0][0]):
                     return (t, _NORMAL, self.tick(), None, i)  # not first: an event of its own
                 clock = env._now = t
         return None
@@ -825,7 +822,7 @@ class ClosedLane(Lane):
     running instance but the hosts' sums."""
 
     __slots__ = (
-        "inline", "run_cpu", "run_mem", "at_arrival", "at_end"
+        "inline", "run_cpu", "run_mem"
     )
 
     def __init__(self, sim: FastLane) -> None:
@@ -835,16 +832,6 @@ class ClosedLane(Lane):
         # within every machine's cores, so the inlined paths need not cap it
         self.inline = bool(np.all(run_cpu <= min(self.cores)))
         self.run_cpu, self.run_mem = run_cpu.tolist(), run_mem.tolist()
-        # what the written-out paths of on_arrival() and on_end() read, bound there at once
-        # (one read and an unpacking instead of a slot read each, per event)
-        self.at_arrival = (self.start_s, self.told, self.resident, self.busy_since, self.peak, self.host_of,
-                           self.admit_s, self.ready_s, self.first_ready_s, self.duration, self.tick, self.h_end,
-                           self.running, self.demand_sum, self.mem_sum, self.run_cpu, self.run_mem, self.cpu_limit,
-                           self.mem_limit, self.overhead, self.placed_cpu_limit, self.mem_cap, self.queue_when_full,
-                           self.free_at_failure, self.end_s)
-        self.at_end = (self.state, self.host_of, self.running, self.demand_sum, self.mem_sum, self.run_cpu,
-                       self.run_mem, self.resident, self.booked_cpu, self.booked_mem, self.book_cpu, self.book_mem,
-                       self.busy_s, self.busy_since, self.told, self.end_s, self.queue)
 
     def start(self, i: int, j: int, now: float, clock: float) -> None:
         running, demand_sum, mem_sum, cores = self.running, self.demand_sum, self.mem_sum, self.cores
