@@ -171,7 +171,9 @@ class FastLane(Simulation):
         self.resident_s = np.zeros(n)
         self.resident_s[placed] = end - admit
         self.replacements = np.zeros(n, dtype=np.int64)
-        self.booked.fleet_peak = stays_peak(admit, end)
+        # one host: its own count, kept as the run went (no failures here, so every stay is
+        # on it from admission to end, as stays_peak() would count them: ends first)
+        self.booked.fleet_peak = self.booked.peak[0] if m == 1 else stays_peak(admit, end)
         started = ~np.isnan(ready)
         ran = np.where(started, end - ready, 0.0)
         if self.mode == "closed":  # per instance, as the general engine accounts them (0 + demand × time run)
