@@ -586,7 +586,12 @@ class Simulation:
         self._settle_host(host, now)
         if self.vm and self.faults.kernel_mtbf_s and attempt == now:  # this VM's own kernel may fail
             delay = float(self.kernel_rng.exponential(self.faults.kernel_mtbf_s))
-            if now + delay < self.duration_s:  # one at or after the horizon never fires: not kept
+            # One that falls at or after the horizon, or at or after the end of the VM's
+            # lifetime (fixed at its first start, Lane.ready, unless it is batch work; the
+            # end comes first at one instant), never fires: not kept on the heap. The
+            # draw is made all the same, so the stream and every result are unchanged.
+            t = now + delay
+            if t < self.duration_s and (self.batch[i] or t < self.first_ready_s[i] + self.duration[i]):
                 self._after(delay, self._on_vm_kernel_failure, (i, now))
         if self.services is not None and i >= self.services.first:
             self.services.running(i, now)
