@@ -279,6 +279,7 @@ def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, des
     settings = contextlib.ExitStack()
     try:
         settings.enter_context(_quiet_loop())
+        interrupt_noted = settings.enter_context(_interrupts_noted())
         if scheduler is not None:
             try:
                 _probe(scheduler)
@@ -319,6 +320,8 @@ def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, des
                 raise _Lost(f"the Dask scheduler at {where} was lost") from None
             del futures[future]  # its result is no longer held by the cluster either
             finished(key, result)
+            if interrupt_noted():  # a Ctrl-C a finaliser swallowed: honoured now
+                raise KeyboardInterrupt
     except KeyboardInterrupt:
         # Silenced for good, not for the teardown only: the scheduler's thread may still
         # log a worker's removal after the cluster is closed (and after the levels set
@@ -501,6 +504,45 @@ def _quiet_dask(level: int | None = None):
     finally:
         for logger, level in zip(loggers, levels):
             logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _interrupts_noted():
+    """Ctrl-C noted as well as raised, for as long as Dask runs in this process; yields a
+    function telling whether one came.
+
+    A KeyboardInterrupt raised while a finaliser runs (a Dask future's ``__del__``, as
+    the garbage collector frees it) is printed by Python and lost: the sweep went on to
+    the end (CI saw it once, exit 0 with a traceback). Such an interrupt is noted here,
+    silently, and the caller raises it again once the run then finishing is kept.
+    """
+    noted: list[bool] = []
+    previous_hook = sys.unraisablehook
+
+    def unraisable(info) -> None:
+        if info.exc_type is not None and issubclass(info.exc_type, KeyboardInterrupt):
+            noted.append(True)
+        else:
+            previous_hook(info)
+
+    previous_handler = None
+    if threading.current_thread() is threading.main_thread():
+        previous_handler = signal.getsignal(signal.SIGINT)
+        if previous_handler is signal.default_int_handler:
+            def handler(signum, frame) -> None:
+                noted.append(True)
+                raise KeyboardInterrupt
+
+            signal.signal(signal.SIGINT, handler)
+        else:  # ignored, or someone else's handler: left as it is
+            previous_handler = None
+    sys.unraisablehook = unraisable
+    try:
+        yield lambda: bool(noted)
+    finally:
+        sys.unraisablehook = previous_hook
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
 
 
 @contextlib.contextmanager

@@ -180,3 +180,32 @@ def in_session(sid: int) -> list[int]:
         if int(fields[3]) == sid and fields[0] != "Z":  # fields: state, ppid, pgrp, session
             alive.append(int(stat_file.parent.name))
     return alive
+
+
+def test_a_ctrl_c_swallowed_by_a_finaliser_is_noted_silently_and_not_after(monkeypatch):
+    """A KeyboardInterrupt raised in a ``__del__`` (CI saw one in a Dask future's, as it was
+    freed: Python printed it and the sweep ran to its end) is noted while Dask runs and
+    not reported; other errors in finalisers reach the hook as before, and once the sweep
+    is over nothing is noted any more."""
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda info: reported.append(info.exc_type))
+
+    class Interrupted:
+        def __del__(self):
+            raise KeyboardInterrupt
+
+    class Broken:
+        def __del__(self):
+            raise ValueError("a finaliser's own error")
+
+    with sweeping._interrupts_noted() as interrupt_noted:
+        assert not interrupt_noted()
+        Broken()
+        assert not interrupt_noted()
+        Interrupted()
+        assert interrupt_noted()
+    assert reported == [ValueError]
+    with sweeping._interrupts_noted() as interrupt_noted:
+        pass
+    Interrupted()
+    assert not interrupt_noted() and reported == [ValueError, KeyboardInterrupt]
