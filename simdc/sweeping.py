@@ -493,23 +493,30 @@ def _quiet_dask(level: int | None = None):
     """Dask's loggers in this process silenced (below CRITICAL, or ``level``): what it says
     while a sweep is being torn down (workers removed, tasks lost) is said once, by the
     sweep's error."""
+    names = [name for name in list(logging.root.manager.loggerDict)
+             if name == "distributed" or name.startswith("distributed.")]
+    with _loggers_at(names, logging.CRITICAL if level is None else level):
+        yield
 
-    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
-               if name == "distributed" or name.startswith("distributed.")]
+
+@contextlib.contextmanager
+def _loggers_at(names: list[str], level: int):
+    """The loggers ``names`` at ``level`` for the block, their own levels put back after."""
+    loggers = [logging.getLogger(name) for name in names]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
-        logger.setLevel(logging.CRITICAL if level is None else level)
+        logger.setLevel(level)
     try:
         yield
     finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
+        for logger, before in zip(loggers, levels):
+            logger.setLevel(before)
 
 
 @contextlib.contextmanager
 def _interrupts_noted():
-    """Ctrl-C noted as well as raised, for as long as Dask runs in this process; yields a
-    function telling whether one came.
+    """A Ctrl-C that a finaliser swallowed, noted for as long as Dask runs in this process;
+    yields a function telling whether one came.
 
     A KeyboardInterrupt raised while a finaliser runs (a Dask future's ``__del__``, as
     the garbage collector frees it) is printed by Python and lost: the sweep went on to
@@ -525,40 +532,18 @@ def _interrupts_noted():
         else:
             previous_hook(info)
 
-    previous_handler = None
-    if threading.current_thread() is threading.main_thread():
-        previous_handler = signal.getsignal(signal.SIGINT)
-        if previous_handler is signal.default_int_handler:
-            def handler(signum, frame) -> None:
-                noted.append(True)
-                raise KeyboardInterrupt
-
-            signal.signal(signal.SIGINT, handler)
-        else:  # ignored, or someone else's handler: left as it is
-            previous_handler = None
     sys.unraisablehook = unraisable
     try:
         yield lambda: bool(noted)
     finally:
         sys.unraisablehook = previous_hook
-        if previous_handler is not None:
-            signal.signal(signal.SIGINT, previous_handler)
 
 
-@contextlib.contextmanager
 def _quiet_loop():
     """The event loop's own loggers (``tornado``, ``tornado.application``) silenced below
     CRITICAL while Dask runs in this process: what they log is an exception in one of
     Dask's callbacks, which simdc reports itself if it matters to the run."""
-    loggers = [logging.getLogger("tornado"), logging.getLogger("tornado.application")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
+    return _loggers_at(["tornado", "tornado.application"], logging.CRITICAL)
 
 
 def tidy(tables: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:

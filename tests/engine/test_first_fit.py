@@ -76,11 +76,18 @@ def test_first_fit_for_a_queues_head_picks_the_plain_scans_host(hosts, sizes, st
     """A FIFO queue as the lanes keep it: arrivals wait behind the head, and every
     departure tries the head again (the *failed* cache's case), over many float sizes and
     sizes that fill hosts exactly (the *first* cache's case: hosts with no room at all)."""
-    fleet = Checked(hosts, sizes, few)
+    through_a_fifo_queue(Checked(hosts, sizes, few), len(sizes), steps)
+
+
+def through_a_fifo_queue(fleet, sizes: int, steps) -> None:
+    """Arrivals (``(True, pick)``: size ``pick % sizes``) wait behind the queue's head;
+    departures (``(False, pick)``) release a placed instance and try the head again, as
+    the engine's drain does. ``fleet`` checks each pick (``place(size) -> bool``,
+    ``release(pick)``, ``placed``)."""
     queue: list[int] = []
     for arrive, pick in steps:
         if arrive or not fleet.placed:
-            size = pick % len(sizes)
+            size = pick % sizes
             if queue or not fleet.place(size):
                 queue.append(size)
         else:

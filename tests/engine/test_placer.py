@@ -20,6 +20,8 @@ from simdc.engine.placer import Placer
 from simdc.engine.rules import fits, limit
 from simdc.placement import POLICIES, SCORERS, Fleet, left_after
 
+from .test_first_fit import through_a_fifo_queue
+
 QUARTERS = [0.25, 0.5, 1.0, 2.0, 4.0]  # cores: sums of these are exact, hosts fill to the last bit
 SIZES = [(1.0, 1.75), (2.0, 3.5), (0.25, 0.5), (4.0, 7.0), (8.0, 56.0), (1.0, 0.75)]  # (cores, GiB): few
 WEIGHTS = [{"least_allocated": 1.0, "balanced_allocation": 1.0}, {"most_allocated": 2.0},
@@ -142,17 +144,7 @@ def test_the_placer_picks_the_plain_computations_host_for_a_queues_head(policy, 
     """Many float sizes (beyond the per-size cache when there are more than it holds)
     and sizes that fill hosts exactly, through a FIFO queue: every departure retries the
     head, as the engine's _drain_queue does."""
-    fleet = Fleetful(policy, weights, hosts, sizes, None, few)
-    queue: list[int] = []
-    for arrive, pick in steps:
-        if arrive or not fleet.placed:
-            size = pick % len(sizes)
-            if queue or not fleet.place(size):
-                queue.append(size)
-        else:
-            fleet.release(pick)
-            while queue and fleet.place(queue[0]):
-                queue.pop(0)
+    through_a_fifo_queue(Fleetful(policy, weights, hosts, sizes, None, few), len(sizes), steps)
 
 
 @settings(max_examples=200, deadline=None)
