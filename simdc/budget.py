@@ -273,8 +273,9 @@ def _message(config, found: Estimate, available: int, anyway: bool = True, spill
                   "service and version), or give fewer releases")
     else:
         advice = "keep fewer instances (workload.limit, workload.sample) or raise workload.usage_step_s"
+    # spilling is named only where it would need less (a small run's row-group allowance costs more)
     spill = (f", and about {_gib(found.spilled_bytes)} even with its tables written to disk as each platform "
-             "finishes" if spilled else "")
+             "finishes" if spilled and found.spilled_bytes < found.bytes else "")
     return (f"this run needs about {_gib(found.bytes)} of memory ({', '.join(rows)}){spill}; the machine has "
             f"{_gib(available)} available; {advice}{', or run anyway with --no-memory-check' if anyway else ''}")
 
