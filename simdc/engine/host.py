@@ -778,6 +778,14 @@ class FleetStep:
     ``batch``, holding what :meth:`HostState.add` was given) let those columns be taken
     by instance instead of read from every host's lists; so do the hosts' mirror
     (:class:`SlotMirror`), when attached, for ``demand``, ``clip`` and ``hwm``.
+
+    Everything a host's step decides is decided for the fleet at once, as arrays over
+    the hosts or the slots: settles, sums (:meth:`host_sums`), memory reclaim,
+    contention, interference, rates and next finishes; what is left in Python per host
+    is writing the results into its lists and attributes (the change path reads them
+    there), its integrals (:meth:`HostState.advance`), and the water-fill of a contended
+    host. After :meth:`set_usage`, ``mem_sum`` holds each host's GiB in use (shape
+    ``(hosts,)``), for a caller's memory-pressure test.
     """
 
     def __init__(self, hosts: list[HostState], counts: list[int], now: float, inst: np.ndarray | None = None,
@@ -785,6 +793,8 @@ class FleetStep:
         self.hosts, self.counts, self.now = hosts, counts, now
         self.total = sum(counts)
         self.edges = list(itertools.accumulate(counts, initial=0))  # host k's slots: edges[k]:edges[k + 1]
+        self.sizes = np.asarray(counts, dtype=np.int64)
+        self.starts = np.asarray(self.edges[:-1], dtype=np.int64)
         self.inst, self.constants = inst, dict(constants or {})
         self.mirror = hosts[0].mirror if hosts else None
         if self.mirror is not None:  # read, and kept up to date, by instance
@@ -801,12 +811,35 @@ class FleetStep:
     def _per_slot(self, flags: list[bool]) -> np.ndarray:
         return np.repeat(np.array(flags, dtype=bool), self.counts)
 
+    def host_sums(self, rows: np.ndarray) -> np.ndarray:
+        """Each host's sum over its own slots of every row of ``rows`` (shape ``(r, total
+        slots)``), shape ``(r, hosts)``: the doubles ``rows[:, lo:hi].sum(axis=1)`` gives
+        host by host, as :meth:`HostState.set_usage`'s numpy sums.
+
+        Numpy sums each row of a C-ordered 2-d array as it sums a 1-d array (pairwise,
+        in blocks of 8), so the hosts of one size are summed together as the rows of one
+        gather: a few numpy calls per distinct size, not per host. (``np.add.reduceat`` and
+        ``np.bincount`` add in sequence: other doubles from 9 terms on.)"""
+        sizes = self.sizes
+        out = np.empty((rows.shape[0], len(sizes)))
+        order = np.argsort(sizes, kind="stable")
+        for group in np.split(order, np.flatnonzero(np.diff(sizes[order])) + 1):
+            if len(group):
+                n = int(sizes[group[0]])
+                # a C-ordered 2-d copy, one row per host and row of rows: a fancy index
+                # leaves another memory order, which numpy may sum in sequence
+                terms = np.ascontiguousarray(rows[:, self.starts[group][:, None] + np.arange(n)]).reshape(-1, n)
+                out[:, group] = terms.sum(axis=1).reshape(len(rows), len(group))
+        return out
+
     def set_usage(self, demand: np.ndarray, clip: np.ndarray, mem: np.ndarray) -> None:
         """:meth:`HostState.set_usage` for every host: shapes ``(total slots,)``, in
         ``hosts`` order (cores within the ceilings, cores above them, GiB)."""
         hosts, counts, edges, now = self.hosts, self.counts, self.edges, self.now
-        flags = [(h.contended, h.swapped > 0, h.interfering, h.batch_n > 0) for h in hosts]
-        contended, swapped, interfering, batch = (list(f) for f in zip(*flags))
+        contended = [h.contended for h in hosts]
+        swapped = [h.swapped > 0 for h in hosts]
+        interfering = [h.interfering for h in hosts]
+        batch = [h.batch_n > 0 for h in hosts]
         column = self._column
         # settle: each slot's integrals and batch work up to now (HostState._settle_short)
         since_all = [h._since_all for h in hosts]  # a host's slots' one `since`, when they share one
@@ -818,12 +851,13 @@ class FleetStep:
         else:
             dt = np.repeat(now - np.array(since_all), counts)
         old_demand, old_clip = column("demand"), column("clip")
-        starts = np.asarray(edges[:-1])
+        starts = self.starts
         clipped = np.logical_or.reduceat(old_clip != 0, starts).tolist()  # any(host.clip)
         clip_slot = self._per_slot(clipped)
         acc = column("demand_acc")
         demand_acc = np.where(clip_slot, acc + (old_demand + old_clip) * dt, acc + old_demand * dt).tolist()
         unmet_hosts = [c or k for c, k in zip(contended, clipped)]
+        unmet_acc = swap_acc = extra_acc = degraded_acc = rem_list = None
         if any(unmet_hosts):
             acc, gap = column("unmet_acc"), column("gap")
             gap = np.where(clip_slot, np.where(self._per_slot(contended), gap + old_clip, old_clip), gap)
@@ -843,37 +877,77 @@ class FleetStep:
             rem_list = self.rem.tolist()
         # the new usage (HostState.set_usage)
         hwm = np.maximum(column("hwm"), mem)
-        sums = np.stack([demand, clip, mem, hwm])
+        sums = self.host_sums(np.stack([demand, clip, mem, hwm]))
+        self.demand_sum, self.clip_sum, self.mem_sum, self.hwm_sum = sums
         if self.mirror is not None:
             inst = self.inst
             self.mirror.demand[inst], self.mirror.clip[inst], self.mirror.hwm[inst] = demand, clip, hwm
         new_demand, new_clip, new_mem, new_hwm = demand.tolist(), clip.tolist(), mem.tolist(), hwm.tolist()
         self.demand = demand
-        for k, host in enumerate(hosts):
-            lo, hi = edges[k], edges[k + 1]
-            n = hi - lo
+        for host, lo, hi, unmet, swap, interf, on_batch, demand_sum, clip_sum, mem_sum, hwm_sum in zip(
+                hosts, edges, edges[1:], unmet_hosts, swapped, interfering, batch, *sums.tolist()):
             host._finish_known = False
             host.demand_acc[:] = demand_acc[lo:hi]
-            if unmet_hosts[k]:
+            if unmet:
                 host.unmet_acc[:] = unmet_acc[lo:hi]
-            if swapped[k]:
+            if swap:
                 host.swap_acc[:] = swap_acc[lo:hi]
-            if interfering[k]:
+            if interf:
                 host.extra_acc[:] = extra_acc[lo:hi]
                 host.degraded_acc[:] = degraded_acc[lo:hi]
-            if batch[k]:
+            if on_batch:
                 host.rem[:] = rem_list[lo:hi]
-            host.since[:] = [now] * n
+            host.since[:] = [now] * (hi - lo)
             host._since_all = now
-            host.demand[:] = new_demand[lo:hi]
-            host.alloc[:] = new_demand[lo:hi]
-            host.gap[:] = [0.0] * n
+            host.demand[:] = host.alloc[:] = new_demand[lo:hi]
+            host.gap[:] = [0.0] * (hi - lo)
             host.clip[:] = new_clip[lo:hi]
             host.mem[:] = new_mem[lo:hi]
             host.hwm[:] = new_hwm[lo:hi]
-            # numpy sums over the host's own slots, as set_usage's (a 2-d sum along its
-            # rows gives each row's 1-d sum; np.add.reduceat does not)
-            host.demand_sum, host.clip_sum, host.mem_sum, host.hwm_sum = sums[:, lo:hi].sum(axis=1).tolist()
+            host.demand_sum, host.clip_sum, host.mem_sum, host.hwm_sum = demand_sum, clip_sum, mem_sum, hwm_sum
+
+    def _states(self) -> tuple:
+        """:meth:`HostState._rebalance_state`'s decisions for every host, as arrays over
+        the hosts (the same operations on each element): after :meth:`set_usage`, the
+        hosts' new ``cpu_demand``, ``mem_used``, ``swapped``, ``speed``, ``reclaiming``,
+        ``contended``, ``interfering``, and whether each was slow or becomes so."""
+        hosts, n = self.hosts, self.sizes
+        cpu_demand = self.demand_sum
+        cores = np.array([h.cores for h in hosts])
+        overhead = np.array([h.overhead for h in hosts])
+        allocatable = np.array([h.allocatable for h in hosts])
+        contended = is_contended(cpu_demand, cores)
+        vm = np.array([h.vm for h in hosts], dtype=bool)
+        # a container host: its usage and each instance's overhead, nothing reclaimed
+        mem_used, swapped = self.mem_sum + overhead * n, np.zeros(len(hosts))
+        speed, reclaiming = np.ones(len(hosts)), np.zeros(len(hosts), dtype=bool)
+        if vm.any():  # HostState._memory, element by element
+            touched = self.hwm_sum
+            used = touched + overhead * n
+            over = vm & over_memory(touched, overhead, n, allocatable)
+            if over.any():
+                ksm = np.array([h.ksm for h in hosts])
+                balloon = np.array([h.balloon for h in hosts], dtype=bool)
+                slowdown = np.array([h.swap_slowdown for h in hosts])
+                held = used - ksm * touched
+                unused = (touched - self.mem_sum) * (1 - ksm)
+                held = np.where(balloon & (held > allocatable), held - np.minimum(unused, held - allocatable), held)
+                out = held - allocatable
+                out = np.where(out > 0, out, 0.0)
+                slowed = np.where(out > 0, 1.0 - slowdown * out / np.where(out > 0, held, 1.0), 1.0)
+                swapped = np.where(over, out, 0.0)
+                speed = np.where(over, slowed, 1.0)
+                used = np.where(over, held - out, used)
+                reclaiming = over
+            mem_used = np.where(vm, used, mem_used)
+        k_membw = np.array([h.k_membw for h in hosts])
+        k_io = np.array([h.k_io for h in hosts])
+        membw_sum = np.array([h.membw_sum for h in hosts])
+        io_sum = np.array([h.io_sum for h in hosts])
+        interfering = (n > 1) & (((k_membw > 0) & (membw_sum > 0)) | ((k_io > 0) & (io_sum > 0)))
+        was_slow = np.array([h.contended or h.swapped > 0 or h.interfering for h in hosts], dtype=bool)
+        slow = was_slow | contended | (swapped > 0) | interfering
+        return cpu_demand, cores, mem_used, swapped, speed, reclaiming, contended, interfering, slow
 
     def rebalance(self, skip: list[bool] | None = None) -> None:
         """:meth:`HostState.rebalance` at ``now`` for every host but those ``skip`` marks
@@ -882,7 +956,33 @@ class FleetStep:
         next batch finish of each planned."""
         hosts, counts, edges, now = self.hosts, self.counts, self.edges, self.now
         mine = [True] * len(hosts) if skip is None else [not s for s in skip]
-        changes = [host._rebalance_state(now) if m else None for host, m in zip(hosts, mine)]
+        cpu_demand, cores, mem_used, swapped, speed, reclaiming, contended, interfering, slow = self._states()
+        cpu_used = np.where(cpu_demand < cores, cpu_demand, cores)
+        cpu_shown = cpu_demand + self.clip_sum
+        # a host that turns slow would settle its slots first (HostState._rebalance_state):
+        # set_usage has just settled them, so that changes nothing
+        changes = [None] * len(hosts)
+        for k, (host, m, demand_k, clip_k, contended_k, interfering_k, mem_k, swapped_k, speed_k, reclaiming_k,
+                slow_k, shown_k, used_k) in enumerate(zip(
+                hosts, mine, cpu_demand.tolist(), self.clip_sum.tolist(), contended.tolist(), interfering.tolist(),
+                mem_used.tolist(), swapped.tolist(), speed.tolist(), reclaiming.tolist(), slow.tolist(),
+                cpu_shown.tolist(), cpu_used.tolist())):
+            if not m:
+                continue
+            if now > host.last_t:
+                host.advance(now)
+            if slow_k:
+                changes[k] = (counts[k], speed_k, contended_k, interfering_k, host.interfering)
+            host.cpu_demand, host.contended, host.interfering, host.cpu_clip = demand_k, contended_k, interfering_k, clip_k
+            host.mem_used, host.swapped, host.speed, host.reclaiming = mem_k, swapped_k, speed_k, reclaiming_k
+            figures = host.figures
+            if figures is not None:  # what a sample reads (HostState._rebalance_state)
+                index = host.index
+                figures.running[index] = counts[k]
+                figures.cpu_demand[index] = shown_k
+                figures.cpu_used[index] = used_k
+                figures.mem_used[index] = mem_k + host.base
+                figures.swapped[index] = swapped_k
         batch = [m and host.batch_n > 0 for host, m in zip(hosts, mine)]
         slow = [c is not None for c in changes]
         if not any(slow) and not any(batch):
@@ -932,7 +1032,7 @@ class FleetStep:
                 if change is None:
                     continue
                 lo, hi = edges[k], edges[k + 1]
-                n, _, _, host_interfering, _, was_interfering = change
+                n, _, _, host_interfering, was_interfering = change
                 if host_interfering:
                     host.ispeed[:] = ispeed_list[lo:hi]
                 elif was_interfering:
@@ -949,9 +1049,8 @@ class FleetStep:
             rem = self.rem
             going = rate > 0
             when = np.where(going, now + np.where(rem > 0, rem, 0.0) / np.where(going, rate, 1.0), np.inf)
-            starts = np.asarray(edges[:-1])
-            soonest = np.minimum.reduceat(when, starts).tolist()
-            any_going = np.logical_or.reduceat(going, starts).tolist()
+            soonest = np.minimum.reduceat(when, self.starts).tolist()
+            any_going = np.logical_or.reduceat(going, self.starts).tolist()
         for k, host in enumerate(hosts):
             if mine[k]:
                 host._finish_known = True
