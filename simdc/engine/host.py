@@ -48,6 +48,7 @@ DEGRADED = 0.95  # an instance running below this speed counts as degraded
 # shares and next finish, interference and batch work on: 14 µs vs 44 µs at 20 slots,
 # 46 vs 74 at 60, even between 120 and 200).
 SHORT_HOST = 128
+PAIRWISE_BLOCK = 128  # numpy sums up to this many terms in one block (PW_BLOCKSIZE, numpy/_core/src/umath/loops_utils.h.src)
 
 SLOTS = ("inst", "demand", "clip", "weight", "alloc", "gap", "rate", "mem", "hwm", "batch", "rem", "since",
          "demand_acc", "unmet_acc", "swap_acc", "membw", "io", "ispeed", "extra_acc", "degraded_acc")
@@ -761,8 +762,9 @@ class HostState:
 # the contended ones water-filled, host by host. Each element goes through the same IEEE
 # operations as :meth:`HostState.settle`, :meth:`HostState.set_usage` and
 # :meth:`HostState.rebalance` apply to it (a branch a host does not take keeps the old
-# value, by ``np.where``), and each host's sums are numpy sums over its own slots, as
-# set_usage's: the same doubles as host by host (tests/engine/test_fleet_step.py).
+# value, by ``np.where``), and each host's sums are numpy's pairwise sums over its own slots,
+# as set_usage's (FleetStep.host_sums): the same doubles as host by host
+# (tests/engine/test_fleet_step.py).
 
 
 class FleetStep:
@@ -779,13 +781,12 @@ class FleetStep:
     by instance instead of read from every host's lists; so do the hosts' mirror
     (:class:`SlotMirror`), when attached, for ``demand``, ``clip`` and ``hwm``.
 
-    Everything a host's step decides is decided for the fleet at once, as arrays over
-    the hosts or the slots: settles, sums (:meth:`host_sums`), memory reclaim,
-    contention, interference, rates and next finishes; what is left in Python per host
-    is writing the results into its lists and attributes (the change path reads them
-    there), its integrals (:meth:`HostState.advance`), and the water-fill of a contended
-    host. After :meth:`set_usage`, ``mem_sum`` holds each host's GiB in use (shape
-    ``(hosts,)``), for a caller's memory-pressure test.
+    Settles, new usage, sums (:meth:`host_sums`), interference speeds, water-fills,
+    rates and next finishes are numpy over the fleet's slots; what is left in Python per
+    host is writing the results into its lists (the change path reads them there), its
+    integrals and state (:meth:`HostState._rebalance_state`), and the water-fill of a
+    contended host. After :meth:`set_usage`, ``mem_sum`` holds each host's GiB in use
+    (shape ``(hosts,)``), for a caller's memory-pressure test.
     """
 
     def __init__(self, hosts: list[HostState], counts: list[int], now: float, inst: np.ndarray | None = None,
@@ -813,24 +814,43 @@ class FleetStep:
 
     def host_sums(self, rows: np.ndarray) -> np.ndarray:
         """Each host's sum over its own slots of every row of ``rows`` (shape ``(r, total
-        slots)``), shape ``(r, hosts)``: the doubles ``rows[:, lo:hi].sum(axis=1)`` gives
-        host by host, as :meth:`HostState.set_usage`'s numpy sums.
+        slots)``), shape ``(r, hosts)``: the doubles ``row[lo:hi].sum()`` gives host by
+        host, as :meth:`HostState.set_usage`'s numpy sums.
 
-        Numpy sums each row of a C-ordered 2-d array as it sums a 1-d array (pairwise,
-        in blocks of 8), so the hosts of one size are summed together as the rows of one
-        gather: a few numpy calls per distinct size, not per host. (``np.add.reduceat`` and
-        ``np.bincount`` add in sequence: other doubles from 9 terms on.)"""
-        sizes = self.sizes
-        out = np.empty((rows.shape[0], len(sizes)))
-        order = np.argsort(sizes, kind="stable")
-        for group in np.split(order, np.flatnonzero(np.diff(sizes[order])) + 1):
-            if len(group):
-                n = int(sizes[group[0]])
-                # a C-ordered 2-d copy, one row per host and row of rows: a fancy index
-                # leaves another memory order, which numpy may sum in sequence
-                terms = np.ascontiguousarray(rows[:, self.starts[group][:, None] + np.arange(n)]).reshape(-1, n)
-                out[:, group] = terms.sum(axis=1).reshape(len(rows), len(group))
-        return out
+        Those follow numpy's pairwise summation (``pairwise_sum`` in
+        numpy/_core/src/umath/loops_utils.h.src): under 8 terms, one by one from 0.0; up
+        to 128, eight accumulators take every eighth term of the whole blocks of 8, are
+        added as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), and the last n % 8
+        terms follow one by one. Here each of those steps is one numpy operation for every
+        host at once, the terms a host lacks padded with -0.0 (x + -0.0 is x for every
+        double x). A host above 128 slots (numpy splits its sum in two) is summed alone.
+        (``np.add.reduceat`` and ``np.bincount`` add one by one: other doubles from 9
+        terms on.)"""
+        sizes, starts = self.sizes, self.starts
+        pad = rows.shape[1]  # the index of a -0.0 appended to each row
+        padded = np.concatenate([rows, np.full((len(rows), 1), -0.0)], axis=1)
+        alone = sizes > PAIRWISE_BLOCK
+        n = np.where(alone, 0, sizes)
+        blocks = n // 8
+        width = int(blocks.max()) if len(n) else 0
+        if width:
+            at = np.arange(width)[:, None] * 8 + np.arange(8)  # (width, 8): block b's term j
+            terms = padded[:, np.where(at < (blocks * 8)[:, None, None], starts[:, None, None] + at, pad)]
+            r = terms[:, :, 0, :]  # (r, hosts, 8): the accumulators
+            for b in range(1, width):
+                r = r + terms[:, :, b, :]
+            total = ((r[..., 0] + r[..., 1]) + (r[..., 2] + r[..., 3])) + ((r[..., 4] + r[..., 5]) + (r[..., 6] + r[..., 7]))
+            total = np.where(blocks > 0, total, 0.0)
+        else:
+            total = np.zeros((len(rows), len(n)))
+        tail = np.arange(7)
+        terms = padded[:, np.where(tail < (n - blocks * 8)[:, None], (starts + blocks * 8)[:, None] + tail, pad)]
+        for t in range(7):
+            total = total + terms[:, :, t]
+        for h in np.flatnonzero(alone).tolist():
+            lo, hi = starts[h], starts[h] + sizes[h]
+            total[:, h] = [row[lo:hi].sum() for row in rows]
+        return total
 
     def set_usage(self, demand: np.ndarray, clip: np.ndarray, mem: np.ndarray) -> None:
         """:meth:`HostState.set_usage` for every host: shapes ``(total slots,)``, in
@@ -844,10 +864,9 @@ class FleetStep:
         # settle: each slot's integrals and batch work up to now (HostState._settle_short)
         since_all = [h._since_all for h in hosts]  # a host's slots' one `since`, when they share one
         if None in since_all:
-            unknown = [s is None for s in since_all]
-            dt = np.repeat(now - np.array([now if s is None else s for s in since_all]), counts)
-            dt[self._per_slot(unknown)] = now - np.fromiter(itertools.chain.from_iterable(
-                h.since for h, u in zip(hosts, unknown) if u), float, sum(c for c, u in zip(counts, unknown) if u))
+            dt = now - np.fromiter(itertools.chain.from_iterable(
+                h.since if s is None else itertools.repeat(s, n) for h, s, n in zip(hosts, since_all, counts)),
+                float, self.total)
         else:
             dt = np.repeat(now - np.array(since_all), counts)
         old_demand, old_clip = column("demand"), column("clip")
@@ -906,49 +925,6 @@ class FleetStep:
             host.hwm[:] = new_hwm[lo:hi]
             host.demand_sum, host.clip_sum, host.mem_sum, host.hwm_sum = demand_sum, clip_sum, mem_sum, hwm_sum
 
-    def _states(self) -> tuple:
-        """:meth:`HostState._rebalance_state`'s decisions for every host, as arrays over
-        the hosts (the same operations on each element): after :meth:`set_usage`, the
-        hosts' new ``cpu_demand``, ``mem_used``, ``swapped``, ``speed``, ``reclaiming``,
-        ``contended``, ``interfering``, and whether each was slow or becomes so."""
-        hosts, n = self.hosts, self.sizes
-        cpu_demand = self.demand_sum
-        cores = np.array([h.cores for h in hosts])
-        overhead = np.array([h.overhead for h in hosts])
-        allocatable = np.array([h.allocatable for h in hosts])
-        contended = is_contended(cpu_demand, cores)
-        vm = np.array([h.vm for h in hosts], dtype=bool)
-        # a container host: its usage and each instance's overhead, nothing reclaimed
-        mem_used, swapped = self.mem_sum + overhead * n, np.zeros(len(hosts))
-        speed, reclaiming = np.ones(len(hosts)), np.zeros(len(hosts), dtype=bool)
-        if vm.any():  # HostState._memory, element by element
-            touched = self.hwm_sum
-            used = touched + overhead * n
-            over = vm & over_memory(touched, overhead, n, allocatable)
-            if over.any():
-                ksm = np.array([h.ksm for h in hosts])
-                balloon = np.array([h.balloon for h in hosts], dtype=bool)
-                slowdown = np.array([h.swap_slowdown for h in hosts])
-                held = used - ksm * touched
-                unused = (touched - self.mem_sum) * (1 - ksm)
-                held = np.where(balloon & (held > allocatable), held - np.minimum(unused, held - allocatable), held)
-                out = held - allocatable
-                out = np.where(out > 0, out, 0.0)
-                slowed = np.where(out > 0, 1.0 - slowdown * out / np.where(out > 0, held, 1.0), 1.0)
-                swapped = np.where(over, out, 0.0)
-                speed = np.where(over, slowed, 1.0)
-                used = np.where(over, held - out, used)
-                reclaiming = over
-            mem_used = np.where(vm, used, mem_used)
-        k_membw = np.array([h.k_membw for h in hosts])
-        k_io = np.array([h.k_io for h in hosts])
-        membw_sum = np.array([h.membw_sum for h in hosts])
-        io_sum = np.array([h.io_sum for h in hosts])
-        interfering = (n > 1) & (((k_membw > 0) & (membw_sum > 0)) | ((k_io > 0) & (io_sum > 0)))
-        was_slow = np.array([h.contended or h.swapped > 0 or h.interfering for h in hosts], dtype=bool)
-        slow = was_slow | contended | (swapped > 0) | interfering
-        return cpu_demand, cores, mem_used, swapped, speed, reclaiming, contended, interfering, slow
-
     def rebalance(self, skip: list[bool] | None = None) -> None:
         """:meth:`HostState.rebalance` at ``now`` for every host but those ``skip`` marks
         (left as :meth:`set_usage` left them, for the caller to rebalance), right after
@@ -956,33 +932,7 @@ class FleetStep:
         next batch finish of each planned."""
         hosts, counts, edges, now = self.hosts, self.counts, self.edges, self.now
         mine = [True] * len(hosts) if skip is None else [not s for s in skip]
-        cpu_demand, cores, mem_used, swapped, speed, reclaiming, contended, interfering, slow = self._states()
-        cpu_used = np.where(cpu_demand < cores, cpu_demand, cores)
-        cpu_shown = cpu_demand + self.clip_sum
-        # a host that turns slow would settle its slots first (HostState._rebalance_state):
-        # set_usage has just settled them, so that changes nothing
-        changes = [None] * len(hosts)
-        for k, (host, m, demand_k, clip_k, contended_k, interfering_k, mem_k, swapped_k, speed_k, reclaiming_k,
-                slow_k, shown_k, used_k) in enumerate(zip(
-                hosts, mine, cpu_demand.tolist(), self.clip_sum.tolist(), contended.tolist(), interfering.tolist(),
-                mem_used.tolist(), swapped.tolist(), speed.tolist(), reclaiming.tolist(), slow.tolist(),
-                cpu_shown.tolist(), cpu_used.tolist())):
-            if not m:
-                continue
-            if now > host.last_t:
-                host.advance(now)
-            if slow_k:
-                changes[k] = (counts[k], speed_k, contended_k, interfering_k, host.interfering)
-            host.cpu_demand, host.contended, host.interfering, host.cpu_clip = demand_k, contended_k, interfering_k, clip_k
-            host.mem_used, host.swapped, host.speed, host.reclaiming = mem_k, swapped_k, speed_k, reclaiming_k
-            figures = host.figures
-            if figures is not None:  # what a sample reads (HostState._rebalance_state)
-                index = host.index
-                figures.running[index] = counts[k]
-                figures.cpu_demand[index] = shown_k
-                figures.cpu_used[index] = used_k
-                figures.mem_used[index] = mem_k + host.base
-                figures.swapped[index] = swapped_k
+        changes = [host._rebalance_state(now) if m else None for host, m in zip(hosts, mine)]
         batch = [m and host.batch_n > 0 for host, m in zip(hosts, mine)]
         slow = [c is not None for c in changes]
         if not any(slow) and not any(batch):
@@ -1032,7 +982,7 @@ class FleetStep:
                 if change is None:
                     continue
                 lo, hi = edges[k], edges[k + 1]
-                n, _, _, host_interfering, was_interfering = change
+                n, _, _, host_interfering, _, was_interfering = change
                 if host_interfering:
                     host.ispeed[:] = ispeed_list[lo:hi]
                 elif was_interfering:
