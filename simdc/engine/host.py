@@ -132,18 +132,31 @@ class BookedArrays:
         self.mem = np.array(booked.mem, dtype=float)  # GiB booked
         self.down = np.array(booked.down, dtype=bool)
         self.placer = None
+        self.changes = 0  # bookings changed so far: what is computed from them holds until this moves
+        self._free_at, self._free = -1, 0.0
 
     def grew(self, j: int) -> None:
         booked = self.booked
         self.cpu[j], self.mem[j] = booked.cpu[j], booked.mem[j]
+        self.changes += 1
         if self.placer is not None:
             self.placer.grew(j)
 
     def shrank(self, j: int) -> None:
         booked = self.booked
         self.cpu[j], self.mem[j] = booked.cpu[j], booked.mem[j]
+        self.changes += 1
         if self.placer is not None:
             self.placer.shrank(j)
+
+    def free_mem_gib(self, mem_caps: np.ndarray) -> float:
+        """GiB the fleet's memory caps ``mem_caps`` (shape ``(hosts,)``, the same array at
+        every call) leave unbooked, host by host and never below 0, summed in host order
+        as a Python sum: the same double as host by host. Kept until a booking changes
+        (an instance no host takes, in a queue's drain, asks many times in between)."""
+        if self._free_at != self.changes:
+            self._free_at, self._free = self.changes, sum(np.maximum(mem_caps - self.mem, 0.0).tolist())
+        return self._free
 
     def set_down(self, j: int, down: bool) -> None:
         self.down[j] = down
