@@ -233,6 +233,10 @@ class Simulation:
                                             instances["memory_used_gib"].to_numpy(float))
         cost = virtualisation(platform, instances)  # the hypervisor's share, for both lanes
         self.usage = cost.presented(self.usage)
+        # When the next usage step comes (s; none: inf): it plans every busy host's next
+        # batch finish again (_schedule_finish), so a finish planned after it needs no timer.
+        step_s = self.usage.step_s
+        self.replan_s = step_s if step_s is not None and step_s < self.duration_s else float("inf")
         fp = footprints(platform, instances, stream(seed, f"start:{name}"), self.usage)
         self.fp = fp
         self.has_limits = bool(np.isfinite(fp.mem_limit).any())
@@ -657,16 +661,17 @@ class Simulation:
         if freed and self.queue:
             self._drain_queue(now)
 
-    def _schedule_finish(self, host: HostState, now: float, voided_after: float = float("inf")) -> None:
+    def _schedule_finish(self, host: HostState, now: float) -> None:
         """One pending 'next batch finish' per host; a newer plan voids the older. A plan
-        for after ``voided_after`` (s), which a newer one will void by then for sure, is
-        pending but has no timer."""
+        for after the next usage step (``replan_s``) is pending but has no timer: that step
+        plans the host again, or, if the host has emptied by then, its last removal did
+        (every change of a running set ends here), so the timer would never fire."""
         if not host.batch_n and not host.finish_pending:
             return  # no batch work, and no plan to void
         when = host.next_finish(now)
         host.finish_token += 1
         host.finish_pending = when is not None
-        if when is not None and when <= voided_after:
+        if when is not None and when <= self.replan_s:
             self._after(max(when - now, 0.0), self._on_finish, (host.index, host.finish_token), URGENT)
 
     def _on_finish(self, now: float, value) -> None:
@@ -815,21 +820,19 @@ class Simulation:
             step.set_usage(cpu, clip, mem)
             pressed = None if self.vm else self._pressed(busy, step, mem)
             step.rebalance(pressed)
-            # A finish planned after the next step is voided by it (every busy host is
-            # planned again there, and a host emptied before it was, at each removal):
-            # the timer is not pushed, though its plan is counted as pending.
-            step_s = self.usage.step_s
-            after = now + step_s if now + step_s < self.duration_s else float("inf")
+        step_s = self.usage.step_s  # the next step (Lane.on_usage_step schedules it)
+        self.replan_s = now + step_s if now + step_s < self.duration_s else float("inf")
+        if busy:
             if pressed is None or not any(pressed):
                 for host in busy:
                     if host.batch_n or host.finish_pending:
-                        self._schedule_finish(host, now, after)
+                        self._schedule_finish(host, now)
                 return
             for host, p in zip(busy, pressed):
                 if p:  # the OOM killer acts first, as at any change
                     self._settle_host(host, now)
                 elif host.batch_n or host.finish_pending:
-                    self._schedule_finish(host, now, after)
+                    self._schedule_finish(host, now)
 
     def _pressed(self, busy: list[HostState], step: FleetStep, mem: np.ndarray) -> list[bool]:
         """Which container hosts of ``busy`` are over their memory or run an instance above

@@ -143,29 +143,36 @@ def test_host_sums_are_numpy_sums_of_each_hosts_own_slots(sizes, seed):
 
 def test_finish_timers_a_usage_step_would_void_are_not_kept_and_nothing_moves(monkeypatch):
     """A usage step plans every busy host's next batch finish again, so a finish planned
-    beyond the next step never fires: the step keeps no timer for it. The four tables of
-    configs/contention.toml (3 h: batch work, contention, OOM kills) with those timers and
-    without are identical, and fewer timers were kept."""
+    beyond the next step never fires: no timer is kept for it. The four tables of
+    configs/contention.toml (3 h: batch work, contention, OOM kills, restarts) with a
+    timer for every plan and without those are identical, and fewer timers were kept."""
     from pathlib import Path
 
     import simdc
     from simdc.config import load_config
-    from simdc.engine.simulation import Simulation
+    from simdc.engine.simulation import URGENT, Simulation
 
     config = load_config(Path(__file__).parents[2] / "configs" / "contention.toml", ["simulation.duration_s=10800"])
     planned = {"timers": 0}
-    schedule, after = Simulation._schedule_finish, Simulation._after
+    after = Simulation._after
 
     def counting_after(self, delay, callback, value, priority=0):
         planned["timers"] += callback == self._on_finish
         after(self, delay, callback, value, priority)
 
+    def every_plan_timed(self, host, now):  # _schedule_finish with a timer for every plan
+        if not host.batch_n and not host.finish_pending:
+            return
+        when = host.next_finish(now)
+        host.finish_token += 1
+        host.finish_pending = when is not None
+        if when is not None:
+            self._after(max(when - now, 0.0), self._on_finish, (host.index, host.finish_token), URGENT)
+
     monkeypatch.setattr(Simulation, "_after", counting_after)
     lean = simdc.simulate(config)
-    lean_timers = planned["timers"]
-    planned["timers"] = 0
-    monkeypatch.setattr(Simulation, "_schedule_finish", lambda self, host, now, voided_after=None:
-                        schedule(self, host, now))  # every plan gets its timer
+    lean_timers, planned["timers"] = planned["timers"], 0
+    monkeypatch.setattr(Simulation, "_schedule_finish", every_plan_timed)
     full = simdc.simulate(config)
     assert lean_timers < planned["timers"]
     for table in ("summary", "instances", "hosts", "timeseries"):
