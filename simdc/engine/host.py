@@ -48,7 +48,8 @@ DEGRADED = 0.95  # an instance running below this speed counts as degraded
 # shares and next finish, interference and batch work on: 14 µs vs 44 µs at 20 slots,
 # 46 vs 74 at 60, even between 120 and 200).
 SHORT_HOST = 128
-PAIRWISE_BLOCK = 128  # numpy sums up to this many terms in one block (PW_BLOCKSIZE, numpy/_core/src/umath/loops_utils.h.src)
+# numpy sums up to this many terms in one block (PW_BLOCKSIZE, numpy/_core/src/umath/loops_utils.h.src)
+PAIRWISE_BLOCK = 128
 
 SLOTS = ("inst", "demand", "clip", "weight", "alloc", "gap", "rate", "mem", "hwm", "batch", "rem", "since",
          "demand_acc", "unmet_acc", "swap_acc", "membw", "io", "ispeed", "extra_acc", "degraded_acc")
@@ -852,7 +853,8 @@ class FleetStep:
             r = terms[:, :, 0, :]  # (r, hosts, 8): the accumulators
             for b in range(1, width):
                 r = r + terms[:, :, b, :]
-            total = ((r[..., 0] + r[..., 1]) + (r[..., 2] + r[..., 3])) + ((r[..., 4] + r[..., 5]) + (r[..., 6] + r[..., 7]))
+            total = (((r[..., 0] + r[..., 1]) + (r[..., 2] + r[..., 3]))
+                     + ((r[..., 4] + r[..., 5]) + (r[..., 6] + r[..., 7])))
             total = np.where(blocks > 0, total, 0.0)
         else:
             total = np.zeros((len(rows), len(n)))
