@@ -776,8 +776,7 @@ class GeneralLane(Lane):
             sim.caches[j].unpin(digest for digest, _ in sim.needs[i])
 
     def note_no_host(self, i: int) -> None:
-        # summed in host order, as a Python sum: the same double as host by host
-        self.free_at_failure[i] = sum(np.maximum(self.sim.mem_caps - self.sim.booked_arrays.mem, 0.0).tolist())
+        self.free_at_failure[i] = self.sim.booked_arrays.free_mem_gib(self.sim.mem_caps)
 
     def collect(self, now: float) -> None:
         self.sim._collect_running()

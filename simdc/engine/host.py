@@ -48,6 +48,8 @@ DEGRADED = 0.95  # an instance running below this speed counts as degraded
 # shares and next finish, interference and batch work on: 14 µs vs 44 µs at 20 slots,
 # 46 vs 74 at 60, even between 120 and 200).
 SHORT_HOST = 128
+# numpy sums up to this many terms in one block (PW_BLOCKSIZE, numpy/_core/src/umath/loops_utils.h.src)
+PAIRWISE_BLOCK = 128
 
 SLOTS = ("inst", "demand", "clip", "weight", "alloc", "gap", "rate", "mem", "hwm", "batch", "rem", "since",
          "demand_acc", "unmet_acc", "swap_acc", "membw", "io", "ispeed", "extra_acc", "degraded_acc")
@@ -131,18 +133,31 @@ class BookedArrays:
         self.mem = np.array(booked.mem, dtype=float)  # GiB booked
         self.down = np.array(booked.down, dtype=bool)
         self.placer = None
+        self.changes = 0  # bookings changed so far: what is computed from them holds until this moves
+        self._free_at, self._free = -1, 0.0
 
     def grew(self, j: int) -> None:
         booked = self.booked
         self.cpu[j], self.mem[j] = booked.cpu[j], booked.mem[j]
+        self.changes += 1
         if self.placer is not None:
             self.placer.grew(j)
 
     def shrank(self, j: int) -> None:
         booked = self.booked
         self.cpu[j], self.mem[j] = booked.cpu[j], booked.mem[j]
+        self.changes += 1
         if self.placer is not None:
             self.placer.shrank(j)
+
+    def free_mem_gib(self, mem_caps: np.ndarray) -> float:
+        """GiB the fleet's memory caps ``mem_caps`` (shape ``(hosts,)``, the same array at
+        every call) leave unbooked, host by host and never below 0, summed in host order
+        as a Python sum: the same double as host by host. Kept until a booking changes
+        (an instance no host takes, in a queue's drain, asks many times in between)."""
+        if self._free_at != self.changes:
+            self._free_at, self._free = self.changes, sum(np.maximum(mem_caps - self.mem, 0.0).tolist())
+        return self._free
 
     def set_down(self, j: int, down: bool) -> None:
         self.down[j] = down
@@ -761,8 +776,9 @@ class HostState:
 # the contended ones water-filled, host by host. Each element goes through the same IEEE
 # operations as :meth:`HostState.settle`, :meth:`HostState.set_usage` and
 # :meth:`HostState.rebalance` apply to it (a branch a host does not take keeps the old
-# value, by ``np.where``), and each host's sums are numpy sums over its own slots, as
-# set_usage's: the same doubles as host by host (tests/engine/test_fleet_step.py).
+# value, by ``np.where``), and each host's sums are numpy's pairwise sums over its own slots,
+# as set_usage's (FleetStep.host_sums): the same doubles as host by host
+# (tests/engine/test_fleet_step.py).
 
 
 class FleetStep:
@@ -778,6 +794,13 @@ class FleetStep:
     ``batch``, holding what :meth:`HostState.add` was given) let those columns be taken
     by instance instead of read from every host's lists; so do the hosts' mirror
     (:class:`SlotMirror`), when attached, for ``demand``, ``clip`` and ``hwm``.
+
+    Settles, new usage, sums (:meth:`host_sums`), interference speeds, water-fills,
+    rates and next finishes are numpy over the fleet's slots; what is left in Python per
+    host is writing the results into its lists (the change path reads them there), its
+    integrals and state (:meth:`HostState._rebalance_state`), and the water-fill of a
+    contended host. After :meth:`set_usage`, ``mem_sum`` holds each host's GiB in use
+    (shape ``(hosts,)``), for a caller's memory-pressure test.
     """
 
     def __init__(self, hosts: list[HostState], counts: list[int], now: float, inst: np.ndarray | None = None,
@@ -785,6 +808,8 @@ class FleetStep:
         self.hosts, self.counts, self.now = hosts, counts, now
         self.total = sum(counts)
         self.edges = list(itertools.accumulate(counts, initial=0))  # host k's slots: edges[k]:edges[k + 1]
+        self.sizes = np.asarray(counts, dtype=np.int64)
+        self.starts = np.asarray(self.edges[:-1], dtype=np.int64)
         self.inst, self.constants = inst, dict(constants or {})
         self.mirror = hosts[0].mirror if hosts else None
         if self.mirror is not None:  # read, and kept up to date, by instance
@@ -801,29 +826,72 @@ class FleetStep:
     def _per_slot(self, flags: list[bool]) -> np.ndarray:
         return np.repeat(np.array(flags, dtype=bool), self.counts)
 
+    def host_sums(self, rows: np.ndarray) -> np.ndarray:
+        """Each host's sum over its own slots of every row of ``rows`` (shape ``(r, total
+        slots)``), shape ``(r, hosts)``: the doubles ``row[lo:hi].sum()`` gives host by
+        host, as :meth:`HostState.set_usage`'s numpy sums.
+
+        Those follow numpy's pairwise summation (``pairwise_sum`` in
+        numpy/_core/src/umath/loops_utils.h.src): under 8 terms, one by one from 0.0; up
+        to 128, eight accumulators take every eighth term of the whole blocks of 8, are
+        added as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), and the last n % 8
+        terms follow one by one. Here each of those steps is one numpy operation for every
+        host at once, the terms a host lacks padded with -0.0 (x + -0.0 is x for every
+        double x). A host above 128 slots (numpy splits its sum in two) is summed alone.
+        (``np.add.reduceat`` and ``np.bincount`` add one by one: other doubles from 9
+        terms on.)"""
+        sizes, starts = self.sizes, self.starts
+        pad = rows.shape[1]  # the index of a -0.0 appended to each row
+        padded = np.concatenate([rows, np.full((len(rows), 1), -0.0)], axis=1)
+        alone = sizes > PAIRWISE_BLOCK
+        n = np.where(alone, 0, sizes)
+        blocks = n // 8
+        width = int(blocks.max()) if len(n) else 0
+        if width:
+            at = np.arange(width)[:, None] * 8 + np.arange(8)  # (width, 8): block b's term j
+            terms = padded[:, np.where(at < (blocks * 8)[:, None, None], starts[:, None, None] + at, pad)]
+            r = terms[:, :, 0, :]  # (r, hosts, 8): the accumulators
+            for b in range(1, width):
+                r = r + terms[:, :, b, :]
+            total = (((r[..., 0] + r[..., 1]) + (r[..., 2] + r[..., 3]))
+                     + ((r[..., 4] + r[..., 5]) + (r[..., 6] + r[..., 7])))
+            total = np.where(blocks > 0, total, 0.0)
+        else:
+            total = np.zeros((len(rows), len(n)))
+        tail = np.arange(7)
+        terms = padded[:, np.where(tail < (n - blocks * 8)[:, None], (starts + blocks * 8)[:, None] + tail, pad)]
+        for t in range(7):
+            total = total + terms[:, :, t]
+        for h in np.flatnonzero(alone).tolist():
+            lo, hi = starts[h], starts[h] + sizes[h]
+            total[:, h] = [row[lo:hi].sum() for row in rows]
+        return total
+
     def set_usage(self, demand: np.ndarray, clip: np.ndarray, mem: np.ndarray) -> None:
         """:meth:`HostState.set_usage` for every host: shapes ``(total slots,)``, in
         ``hosts`` order (cores within the ceilings, cores above them, GiB)."""
         hosts, counts, edges, now = self.hosts, self.counts, self.edges, self.now
-        flags = [(h.contended, h.swapped > 0, h.interfering, h.batch_n > 0) for h in hosts]
-        contended, swapped, interfering, batch = (list(f) for f in zip(*flags))
+        contended = [h.contended for h in hosts]
+        swapped = [h.swapped > 0 for h in hosts]
+        interfering = [h.interfering for h in hosts]
+        batch = [h.batch_n > 0 for h in hosts]
         column = self._column
         # settle: each slot's integrals and batch work up to now (HostState._settle_short)
         since_all = [h._since_all for h in hosts]  # a host's slots' one `since`, when they share one
         if None in since_all:
-            unknown = [s is None for s in since_all]
-            dt = np.repeat(now - np.array([now if s is None else s for s in since_all]), counts)
-            dt[self._per_slot(unknown)] = now - np.fromiter(itertools.chain.from_iterable(
-                h.since for h, u in zip(hosts, unknown) if u), float, sum(c for c, u in zip(counts, unknown) if u))
+            dt = now - np.fromiter(itertools.chain.from_iterable(
+                h.since if s is None else itertools.repeat(s, n) for h, s, n in zip(hosts, since_all, counts)),
+                float, self.total)
         else:
             dt = np.repeat(now - np.array(since_all), counts)
         old_demand, old_clip = column("demand"), column("clip")
-        starts = np.asarray(edges[:-1])
+        starts = self.starts
         clipped = np.logical_or.reduceat(old_clip != 0, starts).tolist()  # any(host.clip)
         clip_slot = self._per_slot(clipped)
         acc = column("demand_acc")
         demand_acc = np.where(clip_slot, acc + (old_demand + old_clip) * dt, acc + old_demand * dt).tolist()
         unmet_hosts = [c or k for c, k in zip(contended, clipped)]
+        unmet_acc = swap_acc = extra_acc = degraded_acc = rem_list = None
         if any(unmet_hosts):
             acc, gap = column("unmet_acc"), column("gap")
             gap = np.where(clip_slot, np.where(self._per_slot(contended), gap + old_clip, old_clip), gap)
@@ -843,37 +911,34 @@ class FleetStep:
             rem_list = self.rem.tolist()
         # the new usage (HostState.set_usage)
         hwm = np.maximum(column("hwm"), mem)
-        sums = np.stack([demand, clip, mem, hwm])
+        sums = self.host_sums(np.stack([demand, clip, mem, hwm]))
+        self.demand_sum, self.clip_sum, self.mem_sum, self.hwm_sum = sums
         if self.mirror is not None:
             inst = self.inst
             self.mirror.demand[inst], self.mirror.clip[inst], self.mirror.hwm[inst] = demand, clip, hwm
         new_demand, new_clip, new_mem, new_hwm = demand.tolist(), clip.tolist(), mem.tolist(), hwm.tolist()
         self.demand = demand
-        for k, host in enumerate(hosts):
-            lo, hi = edges[k], edges[k + 1]
-            n = hi - lo
+        for host, lo, hi, unmet, swap, interf, on_batch, demand_sum, clip_sum, mem_sum, hwm_sum in zip(
+                hosts, edges, edges[1:], unmet_hosts, swapped, interfering, batch, *sums.tolist()):
             host._finish_known = False
             host.demand_acc[:] = demand_acc[lo:hi]
-            if unmet_hosts[k]:
+            if unmet:
                 host.unmet_acc[:] = unmet_acc[lo:hi]
-            if swapped[k]:
+            if swap:
                 host.swap_acc[:] = swap_acc[lo:hi]
-            if interfering[k]:
+            if interf:
                 host.extra_acc[:] = extra_acc[lo:hi]
                 host.degraded_acc[:] = degraded_acc[lo:hi]
-            if batch[k]:
+            if on_batch:
                 host.rem[:] = rem_list[lo:hi]
-            host.since[:] = [now] * n
+            host.since[:] = [now] * (hi - lo)
             host._since_all = now
-            host.demand[:] = new_demand[lo:hi]
-            host.alloc[:] = new_demand[lo:hi]
-            host.gap[:] = [0.0] * n
+            host.demand[:] = host.alloc[:] = new_demand[lo:hi]
+            host.gap[:] = [0.0] * (hi - lo)
             host.clip[:] = new_clip[lo:hi]
             host.mem[:] = new_mem[lo:hi]
             host.hwm[:] = new_hwm[lo:hi]
-            # numpy sums over the host's own slots, as set_usage's (a 2-d sum along its
-            # rows gives each row's 1-d sum; np.add.reduceat does not)
-            host.demand_sum, host.clip_sum, host.mem_sum, host.hwm_sum = sums[:, lo:hi].sum(axis=1).tolist()
+            host.demand_sum, host.clip_sum, host.mem_sum, host.hwm_sum = demand_sum, clip_sum, mem_sum, hwm_sum
 
     def rebalance(self, skip: list[bool] | None = None) -> None:
         """:meth:`HostState.rebalance` at ``now`` for every host but those ``skip`` marks
@@ -949,9 +1014,8 @@ class FleetStep:
             rem = self.rem
             going = rate > 0
             when = np.where(going, now + np.where(rem > 0, rem, 0.0) / np.where(going, rate, 1.0), np.inf)
-            starts = np.asarray(edges[:-1])
-            soonest = np.minimum.reduceat(when, starts).tolist()
-            any_going = np.logical_or.reduceat(going, starts).tolist()
+            soonest = np.minimum.reduceat(when, self.starts).tolist()
+            any_going = np.logical_or.reduceat(going, self.starts).tolist()
         for k, host in enumerate(hosts):
             if mine[k]:
                 host._finish_known = True

@@ -42,7 +42,7 @@ from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.placer import Placer
 from simdc.engine.recommender import OBSERVE_EVERY_S
 from simdc.engine.rules import (MIB_PER_GIB, capped_usage, caps, fits, footprints, host_specs, image_needs,
-                                resident_overhead_gib, take_objects, virtualisation)
+                                over_memory, resident_overhead_gib, take_objects, virtualisation)
 from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet
 from simdc.random import stream
@@ -233,6 +233,10 @@ class Simulation:
                                             instances["memory_used_gib"].to_numpy(float))
         cost = virtualisation(platform, instances)  # the hypervisor's share, for both lanes
         self.usage = cost.presented(self.usage)
+        # When the next usage step comes (s; none: inf): it plans every busy host's next
+        # batch finish again (_schedule_finish), so a finish planned after it needs no timer.
+        step_s = self.usage.step_s
+        self.replan_s = step_s if step_s is not None and step_s < self.duration_s else float("inf")
         fp = footprints(platform, instances, stream(seed, f"start:{name}"), self.usage)
         self.fp = fp
         self.has_limits = bool(np.isfinite(fp.mem_limit).any())
@@ -658,13 +662,16 @@ class Simulation:
             self._drain_queue(now)
 
     def _schedule_finish(self, host: HostState, now: float) -> None:
-        """One pending 'next batch finish' per host; a newer plan voids the older."""
+        """One pending 'next batch finish' per host; a newer plan voids the older. A plan
+        for after the next usage step (``replan_s``) is pending but has no timer: that step
+        plans the host again, or, if the host has emptied by then, its last removal did
+        (every change of a running set ends here), so the timer would never fire."""
         if not host.batch_n and not host.finish_pending:
             return  # no batch work, and no plan to void
         when = host.next_finish(now)
         host.finish_token += 1
         host.finish_pending = when is not None
-        if when is not None:
+        if when is not None and when <= self.replan_s:
             self._after(max(when - now, 0.0), self._on_finish, (host.index, host.finish_token), URGENT)
 
     def _on_finish(self, now: float, value) -> None:
@@ -811,24 +818,33 @@ class Simulation:
             cpu, clip, mem = capped_usage(cpu, mem, cores, fp.cpu_cap[inst], fp.mem_cap[inst])
             step = FleetStep(busy, counts, now, inst, self.slot_constants)
             step.set_usage(cpu, clip, mem)
-            pressed = None if self.vm else self._pressed(busy, inst, mem, step.edges)
+            pressed = None if self.vm else self._pressed(busy, step, mem)
             step.rebalance(pressed)
-            for k, host in enumerate(busy):
-                if pressed is not None and pressed[k]:  # the OOM killer acts first, as at any change
+        step_s = self.usage.step_s  # the next step (Lane.on_usage_step schedules it)
+        self.replan_s = now + step_s if now + step_s < self.duration_s else float("inf")
+        if busy:
+            if pressed is None or not any(pressed):
+                for host in busy:
+                    if host.batch_n or host.finish_pending:
+                        self._schedule_finish(host, now)
+                return
+            for host, p in zip(busy, pressed):
+                if p:  # the OOM killer acts first, as at any change
                     self._settle_host(host, now)
-                else:
+                elif host.batch_n or host.finish_pending:
                     self._schedule_finish(host, now)
 
-    def _pressed(self, busy: list[HostState], inst: np.ndarray, mem: np.ndarray, edges: list[int]) -> list[bool]:
+    def _pressed(self, busy: list[HostState], step: FleetStep, mem: np.ndarray) -> list[bool]:
         """Which container hosts of ``busy`` are over their memory or run an instance above
-        its own limit, what :meth:`_settle_host` tests (``inst``, ``mem``: every running
-        instance of ``busy`` and its GiB now, shapes ``(slots,)``, host k's at
-        ``edges[k]:edges[k + 1]``)."""
-        pressed = [host.over_memory() for host in busy]
+        its own limit, what :meth:`_settle_host` tests, after ``step``'s set_usage
+        (``mem``: every running instance's GiB now, shape ``(slots,)``, in ``step.inst``
+        order)."""
+        n = step.sizes
+        pressed = over_memory(step.mem_sum, np.array([host.overhead for host in busy]), n,
+                              np.array([host.allocatable for host in busy]))
         if self.has_limits:
-            over = np.logical_or.reduceat(mem > self.fp.mem_limit[inst], np.asarray(edges[:-1])).tolist()
-            pressed = [p or o for p, o in zip(pressed, over)]
-        return pressed
+            pressed |= np.logical_or.reduceat(mem > self.fp.mem_limit[step.inst], step.starts)
+        return pressed.tolist()
 
     def _sample(self, now: float) -> None:
         """One timeseries row per host."""

@@ -20,9 +20,9 @@ FIGURES = ("last_t", "resident_s", "cpu_demand_s", "cpu_used_s", "cpu_booked_s",
            "reclaiming", "contended", "interfering", "speed", "_since_all")
 
 
-def fleet(hosts: int, vm: bool, k_membw: float, k_io: float) -> list[HostState]:
-    states = [HostState(h, SPEC, 12.0, 40.0, overhead_gib=0.1, vm=vm, swap_slowdown=0.5,
-                        membw_sensitivity=k_membw, io_sensitivity=k_io) for h in range(hosts)]
+def fleet(hosts: int, vm: bool, k_membw: float, k_io: float, ksm: float = 0.0, balloon: bool = True) -> list[HostState]:
+    states = [HostState(h, SPEC, 12.0, 40.0, overhead_gib=0.1, vm=vm, swap_slowdown=0.5, ksm_savings=ksm,
+                        balloon=balloon, membw_sensitivity=k_membw, io_sensitivity=k_io) for h in range(hosts)]
     FleetFigures.attach(states)
     SlotMirror.attach(states, INSTANCES)
     return states
@@ -42,9 +42,10 @@ ops = st.lists(st.tuples(st.sampled_from(["add", "add", "fill", "remove", "step"
 
 @settings(max_examples=60, deadline=None)
 @given(ops=ops, hosts=st.integers(1, 4), vm=st.booleans(), k_membw=st.sampled_from([0.0, 0.4]),
-       k_io=st.sampled_from([0.0, 0.3]))
-def test_the_fleet_step_gives_each_slot_and_host_the_doubles_of_the_step_host_by_host(ops, hosts, vm, k_membw, k_io):
-    by_host, whole = fleet(hosts, vm, k_membw, k_io), fleet(hosts, vm, k_membw, k_io)
+       k_io=st.sampled_from([0.0, 0.3]), ksm=st.sampled_from([0.0, 0.25]), balloon=st.booleans())
+def test_the_fleet_step_gives_each_slot_and_host_the_doubles_of_the_step_host_by_host(ops, hosts, vm, k_membw, k_io,
+                                                                                       ksm, balloon):
+    by_host, whole = fleet(hosts, vm, k_membw, k_io, ksm, balloon), fleet(hosts, vm, k_membw, k_io, ksm, balloon)
     slot_of = ([-1] * INSTANCES, [-1] * INSTANCES)
     # what each instance's slot is given and keeps: the step takes these by instance
     constants = {"weight": np.zeros(INSTANCES), "membw": np.zeros(INSTANCES), "io": np.zeros(INSTANCES),
@@ -88,6 +89,8 @@ def test_the_fleet_step_gives_each_slot_and_host_the_doubles_of_the_step_host_by
                 inst = np.array([i for h in busy for i in whole[h].inst], dtype=np.int64)
                 step = FleetStep([whole[h] for h in busy], counts, now, *((inst, constants) if seed % 2 else ()))
                 step.set_usage(demand, clip, mem)
+                # the GiB in use the caller's pressure test reads: each host's own figure
+                assert step.mem_sum.tolist() == [whole[h].mem_sum for h in busy]
                 skip = (rng.random(len(busy)) < 0.3).tolist()  # hosts the caller rebalances (memory pressure)
                 step.rebalance(skip)
                 for h, skipped in zip(busy, skip):
@@ -120,3 +123,57 @@ def test_the_figures_a_sample_reads_are_the_hosts_own():
     assert figures.cpu_used == [8.0, 0.0]  # the cores, no more
     assert figures.mem_used == [3.0 + 3.0 + 2 * 0.1, 0.0]  # usage and the overhead each
     assert figures.swapped == [0.0, 0.0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(st.sampled_from([1, 2, 7, 8, 9, 16, 17, 127, 128, 129, 300]) | st.integers(1, 40),
+                      min_size=1, max_size=12),
+       seed=st.integers(0, 2**32 - 1))
+def test_host_sums_are_numpy_sums_of_each_hosts_own_slots(sizes, seed):
+    """FleetStep.host_sums against each host's slice summed alone, as HostState.set_usage
+    sums it: the same doubles, for sizes around numpy's pairwise blocks (8 terms
+    unrolled, 128 to a block) and hosts of one size side by side."""
+    states = [HostState(h, SPEC, 12.0, 40.0, overhead_gib=0.1, vm=False) for h in range(len(sizes))]
+    rows = np.random.default_rng(seed).uniform(0, 7, (3, sum(sizes)))
+    got = FleetStep(states, sizes, 0.0).host_sums(rows)
+    edges = np.cumsum([0] + sizes)
+    want = [[float(row[lo:hi].sum()) for lo, hi in zip(edges, edges[1:])] for row in rows]
+    assert got.tolist() == want
+
+
+def test_finish_timers_a_usage_step_would_void_are_not_kept_and_nothing_moves(monkeypatch):
+    """A usage step plans every busy host's next batch finish again, so a finish planned
+    beyond the next step never fires: no timer is kept for it. The four tables of
+    configs/contention.toml (3 h: batch work, contention, OOM kills, restarts) with a
+    timer for every plan and without those are identical, and fewer timers were kept."""
+    from pathlib import Path
+
+    import simdc
+    from simdc.config import load_config
+    from simdc.engine.simulation import URGENT, Simulation
+
+    config = load_config(Path(__file__).parents[2] / "configs" / "contention.toml", ["simulation.duration_s=10800"])
+    planned = {"timers": 0}
+    after = Simulation._after
+
+    def counting_after(self, delay, callback, value, priority=0):
+        planned["timers"] += callback == self._on_finish
+        after(self, delay, callback, value, priority)
+
+    def every_plan_timed(self, host, now):  # _schedule_finish with a timer for every plan
+        if not host.batch_n and not host.finish_pending:
+            return
+        when = host.next_finish(now)
+        host.finish_token += 1
+        host.finish_pending = when is not None
+        if when is not None:
+            self._after(max(when - now, 0.0), self._on_finish, (host.index, host.finish_token), URGENT)
+
+    monkeypatch.setattr(Simulation, "_after", counting_after)
+    lean = simdc.simulate(config)
+    lean_timers, planned["timers"] = planned["timers"], 0
+    monkeypatch.setattr(Simulation, "_schedule_finish", every_plan_timed)
+    full = simdc.simulate(config)
+    assert lean_timers < planned["timers"]
+    for table in ("summary", "instances", "hosts", "timeseries"):
+        assert getattr(lean, table).equals(getattr(full, table)), table
