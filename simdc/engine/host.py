@@ -277,6 +277,7 @@ class HostState:
         self._finish_known = True
         self._finish: float | None = None
         self._since_all: float | None = None  # every slot's `since` while they are all the same
+        self._lazy = False  # the last rebalance settles only the slots whose shares move
         # integrals
         self.last_t = 0.0
         self.resident_s = 0.0
@@ -395,9 +396,8 @@ class HostState:
     def add(self, now: float, i: int, demand: float, weight: float, mem: float, batch: bool,
             work_s: float, slot_of: list[int], membw: float = 0.0, io: float = 0.0, clip: float = 0.0) -> None:
         """Start running instance ``i`` (``demand`` cores within its ceiling, ``clip``
-        cores wanted above it); call :meth:`rebalance` after."""
-        if self.slow:
-            self.settle(now)
+        cores wanted above it); call :meth:`rebalance` after (which settles the slots
+        whose rates the newcomer changes)."""
         if not self.inst:
             self._since_all = now
         elif self._since_all != now:
@@ -443,17 +443,15 @@ class HostState:
         """Stop running the instance in slot ``s``; return its integrals: (demand, unmet,
         swap, time lost to interference, time degraded).
 
-        The last slot moves into ``s``. Call :meth:`rebalance` after.
+        The last slot moves into ``s``. Only this slot is settled; call :meth:`rebalance`
+        after (which settles the slots whose rates its leaving changes).
         """
-        if self.slow:
-            self.settle(now)
-        else:
-            rate = self.rate[s]
-            if self._finish_known and rate > 0:  # the soonest finish leaves: find the next
-                rem = self.rem[s]
-                if self.since[s] + (rem if rem > 0 else 0.0) / rate == self._finish:
-                    self._finish_known = False
-            self._settle_slot(now, s)
+        rate = self.rate[s]
+        if self._finish_known and rate > 0:  # the soonest finish leaves: find the next
+            rem = self.rem[s]
+            if self.since[s] + (rem if rem > 0 else 0.0) / rate == self._finish:
+                self._finish_known = False
+        self._settle_slot(now, s)
         result = (self.demand_acc[s], self.unmet_acc[s], self.swap_acc[s], self.extra_acc[s], self.degraded_acc[s])
         slot_of[self.inst[s]] = -1
         self.batch_n -= self.batch[s]
@@ -558,14 +556,24 @@ class HostState:
         self._since_all = now
 
     def _settle_slot(self, now: float, s: int) -> None:
-        """One slot on a fast host: full share, no swap, no interference."""
+        """Bring slot ``s``'s accumulators and batch work up to ``now`` at the rates it has
+        had since its ``since``: :meth:`_settle_short`'s operations on one element (a
+        fast host's slot: full share, no swap, no interference)."""
         dt = now - self.since[s]
         clip = self.clip[s]
         if clip:
             self.demand_acc[s] += (self.demand[s] + clip) * dt
-            self.unmet_acc[s] += clip * dt
+            self.unmet_acc[s] += ((self.gap[s] + clip) if self.contended else clip) * dt
         else:
             self.demand_acc[s] += self.demand[s] * dt
+            if self.contended:
+                self.unmet_acc[s] += self.gap[s] * dt
+        if self.swapped > 0:
+            self.swap_acc[s] += dt
+        if self.interfering:
+            v = self.ispeed[s]
+            self.extra_acc[s] += (1.0 / v - 1.0) * dt
+            self.degraded_acc[s] += dt if v < DEGRADED else 0.0
         self.rem[s] -= self.rate[s] * dt
         self.since[s] = now
 
@@ -579,6 +587,9 @@ class HostState:
         if change is None:
             return  # fast before and after: every slot keeps its full share
         n, speed, contended, interfering, was_slow, was_interfering = change
+        if self._lazy:
+            self._reshare_interference(now, speed)
+            return
         if n <= SHORT_HOST:
             self._share_short(n, speed, contended, interfering, was_slow, was_interfering)
             return
@@ -631,8 +642,14 @@ class HostState:
         was_interfering = self.interfering
         was_slow = self.contended or self.swapped > 0 or was_interfering
         slow = contended or swapped > 0 or interfering
-        if slow and not was_slow:
-            self.settle(now)  # until now everyone had its full share
+        # Interference alone, before and after, at one swap speed: a slot's shares move
+        # only if its speed left by neighbours does, and rebalance settles just those
+        # (_reshare_interference). Any other slow change settles every slot first, at
+        # the rates they had (a change settled only the slot it added or removed).
+        self._lazy = lazy = (interfering and was_interfering and not contended and not self.contended
+                             and speed == self.speed and (swapped > 0) == (self.swapped > 0))
+        if (slow or was_slow) and not lazy and self._since_all != now:
+            self.settle(now)
         self.cpu_demand, self.contended, self.interfering = cpu_demand, contended, interfering
         self.cpu_clip = self.clip_sum
         self.mem_used, self.swapped, self.speed, self.reclaiming = mem_used, swapped, speed, reclaiming
@@ -647,6 +664,45 @@ class HostState:
         if not (was_slow or slow):
             return None
         return n, speed, contended, interfering, was_slow, was_interfering
+
+    def _reshare_interference(self, now: float, speed: float) -> None:
+        """:meth:`rebalance` on a host interfering before and after a change, neither
+        contended nor at a new swap speed (``speed``): every share is the demand, and a
+        batch slot's rate is ``speed`` × its speed left by neighbours (``ispeed``). Only
+        slots whose ``ispeed`` moves are settled (at the old one) and given the new;
+        the others keep their ``since`` and accumulate lazily. The kept next batch
+        finish stays known unless the slot that held it moved."""
+        k_membw, k_io, membw_sum, io_sum = self.k_membw, self.k_io, self.membw_sum, self.io_sum
+        # the same expression as _share_short's, so the same doubles
+        new = [1.0 / (1.0 + k_membw * m * (membw_sum - m if membw_sum - m < 1.0 else 1.0)
+                      + k_io * o * (io_sum - o if io_sum - o < 1.0 else 1.0))
+               for m, o in zip(self.membw, self.io)]
+        ispeed = self.ispeed
+        moved = [s for s, (v, w) in enumerate(zip(ispeed, new)) if v != w]
+        if not moved:
+            return
+        since, rem, rate, batch = self.since, self.rem, self.rate, self.batch
+        known, soonest = self._finish_known, self._finish
+        for s in moved:
+            if batch[s]:
+                r = rate[s]
+                if known and r > 0:  # its finish moves: was it the soonest?
+                    left = rem[s]
+                    if since[s] + (left if left > 0 else 0.0) / r == soonest:
+                        known = False
+            if since[s] != now:
+                self._settle_slot(now, s)
+            v = ispeed[s] = new[s]
+            if batch[s]:
+                r = rate[s] = speed * v
+                if known and r > 0:
+                    left = rem[s]
+                    when = now + (left if left > 0 else 0.0) / r
+                    if soonest is None or when < soonest:
+                        soonest = when
+        self._finish_known, self._finish = known, soonest
+        if self._since_all != now:
+            self._since_all = None
 
     def _share_short(self, n: int, speed: float, contended: bool, interfering: bool, was_slow: bool,
                      was_interfering: bool) -> None:
