@@ -30,6 +30,7 @@ timeseries sample records of each host, so a sample does not walk the hosts.
 from __future__ import annotations
 
 import itertools
+from bisect import bisect_right, insort
 from operator import attrgetter
 
 import numpy as np
@@ -48,6 +49,12 @@ DEGRADED = 0.95  # an instance running below this speed counts as degraded
 # shares and next finish, interference and batch work on: 14 µs vs 44 µs at 20 slots,
 # 46 vs 74 at 60, even between 120 and 200).
 SHORT_HOST = 128
+# A slot's speed left by neighbours, 1 / (1 + k·m·min(S − m, 1) + ...), is the same double
+# at two sums S when S − m ≥ 1 at both (rules: saturation). A slot with m below
+# min(S_before, S_after) − 1 − SATURATED_MARGIN has S − m ≥ 1 + margin in exact arithmetic
+# at both sums, so ≥ 1 after rounding too; the margin covers the rounding of the
+# threshold itself (~1e-14 for sums up to 100s).
+SATURATED_MARGIN = 1e-9
 
 SLOTS = ("inst", "demand", "clip", "weight", "alloc", "gap", "rate", "mem", "hwm", "batch", "rem", "since",
          "demand_acc", "unmet_acc", "swap_acc", "membw", "io", "ispeed", "extra_acc", "degraded_acc")
@@ -278,6 +285,16 @@ class HostState:
         self._finish: float | None = None
         self._since_all: float | None = None  # every slot's `since` while they are all the same
         self._lazy = False  # the last rebalance settles only the slots whose shares move
+        # For the lazy rebalance: the interference sums its slots' ispeed were computed
+        # at, the slots added since (ispeed not computed yet), and the slots' (intensity,
+        # instance) sorted, per resource that interferes, to find the unsaturated ones.
+        self._sums_seen = (0.0, 0.0)
+        self._sums_was = (0.0, 0.0)
+        self._fresh: list[int] = []
+        self._fresh_was: list[int] = []
+        self._by_membw: list[tuple[float, int]] = []
+        self._by_io: list[tuple[float, int]] = []
+        self._slot_of: list[int] = []
         # integrals
         self.last_t = 0.0
         self.resident_s = 0.0
@@ -403,6 +420,12 @@ class HostState:
         elif self._since_all != now:
             self._since_all = None
         slot_of[i] = len(self.inst)
+        self._slot_of = slot_of
+        self._fresh.append(i)
+        if membw > 0 and self.k_membw > 0:
+            insort(self._by_membw, (membw, i))
+        if io > 0 and self.k_io > 0:
+            insort(self._by_io, (io, i))
         self.inst.append(i)
         self.demand.append(demand)
         self.clip.append(clip)
@@ -453,7 +476,15 @@ class HostState:
                 self._finish_known = False
         self._settle_slot(now, s)
         result = (self.demand_acc[s], self.unmet_acc[s], self.swap_acc[s], self.extra_acc[s], self.degraded_acc[s])
-        slot_of[self.inst[s]] = -1
+        i = self.inst[s]
+        slot_of[i] = -1
+        m, o = self.membw[s], self.io[s]
+        if m > 0 and self.k_membw > 0:
+            by = self._by_membw
+            del by[bisect_right(by, (m, i)) - 1]
+        if o > 0 and self.k_io > 0:
+            by = self._by_io
+            del by[bisect_right(by, (o, i)) - 1]
         self.batch_n -= self.batch[s]
         if len(self.inst) == 1:  # forget accumulated rounding error
             self.demand_sum = self.clip_sum = self.mem_sum = self.hwm_sum = self.membw_sum = self.io_sum = 0.0
@@ -650,6 +681,8 @@ class HostState:
                              and speed == self.speed and (swapped > 0) == (self.swapped > 0))
         if (slow or was_slow) and not lazy and self._since_all != now:
             self.settle(now)
+        self._sums_was, self._sums_seen = self._sums_seen, (self.membw_sum, self.io_sum)
+        self._fresh_was, self._fresh = self._fresh, []
         self.cpu_demand, self.contended, self.interfering = cpu_demand, contended, interfering
         self.cpu_clip = self.clip_sum
         self.mem_used, self.swapped, self.speed, self.reclaiming = mem_used, swapped, speed, reclaiming
@@ -671,19 +704,39 @@ class HostState:
         batch slot's rate is ``speed`` × its speed left by neighbours (``ispeed``). Only
         slots whose ``ispeed`` moves are settled (at the old one) and given the new;
         the others keep their ``since`` and accumulate lazily. The kept next batch
-        finish stays known unless the slot that held it moved."""
+        finish stays known unless the slot that held it moved.
+
+        The slots looked at: those added since the last rebalance, and those whose
+        intensity leaves them unsaturated at the sums before or after (found by bisection
+        in the sorted intensities: the rest keep the same ``ispeed``, SATURATED_MARGIN).
+        """
         k_membw, k_io, membw_sum, io_sum = self.k_membw, self.k_io, self.membw_sum, self.io_sum
-        # the same expression as _share_short's, so the same doubles
-        new = [1.0 / (1.0 + k_membw * m * (membw_sum - m if membw_sum - m < 1.0 else 1.0)
-                      + k_io * o * (io_sum - o if io_sum - o < 1.0 else 1.0))
-               for m, o in zip(self.membw, self.io)]
-        ispeed = self.ispeed
-        moved = [s for s, (v, w) in enumerate(zip(ispeed, new)) if v != w]
-        if not moved:
+        membw_was, io_was = self._sums_was
+        slot_of = self._slot_of
+        inst, n = self.inst, len(self.inst)
+        # added since (and still here: one added and removed again has left)
+        look = [s for i in self._fresh_was for s in (slot_of[i],) if 0 <= s < n and inst[s] == i]
+        if membw_sum != membw_was and self._by_membw:
+            by = self._by_membw
+            low = (membw_sum if membw_sum < membw_was else membw_was) - 1.0 - SATURATED_MARGIN
+            look += [slot_of[i] for _, i in by[bisect_right(by, (low, float("inf"))):]]
+        if io_sum != io_was and self._by_io:
+            by = self._by_io
+            low = (io_sum if io_sum < io_was else io_was) - 1.0 - SATURATED_MARGIN
+            look += [slot_of[i] for _, i in by[bisect_right(by, (low, float("inf"))):]]
+        if not look:
             return
+        membw, io, ispeed = self.membw, self.io, self.ispeed
         since, rem, rate, batch = self.since, self.rem, self.rate, self.batch
         known, soonest = self._finish_known, self._finish
-        for s in moved:
+        settled = False
+        for s in set(look):
+            m, o = membw[s], io[s]
+            # the same expression as _share_short's, so the same doubles
+            v = 1.0 / (1.0 + k_membw * m * (membw_sum - m if membw_sum - m < 1.0 else 1.0)
+                       + k_io * o * (io_sum - o if io_sum - o < 1.0 else 1.0))
+            if v == ispeed[s]:
+                continue
             if batch[s]:
                 r = rate[s]
                 if known and r > 0:  # its finish moves: was it the soonest?
@@ -692,7 +745,8 @@ class HostState:
                         known = False
             if since[s] != now:
                 self._settle_slot(now, s)
-            v = ispeed[s] = new[s]
+                settled = True
+            ispeed[s] = v
             if batch[s]:
                 r = rate[s] = speed * v
                 if known and r > 0:
@@ -701,7 +755,7 @@ class HostState:
                     if soonest is None or when < soonest:
                         soonest = when
         self._finish_known, self._finish = known, soonest
-        if self._since_all != now:
+        if settled:
             self._since_all = None
 
     def _share_short(self, n: int, speed: float, contended: bool, interfering: bool, was_slow: bool,
