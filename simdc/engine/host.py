@@ -852,8 +852,15 @@ class HostState:
         self._finish_known, self._finish = True, soonest
         return soonest
 
-    def finished_slots(self) -> list[int]:
-        return [s for s, (batch, rem) in enumerate(zip(self.batch, self.rem)) if batch and rem <= DONE]
+    def finished_slots(self, now: float | None = None) -> list[int]:
+        """The slots whose batch work is done (at most ``DONE`` full-speed seconds left):
+        as last settled, or, given ``now``, at ``now`` without settling (each slot's
+        work left there is :meth:`settle`'s ``rem - rate × (now - since)``, the same
+        double), so a finish settles only the slots that leave."""
+        if now is None:
+            return [s for s, (batch, rem) in enumerate(zip(self.batch, self.rem)) if batch and rem <= DONE]
+        return [s for s, (batch, rem, rate, since) in enumerate(zip(self.batch, self.rem, self.rate, self.since))
+                if batch and rem - rate * (now - since) <= DONE]
 
     def inst_array(self) -> np.ndarray:
         return np.asarray(self.inst, dtype=np.int64)

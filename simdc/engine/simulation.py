@@ -673,8 +673,7 @@ class Simulation:
         if token != host.finish_token:
             return
         host.finish_pending = False
-        host.settle(now)
-        done = [host.inst[s] for s in host.finished_slots()]
+        done = [host.inst[s] for s in host.finished_slots(now)]  # each settled as it leaves
         for i in done:
             self._stop(int(i), host, now)
         host.rebalance(now)

@@ -123,8 +123,7 @@ def test_a_change_settling_only_the_slots_it_moves_agrees_with_settling_every_sl
                 slot = eager.slots[i]
                 slot.update(demand=d, mem=m, clip=c, hwm=max(slot["hwm"], m))
         elif op == "finish" and host.n:  # what Simulation._on_finish does
-            host.settle(now)
-            done = [host.inst[s] for s in host.finished_slots()]
+            done = [host.inst[s] for s in host.finished_slots(now)]
             assert sorted(done) == sorted(i for i, s in eager.slots.items() if s["batch"] and s["rem"] <= DONE)
             for i in done:
                 got = host.remove(now, slot_of[i], slot_of)
