@@ -235,6 +235,7 @@ class HostState:
         self.power_idle_w, self.power_max_w = spec.power_idle_w, spec.power_max_w
         self.power_off_idle = power_off_idle
         self.k_membw, self.k_io = membw_sensitivity, io_sensitivity
+        self._interferes = membw_sensitivity > 0 or io_sensitivity > 0  # instances here may slow each other
         # Why the machine is down, each reason ended by its own event: its physical host
         # under repair, or its kernel rebooting. Down while either holds: takes nothing.
         self.repairing = False
@@ -279,6 +280,7 @@ class HostState:
         self.speed = 1.0  # progress factor from swapping
         self.finish_token = 0  # identifies the one valid 'next batch finish' event
         self.finish_pending = False
+        self.finish_at: float | None = None  # the pending plan's time, as next_finish gave it
         # The next batch finish at current shares, kept while no slot's rate, work left
         # or `since` changes but by an add or a lazy removal (see next_finish).
         self._finish_known = True
@@ -420,12 +422,13 @@ class HostState:
         elif self._since_all != now:
             self._since_all = None
         slot_of[i] = len(self.inst)
-        self._slot_of = slot_of
-        self._fresh.append(i)
-        if membw > 0 and self.k_membw > 0:
-            insort(self._by_membw, (membw, i))
-        if io > 0 and self.k_io > 0:
-            insort(self._by_io, (io, i))
+        if self._interferes:
+            self._slot_of = slot_of
+            self._fresh.append(i)
+            if membw > 0 and self.k_membw > 0:
+                insort(self._by_membw, (membw, i))
+            if io > 0 and self.k_io > 0:
+                insort(self._by_io, (io, i))
         self.inst.append(i)
         self.demand.append(demand)
         self.clip.append(clip)
@@ -478,13 +481,14 @@ class HostState:
         result = (self.demand_acc[s], self.unmet_acc[s], self.swap_acc[s], self.extra_acc[s], self.degraded_acc[s])
         i = self.inst[s]
         slot_of[i] = -1
-        m, o = self.membw[s], self.io[s]
-        if m > 0 and self.k_membw > 0:
-            by = self._by_membw
-            del by[bisect_right(by, (m, i)) - 1]
-        if o > 0 and self.k_io > 0:
-            by = self._by_io
-            del by[bisect_right(by, (o, i)) - 1]
+        if self._interferes:
+            m, o = self.membw[s], self.io[s]
+            if m > 0 and self.k_membw > 0:
+                by = self._by_membw
+                del by[bisect_right(by, (m, i)) - 1]
+            if o > 0 and self.k_io > 0:
+                by = self._by_io
+                del by[bisect_right(by, (o, i)) - 1]
         self.batch_n -= self.batch[s]
         if len(self.inst) == 1:  # forget accumulated rounding error
             self.demand_sum = self.clip_sum = self.mem_sum = self.hwm_sum = self.membw_sum = self.io_sum = 0.0
@@ -677,12 +681,16 @@ class HostState:
         # only if its speed left by neighbours does, and rebalance settles just those
         # (_reshare_interference). Any other slow change settles every slot first, at
         # the rates they had (a change settled only the slot it added or removed).
-        self._lazy = lazy = (interfering and was_interfering and not contended and not self.contended
-                             and speed == self.speed and (swapped > 0) == (self.swapped > 0))
-        if (slow or was_slow) and not lazy and self._since_all != now:
-            self.settle(now)
-        self._sums_was, self._sums_seen = self._sums_seen, (self.membw_sum, self.io_sum)
-        self._fresh_was, self._fresh = self._fresh, []
+        if slow or was_slow:
+            self._lazy = lazy = (interfering and was_interfering and not contended and not self.contended
+                                 and speed == self.speed and (swapped > 0) == (self.swapped > 0))
+            if not lazy and self._since_all != now:
+                self.settle(now)
+        else:
+            self._lazy = False
+        if self._interferes:
+            self._sums_was, self._sums_seen = self._sums_seen, (self.membw_sum, self.io_sum)
+            self._fresh_was, self._fresh = self._fresh, []
         self.cpu_demand, self.contended, self.interfering = cpu_demand, contended, interfering
         self.cpu_clip = self.clip_sum
         self.mem_used, self.swapped, self.speed, self.reclaiming = mem_used, swapped, speed, reclaiming

@@ -662,8 +662,11 @@ class Simulation:
         if not host.batch_n and not host.finish_pending:
             return  # no batch work, and no plan to void
         when = host.next_finish(now)
+        if host.finish_pending and when == host.finish_at:
+            return  # the pending plan stands (a change that moved no batch slot's finish)
         host.finish_token += 1
         host.finish_pending = when is not None
+        host.finish_at = when
         if when is not None:
             self._after(max(when - now, 0.0), self._on_finish, (host.index, host.finish_token), URGENT)
 
