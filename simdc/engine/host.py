@@ -5,10 +5,18 @@ Resident instances (starting, running or waiting to restart) hold their *booking
 *running set*: parallel lists, one slot each, holding current CPU demand, memory use,
 what the CPU model gives them and their accumulators.
 
-Per change the host does O(1) work while it is *fast*: uncontended CPU, no VM memory
-swapped, no interference; then every instance gets its demand and batch work advances
-at full speed, so slots are settled lazily, one at a time. When it is *slow* a change
-settles every slot and recomputes the shares over the n instances on the host. Slots
+Each slot's accumulators are settled up to its own ``since``, at the rates it has had
+since then, so a change settles only the slots whose rates it moves. While the host is
+*fast* (uncontended CPU, no VM memory swapped, no interference) every instance gets its
+demand and batch work advances at full speed: a change touches only its own slot. While
+it interferes, and only interferes, before and after a change at one swap speed, a
+change moves only the slots whose speed left by neighbours moves: those whose
+intensity leaves them below the saturation at the sums before or after (found by
+bisection in the host's sorted intensities), and the newcomer
+(:meth:`HostState._reshare_interference`). Any other slow change (contention, a swap
+speed that moves) settles every slot and recomputes the shares over the n instances on
+the host. Settling one long interval instead of several short ones regroups the sums:
+the same figures to ~1e-12 relative, not the same last bits. Slots
 are Python lists, not numpy arrays: the fast path reads and writes single elements,
 which lists do ten times faster. The slow path works slot by slot in Python up to
 ``SHORT_HOST`` instances (a host holds 10-60 in typical runs; building arrays from the
@@ -30,6 +38,7 @@ timeseries sample records of each host, so a sample does not walk the hosts.
 from __future__ import annotations
 
 import itertools
+import math
 from bisect import bisect_right, insort
 from operator import attrgetter
 
@@ -407,7 +416,7 @@ class HostState:
 
     @property
     def slow(self) -> bool:
-        """Shares differ from demands: every change must settle the whole running set."""
+        """Shares differ from demands: contended, swapping or interfering."""
         return self.contended or self.swapped > 0 or self.interfering
 
     # --- the running set -----------------------------------------------------------
@@ -661,6 +670,9 @@ class HostState:
     def _rebalance_state(self, now: float) -> tuple[int, float, bool, bool, bool, bool] | None:
         """:meth:`rebalance`'s part per host: integrals up to ``now``, then the running
         set's aggregates, memory reclaim and whether it is contended or interfering.
+        On a host slow before or after, every slot not settled at ``now`` is settled
+        first (at the rates it had), unless the change is one
+        :meth:`_reshare_interference` handles (``self._lazy``).
         Returns ``(n, speed, contended, interfering, was_slow, was_interfering)`` for the
         shares to be recomputed, or ``None`` when the host was and stays fast (every slot
         keeps its full share)."""
@@ -727,11 +739,11 @@ class HostState:
         if membw_sum != membw_was and self._by_membw:
             by = self._by_membw
             low = (membw_sum if membw_sum < membw_was else membw_was) - 1.0 - SATURATED_MARGIN
-            look += [slot_of[i] for _, i in by[bisect_right(by, (low, float("inf"))):]]
+            look += [slot_of[i] for _, i in by[bisect_right(by, (low, math.inf)):]]
         if io_sum != io_was and self._by_io:
             by = self._by_io
             low = (io_sum if io_sum < io_was else io_was) - 1.0 - SATURATED_MARGIN
-            look += [slot_of[i] for _, i in by[bisect_right(by, (low, float("inf"))):]]
+            look += [slot_of[i] for _, i in by[bisect_right(by, (low, math.inf)):]]
         if not look:
             return
         membw, io, ispeed = self.membw, self.io, self.ispeed
