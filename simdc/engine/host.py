@@ -64,6 +64,10 @@ SHORT_HOST = 128
 # at both sums, so ≥ 1 after rounding too; the margin covers the rounding of the
 # threshold itself (~1e-14 for sums up to 100s).
 SATURATED_MARGIN = 1e-9
+# A change that may move more than this share of a host's slots settles them all at once
+# and recomputes every share (a list comprehension per column costs less per slot than
+# settling slots one by one): measured on the capacity study, benchmarks/README.md.
+LAZY_SHARE = 0.5
 
 SLOTS = ("inst", "demand", "clip", "weight", "alloc", "gap", "rate", "mem", "hwm", "batch", "rem", "since",
          "demand_acc", "unmet_acc", "swap_acc", "membw", "io", "ispeed", "extra_acc", "degraded_acc")
@@ -632,8 +636,9 @@ class HostState:
             return  # fast before and after: every slot keeps its full share
         n, speed, contended, interfering, was_slow, was_interfering = change
         if self._lazy:
-            self._reshare_interference(now, speed)
-            return
+            if self._reshare_interference(now, speed):
+                return
+            self.settle(now)  # most slots move: settling them all at once is cheaper
         if n <= SHORT_HOST:
             self._share_short(n, speed, contended, interfering, was_slow, was_interfering)
             return
@@ -718,7 +723,7 @@ class HostState:
             return None
         return n, speed, contended, interfering, was_slow, was_interfering
 
-    def _reshare_interference(self, now: float, speed: float) -> None:
+    def _reshare_interference(self, now: float, speed: float) -> bool:
         """:meth:`rebalance` on a host interfering before and after a change, neither
         contended nor at a new swap speed (``speed``): every share is the demand, and a
         batch slot's rate is ``speed`` × its speed left by neighbours (``ispeed``). Only
@@ -729,23 +734,34 @@ class HostState:
         The slots looked at: those added since the last rebalance, and those whose
         intensity leaves them unsaturated at the sums before or after (found by bisection
         in the sorted intensities: the rest keep the same ``ispeed``, SATURATED_MARGIN).
+        When they are more than ``LAZY_SHARE`` of the slots it does nothing and returns
+        False: the caller settles every slot and recomputes every share instead.
         """
         k_membw, k_io, membw_sum, io_sum = self.k_membw, self.k_io, self.membw_sum, self.io_sum
         membw_was, io_was = self._sums_was
         slot_of = self._slot_of
         inst, n = self.inst, len(self.inst)
+        by_membw, by_io = self._by_membw, self._by_io
+        # the unsaturated at either sum: the tail of each sorted list, from its cut
+        cut_membw = cut_io = None
+        if membw_sum != membw_was and by_membw:
+            low = (membw_sum if membw_sum < membw_was else membw_was) - 1.0 - SATURATED_MARGIN
+            cut_membw = bisect_right(by_membw, (low, math.inf))
+        if io_sum != io_was and by_io:
+            low = (io_sum if io_sum < io_was else io_was) - 1.0 - SATURATED_MARGIN
+            cut_io = bisect_right(by_io, (low, math.inf))
+        looked = (len(self._fresh_was) + (0 if cut_membw is None else len(by_membw) - cut_membw)
+                  + (0 if cut_io is None else len(by_io) - cut_io))
+        if not looked:
+            return True
+        if looked > LAZY_SHARE * n:
+            return False
         # added since (and still here: one added and removed again has left)
         look = [s for i in self._fresh_was for s in (slot_of[i],) if 0 <= s < n and inst[s] == i]
-        if membw_sum != membw_was and self._by_membw:
-            by = self._by_membw
-            low = (membw_sum if membw_sum < membw_was else membw_was) - 1.0 - SATURATED_MARGIN
-            look += [slot_of[i] for _, i in by[bisect_right(by, (low, math.inf)):]]
-        if io_sum != io_was and self._by_io:
-            by = self._by_io
-            low = (io_sum if io_sum < io_was else io_was) - 1.0 - SATURATED_MARGIN
-            look += [slot_of[i] for _, i in by[bisect_right(by, (low, math.inf)):]]
-        if not look:
-            return
+        if cut_membw is not None:
+            look += [slot_of[i] for _, i in by_membw[cut_membw:]]
+        if cut_io is not None:
+            look += [slot_of[i] for _, i in by_io[cut_io:]]
         membw, io, ispeed = self.membw, self.io, self.ispeed
         since, rem, rate, batch = self.since, self.rem, self.rate, self.batch
         known, soonest = self._finish_known, self._finish
@@ -777,6 +793,7 @@ class HostState:
         self._finish_known, self._finish = known, soonest
         if settled:
             self._since_all = None
+        return True
 
     def _share_short(self, n: int, speed: float, contended: bool, interfering: bool, was_slow: bool,
                      was_interfering: bool) -> None:

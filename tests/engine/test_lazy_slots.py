@@ -13,6 +13,7 @@ import math
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
+import simdc.engine.host as host_module
 from simdc.engine.cpu import water_fill
 from simdc.engine.host import DEGRADED, DONE, HostState
 from simdc.engine.rules import EPS
@@ -84,9 +85,20 @@ ops = st.lists(st.tuples(st.sampled_from(["add", "add", "add", "remove", "remove
 
 @settings(max_examples=80, deadline=None)
 @given(ops=ops, vm=st.booleans(), cores=st.sampled_from([8.0, 64.0]), allocatable=st.sampled_from([30.0, 500.0]),
-       k_membw=st.sampled_from([0.0, 0.47]), k_io=st.sampled_from([0.0, 1.0]), light=st.booleans())
+       k_membw=st.sampled_from([0.0, 0.47]), k_io=st.sampled_from([0.0, 1.0]), light=st.booleans(),
+       lazy_share=st.sampled_from([host_module.LAZY_SHARE, math.inf]))
 def test_a_change_settling_only_the_slots_it_moves_agrees_with_settling_every_slot(
-        ops, vm, cores, allocatable, k_membw, k_io, light):
+        ops, vm, cores, allocatable, k_membw, k_io, light, lazy_share):
+    # lazy_share inf: every interference-only change settles slot by slot, however many move
+    saved = host_module.LAZY_SHARE
+    host_module.LAZY_SHARE = lazy_share
+    try:
+        run_against_eager(ops, vm, cores, allocatable, k_membw, k_io, light)
+    finally:
+        host_module.LAZY_SHARE = saved
+
+
+def run_against_eager(ops, vm, cores, allocatable, k_membw, k_io, light):
     spec = HostSpec(cpu_cores=cores, memory_gib=allocatable + 2, reserved_memory_gib=2)
     host = HostState(0, spec, cores, allocatable, overhead_gib=0.1, vm=vm, swap_slowdown=0.5,
                      membw_sensitivity=k_membw, io_sensitivity=k_io)
