@@ -677,6 +677,8 @@ class Simulation:
             return
         host.finish_pending = False
         done = [host.inst[s] for s in host.finished_slots(now)]  # each settled as it leaves
+        if not done:  # none done after all (rounding): settle, so the plan is made again from now
+            host.settle(now)
         for i in done:
             self._stop(int(i), host, now)
         host.rebalance(now)
