@@ -665,13 +665,18 @@ class Simulation:
         """One pending 'next batch finish' per host; a newer plan voids the older. A plan
         for after the next usage step (``replan_s``) is pending but has no timer: that step
         plans the host again, or, if the host has emptied by then, its last removal did
-        (every change of a running set ends here), so the timer would never fire."""
+        (every change of a running set ends here), so the timer would never fire. A plan
+        at the time of the timer already on the heap keeps that timer."""
         if not host.batch_n and not host.finish_pending:
             return  # no batch work, and no plan to void
         when = host.next_finish(now)
+        if host.finish_pending and when is not None and when == host.finish_at:
+            return  # the pending timer stands (a change that moved no batch slot's finish)
         host.finish_token += 1
         host.finish_pending = when is not None
-        if when is not None and when <= self.replan_s:
+        # finish_at: the time of the timer on the heap, None when the plan has none
+        host.finish_at = when if when is not None and when <= self.replan_s else None
+        if host.finish_at is not None:
             self._after(max(when - now, 0.0), self._on_finish, (host.index, host.finish_token), URGENT)
 
     def _on_finish(self, now: float, value) -> None:
@@ -680,8 +685,9 @@ class Simulation:
         if token != host.finish_token:
             return
         host.finish_pending = False
-        host.settle(now)
-        done = [host.inst[s] for s in host.finished_slots()]
+        done = [host.inst[s] for s in host.finished_slots(now)]  # each settled as it leaves
+        if not done:  # none done after all (rounding): settle, so the plan is made again from now
+            host.settle(now)
         for i in done:
             self._stop(int(i), host, now)
         host.rebalance(now)
