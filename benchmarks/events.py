@@ -1,0 +1,83 @@
+"""Heap events per placed instance, by kind, in the capacity study (issue #16).
+
+    python benchmarks/events.py HOSTS HOURS
+
+Runs ``simdc.simulate`` on :func:`capacity.capacity_config` with the event loop
+(``simulation.run_events``) replaced by a copy that counts what it runs: a timer by its
+handler's name, a SimPy step by the event's type and first callback. Prints the counts
+per platform run, and events per placed instance (an instance with a ``ready_s``).
+Works on any simdc on ``sys.path`` (run it with ``PYTHONPATH=/path/to/other`` to count
+another tree's).
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import sys
+from collections import Counter
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from capacity import capacity_config  # noqa: E402
+
+import simdc  # noqa: E402
+from simdc.engine import handlers, simulation  # noqa: E402
+
+RUNS: list[Counter] = []
+
+
+def _kind(handler) -> str:
+    return getattr(handler, "__qualname__", None) or type(handler).__name__
+
+
+def _simpy_kind(event) -> str:
+    callbacks = event.callbacks or []
+    first = _kind(callbacks[0]) if callbacks else "no callback"
+    return f"simpy {type(event).__name__} -> {first}"
+
+
+def counting_run_events(env, heap, until, arrival=None, on_arrival=None) -> None:
+    """``simulation.run_events``, counting each event it runs by kind (same order)."""
+    counts = Counter()
+    RUNS.append(counts)
+    queue, pop, step = env._queue, heapq.heappop, env.step
+    while True:
+        if queue and (not heap or queue[0] < heap[0]) and (arrival is None or queue[0] < arrival):
+            if queue[0][0] >= until:
+                break
+            counts[_simpy_kind(queue[0][3])] += 1
+            step()
+        elif arrival is not None and (not heap or arrival < heap[0]):
+            clock, _, _, _, i = arrival
+            if clock >= until:
+                break
+            env._now = clock
+            counts["arrival (beside the heap)"] += 1
+            arrival = on_arrival(clock, i)
+        elif heap:
+            clock, _, _, handler, value = pop(heap)
+            if clock >= until:
+                break
+            env._now = clock
+            counts[_kind(handler)] += 1
+            handler(clock, value)
+        else:
+            break
+    env._now = until
+
+
+def main() -> None:
+    hosts, hours = int(sys.argv[1]), float(sys.argv[2])
+    handlers.run_events = simulation.run_events = counting_run_events
+    results = simdc.simulate(capacity_config(hosts, hours * 3600))
+    placed = results.instances.groupby("platform", sort=False)["ready_s"].count()
+    for counts, (platform, n) in zip(RUNS, placed.items()):
+        total = sum(counts.values())
+        print(f"{platform}: {n} placed, {total} events, {total / n:.2f} per placed instance")
+        for kind, c in counts.most_common():
+            print(f"  {c:9d}  {c / n:6.2f}  {kind}")
+
+
+if __name__ == "__main__":
+    main()
