@@ -4,8 +4,9 @@
 
 Runs ``simdc.simulate`` on :func:`capacity.capacity_config` with the event loop
 (``simulation.run_events``) replaced by a copy that counts what it runs: a timer by its
-handler's name, a SimPy step by the event's type and first callback. Prints the counts
-per platform run, and events per placed instance (an instance with a ``ready_s``).
+handler's name (marked stale when its plan or attempt was over: it does nothing), a SimPy
+step by the event's type and first callback. Prints the counts per platform run, events
+per placed instance (an instance with a ``ready_s``) and the heap's peak length.
 Works on any simdc on ``sys.path`` (run it with ``PYTHONPATH=/path/to/other`` to count
 another tree's).
 """
@@ -37,6 +38,27 @@ def _simpy_kind(event) -> str:
     return f"simpy {type(event).__name__} -> {first}"
 
 
+def _stale(handler, value) -> bool:
+    """Whether a timer will do nothing when it runs (its plan or attempt is over)."""
+    owner, name = getattr(handler, "__self__", None), getattr(handler, "__name__", "")
+    if name == "_on_finish":
+        return value[1] != owner.hosts[value[0]].finish_token
+    if name == "_on_done" and hasattr(owner, "token"):
+        return value != owner.token
+    if name in ("on_ready", "on_give_up", "on_restart"):
+        i, epoch = value
+        want = {"on_ready": simulation.STARTING, "on_give_up": simulation.QUEUED,
+                "on_restart": simulation.BACKOFF}[name]
+        return owner.state[i] != want or owner.epoch[i] != epoch
+    if name == "_on_vm_kernel_failure":
+        i, attempt = value
+        return owner.state[i] != simulation.RUNNING or owner.attempt_s[i] != attempt
+    if name == "on_end":
+        return owner.state[value] not in (simulation.RUNNING, simulation.STARTING, simulation.BACKOFF,
+                                          simulation.QUEUED)
+    return False
+
+
 def counting_run_events(env, heap, until, arrival=None, on_arrival=None) -> None:
     """``simulation.run_events``, counting each event it runs by kind (same order)."""
     counts = Counter()
@@ -60,7 +82,8 @@ def counting_run_events(env, heap, until, arrival=None, on_arrival=None) -> None
             if clock >= until:
                 break
             env._now = clock
-            counts[_kind(handler)] += 1
+            counts[_kind(handler) + (" (stale)" if _stale(handler, value) else "")] += 1
+            counts["peak heap length"] = max(counts["peak heap length"], len(heap) + 1)
             handler(clock, value)
         else:
             break
@@ -73,7 +96,10 @@ def main() -> None:
     results = simdc.simulate(capacity_config(hosts, hours * 3600))
     placed = results.instances.groupby("platform", sort=False)["ready_s"].count()
     for counts, (platform, n) in zip(RUNS, placed.items()):
+        peak = counts.pop("peak heap length", 0)
         total = sum(counts.values())
+        stale = sum(c for kind, c in counts.items() if kind.endswith("(stale)"))
+        print(f"{platform}: peak heap length {peak}; {stale} events found stale ({stale / n:.2f} per placed)")
         print(f"{platform}: {n} placed, {total} events, {total / n:.2f} per placed instance")
         for kind, c in counts.most_common():
             print(f"  {c:9d}  {c / n:6.2f}  {kind}")

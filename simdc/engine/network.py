@@ -28,7 +28,7 @@ two to 1e-9 s over random flows and links.
 The network keeps time with timers: one at the next completion, planned again at every
 change (an older plan's timer finds its token stale and does nothing). The engine gives
 it its own timer heap (``after``, :meth:`simdc.engine.simulation.Simulation._after`) and
-asks for a timer of its own when a flow ends (``then``): no SimPy event at all. Without
+has a flow's end call what comes next (``then``): no SimPy event at all. Without
 ``after`` the timers are SimPy timeouts on ``env``, and a flow without ``then`` gives a
 SimPy event that succeeds when it ends.
 """
@@ -107,10 +107,12 @@ class Network:
                  then: tuple[Callable, object] | None = None) -> simpy.Event | None:
         """A flow of ``size_gib`` (GiB) across ``links``: one link, or a flow's own link
         then the shared link. Every flow must end on the same shared link (raises
-        ValueError otherwise). When it has crossed, ``then = (handler, value)`` gets a
-        timer at that instant (``after(0.0, handler, value)``; flows ending together in
-        the order they started), and None is returned; without ``then``, the SimPy event
-        returned succeeds then (scheduled at that instant, in the same order)."""
+        ValueError otherwise). When it has crossed, ``then = (handler, value)`` is called
+        as ``handler(now, value)``, from the timer that found it done, once the network
+        has settled (flows ending together in the order they started; a flow of no size
+        at once), and None is returned. ``handler`` must not start a flow (the network
+        plans its next timer after it). Without ``then``, the SimPy event returned
+        succeeds then (scheduled at that instant, in the same order)."""
         done = self.env.event() if then is None else then
         if size_gib <= 0:
             self._deliver(done)
@@ -155,11 +157,12 @@ class Network:
         env.timeout(delay_s, value).callbacks.append(lambda event: handler(env.now, event.value))
 
     def _deliver(self, done) -> None:
-        """A flow has crossed: its SimPy event succeeds, or its ``then`` gets its timer."""
+        """A flow has crossed: its SimPy event succeeds, or its ``then`` is called."""
         if isinstance(done, simpy.Event):
             done.succeed()
         else:
-            self.after(0.0, *done)
+            handler, value = done
+            handler(self.env.now, value)
 
     # --- virtual clocks --------------------------------------------------------------
 

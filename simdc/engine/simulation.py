@@ -546,9 +546,13 @@ class Simulation:
         A layer another instance on this host is already fetching is waited for, not
         fetched twice. Each step is a timer on the run's heap, taken where the SimPy
         process that did this before took its event (the first step URGENT at this
-        instant, as a process's start), so the order is the one it gave; the process's
-        own end and the wake-up of a layer nobody waited for took events and did
-        nothing, and take none.
+        instant, as a process's start), so the order is the one it gave. Three of its
+        events are gone: the process's own end and the wake-up of a layer nobody waited
+        for did nothing; the wake-up at a transfer's end is the call the flow model
+        makes when it finds the flow done (:meth:`_pull_fetched`), whose one act, the
+        unpack's timer, lands after that instant (the order differs only were that
+        timer to tie to the bit with an event taken between the two: none in the
+        comparisons of the commit that made it so).
         """
         self._after(0.0, self._pull_begin, _Pull(i, host, cache), URGENT)
 
@@ -594,7 +598,7 @@ class Simulation:
         self.network.transfer(links, gib, (self._pull_fetched, pull))
 
     def _pull_fetched(self, now: float, pull: _Pull) -> None:
-        """The layer's bytes are on the host: unpack them to disk."""
+        """The layer's bytes are on the host (the flow model's call at its end): unpack them to disk."""
         _, gib = self.needs[pull.i][pull.layer]
         host = pull.host
         pull.pull_s += now - pull.began_s
