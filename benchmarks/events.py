@@ -88,6 +88,8 @@ def counting_run_events(env, heap, until, arrival=None, on_arrival=None) -> None
         else:
             break
     env._now = until
+    counts["heap left"] = len(heap)
+    counts["heap left stale"] = sum(_stale(entry[3], entry[4]) for entry in heap)
 
 
 def main() -> None:
@@ -97,6 +99,8 @@ def main() -> None:
     placed = results.instances.groupby("platform", sort=False)["ready_s"].count()
     for counts, (platform, n) in zip(RUNS, placed.items()):
         peak = counts.pop("peak heap length", 0)
+        left, left_stale = counts.pop("heap left", 0), counts.pop("heap left stale", 0)
+        print(f"{platform}: at the horizon the heap holds {left} timers, {left_stale} of them stale")
         total = sum(counts.values())
         stale = sum(c for kind, c in counts.items() if kind.endswith("(stale)"))
         print(f"{platform}: peak heap length {peak}; {stale} events found stale ({stale / n:.2f} per placed)")

@@ -68,6 +68,7 @@ FINAL_OUTCOME = {
     EVICTED: "evicted",  # moved off a drained host by a restart, and then refused (engine/migration.py)
 }
 _REQUEUED = OUTCOMES.index("requeued_at_end")
+INF = float("inf")
 _OUTCOME_CODE = np.array([OUTCOMES.index(FINAL_OUTCOME[s]) for s in range(len(FINAL_OUTCOME))])
 
 
@@ -385,6 +386,10 @@ class Simulation:
         self.slot_constants = {"weight": self.fp.weight, "membw": np.asarray(self.membw, float),
                                "io": np.asarray(self.io, float), "batch": np.asarray(self.batch, bool)}
         self.slot_of = [-1] * n
+        # per host, the batch-finish timers (_schedule_finish): the earliest on the heap
+        # (its time and token, its carrier), and the latest plan if it waits beside it
+        m = len(self.hosts)
+        self.finish_at, self.finish_carrier, self.finish_plan = [INF] * m, [0] * m, [None] * m
         self.attempt_s = np.full(n, nan)  # when the current attempt started running
         # Sums and times written as the run goes: typed arrays, 8 bytes a slot (a list
         # holds a float object of 24 more per slot once written; benchmarks/README.md,
@@ -730,19 +735,43 @@ class Simulation:
             self._drain_queue(now)
 
     def _schedule_finish(self, host: HostState, now: float) -> None:
-        """One pending 'next batch finish' per host; a newer plan voids the older."""
+        """One pending 'next batch finish' per host; a newer plan voids the older.
+
+        A plan is the timer ``(t, URGENT, eid)`` it always was, its ``eid`` taken now; it
+        goes on the heap only if it comes before the host's earliest timer there (its
+        *carrier*, ``finish_at``). A plan at or after the carrier waits beside it
+        (``finish_plan``): when the carrier comes up void, it puts the plan on the heap
+        with that same key (:meth:`_on_finish`), so it runs exactly where it would have.
+        A host whose batch work slows down as others start there re-plans later each
+        time: one carrier serves them all, instead of a timer each that is popped void
+        (1.9 per placed instance in the capacity study at 100 hosts, 6 h).
+        """
         if not host.batch_n and not host.finish_pending:
             return  # no batch work, and no plan to void
         when = host.next_finish(now)
         host.finish_token += 1
         host.finish_pending = when is not None
         if when is not None:
-            self._after(max(when - now, 0.0), self._on_finish, (host.index, host.finish_token), URGENT)
+            index, delay = host.index, max(when - now, 0.0)
+            t = self.env._now + delay  # the timer's time, as _after makes it
+            if t < self.finish_at[index]:  # before the carrier (at one time, the older timer comes first)
+                self.finish_at[index], self.finish_carrier[index] = t, host.finish_token
+                self._after(delay, self._on_finish, (index, host.finish_token), URGENT)
+            else:
+                self.finish_plan[index] = (t, next(self.env._eid))
 
     def _on_finish(self, now: float, value) -> None:
         index, token = value
+        if token != self.finish_carrier[index]:
+            return  # an earlier plan became the carrier: this timer is void
         host = self.hosts[index]
-        if token != host.finish_token:
+        self.finish_at[index] = INF
+        if token != host.finish_token:  # voided by a later plan, which this timer carries
+            if host.finish_pending and self.finish_plan[index] is not None:
+                t, eid = self.finish_plan[index]
+                self.finish_at[index], self.finish_carrier[index] = t, host.finish_token
+                heapq.heappush(self.heap, (t, URGENT, eid, self._on_finish, (index, host.finish_token)))
+            self.finish_plan[index] = None
             return
         host.finish_pending = False
         host.settle(now)
