@@ -42,7 +42,8 @@ def _stale(handler, value) -> bool:
     """Whether a timer will do nothing when it runs (its plan or attempt is over)."""
     owner, name = getattr(handler, "__self__", None), getattr(handler, "__name__", "")
     if name == "_on_finish":
-        return value[1] != owner.hosts[value[0]].finish_token
+        carrier = getattr(owner, "finish_carrier", None)  # a plan waiting beside the heap (Simulation._schedule_finish)
+        return value[1] != (owner.hosts[value[0]].finish_token if carrier is None else carrier[value[0]])
     if name == "_on_done" and hasattr(owner, "token"):
         return value != owner.token
     if name in ("on_ready", "on_give_up", "on_restart"):
@@ -82,7 +83,11 @@ def counting_run_events(env, heap, until, arrival=None, on_arrival=None) -> None
             if clock >= until:
                 break
             env._now = clock
-            counts[_kind(handler) + (" (stale)" if _stale(handler, value) else "")] += 1
+            label = " (stale)" if _stale(handler, value) else ""
+            if not label and getattr(handler, "__name__", "") == "_on_finish":
+                if value[1] != handler.__self__.hosts[value[0]].finish_token:
+                    label = " (carries the host's later plan)"
+            counts[_kind(handler) + label] += 1
             counts["peak heap length"] = max(counts["peak heap length"], len(heap) + 1)
             handler(clock, value)
         else:
