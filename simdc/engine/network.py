@@ -76,13 +76,22 @@ class Network:
     after : ``after(delay_s, handler, value)`` calls ``handler(t, value)`` at ``t = now +
         delay_s``, a NORMAL timer in SimPy's order (the engine's timer heap); None: a
         SimPy timeout on ``env``.
+    at : with ``after``, ``at(t, eid, handler, value)`` puts a NORMAL timer with that key
+        on the same heap (``eid`` one taken from ``env._eid`` earlier). Then a plan that
+        comes after the timer already on the heap waits beside it and is put on the heap
+        with its own key when that timer comes up void: it runs where it would have, and
+        the heap holds one timer of the network's, not one a change.
     """
 
     def __init__(self, env: simpy.Environment, capacity_gib_s: dict[Hashable, float],
-                 after: Callable[[float, Callable, object], None] | None = None):
+                 after: Callable[[float, Callable, object], None] | None = None,
+                 at: Callable[[float, int, Callable, object], None] | None = None):
         self.env = env
         self.capacity = capacity_gib_s
         self.after = after if after is not None else self._simpy_after
+        self.at = at if after is not None else None
+        self.carrier_s, self.carrier = INF, 0  # the earliest plan's timer on the heap (with ``at``): time, token
+        self.waiting: tuple[float, int, int] | None = None  # a later plan beside it: time, eid, token
         self.flows: dict[int, tuple[_Group, object]] = {}  # the flows under way: group, and what their end calls
         self.next_id = 0
         self.token = 0
@@ -286,10 +295,25 @@ class Network:
         if entry is not None and entry[0] < ends:
             ends = entry[0]
         if ends != INF:
-            self.after(max(ends - self.env.now, 0.0), self._on_done, self.token)
+            env, delay = self.env, max(ends - self.env.now, 0.0)
+            t = env._now + delay  # the timer's time, as ``after`` makes it
+            if self.at is None or t < self.carrier_s:  # before the carrier (at one time, the older comes first)
+                self.carrier_s, self.carrier = t, self.token
+                self.after(delay, self._on_done, self.token)
+            else:
+                self.waiting = (t, next(env._eid), self.token)
 
     def _on_done(self, now: float, token: int) -> None:
         """The timer of the plan ``token`` (stale if a later change planned again)."""
+        if self.at is not None:
+            if token != self.carrier:
+                return  # an earlier plan took its place on the heap
+            self.carrier_s = INF
+            if token != self.token and self.waiting is not None and self.waiting[2] == self.token:
+                t, eid, _ = self.waiting  # the latest plan, which this timer carries
+                self.carrier_s, self.carrier, self.waiting = t, self.token, None
+                self.at(t, eid, self._on_done, self.token)
+                return
         if token != self.token:
             return  # a later change re-planned
         self._advance(now)

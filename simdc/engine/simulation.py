@@ -370,7 +370,7 @@ class Simulation:
         self.rtt_s = source.rtt_s
         capacity = {("link", j): spec.net_gbps * GIB_S_PER_GBPS for j, spec in enumerate(hosts)}
         capacity["registry"] = source.bandwidth_gbps * GIB_S_PER_GBPS
-        self.network = Network(self.env, capacity, self._after)
+        self.network = Network(self.env, capacity, self._after, self._at)
         self.pulled_gib = [0.0] * len(hosts)
         self.free_at_failure = array("d", [float("nan")]) * len(self.needs)
 
@@ -459,6 +459,12 @@ class Simulation:
         """
         env = self.env
         heapq.heappush(self.heap, (env._now + delay, priority, next(env._eid), callback, value))
+
+    def _at(self, t: float, eid: int, callback, value, priority: int = NORMAL) -> None:
+        """Call ``callback(t, value)`` at ``t``, with the key ``(t, priority, eid)`` of a
+        timer planned earlier (``eid`` taken from ``env._eid`` then) that waited beside the
+        heap: it runs where it would have run had it been pushed then."""
+        heapq.heappush(self.heap, (t, priority, eid, callback, value))
 
     # --- arrival, admission, queue -------------------------------------------------
 
@@ -770,7 +776,7 @@ class Simulation:
             if host.finish_pending and self.finish_plan[index] is not None:
                 t, eid = self.finish_plan[index]
                 self.finish_at[index], self.finish_carrier[index] = t, host.finish_token
-                heapq.heappush(self.heap, (t, URGENT, eid, self._on_finish, (index, host.finish_token)))
+                self._at(t, eid, self._on_finish, (index, host.finish_token), URGENT)
             self.finish_plan[index] = None
             return
         host.finish_pending = False
