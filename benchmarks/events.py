@@ -44,8 +44,8 @@ def _stale(handler, value) -> bool:
     if name == "_on_finish":
         carrier = getattr(owner, "finish_carrier", None)  # a plan waiting beside the heap (Simulation._schedule_finish)
         return value[1] != (owner.hosts[value[0]].finish_token if carrier is None else carrier[value[0]])
-    if name == "_on_done" and hasattr(owner, "token"):
-        return value != owner.token
+    if name == "_on_done" and hasattr(owner, "token"):  # the flow model's plan (a later one may wait beside it)
+        return value != (owner.carrier if getattr(owner, "at", None) is not None else owner.token)
     if name in ("on_ready", "on_give_up", "on_restart"):
         i, epoch = value
         want = {"on_ready": simulation.STARTING, "on_give_up": simulation.QUEUED,
@@ -87,6 +87,9 @@ def counting_run_events(env, heap, until, arrival=None, on_arrival=None) -> None
             if not label and getattr(handler, "__name__", "") == "_on_finish":
                 if value[1] != handler.__self__.hosts[value[0]].finish_token:
                     label = " (carries the host's later plan)"
+            if not label and getattr(handler, "__name__", "") == "_on_done":
+                if value != getattr(handler.__self__, "token", value):
+                    label = " (carries the later plan)"
             counts[_kind(handler) + label] += 1
             counts["peak heap length"] = max(counts["peak heap length"], len(heap) + 1)
             handler(clock, value)
