@@ -24,13 +24,20 @@ costs O(log n) plus the groups it moves, instead of settling and resharing every
 End times agree with recomputing every rate by progressive filling at every change
 (the engine before issue #16) to rounding: ``tests/engine/test_network.py`` holds the
 two to 1e-9 s over random flows and links.
+
+The network keeps time with timers: one at the next completion, planned again at every
+change (an older plan's timer finds its token stale and does nothing). The engine gives
+it its own timer heap (``after``, :meth:`simdc.engine.simulation.Simulation._after`) and
+has a flow's end call what comes next (``then``): no SimPy event at all. Without
+``after`` the timers are SimPy timeouts on ``env``, and a flow without ``then`` gives a
+SimPy event that succeeds when it ends.
 """
 
 from __future__ import annotations
 
 from heapq import heapify, heappop, heappush
 from itertools import count
-from typing import Hashable
+from typing import Callable, Hashable
 
 import simpy
 
@@ -64,14 +71,28 @@ class Network:
 
     Parameters
     ----------
-    env : the SimPy environment whose clock (seconds) the transfers run on.
+    env : the SimPy environment whose clock (``env.now``, seconds) the transfers run on.
     capacity_gib_s : each link's capacity in GiB/s, keyed by the names flows cross.
+    after : ``after(delay_s, handler, value)`` calls ``handler(t, value)`` at ``t = now +
+        delay_s``, a NORMAL timer in SimPy's order (the engine's timer heap); None: a
+        SimPy timeout on ``env``.
+    at : with ``after``, ``at(t, eid, handler, value)`` puts a NORMAL timer with that key
+        on the same heap (``eid`` one taken from ``env._eid`` earlier). Then a plan that
+        comes after the timer already on the heap waits beside it and is put on the heap
+        with its own key when that timer comes up void: it runs where it would have, and
+        the heap holds one timer of the network's, not one a change.
     """
 
-    def __init__(self, env: simpy.Environment, capacity_gib_s: dict[Hashable, float]):
+    def __init__(self, env: simpy.Environment, capacity_gib_s: dict[Hashable, float],
+                 after: Callable[[float, Callable, object], None] | None = None,
+                 at: Callable[[float, int, Callable, object], None] | None = None):
         self.env = env
         self.capacity = capacity_gib_s
-        self.flows: dict[int, tuple[_Group, simpy.Event]] = {}  # the flows under way
+        self.after = after if after is not None else self._simpy_after
+        self.at = at if after is not None else None
+        self.carrier_s, self.carrier = INF, 0  # the earliest plan's timer on the heap (with ``at``): time, token
+        self.waiting: tuple[float, int, int] | None = None  # a later plan beside it: time, eid, token
+        self.flows: dict[int, tuple[_Group, object]] = {}  # the flows under way: group, and what their end calls
         self.next_id = 0
         self.token = 0
         self.shared: Hashable = None  # the link every flow ends on (the first flow's last)
@@ -91,14 +112,20 @@ class Network:
         self.limited_ends: list = []  # limited groups, by the time their head flow ends
         self.limited_shares: list = []  # limited groups, by minus own-link share per flow
 
-    def transfer(self, links: tuple[Hashable, ...], size_gib: float) -> simpy.Event:
-        """An event that succeeds when ``size_gib`` (GiB) has crossed ``links``: one link,
-        or a flow's own link then the shared link. Every flow must end on the same shared
-        link (raises ValueError otherwise)."""
-        done = self.env.event()
+    def transfer(self, links: tuple[Hashable, ...], size_gib: float,
+                 then: tuple[Callable, object] | None = None) -> simpy.Event | None:
+        """A flow of ``size_gib`` (GiB) across ``links``: one link, or a flow's own link
+        then the shared link. Every flow must end on the same shared link (raises
+        ValueError otherwise). When it has crossed, ``then = (handler, value)`` is called
+        as ``handler(now, value)``, from the timer that found it done, once the network
+        has settled (flows ending together in the order they started; a flow of no size
+        at once), and None is returned. ``handler`` must not start a flow (the network
+        plans its next timer after it). Without ``then``, the SimPy event returned
+        succeeds then (scheduled at that instant, in the same order)."""
+        done = self.env.event() if then is None else then
         if size_gib <= 0:
-            done.succeed()
-            return done
+            self._deliver(done)
+            return None if then is not None else done
         if len(links) not in (1, 2):
             raise ValueError(f"a flow crosses one or two links, got {links!r}")
         if self.shared is None:
@@ -131,7 +158,20 @@ class Network:
         self._post(group)
         self._refill()
         self._plan()
-        return done
+        return None if then is not None else done
+
+    def _simpy_after(self, delay_s: float, handler: Callable, value) -> None:
+        """The timers without an engine's heap: a SimPy timeout on ``env``."""
+        env = self.env
+        env.timeout(delay_s, value).callbacks.append(lambda event: handler(env.now, event.value))
+
+    def _deliver(self, done) -> None:
+        """A flow has crossed: its SimPy event succeeds, or its ``then`` is called."""
+        if isinstance(done, simpy.Event):
+            done.succeed()
+        else:
+            handler, value = done
+            handler(self.env.now, value)
 
     # --- virtual clocks --------------------------------------------------------------
 
@@ -255,13 +295,27 @@ class Network:
         if entry is not None and entry[0] < ends:
             ends = entry[0]
         if ends != INF:
-            event = self.env.timeout(max(ends - self.env.now, 0.0), self.token)
-            event.callbacks.append(self._on_done)
+            env, delay = self.env, max(ends - self.env.now, 0.0)
+            t = env._now + delay  # the timer's time, as ``after`` makes it
+            if self.at is None or t < self.carrier_s:  # before the carrier (at one time, the older comes first)
+                self.carrier_s, self.carrier = t, self.token
+                self.after(delay, self._on_done, self.token)
+            else:
+                self.waiting = (t, next(env._eid), self.token)
 
-    def _on_done(self, event) -> None:
-        if event.value != self.token:
+    def _on_done(self, now: float, token: int) -> None:
+        """The timer of the plan ``token`` (stale if a later change planned again)."""
+        if self.at is not None:
+            if token != self.carrier:
+                return  # an earlier plan took its place on the heap
+            self.carrier_s = INF
+            if token != self.token and self.waiting is not None and self.waiting[2] == self.token:
+                t, eid, _ = self.waiting  # the latest plan, which this timer carries
+                self.carrier_s, self.carrier, self.waiting = t, self.token, None
+                self.at(t, eid, self._on_done, self.token)
+                return
+        if token != self.token:
             return  # a later change re-planned
-        now = self.env.now
         self._advance(now)
         finished = []
         while True:
@@ -283,7 +337,7 @@ class Network:
             self._post(group)
             self._refill()
         for fid in sorted(finished):  # in the order the flows started, as events at one instant
-            self.flows.pop(fid)[1].succeed()
+            self._deliver(self.flows.pop(fid)[1])
         self._plan()
 
     def _due(self, now: float) -> _Group | None:

@@ -6,7 +6,8 @@ container killed by the OOM killer waits a back-off and starts again on the same
 Each instance waits on one thing at a time, so instances are not SimPy processes: each
 step is a timer whose handler takes the next step (DESIGN.md §3). Timers sit on a bare
 heap; :func:`run_events`, the loop of both lanes, runs them in SimPy's order and steps
-SimPy only for what waits on several things (an image pull over shared flows, a move). Usage changes on a
+SimPy only for moves (:mod:`simdc.engine.migration`); an image pull is a chain of timers
+too, its transfers' ends planned by the flow model (:class:`Network`). Usage changes on a
 fixed step for all hosts at once, vectorised over the fleet's running slots
 (:class:`~simdc.engine.host.FleetStep`). Per-instance numbers live in
 plain lists indexed by workload row; tables are built once, at the end.
@@ -67,6 +68,7 @@ FINAL_OUTCOME = {
     EVICTED: "evicted",  # moved off a drained host by a restart, and then refused (engine/migration.py)
 }
 _REQUEUED = OUTCOMES.index("requeued_at_end")
+INF = float("inf")
 _OUTCOME_CODE = np.array([OUTCOMES.index(FINAL_OUTCOME[s]) for s in range(len(FINAL_OUTCOME))])
 
 
@@ -114,11 +116,13 @@ def run_events(env: simpy.Environment, heap: list, until: float, arrival: tuple 
     """The event loop of both engines, up to ``until`` (s): SimPy's order on two queues.
 
     ``heap`` holds timers, ``(t, priority, eid, handler, value)``; a timer runs as
-    ``handler(t, value)``. ``env``'s own queue holds what waits on several things (image
-    pulls over shared flows, moves): it is stepped (``env.step()``) when it holds the
-    earliest event. Timers take their ``eid`` from ``env._eid`` and SimPy's priorities
-    (URGENT 0, NORMAL 1), so the merged order is the one SimPy alone would give: by time,
-    then priority, then scheduling order. ``env.now`` is the timer's ``t`` while it runs.
+    ``handler(t, value)``. ``env``'s own queue holds the SimPy processes of moves
+    (drains, rolling restarts, consolidation: :mod:`simdc.engine.migration`): it is
+    stepped (``env.step()``) when it holds the earliest event; in a run without moves it
+    stays empty, and ``env`` is the clock and the counter of event ids. Timers take
+    their ``eid`` from ``env._eid`` and SimPy's priorities (URGENT 0, NORMAL 1), so the
+    merged order is the one SimPy alone would give: by time, then priority, then
+    scheduling order. ``env.now`` is the timer's ``t`` while it runs.
     ``arrival``, when given, is one more timer kept beside the heap (one comparison
     instead of a push and a pop); ``on_arrival(t, value)`` returns the next or None.
     Events at ``until`` or later do not run, as with ``env.run(until)``, whose stop
@@ -189,6 +193,20 @@ class PlatformRun:
     warnings: tuple[str, ...] = ()  # what a person should hear of the run (e.g. a service out of replica rows)
 
 
+class _Pull:
+    """One instance's image pull under way (:meth:`Simulation._pull`): the layer it is
+    at (an index into its image's layers), when its current wait began, and the seconds
+    spent pulling and unpacking so far."""
+
+    __slots__ = ("i", "host", "cache", "epoch", "layer", "began_s", "pull_s", "unpack_s")
+
+    def __init__(self, i: int, host: HostState, cache: LayerCache):
+        self.i, self.host, self.cache = i, host, cache
+        self.epoch = -1  # read when the pull begins
+        self.layer = 0
+        self.began_s = self.pull_s = self.unpack_s = 0.0
+
+
 class Simulation:
     """The general engine: one platform's run on a SimPy environment (module docstring).
     Use :func:`simdc.engine.run_platform`, which also picks the fast lane when it applies."""
@@ -197,7 +215,7 @@ class Simulation:
                  usage, placement, power_off_idle, images, registry, faults, moves=None):
         self.name = name
         self.env = simpy.Environment()
-        self.heap: list[tuple] = []  # timers (run_events); SimPy's queue holds pulls and moves
+        self.heap: list[tuple] = []  # timers (run_events); SimPy's queue holds moves
         self.duration_s = float(duration_s)
         self.sample_every_s = float(sample_every_s)
         self.choose = POLICIES[placement.policy]
@@ -351,12 +369,12 @@ class Simulation:
             for name in spec.prepull:  # present at time 0
                 for digest, gib in image_needs(platform, pd.Series([name]), catalogue)[0][0]:
                     cache.add(digest, gib)
-        self.inflight: list[dict[str, simpy.Event]] = [{} for _ in hosts]
+        self.inflight: list[dict[str, list[_Pull]]] = [{} for _ in hosts]  # layers being fetched: who waits
         source = registry.mirror or registry
         self.rtt_s = source.rtt_s
         capacity = {("link", j): spec.net_gbps * GIB_S_PER_GBPS for j, spec in enumerate(hosts)}
         capacity["registry"] = source.bandwidth_gbps * GIB_S_PER_GBPS
-        self.network = Network(self.env, capacity)
+        self.network = Network(self.env, capacity, self._after, self._at)
         self.pulled_gib = [0.0] * len(hosts)
         self.free_at_failure = array("d", [float("nan")]) * len(self.needs)
 
@@ -442,6 +460,12 @@ class Simulation:
         env = self.env
         heapq.heappush(self.heap, (env._now + delay, priority, next(env._eid), callback, value))
 
+    def _at(self, t: float, eid: int, callback, value, priority: int = NORMAL) -> None:
+        """Call ``callback(t, value)`` at ``t``, with the key ``(t, priority, eid)`` of a
+        timer planned earlier (``eid`` taken from ``env._eid`` then) that waited beside the
+        heap: it runs where it would have run had it been pushed then."""
+        heapq.heappush(self.heap, (t, priority, eid, callback, value))
+
     # --- arrival, admission, queue -------------------------------------------------
 
     def _submit(self, i: int, now: float) -> None:
@@ -503,14 +527,14 @@ class Simulation:
     def _start_delay(self, i: int, j: int) -> float | None:
         """Seconds until ``i``, starting on host ``j``, runs: copying the VM's disk, then
         booting or starting (Lane.launch); None when layers of its image are missing,
-        which a pull (:meth:`_fetch`) fetches first and then starts it."""
+        which a pull (:meth:`_pull`) fetches first and then starts it."""
         needs = self.needs[i]
         first = self.pull_s[i] != self.pull_s[i]  # NaN: not started before
         if needs:
             cache = self.caches[j]
             cache.lookups += len(needs)
             if not all(cache.has(digest) for digest, _ in needs):
-                self.env.process(self._fetch(i, self.hosts[j], cache))
+                self._pull(i, self.hosts[j], cache)
                 return None
             cache.hits += len(needs)
             for digest, _ in needs:
@@ -525,57 +549,112 @@ class Simulation:
         gib = self.copy_gib[i]
         return gib * MIB_PER_GIB / self.hosts[self.host_of[i]].spec.disk_write_mib_s if gib else 0.0
 
-    def _fetch(self, i: int, host: HostState, cache: LayerCache):
-        """Pull the missing layers one after another (a round trip, then the bytes at a fair
-        share of the links), unpack each to disk, copy the VM's disk, then start.
+    def _pull(self, i: int, host: HostState, cache: LayerCache) -> None:
+        """Start ``i``'s image pull on ``host``: pull the missing layers one after another
+        (a round trip, then the bytes at a fair share of the links: :class:`Network`),
+        unpack each to disk, copy the VM's disk, then start (:class:`_Pull`).
 
         A layer another instance on this host is already fetching is waited for, not
-        fetched twice. This is the one place an instance waits on several things, so it
-        is a SimPy process.
+        fetched twice. Each step is a timer on the run's heap, taken where the SimPy
+        process that did this before took its event (the first step URGENT at this
+        instant, as a process's start), so the order is the one it gave. Three of its
+        events are gone: the process's own end and the wake-up of a layer nobody waited
+        for did nothing; the wake-up at a transfer's end is the call the flow model
+        makes when it finds the flow done (:meth:`_pull_fetched`), whose one act, the
+        unpack's timer, lands after that instant (the order differs only were that
+        timer to tie to the bit with an event taken between the two: none in the
+        comparisons of the commit that made it so).
         """
-        env = self.env
-        epoch = self.epoch[i]
-        links = (("link", self.physical[host.index]), "registry")
-        inflight = self.inflight[host.index]
-        pull = unpack = 0.0
-        self.cold[i] = True
-        for digest, gib in self.needs[i]:
+        self._after(0.0, self._pull_begin, _Pull(i, host, cache), URGENT)
+
+    def _pull_begin(self, now: float, pull: _Pull) -> None:
+        pull.epoch = self.epoch[pull.i]
+        self.cold[pull.i] = True
+        self._pull_next(now, pull)
+
+    def _pull_next(self, now: float, pull: _Pull) -> None:
+        """The layers from ``pull.layer`` on: those on the host are used, one another
+        instance fetches is waited for (:meth:`_pull_waited`), one missing is fetched
+        (:meth:`_pull_transfer` after a round trip); with none left, the VM's disk is
+        copied and the instance started (:meth:`_pull_copied`)."""
+        i, cache = pull.i, pull.cache
+        needs = self.needs[i]
+        while pull.layer < len(needs):
+            digest, _ = needs[pull.layer]
             if cache.has(digest):
                 cache.hits += 1
                 cache.touch(digest)
+                pull.layer += 1
                 continue
-            pending = inflight.get(digest)
-            if pending is not None:
-                began = env.now
-                yield pending
-                pull += env.now - began
-                continue
-            done = inflight[digest] = env.event()
-            began = env.now
-            yield env.timeout(self.rtt_s)
-            yield self.network.transfer(links, gib)
-            pull += env.now - began
-            self.pulled_gib[host.index] += gib
-            began = env.now
-            yield env.timeout(gib * MIB_PER_GIB / host.spec.disk_write_mib_s)
-            unpack += env.now - began
-            cache.add(digest, gib)
-            del inflight[digest]
-            done.succeed()
+            pull.began_s = now
+            inflight = self.inflight[pull.host.index]
+            waiting = inflight.get(digest)
+            if waiting is not None:
+                waiting.append(pull)
+            else:
+                inflight[digest] = []  # the pulls that will wait for this one
+                self._after(self.rtt_s, self._pull_transfer, pull)
+            return
         copy_s = self._copy_s(i)
         if copy_s:
-            yield env.timeout(copy_s)
-            unpack += copy_s
-        if self.start_s[i] > 0:
-            yield env.timeout(self.start_s[i])
-        if self.epoch[i] != epoch:
+            pull.unpack_s += copy_s
+            self._after(copy_s, self._pull_copied, pull)
+        else:
+            self._pull_copied(now, pull)
+
+    def _pull_transfer(self, now: float, pull: _Pull) -> None:
+        """The round trip is over: the layer's bytes cross the host's link and the registry's."""
+        _, gib = self.needs[pull.i][pull.layer]
+        links = (("link", self.physical[pull.host.index]), "registry")
+        self.network.transfer(links, gib, (self._pull_fetched, pull))
+
+    def _pull_fetched(self, now: float, pull: _Pull) -> None:
+        """The layer's bytes are on the host (the flow model's call at its end): unpack them to disk."""
+        _, gib = self.needs[pull.i][pull.layer]
+        host = pull.host
+        pull.pull_s += now - pull.began_s
+        self.pulled_gib[host.index] += gib
+        pull.began_s = now
+        self._after(gib * MIB_PER_GIB / host.spec.disk_write_mib_s, self._pull_unpacked, pull)
+
+    def _pull_unpacked(self, now: float, pull: _Pull) -> None:
+        """The layer is in the host's cache: the pulls waiting for it go on (one timer at
+        this instant for all of them), and so does this one."""
+        digest, gib = self.needs[pull.i][pull.layer]
+        pull.unpack_s += now - pull.began_s
+        pull.cache.add(digest, gib)
+        waiting = self.inflight[pull.host.index].pop(digest)
+        if waiting:
+            self._after(0.0, self._pull_waited, waiting)
+        pull.layer += 1
+        self._pull_next(now, pull)
+
+    def _pull_waited(self, now: float, waiting: list[_Pull]) -> None:
+        """A layer these pulls waited for is in the cache: each goes on, in the order it began waiting."""
+        for pull in waiting:
+            pull.pull_s += now - pull.began_s
+            pull.layer += 1
+            self._pull_next(now, pull)
+
+    def _pull_copied(self, now: float, pull: _Pull) -> None:
+        """The layers are there and the VM's disk copied: the platform's start."""
+        start_s = self.start_s[pull.i]
+        if start_s > 0:
+            self._after(start_s, self._pull_started, pull)
+        else:
+            self._pull_started(now, pull)
+
+    def _pull_started(self, now: float, pull: _Pull) -> None:
+        """The start is over: the instance runs, unless its host failed meanwhile (a new epoch)."""
+        i = pull.i
+        if self.epoch[i] != pull.epoch:
             return  # the host failed while this start was under way
         if self.pull_s[i] != self.pull_s[i]:  # NaN: the first start, whose phases the table splits
-            self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = pull, unpack, self.start_s[i]
+            self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = pull.pull_s, pull.unpack_s, self.start_s[i]
         if self.state[i] == STARTING:
-            self.lane.became_ready(i, env.now)
+            self.lane.became_ready(i, now)
             if self.max_starts is not None and self.queue:
-                self._drain_queue(env.now)  # a start slot on this host came free
+                self._drain_queue(now)  # a start slot on this host came free
 
     def _run_on(self, i: int, host: HostState, now: float) -> None:
         """``i`` runs on ``host`` from ``now``: into its running set, with its usage now."""

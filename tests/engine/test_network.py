@@ -180,3 +180,46 @@ def test_flows_must_share_one_last_link():
     net.transfer(("a",), 1.0)
     with pytest.raises(ValueError, match="shared link 'a'"):
         net.transfer(("b",), 1.0)
+
+
+def heap_finish_times(capacity, flows, start_s):
+    """:func:`finish_times` with the network's timers on a bare heap run by the engine's
+    loop (``simulation.run_events``), a later plan waiting beside the heap (``at``), and
+    each flow's end a call (``then``), as the engine runs image pulls: no SimPy event."""
+    from heapq import heappush
+
+    from simdc.engine.simulation import run_events
+
+    env = simpy.Environment(initial_time=start_s)
+    heap = []
+
+    def after(delay_s, handler, value):
+        heappush(heap, (env.now + delay_s, 1, next(env._eid), handler, value))
+
+    def at(t, eid, handler, value):
+        heappush(heap, (t, 1, eid, handler, value))
+
+    net = network.Network(env, capacity, after, at)
+    ends = {}
+
+    def begin(now, k):
+        _, host, size_gib = flows[k]
+        links = ("registry",) if host is None else (("link", host), "registry")
+        net.transfer(links, size_gib, (lambda t, k: ends.setdefault(k, t), k))
+
+    for k, (offset_s, _, _) in enumerate(flows):
+        after(offset_s, begin, k)
+    run_events(env, heap, float("inf"))
+    assert not net.flows
+    return ends
+
+
+@settings(max_examples=60, deadline=None)
+@given(FLOWS, st.lists(st.floats(0.05, 5.0), min_size=6, max_size=6), st.floats(0.05, 20.0),
+       st.sampled_from([0.0, 16877.6]))
+def test_flows_on_the_engines_heap_end_when_on_simpys(flows, host_caps, registry_cap, start_s):
+    """The same flows, timed by SimPy timeouts and events (a timer a plan) or by timers
+    on a bare heap (a later plan waiting beside the one there) with a call at each end:
+    every flow ends at the same instant, to the bit."""
+    capacity = {("link", j): cap for j, cap in enumerate(host_caps)} | {"registry": registry_cap}
+    assert heap_finish_times(capacity, flows, start_s) == finish_times(network.Network, capacity, flows, start_s)
