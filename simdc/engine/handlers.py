@@ -542,8 +542,18 @@ class Lane:
         # adding a delay (SimPy's arithmetic); times recorded are the exact submit times.
         submit, state, queue, heap, squeue = self.submit_s, self.state, self.queue, self.heap, self.env._queue
         too_big, n, m, inline, deps, env = self.too_big, self.n, self.m, self.inline, self.deps, self.env
-        pick = self.pick
+        pick, tick, horizon = self.pick, self.tick, self.horizon
         booked_cpu, booked_mem, book_cpu, book_mem = self.booked_cpu, self.booked_mem, self.book_cpu, self.book_mem
+        if inline:  # what the closed mode's written-out paths use, bound once: a call runs many events
+            start_s, told, resident, peak, busy_since, busy_s = (self.start_s, self.told, self.resident, self.peak,
+                                                                 self.busy_since, self.busy_s)
+            host_of, admit_s, ready_s, first_ready_s, end_s = (self.host_of, self.admit_s, self.ready_s,
+                                                               self.first_ready_s, self.end_s)
+            duration, h_end, running, demand_sum, mem_sum = (self.duration, self.h_end, self.running,
+                                                             self.demand_sum, self.mem_sum)
+            run_cpu, run_mem, cpu_limit, mem_limit, overhead = (self.run_cpu, self.run_mem, self.cpu_limit,
+                                                                self.mem_limit, self.overhead)
+            placed_cpu_limit, mem_cap, queue_when_full = self.placed_cpu_limit, self.mem_cap, self.queue_when_full
         while True:
             now = submit[i]
             if inline and not too_big[i] and not queue:  # (no dependencies in this mode)
@@ -551,38 +561,35 @@ class Lane:
                 # away, written out: the hot path of loss and queueing studies (the
                 # same steps as submit(), admit() and reject(), for this mode only)
                 if m == 1:  # the one-host Placer's fit test written out (its CPU limit: −inf while blocked)
-                    j = 0 if fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i], self.placed_cpu_limit[0],
-                                  self.mem_cap[0]) else -1
+                    j = 0 if fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i], placed_cpu_limit[0],
+                                  mem_cap[0]) else -1
                 else:
                     j = pick(i)
-                if j >= 0 and self.start_s[i] <= 0:  # admit(), ready() and start(): running at once, first start
+                if j >= 0 and start_s[i] <= 0:  # admit(), ready() and start(): running at once, first start
                     booked_cpu[j] += book_cpu[i]
                     booked_mem[j] += book_mem[i]
-                    if self.told is not None:
-                        self.told.grew(j)
-                    resident = self.resident
+                    if told is not None:
+                        told.grew(j)
                     count = resident[j] = resident[j] + 1
                     if count == 1:
-                        self.busy_since[j] = now
-                    if count > self.peak[j]:
-                        self.peak[j] = count
-                    self.host_of[i] = j
-                    self.admit_s[i] = self.ready_s[i] = self.first_ready_s[i] = now
-                    _push(heap, (clock + self.duration[i], _URGENT, self.tick(), self.h_end, i))
+                        busy_since[j] = now
+                    if count > peak[j]:
+                        peak[j] = count
+                    host_of[i] = j
+                    admit_s[i] = ready_s[i] = first_ready_s[i] = now
+                    _push(heap, (clock + duration[i], _URGENT, tick(), h_end, i))
                     state[i] = RUNNING
-                    self.running[j] += 1
-                    demand_sum, mem_sum = self.demand_sum, self.mem_sum
-                    demand_sum[j] += self.run_cpu[i]
-                    mem_sum[j] += self.run_mem[i]
+                    count = running[j] = running[j] + 1
+                    demand_sum[j] += run_cpu[i]
+                    mem_sum[j] += run_mem[i]
                     # contended() and over_memory(), against limits computed once: the hot path
-                    if (demand_sum[j] > self.cpu_limit[j]
-                            or mem_sum[j] + self.overhead * self.running[j] > self.mem_limit[j]):
+                    if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * count > mem_limit[j]:
                         raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
-                elif j < 0 and not self.queue_when_full:  # note_no_host() and reject(), written out
-                    self.free_at_failure[i] = (self.mem_cap[0] - booked_mem[0] if m == 1 else
+                elif j < 0 and not queue_when_full:  # note_no_host() and reject(), written out
+                    self.free_at_failure[i] = (mem_cap[0] - booked_mem[0] if m == 1 else
                                                self.total_mem_cap - sum(booked_mem))
                     state[i] = REJECTED
-                    self.end_s[i] = now
+                    end_s[i] = now
                 else:
                     self.submit(i, now, clock, j)
             elif deps is None or deps.arrive(i):  # else it waits for its parents (engine.dependencies)
@@ -592,8 +599,39 @@ class Lane:
                 break
             if submit[i] > now:
                 t = clock + (submit[i] - clock)
-                if t >= self.horizon or (heap and t >= heap[0][0]) or (squeue and t >= squeue[0][0]):
-                    return (t, _NORMAL, self.tick(), None, i)  # not first: an event of its own
+                if t >= horizon or (heap and t >= heap[0][0]) or (squeue and t >= squeue[0][0]):
+                    if not inline or t >= horizon or squeue or queue:
+                        return (t, _NORMAL, tick(), None, i)  # not first: an event of its own
+                    # The closed mode runs the ends due before it here, as on_end() would
+                    # (its written-out path): no event of its own, no return to the loop
+                    # and no handler call per end. Nothing else is scheduled meanwhile (no
+                    # queue to drain), so its event, taken if anything else comes first,
+                    # has the key it would have had now.
+                    while heap and heap[0][0] <= t:  # an end at t too: ends come first (URGENT)
+                        _, _, _, handler, e = top = heap[0]
+                        if handler is not h_end or state[e] != RUNNING:
+                            return (t, _NORMAL, tick(), None, i)
+                        _pop(heap)
+                        ended = top[0]
+                        j = host_of[e]
+                        # stop() and release(), as in on_end()
+                        count = running[j] = running[j] - 1
+                        if count:
+                            demand_sum[j] -= run_cpu[e]
+                            mem_sum[j] -= run_mem[e]
+                        else:
+                            demand_sum[j] = mem_sum[j] = 0.0
+                        count = resident[j] = resident[j] - 1
+                        if count:
+                            booked_cpu[j] -= book_cpu[e]
+                            booked_mem[j] -= book_mem[e]
+                        else:
+                            booked_cpu[j] = booked_mem[j] = 0.0
+                            busy_s[j] += ended - busy_since[j]
+                        if told is not None:
+                            told.shrank(j)
+                        state[e] = COMPLETED
+                        end_s[e] = ended
                 clock = env._now = t
         return None
 
