@@ -547,8 +547,7 @@ class Lane:
         if inline:  # what the closed mode's written-out paths use, bound once: a call runs many events
             start_s, told, resident, peak, busy_since, busy_s = (self.start_s, self.told, self.resident, self.peak,
                                                                  self.busy_since, self.busy_s)
-            host_of, admit_s, ready_s, first_ready_s, end_s = (self.host_of, self.admit_s, self.ready_s,
-                                                               self.first_ready_s, self.end_s)
+            host_of, end_s = self.host_of, self.end_s
             duration, h_end, running, demand_sum, mem_sum = (self.duration, self.h_end, self.running,
                                                              self.demand_sum, self.mem_sum)
             run_cpu, run_mem, cpu_limit, mem_limit, overhead = (self.run_cpu, self.run_mem, self.cpu_limit,
@@ -560,9 +559,9 @@ class Lane:
                 # the closed mode's placement on one host, admission and start, or turning
                 # away, written out: the hot path of loss and queueing studies (the
                 # same steps as submit(), admit() and reject(), for this mode only)
-                if m == 1:  # the one-host Placer's fit test written out (its CPU limit: −inf while blocked)
-                    j = 0 if fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i], placed_cpu_limit[0],
-                                  mem_cap[0]) else -1
+                if m == 1:  # the one-host Placer's fit test: rules.fits() written out (CPU limit −inf: blocked)
+                    j = 0 if (booked_cpu[0] + book_cpu[i] <= placed_cpu_limit[0]
+                              and booked_mem[0] + book_mem[i] <= mem_cap[0]) else -1
                 else:
                     j = pick(i)
                 if j >= 0 and start_s[i] <= 0:  # admit(), ready() and start(): running at once, first start
@@ -575,8 +574,7 @@ class Lane:
                         busy_since[j] = now
                     if count > peak[j]:
                         peak[j] = count
-                    host_of[i] = j
-                    admit_s[i] = ready_s[i] = first_ready_s[i] = now
+                    host_of[i] = j  # admitted and started at its arrival: ClosedLane.collect() writes those
                     _push(heap, (clock + duration[i], _URGENT, tick(), h_end, i))
                     state[i] = RUNNING
                     count = running[j] = running[j] + 1
@@ -880,6 +878,17 @@ class ClosedLane(Lane):
         if contended(demand_sum[j], cores[j]) or over_memory(mem_sum[j], self.overhead, running[j],
                                                              self.allocatable[j]):
             raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
+
+    def collect(self, now: float) -> None:
+        # The times on_arrival()'s written-out path leaves unwritten: an instance it
+        # placed and started at once (no other path leaves a placed instance's admission
+        # NaN) was admitted, started and first started at its submission.
+        sim = self.sim
+        admit_s, ready_s, first_ready_s = (np.frombuffer(sim.admit_s), np.frombuffer(sim.ready_s),
+                                           np.frombuffer(sim.first_ready_s))
+        at_arrival = np.flatnonzero((np.frombuffer(sim.host_of, np.int64) >= 0) & np.isnan(admit_s))
+        admit_s[at_arrival] = ready_s[at_arrival] = first_ready_s[at_arrival] = \
+            sim.inputs["submit_s"].to_numpy(float)[at_arrival]
 
     def stop(self, i: int, j: int, now: float) -> None:
         running = self.running
