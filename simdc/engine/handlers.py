@@ -142,8 +142,8 @@ class FastLane(Simulation):
         if self.recommender is not None:
             raise NeedsGeneral("admission by the recommender runs in the general engine")
         self.mode = "tracked"
-        if self.bounded():
-            self.mode = "closed" if self.closed() else "bounded"
+        if self.bounded():  # closed(), with bounded() known
+            self.mode = "closed" if self.usage.step_s is None and not self.clips() else "bounded"
         lane = _LANES[self.mode](self)
         lane.run()
         hosts, overhead = self.hosts, lane.overhead
@@ -541,13 +541,13 @@ class Lane:
         # horizon: those need no event of their own. The clock reaches submit[i] by
         # adding a delay (SimPy's arithmetic); times recorded are the exact submit times.
         submit, state, queue, heap, squeue = self.submit_s, self.state, self.queue, self.heap, self.env._queue
-        too_big, n, m, inline, deps, env = self.too_big, self.n, self.m, self.inline, self.deps, self.env
-        pick, tick, horizon = self.pick, self.tick, self.horizon
-        booked_cpu, booked_mem, book_cpu, book_mem = self.booked_cpu, self.booked_mem, self.book_cpu, self.book_mem
+        n, m, inline, deps, env = self.n, self.m, self.inline, self.deps, self.env
+        tick, horizon = self.tick, self.horizon
         if inline:  # what the closed mode's written-out paths use, bound once: a call runs many events
-            start_s, told, resident, peak, busy_since, busy_s = (self.start_s, self.told, self.resident, self.peak,
-                                                                 self.busy_since, self.busy_s)
-            host_of, end_s = self.host_of, self.end_s
+            at_once, pick, told, resident, peak, busy_since, busy_s = (
+                self.at_once, self.pick, self.told, self.resident, self.peak, self.busy_since, self.busy_s)
+            booked_cpu, booked_mem, book_cpu, book_mem = self.booked_cpu, self.booked_mem, self.book_cpu, self.book_mem
+            host_of, end_s, free_at_failure = self.host_of, self.end_s, self.free_at_failure
             duration, h_end, running, demand_sum, mem_sum = (self.duration, self.h_end, self.running,
                                                              self.demand_sum, self.mem_sum)
             run_cpu, run_mem, cpu_limit, mem_limit, overhead = (self.run_cpu, self.run_mem, self.cpu_limit,
@@ -555,16 +555,17 @@ class Lane:
             placed_cpu_limit, mem_cap, queue_when_full = self.placed_cpu_limit, self.mem_cap, self.queue_when_full
         while True:
             now = submit[i]
-            if inline and not too_big[i] and not queue:  # (no dependencies in this mode)
-                # the closed mode's placement on one host, admission and start, or turning
-                # away, written out: the hot path of loss and queueing studies (the
-                # same steps as submit(), admit() and reject(), for this mode only)
+            if inline and at_once[i] and not queue:  # (no dependencies in this mode)
+                # the closed mode's placement, admission and start of an instance that
+                # fits somewhere and runs at once, or its turning away, written out: the
+                # hot path of loss and queueing studies (the same steps as submit(),
+                # admit(), ready(), start() and reject(), for this mode only)
                 if m == 1:  # the one-host Placer's fit test: rules.fits() written out (CPU limit −inf: blocked)
                     j = 0 if (booked_cpu[0] + book_cpu[i] <= placed_cpu_limit[0]
                               and booked_mem[0] + book_mem[i] <= mem_cap[0]) else -1
                 else:
                     j = pick(i)
-                if j >= 0 and start_s[i] <= 0:  # admit(), ready() and start(): running at once, first start
+                if j >= 0:
                     booked_cpu[j] += book_cpu[i]
                     booked_mem[j] += book_mem[i]
                     if told is not None:
@@ -583,34 +584,37 @@ class Lane:
                     # contended() and over_memory(), against limits computed once: the hot path
                     if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * count > mem_limit[j]:
                         raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
-                elif j < 0 and not queue_when_full:  # note_no_host() and reject(), written out
-                    self.free_at_failure[i] = (mem_cap[0] - booked_mem[0] if m == 1 else
-                                               self.total_mem_cap - sum(booked_mem))
+                elif not queue_when_full:  # note_no_host() and reject(), written out
+                    free_at_failure[i] = mem_cap[0] - booked_mem[0] if m == 1 else self.total_mem_cap - sum(booked_mem)
                     state[i] = REJECTED
                     end_s[i] = now
                 else:
+                    env._now = clock
                     self.submit(i, now, clock, j)
             elif deps is None or deps.arrive(i):  # else it waits for its parents (engine.dependencies)
+                env._now = clock
                 self.submit(i, now, clock)
             i += 1
             if i >= n:
                 break
             if submit[i] > now:
                 t = clock + (submit[i] - clock)
-                if t >= horizon or (heap and t >= heap[0][0]) or (squeue and t >= squeue[0][0]):
-                    if not inline or t >= horizon or squeue or queue:
-                        return (t, _NORMAL, tick(), None, i)  # not first: an event of its own
+                if t >= horizon or (squeue and t >= squeue[0][0]):
+                    return (t, _NORMAL, tick(), None, i)  # not first: an event of its own
+                if heap and heap[0][0] <= t:
+                    if not inline or squeue or queue:
+                        return (t, _NORMAL, tick(), None, i)
                     # The closed mode runs the ends due before it here, as on_end() would
                     # (its written-out path): no event of its own, no return to the loop
                     # and no handler call per end. Nothing else is scheduled meanwhile (no
                     # queue to drain), so its event, taken if anything else comes first,
-                    # has the key it would have had now.
-                    while heap and heap[0][0] <= t:  # an end at t too: ends come first (URGENT)
-                        _, _, _, handler, e = top = heap[0]
+                    # has the key it would have had now. Ends at t come first (URGENT).
+                    while True:
+                        top = _pop(heap)
+                        ended, _, _, handler, e = top
                         if handler is not h_end or state[e] != RUNNING:
+                            _push(heap, top)  # back: the heap pops the same events in the same order
                             return (t, _NORMAL, tick(), None, i)
-                        _pop(heap)
-                        ended = top[0]
                         j = host_of[e]
                         # stop() and release(), as in on_end()
                         count = running[j] = running[j] - 1
@@ -630,7 +634,11 @@ class Lane:
                             told.shrank(j)
                         state[e] = COMPLETED
                         end_s[e] = ended
-                clock = env._now = t
+                        if not heap or heap[0][0] > t:
+                            break
+                # env.now is not read on the written-out paths: set where they call out
+                clock = t
+        env._now = clock
         return None
 
     def submit(self, i: int, now: float, clock: float, j: int | None = None) -> None:
@@ -858,7 +866,7 @@ class ClosedLane(Lane):
     running instance but the hosts' sums."""
 
     __slots__ = (
-        "inline", "run_cpu", "run_mem"
+        "inline", "run_cpu", "run_mem", "at_once"
     )
 
     def __init__(self, sim: FastLane) -> None:
@@ -868,6 +876,11 @@ class ClosedLane(Lane):
         # within every machine's cores, so the inlined paths need not cap it
         self.inline = bool(np.all(run_cpu <= min(self.cores)))
         self.run_cpu, self.run_mem = run_cpu.tolist(), run_mem.tolist()
+        # what on_arrival() places and starts on its written-out path: fits some host
+        # empty (else turned away by submit()) and runs at once (else starting)
+        fp = sim.fp
+        self.at_once = (fits(0.0, 0.0, fp.book_cpu, fp.book_mem_gib, sim.max_cpu_cap, sim.max_mem_cap)
+                        & (fp.start_s <= 0)).tolist()
 
     def start(self, i: int, j: int, now: float, clock: float) -> None:
         running, demand_sum, mem_sum, cores = self.running, self.demand_sum, self.mem_sum, self.cores
