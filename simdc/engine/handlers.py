@@ -185,8 +185,10 @@ class FastLane(Simulation):
         overhead = self.hosts[0].overhead
         if self.mode == "closed":
             cores = np.array([h.cores for h in self.hosts])
-            cpu, _, mem = capped_usage(self.usage.cpu[placed], self.usage.mem[placed], cores[host],
-                                       self.fp.cpu_cap[placed], self.fp.mem_cap[placed])
+            # capped_usage() by the machine's cores too: the lane's usage, capped but for
+            # them (a minimum in another order: the same doubles)
+            run_cpu, run_mem = self.closed_usage
+            cpu, mem = np.minimum(run_cpu[placed], cores[host]), run_mem[placed]
             demand = np.where(started, cpu * ran, 0.0)
             self.demand_s = np.zeros(n)
             self.demand_s[placed] = 0.0 + demand
@@ -873,6 +875,7 @@ class ClosedLane(Lane):
         super().__init__(sim)
         # the usage cap but for the machine's cores, which start() and stop() apply
         run_cpu, _, run_mem = capped_usage(self.usage.cpu, self.usage.mem, None, sim.fp.cpu_cap, sim.fp.mem_cap)
+        sim.closed_usage = run_cpu, run_mem  # for the integrals at the end (FastLane._integrate)
         # within every machine's cores, so the inlined paths need not cap it
         self.inline = bool(np.all(run_cpu <= min(self.cores)))
         self.run_cpu, self.run_mem = run_cpu.tolist(), run_mem.tolist()
