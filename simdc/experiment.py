@@ -368,6 +368,8 @@ def sizing_warnings(config: Config, workload) -> list[str]:
         platform = resolve_sizing(config.platform[name], workload.sizes)
         if not isinstance(platform, VmPlatform) or platform.sizing != "catalogue":
             continue
+        if len(need_cpu) and not vm_sizes(platform, need_cpu.max(keepdims=True), need_mem.max(keepdims=True))[2][0]:
+            continue  # a size holds the largest need in both: it holds every need (the usual case, at once)
         custom = int(vm_sizes(platform, need_cpu, need_mem)[2].sum())
         if custom:
             most_cpu = max(size.vcpus for size in platform.catalogue)

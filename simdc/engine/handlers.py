@@ -142,8 +142,8 @@ class FastLane(Simulation):
         if self.recommender is not None:
             raise NeedsGeneral("admission by the recommender runs in the general engine")
         self.mode = "tracked"
-        if self.bounded():
-            self.mode = "closed" if self.closed() else "bounded"
+        if self.bounded():  # closed(), with bounded() known
+            self.mode = "closed" if self.usage.step_s is None and not self.clips() else "bounded"
         lane = _LANES[self.mode](self)
         lane.run()
         hosts, overhead = self.hosts, lane.overhead
@@ -185,8 +185,10 @@ class FastLane(Simulation):
         overhead = self.hosts[0].overhead
         if self.mode == "closed":
             cores = np.array([h.cores for h in self.hosts])
-            cpu, _, mem = capped_usage(self.usage.cpu[placed], self.usage.mem[placed], cores[host],
-                                       self.fp.cpu_cap[placed], self.fp.mem_cap[placed])
+            # capped_usage() by the machine's cores too: the lane's usage, capped but for
+            # them (a minimum in another order: the same doubles)
+            run_cpu, run_mem = self.closed_usage
+            cpu, mem = np.minimum(run_cpu[placed], cores[host]), run_mem[placed]
             demand = np.where(started, cpu * ran, 0.0)
             self.demand_s = np.zeros(n)
             self.demand_s[placed] = 0.0 + demand
@@ -541,60 +543,104 @@ class Lane:
         # horizon: those need no event of their own. The clock reaches submit[i] by
         # adding a delay (SimPy's arithmetic); times recorded are the exact submit times.
         submit, state, queue, heap, squeue = self.submit_s, self.state, self.queue, self.heap, self.env._queue
-        too_big, n, m, inline, deps, env = self.too_big, self.n, self.m, self.inline, self.deps, self.env
-        pick = self.pick
-        booked_cpu, booked_mem, book_cpu, book_mem = self.booked_cpu, self.booked_mem, self.book_cpu, self.book_mem
+        n, m, inline, deps, env = self.n, self.m, self.inline, self.deps, self.env
+        tick, horizon = self.tick, self.horizon
+        if inline:  # what the closed mode's written-out paths use, bound once: a call runs many events
+            at_once, pick, told, resident, peak, busy_since, busy_s = (
+                self.at_once, self.pick, self.told, self.resident, self.peak, self.busy_since, self.busy_s)
+            booked_cpu, booked_mem, book_cpu, book_mem = self.booked_cpu, self.booked_mem, self.book_cpu, self.book_mem
+            host_of, end_s, free_at_failure = self.host_of, self.end_s, self.free_at_failure
+            duration, h_end, running, demand_sum, mem_sum = (self.duration, self.h_end, self.running,
+                                                             self.demand_sum, self.mem_sum)
+            run_cpu, run_mem, cpu_limit, mem_limit, overhead = (self.run_cpu, self.run_mem, self.cpu_limit,
+                                                                self.mem_limit, self.overhead)
+            placed_cpu_limit, mem_cap, queue_when_full = self.placed_cpu_limit, self.mem_cap, self.queue_when_full
         while True:
             now = submit[i]
-            if inline and not too_big[i] and not queue:  # (no dependencies in this mode)
-                # the closed mode's placement on one host, admission and start, or turning
-                # away, written out: the hot path of loss and queueing studies (the
-                # same steps as submit(), admit() and reject(), for this mode only)
-                if m == 1:  # the one-host Placer's fit test written out (its CPU limit: −inf while blocked)
-                    j = 0 if fits(booked_cpu[0], booked_mem[0], book_cpu[i], book_mem[i], self.placed_cpu_limit[0],
-                                  self.mem_cap[0]) else -1
+            if inline and at_once[i] and not queue:  # (no dependencies in this mode)
+                # the closed mode's placement, admission and start of an instance that
+                # fits somewhere and runs at once, or its turning away, written out: the
+                # hot path of loss and queueing studies (the same steps as submit(),
+                # admit(), ready(), start() and reject(), for this mode only)
+                if m == 1:  # the one-host Placer's fit test: rules.fits() written out (CPU limit −inf: blocked)
+                    j = 0 if (booked_cpu[0] + book_cpu[i] <= placed_cpu_limit[0]
+                              and booked_mem[0] + book_mem[i] <= mem_cap[0]) else -1
                 else:
                     j = pick(i)
-                if j >= 0 and self.start_s[i] <= 0:  # admit(), ready() and start(): running at once, first start
+                if j >= 0:
                     booked_cpu[j] += book_cpu[i]
                     booked_mem[j] += book_mem[i]
-                    if self.told is not None:
-                        self.told.grew(j)
-                    resident = self.resident
+                    if told is not None:
+                        told.grew(j)
                     count = resident[j] = resident[j] + 1
                     if count == 1:
-                        self.busy_since[j] = now
-                    if count > self.peak[j]:
-                        self.peak[j] = count
-                    self.host_of[i] = j
-                    self.admit_s[i] = self.ready_s[i] = self.first_ready_s[i] = now
-                    _push(heap, (clock + self.duration[i], _URGENT, self.tick(), self.h_end, i))
+                        busy_since[j] = now
+                    if count > peak[j]:
+                        peak[j] = count
+                    host_of[i] = j  # admitted and started at its arrival: ClosedLane.collect() writes those
+                    _push(heap, (clock + duration[i], _URGENT, tick(), h_end, i))
                     state[i] = RUNNING
-                    self.running[j] += 1
-                    demand_sum, mem_sum = self.demand_sum, self.mem_sum
-                    demand_sum[j] += self.run_cpu[i]
-                    mem_sum[j] += self.run_mem[i]
+                    count = running[j] = running[j] + 1
+                    demand_sum[j] += run_cpu[i]
+                    mem_sum[j] += run_mem[i]
                     # contended() and over_memory(), against limits computed once: the hot path
-                    if (demand_sum[j] > self.cpu_limit[j]
-                            or mem_sum[j] + self.overhead * self.running[j] > self.mem_limit[j]):
+                    if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * count > mem_limit[j]:
                         raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
-                elif j < 0 and not self.queue_when_full:  # note_no_host() and reject(), written out
-                    self.free_at_failure[i] = (self.mem_cap[0] - booked_mem[0] if m == 1 else
-                                               self.total_mem_cap - sum(booked_mem))
+                elif not queue_when_full:  # note_no_host() and reject(), written out
+                    free_at_failure[i] = mem_cap[0] - booked_mem[0] if m == 1 else self.total_mem_cap - sum(booked_mem)
                     state[i] = REJECTED
-                    self.end_s[i] = now
+                    end_s[i] = now
                 else:
+                    env._now = clock
                     self.submit(i, now, clock, j)
             elif deps is None or deps.arrive(i):  # else it waits for its parents (engine.dependencies)
+                env._now = clock
                 self.submit(i, now, clock)
             i += 1
             if i >= n:
                 break
             if submit[i] > now:
                 t = clock + (submit[i] - clock)
-                if t >= self.horizon or (heap and t >= heap[0][0]) or (squeue and t >= squeue[0][0]):
-                    return (t, _NORMAL, self.tick(), None, i)  # not first: an event of its own
-                clock = env._now = t
+                if t >= horizon or (squeue and t >= squeue[0][0]):
+                    return (t, _NORMAL, tick(), None, i)  # not first: an event of its own
+                if heap and heap[0][0] <= t:
+                    if not inline or squeue or queue:
+                        return (t, _NORMAL, tick(), None, i)
+                    # The closed mode runs the ends due before it here, as on_end() would
+                    # (its written-out path): no event of its own, no return to the loop
+                    # and no handler call per end. Nothing else is scheduled meanwhile (no
+                    # queue to drain), so its event, taken if anything else comes first,
+                    # has the key it would have had now. Ends at t come first (URGENT).
+                    while True:
+                        top = _pop(heap)
+                        ended, _, _, handler, e = top
+                        if handler is not h_end or state[e] != RUNNING:
+                            _push(heap, top)  # back: the heap pops the same events in the same order
+                            return (t, _NORMAL, tick(), None, i)
+                        j = host_of[e]
+                        # stop() and release(), as in on_end()
+                        count = running[j] = running[j] - 1
+                        if count:
+                            demand_sum[j] -= run_cpu[e]
+                            mem_sum[j] -= run_mem[e]
+                        else:
+                            demand_sum[j] = mem_sum[j] = 0.0
+                        count = resident[j] = resident[j] - 1
+                        if count:
+                            booked_cpu[j] -= book_cpu[e]
+                            booked_mem[j] -= book_mem[e]
+                        else:
+                            booked_cpu[j] = booked_mem[j] = 0.0
+                            busy_s[j] += ended - busy_since[j]
+                        if told is not None:
+                            told.shrank(j)
+                        state[e] = COMPLETED
+                        end_s[e] = ended
+                        if not heap or heap[0][0] > t:
+                            break
+                # env.now is not read on the written-out paths: set where they call out
+                clock = t
+        env._now = clock
         return None
 
     def submit(self, i: int, now: float, clock: float, j: int | None = None) -> None:
@@ -821,16 +867,22 @@ class ClosedLane(Lane):
     running instance but the hosts' sums."""
 
     __slots__ = (
-        "inline", "run_cpu", "run_mem"
+        "inline", "run_cpu", "run_mem", "at_once"
     )
 
     def __init__(self, sim: FastLane) -> None:
         super().__init__(sim)
         # the usage cap but for the machine's cores, which start() and stop() apply
         run_cpu, _, run_mem = capped_usage(self.usage.cpu, self.usage.mem, None, sim.fp.cpu_cap, sim.fp.mem_cap)
+        sim.closed_usage = run_cpu, run_mem  # for the integrals at the end (FastLane._integrate)
         # within every machine's cores, so the inlined paths need not cap it
         self.inline = bool(np.all(run_cpu <= min(self.cores)))
         self.run_cpu, self.run_mem = run_cpu.tolist(), run_mem.tolist()
+        # what on_arrival() places and starts on its written-out path: fits some host
+        # empty (else turned away by submit()) and runs at once (else starting)
+        fp = sim.fp
+        self.at_once = (fits(0.0, 0.0, fp.book_cpu, fp.book_mem_gib, sim.max_cpu_cap, sim.max_mem_cap)
+                        & (fp.start_s <= 0)).tolist()
 
     def start(self, i: int, j: int, now: float, clock: float) -> None:
         running, demand_sum, mem_sum, cores = self.running, self.demand_sum, self.mem_sum, self.cores
@@ -841,6 +893,17 @@ class ClosedLane(Lane):
         if contended(demand_sum[j], cores[j]) or over_memory(mem_sum[j], self.overhead, running[j],
                                                              self.allocatable[j]):
             raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
+
+    def collect(self, now: float) -> None:
+        # The times on_arrival()'s written-out path leaves unwritten: an instance it
+        # placed and started at once (no other path leaves a placed instance's admission
+        # NaN) was admitted, started and first started at its submission.
+        sim = self.sim
+        admit_s, ready_s, first_ready_s = (np.frombuffer(sim.admit_s), np.frombuffer(sim.ready_s),
+                                           np.frombuffer(sim.first_ready_s))
+        at_arrival = np.flatnonzero((np.frombuffer(sim.host_of, np.int64) >= 0) & np.isnan(admit_s))
+        admit_s[at_arrival] = ready_s[at_arrival] = first_ready_s[at_arrival] = \
+            sim.inputs["submit_s"].to_numpy(float)[at_arrival]
 
     def stop(self, i: int, j: int, now: float) -> None:
         running = self.running

@@ -370,3 +370,36 @@ def test_a_start_limit_never_binds_when_starts_take_no_time(platform, hosts, pol
     for with_limit, without in zip(run_both(limited, platform)[:2], run_both(free, platform)[:2]):  # each lane
         assert_frame_equal(with_limit.instances, without.instances, check_exact=True)
         assert_frame_equal(with_limit.timeseries, without.timeseries, check_exact=True)
+
+
+@pytest.mark.parametrize("hosts,when_full", [(1, "reject"), (3, "reject"), (1, "queue")])
+def test_ends_arrivals_and_samples_at_one_instant_keep_the_general_engines_order(tmp_path, hosts, when_full):
+    """Whole seconds for every submission and lifetime: ends fall at the instants of
+    arrivals and of samples, several at once. The closed mode runs ends due before an
+    arrival inside its arrival path (ends first at one instant, URGENT); the general
+    engine schedules each as an event of its own. Same tables to the bit."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(hosts)
+    n = 3000
+    submit = np.sort(rng.integers(0, 1500, n)).astype(float)  # ~2 arrivals a second
+    instances = pd.DataFrame({"id": np.arange(n), "submit_s": submit,
+                              "duration_s": rng.integers(1, 12, n).astype(float),
+                              "cpu_cores": 1.0, "memory_gib": 1.0,
+                              "cpu_used": 0.9 * rng.random(n), "memory_used_gib": rng.random(n)})
+    path = tmp_path / "ties.csv"
+    instances.to_csv(path, index=False)
+    config = validate({
+        "simulation": {"duration_s": 1600.0, "seed": 1, "platforms": ["vm"], "sample_every_s": 100.0},
+        "cluster": {"hosts": [{"cpu_cores": 4, "memory_gib": 64, "count": hosts}]},
+        "placement": {"when_full": when_full},
+        "platform": {"vm": {"overhead_mib": 0, "boot_s": 0, "sizing": "as_given"}},
+        "workload": {"trace": str(path), "format": "simdc"},
+    })
+    assert lane_of(config, "vm").closed()
+    general, lane, _ = run_both(config, "vm")
+    end = general.instances["end_s"].dropna()
+    assert end.isin(submit).sum() > 500 and end.isin(np.arange(0.0, 1600.0, 100.0)).any()
+    assert lane.lane == "fast" and (general.instances["outcome"] == "completed").sum() > 500
+    assert_same(general, lane)

@@ -61,6 +61,28 @@ def test_the_chosen_size_is_the_smallest_that_holds_the_need_and_the_guest(sizes
     np.testing.assert_array_equal(again[1], memory)
 
 
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(SIZE, min_size=1, max_size=8), needs=st.lists(NEED, min_size=1, max_size=30),
+       guest_mib=st.sampled_from([0.0, 235.0]))
+def test_the_custom_size_warning_counts_the_needs_no_size_holds(sizes, needs, guest_mib):
+    """The manifest's warning counts, by brute force over the catalogue, the needs that
+    no size holds (vCPUs >= need, memory >= need + guest OS); none, no warning. (It
+    first asks whether a size holds the largest need in both, which would hold all.)"""
+    from types import SimpleNamespace
+
+    from simdc.experiment import sizing_warnings
+
+    guest = guest_mib / 1024
+    slack = 1e-9  # a need equal to a size up to rounding is held (rules._TOLERANCE)
+    unheld = sum(not any(c >= cpu - slack and m >= mem + guest - slack for c, m in sizes) for cpu, mem in needs)
+    config = SimpleNamespace(simulation=SimpleNamespace(platforms=("vm",)),
+                             platform={"vm": platform_of(sizes, guest_mib)})
+    workload = SimpleNamespace(sizes="need", instances=pd.DataFrame(needs, columns=["cpu_cores", "memory_gib"]))
+    lines = sizing_warnings(config, workload)
+    assert lines == ([] if unheld == 0 else [lines[0]])
+    assert not lines or lines[0].startswith(f"vm: {unheld:,} of {len(needs):,} needs fit no size")
+
+
 def test_the_default_catalogue_gives_small_needs_small_sizes():
     """The Azure 2017 mix (1 × 0.75, 1 × 1.75, 2 × 3.5, 4 × 7, 8 × 14, 8 × 56) gets the Av2
     sizes a user would pick: 1 × 2, 1 × 2, 2 × 4, 4 × 8, 8 × 16 and 8 × 64 (Av2 size
