@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import json
 import math
 import time
@@ -24,7 +25,7 @@ from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextC
 from rich.table import Table
 
 from simdc.errors import SimdcError
-from simdc.__main__ import INTERRUPTED_EXIT_CODE
+from simdc.__main__ import INTERRUPTED_EXIT_CODE, loaded
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,16 +76,21 @@ def _app(
     """Simulate VMs with preallocated resources versus containers that share them."""
 
 
-def friendly(command=None, *, interrupted: str = "interrupted"):
+def friendly(command=None, *, interrupted: str = "interrupted", imports: tuple[str, ...] = ()):
     """A user's mistake is one clear message per problem and exit code 2, never a traceback;
     Ctrl-C is one line, ``interrupted`` (or what the interrupt says, e.g. a sweep's runs
-    kept), and exit code 130. Use as ``@friendly`` or ``@friendly(interrupted="...")``."""
+    kept), and exit code 130. Use as ``@friendly`` or ``@friendly(interrupted="...")``.
+    ``imports``: modules the command always needs, imported before it runs, while the
+    ``simdc`` command's collector is still off (:func:`simdc.__main__.loaded`)."""
     if command is None:
-        return functools.partial(friendly, interrupted=interrupted)
+        return functools.partial(friendly, interrupted=interrupted, imports=imports)
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
+            for name in imports:
+                importlib.import_module(name)
+            loaded()
             return command(*args, **kwargs)
         except SimdcError as err:
             for problem in err.cli_problems:
@@ -97,8 +103,13 @@ def friendly(command=None, *, interrupted: str = "interrupted"):
     return wrapper
 
 
+# What every ``simdc run`` imports: the config, the engine, pandas, pyarrow (its Parquet
+# writer too, unless --no-write), loaded before its objects are frozen (simdc.__main__).
+RUN_IMPORTS = ("simdc.config", "simdc.results", "simdc.experiment", "pyarrow.parquet")
+
+
 @app.command()
-@friendly(interrupted="interrupted; nothing written")
+@friendly(interrupted="interrupted; nothing written", imports=RUN_IMPORTS)
 def run(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="TOML config file.")],
     overrides: SetOption = None,
