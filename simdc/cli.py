@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Simulate VMs with preallocated resources versus containers that share them.")
-out_console = Console(width=100)
-err_console = Console(stderr=True)
+# no emoji codes: a path or name holding ":cat:" prints as it is, not as an emoji
+out_console = Console(width=100, emoji=False)
+err_console = Console(stderr=True, emoji=False)
 TABLE_WIDTH = 80  # the comparison table stays readable in an 80-column terminal
 
 # rows shown only when some platform has any
@@ -302,7 +303,7 @@ def print_table(table: Table) -> None:
     natural = Measurement.get(out_console, out_console.options.update_width(10_000), table).maximum
     # Console.print(width=...) cannot go past the console's own width: a wide one for this
     # print (a table that does not expand keeps its natural width within it).
-    wide = Console(file=out_console.file, width=natural + 8, highlight=False)
+    wide = Console(file=out_console.file, width=natural + 8, highlight=False, emoji=False)
     wide.print(table)
 
 

@@ -322,3 +322,16 @@ def test_the_simdc_command_leaves_the_collector_as_it_found_it(enabled, monkeypa
         assert gc.get_freeze_count() == frozen
     finally:
         gc.enable()
+
+
+def test_paths_and_titles_print_as_they_are_not_as_emoji(runner, write_config, tmp_path):
+    """rich turns ``:cat:`` into an emoji unless told not to: a config named
+    ``x:smile:.toml`` and an out directory ``a:cat:b`` are printed as they are."""
+    config = write_config()
+    named = config.with_name("x:smile:.toml")
+    config.rename(named)
+    out = tmp_path / "a:cat:b"
+    result = invoke(runner, "run", named, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "x:smile:.toml, seed" in result.stdout
+    assert f"wrote {out} (" in result.stderr
