@@ -843,6 +843,16 @@ class ClosedLane(Lane):
                                                              self.allocatable[j]):
             raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
 
+    def stop(self, i: int, j: int, now: float) -> None:
+        running = self.running
+        running[j] -= 1
+        if running[j]:
+            cpu, _, mem = capped_usage(self.run_cpu[i], self.run_mem[i], self.cores[j], _UNCAPPED, _UNCAPPED)
+            self.demand_sum[j] -= cpu
+            self.mem_sum[j] -= mem
+        else:  # forget accumulated rounding error
+            self.demand_sum[j] = self.mem_sum[j] = 0.0
+
     def admit(self, i: int, j: int, now: float, clock: float) -> None:
         """:meth:`Lane.admit`, with :meth:`book`, :meth:`launch`, :meth:`ready` and
         :meth:`start` written out for an instance that runs at once (as :meth:`on_arrival`
@@ -873,16 +883,6 @@ class ClosedLane(Lane):
         # contended() and over_memory(), against limits computed once: the hot path
         if demand_sum[j] > self.cpu_limit[j] or mem_sum[j] + self.overhead * running[j] > self.mem_limit[j]:
             raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
-
-    def stop(self, i: int, j: int, now: float) -> None:
-        running = self.running
-        running[j] -= 1
-        if running[j]:
-            cpu, _, mem = capped_usage(self.run_cpu[i], self.run_mem[i], self.cores[j], _UNCAPPED, _UNCAPPED)
-            self.demand_sum[j] -= cpu
-            self.mem_sum[j] -= mem
-        else:  # forget accumulated rounding error
-            self.demand_sum[j] = self.mem_sum[j] = 0.0
 
 
 class _VaryingLane(Lane):
