@@ -13,8 +13,9 @@ only the cycles among them are left to the operating system, which reclaims the 
 process a moment later.
 
 While the command's modules load, the collector is off, and once they have loaded
-(:func:`loaded`, which a command calls after its imports; the CLI's ``friendly`` wrapper
-calls it before any other command) their objects are frozen and collection resumes.
+(:func:`loaded`, which the CLI's ``friendly`` wrapper calls before each command runs,
+after importing the modules the command names) their objects are frozen and collection
+resumes.
 Imports create some 300,000 long-lived objects (typer, rich, pydantic, pandas, numpy,
 pyarrow, simdc), and the collector walked them again and again as they came: 0.1-0.15 s
 of CPU of a ``simdc run`` of CloudSimPy's workload on the 2-core machine (gc.callbacks:
