@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import json
 import math
 import time
@@ -24,15 +25,16 @@ from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextC
 from rich.table import Table
 
 from simdc.errors import SimdcError
-from simdc.__main__ import INTERRUPTED_EXIT_CODE
+from simdc.__main__ import INTERRUPTED_EXIT_CODE, loaded
 
 if TYPE_CHECKING:
     import pandas as pd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Simulate VMs with preallocated resources versus containers that share them.")
-out_console = Console(width=100)
-err_console = Console(stderr=True)
+# no emoji codes: a path or name holding ":cat:" prints as it is, not as an emoji
+out_console = Console(width=100, emoji=False)
+err_console = Console(stderr=True, emoji=False)
 TABLE_WIDTH = 80  # the comparison table stays readable in an 80-column terminal
 
 # rows shown only when some platform has any
@@ -75,16 +77,21 @@ def _app(
     """Simulate VMs with preallocated resources versus containers that share them."""
 
 
-def friendly(command=None, *, interrupted: str = "interrupted"):
+def friendly(command=None, *, interrupted: str = "interrupted", imports: tuple[str, ...] = ()):
     """A user's mistake is one clear message per problem and exit code 2, never a traceback;
     Ctrl-C is one line, ``interrupted`` (or what the interrupt says, e.g. a sweep's runs
-    kept), and exit code 130. Use as ``@friendly`` or ``@friendly(interrupted="...")``."""
+    kept), and exit code 130. Use as ``@friendly`` or ``@friendly(interrupted="...")``.
+    ``imports``: modules the command always needs, imported before it runs, while the
+    ``simdc`` command's collector is still off (:func:`simdc.__main__.loaded`)."""
     if command is None:
-        return functools.partial(friendly, interrupted=interrupted)
+        return functools.partial(friendly, interrupted=interrupted, imports=imports)
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
+            for name in imports:
+                importlib.import_module(name)
+            loaded()
             return command(*args, **kwargs)
         except SimdcError as err:
             for problem in err.cli_problems:
@@ -97,8 +104,13 @@ def friendly(command=None, *, interrupted: str = "interrupted"):
     return wrapper
 
 
+# What every ``simdc run`` imports: the config, the engine, pandas, pyarrow (its Parquet
+# writer too, unless --no-write), loaded before its objects are frozen (simdc.__main__).
+RUN_IMPORTS = ("simdc.config", "simdc.results", "simdc.experiment", "pyarrow.parquet")
+
+
 @app.command()
-@friendly(interrupted="interrupted; nothing written")
+@friendly(interrupted="interrupted; nothing written", imports=RUN_IMPORTS)
 def run(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="TOML config file.")],
     overrides: SetOption = None,
@@ -291,7 +303,7 @@ def print_table(table: Table) -> None:
     natural = Measurement.get(out_console, out_console.options.update_width(10_000), table).maximum
     # Console.print(width=...) cannot go past the console's own width: a wide one for this
     # print (a table that does not expand keeps its natural width within it).
-    wide = Console(file=out_console.file, width=natural + 8, highlight=False)
+    wide = Console(file=out_console.file, width=natural + 8, highlight=False, emoji=False)
     wide.print(table)
 
 

@@ -259,3 +259,79 @@ def test_a_sweep_header_is_the_full_key_when_its_last_part_is_ambiguous():
     assert grid_headers(keys, ["vm", "container"], ["platform", "rejection_rate"]) == [
         "migration.container", "memory_gib", "cluster.hosts.0.count", "cluster.hosts.1.count",
         "simulation.platform"]
+
+
+# The ``simdc`` entry point in a fresh interpreter, with the simulation replaced by a probe
+# that records the collector's state when the run starts, then stops the run (exit 2).
+GC_PROBE = """
+import gc, json, sys
+import simdc.cli
+from simdc.errors import SimdcError
+
+seen = {"enabled_before": gc.isenabled()}
+
+
+def simulate(config, **kwargs):
+    seen["enabled"], seen["frozen"] = gc.isenabled(), gc.get_freeze_count()
+    seen["loaded"] = sorted({"pandas", "pyarrow", "simdc.engine"} & set(sys.modules))
+    raise SimdcError("probe: stop here")
+
+
+simdc.cli.simulate = simulate
+from simdc.__main__ import main
+
+sys.argv = ["simdc", "run", sys.argv[1], "--no-write"]
+try:
+    main()
+except SystemExit as done:
+    seen["exit"] = done.code
+seen["enabled_after"] = gc.isenabled()
+print(json.dumps(seen))
+"""
+
+
+def test_the_simdc_command_freezes_what_it_imported_and_collects_while_it_runs(config_path):
+    """simdc/__main__.py: the collector is off while the command's modules load, then
+    their objects are frozen and it runs again, before the simulation starts; when the
+    command returns it is on, as it was found."""
+    done = subprocess.run([sys.executable, "-c", GC_PROBE, str(config_path)], capture_output=True, text=True,
+                          timeout=120)
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert seen["exit"] == 2 and "error: probe: stop here" in done.stderr, (seen, done.stderr)
+    assert seen["loaded"] == ["pandas", "pyarrow", "simdc.engine"]
+    # pandas, numpy and pyarrow alone leave well over 50,000 tracked objects
+    assert seen["enabled_before"] and seen["enabled"] and seen["frozen"] > 50_000, seen
+    assert seen["enabled_after"]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_simdc_command_leaves_the_collector_as_it_found_it(enabled, monkeypatch):
+    """``simdc --version`` (which returns before a command runs) leaves the collector on
+    or off as it was, and freezes nothing."""
+    import gc
+
+    from simdc.__main__ import main
+
+    monkeypatch.setattr(sys, "argv", ["simdc", "--version"])
+    frozen = gc.get_freeze_count()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with pytest.raises(SystemExit):
+            main()
+        assert gc.isenabled() == enabled
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.enable()
+
+
+def test_paths_and_titles_print_as_they_are_not_as_emoji(runner, write_config, tmp_path):
+    """rich turns ``:cat:`` into an emoji unless told not to: a config named
+    ``x:smile:.toml`` and an out directory ``a:cat:b`` are printed as they are."""
+    config = write_config()
+    named = config.with_name("x:smile:.toml")
+    config.rename(named)
+    out = tmp_path / "a:cat:b"
+    result = invoke(runner, "run", named, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "x:smile:.toml, seed" in result.stdout
+    assert f"wrote {out} (" in result.stderr

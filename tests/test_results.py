@@ -4,6 +4,7 @@ and read back into the same tables."""
 from __future__ import annotations
 
 import json
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -107,6 +108,10 @@ def test_manifest_records_seed_hash_versions_and_wall_time(results, tmp_path):
     assert manifest["config_hash"] == results.config.hash
     assert {"simdc", "simpy", "numpy", "pandas"} <= set(manifest["versions"])
     assert manifest["wall_time_s"] >= 0
+    # each the installed distribution's version (read from the modules where imported)
+    for package, version in manifest["versions"].items():
+        if package != "python":
+            assert version == metadata.version(package), package
 
 
 def test_existing_results_are_not_replaced_without_overwrite(results, tmp_path):

@@ -915,6 +915,37 @@ class ClosedLane(Lane):
         else:  # forget accumulated rounding error
             self.demand_sum[j] = self.mem_sum[j] = 0.0
 
+    def admit(self, i: int, j: int, now: float, clock: float) -> None:
+        """:meth:`Lane.admit`, with :meth:`book`, :meth:`launch`, :meth:`ready` and
+        :meth:`start` written out for an instance that runs at once (as :meth:`on_arrival`
+        writes them out): a queue's admissions in loss and queueing studies."""
+        if not self.inline or self.start_s[i] > 0:
+            Lane.admit(self, i, j, now, clock)
+            return
+        booked_cpu, booked_mem = self.booked_cpu, self.booked_mem
+        booked_cpu[j] += self.book_cpu[i]
+        booked_mem[j] += self.book_mem[i]
+        if self.told is not None:
+            self.told.grew(j)
+        resident = self.resident
+        count = resident[j] = resident[j] + 1
+        if count == 1:
+            self.busy_since[j] = now
+        if count > self.peak[j]:
+            self.peak[j] = count
+        self.host_of[i] = j
+        self.admit_s[i] = self.ready_s[i] = self.first_ready_s[i] = now
+        _push(self.heap, (clock + self.duration[i], _URGENT, self.tick(), self.h_end, i))
+        self.state[i] = RUNNING
+        running = self.running
+        running[j] += 1
+        demand_sum, mem_sum = self.demand_sum, self.mem_sum
+        demand_sum[j] += self.run_cpu[i]
+        mem_sum[j] += self.run_mem[i]
+        # contended() and over_memory(), against limits computed once: the hot path
+        if demand_sum[j] > self.cpu_limit[j] or mem_sum[j] + self.overhead * running[j] > self.mem_limit[j]:
+            raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
+
 
 class _VaryingLane(Lane):
     """What the bounded and tracked modes share: per-instance integrals kept as the run goes."""
