@@ -150,7 +150,9 @@ def test_finish_timers_a_usage_step_would_void_are_not_kept_and_nothing_moves(mo
 
     import simdc
     from simdc.config import load_config
-    from simdc.engine.simulation import URGENT, Simulation
+    from simdc.engine.simulation import Simulation
+
+    from .test_finish_plans import TimerPerPlan
 
     config = load_config(Path(__file__).parents[2] / "configs" / "contention.toml", ["simulation.duration_s=10800"])
     planned = {"timers": 0}
@@ -160,19 +162,10 @@ def test_finish_timers_a_usage_step_would_void_are_not_kept_and_nothing_moves(mo
         planned["timers"] += callback == self._on_finish
         after(self, delay, callback, value, priority)
 
-    def every_plan_timed(self, host, now):  # _schedule_finish with a timer for every plan
-        if not host.batch_n and not host.finish_pending:
-            return
-        when = host.next_finish(now)
-        host.finish_token += 1
-        host.finish_pending = when is not None
-        if when is not None:
-            self._after(max(when - now, 0.0), self._on_finish, (host.index, host.finish_token), URGENT)
-
     monkeypatch.setattr(Simulation, "_after", counting_after)
     lean = simdc.simulate(config)
     lean_timers, planned["timers"] = planned["timers"], 0
-    monkeypatch.setattr(Simulation, "_schedule_finish", every_plan_timed)
+    monkeypatch.setattr(Simulation, "_schedule_finish", TimerPerPlan._schedule_finish)  # a timer for every plan
     full = simdc.simulate(config)
     assert lean_timers < planned["timers"]
     for table in ("summary", "instances", "hosts", "timeseries"):
