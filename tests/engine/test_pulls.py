@@ -98,7 +98,8 @@ def pull_config(platform, hosts, net_gbps, registry_gbps, cache_gib, start_s, zi
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(platform=st.sampled_from(["vm", "container"]), hosts=st.integers(1, 4),
-       net_gbps=st.sampled_from([0.2, 1.0, 10.0]), registry_gbps=st.sampled_from([0.1, 0.5, 10.0]), cache_gib=st.sampled_from([0.5, 1.0, 20.0]),
+       net_gbps=st.sampled_from([0.2, 1.0, 10.0]), registry_gbps=st.sampled_from([0.1, 0.5, 10.0]),
+       cache_gib=st.sampled_from([0.5, 1.0, 20.0]),
        start_s=st.sampled_from([0.0, 2.0]), zipf_s=st.sampled_from([0.0, 2.0]), mtbf_s=st.sampled_from([1800.0, 1e6]),
        max_starts=st.sampled_from([None, 2]), seed=st.integers(0, 2**16))
 def test_pulls_on_the_heap_give_what_the_simpy_process_gave(platform, hosts, net_gbps, registry_gbps, cache_gib,
