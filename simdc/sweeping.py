@@ -56,7 +56,11 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
             raise ConfigError(f"--grid {item!r}: expected section.key=value1,value2,...")
         if key in grid:
             raise ConfigError(f"--grid {key}: given twice")
-        grid[key] = [_literal(v) for v in _split(values)]
+        parts = _split(values)
+        if not all(parts):
+            raise ConfigError(f"--grid {item!r}: value {parts.index('') + 1} is empty "
+                              "(expected section.key=value1,value2,...)")
+        grid[key] = [_literal(v) for v in parts]
     return grid
 
 
@@ -71,7 +75,8 @@ def _split(values: str) -> list[str]:
             current = ""
         else:
             current += char
-    return [p.strip() for p in parts + [current] if p.strip()]
+    parts = [p.strip() for p in parts + [current]]
+    return parts[:-1] if len(parts) > 1 and not parts[-1] else parts  # a trailing comma ends the list
 
 
 def _literal(text: str) -> Any:
