@@ -374,9 +374,13 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
 
         if scheduler is not None:
             _check_address(scheduler)
+        from simdc.budget import estimate
+
+        # a worker's memory: the largest cell's hosts and timeseries (its instances are known once read)
+        run_bytes = max(estimate(cell_config(config, index), instances=0).bytes for index in range(total))
         run_on_dask([(index, run_cell, (config, index, check_memory, grid)) for index in range(total)], finished,
                     scheduler, workers,
-                    lambda index: f"cell {config.cells[index].name!r}")
+                    lambda index: f"cell {config.cells[index].name!r}", run_bytes)
     cells = [done[index] for index in range(total)]
     try:
         for name in PARQUET_TABLES:

@@ -129,7 +129,8 @@ def run(
         "With [[cells]]: run the cells on an existing Dask scheduler, tcp://host:8786."))] = None,
     workers: Annotated[Optional[int], typer.Option(help=escape(
         "With [[cells]]: local worker processes for the cells (default 1: one after another, in this "
-        "process)."))] = None,
+        "process); at most one per cell. More than the cores share them (no faster); more than fit in "
+        "the memory available (each about 200 MiB and its cell) are refused."))] = None,
 ) -> None:
     """Replay the workload on each platform and compare them."""
     from simdc.config import load_config
@@ -560,7 +561,10 @@ def sweep(
                                                      "rerun into it to resume.")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="An existing Dask scheduler, tcp://host:8786.")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Local worker processes (default: all cores; "
-                                                        "1 runs in this process).")] = None,
+                                                        "1 runs in this process); at most one per run. More "
+                                                        "than the cores share them (no faster); more than "
+                                                        "fit in the memory available (each about 200 MiB "
+                                                        "and its run) are refused.")] = None,
     metric: Annotated[list[str], typer.Option(help="Metrics to print (repeatable).")] = None,
     memory_check: Annotated[bool, typer.Option(
         help="Refuse a run that needs more memory than the machine has available.")] = True,

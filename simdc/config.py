@@ -8,8 +8,10 @@ errors, with the nearest valid key suggested.
 from __future__ import annotations
 
 import copy
+import datetime
 import difflib
 import hashlib
+import json
 import math
 import os
 import re
@@ -380,6 +382,9 @@ def _origin(problem: str, source: str | None, overrides: list[tuple[str, str]]) 
     where, _, said = problem.partition(": ")
     for key, value in reversed(overrides):
         if where == key:
+            if said.startswith("expected a list "):  # how to write one on a command line
+                words = [w.strip().strip("'\"") for w in value.strip().strip("[]").split(",") if w.strip()]
+                said += f"; write a list as '{key}=[{', '.join(w if _number(w) else json.dumps(w) for w in words or ['a'])}]'"
             return f"--set {key}={clip(value)}: {said}"
         if where.startswith(key + ".") or key.startswith(where + "."):
             return f"--set {key}={clip(value)}: {problem}"
@@ -585,17 +590,17 @@ def describe(error: dict[str, Any]) -> str:
         if isinstance(limit, float) and limit.is_integer():
             limit = int(limit)
         note = limits.NOTES.get((str(loc[-1]) if loc else "", kind))
-        return f"{where}: must be {bounds[kind]} {limit:,}{f' ({note})' if note else ''} (got {clip(repr(got))})"
+        return f"{where}: must be {bounds[kind]} {limit:,}{f' ({note})' if note else ''} (got {clip(_shown(got))})"
     if kind == "literal_error":
-        return f"{where}: must be one of {ctx.get('expected')} (got {clip(repr(got))})"
+        return f"{where}: must be one of {ctx.get('expected')} (got {clip(_shown(got))})"
     if kind == "too_short":
         least = ctx.get("min_length", 1)
-        return f"{where}: needs at least {least} item{'s' if least != 1 else ''} (got {clip(repr(got))})"
+        return f"{where}: needs at least {least} item{'s' if least != 1 else ''} (got {clip(_shown(got))})"
     if kind.endswith("_type") or kind.endswith("_parsing") or kind == "int_from_float":
         expected = kind.split("_")[0]
         names = {"int": "an integer", "float": "a number", "bool": "true or false", "string": "a string",
                  "dict": "a table", "list": "a list", "tuple": "a list", "model": "a table"}
-        return f"{where}: expected {names.get(expected, expected)} (got {clip(repr(got))})"
+        return f"{where}: expected {names.get(expected, expected)} (got {clip(_shown(got))})"
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
     lines = []
     for line in message.split("\n"):
@@ -605,6 +610,26 @@ def describe(error: dict[str, Any]) -> str:
         else:
             lines.append(f"{where}: {line}" if where else line)
     return "\n".join(lines)
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _shown(value: Any) -> str:
+    """A value as the message shows it: a TOML date or time as its TOML text, not its
+    Python repr (``datetime.date(2024, 1, 1)``); anything else as its repr."""
+    if isinstance(value, datetime.datetime):
+        return f"the date and time {value.isoformat()}"
+    if isinstance(value, datetime.date):
+        return f"the date {value.isoformat()}"
+    if isinstance(value, datetime.time):
+        return f"the time {value.isoformat()}"
+    return repr(value)
 
 
 def _suggest(loc: list[Any], rules: str | None) -> str:

@@ -56,7 +56,11 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
             raise ConfigError(f"--grid {item!r}: expected section.key=value1,value2,...")
         if key in grid:
             raise ConfigError(f"--grid {key}: given twice")
-        grid[key] = [_literal(v) for v in _split(values)]
+        parts = _split(values)
+        if not all(parts):
+            raise ConfigError(f"--grid {item!r}: value {parts.index('') + 1} is empty "
+                              "(expected section.key=value1,value2,...)")
+        grid[key] = [_literal(v) for v in parts]
     return grid
 
 
@@ -71,7 +75,8 @@ def _split(values: str) -> list[str]:
             current = ""
         else:
             current += char
-    return [p.strip() for p in parts + [current] if p.strip()]
+    parts = [p.strip() for p in parts + [current]]
+    return parts[:-1] if len(parts) > 1 and not parts[-1] else parts  # a trailing comma ends the list
 
 
 def _literal(text: str) -> Any:
@@ -250,15 +255,49 @@ def _on_dask(todo, finished, scheduler, workers, check_memory: bool = True) -> N
     SweepError
         The scheduler did not answer within ``CONNECT_TIMEOUT_S``, or was lost mid-sweep.
     """
+    from simdc.budget import estimate
+
     calls = [((p, r, seed), run_point, (cfg, seed, check_memory)) for p, r, cfg, seed in todo]
+    run_bytes = max(estimate(cfg).bytes for _, _, cfg, _ in todo)  # the largest point's, imports included
     run_on_dask(calls, lambda key, summary: finished(*key, summary), scheduler, workers,
-                lambda key: f"the run of point {key[0]}, replication {key[1]}")
+                lambda key: f"the run of point {key[0]}, replication {key[1]}", run_bytes)
 
 
-def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, describe) -> None:
+def local_workers(workers: int | None, runs: int, run_bytes: float, available: int | None = None) -> int:
+    """The local worker processes to start for ``runs`` runs: ``workers`` (default the
+    machine's cores), but no more than there are runs. More than the cores run, sharing
+    them (no faster than one per core).
+
+    ``run_bytes`` is one worker's memory with its run, bytes (its imports,
+    :data:`simdc.budget.BASE_BYTES`, included); ``available`` defaults to
+    :func:`simdc.budget.available_bytes` (None from the system: not checked).
+
+    Raises
+    ------
+    SweepError
+        The workers' memory would not fit in what is available, before any starts.
+    """
+    from simdc.budget import _gib, available_bytes
+
+    count = max(1, min(workers or os.cpu_count() or 1, runs))
+    available = available_bytes() if available is None else available
+    if available is not None and count * run_bytes > available:
+        fit = int(available // run_bytes)
+        problem = (f"{count:,} local workers need about {_gib(count * run_bytes)} "
+                   f"({_gib(run_bytes)} each: imports and a run), and {_gib(available)} is available; "
+                   + (f"at most {fit:,} fit" if fit else "not even one fits"))
+        raise SweepError(f"workers: {problem}", cli=f"--workers: {problem}")
+    return count
+
+
+def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, describe,
+                run_bytes: float | None = None) -> None:
     """Run each ``(key, function, args)`` of ``calls`` as a Dask task, on the scheduler at
     ``scheduler`` or on a local cluster of ``workers`` processes, calling
-    ``finished(key, result)`` as each completes (in the order they complete).
+    ``finished(key, result)`` as each completes (in the order they complete). A local
+    cluster gets no more workers than there are calls, and is refused before it starts
+    when their memory (``run_bytes`` each, default :data:`simdc.budget.BASE_BYTES`) does
+    not fit (:func:`local_workers`).
 
     A worker that dies (killed, out of memory) has its task run again on another, as Dask
     does; one that kills its worker again and again, and a lost scheduler, end the run
@@ -268,9 +307,15 @@ def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, des
     Raises
     ------
     SweepError
-        The scheduler did not answer within ``CONNECT_TIMEOUT_S``, or was lost mid-run.
+        The scheduler did not answer within ``CONNECT_TIMEOUT_S``, or was lost mid-run;
+        the local workers would not fit in memory.
     """
     from concurrent.futures import CancelledError
+
+    from simdc.budget import BASE_BYTES
+
+    if scheduler is None:  # refused before Dask is imported or anything starts
+        workers = local_workers(workers, len(calls), BASE_BYTES if run_bytes is None else run_bytes)
 
     from dask.distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
@@ -301,7 +346,7 @@ def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, des
             settings.enter_context(_quiet_dask(logging.ERROR))
             settings.enter_context(_workers_do_not_import_main())  # while workers start (and restart)
             settings.enter_context(_workers_deaf_to_ctrl_c())  # kept on for workers Dask restarts
-            cluster, interrupted = _start_local_cluster(workers or os.cpu_count() or 1)
+            cluster, interrupted = _start_local_cluster(workers)
             if interrupted:
                 raise KeyboardInterrupt
             client = Client(cluster)

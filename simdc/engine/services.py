@@ -27,8 +27,10 @@ import numpy as np
 import pandas as pd
 
 from simdc.errors import InputError, clip
+from simdc.model import limits
 from simdc.model.image import image_ref
 from simdc.model.service import DemandSpec, ServiceSpec
+from simdc.workload.readers.common import NO_LINE_END, count_lines, missing_line_end
 
 # Instance states, as simulation.py numbers them (imported there from here would loop).
 WAITING, QUEUED, STARTING, RUNNING, BACKOFF = range(5)
@@ -156,9 +158,14 @@ def plain_series(path: Path, duration_s: float) -> tuple[np.ndarray, np.ndarray]
     ------
     InputError
         One line naming the file and line: unreadable, another header, a time or value
-        that is not a number, negative, a first time after 0, times not increasing, or
-        more than :data:`MAX_SERIES_ROWS` rows within the run.
+        that is not a number, negative, a value above ``limits.MAX_DEMAND``, a first time
+        after 0, times not increasing, more than :data:`MAX_SERIES_ROWS` rows within the
+        run, or a last line without a line end (it may have been cut, as in the trace
+        readers: :func:`simdc.workload.readers.common.missing_line_end`).
     """
+    if missing_line_end(path):
+        raise InputError(f"{path}: line {count_lines(path)}: {NO_LINE_END}; if the file is complete, "
+                         "end it with a newline")
     try:
         table = pd.read_csv(path, dtype=str, skipinitialspace=True, skip_blank_lines=False)
     except (OSError, ValueError, UnicodeDecodeError) as err:
@@ -177,6 +184,10 @@ def plain_series(path: Path, duration_s: float) -> tuple[np.ndarray, np.ndarray]
             got = raw.iloc[bad[0]]
             raise InputError(f"{path}: line {lines[bad[0]]}: {name}: expected a number >= 0 "
                              f"(got {'nothing' if got != got or got is None else clip(repr(got))})")
+    high = np.flatnonzero(value > limits.MAX_DEMAND)
+    if len(high):
+        raise InputError(f"{path}: line {lines[high[0]]}: value: must be <= {limits.MAX_DEMAND:,.0f} "
+                         f"(a million hosts of 1,000 cores) (got {clip(table.iloc[high[0], 1])})")
     if t[0] != 0:
         raise InputError(f"{path}: line 2: the first t_s must be 0 (the value at the run's start; got {t[0]:g})")
     back = np.flatnonzero(np.diff(t) <= 0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
+from simdc.model import limits
 from simdc.model.base import Spec
 
 
@@ -34,7 +35,7 @@ class ImageSpec(Spec):
 
     name: str = Field(min_length=1, description="name:tag (tag latest when omitted)")
     layers: tuple[Layer, ...] = ()
-    disk_gib: float | None = Field(default=None, gt=0, description="size of the VM disk image")
+    disk_gib: float | None = Field(default=None, gt=0, le=limits.MAX_DISK_GIB, description="size of the VM disk image")
 
     @field_validator("name")
     @classmethod

@@ -29,6 +29,22 @@ MIN_MTBF_S = 1.0
 # Node VMs per host for containers in VMs: each is a VM with its own overhead.
 MAX_NODES_PER_HOST = 1024
 
+# Host sizes: the largest server sold today, HPE Superdome Flex (32 sockets, 896 cores,
+# 1,792 threads, 48 TiB memory; HPE QuickSpecs a00036491enw), with ×1000 head-room.
+# Above them a host is a typo, and its utilisation rounds to 0 (1e300 GiB: "0.0 %").
+MAX_HOST_CPU_CORES = 1_792_000.0
+MAX_HOST_MEMORY_GIB = 48 * 1024 * 1000.0
+# Overcommit ratios: OpenStack Nova's default cpu_allocation_ratio is 16 (Nova docs,
+# "Overcommitting CPU and RAM"); ×1000 would still be 16,000, so 1000 is a generous bound.
+MAX_OVERCOMMIT = 1000.0
+# Disk sizes (image caches, VM disk images): the largest SSD sold, 122.88 TB (Solidigm
+# D5-P5336, 2024; ~114,000 GiB), with ×1000 head-room.
+MAX_DISK_GIB = 114_000_000.0
+# A service's demand, in cores or requests per second (and each step's or series' value):
+# a million hosts (MAX_HOSTS) of 1,000 cores; request rates of the largest web services
+# are about 10^5-10^7 per second. Beyond it sums over a run overflow to inf.
+MAX_DEMAND = 1e9
+
 # (key, bound kind) -> why, appended to the error message.
 NOTES = {
     ("duration_s", "less_than_equal"): "10 years",
@@ -41,4 +57,14 @@ NOTES = {
     ("nodes_per_host", "less_than_equal"): "node VMs per host",
     ("min_stay_s", "less_than_equal"): "10 years",
     ("maintenance_s", "less_than_equal"): "10 years",
+    ("cpu_cores", "less_than_equal"): "1000 x the largest server sold",
+    ("memory_gib", "less_than_equal"): "1000 x the largest server sold",
+    ("cpu_overcommit", "less_than_equal"): "OpenStack's default is 16",
+    ("memory_overcommit", "less_than_equal"): "OpenStack's default is 16",
+    ("overcommit", "less_than_equal"): "OpenStack's default is 16",
+    ("image_cache_gib", "less_than_equal"): "1000 x the largest SSD sold",
+    ("disk_gib", "less_than_equal"): "1000 x the largest SSD sold",
+    ("default_disk_gib", "less_than_equal"): "1000 x the largest SSD sold",
+    ("cores", "less_than_equal"): "a million hosts of 1,000 cores",
+    ("requests_per_s", "less_than_equal"): "far above any web service",
 }

@@ -52,8 +52,8 @@ class DemandSpec(Spec):
     duration in the trace's ``durations.csv``, one core while it runs).
     """
 
-    cores: float = Field(default=0.0, ge=0, description="constant demand, cores")
-    requests_per_s: float = Field(default=0.0, ge=0, description="constant demand, requests per second "
+    cores: float = Field(default=0.0, ge=0, le=limits.MAX_DEMAND, description="constant demand, cores")
+    requests_per_s: float = Field(default=0.0, ge=0, le=limits.MAX_DEMAND, description="constant demand, requests per second "
                                                                  "(with per_request_core_s)")
     per_request_core_s: float | None = Field(default=None, gt=0, description="core-seconds a request costs: the "
                                                                               "demand is in requests per second")
@@ -74,6 +74,9 @@ class DemandSpec(Spec):
         for at_s, cores in steps:
             if at_s < 0 or cores < 0:
                 raise ValueError(f"each step is [at_s >= 0, value >= 0] (got {[at_s, cores]})")
+            if cores > limits.MAX_DEMAND:
+                raise ValueError(f"each step's value must be <= {limits.MAX_DEMAND:,.0f} "
+                                 f"(a million hosts of 1,000 cores) (got {cores:g})")
         if list(steps) != sorted(steps):
             raise ValueError("steps must be in order of at_s")
         return steps
