@@ -133,8 +133,10 @@ def run(
 ) -> None:
     """Replay the workload on each platform and compare them."""
     from simdc.config import load_config
-    from simdc.results import Destination, fresh_results_dir
+    from simdc.results import Destination, check_not_input, fresh_results_dir
 
+    if out is not None and write:
+        check_not_input(out, [config_path])
     if output_format not in OUTPUT_FORMATS:
         raise SimdcError(f"--format: expected one of {', '.join(OUTPUT_FORMATS)} (got {output_format!r})")
     config = load_config(config_path, overrides or [])
@@ -590,10 +592,12 @@ def sweep(
 ) -> None:
     """Run every grid point with independent seeds; write points.csv and aggregate.csv."""
     from simdc.config import load_config
-    from simdc.results import fresh_results_dir
+    from simdc.results import check_not_input, fresh_results_dir
     from simdc.sweeping import aggregate, check_metrics, parse_grid
     from simdc.sweeping import sweep as run_sweep
 
+    if out is not None:
+        check_not_input(out, [config_path])
     config = load_config(config_path, overrides or [])
     if workers is not None and workers < 1:
         raise SimdcError(f"--workers: must be >= 1 (got {workers})")
@@ -679,7 +683,10 @@ def plan(
                           soft_wrap=True)  # one line each, even redirected (rich wraps at 80 off a terminal)
 
     from simdc.planning import PlanResult
-    from simdc.results import Destination
+    from simdc.results import Destination, check_not_input
+
+    if out is not None:
+        check_not_input(out, [config_path])
 
     # --out is checked and claimed before the search, as simdc run's (one rule for a results directory)
     with Destination(out, overwrite, marks=PlanResult.MARKS) if out is not None else contextlib.nullcontext() as dest:

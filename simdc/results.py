@@ -335,10 +335,7 @@ def check_output_file(out: str | Path, inputs: Sequence[str | Path] = (), overwr
         an existing file (unless ``overwrite``). The message names ``out`` (and the input).
     """
     out = Path(out)
-    for source in inputs:
-        if _same_file(out, Path(source)):
-            raise OutputError(out, f"{out}: is the input {source}; write to another file",
-                              cli=f"{option} {out}: is the input {source}; write to another file")
+    check_not_input(out, inputs, option)
     if not os.path.lexists(out):
         return
     if out.is_dir():
@@ -347,6 +344,22 @@ def check_output_file(out: str | Path, inputs: Sequence[str | Path] = (), overwr
     if not overwrite:
         raise OutputError(out, f"{out}: already exists; choose another file or pass overwrite=True",
                           cli=f"{option} {out}: already exists; choose another file or pass --overwrite")
+
+
+def check_not_input(out: str | Path, inputs: Sequence[str | Path], option: str = "--out") -> None:
+    """Refuse the output ``out`` (given as ``option``) when it is one of ``inputs``, with
+    or without ``--overwrite``: the input would be lost.
+
+    Raises
+    ------
+    OutputError
+        Naming ``out`` and the input it is.
+    """
+    out = Path(out)
+    for source in inputs:
+        if _same_file(out, Path(source)):
+            raise OutputError(out, f"{out}: is the input {source}; write to another place",
+                              cli=f"{option} {out}: is the input {source}; write to another place")
 
 
 def _same_file(a: Path, b: Path) -> bool:

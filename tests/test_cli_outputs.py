@@ -181,3 +181,16 @@ def test_the_next_run_removes_a_dead_runs_partial_folder_and_keeps_a_live_ones(t
     finally:
         live.kill()
         live.wait()
+
+
+@pytest.mark.parametrize("command", [
+    ["run", "--overwrite"],
+    ["sweep", "--grid", "host.memory_gib=16,32", "--workers", "1"],
+    ["plan", "--slo", "rejection_rate<=0.5", "--overwrite"],
+])
+def test_a_folder_output_that_is_the_config_is_refused_naming_it_and_the_config_is_unchanged(
+        tmp_path, config, command):
+    line = refused(invoke(command[0], config, *command[1:], "--out", config), config)
+    assert "is the input" in line
+    assert config.read_text() == CONFIG
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml"]
