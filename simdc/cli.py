@@ -134,8 +134,10 @@ def run(
 ) -> None:
     """Replay the workload on each platform and compare them."""
     from simdc.config import load_config
-    from simdc.results import Destination, fresh_results_dir
+    from simdc.results import Destination, check_not_input, fresh_results_dir
 
+    if out is not None and write:
+        check_not_input(out, [config_path])
     if output_format not in OUTPUT_FORMATS:
         raise SimdcError(f"--format: expected one of {', '.join(OUTPUT_FORMATS)} (got {output_format!r})")
     config = load_config(config_path, overrides or [])
@@ -213,13 +215,17 @@ def report_command(
     results_dir: Annotated[Path, typer.Argument(metavar="RESULTS_DIR",
                                                 help="A results directory from simdc run, or a sweep's directory.")],
     out: Annotated[Optional[Path], typer.Option(help="The HTML file (default: RESULTS_DIR/report.html).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
 ) -> None:
     """Write report.html for a results directory: headline table and figures, one file that works offline."""
     import pandas as pd
 
     from simdc.report import write_report
-    from simdc.results import load_results
+    from simdc.results import check_output_file, load_results
 
+    if out is not None:  # the default, RESULTS_DIR/report.html, is simdc's own and is written again
+        read = [path for path in results_dir.iterdir() if path.name != "report.html"] if results_dir.is_dir() else []
+        check_output_file(out, [results_dir, *read], overwrite, option="--out")
     points = results_dir / "points.csv"
     if points.is_file() and not (results_dir / "summary.csv").exists():  # a sweep's directory
         try:
@@ -505,10 +511,12 @@ def trace_convert(
     reference_cpu_cores: RefCoresOption = None,
     reference_memory_gib: RefMemoryOption = None,
     opendc_memory_unit: OpendcUnitOption = None,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Write a trace in simdc's format, to replay as workload.trace (format simdc)."""
     from simdc.workload.inspect import convert_trace
 
+    _check_trace_out(to, paths, overwrite)
     fmt, options, selection = _trace_settings(
         format, on_bad_rows=on_bad_rows, time_window_s=time_window_s, sample=sample, limit=limit, seed=seed,
         usage_step_s=usage_step_s, azure_memory_used_fraction=azure_memory_used_fraction,
@@ -532,17 +540,34 @@ def trace_generate(
     overrides: SetOption = None,
     seed: Annotated[Optional[int], typer.Option(help="Override simulation.seed.")] = None,
     usage: Annotated[bool, typer.Option(help="Also write the usage series.")] = True,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Write the synthetic workload of a config as a trace in simdc's format."""
     from simdc.config import load_config
     from simdc.workload.inspect import generate_trace
 
+    _check_trace_out(to, [config_path], overwrite, usage)
     if seed is not None and seed < 0:
         raise SimdcError(f"--seed: must be >= 0 (got {seed})")
     config = load_config(config_path, overrides or [])
     data, written, usage_file = generate_trace(config, to, seed=seed, usage=usage)
     _say(f"wrote {written} ({len(data.instances):,} instances)"
          + (f" and {usage_file} ({len(data.usage):,} usage steps)" if usage_file is not None else ""))
+
+
+OverwriteOption = Annotated[bool, typer.Option(
+    help="Replace --to (and its usage file) if they exist; an input is never replaced.")]
+
+
+def _check_trace_out(to: Path, inputs, overwrite: bool, usage: bool = True) -> None:
+    """Refuse ``--to`` (and the usage file beside it) before reading anything: an input
+    always, an existing file unless ``--overwrite``."""
+    from simdc.results import check_output_file
+    from simdc.workload.readers import usage_path
+
+    check_output_file(to, inputs, overwrite)
+    if usage and to.suffix in (".csv", ".parquet"):
+        check_output_file(usage_path(to), inputs, overwrite)
 
 
 def _say(text: str) -> None:
@@ -571,10 +596,12 @@ def sweep(
 ) -> None:
     """Run every grid point with independent seeds; write points.csv and aggregate.csv."""
     from simdc.config import load_config
-    from simdc.results import fresh_results_dir
+    from simdc.results import check_not_input, fresh_results_dir
     from simdc.sweeping import aggregate, check_metrics, parse_grid
     from simdc.sweeping import sweep as run_sweep
 
+    if out is not None:
+        check_not_input(out, [config_path])
     config = load_config(config_path, overrides or [])
     if workers is not None and workers < 1:
         raise SimdcError(f"--workers: must be >= 1 (got {workers})")
@@ -631,6 +658,7 @@ def plan(
         "Scale only this [[cluster.hosts]] group (its count is searched; the others stay as they are)."))] = None,
     overrides: SetOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Write evaluations.csv and plan.csv here.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace --out if it holds an earlier plan.")] = False,
     memory_check: Annotated[bool, typer.Option(
         help="Refuse a run that needs more memory than the machine has available.")] = True,
     minimise: Annotated[str, typer.Option(help=escape(
@@ -658,14 +686,27 @@ def plan(
                           f"{'met' if row['met'] else 'not met'}", markup=False, highlight=False,
                           soft_wrap=True)  # one line each, even redirected (rich wraps at 80 off a terminal)
 
-    result = run_plan(config, slos, replications=replications, max_hosts=max_hosts, group=group, echo=echo,
-                      check_memory=memory_check, minimise=minimise)
-    if minimise == "cost":
-        print_table(cost_plan_table(result.plan, slos, max_hosts))
-        if out is not None:
-            result.write(out)
+    from simdc.planning import PlanResult
+    from simdc.results import Destination, check_not_input
+
+    if out is not None:
+        check_not_input(out, [config_path])
+
+    # --out is checked and claimed before the search, as simdc run's (one rule for a results directory)
+    with Destination(out, overwrite, marks=PlanResult.MARKS) if out is not None else contextlib.nullcontext() as dest:
+        result = run_plan(config, slos, replications=replications, max_hosts=max_hosts, group=group, echo=echo,
+                          check_memory=memory_check, minimise=minimise)
+        _print_plan(result, slos, max_hosts, minimise)
+        if dest is not None:
+            dest.write(result)
             err_console.print(f"wrote {out / 'evaluations.csv'} and {out / 'plan.csv'}", markup=False,
                               highlight=False)
+
+
+def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
+    """The plan's table on stdout (and, for fewest hosts, the SLOs out of reach on stderr)."""
+    if minimise == "cost":
+        print_table(cost_plan_table(result.plan, slos, max_hosts))
         return
     table = Table(title="fewest hosts meeting every SLO (value there, and its margin)", title_justify="left")
     table.add_column("platform")
@@ -687,9 +728,6 @@ def plan(
     print_table(table)
     for line in out_of_reach(result.evaluations, slos):
         err_console.print(line, markup=False, highlight=False, soft_wrap=True)
-    if out is not None:
-        result.write(out)
-        err_console.print(f"wrote {out / 'evaluations.csv'} and {out / 'plan.csv'}", markup=False, highlight=False)
 
 
 def out_of_reach(evaluations: pd.DataFrame, slos: list) -> list[str]:

@@ -133,8 +133,14 @@ class PlanResult:
 
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        self.evaluations.to_csv(out / "evaluations.csv", index=False)
-        self.plan.to_csv(out / "plan.csv", index=False)
+        self._write_files(out)
+
+    MARKS = ("evaluations.csv", "plan.csv")  # a plan's directory (simdc.results.check_destination)
+
+    def _write_files(self, directory, report: bool = False, report_title: str | None = None) -> None:
+        """The tables into ``directory`` (also as a :class:`simdc.results.Destination` writes them)."""
+        self.evaluations.to_csv(directory / "evaluations.csv", index=False)
+        self.plan.to_csv(directory / "plan.csv", index=False)
 
 
 def with_hosts(config: Config, n: int, group: str | None = None) -> Config:

@@ -20,7 +20,7 @@ import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import pandas as pd
 
@@ -228,14 +228,15 @@ class Destination:
         or cannot be created (read-only, permission denied, full).
     """
 
-    def __init__(self, out: str | Path, overwrite: bool = False):
+    def __init__(self, out: str | Path, overwrite: bool = False, marks: tuple[str, ...] = ("manifest.json",)):
         self.path = Path(out)
         self.overwrite = overwrite
+        self.marks = marks  # the files that show a directory is one simdc wrote (check_destination)
         self.partial: Path | None = None
         self._lock: DestinationLock | None = None
 
     def __enter__(self) -> Destination:
-        check_destination(self.path, self.overwrite)
+        check_destination(self.path, self.overwrite, self.marks)
         parent = self.path.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)
@@ -282,21 +283,25 @@ class Destination:
                 self.path, f"{self.path}: the results could not be written: {reason}; nothing was written",
                 cli=f"the simulation finished but its results could not be written to {self.path}: "
                     f"{reason}; nothing was written") from None
-        check_destination(self.path, self.overwrite)  # what changed while the simulation ran
+        check_destination(self.path, self.overwrite, self.marks)  # what changed while the simulation ran
         _place(self.partial, self.path, self.overwrite)
         self.partial = None
         return self.path
 
 
-def check_destination(out: Path, overwrite: bool = False) -> None:
+def check_destination(out: Path, overwrite: bool = False, marks: tuple[str, ...] = ("manifest.json",)) -> None:
     """Refuse a results destination that :meth:`Results.write` would refuse, before simulating.
+
+    ``marks`` are the files that make a directory one simdc wrote (a run's
+    ``manifest.json``; a plan's ``plan.csv`` and ``evaluations.csv``): only such a
+    directory is replaced, and only with ``overwrite``.
 
     Raises
     ------
     OutputError
         ``out`` is a file, a mount point, a non-empty directory (unless ``overwrite``),
-        or (with ``overwrite``) a non-empty directory that is not a simdc results
-        directory (it has no ``manifest.json``): simdc never deletes what it did not write.
+        or (with ``overwrite``) a non-empty directory without all of ``marks``: simdc
+        never deletes what it did not write.
     """
     if not os.path.lexists(out):
         return
@@ -311,11 +316,58 @@ def check_destination(out: Path, overwrite: bool = False) -> None:
     if not overwrite:
         raise OutputError(out, f"{out}: already exists and is not empty; choose another out or pass overwrite=True",
                           cli=f"{out}: already exists and is not empty; choose another --out or pass --overwrite")
-    if not (out / "manifest.json").is_file():
-        raise OutputError(out, f"{out}: is not a simdc results directory (no manifest.json), so it is not "
+    missing = [name for name in marks if not (out / name).is_file()]
+    if missing:
+        raise OutputError(out, f"{out}: is not a simdc results directory (no {missing[0]}), so it is not "
                                "replaced even with overwrite=True; choose another out",
-                          cli=f"{out}: is not a simdc results directory (no manifest.json), so it is not "
+                          cli=f"{out}: is not a simdc results directory (no {missing[0]}), so it is not "
                               "replaced even with --overwrite; choose another --out")
+
+
+def check_output_file(out: str | Path, inputs: Sequence[str | Path] = (), overwrite: bool = False,
+                      option: str = "--to") -> None:
+    """Refuse to write the file ``out`` (given as ``option``) before anything is read or run.
+
+    Raises
+    ------
+    OutputError
+        ``out`` is one of ``inputs`` (always: the input would be lost), a directory, or
+        an existing file (unless ``overwrite``). The message names ``out`` (and the input).
+    """
+    out = Path(out)
+    check_not_input(out, inputs, option)
+    if not os.path.lexists(out):
+        return
+    if out.is_dir():
+        raise OutputError(out, f"{out}: is a directory; choose a file name",
+                          cli=f"{option} {out}: is a directory; choose a file name")
+    if not overwrite:
+        raise OutputError(out, f"{out}: already exists; choose another file or pass overwrite=True",
+                          cli=f"{option} {out}: already exists; choose another file or pass --overwrite")
+
+
+def check_not_input(out: str | Path, inputs: Sequence[str | Path], option: str = "--out") -> None:
+    """Refuse the output ``out`` (given as ``option``) when it is one of ``inputs``, with
+    or without ``--overwrite``: the input would be lost.
+
+    Raises
+    ------
+    OutputError
+        Naming ``out`` and the input it is.
+    """
+    out = Path(out)
+    for source in inputs:
+        if _same_file(out, Path(source)):
+            raise OutputError(out, f"{out}: is the input {source}; write to another place",
+                              cli=f"{option} {out}: is the input {source}; write to another place")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """``a`` and ``b`` are the same file (a hard link, a symlink, another spelling)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist (yet)
+        return a.resolve() == b.resolve()
 
 
 def parent_problem(parent: Path, err: OSError) -> str:
@@ -396,7 +448,8 @@ def remove_stale_partials(parent: Path) -> list[Path]:
         return removed
     for entry in entries:
         match = _PARTIAL.match(entry.name)
-        if match and match["host"] == _HOST and not _alive(int(match["pid"])) and entry.is_dir():
+        if (match and match["host"] == _HOST and entry.is_dir()
+                and not _alive(int(match["pid"]), since=_changed_at(entry))):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
         elif entry.name.startswith(".") and entry.name.endswith(".lock") and DestinationLock.remove_if_stale(entry):
@@ -404,14 +457,47 @@ def remove_stale_partials(parent: Path) -> list[Path]:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, since: float | None = None) -> bool:
+    """Whether process ``pid`` of this host (that was alive at time ``since``, seconds
+    since the epoch) still runs.
+
+    ``kill(pid, 0)`` alone also succeeds for a *thread* numbered ``pid`` of any process,
+    and for a new process given a dead one's number: on a busy machine the pid of a
+    killed run is soon taken, and its leftovers were kept for good (newuser_report,
+    item 7). Where ``/proc`` tells (Linux, proc(5)), a thread id is not a process, and a
+    process started after ``since`` is not the one that was alive then.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process
+        pass
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot_s = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                      if line.startswith("btime "))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return True  # cannot tell: kept
+    tgid = re.search(r"^Tgid:\s*(\d+)", status, re.MULTILINE)
+    if tgid is not None and int(tgid[1]) != pid:
+        return False  # a thread of another process, not a process
+    try:  # field 22 of proc(5)'s stat: start time in clock ticks after boot, after "(comm)"
+        started_s = boot_s + int(stat.rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+    except (IndexError, ValueError, OSError):
         return True
-    return True
+    # btime is whole seconds, so a process started up to a second before ``since`` may
+    # read as later: 2 s of slack keeps the live maker's partial directory
+    return since is None or started_s <= since + 2.0
+
+
+def _changed_at(path: Path) -> float | None:
+    """When ``path`` was last changed (its mtime, seconds since the epoch), None if gone."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 def umask() -> int:

@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -224,6 +225,8 @@ class _Lost(SweepError):
 
 
 def _kept(what: str, done: int, total: int, parts: _Parts | None) -> str:
+    if parts is not None and not done and parts.made:  # removed on the way out: nothing to resume
+        return f"{what}; no run had finished, and {parts.out} was not kept"
     if parts is None:
         return f"{what}; {done} of {total} runs had finished (give out= to keep them)"
     return (f"{what}; {done} of {total} runs are kept in {parts.out}: "
@@ -658,9 +661,13 @@ class _Parts:
         # a whole part has a row per platform (unless the grid sweeps the platforms)
         self.platforms = None if "simulation.platforms" in grid else list(config.simulation.platforms)
         self._lock: DestinationLock | None = None
+        self._new_folder = False
+        self.made = False  # out was absent or empty: what this sweep puts there goes if no run finishes
 
     def __enter__(self) -> _Parts:
         out = self.out
+        self.made = not out.is_dir() or not any(out.iterdir())
+        self._new_folder = not os.path.lexists(out)
         if os.path.lexists(out) and not out.is_dir():
             raise OutputError(out, f"{out}: already exists and is not a directory; choose another out",
                               cli=f"{out}: already exists and is not a directory; choose another --out")
@@ -688,13 +695,26 @@ class _Parts:
             for leftover in folder.glob(".*.tmp"):
                 leftover.unlink(missing_ok=True)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         if self._lock is not None:
             # A Ctrl-C between a temporary file's creation and its rename (or its removal)
             # must not leave it behind: the folder holds finished parts only.
             with contextlib.suppress(OSError):
                 self._remove_temporaries()
+            if exc_type is not None and self.made:
+                self._remove_unfinished()
             self._lock.release()
+
+    def _remove_unfinished(self) -> None:
+        """A sweep that failed before any run finished (no scheduler there, a bad grid
+        point) leaves no folder it made, nor anything in an empty one it was given."""
+        with contextlib.suppress(OSError):
+            if any(self.parts.glob("p*-r*.csv")):
+                return  # finished runs: kept, to resume
+            shutil.rmtree(self.parts, ignore_errors=True)
+            (self.out / "sweep.json").unlink(missing_ok=True)
+            if self._new_folder and not any(self.out.iterdir()):
+                self.out.rmdir()
 
     def load(self) -> dict[tuple[int, int], pd.DataFrame]:
         """Runs already done by an earlier call with the same sweep; refuse a different one."""
