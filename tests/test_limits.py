@@ -27,8 +27,8 @@ BOUNDS = {
     "host.memory_gib": 48 * 1024 * 1000,  # HPE Superdome Flex, 48 TiB, x1000
     "host.cpu_cores": 1792 * 1000,  # 896 cores, 2 threads each, x1000
     "host.image_cache_gib": 114_000_000,  # a 122.88 TB SSD (~114,000 GiB), x1000
-    "platform.vm.cpu_overcommit": 1000,
-    "platform.vm.memory_overcommit": 1000,
+    "platform.vm.cpu_overcommit": 10**6,  # no admission limit (the processor-sharing oracle)
+    "platform.vm.memory_overcommit": 10**6,
     "platform.vm.default_disk_gib": 114_000_000,
 }
 
@@ -67,7 +67,7 @@ def test_values_up_to_a_bound_are_accepted_and_above_it_refused(write_config, ke
     ("host64g", "host.memory_gib=1e300", ["--set host.memory_gib", "<= 49,152,000", "1e+300"]),
     ("host64g", "host.cpu_cores=1e12", ["--set host.cpu_cores", "<= 1,792,000"]),
     ("release", "cluster.hosts.0.memory_gib=1e12", ["cluster.hosts", "memory_gib", "<= 49,152,000"]),
-    ("host64g", "platform.vm.cpu_overcommit=1e9", ["cpu_overcommit", "<= 1,000"]),
+    ("host64g", "platform.vm.cpu_overcommit=1e9", ["cpu_overcommit", "<= 1,000,000"]),
     ("release", "services.0.demand.cores=1e300", ["services[0].demand.cores", "<= 1,000,000,000"]),
 ])
 def test_absurd_sizes_are_one_error_line_exit_2(config, setting, fragments):
