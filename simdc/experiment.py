@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import platform as _platform
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from importlib import metadata
 
@@ -226,10 +227,15 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
     summaries, cost_rows, hosts, services, releases, lanes, warnings, run_warnings = [], [], [], [], [], {}, [], []
     try:
         parts.mkdir()
-        runs = _replays(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else ())
+        # a general-engine run streams its instance rows into its part as instances end (bounded memory)
+        runs = _replays(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else (),
+                        stream_to=lambda k: parts / f"{k:05d}.instances.parquet")
         for k, name in enumerate(sim.platforms):  # not zip(): its reused tuple would hold a run into the next
             run = next(runs)
             gc.collect()  # the platform's engine, a cycle (its events call its methods): freed now, not some day
+            streamed = run.instances is None
+            if streamed:  # read back for the summary, the costs and the warnings, as in memory
+                run = replace(run, instances=pd.read_parquet(parts / f"{k:05d}.instances.parquet"))
             asked = workload.instances if run.requests is None else run.requests
             summary = metrics.summary(run.instances, run.hosts, asked)
             summaries.append(summary)
@@ -249,7 +255,8 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
             services.append(run.services)
             releases.append(run.releases)
             for table in SPILLED:
-                write_row_groups(getattr(run, table), parts / f"{k:05d}.{table}.parquet", SPILL_ROWS)
+                if not (streamed and table == "instances"):
+                    write_row_groups(getattr(run, table), parts / f"{k:05d}.{table}.parquet", SPILL_ROWS)
             del run, asked, summary  # this platform's tables, before the next platform runs
             gc.collect()
         for table in SPILLED:
@@ -303,10 +310,13 @@ def replay(config: Config, workload, seed: int, progress=None, meter_at_s: tuple
     return list(_replays(config, workload, seed, progress, meter_at_s))
 
 
-def _replays(config: Config, workload, seed: int, progress=None, meter_at_s: tuple[float, ...] = ()):
-    """:func:`replay`'s runs one at a time: a platform runs when the previous one is asked for."""
+def _replays(config: Config, workload, seed: int, progress=None, meter_at_s: tuple[float, ...] = (),
+             stream_to=None):
+    """:func:`replay`'s runs one at a time: a platform runs when the previous one is asked for.
+    ``stream_to(k)``: the Parquet file platform ``k`` may stream its instance rows into
+    (:func:`simdc.engine.run_platform`'s ``stream_to``)."""
     sim = config.simulation
-    for name in sim.platforms:
+    for k, name in enumerate(sim.platforms):
         yield run_platform(name, config.platform[name], config.fleet, workload.instances,
                            duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=seed,
                            usage=workload.usage, placement=config.placement, power_off_idle=config.power_off_idle,
@@ -315,7 +325,7 @@ def _replays(config: Config, workload, seed: int, progress=None, meter_at_s: tup
                            images={image.name: image for image in config.images}, registry=config.registry,
                            faults=config.faults, sizes=workload.sizes, meter_at_s=meter_at_s,
                            moves=(config.maintenance, config.migration, config.consolidation),
-                           services=config.services)
+                           services=config.services, stream_to=None if stream_to is None else stream_to(k))
 
 
 def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, requests: pd.DataFrame,

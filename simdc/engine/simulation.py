@@ -41,8 +41,8 @@ from simdc.engine.meter import Meter
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.placer import Placer
 from simdc.engine.recommender import OBSERVE_EVERY_S
-from simdc.engine.rules import (MIB_PER_GIB, capped_usage, caps, fits, footprints, host_specs, image_needs,
-                                resident_overhead_gib, take_objects, virtualisation)
+from simdc.engine.rules import (MIB_PER_GIB, capped_usage, caps, fits, fits_nowhere, footprints, host_specs,
+                                image_needs, resident_overhead_gib, take_objects, virtualisation)
 from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet
 from simdc.random import stream
@@ -89,7 +89,7 @@ def as_array(values: list | array | np.ndarray, dtype=float) -> np.ndarray:
     """A per-instance list or ``array.array`` as a numpy array: an ``array.array`` or
     numpy array without a copy (when of ``dtype``); a list by ``np.fromiter``, about half
     the time ``np.asarray`` takes."""
-    if isinstance(values, (np.ndarray, array)):
+    if isinstance(values, (np.ndarray, array, memoryview)):
         return np.asarray(values).astype(dtype, copy=False)
     return np.fromiter(values, dtype, len(values))
 
@@ -284,6 +284,7 @@ class Simulation:
 
             self.mover = Mover(self, *moves)
         self.lane = None  # the handlers of the run under way (handlers.Lane)
+        self.chunks = None  # a streamed run's per-instance state (engine/chunks.py; stream())
         self.services = None  # a services.Controller whose replicas are the last rows, when the config has services
 
     def _recommender_setup(self, platform, instances) -> None:
@@ -361,36 +362,97 @@ class Simulation:
         computes these columns at the end)."""
         n = len(self.submit)
         nan = float("nan")
+        column = self._column
         self.weight = _as_list(self.fp.weight)
         # what each instance's slot holds while it runs, as arrays a usage step takes from
         # (fp.weight changes with self.weight, before a start)
-        SlotMirror.attach(self.hosts, n)
+        mirror = SlotMirror.attach(self.hosts, 0 if self.chunks is not None else n)
+        if self.chunks is not None:
+            for name in ("demand", "clip", "hwm"):
+                column(f"mirror_{name}", "d", 0.0)
+                setattr(mirror, name, self.chunks.array(f"mirror_{name}"))
         self.slot_constants = {"weight": self.fp.weight, "membw": np.asarray(self.membw, float),
                                "io": np.asarray(self.io, float), "batch": np.asarray(self.batch, bool)}
-        self.slot_of = [-1] * n
-        self.attempt_s = np.full(n, nan)  # when the current attempt started running
+        self.slot_of = column("slot_of", "q", -1) if self.chunks is not None else [-1] * n
+        if self.chunks is not None:
+            column("attempt_s", "d", nan)
+            self.attempt_s = self.chunks.array("attempt_s")
+        else:
+            self.attempt_s = np.full(n, nan)  # when the current attempt started running
         # Sums and times written as the run goes: typed arrays, 8 bytes a slot (a list
         # holds a float object of 24 more per slot once written; benchmarks/README.md,
         # "Where a large run's memory goes"), at the same cost per event.
-        zeros, nans = array("d", [0.0]) * n, array("d", [nan]) * n
         # the workload's columns read per instance, the same way (the fast lane reads lists)
         same = self.work_s is self.duration
         self.submit, self.duration, self.start_s, self.membw, self.io = (
             _typed(values) for values in (self.submit, self.duration, self.start_s, self.membw, self.io))
         self.work_s = self.duration if same else _typed(self.work_s)
-        self.demand_s = zeros
-        self.unmet_s = array("d", zeros)
-        self.swap_s = array("d", zeros)
-        self.extra_s = array("d", zeros)  # time lost to neighbours' interference
-        self.degraded_s = array("d", zeros)
-        self.run_s = array("d", zeros)  # time spent running, over all attempts
-        self.lost_core_s = array("d", zeros)  # CPU work thrown away by failures
-        self.failure_kills = [0] * n
-        self.pull_s, self.unpack_s, self.first_boot_s = nans, array("d", nans), array("d", nans)
-        self.cold = [False] * n
-        self.stay_s = array("d", [nan]) * n  # when the current stay on a host began (its admission)
-        self.resident_s = array("d", [0.0]) * n  # time on a host, over all stays
-        self.replacements = array("q", [0]) * n  # placed again after a failure
+        self.demand_s = column("demand_s", "d", 0.0)
+        self.unmet_s = column("unmet_s", "d", 0.0)
+        self.swap_s = column("swap_s", "d", 0.0)
+        self.extra_s = column("extra_s", "d", 0.0)  # time lost to neighbours' interference
+        self.degraded_s = column("degraded_s", "d", 0.0)
+        self.run_s = column("run_s", "d", 0.0)  # time spent running, over all attempts
+        self.lost_core_s = column("lost_core_s", "d", 0.0)  # CPU work thrown away by failures
+        self.failure_kills = column("failure_kills", "q", 0) if self.chunks is not None else [0] * n
+        self.pull_s, self.unpack_s, self.first_boot_s = (column(name, "d", nan)
+                                                         for name in ("pull_s", "unpack_s", "first_boot_s"))
+        self.cold = column("cold", "?", False) if self.chunks is not None else [False] * n
+        self.stay_s = column("stay_s", "d", nan)  # when the current stay on a host began (its admission)
+        self.resident_s = column("resident_s", "d", 0.0)  # time on a host, over all stays
+        self.replacements = column("replacements", "q", 0)  # placed again after a failure
+
+    def _column(self, name: str, typecode: str, default) -> array | memoryview:
+        """A per-instance column of ``default``: an ``array.array`` of every row, or, in a
+        streamed run, a chunked one (:class:`~simdc.engine.chunks.Chunks`)."""
+        if self.chunks is not None:
+            return self.chunks.column(name, typecode, default)
+        return array(typecode, [default]) * len(self.submit)
+
+    def stream(self, path) -> bool:
+        """Run streamed (:mod:`simdc.engine.chunks`): the per-instance state in chunks,
+        each chunk's instance rows written to the Parquet file ``path`` (in row order,
+        row groups of a chunk each) once every instance in it has a final outcome, then
+        let go; the run's ``instances`` table is then None. Only the general engine
+        streams, and not with what reaches any row at any time (dependencies, moves,
+        services); returns whether this run will stream (else it runs in memory)."""
+        if self.deps is not None or self.mover is not None or self.services is not None or not len(self.submit):
+            return False
+        from simdc.engine.chunks import Chunks
+
+        self.chunks = chunks = Chunks(len(self.submit))
+        self.stream_path = path
+        # the state written before the general engine's own (__init__'s lists), chunked;
+        # state and epoch, read by stale timers at any time, kept whole (chunks.py)
+        self.state = chunks.column("state", "b", chunked=False)
+        self.epoch = chunks.column("epoch", "i", chunked=False)
+        for name, typecode, default in (("host_of", "q", -1), ("admit_s", "d", float("nan")),
+                                        ("ready_s", "d", float("nan")), ("first_ready_s", "d", float("nan")),
+                                        ("end_s", "d", float("nan")), ("kills", "q", 0), ("restarts", "q", 0),
+                                        ("streak", "q", 0), ("free_at_failure", "d", float("nan"))):
+            setattr(self, name, chunks.column(name, typecode, default))
+        return True
+
+    _FINAL = (COMPLETED, REJECTED, KILLED, FAILED, EVICTED)
+
+    def _open_chunks(self, until_s: float) -> None:
+        """Open the chunks of every row submitted up to ``until_s`` (rows sorted by submit time)."""
+        submit = self.inputs["submit_s"].to_numpy(float)
+        self.chunks.open_through(int(np.searchsorted(submit, until_s, side="right")))
+
+    def _flush_chunks(self, now: float, last: bool = False) -> None:
+        """Write and let go of every open chunk whose rows have all arrived (before ``now``)
+        and are final; ``last``: every open chunk (the horizon)."""
+        chunks = self.chunks
+        submit = self.inputs["submit_s"]
+        state = np.frombuffer(self.state, np.int8)
+        for k in list(chunks.live):
+            lo, hi = chunks.bounds(k)
+            if not last and not (submit.iat[hi - 1] < now and np.isin(state[lo:hi], self._FINAL).all()):
+                continue
+            table = self._finish_columns(self._instances_table(lo, hi), lo, hi)
+            self.stream_writer.write(k, table)
+            chunks.free(k)
 
     # --- the run -------------------------------------------------------------------
 
@@ -401,6 +463,11 @@ class Simulation:
         self._general_state()
         if self.meter_at_s:
             self.meter = Meter(self, self.meter_at_s)
+        if self.chunks is not None:
+            from simdc.engine.chunks import RowGroups
+
+            self.stream_writer = RowGroups(self.stream_path)
+            self._open_chunks(2 * self.sample_every_s)  # the first arrivals come before the first sample
         self.lane = GeneralLane(self)
         self.lane.run()
         self.lane = None
@@ -420,6 +487,11 @@ class Simulation:
                 resident_s[i] += self.duration_s - stay_s[i]
 
     def _tables(self) -> PlatformRun:
+        if self.chunks is not None:  # streamed: the rest of the rows, then the file in row order
+            self._flush_chunks(self.duration_s, last=True)
+            self.stream_writer.close()
+            return PlatformRun(None, self._hosts_table(), self._timeseries_table(),
+                               meter_j=None if self.meter is None else self.meter.readings_j)
         instances = self._instances_table()
         if self.mover is not None:
             for name, values in self.mover.columns().items():
@@ -774,7 +846,8 @@ class Simulation:
             self._drain_queue(now)
 
     def _fail_all(self, host: HostState, now: float) -> None:
-        victims = [i for i in range(len(self.state)) if self.host_of[i] == host.index
+        rows = range(len(self.state)) if self.chunks is None else range(*self.chunks.live_rows())  # others final
+        victims = [i for i in rows if self.host_of[i] == host.index
                    and self.state[i] in (STARTING, RUNNING, BACKOFF)] if host.resident else []
         for i in victims:
             self._fail(i, now)
@@ -831,7 +904,12 @@ class Simulation:
         return pressed
 
     def _sample(self, now: float) -> None:
-        """One timeseries row per host."""
+        """One timeseries row per host; in a streamed run, chunks written and let go
+        (those whose rows are all final), and opened (those that arrive before the next
+        sample and one more: no arrival reaches a chunk not open)."""
+        if self.chunks is not None:
+            self._flush_chunks(now)
+            self._open_chunks(now + 2 * self.sample_every_s)
         hosts, figures = self.hosts, self.figures
         self.timeseries.add(now, self.booked.resident, figures.running, figures.cpu_demand,
                             figures.cpu_used, figures.mem_used,
@@ -839,18 +917,25 @@ class Simulation:
 
     # --- tables --------------------------------------------------------------------
 
-    def _instances_table(self) -> pd.DataFrame:
+    def _instances_table(self, lo: int = 0, hi: int | None = None) -> pd.DataFrame:
         """The instances' table, built once at the end. Each per-instance list is let go
-        as soon as it is an array, so the peak holds little more than one copy."""
+        as soon as it is an array, so the peak holds little more than one copy. A streamed
+        run's (:meth:`stream`) rows ``[lo, hi)`` only, as its chunks are let go; nothing
+        is let go here then."""
+        whole = self.chunks is None
 
         def take(name: str, dtype=float) -> np.ndarray:
-            values = as_array(getattr(self, name), dtype)
-            setattr(self, name, None)
-            return values
+            values = getattr(self, name)
+            if whole:
+                setattr(self, name, None)
+                return as_array(values, dtype)
+            return np.asarray(values)[lo:hi].astype(dtype)  # a copy: the chunk is let go after
 
-        self.submit = self.duration = self.work_s = self.batch = None  # the lists; the table takes the inputs' arrays
-        submit, duration = self.inputs["submit_s"].to_numpy(float), self.inputs["duration_s"].to_numpy(float)
-        batch = (self.inputs["kind"] == "batch").to_numpy()
+        if whole:
+            self.submit = self.duration = self.work_s = self.batch = None  # the lists; the table takes the inputs'
+        inputs = self.inputs if whole else self.inputs.iloc[lo:hi]
+        submit, duration = inputs["submit_s"].to_numpy(float), inputs["duration_s"].to_numpy(float)
+        batch = (inputs["kind"] == "batch").to_numpy()
         admit, ready, end, run_s = take("admit_s"), take("ready_s"), take("end_s"), take("run_s")
         first_ready = take("first_ready_s")
         state = take("state", np.int64)
@@ -864,7 +949,7 @@ class Simulation:
         waited_until = np.where(np.isnan(admit), np.where(np.isnan(end), self.duration_s, end), admit)
         completed = state == COMPLETED
         columns = {
-            "id": self.ids,
+            "id": self.ids[lo:hi],
             "platform": self.name,
             "host": take("host_of", np.int64),
             "submit_s": submit,
@@ -901,6 +986,23 @@ class Simulation:
             "requeue_s": _requeue_s(admit, end, resident_s, self.duration_s),
         }
         return pd.DataFrame(columns, copy=False)
+
+    def _finish_columns(self, table: pd.DataFrame, lo: int = 0, hi: int | None = None) -> pd.DataFrame:
+        """``table`` (rows ``[lo, hi)``) with each instance marked ``unplaceable`` when no
+        host of the fleet could hold it even empty: a request the fleet cannot serve at
+        any load, which a capacity planner must tell apart from a rejection under load;
+        and what admission booked, and a VM's size."""
+        fp = self.fp
+        table["unplaceable"] = fits_nowhere(fp.book_cpu[lo:hi], fp.book_mem_gib[lo:hi], self.cpu_caps, self.mem_caps)
+        # What admission counted against a host (cores; GiB with the overhead): a VM's size, a
+        # container's request, recommendation (its last submission's) or usage percentile.
+        table["booked_cpu"] = fp.book_cpu[lo:hi]
+        table["booked_memory_gib"] = fp.book_mem_gib[lo:hi]
+        # A VM's size (vCPUs, GiB with its guest OS), as given or chosen from the catalogue;
+        # NaN for containers. metrics.summary compares it with the need.
+        for column, size in (("vm_vcpus", fp.vm_vcpus), ("vm_memory_gib", fp.vm_memory_gib)):
+            table[column] = size[lo:hi] if size is not None else np.nan
+        return table
 
     def _hosts_table(self) -> pd.DataFrame:
         return pd.DataFrame([{
