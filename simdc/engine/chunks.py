@@ -52,7 +52,9 @@ class Chunks:
         (written by the handlers before a chunk opens; zero to start with, never freed).
         Returns the view the handlers index."""
         dtype = np.dtype(_DTYPES[typecode])
-        memory = mmap.mmap(-1, max(self.rows, 1) * dtype.itemsize)  # anonymous: zero pages, none resident yet
+        # private and anonymous: zero pages, none resident until written, and given back
+        # by MADV_DONTNEED (a shared map, mmap's default, would keep them)
+        memory = mmap.mmap(-1, max(self.rows, 1) * dtype.itemsize, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
         values = np.frombuffer(memory, dtype)[:self.rows]
         if chunked:
             self.columns[name] = (memory, values, default)
