@@ -76,22 +76,23 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
     args = (name, platform, hosts, instances, duration_s, sample_every_s, seed, usage,
             placement or PlacementSpec(), power_off_idle, images or {}, registry or RegistrySpec(),
             faults or FaultSpec(), moves)
-    sim = FastLane(*args)
+    sim = FastLane(*args, stream_to=stream_to)
+    if lane == "fast" or (lane == "auto" and sim.applies()):
+        if sim.chunks is not None:  # the fast lane holds its state in memory: built again without chunks
+            del sim
+            sim = FastLane(*args)
     sim.progress = progress
     sim.meter_at_s = tuple(meter_at_s)
     if lane == "general" or (lane == "auto" and not sim.applies()):
-        if stream_to is not None:
-            sim.stream(stream_to)
         return _finished(sim, sim.run(), "general")
     try:
         return _finished(sim, sim.run_fast(), "fast")
     except NeedsGeneral:  # VM memory reclaim, which only the general engine models
         if lane != "auto":
             raise
-        sim = FastLane(*args)
+        del sim
+        sim = FastLane(*args, stream_to=stream_to)
         sim.progress = progress
-        if stream_to is not None:
-            sim.stream(stream_to)
         return _finished(sim, sim.run(), "general")
 
 

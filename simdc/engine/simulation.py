@@ -94,10 +94,15 @@ def as_array(values: list | array | np.ndarray, dtype=float) -> np.ndarray:
     return np.fromiter(values, dtype, len(values))
 
 
-def _typed(values: list) -> array:
+def _float_array(values: np.ndarray) -> array:
+    """A numpy array of floats as ``array('d')``, without a Python object per value."""
+    return array("d", np.ascontiguousarray(values, float).tobytes())
+
+
+def _typed(values: list | array) -> array:
     """A per-instance list of floats as ``array('d')``: 8 bytes a slot instead of 8 and a
-    float object (24 bytes) of its own."""
-    return array("d", values)
+    float object (24 bytes) of its own (an ``array('d')`` as it is)."""
+    return values if isinstance(values, array) and values.typecode == "d" else array("d", values)
 
 
 def _requeue_s(admit: np.ndarray, end: np.ndarray, resident_s: np.ndarray, horizon_s: float) -> np.ndarray:
@@ -194,7 +199,7 @@ class Simulation:
     Use :func:`simdc.engine.run_platform`, which also picks the fast lane when it applies."""
 
     def __init__(self, name, platform, hosts, instances, duration_s, sample_every_s, seed,
-                 usage, placement, power_off_idle, images, registry, faults, moves=None):
+                 usage, placement, power_off_idle, images, registry, faults, moves=None, stream_to=None):
         self.name = name
         self.env = simpy.Environment()
         self.heap: list[tuple] = []  # timers (run_events); SimPy's queue holds pulls and moves
@@ -238,9 +243,16 @@ class Simulation:
         self.has_limits = bool(np.isfinite(fp.mem_limit).any())
         self.ids = instances["id"].to_numpy()
         self.inputs = instances  # its columns, as arrays, for the instances' table
-        self.submit = instances["submit_s"].to_numpy(float).tolist()
         self.deps = Dependencies.of(instances)  # None: no instance waits for another
-        self.duration = instances["duration_s"].to_numpy(float).tolist()
+        # streamed (stream_to, a Parquet file for the instance rows): the state in chunks,
+        # let go as the run goes (_stream_state); the columns read per instance typed
+        # from the start, as the general engine reads them (_general_state)
+        self.chunks = self.stream_path = None
+        moving = moves is not None and (moves[0].active or moves[2].active)
+        streamed = stream_to is not None and self.deps is None and not moving and len(instances) > 0
+        per_row = _float_array if streamed else np.ndarray.tolist
+        self.submit = per_row(instances["submit_s"].to_numpy(float))
+        self.duration = per_row(instances["duration_s"].to_numpy(float))
         self.batch = (instances["kind"] == "batch").to_numpy().tolist()
         # batch work in full-speed seconds (a service's is never read: no list of its own)
         self.work_s = (_as_list(instances["duration_s"].to_numpy(float) * cost.work_factor)
@@ -249,26 +261,31 @@ class Simulation:
         self.book_mem = _as_list(fp.book_mem_gib)
         self.cpu_cap = _as_list(fp.cpu_cap)
         self.mem_cap = _as_list(fp.mem_cap)
-        self.start_s = _as_list(fp.start_s)
+        self.start_s = _float_array(fp.start_s) if streamed else _as_list(fp.start_s)
         self.recommender = None
         if not vm and platform.admission == "recommender":
             self._recommender_setup(platform, instances)
 
         n = len(self.submit)
         nan = float("nan")
-        self.state = [WAITING] * n
-        self.epoch = [0] * n  # a failure starts a new epoch: older timers no longer apply
-        # written once or twice per instance and read back as arrays: array.array, which
-        # becomes a numpy array without a copy (a list costs a conversion at the end)
-        self.host_of = array("q", [-1]) * n
-        self.admit_s = array("d", [nan]) * n
-        self.ready_s = array("d", [nan]) * n  # the start of the latest attempt
-        self.first_ready_s = array("d", [nan]) * n  # the first start: start latency, a service's lifetime
-        self.end_s = array("d", [nan]) * n
-        self.kills = [0] * n
-        self.restarts = [0] * n
-        self.streak = [0] * n  # kills since the back-off last reset
-        self.membw, self.io = ([0.0] * n if column not in instances else _as_list(instances[column].to_numpy(float))
+        if streamed:
+            self._stream_state(stream_to)
+        else:
+            self.state = [WAITING] * n
+            self.epoch = [0] * n  # a failure starts a new epoch: older timers no longer apply
+            # written once or twice per instance and read back as arrays: array.array, which
+            # becomes a numpy array without a copy (a list costs a conversion at the end)
+            self.host_of = array("q", [-1]) * n
+            self.admit_s = array("d", [nan]) * n
+            self.ready_s = array("d", [nan]) * n  # the start of the latest attempt
+            self.first_ready_s = array("d", [nan]) * n  # the first start: start latency, a service's lifetime
+            self.end_s = array("d", [nan]) * n
+            self.kills = [0] * n
+            self.restarts = [0] * n
+            self.streak = [0] * n  # kills since the back-off last reset
+        # read per instance only by the general engine (typed: 8 bytes a row, not a float object of 32 more)
+        self.membw, self.io = (array("d", bytes(8 * n)) if column not in instances else
+                               _float_array(instances[column].to_numpy(float))
                                for column in ("membw_intensity", "io_intensity"))
         self.queue: deque[int] = deque()
         self.weight = None  # CPU weights: kept by the general engine (_general_state)
@@ -284,7 +301,6 @@ class Simulation:
 
             self.mover = Mover(self, *moves)
         self.lane = None  # the handlers of the run under way (handlers.Lane)
-        self.chunks = None  # a streamed run's per-instance state (engine/chunks.py; stream())
         self.services = None  # a services.Controller whose replicas are the last rows, when the config has services
 
     def _recommender_setup(self, platform, instances) -> None:
@@ -409,15 +425,14 @@ class Simulation:
             return self.chunks.column(name, typecode, default)
         return array(typecode, [default]) * len(self.submit)
 
-    def stream(self, path) -> bool:
-        """Run streamed (:mod:`simdc.engine.chunks`): the per-instance state in chunks,
-        each chunk's instance rows written to the Parquet file ``path`` (in row order,
-        row groups of a chunk each) once every instance in it has a final outcome, then
-        let go; the run's ``instances`` table is then None. Only the general engine
-        streams, and not with what reaches any row at any time (dependencies, moves,
-        services); returns whether this run will stream (else it runs in memory)."""
-        if self.deps is not None or self.mover is not None or self.services is not None or not len(self.submit):
-            return False
+    def _stream_state(self, path) -> None:
+        """A streamed run (:mod:`simdc.engine.chunks`; ``stream_to`` of the constructor):
+        the per-instance state in chunks, each chunk's instance rows written to the
+        Parquet file ``path`` (in row order, row groups of a chunk each) once every
+        instance in it has a final outcome, then let go; the run's ``instances`` table is
+        then None. Only the general engine runs it (:meth:`run`), and only without what
+        reaches any row at any time (dependencies, moves, services: those runs are held
+        in memory, ``chunks`` None)."""
         from simdc.engine.chunks import Chunks
 
         self.chunks = chunks = Chunks(len(self.submit))
@@ -431,7 +446,6 @@ class Simulation:
                                         ("end_s", "d", float("nan")), ("kills", "q", 0), ("restarts", "q", 0),
                                         ("streak", "q", 0), ("free_at_failure", "d", float("nan"))):
             setattr(self, name, chunks.column(name, typecode, default))
-        return True
 
     _FINAL = (COMPLETED, REJECTED, KILLED, FAILED, EVICTED)
 
