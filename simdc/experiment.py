@@ -229,12 +229,12 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
         parts.mkdir()
         # a general-engine run streams its instance rows into its part as instances end (bounded memory)
         runs = _replays(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else (),
-                        stream_to=lambda k: parts / f"{k:05d}.instances.parquet")
+                        stream_to=lambda k: parts / f"{k:05d}")
         for k, name in enumerate(sim.platforms):  # not zip(): its reused tuple would hold a run into the next
             run = next(runs)
             gc.collect()  # the platform's engine, a cycle (its events call its methods): freed now, not some day
-            streamed = run.instances is None
-            if streamed:  # read back for the summary, the costs and the warnings, as in memory
+            streamed = run.instances is None  # its instances and timeseries already in their parts
+            if streamed:  # the instances read back for the summary, the costs and the warnings, as in memory
                 run = replace(run, instances=pd.read_parquet(parts / f"{k:05d}.instances.parquet"))
             asked = workload.instances if run.requests is None else run.requests
             summary = metrics.summary(run.instances, run.hosts, asked)
@@ -255,7 +255,7 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
             services.append(run.services)
             releases.append(run.releases)
             for table in SPILLED:
-                if not (streamed and table == "instances"):
+                if not streamed:
                     write_row_groups(getattr(run, table), parts / f"{k:05d}.{table}.parquet", SPILL_ROWS)
             del run, asked, summary  # this platform's tables, before the next platform runs
             gc.collect()
@@ -313,7 +313,7 @@ def replay(config: Config, workload, seed: int, progress=None, meter_at_s: tuple
 def _replays(config: Config, workload, seed: int, progress=None, meter_at_s: tuple[float, ...] = (),
              stream_to=None):
     """:func:`replay`'s runs one at a time: a platform runs when the previous one is asked for.
-    ``stream_to(k)``: the Parquet file platform ``k`` may stream its instance rows into
+    ``stream_to(k)``: where platform ``k`` may stream its instance rows and timeseries
     (:func:`simdc.engine.run_platform`'s ``stream_to``)."""
     sim = config.simulation
     for k, name in enumerate(sim.platforms):

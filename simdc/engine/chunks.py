@@ -111,13 +111,15 @@ class RowGroups:
     each chunk's rows a row group, written as the chunk is let go (in whatever order
     chunks become final) to a file beside ``path``, then, at :meth:`close`, copied into
     ``path`` in row order, a row group at a time. The pandas metadata is kept: the file
-    reads back as the table in memory would have been."""
+    reads back as the table in memory would have been. ``ordered``: the row groups come
+    in order (the timeseries), straight into ``path``."""
 
-    def __init__(self, path):
+    def __init__(self, path, ordered: bool = False):
         from pathlib import Path
 
         self.path = Path(path)
-        self.unordered = self.path.with_name(self.path.name + ".unordered")
+        self.ordered = ordered
+        self.unordered = self.path if ordered else self.path.with_name(self.path.name + ".unordered")
         self.writer = None
         self.schema = None
         self.groups: dict[int, int] = {}  # chunk: its row group in the unordered file
@@ -143,6 +145,8 @@ class RowGroups:
         if self.writer is None:
             return
         self.writer.close()
+        if self.ordered:
+            return
         source = pq.ParquetFile(self.unordered)
         with pq.ParquetWriter(self.path, self.schema) as writer:
             for k in sorted(self.groups):

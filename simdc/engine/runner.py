@@ -48,9 +48,10 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
         engine (:mod:`simdc.engine.simulation`); ``"general"`` and ``"fast"`` force one
         (the tests compare them). The result says which ran.
     stream_to
-        A path: a general-engine run streams its instance rows into that Parquet file as
-        instances end, its per-instance state let go chunk by chunk (bounded memory:
-        :meth:`~simdc.engine.simulation.Simulation.stream`); its ``instances`` is then
+        A path ``P``: a general-engine run streams its instance rows into the Parquet
+        file ``P.instances.parquet`` as instances end, its per-instance state let go chunk
+        by chunk, and its timeseries into ``P.timeseries.parquet`` as it goes (bounded
+        memory: :mod:`simdc.engine.chunks`); its ``instances`` and ``timeseries`` are then
         None. A fast-lane run, or one with dependencies, moves or services, runs in
         memory, as without it.
     sizes

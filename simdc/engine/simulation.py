@@ -155,7 +155,10 @@ def run_events(env: simpy.Environment, heap: list, until: float, arrival: tuple 
 class Timeseries:
     """The timeseries table as it grows: one row per host and sample, kept in typed
     columns (``array.array``), with no Python object per row. A month of minute samples
-    of a hundred hosts is 4.3 M rows: some 300 MiB here, over 1 GiB as tuples."""
+    of a hundred hosts is 4.3 M rows: some 300 MiB here, over 1 GiB as tuples.
+
+    Streamed (:meth:`stream`), the rows go to a Parquet file a row group of about
+    ``rows`` rows at a time as the run goes, and :meth:`table` is None."""
 
     COLUMNS = {"t_s": "d", "host": "q", "resident": "q", "running": "q", "cpu_demand": "d", "cpu_used": "d",
                "mem_used_gib": "d", "mem_alloc_gib": "d", "swapped_gib": "d"}  # name: array typecode
@@ -163,6 +166,25 @@ class Timeseries:
     def __init__(self, hosts: int):
         self.hosts = hosts
         self.columns = {name: array(typecode) for name, typecode in self.COLUMNS.items()}
+        self.sink = None  # streamed: (RowGroups, platform, rows per row group)
+
+    STREAM_ROWS = 250_000  # rows a row group holds, streamed (simdc.experiment.SPILL_ROWS, as a spilled table's)
+
+    def stream(self, path, platform: str) -> None:
+        """Write the rows to the Parquet file ``path`` as they come, in row groups of
+        :data:`STREAM_ROWS` rows or more (whole samples; the last one may be shorter)."""
+        from simdc.engine.chunks import RowGroups
+
+        self.sink = (RowGroups(path, ordered=True), platform, max(self.STREAM_ROWS, 1))
+
+    def flush(self, last: bool = False) -> None:
+        """Streamed: the rows held as a row group, then let go (``last``: even none)."""
+        writer, platform, _ = self.sink
+        if len(self.columns["t_s"]) or (last and writer.writer is None):
+            writer.write(len(writer.groups), self.table(platform))
+            self.columns = {name: array(typecode) for name, typecode in self.COLUMNS.items()}
+        if last:
+            writer.close()
 
     def add(self, now: float, *per_host) -> None:
         """One sample at ``now``: after it, a sequence per column from ``resident`` on,
@@ -172,6 +194,8 @@ class Timeseries:
         columns["host"].extend(range(self.hosts))
         for name, values in zip(list(self.COLUMNS)[2:], per_host, strict=True):
             columns[name].extend(values)
+        if self.sink is not None and len(columns["t_s"]) >= self.sink[2]:
+            self.flush()
 
     def table(self, platform: str) -> pd.DataFrame:
         table = pd.DataFrame({name: np.asarray(self.columns[name]) for name in self.COLUMNS})
@@ -268,6 +292,7 @@ class Simulation:
 
         n = len(self.submit)
         nan = float("nan")
+        self.timeseries = Timeseries(len(self.hosts))
         if streamed:
             self._stream_state(stream_to)
         else:
@@ -289,7 +314,6 @@ class Simulation:
                                for column in ("membw_intensity", "io_intensity"))
         self.queue: deque[int] = deque()
         self.weight = None  # CPU weights: kept by the general engine (_general_state)
-        self.timeseries = Timeseries(len(self.hosts))
         self.progress = None
         self.meter_at_s: tuple[float, ...] = ()  # energy readings for prices over time (engine/meter.py)
         self.meter = None
@@ -435,8 +459,12 @@ class Simulation:
         in memory, ``chunks`` None)."""
         from simdc.engine.chunks import Chunks
 
+        from pathlib import Path
+
+        path = Path(path)
         self.chunks = chunks = Chunks(len(self.submit))
-        self.stream_path = path
+        self.stream_path = path.with_name(path.name + ".instances.parquet")
+        self.timeseries.stream(path.with_name(path.name + ".timeseries.parquet"), self.name)
         # the state written before the general engine's own (__init__'s lists), chunked;
         # state and epoch, read by stale timers at any time, kept whole (chunks.py)
         self.state = chunks.column("state", "b", chunked=False)
@@ -504,7 +532,8 @@ class Simulation:
         if self.chunks is not None:  # streamed: the rest of the rows, then the file in row order
             self._flush_chunks(self.duration_s, last=True)
             self.stream_writer.close()
-            return PlatformRun(None, self._hosts_table(), self._timeseries_table(),
+            self.timeseries.flush(last=True)
+            return PlatformRun(None, self._hosts_table(), None,
                                meter_j=None if self.meter is None else self.meter.readings_j)
         instances = self._instances_table()
         if self.mover is not None:

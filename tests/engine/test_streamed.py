@@ -7,8 +7,10 @@ alive at once must not grow with the run's length."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,6 +21,7 @@ from simdc.config import validate
 from simdc.engine import chunks as chunks_module
 from simdc.engine import run_platform
 from simdc.engine.chunks import Chunks
+from simdc.engine.simulation import Timeseries
 from simdc.workload import load_workload
 
 from ..conftest import MINIMAL, set_keys
@@ -52,7 +55,8 @@ def config_of(seed: int, changes: dict | None = None):
 
 
 def runs(config, name: str, path):
-    """The platform's run in memory and streamed into ``path`` (general engine both)."""
+    """The platform's run in memory and streamed into ``path`` (general engine both):
+    the streamed run's instances and timeseries read back from their files."""
     sim = config.simulation
     workload = load_workload(config.workload, sim.duration_s, sim.seed)
     args = dict(duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=sim.seed, usage=workload.usage,
@@ -60,7 +64,9 @@ def runs(config, name: str, path):
                 registry=config.registry, faults=config.faults, lane="general", sizes=workload.sizes)
     held = run_platform(name, config.platform[name], config.fleet, workload.instances, **args)
     streamed = run_platform(name, config.platform[name], config.fleet, workload.instances, stream_to=path, **args)
-    return held, streamed
+    assert streamed.instances is None and streamed.timeseries is None
+    return held, replace(streamed, instances=pd.read_parquet(f"{path}.instances.parquet"),
+                         timeseries=pd.read_parquet(f"{path}.timeseries.parquet"))
 
 
 @pytest.fixture
@@ -69,6 +75,7 @@ def small_chunks(monkeypatch):
     handler that read a let-go row would change the results."""
     monkeypatch.setattr(chunks_module, "CHUNK_ROWS", 16)
     monkeypatch.setattr(Chunks, "poison", True)
+    monkeypatch.setattr(Timeseries, "STREAM_ROWS", 10)  # a row group every 4 samples of 3 hosts
     made: list[Chunks] = []
     original = Chunks.__init__
 
@@ -85,12 +92,11 @@ def small_chunks(monkeypatch):
        max_wait_s=st.sampled_from([60, 300, 1200]))
 def test_a_streamed_run_writes_the_rows_of_the_run_in_memory(small_chunks, tmp_path_factory, seed, name, max_wait_s):
     config = config_of(seed, {"placement.max_wait_s": max_wait_s})
-    path = tmp_path_factory.mktemp("streamed") / "instances.parquet"
-    held, streamed = runs(config, name, path)
-    assert streamed.instances is None and held.lane == streamed.lane == "general"
+    held, streamed = runs(config, name, tmp_path_factory.mktemp("streamed") / "run")
+    assert held.lane == streamed.lane == "general"
     chunks = small_chunks[-1]
     assert chunks.count == math.ceil(len(held.instances) / 16) and chunks.freed == chunks.count
-    assert_frame_equal(pd.read_parquet(path), held.instances, check_exact=True)
+    assert_frame_equal(streamed.instances, held.instances, check_exact=True)
     assert_frame_equal(streamed.hosts, held.hosts, check_exact=True)
     assert_frame_equal(streamed.timeseries, held.timeseries, check_exact=True)
 
@@ -98,8 +104,9 @@ def test_a_streamed_run_writes_the_rows_of_the_run_in_memory(small_chunks, tmp_p
 def test_the_test_config_reaches_every_feature(small_chunks, tmp_path):
     """What the property above compares is not vacuous: with seed 3 the containers are
     OOM-killed and restarted, hosts fail and their instances are resubmitted, requests
-    queue and give up, batch work completes, and chunks are let go while the run goes."""
-    held, _ = runs(config_of(3), "container", tmp_path / "i.parquet")
+    queue and give up, batch work completes, and chunks are let go while the run goes
+    (and the timeseries written a few samples at a time)."""
+    held, _ = runs(config_of(3), "container", tmp_path / "run")
     table = held.instances
     assert table["oom_kills"].sum() > 0 and table["restarts"].sum() > 0
     assert table["failure_kills"].sum() > 0 and table["replacements"].sum() > 0
@@ -107,6 +114,7 @@ def test_the_test_config_reaches_every_feature(small_chunks, tmp_path):
     assert table["slowdown"].notna().any()  # batch work completed
     chunks = small_chunks[-1]
     assert chunks.most_live < chunks.count / 2  # most chunks were let go before the end
+    assert pq.ParquetFile(tmp_path / "run.timeseries.parquet").num_row_groups > 10  # written as it went
 
 
 def test_live_chunks_do_not_grow_with_the_run(small_chunks, tmp_path):
@@ -118,7 +126,7 @@ def test_live_chunks_do_not_grow_with_the_run(small_chunks, tmp_path):
     most = {}
     for hours in (6, 24):
         config = config_of(5, {"simulation.duration_s": hours * 3600})
-        runs(config, "vm", tmp_path / f"{hours}.parquet")
+        runs(config, "vm", tmp_path / f"{hours}")
         chunks = small_chunks[-1]
         most[hours] = (chunks.most_live, chunks.count)
     (short_live, short_count), (long_live, long_count) = most[6], most[24]
