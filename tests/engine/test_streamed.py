@@ -158,3 +158,29 @@ def test_chunks_open_and_free_whole_pages():
     assert times[10] == 0.0 and state[10] == 3 and chunks.live == [1] and chunks.live_rows() == (4096, 8192)
     chunks.open_through(10**9)
     assert chunks.live == [1, 2] and chunks.bounds(2) == (8192, 10_000) and math.isnan(times[9999])
+
+
+def test_the_budget_estimates_the_streamed_run_and_refuses_only_what_even_that_exceeds():
+    """A spilled run that surely streams (the general engine's features, a synthetic
+    workload) is estimated as streamed: instances at the streamed rate, the chunks alive
+    per host, no timeseries; refused only below that figure, with the message naming
+    it. A run the fast lane may take keeps the spilled estimate."""
+    from simdc import budget
+    from simdc.budget import TooBigError
+
+    config = config_of(1, {"workload.synthetic.arrival_rate_per_s": 1500, "simulation.duration_s": 7200})
+    found = budget.estimate(config)
+    assert found.streams
+    instances, hosts = math.ceil(1500 * 7200), 3
+    assert found.spilled_bytes == (budget.BASE_BYTES + budget.SPILL_BYTES + instances * budget.BYTES_PER_INSTANCE_STREAMED
+                                   + hosts * budget.BYTES_PER_HOST_STREAMED)
+    assert found.spilled_bytes < found.bytes
+    assert budget.check(config, available=int(found.spilled_bytes), spill=None).spill is True
+    with pytest.raises(TooBigError) as refused:
+        budget.check(config, available=int(found.spilled_bytes) - 1, spill=None)
+    [line] = refused.value.problems
+    assert f"about {found.spilled_bytes / 2**30:,.1f} GiB even with its tables written to disk" in line
+    for changes in ({"faults": None, "workload.synthetic.batch_fraction": 0.0, "workload.synthetic.images": None,
+                     "images": None},  # the fast lane may run it
+                    {"maintenance": {"drains": [[0, 600.0]]}}):  # drains keep rows in memory
+        assert not budget.estimate(config_of(1, changes)).streams
