@@ -150,7 +150,8 @@ class RowGroups:
         source = pq.ParquetFile(self.unordered)
         with pq.ParquetWriter(self.path, self.schema) as writer:
             for k in sorted(self.groups):
-                group = source.read_row_group(self.groups[k]).cast(self.schema)  # as written (Arrow reads back string, not large_string)
+                # cast to the schema as written: Arrow reads a large_string back as string
+                group = source.read_row_group(self.groups[k]).cast(self.schema)
                 writer.write_table(group, row_group_size=max(len(group), 1))
                 del group
                 pa.default_memory_pool().release_unused()
