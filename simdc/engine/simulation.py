@@ -9,7 +9,10 @@ heap; :func:`run_events`, the loop of both lanes, runs them in SimPy's order and
 SimPy only for what waits on several things (an image pull over shared flows, a move). Usage changes on a
 fixed step for all hosts at once, vectorised over the fleet's running slots
 (:class:`~simdc.engine.host.FleetStep`). Per-instance numbers live in
-plain lists indexed by workload row; tables are built once, at the end.
+plain lists indexed by workload row; tables are built once, at the end. A streamed run
+(``stream_to``, a spilled run too big for memory) keeps them in chunks of rows instead,
+writes a chunk's rows once they are all final and lets it go (:mod:`simdc.engine.chunks`):
+the same handlers, the storage under them bounded by what is alive.
 
 This is the general engine's state and its steps; its event handlers are the lane's
 (:class:`simdc.engine.handlers.GeneralLane`). Runs that need only part of it (no batch work, images,
@@ -157,8 +160,8 @@ class Timeseries:
     columns (``array.array``), with no Python object per row. A month of minute samples
     of a hundred hosts is 4.3 M rows: some 300 MiB here, over 1 GiB as tuples.
 
-    Streamed (:meth:`stream`), the rows go to a Parquet file a row group of about
-    ``rows`` rows at a time as the run goes, and :meth:`table` is None."""
+    Streamed (:meth:`stream`), the rows go to a Parquet file a row group of
+    :data:`STREAM_ROWS` rows at a time as the run goes, and are let go."""
 
     COLUMNS = {"t_s": "d", "host": "q", "resident": "q", "running": "q", "cpu_demand": "d", "cpu_used": "d",
                "mem_used_gib": "d", "mem_alloc_gib": "d", "swapped_gib": "d"}  # name: array typecode
@@ -457,9 +460,9 @@ class Simulation:
         then None. Only the general engine runs it (:meth:`run`), and only without what
         reaches any row at any time (dependencies, moves, services: those runs are held
         in memory, ``chunks`` None)."""
-        from simdc.engine.chunks import Chunks
-
         from pathlib import Path
+
+        from simdc.engine.chunks import Chunks
 
         path = Path(path)
         self.chunks = chunks = Chunks(len(self.submit))
@@ -963,7 +966,7 @@ class Simulation:
     def _instances_table(self, lo: int = 0, hi: int | None = None) -> pd.DataFrame:
         """The instances' table, built once at the end. Each per-instance list is let go
         as soon as it is an array, so the peak holds little more than one copy. A streamed
-        run's (:meth:`stream`) rows ``[lo, hi)`` only, as its chunks are let go; nothing
+        run's (:meth:`_stream_state`) rows ``[lo, hi)`` only, as its chunks are let go; nothing
         is let go here then."""
         whole = self.chunks is None
 
