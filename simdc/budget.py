@@ -29,9 +29,14 @@ A run that would not fit runs *spilled* when that fits (:func:`simdc.simulate`):
 platform's instance table and timeseries are written to Parquet as soon as the platform
 has run, and dropped before the next platform runs, so the peak holds the workload, the
 usage readings and one platform's engine state and tables (:attr:`Estimate.spilled_bytes`).
-That saves the tables, not the engine: on the general engine a platform's engine at the
-end of its run is most of the peak (1.7 KB an instance with VMs' kernel failures), so a
-spilled run needs little less than one in memory (1,800 B an instance against 2 × 1,000).
+On the fast lane that saves the tables, not the engine (1,800 B an instance, the figure
+measured before the general engine streamed, bounds it). On the general engine a spilled
+run *streams* (:mod:`simdc.engine.chunks`): its per-instance state is kept in chunks of
+rows, each written and let go once every instance in it is final, and its timeseries is
+written as it goes, so what grows with the run is the workload and what the engine reads
+per instance (:data:`BYTES_PER_INSTANCE_STREAMED`), plus the chunks alive at once, which
+grow with the fleet, not the run (:data:`BYTES_PER_HOST_STREAMED`). :func:`streams`
+says when a config surely runs so.
 
 A ``[[services]]`` entry adds its replica rows: the engine preallocates each service's
 slots, per version (:func:`simdc.engine.services.pool_size`: twice the most replicas and
