@@ -234,8 +234,8 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
             run = next(runs)
             gc.collect()  # the platform's engine, a cycle (its events call its methods): freed now, not some day
             streamed = run.instances is None  # its instances and timeseries already in their parts
-            if streamed:  # the instances read back for the summary, the costs and the warnings, as in memory
-                run = replace(run, instances=pd.read_parquet(parts / f"{k:05d}.instances.parquet"))
+            if streamed:  # the instances read back for the summary, the costs and the warnings
+                run = replace(run, instances=_read_back(parts / f"{k:05d}.instances.parquet"))
             asked = workload.instances if run.requests is None else run.requests
             summary = metrics.summary(run.instances, run.hosts, asked)
             summaries.append(summary)
@@ -286,6 +286,27 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
     return SpilledResults(folder, owner, config=config, summary=summary, hosts=pd.concat(hosts, ignore_index=True),
                           workload=workload.instances, services=records["services"], releases=records["releases"],
                           manifest=manifest)
+
+
+# what the summary, the costs and the warnings of a streamed platform never read (metrics.summary)
+_NOT_READ_BACK = ("id", "host", "ready_s", "unpack_s", "boot_s", "cpu_demand_core_s", "cpu_unmet_core_s", "swap_s")
+
+
+def _read_back(path) -> pd.DataFrame:
+    """A streamed platform's instance rows from their Parquet file, for its summary,
+    costs and warnings: the columns those read, each freed from Arrow as it becomes
+    pandas' (the peak holds about one copy: ~410 B a row read whole by pandas' reader,
+    ~600 B; benchmarks/README.md, "Streamed runs")."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    file = pq.ParquetFile(path)
+    arrow = file.read(columns=[name for name in file.schema_arrow.names if name not in _NOT_READ_BACK])
+    del file
+    table = arrow.to_pandas(split_blocks=True, self_destruct=True)
+    del arrow
+    pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
+    return table
 
 
 def _with_costs(summary: pd.DataFrame, runs: list, config: Config, grid: tuple) -> pd.DataFrame:
