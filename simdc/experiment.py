@@ -259,6 +259,10 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
                     write_row_groups(getattr(run, table), parts / f"{k:05d}.{table}.parquet", SPILL_ROWS)
             del run, asked, summary  # this platform's tables, before the next platform runs
             gc.collect()
+            if streamed:  # its instances read back through Arrow, whose allocator keeps freed pages otherwise
+                import pyarrow as pa
+
+                pa.default_memory_pool().release_unused()
         for table in SPILLED:
             _join([parts / f"{k:05d}.{table}.parquet" for k in range(len(sim.platforms))],
                   folder / f"{table}.parquet")
