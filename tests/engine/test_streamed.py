@@ -74,6 +74,7 @@ def small_chunks(monkeypatch):
     """Chunks of a few rows, whose rows are overwritten with nonsense when let go: a
     handler that read a let-go row would change the results."""
     monkeypatch.setattr(chunks_module, "CHUNK_ROWS", 16)
+    monkeypatch.setattr(chunks_module, "GROUP_ROWS", 50)  # row groups cut across chunks
     monkeypatch.setattr(Chunks, "poison", True)
     monkeypatch.setattr(Timeseries, "STREAM_ROWS", 10)  # a row group every 4 samples of 3 hosts
     made: list[Chunks] = []
@@ -92,10 +93,15 @@ def small_chunks(monkeypatch):
        max_wait_s=st.sampled_from([60, 300, 1200]))
 def test_a_streamed_run_writes_the_rows_of_the_run_in_memory(small_chunks, tmp_path_factory, seed, name, max_wait_s):
     config = config_of(seed, {"placement.max_wait_s": max_wait_s})
-    held, streamed = runs(config, name, tmp_path_factory.mktemp("streamed") / "run")
+    path = tmp_path_factory.mktemp("streamed") / "run"
+    held, streamed = runs(config, name, path)
     assert held.lane == streamed.lane == "general"
     chunks = small_chunks[-1]
     assert chunks.count == math.ceil(len(held.instances) / 16) and chunks.freed == chunks.count
+    file = pq.ParquetFile(f"{path}.instances.parquet")  # in row order, row groups of 50 rows across chunks
+    sizes = [file.metadata.row_group(k).num_rows for k in range(file.num_row_groups)]
+    whole, rest = divmod(len(held.instances), 50)
+    assert sizes == [50] * whole + ([rest] if rest else [])
     assert_frame_equal(streamed.instances, held.instances, check_exact=True)
     assert_frame_equal(streamed.hosts, held.hosts, check_exact=True)
     assert_frame_equal(streamed.timeseries, held.timeseries, check_exact=True)
@@ -172,8 +178,8 @@ def test_the_budget_estimates_the_streamed_run_and_refuses_only_what_even_that_e
     found = budget.estimate(config)
     assert found.streams
     instances, hosts = math.ceil(1500 * 7200), 3
-    assert found.spilled_bytes == (budget.BASE_BYTES + budget.SPILL_BYTES
-                                   + instances * budget.BYTES_PER_INSTANCE_STREAMED + hosts * budget.BYTES_PER_HOST_STREAMED)
+    assert found.spilled_bytes == (budget.BASE_BYTES + budget.SPILL_BYTES + instances * budget.BYTES_PER_INSTANCE_STREAMED
+                                   + hosts * budget.BYTES_PER_HOST_STREAMED)
     assert found.spilled_bytes < found.bytes
     assert budget.check(config, available=int(found.spilled_bytes), spill=None).spill is True
     with pytest.raises(TooBigError) as refused:
