@@ -85,12 +85,13 @@ BYTES_PER_INSTANCE_SPILLED = 1800
 # goes; simdc.engine.chunks): the workload, what the engine reads per instance (sizes,
 # times, footprints), and at each platform's end its instance table read back for the
 # summary. Measured as the peak RSS's growth per instance of the capacity study, 1,000
-# hosts, 1 and 2 days, both platforms (benchmarks/README.md, "Spilled runs"); rounded up.
+# hosts, from 1 to 2 days, both platforms: 894 -> 1,348 MiB, 551 B (chunks of 8,192 rows,
+# whose growth is in it; benchmarks/README.md, "Streamed runs"); rounded up.
 BYTES_PER_INSTANCE_STREAMED = 600
 # The chunks alive at once in a streamed run (simdc.engine.chunks): every chunk with an
-# instance still alive, measured as at most ~150 chunks of 8,192 rows (~230 B a row) in
-# the capacity study on 1,000 hosts (lifetimes lognormal, p95 2 h: a chunk waits for its
-# longest-lived instance, about a day); per host, rounded up.
+# instance still alive, measured as at most 206 chunks of 8,192 rows (~232 B a row) on
+# the container platform of the same run at 2 days, 390 KB a host (a chunk waits for its
+# longest-lived instance: containers' batch work stretched by contention); rounded up.
 BYTES_PER_HOST_STREAMED = 512 * 1024
 AVAILABLE_ENV = "SIMDC_AVAILABLE_BYTES"
 
