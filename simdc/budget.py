@@ -29,9 +29,14 @@ A run that would not fit runs *spilled* when that fits (:func:`simdc.simulate`):
 platform's instance table and timeseries are written to Parquet as soon as the platform
 has run, and dropped before the next platform runs, so the peak holds the workload, the
 usage readings and one platform's engine state and tables (:attr:`Estimate.spilled_bytes`).
-That saves the tables, not the engine: on the general engine a platform's engine at the
-end of its run is most of the peak (1.7 KB an instance with VMs' kernel failures), so a
-spilled run needs little less than one in memory (1,800 B an instance against 2 × 1,000).
+On the fast lane that saves the tables, not the engine (1,800 B an instance, the figure
+measured before the general engine streamed, bounds it). On the general engine a spilled
+run *streams* (:mod:`simdc.engine.chunks`): its per-instance state is kept in chunks of
+rows, each written and let go once every instance in it is final, and its timeseries is
+written as it goes, so what grows with the run is the workload and what the engine reads
+per instance (:data:`BYTES_PER_INSTANCE_STREAMED`), plus the chunks alive at once, which
+grow with the fleet, not the run (:data:`BYTES_PER_HOST_STREAMED`). :func:`streams`
+says when a config surely runs so.
 
 A ``[[services]]`` entry adds its replica rows: the engine preallocates each service's
 slots, per version (:func:`simdc.engine.services.pool_size`: twice the most replicas and
@@ -75,6 +80,19 @@ SPILL_BYTES = 256 * MIB
 # arrays are most of it; 1 KB traced), against 612 B on the fast lane (benchmarks/README.md,
 # "Spilled runs"); rounded up.
 BYTES_PER_INSTANCE_SPILLED = 1800
+# A streamed run's peak per instance (a spilled run on the general engine: its per-instance
+# state in chunks let go as instances end, its instance rows and timeseries written as it
+# goes; simdc.engine.chunks): the workload, what the engine reads per instance (sizes,
+# times, footprints), and at each platform's end its instance table read back for the
+# summary. Measured as the peak RSS's growth per instance of the capacity study, 1,000
+# hosts, from 1 to 2 days, both platforms: 894 -> 1,348 MiB, 551 B (chunks of 8,192 rows,
+# whose growth is in it; benchmarks/README.md, "Streamed runs"); rounded up.
+BYTES_PER_INSTANCE_STREAMED = 600
+# The chunks alive at once in a streamed run (simdc.engine.chunks): every chunk with an
+# instance still alive, measured as at most 206 chunks of 8,192 rows (~232 B a row) on
+# the container platform of the same run at 2 days, 390 KB a host (a chunk waits for its
+# longest-lived instance: containers' batch work stretched by contention); rounded up.
+BYTES_PER_HOST_STREAMED = 512 * 1024
 AVAILABLE_ENV = "SIMDC_AVAILABLE_BYTES"
 
 
@@ -97,6 +115,7 @@ class Estimate:
     usage_readings: int = 0
     replica_rows: int = 0  # every service's preallocated replica slots, each platform alike
     spill: bool = False  # whether the run is to be spilled (what :func:`check` decided)
+    streams: bool = False  # spilled, whether it surely runs streamed (:func:`streams`)
 
     @property
     def timeseries_rows(self) -> int:
@@ -121,8 +140,13 @@ class Estimate:
     def spilled_bytes(self) -> float:
         """Estimated peak memory of the run spilled, bytes: one platform's instances and
         replica rows (:data:`BYTES_PER_INSTANCE_SPILLED` each) and timeseries at a time,
-        the usage readings (shared anyway), and :data:`SPILL_BYTES`."""
+        the usage readings (shared anyway), and :data:`SPILL_BYTES`. A run that streams
+        (:attr:`streams`): :data:`BYTES_PER_INSTANCE_STREAMED` an instance, the chunks
+        alive at once (:data:`BYTES_PER_HOST_STREAMED` a host), no timeseries."""
         rows = (self.instances or 0) + self.replica_rows
+        if self.streams:
+            return (BASE_BYTES + SPILL_BYTES + rows * BYTES_PER_INSTANCE_STREAMED
+                    + self.hosts * BYTES_PER_HOST_STREAMED + self.usage_readings * BYTES_PER_USAGE_READING)
         timeseries = self.timeseries_rows / self.platforms if self.platforms else 0
         return (BASE_BYTES + SPILL_BYTES + rows * BYTES_PER_INSTANCE_SPILLED
                 + timeseries * BYTES_PER_TIMESERIES_ROW + self.usage_readings * BYTES_PER_USAGE_READING)
@@ -163,7 +187,20 @@ def estimate(config, instances: int | None = None, usage_readings: int = 0, serv
     hosts = sum(getattr(group, "count", 1) for group in config.host_groups)
     return Estimate(instances=instances, platforms=len(sim.platforms), hosts=hosts,
                     samples=math.ceil(sim.duration_s / sim.sample_every_s), usage_readings=usage_readings,
-                    replica_rows=replica_rows(config.services if services is None else services, sim.duration_s))
+                    replica_rows=replica_rows(config.services if services is None else services, sim.duration_s),
+                    streams=streams(config))
+
+
+def streams(config) -> bool:
+    """Whether ``config``, spilled, surely streams on every platform: a synthetic
+    workload (no dependencies) that only the general engine runs (failures, batch work,
+    images or a ``[cost]`` meter: :meth:`simdc.engine.handlers.FastLane.applies`), without
+    what keeps its rows in memory (drains, consolidation, services). Otherwise the
+    estimate is the fast lane's spilled run, which holds its tables until it ends."""
+    synthetic = config.workload.synthetic
+    if synthetic is None or config.services or config.maintenance.active or config.consolidation.active:
+        return False
+    return bool(config.faults.active or synthetic.batch_fraction > 0 or synthetic.images or config.cost is not None)
 
 
 def available_bytes() -> int | None:

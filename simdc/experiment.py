@@ -6,6 +6,7 @@ import functools
 import platform as _platform
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from importlib import metadata
 
@@ -227,10 +228,15 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
     summaries, cost_rows, hosts, services, releases, lanes, warnings, run_warnings = [], [], [], [], [], {}, [], []
     try:
         parts.mkdir()
-        runs = _replays(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else ())
+        # a general-engine run streams its instance rows into its part as instances end (bounded memory)
+        runs = _replays(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else (),
+                        stream_to=lambda k: parts / f"{k:05d}")
         for k, name in enumerate(sim.platforms):  # not zip(): its reused tuple would hold a run into the next
             run = next(runs)
             gc.collect()  # the platform's engine, a cycle (its events call its methods): freed now, not some day
+            streamed = run.instances is None  # its instances and timeseries already in their parts
+            if streamed:  # the instances read back for the summary, the costs and the warnings
+                run = replace(run, instances=_read_back(parts / f"{k:05d}.instances.parquet"))
             asked = workload.instances if run.requests is None else run.requests
             summary = metrics.summary(run.instances, run.hosts, asked)
             summaries.append(summary)
@@ -250,9 +256,14 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
             services.append(run.services)
             releases.append(run.releases)
             for table in SPILLED:
-                write_row_groups(getattr(run, table), parts / f"{k:05d}.{table}.parquet", SPILL_ROWS)
+                if not streamed:
+                    write_row_groups(getattr(run, table), parts / f"{k:05d}.{table}.parquet", SPILL_ROWS)
             del run, asked, summary  # this platform's tables, before the next platform runs
             gc.collect()
+            if streamed:  # its instances read back through Arrow, whose allocator keeps freed pages otherwise
+                import pyarrow as pa
+
+                pa.default_memory_pool().release_unused()
         for table in SPILLED:
             _join([parts / f"{k:05d}.{table}.parquet" for k in range(len(sim.platforms))],
                   folder / f"{table}.parquet")
@@ -282,6 +293,27 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
                           manifest=manifest)
 
 
+# what the summary, the costs and the warnings of a streamed platform never read (metrics.summary)
+_NOT_READ_BACK = ("id", "host", "ready_s", "unpack_s", "boot_s", "cpu_demand_core_s", "cpu_unmet_core_s", "swap_s")
+
+
+def _read_back(path) -> pd.DataFrame:
+    """A streamed platform's instance rows from their Parquet file, for its summary,
+    costs and warnings: the columns those read, each freed from Arrow as it becomes
+    pandas' (the peak holds about one copy: ~410 B a row read whole by pandas' reader,
+    ~600 B; benchmarks/README.md, "Streamed runs")."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    file = pq.ParquetFile(path)
+    arrow = file.read(columns=[name for name in file.schema_arrow.names if name not in _NOT_READ_BACK])
+    del file
+    table = arrow.to_pandas(split_blocks=True, self_destruct=True)
+    del arrow
+    pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
+    return table
+
+
 def _with_costs(summary: pd.DataFrame, runs: list, config: Config, grid: tuple) -> pd.DataFrame:
     """The summary with :data:`simdc.cost.COST_COLUMNS` after its own, and each run's
     hosts table with its cost columns (:func:`simdc.cost.host_costs`)."""
@@ -304,10 +336,13 @@ def replay(config: Config, workload, seed: int, progress=None, meter_at_s: tuple
     return list(_replays(config, workload, seed, progress, meter_at_s))
 
 
-def _replays(config: Config, workload, seed: int, progress=None, meter_at_s: tuple[float, ...] = ()):
-    """:func:`replay`'s runs one at a time: a platform runs when the previous one is asked for."""
+def _replays(config: Config, workload, seed: int, progress=None, meter_at_s: tuple[float, ...] = (),
+             stream_to=None):
+    """:func:`replay`'s runs one at a time: a platform runs when the previous one is asked for.
+    ``stream_to(k)``: where platform ``k`` may stream its instance rows and timeseries
+    (:func:`simdc.engine.run_platform`'s ``stream_to``)."""
     sim = config.simulation
-    for name in sim.platforms:
+    for k, name in enumerate(sim.platforms):
         yield run_platform(name, config.platform[name], config.fleet, workload.instances,
                            duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=seed,
                            usage=workload.usage, placement=config.placement, power_off_idle=config.power_off_idle,
@@ -316,7 +351,7 @@ def _replays(config: Config, workload, seed: int, progress=None, meter_at_s: tup
                            images={image.name: image for image in config.images}, registry=config.registry,
                            faults=config.faults, sizes=workload.sizes, meter_at_s=meter_at_s,
                            moves=(config.maintenance, config.migration, config.consolidation),
-                           services=config.services)
+                           services=config.services, stream_to=None if stream_to is None else stream_to(k))
 
 
 def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, requests: pd.DataFrame,

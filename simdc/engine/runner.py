@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from simdc.engine.handlers import FastLane, NeedsGeneral
-from simdc.engine.rules import fits_nowhere, resolve_sizing
+from simdc.engine.rules import resolve_sizing
 from simdc.engine.simulation import PlatformRun
 from simdc.model.faults import FaultSpec
 from simdc.model.host import HostSpec
@@ -23,7 +23,7 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
                  progress=None, images: dict | None = None,
                  registry: RegistrySpec | None = None, faults: FaultSpec | None = None,
                  lane: str = "auto", sizes: str = "vm", meter_at_s: tuple[float, ...] = (),
-                 moves: tuple | None = None, services: tuple = ()) -> PlatformRun:
+                 moves: tuple | None = None, services: tuple = (), stream_to=None) -> PlatformRun:
     """Replay ``instances`` (sorted by ``submit_s``) on ``hosts`` under ``platform``.
 
     Parameters
@@ -47,6 +47,13 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
         nothing it lacks (the same results, a fraction of the work), else the general
         engine (:mod:`simdc.engine.simulation`); ``"general"`` and ``"fast"`` force one
         (the tests compare them). The result says which ran.
+    stream_to
+        A path ``P``: a general-engine run streams its instance rows into the Parquet
+        file ``P.instances.parquet`` as instances end, its per-instance state let go chunk
+        by chunk, and its timeseries into ``P.timeseries.parquet`` as it goes (bounded
+        memory: :mod:`simdc.engine.chunks`); its ``instances`` and ``timeseries`` are then
+        None. A fast-lane run, or one with dependencies, moves or services, runs in
+        memory, as without it.
     sizes
         What the instances' ``cpu_cores`` and ``memory_gib`` are: VM sizes (``"vm"``) or
         applications' needs (``"need"``); decides a VM's ``sizing = "auto"``
@@ -70,7 +77,11 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
     args = (name, platform, hosts, instances, duration_s, sample_every_s, seed, usage,
             placement or PlacementSpec(), power_off_idle, images or {}, registry or RegistrySpec(),
             faults or FaultSpec(), moves)
-    sim = FastLane(*args)
+    sim = FastLane(*args, stream_to=stream_to)
+    if lane == "fast" or (lane == "auto" and sim.applies()):
+        if sim.chunks is not None:  # the fast lane holds its state in memory: built again without chunks
+            del sim
+            sim = FastLane(*args)
     sim.progress = progress
     sim.meter_at_s = tuple(meter_at_s)
     if lane == "general" or (lane == "auto" and not sim.applies()):
@@ -80,7 +91,8 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
     except NeedsGeneral:  # VM memory reclaim, which only the general engine models
         if lane != "auto":
             raise
-        sim = FastLane(*args)
+        del sim
+        sim = FastLane(*args, stream_to=stream_to)
         sim.progress = progress
         return _finished(sim, sim.run(), "general")
 
@@ -145,13 +157,6 @@ def _finished(sim: FastLane, run: PlatformRun, lane: str) -> PlatformRun:
     """The run with its lane, and each instance marked ``unplaceable`` when no host of the
     fleet could hold it even empty: a request the fleet cannot serve at any load, which a
     capacity planner must tell apart from a rejection under load."""
-    run.instances["unplaceable"] = fits_nowhere(sim.fp.book_cpu, sim.fp.book_mem_gib, sim.cpu_caps, sim.mem_caps)
-    # What admission counted against a host (cores; GiB with the overhead): a VM's size, a
-    # container's request, recommendation (its last submission's) or usage percentile.
-    run.instances["booked_cpu"] = sim.fp.book_cpu
-    run.instances["booked_memory_gib"] = sim.fp.book_mem_gib
-    # A VM's size (vCPUs, GiB with its guest OS), as given or chosen from the catalogue;
-    # NaN for containers. metrics.summary compares it with the need.
-    for column, size in (("vm_vcpus", sim.fp.vm_vcpus), ("vm_memory_gib", sim.fp.vm_memory_gib)):
-        run.instances[column] = size if size is not None else np.nan
+    if run.instances is not None:  # a streamed run's chunks had theirs (Simulation.stream)
+        sim._finish_columns(run.instances)
     return replace(run, lane=lane)

@@ -10,7 +10,10 @@ SimPy only for moves (:mod:`simdc.engine.migration`); an image pull is a chain o
 too, its transfers' ends planned by the flow model (:class:`Network`). Usage changes on a
 fixed step for all hosts at once, vectorised over the fleet's running slots
 (:class:`~simdc.engine.host.FleetStep`). Per-instance numbers live in
-plain lists indexed by workload row; tables are built once, at the end.
+plain lists indexed by workload row; tables are built once, at the end. A streamed run
+(``stream_to``, a spilled run too big for memory) keeps them in chunks of rows instead,
+writes a chunk's rows once they are all final and lets it go (:mod:`simdc.engine.chunks`):
+the same handlers, the storage under them bounded by what is alive.
 
 This is the general engine's state and its steps; its event handlers are the lane's
 (:class:`simdc.engine.handlers.GeneralLane`). Runs that need only part of it (no batch work, images,
@@ -42,8 +45,8 @@ from simdc.engine.meter import Meter
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.placer import Placer
 from simdc.engine.recommender import OBSERVE_EVERY_S
-from simdc.engine.rules import (MIB_PER_GIB, capped_usage, caps, fits, footprints, host_specs, image_needs,
-                                over_memory, resident_overhead_gib, take_objects, virtualisation)
+from simdc.engine.rules import (MIB_PER_GIB, capped_usage, caps, fits, fits_nowhere, footprints, host_specs,
+                                image_needs, over_memory, resident_overhead_gib, take_objects, virtualisation)
 from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet
 from simdc.random import stream
@@ -91,15 +94,20 @@ def as_array(values: list | array | np.ndarray, dtype=float) -> np.ndarray:
     """A per-instance list or ``array.array`` as a numpy array: an ``array.array`` or
     numpy array without a copy (when of ``dtype``); a list by ``np.fromiter``, about half
     the time ``np.asarray`` takes."""
-    if isinstance(values, (np.ndarray, array)):
+    if isinstance(values, (np.ndarray, array, memoryview)):
         return np.asarray(values).astype(dtype, copy=False)
     return np.fromiter(values, dtype, len(values))
 
 
-def _typed(values: list) -> array:
+def _float_array(values: np.ndarray) -> array:
+    """A numpy array of floats as ``array('d')``, without a Python object per value."""
+    return array("d", np.ascontiguousarray(values, float).tobytes())
+
+
+def _typed(values: list | array) -> array:
     """A per-instance list of floats as ``array('d')``: 8 bytes a slot instead of 8 and a
-    float object (24 bytes) of its own."""
-    return array("d", values)
+    float object (24 bytes) of its own (an ``array('d')`` as it is)."""
+    return values if isinstance(values, array) and values.typecode == "d" else array("d", values)
 
 
 def _requeue_s(admit: np.ndarray, end: np.ndarray, resident_s: np.ndarray, horizon_s: float) -> np.ndarray:
@@ -154,7 +162,10 @@ def run_events(env: simpy.Environment, heap: list, until: float, arrival: tuple 
 class Timeseries:
     """The timeseries table as it grows: one row per host and sample, kept in typed
     columns (``array.array``), with no Python object per row. A month of minute samples
-    of a hundred hosts is 4.3 M rows: some 300 MiB here, over 1 GiB as tuples."""
+    of a hundred hosts is 4.3 M rows: some 300 MiB here, over 1 GiB as tuples.
+
+    Streamed (:meth:`stream`), the rows go to a Parquet file a row group of
+    :data:`STREAM_ROWS` rows at a time as the run goes, and are let go."""
 
     COLUMNS = {"t_s": "d", "host": "q", "resident": "q", "running": "q", "cpu_demand": "d", "cpu_used": "d",
                "mem_used_gib": "d", "mem_alloc_gib": "d", "swapped_gib": "d"}  # name: array typecode
@@ -162,6 +173,25 @@ class Timeseries:
     def __init__(self, hosts: int):
         self.hosts = hosts
         self.columns = {name: array(typecode) for name, typecode in self.COLUMNS.items()}
+        self.sink = None  # streamed: (RowGroups, platform, rows per row group)
+
+    STREAM_ROWS = 250_000  # rows a row group holds, streamed (simdc.experiment.SPILL_ROWS, as a spilled table's)
+
+    def stream(self, path, platform: str) -> None:
+        """Write the rows to the Parquet file ``path`` as they come, in row groups of
+        :data:`STREAM_ROWS` rows or more (whole samples; the last one may be shorter)."""
+        from simdc.engine.chunks import RowGroups
+
+        self.sink = (RowGroups(path, ordered=True), platform, max(self.STREAM_ROWS, 1))
+
+    def flush(self, last: bool = False) -> None:
+        """Streamed: the rows held as a row group, then let go (``last``: even none)."""
+        writer, platform, _ = self.sink
+        if len(self.columns["t_s"]) or (last and writer.writer is None):
+            writer.write(len(writer.groups), self.table(platform))
+            self.columns = {name: array(typecode) for name, typecode in self.COLUMNS.items()}
+        if last:
+            writer.close()
 
     def add(self, now: float, *per_host) -> None:
         """One sample at ``now``: after it, a sequence per column from ``resident`` on,
@@ -171,6 +201,8 @@ class Timeseries:
         columns["host"].extend(range(self.hosts))
         for name, values in zip(list(self.COLUMNS)[2:], per_host, strict=True):
             columns[name].extend(values)
+        if self.sink is not None and len(columns["t_s"]) >= self.sink[2]:
+            self.flush()
 
     def table(self, platform: str) -> pd.DataFrame:
         table = pd.DataFrame({name: np.asarray(self.columns[name]) for name in self.COLUMNS})
@@ -212,7 +244,7 @@ class Simulation:
     Use :func:`simdc.engine.run_platform`, which also picks the fast lane when it applies."""
 
     def __init__(self, name, platform, hosts, instances, duration_s, sample_every_s, seed,
-                 usage, placement, power_off_idle, images, registry, faults, moves=None):
+                 usage, placement, power_off_idle, images, registry, faults, moves=None, stream_to=None):
         self.name = name
         self.env = simpy.Environment()
         self.heap: list[tuple] = []  # timers (run_events); SimPy's queue holds moves
@@ -260,9 +292,16 @@ class Simulation:
         self.has_limits = bool(np.isfinite(fp.mem_limit).any())
         self.ids = instances["id"].to_numpy()
         self.inputs = instances  # its columns, as arrays, for the instances' table
-        self.submit = instances["submit_s"].to_numpy(float).tolist()
         self.deps = Dependencies.of(instances)  # None: no instance waits for another
-        self.duration = instances["duration_s"].to_numpy(float).tolist()
+        # streamed (stream_to, a Parquet file for the instance rows): the state in chunks,
+        # let go as the run goes (_stream_state); the columns read per instance typed
+        # from the start, as the general engine reads them (_general_state)
+        self.chunks = self.stream_path = None
+        moving = moves is not None and (moves[0].active or moves[2].active)
+        streamed = stream_to is not None and self.deps is None and not moving and len(instances) > 0
+        per_row = _float_array if streamed else np.ndarray.tolist
+        self.submit = per_row(instances["submit_s"].to_numpy(float))
+        self.duration = per_row(instances["duration_s"].to_numpy(float))
         self.batch = (instances["kind"] == "batch").to_numpy().tolist()
         # batch work in full-speed seconds (a service's is never read: no list of its own)
         self.work_s = (_as_list(instances["duration_s"].to_numpy(float) * cost.work_factor)
@@ -271,30 +310,35 @@ class Simulation:
         self.book_mem = _as_list(fp.book_mem_gib)
         self.cpu_cap = _as_list(fp.cpu_cap)
         self.mem_cap = _as_list(fp.mem_cap)
-        self.start_s = _as_list(fp.start_s)
+        self.start_s = _float_array(fp.start_s) if streamed else _as_list(fp.start_s)
         self.recommender = None
         if not vm and platform.admission == "recommender":
             self._recommender_setup(platform, instances)
 
         n = len(self.submit)
         nan = float("nan")
-        self.state = [WAITING] * n
-        self.epoch = [0] * n  # a failure starts a new epoch: older timers no longer apply
-        # written once or twice per instance and read back as arrays: array.array, which
-        # becomes a numpy array without a copy (a list costs a conversion at the end)
-        self.host_of = array("q", [-1]) * n
-        self.admit_s = array("d", [nan]) * n
-        self.ready_s = array("d", [nan]) * n  # the start of the latest attempt
-        self.first_ready_s = array("d", [nan]) * n  # the first start: start latency, a service's lifetime
-        self.end_s = array("d", [nan]) * n
-        self.kills = [0] * n
-        self.restarts = [0] * n
-        self.streak = [0] * n  # kills since the back-off last reset
-        self.membw, self.io = ([0.0] * n if column not in instances else _as_list(instances[column].to_numpy(float))
+        self.timeseries = Timeseries(len(self.hosts))
+        if streamed:
+            self._stream_state(stream_to)
+        else:
+            self.state = [WAITING] * n
+            self.epoch = [0] * n  # a failure starts a new epoch: older timers no longer apply
+            # written once or twice per instance and read back as arrays: array.array, which
+            # becomes a numpy array without a copy (a list costs a conversion at the end)
+            self.host_of = array("q", [-1]) * n
+            self.admit_s = array("d", [nan]) * n
+            self.ready_s = array("d", [nan]) * n  # the start of the latest attempt
+            self.first_ready_s = array("d", [nan]) * n  # the first start: start latency, a service's lifetime
+            self.end_s = array("d", [nan]) * n
+            self.kills = [0] * n
+            self.restarts = [0] * n
+            self.streak = [0] * n  # kills since the back-off last reset
+        # read per instance only by the general engine (typed: 8 bytes a row, not a float object of 32 more)
+        self.membw, self.io = (array("d", bytes(8 * n)) if column not in instances else
+                               _float_array(instances[column].to_numpy(float))
                                for column in ("membw_intensity", "io_intensity"))
         self.queue: deque[int] = deque()
         self.weight = None  # CPU weights: kept by the general engine (_general_state)
-        self.timeseries = Timeseries(len(self.hosts))
         self.progress = None
         self.meter_at_s: tuple[float, ...] = ()  # energy readings for prices over time (engine/meter.py)
         self.meter = None
@@ -383,36 +427,99 @@ class Simulation:
         computes these columns at the end)."""
         n = len(self.submit)
         nan = float("nan")
+        column = self._column
         self.weight = _as_list(self.fp.weight)
         # what each instance's slot holds while it runs, as arrays a usage step takes from
         # (fp.weight changes with self.weight, before a start)
-        SlotMirror.attach(self.hosts, n)
+        mirror = SlotMirror.attach(self.hosts, 0 if self.chunks is not None else n)
+        if self.chunks is not None:
+            for name in ("demand", "clip", "hwm"):
+                column(f"mirror_{name}", "d", 0.0)
+                setattr(mirror, name, self.chunks.array(f"mirror_{name}"))
         self.slot_constants = {"weight": self.fp.weight, "membw": np.asarray(self.membw, float),
                                "io": np.asarray(self.io, float), "batch": np.asarray(self.batch, bool)}
-        self.slot_of = [-1] * n
-        self.attempt_s = np.full(n, nan)  # when the current attempt started running
+        self.slot_of = column("slot_of", "q", -1) if self.chunks is not None else [-1] * n
+        if self.chunks is not None:
+            column("attempt_s", "d", nan)
+            self.attempt_s = self.chunks.array("attempt_s")
+        else:
+            self.attempt_s = np.full(n, nan)  # when the current attempt started running
         # Sums and times written as the run goes: typed arrays, 8 bytes a slot (a list
         # holds a float object of 24 more per slot once written; benchmarks/README.md,
         # "Where a large run's memory goes"), at the same cost per event.
-        zeros, nans = array("d", [0.0]) * n, array("d", [nan]) * n
         # the workload's columns read per instance, the same way (the fast lane reads lists)
         same = self.work_s is self.duration
         self.submit, self.duration, self.start_s, self.membw, self.io = (
             _typed(values) for values in (self.submit, self.duration, self.start_s, self.membw, self.io))
         self.work_s = self.duration if same else _typed(self.work_s)
-        self.demand_s = zeros
-        self.unmet_s = array("d", zeros)
-        self.swap_s = array("d", zeros)
-        self.extra_s = array("d", zeros)  # time lost to neighbours' interference
-        self.degraded_s = array("d", zeros)
-        self.run_s = array("d", zeros)  # time spent running, over all attempts
-        self.lost_core_s = array("d", zeros)  # CPU work thrown away by failures
-        self.failure_kills = [0] * n
-        self.pull_s, self.unpack_s, self.first_boot_s = nans, array("d", nans), array("d", nans)
-        self.cold = [False] * n
-        self.stay_s = array("d", [nan]) * n  # when the current stay on a host began (its admission)
-        self.resident_s = array("d", [0.0]) * n  # time on a host, over all stays
-        self.replacements = array("q", [0]) * n  # placed again after a failure
+        self.demand_s = column("demand_s", "d", 0.0)
+        self.unmet_s = column("unmet_s", "d", 0.0)
+        self.swap_s = column("swap_s", "d", 0.0)
+        self.extra_s = column("extra_s", "d", 0.0)  # time lost to neighbours' interference
+        self.degraded_s = column("degraded_s", "d", 0.0)
+        self.run_s = column("run_s", "d", 0.0)  # time spent running, over all attempts
+        self.lost_core_s = column("lost_core_s", "d", 0.0)  # CPU work thrown away by failures
+        self.failure_kills = column("failure_kills", "q", 0) if self.chunks is not None else [0] * n
+        self.pull_s, self.unpack_s, self.first_boot_s = (column(name, "d", nan)
+                                                         for name in ("pull_s", "unpack_s", "first_boot_s"))
+        self.cold = column("cold", "?", False) if self.chunks is not None else [False] * n
+        self.stay_s = column("stay_s", "d", nan)  # when the current stay on a host began (its admission)
+        self.resident_s = column("resident_s", "d", 0.0)  # time on a host, over all stays
+        self.replacements = column("replacements", "q", 0)  # placed again after a failure
+
+    def _column(self, name: str, typecode: str, default) -> array | memoryview:
+        """A per-instance column of ``default``: an ``array.array`` of every row, or, in a
+        streamed run, a chunked one (:class:`~simdc.engine.chunks.Chunks`)."""
+        if self.chunks is not None:
+            return self.chunks.column(name, typecode, default)
+        return array(typecode, [default]) * len(self.submit)
+
+    def _stream_state(self, path) -> None:
+        """A streamed run (:mod:`simdc.engine.chunks`; ``stream_to`` of the constructor):
+        the per-instance state in chunks, each chunk's instance rows written to the
+        Parquet file ``path`` (in row order, row groups of a chunk each) once every
+        instance in it has a final outcome, then let go; the run's ``instances`` table is
+        then None. Only the general engine runs it (:meth:`run`), and only without what
+        reaches any row at any time (dependencies, moves, services: those runs are held
+        in memory, ``chunks`` None)."""
+        from pathlib import Path
+
+        from simdc.engine.chunks import Chunks
+
+        path = Path(path)
+        self.chunks = chunks = Chunks(len(self.submit))
+        self.stream_path = path.with_name(path.name + ".instances.parquet")
+        self.timeseries.stream(path.with_name(path.name + ".timeseries.parquet"), self.name)
+        # the state written before the general engine's own (__init__'s lists), chunked;
+        # state and epoch, read by stale timers at any time, kept whole (chunks.py)
+        self.state = chunks.column("state", "b", chunked=False)
+        self.epoch = chunks.column("epoch", "i", chunked=False)
+        for name, typecode, default in (("host_of", "q", -1), ("admit_s", "d", float("nan")),
+                                        ("ready_s", "d", float("nan")), ("first_ready_s", "d", float("nan")),
+                                        ("end_s", "d", float("nan")), ("kills", "q", 0), ("restarts", "q", 0),
+                                        ("streak", "q", 0), ("free_at_failure", "d", float("nan"))):
+            setattr(self, name, chunks.column(name, typecode, default))
+
+    _FINAL = (COMPLETED, REJECTED, KILLED, FAILED, EVICTED)
+
+    def _open_chunks(self, until_s: float) -> None:
+        """Open the chunks of every row submitted up to ``until_s`` (rows sorted by submit time)."""
+        submit = self.inputs["submit_s"].to_numpy(float)
+        self.chunks.open_through(int(np.searchsorted(submit, until_s, side="right")))
+
+    def _flush_chunks(self, now: float, last: bool = False) -> None:
+        """Write and let go of every open chunk whose rows have all arrived (before ``now``)
+        and are final; ``last``: every open chunk (the horizon)."""
+        chunks = self.chunks
+        submit = self.inputs["submit_s"]
+        state = np.frombuffer(self.state, np.int8)
+        for k in list(chunks.live):
+            lo, hi = chunks.bounds(k)
+            if not last and not (submit.iat[hi - 1] < now and np.isin(state[lo:hi], self._FINAL).all()):
+                continue
+            table = self._finish_columns(self._instances_table(lo, hi), lo, hi)
+            self.stream_writer.write(k, table)
+            chunks.free(k)
 
     # --- the run -------------------------------------------------------------------
 
@@ -423,6 +530,11 @@ class Simulation:
         self._general_state()
         if self.meter_at_s:
             self.meter = Meter(self, self.meter_at_s)
+        if self.chunks is not None:
+            from simdc.engine.chunks import RowGroups
+
+            self.stream_writer = RowGroups(self.stream_path)
+            self._open_chunks(2 * self.sample_every_s)  # the first arrivals come before the first sample
         self.lane = GeneralLane(self)
         self.lane.run()
         self.lane = None
@@ -442,6 +554,12 @@ class Simulation:
                 resident_s[i] += self.duration_s - stay_s[i]
 
     def _tables(self) -> PlatformRun:
+        if self.chunks is not None:  # streamed: the rest of the rows, then the file in row order
+            self._flush_chunks(self.duration_s, last=True)
+            self.stream_writer.close()
+            self.timeseries.flush(last=True)
+            return PlatformRun(None, self._hosts_table(), None,
+                               meter_j=None if self.meter is None else self.meter.readings_j)
         instances = self._instances_table()
         if self.mover is not None:
             for name, values in self.mover.columns().items():
@@ -866,7 +984,8 @@ class Simulation:
             self._drain_queue(now)
 
     def _fail_all(self, host: HostState, now: float) -> None:
-        victims = [i for i in range(len(self.state)) if self.host_of[i] == host.index
+        rows = range(len(self.state)) if self.chunks is None else range(*self.chunks.live_rows())  # others final
+        victims = [i for i in rows if self.host_of[i] == host.index
                    and self.state[i] in (STARTING, RUNNING, BACKOFF)] if host.resident else []
         for i in victims:
             self._fail(i, now)
@@ -932,7 +1051,12 @@ class Simulation:
         return pressed.tolist()
 
     def _sample(self, now: float) -> None:
-        """One timeseries row per host."""
+        """One timeseries row per host; in a streamed run, chunks written and let go
+        (those whose rows are all final), and opened (those that arrive before the next
+        sample and one more: no arrival reaches a chunk not open)."""
+        if self.chunks is not None:
+            self._flush_chunks(now)
+            self._open_chunks(now + 2 * self.sample_every_s)
         hosts, figures = self.hosts, self.figures
         self.timeseries.add(now, self.booked.resident, figures.running, figures.cpu_demand,
                             figures.cpu_used, figures.mem_used,
@@ -940,18 +1064,25 @@ class Simulation:
 
     # --- tables --------------------------------------------------------------------
 
-    def _instances_table(self) -> pd.DataFrame:
+    def _instances_table(self, lo: int = 0, hi: int | None = None) -> pd.DataFrame:
         """The instances' table, built once at the end. Each per-instance list is let go
-        as soon as it is an array, so the peak holds little more than one copy."""
+        as soon as it is an array, so the peak holds little more than one copy. A streamed
+        run's (:meth:`_stream_state`) rows ``[lo, hi)`` only, as its chunks are let go; nothing
+        is let go here then."""
+        whole = self.chunks is None
 
         def take(name: str, dtype=float) -> np.ndarray:
-            values = as_array(getattr(self, name), dtype)
-            setattr(self, name, None)
-            return values
+            values = getattr(self, name)
+            if whole:
+                setattr(self, name, None)
+                return as_array(values, dtype)
+            return np.asarray(values)[lo:hi].astype(dtype)  # a copy: the chunk is let go after
 
-        self.submit = self.duration = self.work_s = self.batch = None  # the lists; the table takes the inputs' arrays
-        submit, duration = self.inputs["submit_s"].to_numpy(float), self.inputs["duration_s"].to_numpy(float)
-        batch = (self.inputs["kind"] == "batch").to_numpy()
+        if whole:
+            self.submit = self.duration = self.work_s = self.batch = None  # the lists; the table takes the inputs'
+        inputs = self.inputs if whole else self.inputs.iloc[lo:hi]
+        submit, duration = inputs["submit_s"].to_numpy(float), inputs["duration_s"].to_numpy(float)
+        batch = (inputs["kind"] == "batch").to_numpy()
         admit, ready, end, run_s = take("admit_s"), take("ready_s"), take("end_s"), take("run_s")
         first_ready = take("first_ready_s")
         state = take("state", np.int64)
@@ -965,7 +1096,7 @@ class Simulation:
         waited_until = np.where(np.isnan(admit), np.where(np.isnan(end), self.duration_s, end), admit)
         completed = state == COMPLETED
         columns = {
-            "id": self.ids,
+            "id": self.ids[lo:hi],
             "platform": self.name,
             "host": take("host_of", np.int64),
             "submit_s": submit,
@@ -1002,6 +1133,23 @@ class Simulation:
             "requeue_s": _requeue_s(admit, end, resident_s, self.duration_s),
         }
         return pd.DataFrame(columns, copy=False)
+
+    def _finish_columns(self, table: pd.DataFrame, lo: int = 0, hi: int | None = None) -> pd.DataFrame:
+        """``table`` (rows ``[lo, hi)``) with each instance marked ``unplaceable`` when no
+        host of the fleet could hold it even empty: a request the fleet cannot serve at
+        any load, which a capacity planner must tell apart from a rejection under load;
+        and what admission booked, and a VM's size."""
+        fp = self.fp
+        table["unplaceable"] = fits_nowhere(fp.book_cpu[lo:hi], fp.book_mem_gib[lo:hi], self.cpu_caps, self.mem_caps)
+        # What admission counted against a host (cores; GiB with the overhead): a VM's size, a
+        # container's request, recommendation (its last submission's) or usage percentile.
+        table["booked_cpu"] = fp.book_cpu[lo:hi]
+        table["booked_memory_gib"] = fp.book_mem_gib[lo:hi]
+        # A VM's size (vCPUs, GiB with its guest OS), as given or chosen from the catalogue;
+        # NaN for containers. metrics.summary compares it with the need.
+        for column, size in (("vm_vcpus", fp.vm_vcpus), ("vm_memory_gib", fp.vm_memory_gib)):
+            table[column] = size[lo:hi] if size is not None else np.nan
+        return table
 
     def _hosts_table(self) -> pd.DataFrame:
         return pd.DataFrame([{

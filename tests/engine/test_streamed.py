@@ -1,0 +1,192 @@
+"""Bounded memory (issue #16): a streamed run (``run_platform(stream_to=...)``, what a
+spilled :func:`simdc.simulate` does on the general engine) keeps its per-instance state in
+chunks (simdc/engine/chunks.py), writes a chunk's rows once they are all final and lets
+the chunk go. Its instance rows must be the run in memory's, to the bit, and the chunks
+alive at once must not grow with the run's length."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pandas.testing import assert_frame_equal
+
+import simdc
+from simdc.config import validate
+from simdc.engine import chunks as chunks_module
+from simdc.engine import run_platform
+from simdc.engine.chunks import Chunks
+from simdc.engine.simulation import Timeseries
+from simdc.workload import load_workload
+
+from ..conftest import MINIMAL, set_keys
+
+# every feature whose state the chunks hold: failures with resubmission (random and
+# fixed), a queue with a bound on the wait, batch work, bursty usage on overcommitted
+# container hosts (OOM kills and restarts after a back-off), image pulls
+EVERYTHING = {
+    "simulation.duration_s": 4 * 3600,
+    "host": None,
+    "cluster.hosts": [{"cpu_cores": 16, "memory_gib": 32, "reserved_memory_gib": 2, "count": 3, "image_cache_gib": 2}],
+    "platform.container": {"admission": "requests", "overcommit": 1.5},
+    "placement": {"when_full": "queue", "max_wait_s": 300},
+    "faults": {"host_mtbf_s": 20000, "host_repair_s": 600, "kernel_mtbf_s": 40000, "on_failure": "resubmit",
+               "host_failures": [[1, 3000.0]]},
+    "workload.synthetic.arrival_rate_per_s": 0.05,
+    "workload.synthetic.lifetime_s": {"median": 600, "p95": 3000},
+    "workload.synthetic.batch_fraction": 0.3,
+    "workload.synthetic.cpu_usage": {"mean": 0.4},
+    "workload.synthetic.memory_usage": {"mean": 0.5},
+    "workload.synthetic.cpu_burstiness": 1.0,
+    "workload.synthetic.memory_burstiness": 0.5,
+    "workload.synthetic.images": ["a:1", "b:1"],
+    "images": [{"name": "a:1", "layers": [{"digest": "sha256:a", "size_mib": 300}]},
+               {"name": "b:1", "layers": [{"digest": "sha256:b", "size_mib": 900}]}],
+}
+
+
+def config_of(seed: int, changes: dict | None = None):
+    return validate(set_keys(set_keys(MINIMAL, EVERYTHING), {"simulation.seed": seed, **(changes or {})}))
+
+
+def runs(config, name: str, path):
+    """The platform's run in memory and streamed into ``path`` (general engine both):
+    the streamed run's instances and timeseries read back from their files."""
+    sim = config.simulation
+    workload = load_workload(config.workload, sim.duration_s, sim.seed)
+    args = dict(duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=sim.seed, usage=workload.usage,
+                placement=config.placement, images={image.name: image for image in config.images},
+                registry=config.registry, faults=config.faults, lane="general", sizes=workload.sizes)
+    held = run_platform(name, config.platform[name], config.fleet, workload.instances, **args)
+    streamed = run_platform(name, config.platform[name], config.fleet, workload.instances, stream_to=path, **args)
+    assert streamed.instances is None and streamed.timeseries is None
+    return held, replace(streamed, instances=pd.read_parquet(f"{path}.instances.parquet"),
+                         timeseries=pd.read_parquet(f"{path}.timeseries.parquet"))
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of a few rows, whose rows are overwritten with nonsense when let go: a
+    handler that read a let-go row would change the results."""
+    monkeypatch.setattr(chunks_module, "CHUNK_ROWS", 16)
+    monkeypatch.setattr(chunks_module, "GROUP_ROWS", 50)  # row groups cut across chunks
+    monkeypatch.setattr(Chunks, "poison", True)
+    monkeypatch.setattr(Timeseries, "STREAM_ROWS", 10)  # a row group every 4 samples of 3 hosts
+    made: list[Chunks] = []
+    original = Chunks.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(Chunks, "__init__", init)
+    return made
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), name=st.sampled_from(["vm", "container"]),
+       max_wait_s=st.sampled_from([60, 300, 1200]))
+def test_a_streamed_run_writes_the_rows_of_the_run_in_memory(small_chunks, tmp_path_factory, seed, name, max_wait_s):
+    config = config_of(seed, {"placement.max_wait_s": max_wait_s})
+    path = tmp_path_factory.mktemp("streamed") / "run"
+    held, streamed = runs(config, name, path)
+    assert held.lane == streamed.lane == "general"
+    chunks = small_chunks[-1]
+    assert chunks.count == math.ceil(len(held.instances) / 16) and chunks.freed == chunks.count
+    file = pq.ParquetFile(f"{path}.instances.parquet")  # in row order, row groups of 50 rows across chunks
+    sizes = [file.metadata.row_group(k).num_rows for k in range(file.num_row_groups)]
+    whole, rest = divmod(len(held.instances), 50)
+    assert sizes == [50] * whole + ([rest] if rest else [])
+    assert_frame_equal(streamed.instances, held.instances, check_exact=True)
+    assert_frame_equal(streamed.hosts, held.hosts, check_exact=True)
+    assert_frame_equal(streamed.timeseries, held.timeseries, check_exact=True)
+
+
+def test_the_test_config_reaches_every_feature(small_chunks, tmp_path):
+    """What the property above compares is not vacuous: with seed 3 the containers are
+    OOM-killed and restarted, hosts fail and their instances are resubmitted, requests
+    queue and give up, batch work completes, and chunks are let go while the run goes
+    (and the timeseries written a few samples at a time)."""
+    held, _ = runs(config_of(3), "container", tmp_path / "run")
+    table = held.instances
+    assert table["oom_kills"].sum() > 0 and table["restarts"].sum() > 0
+    assert table["failure_kills"].sum() > 0 and table["replacements"].sum() > 0
+    assert (table["queue_s"] > 0).any() and (table["outcome"] == "rejected").any()
+    assert table["slowdown"].notna().any()  # batch work completed
+    chunks = small_chunks[-1]
+    assert chunks.most_live < chunks.count / 2  # most chunks were let go before the end
+    assert pq.ParquetFile(tmp_path / "run.timeseries.parquet").num_row_groups > 10  # written as it went
+
+
+def test_live_chunks_do_not_grow_with_the_run(small_chunks, tmp_path):
+    """Chunks alive at once are bounded by what is alive, not by the run's length: at a
+    steady load, a run four times as long holds no more chunks at its peak than a margin
+    over the shorter one's, while it writes four times the chunks. Lifetimes here are at
+    most a few thousand seconds (lognormal, p95 3,000 s) and waits at most 300 s, so
+    a chunk ends within a few hours of its last arrival."""
+    most = {}
+    for hours in (6, 24):
+        config = config_of(5, {"simulation.duration_s": hours * 3600})
+        runs(config, "vm", tmp_path / f"{hours}")
+        chunks = small_chunks[-1]
+        most[hours] = (chunks.most_live, chunks.count)
+    (short_live, short_count), (long_live, long_count) = most[6], most[24]
+    assert long_count > 3.5 * short_count
+    assert long_live <= 1.5 * short_live
+
+
+def test_a_spilled_simulate_streams_and_equals_the_run_in_memory(small_chunks):
+    """Through :func:`simdc.simulate`: every table of the spilled run, its instances
+    streamed chunk by chunk, is the run in memory's, to the bit."""
+    config = config_of(11)
+    held = simdc.simulate(config, check_memory=False)
+    spilled = simdc.simulate(config, check_memory=False, spill=True)
+    assert len(small_chunks) == 2  # both platforms streamed
+    for table in ("summary", "instances", "hosts", "timeseries"):
+        assert_frame_equal(getattr(spilled, table), getattr(held, table), check_exact=True, obj=table)
+
+
+def test_chunks_open_and_free_whole_pages():
+    """A chunk opens with its defaults, is given back (reads zero) when freed, and the
+    column kept whole is not."""
+    chunks = Chunks(10_000, rows_per_chunk=4096)
+    times = chunks.column("t", "d", float("nan"))
+    state = chunks.column("state", "b", chunked=False)
+    chunks.open_through(5000)
+    assert chunks.live == [0, 1] and math.isnan(times[4999])
+    times[10], state[10] = 1.5, 3
+    chunks.free(0)
+    assert times[10] == 0.0 and state[10] == 3 and chunks.live == [1] and chunks.live_rows() == (4096, 8192)
+    chunks.open_through(10**9)
+    assert chunks.live == [1, 2] and chunks.bounds(2) == (8192, 10_000) and math.isnan(times[9999])
+
+
+def test_the_budget_estimates_the_streamed_run_and_refuses_only_what_even_that_exceeds():
+    """A spilled run that surely streams (the general engine's features, a synthetic
+    workload) is estimated as streamed: instances at the streamed rate, the chunks alive
+    per host, no timeseries; refused only below that figure, with the message naming
+    it. A run the fast lane may take keeps the spilled estimate."""
+    from simdc import budget
+    from simdc.budget import TooBigError
+
+    config = config_of(1, {"workload.synthetic.arrival_rate_per_s": 1500, "simulation.duration_s": 7200})
+    found = budget.estimate(config)
+    assert found.streams
+    instances, hosts = math.ceil(1500 * 7200), 3
+    streamed = instances * budget.BYTES_PER_INSTANCE_STREAMED + hosts * budget.BYTES_PER_HOST_STREAMED
+    assert found.spilled_bytes == budget.BASE_BYTES + budget.SPILL_BYTES + streamed
+    assert found.spilled_bytes < found.bytes
+    assert budget.check(config, available=int(found.spilled_bytes), spill=None).spill is True
+    with pytest.raises(TooBigError) as refused:
+        budget.check(config, available=int(found.spilled_bytes) - 1, spill=None)
+    [line] = refused.value.problems
+    assert f"about {found.spilled_bytes / 2**30:,.1f} GiB even with its tables written to disk" in line
+    for changes in ({"faults": None, "workload.synthetic.batch_fraction": 0.0, "workload.synthetic.images": None,
+                     "images": None},  # the fast lane may run it
+                    {"maintenance": {"drains": [[0, 600.0]]}}):  # drains keep rows in memory
+        assert not budget.estimate(config_of(1, changes)).streams
