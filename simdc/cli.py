@@ -24,7 +24,7 @@ from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from simdc.errors import SimdcError
+from simdc.errors import SKIP_HINT, SimdcError
 from simdc.__main__ import INTERRUPTED_EXIT_CODE, loaded
 
 if TYPE_CHECKING:
@@ -95,7 +95,8 @@ def friendly(command=None, *, interrupted: str = "interrupted", imports: tuple[s
             return command(*args, **kwargs)
         except SimdcError as err:
             for problem in err.cli_problems:
-                err_console.print(f"error: {problem}", markup=False, highlight=False, soft_wrap=True)
+                kind = "hint" if problem == SKIP_HINT else "error"  # advice after the problems, not one more
+                err_console.print(f"{kind}: {problem}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt as err:  # typer would print "Aborted!" and exit 1
             err_console.print(str(err) or interrupted, markup=False, highlight=False, soft_wrap=True)

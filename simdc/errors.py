@@ -13,6 +13,9 @@ from __future__ import annotations
 
 
 MAX_LINE = 1000  # characters of one problem line
+# The closing line of a bad-rows error: advice, not a problem (the CLI prints it as "hint:").
+SKIP_HINT = ('to skip bad rows and count them by reason instead, set workload.on_bad_rows = "skip" '
+             "(simdc run: --set workload.on_bad_rows=skip; simdc trace: --on-bad-rows skip)")
 
 
 class SimdcError(Exception):

@@ -88,6 +88,10 @@ def test_skipped_bad_rows_are_counted_in_the_run_output_and_manifest(runner, tmp
     assert strict.exit_code == 2
     assert f"error: {trace}: line 4: vmcategory must be one of" in strict.stderr
     assert "Traceback" not in strict.output
+    # one problem, one error line; the way to skip it follows as advice, not a second error
+    said = strict.stderr.strip().splitlines()
+    assert [line.split(":")[0] for line in said] == ["error", "hint"], said
+    assert said[1].startswith("hint: to skip bad rows")
     config = write_config(tmp_path, {"trace": trace, "format": "azure", "on_bad_rows": "skip"},
                           **{"simulation.duration_s": 2600000})  # the trace's 30 days
     out = tmp_path / "out"

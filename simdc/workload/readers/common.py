@@ -65,13 +65,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from simdc.errors import InputError, clip
+from simdc.errors import SKIP_HINT, InputError, clip
 from simdc.workload import COLUMNS, KINDS
 
 BLOCK_BYTES = 16 << 20  # text per block: bounds memory, large enough to amortise per-block work
 MAX_PROBLEMS = 10  # problems listed before "... and N more"
-SKIP_HINT = ('to skip bad rows and count them by reason instead, set workload.on_bad_rows = "skip" '
-             "(simdc run: --set workload.on_bad_rows=skip; simdc trace: --on-bad-rows skip)")
 DATA_SUFFIXES = (".csv", ".gz", ".bz2", ".xz", ".zst", ".parquet")
 # Compression by the file's first bytes (RFC 1952 gzip; bzip2 "BZh"; xz format spec 2.1.1.1; RFC 8878 zstd).
 MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
