@@ -146,6 +146,8 @@ def run(
         raise SimdcError(f"--seed: must be >= 0 (got {seed})")
     if report and not write:
         raise SimdcError("--report: the report is written into the results directory; drop --no-write")
+    if out is not None and not write:
+        raise SimdcError(f"--out {out}: nothing is written with --no-write; drop one of them")
     if workers is not None and workers < 1:
         raise SimdcError(f"--workers: must be >= 1 (got {workers})")
     if not config.cells and (scheduler is not None or workers is not None):

@@ -44,7 +44,8 @@ def assert_user_error(result, *fragments: str) -> list[str]:
     assert isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines and all(line.startswith("error: ") for line in lines), lines
+    problems = lines[:-1] if lines and lines[-1].startswith("hint: ") else lines  # advice may close them
+    assert problems and all(line.startswith("error: ") for line in problems), lines
     for fragment in fragments:
         assert any(fragment in line for line in lines), (fragment, lines)
     return lines
@@ -122,6 +123,9 @@ def test_no_write_writes_nothing(runner, config_path, tmp_path, monkeypatch):
     result = invoke(runner, "run", config_path, "--no-write")
     assert result.exit_code == 0 and "submitted" in result.stdout
     assert not (tmp_path / "results").exists()
+    out = tmp_path / "asked"  # --out with --no-write: one of them is a mistake
+    assert_user_error(invoke(runner, "run", config_path, "--no-write", "--out", out), f"--out {out}", "--no-write")
+    assert not out.exists()
 
 
 def test_set_and_seed_options_change_the_run(runner, config_path, tmp_path):
