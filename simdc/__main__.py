@@ -45,9 +45,24 @@ def main() -> None:
         gc.disable()
         _loading = True
     try:
+        from typer import Abort, BadParameter
+
         from simdc.cli import app
 
-        app()
+        # click's base of every usage error (typer vendors click in typer._click: found
+        # through a public class rather than a private module's name)
+        ClickException = next(k for k in BadParameter.__mro__ if k.__name__ == "ClickException")
+
+        try:
+            code = app(standalone_mode=False)  # usage errors come back here, to be said in one line
+        except ClickException as err:  # an unknown option, a value of the wrong type, a missing one
+            command = f"{err.ctx.command_path}: " if getattr(err, "ctx", None) is not None else ""
+            print(f"error: {command}{err.format_message()} (see --help)", file=sys.stderr)
+            sys.exit(err.exit_code)
+        except Abort:  # end of input at a prompt, as click says it
+            print("aborted", file=sys.stderr)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)  # typer.Exit(code) comes back as its code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         _ignore_interrupts()
