@@ -54,7 +54,7 @@ def main() -> None:
         ClickException = next(k for k in BadParameter.__mro__ if k.__name__ == "ClickException")
 
         try:
-            code = app(standalone_mode=False)  # usage errors come back here, to be said in one line
+            code = app(standalone_mode=False, prog_name="simdc")  # usage errors come back here, said in one line
         except ClickException as err:  # an unknown option, a value of the wrong type, a missing one
             command = f"{err.ctx.command_path}: " if getattr(err, "ctx", None) is not None else ""
             print(f"error: {command}{err.format_message()} (see --help)", file=sys.stderr)

@@ -339,3 +339,23 @@ def test_paths_and_titles_print_as_they_are_not_as_emoji(runner, write_config, t
     assert result.exit_code == 0, result.output
     assert "x:smile:.toml, seed" in result.stdout
     assert f"wrote {out} (" in result.stderr
+
+
+@pytest.mark.parametrize("args, named", [
+    (["run", "CONFIG", "--seed", "abc"], "'--seed'"),
+    (["run", "CONFIG", "--bogus"], "--bogus"),
+    (["plan", "CONFIG"], "'--slo'"),
+    (["nosuch"], "'nosuch'"),
+])
+def test_a_usage_error_is_one_line_naming_the_option(args, named, config_path, monkeypatch, capsys):
+    """The simdc command says a wrong option, a value of the wrong type or a missing one
+    in one ``error:`` line naming the command and the option, exit code 2 (typer alone
+    prints a boxed usage message)."""
+    from simdc.__main__ import main
+
+    monkeypatch.setattr(sys, "argv", ["simdc", *[str(config_path) if a == "CONFIG" else a for a in args]])
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: simdc") and named in lines[0], lines
