@@ -384,7 +384,8 @@ def _origin(problem: str, source: str | None, overrides: list[tuple[str, str]]) 
         if where == key:
             if said.startswith("expected a list "):  # how to write one on a command line
                 words = [w.strip().strip("'\"") for w in value.strip().strip("[]").split(",") if w.strip()]
-                said += f"; write a list as '{key}=[{', '.join(w if _number(w) else json.dumps(w) for w in words or ['a'])}]'"
+                items = ", ".join(w if _number(w) else json.dumps(w) for w in words or ["a"])
+                said += f"; write a list as '{key}=[{items}]'"
             return f"--set {key}={clip(value)}: {said}"
         if where.startswith(key + ".") or key.startswith(where + "."):
             return f"--set {key}={clip(value)}: {problem}"

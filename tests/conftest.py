@@ -84,3 +84,10 @@ def write_trace(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+def only_problems(lines: list[str]) -> bool:
+    """Each line one ``error:`` problem, but for a closing ``hint:`` line (the advice on
+    how to skip bad rows, simdc.errors.SKIP_HINT); at least one problem."""
+    problems = lines[:-1] if lines and lines[-1].startswith("hint: ") else lines
+    return bool(problems) and all(line.startswith("error: ") for line in problems)

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 import simdc
 from simdc.cli import app, grid_headers
+from tests.conftest import only_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,8 +45,7 @@ def assert_user_error(result, *fragments: str) -> list[str]:
     assert isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    problems = lines[:-1] if lines and lines[-1].startswith("hint: ") else lines  # advice may close them
-    assert problems and all(line.startswith("error: ") for line in problems), lines
+    assert only_problems(lines), lines
     for fragment in fragments:
         assert any(fragment in line for line in lines), (fragment, lines)
     return lines

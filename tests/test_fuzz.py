@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from simdc.cli import app
+from tests.conftest import only_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").glob("*.toml"))
@@ -182,7 +183,7 @@ def _assert_clean(code: int, stdout: str, stderr: str, story: str) -> None:
     assert "Traceback" not in stdout + stderr, (story, stderr[-2000:])
     if code == 2:
         lines = [line for line in stderr.splitlines() if line.strip()]
-        assert lines and all(line.startswith("error: ") for line in lines), (story, lines[:5])
+        assert only_problems(lines), (story, lines[:5])
         assert all(len(line) < 2000 for line in lines), (story, [len(line) for line in lines])
 
 

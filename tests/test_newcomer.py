@@ -29,7 +29,7 @@ import simdc
 from simdc.cli import QUIET_WHEN_ZERO, app
 from simdc.metrics import HEADLINE
 
-from tests.conftest import MINIMAL, set_keys
+from tests.conftest import MINIMAL, only_problems, set_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = Path(os.environ.get("SIMDC_TRACES", ROOT.parent / "shared" / "traces"))
@@ -51,7 +51,7 @@ def error_lines(result) -> list[str]:
     assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
     assert "Traceback" not in result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines and all(line.startswith("error: ") for line in lines), lines
+    assert only_problems(lines), lines
     return lines
 
 

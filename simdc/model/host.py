@@ -18,7 +18,8 @@ class HostSpec(Spec):
     # Image handling. No figure in CALIBRATION.md fixes these; they are assumptions for
     # a current datacenter host (10 GbE, an SSD), to be set per study.
     net_gbps: float = Field(default=10.0, gt=0, description="network link for image pulls, Gbit/s")
-    image_cache_gib: float = Field(default=100.0, gt=0, le=limits.MAX_DISK_GIB, description="disk for cached layers and images")
+    image_cache_gib: float = Field(default=100.0, gt=0, le=limits.MAX_DISK_GIB,
+                                   description="disk for cached layers and images")
     disk_write_mib_s: float = Field(default=500.0, gt=0, description="write speed for unpacking and copying")
     prepull: tuple[str, ...] = Field(default=(), description="images present on the host at time 0")
     # Power, linear in CPU utilisation. Servers draw about half their peak power when

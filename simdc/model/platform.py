@@ -60,8 +60,10 @@ class VmPlatform(Spec):
     # QEMU's own memory per VM, flat from 128 MiB to 8 GiB guests: 131 MiB
     # (Agache et al., NSDI 2020, raw data firecracker-microvm/nsdi2020-data).
     overhead_mib: float = Field(default=131.0, ge=0)
-    cpu_overcommit: float = Field(default=1.0, gt=0, le=limits.MAX_OVERCOMMIT, description="allowed vCPUs per logical CPU")
-    memory_overcommit: float = Field(default=1.0, gt=0, le=limits.MAX_OVERCOMMIT, description="allowed VM memory per GiB allocatable")
+    cpu_overcommit: float = Field(default=1.0, gt=0, le=limits.MAX_OVERCOMMIT,
+                                  description="allowed vCPUs per logical CPU")
+    memory_overcommit: float = Field(default=1.0, gt=0, le=limits.MAX_OVERCOMMIT,
+                                     description="allowed VM memory per GiB allocatable")
     # A traditional VM boots in "tens of seconds" (Sharma et al., Middleware 2016, §7.2);
     # cloud provisioning adds scheduling and image transfer on top: 44-97 s mean for
     # Linux (Mao & Humphrey, IEEE CLOUD 2012). Median 30 s, p95 60 s sits in that range.
@@ -72,7 +74,8 @@ class VmPlatform(Spec):
     image_source: Literal["disk", "layers"] = "disk"
     disk: Literal["copy", "clone"] = "copy"
     # VM images: MySQL 1.68 GB, Node.js 2.05 GB (Sharma et al., Middleware 2016, Table 4).
-    default_disk_gib: float = Field(default=2.0, gt=0, le=limits.MAX_DISK_GIB, description="disk image size when the image gives none")
+    default_disk_gib: float = Field(default=2.0, gt=0, le=limits.MAX_DISK_GIB,
+                                    description="disk image size when the image gives none")
     # Interference from neighbours on resources the CPU model does not share out: an
     # instance's speed is 1 / (1 + Σ_r sensitivity_r × own_r × neighbours_r), with own_r
     # and neighbours_r its own and its neighbours' summed intensity (0-1) on r.
@@ -149,7 +152,8 @@ class ContainerPlatform(Spec):
     # over its whole life (the VPA's target percentile, 90: kubernetes/autoscaler
     # vertical-pod-autoscaler --target-cpu-percentile, --target-memory-percentile).
     usage_percentile: float = Field(default=90.0, gt=0, le=100)
-    overcommit: float = Field(default=1.0, gt=0, le=limits.MAX_OVERCOMMIT, description="allowed requests per unit of allocatable")
+    overcommit: float = Field(default=1.0, gt=0, le=limits.MAX_OVERCOMMIT,
+                              description="allowed requests per unit of allocatable")
     # Warm `docker run` on SSD: 554-568 ms over images of 5-155 MB (Khan, arXiv 2602.15214,
     # 2026, secondary; 1157 ms is its HDD figure); runtime start alone ~100 ms, the daemon
     # path +250 ms (van Rijn & Rellermeyer, Middleware 2021 §3.5). Median 0.56 s. No

@@ -53,8 +53,8 @@ class DemandSpec(Spec):
     """
 
     cores: float = Field(default=0.0, ge=0, le=limits.MAX_DEMAND, description="constant demand, cores")
-    requests_per_s: float = Field(default=0.0, ge=0, le=limits.MAX_DEMAND, description="constant demand, requests per second "
-                                                                 "(with per_request_core_s)")
+    requests_per_s: float = Field(default=0.0, ge=0, le=limits.MAX_DEMAND,
+                                  description="constant demand, requests per second (with per_request_core_s)")
     per_request_core_s: float | None = Field(default=None, gt=0, description="core-seconds a request costs: the "
                                                                               "demand is in requests per second")
     steps: tuple[tuple[float, float], ...] = Field(default=(), description="[[at_s, value], ...]: from at_s on")

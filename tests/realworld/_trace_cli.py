@@ -7,6 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from simdc.cli import app
+from tests.conftest import only_problems
 
 CASES = Path(__file__).resolve().parents[2].parent / "shared" / "cases"
 
@@ -21,6 +22,6 @@ def assert_one_clean_error(result, *fragments: str) -> None:
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     errors = [line for line in result.stderr.splitlines() if line.strip()]
-    assert errors and all(line.startswith("error: ") for line in errors), result.stderr
+    assert only_problems(errors), result.stderr
     for fragment in fragments:
         assert any(fragment in line for line in errors), (fragment, result.stderr)

@@ -17,6 +17,7 @@ from simdc.cli import app
 from simdc.errors import SimdcError
 from simdc.workload.readers import read_trace
 from tests.workload.traces import sample
+from tests.conftest import only_problems
 
 BOM = b"\xef\xbb\xbf"
 ALIBABA_2018 = [
@@ -61,7 +62,7 @@ def read(path, fmt: str):
         assert result.exit_code == 2, result.output
         assert "Traceback" not in result.output
         lines = [line for line in result.output.splitlines() if line.strip()]
-        assert lines and all(line.startswith("error: ") for line in lines), result.output
+        assert only_problems(lines), result.output
         assert path.name in lines[0]
         return None
 
