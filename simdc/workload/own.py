@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import lzma
 import zlib
 from pathlib import Path
 
@@ -39,7 +40,7 @@ import pyarrow.csv as pacsv
 from simdc.errors import InputError
 from simdc.workload import COLUMNS, KINDS, REQUIRED, Workload, dependencies
 from simdc.workload.readers.common import (BLOCK_BYTES, LARGEST_INT, BadRows, Field, Table, TraceFile, head_lines,
-                                           missing_line_end,
+                                           missing_line_end, open_data,
                                            read_blocks, shown)
 
 TABLE = "instances"  # the name bad rows are counted under
@@ -147,11 +148,18 @@ def _typed_csv_parts(path: Path, names: list[str], probe: BadRows, block_bytes: 
     types = {n: pa.string() if FIELDS[n].kind == "str" else pa.float64() for n in names}
     parts, start = [], 0
     try:
+        source = open_data(path)  # decompressed as the text path does (Arrow alone reads xz as text)
+    except InputError:
+        return None  # the text path reads the file again and names what is wrong
+    try:
         reader = pacsv.open_csv(
-            path,
+            source,
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False,
                                            block_size=block_bytes),
-            parse_options=pacsv.ParseOptions(quote_char='"', invalid_row_handler=lambda row: "error"),
+            # a row with the wrong field count raises (Arrow's default): no handler, which
+            # Arrow would call with the row decoded, and a row not UTF-8 would fail there
+            # outside any try (printed as "Exception ignored in ...")
+            parse_options=pacsv.ParseOptions(quote_char='"'),
             convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True, null_values=[""]),
         )
         for batch in reader:
@@ -164,8 +172,10 @@ def _typed_csv_parts(path: Path, names: list[str], probe: BadRows, block_bytes: 
             parts.append(_check_values(values, rows, lambda row: "", probe))
             if probe.counts:
                 return None
-    except (pa.ArrowException, OSError, EOFError, zlib.error):
-        return None
+    except (pa.ArrowException, OSError, EOFError, zlib.error, lzma.LZMAError):
+        return None  # the text path reads the file again and names what is wrong
+    finally:
+        source.close()
     return parts
 
 

@@ -545,3 +545,24 @@ def test_typed_csv_path_reads_what_the_validated_path_reads(table, newline, pad,
         table.loc[row, "duration_s"] = -1.0
         path.write_bytes(csv_text(table, newline, pad).encode())
         assert problems(path) == [f"{path}: line {row + 2}: duration_s must be > 0 (got -1)"]
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_an_xz_file_and_a_row_not_utf8_leave_nothing_unraised(tmp_path):
+    """The typed read decompresses as the text path does (Arrow alone read xz bytes as
+    CSV and, calling back on a row it could not decode, printed "Exception ignored in"
+    beside the result): an xz file reads as the plain one, and a row that is not UTF-8
+    is one error naming its line, with nothing printed besides."""
+    import lzma
+
+    plain = write(tmp_path, HEADER + "\n" + "".join(f"v{k},{k * 10},{60 + k},{1 + k % 4},{2 + k % 3}\n"
+                                                    for k in range(6)))
+    packed = tmp_path / "packed.csv.xz"
+    packed.write_bytes(lzma.compress(b"\xef\xbb\xbf" + plain.read_bytes().replace(b"\n", b"\r\n")))
+    pd.testing.assert_frame_equal(own.read(packed).instances, own.read(plain).instances)
+    lines = plain.read_bytes().splitlines(keepends=True)
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"".join(lines[:3]) + b"caf\xe9,1\n" + b"".join(lines[3:]))
+    with pytest.raises(InputError) as caught:
+        own.read(bad)
+    assert "line 4" in caught.value.problems[0] and "UTF-8" in caught.value.problems[0]
