@@ -30,6 +30,8 @@ BOUNDS = {
     "platform.vm.cpu_overcommit": 10**6,  # no admission limit (the processor-sharing oracle)
     "platform.vm.memory_overcommit": 10**6,
     "platform.vm.default_disk_gib": 114_000_000,
+    "host.net_gbps": 800 * 1000,  # 800 Gbit/s Ethernet (IEEE 802.3df), x1000
+    "registry.bandwidth_gbps": 800 * 1000,
 }
 
 
@@ -69,6 +71,10 @@ def test_values_up_to_a_bound_are_accepted_and_above_it_refused(write_config, ke
     ("release", "cluster.hosts.0.memory_gib=1e12", ["cluster.hosts", "memory_gib", "<= 49,152,000"]),
     ("host64g", "platform.vm.cpu_overcommit=1e9", ["cpu_overcommit", "<= 1,000,000"]),
     ("release", "services.0.demand.cores=1e300", ["services[0].demand.cores", "<= 1,000,000,000"]),
+    ("release", "services.0.cpu_cores=1e12", ["services[0].cpu_cores", "<= 1,792,000"]),
+    ("release", "workload.synthetic.sizes.0.memory_gib=1e300",
+     ["workload.synthetic.sizes[0].memory_gib", "<= 49,152,000"]),
+    ("host64g", "registry.bandwidth_gbps=1e30", ["registry.bandwidth_gbps", "<= 800,000", "Ethernet"]),
 ])
 def test_absurd_sizes_are_one_error_line_exit_2(config, setting, fragments):
     result = invoke("run", CONFIGS / f"{config}.toml", "--set", setting, "--no-write")

@@ -14,10 +14,11 @@ class HostSpec(Spec):
 
     cpu_cores: float = Field(gt=0, le=limits.MAX_HOST_CPU_CORES, description="logical CPUs")
     memory_gib: float = Field(gt=0, le=limits.MAX_HOST_MEMORY_GIB, description="physical memory")
-    reserved_memory_gib: float = Field(default=0.0, ge=0, description="memory kept for the host OS")
+    reserved_memory_gib: float = Field(default=0.0, ge=0, le=limits.MAX_HOST_MEMORY_GIB,
+                                       description="memory kept for the host OS")
     # Image handling. No figure in CALIBRATION.md fixes these; they are assumptions for
     # a current datacenter host (10 GbE, an SSD), to be set per study.
-    net_gbps: float = Field(default=10.0, gt=0, description="network link for image pulls, Gbit/s")
+    net_gbps: float = Field(default=10.0, gt=0, le=limits.MAX_GBPS, description="network link for image pulls, Gbit/s")
     image_cache_gib: float = Field(default=100.0, gt=0, le=limits.MAX_DISK_GIB,
                                    description="disk for cached layers and images")
     disk_write_mib_s: float = Field(default=500.0, gt=0, description="write speed for unpacking and copying")

@@ -59,7 +59,7 @@ class ImageSpec(Spec):
 class MirrorSpec(Spec):
     """A registry mirror near the hosts: pulls go there instead of the registry."""
 
-    bandwidth_gbps: float = Field(gt=0)
+    bandwidth_gbps: float = Field(gt=0, le=limits.MAX_GBPS)
     rtt_s: float = Field(default=0.001, ge=0)
 
 
@@ -72,7 +72,9 @@ class RegistrySpec(Spec):
     image transfer ran at 1.1-22.5 MB/s per transfer (Mao & Humphrey, IEEE CLOUD 2012).
     """
 
-    bandwidth_gbps: float = Field(default=1.0, gt=0, description="total egress, shared by all pulls")
+    bandwidth_gbps: float = Field(default=1.0, gt=0, le=limits.MAX_GBPS,
+
+                                  description="total egress, shared by all pulls")
     rtt_s: float = Field(default=0.05, ge=0, description="round trip per layer request")
     mirror: MirrorSpec | None = None
 

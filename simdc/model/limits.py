@@ -42,6 +42,12 @@ MAX_OVERCOMMIT = 1e6
 # Disk sizes (image caches, VM disk images): the largest SSD sold, 122.88 TB (Solidigm
 # D5-P5336, 2024; ~114,000 GiB), with ×1000 head-room.
 MAX_DISK_GIB = 114_000_000.0
+# Link and registry bandwidths: the fastest Ethernet standard, 800 Gbit/s (IEEE 802.3df-2024),
+# with ×1000 head-room; above it a pull takes no time at all to the double's precision.
+MAX_GBPS = 800_000.0
+# A demand spike's factor: a million-fold burst is far beyond any trace's peak-to-mean
+# (Azure Functions 2019: ~10^3 at the extreme); base demand (MAX_DEMAND) × it stays finite.
+MAX_SPIKE_FACTOR = 1e6
 # A service's demand, in cores or requests per second (and each step's or series' value):
 # a million hosts (MAX_HOSTS) of 1,000 cores; request rates of the largest web services
 # are about 10^5-10^7 per second. Beyond it sums over a run overflow to inf.
@@ -68,5 +74,11 @@ NOTES = {
     ("disk_gib", "less_than_equal"): "1000 x the largest SSD sold",
     ("default_disk_gib", "less_than_equal"): "1000 x the largest SSD sold",
     ("cores", "less_than_equal"): "a million hosts of 1,000 cores",
+    ("reserved_memory_gib", "less_than_equal"): "1000 x the largest server sold",
+    ("vcpus", "less_than_equal"): "1000 x the largest server sold",
+    ("memory_used_gib", "less_than_equal"): "1000 x the largest server sold",
+    ("net_gbps", "less_than_equal"): "1000 x the fastest Ethernet, 800 Gbit/s",
+    ("bandwidth_gbps", "less_than_equal"): "1000 x the fastest Ethernet, 800 Gbit/s",
+    ("factor", "less_than_equal"): "a million-fold spike",
     ("requests_per_s", "less_than_equal"): "far above any web service",
 }

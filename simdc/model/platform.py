@@ -29,8 +29,8 @@ class VmSize(Spec):
     """One size of a cloud's VM catalogue: its name, vCPUs and memory (GiB), both > 0."""
 
     name: str = Field(min_length=1)
-    vcpus: float = Field(gt=0)
-    memory_gib: float = Field(gt=0)
+    vcpus: float = Field(gt=0, le=limits.MAX_HOST_CPU_CORES)
+    memory_gib: float = Field(gt=0, le=limits.MAX_HOST_MEMORY_GIB)
 
 
 # Azure's general-purpose sizes, Av2 and Dv5 series (vCPUs, memory GiB), from the size

@@ -33,7 +33,7 @@ class Spike(Spec):
 
     at_s: float = Field(ge=0)
     duration_s: float = Field(gt=0)
-    factor: float = Field(gt=0)
+    factor: float = Field(gt=0, le=limits.MAX_SPIKE_FACTOR)
 
 
 class DemandSpec(Spec):
@@ -157,9 +157,10 @@ class ServiceSpec(Spec):
                                                                    "'*': every job with replicas")
     image: str = ""
     replicas: int | None = Field(default=None, ge=0, le=10_000)
-    cpu_cores: float | None = Field(default=None, gt=0)
-    memory_gib: float | None = Field(default=None, gt=0)
-    memory_used_gib: float | None = Field(default=None, gt=0, description="default: memory_gib")
+    cpu_cores: float | None = Field(default=None, gt=0, le=limits.MAX_HOST_CPU_CORES)
+    memory_gib: float | None = Field(default=None, gt=0, le=limits.MAX_HOST_MEMORY_GIB)
+    memory_used_gib: float | None = Field(default=None, gt=0, le=limits.MAX_HOST_MEMORY_GIB,
+                                          description="default: memory_gib")
     readiness_s: float = Field(default=0.0, ge=0)
     max_surge: int | str = "25%"
     max_unavailable: int | str = "25%"

@@ -15,8 +15,8 @@ from simdc.model.distribution import Distribution
 class SizeClass(Spec):
     """One instance size of the mix: vCPUs (or CPU request) and memory (VM size or request)."""
 
-    cpu_cores: float = Field(gt=0)
-    memory_gib: float = Field(gt=0)
+    cpu_cores: float = Field(gt=0, le=limits.MAX_HOST_CPU_CORES)
+    memory_gib: float = Field(gt=0, le=limits.MAX_HOST_MEMORY_GIB)
     weight: float = Field(gt=0, description="relative frequency; weights need not sum to 1")
 
 
