@@ -18,6 +18,7 @@ from simdc.cli import app
 from simdc.engine.services import plain_series
 from simdc.errors import SweepError
 from simdc.model import limits
+from tests.test_out_safety import one_error_line
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 GIB = 2**30
@@ -37,17 +38,6 @@ BOUNDS = {
 
 def invoke(*args) -> object:
     return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def one_error(result, *fragments: str) -> str:
-    """Exit 2 and exactly one ``error:`` line holding every fragment, no traceback."""
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), lines
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -78,7 +68,7 @@ def test_values_up_to_a_bound_are_accepted_and_above_it_refused(write_config, ke
 ])
 def test_absurd_sizes_are_one_error_line_exit_2(config, setting, fragments):
     result = invoke("run", CONFIGS / f"{config}.toml", "--set", setting, "--no-write")
-    one_error(result, *fragments)
+    one_error_line(result, *fragments)
 
 
 def test_a_steps_value_above_the_bound_is_refused(write_config):
@@ -116,17 +106,17 @@ def test_a_demand_series_cut_mid_line_is_refused_with_its_line(tmp_path):
 def test_a_toml_date_is_shown_as_its_text_not_a_python_repr(tmp_path):
     path = tmp_path / "dated.toml"
     path.write_text((CONFIGS / "host64g.toml").read_text().replace("seed = 1", "seed = 2024-01-01"))
-    line = one_error(invoke("run", path, "--no-write"), "simulation.seed", "2024-01-01")
+    line = one_error_line(invoke("run", path, "--no-write"), "simulation.seed", "2024-01-01")
     assert "datetime" not in line
 
 
 def test_an_empty_grid_value_is_refused():
-    one_error(invoke("sweep", CONFIGS / "host64g.toml", "--grid", "host.memory_gib=32,,64"),
+    one_error_line(invoke("sweep", CONFIGS / "host64g.toml", "--grid", "host.memory_gib=32,,64"),
               "--grid", "empty")
 
 
 def test_expected_a_list_shows_how_to_write_one():
-    one_error(invoke("run", CONFIGS / "host64g.toml", "--set", "simulation.platforms=vm", "--no-write"),
+    one_error_line(invoke("run", CONFIGS / "host64g.toml", "--set", "simulation.platforms=vm", "--no-write"),
               "expected a list", """'simulation.platforms=["vm"]'""")
 
 
@@ -150,7 +140,7 @@ def test_workers_refused_on_the_command_line_before_any_starts(monkeypatch):
     started = []
     monkeypatch.setattr(sweeping, "_start_local_cluster", lambda n: started.append(n))
     monkeypatch.setenv("SIMDC_AVAILABLE_BYTES", str(300 * 2**20))  # room for one worker's imports
-    one_error(invoke("run", CONFIGS / "cells.toml", "--set", "simulation.duration_s=3600", "--workers", "1000",
+    one_error_line(invoke("run", CONFIGS / "cells.toml", "--set", "simulation.duration_s=3600", "--workers", "1000",
                      "--no-write"), "--workers", "available")
     assert started == []
 
