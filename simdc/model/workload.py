@@ -101,7 +101,9 @@ class SyntheticSpec(Spec):
     memory_usage: UsageFraction = Field(default_factory=lambda: UsageFraction(mean=0.30, concentration=6.0))
     batch_fraction: float = Field(default=0.0, ge=0, le=1, description="share of instances of kind 'batch'")
     # Usage over time: each instance's mean × a shared diurnal factor × lognormal noise,
-    # redrawn every usage_step_s (5-minute readings, as the Azure and Bitbrains traces).
+    # read every usage_step_s. The noise is drawn per 5-minute window of age (the
+    # readings σ is calibrated on, Azure and Bitbrains), so a finer step does not draw
+    # it more often; a longer step draws σ of its own average (usage.step_sigma).
     usage_step_s: float = Field(default=300.0, ge=limits.MIN_STEP_S)
     # Azure 2019: p95 ÷ mean of each VM's 5-minute average CPU, median over the 20 VMs of
     # traces/azure_v2_2019 (vm_cpu_readings): 1.56, IQR 1.36-1.67 (CALIBRATION.md). With

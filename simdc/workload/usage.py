@@ -27,6 +27,25 @@ from simdc.errors import InputError
 
 DAY_S = 86400.0
 _INV_CDF = NormalDist().inv_cdf
+# The noise's σ are calibrated on 5-minute averages (Azure 2019 VM CPU readings, Bitbrains
+# Rnd memory: CALIBRATION.md), so the noise is drawn once per 5-minute window of an
+# instance's age, whatever the usage step: a finer step resolves the diurnal shape and
+# the engine's reactions more finely without drawing the calibrated noise more often.
+NOISE_WINDOW_S = 300.0
+
+
+def step_sigma(sigma: float, step_s: float) -> float:
+    """σ of the lognormal noise of a ``step_s`` average, given σ of 5-minute averages.
+
+    A step longer than :data:`NOISE_WINDOW_S` averages n = step_s / 300 independent
+    windows, each lognormal with mean 1 and variance e^{σ²} − 1; the average has mean 1
+    and variance (e^{σ²} − 1) / n, and the lognormal with those two moments has
+    σ_step² = ln(1 + (e^{σ²} − 1) / n). (Matching the first two moments, not the shape:
+    an assumption.) Steps of 5 minutes or less keep σ.
+    """
+    if step_s <= NOISE_WINDOW_S or sigma == 0:
+        return sigma
+    return math.sqrt(math.log1p(math.expm1(sigma * sigma) * NOISE_WINDOW_S / step_s))
 
 
 class ConstantUsage:
@@ -159,21 +178,27 @@ class SeriesUsage:
 class SyntheticUsage:
     """``usage(t) = mean × diurnal(t) × exp(σ·z − σ²/2)``, clipped at 0.
 
-    ``z = √c·g(step) + √(1−c)·e(instance, step)``: a common shock ``g`` shared by all
+    ``z = √c·g(window) + √(1−c)·e(instance, window)``: a common shock ``g`` shared by all
     instances (correlation ``c``) and an own one ``e``, both standard normal and
-    independent across steps. ``diurnal(t) = 1 + a·cos(2π(t − peak)/day)`` is shared too.
-    The mean of the lognormal factor is 1, so each instance keeps its mean usage.
+    independent across noise windows. ``diurnal(t) = 1 + a·cos(2π(t − peak)/day)`` is
+    shared too. The mean of the lognormal factor is 1, so each instance keeps its mean usage.
+
+    The noise window is the larger of ``step_s`` and :data:`NOISE_WINDOW_S` (the 5 minutes
+    σ is calibrated on): a step under 5 minutes reads the same draw until its window
+    ends; a longer step draws once with σ of its own length's average (:func:`step_sigma`).
+    So the noise an instance sees does not depend on how finely the engine steps.
     """
 
     def __init__(self, cpu: np.ndarray, mem: np.ndarray, *, step_s: float, seed: int,
                  cpu_burstiness: float, memory_burstiness: float, correlation: float,
                  diurnal_amplitude: float, diurnal_peak_s: float):
         self.cpu, self.mem, self.step_s = cpu, mem, float(step_s)
+        self.window_s = max(self.step_s, NOISE_WINDOW_S)  # the noise is redrawn this often
         self.seed = int(seed)
         self._cache: dict[int, tuple[int, int, float]] = {}
         self._first: dict[int, np.ndarray] = {}  # per stream: every instance's own factor at age 0
         self._start: tuple[int, float, float] | None = None  # (step, shared CPU and memory factors)
-        self.sigma_cpu, self.sigma_mem = cpu_burstiness, memory_burstiness
+        self.sigma_cpu, self.sigma_mem = step_sigma(cpu_burstiness, step_s), step_sigma(memory_burstiness, step_s)
         self.common, self.own = math.sqrt(correlation), math.sqrt(1 - correlation)
         self.amplitude, self.peak_s = diurnal_amplitude, diurnal_peak_s
 
@@ -201,7 +226,7 @@ class SyntheticUsage:
 
     def at_start(self, inst: np.ndarray, start_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`at` at age 0 for instances started at different times ``start_s``."""
-        step = np.floor_divide(start_s, self.step_s).astype(np.int64)
+        step = np.floor_divide(start_s, self.window_s).astype(np.int64)
         shape = (1.0 + self.amplitude * np.cos(2 * np.pi * (start_s - self.peak_s) / DAY_S)
                  if self.amplitude else np.ones(len(inst)))
         ids, k = inst.astype(np.uint64), np.zeros(len(inst), dtype=np.uint64)
@@ -214,8 +239,8 @@ class SyntheticUsage:
         return self.cpu[inst] * shape * cpu_factor, self.mem[inst] * mem_factor
 
     def at(self, inst: np.ndarray, age_s: np.ndarray, now: float) -> tuple[np.ndarray, np.ndarray]:
-        step = int(now // self.step_s)
-        k = np.floor(age_s / self.step_s).astype(np.uint64)
+        step = int(now // self.window_s)
+        k = np.floor(age_s / self.window_s).astype(np.uint64)
         shape = self._shape(now)
         hashed = _hash(inst.astype(np.uint64), k)  # the same for both streams: taken once
         cpu = self.cpu[inst] * shape * self._factor(self.sigma_cpu, hashed, step, 1)
@@ -224,7 +249,7 @@ class SyntheticUsage:
 
     def at_one(self, i: int, age_s: float, now: float) -> tuple[float, float]:
         """:meth:`at` for one instance, in plain Python: the same numbers, 50× faster."""
-        step, k = int(now // self.step_s), int(age_s // self.step_s)
+        step, k = int(now // self.window_s), int(age_s // self.window_s)
         if k == 0:  # a start, the hot case: the instance's own factors times the step's shared ones
             cached = self._start
             if cached is None or cached[0] != step:
@@ -247,11 +272,11 @@ class SyntheticUsage:
         shared factors kept in the closure."""
         cpu, mem = (memoryview(np.ascontiguousarray(values, dtype=float)) for values in (self.cpu, self.mem))
         cpu_own, mem_own = (memoryview(own) for own in self._own_first())
-        step_s, flat = self.step_s, self.amplitude == 0
+        window_s, flat = self.window_s, self.amplitude == 0
         shared = [-1, 1.0, 1.0]  # the step they are for; the CPU and memory factors
 
         def at_start(i: int, now: float) -> tuple[float, float]:
-            step = int(now // step_s)
+            step = int(now // window_s)
             if step != shared[0]:
                 shared[:] = step, self._shared(self.sigma_cpu, step, 1), self._shared(self.sigma_mem, step, 2)
             shape = 1.0 if flat else self._shape(now)

@@ -1,0 +1,91 @@
+"""The synthetic usage noise does not depend on how finely the engine steps.
+
+σ is calibrated on 5-minute averages (CALIBRATION.md), so whatever ``usage_step_s``
+the 5-minute averages simdc produces must have the calibrated burstiness, and a longer
+step's values must have the spread of averages of that many 5-minute windows.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simdc.workload.usage import NOISE_WINDOW_S, SyntheticUsage, step_sigma
+
+VMS = 400
+DAYS = 2
+
+
+def series(step_s: float, sigma: float = 0.3, correlation: float = 0.0, seed: int = 7) -> np.ndarray:
+    """CPU of ``VMS`` instances of mean 1, all started at 0, read every ``step_s`` for
+    ``DAYS`` days as the engine reads it: shape (steps, VMS)."""
+    model = SyntheticUsage(np.ones(VMS), np.ones(VMS), step_s=step_s, seed=seed, cpu_burstiness=sigma,
+                           memory_burstiness=sigma, correlation=correlation, diurnal_amplitude=0.0,
+                           diurnal_peak_s=0.0)
+    inst = np.arange(VMS)
+    steps = int(DAYS * 86400 // step_s)
+    out = np.empty((steps, VMS))
+    for k in range(steps):
+        now = k * step_s
+        out[k], _ = model.at(inst, np.full(VMS, now), now)
+    return out
+
+
+def burstiness(values: np.ndarray) -> float:
+    """Median over instances of p95 ÷ mean (the CALIBRATION.md statistic)."""
+    return float(np.median(np.quantile(values, 0.95, axis=0) / values.mean(axis=0)))
+
+
+def averaged(values: np.ndarray, n: int) -> np.ndarray:
+    """Averages of ``n`` consecutive rows (the 5-minute averages of a finer series)."""
+    rows = len(values) // n * n
+    return values[:rows].reshape(-1, n, values.shape[1]).mean(axis=1)
+
+
+@pytest.mark.parametrize("step_s", [10.0, 60.0, 150.0])
+def test_five_minute_averages_keep_the_calibrated_burstiness_at_a_finer_step(step_s):
+    """p95/mean of 5-minute averages: exp(1.645σ − σ²/2) = 1.57 for σ = 0.3 (lognormal of
+    mean 1), the same at a 10-s step as at the 5-minute step, within sampling error."""
+    theory = math.exp(1.6448536 * 0.3 - 0.3 ** 2 / 2)
+    fine = burstiness(averaged(series(step_s), int(NOISE_WINDOW_S // step_s)))
+    coarse = burstiness(series(NOISE_WINDOW_S))
+    assert abs(fine - theory) < 0.03, (fine, theory)
+    assert abs(fine - coarse) < 0.03, (fine, coarse)
+
+
+def test_a_finer_step_reads_one_draw_per_five_minutes():
+    """Within a 5-minute window of age every 60-s step reads the same value; the windows
+    differ (an independent draw each)."""
+    values = series(60.0)
+    windows = values[: len(values) // 5 * 5].reshape(-1, 5, VMS)
+    assert (windows == windows[:, :1, :]).all()
+    assert (np.diff(windows[:, 0, :], axis=0) != 0).mean() > 0.99
+
+
+@pytest.mark.parametrize("step_s", [900.0, 3600.0])
+def test_a_longer_step_has_the_spread_of_averaged_five_minute_windows(step_s):
+    """An hourly step's values spread like the averages of twelve 5-minute values: their
+    coefficient of variation matches sqrt((e^{σ²} − 1)/n), computed from 5-minute draws."""
+    n = int(step_s // NOISE_WINDOW_S)
+    five = averaged(series(NOISE_WINDOW_S), n)
+    long = series(step_s)
+    cv_five, cv_long = five.std() / five.mean(), long.std() / long.mean()
+    theory = math.sqrt(math.expm1(0.3 ** 2) / n)
+    assert abs(cv_long - theory) < 0.1 * theory, (cv_long, theory)
+    assert abs(cv_five - theory) < 0.1 * theory, (cv_five, theory)
+    assert abs(long.mean() - 1) < 0.01
+
+
+@settings(max_examples=40, deadline=None)
+@given(sigma=st.floats(0.01, 2.0), step_s=st.floats(1.0, 86400.0))
+def test_step_sigma_keeps_mean_one_and_divides_the_variance(sigma, step_s):
+    """The lognormal of σ_step has variance (e^{σ²} − 1)·min(1, 300/step): a step of 5
+    minutes or less keeps σ; a longer one never exceeds it."""
+    s = step_sigma(sigma, step_s)
+    n = max(step_s / NOISE_WINDOW_S, 1.0)
+    assert math.isclose(math.expm1(s * s), math.expm1(sigma * sigma) / n, rel_tol=1e-9)
+    assert s <= sigma
