@@ -45,7 +45,8 @@ from simdc.workload.readers.common import (BLOCK_BYTES, LARGEST_INT, BadRows, Fi
 
 TABLE = "instances"  # the name bad rows are counted under
 # The typed read's text per block, bytes: the columns are joined at the end, so a small
-# block only bounds the text held at once (measured: 1 MiB parses as fast as 16 MiB).
+# block only bounds the text held at once. 1 MiB parses as fast as 16 MiB and holds less
+# (benchmarks/README.md, "Erlang-B from a trace file (issue #16, `trace`)").
 TYPED_BLOCK_BYTES = 1 << 20
 # Every column, as the validators check it. Sizes, lifetimes and limits must also be
 # > 0, which a Field's inclusive bounds cannot say: see POSITIVE.
