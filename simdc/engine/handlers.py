@@ -103,7 +103,9 @@ class FastLane(Simulation):
         if self.services is not None:  # replicas created as the run goes (simdc.engine.services)
             return False
         host = self.hosts[0]  # the platform's sensitivities, the same on every host
-        return not ((host.k_membw > 0 and any(self.membw)) or (host.k_io > 0 and any(self.io)))
+        # the intensities are typed arrays: tested in numpy, not element by element
+        return not ((host.k_membw > 0 and np.asarray(self.membw).any())
+                    or (host.k_io > 0 and np.asarray(self.io).any()))
 
     def bounded(self) -> bool:
         """Whether no host can ever be contended or short of memory: every instance's

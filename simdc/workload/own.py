@@ -44,6 +44,10 @@ from simdc.workload.readers.common import (BLOCK_BYTES, LARGEST_INT, BadRows, Fi
                                            read_blocks, shown)
 
 TABLE = "instances"  # the name bad rows are counted under
+# The typed read's text per block, bytes: the columns are joined at the end, so a small
+# block only bounds the text held at once. 1 MiB parses as fast as 16 MiB and holds less
+# (benchmarks/README.md, "Erlang-B from a trace file (issue #16, `trace`)").
+TYPED_BLOCK_BYTES = 1 << 20
 # Every column, as the validators check it. Sizes, lifetimes and limits must also be
 # > 0, which a Field's inclusive bounds cannot say: see POSITIVE.
 FIELDS = {f.name: f for f in (
@@ -143,10 +147,16 @@ def read_instances(path: Path, bad: BadRows, block_bytes: int = BLOCK_BYTES) -> 
 
 
 def _typed_csv_parts(path: Path, names: list[str], probe: BadRows, block_bytes: int) -> list | None:
-    """The checked parts of a CSV file read with typed columns, or None when Arrow
-    refuses a value or a row's field count (the text path then finds and names it)."""
+    """The checked parts of a CSV file read with typed columns (one part: the whole
+    file), or None when Arrow refuses a value or a row's field count, or a check finds
+    a bad row (the text path then finds and names it).
+
+    The text is parsed in blocks of at most :data:`TYPED_BLOCK_BYTES`; each column is
+    joined once and checked whole: a bad row here only sends the file to the text path,
+    so nothing needs checking block by block.
+    """
     types = {n: pa.string() if FIELDS[n].kind == "str" else pa.float64() for n in names}
-    parts, start = [], 0
+    chunks: dict[str, list] = {n: [] for n in names}
     try:
         source = open_data(path)  # decompressed as the text path does (Arrow alone reads xz as text)
     except InputError:
@@ -155,7 +165,7 @@ def _typed_csv_parts(path: Path, names: list[str], probe: BadRows, block_bytes: 
         reader = pacsv.open_csv(
             source,
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False,
-                                           block_size=block_bytes),
+                                           block_size=min(block_bytes, TYPED_BLOCK_BYTES)),
             # a row with the wrong field count raises (Arrow's default): no handler, which
             # Arrow would call with the row decoded, and a row not UTF-8 would fail there
             # outside any try (printed as "Exception ignored in ...")
@@ -163,20 +173,39 @@ def _typed_csv_parts(path: Path, names: list[str], probe: BadRows, block_bytes: 
             convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True, null_values=[""]),
         )
         for batch in reader:
-            rows = np.arange(start, start + batch.num_rows)
-            start += batch.num_rows
-            values = {n: _typed(batch.column(n), FIELDS[n]) for n in names}
-            if any(FIELDS[n].kind != "str" and np.isnan(v).sum() > batch.column(n).null_count
-                   for n, v in values.items()):
-                return None  # a "nan" in the text, which the typed read cannot tell from an empty value
-            parts.append(_check_values(values, rows, lambda row: "", probe))
-            if probe.counts:
-                return None
+            for n, chunk in zip(names, batch.columns):
+                chunks[n].append(chunk)
     except (pa.ArrowException, OSError, EOFError, zlib.error, lzma.LZMAError):
         return None  # the text path reads the file again and names what is wrong
     finally:
         source.close()
-    return parts
+    if not chunks[names[0]]:
+        return None  # no rows: the text path says so
+    values = {}
+    for n in names:
+        if FIELDS[n].kind == "str":
+            values[n] = _typed(_concat(chunks[n]), FIELDS[n])
+            continue
+        # numbers: each block's values as floats, joined into one array of the table's own
+        column = _concat([chunk.to_numpy(zero_copy_only=False) for chunk in chunks[n]])
+        nulls = sum(chunk.null_count for chunk in chunks[n])
+        if _has_nan_text(column, nulls):
+            return None  # a "nan" in the text, which the typed read cannot tell from an empty value
+        values[n] = column
+    part = _check_values(values, np.arange(len(values[names[0]])), lambda row: "", probe)
+    return None if probe.counts else [part]
+
+
+def _has_nan_text(column: np.ndarray, nulls: int) -> bool:
+    """Whether a typed column holds more NaN than it has empty values (``nulls``): a
+    value written "nan", which a check of NaN would take for an empty one. Without
+    empty values, one sum decides (NaN only if some value is NaN, or infinities of
+    both signs are, which the full count then clears)."""
+    if nulls == len(column):
+        return False
+    if not nulls and not np.isnan(np.add.reduce(column)):
+        return False
+    return int(np.count_nonzero(np.isnan(column))) > nulls
 
 
 def _typed(column: pa.Array, spec: Field):
@@ -327,16 +356,22 @@ def _check_values(values: dict[str, np.ndarray], rows: np.ndarray, where, bad: B
                     broken = pc.match_substring_regex(column, "[\r\n]").fill_null(False)
                     flag(broken.to_numpy(zero_copy_only=False),
                          f"{name} holds a line break (a quote opened and not closed?)")
+            if isinstance(column, np.ndarray) and column.dtype.kind == "f" and _clean_numbers(column, spec,
+                                                                                         name in POSITIVE):
+                continue  # nothing below can flag a value of it
             if converted or not (isinstance(column, pa.Array) or column.dtype.kind == "f"):
                 pass  # checked as text already; integer Parquet ids
             elif spec.kind == "str":
-                empty = column.is_null().to_numpy(zero_copy_only=False)
-                if spec.required:
-                    flag(empty, f"{name} is empty")
+                if spec.required and column.null_count:
+                    flag(column.is_null().to_numpy(zero_copy_only=False), f"{name} is empty")
                 if spec.choices is not None:
-                    valid = pc.is_in(column, value_set=pa.array(spec.choices)).fill_null(False)
-                    flag(~empty & ~valid.to_numpy(zero_copy_only=False),
-                         f"{name} must be one of {', '.join(spec.choices)}", column)
+                    # each value one of the (distinct) choices, or empty: the counts add up
+                    if sum(pc.equal(column, choice).true_count for choice in spec.choices) + column.null_count \
+                            < len(column):
+                        empty = column.is_null().to_numpy(zero_copy_only=False)
+                        valid = pc.is_in(column, value_set=pa.array(spec.choices)).fill_null(False)
+                        flag(~empty & ~valid.to_numpy(zero_copy_only=False),
+                             f"{name} must be one of {', '.join(spec.choices)}", column)
             else:
                 empty = np.isnan(column)  # typed reads give NaN for empty; a NaN in the data is no finite number
                 if spec.required:
@@ -358,6 +393,33 @@ def _check_values(values: dict[str, np.ndarray], rows: np.ndarray, where, bad: B
         values = {name: _take(column, keep) for name, column in values.items()}
         rows = rows[keep]
     return values, rows
+
+
+def _clean_numbers(column: np.ndarray, spec: Field, positive: bool) -> bool:
+    """True when no check of :func:`_check_values` can flag a value of the float column
+    ``column`` (``positive``: it is one of :data:`POSITIVE`): its extremes, NaN aside,
+    finite and within the field's bounds, and no NaN where a value is required (an
+    integer field: every value whole and in range). A few passes without the masks;
+    False sends the column through the masks, which name the rows."""
+    if not len(column):
+        return True
+    lo, hi = np.fmin.reduce(column), np.fmax.reduce(column)  # NaN only when every value is NaN
+    if lo != lo:
+        return not spec.required
+    if not (-np.inf < lo and hi < np.inf):
+        return False
+    if (spec.low is not None and lo < spec.low) or (spec.high is not None and hi > spec.high) or (positive and lo <= 0):
+        return False
+    # finite extremes: a NaN sum means a NaN (or partial sums overflowing both ways: the masks clear it)
+    if spec.required and np.isnan(np.add.reduce(column)):
+        return False
+    if spec.kind == "int":
+        if max(-lo, hi) >= LARGEST_INT:
+            return False
+        fraction = np.trunc(column)
+        np.subtract(column, fraction, out=fraction)  # 0 for a whole number, NaN for NaN
+        return np.fmin.reduce(fraction) == 0 and np.fmax.reduce(fraction) == 0
+    return True
 
 
 def _take(column, which: np.ndarray):
@@ -408,6 +470,8 @@ def _table(path: Path, names: list[str], parts: list, where, bad: BadRows,
         column = given.get(name)
         if column is None:
             return np.broadcast_to(np.asarray(default, dtype=float), (n,))
+        if np.isscalar(default) and np.isnan(default):
+            return column  # empty stays NaN
         return np.where(np.isnan(column), default, column) if np.isnan(column).any() else column
 
     def sort(column):
@@ -440,8 +504,11 @@ def _table(path: Path, names: list[str], parts: list, where, bad: BadRows,
         raise InputError(f"{path}: columns job and service both given; they are one column (the job or service an "
                          "instance is a replica of): keep one")
     job = given.get("job", given.get("service"))
-    job = pc.fill_null(pa.nulls(n, pa.string()) if job is None else job, "")
-    table["job"] = pd.Categorical(sort(job))
+    if job is None or job.null_count == n:  # in no job: every value "", as the general case would give it
+        table["job"] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8),
+                                                 dtype=pd.Categorical(pa.array([""]).to_pandas()).dtype)
+    else:
+        table["job"] = pd.Categorical(sort(pc.fill_null(job, "")))
     if "parents" in given:
         table["parents"] = np.asarray(sort(pc.fill_null(given["parents"], "")), dtype=object)
     # copy=False: each column stays its own block, as it is (no copy, nothing

@@ -61,6 +61,25 @@ def test_the_chosen_size_is_the_smallest_that_holds_the_need_and_the_guest(sizes
     np.testing.assert_array_equal(again[1], memory)
 
 
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(SIZE, min_size=1, max_size=12), need=NEED, rows=st.integers(1, 40),
+       guest_mib=st.sampled_from([0.0, 235.0]))
+def test_a_workload_of_one_need_gets_for_every_row_what_that_need_gets(sizes, need, rows, guest_mib):
+    """Rows that all ask the same (a loss study's equal VMs, fitted once) get, each, the
+    smallest holding size by brute force over the catalogue (or the need plus the guest,
+    custom), and exactly the arrays the same rows get in a workload of two needs."""
+    platform = platform_of(sizes, guest_mib)
+    cpu, mem = np.full(rows, need[0]), np.full(rows, need[1])
+    got = vm_sizes(platform, cpu, mem)
+    mixed = vm_sizes(platform, np.append(cpu, need[0] + 1), np.append(mem, need[1] + 1))
+    for one, two in zip(got, mixed):
+        assert one.dtype == two.dtype
+        np.testing.assert_array_equal(one, two[:rows])
+    holding = [(c, m) for c, m in sizes if c >= need[0] and m >= need[1] + guest_mib / 1024]
+    want = min(holding) if holding else (need[0], need[1] + guest_mib / 1024)
+    assert (got[0] == want[0]).all() and np.allclose(got[1], want[1], rtol=1e-12) and (got[2] == (not holding)).all()
+
+
 @settings(max_examples=60, deadline=None)
 @given(sizes=st.lists(SIZE, min_size=1, max_size=8), needs=st.lists(NEED, min_size=1, max_size=30),
        guest_mib=st.sampled_from([0.0, 235.0]))
