@@ -340,10 +340,6 @@ class Lane:
         """What the mode schedules at the start, after the first arrival, sample and step."""
 
     # -- the general engine's steps, shared by every mode
-    def place(self, i: int) -> int:
-        """The host the policy picks among those that fit, or -1 (Simulation._pick)."""
-        return self.pick(i)
-
     def ready(self, i: int, j: int, now: float, clock: float) -> None:
         """``i`` runs on host ``j`` from ``now`` (the mode's :meth:`start`); a service
         lives its lifetime from its first start, a batch instance until its work is done."""
@@ -428,7 +424,7 @@ class Lane:
             if state[i] != QUEUED:  # gave up while waiting
                 queue.popleft()
                 continue
-            j = self.place(i)
+            j = self.pick(i)  # the host the policy picks among those that fit, or -1
             if j < 0:
                 return
             queue.popleft()
@@ -555,6 +551,8 @@ class Lane:
             run_cpu, run_mem, cpu_limit, mem_limit, overhead = (self.run_cpu, self.run_mem, self.cpu_limit,
                                                                 self.mem_limit, self.overhead)
             placed_cpu_limit, mem_cap, queue_when_full = self.placed_cpu_limit, self.mem_cap, self.queue_when_full
+            # the placement's own methods, bound once (told's attributes: a lookup a call otherwise)
+            grew, shrank = (told.grew, told.shrank) if told is not None else (None, None)
         while True:
             now = submit[i]
             if inline and at_once[i] and not queue:  # (no dependencies in this mode)
@@ -570,8 +568,8 @@ class Lane:
                 if j >= 0:
                     booked_cpu[j] += book_cpu[i]
                     booked_mem[j] += book_mem[i]
-                    if told is not None:
-                        told.grew(j)
+                    if grew is not None:
+                        grew(j)
                     count = resident[j] = resident[j] + 1
                     if count == 1:
                         busy_since[j] = now
@@ -632,8 +630,8 @@ class Lane:
                         else:
                             booked_cpu[j] = booked_mem[j] = 0.0
                             busy_s[j] += ended - busy_since[j]
-                        if told is not None:
-                            told.shrank(j)
+                        if shrank is not None:
+                            shrank(j)
                         state[e] = COMPLETED
                         end_s[e] = ended
                         if not heap or heap[0][0] > t:
@@ -662,7 +660,7 @@ class Lane:
             queue = self.queue
             while queue and state[queue[0]] != QUEUED:  # drop those who gave up
                 queue.popleft()
-            j = -1 if queue else self.place(i)  # FIFO: nobody may overtake a waiting request
+            j = -1 if queue else self.pick(i)  # FIFO: nobody may overtake a waiting request
             if j < 0 and not queue:
                 self.note_no_host(i)
         elif j < 0:
