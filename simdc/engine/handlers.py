@@ -270,10 +270,11 @@ class Lane:
     inline = False  # the closed mode's hot path written out in the handlers
     # The collector pauses while the loop runs (:meth:`run`): the fast lane's handlers
     # create no reference cycles (timers are tuples, state is in lists), so a collection
-    # frees nothing, yet each young one still walked what was allocated since, heap
-    # timers and all: 1.5 % of simulate's instructions on CloudSimPy's workload
-    # (cachegrind; issue #16). Not in the general engine, whose SimPy processes (moves)
-    # and pulls make cycles that a long run must not keep until its end.
+    # frees nothing, yet each collection still walked what was allocated since, heap
+    # timers and all: 1.5 % of simulate's instructions on CloudSimPy's workload where the
+    # imports' objects are not frozen (a notebook, a sweep; the CLI freezes them, and
+    # gains nothing: cachegrind, issue #16). Not in the general engine, whose SimPy
+    # processes (moves) and pulls make cycles that a long run must not keep until its end.
     pauses_collector = True
     arrays = False  # whether the bookings are copied as arrays even where placement reads the lists
 
