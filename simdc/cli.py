@@ -21,7 +21,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.measure import Measurement
-from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from simdc.errors import SKIP_HINT, SimdcError
@@ -29,6 +28,7 @@ from simdc.__main__ import INTERRUPTED_EXIT_CODE, loaded
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.progress import TaskID
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Simulate VMs with preallocated resources versus containers that share them.")
@@ -256,6 +256,10 @@ def simulation_progress(console: Console, delay_s: float = 0.5):
     if not console.is_terminal:
         yield None
         return
+    # rich.progress (rich.live, its spinners) only for a bar drawn: off a terminal (a
+    # script, a benchmark) a run never draws one
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
     bar = Progress(TextColumn("{task.description:>12}"), BarColumn(), TaskProgressColumn(),
                    TextColumn("{task.fields[simulated]}"), TimeElapsedColumn(), console=console, transient=True)
     tasks: dict[str, TaskID] = {}
@@ -778,7 +782,8 @@ def count_progress(console: Console, what: str):
     if not console.is_terminal:
         yield None
         return
-    from rich.progress import MofNCompleteColumn, TimeRemainingColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
 
     with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), console=console, transient=True) as bar:

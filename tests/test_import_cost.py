@@ -125,3 +125,28 @@ def test_a_trace_run_without_usage_noise_loads_no_scipy(tmp_path):
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1:] in ([], [""])
+
+
+def test_simdc_run_off_a_terminal_loads_no_progress_bar_and_no_engine_feature_it_does_not_use(tmp_path):
+    """``simdc run`` as a script or a benchmark runs it (stderr not a terminal, no
+    recommender, no energy meter) never draws a bar nor observes usage: rich.progress
+    (with rich.live and its spinners), simdc.engine.recommender and simdc.engine.meter
+    stay out, as do scipy, dask and plotly (issue #16, CloudSimPy's workload through
+    ``simdc run``). The run itself must succeed, or the probe proves nothing."""
+    (tmp_path / "w.csv").write_text("id,submit_s,duration_s,cpu_cores,memory_gib\n1,0,10,1,1\n2,5,10,1,1\n")
+    config = tmp_path / "c.toml"
+    config.write_text('[simulation]\nduration_s = 60\n[host]\ncpu_cores = 4\nmemory_gib = 8\n'
+                      '[workload]\ntrace = "w.csv"\n')
+    deferred = ("rich.progress", "rich.live", "simdc.engine.recommender", "simdc.engine.meter", "scipy", "dask",
+                "plotly")
+    probe = ("import sys\n"
+             f"sys.argv = ['simdc', 'run', {str(config)!r}, '--out', {str(tmp_path / 'out')!r}]\n"
+             "from simdc.__main__ import main\n"
+             "try:\n    main()\nexcept SystemExit as done:\n    code = done.code\n"
+             f"print(code, ','.join(sorted(set(sys.modules) & set({deferred!r}))))\n")  # a package's parent is loaded too
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    code, _, loaded = done.stdout.strip().splitlines()[-1].partition(" ")
+    assert code in ("0", "None"), done.stderr
+    assert (tmp_path / "out" / "instances.parquet").exists()
+    assert loaded == ""

@@ -48,6 +48,7 @@ admission by the recommender go there from the start (:meth:`FastLane.applies`).
 
 from __future__ import annotations
 
+import gc
 import heapq
 import operator
 
@@ -269,6 +270,14 @@ class Lane:
     touches = False  # whether it does (a flag: reading a method to test it makes a bound method)
     sums = None  # brings demand_sum and mem_sum up to date before a sample, where they lag
     inline = False  # the closed mode's hot path written out in the handlers
+    # The collector pauses while the loop runs (:meth:`run`): the fast lane's handlers
+    # create no reference cycles (timers are tuples, state is in lists), so a collection
+    # frees nothing, yet each collection still walked what was allocated since, heap
+    # timers and all: 1.5 % of simulate's instructions on CloudSimPy's workload where the
+    # imports' objects are not frozen (a notebook, a sweep; the CLI freezes them, and
+    # gains nothing: cachegrind, issue #16). Not in the general engine, whose SimPy
+    # processes (moves) and pulls make cycles that a long run must not keep until its end.
+    pauses_collector = True
     arrays = False  # whether the bookings are copied as arrays even where placement reads the lists
 
     def __init__(self, sim: FastLane) -> None:
@@ -342,10 +351,6 @@ class Lane:
         """What the mode schedules at the start, after the first arrival, sample and step."""
 
     # -- the general engine's steps, shared by every mode
-    def place(self, i: int) -> int:
-        """The host the policy picks among those that fit, or -1 (Simulation._pick)."""
-        return self.pick(i)
-
     def ready(self, i: int, j: int, now: float, clock: float) -> None:
         """``i`` runs on host ``j`` from ``now`` (the mode's :meth:`start`); a service
         lives its lifetime from its first start, a batch instance until its work is done."""
@@ -430,7 +435,7 @@ class Lane:
             if state[i] != QUEUED:  # gave up while waiting
                 queue.popleft()
                 continue
-            j = self.place(i)
+            j = self.pick(i)  # the host the policy picks among those that fit, or -1
             if j < 0:
                 return
             queue.popleft()
@@ -557,6 +562,8 @@ class Lane:
             run_cpu, run_mem, cpu_limit, mem_limit, overhead = (self.run_cpu, self.run_mem, self.cpu_limit,
                                                                 self.mem_limit, self.overhead)
             placed_cpu_limit, mem_cap, queue_when_full = self.placed_cpu_limit, self.mem_cap, self.queue_when_full
+            # the placement's own methods, bound once (told's attributes: a lookup a call otherwise)
+            grew, shrank = (told.grew, told.shrank) if told is not None else (None, None)
         while True:
             now = submit[i]
             if inline and at_once[i] and not queue:  # (no dependencies in this mode)
@@ -572,8 +579,8 @@ class Lane:
                 if j >= 0:
                     booked_cpu[j] += book_cpu[i]
                     booked_mem[j] += book_mem[i]
-                    if told is not None:
-                        told.grew(j)
+                    if grew is not None:
+                        grew(j)
                     count = resident[j] = resident[j] + 1
                     if count == 1:
                         busy_since[j] = now
@@ -634,8 +641,8 @@ class Lane:
                         else:
                             booked_cpu[j] = booked_mem[j] = 0.0
                             busy_s[j] += ended - busy_since[j]
-                        if told is not None:
-                            told.shrank(j)
+                        if shrank is not None:
+                            shrank(j)
                         state[e] = COMPLETED
                         end_s[e] = ended
                         if not heap or heap[0][0] > t:
@@ -664,7 +671,7 @@ class Lane:
             queue = self.queue
             while queue and state[queue[0]] != QUEUED:  # drop those who gave up
                 queue.popleft()
-            j = -1 if queue else self.place(i)  # FIFO: nobody may overtake a waiting request
+            j = -1 if queue else self.pick(i)  # FIFO: nobody may overtake a waiting request
             if j < 0 and not queue:
                 self.note_no_host(i)
         elif j < 0:
@@ -774,7 +781,14 @@ class Lane:
         if self.usage.step_s is not None:
             _push(heap, (self.usage.step_s, _NORMAL, tick(), self.h_step, None))
         self.begin()
-        run_events(self.sim.env, heap, self.horizon, arrival, self.on_arrival)
+        paused = self.pauses_collector and gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            run_events(self.sim.env, heap, self.horizon, arrival, self.on_arrival)
+        finally:
+            if paused:
+                gc.enable()
         self.collect(self.horizon)
         # the timers left and the bound handlers refer to the lane: let it go when dropped
         heap.clear()
@@ -793,6 +807,7 @@ class GeneralLane(Lane):
     __slots__ = ()
 
     arrays = True  # note_no_host reads them
+    pauses_collector = False  # SimPy processes and pulls make cycles (Lane.pauses_collector)
 
     def begin(self) -> None:
         sim = self.sim

@@ -41,10 +41,8 @@ from simdc.engine.dependencies import Dependencies
 from simdc.engine.first_fit import few_sizes
 from simdc.engine.host import BookedArrays, Bookings, FleetFigures, FleetStep, HostState, SlotMirror
 from simdc.engine.images import LayerCache
-from simdc.engine.meter import Meter
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.placer import Placer
-from simdc.engine.recommender import OBSERVE_EVERY_S
 from simdc.engine.rules import (MIB_PER_GIB, capped_usage, caps, fits, fits_nowhere, footprints, host_specs,
                                 image_needs, over_memory, resident_overhead_gib, take_objects, virtualisation)
 from simdc.model.platform import VmPlatform
@@ -394,6 +392,9 @@ class Simulation:
     def _on_observe(self, now: float, value) -> None:
         """The recommender's minute: the usage of every running instance, CPU as given
         (what the cgroup would report) and memory in use."""
+        # only a run with a recommender observes (the module is imported where it is built)
+        from simdc.engine.recommender import OBSERVE_EVERY_S
+
         busy = [host for host in self.hosts if host.inst]
         if busy:
             inst = np.fromiter(itertools.chain.from_iterable(host.inst for host in busy), np.int64)
@@ -529,6 +530,8 @@ class Simulation:
 
         self._general_state()
         if self.meter_at_s:
+            from simdc.engine.meter import Meter  # only runs that read energy at moments
+
             self.meter = Meter(self, self.meter_at_s)
         if self.chunks is not None:
             from simdc.engine.chunks import RowGroups
