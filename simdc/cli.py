@@ -710,6 +710,7 @@ def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
     """The plan's table on stdout (and, for fewest hosts, the SLOs out of reach on stderr)."""
     if minimise == "cost":
         print_table(cost_plan_table(result.plan, slos, max_hosts))
+        _print_floors(result, max_hosts)
         return
     table = Table(title="fewest hosts meeting every SLO (value there, and its margin)", title_justify="left")
     table.add_column("platform")
@@ -723,14 +724,37 @@ def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
     for row in result.plan.to_dict("records"):
         needed = row["hosts_needed"]
         if needed is None or needed != needed:
-            table.add_row(str(row["platform"]), f"> {max_hosts}", *["–"] * (len(slos) + partial))
+            table.add_row(str(row["platform"]), _never(result, row, max_hosts), *["–"] * (len(slos) + partial))
             continue
         total = [f"{int(row['hosts_total'])}"] if partial else []
         table.add_row(str(row["platform"]), f"{int(needed)}", *total,
                       *[f"{row[s.metric]:.4g} ({row[f'{s.metric}_margin']:+.2g})" for s in slos])
     print_table(table)
+    _print_floors(result, max_hosts)
     for line in out_of_reach(result.evaluations, slos):
         err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _stopped_early(result, row: dict, max_hosts: int) -> bool:
+    """Whether the plan gave up on ``row``'s platform (and group) before ``max_hosts``:
+    a run showed that no count can meet the SLOs (its ``reason``)."""
+    runs = result.evaluations[result.evaluations["platform"] == row["platform"]]
+    if "group" in row and "group" in runs:
+        runs = runs[runs["group"] == row["group"]]
+    return bool(len(runs)) and int(runs["hosts"].max()) < max_hosts
+
+
+def _never(result, row: dict, max_hosts: int) -> str:
+    return "none" if _stopped_early(result, row, max_hosts) else f"> {max_hosts}"
+
+
+def _print_floors(result, max_hosts: int) -> None:
+    """A note per platform (and group) that no host count can serve: the plan's reason."""
+    for row in result.plan.to_dict("records"):
+        needed = row["hosts_needed"]
+        if (needed is None or needed != needed) and _stopped_early(result, row, max_hosts):
+            where = f"{row['platform']} ({row['group']})" if "group" in row else str(row["platform"])
+            err_console.print(f"note: {where}: {row['reason']}", markup=False, highlight=False, soft_wrap=True)
 
 
 def out_of_reach(evaluations: pd.DataFrame, slos: list) -> list[str]:
