@@ -135,7 +135,7 @@ def run(
 ) -> None:
     """Replay the workload on each platform and compare them."""
     from simdc.config import load_config
-    from simdc.results import Destination, check_not_input, fresh_results_dir
+    from simdc.results import Destination, check_not_input, fresh_results_dir, removed_if_unused
 
     if out is not None and write:
         check_not_input(out, [config_path])
@@ -155,8 +155,10 @@ def run(
         raise SimdcError(f"{flag}: runs the cells of a fleet of [[cells]] in parallel, and {config_path} has none "
                          "(one fleet runs in one process; a sweep's runs: simdc sweep)")
     # The destination is checked and claimed before simulating, not refused afterwards.
-    target = (out or fresh_results_dir("results", config_path.stem)) if write else None
-    with Destination(target, overwrite=overwrite) if write else contextlib.nullcontext() as destination:
+    fresh = fresh_results_dir("results", config_path.stem) if write and out is None else None  # made: no race
+    target = (out or fresh) if write else None
+    with removed_if_unused(fresh), \
+            Destination(target, overwrite=overwrite) if write else contextlib.nullcontext() as destination:
         if config.cells:
             _run_cells(config, config_path, seed, destination, scheduler, workers, output_format, report, memory_check)
             return
@@ -599,7 +601,7 @@ def sweep(
 ) -> None:
     """Run every grid point with independent seeds; write points.csv and aggregate.csv."""
     from simdc.config import load_config
-    from simdc.results import check_not_input, fresh_results_dir
+    from simdc.results import check_not_input, fresh_results_dir, removed_if_unused
     from simdc.sweeping import aggregate, check_metrics, parse_grid
     from simdc.sweeping import sweep as run_sweep
 
@@ -610,8 +612,9 @@ def sweep(
         raise SimdcError(f"--workers: must be >= 1 (got {workers})")
     keys = parse_grid(grid)
     check_metrics(config, metric or [])
-    target = out or fresh_results_dir("results", f"{config_path.stem}-sweep")
-    with count_progress(err_console, "points") as progress:
+    fresh = fresh_results_dir("results", f"{config_path.stem}-sweep") if out is None else None  # made: no race
+    target = out or fresh
+    with removed_if_unused(fresh), count_progress(err_console, "points") as progress:
         points = run_sweep(config, keys, replications, out=target, scheduler=scheduler, workers=workers,
                            progress=progress, check_memory=memory_check)
     for note in points.attrs.get("notes", []):

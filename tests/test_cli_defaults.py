@@ -1,0 +1,69 @@
+"""What a new user meets without reading further than the README: the default results
+folder, errors from --set, a bad option, a group that is not there."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import simdc.cli as cli
+from simdc.cli import app
+
+CONFIG = ('[simulation]\nduration_s = 600\nplatforms = ["vm"]\n[host]\ncpu_cores = 16\nmemory_gib = 32\n'
+          '[workload.synthetic]\narrival_rate_per_s = 0.01\n')
+
+
+def test_two_runs_started_together_each_get_their_own_default_folder(tmp_path):
+    """Two `simdc run c.toml` at once, neither given --out: each writes a whole results
+    folder of its own under results/ (the second was refused: 'another simdc run (pid …)
+    is writing it', both having picked results/c-STAMP)."""
+    (tmp_path / "c.toml").write_text(CONFIG)
+    command = [sys.executable, "-m", "simdc", "run", "c.toml", "--format", "csv"]
+    runs = [subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    done = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], done
+    folders = sorted((tmp_path / "results").iterdir())
+    assert len(folders) == 2 and all((folder / "manifest.json").is_file() for folder in folders), folders
+    assert all(folder.name.startswith("c-") for folder in folders)
+
+
+def test_a_default_folder_taken_in_the_same_second_gets_a_suffix(tmp_path, monkeypatch):
+    """The name another run made a moment ago (results/c-STAMP) is left alone: -2."""
+    import simdc.results as results_module
+
+    class Frozen(results_module.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return results_module.datetime(2026, 11, 30, 9, 10, 4, tzinfo=tz)
+
+    monkeypatch.setattr(results_module, "datetime", Frozen)
+    monkeypatch.chdir(tmp_path)
+    Path("c.toml").write_text(CONFIG)
+    Path("results/c-20261130-091004").mkdir(parents=True)
+    result = CliRunner().invoke(app, ["run", "c.toml"])
+    assert result.exit_code == 0, result.output
+    assert not any(Path("results/c-20261130-091004").iterdir())
+    assert Path("results/c-20261130-091004-2/manifest.json").is_file()
+
+
+@pytest.mark.parametrize("command", [["run", "c.toml"], ["sweep", "c.toml", "--grid", "host.memory_gib=16,32",
+                                                         "--workers", "1"]])
+def test_an_interrupted_run_leaves_no_empty_default_folder(tmp_path, monkeypatch, command):
+    """The default folder is made before the run; a run that writes nothing removes it."""
+    import simdc.sweeping
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "simulate", interrupted)
+    monkeypatch.setattr(simdc.sweeping, "run_point", interrupted)
+    monkeypatch.chdir(tmp_path)
+    Path("c.toml").write_text(CONFIG)
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 130, result.output
+    assert not Path("results").exists() or not any(Path("results").iterdir()), list(Path("results").iterdir())
