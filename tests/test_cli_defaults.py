@@ -67,3 +67,22 @@ def test_an_interrupted_run_leaves_no_empty_default_folder(tmp_path, monkeypatch
     result = CliRunner().invoke(app, command)
     assert result.exit_code == 130, result.output
     assert not Path("results").exists() or not any(Path("results").iterdir()), list(Path("results").iterdir())
+
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("cells.1.share=0", "--set cells.1.share=0: must be > 0 (got 0)"),
+    ("workload.synthetic.sizes=[{cpu_cores=2}]",
+     "--set workload.synthetic.sizes=[{cpu_cores=2}]: workload.synthetic.sizes[0].memory_gib: required key is missing"),
+])
+def test_an_error_in_a_value_from_set_names_the_set_not_the_file(override, expected):
+    """cells.toml says share = 0.3 for cells[1]: its 0 came from --set, and the error said
+    'configs/cells.toml: cells[1].share: ...' (list entries are [1] in the message, .1 in
+    --set); so did a whole list given by --set, for a key inside it."""
+    config = CONFIGS / ("cells.toml" if override.startswith("cells") else "host64g.toml")
+    result = CliRunner().invoke(app, ["run", str(config), "--no-write", "--set", override])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 2 and f"error: {expected}" in lines, lines
+    assert all(str(config) not in line and config.name not in line for line in lines), lines
