@@ -35,10 +35,12 @@ INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, the shell's convention
 
 
 _loading = False  # main() turned the collector off while the command's modules load
+_interrupt_said = False  # the command printed its own line for a Ctrl-C (said_interrupted)
 
 
 def main() -> None:
-    global _loading
+    global _loading, _interrupt_said
+    _interrupt_said = False
     atexit.unregister(gc.freeze)  # registered once, however often main runs in a process
     atexit.register(gc.freeze)  # see the module's docstring
     if gc.isenabled():  # off while the modules load (module docstring); left as it was found
@@ -62,6 +64,10 @@ def main() -> None:
         except Abort:  # end of input at a prompt, as click says it
             print("aborted", file=sys.stderr)
             sys.exit(1)
+        if code == INTERRUPTED_EXIT_CODE and not _interrupt_said:
+            # typer turns a Ctrl-C while it parses the options (before the command's own
+            # handler, cli.friendly, runs) into exit code 130, silently: say it here
+            print("interrupted", file=sys.stderr)
         sys.exit(code if isinstance(code, int) else 0)  # typer.Exit(code) comes back as its code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -86,6 +92,13 @@ def loaded() -> None:
         _loading = False
         gc.freeze()
         gc.enable()
+
+
+def said_interrupted() -> None:
+    """The command has printed its line for a Ctrl-C (``cli.friendly``): :func:`main`
+    adds none."""
+    global _interrupt_said
+    _interrupt_said = True
 
 
 def _ignore_interrupts() -> None:

@@ -25,7 +25,7 @@ from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextC
 from rich.table import Table
 
 from simdc.errors import SKIP_HINT, SimdcError
-from simdc.__main__ import INTERRUPTED_EXIT_CODE, loaded
+from simdc.__main__ import INTERRUPTED_EXIT_CODE, loaded, said_interrupted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,6 +100,7 @@ def friendly(command=None, *, interrupted: str = "interrupted", imports: tuple[s
             raise typer.Exit(2) from None
         except KeyboardInterrupt as err:  # typer would print "Aborted!" and exit 1
             err_console.print(str(err) or interrupted, markup=False, highlight=False, soft_wrap=True)
+            said_interrupted()
             raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
 
     return wrapper

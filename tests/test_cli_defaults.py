@@ -86,3 +86,41 @@ def test_an_error_in_a_value_from_set_names_the_set_not_the_file(override, expec
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.exit_code == 2 and f"error: {expected}" in lines, lines
     assert all(str(config) not in line and config.name not in line for line in lines), lines
+
+
+def test_a_ctrl_c_while_the_options_are_parsed_still_says_interrupted(monkeypatch, capsys):
+    """typer turns a KeyboardInterrupt before the command runs (while it parses the
+    options, ~0.5 s into `simdc run`) into exit code 130 and nothing else; the command's
+    own handler never saw it. The entry point now says 'interrupted' then too, once."""
+    import typer.core
+
+    import simdc.__main__ as entry
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(typer.core.TyperCommand, "make_context", interrupted)
+    monkeypatch.setattr(entry, "_ignore_interrupts", lambda: None)  # this process's SIGINT stays as it is
+    monkeypatch.setattr(sys, "argv", ["simdc", "run", "c.toml"])
+    with pytest.raises(SystemExit) as done:
+        entry.main()
+    assert done.value.code == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_a_ctrl_c_in_the_command_is_said_once(tmp_path, monkeypatch, capsys):
+    """The command's handler says it ('interrupted; nothing written'); the entry point adds nothing."""
+    import simdc.__main__ as entry
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "simulate", interrupted)
+    monkeypatch.setattr(entry, "_ignore_interrupts", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    Path("c.toml").write_text(CONFIG)
+    monkeypatch.setattr(sys, "argv", ["simdc", "run", "c.toml", "--no-write"])
+    with pytest.raises(SystemExit) as done:
+        entry.main()
+    assert done.value.code == 130
+    assert capsys.readouterr().err == "interrupted; nothing written\n"
