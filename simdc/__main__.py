@@ -59,7 +59,9 @@ def main() -> None:
             code = app(standalone_mode=False, prog_name="simdc")  # usage errors come back here, said in one line
         except ClickException as err:  # an unknown option, a value of the wrong type, a missing one
             command = f"{err.ctx.command_path}: " if getattr(err, "ctx", None) is not None else ""
-            print(f"error: {command}{err.format_message()} (see --help)", file=sys.stderr)
+            said = (_no_such_option(err.message, err.option_name, err.possibilities)
+                    if getattr(err, "possibilities", None) and getattr(err, "option_name", None) else err.format_message())
+            print(f"error: {command}{said} (see --help)", file=sys.stderr)
             sys.exit(err.exit_code)
         except Abort:  # end of input at a prompt, as click says it
             print("aborted", file=sys.stderr)
@@ -92,6 +94,17 @@ def loaded() -> None:
         _loading = False
         gc.freeze()
         gc.enable()
+
+
+def _no_such_option(message: str, name: str, possibilities) -> str:
+    """click's "No such option" with its suggestions kept only when they are close
+    without their dashes: it compares the whole names, so ``--bogus`` got "(Possible
+    options: --out)" for the shared ``--`` and an ``o`` and ``u``."""
+    import difflib
+
+    bare = {option.lstrip("-"): option for option in possibilities}
+    close = difflib.get_close_matches(name.lstrip("-"), list(bare), n=3, cutoff=0.6)
+    return f"{message} (did you mean {' or '.join(bare[c] for c in close)}?)" if close else message
 
 
 def said_interrupted() -> None:

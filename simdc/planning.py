@@ -179,12 +179,21 @@ def scaled_hosts(config: Config, group: str | None = None) -> str:
     Raises
     ------
     ConfigError
-        For a fleet of ``[[cells]]``, which plan does not search.
+        For a fleet of ``[[cells]]``, which plan does not search, or a ``group`` that is
+        not the name of one of the config's ``[[cluster.hosts]]`` (a single ``[host]``
+        has none).
     """
     if config.cells:
         raise ConfigError("plan: searches the hosts of one fleet ([host] or [[cluster.hosts]]), and this config is "
                           "a fleet of [[cells]]; plan a cell as a fleet of its own (its hosts as [[cluster.hosts]], "
                           "the workload at its share)")
+    names = [g.name for g in config.cluster.hosts if g.name] if config.host is None else []
+    if group is not None and group not in names:
+        where = (f"groups: {', '.join(repr(x) for x in names)}" if names else
+                 "this config's hosts are one [host] table, with no named groups; leave --group out"
+                 if config.host is not None else "its [[cluster.hosts]] have no names (give each a name)")
+        raise ConfigError(f"group {group!r}: no such group; {where.replace('--group', 'group')}",
+                          cli=f"--group {group!r}: no such group; {where}")
     if config.host is not None or len(config.cluster.hosts) == 1:
         return "hosts"
     return f"hosts in {group!r}" if group is not None else "× each group"

@@ -124,3 +124,37 @@ def test_a_ctrl_c_in_the_command_is_said_once(tmp_path, monkeypatch, capsys):
         entry.main()
     assert done.value.code == 130
     assert capsys.readouterr().err == "interrupted; nothing written\n"
+
+
+def test_a_mistyped_option_is_one_line_as_the_readme_shows(monkeypatch, capsys):
+    """The README quotes `error: simdc run: No such option: --bogus (see --help)`; click
+    added '(Possible options: --out)', a suggestion that shares only the dashes and two
+    letters. A close name is still suggested."""
+    import re
+
+    import simdc.__main__ as entry
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    quoted = re.search(r"`(error: simdc run: No such option: --bogus[^`]*)`", readme).group(1)
+    said = {}
+    for option in ("--bogus", "--ovewrite"):
+        monkeypatch.setattr(sys, "argv", ["simdc", "run", "c.toml", option])
+        with pytest.raises(SystemExit) as done:
+            entry.main()
+        assert done.value.code == 2
+        said[option] = capsys.readouterr().err.strip()
+    assert said["--bogus"] == quoted
+    assert said["--ovewrite"].startswith("error: simdc run: No such option: --ovewrite (did you mean --overwrite")
+    assert said["--ovewrite"].endswith("?) (see --help)") and "\n" not in said["--ovewrite"]
+
+
+@pytest.mark.parametrize("config, expected", [
+    ("host64g.toml", "error: --group 'nosuch': no such group; this config's hosts are one [host] table"),
+    ("fleet.toml", "error: --group 'nosuch': no such group; groups: 'general', 'large'"),
+])
+def test_plan_refuses_an_unknown_group_for_any_fleet(config, expected):
+    """On a single [host] --group was silently ignored (and the whole fleet scaled)."""
+    result = CliRunner().invoke(app, ["plan", str(CONFIGS / config), "--slo", "rejection_rate<=0.01",
+                                      "--group", "nosuch"])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith(expected), lines
