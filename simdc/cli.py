@@ -221,7 +221,9 @@ def report_command(
     results_dir: Annotated[Path, typer.Argument(metavar="RESULTS_DIR",
                                                 help="A results directory from simdc run, or a sweep's directory.")],
     out: Annotated[Optional[Path], typer.Option(help="The HTML file (default: RESULTS_DIR/report.html).")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
+    overwrite: Annotated[bool, typer.Option(help=(
+        "Replace --out if it exists (RESULTS_DIR/report.html, derived from the directory, is written "
+        "again without it, unless simdc did not write it)."))] = False,
 ) -> None:
     """Write report.html for a results directory: headline table and figures, one file that works offline."""
     import pandas as pd
@@ -232,6 +234,9 @@ def report_command(
     if out is not None:  # the default, RESULTS_DIR/report.html, is simdc's own and is written again
         read = [path for path in results_dir.iterdir() if path.name != "report.html"] if results_dir.is_dir() else []
         check_output_file(out, [results_dir, *read], overwrite, option="--out")
+    elif not overwrite and not _ours_or_absent(results_dir / "report.html"):
+        raise SimdcError(f"{results_dir / 'report.html'}: exists and is not a report simdc wrote; pass --overwrite "
+                         "to replace it, or write the report elsewhere with --out")
     points = results_dir / "points.csv"
     if points.is_file() and not (results_dir / "summary.csv").exists():  # a sweep's directory
         try:
@@ -246,6 +251,20 @@ def report_command(
     except OSError as err:
         raise SimdcError(f"{target}: cannot write the report: {err.strerror or err}") from None
     err_console.print(f"wrote {target}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _ours_or_absent(report: Path) -> bool:
+    """Whether ``report`` is absent or a report simdc wrote (its generator meta tag,
+    simdc/report.py): one that is derived from its results directory, and so written
+    again by ``simdc report`` without --overwrite, as ``simdc run --report`` writes it."""
+    if not report.exists():
+        return True
+    try:
+        with report.open("rb") as file:
+            head = file.read(4096)
+    except OSError:
+        return False
+    return b'<meta name="generator" content="simdc">' in head
 
 
 @contextlib.contextmanager

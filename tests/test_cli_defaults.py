@@ -158,3 +158,24 @@ def test_plan_refuses_an_unknown_group_for_any_fleet(config, expected):
                                       "--group", "nosuch"])
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith(expected), lines
+
+
+def test_report_rewrites_its_own_report_but_not_a_file_simdc_did_not_write(tmp_path):
+    """RESULTS_DIR/report.html is derived from the folder: `simdc report` writes it again
+    (the README now says so); a report.html of someone else's needs --overwrite."""
+    (tmp_path / "c.toml").write_text(CONFIG)
+    results = tmp_path / "r"
+    runner = CliRunner()
+    assert runner.invoke(app, ["run", str(tmp_path / "c.toml"), "--out", str(results)]).exit_code == 0
+    report = results / "report.html"
+    for _ in range(2):
+        result = runner.invoke(app, ["report", str(results)])
+        assert result.exit_code == 0, result.output
+        assert '<meta name="generator" content="simdc">' in report.read_text()
+    report.write_text("<html>my notes</html>\n")
+    result = runner.invoke(app, ["report", str(results)])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and str(report) in lines[0] and "--overwrite" in lines[0]
+    assert report.read_text() == "<html>my notes</html>\n"
+    assert runner.invoke(app, ["report", str(results), "--overwrite"]).exit_code == 0
+    assert "my notes" not in report.read_text()
