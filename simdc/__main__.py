@@ -123,4 +123,9 @@ def _ignore_interrupts() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # ``python -m simdc`` runs this file as ``__main__``, and the CLI imports it again as
+    # ``simdc.__main__``: run that copy's main, whose state (said_interrupted, loaded)
+    # the CLI sets, or a command's own "interrupted" line would be followed by a second
+    from simdc.__main__ import main as _main
+
+    _main()
