@@ -773,9 +773,11 @@ def _never(result, row: dict, max_hosts: int) -> str:
 
 def _print_floors(result, max_hosts: int) -> None:
     """A note per platform (and group) that no host count can serve: the plan's reason."""
+    from simdc.planning import not_met
+
     for row in result.plan.to_dict("records"):
         needed = row["hosts_needed"]
-        if (needed is None or needed != needed) and _stopped_early(result, row, max_hosts):
+        if (needed is None or needed != needed) and row.get("reason") not in ("", not_met(max_hosts), None):
             where = f"{row['platform']} ({row['group']})" if "group" in row else str(row["platform"])
             err_console.print(f"note: {where}: {row['reason']}", markup=False, highlight=False, soft_wrap=True)
 

@@ -311,7 +311,10 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
     for platform in platforms:
         cache: dict[int, bool] = {}
 
-        blocked: list[str] = []  # why no host count can meet the SLOs, once a run has shown it
+        blocked: list[str] = []  # why no host count can meet the SLOs, as the last count that failed shows
+        # A recommender books from what ran before, which more hosts change: the requests
+        # that fit nowhere at one count may fit at another, so it is searched to the end.
+        fixed = getattr(config.platform[platform], "admission", None) != "recommender"
 
         def evaluate(n: int) -> bool:
             if n not in cache:
@@ -340,8 +343,8 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                            "met": all(slo.met(run[slo.metric]) for slo in slos), "met_on_mean": met,
                            "unplaceable_share": lost[r][0]}
                     rows.append(row)
-                if not met and not blocked:
-                    blocked.extend(floor_reasons(slos, lost, config))
+                if not met:
+                    blocked[:] = floor_reasons(slos, lost, config, None if fixed else n)
                 if echo:
                     echo({"platform": platform, "hosts": n, **means, "met": met,
                           **{column: float(np.mean([run[column] for run in runs]))
@@ -349,9 +352,8 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                 cache[n] = met
             return cache[n]
 
-        answer = _search(evaluate, max_hosts, hopeless=lambda: bool(blocked))
-        reason = "; ".join(blocked) or (f"not met with up to {max_hosts} hosts"
-                                        if answer["hosts_needed"] is None else "")
+        answer = _search(evaluate, max_hosts, hopeless=lambda: fixed and bool(blocked))
+        reason = "" if answer["hosts_needed"] is not None else "; ".join(blocked) or not_met(max_hosts)
         answers.append(answer | {"platform": platform, "reason": reason})
     evaluations = pd.DataFrame(rows)
     table = []
@@ -374,6 +376,12 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
     return evaluations, pd.DataFrame(table)
 
 
+def not_met(max_hosts: int) -> str:
+    """The plan's ``reason`` when no count up to ``max_hosts`` met the SLOs, and nothing
+    more is known of why."""
+    return f"not met with up to {max_hosts} hosts"
+
+
 def unservable(instances: pd.DataFrame) -> tuple[float, float]:
     """Of one platform's run: the share of its requests that no host of the fleet could
     hold even empty (``unplaceable``), and the share of them rejected, both in [0, 1]
@@ -385,10 +393,13 @@ def unservable(instances: pd.DataFrame) -> tuple[float, float]:
     return float(unplaceable.mean()), float(rejected.mean())
 
 
-def floor_reasons(slos: list[Slo], lost: list[tuple[float, float]], config: Config) -> list[str]:
+def floor_reasons(slos: list[Slo], lost: list[tuple[float, float]], config: Config,
+                  hosts: int | None = None) -> list[str]:
     """Why no host count can meet ``slos``: a ``rejection_rate`` objective below the share
     of requests rejected because no host of the fleet's sizes holds them (``lost``: each
-    replication's :func:`unservable`), which more hosts of the same sizes never lower."""
+    replication's :func:`unservable`), which more hosts of the same sizes never lower
+    while the bookings do not depend on the count; ``hosts``: the count it was seen at,
+    for bookings that do (a recommender's), where it bounds that count only."""
     share = float(np.mean([unplaceable for unplaceable, _ in lost]))
     floor = float(np.mean([rejected for _, rejected in lost]))
     reasons = []
@@ -397,8 +408,10 @@ def floor_reasons(slos: list[Slo], lost: list[tuple[float, float]], config: Conf
             largest = max(config.fleet, key=lambda host: (host.memory_gib, host.cpu_cores))
             reasons.append(f"{share:.1%} of requests fit no host of this size even empty (largest host "
                            f"{largest.cpu_cores:g} cores, {largest.allocatable_memory_gib:g} GiB allocatable), "
-                           f"so rejection_rate >= {floor:.4g} at any host count: {slo} cannot be met by "
-                           "adding hosts")
+                           + (f"so rejection_rate >= {floor:.4g} at any host count: {slo} cannot be met by "
+                              "adding hosts" if hosts is None else
+                              f"so rejection_rate >= {floor:.4g} at {hosts} hosts, the most tried (the "
+                              "recommender's bookings, which depend on what ran)"))
     return reasons
 
 

@@ -79,3 +79,16 @@ def test_cli_plan_notes_why_no_host_count_serves(tmp_path):
     assert len(notes) == 1 and notes[0].startswith("note: vm: 13.0% of requests fit no host of this size"), notes
     assert notes[0].endswith("rejection_rate<=0.05 cannot be met by adding hosts")
     assert "> 1024" not in result.stdout and "none" in result.stdout
+
+
+def test_a_recommender_is_searched_to_the_end_and_its_bound_named_at_that_count(tmp_path):
+    """A recommender books from what ran, which more hosts change: the share that fits
+    nowhere at 1 host bounds 1 host only, so the search goes on (1, 2, 4) and the reason
+    gives the share at the most hosts tried."""
+    raw = trace_config(tmp_path, ["container"])
+    raw["platform"]["container"]["admission"] = "recommender"
+    result = plan(validate(raw), ["rejection_rate<=0.05"], max_hosts=4)
+    row = result.plan.iloc[0]
+    floor = LARGE / (SMALL + LARGE)
+    assert pd.isna(row["hosts_needed"]) and sorted(result.evaluations["hosts"]) == [1, 2, 4]
+    assert f"rejection_rate >= {floor:.4g} at 4 hosts, the most tried" in row["reason"]
