@@ -59,8 +59,9 @@ def main() -> None:
             code = app(standalone_mode=False, prog_name="simdc")  # usage errors come back here, said in one line
         except ClickException as err:  # an unknown option, a value of the wrong type, a missing one
             command = f"{err.ctx.command_path}: " if getattr(err, "ctx", None) is not None else ""
-            said = (_no_such_option(err.message, err.option_name, err.possibilities)
-                    if getattr(err, "possibilities", None) and getattr(err, "option_name", None) else err.format_message())
+            unknown = getattr(err, "possibilities", None) and getattr(err, "option_name", None)  # NoSuchOption
+            said = (_no_such_option(err.message, err.option_name, err.possibilities) if unknown
+                    else err.format_message())
             print(f"error: {command}{said} (see --help)", file=sys.stderr)
             sys.exit(err.exit_code)
         except Abort:  # end of input at a prompt, as click says it
