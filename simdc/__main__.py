@@ -35,10 +35,12 @@ INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, the shell's convention
 
 
 _loading = False  # main() turned the collector off while the command's modules load
+_interrupt_said = False  # the command printed its own line for a Ctrl-C (said_interrupted)
 
 
 def main() -> None:
-    global _loading
+    global _loading, _interrupt_said
+    _interrupt_said = False
     atexit.unregister(gc.freeze)  # registered once, however often main runs in a process
     atexit.register(gc.freeze)  # see the module's docstring
     if gc.isenabled():  # off while the modules load (module docstring); left as it was found
@@ -57,11 +59,18 @@ def main() -> None:
             code = app(standalone_mode=False, prog_name="simdc")  # usage errors come back here, said in one line
         except ClickException as err:  # an unknown option, a value of the wrong type, a missing one
             command = f"{err.ctx.command_path}: " if getattr(err, "ctx", None) is not None else ""
-            print(f"error: {command}{err.format_message()} (see --help)", file=sys.stderr)
+            unknown = getattr(err, "possibilities", None) and getattr(err, "option_name", None)  # NoSuchOption
+            said = (_no_such_option(err.message, err.option_name, err.possibilities) if unknown
+                    else err.format_message())
+            print(f"error: {command}{said} (see --help)", file=sys.stderr)
             sys.exit(err.exit_code)
         except Abort:  # end of input at a prompt, as click says it
             print("aborted", file=sys.stderr)
             sys.exit(1)
+        if code == INTERRUPTED_EXIT_CODE and not _interrupt_said:
+            # typer turns a Ctrl-C while it parses the options (before the command's own
+            # handler, cli.friendly, runs) into exit code 130, silently: say it here
+            print("interrupted", file=sys.stderr)
         sys.exit(code if isinstance(code, int) else 0)  # typer.Exit(code) comes back as its code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -88,6 +97,24 @@ def loaded() -> None:
         gc.enable()
 
 
+def _no_such_option(message: str, name: str, possibilities) -> str:
+    """click's "No such option" with its suggestions kept only when they are close
+    without their dashes: it compares the whole names, so ``--bogus`` got "(Possible
+    options: --out)" for the shared ``--`` and an ``o`` and ``u``."""
+    import difflib
+
+    bare = {option.lstrip("-"): option for option in possibilities}
+    close = difflib.get_close_matches(name.lstrip("-"), list(bare), n=3, cutoff=0.6)
+    return f"{message} (did you mean {' or '.join(bare[c] for c in close)}?)" if close else message
+
+
+def said_interrupted() -> None:
+    """The command has printed its line for a Ctrl-C (``cli.friendly``): :func:`main`
+    adds none."""
+    global _interrupt_said
+    _interrupt_said = True
+
+
 def _ignore_interrupts() -> None:
     """After an interrupt has been reported: a SIGINT that arrives while the interpreter
     shuts down (a second Ctrl-C, or one re-sent by a library that saw the first, as
@@ -97,4 +124,9 @@ def _ignore_interrupts() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # ``python -m simdc`` runs this file as ``__main__``, and the CLI imports it again as
+    # ``simdc.__main__``: run that copy's main, whose state (said_interrupted, loaded)
+    # the CLI sets, or a command's own "interrupted" line would be followed by a second
+    from simdc.__main__ import main as _main
+
+    _main()

@@ -24,7 +24,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from simdc.errors import SKIP_HINT, SimdcError
-from simdc.__main__ import INTERRUPTED_EXIT_CODE, loaded
+from simdc.__main__ import INTERRUPTED_EXIT_CODE, loaded, said_interrupted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,6 +100,7 @@ def friendly(command=None, *, interrupted: str = "interrupted", imports: tuple[s
             raise typer.Exit(2) from None
         except KeyboardInterrupt as err:  # typer would print "Aborted!" and exit 1
             err_console.print(str(err) or interrupted, markup=False, highlight=False, soft_wrap=True)
+            said_interrupted()
             raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
 
     return wrapper
@@ -135,7 +136,7 @@ def run(
 ) -> None:
     """Replay the workload on each platform and compare them."""
     from simdc.config import load_config
-    from simdc.results import Destination, check_not_input, fresh_results_dir
+    from simdc.results import Destination, check_not_input, fresh_results_dir, removed_if_unused
 
     if out is not None and write:
         check_not_input(out, [config_path])
@@ -155,8 +156,10 @@ def run(
         raise SimdcError(f"{flag}: runs the cells of a fleet of [[cells]] in parallel, and {config_path} has none "
                          "(one fleet runs in one process; a sweep's runs: simdc sweep)")
     # The destination is checked and claimed before simulating, not refused afterwards.
-    target = (out or fresh_results_dir("results", config_path.stem)) if write else None
-    with Destination(target, overwrite=overwrite) if write else contextlib.nullcontext() as destination:
+    fresh = fresh_results_dir("results", config_path.stem) if write and out is None else None  # made: no race
+    target = (out or fresh) if write else None
+    with removed_if_unused(fresh), \
+            Destination(target, overwrite=overwrite) if write else contextlib.nullcontext() as destination:
         if config.cells:
             _run_cells(config, config_path, seed, destination, scheduler, workers, output_format, report, memory_check)
             return
@@ -218,7 +221,9 @@ def report_command(
     results_dir: Annotated[Path, typer.Argument(metavar="RESULTS_DIR",
                                                 help="A results directory from simdc run, or a sweep's directory.")],
     out: Annotated[Optional[Path], typer.Option(help="The HTML file (default: RESULTS_DIR/report.html).")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
+    overwrite: Annotated[bool, typer.Option(help=(
+        "Replace --out if it exists (RESULTS_DIR/report.html, derived from the directory, is written "
+        "again without it, unless simdc did not write it)."))] = False,
 ) -> None:
     """Write report.html for a results directory: headline table and figures, one file that works offline."""
     import pandas as pd
@@ -229,6 +234,9 @@ def report_command(
     if out is not None:  # the default, RESULTS_DIR/report.html, is simdc's own and is written again
         read = [path for path in results_dir.iterdir() if path.name != "report.html"] if results_dir.is_dir() else []
         check_output_file(out, [results_dir, *read], overwrite, option="--out")
+    elif not overwrite and not _ours_or_absent(results_dir / "report.html"):
+        raise SimdcError(f"{results_dir / 'report.html'}: exists and is not a report simdc wrote; pass --overwrite "
+                         "to replace it, or write the report elsewhere with --out")
     points = results_dir / "points.csv"
     if points.is_file() and not (results_dir / "summary.csv").exists():  # a sweep's directory
         try:
@@ -243,6 +251,20 @@ def report_command(
     except OSError as err:
         raise SimdcError(f"{target}: cannot write the report: {err.strerror or err}") from None
     err_console.print(f"wrote {target}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _ours_or_absent(report: Path) -> bool:
+    """Whether ``report`` is absent or a report simdc wrote (its generator meta tag,
+    simdc/report.py): one that is derived from its results directory, and so written
+    again by ``simdc report`` without --overwrite, as ``simdc run --report`` writes it."""
+    if not report.exists():
+        return True
+    try:
+        with report.open("rb") as file:
+            head = file.read(4096)
+    except OSError:
+        return False
+    return b'<meta name="generator" content="simdc">' in head
 
 
 @contextlib.contextmanager
@@ -603,7 +625,7 @@ def sweep(
 ) -> None:
     """Run every grid point with independent seeds; write points.csv and aggregate.csv."""
     from simdc.config import load_config
-    from simdc.results import check_not_input, fresh_results_dir
+    from simdc.results import check_not_input, fresh_results_dir, removed_if_unused
     from simdc.sweeping import aggregate, check_metrics, parse_grid
     from simdc.sweeping import sweep as run_sweep
 
@@ -614,8 +636,9 @@ def sweep(
         raise SimdcError(f"--workers: must be >= 1 (got {workers})")
     keys = parse_grid(grid)
     check_metrics(config, metric or [])
-    target = out or fresh_results_dir("results", f"{config_path.stem}-sweep")
-    with count_progress(err_console, "points") as progress:
+    fresh = fresh_results_dir("results", f"{config_path.stem}-sweep") if out is None else None  # made: no race
+    target = out or fresh
+    with removed_if_unused(fresh), count_progress(err_console, "points") as progress:
         points = run_sweep(config, keys, replications, out=target, scheduler=scheduler, workers=workers,
                            progress=progress, check_memory=memory_check)
     for note in points.attrs.get("notes", []):
@@ -714,6 +737,7 @@ def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
     """The plan's table on stdout (and, for fewest hosts, the SLOs out of reach on stderr)."""
     if minimise == "cost":
         print_table(cost_plan_table(result.plan, slos, max_hosts))
+        _print_floors(result, max_hosts)
         return
     table = Table(title="fewest hosts meeting every SLO (value there, and its margin)", title_justify="left")
     table.add_column("platform")
@@ -727,14 +751,39 @@ def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
     for row in result.plan.to_dict("records"):
         needed = row["hosts_needed"]
         if needed is None or needed != needed:
-            table.add_row(str(row["platform"]), f"> {max_hosts}", *["–"] * (len(slos) + partial))
+            table.add_row(str(row["platform"]), _never(result, row, max_hosts), *["–"] * (len(slos) + partial))
             continue
         total = [f"{int(row['hosts_total'])}"] if partial else []
         table.add_row(str(row["platform"]), f"{int(needed)}", *total,
                       *[f"{row[s.metric]:.4g} ({row[f'{s.metric}_margin']:+.2g})" for s in slos])
     print_table(table)
+    _print_floors(result, max_hosts)
     for line in out_of_reach(result.evaluations, slos):
         err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _stopped_early(result, row: dict, max_hosts: int) -> bool:
+    """Whether the plan gave up on ``row``'s platform (and group) before ``max_hosts``:
+    a run showed that no count can meet the SLOs (its ``reason``)."""
+    runs = result.evaluations[result.evaluations["platform"] == row["platform"]]
+    if "group" in row and "group" in runs:
+        runs = runs[runs["group"] == row["group"]]
+    return bool(len(runs)) and int(runs["hosts"].max()) < max_hosts
+
+
+def _never(result, row: dict, max_hosts: int) -> str:
+    return "none" if _stopped_early(result, row, max_hosts) else f"> {max_hosts}"
+
+
+def _print_floors(result, max_hosts: int) -> None:
+    """A note per platform (and group) that no host count can serve: the plan's reason."""
+    from simdc.planning import not_met
+
+    for row in result.plan.to_dict("records"):
+        needed = row["hosts_needed"]
+        if (needed is None or needed != needed) and row.get("reason") not in ("", not_met(max_hosts), None):
+            where = f"{row['platform']} ({row['group']})" if "group" in row else str(row["platform"])
+            err_console.print(f"note: {where}: {row['reason']}", markup=False, highlight=False, soft_wrap=True)
 
 
 def out_of_reach(evaluations: pd.DataFrame, slos: list) -> list[str]:

@@ -380,14 +380,15 @@ def _origin(problem: str, source: str | None, overrides: list[tuple[str, str]]) 
     """``--set key=value: problem`` when the problem's key came from the command line,
     else ``source: problem``."""
     where, _, said = problem.partition(": ")
+    dotted = re.sub(r"\[(\d+)\]", r".\1", where)  # cells[1].share is --set cells.1.share
     for key, value in reversed(overrides):
-        if where == key:
+        if dotted == key:
             if said.startswith("expected a list "):  # how to write one on a command line
                 words = [w.strip().strip("'\"") for w in value.strip().strip("[]").split(",") if w.strip()]
                 items = ", ".join(w if _number(w) else json.dumps(w) for w in words or ["a"])
                 said += f"; write a list as '{key}=[{items}]'"
             return f"--set {key}={clip(value)}: {said}"
-        if where.startswith(key + ".") or key.startswith(where + "."):
+        if dotted.startswith(key + ".") or key.startswith(dotted + "."):
             return f"--set {key}={clip(value)}: {problem}"
     return f"{_shown_path(source)}: {problem}" if source else problem
 

@@ -490,7 +490,8 @@ HEADLINE = (
     ("rollout_unserved_core_s", "unserved per rollout (core-s)", "{:,.0f}"),
     ("catch_up_max_s", "time to serve a rise, max (s)", "{:,.1f}"),
     ("replica_hours", "replica-hours", "{:,.1f}"),
-    ("slo_violation_s", "SLO violated (s)", "{:,.0f}"),
+    # summed over services: up to services × the run's length (service_metrics)
+    ("slo_violation_s", "SLO violated (service-s)", "{:,.0f}"),
 )
 
 SERVICE_COLUMNS = ("demand_served_share", "demand_unserved_core_s", "rollout_s_mean", "rollout_pulled_gib",
@@ -545,8 +546,12 @@ def service_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: fl
     new one is ready; finished rollouts only), GiB pulled, the most replicas above the desired count at once,
     replica-seconds below the desired count ready, demand unserved; the longest wait
     from a rise in demand that left some unserved until all was served again (the
-    horizon if never; NaN, shown "–", when no rise did); replica-hours of replicas existing (booked); seconds with the
-    served share below the SLO.
+    horizon if never; NaN, shown "–", when no rise did); replica-hours of replicas existing (booked);
+    ``slo_violation_s``, service-seconds with a service's served share below its SLO:
+    each service's seconds out of its SLO, summed over the services, so up to
+    services × ``duration_s`` (two services out of it over the same 100 s count 200;
+    a service's own seconds are in ``series``). Summed rather than the time any service
+    was out, so that it grows with every service that misses, as demand unserved does.
     """
     held = [_held(rows, duration_s) for _, rows in series.groupby("service", sort=False)]
     demand = sum(float((h["demand_cores"] * h["dt_s"]).sum()) for h in held)

@@ -119,10 +119,13 @@ def parse_slo(text: str) -> Slo:
 
 @dataclass
 class PlanResult:
-    """``evaluations``: a row per run (platform, hosts, replication, the SLO metrics, met);
-    ``plan``: a row per platform (``hosts_needed``: the count that was searched, see
-    ``scaled``; ``hosts_total``: every host of the fleet then; and each SLO's value and
-    margin there). ``scaled`` says what ``hosts_needed`` counts, for people."""
+    """``evaluations``: a row per run (platform, hosts, replication, the SLO metrics, met,
+    ``unplaceable_share``); ``plan``: a row per platform (``hosts_needed``: the count that
+    was searched, see ``scaled``, empty when none met the SLOs; ``hosts_total``: every host
+    of the fleet then; each SLO's value and margin there; ``unplaceable_share``: the share
+    of requests no host of the fleet's sizes holds even empty, which no count of them
+    changes; ``reason``: why ``hosts_needed`` is empty, "" when it is not). ``scaled``
+    says what ``hosts_needed`` counts, for people."""
 
     evaluations: pd.DataFrame
     plan: pd.DataFrame
@@ -176,12 +179,21 @@ def scaled_hosts(config: Config, group: str | None = None) -> str:
     Raises
     ------
     ConfigError
-        For a fleet of ``[[cells]]``, which plan does not search.
+        For a fleet of ``[[cells]]``, which plan does not search, or a ``group`` that is
+        not the name of one of the config's ``[[cluster.hosts]]`` (a single ``[host]``
+        has none).
     """
     if config.cells:
         raise ConfigError("plan: searches the hosts of one fleet ([host] or [[cluster.hosts]]), and this config is "
                           "a fleet of [[cells]]; plan a cell as a fleet of its own (its hosts as [[cluster.hosts]], "
                           "the workload at its share)")
+    names = [g.name for g in config.cluster.hosts if g.name] if config.host is None else []
+    if group is not None and group not in names:
+        where = (f"groups: {', '.join(repr(x) for x in names)}" if names else
+                 "this config's hosts are one [host] table, with no named groups; leave --group out"
+                 if config.host is not None else "its [[cluster.hosts]] have no names (give each a name)")
+        raise ConfigError(f"group {group!r}: no such group; {where.replace('--group', 'group')}",
+                          cli=f"--group {group!r}: no such group; {where}")
     if config.host is not None or len(config.cluster.hosts) == 1:
         return "hosts"
     return f"hosts in {group!r}" if group is not None else "× each group"
@@ -218,7 +230,9 @@ def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_ho
     replications
         Runs per host count (seeds ``simulation.seed + r``); SLOs are judged on the mean.
     max_hosts
-        Give up beyond this many (``hosts_needed`` is then empty).
+        Give up beyond this many (``hosts_needed`` is then empty), or sooner when a run
+        shows that no count can meet an SLO (requests no host of the fleet's sizes holds,
+        rejected whatever the count): the plan's ``reason`` says which.
     echo
         Called with each evaluation (a dict) as it is made.
     check_memory
@@ -297,18 +311,25 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
     for platform in platforms:
         cache: dict[int, bool] = {}
 
+        blocked: list[str] = []  # why no host count can meet the SLOs, as the last count that failed shows
+        # A recommender books from what ran before, which more hosts change: the requests
+        # that fit nowhere at one count may fit at another, so it is searched to the end.
+        fixed = getattr(config.platform[platform], "admission", None) != "recommender"
+
         def evaluate(n: int) -> bool:
             if n not in cache:
                 cfg = with_hosts(config, n, group).with_overrides({"simulation.platforms": [platform]})
                 means = {}
-                runs = []
+                runs, lost = [], []
                 for r in range(replications):
-                    summary = simulate(cfg, seed=config.simulation.seed + r, check_memory=check_memory).summary.iloc[0]
+                    results = simulate(cfg, seed=config.simulation.seed + r, check_memory=check_memory)
+                    summary = results.summary.iloc[0]
                     for slo in slos:
                         if slo.metric not in summary.index:
                             raise ConfigError(f"slo {slo.metric!r}: {absent_metric(slo.metric)}",
                                               cli=f"--slo {slo.metric}: {absent_metric(slo.metric)}")
                     runs.append(summary)
+                    lost.append(unservable(results.instances))
                 for slo in slos:
                     values = [run[slo.metric] for run in runs]
                     if slo.metric in NAN_IS_NO_WAIT:
@@ -319,8 +340,11 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                     row = {"platform": platform, "hosts": n, "replication": r, "seed": config.simulation.seed + r,
                            **{slo.metric: run[slo.metric] for slo in slos},
                            **{column: run[column] for column in PRICED if column in run.index},
-                           "met": all(slo.met(run[slo.metric]) for slo in slos), "met_on_mean": met}
+                           "met": all(slo.met(run[slo.metric]) for slo in slos), "met_on_mean": met,
+                           "unplaceable_share": lost[r][0]}
                     rows.append(row)
+                if not met:
+                    blocked[:] = floor_reasons(slos, lost, config, None if fixed else n)
                 if echo:
                     echo({"platform": platform, "hosts": n, **means, "met": met,
                           **{column: float(np.mean([run[column] for run in runs]))
@@ -328,13 +352,17 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                 cache[n] = met
             return cache[n]
 
-        answers.append(_search(evaluate, max_hosts) | {"platform": platform})
+        answer = _search(evaluate, max_hosts, hopeless=lambda: fixed and bool(blocked))
+        reason = "" if answer["hosts_needed"] is not None else "; ".join(blocked) or not_met(max_hosts)
+        answers.append(answer | {"platform": platform, "reason": reason})
     evaluations = pd.DataFrame(rows)
     table = []
     for answer in answers:
         n = answer["hosts_needed"]
+        mine = evaluations[evaluations["platform"] == answer["platform"]]
         row = {"platform": answer["platform"], "hosts_needed": n,
-               "hosts_total": fleet_size(config, n, group) if n is not None else None}
+               "hosts_total": fleet_size(config, n, group) if n is not None else None,
+               "unplaceable_share": float(mine["unplaceable_share"].mean()), "reason": answer["reason"]}
         if n is not None:
             at = evaluations[(evaluations["platform"] == answer["platform"]) & (evaluations["hosts"] == n)]
             for slo in slos:
@@ -348,13 +376,55 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
     return evaluations, pd.DataFrame(table)
 
 
-def _search(meets: Callable[[int], bool], max_hosts: int) -> dict:
-    """Smallest n in [1, max_hosts] with meets(n), assuming meets is monotone."""
+def not_met(max_hosts: int) -> str:
+    """The plan's ``reason`` when no count up to ``max_hosts`` met the SLOs, and nothing
+    more is known of why."""
+    return f"not met with up to {max_hosts} hosts"
+
+
+def unservable(instances: pd.DataFrame) -> tuple[float, float]:
+    """Of one platform's run: the share of its requests that no host of the fleet could
+    hold even empty (``unplaceable``), and the share of them rejected, both in [0, 1]
+    (0 for no request). Host counts do not change either: the hosts' sizes decide them."""
+    if not len(instances) or "unplaceable" not in instances:
+        return 0.0, 0.0
+    unplaceable = instances["unplaceable"].to_numpy(bool)
+    rejected = unplaceable & (instances["outcome"] == "rejected").to_numpy()
+    return float(unplaceable.mean()), float(rejected.mean())
+
+
+def floor_reasons(slos: list[Slo], lost: list[tuple[float, float]], config: Config,
+                  hosts: int | None = None) -> list[str]:
+    """Why no host count can meet ``slos``: a ``rejection_rate`` objective below the share
+    of requests rejected because no host of the fleet's sizes holds them (``lost``: each
+    replication's :func:`unservable`), which more hosts of the same sizes never lower
+    while the bookings do not depend on the count; ``hosts``: the count it was seen at,
+    for bookings that do (a recommender's), where it bounds that count only."""
+    share = float(np.mean([unplaceable for unplaceable, _ in lost]))
+    floor = float(np.mean([rejected for _, rejected in lost]))
+    reasons = []
+    for slo in slos:
+        if slo.metric == "rejection_rate" and slo.op in ("<=", "<") and floor > 0 and not slo.met(floor):
+            largest = max(config.fleet, key=lambda host: (host.memory_gib, host.cpu_cores))
+            reasons.append(f"{share:.1%} of requests fit no host of this size even empty (largest host "
+                           f"{largest.cpu_cores:g} cores, {largest.allocatable_memory_gib:g} GiB allocatable), "
+                           + (f"so rejection_rate >= {floor:.4g} at any host count: {slo} cannot be met by "
+                              "adding hosts" if hosts is None else
+                              f"so rejection_rate >= {floor:.4g} at {hosts} hosts, the most tried (the "
+                              "recommender's bookings, which depend on what ran)"))
+    return reasons
+
+
+def _search(meets: Callable[[int], bool], max_hosts: int, hopeless: Callable[[], bool] = lambda: False) -> dict:
+    """Smallest n in [1, max_hosts] with meets(n), assuming meets is monotone; None when
+    none is, or as soon as ``hopeless()`` says no n can be (after a count that failed)."""
     if meets(1):
         return {"hosts_needed": 1}
+    if hopeless():
+        return {"hosts_needed": None}
     low, high = 1, 2  # low fails
     while not meets(min(high, max_hosts)):
-        if high >= max_hosts:
+        if high >= max_hosts or hopeless():
             return {"hosts_needed": None}
         low, high = high, high * 2
     high = min(high, max_hosts)

@@ -8,6 +8,7 @@ an interrupted write never leaves a directory that looks complete (see :class:`D
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -20,7 +21,7 @@ import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import pandas as pd
 
@@ -594,14 +595,48 @@ class DestinationLock:
 
 
 def fresh_results_dir(base: str | Path, stem: str) -> Path:
-    """A directory name under ``base`` that no earlier run has used."""
+    """A new, empty directory ``base/STEM-YYYYmmdd-HHMMSS`` (UTC), made here, with
+    ``-2``, ``-3``, ... after it when that name is taken.
+
+    Made, not only named: ``mkdir`` either creates the name or fails, so runs started in
+    the same second (two ``simdc run`` at once) each get their own directory instead of
+    both choosing one and the second being refused. A run that writes nothing should
+    remove it again (:func:`removed_if_unused`).
+
+    Raises
+    ------
+    OutputError
+        ``base`` cannot be created or written in (a file in its path, read-only, full).
+    """
+    base = Path(base)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    candidate = Path(base) / f"{stem}-{stamp}"
-    n = 1
-    while candidate.exists():
-        n += 1
-        candidate = Path(base) / f"{stem}-{stamp}-{n}"
-    return candidate
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _output_error(base / f"{stem}-{stamp}", parent_problem(base, err)) from None
+    for n in range(1, 10_000):
+        candidate = base / (f"{stem}-{stamp}" if n == 1 else f"{stem}-{stamp}-{n}")
+        try:
+            os.mkdir(candidate)  # the umask's permissions, as Destination's directories
+            return candidate
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise _output_error(candidate, f"cannot write in {base}: {describe_os_error(err)}") from None
+    raise _output_error(base / f"{stem}-{stamp}", f"cannot find a free name in {base}")
+
+
+@contextlib.contextmanager
+def removed_if_unused(directory: Path | None) -> Iterator[Path | None]:
+    """Remove ``directory`` (one :func:`fresh_results_dir` made) if the block fails and
+    leaves it empty: an error or Ctrl-C leaves no empty results folder behind."""
+    try:
+        yield directory
+    except BaseException:
+        if directory is not None:
+            with contextlib.suppress(OSError):
+                directory.rmdir()  # fails, and keeps it, if anything was written into it
+        raise
 
 
 def load_results(directory: str | Path) -> Results:

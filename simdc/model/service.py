@@ -142,7 +142,8 @@ class ServiceSpec(Spec):
     ``max_unavailable`` govern rollouts as in Kubernetes (a count, or a percentage of
     the replicas: surge rounds up, unavailable down; defaults 25 %, Kubernetes'
     Deployment defaults). Time with a share of its demand served below
-    ``slo_served_share`` counts as SLO violated.
+    ``slo_served_share`` counts as SLO violated (the summary's ``slo_violation_s``:
+    service-seconds, summed over the services).
     """
 
     name: str = ""
