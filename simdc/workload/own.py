@@ -65,6 +65,9 @@ FIELDS = {f.name: f for f in (
     # ids of the same file this instance waits for, separated by spaces (simdc.workload.dependencies)
     Field("parents", "str", required=False),
     Field("service", "str", required=False),  # another name for job (either, not both)
+    # 1: the data ended while it ran, so duration_s is a lower bound (readers' censored flag,
+    # simdc.workload.readers.common.canonical); it then runs on to the end of the run
+    Field("censored", "int", required=False, low=0.0, high=1.0),
 )}
 POSITIVE = {"duration_s": "", "cpu_cores": "", "memory_gib": "",
             "cpu_limit": " (leave it empty for no limit)", "memory_limit_gib": " (leave it empty for no limit)"}
@@ -226,7 +229,8 @@ def _parquet_columns(path: Path) -> list[str]:
     for name in names:
         kind = schema.field(name).type
         if FIELDS[name].kind != "str" and not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
-                                               or pa.types.is_null(kind)):
+                                               or pa.types.is_null(kind)
+                                               or (name == "censored" and pa.types.is_boolean(kind))):
             raise InputError(f"{path}: column {name!r} holds {kind} values, expected numbers")
     return names
 
@@ -444,6 +448,8 @@ def _table(path: Path, names: list[str], parts: list, where, bad: BadRows,
     table["job"] = pd.Categorical(sort(job))
     if "parents" in given:
         table["parents"] = np.asarray(sort(pc.fill_null(given["parents"], "")), dtype=object)
+    if "censored" in given:
+        table["censored"] = sort(number("censored", 0.0)).astype(bool)
     # copy=False: each column stays its own block, as it is (no copy, nothing
     # consolidated into a 2-D block; each array above is this table's own).
     frame = pd.DataFrame(table, copy=False)
@@ -494,6 +500,8 @@ def write(instances: pd.DataFrame, path: str | Path) -> Path:
     """Write an instance table in simdc's format; the suffix picks CSV or Parquet."""
     path = Path(path)
     table = instances[list(COLUMNS) + ([dependencies.PARENTS] if dependencies.has_parents(instances) else [])]
+    if "censored" in instances:  # 0/1: the format's number columns (a CSV "True" is no number)
+        table = table.assign(censored=instances["censored"].to_numpy(bool).astype(np.int8))
     if path.suffix == ".parquet":
         table.to_parquet(path, index=False)
     else:

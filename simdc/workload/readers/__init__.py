@@ -137,6 +137,8 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
     data.source = ", ".join(str(p) for p in paths)
     data.format = chosen
     data.skipped = bad.skipped
+    if len(data.instances) == 0 and data.selected and selection.time_window_s is not None:
+        raise _empty_window(data, selection, None)  # the reader applied the window: its data's span is not known here
     if len(data.instances) == 0:  # every row skipped or not an instance: nothing to replay, and it would not say why
         why = "; ".join(f"{reason}: {n:,}" for reason, n in {**data.skipped, **data.dropped}.items())
         raise InputError(f"{data.source}: no instances in the trace" + (f" ({why})" if why else ""))
@@ -148,8 +150,25 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
         notes.append(f"not needed, left out: {', '.join(ignored)}")
     data.notes = notes + data.notes
     if not data.selected:
+        span = _span(data.instances)
         data = select(data, selection)
+        if len(data.instances) == 0 and selection.time_window_s is not None:
+            raise _empty_window(data, selection, span)
     return data
+
+
+def _span(instances: pd.DataFrame) -> tuple[float, float]:
+    """The data's time range, s: the first submit to the last end."""
+    submit = instances["submit_s"].to_numpy(float)
+    return float(submit.min()), float((submit + instances["duration_s"].to_numpy(float)).max())
+
+
+def _empty_window(data: TraceData, selection: Selection, span: tuple[float, float] | None) -> InputError:
+    """A time window no instance is submitted or running in: an empty run would report zeros."""
+    start, stop = (float(v) for v in selection.time_window_s)
+    where = f"; the data spans [{span[0]:,.0f}, {span[1]:,.0f}] s" if span is not None else ""
+    return InputError(f"workload.time_window_s (--time-window-s) [{start:g}, {stop:g}) s: no instance of "
+                      f"{data.source} is submitted or running in it{where}")
 
 
 def _read(chosen: str, tables: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows,
