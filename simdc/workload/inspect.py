@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from simdc.errors import ConfigError
+from simdc.errors import ConfigError, InputError
 from simdc.workload.readers import SIZES, ReaderOptions, Selection, TraceData, read_trace, write_trace
 
 QUANTILES = (0.1, 0.5, 0.9, 0.99)
@@ -218,10 +218,27 @@ def convert_trace(paths: Sequence[str | Path], to: str | Path, format: str = "au
                   options: ReaderOptions | None = None, selection: Selection | None = None
                   ) -> tuple[TraceData, Path, Path | None]:
     """Read a trace and write it in simdc's format: ``to`` (``.csv`` or ``.parquet``) and,
-    when it has usage series, ``<to stem>.usage.<suffix>``. Replay it with
-    ``[workload] trace = "<to>"`` (and ``usage = "<usage file>"``)."""
+    when it has usage series, ``<to stem>.usage.<suffix>``; without, a usage file left
+    there by an earlier output is removed (the caller checked that ``to`` may be
+    replaced). Replay it with ``[workload] trace = "<to>"`` (and ``usage = "<usage file>"``).
+
+    Raises
+    ------
+    InputError
+        The trace cannot be read, or an output cannot be written or a stale usage file removed.
+    """
+    from simdc.workload.readers import usage_path
+
     data = read_trace(paths, format, options, selection)
     written, usage = write_trace(data, to)
+    stale = usage_path(written)
+    if usage is None and stale.exists():  # an earlier output's usage, which a replay beside it would read
+        try:
+            stale.unlink()
+        except OSError as err:
+            raise InputError(f"{stale}: cannot remove the usage file of the output replaced "
+                              f"(this trace has no usage): {err.strerror or err}") from None
+        data.notes = list(data.notes) + [f"removed {stale}: the usage of the file replaced (this trace has none)"]
     if SIZES[data.format] == "vm":  # simdc's format is read as needs, which VMs are sized from
         data.notes = list(data.notes) + [f"cpu_cores and memory_gib are {data.format}'s VM sizes: replay with "
                                          f"workload.sizes = \"vm\" to keep them as the VMs' sizes"]

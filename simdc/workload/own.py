@@ -39,7 +39,7 @@ import pyarrow.csv as pacsv
 
 from simdc.errors import InputError
 from simdc.workload import COLUMNS, KINDS, REQUIRED, Workload, dependencies
-from simdc.workload.readers.common import (BLOCK_BYTES, LARGEST_INT, BadRows, Field, Table, TraceFile, head_lines,
+from simdc.workload.readers.common import (BLOCK_BYTES, EXPONENT_REASON, EXPONENT_TEXT, LARGEST_INT, BadRows, Field, Table, TraceFile, head_lines,
                                            missing_line_end, open_data,
                                            read_blocks, shown)
 
@@ -272,6 +272,14 @@ class _Deferred:
     def check(self) -> None:
         pass
 
+    @property
+    def cause(self) -> str | None:  # what read_blocks says the bad rows have in common
+        return self.bad.cause
+
+    @cause.setter
+    def cause(self, text: str | None) -> None:
+        self.bad.cause = text
+
 
 def _header(path: Path) -> list[str]:
     lines = head_lines(path, lines=1)
@@ -331,6 +339,10 @@ def _check_values(values: dict[str, np.ndarray], rows: np.ndarray, where, bad: B
                     broken = pc.match_substring_regex(column, "[\r\n]").fill_null(False)
                     flag(broken.to_numpy(zero_copy_only=False),
                          f"{name} holds a line break (a quote opened and not closed?)")
+            if name == "id" and isinstance(column, pa.Array):
+                # an integer id a spreadsheet saved as 2.60385E+11: no longer the id recorded
+                exponent = pc.match_substring_regex(column, EXPONENT_TEXT).fill_null(False)
+                flag(exponent.to_numpy(zero_copy_only=False), f"id {EXPONENT_REASON}", column)
             if converted or not (isinstance(column, pa.Array) or column.dtype.kind == "f"):
                 pass  # checked as text already; integer Parquet ids
             elif spec.kind == "str":

@@ -228,12 +228,33 @@ def _read_simdc(tables: dict[str, list[TraceFile]], options: ReaderOptions, bad:
                 usage["id"] = numeric.astype("int64")
         else:
             usage["id"] = usage["id"].astype(str).str.strip()
-    notes = []
+    notes = [] if usage is None else _usage_matches(table, usage, instances[0].path, tables["usage"])
+    if usage is not None and not usage["id"].isin(table["id"]).any():
+        usage = None
     if "parents" in table:
         waiting = int((table["parents"] != "").sum())
         notes.append(f"{waiting:,} instances wait for their parents (the parents column): each is submitted when "
                      "its parents have completed, at its submit_s at the earliest")
     return TraceData(table, usage, "simdc", str(instances[0].path), notes=notes)
+
+
+def _usage_matches(table: pd.DataFrame, usage: pd.DataFrame, path: Path, files: list[TraceFile]) -> list[str]:
+    """What the usage tables' ids say of the workload's, as the Azure reader says it: readings
+    for ids not in the workload are ignored; none matching leaves every instance its mean."""
+    names = ", ".join(str(tf.path) for tf in files)
+    known = usage["id"].isin(table["id"])
+    if not known.any():
+        return [f"no usage readings in {names} match the instances of {path} (0 of {usage['id'].nunique():,} ids): "
+                "each instance uses its mean (cpu_used, memory_used_gib)"]
+    notes = []
+    unknown = int(usage.loc[~known, "id"].nunique())
+    if unknown:
+        notes.append(f"usage readings for {unknown:,} ids not in {path} were ignored ({names})")
+    without = int((~table["id"].isin(usage["id"])).sum())
+    if without:
+        notes.append(f"{without:,} of {len(table):,} instances have no usage readings in {names}: "
+                     "each of them uses its mean (cpu_used, memory_used_gib)")
+    return notes
 
 
 def usage_path(path: str | Path) -> Path:
