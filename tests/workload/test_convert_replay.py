@@ -20,7 +20,8 @@ READERS = [
      2_592_000, None, ".parquet"),
     ("google", ["google_2011"], 5400, 0.002, ".csv"),
     ("bitbrains", ["bitbrains_rnd/2013-7"], 3_000_000, None, ".csv"),
-    ("alibaba2017", ["alibaba_v2017"], 90_000, 0.005, ".parquet"),
+    ("alibaba2017", ["alibaba_v2017"], 90_000, 0.001, ".parquet"),
+    ("google2019", ["google2019_instance_events_ep1dsid/instance-sample.csv"], 700_000, None, ".csv"),
 ]
 OPTIONS = {"google": {"reference_cpu_cores": 32, "reference_memory_gib": 64}}
 
