@@ -187,3 +187,22 @@ def test_a_file_of_another_separator_is_named(tmp_path, separator, named):
     with pytest.raises(InputError) as err:
         read_trace([path], "azure")
     assert not any("every line reported" in p for p in err.value.problems)
+
+
+def test_generate_no_usage_over_an_output_with_usage_removes_it(tmp_path):
+    import tomli_w
+
+    from tests.conftest import MINIMAL
+
+    config = tmp_path / "synthetic.toml"
+    config.write_text(tomli_w.dumps(MINIMAL))
+    runner, to = CliRunner(), tmp_path / "g.csv"
+    first = runner.invoke(app, ["trace", "generate", str(config), "--to", str(to)])
+    assert first.exit_code == 0, first.output
+    if not (tmp_path / "g.usage.csv").exists():
+        pytest.skip("MINIMAL's synthetic workload has no usage variation")
+    (tmp_path / "g.csv").unlink()  # only the usage file left: still refused without --overwrite
+    refused = runner.invoke(app, ["trace", "generate", str(config), "--to", str(to), "--no-usage"])
+    assert refused.exit_code == 2 and "g.usage.csv" in refused.stderr
+    again = runner.invoke(app, ["trace", "generate", str(config), "--to", str(to), "--no-usage", "--overwrite"])
+    assert again.exit_code == 0 and to.exists() and not (tmp_path / "g.usage.csv").exists()
