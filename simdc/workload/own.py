@@ -39,8 +39,8 @@ import pyarrow.csv as pacsv
 
 from simdc.errors import InputError
 from simdc.workload import COLUMNS, KINDS, REQUIRED, Workload, dependencies
-from simdc.workload.readers.common import (BLOCK_BYTES, EXPONENT_REASON, EXPONENT_TEXT, LARGEST_INT, BadRows, Field, Table, TraceFile, head_lines,
-                                           missing_line_end, open_data,
+from simdc.workload.readers.common import (BLOCK_BYTES, LARGEST_INT, BadRows, Field, Table, TraceFile, head_lines,
+                                           missing_line_end, open_data, EXPONENT_REASON, EXPONENT_TEXT,
                                            read_blocks, shown)
 
 TABLE = "instances"  # the name bad rows are counted under

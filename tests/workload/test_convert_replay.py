@@ -52,5 +52,6 @@ def test_converted_trace_replays_as_the_trace(tmp_path, fmt, files, duration_s, 
     if len(paths) > 1:
         direct["usage"] = paths[1]
     # simdc's format holds needs unless told (convert's note says so)
-    converted = {"trace": str(written), "format": "simdc", "sizes": SIZES[fmt], **({"usage": str(usage)} if usage else {})}
+    converted = {"trace": str(written), "format": "simdc", "sizes": SIZES[fmt],
+                 **({"usage": str(usage)} if usage else {})}
     assert _outcomes(direct, duration_s).equals(_outcomes(converted, duration_s))
