@@ -40,7 +40,7 @@ import pyarrow.csv as pacsv
 from simdc.errors import InputError
 from simdc.workload import COLUMNS, KINDS, REQUIRED, Workload, dependencies
 from simdc.workload.readers.common import (BLOCK_BYTES, LARGEST_INT, BadRows, Field, Table, TraceFile, head_lines,
-                                           missing_line_end, open_data, EXPONENT_REASON, EXPONENT_TEXT,
+                                           missing_line_end, open_data, EXPONENT_ID_TEXT, EXPONENT_REASON,
                                            read_blocks, shown)
 
 TABLE = "instances"  # the name bad rows are counted under
@@ -341,7 +341,7 @@ def _check_values(values: dict[str, np.ndarray], rows: np.ndarray, where, bad: B
                          f"{name} holds a line break (a quote opened and not closed?)")
             if name == "id" and isinstance(column, pa.Array):
                 # an integer id a spreadsheet saved as 2.60385E+11: no longer the id recorded
-                exponent = pc.match_substring_regex(column, EXPONENT_TEXT).fill_null(False)
+                exponent = pc.match_substring_regex(column, EXPONENT_ID_TEXT).fill_null(False)
                 flag(exponent.to_numpy(zero_copy_only=False), f"id {EXPONENT_REASON}", column)
             if converted or not (isinstance(column, pa.Array) or column.dtype.kind == "f"):
                 pass  # checked as text already; integer Parquet ids

@@ -206,3 +206,10 @@ def test_generate_no_usage_over_an_output_with_usage_removes_it(tmp_path):
     assert refused.exit_code == 2 and "g.usage.csv" in refused.stderr
     again = runner.invoke(app, ["trace", "generate", str(config), "--to", str(to), "--no-usage", "--overwrite"])
     assert again.exit_code == 0 and to.exists() and not (tmp_path / "g.usage.csv").exists()
+
+
+def test_own_format_text_ids_like_hex_stay_ids(tmp_path):
+    """"12e4" may be a hex id: only a signed exponent (a spreadsheet's form) is refused."""
+    path = write_lines(tmp_path / "t.csv", ["id,submit_s,duration_s,cpu_cores,memory_gib", "12e4,0,10,1,1",
+                                            "ab,1,10,1,1"])
+    assert sorted(read_trace([path], "simdc").instances["id"].astype(str)) == ["12e4", "ab"]

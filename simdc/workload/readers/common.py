@@ -85,6 +85,9 @@ NUMBER_TEXT = rf"^(?:{NUM}|[-+]?(?:inf|infinity|nan))$"
 # recorded; refused rather than read as 260385000000.
 EXPONENT_TEXT = r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+\s*$"
 _EXPONENT = re.compile(EXPONENT_TEXT)
+# The same in a text id column, where "12e4" may be an id (hex): only a spreadsheet's and
+# pandas' forms, with a signed exponent (2.60385E+11, 1E+11, 2.6e+11), which no hex id has.
+EXPONENT_ID_TEXT = r"^\s*[-+]?\d+(?:\.\d*)?[eE][-+]\d+\s*$"
 EXPONENT_REASON = "is in float notation, expected an integer as the trace records it (a spreadsheet's save?)"
 LARGEST_INT = 2.0**63  # integer fields beyond int64 are not ids or times: out of range
 HEADER_FIELD = re.compile(r"\s*[A-Za-z_][^,;]*")
