@@ -575,13 +575,15 @@ def trace_generate(
     from simdc.config import load_config
     from simdc.workload.inspect import generate_trace
 
-    _check_trace_out(to, [config_path], overwrite, usage)
+    _check_trace_out(to, [config_path], overwrite)  # a usage file there too: with --no-usage it would be stale
     if seed is not None and seed < 0:
         raise SimdcError(f"--seed: must be >= 0 (got {seed})")
     config = load_config(config_path, overrides or [])
     data, written, usage_file = generate_trace(config, to, seed=seed, usage=usage)
     _say(f"wrote {written} ({len(data.instances):,} instances)"
          + (f" and {usage_file} ({len(data.usage):,} usage steps)" if usage_file is not None else ""))
+    for note in data.notes[1:]:  # the first is the generator's, said above
+        _say(f"  {note}")
 
 
 OverwriteOption = Annotated[bool, typer.Option(

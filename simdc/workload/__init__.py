@@ -23,7 +23,9 @@ job                          the job or service it is an instance of, ``""`` whe
                              (categorical): what admission by a recommender learns from
 ==================  =======  ======================================================
 
-Optional, after those: ``parents``, the ids of instances of the same workload this one
+Optional, after those: ``censored`` (bool), a lifetime the end of the data cut (its
+``duration_s`` is a lower bound; see ``_run_on_censored``), given by the readers that
+can tell and kept by simdc's own format (0/1); ``parents``, the ids of instances of the same workload this one
 waits for, separated by spaces (``""``: none). An instance with parents is submitted
 when the last of them has completed, at its own ``submit_s`` at the earliest; one whose
 parent never completes ends ``blocked`` (:mod:`simdc.workload.dependencies`).

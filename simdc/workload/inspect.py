@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from simdc.errors import ConfigError
+from simdc.errors import ConfigError, InputError
 from simdc.workload.readers import SIZES, ReaderOptions, Selection, TraceData, read_trace, write_trace
 
 QUANTILES = (0.1, 0.5, 0.9, 0.99)
@@ -218,10 +218,18 @@ def convert_trace(paths: Sequence[str | Path], to: str | Path, format: str = "au
                   options: ReaderOptions | None = None, selection: Selection | None = None
                   ) -> tuple[TraceData, Path, Path | None]:
     """Read a trace and write it in simdc's format: ``to`` (``.csv`` or ``.parquet``) and,
-    when it has usage series, ``<to stem>.usage.<suffix>``. Replay it with
-    ``[workload] trace = "<to>"`` (and ``usage = "<usage file>"``)."""
+    when it has usage series, ``<to stem>.usage.<suffix>``; without, a usage file left
+    there by an earlier output is removed (the caller checked that ``to`` may be
+    replaced). Replay it with ``[workload] trace = "<to>"`` (and ``usage = "<usage file>"``).
+
+    Raises
+    ------
+    InputError
+        The trace cannot be read, or an output cannot be written or a stale usage file removed.
+    """
     data = read_trace(paths, format, options, selection)
     written, usage = write_trace(data, to)
+    _remove_stale_usage(data, written, usage)
     if SIZES[data.format] == "vm":  # simdc's format is read as needs, which VMs are sized from
         data.notes = list(data.notes) + [f"cpu_cores and memory_gib are {data.format}'s VM sizes: replay with "
                                          f"workload.sizes = \"vm\" to keep them as the VMs' sizes"]
@@ -229,6 +237,22 @@ def convert_trace(paths: Sequence[str | Path], to: str | Path, format: str = "au
         data.notes = list(data.notes) + ["the cell column is not kept in simdc's format: to route by it "
                                          "(routing.rule = \"column\"), replay the trace's own files"]
     return data, written, usage
+
+
+def _remove_stale_usage(data: TraceData, written: Path, usage: Path | None) -> None:
+    """Without usage series, remove the usage file an earlier output left beside ``written``
+    (which a replay of it would read), and say so in ``data.notes``."""
+    from simdc.workload.readers import usage_path
+
+    stale = usage_path(written)
+    if usage is not None or not stale.exists():
+        return
+    try:
+        stale.unlink()
+    except OSError as err:
+        raise InputError(f"{stale}: cannot remove the usage file of the output replaced "
+                         f"(the new one has no usage): {err.strerror or err}") from None
+    data.notes = list(data.notes) + [f"removed {stale}: the usage of the file replaced (the new one has none)"]
 
 
 def generate_trace(config, to: str | Path, seed: int | None = None, usage: bool = True
@@ -243,6 +267,9 @@ def generate_trace(config, to: str | Path, seed: int | None = None, usage: bool 
     ------
     ConfigError
         When the config's workload is not synthetic.
+
+    Without usage series, a usage file an earlier output left beside ``to`` is removed
+    (the caller checked that it may be replaced).
     """
     from simdc import budget
     from simdc.workload import synthetic, synthetic_usage
@@ -260,6 +287,7 @@ def generate_trace(config, to: str | Path, seed: int | None = None, usage: bool 
     data = TraceData(workload.instances, table, "simdc", "synthetic",
                      notes=[f"synthetic workload, seed {seed}: {len(workload.instances):,} instances"])
     written, usage_file = write_trace(data, to)
+    _remove_stale_usage(data, written, usage_file)
     return data, written, usage_file
 
 

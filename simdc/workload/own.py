@@ -40,7 +40,7 @@ import pyarrow.csv as pacsv
 from simdc.errors import InputError
 from simdc.workload import COLUMNS, KINDS, REQUIRED, Workload, dependencies
 from simdc.workload.readers.common import (BLOCK_BYTES, LARGEST_INT, BadRows, Field, Table, TraceFile, head_lines,
-                                           missing_line_end, open_data,
+                                           missing_line_end, open_data, EXPONENT_ID_TEXT, EXPONENT_REASON,
                                            read_blocks, shown)
 
 TABLE = "instances"  # the name bad rows are counted under
@@ -69,6 +69,9 @@ FIELDS = {f.name: f for f in (
     # ids of the same file this instance waits for, separated by spaces (simdc.workload.dependencies)
     Field("parents", "str", required=False),
     Field("service", "str", required=False),  # another name for job (either, not both)
+    # 1: the data ended while it ran, so duration_s is a lower bound (readers' censored flag,
+    # simdc.workload.readers.common.canonical); it then runs on to the end of the run
+    Field("censored", "int", required=False, low=0.0, high=1.0),
 )}
 POSITIVE = {"duration_s": "", "cpu_cores": "", "memory_gib": "",
             "cpu_limit": " (leave it empty for no limit)", "memory_limit_gib": " (leave it empty for no limit)"}
@@ -255,7 +258,8 @@ def _parquet_columns(path: Path) -> list[str]:
     for name in names:
         kind = schema.field(name).type
         if FIELDS[name].kind != "str" and not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
-                                               or pa.types.is_null(kind)):
+                                               or pa.types.is_null(kind)
+                                               or (name == "censored" and pa.types.is_boolean(kind))):
             raise InputError(f"{path}: column {name!r} holds {kind} values, expected numbers")
     return names
 
@@ -296,6 +300,14 @@ class _Deferred:
 
     def check(self) -> None:
         pass
+
+    @property
+    def cause(self) -> str | None:  # what read_blocks says the bad rows have in common
+        return self.bad.cause
+
+    @cause.setter
+    def cause(self, text: str | None) -> None:
+        self.bad.cause = text
 
 
 def _header(path: Path) -> list[str]:
@@ -356,6 +368,10 @@ def _check_values(values: dict[str, np.ndarray], rows: np.ndarray, where, bad: B
                     broken = pc.match_substring_regex(column, "[\r\n]").fill_null(False)
                     flag(broken.to_numpy(zero_copy_only=False),
                          f"{name} holds a line break (a quote opened and not closed?)")
+            if name == "id" and isinstance(column, pa.Array):
+                # an integer id a spreadsheet saved as 2.60385E+11: no longer the id recorded
+                exponent = pc.match_substring_regex(column, EXPONENT_ID_TEXT).fill_null(False)
+                flag(exponent.to_numpy(zero_copy_only=False), f"id {EXPONENT_REASON}", column)
             if isinstance(column, np.ndarray) and column.dtype.kind == "f" and _clean_numbers(column, spec,
                                                                                          name in POSITIVE):
                 continue  # nothing below can flag a value of it
@@ -511,6 +527,8 @@ def _table(path: Path, names: list[str], parts: list, where, bad: BadRows,
         table["job"] = pd.Categorical(sort(pc.fill_null(job, "")))
     if "parents" in given:
         table["parents"] = np.asarray(sort(pc.fill_null(given["parents"], "")), dtype=object)
+    if "censored" in given:
+        table["censored"] = sort(number("censored", 0.0)).astype(bool)
     # copy=False: each column stays its own block, as it is (no copy, nothing
     # consolidated into a 2-D block; each array above is this table's own).
     frame = pd.DataFrame(table, copy=False)
@@ -561,6 +579,8 @@ def write(instances: pd.DataFrame, path: str | Path) -> Path:
     """Write an instance table in simdc's format; the suffix picks CSV or Parquet."""
     path = Path(path)
     table = instances[list(COLUMNS) + ([dependencies.PARENTS] if dependencies.has_parents(instances) else [])]
+    if "censored" in instances:  # 0/1: the format's number columns (a CSV "True" is no number)
+        table = table.assign(censored=instances["censored"].to_numpy(bool).astype(np.int8))
     if path.suffix == ".parquet":
         table.to_parquet(path, index=False)
     else:

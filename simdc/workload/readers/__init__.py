@@ -137,6 +137,8 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
     data.source = ", ".join(str(p) for p in paths)
     data.format = chosen
     data.skipped = bad.skipped
+    if len(data.instances) == 0 and data.selected and selection.time_window_s is not None:
+        raise _empty_window(data, selection, None)  # the reader applied the window: its data's span is not known here
     if len(data.instances) == 0:  # every row skipped or not an instance: nothing to replay, and it would not say why
         why = "; ".join(f"{reason}: {n:,}" for reason, n in {**data.skipped, **data.dropped}.items())
         raise InputError(f"{data.source}: no instances in the trace" + (f" ({why})" if why else ""))
@@ -148,8 +150,25 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
         notes.append(f"not needed, left out: {', '.join(ignored)}")
     data.notes = notes + data.notes
     if not data.selected:
+        span = _span(data.instances)
         data = select(data, selection)
+        if len(data.instances) == 0 and selection.time_window_s is not None:
+            raise _empty_window(data, selection, span)
     return data
+
+
+def _span(instances: pd.DataFrame) -> tuple[float, float]:
+    """The data's time range, s: the first submit to the last end."""
+    submit = instances["submit_s"].to_numpy(float)
+    return float(submit.min()), float((submit + instances["duration_s"].to_numpy(float)).max())
+
+
+def _empty_window(data: TraceData, selection: Selection, span: tuple[float, float] | None) -> InputError:
+    """A time window no instance is submitted or running in: an empty run would report zeros."""
+    start, stop = (float(v) for v in selection.time_window_s)
+    where = f"; the data spans [{span[0]:,.0f}, {span[1]:,.0f}] s" if span is not None else ""
+    return InputError(f"workload.time_window_s (--time-window-s) [{start:g}, {stop:g}) s: no instance of "
+                      f"{data.source} is submitted or running in it{where}")
 
 
 def _read(chosen: str, tables: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows,
@@ -209,12 +228,33 @@ def _read_simdc(tables: dict[str, list[TraceFile]], options: ReaderOptions, bad:
                 usage["id"] = numeric.astype("int64")
         else:
             usage["id"] = usage["id"].astype(str).str.strip()
-    notes = []
+    notes = [] if usage is None else _usage_matches(table, usage, instances[0].path, tables["usage"])
+    if usage is not None and not usage["id"].isin(table["id"]).any():
+        usage = None
     if "parents" in table:
         waiting = int((table["parents"] != "").sum())
         notes.append(f"{waiting:,} instances wait for their parents (the parents column): each is submitted when "
                      "its parents have completed, at its submit_s at the earliest")
     return TraceData(table, usage, "simdc", str(instances[0].path), notes=notes)
+
+
+def _usage_matches(table: pd.DataFrame, usage: pd.DataFrame, path: Path, files: list[TraceFile]) -> list[str]:
+    """What the usage tables' ids say of the workload's, as the Azure reader says it: readings
+    for ids not in the workload are ignored; none matching leaves every instance its mean."""
+    names = ", ".join(str(tf.path) for tf in files)
+    known = usage["id"].isin(table["id"])
+    if not known.any():
+        return [f"no usage readings in {names} match the instances of {path} (0 of {usage['id'].nunique():,} ids): "
+                "each instance uses its mean (cpu_used, memory_used_gib)"]
+    notes = []
+    unknown = int(usage.loc[~known, "id"].nunique())
+    if unknown:
+        notes.append(f"usage readings for {unknown:,} ids not in {path} were ignored ({names})")
+    without = int((~table["id"].isin(usage["id"])).sum())
+    if without:
+        notes.append(f"{without:,} of {len(table):,} instances have no usage readings in {names}: "
+                     "each of them uses its mean (cpu_used, memory_used_gib)")
+    return notes
 
 
 def usage_path(path: str | Path) -> Path:

@@ -80,6 +80,15 @@ NO_LINE_END = "the last line has no line end, so the file may be cut short"
 INT = r"[-+]?\d+"
 NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 NUMBER_TEXT = rf"^(?:{NUM}|[-+]?(?:inf|infinity|nan))$"
+# An integer column (an id, a time) written with an exponent, "2.60385E+11": a spreadsheet's
+# save keeps 6 significant digits of a 12-digit number, so the value is no longer the one
+# recorded; refused rather than read as 260385000000.
+EXPONENT_TEXT = r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+\s*$"
+_EXPONENT = re.compile(EXPONENT_TEXT)
+# The same in a text id column, where "12e4" may be an id (hex): only a spreadsheet's and
+# pandas' forms, with a signed exponent (2.60385E+11, 1E+11, 2.6e+11), which no hex id has.
+EXPONENT_ID_TEXT = r"^\s*[-+]?\d+(?:\.\d*)?[eE][-+]\d+\s*$"
+EXPONENT_REASON = "is in float notation, expected an integer as the trace records it (a spreadsheet's save?)"
 LARGEST_INT = 2.0**63  # integer fields beyond int64 are not ids or times: out of range
 HEADER_FIELD = re.compile(r"\s*[A-Za-z_][^,;]*")
 
@@ -603,6 +612,7 @@ class BadRows:
         self.counts: Counter[str] = Counter()
         self.problems: list[str] = []
         self.total = 0
+        self.cause: str | None = None  # a line after the problems saying what they have in common
 
     def report(self, table: str, rows: np.ndarray, reason: str, where: Callable[[int], str],
                detail: Callable[[int], str] | None = None) -> None:
@@ -621,7 +631,7 @@ class BadRows:
         if self.total:
             more = self.total - len(self.problems)
             lines = self.problems + ([f"... and {more} more bad row{'s' if more != 1 else ''}"] if more else [])
-            raise InputError(lines + [SKIP_HINT])
+            raise InputError(lines + ([self.cause] if self.cause else []) + [SKIP_HINT])
 
     @property
     def skipped(self) -> dict[str, int]:
@@ -712,10 +722,20 @@ def read_blocks(tf: TraceFile, use: Sequence[str], bad: BadRows, block_bytes: in
     names = [f.name for f in table.fields[: tf.fields]] + [f"_extra{i}" for i in range(tf.fields - len(table.fields))]
     fields = {f.name: f for f in table.fields}
     lines = _Lines(tf.path, tf.header_lines)
+    separators: set[str] = set()  # what every row of one field holds in place of the delimiter; None: not all
 
     def invalid(row) -> str:
         record = row.number or 0  # pyarrow's count of non-blank lines, the header included
         lines.invalid.append(record)
+        held = [s for s in (";", "\t") if s in (row.text or "")] if row.actual_columns == 1 else []
+        separators.add(held[0] if held and table.delimiter not in (row.text or "") else None)
+        if None not in separators:  # every short row so far: one field holding ";" or a tab
+            shown_as = " or ".join("a tab" if s == "\t" else f"'{s}'" for s in sorted(separators))
+            bad.cause = (f"{tf.path}: every line reported is one field holding {shown_as}: the file looks "
+                         f"separated by {shown_as} (a spreadsheet's export?), and {table.format} "
+                         f"{table.name} files by {table.delimiter!r}; save it as comma-separated CSV")
+        elif bad.cause is not None and bad.cause.startswith(f"{tf.path}: every line reported"):
+            bad.cause = None
         bad.report(table.name, np.array([0]), f"expected {tf.fields} fields, got {row.actual_columns}",
                    lambda _: f"{tf.path}: line {lines.line(record) if record else '?'}")
         return "skip"
@@ -859,6 +879,9 @@ def _convert(column: pa.Array, spec: Field, table: str, keep: np.ndarray, bad: B
     finite = np.isfinite(values)
     flag(number & ~finite, f"{name} must be a finite number", text)
     if spec.kind == "int":
+        if values.dtype.kind == "f":  # not all plain integers: any with an exponent?
+            exponent = pc.match_substring_regex(column, EXPONENT_TEXT).fill_null(False)
+            flag(number & exponent.to_numpy(zero_copy_only=False), f"{name} {EXPONENT_REASON}", text)
         flag(number & finite & (np.mod(np.where(finite, values, 0), 1) != 0), f"{name} must be an integer", text)
         if values.dtype.kind == "f":  # parsed as a float: beyond int64 it is no id or time
             flag(number & finite & (np.abs(values) >= LARGEST_INT), f"{name} is out of range", text)
@@ -951,6 +974,10 @@ def check_frame(frame: pd.DataFrame, path: Path, table: str, fields: Sequence[Fi
         flag(column.notna().to_numpy() & ~np.isfinite(values), f"{spec.name} must be a finite number")
         ok = np.isfinite(values)
         if spec.kind == "int":
+            if not pd.api.types.is_numeric_dtype(column):  # text (a CSV read as strings): an exponent is no
+                # integer as recorded
+                exponent = column.astype(object).map(lambda v: isinstance(v, str) and bool(_EXPONENT.match(v)))
+                flag(exponent.to_numpy(bool), f"{spec.name} {EXPONENT_REASON}")
             flag(ok & (np.mod(np.where(ok, values, 0), 1) != 0), f"{spec.name} must be an integer")
         if spec.low is not None:
             flag(ok & (values < spec.low), f"{spec.name} must be >= {spec.low:g}")

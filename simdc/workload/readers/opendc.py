@@ -21,7 +21,10 @@ Conversions, once, here
 - ``mem_capacity`` is in MB by OpenDC's documentation, read as MiB
   (``memory_gib = mem_capacity / 1024``); traces converted from Bitbrains, such as
   OpenDC's own ``bitbrains-small``, carry Bitbrains' KB instead: set
-  ``opendc_memory_unit = "KB"`` for those (``memory_gib = mem_capacity / 2^20``).
+  ``opendc_memory_unit = "KB"`` for those (``memory_gib = mem_capacity / 2^20``). The
+  files do not say their unit: when the median task would hold more memory per core
+  than any machine (:data:`MAX_GIB_PER_CORE`), a warning in the notes names the file and
+  the option.
 - OpenDC's format has **no memory usage**: each task uses its whole ``mem_capacity``.
 - The fragments become the CPU usage series (offset = the durations of the task's
   earlier fragments), averaged onto ``usage_step_s`` weighted by fragment duration;
@@ -43,6 +46,8 @@ the notes.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -52,6 +57,10 @@ from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, TraceD
 
 MEMORY_UNITS_GIB = {"MB": 1.0 / 1024.0, "KB": 1.0 / 2.0**20}  # MB and KB of 2^20 and 2^10 bytes
 DEFAULT_MEMORY_UNIT = "MB"
+# Above this much memory per core a size is no machine's: the largest memory per vCPU sold is
+# AWS's u-24tb1.112xlarge, 24,576 GiB over 448 vCPUs = 54.9 GiB per vCPU (AWS EC2 High Memory
+# instances, instance types page). KB read as MB gives 1024 times the size, far above it.
+MAX_GIB_PER_CORE = 64.0
 TASK_FIELDS = (
     Field("id", "str"),
     Field("submission_time", "int", low=0),
@@ -107,6 +116,8 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
     memory = tasks["mem_capacity"].to_numpy(float) * MEMORY_UNITS_GIB[unit]
     cores = tasks["cpu_count"].to_numpy(float)
     usable = (duration_ms > 0) & (memory > 0) & (tasks["cpu_capacity"].to_numpy(float) > 0)
+    notes += _absurd_memory(files["tasks"][0].path, memory, tasks["cpu_count"].to_numpy(float), unit,
+                            options.opendc_memory_unit is None)
     count(dropped, "task of zero duration", int((duration_ms <= 0).sum()))
     count(dropped, "task of zero memory or CPU capacity", int(((duration_ms > 0) & ~usable).sum()))
     ids = tasks["id"].to_numpy(object)
@@ -133,6 +144,24 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
     if links:
         instances = _with_parents(instances, links, set(map(str, ids)), files["tasks"][0].path, notes)
     return TraceData(instances, usage, "opendc", "", dropped=dropped, notes=notes)
+
+
+def _absurd_memory(path: Path, memory_gib: np.ndarray, cores: np.ndarray, unit: str, defaulted: bool) -> list[str]:
+    """A warning when the median task holds more memory per core than any machine
+    (:data:`MAX_GIB_PER_CORE`): mem_capacity is then in a smaller unit than read."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_core = memory_gib / cores
+    per_core = per_core[np.isfinite(per_core) & (per_core > 0)]
+    if not len(per_core) or np.median(per_core) <= MAX_GIB_PER_CORE:
+        return []
+    smaller = [u for u, gib in MEMORY_UNITS_GIB.items() if gib < MEMORY_UNITS_GIB[unit]]
+    told = "the default" if defaulted else "as set"
+    advice = (f"if the file is in {smaller[0]} (as traces converted from Bitbrains are), set "
+              f"opendc_memory_unit = \"{smaller[0]}\" (--opendc-memory-unit {smaller[0]})" if smaller
+              else "check the file's unit")
+    return [f"warning: {path}: mem_capacity read in {unit} ({told}) gives a median task "
+            f"{np.median(memory_gib):,.0f} GiB, {np.median(per_core):,.0f} GiB per core, more than any machine "
+            f"has (at most {MAX_GIB_PER_CORE:g} GiB per core); {advice}"]
 
 
 def _tasks(files: list[TraceFile], bad: BadRows) -> pd.DataFrame:
