@@ -45,7 +45,7 @@ from operator import attrgetter
 import numpy as np
 
 from simdc.engine.cpu import water_fill
-from simdc.engine.rules import EPS, energy_j, limit, over_memory, stranded_gib  # noqa: F401 (EPS)
+from simdc.engine.rules import EPS, limit, over_memory  # noqa: F401 (EPS)
 from simdc.engine.rules import contended as is_contended
 from simdc.model.host import HostSpec
 
@@ -403,27 +403,31 @@ class HostState:
     # --- integrals -----------------------------------------------------------------
 
     def advance(self, now: float) -> None:
+        """Bring the host's integrals up to ``now`` at the values they have had since
+        ``last_t``. :func:`~simdc.engine.rules.stranded_gib` and
+        :func:`~simdc.engine.rules.energy_j` written out (the same operations, so the same
+        doubles): this runs at nearly every change of the host."""
         dt = now - self.last_t
         if dt <= 0:
             return
         self.last_t = now
         booked, j = self.booked, self.index
-        resident, book_cpu, book_mem = booked.resident[j], booked.cpu[j], booked.mem[j]
+        resident, book_mem = booked.resident[j], booked.mem[j]
         self.resident_s += resident * dt
-        demand = self.cpu_demand
+        demand, cores = self.cpu_demand, self.cores
         self.cpu_demand_s += (demand + self.cpu_clip) * dt  # demand above a ceiling is demand too
-        used = demand if demand < self.cores else self.cores
-        self.cpu_used_s += used * dt
-        self.cpu_booked_s += book_cpu * dt
-        mem_used = self.mem_used + self.base
-        book = book_mem + self.base
-        self.mem_used_s += mem_used * dt
-        self.mem_alloc_s += book * dt
-        stranded = stranded_gib(book_mem, self.allocatable, self.mem_used)
+        used_s = (demand if demand < cores else cores) * dt
+        self.cpu_used_s += used_s
+        self.cpu_booked_s += booked.cpu[j] * dt
+        mem_used, base, allocatable = self.mem_used, self.base, self.allocatable
+        self.mem_used_s += (mem_used + base) * dt
+        self.mem_alloc_s += (book_mem + base) * dt
+        stranded = (allocatable if allocatable < book_mem else book_mem) - mem_used
         if stranded > 0:
             self.stranded_s += stranded * dt
         if resident or not self.power_off_idle:  # power linear in CPU utilisation
-            self.energy_j += energy_j(self.power_idle_w, self.power_max_w, self.cores, dt, used * dt)
+            idle_w = self.power_idle_w
+            self.energy_j += idle_w * dt + (self.power_max_w - idle_w) * used_s / cores
         if self.out:
             self.down_s += dt
         if self.reclaiming:
