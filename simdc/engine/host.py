@@ -38,8 +38,7 @@ timeseries sample records of each host, so a sample does not walk the hosts.
 from __future__ import annotations
 
 import itertools
-import math
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right
 from operator import attrgetter
 
 import numpy as np
@@ -76,6 +75,23 @@ LAZY_SHARE = 0.5
 
 SLOTS = ("inst", "demand", "clip", "weight", "alloc", "gap", "rate", "mem", "hwm", "batch", "rem", "since",
          "demand_acc", "unmet_acc", "swap_acc", "membw", "io", "ispeed", "extra_acc", "degraded_acc")
+
+
+def _insert(intensities: list[float], insts: list[int], m: float, i: int) -> None:
+    """Instance ``i`` of intensity ``m`` into a host's sorted intensities and, beside
+    them, their instances (after any equal intensity)."""
+    k = bisect_right(intensities, m)
+    intensities.insert(k, m)
+    insts.insert(k, i)
+
+
+def _delete(intensities: list[float], insts: list[int], m: float, i: int) -> None:
+    """Instance ``i`` of intensity ``m`` out of a host's sorted intensities (:func:`_insert`)."""
+    k = bisect_left(intensities, m)
+    while insts[k] != i:  # among equal intensities
+        k += 1
+    del intensities[k]
+    del insts[k]
 
 
 class Bookings:
@@ -319,14 +335,18 @@ class HostState:
         self._since_all: float | None = None  # every slot's `since` while they are all the same
         self._lazy = False  # the last rebalance settles only the slots whose shares move
         # For the lazy rebalance: the interference sums its slots' ispeed were computed
-        # at, the slots added since (ispeed not computed yet), and the slots' (intensity,
-        # instance) sorted, per resource that interferes, to find the unsaturated ones.
+        # at, the slots added since (ispeed not computed yet), and the slots' intensities
+        # sorted, per resource that interferes, to find the unsaturated ones: the
+        # intensities (floats: bisection compares floats, not tuples) and beside them the
+        # instances, in the same order.
         self._sums_seen = (0.0, 0.0)
         self._sums_was = (0.0, 0.0)
         self._fresh: list[int] = []
         self._fresh_was: list[int] = []
-        self._by_membw: list[tuple[float, int]] = []
-        self._by_io: list[tuple[float, int]] = []
+        self._membw_sorted: list[float] = []
+        self._membw_inst: list[int] = []
+        self._io_sorted: list[float] = []
+        self._io_inst: list[int] = []
         self._slot_of: list[int] = []
         # integrals
         self.last_t = 0.0
@@ -461,9 +481,9 @@ class HostState:
             self._slot_of = slot_of
             self._fresh.append(i)
             if membw > 0 and self.k_membw > 0:
-                insort(self._by_membw, (membw, i))
+                _insert(self._membw_sorted, self._membw_inst, membw, i)
             if io > 0 and self.k_io > 0:
-                insort(self._by_io, (io, i))
+                _insert(self._io_sorted, self._io_inst, io, i)
         self.inst.append(i)
         self.demand.append(demand)
         self.clip.append(clip)
@@ -519,11 +539,9 @@ class HostState:
         if self._interferes:
             m, o = self.membw[s], self.io[s]
             if m > 0 and self.k_membw > 0:
-                by = self._by_membw
-                del by[bisect_right(by, (m, i)) - 1]
+                _delete(self._membw_sorted, self._membw_inst, m, i)
             if o > 0 and self.k_io > 0:
-                by = self._by_io
-                del by[bisect_right(by, (o, i)) - 1]
+                _delete(self._io_sorted, self._io_inst, o, i)
         self.batch_n -= self.batch[s]
         if len(self.inst) == 1:  # forget accumulated rounding error
             self.demand_sum = self.clip_sum = self.mem_sum = self.hwm_sum = self.membw_sum = self.io_sum = 0.0
@@ -763,17 +781,18 @@ class HostState:
         membw_was, io_was = self._sums_was
         slot_of = self._slot_of
         inst, n = self.inst, len(self.inst)
-        by_membw, by_io = self._by_membw, self._by_io
-        # the unsaturated at either sum: the tail of each sorted list, from its cut
+        membw_sorted, io_sorted = self._membw_sorted, self._io_sorted
+        # the unsaturated at either sum: the tail of each sorted list, past its cut (the
+        # intensities at most `low`)
         cut_membw = cut_io = None
-        if membw_sum != membw_was and by_membw:
+        if membw_sum != membw_was and membw_sorted:
             low = (membw_sum if membw_sum < membw_was else membw_was) - 1.0 - SATURATED_MARGIN
-            cut_membw = bisect_right(by_membw, (low, math.inf))
-        if io_sum != io_was and by_io:
+            cut_membw = bisect_right(membw_sorted, low)
+        if io_sum != io_was and io_sorted:
             low = (io_sum if io_sum < io_was else io_was) - 1.0 - SATURATED_MARGIN
-            cut_io = bisect_right(by_io, (low, math.inf))
-        looked = (len(self._fresh_was) + (0 if cut_membw is None else len(by_membw) - cut_membw)
-                  + (0 if cut_io is None else len(by_io) - cut_io))
+            cut_io = bisect_right(io_sorted, low)
+        looked = (len(self._fresh_was) + (0 if cut_membw is None else len(membw_sorted) - cut_membw)
+                  + (0 if cut_io is None else len(io_sorted) - cut_io))
         if not looked:
             return True
         if looked > LAZY_SHARE * n:
@@ -781,9 +800,9 @@ class HostState:
         # added since (and still here: one added and removed again has left)
         look = [s for i in self._fresh_was for s in (slot_of[i],) if 0 <= s < n and inst[s] == i]
         if cut_membw is not None:
-            look += [slot_of[i] for _, i in by_membw[cut_membw:]]
+            look += [slot_of[i] for i in self._membw_inst[cut_membw:]]
         if cut_io is not None:
-            look += [slot_of[i] for _, i in by_io[cut_io:]]
+            look += [slot_of[i] for i in self._io_inst[cut_io:]]
         membw, io, ispeed = self.membw, self.io, self.ispeed
         since, rem, rate, batch = self.since, self.rem, self.rate, self.batch
         known, soonest = self._finish_known, self._finish

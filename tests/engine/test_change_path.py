@@ -3,14 +3,18 @@ doubles, bit for bit, over random sequences of bookings, usage and host states.
 
 ``HostState.advance`` writes :func:`~simdc.engine.rules.stranded_gib` and
 :func:`~simdc.engine.rules.energy_j` out; ``old_advance`` below is the method as it was
-(main 5210a68), calling them: the oracle."""
+(main 5210a68), calling them: the oracle. A host's sorted intensities are two parallel
+lists (floats, instances) instead of one list of ``(intensity, instance)`` tuples kept
+with ``insort``: the oracle is the tuple list."""
 
 from __future__ import annotations
+
+from bisect import bisect_right, insort
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simdc.engine.host import HostState
+from simdc.engine.host import HostState, _delete, _insert
 from simdc.engine.rules import energy_j, stranded_gib
 from simdc.model.host import HostSpec
 
@@ -91,3 +95,31 @@ def test_advance_gives_the_integrals_the_old_advance_gave(cores, memory, base, p
         for name in INTEGRALS:
             assert getattr(hosts[0], name) == getattr(hosts[1], name), name
     assert hosts[0].energy_j >= 0.0
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops=st.lists(st.tuples(st.booleans(), st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 0.3333]),
+                              st.floats(-1.0, 3.0)), max_size=80))
+def test_sorted_intensities_hold_what_the_tuple_list_held(ops):
+    """Inserts and deletes, with many equal intensities: after each, the same instances in
+    the same intensity order as the old ``(intensity, instance)`` list, and the same tail
+    past any cut (the instances ``_reshare_interference`` looks at)."""
+    intensities, insts, old = [], [], []
+    present: dict[int, float] = {}
+    next_i = 0
+    for add, m, low in ops:
+        if add or not present:
+            _insert(intensities, insts, m, next_i)
+            insort(old, (m, next_i))
+            present[next_i] = m
+            next_i += 1
+        else:
+            i = sorted(present)[int(abs(low) * 1000) % len(present)]  # any instance present
+            m_i = present.pop(i)
+            _delete(intensities, insts, m_i, i)
+            del old[bisect_right(old, (m_i, i)) - 1]  # HostState.remove before
+        assert intensities == [m for m, _ in old]
+        assert sorted(zip(intensities, insts)) == old
+        cut = bisect_right(intensities, low)
+        assert cut == bisect_right(old, (low, float("inf")))
+        assert sorted(insts[cut:]) == sorted(i for _, i in old[cut:])
