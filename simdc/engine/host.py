@@ -678,6 +678,9 @@ class HostState:
         if self._lazy:
             if self._reshare_interference(now, speed):
                 return
+            if n <= SHORT_HOST:  # most slots move: settle and share them all in one pass
+                self._reshare_all_interfering(now, speed)
+                return
             self.settle(now)  # most slots move: settling them all at once is cheaper
         if n <= SHORT_HOST:
             self._share_short(n, speed, contended, interfering, was_slow, was_interfering)
@@ -835,6 +838,58 @@ class HostState:
         if settled:
             self._since_all = None
         return True
+
+    def _reshare_all_interfering(self, now: float, speed: float) -> None:
+        """:meth:`settle` then :meth:`_share_short` on a host interfering before and after
+        a change, neither contended nor at a new swap speed (``speed``), up to
+        ``SHORT_HOST`` slots: every slot settled at the rates it had, then its speed left
+        by neighbours, its rate and the next batch finish, in one pass over the slots
+        instead of one per column. Each element goes through the operations those two
+        apply to it, in their order (old ``ispeed`` for the settle, the new after), so
+        the same doubles (tests/engine/test_change_path.py)."""
+        n = len(self.inst)
+        self._finish_known = False
+        k_membw, k_io, membw_sum, io_sum = self.k_membw, self.k_io, self.membw_sum, self.io_sum
+        since_all = self._since_all
+        dt = [now - since_all] * n if since_all is not None else [now - since for since in self.since]
+        clip = self.clip
+        clipped, swapping, batch_n = any(clip), self.swapped > 0, self.batch_n
+        demand_acc, extra_acc, degraded_acc, rem, ispeed, rate = [], [], [], [], [], []
+        soonest = None
+        for a, d, c, t, x, g, v, r, q, b, m, o in zip(self.demand_acc, self.demand, clip, dt, self.extra_acc,
+                                                      self.degraded_acc, self.ispeed, self.rem, self.rate,
+                                                      self.batch, self.membw, self.io):
+            demand_acc.append(a + (d + c) * t if clipped else a + d * t)
+            extra_acc.append(x + (1.0 / v - 1.0) * t)
+            degraded_acc.append(g + (t if v < DEGRADED else 0.0))
+            v = 1.0 / (1.0 + k_membw * m * (membw_sum - m if membw_sum - m < 1.0 else 1.0)
+                       + k_io * o * (io_sum - o if io_sum - o < 1.0 else 1.0))
+            ispeed.append(v)
+            if batch_n:
+                r = r - q * t
+                q = speed * v if b else 0.0
+                if q > 0:
+                    when = now + (r if r > 0 else 0.0) / q
+                    if soonest is None or when < soonest:
+                        soonest = when
+                rem.append(r)
+                rate.append(q)
+        self.demand_acc[:] = demand_acc
+        if clipped:  # not contended: the unmet is the demand above the ceilings
+            self.unmet_acc[:] = [a + c * t for a, c, t in zip(self.unmet_acc, clip, dt)]
+        if swapping:
+            self.swap_acc[:] = [a + t for a, t in zip(self.swap_acc, dt)]
+        self.extra_acc[:] = extra_acc
+        self.degraded_acc[:] = degraded_acc
+        self.since[:] = [now] * n
+        self._since_all = now
+        self.ispeed[:] = ispeed
+        self.alloc[:] = list(self.demand)
+        self.gap[:] = [0.0] * n
+        if batch_n:
+            self.rem[:] = rem
+            self.rate[:] = rate
+        self._finish_known, self._finish = True, soonest
 
     def _share_short(self, n: int, speed: float, contended: bool, interfering: bool, was_slow: bool,
                      was_interfering: bool) -> None:

@@ -5,16 +5,19 @@ doubles, bit for bit, over random sequences of bookings, usage and host states.
 :func:`~simdc.engine.rules.energy_j` out; ``old_advance`` below is the method as it was
 (main 5210a68), calling them: the oracle. A host's sorted intensities are two parallel
 lists (floats, instances) instead of one list of ``(intensity, instance)`` tuples kept
-with ``insort``: the oracle is the tuple list."""
+with ``insort``: the oracle is the tuple list. ``_reshare_all_interfering`` settles and
+shares every slot of an interfering host in one pass: the oracle is ``settle`` then
+``_share_short``, the two passes it replaces."""
 
 from __future__ import annotations
 
+import copy
 from bisect import bisect_right, insort
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simdc.engine.host import HostState, _delete, _insert
+from simdc.engine.host import SLOTS, HostState, _delete, _insert
 from simdc.engine.rules import energy_j, stranded_gib
 from simdc.model.host import HostSpec
 
@@ -123,3 +126,45 @@ def test_sorted_intensities_hold_what_the_tuple_list_held(ops):
         cut = bisect_right(intensities, low)
         assert cut == bisect_right(old, (low, float("inf")))
         assert sorted(insts[cut:]) == sorted(i for _, i in old[cut:])
+
+
+change = st.tuples(st.sampled_from(["add", "add", "remove", "rebalance"]), st.floats(0.0, 300.0),
+                   st.floats(0.05, 4.0), st.floats(0.0, 0.6), st.floats(0.0, 0.6), st.booleans(), st.booleans())
+
+
+@settings(max_examples=120, deadline=None)
+@given(changes=st.lists(change, min_size=2, max_size=40), k_io=st.sampled_from([0.0, 0.3]),
+       swapping=st.booleans(), dt=st.floats(0.0, 300.0))
+def test_one_pass_reshare_gives_what_settle_then_share_gave(changes, k_io, swapping, dt):
+    """A host changed at random (slots settled lazily, so their ``since`` differ; some
+    batch, some clipped), then, while it interferes uncontended, both ways at one instant:
+    every slot column, the next finish and the settled time the same, bit for bit."""
+    spec = HostSpec(cpu_cores=64, memory_gib=256, reserved_memory_gib=8)
+    host = HostState(0, spec, 64.0, 248.0, overhead_gib=0.1, vm=False, membw_sensitivity=0.47, io_sensitivity=k_io)
+    slot_of = [-1] * (len(changes) + 1)
+    now = 0.0
+    for i, (what, step_s, demand, membw, io, batch, clipped) in enumerate(changes):
+        now += step_s
+        if what == "add" or not host.inst:
+            host.add(now, i, demand, 1.0, 2.0, batch, 50.0 * demand, slot_of, membw, io, 0.5 if clipped else 0.0)
+        elif what == "remove":
+            host.remove(now, int(membw * 1000) % host.n, slot_of)
+        host.rebalance(now)
+    # one more change, as rebalance meets it: the sums move, every slot's old speed is stale
+    now += dt
+    if changes[-1][6] or host.n < 3:
+        host.add(now, len(changes), 1.0, 1.0, 2.0, True, 30.0, slot_of, 0.3, 0.2, 0.25)  # a newcomer
+    else:
+        host.remove(now, 0, slot_of)
+    state = host._rebalance_state(now)
+    if not host._lazy:  # not interfering alone before and after: not this path
+        return
+    assert state is not None
+    host.swapped = 1.0 if swapping else 0.0  # settle's one test of it
+    old, new = copy.deepcopy(host), copy.deepcopy(host)
+    old.settle(now)
+    old._share_short(old.n, host.speed, False, True, True, True)
+    new._reshare_all_interfering(now, host.speed)
+    for name in SLOTS:
+        assert getattr(new, name) == getattr(old, name), name
+    assert (new._finish_known, new._finish, new._since_all) == (old._finish_known, old._finish, old._since_all)
