@@ -13,7 +13,9 @@ it interferes, and only interferes, before and after a change at one swap speed,
 change moves only the slots whose speed left by neighbours moves: those whose
 intensity leaves them below the saturation at the sums before or after (found by
 bisection in the host's sorted intensities), and the newcomer
-(:meth:`HostState._reshare_interference`). Any other slow change (contention, a swap
+(:meth:`HostState._reshare_interference`); when most slots move (a host filling up),
+they are all settled and reshared in one pass over the slots
+(:meth:`HostState._reshare_all_interfering`). Any other slow change (contention, a swap
 speed that moves) settles every slot and recomputes the shares over the n instances on
 the host. Settling one long interval instead of several short ones regroups the sums:
 the same figures to ~1e-12 relative, not the same last bits. Slots

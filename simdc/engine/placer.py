@@ -28,8 +28,9 @@ from simdc.engine.rules import fits
 from simdc.placement import SCORERS, left_after, one_host_scorer
 
 # Up to this many changed hosts, rescored one by one in Python; beyond, as arrays. Measured
-# on the project's 2-core machine (benchmarks/README.md, "The capacity study's change path"):
-# one host by one_host_scorer ~2 µs, the arrays' fixed cost ~50 µs; even at 24-32 hosts.
+# on the project's 2-core machine (`python benchmarks/change_path.py rescore`, best of 7;
+# benchmarks/README.md, "The capacity study's change path"): one host by one_host_scorer
+# ~0.65 µs, the arrays ~16 µs whatever their length up to 48; even at ~24 hosts.
 SCALAR_HOSTS = 20
 
 
