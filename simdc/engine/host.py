@@ -13,7 +13,9 @@ it interferes, and only interferes, before and after a change at one swap speed,
 change moves only the slots whose speed left by neighbours moves: those whose
 intensity leaves them below the saturation at the sums before or after (found by
 bisection in the host's sorted intensities), and the newcomer
-(:meth:`HostState._reshare_interference`). Any other slow change (contention, a swap
+(:meth:`HostState._reshare_interference`); when most slots move (a host filling up),
+they are all settled and reshared in one pass over the slots
+(:meth:`HostState._reshare_all_interfering`). Any other slow change (contention, a swap
 speed that moves) settles every slot and recomputes the shares over the n instances on
 the host. Settling one long interval instead of several short ones regroups the sums:
 the same figures to ~1e-12 relative, not the same last bits. Slots
@@ -38,14 +40,13 @@ timeseries sample records of each host, so a sample does not walk the hosts.
 from __future__ import annotations
 
 import itertools
-import math
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right
 from operator import attrgetter
 
 import numpy as np
 
 from simdc.engine.cpu import water_fill
-from simdc.engine.rules import EPS, energy_j, limit, over_memory, stranded_gib  # noqa: F401 (EPS)
+from simdc.engine.rules import EPS, limit, over_memory  # noqa: F401 (EPS)
 from simdc.engine.rules import contended as is_contended
 from simdc.model.host import HostSpec
 
@@ -76,6 +77,23 @@ LAZY_SHARE = 0.5
 
 SLOTS = ("inst", "demand", "clip", "weight", "alloc", "gap", "rate", "mem", "hwm", "batch", "rem", "since",
          "demand_acc", "unmet_acc", "swap_acc", "membw", "io", "ispeed", "extra_acc", "degraded_acc")
+
+
+def _insert(intensities: list[float], insts: list[int], m: float, i: int) -> None:
+    """Instance ``i`` of intensity ``m`` into a host's sorted intensities and, beside
+    them, their instances (after any equal intensity)."""
+    k = bisect_right(intensities, m)
+    intensities.insert(k, m)
+    insts.insert(k, i)
+
+
+def _delete(intensities: list[float], insts: list[int], m: float, i: int) -> None:
+    """Instance ``i`` of intensity ``m`` out of a host's sorted intensities (:func:`_insert`)."""
+    k = bisect_left(intensities, m)
+    while insts[k] != i:  # among equal intensities
+        k += 1
+    del intensities[k]
+    del insts[k]
 
 
 class Bookings:
@@ -319,14 +337,18 @@ class HostState:
         self._since_all: float | None = None  # every slot's `since` while they are all the same
         self._lazy = False  # the last rebalance settles only the slots whose shares move
         # For the lazy rebalance: the interference sums its slots' ispeed were computed
-        # at, the slots added since (ispeed not computed yet), and the slots' (intensity,
-        # instance) sorted, per resource that interferes, to find the unsaturated ones.
+        # at, the slots added since (ispeed not computed yet), and the slots' intensities
+        # sorted, per resource that interferes, to find the unsaturated ones: the
+        # intensities (floats: bisection compares floats, not tuples) and beside them the
+        # instances, in the same order.
         self._sums_seen = (0.0, 0.0)
         self._sums_was = (0.0, 0.0)
         self._fresh: list[int] = []
         self._fresh_was: list[int] = []
-        self._by_membw: list[tuple[float, int]] = []
-        self._by_io: list[tuple[float, int]] = []
+        self._membw_sorted: list[float] = []
+        self._membw_inst: list[int] = []
+        self._io_sorted: list[float] = []
+        self._io_inst: list[int] = []
         self._slot_of: list[int] = []
         # integrals
         self.last_t = 0.0
@@ -403,27 +425,31 @@ class HostState:
     # --- integrals -----------------------------------------------------------------
 
     def advance(self, now: float) -> None:
+        """Bring the host's integrals up to ``now`` at the values they have had since
+        ``last_t``. :func:`~simdc.engine.rules.stranded_gib` and
+        :func:`~simdc.engine.rules.energy_j` written out (the same operations, so the same
+        doubles): this runs at nearly every change of the host."""
         dt = now - self.last_t
         if dt <= 0:
             return
         self.last_t = now
         booked, j = self.booked, self.index
-        resident, book_cpu, book_mem = booked.resident[j], booked.cpu[j], booked.mem[j]
+        resident, book_mem = booked.resident[j], booked.mem[j]
         self.resident_s += resident * dt
-        demand = self.cpu_demand
+        demand, cores = self.cpu_demand, self.cores
         self.cpu_demand_s += (demand + self.cpu_clip) * dt  # demand above a ceiling is demand too
-        used = demand if demand < self.cores else self.cores
-        self.cpu_used_s += used * dt
-        self.cpu_booked_s += book_cpu * dt
-        mem_used = self.mem_used + self.base
-        book = book_mem + self.base
-        self.mem_used_s += mem_used * dt
-        self.mem_alloc_s += book * dt
-        stranded = stranded_gib(book_mem, self.allocatable, self.mem_used)
+        used_s = (demand if demand < cores else cores) * dt
+        self.cpu_used_s += used_s
+        self.cpu_booked_s += booked.cpu[j] * dt
+        mem_used, base, allocatable = self.mem_used, self.base, self.allocatable
+        self.mem_used_s += (mem_used + base) * dt
+        self.mem_alloc_s += (book_mem + base) * dt
+        stranded = (allocatable if allocatable < book_mem else book_mem) - mem_used
         if stranded > 0:
             self.stranded_s += stranded * dt
         if resident or not self.power_off_idle:  # power linear in CPU utilisation
-            self.energy_j += energy_j(self.power_idle_w, self.power_max_w, self.cores, dt, used * dt)
+            idle_w = self.power_idle_w
+            self.energy_j += idle_w * dt + (self.power_max_w - idle_w) * used_s / cores
         if self.out:
             self.down_s += dt
         if self.reclaiming:
@@ -457,9 +483,9 @@ class HostState:
             self._slot_of = slot_of
             self._fresh.append(i)
             if membw > 0 and self.k_membw > 0:
-                insort(self._by_membw, (membw, i))
+                _insert(self._membw_sorted, self._membw_inst, membw, i)
             if io > 0 and self.k_io > 0:
-                insort(self._by_io, (io, i))
+                _insert(self._io_sorted, self._io_inst, io, i)
         self.inst.append(i)
         self.demand.append(demand)
         self.clip.append(clip)
@@ -515,11 +541,9 @@ class HostState:
         if self._interferes:
             m, o = self.membw[s], self.io[s]
             if m > 0 and self.k_membw > 0:
-                by = self._by_membw
-                del by[bisect_right(by, (m, i)) - 1]
+                _delete(self._membw_sorted, self._membw_inst, m, i)
             if o > 0 and self.k_io > 0:
-                by = self._by_io
-                del by[bisect_right(by, (o, i)) - 1]
+                _delete(self._io_sorted, self._io_inst, o, i)
         self.batch_n -= self.batch[s]
         if len(self.inst) == 1:  # forget accumulated rounding error
             self.demand_sum = self.clip_sum = self.mem_sum = self.hwm_sum = self.membw_sum = self.io_sum = 0.0
@@ -656,6 +680,9 @@ class HostState:
         if self._lazy:
             if self._reshare_interference(now, speed):
                 return
+            if n <= SHORT_HOST:  # most slots move: settle and share them all in one pass
+                self._reshare_all_interfering(now, speed)
+                return
             self.settle(now)  # most slots move: settling them all at once is cheaper
         if n <= SHORT_HOST:
             self._share_short(n, speed, contended, interfering, was_slow, was_interfering)
@@ -759,17 +786,18 @@ class HostState:
         membw_was, io_was = self._sums_was
         slot_of = self._slot_of
         inst, n = self.inst, len(self.inst)
-        by_membw, by_io = self._by_membw, self._by_io
-        # the unsaturated at either sum: the tail of each sorted list, from its cut
+        membw_sorted, io_sorted = self._membw_sorted, self._io_sorted
+        # the unsaturated at either sum: the tail of each sorted list, past its cut (the
+        # intensities at most `low`)
         cut_membw = cut_io = None
-        if membw_sum != membw_was and by_membw:
+        if membw_sum != membw_was and membw_sorted:
             low = (membw_sum if membw_sum < membw_was else membw_was) - 1.0 - SATURATED_MARGIN
-            cut_membw = bisect_right(by_membw, (low, math.inf))
-        if io_sum != io_was and by_io:
+            cut_membw = bisect_right(membw_sorted, low)
+        if io_sum != io_was and io_sorted:
             low = (io_sum if io_sum < io_was else io_was) - 1.0 - SATURATED_MARGIN
-            cut_io = bisect_right(by_io, (low, math.inf))
-        looked = (len(self._fresh_was) + (0 if cut_membw is None else len(by_membw) - cut_membw)
-                  + (0 if cut_io is None else len(by_io) - cut_io))
+            cut_io = bisect_right(io_sorted, low)
+        looked = (len(self._fresh_was) + (0 if cut_membw is None else len(membw_sorted) - cut_membw)
+                  + (0 if cut_io is None else len(io_sorted) - cut_io))
         if not looked:
             return True
         if looked > LAZY_SHARE * n:
@@ -777,9 +805,9 @@ class HostState:
         # added since (and still here: one added and removed again has left)
         look = [s for i in self._fresh_was for s in (slot_of[i],) if 0 <= s < n and inst[s] == i]
         if cut_membw is not None:
-            look += [slot_of[i] for _, i in by_membw[cut_membw:]]
+            look += [slot_of[i] for i in self._membw_inst[cut_membw:]]
         if cut_io is not None:
-            look += [slot_of[i] for _, i in by_io[cut_io:]]
+            look += [slot_of[i] for i in self._io_inst[cut_io:]]
         membw, io, ispeed = self.membw, self.io, self.ispeed
         since, rem, rate, batch = self.since, self.rem, self.rate, self.batch
         known, soonest = self._finish_known, self._finish
@@ -812,6 +840,58 @@ class HostState:
         if settled:
             self._since_all = None
         return True
+
+    def _reshare_all_interfering(self, now: float, speed: float) -> None:
+        """:meth:`settle` then :meth:`_share_short` on a host interfering before and after
+        a change, neither contended nor at a new swap speed (``speed``), up to
+        ``SHORT_HOST`` slots: every slot settled at the rates it had, then its speed left
+        by neighbours, its rate and the next batch finish, in one pass over the slots
+        instead of one per column. Each element goes through the operations those two
+        apply to it, in their order (old ``ispeed`` for the settle, the new after), so
+        the same doubles (tests/engine/test_change_path.py)."""
+        n = len(self.inst)
+        self._finish_known = False
+        k_membw, k_io, membw_sum, io_sum = self.k_membw, self.k_io, self.membw_sum, self.io_sum
+        since_all = self._since_all
+        dt = [now - since_all] * n if since_all is not None else [now - since for since in self.since]
+        clip = self.clip
+        clipped, swapping, batch_n = any(clip), self.swapped > 0, self.batch_n
+        demand_acc, extra_acc, degraded_acc, rem, ispeed, rate = [], [], [], [], [], []
+        soonest = None
+        for a, d, c, t, x, g, v, r, q, b, m, o in zip(self.demand_acc, self.demand, clip, dt, self.extra_acc,
+                                                      self.degraded_acc, self.ispeed, self.rem, self.rate,
+                                                      self.batch, self.membw, self.io):
+            demand_acc.append(a + (d + c) * t if clipped else a + d * t)
+            extra_acc.append(x + (1.0 / v - 1.0) * t)
+            degraded_acc.append(g + (t if v < DEGRADED else 0.0))
+            v = 1.0 / (1.0 + k_membw * m * (membw_sum - m if membw_sum - m < 1.0 else 1.0)
+                       + k_io * o * (io_sum - o if io_sum - o < 1.0 else 1.0))
+            ispeed.append(v)
+            if batch_n:
+                r = r - q * t
+                q = speed * v if b else 0.0
+                if q > 0:
+                    when = now + (r if r > 0 else 0.0) / q
+                    if soonest is None or when < soonest:
+                        soonest = when
+                rem.append(r)
+                rate.append(q)
+        self.demand_acc[:] = demand_acc
+        if clipped:  # not contended: the unmet is the demand above the ceilings
+            self.unmet_acc[:] = [a + c * t for a, c, t in zip(self.unmet_acc, clip, dt)]
+        if swapping:
+            self.swap_acc[:] = [a + t for a, t in zip(self.swap_acc, dt)]
+        self.extra_acc[:] = extra_acc
+        self.degraded_acc[:] = degraded_acc
+        self.since[:] = [now] * n
+        self._since_all = now
+        self.ispeed[:] = ispeed
+        self.alloc[:] = list(self.demand)
+        self.gap[:] = [0.0] * n
+        if batch_n:
+            self.rem[:] = rem
+            self.rate[:] = rate
+        self._finish_known, self._finish = True, soonest
 
     def _share_short(self, n: int, speed: float, contended: bool, interfering: bool, was_slow: bool,
                      was_interfering: bool) -> None:

@@ -27,6 +27,21 @@ class LayerCache:
     def touch(self, digest: str) -> None:
         self.layers.move_to_end(digest)
 
+    def use(self, needs: list[tuple[str, float]]) -> bool:
+        """Whether every layer of ``needs`` (``(digest, GiB)`` pairs) is here: if so each
+        is a hit and is touched, in order; either way each is a lookup. A start's one
+        call (:meth:`has` and :meth:`touch` per layer, written out)."""
+        self.lookups += len(needs)
+        layers = self.layers
+        for digest, _ in needs:
+            if digest not in layers:
+                return False
+        self.hits += len(needs)
+        touch = layers.move_to_end
+        for digest, _ in needs:
+            touch(digest)
+        return True
+
     def add(self, digest: str, size_gib: float) -> None:
         """Store a layer, evicting unpinned layers, oldest use first, to make room."""
         if digest in self.layers:

@@ -25,9 +25,13 @@ import numpy as np
 
 from simdc.engine.first_fit import FEW_SIZES, FirstFit
 from simdc.engine.rules import fits
-from simdc.placement import SCORERS, left_after
+from simdc.placement import SCORERS, left_after, one_host_scorer
 
-SCALAR_HOSTS = 6  # up to this many changed hosts, rescored one by one in Python; beyond, as arrays
+# Up to this many changed hosts, rescored one by one in Python; beyond, as arrays. Measured
+# on the project's 2-core machine (`python benchmarks/change_path.py rescore`, best of 7;
+# benchmarks/README.md, "The capacity study's change path"): one host by one_host_scorer
+# ~0.65 µs, the arrays ~16 µs whatever their length up to 48; even at ~24 hosts.
+SCALAR_HOSTS = 20
 
 
 class _Size:
@@ -76,6 +80,7 @@ class ScoredPlacer:
         self.mem_limits = np.array(mem_limit, dtype=float)
         self.book_cpu, self.book_mem = book_cpu, book_mem
         self.score, self.weights = score, weights
+        self.score_one = one_host_scorer(score, weights)  # the same doubles, one host at a time
         self.sizes: dict[tuple[float, float], _Size] | None = {} if few else None
         self.log: list[int] = []  # hosts changed, oldest first; log[0] is change number self.base
         self.base = 0
@@ -138,15 +143,18 @@ class ScoredPlacer:
 
     def _rescore_each(self, hosts, cpu: float, mem: float, masked: np.ndarray, fit: np.ndarray) -> None:
         """:meth:`_rescore` one host at a time, over Python floats: the same operations on
-        the same doubles (``min`` and ``math.sqrt`` round as numpy's do)."""
-        booked_cpu, booked_mem, cpu_limit, mem_limit = self.booked_cpu, self.booked_mem, self.cpu_limit, self.mem_limit
-        cpu_cap, mem_cap, score, weights = self.cpu_cap, self.mem_cap, self.score, self.weights
+        the same doubles (the fit test written out; the score by
+        :func:`~simdc.placement.one_host_scorer`)."""
+        booked_cpu, booked_mem = self.booked_cpu, self.booked_mem
+        cpu_item = booked_cpu.item if isinstance(booked_cpu, np.ndarray) else booked_cpu.__getitem__
+        mem_item = booked_mem.item if isinstance(booked_mem, np.ndarray) else booked_mem.__getitem__
+        cpu_limit, mem_limit, cpu_cap, mem_cap, score_one = (self.cpu_limit, self.mem_limit, self.cpu_cap,
+                                                            self.mem_cap, self.score_one)
         for j in hosts:
-            cpu_booked, mem_booked = float(booked_cpu[j]), float(booked_mem[j])
-            if fits(cpu_booked, mem_booked, cpu, mem, cpu_limit[j], mem_limit[j]):
+            cpu_booked, mem_booked = cpu_item(j), mem_item(j)
+            if cpu_booked + cpu <= cpu_limit[j] and mem_booked + mem <= mem_limit[j]:  # rules.fits
                 fit[j] = True
-                masked[j] = score(*left_after(cpu_cap[j], mem_cap[j], cpu_booked, mem_booked, cpu, mem), weights,
-                                  min, math.sqrt)
+                masked[j] = score_one(cpu_cap[j], mem_cap[j], cpu_booked, mem_booked, cpu, mem)
             else:
                 fit[j] = False
                 masked[j] = -math.inf

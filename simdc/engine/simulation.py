@@ -653,13 +653,9 @@ class Simulation:
         first = self.pull_s[i] != self.pull_s[i]  # NaN: not started before
         if needs:
             cache = self.caches[j]
-            cache.lookups += len(needs)
-            if not all(cache.has(digest) for digest, _ in needs):
+            if not cache.use(needs):
                 self._pull(i, self.hosts[j], cache)
                 return None
-            cache.hits += len(needs)
-            for digest, _ in needs:
-                cache.touch(digest)
         copy_s = self._copy_s(i)
         if first:
             self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = 0.0, copy_s, self.start_s[i]

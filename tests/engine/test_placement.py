@@ -11,7 +11,8 @@ from hypothesis import given, settings, strategies as st
 
 import simdc
 from simdc.config import validate
-from simdc.placement import POLICIES, Fleet, best_fit, first_fit, kubernetes, random_fit, worst_fit
+from simdc.placement import (POLICIES, SCORERS, Fleet, best_fit, first_fit, kubernetes, left_after,
+                             one_host_scorer, random_fit, worst_fit)
 from tests.oracle.theory import batch_means, erlang_b, within
 
 
@@ -124,6 +125,31 @@ def cluster_config(groups, *, policy="first_fit", rate=10.0, arrivals=60_000, se
         "workload": {"synthetic": {"arrival_rate_per_s": rate, "lifetime_s": {"mean": 1.0},
                                    "sizes": [{"cpu_cores": 1, "memory_gib": 1, "weight": 1}]}},
     } | (extra or {}))
+
+
+weight = st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0, 1.7])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.floats(1, 256), st.floats(1, 1024), st.floats(0, 1.2), st.floats(0, 1.2)),
+                min_size=1, max_size=20),
+       st.floats(0, 64), st.floats(0, 256), st.sampled_from(sorted(SCORERS)),
+       st.fixed_dictionaries({}, optional={"least_allocated": weight, "most_allocated": weight,
+                                           "balanced_allocation": weight}))
+def test_one_host_scorer_gives_each_host_the_double_the_fleet_scorer_gives_it(hosts, cpu, mem, name, weights):
+    """The placer rescores a changed host alone with one_host_scorer; the plain computation
+    scores the fleet with the policy's numpy scorer. Bookings up to 1.2 × the caps (a host
+    overbooked: shares above 1, which balanced_allocation caps) and request sizes beyond a
+    host's: each host's score must be the same double, bit for bit."""
+    cpu_cap, mem_cap = np.array([h[0] for h in hosts]), np.array([h[1] for h in hosts])
+    cpu_booked = cpu_cap * np.array([h[2] for h in hosts])
+    mem_booked = mem_cap * np.array([h[3] for h in hosts])
+    fleet_scores = SCORERS[name](*left_after(cpu_cap, mem_cap, cpu_booked, mem_booked, cpu, mem), weights)
+    one = one_host_scorer(SCORERS[name], weights)
+    for j in range(len(hosts)):
+        got = one(float(cpu_cap[j]), float(mem_cap[j]), float(cpu_booked[j]), float(mem_booked[j]), cpu, mem)
+        assert type(got) is float
+        assert got == fleet_scores[j] or (math.isnan(got) and math.isnan(fleet_scores[j]))
 
 
 @pytest.mark.parametrize("policy", ["first_fit", "worst_fit", "kubernetes"])
