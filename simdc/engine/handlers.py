@@ -553,7 +553,8 @@ class Lane:
         submit, state, queue, heap, squeue = self.submit_s, self.state, self.queue, self.heap, self.env._queue
         n, m, inline, deps, env = self.n, self.m, self.inline, self.deps, self.env
         tick, horizon = self.tick, self.horizon
-        nowhere, too_big, book_cpu, book_mem, end_s = self.nowhere, self.too_big, self.book_cpu, self.book_mem, self.end_s
+        nowhere, too_big, end_s = self.nowhere, self.too_big, self.end_s  # (turning away a size that fits nowhere)
+        book_cpu, book_mem = self.book_cpu, self.book_mem
         if inline:  # what the closed mode's written-out paths use, bound once: a call runs many events
             at_once, pick, told, resident, peak, busy_since, busy_s = (
                 self.at_once, self.pick, self.told, self.resident, self.peak, self.busy_since, self.busy_s)
