@@ -56,6 +56,7 @@ import numpy as np
 from simpy.core import NORMAL, URGENT
 
 from simdc.engine.cpu import water_fill
+from simdc.engine.first_fit import FirstFit
 from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, fits, limit, oom_victims,
                                 over_memory)
 from simdc.engine.simulation import (
@@ -263,7 +264,7 @@ class Lane:
         "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
         "max_starts", "mem_cap", "cpu_limit", "mem_limit", "booked_cpu", "booked_mem", "resident",
         "peak", "starting", "demand_sum", "mem_sum", "busy_since", "busy_s", "kills", "streak", "restart",
-        "backoff_s", "backoff_max_s"
+        "backoff_s", "backoff_max_s", "nowhere"
     )
 
     touch = None  # called before any change on a host, where the mode integrates host figures
@@ -323,6 +324,13 @@ class Lane:
         self.booked_cpu, self.booked_mem = booked.cpu, booked.mem
         sim._placement(self.arrays)
         self.pick = sim.placer.place if sim.placer is not None else sim._pick  # Simulation._pick
+        # The sizes first fit has found no host for, nothing having shrunk since
+        # (FirstFit.nowhere): an arrival of one is turned away without a call into
+        # placement, where submit() would do just that (no recommendation to take, no
+        # queue, no service to tell).
+        inner = sim.placer.inner if sim.placer is not None else None
+        self.nowhere = (inner.nowhere if isinstance(inner, FirstFit) and sim.recommender is None
+                        and not sim.queue_when_full and sim.services is None else None)
         self.placed_cpu_limit = sim.placer.cpu_limit if sim.placer is not None else None
         # told of every change of the bookings (placement's copy or caches), or None
         self.told = booked.placement
@@ -552,6 +560,8 @@ class Lane:
         submit, state, queue, heap, squeue = self.submit_s, self.state, self.queue, self.heap, self.env._queue
         n, m, inline, deps, env = self.n, self.m, self.inline, self.deps, self.env
         tick, horizon = self.tick, self.horizon
+        nowhere, too_big, end_s = self.nowhere, self.too_big, self.end_s  # (turning away a size that fits nowhere)
+        book_cpu, book_mem = self.book_cpu, self.book_mem
         if inline:  # what the closed mode's written-out paths use, bound once: a call runs many events
             at_once, pick, told, resident, peak, busy_since, busy_s = (
                 self.at_once, self.pick, self.told, self.resident, self.peak, self.busy_since, self.busy_s)
@@ -603,8 +613,14 @@ class Lane:
                     env._now = clock
                     self.submit(i, now, clock, j)
             elif deps is None or deps.arrive(i):  # else it waits for its parents (engine.dependencies)
-                env._now = clock
-                self.submit(i, now, clock)
+                if nowhere is not None and (book_cpu[i], book_mem[i]) in nowhere and not too_big[i]:
+                    # submit() of a size no host has room for: note_no_host() and reject()
+                    self.note_no_host(i)
+                    state[i] = REJECTED
+                    end_s[i] = now
+                else:
+                    env._now = clock
+                    self.submit(i, now, clock)
             i += 1
             if i >= n:
                 break

@@ -224,6 +224,7 @@ class FleetFigures:
         self.cpu_used = [0.0] * len(hosts)
         self.mem_used = [host.mem_used + host.base for host in hosts]
         self.swapped = [0.0] * len(hosts)
+        self.base = [host.base for host in hosts]  # each machine's own GiB (HostState.base), fixed
 
     @classmethod
     def attach(cls, hosts: list["HostState"]) -> "FleetFigures":
@@ -1082,22 +1083,25 @@ class FleetStep:
         padded = np.concatenate([rows, np.full((len(rows), 1), -0.0)], axis=1)
         alone = sizes > PAIRWISE_BLOCK
         n = np.where(alone, 0, sizes)
-        blocks = n // 8
-        width = int(blocks.max()) if len(n) else 0
+        head = n & ~7  # the terms in whole blocks of 8
+        width = int(head.max()) if len(n) else 0
+        # one gather: each host's whole blocks (columns 0 to width - 1, block b's term j at
+        # 8b + j), then its last n % 8 terms (the 7 columns after)
+        at = np.arange(width + 7)
+        block, tail = at < width, at - width
+        index = np.where(block, starts[:, None] + at, (starts + head)[:, None] + tail)
+        have = np.where(block, at < head[:, None], tail < (n - head)[:, None])
+        terms = padded[:, np.where(have, index, pad)]  # (r, hosts, width + 7)
         if width:
-            at = np.arange(width)[:, None] * 8 + np.arange(8)  # (width, 8): block b's term j
-            terms = padded[:, np.where(at < (blocks * 8)[:, None, None], starts[:, None, None] + at, pad)]
-            r = terms[:, :, 0, :]  # (r, hosts, 8): the accumulators
-            for b in range(1, width):
-                r = r + terms[:, :, b, :]
+            r = terms[:, :, 0:8]  # (r, hosts, 8): the accumulators
+            for b in range(8, width, 8):
+                r = r + terms[:, :, b:b + 8]
             total = (((r[..., 0] + r[..., 1]) + (r[..., 2] + r[..., 3]))
                      + ((r[..., 4] + r[..., 5]) + (r[..., 6] + r[..., 7])))
-            total = np.where(blocks > 0, total, 0.0)
+            total = np.where(head > 0, total, 0.0)
         else:
             total = np.zeros((len(rows), len(n)))
-        tail = np.arange(7)
-        terms = padded[:, np.where(tail < (n - blocks * 8)[:, None], (starts + blocks * 8)[:, None] + tail, pad)]
-        for t in range(7):
+        for t in range(width, width + 7):
             total = total + terms[:, :, t]
         for h in np.flatnonzero(alone).tolist():
             lo, hi = starts[h], starts[h] + sizes[h]
@@ -1153,11 +1157,18 @@ class FleetStep:
         if self.mirror is not None:
             inst = self.inst
             self.mirror.demand[inst], self.mirror.clip[inst], self.mirror.hwm[inst] = demand, clip, hwm
-        new_demand, new_clip, new_mem, new_hwm = demand.tolist(), clip.tolist(), mem.tolist(), hwm.tolist()
+        new_demand, new_mem, new_hwm = demand.tolist(), mem.tolist(), hwm.tolist()
+        # A host's clip list is written only where a slot had or has demand above its
+        # ceiling (zeros stay zeros), its gap list only where it was contended (an
+        # uncontended host's gaps are all 0.0: every rebalance that ends a contention,
+        # and every add, leaves them so); its next finish is planned again, or marked
+        # unknown for a host it skips, by :meth:`rebalance`.
+        clip_now = np.logical_or.reduceat(clip != 0, starts).tolist()
+        new_clip = clip.tolist() if any(clip_now) or any(clipped) else None
         self.demand = demand
-        for host, lo, hi, unmet, swap, interf, on_batch, demand_sum, clip_sum, mem_sum, hwm_sum in zip(
-                hosts, edges, edges[1:], unmet_hosts, swapped, interfering, batch, *sums.tolist()):
-            host._finish_known = False
+        for host, lo, hi, unmet, swap, interf, on_batch, was_contended, had_clip, has_clip, demand_sum, clip_sum, \
+                mem_sum, hwm_sum in zip(hosts, edges, edges[1:], unmet_hosts, swapped, interfering, batch, contended,
+                                        clipped, clip_now, *sums.tolist()):
             host.demand_acc[:] = demand_acc[lo:hi]
             if unmet:
                 host.unmet_acc[:] = unmet_acc[lo:hi]
@@ -1171,8 +1182,10 @@ class FleetStep:
             host.since[:] = [now] * (hi - lo)
             host._since_all = now
             host.demand[:] = host.alloc[:] = new_demand[lo:hi]
-            host.gap[:] = [0.0] * (hi - lo)
-            host.clip[:] = new_clip[lo:hi]
+            if was_contended:
+                host.gap[:] = [0.0] * (hi - lo)
+            if had_clip or has_clip:
+                host.clip[:] = new_clip[lo:hi]
             host.mem[:] = new_mem[lo:hi]
             host.hwm[:] = new_hwm[lo:hi]
             host.demand_sum, host.clip_sum, host.mem_sum, host.hwm_sum = demand_sum, clip_sum, mem_sum, hwm_sum
@@ -1183,7 +1196,13 @@ class FleetStep:
         set_usage (nothing may change a host's running set between the two), with the
         next batch finish of each planned."""
         hosts, counts, edges, now = self.hosts, self.counts, self.edges, self.now
-        mine = [True] * len(hosts) if skip is None else [not s for s in skip]
+        if skip is None:
+            mine = [True] * len(hosts)
+        else:
+            mine = [not s for s in skip]
+            for host, s in zip(hosts, skip):
+                if s:  # every slot's work left is as of now (set_usage settled it): plan again
+                    host._finish_known = False
         changes = [host._rebalance_state(now) if m else None for host, m in zip(hosts, mine)]
         batch = [m and host.batch_n > 0 for host, m in zip(hosts, mine)]
         slow = [c is not None for c in changes]

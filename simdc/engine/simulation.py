@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import operator
 from array import array
 from collections import deque
 from dataclasses import dataclass, replace
@@ -170,6 +171,7 @@ class Timeseries:
 
     def __init__(self, hosts: int):
         self.hosts = hosts
+        self.host_ids = array("q", range(hosts))  # the host column of one sample
         self.columns = {name: array(typecode) for name, typecode in self.COLUMNS.items()}
         self.sink = None  # streamed: (RowGroups, platform, rows per row group)
 
@@ -191,14 +193,19 @@ class Timeseries:
         if last:
             writer.close()
 
+    PER_HOST = tuple(COLUMNS)[2:]  # the columns add() is given, in order
+
     def add(self, now: float, *per_host) -> None:
         """One sample at ``now``: after it, a sequence per column from ``resident`` on,
         each holding a value per host, in order."""
         columns = self.columns
-        columns["t_s"].extend([now] * self.hosts)
-        columns["host"].extend(range(self.hosts))
-        for name, values in zip(list(self.COLUMNS)[2:], per_host, strict=True):
-            columns[name].extend(values)
+        columns["t_s"].extend(array("d", (now,)) * self.hosts)
+        columns["host"].extend(self.host_ids)
+        for name, values in zip(self.PER_HOST, per_host, strict=True):
+            if type(values) is list:  # a list is copied in whole (three times faster than item by item)
+                columns[name].fromlist(values)
+            else:
+                columns[name].extend(values)
         if self.sink is not None and len(columns["t_s"]) >= self.sink[2]:
             self.flush()
 
@@ -1056,10 +1063,10 @@ class Simulation:
         if self.chunks is not None:
             self._flush_chunks(now)
             self._open_chunks(now + 2 * self.sample_every_s)
-        hosts, figures = self.hosts, self.figures
+        figures = self.figures
         self.timeseries.add(now, self.booked.resident, figures.running, figures.cpu_demand,
                             figures.cpu_used, figures.mem_used,
-                            [booked + h.base for booked, h in zip(self.booked.mem, hosts)], figures.swapped)
+                            list(map(operator.add, self.booked.mem, figures.base)), figures.swapped)
 
     # --- tables --------------------------------------------------------------------
 
