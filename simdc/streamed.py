@@ -23,8 +23,6 @@ so neither the workflow nor the move columns arise.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pandas as pd
 
@@ -117,6 +115,18 @@ def _block_sums(blocks: np.ndarray) -> np.ndarray:
     for i in range(body, length):
         result += blocks[:, i]
     return result
+
+
+class _Totals(dict):
+    """Each :class:`PairwiseSum`'s total of ``sums``, taken when first read."""
+
+    def __init__(self, sums: dict[str, PairwiseSum]):
+        super().__init__()
+        self.sums = sums
+
+    def __missing__(self, name: str) -> float:
+        self[name] = value = self.sums[name].total
+        return value
 
 
 def _no_nan(values: np.ndarray) -> np.ndarray:
@@ -294,7 +304,8 @@ class InstanceFigures:
 
         if self.added != self.rows:
             raise ValueError(f"InstanceFigures: {self.added} of {self.rows} rows added")
-        total = {name: s.total for name, s in self.sums.items()}
+        # each sum taken when a figure reads it: one the table's columns never fed is never read
+        total = _Totals(self.sums)
         counts, outcomes = self.counts, self.outcomes
         submitted = counts["submitted"]
         quantiles = {name: np.concatenate(values) if values else np.empty(0)
