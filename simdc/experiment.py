@@ -204,7 +204,9 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
     :data:`SPILL_ROWS` rows), then dropped; the parts joined into ``instances.parquet``
     and ``timeseries.parquet`` a row group at a time (:func:`simdc.cells._join`). The
     summary, the costs and the warnings are computed per platform from its own tables
-    while they are in memory, exactly as :func:`simulate` computes them."""
+    while they are in memory, exactly as :func:`simulate` computes them; a streamed
+    platform's (the general engine's, its tables never whole) from the figures gathered
+    as its rows were written (:mod:`simdc.streamed`), to the bit the same.
     import gc
     import shutil
     import tempfile
@@ -254,7 +256,8 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
                                                      config.cost.licence_per_hour.get(name, 0.0)))
             if streamed:  # only the unplaceable rows (indexed by row), and the requests they are of
                 unplaced = run.figures.unplaceable()
-                warnings += unplaceable_warnings(summary, unplaced, asked.iloc[unplaced.index].set_axis(unplaced.index), config)
+                warnings += unplaceable_warnings(summary, unplaced,
+                                                 asked.iloc[unplaced.index].set_axis(unplaced.index), config)
             else:
                 warnings += unplaceable_warnings(summary, run.instances, asked, config)
             run_warnings += run.warnings

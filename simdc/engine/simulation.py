@@ -535,7 +535,6 @@ class Simulation:
             self.meter = Meter(self, self.meter_at_s)
         if self.chunks is not None:
             from simdc.engine.chunks import RowGroups
-
             from simdc.streamed import InstanceFigures
 
             # the summary's figures gathered from the rows as they are written, not read back
