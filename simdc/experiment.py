@@ -206,7 +206,7 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
     summary, the costs and the warnings are computed per platform from its own tables
     while they are in memory, exactly as :func:`simulate` computes them; a streamed
     platform's (the general engine's, its tables never whole) from the figures gathered
-    as its rows were written (:mod:`simdc.streamed`), to the bit the same.
+    as its rows were written (:mod:`simdc.streamed`), to the bit the same."""
     import gc
     import shutil
     import tempfile
