@@ -33,9 +33,10 @@ On the fast lane that saves the tables, not the engine (1,800 B an instance, the
 measured before the general engine streamed, bounds it). On the general engine a spilled
 run *streams* (:mod:`simdc.engine.chunks`): its per-instance state is kept in chunks of
 rows, each written and let go once every instance in it is final, and its timeseries is
-written as it goes, so what grows with the run is the workload and what the engine reads
-per instance (:data:`BYTES_PER_INSTANCE_STREAMED`), plus the chunks alive at once, which
-grow with the fleet, not the run (:data:`BYTES_PER_HOST_STREAMED`). :func:`streams`
+written as it goes, and its summary gathered from the rows as they are written
+(:mod:`simdc.streamed`: no read-back), so what grows with the run is the workload and
+what the engine reads per instance (:data:`BYTES_PER_INSTANCE_STREAMED`), plus the chunks
+alive at once, which grow with the fleet, not the run (:data:`BYTES_PER_HOST_STREAMED`). :func:`streams`
 says when a config surely runs so.
 
 A ``[[services]]`` entry adds its replica rows: the engine preallocates each service's
@@ -82,17 +83,19 @@ SPILL_BYTES = 256 * MIB
 BYTES_PER_INSTANCE_SPILLED = 1800
 # A streamed run's peak per instance (a spilled run on the general engine: its per-instance
 # state in chunks let go as instances end, its instance rows and timeseries written as it
-# goes; simdc.engine.chunks): the workload, what the engine reads per instance (sizes,
-# times, footprints), and at each platform's end its instance table read back for the
-# summary. Measured as the peak RSS's growth per instance of the capacity study, 1,000
-# hosts, from 1 to 2 days, both platforms: 894 -> 1,348 MiB, 551 B (chunks of 8,192 rows,
-# whose growth is in it; benchmarks/README.md, "Streamed runs"); rounded up.
-BYTES_PER_INSTANCE_STREAMED = 600
+# goes, its summary gathered from the rows as they are written: simdc.engine.chunks,
+# simdc.streamed): the workload and what the engine reads per instance (sizes, times,
+# footprints: ~350 B counted at the engine's build), held for the whole run, the
+# percentiles' values (at most 24 B) and the allocator's slack. Measured as the peak
+# RSS's growth per instance of the capacity study, 1,000 hosts, from 1 to 2 days, both
+# platforms, chunks of 512 rows: 798 -> 1,242 MiB, 539 B (benchmarks/README.md, "The
+# summary from the rows as they are written"); rounded up.
+BYTES_PER_INSTANCE_STREAMED = 560
 # The chunks alive at once in a streamed run (simdc.engine.chunks): every chunk with an
-# instance still alive, measured as at most 206 chunks of 8,192 rows (~232 B a row) on
-# the container platform of the same run at 2 days, 390 KB a host (a chunk waits for its
-# longest-lived instance: containers' batch work stretched by contention); rounded up.
-BYTES_PER_HOST_STREAMED = 512 * 1024
+# instance still alive, counted as at most 1,531 chunks of 512 rows (~232 B a row, 182 MB)
+# on the container platform of the same run at 2 days, 182 KB a host (a chunk waits for
+# its longest-lived instance: containers' batch work stretched by contention); rounded up.
+BYTES_PER_HOST_STREAMED = 256 * 1024
 AVAILABLE_ENV = "SIMDC_AVAILABLE_BYTES"
 
 

@@ -6,7 +6,6 @@ import functools
 import platform as _platform
 import sys
 import time
-from dataclasses import replace
 from datetime import datetime, timezone
 from importlib import metadata
 
@@ -205,7 +204,9 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
     :data:`SPILL_ROWS` rows), then dropped; the parts joined into ``instances.parquet``
     and ``timeseries.parquet`` a row group at a time (:func:`simdc.cells._join`). The
     summary, the costs and the warnings are computed per platform from its own tables
-    while they are in memory, exactly as :func:`simulate` computes them."""
+    while they are in memory, exactly as :func:`simulate` computes them; a streamed
+    platform's (the general engine's, its tables never whole) from the figures gathered
+    as its rows were written (:mod:`simdc.streamed`), to the bit the same."""
     import gc
     import shutil
     import tempfile
@@ -214,6 +215,7 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
     from simdc.cells import _join, write_row_groups
     from simdc.errors import OutputError
     from simdc.results import SPILLED, Destination, SpilledResults, describe_os_error
+    from simdc.streamed import summary as streamed_summary
 
     sim = config.simulation
     owner = None
@@ -235,10 +237,13 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
             run = next(runs)
             gc.collect()  # the platform's engine, a cycle (its events call its methods): freed now, not some day
             streamed = run.instances is None  # its instances and timeseries already in their parts
-            if streamed:  # the instances read back for the summary, the costs and the warnings
-                run = replace(run, instances=_read_back(parts / f"{k:05d}.instances.parquet"))
             asked = workload.instances if run.requests is None else run.requests
-            summary = metrics.summary(run.instances, run.hosts, asked)
+            if streamed:  # the summary, costs and warnings from the figures gathered as its rows were written
+                summary = streamed_summary(run.figures, run.hosts)
+                instances_read = run.figures.instances_for_costs()
+            else:
+                summary = metrics.summary(run.instances, run.hosts, asked)
+                instances_read = run.instances
             summaries.append(summary)
             if grid is not None:  # as _with_costs, for this platform
                 from simdc import cost
@@ -247,9 +252,14 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
                 for column, values in cost.host_costs(run.hosts, config.fleet, price, carbon, moments,
                                                       run.meter_j).items():
                     run.hosts[column] = values
-                cost_rows.append(cost.platform_costs(run.instances, run.hosts,
+                cost_rows.append(cost.platform_costs(instances_read, run.hosts,
                                                      config.cost.licence_per_hour.get(name, 0.0)))
-            warnings += unplaceable_warnings(summary, run.instances, asked, config)
+            if streamed:  # only the unplaceable rows (indexed by row), and the requests they are of
+                unplaced = run.figures.unplaceable()
+                warnings += unplaceable_warnings(summary, unplaced,
+                                                 asked.iloc[unplaced.index].set_axis(unplaced.index), config)
+            else:
+                warnings += unplaceable_warnings(summary, run.instances, asked, config)
             run_warnings += run.warnings
             lanes[name] = run.lane
             hosts.append(run.hosts)
@@ -258,12 +268,8 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
             for table in SPILLED:
                 if not streamed:
                     write_row_groups(getattr(run, table), parts / f"{k:05d}.{table}.parquet", SPILL_ROWS)
-            del run, asked, summary  # this platform's tables, before the next platform runs
+            del run, asked, summary, instances_read  # this platform's tables, before the next platform runs
             gc.collect()
-            if streamed:  # its instances read back through Arrow, whose allocator keeps freed pages otherwise
-                import pyarrow as pa
-
-                pa.default_memory_pool().release_unused()
         for table in SPILLED:
             _join([parts / f"{k:05d}.{table}.parquet" for k in range(len(sim.platforms))],
                   folder / f"{table}.parquet")
@@ -291,27 +297,6 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
     return SpilledResults(folder, owner, config=config, summary=summary, hosts=pd.concat(hosts, ignore_index=True),
                           workload=workload.instances, services=records["services"], releases=records["releases"],
                           manifest=manifest)
-
-
-# what the summary, the costs and the warnings of a streamed platform never read (metrics.summary)
-_NOT_READ_BACK = ("id", "host", "ready_s", "unpack_s", "boot_s", "cpu_demand_core_s", "cpu_unmet_core_s", "swap_s")
-
-
-def _read_back(path) -> pd.DataFrame:
-    """A streamed platform's instance rows from their Parquet file, for its summary,
-    costs and warnings: the columns those read, each freed from Arrow as it becomes
-    pandas' (the peak holds about one copy: ~410 B a row read whole by pandas' reader,
-    ~600 B; benchmarks/README.md, "Streamed runs")."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    file = pq.ParquetFile(path)
-    arrow = file.read(columns=[name for name in file.schema_arrow.names if name not in _NOT_READ_BACK])
-    del file
-    table = arrow.to_pandas(split_blocks=True, self_destruct=True)
-    del arrow
-    pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
-    return table
 
 
 def _with_costs(summary: pd.DataFrame, runs: list, config: Config, grid: tuple) -> pd.DataFrame:

@@ -117,9 +117,12 @@ class RowGroups:
     chunks become final) to a file beside ``path``, then, at :meth:`close`, copied into
     ``path`` in row order, in row groups of ``rows`` rows (the last shorter). The pandas
     metadata is kept: the file reads back as the table in memory would have been.
-    ``ordered``: the row groups come in order (the timeseries), straight into ``path``."""
+    ``ordered``: the row groups come in order (the timeseries), straight into ``path``.
+    ``observer`` (a :class:`simdc.streamed.InstanceFigures`): given each chunk's rows as
+    they are written (``count``) and every row in row order as ``path`` is written
+    (``add_arrow``), so that nothing reads the file back for the summary."""
 
-    def __init__(self, path, ordered: bool = False, rows: int | None = None):
+    def __init__(self, path, ordered: bool = False, rows: int | None = None, observer=None):
         from pathlib import Path
 
         self.path = Path(path)
@@ -127,6 +130,7 @@ class RowGroups:
         self.unordered = self.path if ordered else self.path.with_name(self.path.name + ".unordered")
         self.writer = None
         self.schema = None
+        self.observer = observer
         self.groups: dict[int, int] = {}  # chunk: its row group in the unordered file
 
     def write(self, k: int, table) -> None:
@@ -137,6 +141,8 @@ class RowGroups:
         if self.writer is None:
             self.schema = pa.Schema.from_pandas(table, preserve_index=False)
             self.writer = pq.ParquetWriter(self.unordered, self.schema)
+        if self.observer is not None:
+            self.observer.count(table)
         self.writer.write_table(pa.Table.from_pandas(table, schema=self.schema, preserve_index=False),
                                 row_group_size=max(len(table), 1))
         self.groups[k] = len(self.groups)
@@ -161,13 +167,20 @@ class RowGroups:
                 count += len(held[-1])
                 while count >= self.rows:
                     table = pa.concat_tables(held)
-                    writer.write_table(table.slice(0, self.rows), row_group_size=self.rows)
+                    self._write_in_order(writer, table.slice(0, self.rows))
                     held, count = [table.slice(self.rows)], count - self.rows
                     del table
                     pa.default_memory_pool().release_unused()
             if count:
-                writer.write_table(pa.concat_tables(held), row_group_size=count)
+                self._write_in_order(writer, pa.concat_tables(held))
             del held
         del source
         self.unordered.unlink()
+        pa.default_memory_pool().release_unused()
+
+    def _write_in_order(self, writer, table) -> None:
+        """Rows of ``path`` (an Arrow table), the next in row order: a row group, and the observer's."""
+        writer.write_table(table, row_group_size=len(table))
+        if self.observer is not None:
+            self.observer.add_arrow(table)
 

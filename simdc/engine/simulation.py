@@ -228,6 +228,9 @@ class PlatformRun:
     releases: pd.DataFrame | None = None  # with [[services]]: one row per release rolled out
     requests: pd.DataFrame | None = None  # with [[services]]: each row of instances as requested (workload columns)
     warnings: tuple[str, ...] = ()  # what a person should hear of the run (e.g. a service out of replica rows)
+    # streamed (instances None): what the summary reads of its instance rows, gathered as
+    # they were written (simdc.streamed.InstanceFigures)
+    figures: object | None = None
 
 
 class _Pull:
@@ -542,8 +545,11 @@ class Simulation:
             self.meter = Meter(self, self.meter_at_s)
         if self.chunks is not None:
             from simdc.engine.chunks import RowGroups
+            from simdc.streamed import InstanceFigures
 
-            self.stream_writer = RowGroups(self.stream_path)
+            # the summary's figures gathered from the rows as they are written, not read back
+            self.stream_writer = RowGroups(self.stream_path, observer=InstanceFigures(
+                len(self.submit), self.duration_s, self.inputs))
             self._open_chunks(2 * self.sample_every_s)  # the first arrivals come before the first sample
         self.lane = GeneralLane(self)
         self.lane.run()
@@ -569,7 +575,8 @@ class Simulation:
             self.stream_writer.close()
             self.timeseries.flush(last=True)
             return PlatformRun(None, self._hosts_table(), None,
-                               meter_j=None if self.meter is None else self.meter.readings_j)
+                               meter_j=None if self.meter is None else self.meter.readings_j,
+                               figures=self.stream_writer.observer)
         instances = self._instances_table()
         if self.mover is not None:
             for name, values in self.mover.columns().items():

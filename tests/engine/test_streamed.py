@@ -7,8 +7,10 @@ alive at once must not grow with the run's length."""
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -18,10 +20,12 @@ from pandas.testing import assert_frame_equal
 
 import simdc
 from simdc.config import validate
+from simdc import streamed as streamed_module
 from simdc.engine import chunks as chunks_module
 from simdc.engine import run_platform
 from simdc.engine.chunks import Chunks
 from simdc.engine.simulation import Timeseries
+from simdc.streamed import PairwiseSum
 from simdc.workload import load_workload
 
 from ..conftest import MINIMAL, set_keys
@@ -190,3 +194,84 @@ def test_the_budget_estimates_the_streamed_run_and_refuses_only_what_even_that_e
                      "images": None},  # the fast lane may run it
                     {"maintenance": {"drains": [[0, 600.0]]}}):  # drains keep rows in memory
         assert not budget.estimate(config_of(1, changes)).streams
+
+
+def _bits(x: float) -> bytes:
+    return struct.pack("<d", x)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.one_of(st.integers(0, 300), st.integers(300, 5000)), seed=st.integers(0, 2**32 - 1),
+       pieces=st.integers(1, 12), nan=st.booleans())
+def test_pairwise_sum_is_numpys_sum_to_the_bit(n, seed, pieces, nan):
+    """PairwiseSum replays numpy's pairwise summation over values given in pieces: the
+    total is ``np.sum`` of the whole array, bit for bit (sign of zero and NaN included),
+    for any length and any cut into pieces. Values of wildly mixed magnitude and sign, so
+    that another order of additions would round differently."""
+    rng = np.random.default_rng(seed)
+    values = rng.lognormal(0, 6, n) * rng.choice([-1.0, 1.0], n)
+    if nan and n:
+        values[rng.integers(0, n)] = np.nan
+    cuts = np.sort(rng.integers(0, n + 1, pieces - 1))
+    total = PairwiseSum(n)
+    for piece in np.split(values, cuts):
+        total.add(piece)
+    assert _bits(total.total) == _bits(float(np.sum(values)))
+
+
+def test_pairwise_sum_of_a_long_column_in_row_groups():
+    """A million values in the pieces a streamed run gives (uneven row groups): numpy's sum;
+    and a naive running sum of the same pieces is not, so the test can tell."""
+    rng = np.random.default_rng(7)
+    values = rng.lognormal(0, 6, 1_000_003) * rng.choice([-1.0, 1.0], 1_000_003)
+    total, running = PairwiseSum(len(values)), 0.0
+    for piece in np.split(values, [1, 250_000, 250_513, 700_000, 999_999]):
+        total.add(piece)
+        running += float(piece.sum())
+    assert _bits(total.total) == _bits(float(values.sum())) and running != float(values.sum())
+    with pytest.raises(ValueError):
+        total.add(values[:1])
+
+
+# variants of the test config for the summary: requests that fit no host (warnings),
+# a [cost] table (licences and instance-hours from the rows), rejection without a queue
+SUMMARY_VARIANTS = {
+    "queue": {},
+    "reject": {"placement": {"when_full": "reject"}},
+    "unplaceable_cost": {
+        "workload.synthetic.sizes": [*MINIMAL["workload"]["synthetic"]["sizes"],
+                                     {"cpu_cores": 30, "memory_gib": 8, "weight": 0.3}],
+        "cost": {"price_per_kwh": 0.2, "carbon_intensity_gco2_per_kwh": 300,
+                 "licence_per_hour": {"vm": 0.1, "container": 0.02}},
+    },
+}
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), variant=st.sampled_from(list(SUMMARY_VARIANTS)))
+def test_a_streamed_summary_is_the_summary_of_the_table_in_memory(small_chunks, seed, variant):
+    """The summary of a spilled run, gathered from its rows as they were written (never
+    read back: simdc.streamed), is the run in memory's to the bit, costs and warnings
+    included, on random configs with failures, a queue or none, batch work and OOM kills;
+    and what it held per row is the percentiles' values and the sums' blocks (bytes
+    counted), not rows."""
+    held_bytes = []
+    original = streamed_module.InstanceFigures.instance_metrics
+
+    def counted(self, *args):
+        held_bytes.append((self.held_bytes(), self.rows))
+        return original(self, *args)
+
+    config = config_of(seed, SUMMARY_VARIANTS[variant])
+    held = simdc.simulate(config, check_memory=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(streamed_module.InstanceFigures, "instance_metrics", counted)
+        spilled = simdc.simulate(config, check_memory=False, spill=True)
+    assert len(held_bytes) == 2  # both platforms streamed
+    assert_frame_equal(spilled.summary, held.summary, check_exact=True)
+    assert spilled.manifest["warnings"] == held.manifest["warnings"]
+    if variant == "unplaceable_cost":
+        assert (held.summary["unplaceable"] > 0).all() and held.summary["cost_licences"].gt(0).all()
+        assert any("fit no host" in line for line in held.manifest["warnings"])
+    for used, rows in held_bytes:  # 3 percentile columns, 8 B a value; the blocks' sums ~1 B a row each
+        assert used <= 48 * rows + 65_536
