@@ -143,7 +143,8 @@ def test_simdc_run_off_a_terminal_loads_no_progress_bar_and_no_engine_feature_it
              f"sys.argv = ['simdc', 'run', {str(config)!r}, '--out', {str(tmp_path / 'out')!r}]\n"
              "from simdc.__main__ import main\n"
              "try:\n    main()\nexcept SystemExit as done:\n    code = done.code\n"
-             f"print(code, ','.join(sorted(set(sys.modules) & set({deferred!r}))))\n")  # a package's parent is loaded too
+             # a package's parent is loaded too
+             f"print(code, ','.join(sorted(set(sys.modules) & set({deferred!r}))))\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     code, _, loaded = done.stdout.strip().splitlines()[-1].partition(" ")

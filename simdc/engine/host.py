@@ -46,7 +46,7 @@ from operator import attrgetter
 import numpy as np
 
 from simdc.engine.cpu import water_fill
-from simdc.engine.rules import EPS, limit, over_memory  # noqa: F401 (EPS)
+from simdc.engine.rules import EPS, energy_j, limit, over_memory, stranded_gib  # noqa: F401 (EPS)
 from simdc.engine.rules import contended as is_contended
 from simdc.model.host import HostSpec
 
@@ -427,9 +427,7 @@ class HostState:
 
     def advance(self, now: float) -> None:
         """Bring the host's integrals up to ``now`` at the values they have had since
-        ``last_t``. :func:`~simdc.engine.rules.stranded_gib` and
-        :func:`~simdc.engine.rules.energy_j` written out (the same operations, so the same
-        doubles): this runs at nearly every change of the host."""
+        ``last_t`` (stranded memory and energy by their rules, :mod:`simdc.engine.rules`)."""
         dt = now - self.last_t
         if dt <= 0:
             return
@@ -445,12 +443,11 @@ class HostState:
         mem_used, base, allocatable = self.mem_used, self.base, self.allocatable
         self.mem_used_s += (mem_used + base) * dt
         self.mem_alloc_s += (book_mem + base) * dt
-        stranded = (allocatable if allocatable < book_mem else book_mem) - mem_used
+        stranded = stranded_gib(book_mem, allocatable, mem_used)
         if stranded > 0:
             self.stranded_s += stranded * dt
-        if resident or not self.power_off_idle:  # power linear in CPU utilisation
-            idle_w = self.power_idle_w
-            self.energy_j += idle_w * dt + (self.power_max_w - idle_w) * used_s / cores
+        if resident or not self.power_off_idle:
+            self.energy_j += energy_j(self.power_idle_w, self.power_max_w, cores, dt, used_s)
         if self.out:
             self.down_s += dt
         if self.reclaiming:

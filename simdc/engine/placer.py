@@ -29,9 +29,10 @@ from simdc.placement import SCORERS, left_after, one_host_scorer
 
 # Up to this many changed hosts, rescored one by one in Python; beyond, as arrays. Measured
 # on the project's 2-core machine (`python benchmarks/change_path.py rescore`, best of 7;
-# benchmarks/README.md, "The capacity study's change path"): one host by one_host_scorer
-# ~0.65 µs, the arrays ~16 µs whatever their length up to 48; even at ~24 hosts.
-SCALAR_HOSTS = 20
+# benchmarks/README.md, "The capacity study's change path"): one host ~1.3 µs with the
+# scorer composed from the fleet's rule (one_host_scorer), the arrays ~16 µs whatever
+# their length up to 48: even at ~12 hosts.
+SCALAR_HOSTS = 12
 
 
 class _Size:
@@ -143,8 +144,7 @@ class ScoredPlacer:
 
     def _rescore_each(self, hosts, cpu: float, mem: float, masked: np.ndarray, fit: np.ndarray) -> None:
         """:meth:`_rescore` one host at a time, over Python floats: the same operations on
-        the same doubles (the fit test written out; the score by
-        :func:`~simdc.placement.one_host_scorer`)."""
+        the same doubles (the score by :func:`~simdc.placement.one_host_scorer`)."""
         booked_cpu, booked_mem = self.booked_cpu, self.booked_mem
         cpu_item = booked_cpu.item if isinstance(booked_cpu, np.ndarray) else booked_cpu.__getitem__
         mem_item = booked_mem.item if isinstance(booked_mem, np.ndarray) else booked_mem.__getitem__
@@ -152,7 +152,7 @@ class ScoredPlacer:
                                                             self.mem_cap, self.score_one)
         for j in hosts:
             cpu_booked, mem_booked = cpu_item(j), mem_item(j)
-            if cpu_booked + cpu <= cpu_limit[j] and mem_booked + mem <= mem_limit[j]:  # rules.fits
+            if fits(cpu_booked, mem_booked, cpu, mem, cpu_limit[j], mem_limit[j]):
                 fit[j] = True
                 masked[j] = score_one(cpu_cap[j], mem_cap[j], cpu_booked, mem_booked, cpu, mem)
             else:

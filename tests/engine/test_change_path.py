@@ -1,9 +1,8 @@
 """The host's change path, rewritten for speed, against the code it replaced: the same
 doubles, bit for bit, over random sequences of bookings, usage and host states.
 
-``HostState.advance`` writes :func:`~simdc.engine.rules.stranded_gib` and
-:func:`~simdc.engine.rules.energy_j` out; ``old_advance`` below is the method as it was
-(main 5210a68), calling them: the oracle. A host's sorted intensities are two parallel
+``HostState.advance`` reads its state into locals once; ``old_advance`` below is the
+method as it was (main 5210a68): the oracle. A host's sorted intensities are two parallel
 lists (floats, instances) instead of one list of ``(intensity, instance)`` tuples kept
 with ``insort``: the oracle is the tuple list. ``_reshare_all_interfering`` settles and
 shares every slot of an interfering host in one pass: the oracle is ``settle`` then
