@@ -102,12 +102,10 @@ class FirstFit:
             shrunk.clear()  # no host shrank since this failure, as far as this size goes
             return -1
         short_cpu, short_mem = cpu - slack_cpu, mem - slack_mem
-        # By index: on CPython 3.11 2.4x faster a host than a zip of the two lists from
-        # first. The exact test is rules.fits() written out (the same operations in the
-        # same order): a call per candidate cost more than the test.
+        # by index: on CPython 3.11 2.4x faster a host than a zip of the two lists from first
         for j in range(self.first, len(room_cpu)):  # the hosts with room in both, then the exact test
             if (room_cpu[j] >= short_cpu and room_mem[j] >= short_mem
-                    and booked_cpu[j] + cpu <= cpu_limit[j] and booked_mem[j] + mem <= mem_limit[j]):
+                    and fits(booked_cpu[j], booked_mem[j], cpu, mem, cpu_limit[j], mem_limit[j])):
                 return j
         if nowhere is not None:
             nowhere.add((cpu, mem))
