@@ -5,11 +5,20 @@ interleaved in each round; the files' sizes; and the other encodings tried.
 
     python benchmarks/write_results.py capacity --hosts 100 --hours 6
     python benchmarks/write_results.py cloudsimpy --jobs-csv jobs.csv   # CloudSimPy's workload
+    python benchmarks/write_results.py capacity --against /work/base9   # whole Results.write, fresh processes
+
+``--against CHECKOUT``: ``Results.write`` of the same results once per fresh process
+(first calls included, as in ``simdc run``), alternately with CHECKOUT's simdc and this
+one's, ``--repeat`` pairs; CPU ms of the call.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import pickle
+import subprocess
 import sys
 import tempfile
 import time
@@ -89,6 +98,41 @@ def encodings(frame, folder: Path) -> None:
     print(f"    Arrow table: from_pandas {from_pandas:.1f} ms, arrow_table {(time.process_time() - started) * 200:.1f} ms")
 
 
+# One Results.write in a fresh process: argv[1] a pickle of the results, argv[2] a folder.
+ONCE = """
+import json, pickle, sys, time
+from pathlib import Path
+import pyarrow.parquet  # imported in simdc run before the write
+import simdc
+results = pickle.load(open(sys.argv[1], "rb"))
+started = time.process_time()
+results.write(Path(sys.argv[2]))
+print(json.dumps({"cpu_ms": (time.process_time() - started) * 1e3, "simdc": simdc.__file__}))
+"""
+
+
+def fresh_writes(results, against: str, repeat: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        pickled = folder / "results.pkl"
+        pickled.write_bytes(pickle.dumps(results))
+        times: dict[str, list[float]] = {against: [], "this": []}
+        for k in range(repeat):
+            for who, path in ((against, against), ("this", str(HERE.parent))):
+                env = {**os.environ, "PYTHONPATH": path}
+                out = folder / f"{k}-{'this' if who == 'this' else 'against'}"
+                done = subprocess.run([sys.executable, "-c", ONCE, str(pickled), str(out)],
+                                      capture_output=True, text=True, env=env, cwd=folder)  # not this folder's simdc
+                if done.returncode:
+                    raise SystemExit(f"error: the write with {path} failed: {done.stderr.strip()[-400:]}")
+                written = json.loads(done.stdout)
+                assert written["simdc"].startswith(str(Path(path).resolve())), written["simdc"]
+                times[who].append(written["cpu_ms"])
+        for who, values in times.items():
+            print(f"Results.write, fresh process, {who}: median {np.median(values):.1f} ms CPU "
+                  f"({', '.join(f'{v:.0f}' for v in values)})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("scenario", choices=("capacity", "cloudsimpy"))
@@ -97,8 +141,12 @@ def main() -> None:
     parser.add_argument("--jobs-csv", default="jobs.csv")
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--encodings", action="store_true", help="also time other writer options")
+    parser.add_argument("--against", help="another checkout's simdc: whole writes in fresh processes")
     args = parser.parse_args()
     results = results_of(args)
+    if args.against:
+        fresh_writes(results, args.against, args.repeat)
+        return
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         for name in TABLES:
