@@ -44,12 +44,12 @@ PARQUET_OPTIONS = {"dictionary_pagesize_limit": 64 << 10}
 # A column gets a dictionary only if at most half of its first DICTIONARY_SAMPLE values
 # are distinct: a column of mostly distinct values (ids, times) was hashed into a
 # dictionary of 8,192 doubles before the fallback above, for nothing (the dictionary
-# page is written as well as the plain pages): 18 % of writing the capacity study's
-# instance table, 20 % of CloudSimPy's (its ids), and the files come out 1-4 % smaller.
+# page is written as well as the plain pages): a fifth of writing the capacity study's
+# instance table (24.4 -> 19.5 ms), and the files come out 1-10 % smaller.
 DICTIONARY_SAMPLE = 2048
 # Min/max statistics only for the columns a reader selects rows by (pyarrow's and
 # DuckDB's filters skip row groups with them); simdc's readers use none, and computing
-# them for every column was 10-15 % of writing an instance table.
+# them for every column was up to 15 % of writing a table (0-15 % measured).
 STATISTICS_COLUMNS = ("platform", "cell", "id", "host", "t_s", "submit_s", "outcome")
 
 
