@@ -206,12 +206,15 @@ def _repeats(column) -> bool:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if pa.types.is_dictionary(column.type):
+    if pa.types.is_dictionary(column.type) or pa.types.is_null(column.type):
         return True
     head = column.slice(0, DICTIONARY_SAMPLE)
     if len(head) == 0:
         return True
-    distinct = pc.count_distinct(head, mode="all").as_py()
+    try:
+        distinct = pc.count_distinct(head, mode="all").as_py()
+    except pa.ArrowNotImplementedError:  # a type it cannot count (e.g. nested): pyarrow's default
+        return True
     return 2 * distinct <= len(head)
 
 
