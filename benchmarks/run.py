@@ -432,8 +432,10 @@ def run_phases(config: Path, out: Path, env: dict | None = None) -> dict:
     """One ``simdc run`` split into phases (:data:`RUN_PHASES`), with its exit and the
     process's wall time."""
     started = time.perf_counter()
+    # out's folder as the working directory: ``python -c`` puts it first on sys.path, and
+    # run from a checkout it would import that checkout's simdc whatever PYTHONPATH says
     done = subprocess.run([sys.executable, "-c", RUN_PHASES, str(config), str(out)], capture_output=True, text=True,
-                          env=env)
+                          env=env, cwd=out.parent)
     ended, wall = time.time(), time.perf_counter() - started
     phases = json.loads(done.stdout.strip().splitlines()[-1])
     phases["exit_s"] = ended - phases.pop("returned")
@@ -524,7 +526,8 @@ def scenario_cloudsimpy(args) -> dict:
         script = Path(sys.executable).with_name("simdc")
         env = user_env(None if args.no_pycache else folder / "pycache")
         if env is not None:  # every module compiled once, before anything is timed
-            subprocess.run([sys.executable, "-c", RUN_IMPORTS + ", simdc.__main__, rich.table"], check=True, env=env)
+            subprocess.run([sys.executable, "-c", RUN_IMPORTS + ", simdc.__main__, rich.table"], check=True, env=env,
+                           cwd=folder)  # not the caller's folder, first on sys.path: PYTHONPATH's simdc
             subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(HERE)!r}); import run"],
                            check=True, env=env)
         instances = read_trace(jobs, "cloudsimpy", selection=Selection(time_window_s=CLOUDSIMPY_WINDOW_S)).instances
@@ -532,7 +535,7 @@ def scenario_cloudsimpy(args) -> dict:
         walls, simulate, bare, imports, scripts = [], [], [], [], []
         for k in range(args.repeat):
             started = time.perf_counter()  # what every simdc run pays before it reads a byte, and its exit
-            subprocess.run([sys.executable, "-c", RUN_IMPORTS], check=True, env=env)
+            subprocess.run([sys.executable, "-c", RUN_IMPORTS], check=True, env=env, cwd=folder)
             imports.append(time.perf_counter() - started)
             out = folder / f"out{k}"
             started = time.perf_counter()

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+import numpy as np
 import pandas as pd
 
 from simdc.config import Config, validate
@@ -35,15 +36,21 @@ except ImportError:  # not POSIX (Windows): results are written without the lock
 
 FILES = ("summary.csv", "instances.parquet", "timeseries.parquet", "hosts.csv",
          "workload.parquet", "config.toml", "manifest.json")
-# How the Parquet tables are written: pyarrow's defaults (snappy, a dictionary per column)
-# except that a column's dictionary gives up at 64 KiB, not pyarrow's 1 MiB
-# (``dictionary_pagesize_limit``; Parquet falls back to plain encoding for the rest of
-# the column chunk). Columns of mostly distinct values (ids, times) were hashed into a
-# dictionary of up to 131,072 doubles before that fallback: 45 % of writing Erlang's
-# 200,000-row instance table, and the files come out 10-25 % smaller. Columns of few
-# values (platform, outcome, host, sizes) keep their dictionary; the data read back are
-# the same either way.
+# How the Parquet tables are written: snappy (pyarrow's default) and a column's dictionary
+# giving up at 64 KiB, not pyarrow's 1 MiB (``dictionary_pagesize_limit``; Parquet falls
+# back to plain encoding for the rest of the column chunk). :func:`write_parquet` adds
+# which columns get a dictionary and statistics (benchmarks/README.md, "Writing results").
 PARQUET_OPTIONS = {"dictionary_pagesize_limit": 64 << 10}
+# A column gets a dictionary only if at most half of its first DICTIONARY_SAMPLE values
+# are distinct: a column of mostly distinct values (ids, times) was hashed into a
+# dictionary of 8,192 doubles before the fallback above, for nothing (the dictionary
+# page is written as well as the plain pages): a fifth of writing the capacity study's
+# instance table (24.4 -> 19.5 ms), and the files come out 1-10 % smaller.
+DICTIONARY_SAMPLE = 2048
+# Min/max statistics only for the columns a reader selects rows by (pyarrow's and
+# DuckDB's filters skip row groups with them); simdc's readers use none, and computing
+# them for every column was up to 15 % of writing a table (0-15 % measured).
+STATISTICS_COLUMNS = ("platform", "cell", "id", "host", "t_s", "submit_s", "outcome")
 
 
 @dataclass
@@ -115,7 +122,7 @@ class Results:
         self.summary.to_csv(directory / "summary.csv", index=False)
         self._write_tables(directory)
         self.hosts.to_csv(directory / "hosts.csv", index=False)
-        self.workload.to_parquet(directory / "workload.parquet", index=False, **PARQUET_OPTIONS)
+        write_parquet(self.workload, directory / "workload.parquet")
         for name in ("services", "releases", "cells"):  # only with [[services]], or [[cells]]
             if getattr(self, name) is not None:
                 getattr(self, name).to_csv(directory / f"{name}.csv", index=False)
@@ -129,8 +136,86 @@ class Results:
 
     def _write_tables(self, directory: Path) -> None:
         """``instances.parquet`` and ``timeseries.parquet`` into ``directory``."""
-        self.instances.to_parquet(directory / "instances.parquet", index=False, **PARQUET_OPTIONS)
-        self.timeseries.to_parquet(directory / "timeseries.parquet", index=False, **PARQUET_OPTIONS)
+        write_parquet(self.instances, directory / "instances.parquet")
+        write_parquet(self.timeseries, directory / "timeseries.parquet")
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame``'s columns (not its index) to the Parquet file ``path``.
+
+    The Arrow table written is the one ``frame.to_parquet(path, index=False)`` writes
+    (:func:`arrow_table`: the same types, NaN as null, pandas' metadata), so every reader
+    (``pd.read_parquet``, :func:`load_results`, pyarrow, DuckDB) gets the same values
+    back; only the encoding differs: a dictionary only for columns with repeats
+    (:data:`DICTIONARY_SAMPLE`), statistics only for :data:`STATISTICS_COLUMNS`.
+
+    Raises
+    ------
+    OSError
+        The file cannot be written (pyarrow's errors carry the errno).
+    """
+    import pyarrow.parquet as pq
+
+    table = arrow_table(frame)
+    names = table.column_names
+    pq.write_table(table, path, use_dictionary=[name for name, column in zip(names, table.columns)
+                                                if _repeats(column)],
+                   write_statistics=[name for name in names if name in STATISTICS_COLUMNS], **PARQUET_OPTIONS)
+
+
+def arrow_table(frame: pd.DataFrame):
+    """``pa.Table.from_pandas(frame, preserve_index=False)``, equal to it (schema and
+    metadata included), built from the columns' numpy arrays where it can: numbers and
+    booleans (a float column's NaN become nulls, as pandas' conversion makes them), text
+    and categories. Any other column (object, dates, nullable integers), duplicate or
+    non-text column names: pyarrow's own conversion."""
+    import pyarrow as pa
+
+    names = list(frame.columns)
+    if len(names) == 0 or len(set(names)) != len(names) or not all(isinstance(n, str) for n in names) \
+            or not all(_direct(dtype) for dtype in frame.dtypes):
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    # pandas' metadata and the types from the columns' dtypes alone (an empty frame)
+    schema = pa.Schema.from_pandas(frame.iloc[:0], preserve_index=False)
+    arrays = []
+    for name, field in zip(names, schema):
+        column = frame[name]
+        if isinstance(column.dtype, np.dtype):
+            values = column.to_numpy()
+            if values.dtype.kind == "f":
+                nan = np.isnan(values)
+                arrays.append(pa.array(values, type=field.type, mask=nan if nan.any() else None))
+            else:
+                arrays.append(pa.array(values, type=field.type))
+        else:  # text and categories
+            arrays.append(pa.array(column, type=field.type, from_pandas=True))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _direct(dtype) -> bool:
+    """Whether :func:`arrow_table` converts a column of ``dtype`` itself."""
+    if isinstance(dtype, np.dtype):
+        return dtype.kind in "fiub"
+    return isinstance(dtype, (pd.CategoricalDtype, pd.StringDtype))
+
+
+def _repeats(column) -> bool:
+    """Whether at most half of the first :data:`DICTIONARY_SAMPLE` values of ``column``
+    (a pyarrow ChunkedArray) are distinct (nulls count as one value). A category
+    column is a dictionary already: kept as one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(column.type) or pa.types.is_null(column.type):
+        return True
+    head = column.slice(0, DICTIONARY_SAMPLE)
+    if len(head) == 0:
+        return True
+    try:
+        distinct = pc.count_distinct(head, mode="all").as_py()
+    except pa.ArrowNotImplementedError:  # a type it cannot count (e.g. nested): pyarrow's default
+        return True
+    return 2 * distinct <= len(head)
 
 
 SPILLED = ("instances", "timeseries")  # the tables a spilled run keeps on disk
@@ -200,7 +285,7 @@ class SpilledResults(Results):
         for name in SPILLED:
             held = self._held.get(name)
             if isinstance(held, pd.DataFrame):
-                held.to_parquet(directory / f"{name}.parquet", index=False, **PARQUET_OPTIONS)
+                write_parquet(held, directory / f"{name}.parquet")
             elif directory.resolve() != self._folder.resolve():
                 shutil.copyfile(self.path(name), directory / f"{name}.parquet")
         if directory.resolve() == self._folder.resolve():

@@ -86,16 +86,18 @@ def tmpfs(directory: Path, *options: str):
 def test_disk_full_while_writing_says_the_finished_simulation_was_lost(runner, config_path, tmp_path, monkeypatch):
     """ENOSPC half-way through the write (the second Parquet file): one error line saying the
     simulation finished but nothing could be written, and no partial directory left."""
-    original = pd.DataFrame.to_parquet
+    import simdc.results
+
+    original = simdc.results.write_parquet
     calls = []
 
-    def to_parquet(self, path, *args, **kwargs):
+    def write_parquet(frame, path):
         calls.append(path)
         if len(calls) == 2:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return original(self, path, *args, **kwargs)
+        return original(frame, path)
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
+    monkeypatch.setattr(simdc.results, "write_parquet", write_parquet)
     out = tmp_path / "run"
     result = invoke(runner, "run", config_path, "--out", out)
     one_error_line(result, "the simulation finished but its results could not be written to", str(out),

@@ -155,15 +155,17 @@ def test_out_below_a_file_is_reported(results, tmp_path):
 
 
 def fail_on(monkeypatch, name: str, error: BaseException) -> None:
-    """Make DataFrame.to_parquet raise ``error`` when it writes a file called ``name``."""
-    original = pd.DataFrame.to_parquet
+    """Make results.write_parquet raise ``error`` when it writes a file called ``name``."""
+    import simdc.results
 
-    def to_parquet(self, path, *args, **kwargs):
+    original = simdc.results.write_parquet
+
+    def write_parquet(frame, path):
         if Path(path).name == name:
             raise error
-        return original(self, path, *args, **kwargs)
+        return original(frame, path)
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
+    monkeypatch.setattr(simdc.results, "write_parquet", write_parquet)
 
 
 @pytest.mark.parametrize("error, raised", [(OSError("disk full"), OutputError),
