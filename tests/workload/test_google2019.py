@@ -56,7 +56,8 @@ def attempts_by_loop(rows: list[dict]) -> list[dict]:
                 attempt["end"] = event
         out.append(attempt)
     return [a for a in out if a["sched"] is not None and float(a["sched"]["resource_request.cpus"]) > 0
-            and float(a["sched"]["resource_request.memory"]) > 0]
+            and float(a["sched"]["resource_request.memory"]) > 0
+            and not (a["implied"] and clip(a["sched"]["time"]) == clip(a["end"]["time"]) == 0)]  # before the trace
 
 
 def clip(time: str) -> int:
@@ -91,11 +92,17 @@ def test_the_instance_events_sample_gives_the_attempts_a_plain_replay_of_its_eve
 def test_an_instance_of_the_sample_never_runs_twice_at_once():
     """The sample misses end events (257 SUBMITs, 356 SCHEDULEs of 165 instances): one
     instance's attempts, in time order, each end before or when the next starts, and
-    there are as many as SCHEDULE events (each in the sample starts a run)."""
+    there are as many as SCHEDULE events (each in the sample starts a run), less those
+    superseded at time 0: runs before the trace only."""
     folder = sample("google2019_instance_events_ep1dsid")
     rows = as_dicts(folder / "instance-sample.csv")
     data = read_trace(folder)
-    assert len(data.instances) == sum(int(r["type"]) == 3 for r in rows)
+    at_zero = {}  # per instance, SCHEDULEs at time 0 ("before the trace"): all but the last ran before it
+    for r in rows:
+        if int(r["type"]) == 3 and clip(r["time"]) == 0:
+            at_zero[(r["collection_id"], r["instance_index"])] = at_zero.get((r["collection_id"], r["instance_index"]),
+                                                                             0) + 1
+    assert len(data.instances) == sum(int(r["type"]) == 3 for r in rows) - sum(n - 1 for n in at_zero.values())
     frame = data.instances.assign(instance=data.instances["id"].str.rsplit("-", n=1).str[0],
                                   k=data.instances["id"].str.rsplit("-", n=1).str[1].astype(int))
     assert frame["instance"].nunique() <= len({(r["collection_id"], r["instance_index"]) for r in rows})

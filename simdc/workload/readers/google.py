@@ -205,7 +205,8 @@ def _attempts(ev: dict[str, np.ndarray], dropped: dict[str, int], data_end: int 
     and an attempt with no end event before the task's next attempt starts ends there,
     as LOST (the trace's "presumably terminated, but due to missing data there is
     insufficient information to identify when or how", clusterdata_trace_format_v3.proto);
-    ``implied`` marks those. An attempt superseded while pending is dropped."""
+    ``implied`` marks those. An attempt superseded while pending is dropped, and so is one
+    both scheduled and superseded at time 0 (before the trace: a run that ended before it)."""
     n = len(ev["time"])
     if n == 0:
         return {k: np.zeros(0) for k in ("job", "task", "k", "submit", "sched", "end", "end_event", "cpu",
@@ -266,7 +267,10 @@ def _attempts(ev: dict[str, np.ndarray], dropped: dict[str, int], data_end: int 
     count(dropped, "ran without a CPU or memory request in the trace", int(no_request.sum()))
     zero = ran & ~no_request & ((req_cpu <= 0) | (req_mem <= 0))
     count(dropped, "requested zero CPU or memory", int(zero.sum()))
-    keep = ran & ~no_request & ~zero
+    # superseded at time 0 ("before the trace"), where the events' order is unknown: a run before the trace only
+    before = implied & (t[np.minimum(sched, n - 1)] == 0) & (t[np.minimum(end, n - 1)] == 0) & ~no_request & ~zero
+    count(dropped, "ran before the trace only: started again at its start (time 0) with no end event", int(before.sum()))
+    keep = ran & ~no_request & ~zero & ~before
     s = sched[keep]
     e = end[keep]
     done = ended[keep]

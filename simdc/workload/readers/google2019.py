@@ -32,7 +32,9 @@ time: the trace's extracts miss end events, so a later SUBMIT of the instance, o
 SCHEDULE after its attempt's first, ends a running attempt that has no end event at
 that time, counted as LOST (the v3 format's "presumably terminated, but due to missing
 data there is insufficient information to identify when or how") and noted apart; such
-a SCHEDULE starts a new attempt. Event types of the v3 format:
+a SCHEDULE starts a new attempt. Runs both scheduled and so ended at time 0 ("before
+the trace", where the sample's order of events is not theirs) ran before the trace only:
+counted in ``dropped``, not replayed. Event types of the v3 format:
 0 SUBMIT, 1 QUEUE, 2 ENABLE, 3 SCHEDULE, 4 EVICT, 5 FAIL, 6 FINISH, 7 KILL, 8 LOST,
 9 UPDATE_PENDING, 10 UPDATE_RUNNING (clusterdata_trace_format_v3.proto, google/cluster-data
 @ 0180978a). QUEUE, ENABLE and the UPDATEs neither start nor end an attempt: the request
