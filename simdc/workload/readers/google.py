@@ -269,7 +269,8 @@ def _attempts(ev: dict[str, np.ndarray], dropped: dict[str, int], data_end: int 
     count(dropped, "requested zero CPU or memory", int(zero.sum()))
     # superseded at time 0 ("before the trace"), where the events' order is unknown: a run before the trace only
     before = implied & (t[np.minimum(sched, n - 1)] == 0) & (t[np.minimum(end, n - 1)] == 0) & ~no_request & ~zero
-    count(dropped, "ran before the trace only: started again at its start (time 0) with no end event", int(before.sum()))
+    count(dropped, "ran before the trace only: started again at its start (time 0) with no end event",
+          int(before.sum()))
     keep = ran & ~no_request & ~zero & ~before
     s = sched[keep]
     e = end[keep]
