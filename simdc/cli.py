@@ -392,7 +392,9 @@ WindowOption = Annotated[Optional[tuple[float, float]], typer.Option(
     help=escape("Keep the part of the trace in [START, END) seconds; times then count from START."))]
 SampleOption = Annotated[Optional[float], typer.Option(help="Keep each instance with this probability (0, 1].")]
 LimitOption = Annotated[Optional[int], typer.Option(help="Keep the first N instances by submit time.")]
-SeedOption = Annotated[int, typer.Option(help="Seed of --sample and of Azure V2 bucket sizing.")]
+SeedOption = Annotated[int, typer.Option(help="Seed of --sample and of Azure V2 bucket sizing (what a run with "
+                                                "the same simulation.seed draws).")]
+TRACE_SEED = 0  # simulation.seed's default (simdc.config.SimulationSpec): convert draws as `simdc run` does
 StepOption = Annotated[float, typer.Option(help="Step usage series are averaged onto, seconds.")]
 AzureMemoryOption = Annotated[Optional[float], typer.Option(help="Azure: memory used as a fraction of VM size "
                               "(default 0.30; Azure has no memory usage).")]
@@ -419,7 +421,7 @@ def trace_inspect(
     time_window_s: WindowOption = None,
     sample: SampleOption = None,
     limit: LimitOption = None,
-    seed: SeedOption = 0,
+    seed: SeedOption = TRACE_SEED,
     usage_step_s: StepOption = 300.0,
     azure_memory_used_fraction: AzureMemoryOption = None,
     azure_bucket_sizing: AzureSizingOption = None,
@@ -533,7 +535,7 @@ def trace_convert(
     time_window_s: WindowOption = None,
     sample: SampleOption = None,
     limit: LimitOption = None,
-    seed: SeedOption = 0,
+    seed: SeedOption = TRACE_SEED,
     usage_step_s: StepOption = 300.0,
     azure_memory_used_fraction: AzureMemoryOption = None,
     azure_bucket_sizing: AzureSizingOption = None,

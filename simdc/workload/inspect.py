@@ -233,6 +233,11 @@ def convert_trace(paths: Sequence[str | Path], to: str | Path, format: str = "au
     if SIZES[data.format] == "vm":  # simdc's format is read as needs, which VMs are sized from
         data.notes = list(data.notes) + [f"cpu_cores and memory_gib are {data.format}'s VM sizes: replay with "
                                          f"workload.sizes = \"vm\" to keep them as the VMs' sizes"]
+    seed = selection.seed if selection is not None else 0
+    if any("seed" in note for note in data.notes) or (selection is not None and selection.sample is not None):
+        data.notes = list(data.notes) + [f"values drawn with seed {seed} (--seed): the file replays as `simdc run` "
+                                         f"of the trace's own files with simulation.seed = {seed}; a config with "
+                                         "another seed draws other values from them"]
     if "cell" in data.instances:  # simdc's format has no cell column (simdc.workload.COLUMNS)
         data.notes = list(data.notes) + ["the cell column is not kept in simdc's format: to route by it "
                                          "(routing.rule = \"column\"), replay the trace's own files"]

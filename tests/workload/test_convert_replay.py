@@ -55,3 +55,37 @@ def test_converted_trace_replays_as_the_trace(tmp_path, fmt, files, duration_s, 
     converted = {"trace": str(written), "format": "simdc", "sizes": SIZES[fmt],
                  **({"usage": str(usage)} if usage else {})}
     assert _outcomes(direct, duration_s).equals(_outcomes(converted, duration_s))
+
+
+def test_a_v2_trace_converted_with_the_default_seed_replays_as_a_run_with_the_default_seed(tmp_path):
+    """Azure V2 sizes are drawn within their buckets from the seed: `trace convert`'s
+    default --seed is simulation.seed's, so a config that sets no seed replays the
+    converted file exactly as the trace's own files; its note names the seed."""
+    import inspect
+
+    from typer.testing import CliRunner
+
+    from simdc.cli import app, trace_convert
+    from simdc.config import SimulationSpec
+
+    assert inspect.signature(trace_convert).parameters["seed"].default == SimulationSpec.model_fields["seed"].default
+    files = [str(sample(f)) for f in ("azure_v2_2019/vmtable_subset_20vms_longest.csv",
+                                      "azure_v2_2019/vm_cpu_readings_20vms.csv.gz")]
+    out = tmp_path / "az.parquet"
+    result = CliRunner().invoke(app, ["trace", "convert", *files, "--to", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "simulation.seed = 0" in result.output
+
+    def outcomes(workload: dict, seed: dict) -> pd.DataFrame:
+        results = simdc.simulate(validate({
+            "simulation": {"duration_s": 2_592_000, "platforms": ["vm", "container"], "sample_every_s": 648_000,
+                           **seed},
+            "cluster": {"hosts": [{"count": 1, "cpu_cores": 32, "memory_gib": 64}]},
+            "placement": {"when_full": "queue"}, "workload": workload}))
+        return results.instances.assign(id=results.instances["id"].astype(str)).sort_values(
+            ["platform", "id"]).reset_index(drop=True).drop(columns=["source"], errors="ignore")
+
+    converted = {"trace": str(out), "format": "simdc", "sizes": "vm", "usage": str(tmp_path / "az.usage.parquet")}
+    direct = {"trace": files[0], "usage": files[1], "format": "azure"}
+    assert outcomes(converted, {}).equals(outcomes(direct, {}))
+    assert not outcomes(converted, {}).equals(outcomes(direct, {"seed": 1}))  # the seed decides the sizes

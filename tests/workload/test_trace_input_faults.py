@@ -178,7 +178,7 @@ def test_a_file_of_another_separator_is_named(tmp_path, separator, named):
     path.write_text(text)
     with pytest.raises(InputError) as err:
         read_trace([path], "azure")
-    assert any(p.startswith(f"{path}: every line reported is one field holding {named}")
+    assert any(p.startswith(f"{path}: every line reported holds {named}: the file looks separated by {named}")
                for p in err.value.problems)
     # one line of the right separator among them: no such claim
     lines = text.splitlines()
@@ -213,3 +213,51 @@ def test_own_format_text_ids_like_hex_stay_ids(tmp_path):
     path = write_lines(tmp_path / "t.csv", ["id,submit_s,duration_s,cpu_cores,memory_gib", "12e4,0,10,1,1",
                                             "ab,1,10,1,1"])
     assert sorted(read_trace([path], "simdc").instances["id"].astype(str)) == ["12e4", "ab"]
+
+
+def _european(rows: list[list[str]]) -> str:
+    """Rows as a spreadsheet in a European locale saves "CSV": ';' between fields, decimal commas."""
+    def value(v: str) -> str:
+        try:
+            float(v)
+        except ValueError:
+            return v
+        return v.replace(".", ",")
+    return "".join(";".join(value(v) for v in row) + "\n" for row in rows)
+
+
+def test_a_european_export_with_decimal_commas_is_named_once(tmp_path):
+    rows = list(csv.reader(open(sample("azure_v2_2019/vmtable_subset_20vms_longest.csv"))))
+    path = tmp_path / "euro.csv"
+    path.write_text(_european(rows))
+    n = len(rows[0])  # the fields of each line, split on ';'; some of them hold decimal commas
+    assert any(len(r) == n and any("," in v for v in r) for r in csv.reader(open(path), delimiter=";"))
+    with pytest.raises(InputError) as err:
+        read_trace([path], "azure")
+    hints = [p for p in err.value.problems if "looks separated by" in p]
+    assert len(hints) == 1 and hints[0].startswith(f"{path}: every line reported holds ';'")
+    assert "decimal commas" in hints[0]
+    # without a format: the table is named from the header split on ';'
+    result = CliRunner().invoke(app, ["trace", "inspect", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    said = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert "cannot tell which trace table" in said[0]
+    assert said[1].startswith(f"error: {path}: its first line splits on ';' into the {n} columns of azure vmtable "
+                              "(with decimal commas")
+    assert len(said) == 2
+
+
+def test_a_semicolon_inside_a_value_is_no_separator_hint(tmp_path):
+    """';' in a line that does not split on it into the expected fields claims nothing."""
+    rows = list(csv.reader(open(sample("azure_v2_2019/vmtable_subset_20vms_longest.csv"))))
+    rows[3][8] = "Delay;insensitive"
+    rows[3] = rows[3][:5] + [rows[3][5] + ";" + rows[3][6]] + rows[3][7:]  # 10 fields, one holding ';'
+    path = tmp_path / "v.csv"
+    path.write_text("".join(",".join(r) + "\n" for r in rows))
+    with pytest.raises(InputError) as err:
+        read_trace([path], "azure")
+    assert not any("looks separated by" in p for p in err.value.problems)
+    path.write_text("header;of;nothing\n1;2;3\n")
+    with pytest.raises(InputError) as err:
+        read_trace([path])
+    assert len(err.value.problems) == 1

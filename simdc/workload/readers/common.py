@@ -57,7 +57,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Collection, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -501,8 +501,43 @@ def identify(path: Path, tables: Sequence[Table], want: str | None = None) -> Tr
             raise InputError(f"{path}: looks like {other.format} {other.name}, not a {want} table "
                              f"(format = {want!r})")
         return _by_name(path, lines, [t for t in tables if t.format == want], want)
-    raise InputError(f"{path}: cannot tell which trace table this is (first line: {clip(lines[0])!r}); "
-                     f"give the format (workload.format or --format)")
+    raise InputError([f"{path}: cannot tell which trace table this is (first line: {clip(lines[0])!r}); "
+                      f"give the format (workload.format or --format)"] + _separator_hint(path, lines, tables))
+
+
+OTHER_SEPARATORS = {"\t": "a tab", ";": "';'"}  # what spreadsheets in some locales save "CSV" with
+DECIMAL_COMMA = re.compile(r"\d,\d")
+
+
+def other_separator(text: str, fields: int, delimiter: str, expected: Collection[int]) -> str | None:
+    """``;`` or a tab when a line of ``fields`` fields (split on ``delimiter``) is one
+    field holding it, or splits on it into a count of fields ``expected``; else None."""
+    for separator in OTHER_SEPARATORS:
+        if separator in text and ((fields == 1 and delimiter not in text) or len(text.split(separator)) in expected):
+            return separator
+    return None
+
+
+def _separator_hint(path: Path, lines: list[str], tables: Sequence[Table]) -> list[str]:
+    """One line naming ``;`` or a tab when the first line splits on it into the header
+    (or the values) of one of ``tables``: the hint after "cannot tell which table"."""
+    for separator, shown in OTHER_SEPARATORS.items():
+        first = lines[0].split(separator)
+        if len(first) < 2:
+            continue
+        rows = [[re.sub(r"^(-?\d*),(\d+)$", r"\1.\2", v.strip()) for v in line.split(separator)]
+                for line in lines[:2]]  # decimal commas to points
+        named = [t for t in tables if t.delimiter != separator and len(first) in t.field_counts
+                 and (_matches(rows[0], t) or (_looks_like_header(first, t) and rows[1:] and _matches(rows[1], t)))]
+        if not named:
+            continue
+        t = named[0]
+        commas = any(DECIMAL_COMMA.search(line) for line in lines[:20])
+        return [f"{path}: its first line splits on {shown} into the {len(first)} columns of {t.format} {t.name}"
+                + (" (with decimal commas: 2,5 for 2.5)" if commas else "")
+                + f": the file looks separated by {shown} (a spreadsheet's export in a European locale?); save it "
+                "as comma-separated CSV with decimal points"]
+    return []
 
 
 def _refuse_non_data(path: Path) -> None:
@@ -722,18 +757,23 @@ def read_blocks(tf: TraceFile, use: Sequence[str], bad: BadRows, block_bytes: in
     names = [f.name for f in table.fields[: tf.fields]] + [f"_extra{i}" for i in range(tf.fields - len(table.fields))]
     fields = {f.name: f for f in table.fields}
     lines = _Lines(tf.path, tf.header_lines)
-    separators: set[str] = set()  # what every row of one field holds in place of the delimiter; None: not all
+    separators: set[str] = set()  # what every bad row holds in place of the delimiter; None: not all
+    decimal_commas = []  # a bad row so held has a decimal comma ("2,5")
 
     def invalid(row) -> str:
         record = row.number or 0  # pyarrow's count of non-blank lines, the header included
         lines.invalid.append(record)
-        held = [s for s in (";", "\t") if s in (row.text or "")] if row.actual_columns == 1 else []
-        separators.add(held[0] if held and table.delimiter not in (row.text or "") else None)
-        if None not in separators:  # every short row so far: one field holding ";" or a tab
-            shown_as = " or ".join("a tab" if s == "\t" else f"'{s}'" for s in sorted(separators))
-            bad.cause = (f"{tf.path}: every line reported is one field holding {shown_as}: the file looks "
-                         f"separated by {shown_as} (a spreadsheet's export?), and {table.format} "
-                         f"{table.name} files by {table.delimiter!r}; save it as comma-separated CSV")
+        held = other_separator(row.text or "", row.actual_columns, table.delimiter, table.field_counts)
+        separators.add(held)
+        if held is not None and DECIMAL_COMMA.search(row.text or ""):
+            decimal_commas.append(record)
+        if None not in separators:  # every bad row so far: one field, or the fields due, on ";" or a tab
+            shown_as = " or ".join(OTHER_SEPARATORS[s] for s in sorted(separators))
+            commas = " with decimal commas (2,5 for 2.5)" if decimal_commas else ""
+            bad.cause = (f"{tf.path}: every line reported holds {shown_as}: the file looks separated by "
+                         f"{shown_as}{commas} (a "
+                         f"spreadsheet's export in a European locale?), and {table.format} {table.name} files by "
+                         f"{table.delimiter!r}; save it as comma-separated CSV with decimal points")
         elif bad.cause is not None and bad.cause.startswith(f"{tf.path}: every line reported"):
             bad.cause = None
         bad.report(table.name, np.array([0]), f"expected {tf.fields} fields, got {row.actual_columns}",

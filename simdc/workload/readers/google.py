@@ -194,14 +194,23 @@ def _events(files: list[TraceFile], options: ReaderOptions, bad: BadRows) -> dic
     }
 
 
-def _attempts(ev: dict[str, np.ndarray], dropped: dict[str, int], data_end: int = 0) -> dict[str, np.ndarray]:
+def _attempts(ev: dict[str, np.ndarray], dropped: dict[str, int], data_end: int = 0,
+              implied_ends: bool = False) -> dict[str, np.ndarray]:
     """One record per attempt that ran with a request; the rest counted in ``dropped``.
     Attempts still running are censored at ``data_end`` (µs from the trace's start) or
-    at the last event, whichever is later."""
+    at the last event, whichever is later.
+
+    With ``implied_ends`` (the 2019 reader: its samples miss end events) a task runs at
+    most once at a time: a SCHEDULE after the attempt's first starts a new attempt too,
+    and an attempt with no end event before the task's next attempt starts ends there,
+    as LOST (the trace's "presumably terminated, but due to missing data there is
+    insufficient information to identify when or how", clusterdata_trace_format_v3.proto);
+    ``implied`` marks those. An attempt superseded while pending is dropped, and so is one
+    both scheduled and superseded at time 0 (before the trace: a run that ended before it)."""
     n = len(ev["time"])
     if n == 0:
         return {k: np.zeros(0) for k in ("job", "task", "k", "submit", "sched", "end", "end_event", "cpu",
-                                          "mem", "priority")}
+                                          "mem", "priority", "implied")}
     t = np.maximum(ev["time"] - TRACE_START_US, 0)
     order = np.lexsort((np.arange(n), t, ev["task"], ev["job"]))
     t, job, task, kind = t[order], ev["job"][order], ev["task"][order], ev["event"][order]
@@ -211,8 +220,13 @@ def _attempts(ev: dict[str, np.ndarray], dropped: dict[str, int], data_end: int 
     new_task = np.empty(n, dtype=bool)
     new_task[0] = True
     new_task[1:] = (job[1:] != job[:-1]) | (task[1:] != task[:-1])
-    starts = np.flatnonzero(new_task | (kind == SUBMIT))
-    group = np.cumsum(new_task | (kind == SUBMIT)) - 1
+    begins = new_task | (kind == SUBMIT)
+    if implied_ends:  # a SCHEDULE after the first of its attempt: the instance started again
+        scheduled = np.where(kind == SCHEDULE, 1, 0)
+        before = np.cumsum(scheduled) - scheduled  # SCHEDULEs before each row
+        begins = begins | ((kind == SCHEDULE) & (before > before[np.flatnonzero(begins)][np.cumsum(begins) - 1]))
+    starts = np.flatnonzero(begins)
+    group = np.cumsum(begins) - 1
     groups = len(starts)
     idx = np.arange(n)
     big = n
@@ -239,13 +253,25 @@ def _attempts(ev: dict[str, np.ndarray], dropped: dict[str, int], data_end: int 
         return np.where(np.isnan(out), fallback, out)
 
     req_cpu, req_mem, priority = at_schedule(cpu), at_schedule(mem), at_schedule(prio)
+    # the task's next attempt, where there is one (the start of the group after, same task)
+    followed = np.append(~new_task[starts[1:]], False) if implied_ends else np.zeros(groups, bool)
+    implied = ran & ~ended & followed
+    superseded = ~ran & (first_end >= big) & followed
+    end = np.where(implied, np.append(starts[1:], n), end)
+    ended = ended | implied
     count(dropped, "never scheduled: killed or failed while pending", int((~ran & (first_end < big)).sum()))
-    count(dropped, "never scheduled: still pending at the end of the data", int((~ran & (first_end >= big)).sum()))
+    count(dropped, "never scheduled: resubmitted or started again before it was scheduled", int(superseded.sum()))
+    count(dropped, "never scheduled: still pending at the end of the data",
+          int((~ran & (first_end >= big) & ~superseded).sum()))
     no_request = ran & (np.isnan(req_cpu) | np.isnan(req_mem))
     count(dropped, "ran without a CPU or memory request in the trace", int(no_request.sum()))
     zero = ran & ~no_request & ((req_cpu <= 0) | (req_mem <= 0))
     count(dropped, "requested zero CPU or memory", int(zero.sum()))
-    keep = ran & ~no_request & ~zero
+    # superseded at time 0 ("before the trace"), where the events' order is unknown: a run before the trace only
+    before = implied & (t[np.minimum(sched, n - 1)] == 0) & (t[np.minimum(end, n - 1)] == 0) & ~no_request & ~zero
+    count(dropped, "ran before the trace only: started again at its start (time 0) with no end event",
+          int(before.sum()))
+    keep = ran & ~no_request & ~zero & ~before
     s = sched[keep]
     e = end[keep]
     done = ended[keep]
@@ -253,7 +279,8 @@ def _attempts(ev: dict[str, np.ndarray], dropped: dict[str, int], data_end: int 
         "job": job[starts][keep], "task": task[starts][keep], "k": k[keep],
         "submit": t[starts][keep].astype(float), "sched": t[s].astype(float),
         "end": np.where(done, t[np.minimum(e, n - 1)], data_end).astype(float),
-        "end_event": np.where(done, kind[np.minimum(e, n - 1)], -1).astype(np.int64),
+        "end_event": np.where(implied[keep], LOST, np.where(done, kind[np.minimum(e, n - 1)], -1)).astype(np.int64),
+        "implied": implied[keep],
         "cpu": req_cpu[keep], "mem": req_mem[keep],
         "priority": np.nan_to_num(priority[keep], nan=0.0).astype(np.int64),
     }

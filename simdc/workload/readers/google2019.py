@@ -27,7 +27,14 @@ As for the 2011 trace (:mod:`.google`, the same code): each SUBMIT starts an att
 an instance (``collection_id``, ``instance_index``), one simdc instance, id
 ``"<collection_id>-<instance_index>-<k>"`` (with the cell first, ``"a-…"``, when the
 data name cells); it runs from its first SCHEDULE to its first EVICT, FAIL, FINISH,
-KILL or LOST, or is censored at the end of the data read. Event types of the v3 format:
+KILL or LOST, or is censored at the end of the data read. An instance runs once at a
+time: the trace's extracts miss end events, so a later SUBMIT of the instance, or a
+SCHEDULE after its attempt's first, ends a running attempt that has no end event at
+that time, counted as LOST (the v3 format's "presumably terminated, but due to missing
+data there is insufficient information to identify when or how") and noted apart; such
+a SCHEDULE starts a new attempt. Runs both scheduled and so ended at time 0 ("before
+the trace", where the sample's order of events is not theirs) ran before the trace only:
+counted in ``dropped``, not replayed. Event types of the v3 format:
 0 SUBMIT, 1 QUEUE, 2 ENABLE, 3 SCHEDULE, 4 EVICT, 5 FAIL, 6 FINISH, 7 KILL, 8 LOST,
 9 UPDATE_PENDING, 10 UPDATE_RUNNING (clusterdata_trace_format_v3.proto, google/cluster-data
 @ 0180978a). QUEUE, ENABLE and the UPDATEs neither start nor end an attempt: the request
@@ -203,7 +210,7 @@ def _from_events(files: list[TraceFile], options: ReaderOptions, bad: BadRows, r
           "priority": number("priority"), "cpu": number("resource_request.cpus"),
           "mem": number("resource_request.memory")}
     data_end = int(np.maximum(time - google.TRACE_START_US, 0).max(initial=0))
-    attempts = google._attempts(ev, dropped, data_end)
+    attempts = google._attempts(ev, dropped, data_end, implied_ends=True)
     if len(attempts["job"]) == 0:
         raise InputError(f"{files[0].path}: no instance attempt that ran with a request")
     job = attempts["job"].astype(np.int64)
@@ -215,6 +222,10 @@ def _from_events(files: list[TraceFile], options: ReaderOptions, bad: BadRows, r
     censored = attempts["end_event"] < 0
     ends = pd.Series(attempts["end_event"]).map({**google.ENDS, -1: "still running at the end of the data"})
     notes.append("attempts: " + ", ".join(f"{n:,} {label}" for label, n in ends.value_counts().items()))
+    implied = int(attempts["implied"].sum())
+    if implied:
+        notes.append(f"{implied:,} of the lost attempts have no end event in the data: each ended when its "
+                     "instance was submitted or scheduled again (an instance runs once at a time)")
     if censored.any():
         notes.append(f"{int(censored.sum()):,} lifetimes censored: still running at the end of the data read "
                      f"({data_end / 1e6:,.0f} s); their duration_s is a lower bound")
