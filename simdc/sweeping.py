@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from simdc.config import Config, apply_overrides, validate
-from simdc.errors import ConfigError, InputError, OutputError, SweepError
+from simdc.errors import ConfigError, InputError, OutputError, SweepError, clip, reworded
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
 from simdc.results import DestinationLock, parent_problem, describe_os_error, umask
 
@@ -106,6 +106,28 @@ def points(config: Config, grid: dict[str, list[Any]]) -> list[tuple[dict[str, A
     return out
 
 
+def check_grid(grid: dict[str, list[Any]]) -> None:
+    """Refuse a ``grid`` that is not a dict of dotted keys to non-empty lists of values:
+    an empty list would make a sweep of no points (the CLI's ``--grid key=`` is refused
+    as well), and a bare value is one point's, not a list.
+
+    Raises
+    ------
+    ConfigError
+        One line naming ``grid`` and the key.
+    """
+    if not isinstance(grid, dict):
+        raise ConfigError(f"grid: expected a dict of dotted keys to lists of values, e.g. "
+                          f"{{'host.memory_gib': [32, 64]}} (got {type(grid).__name__})")
+    for key, values in grid.items():
+        if not isinstance(values, (list, tuple)):
+            raise ConfigError(f"grid: {key}: expected a list of values, e.g. [32, 64] (got {clip(repr(values))}); "
+                              f"a single value is [{clip(repr(values))}]")
+        if not values:
+            raise ConfigError(f"grid: {key}: expected at least one value (got an empty list)",
+                              cli=f"--grid {key}=: expected section.key=value1,value2,...")
+
+
 def check_metrics(config: Config, metrics: list[str], flag: str = "--metric") -> None:
     """Raise one :class:`ConfigError` line for the first of ``metrics`` that is not a
     summary column, or an optional one ``config`` does not produce
@@ -133,8 +155,11 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
 
     Parameters
     ----------
+    config
+        A config, or the path of a TOML config (:func:`simdc.simulate`).
     grid
-        Dotted config key → values, e.g. ``{"host.memory_gib": [32, 64, 128]}``.
+        Dotted config key → a non-empty list of values, e.g.
+        ``{"host.memory_gib": [32, 64, 128]}``.
     replications
         Runs per point, with seeds ``simulation.seed + r``.
     out
@@ -159,8 +184,10 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
 
     Raises
     ------
+    TypeError
+        ``config`` neither a config nor a path (:func:`simdc.experiment.as_config`).
     ConfigError
-        A bad grid point, ``replications < 1`` or a malformed ``scheduler`` address,
+        ``grid`` not a dict of non-empty lists, a bad grid point, ``replications < 1`` or a malformed ``scheduler`` address,
         before anything runs.
     OutputError
         ``out`` is a file, a non-empty directory that is not a sweep's, or another
@@ -173,12 +200,19 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     KeyboardInterrupt
         On Ctrl-C, carrying the same message.
     """
+    from simdc.experiment import as_config
+
+    config = as_config(config)
     if replications < 1:
         raise ConfigError(f"replications: must be >= 1 (got {replications})",
                           cli=f"--replications: must be >= 1 (got {replications})")
     if scheduler is not None:
         _check_address(scheduler)
-    grid_points = points(config, grid)
+    check_grid(grid)
+    try:
+        grid_points = points(config, grid)
+    except ConfigError as err:
+        raise reworded(err, "--grid", "grid") from None
     tasks = [(p, r, cfg, config.simulation.seed + r)
              for p, (_, cfg) in enumerate(grid_points) for r in range(replications)]
     with contextlib.ExitStack() as stack:
