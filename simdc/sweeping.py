@@ -240,14 +240,15 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
                         finished(p, r, seed, run_point(cfg, seed, check_memory))
                 else:
                     _on_dask(todo, finished, scheduler, workers, check_memory)
+            table = tidy([done[(p, r)] for p, r, _, _ in tasks], list(grid))
+            if parts:  # a Ctrl-C here leaves both tables or neither: said as the runs' is
+                parts.finish(table)
         except KeyboardInterrupt:
             raise KeyboardInterrupt(_kept("interrupted", len(done), len(tasks), parts)) from None
         except _Lost as err:  # say what is kept
             raise SweepError(_kept(err.problems[0], len(done), len(tasks), parts),
                              cli=_kept(err.cli_problems[0], len(done), len(tasks), parts)) from None
-        table = tidy([done[(p, r)] for p, r, _, _ in tasks], list(grid))
         if parts:
-            parts.finish(table)
             if parts.damaged:  # said by the CLI; kept with the table for the API
                 table.attrs["notes"] = [f"{len(parts.damaged)} damaged part file(s) in {parts.parts} were run again: "
                                         + ", ".join(parts.damaged[:5]) + (" …" if len(parts.damaged) > 5 else "")]
@@ -259,6 +260,8 @@ class _Lost(SweepError):
 
 
 def _kept(what: str, done: int, total: int, parts: _Parts | None) -> str:
+    if parts is not None and parts.finished:  # after the last rename: nothing is missing
+        return f"{what} after the sweep finished; {parts.out} holds its points.csv and aggregate.csv"
     if parts is not None and not done and parts.made:  # removed on the way out: nothing to resume
         return f"{what}; no run had finished, and {parts.out} was not kept"
     if parts is None:
@@ -697,6 +700,7 @@ class _Parts:
         self._lock: DestinationLock | None = None
         self._new_folder = False
         self.made = False  # out was absent or empty: what this sweep puts there goes if no run finishes
+        self.finished = False  # points.csv and aggregate.csv written
 
     def __enter__(self) -> _Parts:
         out = self.out
@@ -780,9 +784,20 @@ class _Parts:
         self._write(self.parts / f"p{p:05d}-r{r:04d}.csv", table.to_csv(index=False), kept, total)
 
     def finish(self, table: pd.DataFrame) -> None:
+        """Write ``aggregate.csv``, then ``points.csv`` (each a temporary file renamed):
+        ``points.csv`` marks a finished sweep (``simdc report`` reads it), so a sweep
+        interrupted or failing here keeps neither, only its runs, and a rerun completes it."""
         n = len(table)
-        self._write(self.out / "points.csv", table.to_csv(index=False), n, n)
-        self._write(self.out / "aggregate.csv", aggregate(table).to_csv(index=False), n, n)
+        tables = {"aggregate.csv": aggregate(table).to_csv(index=False), "points.csv": table.to_csv(index=False)}
+        try:
+            for name, text in tables.items():
+                self._write(self.out / name, text, n, n)
+        except BaseException:
+            for name in tables:
+                with contextlib.suppress(OSError):
+                    (self.out / name).unlink(missing_ok=True)
+            raise
+        self.finished = True
 
     def _write(self, path: Path, text: str, kept: int, total: int) -> None:
         try:
