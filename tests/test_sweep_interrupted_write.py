@@ -7,7 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from typer.testing import CliRunner
+
 import simdc
+from simdc.cli import app
 from simdc import sweeping
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "host64g.toml"
@@ -37,6 +40,10 @@ def test_interrupt_at_the_final_write_keeps_the_runs_and_a_rerun_completes(confi
     assert not (out / "points.csv").exists() and not (out / "aggregate.csv").exists()
     assert len(list((out / "parts").glob("p*-r*.csv"))) == 4
     assert not list(out.glob(".*.tmp"))
+    report = CliRunner().invoke(app, ["report", str(out)])
+    assert report.exit_code == 2
+    assert f"is an unfinished sweep (4 of 4 runs kept in {out / 'parts'}" in report.output
+    assert "run the same sweep into it again to complete it" in report.output
 
     monkeypatch.setattr(sweeping, "_atomic_write", real)
     seen = []
