@@ -316,8 +316,17 @@ def _message(config, found: Estimate, available: int, anyway: bool = True, spill
     # spilling is named only where it would need less (a small run's row-group allowance costs more)
     spill = (f", and about {_gib(found.spilled_bytes)} even with its tables written to disk as each platform "
              "finishes" if spilled and found.spilled_bytes < found.bytes else "")
-    return (f"this run needs about {_gib(found.bytes)} of memory ({', '.join(rows)}){spill}; the machine has "
-            f"{_gib(available)} available; {advice}{', or run anyway with --no-memory-check' if anyway else ''}")
+    return (f"this run needs about {_gib(found.bytes)} of memory ({', '.join(rows)}){spill}; "
+            f"{_allowance(available)}; {advice}{', or run anyway with --no-memory-check' if anyway else ''}")
+
+
+def _allowance(available: int) -> str:
+    """Where the limit comes from: ``SIMDC_AVAILABLE_BYTES`` when it set it (a limit of the
+    user's own, not the machine's), else the machine."""
+    given = os.environ.get(AVAILABLE_ENV, "").strip().replace("_", "")
+    if given.isdigit() and int(given) == available:
+        return f"{AVAILABLE_ENV} allows {_gib(available)}"
+    return f"the machine has {_gib(available)} available"
 
 
 def _gib(count: float) -> str:
