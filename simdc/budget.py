@@ -79,7 +79,12 @@ SPILL_BYTES = 256 * MIB
 # days, both platforms: 1.68 KB spilled (and 1.66 KB in memory: the peak is the vm
 # platform's engine, whose pending kernel-failure timers, one per VM, and per-instance
 # arrays are most of it; 1 KB traced), against 612 B on the fast lane (benchmarks/README.md,
-# "Spilled runs"); rounded up.
+# "Spilled runs"); rounded up. Checked on configs/fleet.toml (vm on the fast lane,
+# containers on the general engine, not streamed), a day at 1.5 and 3 arrivals/s (129,507
+# and 259,385 instances), peak RSS in a fresh process: 297 -> 436 MiB in memory (1,122 B an
+# instance, both platforms), 336 -> 481 MiB spilled (1,171 B): spilling such a run saves
+# nothing (the general engine's state is the peak), so an estimate that spills it only
+# when even in memory would not fit is right.
 BYTES_PER_INSTANCE_SPILLED = 1800
 # A streamed run's peak per instance (a spilled run on the general engine: its per-instance
 # state in chunks let go as instances end, its instance rows and timeseries written as it
@@ -316,8 +321,17 @@ def _message(config, found: Estimate, available: int, anyway: bool = True, spill
     # spilling is named only where it would need less (a small run's row-group allowance costs more)
     spill = (f", and about {_gib(found.spilled_bytes)} even with its tables written to disk as each platform "
              "finishes" if spilled and found.spilled_bytes < found.bytes else "")
-    return (f"this run needs about {_gib(found.bytes)} of memory ({', '.join(rows)}){spill}; the machine has "
-            f"{_gib(available)} available; {advice}{', or run anyway with --no-memory-check' if anyway else ''}")
+    return (f"this run needs about {_gib(found.bytes)} of memory ({', '.join(rows)}){spill}; "
+            f"{_allowance(available)}; {advice}{', or run anyway with --no-memory-check' if anyway else ''}")
+
+
+def _allowance(available: int) -> str:
+    """Where the limit comes from: ``SIMDC_AVAILABLE_BYTES`` when it set it (a limit of the
+    user's own, not the machine's), else the machine."""
+    given = os.environ.get(AVAILABLE_ENV, "").strip().replace("_", "")
+    if given.isdigit() and int(given) == available:
+        return f"{AVAILABLE_ENV} allows {_gib(available)}"
+    return f"the machine has {_gib(available)} available"
 
 
 def _gib(count: float) -> str:

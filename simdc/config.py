@@ -24,7 +24,7 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from simdc.errors import ConfigError, clip
+from simdc.errors import ConfigError, clip, reworded
 from simdc.model import limits
 from simdc.model.base import BOOL_MARK, Spec
 from simdc.model.cost import CostSpec
@@ -206,8 +206,12 @@ class Config(Spec):
         return hashlib.sha256(self.to_toml().encode()).hexdigest()
 
     def with_overrides(self, overrides: dict[str, Any] | list[str]) -> "Config":
-        """A new config with dotted-key overrides applied and validated again."""
-        return validate(apply_overrides(self.to_dict(), overrides))
+        """A new config with dotted-key overrides applied and validated again; a
+        :class:`ConfigError` names ``overrides`` (the CLI's ``--set``)."""
+        try:
+            return validate(apply_overrides(self.to_dict(), overrides))
+        except ConfigError as err:
+            raise reworded(err, "--set", "overrides") from None
 
 
 MAX_DEMAND_POINTS = 1_000_000  # a service's demand steps over the run: each a row of services.csv (and a timer)
@@ -260,18 +264,22 @@ def load_config(path: str | Path, overrides: dict[str, Any] | list[str] | None =
     Raises
     ------
     ConfigError
-        With one line per problem, naming the file and the key path.
+        With one line per problem, naming the file and the key path; a problem with an
+        override starts ``overrides:`` (``--set`` in ``cli_problems``).
     """
     path = Path(path)
     raw = read_toml(path)
     _resolve_paths(raw, path.parent)
     overrides = overrides or []
-    raw = apply_overrides(raw, overrides)
-    # A path given on the command line is relative to where the command runs.
-    _resolve_paths(raw, Path.cwd())
-    given = [(key, str(value)) for key, value in overrides.items()] if isinstance(overrides, dict) else [
-        (text.partition("=")[0].strip(), text.partition("=")[2].strip()) for text in overrides]
-    return validate(raw, source=str(path), overrides=given)
+    try:
+        raw = apply_overrides(raw, overrides)
+        # A path given on the command line is relative to where the command runs.
+        _resolve_paths(raw, Path.cwd())
+        given = [(key, str(value)) for key, value in overrides.items()] if isinstance(overrides, dict) else [
+            (text.partition("=")[0].strip(), text.partition("=")[2].strip()) for text in overrides]
+        return validate(raw, source=str(path), overrides=given)
+    except ConfigError as err:
+        raise reworded(err, "--set", "overrides") from None
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -62,6 +62,14 @@ class SweepError(SimdcError):
     to resume."""
 
 
+def reworded(err: SimdcError, flag: str, parameter: str) -> SimdcError:
+    """``err`` (a :class:`ConfigError` or :class:`InputError`) for the Python API: a problem
+    starting with the CLI's ``flag`` (``--set``) names the keyword argument ``parameter``
+    (``overrides``) instead; the CLI's wording is kept in ``cli_problems``."""
+    api = [f"{parameter}: {p[len(flag) + 1:]}" if p.startswith(flag + " ") else p for p in err.problems]
+    return type(err)(api, cli=err.cli_problems)
+
+
 def clip(text: object, keep: int = 60) -> str:
     """``text`` as a string, cut to its first ``keep`` characters plus the length when
     longer: a message never repeats a million-character value in full."""

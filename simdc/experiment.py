@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import functools
+import os
 import platform as _platform
 import sys
 import time
 from datetime import datetime, timezone
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from simdc import budget, metrics
-from simdc.config import Config
+from simdc.config import Config, load_config
+from simdc.errors import ConfigError
 from simdc.engine import run_platform
 from simdc.engine.rules import resolve_sizing
 from simdc.results import Results
@@ -25,17 +28,18 @@ VERSIONED = ("simdc", "simpy", "numpy", "pandas", "pyarrow", "pydantic")
 SPILL_ROWS = 250_000  # rows per row group of a spilled table (simdc.budget.SPILL_BYTES holds one)
 
 
-def simulate(config: Config, seed: int | None = None, progress=None, *, check_memory: bool = True,
+def simulate(config: Config | str | Path, seed: int | None = None, progress=None, *, check_memory: bool = True,
              spill: bool | None = None, spill_to=None) -> Results:
     """Replay the config's workload once per platform and collect the results.
 
     Parameters
     ----------
     config
-        A validated config (:func:`simdc.load_config`).
+        A validated config (:func:`simdc.load_config`), or the path of a TOML config
+        (``str`` or :class:`pathlib.Path`), loaded as ``simdc run`` loads it.
     seed
-        Overrides ``simulation.seed``; the results' config records the seed used.
-        Same config and seed give identical tables.
+        Overrides ``simulation.seed``: an integer >= 0 (not a bool); the results'
+        config records the seed used. Same config and seed give identical tables.
     progress
         Optional ``progress(platform, t_s, duration_s)``, called as simulated time passes
         (for progress bars); it must not change anything.
@@ -69,6 +73,10 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
 
     Raises
     ------
+    TypeError
+        ``config`` neither a :class:`Config` nor a path.
+    simdc.errors.ConfigError
+        The file at ``config`` is not a valid config, or ``seed`` is not an integer >= 0.
     simdc.errors.InputError
         A ``[cost]`` series malformed or too short for the run, before anything runs.
     simdc.budget.TooBigError
@@ -79,8 +87,14 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
         A spilled run's tables could not be written (a full disk): nothing is left of them.
     """
     started = time.perf_counter()
+    config = as_config(config)
+    if isinstance(seed, bool):  # True == 1: it would run as seed 1
+        raise ConfigError(f"seed: expected an integer, not {seed}")
     if seed is not None and seed != config.simulation.seed:
-        config = config.with_overrides({"simulation.seed": seed})
+        try:
+            config = config.with_overrides({"simulation.seed": seed})
+        except ConfigError as err:
+            raise ConfigError([p.replace("simulation.seed:", "seed:", 1) for p in err.problems]) from None
     if config.cells:  # each cell a run of its own, checked on its own
         from simdc.cells import simulate_cells
 
@@ -143,6 +157,25 @@ def simulate(config: Config, seed: int | None = None, progress=None, *, check_me
                                                 if config.services else workload.instances, config)
                            + run_warnings, started),
     )
+
+
+def as_config(config: Config | str | Path) -> Config:
+    """``config`` itself, or the config at the path ``config`` (:func:`simdc.load_config`).
+
+    Raises
+    ------
+    TypeError
+        Anything else (a dict: ``simdc.config.validate(data)`` makes a config of one).
+    simdc.errors.ConfigError
+        The file is missing or not a valid config.
+    """
+    if isinstance(config, Config):
+        return config
+    if isinstance(config, (str, os.PathLike)):
+        return load_config(config)
+    hint = " (simdc.config.validate(data) makes one of a dict)" if isinstance(config, dict) else ""
+    raise TypeError(f"config: expected a simdc Config (simdc.load_config(path)) or the path of a TOML config, "
+                    f"got {type(config).__name__}{hint}")
 
 
 def _manifest(config: Config, workload, lanes: dict[str, str], warnings: list[str], started: float) -> dict:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from simdc.config import Config, validate
-from simdc.errors import ConfigError
+from simdc.errors import ConfigError, reworded
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
 
 OPERATORS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
@@ -216,7 +216,7 @@ def group_names(config: Config) -> list[str]:
 MINIMISE = ("hosts", "cost")
 
 
-def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_hosts: int = 1024,
+def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int = 1, max_hosts: int = 1024,
          group: str | None = None, platforms: list[str] | None = None,
          echo: Callable[[dict], None] | None = None, check_memory: bool = True,
          minimise: str = "hosts") -> PlanResult:
@@ -225,8 +225,10 @@ def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_ho
 
     Parameters
     ----------
+    config
+        A config, or the path of a TOML config (:func:`simdc.simulate`).
     slos
-        Objectives, e.g. ``["rejection_rate<=0.01", "start_p99_s<=5"]``.
+        Objectives, e.g. ``["rejection_rate<=0.01", "start_p99_s<=5"]``, or one as a string.
     replications
         Runs per host count (seeds ``simulation.seed + r``); SLOs are judged on the mean.
     max_hosts
@@ -253,7 +255,15 @@ def plan(config: Config, slos: list[Slo | str], *, replications: int = 1, max_ho
         No SLO, ``replications`` < 1, an unknown ``group``, ``minimise`` not one of
         :data:`MINIMISE`, or ``"cost"`` without a ``[cost]`` table or with ``group``.
     """
-    slos = [s if isinstance(s, Slo) else parse_slo(s) for s in slos]
+    from simdc.experiment import as_config
+
+    config = as_config(config)
+    if isinstance(slos, (str, Slo)):  # one objective
+        slos = [slos]
+    try:
+        slos = [s if isinstance(s, Slo) else parse_slo(s) for s in slos]
+    except ConfigError as err:
+        raise reworded(err, "--slo", "slos") from None
     if not slos:
         raise ConfigError("plan: give at least one SLO (slos=[\"rejection_rate<=0.01\"], say)",
                           cli="plan: give at least one --slo")

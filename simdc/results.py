@@ -12,6 +12,7 @@ import contextlib
 import errno
 import json
 import os
+import math
 import re
 import secrets
 import shutil
@@ -404,10 +405,39 @@ def check_destination(out: Path, overwrite: bool = False, marks: tuple[str, ...]
                           cli=f"{out}: already exists and is not empty; choose another --out or pass --overwrite")
     missing = [name for name in marks if not (out / name).is_file()]
     if missing:
-        raise OutputError(out, f"{out}: is not a simdc results directory (no {missing[0]}), so it is not "
+        found, wanted = directory_kind(out), next((k for k, m in KINDS.items() if set(m) == set(marks)), None)
+        what = (f"is {found}, not {wanted}" if found and wanted and found != wanted
+                else "is not a simdc results directory")
+        raise OutputError(out, f"{out}: {what} (no {missing[0]}), so it is not "
                                "replaced even with overwrite=True; choose another out",
-                          cli=f"{out}: is not a simdc results directory (no {missing[0]}), so it is not "
+                          cli=f"{out}: {what} (no {missing[0]}), so it is not "
                               "replaced even with --overwrite; choose another --out")
+
+
+# What simdc writes, by the files that mark it (a run's: Results.write; a plan's:
+# simdc.planning.PlanResult.MARKS; a sweep's: simdc.sweeping._Parts)
+KINDS = {"a run's results directory": ("manifest.json",), "a plan's directory": ("evaluations.csv", "plan.csv"),
+         "a sweep's directory": ("sweep.json",)}
+
+
+def directory_kind(directory: Path) -> str | None:
+    """Which of :data:`KINDS` ``directory`` is (its marks all there), or None."""
+    return next((kind for kind, marks in KINDS.items() if all((directory / m).is_file() for m in marks)), None)
+
+
+def _unfinished_sweep(directory: Path) -> str:
+    """Why a sweep's directory is no run's results: finished (its table is points.csv) or
+    not (its runs kept in parts/, and how to complete it)."""
+    if (directory / "points.csv").is_file():
+        return (f"{directory}: is a sweep's directory, not a run's results: its tables are points.csv and "
+                "aggregate.csv (simdc report reads it)")
+    kept = len(list((directory / "parts").glob("p*-r*.csv")))
+    total = ""
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+        described = json.loads((directory / "sweep.json").read_text())
+        total = f" of {math.prod(len(v) for v in described['grid'].values()) * described['replications']}"
+    return (f"{directory}: is an unfinished sweep ({kept}{total} runs kept in {directory / 'parts'}, no "
+            "points.csv yet): run the same sweep into it again to complete it")
 
 
 def check_output_file(out: str | Path, inputs: Sequence[str | Path] = (), overwrite: bool = False,
@@ -731,6 +761,11 @@ def load_results(directory: str | Path) -> Results:
         raise InputError(f"{directory}: no such results directory" if not directory.exists()
                          else f"{directory}: not a directory")
     missing = [name for name in FILES if not (directory / name).is_file()]
+    if missing and directory_kind(directory) == "a sweep's directory":
+        raise InputError(_unfinished_sweep(directory))
+    if missing and directory_kind(directory) == "a plan's directory":
+        raise InputError(f"{directory}: is a plan's directory, not a run's results: its tables are plan.csv and "
+                         "evaluations.csv")
     if missing:
         raise InputError(f"{directory}: not a complete simdc results directory (missing {', '.join(missing)})")
     config = _read(directory / "config.toml", "TOML", lambda path: validate(

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from simdc.config import Config, apply_overrides, validate
-from simdc.errors import ConfigError, InputError, OutputError, SweepError
+from simdc.errors import ConfigError, InputError, OutputError, SweepError, clip, reworded
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
 from simdc.results import DestinationLock, parent_problem, describe_os_error, umask
 
@@ -106,6 +106,28 @@ def points(config: Config, grid: dict[str, list[Any]]) -> list[tuple[dict[str, A
     return out
 
 
+def check_grid(grid: dict[str, list[Any]]) -> None:
+    """Refuse a ``grid`` that is not a dict of dotted keys to non-empty lists of values:
+    an empty list would make a sweep of no points (the CLI's ``--grid key=`` is refused
+    as well), and a bare value is one point's, not a list.
+
+    Raises
+    ------
+    ConfigError
+        One line naming ``grid`` and the key.
+    """
+    if not isinstance(grid, dict):
+        raise ConfigError(f"grid: expected a dict of dotted keys to lists of values, e.g. "
+                          f"{{'host.memory_gib': [32, 64]}} (got {type(grid).__name__})")
+    for key, values in grid.items():
+        if not isinstance(values, (list, tuple)):
+            raise ConfigError(f"grid: {key}: expected a list of values, e.g. [32, 64] (got {clip(repr(values))}); "
+                              f"a single value is [{clip(repr(values))}]")
+        if not values:
+            raise ConfigError(f"grid: {key}: expected at least one value (got an empty list)",
+                              cli=f"--grid {key}=: expected section.key=value1,value2,...")
+
+
 def check_metrics(config: Config, metrics: list[str], flag: str = "--metric") -> None:
     """Raise one :class:`ConfigError` line for the first of ``metrics`` that is not a
     summary column, or an optional one ``config`` does not produce
@@ -133,8 +155,11 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
 
     Parameters
     ----------
+    config
+        A config, or the path of a TOML config (:func:`simdc.simulate`).
     grid
-        Dotted config key → values, e.g. ``{"host.memory_gib": [32, 64, 128]}``.
+        Dotted config key → a non-empty list of values, e.g.
+        ``{"host.memory_gib": [32, 64, 128]}``.
     replications
         Runs per point, with seeds ``simulation.seed + r``.
     out
@@ -159,8 +184,10 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
 
     Raises
     ------
+    TypeError
+        ``config`` neither a config nor a path (:func:`simdc.experiment.as_config`).
     ConfigError
-        A bad grid point, ``replications < 1`` or a malformed ``scheduler`` address,
+        ``grid`` not a dict of non-empty lists, a bad grid point, ``replications < 1`` or a malformed ``scheduler`` address,
         before anything runs.
     OutputError
         ``out`` is a file, a non-empty directory that is not a sweep's, or another
@@ -173,12 +200,19 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     KeyboardInterrupt
         On Ctrl-C, carrying the same message.
     """
+    from simdc.experiment import as_config
+
+    config = as_config(config)
     if replications < 1:
         raise ConfigError(f"replications: must be >= 1 (got {replications})",
                           cli=f"--replications: must be >= 1 (got {replications})")
     if scheduler is not None:
         _check_address(scheduler)
-    grid_points = points(config, grid)
+    check_grid(grid)
+    try:
+        grid_points = points(config, grid)
+    except ConfigError as err:
+        raise reworded(err, "--grid", "grid") from None
     tasks = [(p, r, cfg, config.simulation.seed + r)
              for p, (_, cfg) in enumerate(grid_points) for r in range(replications)]
     with contextlib.ExitStack() as stack:
@@ -206,14 +240,15 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
                         finished(p, r, seed, run_point(cfg, seed, check_memory))
                 else:
                     _on_dask(todo, finished, scheduler, workers, check_memory)
+            table = tidy([done[(p, r)] for p, r, _, _ in tasks], list(grid))
+            if parts:  # a Ctrl-C here leaves both tables or neither: said as the runs' is
+                parts.finish(table)
         except KeyboardInterrupt:
             raise KeyboardInterrupt(_kept("interrupted", len(done), len(tasks), parts)) from None
         except _Lost as err:  # say what is kept
             raise SweepError(_kept(err.problems[0], len(done), len(tasks), parts),
                              cli=_kept(err.cli_problems[0], len(done), len(tasks), parts)) from None
-        table = tidy([done[(p, r)] for p, r, _, _ in tasks], list(grid))
         if parts:
-            parts.finish(table)
             if parts.damaged:  # said by the CLI; kept with the table for the API
                 table.attrs["notes"] = [f"{len(parts.damaged)} damaged part file(s) in {parts.parts} were run again: "
                                         + ", ".join(parts.damaged[:5]) + (" …" if len(parts.damaged) > 5 else "")]
@@ -225,6 +260,8 @@ class _Lost(SweepError):
 
 
 def _kept(what: str, done: int, total: int, parts: _Parts | None) -> str:
+    if parts is not None and parts.finished:  # after the last rename: nothing is missing
+        return f"{what} after the sweep finished; {parts.out} holds its points.csv and aggregate.csv"
     if parts is not None and not done and parts.made:  # removed on the way out: nothing to resume
         return f"{what}; no run had finished, and {parts.out} was not kept"
     if parts is None:
@@ -663,6 +700,7 @@ class _Parts:
         self._lock: DestinationLock | None = None
         self._new_folder = False
         self.made = False  # out was absent or empty: what this sweep puts there goes if no run finishes
+        self.finished = False  # points.csv and aggregate.csv written
 
     def __enter__(self) -> _Parts:
         out = self.out
@@ -746,9 +784,20 @@ class _Parts:
         self._write(self.parts / f"p{p:05d}-r{r:04d}.csv", table.to_csv(index=False), kept, total)
 
     def finish(self, table: pd.DataFrame) -> None:
+        """Write ``aggregate.csv``, then ``points.csv`` (each a temporary file renamed):
+        ``points.csv`` marks a finished sweep (``simdc report`` reads it), so a sweep
+        interrupted or failing here keeps neither, only its runs, and a rerun completes it."""
         n = len(table)
-        self._write(self.out / "points.csv", table.to_csv(index=False), n, n)
-        self._write(self.out / "aggregate.csv", aggregate(table).to_csv(index=False), n, n)
+        tables = {"aggregate.csv": aggregate(table).to_csv(index=False), "points.csv": table.to_csv(index=False)}
+        try:
+            for name, text in tables.items():
+                self._write(self.out / name, text, n, n)
+        except BaseException:
+            for name in tables:
+                with contextlib.suppress(OSError):
+                    (self.out / name).unlink(missing_ok=True)
+            raise
+        self.finished = True
 
     def _write(self, path: Path, text: str, kept: int, total: int) -> None:
         try:

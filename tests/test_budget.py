@@ -187,3 +187,18 @@ def test_sweep_and_plan_refuse_too_big_runs_and_go_on_with_no_memory_check(monke
     ran = runner.invoke(app, [*args[:-2], *([args[-2], str(tmp_path / "s2")] if command == "sweep" else args[-2:]),
                               "--no-memory-check"])
     assert ran.exit_code == 0, ran.output
+
+
+def test_a_limit_set_by_the_environment_variable_is_named_as_its(monkeypatch):
+    """SIMDC_AVAILABLE_BYTES is the user's limit, not the machine's: the refusal says so;
+    without it, the limit is the machine's."""
+    config = validate(set_keys(MINIMAL, {"simulation.duration_s": 86400,
+                                         "workload.synthetic.arrival_rate_per_s": 100}))
+    monkeypatch.setenv(budget.AVAILABLE_ENV, "1040000000")
+    with pytest.raises(TooBigError) as caught:
+        budget.check(config)
+    assert f"; {budget.AVAILABLE_ENV} allows {1040000000 / 2**30:.1f} GiB; " in caught.value.problems[0]
+    monkeypatch.delenv(budget.AVAILABLE_ENV)
+    with pytest.raises(TooBigError) as caught:
+        budget.check(config, available=1040000000)
+    assert "; the machine has 1.0 GiB available; " in caught.value.problems[0]

@@ -22,7 +22,7 @@ from simdc.config import validate
 def problems_of(path: Path, overrides=None) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         load_config(path, overrides)
-    return caught.value.problems
+    return caught.value.cli_problems  # as the CLI prints them: an override is "--set key=value"
 
 
 def test_minimal_config_loads_with_presets_filled_in(config_path):

@@ -52,7 +52,7 @@ def test_set_changes_only_the_entry_it_indexes(count, data):
 def test_a_bad_index_or_key_is_one_error(override, said):
     with pytest.raises(ConfigError) as err:
         services_config(2).with_overrides([override])
-    assert len(err.value.problems) == 1 and said in err.value.problems[0]
+    assert len(err.value.cli_problems) == 1 and said in err.value.cli_problems[0]  # the CLI's wording
 
 
 def test_set_reaches_a_cell_and_the_cli_reports_a_bad_index_in_one_line_exit_2(tmp_path):
