@@ -60,10 +60,10 @@ def test_values_up_to_a_bound_are_accepted_and_above_it_refused(write_config, ke
     ("host64g", "host.cpu_cores=1e12", ["--set host.cpu_cores", "<= 1,792,000"]),
     ("release", "cluster.hosts.0.memory_gib=1e12", ["cluster.hosts", "memory_gib", "<= 49,152,000"]),
     ("host64g", "platform.vm.cpu_overcommit=1e9", ["cpu_overcommit", "<= 1,000,000"]),
-    ("release", "services.0.demand.cores=1e300", ["services[0].demand.cores", "<= 1,000,000,000"]),
-    ("release", "services.0.cpu_cores=1e12", ["services[0].cpu_cores", "<= 1,792,000"]),
+    ("release", "services.0.demand.cores=1e300", ["--set services.0.demand.cores=1e300", "<= 1,000,000,000"]),
+    ("release", "services.0.cpu_cores=1e12", ["--set services.0.cpu_cores=1e12", "<= 1,792,000"]),
     ("release", "workload.synthetic.sizes.0.memory_gib=1e300",
-     ["workload.synthetic.sizes[0].memory_gib", "<= 49,152,000"]),
+     ["--set workload.synthetic.sizes.0.memory_gib=1e300", "<= 49,152,000"]),
     ("host64g", "registry.bandwidth_gbps=1e30", ["registry.bandwidth_gbps", "<= 800,000", "Ethernet"]),
 ])
 def test_absurd_sizes_are_one_error_line_exit_2(config, setting, fragments):
