@@ -71,6 +71,7 @@ from simdc.engine.simulation import (
     STARTING,
     PlatformRun,
     Simulation,
+    _as_list,
     as_array,
     run_events,
 )
@@ -92,7 +93,7 @@ class FastLane(Simulation):
 
     def applies(self) -> bool:
         """Whether the run needs nothing the lane lacks, judged from the inputs."""
-        if any(self.batch) or any(self.needs) or self.faults.active or self.has_limits:
+        if self.any_batch or self.any_needs or self.faults.active or self.has_limits:
             return False
         if self.deps is not None:  # jobs with dependencies: submissions wait on completions
             return False
@@ -303,8 +304,8 @@ class Lane:
         self.admit_s, self.ready_s, self.end_s = sim.admit_s, sim.ready_s, sim.end_s
         self.first_ready_s, self.free_at_failure = sim.first_ready_s, sim.free_at_failure
         # fits on no host, however empty
-        self.too_big = (~fits(0.0, 0.0, sim.fp.book_cpu, sim.fp.book_mem_gib, sim.max_cpu_cap,
-                              sim.max_mem_cap)).tolist()
+        self.too_big = _as_list(~fits(0.0, 0.0, sim.fp.book_cpu, sim.fp.book_mem_gib, sim.max_cpu_cap,
+                                      sim.max_mem_cap))
         self.queue_when_full, self.max_wait_s, self.max_starts = sim.queue_when_full, sim.max_wait_s, sim.max_starts
         self.sample_every_s = sim.sample_every_s
         # per host
@@ -574,21 +575,25 @@ class Lane:
             placed_cpu_limit, mem_cap, queue_when_full = self.placed_cpu_limit, self.mem_cap, self.queue_when_full
             # the placement's own methods, bound once (told's attributes: a lookup a call otherwise)
             grew, shrank = (told.grew, told.shrank) if told is not None else (None, None)
+        # the one-host fit test's limits: a host's change only with failures or drains,
+        # which the fast lane does not run
+        cpu_limit0, mem_cap0 = (placed_cpu_limit[0], mem_cap[0]) if inline and m == 1 else (None, None)
+        now = submit[i]  # read once an arrival: carried from the test for the next
         while True:
-            now = submit[i]
             if inline and at_once[i] and not queue:  # (no dependencies in this mode)
                 # the closed mode's placement, admission and start of an instance that
                 # fits somewhere and runs at once, or its turning away, written out: the
                 # hot path of loss and queueing studies (the same steps as submit(),
                 # admit(), ready(), start() and reject(), for this mode only)
                 if m == 1:  # the one-host Placer's fit test: rules.fits() written out (CPU limit −inf: blocked)
-                    j = 0 if (booked_cpu[0] + book_cpu[i] <= placed_cpu_limit[0]
-                              and booked_mem[0] + book_mem[i] <= mem_cap[0]) else -1
+                    cpu, mem = booked_cpu[0] + book_cpu[i], booked_mem[0] + book_mem[i]
+                    j = 0 if cpu <= cpu_limit0 and mem <= mem_cap0 else -1
                 else:
                     j = pick(i)
+                    if j >= 0:
+                        cpu, mem = booked_cpu[j] + book_cpu[i], booked_mem[j] + book_mem[i]
                 if j >= 0:
-                    booked_cpu[j] += book_cpu[i]
-                    booked_mem[j] += book_mem[i]
+                    booked_cpu[j], booked_mem[j] = cpu, mem  # Bookings.book()'s sums, the same doubles
                     if grew is not None:
                         grew(j)
                     count = resident[j] = resident[j] + 1
@@ -600,10 +605,10 @@ class Lane:
                     _push(heap, (clock + duration[i], _URGENT, tick(), h_end, i))
                     state[i] = RUNNING
                     count = running[j] = running[j] + 1
-                    demand_sum[j] += run_cpu[i]
-                    mem_sum[j] += run_mem[i]
+                    cpu = demand_sum[j] = demand_sum[j] + run_cpu[i]
+                    mem = mem_sum[j] = mem_sum[j] + run_mem[i]
                     # contended() and over_memory(), against limits computed once: the hot path
-                    if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * count > mem_limit[j]:
+                    if cpu > cpu_limit[j] or mem + overhead * count > mem_limit[j]:
                         raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
                 elif not queue_when_full:  # note_no_host() and reject(), written out
                     free_at_failure[i] = mem_cap[0] - booked_mem[0] if m == 1 else self.total_mem_cap - sum(booked_mem)
@@ -624,8 +629,10 @@ class Lane:
             i += 1
             if i >= n:
                 break
-            if submit[i] > now:
-                t = clock + (submit[i] - clock)
+            then = now
+            now = submit[i]
+            if now > then:
+                t = clock + (now - clock)
                 if t >= horizon or (squeue and t >= squeue[0][0]):
                     return (t, _NORMAL, tick(), None, i)  # not first: an event of its own
                 if heap and heap[0][0] <= t:
@@ -914,8 +921,8 @@ class ClosedLane(Lane):
         # what on_arrival() places and starts on its written-out path: fits some host
         # empty (else turned away by submit()) and runs at once (else starting)
         fp = sim.fp
-        self.at_once = (fits(0.0, 0.0, fp.book_cpu, fp.book_mem_gib, sim.max_cpu_cap, sim.max_mem_cap)
-                        & (fp.start_s <= 0)).tolist()
+        self.at_once = _as_list(fits(0.0, 0.0, fp.book_cpu, fp.book_mem_gib, sim.max_cpu_cap, sim.max_mem_cap)
+                                & (fp.start_s <= 0))
 
     def start(self, i: int, j: int, now: float, clock: float) -> None:
         running, demand_sum, mem_sum, cores = self.running, self.demand_sum, self.mem_sum, self.cores

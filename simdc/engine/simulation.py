@@ -304,13 +304,15 @@ class Simulation:
         self.chunks = self.stream_path = None
         moving = moves is not None and (moves[0].active or moves[2].active)
         streamed = stream_to is not None and self.deps is None and not moving and len(instances) > 0
-        per_row = _float_array if streamed else np.ndarray.tolist
+        per_row = _float_array  # typed: no float object a row to make and free (the loop reads each once or twice)
         self.submit = per_row(instances["submit_s"].to_numpy(float))
         self.duration = per_row(instances["duration_s"].to_numpy(float))
-        self.batch = (instances["kind"] == "batch").to_numpy().tolist()
+        batch = (instances["kind"] == "batch").to_numpy()
+        self.any_batch = bool(batch.any())  # (FastLane.applies: numpy's test, not a bool object a row)
+        self.batch = _as_list(batch)  # one shared bool a row when all are alike (the usual case)
         # batch work in full-speed seconds (a service's is never read: no list of its own)
         self.work_s = (_as_list(instances["duration_s"].to_numpy(float) * cost.work_factor)
-                       if any(self.batch) and (cost.work_factor != 1.0).any() else self.duration)
+                       if self.any_batch and (cost.work_factor != 1.0).any() else self.duration)
         self.book_cpu = _as_list(fp.book_cpu)
         self.book_mem = _as_list(fp.book_mem_gib)
         self.cpu_cap = _as_list(fp.cpu_cap)
@@ -327,7 +329,11 @@ class Simulation:
             self._stream_state(stream_to)
         else:
             self.state = [WAITING] * n
-            self.epoch = [0] * n  # a failure starts a new epoch: older timers no longer apply
+            # Counters only failures, kills and restarts write, as typed zeros (made without
+            # an object a row, let go at once, read back as arrays without a copy): a
+            # failure starts a new epoch, after which older timers no longer apply
+            self.epoch, self.kills, self.restarts = (array("q", bytes(8 * n)) for _ in range(3))
+            self.streak = array("q", bytes(8 * n))  # kills since the back-off last reset
             # written once or twice per instance and read back as arrays: array.array, which
             # becomes a numpy array without a copy (a list costs a conversion at the end)
             self.host_of = array("q", [-1]) * n
@@ -335,9 +341,6 @@ class Simulation:
             self.ready_s = array("d", [nan]) * n  # the start of the latest attempt
             self.first_ready_s = array("d", [nan]) * n  # the first start: start latency, a service's lifetime
             self.end_s = array("d", [nan]) * n
-            self.kills = [0] * n
-            self.restarts = [0] * n
-            self.streak = [0] * n  # kills since the back-off last reset
         # read per instance only by the general engine (typed: 8 bytes a row, not a float object of 32 more)
         self.membw, self.io = (array("d", bytes(8 * n)) if column not in instances else
                                _float_array(instances[column].to_numpy(float))
@@ -415,6 +418,7 @@ class Simulation:
         """Per-host layer caches, the network to the registry, and what each instance needs."""
         self.image_catalogue = catalogue
         self.needs, copy_gib = image_needs(platform, instances["image"].fillna("").astype(str), catalogue)
+        self.any_needs = any(self.needs)  # once (FastLane.applies is asked twice a run)
         self.copy_gib = _as_list(copy_gib)
         self.caches = [LayerCache(spec.image_cache_gib) for spec in hosts]
         for spec, cache in zip(hosts, self.caches):
