@@ -173,9 +173,13 @@ class FastLane(Simulation):
         admit, ready, end = self.admit_s[placed], self.first_ready_s[placed], self.end_s[placed]
         end = np.where(np.isnan(end), horizon, end)
         # no failures here: one stay on a host per placed instance, admission to end
+        stay = end - admit
         self.resident_s = np.zeros(n)
-        self.resident_s[placed] = end - admit
-        self.replacements = np.zeros(n, dtype=np.int64)
+        self.resident_s[placed] = stay
+        # The columns nothing in the lane changes share one array of each kind (fresh
+        # memory costs a page fault per 4 KiB; the tables read them, nothing writes them).
+        zeros, none = np.zeros(n), np.zeros(n, dtype=np.int64)
+        self.replacements = none
         # one host: its own count, kept as the run went (no failures here, so every stay is
         # on it from admission to end, as stays_peak() would count them: ends first)
         self.booked.fleet_peak = self.booked.peak[0] if m == 1 else stays_peak(admit, end)
@@ -193,12 +197,12 @@ class FastLane(Simulation):
             # capped_usage() by the machine's cores too: the lane's usage, capped but for
             # them (a minimum in another order: the same doubles)
             run_cpu, run_mem = self.closed_usage
-            cpu, mem = np.minimum(run_cpu[placed], cores[host]), run_mem[placed]
+            cpu, mem = np.minimum(run_cpu[placed], cores[host] if m > 1 else cores[0]), run_mem[placed]
             demand = np.where(started, cpu * ran, 0.0)
             self.demand_s = np.zeros(n)
             self.demand_s[placed] = 0.0 + demand
-            self.unmet_s = np.zeros(n)
-            self.kills = self.restarts = np.zeros(n, dtype=np.int64)
+            self.unmet_s = zeros
+            self.kills = self.restarts = none
             used, mem_time = demand, (mem + overhead) * ran
         else:
             self.demand_s, self.unmet_s = self.cpu_acc, self.unmet_acc
@@ -206,19 +210,21 @@ class FastLane(Simulation):
             used = demand - self.unmet_acc[placed]
             mem_time = self.mem_acc[placed] + overhead * ran
         # nothing to pull or unpack; the platform's start latency
-        self.pull_s, self.unpack_s, self.first_boot_s = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-        self.pull_s[placed] = self.unpack_s[placed] = 0.0
+        self.pull_s = self.unpack_s = np.full(n, np.nan)  # (one array: the same values)
+        self.pull_s[placed] = 0.0
+        self.first_boot_s = np.full(n, np.nan)
         self.first_boot_s[placed] = self.fp.start_s[placed]
         # what only failures, restarts, swap and interference change
-        self.swap_s = self.extra_s = self.degraded_s = self.lost_core_s = np.zeros(n)
-        self.failure_kills = np.zeros(n, dtype=np.int64)
+        self.swap_s = self.extra_s = self.degraded_s = self.lost_core_s = zeros
+        self.failure_kills = none
         self.cold = np.zeros(n, dtype=bool)
         book = self.fp.book_mem_gib[placed]
-        resident_s = np.bincount(host, end - admit, m)
-        cpu_s, used_s = np.bincount(host, demand, m), np.bincount(host, used, m)
+        resident_s = np.bincount(host, stay, m)
+        cpu_s = np.bincount(host, demand, m)
+        used_s = cpu_s if used is demand else np.bincount(host, used, m)  # (closed: none unmet)
         mem_used_s = np.bincount(host, mem_time, m)
-        mem_alloc_s = np.bincount(host, book * (end - admit), m)
-        cpu_booked_s = np.bincount(host, self.fp.book_cpu[placed] * (end - admit), m)
+        mem_alloc_s = np.bincount(host, book * stay, m)
+        cpu_booked_s = np.bincount(host, self.fp.book_cpu[placed] * stay, m)
         for j, h in enumerate(self.hosts):
             if h.resident:
                 self.busy_s[j] += horizon - self.busy_since[j]

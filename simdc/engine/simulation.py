@@ -99,14 +99,28 @@ def as_array(values: list | array | np.ndarray, dtype=float) -> np.ndarray:
 
 
 def _float_array(values: np.ndarray) -> array:
-    """A numpy array of floats as ``array('d')``, without a Python object per value."""
-    return array("d", np.ascontiguousarray(values, float).tobytes())
+    """A numpy array of floats as ``array('d')``, without a Python object per value (and
+    one copy: fresh memory costs a page fault per 4 KiB touched)."""
+    typed = array("d")
+    typed.frombytes(np.ascontiguousarray(values, float).view(np.uint8))  # (bytes, as frombytes asks)
+    return typed
 
 
 def _typed(values: list | array) -> array:
     """A per-instance list of floats as ``array('d')``: 8 bytes a slot instead of 8 and a
     float object (24 bytes) of its own (an ``array('d')`` as it is)."""
+    if isinstance(values, np.ndarray):
+        return _float_array(values)
     return values if isinstance(values, array) and values.typecode == "d" else array("d", values)
+
+
+def _slowdown(extra_s: np.ndarray, run_s: np.ndarray) -> np.ndarray:
+    """Per instance, ``1 + extra_s / run_s`` (interference's slowdown) where it ran, NaN
+    where it did not. Shapes ``(instances,)``. Without any time lost, 1 where it ran
+    (``1 + 0 / run_s`` is 1 for every positive ``run_s``) without the division."""
+    if not extra_s.any():
+        return np.where(run_s > 0, 1.0, np.nan)
+    return np.where(run_s > 0, 1 + extra_s / np.maximum(run_s, 1e-300), np.nan)
 
 
 def _requeue_s(admit: np.ndarray, end: np.ndarray, resident_s: np.ndarray, horizon_s: float) -> np.ndarray:
@@ -332,8 +346,8 @@ class Simulation:
             # Counters only failures, kills and restarts write, as typed zeros (made without
             # an object a row, let go at once, read back as arrays without a copy): a
             # failure starts a new epoch, after which older timers no longer apply
-            self.epoch, self.kills, self.restarts = (array("q", bytes(8 * n)) for _ in range(3))
-            self.streak = array("q", bytes(8 * n))  # kills since the back-off last reset
+            self.epoch, self.kills, self.restarts = (array("q", [0]) * n for _ in range(3))
+            self.streak = array("q", [0]) * n  # kills since the back-off last reset
             # written once or twice per instance and read back as arrays: array.array, which
             # becomes a numpy array without a copy (a list costs a conversion at the end)
             self.host_of = array("q", [-1]) * n
@@ -341,9 +355,9 @@ class Simulation:
             self.ready_s = array("d", [nan]) * n  # the start of the latest attempt
             self.first_ready_s = array("d", [nan]) * n  # the first start: start latency, a service's lifetime
             self.end_s = array("d", [nan]) * n
-        # read per instance only by the general engine (typed: 8 bytes a row, not a float object of 32 more)
-        self.membw, self.io = (array("d", bytes(8 * n)) if column not in instances else
-                               _float_array(instances[column].to_numpy(float))
+        # read per instance only by the general engine, typed there (_general_state: 8 bytes a
+        # row, not a float object of 32 more); until then the workload's columns, not copied
+        self.membw, self.io = (np.zeros(n) if column not in instances else instances[column].to_numpy(float)
                                for column in ("membw_intensity", "io_intensity"))
         self.queue: deque[int] = deque()
         self.weight = None  # CPU weights: kept by the general engine (_general_state)
@@ -1125,13 +1139,15 @@ class Simulation:
             "oom_kills": take("kills", np.int64),
             "restarts": take("restarts", np.int64),
             "swap_s": take("swap_s"),
-            "slowdown": np.where(batch & completed, (end - first_ready) / duration, np.nan),
+            # (no batch work, the usual case: NaN without the arithmetic)
+            "slowdown": (np.where(batch & completed, (end - first_ready) / duration, np.nan) if batch.any()
+                         else np.full(len(batch), np.nan)),
             "free_mem_gib_at_failure": take("free_at_failure"),
             "run_s": run_s,
             # A started service asked to run from its first start to its planned end.
             "requested_s": np.where(~batch & ~np.isnan(first_ready),
                                     np.minimum(duration, self.duration_s - first_ready), np.nan),
-            "interference_slowdown": np.where(run_s > 0, 1 + take("extra_s") / np.maximum(run_s, 1e-300), np.nan),
+            "interference_slowdown": _slowdown(take("extra_s"), run_s),
             "degraded_s": take("degraded_s"),
             "failure_kills": take("failure_kills", np.int64),
             "lost_core_s": take("lost_core_s"),
