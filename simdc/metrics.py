@@ -343,6 +343,8 @@ def _mean(values: np.ndarray) -> float:
     sum with NaN as 0, over the count (so to the last bit the figure pandas gives)."""
     missing = np.isnan(values)
     count = len(values) - int(missing.sum())
+    if count == len(values):  # none missing: the same sum without the copy
+        return float(values.sum() / count) if count else np.nan
     return float(np.where(missing, 0.0, values).sum() / count) if count else np.nan
 
 

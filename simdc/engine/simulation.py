@@ -329,7 +329,9 @@ class Simulation:
                        if self.any_batch and (cost.work_factor != 1.0).any() else self.duration)
         self.book_cpu = _as_list(fp.book_cpu)
         self.book_mem = _as_list(fp.book_mem_gib)
-        self.cpu_cap = _as_list(fp.cpu_cap)
+        # a VM's ceiling is its booking (one array): one list (the recommender, which
+        # changes both, copies them first)
+        self.cpu_cap = self.book_cpu if fp.cpu_cap is fp.book_cpu else _as_list(fp.cpu_cap)
         self.mem_cap = _as_list(fp.mem_cap)
         self.start_s = _float_array(fp.start_s) if streamed else _as_list(fp.start_s)
         self.recommender = None
@@ -343,11 +345,13 @@ class Simulation:
             self._stream_state(stream_to)
         else:
             self.state = [WAITING] * n
-            # Counters only failures, kills and restarts write, as typed zeros (made without
-            # an object a row, let go at once, read back as arrays without a copy): a
-            # failure starts a new epoch, after which older timers no longer apply
-            self.epoch, self.kills, self.restarts = (array("q", [0]) * n for _ in range(3))
-            self.streak = array("q", [0]) * n  # kills since the back-off last reset
+            # Counters only failures, kills and restarts write: typed zeros, not an object a
+            # row, read back as arrays without a copy; numpy's (calloc'd) memory, which costs
+            # no page fault until a row is written, seen through a memoryview (Python ints
+            # a row, as an array.array's): a failure starts a new epoch, after which older
+            # timers no longer apply
+            self.epoch, self.kills, self.restarts = (memoryview(np.zeros(n, np.int64)) for _ in range(3))
+            self.streak = memoryview(np.zeros(n, np.int64))  # kills since the back-off last reset
             # written once or twice per instance and read back as arrays: array.array, which
             # becomes a numpy array without a copy (a list costs a conversion at the end)
             self.host_of = array("q", [-1]) * n
