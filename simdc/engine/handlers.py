@@ -91,6 +91,8 @@ class FastLane(Simulation):
     """A :class:`Simulation` that can also run the fast lane (module docstring):
     :meth:`run` is the general engine, :meth:`run_fast` the lane, when :meth:`applies`."""
 
+    capped_upper = ((None, None), None)  # bounded()'s (usage.upper(), capped_usage() of it), once asked
+
     def applies(self) -> bool:
         """Whether the run needs nothing the lane lacks, judged from the inputs."""
         if self.any_batch or self.any_needs or self.faults.active or self.has_limits:
@@ -117,7 +119,9 @@ class FastLane(Simulation):
         fp = self.fp
         if any(contended(h.cpu_cap, h.cores) or over_memory(h.mem_cap, 0.0, 0, h.allocatable) for h in self.hosts):
             return False  # overcommit: bookings may exceed the machine
-        cpu, _, mem = capped_usage(*self.usage.upper(), None, fp.cpu_cap, fp.mem_cap)
+        upper = self.usage.upper()
+        cpu, _, mem = capped = capped_usage(*upper, None, fp.cpu_cap, fp.mem_cap)
+        self.capped_upper = (upper, capped)  # (the closed mode's usage, when constant: ClosedLane)
         return bool(np.all(cpu <= fp.book_cpu) and np.all(mem + self.hosts[0].overhead <= fp.book_mem_gib))
 
     def clips(self) -> bool:
@@ -925,7 +929,11 @@ class ClosedLane(Lane):
     def __init__(self, sim: FastLane) -> None:
         super().__init__(sim)
         # the usage cap but for the machine's cores, which start() and stop() apply
-        run_cpu, _, run_mem = capped_usage(self.usage.cpu, self.usage.mem, None, sim.fp.cpu_cap, sim.fp.mem_cap)
+        upper, capped = sim.capped_upper
+        if upper[0] is self.usage.cpu and upper[1] is self.usage.mem:  # constant: bounded() capped these
+            run_cpu, _, run_mem = capped
+        else:
+            run_cpu, _, run_mem = capped_usage(self.usage.cpu, self.usage.mem, None, sim.fp.cpu_cap, sim.fp.mem_cap)
         sim.closed_usage = run_cpu, run_mem  # for the integrals at the end (FastLane._integrate)
         # within every machine's cores, so the inlined paths need not cap it
         self.inline = bool(np.all(run_cpu <= min(self.cores)))
