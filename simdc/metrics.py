@@ -151,8 +151,9 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame, requests: pd.DataFrame
         of_hosts = host_metrics(hosts[hosts["platform"] == platform] if len(platforms) > 1 else hosts)
         # the engine's own count, when it gives one: exact with failures' victims off host
         engine_peak = of_hosts.pop("fleet_peak_resident", None)
-        row = {"platform": platform, **instance_metrics(inst, duration_s, engine_peak), **of_hosts,
-               **size_over_need(inst, requests, duration_s)}
+        stays = resident_intervals(inst, duration_s)  # read by both
+        row = {"platform": platform, **instance_metrics(inst, duration_s, engine_peak, stays), **of_hosts,
+               **size_over_need(inst, requests, duration_s, stays)}
         row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan
         if jobs is not None:
             row.update(workflow_metrics(inst, *jobs))
@@ -250,10 +251,12 @@ def move_metrics(inst: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def instance_metrics(inst: pd.DataFrame, duration_s: float, peak_instances: int | None = None) -> dict[str, float]:
+def instance_metrics(inst: pd.DataFrame, duration_s: float, peak_instances: int | None = None,
+                     stays: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
     """Counts, density and start latency of one platform's instances; ``peak_instances``,
     the engine's own count of the most at once, when it has one (else found from the
-    instances' stays, :func:`peak_resident`)."""
+    instances' stays, :func:`peak_resident`); ``stays``: :func:`resident_intervals`, when
+    the caller has them."""
     column = {name: inst[name].to_numpy() for name in (
         "submit_s", "admit_s", "end_s", "queue_s", "slowdown", "oom_kills", "restarts", "cold_start",
         "pull_s", "free_mem_gib_at_failure")}
@@ -263,7 +266,7 @@ def instance_metrics(inst: pd.DataFrame, duration_s: float, peak_instances: int 
     started = ~np.isnan(ready)
     if "preexisting" in inst:  # a service's replicas up before the run did not start in it
         started &= ~inst["preexisting"].to_numpy(bool)
-    start, end = resident_intervals(inst, duration_s)
+    start, end = resident_intervals(inst, duration_s) if stays is None else stays
     return {
         "submitted": submitted,
         "placed": len(start),
@@ -291,15 +294,17 @@ def instance_metrics(inst: pd.DataFrame, duration_s: float, peak_instances: int 
     }
 
 
-def size_over_need(inst: pd.DataFrame, requests: pd.DataFrame | None, duration_s: float) -> dict[str, float]:
+def size_over_need(inst: pd.DataFrame, requests: pd.DataFrame | None, duration_s: float,
+                   stays: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
     """``vm_cpu_over_need`` and ``vm_mem_over_need`` (module docstring) of one platform's
     instances, aligned with ``requests`` (the workload: ``cpu_cores``, ``memory_gib``);
-    NaN without requests, for containers (no ``vm_vcpus``), or when no VM stayed."""
+    NaN without requests, for containers (no ``vm_vcpus``), or when no VM stayed.
+    ``stays``: :func:`resident_intervals`, when the caller has them."""
     empty = {"vm_cpu_over_need": np.nan, "vm_mem_over_need": np.nan}
     if requests is None or "vm_vcpus" not in inst or len(inst) != len(requests):
         return empty
     admit = inst["admit_s"].to_numpy(float)
-    start, end = resident_intervals(inst, duration_s)
+    start, end = resident_intervals(inst, duration_s) if stays is None else stays
     stay = end - start
     placed = ~np.isnan(admit)
     result = {}
@@ -338,6 +343,8 @@ def _mean(values: np.ndarray) -> float:
     sum with NaN as 0, over the count (so to the last bit the figure pandas gives)."""
     missing = np.isnan(values)
     count = len(values) - int(missing.sum())
+    if count == len(values):  # none missing: the same sum without the copy
+        return float(values.sum() / count) if count else np.nan
     return float(np.where(missing, 0.0, values).sum() / count) if count else np.nan
 
 
@@ -346,6 +353,9 @@ def _quantiles(values: np.ndarray, prefix: str, percents: tuple[int, ...], suffi
     values = values[~np.isnan(values)]
     if len(values) == 0:
         return {f"{prefix}{p}{suffix}": np.nan for p in percents}
+    lowest, highest = values.min(), values.max()
+    if lowest == highest and np.isfinite(lowest):  # one value (starts at once, no interference): every
+        return {f"{prefix}{p}{suffix}": float(lowest) for p in percents}  # percentile is it, as numpy's lerp gives
     return {f"{prefix}{p}{suffix}": float(q) for p, q in zip(percents, np.percentile(values, percents))}
 
 

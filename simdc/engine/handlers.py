@@ -71,6 +71,7 @@ from simdc.engine.simulation import (
     STARTING,
     PlatformRun,
     Simulation,
+    _as_list,
     as_array,
     run_events,
 )
@@ -90,9 +91,11 @@ class FastLane(Simulation):
     """A :class:`Simulation` that can also run the fast lane (module docstring):
     :meth:`run` is the general engine, :meth:`run_fast` the lane, when :meth:`applies`."""
 
+    capped_upper = ((None, None), None)  # bounded()'s (usage.upper(), capped_usage() of it), once asked
+
     def applies(self) -> bool:
         """Whether the run needs nothing the lane lacks, judged from the inputs."""
-        if any(self.batch) or any(self.needs) or self.faults.active or self.has_limits:
+        if self.any_batch or self.any_needs or self.faults.active or self.has_limits:
             return False
         if self.deps is not None:  # jobs with dependencies: submissions wait on completions
             return False
@@ -116,7 +119,9 @@ class FastLane(Simulation):
         fp = self.fp
         if any(contended(h.cpu_cap, h.cores) or over_memory(h.mem_cap, 0.0, 0, h.allocatable) for h in self.hosts):
             return False  # overcommit: bookings may exceed the machine
-        cpu, _, mem = capped_usage(*self.usage.upper(), None, fp.cpu_cap, fp.mem_cap)
+        upper = self.usage.upper()
+        cpu, _, mem = capped = capped_usage(*upper, None, fp.cpu_cap, fp.mem_cap)
+        self.capped_upper = (upper, capped)  # (the closed mode's usage, when constant: ClosedLane)
         return bool(np.all(cpu <= fp.book_cpu) and np.all(mem + self.hosts[0].overhead <= fp.book_mem_gib))
 
     def clips(self) -> bool:
@@ -156,7 +161,13 @@ class FastLane(Simulation):
             h.cpu_demand, h.mem_used = lane.demand_sum[j], lane.mem_sum[j] + overhead * lane.running[j]
         del lane  # its per-instance lists and slots, before the tables are built
         self._integrate()
-        return self._tables()
+        run = self._tables()
+        # The per-instance lists the tables did not take, let go now: the simulation lives
+        # in reference cycles until the collector finds it, and every collection until
+        # then walks each row of each list (~5 ms a collection at 200,000 rows).
+        self.needs = self.copy_gib = self.book_cpu = self.book_mem = self.cpu_cap = self.mem_cap = None
+        self.start_s = None
+        return run
 
     def _integrate(self) -> None:
         """The per-instance columns, and the hosts' integrals from the instances': an
@@ -172,9 +183,13 @@ class FastLane(Simulation):
         admit, ready, end = self.admit_s[placed], self.first_ready_s[placed], self.end_s[placed]
         end = np.where(np.isnan(end), horizon, end)
         # no failures here: one stay on a host per placed instance, admission to end
+        stay = end - admit
         self.resident_s = np.zeros(n)
-        self.resident_s[placed] = end - admit
-        self.replacements = np.zeros(n, dtype=np.int64)
+        self.resident_s[placed] = stay
+        # The columns nothing in the lane changes share one array of each kind (fresh
+        # memory costs a page fault per 4 KiB; the tables read them, nothing writes them).
+        zeros, none = np.zeros(n), np.zeros(n, dtype=np.int64)
+        self.replacements = none
         # one host: its own count, kept as the run went (no failures here, so every stay is
         # on it from admission to end, as stays_peak() would count them: ends first)
         self.booked.fleet_peak = self.booked.peak[0] if m == 1 else stays_peak(admit, end)
@@ -192,12 +207,12 @@ class FastLane(Simulation):
             # capped_usage() by the machine's cores too: the lane's usage, capped but for
             # them (a minimum in another order: the same doubles)
             run_cpu, run_mem = self.closed_usage
-            cpu, mem = np.minimum(run_cpu[placed], cores[host]), run_mem[placed]
+            cpu, mem = np.minimum(run_cpu[placed], cores[host] if m > 1 else cores[0]), run_mem[placed]
             demand = np.where(started, cpu * ran, 0.0)
             self.demand_s = np.zeros(n)
             self.demand_s[placed] = 0.0 + demand
-            self.unmet_s = np.zeros(n)
-            self.kills = self.restarts = np.zeros(n, dtype=np.int64)
+            self.unmet_s = zeros
+            self.kills = self.restarts = none
             used, mem_time = demand, (mem + overhead) * ran
         else:
             self.demand_s, self.unmet_s = self.cpu_acc, self.unmet_acc
@@ -205,19 +220,21 @@ class FastLane(Simulation):
             used = demand - self.unmet_acc[placed]
             mem_time = self.mem_acc[placed] + overhead * ran
         # nothing to pull or unpack; the platform's start latency
-        self.pull_s, self.unpack_s, self.first_boot_s = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-        self.pull_s[placed] = self.unpack_s[placed] = 0.0
+        self.pull_s = self.unpack_s = np.full(n, np.nan)  # (one array: the same values)
+        self.pull_s[placed] = 0.0
+        self.first_boot_s = np.full(n, np.nan)
         self.first_boot_s[placed] = self.fp.start_s[placed]
         # what only failures, restarts, swap and interference change
-        self.swap_s = self.extra_s = self.degraded_s = self.lost_core_s = np.zeros(n)
-        self.failure_kills = np.zeros(n, dtype=np.int64)
+        self.swap_s = self.extra_s = self.degraded_s = self.lost_core_s = zeros
+        self.failure_kills = none
         self.cold = np.zeros(n, dtype=bool)
         book = self.fp.book_mem_gib[placed]
-        resident_s = np.bincount(host, end - admit, m)
-        cpu_s, used_s = np.bincount(host, demand, m), np.bincount(host, used, m)
+        resident_s = np.bincount(host, stay, m)
+        cpu_s = np.bincount(host, demand, m)
+        used_s = cpu_s if used is demand else np.bincount(host, used, m)  # (closed: none unmet)
         mem_used_s = np.bincount(host, mem_time, m)
-        mem_alloc_s = np.bincount(host, book * (end - admit), m)
-        cpu_booked_s = np.bincount(host, self.fp.book_cpu[placed] * (end - admit), m)
+        mem_alloc_s = np.bincount(host, book * stay, m)
+        cpu_booked_s = np.bincount(host, self.fp.book_cpu[placed] * stay, m)
         for j, h in enumerate(self.hosts):
             if h.resident:
                 self.busy_s[j] += horizon - self.busy_since[j]
@@ -303,8 +320,8 @@ class Lane:
         self.admit_s, self.ready_s, self.end_s = sim.admit_s, sim.ready_s, sim.end_s
         self.first_ready_s, self.free_at_failure = sim.first_ready_s, sim.free_at_failure
         # fits on no host, however empty
-        self.too_big = (~fits(0.0, 0.0, sim.fp.book_cpu, sim.fp.book_mem_gib, sim.max_cpu_cap,
-                              sim.max_mem_cap)).tolist()
+        self.too_big = _as_list(~fits(0.0, 0.0, sim.fp.book_cpu, sim.fp.book_mem_gib, sim.max_cpu_cap,
+                                      sim.max_mem_cap))
         self.queue_when_full, self.max_wait_s, self.max_starts = sim.queue_when_full, sim.max_wait_s, sim.max_starts
         self.sample_every_s = sim.sample_every_s
         # per host
@@ -574,21 +591,25 @@ class Lane:
             placed_cpu_limit, mem_cap, queue_when_full = self.placed_cpu_limit, self.mem_cap, self.queue_when_full
             # the placement's own methods, bound once (told's attributes: a lookup a call otherwise)
             grew, shrank = (told.grew, told.shrank) if told is not None else (None, None)
+        # the one-host fit test's limits: a host's change only with failures or drains,
+        # which the fast lane does not run
+        cpu_limit0, mem_cap0 = (placed_cpu_limit[0], mem_cap[0]) if inline and m == 1 else (None, None)
+        now = submit[i]  # read once an arrival: carried from the test for the next
         while True:
-            now = submit[i]
             if inline and at_once[i] and not queue:  # (no dependencies in this mode)
                 # the closed mode's placement, admission and start of an instance that
                 # fits somewhere and runs at once, or its turning away, written out: the
                 # hot path of loss and queueing studies (the same steps as submit(),
                 # admit(), ready(), start() and reject(), for this mode only)
                 if m == 1:  # the one-host Placer's fit test: rules.fits() written out (CPU limit −inf: blocked)
-                    j = 0 if (booked_cpu[0] + book_cpu[i] <= placed_cpu_limit[0]
-                              and booked_mem[0] + book_mem[i] <= mem_cap[0]) else -1
+                    cpu, mem = booked_cpu[0] + book_cpu[i], booked_mem[0] + book_mem[i]
+                    j = 0 if cpu <= cpu_limit0 and mem <= mem_cap0 else -1
                 else:
                     j = pick(i)
+                    if j >= 0:
+                        cpu, mem = booked_cpu[j] + book_cpu[i], booked_mem[j] + book_mem[i]
                 if j >= 0:
-                    booked_cpu[j] += book_cpu[i]
-                    booked_mem[j] += book_mem[i]
+                    booked_cpu[j], booked_mem[j] = cpu, mem  # Bookings.book()'s sums, the same doubles
                     if grew is not None:
                         grew(j)
                     count = resident[j] = resident[j] + 1
@@ -600,10 +621,10 @@ class Lane:
                     _push(heap, (clock + duration[i], _URGENT, tick(), h_end, i))
                     state[i] = RUNNING
                     count = running[j] = running[j] + 1
-                    demand_sum[j] += run_cpu[i]
-                    mem_sum[j] += run_mem[i]
+                    cpu = demand_sum[j] = demand_sum[j] + run_cpu[i]
+                    mem = mem_sum[j] = mem_sum[j] + run_mem[i]
                     # contended() and over_memory(), against limits computed once: the hot path
-                    if demand_sum[j] > cpu_limit[j] or mem_sum[j] + overhead * count > mem_limit[j]:
+                    if cpu > cpu_limit[j] or mem + overhead * count > mem_limit[j]:
                         raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
                 elif not queue_when_full:  # note_no_host() and reject(), written out
                     free_at_failure[i] = mem_cap[0] - booked_mem[0] if m == 1 else self.total_mem_cap - sum(booked_mem)
@@ -624,8 +645,10 @@ class Lane:
             i += 1
             if i >= n:
                 break
-            if submit[i] > now:
-                t = clock + (submit[i] - clock)
+            then = now
+            now = submit[i]
+            if now > then:
+                t = clock + (now - clock)
                 if t >= horizon or (squeue and t >= squeue[0][0]):
                     return (t, _NORMAL, tick(), None, i)  # not first: an event of its own
                 if heap and heap[0][0] <= t:
@@ -906,7 +929,11 @@ class ClosedLane(Lane):
     def __init__(self, sim: FastLane) -> None:
         super().__init__(sim)
         # the usage cap but for the machine's cores, which start() and stop() apply
-        run_cpu, _, run_mem = capped_usage(self.usage.cpu, self.usage.mem, None, sim.fp.cpu_cap, sim.fp.mem_cap)
+        upper, capped = sim.capped_upper
+        if upper[0] is self.usage.cpu and upper[1] is self.usage.mem:  # constant: bounded() capped these
+            run_cpu, _, run_mem = capped
+        else:
+            run_cpu, _, run_mem = capped_usage(self.usage.cpu, self.usage.mem, None, sim.fp.cpu_cap, sim.fp.mem_cap)
         sim.closed_usage = run_cpu, run_mem  # for the integrals at the end (FastLane._integrate)
         # within every machine's cores, so the inlined paths need not cap it
         self.inline = bool(np.all(run_cpu <= min(self.cores)))
@@ -914,8 +941,8 @@ class ClosedLane(Lane):
         # what on_arrival() places and starts on its written-out path: fits some host
         # empty (else turned away by submit()) and runs at once (else starting)
         fp = sim.fp
-        self.at_once = (fits(0.0, 0.0, fp.book_cpu, fp.book_mem_gib, sim.max_cpu_cap, sim.max_mem_cap)
-                        & (fp.start_s <= 0)).tolist()
+        self.at_once = _as_list(fits(0.0, 0.0, fp.book_cpu, fp.book_mem_gib, sim.max_cpu_cap, sim.max_mem_cap)
+                                & (fp.start_s <= 0))
 
     def start(self, i: int, j: int, now: float, clock: float) -> None:
         running, demand_sum, mem_sum, cores = self.running, self.demand_sum, self.mem_sum, self.cores

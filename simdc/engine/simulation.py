@@ -99,14 +99,28 @@ def as_array(values: list | array | np.ndarray, dtype=float) -> np.ndarray:
 
 
 def _float_array(values: np.ndarray) -> array:
-    """A numpy array of floats as ``array('d')``, without a Python object per value."""
-    return array("d", np.ascontiguousarray(values, float).tobytes())
+    """A numpy array of floats as ``array('d')``, without a Python object per value (and
+    one copy: fresh memory costs a page fault per 4 KiB touched)."""
+    typed = array("d")
+    typed.frombytes(np.ascontiguousarray(values, float).view(np.uint8))  # (bytes, as frombytes asks)
+    return typed
 
 
 def _typed(values: list | array) -> array:
     """A per-instance list of floats as ``array('d')``: 8 bytes a slot instead of 8 and a
     float object (24 bytes) of its own (an ``array('d')`` as it is)."""
+    if isinstance(values, np.ndarray):
+        return _float_array(values)
     return values if isinstance(values, array) and values.typecode == "d" else array("d", values)
+
+
+def _slowdown(extra_s: np.ndarray, run_s: np.ndarray) -> np.ndarray:
+    """Per instance, ``1 + extra_s / run_s`` (interference's slowdown) where it ran, NaN
+    where it did not. Shapes ``(instances,)``. Without any time lost, 1 where it ran
+    (``1 + 0 / run_s`` is 1 for every positive ``run_s``) without the division."""
+    if not extra_s.any():
+        return np.where(run_s > 0, 1.0, np.nan)
+    return np.where(run_s > 0, 1 + extra_s / np.maximum(run_s, 1e-300), np.nan)
 
 
 def _requeue_s(admit: np.ndarray, end: np.ndarray, resident_s: np.ndarray, horizon_s: float) -> np.ndarray:
@@ -307,16 +321,20 @@ class Simulation:
         self.chunks = self.stream_path = None
         moving = moves is not None and (moves[0].active or moves[2].active)
         streamed = stream_to is not None and self.deps is None and not moving and len(instances) > 0
-        per_row = _float_array if streamed else np.ndarray.tolist
+        per_row = _float_array  # typed: no float object a row to make and free (the loop reads each once or twice)
         self.submit = per_row(instances["submit_s"].to_numpy(float))
         self.duration = per_row(instances["duration_s"].to_numpy(float))
-        self.batch = (instances["kind"] == "batch").to_numpy().tolist()
+        batch = (instances["kind"] == "batch").to_numpy()
+        self.any_batch = bool(batch.any())  # (FastLane.applies: numpy's test, not a bool object a row)
+        self.batch = _as_list(batch)  # one shared bool a row when all are alike (the usual case)
         # batch work in full-speed seconds (a service's is never read: no list of its own)
         self.work_s = (_as_list(instances["duration_s"].to_numpy(float) * cost.work_factor)
-                       if any(self.batch) and (cost.work_factor != 1.0).any() else self.duration)
+                       if self.any_batch and (cost.work_factor != 1.0).any() else self.duration)
         self.book_cpu = _as_list(fp.book_cpu)
         self.book_mem = _as_list(fp.book_mem_gib)
-        self.cpu_cap = _as_list(fp.cpu_cap)
+        # a VM's ceiling is its booking (one array): one list (the recommender, which
+        # changes both, copies them first)
+        self.cpu_cap = self.book_cpu if fp.cpu_cap is fp.book_cpu else _as_list(fp.cpu_cap)
         self.mem_cap = _as_list(fp.mem_cap)
         self.start_s = _float_array(fp.start_s) if streamed else _as_list(fp.start_s)
         self.recommender = None
@@ -330,7 +348,13 @@ class Simulation:
             self._stream_state(stream_to)
         else:
             self.state = [WAITING] * n
-            self.epoch = [0] * n  # a failure starts a new epoch: older timers no longer apply
+            # Counters only failures, kills and restarts write: typed zeros, not an object a
+            # row, read back as arrays without a copy; numpy's (calloc'd) memory, which costs
+            # no page fault until a row is written, seen through a memoryview (Python ints
+            # a row, as an array.array's): a failure starts a new epoch, after which older
+            # timers no longer apply
+            self.epoch, self.kills, self.restarts = (memoryview(np.zeros(n, np.int64)) for _ in range(3))
+            self.streak = memoryview(np.zeros(n, np.int64))  # kills since the back-off last reset
             # written once or twice per instance and read back as arrays: array.array, which
             # becomes a numpy array without a copy (a list costs a conversion at the end)
             self.host_of = array("q", [-1]) * n
@@ -338,12 +362,9 @@ class Simulation:
             self.ready_s = array("d", [nan]) * n  # the start of the latest attempt
             self.first_ready_s = array("d", [nan]) * n  # the first start: start latency, a service's lifetime
             self.end_s = array("d", [nan]) * n
-            self.kills = [0] * n
-            self.restarts = [0] * n
-            self.streak = [0] * n  # kills since the back-off last reset
-        # read per instance only by the general engine (typed: 8 bytes a row, not a float object of 32 more)
-        self.membw, self.io = (array("d", bytes(8 * n)) if column not in instances else
-                               _float_array(instances[column].to_numpy(float))
+        # read per instance only by the general engine, typed there (_general_state: 8 bytes a
+        # row, not a float object of 32 more); until then the workload's columns, not copied
+        self.membw, self.io = (np.zeros(n) if column not in instances else instances[column].to_numpy(float)
                                for column in ("membw_intensity", "io_intensity"))
         self.queue: deque[int] = deque()
         self.weight = None  # CPU weights: kept by the general engine (_general_state)
@@ -418,6 +439,7 @@ class Simulation:
         """Per-host layer caches, the network to the registry, and what each instance needs."""
         self.image_catalogue = catalogue
         self.needs, copy_gib = image_needs(platform, instances["image"].fillna("").astype(str), catalogue)
+        self.any_needs = any(self.needs)  # once (FastLane.applies is asked twice a run)
         self.copy_gib = _as_list(copy_gib)
         self.caches = [LayerCache(spec.image_cache_gib) for spec in hosts]
         for spec, cache in zip(hosts, self.caches):
@@ -1128,13 +1150,15 @@ class Simulation:
             "oom_kills": take("kills", np.int64),
             "restarts": take("restarts", np.int64),
             "swap_s": take("swap_s"),
-            "slowdown": np.where(batch & completed, (end - first_ready) / duration, np.nan),
+            # (no batch work, the usual case: NaN without the arithmetic)
+            "slowdown": (np.where(batch & completed, (end - first_ready) / duration, np.nan) if batch.any()
+                         else np.full(len(batch), np.nan)),
             "free_mem_gib_at_failure": take("free_at_failure"),
             "run_s": run_s,
             # A started service asked to run from its first start to its planned end.
             "requested_s": np.where(~batch & ~np.isnan(first_ready),
                                     np.minimum(duration, self.duration_s - first_ready), np.nan),
-            "interference_slowdown": np.where(run_s > 0, 1 + take("extra_s") / np.maximum(run_s, 1e-300), np.nan),
+            "interference_slowdown": _slowdown(take("extra_s"), run_s),
             "degraded_s": take("degraded_s"),
             "failure_kills": take("failure_kills", np.int64),
             "lost_core_s": take("lost_core_s"),
