@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import simdc
@@ -106,6 +106,7 @@ def test_a_rollout_never_exceeds_its_surge_nor_its_unavailable_and_ends_all_new(
     """Over any maxSurge/maxUnavailable: at every instant of the rollout at most n + surge
     replicas exist and at least n − unavailable are ready (as resolved by
     ResolveFenceposts); at the end exactly n replicas, all of the new version, all ready."""
+    assume(surge or unavailable)  # both 0: a config error (test_a_rollout_that_could_never_start_...)
     cfg = config([web(replicas=n, readiness_s=readiness_s, max_surge=surge, max_unavailable=unavailable,
                       releases=[{"at_s": 100.0}])], duration_s=400.0)
     run = runs(cfg)["container"]
@@ -273,6 +274,15 @@ def test_a_bad_service_value_on_the_command_line_is_one_error_line_and_exit_2(tm
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.startswith("error")]
     assert len(lines) == 1 and "services[0].max_unavailable" in lines[0] and "percentage" in lines[0], result.output
+
+
+@pytest.mark.parametrize("surge, unavailable", [(0, 0), ("0%", "0%"), (0, "0.0%")])
+def test_a_rollout_that_could_never_start_is_one_config_error_naming_both_keys(surge, unavailable):
+    """Kubernetes: maxUnavailable "may not be 0 when maxSurge is 0"."""
+    with pytest.raises(ConfigError, match=r"services\[0\].max_unavailable: may not be 0 when max_surge is 0"):
+        config([web(max_surge=surge, max_unavailable=unavailable)])
+    config([web(max_surge=surge, max_unavailable=1)])  # either above 0 is a rollout
+    config([web(max_surge="1%", max_unavailable=unavailable)])
 
 
 def test_a_service_out_of_replica_rows_is_warned_about():
@@ -523,6 +533,7 @@ def test_records_and_outcomes_stay_consistent_under_failures_releases_and_scalin
         replicas, surge, unavailable, mtbf_s, on_failure, when_full, seed):
     """Whatever fails: served ≤ demand and ≤ ready × cores, ready ≤ replicas existing, and
     every replica ends in one outcome with placed + rejected + queued_at_end = submitted."""
+    assume(surge or unavailable)  # both 0: a config error
     cfg = validate({
         "simulation": {"duration_s": 1200, "seed": seed, "platforms": ["vm", "container"], "sample_every_s": 600},
         "cluster": {"hosts": [{"cpu_cores": 4, "memory_gib": 16, "count": 3}]},
