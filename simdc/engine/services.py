@@ -783,6 +783,7 @@ class Controller:
         are tried again RETRY_S later (one timer for them all)."""
         self.sim.state[i] = QUEUED
         self.sim.end_s[i] = float("nan")
+        self.preexisting.discard(i)  # not up when the run began after all: it pays its start (changed put it back)
         if i not in self.unplaced[k]:
             self.unplaced[k].append(i)
         if now >= self.blocked_until[k]:

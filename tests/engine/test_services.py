@@ -338,6 +338,27 @@ def test_pending_replicas_the_autoscaler_no_longer_wants_are_rejected_once_and_f
     assert rejected["admit_s"].isna().all()
 
 
+def test_a_replica_up_at_start_that_found_no_host_pays_its_start_when_placed_later():
+    """One 4-core host; service a's 4 replicas of 1 core fill it at 0 s (running_at_start)
+    so b's one replica (running_at_start too) stays pending. At the HPA's first sync, 15 s,
+    a's 0.5 cores over 4 replicas at target 0.5 recommend ceil(0.25 × 4) = 1: 3 removed.
+    b's retries fall every 10 s: placed at 20 s, and as it was not up when the run began
+    it pays its start (container 2 s, VM boot 30 s) and is no preexisting replica."""
+    cfg = validate({"simulation": {"duration_s": 900, "platforms": ["container", "vm"]},
+                    "host": {"cpu_cores": 4, "memory_gib": 64, "reserved_memory_gib": 0},
+                    "platform": {"container": {"start_s": 2.0}, "vm": {"boot_s": 30.0, "sizing": "as_given"}},
+                    "workload": {"synthetic": {"arrival_rate_per_s": 1e-9}},
+                    "services": [web(name="a", running_at_start=True, demand={"cores": 0.5},
+                                     autoscale={"min_replicas": 1, "max_replicas": 4, "target_utilisation": 0.5}),
+                                 web(name="b", replicas=1, running_at_start=True)]})
+    table = simdc.simulate(cfg).instances
+    for platform, start_s in (("container", 2.0), ("vm", 30.0)):
+        mine = table[table["platform"] == platform]
+        a, (b,) = mine[mine["service"] == "a"], mine[mine["service"] == "b"].itertuples()
+        assert (a["end_s"].dropna() == 15.0).sum() == 3
+        assert (b.submit_s, b.admit_s, b.first_ready_s - b.admit_s, b.preexisting) == (0.0, 20.0, start_s, False)
+
+
 def test_a_release_of_a_service_too_big_for_its_hosts_submits_each_wanted_replica_once():
     """configs/release.toml with 30-core replicas: one fits per 32-core host (4 hosts), so
     of v1's 20 replicas 16 stay pending; each release creates at most its 20 replicas
