@@ -780,10 +780,13 @@ class Controller:
         node takes stays Pending, retried by the scheduler): QUEUED, never in the engine's
         queue, so it counts as live, ends queued_at_end if still pending at the horizon,
         and is rejected only when the controller removes it. The service's pending replicas
-        are tried again RETRY_S later (one timer for them all)."""
+        are tried again RETRY_S later (one timer for them all), except one no host could
+        hold even empty (its booking fixed: no recommender), which no retry would place."""
         self.sim.state[i] = QUEUED
         self.sim.end_s[i] = float("nan")
         self.preexisting.discard(i)  # not up when the run began after all: it pays its start (changed put it back)
+        if self.sim.recommender is None and self.sim.lane.too_big[i]:
+            return  # no host of the fleet could hold it even empty: pending for good, never tried again
         if i not in self.unplaced[k]:
             self.unplaced[k].append(i)
         if now >= self.blocked_until[k]:
