@@ -67,6 +67,7 @@ CONFIG_PROBLEMS = {
     "zero-duration": ({"simulation.duration_s": 0}, "simulation.duration_s", ["> 0"]),
     "negative-seed": ({"simulation.seed": -1}, "simulation.seed", [">= 0", "-1"]),
     "negative-max-wait": ({"placement.max_wait_s": -5}, "placement.max_wait_s", ["> 0", "-5"]),
+    "wait-without-queue": ({"placement.max_wait_s": 60}, "placement.max_wait_s", ["when_full", "'reject'", "60"]),
     "reserve-too-big": ({"host.reserved_memory_gib": 16}, "host", ["reserved_memory_gib", "below"]),
     "bad-literal": ({"placement.when_full": "drop"}, "placement.when_full", ["'reject'", "'queue'", "'drop'"]),
     "bad-admission": ({"platform.container.admission": "limits"}, "platform.container.admission", ["'limits'"]),
@@ -364,7 +365,7 @@ def test_any_valid_config_round_trips(minimal, memory, cores, boot, when_full, m
     minimal["host"] = {"cpu_cores": cores, "memory_gib": memory}
     minimal["platform"] = {"vm": {"boot_s": boot}}
     minimal["placement"] = {"when_full": when_full}
-    if max_wait is not None:
+    if max_wait is not None and when_full == "queue":  # with "reject": a config error
         minimal["placement"]["max_wait_s"] = max_wait
     config = validate(minimal)
     again = validate(tomllib.loads(config.to_toml()))

@@ -35,7 +35,7 @@ from simdc.workload.readers.common import NO_LINE_END, count_lines, missing_line
 # Instance states, as simulation.py numbers them (imported there from here would loop).
 WAITING, QUEUED, STARTING, RUNNING, BACKOFF = range(5)
 LIVE = (WAITING, QUEUED, STARTING, RUNNING, BACKOFF)
-RETRY_S = 10.0  # a replica no host would take is tried again this much later (an assumption)
+RETRY_S = 10.0  # a pending replica no host would take is tried again this much later (an assumption)
 MAX_ROUNDS = 10_000  # reconcile rounds at one instant: far above any rollout's steps
 
 
@@ -546,6 +546,9 @@ class Controller:
         self.series: list[tuple] = []
         self.releases: list[dict] = []
         self.exhausted: set[int] = set()
+        # replicas created that no host would take: pending (QUEUED, outside the engine's
+        # queue) until a retry places them or the controller removes them (rejected)
+        self.unplaced: list[list[int]] = [[] for _ in range(n)]
         self.updated: dict[int, int] = {}  # replica -> the version it was updated to in place
         self.updating: dict[int, int] = {}
         self.changed_gib = [changed_layers_gib(spec, sim.image_catalogue) for spec in self.specs]
@@ -704,12 +707,11 @@ class Controller:
                 old_ready = sum(1 for i in old if i in self.ready)
                 up, down = rollout_step(replicas, surge, unavailable, len(old), old_ready, len(new), new_ready)
                 victims = self._victims(old, down)
-            if up and now < self.blocked_until[k]:
-                up = 0
+            retried = self._retry(k, victims, now) if self.unplaced[k] else 0
             created = self._create(k, up, now) if up else 0
             for i in victims:
                 self.sim._remove(i, now)
-            if not created and not victims:
+            if not created and not victims and not retried:
                 break
         self._finish_rollout(k, now, done=True)
         self._record(k, now)
@@ -747,8 +749,8 @@ class Controller:
         return ranked[:count]
 
     def _create(self, k: int, count: int, now: float, up_already: bool = False) -> int:
-        """Submit ``count`` new replicas of service ``k``'s current version; how many the
-        engine took (placed or queued). One turned away blocks creation for RETRY_S.
+        """Create ``count`` new replicas of service ``k``'s current version; how many were
+        created (placed, queued, or pending where no host would take them: :meth:`_pending`).
         ``up_already``: replicas running before the run (no pull, copy, boot or readiness)."""
         v = self.version[k]
         pool = self.plan.pools[k][v]
@@ -768,12 +770,49 @@ class Controller:
             elif self.warm[k] and now > 0:  # a scale-out after the start: from the warm pool while it lasts
                 self._from_warm_pool(k, i)
             self.sim._submit(i, now)
-            if self.sim.state[i] not in LIVE:  # no host: try again later
-                self.blocked_until[k] = now + RETRY_S
-                self.sim._after(RETRY_S, self._on_reconcile, k)
-                return made
+            if self.sim.state[i] not in LIVE:  # no host: pending, tried again later
+                self._pending(k, i, now)
             made += 1
         return made
+
+    def _pending(self, k: int, i: int, now: float) -> None:
+        """Replica ``i``, turned away at ``now``, stays one pending replica (as a pod no
+        node takes stays Pending, retried by the scheduler): QUEUED, never in the engine's
+        queue, so it counts as live, ends queued_at_end if still pending at the horizon,
+        and is rejected only when the controller removes it. The service's pending replicas
+        are tried again RETRY_S later (one timer for them all), except one no host could
+        hold even empty (its booking fixed: no recommender), which no retry would place."""
+        self.sim.state[i] = QUEUED
+        self.sim.end_s[i] = float("nan")
+        self.preexisting.discard(i)  # not up when the run began after all: it pays its start (changed put it back)
+        if self.sim.recommender is None and self.sim.lane.too_big[i]:
+            return  # no host of the fleet could hold it even empty: pending for good, never tried again
+        if i not in self.unplaced[k]:
+            self.unplaced[k].append(i)
+        if now >= self.blocked_until[k]:
+            self.blocked_until[k] = now + RETRY_S
+            self.sim._after(RETRY_S, self._on_reconcile, k)
+
+    def _retry(self, k: int, victims: list[int], now: float) -> int:
+        """Submit service ``k``'s pending replicas again, oldest first, once their retry is
+        due, except those the controller is removing (``victims``); how many a host (or the
+        engine's queue) took. One turned away again stays pending, and so do the rest until
+        the next retry (the replicas of a service are all one size)."""
+        if now < self.blocked_until[k]:
+            return 0
+        sim, placed = self.sim, 0
+        for i in list(self.unplaced[k]):
+            if sim.state[i] != QUEUED or i in victims:
+                continue
+            sim.state[i] = WAITING
+            sim._submit(i, now)
+            if sim.state[i] not in LIVE:
+                self._pending(k, i, now)
+                break
+            self.unplaced[k].remove(i)
+            placed += 1
+        self.unplaced[k] = [i for i in self.unplaced[k] if sim.state[i] == QUEUED]
+        return placed
 
     def _from_warm_pool(self, k: int, i: int) -> None:
         """Replica ``i`` is a VM from service ``k``'s warm pool: already on disk and booted,

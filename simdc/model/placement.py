@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from simdc.model.base import Spec
+from simdc.model.base import BOOL_MARK, Spec
 from simdc.placement import POLICIES, SCORES, unknown_policy_message
 
 
@@ -28,6 +28,15 @@ class PlacementSpec(Spec):
         if any(w < 0 for w in weights.values()):
             raise ValueError("score weights must be >= 0")
         return weights
+
+    @model_validator(mode="after")
+    def _wait_needs_a_queue(self) -> "PlacementSpec":
+        # Only a queued request waits: with "reject" a max_wait_s would be silently unused.
+        if self.max_wait_s is not None and self.when_full != "queue":
+            raise ValueError(f"{BOOL_MARK}max_wait_s: applies only with when_full = 'queue' (got max_wait_s = "
+                             f"{self.max_wait_s:g} with when_full = {self.when_full!r}): set when_full = 'queue' "
+                             "or drop max_wait_s")
+        return self
 
     @field_validator("policy")
     @classmethod

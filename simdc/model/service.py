@@ -28,6 +28,11 @@ def _int_or_percent(value):
     raise ValueError(f"must be a whole number of replicas >= 0 or a percentage like '25%' (got {value!r})")
 
 
+def _is_zero(value: int | str) -> bool:
+    """A count or percentage (as :func:`_int_or_percent` keeps it) that is 0 or "0%"."""
+    return float(value.rstrip("%")) == 0 if isinstance(value, str) else value == 0
+
+
 class Spike(Spec):
     """Demand × ``factor`` during [``at_s``, ``at_s + duration_s``)."""
 
@@ -183,6 +188,17 @@ class ServiceSpec(Spec):
     @classmethod
     def _rollout(cls, value):
         return _int_or_percent(value)
+
+    @model_validator(mode="after")
+    def _rollout_can_progress(self) -> "ServiceSpec":
+        # Kubernetes refuses a Deployment whose maxUnavailable and maxSurge are both 0
+        # ("may not be 0 when `maxSurge` is 0": kubernetes/pkg/apis/apps/validation/
+        # validation.go, ValidateRollingUpdateDeployment); a rollout could never start.
+        if _is_zero(self.max_surge) and _is_zero(self.max_unavailable):
+            raise ValueError(f"{BOOL_MARK}max_unavailable: may not be 0 when max_surge is 0 (got max_surge = "
+                             f"{self.max_surge!r}, max_unavailable = {self.max_unavailable!r}): a rollout could "
+                             "never start; allow one of them above 0")
+        return self
 
     @model_validator(mode="after")
     def _named(self) -> "ServiceSpec":

@@ -563,7 +563,7 @@ def test_outcomes_and_caps_hold_for_random_small_workloads(rows, when_full, max_
                          "container": {"admission": admission, "start_s": boot_s}},
             "workload": {"trace": str(trace)},
         }
-        if max_wait_s is not None:
+        if max_wait_s is not None and when_full == "queue":  # with "reject": a config error
             data["placement"]["max_wait_s"] = max_wait_s
         results = simdc.simulate(validate(data))
     assert len(results.workload) == sum(r["submit_s"] < 500 for r in rows)

@@ -53,7 +53,8 @@ def config_for(platform: str, hosts: list[dict], policy: str, when_full: str, ma
     data = {
         "simulation": {"duration_s": 4000.0, "seed": seed, "platforms": [platform], "sample_every_s": 250.0},
         "cluster": {"hosts": hosts, "power_off_idle": power_off},
-        "placement": {"policy": policy, "when_full": when_full, "max_wait_s": max_wait_s,
+        "placement": {"policy": policy, "when_full": when_full,
+                      "max_wait_s": max_wait_s if when_full == "queue" else None,
                       "max_concurrent_starts": max_starts},
         "platform": {platform: {start_key: {"median": start_s, "p95": 2 * start_s} if start_s else 0}},
         "workload": {"synthetic": {

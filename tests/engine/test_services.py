@@ -3,10 +3,12 @@ checked against Kubernetes' arithmetic worked out by hand."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import simdc
@@ -104,6 +106,7 @@ def test_a_rollout_never_exceeds_its_surge_nor_its_unavailable_and_ends_all_new(
     """Over any maxSurge/maxUnavailable: at every instant of the rollout at most n + surge
     replicas exist and at least n − unavailable are ready (as resolved by
     ResolveFenceposts); at the end exactly n replicas, all of the new version, all ready."""
+    assume(surge or unavailable)  # both 0: a config error (test_a_rollout_that_could_never_start_...)
     cfg = config([web(replicas=n, readiness_s=readiness_s, max_surge=surge, max_unavailable=unavailable,
                       releases=[{"at_s": 100.0}])], duration_s=400.0)
     run = runs(cfg)["container"]
@@ -273,19 +276,106 @@ def test_a_bad_service_value_on_the_command_line_is_one_error_line_and_exit_2(tm
     assert len(lines) == 1 and "services[0].max_unavailable" in lines[0] and "percentage" in lines[0], result.output
 
 
+@pytest.mark.parametrize("surge, unavailable", [(0, 0), ("0%", "0%"), (0, "0.0%")])
+def test_a_rollout_that_could_never_start_is_one_config_error_naming_both_keys(surge, unavailable):
+    """Kubernetes: maxUnavailable "may not be 0 when maxSurge is 0"."""
+    with pytest.raises(ConfigError, match=r"services\[0\].max_unavailable: may not be 0 when max_surge is 0"):
+        config([web(max_surge=surge, max_unavailable=unavailable)])
+    config([web(max_surge=surge, max_unavailable=1)])  # either above 0 is a rollout
+    config([web(max_surge="1%", max_unavailable=unavailable)])
+
+
 def test_a_service_out_of_replica_rows_is_warned_about():
-    """6 replicas of 1 core on a 4-core host that turns the rest away: the controller
-    tries again every 10 s, each try a new row, until the 2 × 6 + 8 = 20 rows are used."""
+    """1 replica lost with its host every ~20 s (on_failure = "lose"): each loss is a new
+    replica, a new row, until the 2 × 1 + 8 = 10 rows are used."""
     cfg = validate({"simulation": {"duration_s": 1000, "platforms": ["container"]},
                     "host": {"cpu_cores": 4, "memory_gib": 64, "reserved_memory_gib": 0},
                     "platform": {"container": {"start_s": 1.0}},
                     "workload": {"synthetic": {"arrival_rate_per_s": 1e-9}},
-                    "services": [web(replicas=6)]})
+                    "faults": {"host_mtbf_s": 20, "host_repair_s": 1, "on_failure": "lose"},
+                    "services": [web(replicas=1)]})
     results = simdc.simulate(cfg)
-    assert len(results.instances) == 20
-    assert any("used all 20 replica rows" in line for line in results.manifest["warnings"])
-    row = results.summary.iloc[0]
-    assert row.placed == 4 and row.rejected == 16
+    assert len(results.instances) == 10
+    assert any("used all 10 replica rows" in line for line in results.manifest["warnings"])
+
+
+@pytest.mark.parametrize("replicas, cpu_cores, fit", [(6, 1, 4), (3, 100, 0), (1, 5, 0)])
+def test_a_replica_no_host_takes_is_one_pending_request_not_one_per_retry(replicas, cpu_cores, fit):
+    """Kubernetes: a pod no node takes stays Pending, one object, retried by the scheduler.
+    On one 4-core host, ``replicas`` of ``cpu_cores`` each: ``fit`` = floor(4 / cores) run,
+    the rest are submitted once at 0 s and still pending at the end (queued_at_end, having
+    waited the whole run), however many 10 s retries 1000 s holds; none rejected."""
+    cfg = validate({"simulation": {"duration_s": 1000, "platforms": ["vm", "container"]},
+                    "host": {"cpu_cores": 4, "memory_gib": 64, "reserved_memory_gib": 0},
+                    "platform": {"container": {"start_s": 1.0}, "vm": {"sizing": "as_given"}},
+                    "workload": {"synthetic": {"arrival_rate_per_s": 1e-9}},
+                    "services": [web(replicas=replicas, cpu_cores=cpu_cores)]})
+    results = simdc.simulate(cfg)
+    for row in results.summary.itertuples():
+        assert (row.submitted, row.placed, row.rejected, row.queued_at_end) == (
+            replicas, fit, 0, replicas - fit), row.platform
+    table = results.instances
+    pending = table[table["outcome"] == "queued_at_end"]
+    assert len(pending) == 2 * (replicas - fit) and (pending["submit_s"] == 0).all()
+    np.testing.assert_allclose(pending["queue_s"], 1000.0)
+
+
+def test_pending_replicas_the_autoscaler_no_longer_wants_are_rejected_once_and_first():
+    """6 replicas of 1 core on a 4-core host: 2 pending. Demand 2 cores at target 0.9 has
+    the HPA settle on ceil(2 / 0.9) = 3; the pending ones, not ready, are removed first:
+    each rejected once, with 1 running replica removed (completed) and 3 left running."""
+    cfg = validate({"simulation": {"duration_s": 1200, "platforms": ["container"]},
+                    "host": {"cpu_cores": 4, "memory_gib": 64, "reserved_memory_gib": 0},
+                    "platform": {"container": {"start_s": 1.0}},
+                    "workload": {"synthetic": {"arrival_rate_per_s": 1e-9}},
+                    "services": [web(replicas=6, autoscale={"min_replicas": 1, "max_replicas": 6,
+                                                            "target_utilisation": 0.9})]})
+    results = simdc.simulate(cfg)
+    outcomes = results.instances["outcome"].value_counts()
+    assert (len(results.instances), outcomes["rejected"], outcomes["completed"], outcomes["running_at_end"]) == (
+        6, 2, 1, 3)
+    rejected = results.instances[results.instances["outcome"] == "rejected"]
+    assert rejected["admit_s"].isna().all()
+
+
+def test_a_replica_up_at_start_that_found_no_host_pays_its_start_when_placed_later():
+    """One 4-core host; service a's 4 replicas of 1 core fill it at 0 s (running_at_start)
+    so b's one replica (running_at_start too) stays pending. At the HPA's first sync, 15 s,
+    a's 0.5 cores over 4 replicas at target 0.5 recommend ceil(0.25 × 4) = 1: 3 removed.
+    b's retries fall every 10 s: placed at 20 s, and as it was not up when the run began
+    it pays its start (container 2 s, VM boot 30 s) and is no preexisting replica."""
+    cfg = validate({"simulation": {"duration_s": 900, "platforms": ["container", "vm"]},
+                    "host": {"cpu_cores": 4, "memory_gib": 64, "reserved_memory_gib": 0},
+                    "platform": {"container": {"start_s": 2.0}, "vm": {"boot_s": 30.0, "sizing": "as_given"}},
+                    "workload": {"synthetic": {"arrival_rate_per_s": 1e-9}},
+                    "services": [web(name="a", running_at_start=True, demand={"cores": 0.5},
+                                     autoscale={"min_replicas": 1, "max_replicas": 4, "target_utilisation": 0.5}),
+                                 web(name="b", replicas=1, running_at_start=True)]})
+    table = simdc.simulate(cfg).instances
+    for platform, start_s in (("container", 2.0), ("vm", 30.0)):
+        mine = table[table["platform"] == platform]
+        a, (b,) = mine[mine["service"] == "a"], mine[mine["service"] == "b"].itertuples()
+        assert (a["end_s"].dropna() == 15.0).sum() == 3
+        assert (b.submit_s, b.admit_s, b.first_ready_s - b.admit_s, b.preexisting) == (0.0, 20.0, start_s, False)
+
+
+def test_a_release_of_a_service_too_big_for_its_hosts_submits_each_wanted_replica_once():
+    """configs/release.toml with 30-core replicas: one fits per 32-core host (4 hosts), so
+    of v1's 20 replicas 16 stay pending; each release creates at most its 20 replicas
+    (a rollout whose new replicas never become ready stalls, as Kubernetes' does), never a
+    row per retry; every row ends in one outcome and the counts add up."""
+    root = Path(__file__).resolve().parents[2]
+    overrides = ["services.0.cpu_cores=30", "services.0.memory_gib=100"]
+    results = simdc.simulate(simdc.load_config(root / "configs" / "release.toml", overrides))
+    normal = simdc.simulate(simdc.load_config(root / "configs" / "release.toml")).summary
+    table = results.instances
+    for row, usual in zip(results.summary.itertuples(), normal.itertuples()):
+        assert row.submitted <= usual.submitted
+        assert row.placed + row.rejected + row.queued_at_end == row.submitted
+        mine = table[(table["platform"] == row.platform) & (table["service"] == "web")]
+        per_version = mine.groupby("version").size()
+        assert per_version[0] == 20 and (per_version <= 20).all(), per_version
+        assert (mine[mine["version"] == 0]["admit_s"].notna()).sum() == 4
 
 
 def test_vms_updated_in_place_one_at_a_time_take_n_times_the_update_and_copy_the_changed_layer_each():
@@ -464,6 +554,7 @@ def test_records_and_outcomes_stay_consistent_under_failures_releases_and_scalin
         replicas, surge, unavailable, mtbf_s, on_failure, when_full, seed):
     """Whatever fails: served ≤ demand and ≤ ready × cores, ready ≤ replicas existing, and
     every replica ends in one outcome with placed + rejected + queued_at_end = submitted."""
+    assume(surge or unavailable)  # both 0: a config error
     cfg = validate({
         "simulation": {"duration_s": 1200, "seed": seed, "platforms": ["vm", "container"], "sample_every_s": 600},
         "cluster": {"hosts": [{"cpu_cores": 4, "memory_gib": 16, "count": 3}]},
