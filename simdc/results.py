@@ -179,17 +179,17 @@ def arrow_table(frame: pd.DataFrame):
     # pandas' metadata and the types from the columns' dtypes alone (an empty frame)
     schema = pa.Schema.from_pandas(frame.iloc[:0], preserve_index=False)
     arrays = []
-    for name, field in zip(names, schema):
+    for name, arrow_field in zip(names, schema):
         column = frame[name]
         if isinstance(column.dtype, np.dtype):
             values = column.to_numpy()
             if values.dtype.kind == "f":
                 nan = np.isnan(values)
-                arrays.append(pa.array(values, type=field.type, mask=nan if nan.any() else None))
+                arrays.append(pa.array(values, type=arrow_field.type, mask=nan if nan.any() else None))
             else:
-                arrays.append(pa.array(values, type=field.type))
+                arrays.append(pa.array(values, type=arrow_field.type))
         else:  # text and categories
-            arrays.append(pa.array(column, type=field.type, from_pandas=True))
+            arrays.append(pa.array(column, type=arrow_field.type, from_pandas=True))
     return pa.Table.from_arrays(arrays, schema=schema)
 
 

@@ -187,8 +187,8 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     TypeError
         ``config`` neither a config nor a path (:func:`simdc.experiment.as_config`).
     ConfigError
-        ``grid`` not a dict of non-empty lists, a bad grid point, ``replications < 1`` or a malformed ``scheduler`` address,
-        before anything runs.
+        ``grid`` not a dict of non-empty lists, a bad grid point, ``replications < 1`` or a
+        malformed ``scheduler`` address, before anything runs.
     OutputError
         ``out`` is a file, a non-empty directory that is not a sweep's, or another
         sweep is writing it; before anything runs.
