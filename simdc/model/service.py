@@ -189,6 +189,15 @@ class ServiceSpec(Spec):
     def _rollout(cls, value):
         return _int_or_percent(value)
 
+    @field_validator("max_unavailable")
+    @classmethod
+    def _at_most_all(cls, value):
+        # Kubernetes refuses maxUnavailable above 100 % ("must not be greater than 100%":
+        # ValidateRollingUpdateDeployment, IsNotMoreThan100Percent); maxSurge may exceed it.
+        if isinstance(value, str) and float(value.rstrip("%")) > 100:
+            raise ValueError(f"must not be greater than 100% (got {value!r}): at most every replica is unavailable")
+        return value
+
     @model_validator(mode="after")
     def _rollout_can_progress(self) -> "ServiceSpec":
         # Kubernetes refuses a Deployment whose maxUnavailable and maxSurge are both 0

@@ -285,6 +285,17 @@ def test_a_rollout_that_could_never_start_is_one_config_error_naming_both_keys(s
     config([web(max_surge="1%", max_unavailable=unavailable)])
 
 
+@pytest.mark.parametrize("unavailable, refused", [("100%", False), ("100.5%", True), ("250%", True)])
+def test_max_unavailable_above_100_percent_is_refused_as_kubernetes_does(unavailable, refused):
+    """Kubernetes: maxUnavailable "must not be greater than 100%"; maxSurge may be."""
+    if refused:
+        with pytest.raises(ConfigError, match=r"services\[0\].max_unavailable: must not be greater than 100%"):
+            config([web(max_unavailable=unavailable)])
+    else:
+        config([web(max_unavailable=unavailable)])
+    config([web(max_surge="250%")])
+
+
 def test_a_service_out_of_replica_rows_is_warned_about():
     """1 replica lost with its host every ~20 s (on_failure = "lose"): each loss is a new
     replica, a new row, until the 2 × 1 + 8 = 10 rows are used."""
