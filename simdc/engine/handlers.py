@@ -58,7 +58,7 @@ from simpy.core import NORMAL, URGENT
 from simdc.engine.cpu import water_fill
 from simdc.engine.first_fit import FirstFit
 from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, fits, limit, oom_victims,
-                                over_memory)
+                                over_memory, stranded_gib)
 from simdc.engine.simulation import (
     BACKOFF,
     COMPLETED,
@@ -1207,9 +1207,8 @@ class TrackedLane(_VaryingLane):
         dt = now - last_t[j]
         if dt > 0:
             last_t[j] = now
-            # rules.stranded_gib, written out: touch runs at every event
-            booked, most = self.booked_mem[j], self.allocatable[j]
-            left = (most if most < booked else booked) - (self.mem_sum[j] + self.overhead * self.running[j])
+            left = stranded_gib(self.booked_mem[j], self.allocatable[j],
+                                self.mem_sum[j] + self.overhead * self.running[j])
             if left > 0:
                 self.stranded[j] += left * dt
 
