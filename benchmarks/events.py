@@ -3,7 +3,7 @@
     python benchmarks/events.py HOSTS HOURS
 
 Runs ``simdc.simulate`` on :func:`capacity.capacity_config` with the event loop
-(``simulation.run_events``) replaced by a copy that counts what it runs: a timer by its
+(``simulation.run_events``) wrapped to count what it runs: a timer by its
 handler's name (marked stale when its plan or attempt was over: it does nothing), a SimPy
 step by the event's type and first callback. Prints the counts per platform run, events
 per placed instance (an instance with a ``ready_s``) and the heap's peak length.
@@ -13,10 +13,10 @@ another tree's).
 
 from __future__ import annotations
 
-import heapq
 import os
 import sys
 from collections import Counter
+from types import SimpleNamespace
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -26,6 +26,7 @@ import simdc  # noqa: E402
 from simdc.engine import handlers, simulation  # noqa: E402
 
 RUNS: list[Counter] = []
+RUN_EVENTS = simulation.run_events  # the real loop, wrapped by counting_run_events
 
 
 def _kind(handler) -> str:
@@ -60,28 +61,16 @@ def _stale(handler, value) -> bool:
 
 
 def counting_run_events(env, heap, until, arrival=None, on_arrival=None) -> None:
-    """``simulation.run_events``, counting each event it runs by kind (same order)."""
+    """``simulation.run_events`` itself, counting each event it runs by kind: its heap pops,
+    SimPy steps and arrivals go through counting wrappers (the loop is not restated)."""
     counts = Counter()
     RUNS.append(counts)
-    queue, pop, step = env._queue, heapq.heappop, env.step
-    while True:
-        if queue and (not heap or queue[0] < heap[0]) and (arrival is None or queue[0] < arrival):
-            if queue[0][0] >= until:
-                break
-            counts[_simpy_kind(queue[0][3])] += 1
-            step()
-        elif arrival is not None and (not heap or arrival < heap[0]):
-            clock, _, _, _, i = arrival
-            if clock >= until:
-                break
-            env._now = clock
-            counts["arrival (beside the heap)"] += 1
-            arrival = on_arrival(clock, i)
-        elif heap:
-            clock, _, _, handler, value = pop(heap)
-            if clock >= until:
-                break
-            env._now = clock
+    real_heapq, real_step = simulation.heapq, env.step
+
+    def pop(h):
+        entry = real_heapq.heappop(h)
+        clock, _, _, handler, value = entry
+        if clock < until:  # it runs
             label = " (stale)" if _stale(handler, value) else ""
             if not label and getattr(handler, "__name__", "") == "_on_finish":
                 if value[1] != handler.__self__.hosts[value[0]].finish_token:
@@ -90,11 +79,25 @@ def counting_run_events(env, heap, until, arrival=None, on_arrival=None) -> None
                 if value != getattr(handler.__self__, "token", value):
                     label = " (carries the later plan)"
             counts[_kind(handler) + label] += 1
-            counts["peak heap length"] = max(counts["peak heap length"], len(heap) + 1)
-            handler(clock, value)
-        else:
-            break
-    env._now = until
+            counts["peak heap length"] = max(counts["peak heap length"], len(h) + 1)
+        return entry
+
+    def step():
+        counts[_simpy_kind(env._queue[0][3])] += 1
+        real_step()
+
+    def arrive(clock, i):
+        counts["arrival (beside the heap)"] += 1
+        return on_arrival(clock, i)
+
+    # the module's heapq as it is but for heappop, which run_events takes at its start
+    simulation.heapq = SimpleNamespace(**{**vars(real_heapq), "heappop": pop})
+    env.step = step
+    try:
+        RUN_EVENTS(env, heap, until, arrival, arrive if on_arrival is not None else None)
+    finally:
+        simulation.heapq = real_heapq
+        del env.step
     counts["heap left"] = len(heap)
     counts["heap left stale"] = sum(_stale(entry[3], entry[4]) for entry in heap)
 
