@@ -91,3 +91,17 @@ def only_problems(lines: list[str]) -> bool:
     how to skip bad rows, simdc.errors.SKIP_HINT); at least one problem."""
     problems = lines[:-1] if lines and lines[-1].startswith("hint: ") else lines
     return bool(problems) and all(line.startswith("error: ") for line in problems)
+
+
+@pytest.fixture
+def frozen_results_clock(monkeypatch):
+    """``simdc.results`` reads the time as 2026-11-30 09:10:04: default results folders
+    are stamped ``-20261130-091004``."""
+    import simdc.results as results_module
+
+    class Frozen(results_module.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return results_module.datetime(2026, 11, 30, 9, 10, 4, tzinfo=tz)
+
+    monkeypatch.setattr(results_module, "datetime", Frozen)

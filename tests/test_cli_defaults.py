@@ -32,16 +32,8 @@ def test_two_runs_started_together_each_get_their_own_default_folder(tmp_path):
     assert all(folder.name.startswith("c-") for folder in folders)
 
 
-def test_a_default_folder_taken_in_the_same_second_gets_a_suffix(tmp_path, monkeypatch):
+def test_a_default_folder_taken_in_the_same_second_gets_a_suffix(tmp_path, monkeypatch, frozen_results_clock):
     """The name another run made a moment ago (results/c-STAMP) is left alone: -2."""
-    import simdc.results as results_module
-
-    class Frozen(results_module.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return results_module.datetime(2026, 11, 30, 9, 10, 4, tzinfo=tz)
-
-    monkeypatch.setattr(results_module, "datetime", Frozen)
     monkeypatch.chdir(tmp_path)
     Path("c.toml").write_text(CONFIG)
     Path("results/c-20261130-091004").mkdir(parents=True)

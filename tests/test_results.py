@@ -214,16 +214,8 @@ def test_fresh_results_dir_never_reuses_a_name(tmp_path):
     assert all(p.is_dir() and not any(p.iterdir()) for p in (first, second, third))
 
 
-def test_fresh_results_dir_takes_the_next_suffix_when_the_name_is_taken(tmp_path, monkeypatch):
+def test_fresh_results_dir_takes_the_next_suffix_when_the_name_is_taken(tmp_path, frozen_results_clock):
     """Another run made results/erlang-STAMP (and -2) in the same second: this one gets -3."""
-    import simdc.results as results_module
-
-    class Frozen(results_module.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return results_module.datetime(2026, 11, 30, 9, 10, 4, tzinfo=tz)
-
-    monkeypatch.setattr(results_module, "datetime", Frozen)
     (tmp_path / "erlang-20261130-091004").mkdir()
     (tmp_path / "erlang-20261130-091004-2").mkdir()
     assert fresh_results_dir(tmp_path, "erlang") == tmp_path / "erlang-20261130-091004-3"
