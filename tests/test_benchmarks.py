@@ -138,3 +138,30 @@ def test_the_cells_scenario_is_the_capacity_study_split_into_equal_cells(cells):
     assert config.workload.synthetic.arrival_rate_per_s == pytest.approx(capacity.ARRIVALS_PER_HOST_S * 10 * cells)
     assert [cell.share for cell in config.cells] == pytest.approx([1 / cells] * cells)
     assert config.faults == study.faults and config.images == study.images
+
+
+def test_compare_tables_flags_a_moved_count_and_passes_last_bit_float_differences(tmp_path, capsys):
+    """benchmarks/compare_tables.py, the check that results did not move: a count that
+    moved is BAD (exit 1), a float regrouped in its last bits (below 1e-9 relative) is
+    reported but passes, equal tables are "identical"."""
+    import pickle
+
+    compare_tables = _load("compare_tables")
+    rng = np.random.default_rng(3)
+    base = pd.DataFrame({"placed": rng.integers(0, 100, 20), "cpu_used": rng.random(20)})
+
+    def dumped(folder, frame):
+        (tmp_path / folder).mkdir()
+        with open(tmp_path / folder / "x.toml.pkl", "wb") as f:
+            pickle.dump({table: frame for table in compare_tables.TABLES}, f)
+        return str(tmp_path / folder)
+
+    ref = dumped("ref", base)
+    assert compare_tables.compare(ref, dumped("same", base.copy())) == 0
+    assert "identical" in capsys.readouterr().out
+    nudged = base.assign(cpu_used=base.cpu_used * (1 + 1e-13))
+    assert compare_tables.compare(ref, dumped("nudged", nudged)) == 0
+    assert "BAD" not in capsys.readouterr().out
+    moved = base.assign(placed=base.placed + (np.arange(20) == 7))
+    assert compare_tables.compare(ref, dumped("moved", moved)) == 1
+    assert "placed: not float, differs" in capsys.readouterr().out

@@ -1,0 +1,63 @@
+"""CPU µs per placed instance of ``simdc.simulate``: the figure issue #16's targets are in.
+
+    python benchmarks/cpu_per_placed.py capacity HOSTS HOURS     # the capacity study (capacity.py)
+    python benchmarks/cpu_per_placed.py contention HOSTS HOURS   # configs/contention.toml scaled (run.py)
+    python benchmarks/cpu_per_placed.py isolation HOSTS HOURS    # configs/isolation.toml scaled
+    python benchmarks/cpu_per_placed.py capacity 100 6 --profile 30   # cProfile, the 30 costliest calls
+
+Prints the CPU seconds (``time.process_time()`` around ``simdc.simulate``, imports
+excluded), the instances placed (a ``ready_s``, both platforms) and their ratio. To
+compare two commits, export one (``git archive COMMIT | tar -x -C DIR``) and run this
+script with ``PYTHONPATH=DIR`` and without, alternately: the machine's load moves a
+single figure by ±15 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", choices=["capacity", "contention", "isolation"])
+    parser.add_argument("hosts", type=int)
+    parser.add_argument("hours", type=float)
+    parser.add_argument("--profile", type=int, metavar="N", help="profile the run; print the N costliest calls")
+    args = parser.parse_args()
+    import simdc
+
+    if args.scenario == "capacity":
+        from capacity import capacity_config
+
+        config = capacity_config(args.hosts, args.hours * 3600)
+    else:
+        from run import scaled_config
+
+        config = scaled_config(args.scenario, args.hosts, args.hours * 3600)
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    start = time.process_time()
+    result = simdc.simulate(config)
+    cpu_s = time.process_time() - start
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
+    placed = int(result.instances.ready_s.notna().sum())
+    where = os.path.dirname(os.path.dirname(simdc.__file__))
+    print(f"{where}: {args.scenario} {args.hosts} hosts {args.hours} h: {cpu_s:.2f} s CPU, {placed} placed, "
+          f"{cpu_s / placed * 1e6:.0f} µs per placed instance" + (" (profiled)" if profiler else ""))
+
+
+if __name__ == "__main__":
+    main()
