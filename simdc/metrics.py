@@ -400,6 +400,13 @@ class Rows:
             self._floats[name] = self.series(name).to_numpy(float)
         return self._floats[name]
 
+    def placed_rows(self, name: str) -> np.ndarray:
+        """Column ``name`` of the placed rows, float64."""
+        key = f"placed:{name}"
+        if key not in self._floats:
+            self._floats[key] = self[name][self.placed]
+        return self._floats[key]
+
     def need(self, name: str) -> np.ndarray:
         """The requests' column ``name`` (``cpu_cores``, ``memory_gib``) of the placed rows, float64."""
         key = f"need:{name}"
@@ -532,7 +539,7 @@ class Sum(Term):
 
     def count(self, rows: Rows) -> None:
         mask = None if self.over is None else self.over(rows)
-        self.n += len(rows) if mask is None else int(mask.sum())
+        self.n += len(rows) if mask is None else np.count_nonzero(mask)
 
     def add(self, rows: Rows) -> None:
         values = self.of(rows)
@@ -565,7 +572,7 @@ class Mean(Sum):
         if values is None:
             return
         missing = np.isnan(values)
-        absent = int(missing.sum())
+        absent = np.count_nonzero(missing)
         self.present += len(values) - absent
         self._add(np.where(missing, 0.0, values) if absent else values)  # none missing: no copy
 
@@ -627,7 +634,7 @@ def _stay_times(size: str, need: str, over: bool):
         if not rows.sized:
             return None
         asked = rows.need(need)
-        return rows.stay * ((rows[size][rows.placed] - asked) if over else asked)
+        return rows.stay * ((rows.placed_rows(size) - asked) if over else asked)
     return Sum(of, over=_placed)
 
 
@@ -636,9 +643,9 @@ def _instance_terms() -> dict:
     finishes them)."""
     return {
         "submitted": Count(len),
-        "placed": Count(lambda r: r.placed.sum()),
+        "placed": Count(lambda r: np.count_nonzero(r.placed)),
         "outcome": Tally("outcome"),
-        "replaced": Count(lambda r: (r.raw("replacements") > 0).sum() if "replacements" in r else 0),
+        "replaced": Count(lambda r: np.count_nonzero(r.raw("replacements") > 0) if "replacements" in r else 0),
         # requests no host could hold even empty (counted in rejected or queued_at_end too)
         "unplaceable": Count(lambda r: r.raw("unplaceable").sum() if "unplaceable" in r else 0),
         "resident_s": _resident_s(),
@@ -648,8 +655,8 @@ def _instance_terms() -> dict:
         "slowdown": Kept(lambda r: r["slowdown"], drop_nan=True),
         "oom_kills": Count(lambda r: r.raw("oom_kills").sum()),
         "restarts": Count(lambda r: r.raw("restarts").sum()),
-        "cold_starts": Count(lambda r: r.raw("cold_start").sum()),
-        "warm_starts": Count(lambda r: (r.started & ~r.raw("cold_start")).sum()),
+        "cold_starts": Count(lambda r: np.count_nonzero(r.raw("cold_start"))),
+        "warm_starts": Count(lambda r: np.count_nonzero(r.started & ~r.raw("cold_start"))),
         "pull_s": Mean(lambda r: r["pull_s"]),
         "free_mem_gib_at_failure": Mean(lambda r: r["free_mem_gib_at_failure"]),
         # of the instances that ran, NaN kept: the mean sums them as NaN-as-0 in their order
@@ -664,8 +671,8 @@ def _instance_terms() -> dict:
         "cpu_over": _stay_times("vm_vcpus", "cpu_cores", over=True),
         "mem_need": _stay_times("vm_memory_gib", "memory_gib", over=False),
         "mem_over": _stay_times("vm_memory_gib", "memory_gib", over=True),
-        "size_nan": Count(lambda r: np.isnan(r["vm_vcpus"][r.placed]).any()
-                          or np.isnan(r["vm_memory_gib"][r.placed]).any() if "vm_vcpus" in r else 0),
+        "size_nan": Count(lambda r: np.isnan(r.placed_rows("vm_vcpus")).any()
+                          or np.isnan(r.placed_rows("vm_memory_gib")).any() if "vm_vcpus" in r else 0),
     }
 
 
