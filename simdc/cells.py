@@ -588,7 +588,7 @@ def fleet_summary(instances: pq.ParquetFile, workload: pq.ParquetFile, hosts: pd
 
 
 def _started(table: pd.DataFrame) -> np.ndarray:
-    """Which instances started in the run (as :func:`simdc.metrics.instance_metrics`)."""
+    """Which instances started in the run (as :class:`simdc.metrics.Rows` has it)."""
     ready = table["first_ready_s" if "first_ready_s" in table else "ready_s"].to_numpy(float)
     started = ~np.isnan(ready)
     if "preexisting" in table:
@@ -610,8 +610,8 @@ def _values(file: pq.ParquetFile, cells: list[list[int]], columns: list[str],
 # of a mean, "*_nan" says a figure is undefined (the fleet's is then too).
 def _partial(inst: pd.DataFrame, requests: pd.DataFrame | None, duration_s: float) -> dict[str, float]:
     """One cell's mergeable figures of one platform's instances (:func:`_merged` adds
-    them): the terms of :func:`simdc.metrics.instance_metrics`,
-    :func:`~simdc.metrics.size_over_need` and :func:`~simdc.metrics.move_metrics`,
+    them): the terms of :class:`simdc.metrics.InstanceReduction`
+    (the VM size over need included) and of :func:`~simdc.metrics.move_metrics`,
     without the percentiles and the peak."""
     from simdc import metrics
 
@@ -673,7 +673,7 @@ _OUTCOMES = ("rejected", "completed", "running_at_end", "queued_at_end", "oom_ki
 
 def _size_terms(inst: pd.DataFrame, requests: pd.DataFrame | None, start: np.ndarray,
                 end: np.ndarray) -> dict[str, float]:
-    """The sums of :func:`simdc.metrics.size_over_need`, and whether it is undefined."""
+    """The sums of the VM size over need (:class:`simdc.metrics.InstanceReduction`), and whether it is undefined."""
     if requests is None or "vm_vcpus" not in inst or len(inst) != len(requests):
         return {"size_nan": True}
     placed = ~np.isnan(inst["admit_s"].to_numpy(float))

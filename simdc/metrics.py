@@ -102,6 +102,8 @@ memory pressure
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 import pandas as pd
 
@@ -134,7 +136,7 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame, requests: pd.DataFrame
     """One row per platform (every platform in ``hosts``, in its order), even without instances.
 
     ``requests`` is the workload (each platform's instances are its rows, in its order):
-    with it and the instances' VM sizes, the VM size over need (:func:`size_over_need`);
+    with it and the instances' VM sizes, the VM size over need (module docstring);
     without, NaN. When ``requests`` has dependencies (a ``parents`` column), the
     :data:`WORKFLOW_COLUMNS` follow (:func:`workflow_metrics`).
     """
@@ -148,19 +150,28 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame, requests: pd.DataFrame
     for platform in platforms:
         mine = instances["platform"] == platform
         inst = instances if mine.all() else instances[mine]  # no copy when the table is one platform's
-        of_hosts = host_metrics(hosts[hosts["platform"] == platform] if len(platforms) > 1 else hosts)
-        # the engine's own count, when it gives one: exact with failures' victims off host
-        engine_peak = of_hosts.pop("fleet_peak_resident", None)
-        stays = resident_intervals(inst, duration_s)  # read by both
-        row = {"platform": platform, **instance_metrics(inst, duration_s, engine_peak, stays), **of_hosts,
-               **size_over_need(inst, requests, duration_s, stays)}
-        row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan
+        row = platform_row(platform, InstanceReduction.of_table(inst, duration_s, requests),
+                           hosts[hosts["platform"] == platform] if len(platforms) > 1 else hosts)
         if jobs is not None:
             row.update(workflow_metrics(inst, *jobs))
         row.update(move_metrics(inst))
         rows.append(row)
     moves = list(MOVE_COLUMNS) if "migrations" in instances else []  # only runs with drains or consolidation
     return pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, *(WORKFLOW_COLUMNS if workflow else ()), *moves])
+
+
+def platform_row(platform: str, instances: InstanceReduction, hosts: pd.DataFrame) -> dict[str, float]:
+    """One platform's summary row, a value for each of :data:`SUMMARY_COLUMNS`: its
+    instances' figures (``instances``, reduced over the whole table of a run in memory or
+    row group by row group as a streamed run writes them), its hosts' (:func:`host_metrics`
+    of the platform's hosts table) and those of both. The peak of instances is the
+    engine's own count when its hosts table gives one (exact with failures' victims off
+    host), else found from the instances' stays."""
+    of_hosts = host_metrics(hosts)
+    engine_peak = of_hosts.pop("fleet_peak_resident", None)
+    row = {"platform": platform, **instances.figures(engine_peak), **of_hosts}
+    row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan
+    return row
 
 
 def job_structure(requests: pd.DataFrame) -> tuple[np.ndarray, list[list[int]]]:
@@ -251,93 +262,6 @@ def move_metrics(inst: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def instance_metrics(inst: pd.DataFrame, duration_s: float, peak_instances: int | None = None,
-                     stays: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
-    """Counts, density and start latency of one platform's instances; ``peak_instances``,
-    the engine's own count of the most at once, when it has one (else found from the
-    instances' stays, :func:`peak_resident`); ``stays``: :func:`resident_intervals`, when
-    the caller has them."""
-    column = {name: inst[name].to_numpy() for name in (
-        "submit_s", "admit_s", "end_s", "queue_s", "slowdown", "oom_kills", "restarts", "cold_start",
-        "pull_s", "free_mem_gib_at_failure")}
-    outcomes = inst["outcome"].value_counts()
-    submitted = len(inst)
-    ready = inst["first_ready_s" if "first_ready_s" in inst else "ready_s"].to_numpy(float)
-    started = ~np.isnan(ready)
-    if "preexisting" in inst:  # a service's replicas up before the run did not start in it
-        started &= ~inst["preexisting"].to_numpy(bool)
-    start, end = resident_intervals(inst, duration_s) if stays is None else stays
-    return {
-        "submitted": submitted,
-        "placed": len(start),
-        **{name: int(outcomes.get(name, 0)) for name in
-           ("rejected", "completed", "running_at_end", "queued_at_end", "oom_killed", "evicted", "failed",
-            "requeued_at_end")},
-        "rejection_rate": outcomes.get("rejected", 0) / submitted if submitted else np.nan,
-        "replaced": int((inst["replacements"] > 0).sum()) if "replacements" in inst else 0,
-        # requests no host could hold even empty (counted in rejected or queued_at_end too)
-        "unplaceable": int(inst["unplaceable"].sum()) if "unplaceable" in inst else 0,
-        "peak_instances": stays_peak(start, end) if peak_instances is None else int(peak_instances),
-        "mean_instances": mean_resident(inst, duration_s),
-        "queue_mean_s": _mean(column["queue_s"]),
-        "requeue_mean_s": (_mean(inst["requeue_s"].to_numpy(float)[inst["failure_kills"].to_numpy() > 0])
-                           if "requeue_s" in inst and "failure_kills" in inst else np.nan),
-        **_quantiles(ready[started] - column["submit_s"][started], "start_p", (50, 95, 99), "_s"),
-        **_quantiles(column["slowdown"], "batch_slowdown_p", (50, 95, 99)),
-        "oom_kills": int(column["oom_kills"].sum()),
-        "restarts": int(column["restarts"].sum()),
-        "cold_starts": int(column["cold_start"].sum()),
-        "warm_starts": int((started & ~column["cold_start"]).sum()),
-        "pull_s_mean": _mean(column["pull_s"]),
-        "fragmentation_gib_mean": _mean(column["free_mem_gib_at_failure"]),
-        **isolation_metrics(inst, duration_s),
-    }
-
-
-def size_over_need(inst: pd.DataFrame, requests: pd.DataFrame | None, duration_s: float,
-                   stays: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
-    """``vm_cpu_over_need`` and ``vm_mem_over_need`` (module docstring) of one platform's
-    instances, aligned with ``requests`` (the workload: ``cpu_cores``, ``memory_gib``);
-    NaN without requests, for containers (no ``vm_vcpus``), or when no VM stayed.
-    ``stays``: :func:`resident_intervals`, when the caller has them."""
-    empty = {"vm_cpu_over_need": np.nan, "vm_mem_over_need": np.nan}
-    if requests is None or "vm_vcpus" not in inst or len(inst) != len(requests):
-        return empty
-    admit = inst["admit_s"].to_numpy(float)
-    start, end = resident_intervals(inst, duration_s) if stays is None else stays
-    stay = end - start
-    placed = ~np.isnan(admit)
-    result = {}
-    for key, size_column, need_column in (("vm_cpu_over_need", "vm_vcpus", "cpu_cores"),
-                                          ("vm_mem_over_need", "vm_memory_gib", "memory_gib")):
-        size = inst[size_column].to_numpy(float)[placed]
-        need = requests[need_column].to_numpy(float)[placed]
-        booked_need = (stay * need).sum()
-        if np.isnan(size).any() or not booked_need > 0:
-            return empty
-        result[key] = float((stay * (size - need)).sum() / booked_need)
-    return result
-
-
-def isolation_metrics(inst: pd.DataFrame, duration_s: float) -> dict[str, float]:
-    """Interference slowdown and degraded time, failures' victims, lost work, availability."""
-    run_s = inst["run_s"].to_numpy(float)
-    ran = run_s > 0
-    slowdown = inst["interference_slowdown"].to_numpy(float)[ran]
-    requested_s = inst["requested_s"].to_numpy(float)
-    asked = ~np.isnan(requested_s)
-    requested = requested_s[asked].sum()
-    return {
-        "interference_slowdown_mean": _mean(slowdown),
-        **_quantiles(slowdown, "interference_slowdown_p", (95, 99)),
-        "degraded_share": float(inst["degraded_s"].to_numpy(float)[ran].sum() / run_s[ran].sum())
-        if ran.any() else np.nan,
-        "failure_kills": int(inst["failure_kills"].sum()),
-        "lost_work_core_s": float(inst["lost_core_s"].sum()),
-        "service_availability": float(run_s[asked].sum() / requested) if requested > 0 else np.nan,
-    }
-
-
 def _mean(values: np.ndarray) -> float:
     """The mean of the values that are not NaN (NaN if none are), as pandas takes it: the
     sum with NaN as 0, over the count (so to the last bit the figure pandas gives)."""
@@ -393,20 +317,16 @@ def resident_intervals(inst: pd.DataFrame, duration_s: float) -> tuple[np.ndarra
     """(from, to) of each placed instance's stay on its host, clipped to the run: from
     its first admission to its end (a failure's victim's time off host included, which
     the engine's ``resident_s`` and peak count leave out)."""
-    admit = inst["admit_s"].to_numpy(float)
-    placed = ~np.isnan(admit)
-    end = inst["end_s"].to_numpy(float)[placed]
-    return admit[placed], np.minimum(np.where(np.isnan(end), duration_s, end), duration_s)
+    return Rows(inst, duration_s).stays
 
 
 def mean_resident(inst: pd.DataFrame, duration_s: float) -> float:
     """Time-average number of instances on a host: Σ time on a host / duration, from the
     engine's per-instance ``resident_s`` (all stays of a failure's victim, not the time it
     waited between them); a table without it, from :func:`resident_intervals`."""
-    if "resident_s" in inst:
-        return float(inst["resident_s"].to_numpy(float).sum() / duration_s)
-    start, end = resident_intervals(inst, duration_s)
-    return float((end - start).sum() / duration_s)
+    term = _resident_s()
+    term.of_whole(Rows(inst, duration_s))
+    return float(term.value / duration_s)
 
 
 def peak_resident(inst: pd.DataFrame, duration_s: float) -> int:
@@ -430,6 +350,551 @@ def stays_peak(start: np.ndarray, end: np.ndarray) -> int:
     starts, ends = np.sort(start, kind="stable"), np.sort(end, kind="stable")
     under_way = np.arange(1, len(starts) + 1) - np.searchsorted(ends, starts, side="right")
     return max(0, int(under_way.max()))
+
+
+# --- The instance figures of the summary, each defined once as a reduction -------------
+#
+# A figure is what to accumulate over a platform's instance rows (terms: counts, float
+# sums, values kept) and how to finish. The terms are fed pieces of the table: the whole
+# table at once for a run in memory (InstanceReduction.of_table), or a streamed run's
+# chunks as they are written, then its row groups in row order (simdc.streamed), so that
+# the two paths give one figure to the bit: a float sum is numpy's of the whole column
+# either way (PairwiseSum replays its order over pieces), a percentile reads every value.
+
+
+class Rows:
+    """Consecutive rows of one platform's instance table (a pandas or an Arrow table: the
+    whole table, a chunk or a row group) and what several terms read of them, each
+    computed once. ``requests``: the workload the instance table's rows are of (a row per
+    instance), these rows from its row ``first``; None without (no VM size over need).
+
+    Columns read from an Arrow table are converted one at a time as
+    ``pandas.read_parquet`` would convert them (the schema's pandas metadata)."""
+
+    def __init__(self, table, duration_s: float, requests: pd.DataFrame | None = None, first: int = 0):
+        self.table, self.duration_s, self.requests, self.first = table, duration_s, requests, first
+        self.arrow = not isinstance(table, pd.DataFrame)
+        self.names = frozenset(table.column_names if self.arrow else table.columns)
+        self.n = table.num_rows if self.arrow else len(table)
+        self._series: dict[str, pd.Series] = {}
+        self._floats: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.names
+
+    def series(self, name: str) -> pd.Series:
+        if name not in self._series:
+            self._series[name] = self.table.select([name]).to_pandas()[name] if self.arrow else self.table[name]
+        return self._series[name]
+
+    def raw(self, name: str) -> np.ndarray:
+        """Column ``name`` as pandas holds it."""
+        return self.series(name).to_numpy()
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """Column ``name`` as float64."""
+        if name not in self._floats:
+            self._floats[name] = self.series(name).to_numpy(float)
+        return self._floats[name]
+
+    def placed_rows(self, name: str) -> np.ndarray:
+        """Column ``name`` of the placed rows, float64."""
+        key = f"placed:{name}"
+        if key not in self._floats:
+            self._floats[key] = self[name][self.placed]
+        return self._floats[key]
+
+    def need(self, name: str) -> np.ndarray:
+        """The requests' column ``name`` (``cpu_cores``, ``memory_gib``) of the placed rows, float64."""
+        key = f"need:{name}"
+        if key not in self._floats:
+            self._floats[key] = self.requests[name].to_numpy(float)[self.first:self.first + self.n][self.placed]
+        return self._floats[key]
+
+    @property
+    def sized(self) -> bool:
+        """Whether the VM size over need applies: VM sizes, and the requests they are of."""
+        return self.requests is not None and "vm_vcpus" in self
+
+    @cached_property
+    def placed(self) -> np.ndarray:
+        return ~np.isnan(self["admit_s"])
+
+    @cached_property
+    def ran(self) -> np.ndarray:
+        return self["run_s"] > 0
+
+    @cached_property
+    def asked(self) -> np.ndarray:
+        """Asked to run for a time (services: ``requested_s``)."""
+        return ~np.isnan(self["requested_s"])
+
+    @cached_property
+    def struck(self) -> np.ndarray:
+        """Struck by a failure at least once."""
+        return self.raw("failure_kills") > 0 if "failure_kills" in self else np.zeros(self.n, dtype=bool)
+
+    @cached_property
+    def ready(self) -> np.ndarray:
+        """First start (``ready_s`` where the table has no ``first_ready_s``)."""
+        return self["first_ready_s" if "first_ready_s" in self else "ready_s"]
+
+    @cached_property
+    def started(self) -> np.ndarray:
+        """Started in the run: a service's replicas up before it did not."""
+        started = ~np.isnan(self.ready)
+        if "preexisting" in self:
+            started &= ~self.raw("preexisting").astype(bool)
+        return started
+
+    @cached_property
+    def stays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(from, to) of each placed instance's stay (:func:`resident_intervals`)."""
+        end = self["end_s"][self.placed]
+        return self["admit_s"][self.placed], np.minimum(np.where(np.isnan(end), self.duration_s, end), self.duration_s)
+
+    @cached_property
+    def stay(self) -> np.ndarray:
+        start, end = self.stays
+        return end - start
+
+
+class Term:
+    """What one figure accumulates over pieces of the rows: :meth:`count` each piece once,
+    in any order (pass 1), :meth:`add` each in row order (pass 2), then :attr:`value`.
+    A table held whole is reduced only when its value is read (:meth:`of_whole`): a
+    figure that does not apply reads no term it would not use (a container's VM sizes)."""
+
+    whole: Rows | None = None
+
+    def of_whole(self, rows: Rows) -> None:
+        """The whole table, reduced when :attr:`value` is first read."""
+        self.whole = rows
+
+    def count(self, rows: Rows) -> None:
+        pass
+
+    def add(self, rows: Rows) -> None:
+        pass
+
+    @property
+    def value(self):
+        if self.whole is not None:
+            rows, self.whole = self.whole, None
+            self.count(rows)
+            self.add(rows)
+        return self.result()
+
+    def result(self):
+        raise NotImplementedError
+
+
+class Count(Term):
+    """An integer total: ``of(rows)`` of each piece added, in any order (pass 1)."""
+
+    def __init__(self, of):
+        self.of, self.total = of, 0
+
+    def count(self, rows: Rows) -> None:
+        self.total += int(self.of(rows))
+
+    def result(self) -> int:
+        return self.total
+
+
+class Tally(Term):
+    """How many rows hold each value of column ``name`` (pass 1): a dict."""
+
+    def __init__(self, name: str):
+        self.name, self.counts = name, {}
+
+    def count(self, rows: Rows) -> None:
+        column = rows.series(self.name)
+        if isinstance(column.dtype, pd.CategoricalDtype):  # the engine's outcome: its codes counted, 10× faster
+            codes = column.cat.codes.to_numpy()
+            counts = zip(column.cat.categories, np.bincount(codes[codes >= 0], minlength=len(column.cat.categories)))
+        else:
+            counts = column.value_counts().items()
+        for key, count in counts:
+            self.counts[key] = self.counts.get(key, 0) + int(count)
+
+    def result(self) -> dict:
+        return self.counts
+
+
+class Sum(Term):
+    """A float sum, to the bit numpy's ``sum`` of the whole column: ``of(rows)``, the
+    values of the rows ``over(rows)`` selects (a mask; None, or no ``over``: every row),
+    counted in pass 1 and summed in row order in pass 2 (:class:`PairwiseSum`). ``of``
+    gives None where the rows lack what it sums; the value is then read only when no
+    row was selected (0.0), else raises ValueError."""
+
+    def __init__(self, of, over=None):
+        self.of, self.over = of, over
+        self.n = 0  # values, counted in pass 1
+        self.sum: PairwiseSum | None = None
+
+    def count(self, rows: Rows) -> None:
+        mask = None if self.over is None else self.over(rows)
+        self.n += len(rows) if mask is None else np.count_nonzero(mask)
+
+    def add(self, rows: Rows) -> None:
+        values = self.of(rows)
+        if values is not None:
+            self._add(values)
+
+    def _add(self, values: np.ndarray) -> None:
+        if self.sum is None:
+            self.sum = PairwiseSum(self.n)
+        self.sum.add(values)
+
+    def result(self) -> float:
+        if self.sum is None and self.n == 0:
+            return 0.0
+        if self.sum is None:
+            raise ValueError(f"Sum: {self.n} values counted, none given")
+        return self.sum.total
+
+
+class Mean(Sum):
+    """The mean of the values that are not NaN, NaN if none are: their :class:`Sum` with
+    NaN as 0, over their count; :func:`_mean`'s figure to the bit."""
+
+    def __init__(self, of, over=None):
+        super().__init__(of, over)
+        self.present = 0
+
+    def add(self, rows: Rows) -> None:
+        values = self.of(rows)
+        if values is None:
+            return
+        missing = np.isnan(values)
+        absent = np.count_nonzero(missing)
+        self.present += len(values) - absent
+        self._add(np.where(missing, 0.0, values) if absent else values)  # none missing: no copy
+
+    def result(self) -> float:
+        return float(super().result() / self.present) if self.present else np.nan
+
+
+class Kept(Term):
+    """The values themselves, in row order (pass 2), for a figure that needs every value
+    (a percentile); ``drop_nan``: without the NaN (which percentiles skip)."""
+
+    def __init__(self, of, drop_nan: bool = False):
+        self.of, self.drop_nan = of, drop_nan
+        self.pieces: list[np.ndarray] = []
+
+    def add(self, rows: Rows) -> None:
+        values = self.of(rows)
+        self.pieces.append(values[~np.isnan(values)] if self.drop_nan else values)
+
+    def result(self) -> np.ndarray:
+        if len(self.pieces) != 1:
+            self.pieces = [np.concatenate(self.pieces) if self.pieces else np.empty(0)]
+        return self.pieces[0]
+
+
+def _no_nan(values: np.ndarray) -> np.ndarray:
+    """NaN as 0, what ``Series.sum`` and ``np.nansum`` sum (the values themselves when none is)."""
+    missing = np.isnan(values)
+    return np.where(missing, 0.0, values) if missing.any() else values
+
+
+def _resident_s() -> Sum:
+    """Time on a host: the engine's ``resident_s`` (every stay of a failure's victim, not
+    the wait between them), or, for a table without it, the stays from first admission."""
+    return Sum(lambda r: r["resident_s"] if "resident_s" in r else r.stay,
+               over=lambda r: None if "resident_s" in r else r.placed)
+
+
+def _placed(rows: Rows) -> np.ndarray:
+    return rows.placed
+
+
+def _ran(rows: Rows) -> np.ndarray:
+    return rows.ran
+
+
+def _asked(rows: Rows) -> np.ndarray:
+    return rows.asked
+
+
+def _struck(rows: Rows) -> np.ndarray:
+    return rows.struck
+
+
+def _stay_times(size: str, need: str, over: bool):
+    """Σ stay × need (or, ``over``, × (size − need)) over the placed VMs, the terms of the
+    VM size over need: ``size`` the instances' column, ``need`` the requests'."""
+    def of(rows: Rows) -> np.ndarray | None:
+        if not rows.sized:
+            return None
+        asked = rows.need(need)
+        return rows.stay * ((rows.placed_rows(size) - asked) if over else asked)
+    return Sum(of, over=_placed)
+
+
+def _instance_terms() -> dict:
+    """What the summary's instance figures accumulate, fresh (:func:`_instance_figures`
+    finishes them)."""
+    return {
+        "submitted": Count(len),
+        "placed": Count(lambda r: np.count_nonzero(r.placed)),
+        "outcome": Tally("outcome"),
+        "replaced": Count(lambda r: np.count_nonzero(r.raw("replacements") > 0) if "replacements" in r else 0),
+        # requests no host could hold even empty (counted in rejected or queued_at_end too)
+        "unplaceable": Count(lambda r: r.raw("unplaceable").sum() if "unplaceable" in r else 0),
+        "resident_s": _resident_s(),
+        "queue_s": Mean(lambda r: r["queue_s"]),
+        "requeue_s": Mean(lambda r: r["requeue_s"][r.struck] if "requeue_s" in r else None, over=_struck),
+        "start_s": Kept(lambda r: r.ready[r.started] - r["submit_s"][r.started]),
+        "slowdown": Kept(lambda r: r["slowdown"], drop_nan=True),
+        "oom_kills": Count(lambda r: r.raw("oom_kills").sum()),
+        "restarts": Count(lambda r: r.raw("restarts").sum()),
+        "cold_starts": Count(lambda r: np.count_nonzero(r.raw("cold_start"))),
+        "warm_starts": Count(lambda r: np.count_nonzero(r.started & ~r.raw("cold_start"))),
+        "pull_s": Mean(lambda r: r["pull_s"]),
+        "free_mem_gib_at_failure": Mean(lambda r: r["free_mem_gib_at_failure"]),
+        # of the instances that ran, NaN kept: the mean sums them as NaN-as-0 in their order
+        "interference_slowdown": Kept(lambda r: r["interference_slowdown"][r.ran]),
+        "degraded_s": Sum(lambda r: r["degraded_s"][r.ran], over=_ran),
+        "ran_s": Sum(lambda r: r["run_s"][r.ran], over=_ran),
+        "failure_kills": Count(lambda r: r.raw("failure_kills").sum()),
+        "lost_core_s": Sum(lambda r: _no_nan(r["lost_core_s"])),  # as Series.sum: NaN as 0
+        "asked_run_s": Sum(lambda r: r["run_s"][r.asked], over=_asked),
+        "requested_s": Sum(lambda r: r["requested_s"][r.asked], over=_asked),
+        "cpu_need": _stay_times("vm_vcpus", "cpu_cores", over=False),
+        "cpu_over": _stay_times("vm_vcpus", "cpu_cores", over=True),
+        "mem_need": _stay_times("vm_memory_gib", "memory_gib", over=False),
+        "mem_over": _stay_times("vm_memory_gib", "memory_gib", over=True),
+        "size_nan": Count(lambda r: np.isnan(r.placed_rows("vm_vcpus")).any()
+                          or np.isnan(r.placed_rows("vm_memory_gib")).any() if "vm_vcpus" in r else 0),
+    }
+
+
+def _instance_figures(t, duration_s: float, peak_instances: int, names: frozenset, sized: bool) -> dict:
+    """The summary's instance figures from their terms' values ``t`` (a mapping: each read
+    when a figure needs it); ``names``: the instance table's columns; ``sized``: whether the
+    VM size over need applies (VM sizes and the requests they are of)."""
+    submitted, outcomes = t["submitted"], t["outcome"]
+    interference = t["interference_slowdown"]
+    over = {"vm_cpu_over_need": np.nan, "vm_mem_over_need": np.nan}
+    if sized and not t["size_nan"] and t["cpu_need"] > 0 and t["mem_need"] > 0:
+        over = {f"vm_{key}_over_need": float(t[f"{key}_over"] / t[f"{key}_need"]) for key in ("cpu", "mem")}
+    return {
+        "submitted": submitted,
+        "placed": t["placed"],
+        **{name: int(outcomes.get(name, 0)) for name in
+           ("rejected", "completed", "running_at_end", "queued_at_end", "oom_killed", "evicted", "failed",
+            "requeued_at_end")},
+        "rejection_rate": outcomes.get("rejected", 0) / submitted if submitted else np.nan,
+        "replaced": t["replaced"],
+        "unplaceable": t["unplaceable"],
+        "peak_instances": int(peak_instances),
+        "mean_instances": float(t["resident_s"] / duration_s),
+        "queue_mean_s": t["queue_s"],
+        "requeue_mean_s": t["requeue_s"] if {"requeue_s", "failure_kills"} <= names else np.nan,
+        **_quantiles(t["start_s"], "start_p", (50, 95, 99), "_s"),
+        **_quantiles(t["slowdown"], "batch_slowdown_p", (50, 95, 99)),
+        "oom_kills": t["oom_kills"],
+        "restarts": t["restarts"],
+        "cold_starts": t["cold_starts"],
+        "warm_starts": t["warm_starts"],
+        "pull_s_mean": t["pull_s"],
+        "fragmentation_gib_mean": t["free_mem_gib_at_failure"],
+        "interference_slowdown_mean": _mean(interference),
+        **_quantiles(interference, "interference_slowdown_p", (95, 99)),
+        "degraded_share": float(t["degraded_s"] / t["ran_s"]) if t["ran_s"] > 0 else np.nan,
+        "failure_kills": t["failure_kills"],
+        "lost_work_core_s": float(t["lost_core_s"]),
+        "service_availability": float(t["asked_run_s"] / t["requested_s"]) if t["requested_s"] > 0 else np.nan,
+        **over,
+    }
+
+
+class _Values(dict):
+    """Each term's value, taken when first read: a sum the rows never fed is never read."""
+
+    def __init__(self, terms: dict):
+        super().__init__()
+        self.terms = terms
+
+    def __missing__(self, name: str):
+        self[name] = value = self.terms[name].value
+        return value
+
+
+class InstanceReduction:
+    """The summary's instance figures of one platform's ``rows`` instance rows, reduced
+    over pieces of its table: :meth:`count` every piece once, in any order (pass 1: counts
+    and how many values each sum has), then :meth:`add` every piece in row order from the
+    first (pass 2: the sums, the values kept); :meth:`of_table` does both over a table in
+    memory. ``duration_s``: the run's horizon (s); ``requests``: the workload the rows are
+    of (``cpu_cores``, ``memory_gib``; used only with a row per instance), for the VM
+    size over need; ``extra``: more terms to accumulate (name -> term), read from
+    :attr:`terms`. Pieces are pandas or Arrow tables (:class:`Rows`)."""
+
+    def __init__(self, rows: int, duration_s: float, requests: pd.DataFrame | None = None,
+                 extra: dict | None = None):
+        self.rows, self.duration_s = rows, duration_s
+        self.requests = requests if requests is not None and len(requests) == rows else None
+        self.terms = {**_instance_terms(), **(extra or {})}
+        self.names: frozenset = frozenset()
+        self.added = 0  # rows given in order so far
+        self.whole: Rows | None = None  # the table, reduced at once (its stays give the peak)
+
+    @classmethod
+    def of_table(cls, inst: pd.DataFrame, duration_s: float,
+                 requests: pd.DataFrame | None = None) -> InstanceReduction:
+        """The figures of a platform's whole instance table, in memory."""
+        reduction = cls(len(inst), duration_s, requests)
+        reduction.whole = rows = Rows(inst, duration_s, reduction.requests)
+        reduction.names, reduction.added = rows.names, len(rows)
+        for term in reduction.terms.values():
+            term.of_whole(rows)
+        return reduction
+
+    def count(self, piece) -> Rows:
+        """Pass 1: a piece of the rows, any one, once."""
+        rows = piece if isinstance(piece, Rows) else Rows(piece, self.duration_s)  # in any order: no requests
+        self.names = rows.names
+        for term in self.terms.values():
+            term.count(rows)
+        return rows
+
+    def add(self, piece) -> Rows:
+        """Pass 2: the next rows in row order."""
+        rows = piece if isinstance(piece, Rows) else Rows(piece, self.duration_s, self.requests, self.added)
+        if rows.first != self.added:
+            raise ValueError(f"InstanceReduction: rows from {rows.first} given after {self.added}")
+        self.added += len(rows)
+        for term in self.terms.values():
+            term.add(rows)
+        return rows
+
+    def figures(self, peak_instances: int | None = None) -> dict[str, float]:
+        """The instance figures of the summary. ``peak_instances``: the engine's count of
+        the most instances on the fleet at once; None: the peak of the stays
+        (:func:`stays_peak`), which only a table reduced whole has."""
+        if self.added != self.rows:
+            raise ValueError(f"InstanceReduction: {self.added} of {self.rows} rows added")
+        if peak_instances is None:
+            if self.whole is None:
+                raise ValueError("InstanceReduction: no peak given, and the stays of a table reduced in pieces "
+                                 "are not kept")
+            peak_instances = stays_peak(*self.whole.stays)
+        return _instance_figures(_Values(self.terms), self.duration_s, peak_instances, self.names,
+                                 self.requests is not None and "vm_vcpus" in self.names)
+
+
+# numpy's pairwise summation (numpy/_core/src/umath/loops_utils.h.src, pairwise_sum):
+# a block of at most 128 values is summed by 8 accumulators, a longer run split in two
+# at half its length rounded down to a multiple of 8; ndarray.sum of float64 is 0.0 plus
+# that over the whole array (checked against numpy by tests/engine/test_streamed.py).
+_BLOCK = 128
+_UNROLL = 8
+
+
+class PairwiseSum:
+    """``numpy.sum`` of ``n`` float64 values, to the bit, given the values in order in
+    pieces of any length (:meth:`add`); holds one float per block of about 64–128 values
+    (nothing when all ``n`` come in one piece: that piece's own sum).
+
+    Raises ValueError if more than ``n`` values are given, or :attr:`total` is read
+    before all ``n`` are."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.whole: float | None = None  # the sum of the values given in one piece
+        self.levels: list[np.ndarray] | None = None  # block lengths level by level, the leaves last
+        self.done = 0  # blocks summed
+        self.seen = 0  # values given
+        self.pending = np.empty(0)  # given, their block not complete yet
+
+    def add(self, values: np.ndarray) -> None:
+        """The next values (float64, in order)."""
+        values = np.asarray(values, dtype=np.float64)
+        if self.seen + len(values) > self.n:
+            raise ValueError(f"PairwiseSum: more than {self.n} values given")
+        if self.seen == 0 and len(values) == self.n:
+            self.whole, self.seen = float(values.sum()), self.n
+            return
+        if self.levels is None:
+            self.levels = _levels(self.n)
+            self.lengths = self.levels[-1]
+            self.ends = np.cumsum(self.lengths)
+            self.sums = np.empty(len(self.lengths))
+        self.seen += len(values)
+        held = np.concatenate([self.pending, values]) if len(self.pending) else values
+        first = self.ends[self.done - 1] if self.done else 0  # the row of held[0]
+        last = int(np.searchsorted(self.ends, self.seen, side="right"))  # blocks complete now
+        for length in np.unique(self.lengths[self.done:last]):
+            which = np.flatnonzero(self.lengths[self.done:last] == length) + self.done
+            starts = self.ends[which] - length - first
+            self.sums[which] = _block_sums(held[starts[:, None] + np.arange(length)])
+        used = (self.ends[last - 1] - first) if last > self.done else 0
+        self.pending = held[used:].copy()
+        self.done = last
+
+    @property
+    def total(self) -> float:
+        """The sum, as ``numpy.sum`` of the ``n`` values gives it."""
+        if self.seen != self.n:
+            raise ValueError(f"PairwiseSum: {self.seen} of {self.n} values given")
+        if self.whole is not None:
+            return self.whole
+        if self.n == 0:
+            return 0.0
+        sums = self.sums
+        for level in reversed(self.levels[:-1]):  # each split block: its halves' sums added
+            split = level > _BLOCK
+            at = np.cumsum(1 + split) - (1 + split)  # its first half among the level below
+            sums = np.where(split, sums[at] + sums[np.minimum(at + 1, len(sums) - 1)], sums[at])
+        return float(0.0 + sums[0])
+
+    def held(self) -> list[np.ndarray]:
+        """The arrays it holds (for the bytes a streamed summary costs)."""
+        if self.levels is None:
+            return [self.pending]
+        return [self.sums, self.ends, self.lengths, self.pending, *self.levels]
+
+
+def _levels(n: int) -> list[np.ndarray]:
+    """The block lengths of numpy's pairwise summation of ``n`` values, level by level
+    from ``[n]`` down to the blocks summed directly (every one at most :data:`_BLOCK`)."""
+    levels = [np.array([n], dtype=np.int64)]
+    while (levels[-1] > _BLOCK).any():
+        sizes = levels[-1]
+        split = sizes > _BLOCK
+        half = sizes // 2
+        half -= half % _UNROLL
+        left = np.where(split, half, sizes)
+        pairs = np.stack([left, sizes - left], axis=1)
+        levels.append(pairs[np.stack([np.ones_like(split), split], axis=1)])  # a block not split: one
+    return levels
+
+
+def _block_sums(blocks: np.ndarray) -> np.ndarray:
+    """numpy's sum of each row of ``blocks`` (rows of one length, at most :data:`_BLOCK`),
+    the operations of pairwise_sum's direct case applied to every row at once."""
+    length = blocks.shape[1]
+    if length < _UNROLL:
+        result = np.zeros(len(blocks))
+        for i in range(length):
+            result += blocks[:, i]
+        return result
+    r = blocks[:, :_UNROLL].copy()
+    body = length - length % _UNROLL
+    for i in range(_UNROLL, body, _UNROLL):
+        r += blocks[:, i:i + _UNROLL]
+    result = ((r[:, 0] + r[:, 1]) + (r[:, 2] + r[:, 3])) + ((r[:, 4] + r[:, 5]) + (r[:, 6] + r[:, 7]))
+    for i in range(body, length):
+        result += blocks[:, i]
+    return result
 
 
 # The headline comparison, for people: (summary column, label, format) in the order the

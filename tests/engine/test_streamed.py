@@ -20,12 +20,13 @@ from pandas.testing import assert_frame_equal
 
 import simdc
 from simdc.config import validate
+from simdc import metrics
 from simdc import streamed as streamed_module
 from simdc.engine import chunks as chunks_module
 from simdc.engine import run_platform
 from simdc.engine.chunks import Chunks
 from simdc.engine.simulation import Timeseries
-from simdc.streamed import PairwiseSum
+from simdc.metrics import PairwiseSum
 from simdc.workload import load_workload
 
 from ..conftest import MINIMAL, set_keys
@@ -234,7 +235,8 @@ def test_pairwise_sum_of_a_long_column_in_row_groups():
 
 
 # variants of the test config for the summary: requests that fit no host (warnings),
-# a [cost] table (licences and instance-hours from the rows), rejection without a queue
+# a [cost] table (licences and instance-hours from the rows), rejection without a queue,
+# VMs of exactly their request (size over need 0) and a larger catalogue size (above 0)
 SUMMARY_VARIANTS = {
     "queue": {},
     "reject": {"placement": {"when_full": "reject"}},
@@ -244,34 +246,70 @@ SUMMARY_VARIANTS = {
         "cost": {"price_per_kwh": 0.2, "carbon_intensity_gco2_per_kwh": 300,
                  "licence_per_hour": {"vm": 0.1, "container": 0.02}},
     },
+    "as_given": {"platform.vm": {"sizing": "as_given"}},
+    "catalogue": {"platform.vm": {"sizing": "catalogue", "catalogue": [{"name": "big", "vcpus": 8, "memory_gib": 14}]}},
 }
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), variant=st.sampled_from(list(SUMMARY_VARIANTS)))
 def test_a_streamed_summary_is_the_summary_of_the_table_in_memory(small_chunks, seed, variant):
     """The summary of a spilled run, gathered from its rows as they were written (never
     read back: simdc.streamed), is the run in memory's to the bit, costs and warnings
-    included, on random configs with failures, a queue or none, batch work and OOM kills;
-    and what it held per row is the percentiles' values and the sums' blocks (bytes
-    counted), not rows."""
-    held_bytes = []
-    original = streamed_module.InstanceFigures.instance_metrics
+    included, on random configs with failures, a queue or none, batch work, OOM kills,
+    image pulls and VM sizes; both paths give every summary column a value of their own
+    (none left blank by the table's columns); and what it held per row is the
+    percentiles' values and the sums' blocks (bytes counted), not rows."""
+    held_bytes, rows = [], []
+    streamed_summary, platform_row = streamed_module.summary, metrics.platform_row
 
-    def counted(self, *args):
-        held_bytes.append((self.held_bytes(), self.rows))
-        return original(self, *args)
+    def counted(figures, hosts):
+        held_bytes.append((figures.held_bytes(), figures.rows))
+        return streamed_summary(figures, hosts)
+
+    def recorded(*args):
+        rows.append(platform_row(*args))
+        return rows[-1]
 
     config = config_of(seed, SUMMARY_VARIANTS[variant])
-    held = simdc.simulate(config, check_memory=False)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(streamed_module.InstanceFigures, "instance_metrics", counted)
+        patch.setattr(metrics, "platform_row", recorded)
+        held = simdc.simulate(config, check_memory=False)
+        patch.setattr(streamed_module, "summary", counted)
         spilled = simdc.simulate(config, check_memory=False, spill=True)
     assert len(held_bytes) == 2  # both platforms streamed
+    assert len(rows) == 4 and all(set(row) == set(metrics.SUMMARY_COLUMNS) for row in rows)
     assert_frame_equal(spilled.summary, held.summary, check_exact=True)
     assert spilled.manifest["warnings"] == held.manifest["warnings"]
     if variant == "unplaceable_cost":
         assert (held.summary["unplaceable"] > 0).all() and held.summary["cost_licences"].gt(0).all()
         assert any("fit no host" in line for line in held.manifest["warnings"])
-    for used, rows in held_bytes:  # 3 percentile columns, 8 B a value; the blocks' sums ~1 B a row each
-        assert used <= 48 * rows + 65_536
+    over_need = held.summary.set_index("platform").loc["vm", ["vm_cpu_over_need", "vm_mem_over_need"]]
+    if variant == "as_given":  # the VM is the request (its guest OS aside): no vCPU over need
+        assert over_need["vm_cpu_over_need"] == 0
+    if variant == "catalogue":  # every VM 8 vCPUs, against needs of 1-4 cores
+        assert over_need["vm_cpu_over_need"] > 1
+    for used, count in held_bytes:  # 3 percentile columns, 8 B a value; the blocks' sums ~1 B a row each
+        assert used <= 48 * count + 65_536
+
+
+def test_a_figure_added_in_one_place_is_in_both_summaries(small_chunks):
+    """A figure is written once (simdc.metrics: its terms and its finish), so that one
+    added there is in the summary of a run in memory and of a streamed one alike: here
+    twice the core-seconds run, a float sum whose value is known independently (doubling
+    is exact, so it is twice numpy's sum of ``run_s``)."""
+    terms, figures = metrics._instance_terms, metrics._instance_figures
+    config = config_of(7)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(metrics, "_instance_terms", lambda: {**terms(), "probe": metrics.Sum(lambda r: 2 * r["run_s"])})
+        patch.setattr(metrics, "_instance_figures", lambda t, *args: {**figures(t, *args), "probe_core_s": t["probe"]})
+        patch.setattr(metrics, "SUMMARY_COLUMNS", (*metrics.SUMMARY_COLUMNS, "probe_core_s"))
+        held = simdc.simulate(config, check_memory=False)
+        spilled = simdc.simulate(config, check_memory=False, spill=True)
+    assert len(small_chunks) == 2  # both platforms streamed
+    by_platform = held.instances.groupby("platform", sort=False)["run_s"]
+    expected = {name: 2 * float(np.sum(values.to_numpy(float))) for name, values in by_platform}
+    for results in (held, spilled):
+        got = results.summary.set_index("platform")["probe_core_s"]
+        assert got.to_dict() == expected
+    assert_frame_equal(spilled.summary, held.summary, check_exact=True)
