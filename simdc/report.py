@@ -49,7 +49,7 @@ OUTCOME_COLORS = {"completed": "#2ca02c", "running_at_end": "#98df8a", "queued_a
                   "evicted": "#ff9896", "failed": "#9467bd", "blocked": "#bcbd22"}
 # Phases of a start, in the order they happen; whichever the instances table has are shown.
 START_PHASES = (("queue_s", "queue"), ("pull_s", "image pull"), ("unpack_s", "unpack / provision"),
-                ("boot_s", "boot / start"))
+                ("create_wait_s", "turn to be created"), ("boot_s", "boot / start"))
 FLEET_COLUMNS = ("resident", "running", "cpu_demand", "cpu_used", "mem_used_gib", "mem_alloc_gib", "swapped_gib")
 # The metrics a sweep report plots, when its table has them.
 SWEEP_METRICS = ("rejection_rate", "mean_instances", "peak_instances", "start_p99_s", "cpu_util_mean",
@@ -100,7 +100,7 @@ def start_phases(instances: pd.DataFrame) -> pd.DataFrame:
     """Mean seconds per start phase, one row per platform (instances that started).
 
     Columns: ``platform``, ``start_s`` (mean start latency), then one column per phase the
-    table has, of ``queue_s``, ``pull_s``, ``unpack_s``, ``boot_s``, and ``other_s``:
+    table has, of ``queue_s``, ``pull_s``, ``unpack_s``, ``create_wait_s``, ``boot_s``, and ``other_s``:
     what the phases do not account for (0 when they partition the start latency).
     """
     started = start_latencies(instances)
@@ -332,7 +332,7 @@ def figure_start_latency(source: Results | pd.DataFrame) -> go.Figure:
                       row=1, col=1)
     labels = dict(START_PHASES, other_s="other")
     shades = dict(zip([c for c, _ in START_PHASES] + ["other_s"],
-                      ("#bdbdbd", "#9e9ac8", "#74c476", "#525252", "#e7e7e7")))
+                      ("#bdbdbd", "#9e9ac8", "#74c476", "#fd8d3c", "#525252", "#e7e7e7")))
     total = phases["start_s"].to_numpy(float)
     # Shares, not seconds: a container's half second would not show beside a VM's boot.
     # The seconds are on the segments wide enough for them, the mean beside each bar.

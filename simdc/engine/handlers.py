@@ -281,7 +281,7 @@ class Lane:
         "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
         "max_starts", "mem_cap", "cpu_limit", "mem_limit", "booked_cpu", "booked_mem", "resident",
         "peak", "starting", "demand_sum", "mem_sum", "busy_since", "busy_s", "kills", "streak", "restart",
-        "backoff_s", "backoff_max_s", "nowhere"
+        "backoff_s", "backoff_max_s", "nowhere", "create_gap_s", "next_create_s", "create_wait_s"
     )
 
     touch = None  # called before any change on a host, where the mode integrates host figures
@@ -324,6 +324,8 @@ class Lane:
                                       sim.max_mem_cap))
         self.queue_when_full, self.max_wait_s, self.max_starts = sim.queue_when_full, sim.max_wait_s, sim.max_starts
         self.sample_every_s = sim.sample_every_s
+        self.create_gap_s, self.next_create_s, self.create_wait_s = (sim.create_gap_s, sim.next_create_s,
+                                                                     sim.create_wait_s)
         # per host
         self.cores = cores = [h.cores for h in hosts]
         self.mem_cap = mem_cap = [h.mem_cap for h in hosts]
@@ -440,12 +442,31 @@ class Lane:
         ``j``, for no time), or when the image pull that the delay left under way ends."""
         self.state[i] = STARTING
         delay = self.start_delay(i, j)
+        if delay is not None and self.create_gap_s is not None:  # its creation begins after the disk's copy
+            delay += self.creation_wait(i, j, clock + (delay - self.start_s[i]))
         if delay is None or delay > 0:
             self.booked.start(j)
             if delay is not None:
                 _push(self.heap, (clock + delay, _NORMAL, self.tick(), self.h_ready, (i, self.epoch[i])))
         else:
             self.ready(i, j, now, clock)
+
+    def creation_wait(self, i: int, j: int, at: float) -> float:
+        """Seconds ``i``, ready to be created on host ``j`` at ``at``, waits for its turn:
+        the host creates one instance every ``create_gap_s[j]`` seconds (the platform's
+        creations_per_core_per_s × the host's cores), in the order they ask (a FIFO at the
+        rate; a token bucket would also need a burst size, which no source gives). The
+        turn is taken here; the first start's wait is recorded (``create_wait_s``)."""
+        next_create_s = self.next_create_s
+        turn = next_create_s[j]
+        if turn < at:
+            turn = at
+        next_create_s[j] = turn + self.create_gap_s[j]
+        wait = turn - at
+        waits = self.create_wait_s
+        if waits[i] != waits[i]:  # NaN: the first start
+            waits[i] = wait
+        return wait
 
     def start_delay(self, i: int, j: int) -> float | None:
         """Seconds from ``i``'s start on host ``j`` until it runs (the platform's start
@@ -941,8 +962,9 @@ class ClosedLane(Lane):
         # what on_arrival() places and starts on its written-out path: fits some host
         # empty (else turned away by submit()) and runs at once (else starting)
         fp = sim.fp
+        # (with a creation rate, every start waits for its turn: none runs at once)
         self.at_once = _as_list(fits(0.0, 0.0, fp.book_cpu, fp.book_mem_gib, sim.max_cpu_cap, sim.max_mem_cap)
-                                & (fp.start_s <= 0))
+                                & (fp.start_s <= 0) & (sim.create_gap_s is None))
 
     def start(self, i: int, j: int, now: float, clock: float) -> None:
         running, demand_sum, mem_sum, cores = self.running, self.demand_sum, self.mem_sum, self.cores
@@ -979,7 +1001,7 @@ class ClosedLane(Lane):
         """:meth:`Lane.admit`, with :meth:`book`, :meth:`launch`, :meth:`ready` and
         :meth:`start` written out for an instance that runs at once (as :meth:`on_arrival`
         writes them out): a queue's admissions in loss and queueing studies."""
-        if not self.inline or self.start_s[i] > 0:
+        if not self.inline or self.start_s[i] > 0 or self.create_gap_s is not None:
             Lane.admit(self, i, j, now, clock)
             return
         booked_cpu, booked_mem = self.booked_cpu, self.booked_mem

@@ -298,6 +298,11 @@ class Simulation:
         self._images(platform, hosts, instances, images, registry)
         self.max_cpu_cap = max(h.cpu_cap for h in self.hosts)
         self.max_mem_cap = max(h.mem_cap for h in self.hosts)
+        # The platform's creation rate: a host creates one instance every 1 / (rate x
+        # cores) s, starts taking their turns in FIFO order (Lane.creation_wait); None: no limit
+        rate = platform.creations_per_core_per_s
+        self.create_gap_s = None if rate is None else [1.0 / (rate * h.cores) for h in self.hosts]
+        self.next_create_s = [0.0] * len(self.hosts)  # when each host's next creation may begin
         self.cpu_caps = np.array([h.cpu_cap for h in self.hosts])
         self.mem_caps = np.array([h.mem_cap for h in self.hosts])
 
@@ -362,6 +367,8 @@ class Simulation:
             self.ready_s = array("d", [nan]) * n  # the start of the latest attempt
             self.first_ready_s = array("d", [nan]) * n  # the first start: start latency, a service's lifetime
             self.end_s = array("d", [nan]) * n
+        # the first start's wait for its turn to be created (with a creation rate only)
+        self.create_wait_s = None if self.create_gap_s is None else self._column("create_wait_s", "d", nan)
         # read per instance only by the general engine, typed there (_general_state: 8 bytes a
         # row, not a float object of 32 more); until then the workload's columns, not copied
         self.membw, self.io = (np.zeros(n) if column not in instances else instances[column].to_numpy(float)
@@ -790,8 +797,11 @@ class Simulation:
             self._pull_next(now, pull)
 
     def _pull_copied(self, now: float, pull: _Pull) -> None:
-        """The layers are there and the VM's disk copied: the platform's start."""
+        """The layers are there and the VM's disk copied: the platform's start, after the
+        instance's turn to be created on the host (Lane.creation_wait)."""
         start_s = self.start_s[pull.i]
+        if self.create_gap_s is not None:
+            start_s += self.lane.creation_wait(pull.i, pull.host.index, now)
         if start_s > 0:
             self._after(start_s, self._pull_started, pull)
         else:
@@ -1130,6 +1140,9 @@ class Simulation:
         # Time spent waiting for a host: until admission, until giving up, or until the end.
         waited_until = np.where(np.isnan(admit), np.where(np.isnan(end), self.duration_s, end), admit)
         completed = state == COMPLETED
+        # the first start's phases: its wait for its turn to be created, then the boot
+        boot = take("first_boot_s")
+        create_wait = np.where(np.isnan(boot), np.nan, 0.0 if self.create_wait_s is None else take("create_wait_s"))
         columns = {
             "id": self.ids[lo:hi],
             "platform": self.name,
@@ -1143,7 +1156,8 @@ class Simulation:
             "queue_s": waited_until - submit,
             "pull_s": take("pull_s"),
             "unpack_s": take("unpack_s"),
-            "boot_s": take("first_boot_s"),
+            "create_wait_s": create_wait,
+            "boot_s": boot,
             "cold_start": take("cold", bool),
             "cpu_demand_core_s": take("demand_s"),
             "cpu_unmet_core_s": np.maximum(take("unmet_s"), 0.0),

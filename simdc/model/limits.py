@@ -53,6 +53,10 @@ MAX_SPIKE_FACTOR = 1e6
 # are about 10^5-10^7 per second. Beyond it sums over a run overflow to inf.
 MAX_DEMAND = 1e9
 
+# Instances a host creates per second per core: Firecracker's is 5 (firecracker
+# docs/design.md); a million is far beyond any, and keeps 1 / (rate x cores) a normal double.
+MAX_CREATIONS_PER_CORE_PER_S = 1e6
+
 # (key, bound kind) -> why, appended to the error message.
 NOTES = {
     ("duration_s", "less_than_equal"): "10 years",
@@ -81,4 +85,5 @@ NOTES = {
     ("bandwidth_gbps", "less_than_equal"): "1000 x the fastest Ethernet, 800 Gbit/s",
     ("factor", "less_than_equal"): "a million-fold spike",
     ("requests_per_s", "less_than_equal"): "far above any web service",
+    ("creations_per_core_per_s", "less_than_equal"): "Firecracker's is 5",
 }

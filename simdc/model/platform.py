@@ -106,6 +106,13 @@ class VmPlatform(Spec):
     io_overhead: float = Field(default=0.10, ge=0,
                                description="extra time of fully I/O-bound work in a guest, as a share")
 
+    # How many instances one host can create per second, per host core: starts on a host
+    # take their turns in FIFO order, one every 1 / (rate x cores) s (simdc.engine.handlers,
+    # Lane.creation_wait); the wait is part of the start latency. None: no limit. No
+    # source gives a rate for a KVM/QEMU host (an assumption: README, "Assumptions"); the
+    # microvm preset sets Firecracker's.
+    creations_per_core_per_s: float | None = Field(default=None, gt=0, le=limits.MAX_CREATIONS_PER_CORE_PER_S,
+                                                   description="instances a host creates per second per core")
     # How a VM's size is chosen (simdc.engine.rules.vm_sizes). "as_given": the workload's
     # cpu_cores and memory_gib are the VM's size. "catalogue": the smallest size of
     # `catalogue` whose vCPUs hold the CPU need and whose memory holds the memory need plus
@@ -173,6 +180,10 @@ class ContainerPlatform(Spec):
     restart_policy: Literal["always", "never"] = "always"
     restart_backoff_s: float = Field(default=10.0, ge=0)
     restart_backoff_max_s: float = Field(default=300.0, ge=0)
+    # Instances a host creates per second per core (VmPlatform.creations_per_core_per_s).
+    # No source gives one for runc or Kata (an assumption: README, "Assumptions").
+    creations_per_core_per_s: float | None = Field(default=None, gt=0, le=limits.MAX_CREATIONS_PER_CORE_PER_S,
+                                                   description="instances a host creates per second per core")
     # Containers inside VMs: each host is split evenly into this many node VMs, and
     # containers are packed into the nodes. None: containers run on the host itself.
     nodes_per_host: int | None = Field(default=None, gt=0, le=limits.MAX_NODES_PER_HOST)
@@ -207,9 +218,10 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     # (firecracker-containerd), disk cloned. Virtualisation overhead: KVM's (VmPlatform).
     # Interference: no published figure; a minimal device model and its own kernel put
     # it below a full VM, taken as half the VM's sensitivities (an assumption).
+    # Creation rate: "5 microVMs per host core per second" (firecracker docs/design.md).
     "microvm": ("vm", {"overhead_mib": 2.5, "boot_s": {"median": 0.206, "p99": 0.246},
                        "image_source": "layers", "disk": "clone",
-                       "membw_sensitivity": 0.062, "io_sensitivity": 0.5}),
+                       "membw_sensitivity": 0.062, "io_sensitivity": 0.5, "creations_per_core_per_s": 5.0}),
     # runc: the ContainerPlatform defaults.
     "container": ("container", {}),
     # Kata-like: container rules, plus a VM per pod. Per-pod overhead: Kubernetes
