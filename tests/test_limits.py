@@ -65,6 +65,8 @@ def test_values_up_to_a_bound_are_accepted_and_above_it_refused(write_config, ke
     ("release", "workload.synthetic.sizes.0.memory_gib=1e300",
      ["--set workload.synthetic.sizes.0.memory_gib=1e300", "<= 49,152,000"]),
     ("host64g", "registry.bandwidth_gbps=1e30", ["registry.bandwidth_gbps", "<= 800,000", "Ethernet"]),
+    ("isolation", "platform.microvm.creations_per_core_per_s=5e-324", ["creations_per_core_per_s", ">= 1e-06"]),
+    ("isolation", "platform.microvm.creations_per_core_per_s=1e300", ["creations_per_core_per_s", "<= 1,000,000"]),
 ])
 def test_absurd_sizes_are_one_error_line_exit_2(config, setting, fragments):
     result = invoke("run", CONFIGS / f"{config}.toml", "--set", setting, "--no-write")

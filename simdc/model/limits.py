@@ -56,6 +56,9 @@ MAX_DEMAND = 1e9
 # Instances a host creates per second per core: Firecracker's is 5 (firecracker
 # docs/design.md); a million is far beyond any, and keeps 1 / (rate x cores) a normal double.
 MAX_CREATIONS_PER_CORE_PER_S = 1e6
+# ... and at least one creation per core in about 12 days: slower is no host, and a rate
+# near the smallest double makes the spacing inf (starts that never become ready).
+MIN_CREATIONS_PER_CORE_PER_S = 1e-6
 
 # (key, bound kind) -> why, appended to the error message.
 NOTES = {
@@ -86,4 +89,5 @@ NOTES = {
     ("factor", "less_than_equal"): "a million-fold spike",
     ("requests_per_s", "less_than_equal"): "far above any web service",
     ("creations_per_core_per_s", "less_than_equal"): "Firecracker's is 5",
+    ("creations_per_core_per_s", "greater_than_equal"): "one creation per core in about 12 days",
 }

@@ -111,7 +111,8 @@ class VmPlatform(Spec):
     # Lane.creation_wait); the wait is part of the start latency. None: no limit. No
     # source gives a rate for a KVM/QEMU host (an assumption: README, "Assumptions"); the
     # microvm preset sets Firecracker's.
-    creations_per_core_per_s: float | None = Field(default=None, gt=0, le=limits.MAX_CREATIONS_PER_CORE_PER_S,
+    creations_per_core_per_s: float | None = Field(default=None, ge=limits.MIN_CREATIONS_PER_CORE_PER_S,
+                                                   le=limits.MAX_CREATIONS_PER_CORE_PER_S,
                                                    description="instances a host creates per second per core")
     # How a VM's size is chosen (simdc.engine.rules.vm_sizes). "as_given": the workload's
     # cpu_cores and memory_gib are the VM's size. "catalogue": the smallest size of
@@ -182,7 +183,8 @@ class ContainerPlatform(Spec):
     restart_backoff_max_s: float = Field(default=300.0, ge=0)
     # Instances a host creates per second per core (VmPlatform.creations_per_core_per_s).
     # No source gives one for runc or Kata (an assumption: README, "Assumptions").
-    creations_per_core_per_s: float | None = Field(default=None, gt=0, le=limits.MAX_CREATIONS_PER_CORE_PER_S,
+    creations_per_core_per_s: float | None = Field(default=None, ge=limits.MIN_CREATIONS_PER_CORE_PER_S,
+                                                   le=limits.MAX_CREATIONS_PER_CORE_PER_S,
                                                    description="instances a host creates per second per core")
     # Containers inside VMs: each host is split evenly into this many node VMs, and
     # containers are packed into the nodes. None: containers run on the host itself.
