@@ -532,7 +532,10 @@ class Lane:
 
     # -- the handlers, the only ones of both lanes: each takes the event's time and value
     def on_end(self, clock: float, i: int) -> None:
-        """``i``'s lifetime is over: it leaves its host, completed (:meth:`finish`)."""
+        """``i``'s lifetime is over: it leaves its host, completed (:meth:`finish`), unless
+        it is backing off after an OOM kill: then its work was not done, and it ends
+        ``oom_killed`` (Kubernetes shows such a pod in CrashLoopBackOff, its container's
+        last state Terminated with reason OOMKilled; it never succeeded)."""
         was = self.state[i]
         if self.inline and was == RUNNING:
             j = self.host_of[i]
@@ -559,8 +562,12 @@ class Lane:
             if self.queue:
                 self.drain(clock, clock)
             return
-        if was == RUNNING or was == STARTING or was == BACKOFF:
+        if was == RUNNING or was == STARTING:
             self.finish(i, clock)
+        elif was == BACKOFF:  # on its host (booked), neither running nor starting
+            j = self.host_of[i]
+            self.take_off(i, j, clock)
+            self.leave(i, j, clock, clock, KILLED)
         elif was == QUEUED:  # resubmitted after a failure (or a drain), its time is up before it ran again
             self.state[i] = FAILED if self.sim.failure_kills[i] else EVICTED
             self.end_s[i] = clock

@@ -446,7 +446,9 @@ class HostState:
         stranded = stranded_gib(book_mem, allocatable, mem_used)
         if stranded > 0:
             self.stranded_s += stranded * dt
-        if resident or not self.power_off_idle:
+        # powered (rules.energy_j): off under repair; on while it holds instances, reboots or
+        # is in maintenance, and while idle unless idle hosts are switched off
+        if not self.repairing and (resident or self.out or not self.power_off_idle):
             self.energy_j += energy_j(self.power_idle_w, self.power_max_w, cores, dt, used_s)
         if self.out:
             self.down_s += dt

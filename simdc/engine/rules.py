@@ -365,6 +365,14 @@ def energy_j(power_idle_w, power_max_w, cores, on_s, cpu_used_core_s):
     Hölzle, IEEE Computer 2007), so over any span its integral is ``power_idle_w × on_s + (power_max_w − power_idle_w) ×
     cpu_used_core_s / cores``: one host over the run, or one interval of it (a sample's
     ``cpu_used`` × its step). Scalars or arrays that broadcast (a value per host).
+
+    The callers count a machine on (``on_s``) unless its physical host has failed and is
+    under repair, or it holds nothing with ``power_off_idle``. A failed server is off
+    until repaired, 0 W: the usual assumption of power-aware simulators (CloudSim Plus sets
+    a failed host inactive, HostSimple.setFailed, and an inactive host's power model
+    measures 0 W). A machine rebooting after a kernel failure, or down for maintenance
+    (drained, patched, rebooted), is on: at least idle power, whether or not idle hosts
+    are switched off.
     """
     return power_idle_w * on_s + (power_max_w - power_idle_w) * cpu_used_core_s / cores
 

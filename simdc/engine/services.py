@@ -76,7 +76,7 @@ def rollout_step(replicas: int, surge: int, unavailable: int, old: int, old_read
     return up, down
 
 
-def hpa_recommendation(current: int, ready: int, unready: int, demand_cores: float, cores_per_replica: float,
+def hpa_recommendation(current: int, ready: int, unready: int, usage_cores: float, cores_per_replica: float,
                        target: float, tolerance: float) -> int:
     """The replicas Kubernetes' HPA recommends for average CPU utilisation ``target`` (of
     the request), before its bounds and behaviour: ``ceil(ready × utilisation / target)``
@@ -85,10 +85,14 @@ def hpa_recommendation(current: int, ready: int, unready: int, demand_cores: flo
     whole request when scaling down; a direction that reverses so is no change
     (Kubernetes docs, "Horizontal Pod Autoscaling", Algorithm details;
     kubernetes/pkg/controller/podautoscaler/replica_calculator.go). No ready replica
-    (no metrics): ``current``."""
+    (no metrics): ``current``.
+
+    ``usage_cores``: the CPU the ``ready`` replicas use, in cores (what the metrics API
+    reports: cgroup usage, so at most each replica's limit; demand its replicas could not
+    serve is not in it). Utilisation is ``usage_cores / (ready × cores_per_replica)``."""
     if ready == 0:
         return current
-    utilisation = demand_cores / (ready * cores_per_replica)
+    utilisation = usage_cores / (ready * cores_per_replica)
     ratio = utilisation / target
     if abs(ratio - 1) <= tolerance:
         return current
@@ -659,7 +663,9 @@ class Controller:
         live = self._live(k)
         ready = sum(1 for i in live if i in self.ready)
         current = self.desired[k]
-        rec = hpa_recommendation(current, ready, len(live) - ready, self._demand_at(k, now), self.specs[k].cpu_cores,
+        # the HPA reads what the ready replicas used (no clairvoyance: not the demand they left unserved)
+        usage = self._served(k, self._demand_at(k, now), ready)
+        rec = hpa_recommendation(current, ready, len(live) - ready, usage, self.specs[k].cpu_cores,
                                  scale.target_utilisation, scale.tolerance)
         rec = min(max(rec, scale.min_replicas), scale.max_replicas)
         window = self.recommendations[k]
@@ -851,7 +857,13 @@ class Controller:
         ready = sum(1 for i in live if i in self.ready)
         demand = self._demand_at(k, now)
         self.series.append((now, self.specs[k].name, demand, ready, len(live), self.desired[k],
-                            min(demand, ready * self.specs[k].cpu_cores)))
+                            self._served(k, demand, ready)))
+
+    def _served(self, k: int, demand_cores: float, ready: int) -> float:
+        """Cores of ``demand_cores`` service ``k``'s ``ready`` replicas serve: each up to its
+        ``cpu_cores`` (a container's limit, a VM's vCPUs). The services table records it and
+        the HPA reads it as the replicas' usage."""
+        return min(demand_cores, ready * self.specs[k].cpu_cores)
 
     # --- tables --------------------------------------------------------------------
 

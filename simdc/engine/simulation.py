@@ -65,7 +65,7 @@ FINAL_OUTCOME = {
     BACKOFF: "running_at_end",
     COMPLETED: "completed",
     REJECTED: "rejected",
-    KILLED: "oom_killed",
+    KILLED: "oom_killed",  # OOM-killed and not restarted (restart_policy never), or its lifetime ended in back-off
     FAILED: "failed",  # lost to a host or kernel failure: not placed again before it gave up or its end
     EVICTED: "evicted",  # moved off a drained host by a restart, and then refused (engine/migration.py)
 }

@@ -112,9 +112,11 @@ class ReleaseSpec(Spec):
 
 class AutoscaleSpec(Spec):
     """A horizontal autoscaler: Kubernetes' HPA on average CPU utilisation of the ready
-    replicas (defaults from the Kubernetes docs, "Horizontal Pod Autoscaling": 15 s sync
-    period, 0.1 tolerance, 300 s scale-down stabilisation window; scale-up by at most
-    the larger of 100 % and 4 replicas per 15 s, the default ``behavior``)."""
+    replicas, from their usage: what they serve, at most their cores each, never the
+    demand they leave unserved, which no metric shows (defaults from the Kubernetes docs,
+    "Horizontal Pod Autoscaling": 15 s sync period, 0.1 tolerance, 300 s scale-down
+    stabilisation window; scale-up by at most the larger of 100 % and 4 replicas per
+    15 s, the default ``behavior``)."""
 
     min_replicas: int = Field(default=1, ge=1)
     max_replicas: int = Field(ge=1, le=10_000)

@@ -45,7 +45,10 @@ def old_advance(self: HostState, now: float) -> None:
     stranded = stranded_gib(book_mem, self.allocatable, self.mem_used)
     if stranded > 0:
         self.stranded_s += stranded * dt
-    if resident or not self.power_off_idle:
+    # powered: since the power rule changed on purpose (off under repair; on while out
+    # rebooting or in maintenance), the oracle says it the plain way
+    powered = (resident > 0 or not self.power_off_idle or self.out) and not self.repairing
+    if powered:
         self.energy_j += energy_j(self.power_idle_w, self.power_max_w, self.cores, dt, used * dt)
     if self.out:
         self.down_s += dt
@@ -86,8 +89,8 @@ def test_advance_gives_the_integrals_the_old_advance_gave(cores, memory, base, p
                 host.booked.release(0, *booked[-1])
             elif what == "usage":
                 host.cpu_demand, host.cpu_clip, host.mem_used = a * 1.5, b if flag else 0.0, b * 4
-            elif what == "out":
-                host.out = flag
+            elif what == "out":  # out for repair (a > 32) or for a reboot or maintenance
+                host.out, host.repairing = flag, flag and a > 32.0
             elif what == "reclaim":
                 host.reclaiming, host.swapped = flag, a if flag else 0.0
         if what == "book":

@@ -92,6 +92,25 @@ def test_oom_killer_takes_the_container_furthest_above_its_request(tmp_path):
     assert (series["mem_used_gib"] <= 10 + 1e-9).all()
 
 
+@pytest.mark.parametrize("lifetime_s, outcome", [(105.0, "oom_killed"), (150.0, "completed")])
+def test_a_lifetime_ending_in_back_off_is_oom_killed_not_completed(tmp_path, lifetime_s, outcome):
+    """As above, a is killed at 100 s and restarts after the 10 s back-off, at 110 s (its
+    usage from the start again: 1 GiB). A lifetime ending at 105 s finds it backing off,
+    its work not done (Kubernetes: CrashLoopBackOff, last state OOMKilled): oom_killed.
+    One ending at 150 s finds it running again: completed. Either way it leaves at its end."""
+    rows = [row("a", 1, 2, 0.1, 1, duration=lifetime_s), row("b", 1, 2, 0.1, 1), row("c", 1, 4, 0.1, 1)]
+    usage = [("a", 0, 0.1, 1), ("a", 100, 0.1, 6), ("b", 0, 0.1, 1), ("b", 100, 0.1, 3),
+             ("c", 0, 0.1, 1), ("c", 100, 0.1, 2)]
+    results = run_trace(tmp_path, rows, cores=8, memory_gib=10, platform="container", usage=usage,
+                        duration_s=200.0, sample_every_s=1.0)
+    a = results.instances.set_index("id").loc["a"]
+    assert (a["outcome"], a["end_s"], a["oom_kills"]) == (outcome, lifetime_s, 1)
+    assert a["restarts"] == (1 if outcome == "completed" else 0)
+    summary = results.summary.iloc[0]
+    assert summary["oom_killed"] == (outcome == "oom_killed")
+    assert summary["completed"] + summary["oom_killed"] + summary["running_at_end"] == summary["submitted"] == 3
+
+
 def test_restart_policy_never_leaves_the_victim_oom_killed(tmp_path):
     rows = [row("a", 1, 2, 0.1, 1), row("b", 1, 2, 0.1, 1)]
     usage = [("a", 0, 0.1, 1), ("a", 50, 0.1, 9), ("b", 0, 0.1, 2)]
@@ -192,6 +211,10 @@ def test_contention_invariants_hold_on_random_workloads(p):
     summary = results.summary.set_index("platform")
     outcomes = ["completed", "rejected", "oom_killed", "evicted", "running_at_end", "queued_at_end"]
     assert (summary[outcomes].sum(axis=1) == summary["submitted"]).all()
+    # an instance gone at its end is oom_killed exactly when its last kill had no restart
+    # after it (never restarted, or its lifetime ended in the back-off), else completed
+    ended = inst[inst["outcome"].isin(["completed", "oom_killed"])]
+    assert ((ended["outcome"] == "oom_killed") == (ended["oom_kills"] > ended["restarts"])).all()
     # The host's integral of unmet demand is the sum of the instances' own.
     by_platform = inst.groupby("platform", observed=True)["cpu_unmet_core_s"].sum()
     for platform in ("vm", "container"):

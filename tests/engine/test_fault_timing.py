@@ -5,6 +5,7 @@ kernel reboot never ends a repair early, and a resubmitted victim waits afresh
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings, strategies as st
 
 import simdc
@@ -111,3 +112,62 @@ def test_a_resubmitted_victims_wait_is_timed_from_its_resubmission(tmp_path):
     b = stale_wait(tmp_path, 1000.0).loc["b"]
     assert b["outcome"] != "completed"
     assert b["end_s"] == 450.0
+
+
+# --- power while down ------------------------------------------------------------------
+
+IDLE_W, MAX_W = 100.0, 300.0
+
+
+def repair_s_within(failures: list[tuple[int, float]], host: int) -> float:
+    """Seconds ``host`` spends under repair before the horizon, from the failure list alone."""
+    return sum(min(end, HORIZON_S) - start for start, end in repair_windows(failures, host))
+
+
+@settings(max_examples=15, deadline=None)
+@given(host_faults, kernel_faults)
+def test_a_host_under_repair_draws_nothing_and_a_rebooting_one_draws(faults, kernel_failures):
+    """Hosts on always (power_off_idle false): each machine's energy is the linear power
+    model over the time it is powered, idle W × (horizon − its host's repair time, from
+    the failure list alone) + (max − idle) W × its core-seconds used ÷ its cores. A kernel
+    reboot leaves the machine powered; a failed host is off until repaired."""
+    host_failures = [[j, float(t)] for j, t, _ in faults]
+    kernel_failures = kernel_failures + [[j, float(t - before)] for j, t, before in faults if before]
+    results = simdc.simulate(validate({
+        "simulation": {"duration_s": HORIZON_S, "seed": 2, "platforms": ["vm", "container"],
+                       "sample_every_s": 600.0},
+        "cluster": {"hosts": [{"cpu_cores": 16, "memory_gib": 64, "count": 2, "power_idle_w": IDLE_W,
+                               "power_max_w": MAX_W}]},
+        "faults": {"host_failures": host_failures, "kernel_failures": kernel_failures,
+                   "host_repair_s": REPAIR_S, "kernel_repair_s": REBOOT_S, "on_failure": "resubmit"},
+        "workload": {"synthetic": {"arrival_rate_per_s": 0.05, "lifetime_s": {"mean": 600},
+                                   "sizes": [{"cpu_cores": 1, "memory_gib": 2, "weight": 1}]}},
+    }))
+    for h in results.hosts.itertuples():
+        on_s = HORIZON_S - repair_s_within(host_failures, h.physical_host)
+        expected_j = IDLE_W * on_s + (MAX_W - IDLE_W) * h.cpu_used_core_s / h.cpu_cores
+        assert h.energy_kwh * 3.6e6 == pytest.approx(expected_j, rel=1e-9), (h.platform, h.host)
+
+
+def test_idle_hosts_switched_off_still_draw_while_rebooting_or_in_maintenance():
+    """Nothing runs (no arrivals) and idle hosts are off: host 0's kernel fails at 1000
+    (containers: the host reboots for 60 s) and again at 2000, 100 s into a repair (down
+    already: no reboot); host 1 is drained at 500 and down 300 s for maintenance. Energy
+    is idle power over exactly those powered spans: 60 s of reboot on host 0 (containers
+    only: a VM platform's kernel failure strikes one VM), 300 s of maintenance on host 1."""
+    results = simdc.simulate(validate({
+        "simulation": {"duration_s": HORIZON_S, "seed": 2, "platforms": ["vm", "container"],
+                       "sample_every_s": 600.0},
+        "cluster": {"power_off_idle": True,
+                    "hosts": [{"cpu_cores": 16, "memory_gib": 64, "count": 2, "power_idle_w": IDLE_W,
+                               "power_max_w": MAX_W}]},
+        "faults": {"host_failures": [[0, 1900.0]], "kernel_failures": [[0, 1000.0], [0, 2000.0]],
+                   "host_repair_s": REPAIR_S, "kernel_repair_s": REBOOT_S},
+        "maintenance": {"drains": [[1, 500.0]], "maintenance_s": 300.0},
+        "workload": {"synthetic": {"arrival_rate_per_s": 1e-9}},
+    }))
+    energy_j = results.hosts.set_index(["platform", "host"])["energy_kwh"] * 3.6e6
+    assert energy_j[("container", 0)] == pytest.approx(IDLE_W * REBOOT_S, rel=1e-12)
+    assert energy_j[("vm", 0)] == 0.0
+    for platform in ("vm", "container"):
+        assert energy_j[(platform, 1)] == pytest.approx(IDLE_W * 300.0, rel=1e-12)

@@ -156,7 +156,8 @@ def test_hpa_replicas_after_a_step_match_the_algorithm_by_hand_at_each_sync():
     max(2×, +4) a sync, scale-down to the highest recommendation of the last 300 s:
 
     - t=15: 2 ready at 100 %: ratio 2 → 4. t=30…285: 4 at 50 %: ratio 1 → 4.
-    - t=300: 4 at 250 %: 20, limited to 8. t=315: 8 at 125 %: 20, limited to 16.
+    - t=300: 4 use their 4 cores of the 10 asked, 100 % (usage, not demand): ratio 2 → 8.
+      t=315: 8 at 100 %: ratio 2 → 16.
       t=330: 16 at 62.5 %: ratio 1.25 → 20. Then 20 at 50 %: 20.
     - t=600: 20 at 10 %: recommends 4, but 20 was recommended in the last 300 s (until
       585 s): 20 until t=885; t=900: the window holds only 4s → 4.
@@ -171,14 +172,62 @@ def test_hpa_replicas_after_a_step_match_the_algorithm_by_hand_at_each_sync():
     assert series.loc[302.0, "ready"] == 8 and series.loc[317.0, "ready"] == 16
 
 
+def test_hpa_reads_the_usage_served_not_the_demand_left_unserved():
+    """2-core replicas (usage capped at their 2 cores: limit ÷ request = 1), target 60 %,
+    5 up at the start serving 8 cores, 24 from 300 s. A Kubernetes HPA reads the pods' CPU
+    usage, which cannot exceed their limit, so it cannot see the 10 cores left unserved at
+    300 s (Kubernetes docs, "Horizontal Pod Autoscaling"; CALIBRATION.md: desired =
+    ceil(current × metric / target), tolerance 0.1). By hand:
+
+    - t=15: 5 ready use 8 of 10 cores, 80 %: ratio 1.33 → ceil(6.67) = 7. Then 8 / 14 =
+      57 %: ratio 0.95, within 0.1 → 7.
+    - t=300: 7 ready use 14 of the 24 cores asked, 100 %: ratio 1.67 → ceil(11.67) = 12
+      (reading the demand, 171 %, it would jump to 20, cut to the scale-up limit 14).
+    - t=315: 12 ready (a 2 s start and 5 s readiness) use 24 of 24, 100 % → 20.
+    - t=330 on: 20 use 24 of 40, 60 % → 20.
+    """
+    cfg = config([web(replicas=5, cpu_cores=2, memory_gib=4, readiness_s=5, running_at_start=True,
+                      demand={"cores": 8.0, "steps": [[300, 24.0]]},
+                      autoscale={"min_replicas": 2, "max_replicas": 40, "target_utilisation": 0.6})],
+                 duration_s=600.0)
+    series = runs(cfg)["container"].services.groupby("t_s").last()
+    expected = {15: 7, 30: 7, 285: 7, 300: 12, 315: 20, 330: 20, 585: 20}
+    for t, desired in expected.items():
+        assert series.loc[float(t), "desired"] == desired, t
+
+
+@settings(max_examples=15, deadline=None)
+@given(start=st.integers(1, 6), cores=st.sampled_from([1.0, 2.0]), target=st.sampled_from([0.5, 0.6, 0.8]),
+       jump=st.floats(2.0, 20.0))
+def test_hpa_grows_at_most_limit_over_target_a_sync(start, cores, target, jump):
+    """Whatever the demand, a replica uses at most its cores, so utilisation is at most
+    100 % of the request and one sync raises the replicas at most to ceil(ready / target)
+    (ready <= current): never to the scale-up limit on unserved demand alone."""
+    demand = start * cores * target
+    cfg = config([web(replicas=start, cpu_cores=cores, running_at_start=True,
+                      demand={"cores": demand, "steps": [[120, demand * jump]]},
+                      autoscale={"max_replicas": 200, "target_utilisation": target})],
+                 duration_s=300.0, platforms=("container", "vm"))
+    for name, run in runs(cfg).items():
+        rows = run.services
+        desired = rows["desired"].to_numpy()
+        before = np.concatenate([[start], desired[:-1]])
+        ready = rows["ready"].to_numpy()
+        grew = desired > before
+        assert (desired[grew] <= np.ceil(np.maximum.accumulate(ready)[grew] / target - 1e-9)).all(), name
+
+
 def test_hpa_recommendation_follows_the_formula_tolerance_and_unready_pods():
     """desired = ceil(current × metric / target); within 10 % no change; unready pods
     count as idle when scaling up (Kubernetes docs, Algorithm details)."""
-    assert hpa_recommendation(4, 4, 0, demand_cores=3.0, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 6
-    assert hpa_recommendation(4, 4, 0, demand_cores=2.1, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 4
-    # 2 ready at 150 %, 2 unready as 0 %: average 75 % → ceil(4 × 1.5) = 6
-    assert hpa_recommendation(4, 2, 2, demand_cores=3.0, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 6
-    assert hpa_recommendation(4, 0, 4, demand_cores=3.0, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 4
+    assert hpa_recommendation(4, 4, 0, usage_cores=3.0, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 6
+    assert hpa_recommendation(4, 4, 0, usage_cores=2.1, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 4
+    # 2 ready at 75 %: ratio 1.5, up; with the 2 unready as 0 % the average is 37.5 %,
+    # below the target: the direction reverses, so no change
+    assert hpa_recommendation(4, 2, 2, usage_cores=1.5, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 4
+    # 2 ready at 100 %, 2 unready as 0 %: average 50 % = target → no change (not 2 × 2 / 0.5 = 8)
+    assert hpa_recommendation(4, 2, 2, usage_cores=2.0, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 4
+    assert hpa_recommendation(4, 0, 4, usage_cores=0.0, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 4
 
 
 def test_vms_scale_slower_than_containers_and_leave_more_demand_unserved():
