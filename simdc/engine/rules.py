@@ -368,9 +368,10 @@ def energy_j(power_idle_w, power_max_w, cores, on_s, cpu_used_core_s):
 
     The callers count a machine on (``on_s``) unless its physical host has failed and is
     under repair, or it holds nothing with ``power_off_idle``. A failed server is off
-    until repaired, 0 W: the usual assumption of power-aware simulators (CloudSim Plus sets
-    a failed host inactive, HostSimple.setFailed, and an inactive host's power model
-    measures 0 W). A machine rebooting after a kernel failure, or down for maintenance
+    until repaired, 0 W: the usual assumption of power-aware simulators (CloudSim Plus:
+    ``HostAbstract.setFailed(true)`` makes the host inactive, and
+    ``PowerModelHostSimple.getPowerMeasurement`` gives an inactive host no power;
+    github.com/cloudsimplus/cloudsimplus, org/cloudsimplus/hosts and power/models). A machine rebooting after a kernel failure, or down for maintenance
     (drained, patched, rebooted), is on: at least idle power, whether or not idle hosts
     are switched off.
     """
