@@ -1030,6 +1030,25 @@ def check_frame(frame: pd.DataFrame, path: Path, table: str, fields: Sequence[Fi
 # --- building the results ----------------------------------------------------------------
 
 
+def instance_ids(ids: np.ndarray) -> np.ndarray:
+    """One type for a table's instance ids, whatever the reader built them in: integers
+    (an object array of Python ints, as a Parquet ``int32`` column read row by row gives)
+    as int64, as pyarrow stores them and reads them back, so that a table in memory, spilled
+    or written has one dtype; a mix of integers and text, or integers beyond int64, as
+    text. Any other array is returned as it is."""
+    if ids.dtype != object or not len(ids):
+        return ids
+    kind = pd.api.types.infer_dtype(ids, skipna=False)
+    if kind == "integer":
+        try:
+            return ids.astype(np.int64)
+        except OverflowError:
+            return ids.astype(str).astype(object)
+    if kind in ("mixed-integer", "mixed-integer-float"):
+        return ids.astype(str).astype(object)
+    return ids
+
+
 def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, cpu_used=None,
               memory_used_gib=None, kind="service", priority=0, cpu_limit=None,
               memory_limit_gib=None, censored=None, job=None) -> pd.DataFrame:
@@ -1063,7 +1082,7 @@ def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, c
         broken |= ~np.isfinite(values)
     broken |= (submit < 0) | (columns["duration_s"] <= 0) | (columns["cpu_cores"] <= 0) | (columns["memory_gib"] <= 0)
     broken |= (columns["cpu_used"] < 0) | (columns["memory_used_gib"] < 0)
-    ids = np.asarray(id)
+    ids = instance_ids(np.asarray(id))
     if broken.any():
         i = int(np.flatnonzero(broken)[0])
         raise InputError(f"{source}: instance {shown(ids[i])} converts to values out of range "
