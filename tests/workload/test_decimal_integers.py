@@ -22,7 +22,8 @@ FORMATS = {
                {0: "time", 2: "job_id", 3: "task_index"}),
     "google2019": ("google2019_instance_events_ep1dsid/instance-sample.csv", "instance-sample.csv", 1,  # 999 rows
                    {0: "time", 2: "collection_id", 4: "instance_index"}),
-    "alibaba2017": ("alibaba_v2017/batch_task.csv", "batch_task.csv", 1, {0: "create_timestamp", 2: "job_id", 3: "task_id"}),
+    "alibaba2017": ("alibaba_v2017/batch_task.csv", "batch_task.csv", 1,
+                    {0: "create_timestamp", 2: "job_id", 3: "task_id"}),
     "azure": ("azure_v2_2019/vmtable_subset_20vms_longest.csv", "vmtable.csv", 1, {3: "vmcreated"}),
 }
 ROWS = 1000  # all of google2019's sample (its first rows make no instance)
