@@ -277,6 +277,9 @@ def _parquet_parts(path: Path, names: list[str], batch_rows: int = 1 << 20):
                 column = batch.column(name)
                 if name == "id" and pa.types.is_integer(column.type) and column.null_count == 0:
                     values[name] = column.to_numpy().astype(np.int64)  # integer ids stay integers
+                elif name == "id" and _whole_floats(column):  # integer ids stored as floats: "1.0", which
+                    # the ids' reading takes as the integers they are, and notes (common.decimal_integers)
+                    values[name] = pa.array([None if v is None else repr(v) for v in column.to_pylist()], pa.string())
                 elif name == "parents" and (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):
                     values[name] = pa.array([None if ids is None else " ".join(str(i) for i in ids)
                                              for ids in column.to_pylist()], pa.string())  # a list of ids: as text
@@ -285,6 +288,15 @@ def _parquet_parts(path: Path, names: list[str], batch_rows: int = 1 << 20):
             yield values, rows
     except (OSError, pa.ArrowException) as err:
         raise InputError(f"{path}: cannot read as Parquet: {str(err).strip()[:200]}") from None
+
+
+def _whole_floats(column: pa.Array) -> bool:
+    """Whether ``column`` is of floats, every one finite and whole."""
+    if not pa.types.is_floating(column.type):
+        return False
+    values = column.to_numpy(zero_copy_only=False)
+    values = values[~np.isnan(values)]
+    return bool(np.isfinite(values).all() and (values % 1 == 0).all())
 
 
 class _Deferred:

@@ -100,3 +100,22 @@ def test_a_large_integer_written_as_a_decimal_is_read_exactly(tmp_path, written)
                                                  "9007199254740993,0,10,1,1", f"{written},1,10,1,1"])
     with pytest.raises(Exception, match=r"line 3: id appears more than once"):
         read_trace([twice], "simdc")
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ids=st.lists(st.integers(-(2**53), 2**53), min_size=1, max_size=8, unique=True))
+def test_integer_ids_stored_as_floats_in_parquet_are_those_integers_and_noted(ids, tmp_path_factory):
+    """pandas stores an integer column with a gap as floats: simdc's own Parquet with its
+    ids so stored reads them as the integers, as the same file with int64 ids does."""
+    folder = tmp_path_factory.mktemp("own")
+    n = len(ids)
+    table = {"submit_s": [float(k) for k in range(n)], "duration_s": [10.0] * n, "cpu_cores": [1.0] * n,
+             "memory_gib": [1.0] * n}
+    pd.DataFrame({"id": [float(i) for i in ids], **table}).to_parquet(folder / "floats.parquet")
+    pd.DataFrame({"id": ids, **table}).to_parquet(folder / "ints.parquet")
+    floats, ints = read_trace([folder / "floats.parquet"], "simdc"), read_trace([folder / "ints.parquet"], "simdc")
+    pd.testing.assert_frame_equal(floats.instances, ints.instances, check_exact=True)
+    said = [note for note in floats.notes if "written as a decimal" in note]
+    assert len(said) == 1 and said[0].startswith(f"{folder / 'floats.parquet'}: row 1: id "), said
+    assert f"in {n:,} row" in said[0]
+    assert not any("written as a decimal" in note for note in ints.notes)
