@@ -26,9 +26,9 @@ Only this entry point does it: a program that calls the CLI otherwise (tests, ty
 ``CliRunner``) keeps its collector as it is.
 """
 
-import atexit
-import gc
-import signal
+import atexit  # builtin and loaded modules only up here: an interrupt while this module
+import gc  # loads is outside main()'s handler (signal is imported where it is used)
+import os
 import sys
 
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, the shell's convention
@@ -36,17 +36,20 @@ INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, the shell's convention
 
 _loading = False  # main() turned the collector off while the command's modules load
 _interrupt_said = False  # the command printed its own line for a Ctrl-C (said_interrupted)
+_interrupted = False  # the command ends on an interrupt, reported: it exits 130 (_exit_interrupted)
 
 
 def main() -> None:
     global _loading, _interrupt_said
-    _interrupt_said = False
-    atexit.unregister(gc.freeze)  # registered once, however often main runs in a process
-    atexit.register(gc.freeze)  # see the module's docstring
-    if gc.isenabled():  # off while the modules load (module docstring); left as it was found
-        gc.disable()
-        _loading = True
-    try:
+    try:  # from the first line: an interrupt anywhere in here is said in one line
+        _interrupt_said = False
+        for done in (_exit_interrupted, gc.freeze):  # registered once, however often main runs in a process
+            atexit.unregister(done)
+        atexit.register(_exit_interrupted)  # first registered, so the last to run (_exit_interrupted)
+        atexit.register(gc.freeze)  # see the module's docstring
+        if gc.isenabled():  # off while the modules load (module docstring); left as it was found
+            gc.disable()
+            _loading = True
         from typer import Abort, BadParameter
 
         from simdc.cli import app
@@ -119,14 +122,47 @@ def _ignore_interrupts() -> None:
     """After an interrupt has been reported: a SIGINT that arrives while the interpreter
     shuts down (a second Ctrl-C, or one re-sent by a library that saw the first, as
     pyarrow's signal handling does) would otherwise find SIGINT's default action restored
-    by the interpreter's finalisation and kill the process, exit -2 instead of 130."""
+    by the interpreter's finalisation and kill the process, exit -2 instead of 130. And
+    the process ends with exit code 130 once the exit handlers have run
+    (:func:`_exit_interrupted`)."""
+    import signal
+
+    global _interrupted
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _interrupted = True
+
+
+def _exit_interrupted() -> None:
+    """At exit, the last exit handler (:func:`main` registers it first): after a reported
+    interrupt, end the process with exit code 130 here, its output flushed.
+
+    Python's own exit would otherwise, now and then, kill the process with SIGINT (exit
+    −2) after the line was printed: ``Py_RunMain`` re-raises SIGINT with its default
+    action (``exit_sigint``: SIG_DFL, then ``kill(getpid(), SIGINT)``) whenever its flag
+    ``_Py_UnhandledKeyboardInterrupt`` is set, and a KeyboardInterrupt that passes through
+    code the interpreter runs for itself sets it even when :func:`main` caught the
+    interrupt and exits with 130 (seen with ``python -m simdc`` interrupted ~0.3-0.5 s in,
+    while the CLI's modules load: strace shows SIGINT set to SIG_DFL and sent to itself
+    after "interrupted"). Only the interpreter's teardown after the exit handlers is
+    skipped, which :func:`gc.freeze` made a formality already."""
+    if not _interrupted:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):  # closed, or replaced by something without flush
+            pass
+    os._exit(INTERRUPTED_EXIT_CODE)
 
 
 if __name__ == "__main__":
     # ``python -m simdc`` runs this file as ``__main__``, and the CLI imports it again as
     # ``simdc.__main__``: run that copy's main, whose state (said_interrupted, loaded)
     # the CLI sets, or a command's own "interrupted" line would be followed by a second
-    from simdc.__main__ import main as _main
+    try:
+        from simdc.__main__ import main as _main
 
-    _main()
+        _main()
+    except KeyboardInterrupt:  # before main()'s own handler (this module loading again): the same line and code
+        print("interrupted", file=sys.stderr)
+        sys.exit(INTERRUPTED_EXIT_CODE)

@@ -740,7 +740,7 @@ def plan(
 def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
     """The plan's table on stdout (and, for fewest hosts, the SLOs out of reach on stderr)."""
     if minimise == "cost":
-        print_table(cost_plan_table(result.plan, slos, max_hosts))
+        print_table(cost_plan_table(result, slos, max_hosts))
         _print_floors(result, max_hosts)
         return
     table = Table(title="fewest hosts meeting every SLO (value there, and its margin)", title_justify="left")
@@ -810,18 +810,23 @@ def out_of_reach(evaluations: pd.DataFrame, slos: list) -> list[str]:
     return notes
 
 
-def cost_plan_table(plan: pd.DataFrame, slos: list, max_hosts: int) -> Table:
-    """The ``--minimise cost`` plan for people: a row per platform and host group, the
-    fewest hosts of the group meeting the SLOs, their cost and carbon; the cheapest marked."""
+def cost_plan_table(result, slos: list, max_hosts: int) -> Table:
+    """The ``--minimise cost`` plan (a :class:`~simdc.planning.PlanResult`) for people: a
+    row per platform and host group, the fewest hosts of the group meeting the SLOs, their
+    cost and carbon; the cheapest marked. A group that meets them at no count says so in
+    its hosts column as the fewest-hosts table does: ``none`` where a run showed no count
+    can (the note after the table says why), ``> max_hosts`` where none up to it did; its
+    cost columns are empty (no fleet of that group meets the SLOs, so there is no cost)."""
     table = Table(title="cheapest host group per platform meeting every SLO (* the cheapest)", title_justify="left")
     for name in ("platform", "group"):
         table.add_column(name)
     for name in ("hosts", "cost", "cost per instance-hour", "kgCO2eq", *map(str, slos)):
         table.add_column(name, justify="right")
-    for row in plan.to_dict("records"):
+    for row in result.plan.to_dict("records"):
         needed = row["hosts_needed"]
         if needed is None or needed != needed:
-            table.add_row(str(row["platform"]), str(row["group"]), f"> {max_hosts}", *["–"] * (3 + len(slos)))
+            table.add_row(str(row["platform"]), str(row["group"]), _never(result, row, max_hosts),
+                          *["–"] * (3 + len(slos)))
             continue
         table.add_row(str(row["platform"]), f"{row['group']}{' *' if row['cheapest'] else ''}", f"{int(needed)}",
                       f"{row['cost']:,.2f}", f"{row['cost_per_instance_hour']:,.4f}", f"{row['carbon_kgco2eq']:,.1f}",

@@ -222,6 +222,19 @@ def _repeats(column) -> bool:
 SPILLED = ("instances", "timeseries")  # the tables a spilled run keeps on disk
 
 
+def read_instances(path: Path) -> pd.DataFrame:
+    """An instances table from its Parquet file, with the dtypes it had in memory: a
+    table of no rows keeps its ``outcome`` categories (Parquet keeps a category column's
+    values only with rows that use them)."""
+    table = pd.read_parquet(path)
+    outcome = table["outcome"] if "outcome" in table else None
+    if outcome is not None and not len(table) and isinstance(outcome.dtype, pd.CategoricalDtype):
+        from simdc.engine.simulation import OUTCOMES  # only for an empty table: the engine's import is dear
+
+        table["outcome"] = pd.Categorical([], categories=list(OUTCOMES))
+    return table
+
+
 class SpilledResults(Results):
     """The results of a spilled run (:func:`simdc.simulate`, when the tables would not fit
     in memory): ``instances`` and ``timeseries`` are Parquet files in ``folder``; every
@@ -256,7 +269,7 @@ class SpilledResults(Results):
         held = self._held.get(name)
         table = held() if isinstance(held, weakref.ref) else held
         if table is None:
-            table = pd.read_parquet(self.path(name))
+            table = read_instances(self.path(name)) if name == "instances" else pd.read_parquet(self.path(name))
             self._held[name] = weakref.ref(table)
         return table
 
@@ -775,7 +788,7 @@ def load_results(directory: str | Path) -> Results:
         config=config,
         summary=_read(directory / "summary.csv", "CSV", lambda path: pd.read_csv(path, dtype={"platform": str}),
                       needs=("platform",)),
-        instances=_read(directory / "instances.parquet", "Parquet", pd.read_parquet, needs=("platform", "id")),
+        instances=_read(directory / "instances.parquet", "Parquet", read_instances, needs=("platform", "id")),
         timeseries=_read(directory / "timeseries.parquet", "Parquet", pd.read_parquet,
                          needs=("platform", "t_s", "host")),
         hosts=_read(directory / "hosts.csv", "CSV", lambda path: pd.read_csv(

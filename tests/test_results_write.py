@@ -149,9 +149,7 @@ def test_every_example_config_reads_back_equal(name, tmp_path):
     out = results.write(tmp_path / "run")
     back = load_results(out)
     for table in TABLES:
-        # (opendc.toml's instance ids are integers in an object column: they come back
-        # int64, as from to_parquet)
-        assert_same_frame(getattr(back, table), getattr(results, table).infer_objects())
+        assert_same_frame(getattr(back, table), getattr(results, table))  # opendc.toml's integer ids: int64 in both
     for table in ("instances", "timeseries", "workload"):
         getattr(results, table).to_parquet(tmp_path / "main.parquet", index=False)  # main's way
         assert pq.read_table(out / f"{table}.parquet").equals(pq.read_table(tmp_path / "main.parquet")), table

@@ -144,13 +144,15 @@ def _with_services(name, platform, hosts, instances, duration_s, sample_every_s,
     requested = table["requested_s"].to_numpy(float).copy()
     requested[removed] = (end - table["first_ready_s"].to_numpy(float))[removed]
     table["requested_s"] = requested
+    pools = sim.services.warm_pools(admit)
     keep = sim.services.used_rows()
     table = table[keep].reset_index(drop=True)
     asked = rows.loc[keep].reset_index(drop=True)  # the workload's rows (all their columns), then the replicas'
     warnings = tuple(f"{name}: service {plan.services[k].name!r} used all {len(plan.pools[k][0]):,} replica rows of a "
                      "version and created no more (simdc.engine.services.pool_size); its numbers after that are "
                      "short of replicas" for k in sorted(sim.services.exhausted))
-    return replace(run, instances=table, services=series, releases=releases, requests=asked, warnings=warnings)
+    return replace(run, instances=table, services=series, releases=releases, requests=asked, warnings=warnings,
+                   warm_pools=pools)
 
 
 def _finished(sim: FastLane, run: PlatformRun, lane: str) -> PlatformRun:

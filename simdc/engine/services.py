@@ -562,6 +562,11 @@ class Controller:
         self.drawn: dict[int, tuple] = {}
         self.warm = [spec.autoscale.warm_pool if spec.autoscale is not None and sim.vm else 0
                      for spec in self.specs]
+        # The warm pools' books: every VM taken is used (its replica placed on a host) or
+        # returned (its replica never placed: pending, removed, or still waiting at the end).
+        self.taken_from_pool: dict[int, int] = {}  # replica -> its take (a serial), until placed or returned
+        self.void_refills: set[int] = set()  # takes returned: their refill timers do nothing
+        self.pool_counts = [{"taken": 0, "used": 0, "returned": 0} for _ in self.specs]
 
     def _bounded(self, k: int, replicas: int) -> int:
         scale = self.specs[k].autoscale
@@ -608,6 +613,8 @@ class Controller:
         """Replica ``i`` left its host or was turned away: reconcile its service, at this
         instant but after the engine's step is done."""
         k = self._service(i)
+        if i in self.taken_from_pool:
+            self._settle_warm_vm(k, i)
         drawn = self.drawn.pop(i, None)
         if drawn is not None:  # off its host, its layers unpinned: the next start pins and pays them
             self.sim.start_s[i], self.sim.copy_gib[i], self.sim.needs[i] = drawn
@@ -773,13 +780,23 @@ class Controller:
                 self.preexisting.add(i)
                 self.drawn[i] = (self.sim.start_s[i], self.sim.copy_gib[i], self.sim.needs[i])
                 self.sim.start_s[i], self.sim.copy_gib[i], self.sim.needs[i] = 0.0, 0.0, ()
-            elif self.warm[k] and now > 0:  # a scale-out after the start: from the warm pool while it lasts
-                self._from_warm_pool(k, i)
-            self.sim._submit(i, now)
-            if self.sim.state[i] not in LIVE:  # no host: pending, tried again later
-                self._pending(k, i, now)
+            self._submit(k, i, now)
             made += 1
         return made
+
+    def _submit(self, k: int, i: int, now: float) -> bool:
+        """Submit replica ``i`` of service ``k``; whether a host (or the engine's queue)
+        took it, else it is pending (:meth:`_pending`). A VM placed for the first time after
+        the start comes from the warm pool while any is left; one that finds no host gives
+        its VM back (:meth:`changed`)."""
+        sim = self.sim
+        if self.warm[k] and now > 0 and i not in self.drawn and sim.admit_s[i] != sim.admit_s[i]:
+            self._from_warm_pool(k, i)
+        sim._submit(i, now)
+        if sim.state[i] not in LIVE:  # no host: pending, tried again later
+            self._pending(k, i, now)
+            return False
+        return True
 
     def _pending(self, k: int, i: int, now: float) -> None:
         """Replica ``i``, turned away at ``now``, stays one pending replica (as a pod no
@@ -811,9 +828,7 @@ class Controller:
             if sim.state[i] != QUEUED or i in victims:
                 continue
             sim.state[i] = WAITING
-            sim._submit(i, now)
-            if sim.state[i] not in LIVE:
-                self._pending(k, i, now)
+            if not self._submit(k, i, now):
                 break
             self.unplaced[k].remove(i)
             placed += 1
@@ -822,17 +837,55 @@ class Controller:
 
     def _from_warm_pool(self, k: int, i: int) -> None:
         """Replica ``i`` is a VM from service ``k``'s warm pool: already on disk and booted,
-        it starts in ``warm_start_s``; a VM to replace it in the pool boots meanwhile."""
+        it starts in ``warm_start_s``; a VM to replace it in the pool boots meanwhile. Only
+        this first start is warm: its own start, disk copy and layers are kept (``drawn``)
+        and come back once it leaves its host or restarts, as a VM up at the start's do."""
         sim = self.sim
         self.warm[k] -= 1
+        take = sum(counts["taken"] for counts in self.pool_counts)
+        self.pool_counts[k]["taken"] += 1
+        self.taken_from_pool[i] = take
+        self.drawn[i] = (sim.start_s[i], sim.copy_gib[i], sim.needs[i])
         refill_s = sim.start_s[i] + sim.copy_gib[i] * 1024.0 / min(h.spec.disk_write_mib_s for h in sim.hosts)
         sim.start_s[i] = self.specs[k].autoscale.warm_start_s
         sim.copy_gib[i] = 0.0
         sim.needs[i] = ()
-        sim._after(refill_s, self._on_warm_refill, k)
+        sim._after(refill_s, self._on_warm_refill, (k, take))
+
+    def _settle_warm_vm(self, k: int, i: int, admit_s: float | None = None) -> None:
+        """Replica ``i``, holding a VM from the pool, left the engine's hands: the VM was
+        used if the replica was ever placed on a host (``admit_s``, default the engine's,
+        not NaN), else it goes back to the pool (and the VM booting to replace it is not
+        needed: its refill does nothing)."""
+        take = self.taken_from_pool.pop(i)
+        if admit_s is None:
+            admit_s = self.sim.admit_s[i]
+        if admit_s == admit_s:  # placed: the VM started on its host
+            self.pool_counts[k]["used"] += 1
+            return
+        self.pool_counts[k]["returned"] += 1
+        self.warm[k] += 1
+        self.void_refills.add(take)
 
     def _on_warm_refill(self, now: float, value) -> None:
-        self.warm[value] += 1
+        k, take = value
+        if take in self.void_refills:
+            self.void_refills.discard(take)
+        else:
+            self.warm[k] += 1
+
+    def warm_pools(self, admit_s: np.ndarray) -> pd.DataFrame:
+        """After the run, given each row's ``admit_s`` (s, NaN: never placed): one row per
+        service with a warm pool: its ``size``, the VMs ``taken`` from it, ``used`` (their
+        replica placed on a host) and ``returned`` (never placed), and the VMs in it at the
+        end (``left``). A replica still waiting for a host at the end gives its VM back
+        there. ``taken == used + returned``."""
+        for i in list(self.taken_from_pool):
+            self._settle_warm_vm(self._service(i), i, float(admit_s[i]))
+        rows = [{"service": spec.name, "size": spec.autoscale.warm_pool, **self.pool_counts[k], "left": self.warm[k]}
+                for k, spec in enumerate(self.specs)
+                if self.sim.vm and spec.autoscale is not None and spec.autoscale.warm_pool]
+        return pd.DataFrame(rows, columns=["service", "size", "taken", "used", "returned", "left"])
 
     def _finish_rollout(self, k: int, now: float, done: bool) -> None:
         """Close the rollout under way: ``done`` only once no old replica is left and the

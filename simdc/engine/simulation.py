@@ -241,6 +241,7 @@ class PlatformRun:
     services: pd.DataFrame | None = None  # with [[services]]: demand, ready and served over time (engine.services)
     releases: pd.DataFrame | None = None  # with [[services]]: one row per release rolled out
     requests: pd.DataFrame | None = None  # with [[services]]: each row of instances as requested (workload columns)
+    warm_pools: pd.DataFrame | None = None  # with [[services]]: each VM warm pool's books (Controller.warm_pools)
     warnings: tuple[str, ...] = ()  # what a person should hear of the run (e.g. a service out of replica rows)
     # streamed (instances None): what the summary reads of its instance rows, gathered as
     # they were written (simdc.streamed.InstanceFigures)

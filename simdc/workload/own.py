@@ -41,7 +41,7 @@ from simdc.errors import InputError
 from simdc.workload import COLUMNS, KINDS, REQUIRED, Workload, dependencies
 from simdc.workload.readers.common import (BLOCK_BYTES, LARGEST_INT, BadRows, Field, Table, TraceFile, head_lines,
                                            missing_line_end, open_data, EXPONENT_ID_TEXT, EXPONENT_REASON,
-                                           read_blocks, shown)
+                                           decimal_integers, read_blocks, shown)
 
 TABLE = "instances"  # the name bad rows are counted under
 # The typed read's text per block, bytes: the columns are joined at the end, so a small
@@ -277,6 +277,9 @@ def _parquet_parts(path: Path, names: list[str], batch_rows: int = 1 << 20):
                 column = batch.column(name)
                 if name == "id" and pa.types.is_integer(column.type) and column.null_count == 0:
                     values[name] = column.to_numpy().astype(np.int64)  # integer ids stay integers
+                elif name == "id" and _whole_floats(column):  # integer ids stored as floats: "1.0", which
+                    # the ids' reading takes as the integers they are, and notes (common.decimal_integers)
+                    values[name] = pa.array([None if v is None else repr(v) for v in column.to_pylist()], pa.string())
                 elif name == "parents" and (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):
                     values[name] = pa.array([None if ids is None else " ".join(str(i) for i in ids)
                                              for ids in column.to_pylist()], pa.string())  # a list of ids: as text
@@ -285,6 +288,15 @@ def _parquet_parts(path: Path, names: list[str], batch_rows: int = 1 << 20):
             yield values, rows
     except (OSError, pa.ArrowException) as err:
         raise InputError(f"{path}: cannot read as Parquet: {str(err).strip()[:200]}") from None
+
+
+def _whole_floats(column: pa.Array) -> bool:
+    """Whether ``column`` is of floats, every one finite and whole."""
+    if not pa.types.is_floating(column.type):
+        return False
+    values = column.to_numpy(zero_copy_only=False)
+    values = values[~np.isnan(values)]
+    return bool(np.isfinite(values).all() and (values % 1 == 0).all())
 
 
 class _Deferred:
@@ -297,6 +309,9 @@ class _Deferred:
 
     def report(self, *args, **kwargs) -> None:
         self.bad.report(*args, **kwargs)
+
+    def decimal(self, *args, **kwargs) -> None:
+        self.bad.decimal(*args, **kwargs)
 
     def check(self) -> None:
         pass
@@ -467,7 +482,15 @@ def _table(path: Path, names: list[str], parts: list, where, bad: BadRows,
                                                       else "the table has no rows)"))
     rows = np.concatenate([p[1] for p in parts])
     given = {name: _concat([p[0][name] for p in parts]) for name in names}
-    ids = _ids(given["id"])
+    if retry and _floating(given["id"]):
+        return None  # ids Arrow typed as floats ("1.0"): the text path reads them and names their lines
+    ids, decimal = _ids(given["id"])
+    if decimal is not None and retry:
+        return None  # the text path names the lines of the ids written as decimals
+    if decimal is not None:
+        written = given["id"]
+        bad.decimal(TABLE, "id", np.flatnonzero(decimal), (lambda i: where(rows[i])) if where else None,
+                    lambda i: written[int(i)].as_py() if isinstance(written, pa.Array) else written[int(i)])
     repeated = _repeated(ids)
     if repeated is not None:
         if retry:
@@ -553,26 +576,40 @@ def _repeated(ids) -> np.ndarray | None:
     return index.duplicated(keep="first")
 
 
+def _floating(ids) -> bool:
+    """Whether ``ids`` (numpy or Arrow) was typed as floats (by Arrow's typed CSV read, or Parquet)."""
+    return ids.dtype.kind == "f" if isinstance(ids, np.ndarray) else pa.types.is_floating(ids.type)
+
+
 def _ids(ids):
     """Integer ids stay integers (``1``, ``01`` and ``1.0`` are the same id): an int64
-    array; anything else is text, an Arrow string array."""
+    array; anything else is text, an Arrow string array. With it, which ids were written
+    as decimals ("1.0": :func:`~simdc.workload.readers.common.decimal_integers`), or None."""
     if isinstance(ids, np.ndarray):
         if ids.dtype.kind in "iu":
-            return ids.astype(np.int64)
+            return ids.astype(np.int64), None
         ids = pa.array(ids.astype(str), type=pa.string())
+    elif _floating(ids):
+        ids = pc.cast(ids, pa.string())
     try:
-        return pc.cast(ids, pa.int64()).to_numpy(zero_copy_only=False)
+        return pc.cast(ids, pa.int64()).to_numpy(zero_copy_only=False), None
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
+    fixed, decimal = decimal_integers(ids)
+    if decimal.any():
+        try:
+            return pc.cast(fixed, pa.int64()).to_numpy(zero_copy_only=False), decimal
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
     try:
         numbers = pc.cast(ids, pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return ids
+        return ids, None
     # Beyond 2**53 a float no longer holds every integer: keep such ids as text.
     with np.errstate(invalid="ignore"):
         if np.isfinite(numbers).all() and (numbers % 1 == 0).all() and (np.abs(numbers) <= 2**53).all():
-            return numbers.astype(np.int64)
-    return ids
+            return numbers.astype(np.int64), None
+    return ids, None
 
 
 def write(instances: pd.DataFrame, path: str | Path) -> Path:

@@ -86,3 +86,53 @@ arrival_rate_per_s = 0.01
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: --minimise cost: the config has no [cost] table")
+
+
+def _table_row(stdout: str, group: str) -> list[str]:
+    """The cells of the plan table's row for ``group`` (rich's box drawing as separators)."""
+    for line in stdout.splitlines():
+        cells = [cell.strip() for cell in line.strip("│ ").split("│")]
+        if len(cells) > 2 and cells[1].rstrip(" *") == group:
+            return cells
+    raise AssertionError(f"no row for {group} in:\n{stdout}")
+
+
+@pytest.mark.parametrize("max_hosts", [2, 16])
+def test_the_cost_table_says_none_for_a_group_no_count_serves_and_the_bound_for_one_not_met(tmp_path, max_hosts):
+    """A quarter of the requests ask for 16 cores, which no 8-core host holds even empty:
+    the small group meets rejection_rate<=0.05 at no count, and its row says "none" (not
+    "> max_hosts", which would read as "buy more"), with a note saying why. The big group
+    at 2 hosts holds 2 x 32 cores, less than the load's ~0.01/s x 1,800 s = 18 instances
+    x 5.5 cores on average (99 cores): not met within 2, so "> 2"; within 16 it is met,
+    and its row gives the plan's count and cost."""
+    import tomli_w
+    from typer.testing import CliRunner
+
+    from simdc.cli import app
+
+    raw = {
+        "simulation": {"duration_s": HOUR_S, "seed": 3, "platforms": ["container"], "sample_every_s": 900},
+        "cluster": {"hosts": [{"name": "small", "cpu_cores": 8, "memory_gib": 32, "price_per_hour": 0.5},
+                              {"name": "big", "cpu_cores": 32, "memory_gib": 128, "price_per_hour": 1.5}]},
+        "workload": {"synthetic": {"arrival_rate_per_s": 0.01, "lifetime_s": {"mean": 1800},
+                                   "sizes": [{"cpu_cores": 2, "memory_gib": 7, "weight": 3},
+                                             {"cpu_cores": 16, "memory_gib": 40, "weight": 1}]}},
+        "cost": {"price_per_kwh": 0.3},
+    }
+    toml = tmp_path / "plan.toml"
+    toml.write_bytes(tomli_w.dumps(raw).encode())
+    result = CliRunner().invoke(app, ["plan", str(toml), "--slo", "rejection_rate<=0.05", "--minimise", "cost",
+                                      "--max-hosts", str(max_hosts)])
+    assert result.exit_code == 0, result.output
+    small = _table_row(result.stdout, "small")
+    assert small[2] == "none" and set(small[3:]) == {"–"}, small
+    assert any(line.startswith("note: container (small): ") and "cannot be met by adding hosts" in line
+               for line in result.stderr.splitlines()), result.stderr
+    big = _table_row(result.stdout, "big")
+    found = plan(validate(raw), ["rejection_rate<=0.05"], minimise="cost", max_hosts=max_hosts).plan
+    found = found.set_index("group").loc["big"]
+    if max_hosts == 2:
+        assert big[2] == "> 2" and set(big[3:]) == {"–"}, big
+    else:
+        assert big[2] == str(int(found["hosts_needed"])) and big[3] == f"{found['cost']:,.2f}", big
+    assert not any(cell.startswith(">") for cell in small + (big if max_hosts == 16 else []))

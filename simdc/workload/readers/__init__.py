@@ -148,7 +148,7 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
     ignored = [_files(len(files), name) for name, files in tables.items() if _role(files[0]) == "ignored"]
     if ignored:
         notes.append(f"not needed, left out: {', '.join(ignored)}")
-    data.notes = notes + data.notes
+    data.notes = notes + data.notes + bad.notes
     if not data.selected:
         span = _span(data.instances)
         data = select(data, selection)

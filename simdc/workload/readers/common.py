@@ -89,6 +89,12 @@ _EXPONENT = re.compile(EXPONENT_TEXT)
 # pandas' forms, with a signed exponent (2.60385E+11, 1E+11, 2.6e+11), which no hex id has.
 EXPONENT_ID_TEXT = r"^\s*[-+]?\d+(?:\.\d*)?[eE][-+]\d+\s*$"
 EXPONENT_REASON = "is in float notation, expected an integer as the trace records it (a spreadsheet's save?)"
+# An integer written as a decimal, "123.0": a float column's save (pandas writes an integer
+# column with a gap in it as floats). Unlike the exponent form it keeps every digit: it is
+# the integer it shows, the same id as "123", read exactly from its text at any size (not
+# through a float), and said in the notes (BadRows.decimal). Every reader's integer
+# columns and simdc's own ids go through decimal_integers.
+DECIMAL_INTEGER_TEXT = r"^\s*[-+]?\d+\.0*\s*$"
 LARGEST_INT = 2.0**63  # integer fields beyond int64 are not ids or times: out of range
 HEADER_FIELD = re.compile(r"\s*[A-Za-z_][^,;]*")
 
@@ -648,6 +654,7 @@ class BadRows:
         self.problems: list[str] = []
         self.total = 0
         self.cause: str | None = None  # a line after the problems saying what they have in common
+        self.decimals: dict[str, list] = {}  # "table: column" -> [rows, where the first is, its text]
 
     def report(self, table: str, rows: np.ndarray, reason: str, where: Callable[[int], str],
                detail: Callable[[int], str] | None = None) -> None:
@@ -671,6 +678,40 @@ class BadRows:
     @property
     def skipped(self) -> dict[str, int]:
         return dict(sorted(self.counts.items()))
+
+    def decimal(self, table: str, column: str, rows: np.ndarray, where: Callable[[int], str] | None,
+                text: Callable[[int], str]) -> None:
+        """Rows ``rows`` (indices into the current block) of ``table``'s integer column
+        ``column`` were written as decimals ("123.0") and read as the integers they show."""
+        if len(rows) == 0:
+            return
+        entry = self.decimals.get(f"{table}: {column}")
+        if entry is None:
+            first = int(rows[0])
+            entry = self.decimals[f"{table}: {column}"] = [0, where(first) if where else table, text(first)]
+        entry[0] += len(rows)
+
+    @property
+    def notes(self) -> list[str]:
+        """A line per integer column with values written as decimals, for the reader's notes."""
+        return [f"{first}: {key.split(': ', 1)[1]} written as a decimal ({shown(example)}) in {n:,} "
+                f"row{'s' if n != 1 else ''}: read as the integer{'s' if n != 1 else ''} shown, the same id or time "
+                "as written without '.0' (a float column's save?)"
+                for key, (n, first, example) in self.decimals.items()]
+
+
+def decimal_integers(column: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """``column`` (text) with the integers written as decimals (``"123.0"``, ``"-7."``)
+    written as the integers they are (``"123"``), exactly; and which rows were so written.
+    A column that is not text comes back as it is, no row marked."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return column, np.zeros(len(column), dtype=bool)
+    decimal = pc.match_substring_regex(column, DECIMAL_INTEGER_TEXT).fill_null(False).to_numpy(zero_copy_only=False)
+    if not decimal.any():
+        return column, decimal
+    return pc.replace_substring_regex(column, r"^\s*\+?(-?\d+)\.0*\s*$", r"\1"), decimal
 
 
 # --- reading CSV blocks ----------------------------------------------------------------
@@ -911,6 +952,12 @@ def _convert(column: pa.Array, spec: Field, table: str, keep: np.ndarray, bad: B
         return out
 
     values, unparsed, blank = _numbers(column, int_wanted=spec.kind == "int")
+    if spec.kind == "int" and values.dtype.kind == "f":  # not all plain integers: any written as decimals?
+        written = column
+        column, decimal = decimal_integers(column)
+        if decimal.any():
+            bad.decimal(table, name, np.flatnonzero(decimal & keep), where, lambda i: written[i].as_py())
+            values, unparsed, blank = _numbers(column, int_wanted=True)
     empty = null | blank
     flag(unparsed & ~empty, f"{name} is not a number", text)
     if spec.required:
@@ -1013,6 +1060,19 @@ def check_frame(frame: pd.DataFrame, path: Path, table: str, fields: Sequence[Fi
             flag(column.isna().to_numpy(), f"{spec.name} is empty")
         flag(column.notna().to_numpy() & ~np.isfinite(values), f"{spec.name} must be a finite number")
         ok = np.isfinite(values)
+        if spec.kind == "int" and not pd.api.types.is_numeric_dtype(column):  # text: "123.0" is 123
+            try:
+                text = pa.array(column.to_numpy(object), pa.string(), from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: left to the checks below
+                text = None
+            if text is not None:
+                fixed, decimal = decimal_integers(text)
+                if decimal.any():
+                    bad.decimal(table, spec.name, np.flatnonzero(decimal & keep), where, lambda i: column.iloc[i])
+                    column = frame[spec.name] = pd.Series(fixed.to_numpy(zero_copy_only=False), index=frame.index,
+                                                          dtype=object)
+                    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                    ok = np.isfinite(values)
         if spec.kind == "int":
             if not pd.api.types.is_numeric_dtype(column):  # text (a CSV read as strings): an exponent is no
                 # integer as recorded
@@ -1028,6 +1088,25 @@ def check_frame(frame: pd.DataFrame, path: Path, table: str, fields: Sequence[Fi
 
 
 # --- building the results ----------------------------------------------------------------
+
+
+def instance_ids(ids: np.ndarray) -> np.ndarray:
+    """One type for a table's instance ids, whatever the reader built them in: integers
+    (an object array of Python ints, as a Parquet ``int32`` column read row by row gives)
+    as int64, as pyarrow stores them and reads them back, so that a table in memory, spilled
+    or written has one dtype; a mix of integers and text, or integers beyond int64, as
+    text. Any other array is returned as it is."""
+    if ids.dtype != object or not len(ids):
+        return ids
+    kind = pd.api.types.infer_dtype(ids, skipna=False)
+    if kind == "integer":
+        try:
+            return ids.astype(np.int64)
+        except OverflowError:
+            return ids.astype(str).astype(object)
+    if kind in ("mixed-integer", "mixed-integer-float"):
+        return ids.astype(str).astype(object)
+    return ids
 
 
 def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, cpu_used=None,
@@ -1063,7 +1142,7 @@ def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, c
         broken |= ~np.isfinite(values)
     broken |= (submit < 0) | (columns["duration_s"] <= 0) | (columns["cpu_cores"] <= 0) | (columns["memory_gib"] <= 0)
     broken |= (columns["cpu_used"] < 0) | (columns["memory_used_gib"] < 0)
-    ids = np.asarray(id)
+    ids = instance_ids(np.asarray(id))
     if broken.any():
         i = int(np.flatnonzero(broken)[0])
         raise InputError(f"{source}: instance {shown(ids[i])} converts to values out of range "
