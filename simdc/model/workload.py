@@ -100,21 +100,27 @@ class SyntheticSpec(Spec):
     # Bitbrains Rnd VMs use less still (9.7 % of provisioned, CALIBRATION.md).
     memory_usage: UsageFraction = Field(default_factory=lambda: UsageFraction(mean=0.30, concentration=6.0))
     batch_fraction: float = Field(default=0.0, ge=0, le=1, description="share of instances of kind 'batch'")
-    # Usage over time: each instance's mean × a shared diurnal factor × lognormal noise,
-    # read every usage_step_s. The noise is drawn per 5-minute window of age (the
-    # readings σ is calibrated on, Azure and Bitbrains), so a finer step does not draw
-    # it more often; a longer step draws σ of its own average (usage.step_sigma).
+    # Usage over time: each instance's mean × a shared diurnal factor × its own noise, read
+    # every usage_step_s. The noise is drawn per 5-minute window of age (the readings σ is
+    # calibrated on, Azure and Bitbrains), so a finer step does not draw it more often; a
+    # longer step draws σ of its own average (usage.step_sigma). The noise's shape over
+    # time (autocorrelation at 5 min, 1 h and 1 day, a daily cycle per instance, burstiness
+    # that differs between instances, memory's rare peaks) is fitted to the same files:
+    # simdc/workload/usage.py, CPU_WEIGHTS and below; tests/workload/test_usage_calibration.py
+    # checks simdc's output against figures computed there from the files themselves.
     usage_step_s: float = Field(default=300.0, ge=limits.MIN_STEP_S)
     # Azure 2019: p95 ÷ mean of each VM's 5-minute average CPU, median over the 20 VMs of
     # traces/azure_v2_2019 (vm_cpu_readings): 1.56, IQR 1.36-1.67 (CALIBRATION.md). With
-    # lognormal noise of mean 1, p95/mean = exp(1.645σ − σ²/2), so σ = 0.30 gives 1.57
-    # (tests/workload/test_defaults.py checks simdc's output against the file itself).
-    # Not the per-interval maxima: those are the peaks within 5 minutes, which the usage
-    # step averages away.
-    cpu_burstiness: float = Field(default=0.30, ge=0, description="σ of the lognormal noise on CPU")
-    # Bitbrains Rnd: per-VM p95 of memory used 15 % against a 9.7 % mean (ratio 1.55);
-    # σ = 0.3 gives 1.57.
-    memory_burstiness: float = Field(default=0.3, ge=0, description="σ of the lognormal noise on memory")
+    # lognormal noise of mean 1, p95/mean = exp(1.645σ − σ²/2), so σ = 0.30 gives 1.57 for
+    # the median instance; each instance's σ is this one times a per-instance spread
+    # (usage.CPU_SIGMA_SPREAD). Not the per-interval maxima: those are the peaks within 5
+    # minutes, which the usage step averages away.
+    cpu_burstiness: float = Field(default=0.30, ge=0, description="σ of the lognormal noise on CPU (median instance)")
+    # Bitbrains Rnd (traces/bitbrains_rnd/2013-7, "Memory usage [KB]"): p95 ÷ mean per VM,
+    # median over the 20 VMs 1.355 (computed in tests/workload/test_usage_calibration.py);
+    # exp(1.645σ − σ²/2) = 1.355 at σ = 0.19. (0.3 before: 1.57, which drove OOM kills.)
+    memory_burstiness: float = Field(default=0.19, ge=0,
+                                     description="σ of the lognormal noise on memory (median instance)")
     usage_correlation: float = Field(default=0.0, ge=0, le=1, description="share of the noise common to all instances")
     usage_diurnal_amplitude: float = Field(default=0.0, ge=0, lt=1,
                                            description="CPU swings ± this over a day, peak at diurnal_peak_s")

@@ -49,7 +49,9 @@ def averaged(values: np.ndarray, n: int) -> np.ndarray:
 @pytest.mark.parametrize("step_s", [10.0, 60.0, 150.0])
 def test_five_minute_averages_keep_the_calibrated_burstiness_at_a_finer_step(step_s):
     """p95/mean of 5-minute averages: exp(1.645σ − σ²/2) = 1.57 for σ = 0.3 (lognormal of
-    mean 1), the same at a 10-s step as at the 5-minute step, within sampling error."""
+    mean 1) for the median instance, the same at a 10-s step as at the 5-minute step,
+    within sampling error (±0.03 on the theory: the daily cycle's non-normal shape and
+    the spread of σ over instances move the median instance's figure by about 0.01)."""
     theory = math.exp(1.6448536 * 0.3 - 0.3 ** 2 / 2)
     fine = burstiness(averaged(series(step_s), int(NOISE_WINDOW_S // step_s)))
     coarse = burstiness(series(NOISE_WINDOW_S))
@@ -68,15 +70,18 @@ def test_a_finer_step_reads_one_draw_per_five_minutes():
 
 @pytest.mark.parametrize("step_s", [900.0, 3600.0])
 def test_a_longer_step_has_the_spread_of_averaged_five_minute_windows(step_s):
-    """An hourly step's values spread like the averages of twelve 5-minute values: their
-    coefficient of variation matches sqrt((e^{σ²} − 1)/n), computed from 5-minute draws."""
+    """An hourly step's values spread like the averages of twelve 5-minute values of the
+    same instances: each instance's coefficient of variation, median over instances, is
+    the same within 10 % (the windows are correlated, so the spread of their average is
+    not the independent sqrt((e^{σ²} − 1)/n): step_sigma sums the autocorrelation)."""
     n = int(step_s // NOISE_WINDOW_S)
     five = averaged(series(NOISE_WINDOW_S), n)
     long = series(step_s)
-    cv_five, cv_long = five.std() / five.mean(), long.std() / long.mean()
-    theory = math.sqrt(math.expm1(0.3 ** 2) / n)
-    assert abs(cv_long - theory) < 0.1 * theory, (cv_long, theory)
-    assert abs(cv_five - theory) < 0.1 * theory, (cv_five, theory)
+    cv_five = np.median(five.std(axis=0) / five.mean(axis=0))
+    cv_long = np.median(long.std(axis=0) / long.mean(axis=0))
+    independent = math.sqrt(math.expm1(0.3 ** 2) / n)
+    assert abs(cv_long - cv_five) < 0.1 * cv_five, (cv_long, cv_five)
+    assert cv_five > 1.1 * independent, (cv_five, independent)
     assert abs(long.mean() - 1) < 0.01
 
 
