@@ -161,3 +161,51 @@ def test_memory_rare_peaks_match_bitbrains(simdc_series, bitbrains_memory):
     got = per_unit(simdc_series["memory"], max_over_mean)
     source = per_unit(bitbrains_memory, max_over_mean)
     assert_quantile_matches(got, source, 0.5)
+
+
+@pytest.fixture(scope="module")
+def azure_vm_means() -> np.ndarray:
+    """Each of the 500 Azure 2019 VMs' average CPU, as a fraction of its cores."""
+    return pd.read_csv(sample("azure_v2_2019/vmtable_subset_500vms.csv"))["avg_cpu"].to_numpy(float) / 100
+
+
+@pytest.mark.parametrize("q", [0.25, 0.5, 0.75])
+def test_per_instance_mean_cpu_quartiles_match_azure_2019(simdc_series, azure_vm_means, q):
+    """Median and quartiles of the per-instance mean CPU fraction (cpu_used ÷ cpu_cores of
+    every generated instance) match the 500 VMs' (6.9 %, 3.6-10.6 %): the former Beta had
+    median 5.3 %, beyond this tolerance."""
+    instances = simdc_series["instances"]
+    got = (instances["cpu_used"] / instances["cpu_cores"]).to_numpy(float)
+    assert_quantile_matches(got, azure_vm_means, q)
+
+
+def test_per_instance_mean_cpu_mean_matches_azure_2019(simdc_series, azure_vm_means):
+    """The mean of per-instance mean CPU is the 500 VMs' 9.4 %, within two standard errors
+    of the difference of the two sample means."""
+    instances = simdc_series["instances"]
+    got = (instances["cpu_used"] / instances["cpu_cores"]).to_numpy(float)
+    se = math.hypot(got.std(ddof=1) / math.sqrt(len(got)), azure_vm_means.std(ddof=1) / math.sqrt(len(azure_vm_means)))
+    assert abs(got.mean() - azure_vm_means.mean()) <= 2 * se, (got.mean(), azure_vm_means.mean(), se)
+
+
+def test_the_default_cpu_table_is_the_files_quantiles(azure_vm_means):
+    """AZURE_2019_CPU_MEAN_CDF is numpy's quantiles of the file at its shares (4 decimals)."""
+    from simdc.model.workload import AZURE_2019_CPU_MEAN_CDF
+
+    fractions, shares = zip(*AZURE_2019_CPU_MEAN_CDF)
+    assert np.allclose(fractions, np.quantile(azure_vm_means, shares), atol=5e-5)
+
+
+def test_a_mean_set_over_the_default_table_is_a_beta_again():
+    """``--set workload.synthetic.cpu_usage.mean=0.5`` over the default (whose dump holds
+    the table) gives Beta(0.5·6, 0.5·6); a mean beside a table of one's own is refused."""
+    from simdc.model.workload import SyntheticSpec, UsageFraction
+
+    base = SyntheticSpec(arrival_rate_per_s=1.0).model_dump(mode="json", exclude_none=True)
+    base["cpu_usage"]["mean"] = 0.5
+    usage = SyntheticSpec.model_validate(base).cpu_usage
+    assert usage.cdf is None and usage.mean == 0.5
+    draws = usage.sample(np.random.default_rng(1), 20_000)
+    assert abs(draws.mean() - 0.5) < 0.01  # Beta(3, 3): sd 0.19, SE 0.0013
+    with pytest.raises(ValueError, match="not both"):
+        UsageFraction(mean=0.2, cdf=((0.1, 0.0), (0.5, 1.0)))
