@@ -412,12 +412,17 @@ class SyntheticUsage:
     def at_one(self, i: int, age_s: float, now: float) -> tuple[float, float]:
         """:meth:`at` for one instance, in plain Python: the same numbers, 50× faster."""
         step, k = int(now // self.window_s), int(age_s // self.window_s)
-        cpu_own, mem_own = self._own_first() if k == 0 else (None, None)
-        cpu = float(self.cpu[i]) * self._shape(now) * (
-            float(cpu_own[i]) * self._shared_one(1, i, step) if k == 0 else self._factor_one(1, i, k, step))
-        mem = float(self.mem[i]) * (
-            float(mem_own[i]) * self._shared_one(2, i, step) if k == 0 else self._factor_one(2, i, k, step))
-        return cpu, mem
+        shape = 1.0 if self.amplitude == 0 else self._shape(now)
+        if k == 0:  # a start, the hot case: the instance's own factors at age 0 (times the step's shared ones)
+            cpu_own, mem_own = self._first.get(1), self._first.get(2)
+            if cpu_own is None:
+                cpu_own, mem_own = self._own_first()
+            if not self.correlation:
+                return float(self.cpu[i]) * shape * float(cpu_own[i]), float(self.mem[i]) * float(mem_own[i])
+            return (float(self.cpu[i]) * shape * (float(cpu_own[i]) * self._shared_one(1, i, step)),
+                    float(self.mem[i]) * (float(mem_own[i]) * self._shared_one(2, i, step)))
+        return (float(self.cpu[i]) * shape * self._factor_one(1, i, k, step),
+                float(self.mem[i]) * self._factor_one(2, i, k, step))
 
     def _shared_one(self, stream: int, i: int, step: int) -> float:
         if not self.correlation:
