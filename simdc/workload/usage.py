@@ -293,6 +293,8 @@ class SyntheticUsage:
         self.seed = int(seed)
         self._cache: dict[int, tuple[int, int, float]] = {}
         self._first: dict[int, np.ndarray] = {}  # per stream: every instance's own factor at age 0
+        self._start: tuple[int, float, float] | None = None  # (step, its common shocks for CPU and memory)
+        self._common: tuple[list, list] | None = None  # each instance's σ_i·√c, CPU and memory, as Python floats
         self.correlation = float(correlation)
         self.amplitude, self.peak_s = diurnal_amplitude, diurnal_peak_s
         n = len(cpu)
@@ -318,6 +320,10 @@ class SyntheticUsage:
             self.coef[stream] = (each, amp, each * own * math.sqrt(w_block),
                                  each * own * math.sqrt(1 - w_day - w_block), each * common, -log_mean)
         self.sigma_cpu, self.sigma_mem = float(np.max(self.coef[1][0], initial=0)), float(np.max(self.coef[2][0], initial=0))
+        # What the usage step reads per instance, one row each, so that it gathers once:
+        # phase, offset, then (amp, block, white, common, log mean) for CPU and for memory, peak.
+        self._table = np.column_stack([self.phase, self.offset, *self.coef[1][1:], *self.coef[2][1:], self.peak])
+        self._memo = (np.full(n, -1.0), np.zeros((2, n)))  # each instance's last block index and its normals
 
     def _instance_normal(self, ids: np.ndarray, stream: int, purpose: int) -> np.ndarray:
         """A standard normal per instance for ``purpose`` (a per-instance constant)."""
@@ -333,7 +339,7 @@ class SyntheticUsage:
         """The same usage (the same noise) with every CPU value × ``factor``."""
         scaled = copy.copy(self)
         scaled.cpu = self.cpu * factor
-        scaled._cache, scaled._first = {}, {}  # its own caches
+        scaled._cache, scaled._first, scaled._start = {}, {}, None  # its own caches
         return scaled
 
     def quantile(self, q: float) -> tuple[np.ndarray, np.ndarray]:
@@ -373,38 +379,46 @@ class SyntheticUsage:
 
     def at(self, inst: np.ndarray, age_s: np.ndarray, now: float) -> tuple[np.ndarray, np.ndarray]:
         step = int(now // self.window_s)
-        k = np.floor(age_s / self.window_s).astype(np.int64)
+        cpu_f, mem_f = self._factors(inst, np.floor(age_s / self.window_s), step, self.correlation != 0)
+        return self.cpu[inst] * self._shape(now) * cpu_f, self.mem[inst] * mem_f
+
+    def _factors(self, inst: np.ndarray, k: np.ndarray, step: int, common: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The own (and, with ``common``, shared) factors of CPU and memory of ``inst`` at age
+        windows ``k`` (whole numbers, as floats) in time step ``step``: two arrays like ``inst``."""
+        phase, offset, *rows = self._table[inst].T
         ids = inst.astype(np.uint64)
         white = _hash(ids, k.astype(np.uint64))  # the same for both streams: taken once
-        block = _hash(ids, self._block(k, self.offset[inst]).astype(np.uint64) | _BLOCK_TAG)
-        cycle = np.cos(k * (2 * np.pi * self.window_s / DAY_S) + self.phase[inst])
-        cpu = self.cpu[inst] * self._shape(now) * self._factor(1, inst, white, block, cycle, step)
-        mem = self.mem[inst] * self._factor(2, inst, white, block, cycle, step)
-        return cpu, mem
-
-    def _block(self, k, offset):
-        """The block index of age window ``k`` (blocks of :data:`USAGE_BLOCK_WINDOWS` 5-minute windows)."""
-        if self.window_s == NOISE_WINDOW_S:
-            return (k + offset) // USAGE_BLOCK_WINDOWS
-        return (k * self.window_s // NOISE_WINDOW_S + offset) // USAGE_BLOCK_WINDOWS
-
-    def _factor(self, stream: int, inst: np.ndarray, white: np.ndarray, block: np.ndarray, cycle: np.ndarray,
-                step: int) -> np.ndarray:
-        sigma, amp, b, w, c, log_mean = self.coef[stream]
-        if not self._varies(stream):
-            return np.ones(len(inst))
-        key, common = self._keys(step, stream)
-        bits = _mix(np.uint64(key) ^ white)
-        log_f = (log_mean[inst] + amp[inst] * cycle + b[inst] * _normal(_mix(np.uint64(key) ^ block))
-                 + w[inst] * _normal(bits))
-        if self.correlation:
-            log_f += c[inst] * common
-        factor = np.exp(log_f)
-        if stream == 2 and self.peak_bits:
-            peaks = (bits & np.uint64(0x7FF)) < np.uint64(self.peak_bits)
-            if peaks.any():
-                factor[peaks] *= self.peak[inst[peaks]]
-        return factor
+        # The block of 5-minute windows k·(window/300) + o_i falls in (exact in floats below 2^53).
+        blk = np.floor((k * (self.window_s / NOISE_WINDOW_S) + offset) / USAGE_BLOCK_WINDOWS)  # whole / 12: exact
+        # The block normals, memoised per instance: a block lasts an hour, so most steps reuse
+        # them (a cache of a pure function of (seed, instance, block): no state in the values).
+        memo_blk, memo = self._memo
+        new = np.flatnonzero(memo_blk[inst] != blk)
+        if len(new):
+            fresh = inst[new]
+            block = _hash(ids[new], blk[new].astype(np.uint64) | _BLOCK_TAG)
+            memo_blk[fresh] = blk[new]
+            for stream in (1, 2):
+                if self._varies(stream):
+                    memo[stream - 1, fresh] = _normal(_mix(np.uint64(self._keys(step, stream)[0]) ^ block))
+        cycle = np.cos(k * (2 * np.pi * self.window_s / DAY_S) + phase)
+        out = []
+        for stream, (amp, b, w, c, log_mean) in ((1, rows[0:5]), (2, rows[5:10])):
+            if not self._varies(stream):
+                out.append(np.ones(len(inst)))
+                continue
+            key, shock = self._keys(step, stream)
+            bits = _mix(np.uint64(key) ^ white)
+            log_f = log_mean + amp * cycle + b * memo[stream - 1, inst] + w * _normal(bits)
+            if common:
+                log_f += c * shock
+            factor = np.exp(log_f)
+            if stream == 2 and self.peak_bits:
+                peaks = (bits & np.uint64(0x7FF)) < np.uint64(self.peak_bits)
+                if peaks.any():
+                    factor[peaks] *= rows[10][peaks]
+            out.append(factor)
+        return out[0], out[1]
 
     def _varies(self, stream: int) -> bool:
         return (self.sigma_cpu if stream == 1 else self.sigma_mem) != 0
@@ -419,8 +433,13 @@ class SyntheticUsage:
                 cpu_own, mem_own = self._own_first()
             if not self.correlation:
                 return float(self.cpu[i]) * shape * float(cpu_own[i]), float(self.mem[i]) * float(mem_own[i])
-            return (float(self.cpu[i]) * shape * (float(cpu_own[i]) * self._shared_one(1, i, step)),
-                    float(self.mem[i]) * (float(mem_own[i]) * self._shared_one(2, i, step)))
+            shocks = self._start
+            if shocks is None or shocks[0] != step:
+                shocks = self._start = (step, self._keys(step, 1)[1], self._keys(step, 2)[1])
+            if self._common is None:
+                self._common = (self.coef[1][4].tolist(), self.coef[2][4].tolist())
+            return (float(self.cpu[i]) * shape * (float(cpu_own[i]) * math.exp(self._common[0][i] * shocks[1])),
+                    float(self.mem[i]) * (float(mem_own[i]) * math.exp(self._common[1][i] * shocks[2])))
         return (float(self.cpu[i]) * shape * self._factor_one(1, i, k, step),
                 float(self.mem[i]) * self._factor_one(2, i, k, step))
 
@@ -449,16 +468,8 @@ class SyntheticUsage:
         """Every instance's own factor at age 0 (window 0, block 0), for CPU and memory:
         computed once, vectorised; the common shock left out."""
         if not self._first:
-            ids = np.arange(len(self.cpu), dtype=np.uint64)
-            zero = np.zeros(len(ids), dtype=np.uint64)
-            white, block = _hash(ids, zero), _hash(ids, zero | _BLOCK_TAG)
-            cycle = np.cos(self.phase)
-            correlation, self.correlation = self.correlation, 0.0  # leave the common shock out
-            try:
-                for stream in (1, 2):
-                    self._first[stream] = self._factor(stream, ids.astype(np.int64), white, block, cycle, 0)
-            finally:
-                self.correlation = correlation
+            inst = np.arange(len(self.cpu))
+            self._first[1], self._first[2] = self._factors(inst, np.zeros(len(inst)), 0, common=False)
         return self._first[1], self._first[2]
 
     def _shape(self, now: float) -> float:
@@ -481,8 +492,7 @@ class SyntheticUsage:
             return 1.0
         sigma, amp, b, w, c, log_mean = self.coef[stream]
         key, common = self._keys(step, stream)
-        k5 = k if self.window_s == NOISE_WINDOW_S else int(k * self.window_s // NOISE_WINDOW_S)
-        blk = (k5 + int(self.offset[i])) // USAGE_BLOCK_WINDOWS
+        blk = int((k * (self.window_s / NOISE_WINDOW_S) + int(self.offset[i])) // USAGE_BLOCK_WINDOWS)
         block = _normal_one(_mix_one(key ^ _mix_one((i * 0xD1B54A32D192ED03 + (blk | _BLOCK_TAG_INT)) & MASK)))
         bits = _mix_one(key ^ _mix_one((i * 0xD1B54A32D192ED03 + k) & MASK))
         cycle = math.cos(k * (2 * math.pi * self.window_s / DAY_S) + float(self.phase[i]))
