@@ -122,7 +122,10 @@ class UsageFraction(Spec):
             raise ValueError("give mean (a Beta with concentration) or cdf ([fraction, cumulative share] points), "
                              "not both")
         if self.cdf is not None:
-            _check_cdf(self.cdf)
+            try:
+                _check_cdf(self.cdf)
+            except ValueError as err:  # its words are for a CDF of seconds
+                raise ValueError(str(err).replace("seconds", "fractions")) from None
             if max(x for x, _ in self.cdf) > 1:
                 raise ValueError(f"cdf fractions must be at most 1 (got {max(x for x, _ in self.cdf)})")
         return self
