@@ -443,11 +443,6 @@ class SyntheticUsage:
         return (float(self.cpu[i]) * shape * self._factor_one(1, i, k, step),
                 float(self.mem[i]) * self._factor_one(2, i, k, step))
 
-    def _shared_one(self, stream: int, i: int, step: int) -> float:
-        if not self.correlation:
-            return 1.0
-        return math.exp(float(self.coef[stream][4][i]) * self._keys(step, stream)[1])
-
     def start_usage(self) -> Callable[[int, float], tuple[float, float]]:
         """A function ``(i, now) -> (cpu, mem)``: :meth:`at_one` at age 0, the same numbers in
         the same order of operations, for an engine that asks once per start: the means and
