@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from simdc.model import limits
 from simdc.model.base import Spec
-from simdc.model.distribution import Distribution
+from simdc.model.distribution import Distribution, _check_cdf
 
 
 class SizeClass(Spec):
@@ -71,11 +72,71 @@ AZURE_2017_LIFETIME_CDF_S: tuple[tuple[float, float], ...] = (
 )
 
 
-class UsageFraction(Spec):
-    """Per-instance mean usage as a fraction of its size: Beta(mean·k, (1−mean)·k)."""
+# Azure 2019: each VM's average CPU (% of its cores, vmtable column avg_cpu) over the 500
+# VMs of traces/azure_v2_2019/vmtable_subset_500vms.csv, as [fraction, cumulative share]:
+# numpy.quantile (linear) of avg_cpu / 100 at shares 0, 0.05, ..., 0.95, 0.975, 0.99, 1
+# (tests/workload/test_usage_calibration.py recomputes them). Log-linear between points
+# (as Distribution's cdf), it has mean 9.40 % (the VMs': 9.39 %), median 6.94 % and
+# quartiles 3.58-10.56 %, as the file. No two-parameter family holds those: Beta(0.564,
+# 5.436), the former default, has the mean but median 5.28 % and quartiles 1.4-13.5 %.
+# The 500 all live the whole month (traces/README.md): long-lived VMs' means, an assumption
+# for short ones.
+AZURE_2019_CPU_MEAN_CDF: tuple[tuple[float, float], ...] = (
+    (0.0015, 0.0), (0.0112, 0.05), (0.0182, 0.1), (0.0242, 0.15), (0.0307, 0.2), (0.0358, 0.25),
+    (0.0411, 0.3), (0.0475, 0.35), (0.0524, 0.4), (0.0607, 0.45), (0.0694, 0.5), (0.0815, 0.55),
+    (0.0895, 0.6), (0.0939, 0.65), (0.1004, 0.7), (0.1056, 0.75), (0.1186, 0.8), (0.1348, 0.85),
+    (0.1961, 0.9), (0.3125, 0.95), (0.3891, 0.975), (0.4771, 0.99), (0.7260, 1.0),
+)
 
-    mean: float = Field(gt=0, le=1)
+
+class UsageFraction(Spec):
+    """Per-instance mean usage as a fraction of its size: Beta(mean·k, (1−mean)·k) with
+    ``mean`` (0-1] and ``concentration`` k > 0, or the published ``cdf``: points
+    ``[fraction, cumulative share]``, fractions in (0, 1] never falling, shares rising
+    strictly from 0 to 1, log-linear in between (as :class:`Distribution`'s cdf).
+
+    Give ``mean`` or ``cdf``. A ``mean`` set over the default CPU table (``--set
+    workload.synthetic.cpu_usage.mean=...``) replaces it: a Beta again.
+    """
+
+    mean: float | None = Field(default=None, gt=0, le=1)
     concentration: float = Field(default=6.0, gt=0, description="k: larger means less spread between instances")
+    cdf: tuple[tuple[float, float], ...] | None = Field(
+        default=None, description="[fraction, cumulative share] points of the per-instance mean's distribution")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mean_over_default(cls, data):
+        if isinstance(data, dict) and data.get("mean") is not None and data.get("cdf") is not None:
+            try:
+                default = tuple(tuple(float(v) for v in point) for point in data["cdf"]) == AZURE_2019_CPU_MEAN_CDF
+            except (TypeError, ValueError):
+                default = False
+            if default:
+                data = {key: value for key, value in data.items() if key != "cdf"}
+        return data
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "UsageFraction":
+        if (self.mean is None) == (self.cdf is None):
+            raise ValueError("give mean (a Beta with concentration) or cdf ([fraction, cumulative share] points), "
+                             "not both")
+        if self.cdf is not None:
+            try:
+                _check_cdf(self.cdf)
+            except ValueError as err:  # its words are for a CDF of seconds
+                raise ValueError(str(err).replace("seconds", "fractions")) from None
+            if max(x for x, _ in self.cdf) > 1:
+                raise ValueError(f"cdf fractions must be at most 1 (got {max(x for x, _ in self.cdf)})")
+        return self
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` per-instance mean fractions (shape (n,)), drawn with ``rng``."""
+        if self.cdf is not None:
+            return Distribution(cdf=self.cdf).sample(rng, n)
+        if self.mean >= 1:
+            return np.ones(n)
+        return rng.beta(self.mean * self.concentration, (1 - self.mean) * self.concentration, n)
 
 
 class SyntheticSpec(Spec):
@@ -92,29 +153,34 @@ class SyntheticSpec(Spec):
     sizes: tuple[SizeClass, ...] = Field(default=AZURE_2017_SIZES, min_length=1)
     # Azure 2017 VM lifetimes, the published CDF itself (AZURE_2017_LIFETIME_CDF_S).
     lifetime_s: Distribution = Field(default_factory=lambda: Distribution(cdf=AZURE_2017_LIFETIME_CDF_S))
-    # Azure 2019: mean of per-VM average CPU 9.4 %, median 6.9 % (computed from
-    # traces/azure_v2_2019); Beta(0.094·6, 0.906·6) has median ≈ 6.5 %.
-    cpu_usage: UsageFraction = Field(default_factory=lambda: UsageFraction(mean=0.094, concentration=6.0))
+    # Azure 2019 per-VM average CPU, the file's own quantiles (AZURE_2019_CPU_MEAN_CDF).
+    cpu_usage: UsageFraction = Field(default_factory=lambda: UsageFraction(cdf=AZURE_2019_CPU_MEAN_CDF))
     # Containers of the same applications used 0.42-4 GB where the VM took 4 GB: 50-90 %
     # smaller (Sharma et al., Middleware 2016, Table 2), i.e. 10-50 % of the size; mean 30 %.
     # Bitbrains Rnd VMs use less still (9.7 % of provisioned, CALIBRATION.md).
     memory_usage: UsageFraction = Field(default_factory=lambda: UsageFraction(mean=0.30, concentration=6.0))
     batch_fraction: float = Field(default=0.0, ge=0, le=1, description="share of instances of kind 'batch'")
-    # Usage over time: each instance's mean × a shared diurnal factor × lognormal noise,
-    # read every usage_step_s. The noise is drawn per 5-minute window of age (the
-    # readings σ is calibrated on, Azure and Bitbrains), so a finer step does not draw
-    # it more often; a longer step draws σ of its own average (usage.step_sigma).
+    # Usage over time: each instance's mean × a shared diurnal factor × its own noise, read
+    # every usage_step_s. The noise is drawn per 5-minute window of age (the readings σ is
+    # calibrated on, Azure and Bitbrains), so a finer step does not draw it more often; a
+    # longer step draws σ of its own average (usage.step_sigma). The noise's shape over
+    # time (autocorrelation at 5 min, 1 h and 1 day, a daily cycle per instance, burstiness
+    # that differs between instances, memory's rare peaks) is fitted to the same files:
+    # simdc/workload/usage.py, CPU_WEIGHTS and below; tests/workload/test_usage_calibration.py
+    # checks simdc's output against figures computed there from the files themselves.
     usage_step_s: float = Field(default=300.0, ge=limits.MIN_STEP_S)
     # Azure 2019: p95 ÷ mean of each VM's 5-minute average CPU, median over the 20 VMs of
     # traces/azure_v2_2019 (vm_cpu_readings): 1.56, IQR 1.36-1.67 (CALIBRATION.md). With
-    # lognormal noise of mean 1, p95/mean = exp(1.645σ − σ²/2), so σ = 0.30 gives 1.57
-    # (tests/workload/test_defaults.py checks simdc's output against the file itself).
-    # Not the per-interval maxima: those are the peaks within 5 minutes, which the usage
-    # step averages away.
-    cpu_burstiness: float = Field(default=0.30, ge=0, description="σ of the lognormal noise on CPU")
-    # Bitbrains Rnd: per-VM p95 of memory used 15 % against a 9.7 % mean (ratio 1.55);
-    # σ = 0.3 gives 1.57.
-    memory_burstiness: float = Field(default=0.3, ge=0, description="σ of the lognormal noise on memory")
+    # lognormal noise of mean 1, p95/mean = exp(1.645σ − σ²/2), so σ = 0.30 gives 1.57 for
+    # the median instance; each instance's σ is this one times a per-instance spread
+    # (usage.CPU_SIGMA_SPREAD). Not the per-interval maxima: those are the peaks within 5
+    # minutes, which the usage step averages away.
+    cpu_burstiness: float = Field(default=0.30, ge=0, description="σ of the lognormal noise on CPU (median instance)")
+    # Bitbrains Rnd (traces/bitbrains_rnd/2013-7, "Memory usage [KB]"): p95 ÷ mean per VM,
+    # median over the 20 VMs 1.355 (computed in tests/workload/test_usage_calibration.py);
+    # exp(1.645σ − σ²/2) = 1.355 at σ = 0.19. (0.3 before: 1.57, which drove OOM kills.)
+    memory_burstiness: float = Field(default=0.19, ge=0,
+                                     description="σ of the lognormal noise on memory (median instance)")
     usage_correlation: float = Field(default=0.0, ge=0, le=1, description="share of the noise common to all instances")
     usage_diurnal_amplitude: float = Field(default=0.0, ge=0, lt=1,
                                            description="CPU swings ± this over a day, peak at diurnal_peak_s")

@@ -129,8 +129,4 @@ def _intensity(mean: float, rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _fractions(usage: UsageFraction, rng: np.random.Generator, n: int) -> np.ndarray:
-    if usage.mean >= 1:
-        return np.ones(n)
-    a = usage.mean * usage.concentration
-    b = (1 - usage.mean) * usage.concentration
-    return rng.beta(a, b, n)
+    return usage.sample(rng, n)

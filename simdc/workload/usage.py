@@ -32,20 +32,108 @@ _INV_CDF = NormalDist().inv_cdf
 # instance's age, whatever the usage step: a finer step resolves the diurnal shape and
 # the engine's reactions more finely without drawing the calibrated noise more often.
 NOISE_WINDOW_S = 300.0
+# An instance's own noise z (mean 0, variance 1) is a sum of three independent parts with
+# weights (shares of the variance) summing to 1:
+#   √(2·w_day)·cos(2π·age/day + φ_i)   a daily cycle, phase φ_i uniform per instance;
+#   √w_block·B(i, ⌊(k + o_i)/BLOCK⌋)    a normal held for BLOCK windows, offset o_i per instance;
+#   √w_white·E(i, k)                    a normal per 5-minute window k.
+# Its autocorrelation at a lag of h windows is
+#   ρ_z(h) = w_day·cos(2πh·300 s/day) + w_block·max(0, 1 − h/BLOCK)
+# (a cosine of uniform random phase has autocorrelation cos(ωh); a piecewise-constant
+# process with a uniformly random offset has the triangle 1 − |h|/T: Papoulis & Pillai,
+# Probability, Random Variables and Stochastic Processes, 4th ed., ch. 9, the random
+# binary transmission with a uniformly random delay), and the white part adds nothing at h ≥ 1.
+# The usage factor is exp(σ·z)/mean, whose autocorrelation, for the Gaussian parts, is
+# (e^{σ²ρ_z(h)} − 1)/(e^{σ²} − 1) ≈ ρ_z(h) for σ ≲ 0.3 (the lognormal's, Johnson, Kotz &
+# Balakrishnan, Continuous Univariate Distributions vol. 1, ch. 14; :func:`lognormal_acf`).
+# The weights are fitted to the medians over VMs of the lag-1 (5 min), lag-12 (1 h) and
+# lag-288 (1 day) autocorrelations computed from the source files by
+# tests/workload/test_usage_calibration.py (``acf`` there: Σ(x_t − x̄)(x_{t+h} − x̄)/Σ(x_t − x̄)²
+# over each VM's readings in time order):
+# - CPU, traces/azure_v2_2019/vm_cpu_readings_20vms.csv.gz (avg_cpu of 20 VMs, ~8,630
+#   readings each): medians 0.373 (5 min), 0.277 (1 h), 0.351 (1 day). w_day = 0.32 gives
+#   0.32 at 1 day and 0.31 at 1 h; w_block = 0.06 over BLOCK = 12 windows (1 h) adds
+#   0.055 at 5 min and nothing at 1 h: ρ_z = 0.375, 0.31, 0.32 (a compromise between the
+#   1-h and the 1-day figure, which one cosine cannot both hold).
+# - memory, traces/bitbrains_rnd/2013-7/*.csv.gz ("Memory usage [KB]" of 20 VMs, rows in
+#   time order): medians 0.537, 0.158, 0.112. w_day = 0.13, w_block = 0.55: ρ_z = 0.63,
+#   0.13, 0.13 for the body, which the rare peaks below (white) dilute to about 0.54 (the 1-h figure's IQR over VMs is 0.03-0.61: no single block length fits all).
+USAGE_BLOCK_WINDOWS = 12
+CPU_WEIGHTS = (0.32, 0.06)  # (w_day, w_block); w_white = 1 − both
+MEMORY_WEIGHTS = (0.13, 0.55)
+# Instances are not equally bursty: each one's σ is the configured (median) σ times
+# exp(τ·n_i), n_i a standard normal per instance, τ = τ_below for n_i < 0 and τ_above
+# above (a two-piece lognormal: the sources' spreads are skewed). The τ are fitted so that the p95 ÷ mean of
+# 5-minute CPU per instance spreads over instances as over the 20 Azure 2019 VMs
+# (quartiles 1.36 and 1.67 around the median 1.56, computed in
+# tests/workload/test_usage_calibration.py), and memory's as over the 20 Bitbrains VMs
+# (quartiles 1.30 and 2.00 around 1.36; 13 of those VMs lie within 1.20-1.41, 7 within
+# 1.66-4.36: two populations, which one spread only roughly covers).
+CPU_SIGMA_SPREAD = (0.55, 0.15)  # (τ_below, τ_above)
+MEMORY_SIGMA_SPREAD = (0.15, 0.9)
+# Memory's rare peaks: Bitbrains Rnd VMs reach, at their maximum, 6.1 times their mean
+# memory (median over the 20 VMs; quartiles 3.1-9.2), far beyond their p95 (1.36 times
+# the mean): a lognormal body cannot hold both. So a 5-minute window of an instance's
+# memory is a peak with probability MEMORY_PEAK_SHARE (independently), multiplying the body by
+# 1 + h_i, h_i lognormal per instance with median MEMORY_PEAK_MEDIAN and log-σ
+# MEMORY_PEAK_SPREAD, fitted to that median and those quartiles over instances alive for
+# a month (tests/workload/test_usage_calibration.py). Share and heights are assumptions
+# shaped by those three figures only.
+MEMORY_PEAK_SHARE = 1 / 2048  # ≈ 4 peaks a month per instance; a window's 11 spare hash bits
+MEMORY_PEAK_MEDIAN = 4.0
+MEMORY_PEAK_SPREAD = 0.6
 
 
-def step_sigma(sigma: float, step_s: float) -> float:
+def lognormal_acf(sigma, rho):
+    """Autocorrelation of exp(σ·z) given that of the standard normal z: (e^{σ²ρ} − 1)/(e^{σ²} − 1).
+
+    The correlation of two lognormals exp(σX), exp(σY) with corr(X, Y) = ρ (the bivariate
+    lognormal's covariance e^{σ²}(e^{σ²ρ} − 1): Johnson, Kotz & Balakrishnan, Continuous
+    Univariate Distributions vol. 1, 2nd ed., ch. 14). ``sigma`` and ``rho`` are
+    numbers or broadcastable arrays; σ = 0 gives ρ.
+    """
+    sigma, rho = np.asarray(sigma, float), np.asarray(rho, float)
+    s2 = sigma * sigma
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.expm1(s2 * rho) / np.expm1(s2)
+    return np.where(s2 > 0, out, rho)
+
+
+def noise_acf(weights: tuple[float, float], lags: np.ndarray) -> np.ndarray:
+    """ρ_z(h) of an instance's own noise at ``lags`` (in 5-minute windows), shape of ``lags``."""
+    w_day, w_block = weights
+    lags = np.asarray(lags, float)
+    return (w_day * np.cos(2 * np.pi * lags * NOISE_WINDOW_S / DAY_S)
+            + w_block * np.clip(1 - lags / USAGE_BLOCK_WINDOWS, 0, None))
+
+
+def step_sigma(sigma, step_s: float, weights: tuple[float, float] = (0.0, 0.0)):
     """σ of the lognormal noise of a ``step_s`` average, given σ of 5-minute averages.
 
-    A step longer than :data:`NOISE_WINDOW_S` averages n = step_s / 300 independent
-    windows, each lognormal with mean 1 and variance e^{σ²} − 1; the average has mean 1
-    and variance (e^{σ²} − 1) / n, and the lognormal with those two moments has
-    σ_step² = ln(1 + (e^{σ²} − 1) / n). (Matching the first two moments, not the shape:
-    an assumption.) Steps of 5 minutes or less keep σ.
+    A step longer than :data:`NOISE_WINDOW_S` averages n = step_s / 300 windows of a
+    stationary series whose values are lognormal with mean 1, variance v = e^{σ²} − 1 and
+    autocorrelation ρ(h) (:func:`lognormal_acf` of the noise's :func:`noise_acf` with
+    ``weights``). The average has mean 1 and variance
+    v·(1 + 2·Σ_{h=1}^{⌈n⌉−1} (1 − h/n)·ρ(h)) / n (the variance of a sample mean of a
+    stationary series: Brockwell & Davis, Introduction to Time Series and Forecasting,
+    3rd ed., §2.4, eq. 2.4.2); the lognormal with those two moments has
+    σ_step² = ln(1 + that variance). (Matching the first two moments, not the shape: an
+    assumption.) With ρ = 0 (weights 0) this is ln(1 + v/n). Steps of 5 minutes or less
+    keep σ. ``sigma`` may be a number or an array (one per instance).
     """
-    if step_s <= NOISE_WINDOW_S or sigma == 0:
-        return sigma
-    return math.sqrt(math.log1p(math.expm1(sigma * sigma) * NOISE_WINDOW_S / step_s))
+    scalar = np.ndim(sigma) == 0
+    sigma = np.asarray(sigma, float)
+    if step_s <= NOISE_WINDOW_S:
+        return float(sigma) if scalar else sigma
+    n = step_s / NOISE_WINDOW_S
+    lags = np.arange(1, math.ceil(n))
+    if len(lags) and any(weights):
+        rho = lognormal_acf(sigma[..., None], noise_acf(weights, lags))
+        inflation = 1 + 2 * ((1 - lags / n) * rho).sum(axis=-1)
+    else:
+        inflation = 1.0
+    out = np.sqrt(np.log1p(np.expm1(sigma * sigma) * inflation / n))
+    return float(out) if scalar else out
 
 
 class ConstantUsage:
@@ -176,13 +264,19 @@ class SeriesUsage:
 
 
 class SyntheticUsage:
-    """``usage(t) = mean × diurnal(t) × exp(σ·z − σ²/2)``, clipped at 0.
+    """``usage(t) = mean × diurnal(t) × f(instance, t)``, clipped at 0, with E[f] = 1 over time.
 
-    ``z = √c·g(window) + √(1−c)·e(instance, window)``: a common shock ``g`` shared by all
-    instances (correlation ``c``) and an own one ``e``, both standard normal and
-    independent across noise windows. ``diurnal(t) = 1 + a·cos(2π(t − peak)/day)`` is
-    shared too. The mean of the lognormal factor is 1, so each instance keeps its mean usage.
+    ``f = exp(σ_i·(√c·g(window) + √(1−c)·z_i(k)) + m_i)`` (× a rare peak for memory):
+    ``g`` is a common shock shared by all instances (correlation ``c``, independent across
+    windows), ``z_i(k)`` the instance's own noise at age window k, with the autocorrelation
+    of the sources (a daily cycle, an hourly block and white noise: :data:`CPU_WEIGHTS`,
+    :func:`noise_acf`), σ_i the configured σ times exp(τ·n_i) (instances differ in
+    burstiness, :data:`CPU_SIGMA_SPREAD`), and ``m_i`` the constant that makes the factor's
+    mean over time 1 (the cosine's exact mean, I₀, included). ``diurnal(t) = 1 +
+    a·cos(2π(t − peak)/day)`` is shared too. So each instance keeps its mean usage.
 
+    Everything is a function of (seed, instance, age window, time step): counter-based
+    hashes, never stored per step, the same on every platform and in any engine order.
     The noise window is the larger of ``step_s`` and :data:`NOISE_WINDOW_S` (the 5 minutes
     σ is calibrated on): a step under 5 minutes reads the same draw until its window
     ends; a longer step draws once with σ of its own length's average (:func:`step_sigma`).
@@ -192,15 +286,54 @@ class SyntheticUsage:
     def __init__(self, cpu: np.ndarray, mem: np.ndarray, *, step_s: float, seed: int,
                  cpu_burstiness: float, memory_burstiness: float, correlation: float,
                  diurnal_amplitude: float, diurnal_peak_s: float):
+        from scipy.special import i0e
+
         self.cpu, self.mem, self.step_s = cpu, mem, float(step_s)
         self.window_s = max(self.step_s, NOISE_WINDOW_S)  # the noise is redrawn this often
         self.seed = int(seed)
         self._cache: dict[int, tuple[int, int, float]] = {}
         self._first: dict[int, np.ndarray] = {}  # per stream: every instance's own factor at age 0
-        self._start: tuple[int, float, float] | None = None  # (step, shared CPU and memory factors)
-        self.sigma_cpu, self.sigma_mem = step_sigma(cpu_burstiness, step_s), step_sigma(memory_burstiness, step_s)
-        self.common, self.own = math.sqrt(correlation), math.sqrt(1 - correlation)
+        self._start: tuple[int, float, float] | None = None  # (step, its common shocks for CPU and memory)
+        self._common: tuple[list, list] | None = None  # each instance's σ_i·√c, CPU and memory, as Python floats
+        self.correlation = float(correlation)
         self.amplitude, self.peak_s = diurnal_amplitude, diurnal_peak_s
+        n = len(cpu)
+        ids = np.arange(n, dtype=np.uint64)
+        self.offset = (self._uniform(ids, 3, 1) * USAGE_BLOCK_WINDOWS).astype(np.int64)  # o_i
+        self.phase = 2 * np.pi * self._uniform(ids, 3, 2)  # φ_i, shared by CPU and memory
+        self.peak = 1 + MEMORY_PEAK_MEDIAN * np.exp(MEMORY_PEAK_SPREAD * self._instance_normal(ids, 2, 3))
+        self.peak_bits = int(round(MEMORY_PEAK_SHARE * 2048))  # a window's low 11 bits below this: a peak
+        own, common = math.sqrt(1 - self.correlation), math.sqrt(self.correlation)
+        self.coef: dict[int, tuple[np.ndarray, ...]] = {}  # per stream: (sigma, amp, block, white, common, log mean)
+        for stream, sigma, spread, weights in ((1, cpu_burstiness, CPU_SIGMA_SPREAD, CPU_WEIGHTS),
+                                               (2, memory_burstiness, MEMORY_SIGMA_SPREAD, MEMORY_WEIGHTS)):
+            spread_n = self._instance_normal(ids, stream, 1)
+            spread_n *= np.where(spread_n < 0, spread[0], spread[1])
+            each = sigma * np.exp(spread_n) if sigma else np.zeros(n)
+            each = step_sigma(each, self.step_s, weights)
+            w_day, w_block = weights
+            amp = each * own * math.sqrt(2 * w_day)
+            # E[exp(a·cos θ)] = I₀(a) for θ uniform (Abramowitz & Stegun 9.6.19); i0e(a) = e^{−a}·I₀(a).
+            log_mean = each * each * (1 - (1 - self.correlation) * w_day) / 2 + (np.log(i0e(amp)) + amp)
+            if stream == 2:
+                log_mean = log_mean + np.log1p(self.peak_bits / 2048 * (self.peak - 1))
+            self.coef[stream] = (each, amp, each * own * math.sqrt(w_block),
+                                 each * own * math.sqrt(1 - w_day - w_block), each * common, -log_mean)
+        self.sigma_cpu, self.sigma_mem = float(np.max(self.coef[1][0], initial=0)), float(np.max(self.coef[2][0], initial=0))
+        # What the usage step reads per instance, one row each, so that it gathers once:
+        # phase, offset, then (amp, block, white, common, log mean) for CPU and for memory, peak.
+        self._table = np.column_stack([self.phase, self.offset, *self.coef[1][1:], *self.coef[2][1:], self.peak])
+        self._memo = (np.full(n, -1.0), np.zeros((2, n)))  # each instance's last block index and its normals
+
+    def _instance_normal(self, ids: np.ndarray, stream: int, purpose: int) -> np.ndarray:
+        """A standard normal per instance for ``purpose`` (a per-instance constant)."""
+        key, _ = self._keys(0, stream)
+        return _normal(_mix(np.uint64(key) ^ _mix(ids * np.uint64(0xD1B54A32D192ED03) + np.uint64(_TAG[purpose]))))
+
+    def _uniform(self, ids: np.ndarray, stream: int, purpose: int) -> np.ndarray:
+        key, _ = self._keys(0, stream)
+        bits = _mix(np.uint64(key) ^ _mix(ids * np.uint64(0xD1B54A32D192ED03) + np.uint64(_TAG[purpose])))
+        return (bits >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
     def scaled_cpu(self, factor: float) -> "SyntheticUsage":
         """The same usage (the same noise) with every CPU value × ``factor``."""
@@ -210,12 +343,18 @@ class SyntheticUsage:
         return scaled
 
     def quantile(self, q: float) -> tuple[np.ndarray, np.ndarray]:
-        """Each instance's q-quantile of (CPU, memory): lognormal, at the diurnal peak for CPU."""
+        """Each instance's q-quantile of (CPU, memory), at the diurnal peak for CPU: arrays (n,).
+
+        The log factor is taken as normal with variance σ_i² (its daily cosine is not, and
+        memory's rare peaks are left out: an approximation for q below 1 − their share).
+        """
         from scipy.special import ndtri  # here, not at import: ~0.3 s a trace run without usage noise never needs
 
         z = float(ndtri(q))
-        cpu = self.cpu * (1 + self.amplitude) * math.exp(self.sigma_cpu * z - self.sigma_cpu ** 2 / 2)
-        mem = self.mem * math.exp(self.sigma_mem * z - self.sigma_mem ** 2 / 2)
+        sigma, *_, log_mean = self.coef[1]
+        cpu = self.cpu * (1 + self.amplitude) * np.exp(sigma * z + log_mean)
+        sigma, *_, log_mean = self.coef[2]
+        mem = self.mem * np.exp(sigma * z + log_mean)
         return cpu, mem
 
     def upper(self) -> tuple[np.ndarray, np.ndarray]:
@@ -229,76 +368,104 @@ class SyntheticUsage:
         step = np.floor_divide(start_s, self.window_s).astype(np.int64)
         shape = (1.0 + self.amplitude * np.cos(2 * np.pi * (start_s - self.peak_s) / DAY_S)
                  if self.amplitude else np.ones(len(inst)))
-        ids, k = inst.astype(np.uint64), np.zeros(len(inst), dtype=np.uint64)
-        cpu_factor, mem_factor = np.empty(len(inst)), np.empty(len(inst))
-        for s in np.unique(step).tolist():  # the common shock is one per step
-            these = step == s
-            hashed = _hash(ids[these], k[these])
-            cpu_factor[these] = self._factor(self.sigma_cpu, hashed, s, 1)
-            mem_factor[these] = self._factor(self.sigma_mem, hashed, s, 2)
+        cpu_own, mem_own = self._own_first()
+        cpu_factor, mem_factor = cpu_own[inst], mem_own[inst]
+        if self.correlation:
+            for s in np.unique(step).tolist():  # the common shock is one per step
+                these = step == s
+                cpu_factor[these] *= np.exp(self.coef[1][4][inst[these]] * self._keys(s, 1)[1])
+                mem_factor[these] *= np.exp(self.coef[2][4][inst[these]] * self._keys(s, 2)[1])
         return self.cpu[inst] * shape * cpu_factor, self.mem[inst] * mem_factor
 
     def at(self, inst: np.ndarray, age_s: np.ndarray, now: float) -> tuple[np.ndarray, np.ndarray]:
         step = int(now // self.window_s)
-        k = np.floor(age_s / self.window_s).astype(np.uint64)
-        shape = self._shape(now)
-        hashed = _hash(inst.astype(np.uint64), k)  # the same for both streams: taken once
-        cpu = self.cpu[inst] * shape * self._factor(self.sigma_cpu, hashed, step, 1)
-        mem = self.mem[inst] * self._factor(self.sigma_mem, hashed, step, 2)
-        return cpu, mem
+        cpu_f, mem_f = self._factors(inst, np.floor(age_s / self.window_s), step, self.correlation != 0)
+        return self.cpu[inst] * self._shape(now) * cpu_f, self.mem[inst] * mem_f
+
+    def _factors(self, inst: np.ndarray, k: np.ndarray, step: int, common: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The own (and, with ``common``, shared) factors of CPU and memory of ``inst`` at age
+        windows ``k`` (whole numbers, as floats) in time step ``step``: two arrays like ``inst``."""
+        phase, offset, *rows = self._table[inst].T
+        ids = inst.astype(np.uint64)
+        white = _hash(ids, k.astype(np.uint64))  # the same for both streams: taken once
+        # The block of 5-minute windows k·(window/300) + o_i falls in (exact in floats below 2^53).
+        blk = np.floor((k * (self.window_s / NOISE_WINDOW_S) + offset) / USAGE_BLOCK_WINDOWS)  # whole / 12: exact
+        # The block normals, memoised per instance: a block lasts an hour, so most steps reuse
+        # them (a cache of a pure function of (seed, instance, block): no state in the values).
+        memo_blk, memo = self._memo
+        new = np.flatnonzero(memo_blk[inst] != blk)
+        if len(new):
+            fresh = inst[new]
+            block = _hash(ids[new], blk[new].astype(np.uint64) | _BLOCK_TAG)
+            memo_blk[fresh] = blk[new]
+            for stream in (1, 2):
+                if self._varies(stream):
+                    memo[stream - 1, fresh] = _normal(_mix(np.uint64(self._keys(step, stream)[0]) ^ block))
+        cycle = np.cos(k * (2 * np.pi * self.window_s / DAY_S) + phase)
+        out = []
+        for stream, (amp, b, w, c, log_mean) in ((1, rows[0:5]), (2, rows[5:10])):
+            if not self._varies(stream):
+                out.append(np.ones(len(inst)))
+                continue
+            key, shock = self._keys(step, stream)
+            bits = _mix(np.uint64(key) ^ white)
+            log_f = log_mean + amp * cycle + b * memo[stream - 1, inst] + w * _normal(bits)
+            if common:
+                log_f += c * shock
+            factor = np.exp(log_f)
+            if stream == 2 and self.peak_bits:
+                peaks = (bits & np.uint64(0x7FF)) < np.uint64(self.peak_bits)
+                if peaks.any():
+                    factor[peaks] *= rows[10][peaks]
+            out.append(factor)
+        return out[0], out[1]
+
+    def _varies(self, stream: int) -> bool:
+        return (self.sigma_cpu if stream == 1 else self.sigma_mem) != 0
 
     def at_one(self, i: int, age_s: float, now: float) -> tuple[float, float]:
         """:meth:`at` for one instance, in plain Python: the same numbers, 50× faster."""
         step, k = int(now // self.window_s), int(age_s // self.window_s)
-        if k == 0:  # a start, the hot case: the instance's own factors times the step's shared ones
-            cached = self._start
-            if cached is None or cached[0] != step:
-                cached = self._start = (step, self._shared(self.sigma_cpu, step, 1),
-                                        self._shared(self.sigma_mem, step, 2))
+        shape = 1.0 if self.amplitude == 0 else self._shape(now)
+        if k == 0:  # a start, the hot case: the instance's own factors at age 0 (times the step's shared ones)
             cpu_own, mem_own = self._first.get(1), self._first.get(2)
             if cpu_own is None:
                 cpu_own, mem_own = self._own_first()
-            shape = 1.0 if self.amplitude == 0 else self._shape(now)
-            return (float(self.cpu[i]) * shape * (float(cpu_own[i]) * cached[1]),
-                    float(self.mem[i]) * (float(mem_own[i]) * cached[2]))
-        cpu = float(self.cpu[i]) * self._shape(now) * self._factor_one(self.sigma_cpu, i, k, step, 1)
-        mem = float(self.mem[i]) * self._factor_one(self.sigma_mem, i, k, step, 2)
-        return cpu, mem
+            if not self.correlation:
+                return float(self.cpu[i]) * shape * float(cpu_own[i]), float(self.mem[i]) * float(mem_own[i])
+            shocks = self._start
+            if shocks is None or shocks[0] != step:
+                shocks = self._start = (step, self._keys(step, 1)[1], self._keys(step, 2)[1])
+            if self._common is None:
+                self._common = (self.coef[1][4].tolist(), self.coef[2][4].tolist())
+            return (float(self.cpu[i]) * shape * (float(cpu_own[i]) * math.exp(self._common[0][i] * shocks[1])),
+                    float(self.mem[i]) * (float(mem_own[i]) * math.exp(self._common[1][i] * shocks[2])))
+        return (float(self.cpu[i]) * shape * self._factor_one(1, i, k, step),
+                float(self.mem[i]) * self._factor_one(2, i, k, step))
 
     def start_usage(self) -> Callable[[int, float], tuple[float, float]]:
         """A function ``(i, now) -> (cpu, mem)``: :meth:`at_one` at age 0, the same numbers in
         the same order of operations, for an engine that asks once per start: the means and
-        own factors read through memoryviews (Python floats, no numpy scalars), the step's
-        shared factors kept in the closure."""
+        own factors read through memoryviews (Python floats, no numpy scalars)."""
         cpu, mem = (memoryview(np.ascontiguousarray(values, dtype=float)) for values in (self.cpu, self.mem))
         cpu_own, mem_own = (memoryview(own) for own in self._own_first())
-        window_s, flat = self.window_s, self.amplitude == 0
-        shared = [-1, 1.0, 1.0]  # the step they are for; the CPU and memory factors
+        flat = self.amplitude == 0
+        if self.correlation:
+            return lambda i, now: self.at_one(i, 0.0, now)
 
         def at_start(i: int, now: float) -> tuple[float, float]:
-            step = int(now // window_s)
-            if step != shared[0]:
-                shared[:] = step, self._shared(self.sigma_cpu, step, 1), self._shared(self.sigma_mem, step, 2)
             shape = 1.0 if flat else self._shape(now)
-            return cpu[i] * shape * (cpu_own[i] * shared[1]), mem[i] * (mem_own[i] * shared[2])
+            return cpu[i] * shape * (cpu_own[i] * 1.0), mem[i] * (mem_own[i] * 1.0)
 
         return at_start
 
     def _own_first(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every instance's own factor at age 0, exp(σ·o·e(instance, 0)), for CPU and memory:
-        computed once, vectorised."""
+        """Every instance's own factor at age 0 (window 0, block 0), for CPU and memory:
+        computed once, vectorised; the common shock left out."""
         if not self._first:
-            ids = np.arange(len(self.cpu), dtype=np.uint64)
-            for sigma, stream in ((self.sigma_cpu, 1), (self.sigma_mem, 2)):
-                key, _ = self._keys(0, stream)
-                own = _normal(_mix(np.uint64(key) ^ _mix(ids * np.uint64(0xD1B54A32D192ED03))))
-                self._first[stream] = np.exp(sigma * self.own * own)
+            inst = np.arange(len(self.cpu))
+            self._first[1], self._first[2] = self._factors(inst, np.zeros(len(inst)), 0, common=False)
         return self._first[1], self._first[2]
-
-    def _shared(self, sigma: float, step: int, stream: int) -> float:
-        """The step's shared factor, exp(σ·c·g(step) − σ²/2)."""
-        _, common = self._keys(step, stream)
-        return math.exp(sigma * self.common * common - sigma * sigma / 2)
 
     def _shape(self, now: float) -> float:
         if self.amplitude == 0:
@@ -315,25 +482,29 @@ class SyntheticUsage:
         self._cache[stream] = (step, key, common)
         return key, common
 
-    def _factor(self, sigma: float, hashed: np.ndarray, step: int, stream: int) -> np.ndarray:
-        """exp(σ·z − σ²/2) at ``step`` for the instances and ages hashed by :func:`_hash`."""
-        if sigma == 0:
-            return np.ones(len(hashed))
-        key, common = self._keys(step, stream)
-        own = _normal(_mix(np.uint64(key) ^ hashed))
-        z = self.common * common + self.own * own
-        return np.exp(sigma * z - sigma * sigma / 2)
-
-    def _factor_one(self, sigma: float, i: int, k: int, step: int, stream: int) -> float:
-        if sigma == 0:
+    def _factor_one(self, stream: int, i: int, k: int, step: int) -> float:
+        if not self._varies(stream):
             return 1.0
+        sigma, amp, b, w, c, log_mean = self.coef[stream]
         key, common = self._keys(step, stream)
-        own = _normal_one(_mix_one(key ^ _mix_one((i * 0xD1B54A32D192ED03 + k) & MASK)))
-        z = self.common * common + self.own * own
-        return math.exp(sigma * z - sigma * sigma / 2)
+        blk = int((k * (self.window_s / NOISE_WINDOW_S) + int(self.offset[i])) // USAGE_BLOCK_WINDOWS)
+        block = _normal_one(_mix_one(key ^ _mix_one((i * 0xD1B54A32D192ED03 + (blk | _BLOCK_TAG_INT)) & MASK)))
+        bits = _mix_one(key ^ _mix_one((i * 0xD1B54A32D192ED03 + k) & MASK))
+        cycle = math.cos(k * (2 * math.pi * self.window_s / DAY_S) + float(self.phase[i]))
+        log_f = (float(log_mean[i]) + float(amp[i]) * cycle + float(b[i]) * block
+                 + float(w[i]) * _normal_one(bits))
+        if self.correlation:
+            log_f += float(c[i]) * common
+        factor = math.exp(log_f)
+        if stream == 2 and (bits & 0x7FF) < self.peak_bits:
+            factor *= float(self.peak[i])
+        return factor
 
 
 MASK = (1 << 64) - 1
+_BLOCK_TAG_INT = 1 << 63  # marks a block's hash apart from a window's (k < 2^63)
+_BLOCK_TAG = np.uint64(_BLOCK_TAG_INT)
+_TAG = {p: (1 << 62) + p for p in (1, 2, 3)}  # per-instance draws: apart from windows and blocks
 
 
 def _mix_one(x: int) -> int:
