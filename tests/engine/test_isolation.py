@@ -14,8 +14,10 @@ def run(tmp_path, rows, platform, *, rules=None, faults=None, duration_s=1000.0,
     pd.DataFrame([{"submit_s": 0.0, "duration_s": 500.0, "cpu_cores": 1, "memory_gib": 1, "cpu_used": 1} | r
                   for r in rows]).to_csv(trace, index=False)
     # VMs without their virtualisation overhead (tests/engine/test_virtualisation.py): one mechanism at a time
+    # and without the microVM's creation rate (tests/engine/test_creation_rate.py): the two start together
     zero = {"overhead_mib": 0} | ({"boot_s": 0, "cpu_overhead": 0, "io_overhead": 0} if platform in ("vm", "microvm")
-                                  else {"start_s": 0})
+                                  else {"start_s": 0}) | ({"creations_per_core_per_s": None} if platform == "microvm"
+                                                         else {})
     return simdc.simulate(validate({
         "simulation": {"duration_s": duration_s, "platforms": [platform]},
         "host": {"cpu_cores": cores, "memory_gib": 64},
