@@ -15,10 +15,13 @@ A task hands its tables back as Parquet, one row group per platform; the driver 
 them as parts in the results directory as they come, then joins the parts in cell order
 into the usual files (``instances.parquet``, ``timeseries.parquet``, ``workload.parquet``,
 ``hosts.csv``: one row group per cell and platform, a ``cell`` column) one row group at a
-time, and computes the summary from them (:func:`summary_from_parts`): a cell's
-instances at a time give mergeable figures (counts, sums, the terms of means), and only
-the percentiles and the peak keep a column or two of every cell (at most 16 bytes a
-request). The driver never holds more than one cell's tables.
+time, and computes the summary from them (:func:`summary_from_parts`): each cell's
+instances in turn are a piece of :class:`simdc.metrics.InstanceReduction`, which defines
+every instance figure once (for a run in memory and a streamed one too), so the fleet's
+summary is :func:`simdc.metrics.summary` of the joined tables to the bit; only the values
+the percentiles and the peak need are kept across cells (at most 40 bytes an instance,
+and 16 a request for the VM size over need). The driver never holds more than one cell's
+tables.
 
 Across cells, host numbers (``host``, ``physical_host``) count from 0 in each cell: a
 host is named by its cell and number. ``peak_instances`` over the fleet is found from the
