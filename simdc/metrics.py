@@ -357,7 +357,9 @@ class Rows:
     instance), these rows from its row ``first``; None without (no VM size over need).
 
     Columns read from an Arrow table are converted one at a time as
-    ``pandas.read_parquet`` would convert them (the schema's pandas metadata)."""
+    ``pandas.read_parquet`` would convert them (the schema's pandas metadata). A source
+    of columns (``column_names``, ``num_rows`` and ``series(name)``, a pandas Series: a
+    cell's rows read from a file column by column, :mod:`simdc.cells`) is read as one."""
 
     def __init__(self, table, duration_s: float, requests: pd.DataFrame | None = None, first: int = 0):
         self.table, self.duration_s, self.requests, self.first = table, duration_s, requests, first
@@ -375,7 +377,12 @@ class Rows:
 
     def series(self, name: str) -> pd.Series:
         if name not in self._series:
-            self._series[name] = self.table.select([name]).to_pandas()[name] if self.arrow else self.table[name]
+            if not self.arrow:
+                self._series[name] = self.table[name]
+            elif hasattr(self.table, "series"):  # a source of columns
+                self._series[name] = self.table.series(name)
+            else:
+                self._series[name] = self.table.select([name]).to_pandas()[name]
         return self._series[name]
 
     def raw(self, name: str) -> np.ndarray:
@@ -786,8 +793,7 @@ class InstanceReduction:
     size over need; ``extra``: more terms to accumulate (name -> term), read from
     :attr:`terms`; ``keep_stays``: keep every placed instance's stay (16 bytes each), for
     the peak of instances where no engine count of it is (a fleet of cells, whose engines
-    counted each cell's). Pieces are pandas or Arrow tables (:class:`Rows`), or objects
-    read as Arrow tables are (``column_names``, ``num_rows``, ``select([name])``)."""
+    counted each cell's). Pieces are pandas or Arrow tables, or sources of columns (:class:`Rows`)."""
 
     def __init__(self, rows: int, duration_s: float, requests: pd.DataFrame | None = None,
                  extra: dict | None = None, keep_stays: bool = False):
