@@ -15,10 +15,13 @@ A task hands its tables back as Parquet, one row group per platform; the driver 
 them as parts in the results directory as they come, then joins the parts in cell order
 into the usual files (``instances.parquet``, ``timeseries.parquet``, ``workload.parquet``,
 ``hosts.csv``: one row group per cell and platform, a ``cell`` column) one row group at a
-time, and computes the summary from them (:func:`summary_from_parts`): a cell's
-instances at a time give mergeable figures (counts, sums, the terms of means), and only
-the percentiles and the peak keep a column or two of every cell (at most 16 bytes a
-request). The driver never holds more than one cell's tables.
+time, and computes the summary from them (:func:`summary_from_parts`): each cell's
+instances in turn are a piece of :class:`simdc.metrics.InstanceReduction`, which defines
+every instance figure once (for a run in memory and a streamed one too), so the fleet's
+summary is :func:`simdc.metrics.summary` of the joined tables to the bit; only the values
+the percentiles and the peak need are kept across cells (at most 40 bytes an instance,
+and 16 a request for the VM size over need). The driver never holds more than one cell's
+tables.
 
 Across cells, host numbers (``host``, ``physical_host``) count from 0 in each cell: a
 host is named by its cell and number. ``peak_instances`` over the fleet is found from the
@@ -453,20 +456,15 @@ def _join_csv(parts: list[Path], target: Path) -> None:
 
 def summary_from_parts(directory: Path, platforms: list[str], cells: list[str],
                        licence_per_hour: dict[str, float] | None = None) -> pd.DataFrame:
-    """The summary over every cell (a row per platform) from the joined files, exactly
-    :func:`simdc.metrics.summary` of the joined tables (sums to rounding, their terms
-    added in another order), holding one cell's instances at a time.
-
-    The hosts table is read whole (a row per host and platform). Then, a platform at a
-    time: each cell's instances (every column but the ids) give mergeable figures (counts,
-    sums, the counts behind means: :func:`_partial`), then freed; the percentiles and the
-    peak need every value, so they read one or two columns of each cell at a time and keep
-    only those (:func:`_values`): at most 16 bytes a request, instead of the instances' ~0.6 KB.
+    """The summary over every cell (a row per platform) from the joined files:
+    :func:`simdc.metrics.summary` of the joined tables to the bit (:func:`fleet_summary`),
+    holding one cell's instances at a time. The hosts table is read whole (a row per host
+    and platform), a host numbered once across the cells.
 
     With ``licence_per_hour`` (a ``[cost]`` table's: a run with cost columns), the
     :data:`simdc.metrics.COST_COLUMNS` follow, :func:`simdc.cost.platform_costs` of the
     fleet's hosts (their cost columns, each cell's own) and its instances' time on a host
-    and running, summed over the cells.
+    and running (as a run of one fleet prices its instances).
     """
     hosts = pd.read_csv(directory / "hosts.csv", dtype={"platform": str, "group": str, "cell": str},
                         keep_default_na=False)
@@ -476,21 +474,7 @@ def summary_from_parts(directory: Path, platforms: list[str], cells: list[str],
     hosts = hosts.drop(columns=["fleet_peak_resident"], errors="ignore")
     instances = pq.ParquetFile(directory / "instances.parquet")
     workload = pq.ParquetFile(directory / "workload.parquet")
-    summary = fleet_summary(instances, workload, hosts, platforms, cells)
-    if licence_per_hour is None:
-        return summary
-    from simdc import cost
-
-    by_key = _row_groups(instances, ["cell", "platform"])
-    rows = []
-    for platform in platforms:
-        # the instances' hours as platform_costs adds them (NaN as 0), summed over the cells
-        hours = {column: sum(float(np.nansum(_read(instances, by_key[cell, platform], [column])[column]
-                                             .to_numpy(float)))
-                             for cell in cells if (cell, platform) in by_key) for column in ("resident_s", "run_s")}
-        rows.append(cost.platform_costs(pd.DataFrame({column: [total] for column, total in hours.items()}),
-                                        hosts[hosts["platform"] == platform], licence_per_hour.get(platform, 0.0)))
-    return pd.concat([summary, pd.DataFrame(rows, columns=list(cost.COST_COLUMNS))], axis=1)
+    return fleet_summary(instances, workload, hosts, platforms, cells, licence_per_hour)
 
 
 def _row_groups(file: pq.ParquetFile, keys: list[str]) -> dict[tuple, list[int]]:
@@ -514,28 +498,39 @@ def _read(file: pq.ParquetFile, groups: list[int], columns: list[str]) -> pd.Dat
 
 
 def fleet_summary(instances: pq.ParquetFile, workload: pq.ParquetFile, hosts: pd.DataFrame, platforms: list[str],
-                  cells: list[str]) -> pd.DataFrame:
+                  cells: list[str], licence_per_hour: dict[str, float] | None = None) -> pd.DataFrame:
     """:func:`simdc.metrics.summary` of the instances of ``instances`` (a row group per
     cell and platform, columns ``cell`` and ``platform``), ``hosts`` (the fleet's, a host
     numbered once across cells, without the engine's ``fleet_peak_resident``) and the
     requests of ``workload`` (a row group per cell, in cell order: each platform's
-    instances of a cell are the cell's requests, in their order), one cell at a time.
+    instances of a cell are the cell's requests, in their order), to the bit, one cell at
+    a time.
+
+    Each platform's instance figures (and its moves) are those of
+    :class:`simdc.metrics.InstanceReduction`, each cell's instances a piece: counted, then
+    added in cell order, every column read from the file when a term first asks for it
+    (:class:`_CellColumns`), so no more than one cell's instances are held. What is kept
+    across cells is what the reduction keeps (the values behind the percentiles, each
+    placed instance's stay for the peak: at most 40 bytes an instance) and the requests'
+    ``cpu_cores`` and ``memory_gib`` (16 bytes a request, for the VM size over need).
 
     Returns a row per platform of ``platforms``, the columns of
     :data:`simdc.metrics.SUMMARY_COLUMNS`, then :data:`simdc.metrics.WORKFLOW_COLUMNS`
     when the requests have dependencies, then :data:`simdc.metrics.MOVE_COLUMNS` when the
-    instances have moves. The workflow columns read the requests' ids, parents and jobs
-    and four columns of each platform's instances (a workload with dependencies only); a
-    parent routed to another cell was done for its cell's engine, and is no link here
-    either (each cell's ``parents`` as it replayed them).
+    instances have moves, then, with ``licence_per_hour``, :data:`simdc.cost.COST_COLUMNS`.
+    The workflow columns read the requests' ids, parents and jobs and four columns of
+    each platform's instances (a workload with dependencies only); a parent routed to
+    another cell was done for its cell's engine, and is no link here either (each cell's
+    ``parents`` as it replayed them).
     """
     from simdc import metrics
+    from simdc.streamed import _cost_terms
     from simdc.workload import dependencies
 
     by_key = _row_groups(instances, ["cell", "platform"])
-    requests = _row_groups(workload, ["cell"])
     columns = [name for name in instances.schema_arrow.names if name not in NOT_FOR_SUMMARY]
     need = [c for c in ("cpu_cores", "memory_gib") if c in workload.schema_arrow.names]
+    requests = workload.read(columns=need).to_pandas() if len(need) == 2 else None
     duration_s = float(hosts["duration_s"].iloc[0])
     moves = "migrations" in columns
     jobs = None  # the workload's jobs and links, when it has dependencies (metrics.job_structure)
@@ -545,194 +540,59 @@ def fleet_summary(instances: pq.ParquetFile, workload: pq.ParquetFile, hosts: pd
         if dependencies.has_parents(linked):
             jobs = metrics.job_structure(linked)
         del linked
-    rows = []
+    rows, costs = [], []
     for platform in platforms:
-        mine = [(cell, by_key[cell, platform]) for cell in cells if (cell, platform) in by_key]
-        parts = []
-        for cell, groups in mine:
-            table = _read(instances, groups, columns)
-            asked = _read(workload, requests[(cell,)], need) if (cell,) in requests and len(need) == 2 else None
-            parts.append(_partial(table, asked, duration_s))
-            del table, asked
-
-        def values(columns_: list[str], pick: Callable[[pd.DataFrame], np.ndarray]) -> np.ndarray:
-            return _values(instances, [groups for _, groups in mine], columns_, pick)
-
-        of_hosts = metrics.host_metrics(hosts[hosts["platform"] == platform])
-        of_hosts.pop("fleet_peak_resident", None)
-        row = {"platform": platform, **_merged(parts, duration_s, moves), **of_hosts}
-        # one column's values at a time, each freed once its percentiles are taken
-        ready = "first_ready_s" if "first_ready_s" in columns else "ready_s"
-        row.update(metrics._quantiles(
-            values(["submit_s", ready, *(["preexisting"] if "preexisting" in columns else [])],
-                   lambda t: (t[ready] - t["submit_s"]).to_numpy(float)[_started(t)]), "start_p", (50, 95, 99), "_s"))
-        row.update(metrics._quantiles(values(["slowdown"], lambda t: t["slowdown"].to_numpy(float)),
-                                      "batch_slowdown_p", (50, 95, 99)))
-        row.update(metrics._quantiles(
-            values(["interference_slowdown", "run_s"],
-                   lambda t: t["interference_slowdown"].to_numpy(float)[t["run_s"].to_numpy(float) > 0]),
-            "interference_slowdown_p", (95, 99)))
-        start = values(["admit_s"], lambda t: t["admit_s"].to_numpy(float))
-        end = values(["admit_s", "end_s"], lambda t: metrics.resident_intervals(t, duration_s)[1])
-        row["peak_instances"] = metrics.stays_peak(start, end)
-        del start, end
-        row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan
+        pieces = [_CellColumns(instances, by_key[cell, platform], columns) for cell in cells
+                  if (cell, platform) in by_key]
+        reduction = metrics.InstanceReduction(sum(piece.num_rows for piece in pieces), duration_s, requests,
+                                              extra=_cost_terms() if licence_per_hour is not None else None,
+                                              keep_stays=True)
+        for piece in pieces:
+            reduction.count(piece)
+        for piece in pieces:
+            reduction.add(piece)
+        row = metrics.platform_row(platform, reduction, hosts[hosts["platform"] == platform])
         if jobs is not None:  # each cell's instances in its requests' order, the cells in order
-            timed = pd.concat([_read(instances, groups, ["outcome", "submit_s", ready, "end_s"]) for _, groups in mine],
-                              ignore_index=True)
+            ready = "first_ready_s" if "first_ready_s" in columns else "ready_s"
+            timed = pd.concat([_read(instances, piece.groups, ["outcome", "submit_s", ready, "end_s"])
+                               for piece in pieces], ignore_index=True)
             row.update(metrics.workflow_metrics(timed, *jobs))
             del timed
+        row.update(reduction.moves())
         rows.append(row)
-    return pd.DataFrame(rows, columns=[*metrics.SUMMARY_COLUMNS, *(metrics.WORKFLOW_COLUMNS if jobs else ()),
-                                       *(metrics.MOVE_COLUMNS if moves else ())])
+        if licence_per_hour is not None:
+            from simdc import cost
+
+            # what platform_costs reads of the instances: the NaN-skipping sums of resident_s and run_s
+            hours = pd.DataFrame({"resident_s": [reduction.terms["resident_nansum"].value],
+                                  "run_s": [reduction.terms["run_nansum"].value]})
+            costs.append(cost.platform_costs(hours, hosts[hosts["platform"] == platform],
+                                             licence_per_hour.get(platform, 0.0)))
+        del reduction, pieces
+    summary = pd.DataFrame(rows, columns=[*metrics.SUMMARY_COLUMNS, *(metrics.WORKFLOW_COLUMNS if jobs else ()),
+                                          *(metrics.MOVE_COLUMNS if moves else ())])
+    if licence_per_hour is None:
+        return summary
+    from simdc import cost
+
+    return pd.concat([summary, pd.DataFrame(costs, columns=list(cost.COST_COLUMNS))], axis=1)
 
 
-def _started(table: pd.DataFrame) -> np.ndarray:
-    """Which instances started in the run (as :class:`simdc.metrics.Rows` has it)."""
-    ready = table["first_ready_s" if "first_ready_s" in table else "ready_s"].to_numpy(float)
-    started = ~np.isnan(ready)
-    if "preexisting" in table:
-        started &= ~table["preexisting"].to_numpy(bool)
-    return started
+class _CellColumns:
+    """One cell's row groups ``groups`` of one platform in ``file``, a source of columns
+    for :class:`simdc.metrics.Rows` (``column_names``, ``num_rows``, ``series``): each
+    column read from the file only when a term asks for it (one that does not apply
+    reads nothing, the counting pass only what it counts), and converted on its own (the
+    parts carry no pandas metadata: as ``pandas.read_parquet`` converts it), a third
+    faster than through a one-column table."""
 
+    def __init__(self, file: pq.ParquetFile, groups: list[int], columns: list[str]):
+        self.file, self.groups, self.column_names = file, groups, columns
+        self.num_rows = sum(file.metadata.row_group(group).num_rows for group in groups)
 
-def _values(file: pq.ParquetFile, cells: list[list[int]], columns: list[str],
-            pick: Callable[[pd.DataFrame], np.ndarray]) -> np.ndarray:
-    """``pick`` of each cell's ``columns`` (its row groups ``cells[k]``), joined, its NaNs left out."""
-    picked = []
-    for groups in cells:
-        values = pick(_read(file, groups, columns))
-        picked.append(values[~np.isnan(values)])
-    return np.concatenate(picked) if picked else np.empty(0)
-
-
-# A cell's mergeable figures: name -> value; counts and sums add, "*_n" counts the terms
-# of a mean, "*_nan" says a figure is undefined (the fleet's is then too).
-def _partial(inst: pd.DataFrame, requests: pd.DataFrame | None, duration_s: float) -> dict[str, float]:
-    """One cell's mergeable figures of one platform's instances (:func:`_merged` adds
-    them): the terms of :class:`simdc.metrics.InstanceReduction`
-    (the VM size over need included) and of :func:`~simdc.metrics.move_metrics`,
-    without the percentiles and the peak."""
-    from simdc import metrics
-
-    def mean_terms(name: str, values: np.ndarray) -> dict[str, float]:
-        values = np.asarray(values, float)
-        missing = np.isnan(values)  # summed as metrics._mean sums: one cell's mean is its own to the bit
-        return {f"{name}_sum": float(np.where(missing, 0.0, values).sum()), f"{name}_n": int((~missing).sum())}
-
-    outcome = inst["outcome"].astype(str).value_counts()
-    cold = inst["cold_start"].to_numpy(bool)
-    run_s = inst["run_s"].to_numpy(float)
-    ran = run_s > 0
-    requested = inst["requested_s"].to_numpy(float)
-    asked = ~np.isnan(requested)
-    start, end = metrics.resident_intervals(inst, duration_s)
-    part = {
-        "submitted": len(inst), "placed": len(start),
-        **{f"outcome_{name}": int(outcome.get(name, 0)) for name in _OUTCOMES},
-        "replaced": int((inst["replacements"] > 0).sum()) if "replacements" in inst else 0,
-        "unplaceable": int(inst["unplaceable"].sum()) if "unplaceable" in inst else 0,
-        "resident_s": float(inst["resident_s"].to_numpy(float).sum()) if "resident_s" in inst
-        else float((end - start).sum()),
-        **mean_terms("queue", inst["queue_s"].to_numpy(float)),
-        "requeue": ("requeue_s" in inst and "failure_kills" in inst),
-        **(mean_terms("requeue", inst["requeue_s"].to_numpy(float)[inst["failure_kills"].to_numpy() > 0])
-           if "requeue_s" in inst and "failure_kills" in inst else {}),
-        **{name: int(inst[name].sum()) for name in ("oom_kills", "restarts")},
-        "cold_starts": int(cold.sum()),
-        "warm_starts": int((_started(inst) & ~cold).sum()),
-        **mean_terms("pull", inst["pull_s"].to_numpy(float)),
-        **mean_terms("fragmentation", inst["free_mem_gib_at_failure"].to_numpy(float)),
-        **mean_terms("interference", inst["interference_slowdown"].to_numpy(float)[ran]),
-        "degraded_s": float(inst["degraded_s"].to_numpy(float)[ran].sum()), "ran_s": float(run_s[ran].sum()),
-        "ran": bool(ran.any()),
-        "failure_kills": int(inst["failure_kills"].sum()),
-        "lost_work_core_s": float(inst["lost_core_s"].sum()),
-        "asked_run_s": float(run_s[asked].sum()), "requested_s": float(requested[asked].sum()),
-    }
-    part.update(_size_terms(inst, requests, start, end))
-    if "migrations" in inst:
-        # a cell without drains nor consolidation has no move columns: null in the joined table, no moves
-        moved = {name: inst[name].fillna(0) if inst[name].isna().all() else inst[name]
-                 for name in ("migrations", "downtime_s", "migration_s", "migrated_gib")}
-        moves = moved["migrations"].to_numpy()
-        sent = moved["migrated_gib"].to_numpy(float) > 0
-        part.update({
-            "migrations": int(moves.sum()), "moved_instances": int((moves > 0).sum()),
-            "downtime_s": float(moved["downtime_s"].sum()), "migration_s": float(moved["migration_s"].sum()),
-            "sent_moves": float(moves[sent].sum()), "sent": bool(sent.any()),
-            "migrated_gib": float(moved["migrated_gib"].sum()),
-            "link_share_moves": float((inst["migration_link_share"].to_numpy(float)[sent] * moves[sent]).sum()),
-        })
-    return part
-
-
-_OUTCOMES = ("rejected", "completed", "running_at_end", "queued_at_end", "oom_killed", "evicted", "failed",
-             "requeued_at_end")
-
-
-def _size_terms(inst: pd.DataFrame, requests: pd.DataFrame | None, start: np.ndarray,
-                end: np.ndarray) -> dict[str, float]:
-    """The sums of the VM size over need (:class:`simdc.metrics.InstanceReduction`), and whether it is undefined."""
-    if requests is None or "vm_vcpus" not in inst or len(inst) != len(requests):
-        return {"size_nan": True}
-    placed = ~np.isnan(inst["admit_s"].to_numpy(float))
-    stay = end - start
-    terms: dict[str, float] = {"size_nan": False}
-    for key, size_column, need_column in (("cpu", "vm_vcpus", "cpu_cores"), ("mem", "vm_memory_gib", "memory_gib")):
-        size = inst[size_column].to_numpy(float)[placed]
-        need = requests[need_column].to_numpy(float)[placed]
-        terms["size_nan"] |= bool(np.isnan(size).any())
-        terms[f"{key}_over"] = float((stay * (size - need)).sum())
-        terms[f"{key}_need"] = float((stay * need).sum())
-    return terms
-
-
-def _merged(parts: list[dict[str, float]], duration_s: float, moves: bool) -> dict[str, float]:
-    """The fleet's figures from the cells' :func:`_partial` ones (every column of the
-    summary but the host metrics, the percentiles and the peak)."""
-    def total(name: str) -> float:
-        return sum(part[name] for part in parts)
-
-    def mean(name: str) -> float:
-        n = total(f"{name}_n")
-        return total(f"{name}_sum") / n if n else np.nan
-
-    submitted = total("submitted")
-    rejected = total("outcome_rejected")
-    requested = total("requested_s")
-    ran = any(part["ran"] for part in parts)
-    row = {
-        "submitted": submitted, "placed": total("placed"),
-        **{name: total(f"outcome_{name}") for name in _OUTCOMES},
-        "rejection_rate": rejected / submitted if submitted else np.nan,
-        "replaced": total("replaced"), "unplaceable": total("unplaceable"),
-        "mean_instances": total("resident_s") / duration_s,
-        "queue_mean_s": mean("queue"),
-        "requeue_mean_s": mean("requeue") if parts and all(part["requeue"] for part in parts) else np.nan,
-        "oom_kills": total("oom_kills"), "restarts": total("restarts"),
-        "cold_starts": total("cold_starts"), "warm_starts": total("warm_starts"),
-        "pull_s_mean": mean("pull"), "fragmentation_gib_mean": mean("fragmentation"),
-        "interference_slowdown_mean": mean("interference"),
-        "degraded_share": total("degraded_s") / total("ran_s") if ran else np.nan,
-        "failure_kills": total("failure_kills"), "lost_work_core_s": total("lost_work_core_s"),
-        "service_availability": total("asked_run_s") / requested if requested > 0 else np.nan,
-        "vm_cpu_over_need": np.nan, "vm_mem_over_need": np.nan,
-    }
-    if parts and not any(part["size_nan"] for part in parts) and total("cpu_need") > 0 and total("mem_need") > 0:
-        row["vm_cpu_over_need"] = total("cpu_over") / total("cpu_need")
-        row["vm_mem_over_need"] = total("mem_over") / total("mem_need")
-    if moves:
-        count = total("migrations") if parts else 0
-        sent = any(part["sent"] for part in parts)
-        row.update({
-            "migrations": count, "moved_instances": total("moved_instances"),
-            "migration_downtime_mean_s": total("downtime_s") / count if count else np.nan,
-            "migration_s_mean": total("migration_s") / total("sent_moves") if sent else np.nan,
-            "migrated_gib": float(total("migrated_gib")),
-            "migration_link_share": total("link_share_moves") / total("sent_moves") if sent else np.nan,
-        })
-    return row
+    def series(self, name: str) -> pd.Series:
+        """Column ``name`` of these rows."""
+        return self.file.read_row_groups(self.groups, columns=[name]).column(0).to_pandas()
 
 
 def simulate_cells(config: Config, *, check_memory: bool = True):

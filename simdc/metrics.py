@@ -150,11 +150,11 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame, requests: pd.DataFrame
     for platform in platforms:
         mine = instances["platform"] == platform
         inst = instances if mine.all() else instances[mine]  # no copy when the table is one platform's
-        row = platform_row(platform, InstanceReduction.of_table(inst, duration_s, requests),
-                           hosts[hosts["platform"] == platform] if len(platforms) > 1 else hosts)
+        reduction = InstanceReduction.of_table(inst, duration_s, requests)
+        row = platform_row(platform, reduction, hosts[hosts["platform"] == platform] if len(platforms) > 1 else hosts)
         if jobs is not None:
             row.update(workflow_metrics(inst, *jobs))
-        row.update(move_metrics(inst))
+        row.update(reduction.moves())
         rows.append(row)
     moves = list(MOVE_COLUMNS) if "migrations" in instances else []  # only runs with drains or consolidation
     return pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, *(WORKFLOW_COLUMNS if workflow else ()), *moves])
@@ -245,21 +245,9 @@ def move_metrics(inst: pd.DataFrame) -> dict[str, float]:
     count, the instances moved, mean seconds not running per move (a restart's: until
     running again), mean seconds a move took (live and checkpoint moves), GiB sent, and
     the share of the narrower link a move's bandwidth took (mean over moves that sent
-    something). Empty without the columns (no drains, no consolidation)."""
-    if "migrations" not in inst:
-        return {}
-    moves = inst["migrations"].to_numpy()
-    total = int(moves.sum())
-    sent = inst["migrated_gib"].to_numpy(float) > 0
-    return {
-        "migrations": total,
-        "moved_instances": int((moves > 0).sum()),
-        "migration_downtime_mean_s": float(inst["downtime_s"].sum() / total) if total else np.nan,
-        "migration_s_mean": float(inst["migration_s"].sum() / moves[sent].sum()) if sent.any() else np.nan,
-        "migrated_gib": float(inst["migrated_gib"].sum()),
-        "migration_link_share": (float(np.average(inst["migration_link_share"].to_numpy(float)[sent],
-                                                  weights=moves[sent])) if sent.any() else np.nan),
-    }
+    something). Empty without the columns (no drains, no consolidation). Defined once, as
+    terms of :class:`InstanceReduction` (:meth:`InstanceReduction.moves`)."""
+    return InstanceReduction.of_table(inst, np.nan).moves()
 
 
 def _mean(values: np.ndarray) -> float:
@@ -369,7 +357,9 @@ class Rows:
     instance), these rows from its row ``first``; None without (no VM size over need).
 
     Columns read from an Arrow table are converted one at a time as
-    ``pandas.read_parquet`` would convert them (the schema's pandas metadata)."""
+    ``pandas.read_parquet`` would convert them (the schema's pandas metadata). A source
+    of columns (``column_names``, ``num_rows`` and ``series(name)``, a pandas Series: a
+    cell's rows read from a file column by column, :mod:`simdc.cells`) is read as one."""
 
     def __init__(self, table, duration_s: float, requests: pd.DataFrame | None = None, first: int = 0):
         self.table, self.duration_s, self.requests, self.first = table, duration_s, requests, first
@@ -387,7 +377,12 @@ class Rows:
 
     def series(self, name: str) -> pd.Series:
         if name not in self._series:
-            self._series[name] = self.table.select([name]).to_pandas()[name] if self.arrow else self.table[name]
+            if not self.arrow:
+                self._series[name] = self.table[name]
+            elif hasattr(self.table, "series"):  # a source of columns
+                self._series[name] = self.table.series(name)
+            else:
+                self._series[name] = self.table.select([name]).to_pandas()[name]
         return self._series[name]
 
     def raw(self, name: str) -> np.ndarray:
@@ -460,6 +455,20 @@ class Rows:
     def stay(self) -> np.ndarray:
         start, end = self.stays
         return end - start
+
+    @cached_property
+    def moves(self) -> np.ndarray:
+        """Each instance's moves (``migrations``), integers: 0 where null (a fleet of cells'
+        joined table, for a cell without drains nor consolidation) or without the column."""
+        if "migrations" not in self:
+            return np.zeros(self.n, dtype=np.int64)
+        moves = self.raw("migrations")
+        return np.where(np.isnan(moves), 0, moves).astype(np.int64) if moves.dtype.kind == "f" else moves
+
+    @cached_property
+    def sent(self) -> np.ndarray:
+        """Moved with something sent (``migrated_gib > 0``)."""
+        return self["migrated_gib"] > 0 if "migrated_gib" in self else np.zeros(self.n, dtype=bool)
 
 
 class Term:
@@ -716,6 +725,52 @@ def _instance_figures(t, duration_s: float, peak_instances: int, names: frozense
     }
 
 
+def _moved(rows: Rows) -> np.ndarray | None:
+    """Every row of a table with moves, none of one without."""
+    return None if "migrations" in rows else np.zeros(len(rows), dtype=bool)
+
+
+def _sent(rows: Rows) -> np.ndarray:
+    return rows.sent
+
+
+def _move_sum(name: str) -> Sum:
+    """Σ of column ``name`` with NaN as 0 (``Series.sum``), over a table with moves."""
+    return Sum(lambda r: _no_nan(r[name]) if "migrations" in r else None, over=_moved)
+
+
+def _move_terms() -> dict:
+    """What the move figures accumulate, fresh (:func:`_move_figures` finishes them)."""
+    return {
+        "migrations": Count(lambda r: r.moves.sum()),
+        "moved_instances": Count(lambda r: np.count_nonzero(r.moves > 0)),
+        "sent_rows": Count(lambda r: np.count_nonzero(r.sent)),
+        "sent_moves": Count(lambda r: r.moves[r.sent].sum()),
+        "downtime_s": _move_sum("downtime_s"),
+        "migration_s": _move_sum("migration_s"),
+        "migrated_gib": _move_sum("migrated_gib"),
+        # np.average's numerator: Σ share × moves over the moves that sent something
+        "link_share_moves": Sum(lambda r: r["migration_link_share"][r.sent] * r.moves[r.sent]
+                                if "migrations" in r else None, over=_sent),
+    }
+
+
+def _move_figures(t, names: frozenset) -> dict:
+    """The columns of :data:`MOVE_COLUMNS` (:func:`move_metrics`) from their terms'
+    values ``t``; none when the table has no moves (``names``: its columns)."""
+    if "migrations" not in names:
+        return {}
+    total, sent = t["migrations"], t["sent_rows"] > 0
+    return {
+        "migrations": total,
+        "moved_instances": t["moved_instances"],
+        "migration_downtime_mean_s": float(t["downtime_s"] / total) if total else np.nan,
+        "migration_s_mean": float(t["migration_s"] / t["sent_moves"]) if sent else np.nan,
+        "migrated_gib": float(t["migrated_gib"]),
+        "migration_link_share": float(t["link_share_moves"] / t["sent_moves"]) if sent else np.nan,
+    }
+
+
 class _Values(dict):
     """Each term's value, taken when first read: a sum the rows never fed is never read."""
 
@@ -736,13 +791,17 @@ class InstanceReduction:
     memory. ``duration_s``: the run's horizon (s); ``requests``: the workload the rows are
     of (``cpu_cores``, ``memory_gib``; used only with a row per instance), for the VM
     size over need; ``extra``: more terms to accumulate (name -> term), read from
-    :attr:`terms`. Pieces are pandas or Arrow tables (:class:`Rows`)."""
+    :attr:`terms`; ``keep_stays``: keep every placed instance's stay (16 bytes each), for
+    the peak of instances where no engine count of it is (a fleet of cells, whose engines
+    counted each cell's). Pieces are pandas or Arrow tables, or sources of columns (:class:`Rows`)."""
 
     def __init__(self, rows: int, duration_s: float, requests: pd.DataFrame | None = None,
-                 extra: dict | None = None):
+                 extra: dict | None = None, keep_stays: bool = False):
         self.rows, self.duration_s = rows, duration_s
         self.requests = requests if requests is not None and len(requests) == rows else None
-        self.terms = {**_instance_terms(), **(extra or {})}
+        self.terms = {**_instance_terms(), **_move_terms(), **(extra or {})}
+        if keep_stays:
+            self.terms.update(stay_from=Kept(lambda r: r.stays[0]), stay_to=Kept(lambda r: r.stays[1]))
         self.names: frozenset = frozenset()
         self.added = 0  # rows given in order so far
         self.whole: Rows | None = None  # the table, reduced at once (its stays give the peak)
@@ -779,16 +838,25 @@ class InstanceReduction:
     def figures(self, peak_instances: int | None = None) -> dict[str, float]:
         """The instance figures of the summary. ``peak_instances``: the engine's count of
         the most instances on the fleet at once; None: the peak of the stays
-        (:func:`stays_peak`), which only a table reduced whole has."""
+        (:func:`stays_peak`), which a table reduced whole has, or in pieces with ``keep_stays``."""
         if self.added != self.rows:
             raise ValueError(f"InstanceReduction: {self.added} of {self.rows} rows added")
         if peak_instances is None:
-            if self.whole is None:
+            if self.whole is not None:
+                peak_instances = stays_peak(*self.whole.stays)
+            elif "stay_from" in self.terms:
+                peak_instances = stays_peak(self.terms["stay_from"].value, self.terms["stay_to"].value)
+            else:
                 raise ValueError("InstanceReduction: no peak given, and the stays of a table reduced in pieces "
                                  "are not kept")
-            peak_instances = stays_peak(*self.whole.stays)
         return _instance_figures(_Values(self.terms), self.duration_s, peak_instances, self.names,
                                  self.requests is not None and "vm_vcpus" in self.names)
+
+    def moves(self) -> dict[str, float]:
+        """The columns of :data:`MOVE_COLUMNS` (:func:`move_metrics`); none without moves."""
+        if self.added != self.rows:
+            raise ValueError(f"InstanceReduction: {self.added} of {self.rows} rows added")
+        return _move_figures(_Values(self.terms), self.names)
 
 
 # numpy's pairwise summation (numpy/_core/src/umath/loops_utils.h.src, pairwise_sum):
@@ -820,6 +888,8 @@ class PairwiseSum:
         values = np.asarray(values, dtype=np.float64)
         if self.seen + len(values) > self.n:
             raise ValueError(f"PairwiseSum: more than {self.n} values given")
+        if len(values) == 0:  # nothing to add (and none after all n came in one piece)
+            return
         if self.seen == 0 and len(values) == self.n:
             self.whole, self.seen = float(values.sum()), self.n
             return

@@ -387,8 +387,9 @@ def test_the_fleet_summary_from_the_cells_parts_is_the_summary_of_the_joined_tab
                                                                                   data):
     """Any split of a run's requests into cells (and an empty one), written as the cells'
     Parquet parts and joined, gives the summary :func:`simdc.metrics.summary` computes
-    over the whole tables: counts exactly, the rest to 1e-12 (sums added in another
-    order), percentiles and the peak over every cell's values."""
+    over the joined tables in memory, to the bit; and, the rows in another order (sums
+    added in another order), the summary of the run's own tables: counts exactly, the
+    rest to 1e-12, percentiles and the peak over every cell's values."""
     from simdc import cells as fleet
     from simdc import metrics
 
@@ -415,11 +416,48 @@ def test_the_fleet_summary_from_the_cells_parts_is_the_summary_of_the_joined_tab
 
     got = fleet.fleet_summary(pq.ParquetFile(folder / "instances.parquet"), pq.ParquetFile(folder / "workload.parquet"),
                               hosts, platforms, names)
+    joined = metrics.summary(pd.read_parquet(folder / "instances.parquet"), hosts,
+                             pd.read_parquet(folder / "workload.parquet"))
+    pd.testing.assert_frame_equal(got, joined, check_dtype=False, check_exact=True)
     expected = metrics.summary(instances, hosts, workload)
     assert list(got.columns) == list(expected.columns)
     pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_exact=False, rtol=1e-12, atol=0)
     counts = [c for c in expected.columns if pd.api.types.is_integer_dtype(expected[c])]
     assert (got[counts].to_numpy() == expected[counts].to_numpy()).all()
+
+
+@pytest.mark.parametrize("change", [
+    {"maintenance": {"drains": [[2, 1800.0]], "maintenance_s": 600},  # moves in one cell only: null in the others
+     "cost": {"price_per_kwh": 0.2, "carbon_intensity_gco2_per_kwh": 300, "licence_per_hour": {"vm": 0.02}}},
+    {"placement": {"when_full": "queue", "max_wait_s": 300},
+     "faults": {"host_mtbf_s": 3000, "host_repair_s": 600, "on_failure": "resubmit"}},
+])
+def test_run_cells_summary_is_the_in_memory_summary_of_the_joined_tables_to_the_bit(tmp_path, change):
+    """:func:`simdc.cells.run_cells`' fleet summary, reduced one cell at a time, is what
+    :func:`simdc.metrics.summary` (and, with a [cost] table, :func:`simdc.cost.platform_costs`)
+    computes over the joined instances and workload read whole, every value to the bit:
+    the hosts named by cell and number, the fleet's peak from the stays (module docstring)."""
+    from simdc import cost, metrics
+    from simdc.cells import run_cells
+
+    config = validate(cells_config(3, **change))
+    fleet = run_cells(config, tmp_path, check_memory=False).summary
+    instances = pd.read_parquet(tmp_path / "instances.parquet")
+    hosts = pd.read_csv(tmp_path / "hosts.csv", dtype={"platform": str, "group": str, "cell": str},
+                        keep_default_na=False)
+    hosts = hosts.assign(physical_host=hosts["cell"] + ":" + hosts["physical_host"].astype(str))
+    hosts = hosts.drop(columns=["fleet_peak_resident"], errors="ignore")
+    expected = metrics.summary(instances, hosts, pd.read_parquet(tmp_path / "workload.parquet"))
+    if config.cost is not None:
+        priced = [cost.platform_costs(instances[instances["platform"] == platform],
+                                      hosts[hosts["platform"] == platform],
+                                      config.cost.licence_per_hour.get(platform, 0.0))
+                  for platform in expected["platform"]]
+        expected = pd.concat([expected, pd.DataFrame(priced, columns=list(cost.COST_COLUMNS))], axis=1)
+    assert fleet["submitted"].sum() > 0 and fleet["placed"].sum() > 0
+    if "maintenance" in change:
+        assert fleet["migrations"].sum() > 0 and instances["migrations"].isna().any()
+    pd.testing.assert_frame_equal(fleet, expected, check_dtype=False, check_exact=True)
 
 
 # --- cost, drains and consolidation, per cell --------------------------------------------

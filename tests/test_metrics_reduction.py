@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import simdc
-from simdc.metrics import InstanceReduction
+from simdc.metrics import InstanceReduction, PairwiseSum
 from simdc.workload import load_workload
 
 from .engine.test_streamed import config_of
@@ -28,7 +28,9 @@ SERVICES = {"services": [{"name": "web", "image": "a:1", "replicas": 4, "cpu_cor
                           "readiness_s": 10, "running_at_start": True, "demand": {"cores": 2},
                           "autoscale": {"min_replicas": 2, "max_replicas": 8, "target_utilisation": 0.6},
                           "releases": [{"at_s": 3600, "image": "b:1"}]}]}
-CASES = {"everything": {}, "services": SERVICES, "reject": {"placement": {"when_full": "reject"}}}
+# a drain at 30 min: VMs live-migrated, containers restarted elsewhere (the move figures)
+DRAIN = {"maintenance": {"drains": [[0, 1800.0], [1, 2400.0]], "maintenance_s": 600}}
+CASES = {"everything": {}, "services": SERVICES, "reject": {"placement": {"when_full": "reject"}}, "drain": DRAIN}
 
 
 @lru_cache(maxsize=None)
@@ -71,6 +73,20 @@ def test_figures_reduced_in_pieces_are_the_whole_tables(case, seed, platform, da
     pieced = reduction.figures(7)
     assert pieced.keys() == whole.keys()
     assert [name for name in whole if not same(pieced[name], whole[name])] == []
+    moves, whole_moves = reduction.moves(), InstanceReduction.of_table(inst, duration_s, requests).moves()
+    assert moves.keys() == whole_moves.keys() and [k for k in moves if not same(moves[k], whole_moves[k])] == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.floats(-1e6, 1e6), max_size=600), cuts=st.lists(st.integers(0, 600), max_size=8))
+def test_a_pairwise_sum_in_pieces_is_numpys_sum_empty_pieces_anywhere(values, cuts):
+    values = np.array(values, dtype=float)
+    bounds = [0, *sorted(min(c, len(values)) for c in cuts), len(values)]
+    total = PairwiseSum(len(values))
+    for lo, hi in zip(bounds, bounds[1:]):
+        total.add(values[lo:hi])
+    total.add(values[:0])  # and after the last
+    assert same(total.total, float(values.sum()))
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -102,5 +118,17 @@ def test_the_whole_tables_figures_are_pandas_own(case):
             "failure_kills": int(inst["failure_kills"].sum()),
         }
         assert {name: got[name] for name in expected} == pytest.approx(expected, rel=1e-12, nan_ok=True)
+        if case == "drain":  # the moves, as pandas and numpy give them (np.average weighted by moves)
+            moves, sent = inst["migrations"].to_numpy(), inst["migrated_gib"] > 0
+            assert moves.sum() > 0
+            expected_moves = {
+                "migrations": int(moves.sum()), "moved_instances": int((moves > 0).sum()),
+                "migration_downtime_mean_s": inst["downtime_s"].sum() / moves.sum(),
+                "migration_s_mean": inst["migration_s"].sum() / moves[sent].sum() if sent.any() else np.nan,
+                "migrated_gib": inst["migrated_gib"].sum(),
+                "migration_link_share": (np.average(inst["migration_link_share"][sent], weights=moves[sent])
+                                         if sent.any() else np.nan)}
+            got_moves = InstanceReduction.of_table(inst, duration_s, requests).moves()
+            assert got_moves == pytest.approx(expected_moves, rel=1e-12, nan_ok=True)
     if case == "services":  # the service's columns are there to be read
         assert any(inst["preexisting"].any() and inst["requested_s"].notna().any() for inst in tables.values())
