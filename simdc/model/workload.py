@@ -118,9 +118,17 @@ class UsageFraction(Spec):
 
     @model_validator(mode="after")
     def _one_form(self) -> "UsageFraction":
-        if (self.mean is None) == (self.cdf is None):
+        if self.mean is not None and self.cdf is not None:
             raise ValueError("give mean (a Beta with concentration) or cdf ([fraction, cumulative share] points), "
                              "not both")
+        if self.mean is None and self.cdf is None:
+            raise ValueError("give mean (a Beta with concentration) or cdf ([fraction, cumulative share] points): "
+                             "concentration alone shapes a Beta around no mean (CPU's default is Azure 2019's "
+                             "per-VM table, a cdf; set mean to replace it with a Beta)")
+        # (a written config.toml holds the default concentration beside a cdf: only another value is a mistake)
+        if self.cdf is not None and self.concentration != UsageFraction.model_fields["concentration"].default:
+            raise ValueError(f"concentration ({self.concentration:g}) shapes only a Beta (with mean); a cdf gives "
+                             "the spread itself")
         if self.cdf is not None:
             try:
                 _check_cdf(self.cdf)

@@ -209,3 +209,19 @@ def test_a_mean_set_over_the_default_table_is_a_beta_again():
     assert abs(draws.mean() - 0.5) < 0.01  # Beta(3, 3): sd 0.19, SE 0.0013
     with pytest.raises(ValueError, match="not both"):
         UsageFraction(mean=0.2, cdf=((0.1, 0.0), (0.5, 1.0)))
+
+
+def test_a_concentration_the_table_would_ignore_is_refused_and_a_written_config_reloads():
+    """Concentration shapes only a Beta: alone (no mean over the default table) or beside a
+    cdf of another value it would be ignored silently, so it is refused, naming what to set;
+    the default's dump (a results folder's config.toml: the table beside concentration 6)
+    loads back to the same table."""
+    from simdc.model.workload import AZURE_2019_CPU_MEAN_CDF, SyntheticSpec, UsageFraction
+
+    with pytest.raises(ValueError, match="concentration alone shapes a Beta around no mean"):
+        UsageFraction(concentration=3.0)
+    with pytest.raises(ValueError, match=r"concentration \(3\) shapes only a Beta"):
+        UsageFraction(cdf=((0.1, 0.0), (0.5, 1.0)), concentration=3.0)
+    dumped = SyntheticSpec(arrival_rate_per_s=1.0).model_dump(mode="json", exclude_none=True)
+    assert dumped["cpu_usage"]["concentration"] == 6.0
+    assert SyntheticSpec.model_validate(dumped).cpu_usage.cdf == AZURE_2019_CPU_MEAN_CDF
