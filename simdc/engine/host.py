@@ -41,7 +41,9 @@ from __future__ import annotations
 
 import itertools
 from bisect import bisect_left, bisect_right
+from collections.abc import MutableSequence
 from operator import attrgetter
+from typing import Any
 
 import numpy as np
 
@@ -120,8 +122,8 @@ class Bookings:
         self.down = [False] * hosts
         self.fleet_resident = 0
         self.fleet_peak = 0
-        self.placement = None  # an object with grew(j), shrank(j) and set_down(j, down), or None
-        self.start_limit = None  # a limit on concurrent starts: placement is told of every start then
+        self.placement: Any = None  # an object with grew(j), shrank(j) and set_down(j, down), or None
+        self.start_limit: int | None = None  # a limit on concurrent starts: placement is told of every start then
 
     def start(self, j: int) -> None:
         """One more instance starts on host ``j``."""
@@ -173,7 +175,7 @@ class BookedArrays:
         self.cpu = np.array(booked.cpu, dtype=float)  # cores booked
         self.mem = np.array(booked.mem, dtype=float)  # GiB booked
         self.down = np.array(booked.down, dtype=bool)
-        self.placer = None
+        self.placer: Any = None  # a Placer (engine/placer.py), or None
         self.changes = 0  # bookings changed so far: what is computed from them holds until this moves
         self._free_at, self._free = -1, 0.0
 
@@ -264,6 +266,28 @@ class SlotMirror:
 class HostState:
     """Bookings, running set and ∫ value dt of one host since t = 0."""
 
+    # The running set's slot columns (SLOTS), declared so that mypyc can compile the class.
+    inst: list[int]
+    demand: list[float]
+    clip: list[float]
+    weight: list[float]
+    alloc: list[float]
+    gap: list[float]
+    rate: list[float]
+    mem: list[float]
+    hwm: list[float]
+    batch: list[bool]
+    rem: list[float]
+    since: list[float]
+    demand_acc: list[float]
+    unmet_acc: list[float]
+    swap_acc: list[float]
+    membw: list[float]
+    io: list[float]
+    ispeed: list[float]
+    extra_acc: list[float]
+    degraded_acc: list[float]
+
     def __init__(self, index: int, spec: HostSpec, cpu_cap: float, mem_cap: float, *,
                  overhead_gib: float, vm: bool, ksm_savings: float = 0.0, balloon: bool = True,
                  swap_slowdown: float = 0.0, base_mem_gib: float = 0.0, power_off_idle: bool = False,
@@ -307,8 +331,26 @@ class HostState:
         # since (accumulators settled up to here), demand_acc, unmet_acc, swap_acc,
         # membw and io (pressure put on neighbours, 0-1), ispeed (speed left by
         # neighbours' interference), extra_acc (∫ 1/ispeed − 1 dt), degraded_acc.
-        for name in SLOTS:
-            setattr(self, name, [])
+        self.inst = []
+        self.demand = []
+        self.clip = []
+        self.weight = []
+        self.alloc = []
+        self.gap = []
+        self.rate = []
+        self.mem = []
+        self.hwm = []
+        self.batch = []
+        self.rem = []
+        self.since = []
+        self.demand_acc = []
+        self.unmet_acc = []
+        self.swap_acc = []
+        self.membw = []
+        self.io = []
+        self.ispeed = []
+        self.extra_acc = []
+        self.degraded_acc = []
         # The same list objects for the whole run (updates assign into them), so the
         # swap-remove can walk them without looking them up.
         self._columns = tuple(getattr(self, name) for name in SLOTS)
@@ -350,7 +392,7 @@ class HostState:
         self._membw_inst: list[int] = []
         self._io_sorted: list[float] = []
         self._io_inst: list[int] = []
-        self._slot_of: list[int] = []
+        self._slot_of: MutableSequence[int] = []
         # integrals
         self.last_t = 0.0
         self.resident_s = 0.0
@@ -470,7 +512,8 @@ class HostState:
     # --- the running set -----------------------------------------------------------
 
     def add(self, now: float, i: int, demand: float, weight: float, mem: float, batch: bool,
-            work_s: float, slot_of: list[int], membw: float = 0.0, io: float = 0.0, clip: float = 0.0) -> None:
+            work_s: float, slot_of: MutableSequence[int], membw: float = 0.0, io: float = 0.0,
+            clip: float = 0.0) -> None:
         """Start running instance ``i`` (``demand`` cores within its ceiling, ``clip``
         cores wanted above it); call :meth:`rebalance` after (which settles the slots
         whose rates the newcomer changes)."""
@@ -522,7 +565,7 @@ class HostState:
             if self._finish is None or when < self._finish:
                 self._finish = when
 
-    def remove(self, now: float, s: int, slot_of: list[int]) -> tuple[float, float, float, float, float]:
+    def remove(self, now: float, s: int, slot_of: MutableSequence[int]) -> tuple[float, float, float, float, float]:
         """Stop running the instance in slot ``s``; return its integrals: (demand, unmet,
         swap, time lost to interference, time degraded).
 
@@ -1131,7 +1174,12 @@ class FleetStep:
         acc = column("demand_acc")
         demand_acc = np.where(clip_slot, acc + (old_demand + old_clip) * dt, acc + old_demand * dt).tolist()
         unmet_hosts = [c or k for c, k in zip(contended, clipped)]
-        unmet_acc = swap_acc = extra_acc = degraded_acc = rem_list = None
+        # lists of floats, or None for a column no host needs (Any: mypyc compiles this module)
+        unmet_acc: Any = None
+        swap_acc: Any = None
+        extra_acc: Any = None
+        degraded_acc: Any = None
+        rem_list: Any = None
         if any(unmet_hosts):
             acc, gap = column("unmet_acc"), column("gap")
             gap = np.where(clip_slot, np.where(self._per_slot(contended), gap + old_clip, old_clip), gap)
@@ -1163,7 +1211,7 @@ class FleetStep:
         # and every add, leaves them so); its next finish is planned again, or marked
         # unknown for a host it skips, by :meth:`rebalance`.
         clip_now = np.logical_or.reduceat(clip != 0, starts).tolist()
-        new_clip = clip.tolist() if any(clip_now) or any(clipped) else None
+        new_clip: Any = clip.tolist() if any(clip_now) or any(clipped) else None
         self.demand = demand
         for host, lo, hi, unmet, swap, interf, on_batch, was_contended, had_clip, has_clip, demand_sum, clip_sum, \
                 mem_sum, hwm_sum in zip(hosts, edges, edges[1:], unmet_hosts, swapped, interfering, batch, contended,
@@ -1216,7 +1264,7 @@ class FleetStep:
             speed = np.repeat([c[1] if c is not None else 1.0 for c in changes], counts)
             contended = [c is not None and c[2] for c in changes]
             interfering = [c is not None and c[3] for c in changes]
-            rate = self.rate if any(batch) else None
+            rate: Any = self.rate if any(batch) else None
             ispeed = None
             if any(interfering):
                 # HostState._share_short's interference speeds, per slot with its host's sums
@@ -1230,7 +1278,7 @@ class FleetStep:
                                              + k_io * io * np.minimum(io_sum - io, 1.0)), 1.0)
                 ispeed_list = ispeed.tolist()
             alloc = demand.copy()
-            weight = column("weight") if any(contended) else None
+            weight: Any = column("weight") if any(contended) else None
             for k, host in enumerate(hosts):
                 if contended[k]:
                     lo, hi = edges[k], edges[k + 1]

@@ -10,7 +10,6 @@ shares every slot of an interfering host in one pass: the oracle is ``settle`` t
 
 from __future__ import annotations
 
-import copy
 from bisect import bisect_right, insort
 
 from hypothesis import given, settings
@@ -141,32 +140,38 @@ def test_one_pass_reshare_gives_what_settle_then_share_gave(changes, k_io, swapp
     """A host changed at random (slots settled lazily, so their ``since`` differ; some
     batch, some clipped), then, while it interferes uncontended, both ways at one instant:
     every slot column, the next finish and the settled time the same, bit for bit."""
-    spec = HostSpec(cpu_cores=64, memory_gib=256, reserved_memory_gib=8)
-    host = HostState(0, spec, 64.0, 248.0, overhead_gib=0.1, vm=False, membw_sensitivity=0.47, io_sensitivity=k_io)
-    slot_of = [-1] * (len(changes) + 1)
-    now = 0.0
-    for i, (what, step_s, demand, membw, io, batch, clipped) in enumerate(changes):
-        now += step_s
-        if what == "add" or not host.inst:
-            host.add(now, i, demand, 1.0, 2.0, batch, 50.0 * demand, slot_of, membw, io, 0.5 if clipped else 0.0)
-        elif what == "remove":
-            host.remove(now, int(membw * 1000) % host.n, slot_of)
-        host.rebalance(now)
-    # one more change, as rebalance meets it: the sums move, every slot's old speed is stale
-    now += dt
-    if changes[-1][6] or host.n < 3:
-        host.add(now, len(changes), 1.0, 1.0, 2.0, True, 30.0, slot_of, 0.3, 0.2, 0.25)  # a newcomer
-    else:
-        host.remove(now, 0, slot_of)
-    state = host._rebalance_state(now)
-    if not host._lazy:  # not interfering alone before and after: not this path
+    def changed_host() -> tuple[HostState, float, bool]:
+        spec = HostSpec(cpu_cores=64, memory_gib=256, reserved_memory_gib=8)
+        host = HostState(0, spec, 64.0, 248.0, overhead_gib=0.1, vm=False, membw_sensitivity=0.47,
+                         io_sensitivity=k_io)
+        slot_of = [-1] * (len(changes) + 1)
+        now = 0.0
+        for i, (what, step_s, demand, membw, io, batch, clipped) in enumerate(changes):
+            now += step_s
+            if what == "add" or not host.inst:
+                host.add(now, i, demand, 1.0, 2.0, batch, 50.0 * demand, slot_of, membw, io, 0.5 if clipped else 0.0)
+            elif what == "remove":
+                host.remove(now, int(membw * 1000) % host.n, slot_of)
+            host.rebalance(now)
+        # one more change, as rebalance meets it: the sums move, every slot's old speed is stale
+        now += dt
+        if changes[-1][6] or host.n < 3:
+            host.add(now, len(changes), 1.0, 1.0, 2.0, True, 30.0, slot_of, 0.3, 0.2, 0.25)  # a newcomer
+        else:
+            host.remove(now, 0, slot_of)
+        state = host._rebalance_state(now)
+        host.swapped = 1.0 if swapping else 0.0  # settle's one test of it
+        return host, now, state is not None
+
+    # two hosts through the same changes (not copies of one: a class compiled with mypyc
+    # cannot be deep-copied)
+    (old, now, slow), (new, _, _) = changed_host(), changed_host()
+    if not old._lazy:  # not interfering alone before and after: not this path
         return
-    assert state is not None
-    host.swapped = 1.0 if swapping else 0.0  # settle's one test of it
-    old, new = copy.deepcopy(host), copy.deepcopy(host)
+    assert slow
     old.settle(now)
-    old._share_short(old.n, host.speed, False, True, True, True)
-    new._reshare_all_interfering(now, host.speed)
+    old._share_short(old.n, old.speed, False, True, True, True)
+    new._reshare_all_interfering(now, new.speed)
     for name in SLOTS:
         assert getattr(new, name) == getattr(old, name), name
     assert (new._finish_known, new._finish, new._since_all) == (old._finish_known, old._finish, old._since_all)
