@@ -713,7 +713,7 @@ def plan(
     scaled = scaled_hosts(config, group)
 
     def echo(row: dict) -> None:
-        values = "  ".join(f"{s.metric}={row[s.metric]:.4g}" for s in slos)
+        values = "  ".join(_judged_value(s.metric, row) for s in slos)
         what = f"hosts of {row['group']}" if "group" in row else scaled
         cost = f"  cost={row['cost']:,.2f}" if "cost" in row else ""
         err_console.print(f"{row['platform']}: {row['hosts']} {what}  {values}{cost}  "
@@ -735,6 +735,15 @@ def plan(
             dest.write(result)
             err_console.print(f"wrote {out / 'evaluations.csv'} and {out / 'plan.csv'}", markup=False,
                               highlight=False)
+
+
+def _judged_value(metric: str, row: dict) -> str:
+    """``metric=value`` of one evaluation, or for a start latency not known to be finite
+    (too many requests not started by the end) ``metric>=its lower bound`` and the share."""
+    value = row[metric]
+    if value == math.inf and f"{metric}_at_least" in row:
+        return f"{metric}>={row[f'{metric}_at_least']:.4g} ({row['not_started_share']:.1%} not started)"
+    return f"{metric}={value:.4g}"
 
 
 def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:

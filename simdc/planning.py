@@ -338,7 +338,7 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                         if slo.metric not in summary.index:
                             raise ConfigError(f"slo {slo.metric!r}: {absent_metric(slo.metric)}",
                                               cli=f"--slo {slo.metric}: {absent_metric(slo.metric)}")
-                    runs.append(summary)
+                    runs.append(judged(summary, slos, results.instances, cfg.simulation.duration_s))
                     lost.append(unservable(results.instances))
                 for slo in slos:
                     values = [run[slo.metric] for run in runs]
@@ -350,6 +350,9 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                     row = {"platform": platform, "hosts": n, "replication": r, "seed": config.simulation.seed + r,
                            **{slo.metric: run[slo.metric] for slo in slos},
                            **{column: run[column] for column in PRICED if column in run.index},
+                           **{f"{slo.metric}_at_least": run[f"{slo.metric}_at_least"] for slo in slos
+                              if f"{slo.metric}_at_least" in run.index},
+                           "not_started_share": run["not_started_share"],
                            "met": all(slo.met(run[slo.metric]) for slo in slos), "met_on_mean": met,
                            "unplaceable_share": lost[r][0]}
                     rows.append(row)
@@ -357,6 +360,9 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                     blocked[:] = floor_reasons(slos, lost, config, None if fixed else n)
                 if echo:
                     echo({"platform": platform, "hosts": n, **means, "met": met,
+                          **{f"{slo.metric}_at_least": float(np.mean([run[f"{slo.metric}_at_least"] for run in runs]))
+                             for slo in slos if f"{slo.metric}_at_least" in runs[0].index},
+                          "not_started_share": float(np.mean([run["not_started_share"] for run in runs])),
                           **{column: float(np.mean([run[column] for run in runs]))
                              for column in PRICED if column in runs[0].index}})
                 cache[n] = met
@@ -386,6 +392,31 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
     return evaluations, pd.DataFrame(table)
 
 
+def judged(summary: pd.Series, slos: list[Slo], instances: pd.DataFrame, duration_s: float) -> pd.Series:
+    """``summary`` (one platform's row) with each SLO's metric as the plan judges it: for
+    ``rejection_rate`` and ``start_p*_s``, the bound that holds whatever the requests not
+    started by the end do next (:func:`simdc.metrics.slo_bounds`): the high one for an
+    upper limit (``<=``, ``<``), the low one for a lower limit, and for a start latency
+    the low one ("at least") as ``<metric>_at_least``; ``not_started_share``: of the
+    requests not turned away, the share not started by the end (0-1)."""
+    from simdc.metrics import slo_bounds
+
+    bounds = slo_bounds(instances, duration_s)
+    row = summary.copy()
+    for slo in slos:
+        if slo.metric in bounds:
+            low, high = bounds[slo.metric]
+            row[slo.metric] = high if slo.op in ("<=", "<") else low
+            if slo.metric != "rejection_rate":
+                row[f"{slo.metric}_at_least"] = low
+    outcome = instances["outcome"].astype(str)
+    asked = int((~outcome.isin(("rejected", "blocked"))).sum())
+    ready = instances["first_ready_s" if "first_ready_s" in instances else "ready_s"]
+    unstarted = int((~outcome.isin(("rejected", "blocked")) & ready.isna()).sum())
+    row["not_started_share"] = unstarted / asked if asked else 0.0
+    return row
+
+
 def not_met(max_hosts: int) -> str:
     """The plan's ``reason`` when no count up to ``max_hosts`` met the SLOs, and nothing
     more is known of why."""
@@ -399,7 +430,8 @@ def unservable(instances: pd.DataFrame) -> tuple[float, float]:
     if not len(instances) or "unplaceable" not in instances:
         return 0.0, 0.0
     unplaceable = instances["unplaceable"].to_numpy(bool)
-    rejected = unplaceable & (instances["outcome"] == "rejected").to_numpy()
+    # queued for good counts as rejected: a plan judges rejection_rate so (judged)
+    rejected = unplaceable & instances["outcome"].isin(("rejected", "queued_at_end")).to_numpy()
     return float(unplaceable.mean()), float(rejected.mean())
 
 

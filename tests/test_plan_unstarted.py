@@ -1,0 +1,101 @@
+"""A plan judges SLOs with the requests not started by the end counted against them:
+queued for good is neither a fast start nor a served request (simdc.metrics.slo_bounds)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import simdc
+from simdc.config import validate
+from simdc.metrics import slo_bounds
+from simdc.planning import plan, with_hosts
+
+REQUESTS, PER_HOST = 40, 4  # 1-core requests living past the end, on 4-core hosts
+
+
+def queue_config(tmp_path):
+    """REQUESTS 1-core containers, one a second, each living past the run's end, queued
+    when no 4-core host has room: n hosts start min(4n, REQUESTS) of them, the rest wait
+    to the end."""
+    rows = [f"{k},{k},100000,1,1" for k in range(REQUESTS)]
+    trace = tmp_path / "w.csv"
+    trace.write_text("id,submit_s,duration_s,cpu_cores,memory_gib\n" + "\n".join(rows) + "\n")
+    return validate({"simulation": {"duration_s": 600.0, "seed": 1, "platforms": ["container"]},
+                     "host": {"cpu_cores": PER_HOST, "memory_gib": 16},
+                     "placement": {"when_full": "queue"},
+                     "platform": {"container": {"admission": "requests"}},
+                     "workload": {"trace": str(trace)}})
+
+
+def started_share(config, hosts: int) -> tuple[float, float]:
+    """(placed over submitted, started over requests not turned away) at ``hosts``,
+    counted from the instances table."""
+    inst = simdc.simulate(with_hosts(config, hosts)).instances
+    asked = inst["outcome"] != "rejected"
+    return float(inst["admit_s"].notna().mean()), float(inst.loc[asked, "first_ready_s"].notna().mean())
+
+
+@pytest.mark.parametrize("slo, share", [("start_p99_s<=120", 0.99), ("rejection_rate<=0.1", 0.9)])
+def test_the_plan_starts_the_share_its_slo_names(tmp_path, slo, share):
+    """One host starts 4 of 40 and the 36 others queue for good; the summary's start p99
+    (over the 4) and rejection rate (0: none turned away) met both SLOs there. Now the
+    answer is the fewest hosts starting the share: ceil(share × 40 / 4)."""
+    config = queue_config(tmp_path)
+    result = plan(config, [slo], max_hosts=16)
+    needed = int(result.plan["hosts_needed"].iloc[0])
+    assert needed == math.ceil(share * REQUESTS / PER_HOST)
+    placed, started = started_share(config, needed)
+    assert placed >= share and started >= share
+    assert started_share(config, needed - 1)[1] < share
+
+
+def test_the_summary_keeps_its_definitions(tmp_path):
+    """The summary's columns are unchanged (results must not move): at 1 host the start
+    quantiles cover the 4 that started, and nothing counts as rejected; the bounds say
+    how far the rest could take them."""
+    config = queue_config(tmp_path)
+    results = simdc.simulate(config)
+    row = results.summary.iloc[0]
+    assert row["placed"] == PER_HOST and row["queued_at_end"] == REQUESTS - PER_HOST and row["rejection_rate"] == 0
+    bounds = slo_bounds(results.instances, 600.0)
+    assert bounds["rejection_rate"] == (0.0, (REQUESTS - PER_HOST) / REQUESTS)
+    assert bounds["start_p99_s"][1] == math.inf
+    assert bounds["start_p99_s"][0] >= 600 - REQUESTS  # the last queued waited at least from its submission
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 100), st.floats(0, 50), st.sampled_from(["started", "queued", "rejected"]),
+                          st.floats(0, 1000)), min_size=1, max_size=60))
+def test_the_bounds_hold_whatever_the_unstarted_do_next(requests):
+    """For random runs: each request submitted at s, started after a wait w, queued to
+    the end (100 s), or turned away; a queued one then starts at any time x after the end.
+    The true start quantiles (numpy, over the not turned away) lie within the bounds, and
+    the rejection rate, whether the queued give up or not, too."""
+    duration = 100.0
+    rows = []
+    for submit, wait, fate, later in requests:
+        ready = submit + wait if fate == "started" and submit + wait <= duration else np.nan
+        outcome = {"started": "running_at_end", "queued": "queued_at_end", "rejected": "rejected"}[fate]
+        if fate == "started" and np.isnan(ready):
+            outcome = "queued_at_end"
+        rows.append({"submit_s": submit, "first_ready_s": ready, "outcome": outcome, "later": later})
+    inst = pd.DataFrame(rows)
+    bounds = slo_bounds(inst, duration)
+    asked = inst["outcome"] != "rejected"
+    true_ready = inst["first_ready_s"].fillna(duration + inst["later"])
+    latency = (true_ready - inst["submit_s"])[asked].to_numpy()
+    for name, q in (("start_p50_s", 50), ("start_p95_s", 95), ("start_p99_s", 99)):
+        low, high = bounds[name]
+        if len(latency) == 0:
+            assert np.isnan(low) and np.isnan(high)
+            continue
+        truth = float(np.percentile(latency, q))
+        assert low - 1e-9 <= truth <= high + 1e-9
+    n, rejected, queued = len(inst), (inst["outcome"] == "rejected").sum(), (inst["outcome"] == "queued_at_end").sum()
+    assert bounds["rejection_rate"][0] == rejected / n and bounds["rejection_rate"][1] == (rejected + queued) / n
