@@ -91,6 +91,44 @@ def missing_metric(metric: str, config: Config) -> str | None:
     return None
 
 
+def unmeasured(metric: str, config: Config) -> str | None:
+    """Why every run of ``config`` leaves the summary column ``metric`` NaN (None: it
+    may not). For a plan, which varies only the host count; a sweep may vary what makes
+    the metric (``batch_fraction``, ``[faults]``), so it is not refused there."""
+    synthetic = config.workload.synthetic
+    if metric in BATCH_COLUMNS and synthetic is not None and synthetic.batch_fraction == 0:
+        return ("a batch metric (completed batch work's slowdown), but the synthetic workload has no batch work "
+                "(workload.synthetic.batch_fraction = 0)")
+    if metric in FAILURE_COLUMNS and not config.faults.active:
+        return ("a failure metric (NaN without a failure), but the config has no failures ([faults]: host_mtbf_s, "
+                "kernel_mtbf_s, host_failures or kernel_failures)")
+    if metric in CACHE_COLUMNS:
+        if not any(image.layers for image in config.images):
+            return "an image-cache metric, but no [[images]] has layers: nothing is looked up in a host's cache"
+        if synthetic is not None and not synthetic.images and not any(s.image for s in config.services):
+            return ("an image-cache metric, but no instance has an image (workload.synthetic.images and the "
+                    "services' image are empty): nothing is looked up in a host's cache")
+    return None
+
+
+# Summary columns that are NaN when the config makes nothing they measure (unmeasured
+# and produced say which); the trace's content is known only after a run.
+BATCH_COLUMNS = ("batch_slowdown_p50", "batch_slowdown_p95", "batch_slowdown_p99")
+FAILURE_COLUMNS = ("requeue_mean_s", "blast_radius_mean")
+CACHE_COLUMNS = ("cache_hit_ratio",)
+
+
+def unproduced(metric: str, workload: pd.DataFrame) -> str | None:
+    """Why no run of this ``workload`` (a run's table of requests) gives ``metric`` a
+    value whatever the host count (None: it may): for a trace, whose batch work or images
+    only its rows show."""
+    if metric in BATCH_COLUMNS and "kind" in workload and not (workload["kind"].astype(str) == "batch").any():
+        return "a batch metric, but the workload has no batch work (no request of kind 'batch')"
+    if metric in CACHE_COLUMNS and "image" in workload and not workload["image"].astype(str).str.len().gt(0).any():
+        return "an image-cache metric, but no request of the workload has an image"
+    return None
+
+
 def absent_metric(metric: str) -> str:
     """Why a run's summary lacked the optional column ``metric`` (found only after it)."""
     if metric in WORKFLOW_COLUMNS:
@@ -275,7 +313,7 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
         raise ConfigError(f"minimise: must be one of {', '.join(MINIMISE)} (got {minimise!r})",
                           cli=f"--minimise: must be one of {', '.join(MINIMISE)} (got {minimise!r})")
     for slo in slos:
-        why = missing_metric(slo.metric, config)
+        why = missing_metric(slo.metric, config) or unmeasured(slo.metric, config)
         if why is not None:
             raise ConfigError(f"slo {slo.metric!r}: {why}", cli=f"--slo {slo.metric}: {why}")
     platforms = list(platforms or config.simulation.platforms)
@@ -338,6 +376,10 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                         if slo.metric not in summary.index:
                             raise ConfigError(f"slo {slo.metric!r}: {absent_metric(slo.metric)}",
                                               cli=f"--slo {slo.metric}: {absent_metric(slo.metric)}")
+                    for slo in slos if not cache else ():  # the first run shows what the trace holds
+                        why = unproduced(slo.metric, results.workload)
+                        if why is not None:
+                            raise ConfigError(f"slo {slo.metric!r}: {why}", cli=f"--slo {slo.metric}: {why}")
                     runs.append(judged(summary, slos, results.instances, cfg.simulation.duration_s))
                     lost.append(unservable(results.instances))
                 for slo in slos:

@@ -4,6 +4,7 @@ queued for good is neither a fast start nor a served request (simdc.metrics.slo_
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -99,3 +100,36 @@ def test_the_bounds_hold_whatever_the_unstarted_do_next(requests):
         assert low - 1e-9 <= truth <= high + 1e-9
     n, rejected, queued = len(inst), (inst["outcome"] == "rejected").sum(), (inst["outcome"] == "queued_at_end").sum()
     assert bounds["rejection_rate"][0] == rejected / n and bounds["rejection_rate"][1] == (rejected + queued) / n
+
+
+@pytest.mark.parametrize("metric, why", [
+    ("batch_slowdown_p95", "no batch work"),
+    ("requeue_mean_s", "no failures"),
+    ("cache_hit_ratio", "no [[images]] has layers"),
+])
+def test_an_slo_the_config_cannot_produce_is_one_line_before_any_run(tmp_path, monkeypatch, metric, why):
+    """fleet.toml has no batch work, no failures and no images: each of these metrics is
+    NaN at every host count, and the search ran 22 counts up to 10,240 hosts. Now: one
+    error line naming the SLO and why, exit 2, and no run at all."""
+    from typer.testing import CliRunner
+
+    import simdc.experiment
+    from simdc.cli import app
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("a run was started")
+
+    monkeypatch.setattr(simdc.experiment, "simulate", no_run)
+    result = CliRunner().invoke(app, ["plan", str(Path(__file__).resolve().parent.parent / "configs" / "fleet.toml"), "--slo", f"{metric}<=1.5"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: --slo {metric}: ") and why in lines[0]
+
+
+def test_a_trace_without_batch_work_is_refused_after_its_first_run(tmp_path):
+    """A trace shows its kinds only once read: the first run's workload has no batch
+    request, so a batch SLO is refused then, not searched to --max-hosts."""
+    from simdc.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no batch work"):
+        plan(queue_config(tmp_path), ["batch_slowdown_p95<=2"], max_hosts=64)
