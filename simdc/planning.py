@@ -360,6 +360,8 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
         cache: dict[int, bool] = {}
 
         blocked: list[str] = []  # why no host count can meet the SLOs, as the last count that failed shows
+        elsewhere: list[str] = []  # with --group: requests only the groups left as they are hold (a note)
+        stuck = [False]  # ... and they alone break a rejection SLO, whatever the group's count (stop)
         # A recommender books from what ran before, which more hosts change: the requests
         # that fit nowhere at one count may fit at another, so it is searched to the end.
         fixed = getattr(config.platform[platform], "admission", None) != "recommender"
@@ -368,7 +370,7 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
             if n not in cache:
                 cfg = with_hosts(config, n, group).with_overrides({"simulation.platforms": [platform]})
                 means = {}
-                runs, lost = [], []
+                runs, lost, apart = [], [], []
                 for r in range(replications):
                     results = simulate(cfg, seed=config.simulation.seed + r, check_memory=check_memory)
                     summary = results.summary.iloc[0]
@@ -382,6 +384,8 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                             raise ConfigError(f"slo {slo.metric!r}: {why}", cli=f"--slo {slo.metric}: {why}")
                     runs.append(judged(summary, slos, results.instances, cfg.simulation.duration_s))
                     lost.append(unservable(results.instances))
+                    if group is not None:
+                        apart.append(only_elsewhere(results, cfg, platform, group))
                 for slo in slos:
                     values = [run[slo.metric] for run in runs]
                     if slo.metric in NAN_IS_NO_WAIT:
@@ -400,6 +404,8 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                     rows.append(row)
                 if not met:
                     blocked[:] = floor_reasons(slos, lost, config, None if fixed else n)
+                    if apart:
+                        elsewhere[:], stuck[0] = group_reasons(slos, apart, group, n)
                 if echo:
                     echo({"platform": platform, "hosts": n, **means, "met": met,
                           **{f"{slo.metric}_at_least": float(np.mean([run[f"{slo.metric}_at_least"] for run in runs]))
@@ -410,8 +416,8 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                 cache[n] = met
             return cache[n]
 
-        answer = _search(evaluate, max_hosts, hopeless=lambda: fixed and bool(blocked))
-        reason = "" if answer["hosts_needed"] is not None else "; ".join(blocked) or not_met(max_hosts)
+        answer = _search(evaluate, max_hosts, hopeless=lambda: fixed and (bool(blocked) or stuck[0]))
+        reason = "" if answer["hosts_needed"] is not None else "; ".join(blocked + elsewhere) or not_met(max_hosts)
         answers.append(answer | {"platform": platform, "reason": reason})
     evaluations = pd.DataFrame(rows)
     table = []
@@ -497,6 +503,53 @@ def floor_reasons(slos: list[Slo], lost: list[tuple[float, float]], config: Conf
                               f"so rejection_rate >= {floor:.4g} at {hosts} hosts, the most tried (the "
                               "recommender's bookings, which depend on what ran)"))
     return reasons
+
+
+def only_elsewhere(results, config: Config, platform: str, group: str) -> tuple[float, float, bool]:
+    """Of one run of ``config`` scaled in ``group``: the share of requests that fit some
+    host of the fleet, empty, but none of ``group`` (they can only go to the groups left
+    as they are), the share of all requests that are those and were not placed
+    (rejected or queued at the end), and whether every other request was served on a
+    host of ``group`` (none rejected or queued at the end, none placed elsewhere): then
+    the other groups held only those requests, and more hosts of ``group`` do not change
+    what they see."""
+    from simdc.engine.rules import caps, fits, limit
+
+    inst = results.instances
+    if not len(inst) or "booked_cpu" not in inst:
+        return 0.0, 0.0, False
+    spec = next(g for g in config.cluster.hosts if g.name == group)
+    cpu_cap, mem_cap = caps(config.platform[platform], spec)
+    inside = fits(0.0, 0.0, inst["booked_cpu"].to_numpy(float), inst["booked_memory_gib"].to_numpy(float),
+                  limit(cpu_cap), limit(mem_cap))
+    outside = ~inside & ~inst["unplaceable"].to_numpy(bool)
+    unplaced = inst["outcome"].isin(("rejected", "queued_at_end")).to_numpy()
+    hosts = results.hosts[results.hosts["platform"] == platform]
+    where = dict(zip(hosts["host"], hosts["group"].astype(str)))
+    placed = inst["host"].notna().to_numpy() & ~np.isnan(inst["admit_s"].to_numpy(float))
+    on_other = placed & (inst["host"].map(where).astype(str).to_numpy() != group)
+    served = not (inside & (unplaced | on_other)).any()
+    return float(outside.mean()), float((outside & unplaced).mean()), served
+
+
+def group_reasons(slos: list[Slo], apart: list[tuple[float, float, bool]], group: str,
+                  hosts: int) -> tuple[list[str], bool]:
+    """Why scaling ``group`` does not meet a ``rejection_rate`` objective (``apart``: each
+    replication's :func:`only_elsewhere` at ``hosts``): the requests only the other groups
+    hold, and the share of them not placed. The second value says no count of ``group``
+    can: they alone break the objective while ``group`` served every other request."""
+    share = float(np.mean([a[0] for a in apart]))
+    unplaced = float(np.mean([a[1] for a in apart]))
+    served = all(a[2] for a in apart)
+    for slo in slos:
+        if slo.metric == "rejection_rate" and slo.op in ("<=", "<") and unplaced > 0:
+            stop = served and not slo.met(unplaced)
+            return [f"{share:.2%} of requests fit only the groups left as they are, not {group!r}, and "
+                    f"{unplaced:.4g} of all requests are those left unplaced at {hosts} hosts in {group!r}"
+                    + (f", while {group!r} served every other request: rejection_rate >= {unplaced:.4g} at any "
+                       f"count of {group!r}" if stop else "")
+                    + "; scale the groups that hold them (leave out --group, or plan on theirs)"], stop
+    return [], False
 
 
 def _search(meets: Callable[[int], bool], max_hosts: int, hopeless: Callable[[], bool] = lambda: False) -> dict:

@@ -133,3 +133,39 @@ def test_a_trace_without_batch_work_is_refused_after_its_first_run(tmp_path):
 
     with pytest.raises(ConfigError, match="no batch work"):
         plan(queue_config(tmp_path), ["batch_slowdown_p95<=2"], max_hosts=64)
+
+
+def two_group_config(tmp_path, policy="first_fit"):
+    """20 1-core requests one after another and 3 8-core ones at once, on a group
+    'small' of 4-core hosts (scaled) and one 8-core host 'big': the big host holds one
+    8-core request at a time, so 2 of 23 are rejected whatever the count of 'small'."""
+    rows = [f"{k},{10 * k},5,1,1" for k in range(20)] + [f"{20 + k},{5 + k},100,8,1" for k in range(3)]
+    trace = tmp_path / "w.csv"
+    trace.write_text("id,submit_s,duration_s,cpu_cores,memory_gib\n" + "\n".join(rows) + "\n")
+    return validate({"simulation": {"duration_s": 600.0, "seed": 1, "platforms": ["vm"]},
+                     "cluster": {"hosts": [{"name": "small", "count": 1, "cpu_cores": 4, "memory_gib": 16},
+                                           {"name": "big", "count": 1, "cpu_cores": 8, "memory_gib": 16}]},
+                     "placement": {"policy": policy},
+                     "platform": {"vm": {"overhead_mib": 0, "boot_s": 0}},
+                     "workload": {"trace": str(trace)}})
+
+
+def test_a_group_plan_names_the_requests_only_other_groups_hold_and_stops(tmp_path):
+    """'rejection_rate<=0.05' against 2/23 rejected on 'big', which no count of 'small'
+    changes: the plan climbed to --max-hosts and said nothing. Now, as 'small' served
+    every other request, it stops at the first count and says why, with the shares."""
+    result = plan(two_group_config(tmp_path), ["rejection_rate<=0.05"], group="small", max_hosts=64)
+    row = result.plan.iloc[0]
+    assert pd.isna(row["hosts_needed"])
+    assert list(result.evaluations["hosts"]) == [1]
+    assert f"{3 / 23:.2%} of requests fit only the groups left as they are, not 'small'" in row["reason"]
+    assert f"rejection_rate >= {2 / 23:.4g} at any count of 'small'" in row["reason"]
+
+
+def test_a_group_plan_notes_them_when_other_requests_spread_there_too(tmp_path):
+    """With worst_fit the small requests go to the big host too (most free), so the
+    stop's premise fails and the search runs on; the note still names the share."""
+    result = plan(two_group_config(tmp_path, "worst_fit"), ["rejection_rate<=0.05"], group="small", max_hosts=4)
+    row = result.plan.iloc[0]
+    assert pd.isna(row["hosts_needed"]) and f"{3 / 23:.2%} of requests fit only" in row["reason"]
+    assert list(result.evaluations["hosts"]) == [1, 2, 4]
