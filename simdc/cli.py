@@ -174,6 +174,13 @@ def run(
             err_console.print(line, markup=False, highlight=False, soft_wrap=True)
         for line in results.manifest.get("warnings", []):
             err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
+        from simdc.results import SpilledResults
+
+        if not isinstance(results, SpilledResults):  # a spilled run's tables are not read back for a note
+            from simdc.planning import unsteady_notes
+
+            for line in unsteady_notes(results):
+                err_console.print(f"note: {line}", markup=False, highlight=False, soft_wrap=True)
         if write:
             results.write(destination, report=report, report_title=title)
     if write:
@@ -751,6 +758,7 @@ def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
     if minimise == "cost":
         print_table(cost_plan_table(result.plan, slos, max_hosts))
         _print_floors(result, max_hosts)
+        _print_unsteady(result)
         return
     table = Table(title="fewest hosts meeting every SLO (value there, and its margin)", title_justify="left")
     table.add_column("platform")
@@ -773,6 +781,22 @@ def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
     _print_floors(result, max_hosts)
     for line in out_of_reach(result.evaluations, slos):
         err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+    _print_unsteady(result)
+
+
+def _print_unsteady(result) -> None:
+    """A note per platform whose answer's run had not reached steady state."""
+    from simdc.planning import STEADY_RISE
+
+    for row in result.plan.to_dict("records"):
+        rise = row.get("residents_rise", math.nan)
+        if rise == rise and rise > STEADY_RISE:
+            where = f"{row['platform']} ({row['group']})" if "group" in row else str(row["platform"])
+            err_console.print(f"note: {where}: not in steady state at {int(row['hosts_needed'])}: residents still "
+                              f"rise about {rise:.0%} over the run's last tenth, so the answer is of a fleet filling "
+                              "up and may be too few for a longer time; plan on a longer run "
+                              "(--set simulation.duration_s=...) until this note goes",
+                              markup=False, highlight=False, soft_wrap=True)
 
 
 def _stopped_early(result, row: dict, max_hosts: int) -> bool:

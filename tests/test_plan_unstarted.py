@@ -169,3 +169,29 @@ def test_a_group_plan_notes_them_when_other_requests_spread_there_too(tmp_path):
     row = result.plan.iloc[0]
     assert pd.isna(row["hosts_needed"]) and f"{3 / 23:.2%} of requests fit only" in row["reason"]
     assert list(result.evaluations["hosts"]) == [1, 2, 4]
+
+
+def mginf_config(duration_s: float, lifetime_s: float = 2000.0):
+    """Poisson arrivals (1 a second) of small containers with exponential lifetimes on
+    hosts that never fill: an M/M/∞ system started empty."""
+    return validate({"simulation": {"duration_s": duration_s, "seed": 3, "platforms": ["container"]},
+                     "host": {"cpu_cores": 4096, "memory_gib": 16384},
+                     "platform": {"container": {"admission": "requests"}},
+                     "workload": {"synthetic": {"arrival_rate_per_s": 1.0, "lifetime_s": {"mean": lifetime_s},
+                                                "sizes": [{"cpu_cores": 1, "memory_gib": 1, "weight": 1}]}}})
+
+
+@pytest.mark.parametrize("multiple", [1.0, 8.0])
+def test_the_residents_rise_is_the_mginf_one(multiple):
+    """M/M/∞ from empty: N(T) = λL(1 − e^(−T/L)) and dN/dT = λe^(−T/L), so over the last
+    tenth residents rise by (T/10L) e^(−T/L) / (1 − e^(−T/L)): 5.8 % at T = L (a note),
+    0.03 % at T = 8L (none)."""
+    from simdc.planning import STEADY_RISE, residents_rise, unsteady_notes
+
+    lifetime = 2000.0
+    duration = multiple * lifetime
+    results = simdc.simulate(mginf_config(duration, lifetime))
+    theory = duration / (10 * lifetime) * math.exp(-multiple) / (1 - math.exp(-multiple))
+    rise = residents_rise(results, "container")
+    assert rise == pytest.approx(theory, rel=0.3, abs=0.003)
+    assert bool(unsteady_notes(results)) == (theory > STEADY_RISE)
