@@ -735,8 +735,14 @@ def plan(
 
     # --out is checked and claimed before the search, as simdc run's (one rule for a results directory)
     with Destination(out, overwrite, marks=PlanResult.MARKS) if out is not None else contextlib.nullcontext() as dest:
-        result = run_plan(config, slos, replications=replications, max_hosts=max_hosts, group=group, echo=echo,
-                          check_memory=memory_check, minimise=minimise)
+        try:
+            result = run_plan(config, slos, replications=replications, max_hosts=max_hosts, group=group,
+                              echo=echo, check_memory=memory_check, minimise=minimise)
+        except SimdcError as err:  # a run would not fit in memory: what was found so far, then the error
+            if getattr(err, "partial", None) is not None and len(err.partial.evaluations):
+                err_console.print("the plan stopped; what was found so far:", markup=False, highlight=False)
+                _print_plan(err.partial, slos, max_hosts, "hosts")
+            raise
         _print_plan(result, slos, max_hosts, minimise)
         if dest is not None:
             dest.write(result)
@@ -779,8 +785,11 @@ def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
                       *[f"{row[s.metric]:.4g} ({row[f'{s.metric}_margin']:+.2g})" for s in slos])
     print_table(table)
     _print_floors(result, max_hosts)
+    stopped = [f"note: {row['platform']}: " for row in result.plan.to_dict("records")
+               if "is not improving" in str(row.get("reason", ""))]  # said already, in the reason
     for line in out_of_reach(result.evaluations, slos):
-        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+        if not line.startswith(tuple(stopped)):
+            err_console.print(line, markup=False, highlight=False, soft_wrap=True)
     _print_unsteady(result)
 
 
@@ -809,6 +818,8 @@ def _stopped_early(result, row: dict, max_hosts: int) -> bool:
 
 
 def _never(result, row: dict, max_hosts: int) -> str:
+    if str(row.get("reason", "")).startswith("stopped after "):  # memory ran out: the count not yet known
+        return f"> {row['reason'].split()[2]}"
     return "none" if _stopped_early(result, row, max_hosts) else f"> {max_hosts}"
 
 

@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from simdc.budget import TooBigError
 from simdc.config import Config, validate
 from simdc.errors import ConfigError, reworded
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
@@ -366,6 +367,8 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
         blocked: list[str] = []  # why no host count can meet the SLOs, as the last count that failed shows
         elsewhere: list[str] = []  # with --group: requests only the groups left as they are hold (a note)
         stuck = [False]  # ... and they alone break a rejection SLO, whatever the group's count (stop)
+        history: list[tuple[int, dict[str, float]]] = []  # (count, the SLOs' means) in the order run
+        flat: list[str] = []  # an SLO not met and not improving over two doublings (stop)
         # A recommender books from what ran before, which more hosts change: the requests
         # that fit nowhere at one count may fit at another, so it is searched to the end.
         fixed = getattr(config.platform[platform], "admission", None) != "recommender"
@@ -397,6 +400,7 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                         values = [0.0 if v != v else v for v in values]
                     means[slo.metric] = float(np.mean(values))
                 met = all(slo.met(means[slo.metric]) for slo in slos)
+                history.append((n, dict(means)))
                 for r, run in enumerate(runs):
                     row = {"platform": platform, "hosts": n, "replication": r, "seed": config.simulation.seed + r,
                            **{slo.metric: run[slo.metric] for slo in slos},
@@ -421,14 +425,54 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                 cache[n] = met
             return cache[n]
 
-        answer = _search(evaluate, max_hosts, hopeless=lambda: fixed and (bool(blocked) or stuck[0]))
-        reason = "" if answer["hosts_needed"] is not None else "; ".join(blocked + elsewhere) or not_met(max_hosts)
+        def hopeless() -> bool:
+            flat[:] = not_improving(slos, history[-3:])
+            return bool(flat) or (fixed and (bool(blocked) or stuck[0]))
+
+        try:
+            answer = _search(evaluate, max_hosts, hopeless=hopeless)
+        except TooBigError as err:  # a larger count would not fit: keep what was found for the caller
+            tried = max((k for k, _ in history), default=0)
+            answers.append({"hosts_needed": None, "platform": platform,
+                            "reason": f"stopped after {tried} hosts: the next count's run would not fit in memory "
+                                      f"(the error below)" + "".join(f"; {x}" for x in blocked + elsewhere)})
+            err.partial = PlanResult(*_tables(rows, answers, slos, config, group), scaled_hosts(config, group))
+            raise
+        reason = ("" if answer["hosts_needed"] is not None else
+                  "; ".join(blocked + elsewhere + flat) or not_met(max_hosts))
         answers.append(answer | {"platform": platform, "reason": reason})
+    return _tables(rows, answers, slos, config, group)
+
+
+def not_improving(slos: list[Slo], last: list[tuple[int, dict[str, float]]]) -> list[str]:
+    """Why the search stops: an SLO not met at the last three counts tried (two
+    doublings), finite at each and no closer at each step, so more hosts do not bring it
+    closer (a VM's boot bounds its start latency, the work itself a makespan). Values
+    not finite (requests not started: :func:`judged`) are not taken as flat: more hosts
+    start more of them."""
+    if len(last) < 3:
+        return []
+    reasons = []
+    for slo in slos:
+        values = [means[slo.metric] for _, means in last]
+        margins = [slo.margin(v) for v in values]
+        if (all(np.isfinite(values)) and not slo.met(values[-1])
+                and margins[1] <= margins[0] and margins[2] <= margins[1]):
+            counts = ", ".join(f"{v:.4g} at {k}" for v, (k, _) in zip(values, last))
+            reasons.append(f"{slo} is not improving ({counts} hosts): more hosts do not bring it closer, so the "
+                           "search stopped")
+    return reasons
+
+
+def _tables(rows: list[dict], answers: list[dict], slos: list[Slo], config: Config,
+            group: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The evaluations and the plan table from the runs' ``rows`` and each platform's answer."""
     evaluations = pd.DataFrame(rows)
     table = []
     for answer in answers:
         n = answer["hosts_needed"]
-        mine = evaluations[evaluations["platform"] == answer["platform"]]
+        mine = (evaluations[evaluations["platform"] == answer["platform"]] if len(evaluations)
+                else pd.DataFrame({"unplaceable_share": []}))
         row = {"platform": answer["platform"], "hosts_needed": n,
                "hosts_total": fleet_size(config, n, group) if n is not None else None,
                "unplaceable_share": float(mine["unplaceable_share"].mean()), "reason": answer["reason"]}

@@ -195,3 +195,57 @@ def test_the_residents_rise_is_the_mginf_one(multiple):
     rise = residents_rise(results, "container")
     assert rise == pytest.approx(theory, rel=0.3, abs=0.003)
     assert bool(unsteady_notes(results)) == (theory > STEADY_RISE)
+
+
+def boot_config(tmp_path, rate_per_s: float = 0.2, memory_gib: int = 32):
+    """Azure 2017 VMs (the default mix: up to 56 GiB) on 16-core hosts."""
+    config = tmp_path / "c.toml"
+    config.write_text('[simulation]\nduration_s = 3600\nplatforms = ["vm"]\n[host]\ncpu_cores = 16\n'
+                      f'memory_gib = {memory_gib}\n'
+                      f'[workload.synthetic]\narrival_rate_per_s = {rate_per_s}\n')
+    return config
+
+
+def test_an_slo_that_more_hosts_do_not_move_stops_the_search(tmp_path):
+    """A VM's start p50 is its boot (median 30 s) once nothing queues: the search doubled
+    to --max-hosts (128 × on fleet.toml, until memory ran out). Now it stops after two
+    doublings that bring the SLO no closer, and says so."""
+    result = plan(simdc.load_config(boot_config(tmp_path)), ["start_p50_s<=5"], max_hosts=1024)
+    runs = result.evaluations
+    assert runs["hosts"].max() < 1024 and pd.isna(result.plan["hosts_needed"].iloc[0])
+    last = runs.tail(3)["start_p50_s"].to_numpy()
+    assert np.all(last > 5) and last[2] >= last[1] >= last[0] - 1e-12  # no closer at either doubling
+    assert "start_p50_s<=5 is not improving" in result.plan["reason"].iloc[0]
+
+
+def test_a_plan_stopped_by_memory_prints_what_it_found_then_one_error(tmp_path, monkeypatch):
+    """A run that would not fit in memory partway: the counts tried so far are printed,
+    then the one error line, exit 2 (it printed no plan)."""
+    from typer.testing import CliRunner
+
+    import simdc.experiment
+    from simdc.budget import TooBigError
+    from simdc.cli import app
+
+    real = simdc.experiment.simulate
+
+    def small_only(config, **kwargs):
+        if config.cluster.hosts[0].count > 2:
+            raise TooBigError("this run needs about 0.29 GiB of memory; SIMDC_AVAILABLE_BYTES allows 0.28 GiB")
+        return real(config, **kwargs)
+
+    monkeypatch.setattr(simdc.experiment, "simulate", small_only)
+    result = CliRunner().invoke(app, ["plan", str(boot_config(tmp_path, 2.0, 128)), "--slo", "rejection_rate<=0"])
+    assert result.exit_code == 2
+    assert "what was found so far" in result.stderr and "> 2" in result.stdout
+    assert "stopped after 2 hosts" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: this run needs about 0.29 GiB")
+
+
+def test_the_memory_message_shows_the_digits_that_tell_need_from_allowance():
+    """0.29 GiB needed against 0.28 allowed printed as 0.3 and 0.3."""
+    from simdc.budget import _gib
+
+    gib = 1024**3
+    assert (_gib(0.29 * gib, 0.28 * gib), _gib(0.28 * gib, 0.29 * gib)) == ("0.29 GiB", "0.28 GiB")
+    assert _gib(193.6 * gib) == "193.6 GiB" and _gib(2.0 * gib, 1.0 * gib) == "2.0 GiB"
