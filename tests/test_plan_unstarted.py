@@ -249,3 +249,32 @@ def test_the_memory_message_shows_the_digits_that_tell_need_from_allowance():
     gib = 1024**3
     assert (_gib(0.29 * gib, 0.28 * gib), _gib(0.28 * gib, 0.29 * gib)) == ("0.29 GiB", "0.28 GiB")
     assert _gib(193.6 * gib) == "193.6 GiB" and _gib(2.0 * gib, 1.0 * gib) == "2.0 GiB"
+
+
+def test_a_sweep_whose_largest_run_fits_nowhere_names_it_and_runs_hints(tmp_path, monkeypatch):
+    """The sweep blamed --workers (not passed): "2 local workers need about 193.6 GiB ...
+    not even one fits". Its largest point's run is the cause: the error is simdc run's
+    (what it needs, what is allowed, what to lower) naming that point."""
+    from typer.testing import CliRunner
+
+    from simdc.cli import app
+
+    monkeypatch.setenv("SIMDC_AVAILABLE_BYTES", str(400 * 2**20))
+    result = CliRunner().invoke(app, ["sweep", str(boot_config(tmp_path)), "--grid",
+                                      "workload.synthetic.arrival_rate_per_s=0.1,1000", "--out", str(tmp_path / "s")])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: the point workload.synthetic.arrival_rate_per_s=1000: this run needs about")
+    assert "lower workload.synthetic.arrival_rate_per_s or simulation.duration_s" in lines[0]
+    assert "--workers" not in lines[0]
+
+
+def test_too_many_default_workers_do_not_blame_a_flag_not_given():
+    from simdc import sweeping
+    from simdc.errors import SweepError
+
+    gib = 2**30
+    with pytest.raises(SweepError) as caught:
+        sweeping.local_workers(None, 20, gib, available=int(1.5 * gib))
+    assert not caught.value.cli_problems[0].startswith("--workers") and "give --workers" in caught.value.cli_problems[0]
