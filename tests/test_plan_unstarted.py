@@ -278,3 +278,34 @@ def test_too_many_default_workers_do_not_blame_a_flag_not_given():
     with pytest.raises(SweepError) as caught:
         sweeping.local_workers(None, 20, gib, available=int(1.5 * gib))
     assert not caught.value.cli_problems[0].startswith("--workers") and "give --workers" in caught.value.cli_problems[0]
+
+
+SERVICE_ONLY = """[simulation]
+duration_s = 600
+platforms = ["vm", "container"]
+[[cluster.hosts]]
+cpu_cores = 32
+memory_gib = 128
+count = 2
+"""
+
+
+def test_a_config_of_services_alone_runs_without_a_workload(tmp_path):
+    """Only [[services]] was refused ("workload: required key is missing"); now their
+    replicas are the whole workload: 4 replicas, 4 instances placed per platform."""
+    path = tmp_path / "svc.toml"
+    path.write_text(SERVICE_ONLY + '[[services]]\nname = "web"\nreplicas = 4\ncpu_cores = 1\nmemory_gib = 2\n'
+                    'demand = { cores = 2 }\n')
+    results = simdc.simulate(simdc.load_config(path))
+    assert list(results.summary["submitted"]) == [4, 4] and list(results.summary["placed"]) == [4, 4]
+
+
+def test_a_config_with_neither_workload_nor_services_is_one_line():
+    from simdc.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        validate({"simulation": {"duration_s": 60}, "host": {"cpu_cores": 4, "memory_gib": 8}, "workload": {}})
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].startswith("workload: give workload.trace or a [workload.synthetic] table")
+    with pytest.raises(ConfigError, match="workload: required key is missing"):
+        validate({"simulation": {"duration_s": 60}, "host": {"cpu_cores": 4, "memory_gib": 8}})

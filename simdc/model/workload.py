@@ -187,9 +187,15 @@ class WorkloadSpec(Spec):
     sizes: Literal["vm", "need"] | None = None
     synthetic: SyntheticSpec | None = None
 
+    @property
+    def empty(self) -> bool:
+        """No source: no requests of its own (only with ``[[services]]``, whose replicas
+        are then the whole workload: :class:`simdc.config.Config` checks that)."""
+        return self.trace is None and self.synthetic is None
+
     @model_validator(mode="after")
     def _one_source(self) -> "WorkloadSpec":
-        if (self.trace is None) == (self.synthetic is None):
+        if self.trace is not None and self.synthetic is not None:
             raise ValueError("give exactly one of workload.trace or a [workload.synthetic] table")
         if self.usage is not None and self.trace is None:
             raise ValueError("workload.usage goes with workload.trace (the synthetic generator makes its own)")

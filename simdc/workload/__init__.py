@@ -88,6 +88,11 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
     ``keep(instances)``, when given, says which instances to replay (a boolean per row):
     a cell's part of the workload (:mod:`simdc.cells`); their usage is theirs alone.
     """
+    if spec.empty:  # only [[services]]: the generator's table with no rows, so every column is there
+        from simdc.model.workload import SyntheticSpec
+
+        return load_workload(WorkloadSpec(synthetic=SyntheticSpec(arrival_rate_per_s=1.0)), 1.0, seed,
+                             keep=lambda instances: np.zeros(len(instances), dtype=bool))
     if spec.synthetic is not None:
         from simdc.workload import synthetic
 
