@@ -309,3 +309,35 @@ def test_a_config_with_neither_workload_nor_services_is_one_line():
     assert caught.value.problems[0].startswith("workload: give workload.trace or a [workload.synthetic] table")
     with pytest.raises(ConfigError, match="workload: required key is missing"):
         validate({"simulation": {"duration_s": 60}, "host": {"cpu_cores": 4, "memory_gib": 8}})
+
+
+@pytest.mark.parametrize("scale", [2.0, 1.3, 0.5])
+def test_a_trace_scaled_has_the_replicas_its_scale_says(tmp_path, scale):
+    """workload.scale = s: each of N instances floor(s) times plus once more with
+    probability s − floor(s): N·floor(s) + Binomial(N, s − floor(s)) rows, within 4σ of
+    N·s; each original's replicas share its submission and size, ids all distinct."""
+    from simdc.model.workload import WorkloadSpec
+    from simdc.workload import load_workload
+
+    n = 2000
+    rows = [f"{k},{k * 0.5},{100 + k % 7},{1 + k % 3},2" for k in range(n)]
+    trace = tmp_path / "w.csv"
+    trace.write_text("id,submit_s,duration_s,cpu_cores,memory_gib\n" + "\n".join(rows) + "\n")
+    instances = load_workload(WorkloadSpec(trace=trace, scale=scale), 10_000.0, seed=5).instances
+    whole, part = math.floor(scale), scale - math.floor(scale)
+    sigma = math.sqrt(n * part * (1 - part))
+    assert abs(len(instances) - n * scale) <= 4 * sigma + 1e-9
+    assert instances["id"].is_unique
+    original = instances["id"].astype(str).str.split("~").str[0].astype(int)
+    per = original.value_counts()
+    assert per.min() >= whole and per.max() <= whole + (part > 0)
+    assert np.allclose(instances["submit_s"], original * 0.5)
+    assert (instances["cpu_cores"].to_numpy() == 1 + original.to_numpy() % 3).all()
+
+
+def test_scale_goes_with_a_trace():
+    from simdc.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="scale goes with workload.trace"):
+        validate({"simulation": {"duration_s": 60}, "host": {"cpu_cores": 4, "memory_gib": 8},
+                  "workload": {"synthetic": {"arrival_rate_per_s": 1}, "scale": 2}})
