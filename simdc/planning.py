@@ -400,7 +400,10 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                         values = [0.0 if v != v else v for v in values]
                     means[slo.metric] = float(np.mean(values))
                 met = all(slo.met(means[slo.metric]) for slo in slos)
-                history.append((n, dict(means)))
+                # requests turned away or never placed: a fleet short of room serves more with more hosts
+                unserved = float(np.mean([(run["rejected"] + run["queued_at_end"]) / run["submitted"]
+                                          if run["submitted"] else 0.0 for run in runs]))
+                history.append((n, {**means, UNSERVED: unserved}))
                 for r, run in enumerate(runs):
                     row = {"platform": platform, "hosts": n, "replication": r, "seed": config.simulation.seed + r,
                            **{slo.metric: run[slo.metric] for slo in slos},
@@ -444,13 +447,21 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
     return _tables(rows, answers, slos, config, group)
 
 
+UNSERVED = "_unserved"  # in a plan's history: the share of requests turned away or never placed
+
+
 def not_improving(slos: list[Slo], last: list[tuple[int, dict[str, float]]]) -> list[str]:
     """Why the search stops: an SLO not met at the last three counts tried (two
-    doublings), finite at each and no closer at each step, so more hosts do not bring it
-    closer (a VM's boot bounds its start latency, the work itself a makespan). Values
-    not finite (requests not started: :func:`judged`) are not taken as flat: more hosts
-    start more of them."""
+    doublings), finite at each and no closer at each step, while the share of requests
+    turned away or never placed fell at neither step either, so more hosts do not bring
+    it closer (a VM's boot bounds its start latency, the work itself a makespan). A
+    fleet short of room (queue waits pinned at ``max_wait_s`` while fewer give up) is
+    not flat. Values not finite (requests not started: :func:`judged`) are not taken as
+    flat: more hosts start more of them."""
     if len(last) < 3:
+        return []
+    unserved = [means[UNSERVED] for _, means in last]
+    if unserved[1] < unserved[0] or unserved[2] < unserved[1]:
         return []
     reasons = []
     for slo in slos:
@@ -508,9 +519,12 @@ def judged(summary: pd.Series, slos: list[Slo], instances: pd.DataFrame, duratio
             if slo.metric != "rejection_rate":
                 row[f"{slo.metric}_at_least"] = low
     outcome = instances["outcome"].astype(str)
-    asked = int((~outcome.isin(("rejected", "blocked"))).sum())
+    mask = ~outcome.isin(("rejected", "blocked"))  # as slo_bounds counts them
+    if "preexisting" in instances:
+        mask &= ~instances["preexisting"].astype(bool)
+    asked = int(mask.sum())
     ready = instances["first_ready_s" if "first_ready_s" in instances else "ready_s"]
-    unstarted = int((~outcome.isin(("rejected", "blocked")) & ready.isna()).sum())
+    unstarted = int((mask & ready.isna()).sum())
     row["not_started_share"] = unstarted / asked if asked else 0.0
     return row
 
