@@ -341,3 +341,23 @@ def test_scale_goes_with_a_trace():
     with pytest.raises(ConfigError, match="scale goes with workload.trace"):
         validate({"simulation": {"duration_s": 60}, "host": {"cpu_cores": 4, "memory_gib": 8},
                   "workload": {"synthetic": {"arrival_rate_per_s": 1}, "scale": 2}})
+
+
+def test_a_wait_pinned_at_max_wait_while_fewer_give_up_is_not_flat():
+    """fleet.toml's containers: start p99 600.5, 600.4, 600.3 s at 1, 2, 4 hosts (the
+    queue's max_wait_s) while the share turned away falls 46 %, 42 %, 33 %: more hosts
+    do help, so the search goes on; with that share flat too, it stops."""
+    from simdc.planning import UNSERVED, not_improving
+
+    slo = [parse("start_p99_s<=120")]
+    pinned = [(1, {"start_p99_s": 600.5, UNSERVED: 0.46}), (2, {"start_p99_s": 600.5, UNSERVED: 0.42}),
+              (4, {"start_p99_s": 600.5, UNSERVED: 0.33})]
+    assert not_improving(slo, pinned) == []
+    flat = [(n, {**means, UNSERVED: 0.0}) for n, means in pinned]
+    assert "start_p99_s<=120 is not improving" in not_improving(slo, flat)[0]
+
+
+def parse(text):
+    from simdc.planning import parse_slo
+
+    return parse_slo(text)
