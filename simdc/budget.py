@@ -319,24 +319,36 @@ def _message(config, found: Estimate, available: int, anyway: bool = True, spill
     else:
         advice = "keep fewer instances (workload.limit, workload.sample) or raise workload.usage_step_s"
     # spilling is named only where it would need less (a small run's row-group allowance costs more)
-    spill = (f", and about {_gib(found.spilled_bytes)} even with its tables written to disk as each platform "
+    spill = (f", and about {_gib(found.spilled_bytes, available)} even with its tables written to disk as each platform "
              "finishes" if spilled and found.spilled_bytes < found.bytes else "")
-    return (f"this run needs about {_gib(found.bytes)} of memory ({', '.join(rows)}){spill}; "
-            f"{_allowance(available)}; {advice}{', or run anyway with --no-memory-check' if anyway else ''}")
+    return (f"this run needs about {_gib(found.bytes, available)} of memory ({', '.join(rows)}){spill}; "
+            f"{_allowance(available, found.spilled_bytes if spill else found.bytes)}; {advice}{', or run anyway with --no-memory-check' if anyway else ''}")
 
 
-def _allowance(available: int) -> str:
+def _allowance(available: int, needed: float | None = None) -> str:
     """Where the limit comes from: ``SIMDC_AVAILABLE_BYTES`` when it set it (a limit of the
-    user's own, not the machine's), else the machine."""
+    user's own, not the machine's), else the machine; with the digits to tell it from
+    ``needed``."""
     given = os.environ.get(AVAILABLE_ENV, "").strip().replace("_", "")
     if given.isdigit() and int(given) == available:
-        return f"{AVAILABLE_ENV} allows {_gib(available)}"
-    return f"the machine has {_gib(available)} available"
+        return f"{AVAILABLE_ENV} allows {_gib(available, needed)}"
+    return f"the machine has {_gib(available, needed)} available"
 
 
-def _gib(count: float) -> str:
+def _gib(count: float, beside: float | None = None) -> str:
+    """``count`` bytes for people, in GiB (TiB, PiB) to one decimal, or more decimals
+    (up to 4) until it reads differently from ``beside`` (a figure it is compared with
+    in the same line: "needs 0.29 GiB ... allows 0.28 GiB", not 0.3 and 0.3)."""
+    for digits in range(1, 5):
+        shown = _in_units(count, digits)
+        if beside is None or beside == count or shown != _in_units(beside, digits):
+            return shown
+    return shown
+
+
+def _in_units(count: float, digits: int) -> str:
     if count >= 1024**2 * GIB:
-        return f"{count / (1024**2 * GIB):,.1f} PiB"
+        return f"{count / (1024**2 * GIB):,.{digits}f} PiB"
     if count >= 1024 * GIB:
-        return f"{count / (1024 * GIB):,.1f} TiB"
-    return f"{count / GIB:,.1f} GiB"
+        return f"{count / (1024 * GIB):,.{digits}f} TiB"
+    return f"{count / GIB:,.{digits}f} GiB"

@@ -174,6 +174,13 @@ def run(
             err_console.print(line, markup=False, highlight=False, soft_wrap=True)
         for line in results.manifest.get("warnings", []):
             err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
+        from simdc.results import SpilledResults
+
+        if not isinstance(results, SpilledResults):  # a spilled run's tables are not read back for a note
+            from simdc.planning import unsteady_notes
+
+            for line in unsteady_notes(results):
+                err_console.print(f"note: {line}", markup=False, highlight=False, soft_wrap=True)
         if write:
             results.write(destination, report=report, report_title=title)
     if write:
@@ -713,7 +720,7 @@ def plan(
     scaled = scaled_hosts(config, group)
 
     def echo(row: dict) -> None:
-        values = "  ".join(f"{s.metric}={row[s.metric]:.4g}" for s in slos)
+        values = "  ".join(_judged_value(s.metric, row) for s in slos)
         what = f"hosts of {row['group']}" if "group" in row else scaled
         cost = f"  cost={row['cost']:,.2f}" if "cost" in row else ""
         err_console.print(f"{row['platform']}: {row['hosts']} {what}  {values}{cost}  "
@@ -728,8 +735,14 @@ def plan(
 
     # --out is checked and claimed before the search, as simdc run's (one rule for a results directory)
     with Destination(out, overwrite, marks=PlanResult.MARKS) if out is not None else contextlib.nullcontext() as dest:
-        result = run_plan(config, slos, replications=replications, max_hosts=max_hosts, group=group, echo=echo,
-                          check_memory=memory_check, minimise=minimise)
+        try:
+            result = run_plan(config, slos, replications=replications, max_hosts=max_hosts, group=group,
+                              echo=echo, check_memory=memory_check, minimise=minimise)
+        except SimdcError as err:  # a run would not fit in memory: what was found so far, then the error
+            if getattr(err, "partial", None) is not None and len(err.partial.evaluations):
+                err_console.print("the plan stopped; what was found so far:", markup=False, highlight=False)
+                _print_plan(err.partial, slos, max_hosts, "hosts")
+            raise
         _print_plan(result, slos, max_hosts, minimise)
         if dest is not None:
             dest.write(result)
@@ -737,11 +750,21 @@ def plan(
                               highlight=False)
 
 
+def _judged_value(metric: str, row: dict) -> str:
+    """``metric=value`` of one evaluation, or for a start latency not known to be finite
+    (too many requests not started by the end) ``metric>=its lower bound`` and the share."""
+    value = row[metric]
+    if value == math.inf and f"{metric}_at_least" in row:
+        return f"{metric}>={row[f'{metric}_at_least']:.4g} ({row['not_started_share']:.1%} not started)"
+    return f"{metric}={value:.4g}"
+
+
 def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
     """The plan's table on stdout (and, for fewest hosts, the SLOs out of reach on stderr)."""
     if minimise == "cost":
         print_table(cost_plan_table(result, slos, max_hosts))
         _print_floors(result, max_hosts)
+        _print_unsteady(result)
         return
     table = Table(title="fewest hosts meeting every SLO (value there, and its margin)", title_justify="left")
     table.add_column("platform")
@@ -762,8 +785,27 @@ def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
                       *[f"{row[s.metric]:.4g} ({row[f'{s.metric}_margin']:+.2g})" for s in slos])
     print_table(table)
     _print_floors(result, max_hosts)
+    stopped = [f"note: {row['platform']}: " for row in result.plan.to_dict("records")
+               if "is not improving" in str(row.get("reason", ""))]  # said already, in the reason
     for line in out_of_reach(result.evaluations, slos):
-        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+        if not line.startswith(tuple(stopped)):
+            err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+    _print_unsteady(result)
+
+
+def _print_unsteady(result) -> None:
+    """A note per platform whose answer's run had not reached steady state."""
+    from simdc.planning import STEADY_RISE
+
+    for row in result.plan.to_dict("records"):
+        rise = row.get("residents_rise", math.nan)
+        if rise == rise and rise > STEADY_RISE:
+            where = f"{row['platform']} ({row['group']})" if "group" in row else str(row["platform"])
+            err_console.print(f"note: {where}: not in steady state at {int(row['hosts_needed'])}: residents still "
+                              f"rise about {rise:.0%} over the run's last tenth, so the answer is of a fleet filling "
+                              "up and may be too few for a longer time; plan on a longer run "
+                              "(--set simulation.duration_s=...) until this note goes",
+                              markup=False, highlight=False, soft_wrap=True)
 
 
 def _stopped_early(result, row: dict, max_hosts: int) -> bool:
@@ -776,6 +818,8 @@ def _stopped_early(result, row: dict, max_hosts: int) -> bool:
 
 
 def _never(result, row: dict, max_hosts: int) -> str:
+    if str(row.get("reason", "")).startswith("stopped after "):  # memory ran out: the count not yet known
+        return f"> {row['reason'].split()[2]}"
     return "none" if _stopped_early(result, row, max_hosts) else f"> {max_hosts}"
 
 

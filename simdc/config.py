@@ -67,7 +67,7 @@ class Config(Spec):
     cluster: ClusterSpec | None = None
     placement: PlacementSpec = Field(default_factory=PlacementSpec)
     platform: dict[str, PlatformSpec] = Field(default_factory=dict)
-    workload: WorkloadSpec
+    workload: WorkloadSpec  # required unless there are [[services]] (_services_alone)
     images: tuple[ImageSpec, ...] = ()
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
     faults: FaultSpec = Field(default_factory=FaultSpec)
@@ -79,6 +79,14 @@ class Config(Spec):
     # A fleet of cells, each scheduling on its own (simdc.model.cells); none: one fleet.
     cells: tuple[CellSpec, ...] = ()
     routing: RoutingSpec = Field(default_factory=RoutingSpec)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _services_alone(cls, data: Any) -> Any:
+        """Without a workload, [[services]]' replicas are the whole workload."""
+        if isinstance(data, dict) and "workload" not in data and data.get("services"):
+            data = {**data, "workload": {}}
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -124,6 +132,9 @@ class Config(Spec):
         elif (self.host is None) == (self.cluster is None):
             raise ValueError("give exactly one of a [host] table or [[cluster.hosts]] groups")
         problems = check_catalogue(self.images) + check_cells(self.cells, self.routing)
+        if self.workload.empty and not self.services:
+            problems.append("workload: give workload.trace or a [workload.synthetic] table (only a config with "
+                            "[[services]] may leave [workload] out: their replicas are then the whole workload)")
         if self.cells and self.routing.rule == "column" and self.workload.trace is None:
             problems.append(f"routing.rule: 'column' reads the cell from the trace's column "
                             f"{self.routing.column!r}, and the synthetic generator has none; route by share, "
@@ -593,6 +604,9 @@ def describe(error: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         return f"{where}: unknown key{_suggest(loc, rules)}"
     if kind == "missing":
+        if loc == ["workload"]:  # Config._services_alone
+            return (f"{where}: required key is missing (workload.trace or [workload.synthetic]; only a config "
+                    "with [[services]] may leave it out)")
         return f"{where}: required key is missing"
     bounds = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
     if kind in bounds:

@@ -36,6 +36,18 @@ jobs with dependencies (only when the workload has a ``parents`` column)
 start latency
     ``first_ready_s − submit_s``: queueing plus provisioning/boot until the first start,
     for instances that started (``ready_s`` is the start of the latest attempt).
+not started by the end (how plans judge SLOs, :func:`slo_bounds`)
+    A request still queued at the end, or placed and still starting, has a start latency
+    the run cannot tell: in survival-analysis terms it is right-censored at ``duration −
+    submit_s``, and its eventual outcome (placed, or giving up) unknown. The summary's
+    ``start_p*_s`` leave such requests out and ``rejection_rate`` counts only those turned
+    away, so a fleet where almost nothing starts can "meet" an SLO on them. A plan judges
+    each SLO on the bound that holds whatever they do next: ``rejection_rate`` up to
+    ``(rejected + queued_at_end) / submitted`` (never placed within the run), and
+    ``start_p*_s`` over every request not turned away, each not started counted at its
+    censoring time for the lower bound ("at least") and as never starting for the upper
+    one, so that ``start_p99_s <= x`` is met only when 99 % of them started within x s
+    (not met while more than 1 % have not started).
 utilisation
     Time-weighted fraction of the hosts' physical capacity (``cpu_cores``,
     ``memory_gib``): ``∫ used dt / (capacity × duration)``.
@@ -1125,3 +1137,41 @@ def service_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: fl
         "replica_hours": sum(float((h["pods"] * h["dt_s"]).sum()) for h in held) / 3600.0,
         "slo_violation_s": violated,
     }
+
+
+START_QUANTILES = {"start_p50_s": 50, "start_p95_s": 95, "start_p99_s": 99}
+
+
+def slo_bounds(inst: pd.DataFrame, duration_s: float) -> dict[str, tuple[float, float]]:
+    """Bounds (low, high) on ``rejection_rate`` and the ``start_p*_s`` of one platform's
+    instances whatever the requests not started by the end do next (module docstring,
+    "not started by the end"); both equal the summary's value when every request started
+    or was turned away. Start latencies in seconds (``inf``: more have not started than
+    the quantile leaves above it); rejection as a share in [0, 1]; NaN without requests."""
+    outcome = inst["outcome"].astype(str).to_numpy()
+    submitted = len(inst)
+    rejected = int((outcome == "rejected").sum())
+    queued = int((outcome == "queued_at_end").sum())
+    bounds = {"rejection_rate": (rejected / submitted, (rejected + queued) / submitted) if submitted
+              else (np.nan, np.nan)}
+    ready = inst["first_ready_s" if "first_ready_s" in inst else "ready_s"].to_numpy(float)
+    submit = inst["submit_s"].to_numpy(float)
+    asked = (outcome != "rejected") & (outcome != "blocked")  # turned away, or never submitted
+    if "preexisting" in inst:  # a service's replicas up before the run did not start in it
+        asked &= ~inst["preexisting"].to_numpy(bool)
+    started = asked & ~np.isnan(ready)
+    latency = ready[started] - submit[started]
+    unstarted = asked & np.isnan(ready)
+    if not unstarted.any():
+        exact = _quantiles(latency, "", tuple(START_QUANTILES.values()))
+        return bounds | {name: (exact[str(q)], exact[str(q)]) for name, q in START_QUANTILES.items()}
+    censored = np.maximum(duration_s - submit[unstarted], 0.0)
+    low = _quantiles(np.concatenate([latency, censored]), "", tuple(START_QUANTILES.values()))
+    ordered = np.concatenate([np.sort(latency), np.full(int(unstarted.sum()), np.inf)])
+    for name, q in START_QUANTILES.items():
+        position = (len(ordered) - 1) * q / 100  # numpy's linear interpolation, with the unstarted last
+        k = int(np.floor(position))
+        below, above, part = ordered[k], ordered[min(k + 1, len(ordered) - 1)], position - k
+        high = below if part == 0 else (np.inf if np.isinf(above) else below + (above - below) * part)
+        bounds[name] = (low[str(q)], float(high))
+    return bounds

@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from simdc.budget import TooBigError
 from simdc.config import Config, validate
 from simdc.errors import ConfigError, reworded
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
@@ -91,6 +92,44 @@ def missing_metric(metric: str, config: Config) -> str | None:
     return None
 
 
+def unmeasured(metric: str, config: Config) -> str | None:
+    """Why every run of ``config`` leaves the summary column ``metric`` NaN (None: it
+    may not). For a plan, which varies only the host count; a sweep may vary what makes
+    the metric (``batch_fraction``, ``[faults]``), so it is not refused there."""
+    synthetic = config.workload.synthetic
+    if metric in BATCH_COLUMNS and synthetic is not None and synthetic.batch_fraction == 0:
+        return ("a batch metric (completed batch work's slowdown), but the synthetic workload has no batch work "
+                "(workload.synthetic.batch_fraction = 0)")
+    if metric in FAILURE_COLUMNS and not config.faults.active:
+        return ("a failure metric (NaN without a failure), but the config has no failures ([faults]: host_mtbf_s, "
+                "kernel_mtbf_s, host_failures or kernel_failures)")
+    if metric in CACHE_COLUMNS:
+        if not any(image.layers for image in config.images):
+            return "an image-cache metric, but no [[images]] has layers: nothing is looked up in a host's cache"
+        if synthetic is not None and not synthetic.images and not any(s.image for s in config.services):
+            return ("an image-cache metric, but no instance has an image (workload.synthetic.images and the "
+                    "services' image are empty): nothing is looked up in a host's cache")
+    return None
+
+
+# Summary columns that are NaN when the config makes nothing they measure (unmeasured
+# and produced say which); the trace's content is known only after a run.
+BATCH_COLUMNS = ("batch_slowdown_p50", "batch_slowdown_p95", "batch_slowdown_p99")
+FAILURE_COLUMNS = ("requeue_mean_s", "blast_radius_mean")
+CACHE_COLUMNS = ("cache_hit_ratio",)
+
+
+def unproduced(metric: str, workload: pd.DataFrame) -> str | None:
+    """Why no run of this ``workload`` (a run's table of requests) gives ``metric`` a
+    value whatever the host count (None: it may): for a trace, whose batch work or images
+    only its rows show."""
+    if metric in BATCH_COLUMNS and "kind" in workload and not (workload["kind"].astype(str) == "batch").any():
+        return "a batch metric, but the workload has no batch work (no request of kind 'batch')"
+    if metric in CACHE_COLUMNS and "image" in workload and not workload["image"].astype(str).str.len().gt(0).any():
+        return "an image-cache metric, but no request of the workload has an image"
+    return None
+
+
 def absent_metric(metric: str) -> str:
     """Why a run's summary lacked the optional column ``metric`` (found only after it)."""
     if metric in WORKFLOW_COLUMNS:
@@ -124,7 +163,11 @@ class PlanResult:
     was searched, see ``scaled``, empty when none met the SLOs; ``hosts_total``: every host
     of the fleet then; each SLO's value and margin there; ``unplaceable_share``: the share
     of requests no host of the fleet's sizes holds even empty, which no count of them
-    changes; ``reason``: why ``hosts_needed`` is empty, "" when it is not). ``scaled``
+    changes; ``reason``: why ``hosts_needed`` is empty, "" when it is not;
+    ``residents_rise``: the most :func:`residents_rise` over its replications there, the
+    rise in residents over the run's last tenth, which above :data:`STEADY_RISE` says the
+    run was too short for steady state). ``evaluations`` also has ``not_started_share``
+    and ``residents_rise`` per run. ``scaled``
     says what ``hosts_needed`` counts, for people."""
 
     evaluations: pd.DataFrame
@@ -275,7 +318,7 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
         raise ConfigError(f"minimise: must be one of {', '.join(MINIMISE)} (got {minimise!r})",
                           cli=f"--minimise: must be one of {', '.join(MINIMISE)} (got {minimise!r})")
     for slo in slos:
-        why = missing_metric(slo.metric, config)
+        why = missing_metric(slo.metric, config) or unmeasured(slo.metric, config)
         if why is not None:
             raise ConfigError(f"slo {slo.metric!r}: {why}", cli=f"--slo {slo.metric}: {why}")
     platforms = list(platforms or config.simulation.platforms)
@@ -322,6 +365,10 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
         cache: dict[int, bool] = {}
 
         blocked: list[str] = []  # why no host count can meet the SLOs, as the last count that failed shows
+        elsewhere: list[str] = []  # with --group: requests only the groups left as they are hold (a note)
+        stuck = [False]  # ... and they alone break a rejection SLO, whatever the group's count (stop)
+        history: list[tuple[int, dict[str, float]]] = []  # (count, the SLOs' means) in the order run
+        flat: list[str] = []  # an SLO not met and not improving over two doublings (stop)
         # A recommender books from what ran before, which more hosts change: the requests
         # that fit nowhere at one count may fit at another, so it is searched to the end.
         fixed = getattr(config.platform[platform], "admission", None) != "recommender"
@@ -330,7 +377,7 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
             if n not in cache:
                 cfg = with_hosts(config, n, group).with_overrides({"simulation.platforms": [platform]})
                 means = {}
-                runs, lost = [], []
+                runs, lost, apart, rises = [], [], [], []
                 for r in range(replications):
                     results = simulate(cfg, seed=config.simulation.seed + r, check_memory=check_memory)
                     summary = results.summary.iloc[0]
@@ -338,43 +385,111 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                         if slo.metric not in summary.index:
                             raise ConfigError(f"slo {slo.metric!r}: {absent_metric(slo.metric)}",
                                               cli=f"--slo {slo.metric}: {absent_metric(slo.metric)}")
-                    runs.append(summary)
+                    for slo in slos if not cache else ():  # the first run shows what the trace holds
+                        why = unproduced(slo.metric, results.workload)
+                        if why is not None:
+                            raise ConfigError(f"slo {slo.metric!r}: {why}", cli=f"--slo {slo.metric}: {why}")
+                    runs.append(judged(summary, slos, results.instances, cfg.simulation.duration_s))
                     lost.append(unservable(results.instances))
+                    rises.append(residents_rise(results, platform))
+                    if group is not None:
+                        apart.append(only_elsewhere(results, cfg, platform, group))
                 for slo in slos:
                     values = [run[slo.metric] for run in runs]
                     if slo.metric in NAN_IS_NO_WAIT:
                         values = [0.0 if v != v else v for v in values]
                     means[slo.metric] = float(np.mean(values))
                 met = all(slo.met(means[slo.metric]) for slo in slos)
+                # requests turned away or never placed: a fleet short of room serves more with more hosts
+                unserved = float(np.mean([(run["rejected"] + run["queued_at_end"]) / run["submitted"]
+                                          if run["submitted"] else 0.0 for run in runs]))
+                history.append((n, {**means, UNSERVED: unserved}))
                 for r, run in enumerate(runs):
                     row = {"platform": platform, "hosts": n, "replication": r, "seed": config.simulation.seed + r,
                            **{slo.metric: run[slo.metric] for slo in slos},
                            **{column: run[column] for column in PRICED if column in run.index},
+                           **{f"{slo.metric}_at_least": run[f"{slo.metric}_at_least"] for slo in slos
+                              if f"{slo.metric}_at_least" in run.index},
+                           "not_started_share": run["not_started_share"], "residents_rise": rises[r],
                            "met": all(slo.met(run[slo.metric]) for slo in slos), "met_on_mean": met,
                            "unplaceable_share": lost[r][0]}
                     rows.append(row)
                 if not met:
                     blocked[:] = floor_reasons(slos, lost, config, None if fixed else n)
+                    if apart:
+                        elsewhere[:], stuck[0] = group_reasons(slos, apart, group, n)
                 if echo:
                     echo({"platform": platform, "hosts": n, **means, "met": met,
+                          **{f"{slo.metric}_at_least": float(np.mean([run[f"{slo.metric}_at_least"] for run in runs]))
+                             for slo in slos if f"{slo.metric}_at_least" in runs[0].index},
+                          "not_started_share": float(np.mean([run["not_started_share"] for run in runs])),
                           **{column: float(np.mean([run[column] for run in runs]))
                              for column in PRICED if column in runs[0].index}})
                 cache[n] = met
             return cache[n]
 
-        answer = _search(evaluate, max_hosts, hopeless=lambda: fixed and bool(blocked))
-        reason = "" if answer["hosts_needed"] is not None else "; ".join(blocked) or not_met(max_hosts)
+        def hopeless() -> bool:
+            flat[:] = not_improving(slos, history[-3:])
+            return bool(flat) or (fixed and (bool(blocked) or stuck[0]))
+
+        try:
+            answer = _search(evaluate, max_hosts, hopeless=hopeless)
+        except TooBigError as err:  # a larger count would not fit: keep what was found for the caller
+            tried = max((k for k, _ in history), default=0)
+            answers.append({"hosts_needed": None, "platform": platform,
+                            "reason": f"stopped after {tried} hosts: the next count's run would not fit in memory "
+                                      f"(the error below)" + "".join(f"; {x}" for x in blocked + elsewhere)})
+            err.partial = PlanResult(*_tables(rows, answers, slos, config, group), scaled_hosts(config, group))
+            raise
+        reason = ("" if answer["hosts_needed"] is not None else
+                  "; ".join(blocked + elsewhere + flat) or not_met(max_hosts))
         answers.append(answer | {"platform": platform, "reason": reason})
+    return _tables(rows, answers, slos, config, group)
+
+
+UNSERVED = "_unserved"  # in a plan's history: the share of requests turned away or never placed
+
+
+def not_improving(slos: list[Slo], last: list[tuple[int, dict[str, float]]]) -> list[str]:
+    """Why the search stops: an SLO not met at the last three counts tried (two
+    doublings), finite at each and no closer at each step, while the share of requests
+    turned away or never placed fell at neither step either, so more hosts do not bring
+    it closer (a VM's boot bounds its start latency, the work itself a makespan). A
+    fleet short of room (queue waits pinned at ``max_wait_s`` while fewer give up) is
+    not flat. Values not finite (requests not started: :func:`judged`) are not taken as
+    flat: more hosts start more of them."""
+    if len(last) < 3:
+        return []
+    unserved = [means[UNSERVED] for _, means in last]
+    if unserved[1] < unserved[0] or unserved[2] < unserved[1]:
+        return []
+    reasons = []
+    for slo in slos:
+        values = [means[slo.metric] for _, means in last]
+        margins = [slo.margin(v) for v in values]
+        if (all(np.isfinite(values)) and not slo.met(values[-1])
+                and margins[1] <= margins[0] and margins[2] <= margins[1]):
+            counts = ", ".join(f"{v:.4g} at {k}" for v, (k, _) in zip(values, last))
+            reasons.append(f"{slo} is not improving ({counts} hosts): more hosts do not bring it closer, so the "
+                           "search stopped")
+    return reasons
+
+
+def _tables(rows: list[dict], answers: list[dict], slos: list[Slo], config: Config,
+            group: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The evaluations and the plan table from the runs' ``rows`` and each platform's answer."""
     evaluations = pd.DataFrame(rows)
     table = []
     for answer in answers:
         n = answer["hosts_needed"]
-        mine = evaluations[evaluations["platform"] == answer["platform"]]
+        mine = (evaluations[evaluations["platform"] == answer["platform"]] if len(evaluations)
+                else pd.DataFrame({"unplaceable_share": []}))
         row = {"platform": answer["platform"], "hosts_needed": n,
                "hosts_total": fleet_size(config, n, group) if n is not None else None,
                "unplaceable_share": float(mine["unplaceable_share"].mean()), "reason": answer["reason"]}
         if n is not None:
             at = evaluations[(evaluations["platform"] == answer["platform"]) & (evaluations["hosts"] == n)]
+            row["residents_rise"] = float(at["residents_rise"].max())
             for slo in slos:
                 value = float(at[slo.metric].mean())
                 row[f"{slo.metric}"] = value
@@ -384,6 +499,34 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                     row[column] = float(at[column].mean())
         table.append(row)
     return evaluations, pd.DataFrame(table)
+
+
+def judged(summary: pd.Series, slos: list[Slo], instances: pd.DataFrame, duration_s: float) -> pd.Series:
+    """``summary`` (one platform's row) with each SLO's metric as the plan judges it: for
+    ``rejection_rate`` and ``start_p*_s``, the bound that holds whatever the requests not
+    started by the end do next (:func:`simdc.metrics.slo_bounds`): the high one for an
+    upper limit (``<=``, ``<``), the low one for a lower limit, and for a start latency
+    the low one ("at least") as ``<metric>_at_least``; ``not_started_share``: of the
+    requests not turned away, the share not started by the end (0-1)."""
+    from simdc.metrics import slo_bounds
+
+    bounds = slo_bounds(instances, duration_s)
+    row = summary.copy()
+    for slo in slos:
+        if slo.metric in bounds:
+            low, high = bounds[slo.metric]
+            row[slo.metric] = high if slo.op in ("<=", "<") else low
+            if slo.metric != "rejection_rate":
+                row[f"{slo.metric}_at_least"] = low
+    outcome = instances["outcome"].astype(str)
+    mask = ~outcome.isin(("rejected", "blocked"))  # as slo_bounds counts them
+    if "preexisting" in instances:
+        mask &= ~instances["preexisting"].astype(bool)
+    asked = int(mask.sum())
+    ready = instances["first_ready_s" if "first_ready_s" in instances else "ready_s"]
+    unstarted = int((mask & ready.isna()).sum())
+    row["not_started_share"] = unstarted / asked if asked else 0.0
+    return row
 
 
 def not_met(max_hosts: int) -> str:
@@ -399,7 +542,8 @@ def unservable(instances: pd.DataFrame) -> tuple[float, float]:
     if not len(instances) or "unplaceable" not in instances:
         return 0.0, 0.0
     unplaceable = instances["unplaceable"].to_numpy(bool)
-    rejected = unplaceable & (instances["outcome"] == "rejected").to_numpy()
+    # queued for good counts as rejected: a plan judges rejection_rate so (judged)
+    rejected = unplaceable & instances["outcome"].isin(("rejected", "queued_at_end")).to_numpy()
     return float(unplaceable.mean()), float(rejected.mean())
 
 
@@ -423,6 +567,109 @@ def floor_reasons(slos: list[Slo], lost: list[tuple[float, float]], config: Conf
                               f"so rejection_rate >= {floor:.4g} at {hosts} hosts, the most tried (the "
                               "recommender's bookings, which depend on what ran)"))
     return reasons
+
+
+# How much the residents may still rise over the run's last tenth before a run is said not
+# to have reached steady state: our choice, at the scale of the 1 % SLOs plans are held to
+# (a rise of 2 % in a tenth is ~20 % more over another run's length if it goes on).
+# Azure 2017 lifetimes on configs/fleet.toml: 916 residents at 24 h, 1,316 at 48 h, a
+# rise of ~4 % per tenth of a 1-day run.
+STEADY_RISE = 0.02
+
+
+def residents_rise(results, platform: str) -> float:
+    """How much one platform's residents (instances on a host) rise over the run's last
+    tenth, as a share of those at the end (0: steady; negative: falling).
+
+    A synthetic workload's arrivals are stationary (or periodic over a day, which a
+    tenth of a short run cannot separate from a rise), so its fleet is an M/G/∞ system
+    started empty: N(T) = λ ∫₀ᵀ S(u) du residents at T, rising at λ S(T) (S: the share
+    of instances still on a host at that age). The rise over a tenth, λ S(T) T/10, is
+    estimated from the run: λ the placed per second, S(T) the share of those first
+    admitted in the first tenth still on a host at the end (of age 0.9 T to T, so a little
+    above S(T): the estimate errs toward a warning). A trace's arrivals need not be
+    stationary (tasks running since before the trace start all arrive at 0 s), so its
+    rise is read off the residents themselves: their mean over the last tenth against
+    the tenth before. A service's replicas (kept up by their controller) are left out.
+    """
+    inst = results.instances[results.instances["platform"] == platform]
+    duration_s = float(results.config.simulation.duration_s)
+    if "service" in inst:
+        inst = inst[inst["service"].astype(str).isin(("", "nan", "None"))]
+    if results.config.workload.synthetic is not None:
+        admit = inst["admit_s"].to_numpy(float)
+        at_end = (inst["outcome"].astype(str) == "running_at_end").to_numpy()
+        early = admit <= duration_s / 10
+        if not early.any() or not at_end.any():
+            return 0.0
+        survived = float(at_end[early].mean())
+        return float((~np.isnan(admit)).sum() * survived / 10 / at_end.sum())
+    series = results.timeseries[results.timeseries["platform"] == platform].groupby("t_s")["resident"].sum()
+    t = series.index.to_numpy(float)
+    last = series[t >= 0.9 * duration_s].mean()
+    before = series[(t >= 0.8 * duration_s) & (t < 0.9 * duration_s)].mean()
+    return float((last - before) / last) if last > 0 and before == before else 0.0
+
+
+def unsteady_notes(results) -> list[str]:
+    """A line per platform whose residents still rise by more than :data:`STEADY_RISE`
+    over the run's last tenth (:func:`residents_rise`): figures of a fleet filling up."""
+    notes = []
+    for platform in results.summary["platform"]:
+        rise = residents_rise(results, platform)
+        if rise > STEADY_RISE:
+            notes.append(f"{platform}: not in steady state: residents still rise about {rise:.0%} over the run's "
+                         f"last tenth (lifetimes longer than the run, started from an empty fleet); its figures "
+                         f"are of a fleet filling up, so judge on a longer run (simulation.duration_s, here "
+                         f"{results.config.simulation.duration_s:g} s) until this note goes")
+    return notes
+
+
+def only_elsewhere(results, config: Config, platform: str, group: str) -> tuple[float, float, bool]:
+    """Of one run of ``config`` scaled in ``group``: the share of requests that fit some
+    host of the fleet, empty, but none of ``group`` (they can only go to the groups left
+    as they are), the share of all requests that are those and were not placed
+    (rejected or queued at the end), and whether every other request was served on a
+    host of ``group`` (none rejected or queued at the end, none placed elsewhere): then
+    the other groups held only those requests, and more hosts of ``group`` do not change
+    what they see."""
+    from simdc.engine.rules import caps, fits, limit
+
+    inst = results.instances
+    if not len(inst) or "booked_cpu" not in inst:
+        return 0.0, 0.0, False
+    spec = next(g for g in config.cluster.hosts if g.name == group)
+    cpu_cap, mem_cap = caps(config.platform[platform], spec)
+    inside = fits(0.0, 0.0, inst["booked_cpu"].to_numpy(float), inst["booked_memory_gib"].to_numpy(float),
+                  limit(cpu_cap), limit(mem_cap))
+    outside = ~inside & ~inst["unplaceable"].to_numpy(bool)
+    unplaced = inst["outcome"].isin(("rejected", "queued_at_end")).to_numpy()
+    hosts = results.hosts[results.hosts["platform"] == platform]
+    where = dict(zip(hosts["host"], hosts["group"].astype(str)))
+    placed = inst["host"].notna().to_numpy() & ~np.isnan(inst["admit_s"].to_numpy(float))
+    on_other = placed & (inst["host"].map(where).astype(str).to_numpy() != group)
+    served = not (inside & (unplaced | on_other)).any()
+    return float(outside.mean()), float((outside & unplaced).mean()), served
+
+
+def group_reasons(slos: list[Slo], apart: list[tuple[float, float, bool]], group: str,
+                  hosts: int) -> tuple[list[str], bool]:
+    """Why scaling ``group`` does not meet a ``rejection_rate`` objective (``apart``: each
+    replication's :func:`only_elsewhere` at ``hosts``): the requests only the other groups
+    hold, and the share of them not placed. The second value says no count of ``group``
+    can: they alone break the objective while ``group`` served every other request."""
+    share = float(np.mean([a[0] for a in apart]))
+    unplaced = float(np.mean([a[1] for a in apart]))
+    served = all(a[2] for a in apart)
+    for slo in slos:
+        if slo.metric == "rejection_rate" and slo.op in ("<=", "<") and unplaced > 0:
+            stop = served and not slo.met(unplaced)
+            return [f"{share:.2%} of requests fit only the groups left as they are, not {group!r}, and "
+                    f"{unplaced:.4g} of all requests are those left unplaced at {hosts} hosts in {group!r}"
+                    + (f", while {group!r} served every other request: rejection_rate >= {unplaced:.4g} at any "
+                       f"count of {group!r}" if stop else "")
+                    + "; scale the groups that hold them (leave out --group, or plan on theirs)"], stop
+    return [], False
 
 
 def _search(meets: Callable[[int], bool], max_hosts: int, hopeless: Callable[[], bool] = lambda: False) -> dict:

@@ -219,6 +219,8 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
         parts = stack.enter_context(_Parts(Path(out), config, grid, replications)) if out is not None else None
         done = parts.load() if parts else {}
         todo = [t for t in tasks if (t[0], t[1]) not in done]
+        if check_memory and scheduler is None and todo:
+            _check_largest(todo, grid_points)
         if progress:
             progress(len(done), len(tasks))
 
@@ -287,6 +289,22 @@ def _check_address(scheduler: str) -> None:
                               "expected e.g. tcp://127.0.0.1:8786") from None
 
 
+def _check_largest(todo, grid_points) -> None:
+    """Raise :class:`simdc.budget.TooBigError` with ``simdc run``'s message (its cause and
+    hints) when the largest run of ``todo`` would not fit in this machine's memory at all,
+    naming its grid point: rather than a count of workers that "need" it."""
+    from simdc.budget import TooBigError, check, estimate
+
+    sizes = [estimate(cfg).bytes for _, _, cfg, _ in todo]
+    p, _, cfg, _ = todo[sizes.index(max(sizes))]
+    try:
+        check(cfg, spill=None)
+    except TooBigError as err:
+        where = "the point " + ", ".join(f"{key}={value}" for key, value in grid_points[p][0].items())
+        raise TooBigError([f"{where}: {line}" for line in err.problems],
+                          cli=[f"{where}: {line}" for line in err.cli_problems]) from None
+
+
 def _on_dask(todo, finished, scheduler, workers, check_memory: bool = True) -> None:
     """Run ``todo`` on Dask, calling ``finished`` for each run as it completes.
 
@@ -323,10 +341,12 @@ def local_workers(workers: int | None, runs: int, run_bytes: float, available: i
     available = available_bytes() if available is None else available
     if available is not None and count * run_bytes > available:
         fit = int(available // run_bytes)
-        problem = (f"{count:,} local workers need about {_gib(count * run_bytes)} "
-                   f"({_gib(run_bytes)} each: imports and a run), and {_gib(available)} is available; "
+        problem = (f"{count:,} local workers need about {_gib(count * run_bytes, available)} "
+                   f"({_gib(run_bytes, available)} each: imports and a run), and {_gib(available, run_bytes)} is "
+                   "available; "
                    + (f"at most {fit:,} fit" if fit else "not even one fits"))
-        raise SweepError(f"workers: {problem}", cli=f"--workers: {problem}")
+        raise SweepError(f"workers: {problem}", cli=f"--workers: {problem}" if workers is not None else
+                         f"sweep: {problem}; by default one local worker per core: give --workers for fewer")
     return count
 
 

@@ -193,7 +193,7 @@ def test_cli_plan_prints_each_evaluation_on_one_line_when_redirected(tmp_path):
     slos = ["rejection_rate<=0.5", "start_p99_s<=100000", "stranded_mem_gib_mean<=100000"]
     result = CliRunner().invoke(app, ["plan", str(config), *[a for s in slos for a in ("--slo", s)]])
     assert result.exit_code == 0, result.output
-    log = [line for line in result.stderr.splitlines() if line.strip()]
+    log = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("note: ")]
     assert log and max(map(len, log)) > 80
     assert all(line.startswith(("vm: ", "container: ")) and line.endswith("met") for line in log), log
 
@@ -208,7 +208,8 @@ def test_cli_plan_says_when_more_hosts_do_not_bring_an_slo_closer(tmp_path):
                       '[workload.synthetic]\narrival_rate_per_s = 0.2\n')
     result = CliRunner().invoke(app, ["plan", str(config), "--slo", "start_p50_s<=5", "--max-hosts", "2"])
     assert result.exit_code == 0, result.output
-    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    notes = [line for line in result.stderr.splitlines()  # (a 1-hour run of Azure lifetimes: not steady)
+             if line.startswith("note: ") and "not in steady state" not in line]
     assert len(notes) == 1 and notes[0].startswith("note: vm: start_p50_s<=5 is not met at 1 host ("), notes
     assert notes[0].endswith("more hosts do not bring it closer")
     # 128 GiB: every request of the default mix (up to 56 GiB) fits a host, so no count is ruled out

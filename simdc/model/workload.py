@@ -245,6 +245,10 @@ class WorkloadSpec(Spec):
         default=None, description="[start, end) of the trace to replay, seconds; times then count from start")
     sample: float | None = Field(default=None, gt=0, le=1, description="keep each instance with this probability")
     limit: int | None = Field(default=None, gt=0, description="keep the first this many instances")
+    # Grow (or thin) a trace's load: each instance kept replicated floor(s) times plus once
+    # more with probability s - floor(s) (simdc.workload.scaled); at most 1,000 (a bound
+    # of ours: a thousand-fold trace is a different workload, better generated).
+    scale: float | None = Field(default=None, gt=0, le=1000, description="replicas of each instance, on average")
     # Azure publishes no memory usage; 0.30 is the default (simdc/workload/readers/azure.py).
     azure_memory_used_fraction: float | None = Field(default=None, gt=0, le=1)
     # Azure V2 size buckets: an exact size from the V1 mix in the bucket (default) or the
@@ -261,14 +265,20 @@ class WorkloadSpec(Spec):
     sizes: Literal["vm", "need"] | None = None
     synthetic: SyntheticSpec | None = None
 
+    @property
+    def empty(self) -> bool:
+        """No source: no requests of its own (only with ``[[services]]``, whose replicas
+        are then the whole workload: :class:`simdc.config.Config` checks that)."""
+        return self.trace is None and self.synthetic is None
+
     @model_validator(mode="after")
     def _one_source(self) -> "WorkloadSpec":
-        if (self.trace is None) == (self.synthetic is None):
+        if self.trace is not None and self.synthetic is not None:
             raise ValueError("give exactly one of workload.trace or a [workload.synthetic] table")
         if self.usage is not None and self.trace is None:
             raise ValueError("workload.usage goes with workload.trace (the synthetic generator makes its own)")
         if self.trace is None:
-            for key in ("time_window_s", "sample", "limit", *FORMAT_OPTIONS):
+            for key in ("time_window_s", "sample", "limit", "scale", *FORMAT_OPTIONS):
                 if getattr(self, key) is not None:
                     raise ValueError(f"{key} goes with workload.trace (it selects or converts a trace)")
         for key, formats in FORMAT_OPTIONS.items():

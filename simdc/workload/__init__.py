@@ -88,6 +88,11 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
     ``keep(instances)``, when given, says which instances to replay (a boolean per row):
     a cell's part of the workload (:mod:`simdc.cells`); their usage is theirs alone.
     """
+    if spec.empty:  # only [[services]]: the generator's table with no rows, so every column is there
+        from simdc.model.workload import SyntheticSpec
+
+        return load_workload(WorkloadSpec(synthetic=SyntheticSpec(arrival_rate_per_s=1.0)), 1.0, seed,
+                             keep=lambda instances: np.zeros(len(instances), dtype=bool))
     if spec.synthetic is not None:
         from simdc.workload import synthetic
 
@@ -109,14 +114,22 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
     instances = selected[~late].reset_index(drop=True)
     late = int(late.sum())
     instances, run_on = _run_on_censored(instances, duration_s)
+    origin = instances["id"].astype(str)  # each row's instance in the trace (its usage series)
+    if spec.scale is not None:
+        instances, origin = scaled(instances, spec.scale, seed)
     if keep is not None:  # a cell's share (simdc.cells): a parent routed to another cell counts as done
-        instances, elsewhere = dependencies.prune(instances[keep(instances)].reset_index(drop=True))
+        mine = keep(instances)
+        origin = origin[mine].reset_index(drop=True)
+        instances, elsewhere = dependencies.prune(instances[mine].reset_index(drop=True))
         pruned = pruned + elsewhere
     model = None
     table = None
     if data.usage is not None and len(instances):
         ids = instances["id"].astype(str)
         table = data.usage.assign(id=data.usage["id"].astype(str))
+        if spec.scale is not None:  # a replica's series is its original's
+            table = pd.DataFrame({"id": ids.to_numpy(), "_of": origin.to_numpy()}).merge(
+                table.rename(columns={"id": "_of"}), on="_of").drop(columns="_of")
         table = table[table["id"].isin(ids)]
     if before_replay is not None:
         before_replay(len(instances), _usage_steps(table, spec.usage_step_s) if table is not None else 0)
@@ -134,6 +147,43 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
                      + ": not submitted")
     return Workload(instances, source, model, skipped=dict(data.skipped), dropped=dict(data.dropped),
                     notes=tuple(notes), sizes=spec.sizes or readers.SIZES[data.format])
+
+
+def scaled(instances: pd.DataFrame, scale: float, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    """``instances`` with each replicated ``floor(scale)`` times, plus once more with
+    probability ``scale - floor(scale)`` (stream ``workload:scale`` of ``seed``), so the
+    expected count is ``scale`` × theirs; below 1 it thins them as ``sample`` does.
+
+    A replica is an independent instance with the same submission, duration, size and
+    usage series; the first keeps the original's ``id``, the k-th more ``"<id>~k"``.
+    Replicas arrive together (a batch of them where there was one request), burstier
+    than as many independent arrivals would be: a planner's "+30 %" of a real trace
+    rather than a new one. Returns the table (in submission order, index from 0) and
+    each row's original id.
+
+    Raises
+    ------
+    InputError
+        The trace has dependencies (a ``parents`` column with a parent): replicas of a
+        task would need their own copy of its job, which is not done.
+    """
+    from simdc.errors import InputError
+    from simdc.random import stream
+    from simdc.workload import dependencies
+
+    if dependencies.has_parents(instances):
+        raise InputError("workload.scale: replicates independent instances, and this trace's tasks have parents "
+                         "(a replica would need its own copy of its job); leave scale out, or use sample")
+    whole = int(np.floor(scale))
+    copies = whole + (stream(seed, "workload:scale").random(len(instances)) < scale - whole)
+    rows = np.repeat(np.arange(len(instances)), copies)
+    out = instances.iloc[rows].reset_index(drop=True)
+    origin = out["id"].astype(str)
+    k = np.arange(len(rows)) - np.repeat(np.cumsum(copies) - copies, copies)  # copy number within its original
+    out["id"] = np.where(k == 0, origin, origin + "~" + k.astype(str))
+    if out["id"].duplicated().any():
+        raise InputError("workload.scale: a replica's id '<id>~k' is an id of the trace already; rename its ids")
+    return out, origin
 
 
 def _run_on_censored(instances: pd.DataFrame, duration_s: float) -> tuple[pd.DataFrame, int]:
