@@ -243,7 +243,9 @@ def synthetic_usage(spec: SyntheticSpec, workload: Workload, seed: int):
     return SyntheticUsage(means.cpu, means.mem, step_s=spec.usage_step_s, seed=seed,
                           cpu_burstiness=spec.cpu_burstiness, memory_burstiness=spec.memory_burstiness,
                           correlation=spec.usage_correlation, diurnal_amplitude=spec.usage_diurnal_amplitude,
-                          diurnal_peak_s=spec.diurnal_peak_s)
+                          diurnal_peak_s=spec.diurnal_peak_s,
+                          cpu_max=workload.instances["cpu_cores"].to_numpy(float),
+                          mem_max=workload.instances["memory_gib"].to_numpy(float))
 
 
 def _means(instances: pd.DataFrame):

@@ -264,7 +264,7 @@ class SeriesUsage:
 
 
 class SyntheticUsage:
-    """``usage(t) = mean × diurnal(t) × f(instance, t)``, clipped at 0, with E[f] = 1 over time.
+    """``usage(t) = min(mean × diurnal(t) × f(instance, t), size)``, with E[f] = 1 over time.
 
     ``f = exp(σ_i·(√c·g(window) + √(1−c)·z_i(k)) + m_i)`` (× a rare peak for memory):
     ``g`` is a common shock shared by all instances (correlation ``c``, independent across
@@ -273,7 +273,12 @@ class SyntheticUsage:
     :func:`noise_acf`), σ_i the configured σ times exp(τ·n_i) (instances differ in
     burstiness, :data:`CPU_SIGMA_SPREAD`), and ``m_i`` the constant that makes the factor's
     mean over time 1 (the cosine's exact mean, I₀, included). ``diurnal(t) = 1 +
-    a·cos(2π(t − peak)/day)`` is shared too. So each instance keeps its mean usage.
+    a·cos(2π(t − peak)/day)`` is shared too. So each instance keeps its mean usage, less
+    what the clip at its size takes: ``size`` is what it declared (``cpu_max`` cores,
+    ``mem_max`` GiB), as the sources' readings are shares of what each VM was given and never
+    exceed it (Azure's CPU in percent, Bitbrains' memory of the provisioned); without the
+    clip a bursty instance using a large share of its size would use more than it has
+    (memory peaks of 6× the mean on an instance at 30 % of its size).
 
     Everything is a function of (seed, instance, age window, time step): counter-based
     hashes, never stored per step, the same on every platform and in any engine order.
@@ -285,10 +290,15 @@ class SyntheticUsage:
 
     def __init__(self, cpu: np.ndarray, mem: np.ndarray, *, step_s: float, seed: int,
                  cpu_burstiness: float, memory_burstiness: float, correlation: float,
-                 diurnal_amplitude: float, diurnal_peak_s: float):
+                 diurnal_amplitude: float, diurnal_peak_s: float, cpu_max: np.ndarray | None = None,
+                 mem_max: np.ndarray | None = None):
         from scipy.special import i0e
 
         self.cpu, self.mem, self.step_s = cpu, mem, float(step_s)
+        # each instance's size, where its usage is clipped (inf: nowhere)
+        self.cpu_max = np.full(len(cpu), np.inf) if cpu_max is None else np.asarray(cpu_max, dtype=float)
+        self.mem_max = np.full(len(mem), np.inf) if mem_max is None else np.asarray(mem_max, dtype=float)
+        self._max_lists: tuple[list, list] | None = None  # the same as Python floats, for at_one
         self.window_s = max(self.step_s, NOISE_WINDOW_S)  # the noise is redrawn this often
         self.seed = int(seed)
         self._cache: dict[int, tuple[int, int, float]] = {}
@@ -339,7 +349,8 @@ class SyntheticUsage:
         """The same usage (the same noise) with every CPU value × ``factor``."""
         scaled = copy.copy(self)
         scaled.cpu = self.cpu * factor
-        scaled._cache, scaled._first, scaled._start = {}, {}, None  # its own caches
+        scaled.cpu_max = self.cpu_max * factor  # the clipped usage × factor
+        scaled._cache, scaled._first, scaled._start, scaled._max_lists = {}, {}, None, None  # its own caches
         return scaled
 
     def quantile(self, q: float) -> tuple[np.ndarray, np.ndarray]:
@@ -355,13 +366,13 @@ class SyntheticUsage:
         cpu = self.cpu * (1 + self.amplitude) * np.exp(sigma * z + log_mean)
         sigma, *_, log_mean = self.coef[2]
         mem = self.mem * np.exp(sigma * z + log_mean)
-        return cpu, mem
+        return np.minimum(cpu, self.cpu_max), np.minimum(mem, self.mem_max)
 
     def upper(self) -> tuple[np.ndarray, np.ndarray]:
-        """The most (CPU, memory) each instance can ever use: unbounded with noise."""
+        """The most (CPU, memory) each instance can ever use: its size with noise."""
         cpu = self.cpu * (1 + self.amplitude) if self.sigma_cpu == 0 else np.full(len(self.cpu), np.inf)
         mem = self.mem.copy() if self.sigma_mem == 0 else np.full(len(self.mem), np.inf)
-        return cpu, mem
+        return np.minimum(cpu, self.cpu_max), np.minimum(mem, self.mem_max)
 
     def at_start(self, inst: np.ndarray, start_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`at` at age 0 for instances started at different times ``start_s``."""
@@ -375,12 +386,14 @@ class SyntheticUsage:
                 these = step == s
                 cpu_factor[these] *= np.exp(self.coef[1][4][inst[these]] * self._keys(s, 1)[1])
                 mem_factor[these] *= np.exp(self.coef[2][4][inst[these]] * self._keys(s, 2)[1])
-        return self.cpu[inst] * shape * cpu_factor, self.mem[inst] * mem_factor
+        return (np.minimum(self.cpu[inst] * shape * cpu_factor, self.cpu_max[inst]),
+                np.minimum(self.mem[inst] * mem_factor, self.mem_max[inst]))
 
     def at(self, inst: np.ndarray, age_s: np.ndarray, now: float) -> tuple[np.ndarray, np.ndarray]:
         step = int(now // self.window_s)
         cpu_f, mem_f = self._factors(inst, np.floor(age_s / self.window_s), step, self.correlation != 0)
-        return self.cpu[inst] * self._shape(now) * cpu_f, self.mem[inst] * mem_f
+        return (np.minimum(self.cpu[inst] * self._shape(now) * cpu_f, self.cpu_max[inst]),
+                np.minimum(self.mem[inst] * mem_f, self.mem_max[inst]))
 
     def _factors(self, inst: np.ndarray, k: np.ndarray, step: int, common: bool) -> tuple[np.ndarray, np.ndarray]:
         """The own (and, with ``common``, shared) factors of CPU and memory of ``inst`` at age
@@ -425,6 +438,14 @@ class SyntheticUsage:
 
     def at_one(self, i: int, age_s: float, now: float) -> tuple[float, float]:
         """:meth:`at` for one instance, in plain Python: the same numbers, 50× faster."""
+        cpu, mem = self._at_one(i, age_s, now)
+        if self._max_lists is None:
+            self._max_lists = (self.cpu_max.tolist(), self.mem_max.tolist())
+        cpu_max, mem_max = self._max_lists[0][i], self._max_lists[1][i]
+        return (cpu if cpu <= cpu_max else cpu_max), (mem if mem <= mem_max else mem_max)
+
+    def _at_one(self, i: int, age_s: float, now: float) -> tuple[float, float]:
+        """:meth:`at_one` before the clip at the instance's size."""
         step, k = int(now // self.window_s), int(age_s // self.window_s)
         shape = 1.0 if self.amplitude == 0 else self._shape(now)
         if k == 0:  # a start, the hot case: the instance's own factors at age 0 (times the step's shared ones)
@@ -448,6 +469,8 @@ class SyntheticUsage:
         the same order of operations, for an engine that asks once per start: the means and
         own factors read through memoryviews (Python floats, no numpy scalars)."""
         cpu, mem = (memoryview(np.ascontiguousarray(values, dtype=float)) for values in (self.cpu, self.mem))
+        cpu_max, mem_max = (memoryview(np.ascontiguousarray(values, dtype=float))
+                            for values in (self.cpu_max, self.mem_max))
         cpu_own, mem_own = (memoryview(own) for own in self._own_first())
         flat = self.amplitude == 0
         if self.correlation:
@@ -455,7 +478,8 @@ class SyntheticUsage:
 
         def at_start(i: int, now: float) -> tuple[float, float]:
             shape = 1.0 if flat else self._shape(now)
-            return cpu[i] * shape * (cpu_own[i] * 1.0), mem[i] * (mem_own[i] * 1.0)
+            c, m = cpu[i] * shape * (cpu_own[i] * 1.0), mem[i] * (mem_own[i] * 1.0)
+            return (c if c <= cpu_max[i] else cpu_max[i]), (m if m <= mem_max[i] else mem_max[i])
 
         return at_start
 

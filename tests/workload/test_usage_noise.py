@@ -139,3 +139,37 @@ def test_one_instance_reads_what_the_vectorised_step_reads(i, age_s, start_s, st
     assert np.allclose(one, [many[0][0], many[1][0]], rtol=1e-12, atol=0)
     first = model.at_start(np.array([i]), np.array([start_s]))
     assert np.allclose(model.at_one(i, 0.0, start_s), [first[0][0], first[1][0]], rtol=1e-12, atol=0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31), share=st.floats(0.05, 1.0), sigma=st.floats(0.0, 1.5),
+       correlation=st.sampled_from([0.0, 0.4]), amplitude=st.sampled_from([0.0, 0.5]),
+       start_s=st.floats(0, 5 * 86400.0))
+def test_usage_never_exceeds_the_instances_size(seed, share, sigma, correlation, amplitude, start_s):
+    """The sources' readings are shares of what each VM was given: whatever the mean share,
+    burstiness, peaks and daily cycle, every path (the usage step, one instance, a start,
+    the engine's start function, quantiles, the upper bound) stays at or below the size,
+    and reaches it when the noise would carry it above."""
+    n = 40
+    cores, memory = np.linspace(1, 16, n), np.linspace(2, 64, n)
+    model = SyntheticUsage(cores * share, memory * share, step_s=300.0, seed=seed, cpu_burstiness=sigma,
+                           memory_burstiness=sigma, correlation=correlation, diurnal_amplitude=amplitude,
+                           diurnal_peak_s=3600.0, cpu_max=cores, mem_max=memory)
+    inst = np.arange(n)
+    ages = np.arange(0, 2 * 86400.0, 300.0)
+    cpu_seen, mem_seen = [], []
+    for age in ages:
+        cpu, mem = model.at(inst, np.full(n, age), start_s + age)
+        cpu_seen.append(cpu)
+        mem_seen.append(mem)
+    cpu_seen, mem_seen = np.array(cpu_seen), np.array(mem_seen)
+    assert (cpu_seen <= cores).all() and (mem_seen <= memory).all()
+    start = model.start_usage()
+    for i in range(0, n, 7):
+        assert model.at_one(i, 3600.0, start_s + 3600.0)[1] <= memory[i]
+        assert start(i, start_s)[0] <= cores[i] and start(i, start_s)[1] <= memory[i]
+    first = model.at_start(inst, np.full(n, start_s))
+    assert (first[0] <= cores).all() and (first[1] <= memory).all()
+    assert (model.quantile(0.999)[1] <= memory).all() and (model.upper()[1] <= memory).all()
+    if share * math.exp(3 * sigma) > 1.5:  # the noise carries some windows far above the size
+        assert (mem_seen == memory).any()
