@@ -66,7 +66,8 @@ def test_too_big_synthetic_run_is_refused_before_the_workload_is_drawn(monkeypat
         simulate(config)
     [line] = caught.value.problems
     needed = 864_000_000 * 2 * budget.BYTES_PER_INSTANCE_PLATFORM / 2**40  # TiB, at least
-    assert line.startswith("this run needs about ") and "TiB" in line and float(line.split()[4]) >= needed
+    # (said to a tenth of a TiB)
+    assert line.startswith("this run needs about ") and "TiB" in line and float(line.split()[4]) >= needed - 0.05
     assert "864,000,000 instances" in line and "arrival_rate_per_s" in line and "--no-memory-check" in line
 
 
