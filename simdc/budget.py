@@ -15,7 +15,7 @@ rows, divided by the rows added), on Linux x86-64, Python 3.11, numpy 2, pandas 
 ====================  ===========================================  ===========  ========
 row                   scenarios (2 platforms)                      slope        constant
 ====================  ===========================================  ===========  ========
-instance × platform   200k → 400k synthetic instances, 1 day       438 B; 391   700 B
+instance × platform   200k → 400k synthetic instances, 1 day       438 B; 391   750 B
                       (and three configs at two sizes, below)      B written
 timeseries row        1.44 M → 2.88 M rows (500 → 1,000 hosts,     210 B; 210   300 B
                       minute samples, 1 day)                       B written
@@ -73,8 +73,10 @@ BASE_BYTES = 200 * MIB
 # instance added (benchmarks/memory_per_instance.py, 2026-11-30): the capacity study (100
 # hosts, general engine, 6 -> 12 h, hourly samples) 604 B, configs/fleet.toml (1.5 -> 3
 # arrivals/s, a day) 566 B, both platforms on the fast lane (one host, 2.3 -> 4.6/s) 564
-# B; tracemalloc counts at most ~585 B (tests/test_budget.py). Was 1,000 B.
-BYTES_PER_INSTANCE_PLATFORM = 700
+# B; tracemalloc counts at most ~585 B (tests/test_budget.py). Rounded up to stay above a
+# spilled run's per instance (BYTES_PER_INSTANCE_SPILLED, one platform at a time) for two
+# platforms, so that a run too big in memory may still spill. Was 1,000 B.
+BYTES_PER_INSTANCE_PLATFORM = 750
 BYTES_PER_TIMESERIES_ROW = 300
 BYTES_PER_USAGE_READING = 400
 # A spilled run's own cost: a row group of up to 250,000 rows (simdc.experiment.SPILL_ROWS)
@@ -97,7 +99,7 @@ SPILL_BYTES = 256 * MIB
 # benchmarks/memory_per_instance.py (2026-11-30, the general engine's platforms streamed):
 # configs/fleet.toml 1.5 -> 3 arrivals/s 1,237 B an instance, both platforms on the fast
 # lane (one host, 2.3 -> 4.6/s) 733 B; rounded up from the larger. Was 1,800 B.
-BYTES_PER_INSTANCE_SPILLED = 1450
+BYTES_PER_INSTANCE_SPILLED = 1400
 # A streamed run's peak per instance (a spilled run on the general engine: its per-instance
 # state in chunks let go as instances end, its instance rows and timeseries written as it
 # goes, its summary gathered from the rows as they are written: simdc.engine.chunks,
