@@ -105,14 +105,14 @@ BYTES_PER_INSTANCE_SPILLED = 1400
 # goes, its summary gathered from the rows as they are written: simdc.engine.chunks,
 # simdc.streamed): the workload and what the engine reads per instance (sizes, times,
 # footprints: ~350 B counted at the engine's build), held for the whole run, the
-# percentiles' values (at most 24 B) and the allocator's slack. (The engine's inputs now
-# come with the chunks, ~16 B of them held for the run: tests/engine/test_streamed.py;
-# the constant is kept until the 1,000-host slope is measured again: the 1-day peak fell
-# from 798 to 718 MiB, benchmarks/README.md, "Inputs in the chunks".) Measured as the peak
-# RSS's growth per instance of the capacity study, 1,000 hosts, from 1 to 2 days, both
-# platforms, chunks of 512 rows: 798 -> 1,242 MiB, 539 B (benchmarks/README.md, "The
-# summary from the rows as they are written"); rounded up.
-BYTES_PER_INSTANCE_STREAMED = 560
+# percentiles' values (at most 24 B) and the allocator's slack; the engine's inputs now
+# come with the chunks (~16 B of them held for the run: tests/engine/test_streamed.py).
+# Measured as the peak RSS's growth per instance of the capacity study, 1,000 hosts, from
+# 1 to 2 days, both platforms, chunks of 512 rows (python benchmarks/run.py month1000
+# --month-days 1|2 --spill, 2026-11-30): 718 -> 1,026 MiB, 374 B (benchmarks/README.md,
+# "Inputs in the chunks"; was 798 -> 1,242 MiB, 539 B, before the inputs were
+# chunked); rounded up by 15 %. Was 560 B.
+BYTES_PER_INSTANCE_STREAMED = 430
 # The chunks alive at once in a streamed run (simdc.engine.chunks): every chunk with an
 # instance still alive, counted as at most 1,531 chunks of 512 rows on the container
 # platform of the same run at 2 days (a chunk waits for its longest-lived instance:
