@@ -29,13 +29,14 @@ A run that would not fit runs *spilled* when that fits (:func:`simdc.simulate`):
 platform's instance table and timeseries are written to Parquet as soon as the platform
 has run, and dropped before the next platform runs, so the peak holds the workload, the
 usage readings and one platform's engine state and tables (:attr:`Estimate.spilled_bytes`).
-On the fast lane that saves the tables, not the engine (1,800 B an instance, the figure
-measured before the general engine streamed, bounds it). On the general engine a spilled
+On the fast lane that saves the tables, not the engine (1,400 B an instance,
+:data:`BYTES_PER_INSTANCE_SPILLED`, bounds it). On the general engine a spilled
 run *streams* (:mod:`simdc.engine.chunks`): its per-instance state is kept in chunks of
 rows, each written and let go once every instance in it is final, and its timeseries is
 written as it goes, and its summary gathered from the rows as they are written
 (:mod:`simdc.streamed`: no read-back), so what grows with the run is the workload and
-what the engine reads per instance (:data:`BYTES_PER_INSTANCE_STREAMED`), plus the chunks
+what the engine reads per instance (:data:`BYTES_PER_INSTANCE_STREAMED`; the engine's
+inputs themselves now come with the chunks: :meth:`simdc.engine.simulation.Simulation._stream_inputs`), plus the chunks
 alive at once, which grow with the fleet, not the run (:data:`BYTES_PER_HOST_STREAMED`). :func:`streams`
 says when a config surely runs so.
 
