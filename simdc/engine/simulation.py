@@ -638,7 +638,8 @@ class Simulation:
         views = self.chunks.inputs(typecodes, fill)
         array_of = self.chunks.array
         self.fp = replace(whole, **{field: array_of(column) for field, column in named.items()})
-        self.submit, self.duration, self.membw, self.io = (views[name] for name in ("submit", "duration", "membw", "io"))
+        self.submit, self.duration, self.membw, self.io = (views[name]
+                                                           for name in ("submit", "duration", "membw", "io"))
         self.work_s = views["work_s"] if scaled else self.duration
         self.batch, self.copy_gib, self.too_big = views["batch"], views["copy_gib"], views["too_big"]
         self.start_s, self.book_cpu, self.book_mem, self.cpu_cap, self.mem_cap, self.weight = (
