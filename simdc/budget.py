@@ -15,8 +15,8 @@ rows, divided by the rows added), on Linux x86-64, Python 3.11, numpy 2, pandas 
 ====================  ===========================================  ===========  ========
 row                   scenarios (2 platforms)                      slope        constant
 ====================  ===========================================  ===========  ========
-instance × platform   200k → 400k synthetic instances, 1 day       438 B; 391   1,000 B
-                                                                   B written
+instance × platform   200k → 400k synthetic instances, 1 day       438 B; 391   750 B
+                      (and three configs at two sizes, below)      B written
 timeseries row        1.44 M → 2.88 M rows (500 → 1,000 hosts,     210 B; 210   300 B
                       minute samples, 1 day)                       B written
 usage reading         1 M → 2 M readings of a simdc-format trace   258 B        400 B
@@ -29,13 +29,14 @@ A run that would not fit runs *spilled* when that fits (:func:`simdc.simulate`):
 platform's instance table and timeseries are written to Parquet as soon as the platform
 has run, and dropped before the next platform runs, so the peak holds the workload, the
 usage readings and one platform's engine state and tables (:attr:`Estimate.spilled_bytes`).
-On the fast lane that saves the tables, not the engine (1,800 B an instance, the figure
-measured before the general engine streamed, bounds it). On the general engine a spilled
+On the fast lane that saves the tables, not the engine (1,400 B an instance,
+:data:`BYTES_PER_INSTANCE_SPILLED`, bounds it). On the general engine a spilled
 run *streams* (:mod:`simdc.engine.chunks`): its per-instance state is kept in chunks of
 rows, each written and let go once every instance in it is final, and its timeseries is
 written as it goes, and its summary gathered from the rows as they are written
 (:mod:`simdc.streamed`: no read-back), so what grows with the run is the workload and
-what the engine reads per instance (:data:`BYTES_PER_INSTANCE_STREAMED`), plus the chunks
+what the engine reads per instance (:data:`BYTES_PER_INSTANCE_STREAMED`; the engine's
+inputs themselves now come with the chunks: :meth:`simdc.engine.simulation.Simulation._stream_inputs`), plus the chunks
 alive at once, which grow with the fleet, not the run (:data:`BYTES_PER_HOST_STREAMED`). :func:`streams`
 says when a config surely runs so.
 
@@ -47,10 +48,14 @@ instance and platform. A service taken from a trace's job without ``replicas`` o
 autoscaler is counted once the trace is read (:func:`simdc.experiment.simulate`).
 
 The constants are rounded up: from the base, 400k instances peaked at 542 B per instance
-and platform once written, and 2 M usage readings at 268 B each; the fleet benchmark,
-with usage series and a week of lifetimes, measured about 950 B per instance and
-platform (benchmarks/README.md). An estimate high by half refuses only runs near the
-machine's limit, which ``check_memory=False`` (``--no-memory-check``) still runs.
+and platform once written, and 2 M usage readings at 268 B each. An estimate must stay
+at or above the real peak (it refuses runs that would not fit) and close to it (one high
+by half refuses runs that would have fitted; ``check_memory=False``,
+``--no-memory-check``, still runs them): the per-instance constants are the largest
+slope measured on three configs, each run at two sizes in fresh processes
+(``python benchmarks/memory_per_instance.py``, benchmarks/README.md, "Memory estimates
+that fit"), rounded up by about 15 %; tests/test_budget.py holds the estimate at or
+above what random small runs allocate (tracemalloc) and within 3× of it.
 """
 
 from __future__ import annotations
@@ -65,7 +70,14 @@ from simdc.errors import InputError, SimdcError
 GIB = 2**30
 MIB = 2**20
 BASE_BYTES = 200 * MIB
-BYTES_PER_INSTANCE_PLATFORM = 1000
+# A run in memory's peak per instance and platform: measured as the peak RSS's growth per
+# instance added (benchmarks/memory_per_instance.py, 2026-11-30): the capacity study (100
+# hosts, general engine, 6 -> 12 h, hourly samples) 604 B, configs/fleet.toml (1.5 -> 3
+# arrivals/s, a day) 566 B, both platforms on the fast lane (one host, 2.3 -> 4.6/s) 564
+# B; tracemalloc counts at most ~585 B (tests/test_budget.py). Rounded up to stay above a
+# spilled run's per instance (BYTES_PER_INSTANCE_SPILLED, one platform at a time) for two
+# platforms, so that a run too big in memory may still spill. Was 1,000 B.
+BYTES_PER_INSTANCE_PLATFORM = 750
 BYTES_PER_TIMESERIES_ROW = 300
 BYTES_PER_USAGE_READING = 400
 # A spilled run's own cost: a row group of up to 250,000 rows (simdc.experiment.SPILL_ROWS)
@@ -84,23 +96,32 @@ SPILL_BYTES = 256 * MIB
 # and 259,385 instances), peak RSS in a fresh process: 297 -> 436 MiB in memory (1,122 B an
 # instance, both platforms), 336 -> 481 MiB spilled (1,171 B): spilling such a run saves
 # nothing (the general engine's state is the peak), so an estimate that spills it only
-# when even in memory would not fit is right.
-BYTES_PER_INSTANCE_SPILLED = 1800
+# when even in memory would not fit is right. Measured again with
+# benchmarks/memory_per_instance.py (2026-11-30, the general engine's platforms streamed):
+# configs/fleet.toml 1.5 -> 3 arrivals/s 1,237 B an instance, both platforms on the fast
+# lane (one host, 2.3 -> 4.6/s) 733 B; rounded up from the larger. Was 1,800 B.
+BYTES_PER_INSTANCE_SPILLED = 1400
 # A streamed run's peak per instance (a spilled run on the general engine: its per-instance
 # state in chunks let go as instances end, its instance rows and timeseries written as it
 # goes, its summary gathered from the rows as they are written: simdc.engine.chunks,
 # simdc.streamed): the workload and what the engine reads per instance (sizes, times,
 # footprints: ~350 B counted at the engine's build), held for the whole run, the
-# percentiles' values (at most 24 B) and the allocator's slack. Measured as the peak
-# RSS's growth per instance of the capacity study, 1,000 hosts, from 1 to 2 days, both
-# platforms, chunks of 512 rows: 798 -> 1,242 MiB, 539 B (benchmarks/README.md, "The
-# summary from the rows as they are written"); rounded up.
-BYTES_PER_INSTANCE_STREAMED = 560
+# percentiles' values (at most 24 B) and the allocator's slack; the engine's inputs now
+# come with the chunks (~16 B of them held for the run: tests/engine/test_streamed.py).
+# Measured as the peak RSS's growth per instance of the capacity study, 1,000 hosts, from
+# 1 to 2 days, both platforms, chunks of 512 rows (python benchmarks/run.py month1000
+# --month-days 1|2 --spill, 2026-11-30): 718 -> 1,026 MiB, 374 B (benchmarks/README.md,
+# "Inputs in the chunks"; was 798 -> 1,242 MiB, 539 B, before the inputs were
+# chunked); rounded up by 15 %. Was 560 B.
+BYTES_PER_INSTANCE_STREAMED = 430
 # The chunks alive at once in a streamed run (simdc.engine.chunks): every chunk with an
-# instance still alive, counted as at most 1,531 chunks of 512 rows (~232 B a row, 182 MB)
-# on the container platform of the same run at 2 days, 182 KB a host (a chunk waits for
-# its longest-lived instance: containers' batch work stretched by contention); rounded up.
-BYTES_PER_HOST_STREAMED = 256 * 1024
+# instance still alive, counted as at most 1,531 chunks of 512 rows on the container
+# platform of the same run at 2 days (a chunk waits for its longest-lived instance:
+# containers' batch work stretched by contention). A row was ~232 B of state; with the
+# engine's per-instance inputs in the chunks too (Simulation._stream_inputs) it is 331 B
+# (44 columns' items summed, capacity study): 1,531 × 512 × 331 B / 1,000 hosts = 259 KB
+# a host (was 182 KB); rounded up. Was 256 KiB.
+BYTES_PER_HOST_STREAMED = 384 * 1024
 AVAILABLE_ENV = "SIMDC_AVAILABLE_BYTES"
 
 
@@ -319,10 +340,11 @@ def _message(config, found: Estimate, available: int, anyway: bool = True, spill
     else:
         advice = "keep fewer instances (workload.limit, workload.sample) or raise workload.usage_step_s"
     # spilling is named only where it would need less (a small run's row-group allowance costs more)
-    spill = (f", and about {_gib(found.spilled_bytes, available)} even with its tables written to disk as each platform "
-             "finishes" if spilled and found.spilled_bytes < found.bytes else "")
+    spill = (f", and about {_gib(found.spilled_bytes, available)} even with its tables written to disk as each "
+             "platform finishes" if spilled and found.spilled_bytes < found.bytes else "")
+    anyway_hint = ", or run anyway with --no-memory-check" if anyway else ""
     return (f"this run needs about {_gib(found.bytes, available)} of memory ({', '.join(rows)}){spill}; "
-            f"{_allowance(available, found.spilled_bytes if spill else found.bytes)}; {advice}{', or run anyway with --no-memory-check' if anyway else ''}")
+            f"{_allowance(available, found.spilled_bytes if spill else found.bytes)}; {advice}{anyway_hint}")
 
 
 def _allowance(available: int, needed: float | None = None) -> str:

@@ -62,8 +62,8 @@ def test_replica_rows_are_every_service_slot_per_version_on_every_platform(specs
 
 def test_an_absurd_replica_count_is_refused_before_the_run_in_one_line(monkeypatch, tmp_path):
     """20 services of 10,000 replicas with 5 releases: 20 × 6 × 20,008 slots, 2.4 M rows
-    per platform: 4.8 GB at 1,000 B each for two platforms, 4.7 GiB with the base; refused
-    on a machine with 2 GiB free."""
+    per platform: 3.6 GB at 750 B each (BYTES_PER_INSTANCE_PLATFORM) for two platforms,
+    3.5 GiB with the base; refused on a machine with 2 GiB free."""
     cfg = config([service(k, 10_000, 5) for k in range(20)])
     rows = 20 * 6 * 20_008
     with pytest.raises(TooBigError, match=re.escape(f"{rows:,} services' replica rows × 2); the machine has 2.0 GiB "
@@ -75,7 +75,8 @@ def test_an_absurd_replica_count_is_refused_before_the_run_in_one_line(monkeypat
     result = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: this run needs about 4.7 GiB"), lines
+    needed = (budget.BASE_BYTES + rows * 2 * BYTES_PER_INSTANCE_PLATFORM) / 2**30
+    assert len(lines) == 1 and lines[0].startswith(f"error: this run needs about {needed:.1f} GiB"), lines
     assert not (tmp_path / "out").exists()
 
 

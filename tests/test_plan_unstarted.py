@@ -120,7 +120,8 @@ def test_an_slo_the_config_cannot_produce_is_one_line_before_any_run(tmp_path, m
         raise AssertionError("a run was started")
 
     monkeypatch.setattr(simdc.experiment, "simulate", no_run)
-    result = CliRunner().invoke(app, ["plan", str(Path(__file__).resolve().parent.parent / "configs" / "fleet.toml"), "--slo", f"{metric}<=1.5"])
+    fleet = Path(__file__).resolve().parent.parent / "configs" / "fleet.toml"
+    result = CliRunner().invoke(app, ["plan", str(fleet), "--slo", f"{metric}<=1.5"])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: --slo {metric}: ") and why in lines[0]

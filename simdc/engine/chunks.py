@@ -14,6 +14,11 @@ alive, not the run's length.
 What a stale timer reads to learn that it no longer applies, each instance's ``state``
 and ``epoch`` (the handlers test them first: :mod:`simdc.engine.handlers`), stays for
 the whole run, 5 bytes an instance.
+
+What the engine *reads* per instance (sizes, times, footprints) can live in the same
+chunks (:meth:`Chunks.inputs`): a chunk's inputs are computed when it opens, by a
+function of its rows (:meth:`simdc.engine.simulation.Simulation._stream_inputs`), in
+chunk order, so draws from a random stream split by chunk are the draws made at once.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ class Chunks:
         self.live: list[int] = []  # opened, not yet freed, in order
         self.freed = 0  # chunks freed so far
         self.most_live = 0  # the most chunks open at once (the peak's measure)
+        self.filler = None  # (lo, hi) -> {column: values of rows [lo, hi)}, called as each chunk opens
 
     def column(self, name: str, typecode: str, default: object = 0, chunked: bool = True) -> memoryview:
         """A column of every row, items of ``typecode`` (``array`` codes: d, q, i, b, ?),
@@ -69,6 +75,15 @@ class Chunks:
             self.whole.append(memory)
         return memoryview(memory).cast(typecode)[:self.rows]
 
+    def inputs(self, columns: dict[str, str], filler) -> dict[str, memoryview]:
+        """Chunked columns ``{name: typecode}`` whose rows are written by ``filler(lo, hi)``
+        (a dict of arrays of ``hi - lo`` values a column) as each chunk opens, in chunk
+        order; asked for before any chunk opens. Returns the views the handlers index."""
+        if self.opened:
+            raise ValueError("Chunks.inputs: asked for after a chunk opened")
+        self.filler = filler
+        return {name: self.column(name, typecode) for name, typecode in columns.items()}
+
     def array(self, name: str) -> np.ndarray:
         """Column ``name`` as a numpy array over the same memory (no copy)."""
         return self.columns[name][1]
@@ -80,6 +95,10 @@ class Chunks:
             k = self.opened
             for _, values, default in self.columns.values():
                 values[k * self.size:(k + 1) * self.size] = default
+            if self.filler is not None:
+                lo, hi = self.bounds(k)
+                for name, rows in self.filler(lo, hi).items():
+                    self.columns[name][1][lo:hi] = rows
             self.live.append(k)
             self.opened += 1
         self.most_live = max(self.most_live, len(self.live))

@@ -320,8 +320,8 @@ class Lane:
         self.admit_s, self.ready_s, self.end_s = sim.admit_s, sim.ready_s, sim.end_s
         self.first_ready_s, self.free_at_failure = sim.first_ready_s, sim.free_at_failure
         # fits on no host, however empty
-        self.too_big = _as_list(~fits(0.0, 0.0, sim.fp.book_cpu, sim.fp.book_mem_gib, sim.max_cpu_cap,
-                                      sim.max_mem_cap))
+        self.too_big = sim.too_big if sim.too_big is not None else _as_list(~fits(
+            0.0, 0.0, sim.fp.book_cpu, sim.fp.book_mem_gib, sim.max_cpu_cap, sim.max_mem_cap))
         self.queue_when_full, self.max_wait_s, self.max_starts = sim.queue_when_full, sim.max_wait_s, sim.max_starts
         self.sample_every_s = sim.sample_every_s
         self.create_gap_s, self.next_create_s, self.create_wait_s = (sim.create_gap_s, sim.next_create_s,

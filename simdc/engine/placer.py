@@ -191,7 +191,7 @@ class Placer:
 
     def __init__(self, policy: str, weights: dict[str, float], hosts: list, booked_cpu, booked_mem,
                  book_cpu: list[float], book_mem: list[float], max_starts: int | None,
-                 few: bool, any_size: bool = False):
+                 few: bool, any_size: bool = False, smallest: tuple[float, float] | None = None):
         self.cpu_cap = [h.cpu_cap for h in hosts]
         mem_cap = [h.mem_cap for h in hosts]
         self.cpu_limit = list(self.cpu_cap)  # −inf where the host takes nothing new
@@ -206,7 +206,7 @@ class Placer:
             self.grew = self.shrank = _unchanged
         else:
             if policy == "first_fit":
-                smallest = (-math.inf, -math.inf) if any_size else None
+                smallest = (-math.inf, -math.inf) if any_size else smallest
                 self.inner = FirstFit(booked_cpu, booked_mem, self.cpu_limit, mem_cap, book_cpu, book_mem, few,
                                       smallest=smallest)
             else:

@@ -371,9 +371,9 @@ def energy_j(power_idle_w, power_max_w, cores, on_s, cpu_used_core_s):
     until repaired, 0 W: the usual assumption of power-aware simulators (CloudSim Plus:
     ``HostAbstract.setFailed(true)`` makes the host inactive, and
     ``PowerModelHostSimple.getPowerMeasurement`` gives an inactive host no power;
-    github.com/cloudsimplus/cloudsimplus, org/cloudsimplus/hosts and power/models). A machine rebooting after a kernel failure, or down for maintenance
-    (drained, patched, rebooted), is on: at least idle power, whether or not idle hosts
-    are switched off.
+    github.com/cloudsimplus/cloudsimplus, org/cloudsimplus/hosts and power/models). A
+    machine rebooting after a kernel failure, or down for maintenance (drained, patched,
+    rebooted), is on: at least idle power, whether or not idle hosts are switched off.
     """
     return power_idle_w * on_s + (power_max_w - power_idle_w) * cpu_used_core_s / cores
 

@@ -31,7 +31,7 @@ import itertools
 import operator
 from array import array
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,7 @@ import simpy
 from simpy.core import NORMAL, URGENT
 
 from simdc.engine.dependencies import Dependencies
-from simdc.engine.first_fit import few_sizes
+from simdc.engine.first_fit import FEW_SIZES, few_sizes
 from simdc.engine.host import BookedArrays, Bookings, FleetFigures, FleetStep, HostState, SlotMirror
 from simdc.engine.images import LayerCache
 from simdc.engine.network import GIB_S_PER_GBPS, Network
@@ -112,6 +112,23 @@ def _typed(values: list | array) -> array:
     if isinstance(values, np.ndarray):
         return _float_array(values)
     return values if isinstance(values, array) and values.typecode == "d" else array("d", values)
+
+
+def _input_figures(platform, instances: pd.DataFrame, rows: int = 1 << 16) -> tuple[bool, bool, tuple[float, float]]:
+    """What the whole run's footprints tell before a windowed run starts (the arrays
+    themselves not held): whether any instance has a memory limit (FastLane.applies),
+    whether its bookings are few (:func:`~simdc.engine.first_fit.few_sizes`) and the
+    smallest booking ``(cores, GiB)`` (FirstFit's floor); ``rows`` rows at a time."""
+    draws = np.random.default_rng(0)  # start latencies are not read here
+    limits, keys, smallest_cpu, smallest_mem = False, np.empty(0), INF, INF
+    for lo in range(0, len(instances), rows):
+        part = footprints(platform, instances.iloc[lo:lo + rows], draws)
+        limits = limits or bool(np.isfinite(part.mem_limit).any())
+        if len(keys) <= FEW_SIZES:  # the distinct keys few_sizes counts, gathered window by window
+            keys = pd.unique(np.concatenate([keys, pd.unique(part.book_cpu * 1e6 + part.book_mem_gib)]))
+        smallest_cpu = min(smallest_cpu, float(part.book_cpu.min()))
+        smallest_mem = min(smallest_mem, float(part.book_mem_gib.min()))
+    return limits, 0 < len(keys) <= FEW_SIZES, (smallest_cpu, smallest_mem)
 
 
 def _slowdown(extra_s: np.ndarray, run_s: np.ndarray) -> np.ndarray:
@@ -315,9 +332,6 @@ class Simulation:
         # batch finish again (_schedule_finish), so a finish planned after it needs no timer.
         step_s = self.usage.step_s
         self.replan_s = step_s if step_s is not None and step_s < self.duration_s else float("inf")
-        fp = footprints(platform, instances, stream(seed, f"start:{name}"), self.usage)
-        self.fp = fp
-        self.has_limits = bool(np.isfinite(fp.mem_limit).any())
         self.ids = instances["id"].to_numpy()
         self.inputs = instances  # its columns, as arrays, for the instances' table
         self.deps = Dependencies.of(instances)  # None: no instance waits for another
@@ -327,47 +341,34 @@ class Simulation:
         self.chunks = self.stream_path = None
         moving = moves is not None and (moves[0].active or moves[2].active)
         streamed = stream_to is not None and self.deps is None and not moving and len(instances) > 0
-        per_row = _float_array  # typed: no float object a row to make and free (the loop reads each once or twice)
-        self.submit = per_row(instances["submit_s"].to_numpy(float))
-        self.duration = per_row(instances["duration_s"].to_numpy(float))
-        batch = (instances["kind"] == "batch").to_numpy()
-        self.any_batch = bool(batch.any())  # (FastLane.applies: numpy's test, not a bool object a row)
-        self.batch = _as_list(batch)  # one shared bool a row when all are alike (the usual case)
-        # batch work in full-speed seconds (a service's is never read: no list of its own)
-        self.work_s = (_as_list(instances["duration_s"].to_numpy(float) * cost.work_factor)
-                       if self.any_batch and (cost.work_factor != 1.0).any() else self.duration)
-        self.book_cpu = _as_list(fp.book_cpu)
-        self.book_mem = _as_list(fp.book_mem_gib)
-        # a VM's ceiling is its booking (one array): one list (the recommender, which
-        # changes both, copies them first)
-        self.cpu_cap = self.book_cpu if fp.cpu_cap is fp.book_cpu else _as_list(fp.cpu_cap)
-        self.mem_cap = _as_list(fp.mem_cap)
-        self.start_s = _float_array(fp.start_s) if streamed else _as_list(fp.start_s)
+        # Streamed, what the engine reads per instance (footprints, times, sizes) is computed
+        # chunk by chunk as the chunks open and let go with them (_stream_inputs), not held
+        # for the whole run; only where each row's inputs are its own row's (not the
+        # oracle's or the recommender's bookings, which read the whole run's usage).
+        self.platform = platform
+        # The start latencies are drawn chunk by chunk: only from a distribution whose draws
+        # split across calls are those of one call (not ``samples``: Generator.choice draws
+        # bounded integers from halves of 64-bit words, a call's leftover half dropped).
+        start = platform.boot_s if vm else platform.start_s
+        self.windowed = (streamed and start.samples is None
+                         and (vm or platform.admission not in ("oracle", "recommender")))
+        self.too_big = None  # windowed: fits on no host, however empty, a chunked column (Lane)
+        self.bookings_few = self.smallest_booking = None  # windowed: the whole run's, for placement
+        if self.windowed:
+            self._windowed_init(platform, instances, cost)
+        else:
+            self._whole_init(platform, instances, cost, name, seed, streamed)
         self.recommender = None
         if not vm and platform.admission == "recommender":
             self._recommender_setup(platform, instances)
 
-        n = len(self.submit)
+        n = len(instances)
         nan = float("nan")
         self.timeseries = Timeseries(len(self.hosts))
         if streamed:
             self._stream_state(stream_to)
         else:
-            self.state = [WAITING] * n
-            # Counters only failures, kills and restarts write: typed zeros, not an object a
-            # row, read back as arrays without a copy; numpy's (calloc'd) memory, which costs
-            # no page fault until a row is written, seen through a memoryview (Python ints
-            # a row, as an array.array's): a failure starts a new epoch, after which older
-            # timers no longer apply
-            self.epoch, self.kills, self.restarts = (memoryview(np.zeros(n, np.int64)) for _ in range(3))
-            self.streak = memoryview(np.zeros(n, np.int64))  # kills since the back-off last reset
-            # written once or twice per instance and read back as arrays: array.array, which
-            # becomes a numpy array without a copy (a list costs a conversion at the end)
-            self.host_of = array("q", [-1]) * n
-            self.admit_s = array("d", [nan]) * n
-            self.ready_s = array("d", [nan]) * n  # the start of the latest attempt
-            self.first_ready_s = array("d", [nan]) * n  # the first start: start latency, a service's lifetime
-            self.end_s = array("d", [nan]) * n
+            self._memory_state(n, nan)
         # the first start's wait for its turn to be created (with a creation rate only)
         self.create_wait_s = None if self.create_gap_s is None else self._column("create_wait_s", "d", nan)
         # read per instance only by the general engine, typed there (_general_state: 8 bytes a
@@ -388,6 +389,57 @@ class Simulation:
             self.mover = Mover(self, *moves)
         self.lane = None  # the handlers of the run under way (handlers.Lane)
         self.services = None  # a services.Controller whose replicas are the last rows, when the config has services
+
+    def _whole_init(self, platform, instances, cost, name, seed, streamed) -> None:
+        """What the engine reads per instance, for the whole run (__init__)."""
+        fp = footprints(platform, instances, stream(seed, f"start:{name}"), self.usage)
+        self.fp = fp
+        self.has_limits = bool(np.isfinite(fp.mem_limit).any())
+        per_row = _float_array  # typed: no float object a row to make and free (the loop reads each once or twice)
+        self.submit = per_row(instances["submit_s"].to_numpy(float))
+        self.duration = per_row(instances["duration_s"].to_numpy(float))
+        batch = (instances["kind"] == "batch").to_numpy()
+        self.any_batch = bool(batch.any())  # (FastLane.applies: numpy's test, not a bool object a row)
+        self.batch = _as_list(batch)  # one shared bool a row when all are alike (the usual case)
+        # batch work in full-speed seconds (a service's is never read: no list of its own)
+        self.work_s = (_as_list(instances["duration_s"].to_numpy(float) * cost.work_factor)
+                       if self.any_batch and (cost.work_factor != 1.0).any() else self.duration)
+        self.book_cpu = _as_list(fp.book_cpu)
+        self.book_mem = _as_list(fp.book_mem_gib)
+        # a VM's ceiling is its booking (one array): one list (the recommender, which
+        # changes both, copies them first)
+        self.cpu_cap = self.book_cpu if fp.cpu_cap is fp.book_cpu else _as_list(fp.cpu_cap)
+        self.mem_cap = _as_list(fp.mem_cap)
+        self.start_s = _float_array(fp.start_s) if streamed else _as_list(fp.start_s)
+
+    def _windowed_init(self, platform, instances, cost) -> None:
+        """A windowed streamed run's (__init__): only what is asked of the whole run before
+        it starts (FastLane.applies, placement's hints), computed a window of rows at a
+        time; the per-instance inputs come with their chunks (:meth:`_stream_inputs`)."""
+        self.fp = None
+        self.any_batch = bool((instances["kind"] == "batch").to_numpy().any())
+        self.work_scaled = self.any_batch and bool((cost.work_factor != 1.0).any())
+        self.has_limits, self.bookings_few, self.smallest_booking = _input_figures(platform, instances)
+        self.submit = self.duration = self.work_s = self.batch = self.start_s = None
+        self.book_cpu = self.book_mem = self.cpu_cap = self.mem_cap = self.copy_gib = None
+
+    def _memory_state(self, n: int, nan: float) -> None:
+        """The per-instance state of a run held in memory (__init__)."""
+        self.state = [WAITING] * n
+        # Counters only failures, kills and restarts write: typed zeros, not an object a
+        # row, read back as arrays without a copy; numpy's (calloc'd) memory, which costs
+        # no page fault until a row is written, seen through a memoryview (Python ints
+        # a row, as an array.array's): a failure starts a new epoch, after which older
+        # timers no longer apply
+        self.epoch, self.kills, self.restarts = (memoryview(np.zeros(n, np.int64)) for _ in range(3))
+        self.streak = memoryview(np.zeros(n, np.int64))  # kills since the back-off last reset
+        # written once or twice per instance and read back as arrays: array.array, which
+        # becomes a numpy array without a copy (a list costs a conversion at the end)
+        self.host_of = array("q", [-1]) * n
+        self.admit_s = array("d", [nan]) * n
+        self.ready_s = array("d", [nan]) * n  # the start of the latest attempt
+        self.first_ready_s = array("d", [nan]) * n  # the first start: start latency, a service's lifetime
+        self.end_s = array("d", [nan]) * n
 
     def _recommender_setup(self, platform, instances) -> None:
         """Admission by a recommender that learns while the run goes: each submission
@@ -466,10 +518,13 @@ class Simulation:
     def _general_state(self) -> None:
         """Per-instance state only the general engine keeps as it runs (the fast lane
         computes these columns at the end)."""
-        n = len(self.submit)
+        n = len(self.inputs) if self.windowed else len(self.submit)
         nan = float("nan")
         column = self._column
-        self.weight = _as_list(self.fp.weight)
+        if self.windowed:
+            self._stream_inputs()
+        else:
+            self.weight = _as_list(self.fp.weight)
         # what each instance's slot holds while it runs, as arrays a usage step takes from
         # (fp.weight changes with self.weight, before a start)
         mirror = SlotMirror.attach(self.hosts, 0 if self.chunks is not None else n)
@@ -479,6 +534,9 @@ class Simulation:
                 setattr(mirror, name, self.chunks.array(f"mirror_{name}"))
         self.slot_constants = {"weight": self.fp.weight, "membw": np.asarray(self.membw, float),
                                "io": np.asarray(self.io, float), "batch": np.asarray(self.batch, bool)}
+        if self.windowed:  # the chunks' own arrays (a memoryview of bools reads as bytes)
+            self.slot_constants.update(membw=self.chunks.array("membw"), io=self.chunks.array("io"),
+                                       batch=self.chunks.array("batch"))
         self.slot_of = column("slot_of", "q", -1) if self.chunks is not None else [-1] * n
         if self.chunks is not None:
             column("attempt_s", "d", nan)
@@ -489,10 +547,11 @@ class Simulation:
         # holds a float object of 24 more per slot once written; benchmarks/README.md,
         # "Where a large run's memory goes"), at the same cost per event.
         # the workload's columns read per instance, the same way (the fast lane reads lists)
-        same = self.work_s is self.duration
-        self.submit, self.duration, self.start_s, self.membw, self.io = (
-            _typed(values) for values in (self.submit, self.duration, self.start_s, self.membw, self.io))
-        self.work_s = self.duration if same else _typed(self.work_s)
+        if not self.windowed:
+            same = self.work_s is self.duration
+            self.submit, self.duration, self.start_s, self.membw, self.io = (
+                _typed(values) for values in (self.submit, self.duration, self.start_s, self.membw, self.io))
+            self.work_s = self.duration if same else _typed(self.work_s)
         self.demand_s = column("demand_s", "d", 0.0)
         self.unmet_s = column("unmet_s", "d", 0.0)
         self.swap_s = column("swap_s", "d", 0.0)
@@ -528,7 +587,7 @@ class Simulation:
         from simdc.engine.chunks import Chunks
 
         path = Path(path)
-        self.chunks = chunks = Chunks(len(self.submit))
+        self.chunks = chunks = Chunks(len(self.inputs))
         self.stream_path = path.with_name(path.name + ".instances.parquet")
         self.timeseries.stream(path.with_name(path.name + ".timeseries.parquet"), self.name)
         # the state written before the general engine's own (__init__'s lists), chunked;
@@ -540,6 +599,59 @@ class Simulation:
                                         ("end_s", "d", float("nan")), ("kills", "q", 0), ("restarts", "q", 0),
                                         ("streak", "q", 0), ("free_at_failure", "d", float("nan"))):
             setattr(self, name, chunks.column(name, typecode, default))
+
+    def _stream_inputs(self) -> None:
+        """A windowed streamed run (``windowed``): what the engine reads per instance
+        (its footprints, times, sizes, intensities, kind, copy and whether it fits
+        anywhere) in chunked columns (:meth:`~simdc.engine.chunks.Chunks.inputs`), each
+        chunk's computed from its rows of the workload as it opens and let go with it.
+        The footprints' start latencies are drawn chunk by chunk, in chunk order, from a
+        stream made as the whole run's was: the same draws (numpy's draws split across
+        calls are those of one call)."""
+        platform, inputs, catalogue = self.platform, self.inputs, self.image_catalogue
+        draws = stream(self.seed, f"start:{self.name}")
+        whole = footprints(platform, inputs.iloc[:0], draws)  # which fields there are, which share an array
+        shared: dict[int, str] = {}
+        named: dict[str, str] = {}  # field: its column
+        typecodes: dict[str, str] = {}
+        for field in fields(whole):
+            values = getattr(whole, field.name)
+            if values is None:
+                continue
+            if id(values) not in shared:
+                shared[id(values)] = f"fp_{field.name}"
+                typecodes[f"fp_{field.name}"] = "q" if values.dtype.kind in "iu" else "d"
+            named[field.name] = shared[id(values)]
+        scaled, max_cpu, max_mem = self.work_scaled, self.max_cpu_cap, self.max_mem_cap
+        typecodes.update(submit="d", duration="d", membw="d", io="d", copy_gib="d", batch="?", too_big="?")
+        if scaled:
+            typecodes["work_s"] = "d"
+
+        def fill(lo: int, hi: int) -> dict[str, np.ndarray]:
+            rows = inputs.iloc[lo:hi]
+            part = footprints(platform, rows, draws)
+            out = {column: getattr(part, field) for field, column in named.items()}
+            duration = rows["duration_s"].to_numpy(float)
+            out.update(submit=rows["submit_s"].to_numpy(float), duration=duration,
+                       batch=(rows["kind"] == "batch").to_numpy(),
+                       copy_gib=image_needs(platform, rows["image"].fillna("").astype(str), catalogue)[1],
+                       too_big=~fits(0.0, 0.0, part.book_cpu, part.book_mem_gib, max_cpu, max_mem))
+            for name, column in (("membw", "membw_intensity"), ("io", "io_intensity")):
+                if column in rows:
+                    out[name] = rows[column].to_numpy(float)
+            if scaled:
+                out["work_s"] = duration * virtualisation(platform, rows).work_factor
+            return out
+
+        views = self.chunks.inputs(typecodes, fill)
+        array_of = self.chunks.array
+        self.fp = replace(whole, **{field: array_of(column) for field, column in named.items()})
+        self.submit, self.duration, self.membw, self.io = (views[name]
+                                                           for name in ("submit", "duration", "membw", "io"))
+        self.work_s = views["work_s"] if scaled else self.duration
+        self.batch, self.copy_gib, self.too_big = views["batch"], views["copy_gib"], views["too_big"]
+        self.start_s, self.book_cpu, self.book_mem, self.cpu_cap, self.mem_cap, self.weight = (
+            views[named[field]] for field in ("start_s", "book_cpu", "book_mem_gib", "cpu_cap", "mem_cap", "weight"))
 
     _FINAL = (COMPLETED, REJECTED, KILLED, FAILED, EVICTED)
 
@@ -653,8 +765,9 @@ class Simulation:
             source = booked if self.booked_arrays is None else self.booked_arrays
             self.placer = Placer(self.placement_policy, self.policy_args["weights"], hosts, source.cpu, source.mem,
                                  self.book_cpu, self.book_mem, self.max_starts,
-                                 few_sizes(fp.book_cpu, fp.book_mem_gib) and self.recommender is None,
-                                 any_size=self.recommender is not None)
+                                 (self.bookings_few if self.windowed else few_sizes(fp.book_cpu, fp.book_mem_gib))
+                                 and self.recommender is None,
+                                 any_size=self.recommender is not None, smallest=self.smallest_booking)
             if self.booked_arrays is not None:
                 self.booked_arrays.placer = self.placer
             elif self.placer.tracks or self.max_starts is not None:
@@ -1192,6 +1305,10 @@ class Simulation:
         any load, which a capacity planner must tell apart from a rejection under load;
         and what admission booked, and a VM's size."""
         fp = self.fp
+        if self.chunks is not None:  # the chunk's rows, copied: its memory is let go after
+            fp = replace(fp, **{field.name: np.array(getattr(fp, field.name)[lo:hi]) for field in fields(fp)
+                                if getattr(fp, field.name) is not None})
+            lo, hi = 0, None
         table["unplaceable"] = fits_nowhere(fp.book_cpu[lo:hi], fp.book_mem_gib[lo:hi], self.cpu_caps, self.mem_caps)
         # What admission counted against a host (cores; GiB with the overhead): a VM's size, a
         # container's request, recommendation (its last submission's) or usage percentile.

@@ -57,7 +57,8 @@ NOISE_WINDOW_S = 300.0
 #   1-h and the 1-day figure, which one cosine cannot both hold).
 # - memory, traces/bitbrains_rnd/2013-7/*.csv.gz ("Memory usage [KB]" of 20 VMs, rows in
 #   time order): medians 0.537, 0.158, 0.112. w_day = 0.13, w_block = 0.55: ρ_z = 0.63,
-#   0.13, 0.13 for the body, which the rare peaks below (white) dilute to about 0.54 (the 1-h figure's IQR over VMs is 0.03-0.61: no single block length fits all).
+#   0.13, 0.13 for the body, which the rare peaks below (white) dilute to about 0.54 (the
+#   1-h figure's IQR over VMs is 0.03-0.61: no single block length fits all).
 USAGE_BLOCK_WINDOWS = 12
 CPU_WEIGHTS = (0.32, 0.06)  # (w_day, w_block); w_white = 1 − both
 MEMORY_WEIGHTS = (0.13, 0.55)
@@ -329,7 +330,8 @@ class SyntheticUsage:
                 log_mean = log_mean + np.log1p(self.peak_bits / 2048 * (self.peak - 1))
             self.coef[stream] = (each, amp, each * own * math.sqrt(w_block),
                                  each * own * math.sqrt(1 - w_day - w_block), each * common, -log_mean)
-        self.sigma_cpu, self.sigma_mem = float(np.max(self.coef[1][0], initial=0)), float(np.max(self.coef[2][0], initial=0))
+        self.sigma_cpu = float(np.max(self.coef[1][0], initial=0))
+        self.sigma_mem = float(np.max(self.coef[2][0], initial=0))
         # What the usage step reads per instance, one row each, so that it gathers once:
         # phase, offset, then (amp, block, white, common, log mean) for CPU and for memory, peak.
         self._table = np.column_stack([self.phase, self.offset, *self.coef[1][1:], *self.coef[2][1:], self.peak])

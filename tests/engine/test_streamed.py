@@ -7,6 +7,7 @@ alive at once must not grow with the run's length."""
 from __future__ import annotations
 
 import math
+import re
 import struct
 from dataclasses import replace
 
@@ -38,7 +39,9 @@ EVERYTHING = {
     "simulation.duration_s": 4 * 3600,
     "host": None,
     "cluster.hosts": [{"cpu_cores": 16, "memory_gib": 32, "reserved_memory_gib": 2, "count": 3, "image_cache_gib": 2}],
-    "platform.container": {"admission": "requests", "overcommit": 1.5},
+    # overcommitted 2x: usage never exceeds a container's request (it is clipped at the size),
+    # so only booking more than the host holds lets bursts meet and OOM-kill
+    "platform.container": {"admission": "requests", "overcommit": 2.0},
     "placement": {"when_full": "queue", "max_wait_s": 300},
     "faults": {"host_mtbf_s": 20000, "host_repair_s": 600, "kernel_mtbf_s": 40000, "on_failure": "resubmit",
                "host_failures": [[1, 3000.0]]},
@@ -93,15 +96,24 @@ def small_chunks(monkeypatch):
     return made
 
 
+# start latencies of every form (the streamed run draws them chunk by chunk); a list of
+# samples is drawn for the whole run at once (Simulation.windowed)
+STARTS = [{"median": 20, "p95": 90}, {"mean": 15}, 12.5, {"cdf": [[2, 0], [10, 0.6], [60, 1]]}, [3.0, 8.0, 40.0]]
+
+
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), name=st.sampled_from(["vm", "container"]),
-       max_wait_s=st.sampled_from([60, 300, 1200]))
-def test_a_streamed_run_writes_the_rows_of_the_run_in_memory(small_chunks, tmp_path_factory, seed, name, max_wait_s):
-    config = config_of(seed, {"placement.max_wait_s": max_wait_s})
+       max_wait_s=st.sampled_from([60, 300, 1200]), start=st.sampled_from(STARTS))
+def test_a_streamed_run_writes_the_rows_of_the_run_in_memory(small_chunks, tmp_path_factory, seed, name, max_wait_s,
+                                                              start):
+    key = "platform.vm.boot_s" if name == "vm" else "platform.container.start_s"
+    config = config_of(seed, {"placement.max_wait_s": max_wait_s, key: start})
     path = tmp_path_factory.mktemp("streamed") / "run"
     held, streamed = runs(config, name, path)
     assert held.lane == streamed.lane == "general"
     chunks = small_chunks[-1]
+    # the inputs came with the chunks (computed as each opened), but for a list of samples
+    assert ("fp_book_cpu" in chunks.columns) == (not isinstance(start, list))
     assert chunks.count == math.ceil(len(held.instances) / 16) and chunks.freed == chunks.count
     file = pq.ParquetFile(f"{path}.instances.parquet")  # in row order, row groups of 50 rows across chunks
     sizes = [file.metadata.row_group(k).num_rows for k in range(file.num_row_groups)]
@@ -143,6 +155,75 @@ def test_live_chunks_do_not_grow_with_the_run(small_chunks, tmp_path):
     (short_live, short_count), (long_live, long_count) = most[6], most[24]
     assert long_count > 3.5 * short_count
     assert long_live <= 1.5 * short_live
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), name=st.sampled_from(["vm", "container"]), start=st.sampled_from(STARTS[:4]),
+       cuts=st.lists(st.integers(0, 300), max_size=6))
+def test_footprints_drawn_window_by_window_are_the_whole_runs(seed, name, start, cuts):
+    """Same seed, same draws: a streamed run's footprints, computed a chunk of rows at a
+    time from one stream (Simulation._stream_inputs), are the whole run's to the bit,
+    however the rows are cut, for every start latency but a list of samples."""
+    from simdc.engine.rules import footprints
+    from simdc.random import stream
+
+    key = "platform.vm.boot_s" if name == "vm" else "platform.container.start_s"
+    config = config_of(seed % 1000, {key: start, "workload.synthetic.sizes": [
+        {"cpu_cores": 2, "memory_gib": 4, "weight": 1}, {"cpu_cores": 3, "memory_gib": 7, "weight": 1}]})
+    instances = load_workload(config.workload, config.simulation.duration_s, seed).instances
+    platform = config.platform[name]
+    whole = footprints(platform, instances, stream(seed, "start:x"))
+    draws, parts = stream(seed, "start:x"), []
+    bounds = sorted({0, len(instances), *(min(cut, len(instances)) for cut in cuts)})
+    for lo, hi in zip(bounds, bounds[1:]):
+        parts.append(footprints(platform, instances.iloc[lo:hi], draws))
+    for field in ("book_cpu", "book_mem_gib", "start_s", "weight", "cpu_cap", "mem_cap", "mem_limit",
+                  "mem_request", "priority"):
+        joined = np.concatenate([getattr(part, field) for part in parts])
+        assert joined.tobytes() == getattr(whole, field).tobytes(), field
+
+
+def test_the_engine_holds_little_per_instance_for_the_whole_run(tmp_path, monkeypatch):
+    """What a streamed run holds for the whole run, counted (tracemalloc) as its handlers
+    start: the per-instance inputs came with the chunks, so a run four times as long
+    holds a few bytes more an instance (the images each needs, a VM's presented usage and
+    its clip: 8 B each), where the run in memory holds well over 100 B more (its inputs
+    and state)."""
+    import tracemalloc
+
+    from simdc.engine.handlers import GeneralLane
+
+    held = {}
+    original = GeneralLane.run
+
+    def run(self):
+        held[self.sim.chunks is not None] = tracemalloc.get_traced_memory()[0]
+        return original(self)
+
+    monkeypatch.setattr(GeneralLane, "run", run)
+    for name in ("vm", "container"):
+        grew = {}
+        for hours in (6, 24):
+            config = config_of(5, {"simulation.duration_s": hours * 3600})
+            sim = config.simulation
+            workload = load_workload(config.workload, sim.duration_s, sim.seed)
+            args = dict(duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=sim.seed,
+                        usage=workload.usage, placement=config.placement, lane="general",
+                        images={image.name: image for image in config.images}, registry=config.registry,
+                        faults=config.faults, sizes=workload.sizes)
+            for streamed in (False, True):
+                tracemalloc.start()
+                before = tracemalloc.get_traced_memory()[0]
+                run_platform(name, config.platform[name], config.fleet, workload.instances,
+                             stream_to=tmp_path / f"{name}{hours}" if streamed else None, **args)
+                tracemalloc.stop()
+                grew[hours, streamed] = held[streamed] - before
+            grew[hours] = len(workload.instances)
+        added = grew[24] - grew[6]
+        assert added > 3000
+        per_instance = {streamed: (grew[24, streamed] - grew[6, streamed]) / added for streamed in (False, True)}
+        assert per_instance[True] <= 32, (name, per_instance)  # a VM's presented usage and its clip: 16 B
+        assert per_instance[False] >= 100, (name, per_instance)
 
 
 def test_a_spilled_simulate_streams_and_equals_the_run_in_memory(small_chunks):
@@ -190,7 +271,9 @@ def test_the_budget_estimates_the_streamed_run_and_refuses_only_what_even_that_e
     with pytest.raises(TooBigError) as refused:
         budget.check(config, available=int(found.spilled_bytes) - 1, spill=None)
     [line] = refused.value.problems
-    assert f"about {found.spilled_bytes / 2**30:,.1f} GiB even with its tables written to disk" in line
+    # (as many digits as tell the need from what is available: budget._gib)
+    said = re.search(r"about ([\d,.]+) GiB even with its tables written to disk", line)
+    assert said and abs(float(said[1].replace(",", "")) - found.spilled_bytes / 2**30) < 0.05, line
     for changes in ({"faults": None, "workload.synthetic.batch_fraction": 0.0, "workload.synthetic.images": None,
                      "images": None},  # the fast lane may run it
                     {"maintenance": {"drains": [[0, 600.0]]}}):  # drains keep rows in memory
@@ -242,7 +325,7 @@ SUMMARY_VARIANTS = {
     "reject": {"placement": {"when_full": "reject"}},
     "unplaceable_cost": {
         "workload.synthetic.sizes": [*MINIMAL["workload"]["synthetic"]["sizes"],
-                                     {"cpu_cores": 30, "memory_gib": 8, "weight": 0.3}],
+                                     {"cpu_cores": 40, "memory_gib": 8, "weight": 0.3}],  # > 2 x 16 cores
         "cost": {"price_per_kwh": 0.2, "carbon_intensity_gco2_per_kwh": 300,
                  "licence_per_hour": {"vm": 0.1, "container": 0.02}},
     },
