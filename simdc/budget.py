@@ -77,7 +77,8 @@ BASE_BYTES = 200 * MIB
 # B; tracemalloc counts at most ~585 B (tests/test_budget.py). Rounded up to stay above a
 # spilled run's per instance (BYTES_PER_INSTANCE_SPILLED, one platform at a time) for two
 # platforms, so that a run too big in memory may still spill. Was 1,000 B.
-BYTES_PER_INSTANCE_PLATFORM = 750
+# + 120 B: half the synthetic usage model's (USAGE_MODEL_BYTES below: two platforms share it)
+BYTES_PER_INSTANCE_PLATFORM = 750 + 120
 BYTES_PER_TIMESERIES_ROW = 300
 BYTES_PER_USAGE_READING = 400
 # A spilled run's own cost: a row group of up to 250,000 rows (simdc.experiment.SPILL_ROWS)
@@ -100,7 +101,7 @@ SPILL_BYTES = 256 * MIB
 # benchmarks/memory_per_instance.py (2026-11-30, the general engine's platforms streamed):
 # configs/fleet.toml 1.5 -> 3 arrivals/s 1,237 B an instance, both platforms on the fast
 # lane (one host, 2.3 -> 4.6/s) 733 B; rounded up from the larger. Was 1,800 B.
-BYTES_PER_INSTANCE_SPILLED = 1400
+BYTES_PER_INSTANCE_SPILLED = 1400 + 240  # + the synthetic usage model's (USAGE_MODEL_BYTES)
 # A streamed run's peak per instance (a spilled run on the general engine: its per-instance
 # state in chunks let go as instances end, its instance rows and timeseries written as it
 # goes, its summary gathered from the rows as they are written: simdc.engine.chunks,
@@ -113,7 +114,7 @@ BYTES_PER_INSTANCE_SPILLED = 1400
 # --month-days 1|2 --spill, 2026-11-30): 718 -> 1,026 MiB, 374 B (benchmarks/README.md,
 # "Inputs in the chunks"; was 798 -> 1,242 MiB, 539 B, before the inputs were
 # chunked); rounded up by 15 %. Was 560 B.
-BYTES_PER_INSTANCE_STREAMED = 430
+BYTES_PER_INSTANCE_STREAMED = 430 + 240  # + the synthetic usage model's (USAGE_MODEL_BYTES)
 # The chunks alive at once in a streamed run (simdc.engine.chunks): every chunk with an
 # instance still alive, counted as at most 1,531 chunks of 512 rows on the container
 # platform of the same run at 2 days (a chunk waits for its longest-lived instance:
@@ -122,6 +123,15 @@ BYTES_PER_INSTANCE_STREAMED = 430
 # (44 columns' items summed, capacity study): 1,531 × 512 × 331 B / 1,000 hosts = 259 KB
 # a host (was 182 KB); rounded up. Was 256 KiB.
 BYTES_PER_HOST_STREAMED = 384 * 1024
+# The synthetic usage model's per-instance constants, held for the whole run and shared
+# by the platforms (simdc.workload.usage.SyntheticUsage, when usage varies): 13 columns
+# read by the usage step, two σ, the hour blocks' memo, means and sizes: 176 B counted by
+# tracemalloc at its build over 20,000 instances (2026-11-30, after the model was
+# recalibrated), ~210 B once a run has read it (its start factors, a VM platform's
+# scaled CPU); rounded up. The measurements behind the constants above were made before
+# the recalibration, when the model held ~50 B an instance: each now adds this (a run in
+# memory half of it per platform), trace runs included (an over-estimate for them).
+USAGE_MODEL_BYTES = 240
 AVAILABLE_ENV = "SIMDC_AVAILABLE_BYTES"
 
 

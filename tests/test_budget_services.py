@@ -62,8 +62,8 @@ def test_replica_rows_are_every_service_slot_per_version_on_every_platform(specs
 
 def test_an_absurd_replica_count_is_refused_before_the_run_in_one_line(monkeypatch, tmp_path):
     """20 services of 10,000 replicas with 5 releases: 20 × 6 × 20,008 slots, 2.4 M rows
-    per platform: 3.6 GB at 750 B each (BYTES_PER_INSTANCE_PLATFORM) for two platforms,
-    3.5 GiB with the base; refused on a machine with 2 GiB free."""
+    per platform: at BYTES_PER_INSTANCE_PLATFORM each for two platforms,
+    about 4 GiB with the base; refused on a machine with 2 GiB free."""
     cfg = config([service(k, 10_000, 5) for k in range(20)])
     rows = 20 * 6 * 20_008
     with pytest.raises(TooBigError, match=re.escape(f"{rows:,} services' replica rows × 2); the machine has 2.0 GiB "
