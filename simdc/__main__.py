@@ -83,10 +83,30 @@ def main() -> None:
         if done.code == INTERRUPTED_EXIT_CODE:  # the command said "interrupted" and cleaned up
             _ignore_interrupts()
         raise
+    except BaseException as err:
+        # a Ctrl-C while a class is made (say, a module's dataclass as it is imported) comes
+        # back wrapped: Python 3.11 raises RuntimeError("Error calling __set_name__ ...")
+        # from the KeyboardInterrupt (typeobject.c, type_new_set_names)
+        if not _caused_by_interrupt(err):
+            raise
+        print("interrupted", file=sys.stderr)
+        _ignore_interrupts()
+        sys.exit(INTERRUPTED_EXIT_CODE)
     finally:
         if _loading:  # the command ended (or never ran: --help, a usage error) before loaded()
             _loading = False
             gc.enable()
+
+
+def _caused_by_interrupt(err: BaseException) -> bool:
+    """Whether ``err`` is, or was raised from or during, a KeyboardInterrupt."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def loaded() -> None:

@@ -60,3 +60,31 @@ def test_an_interrupt_at_any_point_is_one_line_and_exit_130(entry, milestone, tm
     code, said = _interrupted_at(_entry_points()[entry], milestone, tmp_path)
     assert code == 130, (code, said)
     assert len(said) == 1 and said[0].startswith("interrupted"), said
+
+
+def test_an_interrupt_wrapped_by_python_is_said_as_an_interrupt(monkeypatch, capsys):
+    """Python 3.11 wraps a KeyboardInterrupt raised while a class is made (a dataclass of a
+    module being imported) in a RuntimeError: main() still says "interrupted" and exits
+    130; another error keeps its traceback."""
+    import simdc.__main__ as entry
+    import simdc.cli
+
+    def wrapped(*args, **kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise RuntimeError("Error calling __set_name__ on 'Field' instance") from interrupt
+
+    monkeypatch.setattr(simdc.cli, "app", wrapped)
+    monkeypatch.setattr(entry, "_ignore_interrupts", lambda: None)
+    with pytest.raises(SystemExit) as done:
+        entry.main()
+    assert done.value.code == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["interrupted"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(simdc.cli, "app", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        entry.main()
