@@ -532,7 +532,8 @@ class Lane:
 
     # -- the handlers, the only ones of both lanes: each takes the event's time and value
     def on_end(self, clock: float, i: int) -> None:
-        """``i``'s lifetime is over: it leaves its host, completed (:meth:`finish`), unless
+        """``i``'s lifetime is over: it leaves its host, completed (:meth:`take_off`, then
+        its booking: :meth:`leave`; the queue takes the room), unless
         it is backing off after an OOM kill: then its work was not done, and it ends
         ``oom_killed`` (Kubernetes shows such a pod in CrashLoopBackOff, its container's
         last state Terminated with reason OOMKilled; it never succeeded)."""
@@ -562,8 +563,10 @@ class Lane:
             if self.queue:
                 self.drain(clock, clock)
             return
-        if was == RUNNING or was == STARTING:
-            self.finish(i, clock)
+        if was == RUNNING or was == STARTING:  # completed: off its host, then its booking
+            j = self.host_of[i]
+            self.take_off(i, j, clock)
+            self.leave(i, j, clock, clock, COMPLETED)
         elif was == BACKOFF:  # on its host (booked), neither running nor starting
             j = self.host_of[i]
             self.take_off(i, j, clock)
@@ -571,13 +574,6 @@ class Lane:
         elif was == QUEUED:  # resubmitted after a failure (or a drain), its time is up before it ran again
             self.state[i] = FAILED if self.sim.failure_kills[i] else EVICTED
             self.end_s[i] = clock
-
-    def finish(self, i: int, clock: float) -> None:
-        """``i`` leaves its host at ``clock``, completed (:meth:`take_off`, then its
-        booking: :meth:`leave`); the queue takes the room."""
-        j = self.host_of[i]
-        self.take_off(i, j, clock)
-        self.leave(i, j, clock, clock, COMPLETED)
 
     def take_off(self, i: int, j: int, now: float, lost: bool = False) -> None:
         """``i`` leaves host ``j``'s running set at ``now`` (the mode's :meth:`stop`: its
@@ -871,10 +867,20 @@ class GeneralLane(Lane):
     :class:`Simulation`'s methods, which schedule on the same heap
     (:meth:`Simulation.run`)."""
 
-    __slots__ = ()
+    # the simulation's per-host and per-instance state the per-event paths read, bound
+    # once (an attribute of the simulation is a lookup more at every event)
+    __slots__ = ("hosts", "needs", "caches", "stay_s", "resident_s", "pull_s", "unpack_s", "first_boot_s",
+                 "copy_gib", "mover", "run_on")
 
     arrays = True  # note_no_host reads them
     pauses_collector = False  # SimPy processes and pulls make cycles (Lane.pauses_collector)
+
+    def __init__(self, sim: FastLane) -> None:
+        super().__init__(sim)
+        self.hosts, self.needs, self.caches, self.mover = sim.hosts, sim.needs, sim.caches, sim.mover
+        self.stay_s, self.resident_s, self.copy_gib = sim.stay_s, sim.resident_s, sim.copy_gib
+        self.pull_s, self.unpack_s, self.first_boot_s = sim.pull_s, sim.unpack_s, sim.first_boot_s
+        self.run_on = sim._run_on
 
     def begin(self) -> None:
         sim = self.sim
@@ -890,20 +896,21 @@ class GeneralLane(Lane):
             sim.services.start()
 
     def book(self, i: int, j: int, now: float) -> None:
-        sim = self.sim
-        sim.hosts[j].book(now, self.book_cpu[i], self.book_mem[i])
-        if sim.needs[i]:  # the image stays on the host while the instance does
-            sim.caches[j].pin(digest for digest, _ in sim.needs[i])
-        sim.stay_s[i] = now
+        self.hosts[j].book(now, self.book_cpu[i], self.book_mem[i])
+        needs = self.needs[i]
+        if needs:  # the image stays on the host while the instance does
+            self.caches[j].pin(needs)
+        self.stay_s[i] = now
 
     def release(self, i: int, j: int, now: float) -> None:
-        sim = self.sim
-        if sim.mover is not None and i in sim.mover.moving:  # gone before its move's switch
-            sim.mover.left(i, now)
-        sim.hosts[j].release(now, self.book_cpu[i], self.book_mem[i])
-        sim.resident_s[i] += now - sim.stay_s[i]
-        if sim.needs[i]:
-            sim.caches[j].unpin(digest for digest, _ in sim.needs[i])
+        mover = self.mover
+        if mover is not None and i in mover.moving:  # gone before its move's switch
+            mover.left(i, now)
+        self.hosts[j].release(now, self.book_cpu[i], self.book_mem[i])
+        self.resident_s[i] += now - self.stay_s[i]
+        needs = self.needs[i]
+        if needs:
+            self.caches[j].unpin(needs)
 
     def note_no_host(self, i: int) -> None:
         self.free_at_failure[i] = self.sim.booked_arrays.free_mem_gib(self.sim.mem_caps)
@@ -912,10 +919,25 @@ class GeneralLane(Lane):
         self.sim._collect_running()
 
     def start_delay(self, i: int, j: int) -> float | None:
-        return self.sim._start_delay(i, j)
+        """Seconds until ``i``, starting on host ``j``, runs: copying the VM's disk
+        (:meth:`Simulation._copy_s`), then booting or starting; None when layers of its
+        image are missing, which a pull (:meth:`Simulation._pull`) fetches first and
+        then starts it."""
+        needs = self.needs[i]
+        if needs:
+            cache = self.caches[j]
+            if not cache.use(needs):
+                self.sim._pull(i, self.hosts[j], cache)
+                return None
+        copy_s = self.sim._copy_s(i) if self.copy_gib[i] else 0.0
+        start_s = self.start_s[i]
+        pull_s = self.pull_s
+        if pull_s[i] != pull_s[i]:  # NaN: not started before, the first start's phases
+            pull_s[i], self.unpack_s[i], self.first_boot_s[i] = 0.0, copy_s, start_s
+        return copy_s + start_s
 
     def start(self, i: int, j: int, now: float, clock: float) -> None:
-        self.sim._run_on(i, self.sim.hosts[j], now)
+        self.run_on(i, self.hosts[j], now)
 
     def stop(self, i: int, j: int, now: float) -> None:
         sim = self.sim

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 
 
 class LayerCache:
@@ -15,7 +15,7 @@ class LayerCache:
     def __init__(self, capacity_gib: float):
         self.capacity_gib = capacity_gib
         self.layers: OrderedDict[str, float] = OrderedDict()  # digest -> GiB, LRU first
-        self.pins: Counter[str] = Counter()
+        self.pins: dict[str, int] = {}  # digest -> instances on the host using it (none: absent)
         self.used_gib = 0.0
         self.lookups = 0
         self.hits = 0
@@ -48,7 +48,7 @@ class LayerCache:
             self.touch(digest)
             return
         if self.used_gib + size_gib > self.capacity_gib:
-            for victim in [d for d in self.layers if not self.pins[d]]:
+            for victim in [d for d in self.layers if d not in self.pins]:
                 self.used_gib -= self.layers.pop(victim)
                 self.evictions += 1
                 if self.used_gib + size_gib <= self.capacity_gib:
@@ -56,12 +56,19 @@ class LayerCache:
         self.layers[digest] = size_gib
         self.used_gib += size_gib
 
-    def pin(self, digests) -> None:
-        for digest in digests:
-            self.pins[digest] += 1
+    def pin(self, needs: list[tuple[str, float]]) -> None:
+        """One more instance uses every layer of ``needs`` (``(digest, GiB)`` pairs, as
+        :meth:`use` takes them): none of them is evicted while it does."""
+        pins = self.pins
+        for digest, _ in needs:
+            pins[digest] = pins.get(digest, 0) + 1
 
-    def unpin(self, digests) -> None:
-        for digest in digests:
-            self.pins[digest] -= 1
-            if self.pins[digest] <= 0:
-                del self.pins[digest]
+    def unpin(self, needs: list[tuple[str, float]]) -> None:
+        """An instance that used every layer of ``needs`` (:meth:`pin`) no longer does."""
+        pins = self.pins
+        for digest, _ in needs:
+            count = pins.get(digest, 0) - 1
+            if count > 0:
+                pins[digest] = count
+            else:
+                pins.pop(digest, None)

@@ -320,7 +320,7 @@ class Mover:
         sim.host_of[i] = target.index
         sim.stay_s[i] = now
         if sim.needs[i]:
-            sim.caches[target.index].pin(digest for digest, _ in sim.needs[i])
+            sim.caches[target.index].pin(sim.needs[i])
         sim.state[i] = STARTING
         sim.booked.start(target.index)
         self.carry[i] = (sim.epoch[i], rem, sim.attempt_s[i], now)
@@ -375,7 +375,7 @@ class Mover:
         host.release(now, sim.book_cpu[i], sim.book_mem[i])
         sim.resident_s[i] += now - sim.stay_s[i]
         if sim.needs[i]:
-            sim.caches[host.index].unpin(digest for digest, _ in sim.needs[i])
+            sim.caches[host.index].unpin(sim.needs[i])
         return rem
 
     def resume(self, i: int, now: float, work_s: float, attempt_s: float) -> tuple[float, float]:

@@ -802,22 +802,6 @@ class Simulation:
     def _reject(self, i: int, now: float) -> None:
         self.lane.reject(i, now)
 
-    def _start_delay(self, i: int, j: int) -> float | None:
-        """Seconds until ``i``, starting on host ``j``, runs: copying the VM's disk, then
-        booting or starting (Lane.launch); None when layers of its image are missing,
-        which a pull (:meth:`_pull`) fetches first and then starts it."""
-        needs = self.needs[i]
-        first = self.pull_s[i] != self.pull_s[i]  # NaN: not started before
-        if needs:
-            cache = self.caches[j]
-            if not cache.use(needs):
-                self._pull(i, self.hosts[j], cache)
-                return None
-        copy_s = self._copy_s(i)
-        if first:
-            self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = 0.0, copy_s, self.start_s[i]
-        return copy_s + self.start_s[i]
-
     def _copy_s(self, i: int) -> float:
         """Seconds to write a VM's own copy of its disk image on its host (0: a clone)."""
         gib = self.copy_gib[i]

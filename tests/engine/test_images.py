@@ -163,10 +163,10 @@ def test_lru_never_evicts_a_layer_in_use():
     cache = LayerCache(capacity_gib=2)
     cache.add("a", 1)
     cache.add("b", 1)
-    cache.pin(["a", "b"])
+    cache.pin([("a", 1), ("b", 1)])
     cache.add("c", 1)  # nothing may go: the cache runs over its budget instead
     assert sorted(cache.layers) == ["a", "b", "c"]
-    cache.unpin(["a"])
+    cache.unpin([("a", 1)])
     cache.add("d", 1)
     assert "a" not in cache.layers and "b" in cache.layers
 
