@@ -764,20 +764,18 @@ class Lane:
             services.changed(i)
 
     def on_ready(self, clock: float, value: tuple[int, int]) -> None:
-        """``i`` has started (the attempt of ``epoch``) and runs (:meth:`became_ready`)."""
+        """``i``'s start (or its image pull: :meth:`Simulation._pull_started`) of the
+        attempt of ``epoch`` is over: it runs on its host from ``clock`` (:meth:`ready`),
+        unless it ended, or failed, while starting. A start slot on the host comes free."""
         i, epoch = value
-        if self.state[i] == STARTING and self.epoch[i] == epoch:  # else it ended, or failed, while starting
-            self.became_ready(i, clock)
+        if self.state[i] == STARTING and self.epoch[i] == epoch:
+            j = self.host_of[i]
+            if self.touches:
+                self.touch(j, clock)
+            self.booked.started(j)
+            self.ready(i, j, clock, clock)
             if self.max_starts is not None and self.queue:
                 self.drain(clock, clock)  # a start slot on this host came free
-
-    def became_ready(self, i: int, clock: float) -> None:
-        """``i``'s start (or its image pull) is over; it runs from ``clock``."""
-        j = self.host_of[i]
-        if self.touches:
-            self.touch(j, clock)
-        self.booked.started(j)
-        self.ready(i, j, clock, clock)
 
     def on_give_up(self, clock: float, value: tuple[int, int]) -> None:
         """``i`` waited ``max_wait_s`` in the queue (this wait: ``epoch``, as it was queued)."""

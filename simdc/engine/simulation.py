@@ -912,10 +912,7 @@ class Simulation:
             return  # the host failed while this start was under way
         if self.pull_s[i] != self.pull_s[i]:  # NaN: the first start, whose phases the table splits
             self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = pull.pull_s, pull.unpack_s, self.start_s[i]
-        if self.state[i] == STARTING:
-            self.lane.became_ready(i, now)
-            if self.max_starts is not None and self.queue:
-                self._drain_queue(now)  # a start slot on this host came free
+        self.lane.on_ready(now, (i, pull.epoch))  # running, if still starting (Lane.on_ready)
 
     def _run_on(self, i: int, host: HostState, now: float) -> None:
         """``i`` runs on ``host`` from ``now``: into its running set, with its usage now."""

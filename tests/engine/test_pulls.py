@@ -16,7 +16,6 @@ from pandas.testing import assert_frame_equal
 from simdc.config import validate
 from simdc.engine.handlers import FastLane
 from simdc.engine.rules import MIB_PER_GIB
-from simdc.engine.simulation import STARTING
 
 from .test_kernel import IMAGES, run_in
 
@@ -67,10 +66,7 @@ class SimPyPulls(FastLane):
             return
         if self.pull_s[i] != self.pull_s[i]:
             self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = pull, unpack, self.start_s[i]
-        if self.state[i] == STARTING:
-            self.lane.became_ready(i, env.now)
-            if self.max_starts is not None and self.queue:
-                self._drain_queue(env.now)
+        self.lane.on_ready(env.now, (i, epoch))  # running, if still starting (as became_ready() and a drain were)
 
 
 def pull_config(platform, hosts, net_gbps, registry_gbps, cache_gib, start_s, zipf_s, mtbf_s, max_starts, seed):
