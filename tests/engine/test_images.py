@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 import simdc
@@ -207,3 +209,75 @@ def test_a_cold_restart_after_a_drain_leaves_the_first_starts_phases_as_they_wer
     assert row.pull_s == pytest.approx(0.05 + 500 * 2**20 * 8 / 1e8, rel=1e-9)
     assert row.unpack_s == pytest.approx(1.0, rel=1e-9)
     assert row.queue_s + row.pull_s + row.unpack_s + row.boot_s == pytest.approx(row.first_ready_s - row.submit_s)
+
+
+class _ReferenceCache:
+    """The cache's rules in their plainest form, to hold LayerCache to: an LRU list, and
+    the images in use as a list of needs (a layer is pinned while any of them holds it)."""
+
+    def __init__(self, capacity_gib):
+        self.capacity_gib, self.order, self.size, self.in_use = capacity_gib, [], {}, []
+        self.lookups = self.hits = self.evictions = 0
+
+    def use(self, needs):
+        self.lookups += len(needs)
+        if not all(digest in self.size for digest, _ in needs):
+            return False
+        self.hits += len(needs)
+        for digest, _ in needs:
+            self.order.remove(digest)
+            self.order.append(digest)
+        return True
+
+    def add(self, digest, gib):
+        if digest in self.size:
+            self.order.remove(digest)
+            self.order.append(digest)
+            return
+        pinned = {d for needs in self.in_use for d, _ in needs}
+        for victim in list(self.order):  # oldest use first, pinned ones never
+            if sum(self.size.values()) + gib <= self.capacity_gib:
+                break
+            if victim not in pinned:
+                self.order.remove(victim)
+                del self.size[victim]
+                self.evictions += 1
+        self.order.append(digest)
+        self.size[digest] = gib
+
+
+_LAYERS = {"base": 1.0, "py": 2.0, "node": 1.5, "a": 0.5, "b": 0.5, "c": 3.0}
+_IMAGE_NEEDS = [(("base", 1.0), ("py", 2.0), ("a", 0.5)), (("base", 1.0), ("node", 1.5), ("b", 0.5)),
+                (("c", 3.0),), (("base", 1.0), ("py", 2.0))]
+
+
+@settings(max_examples=60, deadline=None)
+@given(capacity=st.sampled_from([2.0, 4.0, 6.0, 20.0]),
+       ops=st.lists(st.tuples(st.sampled_from(["add", "use", "pin", "unpin"]), st.integers(0, 5)), max_size=60))
+def test_the_cache_follows_lru_with_pins_over_random_operations(capacity, ops):
+    """Over random adds, uses, pins and unpins (an instance's image, as the engine books
+    and releases it), LayerCache keeps the layers, in LRU order, and the counts that the
+    plain reference keeps: pinned layers never evicted, the oldest unpinned first."""
+    cache, ref, pinned = LayerCache(capacity), _ReferenceCache(capacity), []
+    digests = list(_LAYERS)
+    for op, k in ops:
+        if op == "add":
+            digest = digests[k]
+            cache.add(digest, _LAYERS[digest])
+            ref.add(digest, _LAYERS[digest])
+        elif op == "use":
+            needs = _IMAGE_NEEDS[k % len(_IMAGE_NEEDS)]
+            assert cache.use(needs) == ref.use(needs)
+        elif op == "pin":
+            needs = _IMAGE_NEEDS[k % len(_IMAGE_NEEDS)]
+            cache.pin(needs)
+            ref.in_use.append(needs)
+            pinned.append(needs)
+        elif pinned:
+            needs = pinned.pop(k % len(pinned))
+            cache.unpin(needs)
+            ref.in_use.remove(needs)
+        assert list(cache.layers) == ref.order
+        assert (cache.lookups, cache.hits, cache.evictions) == (ref.lookups, ref.hits, ref.evictions)
+        assert cache.used_gib == pytest.approx(sum(ref.size.values()))
+    assert set(cache.pins) == {digest for needs in pinned for digest, _ in needs}
