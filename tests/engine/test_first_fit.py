@@ -94,3 +94,20 @@ def through_a_fifo_queue(fleet, sizes: int, steps) -> None:
             fleet.release(pick)
             while queue and fleet.place(queue[0]):
                 queue.pop(0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(2, 16), st.integers(4, 64)), min_size=2, max_size=8),
+       st.lists(st.tuples(st.integers(0, len(SIZES) - 1), st.integers(1, 12), st.lists(st.integers(0, 10 ** 6),
+                                                                                      max_size=4)), max_size=30),
+       st.booleans())
+def test_first_fit_over_runs_of_one_size_picks_the_plain_scans_host(hosts, jobs, few):
+    """Jobs whose instances come one after another, each of the job's size (the *after*
+    cache's case: a scan starts where the last one of that size stopped), with releases
+    anywhere in the fleet between them (which move that start back)."""
+    fleet = Checked(hosts, SIZES, few)
+    for size, count, releases in jobs:
+        for k in range(count):
+            fleet.place(size)
+            if k < len(releases) and fleet.placed:
+                fleet.release(releases[k])
