@@ -1142,9 +1142,17 @@ class Simulation:
             self._drain_queue(now)
 
     def _fail_all(self, host: HostState, now: float) -> None:
-        rows = range(len(self.state)) if self.chunks is None else range(*self.chunks.live_rows())  # others final
-        victims = [i for i in rows if self.host_of[i] == host.index
-                   and self.state[i] in (STARTING, RUNNING, BACKOFF)] if host.resident else []
+        """Every instance resident on ``host`` (starting, running or in back-off) fails, in
+        row order. The rows ever placed there are found by one vectorised comparison over
+        ``host_of`` (a view of its memory, no copy): a Python test per row cost ~30 ns a row
+        per failure, and rows and failures both grow with the fleet."""
+        if not host.resident:
+            return
+        lo, hi = (0, len(self.state)) if self.chunks is None else self.chunks.live_rows()  # others final
+        placed = np.frombuffer(self.host_of, dtype=np.int64)[lo:hi]
+        state = self.state
+        victims = [i for i in (np.flatnonzero(placed == host.index) + lo).tolist()
+                   if state[i] in (STARTING, RUNNING, BACKOFF)]
         for i in victims:
             self._fail(i, now)
 
