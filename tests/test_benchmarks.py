@@ -165,3 +165,21 @@ def test_compare_tables_flags_a_moved_count_and_passes_last_bit_float_difference
     moved = base.assign(placed=base.placed + (np.arange(20) == 7))
     assert compare_tables.compare(ref, dumped("moved", moved)) == 1
     assert "placed: not float, differs" in capsys.readouterr().out
+
+
+def test_placement_replay_gives_every_pick_of_the_run_and_catches_one_that_differs():
+    """benchmarks/placement_replay.py: a fresh ScoredPlacer fed the run's changes in order
+    picks the host the run picked at every placement (the placer's picks depend on the
+    bookings alone); a recording with one pick altered is refused."""
+    replay = _load("placement_replay")
+    recordings = replay.record(8, 0.4)
+    assert len(recordings) == 2  # a placer per platform
+    for recording in recordings:
+        calls = recording["calls"]
+        assert sum(call[0] == replay.PLACE for call in calls) > 50
+        assert sum(call[0] == replay.CHANGE for call in calls) > 50
+        replay.replay(recording)
+        k = next(n for n, call in enumerate(calls) if call[0] == replay.PLACE and call[2] >= 0)
+        calls[k] = (*calls[k][:2], (calls[k][2] + 1) % 8, *calls[k][3:])
+        with pytest.raises(SystemExit, match="1 picks differ"):
+            replay.replay(recording)

@@ -171,3 +171,43 @@ def test_idle_hosts_switched_off_still_draw_while_rebooting_or_in_maintenance():
     assert energy_j[("vm", 0)] == 0.0
     for platform in ("vm", "container"):
         assert energy_j[(platform, 1)] == pytest.approx(IDLE_W * 300.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("platform", ["container", "container_in_vm", "vm"])
+def test_a_failure_strikes_exactly_the_instances_resident_on_its_machines(platform, monkeypatch):
+    """Every failure of a machine fails, in row order, exactly the rows whose host is that
+    machine and that are starting, running or in back-off then, each once: checked
+    against a plain scan of every row (what the engine did before it looked the rows up
+    in one vectorised comparison), on a fleet of several machines (per physical host
+    with containers in node VMs)."""
+    from simdc.engine import simulation
+
+    struck: list[tuple[list[int], list[int]]] = []  # (rows the plain scan finds, rows failed)
+    fail_all, fail = simulation.Simulation._fail_all, simulation.Simulation._fail
+    failed: list[int] = []
+
+    def scanned(self, host, now):
+        resident = [i for i in range(len(self.state)) if self.host_of[i] == host.index
+                    and self.state[i] in (simulation.STARTING, simulation.RUNNING, simulation.BACKOFF)]
+        failed.clear()
+        fail_all(self, host, now)
+        struck.append((resident, list(failed)))
+
+    def counted(self, i, now):
+        failed.append(i)
+        fail(self, i, now)
+
+    monkeypatch.setattr(simulation.Simulation, "_fail_all", scanned)
+    monkeypatch.setattr(simulation.Simulation, "_fail", counted)
+    simdc.simulate(validate({
+        "simulation": {"duration_s": 6 * 3600.0, "seed": 5, "platforms": [platform], "sample_every_s": 600},
+        "cluster": {"hosts": [{"cpu_cores": 16, "memory_gib": 64, "count": 6}]},
+        "faults": {"host_mtbf_s": 20000, "host_repair_s": 900, "kernel_mtbf_s": 30000, "kernel_repair_s": 60,
+                   "on_failure": "resubmit"},
+        "workload": {"synthetic": {"arrival_rate_per_s": 0.1, "lifetime_s": {"median": 900, "p95": 7200},
+                                   "sizes": [{"cpu_cores": 1, "memory_gib": 2, "weight": 2},
+                                             {"cpu_cores": 4, "memory_gib": 8, "weight": 1}]}},
+    }))
+    assert sum(len(resident) > 1 for resident, _ in struck) >= 3  # the config reaches failures with victims
+    for resident, rows in struck:
+        assert rows == resident
