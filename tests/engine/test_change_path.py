@@ -6,7 +6,10 @@ method as it was (main 5210a68): the oracle. A host's sorted intensities are two
 lists (floats, instances) instead of one list of ``(intensity, instance)`` tuples kept
 with ``insort``: the oracle is the tuple list. ``_reshare_all_interfering`` settles and
 shares every slot of an interfering host in one pass: the oracle is ``settle`` then
-``_share_short``, the two passes it replaces."""
+``_share_short``, the two passes it replaces. ``book``, ``release``, ``add``, ``remove``,
+``rebalance``, ``_rebalance_state``, ``_reshare_interference`` and ``_settle_slot`` as they
+were at main 25b4332 (before the eleventh session trimmed them) are copied below as
+``old_*`` functions of the host: the oracle of the whole change path."""
 
 from __future__ import annotations
 
