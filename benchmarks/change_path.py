@@ -3,6 +3,12 @@ study's change path"): µs per call, best of 7, on one host or one placer.
 
     python benchmarks/change_path.py fallback   # settle + _share_short vs _reshare_all_interfering
     python benchmarks/change_path.py rescore    # ScoredPlacer._rescore_each vs _rescore, by changed hosts
+    python benchmarks/change_path.py cycle      # µs per change: a start (book, add, rebalance) or a stop
+                                                # (remove, rebalance, release) on a host of 18-24 slots
+
+``cycle`` times whatever simdc is imported: run it with ``PYTHONPATH=DIR`` (another
+commit, unpacked) and without, alternately (benchmarks/README.md, "Host change path,
+eleventh session").
 """
 
 from __future__ import annotations
@@ -47,6 +53,39 @@ def fallback() -> None:
         print(f"{n:3d} slots: settle + _share_short {old:6.1f} µs, one pass {new:6.1f} µs")
 
 
+def cycle(changes: int = 20000) -> None:
+    """Starts and stops on one interfering host (VM, then container) holding 18-24
+    instances, as the capacity study's hosts do once full: µs per change, best of 7."""
+    import random
+
+    from simdc.engine.host import FleetFigures
+
+    def run(vm: bool) -> float:
+        spec = HostSpec(cpu_cores=64, memory_gib=256, reserved_memory_gib=8)
+        host = HostState(0, spec, 64.0, 248.0, overhead_gib=0.1, vm=vm, membw_sensitivity=0.47, io_sensitivity=0.3)
+        FleetFigures.attach([host])
+        rng, slot_of, now, live = random.Random(1), [-1] * changes, 0.0, []
+        start = timeit.default_timer()
+        for i in range(changes):
+            now += rng.random()
+            if len(live) < 18 or (len(live) < 24 and rng.random() < 0.5):
+                host.book(now, 2.0, 4.0)
+                now += rng.random()
+                host.add(now, i, rng.random() * 2, 1.0, 3.0, rng.random() < 0.3, 1000.0, slot_of,
+                         rng.random() * 0.3, rng.random() * 0.2)
+                host.rebalance(now)
+                live.append(i)
+            else:
+                j = live.pop(rng.randrange(len(live)))
+                host.remove(now, slot_of[j], slot_of)
+                host.rebalance(now)
+                host.release(now, 2.0, 4.0)
+        return timeit.default_timer() - start
+
+    best = min(run(True) + run(False) for _ in range(7))
+    print(f"{best / (2 * changes) * 1e6:.2f} µs per change (best of 7)")
+
+
 def rescore() -> None:
     weights = {"least_allocated": 1.0, "balanced_allocation": 1.0}
     for hosts in (100, 1000):
@@ -66,4 +105,4 @@ def rescore() -> None:
 
 
 if __name__ == "__main__":
-    {"fallback": fallback, "rescore": rescore}[sys.argv[1] if len(sys.argv) > 1 else "fallback"]()
+    {"fallback": fallback, "rescore": rescore, "cycle": cycle}[sys.argv[1] if len(sys.argv) > 1 else "fallback"]()

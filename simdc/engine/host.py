@@ -457,12 +457,14 @@ class HostState:
 
     def book(self, now: float, cpu: float, mem: float) -> None:
         """Book ``cpu`` cores and ``mem`` GiB here at ``now`` (integrals up to it first)."""
-        self.advance(now)
+        if now > self.last_t:  # advance's own test, without the call
+            self.advance(now)
         self.booked.book(self.index, cpu, mem)
 
     def release(self, now: float, cpu: float, mem: float) -> None:
         """Release a booking of ``cpu`` cores and ``mem`` GiB at ``now``."""
-        self.advance(now)
+        if now > self.last_t:  # a stop's rebalance has mostly advanced to now already
+            self.advance(now)
         self.booked.release(self.index, cpu, mem)
 
     # --- integrals -----------------------------------------------------------------
@@ -517,11 +519,12 @@ class HostState:
         """Start running instance ``i`` (``demand`` cores within its ceiling, ``clip``
         cores wanted above it); call :meth:`rebalance` after (which settles the slots
         whose rates the newcomer changes)."""
-        if not self.inst:
+        inst = self.inst
+        if not inst:
             self._since_all = now
         elif self._since_all != now:
             self._since_all = None
-        slot_of[i] = len(self.inst)
+        slot_of[i] = len(inst)
         if self._interferes:
             self._slot_of = slot_of
             self._fresh.append(i)
@@ -529,13 +532,14 @@ class HostState:
                 _insert(self._membw_sorted, self._membw_inst, membw, i)
             if io > 0 and self.k_io > 0:
                 _insert(self._io_sorted, self._io_inst, io, i)
-        self.inst.append(i)
+        rate = self.speed if batch else 0.0
+        inst.append(i)
         self.demand.append(demand)
         self.clip.append(clip)
         self.weight.append(weight)
         self.alloc.append(demand)
         self.gap.append(0.0)
-        self.rate.append(self.speed if batch else 0.0)
+        self.rate.append(rate)
         self.mem.append(mem)
         self.hwm.append(mem)
         mirror = self.mirror
@@ -559,8 +563,7 @@ class HostState:
         self.membw_sum += membw
         self.io_sum += io
         self.batch_n += batch
-        rate = self.rate[-1]
-        if batch and rate > 0 and self._finish_known:  # next_finish's formula for this slot
+        if rate > 0 and self._finish_known:  # (a batch slot: a service's rate is 0)  # next_finish's formula for this slot
             when = now + (work_s if work_s > 0 else 0.0) / rate
             if self._finish is None or when < self._finish:
                 self._finish = when
@@ -572,39 +575,57 @@ class HostState:
         The last slot moves into ``s``. Only this slot is settled; call :meth:`rebalance`
         after (which settles the slots whose rates its leaving changes).
         """
-        rate = self.rate[s]
-        if self._finish_known and rate > 0:  # the soonest finish leaves: find the next
-            rem = self.rem[s]
-            if self.since[s] + (rem if rem > 0 else 0.0) / rate == self._finish:
+        rate, rem, since = self.rate[s], self.rem[s], self.since[s]
+        if rate > 0 and self._finish_known:  # the soonest finish leaves: find the next
+            if since + (rem if rem > 0 else 0.0) / rate == self._finish:
                 self._finish_known = False
-        self._settle_slot(now, s)
-        result = (self.demand_acc[s], self.unmet_acc[s], self.swap_acc[s], self.extra_acc[s], self.degraded_acc[s])
-        i = self.inst[s]
+        # _settle_slot's operations on this slot, in locals: the slot goes, so nothing of
+        # it is written back (its work left is of no more use)
+        dt = now - since
+        demand, clip = self.demand[s], self.clip[s]
+        demand_acc, unmet_acc, swap_acc = self.demand_acc[s], self.unmet_acc[s], self.swap_acc[s]
+        extra_acc, degraded_acc = self.extra_acc[s], self.degraded_acc[s]
+        if clip:
+            demand_acc += (demand + clip) * dt
+            unmet_acc += ((self.gap[s] + clip) if self.contended else clip) * dt
+        else:
+            demand_acc += demand * dt
+            if self.contended:
+                unmet_acc += self.gap[s] * dt
+        if self.swapped > 0:
+            swap_acc += dt
+        if self.interfering:
+            v = self.ispeed[s]
+            extra_acc += (1.0 / v - 1.0) * dt
+            degraded_acc += dt if v < DEGRADED else 0.0
+        inst = self.inst
+        i = inst[s]
         slot_of[i] = -1
+        membw, io = self.membw[s], self.io[s]
         if self._interferes:
-            m, o = self.membw[s], self.io[s]
-            if m > 0 and self.k_membw > 0:
-                _delete(self._membw_sorted, self._membw_inst, m, i)
-            if o > 0 and self.k_io > 0:
-                _delete(self._io_sorted, self._io_inst, o, i)
+            if membw > 0 and self.k_membw > 0:
+                _delete(self._membw_sorted, self._membw_inst, membw, i)
+            if io > 0 and self.k_io > 0:
+                _delete(self._io_sorted, self._io_inst, io, i)
         self.batch_n -= self.batch[s]
-        if len(self.inst) == 1:  # forget accumulated rounding error
+        last = len(inst) - 1
+        if not last:  # forget accumulated rounding error
             self.demand_sum = self.clip_sum = self.mem_sum = self.hwm_sum = self.membw_sum = self.io_sum = 0.0
         else:
-            self.demand_sum -= self.demand[s]
-            self.clip_sum -= self.clip[s]
+            self.demand_sum -= demand
+            self.clip_sum -= clip
             self.mem_sum -= self.mem[s]
             self.hwm_sum -= self.hwm[s]
-            self.membw_sum -= self.membw[s]
-            self.io_sum -= self.io[s]
-        if s == len(self.inst) - 1:
+            self.membw_sum -= membw
+            self.io_sum -= io
+        if s == last:
             for column in self._columns:
                 column.pop()
         else:
             for column in self._columns:
                 column[s] = column.pop()
-            slot_of[self.inst[s]] = s
-        return result
+            slot_of[inst[s]] = s
+        return demand_acc, unmet_acc, swap_acc, extra_acc, degraded_acc
 
     def set_usage(self, now: float, demand: np.ndarray, mem: np.ndarray, clip: np.ndarray | None = None) -> None:
         """New demand (within the ceilings; ``clip``: above them), and memory for every slot
@@ -772,39 +793,40 @@ class HostState:
         if now > self.last_t:
             self.advance(now)
         n = len(self.inst)
-        cpu_demand = self.demand_sum
-        contended = is_contended(cpu_demand, self.cores)
+        cpu_demand, clip_sum, cores = self.demand_sum, self.clip_sum, self.cores
+        contended = is_contended(cpu_demand, cores)
         if self.vm:
             mem_used, swapped, speed, reclaiming = self._memory()
         else:
             mem_used, swapped, speed, reclaiming = self.mem_sum + self.overhead * n, 0.0, 1.0, False
-        interfering = n > 1 and ((self.k_membw > 0 and self.membw_sum > 0) or (self.k_io > 0 and self.io_sum > 0))
-        was_interfering = self.interfering
-        was_slow = self.contended or self.swapped > 0 or was_interfering
+        membw_sum, io_sum = self.membw_sum, self.io_sum
+        interfering = n > 1 and ((self.k_membw > 0 and membw_sum > 0) or (self.k_io > 0 and io_sum > 0))
+        was_contended, was_swapping, was_interfering = self.contended, self.swapped > 0, self.interfering
+        was_slow = was_contended or was_swapping or was_interfering
         slow = contended or swapped > 0 or interfering
         # Interference alone, before and after, at one swap speed: a slot's shares move
         # only if its speed left by neighbours does, and rebalance settles just those
         # (_reshare_interference). Any other slow change settles every slot first, at
         # the rates they had (a change settled only the slot it added or removed).
         if slow or was_slow:
-            self._lazy = lazy = (interfering and was_interfering and not contended and not self.contended
-                                 and speed == self.speed and (swapped > 0) == (self.swapped > 0))
+            self._lazy = lazy = (interfering and was_interfering and not contended and not was_contended
+                                 and speed == self.speed and (swapped > 0) == was_swapping)
             if not lazy and self._since_all != now:
                 self.settle(now)
         else:
             self._lazy = False
         if self._interferes:
-            self._sums_was, self._sums_seen = self._sums_seen, (self.membw_sum, self.io_sum)
+            self._sums_was, self._sums_seen = self._sums_seen, (membw_sum, io_sum)
             self._fresh_was, self._fresh = self._fresh, []
         self.cpu_demand, self.contended, self.interfering = cpu_demand, contended, interfering
-        self.cpu_clip = self.clip_sum
+        self.cpu_clip = clip_sum
         self.mem_used, self.swapped, self.speed, self.reclaiming = mem_used, swapped, speed, reclaiming
         figures = self.figures
         if figures is not None:  # what a sample reads, as _sample computed it from these
             index = self.index
             figures.running[index] = n
-            figures.cpu_demand[index] = cpu_demand + self.clip_sum
-            figures.cpu_used[index] = cpu_demand if cpu_demand < self.cores else self.cores
+            figures.cpu_demand[index] = cpu_demand + clip_sum
+            figures.cpu_used[index] = cpu_demand if cpu_demand < cores else cores
             figures.mem_used[index] = mem_used + self.base
             figures.swapped[index] = swapped
         if not (was_slow or slow):
@@ -839,14 +861,18 @@ class HostState:
         if io_sum != io_was and io_sorted:
             low = (io_sum if io_sum < io_was else io_was) - 1.0 - SATURATED_MARGIN
             cut_io = bisect_right(io_sorted, low)
-        looked = (len(self._fresh_was) + (0 if cut_membw is None else len(membw_sorted) - cut_membw)
-                  + (0 if cut_io is None else len(io_sorted) - cut_io))
+        fresh = self._fresh_was
+        looked = len(fresh)
+        if cut_membw is not None:
+            looked += len(membw_sorted) - cut_membw
+        if cut_io is not None:
+            looked += len(io_sorted) - cut_io
         if not looked:
             return True
         if looked > LAZY_SHARE * n:
             return False
         # added since (and still here: one added and removed again has left)
-        look = [s for i in self._fresh_was for s in (slot_of[i],) if 0 <= s < n and inst[s] == i]
+        look = [s for i in fresh for s in (slot_of[i],) if 0 <= s < n and inst[s] == i]
         if cut_membw is not None:
             look += [slot_of[i] for i in self._membw_inst[cut_membw:]]
         if cut_io is not None:

@@ -939,9 +939,8 @@ class Simulation:
 
     def _stop(self, i: int, host: HostState, now: float) -> None:
         """Take ``i`` out of its host's running set and keep its integrals."""
-        s = self.slot_of[i]
-        demand, unmet, swap, extra, degraded = host.remove(now, s, self.slot_of)
-        self._account(i, now, demand, unmet, swap, extra, degraded)
+        slot_of = self.slot_of
+        self._account(i, now, *host.remove(now, slot_of[i], slot_of))  # (demand, unmet, swap, extra, degraded)
         if self.services is not None and i >= self.services.first:
             self.services.stopped(i)
 
@@ -990,7 +989,7 @@ class Simulation:
     def _settle_host(self, host: HostState, now: float) -> None:
         """After a change: kill what memory pressure demands, share CPU, plan finishes."""
         freed = False
-        if not host.vm and host.n and (host.over_memory() or (
+        if not host.vm and host.inst and (host.over_memory() or (
                 self.has_limits and (host.mem_array() > self.fp.mem_limit[host.inst_array()]).any())):
             freed = self.lane.oom(host.index, now, self.env._now)  # Lane.oom
         host.rebalance(now)
