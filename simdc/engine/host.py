@@ -1129,6 +1129,22 @@ class FleetStep:
             return self.constants[name][self.inst]
         return np.fromiter(itertools.chain.from_iterable(map(attrgetter(name), self.hosts)), dtype, self.total)
 
+    def _part(self, name: str, flags: list[bool]) -> np.ndarray:
+        """Slot column ``name`` over the slots of the hosts ``flags`` marks only, host after host."""
+        chain = itertools.chain.from_iterable(itertools.compress(map(attrgetter(name), self.hosts), flags))
+        return np.fromiter(chain, float, sum(itertools.compress(self.counts, flags)))
+
+    def _rates(self, slow: list[bool]) -> np.ndarray:
+        """The slots' batch progress (``rate``) over the fleet's slots. While no host is
+        slow (``slow``: contended, swapping or interfering at its last rebalance) they are
+        taken by instance, 1.0 for a batch slot and 0.0 for a service, as
+        :meth:`HostState.add` and every share of a fast host leave them (full speed, no
+        swapping, no neighbours' interference); else read from the hosts' lists."""
+        batch = self.constants.get("batch")
+        if batch is None or self.inst is None or any(slow):
+            return self._column("rate")
+        return np.where(batch[self.inst], 1.0, 0.0)
+
     def _per_slot(self, flags: list[bool]) -> np.ndarray:
         return np.repeat(np.array(flags, dtype=bool), self.counts)
 
@@ -1206,50 +1222,67 @@ class FleetStep:
         extra_acc: Any = None
         degraded_acc: Any = None
         rem_list: Any = None
+        # The columns only some hosts settle (those contended or above a ceiling, swapping,
+        # interfering) are read and computed over those hosts' slots only, in host order.
         if any(unmet_hosts):
-            acc, gap = column("unmet_acc"), column("gap")
-            gap = np.where(clip_slot, np.where(self._per_slot(contended), gap + old_clip, old_clip), gap)
-            unmet_acc = np.where(self._per_slot(unmet_hosts), acc + gap * dt, acc).tolist()
+            on = self._per_slot(unmet_hosts)
+            acc, gap = self._part("unmet_acc", unmet_hosts), self._part("gap", unmet_hosts)
+            old_clip_on = old_clip[on]
+            gap = np.where(clip_slot[on], np.where(self._per_slot(contended)[on], gap + old_clip_on, old_clip_on), gap)
+            unmet_acc = (acc + gap * dt[on]).tolist()
         if any(swapped):
-            acc = column("swap_acc")
-            swap_acc = np.where(self._per_slot(swapped), acc + dt, acc).tolist()
+            swap_acc = (self._part("swap_acc", swapped) + dt[self._per_slot(swapped)]).tolist()
         if any(interfering):
             on = self._per_slot(interfering)
-            ispeed, extra, degraded = column("ispeed"), column("extra_acc"), column("degraded_acc")
-            extra_acc = np.where(on, extra + (1.0 / ispeed - 1.0) * dt, extra).tolist()
-            degraded_acc = np.where(on, degraded + np.where(ispeed < DEGRADED, dt, 0.0), degraded).tolist()
+            dt_on = dt[on]
+            ispeed, extra = self._part("ispeed", interfering), self._part("extra_acc", interfering)
+            extra_acc = (extra + (1.0 / ispeed - 1.0) * dt_on).tolist()
+            degraded_acc = (self._part("degraded_acc", interfering) + np.where(ispeed < DEGRADED, dt_on, 0.0)).tolist()
         if any(batch):
             rem = column("rem")
-            self.rate = column("rate")
+            self.rate = self._rates([c or s or i for c, s, i in zip(contended, swapped, interfering)])
             self.rem = np.where(self._per_slot(batch), rem - self.rate * dt, rem)
             rem_list = self.rem.tolist()
         # the new usage (HostState.set_usage)
-        hwm = np.maximum(column("hwm"), mem)
-        sums = self.host_sums(np.stack([demand, clip, mem, hwm]))
+        old_hwm = column("hwm")
+        hwm = np.maximum(old_hwm, mem)
+        clip_now = np.logical_or.reduceat(clip != 0, starts).tolist()
+        if any(clip_now):
+            sums = self.host_sums(np.stack([demand, clip, mem, hwm]))
+        else:  # every clip 0.0, so every host's sum of them 0.0
+            demand_sum, mem_sum, hwm_sum = self.host_sums(np.stack([demand, mem, hwm]))
+            sums = np.stack([demand_sum, np.zeros(len(hosts)), mem_sum, hwm_sum])
         self.demand_sum, self.clip_sum, self.mem_sum, self.hwm_sum = sums
+        # a host's hwm list is written only where a slot's memory rose above it
+        hwm_moved = np.logical_or.reduceat(mem > old_hwm, starts).tolist()
         if self.mirror is not None:
             inst = self.inst
             self.mirror.demand[inst], self.mirror.clip[inst], self.mirror.hwm[inst] = demand, clip, hwm
-        new_demand, new_mem, new_hwm = demand.tolist(), mem.tolist(), hwm.tolist()
+        new_demand, new_mem = demand.tolist(), mem.tolist()
+        new_hwm: Any = hwm.tolist() if any(hwm_moved) else None
         # A host's clip list is written only where a slot had or has demand above its
         # ceiling (zeros stay zeros), its gap list only where it was contended (an
         # uncontended host's gaps are all 0.0: every rebalance that ends a contention,
         # and every add, leaves them so); its next finish is planned again, or marked
         # unknown for a host it skips, by :meth:`rebalance`.
-        clip_now = np.logical_or.reduceat(clip != 0, starts).tolist()
         new_clip: Any = clip.tolist() if any(clip_now) or any(clipped) else None
         self.demand = demand
-        for host, lo, hi, unmet, swap, interf, on_batch, was_contended, had_clip, has_clip, demand_sum, clip_sum, \
-                mem_sum, hwm_sum in zip(hosts, edges, edges[1:], unmet_hosts, swapped, interfering, batch, contended,
-                                        clipped, clip_now, *sums.tolist()):
+        at_unmet = at_swap = at_interf = 0
+        for host, lo, hi, unmet, swap, interf, on_batch, was_contended, had_clip, has_clip, rose, demand_sum, \
+                clip_sum, mem_sum, hwm_sum in zip(hosts, edges, edges[1:], unmet_hosts, swapped, interfering, batch,
+                                                  contended, clipped, clip_now, hwm_moved, *sums.tolist()):
             host.demand_acc[:] = demand_acc[lo:hi]
-            if unmet:
-                host.unmet_acc[:] = unmet_acc[lo:hi]
+            n = hi - lo
+            if unmet:  # (these lists hold the hosts they are computed for only, one after another)
+                host.unmet_acc[:] = unmet_acc[at_unmet:at_unmet + n]
+                at_unmet += n
             if swap:
-                host.swap_acc[:] = swap_acc[lo:hi]
+                host.swap_acc[:] = swap_acc[at_swap:at_swap + n]
+                at_swap += n
             if interf:
-                host.extra_acc[:] = extra_acc[lo:hi]
-                host.degraded_acc[:] = degraded_acc[lo:hi]
+                host.extra_acc[:] = extra_acc[at_interf:at_interf + n]
+                host.degraded_acc[:] = degraded_acc[at_interf:at_interf + n]
+                at_interf += n
             if on_batch:
                 host.rem[:] = rem_list[lo:hi]
             host.since[:] = [now] * (hi - lo)
@@ -1260,7 +1293,8 @@ class FleetStep:
             if had_clip or has_clip:
                 host.clip[:] = new_clip[lo:hi]
             host.mem[:] = new_mem[lo:hi]
-            host.hwm[:] = new_hwm[lo:hi]
+            if rose:
+                host.hwm[:] = new_hwm[lo:hi]
             host.demand_sum, host.clip_sum, host.mem_sum, host.hwm_sum = demand_sum, clip_sum, mem_sum, hwm_sum
 
     def rebalance(self, skip: list[bool] | None = None) -> None:

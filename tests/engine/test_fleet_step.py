@@ -170,3 +170,47 @@ def test_finish_timers_a_usage_step_would_void_are_not_kept_and_nothing_moves(mo
     assert lean_timers < planned["timers"]
     for table in ("summary", "instances", "hosts", "timeseries"):
         assert getattr(lean, table).equals(getattr(full, table)), table
+
+
+@settings(max_examples=30, deadline=None)
+@given(starts=st.lists(st.tuples(st.integers(0, 3), st.booleans(), st.floats(0.0, 1.9), st.floats(0.0, 500.0)),
+                       min_size=1, max_size=24),
+       ends=st.lists(st.integers(0, 23), max_size=8), seed=st.integers(0, 2**32 - 1))
+def test_a_fast_fleets_batch_rates_taken_by_instance_are_the_hosts_own(starts, ends, seed):
+    """While no host is slow, FleetStep takes each slot's batch progress by instance (1.0
+    a batch slot, 0.0 a service) instead of reading the hosts' rate lists: the same
+    numbers as the lists hold after starts and ends on uncontended, non-interfering
+    container hosts (a start that would reach the 8 cores is left out), and after a step
+    that keeps them so."""
+    states = fleet(4, vm=False, k_membw=0.0, k_io=0.0)
+    slot_of = [-1] * INSTANCES
+    batch = np.zeros(INSTANCES, dtype=bool)
+    now = 0.0
+    for i, (h, is_batch, demand, work_s) in enumerate(starts):
+        if states[h].demand_sum + demand >= 8.0:  # stay uncontended: no host slow
+            continue
+        now += 1.0
+        states[h].add(now, i, demand, 1.0, 1.0, is_batch, work_s, slot_of)
+        states[h].rebalance(now)
+        batch[i] = is_batch
+    for i in ends:
+        if slot_of[i] >= 0:
+            now += 1.0
+            host = next(h for h in states if i in h.inst)
+            host.remove(now, slot_of[i], slot_of)
+            host.rebalance(now)
+    busy = [h for h in states if h.n]
+    if not busy:
+        return
+    now += 300.0
+    counts = [h.n for h in busy]
+    inst = np.array([i for h in busy for i in h.inst], dtype=np.int64)
+    step = FleetStep(busy, counts, now, inst, {"batch": batch})
+    assert not any(h.slow for h in busy)
+    assert step._rates([False] * len(busy)).tolist() == [r for h in busy for r in h.rate]
+    # and a step over them leaves each host as its own step would (rates included)
+    rng = np.random.default_rng(seed)
+    demand = rng.uniform(0, 8.0 / max(counts), sum(counts))
+    step.set_usage(demand, np.zeros(sum(counts)), rng.uniform(0, 2, sum(counts)))
+    step.rebalance()
+    assert [r for h in busy for r in h.rate] == np.where(batch[inst], 1.0, 0.0).tolist()
