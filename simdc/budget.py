@@ -111,18 +111,23 @@ BYTES_PER_INSTANCE_SPILLED = 1400 + 240  # + the synthetic usage model's (USAGE_
 # come with the chunks (~16 B of them held for the run: tests/engine/test_streamed.py).
 # Measured as the peak RSS's growth per instance of the capacity study, 1,000 hosts, from
 # 1 to 2 days, both platforms, chunks of 512 rows (python benchmarks/run.py month1000
-# --month-days 1|2 --spill, 2026-11-30): 718 -> 1,026 MiB, 374 B (benchmarks/README.md,
-# "Inputs in the chunks"; was 798 -> 1,242 MiB, 539 B, before the inputs were
-# chunked); rounded up by 15 %. Was 560 B.
-BYTES_PER_INSTANCE_STREAMED = 430 + 240  # + the synthetic usage model's (USAGE_MODEL_BYTES)
+# --month-days 1|2 --spill, 2026-11-30, eleventh session, the synthetic usage model's
+# constants now with the chunks: SyntheticUsage.windows): 795 -> 1,198 MiB over 864,000
+# instances a platform, 489 B (benchmarks/README.md, "month, eleventh session"; the growth
+# includes the chunks pinned by a long-lived instance, now 491 B a row with the usage
+# model's 160). Rounded up by 15 %. Was 430 B + 240 B of the usage model held whole (the
+# tenth session's 374 B, 718 -> 1,026 MiB, predated the usage model's recalibration).
+BYTES_PER_INSTANCE_STREAMED = 560
 # The chunks alive at once in a streamed run (simdc.engine.chunks): every chunk with an
 # instance still alive, counted as at most 1,531 chunks of 512 rows on the container
 # platform of the same run at 2 days (a chunk waits for its longest-lived instance:
 # containers' batch work stretched by contention). A row was ~232 B of state; with the
 # engine's per-instance inputs in the chunks too (Simulation._stream_inputs) it is 331 B
-# (44 columns' items summed, capacity study): 1,531 × 512 × 331 B / 1,000 hosts = 259 KB
-# a host (was 182 KB); rounded up. Was 256 KiB.
-BYTES_PER_HOST_STREAMED = 384 * 1024
+# (44 columns' items summed, capacity study), and 491 B with the synthetic usage model's
+# per-instance constants (160 B: simdc.workload.usage._PerInstance, held for the live
+# chunks' rows only, SyntheticUsage.windows): 1,531 × 512 × 491 B / 1,000 hosts = 385 KB
+# a host; rounded up. Was 384 KiB (331 B a row).
+BYTES_PER_HOST_STREAMED = 448 * 1024
 # The synthetic usage model's per-instance constants, held for the whole run and shared
 # by the platforms (simdc.workload.usage.SyntheticUsage, when usage varies): 13 columns
 # read by the usage step, two σ, the hour blocks' memo, means and sizes: 176 B counted by
@@ -130,7 +135,10 @@ BYTES_PER_HOST_STREAMED = 384 * 1024
 # recalibrated), ~210 B once a run has read it (its start factors, a VM platform's
 # scaled CPU); rounded up. The measurements behind the constants above were made before
 # the recalibration, when the model held ~50 B an instance: each now adds this (a run in
-# memory half of it per platform), trace runs included (an over-estimate for them).
+# memory half of it per platform), trace runs included (an over-estimate for them). A
+# streamed run holds the model's constants only for its live chunks' rows (in
+# BYTES_PER_HOST_STREAMED and, as chunks a long-lived instance pins, in the measured
+# BYTES_PER_INSTANCE_STREAMED), so it does not add this.
 USAGE_MODEL_BYTES = 240
 AVAILABLE_ENV = "SIMDC_AVAILABLE_BYTES"
 

@@ -19,6 +19,9 @@ What the engine *reads* per instance (sizes, times, footprints) can live in the 
 chunks (:meth:`Chunks.inputs`): a chunk's inputs are computed when it opens, by a
 function of its rows (:meth:`simdc.engine.simulation.Simulation._stream_inputs`), in
 chunk order, so draws from a random stream split by chunk are the draws made at once.
+So can the synthetic usage model's per-instance constants (:attr:`Chunks.followers`:
+:meth:`simdc.workload.usage.SyntheticUsage.windows`), held as each chunk opens and
+given back as it is freed.
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ class Chunks:
         self.freed = 0  # chunks freed so far
         self.most_live = 0  # the most chunks open at once (the peak's measure)
         self.filler = None  # (lo, hi) -> {column: values of rows [lo, hi)}, called as each chunk opens
+        # what else holds per-instance rows with the chunks: each told hold(lo, hi) as a chunk
+        # opens and release(lo, hi) as it is freed (a synthetic usage model's window)
+        self.followers: list = []
 
     def column(self, name: str, typecode: str, default: object = 0, chunked: bool = True) -> memoryview:
         """A column of every row, items of ``typecode`` (``array`` codes: d, q, i, b, ?),
@@ -95,10 +101,12 @@ class Chunks:
             k = self.opened
             for _, values, default in self.columns.values():
                 values[k * self.size:(k + 1) * self.size] = default
+            lo, hi = self.bounds(k)
             if self.filler is not None:
-                lo, hi = self.bounds(k)
                 for name, rows in self.filler(lo, hi).items():
                     self.columns[name][1][lo:hi] = rows
+            for follower in self.followers:
+                follower.hold(lo, hi)
             self.live.append(k)
             self.opened += 1
         self.most_live = max(self.most_live, len(self.live))
@@ -119,6 +127,8 @@ class Chunks:
             end = hi * values.itemsize if hi == self.rows else hi * values.itemsize // mmap.PAGESIZE * mmap.PAGESIZE
             if end > start:
                 memory.madvise(mmap.MADV_DONTNEED, start, end - start)
+        for follower in self.followers:
+            follower.release(lo, hi)
         self.live.remove(k)
         self.freed += 1
 

@@ -563,7 +563,7 @@ class HostState:
         self.membw_sum += membw
         self.io_sum += io
         self.batch_n += batch
-        if rate > 0 and self._finish_known:  # (a batch slot: a service's rate is 0)  # next_finish's formula for this slot
+        if rate > 0 and self._finish_known:  # a batch slot (a service's rate is 0): next_finish's formula
             when = now + (work_s if work_s > 0 else 0.0) / rate
             if self._finish is None or when < self._finish:
                 self._finish = when

@@ -592,6 +592,12 @@ class Simulation:
         self.timeseries.stream(path.with_name(path.name + ".timeseries.parquet"), self.name)
         # the state written before the general engine's own (__init__'s lists), chunked;
         # state and epoch, read by stale timers at any time, kept whole (chunks.py)
+        # the usage model's per-instance constants held with the chunks (None: it has none
+        # of its own)
+        windows = getattr(self.usage, "windows", None)
+        self.usage_window = windows() if windows is not None else None
+        if self.usage_window is not None:
+            chunks.followers.append(self.usage_window)
         self.state = chunks.column("state", "b", chunked=False)
         self.epoch = chunks.column("epoch", "i", chunked=False)
         for name, typecode, default in (("host_of", "q", -1), ("admit_s", "d", float("nan")),
@@ -714,6 +720,8 @@ class Simulation:
     def _tables(self) -> PlatformRun:
         if self.chunks is not None:  # streamed: the rest of the rows, then the file in row order
             self._flush_chunks(self.duration_s, last=True)
+            if self.usage_window is not None:
+                self.usage_window.close()
             self.stream_writer.close()
             self.timeseries.flush(last=True)
             return PlatformRun(None, self._hosts_table(), None,

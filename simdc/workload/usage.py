@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
+import mmap
 from collections.abc import Callable
 from statistics import NormalDist
 
@@ -293,8 +294,6 @@ class SyntheticUsage:
                  cpu_burstiness: float, memory_burstiness: float, correlation: float,
                  diurnal_amplitude: float, diurnal_peak_s: float, cpu_max: np.ndarray | None = None,
                  mem_max: np.ndarray | None = None):
-        from scipy.special import i0e
-
         self.cpu, self.mem, self.step_s = cpu, mem, float(step_s)
         # each instance's size, where its usage is clipped (inf: nowhere)
         self.cpu_max = np.full(len(cpu), np.inf) if cpu_max is None else np.asarray(cpu_max, dtype=float)
@@ -303,45 +302,84 @@ class SyntheticUsage:
         self.window_s = max(self.step_s, NOISE_WINDOW_S)  # the noise is redrawn this often
         self.seed = int(seed)
         self._cache: dict[int, tuple[int, int, float]] = {}
-        self._first: dict[int, np.ndarray] = {}  # per stream: every instance's own factor at age 0
         self._start: tuple[int, float, float] | None = None  # (step, its common shocks for CPU and memory)
-        self._common: tuple[list, list] | None = None  # each instance's σ_i·√c, CPU and memory, as Python floats
         self.correlation = float(correlation)
         self.amplitude, self.peak_s = diurnal_amplitude, diurnal_peak_s
-        n = len(cpu)
-        ids = np.arange(n, dtype=np.uint64)
-        self.offset = (self._uniform(ids, 3, 1) * USAGE_BLOCK_WINDOWS).astype(np.int64)  # o_i
-        self.phase = 2 * np.pi * self._uniform(ids, 3, 2)  # φ_i, shared by CPU and memory
-        self.peak = 1 + MEMORY_PEAK_MEDIAN * np.exp(MEMORY_PEAK_SPREAD * self._instance_normal(ids, 2, 3))
         self.peak_bits = int(round(MEMORY_PEAK_SHARE * 2048))  # a window's low 11 bits below this: a peak
-        own, common = math.sqrt(1 - self.correlation), math.sqrt(self.correlation)
-        self.coef: dict[int, tuple[np.ndarray, ...]] = {}  # per stream: (sigma, amp, block, white, common, log mean)
-        for stream, sigma, spread, weights in ((1, cpu_burstiness, CPU_SIGMA_SPREAD, CPU_WEIGHTS),
-                                               (2, memory_burstiness, MEMORY_SIGMA_SPREAD, MEMORY_WEIGHTS)):
+        self._burstiness = {1: float(cpu_burstiness), 2: float(memory_burstiness)}
+        n = len(cpu)
+        # The per-instance constants (what the usage step reads per instance: _PerInstance):
+        # every one a function of (seed, instance) alone, computed at their first use for
+        # the whole run, or, in a streamed run, a block of rows at a time as the engine's
+        # chunks open, and let go with them (windows()). Shared with scaled_cpu's copies.
+        self._rows = _PerInstance(n, self._fill)
+        # the largest σ_i, a window of rows at a time (each σ_i computed as _fill computes it)
+        self.sigma_cpu = self.sigma_mem = 0.0
+        for lo in range(0, n, _SCAN_ROWS):
+            sigma = self._sigmas(np.arange(lo, min(lo + _SCAN_ROWS, n), dtype=np.uint64))
+            self.sigma_cpu = max(self.sigma_cpu, float(np.max(sigma[1], initial=0)))
+            self.sigma_mem = max(self.sigma_mem, float(np.max(sigma[2], initial=0)))
+
+    # The per-instance constants, where they live now (_PerInstance): phase φ_i, offset o_i,
+    # peak height 1 + h_i; per stream (σ_i, amp, block, white, common, log mean); the hour
+    # blocks' memo (each instance's last block index and its normals); own factors at age 0.
+    _table = property(lambda self: self._rows.table)
+    phase = property(lambda self: self._rows.phase)
+    offset = property(lambda self: self._rows.offset)
+    peak = property(lambda self: self._rows.peak)
+    coef = property(lambda self: self._rows.coef)
+    _memo = property(lambda self: self._rows.memo_pair)
+    _first = property(lambda self: self._rows.first_by_stream)
+
+    def _sigmas(self, ids: np.ndarray) -> dict[int, np.ndarray]:
+        """σ_i of instances ``ids`` (uint64) per stream (1: CPU, 2: memory), of a step's average."""
+        out = {}
+        for stream, spread, weights in ((1, CPU_SIGMA_SPREAD, CPU_WEIGHTS), (2, MEMORY_SIGMA_SPREAD, MEMORY_WEIGHTS)):
+            sigma = self._burstiness[stream]
             spread_n = self._instance_normal(ids, stream, 1)
             spread_n *= np.where(spread_n < 0, spread[0], spread[1])
-            each = sigma * np.exp(spread_n) if sigma else np.zeros(n)
-            each = step_sigma(each, self.step_s, weights)
+            each = sigma * np.exp(spread_n) if sigma else np.zeros(len(ids))
+            out[stream] = step_sigma(each, self.step_s, weights)
+        return out
+
+    def _fill(self, rows: "_PerInstance", lo: int, hi: int) -> None:
+        """Write the constants of instances ``lo`` to ``hi`` into ``rows``' arrays (every
+        value a function of the seed and the instance alone: the same numbers whichever
+        rows are filled together)."""
+        from scipy.special import i0e
+
+        ids = np.arange(lo, hi, dtype=np.uint64)
+        table = rows.table[lo:hi]
+        table[:, 1] = (self._uniform(ids, 3, 1) * USAGE_BLOCK_WINDOWS).astype(np.int64)  # o_i
+        table[:, 0] = 2 * np.pi * self._uniform(ids, 3, 2)  # φ_i, shared by CPU and memory
+        peak = 1 + MEMORY_PEAK_MEDIAN * np.exp(MEMORY_PEAK_SPREAD * self._instance_normal(ids, 2, 3))
+        table[:, 12] = peak
+        own, common = math.sqrt(1 - self.correlation), math.sqrt(self.correlation)
+        sigmas = self._sigmas(ids)
+        for stream, weights, at in ((1, CPU_WEIGHTS, 2), (2, MEMORY_WEIGHTS, 7)):
+            each = sigmas[stream]
             w_day, w_block = weights
             amp = each * own * math.sqrt(2 * w_day)
             # E[exp(a·cos θ)] = I₀(a) for θ uniform (Abramowitz & Stegun 9.6.19); i0e(a) = e^{−a}·I₀(a).
             log_mean = each * each * (1 - (1 - self.correlation) * w_day) / 2 + (np.log(i0e(amp)) + amp)
             if stream == 2:
-                log_mean = log_mean + np.log1p(self.peak_bits / 2048 * (self.peak - 1))
-            self.coef[stream] = (each, amp, each * own * math.sqrt(w_block),
-                                 each * own * math.sqrt(1 - w_day - w_block), each * common, -log_mean)
-        self.sigma_cpu = float(np.max(self.coef[1][0], initial=0))
-        self.sigma_mem = float(np.max(self.coef[2][0], initial=0))
-        # What the usage step reads per instance, one row each, so that it gathers once:
-        # phase, offset, then (amp, block, white, common, log mean) for CPU and for memory, peak.
-        # The per-instance constants are views of its columns, not copies of their own (the
-        # same doubles; ~100 B an instance less over a run that holds millions).
-        self._table = np.column_stack([self.phase, self.offset, *self.coef[1][1:], *self.coef[2][1:], self.peak])
-        table = self._table
-        self.phase, self.offset, self.peak = table[:, 0], table[:, 1], table[:, 12]
-        self.coef = {1: (self.coef[1][0], *(table[:, k] for k in range(2, 7))),
-                     2: (self.coef[2][0], *(table[:, k] for k in range(7, 12)))}
-        self._memo = (np.full(n, -1.0), np.zeros((2, n)))  # each instance's last block index and its normals
+                log_mean = log_mean + np.log1p(self.peak_bits / 2048 * (peak - 1))
+            rows.sigma[stream - 1, lo:hi] = each
+            for k, values in enumerate((amp, each * own * math.sqrt(w_block),
+                                        each * own * math.sqrt(1 - w_day - w_block), each * common, -log_mean)):
+                table[:, at + k] = values
+        rows.memo_blk[lo:hi] = -1.0
+        rows.memo[:, lo:hi] = 0.0
+        rows.first[0, lo:hi], rows.first[1, lo:hi] = self._factors(np.arange(lo, hi), np.zeros(hi - lo), 0,
+                                                                    common=False)
+
+    def windows(self) -> "_Window":
+        """A streamed run's hold on the per-instance constants (:class:`_PerInstance`): from
+        its first ``hold(lo, hi)`` (as the engine's first chunk opens) only the rows held are
+        computed, and each is given back when no hold is left on it (``release(lo, hi)``,
+        as the chunks are let go), until every window is closed (``close()``). If the
+        constants are whole by its first hold (a run before used them all), they stay so."""
+        return _Window(self._rows)
 
     def _instance_normal(self, ids: np.ndarray, stream: int, purpose: int) -> np.ndarray:
         """A standard normal per instance for ``purpose`` (a per-instance constant)."""
@@ -358,7 +396,7 @@ class SyntheticUsage:
         scaled = copy.copy(self)
         scaled.cpu = self.cpu * factor
         scaled.cpu_max = self.cpu_max * factor  # the clipped usage × factor
-        scaled._cache, scaled._first, scaled._start, scaled._views = {}, {}, None, None  # its own caches
+        scaled._cache, scaled._start, scaled._views = {}, None, None  # its own caches (the constants shared)
         return scaled
 
     def quantile(self, q: float) -> tuple[np.ndarray, np.ndarray]:
@@ -457,25 +495,26 @@ class SyntheticUsage:
     def _one_views(self) -> tuple[memoryview, ...]:
         """What :meth:`at_one` reads per instance, read as Python floats, with no object
         per instance held (nor a numpy scalar made per read): the sizes (CPU, memory), the
-        means, and the own factors at age 0 (:meth:`_own_first`)."""
+        means; not the own factors at age 0, which live with the per-instance constants
+        (:class:`_PerInstance`, ``first_views``: remade when those are)."""
         return tuple(memoryview(np.ascontiguousarray(values, dtype=float))
-                     for values in (self.cpu_max, self.mem_max, self.cpu, self.mem, *self._own_first()))
+                     for values in (self.cpu_max, self.mem_max, self.cpu, self.mem))
 
     def _at_one(self, i: int, age_s: float, now: float, views: tuple[memoryview, ...]) -> tuple[float, float]:
         """:meth:`at_one` before the clip at the instance's size (``views``: :meth:`_one_views`)."""
         step, k = int(now // self.window_s), int(age_s // self.window_s)
         shape = 1.0 if self.amplitude == 0 else self._shape(now)
         if k == 0:  # a start, the hot case: the instance's own factors at age 0 (times the step's shared ones)
-            _, _, cpu, mem, cpu_own, mem_own = views
+            _, _, cpu, mem = views
+            cpu_own, mem_own = self._rows.first_views  # the live arrays' (a streamed run's are windowed)
             if not self.correlation:
                 return cpu[i] * shape * cpu_own[i], mem[i] * mem_own[i]
             shocks = self._start
             if shocks is None or shocks[0] != step:
                 shocks = self._start = (step, self._keys(step, 1)[1], self._keys(step, 2)[1])
-            if self._common is None:
-                self._common = (self.coef[1][4].tolist(), self.coef[2][4].tolist())
-            return (cpu[i] * shape * (cpu_own[i] * math.exp(self._common[0][i] * shocks[1])),
-                    mem[i] * (mem_own[i] * math.exp(self._common[1][i] * shocks[2])))
+            coef = self.coef  # each instance's σ_i·√c, read per start (a list of all would hold the whole run's)
+            return (cpu[i] * shape * (cpu_own[i] * math.exp(float(coef[1][4][i]) * shocks[1])),
+                    mem[i] * (mem_own[i] * math.exp(float(coef[2][4][i]) * shocks[2])))
         return (float(self.cpu[i]) * shape * self._factor_one(1, i, k, step),
                 float(self.mem[i]) * self._factor_one(2, i, k, step))
 
@@ -499,12 +538,10 @@ class SyntheticUsage:
         return at_start
 
     def _own_first(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every instance's own factor at age 0 (window 0, block 0), for CPU and memory:
-        computed once, vectorised; the common shock left out."""
-        if not self._first:
-            inst = np.arange(len(self.cpu))
-            self._first[1], self._first[2] = self._factors(inst, np.zeros(len(inst)), 0, common=False)
-        return self._first[1], self._first[2]
+        """Every instance's own factor at age 0 (window 0, block 0), for CPU and memory,
+        the common shock left out: computed with the other constants (:meth:`_fill`)."""
+        first = self._first
+        return first[1], first[2]
 
     def _shape(self, now: float) -> float:
         if self.amplitude == 0:
@@ -538,6 +575,150 @@ class SyntheticUsage:
         if stream == 2 and (bits & 0x7FF) < self.peak_bits:
             factor *= float(self.peak[i])
         return factor
+
+
+# Rows of the per-instance constants computed and given back together in a streamed run: a
+# page (4 KiB) of an 8-byte column, as the engine's chunks (simdc.engine.chunks.CHUNK_ROWS),
+# so that a chunk's rows are whole pages of every array here (13 pages of the table's 104 B rows).
+ROWS_PER_BLOCK = 512
+_SCAN_ROWS = 65_536  # rows a time where the whole run is read for one figure (the largest σ)
+# The arrays of _PerInstance: name, and its shape's other dimension (rows first, or last after
+# it when the name is in _BY_STREAM: a row of n per stream)
+_ARRAYS = {"table": 13, "sigma": 2, "memo_blk": 0, "memo": 2, "first": 2}
+_BY_STREAM = ("sigma", "memo", "first")
+# what _PerInstance._make makes
+_MADE = (*_ARRAYS, "phase", "offset", "peak", "coef", "memo_pair", "first_by_stream", "first_views")
+
+
+class _PerInstance:
+    """Where a :class:`SyntheticUsage`'s per-instance constants live: 160 B an instance
+    (the usage step's table of 13 doubles, two σ, the hour blocks' memo, two own factors at
+    age 0), all functions of (seed, instance) computed by ``fill(rows, lo, hi)``.
+
+    Whole (the default): the arrays are made and filled for every instance at their first
+    use (an attribute asked before they exist, :meth:`__getattr__`), as a run in memory
+    reads them. Windowed (:meth:`open_window`, a streamed run): they lie on anonymous
+    memory maps, which take memory only for the pages written, and rows are filled a block
+    of :data:`ROWS_PER_BLOCK` at a time when a window holds them and given back
+    (``madvise(MADV_DONTNEED)``) when no window holds them any more: the peak holds the rows
+    of the engine's live chunks, not the run's. A block given back and held again is filled
+    again, with the same numbers. When the last window closes, the maps go, and a later
+    use makes the arrays whole again.
+    """
+
+    poison = False  # tests: a block given back is overwritten with NaN, not given back (a read shows)
+
+    def __init__(self, rows: int, fill):
+        self.rows, self.fill = rows, fill
+        self.holds: np.ndarray | None = None  # windowed: each block's holds
+        self.maps: dict[str, mmap.mmap] = {}  # windowed: each array's map
+        self.open_windows = 0
+
+    def __getattr__(self, name: str):
+        # only when an array or its views is asked for before they exist: the whole run's
+        if name not in _MADE:
+            raise AttributeError(name)
+        self._make(lambda name, shape: np.empty(shape))
+        self.fill(self, 0, self.rows)
+        return object.__getattribute__(self, name)
+
+    def _make(self, allocate) -> None:
+        """The arrays, from ``allocate(name, shape)``, and the views the usage step reads."""
+        n = self.rows
+        for name, width in _ARRAYS.items():
+            shape = (width, n) if name in _BY_STREAM else ((n, width) if width else (n,))
+            setattr(self, name, allocate(name, shape))
+        table, sigma = self.table, self.sigma
+        self.phase, self.offset, self.peak = table[:, 0], table[:, 1], table[:, 12]
+        self.coef = {1: (sigma[0], *(table[:, k] for k in range(2, 7))),
+                     2: (sigma[1], *(table[:, k] for k in range(7, 12)))}
+        self.memo_pair = (self.memo_blk, self.memo)
+        self.first_by_stream = {1: self.first[0], 2: self.first[1]}
+        self.first_views = (memoryview(self.first[0]), memoryview(self.first[1]))  # read as Python floats
+
+    def _mapped(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """Zeros of ``shape`` on a private anonymous map (no page resident until written)."""
+        count = math.prod(shape)
+        memory = self.maps[name] = mmap.mmap(-1, max(count, 1) * 8, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        return np.frombuffer(memory, np.float64, count).reshape(shape)
+
+    def open_window(self) -> bool:
+        """Windowed from now on (False: the arrays are whole already, and stay so)."""
+        if self.holds is None:
+            if "table" in self.__dict__:
+                return False
+            self._make(self._mapped)
+            self.holds = np.zeros(-(-self.rows // ROWS_PER_BLOCK), np.int32)
+        self.open_windows += 1
+        return True
+
+    def _blocks(self, lo: int, hi: int) -> range:
+        return range(lo // ROWS_PER_BLOCK, -(-min(hi, self.rows) // ROWS_PER_BLOCK))
+
+    def hold(self, lo: int, hi: int) -> None:
+        for b in self._blocks(lo, hi):
+            if self.holds[b] == 0:
+                self.fill(self, b * ROWS_PER_BLOCK, min((b + 1) * ROWS_PER_BLOCK, self.rows))
+            self.holds[b] += 1
+
+    def release(self, lo: int, hi: int) -> None:
+        for b in self._blocks(lo, hi):
+            self.holds[b] -= 1
+            if self.holds[b] == 0:
+                self._give_back(b * ROWS_PER_BLOCK, min((b + 1) * ROWS_PER_BLOCK, self.rows))
+
+    def _give_back(self, lo: int, hi: int) -> None:
+        """Rows ``[lo, hi)``'s whole pages of every array back to the system (zeros from now on)."""
+        page = mmap.PAGESIZE
+        for name, width in _ARRAYS.items():
+            values = getattr(self, name)
+            if self.poison:
+                (values[:, lo:hi] if name in _BY_STREAM else values[lo:hi])[...] = np.nan
+                continue
+            memory = self.maps[name]
+            spans = ([(r * self.rows + lo, r * self.rows + hi) for r in range(width)] if name in _BY_STREAM
+                     else [(lo * max(width, 1), hi * max(width, 1))])
+            for start, end in spans:
+                start, end = -(-start * 8 // page) * page, end * 8 // page * page
+                if end > start:
+                    memory.madvise(mmap.MADV_DONTNEED, start, end - start)
+
+    def close_window(self) -> None:
+        self.open_windows -= 1
+        if self.open_windows == 0:  # the maps go with the arrays; a later use makes them whole
+            for name in _MADE:
+                self.__dict__.pop(name, None)
+            self.holds, self.maps = None, {}
+
+
+class _Window:
+    """One streamed run's hold on a :class:`_PerInstance` (:meth:`SyntheticUsage.windows`):
+    ``hold``/``release`` rows as the engine's chunks open and are let go, ``close`` at the
+    end (or when the window is dropped). Opened at its first hold, so that a run built but
+    not run (the engine's lane chosen after its build) leaves the constants as they were;
+    a no-op if they are whole by then."""
+
+    def __init__(self, rows: _PerInstance):
+        self.rows = rows
+        self.state: bool | None = None  # None: not opened yet; True: windowed; False: nothing to do
+
+    def hold(self, lo: int, hi: int) -> None:
+        if self.state is None:
+            self.state = self.rows.open_window()
+        if self.state:
+            self.rows.hold(lo, hi)
+
+    def release(self, lo: int, hi: int) -> None:
+        if self.state:
+            self.rows.release(lo, hi)
+
+    def close(self) -> None:
+        if self.state:
+            self.rows.close_window()
+        self.state = False
+
+    def __del__(self):
+        self.close()
 
 
 MASK = (1 << 64) - 1
