@@ -575,29 +575,14 @@ class HostState:
         The last slot moves into ``s``. Only this slot is settled; call :meth:`rebalance`
         after (which settles the slots whose rates its leaving changes).
         """
-        rate, rem, since = self.rate[s], self.rem[s], self.since[s]
+        rate = self.rate[s]
         if rate > 0 and self._finish_known:  # the soonest finish leaves: find the next
-            if since + (rem if rem > 0 else 0.0) / rate == self._finish:
+            rem = self.rem[s]
+            if self.since[s] + (rem if rem > 0 else 0.0) / rate == self._finish:
                 self._finish_known = False
-        # _settle_slot's operations on this slot, in locals: the slot goes, so nothing of
-        # it is written back (its work left is of no more use)
-        dt = now - since
+        self._settle_slot(now, s)  # (the one place a slot's accumulators are settled one by one)
+        result = (self.demand_acc[s], self.unmet_acc[s], self.swap_acc[s], self.extra_acc[s], self.degraded_acc[s])
         demand, clip = self.demand[s], self.clip[s]
-        demand_acc, unmet_acc, swap_acc = self.demand_acc[s], self.unmet_acc[s], self.swap_acc[s]
-        extra_acc, degraded_acc = self.extra_acc[s], self.degraded_acc[s]
-        if clip:
-            demand_acc += (demand + clip) * dt
-            unmet_acc += ((self.gap[s] + clip) if self.contended else clip) * dt
-        else:
-            demand_acc += demand * dt
-            if self.contended:
-                unmet_acc += self.gap[s] * dt
-        if self.swapped > 0:
-            swap_acc += dt
-        if self.interfering:
-            v = self.ispeed[s]
-            extra_acc += (1.0 / v - 1.0) * dt
-            degraded_acc += dt if v < DEGRADED else 0.0
         inst = self.inst
         i = inst[s]
         slot_of[i] = -1
@@ -625,7 +610,7 @@ class HostState:
             for column in self._columns:
                 column[s] = column.pop()
             slot_of[inst[s]] = s
-        return demand_acc, unmet_acc, swap_acc, extra_acc, degraded_acc
+        return result
 
     def set_usage(self, now: float, demand: np.ndarray, mem: np.ndarray, clip: np.ndarray | None = None) -> None:
         """New demand (within the ceilings; ``clip``: above them), and memory for every slot
