@@ -904,6 +904,13 @@ class GeneralLane(Lane):
         mover = self.mover
         if mover is not None and i in mover.moving:  # gone before its move's switch
             mover.left(i, now)
+        self.let_go(i, j, now)
+
+    def let_go(self, i: int, j: int, now: float) -> None:
+        """``i`` leaves host ``j`` at ``now``: its booking goes, its time resident there
+        is counted, and its image's layers are no longer pinned there. The one place for
+        this, for an instance that ends and for one a move takes off its source
+        (:meth:`simdc.engine.migration.Mover._off`)."""
         self.hosts[j].release(now, self.book_cpu[i], self.book_mem[i])
         self.resident_s[i] += now - self.stay_s[i]
         needs = self.needs[i]

@@ -372,10 +372,7 @@ class Mover:
             rem = host.rem[sim.slot_of[i]]
         sim.lane.take_off(i, host.index, now, lost=lose)
         sim.epoch[i] += 1
-        host.release(now, sim.book_cpu[i], sim.book_mem[i])
-        sim.resident_s[i] += now - sim.stay_s[i]
-        if sim.needs[i]:
-            sim.caches[host.index].unpin(sim.needs[i])
+        sim.lane.let_go(i, host.index, now)
         return rem
 
     def resume(self, i: int, now: float, work_s: float, attempt_s: float) -> tuple[float, float]:
