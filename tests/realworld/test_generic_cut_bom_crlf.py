@@ -296,6 +296,33 @@ def test_a_compressed_file_cut_anywhere_is_an_error_naming_it(excerpts, fmt, suf
         assert any(name in p and TRUNCATED in p for p in got.problems), got.problems
 
 
+@pytest.mark.parametrize("fmt", CSV_FORMATS)
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_file_cut_then_compressed_reads_as_the_cut_text_does(excerpts, fmt, data):
+    """A whole compressed stream says nothing of the text in it: a file cut short and
+    compressed afterwards (``head -c`` piped to gzip) has the outcome of the same cut
+    text uncompressed (itself held to its whole lines by the test above): the same
+    instances and usage, the same rows skipped, or an error just when that is one."""
+    text = excerpts[fmt]
+    ends = [i for i, byte in enumerate(text) if byte == ord("\n")]
+    near_end = st.tuples(st.sampled_from(ends), st.integers(1, 6)).map(lambda e: max(0, e[0] - e[1]))
+    k = data.draw(st.one_of(st.integers(0, len(text)), near_end), label="cut at byte")
+    # (simdc's own format takes no zstd: test_simdc_files_pandas_cannot_decompress_are_one_error)
+    suffix = data.draw(st.sampled_from([s for s in COMPRESSORS if fmt != "simdc" or s != ".zst"]),
+                       label="compressed as")
+    policy = data.draw(st.sampled_from(["strict", "skip"]), label="on_bad_rows")
+    plain = _read_bytes(fmt, text[:k], policy)
+    packed = _read_bytes(fmt, COMPRESSORS[suffix](text[:k]), policy, name=FORMATS[fmt][0] + suffix)
+    if isinstance(plain, SimdcError):
+        assert isinstance(packed, SimdcError), f"the cut text is refused ({plain.problems[0]}), compressed it read"
+        _assert_clean_error(packed)
+        return
+    assert isinstance(packed, TraceData), f"the cut text reads, compressed it is refused: {packed.problems}"
+    _assert_same(packed, plain)
+    assert packed.skipped == plain.skipped
+
+
 @pytest.mark.parametrize("command", ["inspect", "convert", "run"])
 def test_the_truncated_gzip_case_is_one_error_line_not_aborted(tmp_path, command):
     """../shared/cases/truncated_gzip: `Aborted.` (click's answer to an EOFError) is gone."""

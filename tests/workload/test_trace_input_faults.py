@@ -7,6 +7,7 @@ Expected values are computed here from the rows written, not by the readers."""
 from __future__ import annotations
 
 import csv
+import gzip
 
 import numpy as np
 import pandas as pd
@@ -261,3 +262,19 @@ def test_a_semicolon_inside_a_value_is_no_separator_hint(tmp_path):
     with pytest.raises(InputError) as err:
         read_trace([path])
     assert len(err.value.problems) == 1
+
+
+@pytest.mark.parametrize("keep", [1, 4, 7, 10])
+def test_a_bitbrains_row_cut_short_is_no_separator_hint(tmp_path, keep):
+    """Bitbrains separates its values by ';' and a tab, so a row cut short splits on the
+    tab into as few fields as on ';': the tab explains nothing, and the one problem is
+    the row's field count."""
+    lines = gzip.decompress(sample("bitbrains_rnd/2013-7/1.csv.gz").read_bytes()).decode().splitlines()[:12]
+    fields = lines[5].split(";")
+    lines[5] = ";".join(fields[:keep])
+    path = tmp_path / "1.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as err:
+        read_trace([path], "bitbrains")
+    problems = [p for p in err.value.problems if "on_bad_rows" not in p]  # and the hint to skip
+    assert problems == [f"{path}: line 6: expected {len(fields)} fields, got {keep}"]

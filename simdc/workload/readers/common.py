@@ -16,10 +16,11 @@ without git-lfs, a saved HTML page, UTF-16 text, an empty file and a table with 
 header row but no data are each one error naming the file (:func:`identify`).
 
 A CSV whose last line has no line end may have been cut short, and its last row cut
-inside a value ("1234" read as "12"), which no check of the value can tell. So in an
-uncompressed CSV that last row is a bad row: an error under ``on_bad_rows = "strict"``
-(saying to end the file with a newline if it is complete), dropped and counted under
-``"skip"``. A compressed file is exempt: its stream's end marker shows it is whole.
+inside a value ("1234" read as "12"), which no check of the value can tell. So that
+last row is a bad row: an error under ``on_bad_rows = "strict"`` (saying to end the file
+with a newline if it is complete), dropped and counted under ``"skip"``. The same holds
+for a compressed file, judged by its decompressed text: a whole stream says nothing of
+whether the text was whole when it was compressed (a cut file gzipped afterwards).
 
 Tables
 ------
@@ -363,19 +364,70 @@ def find_damaged(paths: Sequence[Path], err: BaseException) -> InputError:
 
 
 def missing_line_end(path: Path) -> bool:
-    """True when ``path`` is an uncompressed file whose last line has no line end
-    (trailing spaces and tabs aside): it may have been cut short. False for an empty
-    or compressed file (a compressed stream's end marker shows it is whole)."""
+    """True when the text of ``path`` (decompressed) ends in a last line with no line
+    end (trailing spaces and tabs aside): it may have been cut short. False for an empty
+    file. A compressed file is read through to its end to tell (a reader that reads it
+    anyway keeps its tail instead: :class:`TailKept`)."""
     if compression(path) is not None:
-        return False
+        try:
+            with open_data(path) as stream:
+                kept = TailKept(stream)
+                while kept.read(1 << 20):
+                    pass
+        except READ_ERRORS as err:
+            raise read_failure(path, err) from None
+        return kept.cut
     try:
         with open(path, "rb") as raw:
             size = raw.seek(0, 2)
-            raw.seek(max(0, size - 256))
-            tail = raw.read().rstrip(b" \t")
+            raw.seek(max(0, size - TAIL_BYTES))
+            tail = raw.read()
     except OSError as err:
         raise read_failure(path, err) from None
+    return _cut(tail)
+
+
+TAIL_BYTES = 256  # of a file's end: enough to see past trailing spaces and tabs to its last line end
+
+
+def _cut(tail: bytes) -> bool:
+    """Whether text ending in ``tail`` ends without a line end (spaces and tabs aside)."""
+    tail = tail.rstrip(b" \t")
     return bool(tail) and not tail.endswith((b"\n", b"\r"))
+
+
+class TailKept:
+    """A binary stream (``read(n)``) read through this object, which keeps the last
+    :data:`TAIL_BYTES` bytes read: once the stream has been read to its end, ``cut``
+    says whether its last line has no line end, without a second pass over a compressed
+    file. Arrow's CSV reader takes it as a Python file."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.tail = b""
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.stream.read(n)
+        if data:
+            self.tail = (self.tail + data[-TAIL_BYTES:])[-TAIL_BYTES:]
+        return data
+
+    @property
+    def closed(self) -> bool:
+        return self.stream.closed
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    @property
+    def cut(self) -> bool:
+        return _cut(self.tail)
 
 
 def count_lines(path: Path) -> int:
@@ -517,9 +569,15 @@ DECIMAL_COMMA = re.compile(r"\d,\d")
 
 def other_separator(text: str, fields: int, delimiter: str, expected: Collection[int]) -> str | None:
     """``;`` or a tab when a line of ``fields`` fields (split on ``delimiter``) is one
-    field holding it, or splits on it into a count of fields ``expected``; else None."""
+    field holding it, or splits on it into a count of fields ``expected`` that the
+    delimiter does not give; else None. (A separator that splits a line just as the
+    delimiter does explains nothing: Bitbrains' values are separated by ';' and a tab,
+    so a Bitbrains row cut short splits on the tab into as few fields as on ';'.)"""
     for separator in OTHER_SEPARATORS:
-        if separator in text and ((fields == 1 and delimiter not in text) or len(text.split(separator)) in expected):
+        if separator not in text:
+            continue
+        parts = len(text.split(separator))
+        if (fields == 1 and delimiter not in text) or (parts in expected and parts != fields):
             return separator
     return None
 
@@ -824,8 +882,10 @@ def read_blocks(tf: TraceFile, use: Sequence[str], bad: BadRows, block_bytes: in
     undecodable: list[UnicodeDecodeError] = []
     try:
         with _undecodable_rows(undecodable):
+            # a compressed file's tail is kept as it is read: whether it ends cut is known at its end
+            source = TailKept(open_data(tf.path)) if compression(tf.path) is not None else open_data(tf.path)
             reader = pacsv.open_csv(
-                open_data(tf.path),
+                source,
                 read_options=pacsv.ReadOptions(column_names=names, skip_rows=tf.header_lines, use_threads=False,
                                                block_size=block_bytes),
                 parse_options=pacsv.ParseOptions(delimiter=table.delimiter, quote_char=table.quote_char,
@@ -837,7 +897,8 @@ def read_blocks(tf: TraceFile, use: Sequence[str], bad: BadRows, block_bytes: in
     except READ_ERRORS as err:
         bad.check()
         raise _block_failure(tf, undecodable[0] if undecodable else err, "") from None
-    cut = missing_line_end(tf.path)
+    # uncompressed: its end read now; compressed: known once the reader has read it through
+    cut = missing_line_end(tf.path) if not isinstance(source, TailKept) else None
     start = 0
 
     def batches() -> Iterator[pa.RecordBatch]:
@@ -854,12 +915,14 @@ def read_blocks(tf: TraceFile, use: Sequence[str], bad: BadRows, block_bytes: in
             yield batch
 
     def block(batch: pa.RecordBatch, last: bool) -> Block:
-        nonlocal start
+        nonlocal start, cut
         n = batch.num_rows
         rows = np.arange(start, start + n)
         first = start
         where = lambda i, first=first: lines.where(first + i)  # noqa: E731
         keep = np.ones(n, dtype=bool)
+        if last and cut is None:  # the reader has read the whole stream: its tail is known
+            cut = source.cut
         if last and cut and n and (not lines.invalid or max(lines.invalid) <= lines.record(first + n - 1)):
             # The file's last line (unless pyarrow already rejected it for its field count).
             keep[n - 1] = False
