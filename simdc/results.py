@@ -37,6 +37,13 @@ except ImportError:  # not POSIX (Windows): results are written without the lock
 
 FILES = ("summary.csv", "instances.parquet", "timeseries.parquet", "hosts.csv",
          "workload.parquet", "config.toml", "manifest.json")
+# Every file simdc writes into a run's or a plan's directory: FILES; services.csv and
+# releases.csv (with [[services]]), cells.csv (with [[cells]]), report.html (--report, or
+# `simdc report` later); a plan's tables (simdc.planning.PlanResult.MARKS). With
+# overwrite, a directory holding anything else is not replaced (check_destination):
+# tests/test_out_safety.py holds this to what the writers write.
+WRITTEN = frozenset(FILES + ("services.csv", "releases.csv", "cells.csv", "report.html", "evaluations.csv",
+                             "plan.csv"))
 # How the Parquet tables are written: snappy (pyarrow's default) and a column's dictionary
 # giving up at 64 KiB, not pyarrow's 1 MiB (``dictionary_pagesize_limit``; Parquet falls
 # back to plain encoding for the rest of the column chunk). :func:`write_parquet` adds
@@ -400,8 +407,9 @@ def check_destination(out: Path, overwrite: bool = False, marks: tuple[str, ...]
     ------
     OutputError
         ``out`` is a file, a mount point, a non-empty directory (unless ``overwrite``),
-        or (with ``overwrite``) a non-empty directory without all of ``marks``: simdc
-        never deletes what it did not write.
+        or (with ``overwrite``) a non-empty directory without all of ``marks``, or
+        holding anything simdc does not write there (:data:`WRITTEN`: a notebook, a
+        folder of one's own): simdc never deletes what it did not write.
     """
     if not os.path.lexists(out):
         return
@@ -425,6 +433,13 @@ def check_destination(out: Path, overwrite: bool = False, marks: tuple[str, ...]
                                "replaced even with overwrite=True; choose another out",
                           cli=f"{out}: {what} (no {missing[0]}), so it is not "
                               "replaced even with --overwrite; choose another --out")
+    foreign = sorted(entry.name for entry in out.iterdir() if entry.name not in WRITTEN or not entry.is_file())
+    if foreign:
+        more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+        said = (f"{out}: holds {foreign[0]}{more}, which simdc did not write, so it is not replaced even with "
+                "{}; move {} out first, or choose another {}")
+        raise OutputError(out, said.format("overwrite=True", "them" if more else "it", "out"),
+                          cli=said.format("--overwrite", "them" if more else "it", "--out"))
 
 
 # What simdc writes, by the files that mark it (a run's: Results.write; a plan's:

@@ -147,6 +147,41 @@ def test_an_existing_out_is_refused_before_simulating(runner, config_path, tmp_p
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
 
 
+@pytest.mark.parametrize("own", [["analysis.ipynb"], [".ipynb_checkpoints/"], ["notes.txt", "figures/"]])
+def test_overwrite_keeps_a_results_directory_that_holds_a_file_of_ones_own(runner, config_path, tmp_path,
+                                                                          no_simulation, own):
+    """A results directory the user has added to (a notebook beside the tables) is not
+    replaced even with --overwrite: that would delete what simdc did not write."""
+    out = tmp_path / "run"
+    out.mkdir()
+    for name in FILES:
+        (out / name).write_text("a run's file")
+    for name in own:
+        (out / name).mkdir() if name.endswith("/") else (out / name).write_text("mine")
+    before = sorted(p.name for p in out.iterdir())
+    first = sorted(name.rstrip("/") for name in own)[0]
+    more = f" and {len(own) - 1} more" if len(own) > 1 else ""
+    line = one_error_line(invoke(runner, "run", config_path, "--out", out, "--overwrite"),
+                          f"holds {first}{more}, which simdc did not write", "--overwrite", "--out")
+    assert "overwrite=True" not in line
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+@pytest.mark.parametrize("config", ["release.toml", "cells.toml"])
+def test_every_file_simdc_writes_is_one_overwrite_replaces(tmp_path, config):
+    """What a run writes (with services, with cells, with the report) and what a plan
+    writes are all files WRITTEN names, so that --overwrite replaces them."""
+    from simdc.planning import PlanResult
+    from simdc.results import WRITTEN
+
+    out = simdc.simulate(ROOT / "configs" / config).write(tmp_path / "run", report=True)
+    written = {p.name for p in out.iterdir()}
+    assert written <= WRITTEN and {"report.html", *FILES} <= written, written - WRITTEN
+    assert set(PlanResult.MARKS) <= WRITTEN
+    again = simdc.simulate(ROOT / "configs" / config).write(out, overwrite=True)
+    assert {p.name for p in again.iterdir()} == written - {"report.html"}
+
+
 def test_a_sweep_into_a_directory_that_is_not_a_sweep_is_refused_before_running(runner, config_path, tmp_path,
                                                                                 monkeypatch):
     monkeypatch.setattr("simdc.sweeping.run_point", lambda *a: pytest.fail("ran a point"))
