@@ -65,6 +65,8 @@ def main() -> None:
             unknown = getattr(err, "possibilities", None) and getattr(err, "option_name", None)  # NoSuchOption
             said = (_no_such_option(err.message, err.option_name, err.possibilities) if unknown
                     else err.format_message())
+            if not said.strip():  # no command given: click has printed the help, with no message
+                said = "missing command: give one of the commands listed above"
             print(f"error: {command}{said} (see --help)", file=sys.stderr)
             sys.exit(err.exit_code)
         except Abort:  # end of input at a prompt, as click says it

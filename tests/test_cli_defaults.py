@@ -140,6 +140,22 @@ def test_a_mistyped_option_is_one_line_as_the_readme_shows(monkeypatch, capsys):
     assert said["--ovewrite"].endswith("?) (see --help)") and "\n" not in said["--ovewrite"]
 
 
+@pytest.mark.parametrize("argv", [["simdc"], ["simdc", "trace"]])
+def test_no_command_is_the_help_and_one_line_saying_what_is_missing(monkeypatch, capsys, argv):
+    """`simdc` or `simdc trace` alone prints the help, then said `error: simdc:  (see --help)`:
+    a message with nothing in it."""
+    import simdc.__main__ as entry
+
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as done:
+        entry.main()
+    assert done.value.code == 2
+    out = capsys.readouterr()
+    assert "Usage:" in out.out + out.err
+    said = [line for line in out.err.splitlines() if line.startswith("error:")]
+    assert said == [f"error: {' '.join(argv)}: missing command: give one of the commands listed above (see --help)"]
+
+
 @pytest.mark.parametrize("config, expected", [
     ("host64g.toml", "error: --group 'nosuch': no such group; this config's hosts are one [host] table"),
     ("fleet.toml", "error: --group 'nosuch': no such group; groups: 'general', 'large'"),
