@@ -34,6 +34,7 @@ parent never completes ends ``blocked`` (:mod:`simdc.workload.dependencies`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -141,6 +142,11 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
     if run_on:
         notes.append(f"{run_on:,} instances still running when the data ends (censored) run on to the end of the "
                      f"simulation ({duration_s:,.0f} s): their end is unknown, so none is counted as completed")
+    beside = readers.usage_path(spec.trace) if data.format == "simdc" and spec.usage is None else None
+    if beside is not None and Path(spec.trace).is_file() and beside.is_file():
+        notes.append(f"{beside} lies beside the trace (its usage series, as simdc trace convert and generate write "
+                     "them) and is not replayed: each instance uses its mean usage; set workload.usage to that "
+                     "file to replay it")
     if late:
         notes.append(f"{late:,} instances arrive at or after simulation.duration_s ({duration_s:g} s)"
                      + (" or depend on one that does" if dependencies.has_parents(selected) else "")

@@ -89,3 +89,27 @@ def test_a_v2_trace_converted_with_the_default_seed_replays_as_a_run_with_the_de
     direct = {"trace": files[0], "usage": files[1], "format": "azure"}
     assert outcomes(converted, {}).equals(outcomes(direct, {}))
     assert not outcomes(converted, {}).equals(outcomes(direct, {"seed": 1}))  # the seed decides the sizes
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_usage_file_beside_a_converted_trace_is_named_when_it_is_not_replayed(tmp_path, suffix):
+    """A converted trace with usage series is two files; a config naming only the first
+    ran each instance at its mean usage without a word. The run now says which file it
+    leaves out, and says nothing once workload.usage names it (or when there is none)."""
+    from simdc.workload import load_workload
+    from simdc.model.workload import WorkloadSpec
+
+    data = read_trace([str(sample("azure_v2_2019/vmtable_subset_20vms_longest.csv")),
+                       str(sample("azure_v2_2019/vm_cpu_readings_20vms.csv.gz"))], "azure")
+    written, usage = write_trace(data, tmp_path / f"t{suffix}")
+    assert usage is not None and usage.is_file()
+
+    def notes(**keys) -> list[str]:
+        spec = WorkloadSpec(trace=written, format="simdc", **keys)
+        return [n for n in load_workload(spec, 2_592_000, 1).notes if "lies beside the trace" in n]
+
+    said = notes()
+    assert len(said) == 1 and said[0].startswith(f"{usage} lies beside the trace")
+    assert notes(usage=usage) == []
+    usage.unlink()
+    assert notes() == []
