@@ -378,9 +378,9 @@ def _span(seconds: float) -> str:
 
 
 def _fmt(value, fmt: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return fmt.format(value)
+    from simdc.metrics import shown
+
+    return shown(value, fmt)
 
 
 # --- simdc trace ---------------------------------------------------------------------------

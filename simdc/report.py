@@ -33,7 +33,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from simdc.metrics import HEADLINE
+from simdc.metrics import HEADLINE, shown
 
 if TYPE_CHECKING:
     from simdc.results import Results
@@ -1156,12 +1156,7 @@ def _cell_text(mean: float, half: float, fmt: str) -> str:
 
 
 def _fmt(value: Any, fmt: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return "–"
-    try:
-        return fmt.format(value)
-    except (TypeError, ValueError):
-        return str(value)
+    return shown(value, fmt)
 
 
 def _esc(text: Any) -> str:

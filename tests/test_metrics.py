@@ -66,3 +66,22 @@ def test_workflow_metrics_follow_the_last_ending_parent_by_hand():
     assert (got["blocked"], got["jobs"], got["jobs_completed"]) == (1, 2, 1)
     assert got["makespan_mean_s"] == got["makespan_p95_s"] == 320
     assert got["critical_start_share"] == pytest.approx(20 / 320)
+
+
+@settings(max_examples=200, deadline=None)
+@given(short=st.floats(1e-8, 0.5))
+def test_an_availability_is_shown_to_the_digit_it_falls_short(short):
+    """Shown with 2 decimals, 99.9998 % and 99.9994 % both read 100.00 %: the shortfall
+    must show (its first significant digit), and the figure must round the value."""
+    from simdc.metrics import AVAILABILITY, shown
+
+    value = 1.0 - short
+    text = shown(value, AVAILABILITY)
+    assert text.endswith("%")
+    decimals = len(text[:-1].partition(".")[2])
+    assert 2 <= decimals <= 8
+    assert abs(float(text[:-1]) - value * 100) <= 0.5 * 10.0 ** -decimals * (1 + 1e-9)
+    if short * 100 >= 10.0 ** -8:  # within the 8 decimals shown at most: not 100 %
+        assert float(text[:-1]) < 100.0, text
+    assert shown(1.0, AVAILABILITY) == "100.00%"
+    assert shown(float("nan"), AVAILABILITY) == "–"
