@@ -82,7 +82,8 @@ isolation
     neighbours' pressure on memory bandwidth and I/O (1 = never slowed);
     ``degraded_share``: share of running time slowed by more than 5 %; ``failures``:
     host and kernel failures; ``failure_kills`` and ``blast_radius_mean`` (killed per
-    failure); ``lost_work_core_s``: CPU work the victims had done in their attempt;
+    failure); ``lost_work_core_s``: CPU work the victims of failures, and instances a
+    move restarted, had done in their attempt (thrown away);
     ``service_availability``: time services ran over the time they were asked to run
     (from their first start to their planned end, within the run).
 fleet
@@ -1049,6 +1050,7 @@ HEADLINE = (
     ("degraded_share", "time degraded by neighbours", "{:.1%}"),
     ("failures", "host/kernel failures", "{:,.0f}"),
     ("blast_radius_mean", "killed per failure", "{:,.1f}"),
+    ("lost_work_core_s", "work lost to failures and moves (core-s)", "{:,.0f}"),
     ("service_availability", "service availability", AVAILABILITY),
     ("blocked", "blocked by a parent", "{:,.0f}"),
     ("jobs_completed", "jobs completed", "{:,.0f}"),

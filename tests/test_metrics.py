@@ -85,3 +85,28 @@ def test_an_availability_is_shown_to_the_digit_it_falls_short(short):
         assert float(text[:-1]) < 100.0, text
     assert shown(1.0, AVAILABILITY) == "100.00%"
     assert shown(float("nan"), AVAILABILITY) == "–"
+
+
+def test_the_work_a_move_threw_away_is_a_row_of_the_table_when_there_is_some():
+    """maintenance.toml's restarted containers lose their attempts' work (the README's
+    'work thrown away'), which only summary.csv had: the table's row is the sum over the
+    instance table, and a run that loses none shows no such row."""
+    from pathlib import Path
+
+    from rich.console import Console
+
+    import simdc
+    from simdc.cli import comparison_table
+
+    def rows(results) -> dict[str, list[str]]:
+        console = Console(width=200, record=True)
+        console.print(comparison_table(results.summary))
+        lines = [line.split("│") for line in console.export_text().splitlines() if "│" in line]
+        return {cells[1].strip(): [c.strip() for c in cells[2:-1]] for cells in lines}
+
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    moved = simdc.simulate(configs / "maintenance.toml")
+    lost = moved.instances.groupby("platform", sort=False)["lost_core_s"].sum()
+    shown = rows(moved)["work lost to failures and moves (core-s)"]
+    assert shown == [f"{lost[p]:,.0f}" for p in moved.summary["platform"]] and lost.max() > 0
+    assert "work lost to failures and moves (core-s)" not in rows(simdc.simulate(configs / "host64g.toml"))
