@@ -759,6 +759,12 @@ def _judged_value(metric: str, row: dict) -> str:
     return f"{metric}={value:.4g}"
 
 
+def _margin(value: float) -> str:
+    """An SLO's margin as the plan's table shows it: signed, 3 significant digits ("+100",
+    not "+1e+02"), whole and grouped from 1,000 up."""
+    return f"{value:+,.0f}" if abs(value) >= 1000 else f"{value:+.3g}"
+
+
 def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
     """The plan's table on stdout (and, for fewest hosts, the SLOs out of reach on stderr)."""
     if minimise == "cost":
@@ -782,7 +788,7 @@ def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
             continue
         total = [f"{int(row['hosts_total'])}"] if partial else []
         table.add_row(str(row["platform"]), f"{int(needed)}", *total,
-                      *[f"{row[s.metric]:.4g} ({row[f'{s.metric}_margin']:+.2g})" for s in slos])
+                      *[f"{row[s.metric]:.4g} ({_margin(row[f'{s.metric}_margin'])})" for s in slos])
     print_table(table)
     _print_floors(result, max_hosts)
     stopped = [f"note: {row['platform']}: " for row in result.plan.to_dict("records")
@@ -874,7 +880,7 @@ def cost_plan_table(result, slos: list, max_hosts: int) -> Table:
             continue
         table.add_row(str(row["platform"]), f"{row['group']}{' *' if row['cheapest'] else ''}", f"{int(needed)}",
                       f"{row['cost']:,.2f}", f"{row['cost_per_instance_hour']:,.4f}", f"{row['carbon_kgco2eq']:,.1f}",
-                      *[f"{row[s.metric]:.4g} ({row[f'{s.metric}_margin']:+.2g})" for s in slos])
+                      *[f"{row[s.metric]:.4g} ({_margin(row[f'{s.metric}_margin'])})" for s in slos])
     return table
 
 

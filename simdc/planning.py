@@ -186,7 +186,9 @@ class PlanResult:
     def _write_files(self, directory, report: bool = False, report_title: str | None = None) -> None:
         """The tables into ``directory`` (also as a :class:`simdc.results.Destination` writes them)."""
         self.evaluations.to_csv(directory / "evaluations.csv", index=False)
-        self.plan.to_csv(directory / "plan.csv", index=False)
+        # host counts as integers in the file, "2" not "2.0" (a column with an empty cell is float in pandas)
+        counts = {c: "Int64" for c in ("hosts_needed", "hosts_total") if c in self.plan.columns}
+        self.plan.astype(counts).to_csv(directory / "plan.csv", index=False)
 
 
 def with_hosts(config: Config, n: int, group: str | None = None) -> Config:

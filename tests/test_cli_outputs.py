@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from simdc.cli import app
@@ -194,3 +196,30 @@ def test_a_folder_output_that_is_the_config_is_refused_naming_it_and_the_config_
     assert "is the input" in line
     assert config.read_text() == CONFIG
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml"]
+
+
+def test_plan_csv_writes_host_counts_as_integers_beside_an_empty_one(tmp_path):
+    """host64g's VMs cannot meet the SLO at any count (their row's counts are empty), which
+    made pandas write the containers' count as "5.0"; a count of hosts is an integer."""
+    import csv
+
+    out = tmp_path / "p"
+    result = CliRunner().invoke(app, ["plan", str(Path(__file__).resolve().parents[1] / "configs" / "host64g.toml"),
+                                      "--slo", "rejection_rate<=0.01", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = {r["platform"]: r for r in csv.DictReader(open(out / "plan.csv"))}
+    assert rows["vm"]["hosts_needed"] == rows["vm"]["hosts_total"] == ""
+    for column in ("hosts_needed", "hosts_total"):
+        assert rows["container"][column].isdigit() and int(rows["container"][column]) >= 1, rows["container"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.floats(1e-3, 1e7), sign=st.sampled_from([1, -1]))
+def test_a_plan_margin_reads_as_a_number_without_an_exponent(value, sign):
+    """A margin of 99.98 showed as '+1e+02'."""
+    from simdc.cli import _margin
+
+    text = _margin(sign * value)
+    assert "e" not in text and text[0] == ("+" if sign > 0 else "-")
+    back = float(text.replace(",", ""))
+    assert abs(back - sign * value) <= max(0.5, 0.005 * value), (value, text)
