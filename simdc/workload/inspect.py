@@ -143,8 +143,7 @@ def report(data: TraceData, bins: int = 12) -> TraceReport:
         ("time span", f"{_span(float(submit.min()))} to {_span(float(end.max()))} "
                       f"(last arrival at {_span(last_submit)})"),
         ("present at time 0", f"{int((submit == 0).sum()):,}"),
-        ("arrivals after time 0", f"{int((submit > 0).sum()):,}"
-         + (f" ({(submit > 0).sum() / last_submit * 3600:,.1f} per hour)" if last_submit > 0 else "")),
+        ("arrivals after time 0", f"{int((submit > 0).sum()):,}" + _per_hour(int((submit > 0).sum()), last_submit)),
         ("kinds", ", ".join(f"{k} {c:,}" for k, c in inst["kind"].astype(str).value_counts().items())),
         ("cores requested", f"{inst['cpu_cores'].sum():,.1f} in all, {inst['cpu_cores'].mean():.3g} mean"),
         ("memory requested", f"{inst['memory_gib'].sum():,.1f} GiB in all, {inst['memory_gib'].mean():.3g} GiB mean"),
@@ -258,6 +257,16 @@ def _remove_stale_usage(data: TraceData, written: Path, usage: Path | None) -> N
         raise InputError(f"{stale}: cannot remove the usage file of the output replaced "
                          f"(the new one has no usage): {err.strerror or err}") from None
     data.notes = list(data.notes) + [f"removed {stale}: the usage of the file replaced (the new one has none)"]
+
+
+def _per_hour(arrivals: int, last_s: float) -> str:
+    """" (N per hour)" over the time to the last arrival: two significant digits below 1
+    (a rare arrival is not "0.0 per hour"); nothing for fewer than two arrivals, which
+    make no rate."""
+    if arrivals < 2 or last_s <= 0:
+        return ""
+    rate = arrivals / last_s * 3600
+    return f" ({rate:,.1f} per hour)" if rate >= 1 else f" ({rate:.2g} per hour)"
 
 
 def generate_trace(config, to: str | Path, seed: int | None = None, usage: bool = True

@@ -189,3 +189,19 @@ def test_example_configs_point_at_their_samples_and_are_valid(name):
         pytest.skip("the example configs read ../shared/traces beside the repository, which is not there")
     config = load_config(ROOT / "configs" / f"{name}.toml")
     assert config.workload.trace.exists() and config.workload.format != "simdc"
+
+
+@pytest.mark.parametrize("submits, said", [
+    ([0, 5000], None),  # one arrival after time 0: no rate
+    ([0, 3600, 36000, 72000], "(0.15 per hour)"),  # 3 in 20 h, not "0.0 per hour"
+    ([0] + [10 * k for k in range(1, 361)], "(360.0 per hour)"),  # 360 in an hour
+])
+def test_inspect_gives_the_arrival_rate_only_where_there_is_one(tmp_path, submits, said):
+    path = tmp_path / "w.csv"
+    path.write_text("id,submit_s,duration_s,cpu_cores,memory_gib\n"
+                    + "".join(f"{i},{s},60,1,2\n" for i, s in enumerate(submits)))
+    result = CliRunner().invoke(app, ["trace", "inspect", str(path)])
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if "arrivals after time 0" in line)
+    assert f"{len(submits) - 1:,}" in line
+    assert ("per hour" not in line) if said is None else (said in line), line

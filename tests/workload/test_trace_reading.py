@@ -36,7 +36,7 @@ def test_files_of_two_formats_are_refused_with_what_each_is():
 
 
 def test_a_file_of_another_format_than_the_one_given_is_named():
-    with pytest.raises(InputError, match="looks like azure vmtable, not a google table"):
+    with pytest.raises(InputError, match="looks like azure vmtable, not one of the google tables"):
         detect([sample("azure_v1_2017/vmtable.csv.gz")], "google")
 
 

@@ -77,7 +77,7 @@ def detect(paths: Sequence[str | Path], format: str = "auto") -> tuple[str, dict
     else:
         for tf in found:
             if tf.format != format:
-                raise InputError(f"{tf.path}: looks like {tf.format} {tf.name}, not a {format} table "
+                raise InputError(f"{tf.path}: looks like {tf.format} {tf.name}, not one of the {format} tables "
                                  f"(format = {format!r})")
     tables: dict[str, list[TraceFile]] = {}
     for tf in found:

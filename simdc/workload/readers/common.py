@@ -556,7 +556,7 @@ def identify(path: Path, tables: Sequence[Table], want: str | None = None) -> Tr
         except InputError:
             other = None
         if other is not None:
-            raise InputError(f"{path}: looks like {other.format} {other.name}, not a {want} table "
+            raise InputError(f"{path}: looks like {other.format} {other.name}, not one of the {want} tables "
                              f"(format = {want!r})")
         return _by_name(path, lines, [t for t in tables if t.format == want], want)
     raise InputError([f"{path}: cannot tell which trace table this is (first line: {clip(lines[0])!r}); "
