@@ -127,7 +127,8 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
     InputError
         One line naming the file and line: not a CSV of two columns, a timestamp that is
         not one or does not increase, a value that is missing, not a finite number or
-        negative where not allowed, or a series that does not cover the run.
+        negative where not allowed, a series that does not cover the run, or a last
+        line without a line end (it may have been cut inside its value).
     """
     path = Path(path)
     where = f"{key} {clip(path, 300)}"
@@ -138,6 +139,12 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as err:
         raise InputError(f"{where}: cannot read: {err.strerror or err}") from None
+    from simdc.workload.readers.common import NO_LINE_END, count_lines, missing_line_end
+
+    if missing_line_end(path):  # its last row may be cut inside its value ("1234" read as "12")
+        handle.close()
+        raise InputError(f"{where}: line {count_lines(path)}: {NO_LINE_END}; if the file is complete, "
+                         "end it with a newline")
     moments: list[datetime] = []
     texts: list[str] = []
     lines: list[int] = []

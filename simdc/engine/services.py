@@ -167,9 +167,7 @@ def plain_series(path: Path, duration_s: float) -> tuple[np.ndarray, np.ndarray]
         run, or a last line without a line end (it may have been cut, as in the trace
         readers: :func:`simdc.workload.readers.common.missing_line_end`).
     """
-    if missing_line_end(path):
-        raise InputError(f"{path}: line {count_lines(path)}: {NO_LINE_END}; if the file is complete, "
-                         "end it with a newline")
+    _whole(path)
     try:
         table = pd.read_csv(path, dtype=str, skipinitialspace=True, skip_blank_lines=False)
     except (OSError, ValueError, UnicodeDecodeError) as err:
@@ -204,10 +202,20 @@ def plain_series(path: Path, duration_s: float) -> tuple[np.ndarray, np.ndarray]
     return t, value
 
 
+def _whole(path: Path) -> None:
+    """Refuse a CSV whose last line has no line end: it may have been cut inside a value,
+    which no check of the value can tell (as the trace readers do:
+    :func:`simdc.workload.readers.common.missing_line_end`)."""
+    if missing_line_end(path):
+        raise InputError(f"{path}: line {count_lines(path)}: {NO_LINE_END}; if the file is complete, "
+                         "end it with a newline")
+
+
 def _azure_functions(spec: DemandSpec) -> tuple[np.ndarray, float]:
     """Invocations per minute of one function of the Azure Functions 2019 trace (from the
     file's first minute column on), and the core-seconds one invocation costs."""
     path = spec.trace
+    _whole(path)
     try:
         table = pd.read_csv(path)
     except (OSError, ValueError) as err:
@@ -233,6 +241,8 @@ def _azure_functions(spec: DemandSpec) -> tuple[np.ndarray, float]:
     core_s = spec.core_s_per_invocation
     if core_s is None:
         durations = path.with_name("durations.csv")
+        if durations.is_file():
+            _whole(durations)
         try:
             table_d = pd.read_csv(durations)
         except (OSError, ValueError) as err:

@@ -350,3 +350,20 @@ def test_a_sweep_aggregates_cost_columns_as_metrics_not_grid_keys():
     table = aggregate(points)
     assert len(table) == 1
     assert table["cost_mean"].iloc[0] == 2.0 and table["carbon_kgco2eq_mean"].iloc[0] == 2.0
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3])
+def test_a_series_cut_inside_its_last_value_is_refused_not_read_short(tmp_path, cut):
+    """A series file cut short ("1234" read as "12"): every row's timestamp whole, the
+    last value not, and no line end after it. Read, its value would price or weigh the
+    run's last interval; it is one line naming the file's last line instead."""
+    rows = ["2024-03-01T00:00:00Z,1", "2024-03-01T01:00:00Z,2", "2024-03-01T02:00:00Z,3",
+            "2024-03-01T03:00:00Z,1234"]
+    path = tmp_path / "carbon.csv"
+    path.write_text("timestamp,carbon_intensity\n" + "\n".join(rows)[:-cut])
+    with pytest.raises(InputError) as err:
+        cost.read_series(path, what="carbon intensity", key="cost.carbon_series", duration_s=3 * HOUR_S)
+    assert err.value.problems == [f"cost.carbon_series {path}: line 5: the last line has no line end, so the file "
+                                  "may be cut short; if the file is complete, end it with a newline"]
+    path.write_text("timestamp,carbon_intensity\n" + "\n".join(rows) + "\n")  # whole: read
+    assert cost.read_series(path, what="carbon intensity", key="cost.carbon_series", duration_s=3 * HOUR_S)

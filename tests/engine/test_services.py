@@ -606,6 +606,31 @@ def test_demand_from_azure_functions_is_invocations_per_minute_times_the_average
     np.testing.assert_allclose(cores, expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("cut", ["invocations.csv", "durations.csv"])
+def test_a_functions_table_cut_inside_its_last_row_is_refused_not_read_short(tmp_path, cut):
+    """Either file of the Azure Functions sample cut inside its last line's value, with no
+    line end after it, would be read short ("1234" as "12") by pandas: it is refused,
+    naming the file's last line, as the trace readers refuse such a file."""
+    import shutil
+
+    from simdc.engine.services import demand_series
+    from simdc.errors import InputError
+    from simdc.model.service import DemandSpec
+    from tests.workload.traces import sample
+
+    folder = sample("azure_functions_2019_sample500")
+    for name in ("invocations.csv", "durations.csv"):
+        shutil.copy(folder / name, tmp_path / name)
+    text = (tmp_path / cut).read_bytes()
+    assert text.endswith(b"\n")
+    (tmp_path / cut).write_bytes(text[:-3])  # the line end and the last value's last two characters
+    lines = text.count(b"\n")
+    with pytest.raises(InputError) as err:
+        demand_series(DemandSpec(trace=tmp_path / "invocations.csv", step_s=60.0), 3600.0)
+    assert err.value.problems == [f"{tmp_path / cut}: line {lines}: the last line has no line end, so the file may "
+                                  "be cut short; if the file is complete, end it with a newline"]
+
+
 @settings(max_examples=12, deadline=None)
 @given(replicas=st.integers(1, 6), surge=st.integers(0, 2), unavailable=st.integers(0, 2),
        mtbf_s=st.sampled_from([300.0, 900.0]), on_failure=st.sampled_from(["resubmit", "lose"]),
