@@ -319,3 +319,67 @@ def test_every_preset_is_a_platform_the_fault_tests_cover():
     from tests.engine.test_fault_timing import PLATFORMS
 
     assert set(PLATFORMS) == set(PRESETS)
+
+
+# --- usage series: each instance's own, whenever it starts ---------------------------------
+
+@pytest.mark.parametrize("lane", ["general", "fast"])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_usage_series_is_replayed_whole_whenever_its_instance_starts(tmp_path_factory, lane, data):
+    """A series' steps count from its instance's start; the engine's usage steps are on
+    the run's clock. Whatever the start's phase against them, each engine step holds the
+    series' value at the middle of the ages it covers (the value most of them have), so
+    the series plays whole, each value for one engine step, shifted by less than half a
+    step: the demand in core-seconds is that held function's integral (computed here from
+    the table and the start time), and within half a step times the series' total
+    variation of its own integral. (Holding the value at the age each engine step
+    reached shifted it late by up to a step and lost its end: 601 core-s of 1,200.)"""
+    from simdc.engine import run_platform
+    from simdc.workload import load_workload
+
+    step = data.draw(st.sampled_from([60.0, 300.0]), label="usage_step_s")
+    n = data.draw(st.integers(1, 4), label="instances")
+    rows, usage, series = [], [], {}
+    for i in range(n):
+        submit = data.draw(st.floats(0.0, 3 * step).map(lambda x: round(x, 3)), label=f"submit {i}")
+        steps = data.draw(st.lists(st.tuples(st.integers(0, 40), st.integers(1, 40)), min_size=1, max_size=6),
+                          label=f"series {i} (cpu ×0.1, mem ×0.1)")
+        life = data.draw(st.integers(1, len(steps) * 3), label=f"life {i} (quarter steps)") * step / 4
+        rows.append({"id": f"i{i}", "submit_s": submit, "duration_s": life, "cpu_cores": 4.0, "memory_gib": 8.0})
+        for k, (c, m) in enumerate(steps):
+            usage.append({"id": f"i{i}", "t_s": k * step, "cpu_cores": c / 10, "memory_gib": m / 10})
+        series[f"i{i}"] = (life, [c / 10 for c, _ in steps], [m / 10 for _, m in steps])
+    folder = tmp_path_factory.mktemp("series")
+    pd.DataFrame(rows).to_csv(folder / "t.csv", index=False)
+    pd.DataFrame(usage).to_csv(folder / "u.csv", index=False)
+    config = validate({
+        "simulation": {"duration_s": 40 * step, "seed": 1, "platforms": ["container"]},
+        "host": {"cpu_cores": 64, "memory_gib": 256},
+        "platform": {"container": {"start_s": 0, "overhead_mib": 0}},
+        "workload": {"trace": str(folder / "t.csv"), "usage": str(folder / "u.csv"), "usage_step_s": step},
+    })
+    sim = config.simulation
+    workload = load_workload(config.workload, sim.duration_s, sim.seed)
+    run = run_platform("container", config.platform["container"], config.fleet, workload.instances, lane=lane,
+                       duration_s=sim.duration_s, sample_every_s=step, seed=sim.seed, usage=workload.usage)
+
+    def value(values: list[float], age: float) -> float:
+        return values[min(int(age // step), len(values) - 1)]
+
+    got = dict(zip(run.instances["id"].astype(str), zip(run.instances["ready_s"], run.instances["cpu_demand_core_s"])))
+    mem_total = 0.0
+    for key, (life, cpu, mem) in series.items():
+        start, demand = got[key]
+        # the engine's steps during its life cut it into spans; each holds the value at its middle
+        cuts = [start] + [k * step for k in range(int(start // step) + 1, int((start + life) // step) + 1)
+                          if start < k * step < start + life] + [start + life]
+        spans = list(zip(cuts, cuts[1:]))
+        held = sum(value(cpu, (a + b) / 2 - start) * (b - a) for a, b in spans)
+        assert demand == pytest.approx(held, rel=1e-9, abs=1e-6), (key, demand, held)
+        lived = [min((k + 1) * step, life) - k * step for k in range(len(cpu))]
+        own = sum(v * max(h, 0.0) for v, h in zip(cpu, lived))
+        variation = sum(abs(b - a) for a, b in zip(cpu, cpu[1:]))
+        assert abs(demand - own) <= step / 2 * variation + 1e-6, (key, demand, own)
+        mem_total += sum(value(mem, (a + b) / 2 - start) * (b - a) for a, b in spans)
+    assert run.hosts["mem_used_gib_s"].sum() == pytest.approx(mem_total, rel=1e-9, abs=1e-6)
