@@ -192,3 +192,24 @@ def test_a_folder_of_parts_is_read_in_part_order(tmp_path):
     assert data.instances["duration_s"].tolist() == [200.0]
     with pytest.raises(InputError, match="no trace files"):
         read_trace([tmp_path / "empty"] if (tmp_path / "empty").mkdir() is None else [], "google")
+
+
+@pytest.mark.parametrize("window", [(1800.0, 3600.0), (600.0, 5000.0)])
+def test_a_time_window_keeps_every_censored_instance_submitted_before_its_end(window):
+    """A censored instance (still running when the data ends; its lifetime a lower
+    bound) runs on in a replay of the whole trace, so it is running in any window after
+    its submission: the window keeps it, though its lower-bound end falls before the
+    window (97 of Google 2011's were dropped from [1800, 3600))."""
+    from simdc.workload.readers import Selection
+
+    files = [str(sample("google_2011"))]
+    whole = read_trace(files, "google").instances
+    start, stop = window
+    end = whole["submit_s"] + whole["duration_s"]
+    censored = whole["censored"].astype(bool)
+    want = set(whole.loc[(whole["submit_s"] < stop) & ((end > start) | censored), "id"].astype(str))
+    assert (censored & (whole["submit_s"] < stop) & (end <= start)).any()  # the case in question occurs
+    got = read_trace(files, "google", selection=Selection(window, None, None, 0)).instances
+    assert set(got["id"].astype(str)) == want
+    kept = got[got["censored"].astype(bool)]
+    assert (kept["submit_s"] + kept["duration_s"] >= stop - start - 1e-9).all()  # through the window at least

@@ -1308,7 +1308,10 @@ def select(data: TraceData, selection: Selection) -> TraceData:
     """The part of ``data`` that ``selection`` asks for (see :class:`Selection`).
 
     An instance running at the window's start is replayed from time 0 with the rest of
-    its lifetime, and its usage series continues from the age it had then.
+    its lifetime, and its usage series continues from the age it had then. A censored
+    one (still running when the data ends: its lifetime a lower bound) runs on in a
+    replay of the whole trace, so it is running in any window after its submission,
+    and runs at least through the window here (and on, as censored).
     """
     if selection.empty:
         return data
@@ -1317,6 +1320,8 @@ def select(data: TraceData, selection: Selection) -> TraceData:
         start, stop = (float(v) for v in selection.time_window_s)
         submit = instances["submit_s"].to_numpy(float)
         end = submit + instances["duration_s"].to_numpy(float)
+        if "censored" in instances:  # its end a lower bound: it runs on (through the window at least)
+            end = np.where(instances["censored"].to_numpy(bool), np.maximum(end, stop), end)
         alive = (submit < stop) & (end > start)
         begin = np.maximum(submit[alive], start)
         elapsed = begin - submit[alive]
