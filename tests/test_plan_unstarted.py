@@ -362,3 +362,29 @@ def parse(text):
     from simdc.planning import parse_slo
 
     return parse_slo(text)
+
+
+@pytest.mark.parametrize("scale", [3.0, 0.5])
+def test_a_scaled_trace_notes_its_scale_and_counts_censored_replicas(scale):
+    """Bitbrains scaled 3×: the note said 19 censored instances run on, of 57 in the
+    workload, and nothing said the trace was scaled. Both now count the workload's rows:
+    the censored originals' replicas, computed here from the unscaled read."""
+    import re
+
+    from simdc.model.workload import WorkloadSpec
+    from simdc.workload import load_workload
+    from simdc.workload.readers import read_trace
+    from tests.workload.traces import sample
+
+    trace, horizon = sample("bitbrains_rnd/2013-7"), 2_592_000.0
+    raw = read_trace([str(trace)], "bitbrains").instances
+    early = set(raw.loc[raw["censored"].astype(bool) & (raw["submit_s"] + raw["duration_s"] <= horizon),
+                        "id"].astype(str))
+    workload = load_workload(WorkloadSpec(trace=trace, format="bitbrains", scale=scale), horizon, seed=3)
+    origin = workload.instances["id"].astype(str).str.split("~").str[0]
+    said = [n for n in workload.notes if "run on to the end" in n]
+    assert len(said) == 1 and int(re.match(r"([\d,]+) instances", said[0]).group(1).replace(",", "")) \
+        == int(origin.isin(early).sum())
+    scaled = [n for n in workload.notes if n.startswith("scale:")]
+    assert scaled == [f"scale: {len(workload.instances):,} instances from the trace's {len(raw):,} (each "
+                      f"replicated {scale:g} times on average; replicas arrive with their original)"]

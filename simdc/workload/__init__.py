@@ -114,10 +114,14 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
     late = late | dependencies.late_descendants(selected, late)
     instances = selected[~late].reset_index(drop=True)
     late = int(late.sum())
-    instances, run_on = _run_on_censored(instances, duration_s)
     origin = instances["id"].astype(str)  # each row's instance in the trace (its usage series)
+    scale_note = []
     if spec.scale is not None:
+        before = len(instances)
         instances, origin = scaled(instances, spec.scale, seed)
+        scale_note = [f"scale: {len(instances):,} instances from the trace's {before:,} (each replicated "
+                      f"{spec.scale:g} times on average; replicas arrive with their original)"]
+    instances, run_on = _run_on_censored(instances, duration_s)  # (replicas counted)
     if keep is not None:  # a cell's share (simdc.cells): a parent routed to another cell counts as done
         mine = keep(instances)
         origin = origin[mine].reset_index(drop=True)
@@ -139,7 +143,8 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
             model = usage.SeriesUsage.from_table(table, ids, spec.usage_step_s, _means(instances),
                                                  instances["duration_s"].to_numpy(float))
     source = str(spec.trace) if data.format == "simdc" else data.source
-    notes = list(data.notes) + [f"not replayed: {reason}: {n:,}" for reason, n in data.dropped.items()] + pruned
+    notes = (list(data.notes) + [f"not replayed: {reason}: {n:,}" for reason, n in data.dropped.items()] + pruned
+             + scale_note)
     if run_on:
         notes.append(f"{run_on:,} instances still running when the data ends (censored) run on to the end of the "
                      f"simulation ({duration_s:,.0f} s): their end is unknown, so none is counted as completed")
