@@ -143,3 +143,26 @@ def test_the_v2_subsets_mean_cpu_is_calibrations_figure():
     inst = read_trace([path]).instances
     assert (inst["cpu_used"] / inst["cpu_cores"]).mean() == pytest.approx(0.094, abs=0.001)
     assert pd.Series(inst["cpu_used"] / inst["cpu_cores"]).median() == pytest.approx(0.069, abs=0.001)
+
+
+@pytest.mark.parametrize("window", [(864000.0, 950400.0), (864150.0, 950400.0)])
+def test_a_window_keeps_one_usage_sample_at_its_start(window):
+    """Azure V2 readings every 300 s: a window opening on a reading kept it and also the
+    reading before (both at t_s = 0 for each VM); one opening between two keeps the one
+    before, the value in force. Either way each VM has one sample at t_s = 0, the one in
+    force at the window's start, read here from the unwindowed series."""
+    from simdc.workload.readers import Selection
+
+    files = [str(sample("azure_v2_2019/vmtable_subset_20vms_longest.csv")),
+             str(sample("azure_v2_2019/vm_cpu_readings_20vms.csv.gz"))]
+    whole = read_trace(files, "azure")
+    cut = read_trace(files, "azure", selection=Selection(window, None, None, 0))
+    start = window[0]
+    first = cut.usage[cut.usage["t_s"] == 0.0]
+    assert first["id"].is_unique and set(first["id"]) == set(cut.usage["id"])
+    submit = whole.instances.set_index("id")["submit_s"]
+    for vm, row in first.set_index("id").iterrows():
+        own = whole.usage[whole.usage["id"] == vm]
+        at = own["t_s"] + submit[vm]  # its readings' times on the trace's clock
+        in_force = own[at <= start].iloc[-1] if (at <= start).any() else own.iloc[0]
+        assert row["cpu_cores"] == in_force["cpu_cores"], vm

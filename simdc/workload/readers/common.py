@@ -1341,7 +1341,9 @@ def select(data: TraceData, selection: Selection) -> TraceData:
             # Of the samples before the window, only the last (the value in force at its start) stays, at 0.
             last_before = before & ~pd.Series(before).groupby(usage["id"].to_numpy()).shift(-1, fill_value=False) \
                 .to_numpy(dtype=bool)
-            usage = usage.assign(t_s=np.maximum(t, 0.0))[~before | last_before]
+            # ... unless a sample falls at the window's start itself: that one is in force
+            at_start = usage["id"].isin(usage["id"].to_numpy()[t == 0.0]).to_numpy()
+            usage = usage.assign(t_s=np.maximum(t, 0.0))[~before | (last_before & ~at_start)]
     if selection.sample is not None:
         keep = stream_for(selection.seed, "workload:sample").random(len(instances)) < selection.sample
         instances = instances[keep]
