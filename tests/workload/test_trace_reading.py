@@ -146,3 +146,17 @@ def test_the_config_accepts_exactly_the_formats_the_readers_read():
     from simdc.workload.readers import FORMATS
 
     assert typing.get_args(WorkloadSpec.model_fields["format"].annotation) == FORMATS
+
+
+def test_a_sample_that_keeps_no_instance_is_one_error_like_an_empty_window(tmp_path):
+    """sample = 1e-6 of a small trace ran an empty workload and reported zeros, where an
+    empty time window is refused: both are one error line now."""
+    from simdc.workload.readers import Selection
+
+    path = tmp_path / "w.csv"
+    path.write_text("id,submit_s,duration_s,cpu_cores,memory_gib\n" + "".join(f"{k},{k},60,1,2\n" for k in range(50)))
+    with pytest.raises(InputError) as err:
+        read_trace([path], selection=Selection(None, 1e-6, None, 0))
+    assert err.value.problems == [f"workload.sample (--sample) 1e-06: kept no instance of the 50 in {path}; raise it "
+                                  "(0.02 keeps one of them on average)"]
+    assert len(read_trace([path], selection=Selection(None, 0.5, None, 0)).instances) > 0

@@ -150,10 +150,13 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
         notes.append(f"not needed, left out: {', '.join(ignored)}")
     data.notes = notes + data.notes + bad.notes
     if not data.selected:
-        span = _span(data.instances)
+        span, before = _span(data.instances), len(data.instances)
         data = select(data, selection)
         if len(data.instances) == 0 and selection.time_window_s is not None:
             raise _empty_window(data, selection, span)
+        if len(data.instances) == 0:  # the sample drew none: an empty run would report zeros
+            raise InputError(f"workload.sample (--sample) {selection.sample:g}: kept no instance of the "
+                             f"{before:,} in {data.source}; raise it ({1 / before:.2g} keeps one of them on average)")
     return data
 
 
