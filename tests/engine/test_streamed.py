@@ -252,6 +252,38 @@ def test_chunks_open_and_free_whole_pages():
     assert chunks.live == [1, 2] and chunks.bounds(2) == (8192, 10_000) and math.isnan(times[9999])
 
 
+@settings(max_examples=15, deadline=None)
+@given(sizes=st.lists(st.integers(1, 9), min_size=1, max_size=12), group=st.integers(1, 20), seed=st.integers(0, 999))
+def test_chunks_written_in_any_order_come_out_in_row_order_as_written(tmp_path_factory, sizes, group, seed):
+    """RowGroups: chunks written in any order (as they become final) are the file's rows in
+    row order, in row groups of ``rows`` rows (the last shorter), every value and dtype as
+    pandas gave them: floats with NaN, ints, bools, strings and a categorical whose
+    categories differ from chunk to chunk (each chunk's Arrow dictionary its own)."""
+    rng = np.random.default_rng(seed)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    n = int(starts[-1])
+    whole = pd.DataFrame({
+        "id": np.arange(n, dtype=np.int64) * 7, "t_s": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),
+        "flag": rng.random(n) < 0.5, "platform": "vm",
+        "outcome": pd.Categorical(rng.choice(["completed", "killed", "rejected"], n)),
+    })
+    path = tmp_path_factory.mktemp("rows") / "part.instances.parquet"
+    writer = chunks_module.RowGroups(path, rows=group)
+    for k in rng.permutation(len(sizes)):
+        chunk = whole.iloc[starts[k]:starts[k + 1]].reset_index(drop=True)
+        chunk["outcome"] = chunk["outcome"].cat.remove_unused_categories()
+        writer.write(int(k), chunk)
+    writer.close()
+    assert not writer.unordered.exists()
+    back = pq.ParquetFile(path)
+    assert [back.metadata.row_group(g).num_rows for g in range(back.num_row_groups)] == (
+        [group] * (n // group) + ([n % group] if n % group else []))
+    read = pd.read_parquet(path)
+    assert list(read.dtypes) == list(whole.dtypes)
+    read["outcome"], whole["outcome"] = read["outcome"].astype(str), whole["outcome"].astype(str)
+    assert_frame_equal(read, whole, check_exact=True)
+
+
 def test_the_budget_estimates_the_streamed_run_and_refuses_only_what_even_that_exceeds():
     """A spilled run that surely streams (the general engine's features, a synthetic
     workload) is estimated as streamed: instances at the streamed rate, the chunks alive
