@@ -598,6 +598,11 @@ class Simulation:
         self.usage_window = windows() if windows is not None else None
         if self.usage_window is not None:
             chunks.followers.append(self.usage_window)
+        from simdc.workload.mapped import mapped_columns
+
+        mapped = mapped_columns(self.inputs)  # a spilled run's workload in a file: its rows' pages go with the chunks
+        if mapped is not None:
+            chunks.followers.append(mapped)
         self.state = chunks.column("state", "b", chunked=False)
         self.epoch = chunks.column("epoch", "i", chunked=False)
         for name, typecode, default in (("host_of", "q", -1), ("admit_s", "d", float("nan")),
