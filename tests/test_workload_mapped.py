@@ -87,13 +87,13 @@ def test_a_spilled_run_maps_its_workload_and_gives_every_row_back_with_its_chunk
     spilled = simdc.simulate(config, spill=True)
     n = len(spilled.workload)
     assert n > 200 and isinstance(owner_map(spilled.workload["submit_s"].to_numpy()), mmap.mmap)
-    for platform in range(len(config.simulation.platforms)):  # each platform's chunks, then release_all
-        covered = np.zeros(n, bool)
-        mine = given_back[:given_back.index((0, n))]
-        del given_back[:len(mine) + 1]
-        for lo, hi in mine:
-            covered[lo:hi] = True
-        assert covered.all(), platform
+    # each chunk's rows (16 at most) given back as it is let go, once a platform: twice in all
+    # (the platform's end gives back all rows, its row-order rewrite groups of rows, too)
+    times = np.zeros(n, int)
+    for lo, hi in given_back:
+        if hi - lo <= 16:
+            times[lo:hi] += 1
+    assert (times == len(config.simulation.platforms)).all()
     for table in ("summary", "instances", "timeseries", "hosts", "workload"):
         assert_frame_equal(getattr(spilled, table), getattr(held, table), check_exact=True, obj=table)
 

@@ -176,6 +176,10 @@ class RowGroups:
         self.schema = None
         self.observer = observer
         self.groups: dict[int, tuple[int, int]] = {}  # chunk: (offset, length) of its stream in the unordered file
+        self.in_order = 0  # rows written to path so far, in row order
+        # told (lo, hi) once rows [lo, hi) are written in row order and the observer has them
+        # (a spilled run's mapped workload gives their pages back: simdc.workload.mapped)
+        self.done = None
 
     def write(self, k: int, table) -> None:
         """Chunk ``k``'s rows (a DataFrame)."""
@@ -215,7 +219,7 @@ class RowGroups:
             for k in sorted(self.groups):
                 start, length = self.groups[k]
                 source.seek(start)
-                held.append(pa.ipc.open_stream(source.read(length)).read_all().cast(self.schema))
+                held.append(pa.ipc.open_stream(source.read_buffer(length)).read_all().cast(self.schema))
                 count += len(held[-1])
                 while count >= self.rows:
                     table = pa.concat_tables(held)
@@ -235,4 +239,7 @@ class RowGroups:
         writer.write_table(table, row_group_size=len(table))
         if self.observer is not None:
             self.observer.add_arrow(table)
+        self.in_order += len(table)
+        if self.done is not None:
+            self.done(self.in_order - len(table), self.in_order)
 
