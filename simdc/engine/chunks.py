@@ -47,6 +47,11 @@ def _ipc_options():
     return pa.ipc.IpcWriteOptions(compression="lz4")
 
 
+def _zero_bits(value: object, dtype: np.dtype) -> bool:
+    """Whether ``value`` as an item of ``dtype`` is all zero bits (0, 0.0, False; not -0.0)."""
+    return not np.array([value], dtype=dtype).view(np.uint8).any()
+
+
 class Chunks:
     """Per-instance columns of ``rows`` rows on anonymous memory maps, opened and freed
     chunk by chunk (module docstring), ``rows_per_chunk`` rows a chunk (default
@@ -83,8 +88,9 @@ class Chunks:
         values = np.frombuffer(memory, dtype)[:self.rows]
         if chunked:
             self.columns[name] = (memory, values, default)
-            for k in range(self.opened):  # opened before this column was asked for
-                values[k * self.size:(k + 1) * self.size] = default
+            if not _zero_bits(default, dtype):
+                for k in range(self.opened):  # opened before this column was asked for
+                    values[k * self.size:(k + 1) * self.size] = default
         else:
             self.whole.append(memory)
         return memoryview(memory).cast(typecode)[:self.rows]
@@ -107,12 +113,20 @@ class Chunks:
         last = min(row // self.size, self.count - 1)
         while self.opened <= last:
             k = self.opened
-            for _, values, default in self.columns.values():
-                values[k * self.size:(k + 1) * self.size] = default
             lo, hi = self.bounds(k)
+            # A chunk's rows read zero until written (a fresh anonymous map, or pages given
+            # back), and a page never written takes no memory: zeros are not written, so a
+            # column that stays zero in most chunks (kills, restarts, a priority of 0) costs
+            # nothing there.
+            for _, values, default in self.columns.values():
+                if not _zero_bits(default, values.dtype):
+                    values[lo:hi] = default
             if self.filler is not None:
                 for name, rows in self.filler(lo, hi).items():
-                    self.columns[name][1][lo:hi] = rows
+                    values = self.columns[name][1]
+                    rows = np.ascontiguousarray(rows, dtype=values.dtype)
+                    if rows.view(np.uint8).any():
+                        values[lo:hi] = rows
             for follower in self.followers:
                 follower.hold(lo, hi)
             self.live.append(k)

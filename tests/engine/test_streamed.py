@@ -7,6 +7,7 @@ alive at once must not grow with the run's length."""
 from __future__ import annotations
 
 import math
+import os
 import re
 import struct
 from dataclasses import replace
@@ -250,6 +251,39 @@ def test_chunks_open_and_free_whole_pages():
     assert times[10] == 0.0 and state[10] == 3 and chunks.live == [1] and chunks.live_rows() == (4096, 8192)
     chunks.open_through(10**9)
     assert chunks.live == [1, 2] and chunks.bounds(2) == (8192, 10_000) and math.isnan(times[9999])
+
+
+def _rss_anon_bytes() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("RssAnon:"))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux's /proc/self/status")
+def test_a_column_that_stays_zero_takes_no_memory_in_the_chunks_it_is_zero_in():
+    """Chunks do not write zeros (a page never written reads zero and costs nothing): a
+    column of zeros (defaults or inputs) takes no memory as its chunks open, one of NaN
+    its 8 bytes a row; both read as their values, and a zero input written over it does
+    not hide the value written later."""
+    rows = 2_000_000  # 16 MB a column of doubles
+    chunks = Chunks(rows)
+    zeros = chunks.column("zeros", "d", 0.0)
+    before = _rss_anon_bytes()
+    chunks.open_through(rows)
+    zero_cost = _rss_anon_bytes() - before
+    chunks = Chunks(rows)
+    nans = chunks.column("nans", "d", float("nan"))
+    before = _rss_anon_bytes()
+    chunks.open_through(rows)
+    nan_cost = _rss_anon_bytes() - before
+    assert zero_cost < 2 * 2**20 < 15 * 2**20 < nan_cost, (zero_cost, nan_cost)
+    assert zeros[rows - 1] == 0.0 and math.isnan(nans[rows - 1])
+    inputs = Chunks(1000, rows_per_chunk=100)
+    given = inputs.inputs({"x": "d", "n": "q"}, lambda lo, hi: {"x": np.where(np.arange(lo, hi) % 300 < 100, 0.0,
+                                                                              np.arange(lo, hi) - 0.5),
+                                                                "n": np.zeros(hi - lo, int)})
+    inputs.open_through(999)
+    assert list(given["x"]) == [0.0 if i % 300 < 100 else i - 0.5 for i in range(1000)]
+    assert list(given["n"]) == [0] * 1000
 
 
 @settings(max_examples=15, deadline=None)
