@@ -355,7 +355,7 @@ def _mapped(config: Config, workload, path):
     from dataclasses import replace
 
     from simdc.workload import synthetic_usage
-    from simdc.workload.mapped import on_disk
+    from simdc.workload.mapped import mapped_columns, on_disk
 
     if workload.usage is not None and config.workload.synthetic is None:
         return workload
@@ -364,6 +364,7 @@ def _mapped(config: Config, workload, path):
     workload = replace(workload, instances=table)
     if workload.usage is not None:
         workload = replace(workload, usage=synthetic_usage(config.workload.synthetic, workload, config.simulation.seed))
+        mapped_columns(table).release_all()  # the pages its build read (its σ over every row), out again
     return workload
 
 
