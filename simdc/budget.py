@@ -34,10 +34,11 @@ On the fast lane that saves the tables, not the engine (1,400 B an instance,
 run *streams* (:mod:`simdc.engine.chunks`): its per-instance state is kept in chunks of
 rows, each written and let go once every instance in it is final, and its timeseries is
 written as it goes, and its summary gathered from the rows as they are written
-(:mod:`simdc.streamed`: no read-back), so what grows with the run is the workload and
-what the engine reads per instance (:data:`BYTES_PER_INSTANCE_STREAMED`; the engine's
-inputs themselves now come with the chunks: :meth:`simdc.engine.simulation.Simulation._stream_inputs`), plus the chunks
-alive at once, which grow with the fleet, not the run (:data:`BYTES_PER_HOST_STREAMED`). :func:`streams`
+(:mod:`simdc.streamed`: no read-back), so what grows with the run is little
+(:data:`BYTES_PER_INSTANCE_STREAMED`; the engine's inputs come with the chunks:
+:meth:`simdc.engine.simulation.Simulation._stream_inputs`, and the workload's numeric
+columns are mapped from a file: :mod:`simdc.workload.mapped`), plus the chunks alive at
+once, which grow with the fleet, not the run (:data:`BYTES_PER_HOST_STREAMED`). :func:`streams`
 says when a config surely runs so.
 
 A ``[[services]]`` entry adds its replica rows: the engine preallocates each service's
@@ -105,19 +106,19 @@ BYTES_PER_INSTANCE_SPILLED = 1400 + 240  # + the synthetic usage model's (USAGE_
 # A streamed run's peak per instance (a spilled run on the general engine: its per-instance
 # state in chunks let go as instances end, its instance rows and timeseries written as it
 # goes, its summary gathered from the rows as they are written: simdc.engine.chunks,
-# simdc.streamed): the workload and what the engine reads per instance (sizes, times,
-# footprints: ~350 B counted at the engine's build), held for the whole run, the
-# percentiles' values (at most 24 B) and the allocator's slack; the engine's inputs now
-# come with the chunks (~16 B of them held for the run: tests/engine/test_streamed.py).
-# Measured as the peak RSS's growth per instance of the capacity study, 1,000 hosts, from
-# 1 to 2 days, both platforms, chunks of 512 rows (python benchmarks/run.py month1000
-# --month-days 1|2 --spill, 2026-11-30, eleventh session, the synthetic usage model's
-# constants now with the chunks: SyntheticUsage.windows): 795 -> 1,198 MiB over 864,000
-# instances a platform, 489 B (benchmarks/README.md, "month, eleventh session"; the growth
-# includes the chunks pinned by a long-lived instance, now 491 B a row with the usage
-# model's 160). Rounded up by 15 %. Was 430 B + 240 B of the usage model held whole (the
-# tenth session's 374 B, 718 -> 1,026 MiB, predated the usage model's recalibration).
-BYTES_PER_INSTANCE_STREAMED = 560
+# simdc.streamed): what is held for the whole run (the workload's columns that are not
+# numbers, the percentiles' values: at most 24 B, state and epoch: 5 B), the chunks pinned
+# by a long-lived instance while their number still grows, and the allocator's slack; the
+# workload's numeric columns are mapped from a file, in memory for the live chunks' rows
+# only (simdc.workload.mapped), and the unordered rows' file keeps no Parquet metadata
+# (simdc.engine.chunks.RowGroups). Measured as the peak RSS's growth per instance of the
+# capacity study, 1,000 hosts, from 1 to 2 days, both platforms, chunks of 512 rows
+# (/usr/bin/time -v python benchmarks/run.py month1000 --month-days 1|2 --spill,
+# 2026-11-30, twelfth session): 632 -> 833 MiB over 864,000 instances a platform, 244 B
+# (benchmarks/README.md, "month, twelfth session"). Rounded up by 15 %. Was 560 B (the
+# eleventh session's 489 B: the workload held whole, 114 B, and the Parquet writer's
+# metadata of every chunk written, 74 B).
+BYTES_PER_INSTANCE_STREAMED = 280
 # The chunks alive at once in a streamed run (simdc.engine.chunks): every chunk with an
 # instance still alive, counted as at most 1,531 chunks of 512 rows on the container
 # platform of the same run at 2 days (a chunk waits for its longest-lived instance:
@@ -125,8 +126,11 @@ BYTES_PER_INSTANCE_STREAMED = 560
 # engine's per-instance inputs in the chunks too (Simulation._stream_inputs) it is 331 B
 # (44 columns' items summed, capacity study), and 491 B with the synthetic usage model's
 # per-instance constants (160 B: simdc.workload.usage._PerInstance, held for the live
-# chunks' rows only, SyntheticUsage.windows): 1,531 × 512 × 491 B / 1,000 hosts = 385 KB
-# a host; rounded up. Was 384 KiB (331 B a row).
+# chunks' rows only, SyntheticUsage.windows). Twelfth session: + the mapped workload's
+# numeric columns of the live rows (96 B: simdc.workload.mapped), - the columns that stay
+# zero (no page written: kills, restarts, streak, replacements, failure kills, priority,
+# ~64 B), ~523 B: 1,531 × 512 × 523 B / 1,000 hosts = 410 KB a host; rounded up. Kept
+# at 448 KiB (384 KiB at 331 B a row).
 BYTES_PER_HOST_STREAMED = 448 * 1024
 # The synthetic usage model's per-instance constants, held for the whole run and shared
 # by the platforms (simdc.workload.usage.SyntheticUsage, when usage varies): 13 columns

@@ -125,8 +125,10 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
 
         services, rest, _ = from_workload(config.services, workload.instances, sim.duration_s, workload.usage)
         checked(len(rest), usage_read[0], services=services)
-    if spilled[0]:
-        return _spilled(config, workload, grid, progress, spill_to, started)
+    if spilled[0]:  # the workload handed over, not held here: _spilled maps its table to a file
+        held = [workload]
+        del workload
+        return _spilled(config, held, grid, progress, spill_to, started)
     runs = replay(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else ())
     # each platform's summary from its own tables (no copy of a platform's rows out of all)
     asked = [workload.instances if r.requests is None else r.requests for r in runs]  # per platform, row by row
@@ -231,7 +233,7 @@ def _records(config: Config, services: list, releases: list) -> dict[str, pd.Dat
     return records
 
 
-def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, started: float) -> Results:
+def _spilled(config: Config, held: list, grid: tuple | None, progress, spill_to, started: float) -> Results:
     """:func:`simulate`'s run, spilled: each platform's instance table and timeseries
     written to Parquet once it has run (a part per platform, row groups of
     :data:`SPILL_ROWS` rows), then dropped; the parts joined into ``instances.parquet``
@@ -239,7 +241,12 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
     summary, the costs and the warnings are computed per platform from its own tables
     while they are in memory, exactly as :func:`simulate` computes them; a streamed
     platform's (the general engine's, its tables never whole) from the figures gathered
-    as its rows were written (:mod:`simdc.streamed`), to the bit the same."""
+    as its rows were written (:mod:`simdc.streamed`), to the bit the same.
+
+    ``held``: a list of the workload, taken out of it, so that the caller holds no
+    reference: a synthetic workload's (or one without a usage model) numeric columns are
+    moved to a file and mapped (:func:`simdc.workload.mapped.on_disk`), their pages in
+    memory only while the engine's live chunks need them."""
     import gc
     import shutil
     import tempfile
@@ -249,6 +256,7 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
     from simdc.errors import OutputError
     from simdc.results import SPILLED, Destination, SpilledResults, describe_os_error
     from simdc.streamed import summary as streamed_summary
+    from simdc.workload.mapped import mapped_columns
 
     sim = config.simulation
     owner = None
@@ -261,8 +269,11 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
         folder = shown = Path(owner.name)
     parts = folder / ".spill"
     summaries, cost_rows, hosts, services, releases, lanes, warnings, run_warnings = [], [], [], [], [], {}, [], []
+    workload = held.pop()
     try:
         parts.mkdir()
+        workload = _mapped(config, workload, parts / "workload.columns")
+        mapped = mapped_columns(workload.instances)
         # a general-engine run streams its instance rows into its part as instances end (bounded memory)
         runs = _replays(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else (),
                         stream_to=lambda k: parts / f"{k:05d}")
@@ -303,6 +314,8 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
                     write_row_groups(getattr(run, table), parts / f"{k:05d}.{table}.parquet", SPILL_ROWS)
             del run, asked, summary, instances_read  # this platform's tables, before the next platform runs
             gc.collect()
+            if mapped is not None:  # the workload's pages the platform's end read (the summary's requests)
+                mapped.release_all()
         for table in SPILLED:
             _join([parts / f"{k:05d}.{table}.parquet" for k in range(len(sim.platforms))],
                   folder / f"{table}.parquet")
@@ -330,6 +343,29 @@ def _spilled(config: Config, workload, grid: tuple | None, progress, spill_to, s
     return SpilledResults(folder, owner, config=config, summary=summary, hosts=pd.concat(hosts, ignore_index=True),
                           workload=workload.instances, services=records["services"], releases=records["releases"],
                           manifest=manifest)
+
+
+def _mapped(config: Config, workload, path):
+    """``workload`` with its table's numeric columns in the file ``path``, mapped
+    (:func:`simdc.workload.mapped.on_disk`; the file unlinked at once: the map keeps it
+    until the table goes), and the synthetic usage model built again on that table (the
+    model holds views of its columns; built from the same values, seed and spec, it is
+    the same model). A trace's usage model (series of its own, holding the workload's
+    means) keeps the workload as it is."""
+    from dataclasses import replace
+
+    from simdc.workload import synthetic_usage
+    from simdc.workload.mapped import mapped_columns, on_disk
+
+    if workload.usage is not None and config.workload.synthetic is None:
+        return workload
+    table = on_disk(workload.instances, path)
+    path.unlink()
+    workload = replace(workload, instances=table)
+    if workload.usage is not None:
+        workload = replace(workload, usage=synthetic_usage(config.workload.synthetic, workload, config.simulation.seed))
+        mapped_columns(table).release_all()  # the pages its build read (its σ over every row), out again
+    return workload
 
 
 def _with_costs(summary: pd.DataFrame, runs: list, config: Config, grid: tuple) -> pd.DataFrame:

@@ -39,6 +39,19 @@ GROUP_ROWS = 250_000  # rows per row group of the file in row order (simdc.exper
 _DTYPES = {"d": np.float64, "q": np.int64, "i": np.int32, "b": np.int8, "?": np.bool_}
 
 
+def _ipc_options():
+    """How a chunk's rows are written to the unordered file (:class:`RowGroups`): LZ4,
+    Arrow's fastest codec, so the file is not several times the Parquet it becomes."""
+    import pyarrow as pa
+
+    return pa.ipc.IpcWriteOptions(compression="lz4")
+
+
+def _zero_bits(value: object, dtype: np.dtype) -> bool:
+    """Whether ``value`` as an item of ``dtype`` is all zero bits (0, 0.0, False; not -0.0)."""
+    return not np.array([value], dtype=dtype).view(np.uint8).any()
+
+
 class Chunks:
     """Per-instance columns of ``rows`` rows on anonymous memory maps, opened and freed
     chunk by chunk (module docstring), ``rows_per_chunk`` rows a chunk (default
@@ -75,8 +88,9 @@ class Chunks:
         values = np.frombuffer(memory, dtype)[:self.rows]
         if chunked:
             self.columns[name] = (memory, values, default)
-            for k in range(self.opened):  # opened before this column was asked for
-                values[k * self.size:(k + 1) * self.size] = default
+            if not _zero_bits(default, dtype):
+                for k in range(self.opened):  # opened before this column was asked for
+                    values[k * self.size:(k + 1) * self.size] = default
         else:
             self.whole.append(memory)
         return memoryview(memory).cast(typecode)[:self.rows]
@@ -99,12 +113,20 @@ class Chunks:
         last = min(row // self.size, self.count - 1)
         while self.opened <= last:
             k = self.opened
-            for _, values, default in self.columns.values():
-                values[k * self.size:(k + 1) * self.size] = default
             lo, hi = self.bounds(k)
+            # A chunk's rows read zero until written (a fresh anonymous map, or pages given
+            # back), and a page never written takes no memory: zeros are not written, so a
+            # column that stays zero in most chunks (kills, restarts, a priority of 0) costs
+            # nothing there.
+            for _, values, default in self.columns.values():
+                if not _zero_bits(default, values.dtype):
+                    values[lo:hi] = default
             if self.filler is not None:
                 for name, rows in self.filler(lo, hi).items():
-                    self.columns[name][1][lo:hi] = rows
+                    values = self.columns[name][1]
+                    rows = np.ascontiguousarray(rows, dtype=values.dtype)
+                    if rows.view(np.uint8).any():
+                        values[lo:hi] = rows
             for follower in self.followers:
                 follower.hold(lo, hi)
             self.live.append(k)
@@ -142,14 +164,21 @@ class Chunks:
 
 class RowGroups:
     """A streamed run's instance rows, chunk by chunk, into the Parquet file ``path``:
-    each chunk's rows a row group, written as the chunk is let go (in whatever order
-    chunks become final) to a file beside ``path``, then, at :meth:`close`, copied into
-    ``path`` in row order, in row groups of ``rows`` rows (the last shorter). The pandas
-    metadata is kept: the file reads back as the table in memory would have been.
-    ``ordered``: the row groups come in order (the timeseries), straight into ``path``.
-    ``observer`` (a :class:`simdc.streamed.InstanceFigures`): given each chunk's rows as
-    they are written (``count``) and every row in row order as ``path`` is written
-    (``add_arrow``), so that nothing reads the file back for the summary."""
+    each chunk's rows written as the chunk is let go (in whatever order chunks become
+    final) to a file beside ``path``, then, at :meth:`close`, copied into ``path`` in row
+    order, in row groups of ``rows`` rows (the last shorter). The pandas metadata is kept:
+    the file reads back as the table in memory would have been. ``ordered``: the row
+    groups come in order (the timeseries), straight into ``path``. ``observer`` (a
+    :class:`simdc.streamed.InstanceFigures`): given each chunk's rows as they are written
+    (``count``) and every row in row order as ``path`` is written (``add_arrow``), so
+    that nothing reads the file back for the summary.
+
+    The file beside ``path`` holds each chunk as an Arrow IPC stream of its own
+    (LZ4-compressed), found again by its byte offset: a Parquet writer keeps every row
+    group's metadata until it closes, ~37 KB for a 512-row chunk of ~45 columns (74 B a
+    row, for the whole platform's run; benchmarks/README.md, "month, twelfth session"),
+    where an offset costs a few bytes a chunk. The IPC round trip gives back the Arrow
+    table written, types and all."""
 
     def __init__(self, path, ordered: bool = False, rows: int | None = None, observer=None):
         from pathlib import Path
@@ -157,10 +186,14 @@ class RowGroups:
         self.path = Path(path)
         self.ordered, self.rows = ordered, rows or GROUP_ROWS
         self.unordered = self.path if ordered else self.path.with_name(self.path.name + ".unordered")
-        self.writer = None
+        self.writer = None  # ordered: a Parquet writer; else the unordered file, opened for appending
         self.schema = None
         self.observer = observer
-        self.groups: dict[int, int] = {}  # chunk: its row group in the unordered file
+        self.groups: dict[int, tuple[int, int]] = {}  # chunk: (offset, length) of its stream in the unordered file
+        self.in_order = 0  # rows written to path so far, in row order
+        # told (lo, hi) once rows [lo, hi) are written in row order and the observer has them
+        # (a spilled run's mapped workload gives their pages back: simdc.workload.mapped)
+        self.done = None
 
     def write(self, k: int, table) -> None:
         """Chunk ``k``'s rows (a DataFrame)."""
@@ -169,12 +202,19 @@ class RowGroups:
 
         if self.writer is None:
             self.schema = pa.Schema.from_pandas(table, preserve_index=False)
-            self.writer = pq.ParquetWriter(self.unordered, self.schema)
+            self.writer = (pq.ParquetWriter(self.unordered, self.schema) if self.ordered
+                           else pa.OSFile(str(self.unordered), "wb"))
         if self.observer is not None:
             self.observer.count(table)
-        self.writer.write_table(pa.Table.from_pandas(table, schema=self.schema, preserve_index=False),
-                                row_group_size=max(len(table), 1))
-        self.groups[k] = len(self.groups)
+        rows = pa.Table.from_pandas(table, schema=self.schema, preserve_index=False)
+        if self.ordered:
+            self.writer.write_table(rows, row_group_size=max(len(table), 1))
+        else:
+            start = self.writer.tell()
+            with pa.ipc.new_stream(self.writer, self.schema, options=_ipc_options()) as stream:
+                stream.write_table(rows)
+            self.groups[k] = (start, self.writer.tell() - start)
+        del rows
         pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
 
     def close(self) -> None:
@@ -187,12 +227,13 @@ class RowGroups:
         self.writer.close()
         if self.ordered:
             return
-        source = pq.ParquetFile(self.unordered)
+        source = pa.OSFile(str(self.unordered), "rb")
         with pq.ParquetWriter(self.path, self.schema) as writer:
             held, count = [], 0  # chunks read, in order, not yet written
             for k in sorted(self.groups):
-                # cast to the schema as written: Arrow reads a large_string back as string
-                held.append(source.read_row_group(self.groups[k]).cast(self.schema))
+                start, length = self.groups[k]
+                source.seek(start)
+                held.append(pa.ipc.open_stream(source.read_buffer(length)).read_all().cast(self.schema))
                 count += len(held[-1])
                 while count >= self.rows:
                     table = pa.concat_tables(held)
@@ -203,7 +244,7 @@ class RowGroups:
             if count:
                 self._write_in_order(writer, pa.concat_tables(held))
             del held
-        del source
+        source.close()
         self.unordered.unlink()
         pa.default_memory_pool().release_unused()
 
@@ -212,4 +253,7 @@ class RowGroups:
         writer.write_table(table, row_group_size=len(table))
         if self.observer is not None:
             self.observer.add_arrow(table)
+        self.in_order += len(table)
+        if self.done is not None:
+            self.done(self.in_order - len(table), self.in_order)
 

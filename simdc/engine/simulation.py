@@ -598,6 +598,12 @@ class Simulation:
         self.usage_window = windows() if windows is not None else None
         if self.usage_window is not None:
             chunks.followers.append(self.usage_window)
+        from simdc.workload.mapped import mapped_columns
+
+        # a spilled run's workload in a file (simdc.workload.mapped): its rows' pages go with the chunks
+        self.mapped = mapped_columns(self.inputs)
+        if self.mapped is not None:
+            chunks.followers.append(self.mapped)
         self.state = chunks.column("state", "b", chunked=False)
         self.epoch = chunks.column("epoch", "i", chunked=False)
         for name, typecode, default in (("host_of", "q", -1), ("admit_s", "d", float("nan")),
@@ -698,6 +704,8 @@ class Simulation:
             # the summary's figures gathered from the rows as they are written, not read back
             self.stream_writer = RowGroups(self.stream_path, observer=InstanceFigures(
                 len(self.submit), self.duration_s, self.inputs))
+            if self.mapped is not None:  # the figures read the requests' rows again as they are written
+                self.stream_writer.done = self.mapped.release
             self._open_chunks(2 * self.sample_every_s)  # the first arrivals come before the first sample
         self.lane = GeneralLane(self)
         self.lane.run()

@@ -7,6 +7,7 @@ alive at once must not grow with the run's length."""
 from __future__ import annotations
 
 import math
+import os
 import re
 import struct
 from dataclasses import replace
@@ -250,6 +251,71 @@ def test_chunks_open_and_free_whole_pages():
     assert times[10] == 0.0 and state[10] == 3 and chunks.live == [1] and chunks.live_rows() == (4096, 8192)
     chunks.open_through(10**9)
     assert chunks.live == [1, 2] and chunks.bounds(2) == (8192, 10_000) and math.isnan(times[9999])
+
+
+def _rss_anon_bytes() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("RssAnon:"))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux's /proc/self/status")
+def test_a_column_that_stays_zero_takes_no_memory_in_the_chunks_it_is_zero_in():
+    """Chunks do not write zeros (a page never written reads zero and costs nothing): a
+    column of zeros (defaults or inputs) takes no memory as its chunks open, one of NaN
+    its 8 bytes a row; both read as their values, and a zero input written over it does
+    not hide the value written later."""
+    rows = 2_000_000  # 16 MB a column of doubles
+    chunks = Chunks(rows)
+    zeros = chunks.column("zeros", "d", 0.0)
+    before = _rss_anon_bytes()
+    chunks.open_through(rows)
+    zero_cost = _rss_anon_bytes() - before
+    chunks = Chunks(rows)
+    nans = chunks.column("nans", "d", float("nan"))
+    before = _rss_anon_bytes()
+    chunks.open_through(rows)
+    nan_cost = _rss_anon_bytes() - before
+    assert zero_cost < 2 * 2**20 < 15 * 2**20 < nan_cost, (zero_cost, nan_cost)
+    assert zeros[rows - 1] == 0.0 and math.isnan(nans[rows - 1])
+    inputs = Chunks(1000, rows_per_chunk=100)
+    given = inputs.inputs({"x": "d", "n": "q"}, lambda lo, hi: {"x": np.where(np.arange(lo, hi) % 300 < 100, 0.0,
+                                                                              np.arange(lo, hi) - 0.5),
+                                                                "n": np.zeros(hi - lo, int)})
+    inputs.open_through(999)
+    assert list(given["x"]) == [0.0 if i % 300 < 100 else i - 0.5 for i in range(1000)]
+    assert list(given["n"]) == [0] * 1000
+
+
+@settings(max_examples=15, deadline=None)
+@given(sizes=st.lists(st.integers(1, 9), min_size=1, max_size=12), group=st.integers(1, 20), seed=st.integers(0, 999))
+def test_chunks_written_in_any_order_come_out_in_row_order_as_written(tmp_path_factory, sizes, group, seed):
+    """RowGroups: chunks written in any order (as they become final) are the file's rows in
+    row order, in row groups of ``rows`` rows (the last shorter), every value and dtype as
+    pandas gave them: floats with NaN, ints, bools, strings and a categorical whose
+    categories differ from chunk to chunk (each chunk's Arrow dictionary its own)."""
+    rng = np.random.default_rng(seed)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    n = int(starts[-1])
+    whole = pd.DataFrame({
+        "id": np.arange(n, dtype=np.int64) * 7, "t_s": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),
+        "flag": rng.random(n) < 0.5, "platform": "vm",
+        "outcome": pd.Categorical(rng.choice(["completed", "killed", "rejected"], n)),
+    })
+    path = tmp_path_factory.mktemp("rows") / "part.instances.parquet"
+    writer = chunks_module.RowGroups(path, rows=group)
+    for k in rng.permutation(len(sizes)):
+        chunk = whole.iloc[starts[k]:starts[k + 1]].reset_index(drop=True)
+        chunk["outcome"] = chunk["outcome"].cat.remove_unused_categories()
+        writer.write(int(k), chunk)
+    writer.close()
+    assert not writer.unordered.exists()
+    back = pq.ParquetFile(path)
+    assert [back.metadata.row_group(g).num_rows for g in range(back.num_row_groups)] == (
+        [group] * (n // group) + ([n % group] if n % group else []))
+    read = pd.read_parquet(path)
+    assert list(read.dtypes) == list(whole.dtypes)
+    read["outcome"], whole["outcome"] = read["outcome"].astype(str), whole["outcome"].astype(str)
+    assert_frame_equal(read, whole, check_exact=True)
 
 
 def test_the_budget_estimates_the_streamed_run_and_refuses_only_what_even_that_exceeds():
