@@ -599,6 +599,7 @@ class Simulation:
         if self.usage_window is not None:
             chunks.followers.append(self.usage_window)
         self.state = chunks.column("state", "b", chunked=False)
+        self.final_to = array("q", (chunks.bounds(k)[0] for k in range(chunks.count)))  # _flush_chunks
         self.epoch = chunks.column("epoch", "i", chunked=False)
         for name, typecode, default in (("host_of", "q", -1), ("admit_s", "d", float("nan")),
                                         ("ready_s", "d", float("nan")), ("first_ready_s", "d", float("nan")),
@@ -660,6 +661,7 @@ class Simulation:
             views[named[field]] for field in ("start_s", "book_cpu", "book_mem_gib", "cpu_cap", "mem_cap", "weight"))
 
     _FINAL = (COMPLETED, REJECTED, KILLED, FAILED, EVICTED)
+    _IS_FINAL = tuple(map(_FINAL.__contains__, range(len(FINAL_OUTCOME))))  # whether final, by state code
 
     def _open_chunks(self, until_s: float) -> None:
         """Open the chunks of every row submitted up to ``until_s`` (rows sorted by submit time)."""
@@ -668,14 +670,28 @@ class Simulation:
 
     def _flush_chunks(self, now: float, last: bool = False) -> None:
         """Write and let go of every open chunk whose rows have all arrived (before ``now``)
-        and are final; ``last``: every open chunk (the horizon)."""
+        and are final; ``last``: every open chunk (the horizon).
+
+        A final state is never left (a failure's victim passes through FAILED and out of it
+        within one handler: :meth:`_fail`), so a row found final stays final, and each
+        chunk's rows are tested from the first not yet found final (``final_to``): every
+        row once over the run, plus one test a live chunk and sample. (Testing every row of
+        every live chunk at every sample cost a numpy call or two a chunk, ~15 µs, at each
+        of the 288 samples a day, over the ~800-1,500 chunks a 1,000-host run keeps open.)"""
         chunks = self.chunks
-        submit = self.inputs["submit_s"]
-        state = np.frombuffer(self.state, np.int8)
+        submit = self.inputs["submit_s"].to_numpy(float)  # a view of the workload's column
+        state, final, final_to = self.state, self._IS_FINAL, self.final_to
         for k in list(chunks.live):
             lo, hi = chunks.bounds(k)
-            if not last and not (submit.iat[hi - 1] < now and np.isin(state[lo:hi], self._FINAL).all()):
-                continue
+            if not last:
+                if not submit[hi - 1] < now:  # a row has not arrived yet
+                    continue
+                row = final_to[k]
+                while row < hi and final[state[row]]:
+                    row += 1
+                final_to[k] = row
+                if row < hi:
+                    continue
             table = self._finish_columns(self._instances_table(lo, hi), lo, hi)
             self.stream_writer.write(k, table)
             chunks.free(k)
