@@ -164,6 +164,11 @@ class RowGroups:
 
     def write(self, k: int, table) -> None:
         """Chunk ``k``'s rows (a DataFrame)."""
+        self.write_chunks([k], [len(table)], table)
+
+    def write_chunks(self, ks: list[int], sizes: list[int], table) -> None:
+        """Chunks ``ks``' rows, ``sizes[i]`` rows of chunk ``ks[i]``, one after the other in
+        ``table`` (a DataFrame): converted once, written a row group a chunk."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -172,9 +177,12 @@ class RowGroups:
             self.writer = pq.ParquetWriter(self.unordered, self.schema)
         if self.observer is not None:
             self.observer.count(table)
-        self.writer.write_table(pa.Table.from_pandas(table, schema=self.schema, preserve_index=False),
-                                row_group_size=max(len(table), 1))
-        self.groups[k] = len(self.groups)
+        rows, start = pa.Table.from_pandas(table, schema=self.schema, preserve_index=False), 0
+        for k, size in zip(ks, sizes, strict=True):
+            self.writer.write_table(rows.slice(start, size), row_group_size=max(size, 1))
+            self.groups[k] = len(self.groups)
+            start += size
+        del rows
         pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
 
     def close(self) -> None:

@@ -1,17 +1,20 @@
 """A streamed run lets a chunk go at the first sample at which all its rows have arrived
 and are final (:meth:`simdc.engine.simulation.Simulation._flush_chunks`), testing each
-row from the first not yet found final. Held here to a plain scan of every row of every
-live chunk at every sample, the rule as first written."""
+row from the first not yet found final, and writes the chunks let go at one sample a few
+to a table. Held here to a plain scan of every row of every live chunk at every sample,
+the rule as first written, and to the run in memory's rows."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from pandas.testing import assert_frame_equal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simdc.engine import chunks as chunks_module
-from simdc.engine.chunks import Chunks
+from simdc.engine import simulation as simulation_module
+from simdc.engine.chunks import RowGroups
 from simdc.engine.simulation import COMPLETED, EVICTED, FAILED, KILLED, REJECTED, Simulation
 
 from .test_streamed import config_of, runs
@@ -21,10 +24,21 @@ FINAL = (COMPLETED, REJECTED, KILLED, FAILED, EVICTED)
 
 @pytest.fixture
 def checked_flushes(monkeypatch):
-    """Chunks of 16 rows; every flush checked against the plain scan. Returns the list of
-    (chunks let go mid-run, chunks seen arrived but not all final) per flush."""
+    """Chunks of 16 rows, written at most 3 to a table; every flush checked against the
+    plain scan. Returns the list of (chunks let go mid-run, chunks seen arrived but not
+    all final) per flush, and the chunks of each table written."""
     monkeypatch.setattr(chunks_module, "CHUNK_ROWS", 16)
+    monkeypatch.setattr(simulation_module, "FLUSH_CHUNKS", 3)
     seen: list[tuple[int, int]] = []
+    tables: list[list[int]] = []
+    write_chunks = RowGroups.write_chunks
+
+    def write(self, ks, sizes, table):
+        assert len(table) == sum(sizes) and ks == sorted(ks)
+        tables.append(list(ks))
+        write_chunks(self, ks, sizes, table)
+
+    monkeypatch.setattr(RowGroups, "write_chunks", write)
     original = Simulation._flush_chunks
 
     def flush(self, now, last=False):
@@ -48,15 +62,19 @@ def checked_flushes(monkeypatch):
             seen.append((len(freed), waiting))
 
     monkeypatch.setattr(Simulation, "_flush_chunks", flush)
-    return seen
+    return seen, tables
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), name=st.sampled_from(["vm", "container"]))
 def test_chunks_are_let_go_when_a_plain_scan_finds_them_final(checked_flushes, tmp_path_factory, seed, name):
-    checked_flushes.clear()
+    seen, tables = checked_flushes
+    seen.clear()
+    tables.clear()
     held, streamed = runs(config_of(seed), name, tmp_path_factory.mktemp("flush") / "run")
-    assert len(streamed.instances) == len(held.instances)
-    # not vacuous: chunks were let go mid-run, and some waited on a row not yet final
-    assert sum(freed for freed, _ in checked_flushes) > 0
-    assert sum(waiting for _, waiting in checked_flushes) > 0
+    assert_frame_equal(streamed.instances, held.instances, check_exact=True)
+    # not vacuous: chunks were let go mid-run, some waited on a row not yet final, and
+    # tables held several chunks, at most 3
+    assert sum(freed for freed, _ in seen) > 0
+    assert sum(waiting for _, waiting in seen) > 0
+    assert max(map(len, tables)) == 3
