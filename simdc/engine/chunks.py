@@ -174,7 +174,12 @@ class RowGroups:
 
         if self.writer is None:
             self.schema = pa.Schema.from_pandas(table, preserve_index=False)
-            self.writer = pq.ParquetWriter(self.unordered, self.schema)
+            # the unordered file is only read back (close): no statistics, and dictionaries only
+            # where the column is one (a categorical's categories are kept by its dictionary):
+            # half the cost of writing a chunk's row group, serving no reader
+            coded = [field.name for field in self.schema if pa.types.is_dictionary(field.type)]
+            self.writer = pq.ParquetWriter(self.unordered, self.schema, **(
+                {} if self.ordered else {"use_dictionary": coded, "write_statistics": False}))
         if self.observer is not None:
             self.observer.count(table)
         rows, start = pa.Table.from_pandas(table, schema=self.schema, preserve_index=False), 0

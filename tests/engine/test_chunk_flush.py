@@ -7,6 +7,7 @@ the rule as first written, and to the run in memory's rows."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 from hypothesis import HealthCheck, given, settings
@@ -78,3 +79,20 @@ def test_chunks_are_let_go_when_a_plain_scan_finds_them_final(checked_flushes, t
     assert sum(freed for freed, _ in seen) > 0
     assert sum(waiting for _, waiting in seen) > 0
     assert max(map(len, tables)) == 3
+
+
+def test_row_groups_read_back_in_row_order_with_their_categories(tmp_path):
+    """The chunks' file, written out of order (several chunks a table, or one) and without
+    statistics or dictionaries but a categorical's (RowGroups), reads back in row order
+    with every column's dtype, the categorical's unused categories too."""
+    outcome = pd.CategoricalDtype(["completed", "rejected", "oom_killed", "failed"])
+    table = pd.DataFrame({"id": np.arange(10), "t_s": np.linspace(0.0, 9.5, 10),
+                          "outcome": pd.Categorical(["completed", "failed"] * 5, dtype=outcome),
+                          "cold": np.arange(10) % 3 == 0})
+    writer = RowGroups(tmp_path / "rows.parquet", rows=4)
+    writer.write_chunks([2, 0], [2, 3], pd.concat([table.iloc[5:7], table.iloc[0:3]], ignore_index=True))
+    writer.write(1, table.iloc[3:5].reset_index(drop=True))
+    writer.write(3, table.iloc[7:10].reset_index(drop=True))
+    writer.close()
+    assert_frame_equal(pd.read_parquet(tmp_path / "rows.parquet"), table, check_exact=True)
+    assert not writer.unordered.exists()
