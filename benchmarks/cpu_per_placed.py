@@ -29,7 +29,8 @@ def main() -> None:
     parser.add_argument("hosts", type=int)
     parser.add_argument("hours", type=float)
     parser.add_argument("--profile", type=int, metavar="N", help="profile the run; print the N costliest calls")
-    parser.add_argument("--spill", action="store_true", help="simulate(config, spill=True): streamed, as the month runs")
+    parser.add_argument("--spill", action="store_true",
+                        help="simulate(config, spill=True): streamed, as the month runs")
     args = parser.parse_args()
     import simdc
 
