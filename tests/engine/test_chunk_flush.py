@@ -2,7 +2,8 @@
 and are final (:meth:`simdc.engine.simulation.Simulation._flush_chunks`), testing each
 row from the first not yet found final, and writes the chunks let go at one sample a few
 to a table. Held here to a plain scan of every row of every live chunk at every sample,
-the rule as first written, and to the run in memory's rows."""
+the rule as first written, and to the run in memory's rows; and chunks opened together
+filled by one call."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from simdc.engine import chunks as chunks_module
 from simdc.engine import simulation as simulation_module
-from simdc.engine.chunks import RowGroups
+from simdc.engine.chunks import Chunks, RowGroups
 from simdc.engine.simulation import COMPLETED, EVICTED, FAILED, KILLED, REJECTED, Simulation
 
 from .test_streamed import config_of, runs
@@ -96,3 +97,43 @@ def test_row_groups_read_back_in_row_order_with_their_categories(tmp_path):
     writer.close()
     assert_frame_equal(pd.read_parquet(tmp_path / "rows.parquet"), table, check_exact=True)
     assert not writer.unordered.exists()
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.integers(1, 200), size=st.integers(1, 17), steps=st.lists(st.integers(0, 60), max_size=12))
+def test_chunks_opened_together_are_filled_once_and_held_each(rows, size, steps):
+    """Chunks.open_through: every chunk opened as the rows asked for reach it, in order,
+    its rows filled with the filler's values of those rows (a function of the row here)
+    and every follower told of each chunk; one filler call for the chunks opened by one
+    call, over their rows exactly."""
+    chunks = Chunks(rows, size)
+    calls, held = [], []
+
+    class Follower:
+        def hold(self, lo, hi):
+            held.append((lo, hi))
+
+        def release(self, lo, hi):
+            pass
+
+    def filler(lo, hi):
+        calls.append((lo, hi))
+        return {"twice": 2.0 * np.arange(lo, hi)}
+
+    view = chunks.inputs({"twice": "d"}, filler)["twice"]
+    state = chunks.column("kills", "q", 7)
+    chunks.followers.append(Follower())
+    row, opened_before = 0, 0
+    for step in steps:
+        row += step
+        chunks.open_through(row)
+        opened = min(row // size, chunks.count - 1) + 1
+        assert chunks.opened == max(opened, opened_before) and chunks.live == list(range(chunks.opened))
+        if chunks.opened > opened_before:  # one call, over the new chunks' rows
+            assert calls[-1] == (chunks.bounds(opened_before)[0], chunks.bounds(chunks.opened - 1)[1])
+        opened_before = chunks.opened
+    top = chunks.bounds(chunks.opened - 1)[1] if chunks.opened else 0
+    assert [lo for lo, _ in calls] == sorted({lo for lo, _ in calls})  # in row order, none twice
+    assert sum(hi - lo for lo, hi in calls) == top
+    assert held == [chunks.bounds(k) for k in range(chunks.opened)]
+    assert list(view[:top]) == [2.0 * i for i in range(top)] and list(state[:top]) == [7] * top
