@@ -4,6 +4,7 @@
     python benchmarks/cpu_per_placed.py contention HOSTS HOURS   # configs/contention.toml scaled (run.py)
     python benchmarks/cpu_per_placed.py isolation HOSTS HOURS    # configs/isolation.toml scaled
     python benchmarks/cpu_per_placed.py capacity 100 6 --profile 30   # cProfile, the 30 costliest calls
+    python benchmarks/cpu_per_placed.py capacity 1000 6 --spill      # spilled (streamed), as the month runs
 
 Prints the CPU seconds (``time.process_time()`` around ``simdc.simulate``, imports
 excluded), the instances placed (a ``ready_s``, both platforms) and their ratio. To
@@ -28,6 +29,8 @@ def main() -> None:
     parser.add_argument("hosts", type=int)
     parser.add_argument("hours", type=float)
     parser.add_argument("--profile", type=int, metavar="N", help="profile the run; print the N costliest calls")
+    parser.add_argument("--spill", action="store_true",
+                        help="simulate(config, spill=True): streamed, as the month runs")
     args = parser.parse_args()
     import simdc
 
@@ -46,7 +49,7 @@ def main() -> None:
         profiler = cProfile.Profile()
         profiler.enable()
     start = time.process_time()
-    result = simdc.simulate(config)
+    result = simdc.simulate(config, spill=True if args.spill else None)
     cpu_s = time.process_time() - start
     if profiler is not None:
         import pstats
@@ -56,7 +59,8 @@ def main() -> None:
     placed = int(result.instances.ready_s.notna().sum())
     where = os.path.dirname(os.path.dirname(simdc.__file__))
     print(f"{where}: {args.scenario} {args.hosts} hosts {args.hours} h: {cpu_s:.2f} s CPU, {placed} placed, "
-          f"{cpu_s / placed * 1e6:.0f} µs per placed instance" + (" (profiled)" if profiler else ""))
+          f"{cpu_s / placed * 1e6:.0f} µs per placed instance" + (" spilled" if args.spill else "")
+          + (" (profiled)" if profiler else ""))
 
 
 if __name__ == "__main__":

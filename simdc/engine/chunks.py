@@ -71,7 +71,7 @@ class Chunks:
         self.live: list[int] = []  # opened, not yet freed, in order
         self.freed = 0  # chunks freed so far
         self.most_live = 0  # the most chunks open at once (the peak's measure)
-        self.filler = None  # (lo, hi) -> {column: values of rows [lo, hi)}, called as each chunk opens
+        self.filler = None  # (lo, hi) -> {column: values of rows [lo, hi)}: the chunks opened together
         # what else holds per-instance rows with the chunks: each told hold(lo, hi) as a chunk
         # opens and release(lo, hi) as it is freed (a synthetic usage model's window)
         self.followers: list = []
@@ -97,8 +97,9 @@ class Chunks:
 
     def inputs(self, columns: dict[str, str], filler) -> dict[str, memoryview]:
         """Chunked columns ``{name: typecode}`` whose rows are written by ``filler(lo, hi)``
-        (a dict of arrays of ``hi - lo`` values a column) as each chunk opens, in chunk
-        order; asked for before any chunk opens. Returns the views the handlers index."""
+        (a dict of arrays of ``hi - lo`` values a column) as chunks open, rows ``[lo, hi)``
+        those of the chunks opened together, in row order; asked for before any chunk
+        opens. Returns the views the handlers index."""
         if self.opened:
             raise ValueError("Chunks.inputs: asked for after a chunk opened")
         self.filler = filler
@@ -111,13 +112,13 @@ class Chunks:
     def open_through(self, row: int) -> None:
         """Open every chunk up to the one holding ``row`` (clipped to the last)."""
         last = min(row // self.size, self.count - 1)
-        while self.opened <= last:
-            k = self.opened
-            lo, hi = self.bounds(k)
-            # A chunk's rows read zero until written (a fresh anonymous map, or pages given
-            # back), and a page never written takes no memory: zeros are not written, so a
-            # column that stays zero in most chunks (kills, restarts, a priority of 0) costs
-            # nothing there.
+        if self.opened <= last:
+            # the chunks opened together filled by one filler call (its fixed cost, ~2 ms of
+            # pandas and numpy, paid once a sample, not once a chunk: ~6 a sample at 1,000 hosts).
+            # Their rows read zero until written (a fresh anonymous map, or pages given back),
+            # and a page never written takes no memory: zeros are not written, so a column
+            # that stays zero in most chunks (kills, restarts, a priority of 0) costs nothing there.
+            lo, hi = self.bounds(self.opened)[0], self.bounds(last)[1]
             for _, values, default in self.columns.values():
                 if not _zero_bits(default, values.dtype):
                     values[lo:hi] = default
@@ -127,10 +128,11 @@ class Chunks:
                     rows = np.ascontiguousarray(rows, dtype=values.dtype)
                     if rows.view(np.uint8).any():
                         values[lo:hi] = rows
-            for follower in self.followers:
-                follower.hold(lo, hi)
-            self.live.append(k)
-            self.opened += 1
+            for k in range(self.opened, last + 1):
+                for follower in self.followers:
+                    follower.hold(*self.bounds(k))
+                self.live.append(k)
+            self.opened = last + 1
         self.most_live = max(self.most_live, len(self.live))
 
     def bounds(self, k: int) -> tuple[int, int]:
@@ -197,6 +199,11 @@ class RowGroups:
 
     def write(self, k: int, table) -> None:
         """Chunk ``k``'s rows (a DataFrame)."""
+        self.write_chunks([k], [len(table)], table)
+
+    def write_chunks(self, ks: list[int], sizes: list[int], table) -> None:
+        """Chunks ``ks``' rows, ``sizes[i]`` rows of chunk ``ks[i]``, one after the other in
+        ``table`` (a DataFrame): converted once, written a stream a chunk (ordered: a row group)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -206,14 +213,17 @@ class RowGroups:
                            else pa.OSFile(str(self.unordered), "wb"))
         if self.observer is not None:
             self.observer.count(table)
-        rows = pa.Table.from_pandas(table, schema=self.schema, preserve_index=False)
-        if self.ordered:
-            self.writer.write_table(rows, row_group_size=max(len(table), 1))
-        else:
-            start = self.writer.tell()
-            with pa.ipc.new_stream(self.writer, self.schema, options=_ipc_options()) as stream:
-                stream.write_table(rows)
-            self.groups[k] = (start, self.writer.tell() - start)
+        rows, start = pa.Table.from_pandas(table, schema=self.schema, preserve_index=False), 0
+        for k, size in zip(ks, sizes, strict=True):
+            part = rows.slice(start, size)
+            if self.ordered:
+                self.writer.write_table(part, row_group_size=max(size, 1))
+            else:
+                at = self.writer.tell()
+                with pa.ipc.new_stream(self.writer, self.schema, options=_ipc_options()) as stream:
+                    stream.write_table(part)
+                self.groups[k] = (at, self.writer.tell() - at)
+            start += size
         del rows
         pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
 
