@@ -140,8 +140,7 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
         before_replay(len(instances), _usage_steps(table, spec.usage_step_s) if table is not None else 0)
     if table is not None:
         if len(table):
-            model = usage.SeriesUsage.from_table(table, ids, spec.usage_step_s, _means(instances),
-                                                 instances["duration_s"].to_numpy(float))
+            model = usage.SeriesUsage.from_table(table, ids, spec.usage_step_s, _means(instances))
     source = str(spec.trace) if data.format == "simdc" else data.source
     notes = (list(data.notes) + [f"not replayed: {reason}: {n:,}" for reason, n in data.dropped.items()] + pruned
              + scale_note)

@@ -177,51 +177,26 @@ class ConstantUsage:
 
 
 class SeriesUsage:
-    """Usage series per instance on a fixed step (compressed sparse rows).
-
-    A series' steps are of its instance's age (``t_s`` counts from its start), while the
-    engine gives every instance new usage at once, at multiples of ``step_s`` of the
-    run's clock: an instance that did not start on one has its series' steps fall
-    between the engine's. What the engine holds from ``now`` until its next step is the
-    series' value at the middle of the ages the instance lives through in that time
-    (:meth:`at`; up to its given lifetime): the step that holds most of them. So each
-    series plays whole and in order, every value for one engine step (a peak is not
-    averaged away), shifted by less than half a step one way or the other, which over
-    many instances' start times cancels. (Holding the value at the age reached at
-    ``now`` shifted every series late by up to a whole step and cut off its last steps:
-    a task of two 300 s steps, 1 then 3 cores, started 0.56 s after an engine step, ran
-    601 core-s, not 1,200; now 1,201.)
-    """
+    """Usage series per instance on a fixed step (compressed sparse rows)."""
 
     def __init__(self, ptr: np.ndarray, cpu: np.ndarray, mem: np.ndarray, step_s: float,
-                 fallback: ConstantUsage, duration_s: np.ndarray | None = None):
+                 fallback: ConstantUsage):
         self.ptr, self.cpu, self.mem, self.step_s = ptr, cpu, mem, float(step_s)
         self.length = np.diff(ptr)
         self.fallback = fallback  # instances without a series use their means
-        # each instance's lifetime as given (s; inf: not given): its last engine step's
-        # middle is of the ages it lives through (at)
-        self.duration_s = (np.full(len(self.length), np.inf) if duration_s is None
-                           else np.asarray(duration_s, dtype=float))
 
     @classmethod
     def from_table(cls, table: pd.DataFrame, ids: pd.Series, step_s: float,
-                   fallback: ConstantUsage, duration_s: np.ndarray | None = None) -> "SeriesUsage":
+                   fallback: ConstantUsage) -> "SeriesUsage":
         """Resample ``table`` onto ``step_s`` for the instances ``ids`` (workload order).
 
         ``table`` holds usage rows of instances in ``ids`` only, with ids of the same type.
         The value at age ``k·step`` is the last sample at or before it (the first sample
         covers earlier ages): a step function, as traces of 5-minute averages are. Built
         with array operations only, so traces of 10^5 instances and more take seconds.
-        Given each instance's ``duration_s`` (shape ``(len(ids),)``), steps that begin at
-        or after it are not its usage and are left out (:meth:`at` takes the middle of
-        the ages an instance lives through, not of ages past its end).
         """
         row = pd.Index(ids).get_indexer(table["id"])
         k = np.floor(table["t_s"].to_numpy(float) / step_s).astype(np.int64)
-        if duration_s is not None and len(row):  # (an instance's first step stays: it covers earlier ages)
-            first = pd.Series(k).groupby(row).transform("min").to_numpy()
-            lived = (k == first) | (k * step_s < np.asarray(duration_s, dtype=float)[row])
-            table, row, k = table[lived], row[lived], k[lived]
         cpu_in, mem_in = table["cpu_cores"].to_numpy(float), table["memory_gib"].to_numpy(float)
         order = np.lexsort((np.arange(len(row)), k, row))
         row, k, cpu_in, mem_in = row[order], k[order], cpu_in[order], mem_in[order]
@@ -251,12 +226,11 @@ class SeriesUsage:
         previous = np.maximum.accumulate(np.where(given, slot, -1))
         following = np.minimum.accumulate(np.where(given, slot, ptr[-1])[::-1])[::-1]
         source = np.where(previous >= start, previous, following)
-        return cls(ptr, cpu[source], mem[source], step_s, fallback, duration_s)
+        return cls(ptr, cpu[source], mem[source], step_s, fallback)
 
     def scaled_cpu(self, factor: float) -> "SeriesUsage":
         """The same usage with every CPU value × ``factor`` (memory unchanged)."""
-        return SeriesUsage(self.ptr, self.cpu * factor, self.mem, self.step_s, self.fallback.scaled_cpu(factor),
-                           self.duration_s)
+        return SeriesUsage(self.ptr, self.cpu * factor, self.mem, self.step_s, self.fallback.scaled_cpu(factor))
 
     def quantile(self, q: float) -> tuple[np.ndarray, np.ndarray]:
         """Each instance's q-quantile of (CPU, memory) over its series' steps."""
@@ -280,28 +254,13 @@ class SeriesUsage:
         cpu, mem = memoryview(np.ascontiguousarray(self.cpu[first])), memoryview(np.ascontiguousarray(self.mem[first]))
         return lambda i, now: (cpu[i], mem[i])
 
-    def _span(self, now: float) -> float:
-        """Seconds from ``now`` to the engine's next usage step (at multiples of
-        ``step_s``): ``step_s`` at a step."""
-        left = self.step_s - math.fmod(now, self.step_s)
-        return left if left > 1e-9 * self.step_s else self.step_s
-
     def at_one(self, i: int, age_s: float, now: float) -> tuple[float, float]:
-        """:meth:`at` for one instance ``i`` at age ``age_s``."""
-        end = min(age_s + self._span(now), float(self.duration_s[i]))  # the ages held until the engine's next step
-        middle = age_s + (end - age_s) / 2 if end > age_s else age_s
-        k = min(max(int(middle // self.step_s), 0), int(self.length[i]) - 1)
-        at = int(self.ptr[i]) + k
+        k = min(int(age_s // self.step_s), int(self.length[i]) - 1)
+        at = int(self.ptr[i]) + max(k, 0)
         return float(self.cpu[at]), float(self.mem[at])
 
     def at(self, inst: np.ndarray, age_s: np.ndarray, now: float) -> tuple[np.ndarray, np.ndarray]:
-        """Usage (cores, GiB; shapes as ``inst``) of the instances ``inst`` at ages
-        ``age_s`` held from ``now`` to the engine's next step: each series' value at the
-        middle of the ages held, up to its instance's given lifetime (the class
-        docstring). Past its last step a series holds it."""
-        end = np.minimum(age_s + self._span(now), self.duration_s[inst])  # the ages held until the next step
-        middle = np.where(end > age_s, age_s + (end - age_s) / 2, age_s)
-        k = np.minimum(np.floor(middle / self.step_s).astype(np.int64), self.length[inst] - 1)
+        k = np.minimum(np.floor(age_s / self.step_s).astype(np.int64), self.length[inst] - 1)
         at = self.ptr[inst] + np.maximum(k, 0)
         return self.cpu[at], self.mem[at]
 
