@@ -115,10 +115,12 @@ BYTES_PER_INSTANCE_SPILLED = 1400 + 240  # + the synthetic usage model's (USAGE_
 # capacity study, 1,000 hosts, from 1 to 2 days, both platforms, chunks of 512 rows
 # (/usr/bin/time -v python benchmarks/run.py month1000 --month-days 1|2 --spill,
 # 2026-11-30, twelfth session): 632 -> 833 MiB over 864,000 instances a platform, 244 B
-# (benchmarks/README.md, "month, twelfth session"). Rounded up by 15 %. Was 560 B (the
-# eleventh session's 489 B: the workload held whole, 114 B, and the Parquet writer's
-# metadata of every chunk written, 74 B).
-BYTES_PER_INSTANCE_STREAMED = 280
+# (benchmarks/README.md, "month, twelfth session"); on main after both of that
+# session's merges (chunks freed together written from one table), 640 -> 891 MiB, 304 B
+# ("Issue #16: where it stands (2026-11-30, twelfth session)"). The larger, rounded up by
+# 15 %. Was 560 B (the eleventh session's 489 B: the workload held whole, 114 B, and the
+# Parquet writer's metadata of every chunk written, 74 B).
+BYTES_PER_INSTANCE_STREAMED = 350
 # The chunks alive at once in a streamed run (simdc.engine.chunks): every chunk with an
 # instance still alive, counted as at most 1,531 chunks of 512 rows on the container
 # platform of the same run at 2 days (a chunk waits for its longest-lived instance:
