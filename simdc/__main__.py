@@ -37,12 +37,21 @@ INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, the shell's convention
 _loading = False  # main() turned the collector off while the command's modules load
 _interrupt_said = False  # the command printed its own line for a Ctrl-C (said_interrupted)
 _interrupted = False  # the command ends on an interrupt, reported: it exits 130 (_exit_interrupted)
+# A Ctrl-C that Python swallowed: one raised inside a callback the interpreter calls from C
+# (a weak reference's, as the import machinery's module locks use) is printed as
+# "Exception ignored in ..." with its traceback and dropped, and the command ran on and
+# wrote its results (CI met it once, the interrupt landing in _get_module_lock's callback
+# as numpy loaded). main()'s sys.unraisablehook keeps it here, said nowhere, and
+# loaded(), once the command's modules are in and before anything is claimed, raises it.
+_swallowed = False
 
 
 def main() -> None:
-    global _loading, _interrupt_said
+    global _loading, _interrupt_said, _swallowed
+    hook = sys.unraisablehook
     try:  # from the first line: an interrupt anywhere in here is said in one line
-        _interrupt_said = False
+        _interrupt_said = _swallowed = False
+        sys.unraisablehook = _keep_interrupts(hook)
         for done in (_exit_interrupted, gc.freeze):  # registered once, however often main runs in a process
             atexit.unregister(done)
         atexit.register(_exit_interrupted)  # first registered, so the last to run (_exit_interrupted)
@@ -95,9 +104,24 @@ def main() -> None:
         _ignore_interrupts()
         sys.exit(INTERRUPTED_EXIT_CODE)
     finally:
+        sys.unraisablehook = hook
         if _loading:  # the command ended (or never ran: --help, a usage error) before loaded()
             _loading = False
             gc.enable()
+
+
+def _keep_interrupts(hook):
+    """``sys.unraisablehook`` that keeps a KeyboardInterrupt Python would drop
+    (:data:`_swallowed`) and passes anything else on to ``hook``."""
+
+    def unraisable(found) -> None:
+        global _swallowed
+        if isinstance(found.exc_value, KeyboardInterrupt):
+            _swallowed = True
+            return
+        hook(found)
+
+    return unraisable
 
 
 def _caused_by_interrupt(err: BaseException) -> bool:
@@ -116,6 +140,8 @@ def loaded() -> None:
     and the collector, off since :func:`main` began, runs again (module docstring). Does
     nothing unless :func:`main` turned it off, and nothing the second time."""
     global _loading
+    if _swallowed:  # a Ctrl-C Python dropped while the modules loaded: the command does not run
+        raise KeyboardInterrupt
     if _loading:
         _loading = False
         gc.freeze()
