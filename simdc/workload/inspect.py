@@ -157,8 +157,9 @@ def report(data: TraceData, bins: int = 12) -> TraceReport:
 
     # Instances present at time 0 were submitted before the trace (or its window) began:
     # the rate is that of the arrivals after it.
-    edges = np.linspace(0.0, max(last_submit, 1e-9), max(1, int(bins)) + 1)
-    counts, _ = np.histogram(submit[submit > 0], bins=edges)
+    # (none after it: no rows, not a table of zeros over a span of nothing)
+    edges = np.linspace(0.0, last_submit, max(1, int(bins)) + 1) if last_submit > 0 else np.zeros(1)
+    counts, _ = np.histogram(submit[submit > 0], bins=edges) if last_submit > 0 else (np.zeros(0, dtype=int), None)
     width_h = np.diff(edges) / 3600.0
     out.arrivals = pd.DataFrame({"start_s": edges[:-1], "end_s": edges[1:], "arrivals": counts,
                                  "per_hour": np.where(width_h > 0, counts / np.where(width_h > 0, width_h, 1), np.nan)})

@@ -205,3 +205,20 @@ def test_inspect_gives_the_arrival_rate_only_where_there_is_one(tmp_path, submit
     line = next(line for line in result.output.splitlines() if "arrivals after time 0" in line)
     assert f"{len(submits) - 1:,}" in line
     assert ("per hour" not in line) if said is None else (said in line), line
+
+
+def test_inspect_has_no_arrival_table_when_everything_is_there_at_time_0(tmp_path):
+    """Azure V2's subset is all present at time 0: inspect printed twelve rows of
+    '0 s | 0 s | 0' under "arrivals after time 0"; now no such table, and --json's
+    arrivals are empty, while a trace with later arrivals still gets its rows."""
+    path = tmp_path / "w.csv"
+    path.write_text("id,submit_s,duration_s,cpu_cores,memory_gib\n" + "".join(f"{i},0,60,1,2\n" for i in range(5)))
+    result = CliRunner().invoke(app, ["trace", "inspect", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("arrivals after time 0") == 1  # the overview's line (0), no table titled so
+    said = json.loads(CliRunner().invoke(app, ["trace", "inspect", str(path), "--json"]).output)
+    assert said["arrivals"] == []
+    later = tmp_path / "v.csv"
+    later.write_text("id,submit_s,duration_s,cpu_cores,memory_gib\n" + "".join(f"{i},{i * 60},60,1,2\n" for i in range(5)))
+    said = json.loads(CliRunner().invoke(app, ["trace", "inspect", str(later), "--json"]).output)
+    assert sum(row["arrivals"] for row in said["arrivals"]) == 4
