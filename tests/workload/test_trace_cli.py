@@ -219,6 +219,7 @@ def test_inspect_has_no_arrival_table_when_everything_is_there_at_time_0(tmp_pat
     said = json.loads(CliRunner().invoke(app, ["trace", "inspect", str(path), "--json"]).output)
     assert said["arrivals"] == []
     later = tmp_path / "v.csv"
-    later.write_text("id,submit_s,duration_s,cpu_cores,memory_gib\n" + "".join(f"{i},{i * 60},60,1,2\n" for i in range(5)))
+    later.write_text("id,submit_s,duration_s,cpu_cores,memory_gib\n"
+                     + "".join(f"{i},{i * 60},60,1,2\n" for i in range(5)))
     said = json.loads(CliRunner().invoke(app, ["trace", "inspect", str(later), "--json"]).output)
     assert sum(row["arrivals"] for row in said["arrivals"]) == 4
