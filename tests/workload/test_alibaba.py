@@ -189,3 +189,20 @@ def test_v2018_bad_rows_name_file_and_line(tmp_path):
     assert f"{folder / 'container_meta.csv'}: line 7: time_stamp is not a number (got 'later')" in caught.value.problems
     data = read_trace([folder], "alibaba2018", ReaderOptions(on_bad_rows="skip"))
     assert data.skipped == {"container_meta: time_stamp is not a number": 1}
+
+
+def test_the_censored_batch_note_says_what_share_of_the_batch_work_they_hold():
+    """Alibaba 2017's tasks still 'Running' at the data's end run on to it, and can hold
+    most of the batch work (83 % of the whole trace's): the note gives their share of the
+    batch instances' requested core-seconds, computed here from the instance table."""
+    import re
+
+    data = read_trace([str(sample("alibaba_v2017"))], "alibaba2017")
+    inst = data.instances
+    batch = inst["kind"].astype(str) == "batch"
+    cut = batch & inst["censored"].astype(bool)
+    core_s = inst["cpu_cores"] * inst["duration_s"]
+    said = [n for n in data.notes if "batch instance lifetimes censored" in n]
+    assert len(said) == 1 and said[0].startswith(f"{int(cut.sum()):,} batch instance lifetimes censored")
+    share = float(re.search(r"they hold ([\d.]+)% of the batch", said[0]).group(1))
+    assert share == round(100 * core_s[cut].sum() / core_s[batch].sum(), 1)

@@ -673,8 +673,13 @@ def _note_censored(instances: pd.DataFrame, data_end: float, notes: list[str]) -
     cut = instances["censored"].to_numpy(bool) & (instances["kind"].astype(str) == "batch").to_numpy() \
         if "censored" in instances else np.zeros(0, dtype=bool)
     if cut.any():
+        # what they weigh: run on to the end of the data, a few long tasks can hold most of the batch work
+        batch = (instances["kind"].astype(str) == "batch").to_numpy()
+        core_s = instances["cpu_cores"].to_numpy(float) * instances["duration_s"].to_numpy(float)
+        share = core_s[cut].sum() / core_s[batch].sum() if core_s[batch].sum() > 0 else 0.0
         notes.append(f"{int(cut.sum()):,} batch instance lifetimes censored: still running at the end of the data "
-                     f"read ({data_end:,.0f} s); their duration_s is a lower bound")
+                     f"read ({data_end:,.0f} s); their duration_s is a lower bound; "
+                     f"they hold {share:.1%} of the batch instances' requested core-seconds")
 
 
 def _containers(meta: pd.DataFrame, ref: float, dropped: dict[str, int]) -> pd.DataFrame:
