@@ -491,11 +491,16 @@ def _report_tables(report) -> list[Table]:
             lifetimes.add_row(row.quantile, _trace_span(row.duration_s))
         tables.append(lifetimes)
     if len(report.ratios):
-        ratios = Table(title="usage / request (per instance)", title_justify="left")
+        ratios = Table(title="usage / request (per instance)", title_justify="left", caption_justify="left",
+                       caption="mean, p50, p95: of the instances' means; by size, by time: all instances' usage "
+                               "over all their requests, each request counted once or for its lifetime; p50 and "
+                               "p95 of p95s: of each instance's 95th percentile over its series")
         columns = [c for c in report.ratios.columns if c != "resource"]
+        short = {"mean_of_means": "mean", "p50_of_means": "p50", "p95_of_means": "p95",
+                 "weighted_by_size": "by size", "weighted_by_time": "by time"}
         ratios.add_column("")
         for name in columns:
-            ratios.add_column(name.replace("_", " "), justify="right")
+            ratios.add_column(short.get(name, name.replace("_", " ")), justify="right")
         for row in report.ratios.to_dict(orient="records"):
             ratios.add_row(row["resource"], *(_fmt(row[c], "{:.1%}") for c in columns))
         tables.append(ratios)

@@ -182,7 +182,12 @@ def report(data: TraceData, bins: int = 12) -> TraceReport:
         row = {"resource": name, "mean_of_means": float(mean_ratio.mean())}
         for q in (0.5, 0.95):
             row[f"p{round(q * 100)}_of_means"] = float(mean_ratio.quantile(q))
-        row["weighted"] = float(inst[used].sum() / inst[requested].sum())
+        # pooled: by request size, and by requested core- or GiB-seconds, which is what a
+        # fleet holds over time (a long instance counts for longer)
+        row["weighted_by_size"] = float(inst[used].sum() / inst[requested].sum())
+        lived = inst["duration_s"].to_numpy(float)
+        row["weighted_by_time"] = float((inst[used].to_numpy(float) * lived).sum()
+                                        / (inst[requested].to_numpy(float) * lived).sum())
         if data.usage is not None and len(data.usage):
             column = "cpu_cores" if name == "cpu" else "memory_gib"
             peak = data.usage.groupby("id")[column].quantile(0.95)

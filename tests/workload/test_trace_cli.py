@@ -223,3 +223,16 @@ def test_inspect_has_no_arrival_table_when_everything_is_there_at_time_0(tmp_pat
                      + "".join(f"{i},{i * 60},60,1,2\n" for i in range(5)))
     said = json.loads(CliRunner().invoke(app, ["trace", "inspect", str(later), "--json"]).output)
     assert sum(row["arrivals"] for row in said["arrivals"]) == 4
+
+
+def test_inspect_pools_usage_to_request_by_size_and_by_time(tmp_path):
+    """"weighted" pooled usage over request by request size only; a planner's fleet
+    holds requests over time, where a long instance counts for longer. Two instances:
+    1 of 2 cores for 100 s and 4 of 4 for 10 s: by size 5/6, by time 140/240."""
+    path = tmp_path / "w.csv"
+    path.write_text("id,submit_s,duration_s,cpu_cores,memory_gib,cpu_used,memory_used_gib\n"
+                    "a,0,100,2,4,1,2\nb,0,10,4,4,4,4\n")
+    said = json.loads(CliRunner().invoke(app, ["trace", "inspect", str(path), "--json"]).output)
+    cpu = next(row for row in said["ratios"] if row["resource"] == "cpu")
+    assert cpu["weighted_by_size"] == pytest.approx(5 / 6)
+    assert cpu["weighted_by_time"] == pytest.approx((1 * 100 + 4 * 10) / (2 * 100 + 4 * 10))
