@@ -139,16 +139,13 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as err:
         raise InputError(f"{where}: cannot read: {err.strerror or err}") from None
-    from simdc.workload.readers.common import NO_LINE_END, count_lines, missing_line_end
-
-    if missing_line_end(path):  # its last row may be cut inside its value ("1234" read as "12")
-        handle.close()
-        raise InputError(f"{where}: line {count_lines(path)}: {NO_LINE_END}; if the file is complete, "
-                         "end it with a newline")
     moments: list[datetime] = []
     texts: list[str] = []
     lines: list[int] = []
     with handle:
+        from simdc.workload.readers.common import refuse_cut
+
+        refuse_cut(path, where)  # its last row may be cut inside its value ("1234" read as "12")
         rows = csv.reader(handle)
         try:
             header = next(rows, None)

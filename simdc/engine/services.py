@@ -30,7 +30,7 @@ from simdc.errors import InputError, clip
 from simdc.model import limits
 from simdc.model.image import image_ref
 from simdc.model.service import DemandSpec, ServiceSpec
-from simdc.workload.readers.common import NO_LINE_END, count_lines, missing_line_end
+from simdc.workload.readers.common import refuse_cut
 
 # Instance states, as simulation.py numbers them (imported there from here would loop).
 WAITING, QUEUED, STARTING, RUNNING, BACKOFF = range(5)
@@ -165,9 +165,9 @@ def plain_series(path: Path, duration_s: float) -> tuple[np.ndarray, np.ndarray]
         that is not a number, negative, a value above ``limits.MAX_DEMAND``, a first time
         after 0, times not increasing, more than :data:`MAX_SERIES_ROWS` rows within the
         run, or a last line without a line end (it may have been cut, as in the trace
-        readers: :func:`simdc.workload.readers.common.missing_line_end`).
+        readers: :func:`simdc.workload.readers.common.refuse_cut`).
     """
-    _whole(path)
+    refuse_cut(path)
     try:
         table = pd.read_csv(path, dtype=str, skipinitialspace=True, skip_blank_lines=False)
     except (OSError, ValueError, UnicodeDecodeError) as err:
@@ -202,20 +202,11 @@ def plain_series(path: Path, duration_s: float) -> tuple[np.ndarray, np.ndarray]
     return t, value
 
 
-def _whole(path: Path) -> None:
-    """Refuse a CSV whose last line has no line end: it may have been cut inside a value,
-    which no check of the value can tell (as the trace readers do:
-    :func:`simdc.workload.readers.common.missing_line_end`)."""
-    if missing_line_end(path):
-        raise InputError(f"{path}: line {count_lines(path)}: {NO_LINE_END}; if the file is complete, "
-                         "end it with a newline")
-
-
 def _azure_functions(spec: DemandSpec) -> tuple[np.ndarray, float]:
     """Invocations per minute of one function of the Azure Functions 2019 trace (from the
     file's first minute column on), and the core-seconds one invocation costs."""
     path = spec.trace
-    _whole(path)
+    refuse_cut(path)
     try:
         table = pd.read_csv(path)
     except (OSError, ValueError) as err:
@@ -242,7 +233,7 @@ def _azure_functions(spec: DemandSpec) -> tuple[np.ndarray, float]:
     if core_s is None:
         durations = path.with_name("durations.csv")
         if durations.is_file():
-            _whole(durations)
+            refuse_cut(durations)
         try:
             table_d = pd.read_csv(durations)
         except (OSError, ValueError) as err:

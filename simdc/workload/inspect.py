@@ -138,12 +138,12 @@ def report(data: TraceData, bins: int = 12) -> TraceReport:
     if n == 0:
         out.overview.append(("note", "no instances"))
         return out
-    last_submit = float(submit.max())
+    last_submit, later = float(submit.max()), int((submit > 0).sum())
     out.overview += [
         ("time span", f"{_span(float(submit.min()))} to {_span(float(end.max()))} "
                       f"(last arrival at {_span(last_submit)})"),
         ("present at time 0", f"{int((submit == 0).sum()):,}"),
-        ("arrivals after time 0", f"{int((submit > 0).sum()):,}" + _per_hour(int((submit > 0).sum()), last_submit)),
+        ("arrivals after time 0", f"{later:,}" + _per_hour(later, last_submit)),
         ("kinds", ", ".join(f"{k} {c:,}" for k, c in inst["kind"].astype(str).value_counts().items())),
         ("cores requested", f"{inst['cpu_cores'].sum():,.1f} in all, {inst['cpu_cores'].mean():.3g} mean"),
         ("memory requested", f"{inst['memory_gib'].sum():,.1f} GiB in all, {inst['memory_gib'].mean():.3g} GiB mean"),
@@ -157,9 +157,11 @@ def report(data: TraceData, bins: int = 12) -> TraceReport:
 
     # Instances present at time 0 were submitted before the trace (or its window) began:
     # the rate is that of the arrivals after it.
-    # (none after it: no rows, not a table of zeros over a span of nothing)
-    edges = np.linspace(0.0, last_submit, max(1, int(bins)) + 1) if last_submit > 0 else np.zeros(1)
-    counts, _ = np.histogram(submit[submit > 0], bins=edges) if last_submit > 0 else (np.zeros(0, dtype=int), None)
+    if later:
+        edges = np.linspace(0.0, last_submit, max(1, int(bins)) + 1)
+        counts, _ = np.histogram(submit[submit > 0], bins=edges)
+    else:  # none after it: no rows, not a table of zeros over a span of nothing
+        edges, counts = np.zeros(1), np.zeros(0, dtype=int)
     width_h = np.diff(edges) / 3600.0
     out.arrivals = pd.DataFrame({"start_s": edges[:-1], "end_s": edges[1:], "arrivals": counts,
                                  "per_hour": np.where(width_h > 0, counts / np.where(width_h > 0, width_h, 1), np.nan)})

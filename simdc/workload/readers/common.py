@@ -387,6 +387,16 @@ def missing_line_end(path: Path) -> bool:
     return _cut(tail)
 
 
+def refuse_cut(path: Path, where: str | None = None) -> None:
+    """Raise the one-line error for a file read whole (not through :func:`read_blocks`,
+    which counts the row as a bad row) whose last line has no line end
+    (:func:`missing_line_end`): it may have been cut inside a value, which no check of
+    the value can tell. ``where``: how the message names the file (default its path)."""
+    if missing_line_end(path):
+        raise InputError(f"{where or path}: line {count_lines(path)}: {NO_LINE_END}; if the file is complete, "
+                         "end it with a newline")
+
+
 TAIL_BYTES = 256  # of a file's end: enough to see past trailing spaces and tabs to its last line end
 
 
