@@ -22,7 +22,7 @@ can run them). Three, by what the inputs allow:
   and new instances' first usage is drawn in batches at the next step or sample. Demand
   above a ceiling counts as demand and as unmet, here and in the tracked mode.
 - *tracked*: usage that may exceed the bookings. A host whose demand exceeds its cores
-  shares them out (weighted max-min, :func:`~simdc.engine.cpu.water_fill`) at every
+  shares them out (weighted max-min, :func:`~simdc.engine.rules.water_fill`) at every
   change, and a container host over its memory runs the OOM killer, with back-off
   restarts, as in the general engine.
 
@@ -55,7 +55,7 @@ import operator
 import numpy as np
 from simpy.core import NORMAL, URGENT
 
-from simdc.engine.cpu import water_fill
+from simdc.engine.rules import water_fill
 from simdc.engine.first_fit import FirstFit
 from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, fits, limit, oom_victims,
                                 over_memory, stranded_gib)

@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from simdc.engine.cpu import water_fill
+from simdc.engine.rules import water_fill
 from simdc.engine.rules import EPS, energy_j, limit, over_memory, stranded_gib  # noqa: F401 (EPS)
 from simdc.engine.rules import contended as is_contended
 from simdc.model.host import HostSpec

@@ -11,7 +11,8 @@ The rules the run applies as it goes are pure functions over scalars or arrays, 
 by the general engine (:mod:`simdc.engine.simulation`, :mod:`simdc.engine.host`) and the
 fast lane (:mod:`simdc.engine.handlers`) alike: the tolerance of sums (:func:`limit`),
 the fit test (:func:`fits`), the usage cap (:func:`capped_usage`), when a host is contended or over
-its memory (:func:`contended`, :func:`over_memory`), the OOM killer's victims
+its memory (:func:`contended`, :func:`over_memory`), the CPU shares of a contended host
+(:func:`water_fill`), the OOM killer's victims
 (:func:`oom_victims`), the restart back-off (:func:`backoff`) and the power model
 (:func:`energy_j`).
 """
@@ -258,7 +259,7 @@ def fits(booked_cpu, booked_mem_gib, cpu, mem_gib, cpu_limit, mem_limit):
 
 def contended(demand_cores, cores):
     """Whether a host's CPU is contended: its instances demand more than its ``cores``
-    (beyond :data:`EPS`), so they share them out (:func:`~simdc.engine.cpu.water_fill`).
+    (beyond :data:`EPS`), so they share them out (:func:`water_fill`).
     Scalars, or arrays per host (a mask comes back)."""
     return demand_cores > cores + EPS  # > limit(cores), without the call
 
@@ -276,6 +277,53 @@ def stranded_gib(booked_gib: float, allocatable_gib: float, used_gib: float) -> 
     has (booking beyond it strands nothing), less what is used. One host, Python floats."""
     left = (allocatable_gib if allocatable_gib < booked_gib else booked_gib) - used_gib  # min(), written out
     return left if left > 0 else 0.0
+
+
+# CPU as a fluid: Linux's CFS gives each runnable group CPU in proportion to its weight
+# (``cpu.shares`` / ``cpu.weight``); a group that wants less than its proportional share
+# keeps only what it wants, and the rest is divided among the others. In the fluid limit
+# this is weighted max-min fairness ("water-filling"): instance i receives
+# ``min(d_i, w_i θ)`` with the level θ chosen so the cores are exactly used, whenever
+# total demand exceeds them. Demands already include each instance's ceiling (a VM's
+# vCPUs, a container's ``cpu_limit``); weights are a VM's vCPUs (one equal-weight thread
+# each) or a container's CPU request.
+
+
+def water_fill(demand: np.ndarray, weight: np.ndarray, cores: float) -> np.ndarray:
+    """Cores given to each instance: weighted max-min fair share of ``cores``.
+
+    Parameters
+    ----------
+    demand
+        Cores each instance would use, ≥ 0.
+    weight
+        CPU weight of each instance, > 0.
+    cores
+        Capacity, > 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Allocation ``a`` with ``a ≤ demand`` and ``a.sum() == min(demand.sum(), cores)``
+        (to rounding).
+    """
+    total = demand.sum()
+    if total <= cores:
+        return demand.copy()
+    ratio = demand / weight  # level at which each instance is satisfied
+    level = cores / weight.sum()
+    if ratio.min() >= level:  # nobody is satisfied below the common level: no sort needed
+        return weight * level
+    order = np.argsort(ratio, kind="stable")
+    r, d, w = ratio[order], demand[order], weight[order]
+    # If the first k (smallest ratios) are satisfied, the level for the rest is
+    # θ_k = (cores − Σ_{<k} d) / Σ_{≥k} w; the right k is the first with θ_k ≤ r_k.
+    satisfied = np.concatenate(([0.0], np.cumsum(d)[:-1]))
+    weight_left = np.cumsum(w[::-1])[::-1]
+    level = (cores - satisfied) / weight_left
+    k = int(np.argmax(level <= r))
+    theta = level[k]
+    return np.minimum(demand, weight * theta)
 
 
 def capped_usage(cpu, mem_gib, cores, cpu_cap, mem_cap):

@@ -21,7 +21,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simdc.engine.cpu import water_fill
+from simdc.engine.rules import water_fill
 from simdc.engine.host import (DEGRADED, LAZY_SHARE, SATURATED_MARGIN, SHORT_HOST, SLOTS, FleetFigures,
                                HostState, _delete, _insert)
 from simdc.engine.rules import contended as is_contended

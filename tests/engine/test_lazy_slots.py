@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 import simdc.engine.host as host_module
-from simdc.engine.cpu import water_fill
+from simdc.engine.rules import water_fill
 from simdc.engine.host import DEGRADED, DONE, HostState
 from simdc.engine.rules import EPS
 from simdc.model.host import HostSpec

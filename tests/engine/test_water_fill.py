@@ -3,7 +3,7 @@
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from simdc.engine.cpu import water_fill
+from simdc.engine.rules import water_fill
 
 
 def test_equal_jobs_share_a_core_equally():
