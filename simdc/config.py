@@ -154,9 +154,10 @@ class Config(Spec):
         problems += _service_problems(self.services, known, self.simulation.duration_s)
         hosts = len(self.fleet)
         for key in ("host_failures", "kernel_failures"):
-            for index, (host, _) in enumerate(getattr(self.faults, key)):
+            for index, (host, t_s) in enumerate(getattr(self.faults, key)):
                 if not 0 <= host < hosts:
                     problems.append(f"faults.{key}[{index}]: host {host} does not exist (hosts are 0..{hosts - 1})")
+                problems += _moment_problems(f"faults.{key}[{index}]", t_s)
         priced = [key for group in self.host_groups for key in ("price_per_hour", "capex", "embodied_kgco2eq")
                   if getattr(group, key) is not None]
         if priced and self.cost is None:
@@ -169,8 +170,7 @@ class Config(Spec):
         for index, (host, t_s) in enumerate(self.maintenance.drains):
             if not 0 <= host < hosts:
                 problems.append(f"maintenance.drains[{index}]: host {host} does not exist (hosts are 0..{hosts - 1})")
-            if t_s < 0:
-                problems.append(f"maintenance.drains[{index}]: t_s must be >= 0 (got {t_s})")
+            problems += _moment_problems(f"maintenance.drains[{index}]", t_s)
         if self.maintenance.predict_failures_s and not (self.faults.host_mtbf_s or self.faults.host_failures):
             problems.append("maintenance.predict_failures_s: there are no host failures to predict; give "
                             "faults.host_mtbf_s or faults.host_failures")
@@ -226,6 +226,13 @@ class Config(Spec):
 
 
 MAX_DEMAND_POINTS = 1_000_000  # a service's demand steps over the run: each a row of services.csv (and a timer)
+
+
+def _moment_problems(key: str, t_s: float) -> list[str]:
+    """A listed moment (a failure's or a drain's ``t_s``) before the run would act at 0 as
+    if given so. (One at or after the run's end is not made: a warning, since a config
+    shortened for a quick run keeps its schedule; simdc.experiment.schedule_warnings.)"""
+    return [] if t_s >= 0 else [f"{key}: t_s must be >= 0 (got {t_s:g})"]
 
 
 def _service_problems(services, known: set[str], duration_s: float) -> list[str]:

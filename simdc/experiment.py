@@ -197,7 +197,7 @@ def _manifest(config: Config, workload, lanes: dict[str, str], warnings: list[st
         "workload_sizes": workload.sizes,
         "warnings": warnings
         + sizing_warnings(config, workload)
-        + maintenance_warnings(config)
+        + schedule_warnings(config)
         + demand_warnings(config),
         "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -470,16 +470,20 @@ def sizing_warnings(config: Config, workload) -> list[str]:
     return lines
 
 
-def maintenance_warnings(config: Config) -> list[str]:
-    """One line when drains are planned at or after the run's end: they are not made (a
-    config shortened for a quick run keeps its schedule, so this is no error)."""
+def schedule_warnings(config: Config) -> list[str]:
+    """One line per list of moments (drains, listed host or kernel failures) with some at
+    or after the run's end: they are not made (a config shortened for a quick run keeps
+    its schedule, so this is no error)."""
     end_s = config.simulation.duration_s
-    late = [t_s for _, t_s in config.maintenance.drains if t_s >= end_s]
-    rolling = config.maintenance.rolling_start_s
     lines = []
-    if late:
-        lines.append(f"maintenance.drains: {len(late):,} of {len(config.maintenance.drains):,} drains fall at or "
-                     f"after the run's end ({end_s:g} s) and are not made")
+    for key, moments, what in (("maintenance.drains", config.maintenance.drains, "drains"),
+                               ("faults.host_failures", config.faults.host_failures, "host failures"),
+                               ("faults.kernel_failures", config.faults.kernel_failures, "kernel failures")):
+        late = sum(t_s >= end_s for _, t_s in moments)
+        if late:
+            lines.append(f"{key}: {late:,} of {len(moments):,} {what} fall at or after the run's end ({end_s:g} s) "
+                         "and are not made")
+    rolling = config.maintenance.rolling_start_s
     if rolling is not None and rolling >= end_s:
         lines.append(f"maintenance.rolling_start_s: the rolling drain starts at {rolling:g} s, at or after the "
                      f"run's end ({end_s:g} s): no host is drained")

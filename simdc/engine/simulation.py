@@ -303,6 +303,8 @@ class Simulation:
         host_args = dict(overhead_gib=resident_overhead_gib(platform), vm=vm, power_off_idle=power_off_idle,
                          membw_sensitivity=platform.membw_sensitivity, io_sensitivity=platform.io_sensitivity)
         self.vm, self.faults, self.seed = vm, faults, seed
+        # a kernel per instance (a VM's, a sandboxed pod's guest kernel), or one per host
+        self.own_kernel = vm or platform.guest_kernel
         if vm:
             host_args.update(ksm_savings=platform.ksm_savings, balloon=platform.balloon,
                              swap_slowdown=platform.swap_slowdown)
@@ -969,7 +971,7 @@ class Simulation:
         host.add(now, i, demand, self.weight[i], mem,
                  self.batch[i], work, self.slot_of, self.membw[i], self.io[i], clip)
         self._settle_host(host, now)
-        if self.vm and self.faults.kernel_mtbf_s and attempt == now:  # this VM's own kernel may fail
+        if self.own_kernel and self.faults.kernel_mtbf_s and attempt == now:  # its own kernel may fail
             delay = float(self.kernel_rng.exponential(self.faults.kernel_mtbf_s))
             # One that falls at or after the horizon, or at or after the end of the VM's
             # lifetime (fixed at its first start, Lane.ready, unless it is batch work; the
@@ -1078,7 +1080,8 @@ class Simulation:
     # --- failures ------------------------------------------------------------------
 
     def _plan_failures(self) -> None:
-        """Schedule host failures (per physical host) and container-host kernel failures.
+        """Schedule host failures (per physical host) and the kernel failures of hosts
+        whose instances share the host's kernel (containers).
 
         Host failure times come from a stream per physical host, independent of the
         platform: every platform meets the same failures.
@@ -1095,7 +1098,7 @@ class Simulation:
                 self._after(delay, self._on_host_failure, (j, rng))
                 if self.mover is not None:
                     self.mover.predicted(j, delay)
-            if faults.kernel_mtbf_s and not self.vm:
+            if faults.kernel_mtbf_s and not self.own_kernel:
                 for host in machines[j]:
                     rng = stream(self.seed, f"faults:kernel-host:{host.index}")
                     self._after(float(rng.exponential(faults.kernel_mtbf_s)), self._on_kernel_failure,
@@ -1129,13 +1132,14 @@ class Simulation:
                 self.mover.predicted(j, delay)
 
     def _on_kernel_failure(self, now: float, value) -> None:
-        """A kernel fails: on a container host, every container; on a VM host, one VM.
-        A machine already down (rebooting, or its host under repair) has no kernel running."""
+        """A kernel fails: on a container host, every container; where each instance has a
+        kernel of its own (VMs, sandboxed pods), one instance. A machine already down
+        (rebooting, or its host under repair) has no kernel running."""
         index, rng = value
         host = self.hosts[index]
         if not host.out:  # a cordoned machine's kernel still runs
             host.failures += 1
-            if self.vm:
+            if self.own_kernel:
                 running = list(host.inst)
                 if running:
                     self._fail(running[int(self.kernel_rng.integers(len(running)))], now)

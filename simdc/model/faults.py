@@ -2,13 +2,17 @@
 
 A host failure kills everything on the host and takes it down for a repair time. A
 kernel failure kills what shares that kernel: on a container host every container (and
-the host reboots, ``kernel_repair_s``); a VM has a kernel of its own, so a kernel failure
-kills that one VM, the host staying up. Killed instances are resubmitted (placed again,
-on another host when the failed one is down) or lost.
+the host reboots, ``kernel_repair_s``); a VM, or a sandboxed pod (``guest_kernel``), has a
+kernel of its own, so a kernel failure kills that one instance, the host staying up.
+Killed instances are resubmitted (placed again, on another host when the failed one is
+down) or lost.
 
 Failures come at exponential intervals (mean ``*_mtbf_s``: per host for host failures;
-per kernel, i.e. per container host or per running VM, for kernel failures) and/or at
-the listed ``[host index, t_s]`` moments. Failure times are drawn per host, independent
+per kernel, i.e. per container host or per running VM or sandboxed pod, for kernel
+failures) and/or at the listed ``[host index, t_s]`` moments. A host's mean time between
+failures is its mean time up: the next failure's interval is drawn when its repair ends,
+so failures come every ``host_mtbf_s + host_repair_s`` on average (a repair as long as
+the MTBF halves the count over a run). Failure times are drawn per host, independent
 of the platform, so every platform meets the same host failures.
 """
 

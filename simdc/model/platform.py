@@ -186,6 +186,10 @@ class ContainerPlatform(Spec):
     creations_per_core_per_s: float | None = Field(default=None, ge=limits.MIN_CREATIONS_PER_CORE_PER_S,
                                                    le=limits.MAX_CREATIONS_PER_CORE_PER_S,
                                                    description="instances a host creates per second per core")
+    # Each pod in a VM of its own with its own guest kernel (Kata Containers: "each pod
+    # runs in its own lightweight VM with its own kernel", katacontainers.io): a kernel
+    # failure kills that pod alone, as a VM's kills that VM (simdc.model.faults).
+    guest_kernel: bool = False
     # Containers inside VMs: each host is split evenly into this many node VMs, and
     # containers are packed into the nodes. None: containers run on the host itself.
     nodes_per_host: int | None = Field(default=None, gt=0, le=limits.MAX_NODES_PER_HOST)
@@ -233,7 +237,8 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     # median 0.85 s; its tail has no source: the containers' assumed spread (p99/p50 of
     # Firecracker's parallel boots), p99 1.015 s.
     # Its guest kernel isolates it like a VM: the VM's interference sensitivities.
-    "sandboxed_container": ("container", {"overhead_mib": 160.0,
+    # Its own guest kernel: a kernel failure kills that pod alone (guest_kernel).
+    "sandboxed_container": ("container", {"overhead_mib": 160.0, "guest_kernel": True,
                                           "start_s": {"median": 0.85, "p99": SANDBOXED_START_P99_S},
                                           "membw_sensitivity": 0.124, "io_sensitivity": 1.0}),
     # Containers packed into VM-sized nodes (Kubernetes on VMs): each host split into 4

@@ -211,3 +211,33 @@ def test_a_failure_strikes_exactly_the_instances_resident_on_its_machines(platfo
     assert sum(len(resident) > 1 for resident, _ in struck) >= 3  # the config reaches failures with victims
     for resident, rows in struck:
         assert rows == resident
+
+
+def test_listed_failures_after_the_runs_end_are_not_made_and_are_named_in_its_warnings():
+    """Of three host failures listed, two fall at or after the run's end and the one
+    kernel failure too: one made, each late list counted in a warning line (they were
+    dropped without a word); none when every moment falls inside."""
+    late = faulty_run([(0, 100.0), (1, HORIZON_S), (1, 5000.0)], [(0, 4000.0)], ["container"])
+    lines = [line for line in late.manifest["warnings"] if line.startswith("faults.")]
+    assert lines == [f"faults.host_failures: 2 of 3 host failures fall at or after the run's end ({HORIZON_S:g} s) "
+                     "and are not made",
+                     f"faults.kernel_failures: 1 of 1 kernel failures fall at or after the run's end ({HORIZON_S:g} s) "
+                     "and are not made"]
+    assert late.summary["failures"].tolist() == [1]
+    inside = faulty_run([(0, 100.0)], [(1, 200.0)], ["container"])
+    assert not [line for line in inside.manifest["warnings"] if line.startswith("faults.")]
+    assert inside.summary["failures"].tolist() == [2]
+
+
+def test_a_kernel_failure_kills_every_container_on_the_host_but_one_sandboxed_pod():
+    """A runc container shares the host's kernel; a sandboxed (Kata) pod runs its own
+    guest kernel, as a VM does: the same listed kernel failure kills every container
+    running on host 0 (as its timeseries counts them just before) and one pod there."""
+    run = faulty_run([], [(0, 1500.0)], ["container", "sandboxed_container"])
+    ts = run.timeseries
+    before = ts[(ts["t_s"] == 1500.0 - SAMPLE_S) & (ts["host"] == 0)].set_index("platform")["running"]
+    kills = run.summary.set_index("platform")["failure_kills"]
+    assert before["sandboxed_container"] > 1  # more than one pod there: one killed is the rule, not the load
+    assert kills["container"] == before["container"]
+    assert kills["sandboxed_container"] == 1
+    assert run.summary["failures"].tolist() == [1, 1]

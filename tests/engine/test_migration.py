@@ -8,6 +8,8 @@ speed) by the formulas the docstrings cite, not read back from the engine.
 
 from __future__ import annotations
 
+import re
+
 import math
 from pathlib import Path
 
@@ -367,7 +369,7 @@ def test_moves_need_their_tables_right():
             "workload": {"synthetic": {"arrival_rate_per_s": 0.1}}}
     with pytest.raises(ConfigError, match=r"maintenance.drains\[0\]: host 3 does not exist"):
         validate({**base, "maintenance": {"drains": [[3, 10.0]]}})
-    with pytest.raises(ConfigError, match=r"maintenance.drains\[0\]: t_s must be >= 0 \(got -5.0\)"):
+    with pytest.raises(ConfigError, match=re.escape("maintenance.drains[0]: t_s must be >= 0 (got -5)")):
         validate({**base, "maintenance": {"drains": [[0, -5.0]]}})
     with pytest.raises(ConfigError, match="consolidation.interval_s: .*power_off_idle"):
         validate({**base, "consolidation": {"interval_s": 60}})
