@@ -807,10 +807,9 @@ def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
         _print_unsteady(result)
         return
     replications = int(result.evaluations["replication"].max()) + 1 if len(result.evaluations) else 1
-    title = ("fewest hosts meeting every SLO (value there, and its margin: how far inside the objective)"
-             if replications == 1 else
-             f"fewest hosts where all {replications} replications meet every SLO (mean ± 95 % CI, worst "
-             "replication, and its margin: how far inside the objective)")
+    # "margin": how far inside the objective (plan --help, the README)
+    title = ("fewest hosts meeting every SLO (value there, and its margin)" if replications == 1 else
+             f"fewest hosts where all {replications} replications meet every SLO (mean ± 95 % CI, worst, margin)")
     table = Table(title=title, title_justify="left")
     table.add_column("platform")
     table.add_column(result.scaled, justify="right")
