@@ -415,7 +415,7 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
         blocked: list[str] = []  # why no host count can meet the SLOs, as the last count that failed shows
         elsewhere: list[str] = []  # with --group: requests only the groups left as they are hold (a note)
         stuck = [False]  # ... and they alone break a rejection SLO, whatever the group's count (stop)
-        history: list[tuple[int, dict[str, float]]] = []  # (count, the SLOs' means) in the order run
+        history: list[tuple[int, dict[str, float]]] = []  # (count, the SLOs' worst values) in the order run
         flat: list[str] = []  # an SLO not met and not improving over two doublings (stop)
         # A recommender books from what ran before, which more hosts change: the requests
         # that fit nowhere at one count may fit at another, so it is searched to the end.
@@ -456,7 +456,9 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                 # requests turned away or never placed: a fleet short of room serves more with more hosts
                 unserved = float(np.mean([(run["rejected"] + run["queued_at_end"]) / run["submitted"]
                                           if run["submitted"] else 0.0 for run in runs]))
-                history.append((n, {**means, UNSERVED: unserved}))
+                # the search stops on the worst replication's values, as a count is judged on them
+                worsts = {slo.metric: slo.worst([run[slo.metric] for run in runs]) for slo in slos}
+                history.append((n, {**worsts, UNSERVED: unserved}))
                 for r, run in enumerate(runs):
                     row = {"platform": platform, "hosts": n, "replication": r, "seed": config.simulation.seed + r,
                            **{slo.metric: run[slo.metric] for slo in slos},
@@ -511,7 +513,8 @@ UNSERVED = "_unserved"  # in a plan's history: the share of requests turned away
 
 def not_improving(slos: list[Slo], last: list[tuple[int, dict[str, float]]]) -> list[str]:
     """Why the search stops: an SLO not met at the last three counts tried (two
-    doublings), finite at each and no closer at each step, while the share of requests
+    doublings; ``last``: each count's worst replication's values), finite at each and no
+    closer at each step, while the share of requests
     turned away or never placed fell at neither step either, so more hosts do not bring
     it closer (a VM's boot bounds its start latency, the work itself a makespan). A
     fleet short of room (queue waits pinned at ``max_wait_s`` while fewer give up) is
@@ -672,12 +675,13 @@ def unservable(instances: pd.DataFrame) -> tuple[float, float]:
 def floor_reasons(slos: list[Slo], lost: list[tuple[float, float]], config: Config,
                   hosts: int | None = None) -> list[str]:
     """Why no host count can meet ``slos``: a ``rejection_rate`` objective below the share
-    of requests rejected because no host of the fleet's sizes holds them (``lost``: each
-    replication's :func:`unservable`), which more hosts of the same sizes never lower
+    of requests rejected because no host of the fleet's sizes holds them, in the
+    replication with most (``lost``: each replication's :func:`unservable`; ``share`` in
+    the message is their mean), which more hosts of the same sizes never lower
     while the bookings do not depend on the count; ``hosts``: the count it was seen at,
     for bookings that do (a recommender's), where it bounds that count only."""
     share = float(np.mean([unplaceable for unplaceable, _ in lost]))
-    floor = float(np.mean([rejected for _, rejected in lost]))
+    floor = float(np.max([rejected for _, rejected in lost]))  # the worst replication's: it must meet it too
     reasons = []
     for slo in slos:
         if slo.metric == "rejection_rate" and slo.op in ("<=", "<") and floor > 0 and not slo.met(floor):
