@@ -165,3 +165,15 @@ def test_other_values_keep_four_significant_digits():
     slo = Slo("rejection_rate", "<=", 0.02)
     assert slo.shown(0.0) == "0" and slo.shown(3.1e-5) == "3.1e-05" and slo.shown(0.012950) == "0.01295"
     assert Slo("start_p99_s", "<=", 120).shown(245.96) == "246" and slo.shown(float("nan")) == "–"
+
+
+def test_requests_no_host_holds_rule_out_every_count_when_one_replication_has_too_many():
+    """A count is met only when every replication is: one whose share of requests that
+    fit no host (and so are rejected at any count) is above the objective rules out every
+    count, though the mean of the shares (0.025) is not."""
+    from simdc.planning import floor_reasons
+
+    lost = [(0.0, 0.0), (0.05, 0.05)]  # (unplaceable share, of them rejected) per replication
+    reasons = floor_reasons([parse_slo("rejection_rate<=0.03")], lost, validate(loss_config(1)))
+    assert len(reasons) == 1 and "rejection_rate >= 0.05 at any host count" in reasons[0]
+    assert floor_reasons([parse_slo("rejection_rate<=0.06")], lost, validate(loss_config(1))) == []
