@@ -698,7 +698,9 @@ def grid_headers(keys: list[str], platforms: list[str], columns: list[str]) -> l
 def plan(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="TOML config file.")],
     slo: Annotated[list[str], typer.Option("--slo", help="An objective: metric<=value (repeatable).")],
-    replications: Annotated[int, typer.Option(help="Runs per host count; SLOs judged on the mean.")] = 1,
+    replications: Annotated[int, typer.Option(help=escape(
+        "Runs per host count (seeds simulation.seed + r); a count meets the SLOs only when every run meets "
+        "every one."))] = 1,
     max_hosts: Annotated[int, typer.Option(help="Give up beyond this many hosts.")] = 1024,
     group: Annotated[Optional[str], typer.Option(help=escape(
         "Scale only this [[cluster.hosts]] group (its count is searched; the others stay as they are)."))] = None,
@@ -711,8 +713,14 @@ def plan(
         "hosts: the fewest hosts. cost: for each host group alone, the fewest of its hosts meeting the SLOs "
         "and their cost (needs a [cost] table); the cheapest is marked."))] = "hosts",
 ) -> None:
-    """The fewest hosts per platform that meet every SLO (bisection on the host count),
-    or with --minimise cost the cheapest host group and count."""
+    """The fewest hosts per platform where every replication meets every SLO (bisection
+    on the host count), or with --minimise cost the cheapest host group and count.
+
+    Each SLO's cell: the mean over the replications ± its 95 % confidence half-width
+    (Student's t), then the worst replication's value and its margin, how far inside the
+    objective that is in the metric's units (objective − worst for <=, worst − objective
+    for >=; never negative at an answer). A note names the seeds that break an SLO where
+    replications disagree (at the answer's count or the one below)."""
     from simdc.config import load_config
     from simdc.planning import parse_slo, scaled_hosts
     from simdc.planning import plan as run_plan
@@ -725,11 +733,14 @@ def plan(
     scaled = scaled_hosts(config, group)
 
     def echo(row: dict) -> None:
-        values = "  ".join(_judged_value(s.metric, row) for s in slos)
+        values = "  ".join(_judged_value(s, row) for s in slos)
         what = f"hosts of {row['group']}" if "group" in row else scaled
         cost = f"  cost={row['cost']:,.2f}" if "cost" in row else ""
-        err_console.print(f"{row['platform']}: {row['hosts']} {what}  {values}{cost}  "
-                          f"{'met' if row['met'] else 'not met'}", markup=False, highlight=False,
+        breaking = row.get("seeds_breaking", [])
+        verdict = ("met" if row["met"] else "not met" if len(breaking) == row.get("replications", 1) else
+                   f"not met (seed{'s' if len(breaking) > 1 else ''} {', '.join(map(str, breaking))})")
+        err_console.print(f"{row['platform']}: {row['hosts']} {what}  {values}{cost}  {verdict}",
+                          markup=False, highlight=False,
                           soft_wrap=True)  # one line each, even redirected (rich wraps at 80 off a terminal)
 
     from simdc.planning import PlanResult
@@ -755,13 +766,30 @@ def plan(
                               highlight=False)
 
 
-def _judged_value(metric: str, row: dict) -> str:
-    """``metric=value`` of one evaluation, or for a start latency not known to be finite
+def _judged_value(slo, row: dict) -> str:
+    """``metric=value`` of one evaluation (the mean over its replications, and with more
+    than one the worst's value), with the digits that matter to the SLO
+    (:meth:`simdc.planning.Slo.shown`), or for a start latency not known to be finite
     (too many requests not started by the end) ``metric>=its lower bound`` and the share."""
-    value = row[metric]
+    metric, value = slo.metric, row[slo.metric]
     if value == math.inf and f"{metric}_at_least" in row:
-        return f"{metric}>={row[f'{metric}_at_least']:.4g} ({row['not_started_share']:.1%} not started)"
-    return f"{metric}={value:.4g}"
+        return f"{metric}>={slo.shown(row[f'{metric}_at_least'])} ({row['not_started_share']:.1%} not started)"
+    worst = row.get(f"{metric}_worst", value)
+    spread = (f" (worst {slo.shown(worst)})" if row.get("replications", 1) > 1 and slo.shown(worst) != slo.shown(value)
+              else "")
+    return f"{metric}={slo.shown(value)}{spread}"
+
+
+def _slo_cell(slo, row: dict) -> str:
+    """An SLO's cell in a plan's table: the mean over the replications ± its 95 % CI, then
+    the worst replication's value and its margin (with one replication, the value and its
+    margin)."""
+    mean, half = row[slo.metric], row.get(f"{slo.metric}_ci95", math.nan)
+    worst = row.get(f"{slo.metric}_worst", mean)
+    if half != half:  # one replication (or a value not finite): nothing to spread
+        return f"{slo.shown(mean)} ({_margin(row[f'{slo.metric}_margin'])})"
+    spread = f"{half:,.0f}" if half >= 10 else f"{half:.2g}"  # as a margin: "82", not "8.2e+01"
+    return f"{slo.shown(mean)} ± {spread}, worst {slo.shown(worst)} ({_margin(row[f'{slo.metric}_margin'])})"
 
 
 def _margin(value: float) -> str:
@@ -774,10 +802,15 @@ def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
     """The plan's table on stdout (and, for fewest hosts, the SLOs out of reach on stderr)."""
     if minimise == "cost":
         print_table(cost_plan_table(result, slos, max_hosts))
+        _print_plan_notes(result, slos)
         _print_floors(result, max_hosts)
         _print_unsteady(result)
         return
-    table = Table(title="fewest hosts meeting every SLO (value there, and its margin)", title_justify="left")
+    replications = int(result.evaluations["replication"].max()) + 1 if len(result.evaluations) else 1
+    # "margin": how far inside the objective (plan --help, the README)
+    title = ("fewest hosts meeting every SLO (value there, and its margin)" if replications == 1 else
+             f"fewest hosts where all {replications} replications meet every SLO (mean ± 95 % CI, worst, margin)")
+    table = Table(title=title, title_justify="left")
     table.add_column("platform")
     table.add_column(result.scaled, justify="right")
     # The searched count is the whole fleet only for one host or one group: else show the total too.
@@ -793,8 +826,9 @@ def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
             continue
         total = [f"{int(row['hosts_total'])}"] if partial else []
         table.add_row(str(row["platform"]), f"{int(needed)}", *total,
-                      *[f"{row[s.metric]:.4g} ({_margin(row[f'{s.metric}_margin'])})" for s in slos])
+                      *[_slo_cell(s, row) for s in slos])
     print_table(table)
+    _print_plan_notes(result, slos)
     _print_floors(result, max_hosts)
     stopped = [f"note: {row['platform']}: " for row in result.plan.to_dict("records")
                if "is not improving" in str(row.get("reason", ""))]  # said already, in the reason
@@ -802,6 +836,16 @@ def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
         if not line.startswith(tuple(stopped)):
             err_console.print(line, markup=False, highlight=False, soft_wrap=True)
     _print_unsteady(result)
+
+
+def _print_plan_notes(result, slos: list) -> None:
+    """The unplaceable warnings `simdc run` prints, and a note where replications disagree."""
+    from simdc.planning import disagreements
+
+    for line in result.warnings:
+        err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
+    for line in disagreements(result, slos):
+        err_console.print(f"note: {line}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_unsteady(result) -> None:
@@ -851,7 +895,7 @@ def out_of_reach(evaluations: pd.DataFrame, slos: list) -> list[str]:
     itself binds, not capacity), so "> max hosts" must not read as "buy more"."""
     notes = []
     for platform, runs in evaluations.groupby("platform", sort=False):
-        if runs["met_on_mean" if "met_on_mean" in runs else "met"].any():
+        if runs["met_at_count" if "met_at_count" in runs else "met"].any():
             continue
         means = runs.groupby("hosts")[[s.metric for s in slos]].mean().sort_index()
         if len(means) < 2:
@@ -885,7 +929,7 @@ def cost_plan_table(result, slos: list, max_hosts: int) -> Table:
             continue
         table.add_row(str(row["platform"]), f"{row['group']}{' *' if row['cheapest'] else ''}", f"{int(needed)}",
                       f"{row['cost']:,.2f}", f"{row['cost_per_instance_hour']:,.4f}", f"{row['carbon_kgco2eq']:,.1f}",
-                      *[f"{row[s.metric]:.4g} ({_margin(row[f'{s.metric}_margin'])})" for s in slos])
+                      *[_slo_cell(s, row) for s in slos])
     return table
 
 

@@ -1,7 +1,9 @@
 """Capacity planning: the fewest hosts per platform that meet every SLO.
 
-An SLO is ``metric<=value`` (or ``<``, ``>=``, ``>``) on a summary metric, met when the
-mean over the replications satisfies it. The host count is searched per platform:
+An SLO is ``metric<=value`` (or ``<``, ``>=``, ``>``) on a summary metric. A host count
+meets the SLOs only when every replication meets every one of them (not their mean: one
+seed's queueing tail of 246 s against two of 0.67 s averages to 82 s, under 120), the
+conservative rule a planner can rely on. The host count is searched per platform:
 doubling from one host until the SLOs are met, then bisection between the last count
 that failed and the first that met. This assumes more hosts never hurt, which holds
 for the metrics planners use (rejections, start latency, kills).
@@ -43,9 +45,38 @@ class Slo:
     def met(self, observed: float) -> bool:
         return bool(np.isfinite(observed) and OPERATORS[self.op](observed, self.value))
 
+    @property
+    def upper(self) -> bool:
+        """Whether the objective is an upper limit (``<=``, ``<``)."""
+        return self.op in ("<=", "<")
+
     def margin(self, observed: float) -> float:
-        """How far inside the objective ``observed`` is (negative: outside)."""
-        return self.value - observed if self.op in ("<=", "<") else observed - self.value
+        """How far inside the objective ``observed`` is, in the metric's units: the
+        objective − observed for an upper limit, observed − the objective for a lower one
+        (negative: outside; 0 with ``<`` or ``>``: just outside)."""
+        return self.value - observed if self.upper else observed - self.value
+
+    def worst(self, values) -> float:
+        """The value of ``values`` (one per replication) furthest from meeting the
+        objective: the largest for an upper limit, the smallest for a lower one; NaN when
+        one is NaN (not measured, so not met)."""
+        values = np.asarray(values, float)
+        if not len(values) or np.isnan(values).any():
+            return float("nan")
+        return float(values.max() if self.upper else values.min())
+
+    def shown(self, observed: float) -> str:
+        """``observed`` with the digits that matter to this objective: a share held from
+        below (its summary format a percent, e.g. ``service_availability>=0.9999``) in
+        percent with the decimals that show its first digit short of 100 %
+        (:data:`simdc.metrics.AVAILABILITY`: 99.9968 %, where 4 significant digits show
+        "1"); anything else to 4 significant digits. "–" for NaN."""
+        from simdc.metrics import AVAILABILITY, HEADLINE, shown
+
+        fmt = next((f for column, _, f in HEADLINE if column == self.metric), "")
+        if not self.upper and (fmt == AVAILABILITY or fmt.endswith("%}")):
+            return shown(observed, AVAILABILITY)
+        return shown(observed, "{:.4g}")
 
     def __str__(self) -> str:
         return f"{self.metric}{self.op}{self.value:g}"
@@ -158,12 +189,18 @@ def parse_slo(text: str) -> Slo:
 
 @dataclass
 class PlanResult:
-    """``evaluations``: a row per run (platform, hosts, replication, the SLO metrics, met,
-    ``unplaceable_share``); ``plan``: a row per platform (``hosts_needed``: the count that
-    was searched, see ``scaled``, empty when none met the SLOs; ``hosts_total``: every host
-    of the fleet then; each SLO's value and margin there; ``unplaceable_share``: the share
+    """``evaluations``: a row per run (platform, hosts, replication, seed, the SLO metrics
+    as judged, ``met``: this run meets every SLO, ``met_at_count``: every replication at
+    this count does, ``unplaceable_share``); ``plan``: a row per platform (``hosts_needed``:
+    the count that was searched, see ``scaled``, the fewest where every replication met
+    every SLO, empty when none did; ``hosts_total``: every host of the fleet then; per SLO
+    there, ``<metric>`` the mean over the replications, ``<metric>_ci95`` its 95 %
+    confidence half-width (Student's t, NaN with one replication), ``<metric>_worst`` the
+    worst replication's value and ``<metric>_margin`` how far inside the objective that is
+    (:meth:`Slo.margin`, in the metric's units, >= 0 at an answer); ``unplaceable_share``: the share
     of requests no host of the fleet's sizes holds even empty, which no count of them
-    changes; ``reason``: why ``hosts_needed`` is empty, "" when it is not;
+    changes; ``unplaceable_warning``: what `simdc run` warns of those (at the count
+    shown, seed ``simulation.seed``; "" for none); ``reason``: why ``hosts_needed`` is empty, "" when it is not;
     ``residents_rise``: the most :func:`residents_rise` over its replications there, the
     rise in residents over the run's last tenth, which above :data:`STEADY_RISE` says the
     run was too short for steady state). ``evaluations`` also has ``not_started_share``
@@ -180,6 +217,13 @@ class PlanResult:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         self._write_files(out)
+
+    @property
+    def warnings(self) -> list[str]:
+        """The unplaceable warnings of the plan's rows (``unplaceable_warning``), each once."""
+        if "unplaceable_warning" not in self.plan:
+            return []
+        return list(dict.fromkeys(w for w in self.plan["unplaceable_warning"] if isinstance(w, str) and w))
 
     MARKS = ("evaluations.csv", "plan.csv")  # a plan's directory (simdc.results.check_destination)
 
@@ -275,7 +319,8 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
     slos
         Objectives, e.g. ``["rejection_rate<=0.01", "start_p99_s<=5"]``, or one as a string.
     replications
-        Runs per host count (seeds ``simulation.seed + r``); SLOs are judged on the mean.
+        Runs per host count (seeds ``simulation.seed + r``); a count meets the SLOs only
+        when every run does.
     max_hosts
         Give up beyond this many (``hosts_needed`` is then empty), or sooner when a run
         shows that no count can meet an SLO (requests no host of the fleet's sizes holds,
@@ -362,14 +407,15 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
     """The evaluations and the plan table of :func:`plan` by host count."""
     from simdc.experiment import simulate
 
-    rows, answers = [], []
+    rows, answers, notes = [], [], []
     for platform in platforms:
         cache: dict[int, bool] = {}
+        warnings: dict[int, list[str]] = {}  # per count: the unplaceable warning of its first replication
 
         blocked: list[str] = []  # why no host count can meet the SLOs, as the last count that failed shows
         elsewhere: list[str] = []  # with --group: requests only the groups left as they are hold (a note)
         stuck = [False]  # ... and they alone break a rejection SLO, whatever the group's count (stop)
-        history: list[tuple[int, dict[str, float]]] = []  # (count, the SLOs' means) in the order run
+        history: list[tuple[int, dict[str, float]]] = []  # (count, the SLOs' worst values) in the order run
         flat: list[str] = []  # an SLO not met and not improving over two doublings (stop)
         # A recommender books from what ran before, which more hosts change: the requests
         # that fit nowhere at one count may fit at another, so it is searched to the end.
@@ -391,21 +437,28 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                         why = unproduced(slo.metric, results.workload)
                         if why is not None:
                             raise ConfigError(f"slo {slo.metric!r}: {why}", cli=f"--slo {slo.metric}: {why}")
-                    runs.append(judged(summary, slos, results.instances, cfg.simulation.duration_s))
+                    run = judged(summary, slos, results.instances, cfg.simulation.duration_s)
+                    for metric in NAN_IS_NO_WAIT:
+                        if metric in run.index and run[metric] != run[metric]:
+                            run[metric] = 0.0
+                    runs.append(run)
+                    if r == 0:  # what `simdc run` (seed simulation.seed) prints of this fleet
+                        warnings[n] = unplaceable_lines(results)
                     lost.append(unservable(results.instances))
                     rises.append(residents_rise(results, platform))
                     if group is not None:
                         apart.append(only_elsewhere(results, cfg, platform, group))
                 for slo in slos:
-                    values = [run[slo.metric] for run in runs]
-                    if slo.metric in NAN_IS_NO_WAIT:
-                        values = [0.0 if v != v else v for v in values]
-                    means[slo.metric] = float(np.mean(values))
-                met = all(slo.met(means[slo.metric]) for slo in slos)
+                    means[slo.metric] = float(np.mean([run[slo.metric] for run in runs]))
+                # met only when every replication meets every SLO (the module docstring)
+                each = [all(slo.met(run[slo.metric]) for slo in slos) for run in runs]
+                met = all(each)
                 # requests turned away or never placed: a fleet short of room serves more with more hosts
                 unserved = float(np.mean([(run["rejected"] + run["queued_at_end"]) / run["submitted"]
                                           if run["submitted"] else 0.0 for run in runs]))
-                history.append((n, {**means, UNSERVED: unserved}))
+                # the search stops on the worst replication's values, as a count is judged on them
+                worsts = {slo.metric: slo.worst([run[slo.metric] for run in runs]) for slo in slos}
+                history.append((n, {**worsts, UNSERVED: unserved}))
                 for r, run in enumerate(runs):
                     row = {"platform": platform, "hosts": n, "replication": r, "seed": config.simulation.seed + r,
                            **{slo.metric: run[slo.metric] for slo in slos},
@@ -413,7 +466,7 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                            **{f"{slo.metric}_at_least": run[f"{slo.metric}_at_least"] for slo in slos
                               if f"{slo.metric}_at_least" in run.index},
                            "not_started_share": run["not_started_share"], "residents_rise": rises[r],
-                           "met": all(slo.met(run[slo.metric]) for slo in slos), "met_on_mean": met,
+                           "met": each[r], "met_at_count": met,
                            "unplaceable_share": lost[r][0]}
                     rows.append(row)
                 if not met:
@@ -422,6 +475,9 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                         elsewhere[:], stuck[0] = group_reasons(slos, apart, group, n)
                 if echo:
                     echo({"platform": platform, "hosts": n, **means, "met": met,
+                          "replications": replications,
+                          "seeds_breaking": [config.simulation.seed + r for r, ok in enumerate(each) if not ok],
+                          **{f"{slo.metric}_worst": slo.worst([run[slo.metric] for run in runs]) for slo in slos},
                           **{f"{slo.metric}_at_least": float(np.mean([run[f"{slo.metric}_at_least"] for run in runs]))
                              for slo in slos if f"{slo.metric}_at_least" in runs[0].index},
                           "not_started_share": float(np.mean([run["not_started_share"] for run in runs])),
@@ -440,12 +496,15 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
             tried = max((k for k, _ in history), default=0)
             answers.append({"hosts_needed": None, "platform": platform,
                             "reason": f"stopped after {tried} hosts: the next count's run would not fit in memory "
-                                      f"(the error below)" + "".join(f"; {x}" for x in blocked + elsewhere)})
+                                      f"(the error below)" + "".join(f"; {x}" for x in blocked + elsewhere),
+                            "unplaceable_warning": " ".join(warnings.get(tried, []))})
             err.partial = PlanResult(*_tables(rows, answers, slos, config, group), scaled_hosts(config, group))
             raise
         reason = ("" if answer["hosts_needed"] is not None else
                   "; ".join(blocked + elsewhere + flat) or not_met(max_hosts))
-        answers.append(answer | {"platform": platform, "reason": reason})
+        shown_at = answer["hosts_needed"] or max((k for k, _ in history), default=0)
+        answers.append(answer | {"platform": platform, "reason": reason,
+                                 "unplaceable_warning": " ".join(warnings.get(shown_at, []))})
     return _tables(rows, answers, slos, config, group)
 
 
@@ -454,7 +513,8 @@ UNSERVED = "_unserved"  # in a plan's history: the share of requests turned away
 
 def not_improving(slos: list[Slo], last: list[tuple[int, dict[str, float]]]) -> list[str]:
     """Why the search stops: an SLO not met at the last three counts tried (two
-    doublings), finite at each and no closer at each step, while the share of requests
+    doublings; ``last``: each count's worst replication's values), finite at each and no
+    closer at each step, while the share of requests
     turned away or never placed fell at neither step either, so more hosts do not bring
     it closer (a VM's boot bounds its start latency, the work itself a makespan). A
     fleet short of room (queue waits pinned at ``max_wait_s`` while fewer give up) is
@@ -492,15 +552,78 @@ def _tables(rows: list[dict], answers: list[dict], slos: list[Slo], config: Conf
         if n is not None:
             at = evaluations[(evaluations["platform"] == answer["platform"]) & (evaluations["hosts"] == n)]
             row["residents_rise"] = float(at["residents_rise"].max())
+            spread = spread_of(at, slos)
             for slo in slos:
-                value = float(at[slo.metric].mean())
-                row[f"{slo.metric}"] = value
-                row[f"{slo.metric}_margin"] = slo.margin(value)
+                worst = slo.worst(at[slo.metric])
+                row[f"{slo.metric}"] = spread[f"{slo.metric}_mean"]
+                row[f"{slo.metric}_ci95"] = spread[f"{slo.metric}_ci95"]
+                row[f"{slo.metric}_worst"] = worst
+                row[f"{slo.metric}_margin"] = slo.margin(worst)
             for column in PRICED:
                 if column in at:
                     row[column] = float(at[column].mean())
+        row["unplaceable_warning"] = answer.get("unplaceable_warning", "")
         table.append(row)
     return evaluations, pd.DataFrame(table)
+
+
+def spread_of(at: pd.DataFrame, slos: list[Slo]) -> dict[str, float]:
+    """Each SLO metric's mean and 95 % confidence half-width over ``at`` (the evaluations
+    of one platform at one count, a row per replication): ``<metric>_mean`` and
+    ``<metric>_ci95``, Student's t as a sweep's (:func:`simdc.sweeping.aggregate`; NaN
+    with one replication)."""
+    from simdc.sweeping import aggregate
+
+    metrics = list(dict.fromkeys(slo.metric for slo in slos))
+    points = at[["platform", "replication", "seed", *metrics]].assign(point=0)
+    return aggregate(points).iloc[0].to_dict()
+
+
+def disagreements(result: "PlanResult", slos: list[Slo]) -> list[str]:
+    """A line per platform, count and SLO where the replications disagree, at the count
+    the plan chose and the largest count tried below it (or, with no answer, the largest
+    tried): which seeds break the SLO there and their values, e.g. ``container: seed 3
+    breaks start_p99_s<=120 at 114 hosts (start_p99_s=246; seeds 1, 2 meet it)``. A count
+    is met only when every replication meets every SLO, so a disagreement says the
+    answer rests on the seeds: more replications may move it."""
+    evaluations = result.evaluations
+    lines = []
+    if not len(evaluations):
+        return lines
+    for answer in result.plan.to_dict("records"):
+        runs = evaluations[evaluations["platform"] == answer["platform"]]
+        if "group" in answer and "group" in runs:
+            runs = runs[runs["group"] == answer["group"]]
+        counts = sorted(set(runs["hosts"]))
+        needed = answer["hosts_needed"]
+        if needed is None or needed != needed:
+            shown_at = counts[-1:]
+        else:
+            shown_at = [k for k in counts if k < needed][-1:] + [int(needed)]
+        where = f"{answer['platform']} ({answer['group']})" if "group" in answer else str(answer["platform"])
+        for n in shown_at:
+            at = runs[runs["hosts"] == n]
+            for slo in slos:
+                ok = np.array([slo.met(v) for v in at[slo.metric]], bool)
+                if ok.all() or not ok.any():
+                    continue
+                broken = at[~ok]
+                seeds = [int(x) for x in broken["seed"]]
+                values = ", ".join(f"{slo.metric}={slo.shown(v)}" for v in broken[slo.metric])
+                meeting = [int(x) for x in at["seed"].to_numpy()[ok]]
+                lines.append(f"{where}: seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))} "
+                             f"break{'' if len(seeds) > 1 else 's'} {slo} at {n} hosts ({values}; "
+                             f"seed{'s' if len(meeting) > 1 else ''} {', '.join(map(str, meeting))} "
+                             f"meet{'' if len(meeting) > 1 else 's'} it)")
+    return lines
+
+
+def unplaceable_lines(results) -> list[str]:
+    """The warning `simdc run` prints of a run's requests that fit no host even empty
+    (:func:`simdc.experiment.unplaceable_warnings`, a line per platform with any), read
+    from the run's manifest, where they come first (:func:`simdc.experiment.simulate`)."""
+    count = int((results.summary["unplaceable"] > 0).sum()) if "unplaceable" in results.summary else 0
+    return list(results.manifest.get("warnings", [])[:count])
 
 
 def judged(summary: pd.Series, slos: list[Slo], instances: pd.DataFrame, duration_s: float) -> pd.Series:
@@ -552,12 +675,13 @@ def unservable(instances: pd.DataFrame) -> tuple[float, float]:
 def floor_reasons(slos: list[Slo], lost: list[tuple[float, float]], config: Config,
                   hosts: int | None = None) -> list[str]:
     """Why no host count can meet ``slos``: a ``rejection_rate`` objective below the share
-    of requests rejected because no host of the fleet's sizes holds them (``lost``: each
-    replication's :func:`unservable`), which more hosts of the same sizes never lower
+    of requests rejected because no host of the fleet's sizes holds them, in the
+    replication with most (``lost``: each replication's :func:`unservable`; ``share`` in
+    the message is their mean), which more hosts of the same sizes never lower
     while the bookings do not depend on the count; ``hosts``: the count it was seen at,
     for bookings that do (a recommender's), where it bounds that count only."""
     share = float(np.mean([unplaceable for unplaceable, _ in lost]))
-    floor = float(np.mean([rejected for _, rejected in lost]))
+    floor = float(np.max([rejected for _, rejected in lost]))  # the worst replication's: it must meet it too
     reasons = []
     for slo in slos:
         if slo.metric == "rejection_rate" and slo.op in ("<=", "<") and floor > 0 and not slo.met(floor):
