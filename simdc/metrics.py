@@ -83,7 +83,8 @@ isolation
     ``degraded_share``: share of running time slowed by more than 5 %; ``failures``:
     host and kernel failures; ``failure_kills`` and ``blast_radius_mean`` (killed per
     failure); ``lost_work_core_s``: CPU work the victims of failures, and instances a
-    move restarted, had done in their attempt (thrown away);
+    move restarted, had done since their last start from scratch (thrown away: a live
+    migration or a checkpoint keeps the state, so a later failure loses its work too);
     ``service_availability``: time services ran over the time they were asked to run
     (from their first start to their planned end, within the run).
 fleet

@@ -143,6 +143,9 @@ class Mover:
         self.migrated_gib = [0.0] * n
         self.link_share = [0.0] * n  # summed over its moves over a link, divided by their count at the end
         self.link_moves = [0] * n
+        # core-seconds done before its moves that kept its state (live, checkpoint): a
+        # later failure or restart loses them with the current attempt's (forget())
+        self.kept_core_s = [0.0] * n
         self.moving: dict = {}  # instance -> the host holding a booking for it (its move's target)
         self.carry: dict = {}  # instance -> (epoch, batch work left or None, attempt start, stopped at)
         self.cordons = [0] * len(sim.hosts)  # drains and consolidations keeping each machine cordoned
@@ -316,6 +319,7 @@ class Mover:
             return False
         del self.moving[i]
         rem = self._off(i, now, lose=False)
+        self.kept_core_s[i] += sim.last_work  # the source's attempt's work goes with it
         sim.booked.fleet_resident += 1  # back on the fleet: the target's booking holds it
         sim.host_of[i] = target.index
         sim.stay_s[i] = now
@@ -350,6 +354,12 @@ class Mover:
             sim.state[i] = EVICTED
         self.log.append((i, "restart", source, sim.host_of[i] if sim.host_of[i] != source else -1, now, now,
                          float("nan"), 0.0, float("nan")))
+
+    def forget(self, i: int) -> float:
+        """``i`` starts again from scratch (a failure, a restart, an OOM kill): the
+        core-seconds its earlier moves had carried, which it loses, and none kept now."""
+        kept, self.kept_core_s[i] = self.kept_core_s[i], 0.0
+        return kept
 
     def _count(self, i: int, duration_s: float, moved_gib: float, link_share: float) -> None:
         self.migrations[i] += 1

@@ -219,6 +219,50 @@ def test_moved_batch_work_continues_after_its_pause_and_a_restart_starts_it_agai
         assert row["run_s"] == pytest.approx(1000.0, rel=1e-12)
 
 
+def batch_run(tmp_path, platform: str, container: str, fail_at_s: float, **extra):
+    """One batch job of 1,000 s at half a core, 4 GiB (1 GiB in use), on host 0 of two;
+    host 0 drained at 100 s, host 1 (where the job went) fails at ``fail_at_s``."""
+    trace = tmp_path / "b.csv"
+    pd.DataFrame({"id": ["b"], "submit_s": [0.0], "duration_s": [1000.0], "cpu_cores": [1.0], "memory_gib": [4.0],
+                  "cpu_used": [0.5], "memory_used_gib": [1.0], "kind": ["batch"]}).to_csv(trace, index=False)
+    return simdc.simulate(validate({
+        "simulation": {"duration_s": 3000, "seed": 1, "platforms": [platform], "sample_every_s": 100},
+        "cluster": {"hosts": [{"cpu_cores": 16, "memory_gib": 64, "count": 2, "disk_write_mib_s": 512}]},
+        "placement": {"when_full": "queue"},
+        "platform": {"vm": {"sizing": "as_given", "cpu_overhead": 0.0, "io_overhead": 0.0}} if platform == "vm" else {},
+        "maintenance": {"drains": [[0, 100.0]], "maintenance_s": 60.0},
+        "migration": {"dirty_mib_s": 16, "container": container},
+        "faults": {"host_failures": [[1, fail_at_s]], "host_repair_s": 60.0, "on_failure": "resubmit"},
+        "workload": {"trace": str(trace)}, **extra,
+    }))
+
+
+@pytest.mark.parametrize("platform, container, paused_s", [("vm", "restart", 8 / 128),
+                                                           ("container", "checkpoint", 12.0)])
+def test_a_failure_after_a_move_that_kept_the_state_loses_the_work_since_the_first_start(
+        tmp_path, platform, container, paused_s):
+    """Moved at 100 s with its state (live: 62.5 ms down; checkpoint: 12 s), the job is
+    killed by host 1's failure at 500 s and starts again from scratch: it had run
+    500 - first start - pause seconds at half a core, all of it lost (new-user trial
+    A, item 2: only the work since the move was counted). The rerun does the whole
+    1,000 s again: lost work + the last attempt's = all the work delivered."""
+    row = batch_run(tmp_path, platform, container, 500.0).instances.iloc[0]
+    assert row["migrations"] == 1 and row["failure_kills"] == 1 and row["outcome"] == "completed"
+    assert row["lost_core_s"] == pytest.approx(0.5 * (500.0 - row["first_ready_s"] - paused_s), rel=1e-12)
+    assert row["end_s"] - row["ready_s"] == pytest.approx(1000.0, rel=1e-12)
+    assert row["cpu_demand_core_s"] - row["cpu_unmet_core_s"] == pytest.approx(
+        row["lost_core_s"] + 0.5 * 1000.0, rel=1e-12)
+
+
+def test_a_failure_during_a_checkpoints_restore_loses_the_work_before_the_move(tmp_path):
+    """Checkpointed at 100 s (12 s frozen), the container is being restored on host 1
+    when it fails at 105 s: the state the checkpoint carried is lost, 0.5 × (100 -
+    first start) core-s (it was counted as none)."""
+    row = batch_run(tmp_path, "container", "checkpoint", 105.0).instances.iloc[0]
+    assert row["failure_kills"] == 1
+    assert row["lost_core_s"] == pytest.approx(0.5 * (100.0 - row["first_ready_s"]), rel=1e-12)
+
+
 def test_a_host_whose_vms_fit_nowhere_waits_and_goes_down_only_when_empty(tmp_path):
     """One host: the drain finds no target, so nothing moves and the host never goes down."""
     trace = tmp_path / "w.csv"
