@@ -137,7 +137,8 @@ class Mover:
         self.sim = sim
         self.maintenance, self.migration, self.consolidation = maintenance, migration, consolidation
         n = len(sim.submit)
-        self.migrations = [0] * n
+        self.migrations = [0] * n  # moves begun (switched over, or stopped for a restart)
+        self.moves_done = [0] * n  # of them, those it ran again after (resume())
         self.migration_s = [0.0] * n
         self.downtime_s = [0.0] * n
         self.migrated_gib = [0.0] * n
@@ -147,7 +148,9 @@ class Mover:
         # later failure or restart loses them with the current attempt's (forget())
         self.kept_core_s = [0.0] * n
         self.moving: dict = {}  # instance -> the host holding a booking for it (its move's target)
-        self.carry: dict = {}  # instance -> (epoch, batch work left or None, attempt start, stopped at)
+        # instance -> (epoch, batch work left or None, attempt start, stopped at, the move's
+        # (duration, GiB, link share)): counted when it runs again (resume())
+        self.carry: dict = {}
         self.cordons = [0] * len(sim.hosts)  # drains and consolidations keeping each machine cordoned
         self.servicing = [0] * len(sim.hosts)  # drains keeping each machine down for maintenance
         # One row per move: instance, kind ("live", "checkpoint", "restart"), source, target
@@ -327,10 +330,11 @@ class Mover:
             sim.caches[target.index].pin(sim.needs[i])
         sim.state[i] = STARTING
         sim.booked.start(target.index)
-        self.carry[i] = (sim.epoch[i], rem, sim.attempt_s[i], now)
-        sim._after(move.downtime_s, sim.lane.h_ready, (i, sim.epoch[i]))
         link = min(source.spec.net_gbps, target.spec.net_gbps) * GIB_S_PER_GBPS
-        self._count(i, move.duration_s, move.moved_gib, self.migration.bandwidth_mib_s / MIB_PER_GIB / link)
+        self.carry[i] = (sim.epoch[i], rem, sim.attempt_s[i], now,
+                         (move.duration_s, move.moved_gib, self.migration.bandwidth_mib_s / MIB_PER_GIB / link))
+        sim._after(move.downtime_s, sim.lane.h_ready, (i, sim.epoch[i]))
+        self.migrations[i] += 1
         kind = "live" if sim.vm else "checkpoint"
         self.log.append((i, kind, source.index, target.index, began, now, now + move.downtime_s, move.moved_gib,
                          move.downtime_s))
@@ -345,8 +349,8 @@ class Mover:
         now = sim.env.now
         source = sim.host_of[i]
         self._off(i, now, lose=True)
-        self.carry[i] = (sim.epoch[i], None, now, now)
-        self._count(i, 0.0, 0.0, 0.0)
+        self.carry[i] = (sim.epoch[i], None, now, now, (0.0, 0.0, 0.0))
+        self.migrations[i] += 1
         sim.end_s[i] = float("nan")
         sim.state[i] = WAITING
         sim._submit(i, now)
@@ -362,7 +366,7 @@ class Mover:
         return kept
 
     def _count(self, i: int, duration_s: float, moved_gib: float, link_share: float) -> None:
-        self.migrations[i] += 1
+        self.moves_done[i] += 1
         self.migration_s[i] += duration_s
         self.migrated_gib[i] += moved_gib
         if moved_gib > 0:
@@ -388,12 +392,17 @@ class Mover:
     def resume(self, i: int, now: float, work_s: float, attempt_s: float) -> tuple[float, float]:
         """``i`` runs again after a move (the engine's ``_run_on`` asks): its batch work
         left and its attempt's start (a moved guest continues; a restarted one starts
-        afresh). The pause counts as downtime, not as run time."""
+        afresh). The pause counts as downtime, not as run time. Only here is a move
+        done (``moves_done``; its duration, GiB, downtime counted): one whose instance
+        never ran again after it (evicted: refused or given up waiting; cut short by a
+        failure of its target, or by the run's end) is a move begun (``migrations``)
+        and no more."""
         carried = self.carry.pop(i, None)
         if carried is None or carried[0] != self.sim.epoch[i]:
             return work_s, attempt_s  # an ordinary start, or the move's start was voided by a failure
-        _, rem, attempt, stopped = carried
+        _, rem, attempt, stopped, move = carried
         self.downtime_s[i] += now - stopped
+        self._count(i, *move)  # a completed move: running again
         if rem is None:  # restarted: its state was lost
             return work_s, attempt_s
         self.sim.run_s[i] -= now - attempt  # _account counts from the attempt's start: not the pause
@@ -491,9 +500,11 @@ class Mover:
     # --- tables ------------------------------------------------------------------------
 
     def columns(self) -> dict:
-        """The instances' move columns: moves (live, checkpoint or restart), seconds
-        moving, seconds not running because of a move (to running again), GiB sent, and
-        the mean share of the narrower link a move's bandwidth took."""
+        """The instances' move columns: moves begun (live, checkpoint or restart:
+        switched over, or stopped), and over the moves done (the instance ran again
+        after it: :meth:`resume`) their count, seconds moving, seconds not running
+        because of a move (to running again), GiB sent, and the mean share of the
+        narrower link a move's bandwidth took."""
         share = [s / m if m else float("nan") for s, m in zip(self.link_share, self.link_moves)]
-        return {"migrations": self.migrations, "migration_s": self.migration_s, "downtime_s": self.downtime_s,
+        return {"migrations": self.migrations, "moves_done": self.moves_done, "migration_s": self.migration_s, "downtime_s": self.downtime_s,
                 "migrated_gib": self.migrated_gib, "migration_link_share": share}

@@ -263,6 +263,80 @@ def test_a_failure_during_a_checkpoints_restore_loses_the_work_before_the_move(t
     assert row["lost_core_s"] == pytest.approx(0.5 * (100.0 - row["first_ready_s"]), rel=1e-12)
 
 
+def test_a_move_cut_short_by_its_targets_failure_is_not_a_move_done(tmp_path):
+    """The checkpoint of 100 s is restoring on host 1 when it fails (105 s): the
+    container never ran after that move, so the move is not counted, nor its 12 s
+    (new-user trial A, item 4: it was counted with its whole duration and 0 s down)."""
+    results = batch_run(tmp_path, "container", "checkpoint", 105.0)
+    row = results.instances.iloc[0]
+    assert row["migrations"] == 1 and row["moves_done"] == 0
+    assert row["migration_s"] == 0 and row["downtime_s"] == 0
+    summary = results.summary.iloc[0]
+    assert summary["migrations"] == 1 and summary["moves_done"] == 0
+    assert np.isnan(summary["migration_downtime_mean_s"])
+
+
+CROWDED_TOML = """
+[simulation]
+duration_s = 8000
+seed = 1
+platforms = ["container"]
+sample_every_s = 10
+
+[[cluster.hosts]]
+count = 2
+cpu_cores = 8
+memory_gib = 64
+
+[placement]
+policy = "first_fit"
+when_full = "queue"
+max_wait_s = 300
+
+[maintenance]
+drains = [[0, 1000]]
+maintenance_s = 1800
+
+[workload]
+trace = "w.csv"
+"""
+
+
+def test_restarts_no_host_could_take_are_evicted_shown_in_the_table_and_not_moves_done(tmp_path):
+    """Six 1-core containers on host 0, a 6-core one on host 1 (first fit), host 0
+    drained at 1,000 s with restarts: host 1 has 8 - 6 = 2 cores free, so 2 restart
+    there and 6 - 2 = 4 wait 300 s and are evicted (host 0 is down until 2,800 s).
+    The table shows them; the downtime per move is over the 2 moves done, each a
+    container start (its boot_s: no image to pull), not over the 6 begun (new-user trial A,
+    item 4: no evicted row, and 0 s down counted for each evicted one)."""
+    from typer.testing import CliRunner
+
+    from simdc.cli import app
+
+    pd.DataFrame({"id": [f"a{k}" for k in range(6)] + ["b"], "submit_s": [0.0] * 6 + [10.0],
+                  "duration_s": [6000.0] * 6 + [3000.0], "cpu_cores": [1.0] * 6 + [6.0],
+                  "memory_gib": [4.0] * 6 + [8.0], "cpu_used": [0.5] * 6 + [3.0],
+                  "memory_used_gib": [2.0] * 6 + [4.0]}).to_csv(tmp_path / "w.csv", index=False)
+    (tmp_path / "c.toml").write_text(CROWDED_TOML)
+    free_cores = 8 - 6
+    evicted = 6 - free_cores
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "c.toml"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in result.output.splitlines()
+            if line.count("│") == 3}
+    assert rows["evicted by a move, not run again"] == str(evicted)
+    assert rows["moves begun (migrations, restarts)"] == "6"
+    assert rows["moves done (ran again after)"] == str(free_cores)
+    instances = pd.read_parquet(tmp_path / "out" / "instances.parquet")
+    assert (instances["outcome"] == "evicted").sum() == evicted
+    restarted = instances[instances["moves_done"] == 1]
+    assert len(restarted) == free_cores
+    assert restarted["downtime_s"].to_numpy() == pytest.approx(restarted["boot_s"].to_numpy(), rel=1e-12)
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv").iloc[0]
+    assert summary["evicted"] == evicted
+    assert summary["migration_downtime_mean_s"] == pytest.approx(restarted["boot_s"].mean(), rel=1e-12)
+
+
 def test_a_host_whose_vms_fit_nowhere_waits_and_goes_down_only_when_empty(tmp_path):
     """One host: the drain finds no target, so nothing moves and the host never goes down."""
     trace = tmp_path / "w.csv"
