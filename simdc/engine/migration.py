@@ -24,9 +24,14 @@ not told apart: an upper bound). The move's downtime on the target counts as a s
 there (``max_concurrent_starts``).
 
 A VM being booted, or a container starting or backing off, is not migrated: it is
-stopped and submitted again, as a container restarted. An instance no host can take
-now waits ``retry_s`` and is tried again; the host goes down only once empty (as
-``kubectl drain`` waits), so a full fleet delays the maintenance.
+stopped and submitted again, as a container restarted. An instance to migrate live or
+by checkpoint that no host can take now waits ``retry_s`` and is tried again; the host
+goes down only once empty, so a full fleet delays the maintenance. A restart needs no
+target and waits for none: a drain stops every such instance on the host at once, and
+its new requests are placed, queued or refused as any (``kubectl drain`` "evicts or
+deletes all pods" of the node and "waits for graceful termination", not for their
+replacements to be scheduled: kubernetes.io/docs/reference/kubectl/generated/kubectl_drain;
+PodDisruptionBudgets, which could hold an eviction back, are not modelled).
 """
 
 from __future__ import annotations
@@ -158,6 +163,7 @@ class Mover:
         self.log: list[tuple] = []
         self.windows: list[tuple[int, float, float]] = []  # (physical host, down from, down until)
         self.drained: list[tuple[int, float, float]] = []  # (physical host, cordoned at, empty at)
+        self.draining: dict[int, tuple[int, float]] = {}  # drains under way: id -> (physical host, cordoned at)
 
     # --- schedule ----------------------------------------------------------------------
 
@@ -224,6 +230,8 @@ class Mover:
         here = {h.index for h in machines}
         self._cordon(machines, env.now, +1)
         began = env.now
+        key = len(self.draining) + len(self.drained)
+        self.draining[key] = (j, began)
         while True:
             residents = self._residents(machines)
             # moves under way from here, or to here (booked before the cordon): wait for them
@@ -237,6 +245,7 @@ class Mover:
             if not moved:
                 yield env.timeout(self.maintenance.retry_s)
         self.drained.append((j, began, env.now))
+        del self.draining[key]
         if until_s is None:
             if self.maintenance.maintenance_s > 0:
                 self._service(machines, env.now, +1)
@@ -264,6 +273,17 @@ class Mover:
             return False
         self._reserve(i, target, sim.env.now)
         return (yield from self._migrate(i, target))
+
+    def warnings(self, name: str) -> tuple[str, ...]:
+        """At the run's end: a line for each drain that never emptied its host (instances
+        no host could take), naming the host, when it was cordoned and what stayed on it."""
+        lines = []
+        for j, began in self.draining.values():
+            left = len(self._residents(self._machines(j)))
+            lines.append(f"{name}: maintenance: the drain of host {j} from {began:,.0f} s never emptied it "
+                         f"({left:,} instance{'' if left == 1 else 's'} found no other host): it stayed cordoned, taking nothing new, "
+                         f"until the run's end ({self.sim.duration_s:,.0f} s), and its maintenance was not done")
+        return tuple(lines)
 
     # --- one move ----------------------------------------------------------------------
 

@@ -754,6 +754,7 @@ class Simulation:
                 resident_s[i] += self.duration_s - stay_s[i]
 
     def _tables(self) -> PlatformRun:
+        warnings = () if self.mover is None else self.mover.warnings(self.name)
         if self.chunks is not None:  # streamed: the rest of the rows, then the file in row order
             self._flush_chunks(self.duration_s, last=True)
             if self.usage_window is not None:
@@ -762,13 +763,13 @@ class Simulation:
             self.timeseries.flush(last=True)
             return PlatformRun(None, self._hosts_table(), None,
                                meter_j=None if self.meter is None else self.meter.readings_j,
-                               figures=self.stream_writer.observer)
+                               figures=self.stream_writer.observer, warnings=warnings)
         instances = self._instances_table()
         if self.mover is not None:
             for name, values in self.mover.columns().items():
                 instances[name] = values
         return PlatformRun(instances, self._hosts_table(), self._timeseries_table(),
-                           meter_j=None if self.meter is None else self.meter.readings_j)
+                           meter_j=None if self.meter is None else self.meter.readings_j, warnings=warnings)
 
     def _after(self, delay: float, callback, value, priority: int = NORMAL) -> None:
         """Call ``callback(t, value)`` in ``delay`` seconds (at ``t``), from the run's

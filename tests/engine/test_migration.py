@@ -334,6 +334,14 @@ def test_restarts_no_host_could_take_are_evicted_shown_in_the_table_and_not_move
     assert restarted["downtime_s"].to_numpy() == pytest.approx(restarted["boot_s"].to_numpy(), rel=1e-12)
     summary = pd.read_csv(tmp_path / "out" / "summary.csv").iloc[0]
     assert summary["evicted"] == evicted
+    # as kubectl drain: all six stop at the drain, with or without a host to go to, and
+    # host 0, empty, is down for its maintenance_s from then (README, Moving instances)
+    ts = pd.read_parquet(tmp_path / "out" / "timeseries.parquet")
+    on_0 = ts[ts["host"] == 0].set_index("t_s")["resident"]
+    assert on_0[990.0] == 6 and on_0[1000.0] == 0
+    hosts = pd.read_csv(tmp_path / "out" / "hosts.csv").set_index("host")
+    assert hosts.loc[0, "down_s"] == 1800.0 and hosts.loc[1, "down_s"] == 0.0
+    assert not [line for line in result.output.splitlines() if "maintenance:" in line]
     assert summary["migration_downtime_mean_s"] == pytest.approx(restarted["boot_s"].mean(), rel=1e-12)
 
 
@@ -350,6 +358,12 @@ def test_a_host_whose_vms_fit_nowhere_waits_and_goes_down_only_when_empty(tmp_pa
     vm = results.instances[results.instances["platform"] == "vm"]
     assert (vm["migrations"] == 0).all() and (vm["outcome"] == "running_at_end").all()
     assert (results.hosts[results.hosts["platform"] == "vm"]["down_s"] == 0).all()
+    # said, with the host and the times (new-user trial A, item 5: it was silent); the
+    # container was restarted (it needs no target), so its host emptied and went down
+    lines = [line for line in results.manifest["warnings"] if "maintenance:" in line]
+    assert lines == ["vm: maintenance: the drain of host 0 from 100 s never emptied it (1 instance found no other "
+                     "host): it stayed cordoned, taking nothing new, until the run's end (1,000 s), and its "
+                     "maintenance was not done"]
 
 
 @pytest.mark.parametrize("ahead_s, kills", [(200.0, 0), (100.0, 2)])
