@@ -288,21 +288,41 @@ class Mover:
     # --- one move ----------------------------------------------------------------------
 
     def _reserve(self, i: int, target, now: float) -> None:
-        """Book ``i`` on ``target`` for its move. The instance still counts once on the
-        fleet (the target's count of residents includes it: its memory is held there)."""
+        """Book ``i`` on ``target`` for its move: its cores and memory are held there (the
+        guest's memory is allocated from the first byte), and the host counts as holding
+        something (it is on), but the instance is resident on its source until the
+        switch: the fleet's count, the target's peak and the timeseries' ``resident``
+        count it once, there (``Bookings.incoming``)."""
         assert i not in self.moving, f"instance {i} is being moved already"
-        fleet = self.sim.booked
-        peak = fleet.fleet_peak
+        fleet, j = self.sim.booked, target.index
+        peak, host_peak = fleet.fleet_peak, fleet.peak[j]
         target.book(now, self.sim.book_cpu[i], self.sim.book_mem[i])
+        fleet.incoming[j] += 1
         fleet.fleet_resident -= 1
         fleet.fleet_peak = max(peak, fleet.fleet_resident)
+        fleet.peak[j] = max(host_peak, fleet.resident[j] - fleet.incoming[j])
         self.moving[i] = target
 
     def _unreserve(self, i: int, now: float) -> None:
         target = self.moving.pop(i, None)
         if target is not None:
+            self.sim.booked.incoming[target.index] -= 1
             target.release(now, self.sim.book_cpu[i], self.sim.book_mem[i])
             self.sim.booked.fleet_resident += 1
+
+    def _arrived(self, i: int, target) -> None:
+        """The switch: ``i``, booked on ``target`` already, is resident there now."""
+        fleet, j = self.sim.booked, target.index
+        del self.moving[i]
+        fleet.incoming[j] -= 1
+        fleet.fleet_resident += 1  # back on the fleet: the target's booking holds it
+        fleet.peak[j] = max(fleet.peak[j], fleet.resident[j] - fleet.incoming[j])
+
+    def target_lost(self, host, now: float) -> None:
+        """``host`` fails: the moves that had booked it as their target are called off
+        now (their bookings go; each move's process finds that at its switch)."""
+        for i in [i for i, target in self.moving.items() if target is host]:
+            self._unreserve(i, now)
 
     def left(self, i: int, now: float) -> None:
         """``i`` ended, failed or was killed for good before its move's switch: the
@@ -340,10 +360,9 @@ class Mover:
         if sim.state[i] != RUNNING or target.down or sim.host_of[i] != source.index:  # target cordoned, out
             self._unreserve(i, now)
             return False
-        del self.moving[i]
+        self._arrived(i, target)
         rem = self._off(i, now, lose=False)
         self.kept_core_s[i] += sim.last_work  # the source's attempt's work goes with it
-        sim.booked.fleet_resident += 1  # back on the fleet: the target's booking holds it
         sim.host_of[i] = target.index
         sim.stay_s[i] = now
         if sim.needs[i]:

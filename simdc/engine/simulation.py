@@ -1170,7 +1170,10 @@ class Simulation:
         """Every instance resident on ``host`` (starting, running or in back-off) fails, in
         row order. The rows ever placed there are found by one vectorised comparison over
         ``host_of`` (a view of its memory, no copy): a Python test per row cost ~30 ns a row
-        per failure, and rows and failures both grow with the fleet."""
+        per failure, and rows and failures both grow with the fleet. Moves that had booked
+        it as their target are called off first (their bookings go now, not at their switch)."""
+        if self.mover is not None:
+            self.mover.target_lost(host, now)
         if not host.resident:
             return
         lo, hi = (0, len(self.state)) if self.chunks is None else self.chunks.live_rows()  # others final
@@ -1249,7 +1252,11 @@ class Simulation:
             self._flush_chunks(now)
             self._open_chunks(now + 2 * self.sample_every_s)
         figures = self.figures
-        self.timeseries.add(now, self.booked.resident, figures.running, figures.cpu_demand,
+        booked = self.booked
+        # an instance being moved live is resident on its source until the switch; its
+        # target holds its booking (memory allocated) meanwhile but not it (Mover._reserve)
+        resident = booked.resident if self.mover is None else list(map(operator.sub, booked.resident, booked.incoming))
+        self.timeseries.add(now, resident, figures.running, figures.cpu_demand,
                             figures.cpu_used, figures.mem_used,
                             list(map(operator.add, self.booked.mem, figures.base)), figures.swapped)
 

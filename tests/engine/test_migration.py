@@ -165,6 +165,43 @@ def test_a_drained_host_holds_nothing_once_its_vms_have_live_migrated_one_after_
     assert (results.hosts.set_index("host")["down_s"] == [600.0, 0.0]).all()
 
 
+def test_a_vm_being_migrated_is_resident_once_on_the_fleet_and_its_target_holds_its_memory(tmp_path):
+    """Four VMs, none ending: at every sample the fleet's residents are 4, as
+    peak_instances says (new-user trial A, item 11: 5 during each pre-copy), while the
+    target's memory allocated holds the incoming guest from the first byte (pre-copy
+    allocates it there: 4 GiB + the VMM's overhead more during each live phase)."""
+    results = drain_run(tmp_path, ["vm"])
+    ts = results.timeseries
+    fleet = ts.groupby("t_s")["resident"].sum()
+    assert (fleet[fleet.index >= 3.0] == 4).all()
+    assert results.summary["peak_instances"].iloc[0] == fleet.max() == 4
+    assert (results.hosts.set_index("host")["peak_resident"] == [4, 4]).all()
+    per_vm_s = (4096 + 512 + 64 + 8) / 128
+    mid_first_s = DRAIN_AT_S + 10.0  # the first VM's live phase: on host 0, booked on both
+    booked_gib = results.instances["booked_memory_gib"].iloc[0]
+    on = ts[ts["t_s"] == mid_first_s].set_index("host")
+    before = ts[ts["t_s"] == DRAIN_AT_S - STEP_S].set_index("host")
+    assert on.loc[0, "resident"] == 4 and on.loc[1, "resident"] == 0
+    assert on.loc[1, "mem_alloc_gib"] - before.loc[1, "mem_alloc_gib"] == pytest.approx(booked_gib, rel=1e-12)
+    after = ts[ts["t_s"] == DRAIN_AT_S + per_vm_s].set_index("host")
+    assert after.loc[0, "resident"] == 3 and after.loc[1, "resident"] == 1
+
+
+def test_a_target_that_fails_during_the_pre_copy_lets_its_booking_go_at_once(tmp_path):
+    """Host 1 fails at 110 s, 10 s into the first VM's 36.5625 s pre-copy to it: the move
+    is called off then, so host 1 holds nothing from 110 s (it showed 1 resident until
+    the move's planned switch, new-user trial A, item 11), and the VM stays on host 0."""
+    results = drain_run(tmp_path, ["vm"], faults={"host_failures": [[1, 110.0]], "host_repair_s": 1e5})
+    on_1 = resident(results, "vm", 1)
+    assert (on_1[(on_1.index >= 110.0)] == 0).all()
+    ts = results.timeseries
+    alloc_1 = ts[(ts["host"] == 1) & (ts["t_s"] >= 110.0)]["mem_alloc_gib"]
+    base = ts[(ts["host"] == 1) & (ts["t_s"] == 0.0)]["mem_alloc_gib"].iloc[0]
+    assert (alloc_1 == base).all()
+    rows = results.instances
+    assert (rows["host"] == 0).all() and (rows["moves_done"] == 0).all() and (rows["failure_kills"] == 0).all()
+
+
 def test_containers_checkpointed_move_their_resident_memory_in_turn(tmp_path):
     """Each container: 1 GiB in use, dumped at 512 MiB/s, sent at 128, restored at 512:
     2 + 8 + 2 = 12 s, all down. Four in turn: host 0 empty at 100 + 48 s."""
