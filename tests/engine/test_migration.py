@@ -68,6 +68,20 @@ def test_precopy_rounds_follow_the_geometric_series_and_stop_at_the_downtime_tar
     assert move.moved_gib == pytest.approx(memory_gib * (1 - ratio ** (k + 1)) / (1 - ratio), rel=1e-9)
 
 
+def test_the_readmes_64_gib_guest_takes_the_pre_copy_series_at_the_maintenance_settings():
+    """configs/maintenance.toml's settings (128 MiB/s, 16 MiB/s dirtied, 0.3 s target):
+    rounds of 64 GiB, 8, 1, 1/8 (512 + 64 + 8 + 1 s), then 16 MiB <= 38.4 MiB stopped
+    (0.125 s): 585.125 s. The README said "<= 512 s" (new-user trial A, item 10)."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    shown = re.findall(r"([\d.]+) s for a 64 GiB guest", readme)
+    expected_s = sum(64 * 1024 / 128 * (16 / 128) ** k for k in range(5))
+    assert expected_s == 585.125
+    assert precopy(64.0, 0.125, 16 / 1024, 0.3, 30).duration_s == pytest.approx(expected_s, rel=1e-12)
+    assert shown == [f"{expected_s:.1f}"]
+
+
 def test_precopy_that_cannot_converge_stops_and_copies_the_memory_with_a_long_downtime():
     """d >= b: the first round's dirt is the whole memory again (pages dirtied are
     counted once), so the VM stops and all of it is sent stopped: 2 M sent, M/b down."""
