@@ -38,7 +38,8 @@ err_console = Console(stderr=True, emoji=False)
 TABLE_WIDTH = 80  # the comparison table stays readable in an 80-column terminal
 
 # rows shown only when some platform has any
-QUIET_WHEN_ZERO = {"unplaceable", "replaced", "failed", "requeued_at_end", "requeue_mean_s", "lost_work_core_s"}
+QUIET_WHEN_ZERO = {"unplaceable", "replaced", "failed", "evicted", "requeued_at_end", "requeue_mean_s",
+                   "lost_work_core_s"}
 # What the table's percentages are shares of (definitions: simdc/metrics.py, host_metrics).
 SHARES_CAPTION = ("CPU used and booked: time-weighted share of the hosts' cores; memory used and allocated: of "
                   "their memory; CPU demand unmet (above a VM's vCPUs or a container's limit too): of the CPU demand.")

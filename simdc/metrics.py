@@ -83,7 +83,8 @@ isolation
     ``degraded_share``: share of running time slowed by more than 5 %; ``failures``:
     host and kernel failures; ``failure_kills`` and ``blast_radius_mean`` (killed per
     failure); ``lost_work_core_s``: CPU work the victims of failures, and instances a
-    move restarted, had done in their attempt (thrown away);
+    move restarted, had done since their last start from scratch (thrown away: a live
+    migration or a checkpoint keeps the state, so a later failure loses its work too);
     ``service_availability``: time services ran over the time they were asked to run
     (from their first start to their planned end, within the run).
 fleet
@@ -250,13 +251,15 @@ def workflow_metrics(inst: pd.DataFrame, job: np.ndarray, parents: list[list[int
     }
 
 
-MOVE_COLUMNS = ("migrations", "moved_instances", "migration_downtime_mean_s", "migration_s_mean", "migrated_gib",
+MOVE_COLUMNS = ("migrations", "moves_done", "moved_instances", "migration_downtime_mean_s", "migration_s_mean", "migrated_gib",
                 "migration_link_share")
 
 
 def move_metrics(inst: pd.DataFrame) -> dict[str, float]:
-    """Moves off drained or consolidated hosts (:mod:`simdc.engine.migration`): their
-    count, the instances moved, mean seconds not running per move (a restart's: until
+    """Moves off drained or consolidated hosts (:mod:`simdc.engine.migration`): the
+    moves begun (``migrations``), and the figures of those done (``moves_done``: the
+    instance ran again after it; one evicted, or cut short by a failure or the run's
+    end, is not, and shows in ``evicted`` or ``failure_kills``): the instances moved, mean seconds not running per move (a restart's: until
     running again), mean seconds a move took (live and checkpoint moves), GiB sent, and
     the share of the narrower link a move's bandwidth took (mean over moves that sent
     something). Empty without the columns (no drains, no consolidation). Defined once, as
@@ -478,6 +481,15 @@ class Rows:
             return np.zeros(self.n, dtype=np.int64)
         moves = self.raw("migrations")
         return np.where(np.isnan(moves), 0, moves).astype(np.int64) if moves.dtype.kind == "f" else moves
+
+    @cached_property
+    def done(self) -> np.ndarray:
+        """Each instance's moves done (``moves_done``: it ran again after them), as
+        :attr:`moves`; its ``migrations`` in a table from before the column."""
+        if "moves_done" not in self:
+            return self.moves
+        done = self.raw("moves_done")
+        return np.where(np.isnan(done), 0, done).astype(np.int64) if done.dtype.kind == "f" else done
 
     @cached_property
     def sent(self) -> np.ndarray:
@@ -757,14 +769,15 @@ def _move_terms() -> dict:
     """What the move figures accumulate, fresh (:func:`_move_figures` finishes them)."""
     return {
         "migrations": Count(lambda r: r.moves.sum()),
-        "moved_instances": Count(lambda r: np.count_nonzero(r.moves > 0)),
+        "moves_done": Count(lambda r: r.done.sum()),
+        "moved_instances": Count(lambda r: np.count_nonzero(r.done > 0)),
         "sent_rows": Count(lambda r: np.count_nonzero(r.sent)),
-        "sent_moves": Count(lambda r: r.moves[r.sent].sum()),
+        "sent_moves": Count(lambda r: r.done[r.sent].sum()),
         "downtime_s": _move_sum("downtime_s"),
         "migration_s": _move_sum("migration_s"),
         "migrated_gib": _move_sum("migrated_gib"),
         # np.average's numerator: Σ share × moves over the moves that sent something
-        "link_share_moves": Sum(lambda r: r["migration_link_share"][r.sent] * r.moves[r.sent]
+        "link_share_moves": Sum(lambda r: r["migration_link_share"][r.sent] * r.done[r.sent]
                                 if "migrations" in r else None, over=_sent),
     }
 
@@ -774,9 +787,10 @@ def _move_figures(t, names: frozenset) -> dict:
     values ``t``; none when the table has no moves (``names``: its columns)."""
     if "migrations" not in names:
         return {}
-    total, sent = t["migrations"], t["sent_rows"] > 0
+    total, sent = t["moves_done"], t["sent_rows"] > 0
     return {
-        "migrations": total,
+        "migrations": t["migrations"],
+        "moves_done": total,
         "moved_instances": t["moved_instances"],
         "migration_downtime_mean_s": float(t["downtime_s"] / total) if total else np.nan,
         "migration_s_mean": float(t["migration_s"] / t["sent_moves"]) if sent else np.nan,
@@ -1016,6 +1030,7 @@ HEADLINE = (
     ("queued_at_end", "queued at end", "{:,.0f}"),
     ("replaced", "re-placed after a failure or drain", "{:,.0f}"),
     ("failed", "lost to a failure", "{:,.0f}"),
+    ("evicted", "evicted by a move, not run again", "{:,.0f}"),
     ("requeued_at_end", "waiting to be re-placed at end", "{:,.0f}"),
     ("peak_instances", "peak instances", "{:,.0f}"),
     ("mean_instances", "mean instances", "{:,.1f}"),
@@ -1058,8 +1073,9 @@ HEADLINE = (
     ("makespan_p50_s", "job makespan p50 (s)", "{:,.1f}"),
     ("makespan_p95_s", "job makespan p95 (s)", "{:,.1f}"),
     ("critical_start_share", "critical path starting", "{:.2%}"),
-    ("migrations", "moves (migrations, restarts)", "{:,.0f}"),
-    ("migration_downtime_mean_s", "downtime per move (s)", "{:,.3f}"),
+    ("migrations", "moves begun (migrations, restarts)", "{:,.0f}"),
+    ("moves_done", "moves done (ran again after)", "{:,.0f}"),
+    ("migration_downtime_mean_s", "downtime per move done (s)", "{:,.3f}"),
     ("migrated_gib", "moved (GiB)", "{:,.1f}"),
     ("migration_link_share", "link share of a move", "{:.1%}"),
     # with [[services]] only (service_metrics): absent columns are left out of the table

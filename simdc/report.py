@@ -673,14 +673,15 @@ def figure_moves(source: Results | pd.DataFrame) -> go.Figure:
     """Moves per platform: above, a box of each moved instance's ``downtime_s`` (seconds
     not running because of its moves; log axis); below, bars of service availability
     (share of the service time asked for that services ran) labelled with the moves'
-    count, mean downtime per move and GiB sent."""
+    count, mean downtime per move done and GiB sent."""
     instances = _table(source, "instances")
     names = [str(p) for p in _platforms(instances)]
     platform = instances["platform"].astype(str)
     fig = make_subplots(rows=2, cols=1, row_heights=[300, 60 + 40 * len(names)], vertical_spacing=0.2,
                         subplot_titles=("time not running per moved instance", "service availability"))
     for name in names:
-        moved = instances[(platform == name) & (instances["migrations"] > 0)]
+        done = instances["moves_done"] if "moves_done" in instances else instances["migrations"]
+        moved = instances[(platform == name) & (done > 0)]  # ran again after a move: its time down
         down = np.maximum(moved["downtime_s"].to_numpy(float), 1e-3)  # a log axis: 0 shown as 1 ms
         fig.add_trace(go.Box(x=down, y=[name] * len(down), orientation="h", name=name, showlegend=False,
                              marker=dict(color=_color(name, instances), size=3), boxpoints="outliers",
@@ -691,7 +692,8 @@ def figure_moves(source: Results | pd.DataFrame) -> go.Figure:
         asked = mine["requested_s"].sum()
         availability.append(float(mine["run_s"].where(mine["requested_s"].notna()).sum() / asked) if asked else np.nan)
         moves = int(mine["migrations"].sum())
-        per_move = mine["downtime_s"].sum() / moves if moves else np.nan
+        done = int(mine["moves_done"].sum()) if "moves_done" in mine else moves
+        per_move = mine["downtime_s"].sum() / done if done else np.nan  # over the moves done
         labels.append(f"{availability[-1]:.4%} · {moves:,} moves, {per_move:.3g} s down each, "
                       f"{mine['migrated_gib'].sum():,.0f} GiB")
     fig.add_trace(go.Bar(x=availability, y=names, orientation="h", text=labels, textposition="inside",

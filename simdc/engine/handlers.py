@@ -518,6 +518,9 @@ class Lane:
         started_s = self.attempt_started(i)
         self.remove(i, j, now)
         self.kills[i] += 1
+        mover = self.sim.mover
+        if mover is not None:  # it starts again from scratch: what moves carried is gone
+            mover.forget(i)
         if self.recommender is not None:
             sim = self.sim
             self.recommender.oom(now, i, int(sim.rec_key[i]), float(sim.fp.mem_request[i]))
@@ -577,19 +580,24 @@ class Lane:
 
     def take_off(self, i: int, j: int, now: float, lost: bool = False) -> None:
         """``i`` leaves host ``j``'s running set at ``now`` (the mode's :meth:`stop`: its
-        integrals kept, the host's shares after it; ``lost``: the work its attempt did
-        counts as lost, in the general engine, whose failures and moves lose work) or
-        the host's starts; a backed-off instance holds neither."""
+        integrals kept, the host's shares after it; ``lost``: the work done since its
+        last start from scratch counts as lost, in the general engine, whose failures
+        and moves lose work: this attempt's, and that of the attempts before it that a
+        live migration or a checkpoint carried here) or the host's starts; a backed-off
+        instance holds neither."""
         if self.touches:
             self.touch(j, now)
         was = self.state[i]
         if was == RUNNING:
             self.stop(i, j, now)
-            if lost:
-                sim = self.sim
-                sim.lost_core_s[i] += sim.last_work
         elif was == STARTING:
             self.booked.started(j)
+        if lost:  # this attempt's work, and what moves that kept its state carried here
+            sim = self.sim
+            if was == RUNNING:
+                sim.lost_core_s[i] += sim.last_work
+            if sim.mover is not None:
+                sim.lost_core_s[i] += sim.mover.forget(i)
 
     def on_arrival(self, clock: float, i: int) -> tuple | None:
         """Simulation's arrival: ``i`` and the arrivals right after it submitted (placed,

@@ -117,6 +117,7 @@ class Bookings:
         self.cpu = [0.0] * hosts
         self.mem = [0.0] * hosts
         self.resident = [0] * hosts
+        self.incoming = [0] * hosts  # of resident, bookings held for a live move not yet switched (Mover)
         self.starting = [0] * hosts
         self.peak = [0] * hosts
         self.down = [False] * hosts
@@ -142,6 +143,7 @@ class Bookings:
         self.cpu[j] += cpu
         self.mem[j] += mem
         count = self.resident[j] = self.resident[j] + 1
+        count -= self.incoming[j]  # instances here: a live move's booking is not one yet
         if count > self.peak[j]:
             self.peak[j] = count
         self.fleet_resident += 1
@@ -478,7 +480,7 @@ class HostState:
         self.last_t = now
         booked, j = self.booked, self.index
         resident, book_mem = booked.resident[j], booked.mem[j]
-        self.resident_s += resident * dt
+        self.resident_s += (resident - booked.incoming[j]) * dt  # instances here: not a move's booking
         demand, cores = self.cpu_demand, self.cores
         self.cpu_demand_s += (demand + self.cpu_clip) * dt  # demand above a ceiling is demand too
         used_s = (demand if demand < cores else cores) * dt

@@ -24,9 +24,14 @@ not told apart: an upper bound). The move's downtime on the target counts as a s
 there (``max_concurrent_starts``).
 
 A VM being booted, or a container starting or backing off, is not migrated: it is
-stopped and submitted again, as a container restarted. An instance no host can take
-now waits ``retry_s`` and is tried again; the host goes down only once empty (as
-``kubectl drain`` waits), so a full fleet delays the maintenance.
+stopped and submitted again, as a container restarted. An instance to migrate live or
+by checkpoint that no host can take now waits ``retry_s`` and is tried again; the host
+goes down only once empty, so a full fleet delays the maintenance. A restart needs no
+target and waits for none: a drain stops every such instance on the host at once, and
+its new requests are placed, queued or refused as any (``kubectl drain`` "evicts or
+deletes all pods" of the node and "waits for graceful termination", not for their
+replacements to be scheduled: kubernetes.io/docs/reference/kubectl/generated/kubectl_drain;
+PodDisruptionBudgets, which could hold an eviction back, are not modelled).
 """
 
 from __future__ import annotations
@@ -137,14 +142,20 @@ class Mover:
         self.sim = sim
         self.maintenance, self.migration, self.consolidation = maintenance, migration, consolidation
         n = len(sim.submit)
-        self.migrations = [0] * n
+        self.migrations = [0] * n  # moves begun (switched over, or stopped for a restart)
+        self.moves_done = [0] * n  # of them, those it ran again after (resume())
         self.migration_s = [0.0] * n
         self.downtime_s = [0.0] * n
         self.migrated_gib = [0.0] * n
         self.link_share = [0.0] * n  # summed over its moves over a link, divided by their count at the end
         self.link_moves = [0] * n
+        # core-seconds done before its moves that kept its state (live, checkpoint): a
+        # later failure or restart loses them with the current attempt's (forget())
+        self.kept_core_s = [0.0] * n
         self.moving: dict = {}  # instance -> the host holding a booking for it (its move's target)
-        self.carry: dict = {}  # instance -> (epoch, batch work left or None, attempt start, stopped at)
+        # instance -> (epoch, batch work left or None, attempt start, stopped at, the move's
+        # (duration, GiB, link share)): counted when it runs again (resume())
+        self.carry: dict = {}
         self.cordons = [0] * len(sim.hosts)  # drains and consolidations keeping each machine cordoned
         self.servicing = [0] * len(sim.hosts)  # drains keeping each machine down for maintenance
         # One row per move: instance, kind ("live", "checkpoint", "restart"), source, target
@@ -152,6 +163,7 @@ class Mover:
         self.log: list[tuple] = []
         self.windows: list[tuple[int, float, float]] = []  # (physical host, down from, down until)
         self.drained: list[tuple[int, float, float]] = []  # (physical host, cordoned at, empty at)
+        self.draining: dict[int, tuple[int, float]] = {}  # drains under way: id -> (physical host, cordoned at)
 
     # --- schedule ----------------------------------------------------------------------
 
@@ -218,6 +230,8 @@ class Mover:
         here = {h.index for h in machines}
         self._cordon(machines, env.now, +1)
         began = env.now
+        key = len(self.draining) + len(self.drained)
+        self.draining[key] = (j, began)
         while True:
             residents = self._residents(machines)
             # moves under way from here, or to here (booked before the cordon): wait for them
@@ -231,6 +245,7 @@ class Mover:
             if not moved:
                 yield env.timeout(self.maintenance.retry_s)
         self.drained.append((j, began, env.now))
+        del self.draining[key]
         if until_s is None:
             if self.maintenance.maintenance_s > 0:
                 self._service(machines, env.now, +1)
@@ -259,24 +274,55 @@ class Mover:
         self._reserve(i, target, sim.env.now)
         return (yield from self._migrate(i, target))
 
+    def warnings(self, name: str) -> tuple[str, ...]:
+        """At the run's end: a line for each drain that never emptied its host (instances
+        no host could take), naming the host, when it was cordoned and what stayed on it."""
+        lines = []
+        for j, began in self.draining.values():
+            left = len(self._residents(self._machines(j)))
+            lines.append(f"{name}: maintenance: the drain of host {j} from {began:,.0f} s never emptied it "
+                         f"({left:,} instance{'' if left == 1 else 's'} found no other host): it stayed cordoned, taking nothing new, "
+                         f"until the run's end ({self.sim.duration_s:,.0f} s), and its maintenance was not done")
+        return tuple(lines)
+
     # --- one move ----------------------------------------------------------------------
 
     def _reserve(self, i: int, target, now: float) -> None:
-        """Book ``i`` on ``target`` for its move. The instance still counts once on the
-        fleet (the target's count of residents includes it: its memory is held there)."""
+        """Book ``i`` on ``target`` for its move: its cores and memory are held there (the
+        guest's memory is allocated from the first byte), and the host counts as holding
+        something (it is on), but the instance is resident on its source until the
+        switch: the fleet's count, the target's peak and the timeseries' ``resident``
+        count it once, there (``Bookings.incoming``)."""
         assert i not in self.moving, f"instance {i} is being moved already"
-        fleet = self.sim.booked
-        peak = fleet.fleet_peak
+        fleet, j = self.sim.booked, target.index
+        peak, host_peak = fleet.fleet_peak, fleet.peak[j]
         target.book(now, self.sim.book_cpu[i], self.sim.book_mem[i])
+        fleet.incoming[j] += 1
         fleet.fleet_resident -= 1
         fleet.fleet_peak = max(peak, fleet.fleet_resident)
+        fleet.peak[j] = max(host_peak, fleet.resident[j] - fleet.incoming[j])
         self.moving[i] = target
 
     def _unreserve(self, i: int, now: float) -> None:
         target = self.moving.pop(i, None)
         if target is not None:
+            self.sim.booked.incoming[target.index] -= 1
             target.release(now, self.sim.book_cpu[i], self.sim.book_mem[i])
             self.sim.booked.fleet_resident += 1
+
+    def _arrived(self, i: int, target) -> None:
+        """The switch: ``i``, booked on ``target`` already, is resident there now."""
+        fleet, j = self.sim.booked, target.index
+        del self.moving[i]
+        fleet.incoming[j] -= 1
+        fleet.fleet_resident += 1  # back on the fleet: the target's booking holds it
+        fleet.peak[j] = max(fleet.peak[j], fleet.resident[j] - fleet.incoming[j])
+
+    def target_lost(self, host, now: float) -> None:
+        """``host`` fails: the moves that had booked it as their target are called off
+        now (their bookings go; each move's process finds that at its switch)."""
+        for i in [i for i, target in self.moving.items() if target is host]:
+            self._unreserve(i, now)
 
     def left(self, i: int, now: float) -> None:
         """``i`` ended, failed or was killed for good before its move's switch: the
@@ -314,19 +360,20 @@ class Mover:
         if sim.state[i] != RUNNING or target.down or sim.host_of[i] != source.index:  # target cordoned, out
             self._unreserve(i, now)
             return False
-        del self.moving[i]
+        self._arrived(i, target)
         rem = self._off(i, now, lose=False)
-        sim.booked.fleet_resident += 1  # back on the fleet: the target's booking holds it
+        self.kept_core_s[i] += sim.last_work  # the source's attempt's work goes with it
         sim.host_of[i] = target.index
         sim.stay_s[i] = now
         if sim.needs[i]:
             sim.caches[target.index].pin(sim.needs[i])
         sim.state[i] = STARTING
         sim.booked.start(target.index)
-        self.carry[i] = (sim.epoch[i], rem, sim.attempt_s[i], now)
-        sim._after(move.downtime_s, sim.lane.h_ready, (i, sim.epoch[i]))
         link = min(source.spec.net_gbps, target.spec.net_gbps) * GIB_S_PER_GBPS
-        self._count(i, move.duration_s, move.moved_gib, self.migration.bandwidth_mib_s / MIB_PER_GIB / link)
+        self.carry[i] = (sim.epoch[i], rem, sim.attempt_s[i], now,
+                         (move.duration_s, move.moved_gib, self.migration.bandwidth_mib_s / MIB_PER_GIB / link))
+        sim._after(move.downtime_s, sim.lane.h_ready, (i, sim.epoch[i]))
+        self.migrations[i] += 1
         kind = "live" if sim.vm else "checkpoint"
         self.log.append((i, kind, source.index, target.index, began, now, now + move.downtime_s, move.moved_gib,
                          move.downtime_s))
@@ -341,8 +388,8 @@ class Mover:
         now = sim.env.now
         source = sim.host_of[i]
         self._off(i, now, lose=True)
-        self.carry[i] = (sim.epoch[i], None, now, now)
-        self._count(i, 0.0, 0.0, 0.0)
+        self.carry[i] = (sim.epoch[i], None, now, now, (0.0, 0.0, 0.0))
+        self.migrations[i] += 1
         sim.end_s[i] = float("nan")
         sim.state[i] = WAITING
         sim._submit(i, now)
@@ -351,8 +398,14 @@ class Mover:
         self.log.append((i, "restart", source, sim.host_of[i] if sim.host_of[i] != source else -1, now, now,
                          float("nan"), 0.0, float("nan")))
 
+    def forget(self, i: int) -> float:
+        """``i`` starts again from scratch (a failure, a restart, an OOM kill): the
+        core-seconds its earlier moves had carried, which it loses, and none kept now."""
+        kept, self.kept_core_s[i] = self.kept_core_s[i], 0.0
+        return kept
+
     def _count(self, i: int, duration_s: float, moved_gib: float, link_share: float) -> None:
-        self.migrations[i] += 1
+        self.moves_done[i] += 1
         self.migration_s[i] += duration_s
         self.migrated_gib[i] += moved_gib
         if moved_gib > 0:
@@ -378,12 +431,17 @@ class Mover:
     def resume(self, i: int, now: float, work_s: float, attempt_s: float) -> tuple[float, float]:
         """``i`` runs again after a move (the engine's ``_run_on`` asks): its batch work
         left and its attempt's start (a moved guest continues; a restarted one starts
-        afresh). The pause counts as downtime, not as run time."""
+        afresh). The pause counts as downtime, not as run time. Only here is a move
+        done (``moves_done``; its duration, GiB, downtime counted): one whose instance
+        never ran again after it (evicted: refused or given up waiting; cut short by a
+        failure of its target, or by the run's end) is a move begun (``migrations``)
+        and no more."""
         carried = self.carry.pop(i, None)
         if carried is None or carried[0] != self.sim.epoch[i]:
             return work_s, attempt_s  # an ordinary start, or the move's start was voided by a failure
-        _, rem, attempt, stopped = carried
+        _, rem, attempt, stopped, move = carried
         self.downtime_s[i] += now - stopped
+        self._count(i, *move)  # a completed move: running again
         if rem is None:  # restarted: its state was lost
             return work_s, attempt_s
         self.sim.run_s[i] -= now - attempt  # _account counts from the attempt's start: not the pause
@@ -481,9 +539,11 @@ class Mover:
     # --- tables ------------------------------------------------------------------------
 
     def columns(self) -> dict:
-        """The instances' move columns: moves (live, checkpoint or restart), seconds
-        moving, seconds not running because of a move (to running again), GiB sent, and
-        the mean share of the narrower link a move's bandwidth took."""
+        """The instances' move columns: moves begun (live, checkpoint or restart:
+        switched over, or stopped), and over the moves done (the instance ran again
+        after it: :meth:`resume`) their count, seconds moving, seconds not running
+        because of a move (to running again), GiB sent, and the mean share of the
+        narrower link a move's bandwidth took."""
         share = [s / m if m else float("nan") for s, m in zip(self.link_share, self.link_moves)]
-        return {"migrations": self.migrations, "migration_s": self.migration_s, "downtime_s": self.downtime_s,
+        return {"migrations": self.migrations, "moves_done": self.moves_done, "migration_s": self.migration_s, "downtime_s": self.downtime_s,
                 "migrated_gib": self.migrated_gib, "migration_link_share": share}

@@ -151,7 +151,8 @@ def _with_services(name, platform, hosts, instances, duration_s, sample_every_s,
     warnings = tuple(f"{name}: service {plan.services[k].name!r} used all {len(plan.pools[k][0]):,} replica rows of a "
                      "version and created no more (simdc.engine.services.pool_size); its numbers after that are "
                      "short of replicas" for k in sorted(sim.services.exhausted))
-    return replace(run, instances=table, services=series, releases=releases, requests=asked, warnings=warnings,
+    return replace(run, instances=table, services=series, releases=releases, requests=asked,
+                   warnings=run.warnings + warnings,
                    warm_pools=pools)
 
 

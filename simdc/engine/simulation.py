@@ -756,6 +756,7 @@ class Simulation:
                 resident_s[i] += self.duration_s - stay_s[i]
 
     def _tables(self) -> PlatformRun:
+        warnings = () if self.mover is None else self.mover.warnings(self.name)
         if self.chunks is not None:  # streamed: the rest of the rows, then the file in row order
             self._flush_chunks(self.duration_s, last=True)
             if self.usage_window is not None:
@@ -764,13 +765,13 @@ class Simulation:
             self.timeseries.flush(last=True)
             return PlatformRun(None, self._hosts_table(), None,
                                meter_j=None if self.meter is None else self.meter.readings_j,
-                               figures=self.stream_writer.observer)
+                               figures=self.stream_writer.observer, warnings=warnings)
         instances = self._instances_table()
         if self.mover is not None:
             for name, values in self.mover.columns().items():
                 instances[name] = values
         return PlatformRun(instances, self._hosts_table(), self._timeseries_table(),
-                           meter_j=None if self.meter is None else self.meter.readings_j)
+                           meter_j=None if self.meter is None else self.meter.readings_j, warnings=warnings)
 
     def _after(self, delay: float, callback, value, priority: int = NORMAL) -> None:
         """Call ``callback(t, value)`` in ``delay`` seconds (at ``t``), from the run's
@@ -1173,7 +1174,10 @@ class Simulation:
         """Every instance resident on ``host`` (starting, running or in back-off) fails, in
         row order. The rows ever placed there are found by one vectorised comparison over
         ``host_of`` (a view of its memory, no copy): a Python test per row cost ~30 ns a row
-        per failure, and rows and failures both grow with the fleet."""
+        per failure, and rows and failures both grow with the fleet. Moves that had booked
+        it as their target are called off first (their bookings go now, not at their switch)."""
+        if self.mover is not None:
+            self.mover.target_lost(host, now)
         if not host.resident:
             return
         lo, hi = (0, len(self.state)) if self.chunks is None else self.chunks.live_rows()  # others final
@@ -1252,7 +1256,11 @@ class Simulation:
             self._flush_chunks(now)
             self._open_chunks(now + 2 * self.sample_every_s)
         figures = self.figures
-        self.timeseries.add(now, self.booked.resident, figures.running, figures.cpu_demand,
+        booked = self.booked
+        # an instance being moved live is resident on its source until the switch; its
+        # target holds its booking (memory allocated) meanwhile but not it (Mover._reserve)
+        resident = booked.resident if self.mover is None else list(map(operator.sub, booked.resident, booked.incoming))
+        self.timeseries.add(now, resident, figures.running, figures.cpu_demand,
                             figures.cpu_used, figures.mem_used,
                             list(map(operator.add, self.booked.mem, figures.base)), figures.swapped)
 

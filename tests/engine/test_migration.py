@@ -70,6 +70,20 @@ def test_precopy_rounds_follow_the_geometric_series_and_stop_at_the_downtime_tar
     assert move.moved_gib == pytest.approx(memory_gib * (1 - ratio ** (k + 1)) / (1 - ratio), rel=1e-9)
 
 
+def test_the_readmes_64_gib_guest_takes_the_pre_copy_series_at_the_maintenance_settings():
+    """configs/maintenance.toml's settings (128 MiB/s, 16 MiB/s dirtied, 0.3 s target):
+    rounds of 64 GiB, 8, 1, 1/8 (512 + 64 + 8 + 1 s), then 16 MiB <= 38.4 MiB stopped
+    (0.125 s): 585.125 s. The README said "<= 512 s" (new-user trial A, item 10)."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    shown = re.findall(r"([\d.]+) s for a 64 GiB guest", readme)
+    expected_s = sum(64 * 1024 / 128 * (16 / 128) ** k for k in range(5))
+    assert expected_s == 585.125
+    assert precopy(64.0, 0.125, 16 / 1024, 0.3, 30).duration_s == pytest.approx(expected_s, rel=1e-12)
+    assert shown == [f"{expected_s:.1f}"]
+
+
 def test_precopy_that_cannot_converge_stops_and_copies_the_memory_with_a_long_downtime():
     """d >= b: the first round's dirt is the whole memory again (pages dirtied are
     counted once), so the VM stops and all of it is sent stopped: 2 M sent, M/b down."""
@@ -167,6 +181,43 @@ def test_a_drained_host_holds_nothing_once_its_vms_have_live_migrated_one_after_
     assert (results.hosts.set_index("host")["down_s"] == [600.0, 0.0]).all()
 
 
+def test_a_vm_being_migrated_is_resident_once_on_the_fleet_and_its_target_holds_its_memory(tmp_path):
+    """Four VMs, none ending: at every sample the fleet's residents are 4, as
+    peak_instances says (new-user trial A, item 11: 5 during each pre-copy), while the
+    target's memory allocated holds the incoming guest from the first byte (pre-copy
+    allocates it there: 4 GiB + the VMM's overhead more during each live phase)."""
+    results = drain_run(tmp_path, ["vm"])
+    ts = results.timeseries
+    fleet = ts.groupby("t_s")["resident"].sum()
+    assert (fleet[fleet.index >= 3.0] == 4).all()
+    assert results.summary["peak_instances"].iloc[0] == fleet.max() == 4
+    assert (results.hosts.set_index("host")["peak_resident"] == [4, 4]).all()
+    per_vm_s = (4096 + 512 + 64 + 8) / 128
+    mid_first_s = DRAIN_AT_S + 10.0  # the first VM's live phase: on host 0, booked on both
+    booked_gib = results.instances["booked_memory_gib"].iloc[0]
+    on = ts[ts["t_s"] == mid_first_s].set_index("host")
+    before = ts[ts["t_s"] == DRAIN_AT_S - STEP_S].set_index("host")
+    assert on.loc[0, "resident"] == 4 and on.loc[1, "resident"] == 0
+    assert on.loc[1, "mem_alloc_gib"] - before.loc[1, "mem_alloc_gib"] == pytest.approx(booked_gib, rel=1e-12)
+    after = ts[ts["t_s"] == DRAIN_AT_S + per_vm_s].set_index("host")
+    assert after.loc[0, "resident"] == 3 and after.loc[1, "resident"] == 1
+
+
+def test_a_target_that_fails_during_the_pre_copy_lets_its_booking_go_at_once(tmp_path):
+    """Host 1 fails at 110 s, 10 s into the first VM's 36.5625 s pre-copy to it: the move
+    is called off then, so host 1 holds nothing from 110 s (it showed 1 resident until
+    the move's planned switch, new-user trial A, item 11), and the VM stays on host 0."""
+    results = drain_run(tmp_path, ["vm"], faults={"host_failures": [[1, 110.0]], "host_repair_s": 1e5})
+    on_1 = resident(results, "vm", 1)
+    assert (on_1[(on_1.index >= 110.0)] == 0).all()
+    ts = results.timeseries
+    alloc_1 = ts[(ts["host"] == 1) & (ts["t_s"] >= 110.0)]["mem_alloc_gib"]
+    base = ts[(ts["host"] == 1) & (ts["t_s"] == 0.0)]["mem_alloc_gib"].iloc[0]
+    assert (alloc_1 == base).all()
+    rows = results.instances
+    assert (rows["host"] == 0).all() and (rows["moves_done"] == 0).all() and (rows["failure_kills"] == 0).all()
+
+
 def test_containers_checkpointed_move_their_resident_memory_in_turn(tmp_path):
     """Each container: 1 GiB in use, dumped at 512 MiB/s, sent at 128, restored at 512:
     2 + 8 + 2 = 12 s, all down. Four in turn: host 0 empty at 100 + 48 s."""
@@ -221,6 +272,132 @@ def test_moved_batch_work_continues_after_its_pause_and_a_restart_starts_it_agai
         assert row["run_s"] == pytest.approx(1000.0, rel=1e-12)
 
 
+def batch_run(tmp_path, platform: str, container: str, fail_at_s: float, **extra):
+    """One batch job of 1,000 s at half a core, 4 GiB (1 GiB in use), on host 0 of two;
+    host 0 drained at 100 s, host 1 (where the job went) fails at ``fail_at_s``."""
+    trace = tmp_path / "b.csv"
+    pd.DataFrame({"id": ["b"], "submit_s": [0.0], "duration_s": [1000.0], "cpu_cores": [1.0], "memory_gib": [4.0],
+                  "cpu_used": [0.5], "memory_used_gib": [1.0], "kind": ["batch"]}).to_csv(trace, index=False)
+    return simdc.simulate(validate({
+        "simulation": {"duration_s": 3000, "seed": 1, "platforms": [platform], "sample_every_s": 100},
+        "cluster": {"hosts": [{"cpu_cores": 16, "memory_gib": 64, "count": 2, "disk_write_mib_s": 512}]},
+        "placement": {"when_full": "queue"},
+        "platform": {"vm": {"sizing": "as_given", "cpu_overhead": 0.0, "io_overhead": 0.0}} if platform == "vm" else {},
+        "maintenance": {"drains": [[0, 100.0]], "maintenance_s": 60.0},
+        "migration": {"dirty_mib_s": 16, "container": container},
+        "faults": {"host_failures": [[1, fail_at_s]], "host_repair_s": 60.0, "on_failure": "resubmit"},
+        "workload": {"trace": str(trace)}, **extra,
+    }))
+
+
+@pytest.mark.parametrize("platform, container, paused_s", [("vm", "restart", 8 / 128),
+                                                           ("container", "checkpoint", 12.0)])
+def test_a_failure_after_a_move_that_kept_the_state_loses_the_work_since_the_first_start(
+        tmp_path, platform, container, paused_s):
+    """Moved at 100 s with its state (live: 62.5 ms down; checkpoint: 12 s), the job is
+    killed by host 1's failure at 500 s and starts again from scratch: it had run
+    500 - first start - pause seconds at half a core, all of it lost (new-user trial
+    A, item 2: only the work since the move was counted). The rerun does the whole
+    1,000 s again: lost work + the last attempt's = all the work delivered."""
+    row = batch_run(tmp_path, platform, container, 500.0).instances.iloc[0]
+    assert row["migrations"] == 1 and row["failure_kills"] == 1 and row["outcome"] == "completed"
+    assert row["lost_core_s"] == pytest.approx(0.5 * (500.0 - row["first_ready_s"] - paused_s), rel=1e-12)
+    assert row["end_s"] - row["ready_s"] == pytest.approx(1000.0, rel=1e-12)
+    assert row["cpu_demand_core_s"] - row["cpu_unmet_core_s"] == pytest.approx(
+        row["lost_core_s"] + 0.5 * 1000.0, rel=1e-12)
+
+
+def test_a_failure_during_a_checkpoints_restore_loses_the_work_before_the_move(tmp_path):
+    """Checkpointed at 100 s (12 s frozen), the container is being restored on host 1
+    when it fails at 105 s: the state the checkpoint carried is lost, 0.5 × (100 -
+    first start) core-s (it was counted as none)."""
+    row = batch_run(tmp_path, "container", "checkpoint", 105.0).instances.iloc[0]
+    assert row["failure_kills"] == 1
+    assert row["lost_core_s"] == pytest.approx(0.5 * (100.0 - row["first_ready_s"]), rel=1e-12)
+
+
+def test_a_move_cut_short_by_its_targets_failure_is_not_a_move_done(tmp_path):
+    """The checkpoint of 100 s is restoring on host 1 when it fails (105 s): the
+    container never ran after that move, so the move is not counted, nor its 12 s
+    (new-user trial A, item 4: it was counted with its whole duration and 0 s down)."""
+    results = batch_run(tmp_path, "container", "checkpoint", 105.0)
+    row = results.instances.iloc[0]
+    assert row["migrations"] == 1 and row["moves_done"] == 0
+    assert row["migration_s"] == 0 and row["downtime_s"] == 0
+    summary = results.summary.iloc[0]
+    assert summary["migrations"] == 1 and summary["moves_done"] == 0
+    assert np.isnan(summary["migration_downtime_mean_s"])
+
+
+CROWDED_TOML = """
+[simulation]
+duration_s = 8000
+seed = 1
+platforms = ["container"]
+sample_every_s = 10
+
+[[cluster.hosts]]
+count = 2
+cpu_cores = 8
+memory_gib = 64
+
+[placement]
+policy = "first_fit"
+when_full = "queue"
+max_wait_s = 300
+
+[maintenance]
+drains = [[0, 1000]]
+maintenance_s = 1800
+
+[workload]
+trace = "w.csv"
+"""
+
+
+def test_restarts_no_host_could_take_are_evicted_shown_in_the_table_and_not_moves_done(tmp_path):
+    """Six 1-core containers on host 0, a 6-core one on host 1 (first fit), host 0
+    drained at 1,000 s with restarts: host 1 has 8 - 6 = 2 cores free, so 2 restart
+    there and 6 - 2 = 4 wait 300 s and are evicted (host 0 is down until 2,800 s).
+    The table shows them; the downtime per move is over the 2 moves done, each a
+    container start (its boot_s: no image to pull), not over the 6 begun (new-user trial A,
+    item 4: no evicted row, and 0 s down counted for each evicted one)."""
+    from typer.testing import CliRunner
+
+    from simdc.cli import app
+
+    pd.DataFrame({"id": [f"a{k}" for k in range(6)] + ["b"], "submit_s": [0.0] * 6 + [10.0],
+                  "duration_s": [6000.0] * 6 + [3000.0], "cpu_cores": [1.0] * 6 + [6.0],
+                  "memory_gib": [4.0] * 6 + [8.0], "cpu_used": [0.5] * 6 + [3.0],
+                  "memory_used_gib": [2.0] * 6 + [4.0]}).to_csv(tmp_path / "w.csv", index=False)
+    (tmp_path / "c.toml").write_text(CROWDED_TOML)
+    free_cores = 8 - 6
+    evicted = 6 - free_cores
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "c.toml"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in result.output.splitlines()
+            if line.count("│") == 3}
+    assert rows["evicted by a move, not run again"] == str(evicted)
+    assert rows["moves begun (migrations, restarts)"] == "6"
+    assert rows["moves done (ran again after)"] == str(free_cores)
+    instances = pd.read_parquet(tmp_path / "out" / "instances.parquet")
+    assert (instances["outcome"] == "evicted").sum() == evicted
+    restarted = instances[instances["moves_done"] == 1]
+    assert len(restarted) == free_cores
+    assert restarted["downtime_s"].to_numpy() == pytest.approx(restarted["boot_s"].to_numpy(), rel=1e-12)
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv").iloc[0]
+    assert summary["evicted"] == evicted
+    # as kubectl drain: all six stop at the drain, with or without a host to go to, and
+    # host 0, empty, is down for its maintenance_s from then (README, Moving instances)
+    ts = pd.read_parquet(tmp_path / "out" / "timeseries.parquet")
+    on_0 = ts[ts["host"] == 0].set_index("t_s")["resident"]
+    assert on_0[990.0] == 6 and on_0[1000.0] == 0
+    hosts = pd.read_csv(tmp_path / "out" / "hosts.csv").set_index("host")
+    assert hosts.loc[0, "down_s"] == 1800.0 and hosts.loc[1, "down_s"] == 0.0
+    assert not [line for line in result.output.splitlines() if "maintenance:" in line]
+    assert summary["migration_downtime_mean_s"] == pytest.approx(restarted["boot_s"].mean(), rel=1e-12)
+
+
 def test_a_host_whose_vms_fit_nowhere_waits_and_goes_down_only_when_empty(tmp_path):
     """One host: the drain finds no target, so nothing moves and the host never goes down."""
     trace = tmp_path / "w.csv"
@@ -234,6 +411,12 @@ def test_a_host_whose_vms_fit_nowhere_waits_and_goes_down_only_when_empty(tmp_pa
     vm = results.instances[results.instances["platform"] == "vm"]
     assert (vm["migrations"] == 0).all() and (vm["outcome"] == "running_at_end").all()
     assert (results.hosts[results.hosts["platform"] == "vm"]["down_s"] == 0).all()
+    # said, with the host and the times (new-user trial A, item 5: it was silent); the
+    # container was restarted (it needs no target), so its host emptied and went down
+    lines = [line for line in results.manifest["warnings"] if "maintenance:" in line]
+    assert lines == ["vm: maintenance: the drain of host 0 from 100 s never emptied it (1 instance found no other "
+                     "host): it stayed cordoned, taking nothing new, until the run's end (1,000 s), and its "
+                     "maintenance was not done"]
 
 
 @pytest.mark.parametrize("ahead_s, kills", [(200.0, 0), (100.0, 2)])
