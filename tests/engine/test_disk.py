@@ -29,8 +29,8 @@ def run(tmp_path, platform: str, rows: list[dict], hosts: int = 1, memory_gib: f
         prepull: bool = True, images: list[dict] | None = None) -> pd.DataFrame:
     """The instances table of one platform's run of ``rows`` (id, submit_s, image, memory_gib)."""
     trace = tmp_path / "w.csv"
-    pd.DataFrame([{"duration_s": 3000, "cpu_cores": 1, "memory_gib": 2, **row} for row in rows]).to_csv(trace,
-                                                                                                       index=False)
+    table = pd.DataFrame([{"duration_s": 3000, "cpu_cores": 1, "memory_gib": 2, **row} for row in rows])
+    table.to_csv(trace, index=False)
     images = images or [{"name": "app:v1", "disk_gib": DISK_GIB, "layers": [{"digest": "x", "size_mib": 100}]}]
     host = {"cpu_cores": 32, "memory_gib": memory_gib, "count": hosts, "disk_write_mib_s": DISK_MIB_S,
             "prepull": ["app:v1"] if prepull else []}
