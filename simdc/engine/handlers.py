@@ -932,22 +932,24 @@ class GeneralLane(Lane):
         self.sim._collect_running()
 
     def start_delay(self, i: int, j: int) -> float | None:
-        """Seconds until ``i``, starting on host ``j``, runs: copying the VM's disk
-        (:meth:`Simulation._copy_s`), then booting or starting; None when layers of its
-        image are missing, which a pull (:meth:`Simulation._pull`) fetches first and
-        then starts it."""
+        """Seconds until ``i``, starting on host ``j``, runs: booting or starting; None
+        when layers of its image are missing, which a pull (:meth:`Simulation._pull`)
+        fetches first, or when the VM copies its disk (:meth:`Simulation._copy`, at its
+        share of the host's disk: :meth:`Simulation._write`), and which then starts it."""
         needs = self.needs[i]
         if needs:
             cache = self.caches[j]
             if not cache.use(needs):
                 self.sim._pull(i, self.hosts[j], cache)
                 return None
-        copy_s = self.sim._copy_s(i) if self.copy_gib[i] else 0.0
+        if self.copy_gib[i]:
+            self.sim._copy(i, self.hosts[j])
+            return None
         start_s = self.start_s[i]
         pull_s = self.pull_s
         if pull_s[i] != pull_s[i]:  # NaN: not started before, the first start's phases
-            pull_s[i], self.unpack_s[i], self.first_boot_s[i] = 0.0, copy_s, start_s
-        return copy_s + start_s
+            pull_s[i], self.unpack_s[i], self.first_boot_s[i] = 0.0, 0.0, start_s
+        return start_s
 
     def start(self, i: int, j: int, now: float, clock: float) -> None:
         self.run_on(i, self.hosts[j], now)

@@ -19,8 +19,10 @@ pulls are not slowed by it, nor it by them); a drained host moves one instance a
 time (OpenStack Nova's ``max_concurrent_live_migrations = 1``), drains of different
 hosts run side by side; the VM's disk is on shared storage (Clark et al. assume
 network-attached storage), and a restored container's image is taken to be on its new
-host (neither is copied); every guest page is sent in the first round (zero pages are
-not told apart: an upper bound). The move's downtime on the target counts as a start
+host (neither is copied), and a checkpoint's dump and restore write at the disks' full
+``disk_write_mib_s`` (not slowed by the writes of starts, which share a host's disk:
+:meth:`~simdc.engine.simulation.Simulation._write`); every guest page is sent in the
+first round (zero pages are not told apart: an upper bound). The move's downtime on the target counts as a start
 there (``max_concurrent_starts``).
 
 A VM being booted, or a container starting or backing off, is not migrated: it is

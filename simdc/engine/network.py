@@ -31,6 +31,11 @@ it its own timer heap (``after``, :meth:`simdc.engine.simulation.Simulation._aft
 has a flow's end call what comes next (``then``): no SimPy event at all. Without
 ``after`` the timers are SimPy timeouts on ``env``, and a flow without ``then`` gives a
 SimPy event that succeeds when it ends.
+
+The same model serves the hosts' disks (:meth:`simdc.engine.simulation.Simulation._write`):
+each host's disk is a flow's own link and the shared link is unlimited (``inf``), so every
+group is limited by its own link and the writes on one disk share it equally (processor
+sharing), those on different disks never meet.
 """
 
 from __future__ import annotations
@@ -92,6 +97,7 @@ class Network:
         self.at = at if after is not None else None
         self.carrier_s, self.carrier = INF, 0  # the earliest plan's timer on the heap (with ``at``): time, token
         self.waiting: tuple[float, int, int] | None = None  # a later plan beside it: time, eid, token
+        self.delivering = False  # ends are being delivered: a flow they start is planned after them
         self.flows: dict[int, tuple[_Group, object]] = {}  # the flows under way: group, and what their end calls
         self.next_id = 0
         self.token = 0
@@ -119,9 +125,9 @@ class Network:
         ValueError otherwise). When it has crossed, ``then = (handler, value)`` is called
         as ``handler(now, value)``, from the timer that found it done, once the network
         has settled (flows ending together in the order they started; a flow of no size
-        at once), and None is returned. ``handler`` must not start a flow (the network
-        plans its next timer after it). Without ``then``, the SimPy event returned
-        succeeds then (scheduled at that instant, in the same order)."""
+        at once), and None is returned. ``handler`` may start a flow (the network plans
+        its next timer once every end is delivered). Without ``then``, the SimPy event
+        returned succeeds then (scheduled at that instant, in the same order)."""
         done = self.env.event() if then is None else then
         if size_gib <= 0:
             self._deliver(done)
@@ -157,7 +163,8 @@ class Network:
             self.limited_flows += 1
         self._post(group)
         self._refill()
-        self._plan()
+        if not self.delivering:
+            self._plan()
         return None if then is not None else done
 
     def _simpy_after(self, delay_s: float, handler: Callable, value) -> None:
@@ -336,8 +343,12 @@ class Network:
                 self.busy -= 1
             self._post(group)
             self._refill()
-        for fid in sorted(finished):  # in the order the flows started, as events at one instant
-            self._deliver(self.flows.pop(fid)[1])
+        self.delivering = True
+        try:
+            for fid in sorted(finished):  # in the order the flows started, as events at one instant
+                self._deliver(self.flows.pop(fid)[1])
+        finally:
+            self.delivering = False
         self._plan()
 
     def _due(self, now: float) -> _Group | None:

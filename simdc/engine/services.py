@@ -840,7 +840,12 @@ class Controller:
         """Replica ``i`` is a VM from service ``k``'s warm pool: already on disk and booted,
         it starts in ``warm_start_s``; a VM to replace it in the pool boots meanwhile. Only
         this first start is warm: its own start, disk copy and layers are kept (``drawn``)
-        and come back once it leaves its host or restarts, as a VM up at the start's do."""
+        and come back once it leaves its host or restarts, as a VM up at the start's do.
+
+        The replacement's time is an estimate: its start plus its disk copy alone on the
+        slowest disk of the fleet. The pool's VMs are on no host the run models (it keeps
+        no host for them), so their copies share no modelled disk; a copy to a host does
+        (:meth:`Simulation._write`)."""
         sim = self.sim
         self.warm[k] -= 1
         take = sum(counts["taken"] for counts in self.pool_counts)

@@ -501,7 +501,8 @@ class Simulation:
             self._after(OBSERVE_EVERY_S, self._on_observe, None)
 
     def _images(self, platform, hosts, instances, catalogue, registry) -> None:
-        """Per-host layer caches, the network to the registry, and what each instance needs."""
+        """Per-host layer caches, the network to the registry, the hosts' disks, and what
+        each instance needs."""
         self.image_catalogue = catalogue
         self.needs, copy_gib = image_needs(platform, instances["image"].fillna("").astype(str), catalogue)
         self.any_needs = any(self.needs)  # once (FastLane.applies is asked twice a run)
@@ -517,6 +518,11 @@ class Simulation:
         capacity = {("link", j): spec.net_gbps * GIB_S_PER_GBPS for j, spec in enumerate(hosts)}
         capacity["registry"] = source.bandwidth_gbps * GIB_S_PER_GBPS
         self.network = Network(self.env, capacity, self._after, self._at)
+        # Every write to a host's disk (a layer's unpack, a VM's disk copy) shares the
+        # physical host's disk_write_mib_s with the others under way there, max-min fair:
+        # the flow model with the disks as own links and an unlimited shared link (_write).
+        disks = {("disk", self.physical[k]): spec.disk_write_mib_s / MIB_PER_GIB for k, spec in enumerate(hosts)}
+        self.disks = Network(self.env, {**disks, "unlimited": float("inf")}, self._after, self._at)
         self.pulled_gib = [0.0] * len(hosts)
         self.free_at_failure = array("d", [float("nan")]) * len(self.needs)
 
@@ -849,15 +855,28 @@ class Simulation:
     def _reject(self, i: int, now: float) -> None:
         self.lane.reject(i, now)
 
-    def _copy_s(self, i: int) -> float:
-        """Seconds to write a VM's own copy of its disk image on its host (0: a clone)."""
-        gib = self.copy_gib[i]
-        return gib * MIB_PER_GIB / self.hosts[self.host_of[i]].spec.disk_write_mib_s if gib else 0.0
+    def _write(self, host: HostState, gib: float, then: tuple) -> None:
+        """Write ``gib`` (GiB) to ``host``'s disk, then call ``then = (handler, value)`` as
+        ``handler(now, value)``. The one rule for disk time: the writes under way on one
+        physical host (its node VMs share it) share its ``disk_write_mib_s`` max-min fairly
+        (processor sharing, :class:`Network`), so n equal writes begun together all end
+        after n × size / speed; a write alone takes size / speed."""
+        self.disks.transfer((("disk", self.physical[host.index]), "unlimited"), gib, then)
+
+    def _copy(self, i: int, host: HostState) -> None:
+        """``i``'s layers are on ``host``: copy the VM's own disk there (:meth:`_write`),
+        then start it, as a pull goes on once its layers are there (:class:`_Pull`)."""
+        pull = _Pull(i, host, self.caches[host.index])
+        pull.epoch = self.epoch[i]
+        pull.layer = len(self.needs[i])
+        pull.began_s = self.env.now
+        self._write(host, self.copy_gib[i], (self._pull_disk_copied, pull))
 
     def _pull(self, i: int, host: HostState, cache: LayerCache) -> None:
         """Start ``i``'s image pull on ``host``: pull the missing layers one after another
         (a round trip, then the bytes at a fair share of the links: :class:`Network`),
-        unpack each to disk, copy the VM's disk, then start (:class:`_Pull`).
+        unpack each to disk and copy the VM's disk (each at a fair share of the host's
+        disk: :meth:`_write`), then start (:class:`_Pull`).
 
         A layer another instance on this host is already fetching is waited for, not
         fetched twice. Each step is a timer on the run's heap, taken where the SimPy
@@ -900,10 +919,10 @@ class Simulation:
                 inflight[digest] = []  # the pulls that will wait for this one
                 self._after(self.rtt_s, self._pull_transfer, pull)
             return
-        copy_s = self._copy_s(i)
-        if copy_s:
-            pull.unpack_s += copy_s
-            self._after(copy_s, self._pull_copied, pull)
+        gib = self.copy_gib[i]
+        if gib:
+            pull.began_s = now
+            self._write(pull.host, gib, (self._pull_disk_copied, pull))
         else:
             self._pull_copied(now, pull)
 
@@ -920,7 +939,7 @@ class Simulation:
         pull.pull_s += now - pull.began_s
         self.pulled_gib[host.index] += gib
         pull.began_s = now
-        self._after(gib * MIB_PER_GIB / host.spec.disk_write_mib_s, self._pull_unpacked, pull)
+        self._write(host, gib, (self._pull_unpacked, pull))
 
     def _pull_unpacked(self, now: float, pull: _Pull) -> None:
         """The layer is in the host's cache: the pulls waiting for it go on (one timer at
@@ -940,6 +959,12 @@ class Simulation:
             pull.pull_s += now - pull.began_s
             pull.layer += 1
             self._pull_next(now, pull)
+
+    def _pull_disk_copied(self, now: float, pull: _Pull) -> None:
+        """The VM's disk is copied (the disks' call at the write's end): its time counts
+        as unpacking; then the start (:meth:`_pull_copied`)."""
+        pull.unpack_s += now - pull.began_s
+        self._pull_copied(now, pull)
 
     def _pull_copied(self, now: float, pull: _Pull) -> None:
         """The layers are there and the VM's disk copied: the platform's start, after the

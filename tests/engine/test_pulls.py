@@ -3,7 +3,8 @@ what the SimPy process they replaced gave, to the bit: the same order of events 
 same tables, over random configs where pulls share layers on a host, queue behind a busy
 registry or a slow host link, and meet failures and restarts. The reference is that
 process, kept here as it was (main at 48d3964, ``Simulation._fetch``), stepped by SimPy
-beside the heap.
+beside the heap, but for its disk writes: since a host's writes share its disk, they are
+flows on the run's disks (``Simulation.disks``) as its transfers are on the network.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pandas.testing import assert_frame_equal
 
 from simdc.config import validate
 from simdc.engine.handlers import FastLane
-from simdc.engine.rules import MIB_PER_GIB
 
 from .test_kernel import IMAGES, run_in
 
@@ -30,6 +30,7 @@ class SimPyPulls(FastLane):
         env = self.env
         epoch = self.epoch[i]
         links = (("link", self.physical[host.index]), "registry")
+        disk = (("disk", self.physical[host.index]), "unlimited")
         inflight = self.inflight[host.index]
         pull = unpack = 0.0
         self.cold[i] = True
@@ -51,15 +52,15 @@ class SimPyPulls(FastLane):
             pull += env.now - began
             self.pulled_gib[host.index] += gib
             began = env.now
-            yield env.timeout(gib * MIB_PER_GIB / host.spec.disk_write_mib_s)
+            yield self.disks.transfer(disk, gib)
             unpack += env.now - began
             cache.add(digest, gib)
             del inflight[digest]
             done.succeed()
-        copy_s = self._copy_s(i)
-        if copy_s:
-            yield env.timeout(copy_s)
-            unpack += copy_s
+        if self.copy_gib[i]:
+            began = env.now
+            yield self.disks.transfer(disk, self.copy_gib[i])
+            unpack += env.now - began
         if self.start_s[i] > 0:
             yield env.timeout(self.start_s[i])
         if self.epoch[i] != epoch:
