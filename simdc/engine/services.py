@@ -466,8 +466,9 @@ def with_replicas(instances: pd.DataFrame, services: tuple[ServiceSpec, ...],
 
 class ReplicaUsage:
     """The workload's usage model for its rows; a replica's CPU is its share of its
-    service's demand (split evenly over the service's running replicas, at most its
-    cores), its memory its ``memory_used_gib``, re-read every demand step."""
+    service's demand (split evenly over the service's ready replicas, at most its cores;
+    none while not ready), its memory its ``memory_used_gib``, re-read every demand step
+    and whenever the service's demand or ready replicas change (:meth:`Controller._record`)."""
 
     def __init__(self, base, plan: Plan, cpu: np.ndarray, mem: np.ndarray, factor: float = 1.0,
                  kept: np.ndarray | None = None):
@@ -485,8 +486,9 @@ class ReplicaUsage:
         share = np.zeros(len(inst))
         if self.controller is not None:
             s = self.plan.service_of[inst - self.plan.first]
-            for k in np.unique(s).tolist():  # one count of a service's running replicas, not one per replica
+            for k in np.unique(s).tolist():  # one count of a service's ready replicas, not one per replica
                 share[s == k] = self.controller.share(k, now)
+            share *= [self.controller.carries(i) for i in inst.tolist()]  # not ready: no traffic, no CPU
         return np.minimum(share, self.cpu[inst]) * self.factor
 
     def at(self, inst, age_s, now):
@@ -549,6 +551,7 @@ class Controller:
         self.recommendations: list[list[tuple[float, int]]] = [[] for _ in range(n)]
         self.rollout: list[dict | None] = [None] * n
         self.series: list[tuple] = []
+        self.shared: list[tuple | None] = [None] * n  # per service: (demand, ready replicas) its replicas last got
         self.releases: list[dict] = []
         self.exhausted: set[int] = set()
         # replicas created that no host would take: pending (QUEUED, outside the engine's
@@ -624,10 +627,16 @@ class Controller:
             self.sim._after(0.0, self._on_reconcile, k)
 
     def share(self, k: int, now: float) -> float:
-        """Cores of demand each running replica of service ``k`` carries now."""
-        state = self.sim.state
-        running = sum(1 for i in self.pods[k] if state[i] == RUNNING)
-        return self._demand_at(k, now) / running if running else 0.0
+        """Cores of demand each ready replica of service ``k`` carries now (before its
+        cap at ``cpu_cores``); a replica not ready carries none: Kubernetes sends traffic to
+        Ready endpoints only (Kubernetes docs, "Pod Lifecycle", Container probes:
+        readinessProbe). So the replicas' demand adds up to :meth:`_served`."""
+        ready = sum(1 for i in self.pods[k] if i in self.ready)
+        return self._demand_at(k, now) / ready if ready else 0.0
+
+    def carries(self, i: int) -> bool:
+        """Whether replica ``i`` takes a share of its service's demand (it is ready)."""
+        return i in self.ready
 
     # --- events --------------------------------------------------------------------
 
@@ -907,11 +916,20 @@ class Controller:
         self.rollout[k] = None
 
     def _record(self, k: int, now: float) -> None:
+        """Record service ``k`` now, and give its running replicas their new shares if its
+        demand or ready replicas changed since it last did (between the engine's usage
+        steps too), so the replicas' CPU demand follows what the row says is served."""
         live = self._live(k)
         ready = sum(1 for i in live if i in self.ready)
         demand = self._demand_at(k, now)
         self.series.append((now, self.specs[k].name, demand, ready, len(live), self.desired[k],
                             self._served(k, demand, ready)))
+        state = self.sim.state
+        running = [i for i in live if state[i] == RUNNING]
+        key = (demand, frozenset(i for i in running if i in self.ready))
+        last, self.shared[k] = self.shared[k], key
+        if key != last and not (last is not None and key[1] == last[1] and self.sim.stepping(now)):
+            self.sim._reread(running, now)  # (demand alone moving at a usage step: the step reads it)
 
     def _served(self, k: int, demand_cores: float, ready: int) -> float:
         """Cores of ``demand_cores`` service ``k``'s ``ready`` replicas serve: each up to its

@@ -335,6 +335,7 @@ class Simulation:
         # batch finish again (_schedule_finish), so a finish planned after it needs no timer.
         step_s = self.usage.step_s
         self.replan_s = step_s if step_s is not None and step_s < self.duration_s else float("inf")
+        self.stepped_s = -float("inf")  # when the last usage step was
         self.ids = instances["id"].to_numpy()
         self.inputs = instances  # its columns, as arrays, for the instances' table
         self.deps = Dependencies.of(instances)  # None: no instance waits for another
@@ -1202,6 +1203,7 @@ class Simulation:
         the fleet's slots at once (no event per instance per step). A container host the
         OOM killer must act on goes through :meth:`_settle_host` instead, as at any
         change, in host order."""
+        self.stepped_s = now
         busy = [host for host in self.hosts if host.inst]
         if busy:
             fp = self.fp
@@ -1227,6 +1229,26 @@ class Simulation:
                     self._settle_host(host, now)
                 elif host.batch_n or host.finish_pending:
                     self._schedule_finish(host, now)
+
+    def stepping(self, now: float) -> bool:
+        """Whether a usage step is at ``now`` (done or still to come): it reads everyone's usage."""
+        return now == self.stepped_s or now == self.replan_s
+
+    def _reread(self, inst: list[int], now: float) -> None:
+        """New CPU usage now for the running instances ``inst`` alone, between usage steps
+        (a service's replicas, whose shares move when its demand or ready replicas do:
+        :class:`simdc.engine.services.ReplicaUsage`); each host holding some shares again."""
+        on: dict[int, list[int]] = {}
+        for i in inst:
+            on.setdefault(self.host_of[i], []).append(i)
+        for h, rows in on.items():
+            host = self.hosts[h]
+            index = np.array(rows, dtype=np.int64)
+            cpu, mem = self.usage.at(index, now - as_array([self.attempt_s[i] for i in rows]), now)
+            demand, clip, _ = capped_usage(cpu, mem, host.cores, as_array([self.cpu_cap[i] for i in rows]),
+                                           as_array([self.mem_cap[i] for i in rows]))
+            host.set_slot_demand(now, [self.slot_of[i] for i in rows], demand, clip)
+            self._settle_host(host, now)
 
     def _pressed(self, busy: list[HostState], step: FleetStep, mem: np.ndarray) -> list[bool]:
         """Which container hosts of ``busy`` are over their memory or run an instance above
