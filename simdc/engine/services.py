@@ -30,6 +30,7 @@ from simdc.errors import InputError, clip
 from simdc.model import limits
 from simdc.model.image import image_ref
 from simdc.model.service import DemandSpec, ServiceSpec
+from simdc.workload.dependencies import has_parents, positions
 from simdc.workload.readers.common import refuse_cut
 
 # Instance states, as simulation.py numbers them (imported there from here would loop).
@@ -271,19 +272,24 @@ def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
     changes.
 
     An entry with ``job = "*"`` stands for every job no other entry names that has
-    replicas (:data:`MIN_JOB_REPLICAS` or more instances alive at once), in the order of
-    their first arrival: one service each, named after the job (``name/job`` when the
-    entry has a name), the entry's keys applied to each.
+    replicas (:data:`MIN_JOB_REPLICAS` or more instances alive at once) and no
+    dependencies (no instance that waits for a parent or is one: a workflow's tasks, left
+    to run as batch work; :func:`workflow_jobs`), in the order of their first arrival:
+    one service each, named after the job (``name/job`` when the entry has a name), the
+    entry's keys applied to each.
 
     Raises
     ------
     InputError
-        A job the workload does not have; ``job = "*"`` over a workload with no job with
-        replicas, or making a service whose name another entry has.
+        A job the workload does not have, or one with dependencies (a service's replicas
+        run until removed and wait for nothing, so they cannot replay a workflow's
+        tasks); ``job = "*"`` over a workload with no job with replicas and without
+        dependencies, or making a service whose name another entry has.
     """
     if not any(service.job for service in services):
         return services, instances, None
     jobs = instances["job"].astype(str).to_numpy() if "job" in instances else np.full(len(instances), "")
+    waits, parent = linked_rows(instances)
     taken = np.zeros(len(instances), dtype=bool)
     done = []
     for index, service in enumerate(services):
@@ -295,6 +301,12 @@ def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
             known = sorted(set(jobs) - {""})
             raise InputError(f"services[{index}].job: the workload has no instance of job {service.job!r}"
                              + (f"; its jobs include: {', '.join(known[:5])}" if known else " (it has no job column)"))
+        if (mine & (waits | parent)).any():
+            raise InputError(f"services[{index}].job: job {service.job!r} has dependencies: "
+                             f"{int((mine & waits).sum()):,} of its {int(mine.sum()):,} instances wait for parents and "
+                             f"{int((mine & parent).sum()):,} are parents (the workload's parents column); a service's "
+                             "replicas run until removed and wait for nothing, so a workflow's tasks cannot be one: name "
+                             "a job without dependencies, or leave this one out to replay it as batch work")
         taken |= mine
         done.append(_from_job(service, instances, np.flatnonzero(mine), duration_s, usage))
     every = [index for index, service in enumerate(services) if service.job == "*"]
@@ -303,14 +315,18 @@ def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
         template = done[index]
         expanded = []
         names = {service.name for service in done if service.job != "*"}
-        free = ~taken & (jobs != "")
+        workflows = workflow_jobs(jobs, waits, parent)
+        free = ~taken & (jobs != "") & ~np.isin(jobs, list(workflows))
         most = most_alive(jobs[free], instances["submit_s"].to_numpy(float)[free],
                           instances["duration_s"].to_numpy(float)[free], duration_s)
         chosen = [job for job, count in most.items() if count >= MIN_JOB_REPLICAS]
         if not chosen:
+            left = len(workflows)
             raise InputError(f"services[{index}].job: '*' takes every job with {MIN_JOB_REPLICAS} or more instances "
-                             "alive at once, and the workload has none"
-                             + ("" if (jobs != "").any() else " (it has no job column)"))
+                             "alive at once and no dependencies, and the workload has none"
+                             + ("" if (jobs != "").any() else " (it has no job column)")
+                             + (f" ({left:,} jobs with dependencies, whose instances wait for parents or are parents, "
+                                "are left to run as batch work)" if left else ""))
         for job in chosen:
             name = f"{template.name}/{job}" if template.name else job
             if name in names:
@@ -342,6 +358,39 @@ def _series_changes(usage, index: np.ndarray, start: np.ndarray, end: np.ndarray
 
 
 MIN_JOB_REPLICAS = 2  # job = "*": a job is a replica set when this many of its instances are alive at once
+
+
+def linked_rows(instances: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(waits, parent)``, shapes ``(n,)``: which rows of ``instances`` wait for a parent,
+    and which are a parent of some row (the ``parents`` column; both all False without)."""
+    waits, parent = np.zeros(len(instances), dtype=bool), np.zeros(len(instances), dtype=bool)
+    if has_parents(instances):
+        for row, mine in enumerate(positions(instances, "workload")):
+            if mine:
+                waits[row] = True
+                parent[mine] = True
+    return waits, parent
+
+
+def workflow_jobs(jobs: np.ndarray, waits: np.ndarray, parent: np.ndarray) -> set[str]:
+    """The jobs (``jobs``: each row's, ``""`` none) with a row that waits for a parent or
+    is one (:func:`linked_rows`): a workflow's, which ``job = "*"`` leaves as batch work."""
+    return set(jobs[(waits | parent) & (jobs != "")].tolist())
+
+
+def left_to_batch(services: tuple[ServiceSpec, ...], instances: pd.DataFrame) -> list[str]:
+    """A note when a ``job = "*"`` entry of ``services`` leaves jobs with dependencies of
+    ``instances`` to run as batch work (:func:`from_workload`), else none."""
+    every = [index for index, service in enumerate(services) if service.job == "*"]
+    if not every or "job" not in instances:
+        return []
+    jobs = instances["job"].astype(str).to_numpy()
+    named = {service.job for service in services if service.job not in (None, "*")}
+    left = workflow_jobs(jobs, *linked_rows(instances)) - named
+    if not left:
+        return []
+    return [f"services[{every[0]}].job: '*' left out {len(left):,} jobs with dependencies (instances that wait "
+            "for parents or are parents: a workflow's tasks, which replicas cannot replay); they run as batch work"]
 
 
 def most_alive(jobs: np.ndarray, submit_s: np.ndarray, duration_s: np.ndarray, horizon_s: float) -> dict[str, int]:
