@@ -676,12 +676,13 @@ class Controller:
             self.sim._after(0.0, self._on_reconcile, k)
 
     def share(self, k: int, now: float) -> float:
-        """Cores of demand each ready replica of service ``k`` carries now (before its
-        cap at ``cpu_cores``); a replica not ready carries none: Kubernetes sends traffic to
+        """Cores of demand each ready replica of service ``k`` carries now (at most its
+        ``cpu_cores``); a replica not ready carries none: Kubernetes sends traffic to
         Ready endpoints only (Kubernetes docs, "Pod Lifecycle", Container probes:
-        readinessProbe). So the replicas' demand adds up to :meth:`_served`."""
+        readinessProbe). So the replicas' demand adds up to :meth:`_served`, the one
+        definition of what a service serves."""
         ready = sum(1 for i in self.pods[k] if i in self.ready)
-        return self._demand_at(k, now) / ready if ready else 0.0
+        return self._served(k, self._demand_at(k, now), ready) / ready if ready else 0.0
 
     def carries(self, i: int) -> bool:
         """Whether replica ``i`` takes a share of its service's demand (it is ready)."""
@@ -982,8 +983,8 @@ class Controller:
 
     def _served(self, k: int, demand_cores: float, ready: int) -> float:
         """Cores of ``demand_cores`` service ``k``'s ``ready`` replicas serve: each up to its
-        ``cpu_cores`` (a container's limit, a VM's vCPUs). The services table records it and
-        the HPA reads it as the replicas' usage."""
+        ``cpu_cores`` (a container's limit, a VM's vCPUs). The services table records it, the
+        ready replicas take it as their CPU (:meth:`share`), and the HPA reads it as their usage."""
         return min(demand_cores, ready * self.specs[k].cpu_cores)
 
     # --- tables --------------------------------------------------------------------
