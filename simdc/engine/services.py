@@ -600,7 +600,11 @@ class Controller:
         self.recommendations: list[list[tuple[float, int]]] = [[] for _ in range(n)]
         self.rollout: list[dict | None] = [None] * n
         self.series: list[tuple] = []
-        self.shared: list[tuple | None] = [None] * n  # per service: (demand, ready replicas) its replicas last got
+        # Per service: (demand, ready_moves) when its running replicas last got their shares,
+        # the count of changes to its ready replicas, and whether a new sharing is due now.
+        self.shared: list[tuple | None] = [None] * n
+        self.ready_moves = [0] * n
+        self.resharing = [False] * n
         self.releases: list[dict] = []
         self.exhausted: set[int] = set()
         # replicas created that no host would take: pending (QUEUED, outside the engine's
@@ -651,7 +655,7 @@ class Controller:
     def stopped(self, i: int) -> None:
         """Replica ``i`` no longer runs (its readiness ends with it)."""
         if i in self.ready:
-            self.ready.discard(i)
+            self._set_ready(i, False)
             self.changed(i)
 
     def restarting(self, i: int) -> None:
@@ -684,6 +688,14 @@ class Controller:
         ready = sum(1 for i in self.pods[k] if i in self.ready)
         return self._served(k, self._demand_at(k, now), ready) / ready if ready else 0.0
 
+    def _set_ready(self, i: int, ready: bool) -> None:
+        """Replica ``i`` becomes ready, or no longer is (its service's shares move)."""
+        if ready:
+            self.ready.add(i)
+        else:
+            self.ready.discard(i)
+        self.ready_moves[self._service(i)] += 1
+
     def carries(self, i: int) -> bool:
         """Whether replica ``i`` takes a share of its service's demand (it is ready)."""
         return i in self.ready
@@ -700,7 +712,7 @@ class Controller:
     def _on_readiness(self, now: float, value) -> None:
         i, attempt = value
         if self.sim.state[i] == RUNNING and self.sim.attempt_s[i] == attempt:
-            self.ready.add(i)
+            self._set_ready(i, True)
             self._reconcile(self._service(i), self.sim.env.now)
 
     def _on_reconcile(self, now: float, value) -> None:
@@ -799,7 +811,7 @@ class Controller:
         _, unavailable = fenceposts(self.specs[k].max_surge, self.specs[k].max_unavailable, replicas)
         ready = sum(1 for i in self._live(k) if i in self.ready)
         for i in [i for i in old if i in self.ready][:max(0, max(unavailable, 1) - (replicas - ready))]:
-            self.ready.discard(i)
+            self._set_ready(i, False)
             self.updating[i] = self.version[k]
             # the changed layers a VM updated in place fetches count as its host's pulls
             self.sim.pulled_gib[self.sim.host_of[i]] += self.changed_gib[k][self.version[k]]
@@ -810,7 +822,7 @@ class Controller:
         version = self.updating.pop(i, None)
         if self.sim.state[i] == RUNNING and self.sim.attempt_s[i] == attempt and version is not None:
             self.updated[i] = version
-            self.ready.add(i)
+            self._set_ready(i, True)
         self.changed(i)
 
     def _victims(self, pods: list[int], count: int) -> list[int]:
@@ -966,20 +978,30 @@ class Controller:
         self.rollout[k] = None
 
     def _record(self, k: int, now: float) -> None:
-        """Record service ``k`` now, and give its running replicas their new shares if its
-        demand or ready replicas changed since it last did (between the engine's usage
-        steps too), so the replicas' CPU demand follows what the row says is served."""
+        """Record service ``k`` now; if its demand or ready replicas changed since its
+        running replicas last got their shares, give them new ones at this instant
+        (:meth:`_on_reshare`), so their CPU demand follows what the row says is served."""
         live = self._live(k)
         ready = sum(1 for i in live if i in self.ready)
         demand = self._demand_at(k, now)
         self.series.append((now, self.specs[k].name, demand, ready, len(live), self.desired[k],
                             self._served(k, demand, ready)))
-        state = self.sim.state
-        running = [i for i in live if state[i] == RUNNING]
-        key = (demand, frozenset(i for i in running if i in self.ready))
+        if (demand, self.ready_moves[k]) != self.shared[k] and not self.resharing[k]:
+            self.resharing[k] = True  # one sharing for every change at this instant
+            self.sim._after(0.0, self._on_reshare, k)
+
+    def _on_reshare(self, now: float, value) -> None:
+        """Service ``k``'s running replicas get their shares of its demand now, between the
+        engine's usage steps too (:meth:`simdc.engine.simulation.Simulation._reread`); the
+        demand alone moving at a usage step needs none: the step reads it."""
+        k = value
+        self.resharing[k] = False
+        key = (self._demand_at(k, now), self.ready_moves[k])
         last, self.shared[k] = self.shared[k], key
-        if key != last and not (last is not None and key[1] == last[1] and self.sim.stepping(now)):
-            self.sim._reread(running, now)  # (demand alone moving at a usage step: the step reads it)
+        if key == last or (last is not None and key[1] == last[1] and self.sim.stepping(now)):
+            return
+        state = self.sim.state
+        self.sim._reread([i for i in self._live(k) if state[i] == RUNNING], now)
 
     def _served(self, k: int, demand_cores: float, ready: int) -> float:
         """Cores of ``demand_cores`` service ``k``'s ``ready`` replicas serve: each up to its

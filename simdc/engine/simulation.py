@@ -1238,16 +1238,19 @@ class Simulation:
         """New CPU usage now for the running instances ``inst`` alone, between usage steps
         (a service's replicas, whose shares move when its demand or ready replicas do:
         :class:`simdc.engine.services.ReplicaUsage`); each host holding some shares again."""
-        on: dict[int, list[int]] = {}
-        for i in inst:
-            on.setdefault(self.host_of[i], []).append(i)
-        for h, rows in on.items():
+        if not inst:
+            return
+        rows = np.array(inst, dtype=np.int64)
+        host_of = np.array([self.host_of[i] for i in inst], dtype=np.int64)
+        cpu, mem = self.usage.at(rows, now - as_array([self.attempt_s[i] for i in inst]), now)
+        cores = np.array([self.hosts[h].cores for h in host_of.tolist()])
+        demand, clip, _ = capped_usage(cpu, mem, cores, as_array([self.cpu_cap[i] for i in inst]),
+                                       as_array([self.mem_cap[i] for i in inst]))
+        clip = np.broadcast_to(clip, demand.shape)
+        for h in np.unique(host_of).tolist():
+            mine = np.flatnonzero(host_of == h)
             host = self.hosts[h]
-            index = np.array(rows, dtype=np.int64)
-            cpu, mem = self.usage.at(index, now - as_array([self.attempt_s[i] for i in rows]), now)
-            demand, clip, _ = capped_usage(cpu, mem, host.cores, as_array([self.cpu_cap[i] for i in rows]),
-                                           as_array([self.mem_cap[i] for i in rows]))
-            host.set_slot_demand(now, [self.slot_of[i] for i in rows], demand, clip)
+            host.set_slot_demand(now, [self.slot_of[i] for i in rows[mine].tolist()], demand[mine], clip[mine])
             self._settle_host(host, now)
 
     def _pressed(self, busy: list[HostState], step: FleetStep, mem: np.ndarray) -> list[bool]:
