@@ -517,7 +517,7 @@ class ReplicaUsage:
     """The workload's usage model for its rows; a replica's CPU is its share of its
     service's demand (split evenly over the service's ready replicas, at most its cores;
     none while not ready), its memory its ``memory_used_gib``, re-read every demand step
-    and whenever the service's demand or ready replicas change (:meth:`Controller._record`)."""
+    and whenever the service's demand or ready replicas change (:meth:`Controller._on_reshare`)."""
 
     def __init__(self, base, plan: Plan, cpu: np.ndarray, mem: np.ndarray, factor: float = 1.0,
                  kept: np.ndarray | None = None):
