@@ -95,6 +95,39 @@ def route(instances: pd.DataFrame, cells: tuple[CellSpec, ...], routing: Routing
     return np.searchsorted(edges, uniform, side="right").astype(np.int64)
 
 
+def refuse_split_dependencies(instances: pd.DataFrame, cell: np.ndarray, cells: tuple[CellSpec, ...],
+                              routing: RoutingSpec) -> None:
+    """Refuse a routing that puts a parent and its child (``instances``' ``parents``
+    column) in different cells: each cell replays its requests alone, so the child would
+    start without waiting for its parent, and the makespans would come out shorter than
+    the work. ``cell``: each row's cell (:func:`route`), shape ``(n,)``.
+
+    Raises
+    ------
+    InputError
+        Naming ``[routing]``, how many dependencies cross cells, the first, and the fix.
+    """
+    from simdc.workload.dependencies import has_parents, positions, shown
+
+    if not has_parents(instances):
+        return
+    edges = [(child, parent) for child, mine in enumerate(positions(instances, "workload")) for parent in mine]
+    crossing = [(child, parent) for child, parent in edges if cell[child] != cell[parent]]
+    if not crossing:
+        return
+    ids = instances["id"].to_numpy()
+    child, parent = crossing[0]
+    fix = ("route by job (routing.rule = 'job'), so that a job's tasks share a cell"
+           if routing.rule != "job" else
+           "jobs depend on each other's instances, so routing by job splits them too: route by a column that "
+           "keeps each workflow in one cell (routing.rule = 'column'), or run one fleet without [[cells]]")
+    raise InputError(f"routing.rule: {routing.rule!r} puts parent and child in different cells for "
+                     f"{len(crossing):,} of the workload's {len(edges):,} dependencies (first: instance "
+                     f"{shown(ids[child])} in cell {cells[cell[child]].name!r} waits for {shown(ids[parent])} in "
+                     f"cell {cells[cell[parent]].name!r}); each cell replays its own requests, so a child would "
+                     f"start without waiting for its parent: {fix}")
+
+
 def _by_column(instances: pd.DataFrame, cells: tuple[CellSpec, ...], column: str) -> np.ndarray:
     if column not in instances.columns:
         extra = [c for c in instances.columns if c not in _CANONICAL]
@@ -200,8 +233,12 @@ def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple 
             check(round(budget.estimate(local).instances * (cell.share or 1 / len(config.cells))))
         else:
             before_replay = check
-    workload = load_workload(config.workload, sim.duration_s, sim.seed, before_replay,
-                             keep=lambda instances: route(instances, config.cells, config.routing) == index)
+    def keep(instances: pd.DataFrame) -> np.ndarray:
+        cells = route(instances, config.cells, config.routing)
+        refuse_split_dependencies(instances, cells, config.cells, config.routing)
+        return cells == index
+
+    workload = load_workload(config.workload, sim.duration_s, sim.seed, before_replay, keep=keep)
     seed = cell_seed(sim.seed, cell.name)
     if config.cost is not None and grid is None:
         grid = cost_grid(config)

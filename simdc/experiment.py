@@ -198,7 +198,8 @@ def _manifest(config: Config, workload, lanes: dict[str, str], warnings: list[st
         "warnings": warnings
         + sizing_warnings(config, workload)
         + schedule_warnings(config)
-        + demand_warnings(config),
+        + demand_warnings(config)
+        + batch_warnings(config, workload),
         "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": round(time.perf_counter() - started, 3),
@@ -488,6 +489,16 @@ def schedule_warnings(config: Config) -> list[str]:
         lines.append(f"maintenance.rolling_start_s: the rolling drain starts at {rolling:g} s, at or after the "
                      f"run's end ({end_s:g} s): no host is drained")
     return lines
+
+
+def batch_warnings(config: Config, workload) -> list[str]:
+    """A ``[[services]] job = "*"`` entry that left a workflow's jobs (with dependencies)
+    to run as batch work says so (:func:`simdc.engine.services.left_to_batch`)."""
+    if not any(service.job == "*" for service in config.services):
+        return []
+    from simdc.engine.services import left_to_batch
+
+    return left_to_batch(config.services, workload.instances)
 
 
 def demand_warnings(config: Config) -> list[str]:

@@ -600,3 +600,76 @@ def test_the_python_api_keeps_each_cells_summary_through_simulate_write_and_load
     pd.testing.assert_frame_equal(back.cells, results.cells, check_dtype=False)
     (tmp_path / "cli").mkdir()
     assert load_results(_written(tmp_path / "cli", config)).cells is not None
+
+
+# --- dependencies must not be routed apart ------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cells_over_workflow(rule: str) -> dict:
+    """configs/cells.toml (four cells) with its workload replaced by configs/workflow.csv
+    (24 fork-join jobs) and workflow.toml's image and registry, routed by ``rule``."""
+    import tomllib
+
+    raw = tomllib.loads((ROOT / "configs" / "cells.toml").read_text())
+    flow = tomllib.loads((ROOT / "configs" / "workflow.toml").read_text())
+    raw["workload"] = {"trace": str(ROOT / "configs" / "workflow.csv"), "format": "simdc"}
+    raw["images"], raw["registry"], raw["routing"] = flow["images"], flow["registry"], {"rule": rule}
+    raw["simulation"]["duration_s"] = flow["simulation"]["duration_s"]
+    return raw
+
+
+def test_cells_routing_a_workflow_by_id_is_one_error_naming_routing_and_the_fix(tmp_path):
+    """Routed by a hash of the id, a job's tasks land in different cells, where each cell
+    would replay a child without its parent (was: a note that the parents were "left out
+    of the replay", and makespans shorter than the work). The count of dependencies split
+    is computed here from the parents column and each row's cell."""
+    from simdc.workload import dependencies, load_workload
+
+    raw = cells_over_workflow("share")
+    cfg = validate(raw)
+    instances = load_workload(cfg.workload, cfg.simulation.duration_s, 0).instances
+    cell = route(instances, cfg.cells, cfg.routing)
+    edges = [(c, p) for c, mine in enumerate(dependencies.positions(instances, "t")) for p in mine]
+    split = sum(cell[c] != cell[p] for c, p in edges)
+    assert len(edges) == 24 * (8 + 8) and split > 0
+    result = CliRunner().invoke(app, ["run", str(write(tmp_path / "c.toml", raw)), "--no-write"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: routing.rule: 'share' puts parent and child in different cells for {split} "
+                               f"of the workload's {len(edges)} dependencies (first: instance ")
+    assert lines[0].endswith("route by job (routing.rule = 'job'), so that a job's tasks share a cell")
+
+
+def test_cells_routing_a_workflow_by_job_replay_every_child_after_its_parent(tmp_path):
+    """Routed by job, each job's tasks share a cell: every child is submitted no earlier
+    than each of its parents ended (read from the instances table and the parents column),
+    and no note says a dependency was dropped."""
+    run(write(tmp_path / "c.toml", cells_over_workflow("job")), tmp_path / "out")
+    results = load_results(tmp_path / "out")
+    for platform, mine in results.instances.groupby("platform"):
+        mine = mine.set_index("id")
+        assert len(mine) == 240
+        for child, parents in zip(results.workload["id"], results.workload["parents"].fillna("")):
+            for parent in str(parents).split():
+                assert mine.loc[child, "cell"] == mine.loc[parent, "cell"]
+                assert mine.loc[child, "submit_s"] >= mine.loc[parent, "end_s"] - 1e-9, (platform, child, parent)
+    assert not [note for note in results.manifest.get("workload_notes", []) if "were dropped" in note]
+
+
+def test_cells_routing_by_job_with_dependencies_across_jobs_is_one_error(tmp_path, write_trace):
+    """Job b's instance waits for job a's: routing by job may split them too, and when it
+    does the error says so and names the column rule."""
+    rows = [{"id": f"a{k}", "submit_s": 0.0, "duration_s": 60.0, "cpu_cores": 1, "memory_gib": 1.0, "job": f"a{k}",
+             "parents": ""} for k in range(20)]
+    rows += [{"id": f"b{k}", "submit_s": 0.0, "duration_s": 60.0, "cpu_cores": 1, "memory_gib": 1.0,
+              "job": f"b{k}", "parents": f"a{k}"} for k in range(20)]
+    raw = cells_config(2, workload={"trace": str(write_trace(rows))}, routing={"rule": "job"})
+    result = CliRunner().invoke(app, ["run", str(write(tmp_path / "c.toml", raw)), "--no-write"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: routing.rule: 'job' puts parent and child in different "
+                                                   "cells for "), result.stderr
+    assert "routing.rule = 'column'" in lines[0]

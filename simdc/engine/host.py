@@ -637,6 +637,19 @@ class HostState:
             inst = self.inst_array()
             self.mirror.demand[inst], self.mirror.clip[inst], self.mirror.hwm[inst] = demand, self.clip, hwm
 
+    def set_slot_demand(self, now: float, slots: list[int], demand: np.ndarray, clip: np.ndarray) -> None:
+        """New CPU demand (within the ceilings; ``clip``: above them) for the slots
+        ``slots`` only, between usage steps (a service's replicas when its demand or ready
+        replicas change); every slot is settled first. Call :meth:`rebalance` after."""
+        self.settle(now)
+        mirror = self.mirror
+        for s, d, c in zip(slots, demand.tolist(), clip.tolist()):
+            self.demand_sum += d - self.demand[s]
+            self.clip_sum += c - self.clip[s]
+            self.demand[s], self.clip[s], self.alloc[s], self.gap[s] = d, c, d, 0.0
+            if mirror is not None:
+                mirror.demand[self.inst[s]], mirror.clip[self.inst[s]] = d, c
+
     def settle(self, now: float) -> None:
         """Bring every slot's accumulators and batch work up to ``now``."""
         n = len(self.inst)

@@ -30,6 +30,7 @@ from simdc.errors import InputError, clip
 from simdc.model import limits
 from simdc.model.image import image_ref
 from simdc.model.service import DemandSpec, ServiceSpec
+from simdc.workload.dependencies import has_parents, positions
 from simdc.workload.readers.common import refuse_cut
 
 # Instance states, as simulation.py numbers them (imported there from here would loop).
@@ -271,19 +272,24 @@ def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
     changes.
 
     An entry with ``job = "*"`` stands for every job no other entry names that has
-    replicas (:data:`MIN_JOB_REPLICAS` or more instances alive at once), in the order of
-    their first arrival: one service each, named after the job (``name/job`` when the
-    entry has a name), the entry's keys applied to each.
+    replicas (:data:`MIN_JOB_REPLICAS` or more instances alive at once) and no
+    dependencies (no instance that waits for a parent or is one: a workflow's tasks, left
+    to run as batch work; :func:`workflow_jobs`), in the order of their first arrival:
+    one service each, named after the job (``name/job`` when the entry has a name), the
+    entry's keys applied to each.
 
     Raises
     ------
     InputError
-        A job the workload does not have; ``job = "*"`` over a workload with no job with
-        replicas, or making a service whose name another entry has.
+        A job the workload does not have, or one with dependencies (a service's replicas
+        run until removed and wait for nothing, so they cannot replay a workflow's
+        tasks); ``job = "*"`` over a workload with no job with replicas and without
+        dependencies, or making a service whose name another entry has.
     """
     if not any(service.job for service in services):
         return services, instances, None
     jobs = instances["job"].astype(str).to_numpy() if "job" in instances else np.full(len(instances), "")
+    waits, parent = linked_rows(instances)
     taken = np.zeros(len(instances), dtype=bool)
     done = []
     for index, service in enumerate(services):
@@ -295,6 +301,12 @@ def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
             known = sorted(set(jobs) - {""})
             raise InputError(f"services[{index}].job: the workload has no instance of job {service.job!r}"
                              + (f"; its jobs include: {', '.join(known[:5])}" if known else " (it has no job column)"))
+        if (mine & (waits | parent)).any():
+            raise InputError(f"services[{index}].job: job {service.job!r} has dependencies: "
+                             f"{int((mine & waits).sum()):,} of its {int(mine.sum()):,} instances wait for parents and "
+                             f"{int((mine & parent).sum()):,} are parents (the workload's parents column); a service's "
+                             "replicas run until removed and wait for nothing, so a workflow's tasks cannot be one: name "
+                             "a job without dependencies, or leave this one out to replay it as batch work")
         taken |= mine
         done.append(_from_job(service, instances, np.flatnonzero(mine), duration_s, usage))
     every = [index for index, service in enumerate(services) if service.job == "*"]
@@ -303,14 +315,18 @@ def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
         template = done[index]
         expanded = []
         names = {service.name for service in done if service.job != "*"}
-        free = ~taken & (jobs != "")
+        workflows = workflow_jobs(jobs, waits, parent)
+        free = ~taken & (jobs != "") & ~np.isin(jobs, list(workflows))
         most = most_alive(jobs[free], instances["submit_s"].to_numpy(float)[free],
                           instances["duration_s"].to_numpy(float)[free], duration_s)
         chosen = [job for job, count in most.items() if count >= MIN_JOB_REPLICAS]
         if not chosen:
+            left = len(workflows)
             raise InputError(f"services[{index}].job: '*' takes every job with {MIN_JOB_REPLICAS} or more instances "
-                             "alive at once, and the workload has none"
-                             + ("" if (jobs != "").any() else " (it has no job column)"))
+                             "alive at once and no dependencies, and the workload has none"
+                             + ("" if (jobs != "").any() else " (it has no job column)")
+                             + (f" ({left:,} jobs with dependencies, whose instances wait for parents or are parents, "
+                                "are left to run as batch work)" if left else ""))
         for job in chosen:
             name = f"{template.name}/{job}" if template.name else job
             if name in names:
@@ -342,6 +358,39 @@ def _series_changes(usage, index: np.ndarray, start: np.ndarray, end: np.ndarray
 
 
 MIN_JOB_REPLICAS = 2  # job = "*": a job is a replica set when this many of its instances are alive at once
+
+
+def linked_rows(instances: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(waits, parent)``, shapes ``(n,)``: which rows of ``instances`` wait for a parent,
+    and which are a parent of some row (the ``parents`` column; both all False without)."""
+    waits, parent = np.zeros(len(instances), dtype=bool), np.zeros(len(instances), dtype=bool)
+    if has_parents(instances):
+        for row, mine in enumerate(positions(instances, "workload")):
+            if mine:
+                waits[row] = True
+                parent[mine] = True
+    return waits, parent
+
+
+def workflow_jobs(jobs: np.ndarray, waits: np.ndarray, parent: np.ndarray) -> set[str]:
+    """The jobs (``jobs``: each row's, ``""`` none) with a row that waits for a parent or
+    is one (:func:`linked_rows`): a workflow's, which ``job = "*"`` leaves as batch work."""
+    return set(jobs[(waits | parent) & (jobs != "")].tolist())
+
+
+def left_to_batch(services: tuple[ServiceSpec, ...], instances: pd.DataFrame) -> list[str]:
+    """A note when a ``job = "*"`` entry of ``services`` leaves jobs with dependencies of
+    ``instances`` to run as batch work (:func:`from_workload`), else none."""
+    every = [index for index, service in enumerate(services) if service.job == "*"]
+    if not every or "job" not in instances:
+        return []
+    jobs = instances["job"].astype(str).to_numpy()
+    named = {service.job for service in services if service.job not in (None, "*")}
+    left = workflow_jobs(jobs, *linked_rows(instances)) - named
+    if not left:
+        return []
+    return [f"services[{every[0]}].job: '*' left out {len(left):,} jobs with dependencies (instances that wait "
+            "for parents or are parents: a workflow's tasks, which replicas cannot replay); they run as batch work"]
 
 
 def most_alive(jobs: np.ndarray, submit_s: np.ndarray, duration_s: np.ndarray, horizon_s: float) -> dict[str, int]:
@@ -466,8 +515,9 @@ def with_replicas(instances: pd.DataFrame, services: tuple[ServiceSpec, ...],
 
 class ReplicaUsage:
     """The workload's usage model for its rows; a replica's CPU is its share of its
-    service's demand (split evenly over the service's running replicas, at most its
-    cores), its memory its ``memory_used_gib``, re-read every demand step."""
+    service's demand (split evenly over the service's ready replicas, at most its cores;
+    none while not ready), its memory its ``memory_used_gib``, re-read every demand step
+    and whenever the service's demand or ready replicas change (:meth:`Controller._on_reshare`)."""
 
     def __init__(self, base, plan: Plan, cpu: np.ndarray, mem: np.ndarray, factor: float = 1.0,
                  kept: np.ndarray | None = None):
@@ -485,8 +535,9 @@ class ReplicaUsage:
         share = np.zeros(len(inst))
         if self.controller is not None:
             s = self.plan.service_of[inst - self.plan.first]
-            for k in np.unique(s).tolist():  # one count of a service's running replicas, not one per replica
+            for k in np.unique(s).tolist():  # one count of a service's ready replicas, not one per replica
                 share[s == k] = self.controller.share(k, now)
+            share *= [self.controller.carries(i) for i in inst.tolist()]  # not ready: no traffic, no CPU
         return np.minimum(share, self.cpu[inst]) * self.factor
 
     def at(self, inst, age_s, now):
@@ -549,6 +600,11 @@ class Controller:
         self.recommendations: list[list[tuple[float, int]]] = [[] for _ in range(n)]
         self.rollout: list[dict | None] = [None] * n
         self.series: list[tuple] = []
+        # Per service: (demand, ready_moves) when its running replicas last got their shares,
+        # the count of changes to its ready replicas, and whether a new sharing is due now.
+        self.shared: list[tuple | None] = [None] * n
+        self.ready_moves = [0] * n
+        self.resharing = [False] * n
         self.releases: list[dict] = []
         self.exhausted: set[int] = set()
         # replicas created that no host would take: pending (QUEUED, outside the engine's
@@ -599,7 +655,7 @@ class Controller:
     def stopped(self, i: int) -> None:
         """Replica ``i`` no longer runs (its readiness ends with it)."""
         if i in self.ready:
-            self.ready.discard(i)
+            self._set_ready(i, False)
             self.changed(i)
 
     def restarting(self, i: int) -> None:
@@ -624,10 +680,25 @@ class Controller:
             self.sim._after(0.0, self._on_reconcile, k)
 
     def share(self, k: int, now: float) -> float:
-        """Cores of demand each running replica of service ``k`` carries now."""
-        state = self.sim.state
-        running = sum(1 for i in self.pods[k] if state[i] == RUNNING)
-        return self._demand_at(k, now) / running if running else 0.0
+        """Cores of demand each ready replica of service ``k`` carries now (at most its
+        ``cpu_cores``); a replica not ready carries none: Kubernetes sends traffic to
+        Ready endpoints only (Kubernetes docs, "Pod Lifecycle", Container probes:
+        readinessProbe). So the replicas' demand adds up to :meth:`_served`, the one
+        definition of what a service serves."""
+        ready = sum(1 for i in self.pods[k] if i in self.ready)
+        return self._served(k, self._demand_at(k, now), ready) / ready if ready else 0.0
+
+    def _set_ready(self, i: int, ready: bool) -> None:
+        """Replica ``i`` becomes ready, or no longer is (its service's shares move)."""
+        if ready:
+            self.ready.add(i)
+        else:
+            self.ready.discard(i)
+        self.ready_moves[self._service(i)] += 1
+
+    def carries(self, i: int) -> bool:
+        """Whether replica ``i`` takes a share of its service's demand (it is ready)."""
+        return i in self.ready
 
     # --- events --------------------------------------------------------------------
 
@@ -641,7 +712,7 @@ class Controller:
     def _on_readiness(self, now: float, value) -> None:
         i, attempt = value
         if self.sim.state[i] == RUNNING and self.sim.attempt_s[i] == attempt:
-            self.ready.add(i)
+            self._set_ready(i, True)
             self._reconcile(self._service(i), self.sim.env.now)
 
     def _on_reconcile(self, now: float, value) -> None:
@@ -740,7 +811,7 @@ class Controller:
         _, unavailable = fenceposts(self.specs[k].max_surge, self.specs[k].max_unavailable, replicas)
         ready = sum(1 for i in self._live(k) if i in self.ready)
         for i in [i for i in old if i in self.ready][:max(0, max(unavailable, 1) - (replicas - ready))]:
-            self.ready.discard(i)
+            self._set_ready(i, False)
             self.updating[i] = self.version[k]
             # the changed layers a VM updated in place fetches count as its host's pulls
             self.sim.pulled_gib[self.sim.host_of[i]] += self.changed_gib[k][self.version[k]]
@@ -751,7 +822,7 @@ class Controller:
         version = self.updating.pop(i, None)
         if self.sim.state[i] == RUNNING and self.sim.attempt_s[i] == attempt and version is not None:
             self.updated[i] = version
-            self.ready.add(i)
+            self._set_ready(i, True)
         self.changed(i)
 
     def _victims(self, pods: list[int], count: int) -> list[int]:
@@ -912,16 +983,35 @@ class Controller:
         self.rollout[k] = None
 
     def _record(self, k: int, now: float) -> None:
+        """Record service ``k`` now; if its demand or ready replicas changed since its
+        running replicas last got their shares, give them new ones at this instant
+        (:meth:`_on_reshare`), so their CPU demand follows what the row says is served."""
         live = self._live(k)
         ready = sum(1 for i in live if i in self.ready)
         demand = self._demand_at(k, now)
         self.series.append((now, self.specs[k].name, demand, ready, len(live), self.desired[k],
                             self._served(k, demand, ready)))
+        if (demand, self.ready_moves[k]) != self.shared[k] and not self.resharing[k]:
+            self.resharing[k] = True  # one sharing for every change at this instant
+            self.sim._after(0.0, self._on_reshare, k)
+
+    def _on_reshare(self, now: float, value) -> None:
+        """Service ``k``'s running replicas get their shares of its demand now, between the
+        engine's usage steps too (:meth:`simdc.engine.simulation.Simulation._reread`); the
+        demand alone moving at a usage step needs none: the step reads it."""
+        k = value
+        self.resharing[k] = False
+        key = (self._demand_at(k, now), self.ready_moves[k])
+        last, self.shared[k] = self.shared[k], key
+        if key == last or (last is not None and key[1] == last[1] and self.sim.stepping(now)):
+            return
+        state = self.sim.state
+        self.sim._reread([i for i in self._live(k) if state[i] == RUNNING], now)
 
     def _served(self, k: int, demand_cores: float, ready: int) -> float:
         """Cores of ``demand_cores`` service ``k``'s ``ready`` replicas serve: each up to its
-        ``cpu_cores`` (a container's limit, a VM's vCPUs). The services table records it and
-        the HPA reads it as the replicas' usage."""
+        ``cpu_cores`` (a container's limit, a VM's vCPUs). The services table records it, the
+        ready replicas take it as their CPU (:meth:`share`), and the HPA reads it as their usage."""
         return min(demand_cores, ready * self.specs[k].cpu_cores)
 
     # --- tables --------------------------------------------------------------------

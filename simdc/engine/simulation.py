@@ -337,6 +337,7 @@ class Simulation:
         # batch finish again (_schedule_finish), so a finish planned after it needs no timer.
         step_s = self.usage.step_s
         self.replan_s = step_s if step_s is not None and step_s < self.duration_s else float("inf")
+        self.stepped_s = -float("inf")  # when the last usage step was
         self.ids = instances["id"].to_numpy()
         self.inputs = instances  # its columns, as arrays, for the instances' table
         self.deps = Dependencies.of(instances)  # None: no instance waits for another
@@ -1235,6 +1236,7 @@ class Simulation:
         the fleet's slots at once (no event per instance per step). A container host the
         OOM killer must act on goes through :meth:`_settle_host` instead, as at any
         change, in host order."""
+        self.stepped_s = now
         busy = [host for host in self.hosts if host.inst]
         if busy:
             fp = self.fp
@@ -1260,6 +1262,29 @@ class Simulation:
                     self._settle_host(host, now)
                 elif host.batch_n or host.finish_pending:
                     self._schedule_finish(host, now)
+
+    def stepping(self, now: float) -> bool:
+        """Whether a usage step is at ``now`` (done or still to come): it reads everyone's usage."""
+        return now == self.stepped_s or now == self.replan_s
+
+    def _reread(self, inst: list[int], now: float) -> None:
+        """New CPU usage now for the running instances ``inst`` alone, between usage steps
+        (a service's replicas, whose shares move when its demand or ready replicas do:
+        :class:`simdc.engine.services.ReplicaUsage`); each host holding some shares again."""
+        if not inst:
+            return
+        rows = np.array(inst, dtype=np.int64)
+        host_of = np.array([self.host_of[i] for i in inst], dtype=np.int64)
+        cpu, mem = self.usage.at(rows, now - as_array([self.attempt_s[i] for i in inst]), now)
+        cores = np.array([self.hosts[h].cores for h in host_of.tolist()])
+        demand, clip, _ = capped_usage(cpu, mem, cores, as_array([self.cpu_cap[i] for i in inst]),
+                                       as_array([self.mem_cap[i] for i in inst]))
+        clip = np.broadcast_to(clip, demand.shape)
+        for h in np.unique(host_of).tolist():
+            mine = np.flatnonzero(host_of == h)
+            host = self.hosts[h]
+            host.set_slot_demand(now, [self.slot_of[i] for i in rows[mine].tolist()], demand[mine], clip[mine])
+            self._settle_host(host, now)
 
     def _pressed(self, busy: list[HostState], step: FleetStep, mem: np.ndarray) -> list[bool]:
         """Which container hosts of ``busy`` are over their memory or run an instance above

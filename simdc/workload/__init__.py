@@ -122,10 +122,11 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
         scale_note = [f"scale: {len(instances):,} instances from the trace's {before:,} (each replicated "
                       f"{spec.scale:g} times on average; replicas arrive with their original)"]
     instances, run_on = _run_on_censored(instances, duration_s)  # (replicas counted)
-    if keep is not None:  # a cell's share (simdc.cells): a parent routed to another cell counts as done
+    if keep is not None:  # a cell's share (simdc.cells, which refuses a routing that splits dependencies)
         mine = keep(instances)
         origin = origin[mine].reset_index(drop=True)
-        instances, elsewhere = dependencies.prune(instances[mine].reset_index(drop=True))
+        instances, elsewhere = dependencies.prune(instances[mine].reset_index(drop=True),
+                                                  "replayed by another part of the fleet, not this one")
         pruned = pruned + elsewhere
     model = None
     table = None

@@ -89,9 +89,10 @@ def check(instances: pd.DataFrame, source: str) -> None:
                          "(parents must form no cycle)") from None
 
 
-def prune(kept: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def prune(kept: pd.DataFrame, where: str = "left out of the replay") -> tuple[pd.DataFrame, list[str]]:
     """``kept`` (a part of a checked table) with each parent that is not among its rows
-    dropped from ``parents``; returns the table and notes saying how many.
+    dropped from ``parents``; returns the table and notes saying how many, and ``where``
+    those parents are (the note's words).
 
     A parent left out by a selection (time window, sample, limit) counts as done before
     the replay: its child is replayed from its own ``submit_s``.
@@ -108,7 +109,7 @@ def prune(kept: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     if not dropped:
         return kept, []
     return kept.assign(**{PARENTS: pruned}), [
-        f"{dropped:,} dependencies on instances left out of the replay were dropped: those parents count as done "
+        f"{dropped:,} dependencies on instances {where} were dropped: those parents count as done "
         "before it (their children start at their own submit_s)"]
 
 

@@ -743,3 +743,45 @@ def test_the_time_to_serve_a_rise_is_none_when_demand_never_rose_and_a_plan_read
 
     table = plan(cfg, ["catch_up_max_s<=10"]).plan
     assert (table["hosts_needed"] == 1).all(), table
+
+
+# --- replicas' CPU and the demand served ------------------------------------------------
+
+def served_core_s(series: pd.DataFrame, duration_s: float) -> float:
+    """∫ served_cores dt per service, each row holding until the service's next (or the end)."""
+    total = 0.0
+    for _, rows in series.groupby("service", sort=False):
+        t = rows["t_s"].to_numpy(float)
+        total += float((rows["served_cores"].to_numpy(float) * np.diff(np.r_[t, duration_s])).sum())
+    return total
+
+
+@settings(max_examples=10, deadline=None)
+@given(replicas=st.integers(1, 5), cpu_cores=st.sampled_from([1.0, 2.0]), readiness_s=st.sampled_from([0.0, 7.0, 40.0]),
+       cores=st.floats(0.5, 12.0), spike_at_s=st.floats(1.0, 500.0), release_at_s=st.floats(1.0, 500.0),
+       in_place=st.booleans(), autoscale=st.booleans(), running_at_start=st.booleans(), seed=st.integers(0, 20))
+def test_the_replicas_cpu_demand_adds_up_to_the_demand_served_times_the_vm_overhead(
+        replicas, cpu_cores, readiness_s, cores, spike_at_s, release_at_s, in_place, autoscale, running_at_start,
+        seed):
+    """A replica carries traffic, so CPU, only once ready (Kubernetes sends traffic to
+    Ready endpoints only), and the ready replicas share the demand evenly, each up to its
+    cores: so over the run Σ replicas' cpu_demand_core_s = ∫ served_cores dt from the
+    services table (served = min(demand, ready × cores)), × (1 + cpu_overhead) on VMs,
+    whenever demand or readiness moves (spikes and releases off the 15 s demand grid,
+    readiness delays, VMs updated in place, the autoscaler). Both sums from the tables."""
+    service = web(replicas=replicas, cpu_cores=cpu_cores, readiness_s=readiness_s, running_at_start=running_at_start,
+                  demand={"cores": cores, "spikes": [{"at_s": spike_at_s, "duration_s": 100.0, "factor": 2.5}]},
+                  releases=[{"at_s": release_at_s}], max_surge=1, max_unavailable=1)
+    if in_place:
+        service.update(vm_update="in_place", in_place_s=20.0)
+    if autoscale:
+        service["autoscale"] = {"max_replicas": 8, "target_utilisation": 0.6}
+    cfg = config([service], duration_s=900.0, platforms=("vm", "container"),
+                 cluster={"hosts": [{"cpu_cores": 8, "memory_gib": 32, "count": 3}]})
+    cfg = cfg.model_copy(update={"simulation": cfg.simulation.model_copy(update={"seed": seed})})
+    for name, run in runs(cfg).items():
+        served = served_core_s(run.services, 900.0)
+        overhead = 1.0 + cfg.platform[name].cpu_overhead if name == "vm" else 1.0
+        replica_core_s = run.instances["cpu_demand_core_s"].fillna(0.0).sum()  # the fleet holds only replicas
+        assert replica_core_s <= served * overhead * (1 + 1e-9) + 1e-6, name
+        assert replica_core_s == pytest.approx(served * overhead, rel=1e-9, abs=1e-6), name

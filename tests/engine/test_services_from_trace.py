@@ -3,6 +3,8 @@ with replicas a service, its replicas and demand counted from the trace."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -155,3 +157,69 @@ def test_a_job_with_usage_series_demands_the_sum_of_its_series(tmp_path_factory,
             if start <= when < end:
                 expected += readings[min(int((when - start) // step), len(readings) - 1)] / 2
         assert cores[np.searchsorted(t, when, side="right") - 1] == pytest.approx(expected), when
+
+
+# --- jobs with dependencies (a workflow's tasks) are not replica sets ----------------------
+
+def write_mixed(path):
+    """Job "web": 3 instances alive together over [0, 600), no dependencies. Job "wf": a
+    fork-join, "a" (100 s) then "b1", "b2" (200 s each, alive together: 2 at once) that
+    wait for it, then "c" waiting for both (a makespan of 100 + 200 + 50 = 350 s on an
+    empty host with instant starts). Job "feed": two instances alive together, one of them
+    the parent of "wf"'s "a" (a cross-job edge: feed is in a workflow too)."""
+    path.write_text("id,submit_s,duration_s,cpu_cores,memory_gib,job,parents,kind\n"
+                    "w1,0,600,1,2,web,,service\nw2,0,600,1,2,web,,service\nw3,0,600,1,2,web,,service\n"
+                    "f1,0,10,1,2,feed,,batch\nf2,0,10,1,2,feed,,batch\n"
+                    "a,0,100,1,2,wf,f1,batch\nb1,0,200,1,2,wf,a,batch\nb2,0,200,1,2,wf,a,batch\n"
+                    "c,0,50,1,2,wf,b1 b2,batch\n")
+    return path
+
+
+def test_star_leaves_jobs_with_dependencies_to_run_as_batch_work_and_says_so(tmp_path):
+    """'*' makes "web" a service (3 replicas) and leaves "wf" and "feed" (both with two
+    instances alive at once, but in dependencies, as parent or child) to the workload,
+    whose tasks still wait for their parents: c ends at 10 + 100 + 200 + 50 = 360 s at
+    the earliest (f1, then a, the b's, c; starts of 0 s). The manifest says what was left."""
+    cfg = validate({"simulation": {"duration_s": HORIZON_S, "platforms": ["container"]},
+                    "host": {"cpu_cores": 64, "memory_gib": 256}, "platform": {"container": {"start_s": 0.0}},
+                    "workload": {"trace": str(write_mixed(tmp_path / "mixed.csv")), "format": "simdc"},
+                    "services": [{"job": "*", "readiness_s": 1}]})
+    results = simdc.simulate(cfg)
+    assert [(s, n) for s, n in results.services.groupby("service")["pods"].max().items()] == [("web", 3)]
+    rows = results.instances.set_index("id")
+    assert rows.loc["c", "end_s"] >= 360.0 - 1e-6
+    assert rows.loc["b1", "submit_s"] >= rows.loc["a", "end_s"] - 1e-6
+    assert [w for w in results.manifest["warnings"] if "services[0].job" in w] == [
+        "services[0].job: '*' left out 2 jobs with dependencies (instances that wait for parents or are parents: "
+        "a workflow's tasks, which replicas cannot replay); they run as batch work"]
+
+
+@pytest.mark.parametrize("job, waits, parents", [("wf", 4, 3), ("feed", 0, 1)])
+def test_a_service_named_after_a_job_with_dependencies_is_one_error(tmp_path, job, waits, parents):
+    """"wf": a, b1, b2, c wait for parents, a, b1, b2 are parents; "feed": f1 is a's parent."""
+    cfg = config(write_mixed(tmp_path / "mixed.csv"), [{"name": "svc", "job": job}])
+    with pytest.raises(InputError) as err:
+        simdc.simulate(cfg)
+    assert str(err.value).startswith(f"services[0].job: job {job!r} has dependencies: {waits} of its ")
+    assert f"and {parents} are parents" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_star_over_a_workflow_trace_is_one_error_line_and_exit_2(tmp_path):
+    """configs/workflow.csv: 24 fork-join jobs, every one with dependencies: '*' has no job
+    to make a service of, and says why (was: 32 never-ending replicas, no job completed)."""
+    from typer.testing import CliRunner
+
+    from simdc.cli import app
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "configs" / "workflow.toml").read_text().replace('trace = "workflow.csv"',
+                                                                      f'trace = "{root / "configs" / "workflow.csv"}"')
+    path = tmp_path / "workflow.toml"
+    path.write_text(text + '\n[[services]]\njob = "*"\n')
+    result = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == ["error: services[0].job: '*' takes every job with 2 or more instances alive at once and no "
+                     "dependencies, and the workload has none (24 jobs with dependencies, whose instances wait for "
+                     "parents or are parents, are left to run as batch work)"]
