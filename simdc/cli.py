@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from simdc.errors import SKIP_HINT, SimdcError
+from simdc.errors import SKIP_HINT, SimdcError, resolved
 from simdc.__main__ import INTERRUPTED_EXIT_CODE, loaded, said_interrupted
 
 if TYPE_CHECKING:
@@ -255,7 +255,7 @@ def report_command(
         source = load_results(results_dir)
     target = out or results_dir / "report.html"
     try:
-        write_report(source, target, title=results_dir.resolve().name)
+        write_report(source, target, title=resolved(results_dir).name)
     except OSError as err:
         raise SimdcError(f"{target}: cannot write the report: {err.strerror or err}") from None
     err_console.print(f"wrote {target}", markup=False, highlight=False, soft_wrap=True)

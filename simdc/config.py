@@ -24,7 +24,7 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from simdc.errors import ConfigError, clip, reworded
+from simdc.errors import ConfigError, clip, resolved, reworded
 from simdc.model import limits
 from simdc.model.base import BOOL_MARK, Spec
 from simdc.model.cost import CostSpec
@@ -462,9 +462,9 @@ def _resolved(given: str, base: Path) -> str:
     path = Path(given).expanduser()
     if not path.is_absolute():
         elsewhere = under_traces_env(path)
-        path = (base / path).resolve()
+        path = resolved(base / path)
         if not _exists(path) and elsewhere is not None and _exists(elsewhere):
-            path = elsewhere.resolve()
+            path = resolved(elsewhere)
     return str(path)
 
 

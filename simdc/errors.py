@@ -83,3 +83,14 @@ def _bounded(problems: list[str]) -> list[str]:
     """A last guard: a value repeated in full would make a line of any length."""
     return [p if len(p) <= MAX_LINE else f"{p[:MAX_LINE // 2]}… ({len(p):,} characters) …{p[-MAX_LINE // 4:]}"
             for p in problems]
+
+
+def resolved(path):
+    """``path.resolve()`` (a :class:`pathlib.Path`), but a loop of symbolic links on the
+    way is an :class:`InputError` naming the path, not the ``RuntimeError("Symlink
+    loop")`` Python 3.11 raises for it (3.13 gives the path back unresolved)."""
+    try:
+        return path.resolve()
+    except RuntimeError:
+        raise InputError(f"{path}: a loop of symbolic links (each link leads back to another); "
+                         "give the file itself") from None

@@ -251,19 +251,20 @@ def workflow_metrics(inst: pd.DataFrame, job: np.ndarray, parents: list[list[int
     }
 
 
-MOVE_COLUMNS = ("migrations", "moves_done", "moved_instances", "migration_downtime_mean_s", "migration_s_mean", "migrated_gib",
-                "migration_link_share")
+MOVE_COLUMNS = ("migrations", "moves_done", "moved_instances", "migration_downtime_mean_s", "migration_s_mean",
+                "migrated_gib", "migration_link_share")
 
 
 def move_metrics(inst: pd.DataFrame) -> dict[str, float]:
     """Moves off drained or consolidated hosts (:mod:`simdc.engine.migration`): the
     moves begun (``migrations``), and the figures of those done (``moves_done``: the
     instance ran again after it; one evicted, or cut short by a failure or the run's
-    end, is not, and shows in ``evicted`` or ``failure_kills``): the instances moved, mean seconds not running per move (a restart's: until
-    running again), mean seconds a move took (live and checkpoint moves), GiB sent, and
-    the share of the narrower link a move's bandwidth took (mean over moves that sent
-    something). Empty without the columns (no drains, no consolidation). Defined once, as
-    terms of :class:`InstanceReduction` (:meth:`InstanceReduction.moves`)."""
+    end, is not, and shows in ``evicted`` or ``failure_kills``): the instances moved,
+    mean seconds not running per move (a restart's: until running again), mean seconds a
+    move took (live and checkpoint moves), GiB sent, and the share of the narrower link a
+    move's bandwidth took (mean over moves that sent something). Empty without the
+    columns (no drains, no consolidation). Defined once, as terms of
+    :class:`InstanceReduction` (:meth:`InstanceReduction.moves`)."""
     return InstanceReduction.of_table(inst, np.nan).moves()
 
 

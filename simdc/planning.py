@@ -407,7 +407,7 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
     """The evaluations and the plan table of :func:`plan` by host count."""
     from simdc.experiment import simulate
 
-    rows, answers, notes = [], [], []
+    rows, answers = [], []
     for platform in platforms:
         cache: dict[int, bool] = {}
         warnings: dict[int, list[str]] = {}  # per count: the unplaceable warning of its first replication

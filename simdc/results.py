@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from simdc.config import Config, validate
-from simdc.errors import InputError, OutputError, SimdcError, clip
+from simdc.errors import InputError, OutputError, SimdcError, clip, resolved
 
 try:
     import fcntl
@@ -307,9 +307,9 @@ class SpilledResults(Results):
             held = self._held.get(name)
             if isinstance(held, pd.DataFrame):
                 write_parquet(held, directory / f"{name}.parquet")
-            elif directory.resolve() != self._folder.resolve():
+            elif resolved(directory) != resolved(self._folder):
                 shutil.copyfile(self.path(name), directory / f"{name}.parquet")
-        if directory.resolve() == self._folder.resolve():
+        if resolved(directory) == resolved(self._folder):
             self._placed_in = directory
 
 
@@ -511,7 +511,7 @@ def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
     except OSError:  # one does not exist (yet)
-        return a.resolve() == b.resolve()
+        return resolved(a) == resolved(b)
 
 
 def parent_problem(parent: Path, err: OSError) -> str:

@@ -100,7 +100,7 @@ def test_the_answer_is_a_count_every_replication_meets_not_the_mean(split_seed, 
     split_rows = evaluations[evaluations["hosts"] == split]
     if len(split_rows):  # tried: its progress line says which seeds broke it
         broke = ", ".join(str(s) for s in split_rows.loc[~split_rows["met"], "seed"])
-        assert f"vm: {split} hosts  " in result.stderr and f"not met (seed" in result.stderr and broke in result.stderr
+        assert f"vm: {split} hosts  " in result.stderr and "not met (seed" in result.stderr and broke in result.stderr
 
 
 def test_one_replication_has_no_spread_and_its_margin_is_the_values(tmp_path):

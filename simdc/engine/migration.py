@@ -283,8 +283,9 @@ class Mover:
         for j, began in self.draining.values():
             left = len(self._residents(self._machines(j)))
             lines.append(f"{name}: maintenance: the drain of host {j} from {began:,.0f} s never emptied it "
-                         f"({left:,} instance{'' if left == 1 else 's'} found no other host): it stayed cordoned, taking nothing new, "
-                         f"until the run's end ({self.sim.duration_s:,.0f} s), and its maintenance was not done")
+                         f"({left:,} instance{'' if left == 1 else 's'} found no other host): it stayed cordoned, "
+                         f"taking nothing new, until the run's end ({self.sim.duration_s:,.0f} s), and its "
+                         "maintenance was not done")
         return tuple(lines)
 
     # --- one move ----------------------------------------------------------------------
@@ -547,5 +548,5 @@ class Mover:
         because of a move (to running again), GiB sent, and the mean share of the
         narrower link a move's bandwidth took."""
         share = [s / m if m else float("nan") for s, m in zip(self.link_share, self.link_moves)]
-        return {"migrations": self.migrations, "moves_done": self.moves_done, "migration_s": self.migration_s, "downtime_s": self.downtime_s,
-                "migrated_gib": self.migrated_gib, "migration_link_share": share}
+        return {"migrations": self.migrations, "moves_done": self.moves_done, "migration_s": self.migration_s,
+                "downtime_s": self.downtime_s, "migrated_gib": self.migrated_gib, "migration_link_share": share}

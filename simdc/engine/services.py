@@ -305,8 +305,8 @@ def from_workload(services: tuple[ServiceSpec, ...], instances: pd.DataFrame,
             raise InputError(f"services[{index}].job: job {service.job!r} has dependencies: "
                              f"{int((mine & waits).sum()):,} of its {int(mine.sum()):,} instances wait for parents and "
                              f"{int((mine & parent).sum()):,} are parents (the workload's parents column); a service's "
-                             "replicas run until removed and wait for nothing, so a workflow's tasks cannot be one: name "
-                             "a job without dependencies, or leave this one out to replay it as batch work")
+                             "replicas run until removed and wait for nothing, so a workflow's tasks cannot be one: "
+                             "name a job without dependencies, or leave this one out to replay it as batch work")
         taken |= mine
         done.append(_from_job(service, instances, np.flatnonzero(mine), duration_s, usage))
     every = [index for index, service in enumerate(services) if service.job == "*"]

@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simdc.errors import InputError
+from simdc.errors import InputError, resolved
 from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, Table, TraceData, TraceFile, binned_usage,
                                            canonical, count, read_blocks)
 
@@ -198,7 +198,7 @@ def _relative(path: Path, roots: list[Path]) -> tuple[str, ...]:
         if not root.is_dir():
             continue
         try:
-            return path.resolve().relative_to(root.resolve()).parts
+            return resolved(path).relative_to(resolved(root)).parts
         except ValueError:
             continue
     return (path.name,)

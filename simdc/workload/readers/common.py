@@ -66,7 +66,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from simdc.errors import SKIP_HINT, InputError, clip
+from simdc.errors import SKIP_HINT, InputError, clip, resolved
 from simdc.workload import COLUMNS, KINDS
 
 BLOCK_BYTES = 16 << 20  # text per block: bounds memory, large enough to amortise per-block work
@@ -473,7 +473,7 @@ def list_files(paths: Sequence[str | Path]) -> list[Path]:
         else:
             raise InputError(f"{path}: trace file or folder not found")
     seen: set[Path] = set()
-    return [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
+    return [f for f in files if not (resolved(f) in seen or seen.add(resolved(f)))]
 
 
 def _natural(path: Path) -> list:
