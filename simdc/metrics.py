@@ -1144,8 +1144,8 @@ def service_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: fl
     without): rollout seconds (from the release until no old replica is left and every
     new one is ready; finished rollouts only), GiB pulled, the most replicas above the desired count at once,
     replica-seconds below the desired count ready, demand unserved; the longest wait
-    from a rise in demand that left some unserved until all was served again (the
-    horizon if never; NaN, shown "–", when no rise did); replica-hours of replicas existing (booked);
+    from a rise in demand that left some unserved (while already short too) until all was
+    served again (the horizon if never; NaN, shown "–", when no rise did); replica-hours of replicas existing (booked);
     ``slo_violation_s``, service-seconds with a service's served share below its SLO:
     each service's seconds out of its SLO, summed over the services, so up to
     services × ``duration_s`` (two services out of it over the same 100 s count 200;
@@ -1162,9 +1162,11 @@ def service_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: fl
         violated += float(h["dt_s"][share < slo.get(h["service"].iloc[0], 1.0) - 1e-12].sum())
         t, short = h["t_s"].to_numpy(float), (h["served_cores"] < h["demand_cores"] - 1e-9).to_numpy()
         d = h["demand_cores"].to_numpy(float)
+        # a rise that leaves demand unserved, one while already short (a failure's, an
+        # earlier rise's) too: its own wait runs from it until all is served again (the
+        # demand at the start is the deployment's, not a rise: running_at_start says how
+        # the run begins)
         for j in np.flatnonzero(short[1:] & (d[1:] > d[:-1] + 1e-9)) + 1:
-            if short[j - 1] and d[j - 1] > 0:
-                continue  # already short before the rise: the same wait
             after = np.flatnonzero(~short[j:])
             catch_up.append((t[j + after[0]] if len(after) else duration_s) - t[j])
     rollouts = release_metrics(series, releases, duration_s)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -43,3 +44,16 @@ def test_the_printed_label_and_the_readme_agree_it_is_service_seconds():
     assert label == "SLO violated (service-s)"
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert f"*{label}*" in readme and "summed over the\nservices" in readme
+
+
+def test_a_rise_while_already_short_is_waited_for_until_all_is_served():
+    """By hand, 3,600 s: served fully until 2,480 s, short from then on (replicas lost, no
+    rise), demand rising 4x at 3,000 s and never served: that rise waits 600 s, to the
+    horizon (it was "–", as if no rise had left demand unserved). A rise served at once
+    waits nothing and adds no wait; one short for 50 s waits 50 s."""
+    rows = [("a", 0, 6, 6), ("a", 2480, 6, 2), ("a", 3000, 24, 2)]
+    assert service_metrics(series(rows), RELEASES, 3600.0, {"a": 0.99})["catch_up_max_s"] == pytest.approx(600.0)
+    rows = [("a", 0, 6, 6), ("a", 100, 12, 12), ("a", 200, 18, 10), ("a", 250, 18, 18)]
+    assert service_metrics(series(rows), RELEASES, 3600.0, {"a": 0.99})["catch_up_max_s"] == pytest.approx(50.0)
+    rows = [("a", 0, 6, 6), ("a", 100, 12, 12)]
+    assert np.isnan(service_metrics(series(rows), RELEASES, 3600.0, {"a": 0.99})["catch_up_max_s"])
