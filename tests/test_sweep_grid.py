@@ -179,3 +179,21 @@ def test_cli_refusals_are_one_line_exit_2_and_nothing_written(no_runs, tmp_path,
 def test_api_refuses_workers_below_one(no_runs):
     with pytest.raises(ConfigError, match=r"^workers: must be >= 1 \(got 0\)"):
         sweep(small_config(), {"host.memory_gib": [32]}, workers=0)
+
+
+def test_an_earlier_simdcs_unfinished_list_sweep_completes(tmp_path, monkeypatch):
+    """An earlier simdc wrote a list value as Python's repr (``['vm']``) in its parts and
+    then failed, leaving no points.csv: rerun, the sweep finishes with the TOML text."""
+    config = small_config()
+    grid = {"simulation.platforms": [["vm"], ["container"]]}
+    sweep(config, grid, workers=1, out=tmp_path)
+    for name in ("points.csv", "aggregate.csv"):
+        (tmp_path / name).unlink()
+    for part in (tmp_path / "parts").glob("*.csv"):
+        table = pd.read_csv(part)
+        table["simulation.platforms"] = [repr(tomllib.loads(f"v = {t}")["v"]) for t in table["simulation.platforms"]]
+        table.to_csv(part, index=False)
+    monkeypatch.setattr(sweep_module, "run_point", lambda *_: pytest.fail("a finished run ran again"))
+    again = sweep(config, grid, workers=1, out=tmp_path)
+    assert "notes" not in again.attrs  # resumed, nothing run again
+    assert list(pd.read_csv(tmp_path / "aggregate.csv")["simulation.platforms"]) == ['["vm"]', '["container"]']
