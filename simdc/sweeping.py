@@ -267,8 +267,10 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     Returns
     -------
     pandas.DataFrame
-        A row per (point, platform, replication): ``point``, the grid keys, ``platform``,
-        ``replication``, ``seed`` and every summary metric.
+        A row per (point, platform, replication): ``point``, the grid keys (a key with a
+        list or table value holds each value's TOML text, :func:`value_text`),
+        ``platform``, ``replication``, ``seed`` (the seed the run used) and every summary
+        metric.
 
     Raises
     ------
