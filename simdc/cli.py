@@ -624,9 +624,15 @@ def _say(text: str) -> None:
 @friendly
 def sweep(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="TOML config file.")],
-    grid: Annotated[list[str], typer.Option("--grid", "-g",
-                    help="A swept key and its values: section.key=v1,v2,... (repeatable).")],
-    replications: Annotated[int, typer.Option(help="Runs per point, seeds simulation.seed + r.")] = 1,
+    grid: Annotated[list[str], typer.Option("--grid", "-g", help=escape(
+                    "A swept key and its values: section.key=v1,v2,... (repeatable). Values are TOML, so a "
+                    "list or table is one value: lifetime_s=[60, 120],[600, 1200] or "
+                    "scoring={least_allocated = 1},{most_allocated = 1}. A value given twice (32 and 32.0) "
+                    "is refused."))],
+    replications: Annotated[int, typer.Option(help=escape(
+        "Runs per point: replication r runs seed simulation.seed + r, the same seeds at every point "
+        "(common random numbers). With --grid simulation.seed each point runs its own seed once, "
+        "so this must be 1."))] = 1,
     overrides: SetOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Sweep directory (default: a new one under results/); "
                                                      "rerun into it to resume.")] = None,
@@ -640,10 +646,15 @@ def sweep(
     memory_check: Annotated[bool, typer.Option(
         help="Refuse a run that needs more memory than the machine has available.")] = True,
 ) -> None:
-    """Run every grid point with independent seeds; write points.csv and aggregate.csv."""
+    """Run every grid point --replications times; write points.csv and aggregate.csv.
+
+    Replication r of every point runs seed simulation.seed + r (the points share their
+    seeds, so their differences are the grid's, not the random numbers'); a grid over
+    simulation.seed runs each seed once instead. The seed column is the seed each run
+    used. A --set of a key the grid varies is refused."""
     from simdc.config import load_config
     from simdc.results import check_not_input, fresh_results_dir, removed_if_unused
-    from simdc.sweeping import aggregate, check_metrics, parse_grid
+    from simdc.sweeping import aggregate, check_metrics, check_set, parse_grid
     from simdc.sweeping import sweep as run_sweep
 
     if out is not None:
@@ -652,6 +663,7 @@ def sweep(
     if workers is not None and workers < 1:
         raise SimdcError(f"--workers: must be >= 1 (got {workers})")
     keys = parse_grid(grid)
+    check_set([item.partition("=")[0].strip() for item in overrides or []], keys)
     check_metrics(config, metric or [])
     fresh = fresh_results_dir("results", f"{config_path.stem}-sweep") if out is None else None  # made: no race
     target = out or fresh

@@ -1,8 +1,11 @@
 """Sweeps: a grid of config overrides × replications, each point an independent run.
 
-Replication ``r`` runs with seed ``simulation.seed + r`` at every grid point, so points
-are compared on the same random numbers (common random numbers) and replications are
-independent. Points run in parallel on Dask: a local cluster on this machine's cores by
+Replication ``r`` of a point runs with seed ``simulation.seed + r`` of that point's
+config: without a seed in the grid every point runs the same seeds, so points are compared
+on the same random numbers (common random numbers) and replications are independent. A
+grid over ``simulation.seed`` gives each point its own seed and runs it once (its seeds
+are the replications; ``replications > 1`` beside it is refused, since ``seed + r`` of
+neighbouring seeds would run the same seed twice). Points run in parallel on Dask: a local cluster on this machine's cores by
 default, or an existing cluster given its scheduler address. With ``out``, each finished
 run is written at once (``parts/``), and a rerun into the same directory skips the runs
 already there, so an interrupted sweep resumes: after Ctrl-C, a full disk or a lost Dask
@@ -28,6 +31,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+import tomli_w
 
 from simdc.config import Config, apply_overrides, validate
 from simdc.errors import ConfigError, InputError, OutputError, SweepError, clip, reworded
@@ -84,13 +88,50 @@ def _literal(text: str) -> Any:
     return apply_overrides({}, [f"v={text}"])["v"]
 
 
+SEED_KEY = "simulation.seed"
+
+
+def value_text(value: Any) -> str:
+    """``value`` as an inline TOML literal: ``32``, ``1.5``, ``"vm"``, ``["vm"]``,
+    ``{least_allocated = 1}`` — what ``--grid``/``--set`` accept back, and what a
+    structured grid value is written as in ``points.csv``/``aggregate.csv``.
+
+    Scalars and keys are written by tomli-w (the config's writer, which escapes what TOML
+    needs); lists and tables are joined here, because tomli-w writes a table at the top
+    level as a ``[section]`` and lists one item a line.
+    """
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(value_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_key_text(k)} = {value_text(v)}" for k, v in value.items()) + "}"
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
+
+
+def _key_text(key: str) -> str:
+    return tomli_w.dumps({key: True}).rstrip("\n").removesuffix(" = true")
+
+
+def grid_labels(grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Each key's values as ``points.csv`` holds them: as given when all are scalars, else
+    every value of the key as its TOML text (:func:`value_text`), so that a column is
+    either numbers and strings or text, and points can be told apart and grouped."""
+    return {key: [value_text(v) for v in values] if any(isinstance(v, (list, dict, tuple)) for v in values)
+            else list(values) for key, values in grid.items()}
+
+
+def _where(overrides: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={value_text(v)}" for k, v in overrides.items())
+
+
 def points(config: Config, grid: dict[str, list[Any]]) -> list[tuple[dict[str, Any], Config]]:
     """Every grid point (the product of the values, in key order) and its validated config.
 
     Raises
     ------
     ConfigError
-        For the first point whose overrides make an invalid config, naming the key.
+        For the first point whose overrides make an invalid config, naming the key; or
+        two values of a key that are the same once validated (``32`` and ``32.0``), which
+        would run the same point twice.
     """
     keys = list(grid)
     out = []
@@ -101,9 +142,48 @@ def points(config: Config, grid: dict[str, list[Any]]) -> list[tuple[dict[str, A
         try:
             out.append((overrides, validate(raw)))
         except ConfigError as err:
-            raise ConfigError([f"--grid {', '.join(f'{k}={v!r}' for k, v in overrides.items())}: {p}"
-                               for p in err.problems]) from None
+            raise ConfigError([f"--grid {_where(overrides)}: {p}" for p in err.problems]) from None
+    _refuse_same_points(grid, out)
     return out
+
+
+def _refuse_same_points(grid: dict[str, list[Any]], grid_points: list[tuple[dict[str, Any], Config]]) -> None:
+    """One line for the first two points whose validated configs are equal (equal hashes:
+    the same run for a seed), naming the key(s) whose values differ only in writing."""
+    keys = list(grid)
+    seen: dict[str, tuple[int, ...]] = {}
+    for at, (overrides, cfg) in zip(itertools.product(*(range(len(grid[k])) for k in keys)), grid_points):
+        earlier = seen.setdefault(cfg.hash, at)
+        if earlier is at:
+            continue
+        differ = [k for k, i, j in zip(keys, earlier, at) if i != j]
+        pairs = [(value_text(grid[k][i]), value_text(grid[k][j])) for k, i, j in zip(keys, earlier, at) if i != j]
+        if len(differ) == 1:
+            (a, b), = pairs
+            same = f"{a} is given twice" if a == b else f"{a} and {b} are the same value once read"
+            raise ConfigError(f"--grid {differ[0]}: {same} (two points would be the same runs); "
+                              "give each value once")
+        raise ConfigError(f"--grid {', '.join(differ)}: the points "
+                          + ", ".join(f"{k}={a}" for k, (a, _) in zip(differ, pairs)) + " and "
+                          + ", ".join(f"{k}={b}" for k, (_, b) in zip(differ, pairs))
+                          + " make the same config (the same runs); give each point once")
+
+
+def check_set(set_keys: list[str], grid: dict[str, list[Any]]) -> None:
+    """Refuse a ``--set`` key that a grid key replaces (the same key, or one inside it):
+    each point's value would silently drop it.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the ``--set`` key and the ``--grid`` key.
+    """
+    for key in set_keys:
+        for swept in grid:
+            if key == swept or key.startswith(swept + "."):
+                raise ConfigError(f"--set {key}: --grid {swept} varies it too, and each point's value would "
+                                  "replace the --set; drop one of them (a fixed value is a grid of one: "
+                                  f"--grid {swept}=VALUE)")
 
 
 def check_grid(grid: dict[str, list[Any]]) -> None:
@@ -120,6 +200,12 @@ def check_grid(grid: dict[str, list[Any]]) -> None:
         raise ConfigError(f"grid: expected a dict of dotted keys to lists of values, e.g. "
                           f"{{'host.memory_gib': [32, 64]}} (got {type(grid).__name__})")
     for key, values in grid.items():
+        inside = [k for k in grid if k != key and key.startswith(k + ".")]
+        if inside:
+            raise ConfigError(f"grid: {key}: {inside[0]} is swept too and replaces it at every point; "
+                              "sweep one of them",
+                              cli=f"--grid {key}: --grid {inside[0]} replaces it at every point; "
+                                  "sweep one of them")
         if not isinstance(values, (list, tuple)):
             raise ConfigError(f"grid: {key}: expected a list of values, e.g. [32, 64] (got {clip(repr(values))}); "
                               f"a single value is [{clip(repr(values))}]")
@@ -161,7 +247,9 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
         Dotted config key → a non-empty list of values, e.g.
         ``{"host.memory_gib": [32, 64, 128]}``.
     replications
-        Runs per point, with seeds ``simulation.seed + r``.
+        Runs per point: replication ``r`` with seed ``simulation.seed + r`` of the point's
+        config (the same seeds at every point unless the grid varies the seed). Must be 1
+        when the grid varies ``simulation.seed``: its seeds are then the runs.
     out
         Directory for ``points.csv``, ``aggregate.csv`` and each run as it finishes.
     scheduler
@@ -179,16 +267,20 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     Returns
     -------
     pandas.DataFrame
-        A row per (point, platform, replication): ``point``, the grid keys, ``platform``,
-        ``replication``, ``seed`` and every summary metric.
+        A row per (point, platform, replication): ``point``, the grid keys (a key with a
+        list or table value holds each value's TOML text, :func:`value_text`),
+        ``platform``, ``replication``, ``seed`` (the seed the run used) and every summary
+        metric.
 
     Raises
     ------
     TypeError
         ``config`` neither a config nor a path (:func:`simdc.experiment.as_config`).
     ConfigError
-        ``grid`` not a dict of non-empty lists, a bad grid point, ``replications < 1`` or a
-        malformed ``scheduler`` address, before anything runs.
+        ``grid`` not a dict of non-empty lists, a bad grid point, two values of a key that
+        are the same once read (``32`` and ``32.0``), ``replications < 1``, or ``> 1`` with
+        a grid over ``simulation.seed``, ``workers < 1`` or a malformed ``scheduler``
+        address, before anything runs.
     OutputError
         ``out`` is a file, a non-empty directory that is not a sweep's, or another
         sweep is writing it; before anything runs.
@@ -206,18 +298,32 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     if replications < 1:
         raise ConfigError(f"replications: must be >= 1 (got {replications})",
                           cli=f"--replications: must be >= 1 (got {replications})")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"workers: must be >= 1 (got {workers})", cli=f"--workers: must be >= 1 (got {workers})")
     if scheduler is not None:
         _check_address(scheduler)
     check_grid(grid)
+    if SEED_KEY in grid and replications > 1:
+        raise ConfigError(
+            f"replications={replications} with grid {SEED_KEY}: the grid's seeds are the runs' seeds, so each "
+            f"point runs once; list every seed in the grid, or give replications (seeds {SEED_KEY} + r) without it",
+            cli=f"--replications {replications} with --grid {SEED_KEY}: the grid's seeds are the runs' seeds, so "
+                f"each point runs once; list every seed in --grid {SEED_KEY}=1,2,3,..., or give --replications "
+                f"(seeds {SEED_KEY} + r) without it")
     try:
         grid_points = points(config, grid)
     except ConfigError as err:
         raise reworded(err, "--grid", "grid") from None
-    tasks = [(p, r, cfg, config.simulation.seed + r)
+    # each point's own seed: the grid may vary it
+    tasks = [(p, r, cfg, cfg.simulation.seed + r)
              for p, (_, cfg) in enumerate(grid_points) for r in range(replications)]
+    labels = grid_labels(grid)
+    keys = list(grid)
+    point_labels = [dict(zip(keys, values)) for values in itertools.product(*(labels[k] for k in keys))]
     with contextlib.ExitStack() as stack:
         parts = stack.enter_context(_Parts(Path(out), config, grid, replications)) if out is not None else None
         done = parts.load() if parts else {}
+        stale = _stale(done, tasks, point_labels)
         todo = [t for t in tasks if (t[0], t[1]) not in done]
         if check_memory and scheduler is None and todo:
             _check_largest(todo, grid_points)
@@ -225,10 +331,7 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
             progress(len(done), len(tasks))
 
         def finished(p: int, r: int, seed: int, summary: pd.DataFrame) -> None:
-            overrides = grid_points[p][0]
-            table = summary.assign(point=p, replication=r, seed=seed,
-                                   **{k: [v] * len(summary) if isinstance(v, list) else v
-                                      for k, v in overrides.items()})
+            table = summary.assign(point=p, replication=r, seed=seed, **point_labels[p])
             if parts:
                 parts.save(p, r, table, kept=len(done), total=len(tasks))
             done[(p, r)] = table
@@ -251,10 +354,34 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
             raise SweepError(_kept(err.problems[0], len(done), len(tasks), parts),
                              cli=_kept(err.cli_problems[0], len(done), len(tasks), parts)) from None
         if parts:
-            if parts.damaged:  # said by the CLI; kept with the table for the API
-                table.attrs["notes"] = [f"{len(parts.damaged)} damaged part file(s) in {parts.parts} were run again: "
-                                        + ", ".join(parts.damaged[:5]) + (" …" if len(parts.damaged) > 5 else "")]
+            notes = []  # said by the CLI; kept with the table for the API
+            if parts.damaged:
+                notes.append(f"{len(parts.damaged)} damaged part file(s) in {parts.parts} were run again: "
+                             + ", ".join(parts.damaged[:5]) + (" …" if len(parts.damaged) > 5 else ""))
+            if stale:
+                notes.append(f"{len(stale)} part file(s) in {parts.parts} had run with another seed than their "
+                             "point's (an earlier simdc's, which ran the base seed at every point) and were "
+                             "run again: " + ", ".join(stale[:5]) + (" …" if len(stale) > 5 else ""))
+            if notes:
+                table.attrs["notes"] = notes
     return table
+
+
+def _stale(done: dict[tuple[int, int], pd.DataFrame], tasks, point_labels: list[dict[str, Any]]) -> list[str]:
+    """Drop from ``done`` the resumed runs whose seed is not the one their point runs now
+    (their part files are overwritten when run again); name them. Label the others' grid
+    columns as this sweep does (an earlier simdc wrote a list as Python's repr)."""
+    stale = []
+    for p, r, _, seed in tasks:
+        table = done.get((p, r))
+        if table is None:
+            continue
+        if not (pd.to_numeric(table["seed"], errors="coerce") == seed).all():
+            stale.append(f"p{p:05d}-r{r:04d}.csv")
+            del done[(p, r)]
+        else:
+            done[(p, r)] = table.assign(**point_labels[p])
+    return stale
 
 
 class _Lost(SweepError):
@@ -300,7 +427,7 @@ def _check_largest(todo, grid_points) -> None:
     try:
         check(cfg, spill=None)
     except TooBigError as err:
-        where = "the point " + ", ".join(f"{key}={value}" for key, value in grid_points[p][0].items())
+        where = "the point " + _where(grid_points[p][0])
         raise TooBigError([f"{where}: {line}" for line in err.problems],
                           cli=[f"{where}: {line}" for line in err.cli_problems]) from None
 
