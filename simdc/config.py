@@ -152,6 +152,10 @@ class Config(Spec):
                     problems.append(f"{key}: image {name!r} is not in [[images]]"
                                     f"{'; known: ' + ', '.join(sorted(known)) if known else ''}")
         problems += _service_problems(self.services, known, self.simulation.duration_s)
+        if self.cluster is not None:  # a group's name is how `simdc plan --group` finds it
+            named = [group.name for group in self.cluster.hosts]
+            problems += [f"cluster.hosts[{index}].name: {name!r} is defined twice; give each group its own name"
+                         for index, name in enumerate(named) if name and name in named[:index]]
         hosts = len(self.fleet)
         for key in ("host_failures", "kernel_failures"):
             for index, (host, t_s) in enumerate(getattr(self.faults, key)):

@@ -254,7 +254,14 @@ def with_hosts(config: Config, n: int, group: str | None = None) -> Config:
             base = config.cluster.hosts
             for g, spec in zip(groups, base):
                 g["count"] = spec.count * n
-    return validate(raw)
+    try:
+        return validate(raw)
+    except ConfigError as err:  # valid as given, not at this count: say it is the plan's count
+        total = sum(g["count"] for g in raw["cluster"]["hosts"])
+        hint = ("; listed failures and drains name hosts by number, and a plan tries fleets from one host up: "
+                "give failures by faults.host_mtbf_s, or drain by maintenance.rolling_start_s")
+        raise ConfigError([f"plan, trying a fleet of {total:,} host{'' if total == 1 else 's'}: {problem}"
+                           + (hint if "does not exist" in problem else "") for problem in err.problems]) from None
 
 
 def fleet_size(config: Config, n: int, group: str | None = None) -> int:

@@ -5,11 +5,12 @@ config: without a seed in the grid every point runs the same seeds, so points ar
 on the same random numbers (common random numbers) and replications are independent. A
 grid over ``simulation.seed`` gives each point its own seed and runs it once (its seeds
 are the replications; ``replications > 1`` beside it is refused, since ``seed + r`` of
-neighbouring seeds would run the same seed twice). Points run in parallel on Dask: a local cluster on this machine's cores by
-default, or an existing cluster given its scheduler address. With ``out``, each finished
-run is written at once (``parts/``), and a rerun into the same directory skips the runs
-already there, so an interrupted sweep resumes: after Ctrl-C, a full disk or a lost Dask
-scheduler the finished runs stay in ``parts/`` and the error says so.
+neighbouring seeds would run the same seed twice). Points run in parallel on Dask: a
+local cluster on this machine's cores by default, or an existing cluster given its
+scheduler address. With ``out``, each finished run is written at once (``parts/``), and a
+rerun into the same directory skips the runs already there, so an interrupted sweep
+resumes: after Ctrl-C, a full disk or a lost Dask scheduler the finished runs stay in
+``parts/`` and the error says so.
 """
 
 from __future__ import annotations

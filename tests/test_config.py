@@ -114,6 +114,10 @@ CONFIG_PROBLEMS = {
     "huge-fleet": ({"host": None, "cluster": {"hosts": [{"count": 600_000, "cpu_cores": 8, "memory_gib": 16}] * 2}},
                    "cluster", ["1,200,000 hosts", "1,000,000"]),
     "tiny-mtbf": ({"faults.host_mtbf_s": 1e-300}, "faults.host_mtbf_s", [">= 1"]),
+    # Two groups of one name: `plan --group g` would scale the first alone.
+    "repeated-group-name": ({"host": None, "cluster": {"hosts": [{"name": "g", "cpu_cores": 32, "memory_gib": 64},
+                                                                 {"name": "g", "cpu_cores": 64, "memory_gib": 64}]}},
+                            "cluster.hosts[1].name", ["'g' is defined twice"]),
     # A listed failure before the run would strike at 0 as if given so (one after its end: a warning).
     "host-failure-before-run": ({"faults.host_failures": [[0, -5000.0]]}, "faults.host_failures[0]",
                                 ["t_s must be >= 0", "-5000"]),

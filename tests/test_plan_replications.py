@@ -177,3 +177,22 @@ def test_requests_no_host_holds_rule_out_every_count_when_one_replication_has_to
     reasons = floor_reasons([parse_slo("rejection_rate<=0.03")], lost, validate(loss_config(1)))
     assert len(reasons) == 1 and "rejection_rate >= 0.05 at any host count" in reasons[0]
     assert floor_reasons([parse_slo("rejection_rate<=0.06")], lost, validate(loss_config(1))) == []
+
+
+def test_a_count_too_small_for_a_listed_failure_says_it_is_the_plans_count():
+    """A failure listed on host 3 is valid for the config's 4 hosts, not for the plan's
+    fleet of 1: the error says which fleet the plan was trying, and how to give failures
+    a plan can keep (it blamed the config, "hosts are 0..0")."""
+    from simdc.errors import ConfigError
+    from simdc.planning import with_hosts
+
+    config = validate({"simulation": {"duration_s": 600}, "cluster": {"hosts": [{"cpu_cores": 8, "memory_gib": 16,
+                                                                                  "count": 4}]},
+                       "faults": {"host_failures": [[3, 100.0]]},
+                       "workload": {"synthetic": {"arrival_rate_per_s": 0.01}}})
+    assert sum(g.count for g in with_hosts(config, 4).cluster.hosts) == 4
+    with pytest.raises(ConfigError) as caught:
+        with_hosts(config, 1)
+    (line,) = caught.value.problems
+    assert line.startswith("plan, trying a fleet of 1 host: faults.host_failures[0]: host 3 does not exist")
+    assert "faults.host_mtbf_s" in line
