@@ -81,6 +81,13 @@ BASE_BYTES = 200 * MIB
 # + 120 B: half the synthetic usage model's (USAGE_MODEL_BYTES below: two platforms share it)
 BYTES_PER_INSTANCE_PLATFORM = 750 + 120
 BYTES_PER_TIMESERIES_ROW = 300
+# The engine's state per host, whatever the instances: a host's running set, integrals
+# and the placement's per-host arrays for the platform running, and each platform's row
+# of the hosts table. Measured as the peak RSS's growth per host of a run with almost no
+# instances (a trial's 4-host config with 25,000 -> 100,000 hosts, 60 s: 371 -> 1,013 MB,
+# 8.8 kB a host, 2026-11-30, thirteenth session); rounded up. Before it was counted, a
+# run of a million hosts (the most a fleet may have) passed the check and grew past 8 GB.
+BYTES_PER_HOST = 9 * 1024
 BYTES_PER_USAGE_READING = 400
 # A spilled run's own cost: a row group of up to 250,000 rows (simdc.experiment.SPILL_ROWS)
 # in Arrow while it is written, and again while the platforms' parts are joined into one
@@ -182,6 +189,7 @@ class Estimate:
             "timeseries": self.timeseries_rows * BYTES_PER_TIMESERIES_ROW,
             "usage": self.usage_readings * BYTES_PER_USAGE_READING,
             "replicas": self.replica_rows * self.platforms * BYTES_PER_INSTANCE_PLATFORM,
+            "hosts": self.hosts * BYTES_PER_HOST,
         }
 
     @property
@@ -199,9 +207,10 @@ class Estimate:
         rows = (self.instances or 0) + self.replica_rows
         if self.streams:
             return (BASE_BYTES + SPILL_BYTES + rows * BYTES_PER_INSTANCE_STREAMED
-                    + self.hosts * BYTES_PER_HOST_STREAMED + self.usage_readings * BYTES_PER_USAGE_READING)
+                    + self.hosts * (BYTES_PER_HOST_STREAMED + BYTES_PER_HOST)
+                    + self.usage_readings * BYTES_PER_USAGE_READING)
         timeseries = self.timeseries_rows / self.platforms if self.platforms else 0
-        return (BASE_BYTES + SPILL_BYTES + rows * BYTES_PER_INSTANCE_SPILLED
+        return (BASE_BYTES + SPILL_BYTES + rows * BYTES_PER_INSTANCE_SPILLED + self.hosts * BYTES_PER_HOST
                 + timeseries * BYTES_PER_TIMESERIES_ROW + self.usage_readings * BYTES_PER_USAGE_READING)
 
 
@@ -348,6 +357,8 @@ def _message(config, found: Estimate, available: int, anyway: bool = True, spill
     if found.replica_rows:
         rows.append(f"{found.replica_rows:,} services' replica rows × {found.platforms}")
     largest = max(found.parts_bytes, key=found.parts_bytes.get)
+    if largest == "hosts":  # named where it is what the run needs most
+        rows.append(f"the state of {found.hosts:,} host{'s' * (found.hosts > 1)}")
     sim = config.simulation
     if largest == "instances":
         advice = ("lower workload.synthetic.arrival_rate_per_s or simulation.duration_s"
@@ -357,6 +368,8 @@ def _message(config, found: Estimate, available: int, anyway: bool = True, spill
     elif largest == "timeseries":
         advice = (f"raise simulation.sample_every_s (now {sim.sample_every_s:g} s), "
                   "lower simulation.duration_s or use fewer hosts")
+    elif largest == "hosts":
+        advice = "use fewer hosts (the engine keeps each host's state, whatever it runs)"
     elif largest == "replicas":
         advice = ("lower the services' replicas or autoscale.max_replicas (the engine keeps rows for twice the "
                   "most replicas, with an autoscaler for a scale-up every stabilisation window, up to 50,000 per "

@@ -37,7 +37,7 @@ def test_estimate_counts_the_rows_the_config_implies(rate, duration_s, step_s, c
     assert found.instances == instances
     assert found.timeseries_rows == rows
     assert found.bytes == (budget.BASE_BYTES + instances * platforms * budget.BYTES_PER_INSTANCE_PLATFORM
-                           + rows * budget.BYTES_PER_TIMESERIES_ROW)
+                           + rows * budget.BYTES_PER_TIMESERIES_ROW + sum(counts) * budget.BYTES_PER_HOST)
 
 
 def test_available_memory_is_positive_and_below_the_machine_total():
@@ -73,7 +73,7 @@ def test_too_big_synthetic_run_is_refused_before_the_workload_is_drawn(monkeypat
 
 def _needed(instances: int, platforms: int, samples: int, hosts: int) -> int:
     return (budget.BASE_BYTES + instances * platforms * budget.BYTES_PER_INSTANCE_PLATFORM
-            + samples * hosts * platforms * budget.BYTES_PER_TIMESERIES_ROW)
+            + samples * hosts * platforms * budget.BYTES_PER_TIMESERIES_ROW + hosts * budget.BYTES_PER_HOST)
 
 
 def test_trace_run_is_checked_on_the_rows_read(monkeypatch, write_config, write_trace):
@@ -157,6 +157,37 @@ def test_estimate_is_above_the_measured_peak_of_a_small_run():
                           timeout=120, check=True)
     peak = int(done.stdout.split()[-1])
     assert budget.estimate(validate(raw)).bytes > peak
+
+
+def peak_of(raw: dict) -> int:
+    """The peak resident memory of ``simulate`` on the config ``raw`` in a fresh process, bytes
+    (VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child of this possibly
+    large test process would report the parent's size)."""
+    import json
+    import subprocess
+    import sys
+
+    script = ("import json, sys\nfrom simdc.config import validate\nfrom simdc.experiment import simulate\n"
+              "simulate(validate(json.loads(sys.argv[1])), check_memory=False)\n"
+              "print(next(int(line.split()[1]) * 1024 for line in open('/proc/self/status') "
+              "if line.startswith('VmHWM:')))")
+    done = subprocess.run([sys.executable, "-c", script, json.dumps(raw)], capture_output=True, text=True,
+                          timeout=120, check=True)
+    return int(done.stdout.split()[-1])
+
+
+def test_the_estimate_counts_each_hosts_state():
+    """20,000 hosts and almost no instances for a minute: the engine's per-host state is
+    the peak (the estimate had counted a host only through its timeseries rows, and a
+    million hosts passed the check and grew past 8 GB); the estimate is above the peak."""
+    if not Path("/proc/self/status").exists():
+        pytest.skip("no /proc/self/status")
+    raw = set_keys(MINIMAL, {"simulation.duration_s": 60, "workload.synthetic.arrival_rate_per_s": 0.02,
+                             "host": None, "cluster": {"hosts": [{"count": 20_000, "cpu_cores": 32,
+                                                                  "memory_gib": 128}]}})
+    found = budget.estimate(validate(raw))
+    assert found.parts_bytes["hosts"] > found.parts_bytes["timeseries"]
+    assert found.bytes > peak_of(raw)
 
 
 def test_trace_generate_refuses_what_the_machine_cannot_hold(tmp_path, config_path):

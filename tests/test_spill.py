@@ -111,9 +111,10 @@ def test_the_estimate_refuses_in_memory_but_accepts_spilled():
     instances = math.ceil(1500 * 7200)
     timeseries = math.ceil(7200 / 300) * 1 * 2
     assert found.bytes == (budget.BASE_BYTES + instances * 2 * budget.BYTES_PER_INSTANCE_PLATFORM
-                           + timeseries * budget.BYTES_PER_TIMESERIES_ROW)
+                           + timeseries * budget.BYTES_PER_TIMESERIES_ROW + budget.BYTES_PER_HOST)
     assert found.spilled_bytes == (budget.BASE_BYTES + budget.SPILL_BYTES + instances *
-                                   budget.BYTES_PER_INSTANCE_SPILLED + timeseries / 2 * budget.BYTES_PER_TIMESERIES_ROW)
+                                   budget.BYTES_PER_INSTANCE_SPILLED + timeseries / 2 * budget.BYTES_PER_TIMESERIES_ROW
+                                   + budget.BYTES_PER_HOST)
     available = between(config)
     assert budget.check(config, available=available, spill=None).spill is True
     assert budget.check(config, available=int(found.bytes), spill=None).spill is False  # fits: in memory
