@@ -330,7 +330,8 @@ def test_the_budget_estimates_the_streamed_run_and_refuses_only_what_even_that_e
     found = budget.estimate(config)
     assert found.streams
     instances, hosts = math.ceil(1500 * 7200), 3
-    streamed = instances * budget.BYTES_PER_INSTANCE_STREAMED + hosts * budget.BYTES_PER_HOST_STREAMED
+    streamed = (instances * budget.BYTES_PER_INSTANCE_STREAMED
+                + hosts * (budget.BYTES_PER_HOST_STREAMED + budget.BYTES_PER_HOST))
     assert found.spilled_bytes == budget.BASE_BYTES + budget.SPILL_BYTES + streamed
     assert found.spilled_bytes < found.bytes
     assert budget.check(config, available=int(found.spilled_bytes), spill=None).spill is True
