@@ -209,7 +209,8 @@ def test_a_cut_or_malformed_average_usage_cell_is_one_error_naming_its_line(tmp_
     assert result.exit_code == 2
     errors = [text for text in result.stderr.splitlines() if text.startswith("error:")]
     assert len(errors) == 1, result.stderr
-    assert errors[0].startswith(f"error: {path}: line {line}: average_usage is not a {{'cpus': …, 'memory': …}} dict")
+    assert errors[0].startswith(f"error: {path}: line {line}: "
+                                "average_usage is not a {'cpus': …, 'memory': …} dict")
     assert "Traceback" not in result.output
 
 

@@ -10,7 +10,12 @@ any subset and order of columns); each is recognised by the names it has
     ``resource_request.memory`` (or one ``resource_request`` column holding
     ``{'cpus': …, 'memory': …}``, as exports through pandas write it); optional
     ``priority``, and the cell as ``cell`` (``a``–``h``) or ``cluster`` (1–8, read as
-    ``a``–``h``). ``instance_events_type`` is read as ``type``.
+    ``a``–``h``). ``instance_events_type`` is read as ``type``. Rows joined with
+    ``instance_usage`` (the Kaggle extract "derrickmwiti/google-2019-cluster-sample")
+    also carry a usage window: ``start_time``, ``end_time`` and ``average_usage`` (one
+    dict column, or ``average_usage.cpus`` and ``average_usage.memory``), read as
+    below. A dict cell that is not ``{'cpus': …, 'memory': …}`` (cut short, another
+    key, a value that is no number) is a bad row.
 ``instance_requests``
     one row per instance, aggregated from ``instance_events`` (the LGDCloudSim export:
     ``time, user, collection_id, instance_index, cpus, ram, collection_type``, the
@@ -41,6 +46,23 @@ counted in ``dropped``, not replayed. Event types of the v3 format:
 in force is the SCHEDULE event's, as in 2011. Instances of different cells are kept
 apart (a collection id is a cell's).
 
+Usage
+-----
+Each usage window (``instance_usage``: the instance's average over ``start_time`` to
+``end_time``, usually 300 s) goes to the attempt of its instance (``collection_id``,
+``instance_index``, cell) running at the window's start: the latest run started at or
+before it, if it has not ended by then, as for the 2011 trace's ``task_usage`` (the same
+code, :func:`.google._usage`). It is placed at its offset from that run's start and
+averaged onto ``usage_step_s``, weighted by window length; ``cpu_used`` and
+``memory_used_gib`` are the series' means. A window before an attempt's start belongs
+to a run the rows do not hold (the joined extracts keep a few rows per instance) and is
+left out, as is one after its end; an attempt with no window within its run uses its
+request. A window the join repeats (the same instance, times and values) counts once.
+The notes say how many windows were read and placed, how many attempts have a series
+and what share of their request they use, pooled (Σ mean usage ÷ Σ request); without
+any ``average_usage``, "no instance_usage read". The data read end at the last event or
+usage window, whichever is later: an attempt still running is censored there.
+
 Per-instance exports (``instance_requests``) carry no end: each instance is submitted at
 its ``time`` and marked censored, so it runs on to the end of the simulation
 (:func:`simdc.workload.load_workload`); its ``duration_s`` (1 s) is a placeholder.
@@ -52,7 +74,8 @@ Units, once, here
 - Times are microseconds since 600 s before the trace's start, as in 2011: ``t_s =
   max(time − 600 s, 0)``; 0 is "before the trace", 2^63 − 1 "after it" (left out).
 - CPU is in normalised compute units (NCUs) and memory normalised, both to the largest
-  machine of the trace (1.0); they become cores and GiB through the reference machine
+  machine of the trace (1.0), in requests and usage alike; they become cores and GiB
+  through the reference machine
   (``reference_cpu_cores``, ``reference_memory_gib``; default 32 cores, 64 GiB,
   :data:`.google.DEFAULT_REFERENCE`, an assumption: Google does not disclose machine sizes).
 """
@@ -348,7 +371,8 @@ def _windows(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame | None:
         notes.append(f"{part:,} rows carry part of a usage window only (of start_time, end_time, average_usage's "
                      "cpus and memory): left out")
     rows = frame[whole]
-    start, end = pd.to_numeric(rows["start_time"]).to_numpy(np.int64), pd.to_numeric(rows["end_time"]).to_numpy(np.int64)
+    start = pd.to_numeric(rows["start_time"]).to_numpy(np.int64)
+    end = pd.to_numeric(rows["end_time"]).to_numpy(np.int64)
     at = np.maximum(start - google.TRACE_START_US, 0).astype(float)
     stop = np.where(end >= google.AFTER_END_US, at, np.maximum(end - google.TRACE_START_US, 0)).astype(float)
     windows = pd.DataFrame({
