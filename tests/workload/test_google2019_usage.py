@@ -59,8 +59,10 @@ def expected_usage(rows: list[dict], step_s: float = STEP_S):
         sched = clip(a["sched"]["time"])
         end = clip(a["end"]["time"]) if a["end"] is not None else data_end
         sums: dict[int, list[float]] = {}
+        placed = []
         for (wc, wj, wi, at, stop, cpus, memory) in windows:
             if (wc, int(wj), int(wi)) == (cell, collection, index) and sched <= at <= end:
+                placed.append(at)
                 k = math.floor((at - sched) / 1e6 / step_s)
                 s = sums.setdefault(k, [0.0, 0.0, 0.0])
                 s[0] += (stop - at) * cpus * REFERENCE[0]
@@ -68,7 +70,7 @@ def expected_usage(rows: list[dict], step_s: float = STEP_S):
                 s[2] += stop - at
         series = {k: (c / w, m / w) for k, (c, m, w) in sums.items()}
         out[(cell, collection, index, a["submit_us"])] = {
-            "sched": sched, "end": end, "series": series,
+            "sched": sched, "end": end, "series": series, "windows": placed,
             "cpu_cores": float(a["sched"]["resource_request.cpus"]) * REFERENCE[0]}
     return out
 
@@ -114,7 +116,17 @@ def test_an_attempt_without_a_window_in_its_run_uses_its_request_and_the_note_sa
         series = expected[i]["series"].values()
         assert table.loc[i, "cpu_used"] == pytest.approx(sum(c for c, _ in series) / len(series), abs=1e-15)
     used = sum(table.loc[i, "cpu_used"] for i in with_usage) / sum(expected[i]["cpu_cores"] for i in with_usage)
+    rows = slice_rows(path)
+    windows = {(r["cell"], int(r["collection_id"]), int(r["instance_index"]), r["start_time"], r["end_time"],
+                r["average_usage"]) for r in rows if r["usage"] is not None}
+    replayed = {key[:3] for key in expected_usage(rows)}
+    others = sum(w[:3] not in replayed for w in windows)
+    placed = sum(len(e["windows"]) for e in expected.values())
     note = next(n for n in data.notes if n.startswith("instance_usage read:"))
+    assert f"instance_usage read: {len(windows)} windows" in note
+    assert f"{placed} within a replayed attempt's run" in note
+    assert f"{len(windows) - others - placed} windows of replayed instances fall outside their runs" in note
+    assert f"{others} windows of instances not replayed" in note
     assert f"giving {len(with_usage)} of {len(expected)} attempts a usage series" in note
     assert f"use {used:.0%} of the CPU" in note
     assert f"the other {len(without)} attempts use their request" in note
@@ -268,4 +280,20 @@ def test_windows_are_placed_from_the_run_start_of_the_attempt_running_then(tmp_p
     # the censored run ends at the last window read (3,400 s), not at its SCHEDULE
     assert data.instances.set_index("id").loc["7-0-1", "duration_s"] == pytest.approx(400.0)
     note = next(n for n in data.notes if n.startswith("instance_usage read:"))
-    assert "6 windows" in note and "4 within a replayed attempt's run" in note and "2 windows fall in no" in note
+    assert "6 windows" in note and "4 within a replayed attempt's run" in note
+    assert "2 windows of replayed instances fall outside their runs" in note
+
+
+def test_no_cut_of_a_genuine_dict_cell_is_read_as_a_value():
+    """Every dict cell of the slice reads as ``ast.literal_eval`` gives it, and every
+    proper, non-empty beginning of one (a file cut inside it) is refused: a cut number
+    ("0.0246" of "0.024658203125") is never read as a value."""
+    from simdc.workload.readers.google2019 import _resources
+
+    with open(sample(SLICE), newline="") as f:
+        cells = [r[c] for r in csv.DictReader(f) for c in ("resource_request", "average_usage", "maximum_usage")]
+    for cell in cells:
+        want = ast.literal_eval(cell)
+        cpus, memory = _resources(cell)
+        assert (float(cpus), float(memory)) == (want["cpus"], want["memory"])
+        assert all(_resources(cell[:n]) is None for n in range(1, len(cell))), cell

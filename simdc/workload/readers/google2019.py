@@ -338,11 +338,11 @@ def _from_events(files: list[TraceFile], options: ReaderOptions, bad: BadRows, r
         # each window to its instance's job number; one of a collection with no attempt matches none
         windows["job"] = jobs.get_indexer(pd.MultiIndex.from_arrays([windows.pop("cell").to_numpy(),
                                                                      windows.pop("collection").to_numpy()]))
-        mine = windows["job"].to_numpy() >= 0
-        usage, unmatched = google._usage(windows[mine], attempts, ids, ref_cores, ref_gib, options)
+        replayed = pd.MultiIndex.from_arrays([attempts["job"].astype(np.int64), attempts["task"].astype(np.int64)])
+        mine = pd.MultiIndex.from_frame(windows[["job", "task"]]).isin(replayed)
+        usage, outside = google._usage(windows[mine], attempts, ids, ref_cores, ref_gib, options)
         cpu_used, mem_used = series_means(usage, ids)
-        notes.append(_usage_note(len(windows), len(windows) - int(mine.sum()) + unmatched, cpu, mem,
-                                 cpu_used, mem_used))
+        notes.append(_usage_note(len(windows), len(windows) - int(mine.sum()), outside, cpu, mem, cpu_used, mem_used))
         usage = usage if len(usage) else None
     instances = canonical(
         FORMAT, id=ids, submit_s=attempts["submit"] / 1e6,
@@ -383,28 +383,36 @@ def _windows(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame | None:
     # A joined extract repeats an instance's usage row beside each of its events: one window once.
     repeated = windows.duplicated()
     if repeated.any():
-        notes.append(f"{int(repeated.sum()):,} usage windows repeat another of the same instance (a join's copy): "
-                     "read once")
+        notes.append(f"{_n(int(repeated.sum()), 'usage window')} repeating another of the same instance (a join's "
+                     "copy): read once")
     return windows[~repeated].reset_index(drop=True)
 
 
-def _usage_note(read: int, unmatched: int, cpu: np.ndarray, mem: np.ndarray, cpu_used: np.ndarray,
+def _usage_note(read: int, others: int, outside: int, cpu: np.ndarray, mem: np.ndarray, cpu_used: np.ndarray,
                 mem_used: np.ndarray) -> str:
-    """What the usage windows gave: how many, to how many attempts, and the share of their
-    request those attempts use (pooled: Σ mean usage ÷ Σ request)."""
+    """What the usage windows gave: how many were read and placed (``others`` are of
+    instances with no replayed attempt, ``outside`` outside their instance's runs), how
+    many attempts got a series, and the share of their request those use (pooled:
+    Σ mean usage ÷ Σ request)."""
     has = np.isfinite(cpu_used)
-    text = (f"instance_usage read: {read:,} windows (average_usage over start_time-end_time), "
-            f"{read - unmatched:,} within a replayed attempt's run, giving {int(has.sum()):,} of "
-            f"{len(cpu):,} attempts a usage series")
+    text = (f"instance_usage read: {_n(read, 'window')} (average_usage over start_time-end_time), "
+            f"{read - others - outside:,} within a replayed attempt's run, giving {int(has.sum()):,} of "
+            f"{_n(len(cpu), 'attempt')} a usage series")
     if has.any():
         text += (f" (pooled, they use {cpu_used[has].sum() / cpu[has].sum():.0%} of the CPU and "
                  f"{mem_used[has].sum() / mem[has].sum():.0%} of the memory they request)")
-    if unmatched:
-        text += (f"; {unmatched:,} windows fall in no replayed run (before an attempt's start: a run these rows do "
-                 "not hold; or after its end) and are left out")
+    if outside:
+        text += (f"; {_n(outside, 'window')} of replayed instances fall outside their runs (before the first: a "
+                 "run these rows do not hold; between runs, or after the last) and are left out")
+    if others:
+        text += f"; {_n(others, 'window')} of instances not replayed (never scheduled, or no request) are left out"
     if (~has).any():
-        text += f"; the other {int((~has).sum()):,} attempts use their request"
+        text += f"; the other {_n(int((~has).sum()), 'attempt')} use their request"
     return text
+
+
+def _n(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _from_requests(files: list[TraceFile], options: ReaderOptions, bad: BadRows, ref_cores: float, ref_gib: float,
