@@ -297,3 +297,17 @@ def test_no_cut_of_a_genuine_dict_cell_is_read_as_a_value():
         cpus, memory = _resources(cell)
         assert (float(cpus), float(memory)) == (want["cpus"], want["memory"])
         assert all(_resources(cell[:n]) is None for n in range(1, len(cell))), cell
+
+
+def test_the_readme_states_what_the_slice_gives():
+    path = sample(SLICE)
+    data = read_trace(path, "google2019")
+    expected = by_id(data, expected_usage(slice_rows(path)))
+    table = data.instances.set_index("id")
+    has = [i for i, e in expected.items() if e["series"]]
+    cpu = sum(table.loc[i, "cpu_used"] for i in has) / sum(table.loc[i, "cpu_cores"] for i in has)
+    memory = sum(table.loc[i, "memory_used_gib"] for i in has) / sum(table.loc[i, "memory_gib"] for i in has)
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    assert (f"the slice: {len(has)} of its {len(expected)} attempts have a window in their run, using "
+            f"{cpu:.0%} of the CPU and {memory:.0%} of the memory they request, pooled; "
+            f"{len(expected) - len(has)} use their request").replace("%", " %") in readme
