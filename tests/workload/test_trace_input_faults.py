@@ -142,7 +142,8 @@ def test_google2019_times_and_ids_in_float_notation_are_refused(tmp_path):
     first = next(i for i, r in enumerate(rows[1:], start=1) if len(r[0]) >= 12)  # data row of the first long time
     with pytest.raises(InputError) as err:
         read_trace([path], "auto")
-    assert err.value.problems[0].startswith(f"{path}: row {first}: time is in float notation")
+    # named by its line: the header is line 1, data row k is line k + 1
+    assert err.value.problems[0].startswith(f"{path}: line {first + 1}: time is in float notation")
     assert f"(got '{_excel(rows[first][0])}')" in err.value.problems[0]
 
 

@@ -1103,13 +1103,16 @@ def parquet_batches(path: Path, columns: Sequence[str], batch_rows: int = 1 << 2
         raise InputError(f"{path}: cannot read as Parquet: {_arrow_message(err)}") from None
 
 
-def check_frame(frame: pd.DataFrame, path: Path, table: str, fields: Sequence[Field], bad: BadRows) -> pd.DataFrame:
-    """Check typed columns (Parquet) against ``fields``; bad rows removed or reported."""
+def check_frame(frame: pd.DataFrame, path: Path, table: str, fields: Sequence[Field], bad: BadRows,
+                locate: Callable[[int], str] | None = None) -> pd.DataFrame:
+    """Check typed columns (Parquet) against ``fields``; bad rows removed or reported.
+    ``locate`` names a row by its ``_row`` (0 = the first data row) in messages; default
+    ``"<path>: row <_row + 1>"``."""
     keep = np.ones(len(frame), dtype=bool)
     rows = frame["_row"].to_numpy()
 
     def where(i: int) -> str:
-        return f"{path}: row {int(rows[i]) + 1}"
+        return locate(int(rows[i])) if locate is not None else f"{path}: row {int(rows[i]) + 1}"
 
     for spec in fields:
         if spec.name not in frame:

@@ -10,7 +10,12 @@ any subset and order of columns); each is recognised by the names it has
     ``resource_request.memory`` (or one ``resource_request`` column holding
     ``{'cpus': …, 'memory': …}``, as exports through pandas write it); optional
     ``priority``, and the cell as ``cell`` (``a``–``h``) or ``cluster`` (1–8, read as
-    ``a``–``h``). ``instance_events_type`` is read as ``type``.
+    ``a``–``h``). ``instance_events_type`` is read as ``type``. Rows joined with
+    ``instance_usage`` (the Kaggle extract "derrickmwiti/google-2019-cluster-sample")
+    also carry a usage window: ``start_time``, ``end_time`` and ``average_usage`` (one
+    dict column, or ``average_usage.cpus`` and ``average_usage.memory``), read as
+    below. A dict cell that is not ``{'cpus': …, 'memory': …}`` (cut short, another
+    key, a value that is no number) is a bad row.
 ``instance_requests``
     one row per instance, aggregated from ``instance_events`` (the LGDCloudSim export:
     ``time, user, collection_id, instance_index, cpus, ram, collection_type``, the
@@ -41,6 +46,23 @@ counted in ``dropped``, not replayed. Event types of the v3 format:
 in force is the SCHEDULE event's, as in 2011. Instances of different cells are kept
 apart (a collection id is a cell's).
 
+Usage
+-----
+Each usage window (``instance_usage``: the instance's average over ``start_time`` to
+``end_time``, usually 300 s) goes to the attempt of its instance (``collection_id``,
+``instance_index``, cell) running at the window's start: the latest run started at or
+before it, if it has not ended by then, as for the 2011 trace's ``task_usage`` (the same
+code, :func:`.google._usage`). It is placed at its offset from that run's start and
+averaged onto ``usage_step_s``, weighted by window length; ``cpu_used`` and
+``memory_used_gib`` are the series' means. A window before an attempt's start belongs
+to a run the rows do not hold (the joined extracts keep a few rows per instance) and is
+left out, as is one after its end; an attempt with no window within its run uses its
+request. A window the join repeats (the same instance, times and values) counts once.
+The notes say how many windows were read and placed, how many attempts have a series
+and what share of their request they use, pooled (Σ mean usage ÷ Σ request); without
+any ``average_usage``, "no instance_usage read". The data read end at the last event or
+usage window, whichever is later: an attempt still running is censored there.
+
 Per-instance exports (``instance_requests``) carry no end: each instance is submitted at
 its ``time`` and marked censored, so it runs on to the end of the simulation
 (:func:`simdc.workload.load_workload`); its ``duration_s`` (1 s) is a placeholder.
@@ -52,14 +74,18 @@ Units, once, here
 - Times are microseconds since 600 s before the trace's start, as in 2011: ``t_s =
   max(time − 600 s, 0)``; 0 is "before the trace", 2^63 − 1 "after it" (left out).
 - CPU is in normalised compute units (NCUs) and memory normalised, both to the largest
-  machine of the trace (1.0); they become cores and GiB through the reference machine
+  machine of the trace (1.0), in requests and usage alike; they become cores and GiB
+  through the reference machine
   (``reference_cpu_cores``, ``reference_memory_gib``; default 32 cores, 64 GiB,
   :data:`.google.DEFAULT_REFERENCE`, an assumption: Google does not disclose machine sizes).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -67,8 +93,8 @@ import pandas as pd
 
 from simdc.errors import InputError
 from simdc.workload.readers import google
-from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, TraceData, TraceFile, canonical,
-                                           check_frame, count, open_data)
+from simdc.workload.readers.common import (NUM, BadRows, Field, ReaderOptions, TraceData, TraceFile, canonical,
+                                           check_frame, count, open_data, series_means, shown)
 
 FORMAT = "google2019"
 # v3 event types into the 2011 codes google._attempts reads (None: neither starts nor ends an attempt)
@@ -92,8 +118,18 @@ REQUEST_FIELDS = (
     Field("cpus", low=0.0),
     Field("ram", low=0.0),
 )
+# instance_usage, as the joined extracts carry it beside each event: the window (µs, as
+# ``time``) and its average usage (NCUs, normalised memory), read when the rows have them
+USAGE_FIELDS = (
+    Field("start_time", "int", required=False, low=0),
+    Field("end_time", "int", required=False, low=0),
+    Field("average_usage.cpus", required=False, low=0.0),
+    Field("average_usage.memory", required=False, low=0.0),
+)
+WINDOW = ("start_time", "end_time", "average_usage.cpus", "average_usage.memory")
+DICTS = ("resource_request", "average_usage")  # columns holding {'cpus': …, 'memory': …} (Python reprs)
 PLACEHOLDER_DURATION_S = 1.0
-REQUEST = re.compile(r"'(cpus|memory)':\s*([-+0-9.eE]+|None|nan)")
+ENTRY = re.compile(rf"\s*(['\"])(cpus|memory)\1\s*:\s*({NUM}|None|nan|null)\s*")
 
 
 def identify(path: Path, header: str) -> TraceFile | None:
@@ -132,39 +168,100 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
              "(reference_cpu_cores, reference_memory_gib)"]
     notes += [_machines_note(tf) for tf in files.get("machines", [])]
     dropped: dict[str, int] = {}
+    usage = None
     if events:
-        instances = _from_events(events, options, bad, ref_cores, ref_gib, notes, dropped)
+        instances, usage = _from_events(events, options, bad, ref_cores, ref_gib, notes, dropped)
     else:
         instances = _from_requests(requests, options, bad, ref_cores, ref_gib, notes, dropped)
-    return TraceData(instances, None, FORMAT, "", dropped=dropped, notes=notes)
+    return TraceData(instances, usage, FORMAT, "", dropped=dropped, notes=notes)
 
 
 def _frame(tf: TraceFile, fields: tuple[Field, ...], bad: BadRows) -> pd.DataFrame:
     """The file's columns by name (aliases resolved), checked against ``fields``: a bad
-    row is named by its data row (1 = the first after the header)."""
+    row is named by the line it starts on (a quoted value may span lines, as the joined
+    extracts' arrays do). A dict column (``resource_request``, ``average_usage``) becomes
+    its ``.cpus`` and ``.memory`` columns unless the file has those already."""
     try:
         with open_data(tf.path) as stream:
             frame = pd.read_csv(stream, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise InputError(f"{tf.path}: cannot read as CSV: {str(err).strip()[:200]}") from None
     frame.columns = [ALIASES.get(c.strip(), c.strip()) for c in frame.columns]
-    if "resource_request" in frame and "resource_request.cpus" not in frame:
-        parsed = frame["resource_request"].map(_request)
-        frame["resource_request.cpus"] = [cpus for cpus, _ in parsed]
-        frame["resource_request.memory"] = [memory for _, memory in parsed]
+    locate = _lines(tf.path)
+    broken = np.zeros(len(frame), dtype=bool)
+    for column in DICTS:
+        if column in frame and f"{column}.cpus" not in frame:
+            parsed = frame[column].map(_resources)
+            bad_cell = parsed.isna().to_numpy()
+            rows = np.flatnonzero(bad_cell & ~broken)
+            cells = frame[column].to_numpy(object)
+            bad.report(tf.name, rows, f"{column} is not a {{'cpus': …, 'memory': …}} dict", locate,
+                       lambda i, cells=cells: f" (got {shown(cells[i])})")
+            broken |= bad_cell
+            pairs = [pair or ("", "") for pair in parsed]
+            frame[f"{column}.cpus"] = [cpus for cpus, _ in pairs]
+            frame[f"{column}.memory"] = [memory for _, memory in pairs]
     frame = frame.replace({"": np.nan, "None": np.nan})
     missing = [f.name for f in fields if f.required and f.name not in frame]
     if missing:
         raise InputError(f"{tf.path}: missing column(s) {', '.join(missing)}")
     frame["_row"] = np.arange(len(frame))
-    frame = check_frame(frame, tf.path, tf.name, fields, bad)
+    frame = check_frame(frame[~broken], tf.path, tf.name, fields, bad, locate)
+    if {"start_time", "end_time"} <= set(frame):
+        backwards = (pd.to_numeric(frame["end_time"]) < pd.to_numeric(frame["start_time"])).to_numpy()
+        rows = frame["_row"].to_numpy()
+        bad.report(tf.name, np.flatnonzero(backwards), "end_time is before start_time", lambda i: locate(int(rows[i])),
+                   lambda i: f" (got {shown(frame['start_time'].iloc[i])}, {shown(frame['end_time'].iloc[i])})")
+        bad.check()
+        frame = frame[~backwards]
     return frame
 
 
-def _request(text: str) -> tuple[str, str]:
-    """``{'cpus': 0.02, 'memory': 0.01}`` → ("0.02", "0.01"); "" where absent."""
-    found = dict(REQUEST.findall(text or ""))
+def _resources(text: str) -> tuple[str, str] | None:
+    """``{'cpus': 0.02, 'memory': 0.01}`` → ("0.02", "0.01"); "" for a value absent or
+    None; ("", "") for an empty cell; None when the text is no such dict (cut, or
+    another key)."""
+    text = (text or "").strip()
+    if text in ("", "None", "nan", "null", "{}"):
+        return "", ""
+    if not (text.startswith("{") and text.endswith("}")):
+        return None
+    found: dict[str, str] = {}
+    for part in text[1:-1].split(","):
+        entry = ENTRY.fullmatch(part)
+        if entry is None or entry[2] in found:
+            return None
+        found[entry[2]] = "" if entry[3] in ("None", "nan", "null") else entry[3]
     return found.get("cpus", ""), found.get("memory", "")
+
+
+def _lines(path: Path) -> Callable[[int], str]:
+    """Names data row ``row`` (0 = the first after the header) by the line of the file it
+    starts on. The file is scanned, as far as needed, only when a problem is reported."""
+    starts: list[int] = []
+    records: Iterator[int] | None = None
+
+    def scan() -> Iterator[int]:
+        with open_data(path) as stream:
+            reader = csv.reader(io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline=""))
+            first = 1
+            for number, record in enumerate(reader):
+                if number > 0 and any(field.strip() for field in record):  # pandas skips blank lines
+                    yield first
+                first = reader.line_num + 1
+
+    def where(row: int) -> str:
+        nonlocal records
+        if records is None:
+            records = scan()
+        try:
+            while len(starts) <= row:
+                starts.append(next(records))
+        except (StopIteration, InputError, csv.Error, OSError):
+            return f"{path}: row {row + 1}"
+        return f"{path}: line {starts[row]}"
+
+    return where
 
 
 def _cells(frame: pd.DataFrame, path: Path) -> np.ndarray | None:
@@ -181,14 +278,15 @@ def _cells(frame: pd.DataFrame, path: Path) -> np.ndarray | None:
 
 
 def _from_events(files: list[TraceFile], options: ReaderOptions, bad: BadRows, ref_cores: float, ref_gib: float,
-                 notes: list[str], dropped: dict[str, int]) -> pd.DataFrame:
+                 notes: list[str], dropped: dict[str, int]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     frames = []
     for tf in files:
-        frame = _frame(tf, EVENT_FIELDS, bad)
+        frame = _frame(tf, EVENT_FIELDS + USAGE_FIELDS, bad)
         cells = _cells(frame, tf.path)
         frames.append(frame.assign(cell=cells if cells is not None else ""))
     frame = pd.concat(frames, ignore_index=True)
     named = bool((frame["cell"] != "").any())
+    windows = _windows(frame, notes)  # from every row: an ENABLE's or UPDATE's window is its instance's too
     kind = pd.to_numeric(frame["type"]).to_numpy(np.int64)
     mapped = pd.Series(kind).map(V3_TO_2011)
     keep = mapped.notna().to_numpy()
@@ -209,7 +307,10 @@ def _from_events(files: list[TraceFile], options: ReaderOptions, bad: BadRows, r
           "task": pd.to_numeric(frame["instance_index"]).to_numpy(np.int64), "event": event,
           "priority": number("priority"), "cpu": number("resource_request.cpus"),
           "mem": number("resource_request.memory")}
-    data_end = int(np.maximum(time - google.TRACE_START_US, 0).max(initial=0))
+    # The data read end at the last event or usage window, whichever is later (as in 2011):
+    # an instance still running then is censored there, not at its last event.
+    data_end = max(int(np.maximum(time - google.TRACE_START_US, 0).max(initial=0)),
+                   int(windows["stop"].max()) if windows is not None and len(windows) else 0)
     attempts = google._attempts(ev, dropped, data_end, implied_ends=True)
     if len(attempts["job"]) == 0:
         raise InputError(f"{files[0].path}: no instance attempt that ran with a request")
@@ -228,15 +329,90 @@ def _from_events(files: list[TraceFile], options: ReaderOptions, bad: BadRows, r
                      "instance was submitted or scheduled again (an instance runs once at a time)")
     if censored.any():
         notes.append(f"{int(censored.sum()):,} lifetimes censored: still running at the end of the data read "
-                     f"({data_end / 1e6:,.0f} s); their duration_s is a lower bound")
-    notes.append("no instance_usage read: each instance uses its request")
+                     f"({data_end / 1e6:,.0f} s, the last event or usage window); their duration_s is a lower bound")
+    cpu, mem = attempts["cpu"] * ref_cores, attempts["mem"] * ref_gib
+    usage = cpu_used = mem_used = None
+    if windows is None:
+        notes.append("no instance_usage read: each instance uses its request")
+    else:
+        # each window to its instance's job number; one of a collection with no attempt matches none
+        windows["job"] = jobs.get_indexer(pd.MultiIndex.from_arrays([windows.pop("cell").to_numpy(),
+                                                                     windows.pop("collection").to_numpy()]))
+        replayed = pd.MultiIndex.from_arrays([attempts["job"].astype(np.int64), attempts["task"].astype(np.int64)])
+        mine = pd.MultiIndex.from_frame(windows[["job", "task"]]).isin(replayed)
+        usage, outside = google._usage(windows[mine], attempts, ids, ref_cores, ref_gib, options)
+        cpu_used, mem_used = series_means(usage, ids)
+        notes.append(_usage_note(len(windows), len(windows) - int(mine.sum()), outside, cpu, mem, cpu_used, mem_used))
+        usage = usage if len(usage) else None
     instances = canonical(
         FORMAT, id=ids, submit_s=attempts["submit"] / 1e6,
         duration_s=np.maximum((attempts["end"] - attempts["sched"]) / 1e6, 1e-6),
-        cpu_cores=attempts["cpu"] * ref_cores, memory_gib=attempts["mem"] * ref_gib,
+        cpu_cores=cpu, memory_gib=mem, cpu_used=cpu_used, memory_used_gib=mem_used,
         priority=attempts["priority"], censored=censored,
         job=np.asarray([f"{c}-{j}" if named else str(j) for c, j in zip(cell, collection)], dtype=object))
-    return _with_cells(instances, attempts["submit"], cell if named else None, notes)
+    return _with_cells(instances, attempts["submit"], cell if named else None, notes), usage
+
+
+def _windows(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame | None:
+    """The rows' ``instance_usage`` windows: ``cell, collection, task, at, stop`` (µs from
+    the trace's start), ``w`` (length, µs), ``cpu`` and ``mem`` (normalised), each window
+    once; None when the rows carry no average usage."""
+    if "average_usage.cpus" not in frame and "average_usage.memory" not in frame:
+        return None
+    absent = [name for name in WINDOW if name not in frame]
+    if absent:
+        notes.append(f"average_usage not read: its window ({', '.join(absent)}) is not in the file, so its time "
+                     "in an instance's life is unknown")
+        return None
+    given = frame[list(WINDOW)].notna().to_numpy()
+    whole = given.all(axis=1)
+    part = int((given.any(axis=1) & ~whole).sum())
+    if part:
+        notes.append(f"{part:,} rows carry part of a usage window only (of start_time, end_time, average_usage's "
+                     "cpus and memory): left out")
+    rows = frame[whole]
+    start = pd.to_numeric(rows["start_time"]).to_numpy(np.int64)
+    end = pd.to_numeric(rows["end_time"]).to_numpy(np.int64)
+    at = np.maximum(start - google.TRACE_START_US, 0).astype(float)
+    stop = np.where(end >= google.AFTER_END_US, at, np.maximum(end - google.TRACE_START_US, 0)).astype(float)
+    windows = pd.DataFrame({
+        "cell": rows["cell"].to_numpy(object), "collection": pd.to_numeric(rows["collection_id"]).to_numpy(np.int64),
+        "task": pd.to_numeric(rows["instance_index"]).to_numpy(np.int64), "at": at, "stop": stop,
+        "w": stop - at, "cpu": pd.to_numeric(rows["average_usage.cpus"]).to_numpy(float),
+        "mem": pd.to_numeric(rows["average_usage.memory"]).to_numpy(float)})
+    # A joined extract repeats an instance's usage row beside each of its events: one window once.
+    repeated = windows.duplicated()
+    if repeated.any():
+        notes.append(f"{_n(int(repeated.sum()), 'usage window')} repeating another of the same instance (a join's "
+                     "copy): read once")
+    return windows[~repeated].reset_index(drop=True)
+
+
+def _usage_note(read: int, others: int, outside: int, cpu: np.ndarray, mem: np.ndarray, cpu_used: np.ndarray,
+                mem_used: np.ndarray) -> str:
+    """What the usage windows gave: how many were read and placed (``others`` are of
+    instances with no replayed attempt, ``outside`` outside their instance's runs), how
+    many attempts got a series, and the share of their request those use (pooled:
+    Σ mean usage ÷ Σ request)."""
+    has = np.isfinite(cpu_used)
+    text = (f"instance_usage read: {_n(read, 'window')} (average_usage over start_time-end_time), "
+            f"{read - others - outside:,} within a replayed attempt's run, giving {int(has.sum()):,} of "
+            f"{_n(len(cpu), 'attempt')} a usage series")
+    if has.any():
+        text += (f" (pooled, they use {cpu_used[has].sum() / cpu[has].sum():.0%} of the CPU and "
+                 f"{mem_used[has].sum() / mem[has].sum():.0%} of the memory they request)")
+    if outside:
+        text += (f"; {_n(outside, 'window')} of replayed instances fall outside their runs (before the first: a "
+                 "run these rows do not hold; between runs, or after the last) and are left out")
+    if others:
+        text += f"; {_n(others, 'window')} of instances not replayed (never scheduled, or no request) are left out"
+    if (~has).any():
+        text += f"; the other {_n(int((~has).sum()), 'attempt')} use their request"
+    return text
+
+
+def _n(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _from_requests(files: list[TraceFile], options: ReaderOptions, bad: BadRows, ref_cores: float, ref_gib: float,
