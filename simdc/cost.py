@@ -39,6 +39,7 @@ from simdc.model.host import HostSpec
 
 HOURS_PER_YEAR = 365.25 * 24.0
 J_PER_KWH = 3.6e6
+SERIES_HEADER = ("timestamp", "value")  # a price or carbon series' columns (named as the file likes)
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,9 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
     Raises
     ------
     InputError
-        One line naming the file and line: not a CSV of two columns, a timestamp that is
+        One line naming the file and line: a line 1 that is not a header of two column
+        names (a file without one: its first row is data), a row of other than two
+        fields, a timestamp that is
         not one or does not increase, a value that is missing, not a finite number or
         negative where not allowed, a series that does not cover the run, or a last
         line without a line end (it may have been cut inside its value).
@@ -143,24 +146,22 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
     texts: list[str] = []
     lines: list[int] = []
     with handle:
-        from simdc.workload.readers.common import refuse_cut
+        from simdc.workload.readers.common import refuse_cut, refuse_header
 
         refuse_cut(path, where)  # its last row may be cut inside its value ("1234" read as "12")
         rows = csv.reader(handle)
         try:
-            header = next(rows, None)
-            if header is None or len(header) < 2:
-                raise InputError(f"{where}: line 1: expected a header of a timestamp and a value column "
-                                 f"(e.g. timestamp,value), got {clip(repr(','.join(header or [])))}")
+            # a first row of data taken for the header would move time 0 a row on, silently
+            refuse_header(where, next(rows, None), SERIES_HEADER, any_names=True)
             end = None
             read = 0  # rows with a timestamp, before the run's start too
             for row in rows:
                 if not row or not any(cell.strip() for cell in row):
                     continue  # a blank line
                 line = rows.line_num
-                if len(row) < 2:
-                    raise InputError(f"{where}: line {line}: expected a timestamp and a value, "
-                                     f"got {clip(repr(','.join(row)))}")
+                if len(row) != 2:
+                    raise InputError(f"{where}: line {line}: expected a timestamp and a value (two fields, as "
+                                     f"the header), got {len(row)}: {clip(repr(','.join(row)))}")
                 written = _parsed(row[0])
                 if written is None:
                     raise InputError(f"{where}: line {line}: timestamp {clip(repr(row[0]))} is not a date and time "

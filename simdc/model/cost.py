@@ -4,8 +4,9 @@ Money is in one currency throughout, whichever the config's figures are in (the
 report writes none). Energy is priced and its carbon counted at the wall: the hosts'
 energy times their group's ``pue`` (:class:`simdc.model.host.HostSpec`).
 
-Series are CSV files of a header and rows ``timestamp,value`` (further columns are
-ignored): each value holds from its timestamp to the next row's, the last one for as
+Series are CSV files of a header (two column names, any: ``time,DAM_price``) and rows
+``timestamp,value``, two fields each: a file without the header, or a row with more
+fields, is refused. Each value holds from its timestamp to the next row's, the last one for as
 long as the step before it. Timestamps written without a zone are in ``series_timezone``
 (default UTC) and all are taken to UTC. Simulated time 0 is ``series_start`` (default:
 each series' first timestamp); a series must cover the whole run.

@@ -207,8 +207,43 @@ def test_malformed_series_is_one_line_naming_file_and_line(tmp_path, rows, expec
 
 def test_header_of_one_column_is_refused(tmp_path):
     path = write_series(tmp_path / "c.csv", "timestamp", ["2024-03-01T00:00:00Z"])
-    with pytest.raises(InputError, match="line 1: expected a header of a timestamp and a value column"):
+    with pytest.raises(InputError, match="line 1: expected the header timestamp,value"):
         cost.read_series(path, what="price", key="cost.price_series", duration_s=10)
+
+
+@pytest.mark.parametrize("first", ["2024-03-01T00:00:00Z,0.1", "01mar2024 00:00:00,.1", "0,0.1"])
+def test_a_series_without_its_header_is_refused_not_read_from_its_second_row(tmp_path, first):
+    """A file of data alone: its first row, taken as the header, moved time 0 an hour on
+    (the new user's p.csv: +66 % on cost_energy). One line: the key, the file, line 1,
+    the header expected."""
+    path = tmp_path / "p.csv"
+    path.write_text(f"{first}\n2024-03-01T01:00:00Z,0.2\n2024-03-01T02:00:00Z,0.3\n")
+    with pytest.raises(InputError) as err:
+        cost.read_series(path, what="price", key="cost.price_series", duration_s=2 * HOUR_S)
+    (problem,) = err.value.problems
+    assert problem.startswith(f"cost.price_series {path}: line 1: expected the header timestamp,value")
+    assert "no header line" in problem
+
+
+def test_a_series_with_its_header_prices_energy_from_its_first_row(tmp_path):
+    """The same rows under a header: a host at a constant 300 W for 2 h pays
+    0.3 kW × 1 h × 0.1 + 0.3 kW × 1 h × 0.2 (the new user's 0.1552 was of three hosts)."""
+    path = write_series(tmp_path / "p.csv", "timestamp,value",
+                        ["2024-03-01T00:00:00Z,0.1", "2024-03-01T01:00:00Z,0.2", "2024-03-01T02:00:00Z,0.3"])
+    result = simdc.simulate(config(2 * HOUR_S, {"price_series": str(path)},
+                                   host={"power_idle_w": 300, "power_max_w": 300}, platforms=("vm",)))
+    assert result.summary["cost_energy"].iloc[0] == pytest.approx(0.3 * 0.1 + 0.3 * 0.2, rel=1e-12)
+
+
+@pytest.mark.parametrize("line", ["2024-03-01T01:00:00Z,0.2,7", "2024-03-01T01:00:00Z,0.2,"])
+def test_a_series_row_with_an_extra_field_is_refused_naming_its_line(tmp_path, line):
+    path = write_series(tmp_path / "c.csv", "timestamp,value",
+                        ["2024-03-01T00:00:00Z,0.1", line, "2024-03-01T02:00:00Z,0.3"])
+    with pytest.raises(InputError) as err:
+        cost.read_series(path, what="carbon intensity", key="cost.carbon_series", duration_s=2 * HOUR_S)
+    (problem,) = err.value.problems
+    assert problem.startswith(f"cost.carbon_series {path}: line 3: expected a timestamp and a value"), problem
+    assert "got 3" in problem
 
 
 def test_negative_prices_are_read_and_per_mwh_is_scaled(tmp_path):
