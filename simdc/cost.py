@@ -34,6 +34,7 @@ import pandas as pd
 
 from simdc.errors import InputError, clip
 from simdc.metrics import COST_COLUMNS  # noqa: F401 - the summary's columns this module fills
+from simdc.model import limits
 from simdc.model.cost import CostSpec
 from simdc.model.host import HostSpec
 
@@ -98,7 +99,8 @@ def _exists(local: datetime, zone: ZoneInfo | None) -> bool:
 
 
 def read_series(path: str | Path, *, what: str, key: str, duration_s: float, start: datetime | None = None,
-                scale: float = 1.0, negative_allowed: bool = False, zone: str | None = None) -> StepSeries:
+                scale: float = 1.0, negative_allowed: bool = False, zone: str | None = None,
+                bound: tuple[float, str] = (math.inf, "")) -> StepSeries:
     """Read a ``timestamp,value`` CSV into a :class:`StepSeries` covering ``[0, duration_s]``.
 
     Parameters
@@ -116,6 +118,8 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
         Whether values may be below zero (prices may, intensities not).
     zone
         IANA time zone of timestamps (and ``start``) written without one; default UTC.
+    bound
+        The largest value's size once scaled, and why (:mod:`simdc.model.limits`).
 
     Each row's value holds until the next row's timestamp; the last row's for the step
     before it. With ``zone``, a local hour written twice when the clocks go back is read
@@ -229,6 +233,10 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
             raise InputError(f"{where}: line {lines[k]}: {what} {clip(repr(texts[k]))} is not a finite number")
         if value < 0 and not negative_allowed:
             raise InputError(f"{where}: line {lines[k]}: {what} {value:g} is negative")
+        if abs(value * scale) > bound[0]:
+            side = f"within ±{bound[0]:,g}" if negative_allowed else f"<= {bound[0]:,g}"
+            raise InputError(f"{where}: line {lines[k]}: {what} {value:g} must be {side}"
+                             f"{' per kWh' if scale != 1.0 else ''} ({bound[1]})")
         values[k] = value * scale
     first = int(np.searchsorted(edges, 0.0, side="right")) - 1  # the row holding at time 0
     return StepSeries(edges[first:], values[first:])
@@ -250,12 +258,15 @@ def grid_series(cost: CostSpec, duration_s: float) -> tuple[StepSeries, StepSeri
     if cost.price_series is not None:
         price = read_series(cost.price_series, what="price", key="cost.price_series", duration_s=duration_s,
                             start=cost.series_start, scale=0.001 if cost.price_series_unit == "per_mwh" else 1.0,
-                            negative_allowed=True, zone=cost.series_timezone)
+                            negative_allowed=True, zone=cost.series_timezone,
+                            bound=(limits.MAX_PRICE_PER_KWH, limits.NOTES[("price_per_kwh", "less_than_equal")]))
     else:
         price = StepSeries.constant(cost.price_per_kwh, duration_s)
     if cost.carbon_series is not None:
         carbon = read_series(cost.carbon_series, what="carbon intensity", key="cost.carbon_series",
-                             duration_s=duration_s, start=cost.series_start, zone=cost.series_timezone)
+                             duration_s=duration_s, start=cost.series_start, zone=cost.series_timezone,
+                             bound=(limits.MAX_CARBON_GCO2_PER_KWH,
+                                    limits.NOTES[("carbon_intensity_gco2_per_kwh", "less_than_equal")]))
     else:
         carbon = StepSeries.constant(cost.carbon_gco2_per_kwh, duration_s)
     return price, carbon
@@ -292,6 +303,12 @@ def host_costs(hosts: pd.DataFrame, fleet: list[HostSpec], price: StepSeries, ca
     if len(moments_s) != (0 if meter_j is None else len(meter_j)):
         raise ValueError(f"{len(moments_s)} meter moments but {0 if meter_j is None else len(meter_j)} readings: "
                          "a series that changes needs the general engine's meter (run_platform's meter_at_s)")
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused by platform_costs, in one line
+        return _host_costs(hosts, fleet, price, carbon, moments_s, meter_j)
+
+
+def _host_costs(hosts: pd.DataFrame, fleet: list[HostSpec], price: StepSeries, carbon: StepSeries,
+                moments_s: tuple[float, ...], meter_j: np.ndarray | None) -> pd.DataFrame:
     duration_s = float(hosts["duration_s"].iloc[0])
     hours = duration_s / 3600.0
     physical = hosts["physical_host"].to_numpy(int)
@@ -315,15 +332,28 @@ def host_costs(hosts: pd.DataFrame, fleet: list[HostSpec], price: StepSeries, ca
 
 def platform_costs(instances: pd.DataFrame, hosts: pd.DataFrame, licence_per_hour: float = 0.0) -> dict[str, float]:
     """One platform's :data:`COST_COLUMNS` from its instances and its hosts' cost columns
-    (:func:`host_costs`)."""
-    hosts_cost = float(hosts["cost_host"].sum())
-    energy_cost = float(hosts["cost_energy"].sum())
+    (:func:`host_costs`).
+
+    Raises
+    ------
+    InputError
+        A figure that overflows to inf (one line naming it): never written as inf.
+    """
+    with np.errstate(over="ignore"):
+        hosts_cost = float(hosts["cost_host"].sum())
+        energy_cost = float(hosts["cost_energy"].sum())
     licences = licence_per_hour * float(np.nansum(instances["resident_s"].to_numpy(float))) / 3600.0
     total = hosts_cost + energy_cost + licences
     served_h = float(np.nansum(instances["run_s"].to_numpy(float))) / 3600.0
     operational = float(hosts["carbon_operational_kgco2eq"].sum())
     embodied = float(hosts["carbon_embodied_kgco2eq"].sum())
-    return {"cost": total, "cost_hosts": hosts_cost, "cost_energy": energy_cost, "cost_licences": licences,
-            "cost_per_instance_hour": total / served_h if served_h > 0 else np.nan,
-            "carbon_kgco2eq": operational + embodied, "carbon_operational_kgco2eq": operational,
-            "carbon_embodied_kgco2eq": embodied}
+    figures = {"cost": total, "cost_hosts": hosts_cost, "cost_energy": energy_cost, "cost_licences": licences,
+               "cost_per_instance_hour": total / served_h if served_h > 0 else np.nan,
+               "carbon_kgco2eq": operational + embodied, "carbon_operational_kgco2eq": operational,
+               "carbon_embodied_kgco2eq": embodied}
+    overflown = [name for name, value in figures.items() if math.isinf(value)]
+    if overflown:  # the bounds of simdc.model.limits keep a run below it; a last guard, not a traceback later
+        raise InputError(f"cost: {', '.join(overflown)} overflow{'s' if len(overflown) == 1 else ''} (inf): the "
+                         "prices, powers, PUE, carbon and hours given multiply beyond the largest number; check "
+                         "the [cost] table and the hosts' cost keys")
+    return figures

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from simdc.model import limits
 from simdc.model.base import Spec
 
 # The world's average carbon intensity of electricity in 2023, 480 gCO2eq/kWh (Ember,
@@ -40,10 +41,10 @@ class CostSpec(Spec):
     (a guest OS licence for a VM), >= 0.
     """
 
-    price_per_kwh: float | None = None
+    price_per_kwh: float | None = Field(default=None, ge=-limits.MAX_PRICE_PER_KWH, le=limits.MAX_PRICE_PER_KWH)
     price_series: str | None = None
     price_series_unit: Literal["per_kwh", "per_mwh"] = "per_kwh"
-    carbon_intensity_gco2_per_kwh: float | None = Field(default=None, ge=0)
+    carbon_intensity_gco2_per_kwh: float | None = Field(default=None, ge=0, le=limits.MAX_CARBON_GCO2_PER_KWH)
     carbon_series: str | None = None
     series_start: datetime | None = Field(
         default=None, description="the series' timestamp at simulated time 0; default: its first")
@@ -57,6 +58,9 @@ class CostSpec(Spec):
         for name, price in prices.items():
             if price < 0:
                 raise ValueError(f"{name}: must be >= 0 (got {price})")
+            if price > limits.MAX_PRICE_PER_HOUR:
+                raise ValueError(f"{name}: must be <= {limits.MAX_PRICE_PER_HOUR:,.0f} ({limits.LICENCE_NOTE}) "
+                                 f"(got {price:g})")
         return prices
 
     @field_validator("series_timezone")
