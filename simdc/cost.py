@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -51,6 +51,8 @@ class StepSeries:
 
     edges_s: np.ndarray
     values: np.ndarray
+    origin_utc: datetime | None = None  # the moment (UTC, naive) taken as time 0; None: a constant
+    first_utc: datetime | None = None  # its first row (UTC, naive), when time 0 was not given
 
     @classmethod
     def constant(cls, value: float, duration_s: float) -> StepSeries:
@@ -239,7 +241,7 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
                              f"{' per kWh' if scale != 1.0 else ''} ({bound[1]})")
         values[k] = value * scale
     first = int(np.searchsorted(edges, 0.0, side="right")) - 1  # the row holding at time 0
-    return StepSeries(edges[first:], values[first:])
+    return StepSeries(edges[first:], values[first:], origin, moments[0] if start is None else None)
 
 
 def texts_at(moment: datetime) -> str:
@@ -250,26 +252,76 @@ def grid_series(cost: CostSpec, duration_s: float) -> tuple[StepSeries, StepSeri
     """The electricity price (currency per kWh) and carbon intensity (gCO2eq/kWh) over
     ``[0, duration_s]``, from the constants or the series of ``cost``.
 
+    Time 0 is ``cost.series_start``; without it, the series' first row, and for a price
+    and a carbon series whose first rows differ, the later of the two: the first moment
+    both have a value, so that each hour's price is paired with the same hour's intensity
+    (as xarray aligns two series on the labels they share, ``join="inner"``, rather than
+    each on its own first; each read from its own first row paired hours a year apart).
+    :func:`series_notes` says so. Each series' ``origin_utc`` is the moment taken.
+
     Raises
     ------
     InputError
         A series file that is malformed or does not cover the run (:func:`read_series`).
     """
-    if cost.price_series is not None:
-        price = read_series(cost.price_series, what="price", key="cost.price_series", duration_s=duration_s,
-                            start=cost.series_start, scale=0.001 if cost.price_series_unit == "per_mwh" else 1.0,
-                            negative_allowed=True, zone=cost.series_timezone,
-                            bound=(limits.MAX_PRICE_PER_KWH, limits.NOTES[("price_per_kwh", "less_than_equal")]))
-    else:
-        price = StepSeries.constant(cost.price_per_kwh, duration_s)
-    if cost.carbon_series is not None:
-        carbon = read_series(cost.carbon_series, what="carbon intensity", key="cost.carbon_series",
-                             duration_s=duration_s, start=cost.series_start, zone=cost.series_timezone,
-                             bound=(limits.MAX_CARBON_GCO2_PER_KWH,
-                                    limits.NOTES[("carbon_intensity_gco2_per_kwh", "less_than_equal")]))
-    else:
-        carbon = StepSeries.constant(cost.carbon_gco2_per_kwh, duration_s)
+    def price_from(start: datetime | None) -> StepSeries:
+        return read_series(cost.price_series, what="price", key="cost.price_series", duration_s=duration_s,
+                           start=start, scale=0.001 if cost.price_series_unit == "per_mwh" else 1.0,
+                           negative_allowed=True, zone=cost.series_timezone,
+                           bound=(limits.MAX_PRICE_PER_KWH, limits.NOTES[("price_per_kwh", "less_than_equal")]))
+
+    def carbon_from(start: datetime | None) -> StepSeries:
+        return read_series(cost.carbon_series, what="carbon intensity", key="cost.carbon_series",
+                           duration_s=duration_s, start=start, zone=cost.series_timezone,
+                           bound=(limits.MAX_CARBON_GCO2_PER_KWH,
+                                  limits.NOTES[("carbon_intensity_gco2_per_kwh", "less_than_equal")]))
+
+    start = cost.series_start
+    price = price_from(start) if cost.price_series is not None else StepSeries.constant(cost.price_per_kwh, duration_s)
+    carbon = (carbon_from(start) if cost.carbon_series is not None
+              else StepSeries.constant(cost.carbon_gco2_per_kwh, duration_s))
+    if start is None and price.origin_utc is not None and carbon.origin_utc is not None \
+            and price.origin_utc != carbon.origin_utc:
+        later = max(price.origin_utc, carbon.origin_utc)
+        at = later.replace(tzinfo=timezone.utc)
+        whose = "cost.carbon_series" if price.origin_utc < carbon.origin_utc else "cost.price_series"
+        try:  # the earlier series read again from the later's first row
+            if price.origin_utc < carbon.origin_utc:
+                price = replace(price_from(at), first_utc=price.first_utc)
+            else:
+                carbon = replace(carbon_from(at), first_utc=carbon.first_utc)
+        except InputError as err:
+            raise InputError([f"{problem} (time 0 is {texts_at(later)} UTC, {whose}'s first row, the later of the "
+                              "two series'; set cost.series_start to choose another)" for problem in err.problems]
+                             ) from None
     return price, carbon
+
+
+def series_origins(cost: CostSpec, price: StepSeries, carbon: StepSeries) -> dict[str, str]:
+    """For the manifest: each series' key and the moment (ISO 8601, UTC) its time 0 was
+    taken as; empty for two constants."""
+    return {key: series.origin_utc.isoformat() + "Z" for key, series, path in
+            (("cost.price_series", price, cost.price_series), ("cost.carbon_series", carbon, cost.carbon_series))
+            if path is not None and series.origin_utc is not None}
+
+
+def series_notes(cost: CostSpec, price: StepSeries, carbon: StepSeries) -> list[str]:
+    """A warning when a price and a carbon series' first rows differ and no
+    ``series_start`` was given: which moment was taken as time 0 (:func:`grid_series`)."""
+    if price.first_utc is None or carbon.first_utc is None or price.first_utc == carbon.first_utc:
+        return []
+    return [f"cost: cost.price_series begins {texts_at(price.first_utc)} UTC and cost.carbon_series "
+            f"{texts_at(carbon.first_utc)} UTC; both are read from the later, {texts_at(price.origin_utc)} UTC, "
+            "as time 0 (the first moment both have a value); set cost.series_start to choose another"]
+
+
+def resolved_cost(cost: CostSpec, price: StepSeries, carbon: StepSeries) -> CostSpec:
+    """``cost`` with ``series_start`` the moment taken as time 0 (UTC), as the resolved
+    config writes every default explicitly; unchanged without a series."""
+    origin = price.origin_utc or carbon.origin_utc
+    if origin is None or (cost.price_series is None and cost.carbon_series is None):
+        return cost
+    return cost.model_copy(update={"series_start": origin.replace(tzinfo=timezone.utc)})
 
 
 def meter_moments(price: StepSeries, carbon: StepSeries, duration_s: float) -> tuple[float, ...]:

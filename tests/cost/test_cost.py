@@ -402,3 +402,57 @@ def test_a_series_cut_inside_its_last_value_is_refused_not_read_short(tmp_path, 
                                   "may be cut short; if the file is complete, end it with a newline"]
     path.write_text("timestamp,carbon_intensity\n" + "\n".join(rows) + "\n")  # whole: read
     assert cost.read_series(path, what="carbon intensity", key="cost.carbon_series", duration_s=3 * HOUR_S)
+
+
+def test_a_price_and_a_carbon_series_starting_apart_are_read_from_the_later_first_row(tmp_path):
+    """Prices from 00:00, intensities from 02:00, no series_start: time 0 is 02:00 for
+    both (the first hour both have a value; each read from its own first row paired
+    00:00's price with 02:00's intensity). A constant 300 W for 2 h pays
+    0.3 kW × (0.3 + 0.4) and emits 0.3 kW × (100 + 200) g; the manifest and the
+    resolved config name 02:00, and the resolved config run again gives the same."""
+    price = hourly(tmp_path / "price.csv", [0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    carbon = hourly(tmp_path / "carbon.csv", [100, 200, 300], first_hour=2)
+    cfg = config(2 * HOUR_S, {"price_series": str(price), "carbon_series": str(carbon)},
+                 host={"power_idle_w": 300, "power_max_w": 300}, platforms=("vm",))
+    result = simdc.simulate(cfg)
+    row = result.summary.iloc[0]
+    assert row["cost_energy"] == pytest.approx(0.3 * (0.3 + 0.4), rel=1e-12)
+    assert row["carbon_operational_kgco2eq"] == pytest.approx(0.3 * (100 + 200) / 1000, rel=1e-12)
+    assert result.manifest["series_t0_utc"] == {"cost.price_series": "2024-03-01T02:00:00Z",
+                                                "cost.carbon_series": "2024-03-01T02:00:00Z"}
+    (note,) = [w for w in result.manifest["warnings"] if w.startswith("cost:")]
+    assert "2024-03-01 00:00:00" in note and "2024-03-01 02:00:00" in note and "cost.series_start" in note
+    written = result.config.to_dict()["cost"]["series_start"]
+    assert pd.Timestamp(written) == pd.Timestamp("2024-03-01T02:00:00Z")
+    again = simdc.simulate(validate(result.config.to_dict()))
+    assert again.summary["cost_energy"].iloc[0] == row["cost_energy"]
+    assert again.manifest["config_hash"] == result.manifest["config_hash"]
+    assert not [w for w in again.manifest["warnings"] if w.startswith("cost:")]
+
+
+def test_one_series_or_a_given_start_names_its_time_0_without_a_warning(tmp_path):
+    """A carbon series alone: time 0 its first row (01:00). With series_start = 03:00 in
+    Europe/Brussels (UTC+1 in March): 02:00 UTC."""
+    carbon = hourly(tmp_path / "carbon.csv", [100, 200, 300, 400], first_hour=1)
+    alone = simdc.simulate(config(HOUR_S, {"price_per_kwh": 0.2, "carbon_series": str(carbon)}, platforms=("vm",)))
+    assert alone.manifest["series_t0_utc"] == {"cost.carbon_series": "2024-03-01T01:00:00Z"}
+    assert not [w for w in alone.manifest["warnings"] if w.startswith("cost:")]
+    given = simdc.simulate(config(HOUR_S, {"price_per_kwh": 0.2, "carbon_series": str(carbon),
+                                           "series_start": "2024-03-01T03:00:00", "series_timezone": "Europe/Brussels"},
+                                  platforms=("vm",)))
+    assert given.manifest["series_t0_utc"] == {"cost.carbon_series": "2024-03-01T02:00:00Z"}
+    assert pd.Timestamp(given.config.to_dict()["cost"]["series_start"]) == pd.Timestamp("2024-03-01T02:00:00Z")
+    constants = simdc.simulate(config(HOUR_S, {"price_per_kwh": 0.2}, platforms=("vm",)))
+    assert "series_t0_utc" in constants.manifest and constants.manifest["series_t0_utc"] == {}
+
+
+def test_an_earlier_series_too_short_from_the_later_first_row_says_time_0_and_series_start(tmp_path):
+    price = hourly(tmp_path / "price.csv", [0.1, 0.2, 0.3])  # 00:00 .. 03:00
+    carbon = hourly(tmp_path / "carbon.csv", [100, 200, 300], first_hour=2)
+    with pytest.raises(InputError) as err:
+        cost.grid_series(config(2 * HOUR_S, {"price_series": str(price), "carbon_series": str(carbon)}).cost,
+                         2 * HOUR_S)
+    (problem,) = err.value.problems
+    assert problem.startswith(f"cost.price_series {price}: ")
+    assert "time 0 is 2024-03-01 02:00:00 UTC, cost.carbon_series's first row" in problem
+    assert "set cost.series_start" in problem
