@@ -9,7 +9,9 @@ Series are CSV files of a header (two column names, any: ``time,DAM_price``) and
 fields, is refused. Each value holds from its timestamp to the next row's, the last one for as
 long as the step before it. Timestamps written without a zone are in ``series_timezone``
 (default UTC) and all are taken to UTC. Simulated time 0 is ``series_start`` (default:
-each series' first timestamp); a series must cover the whole run.
+the series' first timestamp; of a price and a carbon series, the later first timestamp,
+so that both are read on one calendar: :func:`simdc.cost.grid_series`); a series must
+cover the whole run. Values are bounded (:mod:`simdc.model.limits`), as are the keys.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class CostSpec(Spec):
     carbon_intensity_gco2_per_kwh: float | None = Field(default=None, ge=0, le=limits.MAX_CARBON_GCO2_PER_KWH)
     carbon_series: str | None = None
     series_start: datetime | None = Field(
-        default=None, description="the series' timestamp at simulated time 0; default: its first")
+        default=None, description="the series' timestamp at simulated time 0; default: the (later) first row")
     series_timezone: str | None = Field(
         default=None, description="IANA zone of timestamps written without one (e.g. Europe/Brussels); default UTC")
     licence_per_hour: dict[str, float] = Field(default_factory=dict)

@@ -34,7 +34,8 @@ class HostSpec(Spec):
     # usage effectiveness, >= 1; None: 1, the IT load alone). Its embodied carbon (making
     # and shipping it) is spread evenly over its lifetime.
     price_per_hour: float | None = Field(default=None, ge=0, le=limits.MAX_PRICE_PER_HOUR)
-    capex: float | None = Field(default=None, ge=0, le=limits.MAX_CAPEX, description="purchase cost, amortised over amortisation_years")
+    capex: float | None = Field(default=None, ge=0, le=limits.MAX_CAPEX,
+                                description="purchase cost, amortised over amortisation_years")
     amortisation_years: float | None = Field(default=None, ge=limits.MIN_YEARS)
     pue: float | None = Field(default=None, ge=1, le=limits.MAX_PUE)
     embodied_kgco2eq: float | None = Field(default=None, ge=0, le=limits.MAX_EMBODIED_KGCO2EQ)
