@@ -456,3 +456,30 @@ def test_an_earlier_series_too_short_from_the_later_first_row_says_time_0_and_se
     assert problem.startswith(f"cost.price_series {price}: ")
     assert "time 0 is 2024-03-01 02:00:00 UTC, cost.carbon_series's first row" in problem
     assert "set cost.series_start" in problem
+
+
+def test_cells_read_two_series_starting_apart_from_the_later_first_row_and_record_it(tmp_path):
+    """A fleet of cells, as a single fleet: prices from 00:00, intensities from 01:00;
+    six hosts at a constant 300 W for 1 h pay 6 × 0.3 kW × 0.2 (01:00's price) and emit
+    6 × 0.3 kW × 50 g; manifest.json and config.toml name 01:00 UTC."""
+    import json
+    import tomllib
+
+    from tests.test_cells import HOST, cells_config, run, write
+
+    hourly(tmp_path / "price.csv", [0.1, 0.2, 0.3])
+    hourly(tmp_path / "carbon.csv", [50, 60], first_hour=1)
+    raw = cells_config(3, cost={"price_series": str(tmp_path / "price.csv"),
+                                "carbon_series": str(tmp_path / "carbon.csv")})
+    raw["simulation"]["duration_s"] = HOUR_S
+    for cell in raw["cells"]:
+        cell["hosts"] = [dict(HOST, power_idle_w=300, power_max_w=300, count=cell["hosts"][0]["count"])]
+    run(write(tmp_path / "cells.toml", raw), tmp_path / "out")
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert summary["cost_energy"].to_numpy() == pytest.approx(6 * 0.3 * 0.2, rel=1e-12)
+    assert summary["carbon_operational_kgco2eq"].to_numpy() == pytest.approx(6 * 0.3 * 50 / 1000, rel=1e-12)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert set(manifest["series_t0_utc"].values()) == {"2024-03-01T01:00:00Z"}
+    assert any(w.startswith("cost: cost.price_series begins") for w in manifest["warnings"])
+    written = tomllib.loads((tmp_path / "out" / "config.toml").read_text())["cost"]["series_start"]
+    assert pd.Timestamp(written) == pd.Timestamp("2024-03-01T01:00:00Z")
