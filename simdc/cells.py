@@ -404,6 +404,10 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
             progress(len(done), total)
 
     grid = cost_grid(config) if config.cost is not None else None  # a bad series stops nothing half-done
+    if grid is not None:  # the resolved config (config.toml) names the moment taken as time 0
+        from simdc import cost
+
+        config = config.model_copy(update={"cost": cost.resolved_cost(config.cost, grid[0], grid[1])})
     if progress:
         progress(0, total)
     if workers == 1 and scheduler is None:
@@ -448,7 +452,9 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
         "routing": config.routing.model_dump(mode="json"),
         "vm_sizing": first["vm_sizing"],
         "workload_sizes": first["sizes"],
-        "warnings": [line for c in cells for line in c["warnings"]],
+        **({} if grid is None else {"series_t0_utc": cost.series_origins(config.cost, grid[0], grid[1])}),
+        "warnings": ([] if grid is None else cost.series_notes(config.cost, grid[0], grid[1]))
+        + [line for c in cells for line in c["warnings"]],
         "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": round(time.perf_counter() - started, 3),

@@ -325,12 +325,15 @@ def print_summary(summary: pd.DataFrame, title: str, output_format: str = "table
     """Print a run's summary on stdout: the comparison table, or the data as CSV or JSON.
 
     CSV has the columns of ``summary.csv``, a row per platform; JSON is a list of
-    objects, one per platform, with ``null`` for a metric that has no value.
+    objects, one per platform, with ``null`` for a metric that has no value (or is
+    infinite: JSON has no inf).
     """
     if output_format == "csv":
         typer.echo(summary.to_csv(index=False), nl=False)
     elif output_format == "json":
         records = summary.astype(object).where(summary.notna(), None).to_dict(orient="records")
+        records = [{key: None if isinstance(value, float) and math.isinf(value) else value  # JSON has no inf
+                    for key, value in record.items()} for record in records]
         typer.echo(json.dumps(records, indent=2, allow_nan=False))
     else:
         print_table(comparison_table(summary, title=title))

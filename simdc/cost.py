@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,11 +34,13 @@ import pandas as pd
 
 from simdc.errors import InputError, clip
 from simdc.metrics import COST_COLUMNS  # noqa: F401 - the summary's columns this module fills
+from simdc.model import limits
 from simdc.model.cost import CostSpec
 from simdc.model.host import HostSpec
 
 HOURS_PER_YEAR = 365.25 * 24.0
 J_PER_KWH = 3.6e6
+SERIES_HEADER = ("timestamp", "value")  # a price or carbon series' columns (named as the file likes)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class StepSeries:
 
     edges_s: np.ndarray
     values: np.ndarray
+    origin_utc: datetime | None = None  # the moment (UTC, naive) taken as time 0; None: a constant
+    first_utc: datetime | None = None  # its first row (UTC, naive), when time 0 was not given
 
     @classmethod
     def constant(cls, value: float, duration_s: float) -> StepSeries:
@@ -97,7 +101,8 @@ def _exists(local: datetime, zone: ZoneInfo | None) -> bool:
 
 
 def read_series(path: str | Path, *, what: str, key: str, duration_s: float, start: datetime | None = None,
-                scale: float = 1.0, negative_allowed: bool = False, zone: str | None = None) -> StepSeries:
+                scale: float = 1.0, negative_allowed: bool = False, zone: str | None = None,
+                bound: tuple[float, str] = (math.inf, "")) -> StepSeries:
     """Read a ``timestamp,value`` CSV into a :class:`StepSeries` covering ``[0, duration_s]``.
 
     Parameters
@@ -115,6 +120,8 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
         Whether values may be below zero (prices may, intensities not).
     zone
         IANA time zone of timestamps (and ``start``) written without one; default UTC.
+    bound
+        The largest value's size once scaled, and why (:mod:`simdc.model.limits`).
 
     Each row's value holds until the next row's timestamp; the last row's for the step
     before it. With ``zone``, a local hour written twice when the clocks go back is read
@@ -125,7 +132,9 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
     Raises
     ------
     InputError
-        One line naming the file and line: not a CSV of two columns, a timestamp that is
+        One line naming the file and line: a line 1 that is not a header of two column
+        names (a file without one: its first row is data), a row of other than two
+        fields, a timestamp that is
         not one or does not increase, a value that is missing, not a finite number or
         negative where not allowed, a series that does not cover the run, or a last
         line without a line end (it may have been cut inside its value).
@@ -143,24 +152,22 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
     texts: list[str] = []
     lines: list[int] = []
     with handle:
-        from simdc.workload.readers.common import refuse_cut
+        from simdc.workload.readers.common import refuse_cut, refuse_header
 
         refuse_cut(path, where)  # its last row may be cut inside its value ("1234" read as "12")
         rows = csv.reader(handle)
         try:
-            header = next(rows, None)
-            if header is None or len(header) < 2:
-                raise InputError(f"{where}: line 1: expected a header of a timestamp and a value column "
-                                 f"(e.g. timestamp,value), got {clip(repr(','.join(header or [])))}")
+            # a first row of data taken for the header would move time 0 a row on, silently
+            refuse_header(where, next(rows, None), SERIES_HEADER, any_names=True)
             end = None
             read = 0  # rows with a timestamp, before the run's start too
             for row in rows:
                 if not row or not any(cell.strip() for cell in row):
                     continue  # a blank line
                 line = rows.line_num
-                if len(row) < 2:
-                    raise InputError(f"{where}: line {line}: expected a timestamp and a value, "
-                                     f"got {clip(repr(','.join(row)))}")
+                if len(row) != 2:
+                    raise InputError(f"{where}: line {line}: expected a timestamp and a value (two fields, as "
+                                     f"the header), got {len(row)}: {clip(repr(','.join(row)))}")
                 written = _parsed(row[0])
                 if written is None:
                     raise InputError(f"{where}: line {line}: timestamp {clip(repr(row[0]))} is not a date and time "
@@ -228,9 +235,13 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
             raise InputError(f"{where}: line {lines[k]}: {what} {clip(repr(texts[k]))} is not a finite number")
         if value < 0 and not negative_allowed:
             raise InputError(f"{where}: line {lines[k]}: {what} {value:g} is negative")
+        if abs(value * scale) > bound[0]:
+            side = f"within ±{bound[0]:,g}" if negative_allowed else f"<= {bound[0]:,g}"
+            raise InputError(f"{where}: line {lines[k]}: {what} {value:g} must be {side}"
+                             f"{' per kWh' if scale != 1.0 else ''} ({bound[1]})")
         values[k] = value * scale
     first = int(np.searchsorted(edges, 0.0, side="right")) - 1  # the row holding at time 0
-    return StepSeries(edges[first:], values[first:])
+    return StepSeries(edges[first:], values[first:], origin, moments[0] if start is None else None)
 
 
 def texts_at(moment: datetime) -> str:
@@ -241,23 +252,76 @@ def grid_series(cost: CostSpec, duration_s: float) -> tuple[StepSeries, StepSeri
     """The electricity price (currency per kWh) and carbon intensity (gCO2eq/kWh) over
     ``[0, duration_s]``, from the constants or the series of ``cost``.
 
+    Time 0 is ``cost.series_start``; without it, the series' first row, and for a price
+    and a carbon series whose first rows differ, the later of the two: the first moment
+    both have a value, so that each hour's price is paired with the same hour's intensity
+    (as xarray aligns two series on the labels they share, ``join="inner"``, rather than
+    each on its own first; each read from its own first row paired hours a year apart).
+    :func:`series_notes` says so. Each series' ``origin_utc`` is the moment taken.
+
     Raises
     ------
     InputError
         A series file that is malformed or does not cover the run (:func:`read_series`).
     """
-    if cost.price_series is not None:
-        price = read_series(cost.price_series, what="price", key="cost.price_series", duration_s=duration_s,
-                            start=cost.series_start, scale=0.001 if cost.price_series_unit == "per_mwh" else 1.0,
-                            negative_allowed=True, zone=cost.series_timezone)
-    else:
-        price = StepSeries.constant(cost.price_per_kwh, duration_s)
-    if cost.carbon_series is not None:
-        carbon = read_series(cost.carbon_series, what="carbon intensity", key="cost.carbon_series",
-                             duration_s=duration_s, start=cost.series_start, zone=cost.series_timezone)
-    else:
-        carbon = StepSeries.constant(cost.carbon_gco2_per_kwh, duration_s)
+    def price_from(start: datetime | None) -> StepSeries:
+        return read_series(cost.price_series, what="price", key="cost.price_series", duration_s=duration_s,
+                           start=start, scale=0.001 if cost.price_series_unit == "per_mwh" else 1.0,
+                           negative_allowed=True, zone=cost.series_timezone,
+                           bound=(limits.MAX_PRICE_PER_KWH, limits.NOTES[("price_per_kwh", "less_than_equal")]))
+
+    def carbon_from(start: datetime | None) -> StepSeries:
+        return read_series(cost.carbon_series, what="carbon intensity", key="cost.carbon_series",
+                           duration_s=duration_s, start=start, zone=cost.series_timezone,
+                           bound=(limits.MAX_CARBON_GCO2_PER_KWH,
+                                  limits.NOTES[("carbon_intensity_gco2_per_kwh", "less_than_equal")]))
+
+    start = cost.series_start
+    price = price_from(start) if cost.price_series is not None else StepSeries.constant(cost.price_per_kwh, duration_s)
+    carbon = (carbon_from(start) if cost.carbon_series is not None
+              else StepSeries.constant(cost.carbon_gco2_per_kwh, duration_s))
+    if start is None and price.origin_utc is not None and carbon.origin_utc is not None \
+            and price.origin_utc != carbon.origin_utc:
+        later = max(price.origin_utc, carbon.origin_utc)
+        at = later.replace(tzinfo=timezone.utc)
+        whose = "cost.carbon_series" if price.origin_utc < carbon.origin_utc else "cost.price_series"
+        try:  # the earlier series read again from the later's first row
+            if price.origin_utc < carbon.origin_utc:
+                price = replace(price_from(at), first_utc=price.first_utc)
+            else:
+                carbon = replace(carbon_from(at), first_utc=carbon.first_utc)
+        except InputError as err:
+            raise InputError([f"{problem} (time 0 is {texts_at(later)} UTC, {whose}'s first row, the later of the "
+                              "two series'; set cost.series_start to choose another)" for problem in err.problems]
+                             ) from None
     return price, carbon
+
+
+def series_origins(cost: CostSpec, price: StepSeries, carbon: StepSeries) -> dict[str, str]:
+    """For the manifest: each series' key and the moment (ISO 8601, UTC) its time 0 was
+    taken as; empty for two constants."""
+    return {key: series.origin_utc.isoformat() + "Z" for key, series, path in
+            (("cost.price_series", price, cost.price_series), ("cost.carbon_series", carbon, cost.carbon_series))
+            if path is not None and series.origin_utc is not None}
+
+
+def series_notes(cost: CostSpec, price: StepSeries, carbon: StepSeries) -> list[str]:
+    """A warning when a price and a carbon series' first rows differ and no
+    ``series_start`` was given: which moment was taken as time 0 (:func:`grid_series`)."""
+    if price.first_utc is None or carbon.first_utc is None or price.first_utc == carbon.first_utc:
+        return []
+    return [f"cost: cost.price_series begins {texts_at(price.first_utc)} UTC and cost.carbon_series "
+            f"{texts_at(carbon.first_utc)} UTC; both are read from the later, {texts_at(price.origin_utc)} UTC, "
+            "as time 0 (the first moment both have a value); set cost.series_start to choose another"]
+
+
+def resolved_cost(cost: CostSpec, price: StepSeries, carbon: StepSeries) -> CostSpec:
+    """``cost`` with ``series_start`` the moment taken as time 0 (UTC), as the resolved
+    config writes every default explicitly; unchanged without a series."""
+    origin = price.origin_utc or carbon.origin_utc
+    if origin is None or (cost.price_series is None and cost.carbon_series is None):
+        return cost
+    return cost.model_copy(update={"series_start": origin.replace(tzinfo=timezone.utc)})
 
 
 def meter_moments(price: StepSeries, carbon: StepSeries, duration_s: float) -> tuple[float, ...]:
@@ -291,6 +355,12 @@ def host_costs(hosts: pd.DataFrame, fleet: list[HostSpec], price: StepSeries, ca
     if len(moments_s) != (0 if meter_j is None else len(meter_j)):
         raise ValueError(f"{len(moments_s)} meter moments but {0 if meter_j is None else len(meter_j)} readings: "
                          "a series that changes needs the general engine's meter (run_platform's meter_at_s)")
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused by platform_costs, in one line
+        return _host_costs(hosts, fleet, price, carbon, moments_s, meter_j)
+
+
+def _host_costs(hosts: pd.DataFrame, fleet: list[HostSpec], price: StepSeries, carbon: StepSeries,
+                moments_s: tuple[float, ...], meter_j: np.ndarray | None) -> pd.DataFrame:
     duration_s = float(hosts["duration_s"].iloc[0])
     hours = duration_s / 3600.0
     physical = hosts["physical_host"].to_numpy(int)
@@ -314,15 +384,28 @@ def host_costs(hosts: pd.DataFrame, fleet: list[HostSpec], price: StepSeries, ca
 
 def platform_costs(instances: pd.DataFrame, hosts: pd.DataFrame, licence_per_hour: float = 0.0) -> dict[str, float]:
     """One platform's :data:`COST_COLUMNS` from its instances and its hosts' cost columns
-    (:func:`host_costs`)."""
-    hosts_cost = float(hosts["cost_host"].sum())
-    energy_cost = float(hosts["cost_energy"].sum())
+    (:func:`host_costs`).
+
+    Raises
+    ------
+    InputError
+        A figure that overflows to inf (one line naming it): never written as inf.
+    """
+    with np.errstate(over="ignore"):
+        hosts_cost = float(hosts["cost_host"].sum())
+        energy_cost = float(hosts["cost_energy"].sum())
     licences = licence_per_hour * float(np.nansum(instances["resident_s"].to_numpy(float))) / 3600.0
     total = hosts_cost + energy_cost + licences
     served_h = float(np.nansum(instances["run_s"].to_numpy(float))) / 3600.0
     operational = float(hosts["carbon_operational_kgco2eq"].sum())
     embodied = float(hosts["carbon_embodied_kgco2eq"].sum())
-    return {"cost": total, "cost_hosts": hosts_cost, "cost_energy": energy_cost, "cost_licences": licences,
-            "cost_per_instance_hour": total / served_h if served_h > 0 else np.nan,
-            "carbon_kgco2eq": operational + embodied, "carbon_operational_kgco2eq": operational,
-            "carbon_embodied_kgco2eq": embodied}
+    figures = {"cost": total, "cost_hosts": hosts_cost, "cost_energy": energy_cost, "cost_licences": licences,
+               "cost_per_instance_hour": total / served_h if served_h > 0 else np.nan,
+               "carbon_kgco2eq": operational + embodied, "carbon_operational_kgco2eq": operational,
+               "carbon_embodied_kgco2eq": embodied}
+    overflown = [name for name, value in figures.items() if math.isinf(value)]
+    if overflown:  # the bounds of simdc.model.limits keep a run below it; a last guard, not a traceback later
+        raise InputError(f"cost: {', '.join(overflown)} overflow{'s' if len(overflown) == 1 else ''} (inf): the "
+                         "prices, powers, PUE, carbon and hours given multiply beyond the largest number; check "
+                         "the [cost] table and the hosts' cost keys")
+    return figures

@@ -119,6 +119,8 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
 
         price, carbon = cost.grid_series(config.cost, sim.duration_s)
         grid = (price, carbon, cost.meter_moments(price, carbon, sim.duration_s))
+        # the resolved config (config.toml) names the moment taken as time 0: cost.series_start
+        config = config.model_copy(update={"cost": cost.resolved_cost(config.cost, price, carbon)})
     workload = load_workload(config.workload, sim.duration_s, sim.seed, before_replay)
     if check_memory and any(service.job for service in config.services):  # replicas known from the trace now
         from simdc.engine.services import from_workload
@@ -157,7 +159,7 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
         manifest=_manifest(config, workload, lanes,
                            unplaceable_warnings(summary, instances, pd.concat(asked, ignore_index=True)
                                                 if config.services else workload.instances, config)
-                           + run_warnings, started),
+                           + run_warnings, started, grid),
     )
 
 
@@ -180,9 +182,16 @@ def as_config(config: Config | str | Path) -> Config:
                     f"got {type(config).__name__}{hint}")
 
 
-def _manifest(config: Config, workload, lanes: dict[str, str], warnings: list[str], started: float) -> dict:
-    """The manifest of a run: ``warnings`` are the run's own, the config's follow."""
+def _manifest(config: Config, workload, lanes: dict[str, str], warnings: list[str], started: float,
+              grid: tuple | None = None) -> dict:
+    """The manifest of a run: ``warnings`` are the run's own, the config's follow.
+    ``grid``: the ``[cost]`` table's price and carbon series (:func:`simdc.cost.grid_series`):
+    ``series_t0_utc`` names the moment each series' time 0 was taken as."""
     sim = config.simulation
+    from simdc import cost
+
+    series = {} if grid is None else {"series_t0_utc": cost.series_origins(config.cost, grid[0], grid[1])}
+    notes = [] if grid is None else cost.series_notes(config.cost, grid[0], grid[1])
     return {
         "seed": sim.seed,
         "config_hash": config.hash,
@@ -195,7 +204,9 @@ def _manifest(config: Config, workload, lanes: dict[str, str], warnings: list[st
         "vm_sizing": {name: resolve_sizing(config.platform[name], workload.sizes).sizing
                       for name in sim.platforms if config.platform[name].rules == "vm"},
         "workload_sizes": workload.sizes,
+        **series,
         "warnings": warnings
+        + notes
         + sizing_warnings(config, workload)
         + schedule_warnings(config)
         + demand_warnings(config)
@@ -340,7 +351,7 @@ def _spilled(config: Config, held: list, grid: tuple | None, progress, spill_to,
 
         summary = pd.concat([summary, pd.DataFrame(cost_rows, columns=list(cost.COST_COLUMNS))], axis=1)
     records = _records(config, services, releases)
-    manifest = {**_manifest(config, workload, lanes, warnings + run_warnings, started), "spilled": True}
+    manifest = {**_manifest(config, workload, lanes, warnings + run_warnings, started, grid), "spilled": True}
     return SpilledResults(folder, owner, config=config, summary=summary, hosts=pd.concat(hosts, ignore_index=True),
                           workload=workload.instances, services=records["services"], releases=records["releases"],
                           manifest=manifest)

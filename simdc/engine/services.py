@@ -31,7 +31,7 @@ from simdc.model import limits
 from simdc.model.image import image_ref
 from simdc.model.service import DemandSpec, ServiceSpec
 from simdc.workload.dependencies import has_parents, positions
-from simdc.workload.readers.common import refuse_cut
+from simdc.workload.readers.common import refuse_cut, refuse_header
 
 # Instance states, as simulation.py numbers them (imported there from here would loop).
 WAITING, QUEUED, STARTING, RUNNING, BACKOFF = range(5)
@@ -173,9 +173,7 @@ def plain_series(path: Path, duration_s: float) -> tuple[np.ndarray, np.ndarray]
         table = pd.read_csv(path, dtype=str, skipinitialspace=True, skip_blank_lines=False)
     except (OSError, ValueError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: cannot read the demand series: {clip(err, 200)}") from None
-    if [str(c).strip().lstrip("\ufeff") for c in table.columns] != ["t_s", "value"]:
-        got = clip(",".join(map(str, table.columns)))
-        raise InputError(f"{path}: line 1: expected the header t_s,value (got {got})")
+    refuse_header(path, list(map(str, table.columns)), ("t_s", "value"))
     if not len(table):
         raise InputError(f"{path}: no rows after the header (expected t_s,value rows, the first at t_s 0)")
     lines = np.arange(len(table)) + 2  # rows after the header (blank lines kept: they are errors)

@@ -4,11 +4,14 @@ Money is in one currency throughout, whichever the config's figures are in (the
 report writes none). Energy is priced and its carbon counted at the wall: the hosts'
 energy times their group's ``pue`` (:class:`simdc.model.host.HostSpec`).
 
-Series are CSV files of a header and rows ``timestamp,value`` (further columns are
-ignored): each value holds from its timestamp to the next row's, the last one for as
+Series are CSV files of a header (two column names, any: ``time,DAM_price``) and rows
+``timestamp,value``, two fields each: a file without the header, or a row with more
+fields, is refused. Each value holds from its timestamp to the next row's, the last one for as
 long as the step before it. Timestamps written without a zone are in ``series_timezone``
 (default UTC) and all are taken to UTC. Simulated time 0 is ``series_start`` (default:
-each series' first timestamp); a series must cover the whole run.
+the series' first timestamp; of a price and a carbon series, the later first timestamp,
+so that both are read on one calendar: :func:`simdc.cost.grid_series`); a series must
+cover the whole run. Values are bounded (:mod:`simdc.model.limits`), as are the keys.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from simdc.model import limits
 from simdc.model.base import Spec
 
 # The world's average carbon intensity of electricity in 2023, 480 gCO2eq/kWh (Ember,
@@ -39,13 +43,13 @@ class CostSpec(Spec):
     (a guest OS licence for a VM), >= 0.
     """
 
-    price_per_kwh: float | None = None
+    price_per_kwh: float | None = Field(default=None, ge=-limits.MAX_PRICE_PER_KWH, le=limits.MAX_PRICE_PER_KWH)
     price_series: str | None = None
     price_series_unit: Literal["per_kwh", "per_mwh"] = "per_kwh"
-    carbon_intensity_gco2_per_kwh: float | None = Field(default=None, ge=0)
+    carbon_intensity_gco2_per_kwh: float | None = Field(default=None, ge=0, le=limits.MAX_CARBON_GCO2_PER_KWH)
     carbon_series: str | None = None
     series_start: datetime | None = Field(
-        default=None, description="the series' timestamp at simulated time 0; default: its first")
+        default=None, description="the series' timestamp at simulated time 0; default: the (later) first row")
     series_timezone: str | None = Field(
         default=None, description="IANA zone of timestamps written without one (e.g. Europe/Brussels); default UTC")
     licence_per_hour: dict[str, float] = Field(default_factory=dict)
@@ -56,6 +60,9 @@ class CostSpec(Spec):
         for name, price in prices.items():
             if price < 0:
                 raise ValueError(f"{name}: must be >= 0 (got {price})")
+            if price > limits.MAX_PRICE_PER_HOUR:
+                raise ValueError(f"{name}: must be <= {limits.MAX_PRICE_PER_HOUR:,.0f} ({limits.LICENCE_NOTE}) "
+                                 f"(got {price:g})")
         return prices
 
     @field_validator("series_timezone")

@@ -26,19 +26,20 @@ class HostSpec(Spec):
     # Power, linear in CPU utilisation. Servers draw about half their peak power when
     # idle (Barroso & Hölzle, "The Case for Energy-Proportional Computing", IEEE Computer
     # 2007); 400 W peak for a two-socket, 32-core host is an assumption.
-    power_idle_w: float = Field(default=200.0, ge=0)
-    power_max_w: float = Field(default=400.0, ge=0)
+    power_idle_w: float = Field(default=200.0, ge=0, le=limits.MAX_HOST_POWER_W)
+    power_max_w: float = Field(default=400.0, ge=0, le=limits.MAX_HOST_POWER_W)
     # Money and carbon (simdc.cost); None: not counted. A host is paid for whether on
     # or off: a rent per hour, or its capital cost spread evenly over its years (of
     # 365.25 days). Its energy is drawn at the wall, times the datacenter's PUE (power
     # usage effectiveness, >= 1; None: 1, the IT load alone). Its embodied carbon (making
     # and shipping it) is spread evenly over its lifetime.
-    price_per_hour: float | None = Field(default=None, ge=0)
-    capex: float | None = Field(default=None, ge=0, description="purchase cost, amortised over amortisation_years")
-    amortisation_years: float | None = Field(default=None, gt=0)
-    pue: float | None = Field(default=None, ge=1)
-    embodied_kgco2eq: float | None = Field(default=None, ge=0)
-    lifetime_years: float | None = Field(default=None, gt=0)
+    price_per_hour: float | None = Field(default=None, ge=0, le=limits.MAX_PRICE_PER_HOUR)
+    capex: float | None = Field(default=None, ge=0, le=limits.MAX_CAPEX,
+                                description="purchase cost, amortised over amortisation_years")
+    amortisation_years: float | None = Field(default=None, ge=limits.MIN_YEARS)
+    pue: float | None = Field(default=None, ge=1, le=limits.MAX_PUE)
+    embodied_kgco2eq: float | None = Field(default=None, ge=0, le=limits.MAX_EMBODIED_KGCO2EQ)
+    lifetime_years: float | None = Field(default=None, ge=limits.MIN_YEARS)
 
     @model_validator(mode="after")
     def _reserve_fits(self) -> "HostSpec":

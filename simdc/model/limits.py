@@ -60,6 +60,35 @@ MAX_CREATIONS_PER_CORE_PER_S = 1e6
 # near the smallest double makes the spacing inf (starts that never become ready).
 MIN_CREATIONS_PER_CORE_PER_S = 1e-6
 
+# Money: one currency throughout, whichever the config's figures are in (simdc.model.cost),
+# so each bound leaves room for the weakest currency, about 25,000 to the US dollar (VND).
+# Electricity: the highest market price cap, AUD 17.5/kWh (AEMO, NEM market price cap
+# 2024-25, AUD 17,500/MWh; its floor is AUD -1/kWh), is about USD 11, ~3 x 10^5 VND: a
+# million per kWh either way is no market's price (a series in per-MWh read per kWh is).
+MAX_PRICE_PER_KWH = 1e6
+# An hour of a host (rent) or of an instance (a licence): the dearest cloud instance,
+# AWS EC2 u7in-32tb.224xlarge, costs about USD 400 an hour on demand (~10^7 VND); x100.
+MAX_PRICE_PER_HOUR = 1e9
+# A host's purchase: a fully built HPE Superdome Flex is of the order of USD 10^7
+# (~2.5 x 10^11 VND); x40.
+MAX_CAPEX = 1e13
+# Years a host's capex or embodied carbon is spread over: servers are written off over
+# 3-6 years; below 0.01 year (3.7 days) the hourly share is a typo, and near 0 it is inf.
+MIN_YEARS = 0.01
+# Power usage effectiveness: the industry's average was 2.5 in 2007 and 1.58 in 2023
+# (Uptime Institute, Global Data Center Survey 2023); above 3 is no data centre.
+MAX_PUE = 3.0
+# A host's power: the hungriest server sold as one box, NVIDIA DGX H100, draws 10.2 kW at
+# most (its datasheet), with x1000 head-room as for cores (MAX_HOST_CPU_CORES).
+MAX_HOST_POWER_W = 10_200_000.0
+# A host's embodied carbon: a rack server's life-cycle footprint is of the order of
+# 10^4 kgCO2eq (Dell, PowerEdge R740 product carbon footprint, ~7,700 kg); x1000.
+MAX_EMBODIED_KGCO2EQ = 1e7
+# Carbon intensity of electricity: the dirtiest generation, lignite, emits about
+# 1,100-1,200 gCO2eq/kWh over its life (IPCC AR5 WG3 Annex III: coal 740-910, median 820);
+# no grid is dirtier than its dirtiest plant, so 2,000 g/kWh is a unit mistake (g/MWh).
+MAX_CARBON_GCO2_PER_KWH = 2000.0
+
 # (key, bound kind) -> why, appended to the error message.
 NOTES = {
     ("duration_s", "less_than_equal"): "10 years",
@@ -90,4 +119,17 @@ NOTES = {
     ("requests_per_s", "less_than_equal"): "far above any web service",
     ("creations_per_core_per_s", "less_than_equal"): "Firecracker's is 5",
     ("creations_per_core_per_s", "greater_than_equal"): "one creation per core in about 12 days",
+    ("price_per_kwh", "less_than_equal"): "the highest market price cap is AUD 17.5/kWh",
+    ("price_per_kwh", "greater_than_equal"): "the lowest market price floor is AUD -1/kWh",
+    ("price_per_hour", "less_than_equal"): "the dearest cloud instance is about USD 400 an hour",
+    ("capex", "less_than_equal"): "the largest server costs about USD 10^7",
+    ("amortisation_years", "greater_than_equal"): "3.7 days; servers are written off over 3-6 years",
+    ("lifetime_years", "greater_than_equal"): "3.7 days; servers last 3-6 years",
+    ("pue", "less_than_equal"): "the industry's average is 1.58; above 3 is no data centre",
+    ("power_idle_w", "less_than_equal"): "1000 x the hungriest server sold, 10.2 kW",
+    ("power_max_w", "less_than_equal"): "1000 x the hungriest server sold, 10.2 kW",
+    ("embodied_kgco2eq", "less_than_equal"): "1000 x a rack server's ~7,700 kg",
+    ("carbon_intensity_gco2_per_kwh", "less_than_equal"): "lignite, the dirtiest, emits ~1,200 g/kWh",
 }
+# Why a licence's price per hour is bounded (its key is a platform's name).
+LICENCE_NOTE = NOTES[("price_per_hour", "less_than_equal")]

@@ -207,8 +207,43 @@ def test_malformed_series_is_one_line_naming_file_and_line(tmp_path, rows, expec
 
 def test_header_of_one_column_is_refused(tmp_path):
     path = write_series(tmp_path / "c.csv", "timestamp", ["2024-03-01T00:00:00Z"])
-    with pytest.raises(InputError, match="line 1: expected a header of a timestamp and a value column"):
+    with pytest.raises(InputError, match="line 1: expected the header timestamp,value"):
         cost.read_series(path, what="price", key="cost.price_series", duration_s=10)
+
+
+@pytest.mark.parametrize("first", ["2024-03-01T00:00:00Z,0.1", "01mar2024 00:00:00,.1", "0,0.1"])
+def test_a_series_without_its_header_is_refused_not_read_from_its_second_row(tmp_path, first):
+    """A file of data alone: its first row, taken as the header, moved time 0 an hour on
+    (the new user's p.csv: +66 % on cost_energy). One line: the key, the file, line 1,
+    the header expected."""
+    path = tmp_path / "p.csv"
+    path.write_text(f"{first}\n2024-03-01T01:00:00Z,0.2\n2024-03-01T02:00:00Z,0.3\n")
+    with pytest.raises(InputError) as err:
+        cost.read_series(path, what="price", key="cost.price_series", duration_s=2 * HOUR_S)
+    (problem,) = err.value.problems
+    assert problem.startswith(f"cost.price_series {path}: line 1: expected the header timestamp,value")
+    assert "no header line" in problem
+
+
+def test_a_series_with_its_header_prices_energy_from_its_first_row(tmp_path):
+    """The same rows under a header: a host at a constant 300 W for 2 h pays
+    0.3 kW × 1 h × 0.1 + 0.3 kW × 1 h × 0.2 (the new user's 0.1552 was of three hosts)."""
+    path = write_series(tmp_path / "p.csv", "timestamp,value",
+                        ["2024-03-01T00:00:00Z,0.1", "2024-03-01T01:00:00Z,0.2", "2024-03-01T02:00:00Z,0.3"])
+    result = simdc.simulate(config(2 * HOUR_S, {"price_series": str(path)},
+                                   host={"power_idle_w": 300, "power_max_w": 300}, platforms=("vm",)))
+    assert result.summary["cost_energy"].iloc[0] == pytest.approx(0.3 * 0.1 + 0.3 * 0.2, rel=1e-12)
+
+
+@pytest.mark.parametrize("line", ["2024-03-01T01:00:00Z,0.2,7", "2024-03-01T01:00:00Z,0.2,"])
+def test_a_series_row_with_an_extra_field_is_refused_naming_its_line(tmp_path, line):
+    path = write_series(tmp_path / "c.csv", "timestamp,value",
+                        ["2024-03-01T00:00:00Z,0.1", line, "2024-03-01T02:00:00Z,0.3"])
+    with pytest.raises(InputError) as err:
+        cost.read_series(path, what="carbon intensity", key="cost.carbon_series", duration_s=2 * HOUR_S)
+    (problem,) = err.value.problems
+    assert problem.startswith(f"cost.carbon_series {path}: line 3: expected a timestamp and a value"), problem
+    assert "got 3" in problem
 
 
 def test_negative_prices_are_read_and_per_mwh_is_scaled(tmp_path):
@@ -367,3 +402,84 @@ def test_a_series_cut_inside_its_last_value_is_refused_not_read_short(tmp_path, 
                                   "may be cut short; if the file is complete, end it with a newline"]
     path.write_text("timestamp,carbon_intensity\n" + "\n".join(rows) + "\n")  # whole: read
     assert cost.read_series(path, what="carbon intensity", key="cost.carbon_series", duration_s=3 * HOUR_S)
+
+
+def test_a_price_and_a_carbon_series_starting_apart_are_read_from_the_later_first_row(tmp_path):
+    """Prices from 00:00, intensities from 02:00, no series_start: time 0 is 02:00 for
+    both (the first hour both have a value; each read from its own first row paired
+    00:00's price with 02:00's intensity). A constant 300 W for 2 h pays
+    0.3 kW × (0.3 + 0.4) and emits 0.3 kW × (100 + 200) g; the manifest and the
+    resolved config name 02:00, and the resolved config run again gives the same."""
+    price = hourly(tmp_path / "price.csv", [0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    carbon = hourly(tmp_path / "carbon.csv", [100, 200, 300], first_hour=2)
+    cfg = config(2 * HOUR_S, {"price_series": str(price), "carbon_series": str(carbon)},
+                 host={"power_idle_w": 300, "power_max_w": 300}, platforms=("vm",))
+    result = simdc.simulate(cfg)
+    row = result.summary.iloc[0]
+    assert row["cost_energy"] == pytest.approx(0.3 * (0.3 + 0.4), rel=1e-12)
+    assert row["carbon_operational_kgco2eq"] == pytest.approx(0.3 * (100 + 200) / 1000, rel=1e-12)
+    assert result.manifest["series_t0_utc"] == {"cost.price_series": "2024-03-01T02:00:00Z",
+                                                "cost.carbon_series": "2024-03-01T02:00:00Z"}
+    (note,) = [w for w in result.manifest["warnings"] if w.startswith("cost:")]
+    assert "2024-03-01 00:00:00" in note and "2024-03-01 02:00:00" in note and "cost.series_start" in note
+    written = result.config.to_dict()["cost"]["series_start"]
+    assert pd.Timestamp(written) == pd.Timestamp("2024-03-01T02:00:00Z")
+    again = simdc.simulate(validate(result.config.to_dict()))
+    assert again.summary["cost_energy"].iloc[0] == row["cost_energy"]
+    assert again.manifest["config_hash"] == result.manifest["config_hash"]
+    assert not [w for w in again.manifest["warnings"] if w.startswith("cost:")]
+
+
+def test_one_series_or_a_given_start_names_its_time_0_without_a_warning(tmp_path):
+    """A carbon series alone: time 0 its first row (01:00). With series_start = 03:00 in
+    Europe/Brussels (UTC+1 in March): 02:00 UTC."""
+    carbon = hourly(tmp_path / "carbon.csv", [100, 200, 300, 400], first_hour=1)
+    alone = simdc.simulate(config(HOUR_S, {"price_per_kwh": 0.2, "carbon_series": str(carbon)}, platforms=("vm",)))
+    assert alone.manifest["series_t0_utc"] == {"cost.carbon_series": "2024-03-01T01:00:00Z"}
+    assert not [w for w in alone.manifest["warnings"] if w.startswith("cost:")]
+    given = simdc.simulate(config(HOUR_S, {"price_per_kwh": 0.2, "carbon_series": str(carbon),
+                                           "series_start": "2024-03-01T03:00:00", "series_timezone": "Europe/Brussels"},
+                                  platforms=("vm",)))
+    assert given.manifest["series_t0_utc"] == {"cost.carbon_series": "2024-03-01T02:00:00Z"}
+    assert pd.Timestamp(given.config.to_dict()["cost"]["series_start"]) == pd.Timestamp("2024-03-01T02:00:00Z")
+    constants = simdc.simulate(config(HOUR_S, {"price_per_kwh": 0.2}, platforms=("vm",)))
+    assert "series_t0_utc" in constants.manifest and constants.manifest["series_t0_utc"] == {}
+
+
+def test_an_earlier_series_too_short_from_the_later_first_row_says_time_0_and_series_start(tmp_path):
+    price = hourly(tmp_path / "price.csv", [0.1, 0.2, 0.3])  # 00:00 .. 03:00
+    carbon = hourly(tmp_path / "carbon.csv", [100, 200, 300], first_hour=2)
+    with pytest.raises(InputError) as err:
+        cost.grid_series(config(2 * HOUR_S, {"price_series": str(price), "carbon_series": str(carbon)}).cost,
+                         2 * HOUR_S)
+    (problem,) = err.value.problems
+    assert problem.startswith(f"cost.price_series {price}: ")
+    assert "time 0 is 2024-03-01 02:00:00 UTC, cost.carbon_series's first row" in problem
+    assert "set cost.series_start" in problem
+
+
+def test_cells_read_two_series_starting_apart_from_the_later_first_row_and_record_it(tmp_path):
+    """A fleet of cells, as a single fleet: prices from 00:00, intensities from 01:00;
+    six hosts at a constant 300 W for 1 h pay 6 × 0.3 kW × 0.2 (01:00's price) and emit
+    6 × 0.3 kW × 50 g; manifest.json and config.toml name 01:00 UTC."""
+    import json
+    import tomllib
+
+    from tests.test_cells import HOST, cells_config, run, write
+
+    hourly(tmp_path / "price.csv", [0.1, 0.2, 0.3])
+    hourly(tmp_path / "carbon.csv", [50, 60], first_hour=1)
+    raw = cells_config(3, cost={"price_series": str(tmp_path / "price.csv"),
+                                "carbon_series": str(tmp_path / "carbon.csv")})
+    raw["simulation"]["duration_s"] = HOUR_S
+    for cell in raw["cells"]:
+        cell["hosts"] = [dict(HOST, power_idle_w=300, power_max_w=300, count=cell["hosts"][0]["count"])]
+    run(write(tmp_path / "cells.toml", raw), tmp_path / "out")
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert summary["cost_energy"].to_numpy() == pytest.approx(6 * 0.3 * 0.2, rel=1e-12)
+    assert summary["carbon_operational_kgco2eq"].to_numpy() == pytest.approx(6 * 0.3 * 50 / 1000, rel=1e-12)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert set(manifest["series_t0_utc"].values()) == {"2024-03-01T01:00:00Z"}
+    assert any(w.startswith("cost: cost.price_series begins") for w in manifest["warnings"])
+    written = tomllib.loads((tmp_path / "out" / "config.toml").read_text())["cost"]["series_start"]
+    assert pd.Timestamp(written) == pd.Timestamp("2024-03-01T01:00:00Z")

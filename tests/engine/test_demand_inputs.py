@@ -77,6 +77,7 @@ def test_a_service_serves_a_series_in_requests_per_second(tmp_path):
 
 @pytest.mark.parametrize("text, said", [
     ("time,value\n0,1\n", "line 1: expected the header t_s,value (got time,value)"),
+    ("0,1\n60,2\n", "line 1: expected the header t_s,value (got 0,1: a row of data; the file has no header line)"),
     ("t_s,value\n0,1\n60,-2\n", "line 3: value: expected a number >= 0 (got '-2')"),
     ("t_s,value\n0,1\n60,\n", "line 3: value: expected a number >= 0 (got nothing)"),
     ("t_s,value\n10,1\n", "line 2: the first t_s must be 0"),

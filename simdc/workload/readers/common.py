@@ -397,6 +397,40 @@ def refuse_cut(path: Path, where: str | None = None) -> None:
                          "end it with a newline")
 
 
+def refuse_header(where: object, cells: Sequence[str] | None, expected: Sequence[str], any_names: bool = False) -> None:
+    """Refuse a small CSV (a demand, price or carbon series) whose line 1 is not its
+    header: one line naming ``where`` (the file), line 1, the header ``expected`` and the
+    line got. A file without a header would otherwise lose its first row of data to it.
+
+    ``cells``: line 1 split (None: an empty file). With ``any_names``, any names fit (the
+    published series name their columns as they like: ``time,DAM_price``), as long as
+    there are ``len(expected)`` of them and none looks like data (a number, or a date
+    and time: it begins with a digit); else they must be ``expected`` exactly.
+
+    Raises
+    ------
+    InputError
+        ``{where}: line 1: expected the header t_s,value (got 0,1: a row of data; the file
+        has no header line)``.
+    """
+    got = [str(cell).strip().lstrip("\ufeff") for cell in cells or []]
+    data = any(cell[:1].isdigit() or _number(cell) for cell in got)
+    fits = len(got) == len(expected) and not data if any_names else got == list(expected)
+    if not fits:
+        shown = clip(",".join(got)) if got else "an empty line"
+        why = ": a row of data; the file has no header line" if data else ""
+        names = " (any names: one per column)" if any_names else ""
+        raise InputError(f"{where}: line 1: expected the header {','.join(expected)}{names} (got {shown}{why})")
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 TAIL_BYTES = 256  # of a file's end: enough to see past trailing spaces and tabs to its last line end
 
 
