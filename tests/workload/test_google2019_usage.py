@@ -263,10 +263,12 @@ def test_windows_are_placed_from_the_run_start_of_the_attempt_running_then(tmp_p
             (3000, 2, (50, 350, 0.5, 0.5)), (3000, 2, (500, 800, 0.1, 0.2)), (3000, 2, (700, 760, 0.2, 0.1)),
             (3000, 2, (2500, 2800, 0.5, 0.5)), (3000, 2, (3100, 3400, 0.125, 0.25)),
             (3000, 2, (3200, 3300, 0.25, 0.125))]
+    def us(x):
+        return "" if x == "" else str(s + int(x * 1e6))
+
     lines = []
     for t, kind, window in rows:
         start, end, cpus, memory = window if window else ("", "", "", "")
-        us = (lambda x: "" if x == "" else str(s + int(x * 1e6)))
         lines.append(f"{s + t * 1_000_000},{kind},7,0,{us(start)},{us(end)},0.25,0.125,{cpus},{memory}\n")
     path = tmp_path / "events.csv"
     path.write_text(header + "".join(lines))

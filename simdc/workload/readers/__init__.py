@@ -8,7 +8,8 @@ format          reader
 ==============  =====================================================================
 ``azure``       :mod:`.azure`: Azure Public Dataset V1/V2 ``vmtable``, ``vm_cpu_readings``
 ``google``      :mod:`.google`: Google cluster-data 2011 ``task_events``, ``task_usage``
-``google2019``  :mod:`.google2019`: ClusterData2019 ``instance_events`` (with joined ``instance_usage``) or per-instance exports, with cells
+``google2019``  :mod:`.google2019`: ClusterData2019 ``instance_events`` (with joined ``instance_usage``)
+                or per-instance exports, with cells
 ``alibaba2017`` :mod:`.alibaba`: ``batch_task``, ``server_event``
 ``alibaba2018`` :mod:`.alibaba`: ``container_meta``, ``container_usage``, ``batch_task``, ``machine_meta``
 ``bitbrains``   :mod:`.bitbrains`: GWA-T-12, one CSV per VM
