@@ -491,13 +491,18 @@ def count_lines(path: Path) -> int:
 
 
 def list_files(paths: Sequence[str | Path]) -> list[Path]:
-    """The data files under ``paths`` (files, or folders searched recursively)."""
+    """The data files under ``paths`` (files, or folders searched recursively, leaving out
+    hidden files and folders, and simdc's own results: a folder below holding a
+    ``manifest.json``, as ``simdc run`` writes into ``results/`` beside its config, which
+    may be the trace's folder)."""
     files: list[Path] = []
     for given in paths:
         path = Path(given)
         if path.is_dir():
+            results = {m.parent for m in path.rglob("manifest.json") if m.parent != path}
             found = [p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".")
-                     for part in p.relative_to(path).parts) and p.name.lower().endswith(DATA_SUFFIXES)]
+                     for part in p.relative_to(path).parts) and p.name.lower().endswith(DATA_SUFFIXES)
+                     and not any(folder in results for folder in p.parents)]
             if not found:
                 raise InputError(f"{path}: no trace files in this folder (looked for "
                                  f"{', '.join(DATA_SUFFIXES[:-1])} and {DATA_SUFFIXES[-1]})")
