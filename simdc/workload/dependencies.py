@@ -44,13 +44,14 @@ def tokens(parents: Iterable) -> list[list[str]]:
     return [[] if value is None or value != value else str(value).split() for value in parents]
 
 
-def positions(instances: pd.DataFrame, source: str) -> list[list[int]]:
+def positions(instances: pd.DataFrame, source: str, skipped: int = 0) -> list[list[int]]:
     """Each instance's parents as row positions of ``instances``.
 
     Raises
     ------
     InputError
-        ``"<source>: instance <id>: parent <pid> is no instance of the workload"``.
+        ``"<source>: instance <id>: parent <pid> is no instance of the workload"``; with
+        ``skipped`` bad rows skipped while reading, saying the parent's row may be one.
     """
     ids = instances["id"].to_numpy()
     index = _index(ids)
@@ -60,15 +61,19 @@ def positions(instances: pd.DataFrame, source: str) -> list[list[int]]:
         for name in names:
             q = _find(index, name)
             if q is None:
+                why = (f"; {skipped:,} bad row{'s were' if skipped > 1 else ' was'} skipped "
+                       "(workload.on_bad_rows = \"skip\"), and the parent's may be one: mend it, or drop the "
+                       "dependency" if skipped else "")
                 raise InputError(f"{source}: instance {shown(ids[p])}: parent {name!r} is no instance of the "
-                                 f"workload (parents: ids of the same file, separated by spaces)")
+                                 f"workload (parents: ids of the same file, separated by spaces){why}")
             mine.append(q)
         result.append(sorted(set(mine)))
     return result
 
 
-def check(instances: pd.DataFrame, source: str) -> None:
-    """Every parent is an instance of ``instances`` and the dependencies have no cycle.
+def check(instances: pd.DataFrame, source: str, skipped: int = 0) -> None:
+    """Every parent is an instance of ``instances`` and the dependencies have no cycle
+    (``skipped``: bad rows skipped while reading, named in an unknown parent's message).
 
     Raises
     ------
@@ -78,7 +83,7 @@ def check(instances: pd.DataFrame, source: str) -> None:
     """
     if not has_parents(instances):
         return
-    parents = positions(instances, source)
+    parents = positions(instances, source, skipped)
     order = graphlib.TopologicalSorter({p: mine for p, mine in enumerate(parents) if mine})
     try:
         order.prepare()

@@ -556,7 +556,7 @@ def _table(path: Path, names: list[str], parts: list, where, bad: BadRows,
     # consolidated into a 2-D block; each array above is this table's own).
     frame = pd.DataFrame(table, copy=False)
     if "parents" in frame:
-        dependencies.check(frame, str(path))
+        dependencies.check(frame, str(path), sum(bad.counts.values()))
     return frame
 
 

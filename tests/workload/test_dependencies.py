@@ -70,3 +70,23 @@ def test_own_parquet_parents_may_be_a_list_and_convert_keeps_them(tmp_path):
     again = own.read(own.write(table, tmp_path / "again.csv")).instances
     assert again["parents"].tolist() == ["", "1", "1 2"]
 
+
+
+@pytest.mark.parametrize("policy", ["strict", "skip"])
+def test_a_parent_whose_row_was_skipped_is_named_as_maybe_skipped(tmp_path, policy):
+    """Row a (line 2) has a bad duration; b depends on a and c on b. Strict: the bad row
+    is the error. Skipped: b's parent is missing, and the error says a bad row was skipped
+    (it said only that 'a' is no instance, with a on line 2 of the file)."""
+    from simdc.workload.readers.common import ReaderOptions
+
+    path = tmp_path / "t.csv"
+    path.write_text("id,submit_s,duration_s,cpu_cores,memory_gib,parents\na,0,abc,1,1,\nb,0,10,1,1,a\n"
+                    "c,0,10,1,1,b\n")
+    with pytest.raises(InputError) as err:
+        read_trace([path], options=ReaderOptions(on_bad_rows=policy))
+    text = "\n".join(err.value.problems)
+    if policy == "strict":
+        assert "line 2" in text and "duration_s" in text
+    else:
+        assert "instance 'b': parent 'a' is no instance of the workload" in text
+        assert "1 bad row was skipped" in text
