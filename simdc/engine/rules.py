@@ -477,8 +477,9 @@ def image_needs(platform: VmPlatform | ContainerPlatform, images: pd.Series,
             size = image.disk_gib if image.disk_gib is not None else platform.default_disk_gib
             by_name[name] = (((f"disk:{image.name}", size),), size if platform.disk == "copy" else 0.0)
         elif not image.layers:
-            problems.append(f"platform {platform.preset!r} starts from image layers, "
-                            f"but image {image.name!r} has only a disk image")
+            problems.append(f"[[images]] {image.name!r}: has no layers, only a disk image, and platform "
+                            f"{platform.preset!r} starts from image layers: give the image its layers, or run it "
+                            "on a VM platform (image_source = \"disk\")")
         else:
             layers = tuple((layer.digest, layer.size_mib / MIB_PER_GIB) for layer in image.layers)
             by_name[name] = (layers, 0.0)

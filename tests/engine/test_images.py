@@ -281,3 +281,19 @@ def test_the_cache_follows_lru_with_pins_over_random_operations(capacity, ops):
         assert (cache.lookups, cache.hits, cache.evictions) == (ref.lookups, ref.hits, ref.evictions)
         assert cache.used_gib == pytest.approx(sum(ref.size.values()))
     assert set(cache.pins) == {digest for needs in pinned for digest, _ in needs}
+
+
+@pytest.mark.parametrize("platform", ["microvm", "container"])
+def test_a_disk_only_image_on_a_layer_platform_names_the_image_and_the_way_out(platform):
+    """An image with a disk and no layers cannot start where instances boot from layers:
+    one line naming the image as [[images]] gives it, the platform, and both ways out."""
+    config = validate({
+        "simulation": {"duration_s": 600, "platforms": [platform]},
+        "host": {"cpu_cores": 8, "memory_gib": 32},
+        "images": [{"name": "disk-only:1", "disk_gib": 4}],
+        "workload": {"synthetic": {"arrival_rate_per_s": 0.01, "images": ["disk-only:1"]}}})
+    with pytest.raises(simdc.errors.InputError) as err:
+        simdc.simulate(config)
+    assert err.value.problems == [f"[[images]] 'disk-only:1': has no layers, only a disk image, and platform "
+                                  f"{platform!r} starts from image layers: give the image its layers, or run it on "
+                                  "a VM platform (image_source = \"disk\")"]
