@@ -673,12 +673,52 @@ def _suggest(loc: list[Any], rules: str | None) -> str:
         valid = sorted(RULES[rules].model_fields)
     else:
         valid = _keys_at(loc[:-1])
-    close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
+    key = str(loc[-1])
+    homes = _homes(key)
+    if homes:  # a real key in another table: say where it belongs, not a lookalike here
+        here = ".".join(str(part) for part in loc[:-1] if not isinstance(part, int))
+        below = [home for home in homes if home.startswith(here + ".")] if here else []
+        shown = ", ".join(f"[{home}]" for home in (below or homes)[:3])
+        return f"; {key!r} is a key of {shown}, not of this table"
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
     if close:
         return f"; did you mean {close[0]!r}?"
     if valid:
         return f"; valid keys here: {', '.join(valid)}"
     return ""
+
+
+def _homes(key: str) -> list[str]:
+    """The tables of the config (dotted, lists' items left out: ``services.autoscale``)
+    that have ``key`` as a key, nearest first."""
+    found: list[str] = []
+    seen: set[type] = set()
+
+    def walk(kind: Any, path: str, depth: int) -> None:
+        kind = _unwrap(kind)
+        if typing.get_origin(kind) in (list, tuple):
+            for arg in typing.get_args(kind):
+                if arg is not Ellipsis:
+                    walk(arg, path, depth)
+            return
+        if typing.get_origin(kind) is dict:  # tables by name: [platform.<name>]
+            walk(typing.get_args(kind)[1], f"{path}.<name>", depth)
+            return
+        if typing.get_origin(kind) in (typing.Union, types.UnionType):
+            for arg in typing.get_args(kind):
+                walk(arg, path, depth)
+            return
+        if not (isinstance(kind, type) and issubclass(kind, BaseModel)) or depth > 4 or kind in seen:
+            return
+        seen.add(kind)
+        if key in kind.model_fields and path:
+            found.append(path)
+        for name, field in kind.model_fields.items():
+            walk(field.annotation, f"{path}.{name}" if path else name, depth + 1)
+        seen.discard(kind)
+
+    walk(Config, "", 0)
+    return sorted(set(found), key=lambda home: (home.count("."), home))
 
 
 def _keys_at(loc: list[Any]) -> list[str]:

@@ -114,6 +114,10 @@ CONFIG_PROBLEMS = {
     "huge-fleet": ({"host": None, "cluster": {"hosts": [{"count": 600_000, "cpu_cores": 8, "memory_gib": 16}] * 2}},
                    "cluster", ["1,200,000 hosts", "1,000,000"]),
     "tiny-mtbf": ({"faults.host_mtbf_s": 1e-300}, "faults.host_mtbf_s", [">= 1"]),
+    # A real key in the wrong table: where it belongs, not a lookalike of this table's keys
+    # (host.admission got "did you mean 'amortisation_years'?").
+    "key-of-another-table": ({"host.admission": "requests"}, "host.admission",
+                             ["'admission' is a key of [platform.<name>], not of this table"]),
     # Two groups of one name: `plan --group g` would scale the first alone.
     "repeated-group-name": ({"host": None, "cluster": {"hosts": [{"name": "g", "cpu_cores": 32, "memory_gib": 64},
                                                                  {"name": "g", "cpu_cores": 64, "memory_gib": 64}]}},
