@@ -1142,10 +1142,11 @@ def service_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: fl
     Returns the columns of :data:`SERVICE_COLUMNS`: the share of demand (core-seconds)
     served and the core-seconds unserved; per release (means over releases, NaN
     without): rollout seconds (from the release until no old replica is left and every
-    new one is ready; finished rollouts only), GiB pulled, the most replicas above the desired count at once,
-    replica-seconds below the desired count ready, demand unserved; the longest wait
-    from a rise in demand that left some unserved (while already short too) until all was
-    served again (the horizon if never; NaN, shown "–", when no rise did); replica-hours of replicas existing (booked);
+    new one is ready; finished rollouts only), GiB pulled, the most replicas above the
+    desired count at once, replica-seconds below the desired count ready, demand
+    unserved; the longest wait from a rise in demand that left some unserved (while
+    already short too) until all was served again (the horizon if never; NaN, shown "–",
+    when no rise did); replica-hours of replicas existing (pods, pending ones included);
     ``slo_violation_s``, service-seconds with a service's served share below its SLO:
     each service's seconds out of its SLO, summed over the services, so up to
     services × ``duration_s`` (two services out of it over the same 100 s count 200;
