@@ -133,8 +133,8 @@ def demand_series(spec: DemandSpec, duration_s: float) -> tuple[np.ndarray, np.n
     values = np.full(len(t), spec.cores if per_request is None else spec.requests_per_s)
     for at, value in spec.steps:
         values[t >= at] = value
-    if series is not None:
-        values = values + series[1][np.searchsorted(series[0], t, side="right") - 1]
+    if series is not None:  # the demand itself (DemandSpec: no cores or requests_per_s beside it)
+        values = series[1][np.searchsorted(series[0], t, side="right") - 1]
     cores = values if per_request is None else values * per_request  # requests/s × core-s per request
     if spec.trace is not None:
         per_minute, core_s = _azure_functions(spec)

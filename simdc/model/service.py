@@ -44,8 +44,8 @@ class Spike(Spec):
 class DemandSpec(Spec):
     """A service's demand in cores over time, evaluated on a grid of ``step_s``.
 
-    ``cores`` (a constant), changed to ``steps`` ``[[at_s, cores], ...]`` from each
-    ``at_s`` on, or a plain ``series`` (a CSV of ``t_s,value``: each value from its
+    ``cores`` (a constant until the first step: a step at 0 replaces it), changed to
+    ``steps`` ``[[at_s, cores], ...]`` from each ``at_s`` on, or a plain ``series`` (a CSV of ``t_s,value``: each value from its
     ``t_s`` on, the first at 0), times a diurnal swing of ± ``diurnal_amplitude`` peaking
     at ``diurnal_peak_s`` of the day, times each spike's factor while it lasts. With
     ``per_request_core_s`` the demand is in requests per second instead
@@ -99,6 +99,9 @@ class DemandSpec(Spec):
                              "with requests_per_s, steps or series")
         if self.series is not None and self.steps:
             raise ValueError("give steps or a series, not both")
+        if self.series is not None and (self.cores or self.requests_per_s):
+            raise ValueError("a series is the demand itself, from 0 on: give cores (or requests_per_s, with steps) "
+                             "or a series, not both")
         return self
 
 

@@ -97,6 +97,9 @@ def test_a_bad_series_is_one_line_naming_the_file_and_line(tmp_path, text, said)
     ({"requests_per_s": 5}, "requests_per_s needs per_request_core_s"),
     ({"cores": 2, "per_request_core_s": 0.1}, "give the demand in cores or in requests per second"),
     ({"steps": [[0, 1]], "series": "x.csv"}, "give steps or a series, not both"),
+    # a series added to a constant, while a step replaced it: one rule, a series is the demand
+    ({"cores": 5, "series": "x.csv"}, "a series is the demand itself"),
+    ({"requests_per_s": 5, "per_request_core_s": 0.1, "series": "x.csv"}, "a series is the demand itself"),
 ])
 def test_a_demand_mixing_its_units_or_sources_is_one_config_error(demand, said):
     with pytest.raises(ConfigError, match=said):
