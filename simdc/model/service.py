@@ -45,8 +45,8 @@ class DemandSpec(Spec):
     """A service's demand in cores over time, evaluated on a grid of ``step_s``.
 
     ``cores`` (a constant until the first step: a step at 0 replaces it), changed to
-    ``steps`` ``[[at_s, cores], ...]`` from each ``at_s`` on, or a plain ``series`` (a CSV of ``t_s,value``: each value from its
-    ``t_s`` on, the first at 0), times a diurnal swing of ± ``diurnal_amplitude`` peaking
+    ``steps`` ``[[at_s, cores], ...]`` from each ``at_s`` on, or a plain ``series`` (a
+    CSV of ``t_s,value``: each value from its ``t_s`` on, the first at 0), times a diurnal swing of ± ``diurnal_amplitude`` peaking
     at ``diurnal_peak_s`` of the day, times each spike's factor while it lasts. With
     ``per_request_core_s`` the demand is in requests per second instead
     (``requests_per_s``, the steps' and the series' values), each request costing that
