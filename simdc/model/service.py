@@ -46,8 +46,9 @@ class DemandSpec(Spec):
 
     ``cores`` (a constant until the first step: a step at 0 replaces it), changed to
     ``steps`` ``[[at_s, cores], ...]`` from each ``at_s`` on, or a plain ``series`` (a
-    CSV of ``t_s,value``: each value from its ``t_s`` on, the first at 0), times a diurnal swing of ± ``diurnal_amplitude`` peaking
-    at ``diurnal_peak_s`` of the day, times each spike's factor while it lasts. With
+    CSV of ``t_s,value``: each value from its ``t_s`` on, the first at 0), times a
+    diurnal swing of ± ``diurnal_amplitude`` peaking at ``diurnal_peak_s`` of the day,
+    times each spike's factor while it lasts. With
     ``per_request_core_s`` the demand is in requests per second instead
     (``requests_per_s``, the steps' and the series' values), each request costing that
     many core-seconds: cores = rate × ``per_request_core_s``. Or a real invocation
