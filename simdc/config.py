@@ -521,6 +521,10 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | list[str],
             raise ConfigError(f"{flag} {key}: expected a dotted key such as host.memory_gib")
         if parts[0] == "host" and "host" not in raw and len(parts) > 1:
             _refuse_host_key(raw, key, parts[1], flag)
+        if parts[0] == "cluster" and "cluster" not in raw and isinstance(raw.get("host"), dict):
+            # it would add a [cluster] beside [host], reported as cluster.hosts missing in the file
+            raise ConfigError(f"{flag} {key}: this config's host is a [host] table, not [[cluster.hosts]] groups; "
+                              "write the hosts as [[cluster.hosts]] in the file to set cluster keys")
         node: Any = raw
         for depth, part in enumerate(parts):
             where, last = ".".join(parts[:depth]), depth == len(parts) - 1

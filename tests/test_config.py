@@ -118,6 +118,9 @@ CONFIG_PROBLEMS = {
     # (host.admission got "did you mean 'amortisation_years'?").
     "key-of-another-table": ({"host.admission": "requests"}, "host.admission",
                              ["'admission' is a key of [platform.<name>], not of this table"]),
+    # A boolean is true or false: pydantic read "no", "off" or 1 as one.
+    "loose-bool": ({"platform.vm.balloon": "no"}, "platform.vm.balloon", ["expected true or false", "'no'"]),
+    "number-for-bool": ({"platform.vm.balloon": 1}, "platform.vm.balloon", ["expected true or false", "1"]),
     # Two groups of one name: `plan --group g` would scale the first alone.
     "repeated-group-name": ({"host": None, "cluster": {"hosts": [{"name": "g", "cpu_cores": 32, "memory_gib": 64},
                                                                  {"name": "g", "cpu_cores": 64, "memory_gib": 64}]}},

@@ -101,3 +101,15 @@ def test_a_host_key_on_a_config_of_host_groups_or_cells_names_the_key_that_reach
         points(load_config(CONFIGS / "workflow.toml"), parse_grid(["host.memory_gib=32,64"]))
     fleet = load_config(CONFIGS / "workflow.toml").with_overrides(["cluster.hosts.0.cpu_cores=8"]).fleet
     assert fleet[0].cpu_cores == 8
+
+
+def test_a_cluster_key_on_a_config_of_one_host_table_says_so():
+    """``--set cluster.power_off_idle=true`` on a [host] config was reported as
+    ``host64g.toml: cluster.hosts: required key is missing``, blaming the file: one line
+    naming the --set and why."""
+    result = CliRunner().invoke(app, ["run", str(CONFIGS / "host64g.toml"), "--no-write",
+                                      "--set", "cluster.power_off_idle=true"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == ["error: --set cluster.power_off_idle: this config's host is a [host] table, not "
+                     "[[cluster.hosts]] groups; write the hosts as [[cluster.hosts]] in the file to set cluster keys"]

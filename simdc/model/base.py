@@ -33,14 +33,18 @@ class Spec(BaseModel):
         quoted = [(key, cls.model_fields[key].annotation) for key, value in data.items()
                   if key in cls.model_fields and isinstance(value, str)
                   and _only_number(cls.model_fields[key].annotation)]
-        if wrong or quoted:
+        # And a boolean is only true or false: pydantic would read "no", "off" or 1 as one.
+        loose = [key for key, value in data.items() if key in cls.model_fields and value is not None
+                 and not isinstance(value, bool) and _only_bool(cls.model_fields[key].annotation)]
+        if wrong or quoted or loose:
             # one message per key; config.describe splits them and puts each under its key
             raise ValueError("\n".join(
                 [f"{BOOL_MARK}{key}: expected {_expected(kind)}, "
                  f"{'not true or false' if isinstance(data[key], bool) else 'but it holds true or false'}"
                  for key, kind in wrong]
                 + [f"{BOOL_MARK}{key}: expected {_expected(kind)}, not the string {clip(repr(data[key]))}"
-                   for key, kind in quoted]))
+                   for key, kind in quoted]
+                + [f"{BOOL_MARK}{key}: expected true or false (got {clip(repr(data[key]))})" for key in loose]))
         return data
 
 
@@ -48,6 +52,12 @@ def _only_number(annotation: Any) -> bool:
     """Whether a field holds only a number (``int``, ``float``, optionally ``None``)."""
     members = [arg for arg in (_args(annotation) or (annotation,)) if arg is not type(None)]
     return bool(members) and all(arg in (int, float) for arg in members)
+
+
+def _only_bool(annotation: Any) -> bool:
+    """Whether a field holds only a boolean (optionally ``None``)."""
+    members = [arg for arg in (_args(annotation) or (annotation,)) if arg is not type(None)]
+    return members == [bool]
 
 
 def _args(annotation: Any) -> tuple[Any, ...]:
