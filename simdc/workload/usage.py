@@ -768,6 +768,11 @@ def _normal(bits: np.ndarray) -> np.ndarray:
 USAGE_COLUMNS = ("id", "t_s", "cpu_cores", "memory_gib")
 
 
+def _shown(value) -> str:
+    """A cell as a message shows it: a number as written (numpy's repr says np.float64(-1.0))."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def read_table(path) -> pd.DataFrame:
     """Read a usage table (CSV or Parquet: ``id, t_s, cpu_cores, memory_gib``).
 
@@ -801,7 +806,7 @@ def read_table(path) -> pd.DataFrame:
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = values.isna() | ~np.isfinite(values) | (values < 0)
         for r in np.flatnonzero(bad.to_numpy())[:5]:
-            problems.append(f"{path}: {where(r)}: {column} must be a number >= 0 (got {frame[column].iloc[r]!r})")
+            problems.append(f"{path}: {where(r)}: {column} must be a number >= 0 (got {_shown(frame[column].iloc[r])})")
         out[column] = values.astype(float)
     if problems:
         raise InputError(problems)
