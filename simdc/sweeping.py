@@ -35,7 +35,7 @@ import pandas as pd
 import tomli_w
 
 from simdc.config import Config, apply_overrides, validate
-from simdc.errors import ConfigError, InputError, OutputError, SweepError, clip, reworded
+from simdc.errors import ConfigError, InputError, OutputError, SimdcError, SweepError, clip, reworded
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
 from simdc.results import DestinationLock, parent_problem, describe_os_error, umask
 
@@ -538,7 +538,7 @@ def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, des
             if interrupted:
                 raise KeyboardInterrupt
             client = Client(cluster)
-        futures = {client.submit(function, *args, pure=False): key for key, function, args in calls}
+        futures = {client.submit(_reported, function, *args, pure=False): key for key, function, args in calls}
         for future in as_completed(futures):
             key = futures[future]
             try:
@@ -552,6 +552,8 @@ def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, des
                 where = scheduler or "the local cluster"
                 raise _Lost(f"the Dask scheduler at {where} was lost") from None
             del futures[future]  # its result is no longer held by the cluster either
+            if isinstance(result, _Raised):
+                raise result.error()
             finished(key, result)
             if interrupt_noted():  # a Ctrl-C a finaliser swallowed: honoured now
                 raise KeyboardInterrupt
@@ -568,6 +570,31 @@ def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, des
     finally:
         _close(client, cluster)
         settings.close()
+
+
+class _Raised:
+    """A :class:`SimdcError` a task raised, handed back as its result: a task's exception is
+    logged by its Dask worker with the traceback ("Compute Failed", on stderr), where the
+    user must see the error's one line alone. Kept as its class, args and attributes, and
+    made again in the driver as it was."""
+
+    def __init__(self, err: SimdcError):
+        self.kind, self.args, self.state = type(err), err.args, dict(err.__dict__)
+
+    def error(self) -> SimdcError:
+        err = self.kind.__new__(self.kind)
+        err.args = self.args
+        err.__dict__.update(self.state)
+        return err
+
+
+def _reported(function, *args):
+    """``function(*args)`` in a Dask task; a :class:`SimdcError` it raises is returned,
+    wrapped (:class:`_Raised`)."""
+    try:
+        return function(*args)
+    except SimdcError as err:
+        return _Raised(err)
 
 
 def _start_local_cluster(workers: int):

@@ -211,3 +211,22 @@ def test_a_ctrl_c_swallowed_by_a_finaliser_is_noted_silently_and_not_after(monke
         pass
     Interrupted()
     assert not interrupt_noted() and reported == [ValueError, KeyboardInterrupt]
+
+
+def test_an_input_error_in_a_cell_on_dask_is_its_line_alone(tmp_path):
+    """A trace with a bad row, in a fleet of cells on 2 local Dask workers: each cell's
+    task raises the reader's error. Its line and hint are all that is printed, exit 2:
+    the workers logged each task's failure with its traceback ("Compute Failed") first."""
+    (tmp_path / "bad.csv").write_text("id,submit_s,duration_s,cpu_cores,memory_gib\na,0,100,1,1\nb,0,abc,1,1\n")
+    (tmp_path / "c.toml").write_text(
+        '[simulation]\nduration_s = 600\n[routing]\nrule = "share"\n'
+        '[[cells]]\nname = "a"\nshare = 0.5\nhosts = [{ count = 1, cpu_cores = 8, memory_gib = 32 }]\n'
+        '[[cells]]\nname = "b"\nshare = 0.5\nhosts = [{ count = 1, cpu_cores = 8, memory_gib = 32 }]\n'
+        '[workload]\ntrace = "bad.csv"\n')
+    done = subprocess.run([*SIMDC, "run", str(tmp_path / "c.toml"), "--workers", "2", "--no-write"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 2, lines
+    assert lines[0] == f"error: {tmp_path / 'bad.csv'}: line 3: duration_s is not a number (got 'abc')"
+    assert lines[1].startswith("hint: to skip bad rows")
