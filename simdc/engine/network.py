@@ -143,6 +143,9 @@ class Network:
         if group is None:
             group = self.groups[key] = _Group(self.capacity[key] if key is not None else INF)
         now = self.env.now
+        if self.shared_cap == INF and key is not None:
+            self._own_link(group, size_gib, done, now)
+            return None if then is not None else done
         self._advance(now)
         if group.limited:
             self._advance_group(group, now)
@@ -166,6 +169,34 @@ class Network:
         if not self.delivering:
             self._plan()
         return None if then is not None else done
+
+    def _own_link(self, group: _Group, size_gib: float, done, now: float) -> None:
+        """:meth:`transfer` on a star whose shared link is unlimited (a host's disk writes,
+        :meth:`simdc.engine.simulation.Simulation._write`): every group is limited by its
+        own link from its first flow on, so nothing is water-filled. The same operations
+        as the general path takes on each value (a group joins at clock 0 and is limited at
+        once; a limited group's clock advances before its share changes), so the same
+        doubles, without filing the group on the shared link first and moving it."""
+        if group.tags:  # limited already: its clock to now before its share changes
+            self._advance_group(group, now)
+        else:
+            self.busy += 1
+            group.clock_gib, group.since_s, group.limited = 0.0, now, True
+            self.limited_caps[group.cap] = self.limited_caps.get(group.cap, 0) + 1
+        clock = group.clock_gib
+        if clock > REBASE_GIB:  # bring the group's clock back to 0, its tags with it
+            group.tags = [(tag - clock, fid) for tag, fid in group.tags]
+            heapify(group.tags)
+            group.clock_gib, group.since_s, clock = 0.0, now, 0.0
+        fid = self.next_id
+        self.next_id += 1
+        heappush(group.tags, (clock + size_gib, fid))
+        self.flows[fid] = (group, done)
+        self.total += 1
+        self.limited_flows += 1
+        self._post(group)
+        if not self.delivering:
+            self._plan()
 
     def _simpy_after(self, delay_s: float, handler: Callable, value) -> None:
         """The timers without an engine's heap: a SimPy timeout on ``env``."""
@@ -216,7 +247,11 @@ class Network:
 
     def _refill(self) -> None:
         """Move groups between limited and not until water-filling holds: every limited
-        group's share per flow is below λ, and no other group's is."""
+        group's share per flow is below λ, and no other group's is. (An unlimited shared
+        link limits no group's own: every group stays limited, :meth:`_own_link`.)"""
+        if self.shared_cap == INF and self.total == self.limited_flows:
+            self.rate, self.clock_gib = 0.0, 0.0
+            return
         for _ in range(2 * len(self.groups) + 2):  # each move brings λ closer; a bound for ties
             entry = self._top(self.open_shares)
             if entry is not None and entry[0] < self._shared_rate():
