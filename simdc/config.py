@@ -635,7 +635,7 @@ def describe(error: dict[str, Any]) -> str:
     if kind == "too_short":
         least = ctx.get("min_length", 1)
         return f"{where}: needs at least {least} item{'s' if least != 1 else ''} (got {clip(_shown(got))})"
-    if kind.endswith("_type") or kind.endswith("_parsing") or kind == "int_from_float":
+    if kind.endswith("_type") or kind.endswith("_parsing") or kind in ("int_from_float", "int_parsing_size"):
         expected = kind.split("_")[0]
         names = {"int": "an integer", "float": "a number", "bool": "true or false", "string": "a string",
                  "dict": "a table", "list": "a list", "tuple": "a list", "model": "a table"}

@@ -121,6 +121,8 @@ CONFIG_PROBLEMS = {
     # A boolean is true or false: pydantic read "no", "off" or 1 as one.
     "loose-bool": ({"platform.vm.balloon": "no"}, "platform.vm.balloon", ["expected true or false", "'no'"]),
     "number-for-bool": ({"platform.vm.balloon": 1}, "platform.vm.balloon", ["expected true or false", "1"]),
+    # An integer too big to be one: pydantic's own words, without the key's meaning, before.
+    "huge-integer": ({"simulation.seed": 1e300}, "simulation.seed", ["expected an integer", "1e+300"]),
     # Two groups of one name: `plan --group g` would scale the first alone.
     "repeated-group-name": ({"host": None, "cluster": {"hosts": [{"name": "g", "cpu_cores": 32, "memory_gib": 64},
                                                                  {"name": "g", "cpu_cores": 64, "memory_gib": 64}]}},
