@@ -19,7 +19,8 @@ outcomes
     patience or their planned end ran out while they waited), ``requeued_at_end`` those
     still waiting to be placed again at the end.
 waits
-    ``queue_s``: submission to first admission (``queue_mean_s``, over every instance);
+    ``queue_s``: submission to first admission, or to giving up or the run's end for a
+    request never admitted (``queue_mean_s``, over every instance);
     ``requeue_s``: after a failure, the time waiting to be placed again (first admission
     to end, less the time on a host); ``requeue_mean_s`` averages it over the instances a
     failure struck (``failure_kills > 0``).
@@ -747,7 +748,9 @@ def _instance_figures(t, duration_s: float, peak_instances: int, names: frozense
         "degraded_share": float(t["degraded_s"] / t["ran_s"]) if t["ran_s"] > 0 else np.nan,
         "failure_kills": t["failure_kills"],
         "lost_work_core_s": float(t["lost_core_s"]),
-        "service_availability": float(t["asked_run_s"] / t["requested_s"]) if t["requested_s"] > 0 else np.nan,
+        # (at most 1: the run time within the asked is at most the asked, summed in another order)
+        "service_availability": (min(float(t["asked_run_s"] / t["requested_s"]), 1.0) if t["requested_s"] > 0
+                                 else np.nan),
         **over,
     }
 
