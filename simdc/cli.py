@@ -178,9 +178,7 @@ def run(
         from simdc.results import SpilledResults
 
         if not isinstance(results, SpilledResults):  # a spilled run's tables are not read back for a note
-            from simdc.planning import unsteady_notes
-
-            for line in unsteady_notes(results):
+            for line in results.manifest.get("notes", []):  # (simulate's: not in steady state)
                 err_console.print(f"note: {line}", markup=False, highlight=False, soft_wrap=True)
         if write:
             results.write(destination, report=report, report_title=title)

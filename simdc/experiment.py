@@ -147,7 +147,7 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     timeseries = pd.concat([r.timeseries for r in runs], ignore_index=True)
     run_warnings = [line for r in runs for line in r.warnings]
     del runs
-    return Results(
+    results = Results(
         config=config,
         summary=summary,
         instances=instances,
@@ -161,6 +161,11 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
                                                 if config.services else workload.instances, config)
                            + run_warnings, started, grid),
     )
+    from simdc.planning import unsteady_notes  # (planning imports this module)
+
+    # caveats on the figures, in the manifest, for the API and notebooks as for the CLI
+    results.manifest["notes"] = unsteady_notes(results)
+    return results
 
 
 def as_config(config: Config | str | Path) -> Config:
