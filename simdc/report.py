@@ -257,7 +257,8 @@ def figure_cpu(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = None
     was not served: clipped at a ceiling, or steal for VMs and throttling for containers
     on a contended host. The dashed line is the hosts' cores.
     """
-    fleet = fleet_timeseries(_checked(source, "timeseries", "figure_cpu", ("platform", "t_s", "cpu_demand", "cpu_used")))
+    fleet = fleet_timeseries(_checked(source, "timeseries", "figure_cpu",
+                                      ("platform", "t_s", "cpu_demand", "cpu_used")))
     capacity = _capacity(source, hosts, "cpu_cores")
     fig = _panels(fleet, "CPU (cores)")
     scale = _time_scale(fleet["t_s"])
@@ -957,9 +958,10 @@ def _check_report_path(path: Path, overwrite: bool) -> None:
         raise _report_error(path, "is a directory; give a file name, e.g. "
                                   f"{path / 'report.html'}")
     if not parent.exists():
-        raise _report_error(path, f"its folder {parent} does not exist; create it first or write elsewhere")
+        raise _report_error(path, f"cannot write the report: its folder {parent} does not exist; "
+                                  "create it first or write elsewhere")
     if not parent.is_dir():
-        raise _report_error(path, f"its folder {parent} is a file, not a folder")
+        raise _report_error(path, f"cannot write the report: its folder {parent} is a file, not a folder")
     if os.path.lexists(path) and not overwrite:
         raise _report_error(path, "already exists; choose another file or pass overwrite=True",
                             cli="already exists; choose another file or pass --overwrite")
