@@ -802,12 +802,20 @@ def _sweep_lines(table: pd.DataFrame, metric: str, param: str, label: str) -> go
     fig.update_yaxes(title_text=label, tickformat=".0%" if metric in _PERCENT else None)
     drawn = np.concatenate([table[mean].to_numpy(float),
                             (table[mean] + table[ci]).to_numpy(float), (table[mean] - table[ci]).to_numpy(float)])
-    drawn = drawn[np.isfinite(drawn)]
-    if len(drawn) and drawn.min() == drawn.max():
-        # One value everywhere: plotly would centre it on ±1 (−100 % to 100 % for a share).
-        value = float(drawn[0])
-        fig.update_yaxes(range=[min(0.0, 2 * value), max(0.0, 2 * value)] if value else [0.0, 1.0])
+    single = _one_value_range(drawn)
+    if single is not None:  # plotly would centre one value on ±1 (−100 % to 100 % for a share)
+        fig.update_yaxes(range=single)
     return fig
+
+
+def _one_value_range(values: np.ndarray) -> list[float] | None:
+    """When every finite value is the same: a range from 0 to twice it (0 to 1 for 0);
+    else None (plotly's own range)."""
+    values = values[np.isfinite(values)]
+    if not len(values) or values.min() != values.max():
+        return None
+    value = float(values[0])
+    return [min(0.0, 2 * value), max(0.0, 2 * value)] if value else [0.0, 1.0]
 
 
 def _sweep_heatmaps(table: pd.DataFrame, metric: str, across: str, down: str, label: str) -> go.Figure:
@@ -836,6 +844,9 @@ def _sweep_heatmaps(table: pd.DataFrame, metric: str, across: str, down: str, la
     fig.update_layout(template=TEMPLATE, height=420, margin=dict(t=40, b=50, l=80, r=20),
                       coloraxis=dict(colorscale="Viridis", colorbar=dict(
                           title=dict(text=label), tickformat=".0%" if percent else None)))
+    single = _one_value_range(table[mean].to_numpy(float))
+    if single is not None:  # plotly would spread one value over ±0.5 around it
+        fig.update_layout(coloraxis=dict(cmin=single[0], cmax=single[1]))
     return fig
 
 

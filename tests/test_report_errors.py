@@ -179,6 +179,13 @@ def test_an_axis_of_one_value_starts_at_zero_and_holds_it(value, metric):
     assert low == 0 and high > value and (value == 0 or high <= 2 * value)
 
 
+def test_a_heatmap_of_one_value_has_a_colour_scale_from_zero():
+    points = sweep_points({"host.memory_gib": [32, 64], "host.cpu_cores": [8, 16]}).assign(cpu_unmet_share=0.0)
+    axis = report.figure_sweep(points, "cpu_unmet_share").layout.coloraxis
+    assert (axis.cmin, axis.cmax) == (0, 1)
+    assert report.figure_sweep(points, "rejection_rate").layout.coloraxis.cmin is None
+
+
 def test_a_varying_axis_is_left_to_plotly():
     points = sweep_points({"host.memory_gib": [32, 64, 128]})
     assert report.figure_sweep(points, "rejection_rate").layout.yaxis.range is None
