@@ -259,6 +259,8 @@ def report_command(
         write_report(source, target, title=resolved(results_dir).name, overwrite=True)
     except OSError as err:
         raise SimdcError(f"{target}: cannot write the report: {err.strerror or err}") from None
+    except ValueError as err:  # a sweep's points.csv without what a report shows
+        raise SimdcError(f"{results_dir / 'points.csv'}: {err}") from None
     err_console.print(f"wrote {target}", markup=False, highlight=False, soft_wrap=True)
 
 

@@ -709,6 +709,9 @@ def figure_moves(source: Results | pd.DataFrame) -> go.Figure:
     instances = _checked(source, "instances", "figure_moves",
                          ("platform", "migrations", "downtime_s", "requested_s", "run_s", "migrated_gib"),
                          what=" (a run with drains or consolidation has them; has_moves() tells)")
+    if not (instances["migrations"] > 0).any():
+        raise ValueError("figure_moves: nothing to draw: no instance was moved (migrations is 0 for every one); "
+                         "has_moves() tells whether a run moved any")
     names = [str(p) for p in _platforms(instances)]
     platform = instances["platform"].astype(str)
     fig = make_subplots(rows=2, cols=1, row_heights=[300, 60 + 40 * len(names)], vertical_spacing=0.2,
@@ -938,6 +941,9 @@ def write_report(source: Results | pd.DataFrame, path: str | Path, title: str | 
         ``source`` is a DataFrame that is not a sweep's table (a run's summary: pass the
         Results), or a sweep's table without any headline metric.
     """
+    if not isinstance(source, pd.DataFrame) and not hasattr(source, "summary"):
+        raise TypeError(f"write_report: expected simdc Results or a sweep's table (a DataFrame), "
+                        f"got {type(source).__name__}")
     path = Path(path)
     _check_report_path(path, overwrite)
     page = _sweep_page(source, title) if isinstance(source, pd.DataFrame) else _run_page(source, title)

@@ -135,6 +135,33 @@ def test_a_figure_without_its_data_is_one_value_error_naming_it_and_what_to_pass
     assert "pass Results" in message or "has_failures" in message
 
 
+def test_moves_of_a_run_that_moved_nothing_is_refused(results):
+    with pytest.raises(ValueError, match="^figure_moves: nothing to draw: no instance was moved"):
+        report.figure_moves(results.instances.assign(migrations=0, downtime_s=0.0, migrated_gib=0.0))
+
+
+def test_something_else_than_results_or_a_table_is_a_type_error(tmp_path):
+    with pytest.raises(TypeError, match="^write_report: expected simdc Results or a sweep's table .* got dict"):
+        report.write_report({"summary": None}, tmp_path / "r.html")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_report_of_a_sweep_table_without_metrics_is_one_error_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from simdc.cli import app
+
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    pd.DataFrame({"point": [0], "host.memory_gib": [32], "platform": ["vm"], "replication": [0]}).to_csv(
+        sweep / "points.csv", index=False)
+    done = CliRunner().invoke(app, ["report", str(sweep)])
+    assert done.exit_code == 2 and "Traceback" not in done.output
+    (line,) = [line for line in done.output.splitlines() if line.strip()]
+    assert line.startswith(f"error: {sweep / 'points.csv'}: the sweep table has none of the headline metrics")
+    assert not (sweep / "report.html").exists()
+
+
 def test_figure_services_and_cost_take_their_table(tmp_path):
     """The table itself draws the same figure as the Results (README: "Results or the
     table itself"); the services' demand is the sum over services at the last moment."""
