@@ -1178,11 +1178,12 @@ def _checked(source: Any, name: str, figure: str, columns: Sequence[str] = (), a
         raise TypeError(f"{figure}: expected simdc Results or the {name} DataFrame, got {type(table).__name__}")
     where = "the table given" if isinstance(source, pd.DataFrame) else f"the run's {name} table"
     missing = [c for c in columns if c not in table.columns]
+    lacks = [f"no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}"] if missing else []
     if any_of and not any(c in table.columns for c in any_of):
-        missing.append(" or ".join(any_of))
-    if missing:
-        raise ValueError(f"{figure}: {where} has no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}"
-                         f"{what}; pass Results or its {name} table (results.{name})")
+        lacks.append(f"none of the columns {', '.join(any_of)}")
+    if lacks:
+        raise ValueError(f"{figure}: {where} has {' and '.join(lacks)}{what}; "
+                         f"pass Results or its {name} table (results.{name})")
     return table
 
 

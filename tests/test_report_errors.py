@@ -112,16 +112,16 @@ def test_cli_report_still_writes_its_own_report_again_and_refuses_a_taken_out(tm
 
 
 @pytest.mark.parametrize("figure, table, expected", [
-    ("figure_cost", None, r"figure_cost: the run's summary table has no cost_hosts or .* \[cost\]"),
+    ("figure_cost", None, r"figure_cost: the run's summary table has none of the columns cost_hosts, .* \[cost\]"),
     ("figure_moves", None, "figure_moves: the run's instances table has no migrations"),
     ("figure_services", None, r"figure_services: the run has no services table \(a config with \[\[services\]\]"),
     ("figure_failures", None, "figure_failures: nothing to draw"),
     ("figure_interference", "instances", "figure_interference: the table given has no t_s, cpu_demand, cpu_used"),
-    ("figure_cost", "hosts", "figure_cost: the table given has no cost_hosts or"),
+    ("figure_cost", "hosts", "figure_cost: the table given has none of the columns cost_hosts, cost_energy"),
     ("figure_memory", "instances", "figure_memory: the table given has no t_s, mem_alloc_gib, mem_used_gib"),
     ("figure_cpu", "summary", "figure_cpu: the table given has no t_s, cpu_demand, cpu_used"),
     ("figure_density", "hosts", "figure_density: the table given has no t_s, resident"),
-    ("figure_start_latency", "timeseries", "figure_start_latency: the table given has no submit_s, first_ready_s or"),
+    ("figure_start_latency", "timeseries", "figure_start_latency: the table given has no submit_s column and none of the columns first_ready_s, ready_s"),
     ("figure_outcomes", "timeseries", "figure_outcomes: the table given has no outcome"),
     ("figure_moves", "timeseries", "figure_moves: the table given has no migrations"),
     ("figure_services", "instances", "figure_services: the table given has no t_s, service, demand_cores"),
