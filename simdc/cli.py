@@ -253,9 +253,12 @@ def report_command(
         source = load_results(results_dir)
     target = out or results_dir / "report.html"
     try:
-        write_report(source, target, title=resolved(results_dir).name)
+        # overwrite: --out and RESULTS_DIR/report.html were checked above, before reading
+        write_report(source, target, title=resolved(results_dir).name, overwrite=True)
     except OSError as err:
         raise SimdcError(f"{target}: cannot write the report: {err.strerror or err}") from None
+    except ValueError as err:  # a sweep's points.csv without what a report shows
+        raise SimdcError(f"{results_dir / 'points.csv'}: {err}") from None
     err_console.print(f"wrote {target}", markup=False, highlight=False, soft_wrap=True)
 
 

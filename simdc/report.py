@@ -33,6 +33,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
+from simdc.errors import OutputError
 from simdc.metrics import HEADLINE, shown
 
 if TYPE_CHECKING:
@@ -205,7 +206,8 @@ def figure_memory(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = N
     above allocated (containers may use more than they requested, up to their limit or
     the host) triangles mark the samples, and the legend and hover text say why.
     """
-    fleet = fleet_timeseries(_table(source, "timeseries"))
+    fleet = fleet_timeseries(_checked(source, "timeseries", "figure_memory",
+                                      ("platform", "t_s", "mem_alloc_gib", "mem_used_gib")))
     capacity = _capacity(source, hosts, "memory_gib")
     reserved = reserved_gib if reserved_gib is not None else _reserved_memory(source)
     fig = _panels(fleet, "memory (GiB)")
@@ -255,7 +257,8 @@ def figure_cpu(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = None
     was not served: clipped at a ceiling, or steal for VMs and throttling for containers
     on a contended host. The dashed line is the hosts' cores.
     """
-    fleet = fleet_timeseries(_table(source, "timeseries"))
+    fleet = fleet_timeseries(_checked(source, "timeseries", "figure_cpu",
+                                      ("platform", "t_s", "cpu_demand", "cpu_used")))
     capacity = _capacity(source, hosts, "cpu_cores")
     fig = _panels(fleet, "CPU (cores)")
     scale = _time_scale(fleet["t_s"])
@@ -286,7 +289,7 @@ def figure_density(source: Results | pd.DataFrame, column: str = "resident") -> 
     """
     if column not in ("resident", "running"):
         raise ValueError(f"column: choose 'resident' or 'running' (got {column!r})")
-    fleet = fleet_timeseries(_table(source, "timeseries"))
+    fleet = fleet_timeseries(_checked(source, "timeseries", "figure_density", ("platform", "t_s", column)))
     unit, divisor = _time_scale(fleet["t_s"])
     fig = go.Figure()
     for name in _platforms(fleet):
@@ -314,7 +317,8 @@ def figure_start_latency(source: Results | pd.DataFrame) -> go.Figure:
     the mean start latency (``x``; seconds in ``customdata``), the mean itself written
     beside the bar.
     """
-    instances = _table(source, "instances")
+    instances = _checked(source, "instances", "figure_start_latency", ("platform", "submit_s"),
+                         any_of=("first_ready_s", "ready_s"))
     started = start_latencies(instances)
     phases = start_phases(instances)
     names = [str(p) for p in phases["platform"]]
@@ -390,7 +394,7 @@ def figure_outcomes(source: Results | pd.DataFrame) -> go.Figure:
     still running, queued, rejected, OOM-killed, evicted); outcomes no platform had are
     left out. When the OOM killer struck, each bar is labelled with its platform's kills
     and restarts (a restarted container still ends completed or running)."""
-    instances = _table(source, "instances")
+    instances = _checked(source, "instances", "figure_outcomes", ("platform", "outcome"))
     counts = outcome_counts(instances)
     counts = counts.loc[:, (counts > 0).any(axis=0)] if len(counts) else counts
     fig = go.Figure()
@@ -492,7 +496,7 @@ def figure_interference(source: Results | pd.DataFrame) -> go.Figure:
     1/speed); a kind no instance of any platform suffered is left out. 1 is never slowed.
     Each part has its legend beside it.
     """
-    timeseries = _table(source, "timeseries")
+    timeseries = _checked(source, "timeseries", "figure_interference", ("platform", "t_s", "cpu_demand", "cpu_used"))
     instances = _table(source, "instances") if not isinstance(source, pd.DataFrame) else None
     fleet = fleet_timeseries(timeseries)
     unit, divisor = _time_scale(fleet["t_s"])
@@ -540,10 +544,18 @@ def figure_failures(source: Results | pd.DataFrame, hosts: pd.DataFrame | None =
     the CPU work the failures' victims (and containers restarted by a drain) lost
     (core-hours). Every platform meets the same host failures;
     kernel failures strike per container host but per VM."""
+    _checked(source, "instances", "figure_failures", ("platform",))
     counts = failure_counts(source, hosts)
     kinds = [(c, label, color) for c, label, color in FAILURE_KINDS if c in counts.columns and counts[c].sum() > 0]
     names = list(counts.index)
     lost = "lost_core_h" in counts.columns and bool((counts["lost_core_h"] > 0).any())
+    if not kinds and not lost:
+        told = [c for c in (*(c for c, _, _ in FAILURE_KINDS), "lost_core_h") if c in counts.columns]
+        raise ValueError("figure_failures: nothing to draw: no host or kernel failure, kill, OOM kill, "
+                         "re-placement or lost work in " + (f"{', '.join(told)} (all 0)" if told else
+                         "the tables given (the instances table has none of failure_kills, oom_kills, restarts, "
+                         "replacements, lost_core_s; failures come from the hosts table)")
+                         + "; has_failures() tells whether a run has any")
     rows_px = 40 + 22 * max(len(kinds), 1) * max(len(names), 1)
     fig = make_subplots(rows=2 if lost else 1, cols=1, row_heights=[rows_px, 60 + 40 * len(names)] if lost else None,
                         vertical_spacing=110 / (rows_px + 160 + 40 * len(names)),
@@ -585,12 +597,19 @@ def has_cost(source: Results | pd.DataFrame) -> bool:
 
 def figure_cost(source: Results | pd.DataFrame) -> go.Figure:
     """Cost and carbon per platform: left, stacked bars of what the hosts, their
-    electricity and the licences cost; right, operational and embodied kgCO2eq."""
-    summary = _table(source, "summary")
+    electricity and the licences cost; right, operational and embodied kgCO2eq.
+
+    ``source``: Results, or its summary table (a row per platform). Raises ValueError
+    when it has none of the parts' columns: the run was not priced (no ``[cost]``)."""
+    summary = _checked(source, "summary", "figure_cost", ("platform",),
+                       any_of=tuple(c for c, _, _ in (*COST_PARTS, *CARBON_PARTS)),
+                       what=" (a config's [cost] table prices the run)")
     names = [str(p) for p in summary["platform"]]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("cost", "carbon (kgCO2eq)"), horizontal_spacing=0.12)
     for col, parts in ((1, COST_PARTS), (2, CARBON_PARTS)):
         for column, label, color in parts:
+            if column not in summary.columns:
+                continue
             values = summary[column].to_numpy(float)
             if not np.any(values):
                 continue
@@ -614,10 +633,19 @@ def service_totals(services: pd.DataFrame) -> pd.DataFrame:
         columns=["t_s", "demand_cores", "served_cores", "ready", "platform"])
 
 
-def figure_services(results: Results) -> go.Figure:
+def figure_services(source: Results | pd.DataFrame, releases: pd.DataFrame | None = None) -> go.Figure:
     """With ``[[services]]``: their demand versus demand served over time, one panel per
-    platform (cores, summed over services); releases are dotted lines."""
-    totals = service_totals(results.services)
+    platform (cores, summed over services); releases are dotted lines.
+
+    ``source``: Results, or its services table (``results.services``); ``releases``:
+    the releases table (default: the results', none for a table). Raises ValueError for a
+    run without ``[[services]]`` (no services table) or a table without the columns drawn."""
+    services = _checked(source, "services", "figure_services",
+                        ("platform", "t_s", "service", "demand_cores", "served_cores", "ready"),
+                        what=" (a config with [[services]] makes one)")
+    if releases is None and not isinstance(source, pd.DataFrame):
+        releases = getattr(source, "releases", None)
+    totals = service_totals(services)
     fig = _panels(totals, "service demand (cores)")
     scale = _time_scale(totals["t_s"])
     for col, name in enumerate(_platforms(totals), start=1):
@@ -634,8 +662,8 @@ def figure_services(results: Results) -> go.Figure:
                                  line=dict(color="#238b45", width=1, shape="hv"), fillcolor="#a1d99b",
                                  hovertemplate="%{y:.2f} cores served<extra>" + _esc(name) + "</extra>"),
                       row=1, col=col)
-        if results.releases is not None:
-            for at_s in results.releases.loc[results.releases["platform"] == name, "at_s"].unique():
+        if releases is not None:
+            for at_s in releases.loc[releases["platform"] == name, "at_s"].unique():
                 fig.add_vline(x=float(at_s) / scale[1], line=dict(color="#555", dash="dot", width=1), row=1, col=col)
     return fig
 
@@ -673,8 +701,17 @@ def figure_moves(source: Results | pd.DataFrame) -> go.Figure:
     """Moves per platform: above, a box of each moved instance's ``downtime_s`` (seconds
     not running because of its moves; log axis); below, bars of service availability
     (share of the service time asked for that services ran) labelled with the moves'
-    count, mean downtime per move done and GiB sent."""
-    instances = _table(source, "instances")
+    count, mean downtime per move done and GiB sent.
+
+    ``source``: Results, or its instances table. Raises ValueError when it has no
+    ``migrations`` column (the run moved nothing: no drain or consolidation) or lacks
+    another column drawn."""
+    instances = _checked(source, "instances", "figure_moves",
+                         ("platform", "migrations", "downtime_s", "requested_s", "run_s", "migrated_gib"),
+                         what=" (a run with drains or consolidation has them; has_moves() tells)")
+    if not (instances["migrations"] > 0).any():
+        raise ValueError("figure_moves: nothing to draw: no instance was moved (migrations is 0 for every one); "
+                         "has_moves() tells whether a run moved any")
     names = [str(p) for p in _platforms(instances)]
     platform = instances["platform"].astype(str)
     fig = make_subplots(rows=2, cols=1, row_heights=[300, 60 + 40 * len(names)], vertical_spacing=0.2,
@@ -766,7 +803,22 @@ def _sweep_lines(table: pd.DataFrame, metric: str, param: str, label: str) -> go
                       height=380, margin=dict(t=30, b=50, l=70, r=20))
     fig.update_xaxes(title_text=param)
     fig.update_yaxes(title_text=label, tickformat=".0%" if metric in _PERCENT else None)
+    drawn = np.concatenate([table[mean].to_numpy(float),
+                            (table[mean] + table[ci]).to_numpy(float), (table[mean] - table[ci]).to_numpy(float)])
+    single = _one_value_range(drawn)
+    if single is not None:  # plotly would centre one value on ±1 (−100 % to 100 % for a share)
+        fig.update_yaxes(range=single)
     return fig
+
+
+def _one_value_range(values: np.ndarray) -> list[float] | None:
+    """When every finite value is the same: a range from 0 to twice it (0 to 1 for 0);
+    else None (plotly's own range)."""
+    values = values[np.isfinite(values)]
+    if not len(values) or values.min() != values.max():
+        return None
+    value = float(values[0])
+    return [min(0.0, 2 * value), max(0.0, 2 * value)] if value else [0.0, 1.0]
 
 
 def _sweep_heatmaps(table: pd.DataFrame, metric: str, across: str, down: str, label: str) -> go.Figure:
@@ -795,6 +847,9 @@ def _sweep_heatmaps(table: pd.DataFrame, metric: str, across: str, down: str, la
     fig.update_layout(template=TEMPLATE, height=420, margin=dict(t=40, b=50, l=80, r=20),
                       coloraxis=dict(colorscale="Viridis", colorbar=dict(
                           title=dict(text=label), tickformat=".0%" if percent else None)))
+    single = _one_value_range(table[mean].to_numpy(float))
+    if single is not None:  # plotly would spread one value over ±0.5 around it
+        fig.update_layout(coloraxis=dict(cmin=single[0], cmax=single[1]))
     return fig
 
 
@@ -851,7 +906,8 @@ _CAPTIONS = {
 }
 
 
-def write_report(source: Results | pd.DataFrame, path: str | Path, title: str | None = None) -> Path:
+def write_report(source: Results | pd.DataFrame, path: str | Path, title: str | None = None,
+                 overwrite: bool = False) -> Path:
     """Write one self-contained HTML report (plotly.js embedded, works offline).
 
     Parameters
@@ -860,32 +916,76 @@ def write_report(source: Results | pd.DataFrame, path: str | Path, title: str | 
         A run's :class:`~simdc.results.Results`: the headline table (platforms as
         columns) and :func:`figures`. Or a sweep's table (``simdc.sweep``) or aggregate
         (``simdc.aggregate``): the mean and 95 % CI per point and platform, and
-        :func:`figure_sweep` for each headline metric it has.
+        :func:`figure_sweep` for each headline metric it has (with one or two grid keys;
+        with more, the page says why it has no figures).
     path
-        The file to write; an existing one is replaced in one step (written beside it
-        under a temporary name, then renamed).
+        The file to write, in a folder that exists. It is written beside its place under
+        a temporary name and renamed there: a reader never sees half a report, and a
+        failure leaves nothing behind.
     title
         The page's heading (default: a description of the run).
+    overwrite
+        Replace ``path`` if it is an existing file (as :meth:`Results.write` does).
 
     Returns
     -------
     The path written.
+
+    Raises
+    ------
+    OutputError
+        ``path`` is a directory, its folder does not exist (or is not a folder), it is
+        an existing file (without ``overwrite``), or it could not be written (no space,
+        no permission): the message names the path.
+    ValueError
+        ``source`` is a DataFrame that is not a sweep's table (a run's summary: pass the
+        Results), or a sweep's table without any headline metric.
     """
+    if not isinstance(source, pd.DataFrame) and not hasattr(source, "summary"):
+        raise TypeError(f"write_report: expected simdc Results or a sweep's table (a DataFrame), "
+                        f"got {type(source).__name__}")
     path = Path(path)
+    _check_report_path(path, overwrite)
     page = _sweep_page(source, title) if isinstance(source, pd.DataFrame) else _run_page(source, title)
-    # Written beside the target and renamed over it: a reader never sees half a report.
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                     suffix=".partial", delete=False) as handle:
-        partial = Path(handle.name)
-        try:
+    _check_report_path(path, overwrite)  # rendering takes a while: whatever appeared meanwhile
+    partial: Path | None = None
+    try:
+        # Written beside the target and renamed over it: a reader never sees half a report.
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".partial", delete=False) as handle:
+            partial = Path(handle.name)
             handle.write(page)
-        except BaseException:
-            handle.close()
+        os.chmod(partial, 0o666 & ~_umask())  # NamedTemporaryFile makes it 0600; a report is a plain file
+        os.replace(partial, path)
+        partial = None
+    except OSError as err:
+        from simdc.results import describe_os_error
+
+        raise _report_error(path, f"cannot write the report: {describe_os_error(err)}") from None
+    finally:
+        if partial is not None:
             partial.unlink(missing_ok=True)
-            raise
-    os.chmod(partial, 0o666 & ~_umask())  # NamedTemporaryFile makes it 0600; a report is a plain file
-    os.replace(partial, path)
     return path
+
+
+def _check_report_path(path: Path, overwrite: bool) -> None:
+    """Refuse a report's ``path`` that cannot or must not be written (see :func:`write_report`)."""
+    parent = path.parent
+    if path.is_dir():
+        raise _report_error(path, "is a directory; give a file name, e.g. "
+                                  f"{path / 'report.html'}")
+    if not parent.exists():
+        raise _report_error(path, f"cannot write the report: its folder {parent} does not exist; "
+                                  "create it first or write elsewhere")
+    if not parent.is_dir():
+        raise _report_error(path, f"cannot write the report: its folder {parent} is a file, not a folder")
+    if os.path.lexists(path) and not overwrite:
+        raise _report_error(path, "already exists; choose another file or pass overwrite=True",
+                            cli="already exists; choose another file or pass --overwrite")
+
+
+def _report_error(path: Path, problem: str, cli: str | None = None) -> OutputError:
+    return OutputError(path, f"{path}: {problem}", cli=None if cli is None else f"--out {path}: {cli}")
 
 
 def _umask() -> int:
@@ -908,6 +1008,11 @@ def _run_page(results: Results, title: str | None) -> str:
 
 
 def _sweep_page(points: pd.DataFrame, title: str | None) -> str:
+    grid = [c for c in points.columns if "." in str(c)]
+    if "point" not in points.columns and not grid and not is_aggregate(points):
+        raise ValueError("write_report: the table given is not a sweep's (simdc.sweep's table and "
+                         "simdc.aggregate's have a 'point' column and the grid keys, e.g. host.memory_gib); "
+                         "for a run, pass its Results, not results.summary")
     params = sweep_params(points)
     suffix = "_mean" if is_aggregate(points) else ""
     metrics = [m for m in (*SWEEP_METRICS, *SWEEP_OPTIONAL_METRICS) if f"{m}{suffix}" in points.columns]
@@ -919,10 +1024,24 @@ def _sweep_page(points: pd.DataFrame, title: str | None) -> str:
             sections.append(_figure_section(f"sweep-{metric}", _metric_label(metric),
                                             "Mean over replications; band or ± is the 95% confidence interval.",
                                             figure_sweep(points, metric, params)))
+    else:
+        sections.append(f'<section class="no-figures"><h2>No figures</h2><p class="caption">'
+                        f"{html.escape(_why_no_sweep_figures(params))}</p></section>")
     sections.append("<section><h2>Every point: mean ± 95% confidence interval</h2>"
                     f'<div class="wide">{_sweep_table(points, metrics, params)}</div></section>')
     subtitle = f"sweep over {', '.join(params) or 'no parameter'}"
     return _page(title or "simdc sweep", subtitle, sections)
+
+
+def _why_no_sweep_figures(params: list[str]) -> str:
+    """Why a sweep's page has only its table: a figure draws one or two grid keys."""
+    if not params:
+        return ("No figures: the table has no grid key (no dotted column such as host.memory_gib) to draw "
+                "the metrics against; the table below holds every point.")
+    return (f"No figures: this sweep varies {len(params)} grid keys ({', '.join(params)}) and a figure draws "
+            f"one (lines) or two (heatmaps). Keep one value of {', '.join(params[2:])} to draw the others: in "
+            f"Python, sub = points[points[{params[2]!r}] == value]{' & ...' if len(params) > 3 else ''}, then "
+            f"report.figure_sweep(sub, metric, params={params[:2]!r}) or report.write_report(sub, path).")
 
 
 def _figure_section(name: str, heading: str, caption: str, fig: go.Figure) -> str:
@@ -1044,6 +1163,28 @@ def _table(source: Any, name: str) -> pd.DataFrame:
         return getattr(source, name)
     except AttributeError:
         raise TypeError(f"expected simdc Results or the {name} DataFrame, got {type(source).__name__}") from None
+
+
+def _checked(source: Any, name: str, figure: str, columns: Sequence[str] = (), any_of: Sequence[str] = (),
+             what: str = "") -> pd.DataFrame:
+    """``source``'s table ``name`` (or ``source`` itself, a DataFrame), holding every one of
+    ``columns`` and at least one of ``any_of``; else a ValueError naming ``figure``, what
+    is missing (``what``: why a run may lack it) and what to pass."""
+    table = _table(source, name)
+    if table is None:
+        raise ValueError(f"{figure}: the run has no {name} table{what}; pass Results of a run that has one, "
+                         f"or the table itself (results.{name})")
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"{figure}: expected simdc Results or the {name} DataFrame, got {type(table).__name__}")
+    where = "the table given" if isinstance(source, pd.DataFrame) else f"the run's {name} table"
+    missing = [c for c in columns if c not in table.columns]
+    lacks = [f"no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}"] if missing else []
+    if any_of and not any(c in table.columns for c in any_of):
+        lacks.append(f"none of the columns {', '.join(any_of)}")
+    if lacks:
+        raise ValueError(f"{figure}: {where} has {' and '.join(lacks)}{what}; "
+                         f"pass Results or its {name} table (results.{name})")
+    return table
 
 
 def _capacity(source: Any, hosts: pd.DataFrame | None, column: str) -> dict[str, float]:
