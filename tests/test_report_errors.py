@@ -12,7 +12,6 @@ import copy
 import errno
 import os
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -121,7 +120,8 @@ def test_cli_report_still_writes_its_own_report_again_and_refuses_a_taken_out(tm
     ("figure_memory", "instances", "figure_memory: the table given has no t_s, mem_alloc_gib, mem_used_gib"),
     ("figure_cpu", "summary", "figure_cpu: the table given has no t_s, cpu_demand, cpu_used"),
     ("figure_density", "hosts", "figure_density: the table given has no t_s, resident"),
-    ("figure_start_latency", "timeseries", "figure_start_latency: the table given has no submit_s column and none of the columns first_ready_s, ready_s"),
+    ("figure_start_latency", "timeseries",
+     "figure_start_latency: the table given has no submit_s column and none of the columns first_ready_s, ready_s"),
     ("figure_outcomes", "timeseries", "figure_outcomes: the table given has no outcome"),
     ("figure_moves", "timeseries", "figure_moves: the table given has no migrations"),
     ("figure_services", "instances", "figure_services: the table given has no t_s, service, demand_cores"),

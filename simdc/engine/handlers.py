@@ -575,7 +575,7 @@ class Lane:
             self.take_off(i, j, clock)
             self.leave(i, j, clock, clock, KILLED)
         elif was == QUEUED:  # resubmitted after a failure (or a drain), its time is up before it ran again
-            self.state[i] = FAILED if self.sim.failure_kills[i] else EVICTED
+            self.state[i] = self.requeued_as(i)
             self.end_s[i] = clock
 
     def take_off(self, i: int, j: int, now: float, lost: bool = False) -> None:
@@ -785,13 +785,22 @@ class Lane:
             if self.max_starts is not None and self.queue:
                 self.drain(clock, clock)  # a start slot on this host came free
 
+    def requeued_as(self, i: int) -> int:
+        """The outcome of ``i``, placed before and submitted again, that never ran again:
+        ``EVICTED`` when a move's restart requeued it last (after any failure), else
+        ``FAILED`` (a failure's victim)."""
+        mover = self.sim.mover
+        if mover is not None and i in mover.evicted:
+            return EVICTED
+        return FAILED if self.sim.failure_kills[i] else EVICTED
+
     def on_give_up(self, clock: float, value: tuple[int, int]) -> None:
         """``i`` waited ``max_wait_s`` in the queue (this wait: ``epoch``, as it was queued)."""
         i, epoch = value
         if self.state[i] == QUEUED and self.epoch[i] == epoch:
             self.reject(i, clock)
             if self.admit_s[i] == self.admit_s[i]:  # placed before: lost to a failure, or to a drain's restart
-                self.state[i] = FAILED if self.sim.failure_kills[i] else EVICTED
+                self.state[i] = self.requeued_as(i)
             queue = self.queue
             if queue and queue[0] == i:
                 self.drain(clock, clock)  # the head left: the next may fit

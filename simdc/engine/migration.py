@@ -158,6 +158,9 @@ class Mover:
         # instance -> (epoch, batch work left or None, attempt start, stopped at, the move's
         # (duration, GiB, link share)): counted when it runs again (resume())
         self.carry: dict = {}
+        # instances a move's restart submitted again, since their last failure: one that
+        # waits in vain ends evicted, not failed (Simulation._fail takes it out)
+        self.evicted: set[int] = set()
         self.cordons = [0] * len(sim.hosts)  # drains and consolidations keeping each machine cordoned
         self.servicing = [0] * len(sim.hosts)  # drains keeping each machine down for maintenance
         # One row per move: instance, kind ("live", "checkpoint", "restart"), source, target
@@ -393,6 +396,7 @@ class Mover:
         self._off(i, now, lose=True)
         self.carry[i] = (sim.epoch[i], None, now, now, (0.0, 0.0, 0.0))
         self.migrations[i] += 1
+        self.evicted.add(i)
         sim.end_s[i] = float("nan")
         sim.state[i] = WAITING
         sim._submit(i, now)

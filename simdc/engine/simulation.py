@@ -1226,6 +1226,8 @@ class Simulation:
         host = self.hosts[self.host_of[i]]
         self.lane.take_off(i, host.index, now, lost=True)
         self.failure_kills[i] += 1
+        if self.mover is not None:  # requeued by this failure now, not by an earlier move
+            self.mover.evicted.discard(i)
         self.epoch[i] += 1
         self._leave(i, host, now, FAILED, drain=False)
         if self.faults.on_failure == "resubmit":

@@ -638,3 +638,23 @@ def test_consolidation_moves_an_instance_again_only_after_it_stayed_min_stay_s(m
         assert min(gaps) >= min_stay_s
     else:
         assert min(gaps) < 60.0
+
+
+def test_a_failures_victim_placed_again_then_refused_after_a_drain_is_evicted(tmp_path):
+    """x is killed with host 0 at 1,000 s and placed again on host 1 at once; host 0 is
+    repaired at 1,600 s and filled at 1,700 s; host 1's drain restarts x at 2,000 s and x
+    waits 300 s in vain. The drain requeued it last: evicted, not failed (the outcome
+    went by whether a failure had ever struck it)."""
+    trace = tmp_path / "t.csv"
+    trace.write_text("id,submit_s,duration_s,cpu_cores,memory_gib\nx,0,5000,4,8\nfill,1700,5000,8,30\n")
+    config = validate({
+        "simulation": {"duration_s": 4000, "seed": 1, "platforms": ["container"]},
+        "cluster": {"hosts": [{"count": 2, "cpu_cores": 8, "memory_gib": 32}]},
+        "placement": {"when_full": "queue", "max_wait_s": 300},
+        "faults": {"host_failures": [[0, 1000]], "host_repair_s": 600},
+        "maintenance": {"drains": [[1, 2000]], "maintenance_s": 600},
+        "workload": {"trace": str(trace)}})
+    x = simdc.simulate(config).instances.set_index("id").loc["x"]
+    assert x["failure_kills"] == 1 and x["migrations"] == 1
+    assert x["outcome"] == "evicted"
+    assert x["end_s"] == pytest.approx(2300.0)
