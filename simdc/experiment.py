@@ -213,6 +213,7 @@ def _manifest(config: Config, workload, lanes: dict[str, str], warnings: list[st
         "warnings": warnings
         + notes
         + sizing_warnings(config, workload)
+        + usage_cap_warnings(config, workload)
         + schedule_warnings(config)
         + demand_warnings(config)
         + batch_warnings(config, workload),
@@ -485,6 +486,28 @@ def sizing_warnings(config: Config, workload) -> list[str]:
                          f"{most_cpu:g} vCPUs, {most_mem:g} GiB with {platform.guest_os_mib:g} MiB of it the guest "
                          f"OS); they get a custom size of exactly their need")
     return lines
+
+
+def usage_cap_warnings(config: Config, workload) -> list[str]:
+    """One line when a trace has instances using more CPU than the fleet's largest host
+    has cores: the usage cap (:func:`simdc.engine.rules.capped_usage`) holds their demand
+    to the host's cores, and what they used above it counts neither as demand nor as unmet
+    (a trace's usage beyond any machine is data no machine here can replay)."""
+    if config.workload.trace is None or not len(workload.instances):
+        return []
+    if workload.usage is not None:
+        peak = np.asarray(workload.usage.upper()[0], dtype=float)
+    elif "cpu_used" in workload.instances:
+        peak = workload.instances["cpu_used"].to_numpy(float)
+    else:
+        return []
+    cores = max(host.cpu_cores for host in config.fleet)
+    over = peak > cores
+    if not over.any():
+        return []
+    return [f"workload: {int(over.sum()):,} of {len(peak):,} instances use more CPU in the trace than the largest "
+            f"host has cores (up to {float(np.nanmax(peak)):g} against {cores:g}): their demand is held to the "
+            "host's cores, and the CPU they used above that counts neither as demand nor as unmet"]
 
 
 def schedule_warnings(config: Config) -> list[str]:
