@@ -264,36 +264,43 @@ def grid_series(cost: CostSpec, duration_s: float) -> tuple[StepSeries, StepSeri
     InputError
         A series file that is malformed or does not cover the run (:func:`read_series`).
     """
-    def price_from(start: datetime | None) -> StepSeries:
-        return read_series(cost.price_series, what="price", key="cost.price_series", duration_s=duration_s,
+    def price_from(start: datetime | None, cover_s: float = duration_s) -> StepSeries:
+        return read_series(cost.price_series, what="price", key="cost.price_series", duration_s=cover_s,
                            start=start, scale=0.001 if cost.price_series_unit == "per_mwh" else 1.0,
                            negative_allowed=True, zone=cost.series_timezone,
                            bound=(limits.MAX_PRICE_PER_KWH, limits.NOTES[("price_per_kwh", "less_than_equal")]))
 
-    def carbon_from(start: datetime | None) -> StepSeries:
+    def carbon_from(start: datetime | None, cover_s: float = duration_s) -> StepSeries:
         return read_series(cost.carbon_series, what="carbon intensity", key="cost.carbon_series",
-                           duration_s=duration_s, start=start, zone=cost.series_timezone,
+                           duration_s=cover_s, start=start, zone=cost.series_timezone,
                            bound=(limits.MAX_CARBON_GCO2_PER_KWH,
                                   limits.NOTES[("carbon_intensity_gco2_per_kwh", "less_than_equal")]))
 
     start = cost.series_start
+    if start is None and cost.price_series is not None and cost.carbon_series is not None:
+        # time 0 found first (each series' first row, read without asking it to cover the
+        # run), so that a series too short is said to be so from the moment taken
+        first_price, first_carbon = price_from(None, 1e-9), carbon_from(None, 1e-9)  # (their first two rows)
+        if first_price.origin_utc is not None and first_carbon.origin_utc is not None \
+                and first_price.origin_utc != first_carbon.origin_utc:
+            later = max(first_price.origin_utc, first_carbon.origin_utc)
+            at = later.replace(tzinfo=timezone.utc)
+            whose = "cost.carbon_series" if first_price.origin_utc < first_carbon.origin_utc else "cost.price_series"
+            try:  # each read from the later first row (the later series' own first row)
+                if first_price.origin_utc < first_carbon.origin_utc:
+                    price = replace(price_from(at), first_utc=first_price.first_utc)
+                    carbon = carbon_from(None)
+                else:
+                    price = price_from(None)
+                    carbon = replace(carbon_from(at), first_utc=first_carbon.first_utc)
+            except InputError as err:
+                raise InputError([f"{problem} (time 0 is {texts_at(later)} UTC, {whose}'s first row, the later of "
+                                  "the two series'; set cost.series_start to choose another)"
+                                  for problem in err.problems]) from None
+            return price, carbon
     price = price_from(start) if cost.price_series is not None else StepSeries.constant(cost.price_per_kwh, duration_s)
     carbon = (carbon_from(start) if cost.carbon_series is not None
               else StepSeries.constant(cost.carbon_gco2_per_kwh, duration_s))
-    if start is None and price.origin_utc is not None and carbon.origin_utc is not None \
-            and price.origin_utc != carbon.origin_utc:
-        later = max(price.origin_utc, carbon.origin_utc)
-        at = later.replace(tzinfo=timezone.utc)
-        whose = "cost.carbon_series" if price.origin_utc < carbon.origin_utc else "cost.price_series"
-        try:  # the earlier series read again from the later's first row
-            if price.origin_utc < carbon.origin_utc:
-                price = replace(price_from(at), first_utc=price.first_utc)
-            else:
-                carbon = replace(carbon_from(at), first_utc=carbon.first_utc)
-        except InputError as err:
-            raise InputError([f"{problem} (time 0 is {texts_at(later)} UTC, {whose}'s first row, the later of the "
-                              "two series'; set cost.series_start to choose another)" for problem in err.problems]
-                             ) from None
     return price, carbon
 
 

@@ -458,6 +458,21 @@ def test_an_earlier_series_too_short_from_the_later_first_row_says_time_0_and_se
     assert "set cost.series_start" in problem
 
 
+def test_an_earlier_series_too_short_even_from_its_own_first_row_names_the_later_time_0(tmp_path):
+    """Prices 00:00 to 05:00, intensities from 02:00 on, a run of 8 h: the price series is
+    short whichever moment is time 0, and the error says from which: 02:00, the moment
+    taken (it said 'after 00:00', the price series' own first row, read before the two
+    were aligned)."""
+    price = hourly(tmp_path / "price.csv", [0.1, 0.2, 0.3, 0.4, 0.5])
+    carbon = hourly(tmp_path / "carbon.csv", [100] * 12, first_hour=2)
+    with pytest.raises(InputError) as err:
+        cost.grid_series(config(8 * HOUR_S, {"price_series": str(price), "carbon_series": str(carbon)}).cost,
+                         8 * HOUR_S)
+    (problem,) = err.value.problems
+    assert "before the run's end 8 h after 2024-03-01 02:00:00" in problem
+    assert "time 0 is 2024-03-01 02:00:00 UTC, cost.carbon_series's first row" in problem
+
+
 def test_cells_read_two_series_starting_apart_from_the_later_first_row_and_record_it(tmp_path):
     """A fleet of cells, as a single fleet: prices from 00:00, intensities from 01:00;
     six hosts at a constant 300 W for 1 h pay 6 × 0.3 kW × 0.2 (01:00's price) and emit
