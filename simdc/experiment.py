@@ -55,7 +55,8 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
         always, False never. The tables, the summary and the files written are the same
         either way.
     spill_to
-        Where a spilled run writes its tables: an existing empty folder, or a
+        Where a spilled run writes its tables: an existing empty folder (one folder
+        per run: the results read their tables from it for as long as they live), or a
         :class:`simdc.results.Destination` already entered (its partial directory; the
         CLI's). Default: a temporary folder (``TMPDIR``) that the results own.
 
@@ -84,12 +85,14 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
         a synthetic workload is drawn, or once a trace is read; the message says when
         even the spilled run would not fit.
     simdc.errors.OutputError
-        A spilled run's tables could not be written (a full disk): nothing is left of them.
+        ``spill_to`` is not an existing empty folder (before anything runs), or a
+        spilled run's tables could not be written (a full disk): nothing is left of them.
     """
     started = time.perf_counter()
     config = as_config(config)
     if isinstance(seed, bool):  # True == 1: it would run as seed 1
         raise ConfigError(f"seed: expected an integer, not {seed}")
+    check_spill_to(spill_to)
     if seed is not None and seed != config.simulation.seed:
         try:
             config = config.with_overrides({"simulation.seed": seed})
@@ -161,6 +164,45 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
                                                 if config.services else workload.instances, config)
                            + run_warnings, started, grid),
     )
+
+
+def check_spill_to(spill_to) -> None:
+    """Refuse ``spill_to`` (:func:`simulate`'s) before anything runs unless it is None, a
+    :class:`simdc.results.Destination`, or an existing empty folder: a spilled run's
+    results read their tables from that folder for as long as they live, so a folder
+    holding another run's tables (or a results directory) would be overwritten, and
+    results would read tables that are not theirs.
+
+    Raises
+    ------
+    simdc.errors.OutputError
+        Naming ``spill_to`` and what was expected.
+    """
+    from simdc.errors import OutputError
+    from simdc.results import Destination
+
+    if spill_to is None or isinstance(spill_to, Destination):
+        return
+    if not isinstance(spill_to, (str, os.PathLike)):
+        raise OutputError(spill_to, f"spill_to: expected the path of an existing empty folder (str or "
+                                    f"pathlib.Path), got {type(spill_to).__name__}")
+    folder = Path(spill_to)
+    expected = "give an existing empty folder, or leave spill_to out for a temporary one"
+    if not folder.exists():
+        raise OutputError(folder, f"spill_to: {folder}: no such folder; {expected}")
+    if not folder.is_dir():
+        raise OutputError(folder, f"spill_to: {folder}: is a file, not a folder; {expected}")
+    try:
+        taken = next(folder.iterdir(), None)
+    except OSError as err:
+        from simdc.results import describe_os_error
+
+        raise OutputError(folder, f"spill_to: {folder}: cannot be read: {describe_os_error(err)}; "
+                                  f"{expected}") from None
+    if taken is not None:
+        raise OutputError(folder, f"spill_to: {folder}: is not empty (it holds {taken.name}): a spilled run "
+                                  f"writes its tables there and its results read them from there for as long "
+                                  f"as they live; {expected}")
 
 
 def as_config(config: Config | str | Path) -> Config:
