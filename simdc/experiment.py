@@ -16,7 +16,7 @@ import pandas as pd
 
 from simdc import budget, metrics
 from simdc.config import Config, load_config
-from simdc.errors import ConfigError
+from simdc.errors import MAX_SEED, ConfigError, checked_bool, checked_int
 from simdc.engine import run_platform
 from simdc.engine.rules import resolve_sizing
 from simdc.results import Results
@@ -38,7 +38,8 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
         A validated config (:func:`simdc.load_config`), or the path of a TOML config
         (``str`` or :class:`pathlib.Path`), loaded as ``simdc run`` loads it.
     seed
-        Overrides ``simulation.seed``: an integer >= 0 (not a bool); the results'
+        Overrides ``simulation.seed``: an integer in [0, 2**63 - 1] (TOML's integers;
+        not a bool, nor a float such as ``1.0``); the results'
         config records the seed used. Same config and seed give identical tables.
     progress
         Optional ``progress(platform, t_s, duration_s)``, called as simulated time passes
@@ -77,7 +78,8 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     TypeError
         ``config`` neither a :class:`Config` nor a path.
     simdc.errors.ConfigError
-        The file at ``config`` is not a valid config, or ``seed`` is not an integer >= 0.
+        The file at ``config`` is not a valid config, ``seed`` is not an integer in
+        [0, 2**63 - 1], or ``check_memory`` (``spill``) is not a bool (or None).
     simdc.errors.InputError
         A ``[cost]`` series malformed or too short for the run, before anything runs.
     simdc.budget.TooBigError
@@ -90,8 +92,10 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     """
     started = time.perf_counter()
     config = as_config(config)
-    if isinstance(seed, bool):  # True == 1: it would run as seed 1
-        raise ConfigError(f"seed: expected an integer, not {seed}")
+    if seed is not None:  # True == 1 and 1.0 == 1: either would run as seed 1
+        seed = checked_int(seed, "seed", maximum=MAX_SEED)
+    check_memory = checked_bool(check_memory, "check_memory")
+    spill = checked_bool(spill, "spill", none=True)
     check_spill_to(spill_to)
     if seed is not None and seed != config.simulation.seed:
         try:

@@ -4,6 +4,7 @@ user's trial of the API, items 1, 2, 7, 9 and 10)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
@@ -66,3 +67,69 @@ def test_spill_to_that_is_no_folder_names_spill_to_not_memory(config, tmp_path, 
 def test_spill_to_of_another_type_is_refused(config):
     with pytest.raises(OutputError, match="^spill_to: expected the path of an existing empty folder"):
         simdc.simulate(config, spill=True, spill_to=3)
+
+
+# --- 9. argument checks: one ConfigError naming the argument ---------------------------
+
+CONFIG = "configs/contention.toml"
+
+
+@pytest.fixture(scope="module")
+def short():
+    from pathlib import Path
+
+    return simdc.load_config(Path(__file__).resolve().parents[1] / CONFIG, overrides={"simulation.duration_s": 3600})
+
+
+def test_overrides_given_as_one_string_is_refused_not_read_character_by_character():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / CONFIG
+    with pytest.raises(ConfigError, match=r"^overrides: expected a dict .* got the string 'host.memory_gib=128'"):
+        simdc.load_config(path, overrides="host.memory_gib=128")
+    # the list it asks for is taken: the value is set
+    assert simdc.load_config(path, overrides=["host.memory_gib=128"]).fleet[0].memory_gib == 128
+
+
+def test_a_dict_replacing_a_whole_table_says_so(short):
+    with pytest.raises(ConfigError, match=r"host\.cpu_cores: required key is missing \(overrides\['host'\] replaced "
+                                          r"the whole host table"):
+        short.with_overrides({"host": {"memory_gib": 32}})
+    assert short.with_overrides({"host.memory_gib": 32}).fleet[0].memory_gib == 32
+
+
+@pytest.mark.parametrize("call, said", [
+    (lambda cfg: simdc.load_config({"simulation": {}}), r"^path: expected the path of a TOML config .* got dict"),
+    (lambda cfg: cfg.with_overrides({1: 3}), r"^overrides: the key 1 \(int\): expected a dotted key"),
+    (lambda cfg: cfg.with_overrides([1]), r"^overrides: 1 \(int\): expected a string"),
+    (lambda cfg: cfg.with_overrides(3), r"^overrides: expected a dict .* got int"),
+    (lambda cfg: simdc.plan(cfg, "rejection_rate<=0.01", platforms=["lxc"]),
+     r"^platforms: unknown platform 'lxc'; choose among the config's: vm, container"),
+    (lambda cfg: simdc.plan(cfg, "rejection_rate<=0.01", max_hosts=0), r"^max_hosts: must be >= 1 \(got 0\)"),
+    (lambda cfg: simdc.plan(cfg, "rejection_rate<=0.01", replications=2.0), r"^replications: expected an integer"),
+    (lambda cfg: simdc.sweep(cfg, {"host.memory_gib": [32]}, replications=1.5), r"^replications: expected an integer"),
+    (lambda cfg: simdc.sweep(cfg, {"host.memory_gib": [32]}, replications=True), r"^replications: expected an integer"),
+    (lambda cfg: simdc.sweep(cfg, {"host.memory_gib": [32]}, check_memory="no"), r"^check_memory: expected True or"),
+    (lambda cfg: simdc.sweep(cfg, {}), r"^grid: expected a dict .*got an empty dict"),
+    (lambda cfg: simdc.simulate(cfg, seed=np.bool_(True)), r"^seed: expected an integer"),
+    (lambda cfg: simdc.simulate(cfg, seed=1.0), r"^seed: expected an integer"),
+    (lambda cfg: simdc.simulate(cfg, spill="yes"), r"^spill: expected True, False or None"),
+    (lambda cfg: simdc.simulate(cfg, check_memory="no"), r"^check_memory: expected True or False"),
+    (lambda cfg: simdc.simulate(cfg, seed=2**64), r"^seed: must be <= 9,223,372,036,854,775,807"),
+    (lambda cfg: simdc.simulate(cfg, seed=2**63), r"^seed: must be <= 9,223,372,036,854,775,807"),
+    (lambda cfg: cfg.with_overrides({"simulation.seed": 2**63}), r"simulation\.seed: must be <= "),
+], ids=lambda value: "" if callable(value) else value.split(":")[0].strip("^\\"))
+def test_a_bad_argument_is_one_config_error_naming_it(short, call, said):
+    with pytest.raises(ConfigError, match=said) as caught:
+        call(short)
+    assert len(caught.value.problems) == 1
+
+
+def test_the_largest_toml_seed_runs_and_a_numpy_integer_seed_is_taken(short):
+    """2**63 - 1 is TOML's largest integer (toml.io v1.0.0): it runs and is written back."""
+    import tomllib
+
+    largest = simdc.simulate(short, seed=2**63 - 1)
+    assert tomllib.loads(largest.config.to_toml())["simulation"]["seed"] == 2**63 - 1
+    assert simdc.simulate(short, seed=np.int64(5)).manifest["seed"] == 5
+    assert short.with_overrides(None).hash == short.hash
