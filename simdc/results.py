@@ -276,9 +276,27 @@ class SpilledResults(Results):
         held = self._held.get(name)
         table = held() if isinstance(held, weakref.ref) else held
         if table is None:
+            self._check_spilled(name)
             table = read_instances(self.path(name)) if name == "instances" else pd.read_parquet(self.path(name))
             self._held[name] = weakref.ref(table)
         return table
+
+    def _check_spilled(self, *names: str) -> None:
+        """Refuse to read (or copy) a table whose spilled file is gone: the folder the run
+        spilled into was removed or emptied after it ran.
+
+        Raises
+        ------
+        InputError
+            Naming the missing file and the folder; the tables cannot be had again
+            without running the simulation again.
+        """
+        for name in names or SPILLED:
+            if isinstance(self._held.get(name), pd.DataFrame) or self.path(name).is_file():
+                continue
+            raise InputError(f"{self.path(name)}: this spilled run's {name} table is gone (its folder "
+                             f"{self._folder} was removed or emptied after the run); these results cannot "
+                             "read or write it any more: run the simulation again")
 
     def _keep(self, name: str, table: pd.DataFrame | None) -> None:
         if table is not None:  # set by hand: kept, and written in place of the file
@@ -296,7 +314,19 @@ class SpilledResults(Results):
 
     def write(self, out, overwrite: bool = False, report: bool = False, report_title: str | None = None) -> Path:
         """:meth:`Results.write`; the Parquet tables are copied (or, written into a
-        :class:`Destination` whose partial directory holds them already, left there)."""
+        :class:`Destination` whose partial directory holds them already, left there).
+
+        Raises
+        ------
+        InputError
+            The folder the run spilled into lost a table (removed after the run), before
+            anything is written.
+        OutputError
+            As :meth:`Results.write`.
+        """
+        if not (isinstance(out, Destination) and out.partial is not None
+                and resolved(out.partial) == resolved(self._folder)):
+            self._check_spilled()  # before anything is claimed: the missing folder is named, not out
         path = super().write(out, overwrite=overwrite, report=report, report_title=report_title)
         if self._placed_in is not None:  # the files moved with the partial directory
             self._folder, self._placed_in = path, None

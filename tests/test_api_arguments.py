@@ -133,3 +133,26 @@ def test_the_largest_toml_seed_runs_and_a_numpy_integer_seed_is_taken(short):
     assert tomllib.loads(largest.config.to_toml())["simulation"]["seed"] == 2**63 - 1
     assert simdc.simulate(short, seed=np.int64(5)).manifest["seed"] == 5
     assert short.with_overrides(None).hash == short.hash
+
+
+# --- 2. a spilled run's folder removed after the run ----------------------------------
+
+
+@pytest.mark.parametrize("use", ["instances", "timeseries", "figures", "write"])
+def test_a_spilled_runs_folder_removed_is_an_input_error_naming_it_not_the_destination(config, tmp_path, use):
+    import shutil
+
+    from simdc.errors import InputError
+
+    (tmp_path / "spill").mkdir()
+    spilled = simdc.simulate(config, spill=True, spill_to=tmp_path / "spill")
+    shutil.rmtree(tmp_path / "spill")
+    out = tmp_path / "after"
+    act = {"instances": lambda: spilled.instances, "timeseries": lambda: spilled.timeseries,
+           "figures": lambda: spilled.figures(), "write": lambda: spilled.write(out)}[use]
+    with pytest.raises(InputError, match="table is gone") as caught:
+        act()
+    assert not isinstance(caught.value, OutputError)  # the destination is not to blame
+    [line] = caught.value.problems
+    assert str(tmp_path / "spill") in line and "run the simulation again" in line
+    assert list(tmp_path.iterdir()) == []  # no destination made, nor a lock or partial left
