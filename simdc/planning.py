@@ -18,6 +18,7 @@ import difflib
 import operator
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -211,12 +212,28 @@ class PlanResult:
     plan: pd.DataFrame
     scaled: str = "hosts"
 
-    def write(self, out) -> None:
-        from pathlib import Path
+    def write(self, out, overwrite: bool = False) -> Path:
+        """Write the plan's directory ``out`` (``plan.csv``, ``evaluations.csv``) atomically,
+        as :meth:`simdc.results.Results.write` writes a run's; refuse to replace one unless
+        asked. Returns ``out`` as a :class:`pathlib.Path`.
 
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        self._write_files(out)
+        ``out`` may be a :class:`simdc.results.Destination` already entered (the CLI's);
+        ``overwrite`` is then the Destination's.
+
+        Raises
+        ------
+        simdc.errors.OutputError
+            ``out`` already holds something (without ``overwrite``), is a file, a mount
+            point, or (with ``overwrite``) not a plan's directory (a run's results, a folder
+            of one's own), another run is writing it, or the disk is full or read-only.
+            Nothing half-written is left behind.
+        """
+        from simdc.results import Destination
+
+        if isinstance(out, Destination):
+            return out.write(self)
+        with Destination(out, overwrite=overwrite, marks=self.MARKS) as destination:
+            return destination.write(self)
 
     @property
     def warnings(self) -> list[str]:

@@ -156,3 +156,41 @@ def test_a_spilled_runs_folder_removed_is_an_input_error_naming_it_not_the_desti
     [line] = caught.value.problems
     assert str(tmp_path / "spill") in line and "run the simulation again" in line
     assert list(tmp_path.iterdir()) == []  # no destination made, nor a lock or partial left
+
+
+# --- 7. PlanResult.write behaves as Results.write ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def planned():
+    """A plan built from its tables (what plan() returns), without running a search."""
+    from simdc.planning import PlanResult
+
+    evaluations = pd.DataFrame({"platform": ["vm", "vm"], "hosts": [1, 2], "replication": [0, 0], "seed": [3, 3],
+                                "met": [False, True]})
+    table = pd.DataFrame({"platform": ["vm"], "hosts_needed": [2], "hosts_total": [2], "reason": [""]})
+    return PlanResult(evaluations, table)
+
+
+def test_a_plan_written_reads_back_and_is_not_replaced_without_overwrite(planned, tmp_path):
+    out = planned.write(tmp_path / "plan")
+    assert out == tmp_path / "plan" and sorted(p.name for p in out.iterdir()) == ["evaluations.csv", "plan.csv"]
+    assert pd.read_csv(out / "plan.csv")["hosts_needed"].tolist() == [2]
+    (out / "evaluations.csv").write_text("edited by hand\n")
+    with pytest.raises(OutputError, match="already exists and is not empty; choose another out or pass "
+                                          "overwrite=True"):
+        planned.write(out)
+    assert (out / "evaluations.csv").read_text() == "edited by hand\n"
+    planned.write(out, overwrite=True)  # asked: the plan's own directory is replaced
+    assert len(pd.read_csv(out / "evaluations.csv")) == len(planned.evaluations)
+
+
+def test_a_plan_is_not_written_into_a_runs_results_or_over_a_file(config, planned, tmp_path):
+    run = simdc.simulate(config).write(tmp_path / "run")
+    before = _bytes(run)
+    with pytest.raises(OutputError, match="is a run's results directory, not a plan's directory"):
+        planned.write(run, overwrite=True)
+    assert _bytes(run) == before
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match="already exists and is not a directory"):
+        planned.write(tmp_path / "file")
