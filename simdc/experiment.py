@@ -137,7 +137,7 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     if spilled[0]:  # the workload handed over, not held here: _spilled maps its table to a file
         held = [workload]
         del workload
-        return _spilled(config, held, grid, progress, spill_to, started)
+        return _spilled(config, held, grid, progress, spill_to, started, spill_asked=spill is True)
     runs = replay(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else ())
     # each platform's summary from its own tables (no copy of a platform's rows out of all)
     asked = [workload.instances if r.requests is None else r.requests for r in runs]  # per platform, row by row
@@ -291,7 +291,8 @@ def _records(config: Config, services: list, releases: list) -> dict[str, pd.Dat
     return records
 
 
-def _spilled(config: Config, held: list, grid: tuple | None, progress, spill_to, started: float) -> Results:
+def _spilled(config: Config, held: list, grid: tuple | None, progress, spill_to, started: float,
+             spill_asked: bool = False) -> Results:
     """:func:`simulate`'s run, spilled: each platform's instance table and timeseries
     written to Parquet once it has run (a part per platform, row groups of
     :data:`SPILL_ROWS` rows), then dropped; the parts joined into ``instances.parquet``
@@ -304,7 +305,8 @@ def _spilled(config: Config, held: list, grid: tuple | None, progress, spill_to,
     ``held``: a list of the workload, taken out of it, so that the caller holds no
     reference: a synthetic workload's (or one without a usage model) numeric columns are
     moved to a file and mapped (:func:`simdc.workload.mapped.on_disk`), their pages in
-    memory only while the engine's live chunks need them."""
+    memory only while the engine's live chunks need them. ``spill_asked``: spilled because
+    ``spill=True`` asked, not because the run is too big for memory (a failure says which)."""
     import gc
     import shutil
     import tempfile
@@ -385,8 +387,9 @@ def _spilled(config: Config, held: list, grid: tuple | None, progress, spill_to,
         if owner is not None:
             owner.cleanup()
         reason = describe_os_error(err)
-        raise OutputError(shown, f"{shown}: the run's tables could not be written as it ran (spilled, too big for "
-                                 f"memory): {reason}; nothing was written",
+        why = "spilled, as spill=True asked" if spill_asked else "spilled, too big for memory"
+        raise OutputError(shown, f"{shown}: the run's tables could not be written as it ran ({why}): {reason}; "
+                                 "nothing was written",
                           cli=f"the simulation could not write its tables to {shown} as it ran (spilled, too big "
                               f"for memory): {reason}; nothing was written") from None
     summary = pd.concat(summaries, ignore_index=True)

@@ -436,8 +436,8 @@ def check_destination(out: Path, overwrite: bool = False, marks: tuple[str, ...]
     Raises
     ------
     OutputError
-        ``out`` is a file, a mount point, a non-empty directory (unless ``overwrite``),
-        or (with ``overwrite``) a non-empty directory without all of ``marks``, or
+        ``out`` is a file, a mount point, the current working directory or one holding
+        it, a non-empty directory (unless ``overwrite``), or (with ``overwrite``) a non-empty directory without all of ``marks``, or
         holding anything simdc does not write there (:data:`WRITTEN`: a notebook, a
         folder of one's own): simdc never deletes what it did not write.
     """
@@ -449,6 +449,12 @@ def check_destination(out: Path, overwrite: bool = False, marks: tuple[str, ...]
     if os.path.ismount(out):
         raise _output_error(out, "is a mount point, and results are renamed into place; choose a new "
                                  f"directory inside it, e.g. {out / 'simdc-results'}")
+    here = _cwd()
+    if here is not None and (resolved(out) == here or resolved(out) in here.parents):
+        said = ("is the current working directory" if resolved(out) == here else
+                "holds the current working directory")
+        raise _output_error(out, f"{said}, and results are renamed into place: this process would be left in a "
+                                 f"removed folder; choose a new directory, e.g. {out / 'simdc-results'}")
     if not any(out.iterdir()):
         return
     if not overwrite:
@@ -470,6 +476,14 @@ def check_destination(out: Path, overwrite: bool = False, marks: tuple[str, ...]
                 "{}; move {} out first, or choose another {}")
         raise OutputError(out, said.format("overwrite=True", "them" if more else "it", "out"),
                           cli=said.format("--overwrite", "them" if more else "it", "--out"))
+
+
+def _cwd() -> Path | None:
+    """The current working directory, resolved; None when it was removed."""
+    try:
+        return resolved(Path.cwd())
+    except OSError:
+        return None
 
 
 # What simdc writes, by the files that mark it (a run's: Results.write; a plan's:

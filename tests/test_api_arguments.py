@@ -194,3 +194,40 @@ def test_a_plan_is_not_written_into_a_runs_results_or_over_a_file(config, planne
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputError, match="already exists and is not a directory"):
         planned.write(tmp_path / "file")
+
+
+# --- 10. the rest: what a message says, and the working directory ----------------------
+
+
+def test_a_full_disk_while_spilling_as_asked_does_not_say_too_big_for_memory(config, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import pyarrow.parquet as pq
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    with pytest.raises(OutputError, match=r"spilled, as spill=True asked\): no space left on device") as caught:
+        simdc.simulate(config, spill=True, spill_to=tmp_path)
+    assert "too big for memory" not in caught.value.problems[0]
+
+
+@pytest.mark.parametrize("given", [".", "cwd", ".."])
+def test_results_are_not_written_over_the_working_directory(config, tmp_path, monkeypatch, given):
+    """Writing renames a new directory into place: over the working directory (even an
+    empty one) the process would be left in a removed folder; "." was refused as "not
+    empty" (its own lock file), the absolute path was swapped out from under the process."""
+    import os
+
+    here = tmp_path / "work"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    out = {"cwd": str(here), ".": ".", "..": ".."}[given]
+    results = simdc.simulate(config)
+    with pytest.raises(OutputError, match="current working directory, and results are renamed into place"):
+        results.write(out)
+    assert list(here.iterdir()) == [] and os.path.samefile(".", here)
+    results.write("sub")  # a new folder inside it is fine
+    assert (here / "sub" / "manifest.json").is_file()
