@@ -93,7 +93,7 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     started = time.perf_counter()
     config = as_config(config)
     if seed is not None:  # True == 1 and 1.0 == 1: either would run as seed 1
-        seed = checked_int(seed, "seed", maximum=MAX_SEED)
+        seed = checked_int(seed, "seed", maximum=MAX_SEED, cli="--seed")
     check_memory = checked_bool(check_memory, "check_memory")
     spill = checked_bool(spill, "spill", none=True)
     check_spill_to(spill_to)
