@@ -328,9 +328,9 @@ def check(config, instances: int | None = None, usage_readings: int = 0, availab
             return found
         if found.spilled_bytes <= available:
             return replace(found, spill=True)
-        raise TooBigError(_message(config, found, available, spilled=True))
+        raise TooBigError(*_message(config, found, available, spilled=True))
     if (found.spilled_bytes if spill else found.bytes) > available:
-        raise TooBigError(_message(config, found, available, spilled=spill))
+        raise TooBigError(*_message(config, found, available, spilled=spill))
     return replace(found, spill=spill)
 
 
@@ -341,11 +341,14 @@ def check_generated(config, available: int | None = None) -> Estimate:
     found = Estimate(instances=full.instances, platforms=1, hosts=0, samples=0)
     available = available_bytes() if available is None else available
     if available is not None and found.bytes > available:
-        raise TooBigError(_message(config, found, available, anyway=False))
+        raise TooBigError(*_message(config, found, available, anyway=False))
     return found
 
 
-def _message(config, found: Estimate, available: int, anyway: bool = True, spilled: bool = False) -> str:
+def _message(config, found: Estimate, available: int, anyway: bool = True,
+             spilled: bool = False) -> tuple[str, str]:
+    """The refusal in the Python API's terms and in the CLI's (how to run anyway:
+    ``check_memory=False``, ``--no-memory-check``)."""
     rows = []
     if found.instances:
         rows.append(f"{found.instances:,} instances × {found.platforms} platform{'s' * (found.platforms > 1)}")
@@ -379,9 +382,11 @@ def _message(config, found: Estimate, available: int, anyway: bool = True, spill
     # spilling is named only where it would need less (a small run's row-group allowance costs more)
     spill = (f", and about {_gib(found.spilled_bytes, available)} even with its tables written to disk as each "
              "platform finishes" if spilled and found.spilled_bytes < found.bytes else "")
-    anyway_hint = ", or run anyway with --no-memory-check" if anyway else ""
-    return (f"this run needs about {_gib(found.bytes, available)} of memory ({', '.join(rows)}){spill}; "
-            f"{_allowance(available, found.spilled_bytes if spill else found.bytes)}; {advice}{anyway_hint}")
+    said = (f"this run needs about {_gib(found.bytes, available)} of memory ({', '.join(rows)}){spill}; "
+            f"{_allowance(available, found.spilled_bytes if spill else found.bytes)}; {advice}")
+    if not anyway:
+        return said, said
+    return f"{said}, or run anyway with check_memory=False", f"{said}, or run anyway with --no-memory-check"
 
 
 def _allowance(available: int, needed: float | None = None) -> str:

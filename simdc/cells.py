@@ -226,7 +226,8 @@ def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple 
         try:
             budget.check(local, instances, usage_steps)
         except budget.TooBigError as refusal:
-            raise budget.TooBigError(f"cell {cell.name!r}: {refusal.problems[0]}") from None
+            raise budget.TooBigError(f"cell {cell.name!r}: {refusal.problems[0]}",
+                                     cli=f"cell {cell.name!r}: {refusal.cli_problems[0]}") from None
 
     if check_memory:
         if config.workload.synthetic is not None:

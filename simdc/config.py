@@ -24,7 +24,7 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from simdc.errors import ConfigError, clip, resolved, reworded
+from simdc.errors import MAX_SEED, ConfigError, clip, resolved, reworded
 from simdc.model import limits
 from simdc.model.base import BOOL_MARK, Spec
 from simdc.model.cost import CostSpec
@@ -46,7 +46,7 @@ class SimulationSpec(Spec):
 
     duration_s: float = Field(gt=0, le=limits.MAX_DURATION_S,
                               description="simulated time; arrivals at or after it are not submitted")
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)  # TOML's integers: 64-bit signed (errors.MAX_SEED)
     platforms: tuple[str, ...] = Field(default=("vm", "container"), min_length=1)
     sample_every_s: float = Field(default=60.0, ge=limits.MIN_SAMPLE_EVERY_S,
                                   description="step of the timeseries table")
@@ -220,13 +220,23 @@ class Config(Spec):
         """SHA-256 of the resolved config: equal hashes mean equal runs for a seed."""
         return hashlib.sha256(self.to_toml().encode()).hexdigest()
 
-    def with_overrides(self, overrides: dict[str, Any] | list[str]) -> "Config":
-        """A new config with dotted-key overrides applied and validated again; a
-        :class:`ConfigError` names ``overrides`` (the CLI's ``--set``)."""
+    def with_overrides(self, overrides: dict[str, Any] | list[str] | None) -> "Config":
+        """A new config with dotted-key overrides applied and validated again: as
+        :func:`load_config`'s ``overrides`` (None: none). A value that is a dict replaces
+        the whole table at its key: set one key as ``{"host.memory_gib": 32}``.
+
+        Raises
+        ------
+        ConfigError
+            A problem with an override starts ``overrides:`` (``--set`` in
+            ``cli_problems``); ``overrides`` neither a dict of dotted keys nor a list of
+            ``"key=value"`` strings.
+        """
+        overrides = checked_overrides(overrides)
         try:
             return validate(apply_overrides(self.to_dict(), overrides))
         except ConfigError as err:
-            raise reworded(err, "--set", "overrides") from None
+            raise _replaced_tables(reworded(err, "--set", "overrides"), overrides) from None
 
 
 MAX_DEMAND_POINTS = 1_000_000  # a service's demand steps over the run: each a row of services.csv (and a timer)
@@ -289,10 +299,14 @@ def load_config(path: str | Path, overrides: dict[str, Any] | list[str] | None =
         With one line per problem, naming the file and the key path; a problem with an
         override starts ``overrides:`` (``--set`` in ``cli_problems``).
     """
+    if not isinstance(path, (str, os.PathLike)):
+        hint = "; simdc.config.validate(data) makes a config of a dict" if isinstance(path, dict) else ""
+        raise ConfigError(f"path: expected the path of a TOML config (str or pathlib.Path), got "
+                          f"{type(path).__name__}{hint}")
+    overrides = checked_overrides(overrides)
     path = Path(path)
     raw = read_toml(path)
     _resolve_paths(raw, path.parent)
-    overrides = overrides or []
     try:
         raw = apply_overrides(raw, overrides)
         # A path given on the command line is relative to where the command runs.
@@ -301,7 +315,56 @@ def load_config(path: str | Path, overrides: dict[str, Any] | list[str] | None =
             (text.partition("=")[0].strip(), text.partition("=")[2].strip()) for text in overrides]
         return validate(raw, source=str(path), overrides=given)
     except ConfigError as err:
-        raise reworded(err, "--set", "overrides") from None
+        raise _replaced_tables(reworded(err, "--set", "overrides"), overrides) from None
+
+
+def checked_overrides(overrides) -> dict[str, Any] | list[str]:
+    """``overrides`` as :func:`load_config` and :meth:`Config.with_overrides` take them: a
+    dict of dotted keys (``str``) to values, or a list (tuple) of ``"key=value"`` strings;
+    None is none. A single string is refused rather than read one character at a time.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``overrides`` and what was expected.
+    """
+    expected = 'expected a dict such as {"host.memory_gib": 128} or a list such as ["host.memory_gib=128"]'
+    if overrides is None:
+        return []
+    if isinstance(overrides, str):
+        raise ConfigError(f"overrides: {expected}, got the string {clip(repr(overrides))}; "
+                          f"write [{clip(repr(overrides))}]")
+    if isinstance(overrides, dict):
+        for key in overrides:
+            if not isinstance(key, str):
+                raise ConfigError(f"overrides: the key {clip(repr(key))} ({type(key).__name__}): expected a dotted "
+                                  "key such as 'host.memory_gib'")
+        return overrides
+    if isinstance(overrides, (list, tuple)):
+        for text in overrides:
+            if not isinstance(text, str):
+                raise ConfigError(f"overrides: {clip(repr(text))} ({type(text).__name__}): expected a string "
+                                  "'section.key=value'")
+        return list(overrides)
+    raise ConfigError(f"overrides: {expected}, got {type(overrides).__name__}")
+
+
+def _replaced_tables(err: ConfigError, overrides: dict[str, Any] | list[str]) -> ConfigError:
+    """``err`` with a note on each problem under a key whose whole table an override
+    replaced with a dict (``{"host": {"memory_gib": 32}}`` drops every other key of
+    [host], reported as "host.cpu_cores: required key is missing")."""
+    tables = [key for key, value in _override_items(overrides) if isinstance(value, dict)]
+    if not tables:
+        return err
+
+    def noted(problem: str) -> str:
+        for key in tables:
+            if re.search(rf"(^|: ){re.escape(key)}[.\[]", problem):  # a key under it (after the file's name)
+                return (f"{problem} (overrides[{key!r}] replaced the whole {key} table; to set one key, write "
+                        f"{{'{key}.<key>': value}})")
+        return problem
+
+    return type(err)([noted(p) for p in err.problems], cli=err.cli_problems)
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -94,3 +94,42 @@ def resolved(path):
     except RuntimeError:
         raise InputError(f"{path}: a loop of symbolic links (each link leads back to another); "
                          "give the file itself") from None
+
+
+# TOML's integers are signed 64-bit (toml.io, v1.0.0, "Integer"): a larger seed would be
+# written into config.toml as a number no other TOML reader takes.
+MAX_SEED = 2**63 - 1
+
+
+def checked_int(value, name: str, minimum: int = 0, maximum: int | None = None, cli: str | None = None) -> int:
+    """``value`` as an ``int`` when it is an integer (``int`` or a numpy integer, not a
+    bool, nor a float such as ``1.0``) in ``[minimum, maximum]``; else a
+    :class:`ConfigError` naming the keyword argument ``name`` (and the CLI's ``cli``)."""
+    import numbers
+
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        said = f"expected an integer, got {clip(repr(value))} ({type(value).__name__})"
+        raise ConfigError(f"{name}: {said}", cli=None if cli is None else f"{cli}: {said}")
+    value = int(value)
+    said = (f"must be >= {minimum}" if value < minimum else
+            f"must be <= {maximum:,}" if maximum is not None and value > maximum else None)
+    if said is not None:
+        raise ConfigError(f"{name}: {said} (got {clip(value)})",
+                          cli=None if cli is None else f"{cli}: {said} (got {clip(value)})")
+    return value
+
+
+def checked_bool(value, name: str, none: bool = False) -> bool | None:
+    """``value`` when it is ``True`` or ``False`` (a numpy bool as well; ``None`` too when
+    ``none``); else a :class:`ConfigError` naming the keyword argument ``name``: a string
+    such as ``"no"`` is true to Python, and would quietly mean yes."""
+    import numpy as np
+
+    if value is None and none:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    allowed = "True, False or None" if none else "True or False"
+    raise ConfigError(f"{name}: expected {allowed}, got {clip(repr(value))} ({type(value).__name__})")

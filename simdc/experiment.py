@@ -16,7 +16,7 @@ import pandas as pd
 
 from simdc import budget, metrics
 from simdc.config import Config, load_config
-from simdc.errors import ConfigError
+from simdc.errors import MAX_SEED, ConfigError, checked_bool, checked_int
 from simdc.engine import run_platform
 from simdc.engine.rules import resolve_sizing
 from simdc.results import Results
@@ -38,7 +38,8 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
         A validated config (:func:`simdc.load_config`), or the path of a TOML config
         (``str`` or :class:`pathlib.Path`), loaded as ``simdc run`` loads it.
     seed
-        Overrides ``simulation.seed``: an integer >= 0 (not a bool); the results'
+        Overrides ``simulation.seed``: an integer in [0, 2**63 - 1] (TOML's integers;
+        not a bool, nor a float such as ``1.0``); the results'
         config records the seed used. Same config and seed give identical tables.
     progress
         Optional ``progress(platform, t_s, duration_s)``, called as simulated time passes
@@ -55,7 +56,8 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
         always, False never. The tables, the summary and the files written are the same
         either way.
     spill_to
-        Where a spilled run writes its tables: an existing empty folder, or a
+        Where a spilled run writes its tables: an existing empty folder (one folder
+        per run: the results read their tables from it for as long as they live), or a
         :class:`simdc.results.Destination` already entered (its partial directory; the
         CLI's). Default: a temporary folder (``TMPDIR``) that the results own.
 
@@ -76,7 +78,8 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     TypeError
         ``config`` neither a :class:`Config` nor a path.
     simdc.errors.ConfigError
-        The file at ``config`` is not a valid config, or ``seed`` is not an integer >= 0.
+        The file at ``config`` is not a valid config, ``seed`` is not an integer in
+        [0, 2**63 - 1], or ``check_memory`` (``spill``) is not a bool (or None).
     simdc.errors.InputError
         A ``[cost]`` series malformed or too short for the run, before anything runs.
     simdc.budget.TooBigError
@@ -84,12 +87,16 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
         a synthetic workload is drawn, or once a trace is read; the message says when
         even the spilled run would not fit.
     simdc.errors.OutputError
-        A spilled run's tables could not be written (a full disk): nothing is left of them.
+        ``spill_to`` is not an existing empty folder (before anything runs), or a
+        spilled run's tables could not be written (a full disk): nothing is left of them.
     """
     started = time.perf_counter()
     config = as_config(config)
-    if isinstance(seed, bool):  # True == 1: it would run as seed 1
-        raise ConfigError(f"seed: expected an integer, not {seed}")
+    if seed is not None:  # True == 1 and 1.0 == 1: either would run as seed 1
+        seed = checked_int(seed, "seed", maximum=MAX_SEED, cli="--seed")
+    check_memory = checked_bool(check_memory, "check_memory")
+    spill = checked_bool(spill, "spill", none=True)
+    check_spill_to(spill_to)
     if seed is not None and seed != config.simulation.seed:
         try:
             config = config.with_overrides({"simulation.seed": seed})
@@ -130,7 +137,7 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     if spilled[0]:  # the workload handed over, not held here: _spilled maps its table to a file
         held = [workload]
         del workload
-        return _spilled(config, held, grid, progress, spill_to, started)
+        return _spilled(config, held, grid, progress, spill_to, started, spill_asked=spill is True)
     runs = replay(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else ())
     # each platform's summary from its own tables (no copy of a platform's rows out of all)
     asked = [workload.instances if r.requests is None else r.requests for r in runs]  # per platform, row by row
@@ -166,6 +173,45 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     # caveats on the figures, in the manifest, for the API and notebooks as for the CLI
     results.manifest["notes"] = unsteady_notes(results)
     return results
+
+
+def check_spill_to(spill_to) -> None:
+    """Refuse ``spill_to`` (:func:`simulate`'s) before anything runs unless it is None, a
+    :class:`simdc.results.Destination`, or an existing empty folder: a spilled run's
+    results read their tables from that folder for as long as they live, so a folder
+    holding another run's tables (or a results directory) would be overwritten, and
+    results would read tables that are not theirs.
+
+    Raises
+    ------
+    simdc.errors.OutputError
+        Naming ``spill_to`` and what was expected.
+    """
+    from simdc.errors import OutputError
+    from simdc.results import Destination
+
+    if spill_to is None or isinstance(spill_to, Destination):
+        return
+    if not isinstance(spill_to, (str, os.PathLike)):
+        raise OutputError(spill_to, f"spill_to: expected the path of an existing empty folder (str or "
+                                    f"pathlib.Path), got {type(spill_to).__name__}")
+    folder = Path(spill_to)
+    expected = "give an existing empty folder, or leave spill_to out for a temporary one"
+    if not folder.exists():
+        raise OutputError(folder, f"spill_to: {folder}: no such folder; {expected}")
+    if not folder.is_dir():
+        raise OutputError(folder, f"spill_to: {folder}: is a file, not a folder; {expected}")
+    try:
+        taken = next(folder.iterdir(), None)
+    except OSError as err:
+        from simdc.results import describe_os_error
+
+        raise OutputError(folder, f"spill_to: {folder}: cannot be read: {describe_os_error(err)}; "
+                                  f"{expected}") from None
+    if taken is not None:
+        raise OutputError(folder, f"spill_to: {folder}: is not empty (it holds {taken.name}): a spilled run "
+                                  f"writes its tables there and its results read them from there for as long "
+                                  f"as they live; {expected}")
 
 
 def as_config(config: Config | str | Path) -> Config:
@@ -251,7 +297,8 @@ def _records(config: Config, services: list, releases: list) -> dict[str, pd.Dat
     return records
 
 
-def _spilled(config: Config, held: list, grid: tuple | None, progress, spill_to, started: float) -> Results:
+def _spilled(config: Config, held: list, grid: tuple | None, progress, spill_to, started: float,
+             spill_asked: bool = False) -> Results:
     """:func:`simulate`'s run, spilled: each platform's instance table and timeseries
     written to Parquet once it has run (a part per platform, row groups of
     :data:`SPILL_ROWS` rows), then dropped; the parts joined into ``instances.parquet``
@@ -264,7 +311,8 @@ def _spilled(config: Config, held: list, grid: tuple | None, progress, spill_to,
     ``held``: a list of the workload, taken out of it, so that the caller holds no
     reference: a synthetic workload's (or one without a usage model) numeric columns are
     moved to a file and mapped (:func:`simdc.workload.mapped.on_disk`), their pages in
-    memory only while the engine's live chunks need them."""
+    memory only while the engine's live chunks need them. ``spill_asked``: spilled because
+    ``spill=True`` asked, not because the run is too big for memory (a failure says which)."""
     import gc
     import shutil
     import tempfile
@@ -345,8 +393,9 @@ def _spilled(config: Config, held: list, grid: tuple | None, progress, spill_to,
         if owner is not None:
             owner.cleanup()
         reason = describe_os_error(err)
-        raise OutputError(shown, f"{shown}: the run's tables could not be written as it ran (spilled, too big for "
-                                 f"memory): {reason}; nothing was written",
+        why = "spilled, as spill=True asked" if spill_asked else "spilled, too big for memory"
+        raise OutputError(shown, f"{shown}: the run's tables could not be written as it ran ({why}): {reason}; "
+                                 "nothing was written",
                           cli=f"the simulation could not write its tables to {shown} as it ran (spilled, too big "
                               f"for memory): {reason}; nothing was written") from None
     summary = pd.concat(summaries, ignore_index=True)

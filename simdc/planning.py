@@ -18,6 +18,7 @@ import difflib
 import operator
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -25,7 +26,7 @@ import pandas as pd
 
 from simdc.budget import TooBigError
 from simdc.config import Config, validate
-from simdc.errors import ConfigError, reworded
+from simdc.errors import ConfigError, checked_bool, checked_int, clip, reworded
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
 
 OPERATORS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
@@ -211,12 +212,28 @@ class PlanResult:
     plan: pd.DataFrame
     scaled: str = "hosts"
 
-    def write(self, out) -> None:
-        from pathlib import Path
+    def write(self, out, overwrite: bool = False) -> Path:
+        """Write the plan's directory ``out`` (``plan.csv``, ``evaluations.csv``) atomically,
+        as :meth:`simdc.results.Results.write` writes a run's; refuse to replace one unless
+        asked. Returns ``out`` as a :class:`pathlib.Path`.
 
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        self._write_files(out)
+        ``out`` may be a :class:`simdc.results.Destination` already entered (the CLI's);
+        ``overwrite`` is then the Destination's.
+
+        Raises
+        ------
+        simdc.errors.OutputError
+            ``out`` already holds something (without ``overwrite``), is a file, a mount
+            point, or (with ``overwrite``) not a plan's directory (a run's results, a folder
+            of one's own), another run is writing it, or the disk is full or read-only.
+            Nothing half-written is left behind.
+        """
+        from simdc.results import Destination
+
+        if isinstance(out, Destination):
+            return out.write(self)
+        with Destination(out, overwrite=overwrite, marks=self.MARKS) as destination:
+            return destination.write(self)
 
     @property
     def warnings(self) -> list[str]:
@@ -349,7 +366,9 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
     Raises
     ------
     ConfigError
-        No SLO, ``replications`` < 1, an unknown ``group``, ``minimise`` not one of
+        No SLO, ``replications`` or ``max_hosts`` not an integer >= 1, ``check_memory``
+        not a bool, a name in ``platforms`` the config does not define, an unknown
+        ``group``, ``minimise`` not one of
         :data:`MINIMISE`, or ``"cost"`` without a ``[cost]`` table or with ``group``.
     """
     from simdc.experiment import as_config
@@ -364,9 +383,9 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
     if not slos:
         raise ConfigError("plan: give at least one SLO (slos=[\"rejection_rate<=0.01\"], say)",
                           cli="plan: give at least one --slo")
-    if replications < 1:
-        raise ConfigError(f"replications: must be >= 1 (got {replications})",
-                          cli=f"--replications: must be >= 1 (got {replications})")
+    replications = checked_int(replications, "replications", minimum=1, cli="--replications")
+    max_hosts = checked_int(max_hosts, "max_hosts", minimum=1, cli="--max-hosts")
+    check_memory = checked_bool(check_memory, "check_memory")
     scaled_hosts(config, group)  # a fleet plan can search
     if minimise not in MINIMISE:
         raise ConfigError(f"minimise: must be one of {', '.join(MINIMISE)} (got {minimise!r})",
@@ -375,7 +394,7 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
         why = missing_metric(slo.metric, config) or unmeasured(slo.metric, config)
         if why is not None:
             raise ConfigError(f"slo {slo.metric!r}: {why}", cli=f"--slo {slo.metric}: {why}")
-    platforms = list(platforms or config.simulation.platforms)
+    platforms = _checked_platforms(platforms, config)
     if minimise == "hosts":
         evaluations, table = _plan_fleets(config, slos, platforms, replications, max_hosts, group, echo, check_memory)
         return PlanResult(evaluations, table, scaled_hosts(config, group))
@@ -403,6 +422,24 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
             table.loc[table.loc[mine, "cost"].astype(float).idxmin(), "cheapest"] = True
     table = table[["platform", "group", *[c for c in table.columns if c not in ("platform", "group")]]]
     return PlanResult(pd.concat(evaluations, ignore_index=True), table, "hosts of the group")
+
+
+def _checked_platforms(platforms, config: Config) -> list[str]:
+    """``platforms`` (None: the config's ``simulation.platforms``) as a list of names the
+    config defines, or a :class:`ConfigError` naming ``platforms``."""
+    if platforms is None:
+        return list(config.simulation.platforms)
+    if isinstance(platforms, str):
+        platforms = [platforms]
+    if not isinstance(platforms, (list, tuple)) or not platforms:
+        raise ConfigError(f"platforms: expected a non-empty list of platform names, e.g. "
+                          f"{list(config.simulation.platforms)!r} (got {clip(repr(platforms))})")
+    known = list(config.platform)
+    for name in platforms:
+        if name not in known:
+            raise ConfigError(f"platforms: unknown platform {clip(repr(name))}; choose among the config's: "
+                              f"{', '.join(known)}")
+    return list(platforms)
 
 
 PRICED = ("cost", "cost_per_instance_hour", "carbon_kgco2eq")  # kept from each run when it was priced

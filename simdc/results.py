@@ -276,9 +276,27 @@ class SpilledResults(Results):
         held = self._held.get(name)
         table = held() if isinstance(held, weakref.ref) else held
         if table is None:
+            self._check_spilled(name)
             table = read_instances(self.path(name)) if name == "instances" else pd.read_parquet(self.path(name))
             self._held[name] = weakref.ref(table)
         return table
+
+    def _check_spilled(self, *names: str) -> None:
+        """Refuse to read (or copy) a table whose spilled file is gone: the folder the run
+        spilled into was removed or emptied after it ran.
+
+        Raises
+        ------
+        InputError
+            Naming the missing file and the folder; the tables cannot be had again
+            without running the simulation again.
+        """
+        for name in names or SPILLED:
+            if isinstance(self._held.get(name), pd.DataFrame) or self.path(name).is_file():
+                continue
+            raise InputError(f"{self.path(name)}: this spilled run's {name} table is gone (its folder "
+                             f"{self._folder} was removed or emptied after the run); these results cannot "
+                             "read or write it any more: run the simulation again")
 
     def _keep(self, name: str, table: pd.DataFrame | None) -> None:
         if table is not None:  # set by hand: kept, and written in place of the file
@@ -296,7 +314,19 @@ class SpilledResults(Results):
 
     def write(self, out, overwrite: bool = False, report: bool = False, report_title: str | None = None) -> Path:
         """:meth:`Results.write`; the Parquet tables are copied (or, written into a
-        :class:`Destination` whose partial directory holds them already, left there)."""
+        :class:`Destination` whose partial directory holds them already, left there).
+
+        Raises
+        ------
+        InputError
+            The folder the run spilled into lost a table (removed after the run), before
+            anything is written.
+        OutputError
+            As :meth:`Results.write`.
+        """
+        if not (isinstance(out, Destination) and out.partial is not None
+                and resolved(out.partial) == resolved(self._folder)):
+            self._check_spilled()  # before anything is claimed: the missing folder is named, not out
         path = super().write(out, overwrite=overwrite, report=report, report_title=report_title)
         if self._placed_in is not None:  # the files moved with the partial directory
             self._folder, self._placed_in = path, None
@@ -406,8 +436,8 @@ def check_destination(out: Path, overwrite: bool = False, marks: tuple[str, ...]
     Raises
     ------
     OutputError
-        ``out`` is a file, a mount point, a non-empty directory (unless ``overwrite``),
-        or (with ``overwrite``) a non-empty directory without all of ``marks``, or
+        ``out`` is a file, a mount point, the current working directory or one holding
+        it, a non-empty directory (unless ``overwrite``), or (with ``overwrite``) a non-empty directory without all of ``marks``, or
         holding anything simdc does not write there (:data:`WRITTEN`: a notebook, a
         folder of one's own): simdc never deletes what it did not write.
     """
@@ -419,6 +449,12 @@ def check_destination(out: Path, overwrite: bool = False, marks: tuple[str, ...]
     if os.path.ismount(out):
         raise _output_error(out, "is a mount point, and results are renamed into place; choose a new "
                                  f"directory inside it, e.g. {out / 'simdc-results'}")
+    here = _cwd()
+    if here is not None and (resolved(out) == here or resolved(out) in here.parents):
+        said = ("is the current working directory" if resolved(out) == here else
+                "holds the current working directory")
+        raise _output_error(out, f"{said}, and results are renamed into place: this process would be left in a "
+                                 f"removed folder; choose a new directory, e.g. {out / 'simdc-results'}")
     if not any(out.iterdir()):
         return
     if not overwrite:
@@ -440,6 +476,14 @@ def check_destination(out: Path, overwrite: bool = False, marks: tuple[str, ...]
                 "{}; move {} out first, or choose another {}")
         raise OutputError(out, said.format("overwrite=True", "them" if more else "it", "out"),
                           cli=said.format("--overwrite", "them" if more else "it", "--out"))
+
+
+def _cwd() -> Path | None:
+    """The current working directory, resolved; None when it was removed."""
+    try:
+        return resolved(Path.cwd())
+    except OSError:
+        return None
 
 
 # What simdc writes, by the files that mark it (a run's: Results.write; a plan's:

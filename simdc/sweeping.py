@@ -35,7 +35,8 @@ import pandas as pd
 import tomli_w
 
 from simdc.config import Config, apply_overrides, validate
-from simdc.errors import ConfigError, InputError, OutputError, SimdcError, SweepError, clip, reworded
+from simdc.errors import (ConfigError, InputError, OutputError, SimdcError, SweepError, checked_bool,
+                          checked_int, clip, reworded)
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
 from simdc.results import DestinationLock, parent_problem, describe_os_error, umask
 
@@ -197,9 +198,10 @@ def check_grid(grid: dict[str, list[Any]]) -> None:
     ConfigError
         One line naming ``grid`` and the key.
     """
-    if not isinstance(grid, dict):
+    if not isinstance(grid, dict) or not grid:
+        got = "an empty dict: a sweep of no key" if isinstance(grid, dict) else type(grid).__name__
         raise ConfigError(f"grid: expected a dict of dotted keys to lists of values, e.g. "
-                          f"{{'host.memory_gib': [32, 64]}} (got {type(grid).__name__})")
+                          f"{{'host.memory_gib': [32, 64]}} (got {got}); a single run is simdc.simulate")
     for key, values in grid.items():
         inside = [k for k in grid if k != key and key.startswith(k + ".")]
         if inside:
@@ -278,10 +280,11 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     TypeError
         ``config`` neither a config nor a path (:func:`simdc.experiment.as_config`).
     ConfigError
-        ``grid`` not a dict of non-empty lists, a bad grid point, two values of a key that
-        are the same once read (``32`` and ``32.0``), ``replications < 1``, or ``> 1`` with
-        a grid over ``simulation.seed``, ``workers < 1`` or a malformed ``scheduler``
-        address, before anything runs.
+        ``grid`` not a non-empty dict of non-empty lists, a bad grid point, two values of a
+        key that are the same once read (``32`` and ``32.0``), ``replications`` not an
+        integer >= 1, or ``> 1`` with a grid over ``simulation.seed``, ``workers`` not an
+        integer >= 1, ``check_memory`` not a bool, or a malformed ``scheduler`` address,
+        before anything runs.
     OutputError
         ``out`` is a file, a non-empty directory that is not a sweep's, or another
         sweep is writing it; before anything runs.
@@ -296,11 +299,10 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     from simdc.experiment import as_config
 
     config = as_config(config)
-    if replications < 1:
-        raise ConfigError(f"replications: must be >= 1 (got {replications})",
-                          cli=f"--replications: must be >= 1 (got {replications})")
-    if workers is not None and workers < 1:
-        raise ConfigError(f"workers: must be >= 1 (got {workers})", cli=f"--workers: must be >= 1 (got {workers})")
+    replications = checked_int(replications, "replications", minimum=1, cli="--replications")
+    if workers is not None:
+        workers = checked_int(workers, "workers", minimum=1, cli="--workers")
+    check_memory = checked_bool(check_memory, "check_memory")
     if scheduler is not None:
         _check_address(scheduler)
     check_grid(grid)
