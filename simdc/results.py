@@ -437,8 +437,9 @@ def check_destination(out: Path, overwrite: bool = False, marks: tuple[str, ...]
     ------
     OutputError
         ``out`` is a file, a mount point, the current working directory or one holding
-        it, a non-empty directory (unless ``overwrite``), or (with ``overwrite``) a non-empty directory without all of ``marks``, or
-        holding anything simdc does not write there (:data:`WRITTEN`: a notebook, a
+        it, a non-empty directory (unless ``overwrite``), or (with ``overwrite``) a
+        non-empty directory without all of ``marks``, or holding anything simdc does not
+        write there (:data:`WRITTEN`: a notebook, a
         folder of one's own): simdc never deletes what it did not write.
     """
     if not os.path.lexists(out):

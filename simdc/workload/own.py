@@ -339,8 +339,8 @@ def _header(path: Path) -> list[str]:
 def _check_columns(path: Path, names: list[str]) -> None:
     problems: list[str] = []
     for column in dict.fromkeys(n for n in names if n not in FIELDS):
-        close = difflib.get_close_matches(column, COLUMNS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; expected columns: {', '.join(COLUMNS)}"
+        close = difflib.get_close_matches(column, list(FIELDS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; expected columns: {', '.join(FIELDS)}"
         problems.append(f"{path}: unknown column {column!r}{hint}")
     repeated = sorted({n for n in names if names.count(n) > 1 and n in FIELDS})
     if repeated:

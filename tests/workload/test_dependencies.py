@@ -90,3 +90,17 @@ def test_a_parent_whose_row_was_skipped_is_named_as_maybe_skipped(tmp_path, poli
     else:
         assert "instance 'b': parent 'a' is no instance of the workload" in text
         assert "1 bad row was skipped" in text
+
+
+def test_an_unknown_column_lists_every_column_the_own_format_reads(tmp_path):
+    """A column simdc does not read (a trace's cell) gets the list of those it does: all
+    of them, parents, service and censored included (the list stopped at job)."""
+    from simdc.workload.own import FIELDS
+
+    path = tmp_path / "t.csv"
+    path.write_text("id,submit_s,duration_s,cpu_cores,memory_gib,cell\na,0,10,1,1,x\n")
+    with pytest.raises(InputError) as err:
+        read_trace([path])
+    (line,) = [p for p in err.value.problems if "unknown column" in p]
+    listed = line.split("expected columns: ")[1].split(", ")
+    assert listed == list(FIELDS) and {"parents", "service", "censored"} <= set(listed)
