@@ -698,6 +698,9 @@ def describe(error: dict[str, Any]) -> str:
     if kind == "too_short":
         least = ctx.get("min_length", 1)
         return f"{where}: needs at least {least} item{'s' if least != 1 else ''} (got {clip(_shown(got))})"
+    if kind == "too_long":
+        most = ctx.get("max_length", 0)
+        return f"{where}: takes at most {most} item{'s' if most != 1 else ''} (got {clip(_shown(got))})"
     if kind.endswith("_type") or kind.endswith("_parsing") or kind in ("int_from_float", "int_parsing_size"):
         expected = kind.split("_")[0]
         names = {"int": "an integer", "float": "a number", "bool": "true or false", "string": "a string",

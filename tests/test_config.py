@@ -123,6 +123,9 @@ CONFIG_PROBLEMS = {
     "number-for-bool": ({"platform.vm.balloon": 1}, "platform.vm.balloon", ["expected true or false", "1"]),
     # An integer too big to be one: pydantic's own words, without the key's meaning, before.
     "huge-integer": ({"simulation.seed": 1e300}, "simulation.seed", ["expected an integer", "1e+300"]),
+    # A pair given three items: the count, not pydantic's "after validation" wording.
+    "long-pair": ({"faults.host_failures": [[0, 100.0, 3]]}, "faults.host_failures[0]",
+                  ["takes at most 2 items", "[0, 100.0, 3]"]),
     # Two groups of one name: `plan --group g` would scale the first alone.
     "repeated-group-name": ({"host": None, "cluster": {"hosts": [{"name": "g", "cpu_cores": 32, "memory_gib": 64},
                                                                  {"name": "g", "cpu_cores": 64, "memory_gib": 64}]}},
