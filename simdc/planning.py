@@ -723,17 +723,20 @@ def floor_reasons(slos: list[Slo], lost: list[tuple[float, float]], config: Conf
                   hosts: int | None = None) -> list[str]:
     """Why no host count can meet ``slos``: a ``rejection_rate`` objective below the share
     of requests rejected because no host of the fleet's sizes holds them, in the
-    replication with most (``lost``: each replication's :func:`unservable`; ``share`` in
-    the message is their mean), which more hosts of the same sizes never lower
+    replication with most (``lost``: each replication's :func:`unservable`; the message
+    gives that replication's seed, share and rejection rate), which more hosts of the same
+    sizes never lower
     while the bookings do not depend on the count; ``hosts``: the count it was seen at,
     for bookings that do (a recommender's), where it bounds that count only."""
-    share = float(np.mean([unplaceable for unplaceable, _ in lost]))
-    floor = float(np.max([rejected for _, rejected in lost]))  # the worst replication's: it must meet it too
+    worst = int(np.argmax([rejected for _, rejected in lost]))  # the worst replication: it must meet it too
+    share, floor = lost[worst]
+    which = (f"in replication {worst + 1} of {len(lost)} (seed {config.simulation.seed + worst}), "
+             if len(lost) > 1 else "")
     reasons = []
     for slo in slos:
         if slo.metric == "rejection_rate" and slo.op in ("<=", "<") and floor > 0 and not slo.met(floor):
             largest = max(config.fleet, key=lambda host: (host.memory_gib, host.cpu_cores))
-            reasons.append(f"{share:.1%} of requests fit no host of this size even empty (largest host "
+            reasons.append(f"{which}{share:.1%} of requests fit no host of this size even empty (largest host "
                            f"{largest.cpu_cores:g} cores, {largest.allocatable_memory_gib:g} GiB allocatable), "
                            + (f"so rejection_rate >= {floor:.4g} at any host count: {slo} cannot be met by "
                               "adding hosts" if hosts is None else

@@ -92,3 +92,24 @@ def test_a_recommender_is_searched_to_the_end_and_its_bound_named_at_that_count(
     floor = LARGE / (SMALL + LARGE)
     assert pd.isna(row["hosts_needed"]) and sorted(result.evaluations["hosts"]) == [1, 2, 4]
     assert f"rejection_rate >= {floor:.4g} at 4 hosts, the most tried" in row["reason"]
+
+
+def test_with_replications_the_floor_note_is_one_replications_share_and_bound():
+    """host64g's synthetic workload draws some requests no host holds, a different share
+    per seed: over 3 replications the note gives the worst one's seed, its share of
+    requests that fit no host and its rejection rate, all three of one run (it gave the
+    mean share beside one seed's rate, naming no seed)."""
+    from pathlib import Path
+
+    import simdc
+    from simdc.config import load_config
+    from simdc.planning import floor_reasons, parse_slo, unservable
+
+    config = load_config(Path(__file__).parents[1] / "configs" / "host64g.toml",
+                         overrides={"simulation.duration_s": 21600, "simulation.platforms": ["vm"]})
+    lost = [unservable(simdc.simulate(config, seed=config.simulation.seed + r).instances) for r in range(3)]
+    worst = max(range(3), key=lambda r: lost[r][1])
+    (line,) = floor_reasons([parse_slo("rejection_rate<=0.01")], lost, config)
+    assert line.startswith(f"in replication {worst + 1} of 3 (seed {config.simulation.seed + worst}), "
+                           f"{lost[worst][0]:.1%} of requests fit no host")
+    assert f"rejection_rate >= {lost[worst][1]:.4g} at any host count" in line
