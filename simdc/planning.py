@@ -534,7 +534,7 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
             return cache[n]
 
         def hopeless() -> bool:
-            flat[:] = not_improving(slos, history[-3:])
+            flat[:] = not_improving(slos, history[-3:], scaled_hosts(config, group))
             return bool(flat) or (fixed and (bool(blocked) or stuck[0]))
 
         try:
@@ -542,7 +542,8 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
         except TooBigError as err:  # a larger count would not fit: keep what was found for the caller
             tried = max((k for k, _ in history), default=0)
             answers.append({"hosts_needed": None, "platform": platform,
-                            "reason": f"stopped after {tried} hosts: the next count's run would not fit in memory "
+                            "reason": f"stopped after {tried} {scaled_hosts(config, group)}: the next count's run "
+                                      "would not fit in memory "
                                       f"(the error below)" + "".join(f"; {x}" for x in blocked + elsewhere),
                             "unplaceable_warning": " ".join(warnings.get(tried, []))})
             err.partial = PlanResult(*_tables(rows, answers, slos, config, group), scaled_hosts(config, group))
@@ -558,7 +559,7 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
 UNSERVED = "_unserved"  # in a plan's history: the share of requests turned away or never placed
 
 
-def not_improving(slos: list[Slo], last: list[tuple[int, dict[str, float]]]) -> list[str]:
+def not_improving(slos: list[Slo], last: list[tuple[int, dict[str, float]]], unit: str = "hosts") -> list[str]:
     """Why the search stops: an SLO not met at the last three counts tried (two
     doublings; ``last``: each count's worst replication's values), finite at each and no
     closer at each step, while the share of requests
@@ -566,7 +567,8 @@ def not_improving(slos: list[Slo], last: list[tuple[int, dict[str, float]]]) -> 
     it closer (a VM's boot bounds its start latency, the work itself a makespan). A
     fleet short of room (queue waits pinned at ``max_wait_s`` while fewer give up) is
     not flat. Values not finite (requests not started: :func:`judged`) are not taken as
-    flat: more hosts start more of them."""
+    flat: more hosts start more of them. ``unit``: what the counts are
+    (:func:`scaled_hosts`: hosts, a group's hosts, or × each group)."""
     if len(last) < 3:
         return []
     unserved = [means[UNSERVED] for _, means in last]
@@ -579,7 +581,7 @@ def not_improving(slos: list[Slo], last: list[tuple[int, dict[str, float]]]) -> 
         if (all(np.isfinite(values)) and not slo.met(values[-1])
                 and margins[1] <= margins[0] and margins[2] <= margins[1]):
             counts = ", ".join(f"{v:.4g} at {k}" for v, (k, _) in zip(values, last))
-            reasons.append(f"{slo} is not improving ({counts} hosts): more hosts do not bring it closer, so the "
+            reasons.append(f"{slo} is not improving ({counts} {unit}): more hosts do not bring it closer, so the "
                            "search stopped")
     return reasons
 

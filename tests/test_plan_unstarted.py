@@ -356,6 +356,8 @@ def test_a_wait_pinned_at_max_wait_while_fewer_give_up_is_not_flat():
     assert not_improving(slo, pinned) == []
     flat = [(n, {**means, UNSERVED: 0.0}) for n, means in pinned]
     assert "start_p99_s<=120 is not improving" in not_improving(slo, flat)[0]
+    # a fleet of several groups scaled as a whole: the counts are multiples of each group
+    assert "600.5 at 4 × each group)" in not_improving(slo, flat, "× each group")[0]
 
 
 def parse(text):
