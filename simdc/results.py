@@ -61,7 +61,7 @@ DICTIONARY_SAMPLE = 2048
 STATISTICS_COLUMNS = ("platform", "cell", "id", "host", "t_s", "submit_s", "outcome")
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # identity, and a short repr: tables compare and print ambiguously and at length
 class Results:
     """Everything one run produced. Tables are tidy pandas DataFrames.
 
@@ -93,6 +93,12 @@ class Results:
     services: pd.DataFrame | None = None  # with [[services]]: per platform, demand and replicas over time
     releases: pd.DataFrame | None = None  # with [[services]]: per platform, one row per release
     cells: pd.DataFrame | None = None  # with [[cells]]: each cell's own summary, a row per cell and platform
+
+    def __repr__(self) -> str:
+        rows = ", ".join(f"{name}={len(table):,} rows" for name, table in
+                         (("instances", self.instances), ("timeseries", self.timeseries)))
+        return (f"Results(seed={self.manifest.get('seed')}, platforms={list(self.summary['platform'])!r}, "
+                f"{rows})")
 
     def figures(self) -> dict[str, Any]:
         """The report's figures by name (``memory``, ``cpu``, ``density``,

@@ -44,3 +44,16 @@ def test_a_trace_using_more_cpu_than_any_host_has_is_warned_about(tmp_path):
         "nor as unmet"]
     assert over.instances["cpu_demand_core_s"].iloc[0] == pytest.approx(8 * 3000)
     assert not [line for line in run(6.0).manifest["warnings"] if "more CPU" in line]
+
+
+def test_results_compare_as_objects_and_print_in_a_line():
+    """``results == results`` raised 'The truth value of a DataFrame is ambiguous' (the
+    dataclass compared its tables), and the repr printed every table (8.6 kB)."""
+    import simdc
+
+    config = Path(__file__).parents[1] / "configs" / "host64g.toml"
+    run = simdc.simulate(simdc.load_config(config, overrides={"simulation.duration_s": 3600}))
+    assert run == run and run != simdc.simulate(simdc.load_config(config, overrides={"simulation.duration_s": 3600}))
+    text = repr(run)
+    assert "\n" not in text and len(text) < 200
+    assert f"instances={len(run.instances):,} rows" in text
