@@ -57,3 +57,15 @@ def test_results_compare_as_objects_and_print_in_a_line():
     text = repr(run)
     assert "\n" not in text and len(text) < 200
     assert f"instances={len(run.instances):,} rows" in text
+
+
+def test_progress_reaches_the_runs_end_on_every_platform():
+    """A progress bar fed by simulate's callback stopped at the last sample before the end
+    (21,540 of 21,600 s): the callback's last call for each platform is now the end."""
+    import simdc
+
+    config = simdc.load_config(Path(__file__).parents[1] / "configs" / "host64g.toml",
+                               overrides={"simulation.duration_s": 3570})  # samples every 60 s: the last at 3,540
+    seen: dict[str, float] = {}
+    simdc.simulate(config, progress=lambda platform, t_s, duration_s: seen.__setitem__(platform, t_s))
+    assert seen == {"vm": 3570.0, "container": 3570.0}

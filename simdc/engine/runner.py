@@ -37,7 +37,8 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
     usage
         A usage model (:mod:`simdc.workload.usage`); default: each instance's mean usage.
     progress
-        Called as ``progress(t_s)`` with the simulated time at every sample.
+        Called as ``progress(t_s)`` with the simulated time at every sample, and with
+        ``duration_s`` once the run has ended.
     images, registry
         The image catalogue (``name:tag`` -> ImageSpec) and where images are pulled from.
     faults
@@ -162,4 +163,6 @@ def _finished(sim: FastLane, run: PlatformRun, lane: str) -> PlatformRun:
     capacity planner must tell apart from a rejection under load."""
     if run.instances is not None:  # a streamed run's chunks had theirs (Simulation.stream)
         sim._finish_columns(run.instances)
+    if sim.progress is not None:  # the run's end: a progress bar reaches it (samples stop short of it)
+        sim.progress(sim.duration_s)
     return replace(run, lane=lane)
