@@ -658,7 +658,15 @@ def disagreements(result: "PlanResult", slos: list[Slo]) -> list[str]:
                     continue
                 broken = at[~ok]
                 seeds = [int(x) for x in broken["seed"]]
-                values = ", ".join(f"{slo.metric}={slo.shown(v)}" for v in broken[slo.metric])
+                low = f"{slo.metric}_at_least"
+
+                def value(row) -> str:  # a latency not known to be finite: its bound and the share not started
+                    if row[slo.metric] == np.inf and low in row and row[low] == row[low]:
+                        return (f"{slo.metric}>={slo.shown(row[low])}, {row['not_started_share']:.1%} not started "
+                                "by the end")
+                    return f"{slo.metric}={slo.shown(row[slo.metric])}"
+
+                values = ", ".join(value(row) for row in broken.to_dict("records"))
                 meeting = [int(x) for x in at["seed"].to_numpy()[ok]]
                 lines.append(f"{where}: seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))} "
                              f"break{'' if len(seeds) > 1 else 's'} {slo} at {n} hosts ({values}; "

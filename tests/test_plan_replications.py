@@ -196,3 +196,19 @@ def test_a_count_too_small_for_a_listed_failure_says_it_is_the_plans_count():
     (line,) = caught.value.problems
     assert line.startswith("plan, trying a fleet of 1 host: faults.host_failures[0]: host 3 does not exist")
     assert "faults.host_mtbf_s" in line
+
+
+def test_a_seed_breaking_a_latency_by_not_starting_is_named_with_its_bound():
+    """At 5 hosts seed 11's start p99 is not known to be finite (1.9 % of its requests
+    never started): the note gives its lower bound and that share, not 'inf'."""
+    from simdc.planning import PlanResult, disagreements, parse_slo
+
+    slo = parse_slo("start_p99_s<=120")
+    evaluations = pd.DataFrame({"platform": ["c"] * 6, "hosts": [5, 5, 5, 6, 6, 6], "seed": [11, 12, 13] * 2,
+                                "start_p99_s": [np.inf, 0.67, 0.66, 0.67, 0.67, 0.66],
+                                "start_p99_s_at_least": [117.94, 0.67, 0.66, 0.67, 0.67, 0.66],
+                                "not_started_share": [0.019, 0, 0, 0, 0, 0]})
+    plan_table = pd.DataFrame({"platform": ["c"], "hosts_needed": [6]})
+    (line,) = disagreements(PlanResult(evaluations, plan_table, "hosts"), [slo])
+    assert line == ("c: seed 11 breaks start_p99_s<=120 at 5 hosts (start_p99_s>=117.9, 1.9% not started by "
+                    "the end; seeds 12, 13 meet it)")
