@@ -313,3 +313,15 @@ def test_the_readme_states_what_the_slice_gives():
     assert (f"the slice: {len(has)} of its {len(expected)} attempts have a window in their run, using "
             f"{cpu:.0%} of the CPU and {memory:.0%} of the memory they request, pooled; "
             f"{len(expected) - len(has)} use their request").replace("%", " %") in readme
+
+
+def test_the_note_counts_series_spanning_under_a_tenth_of_their_run():
+    """A window of a few seconds stands for a run of weeks: the note counts the attempts
+    whose series' steps span under a tenth of their run, counted here from the windows."""
+    path = sample(SLICE)
+    data = read_trace(path, "google2019")
+    expected = by_id(data, expected_usage(slice_rows(path)))
+    thin = sum(1 for e in expected.values() if e["series"]
+               and len(e["series"]) * STEP_S < 0.1 * (e["end"] - e["sched"]) / 1e6)
+    note = next(n for n in data.notes if n.startswith("instance_usage read:"))
+    assert thin and f"{thin} of those series span under a tenth of their attempt's run" in note

@@ -342,7 +342,12 @@ def _from_events(files: list[TraceFile], options: ReaderOptions, bad: BadRows, r
         mine = pd.MultiIndex.from_frame(windows[["job", "task"]]).isin(replayed)
         usage, outside = google._usage(windows[mine], attempts, ids, ref_cores, ref_gib, options)
         cpu_used, mem_used = series_means(usage, ids)
-        notes.append(_usage_note(len(windows), len(windows) - int(mine.sum()), outside, cpu, mem, cpu_used, mem_used))
+        # series covering under a tenth of their run: the last window's value holds on to its end
+        steps = usage.groupby("id", sort=False).size() if len(usage) else pd.Series(dtype=float)
+        run_s = pd.Series((attempts["end"] - attempts["sched"]) / 1e6, index=ids).reindex(steps.index)
+        thin = int((steps * options.usage_step_s < THIN_SERIES * run_s).sum())
+        notes.append(_usage_note(len(windows), len(windows) - int(mine.sum()), outside, cpu, mem, cpu_used, mem_used,
+                                 thin))
         usage = usage if len(usage) else None
     instances = canonical(
         FORMAT, id=ids, submit_s=attempts["submit"] / 1e6,
@@ -388,8 +393,11 @@ def _windows(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame | None:
     return windows[~repeated].reset_index(drop=True)
 
 
+THIN_SERIES = 0.1  # a series whose steps span less than this share of its run is named in the note
+
+
 def _usage_note(read: int, others: int, outside: int, cpu: np.ndarray, mem: np.ndarray, cpu_used: np.ndarray,
-                mem_used: np.ndarray) -> str:
+                mem_used: np.ndarray, thin: int = 0) -> str:
     """What the usage windows gave: how many were read and placed (``others`` are of
     instances with no replayed attempt, ``outside`` outside their instance's runs), how
     many attempts got a series, and the share of their request those use (pooled:
@@ -401,6 +409,9 @@ def _usage_note(read: int, others: int, outside: int, cpu: np.ndarray, mem: np.n
     if has.any():
         text += (f" (pooled, they use {cpu_used[has].sum() / cpu[has].sum():.0%} of the CPU and "
                  f"{mem_used[has].sum() / mem[has].sum():.0%} of the memory they request)")
+    if thin:
+        text += (f"; {thin:,} of those series span under a tenth of their attempt's run (a window of a few "
+                 "seconds in a run of weeks): those few windows stand for the whole run")
     if outside:
         text += (f"; {_n(outside, 'window')} of replayed instances fall outside their runs (before the first: a "
                  "run these rows do not hold; between runs, or after the last) and are left out")
