@@ -477,8 +477,10 @@ def _origin(problem: str, source: str | None, overrides: list[tuple[str, str]]) 
     for key, value in reversed(overrides):
         if dotted == key:
             if said.startswith("expected a list "):  # how to write one on a command line
+                from simdc.workload.readers.common import is_number  # (here: an error's hint, not at import)
+
                 words = [w.strip().strip("'\"") for w in value.strip().strip("[]").split(",") if w.strip()]
-                items = ", ".join(w if _number(w) else json.dumps(w) for w in words or ["a"])
+                items = ", ".join(w if is_number(w) else json.dumps(w) for w in words or ["a"])
                 said += f"; write a list as '{key}=[{items}]'"
             return f"--set {key}={clip(value)}: {said}"
         if dotted.startswith(key + ".") or key.startswith(dotted + "."):
@@ -715,14 +717,6 @@ def describe(error: dict[str, Any]) -> str:
         else:
             lines.append(f"{where}: {line}" if where else line)
     return "\n".join(lines)
-
-
-def _number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _shown(value: Any) -> str:

@@ -141,26 +141,13 @@ def test_estimate_is_above_the_measured_peak_of_a_small_run():
     """The estimate errs high: a run of ~7,000 instances on 20 hosts with minute samples
     peaks (the high-water mark of a fresh process's resident memory) below what the
     estimate says."""
-    import json
-    import subprocess
-    import sys
-
     if not Path("/proc/self/status").exists():
         pytest.skip("no /proc/self/status")
 
     raw = set_keys(MINIMAL, {"simulation.duration_s": 86400, "simulation.sample_every_s": 60,
                              "workload.synthetic.arrival_rate_per_s": 0.08, "host": None,
                              "cluster": {"hosts": [{"count": 20, "cpu_cores": 64, "memory_gib": 256}]}})
-    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child of this
-    # (possibly large) test process would report the parent's size
-    script = ("import json, sys\nfrom simdc.config import validate\nfrom simdc.experiment import simulate\n"
-              "simulate(validate(json.loads(sys.argv[1])), check_memory=False)\n"
-              "print(next(int(line.split()[1]) * 1024 for line in open('/proc/self/status') "
-              "if line.startswith('VmHWM:')))")
-    done = subprocess.run([sys.executable, "-c", script, json.dumps(raw)], capture_output=True, text=True,
-                          timeout=120, check=True)
-    peak = int(done.stdout.split()[-1])
-    assert budget.estimate(validate(raw)).bytes > peak
+    assert budget.estimate(validate(raw)).bytes > peak_of(raw)
 
 
 def peak_of(raw: dict) -> int:

@@ -414,7 +414,7 @@ def refuse_header(where: object, cells: Sequence[str] | None, expected: Sequence
         has no header line)``.
     """
     got = [str(cell).strip().lstrip("\ufeff") for cell in cells or []]
-    data = any(cell[:1].isdigit() or _number(cell) for cell in got)
+    data = any(cell[:1].isdigit() or is_number(cell) for cell in got)
     fits = len(got) == len(expected) and not data if any_names else got == list(expected)
     if not fits:
         shown = clip(",".join(got)) if got else "an empty line"
@@ -423,7 +423,8 @@ def refuse_header(where: object, cells: Sequence[str] | None, expected: Sequence
         raise InputError(f"{where}: line 1: expected the header {','.join(expected)}{names} (got {shown}{why})")
 
 
-def _number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether ``text`` reads as a number (Python's ``float``: 1, 1.5, 1e3, nan, inf)."""
     try:
         float(text)
     except ValueError:
