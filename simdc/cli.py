@@ -873,7 +873,8 @@ def _print_unsteady(result) -> None:
         rise = row.get("residents_rise", math.nan)
         if rise == rise and rise > STEADY_RISE:
             where = f"{row['platform']} ({row['group']})" if "group" in row else str(row["platform"])
-            err_console.print(f"note: {where}: not in steady state at {int(row['hosts_needed'])}: residents still "
+            err_console.print(f"note: {where}: not in steady state at {int(row['hosts_needed'])} {result.scaled}: "
+                              "residents still "
                               f"rise about {rise:.0%} over the run's last tenth, so the answer is of a fleet filling "
                               "up and may be too few for a longer time; plan on a longer run "
                               "(--set simulation.duration_s=...) until this note goes",
@@ -901,7 +902,8 @@ def _print_floors(result, max_hosts: int) -> None:
 
     for row in result.plan.to_dict("records"):
         needed = row["hosts_needed"]
-        if (needed is None or needed != needed) and row.get("reason") not in ("", not_met(max_hosts), None):
+        if (needed is None or needed != needed) and row.get("reason") not in ("", not_met(max_hosts, result.scaled),
+                                                                               None):
             where = f"{row['platform']} ({row['group']})" if "group" in row else str(row["platform"])
             err_console.print(f"note: {where}: {row['reason']}", markup=False, highlight=False, soft_wrap=True)
 

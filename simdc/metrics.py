@@ -269,6 +269,17 @@ def move_metrics(inst: pd.DataFrame) -> dict[str, float]:
     return InstanceReduction.of_table(inst, np.nan).moves()
 
 
+def _availability(ran_s: float, asked_s: float) -> float:
+    """The share of the asked run time run: at most 1 (the run time within the asked is at
+    most the asked), and 1 where the two sums differ by their rounding only (summed in
+    another order they gave 0.9999999999999997 and 1.0000000000000002, and a plan's
+    ``service_availability>=1`` failed on a run with nothing down); NaN with nothing asked."""
+    if not asked_s > 0:
+        return np.nan
+    share = float(ran_s / asked_s)
+    return 1.0 if share > 1.0 - 1e-12 else share
+
+
 def _mean(values: np.ndarray) -> float:
     """The mean of the values that are not NaN (NaN if none are), as pandas takes it: the
     sum with NaN as 0, over the count (so to the last bit the figure pandas gives)."""
@@ -748,9 +759,7 @@ def _instance_figures(t, duration_s: float, peak_instances: int, names: frozense
         "degraded_share": float(t["degraded_s"] / t["ran_s"]) if t["ran_s"] > 0 else np.nan,
         "failure_kills": t["failure_kills"],
         "lost_work_core_s": float(t["lost_core_s"]),
-        # (at most 1: the run time within the asked is at most the asked, summed in another order)
-        "service_availability": (min(float(t["asked_run_s"] / t["requested_s"]), 1.0) if t["requested_s"] > 0
-                                 else np.nan),
+        "service_availability": _availability(t["asked_run_s"], t["requested_s"]),
         **over,
     }
 

@@ -198,10 +198,12 @@ class PlanResult:
     there, ``<metric>`` the mean over the replications, ``<metric>_ci95`` its 95 %
     confidence half-width (Student's t, NaN with one replication), ``<metric>_worst`` the
     worst replication's value and ``<metric>_margin`` how far inside the objective that is
-    (:meth:`Slo.margin`, in the metric's units, >= 0 at an answer); ``unplaceable_share``: the share
-    of requests no host of the fleet's sizes holds even empty, which no count of them
-    changes; ``unplaceable_warning``: what `simdc run` warns of those (at the count
-    shown, seed ``simulation.seed``; "" for none); ``reason``: why ``hosts_needed`` is empty, "" when it is not;
+    (:meth:`Slo.margin`, in the metric's units, >= 0 at an answer); ``unplaceable_share``:
+    the share of requests no host of the fleet's sizes holds even empty, which no count of
+    them changes (the mean over the replications; the note on a floor gives the worst
+    one's); ``unplaceable_warning``: what `simdc run` warns of those (at the count shown,
+    seed ``simulation.seed``; "" for none); ``reason``: why ``hosts_needed`` is empty, ""
+    when it is not;
     ``residents_rise``: the most :func:`residents_rise` over its replications there, the
     rise in residents over the run's last tenth, which above :data:`STEADY_RISE` says the
     run was too short for steady state). ``evaluations`` also has ``not_started_share``
@@ -228,8 +230,10 @@ class PlanResult:
             of one's own), another run is writing it, or the disk is full or read-only.
             Nothing half-written is left behind.
         """
+        from simdc.errors import checked_bool
         from simdc.results import Destination
 
+        checked_bool(overwrite, "overwrite")
         if isinstance(out, Destination):
             return out.write(self)
         with Destination(out, overwrite=overwrite, marks=self.MARKS) as destination:
@@ -376,6 +380,9 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
     config = as_config(config)
     if isinstance(slos, (str, Slo)):  # one objective
         slos = [slos]
+    if not isinstance(slos, (list, tuple)) or not all(isinstance(s, (str, Slo)) for s in slos):
+        raise ConfigError(f"slos: expected a list of objectives such as [\"rejection_rate<=0.01\"], "
+                          f"got {clip(repr(slos))}")
     try:
         slos = [s if isinstance(s, Slo) else parse_slo(s) for s in slos]
     except ConfigError as err:
@@ -549,7 +556,7 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
             err.partial = PlanResult(*_tables(rows, answers, slos, config, group), scaled_hosts(config, group))
             raise
         reason = ("" if answer["hosts_needed"] is not None else
-                  "; ".join(blocked + elsewhere + flat) or not_met(max_hosts))
+                  "; ".join(blocked + elsewhere + flat) or not_met(max_hosts, scaled_hosts(config, group)))
         shown_at = answer["hosts_needed"] or max((k for k, _ in history), default=0)
         answers.append(answer | {"platform": platform, "reason": reason,
                                  "unplaceable_warning": " ".join(warnings.get(shown_at, []))})
@@ -669,7 +676,7 @@ def disagreements(result: "PlanResult", slos: list[Slo]) -> list[str]:
                 values = ", ".join(value(row) for row in broken.to_dict("records"))
                 meeting = [int(x) for x in at["seed"].to_numpy()[ok]]
                 lines.append(f"{where}: seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))} "
-                             f"break{'' if len(seeds) > 1 else 's'} {slo} at {n} hosts ({values}; "
+                             f"break{'' if len(seeds) > 1 else 's'} {slo} at {n} {result.scaled} ({values}; "
                              f"seed{'s' if len(meeting) > 1 else ''} {', '.join(map(str, meeting))} "
                              f"meet{'' if len(meeting) > 1 else 's'} it)")
     return lines
@@ -711,10 +718,10 @@ def judged(summary: pd.Series, slos: list[Slo], instances: pd.DataFrame, duratio
     return row
 
 
-def not_met(max_hosts: int) -> str:
+def not_met(max_hosts: int, unit: str = "hosts") -> str:
     """The plan's ``reason`` when no count up to ``max_hosts`` met the SLOs, and nothing
-    more is known of why."""
-    return f"not met with up to {max_hosts} hosts"
+    more is known of why (``unit``: what the count is, :func:`scaled_hosts`)."""
+    return f"not met with up to {max_hosts} {unit}"
 
 
 def unservable(instances: pd.DataFrame) -> tuple[float, float]:

@@ -944,6 +944,11 @@ def write_report(source: Results | pd.DataFrame, path: str | Path, title: str | 
     if not isinstance(source, pd.DataFrame) and not hasattr(source, "summary"):
         raise TypeError(f"write_report: expected simdc Results or a sweep's table (a DataFrame), "
                         f"got {type(source).__name__}")
+    from simdc.errors import checked_bool
+
+    overwrite = checked_bool(overwrite, "overwrite")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"write_report: title: expected a string, got {type(title).__name__}")
     path = Path(path)
     _check_report_path(path, overwrite)
     page = _sweep_page(source, title) if isinstance(source, pd.DataFrame) else _run_page(source, title)
@@ -982,6 +987,12 @@ def _check_report_path(path: Path, overwrite: bool) -> None:
     if os.path.lexists(path) and not overwrite:
         raise _report_error(path, "already exists; choose another file or pass overwrite=True",
                             cli="already exists; choose another file or pass --overwrite")
+    from simdc.results import WRITTEN
+
+    if path.name in WRITTEN and path.name != "report.html" and (parent / "manifest.json").is_file():
+        # a results directory's own table or record: the run's, never written over (as the CLI's --out)
+        raise _report_error(path, f"is {parent}'s own {path.name}, a file of its results; write the report "
+                                  "elsewhere (its report.html is the report's place there)")
 
 
 def _report_error(path: Path, problem: str, cli: str | None = None) -> OutputError:

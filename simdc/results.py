@@ -81,6 +81,9 @@ class Results:
     cells
         With ``[[cells]]`` only (else None): each cell's own summary, one row per cell
         and platform, the columns of ``summary`` after ``cell`` (``cells.csv``).
+
+    Two Results are equal only when they are the same object: compare runs by their
+    tables (``a.summary.equals(b.summary)``; the same config and seed give equal tables).
     """
 
     config: Config
@@ -124,7 +127,11 @@ class Results:
             ``out`` already holds something (without ``overwrite``), is a file, a mount
             point or not a results directory, another run is writing it, or the disk is
             full or read-only. Nothing half-written is left behind.
+        simdc.errors.ConfigError
+            ``overwrite`` or ``report`` not True or False (a string such as "no" is true
+            to Python), or ``report_title`` not a string.
         """
+        _check_write_flags(overwrite, report, report_title)
         if isinstance(out, Destination):
             out.write(self, report=report, report_title=report_title)
             return out.path
@@ -246,6 +253,16 @@ def read_instances(path: Path) -> pd.DataFrame:
 
         table["outcome"] = pd.Categorical([], categories=list(OUTCOMES))
     return table
+
+
+def _check_write_flags(overwrite, report, report_title) -> None:
+    """``write``'s keyword arguments as documented (``simdc.errors.checked_bool``)."""
+    from simdc.errors import ConfigError, checked_bool
+
+    checked_bool(overwrite, "overwrite")
+    checked_bool(report, "report")
+    if report_title is not None and not isinstance(report_title, str):
+        raise ConfigError(f"report_title: expected a string, got {type(report_title).__name__}")
 
 
 class SpilledResults(Results):
