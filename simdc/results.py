@@ -852,6 +852,8 @@ def removed_if_unused(directory: Path | None) -> Iterator[Path | None]:
 
 def load_results(directory: str | Path) -> Results:
     """Reopen a results directory written by :meth:`Results.write`."""
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"load_results: expected the path of a results directory, got {type(directory).__name__}")
     directory = Path(directory)
     if not directory.is_dir():
         raise InputError(f"{directory}: no such results directory" if not directory.exists()

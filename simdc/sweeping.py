@@ -305,6 +305,9 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     check_memory = checked_bool(check_memory, "check_memory")
     if scheduler is not None:
         _check_address(scheduler)
+    if isinstance(grid, dict):  # a key's values as a numpy array or a range: the list they hold
+        grid = {key: values.tolist() if isinstance(values, np.ndarray) else
+                list(values) if isinstance(values, range) else values for key, values in grid.items()}
     check_grid(grid)
     if SEED_KEY in grid and replications > 1:
         raise ConfigError(
@@ -825,6 +828,9 @@ def aggregate(points_table: pd.DataFrame) -> pd.DataFrame:
     """
     from scipy import stats  # here, not at import: ~1 s that every Dask worker would pay (issue #16)
 
+    if not isinstance(points_table, pd.DataFrame):
+        raise TypeError(f"aggregate: expected a sweep's points table (a DataFrame, simdc.sweep's), "
+                        f"got {type(points_table).__name__}")
     keys = [c for c in points_table.columns
             if c not in ("replication", "seed", "platform", *METRICS, *OPTIONAL_METRICS) and c != "point"]
     metrics = [c for c in (*METRICS, *OPTIONAL_METRICS) if c in points_table.columns]

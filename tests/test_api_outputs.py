@@ -73,3 +73,19 @@ def test_plan_arguments_and_counts_of_each_group(run):
     (line,) = disagreements(PlanResult(evaluations, pd.DataFrame({"platform": ["c"], "hosts_needed": [6]}),
                                        "× each group"), [parse_slo("rejection_rate<=0.01")])
     assert "at 5 × each group (" in line
+
+
+def test_api_arguments_of_the_wrong_kind_are_named():
+    """load_results(None) and aggregate(None) gave os-level and attribute errors; a key's
+    values as a numpy array or a range were refused as 'a single value'."""
+    import numpy as np
+
+    with pytest.raises(TypeError, match="load_results: expected the path of a results directory, got NoneType"):
+        simdc.load_results(None)
+    with pytest.raises(TypeError, match="aggregate: expected a sweep's points table"):
+        simdc.aggregate(None)
+    config = simdc.load_config(CONFIG, overrides={"simulation.duration_s": 600, "simulation.platforms": ["vm"]})
+    as_array = simdc.sweep(config, {"host.memory_gib": np.array([64, 128])}, workers=1)
+    as_list = simdc.sweep(config, {"host.memory_gib": [64, 128]}, workers=1)
+    assert as_array.equals(as_list)
+    assert simdc.sweep(config, {"simulation.seed": range(3, 5)}, workers=1)["seed"].tolist() == [3, 4]
