@@ -935,8 +935,11 @@ def write_report(source: Results | pd.DataFrame, path: str | Path, title: str | 
     ------
     OutputError
         ``path`` is a directory, its folder does not exist (or is not a folder), it is
-        an existing file (without ``overwrite``), or it could not be written (no space,
-        no permission): the message names the path.
+        an existing file (without ``overwrite``), one of a results directory's own tables
+        or records (even with it), or it could not be written (no space, no
+        permission): the message names the path.
+    simdc.errors.ConfigError
+        ``overwrite`` not True or False, or ``title`` not a string.
     ValueError
         ``source`` is a DataFrame that is not a sweep's table (a run's summary: pass the
         Results), or a sweep's table without any headline metric.
@@ -944,11 +947,11 @@ def write_report(source: Results | pd.DataFrame, path: str | Path, title: str | 
     if not isinstance(source, pd.DataFrame) and not hasattr(source, "summary"):
         raise TypeError(f"write_report: expected simdc Results or a sweep's table (a DataFrame), "
                         f"got {type(source).__name__}")
-    from simdc.errors import checked_bool
+    from simdc.errors import ConfigError, checked_bool
 
     overwrite = checked_bool(overwrite, "overwrite")
     if title is not None and not isinstance(title, str):
-        raise TypeError(f"write_report: title: expected a string, got {type(title).__name__}")
+        raise ConfigError(f"title: expected a string, got {type(title).__name__}")
     path = Path(path)
     _check_report_path(path, overwrite)
     page = _sweep_page(source, title) if isinstance(source, pd.DataFrame) else _run_page(source, title)

@@ -134,7 +134,7 @@ def _input_figures(platform, instances: pd.DataFrame, rows: int = 1 << 16) -> tu
     return limits, 0 < len(keys) <= FEW_SIZES, (smallest_cpu, smallest_mem)
 
 
-def _at_least_once(ratio: np.ndarray) -> np.ndarray:
+def _at_least_one(ratio: np.ndarray) -> np.ndarray:
     """A batch instance's time from first start to end over its work: at least 1 (it never
     runs faster than full speed); the rounding of ``end − start`` puts one that ran at full
     speed a hair below (0.999999999999995), read as 1."""
@@ -1381,7 +1381,7 @@ class Simulation:
             "restarts": take("restarts", np.int64),
             "swap_s": take("swap_s"),
             # (no batch work, the usual case: NaN without the arithmetic)
-            "slowdown": (np.where(batch & completed, _at_least_once((end - first_ready) / duration), np.nan)
+            "slowdown": (np.where(batch & completed, _at_least_one((end - first_ready) / duration), np.nan)
                          if batch.any() else np.full(len(batch), np.nan)),
             "free_mem_gib_at_failure": take("free_at_failure"),
             "run_s": run_s,
