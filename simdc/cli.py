@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import inspect
 import json
 import math
 import time
@@ -718,7 +719,9 @@ def plan(
     replications: Annotated[int, typer.Option(help=escape(
         "Runs per host count (seeds simulation.seed + r); a count meets the SLOs only when every run meets "
         "every one."))] = 1,
-    max_hosts: Annotated[int, typer.Option(help="Give up beyond this many hosts.")] = 1024,
+    max_hosts: Annotated[int, typer.Option(help=escape(
+        "Give up beyond this count: of hosts; of --group's hosts; without --group on a fleet of several "
+        "[[cluster.hosts]] groups, of the multiple of every group's count."))] = 1024,
     group: Annotated[Optional[str], typer.Option(help=escape(
         "Scale only this [[cluster.hosts]] group (its count is searched; the others stay as they are)."))] = None,
     overrides: SetOption = None,
@@ -969,6 +972,22 @@ def count_progress(console: Console, what: str):
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+def flowed(text: str | None) -> str | None:
+    """``text`` (a docstring) with each paragraph on one line: typer's rich help keeps a
+    later paragraph's line breaks and then wraps it again at the terminal's width, which
+    broke sentences mid-line ("half-width" / "(Student's t)")."""
+    if text is None:
+        return None
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
+for _commands in (app.registered_commands, trace_app.registered_commands):
+    for _info in _commands:
+        if _info.help is None and _info.callback is not None:
+            _info.help = flowed(_info.callback.__doc__)
 
 
 def main() -> None:

@@ -224,3 +224,22 @@ def test_report_rewrites_its_own_report_but_not_a_file_simdc_did_not_write(tmp_p
     assert report.read_text() == "<html>my notes</html>\n"
     assert runner.invoke(app, ["report", str(results), "--overwrite"]).exit_code == 0
     assert "my notes" not in report.read_text()
+
+
+@pytest.mark.parametrize("argv", [["plan"], ["sweep"], ["run"], ["report"], ["trace", "convert"]])
+def test_help_keeps_each_sentence_whole(argv):
+    """Every paragraph of a command's docstring is read as one line, wrapped once at the
+    terminal's width: typer's rich help kept a later paragraph's line breaks and wrapped
+    again, breaking `simdc plan --help` mid-sentence ("half-width" / "(Student's t)")."""
+    import inspect
+
+    command = app if argv[0] != "trace" else cli.trace_app
+    name = argv[-1]
+    info = next(c for c in command.registered_commands if (c.name or c.callback.__name__) in (name, f"{name}_command",
+                                                                                              f"trace_{name}"))
+    paragraphs = inspect.cleandoc(info.callback.__doc__).split("\n\n")
+    said = CliRunner().invoke(app, argv + ["--help"], terminal_width=2000, env={"COLUMNS": "2000"}).output
+    for paragraph in paragraphs:
+        sentence = " ".join(line.strip() for line in paragraph.splitlines())
+        assert sentence in " ".join(said.split()), sentence  # whole: never broken by a kept line break
+        assert sentence in said, f"broken across lines: {sentence!r}"
