@@ -1010,6 +1010,9 @@ def _umask() -> int:
 
 def _run_page(results: Results, title: str | None) -> str:
     sections = [f"<section><h2>Headline</h2>{_headline_table(results.summary)}</section>"]
+    caveats = _caveats(results.manifest)
+    if caveats:  # what the CLI prints after its table (warnings, then notes): the figures' caveats
+        sections.append(f'<section class="caveats"><h2>Warnings and notes</h2>{caveats}</section>')
     for name, fig in figures(results).items():
         heading, caption = _CAPTIONS[name]
         sections.append(_figure_section(name, heading, caption, fig))
@@ -1097,9 +1100,18 @@ def _sweep_table(points: pd.DataFrame, metrics: list[str], params: list[str]) ->
     return f'<table class="sweep"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
+def _caveats(manifest: dict[str, Any]) -> str:
+    """The run's warnings (``manifest["warnings"]``: requests no host could hold, usage
+    capped, series aligned, ...) and notes (``manifest["notes"]``: not in steady state), as
+    a list: "" when it has none."""
+    lines = [f"<li><b>warning</b>: {html.escape(str(w))}</li>" for w in manifest.get("warnings") or []]
+    lines += [f"<li><b>note</b>: {html.escape(str(n))}</li>" for n in manifest.get("notes") or []]
+    return f'<ul class="caveats">{"".join(lines)}</ul>' if lines else ""
+
+
 def _manifest_list(manifest: dict[str, Any]) -> str:
     keep = ("seed", "config_hash", "workload", "workload_notes", "skipped_rows", "platforms", "created_utc",
-            "wall_time_s")
+            "series_t0_utc", "wall_time_s")
     items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(str(manifest[k]))}</li>" for k in keep
                     if manifest.get(k) not in (None, [], {}, ""))
     versions = manifest.get("versions")

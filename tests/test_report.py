@@ -584,3 +584,26 @@ def test_raw_metric_names_ending_in_mean_are_not_taken_for_an_aggregate():
     assert report.is_aggregate(aggregate) and not report.is_aggregate(points)
     with pytest.raises(ValueError, match="unknown metric 'rejection_rate'; choose one of: cpu_util_mean"):
         report.figure_sweep(aggregate, "rejection_rate")
+
+
+def test_report_shows_the_runs_warnings_and_notes(results, tmp_path):
+    """The report carries what the CLI prints after its table: each warning (here requests
+    no host holds) and each note (here a fleet still filling up), word for word; a run
+    with neither has no such section. The report had left both out."""
+    import html
+
+    config = validate({"simulation": {"duration_s": 3600, "seed": 3, "platforms": ["vm", "container"]},
+                       "host": {"cpu_cores": 16, "memory_gib": 64},
+                       "workload": {"synthetic": {"arrival_rate_per_s": 0.05, "sizes": [
+                           {"cpu_cores": 2, "memory_gib": 4, "weight": 9},
+                           {"cpu_cores": 64, "memory_gib": 8, "weight": 1}]}}})
+    warned = simdc.simulate(config)
+    said = warned.manifest["warnings"] + warned.manifest["notes"]
+    assert any("fit no host" in line for line in said) and any("steady state" in line for line in said)
+    text = report.write_report(warned, tmp_path / "warned.html").read_text()
+    assert "Warnings and notes" in text
+    for line in said:
+        assert html.escape(line) in text, line
+    quiet = [results.manifest.get("warnings"), results.manifest.get("notes")]
+    assert not any(quiet), quiet
+    assert "Warnings and notes" not in report.write_report(results, tmp_path / "quiet.html").read_text()
