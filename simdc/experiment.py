@@ -137,7 +137,7 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     if spilled[0]:  # the workload handed over, not held here: _spilled maps its table to a file
         held = [workload]
         del workload
-        return _spilled(config, held, grid, progress, spill_to, started, spill_asked=spill is True)
+        return _noted(_spilled(config, held, grid, progress, spill_to, started, spill_asked=spill is True))
     runs = replay(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else ())
     # each platform's summary from its own tables (no copy of a platform's rows out of all)
     asked = [workload.instances if r.requests is None else r.requests for r in runs]  # per platform, row by row
@@ -168,9 +168,15 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
                                                 if config.services else workload.instances, config)
                            + run_warnings, started, grid),
     )
+    return _noted(results)
+
+
+def _noted(results: Results) -> Results:
+    """``results`` with the caveats on its figures in ``manifest["notes"]`` (not in steady
+    state: :func:`simdc.planning.unsteady_notes`), for the API and notebooks as for the
+    CLI; a spilled run's tables are read for them in row groups, never whole."""
     from simdc.planning import unsteady_notes  # (planning imports this module)
 
-    # caveats on the figures, in the manifest, for the API and notebooks as for the CLI
     results.manifest["notes"] = unsteady_notes(results)
     return results
 

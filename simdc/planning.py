@@ -784,20 +784,33 @@ def residents_rise(results, platform: str) -> float:
     stationary (tasks running since before the trace start all arrive at 0 s), so its
     rise is read off the residents themselves: their mean over the last tenth against
     the tenth before. A service's replicas (kept up by their controller) are left out.
+
+    The columns it needs are read in parts (:meth:`simdc.results.Results.parts`): a
+    spilled run's tables row group by row group, never whole.
     """
-    inst = results.instances[results.instances["platform"] == platform]
     duration_s = float(results.config.simulation.duration_s)
-    if "service" in inst:
-        inst = inst[inst["service"].astype(str).isin(("", "nan", "None"))]
     if results.config.workload.synthetic is not None:
-        admit = inst["admit_s"].to_numpy(float)
-        at_end = (inst["outcome"].astype(str) == "running_at_end").to_numpy()
-        early = admit <= duration_s / 10
-        if not early.any() or not at_end.any():
+        placed = early = survived = at_end = 0
+        for inst in results.parts("instances", ["platform", "admit_s", "outcome", "service"]):
+            inst = inst[inst["platform"].astype(str) == platform]
+            if "service" in inst:
+                inst = inst[inst["service"].astype(str).isin(("", "nan", "None"))]
+            admit = inst["admit_s"].to_numpy(float)
+            ending = (inst["outcome"].astype(str) == "running_at_end").to_numpy()
+            first = admit <= duration_s / 10
+            placed += int((~np.isnan(admit)).sum())
+            early += int(first.sum())
+            survived += int((first & ending).sum())
+            at_end += int(ending.sum())
+        if not early or not at_end:
             return 0.0
-        survived = float(at_end[early].mean())
-        return float((~np.isnan(admit)).sum() * survived / 10 / at_end.sum())
-    series = results.timeseries[results.timeseries["platform"] == platform].groupby("t_s")["resident"].sum()
+        return float(placed * (survived / early) / 10 / at_end)
+    series = None
+    for part in results.parts("timeseries", ["platform", "t_s", "resident"]):
+        sums = part[part["platform"].astype(str) == platform].groupby("t_s")["resident"].sum()
+        series = sums if series is None else series.add(sums, fill_value=0)
+    if series is None or not len(series):
+        return 0.0
     t = series.index.to_numpy(float)
     last = series[t >= 0.9 * duration_s].mean()
     before = series[(t >= 0.8 * duration_s) & (t < 0.9 * duration_s)].mean()

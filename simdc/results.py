@@ -103,6 +103,14 @@ class Results:
         return (f"Results(seed={self.manifest.get('seed')}, platforms={list(self.summary['platform'])!r}, "
                 f"{rows})")
 
+    def parts(self, name: str, columns: list[str]):
+        """Table ``name`` (``"instances"`` or ``"timeseries"``) in parts: DataFrames of
+        those of ``columns`` it has, which together are its rows in order. Here one part,
+        the table in memory; a spilled run's (:class:`SpilledResults`) row group by row
+        group, never the whole file at once."""
+        table = getattr(self, name)
+        yield table[[c for c in columns if c in table.columns]]
+
     def figures(self) -> dict[str, Any]:
         """The report's figures by name (``memory``, ``cpu``, ``density``,
         ``start_latency``, ``outcomes``, and ``interference``, ``failures``, ``cost``,
@@ -303,6 +311,26 @@ class SpilledResults(Results):
             table = read_instances(self.path(name)) if name == "instances" else pd.read_parquet(self.path(name))
             self._held[name] = weakref.ref(table)
         return table
+
+    def parts(self, name: str, columns: list[str]):
+        """:meth:`Results.parts`: the table in memory if held (read, or set by hand),
+        else its file's row groups one at a time (up to 250,000 rows each).
+
+        Raises
+        ------
+        InputError
+            The file is gone (:meth:`_check_spilled`)."""
+        held = self._held.get(name)
+        if (held() if isinstance(held, weakref.ref) else held) is not None:
+            yield from super().parts(name, columns)
+            return
+        self._check_spilled(name)
+        import pyarrow.parquet as pq
+
+        source = pq.ParquetFile(self.path(name))
+        have = [c for c in columns if c in source.schema_arrow.names]
+        for k in range(source.num_row_groups):
+            yield source.read_row_group(k, columns=have).to_pandas()
 
     def _check_spilled(self, *names: str) -> None:
         """Refuse to read (or copy) a table whose spilled file is gone: the folder the run
