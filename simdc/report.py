@@ -34,7 +34,7 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from simdc.errors import OutputError
-from simdc.metrics import HEADLINE, shown
+from simdc.metrics import HEADLINE, Rows, shown
 
 if TYPE_CHECKING:
     from simdc.results import Results
@@ -90,11 +90,20 @@ def fleet_timeseries(timeseries: pd.DataFrame) -> pd.DataFrame:
 
 
 def start_latencies(instances: pd.DataFrame) -> pd.DataFrame:
-    """Instances that started, with ``start_s = first_ready_s − submit_s`` (seconds): until
-    the first start (``ready_s``, the latest attempt's start, in tables without it)."""
+    """Instances that started in the run, with ``start_s = first_ready_s − submit_s``
+    (seconds): until the first start (``ready_s``, the latest attempt's start, in tables
+    without it). A service's replicas up before the run (``preexisting``) did not start in
+    it: left out, as the summary's start latency leaves them out (one rule,
+    :attr:`simdc.metrics.Rows.started`)."""
     ready = "first_ready_s" if "first_ready_s" in instances.columns else "ready_s"
-    started = instances[instances[ready].notna()]
+    started = instances[Rows(instances, math.nan).started]
     return started.assign(start_s=started[ready] - started["submit_s"])
+
+
+def _seconds(value: float) -> str:
+    """``value`` seconds to two significant digits, never in exponent form ("130", "0.62";
+    ``.2g`` wrote "1.3e+02")."""
+    return np.format_float_positional(value, precision=2, unique=False, fractional=False, trim="-")
 
 
 def start_phases(instances: pd.DataFrame) -> pd.DataFrame:
@@ -347,7 +356,8 @@ def figure_start_latency(source: Results | pd.DataFrame) -> go.Figure:
         share = np.divide(seconds, total, out=np.zeros_like(seconds), where=total > 0)
         fig.add_trace(go.Bar(x=share, y=names, orientation="h", name=labels[column], customdata=seconds,
                              legend="legend2", marker_color=shades[column],
-                             text=[f"{v:.2g} s" if f >= MIN_LABELLED_SHARE else "" for v, f in zip(seconds, share)],
+                             text=[f"{_seconds(v)} s" if f >= MIN_LABELLED_SHARE else "" for v, f in
+                                   zip(seconds, share)],
                              textangle=0, textposition="inside", insidetextanchor="middle",
                              hovertemplate="%{customdata:.3g} s mean " + labels[column]
                                            + " (%{x:.0%})<extra>%{y}</extra>"),
@@ -489,7 +499,8 @@ def failure_counts(source: Results | pd.DataFrame, hosts: pd.DataFrame | None = 
 
 def figure_interference(source: Results | pd.DataFrame) -> go.Figure:
     """What sharing cost the instances: CPU demand unmet over time (top, cores, fleet sum,
-    one line per platform: steal for VMs, throttling for containers), and per platform
+    one line per platform: above an instance's ceiling, or steal for VMs and throttling for
+    containers on a contended host), and per platform
     the spread of slowdowns (below, boxes): each completed batch instance's slowdown
     (time from first start to end over its work at full speed) and each instance's
     slowdown by neighbours' memory-bandwidth and I/O pressure (time-weighted mean of
@@ -501,7 +512,7 @@ def figure_interference(source: Results | pd.DataFrame) -> go.Figure:
     fleet = fleet_timeseries(timeseries)
     unit, divisor = _time_scale(fleet["t_s"])
     fig = make_subplots(rows=2, cols=1, row_heights=[320, 300], vertical_spacing=0.17,
-                        subplot_titles=("CPU demand unmet (throttling, steal)", "slowdown per instance"))
+                        subplot_titles=("CPU demand unmet (ceilings, throttling, steal)", "slowdown per instance"))
     for name in _platforms(fleet):
         mine = fleet[fleet["platform"] == name]
         demand = mine["cpu_demand"].to_numpy(float)
@@ -871,7 +882,8 @@ _CAPTIONS = {
                "rise above allocated (triangles)."),
     "cpu": ("CPU: demand versus used",
             "What the instances wanted and what they got, in cores. Red shading is demand the host could not "
-            "serve at that moment (steal for VMs, throttling for containers). Dashed: the hosts' cores."),
+            "serve: above an instance's ceiling (a VM's vCPUs, a container's limit), or on a contended host "
+            "(steal for VMs, throttling for containers). Dashed: the hosts' cores."),
     "density": ("Density: instances on the hosts",
                 "Resident instances (placed and holding resources, starting or running) over time, all "
                 "platforms on one axis."),
@@ -882,7 +894,8 @@ _CAPTIONS = {
     "outcomes": ("Outcomes",
                  "How each submitted instance ended. The same requests arrive at every platform."),
     "interference": ("Interference: what sharing cost",
-                     "Top: CPU the instances wanted but did not get, in cores (steal for VMs, throttling for "
+                     "Top: CPU the instances wanted but did not get, in cores: above an instance's ceiling (a "
+                     "VM's vCPUs, a container's limit), or on a contended host (steal for VMs, throttling for "
                      "containers). Below: per platform, the spread of batch instances' slowdown (time to finish "
                      "over the time at full speed) and of every instance's slowdown by its neighbours' memory "
                      "bandwidth and I/O; the box is the middle half, the whiskers the rest but outliers. "

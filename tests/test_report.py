@@ -607,3 +607,26 @@ def test_report_shows_the_runs_warnings_and_notes(results, tmp_path):
     quiet = [results.manifest.get("warnings"), results.manifest.get("notes")]
     assert not any(quiet), quiet
     assert "Warnings and notes" not in report.write_report(results, tmp_path / "quiet.html").read_text()
+
+
+def test_replicas_up_before_the_run_are_not_in_the_start_latency_figure():
+    """A service's replicas up before the run (``preexisting``, latency 0 by
+    construction) did not start in it: the CDF and the phase bars leave them out, as the
+    summary's start latency does. They were in, pulling release.toml's VM median from the
+    table's 225.8 s to 130.9 s and the x axis from log to linear."""
+    instances = instances_with_phases()
+    instances["preexisting"] = False
+    ready = instances.iloc[[0, 0, 0]].assign(preexisting=True, submit_s=0.0, ready_s=0.0,
+                                             queue_s=0.0, pull_s=0.0, unpack_s=0.0, boot_s=0.0)
+    fig = report.figure_start_latency(pd.concat([instances, ready], ignore_index=True))
+    assert the(fig, "vm", "x").x.tolist() == [40.0, 60.0]  # as without them
+    assert fig.layout.xaxis.type == "log"
+    bars = {t.name: dict(zip(t.y, t.customdata)) for t in fig.data if t.type == "bar"}
+    assert bars["boot / start"]["vm"] == pytest.approx(29.0)
+
+
+@pytest.mark.parametrize("seconds, text", [(130.4, "130"), (0.62, "0.62"), (155.0, "160"), (12345.6, "12000"),
+                                           (1.0, "1")])
+def test_phase_seconds_are_written_without_an_exponent(seconds, text):
+    """Two significant digits, never "1.3e+02" (``.2g``) on a phase's segment."""
+    assert report._seconds(seconds) == text
