@@ -76,7 +76,7 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     Raises
     ------
     TypeError
-        ``config`` neither a :class:`Config` nor a path.
+        ``config`` neither a :class:`Config` nor a path; ``progress`` neither a function nor None.
     simdc.errors.ConfigError
         The file at ``config`` is not a valid config, ``seed`` is not an integer in
         [0, 2**63 - 1], or ``check_memory`` (``spill``) is not a bool (or None).
@@ -97,6 +97,9 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     check_memory = checked_bool(check_memory, "check_memory")
     spill = checked_bool(spill, "spill", none=True)
     check_spill_to(spill_to)
+    if progress is not None and not callable(progress):  # (else "'int' object is not callable" mid-run)
+        raise TypeError(f"progress: expected a function progress(platform, t_s, duration_s) or None, got "
+                        f"{type(progress).__name__}")
     if seed is not None and seed != config.simulation.seed:
         try:
             config = config.with_overrides({"simulation.seed": seed})

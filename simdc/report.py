@@ -159,11 +159,13 @@ def sweep_summary(points: pd.DataFrame, metric: str, params: Sequence[str] | Non
         if "n" not in table.columns:
             table["n"] = np.nan
         return table[[*params, "platform", "n", mean, ci]].reset_index(drop=True)
-    if metric not in points.columns:
-        skip = {"point", "replication", "seed", "platform", *params}
+    skip = {"point", "replication", "seed", "platform", *params}
+    if metric not in points.columns or metric in skip or not pd.api.types.is_numeric_dtype(points[metric]):
+        # (a column that is no metric, 'platform' say, gave pandas' own TypeError from its mean)
         known = sorted(c for c in points.columns if c not in skip and "." not in str(c)
                        and pd.api.types.is_numeric_dtype(points[c]))
-        raise ValueError(f"unknown metric {metric!r}; choose one of: {', '.join(known)}")
+        what = "unknown metric" if metric not in points.columns else "not a metric"
+        raise ValueError(f"{what} {metric!r}; choose one of: {', '.join(known)}")
     from scipy import stats
 
     grouped = points.groupby([*params, "platform"], sort=False, observed=True)[metric]

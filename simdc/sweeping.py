@@ -825,12 +825,30 @@ def aggregate(points_table: pd.DataFrame) -> pd.DataFrame:
 
     The half-width is Student's t: ``t(0.975, n−1) · s / √n`` over the replications
     (NaN with one replication).
+
+    Raises
+    ------
+    TypeError
+        ``points_table`` is not a DataFrame.
+    ValueError
+        It is not a sweep's points table: no ``point`` or ``platform`` column (a single
+        run's summary), or it is aggregated already.
     """
     from scipy import stats  # here, not at import: ~1 s that every Dask worker would pay (issue #16)
 
     if not isinstance(points_table, pd.DataFrame):
         raise TypeError(f"aggregate: expected a sweep's points table (a DataFrame, simdc.sweep's), "
                         f"got {type(points_table).__name__}")
+    missing = [c for c in ("point", "platform") if c not in points_table.columns]
+    if missing or any(str(c).endswith("_ci95") for c in points_table.columns):
+        # (pandas would take a list of column names as long as the table for one label per
+        # row: a run's two-row summary came back grouped by the letters of 'point')
+        said = (f"it has no {' or '.join(repr(c) for c in missing)} column" if missing else
+                "it is aggregated already (it has <metric>_ci95 columns)")
+        raise ValueError(f"aggregate: the table given is not a sweep's points table: {said}; simdc.sweep's "
+                         "table has a row per point, platform and replication (columns 'point', 'platform', "
+                         "'replication', the grid keys and the metrics); a single run's summary has nothing "
+                         "to aggregate")
     keys = [c for c in points_table.columns
             if c not in ("replication", "seed", "platform", *METRICS, *OPTIONAL_METRICS) and c != "point"]
     metrics = [c for c in (*METRICS, *OPTIONAL_METRICS) if c in points_table.columns]

@@ -231,3 +231,21 @@ def test_results_are_not_written_over_the_working_directory(config, tmp_path, mo
     assert list(here.iterdir()) == [] and os.path.samefile(".", here)
     results.write("sub")  # a new folder inside it is fine
     assert (here / "sub" / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("progress", [5, "bar", True])
+def test_a_progress_that_is_no_function_is_refused_before_the_run(config, progress):
+    """progress=5 ran until its first call, then stopped on "'int' object is not callable"."""
+    with pytest.raises(TypeError, match=r"^progress: expected a function progress\(platform, t_s, duration_s\)"):
+        simdc.simulate(config, progress=progress)
+
+
+def test_figure_sweep_of_a_column_that_is_no_metric_names_the_metrics():
+    """figure_sweep(points, "platform") raised pandas' own TypeError from the mean of strings."""
+    from simdc import report
+
+    points = pd.DataFrame({"point": [0, 0, 1, 1], "host.memory_gib": [32, 32, 64, 64], "platform": "vm",
+                           "replication": [0, 1, 0, 1], "seed": [0, 1, 0, 1], "mean_instances": [3.0, 5.0, 4.0, 8.0]})
+    for column in ("platform", "seed"):
+        with pytest.raises(ValueError, match=rf"not a metric '{column}'; choose one of: mean_instances$"):
+            report.figure_sweep(points, column)

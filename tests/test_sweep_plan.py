@@ -217,3 +217,18 @@ def test_cli_plan_says_when_more_hosts_do_not_bring_an_slo_closer(tmp_path):
                                       "--set", "host.memory_gib=128"])
     assert result.exit_code == 0, result.output
     assert "> 2" in result.stdout and "note: " not in result.stderr, result.output
+
+
+@pytest.mark.parametrize("rows", [2, 3, 0])
+def test_aggregate_refuses_a_table_that_is_no_sweeps(rows):
+    """A run's summary (no 'point' column) is refused with one message: as long as the
+    list of group keys (two rows), pandas grouped it by the letters of 'point' and
+    'platform' and aggregate returned platforms 'o' and 'l'; other lengths gave a bare
+    KeyError. An aggregated table is refused too."""
+    summary = pd.DataFrame({"platform": ["vm", "container", "kata"][:rows], "mean_instances": [3.0, 5.0, 4.0][:rows]})
+    with pytest.raises(ValueError, match="not a sweep's points table: it has no 'point' column"):
+        aggregate(summary)
+    points = pd.DataFrame({"point": 0, "platform": "vm", "replication": range(2), "seed": range(2),
+                           "mean_instances": [3.0, 5.0]})
+    with pytest.raises(ValueError, match="aggregated already"):
+        aggregate(aggregate(points))
