@@ -494,3 +494,40 @@ def test_consolidation_with_cells_needs_each_cells_power_off_idle_in_one_line():
     assert len(lines) == 1 and lines[0].startswith("cells[0].power_off_idle: consolidation switches emptied hosts off")
     raw["cells"] = [dict(cell, power_off_idle=True) for cell in raw["cells"]]
     assert simdc.config.validate(raw).consolidation.interval_s == 300
+
+
+IMAGES_TOML = '''
+[simulation]
+duration_s = 600
+[host]
+cpu_cores = 8
+memory_gib = 16
+[workload.synthetic]
+arrival_rate_per_s = 0.01
+[[images]]
+name = "a"
+layers = [{ digest = "sha256:base", size_mib = 75 }, { digest = "sha256:a", size_mib = 10 }]
+[[images]]
+name = "b"
+layers = [{ digest = "sha256:base", size_mib = 75 }]
+[[images]]
+name = "c"
+layers = [{ digest = "sha256:b", size_mib = 5 }, { digest = "sha256:base", size_mib = 75 }]
+'''
+
+
+@pytest.mark.parametrize("image, layer", [(0, 0), (1, 0), (2, 1)])
+def test_a_set_layer_size_that_two_images_contradict_is_one_line_blaming_the_set(tmp_path, image, layer):
+    """One digest is one layer of one size. A --set of one image's copy of a shared layer
+    gave a line per other image, each naming the file; now one line, the --set's, naming
+    where the other size is."""
+    from simdc.config import load_config
+
+    path = tmp_path / "c.toml"
+    path.write_text(IMAGES_TOML)
+    key = f"images.{image}.layers.{layer}.size_mib"
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, [f"{key}=80"])
+    others = ", ".join(f"images[{i}]" for i in range(3) if i != image)
+    assert caught.value.cli_problems == [f"--set {key}=80: layer 'sha256:base' is 80.0 MiB here but 75.0 MiB in "
+                                         f"{others}: a digest is one layer, of one size"]

@@ -80,14 +80,26 @@ class RegistrySpec(Spec):
 
 
 def check_catalogue(images: tuple[ImageSpec, ...]) -> list[str]:
-    """Problems across the catalogue: repeated names, one digest with two sizes."""
-    problems, seen, sizes = [], set(), {}
+    """Problems across the catalogue: repeated names, one digest with two sizes.
+
+    A digest is one layer, so one size: each place that gives it a size other than the
+    one most places give (the first given, on a tie) is one problem, at its own key
+    (``images[i].layers[k].size_mib``), naming where the other size is: a ``--set`` of
+    one layer's size is then the one line blamed, not the file's other images."""
+    problems, seen = [], set()
+    places: dict[str, list[tuple[int, int, float]]] = {}  # digest: (image, layer, size) in order
     for index, image in enumerate(images):
         if image.name in seen:
             problems.append(f"images[{index}].name: {image.name!r} is defined twice")
         seen.add(image.name)
-        for layer in image.layers:
-            if sizes.setdefault(layer.digest, layer.size_mib) != layer.size_mib:
-                problems.append(f"images[{index}]: layer {layer.digest!r} has size {layer.size_mib} MiB "
-                                f"here but {sizes[layer.digest]} MiB in an earlier image")
+        for k, layer in enumerate(image.layers):
+            places.setdefault(layer.digest, []).append((index, k, layer.size_mib))
+    for digest, where in places.items():
+        sizes = [size for _, _, size in where]
+        usual = max(dict.fromkeys(sizes), key=sizes.count)  # the most given; the first given on a tie
+        others = ", ".join(f"images[{i}]" for i, _, size in where if size == usual)
+        for i, k, size in where:
+            if size != usual:
+                problems.append(f"images[{i}].layers[{k}].size_mib: layer {digest!r} is {size} MiB here but "
+                                f"{usual} MiB in {others}: a digest is one layer, of one size")
     return problems
