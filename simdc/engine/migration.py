@@ -312,14 +312,16 @@ class Mover:
     def _unreserve(self, i: int, now: float) -> None:
         target = self.moving.pop(i, None)
         if target is not None:
+            target.advance(now)  # its resident time up to now without i (a move's booking), first
             self.sim.booked.incoming[target.index] -= 1
             target.release(now, self.sim.book_cpu[i], self.sim.book_mem[i])
             self.sim.booked.fleet_resident += 1
 
-    def _arrived(self, i: int, target) -> None:
-        """The switch: ``i``, booked on ``target`` already, is resident there now."""
+    def _arrived(self, i: int, target, now: float) -> None:
+        """The switch at ``now``: ``i``, booked on ``target`` already, is resident there from now."""
         fleet, j = self.sim.booked, target.index
         del self.moving[i]
+        target.advance(now)  # its resident time up to now without i (HostState.advance: not a move's booking)
         fleet.incoming[j] -= 1
         fleet.fleet_resident += 1  # back on the fleet: the target's booking holds it
         fleet.peak[j] = max(fleet.peak[j], fleet.resident[j] - fleet.incoming[j])
@@ -366,7 +368,7 @@ class Mover:
         if sim.state[i] != RUNNING or target.down or sim.host_of[i] != source.index:  # target cordoned, out
             self._unreserve(i, now)
             return False
-        self._arrived(i, target)
+        self._arrived(i, target, now)
         rem = self._off(i, now, lose=False)
         self.kept_core_s[i] += sim.last_work  # the source's attempt's work goes with it
         sim.host_of[i] = target.index
