@@ -78,32 +78,53 @@ def rollout_step(replicas: int, surge: int, unavailable: int, old: int, old_read
 
 
 def hpa_recommendation(current: int, ready: int, unready: int, usage_cores: float, cores_per_replica: float,
-                       target: float, tolerance: float) -> int:
+                       target: float, tolerance: float, missing: int = 0) -> int:
     """The replicas Kubernetes' HPA recommends for average CPU utilisation ``target`` (of
-    the request), before its bounds and behaviour: ``ceil(ready × utilisation / target)``
-    over the ready replicas, or ``current`` within ``tolerance`` of the target. Replicas
-    not yet ready are set aside, then counted as using nothing when scaling up and their
-    whole request when scaling down; a direction that reverses so is no change
-    (Kubernetes docs, "Horizontal Pod Autoscaling", Algorithm details;
-    kubernetes/pkg/controller/podautoscaler/replica_calculator.go). No ready replica
-    (no metrics): ``current``.
+    the request, 0 < target <= 1), before its bounds and behaviour, by its rule
+    (kubernetes/pkg/controller/podautoscaler/replica_calculator.go, GetResourceReplicas
+    and groupPods; Kubernetes docs, "Horizontal Pod Autoscaling", Algorithm details):
+
+    - The ``ready`` replicas' metrics alone give the usage ratio, ``usage / (ready ×
+      request) / target``. ``unready`` replicas (Pending, or running but not ready
+      within the CPU initialisation period or never ready yet) are left out of it; so
+      are the ``missing`` ones (running, without metrics).
+    - With neither missing replicas nor unready ones on a scale-up (ratio > 1):
+      ``current`` within ``tolerance`` of 1, else ``ceil(ratio × ready)``.
+    - Else the ratio is worked out again over more replicas: the missing ones at 100 % of
+      their request (``max(100 %, target)``, and the target is at most 100 % here) if
+      the ratio was below 1, at 0 % if above; the unready ones at 0 % only if it was
+      above 1 (a scale-up), else they stay left out. If the new ratio is within
+      ``tolerance`` of 1, or on the other side of 1 than the first, ``current``; else
+      ``ceil(new ratio × replicas counted)``, unless that moves from ``current`` the
+      other way than the new ratio says (then ``current``).
+
+    No ready replica (no metrics): ``current``.
 
     ``usage_cores``: the CPU the ``ready`` replicas use, in cores (what the metrics API
     reports: cgroup usage, so at most each replica's limit; demand its replicas could not
-    serve is not in it). Utilisation is ``usage_cores / (ready × cores_per_replica)``."""
+    serve is not in it). ``cores_per_replica``: each replica's request, in cores (> 0)."""
     if ready == 0:
         return current
-    utilisation = usage_cores / (ready * cores_per_replica)
-    ratio = utilisation / target
-    if abs(ratio - 1) <= tolerance:
-        return current
-    if unready == 0:
+    ratio = usage_cores / (ready * cores_per_replica) / target
+    scale_up_with_unready = unready > 0 and ratio > 1
+    if not scale_up_with_unready and missing == 0:
+        if abs(1 - ratio) <= tolerance:
+            return current
         return math.ceil(ratio * ready)
-    set_aside = 0.0 if ratio > 1 else 1.0
-    again = (utilisation * ready + set_aside * unready) / (ready + unready) / target
-    if abs(again - 1) <= tolerance or (again > 1) != (ratio > 1):
+    counted, usage = ready, usage_cores
+    if ratio < 1:  # missing replicas as using their whole request on a scale-down ...
+        counted, usage = counted + missing, usage + missing * cores_per_replica
+    elif ratio > 1:  # ... and nothing on a scale-up (at exactly 1 they stay left out)
+        counted += missing
+    if scale_up_with_unready:
+        counted += unready  # unready replicas as using nothing, on a scale-up only
+    new_ratio = usage / (counted * cores_per_replica) / target
+    if abs(1 - new_ratio) <= tolerance or (ratio < 1 < new_ratio) or (ratio > 1 > new_ratio):
         return current
-    return math.ceil(again * (ready + unready))
+    replicas = math.ceil(new_ratio * counted)
+    if (new_ratio < 1 and replicas > current) or (new_ratio > 1 and replicas < current):
+        return current
+    return replicas
 
 
 def hpa_scale_up_limit(current: int) -> int:
@@ -742,6 +763,9 @@ class Controller:
         current = self.desired[k]
         # the HPA reads what the ready replicas used (no clairvoyance: not the demand they left unserved)
         usage = self._served(k, self._demand_at(k, now), ready)
+        # A live replica not ready is pending, starting, backing off or within its readiness
+        # delay (or an update in place): one Kubernetes sets aside as unready. Every ready
+        # replica reports its usage, so none is missing.
         rec = hpa_recommendation(current, ready, len(live) - ready, usage, self.specs[k].cpu_cores,
                                  scale.target_utilisation, scale.tolerance)
         rec = min(max(rec, scale.min_replicas), scale.max_replicas)

@@ -230,6 +230,69 @@ def test_hpa_recommendation_follows_the_formula_tolerance_and_unready_pods():
     assert hpa_recommendation(4, 0, 4, usage_cores=0.0, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 4
 
 
+# Cases of Kubernetes' own tests (kubernetes/pkg/controller/podautoscaler/
+# replica_calculator_test.go, TestReplicaCalc*), pods of 1-core requests: (current, ready,
+# unready, missing, the ready pods' usage in cores, target, replicas Kubernetes expects).
+KUBERNETES_CASES = {
+    "ScaleUp": (3, 3, 0, 0, 0.3 + 0.5 + 0.7, 0.3, 5),
+    "ScaleDown": (5, 5, 0, 0, 0.1 + 0.3 + 0.5 + 0.25 + 0.25, 0.5, 3),
+    "ScaleUpUnreadyLessScale": (3, 2, 1, 0, 0.5 + 0.7, 0.3, 4),
+    "ScaleUpUnreadyNoScale": (3, 1, 2, 0, 0.4, 0.3, 3),
+    "ScaleDownIncludeUnreadyPods": (5, 3, 2, 0, 0.1 + 0.3 + 0.5, 0.5, 2),
+    "ScaleDownExcludeUnscheduledPods": (5, 1, 4, 0, 0.1, 0.5, 1),
+    "MissingMetrics": (4, 2, 0, 2, 0.4 + 0.095, 1.0, 3),
+    "MissingMetricsNoChangeEq": (2, 1, 0, 1, 1.0, 1.0, 2),
+    "MissingMetricsNoChangeGt": (2, 1, 0, 1, 1.9, 1.0, 2),
+    "MissingMetricsNoChangeLt": (2, 1, 0, 1, 0.6, 1.0, 2),
+    "MissingMetricsUnreadyChange": (3, 1, 1, 1, 0.45, 0.5, 3),
+    "MissingMetricsUnreadyScaleUp": (3, 1, 1, 1, 2.0, 0.5, 4),
+    "MissingMetricsUnreadyScaleDown": (4, 2, 1, 1, 0.2, 0.5, 3),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KUBERNETES_CASES))
+def test_hpa_recommendation_gives_what_kubernetes_own_tests_expect(case):
+    """GetResourceReplicas: unready pods (Pending, or not ready) are left out of the usage
+    ratio, and added back at 0 % only on a scale-up; pods without metrics count 100 % of
+    their request on a scale-down, 0 % on a scale-up. So 3 ready pods at 30 % of 5 with 2
+    unready, target 50 %, scale to ceil(0.6 × 3) = 2: the unready pods do not hold it up."""
+    current, ready, unready, missing, usage, target, expected = KUBERNETES_CASES[case]
+    extra = {"missing": missing} if missing else {}  # the engine's replicas are never missing: no metrics pipeline
+    assert hpa_recommendation(current, ready, unready, usage_cores=usage, cores_per_replica=1.0, target=target,
+                              tolerance=0.1, **extra) == expected
+
+
+def test_hpa_recommendation_keeps_the_replicas_when_the_count_would_move_against_the_ratio():
+    """GetResourceReplicas' last check: 4 pods, 3 ready at 30 % and 1 without metrics
+    (counted at 100 % on a scale-down), target 100 %: new ratio (0.9 + 1) / 4 = 0.475,
+    ceil(0.475 × 4) = 2 pods; with current 1 that would scale up on a ratio below 1, so 1."""
+    assert hpa_recommendation(3, 3, 0, usage_cores=0.9, cores_per_replica=1.0, target=1.0, tolerance=0.1,
+                              missing=1) == 2
+    assert hpa_recommendation(1, 3, 0, usage_cores=0.9, cores_per_replica=1.0, target=1.0, tolerance=0.1,
+                              missing=1) == 1
+
+
+def test_pending_replicas_do_not_hold_the_hpa_up_once_demand_falls():
+    """One 8-core host holds 4 replicas of 2 cores; demand 2 cores, 100 from 300 s, 0 from
+    600 s; target 50 %. The HPA asks for 8 by 345 s (4 ready at 100 %), so 4 stay pending
+    (8 - 8 // 2). From 600 s the 4 ready use nothing: Kubernetes leaves the pending ones
+    out of the ratio on a scale-down, so it recommends ceil(0 × 4) = 0, min 1. The 8s
+    recommended until 585 s hold it for the 300 s window: 8 at 885 s, 1 at 900 s. Then
+    the 4 pending replicas, not ready, go first (rejected), and 3 running ones complete."""
+    cfg = config([web(replicas=2, cpu_cores=2, memory_gib=2, readiness_s=5, running_at_start=True,
+                      demand={"cores": 2.0, "steps": [[300, 100.0], [600, 0.0]]},
+                      autoscale={"min_replicas": 1, "max_replicas": 20, "target_utilisation": 0.5})],
+                 duration_s=2400.0, platforms=("container", "vm"),
+                 cluster={"hosts": [{"cpu_cores": 8, "memory_gib": 64, "count": 1}]})
+    for name, run in runs(cfg).items():
+        series = run.services.groupby("t_s").last()
+        assert (series.loc[600.0, "pods"], series.loc[600.0, "ready"]) == (8, 4), name
+        assert (series.loc[885.0, "desired"], series.loc[900.0, "desired"], series["desired"].iloc[-1]) == (8, 1, 1)
+        outcomes = run.instances["outcome"].value_counts()
+        assert (outcomes.get("rejected", 0), outcomes.get("completed", 0), outcomes.get("running_at_end", 0),
+                outcomes.get("queued_at_end", 0)) == (4, 3, 1, 0), name
+
+
 def test_vms_scale_slower_than_containers_and_leave_more_demand_unserved():
     """The same HPA on both: a VM replica boots in 30 s, a container starts in 2 s, so
     after the step the VMs serve all demand later and leave more of it unserved."""
