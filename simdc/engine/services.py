@@ -616,7 +616,11 @@ class Controller:
         self.desired = [self._bounded(k, spec.replicas) for k, spec in enumerate(self.specs)]
         self.pending = [False] * n
         self.blocked_until = [-1.0] * n
-        self.recommendations: list[list[tuple[float, int]]] = [[] for _ in range(n)]
+        # Each autoscaler's (time, recommendation) within its scale-down window, seeded with the
+        # replicas at the start, as Kubernetes seeds it when it first reconciles the HPA
+        # (pkg/controller/podautoscaler/horizontal.go, recordInitialRecommendation in
+        # reconcileAutoscaler): no scale-down below them until the window has passed.
+        self.recommendations: list[list[tuple[float, int]]] = [[(0.0, replicas)] for replicas in self.desired]
         self.rollout: list[dict | None] = [None] * n
         self.series: list[tuple] = []
         # Per service: (demand, ready_moves) when its running replicas last got their shares,

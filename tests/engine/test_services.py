@@ -172,6 +172,22 @@ def test_hpa_replicas_after_a_step_match_the_algorithm_by_hand_at_each_sync():
     assert series.loc[302.0, "ready"] == 8 and series.loc[317.0, "ready"] == 16
 
 
+def test_hpa_scales_down_only_once_its_window_has_held_the_starting_replicas_300_s():
+    """10 replicas of 1 core up at the start serve 1 core, target 50 %: every sync
+    recommends ceil(0.1 / 0.5 × 10) = 2. Kubernetes seeds the scale-down window with the
+    replicas at its first reconcile (horizontal.go, recordInitialRecommendation), so 10
+    holds until the seed is older than the 300 s window: 10 at each sync to 285 s, 2 at
+    315 s, on containers and VMs alike."""
+    cfg = config([web(replicas=10, running_at_start=True, demand={"cores": 1.0},
+                      autoscale={"min_replicas": 1, "max_replicas": 20, "target_utilisation": 0.5})],
+                 duration_s=900.0, platforms=("container", "vm"))
+    for name, run in runs(cfg).items():
+        series = run.services.groupby("t_s").last()
+        assert series.loc[:299.0, "desired"].min() == 10, name
+        assert series.loc[285.0, "desired"] == 10 and series.loc[315.0, "desired"] == 2, name
+        assert series.loc[315.0, "pods"] == 2, name
+
+
 def test_hpa_reads_the_usage_served_not_the_demand_left_unserved():
     """2-core replicas (usage capped at their 2 cores: limit ÷ request = 1), target 60 %,
     5 up at the start serving 8 cores, 24 from 300 s. A Kubernetes HPA reads the pods' CPU
@@ -463,10 +479,12 @@ def test_pending_replicas_the_autoscaler_no_longer_wants_are_rejected_once_and_f
 
 def test_a_replica_up_at_start_that_found_no_host_pays_its_start_when_placed_later():
     """One 4-core host; service a's 4 replicas of 1 core fill it at 0 s (running_at_start)
-    so b's one replica (running_at_start too) stays pending. At the HPA's first sync, 15 s,
-    a's 0.5 cores over 4 replicas at target 0.5 recommend ceil(0.25 × 4) = 1: 3 removed.
-    b's retries fall every 10 s: placed at 20 s, and as it was not up when the run began
-    it pays its start (container 2 s, VM boot 30 s) and is no preexisting replica."""
+    so b's one replica (running_at_start too) stays pending. From the HPA's first sync, 15 s,
+    a's 0.5 cores over 4 replicas at target 0.5 recommend ceil(0.25 × 4) = 1, but the
+    scale-down window holds the 4 it was seeded with at 0 s (Kubernetes' initial
+    recommendation) for 300 s: 3 removed at the 315 s sync. b's retries fall every 10 s:
+    placed at 320 s, and as it was not up when the run began it pays its start (container
+    2 s, VM boot 30 s) and is no preexisting replica."""
     cfg = validate({"simulation": {"duration_s": 900, "platforms": ["container", "vm"]},
                     "host": {"cpu_cores": 4, "memory_gib": 64, "reserved_memory_gib": 0},
                     "platform": {"container": {"start_s": 2.0}, "vm": {"boot_s": 30.0, "sizing": "as_given"}},
@@ -478,8 +496,8 @@ def test_a_replica_up_at_start_that_found_no_host_pays_its_start_when_placed_lat
     for platform, start_s in (("container", 2.0), ("vm", 30.0)):
         mine = table[table["platform"] == platform]
         a, (b,) = mine[mine["service"] == "a"], mine[mine["service"] == "b"].itertuples()
-        assert (a["end_s"].dropna() == 15.0).sum() == 3
-        assert (b.submit_s, b.admit_s, b.first_ready_s - b.admit_s, b.preexisting) == (0.0, 20.0, start_s, False)
+        assert (a["end_s"].dropna() == 315.0).sum() == 3
+        assert (b.submit_s, b.admit_s, b.first_ready_s - b.admit_s, b.preexisting) == (0.0, 320.0, start_s, False)
 
 
 def test_a_release_of_a_service_too_big_for_its_hosts_submits_each_wanted_replica_once():
