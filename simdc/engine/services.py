@@ -669,11 +669,16 @@ class Controller:
     def running(self, i: int, now: float) -> None:
         """Replica ``i`` runs: ready after its service's readiness delay, unless it stops first
         (a VM restarted from its disk runs the version of its row again)."""
-        k = self._service(i)
         self.updated.pop(i, None)
         up_already = i in self.preexisting and self.sim.restarts[i] == 0 and self.sim.replacements[i] == 0
-        self.sim._after(0.0 if up_already else self.specs[k].readiness_s, self._on_readiness,
-                        (i, self.sim.attempt_s[i]))
+        self._await_readiness(i, up_already)
+
+    def _await_readiness(self, i: int, up_already: bool = False) -> None:
+        """Replica ``i``'s application has started (or restarted): ready once its readiness
+        probe passes, ``readiness_s`` later, unless it stops first; at once if it was up
+        when the run began (``up_already``)."""
+        delay_s = 0.0 if up_already else self.specs[self._service(i)].readiness_s
+        self.sim._after(delay_s, self._on_readiness, (i, self.sim.attempt_s[i]))
 
     def stopped(self, i: int) -> None:
         """Replica ``i`` no longer runs (its readiness ends with it)."""
@@ -848,7 +853,9 @@ class Controller:
         version = self.updating.pop(i, None)
         if self.sim.state[i] == RUNNING and self.sim.attempt_s[i] == attempt and version is not None:
             self.updated[i] = version
-            self._set_ready(i, True)
+            # an update in place is a package upgrade and a restart: the restarted application
+            # waits for its readiness probe like any start (ServiceSpec.vm_update)
+            self._await_readiness(i)
         self.changed(i)
 
     def _victims(self, pods: list[int], count: int) -> list[int]:

@@ -546,6 +546,28 @@ def test_vms_updated_in_place_one_at_a_time_take_n_times_the_update_and_copy_the
     assert added == pytest.approx(n * (60 + 50) / MIB_PER_GIB)
 
 
+def test_a_vm_updated_in_place_waits_its_readiness_before_serving_again():
+    """An update in place is a package upgrade and a restart, so the restarted application
+    waits readiness_s R for its probe, as after any start: with maxSurge 0, maxUnavailable
+    1, n = 5 VMs of 1 core serving n cores, each VM is out of service u + R = 45 + 10 s in
+    turn. The rollout takes n × (u + R) = 275 s, one replica short all along: n × (u + R)
+    unavailable replica-seconds and, one core unserved meanwhile, n × (u + R) core-seconds."""
+    images = [{"name": "web:v1", "disk_gib": 4.0, "layers": [{"digest": "base", "size_mib": 500},
+                                                               {"digest": "top1", "size_mib": 50}]},
+              {"name": "web:v2", "disk_gib": 4.0, "layers": [{"digest": "base", "size_mib": 500},
+                                                               {"digest": "top2", "size_mib": 60}]}]
+    n, u, r = 5, 45.0, 10.0
+    cfg = config([web(image="web:v1", replicas=n, max_surge=0, max_unavailable=1, vm_update="in_place",
+                      in_place_s=u, readiness_s=r, demand={"cores": float(n)},
+                      releases=[{"at_s": 200.0, "image": "web:v2"}])],
+                 duration_s=800.0, platforms=("vm",), images=images)
+    run = runs(cfg)["vm"]
+    np.testing.assert_allclose(run.releases["end_s"] - run.releases["at_s"], [n * (u + r)])
+    summary = simdc.metrics.service_metrics(run.services, run.releases, 800.0, {"web": 0.99})
+    assert summary["rollout_unavailable_replica_s"] == pytest.approx(n * (u + r))
+    assert summary["rollout_unserved_core_s"] == pytest.approx(n * (u + r))
+
+
 def test_a_sweep_averages_the_service_numbers_and_plan_accepts_them_as_slos():
     """Service columns are metrics (mean and CI over replications), not grid keys; an SLO
     on one is refused, naming it, for a config without services."""
