@@ -78,32 +78,53 @@ def rollout_step(replicas: int, surge: int, unavailable: int, old: int, old_read
 
 
 def hpa_recommendation(current: int, ready: int, unready: int, usage_cores: float, cores_per_replica: float,
-                       target: float, tolerance: float) -> int:
+                       target: float, tolerance: float, missing: int = 0) -> int:
     """The replicas Kubernetes' HPA recommends for average CPU utilisation ``target`` (of
-    the request), before its bounds and behaviour: ``ceil(ready × utilisation / target)``
-    over the ready replicas, or ``current`` within ``tolerance`` of the target. Replicas
-    not yet ready are set aside, then counted as using nothing when scaling up and their
-    whole request when scaling down; a direction that reverses so is no change
-    (Kubernetes docs, "Horizontal Pod Autoscaling", Algorithm details;
-    kubernetes/pkg/controller/podautoscaler/replica_calculator.go). No ready replica
-    (no metrics): ``current``.
+    the request, 0 < target <= 1), before its bounds and behaviour, by its rule
+    (kubernetes/pkg/controller/podautoscaler/replica_calculator.go, GetResourceReplicas
+    and groupPods; Kubernetes docs, "Horizontal Pod Autoscaling", Algorithm details):
+
+    - The ``ready`` replicas' metrics alone give the usage ratio, ``usage / (ready ×
+      request) / target``. ``unready`` replicas (Pending, or running but not ready
+      within the CPU initialisation period or never ready yet) are left out of it; so
+      are the ``missing`` ones (running, without metrics).
+    - With neither missing replicas nor unready ones on a scale-up (ratio > 1):
+      ``current`` within ``tolerance`` of 1, else ``ceil(ratio × ready)``.
+    - Else the ratio is worked out again over more replicas: the missing ones at 100 % of
+      their request (``max(100 %, target)``, and the target is at most 100 % here) if
+      the ratio was below 1, at 0 % if above; the unready ones at 0 % only if it was
+      above 1 (a scale-up), else they stay left out. If the new ratio is within
+      ``tolerance`` of 1, or on the other side of 1 than the first, ``current``; else
+      ``ceil(new ratio × replicas counted)``, unless that moves from ``current`` the
+      other way than the new ratio says (then ``current``).
+
+    No ready replica (no metrics): ``current``.
 
     ``usage_cores``: the CPU the ``ready`` replicas use, in cores (what the metrics API
     reports: cgroup usage, so at most each replica's limit; demand its replicas could not
-    serve is not in it). Utilisation is ``usage_cores / (ready × cores_per_replica)``."""
+    serve is not in it). ``cores_per_replica``: each replica's request, in cores (> 0)."""
     if ready == 0:
         return current
-    utilisation = usage_cores / (ready * cores_per_replica)
-    ratio = utilisation / target
-    if abs(ratio - 1) <= tolerance:
-        return current
-    if unready == 0:
+    ratio = usage_cores / (ready * cores_per_replica) / target
+    scale_up_with_unready = unready > 0 and ratio > 1
+    if not scale_up_with_unready and missing == 0:
+        if abs(1 - ratio) <= tolerance:
+            return current
         return math.ceil(ratio * ready)
-    set_aside = 0.0 if ratio > 1 else 1.0
-    again = (utilisation * ready + set_aside * unready) / (ready + unready) / target
-    if abs(again - 1) <= tolerance or (again > 1) != (ratio > 1):
+    counted, usage = ready, usage_cores
+    if ratio < 1:  # missing replicas as using their whole request on a scale-down ...
+        counted, usage = counted + missing, usage + missing * cores_per_replica
+    elif ratio > 1:  # ... and nothing on a scale-up (at exactly 1 they stay left out)
+        counted += missing
+    if scale_up_with_unready:
+        counted += unready  # unready replicas as using nothing, on a scale-up only
+    new_ratio = usage / (counted * cores_per_replica) / target
+    if abs(1 - new_ratio) <= tolerance or (ratio < 1 < new_ratio) or (ratio > 1 > new_ratio):
         return current
-    return math.ceil(again * (ready + unready))
+    replicas = math.ceil(new_ratio * counted)
+    if (new_ratio < 1 and replicas > current) or (new_ratio > 1 and replicas < current):
+        return current
+    return replicas
 
 
 def hpa_scale_up_limit(current: int) -> int:
@@ -595,7 +616,11 @@ class Controller:
         self.desired = [self._bounded(k, spec.replicas) for k, spec in enumerate(self.specs)]
         self.pending = [False] * n
         self.blocked_until = [-1.0] * n
-        self.recommendations: list[list[tuple[float, int]]] = [[] for _ in range(n)]
+        # Each autoscaler's (time, recommendation) within its scale-down window, seeded with the
+        # replicas at the start, as Kubernetes seeds it when it first reconciles the HPA
+        # (pkg/controller/podautoscaler/horizontal.go, recordInitialRecommendation in
+        # reconcileAutoscaler): no scale-down below them until the window has passed.
+        self.recommendations: list[list[tuple[float, int]]] = [[(0.0, replicas)] for replicas in self.desired]
         self.rollout: list[dict | None] = [None] * n
         self.series: list[tuple] = []
         # Per service: (demand, ready_moves) when its running replicas last got their shares,
@@ -644,11 +669,16 @@ class Controller:
     def running(self, i: int, now: float) -> None:
         """Replica ``i`` runs: ready after its service's readiness delay, unless it stops first
         (a VM restarted from its disk runs the version of its row again)."""
-        k = self._service(i)
         self.updated.pop(i, None)
         up_already = i in self.preexisting and self.sim.restarts[i] == 0 and self.sim.replacements[i] == 0
-        self.sim._after(0.0 if up_already else self.specs[k].readiness_s, self._on_readiness,
-                        (i, self.sim.attempt_s[i]))
+        self._await_readiness(i, up_already)
+
+    def _await_readiness(self, i: int, up_already: bool = False) -> None:
+        """Replica ``i``'s application has started (or restarted): ready once its readiness
+        probe passes, ``readiness_s`` later, unless it stops first; at once if it was up
+        when the run began (``up_already``)."""
+        delay_s = 0.0 if up_already else self.specs[self._service(i)].readiness_s
+        self.sim._after(delay_s, self._on_readiness, (i, self.sim.attempt_s[i]))
 
     def stopped(self, i: int) -> None:
         """Replica ``i`` no longer runs (its readiness ends with it)."""
@@ -742,6 +772,9 @@ class Controller:
         current = self.desired[k]
         # the HPA reads what the ready replicas used (no clairvoyance: not the demand they left unserved)
         usage = self._served(k, self._demand_at(k, now), ready)
+        # A live replica not ready is pending, starting, backing off or within its readiness
+        # delay (or an update in place): one Kubernetes sets aside as unready. Every ready
+        # replica reports its usage, so none is missing.
         rec = hpa_recommendation(current, ready, len(live) - ready, usage, self.specs[k].cpu_cores,
                                  scale.target_utilisation, scale.tolerance)
         rec = min(max(rec, scale.min_replicas), scale.max_replicas)
@@ -820,7 +853,9 @@ class Controller:
         version = self.updating.pop(i, None)
         if self.sim.state[i] == RUNNING and self.sim.attempt_s[i] == attempt and version is not None:
             self.updated[i] = version
-            self._set_ready(i, True)
+            # an update in place is a package upgrade and a restart: the restarted application
+            # waits for its readiness probe like any start (ServiceSpec.vm_update)
+            self._await_readiness(i)
         self.changed(i)
 
     def _victims(self, pods: list[int], count: int) -> list[int]:

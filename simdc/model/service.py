@@ -186,7 +186,8 @@ class ServiceSpec(Spec):
     # How a VM platform releases: "replace" (new VMs from the new disk image, as
     # containers) or "in_place" (each VM taken out of service for in_place_s, e.g. a
     # package upgrade and a restart, copying the layers the new image changed into its
-    # own disk; up to max_unavailable at once). No default time: the study states it.
+    # own disk, then readiness_s until its readiness probe passes, as after any start; up
+    # to max_unavailable at once). No default time: the study states it.
     vm_update: Literal["replace", "in_place"] = "replace"
     in_place_s: float | None = Field(default=None, ge=0, description="a VM's in-place update, seconds")
 

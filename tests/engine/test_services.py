@@ -172,6 +172,22 @@ def test_hpa_replicas_after_a_step_match_the_algorithm_by_hand_at_each_sync():
     assert series.loc[302.0, "ready"] == 8 and series.loc[317.0, "ready"] == 16
 
 
+def test_hpa_scales_down_only_once_its_window_has_held_the_starting_replicas_300_s():
+    """10 replicas of 1 core up at the start serve 1 core, target 50 %: every sync
+    recommends ceil(0.1 / 0.5 × 10) = 2. Kubernetes seeds the scale-down window with the
+    replicas at its first reconcile (horizontal.go, recordInitialRecommendation), so 10
+    holds until the seed is older than the 300 s window: 10 at each sync to 285 s, 2 at
+    315 s, on containers and VMs alike."""
+    cfg = config([web(replicas=10, running_at_start=True, demand={"cores": 1.0},
+                      autoscale={"min_replicas": 1, "max_replicas": 20, "target_utilisation": 0.5})],
+                 duration_s=900.0, platforms=("container", "vm"))
+    for name, run in runs(cfg).items():
+        series = run.services.groupby("t_s").last()
+        assert series.loc[:299.0, "desired"].min() == 10, name
+        assert series.loc[285.0, "desired"] == 10 and series.loc[315.0, "desired"] == 2, name
+        assert series.loc[315.0, "pods"] == 2, name
+
+
 def test_hpa_reads_the_usage_served_not_the_demand_left_unserved():
     """2-core replicas (usage capped at their 2 cores: limit ÷ request = 1), target 60 %,
     5 up at the start serving 8 cores, 24 from 300 s. A Kubernetes HPA reads the pods' CPU
@@ -228,6 +244,69 @@ def test_hpa_recommendation_follows_the_formula_tolerance_and_unready_pods():
     # 2 ready at 100 %, 2 unready as 0 %: average 50 % = target → no change (not 2 × 2 / 0.5 = 8)
     assert hpa_recommendation(4, 2, 2, usage_cores=2.0, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 4
     assert hpa_recommendation(4, 0, 4, usage_cores=0.0, cores_per_replica=1.0, target=0.5, tolerance=0.1) == 4
+
+
+# Cases of Kubernetes' own tests (kubernetes/pkg/controller/podautoscaler/
+# replica_calculator_test.go, TestReplicaCalc*), pods of 1-core requests: (current, ready,
+# unready, missing, the ready pods' usage in cores, target, replicas Kubernetes expects).
+KUBERNETES_CASES = {
+    "ScaleUp": (3, 3, 0, 0, 0.3 + 0.5 + 0.7, 0.3, 5),
+    "ScaleDown": (5, 5, 0, 0, 0.1 + 0.3 + 0.5 + 0.25 + 0.25, 0.5, 3),
+    "ScaleUpUnreadyLessScale": (3, 2, 1, 0, 0.5 + 0.7, 0.3, 4),
+    "ScaleUpUnreadyNoScale": (3, 1, 2, 0, 0.4, 0.3, 3),
+    "ScaleDownIncludeUnreadyPods": (5, 3, 2, 0, 0.1 + 0.3 + 0.5, 0.5, 2),
+    "ScaleDownExcludeUnscheduledPods": (5, 1, 4, 0, 0.1, 0.5, 1),
+    "MissingMetrics": (4, 2, 0, 2, 0.4 + 0.095, 1.0, 3),
+    "MissingMetricsNoChangeEq": (2, 1, 0, 1, 1.0, 1.0, 2),
+    "MissingMetricsNoChangeGt": (2, 1, 0, 1, 1.9, 1.0, 2),
+    "MissingMetricsNoChangeLt": (2, 1, 0, 1, 0.6, 1.0, 2),
+    "MissingMetricsUnreadyChange": (3, 1, 1, 1, 0.45, 0.5, 3),
+    "MissingMetricsUnreadyScaleUp": (3, 1, 1, 1, 2.0, 0.5, 4),
+    "MissingMetricsUnreadyScaleDown": (4, 2, 1, 1, 0.2, 0.5, 3),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KUBERNETES_CASES))
+def test_hpa_recommendation_gives_what_kubernetes_own_tests_expect(case):
+    """GetResourceReplicas: unready pods (Pending, or not ready) are left out of the usage
+    ratio, and added back at 0 % only on a scale-up; pods without metrics count 100 % of
+    their request on a scale-down, 0 % on a scale-up. So 3 ready pods at 30 % of 5 with 2
+    unready, target 50 %, scale to ceil(0.6 × 3) = 2: the unready pods do not hold it up."""
+    current, ready, unready, missing, usage, target, expected = KUBERNETES_CASES[case]
+    extra = {"missing": missing} if missing else {}  # the engine's replicas are never missing: no metrics pipeline
+    assert hpa_recommendation(current, ready, unready, usage_cores=usage, cores_per_replica=1.0, target=target,
+                              tolerance=0.1, **extra) == expected
+
+
+def test_hpa_recommendation_keeps_the_replicas_when_the_count_would_move_against_the_ratio():
+    """GetResourceReplicas' last check: 4 pods, 3 ready at 30 % and 1 without metrics
+    (counted at 100 % on a scale-down), target 100 %: new ratio (0.9 + 1) / 4 = 0.475,
+    ceil(0.475 × 4) = 2 pods; with current 1 that would scale up on a ratio below 1, so 1."""
+    assert hpa_recommendation(3, 3, 0, usage_cores=0.9, cores_per_replica=1.0, target=1.0, tolerance=0.1,
+                              missing=1) == 2
+    assert hpa_recommendation(1, 3, 0, usage_cores=0.9, cores_per_replica=1.0, target=1.0, tolerance=0.1,
+                              missing=1) == 1
+
+
+def test_pending_replicas_do_not_hold_the_hpa_up_once_demand_falls():
+    """One 8-core host holds 4 replicas of 2 cores; demand 2 cores, 100 from 300 s, 0 from
+    600 s; target 50 %. The HPA asks for 8 by 345 s (4 ready at 100 %), so 4 stay pending
+    (8 - 8 // 2). From 600 s the 4 ready use nothing: Kubernetes leaves the pending ones
+    out of the ratio on a scale-down, so it recommends ceil(0 × 4) = 0, min 1. The 8s
+    recommended until 585 s hold it for the 300 s window: 8 at 885 s, 1 at 900 s. Then
+    the 4 pending replicas, not ready, go first (rejected), and 3 running ones complete."""
+    cfg = config([web(replicas=2, cpu_cores=2, memory_gib=2, readiness_s=5, running_at_start=True,
+                      demand={"cores": 2.0, "steps": [[300, 100.0], [600, 0.0]]},
+                      autoscale={"min_replicas": 1, "max_replicas": 20, "target_utilisation": 0.5})],
+                 duration_s=2400.0, platforms=("container", "vm"),
+                 cluster={"hosts": [{"cpu_cores": 8, "memory_gib": 64, "count": 1}]})
+    for name, run in runs(cfg).items():
+        series = run.services.groupby("t_s").last()
+        assert (series.loc[600.0, "pods"], series.loc[600.0, "ready"]) == (8, 4), name
+        assert (series.loc[885.0, "desired"], series.loc[900.0, "desired"], series["desired"].iloc[-1]) == (8, 1, 1)
+        outcomes = run.instances["outcome"].value_counts()
+        assert (outcomes.get("rejected", 0), outcomes.get("completed", 0), outcomes.get("running_at_end", 0),
+                outcomes.get("queued_at_end", 0)) == (4, 3, 1, 0), name
 
 
 def test_vms_scale_slower_than_containers_and_leave_more_demand_unserved():
@@ -400,10 +479,12 @@ def test_pending_replicas_the_autoscaler_no_longer_wants_are_rejected_once_and_f
 
 def test_a_replica_up_at_start_that_found_no_host_pays_its_start_when_placed_later():
     """One 4-core host; service a's 4 replicas of 1 core fill it at 0 s (running_at_start)
-    so b's one replica (running_at_start too) stays pending. At the HPA's first sync, 15 s,
-    a's 0.5 cores over 4 replicas at target 0.5 recommend ceil(0.25 × 4) = 1: 3 removed.
-    b's retries fall every 10 s: placed at 20 s, and as it was not up when the run began
-    it pays its start (container 2 s, VM boot 30 s) and is no preexisting replica."""
+    so b's one replica (running_at_start too) stays pending. From the HPA's first sync, 15 s,
+    a's 0.5 cores over 4 replicas at target 0.5 recommend ceil(0.25 × 4) = 1, but the
+    scale-down window holds the 4 it was seeded with at 0 s (Kubernetes' initial
+    recommendation) for 300 s: 3 removed at the 315 s sync. b's retries fall every 10 s:
+    placed at 320 s, and as it was not up when the run began it pays its start (container
+    2 s, VM boot 30 s) and is no preexisting replica."""
     cfg = validate({"simulation": {"duration_s": 900, "platforms": ["container", "vm"]},
                     "host": {"cpu_cores": 4, "memory_gib": 64, "reserved_memory_gib": 0},
                     "platform": {"container": {"start_s": 2.0}, "vm": {"boot_s": 30.0, "sizing": "as_given"}},
@@ -415,8 +496,8 @@ def test_a_replica_up_at_start_that_found_no_host_pays_its_start_when_placed_lat
     for platform, start_s in (("container", 2.0), ("vm", 30.0)):
         mine = table[table["platform"] == platform]
         a, (b,) = mine[mine["service"] == "a"], mine[mine["service"] == "b"].itertuples()
-        assert (a["end_s"].dropna() == 15.0).sum() == 3
-        assert (b.submit_s, b.admit_s, b.first_ready_s - b.admit_s, b.preexisting) == (0.0, 20.0, start_s, False)
+        assert (a["end_s"].dropna() == 315.0).sum() == 3
+        assert (b.submit_s, b.admit_s, b.first_ready_s - b.admit_s, b.preexisting) == (0.0, 320.0, start_s, False)
 
 
 def test_a_release_of_a_service_too_big_for_its_hosts_submits_each_wanted_replica_once():
@@ -463,6 +544,28 @@ def test_vms_updated_in_place_one_at_a_time_take_n_times_the_update_and_copy_the
                         platforms=("vm",), images=images)
     added = run.hosts["pulled_gib"].sum() - runs(unreleased)["vm"].hosts["pulled_gib"].sum()
     assert added == pytest.approx(n * (60 + 50) / MIB_PER_GIB)
+
+
+def test_a_vm_updated_in_place_waits_its_readiness_before_serving_again():
+    """An update in place is a package upgrade and a restart, so the restarted application
+    waits readiness_s R for its probe, as after any start: with maxSurge 0, maxUnavailable
+    1, n = 5 VMs of 1 core serving n cores, each VM is out of service u + R = 45 + 10 s in
+    turn. The rollout takes n × (u + R) = 275 s, one replica short all along: n × (u + R)
+    unavailable replica-seconds and, one core unserved meanwhile, n × (u + R) core-seconds."""
+    images = [{"name": "web:v1", "disk_gib": 4.0, "layers": [{"digest": "base", "size_mib": 500},
+                                                               {"digest": "top1", "size_mib": 50}]},
+              {"name": "web:v2", "disk_gib": 4.0, "layers": [{"digest": "base", "size_mib": 500},
+                                                               {"digest": "top2", "size_mib": 60}]}]
+    n, u, r = 5, 45.0, 10.0
+    cfg = config([web(image="web:v1", replicas=n, max_surge=0, max_unavailable=1, vm_update="in_place",
+                      in_place_s=u, readiness_s=r, demand={"cores": float(n)},
+                      releases=[{"at_s": 200.0, "image": "web:v2"}])],
+                 duration_s=800.0, platforms=("vm",), images=images)
+    run = runs(cfg)["vm"]
+    np.testing.assert_allclose(run.releases["end_s"] - run.releases["at_s"], [n * (u + r)])
+    summary = simdc.metrics.service_metrics(run.services, run.releases, 800.0, {"web": 0.99})
+    assert summary["rollout_unavailable_replica_s"] == pytest.approx(n * (u + r))
+    assert summary["rollout_unserved_core_s"] == pytest.approx(n * (u + r))
 
 
 def test_a_sweep_averages_the_service_numbers_and_plan_accepts_them_as_slos():
