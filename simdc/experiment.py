@@ -155,7 +155,7 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     instances = _concat_columns([r.instances for r in runs])
     hosts = pd.concat([r.hosts for r in runs], ignore_index=True)
     timeseries = pd.concat([r.timeseries for r in runs], ignore_index=True)
-    run_warnings = [line for r in runs for line in r.warnings]
+    run_warnings = list(dict.fromkeys(line for r in runs for line in r.warnings))  # each once (a host's on every platform)
     del runs
     results = Results(
         config=config,
@@ -379,7 +379,7 @@ def _spilled(config: Config, held: list, grid: tuple | None, progress, spill_to,
                                                  asked.iloc[unplaced.index].set_axis(unplaced.index), config)
             else:
                 warnings += unplaceable_warnings(summary, run.instances, asked, config)
-            run_warnings += run.warnings
+            run_warnings += [line for line in run.warnings if line not in run_warnings]  # each once
             lanes[name] = run.lane
             hosts.append(run.hosts)
             services.append(run.services)

@@ -393,6 +393,7 @@ class Simulation:
         self.progress = None
         self.meter_at_s: tuple[float, ...] = ()  # energy readings for prices over time (engine/meter.py)
         self.meter = None
+        self.not_made: list[str] = []  # listed failures that struck a machine down already (warnings)
         # Drains and consolidation (engine/migration.py); moves = (maintenance, migration,
         # consolidation) specs. Imported here: migration.py imports this module's states.
         self.mover = None
@@ -770,7 +771,7 @@ class Simulation:
                 resident_s[i] += self.duration_s - stay_s[i]
 
     def _tables(self) -> PlatformRun:
-        warnings = () if self.mover is None else self.mover.warnings(self.name)
+        warnings = tuple(self.not_made) + (() if self.mover is None else self.mover.warnings(self.name))
         if self.chunks is not None:  # streamed: the rest of the rows, then the file in row order
             self._flush_chunks(self.duration_s, last=True)
             if self.usage_window is not None:
@@ -1121,6 +1122,7 @@ class Simulation:
         platform: every platform meets the same failures.
         """
         faults = self.faults
+        self.repairs: dict[int, float] = {}  # physical host: when its latest failure struck
         self.kernel_rng = stream(self.seed, f"faults:kernel:{self.name}")
         machines = self.machines_on = {}  # physical host: its machines, in fleet order (O(hosts), once)
         for host in self.hosts:
@@ -1158,7 +1160,13 @@ class Simulation:
                 host.set_down(now, repairing=True)
             for host in machines:
                 self._fail_all(host, now)
-            self._after(repair, self._on_repair, j)
+            self.repairs[j] = now
+            # URGENT, as endings: a failure or request at the repair's end meets the host up
+            self._after(repair, self._on_repair, j, URGENT)
+        elif rng is None:  # a listed failure of a host down already: no failure; said at the end
+            self.not_made.append(f"faults.host_failures: host {j} at {now:g} s: it was under repair then "
+                                 f"(failed at {self.repairs[j]:g} s, repaired at {self.repairs[j] + repair:g} s); "
+                                 "a host down cannot fail: not made")
         if rng is not None:  # the next failure comes after the repair: up m, down r on average
             delay = repair + float(rng.exponential(self.faults.host_mtbf_s))
             self._after(delay, self._on_host_failure, (j, rng))
@@ -1171,6 +1179,10 @@ class Simulation:
         (rebooting, or its host under repair) has no kernel running."""
         index, rng = value
         host = self.hosts[index]
+        if host.out and rng is None:  # a listed kernel failure of a machine down already; said at the end
+            why = "its host under repair" if host.repairing else "rebooting" if host.rebooting else "in maintenance"
+            self.not_made.append(f"faults.kernel_failures: host {self.physical[index]} at {now:g} s: the machine "
+                                 f"was down then ({why}), with no kernel running: not made")
         if not host.out:  # a cordoned machine's kernel still runs
             host.failures += 1
             if self.own_kernel:
@@ -1180,7 +1192,7 @@ class Simulation:
             else:
                 host.set_down(now, rebooting=True)  # down first, so no victim comes back to it
                 self._fail_all(host, now)
-                self._after(self.faults.kernel_repair_s, self._on_machine_up, index)
+                self._after(self.faults.kernel_repair_s, self._on_machine_up, index, URGENT)  # as _on_repair
         if rng is not None:
             self._after(float(rng.exponential(self.faults.kernel_mtbf_s)), self._on_kernel_failure, (index, rng))
 

@@ -229,6 +229,36 @@ def test_listed_failures_after_the_runs_end_are_not_made_and_are_named_in_its_wa
     assert inside.summary["failures"].tolist() == [2]
 
 
+@pytest.mark.parametrize("second_s", [100.0 + REPAIR_S, 100.0 + REPAIR_S - 1.0, 100.0 + REPAIR_S + 0.5, 250.0])
+def test_a_listed_failure_at_a_repairs_end_is_made_and_one_inside_it_is_named(second_s):
+    """Host 0 listed to fail at 100 s and at ``second_s``. At the repair's very end the
+    host is up again (the repair ends first, as every ending at its instant) and fails
+    again: it was dropped without a word. Inside the repair it is no failure (the host is
+    down already) and a warning names it, once for both platforms. Failures and down
+    time as the list alone gives them (:func:`repair_windows`)."""
+    kernel = [(1, second_s)]  # machine 1's kernel, up: a failure made
+    run = faulty_run([(0, 100.0), (0, second_s), (1, 2000.0)], kernel, ["vm", "container"])
+    windows = repair_windows([(0, 100.0), (0, second_s)], 0)
+    hosts = run.hosts.set_index(["platform", "host"])
+    for platform in ("vm", "container"):
+        assert hosts.loc[(platform, 0), "failures"] == len(windows)
+        assert hosts.loc[(platform, 0), "down_s"] == pytest.approx(sum(b - a for a, b in windows))
+    said = [line for line in run.manifest["warnings"] if "not made" in line and "run's end" not in line]
+    inside = len(windows) == 1
+    assert said == ([f"faults.host_failures: host 0 at {second_s:g} s: it was under repair then (failed at 100 s, "
+                     f"repaired at {100 + REPAIR_S:g} s); a host down cannot fail: not made"] if inside else [])
+
+
+def test_a_listed_kernel_failure_of_a_machine_under_repair_is_named():
+    """Machine 0's kernel listed to fail while its host is under repair: no kernel runs
+    there, so no failure, and a warning says so (it was dropped without a word)."""
+    run = faulty_run([(0, 100.0)], [(0, 300.0)], ["container"])
+    assert run.hosts.set_index("host").loc[0, "failures"] == 1
+    assert [line for line in run.manifest["warnings"] if line.startswith("faults.kernel_failures: host 0")] == [
+        "faults.kernel_failures: host 0 at 300 s: the machine was down then (its host under repair), with no "
+        "kernel running: not made"]
+
+
 def test_a_kernel_failure_kills_every_container_on_the_host_but_one_sandboxed_pod():
     """A runc container shares the host's kernel; a sandboxed (Kata) pod runs its own
     guest kernel, as a VM does: the same listed kernel failure kills every container
