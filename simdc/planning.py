@@ -80,7 +80,21 @@ class Slo:
         return shown(observed, "{:.4g}")
 
     def __str__(self) -> str:
-        return f"{self.metric}{self.op}{self.value:g}"
+        """The SLO as ``metric<=value``, the value in full ("0.0100001", not ":g"'s "0.01"):
+        it names the SLO's columns in a plan (:func:`slo_name`), one per objective."""
+        value = repr(float(self.value))
+        return f"{self.metric}{self.op}{value.removesuffix('.0')}"
+
+
+def slo_name(slo: Slo, slos: list[Slo]) -> str:
+    """What names ``slo``'s own columns among ``slos`` (``<name>_worst``, ``<name>_margin``
+    in a plan; the keys of its values in the progress rows): its metric while no other
+    objective of ``slos`` is on that metric (``rejection_rate_worst``, the names plans
+    have always had), else the SLO as written (``cpu_util_mean>=0.02_worst`` beside
+    ``cpu_util_mean<=0.5_worst``): the worst replication and the margin are each
+    objective's own (the largest value for ``<=``, the smallest for ``>=``)."""
+    others = {other for other in slos if other.metric == slo.metric and other != slo}
+    return str(slo) if others else slo.metric
 
 
 # The summary's optional columns, each group with what makes a run produce it.
@@ -196,9 +210,12 @@ class PlanResult:
     the count that was searched, see ``scaled``, the fewest where every replication met
     every SLO, empty when none did; ``hosts_total``: every host of the fleet then; per SLO
     there, ``<metric>`` the mean over the replications, ``<metric>_ci95`` its 95 %
-    confidence half-width (Student's t, NaN with one replication), ``<metric>_worst`` the
-    worst replication's value and ``<metric>_margin`` how far inside the objective that is
-    (:meth:`Slo.margin`, in the metric's units, >= 0 at an answer); ``unplaceable_share``:
+    confidence half-width (Student's t, NaN with one replication), ``<name>_worst`` the
+    worst replication's value for that objective and ``<name>_margin`` how far inside the
+    objective that is (:meth:`Slo.margin`, in the metric's units, >= 0 at an answer), with
+    ``<name>`` the metric, or where several SLOs are on one metric the SLO as written
+    (:func:`slo_name`: ``cpu_util_mean>=0.02_worst``, ``cpu_util_mean<=0.5_worst``);
+    ``unplaceable_share``:
     the share of requests no host of the fleet's sizes holds even empty, which no count of
     them changes (the mean over the replications; the note on a floor gives the worst
     one's); ``unplaceable_warning``: what `simdc run` warns of those (at the count shown,
@@ -508,7 +525,7 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                 unserved = float(np.mean([(run["rejected"] + run["queued_at_end"]) / run["submitted"]
                                           if run["submitted"] else 0.0 for run in runs]))
                 # the search stops on the worst replication's values, as a count is judged on them
-                worsts = {slo.metric: slo.worst([run[slo.metric] for run in runs]) for slo in slos}
+                worsts = {slo_name(slo, slos): slo.worst([run[slo.metric] for run in runs]) for slo in slos}
                 history.append((n, {**worsts, UNSERVED: unserved}))
                 for r, run in enumerate(runs):
                     row = {"platform": platform, "hosts": n, "replication": r, "seed": config.simulation.seed + r,
@@ -528,7 +545,7 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                     echo({"platform": platform, "hosts": n, **means, "met": met,
                           "replications": replications,
                           "seeds_breaking": [config.simulation.seed + r for r, ok in enumerate(each) if not ok],
-                          **{f"{slo.metric}_worst": slo.worst([run[slo.metric] for run in runs]) for slo in slos},
+                          **{f"{name}_worst": worst for name, worst in worsts.items()},
                           # a latency not known to be finite: the worst replication's lower bound and
                           # share not started (a mean of bounds showed a value inside the objective
                           # beside "not met")
@@ -583,7 +600,7 @@ def not_improving(slos: list[Slo], last: list[tuple[int, dict[str, float]]], uni
         return []
     reasons = []
     for slo in slos:
-        values = [means[slo.metric] for _, means in last]
+        values = [means[slo_name(slo, slos)] for _, means in last]
         margins = [slo.margin(v) for v in values]
         if (all(np.isfinite(values)) and not slo.met(values[-1])
                 and margins[1] <= margins[0] and margins[2] <= margins[1]):
@@ -609,12 +626,12 @@ def _tables(rows: list[dict], answers: list[dict], slos: list[Slo], config: Conf
             at = evaluations[(evaluations["platform"] == answer["platform"]) & (evaluations["hosts"] == n)]
             row["residents_rise"] = float(at["residents_rise"].max())
             spread = spread_of(at, slos)
-            for slo in slos:
-                worst = slo.worst(at[slo.metric])
+            for slo in slos:  # the mean and its spread are the metric's; the worst and margin each SLO's
+                worst, name = slo.worst(at[slo.metric]), slo_name(slo, slos)
                 row[f"{slo.metric}"] = spread[f"{slo.metric}_mean"]
                 row[f"{slo.metric}_ci95"] = spread[f"{slo.metric}_ci95"]
-                row[f"{slo.metric}_worst"] = worst
-                row[f"{slo.metric}_margin"] = slo.margin(worst)
+                row[f"{name}_worst"] = worst
+                row[f"{name}_margin"] = slo.margin(worst)
             for column in PRICED:
                 if column in at:
                     row[column] = float(at[column].mean())
