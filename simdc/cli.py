@@ -739,7 +739,8 @@ def plan(
     Each SLO's cell: the mean over the replications ± its 95 % confidence half-width
     (Student's t), then the worst replication's value and its margin, how far inside the
     objective that is in the metric's units (objective − worst for <=, worst − objective
-    for >=; never negative at an answer). Two SLOs on one metric each have their own worst and margin
+    for >=; never negative at an answer; beside a value in percent, the ± and the margin
+    are percentage points). Two SLOs on one metric each have their own worst and margin
     (in plan.csv named by the SLO as written: 'cpu_util_mean>=0.02_worst'). A note names
     the seeds that break an SLO where replications disagree (at the answer's count or
     the one below)."""
@@ -807,14 +808,17 @@ def _slo_cell(slo, row: dict, name: str) -> str:
     """An SLO's cell in a plan's table: the mean over the replications ± its 95 % CI, then
     the worst replication's value for this SLO and its margin (``<name>_worst``,
     ``<name>_margin``: :func:`simdc.planning.slo_name`); with one replication, the value
-    and its margin."""
+    and its margin. The ± and the margin are in the units the values are shown in: in
+    percentage points beside a value in percent (:attr:`simdc.planning.Slo.in_percent`)."""
     mean, half = row[slo.metric], row.get(f"{slo.metric}_ci95", math.nan)
     worst = row.get(f"{name}_worst", mean)
-    margin = _margin(row[f"{name}_margin"])
+    scale, unit = (100.0, "%") if slo.in_percent else (1.0, "")
+    margin = _margin(row[f"{name}_margin"] * scale) + unit
     if half != half:  # one replication (or a value not finite): nothing to spread
         return f"{slo.shown(mean)} ({margin})"
+    half *= scale
     spread = f"{half:,.0f}" if half >= 10 else f"{half:.2g}"  # as a margin: "82", not "8.2e+01"
-    return f"{slo.shown(mean)} ± {spread}, worst {slo.shown(worst)} ({margin})"
+    return f"{slo.shown(mean)} ± {spread}{unit}, worst {slo.shown(worst)} ({margin})"
 
 
 def _margin(value: float) -> str:

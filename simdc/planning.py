@@ -66,18 +66,23 @@ class Slo:
             return float("nan")
         return float(values.max() if self.upper else values.min())
 
-    def shown(self, observed: float) -> str:
-        """``observed`` with the digits that matter to this objective: a share held from
-        below (its summary format a percent, e.g. ``service_availability>=0.9999``) in
-        percent with the decimals that show its first digit short of 100 %
-        (:data:`simdc.metrics.AVAILABILITY`: 99.9968 %, where 4 significant digits show
-        "1"); anything else to 4 significant digits. "–" for NaN."""
-        from simdc.metrics import AVAILABILITY, HEADLINE, shown
+    @property
+    def in_percent(self) -> bool:
+        """Whether this objective's values are shown in percent (:meth:`shown`): a share
+        held from below, its summary format a percent (``service_availability>=0.9999``)."""
+        from simdc.metrics import AVAILABILITY, HEADLINE
 
         fmt = next((f for column, _, f in HEADLINE if column == self.metric), "")
-        if not self.upper and (fmt == AVAILABILITY or fmt.endswith("%}")):
-            return shown(observed, AVAILABILITY)
-        return shown(observed, "{:.4g}")
+        return not self.upper and (fmt == AVAILABILITY or fmt.endswith("%}"))
+
+    def shown(self, observed: float) -> str:
+        """``observed`` with the digits that matter to this objective: in percent
+        (:attr:`in_percent`) with the decimals that show its first digit short of 100 %
+        (:data:`simdc.metrics.AVAILABILITY`: 99.9968 %, where 4 significant digits show
+        "1"); anything else to 4 significant digits. "–" for NaN."""
+        from simdc.metrics import AVAILABILITY, shown
+
+        return shown(observed, AVAILABILITY if self.in_percent else "{:.4g}")
 
     def __str__(self) -> str:
         """The SLO as ``metric<=value``, the value in full ("0.0100001", not ":g"'s "0.01"):

@@ -10,13 +10,15 @@ largest replication as its worst (6.98 %, margin +0.43) where it is the smallest
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from scipy import stats
 from typer.testing import CliRunner
 
-from simdc.cli import app
+from simdc.cli import _slo_cell, app
 from simdc.planning import UNSERVED, not_improving, parse_slo
 
 HOST64G = Path(__file__).resolve().parents[1] / "configs" / "host64g.toml"
@@ -64,6 +66,29 @@ def test_the_progress_line_shows_each_slos_worst(two_per_metric):
     values = evaluations[(evaluations["platform"] == "vm") & (evaluations["hosts"] == n)]["cpu_util_mean"]
     (line,) = [x for x in result.stderr.splitlines() if x.startswith(f"vm: {n} hosts ")]
     assert f"cpu_util_mean={values.mean():.2%} (worst {values.min():.2%})" in line, line
+
+
+def test_a_cell_in_percent_gives_its_spread_and_margin_in_percentage_points(two_per_metric):
+    """'4.96% ± 0.044, worst 3.82% (+0.0182)': the ± and the margin were fractions beside
+    percents. The ± is Student's t half-width over the runs (t(2) × sd / √3), the margin
+    the smallest run less the objective, both read back in points of a percent."""
+    result, table, evaluations = two_per_metric
+    for row in table.to_dict("records"):
+        values = evaluations[(evaluations["platform"] == row["platform"])
+                             & (evaluations["hosts"] == row["hosts_needed"])]["cpu_util_mean"].to_numpy(float)
+        half = stats.t.ppf(0.975, REPLICATIONS - 1) * values.std(ddof=1) / math.sqrt(REPLICATIONS)
+        cell = next(line for line in result.stdout.splitlines() if line.startswith(f"│ {row['platform']} "))
+        shown = cell.split("│")[3].strip()  # platform, hosts, then cpu_util_mean>=0.005
+        assert shown == (f"{values.mean():.2%} ± {100 * half:.2g}%, worst {values.min():.2%} "
+                         f"(+{100 * (values.min() - 0.005):.3g}%)"), shown
+
+
+def test_a_cell_in_the_metrics_own_units_is_unchanged():
+    """An upper limit on a share is shown as a fraction, its ± and margin too."""
+    slo = parse_slo("rejection_rate<=0.05")
+    row = {"rejection_rate": 0.01111, "rejection_rate_ci95": 0.048, "rejection_rate_worst": 0.03333,
+           "rejection_rate_margin": 0.05 - 0.03333}
+    assert _slo_cell(slo, row, "rejection_rate") == "0.01111 ± 0.048, worst 0.03333 (+0.0167)"
 
 
 def test_an_slo_on_a_metric_of_its_own_keeps_the_metrics_names():
