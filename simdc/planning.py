@@ -191,8 +191,9 @@ def absent_metric(metric: str) -> str:
 def parse_slo(text: str) -> Slo:
     """``"start_p99_s<=5"`` → Slo; a clear error for anything else. The metric is a
     summary column, or an optional one (:data:`OPTIONAL_GROUPS`); whether the config
-    produces it is :func:`missing_metric`'s to say."""
-    match = re.fullmatch(r"\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*", text)
+    produces it is :func:`missing_metric`'s to say. The objective is a finite number
+    the metric can be on the side the SLO asks for (:func:`check_objective`)."""
+    match = re.fullmatch(r"\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*(\S+?)\s*", text)
     if not match:
         raise ConfigError(f"--slo {text!r}: expected metric<=value (or <, >=, >), e.g. 'rejection_rate<=0.01'")
     metric, op, value = match.groups()
@@ -202,9 +203,36 @@ def parse_slo(text: str) -> Slo:
                           "--minimise cost: each group's cheapest fleet)")
     check_metric(metric, f"--slo {text!r}")
     try:
-        return Slo(metric, op, float(value))
+        slo = Slo(metric, op, float(value))
     except ValueError:
         raise ConfigError(f"--slo {text!r}: {value!r} is not a number") from None
+    check_objective(slo, f"--slo {text!r}")
+    return slo
+
+
+def check_objective(slo: Slo, flag: str) -> None:
+    """Raise one :class:`ConfigError` line, starting ``flag``, unless ``slo``'s objective is
+    a finite number within what its metric can be (:func:`simdc.metrics.value_range`:
+    a share in [0, 1], a slowdown at least 1, a count or a time at least 0), and ``slo``
+    can be met there: an objective outside that range always holds or never does (a
+    share of 5 meant as 5 %, a latency below 0), and so does ``<`` the least or ``>`` the
+    most (``rejection_rate<0``)."""
+    from simdc.metrics import value_range
+
+    if not np.isfinite(slo.value):
+        raise ConfigError(f"{flag}: the objective must be a finite number (got {slo.value:g})")
+    low, high = value_range(slo.metric)
+    what, where = {(0.0, 1.0): ("a share, in [0, 1] (0.05 for 5 %)", "in [0, 1]"),
+                   (1.0, np.inf): ("a slowdown, at least 1 (1: never slowed)", ">= 1"),
+                   (-1.0, np.inf): ("a share of the need, at least -1", ">= -1")}.get(
+        (low, high), ("never below 0 (a count, or seconds, GiB, ...)", ">= 0"))
+    if not low <= slo.value <= high:
+        never = slo.value < low if slo.upper else slo.value > high
+        raise ConfigError(f"{flag}: {slo.metric} is {what}, so an objective of {slo.value:g} "
+                          f"{'can never be met' if never else 'always holds'}; give one {where}")
+    if (slo.op == "<" and slo.value == low) or (slo.op == ">" and slo.value == high):
+        raise ConfigError(f"{flag}: {slo.metric} is {what}, so it is never {slo.op} {slo.value:g}: the SLO can "
+                          "never be met")
 
 
 @dataclass
@@ -392,7 +420,9 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
     Raises
     ------
     ConfigError
-        No SLO, ``replications`` or ``max_hosts`` not an integer >= 1, ``check_memory``
+        No SLO, an SLO no value of its metric can meet or that every value meets
+        (:func:`check_objective`: ``rejection_rate>=2``, ``start_p99_s<=-1``),
+        ``replications`` or ``max_hosts`` not an integer >= 1, ``check_memory``
         not a bool, a name in ``platforms`` the config does not define, an unknown
         ``group``, ``minimise`` not one of
         :data:`MINIMISE`, or ``"cost"`` without a ``[cost]`` table or with ``group``.
@@ -407,6 +437,9 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
                           f"got {clip(repr(slos))}")
     try:
         slos = [s if isinstance(s, Slo) else parse_slo(s) for s in slos]
+        for slo in slos:  # an Slo given as such is held to parse_slo's rules too
+            check_metric(slo.metric, f"--slo {str(slo)!r}")
+            check_objective(slo, f"--slo {str(slo)!r}")
     except ConfigError as err:
         raise reworded(err, "--slo", "slos") from None
     if not slos:

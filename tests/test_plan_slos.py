@@ -13,13 +13,16 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
+import simdc
 from simdc.cli import _slo_cell, app
-from simdc.planning import UNSERVED, not_improving, parse_slo
+from simdc.errors import ConfigError
+from simdc.planning import UNSERVED, Slo, not_improving, parse_slo, plan
 
 HOST64G = Path(__file__).resolve().parents[1] / "configs" / "host64g.toml"
 SIX_HOURS = ["--set", "simulation.duration_s=21600"]
@@ -124,3 +127,66 @@ def test_a_note_on_slos_out_of_reach_takes_two_on_one_metric():
     assert out_of_reach(evaluations, slos) == [
         "note: vm: cpu_util_mean>=0.02 is not met at 1 host (0.015) nor at 4 (0.00375): more hosts do not bring it "
         "closer"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("rejection_rate<=-0.5", "rejection_rate is a share, in [0, 1] (0.05 for 5 %), so an objective of -0.5 can "
+                             "never be met; give one in [0, 1]"),
+    ("rejection_rate>=2", "so an objective of 2 can never be met; give one in [0, 1]"),
+    ("rejection_rate<=5", "so an objective of 5 always holds; give one in [0, 1]"),
+    ("rejection_rate<0", "rejection_rate is a share, in [0, 1] (0.05 for 5 %), so it is never < 0"),
+    ("cpu_util_mean>1", "so it is never > 1: the SLO can never be met"),
+    ("start_p99_s<=-1", "start_p99_s is never below 0 (a count, or seconds, GiB, ...), so an objective of -1 can "
+                        "never be met; give one >= 0"),
+    ("oom_kills<0", "oom_kills is never below 0"),
+    ("batch_slowdown_p95<=0.9", "batch_slowdown_p95 is a slowdown, at least 1"),
+    ("start_p99_s<=1e400", "the objective must be a finite number (got inf)"),
+    ("start_p99_s<=inf", "the objective must be a finite number (got inf)"),
+    ("start_p99_s<=-inf", "the objective must be a finite number (got -inf)"),
+    ("rejection_rate<=nan", "the objective must be a finite number (got nan)"),
+])
+def test_an_objective_the_metric_can_never_meet_is_refused(text, message):
+    with pytest.raises(ConfigError) as caught:
+        parse_slo(text)
+    (line,) = caught.value.problems
+    assert line.startswith(f"--slo {text!r}: ") and message in line, line
+
+
+@pytest.mark.parametrize("text", ["rejection_rate<=0", "rejection_rate>=1", "cpu_util_mean>=0", "start_p99_s<=0",
+                                  "cpu_booked_util_mean<=1.5", "mem_alloc_util_mean>=1.2", "vm_cpu_over_need>=-0.5",
+                                  "batch_slowdown_p95<=1", "start_p99_s<=1e300"])
+def test_an_objective_the_metric_can_reach_is_kept(text):
+    """Overcommit books more than the hosts' cores and memory (above 1); a VM smaller than
+    its need is below 0 over it; a slowdown of 1 is never slowed."""
+    metric, value = text.split("<=" if "<=" in text else ">=")
+    slo = parse_slo(text)
+    assert (slo.metric, slo.value) == (metric, float(value))
+
+
+def test_the_cli_refuses_it_before_running_anything():
+    """Exit 2 with the one line, and no evaluation printed (it ran 1, 2, 4, 8 hosts)."""
+    result = CliRunner().invoke(app, ["plan", str(HOST64G), *SIX_HOURS, "--slo", "rejection_rate>=2"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [
+        "error: --slo 'rejection_rate>=2': rejection_rate is a share, in [0, 1] (0.05 for 5 %), so an objective "
+        "of 2 can never be met; give one in [0, 1]"]
+
+
+def test_the_python_api_holds_an_slo_given_as_such_to_the_same_rule():
+    with pytest.raises(ConfigError, match=r"slos: 'start_p99_s<=-1': start_p99_s is never below 0"):
+        plan(HOST64G, [Slo("start_p99_s", "<=", -1.0)])
+
+
+@pytest.mark.parametrize("name", ["host64g", "contention", "isolation", "maintenance", "workflow", "presets"])
+def test_every_summary_value_lies_in_its_columns_range(name):
+    """What an objective is refused on must hold of every run: the value_range of each
+    summary column contains what these configs' runs give it (none is refused that a run
+    could meet)."""
+    from simdc.metrics import value_range
+
+    summary = simdc.simulate(Path(__file__).resolve().parents[1] / "configs" / f"{name}.toml").summary
+    for column in summary.columns.drop("platform"):
+        low, high = value_range(column)
+        values = summary[column].to_numpy(float)
+        values = values[~np.isnan(values)]
+        assert ((values >= low) & (values <= high)).all(), (column, values)
