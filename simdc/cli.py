@@ -739,10 +739,13 @@ def plan(
     Each SLO's cell: the mean over the replications ± its 95 % confidence half-width
     (Student's t), then the worst replication's value and its margin, how far inside the
     objective that is in the metric's units (objective − worst for <=, worst − objective
-    for >=; never negative at an answer). A note names the seeds that break an SLO where
-    replications disagree (at the answer's count or the one below)."""
+    for >=; never negative at an answer; beside a value in percent, the ± and the margin
+    are percentage points). Two SLOs on one metric each have their own worst and margin
+    (in plan.csv named by the SLO as written: 'cpu_util_mean>=0.02_worst'). A note names
+    the seeds that break an SLO where replications disagree (at the answer's count or
+    the one below)."""
     from simdc.config import load_config
-    from simdc.planning import parse_slo, scaled_hosts
+    from simdc.planning import parse_slo, scaled_hosts, slo_name
     from simdc.planning import plan as run_plan
 
     config = load_config(config_path, overrides or [])
@@ -753,7 +756,7 @@ def plan(
     scaled = scaled_hosts(config, group)
 
     def echo(row: dict) -> None:
-        values = "  ".join(_judged_value(s, row) for s in slos)
+        values = "  ".join(_judged_value(s, row, slo_name(s, slos)) for s in slos)
         what = f"hosts of {row['group']}" if "group" in row else scaled
         cost = f"  cost={row['cost']:,.2f}" if "cost" in row else ""
         breaking = row.get("seeds_breaking", [])
@@ -786,30 +789,36 @@ def plan(
                               highlight=False)
 
 
-def _judged_value(slo, row: dict) -> str:
+def _judged_value(slo, row: dict, name: str) -> str:
     """``metric=value`` of one evaluation (the mean over its replications, and with more
-    than one the worst's value), with the digits that matter to the SLO
+    than one the worst's value for this SLO, ``<name>_worst``:
+    :func:`simdc.planning.slo_name`), with the digits that matter to the SLO
     (:meth:`simdc.planning.Slo.shown`), or for a start latency not known to be finite
     (too many requests not started by the end) ``metric>=its lower bound`` and the share."""
     metric, value = slo.metric, row[slo.metric]
     if value == math.inf and f"{metric}_at_least" in row:
         return f"{metric}>={slo.shown(row[f'{metric}_at_least'])} ({row['not_started_share']:.1%} not started)"
-    worst = row.get(f"{metric}_worst", value)
+    worst = row.get(f"{name}_worst", value)
     spread = (f" (worst {slo.shown(worst)})" if row.get("replications", 1) > 1 and slo.shown(worst) != slo.shown(value)
               else "")
     return f"{metric}={slo.shown(value)}{spread}"
 
 
-def _slo_cell(slo, row: dict) -> str:
+def _slo_cell(slo, row: dict, name: str) -> str:
     """An SLO's cell in a plan's table: the mean over the replications ± its 95 % CI, then
-    the worst replication's value and its margin (with one replication, the value and its
-    margin)."""
+    the worst replication's value for this SLO and its margin (``<name>_worst``,
+    ``<name>_margin``: :func:`simdc.planning.slo_name`); with one replication, the value
+    and its margin. The ± and the margin are in the units the values are shown in: in
+    percentage points beside a value in percent (:attr:`simdc.planning.Slo.in_percent`)."""
     mean, half = row[slo.metric], row.get(f"{slo.metric}_ci95", math.nan)
-    worst = row.get(f"{slo.metric}_worst", mean)
+    worst = row.get(f"{name}_worst", mean)
+    scale, unit = (100.0, "%") if slo.in_percent else (1.0, "")
+    margin = _margin(row[f"{name}_margin"] * scale) + unit
     if half != half:  # one replication (or a value not finite): nothing to spread
-        return f"{slo.shown(mean)} ({_margin(row[f'{slo.metric}_margin'])})"
+        return f"{slo.shown(mean)} ({margin})"
+    half *= scale
     spread = f"{half:,.0f}" if half >= 10 else f"{half:.2g}"  # as a margin: "82", not "8.2e+01"
-    return f"{slo.shown(mean)} ± {spread}, worst {slo.shown(worst)} ({_margin(row[f'{slo.metric}_margin'])})"
+    return f"{slo.shown(mean)} ± {spread}{unit}, worst {slo.shown(worst)} ({margin})"
 
 
 def _margin(value: float) -> str:
@@ -820,6 +829,8 @@ def _margin(value: float) -> str:
 
 def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
     """The plan's table on stdout (and, for fewest hosts, the SLOs out of reach on stderr)."""
+    from simdc.planning import slo_name
+
     if minimise == "cost":
         print_table(cost_plan_table(result, slos, max_hosts))
         _print_plan_notes(result, slos)
@@ -846,7 +857,7 @@ def _print_plan(result, slos: list, max_hosts: int, minimise: str) -> None:
             continue
         total = [f"{int(row['hosts_total'])}"] if partial else []
         table.add_row(str(row["platform"]), f"{int(needed)}", *total,
-                      *[_slo_cell(s, row) for s in slos])
+                      *[_slo_cell(s, row, slo_name(s, slos)) for s in slos])
     print_table(table)
     _print_plan_notes(result, slos)
     _print_floors(result, max_hosts)
@@ -919,7 +930,8 @@ def out_of_reach(evaluations: pd.DataFrame, slos: list) -> list[str]:
     for platform, runs in evaluations.groupby("platform", sort=False):
         if runs["met_at_count" if "met_at_count" in runs else "met"].any():
             continue
-        means = runs.groupby("hosts")[[s.metric for s in slos]].mean().sort_index()
+        # a metric once, though two SLOs name it (a repeated column made means[metric] a table)
+        means = runs.groupby("hosts")[list(dict.fromkeys(s.metric for s in slos))].mean().sort_index()
         if len(means) < 2:
             continue
         for s in slos:
@@ -938,6 +950,8 @@ def cost_plan_table(result, slos: list, max_hosts: int) -> Table:
     its hosts column as the fewest-hosts table does: ``none`` where a run showed no count
     can (the note after the table says why), ``> max_hosts`` where none up to it did; its
     cost columns are empty (no fleet of that group meets the SLOs, so there is no cost)."""
+    from simdc.planning import slo_name
+
     table = Table(title="cheapest host group per platform meeting every SLO (* the cheapest)", title_justify="left")
     for name in ("platform", "group"):
         table.add_column(name)
@@ -951,7 +965,7 @@ def cost_plan_table(result, slos: list, max_hosts: int) -> Table:
             continue
         table.add_row(str(row["platform"]), f"{row['group']}{' *' if row['cheapest'] else ''}", f"{int(needed)}",
                       f"{row['cost']:,.2f}", f"{row['cost_per_instance_hour']:,.4f}", f"{row['carbon_kgco2eq']:,.1f}",
-                      *[_slo_cell(s, row) for s in slos])
+                      *[_slo_cell(s, row, slo_name(s, slos)) for s in slos])
     return table
 
 

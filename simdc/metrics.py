@@ -1110,6 +1110,31 @@ SERVICE_COLUMNS = ("demand_served_share", "demand_unserved_core_s", "rollout_s_m
                    "catch_up_max_s", "replica_hours", "slo_violation_s")
 
 
+# What a summary column can be, for the objectives that name it (simdc.planning.parse_slo):
+# shares of a whole, in [0, 1]; slowdowns, at least 1 (1: never slowed); a VM's size over
+# its need, a signed share, at least -1 (a size of 0); everything else at least 0: counts,
+# seconds, GiB, kWh, core-seconds, and the utilisations of cores booked or demanded and of
+# memory allocated or used, which overcommit and demand take above 1.
+SHARES = ("rejection_rate", "cpu_util_mean", "cpu_unmet_share", "reclaim_share", "swap_share", "cache_hit_ratio",
+          "degraded_share", "service_availability", "demand_served_share")
+SLOWDOWNS = ("batch_slowdown_p50", "batch_slowdown_p95", "batch_slowdown_p99", "interference_slowdown_mean",
+             "interference_slowdown_p95", "interference_slowdown_p99")
+SIGNED_SHARES = ("vm_cpu_over_need", "vm_mem_over_need")
+
+
+def value_range(column: str) -> tuple[float, float]:
+    """The least and the most a summary column can be (both included), by what it
+    measures: (0, 1) for a share of a whole (:data:`SHARES`), (1, inf) for a slowdown,
+    (-1, inf) for a VM's size over its need, (0, inf) for anything else."""
+    if column in SHARES:
+        return 0.0, 1.0
+    if column in SLOWDOWNS:
+        return 1.0, math.inf
+    if column in SIGNED_SHARES:
+        return -1.0, math.inf
+    return 0.0, math.inf
+
+
 def _held(series: pd.DataFrame, duration_s: float) -> pd.DataFrame:
     """One service's rows with ``dt_s``: how long each held (until the next row's time,
     or the horizon); of rows at one time only the last holds."""

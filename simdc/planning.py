@@ -66,21 +66,40 @@ class Slo:
             return float("nan")
         return float(values.max() if self.upper else values.min())
 
-    def shown(self, observed: float) -> str:
-        """``observed`` with the digits that matter to this objective: a share held from
-        below (its summary format a percent, e.g. ``service_availability>=0.9999``) in
-        percent with the decimals that show its first digit short of 100 %
-        (:data:`simdc.metrics.AVAILABILITY`: 99.9968 %, where 4 significant digits show
-        "1"); anything else to 4 significant digits. "–" for NaN."""
-        from simdc.metrics import AVAILABILITY, HEADLINE, shown
+    @property
+    def in_percent(self) -> bool:
+        """Whether this objective's values are shown in percent (:meth:`shown`): a share
+        held from below, its summary format a percent (``service_availability>=0.9999``)."""
+        from simdc.metrics import AVAILABILITY, HEADLINE
 
         fmt = next((f for column, _, f in HEADLINE if column == self.metric), "")
-        if not self.upper and (fmt == AVAILABILITY or fmt.endswith("%}")):
-            return shown(observed, AVAILABILITY)
-        return shown(observed, "{:.4g}")
+        return not self.upper and (fmt == AVAILABILITY or fmt.endswith("%}"))
+
+    def shown(self, observed: float) -> str:
+        """``observed`` with the digits that matter to this objective: in percent
+        (:attr:`in_percent`) with the decimals that show its first digit short of 100 %
+        (:data:`simdc.metrics.AVAILABILITY`: 99.9968 %, where 4 significant digits show
+        "1"); anything else to 4 significant digits. "–" for NaN."""
+        from simdc.metrics import AVAILABILITY, shown
+
+        return shown(observed, AVAILABILITY if self.in_percent else "{:.4g}")
 
     def __str__(self) -> str:
-        return f"{self.metric}{self.op}{self.value:g}"
+        """The SLO as ``metric<=value``, the value in full ("0.0100001", not ":g"'s "0.01"):
+        it names the SLO's columns in a plan (:func:`slo_name`), one per objective."""
+        value = repr(float(self.value))
+        return f"{self.metric}{self.op}{value.removesuffix('.0')}"
+
+
+def slo_name(slo: Slo, slos: list[Slo]) -> str:
+    """What names ``slo``'s own columns among ``slos`` (``<name>_worst``, ``<name>_margin``
+    in a plan; the keys of its values in the progress rows): its metric while no other
+    objective of ``slos`` is on that metric (``rejection_rate_worst``, the names plans
+    have always had), else the SLO as written (``cpu_util_mean>=0.02_worst`` beside
+    ``cpu_util_mean<=0.5_worst``): the worst replication and the margin are each
+    objective's own (the largest value for ``<=``, the smallest for ``>=``)."""
+    others = {other for other in slos if other.metric == slo.metric and other != slo}
+    return str(slo) if others else slo.metric
 
 
 # The summary's optional columns, each group with what makes a run produce it.
@@ -172,8 +191,9 @@ def absent_metric(metric: str) -> str:
 def parse_slo(text: str) -> Slo:
     """``"start_p99_s<=5"`` → Slo; a clear error for anything else. The metric is a
     summary column, or an optional one (:data:`OPTIONAL_GROUPS`); whether the config
-    produces it is :func:`missing_metric`'s to say."""
-    match = re.fullmatch(r"\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*", text)
+    produces it is :func:`missing_metric`'s to say. The objective is a finite number
+    the metric can be on the side the SLO asks for (:func:`check_objective`)."""
+    match = re.fullmatch(r"\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*(\S+?)\s*", text)
     if not match:
         raise ConfigError(f"--slo {text!r}: expected metric<=value (or <, >=, >), e.g. 'rejection_rate<=0.01'")
     metric, op, value = match.groups()
@@ -183,9 +203,36 @@ def parse_slo(text: str) -> Slo:
                           "--minimise cost: each group's cheapest fleet)")
     check_metric(metric, f"--slo {text!r}")
     try:
-        return Slo(metric, op, float(value))
+        slo = Slo(metric, op, float(value))
     except ValueError:
         raise ConfigError(f"--slo {text!r}: {value!r} is not a number") from None
+    check_objective(slo, f"--slo {text!r}")
+    return slo
+
+
+def check_objective(slo: Slo, flag: str) -> None:
+    """Raise one :class:`ConfigError` line, starting ``flag``, unless ``slo``'s objective is
+    a finite number within what its metric can be (:func:`simdc.metrics.value_range`:
+    a share in [0, 1], a slowdown at least 1, a count or a time at least 0), and ``slo``
+    can be met there: an objective outside that range always holds or never does (a
+    share of 5 meant as 5 %, a latency below 0), and so does ``<`` the least or ``>`` the
+    most (``rejection_rate<0``)."""
+    from simdc.metrics import value_range
+
+    if not np.isfinite(slo.value):
+        raise ConfigError(f"{flag}: the objective must be a finite number (got {slo.value:g})")
+    low, high = value_range(slo.metric)
+    what, where = {(0.0, 1.0): ("a share, in [0, 1] (0.05 for 5 %)", "in [0, 1]"),
+                   (1.0, np.inf): ("a slowdown, at least 1 (1: never slowed)", ">= 1"),
+                   (-1.0, np.inf): ("a share of the need, at least -1", ">= -1")}.get(
+        (low, high), ("never below 0 (a count, or seconds, GiB, ...)", ">= 0"))
+    if not low <= slo.value <= high:
+        never = slo.value < low if slo.upper else slo.value > high
+        raise ConfigError(f"{flag}: {slo.metric} is {what}, so an objective of {slo.value:g} "
+                          f"{'can never be met' if never else 'always holds'}; give one {where}")
+    if (slo.op == "<" and slo.value == low) or (slo.op == ">" and slo.value == high):
+        raise ConfigError(f"{flag}: {slo.metric} is {what}, so it is never {slo.op} {slo.value:g}: the SLO can "
+                          "never be met")
 
 
 @dataclass
@@ -196,9 +243,12 @@ class PlanResult:
     the count that was searched, see ``scaled``, the fewest where every replication met
     every SLO, empty when none did; ``hosts_total``: every host of the fleet then; per SLO
     there, ``<metric>`` the mean over the replications, ``<metric>_ci95`` its 95 %
-    confidence half-width (Student's t, NaN with one replication), ``<metric>_worst`` the
-    worst replication's value and ``<metric>_margin`` how far inside the objective that is
-    (:meth:`Slo.margin`, in the metric's units, >= 0 at an answer); ``unplaceable_share``:
+    confidence half-width (Student's t, NaN with one replication), ``<name>_worst`` the
+    worst replication's value for that objective and ``<name>_margin`` how far inside the
+    objective that is (:meth:`Slo.margin`, in the metric's units, >= 0 at an answer), with
+    ``<name>`` the metric, or where several SLOs are on one metric the SLO as written
+    (:func:`slo_name`: ``cpu_util_mean>=0.02_worst``, ``cpu_util_mean<=0.5_worst``);
+    ``unplaceable_share``:
     the share of requests no host of the fleet's sizes holds even empty, which no count of
     them changes (the mean over the replications; the note on a floor gives the worst
     one's); ``unplaceable_warning``: what `simdc run` warns of those (at the count shown,
@@ -370,7 +420,9 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
     Raises
     ------
     ConfigError
-        No SLO, ``replications`` or ``max_hosts`` not an integer >= 1, ``check_memory``
+        No SLO, an SLO no value of its metric can meet or that every value meets
+        (:func:`check_objective`: ``rejection_rate>=2``, ``start_p99_s<=-1``),
+        ``replications`` or ``max_hosts`` not an integer >= 1, ``check_memory``
         not a bool, a name in ``platforms`` the config does not define, an unknown
         ``group``, ``minimise`` not one of
         :data:`MINIMISE`, or ``"cost"`` without a ``[cost]`` table or with ``group``.
@@ -385,6 +437,9 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
                           f"got {clip(repr(slos))}")
     try:
         slos = [s if isinstance(s, Slo) else parse_slo(s) for s in slos]
+        for slo in slos:  # an Slo given as such is held to parse_slo's rules too
+            check_metric(slo.metric, f"--slo {str(slo)!r}")
+            check_objective(slo, f"--slo {str(slo)!r}")
     except ConfigError as err:
         raise reworded(err, "--slo", "slos") from None
     if not slos:
@@ -508,7 +563,7 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                 unserved = float(np.mean([(run["rejected"] + run["queued_at_end"]) / run["submitted"]
                                           if run["submitted"] else 0.0 for run in runs]))
                 # the search stops on the worst replication's values, as a count is judged on them
-                worsts = {slo.metric: slo.worst([run[slo.metric] for run in runs]) for slo in slos}
+                worsts = {slo_name(slo, slos): slo.worst([run[slo.metric] for run in runs]) for slo in slos}
                 history.append((n, {**worsts, UNSERVED: unserved}))
                 for r, run in enumerate(runs):
                     row = {"platform": platform, "hosts": n, "replication": r, "seed": config.simulation.seed + r,
@@ -528,7 +583,7 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                     echo({"platform": platform, "hosts": n, **means, "met": met,
                           "replications": replications,
                           "seeds_breaking": [config.simulation.seed + r for r, ok in enumerate(each) if not ok],
-                          **{f"{slo.metric}_worst": slo.worst([run[slo.metric] for run in runs]) for slo in slos},
+                          **{f"{name}_worst": worst for name, worst in worsts.items()},
                           # a latency not known to be finite: the worst replication's lower bound and
                           # share not started (a mean of bounds showed a value inside the objective
                           # beside "not met")
@@ -583,7 +638,7 @@ def not_improving(slos: list[Slo], last: list[tuple[int, dict[str, float]]], uni
         return []
     reasons = []
     for slo in slos:
-        values = [means[slo.metric] for _, means in last]
+        values = [means[slo_name(slo, slos)] for _, means in last]
         margins = [slo.margin(v) for v in values]
         if (all(np.isfinite(values)) and not slo.met(values[-1])
                 and margins[1] <= margins[0] and margins[2] <= margins[1]):
@@ -609,12 +664,12 @@ def _tables(rows: list[dict], answers: list[dict], slos: list[Slo], config: Conf
             at = evaluations[(evaluations["platform"] == answer["platform"]) & (evaluations["hosts"] == n)]
             row["residents_rise"] = float(at["residents_rise"].max())
             spread = spread_of(at, slos)
-            for slo in slos:
-                worst = slo.worst(at[slo.metric])
+            for slo in slos:  # the mean and its spread are the metric's; the worst and margin each SLO's
+                worst, name = slo.worst(at[slo.metric]), slo_name(slo, slos)
                 row[f"{slo.metric}"] = spread[f"{slo.metric}_mean"]
                 row[f"{slo.metric}_ci95"] = spread[f"{slo.metric}_ci95"]
-                row[f"{slo.metric}_worst"] = worst
-                row[f"{slo.metric}_margin"] = slo.margin(worst)
+                row[f"{name}_worst"] = worst
+                row[f"{name}_margin"] = slo.margin(worst)
             for column in PRICED:
                 if column in at:
                     row[column] = float(at[column].mean())

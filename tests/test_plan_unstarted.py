@@ -121,7 +121,8 @@ def test_an_slo_the_config_cannot_produce_is_one_line_before_any_run(tmp_path, m
 
     monkeypatch.setattr(simdc.experiment, "simulate", no_run)
     fleet = Path(__file__).resolve().parent.parent / "configs" / "fleet.toml"
-    result = CliRunner().invoke(app, ["plan", str(fleet), "--slo", f"{metric}<=1.5"])
+    # 1, not 1.5: a hit ratio <= 1.5 always holds, which is refused first (test_plan_slos)
+    result = CliRunner().invoke(app, ["plan", str(fleet), "--slo", f"{metric}<=1"])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: --slo {metric}: ") and why in lines[0]
