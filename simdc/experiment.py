@@ -155,7 +155,7 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     instances = _concat_columns([r.instances for r in runs])
     hosts = pd.concat([r.hosts for r in runs], ignore_index=True)
     timeseries = pd.concat([r.timeseries for r in runs], ignore_index=True)
-    run_warnings = list(dict.fromkeys(line for r in runs for line in r.warnings))  # each once (a host's on every platform)
+    run_warnings = list(dict.fromkeys(line for r in runs for line in r.warnings))  # each once: a host fails everywhere
     del runs
     results = Results(
         config=config,
