@@ -485,8 +485,9 @@ def test_no_host_holds_an_instance_while_down_for_maintenance_and_requests_add_u
     (placed + rejected + queued_at_end = submitted, outcomes agreeing with the times);
     the hosts' resident seconds add up to the instances'; and at every 5-second sample
     inside a maintenance window the engine recorded, the host's machines hold nothing,
-    each window beginning at or after its drain; at the end each machine's count of residents is its instances plus the moves booked onto it
-    (no booking leaked by a move called off)."""
+    each window beginning at or after its drain; at the end each machine's count of
+    residents is its instances plus the moves booked onto it (no booking leaked by a move
+    called off)."""
     drains, failures = [list(d) for d in drains], [list(f) for f in failures]
     results = moving_run(seed, drains, container, consolidate, failures)
     check_outcomes(results)
