@@ -781,6 +781,10 @@ def plan(
             if getattr(err, "partial", None) is not None and len(err.partial.evaluations):
                 err_console.print("the plan stopped; what was found so far:", markup=False, highlight=False)
                 _print_plan(err.partial, slos, max_hosts, "hosts")
+                if dest is not None:  # the runs made are kept, their plan rows saying where it stopped
+                    dest.write(err.partial)
+                    err_console.print(f"wrote {out / 'evaluations.csv'} and {out / 'plan.csv'} (the plan as far "
+                                      "as it went)", markup=False, highlight=False)
             raise
         _print_plan(result, slos, max_hosts, minimise)
         if dest is not None:

@@ -391,3 +391,33 @@ def test_a_scaled_trace_notes_its_scale_and_counts_censored_replicas(scale):
     scaled = [n for n in workload.notes if n.startswith("scale:")]
     assert scaled == [f"scale: {len(workload.instances):,} instances from the trace's {len(raw):,} (each "
                       f"replicated {scale:g} times on average; replicas arrive with their original)"]
+
+
+def test_a_plan_stopped_by_memory_writes_what_it_found_to_out(tmp_path, monkeypatch):
+    """With --out, a plan stopped by memory writes the evaluations it made (the counts
+    tried, 1 and 2 hosts here) and its plan row saying where it stopped, then exits 2 on
+    the error: it wrote nothing, losing the runs made."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    import simdc.experiment
+    from simdc.budget import TooBigError
+    from simdc.cli import app
+
+    real = simdc.experiment.simulate
+
+    def small_only(config, **kwargs):
+        if config.cluster.hosts[0].count > 2:
+            raise TooBigError("this run needs about 0.29 GiB of memory; SIMDC_AVAILABLE_BYTES allows 0.28 GiB")
+        return real(config, **kwargs)
+
+    monkeypatch.setattr(simdc.experiment, "simulate", small_only)
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(app, ["plan", str(boot_config(tmp_path, 2.0, 128)), "--slo", "rejection_rate<=0",
+                                      "--out", str(out)])
+    assert result.exit_code == 2
+    evaluations = pd.read_csv(out / "evaluations.csv")
+    assert sorted(set(evaluations["hosts"])) == [1, 2]
+    plan_rows = pd.read_csv(out / "plan.csv")
+    assert plan_rows["hosts_needed"].isna().all() and plan_rows["reason"].str.startswith("stopped after 2 hosts").all()
+    assert result.stderr.strip().splitlines()[-1].startswith("error: this run needs about 0.29 GiB")
