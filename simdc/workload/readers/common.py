@@ -98,6 +98,9 @@ EXPONENT_REASON = "is in float notation, expected an integer as the trace record
 DECIMAL_INTEGER_TEXT = r"^\s*[-+]?\d+\.0*\s*$"
 LARGEST_INT = 2.0**63  # integer fields beyond int64 are not ids or times: out of range
 HEADER_FIELD = re.compile(r"\s*[A-Za-z_][^,;]*")
+# A reader's column beside the canonical ones: when the trace saw an instance start running
+# (trace seconds), where its duration_s counts from then and not from submit_s (run_spans).
+STARTED = "started_s"
 
 
 # --- reader options, selection, results ------------------------------------------------
@@ -145,7 +148,8 @@ class Selection:
     ----------
     time_window_s
         ``(start, end)`` in trace seconds: instances submitted in ``[start, end)`` and
-        those already running at ``start``; times then count from ``start``.
+        those submitted before it still running, or still waiting to start, at
+        ``start`` (:func:`select`); times then count from ``start``.
     sample
         Keep each instance with this probability, in (0, 1].
     limit
@@ -1227,12 +1231,17 @@ def instance_ids(ids: np.ndarray) -> np.ndarray:
 
 def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, cpu_used=None,
               memory_used_gib=None, kind="service", priority=0, cpu_limit=None,
-              memory_limit_gib=None, censored=None, job=None) -> pd.DataFrame:
+              memory_limit_gib=None, censored=None, job=None, started_s=None) -> pd.DataFrame:
     """The canonical instance table from a reader's arrays, sorted by ``submit_s``.
 
     ``censored`` (bool per instance, optional) marks lifetimes cut off by the end of
     the data (still running when the trace ends: ``duration_s`` is a lower bound); when
     given, the table has a ``censored`` column after :data:`~simdc.workload.COLUMNS`.
+    ``started_s`` (seconds, at or after ``submit_s``, optional) is when the trace saw the
+    instance start running, for a reader whose ``duration_s`` counts from then rather
+    than from ``submit_s`` (Google's, from the SCHEDULE): the column :data:`STARTED`,
+    last, which :func:`run_spans` reads and :func:`~simdc.workload.readers.read_trace`
+    drops once the selection is made.
     ``job`` (str per instance, or a :class:`pandas.Categorical` of them, optional) names the
     job or service of each instance.
 
@@ -1288,12 +1297,16 @@ def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, c
     }
     for name in COLUMNS:  # columns no trace gives (interference intensities): their neutral 0
         table.setdefault(name, 0.0)
+    extra = []
     if censored is not None:
         table["censored"] = np.broadcast_to(np.asarray(censored, dtype=bool), (n,))[order]
+        extra.append("censored")
+    if started_s is not None:
+        table[STARTED] = np.asarray(started_s, dtype=float)[order]
+        extra.append(STARTED)
     # copy=False, one array a column: 10^7-row arrays are neither copied again nor
     # consolidated into a 2-D block.
-    return pd.DataFrame({name: table[name] for name in (*COLUMNS, *(("censored",) if censored is not None else ()))},
-                        index=pd.RangeIndex(n), copy=False)
+    return pd.DataFrame({name: table[name] for name in (*COLUMNS, *extra)}, index=pd.RangeIndex(n), copy=False)
 
 
 def binned_usage(position: np.ndarray, t_s: np.ndarray, cpu: np.ndarray, mem: np.ndarray, ids: np.ndarray,
@@ -1357,14 +1370,32 @@ def duplicate_rows(keys: pd.Series) -> np.ndarray:
 # --- replaying part of a trace -------------------------------------------------------------
 
 
+def run_spans(instances: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """When each instance ran in the trace: its start and end, seconds.
+
+    ``duration_s`` is the time an instance ran, counted from its start. An instance
+    starts at ``submit_s``, except where a reader gives the start apart (the column
+    :data:`STARTED`): Google's attempts are submitted at their SUBMIT and run from their
+    SCHEDULE (clusterdata-2011-2 and ClusterData2019 schemas; :mod:`.google`), the trace's
+    wait between the two not replayed; their end is SCHEDULE + ``duration_s``, not
+    SUBMIT + ``duration_s``.
+    """
+    submit = instances["submit_s"].to_numpy(float)
+    began = instances[STARTED].to_numpy(float) if STARTED in instances else submit
+    return began, began + instances["duration_s"].to_numpy(float)
+
+
 def select(data: TraceData, selection: Selection) -> TraceData:
     """The part of ``data`` that ``selection`` asks for (see :class:`Selection`).
 
-    An instance running at the window's start is replayed from time 0 with the rest of
-    its lifetime, and its usage series continues from the age it had then. A censored
-    one (still running when the data ends: its lifetime a lower bound) runs on in a
-    replay of the whole trace, so it is running in any window after its submission,
-    and runs at least through the window here (and on, as censored).
+    The window keeps the instances submitted before its end whose run (:func:`run_spans`)
+    ends after its start. One running at the window's start is replayed from time 0 with
+    the rest of its run, and its usage series (offsets from its start) continues from
+    the age it had then; one submitted before the window and still waiting at its start
+    (Google's pending tasks) is submitted at time 0 with its whole run. A censored one
+    (still running when the data ends: its lifetime a lower bound) runs on in a replay
+    of the whole trace, so it is running in any window after its submission, and runs at
+    least through the window here (and on, as censored).
     """
     if selection.empty:
         return data
@@ -1372,20 +1403,24 @@ def select(data: TraceData, selection: Selection) -> TraceData:
     if selection.time_window_s is not None:
         start, stop = (float(v) for v in selection.time_window_s)
         submit = instances["submit_s"].to_numpy(float)
-        end = submit + instances["duration_s"].to_numpy(float)
+        began, end = run_spans(instances)
         if "censored" in instances:  # its end a lower bound: it runs on (through the window at least)
             end = np.where(instances["censored"].to_numpy(bool), np.maximum(end, stop), end)
         alive = (submit < stop) & (end > start)
-        begin = np.maximum(submit[alive], start)
-        elapsed = begin - submit[alive]
+        submit, began, end = submit[alive], began[alive], end[alive]
+        age = np.maximum(start - began, 0.0)  # how long it had run at the window's start
+        runs_from = np.maximum(began, start)
         # (every row kept, as when a reader applied the window already: no copy of the others)
-        instances = (instances if alive.all() else instances[alive]).assign(submit_s=begin - start,
-                                                                            duration_s=end[alive] - begin)
-        running = int((elapsed > 0).sum())
+        instances = (instances if alive.all() else instances[alive]).assign(
+            submit_s=np.maximum(submit, start) - start, duration_s=end - runs_from,
+            **({STARTED: runs_from - start} if STARTED in instances else {}))
+        running = int((age > 0).sum())
+        pending = int(((submit < start) & (began >= start)).sum())
         notes.append(f"time window [{start:g}, {stop:g}) s: {len(instances):,} instances"
-                     + (f", {running:,} of them already running at its start" if running else ""))
+                     + (f", {running:,} of them already running at its start" if running else "")
+                     + (f", {pending:,} submitted before it and still waiting to start" if pending else ""))
         if usage is not None and running:
-            shift = pd.Series(elapsed, index=instances["id"].to_numpy())
+            shift = pd.Series(age, index=instances["id"].to_numpy())
             shift = shift[shift > 0]
             usage = usage[usage["id"].isin(instances["id"])].sort_values(["id", "t_s"], kind="stable")
             moved = usage["id"].map(shift).fillna(0.0).to_numpy()
