@@ -2,7 +2,8 @@
 
 Format
 ------
-A header row, then one row per 300-s sample, fields separated by ``;`` and a tab:
+A header row (required: a file without it is refused at line 1), then one row per 300-s
+sample, fields separated by ``;`` and a tab:
 ``Timestamp [ms]; CPU cores; CPU capacity provisioned [MHZ]; CPU usage [MHZ];
 CPU usage [%]; Memory capacity provisioned [KB]; Memory usage [KB];`` then disk and
 network throughputs (not used). A folder of such files (``fastStorage/``,
@@ -65,14 +66,17 @@ MONTH_FOLDER = re.compile(r"\d{4}-\d{1,2}")  # GWA-T-12 Rnd's month folders: 201
 
 TABLES = (
     Table("bitbrains", "vm", (
-        Field("timestamp", low=0.0),
-        Field("cpu_cores", **NONNEG),
-        Field("cpu_capacity_mhz", **NONNEG),
-        Field("cpu_usage_mhz", **NONNEG),
-        Field("cpu_usage_percent", required=False, **NONNEG),
-        Field("memory_capacity_kb", **NONNEG),
-        Field("memory_usage_kb", **NONNEG),
-        *(Field(n, required=False) for n in ("disk_read_kbps", "disk_write_kbps", "net_in_kbps", "net_out_kbps")),
+        Field("timestamp", low=0.0, aliases=("Timestamp [ms]",)),
+        Field("cpu_cores", aliases=("CPU cores",), **NONNEG),
+        Field("cpu_capacity_mhz", aliases=("CPU capacity provisioned [MHZ]",), **NONNEG),
+        Field("cpu_usage_mhz", aliases=("CPU usage [MHZ]",), **NONNEG),
+        Field("cpu_usage_percent", required=False, aliases=("CPU usage [%]",), **NONNEG),
+        Field("memory_capacity_kb", aliases=("Memory capacity provisioned [KB]",), **NONNEG),
+        Field("memory_usage_kb", aliases=("Memory usage [KB]",), **NONNEG),
+        *(Field(n, required=False, aliases=(header,)) for n, header in (
+            ("disk_read_kbps", "Disk read throughput [KB/s]"), ("disk_write_kbps", "Disk write throughput [KB/s]"),
+            ("net_in_kbps", "Network received throughput [KB/s]"),
+            ("net_out_kbps", "Network transmitted throughput [KB/s]"))),
     ), delimiter=";", header_required=True, header_prefix="Timestamp", optional_tail=4),
 )
 USED = ("timestamp", "cpu_cores", "cpu_capacity_mhz", "cpu_usage_mhz", "memory_capacity_kb", "memory_usage_kb")

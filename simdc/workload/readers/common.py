@@ -214,7 +214,8 @@ class Field:
     ``kind`` is ``"int"``, ``"float"`` or ``"str"``; an empty ``required`` value is a
     bad row; ``low``/``high`` bound valid values (inclusive); ``choices`` lists valid
     strings; ``pattern`` is the regular expression a value matches when a file is
-    identified (default: by kind).
+    identified (default: by kind); ``aliases`` are other names a header may give the
+    column (the trace's documentation).
     """
 
     name: str
@@ -224,6 +225,7 @@ class Field:
     high: float | None = None
     choices: tuple[str, ...] | None = None
     pattern: str | None = None
+    aliases: tuple[str, ...] = ()
 
     @property
     def regex(self) -> re.Pattern:
@@ -738,12 +740,19 @@ def _by_name(path: Path, lines: list[str], tables: list[Table], want: str) -> Tr
     name = path.name.lower()
     named = [t for t in tables if any(h in name for h in t.hints)]
     primary = [t for t in tables if t.role == "instances"]
-    chosen = named[0] if len(named) == 1 else (primary[0] if len(primary) == 1 else None)
+    one = {t.name for t in named} if named else {t.name for t in primary}  # a table's variants (CloudSimPy's)
+    chosen = (named or primary)[0] if len(one) == 1 else None
     if chosen is None:
         raise InputError(f"{path}: cannot tell which {want} table this is (first line: {clip(lines[0])!r}); "
                          f"expected one of: {', '.join(t.name for t in tables)}")
     first = lines[0].split(chosen.delimiter)
-    header = 1 if (chosen.header_required or _looks_like_header(first, chosen)) else 0
+    header = 1 if _looks_like_header(first, chosen) else 0
+    if not header and chosen.header_required:  # its first row of data is no header to skip
+        names = (chosen.header if chosen.header is not None else
+                 [next(iter(f.aliases), f.name) for f in chosen.fields])
+        raise InputError(f"{path}: line 1: expected the {chosen.format} {chosen.name} header "
+                         f"{clip(chosen.delimiter.join(names), 400)!r}, got {clip(lines[0].strip())!r}: the file has "
+                         "no header line; add the format's header as its first line")
     rows = [line.split(chosen.delimiter) for line in lines[header:]] or [first]
     counts = Counter(len(r) for r in rows)
     width = max(counts, key=lambda w: (counts[w], w))
