@@ -6,7 +6,8 @@ A header row (required: a file without it is refused at line 1), then one row pe
 sample, fields separated by ``;`` and a tab:
 ``Timestamp [ms]; CPU cores; CPU capacity provisioned [MHZ]; CPU usage [MHZ];
 CPU usage [%]; Memory capacity provisioned [KB]; Memory usage [KB];`` then disk and
-network throughputs (not used). A folder of such files (``fastStorage/``,
+network throughputs (not used). The columns are read by the header's names, in
+whatever order the file has them. A folder of such files (``fastStorage/``,
 ``Rnd/2013-7/``) is a trace of as many VMs; each VM's id is its file's path below the
 folder given, without ``.csv``/``.csv.gz`` and without month folders (``1`` for
 ``Rnd/2013-7/1.csv`` given ``Rnd``; ``Rnd/1`` given the folder above it).
