@@ -194,22 +194,117 @@ def test_a_folder_of_parts_is_read_in_part_order(tmp_path):
         read_trace([tmp_path / "empty"] if (tmp_path / "empty").mkdir() is None else [], "google")
 
 
-@pytest.mark.parametrize("window", [(1800.0, 3600.0), (600.0, 5000.0)])
-def test_a_time_window_keeps_every_censored_instance_submitted_before_its_end(window):
+def raw_attempts(raw: pd.DataFrame) -> pd.DataFrame:
+    """Every attempt of the raw events, by id ``job-task-k``: ``submit``, ``sched`` and
+    ``end`` in trace seconds (µs / 10^6 − 600, 0 at the least) and ``censored``, built
+    here with pandas from the trace's documented rules: an attempt begins at a task's
+    first event or at a SUBMIT, runs from its first SCHEDULE to the first EVICT, FAIL,
+    FINISH, KILL or LOST after it (UPDATEs neither start nor end one), and is censored at
+    the last event of the data when it has no end. Attempts never scheduled have no
+    ``sched``."""
+    ev = raw[raw["event"] <= 6].reset_index(drop=True)
+    t = (ev["time"].clip(lower=START_US) - START_US) / 1e6
+    task = ev["job"].astype(str) + "-" + ev["task"].astype(str)
+    begins = (task != task.shift()) | (ev["event"] == 0)
+    attempt = begins.cumsum()
+    k = begins.astype(int).groupby(task).cumsum() - 1
+    ids = task + "-" + k.astype(str)
+    frame = pd.DataFrame({"attempt": attempt, "t": t, "event": ev["event"], "pos": range(len(ev))})
+    sched_pos = frame[frame["event"] == 1].groupby("attempt")["pos"].min()
+    after = frame["pos"] > frame["attempt"].map(sched_pos)
+    end = frame[frame["event"].between(2, 6) & after].groupby("attempt")["t"].first()
+    out = pd.DataFrame({"id": ids.groupby(attempt).first(), "submit": t.groupby(attempt).first()})
+    out["sched"] = t.reindex(sched_pos.reindex(out.index).to_numpy()).to_numpy()
+    out["censored"] = ~out.index.isin(end.index)
+    out["end"] = end.reindex(out.index).fillna(t.max())
+    return out.set_index("id")
+
+
+@pytest.mark.parametrize("window", [(1800.0, 3600.0), (600.0, 5000.0), (0.0, 900.0), (4900.0, 6000.0)])
+def test_a_time_window_replays_each_attempt_from_its_schedule_to_its_end(raw, data, window):
+    """A window [start, stop) keeps the attempts submitted before its end whose run, from
+    SCHEDULE to its end, ends after its start; a censored one runs on at least through
+    the window. One running at the start (SCHEDULE < start) keeps the rest of its run,
+    end − start; one submitted before the start and still pending then is submitted at 0
+    with its whole run, end − SCHEDULE. Expected from the raw events (raw_attempts), for
+    the attempts the whole-trace read replays (the request rules are not under test).
+    simdc took SUBMIT + duration for the end: over [1800, 3600) it cut 13,347 running
+    attempts and 186 pending ones short and dropped 117 that ran in the window."""
+    from simdc.workload.readers import Selection
+
+    start, stop = window
+    want = raw_attempts(raw).loc[data.instances["id"]]
+    whole = data.instances.set_index("id")
+    assert whole["submit_s"].to_numpy() == pytest.approx(want["submit"].to_numpy())  # the oracle reads as simdc
+    assert whole["duration_s"].to_numpy() == pytest.approx((want["end"] - want["sched"]).clip(lower=1e-6).to_numpy())
+
+    end = want["end"].where(~want["censored"], want["end"].clip(lower=stop))
+    alive = want[(want["submit"] < stop) & (end > start)]
+    expected = pd.DataFrame({"submit_s": alive["submit"].clip(lower=start) - start,
+                             "duration_s": end[alive.index] - alive["sched"].clip(lower=start)})
+    got = read_trace([sample(PART)], "google", selection=Selection(window, None, None, 0))
+    table = got.instances.set_index("id")
+    assert set(table.index) == set(expected.index)
+    table = table.loc[expected.index]
+    assert table["submit_s"].to_numpy() == pytest.approx(expected["submit_s"].to_numpy(), abs=1e-6)
+    assert table["duration_s"].to_numpy() == pytest.approx(expected["duration_s"].to_numpy(), abs=1e-5)
+    running = int((alive["sched"] < start).sum())
+    pending = int(((alive["submit"] < start) & (alive["sched"] >= start)).sum())
+    note = next(n for n in got.notes if n.startswith("time window"))
+    assert (f"{running:,} of them already running at its start" in note) == (running > 0)
+    assert (f"{pending:,} submitted before it and still waiting to start" in note) == (pending > 0)
+    if window == (1800.0, 3600.0):  # the cases the trial found occur
+        assert running and pending
+        assert (alive["sched"] > alive["submit"]).sum() > 10_000
+
+
+def test_a_time_window_continues_a_running_tasks_usage_from_its_age_at_the_start(tmp_path):
+    """Worked by hand (trace seconds; µs = (s + 600) × 10^6). Task 7 is submitted at
+    100 s, scheduled at 400 s and finishes at 1,600 s, with task_usage windows of 300 s
+    from its schedule at CPU 0.1, 0.2, 0.3, 0.4 (× 32 cores). In the window [1000, 2000)
+    it has run 600 s and has 600 s left; its series goes on from offset 600 s: 0.3 at
+    0, 0.4 at 300 s. Task 8, submitted at 900 s and scheduled at 1,200 s, is pending at
+    the start: submitted at 0, it runs its whole 300 s (to 1,500 s). (simdc gave task 7
+    300 s, from SUBMIT + 1,200 s, and its series from offset 900 s: 0.4 at 0.)"""
+    from simdc.workload.readers import Selection
+
+    def us(s: float) -> int:
+        return int((s + 600) * 1e6)
+
+    events = write_lines(tmp_path / "task_events.csv", [
+        f"{us(100)},,7,0,1,0,u,2,9,0.5,0.25,0.01,0",
+        f"{us(400)},,7,0,1,1,u,2,9,0.5,0.25,0.01,0",
+        f"{us(1600)},,7,0,1,4,u,2,9,0.5,0.25,0.01,0",
+        f"{us(900)},,8,0,2,0,u,2,4,0.25,0.5,0.01,0",
+        f"{us(1200)},,8,0,2,1,u,2,4,0.25,0.5,0.01,0",
+        f"{us(1500)},,8,0,2,4,u,2,4,0.25,0.5,0.01,0",
+    ])
+    tail = "0.06,0,0,0.07,0,0,0.2,0,1,0,1,0,0.1"
+    usage = write_lines(tmp_path / "task_usage.csv", [
+        *(f"{us(400 + 300 * i)},{us(700 + 300 * i)},7,0,1,{cpu},0.05,{tail}"
+          for i, cpu in enumerate((0.1, 0.2, 0.3, 0.4))),
+        f"{us(1200)},{us(1500)},8,0,2,0.5,0.05,{tail}",
+    ])
+    got = read_trace([events, usage], "google", selection=Selection((1000.0, 2000.0), None, None, 0))
+    table = got.instances.set_index("id")
+    assert table.loc["7-0-0", ["submit_s", "duration_s"]].tolist() == pytest.approx([0.0, 600.0])
+    assert table.loc["8-0-0", ["submit_s", "duration_s"]].tolist() == pytest.approx([0.0, 300.0])
+    series = got.usage.set_index(["id", "t_s"])["cpu_cores"]
+    assert series.loc["7-0-0"].to_dict() == pytest.approx({0.0: 0.3 * 32, 300.0: 0.4 * 32})
+    assert series.loc["8-0-0"].to_dict() == pytest.approx({0.0: 0.5 * 32})
+    assert any("1 of them already running at its start, 1 submitted before it" in n for n in got.notes)
+
+
+def test_a_time_window_keeps_every_censored_instance_submitted_before_its_end():
     """A censored instance (still running when the data ends; its lifetime a lower
     bound) runs on in a replay of the whole trace, so it is running in any window after
-    its submission: the window keeps it, though its lower-bound end falls before the
-    window (97 of Google 2011's were dropped from [1800, 3600))."""
+    its submission: a window after the data's end (5,011 s) keeps every censored
+    instance and no other, each running through the window at least."""
     from simdc.workload.readers import Selection
 
     files = [str(sample("google_2011"))]
     whole = read_trace(files, "google").instances
-    start, stop = window
-    end = whole["submit_s"] + whole["duration_s"]
-    censored = whole["censored"].astype(bool)
-    want = set(whole.loc[(whole["submit_s"] < stop) & ((end > start) | censored), "id"].astype(str))
-    assert (censored & (whole["submit_s"] < stop) & (end <= start)).any()  # the case in question occurs
-    got = read_trace(files, "google", selection=Selection(window, None, None, 0)).instances
+    want = set(whole.loc[whole["censored"].astype(bool), "id"].astype(str))
+    got = read_trace(files, "google", selection=Selection((5100.0, 6000.0), None, None, 0)).instances
     assert set(got["id"].astype(str)) == want
-    kept = got[got["censored"].astype(bool)]
-    assert (kept["submit_s"] + kept["duration_s"] >= stop - start - 1e-9).all()  # through the window at least
+    assert (got["submit_s"] == 0).all() and (got["duration_s"] >= 900 - 1e-9).all()

@@ -89,6 +89,44 @@ def test_the_instance_events_sample_gives_the_attempts_a_plain_replay_of_its_eve
                            for note in data.notes)
 
 
+@pytest.mark.parametrize("window", [(200_000.0, 400_000.0), (0.0, 150_000.0), (500_000.0, 700_000.0)])
+def test_a_time_window_replays_each_attempt_from_its_schedule_to_its_end(window):
+    """A window [start, stop) keeps the attempts submitted before its end whose run, from
+    SCHEDULE to its end (censored: the end of the data, and on through the window),
+    ends after its start; one running at the start keeps end − start, one pending then
+    is submitted at 0 with its whole run. Expected from the plain replay of the sample's
+    events. simdc took SUBMIT + duration for the end: 221049983013-51 (scheduled 81 s
+    after its SUBMIT, running at 200,000 s) was cut short by those 81 s."""
+    from simdc.workload.readers import Selection
+
+    folder = sample("google2019_instance_events_ep1dsid")
+    rows = as_dicts(folder / "instance-sample.csv")
+    start, stop = window
+    data_end = max(clip(r["time"]) for r in rows) / 1e6
+    want = []
+    for a in attempts_by_loop(rows):
+        submit, sched = a["submit_us"] / 1e6, clip(a["sched"]["time"]) / 1e6
+        end = clip(a["end"]["time"]) / 1e6 if a["end"] is not None else max(data_end, stop)
+        end = max(end, sched + 1e-6)  # the timestamps' resolution
+        if submit < stop and end > start:
+            want.append((f"{a['key'][1]}-{a['key'][2]}", max(submit, start) - start, end - max(sched, start)))
+    got = read_trace(folder, selection=Selection(window, None, None, 0)).instances
+    have = sorted(zip(got["id"].str.rsplit("-", n=1).str[0], got["submit_s"], got["duration_s"]))
+    want.sort()
+    assert [h[0] for h in have] == [w[0] for w in want]
+    assert [h[1:] for h in have] == [pytest.approx(w[1:], abs=1e-5) for w in want]
+    if window == (200_000.0, 400_000.0):  # the instance the trial named, from its raw rows
+        times = {int(r["type"]): [] for r in rows}
+        for r in rows:
+            if (r["collection_id"], r["instance_index"]) == ("221049983013", "51"):
+                times[int(r["type"])].append(clip(r["time"]) / 1e6)
+        sched = max(t for t in times[3] if t < start)
+        assert sched - max(t for t in times[0] if t < start) > 80  # it waited before it ran
+        next_submit = min(t for t in times[0] if t > start)  # its run's implied end
+        named = got[got["id"].str.startswith("221049983013-51-") & (got["submit_s"] == 0)]
+        assert named["duration_s"].tolist() == pytest.approx([next_submit - start])
+
+
 def test_an_instance_of_the_sample_never_runs_twice_at_once():
     """The sample misses end events (257 SUBMITs, 356 SCHEDULEs of 165 instances): one
     instance's attempts, in time order, each end before or when the next starts, and

@@ -35,8 +35,9 @@ import pandas as pd
 from simdc.errors import InputError
 from simdc.model.workload import TRACE_FORMATS
 from simdc.workload.readers import alibaba, azure, bitbrains, cloudsimpy, google, google2019, opendc
-from simdc.workload.readers.common import (BadRows, ReaderOptions, Selection, TraceData, TraceFile, compression,
-                                           find_damaged, head_lines, identify, list_files, select)
+from simdc.workload.readers.common import (STARTED, BadRows, ReaderOptions, Selection, TraceData, TraceFile,
+                                           compression, find_damaged, head_lines, identify, list_files, run_spans,
+                                           select)
 
 FORMATS = TRACE_FORMATS  # what workload.format accepts
 # What each format's cpu_cores and memory_gib are: the size a VM was given ("vm"), or what
@@ -158,13 +159,14 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
         if len(data.instances) == 0:  # the sample drew none: an empty run would report zeros
             raise InputError(f"workload.sample (--sample) {selection.sample:g}: kept no instance of the "
                              f"{before:,} in {data.source}; raise it ({1 / before:.2g} keeps one of them on average)")
+    if STARTED in data.instances:  # the selection's alone: a replay starts each instance when a platform does
+        data.instances = data.instances.drop(columns=STARTED)
     return data
 
 
 def _span(instances: pd.DataFrame) -> tuple[float, float]:
     """The data's time range, s: the first submit to the last end."""
-    submit = instances["submit_s"].to_numpy(float)
-    return float(submit.min()), float((submit + instances["duration_s"].to_numpy(float)).max())
+    return float(instances["submit_s"].min()), float(run_spans(instances)[1].max())
 
 
 def _empty_window(data: TraceData, selection: Selection, span: tuple[float, float] | None) -> InputError:

@@ -1,6 +1,7 @@
 """Alibaba cluster-trace v2017 and v2018 (github.com/alibaba/clusterdata).
 
-Tables read (headerless CSV; column order from each version's schema)
+Tables read (headerless CSV; column order from each version's schema; a header row, as
+v2017's ``batch_task.csv`` has, is read by its names: the schema's or those below)
 -------------------------------------------------------------------
 v2017 (format ``alibaba2017``): ``batch_task`` (``create_timestamp, modify_timestamp,
 job_id, task_id, instance_num, status, plan_cpu, plan_mem``), ``batch_instance``
@@ -113,36 +114,46 @@ ENDED = ("Terminated", "Failed", "Interrupted")
 NEVER_RAN = ("Waiting", "Ready", "Cancelled")
 
 TABLES = (
+    # aliases: the names of cluster-trace-v2017/schema.csv (alibaba/clusterdata), which the
+    # published batch_task.csv carries as its header; headers compare letters and digits only
     Table("alibaba2017", "batch_task", (
-        Field("create_timestamp", "int"),
-        Field("modify_timestamp", "int"),
+        Field("create_timestamp", "int", aliases=("task_create_time",)),
+        Field("modify_timestamp", "int", aliases=("task_end_time",)),
         Field("job_id", "int", low=0),
         Field("task_id", "int", low=0, high=2**62 / ID_STRIDE),
-        Field("instance_num", "int", low=0, high=ID_STRIDE - 1),
+        Field("instance_num", "int", low=0, high=ID_STRIDE - 1, aliases=("number_of_instances",)),
         Field("status", "str", choices=STATUS_2017),
-        Field("plan_cpu", required=False, low=0.0),
-        Field("plan_mem", required=False, low=0.0),
+        Field("plan_cpu", required=False, low=0.0, aliases=("number_of_cpus_requested_per_instance_in_the_task",)),
+        Field("plan_mem", required=False, low=0.0,
+              aliases=("normalized_memory_requested_per_instance_in_the_task",)),
     ), hints=("batch_task",)),
     Table("alibaba2017", "server_event", (
         Field("timestamp", "int"),
         Field("machine_id", "int", low=0),
         Field("event_type", "str", choices=("add", "softerror", "harderror", "remove")),
         Field("event_detail", "str", required=False),
-        Field("cpus", required=False, low=0.0),
-        Field("mem", required=False, low=0.0),
-        Field("disk", required=False),
+        Field("cpus", required=False, low=0.0, aliases=("number_of_cpus",)),
+        Field("mem", required=False, low=0.0, aliases=("normalized_memory",)),
+        Field("disk", required=False, aliases=("normalized_disk_space",)),
     ), role="machines", hints=("server_event",)),
     Table("alibaba2017", "batch_instance", (
         Field("start_timestamp", "int"), Field("end_timestamp", "int", required=False),
         Field("job_id", "int", required=False), Field("task_id", "int", required=False),
         Field("machine_id", "int", required=False), Field("status", "str", choices=STATUS_2017),
-        Field("seq_no", "int", required=False), Field("total_seq_no", "int", required=False),
-        *(Field(n, required=False) for n in ("real_cpu_max", "real_cpu_avg", "real_mem_max", "real_mem_avg")),
+        Field("seq_no", "int", required=False, aliases=("sequence_number",)),
+        Field("total_seq_no", "int", required=False, aliases=("total_sequence_number",)),
+        *(Field(n, required=False, aliases=(alias,)) for n, alias in (
+            ("real_cpu_max", "maximum_real_cpu_number"), ("real_cpu_avg", "average_real_cpu_number"),
+            ("real_mem_max", "maximum_normalized_memory_usage"), ("real_mem_avg", "average_normalized_memory_usage"))),
     ), role="instances", hints=("batch_instance",)),
     Table("alibaba2017", "container_event", (
-        Field("ts", "int"), Field("event", "str", choices=("Create", "Remove")), Field("instance_id", "int"),
-        Field("machine_id", "int", required=False), Field("plan_cpu", required=False),
-        Field("plan_mem", required=False), Field("plan_disk", required=False), Field("cpuset", "str", required=False),
+        Field("ts", "int", aliases=("timestamp",)), Field("event", "str", choices=("Create", "Remove"),
+                                                          aliases=("event_type",)),
+        Field("instance_id", "int"), Field("machine_id", "int", required=False),
+        Field("plan_cpu", required=False, aliases=("number_of_cpu_requested",)),
+        Field("plan_mem", required=False, aliases=("normalized_memory_requested",)),
+        Field("plan_disk", required=False, aliases=("normalized_disk_space_requested",)),
+        Field("cpuset", "str", required=False, aliases=("cpu_id_of_allocated_cpus",)),
     ), role="ignored", hints=("container_event",)),
     Table("alibaba2018", "container_meta", (
         Field("container_id", "str", pattern=r"c_\d+"),

@@ -1,7 +1,7 @@
 """Azure Public Dataset V1 (2017) and V2 (2019) VM traces: ``vmtable`` and ``vm_cpu_readings``.
 
-Tables (headerless CSV; a header row, as some redistributions add, is recognised and skipped)
------------------------------------------------------------------------------------------------
+Tables (headerless CSV; a header row, as some redistributions add, is read by its names)
+-------------------------------------------------------------------------------------------
 ``vmtable``: ``vmid, subscriptionid, deploymentid, vmcreated, vmdeleted, maxcpu, avgcpu,
 p95maxcpu, vmcategory, vmcorecount, vmmemory`` (one extra trailing column, such as the
 ``duration`` some V2 subsets carry, is ignored). ``vm_cpu_readings``: ``timestamp, vmid,
@@ -102,6 +102,12 @@ V1_MEMORY_MIX = {
 CATEGORIES = ("Delay-insensitive", "Interactive", "Unknown", "Unkown")
 PERCENT = dict(low=0.0, high=100.0)
 VMID = r"[A-Za-z0-9+/=_-]{8,}"
+# Header names of the size columns besides V1's (headers compare letters and digits only, so
+# vm_id is vmid): V2's schema (AzurePublicDatasetV2.md items 13-14, "VM virtual core count
+# bucket", "VM memory (GBs) bucket"), the V2 analysis notebook's (vmcorecountbucket,
+# vmmemorybucket) and the redistributed subsets' (vm_virtual_core_count_bucket, vm_memory_gb_bucket).
+V2_NAMES = {"vmcorecount": ("vm_virtual_core_count_bucket", "vmcorecountbucket", "vm_virtual_core_count"),
+            "vmmemory": ("vm_memory_gb_bucket", "vm_memory_gbs_bucket", "vmmemorybucket", "vm_memory_gb")}
 BUCKET = rf">?{NUM}"
 
 TABLES = (
@@ -109,14 +115,14 @@ TABLES = (
         Field("vmid", "str", pattern=VMID),
         Field("subscriptionid", "str", required=False),
         Field("deploymentid", "str", required=False),
-        Field("vmcreated", "int", low=0),
-        Field("vmdeleted", "int", low=0),
+        Field("vmcreated", "int", low=0, aliases=("timestamp_vm_created",)),
+        Field("vmdeleted", "int", low=0, aliases=("timestamp_vm_deleted",)),
         Field("maxcpu", required=False, **PERCENT),
         Field("avgcpu", **PERCENT),
         Field("p95maxcpu", required=False, **PERCENT),
         Field("vmcategory", "str", choices=CATEGORIES),
-        Field("vmcorecount", "str", pattern=BUCKET),
-        Field("vmmemory", "str", pattern=BUCKET),
+        Field("vmcorecount", "str", pattern=BUCKET, aliases=V2_NAMES["vmcorecount"]),
+        Field("vmmemory", "str", pattern=BUCKET, aliases=V2_NAMES["vmmemory"]),
     ), extra_tail=1, hints=("vmtable",)),
     Table("azure", "vm_cpu_readings", (
         Field("timestamp", "int", low=0),

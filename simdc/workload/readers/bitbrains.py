@@ -2,10 +2,12 @@
 
 Format
 ------
-A header row, then one row per 300-s sample, fields separated by ``;`` and a tab:
+A header row (required: a file without it is refused at line 1), then one row per 300-s
+sample, fields separated by ``;`` and a tab:
 ``Timestamp [ms]; CPU cores; CPU capacity provisioned [MHZ]; CPU usage [MHZ];
 CPU usage [%]; Memory capacity provisioned [KB]; Memory usage [KB];`` then disk and
-network throughputs (not used). A folder of such files (``fastStorage/``,
+network throughputs (not used). The columns are read by the header's names, in
+whatever order the file has them. A folder of such files (``fastStorage/``,
 ``Rnd/2013-7/``) is a trace of as many VMs; each VM's id is its file's path below the
 folder given, without ``.csv``/``.csv.gz`` and without month folders (``1`` for
 ``Rnd/2013-7/1.csv`` given ``Rnd``; ``Rnd/1`` given the folder above it).
@@ -65,14 +67,17 @@ MONTH_FOLDER = re.compile(r"\d{4}-\d{1,2}")  # GWA-T-12 Rnd's month folders: 201
 
 TABLES = (
     Table("bitbrains", "vm", (
-        Field("timestamp", low=0.0),
-        Field("cpu_cores", **NONNEG),
-        Field("cpu_capacity_mhz", **NONNEG),
-        Field("cpu_usage_mhz", **NONNEG),
-        Field("cpu_usage_percent", required=False, **NONNEG),
-        Field("memory_capacity_kb", **NONNEG),
-        Field("memory_usage_kb", **NONNEG),
-        *(Field(n, required=False) for n in ("disk_read_kbps", "disk_write_kbps", "net_in_kbps", "net_out_kbps")),
+        Field("timestamp", low=0.0, aliases=("Timestamp [ms]",)),
+        Field("cpu_cores", aliases=("CPU cores",), **NONNEG),
+        Field("cpu_capacity_mhz", aliases=("CPU capacity provisioned [MHZ]",), **NONNEG),
+        Field("cpu_usage_mhz", aliases=("CPU usage [MHZ]",), **NONNEG),
+        Field("cpu_usage_percent", required=False, aliases=("CPU usage [%]",), **NONNEG),
+        Field("memory_capacity_kb", aliases=("Memory capacity provisioned [KB]",), **NONNEG),
+        Field("memory_usage_kb", aliases=("Memory usage [KB]",), **NONNEG),
+        *(Field(n, required=False, aliases=(header,)) for n, header in (
+            ("disk_read_kbps", "Disk read throughput [KB/s]"), ("disk_write_kbps", "Disk write throughput [KB/s]"),
+            ("net_in_kbps", "Network received throughput [KB/s]"),
+            ("net_out_kbps", "Network transmitted throughput [KB/s]"))),
     ), delimiter=";", header_required=True, header_prefix="Timestamp", optional_tail=4),
 )
 USED = ("timestamp", "cpu_cores", "cpu_capacity_mhz", "cpu_usage_mhz", "memory_capacity_kb", "memory_usage_kb")

@@ -25,11 +25,21 @@ whether the text was whole when it was compressed (a cut file gzipped afterwards
 Tables
 ------
 Most public traces are headerless CSV whose meaning is given by column order only, so
-each reader declares its tables (:class:`Table`: fields, types, valid ranges and a
-pattern per field). :func:`identify` recognises a file by its field count and by
-how the values of its first rows match those patterns (a header row, when a file has
-one, is recognised and skipped); ``format = "auto"`` picks the format whose tables
-the files are.
+each reader declares its tables (:class:`Table`: fields in the published order, types,
+valid ranges, a pattern per field and the names the trace's documentation and its
+redistributions give each column). :func:`identify` recognises a file by its field
+count and by how the values of its first rows match those patterns;
+``format = "auto"`` picks the format whose tables the files are.
+
+A header row, when a file has one, says which column is which: a file whose header
+names the table's columns (:func:`header_columns`: its fields' names or aliases, in any
+order) is read by those names, never by position; a header naming other columns is
+refused, naming the file, the names expected and the names found, since reading it by
+position would put values under the wrong columns silently. A file without a header is
+read by position, where its format has none as published; a table whose format has a
+header (``header_required``: Bitbrains, CloudSimPy) is refused at line 1 without it, so
+that its first row of data is never skipped as a header (:func:`refuse_header` does the
+same for the small series files).
 
 Chunks
 ------
@@ -98,6 +108,9 @@ EXPONENT_REASON = "is in float notation, expected an integer as the trace record
 DECIMAL_INTEGER_TEXT = r"^\s*[-+]?\d+\.0*\s*$"
 LARGEST_INT = 2.0**63  # integer fields beyond int64 are not ids or times: out of range
 HEADER_FIELD = re.compile(r"\s*[A-Za-z_][^,;]*")
+# A reader's column beside the canonical ones: when the trace saw an instance start running
+# (trace seconds), where its duration_s counts from then and not from submit_s (run_spans).
+STARTED = "started_s"
 
 
 # --- reader options, selection, results ------------------------------------------------
@@ -145,7 +158,8 @@ class Selection:
     ----------
     time_window_s
         ``(start, end)`` in trace seconds: instances submitted in ``[start, end)`` and
-        those already running at ``start``; times then count from ``start``.
+        those submitted before it still running, or still waiting to start, at
+        ``start`` (:func:`select`); times then count from ``start``.
     sample
         Keep each instance with this probability, in (0, 1].
     limit
@@ -210,7 +224,9 @@ class Field:
     ``kind`` is ``"int"``, ``"float"`` or ``"str"``; an empty ``required`` value is a
     bad row; ``low``/``high`` bound valid values (inclusive); ``choices`` lists valid
     strings; ``pattern`` is the regular expression a value matches when a file is
-    identified (default: by kind).
+    identified (default: by kind); ``aliases`` are other names a header may give the
+    column (the trace's documentation, a redistribution's header), compared as
+    :func:`name_key` compares them.
     """
 
     name: str
@@ -220,6 +236,7 @@ class Field:
     high: float | None = None
     choices: tuple[str, ...] | None = None
     pattern: str | None = None
+    aliases: tuple[str, ...] = ()
 
     @property
     def regex(self) -> re.Pattern:
@@ -275,7 +292,9 @@ class TraceFile:
     kind: str  # "<format>:<table>"
     header_lines: int = 0
     fields: int = 0  # fields per row in this file
-    columns: tuple[str, ...] = ()  # Parquet: the file's columns
+    # Parquet and simdc's CSV: the file's columns; a trace table's CSV with a header: the field
+    # each column holds, in the file's order (header_columns); empty: the fields by position
+    columns: tuple[str, ...] = ()
 
     @property
     def format(self) -> str:
@@ -577,7 +596,7 @@ def identify(path: Path, tables: Sequence[Table], want: str | None = None) -> Tr
         raise InputError(f"{path}: a header row and no data rows (first line: {clip(header)!r})")
     if simdc is not None:
         return simdc
-    best: tuple[float, int, Table, int, int] | None = None
+    best: tuple[bool, float, int, Table, int, int, tuple[str, ...] | None] | None = None
     for table in candidates:
         rows = [line.split(table.delimiter) for line in lines]
         for skip in (0, 1):
@@ -590,16 +609,22 @@ def identify(path: Path, tables: Sequence[Table], want: str | None = None) -> Tr
                 continue
             counts = Counter(len(r) for r in sample)
             width = max(counts, key=lambda w: (counts[w], w))
-            if width not in table.field_counts:
+            columns = header_columns(rows[0], table) if skip else None
+            if columns is not None:
+                width = len(columns)  # the header's: rows of another width are bad rows
+            elif width not in table.field_counts:
                 continue
-            score = sum(_matches(r, table) for r in sample) / len(sample)
+            score = sum(_matches(r, table, columns) for r in sample) / len(sample)
             specific = sum(f.pattern is not None or f.choices is not None for f in table.fields)
-            named = bool(skip) and table.header is not None  # its exact header: the rows' problems are bad rows
-            if (score >= 0.6 or named) and (best is None or (score, specific) > best[:2]):
-                best = (score, specific, table, skip, width)
+            named = columns is not None  # the table's own names: the rows' problems are bad rows
+            if (score >= 0.6 or named) and (best is None or (named, score, specific) > best[:3]):
+                best = (named, score, specific, table, skip, width, columns)
     if best is not None:
-        _, _, table, skip, width = best
-        return TraceFile(path, table, f"{table.format}:{table.name}", header_lines=skip, fields=width)
+        named, _, _, table, skip, width, columns = best
+        if skip and not named:  # a header, but not of the table the values look like
+            raise header_mismatch(path, lines[0].split(table.delimiter), table)
+        return TraceFile(path, table, f"{table.format}:{table.name}", header_lines=skip, fields=width,
+                         columns=columns or ())
     if want is not None:
         try:  # a file clearly of another format is named as such, not read as garbage
             other = identify(path, [t for t in tables if t.format != want])
@@ -711,8 +736,66 @@ def _identify_simdc(path: Path, header: str) -> TraceFile | None:
     return None
 
 
+def name_key(name: str) -> str:
+    """A column's name as headers are compared: letters and digits only, in lower case
+    (``Memory usage [KB]``, ``memory_usage_kb`` and ``memory usage (KB)`` are one name)."""
+    return re.sub(r"[^a-z0-9]", "", name.strip().strip('"').lower())
+
+
+def header_columns(row: Sequence[str], table: Table) -> tuple[str, ...] | None:
+    """The field each column of a header ``row`` names, in the file's order, when the
+    names are ``table``'s: each a field's name or alias (:func:`name_key`), in any order,
+    each field at most once, every field but the ``optional_tail`` named, and at most
+    ``extra_tail`` other names (a column a redistribution added: ``_extra0``, ...). A
+    table with an exact ``header`` takes that header only. None for any other row."""
+    if table.header is not None:
+        exact = tuple(v.strip().strip('"') for v in row) == table.header
+        return tuple(f.name for f in table.fields) if exact else None
+    known = {name_key(name): f.name for f in table.fields for name in (f.name, *f.aliases)}
+    columns, extra = [], 0
+    for cell in row:
+        name = known.get(name_key(cell))
+        if name is None:
+            name, extra = f"_extra{extra}", extra + 1
+        columns.append(name)
+    named = [c for c in columns if c in known.values()]
+    needed = {f.name for f in table.fields[: len(table.fields) - table.optional_tail]}
+    if extra > table.extra_tail or len(set(named)) < len(named) or not needed <= set(named):
+        return None
+    return tuple(columns)
+
+
+def header_mismatch(path: Path, row: Sequence[str], table: Table) -> InputError:
+    """The error for a header row whose names are not ``table``'s (:func:`header_columns`):
+    read by position, its values would go under other columns than it says."""
+    text = table.delimiter.join(row)
+    for separator in (",", ";", "\t"):
+        if separator != table.delimiter and header_columns(text.split(separator), table) is not None:
+            return InputError(f"{path}: line 1: the {table.format} {table.name} header, its names separated by "
+                              f"{separator!r}; {table.format} files separate values by {table.delimiter!r}: save it "
+                              "so (a spreadsheet's export?)")
+    known = {name_key(name): f.name for f in table.fields for name in (f.name, *f.aliases)}
+    found = [v.strip().strip('"') for v in row]
+    named = [known[name_key(v)] for v in found if name_key(v) in known]
+    unknown = [v for v in found if name_key(v) not in known]
+    needed = [f.name for f in table.fields[: len(table.fields) - table.optional_tail]]
+    missing = [n for n in needed if n not in named]
+    twice = sorted({n for n in named if named.count(n) > 1})
+    optional = f"; the last {table.optional_tail} may be left out" if table.optional_tail else ""
+    extra = f"; {table.extra_tail} more column may follow" if table.extra_tail else ""
+    why = "; ".join(part for part in (f"not known: {', '.join(unknown)}" if unknown else "",
+                                       f"missing: {', '.join(missing)}" if missing else "",
+                                       f"named twice: {', '.join(twice)}" if twice else "") if part)
+    return InputError(f"{path}: line 1: a header whose names are not those of {table.format} {table.name}, so its "
+                      f"columns cannot be told apart: expected {', '.join(f.name for f in table.fields)} (in any "
+                      f"order{optional}{extra}), found {clip(', '.join(found), 400)}" + (f" ({why})" if why else ""))
+
+
 def _looks_like_header(row: list[str], table: Table) -> bool:
-    """A header names columns: every field is a word, and the first field is not a value."""
+    """A header names columns: the table's own names (any order), or every field is a
+    word and none where a number is due is a number."""
+    if header_columns(row, table) is not None:
+        return True
     if table.header_prefix is not None:
         return row[0].strip().startswith(table.header_prefix)
     if table.header is not None:
@@ -724,7 +807,13 @@ def _looks_like_header(row: list[str], table: Table) -> bool:
                                      if f.kind in ("int", "float"))
 
 
-def _matches(row: list[str], table: Table) -> bool:
+def _matches(row: list[str], table: Table, columns: tuple[str, ...] | None = None) -> bool:
+    """Whether the values of ``row`` fit ``table``'s fields: by position, or under the
+    fields ``columns`` names (a header's, :func:`header_columns`)."""
+    if columns is not None:
+        fields = {f.name: f for f in table.fields}
+        return len(row) == len(columns) and all(fields[c].regex.fullmatch(v.strip())
+                                                for c, v in zip(columns, row) if c in fields)
     if len(row) not in table.field_counts:
         return False
     return all(f.regex.fullmatch(v.strip()) for f, v in zip(table.fields, row))
@@ -734,18 +823,31 @@ def _by_name(path: Path, lines: list[str], tables: list[Table], want: str) -> Tr
     name = path.name.lower()
     named = [t for t in tables if any(h in name for h in t.hints)]
     primary = [t for t in tables if t.role == "instances"]
-    chosen = named[0] if len(named) == 1 else (primary[0] if len(primary) == 1 else None)
+    one = {t.name for t in named} if named else {t.name for t in primary}  # a table's variants (CloudSimPy's)
+    chosen = (named or primary)[0] if len(one) == 1 else None
     if chosen is None:
         raise InputError(f"{path}: cannot tell which {want} table this is (first line: {clip(lines[0])!r}); "
                          f"expected one of: {', '.join(t.name for t in tables)}")
     first = lines[0].split(chosen.delimiter)
-    header = 1 if (chosen.header_required or _looks_like_header(first, chosen)) else 0
+    columns: tuple[str, ...] | None = ()
+    if _looks_like_header(first, chosen):
+        columns = header_columns(first, chosen)
+        if columns is None:
+            raise header_mismatch(path, first, chosen)
+    elif chosen.header_required:  # its first row of data is no header to skip
+        names = (chosen.header if chosen.header is not None else
+                 [next(iter(f.aliases), f.name) for f in chosen.fields])
+        raise InputError(f"{path}: line 1: expected the {chosen.format} {chosen.name} header "
+                         f"{clip(chosen.delimiter.join(names), 400)!r}, got {clip(lines[0].strip())!r}: the file has "
+                         "no header line; add the format's header as its first line")
+    header = 1 if columns else 0
     rows = [line.split(chosen.delimiter) for line in lines[header:]] or [first]
     counts = Counter(len(r) for r in rows)
-    width = max(counts, key=lambda w: (counts[w], w))
-    if width not in chosen.field_counts:
+    width = len(columns) if columns else max(counts, key=lambda w: (counts[w], w))
+    if width not in chosen.field_counts and not columns:
         width = len(chosen.fields)
-    return TraceFile(path, chosen, f"{chosen.format}:{chosen.name}", header_lines=header, fields=width)
+    return TraceFile(path, chosen, f"{chosen.format}:{chosen.name}", header_lines=header, fields=width,
+                     columns=columns)
 
 
 # --- bad rows ----------------------------------------------------------------------------
@@ -903,7 +1005,8 @@ def read_blocks(tf: TraceFile, use: Sequence[str], bad: BadRows, block_bytes: in
     """
     table = tf.table
     assert table is not None
-    names = [f.name for f in table.fields[: tf.fields]] + [f"_extra{i}" for i in range(tf.fields - len(table.fields))]
+    names = (list(tf.columns) if tf.columns else  # by a header's names, or by position
+             [f.name for f in table.fields[: tf.fields]] + [f"_extra{i}" for i in range(tf.fields - len(table.fields))])
     fields = {f.name: f for f in table.fields}
     lines = _Lines(tf.path, tf.header_lines)
     separators: set[str] = set()  # what every bad row holds in place of the delimiter; None: not all
@@ -1227,12 +1330,17 @@ def instance_ids(ids: np.ndarray) -> np.ndarray:
 
 def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, cpu_used=None,
               memory_used_gib=None, kind="service", priority=0, cpu_limit=None,
-              memory_limit_gib=None, censored=None, job=None) -> pd.DataFrame:
+              memory_limit_gib=None, censored=None, job=None, started_s=None) -> pd.DataFrame:
     """The canonical instance table from a reader's arrays, sorted by ``submit_s``.
 
     ``censored`` (bool per instance, optional) marks lifetimes cut off by the end of
     the data (still running when the trace ends: ``duration_s`` is a lower bound); when
     given, the table has a ``censored`` column after :data:`~simdc.workload.COLUMNS`.
+    ``started_s`` (seconds, at or after ``submit_s``, optional) is when the trace saw the
+    instance start running, for a reader whose ``duration_s`` counts from then rather
+    than from ``submit_s`` (Google's, from the SCHEDULE): the column :data:`STARTED`,
+    last, which :func:`run_spans` reads and :func:`~simdc.workload.readers.read_trace`
+    drops once the selection is made.
     ``job`` (str per instance, or a :class:`pandas.Categorical` of them, optional) names the
     job or service of each instance.
 
@@ -1288,12 +1396,16 @@ def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, c
     }
     for name in COLUMNS:  # columns no trace gives (interference intensities): their neutral 0
         table.setdefault(name, 0.0)
+    extra = []
     if censored is not None:
         table["censored"] = np.broadcast_to(np.asarray(censored, dtype=bool), (n,))[order]
+        extra.append("censored")
+    if started_s is not None:
+        table[STARTED] = np.asarray(started_s, dtype=float)[order]
+        extra.append(STARTED)
     # copy=False, one array a column: 10^7-row arrays are neither copied again nor
     # consolidated into a 2-D block.
-    return pd.DataFrame({name: table[name] for name in (*COLUMNS, *(("censored",) if censored is not None else ()))},
-                        index=pd.RangeIndex(n), copy=False)
+    return pd.DataFrame({name: table[name] for name in (*COLUMNS, *extra)}, index=pd.RangeIndex(n), copy=False)
 
 
 def binned_usage(position: np.ndarray, t_s: np.ndarray, cpu: np.ndarray, mem: np.ndarray, ids: np.ndarray,
@@ -1357,14 +1469,32 @@ def duplicate_rows(keys: pd.Series) -> np.ndarray:
 # --- replaying part of a trace -------------------------------------------------------------
 
 
+def run_spans(instances: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """When each instance ran in the trace: its start and end, seconds.
+
+    ``duration_s`` is the time an instance ran, counted from its start. An instance
+    starts at ``submit_s``, except where a reader gives the start apart (the column
+    :data:`STARTED`): Google's attempts are submitted at their SUBMIT and run from their
+    SCHEDULE (clusterdata-2011-2 and ClusterData2019 schemas; :mod:`.google`), the trace's
+    wait between the two not replayed; their end is SCHEDULE + ``duration_s``, not
+    SUBMIT + ``duration_s``.
+    """
+    submit = instances["submit_s"].to_numpy(float)
+    began = instances[STARTED].to_numpy(float) if STARTED in instances else submit
+    return began, began + instances["duration_s"].to_numpy(float)
+
+
 def select(data: TraceData, selection: Selection) -> TraceData:
     """The part of ``data`` that ``selection`` asks for (see :class:`Selection`).
 
-    An instance running at the window's start is replayed from time 0 with the rest of
-    its lifetime, and its usage series continues from the age it had then. A censored
-    one (still running when the data ends: its lifetime a lower bound) runs on in a
-    replay of the whole trace, so it is running in any window after its submission,
-    and runs at least through the window here (and on, as censored).
+    The window keeps the instances submitted before its end whose run (:func:`run_spans`)
+    ends after its start. One running at the window's start is replayed from time 0 with
+    the rest of its run, and its usage series (offsets from its start) continues from
+    the age it had then; one submitted before the window and still waiting at its start
+    (Google's pending tasks) is submitted at time 0 with its whole run. A censored one
+    (still running when the data ends: its lifetime a lower bound) runs on in a replay
+    of the whole trace, so it is running in any window after its submission, and runs at
+    least through the window here (and on, as censored).
     """
     if selection.empty:
         return data
@@ -1372,20 +1502,24 @@ def select(data: TraceData, selection: Selection) -> TraceData:
     if selection.time_window_s is not None:
         start, stop = (float(v) for v in selection.time_window_s)
         submit = instances["submit_s"].to_numpy(float)
-        end = submit + instances["duration_s"].to_numpy(float)
+        began, end = run_spans(instances)
         if "censored" in instances:  # its end a lower bound: it runs on (through the window at least)
             end = np.where(instances["censored"].to_numpy(bool), np.maximum(end, stop), end)
         alive = (submit < stop) & (end > start)
-        begin = np.maximum(submit[alive], start)
-        elapsed = begin - submit[alive]
+        submit, began, end = submit[alive], began[alive], end[alive]
+        age = np.maximum(start - began, 0.0)  # how long it had run at the window's start
+        runs_from = np.maximum(began, start)
         # (every row kept, as when a reader applied the window already: no copy of the others)
-        instances = (instances if alive.all() else instances[alive]).assign(submit_s=begin - start,
-                                                                            duration_s=end[alive] - begin)
-        running = int((elapsed > 0).sum())
+        instances = (instances if alive.all() else instances[alive]).assign(
+            submit_s=np.maximum(submit, start) - start, duration_s=end - runs_from,
+            **({STARTED: runs_from - start} if STARTED in instances else {}))
+        running = int((age > 0).sum())
+        pending = int(((submit < start) & (began >= start)).sum())
         notes.append(f"time window [{start:g}, {stop:g}) s: {len(instances):,} instances"
-                     + (f", {running:,} of them already running at its start" if running else ""))
+                     + (f", {running:,} of them already running at its start" if running else "")
+                     + (f", {pending:,} submitted before it and still waiting to start" if pending else ""))
         if usage is not None and running:
-            shift = pd.Series(elapsed, index=instances["id"].to_numpy())
+            shift = pd.Series(age, index=instances["id"].to_numpy())
             shift = shift[shift > 0]
             usage = usage[usage["id"].isin(instances["id"])].sort_values(["id", "t_s"], kind="stable")
             moved = usage["id"].map(shift).fillna(0.0).to_numpy()

@@ -18,7 +18,10 @@ failure or kill is a new attempt, and each attempt is one instance, id
 before its first SUBMIT in the files read belong to an attempt submitted earlier.
 
 - ``submit_s``: the attempt's SUBMIT time (the time Google's scheduler got the request;
-  its own pending time is not replayed: simdc's platforms decide when it starts).
+  its own pending time is not replayed: simdc's platforms decide when it starts). The
+  SCHEDULE time goes beside it (``started_s``) for a time window, which judges an attempt
+  by when it ran, SCHEDULE to end: one running at the window's start keeps the rest of
+  its run, one still pending then its whole run (:func:`.common.select`).
 - ``duration_s``: from its first SCHEDULE to the first EVICT/FAIL/FINISH/KILL/LOST after
   it: the time it ran. An attempt still running when the data end is censored at the
   end of all the data read: the latest event time or ``task_usage`` window end (a
@@ -169,7 +172,7 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
         notes.append("no task_usage read: each task uses its request")
     instances = canonical(
         "google", id=ids, submit_s=attempts["submit"] / 1e6,
-        duration_s=np.maximum((attempts["end"] - attempts["sched"]) / 1e6, 1e-6),
+        duration_s=np.maximum((attempts["end"] - attempts["sched"]) / 1e6, 1e-6), started_s=attempts["sched"] / 1e6,
         cpu_cores=cpu, memory_gib=mem, cpu_used=cpu_used, memory_used_gib=mem_used,
         priority=attempts["priority"], censored=censored, job=attempts["job"].astype(np.int64).astype(str))
     return TraceData(instances, usage, "google", "", dropped=dropped, notes=notes)

@@ -351,7 +351,7 @@ def _from_events(files: list[TraceFile], options: ReaderOptions, bad: BadRows, r
         usage = usage if len(usage) else None
     instances = canonical(
         FORMAT, id=ids, submit_s=attempts["submit"] / 1e6,
-        duration_s=np.maximum((attempts["end"] - attempts["sched"]) / 1e6, 1e-6),
+        duration_s=np.maximum((attempts["end"] - attempts["sched"]) / 1e6, 1e-6), started_s=attempts["sched"] / 1e6,
         cpu_cores=cpu, memory_gib=mem, cpu_used=cpu_used, memory_used_gib=mem_used,
         priority=attempts["priority"], censored=censored,
         job=np.asarray([f"{c}-{j}" if named else str(j) for c, j in zip(cell, collection)], dtype=object))
