@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 from typing import Literal
 
@@ -277,6 +279,11 @@ class WorkloadSpec(Spec):
             raise ValueError("give exactly one of workload.trace or a [workload.synthetic] table")
         if self.usage is not None and self.trace is None:
             raise ValueError("workload.usage goes with workload.trace (the synthetic generator makes its own)")
+        if self.usage is not None and os.path.normpath(self.usage) == os.path.normpath(self.trace):
+            # (it was read as the trace alone, the usage silently none)
+            raise ValueError(f"usage is the trace file itself ({self.usage}); give the usage table "
+                             "(simdc's: id, t_s, cpu_cores, memory_gib; or the trace's own readings), or leave "
+                             "workload.usage out")
         if self.trace is None:
             for key in ("time_window_s", "sample", "limit", "scale", *FORMAT_OPTIONS):
                 if getattr(self, key) is not None:

@@ -163,3 +163,28 @@ def test_a_cloudsimpy_jobs_file_without_its_header_is_refused_at_line_1(tmp_path
         read_trace([path], "cloudsimpy")
     (problem,) = caught.value.problems
     assert problem.startswith(f"{path}: line 1: expected the cloudsimpy jobs header ',submit_time,duration,")
+
+
+def test_a_simdc_usage_table_lacking_a_column_names_it(tmp_path):
+    """A usage file of simdc's format without memory_gib was 'cannot tell which trace
+    table this is; give the format', with the format given: now the column it lacks."""
+    from simdc.errors import InputError
+    from simdc.workload.readers import read_trace
+
+    (tmp_path / "t.csv").write_text("id,submit_s,duration_s,cpu_cores,memory_gib\na,0,100,1,1\n")
+    (tmp_path / "u.csv").write_text("id,t_s,cpu_cores\na,0,0.5\n")
+    with pytest.raises(InputError, match=r"u\.csv: line 1: simdc's usage table needs the columns id, t_s, cpu_cores, "
+                                         r"memory_gib; this header lacks memory_gib"):
+        read_trace([tmp_path / "t.csv", tmp_path / "u.csv"], "simdc")
+
+
+def test_a_usage_that_is_the_trace_itself_is_refused(tmp_path):
+    """workload.usage naming the trace file was read as the trace alone: no usage, no word."""
+    from simdc.config import validate
+    from simdc.errors import ConfigError
+
+    (tmp_path / "t.csv").write_text("id,submit_s,duration_s,cpu_cores,memory_gib\na,0,100,1,1\n")
+    raw = {"simulation": {"duration_s": 600}, "host": {"cpu_cores": 8, "memory_gib": 16},
+           "workload": {"trace": str(tmp_path / "t.csv"), "usage": str(tmp_path / "." / "t.csv")}}
+    with pytest.raises(ConfigError, match="usage is the trace file itself"):
+        validate(raw)

@@ -727,12 +727,25 @@ def _identify_parquet(path: Path) -> TraceFile:
                      f"reads (simdc instances or usage, OpenDC tasks or fragments)")
 
 
+# simdc's own tables: the columns each needs, and the one that marks a header as meant for it
+SIMDC_TABLES = (("instances", ("id", "submit_s", "duration_s"), "submit_s"),
+                ("usage", ("id", "t_s", "cpu_cores", "memory_gib"), "t_s"))
+
+
 def _identify_simdc(path: Path, header: str) -> TraceFile | None:
-    names = [n.strip().strip('"') for n in header.split(",")]
-    if {"id", "submit_s", "duration_s"} <= set(names):
-        return TraceFile(path, None, "simdc:instances", header_lines=1, columns=tuple(names))
-    if {"id", "t_s", "cpu_cores", "memory_gib"} <= set(names):
-        return TraceFile(path, None, "simdc:usage", header_lines=1, columns=tuple(names))
+    """The simdc table whose columns ``header`` names (any order, others beside them), or
+    None. A header naming ``id`` and a table's mark (``submit_s``, ``t_s``) but not all
+    its columns is refused, naming those missing ("cannot tell which trace table" hid it)."""
+    names = {n.strip().strip('"') for n in header.split(",")}
+    for kind, needed, _ in SIMDC_TABLES:
+        if set(needed) <= names:
+            return TraceFile(path, None, f"simdc:{kind}", header_lines=1,
+                             columns=tuple(n.strip().strip('"') for n in header.split(",")))
+    for kind, needed, mark in SIMDC_TABLES:
+        if {"id", mark} <= names:
+            missing = [c for c in needed if c not in names]
+            raise InputError(f"{path}: line 1: simdc's {kind} table needs the columns {', '.join(needed)}; "
+                             f"this header lacks {', '.join(missing)} (first line: {clip(header)!r})")
     return None
 
 
@@ -792,15 +805,16 @@ def header_mismatch(path: Path, row: Sequence[str], table: Table) -> InputError:
 
 
 def _looks_like_header(row: list[str], table: Table) -> bool:
-    """A header names columns: the table's own names (any order), or every field is a
-    word and none where a number is due is a number."""
+    """A header names columns: the table's own names (any order), or as many fields as
+    the table's rows have, every one a word and none where a number is due a number (a
+    line of one word in a 13-column table is a bad row, not a header naming other columns)."""
     if header_columns(row, table) is not None:
         return True
     if table.header_prefix is not None:
         return row[0].strip().startswith(table.header_prefix)
     if table.header is not None:
         return tuple(v.strip().strip('"') for v in row) == table.header
-    if not all(HEADER_FIELD.fullmatch(v) for v in row if v.strip()):
+    if len(row) not in table.field_counts or not all(HEADER_FIELD.fullmatch(v) for v in row if v.strip()):
         return False
     numeric = [f for f, v in zip(table.fields, row) if f.kind in ("int", "float")]
     return bool(numeric) and not any(re.fullmatch(NUM, v.strip()) for f, v in zip(table.fields, row)
