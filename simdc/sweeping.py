@@ -581,6 +581,11 @@ def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, des
             if interrupted:
                 raise KeyboardInterrupt
             client = Client(cluster)
+            from simdc.dask_plugins import QuietClose
+
+            # Registered before any task is submitted: every worker that runs one (and each
+            # that Dask starts again in its place) closes quietly.
+            client.register_plugin(QuietClose())
         futures = {client.submit(_reported, function, *args, pure=False): key for key, function, args in calls}
         for future in as_completed(futures):
             key = futures[future]
