@@ -269,22 +269,19 @@ def available_bytes() -> int | None:
     """Memory this process can still take, bytes: ``MemAvailable`` (/proc/meminfo), or
     free pages (``os.sysconf``) elsewhere, lowered to a cgroup's (a container's) limit
     less its use; None when the system says nothing. The environment variable
-    ``SIMDC_AVAILABLE_BYTES`` (an integer) lowers it further: to keep runs under a limit
-    of one's own, or to see a run spill (:func:`simdc.simulate`).
+    ``SIMDC_AVAILABLE_BYTES`` (a number of bytes, :func:`given_bytes`) lowers it further:
+    to keep runs under a limit of one's own, or to see a run spill (:func:`simdc.simulate`).
 
     Raises
     ------
     InputError
-        ``SIMDC_AVAILABLE_BYTES`` is set but not a positive integer.
+        ``SIMDC_AVAILABLE_BYTES`` is set but not a number of bytes >= 1.
     """
     found = []
     given = os.environ.get(AVAILABLE_ENV)
     if given is not None:
-        try:
-            found.append(int(given.strip().replace("_", "")))
-        except ValueError:
-            found.append(-1)
-        if found[-1] <= 0:
+        found.append(given_bytes(given))
+        if found[-1] is None:
             raise InputError(f"{AVAILABLE_ENV}: expected a positive number of bytes, e.g. 8000000000 "
                              f"(got {given!r})")
     try:
@@ -307,6 +304,24 @@ def available_bytes() -> int | None:
             continue
     found = [value for value in found if value > 0]
     return min(found) if found else None
+
+
+def given_bytes(text: str) -> int | None:
+    """``SIMDC_AVAILABLE_BYTES``'s value as whole bytes, or None when it is not a finite
+    number >= 1: an integer, with ``_`` between digits or not (``8000000000``,
+    ``8_000_000_000``), or a decimal or exponent form (``8e9``,
+    ``2.5e10``, ``1.5``), read exactly (not through a float) and rounded down to a whole
+    byte. More than 2**64 bytes is 2**64: a cap no machine reaches (and ``1e999999999``
+    is not made into a billion-digit integer)."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or number < 1:  # nan, inf, 0, negatives, less than a byte
+        return None
+    return int(min(number, Decimal(2**64)))
 
 
 def check(config, instances: int | None = None, usage_readings: int = 0, available: int | None = None,
@@ -393,8 +408,7 @@ def _allowance(available: int, needed: float | None = None) -> str:
     """Where the limit comes from: ``SIMDC_AVAILABLE_BYTES`` when it set it (a limit of the
     user's own, not the machine's), else the machine; with the digits to tell it from
     ``needed``."""
-    given = os.environ.get(AVAILABLE_ENV, "").strip().replace("_", "")
-    if given.isdigit() and int(given) == available:
+    if given_bytes(os.environ.get(AVAILABLE_ENV, "")) == available:
         return f"{AVAILABLE_ENV} allows {_gib(available, needed)}"
     return f"the machine has {_gib(available, needed)} available"
 

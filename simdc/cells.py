@@ -334,10 +334,10 @@ class CellsRun:
         (directory / "config.toml").write_text(self.config.to_toml())
         (directory / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str) + "\n")
         if report:  # the report draws from every table: it reads them back
-            from simdc.report import write_report
+            from simdc.report import write_into
             from simdc.results import load_results
 
-            write_report(load_results(directory), directory / "report.html", title=report_title)
+            write_into(load_results(directory), directory, title=report_title)
 
 
 def run_cells(config: Config, directory: str | Path, *, seed: int | None = None, scheduler: str | None = None,

@@ -306,11 +306,11 @@ def load_config(path: str | Path, overrides: dict[str, Any] | list[str] | None =
     overrides = checked_overrides(overrides)
     path = Path(path)
     raw = read_toml(path)
-    _resolve_paths(raw, path.parent)
+    resolve_paths(raw, path.parent)
     try:
         raw = apply_overrides(raw, overrides)
         # A path given on the command line is relative to where the command runs.
-        _resolve_paths(raw, Path.cwd())
+        resolve_paths(raw, Path.cwd())
         given = [(key, str(value)) for key, value in overrides.items()] if isinstance(overrides, dict) else [
             (text.partition("=")[0].strip(), text.partition("=")[2].strip()) for text in overrides]
         return validate(raw, source=str(path), overrides=given)
@@ -510,8 +510,9 @@ def _only_failed_items(error: dict[str, Any]) -> bool:
 COST_SERIES = ("price_series", "carbon_series")  # the [cost] table's files
 
 
-def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
-    """Make workload and series paths absolute: relative to ``base``, or else under ``$SIMDC_TRACES``."""
+def resolve_paths(raw: dict[str, Any], base: Path) -> None:
+    """Make workload and series paths absolute: relative to ``base``, or else under ``$SIMDC_TRACES``.
+    Paths absolute already are left as they are."""
     services = raw.get("services")
     tables = [service.get("demand") for service in (services if isinstance(services, list) else ())
               if isinstance(service, dict)]

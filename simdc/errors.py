@@ -70,6 +70,17 @@ def reworded(err: SimdcError, flag: str, parameter: str) -> SimdcError:
     return type(err)(api, cli=err.cli_problems)
 
 
+def restated(err: SimdcError, problems: list[str], cli: list[str]) -> SimdcError:
+    """``err`` (its class and attributes, e.g. an :class:`OutputError`'s ``path``) saying
+    ``problems`` instead, and ``cli`` in the CLI's terms: the same error, told where it
+    happened (a sweep's point)."""
+    said = type(err).__new__(type(err))
+    said.__dict__.update(err.__dict__)
+    said.problems, said.cli_problems = _bounded(list(problems)), _bounded(list(cli))
+    said.args = ("\n".join(said.problems),)
+    return said
+
+
 def clip(text: object, keep: int = 60) -> str:
     """``text`` as a string, cut to its first ``keep`` characters plus the length when
     longer: a message never repeats a million-character value in full."""

@@ -991,6 +991,16 @@ def write_report(source: Results | pd.DataFrame, path: str | Path, title: str | 
     return path
 
 
+def write_into(results: Results, directory: Path, title: str | None = None) -> None:
+    """``directory/report.html`` for a run's ``results``, into a results directory being
+    written: a :class:`simdc.results.Destination`'s hidden partial directory, renamed into
+    place once whole (so the page needs no temporary name of its own). An :class:`OSError`
+    (a full disk) is raised as it is, for the destination to say: it names the results
+    directory the user gave, not the hidden one (which it removes), and that nothing was
+    written."""
+    (directory / "report.html").write_text(_run_page(results, title), encoding="utf-8")
+
+
 def _check_report_path(path: Path, overwrite: bool) -> None:
     """Refuse a report's ``path`` that cannot or must not be written (see :func:`write_report`)."""
     parent = path.parent

@@ -158,9 +158,9 @@ class Results:
         (directory / "config.toml").write_text(self.config.to_toml())
         (directory / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str) + "\n")
         if report:
-            from simdc.report import write_report
+            from simdc.report import write_into
 
-            write_report(self, directory / "report.html", title=report_title)
+            write_into(self, directory, title=report_title)
 
 
     def _write_tables(self, directory: Path) -> None:

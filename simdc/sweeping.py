@@ -34,9 +34,9 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from simdc.config import Config, apply_overrides, validate
-from simdc.errors import (ConfigError, InputError, OutputError, SimdcError, SweepError, checked_bool,
-                          checked_int, clip, reworded)
+from simdc.config import Config, apply_overrides, resolve_paths, validate
+from simdc.errors import (SKIP_HINT, ConfigError, InputError, OutputError, SimdcError, SweepError, checked_bool,
+                          checked_int, clip, restated, reworded)
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
 from simdc.results import DestinationLock, parent_problem, describe_os_error, umask
 
@@ -141,6 +141,7 @@ def points(config: Config, grid: dict[str, list[Any]]) -> list[tuple[dict[str, A
     for values in itertools.product(*(grid[k] for k in keys)):
         overrides = dict(zip(keys, values))
         raw = apply_overrides(base, overrides, flag="--grid")  # a bad key or index: one line naming it
+        resolve_paths(raw, Path.cwd())  # a file given in the grid is relative to where the sweep runs, as --set's
         try:
             out.append((overrides, validate(raw)))
         except ConfigError as err:
@@ -290,6 +291,10 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
         sweep is writing it; before anything runs.
     InputError
         ``out`` holds a different sweep.
+    SimdcError
+        A run of a point raised it (:class:`InputError` for a trace that cannot be read),
+        its class kept: each problem names the point by its grid values, the replication
+        and the seed, and the last says how many finished runs are kept in ``out``.
     SweepError
         No scheduler at ``scheduler``, the scheduler was lost, or ``out`` filled up; the
         finished runs are kept in ``out`` and the message says how many.
@@ -348,7 +353,11 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
             if todo:
                 if workers == 1 and scheduler is None:
                     for p, r, cfg, seed in todo:
-                        finished(p, r, seed, run_point(cfg, seed, check_memory))
+                        try:
+                            summary = run_point(cfg, seed, check_memory)
+                        except SimdcError as err:
+                            raise _PointFailed((p, r, seed), err) from None
+                        finished(p, r, seed, summary)
                 else:
                     _on_dask(todo, finished, scheduler, workers, check_memory)
             table = tidy([done[(p, r)] for p, r, _, _ in tasks], list(grid))
@@ -359,6 +368,8 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
         except _Lost as err:  # say what is kept
             raise SweepError(_kept(err.problems[0], len(done), len(tasks), parts),
                              cli=_kept(err.cli_problems[0], len(done), len(tasks), parts)) from None
+        except _PointFailed as failure:  # say which run, and what is kept
+            raise _point_failed(failure, grid_points, len(done), len(tasks), parts) from None
         if parts:
             notes = []  # said by the CLI; kept with the table for the API
             if parts.damaged:
@@ -392,6 +403,32 @@ def _stale(done: dict[tuple[int, int], pd.DataFrame], tasks, point_labels: list[
 
 class _Lost(SweepError):
     """The Dask scheduler went away mid-sweep."""
+
+
+class _PointFailed(Exception):
+    """A run of a grid point raised a :class:`SimdcError` (its input was bad: a trace that
+    cannot be read): the run's ``(point, replication, seed)`` and the error."""
+
+    def __init__(self, key: tuple[int, int, int], error: SimdcError):
+        super().__init__(key, error)
+        self.key, self.error = key, error
+
+
+def _point_failed(failure: _PointFailed, grid_points, done: int, total: int, parts: _Parts | None) -> SimdcError:
+    """The error a run of a point raised (its class kept), as the sweep says it: each line
+    names the point by its grid values, the replication and its seed, and the last
+    problem says what is kept and how to resume, as an interrupted sweep does
+    (:func:`_kept`). A closing hint stays a hint."""
+    p, r, seed = failure.key
+    where = f"the point {_where(grid_points[p][0])}, replication {r} (seed {seed})"
+
+    def said(problems: list[str]) -> list[str]:
+        lines = [line if line == SKIP_HINT else f"{where}: {line}" for line in problems]
+        last = max((k for k, line in enumerate(problems) if line != SKIP_HINT), default=len(lines) - 1)
+        lines[last] = _kept(lines[last], done, total, parts)
+        return lines
+
+    return restated(failure.error, said(failure.error.problems), said(failure.error.cli_problems))
 
 
 def _kept(what: str, done: int, total: int, parts: _Parts | None) -> str:
@@ -451,7 +488,7 @@ def _on_dask(todo, finished, scheduler, workers, check_memory: bool = True) -> N
     calls = [((p, r, seed), run_point, (cfg, seed, check_memory)) for p, r, cfg, seed in todo]
     run_bytes = max(estimate(cfg).bytes for _, _, cfg, _ in todo)  # the largest point's, imports included
     run_on_dask(calls, lambda key, summary: finished(*key, summary), scheduler, workers,
-                lambda key: f"the run of point {key[0]}, replication {key[1]}", run_bytes)
+                lambda key: f"the run of point {key[0]}, replication {key[1]}", run_bytes, failed=_PointFailed)
 
 
 def local_workers(workers: int | None, runs: int, run_bytes: float, available: int | None = None) -> int:
@@ -484,7 +521,7 @@ def local_workers(workers: int | None, runs: int, run_bytes: float, available: i
 
 
 def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, describe,
-                run_bytes: float | None = None) -> None:
+                run_bytes: float | None = None, failed=None) -> None:
     """Run each ``(key, function, args)`` of ``calls`` as a Dask task, on the scheduler at
     ``scheduler`` or on a local cluster of ``workers`` processes, calling
     ``finished(key, result)`` as each completes (in the order they complete). A local
@@ -495,7 +532,8 @@ def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, des
     A worker that dies (killed, out of memory) has its task run again on another, as Dask
     does; one that kills its worker again and again, and a lost scheduler, end the run
     with :class:`SweepError` naming it by ``describe(key)``. An error the task raises is
-    raised here. Ctrl-C stops the local workers at once.
+    raised here; a :class:`SimdcError` as ``failed(key, error)`` when ``failed`` is
+    given (the caller's wording of it). Ctrl-C stops the local workers at once.
 
     Raises
     ------
@@ -543,6 +581,11 @@ def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, des
             if interrupted:
                 raise KeyboardInterrupt
             client = Client(cluster)
+            from simdc.dask_plugins import QuietClose
+
+            # Registered before any task is submitted: every worker that runs one (and each
+            # that Dask starts again in its place) closes quietly.
+            client.register_plugin(QuietClose())
         futures = {client.submit(_reported, function, *args, pure=False): key for key, function, args in calls}
         for future in as_completed(futures):
             key = futures[future]
@@ -558,7 +601,7 @@ def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, des
                 raise _Lost(f"the Dask scheduler at {where} was lost") from None
             del futures[future]  # its result is no longer held by the cluster either
             if isinstance(result, _Raised):
-                raise result.error()
+                raise result.error() if failed is None else failed(key, result.error())
             finished(key, result)
             if interrupt_noted():  # a Ctrl-C a finaliser swallowed: honoured now
                 raise KeyboardInterrupt

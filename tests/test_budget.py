@@ -212,12 +212,16 @@ def test_sweep_and_plan_refuse_too_big_runs_and_go_on_with_no_memory_check(monke
     assert ran.exit_code == 0, ran.output
 
 
-def test_a_limit_set_by_the_environment_variable_is_named_as_its(monkeypatch):
+@pytest.mark.parametrize("written", ["1040000000", "1_040_000_000", "1.04e9", "104e7", "1040000000.75"])
+def test_a_limit_set_by_the_environment_variable_is_named_as_its(monkeypatch, written):
     """SIMDC_AVAILABLE_BYTES is the user's limit, not the machine's: the refusal says so;
-    without it, the limit is the machine's."""
+    without it, the limit is the machine's. The README calls it a cap in bytes: the same
+    1,040,000,000 bytes written with digit groups, as an exponent (1.04e9 was refused as
+    "expected a positive number of bytes") or with a fraction of a byte (rounded down)."""
     config = validate(set_keys(MINIMAL, {"simulation.duration_s": 86400,
                                          "workload.synthetic.arrival_rate_per_s": 100}))
-    monkeypatch.setenv(budget.AVAILABLE_ENV, "1040000000")
+    monkeypatch.setenv(budget.AVAILABLE_ENV, written)
+    assert budget.available_bytes() == 1040000000  # the machine has more (24 GiB)
     with pytest.raises(TooBigError) as caught:
         budget.check(config)
     assert f"; {budget.AVAILABLE_ENV} allows {1040000000 / 2**30:.1f} GiB; " in caught.value.problems[0]

@@ -230,3 +230,61 @@ def test_an_input_error_in_a_cell_on_dask_is_its_line_alone(tmp_path):
     assert len(lines) == 2, lines
     assert lines[0] == f"error: {tmp_path / 'bad.csv'}: line 3: duration_s is not a number (got 'abc')"
     assert lines[1].startswith("hint: to skip bad rows")
+
+
+# ``simdc sweep`` in a process whose local scheduler holds every worker's heartbeat for a
+# minute before answering, and that waits 1.5 s (more than a worker's first heartbeat
+# interval, 1 s) before closing its cluster: a heartbeat is then always waiting when the
+# workers close, as it sometimes was on a loaded machine (once in ~17 sweeps).
+HELD_HEARTBEATS = """
+import asyncio, sys, time
+
+import distributed.scheduler
+
+from simdc import sweeping
+from simdc.__main__ import main
+
+real_init = distributed.scheduler.Scheduler.__init__
+
+
+def init(self, *args, **kwargs):
+    real_init(self, *args, **kwargs)
+    answer = self.handlers["heartbeat_worker"]
+
+    async def held(**kwargs):
+        await asyncio.sleep(60)
+        return answer(**kwargs)
+
+    self.handlers["heartbeat_worker"] = held
+
+
+real_close = sweeping._close
+
+
+def late_close(client, cluster):
+    time.sleep(1.5)
+    real_close(client, cluster)
+
+
+distributed.scheduler.Scheduler.__init__ = init
+sweeping._close = late_close
+sys.argv = ["simdc", *sys.argv[1:]]
+main()
+"""
+
+
+def test_workers_closed_after_a_failed_point_say_nothing(tmp_path):
+    """A point whose trace is random bytes fails; closing the workers cuts their waiting
+    heartbeats ("Failed to communicate with scheduler during heartbeat" and two
+    CommClosedError tracebacks, from each worker, before the sweep's line). The sweep's
+    one line is all of stderr, exit 2."""
+    (tmp_path / "ok.csv").write_text("id,submit_s,duration_s,cpu_cores,memory_gib\na,0,3600,2,4\nb,10,600,1,2\n")
+    (tmp_path / "bin.csv").write_bytes(os.urandom(4000))
+    (tmp_path / "c.toml").write_text('[simulation]\nduration_s = 3600\n[host]\ncpu_cores = 32\nmemory_gib = 64\n'
+                                     '[workload]\nformat = "simdc"\ntrace = "ok.csv"\n')
+    (tmp_path / "held.py").write_text(HELD_HEARTBEATS)
+    done = subprocess.run([sys.executable, str(tmp_path / "held.py"), "sweep", str(tmp_path / "c.toml"), "--grid",
+                           'workload.trace="ok.csv","bin.csv"', "--workers", "2", "--out", str(tmp_path / "s")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 2, done.stderr
+    one_line(done.stderr, 'error: the point workload.trace="bin.csv"', "binary data")

@@ -10,6 +10,7 @@ import contextlib
 import errno
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -111,6 +112,23 @@ def test_a_real_full_tmpfs_gives_one_line_and_leaves_it_empty(runner, config_pat
     with tmpfs(tmp_path / "small", "size=64k") as small:
         result = invoke(runner, "run", config_path, "--out", small / "run")
         one_error_line(result, "no space left on device", "nothing was written")
+        assert list(small.iterdir()) == []
+
+
+def test_a_report_that_fills_the_disk_names_the_results_directory_and_says_nothing_was_written(runner, config_path,
+                                                                                                tmp_path):
+    """--report on a tmpfs that holds a run's tables but not its report (the page embeds
+    plotly.js, megabytes): the same line as a full disk without --report, naming the --out
+    given, not the hidden directory the report was written in (gone with it: the line
+    said ``.run.partial-PID@HOST/report.html: cannot write the report``)."""
+    with tmpfs(tmp_path / "small", "size=1m") as small:
+        fits = invoke(runner, "run", config_path, "--out", small / "tables")
+        assert fits.exit_code == 0, fits.output  # the tables alone fit
+        shutil.rmtree(small / "tables")
+        out = small / "run"
+        line = one_error_line(invoke(runner, "run", config_path, "--out", out, "--report"),
+                              f"could not be written to {out}: no space left on device", "nothing was written")
+        assert ".partial" not in line
         assert list(small.iterdir()) == []
 
 

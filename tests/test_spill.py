@@ -239,9 +239,10 @@ def test_a_full_disk_in_the_python_api_raises_output_error(tmp_path, monkeypatch
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("value", ["lots", "0", "-5"])
+@pytest.mark.parametrize("value", ["lots", "0", "-5", "-1e9", "0.5", "1e-3", "nan", "inf", "1e", ""])
 def test_a_bad_available_bytes_variable_is_one_line(config_path, monkeypatch, value):
-    """SIMDC_AVAILABLE_BYTES that is no positive integer: one error line naming it."""
+    """SIMDC_AVAILABLE_BYTES that is not a number of at least one byte (nor finite): one
+    error line naming it."""
     monkeypatch.setenv(budget.AVAILABLE_ENV, value)
     result = CliRunner().invoke(app, ["run", str(config_path), "--no-write"])
     one_error_line(result, budget.AVAILABLE_ENV, "positive number of bytes", repr(value))
