@@ -96,6 +96,30 @@ def resolved(path):
                          "give the file itself") from None
 
 
+def special_file(path) -> str | None:
+    """What ``path`` is when it exists but is neither a regular file nor a folder: "a FIFO
+    (named pipe)", "a character device" (``/dev/null``, a terminal), "a socket", "a block
+    device"; None otherwise (a file, a folder, or nothing there).
+
+    simdc reads its configs and traces by name, some of them more than once (a trace's
+    head to recognise its format, then its rows), and a pipe (``/dev/stdin``, a process
+    substitution ``<(...)``, which is ``/dev/fd/N``) can be read only once; a device has
+    no end or no content. Such a path is refused with this, not called "not found".
+    """
+    import os
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    for test, kind in ((stat.S_ISFIFO, "a FIFO or pipe"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return None
+
+
 # TOML's integers are signed 64-bit (toml.io, v1.0.0, "Integer"): a larger seed would be
 # written into config.toml as a number no other TOML reader takes.
 MAX_SEED = 2**63 - 1

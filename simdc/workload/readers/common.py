@@ -66,7 +66,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from simdc.errors import SKIP_HINT, InputError, clip, resolved
+from simdc.errors import SKIP_HINT, InputError, clip, resolved, special_file
 from simdc.workload import COLUMNS, KINDS
 
 BLOCK_BYTES = 16 << 20  # text per block: bounds memory, large enough to amortise per-block work
@@ -510,6 +510,9 @@ def list_files(paths: Sequence[str | Path]) -> list[Path]:
             files.extend(sorted(found, key=_natural))
         elif path.is_file():
             files.append(path)
+        elif special_file(path) is not None:  # read more than once (its head, then its rows): a pipe cannot be
+            raise InputError(f"{path}: is not a regular file ({special_file(path)}); give the trace's file or "
+                             "folder (to use a generated trace, write it to a file first)")
         else:
             raise InputError(f"{path}: trace file or folder not found")
     seen: set[Path] = set()
