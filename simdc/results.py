@@ -16,7 +16,9 @@ import math
 import re
 import secrets
 import shutil
+import signal
 import socket
+import threading
 import tomllib
 import weakref
 from dataclasses import dataclass, field
@@ -633,15 +635,18 @@ def describe_os_error(err: OSError) -> str:
 def _place(partial: Path, out: Path, overwrite: bool) -> None:
     """Rename the finished ``partial`` to ``out``. Without ``overwrite`` the rename itself
     refuses a non-empty ``out`` (``rename(2)`` onto a non-empty directory fails), so a
-    run that started after this one's check still cannot be replaced."""
+    run that started after this one's check still cannot be replaced. An interrupt waits
+    for the renames (:func:`interrupts_held`): never the old directory moved away and
+    the new one not yet in its place."""
     try:
-        if overwrite and out.is_dir() and any(out.iterdir()):
-            old = _make_partial(out.parent, out.name, kind="old")
-            os.rename(out, old / out.name)
-            os.rename(partial, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(partial, out)
+        with interrupts_held():
+            if overwrite and out.is_dir() and any(out.iterdir()):
+                old = _make_partial(out.parent, out.name, kind="old")
+                os.rename(out, old / out.name)
+                os.rename(partial, out)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(partial, out)
     except OSError as err:
         shutil.rmtree(partial, ignore_errors=True)
         if err.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
@@ -651,6 +656,68 @@ def _place(partial: Path, out: Path, overwrite: bool) -> None:
                                   "nothing was written; choose another --out") from None
         raise _output_error(out, f"the results could not be moved into place: {describe_os_error(err)}; "
                                  "nothing was written") from None
+
+
+@contextlib.contextmanager
+def files_placed(targets: Sequence[Path], removed: Sequence[Path] = ()) -> Iterator[list[Path]]:
+    """Write files beside their ``targets`` and put them all in place at the end, as
+    :class:`Destination` does a directory: never a file cut short at a target, never one
+    new file beside another's old one.
+
+    Yields a temporary path for each target, in a hidden partial directory beside them
+    (:func:`_make_partial`; a killed writer's is removed by the next writer into the same
+    folder, :func:`remove_stale_partials`). When the block ends, each of ``removed`` that
+    exists (an old output's file the new output has none of) is removed and the files
+    are renamed to their targets, an interrupt (SIGINT, SIGTERM) waiting until all are
+    (:func:`interrupts_held`). Leaving the block by an exception or an interrupt removes
+    the partial directory and leaves the targets as they were. The targets and
+    ``removed`` share one folder, which exists; the caller checked that they may be replaced.
+
+    Raises
+    ------
+    OutputError
+        No partial directory can be made in the folder.
+    OSError
+        From the block's writing, or a rename that failed (nothing is placed then,
+        unless a later rename of several failed).
+    """
+    parent = targets[0].parent
+    remove_stale_partials(parent)
+    tried: list[Path] = []
+    try:
+        partial = _make_partial(parent, targets[0].name, tried=tried)
+        yield [partial / target.name for target in targets]
+        _follow_umask(partial)
+        with interrupts_held():
+            for old in removed:
+                if os.path.lexists(old):
+                    os.rename(old, partial / f"removed-{old.name}")  # gone with the partial directory
+            for target in reversed(targets):  # the first, which names the rest, last
+                os.rename(partial / target.name, target)
+    finally:
+        for path in tried:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held off for the block, and acted on as it ends: a few renames
+    that must happen together are not split by Ctrl-C or a kill. Only the main thread
+    runs Python's signal handlers; in another the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in handlers:
+        signal.signal(signum, lambda number, _frame: came.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        for signum in came:
+            signal.raise_signal(signum)
 
 
 def _make_partial(parent: Path, name: str, kind: str = "partial", tried: list[Path] | None = None) -> Path:
