@@ -52,6 +52,7 @@ def main() -> None:
     try:  # from the first line: an interrupt anywhere in here is said in one line
         _interrupt_said = _swallowed = False
         sys.unraisablehook = _keep_interrupts(hook)
+        _names_printable()
         for done in (_exit_interrupted, gc.freeze):  # registered once, however often main runs in a process
             atexit.unregister(done)
         atexit.register(_exit_interrupted)  # first registered, so the last to run (_exit_interrupted)
@@ -108,6 +109,18 @@ def main() -> None:
         if _loading:  # the command ended (or never ran: --help, a usage error) before loaded()
             _loading = False
             gc.enable()
+
+
+def _names_printable() -> None:
+    """A file name that is not UTF-8 (held by Python as surrogates, PEP 383) is printed on
+    stdout as its own bytes, as ``ls`` prints it: with a locale such as en_US.UTF-8 (or
+    PYTHONIOENCODING=utf-8) stdout's errors are "strict", and ``simdc trace inspect`` of
+    such a file died with UnicodeEncodeError printing its name. (stderr's are
+    "backslashreplace" in every locale: it never fails.)"""
+    try:
+        sys.stdout.reconfigure(errors="surrogateescape")
+    except (AttributeError, ValueError):  # not a text stream of io's (replaced, or closed)
+        pass
 
 
 def _keep_interrupts(hook):

@@ -180,6 +180,12 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
     back; only the encoding differs: a dictionary only for columns with repeats
     (:data:`DICTIONARY_SAMPLE`), statistics only for :data:`STATISTICS_COLUMNS`.
 
+    The file is opened by Python and handed to pyarrow, as every file simdc gives
+    pyarrow or pandas' Parquet functions is: pyarrow encodes a name as UTF-8 to find its
+    filesystem (``pyarrow.fs.FileSystem.from_uri``), and a name that is not UTF-8 (bytes
+    such as 0xE9, Latin-1's é, which Python holds as a surrogate, PEP 383) failed with
+    UnicodeEncodeError. Python's ``open`` takes any name the system does.
+
     Raises
     ------
     OSError
@@ -189,9 +195,10 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
 
     table = arrow_table(frame)
     names = table.column_names
-    pq.write_table(table, path, use_dictionary=[name for name, column in zip(names, table.columns)
-                                                if _repeats(column)],
-                   write_statistics=[name for name in names if name in STATISTICS_COLUMNS], **PARQUET_OPTIONS)
+    with open(path, "wb") as sink:
+        pq.write_table(table, sink, use_dictionary=[name for name, column in zip(names, table.columns)
+                                                    if _repeats(column)],
+                       write_statistics=[name for name in names if name in STATISTICS_COLUMNS], **PARQUET_OPTIONS)
 
 
 def arrow_table(frame: pd.DataFrame):
@@ -252,11 +259,17 @@ def _repeats(column) -> bool:
 SPILLED = ("instances", "timeseries")  # the tables a spilled run keeps on disk
 
 
+def read_parquet(path: Path) -> pd.DataFrame:
+    """``pandas.read_parquet(path)``, the file opened by Python (see :func:`write_parquet`)."""
+    with open(path, "rb") as source:
+        return pd.read_parquet(source)
+
+
 def read_instances(path: Path) -> pd.DataFrame:
     """An instances table from its Parquet file, with the dtypes it had in memory: a
     table of no rows keeps its ``outcome`` categories (Parquet keeps a category column's
     values only with rows that use them)."""
-    table = pd.read_parquet(path)
+    table = read_parquet(path)
     outcome = table["outcome"] if "outcome" in table else None
     if outcome is not None and not len(table) and isinstance(outcome.dtype, pd.CategoricalDtype):
         from simdc.engine.simulation import OUTCOMES  # only for an empty table: the engine's import is dear
@@ -310,7 +323,7 @@ class SpilledResults(Results):
         table = held() if isinstance(held, weakref.ref) else held
         if table is None:
             self._check_spilled(name)
-            table = read_instances(self.path(name)) if name == "instances" else pd.read_parquet(self.path(name))
+            table = read_instances(self.path(name)) if name == "instances" else read_parquet(self.path(name))
             self._held[name] = weakref.ref(table)
         return table
 
@@ -329,10 +342,11 @@ class SpilledResults(Results):
         self._check_spilled(name)
         import pyarrow.parquet as pq
 
-        source = pq.ParquetFile(self.path(name))
-        have = [c for c in columns if c in source.schema_arrow.names]
-        for k in range(source.num_row_groups):
-            yield source.read_row_group(k, columns=have).to_pandas()
+        with open(self.path(name), "rb") as file:  # by Python: pyarrow takes no non-UTF-8 name (write_parquet)
+            source = pq.ParquetFile(file)
+            have = [c for c in columns if c in source.schema_arrow.names]
+            for k in range(source.num_row_groups):
+                yield source.read_row_group(k, columns=have).to_pandas()
 
     def _check_spilled(self, *names: str) -> None:
         """Refuse to read (or copy) a table whose spilled file is gone: the folder the run
@@ -969,12 +983,12 @@ def load_results(directory: str | Path) -> Results:
         summary=_read(directory / "summary.csv", "CSV", lambda path: pd.read_csv(path, dtype={"platform": str}),
                       needs=("platform",)),
         instances=_read(directory / "instances.parquet", "Parquet", read_instances, needs=("platform", "id")),
-        timeseries=_read(directory / "timeseries.parquet", "Parquet", pd.read_parquet,
+        timeseries=_read(directory / "timeseries.parquet", "Parquet", read_parquet,
                          needs=("platform", "t_s", "host")),
         hosts=_read(directory / "hosts.csv", "CSV", lambda path: pd.read_csv(
             path, dtype={"platform": str, "group": str, "cell": str}, keep_default_na=False),
             needs=("platform", "host")),
-        workload=_read(directory / "workload.parquet", "Parquet", pd.read_parquet),
+        workload=_read(directory / "workload.parquet", "Parquet", read_parquet),
         manifest=_read(directory / "manifest.json", "JSON", lambda path: _json_object(path.read_text())),
         **{name: _read(directory / f"{name}.csv", "CSV", lambda path: pd.read_csv(path, dtype={"platform": str}),
                        needs=("platform", "service"))

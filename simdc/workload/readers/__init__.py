@@ -288,7 +288,7 @@ def write_trace(data: TraceData, path: str | Path) -> tuple[Path, Path | None]:
     OutputError
         The files could not be written (no space, no permission): nothing was written.
     """
-    from simdc.results import describe_os_error, files_placed
+    from simdc.results import describe_os_error, files_placed, write_parquet
     from simdc.workload import own
 
     path = Path(path)
@@ -303,7 +303,7 @@ def write_trace(data: TraceData, path: str | Path) -> tuple[Path, Path | None]:
             if usage is not None:
                 table = data.usage[["id", "t_s", "cpu_cores", "memory_gib"]]
                 if usage.suffix == ".parquet":
-                    table.to_parquet(files[1], index=False)
+                    write_parquet(table, files[1])
                 else:
                     table.to_csv(files[1], index=False)
     except OSError as err:

@@ -311,7 +311,8 @@ def open_data(path: Path):
     try:
         if codec == "xz":
             return lzma.open(path, "rb")
-        return pa.input_stream(str(path), compression=codec)
+        # opened by Python: pyarrow takes no name that is not UTF-8 (simdc.results.write_parquet)
+        return pa.input_stream(open(path, "rb"), compression=codec)
     except (OSError, pa.ArrowException) as err:
         raise read_failure(path, err) from None
 
@@ -689,7 +690,8 @@ def _identify_parquet(path: Path) -> TraceFile:
     import pyarrow.parquet as pq
 
     try:
-        names = tuple(pq.read_schema(path).names)
+        with open(path, "rb") as source:  # by Python: pyarrow takes no name that is not UTF-8
+            names = tuple(pq.read_schema(source).names)
     except (OSError, pa.ArrowException) as err:
         raise InputError(f"{path}: cannot read as Parquet: {err}") from None
     have = set(names)
@@ -1135,7 +1137,7 @@ def parquet_batches(path: Path, columns: Sequence[str], batch_rows: int = 1 << 2
     import pyarrow.parquet as pq
 
     try:
-        file = pq.ParquetFile(path)
+        file = pq.ParquetFile(open(path, "rb"))  # by Python: pyarrow takes no name that is not UTF-8
         start = 0
         for batch in file.iter_batches(batch_size=batch_rows, columns=list(columns)):
             frame = batch.to_pandas()
