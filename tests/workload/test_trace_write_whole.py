@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import tomli_w
 from typer.testing import CliRunner
@@ -80,14 +81,14 @@ def test_generate_failing_on_the_usage_file_keeps_the_old_pair(tmp_path, monkeyp
     assert _invoke("trace", "generate", config, "--to", out / "gen.parquet").exit_code == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     assert sorted(before) == ["gen.parquet", "gen.usage.parquet"]
-    real = pd.DataFrame.to_parquet
+    real = pq.write_table
 
-    def usage_fails(frame, path, *args, **kwargs):
-        if "usage" in str(getattr(path, "name", path)):
+    def usage_fails(table, where, *args, **kwargs):  # the writer under pandas' to_parquet and simdc's
+        if "usage" in str(getattr(where, "name", where)):
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real(frame, path, *args, **kwargs)
+        return real(table, where, *args, **kwargs)
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", usage_fails)
+    monkeypatch.setattr(pq, "write_table", usage_fails)
     result = _invoke("trace", "generate", config, "--to", out / "gen.parquet", "--overwrite", "--seed", "9")
     assert result.exit_code == 2 and "nothing was written" in result.output
     # the new trace (another seed) is not put beside the old usage file: both as they were
