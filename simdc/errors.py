@@ -18,6 +18,19 @@ SKIP_HINT = ('to skip bad rows and count them by reason instead, set workload.on
              "(simdc run: --set workload.on_bad_rows=skip; simdc trace: --on-bad-rows skip)")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, what ``timeout``, systemd, Kubernetes and CI's cancelling send: raised by the
+    ``simdc`` command's handler (:mod:`simdc.__main__`) where Ctrl-C raises
+    KeyboardInterrupt, and so met by the same clean-up (``except KeyboardInterrupt``);
+    said "terminated" for "interrupted", with exit code 143 (128 + SIGTERM's 15, as the
+    shell reports a process SIGTERM killed)."""
+
+
+def stop_word(err: BaseException) -> str:
+    """How an interrupt ``err`` is said: "terminated" (SIGTERM) or "interrupted" (Ctrl-C)."""
+    return "terminated" if isinstance(err, Terminated) else "interrupted"
+
+
 class SimdcError(Exception):
     """A problem with the user's input, described in one line per problem.
 
