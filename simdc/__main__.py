@@ -32,26 +32,30 @@ import os
 import sys
 
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, the shell's convention
+TERMINATED_EXIT_CODE = 143  # 128 + SIGTERM: what timeout, systemd, Kubernetes and CI send to stop a command
 
 
 _loading = False  # main() turned the collector off while the command's modules load
 _interrupt_said = False  # the command printed its own line for a Ctrl-C (said_interrupted)
 _interrupted = False  # the command ends on an interrupt, reported: it exits 130 (_exit_interrupted)
+_terminated = False  # the interrupt was SIGTERM (_terminate): said "terminated", exit code 143
 # A Ctrl-C that Python swallowed: one raised inside a callback the interpreter calls from C
 # (a weak reference's, as the import machinery's module locks use) is printed as
 # "Exception ignored in ..." with its traceback and dropped, and the command ran on and
 # wrote its results (CI met it once, the interrupt landing in _get_module_lock's callback
 # as numpy loaded). main()'s sys.unraisablehook keeps it here, said nowhere, and
 # loaded(), once the command's modules are in and before anything is claimed, raises it.
-_swallowed = False
+_swallowed: BaseException | None = None
 
 
 def main() -> None:
-    global _loading, _interrupt_said, _swallowed
+    global _loading, _interrupt_said, _swallowed, _terminated
     hook = sys.unraisablehook
     try:  # from the first line: an interrupt anywhere in here is said in one line
-        _interrupt_said = _swallowed = False
+        _interrupt_said, _swallowed, _terminated = False, None, False
+        _handle_sigterm()
         sys.unraisablehook = _keep_interrupts(hook)
+        _names_printable()
         for done in (_exit_interrupted, gc.freeze):  # registered once, however often main runs in a process
             atexit.unregister(done)
         atexit.register(_exit_interrupted)  # first registered, so the last to run (_exit_interrupted)
@@ -82,16 +86,17 @@ def main() -> None:
             print("aborted", file=sys.stderr)
             sys.exit(1)
         if code == INTERRUPTED_EXIT_CODE and not _interrupt_said:
-            # typer turns a Ctrl-C while it parses the options (before the command's own
-            # handler, cli.friendly, runs) into exit code 130, silently: say it here
-            print("interrupted", file=sys.stderr)
+            # typer turns a Ctrl-C (or SIGTERM) while it parses the options (before the
+            # command's own handler, cli.friendly, runs) into exit code 130, silently: say it here
+            print(_stop_word(), file=sys.stderr)
+            code = _stop_code()
         sys.exit(code if isinstance(code, int) else 0)  # typer.Exit(code) comes back as its code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(_stop_word(), file=sys.stderr)
         _ignore_interrupts()
-        sys.exit(INTERRUPTED_EXIT_CODE)
+        sys.exit(_stop_code())
     except SystemExit as done:
-        if done.code == INTERRUPTED_EXIT_CODE:  # the command said "interrupted" and cleaned up
+        if done.code in (INTERRUPTED_EXIT_CODE, TERMINATED_EXIT_CODE):  # the command said so and cleaned up
             _ignore_interrupts()
         raise
     except BaseException as err:
@@ -100,14 +105,53 @@ def main() -> None:
         # from the KeyboardInterrupt (typeobject.c, type_new_set_names)
         if not _caused_by_interrupt(err):
             raise
-        print("interrupted", file=sys.stderr)
+        print(_stop_word(), file=sys.stderr)
         _ignore_interrupts()
-        sys.exit(INTERRUPTED_EXIT_CODE)
+        sys.exit(_stop_code())
     finally:
         sys.unraisablehook = hook
         if _loading:  # the command ended (or never ran: --help, a usage error) before loaded()
             _loading = False
             gc.enable()
+
+
+def _names_printable() -> None:
+    """A file name that is not UTF-8 (held by Python as surrogates, PEP 383) is printed on
+    stdout as its own bytes, as ``ls`` prints it: with a locale such as en_US.UTF-8 (or
+    PYTHONIOENCODING=utf-8) stdout's errors are "strict", and ``simdc trace inspect`` of
+    such a file died with UnicodeEncodeError printing its name. (stderr's are
+    "backslashreplace" in every locale: it never fails.)"""
+    try:
+        sys.stdout.reconfigure(errors="surrogateescape")
+    except (AttributeError, ValueError):  # not a text stream of io's (replaced, or closed)
+        pass
+
+
+def _handle_sigterm() -> None:
+    """SIGTERM raises :class:`simdc.errors.Terminated`, a KeyboardInterrupt: whatever a
+    Ctrl-C cleans up (a results directory's partial folder and lock, a sweep's workers,
+    a half-written ``--to``) a SIGTERM does too, and the command says "terminated" and
+    exits 143. Its default action killed the process where it stood: exit 143 with no
+    word, ``.OUT.lock`` and ``.OUT.partial-*`` left behind."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum, frame) -> None:
+    global _terminated
+    from simdc.errors import Terminated
+
+    _terminated = True
+    raise Terminated
+
+
+def _stop_word() -> str:
+    return "terminated" if _terminated else "interrupted"
+
+
+def _stop_code() -> int:
+    return TERMINATED_EXIT_CODE if _terminated else INTERRUPTED_EXIT_CODE
 
 
 def _keep_interrupts(hook):
@@ -117,7 +161,7 @@ def _keep_interrupts(hook):
     def unraisable(found) -> None:
         global _swallowed
         if isinstance(found.exc_value, KeyboardInterrupt):
-            _swallowed = True
+            _swallowed = found.exc_value
             return
         hook(found)
 
@@ -140,8 +184,8 @@ def loaded() -> None:
     and the collector, off since :func:`main` began, runs again (module docstring). Does
     nothing unless :func:`main` turned it off, and nothing the second time."""
     global _loading
-    if _swallowed:  # a Ctrl-C Python dropped while the modules loaded: the command does not run
-        raise KeyboardInterrupt
+    if _swallowed is not None:  # a Ctrl-C Python dropped while the modules loaded: the command does not run
+        raise _swallowed
     if _loading:
         _loading = False
         gc.freeze()
@@ -177,6 +221,7 @@ def _ignore_interrupts() -> None:
 
     global _interrupted
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM too: the word is said, the code set
     _interrupted = True
 
 
@@ -200,7 +245,7 @@ def _exit_interrupted() -> None:
             stream.flush()
         except (AttributeError, OSError, ValueError):  # closed, or replaced by something without flush
             pass
-    os._exit(INTERRUPTED_EXIT_CODE)
+    os._exit(_stop_code())
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ from simdc.config import Config, validate
 from simdc.errors import InputError, OutputError
 from simdc.model.cells import CellSpec, RoutingSpec
 from simdc.random import cell_seed
-from simdc.results import describe_os_error
+from simdc.results import describe_os_error, read_parquet
 
 PARTS = ".cells"  # the parts' folder inside the results directory while the cells run
 PARQUET_TABLES = ("instances", "timeseries", "workload")
@@ -308,7 +308,8 @@ def write_row_groups(table: pd.DataFrame, path: Path, rows: int) -> None:
     not the table twice (a spilled run's tables, :func:`simdc.simulate`). The pandas
     metadata is kept: the file reads back as ``table`` was (:func:`_join` keeps it too)."""
     schema = pa.Schema.from_pandas(table, preserve_index=False)
-    with pq.ParquetWriter(path, schema) as writer:
+    # opened by Python: pyarrow takes no name that is not UTF-8 (simdc.results.write_parquet)
+    with open(path, "wb") as sink, pq.ParquetWriter(sink, schema) as writer:
         for start in range(0, max(len(table), 1), rows):
             chunk = pa.Table.from_pandas(table.iloc[start:start + rows], schema=schema, preserve_index=False)
             writer.write_table(chunk, row_group_size=max(len(chunk), 1))
@@ -467,17 +468,24 @@ def _join(parts: list[Path], target: Path) -> None:
     """The Parquet ``parts`` as one file, a row group at a time, in order; columns of
     types that differ between parts (a column of nulls in an empty cell) take the type
     that holds them all."""
-    schema = pa.unify_schemas([pq.read_schema(part) for part in parts], promote_options="permissive")
-    with pq.ParquetWriter(target, schema) as writer:
+    # files opened by Python: pyarrow takes no name that is not UTF-8 (simdc.results.write_parquet)
+    schema = pa.unify_schemas([_schema(part) for part in parts], promote_options="permissive")
+    with open(target, "wb") as sink, pq.ParquetWriter(sink, schema) as writer:
         for part in parts:
-            file = pq.ParquetFile(part)
-            for group in range(file.num_row_groups):  # kept whole: a row group is a cell's and a platform's
-                table = _conform(file.read_row_group(group), schema)
-                writer.write_table(table, row_group_size=max(len(table), 1))
-                del table
-                pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
-            del file
+            with open(part, "rb") as source:
+                file = pq.ParquetFile(source)
+                for group in range(file.num_row_groups):  # kept whole: a row group is a cell's and a platform's
+                    table = _conform(file.read_row_group(group), schema)
+                    writer.write_table(table, row_group_size=max(len(table), 1))
+                    del table
+                    pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
+                del file
             part.unlink()
+
+
+def _schema(path: Path) -> pa.Schema:
+    with open(path, "rb") as source:
+        return pq.read_schema(source)
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -491,7 +499,7 @@ def _join_csv(parts: list[Path], target: Path) -> None:
     columns: list[str] | None = None
     with open(target, "w", newline="") as out:
         for part in parts:
-            table = pd.read_parquet(part)
+            table = read_parquet(part)
             if columns is None:
                 columns = list(table.columns)
             table.reindex(columns=columns).to_csv(out, index=False, header=out.tell() == 0)
@@ -516,9 +524,11 @@ def summary_from_parts(directory: Path, platforms: list[str], cells: list[str],
     number = pd.Index(cells).get_indexer(hosts["cell"]).astype(np.int64) * HOSTS_PER_CELL
     hosts = hosts.assign(physical_host=number + hosts["physical_host"].astype(np.int64))
     hosts = hosts.drop(columns=["fleet_peak_resident"], errors="ignore")
-    instances = pq.ParquetFile(directory / "instances.parquet")
-    workload = pq.ParquetFile(directory / "workload.parquet")
-    return fleet_summary(instances, workload, hosts, platforms, cells, licence_per_hour)
+    # opened by Python: pyarrow takes no name that is not UTF-8 (simdc.results.write_parquet)
+    with open(directory / "instances.parquet", "rb") as instances, \
+            open(directory / "workload.parquet", "rb") as workload:
+        return fleet_summary(pq.ParquetFile(instances), pq.ParquetFile(workload), hosts, platforms, cells,
+                             licence_per_hour)
 
 
 def _row_groups(file: pq.ParquetFile, keys: list[str]) -> dict[tuple, list[int]]:

@@ -24,8 +24,8 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from simdc.errors import SKIP_HINT, SimdcError, resolved
-from simdc.__main__ import INTERRUPTED_EXIT_CODE, loaded, said_interrupted
+from simdc.errors import SKIP_HINT, SimdcError, Terminated, resolved
+from simdc.__main__ import INTERRUPTED_EXIT_CODE, TERMINATED_EXIT_CODE, loaded, said_interrupted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,7 +82,8 @@ def _app(
 def friendly(command=None, *, interrupted: str = "interrupted", imports: tuple[str, ...] = ()):
     """A user's mistake is one clear message per problem and exit code 2, never a traceback;
     Ctrl-C is one line, ``interrupted`` (or what the interrupt says, e.g. a sweep's runs
-    kept), and exit code 130. Use as ``@friendly`` or ``@friendly(interrupted="...")``.
+    kept), and exit code 130; SIGTERM (:class:`~simdc.errors.Terminated`) the same line
+    saying "terminated", and exit code 143. Use as ``@friendly`` or ``@friendly(interrupted="...")``.
     ``imports``: modules the command always needs, imported before it runs, while the
     ``simdc`` command's collector is still off (:func:`simdc.__main__.loaded`)."""
     if command is None:
@@ -101,9 +102,12 @@ def friendly(command=None, *, interrupted: str = "interrupted", imports: tuple[s
                 err_console.print(f"{kind}: {problem}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt as err:  # typer would print "Aborted!" and exit 1
-            err_console.print(str(err) or interrupted, markup=False, highlight=False, soft_wrap=True)
+            said = str(err) or interrupted
+            if isinstance(err, Terminated):  # SIGTERM: the same clean-up and line, said as it was
+                said = said.replace("interrupted", "terminated", 1)
+            err_console.print(said, markup=False, highlight=False, soft_wrap=True)
             said_interrupted()
-            raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
+            raise typer.Exit(TERMINATED_EXIT_CODE if isinstance(err, Terminated) else INTERRUPTED_EXIT_CODE) from None
 
     return wrapper
 

@@ -24,7 +24,7 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from simdc.errors import MAX_SEED, ConfigError, clip, resolved, reworded
+from simdc.errors import MAX_SEED, ConfigError, clip, resolved, reworded, special_file
 from simdc.model import limits
 from simdc.model.base import BOOL_MARK, Spec
 from simdc.model.cost import CostSpec
@@ -374,6 +374,10 @@ def read_toml(path: Path) -> dict[str, Any]:
     """
     if path.is_dir():
         raise ConfigError(f"{_shown_path(path)}: is a directory; give the config's TOML file")
+    special = special_file(path)
+    if special is not None:  # /dev/stdin, <(...), a FIFO, /dev/null: exists, but is no file to read
+        raise ConfigError(f"{_shown_path(path)}: is not a regular file ({special}); give the config's TOML file "
+                          "(to use a generated config, write it to a file first)")
     if not path.is_file():
         raise ConfigError(f"{_shown_path(path)}: config file not found")
     try:

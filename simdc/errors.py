@@ -18,6 +18,19 @@ SKIP_HINT = ('to skip bad rows and count them by reason instead, set workload.on
              "(simdc run: --set workload.on_bad_rows=skip; simdc trace: --on-bad-rows skip)")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, what ``timeout``, systemd, Kubernetes and CI's cancelling send: raised by the
+    ``simdc`` command's handler (:mod:`simdc.__main__`) where Ctrl-C raises
+    KeyboardInterrupt, and so met by the same clean-up (``except KeyboardInterrupt``);
+    said "terminated" for "interrupted", with exit code 143 (128 + SIGTERM's 15, as the
+    shell reports a process SIGTERM killed)."""
+
+
+def stop_word(err: BaseException) -> str:
+    """How an interrupt ``err`` is said: "terminated" (SIGTERM) or "interrupted" (Ctrl-C)."""
+    return "terminated" if isinstance(err, Terminated) else "interrupted"
+
+
 class SimdcError(Exception):
     """A problem with the user's input, described in one line per problem.
 
@@ -105,6 +118,30 @@ def resolved(path):
     except RuntimeError:
         raise InputError(f"{path}: a loop of symbolic links (each link leads back to another); "
                          "give the file itself") from None
+
+
+def special_file(path) -> str | None:
+    """What ``path`` is when it exists but is neither a regular file nor a folder: "a FIFO
+    (named pipe)", "a character device" (``/dev/null``, a terminal), "a socket", "a block
+    device"; None otherwise (a file, a folder, or nothing there).
+
+    simdc reads its configs and traces by name, some of them more than once (a trace's
+    head to recognise its format, then its rows), and a pipe (``/dev/stdin``, a process
+    substitution ``<(...)``, which is ``/dev/fd/N``) can be read only once; a device has
+    no end or no content. Such a path is refused with this, not called "not found".
+    """
+    import os
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    for test, kind in ((stat.S_ISFIFO, "a FIFO or pipe"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return None
 
 
 # TOML's integers are signed 64-bit (toml.io, v1.0.0, "Integer"): a larger seed would be

@@ -977,7 +977,10 @@ def write_report(source: Results | pd.DataFrame, path: str | Path, title: str | 
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
                                          suffix=".partial", delete=False) as handle:
             partial = Path(handle.name)
-            handle.write(page)
+            # A name that is not UTF-8 (a results folder named in Latin-1) reaches the page as
+            # Python's surrogates (PEP 383), which UTF-8 cannot encode: shown as the bytes
+            # decode, each stray byte as U+FFFD, as a browser shows it.
+            handle.write(page.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
         os.chmod(partial, 0o666 & ~_umask())  # NamedTemporaryFile makes it 0600; a report is a plain file
         os.replace(partial, path)
         partial = None

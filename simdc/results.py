@@ -16,7 +16,9 @@ import math
 import re
 import secrets
 import shutil
+import signal
 import socket
+import threading
 import tomllib
 import weakref
 from dataclasses import dataclass, field
@@ -178,6 +180,12 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
     back; only the encoding differs: a dictionary only for columns with repeats
     (:data:`DICTIONARY_SAMPLE`), statistics only for :data:`STATISTICS_COLUMNS`.
 
+    The file is opened by Python and handed to pyarrow, as every file simdc gives
+    pyarrow or pandas' Parquet functions is: pyarrow encodes a name as UTF-8 to find its
+    filesystem (``pyarrow.fs.FileSystem.from_uri``), and a name that is not UTF-8 (bytes
+    such as 0xE9, Latin-1's é, which Python holds as a surrogate, PEP 383) failed with
+    UnicodeEncodeError. Python's ``open`` takes any name the system does.
+
     Raises
     ------
     OSError
@@ -187,9 +195,10 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
 
     table = arrow_table(frame)
     names = table.column_names
-    pq.write_table(table, path, use_dictionary=[name for name, column in zip(names, table.columns)
-                                                if _repeats(column)],
-                   write_statistics=[name for name in names if name in STATISTICS_COLUMNS], **PARQUET_OPTIONS)
+    with open(path, "wb") as sink:
+        pq.write_table(table, sink, use_dictionary=[name for name, column in zip(names, table.columns)
+                                                    if _repeats(column)],
+                       write_statistics=[name for name in names if name in STATISTICS_COLUMNS], **PARQUET_OPTIONS)
 
 
 def arrow_table(frame: pd.DataFrame):
@@ -250,11 +259,17 @@ def _repeats(column) -> bool:
 SPILLED = ("instances", "timeseries")  # the tables a spilled run keeps on disk
 
 
+def read_parquet(path: Path) -> pd.DataFrame:
+    """``pandas.read_parquet(path)``, the file opened by Python (see :func:`write_parquet`)."""
+    with open(path, "rb") as source:
+        return pd.read_parquet(source)
+
+
 def read_instances(path: Path) -> pd.DataFrame:
     """An instances table from its Parquet file, with the dtypes it had in memory: a
     table of no rows keeps its ``outcome`` categories (Parquet keeps a category column's
     values only with rows that use them)."""
-    table = pd.read_parquet(path)
+    table = read_parquet(path)
     outcome = table["outcome"] if "outcome" in table else None
     if outcome is not None and not len(table) and isinstance(outcome.dtype, pd.CategoricalDtype):
         from simdc.engine.simulation import OUTCOMES  # only for an empty table: the engine's import is dear
@@ -308,7 +323,7 @@ class SpilledResults(Results):
         table = held() if isinstance(held, weakref.ref) else held
         if table is None:
             self._check_spilled(name)
-            table = read_instances(self.path(name)) if name == "instances" else pd.read_parquet(self.path(name))
+            table = read_instances(self.path(name)) if name == "instances" else read_parquet(self.path(name))
             self._held[name] = weakref.ref(table)
         return table
 
@@ -327,10 +342,11 @@ class SpilledResults(Results):
         self._check_spilled(name)
         import pyarrow.parquet as pq
 
-        source = pq.ParquetFile(self.path(name))
-        have = [c for c in columns if c in source.schema_arrow.names]
-        for k in range(source.num_row_groups):
-            yield source.read_row_group(k, columns=have).to_pandas()
+        with open(self.path(name), "rb") as file:  # by Python: pyarrow takes no non-UTF-8 name (write_parquet)
+            source = pq.ParquetFile(file)
+            have = [c for c in columns if c in source.schema_arrow.names]
+            for k in range(source.num_row_groups):
+                yield source.read_row_group(k, columns=have).to_pandas()
 
     def _check_spilled(self, *names: str) -> None:
         """Refuse to read (or copy) a table whose spilled file is gone: the folder the run
@@ -633,15 +649,18 @@ def describe_os_error(err: OSError) -> str:
 def _place(partial: Path, out: Path, overwrite: bool) -> None:
     """Rename the finished ``partial`` to ``out``. Without ``overwrite`` the rename itself
     refuses a non-empty ``out`` (``rename(2)`` onto a non-empty directory fails), so a
-    run that started after this one's check still cannot be replaced."""
+    run that started after this one's check still cannot be replaced. An interrupt waits
+    for the renames (:func:`interrupts_held`): never the old directory moved away and
+    the new one not yet in its place."""
     try:
-        if overwrite and out.is_dir() and any(out.iterdir()):
-            old = _make_partial(out.parent, out.name, kind="old")
-            os.rename(out, old / out.name)
-            os.rename(partial, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(partial, out)
+        with interrupts_held():
+            if overwrite and out.is_dir() and any(out.iterdir()):
+                old = _make_partial(out.parent, out.name, kind="old")
+                os.rename(out, old / out.name)
+                os.rename(partial, out)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(partial, out)
     except OSError as err:
         shutil.rmtree(partial, ignore_errors=True)
         if err.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
@@ -651,6 +670,68 @@ def _place(partial: Path, out: Path, overwrite: bool) -> None:
                                   "nothing was written; choose another --out") from None
         raise _output_error(out, f"the results could not be moved into place: {describe_os_error(err)}; "
                                  "nothing was written") from None
+
+
+@contextlib.contextmanager
+def files_placed(targets: Sequence[Path], removed: Sequence[Path] = ()) -> Iterator[list[Path]]:
+    """Write files beside their ``targets`` and put them all in place at the end, as
+    :class:`Destination` does a directory: never a file cut short at a target, never one
+    new file beside another's old one.
+
+    Yields a temporary path for each target, in a hidden partial directory beside them
+    (:func:`_make_partial`; a killed writer's is removed by the next writer into the same
+    folder, :func:`remove_stale_partials`). When the block ends, each of ``removed`` that
+    exists (an old output's file the new output has none of) is removed and the files
+    are renamed to their targets, an interrupt (SIGINT, SIGTERM) waiting until all are
+    (:func:`interrupts_held`). Leaving the block by an exception or an interrupt removes
+    the partial directory and leaves the targets as they were. The targets and
+    ``removed`` share one folder, which exists; the caller checked that they may be replaced.
+
+    Raises
+    ------
+    OutputError
+        No partial directory can be made in the folder.
+    OSError
+        From the block's writing, or a rename that failed (nothing is placed then,
+        unless a later rename of several failed).
+    """
+    parent = targets[0].parent
+    remove_stale_partials(parent)
+    tried: list[Path] = []
+    try:
+        partial = _make_partial(parent, targets[0].name, tried=tried)
+        yield [partial / target.name for target in targets]
+        _follow_umask(partial)
+        with interrupts_held():
+            for old in removed:
+                if os.path.lexists(old):
+                    os.rename(old, partial / f"removed-{old.name}")  # gone with the partial directory
+            for target in reversed(targets):  # the first, which names the rest, last
+                os.rename(partial / target.name, target)
+    finally:
+        for path in tried:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held off for the block, and acted on as it ends: a few renames
+    that must happen together are not split by Ctrl-C or a kill. Only the main thread
+    runs Python's signal handlers; in another the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in handlers:
+        signal.signal(signum, lambda number, _frame: came.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        for signum in came:
+            signal.raise_signal(signum)
 
 
 def _make_partial(parent: Path, name: str, kind: str = "partial", tried: list[Path] | None = None) -> Path:
@@ -902,12 +983,12 @@ def load_results(directory: str | Path) -> Results:
         summary=_read(directory / "summary.csv", "CSV", lambda path: pd.read_csv(path, dtype={"platform": str}),
                       needs=("platform",)),
         instances=_read(directory / "instances.parquet", "Parquet", read_instances, needs=("platform", "id")),
-        timeseries=_read(directory / "timeseries.parquet", "Parquet", pd.read_parquet,
+        timeseries=_read(directory / "timeseries.parquet", "Parquet", read_parquet,
                          needs=("platform", "t_s", "host")),
         hosts=_read(directory / "hosts.csv", "CSV", lambda path: pd.read_csv(
             path, dtype={"platform": str, "group": str, "cell": str}, keep_default_na=False),
             needs=("platform", "host")),
-        workload=_read(directory / "workload.parquet", "Parquet", pd.read_parquet),
+        workload=_read(directory / "workload.parquet", "Parquet", read_parquet),
         manifest=_read(directory / "manifest.json", "JSON", lambda path: _json_object(path.read_text())),
         **{name: _read(directory / f"{name}.csv", "CSV", lambda path: pd.read_csv(path, dtype={"platform": str}),
                        needs=("platform", "service"))

@@ -36,7 +36,7 @@ import tomli_w
 
 from simdc.config import Config, apply_overrides, resolve_paths, validate
 from simdc.errors import (SKIP_HINT, ConfigError, InputError, OutputError, SimdcError, SweepError, checked_bool,
-                          checked_int, clip, restated, reworded)
+                          checked_int, clip, restated, reworded, stop_word)
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
 from simdc.results import DestinationLock, parent_problem, describe_os_error, umask
 
@@ -363,8 +363,8 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
             table = tidy([done[(p, r)] for p, r, _, _ in tasks], list(grid))
             if parts:  # a Ctrl-C here leaves both tables or neither: said as the runs' is
                 parts.finish(table)
-        except KeyboardInterrupt:
-            raise KeyboardInterrupt(_kept("interrupted", len(done), len(tasks), parts)) from None
+        except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM (simdc.errors.Terminated): kept as it came
+            raise type(err)(_kept(stop_word(err), len(done), len(tasks), parts)) from None
         except _Lost as err:  # say what is kept
             raise SweepError(_kept(err.problems[0], len(done), len(tasks), parts),
                              cli=_kept(err.cli_problems[0], len(done), len(tasks), parts)) from None
@@ -578,8 +578,8 @@ def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, des
             settings.enter_context(_workers_do_not_import_main())  # while workers start (and restart)
             settings.enter_context(_workers_deaf_to_ctrl_c())  # kept on for workers Dask restarts
             cluster, interrupted = _start_local_cluster(workers)
-            if interrupted:
-                raise KeyboardInterrupt
+            if interrupted is not None:
+                raise interrupted
             client = Client(cluster)
             from simdc.dask_plugins import QuietClose
 
@@ -603,8 +603,8 @@ def run_on_dask(calls, finished, scheduler: str | None, workers: int | None, des
             if isinstance(result, _Raised):
                 raise result.error() if failed is None else failed(key, result.error())
             finished(key, result)
-            if interrupt_noted():  # a Ctrl-C a finaliser swallowed: honoured now
-                raise KeyboardInterrupt
+            if interrupt_noted() is not None:  # a Ctrl-C a finaliser swallowed: honoured now
+                raise interrupt_noted()
     except KeyboardInterrupt:
         # Silenced for good, not for the teardown only: the scheduler's thread may still
         # log a worker's removal after the cluster is closed (and after the levels set
@@ -646,7 +646,7 @@ def _reported(function, *args):
 
 
 def _start_local_cluster(workers: int):
-    """A local cluster of ``workers`` processes, and whether Ctrl-C was pressed meanwhile.
+    """A local cluster of ``workers`` processes, and the interrupt (Ctrl-C or SIGTERM) that came meanwhile, or None.
 
     It starts in a helper thread while this one waits: a Ctrl-C during the start is noted
     and the start completed, because Dask cannot close a half-started cluster (it fails
@@ -667,12 +667,12 @@ def _start_local_cluster(workers: int):
             done.set()
 
     threading.Thread(target=start, name="simdc-local-cluster", daemon=True).start()
-    interrupted = False
+    interrupted = None
     while not done.is_set():  # polled: an interrupted Thread.join can report a live thread dead
         try:
             time.sleep(0.05)
-        except KeyboardInterrupt:
-            interrupted = True
+        except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: the first kept
+            interrupted = interrupted or err
     if "error" in started:
         raise started["error"]
     return started["cluster"], interrupted
@@ -823,7 +823,7 @@ def _loggers_at(names: list[str], level: int):
 
 @contextlib.contextmanager
 def _interrupts_noted():
-    """A Ctrl-C that a finaliser swallowed, noted for as long as Dask runs in this process;
+    """A Ctrl-C (or SIGTERM) that a finaliser swallowed, noted for as long as Dask runs in this process;
     yields a function telling whether one came.
 
     A KeyboardInterrupt raised while a finaliser runs (a Dask future's ``__del__``, as
@@ -831,18 +831,18 @@ def _interrupts_noted():
     the end (CI saw it once, exit 0 with a traceback). Such an interrupt is noted here,
     silently, and the caller raises it again once the run then finishing is kept.
     """
-    noted: list[bool] = []
+    noted: list[BaseException] = []
     previous_hook = sys.unraisablehook
 
     def unraisable(info) -> None:
         if info.exc_type is not None and issubclass(info.exc_type, KeyboardInterrupt):
-            noted.append(True)
+            noted.append(info.exc_value)
         else:
             previous_hook(info)
 
     sys.unraisablehook = unraisable
     try:
-        yield lambda: bool(noted)
+        yield lambda: noted[0] if noted else None
     finally:
         sys.unraisablehook = previous_hook
 

@@ -189,6 +189,7 @@ class RowGroups:
         self.ordered, self.rows = ordered, rows or GROUP_ROWS
         self.unordered = self.path if ordered else self.path.with_name(self.path.name + ".unordered")
         self.writer = None  # ordered: a Parquet writer; else the unordered file, opened for appending
+        self.file = None  # the file the writer writes
         self.schema = None
         self.observer = observer
         self.groups: dict[int, tuple[int, int]] = {}  # chunk: (offset, length) of its stream in the unordered file
@@ -209,8 +210,9 @@ class RowGroups:
 
         if self.writer is None:
             self.schema = pa.Schema.from_pandas(table, preserve_index=False)
-            self.writer = (pq.ParquetWriter(self.unordered, self.schema) if self.ordered
-                           else pa.OSFile(str(self.unordered), "wb"))
+            # opened by Python: pyarrow takes no name that is not UTF-8 (simdc.results.write_parquet)
+            self.file = open(self.unordered, "wb")
+            self.writer = pq.ParquetWriter(self.file, self.schema) if self.ordered else self.file
         if self.observer is not None:
             self.observer.count(table)
         rows, start = pa.Table.from_pandas(table, schema=self.schema, preserve_index=False), 0
@@ -235,10 +237,11 @@ class RowGroups:
         if self.writer is None:
             return
         self.writer.close()
+        self.file.close()
         if self.ordered:
             return
-        source = pa.OSFile(str(self.unordered), "rb")
-        with pq.ParquetWriter(self.path, self.schema) as writer:
+        source = pa.PythonFile(open(self.unordered, "rb"), mode="r")
+        with open(self.path, "wb") as sink, pq.ParquetWriter(sink, self.schema) as writer:
             held, count = [], 0  # chunks read, in order, not yet written
             for k in sorted(self.groups):
                 start, length = self.groups[k]

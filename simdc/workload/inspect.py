@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from simdc.errors import ConfigError, InputError
+from simdc.errors import ConfigError
 from simdc.workload.readers import SIZES, ReaderOptions, Selection, TraceData, read_trace, write_trace
 
 QUANTILES = (0.1, 0.5, 0.9, 0.99)
@@ -232,11 +232,11 @@ def convert_trace(paths: Sequence[str | Path], to: str | Path, format: str = "au
     Raises
     ------
     InputError
-        The trace cannot be read, or an output cannot be written or a stale usage file removed.
+        The trace cannot be read, or an output cannot be written or a stale usage file removed
+        (:class:`~simdc.errors.OutputError`: nothing was written).
     """
     data = read_trace(paths, format, options, selection)
     written, usage = write_trace(data, to)
-    _remove_stale_usage(data, written, usage)
     if SIZES[data.format] == "vm":  # simdc's format is read as needs, which VMs are sized from
         data.notes = list(data.notes) + [f"cpu_cores and memory_gib are {data.format}'s VM sizes: replay with "
                                          f"workload.sizes = \"vm\" to keep them as the VMs' sizes"]
@@ -249,22 +249,6 @@ def convert_trace(paths: Sequence[str | Path], to: str | Path, format: str = "au
         data.notes = list(data.notes) + ["the cell column is not kept in simdc's format: to route by it "
                                          "(routing.rule = \"column\"), replay the trace's own files"]
     return data, written, usage
-
-
-def _remove_stale_usage(data: TraceData, written: Path, usage: Path | None) -> None:
-    """Without usage series, remove the usage file an earlier output left beside ``written``
-    (which a replay of it would read), and say so in ``data.notes``."""
-    from simdc.workload.readers import usage_path
-
-    stale = usage_path(written)
-    if usage is not None or not stale.exists():
-        return
-    try:
-        stale.unlink()
-    except OSError as err:
-        raise InputError(f"{stale}: cannot remove the usage file of the output replaced "
-                         f"(the new one has no usage): {err.strerror or err}") from None
-    data.notes = list(data.notes) + [f"removed {stale}: the usage of the file replaced (the new one has none)"]
 
 
 def _per_hour(arrivals: int, last_s: float) -> str:
@@ -309,7 +293,6 @@ def generate_trace(config, to: str | Path, seed: int | None = None, usage: bool 
     data = TraceData(workload.instances, table, "simdc", "synthetic",
                      notes=[f"synthetic workload, seed {seed}: {len(workload.instances):,} instances"])
     written, usage_file = write_trace(data, to)
-    _remove_stale_usage(data, written, usage_file)
     return data, written, usage_file
 
 

@@ -250,7 +250,8 @@ def _parquet_columns(path: Path) -> list[str]:
     import pyarrow.parquet as pq
 
     try:
-        schema = pq.read_schema(path)
+        with open(path, "rb") as source:  # by Python: pyarrow takes no name that is not UTF-8
+            schema = pq.read_schema(source)
     except (OSError, pa.ArrowException) as err:
         raise InputError(f"{path}: cannot read as Parquet: {err}") from None
     names = list(schema.names)
@@ -269,7 +270,7 @@ def _parquet_parts(path: Path, names: list[str], batch_rows: int = 1 << 20):
 
     start = 0
     try:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=names):
+        for batch in pq.ParquetFile(open(path, "rb")).iter_batches(batch_size=batch_rows, columns=names):
             rows = np.arange(start, start + batch.num_rows)
             start += batch.num_rows
             values = {}
@@ -619,7 +620,8 @@ def write(instances: pd.DataFrame, path: str | Path) -> Path:
     if "censored" in instances:  # 0/1: the format's number columns (a CSV "True" is no number)
         table = table.assign(censored=instances["censored"].to_numpy(bool).astype(np.int8))
     if path.suffix == ".parquet":
-        table.to_parquet(path, index=False)
+        with open(path, "wb") as sink:  # by Python: pyarrow takes no name that is not UTF-8
+            table.to_parquet(sink, index=False)
     else:
         table.to_csv(path, index=False)
     return path

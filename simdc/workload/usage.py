@@ -786,12 +786,14 @@ def read_table(path) -> pd.DataFrame:
     """
     from pathlib import Path
 
+    from simdc.results import read_parquet
+
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: usage file not found")
     parquet = path.suffix == ".parquet"
     try:
-        frame = pd.read_parquet(path) if parquet else pd.read_csv(path, dtype={"id": str})
+        frame = read_parquet(path) if parquet else pd.read_csv(path, dtype={"id": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as err:
         raise InputError(f"{path}: cannot read as {'Parquet' if parquet else 'CSV'}: {err}") from None
     missing = [c for c in USAGE_COLUMNS if c not in frame.columns]

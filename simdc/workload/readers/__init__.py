@@ -25,6 +25,7 @@ format          reader
 from __future__ import annotations
 
 import lzma
+import os
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from simdc.errors import InputError
+from simdc.errors import InputError, OutputError
 from simdc.model.workload import TRACE_FORMATS
 from simdc.workload.readers import alibaba, azure, bitbrains, cloudsimpy, google, google2019, opendc
 from simdc.workload.readers.common import (STARTED, BadRows, ReaderOptions, Selection, TraceData, TraceFile,
@@ -273,23 +274,42 @@ def usage_path(path: str | Path) -> Path:
 def write_trace(data: TraceData, path: str | Path) -> tuple[Path, Path | None]:
     """Write ``data`` in simdc's format: the instances to ``path`` (``.csv`` or
     ``.parquet``) and, when there are usage series, the usage table beside it
-    (:func:`usage_path`). Returns both paths."""
+    (:func:`usage_path`). Returns both paths (the second None without usage).
+
+    Both are written under temporary names beside them and renamed into place together
+    (:func:`simdc.results.files_placed`), so an error, a full disk or an interrupt
+    leaves no file cut short and any old files as they were. Without usage series, a
+    usage file an earlier output left at :func:`usage_path` goes when the new file is
+    placed (a replay would read it with the new one), said in ``data.notes``. The caller
+    checked that ``path`` (and its usage file) may be replaced.
+
+    Raises
+    ------
+    InputError
+        ``path`` is not a ``.csv`` or ``.parquet`` file.
+    OutputError
+        The files could not be written (no space, no permission): nothing was written.
+    """
+    from simdc.results import describe_os_error, files_placed, write_parquet
     from simdc.workload import own
 
     path = Path(path)
     if path.suffix not in (".csv", ".parquet"):
         raise InputError(f"{path}: write to a .csv or .parquet file")
+    usage = usage_path(path) if data.usage is not None and len(data.usage) else None
+    stale = usage_path(path) if usage is None and os.path.lexists(usage_path(path)) else None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        own.write(data.instances, path)
-        target = None
-        if data.usage is not None and len(data.usage):
-            target = usage_path(path)
-            table = data.usage[["id", "t_s", "cpu_cores", "memory_gib"]]
-            if target.suffix == ".parquet":
-                table.to_parquet(target, index=False)
-            else:
-                table.to_csv(target, index=False)
+        with files_placed([path] if usage is None else [path, usage], removed=[stale] if stale else []) as files:
+            own.write(data.instances, files[0])
+            if usage is not None:
+                table = data.usage[["id", "t_s", "cpu_cores", "memory_gib"]]
+                if usage.suffix == ".parquet":
+                    write_parquet(table, files[1])
+                else:
+                    table.to_csv(files[1], index=False)
     except OSError as err:
-        raise InputError(f"{path}: cannot write: {err.strerror or err}") from None
-    return path, target
+        raise OutputError(path, f"{path}: cannot write: {describe_os_error(err)}; nothing was written") from None
+    if stale is not None:
+        data.notes = list(data.notes) + [f"removed {stale}: the usage of the file replaced (the new one has none)"]
+    return path, usage

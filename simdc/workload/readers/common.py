@@ -76,7 +76,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from simdc.errors import SKIP_HINT, InputError, clip, resolved
+from simdc.errors import SKIP_HINT, InputError, clip, resolved, special_file
 from simdc.workload import COLUMNS, KINDS
 
 BLOCK_BYTES = 16 << 20  # text per block: bounds memory, large enough to amortise per-block work
@@ -330,7 +330,8 @@ def open_data(path: Path):
     try:
         if codec == "xz":
             return lzma.open(path, "rb")
-        return pa.input_stream(str(path), compression=codec)
+        # opened by Python: pyarrow takes no name that is not UTF-8 (simdc.results.write_parquet)
+        return pa.input_stream(open(path, "rb"), compression=codec)
     except (OSError, pa.ArrowException) as err:
         raise read_failure(path, err) from None
 
@@ -529,6 +530,9 @@ def list_files(paths: Sequence[str | Path]) -> list[Path]:
             files.extend(sorted(found, key=_natural))
         elif path.is_file():
             files.append(path)
+        elif special_file(path) is not None:  # read more than once (its head, then its rows): a pipe cannot be
+            raise InputError(f"{path}: is not a regular file ({special_file(path)}); give the trace's file or "
+                             "folder (to use a generated trace, write it to a file first)")
         else:
             raise InputError(f"{path}: trace file or folder not found")
     seen: set[Path] = set()
@@ -711,7 +715,8 @@ def _identify_parquet(path: Path) -> TraceFile:
     import pyarrow.parquet as pq
 
     try:
-        names = tuple(pq.read_schema(path).names)
+        with open(path, "rb") as source:  # by Python: pyarrow takes no name that is not UTF-8
+            names = tuple(pq.read_schema(source).names)
     except (OSError, pa.ArrowException) as err:
         raise InputError(f"{path}: cannot read as Parquet: {err}") from None
     have = set(names)
@@ -1249,7 +1254,7 @@ def parquet_batches(path: Path, columns: Sequence[str], batch_rows: int = 1 << 2
     import pyarrow.parquet as pq
 
     try:
-        file = pq.ParquetFile(path)
+        file = pq.ParquetFile(open(path, "rb"))  # by Python: pyarrow takes no name that is not UTF-8
         start = 0
         for batch in file.iter_batches(batch_size=batch_rows, columns=list(columns)):
             frame = batch.to_pandas()

@@ -210,7 +210,7 @@ def _links(tf: TraceFile) -> dict[str, set[str]]:
         return {}
     parents: dict[str, set[str]] = {}
     try:
-        for batch in pq.ParquetFile(tf.path).iter_batches(columns=["id", *columns]):
+        for batch in pq.ParquetFile(open(tf.path, "rb")).iter_batches(columns=["id", *columns]):
             ids = [str(v) for v in batch.column("id").to_pylist()]
             for name in columns:
                 for task, value in zip(ids, batch.column(name).to_pylist()):

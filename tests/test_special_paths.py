@@ -1,0 +1,56 @@
+"""A config or trace path that exists but is no regular file (a FIFO, ``/dev/stdin``, a
+process substitution, ``/dev/null``) is refused with what it is, exit 2 and one line:
+it was called "not found", which it is not (stat(2): S_ISFIFO, S_ISCHR)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from simdc.cli import app
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+
+
+@pytest.fixture
+def fifo(tmp_path):
+    path = tmp_path / "cfg.fifo"
+    os.mkfifo(path)
+    return path
+
+
+def _errors(result) -> list[str]:
+    return [line for line in result.output.splitlines() if line.strip()]
+
+
+def test_a_config_that_is_a_fifo_is_said_to_be_one_not_missing(fifo):
+    result = CliRunner().invoke(app, ["run", str(fifo), "--no-write"])
+    assert result.exit_code == 2
+    assert _errors(result) == [f"error: {fifo}: is not a regular file (a FIFO or pipe); give the config's TOML "
+                               "file (to use a generated config, write it to a file first)"]
+
+
+def test_dev_null_as_a_config_is_said_to_be_a_device():
+    result = CliRunner().invoke(app, ["run", "/dev/null", "--no-write"])
+    assert result.exit_code == 2
+    assert len(_errors(result)) == 1 and "is not a regular file (a character device)" in result.output
+
+
+def test_dev_stdin_from_a_pipe_is_said_to_be_a_pipe(tmp_path):
+    # the way an operator feeds a generated config: `envsubst < c.toml | simdc run /dev/stdin`
+    done = subprocess.run([sys.executable, "-m", "simdc", "run", "/dev/stdin", "--no-write"], input="[host]\n",
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == ["error: /dev/stdin: is not a regular file (a FIFO or pipe); give the "
+                                        "config's TOML file (to use a generated config, write it to a file first)"]
+
+
+def test_a_trace_that_is_a_fifo_is_said_to_be_one_not_missing(fifo):
+    result = CliRunner().invoke(app, ["trace", "inspect", str(fifo)])
+    assert result.exit_code == 2
+    assert _errors(result) == [f"error: {fifo}: is not a regular file (a FIFO or pipe); give the trace's file or "
+                               "folder (to use a generated trace, write it to a file first)"]
