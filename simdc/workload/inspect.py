@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from simdc.errors import ConfigError
 from simdc.workload.readers import SIZES, ReaderOptions, Selection, TraceData, read_trace, write_trace
+from simdc.workload.readers.common import run_spans
 
 QUANTILES = (0.1, 0.5, 0.9, 0.99)
 TOP_SIZES = 10
@@ -59,11 +60,11 @@ class TraceReport:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
         inst = self.data.instances
-        end = inst["submit_s"] + inst["duration_s"]
+        end = run_spans(inst)[1]  # Google's: SCHEDULE + duration_s
         figures = {  # the overview's numbers as numbers, for scripts (the overview is worded for people)
             "instances": int(len(inst)),
             "first_submit_s": float(inst["submit_s"].min()) if len(inst) else None,
-            "last_end_s": float(end.max()) if len(inst) else None,
+            "last_end_s": float(np.max(end)) if len(inst) else None,
             "cpu_cores_requested_total": float(inst["cpu_cores"].sum()),
             "memory_gib_requested_total": float(inst["memory_gib"].sum()),
             "cpu_cores_requested_mean": float(inst["cpu_cores"].mean()) if len(inst) else None,
@@ -123,7 +124,7 @@ def inspect_trace(paths: Sequence[str | Path], format: str = "auto", options: Re
     bins
         Number of equal time bins of the arrival-rate table, >= 1.
     """
-    data = read_trace(paths, format, options, selection)
+    data = read_trace(paths, format, options, selection, keep_started=True)
     return report(data, bins)
 
 
@@ -133,7 +134,7 @@ def report(data: TraceData, bins: int = 12) -> TraceReport:
     out = TraceReport(data)
     n = len(inst)
     submit = inst["submit_s"].to_numpy(float)
-    end = submit + inst["duration_s"].to_numpy(float)
+    end = run_spans(inst)[1]  # the trace's ends: Google's SCHEDULE + duration_s
     out.overview = [("format", data.format), ("source", data.source), ("instances", f"{n:,}")]
     if n == 0:
         out.overview.append(("note", "no instances"))
@@ -235,7 +236,7 @@ def convert_trace(paths: Sequence[str | Path], to: str | Path, format: str = "au
         The trace cannot be read, or an output cannot be written or a stale usage file removed
         (:class:`~simdc.errors.OutputError`: nothing was written).
     """
-    data = read_trace(paths, format, options, selection)
+    data = read_trace(paths, format, options, selection, keep_started=True)  # (simdc's format keeps it)
     written, usage = write_trace(data, to)
     if SIZES[data.format] == "vm":  # simdc's format is read as needs, which VMs are sized from
         data.notes = list(data.notes) + [f"cpu_cores and memory_gib are {data.format}'s VM sizes: replay with "

@@ -72,6 +72,9 @@ FIELDS = {f.name: f for f in (
     # 1: the data ended while it ran, so duration_s is a lower bound (readers' censored flag,
     # simdc.workload.readers.common.canonical); it then runs on to the end of the run
     Field("censored", "int", required=False, low=0.0, high=1.0),
+    # when it started running in the trace, where apart from submit_s (Google's SCHEDULE:
+    # readers.common.run_spans); a time window judges it by that (trace convert keeps it)
+    Field("started_s", required=False, low=0.0),
 )}
 POSITIVE = {"duration_s": "", "cpu_cores": "", "memory_gib": "",
             "cpu_limit": " (leave it empty for no limit)", "memory_limit_gib": " (leave it empty for no limit)"}
@@ -553,6 +556,16 @@ def _table(path: Path, names: list[str], parts: list, where, bad: BadRows,
         table["parents"] = np.asarray(sort(pc.fill_null(given["parents"], "")), dtype=object)
     if "censored" in given:
         table["censored"] = sort(number("censored", 0.0)).astype(bool)
+    if "started_s" in given:  # empty: started when submitted
+        started = number("started_s", submit)
+        early = np.flatnonzero(started < submit)
+        if len(early):
+            k = int(early[0])
+            raise InputError(f"{path}: {len(early):,} rows have started_s before their submit_s (the first: id "
+                             f"{_shown(ids[k] if isinstance(ids, np.ndarray) else ids[k].as_py())}, started_s "
+                             f"{started[k]:g} < submit_s {submit[k]:g}); an instance starts when or after it is "
+                             "submitted")
+        table["started_s"] = sort(started)
     # copy=False: each column stays its own block, as it is (no copy, nothing
     # consolidated into a 2-D block; each array above is this table's own).
     frame = pd.DataFrame(table, copy=False)
@@ -619,6 +632,8 @@ def write(instances: pd.DataFrame, path: str | Path) -> Path:
     table = instances[list(COLUMNS) + ([dependencies.PARENTS] if dependencies.has_parents(instances) else [])]
     if "censored" in instances:  # 0/1: the format's number columns (a CSV "True" is no number)
         table = table.assign(censored=instances["censored"].to_numpy(bool).astype(np.int8))
+    if "started_s" in instances:  # a start apart from the submit (Google's), for a later time window
+        table = table.assign(started_s=instances["started_s"].to_numpy(float))
     if path.suffix == ".parquet":
         with open(path, "wb") as sink:  # by Python: pyarrow takes no name that is not UTF-8
             table.to_parquet(sink, index=False)

@@ -308,3 +308,37 @@ def test_a_time_window_keeps_every_censored_instance_submitted_before_its_end():
     got = read_trace(files, "google", selection=Selection((5100.0, 6000.0), None, None, 0)).instances
     assert set(got["id"].astype(str)) == want
     assert (got["submit_s"] == 0).all() and (got["duration_s"] >= 900 - 1e-9).all()
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_converted_trace_windows_as_the_trace_itself(raw, data, tmp_path, suffix):
+    """trace convert keeps each attempt's start in the trace (``started_s``, its SCHEDULE),
+    so a window of the converted file keeps the attempts a window of the raw trace keeps,
+    with the same times (without it, the converted file was judged by SUBMIT + duration,
+    the fault the raw trace's window had); trace inspect ends each at SCHEDULE + duration
+    (the raw events' last end). A replay of the converted file drops the column."""
+    from simdc.workload.inspect import convert_trace, inspect_trace
+    from simdc.workload.readers import Selection
+
+    converted = tmp_path / f"g{suffix}"
+    convert_trace([sample(PART)], converted, "google")
+    window = Selection((1800.0, 3600.0), None, None, 0)
+    want = read_trace([sample(PART)], "google", selection=window).instances.set_index("id").sort_index()
+    got = read_trace([converted], "simdc", selection=window).instances.set_index("id").sort_index()
+    assert got.index.equals(want.index) and "started_s" not in got
+    for column in ("submit_s", "duration_s"):
+        assert got[column].to_numpy() == pytest.approx(want[column].to_numpy(), abs=1e-5)
+    attempts = raw_attempts(raw).loc[data.instances["id"]]
+    last = attempts.loc[~attempts["censored"], "end"].max()
+    figures = inspect_trace([converted], "simdc").to_dict()["figures"]
+    assert figures["last_end_s"] == pytest.approx(max(last, (attempts["sched"] + data.instances.set_index("id")[
+        "duration_s"].loc[attempts.index]).max()), abs=1e-5)
+
+
+def test_started_s_before_submit_s_is_refused(tmp_path):
+    from simdc.workload.readers import read_trace as read
+
+    path = tmp_path / "t.csv"
+    path.write_text("id,submit_s,duration_s,cpu_cores,memory_gib,started_s\na,0,10,1,1,5\nb,20,10,1,1,15\n")
+    with pytest.raises(InputError, match=r"1 rows have started_s before their submit_s \(the first: id 'b'"):
+        read([path], "simdc")

@@ -107,7 +107,7 @@ def _identify(path: Path, want: str | None) -> TraceFile:
 
 
 def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", options: ReaderOptions | None = None,
-               selection: Selection | None = None) -> TraceData:
+               selection: Selection | None = None, keep_started: bool = False) -> TraceData:
     """Read a trace into simdc's tables.
 
     Parameters
@@ -120,6 +120,12 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
         Unit assumptions and ``on_bad_rows`` (:class:`ReaderOptions`).
     selection
         The part of the trace to keep (:class:`Selection`): time window, sample, limit.
+    keep_started
+        Keep the column ``started_s`` where a reader gives an instance's start apart from
+        its submit (Google's SCHEDULE; :func:`~simdc.workload.readers.common.run_spans`):
+        for ``trace convert``, so that a window of the converted file is judged as one of
+        the trace's own files, and ``trace inspect``. A replay drops it: each platform
+        starts an instance when it can.
 
     Raises
     ------
@@ -160,7 +166,7 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
         if len(data.instances) == 0:  # the sample drew none: an empty run would report zeros
             raise InputError(f"workload.sample (--sample) {selection.sample:g}: kept no instance of the "
                              f"{before:,} in {data.source}; raise it ({1 / before:.2g} keeps one of them on average)")
-    if STARTED in data.instances:  # the selection's alone: a replay starts each instance when a platform does
+    if STARTED in data.instances and not keep_started:  # a replay starts each instance when a platform does
         data.instances = data.instances.drop(columns=STARTED)
     return data
 
