@@ -220,23 +220,29 @@ def test_an_slo_that_more_hosts_do_not_move_stops_the_search(tmp_path):
     assert "start_p50_s<=5 is not improving" in result.plan["reason"].iloc[0]
 
 
+def runs_fit_up_to(hosts: int, monkeypatch) -> None:
+    """simulate refuses, as the memory check does, any run of more than ``hosts`` hosts."""
+    import simdc.experiment
+    from simdc.budget import TooBigError
+
+    real = simdc.experiment.simulate
+
+    def small_only(config, **kwargs):
+        if config.cluster.hosts[0].count > hosts:
+            raise TooBigError("this run needs about 0.29 GiB of memory; SIMDC_AVAILABLE_BYTES allows 0.28 GiB")
+        return real(config, **kwargs)
+
+    monkeypatch.setattr(simdc.experiment, "simulate", small_only)
+
+
 def test_a_plan_stopped_by_memory_prints_what_it_found_then_one_error(tmp_path, monkeypatch):
     """A run that would not fit in memory partway: the counts tried so far are printed,
     then the one error line, exit 2 (it printed no plan)."""
     from typer.testing import CliRunner
 
-    import simdc.experiment
-    from simdc.budget import TooBigError
     from simdc.cli import app
 
-    real = simdc.experiment.simulate
-
-    def small_only(config, **kwargs):
-        if config.cluster.hosts[0].count > 2:
-            raise TooBigError("this run needs about 0.29 GiB of memory; SIMDC_AVAILABLE_BYTES allows 0.28 GiB")
-        return real(config, **kwargs)
-
-    monkeypatch.setattr(simdc.experiment, "simulate", small_only)
+    runs_fit_up_to(2, monkeypatch)
     result = CliRunner().invoke(app, ["plan", str(boot_config(tmp_path, 2.0, 128)), "--slo", "rejection_rate<=0"])
     assert result.exit_code == 2
     assert "what was found so far" in result.stderr and "> 2" in result.stdout
@@ -400,18 +406,9 @@ def test_a_plan_stopped_by_memory_writes_what_it_found_to_out(tmp_path, monkeypa
     import pandas as pd
     from typer.testing import CliRunner
 
-    import simdc.experiment
-    from simdc.budget import TooBigError
     from simdc.cli import app
 
-    real = simdc.experiment.simulate
-
-    def small_only(config, **kwargs):
-        if config.cluster.hosts[0].count > 2:
-            raise TooBigError("this run needs about 0.29 GiB of memory; SIMDC_AVAILABLE_BYTES allows 0.28 GiB")
-        return real(config, **kwargs)
-
-    monkeypatch.setattr(simdc.experiment, "simulate", small_only)
+    runs_fit_up_to(2, monkeypatch)
     out = tmp_path / "plan"
     result = CliRunner().invoke(app, ["plan", str(boot_config(tmp_path, 2.0, 128)), "--slo", "rejection_rate<=0",
                                       "--out", str(out)])
