@@ -180,11 +180,8 @@ def run(
             err_console.print(line, markup=False, highlight=False, soft_wrap=True)
         for line in results.manifest.get("warnings", []):
             err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
-        from simdc.results import SpilledResults
-
-        if not isinstance(results, SpilledResults):  # a spilled run's tables are not read back for a note
-            for line in results.manifest.get("notes", []):  # (simulate's: not in steady state)
-                err_console.print(f"note: {line}", markup=False, highlight=False, soft_wrap=True)
+        for line in results.manifest.get("notes", []):  # (simulate's: not in steady state; spilled runs' too)
+            err_console.print(f"note: {line}", markup=False, highlight=False, soft_wrap=True)
         if write:
             results.write(destination, report=report, report_title=title)
     if write:
@@ -915,6 +912,8 @@ def _stopped_early(result, row: dict, max_hosts: int) -> bool:
 def _never(result, row: dict, max_hosts: int) -> str:
     if str(row.get("reason", "")).startswith("stopped after "):  # memory ran out: the count not yet known
         return f"> {row['reason'].split()[2]}"
+    if str(row.get("reason", "")).startswith("not searched"):  # memory ran out on a platform before it
+        return "not searched"
     return "none" if _stopped_early(result, row, max_hosts) else f"> {max_hosts}"
 
 

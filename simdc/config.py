@@ -428,17 +428,15 @@ def validate(raw: dict[str, Any], source: str | None = None, *, check_files: boo
     workload = raw.get("workload") if isinstance(raw.get("workload"), dict) else {}
     cost = raw.get("cost") if isinstance(raw.get("cost"), dict) else {}
     if check_files:
-        problems += [_not_found(f"workload.{key}", Path(workload[key])) for key in ("trace", "usage")
-                     if isinstance(workload.get(key), (str, Path)) and not _exists(workload[key])]
-        problems += [_not_found(f"cost.{key}", Path(cost[key])) for key in COST_SERIES
-                     if isinstance(cost.get(key), (str, Path)) and not _exists(cost[key])]
+        given = [(f"workload.{key}", workload.get(key)) for key in ("trace", "usage")]
+        given += [(f"cost.{key}", cost.get(key)) for key in COST_SERIES]
         services = raw.get("services") if isinstance(raw.get("services"), list) else []
-        problems += [_not_found(f"services[{index}].demand.{key}", Path(service["demand"][key]))
-                     for index, service in enumerate(services)
-                     if isinstance(service, dict) and isinstance(service.get("demand"), dict)
-                     for key in ("trace", "series")
-                     if isinstance(service["demand"].get(key), (str, Path))
-                     and not _exists(service["demand"][key])]
+        given += [(f"services[{index}].demand.{key}", service["demand"].get(key))
+                  for index, service in enumerate(services)
+                  if isinstance(service, dict) and isinstance(service.get("demand"), dict)
+                  for key in ("trace", "series")]
+        problems += [problem for key, path in given if isinstance(path, (str, Path))
+                     for problem in [_file_problem(key, path)] if problem is not None]
     if problems:
         raise ConfigError([_origin(p, source, overrides) for p in problems]) from None
     return Config.model_validate(raw)
@@ -554,6 +552,20 @@ def under_traces_env(path: Path) -> Path | None:
         return None
     rest = parts[len(parts) - parts[::-1].index("traces"):]
     return Path(os.environ[TRACES_ENV]).expanduser().joinpath(*rest)
+
+
+def _file_problem(key: str, path: str | Path) -> str | None:
+    """What is wrong with the file a config names at ``key``: nothing there
+    (:func:`_not_found`), or something that is no regular file or folder (a FIFO, a
+    device: read by name, some more than once, it would hang or mislead; a price series
+    given as a FIFO waited for ever); None when it can be read."""
+    if not _exists(path):
+        return _not_found(key, Path(path))
+    kind = special_file(path)
+    if kind is not None:
+        return (f"{key}: {_shown_path(path)}: is not a regular file ({kind}); give a file (simdc reads its inputs "
+                "by name, some more than once: write a generated one to a file first)")
+    return None
 
 
 def _not_found(key: str, path: Path) -> str:

@@ -169,6 +169,16 @@ def checked_int(value, name: str, minimum: int = 0, maximum: int | None = None, 
     return value
 
 
+def checked_callback(value, name: str, signature: str):
+    """``value`` when it is None or callable (a progress or echo callback); else a
+    :class:`TypeError` naming the keyword argument ``name`` and the call expected
+    (``signature``), before anything runs: ``progress=5`` ran until its first call, then
+    stopped on "'int' object is not callable"."""
+    if value is not None and not callable(value):
+        raise TypeError(f"{name}: expected a function {signature} or None, got {type(value).__name__}")
+    return value
+
+
 def checked_bool(value, name: str, none: bool = False) -> bool | None:
     """``value`` when it is ``True`` or ``False`` (a numpy bool as well; ``None`` too when
     ``none``); else a :class:`ConfigError` naming the keyword argument ``name``: a string

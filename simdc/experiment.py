@@ -16,7 +16,7 @@ import pandas as pd
 
 from simdc import budget, metrics
 from simdc.config import Config, load_config
-from simdc.errors import MAX_SEED, ConfigError, checked_bool, checked_int
+from simdc.errors import MAX_SEED, ConfigError, checked_bool, checked_callback, checked_int
 from simdc.engine import run_platform
 from simdc.engine.rules import resolve_sizing
 from simdc.results import Results
@@ -97,9 +97,7 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     check_memory = checked_bool(check_memory, "check_memory")
     spill = checked_bool(spill, "spill", none=True)
     check_spill_to(spill_to)
-    if progress is not None and not callable(progress):  # (else "'int' object is not callable" mid-run)
-        raise TypeError(f"progress: expected a function progress(platform, t_s, duration_s) or None, got "
-                        f"{type(progress).__name__}")
+    checked_callback(progress, "progress", "progress(platform, t_s, duration_s)")
     if seed is not None and seed != config.simulation.seed:
         try:
             config = config.with_overrides({"simulation.seed": seed})
@@ -155,7 +153,7 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     instances = _concat_columns([r.instances for r in runs])
     hosts = pd.concat([r.hosts for r in runs], ignore_index=True)
     timeseries = pd.concat([r.timeseries for r in runs], ignore_index=True)
-    run_warnings = list(dict.fromkeys(line for r in runs for line in r.warnings))  # each once: a host fails everywhere
+    run_warnings = by_platforms([line for r in runs for line in r.warnings], sim.platforms)
     del runs
     results = Results(
         config=config,
@@ -379,7 +377,7 @@ def _spilled(config: Config, held: list, grid: tuple | None, progress, spill_to,
                                                  asked.iloc[unplaced.index].set_axis(unplaced.index), config)
             else:
                 warnings += unplaceable_warnings(summary, run.instances, asked, config)
-            run_warnings += [line for line in run.warnings if line not in run_warnings]  # each once
+            run_warnings += run.warnings
             lanes[name] = run.lane
             hosts.append(run.hosts)
             services.append(run.services)
@@ -415,7 +413,8 @@ def _spilled(config: Config, held: list, grid: tuple | None, progress, spill_to,
 
         summary = pd.concat([summary, pd.DataFrame(cost_rows, columns=list(cost.COST_COLUMNS))], axis=1)
     records = _records(config, services, releases)
-    manifest = {**_manifest(config, workload, lanes, warnings + run_warnings, started, grid), "spilled": True}
+    manifest = {**_manifest(config, workload, lanes, warnings + by_platforms(run_warnings, sim.platforms), started,
+                            grid), "spilled": True}
     return SpilledResults(folder, owner, config=config, summary=summary, hosts=pd.concat(hosts, ignore_index=True),
                           workload=workload.instances, services=records["services"], releases=records["releases"],
                           manifest=manifest)
@@ -566,6 +565,20 @@ def usage_cap_warnings(config: Config, workload) -> list[str]:
     return [f"workload: {int(over.sum()):,} of {len(peak):,} instances use more CPU in the trace than the largest "
             f"host has cores (up to {float(np.nanmax(peak)):g} against {cores:g}): their demand is held to the "
             "host's cores, and the CPU they used above that counts neither as demand nor as unmet"]
+
+
+def by_platforms(lines: list[str], platforms) -> list[str]:
+    """The platforms' run warnings, each said once: lines that differ only in the platform
+    they start with ("vm: ...", "container: ...") merged into one naming them all
+    ("vm, container: ..."), in the order first said; others kept once each."""
+    said: dict[str, list[str]] = {}
+    for line in lines:
+        name = next((p for p in platforms if line.startswith(f"{p}: ")), None)
+        text = line if name is None else line[len(name) + 2:]
+        said.setdefault(text, [])
+        if name is not None and name not in said[text]:
+            said[text].append(name)
+    return [f"{', '.join(names)}: {text}" if names else text for text, names in said.items()]
 
 
 def schedule_warnings(config: Config) -> list[str]:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from simdc.budget import TooBigError
 from simdc.config import Config, validate
-from simdc.errors import ConfigError, checked_bool, checked_int, clip, reworded
+from simdc.errors import ConfigError, checked_bool, checked_callback, checked_int, clip, reworded
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
 
 OPERATORS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
@@ -228,7 +228,8 @@ def check_objective(slo: Slo, flag: str) -> None:
         (low, high), ("never below 0 (a count, or seconds, GiB, ...)", ">= 0"))
     if not low <= slo.value <= high:
         never = slo.value < low if slo.upper else slo.value > high
-        raise ConfigError(f"{flag}: {slo.metric} is {what}, so an objective of {slo.value:g} "
+        given = str(slo)[len(slo.metric) + len(slo.op):]  # in full: 1.0000001 is not "1" (which is in range)
+        raise ConfigError(f"{flag}: {slo.metric} is {what}, so an objective of {given} "
                           f"{'can never be met' if never else 'always holds'}; give one {where}")
     if (slo.op == "<" and slo.value == low) or (slo.op == ">" and slo.value == high):
         raise ConfigError(f"{flag}: {slo.metric} is {what}, so it is never {slo.op} {slo.value:g}: the SLO can "
@@ -448,6 +449,7 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
     replications = checked_int(replications, "replications", minimum=1, cli="--replications")
     max_hosts = checked_int(max_hosts, "max_hosts", minimum=1, cli="--max-hosts")
     check_memory = checked_bool(check_memory, "check_memory")
+    checked_callback(echo, "echo", "echo(evaluation: dict)")
     scaled_hosts(config, group)  # a fleet plan can search
     if minimise not in MINIMISE:
         raise ConfigError(f"minimise: must be one of {', '.join(MINIMISE)} (got {minimise!r})",
@@ -608,6 +610,10 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                                       "would not fit in memory "
                                       f"(the error below)" + "".join(f"; {x}" for x in blocked + elsewhere),
                             "unplaceable_warning": " ".join(warnings.get(tried, []))})
+            # the platforms after it were not searched: each a row saying so (they were absent)
+            answers += [{"hosts_needed": None, "platform": later, "reason": f"not searched: the plan stopped on "
+                         f"memory while searching {platform}", "unplaceable_warning": ""}
+                        for later in platforms[platforms.index(platform) + 1:]]
             err.partial = PlanResult(*_tables(rows, answers, slos, config, group), scaled_hosts(config, group))
             raise
         reason = ("" if answer["hosts_needed"] is not None else

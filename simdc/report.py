@@ -367,7 +367,7 @@ def figure_start_latency(source: Results | pd.DataFrame) -> go.Figure:
     for name, mean in zip(names, total):
         if np.isfinite(mean):
             fig.add_annotation(x=1.0, y=name, xref="x2", yref="y2", xanchor="left", showarrow=False,
-                               text=f" {mean:.3g} s")
+                               text=f" {_seconds(mean)} s")
     positive = started["start_s"][started["start_s"] > 0]
     log = len(positive) == len(started) and len(positive) > 0 and positive.max() / positive.min() > 10
     if log:
@@ -977,10 +977,7 @@ def write_report(source: Results | pd.DataFrame, path: str | Path, title: str | 
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
                                          suffix=".partial", delete=False) as handle:
             partial = Path(handle.name)
-            # A name that is not UTF-8 (a results folder named in Latin-1) reaches the page as
-            # Python's surrogates (PEP 383), which UTF-8 cannot encode: shown as the bytes
-            # decode, each stray byte as U+FFFD, as a browser shows it.
-            handle.write(page.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+            handle.write(_encodable(page))
         os.chmod(partial, 0o666 & ~_umask())  # NamedTemporaryFile makes it 0600; a report is a plain file
         os.replace(partial, path)
         partial = None
@@ -1001,7 +998,15 @@ def write_into(results: Results, directory: Path, title: str | None = None) -> N
     (a full disk) is raised as it is, for the destination to say: it names the results
     directory the user gave, not the hidden one (which it removes), and that nothing was
     written."""
-    (directory / "report.html").write_text(_run_page(results, title), encoding="utf-8")
+    (directory / "report.html").write_text(_encodable(_run_page(results, title)), encoding="utf-8")
+
+
+def _encodable(page: str) -> str:
+    """``page`` as UTF-8 can hold it. A name that is not UTF-8 (a config or results folder
+    named in Latin-1) reaches the page as Python's surrogates (PEP 383), which UTF-8
+    cannot encode: shown as the bytes decode, each stray byte as U+FFFD, as a browser
+    shows it (a run's report raised UnicodeEncodeError after its simulation)."""
+    return page.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _check_report_path(path: Path, overwrite: bool) -> None:

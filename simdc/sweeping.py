@@ -36,7 +36,7 @@ import tomli_w
 
 from simdc.config import Config, apply_overrides, resolve_paths, validate
 from simdc.errors import (SKIP_HINT, ConfigError, InputError, OutputError, SimdcError, SweepError, checked_bool,
-                          checked_int, clip, restated, reworded, stop_word)
+                          checked_callback, checked_int, clip, restated, reworded, stop_word)
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
 from simdc.results import DestinationLock, parent_problem, describe_os_error, umask
 
@@ -308,6 +308,7 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     if workers is not None:
         workers = checked_int(workers, "workers", minimum=1, cli="--workers")
     check_memory = checked_bool(check_memory, "check_memory")
+    checked_callback(progress, "progress", "progress(done, total)")
     if scheduler is not None:
         _check_address(scheduler)
     if isinstance(grid, dict):  # a key's values as a numpy array or a range: the list they hold

@@ -249,3 +249,12 @@ def test_figure_sweep_of_a_column_that_is_no_metric_names_the_metrics():
     for column in ("platform", "seed"):
         with pytest.raises(ValueError, match=rf"not a metric '{column}'; choose one of: mean_instances$"):
             report.figure_sweep(points, column)
+
+
+def test_sweep_and_plan_refuse_a_callback_that_is_no_function(config):
+    """sweep(progress=5) and plan(echo=5) stopped on "'int' object is not callable" after
+    a run; they are refused before any, as simulate's progress is."""
+    with pytest.raises(TypeError, match=r"^progress: expected a function progress\(done, total\) or None"):
+        simdc.sweep(config, {"host.memory_gib": [32]}, workers=1, progress=5)
+    with pytest.raises(TypeError, match=r"^echo: expected a function echo\(evaluation: dict\) or None"):
+        simdc.plan(config, ["rejection_rate<=0.5"], echo=5)

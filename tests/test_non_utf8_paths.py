@@ -94,3 +94,16 @@ def test_a_fleet_of_cells_writes_into_a_non_utf8_folder(tmp_path):
     result = _invoke("run", ROOT / "configs" / "fleet.toml", "--set", "simulation.duration_s=1800", "--out", out)
     assert result.exit_code == 0, result.output
     assert len(simdc.load_results(out).instances) > 0
+
+
+def test_a_config_named_in_latin1_runs_with_its_report(tmp_path, config):
+    """The report's title is the config's name: `run --report` of a config named in
+    Latin-1 raised UnicodeEncodeError after simulating (the report written into the
+    results directory took the strict encoding); its byte shows as U+FFFD."""
+    named = latin1(tmp_path, "caf.toml")
+    os.rename(config, named)
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "simdc", "run", named, "--out", out, "--report"],
+                          capture_output=True, timeout=300)  # as a shell runs it: stdout's bytes as they are
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    assert "caf\ufffd" in (out / "report.html").read_text(encoding="utf-8")

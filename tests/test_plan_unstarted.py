@@ -401,7 +401,7 @@ def test_a_scaled_trace_notes_its_scale_and_counts_censored_replicas(scale):
 
 def test_a_plan_stopped_by_memory_writes_what_it_found_to_out(tmp_path, monkeypatch):
     """With --out, a plan stopped by memory writes the evaluations it made (the counts
-    tried, 1 and 2 hosts here) and its plan row saying where it stopped, then exits 2 on
+    tried, 1 and 2 hosts here) and its plan rows saying where it stopped, then exits 2 on
     the error: it wrote nothing, losing the runs made."""
     import pandas as pd
     from typer.testing import CliRunner
@@ -411,10 +411,15 @@ def test_a_plan_stopped_by_memory_writes_what_it_found_to_out(tmp_path, monkeypa
     runs_fit_up_to(2, monkeypatch)
     out = tmp_path / "plan"
     result = CliRunner().invoke(app, ["plan", str(boot_config(tmp_path, 2.0, 128)), "--slo", "rejection_rate<=0",
-                                      "--out", str(out)])
+                                      "--set", 'simulation.platforms=["vm", "container"]', "--out", str(out)])
     assert result.exit_code == 2
     evaluations = pd.read_csv(out / "evaluations.csv")
-    assert sorted(set(evaluations["hosts"])) == [1, 2]
-    plan_rows = pd.read_csv(out / "plan.csv")
-    assert plan_rows["hosts_needed"].isna().all() and plan_rows["reason"].str.startswith("stopped after 2 hosts").all()
+    assert sorted(set(evaluations["hosts"])) == [1, 2] and set(evaluations["platform"]) == {"vm"}
+    plan_rows = pd.read_csv(out / "plan.csv").set_index("platform")
+    # every platform has its row: the one cut short, and the one never searched (it was absent)
+    assert list(plan_rows.index) == ["vm", "container"] and plan_rows["hosts_needed"].isna().all()
+    assert plan_rows.loc["vm", "reason"].startswith("stopped after 2 hosts")
+    assert plan_rows.loc["container", "reason"] == "not searched: the plan stopped on memory while searching vm"
+    table = result.stdout[result.stdout.index("container"):].splitlines()[0]
+    assert "not searched" in table and ">" not in table  # not "> 1024": it was never tried
     assert result.stderr.strip().splitlines()[-1].startswith("error: this run needs about 0.29 GiB")

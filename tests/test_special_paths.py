@@ -54,3 +54,21 @@ def test_a_trace_that_is_a_fifo_is_said_to_be_one_not_missing(fifo):
     assert result.exit_code == 2
     assert _errors(result) == [f"error: {fifo}: is not a regular file (a FIFO or pipe); give the trace's file or "
                                "folder (to use a generated trace, write it to a file first)"]
+
+
+@pytest.mark.parametrize("key", ["cost.price_series", "cost.carbon_series", "services.0.demand.trace",
+                                 "services.0.demand.series"])
+def test_a_series_or_demand_file_that_is_a_fifo_is_refused_not_waited_on(tmp_path, fifo, key):
+    """A price or carbon series or a service's demand file given as a FIFO waited for ever
+    (read by name, as every input is); now one line naming the key, exit 2."""
+    config = tmp_path / "c.toml"
+    config.write_text('[simulation]\nduration_s = 600\n[host]\ncpu_cores = 8\nmemory_gib = 16\n'
+                      '[workload.synthetic]\narrival_rate_per_s = 0.01\n'
+                      '[[services]]\nname = "web"\nreplicas = 1\ncpu_cores = 1\nmemory_gib = 1\n')
+    command = [sys.executable, "-m", "simdc", "run", str(config), "--no-write", "--set", f"{key}={fifo}"]
+    if key == "cost.carbon_series":  # a [cost] table needs its prices too
+        command += ["--set", "cost.price_per_kwh=0.2"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"{fifo}: is not a regular file (a FIFO or pipe)" in lines[0], lines

@@ -187,9 +187,12 @@ def test_cli_spilled_run_writes_the_results_directory_of_the_run_in_memory(confi
     want, got = load_results(tmp_path / "held"), load_results(tmp_path / "spilled")
     assert got.manifest.pop("spilled") is True
     for results in (want, got):
-        for key in ("created_utc", "wall_time_s", "notes"):  # (a spilled run's tables are not read back for notes)
+        for key in ("created_utc", "wall_time_s"):
             results.manifest.pop(key, None)
     assert_same_results(got, want)
+    # the CLI says a spilled run's notes as a run in memory's (it left them out)
+    notes = [line for line in held.stderr.splitlines() if line.startswith("note: ")]
+    assert [line for line in spilled.stderr.splitlines() if line.startswith("note: ")] == notes
 
 
 def test_a_full_disk_while_spilling_is_one_line_and_leaves_nothing(config_path, tmp_path, monkeypatch,

@@ -199,6 +199,12 @@ def run_events(env: simpy.Environment, heap: list, until: float, arrival: tuple 
     env._now = until
 
 
+
+def _moment(t_s: float) -> str:
+    """A moment for a message, to the millisecond, never in exponent form ("3,699.999",
+    "1,234,567.5"; ``:g`` wrote 3699.999 as "3700" and 1234567.5 as "1.23457e+06")."""
+    return f"{t_s:,.3f}".rstrip("0").rstrip(".")
+
 class Timeseries:
     """The timeseries table as it grows: one row per host and sample, kept in typed
     columns (``array.array``), with no Python object per row. A month of minute samples
@@ -1131,30 +1137,32 @@ class Simulation:
             if faults.host_mtbf_s:
                 rng = stream(self.seed, f"faults:host:{j}")
                 delay = float(rng.exponential(faults.host_mtbf_s))
-                self._after(delay, self._on_host_failure, (j, rng))
+                self._after(delay, self._on_host_failure, (j, rng, None))
                 if self.mover is not None:
                     self.mover.predicted(j, delay)
             if faults.kernel_mtbf_s and not self.own_kernel:
                 for host in machines[j]:
                     rng = stream(self.seed, f"faults:kernel-host:{host.index}")
                     self._after(float(rng.exponential(faults.kernel_mtbf_s)), self._on_kernel_failure,
-                                (host.index, rng))
-        for j, t in faults.host_failures:
-            self._after(t, self._on_host_failure, (j, None))
+                                (host.index, rng, None))
+        for k, (j, t) in enumerate(faults.host_failures):  # listed: k, its place in the list (for a warning)
+            self._after(t, self._on_host_failure, (j, None, k))
             if self.mover is not None:
                 self.mover.predicted(j, t)
-        for j, t in faults.kernel_failures:
+        for k, (j, t) in enumerate(faults.kernel_failures):
             machine = self.physical.index(j)  # a container host's (first node's) kernel
-            self._after(t, self._on_kernel_failure, (machine, None))
+            self._after(t, self._on_kernel_failure, (machine, None, k))
 
     def _on_host_failure(self, now: float, value) -> None:
         """A physical host fails: everything on it dies, every machine on it (the host, or
         its node VMs) stays down until the repair ends, whatever else was under way (a
-        kernel reboot ending during the repair does not bring a machine back)."""
-        j, rng = value
+        kernel reboot ending during the repair does not bring a machine back). A host down
+        already (under repair, or for maintenance) cannot fail: a listed failure then is
+        not made, and a warning says so."""
+        j, rng, listed = value
         machines = self.machines_on[j]
         repair = self.faults.host_repair_s
-        if not machines[0].repairing:
+        if not machines[0].repairing and not machines[0].maintenance:
             machines[0].failures += 1
             for host in machines:  # down first, so no victim is resubmitted onto it
                 host.set_down(now, repairing=True)
@@ -1163,13 +1171,15 @@ class Simulation:
             self.repairs[j] = now
             # URGENT, as endings: a failure or request at the repair's end meets the host up
             self._after(repair, self._on_repair, j, URGENT)
-        elif rng is None:  # a listed failure of a host down already: no failure; said at the end
-            self.not_made.append(f"faults.host_failures: host {j} at {now:g} s: it was under repair then "
-                                 f"(failed at {self.repairs[j]:g} s, repaired at {self.repairs[j] + repair:g} s); "
-                                 "a host down cannot fail: not made")
+        elif listed is not None:  # a listed failure of a host down already: no failure; said at the end
+            why = (f"under repair then (failed at {_moment(self.repairs[j])} s, repaired at "
+                   f"{_moment(self.repairs[j] + repair)} s)" if machines[0].repairing else
+                   "down for maintenance then")
+            self.not_made.append(f"{self.name}: faults.host_failures[{listed}]: host {j} at {_moment(now)} s: it was "
+                                 f"{why}; a host down cannot fail: not made")
         if rng is not None:  # the next failure comes after the repair: up m, down r on average
             delay = repair + float(rng.exponential(self.faults.host_mtbf_s))
-            self._after(delay, self._on_host_failure, (j, rng))
+            self._after(delay, self._on_host_failure, (j, rng, None))
             if self.mover is not None:
                 self.mover.predicted(j, delay)
 
@@ -1177,12 +1187,13 @@ class Simulation:
         """A kernel fails: on a container host, every container; where each instance has a
         kernel of its own (VMs, sandboxed pods), one instance. A machine already down
         (rebooting, or its host under repair) has no kernel running."""
-        index, rng = value
+        index, rng, listed = value
         host = self.hosts[index]
-        if host.out and rng is None:  # a listed kernel failure of a machine down already; said at the end
+        if host.out and listed is not None:  # a listed kernel failure of a machine down already; said at the end
             why = "its host under repair" if host.repairing else "rebooting" if host.rebooting else "in maintenance"
-            self.not_made.append(f"faults.kernel_failures: host {self.physical[index]} at {now:g} s: the machine "
-                                 f"was down then ({why}), with no kernel running: not made")
+            self.not_made.append(f"{self.name}: faults.kernel_failures[{listed}]: host {self.physical[index]} at "
+                                 f"{_moment(now)} s: the machine was down then ({why}), with no kernel running: "
+                                 "not made")
         if not host.out:  # a cordoned machine's kernel still runs
             host.failures += 1
             if self.own_kernel:
@@ -1194,7 +1205,8 @@ class Simulation:
                 self._fail_all(host, now)
                 self._after(self.faults.kernel_repair_s, self._on_machine_up, index, URGENT)  # as _on_repair
         if rng is not None:
-            self._after(float(rng.exponential(self.faults.kernel_mtbf_s)), self._on_kernel_failure, (index, rng))
+            self._after(float(rng.exponential(self.faults.kernel_mtbf_s)), self._on_kernel_failure,
+                        (index, rng, None))
 
     def _on_vm_kernel_failure(self, now: float, value) -> None:
         i, attempt = value

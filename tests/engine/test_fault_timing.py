@@ -234,7 +234,8 @@ def test_a_listed_failure_at_a_repairs_end_is_made_and_one_inside_it_is_named(se
     """Host 0 listed to fail at 100 s and at ``second_s``. At the repair's very end the
     host is up again (the repair ends first, as every ending at its instant) and fails
     again: it was dropped without a word. Inside the repair it is no failure (the host is
-    down already) and a warning names it, once for both platforms. Failures and down
+    down already) and a warning names it and its place in the list, once for both
+    platforms (the same on each). Failures and down
     time as the list alone gives them (:func:`repair_windows`)."""
     kernel = [(1, second_s)]  # machine 1's kernel, up: a failure made
     run = faulty_run([(0, 100.0), (0, second_s), (1, 2000.0)], kernel, ["vm", "container"])
@@ -245,8 +246,9 @@ def test_a_listed_failure_at_a_repairs_end_is_made_and_one_inside_it_is_named(se
         assert hosts.loc[(platform, 0), "down_s"] == pytest.approx(sum(b - a for a, b in windows))
     said = [line for line in run.manifest["warnings"] if "not made" in line and "run's end" not in line]
     inside = len(windows) == 1
-    assert said == ([f"faults.host_failures: host 0 at {second_s:g} s: it was under repair then (failed at 100 s, "
-                     f"repaired at {100 + REPAIR_S:g} s); a host down cannot fail: not made"] if inside else [])
+    assert said == ([f"vm, container: faults.host_failures[1]: host 0 at {second_s:,g} s: it was under repair then "
+                     f"(failed at 100 s, repaired at {100 + REPAIR_S:,g} s); a host down cannot fail: not made"]
+                    if inside else [])
 
 
 def test_a_listed_kernel_failure_of_a_machine_under_repair_is_named():
@@ -254,9 +256,9 @@ def test_a_listed_kernel_failure_of_a_machine_under_repair_is_named():
     there, so no failure, and a warning says so (it was dropped without a word)."""
     run = faulty_run([(0, 100.0)], [(0, 300.0)], ["container"])
     assert run.hosts.set_index("host").loc[0, "failures"] == 1
-    assert [line for line in run.manifest["warnings"] if line.startswith("faults.kernel_failures: host 0")] == [
-        "faults.kernel_failures: host 0 at 300 s: the machine was down then (its host under repair), with no "
-        "kernel running: not made"]
+    assert [line for line in run.manifest["warnings"] if "faults.kernel_failures[0]" in line] == [
+        "container: faults.kernel_failures[0]: host 0 at 300 s: the machine was down then (its host under repair), "
+        "with no kernel running: not made"]
 
 
 def test_a_kernel_failure_kills_every_container_on_the_host_but_one_sandboxed_pod():
@@ -271,3 +273,25 @@ def test_a_kernel_failure_kills_every_container_on_the_host_but_one_sandboxed_po
     assert kills["container"] == before["container"]
     assert kills["sandboxed_container"] == 1
     assert run.summary["failures"].tolist() == [1, 1]
+
+
+def test_a_listed_failure_during_maintenance_is_not_made_and_moments_print_whole():
+    """A host down for maintenance cannot fail, as its kernel cannot (a failure listed
+    then was made: 100 s of maintenance, then a whole repair); the warning names the
+    platform where the host was down then, and moments print to the millisecond, never
+    rounded onto another moment or in exponent form (3699.999 read "3700")."""
+    run = simdc.simulate(validate({
+        "simulation": {"duration_s": HORIZON_S, "seed": 2, "platforms": ["container"], "sample_every_s": SAMPLE_S},
+        "cluster": {"hosts": [{"cpu_cores": 16, "memory_gib": 64, "count": 2}]},
+        "maintenance": {"drains": [[0, 100.0]], "maintenance_s": 1800},
+        "faults": {"host_failures": [[0, 200.0], [1, 100.0], [1, 499.999]], "host_repair_s": REPAIR_S},
+        "workload": {"synthetic": {"arrival_rate_per_s": 0.001, "lifetime_s": {"mean": 60},
+                                   "sizes": [{"cpu_cores": 1, "memory_gib": 2, "weight": 1}]}},
+    }))
+    hosts = run.hosts.set_index("host")
+    assert hosts.loc[0, "failures"] == 0 and hosts.loc[1, "failures"] == 1
+    said = [line for line in run.manifest["warnings"] if "not made" in line]
+    assert said == ["container: faults.host_failures[0]: host 0 at 200 s: it was down for maintenance then; a host "
+                    "down cannot fail: not made",
+                    "container: faults.host_failures[2]: host 1 at 499.999 s: it was under repair then (failed at "
+                    "100 s, repaired at 500 s); a host down cannot fail: not made"]
