@@ -124,11 +124,11 @@ def test_restart_policy_never_leaves_the_victim_oom_killed(tmp_path):
 
 def test_overcommitted_vms_swap_and_slow_down(tmp_path):
     """Two 8 GiB batch VMs using 7 GiB each on a 10 GiB host (memory_overcommit 2, no
-    page sharing, nothing to balloon): 4 GiB of 14 is swapped, so each runs at
-    1 − 0.3 × 4/14 of full speed and its 100 s of work takes 100 / that."""
+    page sharing, nothing to balloon, swap_slowdown 0.3): 4 GiB of 14 is swapped, so each
+    runs at 1 − 0.3 × 4/14 of full speed and its 100 s of work takes 100 / that."""
     rows = [row("a", 1, 8, 1, 7, "batch", 100), row("b", 1, 8, 1, 7, "batch", 100)]
     results = run_trace(tmp_path, rows, cores=8, memory_gib=10, platform="vm",
-                        rules={"memory_overcommit": 2, "ksm_savings": 0})
+                        rules={"memory_overcommit": 2, "ksm_savings": 0, "swap_slowdown": 0.3})
     speed = 1 - 0.3 * 4 / 14
     assert results.instances["end_s"].tolist() == pytest.approx([100 / speed] * 2)
     assert results.summary["oom_kills"].iloc[0] == 0

@@ -5,8 +5,14 @@ the published figures the defaults cite (issue #17).
   et al., Middleware 2016, Figs. 3-4): a VM's CPU demand × (1 + c), a batch instance's
   time alone × (1 + c + o × io_intensity); containers: none.
 - Start latency: container median 0.56 s (warm `docker run` on SSD, 554-568 ms: Khan
-  2026); microVM p50 206 ms, p99 246 ms (50 Firecracker boots in parallel, NSDI 2020 raw
-  data); the container's p99 takes the microVM's p99/p50 (an assumption).
+  2026); Kata-like 0.5 s above it (Kata ~600 ms against runc ~100 ms on one daemon path:
+  van Rijn & Rellermeyer, Middleware 2021); microVM p50 161 ms one at a time (500 serial
+  Firecracker boots) and p50 206 ms, p99 246 ms for 50 in parallel (NSDI 2020 raw data),
+  the parallel figures an outcome of the serial boot and the creation rate (5 per host
+  core per second: firecracker docs/design.md); the containers' and the serial boot's
+  p99 take the parallel boots' p99/p50 (an assumption).
+- Swap: a memory-bound VM 10 % slower at 1.5x memory overcommit (Sharma et al.,
+  Middleware 2016, Fig. 9).
 """
 
 from __future__ import annotations
@@ -106,15 +112,19 @@ def test_no_overhead_restores_bare_metal_speed(tmp_path):
 # --- start latency ---------------------------------------------------------------------
 
 KHAN_DOCKER_RUN_SSD_S = 0.56  # warm docker run on SSD, 554-568 ms
+KATA_S, RUNC_S = 0.6, 0.1  # runtime start on one daemon path (van Rijn & Rellermeyer 2021)
 NSDI_FIRECRACKER_P50_S, NSDI_FIRECRACKER_P99_S = 0.206, 0.246  # 50 parallel boots
+NSDI_FIRECRACKER_SERIAL_P50_S = 0.161  # 500 serial boots
+ASSUMED_P99_OVER_P50 = NSDI_FIRECRACKER_P99_S / NSDI_FIRECRACKER_P50_S  # spreads with no source
 
 
 @pytest.fixture(scope="module")
 def starts():
-    """4,000 instances each on an empty, huge host with no images: start = the platform's
-    own start latency. Summary per platform."""
+    """4,000 instances, one a second, each alone on a huge host with no images: start =
+    the platform's own start latency, one at a time. Summary per platform."""
     return simdc.simulate(validate({
-        "simulation": {"duration_s": 4000.0, "platforms": ["container", "microvm"], "seed": 11,
+        "simulation": {"duration_s": 4000.0, "platforms": ["container", "microvm", "sandboxed_container"],
+                       "seed": 11,
                        "sample_every_s": 1000.0},
         "host": {"cpu_cores": 1024, "memory_gib": 4096},
         "workload": {"synthetic": {"arrival_rate_per_s": 1.0, "lifetime_s": 1.0,
@@ -131,8 +141,10 @@ def quantile_se(q: float, x_q: float, sigma: float, n: int) -> float:
 
 
 @pytest.mark.parametrize("platform, p50_s, p99_s", [
-    ("container", KHAN_DOCKER_RUN_SSD_S, KHAN_DOCKER_RUN_SSD_S * NSDI_FIRECRACKER_P99_S / NSDI_FIRECRACKER_P50_S),
-    ("microvm", NSDI_FIRECRACKER_P50_S, NSDI_FIRECRACKER_P99_S),
+    ("container", KHAN_DOCKER_RUN_SSD_S, KHAN_DOCKER_RUN_SSD_S * ASSUMED_P99_OVER_P50),
+    ("microvm", NSDI_FIRECRACKER_SERIAL_P50_S, NSDI_FIRECRACKER_SERIAL_P50_S * ASSUMED_P99_OVER_P50),
+    ("sandboxed_container", KHAN_DOCKER_RUN_SSD_S + KATA_S - RUNC_S,
+     (KHAN_DOCKER_RUN_SSD_S + KATA_S - RUNC_S) * ASSUMED_P99_OVER_P50),
 ])
 def test_start_latency_quantiles_match_their_sources(starts, platform, p50_s, p99_s):
     """simdc's start p50 and p99 over ~4,000 starts are the cited figures, within 4
@@ -143,6 +155,84 @@ def test_start_latency_quantiles_match_their_sources(starts, platform, p50_s, p9
     sigma = math.log(p99_s / p50_s) / NormalDist().inv_cdf(0.99)
     assert row["start_p50_s"] == pytest.approx(p50_s, abs=4 * quantile_se(0.50, p50_s, sigma, n))
     assert row["start_p99_s"] == pytest.approx(p99_s, abs=4 * quantile_se(0.99, p99_s, sigma, n))
+
+
+def test_a_sandboxed_container_starts_the_sources_gap_after_a_container(starts):
+    """Kata-like against runc, p50 of ~4,000 starts each: the gap is the source's, Kata
+    ~600 ms against runc ~100 ms on one daemon path (van Rijn & Rellermeyer, Middleware
+    2021 §3.5): 0.5 s, within 4 standard errors of the difference of two sample medians."""
+    container, sandboxed = starts.loc["container"], starts.loc["sandboxed_container"]
+    sigma = math.log(ASSUMED_P99_OVER_P50) / NormalDist().inv_cdf(0.99)
+    se = math.hypot(quantile_se(0.5, KHAN_DOCKER_RUN_SSD_S, sigma, int(container["placed"])),
+                    quantile_se(0.5, KHAN_DOCKER_RUN_SSD_S + KATA_S - RUNC_S, sigma, int(sandboxed["placed"])))
+    gap = sandboxed["start_p50_s"] - container["start_p50_s"]
+    assert gap == pytest.approx(KATA_S - RUNC_S, abs=4 * se)
+
+
+M5D_METAL_LOGICAL_CPUS = 96  # the paper's host: 48 cores, 96 vCPUs (a host's cpu_cores are logical CPUs)
+BURST, BURSTS = 50, 40
+
+
+def test_a_burst_of_50_microvms_starts_at_the_parallel_boots_p50(tmp_path):
+    """50 microVMs submitted at once on NSDI 2020's host (m5d.metal, 96 logical CPUs: a
+    "host core" of Firecracker's creation rate is taken as one, as a host's cpu_cores are),
+    repeated 40 times 10 s apart: each boots in the serial time (p50 161 ms) after its turn
+    in the creation queue (5 per core per second: 480 a second). Their start p50 is the
+    source's 50-in-parallel p50, 206 ms, within 4 standard errors of that source's own
+    sample median of 50 boots (quantile_se, σ from its p50 and p99: ±11 ms), with ours
+    over 2,000 added in quadrature. The model gives 0.212 s; counting the parallel boot
+    as every boot's time and queueing it again gave 0.257 s.
+
+    The p99 is not reproduced: the queue spreads 50 creations over 49/480 = 102 ms, more
+    than the source's p50-p99 (40 ms), so the burst's p99 is 0.276 s against the source's
+    0.246 s (0.263 s with no spread in the serial boot at all). What is held is that
+    bound of the rule: p99 ≤ the serial boot's p99 + the last turn's wait."""
+    trace = tmp_path / "bursts.csv"
+    pd.DataFrame([{"id": f"{b}-{k}", "submit_s": 10.0 * b, "duration_s": 1.0, "cpu_cores": 1, "memory_gib": 0.25}
+                  for b in range(BURSTS) for k in range(BURST)]).to_csv(trace, index=False)
+    inst = simdc.simulate(validate({
+        "simulation": {"duration_s": 10.0 * BURSTS + 100, "platforms": ["microvm"], "seed": 1,
+                       "sample_every_s": 100.0},
+        "host": {"cpu_cores": M5D_METAL_LOGICAL_CPUS, "memory_gib": 384},
+        "workload": {"trace": str(trace), "format": "simdc"},
+    })).instances
+    assert len(inst) == BURST * BURSTS
+    latency = inst["first_ready_s"] - inst["submit_s"]
+    parallel_sigma = math.log(NSDI_FIRECRACKER_P99_S / NSDI_FIRECRACKER_P50_S) / NormalDist().inv_cdf(0.99)
+    se = math.hypot(quantile_se(0.5, NSDI_FIRECRACKER_P50_S, parallel_sigma, BURST),
+                    quantile_se(0.5, NSDI_FIRECRACKER_P50_S, parallel_sigma, len(inst)))
+    assert latency.quantile(0.5) == pytest.approx(NSDI_FIRECRACKER_P50_S, abs=4 * se)
+    last_wait_s = (BURST - 1) / (5 * M5D_METAL_LOGICAL_CPUS)
+    assert latency.quantile(0.99) <= NSDI_FIRECRACKER_SERIAL_P50_S * ASSUMED_P99_OVER_P50 + last_wait_s
+
+
+# --- memory overcommit -------------------------------------------------------------------
+
+SHARMA_SWAP_SLOWDOWN_AT_1_5X = 0.10  # memory-bound VM 10 % worse at 1.5x overcommit (Fig. 9)
+
+
+def test_memory_overcommit_of_1_5x_slows_memory_bound_vms_by_10_percent(tmp_path):
+    """The setting of Sharma et al.'s Fig. 9 with simdc's defaults (page sharing, QEMU's
+    131 MiB, the balloon): 9 batch VMs of 2 GiB, each using all of it, on a 12 GiB host
+    at memory_overcommit 1.5. 8 fit (18 GiB of VM memory allowed; 9 × 2.128 GiB do not);
+    those 8 run their 1,000 s of work together, swapping, and end 10 % late: end / work
+    = 1.10 (to 0.5 %, the default's rounding to two places). Boots and CPU and I/O
+    overheads are 0, so the swap is all that slows them."""
+    work_s = 1000.0
+    trace = tmp_path / "t.csv"
+    pd.DataFrame([{"id": f"vm{k}", "submit_s": 0.0, "duration_s": work_s, "cpu_cores": 1, "memory_gib": 2,
+                   "cpu_used": 1, "memory_used_gib": 2, "kind": "batch"} for k in range(9)]).to_csv(trace, index=False)
+    inst = simdc.simulate(validate({
+        "simulation": {"duration_s": 4 * work_s, "platforms": ["vm"], "sample_every_s": 50.0},
+        "host": {"cpu_cores": 16, "memory_gib": 12},
+        "platform": {"vm": {"memory_overcommit": 1.5, "sizing": "as_given", "boot_s": 0,
+                            "cpu_overhead": 0, "io_overhead": 0}},
+        "workload": {"trace": str(trace), "format": "simdc"},
+    })).instances
+    together = inst[inst["first_ready_s"] == 0.0]
+    assert len(together) == 8
+    slowdown = together["end_s"] / work_s - 1
+    assert slowdown.to_numpy() == pytest.approx(SHARMA_SWAP_SLOWDOWN_AT_1_5X, abs=0.0005)
 
 
 @pytest.mark.parametrize("kind", ["constant", "series", "synthetic"])
