@@ -12,7 +12,10 @@ Seeds are common to every variant (the same arrivals), so differences come from 
 assumption, not from sampling; the spread over seeds is printed for the base case. A
 distribution's spread is scaled through its σ (p99 = median × (p99/median)^k). An
 assumption host64g does not exercise (it has no images, interference or node VMs) is
-listed without runs. Regenerate after merges:
+listed without runs. An assumption whose default is "no limit" (a creation rate) is
+varied as a limit at the nearest published rate × 0.5 and × 1.5; one that is a constant of
+the code, not a config key (memory's rare peaks, simdc/workload/usage.py), is varied by
+setting the module's constant for the runs. Regenerate after merges:
 
     python benchmarks/assumptions.py [--seeds 20] [--config configs/host64g.toml]
 
@@ -23,7 +26,9 @@ Each change is given ± the standard error of the paired per-seed differences.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
+import importlib
 import math
 import statistics
 import sys
@@ -45,6 +50,9 @@ class Assumption:
     key: str  # where it lives in a config
     why: str  # what it stands in for
     scaled: Callable[[dict, float], dict] | None  # (resolved config, factor) -> overrides; None: not exercised
+    # "config": scaled gives config overrides; "constant": scaled gives {module.NAME: value}
+    # for the code's constants, set for the runs (key names the constant)
+    kind: str = "config"
 
 
 def _get(config: dict, key: str) -> Any:
@@ -90,18 +98,57 @@ def scale_count(key: str) -> Callable[[dict, float], dict]:
     return overrides
 
 
-def with_container_in_vm(key: str) -> Callable[[dict, float], dict]:
-    """Containers in node VMs instead of on the host, with the preset's own assumption
-    ``key`` × factor: the container column of the headline is then container_in_vm's,
-    compared with container_in_vm at ×1."""
+def with_container_preset(preset: str, key: str) -> Callable[[dict, float], dict]:
+    """The container column run as ``preset`` instead (containers in node VMs, sandboxed
+    pods), with the preset's own assumption ``key`` × factor (a distribution: its spread,
+    as :func:`scale_spread`): the container column of the headline is then the preset's,
+    compared with the preset at ×1."""
     def overrides(config: dict, factor: float) -> dict:
         from simdc.model.platform import PRESETS, ContainerPlatform
 
-        value = PRESETS["container_in_vm"][1].get(key, ContainerPlatform.model_fields[key].default)
-        scaled = max(1, round(value * factor)) if isinstance(value, int) else value * factor
-        return {"platform.container.preset": "container_in_vm", f"platform.container.{key}": scaled}
+        field = ContainerPlatform.model_fields[key]
+        value = PRESETS[preset][1].get(key, field.default_factory() if field.default_factory else field.default)
+        if isinstance(value, dict) or hasattr(value, "median"):
+            dist = dict(value) if isinstance(value, dict) else value.model_dump(exclude_none=True)
+            upper = "p99" if "p99" in dist else "p95"
+            scaled = dist | {upper: dist["median"] * (dist[upper] / dist["median"]) ** factor}
+        else:
+            scaled = max(1, round(value * factor)) if isinstance(value, int) else value * factor
+        return {"platform.container.preset": preset, f"platform.container.{key}": scaled}
     return overrides
 
+
+def with_container_in_vm(key: str) -> Callable[[dict, float], dict]:
+    """:func:`with_container_preset` of container_in_vm."""
+    return with_container_preset("container_in_vm", key)
+
+
+# Presets whose rows compare the container column with that preset at ×1.
+PRESET_ROWS = ("platform.container_in_vm.", "platform.sandboxed_container.")
+
+
+def limit_at(key: str, rate: float) -> Callable[[dict, float], dict]:
+    """A rate whose default is no limit (None), set to ``rate`` × factor: how much the
+    headline moves were the limit the nearest published one, halved or raised by half."""
+    def overrides(config: dict, factor: float) -> dict:
+        return {key: rate * factor}
+    return overrides
+
+
+def scale_constant(name: str) -> Callable[[dict, float], dict]:
+    """A module constant of the code (``simdc.workload.usage.MEMORY_PEAK_MEDIAN``) × factor."""
+    def constants(config: dict, factor: float) -> dict:
+        return {name: _constant(name) * factor}
+    return constants
+
+
+def _constant(name: str) -> Any:
+    module, attribute = name.rsplit(".", 1)
+    return getattr(importlib.import_module(module), attribute)
+
+
+# "5 microVMs per host core per second" (firecracker docs/design.md): the microvm preset's.
+FIRECRACKER_CREATIONS_PER_CORE_PER_S = 5.0
 
 ASSUMPTIONS = (
     Assumption("container start spread", "platform.container.start_s",
@@ -141,11 +188,62 @@ ASSUMPTIONS = (
     Assumption("consolidation's wait per instance", "consolidation.min_stay_s",
                "600 s: Cluster Autoscaler's 10-minute node waits taken per instance (host64g does not "
                "consolidate; its effect on moves and energy: \"Moving instances\")", None),
+    Assumption("VM creation rate", "platform.vm.creations_per_core_per_s",
+               "none: no limit, no source gives a KVM/QEMU host's rate; varied as a limit at Firecracker's "
+               "5 per core per s (firecracker docs/design.md) × 0.5 and × 1.5",
+               limit_at("platform.vm.creations_per_core_per_s", FIRECRACKER_CREATIONS_PER_CORE_PER_S)),
+    Assumption("container creation rate", "platform.container.creations_per_core_per_s",
+               "none: no limit, no source gives runc's or Kata's rate; varied as a limit at Firecracker's "
+               "5 per core per s × 0.5 and × 1.5",
+               limit_at("platform.container.creations_per_core_per_s", FIRECRACKER_CREATIONS_PER_CORE_PER_S)),
+    Assumption("sandboxed pod start spread (sandboxed_container)", "platform.sandboxed_container.start_s",
+               "the containers' p99/p50 (Firecracker's 50 parallel boots) taken for Kata",
+               with_container_preset("sandboxed_container", "start_s")),
+    Assumption("sandboxed pod interference sensitivities", "platform.sandboxed_container.*_sensitivity",
+               "the VM's (its own guest kernel): no published figure for Kata", None),
+    Assumption("memory peaks: share of windows", "simdc.workload.usage.MEMORY_PEAK_SHARE",
+               "1/2048 (≈ 4 a month), fitted with the two below to Bitbrains' max ÷ mean 6.1 (quartiles "
+               "3.1-9.2); a share is a whole number of 2048ths: ×0.5 rounds to none, ×1.5 to 2/2048",
+               scale_constant("simdc.workload.usage.MEMORY_PEAK_SHARE"), kind="constant"),
+    Assumption("memory peaks: median height", "simdc.workload.usage.MEMORY_PEAK_MEDIAN",
+               "a peak is 1 + 4 (median) times the body: fitted to Bitbrains' max ÷ mean",
+               scale_constant("simdc.workload.usage.MEMORY_PEAK_MEDIAN"), kind="constant"),
+    Assumption("memory peaks: spread of heights", "simdc.workload.usage.MEMORY_PEAK_SPREAD",
+               "log-σ 0.6 of the heights over instances: fitted to Bitbrains' quartiles",
+               scale_constant("simdc.workload.usage.MEMORY_PEAK_SPREAD"), kind="constant"),
+    Assumption("pages a guest dirties", "migration.dirty_mib_s",
+               "16 MiB/s: the writable working set depends on the workload (Clark et al. 2005, §4); host64g "
+               "moves nothing (its effect on moves: \"Moving instances\")", None),
+    Assumption("a drained host's time down", "maintenance.maintenance_s",
+               "1800 s: no source; host64g drains nothing", None),
+    Assumption("host repair time", "faults.host_repair_s", "3600 s: no source; host64g has no failures", None),
+    Assumption("container host reboot after a kernel failure", "faults.kernel_repair_s",
+               "60 s: no source; host64g has no failures", None),
 )
 
 
-def headline(config_path: Path, overrides: dict, seeds: list[int]) -> dict[str, list[float]]:
-    """Per seed: container/VM mean instances, and start p95 of each."""
+@contextlib.contextmanager
+def constants_set(constants: dict):
+    """The code's constants (``{module.NAME: value}``) set for the block, then put back."""
+    before = {name: _constant(name) for name in constants}
+    try:
+        for name, value in constants.items():
+            module, attribute = name.rsplit(".", 1)
+            setattr(importlib.import_module(module), attribute, value)
+        yield
+    finally:
+        for name, value in before.items():
+            module, attribute = name.rsplit(".", 1)
+            setattr(importlib.import_module(module), attribute, value)
+
+
+def headline(config_path: Path, overrides: dict, seeds: list[int], constants: dict | None = None
+             ) -> dict[str, list[float]]:
+    """Per seed: container/VM mean instances, and start p95 of each (``constants``: the
+    code's constants set for the runs, :func:`constants_set`)."""
+    if constants:
+        with constants_set(constants):
+            return headline(config_path, overrides, seeds)
     out: dict[str, list[float]] = {"ratio": [], "vm_p95": [], "container_p95": []}
     for seed in seeds:
         config = simdc.load_config(config_path, overrides | {"simulation.seed": seed})
@@ -190,11 +288,14 @@ def main(argv: list[str] | None = None) -> int:
             continue
         cells = {}
         reference, why = base, item.why
-        if item.key.startswith("platform.container_in_vm"):  # against containers in VMs at ×1
+        if item.key.startswith(PRESET_ROWS):  # against the preset at ×1
             reference = headline(args.config, item.scaled(resolved, 1.0), seeds)
             why += f" (at ×1: {statistics.fmean(reference['ratio']):.2f})"
         for factor in (0.5, 1.5):
-            got = headline(args.config, item.scaled(resolved, factor), seeds)
+            if item.kind == "constant":
+                got = headline(args.config, {}, seeds, constants=item.scaled(resolved, factor))
+            else:
+                got = headline(args.config, item.scaled(resolved, factor), seeds)
             ratio = f"{statistics.fmean(got['ratio']):.2f} ({_pct(got['ratio'], reference['ratio'])})"
             starts = (f"VM {_pct(got['vm_p95'], reference['vm_p95'])}, "
                       f"container {_pct(got['container_p95'], reference['container_p95'])}")

@@ -28,12 +28,33 @@ def test_each_assumption_scales_one_valid_key(item, factor):
     """The overrides validate, and the value they change moved by the factor (a spread:
     log(upper/median) × factor; the lifetime floor: its first point × factor)."""
     resolved = simdc.load_config(HOST64G).to_dict()
+    if item.kind == "constant":  # the code's constant × factor, put back after the runs
+        before = assumptions._constant(item.key)
+        constants = item.scaled(resolved, factor)
+        assert constants == {item.key: pytest.approx(before * factor)}
+        with assumptions.constants_set(constants):
+            assert assumptions._constant(item.key) == pytest.approx(before * factor)
+        assert assumptions._constant(item.key) == before
+        return
     changed = simdc.load_config(HOST64G, item.scaled(resolved, factor)).to_dict()
-    if item.key.startswith("platform.container_in_vm."):
+    if item.key.startswith(assumptions.PRESET_ROWS):
         field = item.key.rsplit(".", 1)[1]
         base = simdc.load_config(HOST64G, item.scaled(resolved, 1.0)).to_dict()["platform"]["container"][field]
         got = changed["platform"]["container"][field]
-        assert got == (max(1, round(base * factor)) if isinstance(base, int) else pytest.approx(base * factor))
+        if isinstance(base, dict):
+            upper = "p99" if "p99" in base else "p95"
+            assert got["median"] == base["median"]
+            assert got[upper] / got["median"] == pytest.approx((base[upper] / base["median"]) ** factor)
+        else:
+            assert got == (max(1, round(base * factor)) if isinstance(base, int) else pytest.approx(base * factor))
+        return
+    *path, last = item.key.split(".")
+    if last not in assumptions._get(resolved, ".".join(path)):  # None (no limit) is left out of the resolved
+        # config: varied as a limit at the published rate × factor, nothing else moved
+        assert assumptions._get(changed, item.key) == pytest.approx(
+            assumptions.FIRECRACKER_CREATIONS_PER_CORE_PER_S * factor)
+        del assumptions._get(changed, ".".join(path))[last]
+        assert changed == resolved
         return
     before, after = assumptions._get(resolved, item.key), assumptions._get(changed, item.key)
     if isinstance(before, dict) and "cdf" in before:
@@ -53,3 +74,41 @@ def test_each_assumption_scales_one_valid_key(item, factor):
         node = node[part]
     node[last] = before
     assert changed == resolved
+
+
+# Defaults the code calls assumptions, by the key they are set with (or the module
+# constant): each beside a comment that says "assumption" in simdc/.
+CODE_ASSUMPTIONS = (
+    "platform.vm.creations_per_core_per_s", "platform.container.creations_per_core_per_s",
+    "platform.container.start_s", "platform.microvm.*_sensitivity",
+    "platform.sandboxed_container.start_s", "platform.sandboxed_container.*_sensitivity",
+    "platform.container_in_vm.nodes_per_host", "migration.dirty_mib_s", "maintenance.maintenance_s",
+    "faults.host_repair_s", "faults.kernel_repair_s", "consolidation.min_stay_s", "host.power_max_w",
+    "workload.synthetic.job_zipf_s", "simdc.workload.usage.MEMORY_PEAK_SHARE",
+    "simdc.workload.usage.MEMORY_PEAK_MEDIAN", "simdc.workload.usage.MEMORY_PEAK_SPREAD",
+)
+
+
+@pytest.mark.parametrize("key", CODE_ASSUMPTIONS)
+def test_every_default_the_code_calls_an_assumption_is_listed(key):
+    """benchmarks/assumptions.py says it lists every default the code calls an assumption
+    (a calibration trial found creation rates, the dirty rate, maintenance and repair
+    times, the sandboxed pod's spread and sensitivities and memory's peaks missing)."""
+    listed = {part.strip().strip("`") for item in assumptions.ASSUMPTIONS for part in item.key.split(",")}
+    assert key in listed
+
+
+@pytest.mark.parametrize("field, section", [("host_repair_s", "faults"), ("kernel_repair_s", "faults"),
+                                            ("creations_per_core_per_s", "platform")])
+def test_the_code_marks_those_defaults_as_assumptions_beside_them(field, section):
+    """Each of those defaults has "assumption" in the comment above it in simdc/model/."""
+    lines = (ROOT / "simdc" / "model" / f"{section}.py").read_text().splitlines()
+    at = [k for k, line in enumerate(lines) if line.strip().startswith(f"{field}:")]
+    assert at
+    for k in at:
+        above = []
+        j = k - 1
+        while j >= 0 and lines[j].strip().startswith("#"):
+            above.append(lines[j])
+            j -= 1
+        assert "assumption" in " ".join(above), (field, k)

@@ -30,9 +30,12 @@ class FaultSpec(Spec):
     """Failures as the module describes; a mean time between failures is at least 1 s."""
 
     host_mtbf_s: float | None = Field(default=None, ge=limits.MIN_MTBF_S)
+    # No source fixes either repair time: an hour to repair a host and a minute to reboot
+    # a container host after a kernel failure are assumptions (README, "Assumptions").
     host_repair_s: float = Field(default=3600.0, ge=0)
     host_failures: tuple[tuple[int, float], ...] = Field(default=(), description="[host index, t_s] pairs")
     kernel_mtbf_s: float | None = Field(default=None, ge=limits.MIN_MTBF_S)
+    # A container host's reboot: 60 s, an assumption (above).
     kernel_repair_s: float = Field(default=60.0, ge=0, description="a container host's reboot after a kernel failure")
     kernel_failures: tuple[tuple[int, float], ...] = Field(default=(), description="[host index, t_s] pairs")
     on_failure: Literal["resubmit", "lose"] = "resubmit"

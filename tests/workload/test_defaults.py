@@ -4,6 +4,9 @@ figure computed from simdc's own output (issue #17, "every default matches its s
 - Lifetimes: Azure 2017, ≈ 87 % of VMs end within 24 h and ≈ 93 % within 200 h (Azure
   Public Dataset V1 analysis notebook, shared/CALIBRATION.md); 3 points of tolerance, the
   precision those figures were read from the chart with.
+- Size mix: Azure 2017 VM sizes, cores 1 ≈ 50 %, 2 ≈ 25 %, 4 ≈ 11 %, 8 ≈ 14 %; memory
+  0.75 GB ≈ 2 %, 1.75 ≈ 48 %, 3.5 ≈ 25 %, 7 ≈ 11 %, 14 ≈ 10 %, 56 ≈ 4 % (same notebook,
+  read from charts ±3 points: CALIBRATION.md, "Azure VM sizes").
 - CPU burstiness: p95 ÷ mean of each VM's 5-minute average CPU, for the median VM, within
   ±0.2 of the same statistic computed here from the Azure 2019 sample
   (traces/azure_v2_2019/vm_cpu_readings_20vms.csv.gz).
@@ -63,6 +66,30 @@ def test_mean_lifetime_matches_the_traces_vm_hours_per_vm(lifetimes_s):
 def test_no_lifetime_outlives_the_30_day_trace(lifetimes_s):
     """The trace covers 30 days: lifetimes run from its 5-minute resolution to 30 days."""
     assert lifetimes_s.min() >= 300 and lifetimes_s.max() <= 30 * DAY_S
+
+
+# Azure 2017 VM size marginals, share of VMs per value (CALIBRATION.md, "Azure VM sizes";
+# Azure Public Dataset V1 analysis notebook, read from charts ±3 points). Memory in GB as
+# the notebook gives it; the generator's sizes are those values in GiB (A-series sizes).
+AZURE_2017_CORES = {1: 0.50, 2: 0.25, 4: 0.11, 8: 0.14}
+AZURE_2017_MEMORY = {0.75: 0.02, 1.75: 0.48, 3.5: 0.25, 7: 0.11, 14: 0.10, 56: 0.04}
+CHART_POINTS = 0.03  # the precision the shares were read from the charts with
+
+
+@pytest.mark.parametrize("column, published", [("cpu_cores", AZURE_2017_CORES), ("memory_gib", AZURE_2017_MEMORY)])
+def test_default_size_mix_reproduces_azure_2017_marginals(column, published):
+    """The default generator's instances (20,000, sizes as the workload table holds them):
+    the share of each cores (memory) value is Azure 2017's within the chart's 3 points plus
+    4 standard errors of a share over that many draws, and no other value occurs."""
+    workload = load_workload(WorkloadSpec(synthetic=defaults()), duration_s=20_000, seed=23)
+    values = workload.instances[column].to_numpy(float)
+    n = len(values)
+    assert n > 19_000
+    assert set(np.unique(values)) == set(published)
+    for value, share in published.items():
+        got = float((values == value).mean())
+        tolerance = CHART_POINTS + 4 * math.sqrt(share * (1 - share) / n)
+        assert abs(got - share) <= tolerance, (column, value, got, share)
 
 
 def azure_2019_burstiness() -> float:
