@@ -119,11 +119,18 @@ def _names_printable() -> None:
     """A file name that is not UTF-8 (held by Python as surrogates, PEP 383) is printed on
     stdout as its own bytes, as ``ls`` prints it: with a locale such as en_US.UTF-8 (or
     PYTHONIOENCODING=utf-8) stdout's errors are "strict", and ``simdc trace inspect`` of
-    such a file died with UnicodeEncodeError printing its name. (stderr's are
-    "backslashreplace" in every locale: it never fails.)"""
+    such a file died with UnicodeEncodeError printing its name. stderr's errors are
+    "backslashreplace" in every locale (it never fails), which printed such a name as the
+    text ``\udce9``, not to be pasted back: in UTF-8 it too prints the bytes (surrogates
+    only: every other character encodes), in another encoding it keeps its escapes."""
     try:
         sys.stdout.reconfigure(errors="surrogateescape")
     except (AttributeError, ValueError):  # not a text stream of io's (replaced, or closed)
+        pass
+    try:
+        if (sys.stderr.encoding or "").lower().replace("-", "") == "utf8":
+            sys.stderr.reconfigure(errors="surrogateescape")
+    except (AttributeError, ValueError):
         pass
 
 

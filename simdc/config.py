@@ -556,15 +556,19 @@ def under_traces_env(path: Path) -> Path | None:
 
 def _file_problem(key: str, path: str | Path) -> str | None:
     """What is wrong with the file a config names at ``key``: nothing there
-    (:func:`_not_found`), or something that is no regular file or folder (a FIFO, a
-    device: read by name, some more than once, it would hang or mislead; a price series
-    given as a FIFO waited for ever); None when it can be read."""
+    (:func:`_not_found`), something that is no regular file or folder (a FIFO, a device:
+    read by name, some more than once, it would hang or mislead; a price series given as
+    a FIFO waited for ever), or a folder where only a file will do (a price, carbon or
+    demand series: "cannot read: Is a directory" named neither key nor config); None
+    when it can be read."""
     if not _exists(path):
         return _not_found(key, Path(path))
     kind = special_file(path)
     if kind is not None:
         return (f"{key}: {_shown_path(path)}: is not a regular file ({kind}); give a file (simdc reads its inputs "
                 "by name, some more than once: write a generated one to a file first)")
+    if not key.startswith("workload.") and Path(path).is_dir():  # a trace may be a folder; a series or demand not
+        return f"{key}: {_shown_path(path)}: is a folder; give the file"
     return None
 
 

@@ -169,6 +169,19 @@ def checked_int(value, name: str, minimum: int = 0, maximum: int | None = None, 
     return value
 
 
+def moment(t_s: float) -> str:
+    """A moment (seconds) for a message, to the millisecond, never in exponent form
+    ("3,699.999", "1,234,567.5"; ``:g`` wrote 3699.999 as "3700" and 1234567.5 as
+    "1.23457e+06")."""
+    return f"{t_s:,.3f}".rstrip("0").rstrip(".")
+
+
+def listed(indices) -> str:
+    """Places in a config's list, for a message: "[1], [2]" (the first five, then "...")."""
+    shown = [f"[{k}]" for k in list(indices)[:5]]
+    return ", ".join(shown) + (", ..." if len(list(indices)) > 5 else "")
+
+
 def checked_callback(value, name: str, signature: str):
     """``value`` when it is None or callable (a progress or echo callback); else a
     :class:`TypeError` naming the keyword argument ``name`` and the call expected

@@ -16,7 +16,7 @@ import pandas as pd
 
 from simdc import budget, metrics
 from simdc.config import Config, load_config
-from simdc.errors import MAX_SEED, ConfigError, checked_bool, checked_callback, checked_int
+from simdc.errors import MAX_SEED, ConfigError, checked_bool, checked_callback, checked_int, listed, moment
 from simdc.engine import run_platform
 from simdc.engine.rules import resolve_sizing
 from simdc.results import Results
@@ -590,14 +590,14 @@ def schedule_warnings(config: Config) -> list[str]:
     for key, moments, what in (("maintenance.drains", config.maintenance.drains, "drains"),
                                ("faults.host_failures", config.faults.host_failures, "host failures"),
                                ("faults.kernel_failures", config.faults.kernel_failures, "kernel failures")):
-        late = sum(t_s >= end_s for _, t_s in moments)
+        late = [k for k, (_, t_s) in enumerate(moments) if t_s >= end_s]
         if late:
-            lines.append(f"{key}: {late:,} of {len(moments):,} {what} fall at or after the run's end ({end_s:g} s) "
-                         "and are not made")
+            lines.append(f"{key}: {len(late):,} of {len(moments):,} {what} ({listed(late)}) fall at or after the "
+                         f"run's end ({moment(end_s)} s) and are not made")
     rolling = config.maintenance.rolling_start_s
     if rolling is not None and rolling >= end_s:
-        lines.append(f"maintenance.rolling_start_s: the rolling drain starts at {rolling:g} s, at or after the "
-                     f"run's end ({end_s:g} s): no host is drained")
+        lines.append(f"maintenance.rolling_start_s: the rolling drain starts at {moment(rolling)} s, at or after the "
+                     f"run's end ({moment(end_s)} s): no host is drained")
     return lines
 
 
@@ -619,10 +619,10 @@ def demand_warnings(config: Config) -> list[str]:
     for index, service in enumerate(config.services):
         for key, starts in (("steps", [t_s for t_s, _ in service.demand.steps]),
                             ("spikes", [spike.at_s for spike in service.demand.spikes])):
-            late = sum(t_s >= end_s for t_s in starts)
+            late = [k for k, t_s in enumerate(starts) if t_s >= end_s]
             if late:
-                lines.append(f"services[{index}].demand.{key}: {late:,} of {len(starts):,} start at or after the "
-                             f"run's end ({end_s:g} s) and change nothing")
+                lines.append(f"services[{index}].demand.{key}: {len(late):,} of {len(starts):,} ({listed(late)}) "
+                             f"start at or after the run's end ({moment(end_s)} s) and change nothing")
     return lines
 
 

@@ -86,6 +86,7 @@ CODE_ASSUMPTIONS = (
     "faults.host_repair_s", "faults.kernel_repair_s", "consolidation.min_stay_s", "host.power_max_w",
     "workload.synthetic.job_zipf_s", "simdc.workload.usage.MEMORY_PEAK_SHARE",
     "simdc.workload.usage.MEMORY_PEAK_MEDIAN", "simdc.workload.usage.MEMORY_PEAK_SPREAD",
+    "platform.vm.ksm_savings", "simdc.engine.services.RETRY_S",
 )
 
 

@@ -72,3 +72,19 @@ def test_a_series_or_demand_file_that_is_a_fifo_is_refused_not_waited_on(tmp_pat
     assert done.returncode == 2, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and f"{fifo}: is not a regular file (a FIFO or pipe)" in lines[0], lines
+
+
+@pytest.mark.parametrize("key", ["cost.price_series", "services.0.demand.trace"])
+def test_a_folder_given_as_a_series_or_demand_file_names_the_key(tmp_path, key):
+    """It said "<folder>: cannot read: Is a directory", naming neither key nor config."""
+    config = tmp_path / "c.toml"
+    config.write_text('[simulation]\nduration_s = 600\n[host]\ncpu_cores = 8\nmemory_gib = 16\n'
+                      '[workload.synthetic]\narrival_rate_per_s = 0.01\n'
+                      '[[services]]\nname = "web"\nreplicas = 1\ncpu_cores = 1\nmemory_gib = 1\n')
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    result = CliRunner().invoke(app, ["run", str(config), "--no-write", "--set", f"{key}={folder}"])
+    assert result.exit_code == 2
+    lines = _errors(result)
+    assert len(lines) == 1 and lines[0].startswith(f"error: --set {key}=")  # (the value clipped if long)
+    assert lines[0].endswith(f": {folder}: is a folder; give the file")

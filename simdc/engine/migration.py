@@ -40,9 +40,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simpy.core import URGENT
+
 from simdc.engine.network import GIB_S_PER_GBPS
 from simdc.engine.rules import MIB_PER_GIB
 from simdc.engine.simulation import BACKOFF, EVICTED, REJECTED, RUNNING, STARTING, WAITING
+from simdc.errors import moment
 from simdc.model.migration import ConsolidationSpec, MaintenanceSpec, MigrationSpec
 
 
@@ -251,17 +254,33 @@ class Mover:
                 yield env.timeout(self.maintenance.retry_s)
         self.drained.append((j, began, env.now))
         del self.draining[key]
-        if until_s is None:
-            if self.maintenance.maintenance_s > 0:
-                self._service(machines, env.now, +1)
-                self.windows.append((j, env.now, env.now + self.maintenance.maintenance_s))
-                yield env.timeout(self.maintenance.maintenance_s)
-                self._service(machines, env.now, -1)
-        elif until_s > env.now:
+        if until_s is None and self.maintenance.maintenance_s > 0:
+            self._service(machines, env.now, +1)
+            self.windows.append((j, env.now, env.now + self.maintenance.maintenance_s))
+            # The window ends URGENT, as a repair does (Simulation._after): a failure or a
+            # request at its very end meets the host up (a plain timeout let those queued
+            # for that instant first find it still down).
+            ended = env.event()  # a rolling drain goes on to the next host once this one is back
+            sim._after(self.maintenance.maintenance_s, self._serviced, (machines, ended), URGENT)
+            yield ended
+            return
+        if until_s is not None and until_s > env.now:
             yield env.timeout(until_s - env.now)
-        self._cordon(machines, env.now, -1)
-        if sim.queue:
-            sim._drain_queue(env.now)
+        self._back(machines, env.now)
+
+    def _serviced(self, now: float, value) -> None:
+        """A maintenance window ends: its machines are up, and take instances again; the
+        drain waiting for it (``value``: the machines and its event) goes on."""
+        machines, ended = value
+        self._service(machines, now, -1)
+        self._back(machines, now)
+        ended.succeed()
+
+    def _back(self, machines: list, now: float) -> None:
+        """A drain's machines uncordoned at ``now``; the queue tries them."""
+        self._cordon(machines, now, -1)
+        if self.sim.queue:
+            self.sim._drain_queue(now)
 
     def _move_away(self, i: int):
         """Move ``i`` off its (cordoned) host: live, by checkpoint or by a restart. A
@@ -285,9 +304,9 @@ class Mover:
         lines = []
         for j, began in self.draining.values():
             left = len(self._residents(self._machines(j)))
-            lines.append(f"{name}: maintenance: the drain of host {j} from {began:,.0f} s never emptied it "
+            lines.append(f"{name}: maintenance: the drain of host {j} from {moment(began)} s never emptied it "
                          f"({left:,} instance{'' if left == 1 else 's'} found no other host): it stayed cordoned, "
-                         f"taking nothing new, until the run's end ({self.sim.duration_s:,.0f} s), and its "
+                         f"taking nothing new, until the run's end ({moment(self.sim.duration_s)} s), and its "
                          "maintenance was not done")
         return tuple(lines)
 

@@ -46,6 +46,7 @@ from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.placer import Placer
 from simdc.engine.rules import (MIB_PER_GIB, capped_usage, caps, fits, fits_nowhere, footprints, host_specs,
                                 image_needs, over_memory, resident_overhead_gib, take_objects, virtualisation)
+from simdc.errors import moment
 from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet
 from simdc.random import stream
@@ -200,10 +201,6 @@ def run_events(env: simpy.Environment, heap: list, until: float, arrival: tuple 
 
 
 
-def _moment(t_s: float) -> str:
-    """A moment for a message, to the millisecond, never in exponent form ("3,699.999",
-    "1,234,567.5"; ``:g`` wrote 3699.999 as "3700" and 1234567.5 as "1.23457e+06")."""
-    return f"{t_s:,.3f}".rstrip("0").rstrip(".")
 
 class Timeseries:
     """The timeseries table as it grows: one row per host and sample, kept in typed
@@ -1172,10 +1169,10 @@ class Simulation:
             # URGENT, as endings: a failure or request at the repair's end meets the host up
             self._after(repair, self._on_repair, j, URGENT)
         elif listed is not None:  # a listed failure of a host down already: no failure; said at the end
-            why = (f"under repair then (failed at {_moment(self.repairs[j])} s, repaired at "
-                   f"{_moment(self.repairs[j] + repair)} s)" if machines[0].repairing else
+            why = (f"under repair then (failed at {moment(self.repairs[j])} s, repaired at "
+                   f"{moment(self.repairs[j] + repair)} s)" if machines[0].repairing else
                    "down for maintenance then")
-            self.not_made.append(f"{self.name}: faults.host_failures[{listed}]: host {j} at {_moment(now)} s: it was "
+            self.not_made.append(f"{self.name}: faults.host_failures[{listed}]: host {j} at {moment(now)} s: it was "
                                  f"{why}; a host down cannot fail: not made")
         if rng is not None:  # the next failure comes after the repair: up m, down r on average
             delay = repair + float(rng.exponential(self.faults.host_mtbf_s))
@@ -1192,7 +1189,7 @@ class Simulation:
         if host.out and listed is not None:  # a listed kernel failure of a machine down already; said at the end
             why = "its host under repair" if host.repairing else "rebooting" if host.rebooting else "in maintenance"
             self.not_made.append(f"{self.name}: faults.kernel_failures[{listed}]: host {self.physical[index]} at "
-                                 f"{_moment(now)} s: the machine was down then ({why}), with no kernel running: "
+                                 f"{moment(now)} s: the machine was down then ({why}), with no kernel running: "
                                  "not made")
         if not host.out:  # a cordoned machine's kernel still runs
             host.failures += 1

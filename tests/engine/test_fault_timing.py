@@ -219,10 +219,10 @@ def test_listed_failures_after_the_runs_end_are_not_made_and_are_named_in_its_wa
     dropped without a word); none when every moment falls inside."""
     late = faulty_run([(0, 100.0), (1, HORIZON_S), (1, 5000.0)], [(0, 4000.0)], ["container"])
     lines = [line for line in late.manifest["warnings"] if line.startswith("faults.")]
-    assert lines == [f"faults.host_failures: 2 of 3 host failures fall at or after the run's end ({HORIZON_S:g} s) "
-                     "and are not made",
-                     f"faults.kernel_failures: 1 of 1 kernel failures fall at or after the run's end ({HORIZON_S:g} s) "
-                     "and are not made"]
+    assert lines == [f"faults.host_failures: 2 of 3 host failures ([1], [2]) fall at or after the run's end "
+                     f"({HORIZON_S:,g} s) and are not made",
+                     f"faults.kernel_failures: 1 of 1 kernel failures ([0]) fall at or after the run's end "
+                     f"({HORIZON_S:,g} s) and are not made"]
     assert late.summary["failures"].tolist() == [1]
     inside = faulty_run([(0, 100.0)], [(1, 200.0)], ["container"])
     assert not [line for line in inside.manifest["warnings"] if line.startswith("faults.")]
@@ -295,3 +295,40 @@ def test_a_listed_failure_during_maintenance_is_not_made_and_moments_print_whole
                     "down cannot fail: not made",
                     "container: faults.host_failures[2]: host 1 at 499.999 s: it was under repair then (failed at "
                     "100 s, repaired at 500 s); a host down cannot fail: not made"]
+
+
+def test_moments_in_the_end_warning_print_whole():
+    """A run of 1,234,567.5 s: its end printed "1.23457e+06 s"."""
+    from simdc.experiment import schedule_warnings
+
+    config = validate({"simulation": {"duration_s": 1234567.5}, "host": {"cpu_cores": 8, "memory_gib": 16},
+                       "faults": {"host_failures": [[0, 2e6]]},
+                       "workload": {"synthetic": {"arrival_rate_per_s": 0.01}}})
+    assert schedule_warnings(config) == ["faults.host_failures: 1 of 1 host failures ([0]) fall at or after the "
+                                         "run's end (1,234,567.5 s) and are not made"]
+
+
+def test_a_maintenance_windows_end_meets_the_host_up(tmp_path):
+    """A request submitted, and a host failure listed, at the very end of a maintenance
+    window (1,000 + 1,800 s) meet the host up, as at a repair's end: the window ended
+    after the events queued for its last instant (the request was rejected, the failure
+    not made)."""
+    trace = tmp_path / "t.csv"
+    trace.write_text("id,submit_s,duration_s,cpu_cores,memory_gib\nat_end,2800,100,1,1\n")
+
+    def run(faults):
+        return simdc.simulate(validate({
+            "simulation": {"duration_s": 6000, "seed": 1, "platforms": ["vm", "container"]},
+            "cluster": {"hosts": [{"cpu_cores": 8, "memory_gib": 32, "count": 1}]},
+            "maintenance": {"drains": [[0, 1000.0]], "maintenance_s": 1800},
+            "faults": faults,
+            "workload": {"trace": str(trace), "format": "simdc"},
+        }))
+
+    placed = run({})
+    assert placed.instances["admit_s"].tolist() == [2800.0, 2800.0]
+    assert (placed.instances["outcome"].astype(str) == "completed").all()
+    failed = run({"host_failures": [[0, 2800.0]], "host_repair_s": 600})
+    hosts = failed.hosts.set_index("platform")
+    assert (hosts["failures"] == 1).all()
+    assert hosts["down_s"].tolist() == pytest.approx([1800 + 600] * 2)  # the window, then the repair after it

@@ -613,7 +613,8 @@ def test_drains_planned_after_the_runs_end_are_named_in_its_warnings(tmp_path):
     line counting them (they were dropped without a word); none when all fall inside."""
     late = drain_run(tmp_path, ["vm"], drains=((0, 100.0), (1, 1200.0), (1, 5000.0)))
     lines = [line for line in late.manifest["warnings"] if line.startswith("maintenance.")]
-    assert lines == ["maintenance.drains: 2 of 3 drains fall at or after the run's end (1200 s) and are not made"]
+    assert lines == ["maintenance.drains: 2 of 3 drains ([1], [2]) fall at or after the run's end (1,200 s) and are "
+                     "not made"]
     assert late.instances["migrations"].sum() == 4  # host 0's four VMs, moved by the one drain made
     inside = drain_run(tmp_path, ["vm"])
     assert not [line for line in inside.manifest["warnings"] if line.startswith("maintenance.")]

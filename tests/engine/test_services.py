@@ -831,8 +831,10 @@ def test_demand_steps_and_spikes_after_the_run_are_named_in_its_warnings():
               "spikes": [{"at_s": 600.0, "duration_s": 60.0, "factor": 2.0}]}
     results = simdc.simulate(config([web(demand=demand)], duration_s=600.0))
     lines = [line for line in results.manifest["warnings"] if ".demand." in line]
-    assert lines == ["services[0].demand.steps: 1 of 2 start at or after the run's end (600 s) and change nothing",
-                     "services[0].demand.spikes: 1 of 1 start at or after the run's end (600 s) and change nothing"]
+    assert lines == ["services[0].demand.steps: 1 of 2 ([1]) start at or after the run's end (600 s) and change "
+                     "nothing",
+                     "services[0].demand.spikes: 1 of 1 ([0]) start at or after the run's end (600 s) and change "
+                     "nothing"]
     assert results.services["demand_cores"].max() == pytest.approx(3.0)
 
 
