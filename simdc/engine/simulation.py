@@ -200,8 +200,6 @@ def run_events(env: simpy.Environment, heap: list, until: float, arrival: tuple 
     env._now = until
 
 
-
-
 class Timeseries:
     """The timeseries table as it grows: one row per host and sample, kept in typed
     columns (``array.array``), with no Python object per row. A month of minute samples
