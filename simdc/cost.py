@@ -126,8 +126,9 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
     Each row's value holds until the next row's timestamp; the last row's for the step
     before it. With ``zone``, a local hour written twice when the clocks go back is read
     as its two occurrences, and an hour the clocks skip, left empty, is passed over.
-    Timestamps must increase through the run's span; rows before it only
-    locate its start (the last row at or before it), and rows after it are not read.
+    Timestamps must increase, from the first row to the run's end (rows before the run
+    only locate its start: the last row at or before it; two at one moment would leave
+    which holds undefined); rows after the run's end are not read.
 
     Raises
     ------
@@ -181,13 +182,13 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
                 read += 1
                 if moments and moment <= moments[-1] and utc(written, tz, fold=1) > moments[-1]:
                     moment = utc(written, tz, fold=1)  # the second of a local hour the clocks go back over
+                if moments and moment <= moments[-1]:  # before the run's start too: which row holds there
+                    raise InputError(f"{where}: line {line}: timestamp {row[0]} is not after line {lines[-1]}'s "
+                                     f"({texts_at(moments[-1])}): timestamps must increase")
                 if start is not None and moment <= start and (not moments or moments[-1] <= start):
                     # before the run: only the last such row (the one holding at its start) is kept
                     moments[:], texts[:], lines[:] = [moment], [row[1]], [line]
                     continue
-                if moments and moment <= moments[-1]:
-                    raise InputError(f"{where}: line {line}: timestamp {row[0]} is not after line {lines[-1]}'s "
-                                     f"({texts_at(moments[-1])}): timestamps must increase")
                 moments.append(moment)
                 texts.append(row[1])
                 lines.append(line)

@@ -4,6 +4,7 @@ licences, each computed here by hand from the inputs."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -203,6 +204,26 @@ def test_malformed_series_is_one_line_naming_file_and_line(tmp_path, rows, expec
     assert len(err.value.problems) == 1
     assert err.value.problems[0].startswith(f"cost.carbon_series {path}: ")
     assert expected in err.value.problems[0]
+
+
+@pytest.mark.parametrize("rows, line", [
+    # two rows at the run's start (cost.series_start): which value holds there is undefined
+    (["2024-03-01T00:00:00Z,100", "2024-03-01T00:00:00Z,120", "2024-03-01T01:00:00Z,1", "2024-03-01T04:00:00Z,1"], 2),
+    # the same before the start, and rows going back in time before it
+    (["2024-02-29T23:00:00Z,100", "2024-02-29T23:00:00Z,120", "2024-03-01T01:00:00Z,1", "2024-03-01T04:00:00Z,1"], 2),
+    (["2024-02-29T23:00:00Z,100", "2024-02-29T22:00:00Z,120", "2024-03-01T01:00:00Z,1", "2024-03-01T04:00:00Z,1"], 2),
+])
+def test_timestamps_must_increase_before_and_at_the_runs_start_too(tmp_path, rows, line):
+    """Rows before the run locate the value holding at its start: the last one at or
+    before it. Two rows at one moment, or rows out of order, leave that undefined (the
+    new user's duplicate at series_start was read silently, the last winning: 120 g/kWh
+    for the first day); they are refused as inside the run."""
+    path = write_series(tmp_path / "carbon.csv", "timestamp,carbon_intensity", rows)
+    with pytest.raises(InputError) as err:
+        cost.read_series(path, what="carbon intensity", key="cost.carbon_series", duration_s=3 * HOUR_S,
+                         start=datetime(2024, 3, 1, tzinfo=timezone.utc))
+    (problem,) = err.value.problems
+    assert f"line {line + 1}: timestamp " in problem and f"is not after line {line}'s" in problem
 
 
 def test_header_of_one_column_is_refused(tmp_path):
