@@ -697,7 +697,9 @@ def sweep(
         cells = [f"{row[k]}" for k in keys] + [str(row["platform"])]
         for m in shown:
             mean, half = row.get(f"{m}_mean", math.nan), row.get(f"{m}_ci95", math.nan)
-            cells.append("–" if mean != mean else f"{mean:.3g}" + ("" if half != half else f" ± {half:.2g}"))
+            count, runs = row.get(f"{m}_n", row["n"]), row["n"]
+            cells.append("–" if mean != mean else f"{mean:.3g}" + ("" if half != half else f" ± {half:.2g}")
+                         + ("" if count == runs else f" ({count} of {runs})"))  # replications with a value
         table.add_row(*cells)
     print_table(table)
     err_console.print(f"wrote {target / 'points.csv'} and {target / 'aggregate.csv'}", markup=False, highlight=False)

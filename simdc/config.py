@@ -18,6 +18,7 @@ import re
 import tomllib
 import types
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -512,20 +513,34 @@ def _only_failed_items(error: dict[str, Any]) -> bool:
 COST_SERIES = ("price_series", "carbon_series")  # the [cost] table's files
 
 
-def resolve_paths(raw: dict[str, Any], base: Path) -> None:
-    """Make workload and series paths absolute: relative to ``base``, or else under ``$SIMDC_TRACES``.
-    Paths absolute already are left as they are."""
+def _file_keys(raw: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:
+    """Every ``(table, key)`` of a raw config whose value names a file simdc reads: the
+    workload's trace and usage, the cost series, each service's demand trace or series.
+    The one list of them (:func:`resolve_paths`, :func:`input_files`)."""
     services = raw.get("services")
     tables = [service.get("demand") for service in (services if isinstance(services, list) else ())
               if isinstance(service, dict)]
     keyed = [(demand, ("trace", "series")) for demand in tables]  # demand files: an invocation trace, a series
     keyed += [(raw.get("workload"), ("trace", "usage")), (raw.get("cost"), COST_SERIES)]
     for files, keys in keyed:
-        if not isinstance(files, dict):
-            continue
-        for key in keys:
-            if isinstance(files.get(key), str):
-                files[key] = _resolved(files[key], base)
+        if isinstance(files, dict):
+            for key in keys:
+                if isinstance(files.get(key), str):
+                    yield files, key
+
+
+def resolve_paths(raw: dict[str, Any], base: Path) -> None:
+    """Make workload and series paths absolute: relative to ``base``, or else under ``$SIMDC_TRACES``.
+    Paths absolute already are left as they are."""
+    for files, key in _file_keys(raw):
+        files[key] = _resolved(files[key], base)
+
+
+def input_files(config: "Config") -> list[str]:
+    """The files a validated config's runs read (paths as resolved, in config order,
+    each once): what its :attr:`Config.hash` does not cover, since that hashes the
+    config's text, which names a file but not what it holds."""
+    return list(dict.fromkeys(files[key] for files, key in _file_keys(config.to_dict())))
 
 
 def _resolved(given: str, base: Path) -> str:

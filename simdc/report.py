@@ -156,7 +156,9 @@ def sweep_summary(points: pd.DataFrame, metric: str, params: Sequence[str] | Non
         table = points.copy()
         if ci not in table.columns:
             table[ci] = np.nan
-        if "n" not in table.columns:
+        if f"{metric}_n" in table.columns:  # the replications with a value (aggregate()), as below
+            table["n"] = table[f"{metric}_n"]
+        elif "n" not in table.columns:
             table["n"] = np.nan
         return table[[*params, "platform", "n", mean, ci]].reset_index(drop=True)
     skip = {"point", "replication", "seed", "platform", *params}
@@ -166,12 +168,11 @@ def sweep_summary(points: pd.DataFrame, metric: str, params: Sequence[str] | Non
                        and pd.api.types.is_numeric_dtype(points[c]))
         what = "unknown metric" if metric not in points.columns else "not a metric"
         raise ValueError(f"{what} {metric!r}; choose one of: {', '.join(known)}")
-    from scipy import stats
+    from simdc.sweeping import ci95_half_width
 
     grouped = points.groupby([*params, "platform"], sort=False, observed=True)[metric]
     table = grouped.agg(n="count", mean="mean", sd="std").reset_index()
-    t = np.where(table["n"] > 1, stats.t.ppf(0.975, np.maximum(table["n"] - 1, 1)), np.nan)
-    table[ci] = t * table["sd"] / np.sqrt(table["n"])
+    table[ci] = ci95_half_width(table["n"].to_numpy(), table["sd"].to_numpy())
     return table.rename(columns={"mean": mean})[[*params, "platform", "n", mean, ci]]
 
 
@@ -1115,10 +1116,11 @@ def _headline_table(summary: pd.DataFrame) -> str:
 
 
 def _sweep_table(points: pd.DataFrame, metrics: list[str], params: list[str]) -> str:
-    tables = [sweep_summary(points, m, params) for m in metrics]
+    tables = [sweep_summary(points, m, params).rename(columns={"n": f"{m}_n"}) for m in metrics]
     merged = tables[0]
     for extra in tables[1:]:
-        merged = merged.merge(extra.drop(columns="n"), on=[*params, "platform"], how="outer", sort=False)
+        merged = merged.merge(extra, on=[*params, "platform"], how="outer", sort=False)
+    merged["n"] = merged[[f"{m}_n" for m in metrics]].max(axis=1)  # the replications (a metric may lack some)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in [*params, "platform", "n"]) + \
         "".join(f"<th>{html.escape(_metric_label(m))}</th>" for m in metrics)
     rows = []
@@ -1128,7 +1130,9 @@ def _sweep_table(points: pd.DataFrame, metrics: list[str], params: list[str]) ->
         fmt = {c: f for c, _, f in HEADLINE}
         for m in metrics:
             f = fmt.get(m, "{:.4g}")
-            cells.append(html.escape(_cell_text(row[f"{m}_mean"], row[f"{m}_ci95"], f)))
+            count, runs = row[f"{m}_n"], row["n"]  # over the replications with a value
+            of = "" if count == runs or count != count else f" ({count:.0f} of {runs:.0f})"
+            cells.append(html.escape(_cell_text(row[f"{m}_mean"], row[f"{m}_ci95"], f) + of))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return f'<table class="sweep"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 

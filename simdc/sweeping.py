@@ -19,7 +19,6 @@ import contextlib
 import itertools
 import json
 import logging
-import math
 import os
 import shutil
 import signal
@@ -333,7 +332,7 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     keys = list(grid)
     point_labels = [dict(zip(keys, values)) for values in itertools.product(*(labels[k] for k in keys))]
     with contextlib.ExitStack() as stack:
-        parts = stack.enter_context(_Parts(Path(out), config, grid, replications)) if out is not None else None
+        parts = stack.enter_context(_Parts(Path(out), config, grid, replications, grid_points)) if out else None
         done = parts.load() if parts else {}
         stale = _stale(done, tasks, point_labels)
         todo = [t for t in tasks if (t[0], t[1]) not in done]
@@ -864,11 +863,51 @@ def tidy(tables: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
     return table[first + [c for c in table.columns if c not in first]].reset_index(drop=True)
 
 
+def ci95_half_width(n, sd):
+    """Half-width of the 95 % confidence interval of a mean of ``n`` values with sample
+    standard deviation ``sd`` (``ddof=1``): Student's t, ``t(0.975, n−1) · sd / √n``; NaN
+    where ``n < 2`` or ``sd`` is not finite. ``n`` and ``sd`` are numbers or arrays of one
+    shape (the result has it). ``n`` counts the values the mean and ``sd`` are over: a
+    replication without the metric (NaN: nothing started, no failure) is not one of them.
+    The one rule for a sweep's, a plan's and the report's intervals."""
+    from scipy import stats  # here, not at import: ~1 s that every Dask worker would pay (issue #16)
+
+    n, sd = np.asarray(n, dtype=float), np.asarray(sd, dtype=float)
+    ok = (n > 1) & np.isfinite(sd)
+    safe_n = np.where(ok, n, 2.0)
+    half = np.where(ok, stats.t.ppf(0.975, safe_n - 1) * np.where(ok, sd, 0.0) / np.sqrt(safe_n), np.nan)
+    return float(half) if half.ndim == 0 else half
+
+
+def _digest(path: Path) -> str:
+    """SHA-256 of what a file holds; a folder's over its files' names and contents, in
+    name order; ``"absent"`` for a path that is not there (its run says what of it)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        for file in files:
+            digest.update(str(file.relative_to(path)).encode("utf-8", "surrogateescape") + b"\0")
+            digest.update(_digest(file).encode() + b"\0")
+        return digest.hexdigest()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return "absent"  # what the run then says of it, it says itself
+    return digest.hexdigest()
+
+
 def aggregate(points_table: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95 % confidence half-width of every metric, per grid point and platform.
 
-    The half-width is Student's t: ``t(0.975, n−1) · s / √n`` over the replications
-    (NaN with one replication).
+    Returns a row per point and platform: the grid keys, ``n`` (the replications), and per
+    metric ``<metric>_mean``, ``<metric>_ci95`` (:func:`ci95_half_width`) and ``<metric>_n``,
+    the replications that have a value: both are over those alone (a replication where the
+    metric is NaN, a mean wait with nothing queued, has none), so with values in 2 of 5
+    the interval is t(0.975, 1) · s / √2, not t(0.975, 4) · s / √5.
 
     Raises
     ------
@@ -878,8 +917,6 @@ def aggregate(points_table: pd.DataFrame) -> pd.DataFrame:
         It is not a sweep's points table: no ``point`` or ``platform`` column (a single
         run's summary), or it is aggregated already.
     """
-    from scipy import stats  # here, not at import: ~1 s that every Dask worker would pay (issue #16)
-
     if not isinstance(points_table, pd.DataFrame):
         raise TypeError(f"aggregate: expected a sweep's points table (a DataFrame, simdc.sweep's), "
                         f"got {type(points_table).__name__}")
@@ -899,14 +936,13 @@ def aggregate(points_table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     group_keys = ["point", *keys, "platform"]
     for values, group in points_table.groupby(group_keys, sort=False, dropna=False):
-        n = len(group)
-        row = dict(zip(group_keys, values)) | {"n": n}
+        row = dict(zip(group_keys, values)) | {"n": len(group)}
         for metric in metrics:
             column = pd.to_numeric(group[metric], errors="coerce")
-            mean = column.mean()
-            sd = column.std(ddof=1)
-            half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n) if n > 1 and np.isfinite(sd) else np.nan
-            row[f"{metric}_mean"], row[f"{metric}_ci95"] = mean, half
+            count = int(column.count())
+            row[f"{metric}_mean"] = column.mean()
+            row[f"{metric}_ci95"] = ci95_half_width(count, column.std(ddof=1))
+            row[f"{metric}_n"] = count
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -936,10 +972,16 @@ class _Parts:
     (``.NAME.lock`` beside it, see :class:`simdc.results.Destination`).
     """
 
-    def __init__(self, out: Path, config: Config, grid: dict, replications: int):
+    def __init__(self, out: Path, config: Config, grid: dict, replications: int,
+                 grid_points: list[tuple[dict[str, Any], Config]]):
+        from simdc.config import input_files
+
         self.out = out
         self.parts = out / "parts"
         self.description = {"config_hash": config.hash, "grid": grid, "replications": replications}
+        # the files each point reads, and what they hold now (sweep.json keeps it as of its runs)
+        self.reads = [input_files(cfg) for _, cfg in grid_points]
+        self.inputs = {path: _digest(Path(path)) for path in dict.fromkeys(p for paths in self.reads for p in paths)}
         # a whole part has a row per platform (unless the grid sweeps the platforms)
         self.platforms = None if "simulation.platforms" in grid else list(config.simulation.platforms)
         self._lock: DestinationLock | None = None
@@ -1000,20 +1042,26 @@ class _Parts:
                 self.out.rmdir()
 
     def load(self) -> dict[tuple[int, int], pd.DataFrame]:
-        """Runs already done by an earlier call with the same sweep; refuse a different one."""
+        """Runs already done by an earlier call with the same sweep; refuse a different one,
+        or one with runs of a point whose input files (trace, usage, series) have changed
+        since (the config names a file, not what it holds: :attr:`Config.hash` cannot
+        tell). A changed file that no kept run read (the bad trace a failed point was
+        given, mended) is taken as it is now."""
         described = self.out / "sweep.json"
+        recorded = None
         if described.exists():
             try:
                 earlier = json.loads(described.read_text())
             except (OSError, UnicodeDecodeError, ValueError):
                 earlier = None  # damaged: not this sweep's as far as anyone can tell
-            if earlier != json.loads(json.dumps(self.description)):
+            same = isinstance(earlier, dict) and {k: v for k, v in earlier.items() if k != "inputs"} == json.loads(
+                json.dumps(self.description))
+            if not same:
                 raise InputError(f"{self.out}: holds a different sweep (config, grid or replications differ); "
                                  "choose another out",
                                  cli=f"{self.out}: holds a different sweep (config, grid or replications differ); "
                                      "choose another --out")
-        else:
-            self._write(described, json.dumps(self.description, indent=2), 0, 0)
+            recorded = earlier.get("inputs") if isinstance(earlier.get("inputs"), dict) else {}
         done = {}
         self.damaged = []
         for path in sorted(self.parts.glob("p*-r*.csv")):
@@ -1023,6 +1071,19 @@ class _Parts:
                 path.unlink(missing_ok=True)
                 continue
             done[run[0]] = run[1]
+        if recorded is not None:
+            changed = {path for path, digest in self.inputs.items() if recorded.get(path) != digest}
+            for p, _ in sorted(done):
+                read = [path for path in self.reads[p] if path in changed]
+                if read:
+                    what = (f"{clip(read[0], 200)} has changed since runs of it were made"
+                            if read[0] in recorded else
+                            f"its runs were made by a simdc that did not record {clip(read[0], 200)}")
+                    raise InputError(f"{self.out}: holds a different sweep ({what}); choose another out",
+                                     cli=f"{self.out}: holds a different sweep ({what}); choose another --out")
+            if not changed:
+                return done
+        self._write(described, json.dumps(self.description | {"inputs": self.inputs}, indent=2), 0, 0)
         return done
 
     def save(self, p: int, r: int, table: pd.DataFrame, kept: int, total: int) -> None:
