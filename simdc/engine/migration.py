@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from simpy.core import URGENT
 
 from simdc.engine.network import GIB_S_PER_GBPS
-from simdc.engine.rules import MIB_PER_GIB
+from simdc.engine.rules import MIB_PER_GIB, guest_memory_gib
 from simdc.engine.simulation import BACKOFF, EVICTED, REJECTED, RUNNING, STARTING, WAITING
 from simdc.errors import moment
 from simdc.model.migration import ConsolidationSpec, MaintenanceSpec, MigrationSpec
@@ -359,7 +359,11 @@ class Mover:
     def _plan(self, i: int, source, target) -> Move:
         sim, spec = self.sim, self.migration
         if sim.vm:
-            memory = max(sim.book_mem[i] - source.overhead, 0.0)  # the guest's memory, without the VMM's
+            # Pre-copy sends every page of the guest (Clark et al. 2005, §3: "During the
+            # first iteration, all pages are transferred from A to B"), its OS's too; not the VMM's process
+            # outside it, which the target runs its own of (QEMU's -incoming). Not the
+            # host's resident overhead, which under catalogue sizing counts the guest OS.
+            memory = guest_memory_gib(sim.platform, sim.book_mem[i])
             return precopy(memory, spec.bandwidth_mib_s / MIB_PER_GIB, spec.dirty_mib_s / MIB_PER_GIB,
                            spec.downtime_limit_s, spec.max_rounds)
         resident = source.mem[sim.slot_of[i]]

@@ -398,6 +398,36 @@ def test_restarts_no_host_could_take_are_evicted_shown_in_the_table_and_not_move
     assert summary["migration_downtime_mean_s"] == pytest.approx(restarted["boot_s"].mean(), rel=1e-12)
 
 
+def clark_precopy_mib(memory_mib: float, bandwidth_mib_s: float, dirty_mib_s: float, downtime_limit_s: float):
+    """(MiB sent, seconds moving, seconds down) of a pre-copy (Clark et al., NSDI 2005,
+    §3: "During the first iteration, all pages are transferred"; each next round the
+    pages dirtied during the last): round k sends M r^k, r = dirty / bandwidth, while it
+    would not fit the downtime limit; the rest is sent with the guest stopped."""
+    left, sent_mib, live_s = memory_mib, 0.0, 0.0
+    while left > bandwidth_mib_s * downtime_limit_s:
+        sent_mib, live_s = sent_mib + left, live_s + left / bandwidth_mib_s
+        left *= dirty_mib_s / bandwidth_mib_s
+    return sent_mib + left, live_s + left / bandwidth_mib_s, left / bandwidth_mib_s
+
+
+def test_a_catalogue_sized_vm_migrates_its_whole_memory_guest_os_included(tmp_path):
+    """A catalogue-sized VM's size holds its guest OS (235 MiB), and live migration copies
+    the guest's every page, its OS's too, not the VMM's process outside it: each 4 GiB
+    need (+ 235 MiB guest OS) gets the catalogue's one 8 GiB size, and sends the pre-copy
+    series of 8,192 MiB: 8192 + 1024 + 128 MiB live (64 + 8 + 1 s), 16 MiB stopped
+    (0.125 s). (New-user trial: the guest OS was taken off, 235 MiB less a move.)"""
+    size_gib = 8.0
+    results = drain_run(tmp_path, ["vm"], platform={"vm": {
+        "sizing": "catalogue", "catalogue": [{"name": "m8", "vcpus": 2, "memory_gib": size_gib}]}})
+    rows = results.instances
+    assert (rows["vm_memory_gib"] == size_gib).all() and (rows["moves_done"] == 1).all()
+    sent_mib, moving_s, down_s = clark_precopy_mib(size_gib * 1024, 128.0, 16.0, 0.3)
+    assert (sent_mib, moving_s, down_s) == (8192 + 1024 + 128 + 16, 64 + 8 + 1 + 0.125, 0.125)
+    assert rows["migrated_gib"].to_numpy() == pytest.approx([sent_mib * MIB] * 4, rel=1e-12)
+    assert rows["migration_s"].to_numpy() == pytest.approx([moving_s] * 4, rel=1e-12)
+    assert rows["downtime_s"].to_numpy() == pytest.approx([down_s] * 4, rel=1e-12)
+
+
 def test_a_host_whose_vms_fit_nowhere_waits_and_goes_down_only_when_empty(tmp_path):
     """One host: the drain finds no target, so nothing moves and the host never goes down."""
     trace = tmp_path / "w.csv"
