@@ -1443,6 +1443,13 @@ class Simulation:
         return table
 
     def _hosts_table(self) -> pd.DataFrame:
+        hosts = self._host_rows()
+        if self.mover is not None and (self.mover.maintenance.drains or self.mover.rolling):
+            for name, values in self.mover.host_columns().items():  # only runs with maintenance due
+                hosts[name] = values
+        return hosts
+
+    def _host_rows(self) -> pd.DataFrame:
         return pd.DataFrame([{
             "platform": self.name,
             "host": h.index,
