@@ -167,7 +167,7 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
         manifest=_manifest(config, workload, lanes,
                            unplaceable_warnings(summary, instances, pd.concat(asked, ignore_index=True)
                                                 if config.services else workload.instances, config)
-                           + run_warnings, started, grid),
+                           + run_warnings + maintenance_warnings(hosts), started, grid),
     )
     return _noted(results)
 
@@ -413,9 +413,10 @@ def _spilled(config: Config, held: list, grid: tuple | None, progress, spill_to,
 
         summary = pd.concat([summary, pd.DataFrame(cost_rows, columns=list(cost.COST_COLUMNS))], axis=1)
     records = _records(config, services, releases)
-    manifest = {**_manifest(config, workload, lanes, warnings + by_platforms(run_warnings, sim.platforms), started,
-                            grid), "spilled": True}
-    return SpilledResults(folder, owner, config=config, summary=summary, hosts=pd.concat(hosts, ignore_index=True),
+    hosts = pd.concat(hosts, ignore_index=True)
+    manifest = {**_manifest(config, workload, lanes, warnings + by_platforms(run_warnings, sim.platforms)
+                            + maintenance_warnings(hosts), started, grid), "spilled": True}
+    return SpilledResults(folder, owner, config=config, summary=summary, hosts=hosts,
                           workload=workload.instances, services=records["services"], releases=records["releases"],
                           manifest=manifest)
 
@@ -579,6 +580,24 @@ def by_platforms(lines: list[str], platforms) -> list[str]:
         if name is not None and name not in said[text]:
             said[text].append(name)
     return [f"{', '.join(names)}: {text}" if names else text for text, names in said.items()]
+
+
+def maintenance_warnings(hosts: pd.DataFrame) -> list[str]:
+    """A line when the platforms did different amounts of the maintenance due (the hosts
+    table's ``maintenance_done`` and ``maintenance_not_done``, a value per machine): a
+    platform whose drains stalled skipped the downtime and the moves the others paid,
+    so its figures, its service availability first, look the better for work not done."""
+    if "maintenance_done" not in hosts or hosts["platform"].nunique() < 2:
+        return []
+    machines = hosts.drop_duplicates(["platform", "physical_host"])  # a node VM's columns are its machine's
+    per = machines.groupby("platform", sort=False)[["maintenance_done", "maintenance_not_done"]].sum()
+    if len(per.drop_duplicates()) == 1:
+        return []
+    said = ", ".join(f"{platform} {int(row['maintenance_done']):,} done ({int(row['maintenance_not_done']):,} not)"
+                     for platform, row in per.iterrows())
+    return [f"maintenance: the platforms did different amounts of maintenance (host maintenance windows: {said}): "
+            "their figures do not compare like for like; one that did less did not pay for the rest (moves, "
+            "restarts, hosts down), and its service availability looks the better for it"]
 
 
 def schedule_warnings(config: Config) -> list[str]:

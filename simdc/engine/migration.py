@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from simpy.core import URGENT
 
 from simdc.engine.network import GIB_S_PER_GBPS
-from simdc.engine.rules import MIB_PER_GIB
+from simdc.engine.rules import MIB_PER_GIB, guest_memory_gib
 from simdc.engine.simulation import BACKOFF, EVICTED, REJECTED, RUNNING, STARTING, WAITING
 from simdc.errors import moment
 from simdc.model.migration import ConsolidationSpec, MaintenanceSpec, MigrationSpec
@@ -134,6 +134,13 @@ def checkpoint_restore(resident_gib: float, dump_mib_s: float, bandwidth_mib_s: 
     return Move(total_s, total_s, resident_gib, 0, True)
 
 
+def _hosts(hosts: list[int]) -> str:
+    """Hosts for a message: "1-5" for a run of numbers, else "1, 3, 4"."""
+    if len(hosts) > 2 and hosts == list(range(hosts[0], hosts[-1] + 1)):
+        return f"{hosts[0]}-{hosts[-1]}"
+    return ", ".join(str(j) for j in hosts)
+
+
 class Mover:
     """Drains and consolidation over one general-engine run (module docstring).
 
@@ -147,7 +154,7 @@ class Mover:
         self.sim = sim
         self.maintenance, self.migration, self.consolidation = maintenance, migration, consolidation
         n = len(sim.submit)
-        self.migrations = [0] * n  # moves begun (switched over, or stopped for a restart)
+        self.migrations = [0] * n  # moves begun (its first byte sent, or stopped for a restart)
         self.moves_done = [0] * n  # of them, those it ran again after (resume())
         self.migration_s = [0.0] * n
         self.downtime_s = [0.0] * n
@@ -171,7 +178,13 @@ class Mover:
         self.log: list[tuple] = []
         self.windows: list[tuple[int, float, float]] = []  # (physical host, down from, down until)
         self.drained: list[tuple[int, float, float]] = []  # (physical host, cordoned at, empty at)
-        self.draining: dict[int, tuple[int, float]] = {}  # drains under way: id -> (physical host, cordoned at)
+        # drains under way: id -> (physical host, cordoned at, until when it stays cordoned: None for maintenance)
+        self.draining: dict[int, tuple[int, float, float | None]] = {}
+        # instances whose last try to leave a drained host found no host with room
+        self.no_room: set[int] = set()
+        # the rolling drain's hosts in turn, and how many it has begun (None: not begun)
+        self.rolling: list[int] = sorted(set(sim.physical)) if maintenance.rolling_start_s is not None else []
+        self.rolled: int | None = None
 
     # --- schedule ----------------------------------------------------------------------
 
@@ -203,7 +216,8 @@ class Mover:
     def _rolling(self, start_s: float):
         env = self.sim.env
         yield env.timeout(start_s)
-        for j in sorted(set(self.sim.physical)):
+        for k, j in enumerate(self.rolling):
+            self.rolled = k + 1
             yield from self._drain(j, None)
 
     # --- drains ------------------------------------------------------------------------
@@ -239,7 +253,7 @@ class Mover:
         self._cordon(machines, env.now, +1)
         began = env.now
         key = len(self.draining) + len(self.drained)
-        self.draining[key] = (j, began)
+        self.draining[key] = (j, began, until_s)
         while True:
             residents = self._residents(machines)
             # moves under way from here, or to here (booked before the cordon): wait for them
@@ -294,21 +308,74 @@ class Mover:
             return True
         target = sim._place(i)
         if target is None:
+            self.no_room.add(i)
             return False
+        self.no_room.discard(i)
         self._reserve(i, target, sim.env.now)
         return (yield from self._migrate(i, target))
 
     def warnings(self, name: str) -> tuple[str, ...]:
-        """At the run's end: a line for each drain that never emptied its host (instances
-        no host could take), naming the host, when it was cordoned and what stayed on it."""
+        """At the run's end: a line for each drain that never emptied its host, naming the
+        host, when it was cordoned and why each instance still on it stayed (no other
+        host had room at its last try; still moving off when the run ended; not yet
+        tried, behind the move under way: one at a time), and, for a rolling drain held
+        up, the hosts it never reached: their maintenance was not done either."""
         lines = []
-        for j, began in self.draining.values():
-            left = len(self._residents(self._machines(j)))
+        for j, began, until_s in self.draining.values():
+            why = "its maintenance was not done" if until_s is None else (
+                f"it was not emptied ahead of its predicted failure at {moment(until_s)} s")
             lines.append(f"{name}: maintenance: the drain of host {j} from {moment(began)} s never emptied it "
-                         f"({left:,} instance{'' if left == 1 else 's'} found no other host): it stayed cordoned, "
-                         f"taking nothing new, until the run's end ({moment(self.sim.duration_s)} s), and its "
-                         "maintenance was not done")
+                         f"({self._stayed(j)}): it stayed cordoned, taking nothing new, until the run's end "
+                         f"({moment(self.sim.duration_s)} s), and {why}")
+        unreached = self.rolling[self.rolled:] if self.rolled is not None else []
+        if unreached:
+            last = self.rolling[self.rolled - 1]
+            stalled = any(j == last and until_s is None for j, _, until_s in self.draining.values())
+            held = f"host {last}'s drain never emptied it" if stalled else f"host {last} was still down for maintenance"
+            one = len(unreached) == 1
+            lines.append(f"{name}: maintenance: the rolling drain never reached host{'' if one else 's'} "
+                         f"{_hosts(unreached)} by the run's end ({moment(self.sim.duration_s)} s): it drains one host "
+                         f"at a time, and {held}; {'its' if one else 'their'} maintenance was not done "
+                         f"({len(unreached):,} of {len(self.rolling):,} hosts)")
         return tuple(lines)
+
+    def _stayed(self, j: int) -> str:
+        """Why the instances still on (or moving onto) drained host ``j`` are there, counted
+        by reason: "3 instances left: 2 no other host had room for at their last try, 1
+        still moving off when the run ended"."""
+        sim = self.sim
+        machines = self._machines(j)
+        here = {h.index for h in machines}
+        residents = self._residents(machines)
+        no_room = sum(i in self.no_room for i in residents)
+        leaving = sum(sim.host_of[i] in here for i in self.moving)
+        arriving = sum(target.index in here and sim.host_of[i] not in here for i, target in self.moving.items())
+        counted = ((no_room, "no other host had room for at {} last try"),
+                   (leaving, "still moving off when the run ended"),
+                   (len(residents) - no_room, "not yet tried, waiting behind the move under way (one at a time)"),
+                   (arriving, "moving onto it (booked before the cordon) when the run ended"))
+        total = sum(count for count, _ in counted)
+        reasons = ", ".join(f"{count:,} {what.format('its' if count == 1 else 'their')}"
+                            for count, what in counted if count)
+        return f"{total:,} instance{'' if total == 1 else 's'} left: {reasons}"
+
+    def host_columns(self) -> dict:
+        """The hosts' maintenance columns, a value per host (a node VM's are its machine's):
+        ``maintenance_done``, the maintenance windows its machine began (down for
+        maintenance, the window maybe cut short by the run's end), and
+        ``maintenance_not_done``, maintenance due on it that never began by the run's end
+        (a drain that never emptied it, or a rolling drain that never reached it)."""
+        physical = self.sim.physical
+        done = {j: 0 for j in physical}
+        missed = {j: 0 for j in physical}
+        for j, _, _ in self.windows:
+            done[j] += 1
+        for j, _, until_s in self.draining.values():
+            if until_s is None:
+                missed[j] += 1
+        for j in self.rolling[self.rolled:] if self.rolled is not None else []:
+            missed[j] += 1
+        return {"maintenance_done": [done[j] for j in physical], "maintenance_not_done": [missed[j] for j in physical]}
 
     # --- one move ----------------------------------------------------------------------
 
@@ -359,7 +426,11 @@ class Mover:
     def _plan(self, i: int, source, target) -> Move:
         sim, spec = self.sim, self.migration
         if sim.vm:
-            memory = max(sim.book_mem[i] - source.overhead, 0.0)  # the guest's memory, without the VMM's
+            # Pre-copy sends every page of the guest (Clark et al. 2005, §3: "During the
+            # first iteration, all pages are transferred from A to B"), its OS's too; not the VMM's process
+            # outside it, which the target runs its own of (QEMU's -incoming). Not the
+            # host's resident overhead, which under catalogue sizing counts the guest OS.
+            memory = guest_memory_gib(sim.platform, sim.book_mem[i])
             return precopy(memory, spec.bandwidth_mib_s / MIB_PER_GIB, spec.dirty_mib_s / MIB_PER_GIB,
                            spec.downtime_limit_s, spec.max_rounds)
         resident = source.mem[sim.slot_of[i]]
@@ -378,6 +449,7 @@ class Mover:
             return False
         move = self._plan(i, source, target)
         began = env.now
+        self.migrations[i] += 1  # begun: a move cut short (its target lost, the run's end) counts as begun
         live_s = move.duration_s - move.downtime_s
         if live_s > 0:
             yield env.timeout(live_s)
@@ -400,7 +472,6 @@ class Mover:
         self.carry[i] = (sim.epoch[i], rem, sim.attempt_s[i], now,
                          (move.duration_s, move.moved_gib, self.migration.bandwidth_mib_s / MIB_PER_GIB / link))
         sim._after(move.downtime_s, sim.lane.h_ready, (i, sim.epoch[i]))
-        self.migrations[i] += 1
         kind = "live" if sim.vm else "checkpoint"
         self.log.append((i, kind, source.index, target.index, began, now, now + move.downtime_s, move.moved_gib,
                          move.downtime_s))
@@ -567,8 +638,8 @@ class Mover:
     # --- tables ------------------------------------------------------------------------
 
     def columns(self) -> dict:
-        """The instances' move columns: moves begun (live, checkpoint or restart:
-        switched over, or stopped), and over the moves done (the instance ran again
+        """The instances' move columns: moves begun (live or checkpoint: its first byte
+        sent, cut short or not; restart: stopped), and over the moves done (the instance ran again
         after it: :meth:`resume`) their count, seconds moving, seconds not running
         because of a move (to running again), GiB sent, and the mean share of the
         narrower link a move's bandwidth took."""

@@ -58,7 +58,7 @@ def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame
     size_mem = instances["memory_gib"].to_numpy(float)
     used_cpu = instances["cpu_used"].to_numpy(float)
     used_mem = instances["memory_used_gib"].to_numpy(float)
-    overhead_gib = platform.overhead_mib / MIB_PER_GIB
+    overhead_gib = runtime_overhead_gib(platform)
     n = len(instances)
     priority = instances["priority"].to_numpy(np.int64)
     none = np.full(n, np.inf)
@@ -210,10 +210,26 @@ def _guest_gib(platform: VmPlatform) -> float:
     return platform.guest_os_mib / MIB_PER_GIB if platform.sizing == "catalogue" else 0.0
 
 
+def runtime_overhead_gib(platform: VmPlatform | ContainerPlatform) -> float:
+    """GiB each instance holds on its host outside itself: the VMM's process (QEMU's
+    own memory) or the container's shim, ``overhead_mib``. An instance books its size
+    plus this (:func:`footprints`); a VM's guest, its OS included, is the size alone, so
+    a VM's memory is its booking less this (:func:`guest_memory_gib`)."""
+    return platform.overhead_mib / MIB_PER_GIB
+
+
+def guest_memory_gib(platform: VmPlatform, book_mem_gib: float) -> float:
+    """A VM's memory, GiB: all its guest holds (the guest OS too), without the VMM's
+    process outside it; its booking less :func:`runtime_overhead_gib`, as
+    :func:`footprints` books it."""
+    return max(book_mem_gib - runtime_overhead_gib(platform), 0.0)
+
+
 def resident_overhead_gib(platform: VmPlatform | ContainerPlatform) -> float:
     """GiB each instance holds on its host besides its application's usage: the VMM or
-    the container's shim (``overhead_mib``), and a catalogue-sized VM's guest OS."""
-    base = platform.overhead_mib / MIB_PER_GIB
+    the container's shim (:func:`runtime_overhead_gib`), and a catalogue-sized VM's guest
+    OS (inside the guest: :func:`guest_memory_gib` counts it)."""
+    base = runtime_overhead_gib(platform)
     return base + _guest_gib(platform) if isinstance(platform, VmPlatform) else base
 
 

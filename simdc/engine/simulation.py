@@ -45,7 +45,8 @@ from simdc.engine.images import LayerCache
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.placer import Placer
 from simdc.engine.rules import (MIB_PER_GIB, capped_usage, caps, fits, fits_nowhere, footprints, host_specs,
-                                image_needs, over_memory, resident_overhead_gib, take_objects, virtualisation)
+                                image_needs, over_memory, resident_overhead_gib, runtime_overhead_gib, take_objects,
+                                virtualisation)
 from simdc.errors import moment
 from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet
@@ -472,7 +473,7 @@ class Simulation:
                           weight=fp.weight.copy(), mem_request=fp.mem_request.copy(), cpu_cap=fp.cpu_cap.copy(),
                           mem_limit=fp.mem_limit.copy())
         self.declared = (fp.book_cpu.copy(), fp.mem_request.copy(), fp.cpu_cap.copy(), fp.mem_limit.copy())
-        self.overhead_gib = platform.overhead_mib / MIB_PER_GIB
+        self.overhead_gib = runtime_overhead_gib(platform)
         self.book_cpu, self.book_mem = list(self.book_cpu), list(self.book_mem)
         self.cpu_cap = list(self.cpu_cap)
 
@@ -1442,6 +1443,13 @@ class Simulation:
         return table
 
     def _hosts_table(self) -> pd.DataFrame:
+        hosts = self._host_rows()
+        if self.mover is not None and (self.mover.maintenance.drains or self.mover.rolling):
+            for name, values in self.mover.host_columns().items():  # only runs with maintenance due
+                hosts[name] = values
+        return hosts
+
+    def _host_rows(self) -> pd.DataFrame:
         return pd.DataFrame([{
             "platform": self.name,
             "host": h.index,
