@@ -786,7 +786,9 @@ class Lane:
     def requeued_as(self, i: int) -> int:
         """The outcome of ``i``, placed before and submitted again, that never ran again:
         ``EVICTED`` when a move's restart requeued it last (after any failure), else
-        ``FAILED`` (a failure's victim)."""
+        ``FAILED`` (a failure's victim). The one rule, whatever ends its wait: refused at
+        its new submission, given up, its planned end, or removed by its service's
+        controller (README: *Outputs*, ``evicted`` and ``failed``)."""
         mover = self.sim.mover
         if mover is not None and i in mover.evicted:
             return EVICTED

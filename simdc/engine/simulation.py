@@ -1043,14 +1043,15 @@ class Simulation:
 
     def _remove(self, i: int, now: float) -> None:
         """A controller deletes replica ``i``: it ends now, completed, wherever it was (a
-        replica still waiting for its first host: rejected; a failure's victim waiting to be
-        placed again: failed, as when it gives up). Timers of its start or restart no
-        longer apply (a new epoch)."""
+        replica still waiting for its first host: rejected; one placed before and waiting
+        to be placed again ends as when it gives up, :meth:`Lane.requeued_as`: failed if a
+        failure requeued it last, evicted if a drain's or consolidation's restart did).
+        Timers of its start or restart no longer apply (a new epoch)."""
         state = self.state[i]
         if state == WAITING or state == QUEUED:
             self._reject(i, now)
-            if self.admit_s[i] == self.admit_s[i]:  # placed before: lost to the failure
-                self.state[i] = FAILED
+            if self.admit_s[i] == self.admit_s[i]:  # placed before: why it waited says how it ends
+                self.state[i] = self.lane.requeued_as(i)
             return
         if state not in (STARTING, RUNNING, BACKOFF):
             return
@@ -1269,7 +1270,7 @@ class Simulation:
             self.state[i] = WAITING
             self._submit(i, now)
             if self.state[i] == REJECTED:  # no host will have it: lost after all
-                self.state[i] = FAILED
+                self.state[i] = self.lane.requeued_as(i)
 
     # --- usage steps and samples ---------------------------------------------------
 
