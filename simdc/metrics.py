@@ -703,7 +703,9 @@ def _instance_terms() -> dict:
         "slowdown": Kept(lambda r: r["slowdown"], drop_nan=True),
         "oom_kills": Count(lambda r: r.raw("oom_kills").sum()),
         "restarts": Count(lambda r: r.raw("restarts").sum()),
-        "cold_starts": Count(lambda r: np.count_nonzero(r.raw("cold_start"))),
+        # of the instances started in the run (Rows.started), those that pulled layers and
+        # the rest: cold + warm = started (one still pulling at the end started neither)
+        "cold_starts": Count(lambda r: np.count_nonzero(r.started & r.raw("cold_start"))),
         "warm_starts": Count(lambda r: np.count_nonzero(r.started & ~r.raw("cold_start"))),
         "pull_s": Mean(lambda r: r["pull_s"]),
         "free_mem_gib_at_failure": Mean(lambda r: r["free_mem_gib_at_failure"]),

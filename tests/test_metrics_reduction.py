@@ -108,7 +108,7 @@ def test_the_whole_tables_figures_are_pandas_own(case):
             "queue_mean_s": inst["queue_s"].mean(), "pull_s_mean": inst["pull_s"].mean(),
             "mean_instances": inst["resident_s"].sum() / duration_s,
             "lost_work_core_s": inst["lost_core_s"].sum(),
-            "cold_starts": int(inst["cold_start"].sum()),
+            "cold_starts": int((started & inst["cold_start"]).sum()),
             "warm_starts": int((started & ~inst["cold_start"]).sum()),
             "start_p95_s": np.percentile(latency, 95) if len(latency) else np.nan,
             "interference_slowdown_mean": inst["interference_slowdown"][ran].mean(),

@@ -57,7 +57,7 @@ from simpy.core import NORMAL, URGENT
 
 from simdc.engine.rules import water_fill
 from simdc.engine.first_fit import FirstFit
-from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, fits, limit, oom_victims,
+from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, limit, oom_victims,
                                 over_memory, stranded_gib)
 from simdc.engine.simulation import (
     BACKOFF,
@@ -319,9 +319,8 @@ class Lane:
         self.state, self.host_of = sim.state, sim.host_of
         self.admit_s, self.ready_s, self.end_s = sim.admit_s, sim.ready_s, sim.end_s
         self.first_ready_s, self.free_at_failure = sim.first_ready_s, sim.free_at_failure
-        # fits on no host, however empty
-        self.too_big = sim.too_big if sim.too_big is not None else _as_list(~fits(
-            0.0, 0.0, sim.fp.book_cpu, sim.fp.book_mem_gib, sim.max_cpu_cap, sim.max_mem_cap))
+        # fits on no host, however empty (Simulation.fits_nowhere): a list, or windowed the chunked column
+        self.too_big = sim.too_big if sim.windowed else _as_list(sim.too_big)
         self.queue_when_full, self.max_wait_s, self.max_starts = sim.queue_when_full, sim.max_wait_s, sim.max_starts
         self.sample_every_s = sim.sample_every_s
         self.create_gap_s, self.next_create_s, self.create_wait_s = (sim.create_gap_s, sim.next_create_s,
@@ -732,8 +731,7 @@ class Lane:
         if j is None:
             if self.recommender is not None:  # its booking: the recommendation now
                 self.sim._recommend(i, now)
-                nowhere = not fits(0.0, 0.0, self.book_cpu[i], self.book_mem[i], self.sim.max_cpu_cap,
-                                   self.sim.max_mem_cap)
+                nowhere = bool(self.sim.fits_nowhere(self.book_cpu[i], self.book_mem[i]))
             else:
                 nowhere = self.too_big[i]
             if nowhere:  # fits on no host, however empty: never queue it
@@ -788,7 +786,9 @@ class Lane:
     def requeued_as(self, i: int) -> int:
         """The outcome of ``i``, placed before and submitted again, that never ran again:
         ``EVICTED`` when a move's restart requeued it last (after any failure), else
-        ``FAILED`` (a failure's victim)."""
+        ``FAILED`` (a failure's victim). The one rule, whatever ends its wait: refused at
+        its new submission, given up, its planned end, or removed by its service's
+        controller (README: *Outputs*, ``evicted`` and ``failed``)."""
         mover = self.sim.mover
         if mover is not None and i in mover.evicted:
             return EVICTED
@@ -1016,8 +1016,7 @@ class ClosedLane(Lane):
         # empty (else turned away by submit()) and runs at once (else starting)
         fp = sim.fp
         # (with a creation rate, every start waits for its turn: none runs at once)
-        self.at_once = _as_list(fits(0.0, 0.0, fp.book_cpu, fp.book_mem_gib, sim.max_cpu_cap, sim.max_mem_cap)
-                                & (fp.start_s <= 0) & (sim.create_gap_s is None))
+        self.at_once = _as_list(~sim.too_big & (fp.start_s <= 0) & (sim.create_gap_s is None))
 
     def start(self, i: int, j: int, now: float, clock: float) -> None:
         running, demand_sum, mem_sum, cores = self.running, self.demand_sum, self.mem_sum, self.cores

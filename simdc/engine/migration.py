@@ -44,7 +44,7 @@ from simpy.core import URGENT
 
 from simdc.engine.network import GIB_S_PER_GBPS
 from simdc.engine.rules import MIB_PER_GIB, guest_memory_gib
-from simdc.engine.simulation import BACKOFF, EVICTED, REJECTED, RUNNING, STARTING, WAITING
+from simdc.engine.simulation import BACKOFF, REJECTED, RUNNING, STARTING, WAITING
 from simdc.errors import moment
 from simdc.model.migration import ConsolidationSpec, MaintenanceSpec, MigrationSpec
 
@@ -492,8 +492,8 @@ class Mover:
         sim.end_s[i] = float("nan")
         sim.state[i] = WAITING
         sim._submit(i, now)
-        if sim.state[i] == REJECTED:
-            sim.state[i] = EVICTED
+        if sim.state[i] == REJECTED:  # refused: evicted (Lane.requeued_as)
+            sim.state[i] = sim.lane.requeued_as(i)
         self.log.append((i, "restart", source, sim.host_of[i] if sim.host_of[i] != source else -1, now, now,
                          float("nan"), 0.0, float("nan")))
 

@@ -442,18 +442,26 @@ def energy_j(power_idle_w, power_max_w, cores, on_s, cpu_used_core_s):
     return power_idle_w * on_s + (power_max_w - power_idle_w) * cpu_used_core_s / cores
 
 
-def fits_nowhere(book_cpu: np.ndarray, book_mem_gib: np.ndarray, cpu_caps: np.ndarray,
-                 mem_caps: np.ndarray) -> np.ndarray:
-    """Which requests no host could ever hold, even empty: shape ``(instances,)``, bool.
+def fits_nowhere(book_cpu, book_mem_gib, cpu_caps: np.ndarray, mem_caps: np.ndarray) -> np.ndarray:
+    """Which requests no host could ever hold, even empty: the one rule of an unplaceable
+    request, which the engine turns away at once (never queued) and the instances' table
+    counts as ``unplaceable``. Shape ``(instances,)``, bool; scalars give a 0-d array.
 
-    A request fits a host when its booking is within that host's caps in CPU (cores) and
-    memory (GiB) at once (:func:`fits` on an empty host, against the limits of
-    :func:`limit`), so a request that needs host A's cores and host B's memory
-    fits nowhere. Hosts are compared by their distinct limit pairs, which a fleet has few
-    of (one per host group), so the cost is instances × groups.
+    A request fits a host when its booking (``book_cpu`` cores, ``book_mem_gib`` GiB,
+    what :func:`footprints` books: a VM's size with its overhead, a container's request
+    with its own) is within that one host's caps (``cpu_caps``, ``mem_caps``: the limits
+    of :func:`limit` applied to :func:`caps`, overcommit and reserved memory in) in CPU
+    and memory at once (:func:`fits` on an empty host), as Kubernetes' scheduler filters
+    node by node: NodeResourcesFit admits a pod to a node only if every resource it asks
+    for is within that node's allocatable (kubernetes/kubernetes,
+    pkg/scheduler/framework/plugins/noderesources/fit.go, ``fitsRequest``). So a request
+    that needs host A's cores and host B's memory fits nowhere: the largest CPU and the
+    largest memory, taken over hosts apart, are no host's. Hosts are compared by their
+    distinct limit pairs, which a fleet has few of (one per host group), so the cost is
+    instances × groups.
     """
     book_cpu, book_mem_gib = np.asarray(book_cpu, float), np.asarray(book_mem_gib, float)
-    somewhere = np.zeros(len(book_cpu), dtype=bool)
+    somewhere = np.zeros(np.shape(book_cpu), dtype=bool)
     for cpu_cap, mem_cap in set(zip(np.asarray(cpu_caps, float).tolist(), np.asarray(mem_caps, float).tolist())):
         somewhere |= fits(0.0, 0.0, book_cpu, book_mem_gib, cpu_cap, mem_cap)
     return ~somewhere

@@ -328,8 +328,6 @@ class Simulation:
                       for i, spec in enumerate(hosts)]
         self.figures = FleetFigures.attach(self.hosts)  # what a sample reads
         self._images(platform, hosts, instances, images, registry)
-        self.max_cpu_cap = max(h.cpu_cap for h in self.hosts)
-        self.max_mem_cap = max(h.mem_cap for h in self.hosts)
         # The platform's creation rate: a host creates one instance every 1 / (rate x
         # cores) s, starts taking their turns in FIFO order (Lane.creation_wait); None: no limit
         rate = platform.creations_per_core_per_s
@@ -337,6 +335,10 @@ class Simulation:
         self.next_create_s = [0.0] * len(self.hosts)  # when each host's next creation may begin
         self.cpu_caps = np.array([h.cpu_cap for h in self.hosts])
         self.mem_caps = np.array([h.mem_cap for h in self.hosts])
+        # each distinct pair of the hosts' limits once (a pair per host group): what
+        # fits_nowhere() tests a request against, at a cost per group, not per host
+        shapes = sorted(set(zip(self.cpu_caps.tolist(), self.mem_caps.tolist())))
+        self.cap_shapes = np.array([cpu for cpu, _ in shapes]), np.array([mem for _, mem in shapes])
 
         self.usage = usage or ConstantUsage(instances["cpu_used"].to_numpy(float),
                                             instances["memory_used_gib"].to_numpy(float))
@@ -367,7 +369,7 @@ class Simulation:
         start = platform.boot_s if vm else platform.start_s
         self.windowed = (streamed and start.samples is None
                          and (vm or platform.admission not in ("oracle", "recommender")))
-        self.too_big = None  # windowed: fits on no host, however empty, a chunked column (Lane)
+        self.too_big = None  # fits on no host, however empty (fits_nowhere): an array, or windowed a chunked column
         self.bookings_few = self.smallest_booking = None  # windowed: the whole run's, for placement
         if self.windowed:
             self._windowed_init(platform, instances, cost)
@@ -422,6 +424,7 @@ class Simulation:
                        if self.any_batch and (cost.work_factor != 1.0).any() else self.duration)
         self.book_cpu = _as_list(fp.book_cpu)
         self.book_mem = _as_list(fp.book_mem_gib)
+        self.too_big = self.fits_nowhere(fp.book_cpu, fp.book_mem_gib)  # as declared (the recommender's: at submission)
         # a VM's ceiling is its booking (one array): one list (the recommender, which
         # changes both, copies them first)
         self.cpu_cap = self.book_cpu if fp.cpu_cap is fp.book_cpu else _as_list(fp.cpu_cap)
@@ -473,6 +476,9 @@ class Simulation:
                           weight=fp.weight.copy(), mem_request=fp.mem_request.copy(), cpu_cap=fp.cpu_cap.copy(),
                           mem_limit=fp.mem_limit.copy())
         self.declared = (fp.book_cpu.copy(), fp.mem_request.copy(), fp.cpu_cap.copy(), fp.mem_limit.copy())
+        # each instance's booking at its first submission (NaN: not submitted yet), which
+        # its ``unplaceable`` is of: a failure's victim is booked anew when submitted again
+        self.first_booked = np.full(len(fp.book_cpu), np.nan), np.full(len(fp.book_cpu), np.nan)
         self.overhead_gib = runtime_overhead_gib(platform)
         self.book_cpu, self.book_mem = list(self.book_cpu), list(self.book_mem)
         self.cpu_cap = list(self.cpu_cap)
@@ -489,6 +495,9 @@ class Simulation:
         fp = self.fp
         fp.book_cpu[i] = self.book_cpu[i] = cpu
         fp.book_mem_gib[i] = self.book_mem[i] = mem + self.overhead_gib
+        first_cpu, first_mem = self.first_booked
+        if first_cpu[i] != first_cpu[i]:  # NaN: its first submission
+            first_cpu[i], first_mem[i] = cpu, mem + self.overhead_gib
         fp.weight[i] = cpu
         if self.weight is not None:
             self.weight[i] = cpu
@@ -657,7 +666,7 @@ class Simulation:
                 shared[id(values)] = f"fp_{field.name}"
                 typecodes[f"fp_{field.name}"] = "q" if values.dtype.kind in "iu" else "d"
             named[field.name] = shared[id(values)]
-        scaled, max_cpu, max_mem = self.work_scaled, self.max_cpu_cap, self.max_mem_cap
+        scaled, nowhere = self.work_scaled, self.fits_nowhere
         typecodes.update(submit="d", duration="d", membw="d", io="d", copy_gib="d", batch="?", too_big="?")
         if scaled:
             typecodes["work_s"] = "d"
@@ -670,7 +679,7 @@ class Simulation:
             out.update(submit=rows["submit_s"].to_numpy(float), duration=duration,
                        batch=(rows["kind"] == "batch").to_numpy(),
                        copy_gib=image_needs(platform, rows["image"].fillna("").astype(str), catalogue)[1],
-                       too_big=~fits(0.0, 0.0, part.book_cpu, part.book_mem_gib, max_cpu, max_mem))
+                       too_big=nowhere(part.book_cpu, part.book_mem_gib))
             for name, column in (("membw", "membw_intensity"), ("io", "io_intensity")):
                 if column in rows:
                     out[name] = rows[column].to_numpy(float)
@@ -808,6 +817,12 @@ class Simulation:
         heapq.heappush(self.heap, (t, priority, eid, callback, value))
 
     # --- arrival, admission, queue -------------------------------------------------
+
+    def fits_nowhere(self, book_cpu, book_mem_gib) -> np.ndarray:
+        """Whether bookings of ``book_cpu`` cores and ``book_mem_gib`` GiB fit no host of
+        the fleet, however empty (:func:`simdc.engine.rules.fits_nowhere`, the one rule):
+        arrays give a mask, scalars a 0-d array."""
+        return fits_nowhere(book_cpu, book_mem_gib, *self.cap_shapes)
 
     def _submit(self, i: int, now: float) -> None:
         """``i`` asks for a host at ``now``: the lane's one submission (Lane.submit)."""
@@ -1029,14 +1044,15 @@ class Simulation:
 
     def _remove(self, i: int, now: float) -> None:
         """A controller deletes replica ``i``: it ends now, completed, wherever it was (a
-        replica still waiting for its first host: rejected; a failure's victim waiting to be
-        placed again: failed, as when it gives up). Timers of its start or restart no
-        longer apply (a new epoch)."""
+        replica still waiting for its first host: rejected; one placed before and waiting
+        to be placed again ends as when it gives up, :meth:`Lane.requeued_as`: failed if a
+        failure requeued it last, evicted if a drain's or consolidation's restart did).
+        Timers of its start or restart no longer apply (a new epoch)."""
         state = self.state[i]
         if state == WAITING or state == QUEUED:
             self._reject(i, now)
-            if self.admit_s[i] == self.admit_s[i]:  # placed before: lost to the failure
-                self.state[i] = FAILED
+            if self.admit_s[i] == self.admit_s[i]:  # placed before: why it waited says how it ends
+                self.state[i] = self.lane.requeued_as(i)
             return
         if state not in (STARTING, RUNNING, BACKOFF):
             return
@@ -1255,7 +1271,7 @@ class Simulation:
             self.state[i] = WAITING
             self._submit(i, now)
             if self.state[i] == REJECTED:  # no host will have it: lost after all
-                self.state[i] = FAILED
+                self.state[i] = self.lane.requeued_as(i)
 
     # --- usage steps and samples ---------------------------------------------------
 
@@ -1425,13 +1441,23 @@ class Simulation:
         """``table`` (rows ``rows``, as :meth:`_instances_table`'s) with each instance marked
         ``unplaceable`` when no host of the fleet could hold it even empty: a request the
         fleet cannot serve at any load, which a capacity planner must tell apart from a
-        rejection under load; and what admission booked, and a VM's size."""
-        fp = self.fp
+        rejection under load; and what admission booked, and a VM's size.
+
+        ``unplaceable`` is of the instance's first submission, which the engine turned
+        away at once for it (so it is in ``rejected``, or a service's replica pending
+        for good): under the recommender a failure's victim is booked anew when submitted
+        again, and one whose new booking fits nowhere was placed before (``failed``)."""
+        fp, picked = self.fp, rows
         if self.chunks is not None:  # the chunks' rows, copied: their memory is let go after
             fp = replace(fp, **{field.name: np.array(getattr(fp, field.name)[rows]) for field in fields(fp)
                                 if getattr(fp, field.name) is not None})
             rows = slice(None)
-        table["unplaceable"] = fits_nowhere(fp.book_cpu[rows], fp.book_mem_gib[rows], self.cpu_caps, self.mem_caps)
+        book_cpu, book_mem = fp.book_cpu[rows], fp.book_mem_gib[rows]
+        if self.recommender is not None:  # the first submission's booking, where there was one
+            first_cpu, first_mem = (booked[picked] for booked in self.first_booked)
+            submitted = ~np.isnan(first_cpu)
+            book_cpu, book_mem = np.where(submitted, first_cpu, book_cpu), np.where(submitted, first_mem, book_mem)
+        table["unplaceable"] = self.fits_nowhere(book_cpu, book_mem)
         # What admission counted against a host (cores; GiB with the overhead): a VM's size, a
         # container's request, recommendation (its last submission's) or usage percentile.
         table["booked_cpu"] = fp.book_cpu[rows]

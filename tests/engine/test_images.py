@@ -77,6 +77,21 @@ def test_a_second_container_of_the_same_image_starts_warm(tmp_path):
     assert summary["cache_hit_ratio"] == pytest.approx(2 / 4)
 
 
+def test_cold_and_warm_starts_split_the_instances_started_and_one_still_pulling_is_neither(tmp_path):
+    """At 1 Gbit/s ``app`` (150 MiB in two layers) pulls in 1.36 s: 1 starts cold at 0 s,
+    2 warm at 10 s beside it; ``huge`` (20,000 MiB: 168 s) is still pulling for 3,
+    submitted at 20 s, when the run ends at 100 s. README: the two counts are of the
+    instances that started in the run, so cold + warm = 2 = started."""
+    assert 20.0 + pull_time([20_000], gbps=1.0) > 100.0
+    images = IMAGES + [{"name": "huge", "layers": [{"digest": "huge", "size_mib": 20_000}]}]
+    results = run(tmp_path, [{"id": 1, "image": "app"}, {"id": 2, "image": "app", "submit_s": 10.0},
+                             {"id": 3, "image": "huge", "submit_s": 20.0}], images=images, duration_s=100.0)
+    rows = results.instances.set_index("id")
+    assert rows["first_ready_s"].notna().tolist() == [True, True, False]  # 3 never started
+    summary = results.summary.iloc[0]
+    assert (summary["cold_starts"], summary["warm_starts"]) == (1, 1)
+
+
 def test_an_image_sharing_a_base_layer_pulls_only_the_difference(tmp_path):
     results = run(tmp_path, [{"id": 1, "image": "app"}, {"id": 2, "image": "other:2", "submit_s": 60.0}])
     second = results.instances.set_index("id").loc[2]

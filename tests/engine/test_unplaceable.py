@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings, strategies as st
 
 import simdc
@@ -14,17 +15,24 @@ from simdc.engine.rules import fits_nowhere
 OVERHEAD_GIB = 0.25
 
 
-def fleet_run(tmp_path, groups, sizes, platforms=("vm", "container")):
+def fleet_run(tmp_path, groups, sizes, platforms=("vm", "container"), when_full="reject", admission="requests",
+              duration_s=None, spill=False):
     trace = tmp_path / "t.csv"
     pd.DataFrame([{"id": f"r{k}", "submit_s": float(k), "duration_s": 5.0, "cpu_cores": c, "memory_gib": m}
                   for k, (c, m) in enumerate(sizes)]).to_csv(trace, index=False)
     return simdc.simulate(validate({
-        "simulation": {"duration_s": len(sizes) + 10.0, "seed": 1, "platforms": list(platforms)},
+        "simulation": {"duration_s": duration_s or len(sizes) + 10.0, "seed": 1, "platforms": list(platforms)},
         "cluster": {"hosts": groups},
+        "placement": {"when_full": when_full},
         "platform": {"vm": {"overhead_mib": OVERHEAD_GIB * 1024, "boot_s": 0, "sizing": "as_given"},
-                     "container": {"overhead_mib": 0, "admission": "requests"}},
+                     "container": {"overhead_mib": 0, "admission": admission}},
         "workload": {"trace": str(trace)},
-    }))
+    }), spill=spill)
+
+
+# Two host groups of different shapes: the most cores are on one, the most memory on the other.
+WIDE, DEEP = {"name": "many_cores", "cpu_cores": 32, "memory_gib": 8}, {"name": "much_memory", "cpu_cores": 4,
+                                                                         "memory_gib": 64}
 
 
 def test_a_request_needing_one_hosts_cores_and_anothers_memory_fits_nowhere():
@@ -89,3 +97,71 @@ def test_a_container_is_judged_by_what_admission_booked_not_its_request(tmp_path
     assert rows["unplaceable"].tolist() == [True, False]
     (line,) = unplaceable_warnings(results.summary, results.instances, results.workload, config)
     assert "largest such request 1 cores, 4 GiB, booked as 0.5 cores, 20 GiB" in line
+
+
+@pytest.mark.parametrize("how", [{}, {"spill": True}, {"admission": "recommender", "platforms": ("container",)}])
+def test_under_a_queue_a_request_no_host_holds_is_rejected_at_once_and_blocks_no_one(tmp_path, how):
+    """8 cores and 16 GiB: the 32-core host has 8 GiB, the 64 GiB host 4 cores, so no one
+    host holds it (though the largest cores and the largest memory, taken apart, would).
+    README: such a request is counted ``unplaceable`` and in ``rejected``; Lane.submit:
+    rejected at once, never queued. So it ends at its arrival, and the twenty 1-core,
+    1 GiB requests behind it, each lasting 5 s, one a second (at most five at once: 5
+    cores, 5 GiB, within either host), are all placed rather than queued behind it."""
+    sizes = [(8, 16)] + [(1, 1)] * 20
+    results = fleet_run(tmp_path, [WIDE, DEEP], sizes, when_full="queue", duration_s=60.0, **how)
+    for platform, rows in results.instances.groupby("platform", sort=False):
+        rows = rows.set_index("id")
+        assert rows["unplaceable"].tolist() == [True] + [False] * 20
+        assert rows.loc["r0", "outcome"] == "rejected" and rows.loc["r0", "end_s"] == 0.0
+        assert (rows["outcome"].iloc[1:] == "completed").all()
+        summary = results.summary.set_index("platform").loc[platform]
+        counts = summary[["placed", "rejected", "queued_at_end", "unplaceable"]].tolist()
+        assert counts == [20, 1, 0, 1]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([1, 2, 4, 8, 16, 48]), st.sampled_from([1, 4, 16, 31.9, 64, 200])),
+                min_size=1, max_size=12))
+def test_under_a_queue_exactly_the_requests_no_one_host_holds_are_rejected(tmp_path_factory, sizes):
+    """With ``when_full = "queue"`` and no patience, a request is rejected only when no one
+    host holds it; each other one is placed once those ahead of it end (5 s each, one
+    arrival a second: six seconds a request is more than enough)."""
+    groups = [{"name": "wide", "cpu_cores": 32, "memory_gib": 32, "count": 2},
+              {"name": "deep", "cpu_cores": 8, "memory_gib": 128}]
+    results = fleet_run(tmp_path_factory.mktemp("q"), groups, sizes, when_full="queue",
+                        duration_s=6.0 * len(sizes) + 20.0)
+    shapes = [(g["cpu_cores"], g["memory_gib"]) for g in groups]
+    for platform, extra in (("vm", OVERHEAD_GIB), ("container", 0.0)):
+        expected = [not any(c <= hc and m + extra <= hm for hc, hm in shapes) for c, m in sizes]
+        rows = results.instances[results.instances["platform"] == platform]
+        assert rows["unplaceable"].tolist() == expected
+        assert (rows["outcome"] == "rejected").tolist() == expected
+        assert rows["outcome"][~np.array(expected)].eq("completed").all()
+
+
+def test_under_the_recommender_unplaceable_is_of_the_first_submission(tmp_path):
+    """Two 8-core hosts; job j's instances declare 1 core and use 7.5. The recommender
+    learns the CPU each minute (target: 90th percentile + 15 %, about 8.6 cores: more than
+    either host's 8). ``a`` is placed at its declared core, and when its host fails at
+    600 s it is submitted again, booked anew at the recommendation, which no host holds:
+    it was placed and ran, so it is a failure's victim lost (``failed``), not a request
+    the fleet could not serve. ``b``, first submitted at 1200 s, asks for the
+    recommendation at once: rejected at once, and ``unplaceable`` (README: in rejected
+    too)."""
+    trace = tmp_path / "t.csv"
+    pd.DataFrame([{"id": name, "job": "j", "submit_s": t, "duration_s": 3000.0, "cpu_cores": 1.0, "memory_gib": 1.0,
+                   "cpu_used": 7.5, "memory_used_gib": 0.5} for name, t in (("a", 0.0), ("b", 1200.0))]
+                 ).to_csv(trace, index=False)
+    results = simdc.simulate(validate({
+        "simulation": {"duration_s": 1800.0, "seed": 1, "platforms": ["container"]},
+        "cluster": {"hosts": [{"name": "h", "cpu_cores": 8, "memory_gib": 32, "count": 2}]},
+        "platform": {"container": {"overhead_mib": 0, "admission": "recommender", "start_s": 0}},
+        "faults": {"host_failures": [[0, 600.0]], "host_repair_s": 60.0, "on_failure": "resubmit"},
+        "workload": {"trace": str(trace)},
+    }))
+    rows = results.instances.set_index("id")
+    assert rows.loc["a", "booked_cpu"] > 8 and rows.loc["b", "booked_cpu"] > 8  # the latest bookings fit nowhere
+    assert (rows.loc["a", "outcome"], bool(rows.loc["a", "unplaceable"])) == ("failed", False)
+    assert (rows.loc["b", "outcome"], bool(rows.loc["b", "unplaceable"])) == ("rejected", True)
+    summary = results.summary.iloc[0]
+    assert (summary["unplaceable"], summary["rejected"], summary["failed"]) == (1, 1, 1)
