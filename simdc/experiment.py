@@ -493,6 +493,14 @@ def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, request
     if not summary["unplaceable"].any():  # the usual case: no row to build (itertuples makes a class per call)
         return lines
     largest = max(config.fleet, key=lambda host: (host.memory_gib, host.cpu_cores))
+    shapes = sorted({(host.cpu_cores, host.allocatable_memory_gib) for host in config.fleet},
+                    key=lambda shape: (-shape[1], -shape[0]))
+    if len(shapes) == 1:
+        hosts = f"largest host {largest.cpu_cores:g} cores, {largest.allocatable_memory_gib:g} GiB allocatable"
+    else:  # a request must fit one host: the largest CPU and the largest memory may be on different hosts
+        listed = "; ".join(f"{cores:g} cores, {gib:g} GiB" for cores, gib in shapes[:4])
+        hosts = (f"hosts of {len(shapes)} shapes, a request fitting one of them: {listed}"
+                 + (f" and {len(shapes) - 4} more" if len(shapes) > 4 else "") + " allocatable")
     for row in summary.itertuples():
         if not row.unplaceable:
             continue
@@ -500,19 +508,21 @@ def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, request
         unplaced = rows["unplaceable"].to_numpy(bool)
         asked = requests.loc[rows.index] if len(requests) == len(instances) else requests  # per platform's rows
         mine = asked[unplaced]
+        # the largest such request (by memory, then cores): one request, not the largest of each taken apart
+        k = int(np.lexsort((mine["cpu_cores"].to_numpy(float), mine["memory_gib"].to_numpy(float)))[-1])
         booked = ""  # what admission booked, when not the request: a catalogue VM, a recommendation
         if "vm_vcpus" in rows and rows["vm_vcpus"].notna().all():
             sized = rows.loc[unplaced, ["vm_vcpus", "vm_memory_gib"]].to_numpy(float)
             if not np.array_equal(sized, mine[["cpu_cores", "memory_gib"]].to_numpy(float)):
-                booked = f", a VM of {sized[:, 0].max():g} vCPUs, {sized[:, 1].max():g} GiB"
+                booked = f", a VM of {sized[k, 0]:g} vCPUs, {sized[k, 1]:g} GiB"
         elif "booked_cpu" in rows:  # a container books its request, or what admission made of it
             held = rows.loc[unplaced, ["booked_cpu", "booked_memory_gib"]].to_numpy(float)
             if not np.allclose(held, mine[["cpu_cores", "memory_gib"]].to_numpy(float), rtol=0, atol=0.05):
-                booked = f", booked as {held[:, 0].max():.3g} cores, {held[:, 1].max():.3g} GiB"
+                booked = f", booked as {held[k, 0]:.3g} cores, {held[k, 1]:.3g} GiB"
         lines.append(
             f"{row.platform}: {row.unplaceable:,} of {row.submitted:,} requests fit no host even when it is empty "
-            f"(largest such request {mine['cpu_cores'].max():g} cores, {mine['memory_gib'].max():g} GiB{booked}; "
-            f"largest host {largest.cpu_cores:g} cores, {largest.allocatable_memory_gib:g} GiB allocatable"
+            f"(largest such request {mine['cpu_cores'].iloc[k]:g} cores, {mine['memory_gib'].iloc[k]:g} GiB{booked}; "
+            + hosts
             + (f", split into {nodes} node VMs: a request must fit one node, with the node's own overheads"
                if (nodes := getattr(config.platform[row.platform], "nodes_per_host", None)) else "")
             + "); they are counted as 'unplaceable' and in rejected, and no fleet of these hosts can serve them"

@@ -165,3 +165,22 @@ def test_under_the_recommender_unplaceable_is_of_the_first_submission(tmp_path):
     assert (rows.loc["b", "outcome"], bool(rows.loc["b", "unplaceable"])) == ("rejected", True)
     summary = results.summary.iloc[0]
     assert (summary["unplaceable"], summary["rejected"], summary["failed"]) == (1, 1, 1)
+
+
+def test_the_warning_names_every_host_shape_when_the_largest_cores_and_memory_are_apart(tmp_path):
+    """Hosts of 32 cores / 8 GiB and 4 cores / 64 GiB: an 8-core, 16 GiB request fits
+    neither, and 'largest host 4 cores, 64 GiB' alone did not say why (the 32-core host
+    went unmentioned). The warning names each shape and the request as asked (the
+    largest by memory, one request, not the largest cores and memory of different ones)."""
+    from simdc.experiment import unplaceable_warnings
+
+    groups = [{"count": 1, "cpu_cores": 32, "memory_gib": 8, "reserved_memory_gib": 0},
+              {"count": 1, "cpu_cores": 4, "memory_gib": 64, "reserved_memory_gib": 0}]
+    sizes = [(8.0, 16.0), (1.0, 1.0), (30.0, 2.0), (6.0, 60.0), (2.0, 65.0)]
+    results = fleet_run(tmp_path, groups, sizes, platforms=("container",))
+    (line,) = unplaceable_warnings(results.summary, results.instances, results.workload, results.config)
+    # fit nowhere, by hand: (8, 16) needs more than 8 GiB and more than 4 cores; (6, 60) the
+    # same; (2, 65) more than 64 GiB; (30, 2) fits the 32-core host, (1, 1) both
+    assert line.startswith("container: 3 of 5 requests fit no host even when it is empty (largest such request "
+                           "2 cores, 65 GiB; hosts of 2 shapes, a request fitting one of them: 4 cores, 64 GiB; "
+                           "32 cores, 8 GiB allocatable)"), line
