@@ -529,9 +529,23 @@ class Simulation:
         self.copy_gib = _as_list(copy_gib)
         self.caches = [LayerCache(spec.image_cache_gib) for spec in hosts]
         for spec, cache in zip(hosts, self.caches):
-            for name in spec.prepull:  # present at time 0
-                for digest, gib in image_needs(platform, pd.Series([name]), catalogue)[0][0]:
-                    cache.add(digest, gib)
+            prepulled: dict[str, float] = {}  # present at time 0: each layer (or disk image) once
+            for name in spec.prepull:
+                prepulled.update(image_needs(platform, pd.Series([name]), catalogue)[0][0])
+            if sum(prepulled.values()) > spec.image_cache_gib * (1 + 1e-12):
+                # the cache would evict some at once, and the instances would start cold
+                from simdc.errors import InputError
+
+                group = f" of group {spec.name!r}" if getattr(spec, "name", "") else ""
+                node = self.physical != list(range(len(hosts)))
+                raise InputError(
+                    f"prepull{group}: {', '.join(repr(name) for name in spec.prepull)} need "
+                    f"{sum(prepulled.values()):.4g} GiB of image cache on each {'node VM' if node else 'host'} "
+                    f"of platform {self.name!r}, which holds {spec.image_cache_gib:.4g} GiB (image_cache_gib"
+                    f"{', split among the nodes' if node else ''}): what a host prepulls must fit its cache; "
+                    "raise image_cache_gib or prepull fewer images")
+            for digest, gib in prepulled.items():
+                cache.add(digest, gib)
         self.inflight: list[dict[str, list[_Pull]]] = [{} for _ in hosts]  # layers being fetched: who waits
         source = registry.mirror or registry
         self.rtt_s = source.rtt_s

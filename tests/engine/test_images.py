@@ -119,6 +119,30 @@ def test_prepulled_images_start_warm(tmp_path):
     assert results.summary["pulled_gib"].iloc[0] == 0
 
 
+@pytest.mark.parametrize("platform, cache_gib, refused", [
+    # app and other:2 share their 100 MiB base: 100 + 50 + 30 = 180 MiB of layers
+    ("container", 170 / 1024, True), ("container", 180 / 1024, False),
+    # container_in_vm's two nodes each keep half the host's cache
+    ("container_in_vm", 350 / 1024, True), ("container_in_vm", 360 / 1024, False),
+])
+def test_prepulled_images_must_fit_the_cache(tmp_path, platform, cache_gib, refused):
+    """A new user's prepull of 0.34 GiB into a 0.2 GiB cache was evicted at time 0, and the
+    'prepulled' instances started cold, without a word. Refused now: the layers' sum (each
+    once) against each machine's cache."""
+    from simdc.errors import InputError
+
+    rows = [{"id": 1, "image": "app"}, {"id": 2, "image": "other:2"}]
+    host = {"prepull": ["app", "other:2"], "image_cache_gib": cache_gib}
+    rules = {"nodes_per_host": 2} if platform == "container_in_vm" else None
+    if refused:
+        with pytest.raises(InputError, match=r"prepull: 'app', 'other:2' need 0\.1758 GiB of image cache on each "
+                                             + ("node VM" if rules else "host")):
+            run(tmp_path, rows, platform, host=host, rules=rules)
+    else:
+        results = run(tmp_path, rows, platform, host=host, rules=rules)
+        assert list(results.instances["pull_s"]) == [0, 0] and results.summary["pulled_gib"].iloc[0] == 0
+
+
 def test_a_vm_pulls_its_disk_image_once_then_copies_it_for_each_vm(tmp_path):
     """VM rules: the 2 GiB disk image is fetched to the host once; each VM's own disk is
     a full copy written at disk speed (disk = "copy"), then the guest boots."""
