@@ -417,7 +417,9 @@ def backoff(streak: int, ran_s: float, base_s: float, max_s: float) -> tuple[flo
     """
     if ran_s >= BACKOFF_RESET_S:
         streak = 0
-    return min(base_s * 2 ** streak, max_s), streak + 1
+    # 2 ** streak overflows a double past 1,023 kills in a row (3.5 days of CrashLoopBackOff
+    # at the defaults); by 64 doublings any base of at least 1 s is past any cap
+    return min(base_s * 2.0 ** streak if streak < 64 else max_s, max_s), streak + 1
 
 
 def energy_j(power_idle_w, power_max_w, cores, on_s, cpu_used_core_s):

@@ -19,6 +19,11 @@ MIN_STEP_S = 1.0
 # lifetimes of 1 s) sample below a second; the rows a step implies are then checked
 # against the machine's memory (simdc.budget), so only the absurd is refused here.
 MIN_SAMPLE_EVERY_S = 0.001
+# The least restart back-off of a killed container: the kubelet's configurable
+# crashLoopBackOff.maxContainerRestartPeriod is 1 s at least (KEP-5593; Kubernetes docs,
+# Pod Lifecycle, "Configurable container restart delay"; before it, 10 s fixed). Less,
+# and a container killed again at once restarts at one instant without end.
+MIN_RESTART_BACKOFF_S = 1.0
 # Hosts per [[cluster.hosts]] group and in the whole fleet: the largest public cluster
 # traces hold about 10^4 machines (Google 2019 cells ~ 10^4, Alibaba 2018 ~ 4,000).
 MAX_HOSTS = 1_000_000

@@ -196,8 +196,8 @@ class ContainerPlatform(Spec):
     # Kubernetes restarts a killed container after "an exponential back-off delay (10s,
     # 20s, 40s, …), that is capped at five minutes" (Kubernetes docs, Pod Lifecycle).
     restart_policy: Literal["always", "never"] = "always"
-    restart_backoff_s: float = Field(default=10.0, ge=0)
-    restart_backoff_max_s: float = Field(default=300.0, ge=0)
+    restart_backoff_s: float = Field(default=10.0, ge=limits.MIN_RESTART_BACKOFF_S, le=limits.MAX_DURATION_S)
+    restart_backoff_max_s: float = Field(default=300.0, ge=limits.MIN_RESTART_BACKOFF_S, le=limits.MAX_DURATION_S)
     # Instances a host creates per second per core (VmPlatform.creations_per_core_per_s).
     # No source gives one for runc or Kata (an assumption: README, "Assumptions").
     creations_per_core_per_s: float | None = Field(default=None, ge=limits.MIN_CREATIONS_PER_CORE_PER_S,

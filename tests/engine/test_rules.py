@@ -95,6 +95,29 @@ def test_backoff_doubles_from_the_base_to_the_cap_and_resets_after_ten_quiet_min
     assert backoff(streak, BACKOFF_RESET_S - 1.0, 10.0, 300.0) == (300.0, streak + 1)
 
 
+def test_backoff_stays_at_its_cap_however_long_the_streak():
+    """A container killed 1,024 times in a row (3.5 days of CrashLoopBackOff at the
+    defaults) crashed the run: 10 · 2 ** 1024 does not fit a double. The delay is the cap
+    from the sixth kill on, and stays there."""
+    for streak in (5, 63, 64, 1023, 1024, 10**6):
+        assert backoff(streak, 5.0, 10.0, 300.0) == (300.0, streak + 1)
+    assert backoff(63, 5.0, 1.0, 1e9) == (min(2.0 ** 63, 1e9), 64)  # past 64 doublings any cap is reached
+
+
+def test_a_restart_backoff_under_a_second_is_refused():
+    """A back-off of 0 restarted a container killed at once again at one instant, about a
+    thousand times, then crashed; the kubelet's least is 1 s (KEP-5593)."""
+    from simdc.config import validate
+    from simdc.errors import ConfigError
+
+    base = {"simulation": {"duration_s": 60.0}, "host": {"cpu_cores": 4, "memory_gib": 8},
+            "workload": {"synthetic": {"arrival_rate_per_s": 0.1}}}
+    for key in ("restart_backoff_s", "restart_backoff_max_s"):
+        with pytest.raises(ConfigError, match=f"platform.container.{key}"):
+            validate(base | {"platform": {"container": {key: 0}}})
+    validate(base | {"platform": {"container": {"restart_backoff_s": 1, "restart_backoff_max_s": 1}}})
+
+
 @pytest.mark.parametrize("idle_w, max_w, cores", [(200.0, 400.0, 32.0), (0.0, 150.0, 8.0), (90.0, 90.0, 4.0)])
 def test_energy_is_the_integral_of_power_linear_in_utilisation(idle_w, max_w, cores):
     """Piecewise-constant use: the energy of each piece, summed, is the whole span's, and
