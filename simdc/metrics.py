@@ -99,7 +99,8 @@ fleet
 VM size over need
     ``vm_cpu_over_need`` and ``vm_mem_over_need``: what the VMs booked beyond what their
     applications need, as a share of the need, time-weighted over the VMs' stays on a
-    host: ``Σ stay × (size − need) / Σ stay × need``, with ``size`` the VM's vCPUs or
+    host: ``Σ stay × (size − need) / Σ stay × need``, ``stay`` a VM's time on a host
+    (a failure's victim waiting to be placed again books nothing), ``size`` the VM's vCPUs or
     memory (GiB, its guest OS included; the VMM's overhead not) and ``need`` the
     workload's ``cpu_cores`` or ``memory_gib``. It is the cost of rounding needs up to
     a catalogue's sizes (``sizing = "catalogue"``; Borg measured 30-50 % more resources
@@ -515,6 +516,17 @@ class Rows:
         return end - start
 
     @cached_property
+    def on_host(self) -> np.ndarray:
+        """Each placed instance's time on a host: its :attr:`stay` less, where the table
+        has it, ``requeue_s``, the time a failure's victim (or a container a drain
+        restarted) waited to be placed again, on no host (the engine gives it as the stay
+        less ``resident_s``, the sum of its stays; 0 for an instance that never waited,
+        whose stay is then kept to the bit)."""
+        if "requeue_s" not in self:
+            return self.stay
+        return self.stay - self.placed_rows("requeue_s")
+
+    @cached_property
     def moves(self) -> np.ndarray:
         """Each instance's moves (``migrations``), integers: 0 where null (a fleet of cells'
         joined table, for a cell without drains nor consolidation) or without the column."""
@@ -704,13 +716,14 @@ def _struck(rows: Rows) -> np.ndarray:
 
 
 def _stay_times(size: str, need: str, over: bool):
-    """Σ stay × need (or, ``over``, × (size − need)) over the placed VMs, the terms of the
-    VM size over need: ``size`` the instances' column, ``need`` the requests'."""
+    """Σ time on a host × need (or, ``over``, × (size − need)) over the placed VMs
+    (:attr:`Rows.on_host`: a VM waiting to be placed again books nothing), the terms of
+    the VM size over need: ``size`` the instances' column, ``need`` the requests'."""
     def of(rows: Rows) -> np.ndarray | None:
         if not rows.sized:
             return None
         asked = rows.need(need)
-        return rows.stay * ((rows.placed_rows(size) - asked) if over else asked)
+        return rows.on_host * ((rows.placed_rows(size) - asked) if over else asked)
     return Sum(of, over=_placed)
 
 
