@@ -18,15 +18,17 @@ into the usual files (``instances.parquet``, ``timeseries.parquet``, ``workload.
 time, and computes the summary from them (:func:`summary_from_parts`): each cell's
 instances in turn are a piece of :class:`simdc.metrics.InstanceReduction`, which defines
 every instance figure once (for a run in memory and a streamed one too), so the fleet's
-summary is :func:`simdc.metrics.summary` of the joined tables to the bit; only the values
-the percentiles and the peak need are kept across cells (at most 40 bytes an instance,
-and 16 a request for the VM size over need). The driver never holds more than one cell's
+summary is :func:`simdc.metrics.summary` of the joined tables to the bit (but for the
+peak, below); only the values the percentiles and the peak need are kept across cells (at
+most 40 bytes an instance, 16 a request for the VM size over need, and 16 a time an
+instance was off a host between stays). The driver never holds more than one cell's
 tables.
 
 Across cells, host numbers (``host``, ``physical_host``) count from 0 in each cell: a
-host is named by its cell and number. ``peak_instances`` over the fleet is found from the
-instances' stays (:func:`simdc.metrics.peak_resident`): a failure's victim waiting to be
-placed again counts as resident there, which the engine's own count of one fleet does not.
+host is named by its cell and number. ``peak_instances`` over the fleet is the most
+instances on a host of any cell at once, found from the instances' stays less the times
+each cell's engine recorded them off a host between stays (a failure's victim waiting to be
+placed again: :func:`simdc.metrics.on_host_peak`), as each cell's engine counts its own.
 
 Faults and drains listed by host number (``[faults]``, ``maintenance.drains``) count the
 hosts of all cells in order, as ``config.fleet`` lists them; every other setting applies
@@ -205,7 +207,9 @@ def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple 
 
     Returns its tables as Parquet bytes (``instances``, ``timeseries``, ``workload``,
     ``hosts``; a row group per platform, a ``cell`` column), its summary (a row per
-    platform) and what the manifest says of it.
+    platform), its instances' times off a host between stays (``off_host``: ``from_s``,
+    ``to_s``, ``platform``; :class:`simdc.engine.simulation.OffHost`), for the fleet's
+    peak, and what the manifest says of it.
 
     Raises
     ------
@@ -246,6 +250,8 @@ def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple 
     runs = replay(local, workload, seed, meter_at_s=grid[2] if grid else ())
     lanes = {name: run.lane for name, run in zip(sim.platforms, runs)}
     summary = pd.concat([metrics.summary(r.instances, r.hosts, workload.instances) for r in runs], ignore_index=True)
+    off_host = pd.concat([r.off_host[["from_s", "to_s"]].assign(platform=name) for name, r in zip(sim.platforms, runs)],
+                         ignore_index=True)
     if grid is not None:  # the cell's cost columns, and its hosts' (simdc.cost)
         summary = _with_costs(summary, runs, local, grid)
     instances = pd.concat([r.instances for r in runs], ignore_index=True)
@@ -272,6 +278,7 @@ def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple 
     return {
         **out,
         "summary": summary.assign(cell=cell.name),
+        "off_host": off_host,
         "name": cell.name,
         "seed": seed,
         "host_count": len(local.fleet),
@@ -436,7 +443,8 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
     except OSError as err:
         raise unwritable(err) from None
     summary = summary_from_parts(directory, list(config.simulation.platforms), [c["name"] for c in cells],
-                                 None if config.cost is None else config.cost.licence_per_hour)
+                                 None if config.cost is None else config.cost.licence_per_hour,
+                                 off_host=pd.concat([c.pop("off_host") for c in cells], ignore_index=True))
     cell_summary = pd.concat([c["summary"] for c in cells], ignore_index=True)
     cell_summary = cell_summary[["cell", *[c for c in cell_summary.columns if c != "cell"]]]
     first = cells[0]
@@ -507,11 +515,12 @@ def _join_csv(parts: list[Path], target: Path) -> None:
 
 
 def summary_from_parts(directory: Path, platforms: list[str], cells: list[str],
-                       licence_per_hour: dict[str, float] | None = None) -> pd.DataFrame:
+                       licence_per_hour: dict[str, float] | None = None, *, off_host: pd.DataFrame) -> pd.DataFrame:
     """The summary over every cell (a row per platform) from the joined files:
     :func:`simdc.metrics.summary` of the joined tables to the bit (:func:`fleet_summary`),
-    holding one cell's instances at a time. The hosts table is read whole (a row per host
-    and platform), a host numbered once across the cells.
+    holding one cell's instances at a time, and the peak of instances on the cells' hosts
+    at once, less ``off_host`` (every cell's, as :func:`run_cell` gives them). The hosts
+    table is read whole (a row per host and platform), a host numbered once across the cells.
 
     With ``licence_per_hour`` (a ``[cost]`` table's: a run with cost columns), the
     :data:`simdc.metrics.COST_COLUMNS` follow, :func:`simdc.cost.platform_costs` of the
@@ -520,7 +529,7 @@ def summary_from_parts(directory: Path, platforms: list[str], cells: list[str],
     """
     hosts = pd.read_csv(directory / "hosts.csv", dtype={"platform": str, "group": str, "cell": str},
                         keep_default_na=False)
-    # one fleet of hosts: numbered apart per cell, and its peak from the stays (module docstring)
+    # one fleet of hosts: numbered apart per cell, and its peak from the stays on a host (module docstring)
     number = pd.Index(cells).get_indexer(hosts["cell"]).astype(np.int64) * HOSTS_PER_CELL
     hosts = hosts.assign(physical_host=number + hosts["physical_host"].astype(np.int64))
     hosts = hosts.drop(columns=["fleet_peak_resident"], errors="ignore")
@@ -528,7 +537,7 @@ def summary_from_parts(directory: Path, platforms: list[str], cells: list[str],
     with open(directory / "instances.parquet", "rb") as instances, \
             open(directory / "workload.parquet", "rb") as workload:
         return fleet_summary(pq.ParquetFile(instances), pq.ParquetFile(workload), hosts, platforms, cells,
-                             licence_per_hour)
+                             licence_per_hour, off_host=off_host)
 
 
 def _row_groups(file: pq.ParquetFile, keys: list[str]) -> dict[tuple, list[int]]:
@@ -552,13 +561,18 @@ def _read(file: pq.ParquetFile, groups: list[int], columns: list[str]) -> pd.Dat
 
 
 def fleet_summary(instances: pq.ParquetFile, workload: pq.ParquetFile, hosts: pd.DataFrame, platforms: list[str],
-                  cells: list[str], licence_per_hour: dict[str, float] | None = None) -> pd.DataFrame:
+                  cells: list[str], licence_per_hour: dict[str, float] | None = None, *,
+                  off_host: pd.DataFrame) -> pd.DataFrame:
     """:func:`simdc.metrics.summary` of the instances of ``instances`` (a row group per
     cell and platform, columns ``cell`` and ``platform``), ``hosts`` (the fleet's, a host
     numbered once across cells, without the engine's ``fleet_peak_resident``) and the
     requests of ``workload`` (a row group per cell, in cell order: each platform's
     instances of a cell are the cell's requests, in their order), to the bit, one cell at
-    a time.
+    a time; but ``peak_instances``, the most instances on a host at once of all the cells
+    (:func:`simdc.metrics.on_host_peak`): their stays less ``off_host``, the times the
+    cells' engines recorded an instance off a host between stays (``platform``,
+    ``from_s``, ``to_s``; :class:`simdc.engine.simulation.OffHost`), which a summary of
+    the joined tables alone cannot know.
 
     Each platform's instance figures (and its moves) are those of
     :class:`simdc.metrics.InstanceReduction`, each cell's instances a piece: counted, then
@@ -605,7 +619,9 @@ def fleet_summary(instances: pq.ParquetFile, workload: pq.ParquetFile, hosts: pd
             reduction.count(piece)
         for piece in pieces:
             reduction.add(piece)
-        row = metrics.platform_row(platform, reduction, hosts[hosts["platform"] == platform])
+        off = off_host[off_host["platform"] == platform]
+        peak = metrics.on_host_peak(*reduction.stays(), off["from_s"].to_numpy(float), off["to_s"].to_numpy(float))
+        row = metrics.platform_row(platform, reduction, hosts[hosts["platform"] == platform], peak)
         if jobs is not None:  # each cell's instances in its requests' order, the cells in order
             ready = "first_ready_s" if "first_ready_s" in columns else "ready_s"
             timed = pd.concat([_read(instances, piece.groups, ["outcome", "submit_s", ready, "end_s"])

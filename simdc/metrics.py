@@ -8,7 +8,9 @@ resident instances
     victim waiting to be placed again is on no host and not counted. ``mean_instances``
     is the instances' time on a host (``resident_s``, over all their stays) over the
     duration, so Little's law holds: ``mean_instances = λ × mean time on a host``.
-    ``peak_instances`` is the engine's own count of instances on the fleet at once.
+    ``peak_instances`` is the engine's own count of instances on the fleet at once; a
+    fleet of cells', the most on all its cells at once, from their stays on a host
+    (:func:`on_host_peak`).
 outcomes
     Every submitted request is ``placed`` (on a host at least once) or not, and
     ``placed + rejected + queued_at_end = submitted`` always. ``rejected``: turned away
@@ -97,7 +99,8 @@ fleet
 VM size over need
     ``vm_cpu_over_need`` and ``vm_mem_over_need``: what the VMs booked beyond what their
     applications need, as a share of the need, time-weighted over the VMs' stays on a
-    host: ``Σ stay × (size − need) / Σ stay × need``, with ``size`` the VM's vCPUs or
+    host: ``Σ stay × (size − need) / Σ stay × need``, ``stay`` a VM's time on a host
+    (a failure's victim waiting to be placed again books nothing), ``size`` the VM's vCPUs or
     memory (GiB, its guest OS included; the VMM's overhead not) and ``need`` the
     workload's ``cpu_cores`` or ``memory_gib``. It is the cost of rounding needs up to
     a catalogue's sizes (``sizing = "catalogue"``; Borg measured 30-50 % more resources
@@ -176,16 +179,19 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame, requests: pd.DataFrame
     return pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, *(WORKFLOW_COLUMNS if workflow else ()), *moves])
 
 
-def platform_row(platform: str, instances: InstanceReduction, hosts: pd.DataFrame) -> dict[str, float]:
+def platform_row(platform: str, instances: InstanceReduction, hosts: pd.DataFrame,
+                 peak_instances: int | None = None) -> dict[str, float]:
     """One platform's summary row, a value for each of :data:`SUMMARY_COLUMNS`: its
     instances' figures (``instances``, reduced over the whole table of a run in memory or
     row group by row group as a streamed run writes them), its hosts' (:func:`host_metrics`
     of the platform's hosts table) and those of both. The peak of instances is the
     engine's own count when its hosts table gives one (exact with failures' victims off
-    host), else found from the instances' stays."""
+    host), else ``peak_instances`` (a fleet of cells': :func:`on_host_peak` of its cells'
+    stays), else found from the instances' stays."""
     of_hosts = host_metrics(hosts)
     engine_peak = of_hosts.pop("fleet_peak_resident", None)
-    row = {"platform": platform, **instances.figures(engine_peak), **of_hosts}
+    row = {"platform": platform, **instances.figures(peak_instances if engine_peak is None else engine_peak),
+           **of_hosts}
     row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan
     return row
 
@@ -334,7 +340,7 @@ def host_metrics(hosts: pd.DataFrame) -> dict[str, float]:
 def resident_intervals(inst: pd.DataFrame, duration_s: float) -> tuple[np.ndarray, np.ndarray]:
     """(from, to) of each placed instance's stay on its host, clipped to the run: from
     its first admission to its end (a failure's victim's time off host included, which
-    the engine's ``resident_s`` and peak count leave out)."""
+    the engine's ``resident_s`` and peak count leave out: :func:`on_host_peak` takes it out)."""
     return Rows(inst, duration_s).stays
 
 
@@ -347,9 +353,32 @@ def mean_resident(inst: pd.DataFrame, duration_s: float) -> float:
     return float(term.value / duration_s)
 
 
-def peak_resident(inst: pd.DataFrame, duration_s: float) -> int:
-    """Most instances resident at once; an end and a start at one moment do not overlap."""
-    return stays_peak(*resident_intervals(inst, duration_s))
+def peak_resident(inst: pd.DataFrame, duration_s: float, off_host: pd.DataFrame | None = None) -> int:
+    """Most instances resident at once; an end and a start at one moment do not overlap.
+    ``off_host``: the engine's record of the instances' time off a host between stays
+    (:class:`simdc.engine.simulation.OffHost`: ``from_s``, ``to_s``), taken out
+    (:func:`on_host_peak`); None: none was."""
+    start, end = resident_intervals(inst, duration_s)
+    if off_host is None:
+        return stays_peak(start, end)
+    return on_host_peak(start, end, off_host["from_s"].to_numpy(float), off_host["to_s"].to_numpy(float))
+
+
+def on_host_peak(start: np.ndarray, end: np.ndarray, off_from: np.ndarray, off_to: np.ndarray) -> int:
+    """Most instances on a host at once (``peak_instances``): of the placed instances'
+    stays ``[start, end)`` from first admission to end (:func:`resident_intervals`), less
+    their times off a host between stays ``[off_from, off_to)`` (a failure's victim or a
+    restarted container waiting to be placed again, which is on no host: the engine's
+    record, :class:`simdc.engine.simulation.OffHost`), ends first at one moment.
+
+    As the engine counts the instances on its fleet (:class:`simdc.engine.host.Bookings`:
+    from booking to release), so that the rows of several fleets give the most on all of
+    them at once (a fleet of cells). Each time off a host lies within its instance's
+    stay, so the count at a moment is the stays begun less those over, less the times
+    off begun, plus those over: :func:`stays_peak` with a time off's end as a start and
+    its start as an end.
+    """
+    return stays_peak(np.concatenate([start, off_to]), np.concatenate([end, off_from]))
 
 
 def stays_peak(start: np.ndarray, end: np.ndarray) -> int:
@@ -485,6 +514,17 @@ class Rows:
     def stay(self) -> np.ndarray:
         start, end = self.stays
         return end - start
+
+    @cached_property
+    def on_host(self) -> np.ndarray:
+        """Each placed instance's time on a host: its :attr:`stay` less, where the table
+        has it, ``requeue_s``, the time a failure's victim (or a container a drain
+        restarted) waited to be placed again, on no host (the engine gives it as the stay
+        less ``resident_s``, the sum of its stays; 0 for an instance that never waited,
+        whose stay is then kept to the bit)."""
+        if "requeue_s" not in self:
+            return self.stay
+        return self.stay - self.placed_rows("requeue_s")
 
     @cached_property
     def moves(self) -> np.ndarray:
@@ -676,13 +716,14 @@ def _struck(rows: Rows) -> np.ndarray:
 
 
 def _stay_times(size: str, need: str, over: bool):
-    """Σ stay × need (or, ``over``, × (size − need)) over the placed VMs, the terms of the
-    VM size over need: ``size`` the instances' column, ``need`` the requests'."""
+    """Σ time on a host × need (or, ``over``, × (size − need)) over the placed VMs
+    (:attr:`Rows.on_host`: a VM waiting to be placed again books nothing), the terms of
+    the VM size over need: ``size`` the instances' column, ``need`` the requests'."""
     def of(rows: Rows) -> np.ndarray | None:
         if not rows.sized:
             return None
         asked = rows.need(need)
-        return rows.stay * ((rows.placed_rows(size) - asked) if over else asked)
+        return rows.on_host * ((rows.placed_rows(size) - asked) if over else asked)
     return Sum(of, over=_placed)
 
 
@@ -834,9 +875,10 @@ class InstanceReduction:
     memory. ``duration_s``: the run's horizon (s); ``requests``: the workload the rows are
     of (``cpu_cores``, ``memory_gib``; used only with a row per instance), for the VM
     size over need; ``extra``: more terms to accumulate (name -> term), read from
-    :attr:`terms`; ``keep_stays``: keep every placed instance's stay (16 bytes each), for
-    the peak of instances where no engine count of it is (a fleet of cells, whose engines
-    counted each cell's). Pieces are pandas or Arrow tables, or sources of columns (:class:`Rows`)."""
+    :attr:`terms`; ``keep_stays``: keep every placed instance's stay (16 bytes each,
+    :meth:`stays`), for the peak of instances where no engine count of it is (a fleet of
+    cells, whose engines counted each cell's: :func:`on_host_peak`). Pieces are pandas
+    or Arrow tables, or sources of columns (:class:`Rows`)."""
 
     def __init__(self, rows: int, duration_s: float, requests: pd.DataFrame | None = None,
                  extra: dict | None = None, keep_stays: bool = False):
@@ -881,19 +923,23 @@ class InstanceReduction:
     def figures(self, peak_instances: int | None = None) -> dict[str, float]:
         """The instance figures of the summary. ``peak_instances``: the engine's count of
         the most instances on the fleet at once; None: the peak of the stays
-        (:func:`stays_peak`), which a table reduced whole has, or in pieces with ``keep_stays``."""
+        (:func:`stays_peak` of :meth:`stays`), which counts a failure's victim waiting to be
+        placed again (the table alone does not tell when it was off a host: :func:`on_host_peak`)."""
         if self.added != self.rows:
             raise ValueError(f"InstanceReduction: {self.added} of {self.rows} rows added")
         if peak_instances is None:
-            if self.whole is not None:
-                peak_instances = stays_peak(*self.whole.stays)
-            elif "stay_from" in self.terms:
-                peak_instances = stays_peak(self.terms["stay_from"].value, self.terms["stay_to"].value)
-            else:
-                raise ValueError("InstanceReduction: no peak given, and the stays of a table reduced in pieces "
-                                 "are not kept")
+            peak_instances = stays_peak(*self.stays())
         return _instance_figures(_Values(self.terms), self.duration_s, peak_instances, self.names,
                                  self.requests is not None and "vm_vcpus" in self.names)
+
+    def stays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(from, to) of each placed instance's stay (:func:`resident_intervals`): of the
+        table reduced whole, or of the pieces with ``keep_stays``."""
+        if self.whole is not None:
+            return self.whole.stays
+        if "stay_from" in self.terms:
+            return self.terms["stay_from"].value, self.terms["stay_to"].value
+        raise ValueError("InstanceReduction: the stays of a table reduced in pieces are not kept (keep_stays)")
 
     def moves(self) -> dict[str, float]:
         """The columns of :data:`MOVE_COLUMNS` (:func:`move_metrics`); none without moves."""

@@ -39,6 +39,37 @@ def test_peak_resident_counts_what_brute_force_counts(rows):
     assert metrics.peak_resident(table(rows), HORIZON_S) == brute_force_peak(rows)
 
 
+# a placed instance's times off its host between stays, as (from, for) within its stay
+interruptions = st.lists(st.tuples(st.integers(0, 20).map(float), st.integers(0, 10).map(float)), max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=stays, data=st.data())
+def test_peak_resident_leaves_out_the_times_off_a_host_as_brute_force_does(rows, data):
+    """A failure's victim waiting to be placed again is on no host (metrics docstring):
+    the peak over each stay's on-host pieces, counted by brute force, is
+    :func:`simdc.metrics.peak_resident` given those times off a host."""
+    off, on_host = [], []
+    for a, d in (r for r in rows if r):
+        end = HORIZON_S if d is None else min(a + d, HORIZON_S)
+        cuts = []  # disjoint times off the host inside [a, end], in order
+        at = a
+        for gap_from, gap_for in data.draw(interruptions):
+            start = at + gap_from
+            if start >= end:
+                break
+            stop = min(start + gap_for, end)
+            cuts.append((start, stop))
+            at = stop
+        off += cuts
+        edges = [a, *[t for cut in cuts for t in cut], end]
+        on_host += [(edges[k], edges[k + 1]) for k in range(0, len(edges), 2)]
+    moments = {t for piece in on_host for t in piece}
+    expected = max((sum(1 for f, t in on_host if f <= m < t) for m in moments), default=0)
+    frame = pd.DataFrame({"from_s": [f for f, _ in off], "to_s": [t for _, t in off]}, dtype=float)
+    assert metrics.peak_resident(table(rows), HORIZON_S, frame) == expected
+
+
 @settings(max_examples=100, deadline=None)
 @given(stays)
 def test_mean_resident_is_the_stays_total_over_the_horizon(rows):

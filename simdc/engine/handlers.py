@@ -422,8 +422,9 @@ class Lane:
         admit_s = self.admit_s
         if admit_s[i] != admit_s[i]:  # NaN: the first admission (not a resubmission)
             admit_s[i] = now
-        else:  # a failure's victim placed again
+        else:  # placed again: a failure's victim, or a container a drain restarted
             self.sim.replacements[i] += 1
+            self.sim.off_host.back(i, now)
         self.launch(i, j, now, clock)
 
     def book(self, i: int, j: int, now: float) -> None:

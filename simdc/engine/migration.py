@@ -489,6 +489,7 @@ class Mover:
         self.carry[i] = (sim.epoch[i], None, now, now, (0.0, 0.0, 0.0))
         self.migrations[i] += 1
         self.evicted.add(i)
+        sim.off_host.left(i, now)
         sim.end_s[i] = float("nan")
         sim.state[i] = WAITING
         sim._submit(i, now)

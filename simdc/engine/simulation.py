@@ -275,6 +275,49 @@ class PlatformRun:
     # streamed (instances None): what the summary reads of its instance rows, gathered as
     # they were written (simdc.streamed.InstanceFigures)
     figures: object | None = None
+    # each time an instance was off its host between two stays (OffHost.table); None when streamed
+    off_host: pd.DataFrame | None = None
+
+
+class OffHost:
+    """The engine's record of the instances' time off a host between stays: an entry each
+    time one leaves its host alive to be placed again (a failure's victim resubmitted, a
+    container a drain restarts), from that moment until it is on a host again (placed
+    again). An entry still open at the end runs to the instance's end (it gave up waiting,
+    or no host would have it) or the horizon (it still waits). With each placed
+    instance's first admission and end (the instances' ``admit_s`` and ``end_s``) these
+    are its stays on a host, which the engine's count of instances on the fleet
+    (:class:`~simdc.engine.host.Bookings`' ``fleet_peak``) counts: the rows in which a
+    fleet of cells finds the most on all of its cells at once
+    (:func:`simdc.metrics.on_host_peak`). A few bytes an entry, only for these moments."""
+
+    __slots__ = ("row", "from_s", "to_s", "open")
+
+    def __init__(self) -> None:
+        self.row, self.from_s, self.to_s = array("q"), array("d"), array("d")
+        self.open: dict[int, int] = {}  # instance -> its entry still open
+
+    def left(self, i: int, now: float) -> None:
+        """``i`` leaves its host at ``now``, to be placed again."""
+        self.open[i] = len(self.row)
+        self.row.append(i)
+        self.from_s.append(now)
+        self.to_s.append(float("nan"))
+
+    def back(self, i: int, now: float) -> None:
+        """``i`` is on a host again from ``now``."""
+        entry = self.open.pop(i, None)
+        if entry is not None:
+            self.to_s[entry] = now
+
+    def table(self, end_s: np.ndarray, horizon_s: float) -> pd.DataFrame:
+        """The entries, in the order they began: ``row`` (the instance's row), ``from_s``,
+        ``to_s`` (s); the open ones to ``end_s`` of the instance (NaN: ``horizon_s``)."""
+        row = np.frombuffer(self.row, dtype=np.int64) if len(self.row) else np.zeros(0, dtype=np.int64)
+        to_s = np.array(self.to_s, dtype=float)
+        end = np.minimum(np.where(np.isnan(end_s[row]), horizon_s, end_s[row]), horizon_s)
+        return pd.DataFrame({"row": row.copy(), "from_s": np.array(self.from_s, dtype=float),
+                             "to_s": np.where(np.isnan(to_s), end, to_s)})
 
 
 class _Pull:
@@ -406,6 +449,7 @@ class Simulation:
 
             self.mover = Mover(self, *moves)
         self.lane = None  # the handlers of the run under way (handlers.Lane)
+        self.off_host = OffHost()  # failures' victims and restarted containers waiting to be placed again
         self.services = None  # a services.Controller whose replicas are the last rows, when the config has services
 
     def _whole_init(self, platform, instances, cost, name, seed, streamed) -> None:
@@ -811,7 +855,8 @@ class Simulation:
             for name, values in self.mover.columns().items():
                 instances[name] = values
         return PlatformRun(instances, self._hosts_table(), self._timeseries_table(),
-                           meter_j=None if self.meter is None else self.meter.readings_j, warnings=warnings)
+                           meter_j=None if self.meter is None else self.meter.readings_j, warnings=warnings,
+                           off_host=self.off_host.table(instances["end_s"].to_numpy(float), self.duration_s))
 
     def _after(self, delay: float, callback, value, priority: int = NORMAL) -> None:
         """Call ``callback(t, value)`` in ``delay`` seconds (at ``t``), from the run's
@@ -1281,6 +1326,7 @@ class Simulation:
         self.epoch[i] += 1
         self._leave(i, host, now, FAILED, drain=False)
         if self.faults.on_failure == "resubmit":
+            self.off_host.left(i, now)
             self.end_s[i] = float("nan")
             self.state[i] = WAITING
             self._submit(i, now)

@@ -80,6 +80,46 @@ def old_peak(admit: np.ndarray, end: np.ndarray) -> int:
     return int(np.cumsum(steps[np.lexsort((steps, times))]).max())
 
 
+@pytest.mark.parametrize("seed", [3, 11])
+def test_the_engines_record_of_time_off_a_host_is_each_instances_wait_to_be_placed_again(seed):
+    """The engine's record of the times instances were off a host between stays
+    (``PlatformRun.off_host``: failures' victims resubmitted, containers a drain
+    restarted) adds up, per instance, to ``requeue_s``, which the engine derives apart
+    from it (first admission to end, less ``resident_s``, the sum of its stays); every
+    time lies within its instance's first admission and end; and the stays less these
+    times give, swept (:func:`simdc.metrics.peak_resident`), the engine's own running count
+    of the most instances on its fleet at once (``fleet_peak_resident``, from its bookings)."""
+    from simdc import metrics
+    from simdc.experiment import replay
+    from simdc.workload import load_workload
+
+    config = validate({
+        "simulation": {"duration_s": HORIZON_S / 2, "seed": seed, "platforms": ["vm", "container"],
+                       "sample_every_s": 1000.0},
+        "cluster": {"hosts": [{"cpu_cores": 16, "memory_gib": 64, "count": 3}]},
+        "placement": {"when_full": "queue", "max_wait_s": 900},
+        "faults": {"host_mtbf_s": 4000, "host_repair_s": 900, "kernel_mtbf_s": 3000, "kernel_repair_s": 120,
+                   "on_failure": "resubmit"},
+        "maintenance": {"drains": [[1, 2000.0]], "maintenance_s": 600},
+        "workload": {"synthetic": {"arrival_rate_per_s": 0.08, "lifetime_s": {"mean": 900},
+                                   "sizes": [{"cpu_cores": 1, "memory_gib": 2, "weight": 1}]}},
+    })
+    sim = config.simulation
+    for name, run in zip(sim.platforms, replay(config, load_workload(config.workload, sim.duration_s, seed), seed)):
+        inst, off = run.instances, run.off_host
+        waited = (off["to_s"] - off["from_s"]).groupby(off["row"]).sum()
+        requeue = inst["requeue_s"].to_numpy()
+        assert len(waited) > 20, name
+        np.testing.assert_allclose(waited.to_numpy(), requeue[waited.index], rtol=0, atol=1e-6, err_msg=name)
+        others = np.setdiff1d(np.flatnonzero(inst["admit_s"].notna()), waited.index)
+        assert (requeue[others] == 0).all(), name
+        admit, end = inst["admit_s"].to_numpy()[off["row"]], inst["end_s"].fillna(sim.duration_s).to_numpy()[off["row"]]
+        assert ((admit <= off["from_s"]) & (off["from_s"] <= off["to_s"]) & (off["to_s"] <= end)).all(), name
+        engine = int(run.hosts["fleet_peak_resident"].iloc[0])
+        assert metrics.peak_resident(inst, sim.duration_s, off) == engine, name
+        assert metrics.peak_resident(inst, sim.duration_s) > engine, name  # the victims' waits counted
+
+
 # --- every request placed once or not ----------------------------------------------------
 
 def check_outcomes(results: simdc.Results) -> None:

@@ -191,6 +191,27 @@ def test_rounding_cost_equals_a_hand_computation(tmp_path):
     assert vm["mem_alloc_gib_s"] == pytest.approx(booked, rel=1e-9)
 
 
+def test_a_vm_waiting_to_be_placed_again_weighs_nothing_in_the_rounding_cost(tmp_path):
+    """The over-need shares are time-weighted over the VMs' time on a host (metrics
+    docstring): a failure's victim waiting for a host books nothing. The one host fails
+    at 150 s and is repaired at 250 s; b and c are resubmitted and wait. b is placed
+    again at 250 and lives to its planned end, 15 + 300 = 315 s: on a host 140 + 65 =
+    205 s; c's planned end, 25 + 200 = 225 s, comes while it waits (lost): 130 s; a ends
+    at 105 s, before the failure. By hand, CPU: (205·1.5 + 130·1) / (105·1 + 205·0.5 +
+    130·3) = 437.5 / 597.5; memory: (105·0.25 + 205·1 + 130·6) / (105·1.75 + 205·3 +
+    130·10) = 1011.25 / 2098.75. (From first admission to end, the waits counted: 662.5 /
+    872.5 for CPU.)"""
+    raw = tiny_config(tmp_path)
+    raw.update(placement={"when_full": "queue"},
+               faults={"host_failures": [[0, 150.0]], "host_repair_s": 100, "on_failure": "resubmit"})
+    results = simdc.simulate(validate(raw))
+    vm = results.instances[results.instances["platform"] == "vm"].set_index("id")
+    assert vm["outcome"].astype(str).to_dict() == {"a": "completed", "b": "completed", "c": "failed"}
+    summary = results.summary.set_index("platform")
+    assert summary.loc["vm", "vm_cpu_over_need"] == pytest.approx(437.5 / 597.5, rel=1e-12)
+    assert summary.loc["vm", "vm_mem_over_need"] == pytest.approx(1011.25 / 2098.75, rel=1e-12)
+
+
 def test_the_comparison_table_shows_the_rounding_cost(tmp_path):
     config = tmp_path / "tiny.toml"
     config.write_text(tomli_w.dumps(tiny_config(tmp_path)))
