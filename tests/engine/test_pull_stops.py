@@ -12,11 +12,16 @@ registry's round trip, then the layer's bytes at the fair share of the links (Gb
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pandas as pd
 import pytest
 
 import simdc
 from simdc.config import validate
+from simdc.engine import runner
+from simdc.engine.handlers import FastLane
+from simdc.workload import load_workload
 
 MIB = 2**20
 GIB = 2**30
@@ -164,3 +169,60 @@ def test_after_a_repair_vms_fetch_their_disk_images_again(tmp_path):
     assert table.loc["i2", "ready_s"] == pytest.approx(ready_s, abs=1e-9)
     received_b = 2 * (DOWN_AT_S - RTT_S) * REGISTRY_B_S / 2  # a:1 and b:1, half the registry each
     assert result.hosts.iloc[0]["pulled_gib"] == pytest.approx(3.0 + received_b / GIB, abs=1e-12)
+
+
+class Removing(FastLane):
+    """The engine with replicas deleted by a controller at given moments
+    (Simulation._remove, the services' deletion): ``REMOVE`` = [(t_s, row), ...]."""
+
+    REMOVE: list[tuple[float, int]] = []
+
+    def run(self):
+        for t_s, i in self.REMOVE:
+            self._after(t_s, lambda now, i: self._remove(i, now), i)
+        return super().run()
+
+
+def removing(tmp_path, remove: list[tuple[float, int]]):
+    """Two containers of big:1 on one host at t = 0 (one fetch, the second waits for it),
+    with ``remove`` applied: the run's instances and hosts tables."""
+    rows = [{"id": f"i{k}", "submit_s": 0, "duration_s": 100, "image": "big:1"} for k in (0, 1)]
+    trace = tmp_path / "w.csv"
+    pd.DataFrame([{"cpu_cores": 1, "memory_gib": 1, **row} for row in rows]).to_csv(trace, index=False)
+    config = validate({
+        "simulation": {"duration_s": 300, "seed": 1, "platforms": ["container"]},
+        "cluster": {"hosts": [{"count": 1, "cpu_cores": 2, "memory_gib": 8, "disk_write_mib_s": DISK_MIB_S}]},
+        "registry": {"bandwidth_gbps": 1.0, "rtt_s": RTT_S},
+        "images": BIG,
+        "platform": {"container": {"start_s": START_S}},
+        "workload": {"trace": str(trace)},
+    })
+    instances = load_workload(config.workload, 300, 1).instances
+    with mock.patch.object(runner, "FastLane", Removing), mock.patch.object(Removing, "REMOVE", remove):
+        return runner.run_platform("container", config.platform["container"], config.fleet, instances,
+                                   duration_s=300, sample_every_s=60, seed=1, placement=config.placement,
+                                   images={image.name: image for image in config.images},
+                                   registry=config.registry, lane="general")
+
+
+@pytest.mark.parametrize("who", [0, 1], ids=["the one fetching", "the one waiting"])
+def test_a_fetch_another_instance_on_the_host_waits_for_goes_on(tmp_path, who):
+    """One of the two deleted at 0.3 s, mid-download: the layer still serves the other,
+    so its fetch goes on, untouched: the other is ready at 0.05 + 1000 MiB / 125e6 B/s
+    + 1000/500 + 0.5 s, and the host pulled the layer once, whole."""
+    run = removing(tmp_path, [(0.3, who)])
+    table = run.instances.set_index("id")
+    assert table.loc[f"i{who}", "end_s"] == 0.3 and pd.isna(table.loc[f"i{who}", "ready_s"])  # deleted, never started
+    other = table.loc[f"i{1 - who}"]
+    assert other["ready_s"] == pytest.approx(RTT_S + 1000 * MIB / REGISTRY_B_S + 1000 / DISK_MIB_S + START_S,
+                                             abs=1e-9)
+    assert run.hosts["pulled_gib"].iloc[0] == pytest.approx(1000 / 1024, abs=1e-12)
+
+
+def test_a_fetch_no_instance_on_the_host_wants_stops(tmp_path):
+    """Both deleted at 0.3 s: the download stops then, 0.25 s of the registry received
+    (what pulled_gib counts; the old code: the whole layer), and nothing is cached."""
+    run = removing(tmp_path, [(0.3, 0), (0.3, 1)])
+    hosts = run.hosts.iloc[0]
+    assert hosts["pulled_gib"] == pytest.approx((0.3 - RTT_S) * REGISTRY_B_S / GIB, abs=1e-12)
+    assert run.instances["ready_s"].isna().all() and (run.instances["end_s"] == 0.3).all()
