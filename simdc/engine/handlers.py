@@ -918,6 +918,13 @@ class GeneralLane(Lane):
             self.caches[j].pin(needs)
         self.stay_s[i] = now
 
+    def take_off(self, i: int, j: int, now: float, lost: bool = False) -> None:
+        """:meth:`Lane.take_off`; a starting instance's image pull stops serving it first
+        (:meth:`Simulation._pull_off`, the one rule)."""
+        if self.state[i] == STARTING:
+            self.sim._pull_off(i, now)
+        super().take_off(i, j, now, lost)
+
     def release(self, i: int, j: int, now: float) -> None:
         mover = self.mover
         if mover is not None and i in mover.moving:  # gone before its move's switch

@@ -32,6 +32,13 @@ has a flow's end call what comes next (``then``): no SimPy event at all. Without
 ``after`` the timers are SimPy timeouts on ``env``, and a flow without ``then`` gives a
 SimPy event that succeeds when it ends.
 
+A flow can be called off (:meth:`Network.cancel`: a host that fails stops its pulls).
+Its finish tag cannot be taken out of the middle of its group's heap in O(log n), so it
+stays there, dead (its id no longer among the flows under way), and is dropped when it
+comes to the top; a group counts its live flows (``n``), and its head is always live, so
+the rest of the model reads as before. Then its group's rate and the water level are
+redone as at any end: the others get its share at once.
+
 The same model serves the hosts' disks (:meth:`simdc.engine.simulation.Simulation._write`):
 each host's disk is a flow's own link and the shared link is unlimited (``inf``), so every
 group is limited by its own link and the writes on one disk share it equally (processor
@@ -57,13 +64,15 @@ INF = float("inf")
 class _Group:
     """The flows crossing the same links, so always at one rate: a heap of finish tags
     ``(tag_gib, flow id)`` on the group's virtual clock ``clock_gib`` (as of ``since_s``
-    while the group is limited by its own link; ``shared clock + offset_gib`` while not)."""
+    while the group is limited by its own link; ``shared clock + offset_gib`` while not).
+    ``n`` flows are live; ``dead`` tags below the top are of flows called off."""
 
-    __slots__ = ("cap", "tags", "limited", "clock_gib", "since_s", "offset_gib", "version")
+    __slots__ = ("cap", "tags", "n", "dead", "limited", "clock_gib", "since_s", "offset_gib", "version")
 
     def __init__(self, cap_gib_s: float):
         self.cap = cap_gib_s  # its own link's capacity (inf: crosses the shared link only)
         self.tags: list[tuple[float, int]] = []
+        self.n = self.dead = 0
         self.limited = False
         self.clock_gib = 0.0
         self.since_s = 0.0
@@ -98,7 +107,9 @@ class Network:
         self.carrier_s, self.carrier = INF, 0  # the earliest plan's timer on the heap (with ``at``): time, token
         self.waiting: tuple[float, int, int] | None = None  # a later plan beside it: time, eid, token
         self.delivering = False  # ends are being delivered: a flow they start is planned after them
-        self.flows: dict[int, tuple[_Group, object]] = {}  # the flows under way: group, and what their end calls
+        # the flows under way: group, what their end calls, and finish tag (on the group's clock)
+        self.flows: dict[int, tuple[_Group, object, float]] = {}
+        self.ending: dict[int, tuple[_Group, object, float]] = {}  # ended, their ends being delivered
         self.next_id = 0
         self.token = 0
         self.shared: Hashable = None  # the link every flow ends on (the first flow's last)
@@ -125,9 +136,10 @@ class Network:
         ValueError otherwise). When it has crossed, ``then = (handler, value)`` is called
         as ``handler(now, value)``, from the timer that found it done, once the network
         has settled (flows ending together in the order they started; a flow of no size
-        at once), and None is returned. ``handler`` may start a flow (the network plans
-        its next timer once every end is delivered). Without ``then``, the SimPy event
-        returned succeeds then (scheduled at that instant, in the same order)."""
+        at once, and None is returned), and the flow's id is returned (for :meth:`cancel`).
+        ``handler`` may start a flow (the network plans its next timer once every end is
+        delivered). Without ``then``, the SimPy event returned succeeds then (scheduled
+        at that instant, in the same order)."""
         done = self.env.event() if then is None else then
         if size_gib <= 0:
             self._deliver(done)
@@ -144,8 +156,8 @@ class Network:
             group = self.groups[key] = _Group(self.capacity[key] if key is not None else INF)
         now = self.env.now
         if self.shared_cap == INF and key is not None:
-            self._own_link(group, size_gib, done, now)
-            return None if then is not None else done
+            fid = self._own_link(group, size_gib, done, now)
+            return fid if then is not None else done
         self._advance(now)
         if group.limited:
             self._advance_group(group, now)
@@ -154,13 +166,14 @@ class Network:
             group.clock_gib, group.since_s, group.offset_gib = 0.0, now, -self.clock_gib
         clock = self._clock(group)
         if clock > REBASE_GIB:  # bring the group's clock back to 0, its tags with it
-            group.tags = [(tag - clock, fid) for tag, fid in group.tags]
-            heapify(group.tags)
+            self._rebase_group(group, clock)
             group.clock_gib, group.since_s, group.offset_gib, clock = 0.0, now, -self.clock_gib, 0.0
         fid = self.next_id
         self.next_id += 1
-        heappush(group.tags, (clock + size_gib, fid))
-        self.flows[fid] = (group, done)
+        tag = clock + size_gib
+        heappush(group.tags, (tag, fid))
+        self.flows[fid] = (group, done, tag)
+        group.n += 1
         self.total += 1
         if group.limited:
             self.limited_flows += 1
@@ -168,15 +181,15 @@ class Network:
         self._refill()
         if not self.delivering:
             self._plan()
-        return None if then is not None else done
+        return fid if then is not None else done
 
-    def _own_link(self, group: _Group, size_gib: float, done, now: float) -> None:
+    def _own_link(self, group: _Group, size_gib: float, done, now: float) -> int:
         """:meth:`transfer` on a star whose shared link is unlimited (a host's disk writes,
         :meth:`simdc.engine.simulation.Simulation._write`): every group is limited by its
         own link from its first flow on, so nothing is water-filled. The same operations
         as the general path takes on each value (a group joins at clock 0 and is limited at
         once; a limited group's clock advances before its share changes), so the same
-        doubles, without filing the group on the shared link first and moving it."""
+        doubles, without filing the group on the shared link first and moving it. The flow's id."""
         if group.tags:  # limited already: its clock to now before its share changes
             self._advance_group(group, now)
         else:
@@ -185,18 +198,70 @@ class Network:
             self.limited_caps[group.cap] = self.limited_caps.get(group.cap, 0) + 1
         clock = group.clock_gib
         if clock > REBASE_GIB:  # bring the group's clock back to 0, its tags with it
-            group.tags = [(tag - clock, fid) for tag, fid in group.tags]
-            heapify(group.tags)
+            self._rebase_group(group, clock)
             group.clock_gib, group.since_s, clock = 0.0, now, 0.0
         fid = self.next_id
         self.next_id += 1
-        heappush(group.tags, (clock + size_gib, fid))
-        self.flows[fid] = (group, done)
+        tag = clock + size_gib
+        heappush(group.tags, (tag, fid))
+        self.flows[fid] = (group, done, tag)
+        group.n += 1
         self.total += 1
         self.limited_flows += 1
         self._post(group)
         if not self.delivering:
             self._plan()
+        return fid
+
+    def cancel(self, fid: int) -> float:
+        """Call off flow ``fid`` (an id :meth:`transfer` returned) now: its ``then`` is
+        never called, and the flows it shared links with get its share at once, as when
+        a flow ends. Returns the GiB it had still to cross (0.0 for a flow that has
+        crossed but whose end is still being delivered at this instant). Raises KeyError
+        for a flow that is not under way (ended and delivered, or called off before).
+        O(log n) plus the groups whose limit changes, as a start or an end."""
+        if fid in self.ending:  # crossed at this instant, its end not yet delivered: it never will be
+            del self.ending[fid]
+            return 0.0
+        group, _, tag = self.flows.pop(fid)
+        now = self.env.now
+        self._advance(now)
+        if group.limited:
+            self._advance_group(group, now)
+        left = tag - self._clock(group)
+        group.n -= 1
+        group.dead += 1
+        self.total -= 1
+        if group.limited:
+            self.limited_flows -= 1
+        self._drop_dead(group)
+        if not group.tags:
+            self.busy -= 1
+            if group.limited:
+                group.limited = False
+                self.limited_caps[group.cap] -= 1
+        self._post(group)
+        self._refill()
+        if not self.delivering:
+            self._plan()
+        return max(left, 0.0)
+
+    def _drop_dead(self, group: _Group) -> None:
+        """Drop the tags of called-off flows from the top of ``group``'s heap: its head is live."""
+        tags, flows = group.tags, self.flows
+        while tags and tags[0][1] not in flows:
+            heappop(tags)
+            group.dead -= 1
+
+    def _rebase_group(self, group: _Group, clock: float) -> None:
+        """``group``'s tags less ``clock`` (its clock brought back to 0), dead ones dropped."""
+        flows = self.flows
+        group.tags = [(tag - clock, fid) for tag, fid in group.tags if fid in flows]
+        heapify(group.tags)
+        group.dead = 0
+        for tag, fid in group.tags:
+            entry = flows[fid]
+            flows[fid] = (group, entry[1], tag)
 
     def _simpy_after(self, delay_s: float, handler: Callable, value) -> None:
         """The timers without an engine's heap: a SimPy timeout on ``env``."""
@@ -222,7 +287,7 @@ class Network:
     def _advance_group(self, group: _Group, now: float) -> None:
         """A limited group's clock to ``now``, before its rate changes."""
         if now > group.since_s:
-            group.clock_gib += group.cap / len(group.tags) * (now - group.since_s)
+            group.clock_gib += group.cap / group.n * (now - group.since_s)
             group.since_s = now
 
     def _clock(self, group: _Group) -> float:
@@ -242,7 +307,7 @@ class Network:
                 groups -= 1
             free -= cap * groups
         if drop is not None:
-            flows += len(drop.tags)
+            flows += drop.n
         return max(free, 0.0) / flows if flows else INF
 
     def _refill(self) -> None:
@@ -272,7 +337,7 @@ class Network:
         group.clock_gib, group.since_s = self._clock(group), self.env.now
         group.limited = True
         self.limited_caps[group.cap] = self.limited_caps.get(group.cap, 0) + 1
-        self.limited_flows += len(group.tags)
+        self.limited_flows += group.n
         self._post(group)
 
     def _unlimit(self, group: _Group) -> None:
@@ -280,7 +345,7 @@ class Network:
         group.offset_gib = group.clock_gib - self.clock_gib
         group.limited = False
         self.limited_caps[group.cap] -= 1
-        self.limited_flows -= len(group.tags)
+        self.limited_flows -= group.n
         self._post(group)
 
     def _rebase(self) -> None:
@@ -300,7 +365,7 @@ class Network:
         group.version += 1
         if not group.tags:
             return
-        share, version, seq = group.cap / len(group.tags), group.version, next(self.seq)
+        share, version, seq = group.cap / group.n, group.version, next(self.seq)
         if group.limited:
             ends = group.since_s + (group.tags[0][0] - group.clock_gib) / share if share > 0 else INF
             self._push(self.limited_ends, (ends, seq, group, version))
@@ -368,6 +433,9 @@ class Network:
                 self._advance_group(group, now)
             _, fid = heappop(group.tags)
             finished.append(fid)
+            group.n -= 1
+            if group.dead:
+                self._drop_dead(group)
             self.total -= 1
             if group.limited:
                 self.limited_flows -= 1
@@ -379,11 +447,17 @@ class Network:
             self._post(group)
             self._refill()
         self.delivering = True
+        ending, flows = self.ending, self.flows
+        for fid in finished:
+            ending[fid] = flows.pop(fid)
         try:
             for fid in sorted(finished):  # in the order the flows started, as events at one instant
-                self._deliver(self.flows.pop(fid)[1])
+                entry = ending.pop(fid, None)
+                if entry is not None:  # not called off by an end delivered before it
+                    self._deliver(entry[1])
         finally:
             self.delivering = False
+            ending.clear()
         self._plan()
 
     def _due(self, now: float) -> _Group | None:
@@ -399,7 +473,7 @@ class Network:
         entry = self._top(self.limited_ends)
         if entry is not None and entry[0] != INF:
             group = entry[2]
-            rate = group.cap / len(group.tags)
+            rate = group.cap / group.n
             left = group.tags[0][0] - (group.clock_gib + rate * (now - group.since_s))
             if left <= DONE_GIB * max(1.0, rate) or now + left / rate <= now:
                 return group

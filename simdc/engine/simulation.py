@@ -323,15 +323,34 @@ class OffHost:
 class _Pull:
     """One instance's image pull under way (:meth:`Simulation._pull`): the layer it is
     at (an index into its image's layers), when its current wait began, and the seconds
-    spent pulling and unpacking so far."""
+    spent pulling and unpacking so far; the layer's fetch it waits for (``fetch``) or the
+    disks' id of its VM disk's copy (``write``); ``gone`` once its instance has left the
+    host (:meth:`Simulation._pull_off`)."""
 
-    __slots__ = ("i", "host", "cache", "epoch", "layer", "began_s", "pull_s", "unpack_s")
+    __slots__ = ("i", "host", "cache", "epoch", "layer", "began_s", "pull_s", "unpack_s", "fetch", "write", "gone")
 
     def __init__(self, i: int, host: HostState, cache: LayerCache):
         self.i, self.host, self.cache = i, host, cache
         self.epoch = -1  # read when the pull begins
         self.layer = 0
         self.began_s = self.pull_s = self.unpack_s = 0.0
+        self.fetch: _Fetch | None = None
+        self.write: int | None = None
+        self.gone = False
+
+
+class _Fetch:
+    """One layer being fetched onto one host (:meth:`Simulation._pull_next`): the pull that
+    began it (``owner``, None once its instance left), the pulls waiting for it, and the
+    step under way: the round trip (neither id), the download (``flow``, the network's
+    id) or the unpack (``write``, the disks' id). ``gone`` once no pull wants it."""
+
+    __slots__ = ("owner", "waiting", "digest", "gib", "host", "flow", "write", "gone")
+
+    def __init__(self, owner: _Pull, digest: str, gib: float):
+        self.owner, self.waiting, self.digest, self.gib, self.host = owner, [], digest, gib, owner.host
+        self.flow = self.write = None
+        self.gone = False
 
 
 class Simulation:
@@ -590,7 +609,8 @@ class Simulation:
                     "raise image_cache_gib or prepull fewer images")
             for digest, gib in prepulled.items():
                 cache.add(digest, gib)
-        self.inflight: list[dict[str, list[_Pull]]] = [{} for _ in hosts]  # layers being fetched: who waits
+        self.inflight: list[dict[str, _Fetch]] = [{} for _ in hosts]  # layers being fetched onto each host
+        self.pulling: dict[int, _Pull] = {}  # instance: its pull under way (until its layers and disk are there)
         source = registry.mirror or registry
         self.rtt_s = source.rtt_s
         capacity = {("link", j): spec.net_gbps * GIB_S_PER_GBPS for j, spec in enumerate(hosts)}
@@ -940,22 +960,23 @@ class Simulation:
     def _reject(self, i: int, now: float) -> None:
         self.lane.reject(i, now)
 
-    def _write(self, host: HostState, gib: float, then: tuple) -> None:
+    def _write(self, host: HostState, gib: float, then: tuple) -> int | None:
         """Write ``gib`` (GiB) to ``host``'s disk, then call ``then = (handler, value)`` as
         ``handler(now, value)``. The one rule for disk time: the writes under way on one
         physical host (its node VMs share it) share its ``disk_write_mib_s`` max-min fairly
         (processor sharing, :class:`Network`), so n equal writes begun together all end
-        after n × size / speed; a write alone takes size / speed."""
-        self.disks.transfer((("disk", self.physical[host.index]), "unlimited"), gib, then)
+        after n × size / speed; a write alone takes size / speed. The write's id (for
+        ``self.disks.cancel``), None for one of no size (done at once)."""
+        return self.disks.transfer((("disk", self.physical[host.index]), "unlimited"), gib, then)
 
     def _copy(self, i: int, host: HostState) -> None:
         """``i``'s layers are on ``host``: copy the VM's own disk there (:meth:`_write`),
         then start it, as a pull goes on once its layers are there (:class:`_Pull`)."""
-        pull = _Pull(i, host, self.caches[host.index])
+        pull = self.pulling[i] = _Pull(i, host, self.caches[host.index])
         pull.epoch = self.epoch[i]
         pull.layer = len(self.needs[i])
         pull.began_s = self.env.now
-        self._write(host, self.copy_gib[i], (self._pull_disk_copied, pull))
+        pull.write = self._write(host, self.copy_gib[i], (self._pull_disk_copied, pull))
 
     def _pull(self, i: int, host: HostState, cache: LayerCache) -> None:
         """Start ``i``'s image pull on ``host``: pull the missing layers one after another
@@ -974,9 +995,12 @@ class Simulation:
         timer to tie to the bit with an event taken between the two: none in the
         comparisons of the commit that made it so).
         """
-        self._after(0.0, self._pull_begin, _Pull(i, host, cache), URGENT)
+        pull = self.pulling[i] = _Pull(i, host, cache)
+        self._after(0.0, self._pull_begin, pull, URGENT)
 
     def _pull_begin(self, now: float, pull: _Pull) -> None:
+        if pull.gone:  # its instance left the host at this instant
+            return
         pull.epoch = self.epoch[pull.i]
         self.cold[pull.i] = True
         self._pull_next(now, pull)
@@ -989,7 +1013,7 @@ class Simulation:
         i, cache = pull.i, pull.cache
         needs = self.needs[i]
         while pull.layer < len(needs):
-            digest, _ = needs[pull.layer]
+            digest, gib = needs[pull.layer]
             if cache.has(digest):
                 cache.hits += 1
                 cache.touch(digest)
@@ -997,50 +1021,63 @@ class Simulation:
                 continue
             pull.began_s = now
             inflight = self.inflight[pull.host.index]
-            waiting = inflight.get(digest)
-            if waiting is not None:
-                waiting.append(pull)
+            fetch = inflight.get(digest)
+            if fetch is not None:
+                fetch.waiting.append(pull)
             else:
-                inflight[digest] = []  # the pulls that will wait for this one
-                self._after(self.rtt_s, self._pull_transfer, pull)
+                fetch = inflight[digest] = _Fetch(pull, digest, gib)
+                self._after(self.rtt_s, self._pull_transfer, fetch)
+            pull.fetch = fetch
             return
         gib = self.copy_gib[i]
         if gib:
             pull.began_s = now
-            self._write(pull.host, gib, (self._pull_disk_copied, pull))
+            pull.write = self._write(pull.host, gib, (self._pull_disk_copied, pull))
         else:
             self._pull_copied(now, pull)
 
-    def _pull_transfer(self, now: float, pull: _Pull) -> None:
-        """The round trip is over: the layer's bytes cross the host's link and the registry's."""
-        _, gib = self.needs[pull.i][pull.layer]
-        links = (("link", self.physical[pull.host.index]), "registry")
-        self.network.transfer(links, gib, (self._pull_fetched, pull))
+    def _pull_transfer(self, now: float, fetch: _Fetch) -> None:
+        """The round trip is over: the layer's bytes cross the host's link and the registry's
+        (unless no pull wants the layer any more)."""
+        if fetch.gone:
+            return
+        links = (("link", self.physical[fetch.host.index]), "registry")
+        fetch.flow = self.network.transfer(links, fetch.gib, (self._pull_fetched, fetch))
 
-    def _pull_fetched(self, now: float, pull: _Pull) -> None:
+    def _pull_fetched(self, now: float, fetch: _Fetch) -> None:
         """The layer's bytes are on the host (the flow model's call at its end): unpack them to disk."""
-        _, gib = self.needs[pull.i][pull.layer]
-        host = pull.host
-        pull.pull_s += now - pull.began_s
-        self.pulled_gib[host.index] += gib
-        pull.began_s = now
-        self._write(host, gib, (self._pull_unpacked, pull))
+        fetch.flow = None
+        host, owner = fetch.host, fetch.owner
+        self.pulled_gib[host.index] += fetch.gib
+        if owner is not None:
+            owner.pull_s += now - owner.began_s
+            owner.began_s = now
+        fetch.write = self._write(host, fetch.gib, (self._pull_unpacked, fetch))
 
-    def _pull_unpacked(self, now: float, pull: _Pull) -> None:
+    def _pull_unpacked(self, now: float, fetch: _Fetch) -> None:
         """The layer is in the host's cache: the pulls waiting for it go on (one timer at
-        this instant for all of them), and so does this one."""
-        digest, gib = self.needs[pull.i][pull.layer]
-        pull.unpack_s += now - pull.began_s
-        pull.cache.add(digest, gib)
-        waiting = self.inflight[pull.host.index].pop(digest)
+        this instant for all of them), and so does the one that fetched it."""
+        fetch.write = None
+        host, owner, waiting = fetch.host, fetch.owner, fetch.waiting
+        if owner is not None:
+            owner.unpack_s += now - owner.began_s
+        self.caches[host.index].add(fetch.digest, fetch.gib)
+        del self.inflight[host.index][fetch.digest]
         if waiting:
+            for pull in waiting:
+                pull.fetch = None
             self._after(0.0, self._pull_waited, waiting)
-        pull.layer += 1
-        self._pull_next(now, pull)
+        if owner is not None:
+            owner.fetch = None
+            owner.layer += 1
+            self._pull_next(now, owner)
 
     def _pull_waited(self, now: float, waiting: list[_Pull]) -> None:
-        """A layer these pulls waited for is in the cache: each goes on, in the order it began waiting."""
+        """A layer these pulls waited for is in the cache: each still on the host goes on,
+        in the order it began waiting."""
         for pull in waiting:
+            if pull.gone:
+                continue
             pull.pull_s += now - pull.began_s
             pull.layer += 1
             self._pull_next(now, pull)
@@ -1048,12 +1085,55 @@ class Simulation:
     def _pull_disk_copied(self, now: float, pull: _Pull) -> None:
         """The VM's disk is copied (the disks' call at the write's end): its time counts
         as unpacking; then the start (:meth:`_pull_copied`)."""
+        pull.write = None
         pull.unpack_s += now - pull.began_s
         self._pull_copied(now, pull)
+
+    def _pull_off(self, i: int, now: float) -> None:
+        """Starting ``i`` leaves its host (failed with it, drained, removed, out of time):
+        the one rule for what its pull under way does then. It stops serving ``i``; a
+        layer's fetch that no pull on the host wants any more stops at this instant, and
+        so does ``i``'s VM disk copy: the download's share of the registry and the link,
+        and the write's of the disk, go to the others at once (:meth:`Network.cancel`);
+        the bytes received count as pulled (``pulled_gib``: what was downloaded), the
+        partial layer is lost (not in the cache: a later pull fetches it from scratch;
+        containerd could resume a partial ingest on a host still up, content.Copy in
+        content/helpers.go, which is not modelled). A fetch other pulls on the host wait
+        for goes on for them.
+
+        Kubernetes: deleting or evicting a pod cancels its sync's context
+        (pkg/kubelet/pod_workers.go, podWorkers.UpdatePod: "Cancelling current pod sync",
+        status.cancelFn()), the context kubelet pulls with: kuberuntime_container.go
+        startContainer → imagePuller.EnsureImageExists(ctx, ...) → images/puller.go,
+        imageService.PullImage(ctx, ...), the CRI call that the runtime aborts with it. A
+        machine down (failure, a kernel reboot that takes the runtime down, maintenance)
+        stops all that was under way on it: its starting instances fail first
+        (:meth:`_fail_all`), each coming here."""
+        pull = self.pulling.pop(i, None)
+        if pull is None:  # started from the cache, or its layers and disk are there (starting)
+            return
+        pull.gone = True
+        fetch = pull.fetch
+        if fetch is not None:
+            if fetch.owner is pull:
+                fetch.owner = None
+            else:
+                fetch.waiting.remove(pull)
+            if fetch.owner is None and not fetch.waiting:
+                fetch.gone = True
+                h = fetch.host.index
+                del self.inflight[h][fetch.digest]
+                if fetch.flow is not None:  # downloading: what was received so far was pulled
+                    self.pulled_gib[h] += fetch.gib - self.network.cancel(fetch.flow)
+                elif fetch.write is not None:  # unpacking (downloaded whole, counted then)
+                    self.disks.cancel(fetch.write)
+        elif pull.write is not None:
+            self.disks.cancel(pull.write)
 
     def _pull_copied(self, now: float, pull: _Pull) -> None:
         """The layers are there and the VM's disk copied: the platform's start, after the
         instance's turn to be created on the host (Lane.creation_wait)."""
+        del self.pulling[pull.i]
         start_s = self.start_s[pull.i]
         if self.create_gap_s is not None:
             start_s += self.lane.creation_wait(pull.i, pull.host.index, now)

@@ -59,15 +59,27 @@ class ReferenceNetwork:
         self.next_id, self.last_t, self.token = 0, 0.0, 0
 
     def transfer(self, links, size_gib):
+        return self.start(links, size_gib)[1]
+
+    def start(self, links, size_gib):
+        """A flow: its id (None for one of no size, done at once) and its event."""
         done = self.env.event()
         if size_gib <= 0:
             done.succeed()
-            return done
+            return None, done
         self._settle()
-        self.flows[self.next_id] = [size_gib, 0.0, links, done]
+        fid = self.next_id
+        self.flows[fid] = [size_gib, 0.0, links, done]
         self.next_id += 1
         self._reshare()
-        return done
+        return fid, done
+
+    def cancel(self, fid):
+        """Take flow ``fid`` out now, every rate recomputed: the GiB it had left."""
+        self._settle()
+        left = self.flows.pop(fid)[0]
+        self._reshare()
+        return max(left, 0.0)
 
     def _settle(self):
         dt = self.env.now - self.last_t
@@ -223,3 +235,155 @@ def test_flows_on_the_engines_heap_end_when_on_simpys(flows, host_caps, registry
     every flow ends at the same instant, to the bit."""
     capacity = {("link", j): cap for j, cap in enumerate(host_caps)} | {"registry": registry_cap}
     assert heap_finish_times(capacity, flows, start_s) == finish_times(network.Network, capacity, flows, start_s)
+
+
+def cancelled_finish_times(kind, capacity, flows, start_s, heap=False):
+    """Run ``flows`` [(start offset s, host or None, size GiB, call off after s or None)]
+    through the reference (``kind`` "reference": SimPy events) or the network (a call at
+    each end; its timers SimPy timeouts, or with ``heap`` a bare heap run by the engine's
+    loop). Each flow's fate: ("end", time) or ("off", time, GiB left)."""
+    from heapq import heappush
+
+    from simdc.engine.simulation import run_events
+
+    env = simpy.Environment(initial_time=start_s)
+    queue = []
+
+    def after(delay_s, handler, value):
+        heappush(queue, (env.now + delay_s, 1, next(env._eid), handler, value))
+
+    def at(t, eid, handler, value):
+        heappush(queue, (t, 1, eid, handler, value))
+
+    if kind == "reference":
+        net = ReferenceNetwork(env, capacity)
+    else:
+        net = network.Network(env, capacity, *((after, at) if heap else ()))
+    fate, ids = {}, {}
+
+    def ended(t, k):
+        fate.setdefault(k, ("end", t))
+
+    def begin(now, k):
+        _, host, size_gib, _ = flows[k]
+        links = ("registry",) if host is None else (("link", host), "registry")
+        if kind == "reference":
+            ids[k], done = net.start(links, size_gib)
+            done.callbacks.append(lambda _, k=k: ended(env.now, k))
+        else:
+            ids[k] = net.transfer(links, size_gib, (ended, k))
+
+    def call_off(now, k):
+        if k not in fate and ids[k] is not None:
+            fate[k] = ("off", now, net.cancel(ids[k]))
+
+    def timer(delay_s, handler, value):
+        if heap:
+            after(delay_s, handler, value)
+        else:
+            env.timeout(delay_s).callbacks.append(lambda _: handler(env.now, value))
+
+    def flow(k):
+        offset_s, _, _, off_s = flows[k]
+        begin(env.now, k)
+        if off_s is not None:
+            timer(off_s, call_off, k)
+
+    for k, (offset_s, _, _, _) in enumerate(flows):
+        timer(offset_s, lambda now, k: flow(k), k)
+    if heap:
+        run_events(env, queue, float("inf"))
+    else:
+        env.run()
+    assert not net.flows
+    if kind != "reference":
+        assert net.total == net.busy == net.limited_flows == 0 and not net.ending
+        assert all(not g.tags and g.n == 0 and g.dead == 0 for g in net.groups.values())
+    return fate
+
+
+CANCELLED_FLOWS = st.lists(st.tuples(st.one_of(st.just(0.0), st.floats(0.0, 50.0)),
+                                     st.one_of(st.none(), st.integers(0, 5)),
+                                     st.one_of(st.sampled_from([0.075, 0.32, 0.5]), st.floats(1e-6, 20.0)),
+                                     st.one_of(st.none(), st.just(0.0), st.floats(0.0, 30.0))),
+                           min_size=1, max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(CANCELLED_FLOWS, st.lists(st.floats(0.05, 5.0), min_size=6, max_size=6), st.floats(0.05, 20.0),
+       st.sampled_from([0.0, 16877.6, 1e6]), st.sampled_from([network.REBASE_GIB, 0.25]))
+def test_flows_called_off_leave_their_share_as_progressive_filling_does(flows, host_caps, registry_cap, start_s,
+                                                                        rebase_gib):
+    """Random flows, some called off at random times (a host's failure stops its pulls):
+    against the reference (the flow taken out, every rate recomputed by progressive
+    filling), every other flow ends at the same time within 1e-9 s, and each flow called
+    off had the same GiB left, within 1e-9 GiB per GiB/s of the registry."""
+    capacity = {("link", j): cap for j, cap in enumerate(host_caps)} | {"registry": registry_cap}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(network, "REBASE_GIB", rebase_gib)
+        got = cancelled_finish_times("network", capacity, flows, start_s)
+    want = cancelled_finish_times("reference", capacity, flows, start_s)
+    assert got.keys() == want.keys() == set(range(len(flows)))
+    for k in want:
+        assert got[k][0] == want[k][0], (k, flows[k], got[k], want[k])
+        assert abs(got[k][1] - want[k][1]) <= 1e-9, (k, flows[k], got[k], want[k])
+        if want[k][0] == "off":
+            assert abs(got[k][2] - want[k][2]) <= 1e-9 * max(1.0, registry_cap), (k, flows[k], got[k], want[k])
+
+
+@settings(max_examples=60, deadline=None)
+@given(CANCELLED_FLOWS, st.lists(st.floats(0.05, 5.0), min_size=6, max_size=6), st.floats(0.05, 20.0),
+       st.sampled_from([0.0, 16877.6]))
+def test_flows_called_off_on_the_engines_heap_as_on_simpys(flows, host_caps, registry_cap, start_s):
+    """Flows called off, timed by SimPy timeouts or by the engine's bare heap (a later plan
+    waiting beside the timer there: a call-off can make the next end later): every fate
+    the same, to the bit."""
+    capacity = {("link", j): cap for j, cap in enumerate(host_caps)} | {"registry": registry_cap}
+    assert (cancelled_finish_times("network", capacity, flows, start_s, heap=True)
+            == cancelled_finish_times("network", capacity, flows, start_s))
+
+
+def test_a_flow_called_off_gives_its_share_of_the_registry_to_the_other_at_once():
+    """Registry 1 GiB/s, two hosts' links of 10 GiB/s, 1 GiB each from t = 0: 0.5 GiB/s
+    each. The first called off at 0.5 s has received 0.25 GiB (0.75 left); the second,
+    0.75 GiB left, alone at 1 GiB/s, ends at 1.25 s (not at 2.0 s, as if both went on)."""
+    capacity = {("link", 0): 10.0, ("link", 1): 10.0, "registry": 1.0}
+    fate = cancelled_finish_times("network", capacity, [(0.0, 0, 1.0, 0.5), (0.0, 1, 1.0, None)], 0.0)
+    assert fate[0][:2] == ("off", 0.5) and abs(fate[0][2] - 0.75) <= 1e-12
+    assert fate[1][0] == "end" and abs(fate[1][1] - 1.25) <= 1e-12
+
+
+def test_a_write_called_off_gives_its_disk_share_to_the_other():
+    """Two writes of 1 GiB on one 1 GiB/s disk (own links, an unlimited shared link:
+    Simulation._write): the first called off at 0.5 s has 0.75 GiB left; the other ends
+    at 1.25 s. A call-off of a flow no longer under way raises KeyError."""
+    env = simpy.Environment()
+    net = network.Network(env, {("disk", 0): 1.0, "unlimited": float("inf")})
+    ends = {}
+    a = net.transfer((("disk", 0), "unlimited"), 1.0, (lambda t, k: ends.setdefault(k, t), "a"))
+    net.transfer((("disk", 0), "unlimited"), 1.0, (lambda t, k: ends.setdefault(k, t), "b"))
+    left = []
+    env.timeout(0.5).callbacks.append(lambda _: left.append(net.cancel(a)))
+    env.run()
+    assert left == [0.75] and ends == {"b": 1.25}
+    with pytest.raises(KeyError):
+        net.cancel(a)
+
+
+def test_a_flow_called_off_by_an_end_delivered_at_its_own_end_is_never_delivered():
+    """Two flows end at one instant; the first's end calls the second off (a controller
+    removing a replica whose pull ends then): the second's end is not delivered, and it
+    had nothing left."""
+    env = simpy.Environment()
+    net = network.Network(env, {("link", 0): 10.0, ("link", 1): 10.0, "registry": 1.0})
+    calls, left = [], []
+    ids = {}
+
+    def first(t, _):
+        calls.append(("first", t))
+        left.append(net.cancel(ids["second"]))
+
+    net.transfer((("link", 0), "registry"), 1.0, (first, None))
+    ids["second"] = net.transfer((("link", 1), "registry"), 1.0, (lambda t, _: calls.append(("second", t)), None))
+    env.run()
+    assert calls == [("first", 2.0)] and left == [0.0] and not net.flows

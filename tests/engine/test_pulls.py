@@ -4,7 +4,9 @@ same tables, over random configs where pulls share layers on a host, queue behin
 registry or a slow host link, and meet failures and restarts. The reference is that
 process, kept here as it was (main at 48d3964, ``Simulation._fetch``), stepped by SimPy
 beside the heap, but for its disk writes: since a host's writes share its disk, they are
-flows on the run's disks (``Simulation.disks``) as its transfers are on the network.
+flows on the run's disks (``Simulation.disks``) as its transfers are on the network; and
+but for an instance leaving its host mid-pull, whose pull now stops (the rule of
+``Simulation._pull_off``, written for the process here).
 """
 
 from __future__ import annotations
@@ -20,14 +22,67 @@ from simdc.engine.handlers import FastLane
 from .test_kernel import IMAGES, run_in
 
 
+class _Fetching:
+    """The reference's record of a layer being fetched onto a host: the event its waiters
+    wait for, the instances that want it (the one fetching first), and the flow or write
+    under way (ids in the run's network and disks)."""
+
+    def __init__(self, event, i):
+        self.event, self.wanters = event, [i]
+        self.flow = self.write = None
+        self.gone = self.done = False
+
+
 class SimPyPulls(FastLane):
-    """The run with each image pull a SimPy process, as before pulls were timers."""
+    """The run with each image pull a SimPy process, as before pulls were timers; and,
+    since an instance that leaves its host stops its pull (Simulation._pull_off), that
+    rule written for the process: what each pull waits on is kept (``procs``), a fetch
+    nobody wants any more is called off, and a process whose instance left returns
+    where it wakes, but drives a fetch others still wait for to its end first."""
+
+    procs = None  # instance: [what its pull waits on], a list per pull
 
     def _pull(self, i, host, cache):
-        self.env.process(self._fetch(i, host, cache))
+        if self.procs is None:
+            self.procs = {}
+        me = self.procs[i] = [None]
+        self.env.process(self._fetch(i, host, cache, me))
 
-    def _fetch(self, i, host, cache):
+    def _pull_off(self, i, now):
+        if i in self.pulling:  # a VM's copy begun by the engine (Simulation._copy)
+            return super()._pull_off(i, now)
+        me = (self.procs or {}).pop(i, None)
+        if me is None or me[0] is None:
+            return
+        kind, what = me[0]
+        if kind == "copy":
+            self.disks.cancel(what)
+            return
+        if what.done:
+            return
+        what.wanters.remove(i)
+        if not what.wanters:
+            what.gone = True
+            host, digest, gib = what.where
+            del self.inflight[host][digest]
+            if what.flow is not None:
+                self.pulled_gib[host] += gib - self.network.cancel(what.flow)
+            elif what.write is not None:
+                self.disks.cancel(what.write)
+
+    def _crossed(self, net, links, gib):
+        """A flow as an event that succeeds at its end, and its id."""
+        event = self.env.event()
+        return net.transfer(links, gib, (lambda now, event: event.succeed(), event)), event
+
+    def _fetch(self, i, host, cache, me):
         env = self.env
+
+        def alive():
+            return self.procs.get(i) is me
+
+        if not alive():
+            return
         epoch = self.epoch[i]
         links = (("link", self.physical[host.index]), "registry")
         disk = (("disk", self.physical[host.index]), "unlimited")
@@ -41,26 +96,46 @@ class SimPyPulls(FastLane):
                 continue
             pending = inflight.get(digest)
             if pending is not None:
+                pending.wanters.append(i)
+                me[0] = ("fetch", pending)
                 began = env.now
-                yield pending
+                yield pending.event
+                if not alive():
+                    return
+                me[0] = None
                 pull += env.now - began
                 continue
-            done = inflight[digest] = env.event()
+            fetching = inflight[digest] = _Fetching(env.event(), i)
+            fetching.where = (host.index, digest, gib)
+            me[0] = ("fetch", fetching)
             began = env.now
             yield env.timeout(self.rtt_s)
-            yield self.network.transfer(links, gib)
+            if fetching.gone:
+                return
+            fetching.flow, crossed = self._crossed(self.network, links, gib)
+            yield crossed
+            fetching.flow = None
             pull += env.now - began
             self.pulled_gib[host.index] += gib
             began = env.now
-            yield self.disks.transfer(disk, gib)
+            fetching.write, written = self._crossed(self.disks, disk, gib)
+            yield written
+            fetching.write = None
             unpack += env.now - began
             cache.add(digest, gib)
             del inflight[digest]
-            done.succeed()
+            fetching.done = True
+            fetching.event.succeed()
+            if not alive():
+                return
+            me[0] = None
         if self.copy_gib[i]:
             began = env.now
-            yield self.disks.transfer(disk, self.copy_gib[i])
+            fid, written = self._crossed(self.disks, disk, self.copy_gib[i])
+            me[0] = ("copy", fid)
+            yield written
             unpack += env.now - began
+        del self.procs[i]
         if self.start_s[i] > 0:
             yield env.timeout(self.start_s[i])
         if self.epoch[i] != epoch:
