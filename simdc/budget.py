@@ -137,7 +137,7 @@ BYTES_PER_INSTANCE_STREAMED = 350
 # per-instance constants (160 B: simdc.workload.usage._PerInstance, held for the live
 # chunks' rows only, SyntheticUsage.windows). Twelfth session: + the mapped workload's
 # numeric columns of the live rows (96 B: simdc.workload.mapped), - the columns that stay
-# zero (no page written: kills, restarts, streak, replacements, failure kills, priority,
+# zero (no page written: kills, restarts, streak, replacements, failure kills, Guaranteed,
 # ~64 B), ~523 B: 1,531 × 512 × 523 B / 1,000 hosts = 410 KB a host; rounded up. Kept
 # at 448 KiB (384 KiB at 331 B a row).
 BYTES_PER_HOST_STREAMED = 448 * 1024

@@ -117,7 +117,7 @@ class Chunks:
             # pandas and numpy, paid once a sample, not once a chunk: ~6 a sample at 1,000 hosts).
             # Their rows read zero until written (a fresh anonymous map, or pages given back),
             # and a page never written takes no memory: zeros are not written, so a column
-            # that stays zero in most chunks (kills, restarts, a priority of 0) costs nothing there.
+            # that stays zero in most chunks (kills, restarts, a pod not Guaranteed) costs nothing there.
             lo, hi = self.bounds(self.opened)[0], self.bounds(last)[1]
             for _, values, default in self.columns.values():
                 if not _zero_bits(default, values.dtype):

@@ -493,9 +493,9 @@ class Lane:
         """The OOM killer frees memory on container host ``j`` until its footprint fits.
 
         First a container above its own memory limit is killed alone (its cgroup's OOM;
-        only the general engine runs limits). Then, while the host is over, victims in the
-        kubelet's eviction order (:func:`~simdc.engine.rules.oom_victims`). Returns
-        whether a booking was released (a victim that will not restart).
+        only the general engine runs limits). Then, while the host is over, the kernel's
+        victims, highest oom_score first (:func:`~simdc.engine.rules.oom_victims`).
+        Returns whether a booking was released (a victim that will not restart).
         """
         sim = self.sim
         fp = sim.fp
@@ -507,8 +507,8 @@ class Lane:
             if not self.over_memory(j):
                 return freed
             inst, mem = self.members_mem(j)
-        for i in inst[oom_victims(mem, fp.mem_request[inst], fp.priority[inst], self.overhead,
-                                  self.allocatable[j])].tolist():
+        for i in inst[oom_victims(mem, fp.mem_request[inst], fp.guaranteed[inst], inst, self.overhead,
+                                  self.allocatable[j], sim.hosts[j].spec.memory_gib)].tolist():
             freed |= self.kill(i, j, now, clock)
         return freed
 

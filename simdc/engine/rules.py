@@ -41,8 +41,8 @@ class Footprints:
     cpu_cap: np.ndarray  # most cores it can use: vCPUs, or the container's cpu_limit
     mem_cap: np.ndarray  # most GiB it can use: a VM's size (its guest cannot exceed it)
     mem_limit: np.ndarray  # a container above this is OOM-killed alone (cgroup limit)
-    mem_request: np.ndarray  # GiB the OOM ranking compares usage with
-    priority: np.ndarray  # higher survives memory pressure longer
+    mem_request: np.ndarray  # GiB: a container's memory request, which its oom_score_adj is of
+    guaranteed: np.ndarray  # bool: a container's pod is of QoS class Guaranteed (oom_score_adj)
     vm_vcpus: np.ndarray | None = None  # a VM's size: vCPUs (None for containers)
     vm_memory_gib: np.ndarray | None = None  # a VM's size: GiB, its guest OS included
 
@@ -60,7 +60,6 @@ def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame
     used_mem = instances["memory_used_gib"].to_numpy(float)
     overhead_gib = runtime_overhead_gib(platform)
     n = len(instances)
-    priority = instances["priority"].to_numpy(np.int64)
     none = np.full(n, np.inf)
 
     if isinstance(platform, VmPlatform):
@@ -78,7 +77,7 @@ def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame
             mem_cap=memory_gib - _guest_gib(platform),
             mem_limit=none,
             mem_request=memory_gib,
-            priority=priority,
+            guaranteed=np.zeros(n, dtype=bool),
             vm_vcpus=vcpus,
             vm_memory_gib=memory_gib,
         )
@@ -92,16 +91,20 @@ def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame
                               else (used_cpu, used_mem))
     else:
         book_cpu, book_mem = size_cpu, size_mem
+    cpu_limit, mem_limit = _limit(instances, "cpu_limit", n), _limit(instances, "memory_limit_gib", n)
     return Footprints(
         book_cpu=np.asarray(book_cpu, dtype=float),
         book_mem_gib=np.asarray(book_mem, dtype=float) + overhead_gib,
         start_s=platform.start_s.sample(rng, n),
         weight=size_cpu,
-        cpu_cap=_limit(instances, "cpu_limit", n),
+        cpu_cap=cpu_limit,
         mem_cap=none,
-        mem_limit=_limit(instances, "memory_limit_gib", n),
+        mem_limit=mem_limit,
         mem_request=size_mem,
-        priority=priority,
+        # Kubernetes' QoS class (pkg/apis/core/v1/helper/qos, GetPodQOS): Guaranteed when
+        # every resource has a limit equal to its request. Decided on the declared
+        # figures: the recommender scales limits with requests, so a pod keeps its class.
+        guaranteed=(cpu_limit == size_cpu) & (mem_limit == size_mem),
     )
 
 
@@ -379,25 +382,95 @@ def capped_usage(cpu, mem_gib, cores, cpu_cap, mem_cap):
     return demand, wanted - demand, mem_cap if mem_cap < mem_gib else mem_gib
 
 
-def oom_victims(mem_gib: np.ndarray, request_gib: np.ndarray, priority: np.ndarray, overhead_gib: float,
-                allocatable_gib: float) -> np.ndarray:
-    """The OOM killer's victims on a container host over its memory: positions into the
-    host's running instances, in the order they are killed, until the host fits.
+# The OOM killer simdc models is the kernel's: its victim's pod stays on the node and the
+# kubelet restarts the container in place after the back-off (:func:`backoff`). Not the
+# kubelet's node-pressure eviction, which ranks pods by usage above request and
+# PriorityClass and fails them for their controller to replace, scheduled anew
+# (README, "Memory pressure").
+#
+# The kubelet gives each container's processes an oom_score_adj by its pod's QoS class
+# (kubernetes/kubernetes, pkg/kubelet/qos/policy.go, GetContainerOOMScoreAdjust, from
+# pkg/kubelet/kuberuntime/kuberuntime_container_linux.go with the machine's memory
+# capacity): Guaranteed -997; BestEffort 1000; Burstable
+# 1000 - 1000 × memoryRequest / memoryCapacity in integers (truncated), raised to
+# 1000 + (-997) = 3 when below it and lowered to 999 when 1000. Node-critical pods get
+# -997 too; simdc has no such pods, and no BestEffort one (every container has memory
+# and CPU requests > 0). PriorityClass plays no part.
+GUARANTEED_OOM_SCORE_ADJ = -997
+BURSTABLE_OOM_SCORE_ADJ_MIN = 1000 + GUARANTEED_OOM_SCORE_ADJ
+BURSTABLE_OOM_SCORE_ADJ_MAX = 999
 
-    The kubelet's eviction order (Kubernetes docs, Node-pressure Eviction): usage above
-    request first, then lower ``priority``, then furthest above request; among those
-    within their request, the largest. Ties keep the host's order (a stable sort).
-    Victims are taken until the footprint left, usage plus ``overhead_gib`` an instance,
-    is within ``allocatable_gib``.
+
+def oom_score_adj(request_gib: np.ndarray, guaranteed: np.ndarray, capacity_gib: float) -> np.ndarray:
+    """The oom_score_adj the kubelet sets on each container (-997 to 999): -997 for a
+    Guaranteed pod (``guaranteed``: its limits equal its requests, CPU and memory), else
+    ``1000 - floor(1000 × request_gib / capacity_gib)`` held to [3, 999].
 
     Parameters
     ----------
-    mem_gib, request_gib, priority
-        Shape ``(running,)``: each instance's usage and request (GiB) and priority.
+    request_gib
+        Each container's memory request, GiB, > 0.
+    guaranteed
+        Bool, the same shape: whether its pod is of QoS class Guaranteed.
+    capacity_gib
+        The node's memory capacity, GiB, > 0: the kubelet's ``machineInfo.MemoryCapacity``,
+        the physical memory (simdc's ``host.memory_gib``; a node VM's share of its host
+        when containers run in node VMs), not its allocatable.
     """
-    excess = mem_gib - request_gib
-    above = excess > 0
-    order = np.lexsort((-mem_gib, -excess, priority, ~above))
+    # floats, not bytes: a request in GiB is no whole number of bytes in general; the
+    # floor is Go's integer division of positive quantities
+    burstable = np.clip(1000.0 - np.floor(1000.0 * request_gib / capacity_gib),
+                        BURSTABLE_OOM_SCORE_ADJ_MIN, BURSTABLE_OOM_SCORE_ADJ_MAX)
+    return np.where(guaranteed, float(GUARANTEED_OOM_SCORE_ADJ), burstable)
+
+
+def oom_scores(mem_gib: np.ndarray, adj: np.ndarray, total_gib: float) -> np.ndarray:
+    """The kernel's badness of each container, in /proc/<pid>/oom_score's units:
+    ``1000 × mem_gib / total_gib + adj``.
+
+    The kernel scores a task ``points = rss + swap entries + page tables (pages) + adj ×
+    (totalpages / 1000)`` and kills the highest (torvalds/linux, mm/oom_kill.c,
+    ``oom_badness`` and ``oom_evaluate_task``); divided by ``totalpages / 1000`` that is
+    this, up to a page's rounding. A container's usage is its processes' memory (a
+    cgroup v2 container is killed whole: the kubelet sets ``memory.oom.group``).
+    ``total_gib`` is ``totalpages`` in GiB: RAM + swap for an OOM of the whole machine,
+    the cgroup's limit for one inside a memory cgroup.
+    """
+    return 1000.0 * mem_gib / total_gib + adj
+
+
+def oom_victims(mem_gib: np.ndarray, request_gib: np.ndarray, guaranteed: np.ndarray, instance: np.ndarray,
+                overhead_gib: float, allocatable_gib: float, capacity_gib: float) -> np.ndarray:
+    """The OOM killer's victims on a container host over its memory: positions into the
+    host's running instances, in the order they are killed, until the host fits.
+
+    The kernel kills the container of highest :func:`oom_scores`, one at a time, until
+    the footprint left (usage plus ``overhead_gib`` an instance) is within
+    ``allocatable_gib``; killing one changes no other's score, so that is the scores'
+    descending order. The adj is :func:`oom_score_adj` against the node's capacity
+    ``capacity_gib``. The usage is scored against ``allocatable_gib``: simdc's host is
+    over its memory when its containers outgrow what is allocatable (capacity less the
+    reserved memory), the limit of the kubepods cgroup that Node Allocatable
+    enforcement sets (Kubernetes docs, "Reserve Compute Resources for System Daemons"),
+    so the OOM is inside that cgroup and the kernel's ``totalpages`` is its limit (no
+    swap: the kubelet's default is no swap for pods).
+
+    Of equal scores the larger ``instance`` goes first: the kernel keeps the task it
+    scanned last among equal points (``oom_evaluate_task`` skips only lower points),
+    and scans pod cgroups oldest first; the workload's row order stands for the pods'
+    creation order. Priority plays no part.
+
+    Parameters
+    ----------
+    mem_gib, request_gib, guaranteed, instance
+        Shape ``(running,)``: each instance's usage and memory request (GiB), whether
+        its pod is Guaranteed, and its row in the workload (ties).
+    overhead_gib, allocatable_gib, capacity_gib
+        GiB: each instance's runtime overhead, the host's allocatable memory (> 0) and
+        its capacity (> 0).
+    """
+    score = oom_scores(mem_gib, oom_score_adj(request_gib, guaranteed, capacity_gib), allocatable_gib)
+    order = np.lexsort((-instance, -score))
     left = mem_gib.sum() + overhead_gib * len(mem_gib) - np.cumsum((mem_gib + overhead_gib)[order])
     return order[:int(np.argmax(left <= allocatable_gib)) + 1]
 

@@ -742,7 +742,7 @@ class Simulation:
                 continue
             if id(values) not in shared:
                 shared[id(values)] = f"fp_{field.name}"
-                typecodes[f"fp_{field.name}"] = "q" if values.dtype.kind in "iu" else "d"
+                typecodes[f"fp_{field.name}"] = {"i": "q", "u": "q", "b": "?"}.get(values.dtype.kind, "d")
             named[field.name] = shared[id(values)]
         scaled, nowhere = self.work_scaled, self.fits_nowhere
         typecodes.update(submit="d", duration="d", membw="d", io="d", copy_gib="d", batch="?", too_big="?")

@@ -14,7 +14,7 @@ cpu_used            cores    mean CPU demanded while running (default: cpu_cores
 memory_used_gib     GiB      mean memory used while running (default: memory_gib)
 kind                         ``service`` or ``batch``
 image                        image name, ``""`` when none
-priority                     integer, higher is more important (default 0)
+priority                     integer, higher is more important (default 0); no rule uses it
 cpu_limit           cores    a container may not use more (default: no limit)
 memory_limit_gib    GiB      a container above it is OOM-killed (default: no limit)
 membw_intensity     0-1      pressure on memory bandwidth it puts on neighbours (default 0)

@@ -11,7 +11,7 @@ from simdc.config import validate
 
 
 def run_trace(tmp_path, rows, *, cores, memory_gib, platform, rules=None, usage=None, duration_s=1000.0,
-              sample_every_s=10.0):
+              sample_every_s=10.0, reserved_gib=0.0):
     """Run a hand-written workload (and optional usage table) on one host."""
     trace = tmp_path / "trace.csv"
     pd.DataFrame(rows).to_csv(trace, index=False)
@@ -27,7 +27,7 @@ def run_trace(tmp_path, rows, *, cores, memory_gib, platform, rules=None, usage=
              else {"start_s": 0})
     return simdc.simulate(validate({
         "simulation": {"duration_s": duration_s, "platforms": [platform], "sample_every_s": sample_every_s},
-        "host": {"cpu_cores": cores, "memory_gib": memory_gib},
+        "host": {"cpu_cores": cores, "memory_gib": memory_gib, "reserved_memory_gib": reserved_gib},
         "platform": {platform: zero | (rules or {})},
         "workload": workload,
     }))
@@ -76,10 +76,11 @@ def test_batch_work_stretches_under_sharing(tmp_path):
     assert alone.instances["end_s"].iloc[0] == pytest.approx(100.0)
 
 
-def test_oom_killer_takes_the_container_furthest_above_its_request(tmp_path):
+def test_oom_killer_takes_the_container_of_highest_oom_score(tmp_path):
     """10 GiB host; at t = 100 s usage becomes a: 6 (request 2), b: 3 (request 2), c: 2
-    (request 4): 11 GiB. The killer takes a, the furthest above its request, and only a.
-    a restarts after the 10 s back-off, using 6 GiB again, and is killed again."""
+    (request 4): 11 GiB. oom_score = 1000 × usage / 10 + (1000 - 1000 × request / 10):
+    a 600 + 800 = 1400, b 300 + 800 = 1100, c 200 + 600 = 800. The killer takes a, and
+    only a. a restarts after the 10 s back-off at 110 s, using 1 GiB from its start again."""
     rows = [row("a", 1, 2, 0.1, 1), row("b", 1, 2, 0.1, 1), row("c", 1, 4, 0.1, 1)]
     usage = [("a", 0, 0.1, 1), ("a", 100, 0.1, 6), ("b", 0, 0.1, 1), ("b", 100, 0.1, 3),
              ("c", 0, 0.1, 1), ("c", 100, 0.1, 2)]
@@ -90,6 +91,49 @@ def test_oom_killer_takes_the_container_furthest_above_its_request(tmp_path):
     assert inst.loc[["b", "c"], "oom_kills"].tolist() == [0, 0]
     series = results.timeseries
     assert (series["mem_used_gib"] <= 10 + 1e-9).all()
+
+
+@pytest.mark.parametrize("priority_y", [0, 1])
+def test_the_kernel_kills_by_oom_score_not_by_priority_nor_furthest_above_request(tmp_path, priority_y):
+    """vic.toml: a 4 GiB host; at 300 s x uses 1.6 GiB against a 1 GiB request, y 1.2
+    against 0.5, z 1.3 against 2 (4.1 GiB). oom_score (mm/oom_kill.c oom_badness, the
+    kubelet's adj by pkg/kubelet/qos/policy.go) = 1000 × usage / 4 + 1000 - 1000 ×
+    request / 4: x 400 + 750 = 1150, y 300 + 875 = 1175, z 325 + 500 = 825. y goes,
+    whatever its priority (the kernel ignores PriorityClass), though x is further above
+    its request; nobody else."""
+    rows = [row("x", 1, 1, 0.1, 1), row("y", 1, 0.5, 0.1, 0.5) | {"priority": priority_y}, row("z", 1, 2, 0.1, 1.3)]
+    usage = [("x", 0, 0.1, 1), ("x", 300, 0.1, 1.6), ("y", 0, 0.1, 0.5), ("y", 300, 0.1, 1.2), ("z", 0, 0.1, 1.3)]
+    results = run_trace(tmp_path, rows, cores=4, memory_gib=4, platform="container", usage=usage,
+                        rules={"restart_policy": "never"}, duration_s=1200.0)
+    inst = results.instances.set_index("id")
+    assert inst["oom_kills"].to_dict() == {"x": 0, "y": 1, "z": 0}
+    assert inst.loc["y", "outcome"] == "oom_killed" and inst.loc["y", "end_s"] == pytest.approx(300.0)
+
+
+def test_the_kernel_scores_usage_against_the_pods_cgroup_limit_and_the_adj_against_capacity(tmp_path):
+    """win.toml on an 8 GiB host with 4 GiB reserved: the kubepods cgroup's limit, what
+    the containers may use, is 4 GiB; the kubelet's adj is of the node's capacity, 8.
+    p uses 1.4 GiB of its 1.5 GiB request, q (request 4) 2.9 from 300 s: 4.3 GiB, both
+    within their requests. oom_score = 1000 × usage / 4 + 1000 - floor(1000 × request /
+    8): p 350 + 813 = 1163, q 725 + 500 = 1225. q, the largest, goes, not p, the
+    closest to its request."""
+    rows = [row("p", 1, 1.5, 0.1, 1.4), row("q", 1, 4, 0.1, 1)]
+    usage = [("p", 0, 0.1, 1.4), ("q", 0, 0.1, 1), ("q", 300, 0.1, 2.9)]
+    results = run_trace(tmp_path, rows, cores=4, memory_gib=8, reserved_gib=4, platform="container", usage=usage,
+                        rules={"restart_policy": "never", "overcommit": 2}, duration_s=1200.0)
+    assert results.instances.set_index("id")["oom_kills"].to_dict() == {"p": 0, "q": 1}
+
+
+def test_a_guaranteed_container_outlives_a_burstable_one(tmp_path):
+    """4 GiB host, requests up to twice it: g is Guaranteed (limits equal to its requests:
+    1 core, 2 GiB) and uses 1.9 GiB; b, Burstable, uses 2.2 of its 2.5 GiB request from
+    300 s: 4.1 GiB. g scores 475 - 997 = -522, b 550 + 375 = 925: b goes, though g is
+    closer to its request."""
+    rows = [row("g", 1, 2, 0.1, 1.9) | {"cpu_limit": 1.0, "memory_limit_gib": 2.0}, row("b", 1, 2.5, 0.1, 1)]
+    usage = [("g", 0, 0.1, 1.9), ("b", 0, 0.1, 1), ("b", 300, 0.1, 2.2)]
+    results = run_trace(tmp_path, rows, cores=4, memory_gib=4, platform="container", usage=usage,
+                        rules={"restart_policy": "never", "overcommit": 2}, duration_s=1200.0)
+    assert results.instances.set_index("id")["oom_kills"].to_dict() == {"g": 0, "b": 1}
 
 
 @pytest.mark.parametrize("lifetime_s, outcome", [(105.0, "oom_killed"), (150.0, "completed")])

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simdc.engine.rules import (BACKOFF_RESET_S, backoff, limit, capped_usage, contended, energy_j, fits,
-                               oom_victims, over_memory, stranded_gib)
+                               oom_score_adj, oom_scores, oom_victims, over_memory, stranded_gib)
 
 sizes = st.floats(0.0, 64.0, allow_nan=False)
 
@@ -60,29 +60,98 @@ def test_a_cap_given_as_none_is_no_cap():
     assert demand.tolist() == [3.0, np.inf] and clip.tolist() == [0.0, 0.0] and mem_out.tolist() == [2.0, 5.0]
 
 
-def _kubelet_order(mem, request, priority):
-    """The eviction order by its definition: usage above request before within it; then
-    lower priority; then furthest above request; then largest usage; then host order."""
-    return sorted(range(len(mem)), key=lambda k: (not mem[k] > request[k], priority[k], -(mem[k] - request[k]),
-                                                  -mem[k], k))
+def _adj(request_mib: int, guaranteed: bool, capacity_mib: int) -> int:
+    """The kubelet's oom_score_adj as pkg/kubelet/qos/policy.go computes it (Go int64
+    arithmetic, here on whole MiB): Guaranteed -997; Burstable 1000 - 1000 × request //
+    capacity, below 1000 + (-997) raised to it, 1000 lowered to 999."""
+    if guaranteed:
+        return -997
+    adj = 1000 - (1000 * request_mib) // capacity_mib
+    return 3 if adj < 3 else 999 if adj == 1000 else adj
 
 
-@settings(max_examples=80, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 16), st.integers(0, 16), st.integers(0, 2)), min_size=1, max_size=8),
-       st.integers(0, 40))
-def test_oom_victims_are_the_kubelet_order_until_the_host_fits(rows, allocatable):
-    mem, request, priority = (np.array(column, dtype=float) for column in zip(*rows))
-    overhead = 0.5
-    victims = oom_victims(mem, request, priority, overhead, float(allocatable))
-    order = _kubelet_order(mem.tolist(), request.tolist(), priority.tolist())
-    assert victims.tolist() == order[:len(victims)]
-    left = [k for k in range(len(mem)) if k not in set(victims.tolist())]
-    footprint = sum(mem[k] + overhead for k in left)
-    if footprint > allocatable:
-        assert not left  # everyone went and it still did not fit (only when it never could)
-    else:  # the fewest victims: one fewer would have left the host over
-        spared = victims.tolist()[-1]
-        assert footprint + mem[spared] + overhead > allocatable or len(victims) == 1
+def test_oom_score_adj_is_the_kubelets_by_qos_class():
+    """A request of 10 % of the node gets 900 (the example of policy.go's comment); a
+    request of the whole node the floor 3; a request under a thousandth of it 999 (never
+    BestEffort's 1000); a Guaranteed pod -997 whatever its request."""
+    request = np.array([0.4, 1.0, 0.5, 4.0, 3.999, 0.002, 2.0])
+    guaranteed = np.array([False] * 6 + [True])
+    assert oom_score_adj(request, guaranteed, 4.0).tolist() == [900, 750, 875, 3, 3, 999, -997]
+
+
+def test_the_victim_is_the_kernels_highest_oom_score_whatever_the_priority():
+    """vic.toml: a 4 GiB host; x uses 1.6 GiB against a 1 GiB request, y 1.2 against 0.5,
+    z 1.3 against 2: 4.1 GiB. oom_score = 1000 × usage / 4 + adj: x 400 + 750 = 1150,
+    y 300 + 875 = 1175, z 325 + 500 = 825. The kernel kills y alone (2.9 GiB left),
+    though y has the higher priority and x is further above its request (the kubelet's
+    eviction order, which the old rule used, took x)."""
+    mem, request = np.array([1.6, 1.2, 1.3]), np.array([1.0, 0.5, 2.0])
+    guaranteed = np.zeros(3, dtype=bool)
+    assert oom_scores(mem, oom_score_adj(request, guaranteed, 4.0), 4.0) == pytest.approx([1150, 1175, 825])
+    assert oom_victims(mem, request, guaranteed, np.arange(3), 0.0, 4.0, 4.0).tolist() == [1]
+
+
+def test_usage_is_scored_against_the_allocatable_memory_and_the_adj_against_the_capacity():
+    """win.toml on an 8 GiB host with 4 GiB reserved (the kubepods cgroup's limit 4 GiB,
+    the node's capacity 8): p uses 1.4 of its 1.5 GiB request, q 2.9 of 4, both within.
+    p: 1000 × 1.4 / 4 + (1000 - floor(187.5)) = 350 + 813 = 1163; q: 725 + 500 = 1225.
+    The kernel kills q, the largest, not p, the closest to its request."""
+    mem, request = np.array([1.4, 2.9]), np.array([1.5, 4.0])
+    victims = oom_victims(mem, request, np.zeros(2, dtype=bool), np.arange(2), 0.0, 4.0, 8.0)
+    assert victims.tolist() == [1]
+
+
+def test_a_guaranteed_container_goes_after_a_burstable_one():
+    """On a 4 GiB host g (Guaranteed: limits equal to requests) uses 1.9 of 2 GiB and b
+    (Burstable) 2.2 of 2.5: g scores 475 - 997 = -522, b 550 + 375 = 925. b goes."""
+    mem, request, guaranteed = np.array([1.9, 2.2]), np.array([2.0, 2.5]), np.array([True, False])
+    assert oom_victims(mem, request, guaranteed, np.arange(2), 0.0, 4.0, 4.0).tolist() == [1]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 16 * 1024), st.integers(1, 16 * 1024), st.booleans()), min_size=1,
+                max_size=8),
+       st.integers(1, 40 * 1024), st.integers(0, 8 * 1024), st.integers(0, 512), st.randoms(use_true_random=False))
+def test_each_victim_has_the_highest_oom_score_of_the_containers_still_running(rows, allocatable_mib, reserved_mib,
+                                                                              overhead_mib, rand):
+    """Whatever the host: the kernel kills the container of highest oom_score, 1000 ×
+    usage / allocatable + adj (the kubelet's adj against the capacity, allocatable +
+    reserved), of those still running, and stops as soon as the footprint left fits.
+    Sizes in whole MiB, so the scores here are exact fractions (Python's Fraction), the
+    adj Go's integer arithmetic (mm/oom_kill.c oom_badness; pkg/kubelet/qos/policy.go)."""
+    from fractions import Fraction
+
+    capacity_mib = allocatable_mib + reserved_mib
+    instance = list(range(100, 100 + len(rows)))
+    rand.shuffle(instance)  # a host's order is not its rows' order
+    score = [Fraction(1000 * used, allocatable_mib) + _adj(request, guaranteed, capacity_mib)
+             for used, request, guaranteed in rows]
+    mem, request, guaranteed = (np.array(column) for column in zip(*rows))
+    victims = oom_victims(mem / 1024, request / 1024, guaranteed.astype(bool), np.array(instance), overhead_mib / 1024,
+                          allocatable_mib / 1024, capacity_mib / 1024).tolist()
+    running = set(range(len(rows)))
+    for k in victims:
+        assert k in running
+        # (1e-9: equal scores reached by different sums may differ in their last bit;
+        # which of equal scores goes first is the test below)
+        assert score[k] >= max(score[r] for r in running) - Fraction(1, 10**9)
+        running.discard(k)
+    footprint = sum(rows[k][0] + overhead_mib for k in running)
+    before = footprint + rows[victims[-1]][0] + overhead_mib
+    # it fits once the last victim is gone, not before (1e-6 MiB: the GiB sums' rounding),
+    # or nobody is left
+    assert footprint <= allocatable_mib + 1e-6 or not running
+    assert before > allocatable_mib - 1e-6 or len(victims) == 1
+
+
+def test_of_equal_scores_the_later_workload_row_goes_first():
+    """Three identical containers, each using 1.5 GiB against a 1 GiB request, on a host
+    of 4 GiB with 2 allocatable: equal scores, and two must go. The kernel keeps the
+    last of equal points it scans (mm/oom_kill.c, oom_evaluate_task), the newest pod;
+    the later row stands for it, whatever the host's order: rows 7 and 5 go, 2 stays."""
+    mem, request = np.full(3, 1.5), np.full(3, 1.0)
+    victims = oom_victims(mem, request, np.zeros(3, dtype=bool), np.array([5, 2, 7]), 0.0, 2.0, 4.0)
+    assert victims.tolist() == [2, 0]
 
 
 def test_backoff_doubles_from_the_base_to_the_cap_and_resets_after_ten_quiet_minutes():

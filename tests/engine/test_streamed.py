@@ -179,7 +179,7 @@ def test_footprints_drawn_window_by_window_are_the_whole_runs(seed, name, start,
     for lo, hi in zip(bounds, bounds[1:]):
         parts.append(footprints(platform, instances.iloc[lo:hi], draws))
     for field in ("book_cpu", "book_mem_gib", "start_s", "weight", "cpu_cap", "mem_cap", "mem_limit",
-                  "mem_request", "priority"):
+                  "mem_request", "guaranteed"):
         joined = np.concatenate([getattr(part, field) for part in parts])
         assert joined.tobytes() == getattr(whole, field).tobytes(), field
 
