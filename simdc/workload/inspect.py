@@ -60,7 +60,7 @@ class TraceReport:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
         inst = self.data.instances
-        end = run_spans(inst)[1]  # Google's: SCHEDULE + duration_s
+        end = run_spans(inst).end  # Google's: SCHEDULE + duration_s; a task with parents: after theirs
         figures = {  # the overview's numbers as numbers, for scripts (the overview is worded for people)
             "instances": int(len(inst)),
             "first_submit_s": float(inst["submit_s"].min()) if len(inst) else None,
@@ -134,7 +134,7 @@ def report(data: TraceData, bins: int = 12) -> TraceReport:
     out = TraceReport(data)
     n = len(inst)
     submit = inst["submit_s"].to_numpy(float)
-    end = run_spans(inst)[1]  # the trace's ends: Google's SCHEDULE + duration_s
+    end = run_spans(inst).end  # the trace's ends: Google's SCHEDULE + duration_s, after parents
     out.overview = [("format", data.format), ("source", data.source), ("instances", f"{n:,}")]
     if n == 0:
         out.overview.append(("note", "no instances"))

@@ -173,7 +173,7 @@ def read_trace(paths: Sequence[str | Path] | str | Path, format: str = "auto", o
 
 def _span(instances: pd.DataFrame) -> tuple[float, float]:
     """The data's time range, s: the first submit to the last end."""
-    return float(instances["submit_s"].min()), float(run_spans(instances)[1].max())
+    return float(instances["submit_s"].min()), float(run_spans(instances).end.max())
 
 
 def _empty_window(data: TraceData, selection: Selection, span: tuple[float, float] | None) -> InputError:

@@ -68,7 +68,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Collection, Iterator, Sequence
+from typing import Callable, Collection, Iterator, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -159,7 +159,8 @@ class Selection:
     time_window_s
         ``(start, end)`` in trace seconds: instances submitted in ``[start, end)`` and
         those submitted before it still running, or still waiting to start, at
-        ``start`` (:func:`select`); times then count from ``start``.
+        ``start``; a task with parents judged by when they let it run, its earliest
+        start (:func:`run_spans`, :func:`select`); times then count from ``start``.
     sample
         Keep each instance with this probability, in (0, 1].
     limit
@@ -1488,8 +1489,20 @@ def duplicate_rows(keys: pd.Series) -> np.ndarray:
 # --- replaying part of a trace -------------------------------------------------------------
 
 
-def run_spans(instances: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """When each instance ran in the trace: its start and end, seconds.
+class Spans(NamedTuple):
+    """When each instance ran in the trace (:func:`run_spans`), seconds: ``began`` and
+    ``end`` its run; ``ready`` when it could be submitted, its ``submit_s`` or, if later,
+    the end of its last parent."""
+
+    began: np.ndarray
+    end: np.ndarray
+    ready: np.ndarray
+
+
+def run_spans(instances: pd.DataFrame, through_s: float | None = None,
+              links: tuple[np.ndarray, np.ndarray] | None = None) -> Spans:
+    """When each instance ran in the trace: its start and end, seconds, and when it was
+    ready to be submitted.
 
     ``duration_s`` is the time an instance ran, counted from its start. An instance
     starts at ``submit_s``, except where a reader gives the start apart (the column
@@ -1497,46 +1510,105 @@ def run_spans(instances: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     SCHEDULE (clusterdata-2011-2 and ClusterData2019 schemas; :mod:`.google`), the trace's
     wait between the two not replayed; their end is SCHEDULE + ``duration_s``, not
     SUBMIT + ``duration_s``.
+
+    An instance with parents (:mod:`simdc.workload.dependencies`) cannot start before the
+    last of them has ended, as the engine replays it (:mod:`simdc.engine.dependencies`:
+    submitted at ``max(submit_s, its last parent's end)``): it is ready at
+    ``max(submit_s, parents' ends)`` and starts at ``max(its own start, parents' ends)``,
+    each parent's end found the same way first (a topological pass, one wave of the DAG
+    at a time, vectorised over each wave). Without contention: the earliest the trace's
+    dependencies allow, which is what a window replays (:func:`select`).
+
+    ``through_s``: a censored instance (``censored``: still running when the data ends, its
+    ``duration_s`` a lower bound) runs at least until then, and its children wait for it.
+    ``links``: :func:`simdc.workload.dependencies.edges` of ``instances``, when the caller
+    has them already.
     """
     submit = instances["submit_s"].to_numpy(float)
-    began = instances[STARTED].to_numpy(float) if STARTED in instances else submit
-    return began, began + instances["duration_s"].to_numpy(float)
+    own = instances[STARTED].to_numpy(float) if STARTED in instances else submit
+    duration = instances["duration_s"].to_numpy(float)
+    runs_on = (instances["censored"].to_numpy(bool) if through_s is not None and "censored" in instances
+               else np.zeros(len(submit), dtype=bool))
+
+    def ended(began: np.ndarray, rows) -> np.ndarray:
+        end = began + duration[rows]
+        return np.where(runs_on[rows], np.maximum(end, through_s if through_s is not None else end), end)
+
+    from simdc.workload.dependencies import edges
+
+    child, parent = edges(instances) if links is None else links
+    if not len(child):
+        return Spans(own, ended(own, slice(None)), submit)
+    n = len(submit)
+    after = np.full(n, -np.inf)  # the latest end among each row's parents
+    end = np.full(n, np.nan)
+    order = np.argsort(parent, kind="stable")
+    kids = child[order]
+    first = np.searchsorted(parent[order], np.arange(n + 1))  # row r's children: kids[first[r]:first[r + 1]]
+    waiting = np.bincount(child, minlength=n)
+    wave = np.flatnonzero(waiting == 0)
+    while len(wave):
+        end[wave] = ended(np.maximum(own[wave], after[wave]), wave)
+        count = first[wave + 1] - first[wave]
+        at = np.repeat(first[wave] - np.cumsum(count) + count, count) + np.arange(count.sum())
+        mine = kids[at]
+        np.maximum.at(after, mine, np.repeat(end[wave], count))
+        np.subtract.at(waiting, mine, 1)
+        wave = np.unique(mine[waiting[mine] == 0])
+    if np.isnan(end).any():  # readers refuse cycles (dependencies.check)
+        raise InputError(f"the dependencies of {int(np.isnan(end).sum()):,} instances form a cycle")
+    return Spans(np.maximum(own, after), end, np.maximum(submit, after))
 
 
 def select(data: TraceData, selection: Selection) -> TraceData:
     """The part of ``data`` that ``selection`` asks for (see :class:`Selection`).
 
-    The window keeps the instances submitted before its end whose run (:func:`run_spans`)
-    ends after its start. One running at the window's start is replayed from time 0 with
-    the rest of its run, and its usage series (offsets from its start) continues from
-    the age it had then; one submitted before the window and still waiting at its start
-    (Google's pending tasks) is submitted at time 0 with its whole run. A censored one
-    (still running when the data ends: its lifetime a lower bound) runs on in a replay
-    of the whole trace, so it is running in any window after its submission, and runs at
-    least through the window here (and on, as censored).
+    The window keeps the instances ready before its end whose run (:func:`run_spans`:
+    with dependencies, the earliest their parents allow) ends after its start. One
+    running at the window's start is replayed from time 0 with the rest of its run, and
+    its usage series (offsets from its start) continues from the age it had then; one
+    submitted before the window and still waiting at its start (Google's pending tasks,
+    or a task whose parents are still running or waiting) is submitted at time 0 with its
+    whole run, and waits in the replay for its parents that the window keeps. A parent
+    that ended before the window's start is done: the dependencies on it are dropped. A
+    censored one (still running when the data ends: its lifetime a lower bound) runs on
+    in a replay of the whole trace, so it is running in any window after its submission,
+    and runs at least through the window here (and on, as censored); its children
+    cannot start in the window.
+
+    Parents the sample or the limit leave out count as done before the replay
+    (:func:`simdc.workload.dependencies.prune`, which says how many).
     """
     if selection.empty:
         return data
+    from simdc.workload import dependencies
+
     instances, usage, notes = data.instances, data.usage, list(data.notes)
     if selection.time_window_s is not None:
         start, stop = (float(v) for v in selection.time_window_s)
         submit = instances["submit_s"].to_numpy(float)
-        began, end = run_spans(instances)
-        if "censored" in instances:  # its end a lower bound: it runs on (through the window at least)
-            end = np.where(instances["censored"].to_numpy(bool), np.maximum(end, stop), end)
-        alive = (submit < stop) & (end > start)
-        submit, began, end = submit[alive], began[alive], end[alive]
+        child, parent = dependencies.edges(instances)
+        began, end, ready = run_spans(instances, through_s=stop, links=(child, parent))
+        alive = (ready < stop) & (end > start)
+        done = int((alive[child] & ~alive[parent]).sum())  # parents kept ended before the start (run_spans)
+        submit, began, end, ready = submit[alive], began[alive], end[alive], ready[alive]
         age = np.maximum(start - began, 0.0)  # how long it had run at the window's start
         runs_from = np.maximum(began, start)
         # (every row kept, as when a reader applied the window already: no copy of the others)
         instances = (instances if alive.all() else instances[alive]).assign(
             submit_s=np.maximum(submit, start) - start, duration_s=end - runs_from,
             **({STARTED: runs_from - start} if STARTED in instances else {}))
+        instances, _ = dependencies.prune(instances)  # (counted as done above)
         running = int((age > 0).sum())
-        pending = int(((submit < start) & (began >= start)).sum())
+        for_parents = int(((submit < start) & (ready > start)).sum())
+        pending = int(((submit < start) & (ready <= start) & (began >= start)).sum())
         notes.append(f"time window [{start:g}, {stop:g}) s: {len(instances):,} instances"
                      + (f", {running:,} of them already running at its start" if running else "")
-                     + (f", {pending:,} submitted before it and still waiting to start" if pending else ""))
+                     + (f", {for_parents:,} submitted before it and waiting at its start for parents still "
+                        "running or waiting (each replayed whole)" if for_parents else "")
+                     + (f", {pending:,} submitted before it and still waiting to start" if pending else "")
+                     + (f"; {done:,} {'dependency' if done == 1 else 'dependencies'} on parents that ended before "
+                        "its start dropped (they are done)" if done else ""))
         if usage is not None and running:
             shift = pd.Series(age, index=instances["id"].to_numpy())
             shift = shift[shift > 0]
