@@ -108,7 +108,7 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
                               reader_options(spec), readers.Selection(spec.time_window_s, spec.sample, spec.limit,
                                                                       seed))
     _check_options(spec, data.format)
-    selected, pruned = dependencies.prune(data.instances)  # parents a selection left out
+    selected, pruned = data.instances, []  # (parents a selection left out: pruned by readers.select)
     late = (selected["submit_s"] >= duration_s).to_numpy()
     # a child of a late instance cannot be submitted before its parent arrives: late too
     late = late | dependencies.late_descendants(selected, late)

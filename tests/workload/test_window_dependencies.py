@@ -94,6 +94,22 @@ def test_a_converted_window_reads_back_and_replays_as_the_window(tmp_path):
     assert again.set_index("id").loc["j3-map4", ["duration_s", "parents"]].tolist() == [90.0, ""]
 
 
+def test_a_converted_sample_of_a_dag_reads_back(tmp_path):
+    """A sample leaves parents out (they count as done, dependencies.prune): the file
+    trace convert writes names none of them, so it reads back as written. It named them,
+    and reading it failed on the first ("parent 'j0-map0' is no instance")."""
+    from simdc.workload.inspect import convert_trace
+
+    data, written, _ = convert_trace([ROOT / "configs" / "workflow.csv"], tmp_path / "s.csv", "simdc",
+                                     selection=Selection(sample=0.5))
+    kept = set(data.instances["id"])
+    assert 0 < len(kept) < 240
+    assert all(p in kept for names in data.instances["parents"] for p in names.split())
+    again = read_trace([written], "simdc").instances
+    assert again["parents"].tolist() == data.instances["parents"].tolist()
+    assert any(n.endswith("(their children start at their own submit_s)") for n in data.notes)
+
+
 @st.composite
 def windowed_dags(draw):
     """A random DAG of up to 25 tasks (parents among earlier rows), some with a start in

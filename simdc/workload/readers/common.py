@@ -1629,6 +1629,8 @@ def select(data: TraceData, selection: Selection) -> TraceData:
     if selection.limit is not None and len(instances) > selection.limit:
         instances = instances.iloc[: selection.limit]
         notes.append(f"limit: the first {selection.limit:,} instances by submit time")
+    instances, left_out = dependencies.prune(instances)  # (a file trace convert writes reads back)
+    notes += left_out
     instances = instances.sort_values("submit_s", kind="stable").reset_index(drop=True)
     if usage is not None:
         usage = usage[usage["id"].isin(instances["id"])].reset_index(drop=True)
