@@ -28,14 +28,19 @@ waits
     failure struck (``failure_kills > 0``).
 jobs with dependencies (only when the workload has a ``parents`` column)
     ``blocked``: never submitted, because a parent did not complete (``placed + rejected
-    + queued_at_end + blocked = instances``). A job is the instances of one ``job``
-    value, or, where ``job`` is empty, those linked by dependencies (a weakly connected
-    component); only jobs with a dependency count. ``makespan``: from a job's first
-    submission to its last task's end, over the jobs whose every task completed
-    (``jobs_completed`` of ``jobs``). ``critical_start_share``: along the critical path
-    (from the job's last-ending task, back through each task's last-ending parent), the
-    time between each task's submission and its first start (waiting for a host,
-    pulling, booting) over the makespan; the mean over completed jobs.
+    + queued_at_end + blocked = instances``). A job is the
+    instances of one ``job`` value, or, where ``job`` is empty, those linked by
+    dependencies (a weakly connected component); only jobs with a dependency count.
+    ``makespan``: from a job's first submission to its last task's end, over the jobs
+    whose every task completed (``jobs_completed`` of ``jobs``).
+    ``critical_start_share``: along the critical path (from the job's last-ending task,
+    back through each task's last-ending parent), the time between each task's
+    submission and its first start (waiting for a host, pulling, booting) over the
+    makespan; the mean over completed jobs. The path stays within the job: where a
+    task's last-ending parent is of another job, it stops there (the job waited for the
+    other job, whose starts are that job's own). So the share is at most 1: each task on
+    the path is submitted after its parent's end, so the waits along it do not overlap
+    and lie within the job's makespan.
 start latency
     ``first_ready_s − submit_s``: queueing plus provisioning/boot until the first start,
     for instances that started (``ready_s`` is the start of the latest attempt).
@@ -241,11 +246,14 @@ def workflow_metrics(inst: pd.DataFrame, job: np.ndarray, parents: list[list[int
         last_task = rows.groupby("job")["end"].idxmax()
         for j, task in last_task.items():
             starting = 0.0
-            while True:  # back along the last-ending parents
+            while True:  # back along the last-ending parents, within the job
                 starting += ready[task] - submit[task]
                 if not parents[task]:
                     break
-                task = max(parents[task], key=lambda p: end[p])
+                # of parents ending together, the job's own is the one its path goes on through
+                task = max(parents[task], key=lambda p: (end[p], job[p] == j))
+                if job[task] != j:  # the job waited for another job: its path starts at the wait's end
+                    break
             span = completed.at[j, "last"] - completed.at[j, "first"]
             shares.append(starting / span if span > 0 else np.nan)
     return {
@@ -1164,7 +1172,7 @@ SERVICE_COLUMNS = ("demand_served_share", "demand_unserved_core_s", "rollout_s_m
 # seconds, GiB, kWh, core-seconds, and the utilisations of cores booked or demanded and of
 # memory allocated or used, which overcommit and demand take above 1.
 SHARES = ("rejection_rate", "cpu_util_mean", "cpu_unmet_share", "reclaim_share", "swap_share", "cache_hit_ratio",
-          "degraded_share", "service_availability", "demand_served_share")
+          "degraded_share", "service_availability", "demand_served_share", "critical_start_share")
 SLOWDOWNS = ("batch_slowdown_p50", "batch_slowdown_p95", "batch_slowdown_p99", "interference_slowdown_mean",
              "interference_slowdown_p95", "interference_slowdown_p99")
 SIGNED_SHARES = ("vm_cpu_over_need", "vm_mem_over_need")
