@@ -13,7 +13,11 @@ resident instances
     (:func:`on_host_peak`).
 outcomes
     Every submitted request is ``placed`` (on a host at least once) or not, and
-    ``placed + rejected + queued_at_end = submitted`` always. ``rejected``: turned away
+    ``placed + rejected + queued_at_end = submitted`` always; an instance ``blocked``
+    (:data:`NOT_SUBMITTED`) never reached the platform and is not submitted, so
+    ``submitted + blocked`` = the instances, and ``rejection_rate`` is ``rejected /
+    submitted``: of the requests the platform was asked to place, the share it turned
+    away (a blocked child is no request it could have refused). ``rejected``: turned away
     on its first placement (no host for it, or it gave up waiting in the queue);
     ``queued_at_end``: never placed, still waiting at the end. A failure's victim counts
     once in ``placed``: ``replaced`` counts those placed again after a failure,
@@ -28,7 +32,7 @@ waits
     failure struck (``failure_kills > 0``).
 jobs with dependencies (only when the workload has a ``parents`` column)
     ``blocked``: never submitted, because a parent did not complete (``placed + rejected
-    + queued_at_end + blocked = instances``). A job is the
+    + queued_at_end + blocked = submitted + blocked = instances``). A job is the
     instances of one ``job`` value, or, where ``job`` is empty, those linked by
     dependencies (a weakly connected component); only jobs with a dependency count.
     ``makespan``: from a job's first submission to its last task's end, over the jobs
@@ -150,6 +154,12 @@ SUMMARY_COLUMNS = (
 COST_COLUMNS = ("cost", "cost_hosts", "cost_energy", "cost_licences", "cost_per_instance_hour",
                 "carbon_kgco2eq", "carbon_operational_kgco2eq", "carbon_embodied_kgco2eq")
 
+
+# Outcomes of instances never submitted to the platform: a task whose parent did not
+# complete (simdc.engine.dependencies). They are left out of ``submitted`` and so of the
+# rates over it (``rejection_rate``, and the plan's bounds on it, slo_bounds), as
+# ``queue_mean_s`` and the start latencies leave them out (they have no submit_s).
+NOT_SUBMITTED = ("blocked",)
 
 # Appended to the summary's columns when the workload has dependencies (workflow_metrics).
 WORKFLOW_COLUMNS = ("blocked", "jobs", "jobs_completed", "makespan_mean_s", "makespan_p50_s", "makespan_p95_s",
@@ -739,7 +749,7 @@ def _instance_terms() -> dict:
     """What the summary's instance figures accumulate, fresh (:func:`_instance_figures`
     finishes them)."""
     return {
-        "submitted": Count(len),
+        "instances": Count(len),
         "placed": Count(lambda r: np.count_nonzero(r.placed)),
         "outcome": Tally("outcome"),
         "replaced": Count(lambda r: np.count_nonzero(r.raw("replacements") > 0) if "replacements" in r else 0),
@@ -779,7 +789,8 @@ def _instance_figures(t, duration_s: float, peak_instances: int, names: frozense
     """The summary's instance figures from their terms' values ``t`` (a mapping: each read
     when a figure needs it); ``names``: the instance table's columns; ``sized``: whether the
     VM size over need applies (VM sizes and the requests they are of)."""
-    submitted, outcomes = t["submitted"], t["outcome"]
+    outcomes = t["outcome"]
+    submitted = t["instances"] - sum(outcomes.get(name, 0) for name in NOT_SUBMITTED)
     interference = t["interference_slowdown"]
     over = {"vm_cpu_over_need": np.nan, "vm_mem_over_need": np.nan}
     if sized and not t["size_nan"] and t["cpu_need"] > 0 and t["mem_need"] > 0:
@@ -1280,6 +1291,12 @@ def service_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: fl
 START_QUANTILES = {"start_p50_s": 50, "start_p95_s": 95, "start_p99_s": 99}
 
 
+def was_submitted(outcome: np.ndarray) -> np.ndarray:
+    """Which instances reached the platform as requests (a boolean per row of their
+    ``outcome``, as text): all but those of :data:`NOT_SUBMITTED`."""
+    return ~np.isin(outcome, NOT_SUBMITTED)
+
+
 def slo_bounds(inst: pd.DataFrame, duration_s: float) -> dict[str, tuple[float, float]]:
     """Bounds (low, high) on ``rejection_rate`` and the ``start_p*_s`` of one platform's
     instances whatever the requests not started by the end do next (module docstring,
@@ -1287,14 +1304,15 @@ def slo_bounds(inst: pd.DataFrame, duration_s: float) -> dict[str, tuple[float, 
     or was turned away. Start latencies in seconds (``inf``: more have not started than
     the quantile leaves above it); rejection as a share in [0, 1]; NaN without requests."""
     outcome = inst["outcome"].astype(str).to_numpy()
-    submitted = len(inst)
+    sent = was_submitted(outcome)
+    requests = int(sent.sum())
     rejected = int((outcome == "rejected").sum())
     queued = int((outcome == "queued_at_end").sum())
-    bounds = {"rejection_rate": (rejected / submitted, (rejected + queued) / submitted) if submitted
+    bounds = {"rejection_rate": (rejected / requests, (rejected + queued) / requests) if requests
               else (np.nan, np.nan)}
     ready = inst["first_ready_s" if "first_ready_s" in inst else "ready_s"].to_numpy(float)
     submit = inst["submit_s"].to_numpy(float)
-    asked = (outcome != "rejected") & (outcome != "blocked")  # turned away, or never submitted
+    asked = sent & (outcome != "rejected")  # submitted, and not turned away
     if "preexisting" in inst:  # a service's replicas up before the run did not start in it
         asked &= ~inst["preexisting"].to_numpy(bool)
     started = asked & ~np.isnan(ready)

@@ -17,7 +17,7 @@ import pytest
 import simdc
 from simdc.config import validate
 from simdc.errors import ConfigError
-from simdc.metrics import job_structure, value_range, workflow_metrics
+from simdc.metrics import job_structure, slo_bounds, value_range, workflow_metrics
 from simdc.planning import parse_slo
 
 START_S = 2.0  # the containers' fixed start
@@ -78,3 +78,43 @@ def test_critical_start_share_is_a_share_to_a_plan():
     assert value_range("critical_start_share") == (0.0, 1.0)
     with pytest.raises(ConfigError, match="critical_start_share is a share"):
         parse_slo("critical_start_share<=2")
+
+
+def test_blocked_tasks_are_not_requests_the_platform_turned_away(tmp_path):
+    """The trial's case: X (4 cores, 100 s) fills the host at 0; Y (10 s, 1 core) gives up
+    after 50 s (max_wait_s) and is rejected; Z and W are its descendants, never submitted
+    (blocked). Two requests reached the platform and one was turned away: rejection rate
+    1/2 (before: 1/4, the blocked pair in the denominator), in the summary and in the
+    plan's bounds alike; placed + rejected + queued_at_end = submitted, and submitted +
+    blocked = the workload's 4 rows."""
+    rows = [task("X", 0, 100, 4), task("Y", 10, 50, 1, "R"), task("Z", 20, 50, 1, "R", "Y"),
+            task("W", 20, 50, 1, "R", "Z")]
+    results = run(tmp_path, rows, when_full="queue", max_wait_s=50)
+    row = results.summary.iloc[0]
+    assert (row["submitted"], row["placed"], row["rejected"], row["blocked"]) == (2, 1, 1, 2)
+    assert row["rejection_rate"] == pytest.approx(1 / 2)
+    assert row["placed"] + row["rejected"] + row["queued_at_end"] == row["submitted"]
+    assert row["submitted"] + row["blocked"] == len(rows)
+    assert row["queue_mean_s"] == pytest.approx((0 + 50) / 2)  # X's and Y's waits, the blocked have none
+    assert slo_bounds(results.instances, 1000.0)["rejection_rate"] == pytest.approx((1 / 2, 1 / 2))
+
+
+def test_the_workflow_config_rejects_over_the_tasks_submitted():
+    """configs/workflow.toml on one 8-core host that turns away what does not fit. Each of
+    its jobs (configs/workflow.csv, 900 s apart, each done in under 400 s) is a 1-core
+    prepare, then 8 maps of 2 cores submitted together when it ends, then a reduce after
+    all maps: 8 // 2 = 4 maps fit, 4 are rejected, and the reduce is never submitted
+    (blocked). Per job 1 + 8 = 9 tasks submitted, 4 rejected: the rate is 4/9 (96 of
+    216; before: 96 of 240, the blocked reduces counted as requests)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    tasks = pd.read_csv(root / "configs" / "workflow.csv")
+    jobs = tasks["job"].nunique()
+    maps = int(tasks["id"].str.contains("-map").sum()) // jobs
+    fit = 8 // 2
+    results = simdc.simulate(simdc.load_config(root / "configs" / "workflow.toml", {
+        "placement.when_full": "reject", "cluster.hosts.0.cpu_cores": 8}))
+    for _, row in results.summary.iterrows():
+        assert (row["submitted"], row["rejected"], row["blocked"]) == (jobs * (1 + maps), jobs * (maps - fit), jobs)
+        assert row["rejection_rate"] == pytest.approx((maps - fit) / (1 + maps))
