@@ -36,7 +36,9 @@ jobs with dependencies (only when the workload has a ``parents`` column)
     instances of one ``job`` value, or, where ``job`` is empty, those linked by
     dependencies (a weakly connected component); only jobs with a dependency count.
     ``makespan``: from a job's first submission to its last task's end, over the jobs
-    whose every task completed (``jobs_completed`` of ``jobs``).
+    whose every task completed (``jobs_completed`` of ``jobs``); a job with a task
+    arriving at or after the horizon (not replayed) is one of ``jobs`` and never
+    completed, as one with a task still running at the end: its makespan is not known.
     ``critical_start_share``: along the critical path (from the job's last-ending task,
     back through each task's last-ending parent), the time between each task's
     submission and its first start (waiting for a host, pulling, booting) over the
@@ -211,42 +213,30 @@ def platform_row(platform: str, instances: InstanceReduction, hosts: pd.DataFram
     return row
 
 
-def job_structure(requests: pd.DataFrame) -> tuple[np.ndarray, list[list[int]]]:
-    """The jobs of a workload with dependencies: a job label per row (``-1``: in none)
-    and each row's parents as row positions. A job is one ``job`` value; rows with an
-    empty ``job`` are grouped by the weakly connected components of their dependencies
-    (a row with neither is in no job). Only jobs with at least one dependency count."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
+def job_structure(requests: pd.DataFrame) -> tuple[np.ndarray, list[list[int]], np.ndarray]:
+    """The jobs of a workload with dependencies (:func:`simdc.workload.dependencies.jobs`:
+    a job label per row, ``-1`` in none, and each row's parents as row positions), and per
+    row whether its job has a task beyond the horizon, never replayed
+    (:func:`simdc.workload.dependencies.beyond_horizon`)."""
     from simdc.workload import dependencies
 
-    parents = dependencies.positions(requests, "workload")
-    n = len(parents)
-    child = np.fromiter((c for c, mine in enumerate(parents) for _ in mine), np.int64)
-    parent = np.fromiter((p for mine in parents for p in mine), np.int64)
-    _, component = connected_components(coo_matrix((np.ones(len(child)), (child, parent)), shape=(n, n)),
-                                        directed=True, connection="weak")
-    linked = np.zeros(n, dtype=bool)
-    linked[child], linked[parent] = True, True
-    named = requests["job"].astype(str).to_numpy() if "job" in requests else np.full(n, "")
-    label = np.where(named != "", "job:" + named, np.where(linked, "dag:" + component.astype(str), ""))
-    codes, _ = pd.factorize(pd.Series(label).replace("", None), use_na_sentinel=True)
-    # only jobs with a dependency (a named job of independent replicas is a service, not a workflow)
-    with_links = np.zeros(codes.max() + 2, dtype=bool)
-    with_links[codes[linked] + 1] = True
-    return np.where(with_links[codes + 1], codes, -1), parents
+    return (*dependencies.jobs(requests), dependencies.beyond_horizon(requests))
 
 
-def workflow_metrics(inst: pd.DataFrame, job: np.ndarray, parents: list[list[int]]) -> dict[str, float]:
+def workflow_metrics(inst: pd.DataFrame, job: np.ndarray, parents: list[list[int]],
+                     beyond: np.ndarray | None = None) -> dict[str, float]:
     """Jobs with dependencies on one platform (module docstring): ``inst`` the platform's
-    instances in the workload's order, ``job`` and ``parents`` from :func:`job_structure`.
+    instances in the workload's order, ``job``, ``parents`` and ``beyond`` (a job's
+    task arrives beyond the horizon: the job is not completed) from :func:`job_structure`.
     Seconds for makespans; the start share is 0-1."""
     outcome = inst["outcome"].astype(str).to_numpy()
     submit = inst["submit_s"].to_numpy(float)
     ready = inst["first_ready_s" if "first_ready_s" in inst else "ready_s"].to_numpy(float)
     end = inst["end_s"].to_numpy(float)
-    frame = pd.DataFrame({"job": job, "submit": submit, "end": end, "done": outcome == "completed"})[job >= 0]
+    done = outcome == "completed"
+    if beyond is not None:  # a task not replayed did not complete
+        done &= ~beyond
+    frame = pd.DataFrame({"job": job, "submit": submit, "end": end, "done": done})[job >= 0]
     per_job = frame.groupby("job").agg(first=("submit", "min"), last=("end", "max"), done=("done", "all"))
     completed = per_job[per_job["done"]]
     makespan = (completed["last"] - completed["first"]).to_numpy(float)

@@ -118,3 +118,20 @@ def test_the_workflow_config_rejects_over_the_tasks_submitted():
     for _, row in results.summary.iterrows():
         assert (row["submitted"], row["rejected"], row["blocked"]) == (jobs * (1 + maps), jobs * (maps - fit), jobs)
         assert row["rejection_rate"] == pytest.approx((maps - fit) / (1 + maps))
+
+
+@pytest.mark.parametrize("job", ["J", ""])
+def test_a_job_with_a_task_beyond_the_horizon_is_not_completed(tmp_path, job):
+    """A -> B -> C, C submitted at 1500 s after a 1000 s horizon: C is not replayed, so its
+    job cannot complete in the run; it is one of the jobs, not a completed one (before: a
+    completed job of makespan 2 (s + 50)). Job K, D -> E, completes: makespan 2 (s + 50),
+    start share 2 s over it. The same whether the job is named or only linked."""
+    s = START_S
+    rows = [task("A", 0, 50, 1, job), task("B", 0, 50, 1, job, "A"), task("C", 1500, 50, 1, job, "B"),
+            task("D", 0, 50, 1, "K"), task("E", 0, 50, 1, "K", "D")]
+    results = run(tmp_path, rows)
+    row = results.summary.iloc[0]
+    assert (row["jobs"], row["jobs_completed"]) == (2, 1)
+    assert row["makespan_mean_s"] == pytest.approx(2 * (s + 50))
+    assert row["critical_start_share"] == pytest.approx(2 * s / (2 * (s + 50)))
+    assert any("1 jobs have such a task" in note for note in results.manifest["workload_notes"])
