@@ -603,7 +603,7 @@ def fleet_summary(instances: pq.ParquetFile, workload: pq.ParquetFile, hosts: pd
     moves = "migrations" in columns
     jobs = None  # the workload's jobs and links, when it has dependencies (metrics.job_structure)
     if dependencies.PARENTS in workload.schema_arrow.names:
-        linked = workload.read(columns=[c for c in ("id", dependencies.PARENTS, "job")
+        linked = workload.read(columns=[c for c in ("id", dependencies.PARENTS, "job", dependencies.BEYOND)
                                         if c in workload.schema_arrow.names]).to_pandas()
         if dependencies.has_parents(linked):
             jobs = metrics.job_structure(linked)

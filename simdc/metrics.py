@@ -13,7 +13,11 @@ resident instances
     (:func:`on_host_peak`).
 outcomes
     Every submitted request is ``placed`` (on a host at least once) or not, and
-    ``placed + rejected + queued_at_end = submitted`` always. ``rejected``: turned away
+    ``placed + rejected + queued_at_end = submitted`` always; an instance ``blocked``
+    (:data:`NOT_SUBMITTED`) never reached the platform and is not submitted, so
+    ``submitted + blocked`` = the instances, and ``rejection_rate`` is ``rejected /
+    submitted``: of the requests the platform was asked to place, the share it turned
+    away (a blocked child is no request it could have refused). ``rejected``: turned away
     on its first placement (no host for it, or it gave up waiting in the queue);
     ``queued_at_end``: never placed, still waiting at the end. A failure's victim counts
     once in ``placed``: ``replaced`` counts those placed again after a failure,
@@ -28,14 +32,21 @@ waits
     failure struck (``failure_kills > 0``).
 jobs with dependencies (only when the workload has a ``parents`` column)
     ``blocked``: never submitted, because a parent did not complete (``placed + rejected
-    + queued_at_end + blocked = instances``). A job is the instances of one ``job``
-    value, or, where ``job`` is empty, those linked by dependencies (a weakly connected
-    component); only jobs with a dependency count. ``makespan``: from a job's first
-    submission to its last task's end, over the jobs whose every task completed
-    (``jobs_completed`` of ``jobs``). ``critical_start_share``: along the critical path
-    (from the job's last-ending task, back through each task's last-ending parent), the
-    time between each task's submission and its first start (waiting for a host,
-    pulling, booting) over the makespan; the mean over completed jobs.
+    + queued_at_end + blocked = submitted + blocked = instances``). A job is the
+    instances of one ``job`` value, or, where ``job`` is empty, those linked by
+    dependencies (a weakly connected component); only jobs with a dependency count.
+    ``makespan``: from a job's first submission to its last task's end, over the jobs
+    whose every task completed (``jobs_completed`` of ``jobs``); a job with a task
+    arriving at or after the horizon (not replayed) is one of ``jobs`` and never
+    completed, as one with a task still running at the end: its makespan is not known.
+    ``critical_start_share``: along the critical path (from the job's last-ending task,
+    back through each task's last-ending parent), the time between each task's
+    submission and its first start (waiting for a host, pulling, booting) over the
+    makespan; the mean over completed jobs. The path stays within the job: where a
+    task's last-ending parent is of another job, it stops there (the job waited for the
+    other job, whose starts are that job's own). So the share is at most 1: each task on
+    the path is submitted after its parent's end, so the waits along it do not overlap
+    and lie within the job's makespan.
 start latency
     ``first_ready_s − submit_s``: queueing plus provisioning/boot until the first start,
     for instances that started (``ready_s`` is the start of the latest attempt).
@@ -146,6 +157,12 @@ COST_COLUMNS = ("cost", "cost_hosts", "cost_energy", "cost_licences", "cost_per_
                 "carbon_kgco2eq", "carbon_operational_kgco2eq", "carbon_embodied_kgco2eq")
 
 
+# Outcomes of instances never submitted to the platform: a task whose parent did not
+# complete (simdc.engine.dependencies). They are left out of ``submitted`` and so of the
+# rates over it (``rejection_rate``, and the plan's bounds on it, slo_bounds), as
+# ``queue_mean_s`` and the start latencies leave them out (they have no submit_s).
+NOT_SUBMITTED = ("blocked",)
+
 # Appended to the summary's columns when the workload has dependencies (workflow_metrics).
 WORKFLOW_COLUMNS = ("blocked", "jobs", "jobs_completed", "makespan_mean_s", "makespan_p50_s", "makespan_p95_s",
                     "critical_start_share")
@@ -196,42 +213,30 @@ def platform_row(platform: str, instances: InstanceReduction, hosts: pd.DataFram
     return row
 
 
-def job_structure(requests: pd.DataFrame) -> tuple[np.ndarray, list[list[int]]]:
-    """The jobs of a workload with dependencies: a job label per row (``-1``: in none)
-    and each row's parents as row positions. A job is one ``job`` value; rows with an
-    empty ``job`` are grouped by the weakly connected components of their dependencies
-    (a row with neither is in no job). Only jobs with at least one dependency count."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
+def job_structure(requests: pd.DataFrame) -> tuple[np.ndarray, list[list[int]], np.ndarray]:
+    """The jobs of a workload with dependencies (:func:`simdc.workload.dependencies.jobs`:
+    a job label per row, ``-1`` in none, and each row's parents as row positions), and per
+    row whether its job has a task beyond the horizon, never replayed
+    (:func:`simdc.workload.dependencies.beyond_horizon`)."""
     from simdc.workload import dependencies
 
-    parents = dependencies.positions(requests, "workload")
-    n = len(parents)
-    child = np.fromiter((c for c, mine in enumerate(parents) for _ in mine), np.int64)
-    parent = np.fromiter((p for mine in parents for p in mine), np.int64)
-    _, component = connected_components(coo_matrix((np.ones(len(child)), (child, parent)), shape=(n, n)),
-                                        directed=True, connection="weak")
-    linked = np.zeros(n, dtype=bool)
-    linked[child], linked[parent] = True, True
-    named = requests["job"].astype(str).to_numpy() if "job" in requests else np.full(n, "")
-    label = np.where(named != "", "job:" + named, np.where(linked, "dag:" + component.astype(str), ""))
-    codes, _ = pd.factorize(pd.Series(label).replace("", None), use_na_sentinel=True)
-    # only jobs with a dependency (a named job of independent replicas is a service, not a workflow)
-    with_links = np.zeros(codes.max() + 2, dtype=bool)
-    with_links[codes[linked] + 1] = True
-    return np.where(with_links[codes + 1], codes, -1), parents
+    return (*dependencies.jobs(requests), dependencies.beyond_horizon(requests))
 
 
-def workflow_metrics(inst: pd.DataFrame, job: np.ndarray, parents: list[list[int]]) -> dict[str, float]:
+def workflow_metrics(inst: pd.DataFrame, job: np.ndarray, parents: list[list[int]],
+                     beyond: np.ndarray | None = None) -> dict[str, float]:
     """Jobs with dependencies on one platform (module docstring): ``inst`` the platform's
-    instances in the workload's order, ``job`` and ``parents`` from :func:`job_structure`.
+    instances in the workload's order, ``job``, ``parents`` and ``beyond`` (a job's
+    task arrives beyond the horizon: the job is not completed) from :func:`job_structure`.
     Seconds for makespans; the start share is 0-1."""
     outcome = inst["outcome"].astype(str).to_numpy()
     submit = inst["submit_s"].to_numpy(float)
     ready = inst["first_ready_s" if "first_ready_s" in inst else "ready_s"].to_numpy(float)
     end = inst["end_s"].to_numpy(float)
-    frame = pd.DataFrame({"job": job, "submit": submit, "end": end, "done": outcome == "completed"})[job >= 0]
+    done = outcome == "completed"
+    if beyond is not None:  # a task not replayed did not complete
+        done &= ~beyond
+    frame = pd.DataFrame({"job": job, "submit": submit, "end": end, "done": done})[job >= 0]
     per_job = frame.groupby("job").agg(first=("submit", "min"), last=("end", "max"), done=("done", "all"))
     completed = per_job[per_job["done"]]
     makespan = (completed["last"] - completed["first"]).to_numpy(float)
@@ -241,11 +246,14 @@ def workflow_metrics(inst: pd.DataFrame, job: np.ndarray, parents: list[list[int
         last_task = rows.groupby("job")["end"].idxmax()
         for j, task in last_task.items():
             starting = 0.0
-            while True:  # back along the last-ending parents
+            while True:  # back along the last-ending parents, within the job
                 starting += ready[task] - submit[task]
                 if not parents[task]:
                     break
-                task = max(parents[task], key=lambda p: end[p])
+                # of parents ending together, the job's own is the one its path goes on through
+                task = max(parents[task], key=lambda p: (end[p], job[p] == j))
+                if job[task] != j:  # the job waited for another job: its path starts at the wait's end
+                    break
             span = completed.at[j, "last"] - completed.at[j, "first"]
             shares.append(starting / span if span > 0 else np.nan)
     return {
@@ -731,7 +739,7 @@ def _instance_terms() -> dict:
     """What the summary's instance figures accumulate, fresh (:func:`_instance_figures`
     finishes them)."""
     return {
-        "submitted": Count(len),
+        "instances": Count(len),
         "placed": Count(lambda r: np.count_nonzero(r.placed)),
         "outcome": Tally("outcome"),
         "replaced": Count(lambda r: np.count_nonzero(r.raw("replacements") > 0) if "replacements" in r else 0),
@@ -771,7 +779,8 @@ def _instance_figures(t, duration_s: float, peak_instances: int, names: frozense
     """The summary's instance figures from their terms' values ``t`` (a mapping: each read
     when a figure needs it); ``names``: the instance table's columns; ``sized``: whether the
     VM size over need applies (VM sizes and the requests they are of)."""
-    submitted, outcomes = t["submitted"], t["outcome"]
+    outcomes = t["outcome"]
+    submitted = t["instances"] - sum(outcomes.get(name, 0) for name in NOT_SUBMITTED)
     interference = t["interference_slowdown"]
     over = {"vm_cpu_over_need": np.nan, "vm_mem_over_need": np.nan}
     if sized and not t["size_nan"] and t["cpu_need"] > 0 and t["mem_need"] > 0:
@@ -1164,7 +1173,7 @@ SERVICE_COLUMNS = ("demand_served_share", "demand_unserved_core_s", "rollout_s_m
 # seconds, GiB, kWh, core-seconds, and the utilisations of cores booked or demanded and of
 # memory allocated or used, which overcommit and demand take above 1.
 SHARES = ("rejection_rate", "cpu_util_mean", "cpu_unmet_share", "reclaim_share", "swap_share", "cache_hit_ratio",
-          "degraded_share", "service_availability", "demand_served_share")
+          "degraded_share", "service_availability", "demand_served_share", "critical_start_share")
 SLOWDOWNS = ("batch_slowdown_p50", "batch_slowdown_p95", "batch_slowdown_p99", "interference_slowdown_mean",
              "interference_slowdown_p95", "interference_slowdown_p99")
 SIGNED_SHARES = ("vm_cpu_over_need", "vm_mem_over_need")
@@ -1272,6 +1281,12 @@ def service_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: fl
 START_QUANTILES = {"start_p50_s": 50, "start_p95_s": 95, "start_p99_s": 99}
 
 
+def was_submitted(outcome: np.ndarray) -> np.ndarray:
+    """Which instances reached the platform as requests (a boolean per row of their
+    ``outcome``, as text): all but those of :data:`NOT_SUBMITTED`."""
+    return ~np.isin(outcome, NOT_SUBMITTED)
+
+
 def slo_bounds(inst: pd.DataFrame, duration_s: float) -> dict[str, tuple[float, float]]:
     """Bounds (low, high) on ``rejection_rate`` and the ``start_p*_s`` of one platform's
     instances whatever the requests not started by the end do next (module docstring,
@@ -1279,14 +1294,15 @@ def slo_bounds(inst: pd.DataFrame, duration_s: float) -> dict[str, tuple[float, 
     or was turned away. Start latencies in seconds (``inf``: more have not started than
     the quantile leaves above it); rejection as a share in [0, 1]; NaN without requests."""
     outcome = inst["outcome"].astype(str).to_numpy()
-    submitted = len(inst)
+    sent = was_submitted(outcome)
+    requests = int(sent.sum())
     rejected = int((outcome == "rejected").sum())
     queued = int((outcome == "queued_at_end").sum())
-    bounds = {"rejection_rate": (rejected / submitted, (rejected + queued) / submitted) if submitted
+    bounds = {"rejection_rate": (rejected / requests, (rejected + queued) / requests) if requests
               else (np.nan, np.nan)}
     ready = inst["first_ready_s" if "first_ready_s" in inst else "ready_s"].to_numpy(float)
     submit = inst["submit_s"].to_numpy(float)
-    asked = (outcome != "rejected") & (outcome != "blocked")  # turned away, or never submitted
+    asked = sent & (outcome != "rejected")  # submitted, and not turned away
     if "preexisting" in inst:  # a service's replicas up before the run did not start in it
         asked &= ~inst["preexisting"].to_numpy(bool)
     started = asked & ~np.isnan(ready)

@@ -758,7 +758,7 @@ def judged(summary: pd.Series, slos: list[Slo], instances: pd.DataFrame, duratio
     upper limit (``<=``, ``<``), the low one for a lower limit, and for a start latency
     the low one ("at least") as ``<metric>_at_least``; ``not_started_share``: of the
     requests not turned away, the share not started by the end (0-1)."""
-    from simdc.metrics import slo_bounds
+    from simdc.metrics import slo_bounds, was_submitted
 
     bounds = slo_bounds(instances, duration_s)
     row = summary.copy()
@@ -768,13 +768,13 @@ def judged(summary: pd.Series, slos: list[Slo], instances: pd.DataFrame, duratio
             row[slo.metric] = high if slo.op in ("<=", "<") else low
             if slo.metric != "rejection_rate":
                 row[f"{slo.metric}_at_least"] = low
-    outcome = instances["outcome"].astype(str)
-    mask = ~outcome.isin(("rejected", "blocked"))  # as slo_bounds counts them
+    outcome = instances["outcome"].astype(str).to_numpy()
+    mask = was_submitted(outcome) & (outcome != "rejected")  # as slo_bounds counts them
     if "preexisting" in instances:
-        mask &= ~instances["preexisting"].astype(bool)
+        mask &= ~instances["preexisting"].to_numpy(bool)
     asked = int(mask.sum())
-    ready = instances["first_ready_s" if "first_ready_s" in instances else "ready_s"]
-    unstarted = int((mask & ready.isna()).sum())
+    ready = instances["first_ready_s" if "first_ready_s" in instances else "ready_s"].to_numpy(float)
+    unstarted = int((mask & np.isnan(ready)).sum())
     row["not_started_share"] = unstarted / asked if asked else 0.0
     return row
 

@@ -403,7 +403,7 @@ def log_ticks(low: float, high: float) -> list[float]:
 
 
 def figure_outcomes(source: Results | pd.DataFrame) -> go.Figure:
-    """How each submitted instance ended, per platform: stacked counts (completed,
+    """How each instance ended, per platform: stacked counts (completed,
     still running, queued, rejected, OOM-killed, evicted); outcomes no platform had are
     left out. When the OOM killer struck, each bar is labelled with its platform's kills
     and restarts (a restarted container still ends completed or running)."""
@@ -895,7 +895,7 @@ _CAPTIONS = {
                       "the time goes: each phase's share of the mean start latency (seconds on the segments wide "
                       "enough for them), the mean written beside the bar."),
     "outcomes": ("Outcomes",
-                 "How each submitted instance ended. The same requests arrive at every platform."),
+                 "How each instance ended. The same requests arrive at every platform."),
     "interference": ("Interference: what sharing cost",
                      "Top: CPU the instances wanted but did not get, in cores: above an instance's ceiling (a "
                      "VM's vCPUs, a container's limit), or on a contended host (steal for VMs, throttling for "

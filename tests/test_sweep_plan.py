@@ -199,7 +199,7 @@ def test_the_optional_features_metrics_are_slos_too(metric):
     """Dependencies and moves have summary columns a plan can hold to (they were 'unknown
     metric'); the message of an unknown one lists them with what they need (its middle
     clipped to a line's length)."""
-    assert parse_slo(f"{metric}<=5").metric == metric
+    assert parse_slo(f"{metric}<=0.5").metric == metric  # within a share's range too
     with pytest.raises(ConfigError, match=r"unknown metric 'costs'; did you mean 'cost' .* with a workload with "
                                           r"dependencies: blocked, .* with drains or consolidation: migrations, "):
         parse_slo("costs<=5")

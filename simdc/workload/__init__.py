@@ -28,7 +28,9 @@ Optional, after those: ``censored`` (bool), a lifetime the end of the data cut (
 can tell and kept by simdc's own format (0/1); ``parents``, the ids of instances of the same workload this one
 waits for, separated by spaces (``""``: none). An instance with parents is submitted
 when the last of them has completed, at its own ``submit_s`` at the earliest; one whose
-parent never completes ends ``blocked`` (:mod:`simdc.workload.dependencies`).
+parent never completes ends ``blocked`` (:mod:`simdc.workload.dependencies`);
+``job_beyond_horizon`` (bool, only when some is true), a task of this row's job arrives
+at or after the horizon and is not replayed, so the job does not complete in the run.
 """
 
 from __future__ import annotations
@@ -113,6 +115,11 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
     # a child of a late instance cannot be submitted before its parent arrives: late too
     late = late | dependencies.late_descendants(selected, late)
     instances = selected[~late].reset_index(drop=True)
+    cut = 0  # jobs with a task not replayed (late): none can complete in the run
+    if late.any() and dependencies.has_parents(selected):
+        beyond, cut = dependencies.cut_jobs(selected, late)
+        if beyond[~late].any():
+            instances[dependencies.BEYOND] = beyond[~late]
     late = int(late.sum())
     origin = instances["id"].astype(str)  # each row's instance in the trace (its usage series)
     scale_note = []
@@ -156,7 +163,8 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
     if late:
         notes.append(f"{late:,} instances arrive at or after simulation.duration_s ({duration_s:g} s)"
                      + (" or depend on one that does" if dependencies.has_parents(selected) else "")
-                     + ": not submitted")
+                     + ": not submitted"
+                     + (f"; {cut:,} jobs have such a task, and none of them counts as completed" if cut else ""))
     return Workload(instances, source, model, skipped=dict(data.skipped), dropped=dict(data.dropped),
                     notes=tuple(notes), sizes=spec.sizes or readers.SIZES[data.format])
 

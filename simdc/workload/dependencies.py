@@ -25,6 +25,11 @@ import pandas as pd
 from simdc.errors import InputError
 
 PARENTS = "parents"
+# Optional bool column: a task of this row's job arrives at or after the horizon (or
+# depends on one that does), so is not replayed, and the job cannot complete in the run
+# (written by simdc.workload.load_workload only when a job is so cut; read by
+# simdc.metrics.workflow_metrics).
+BEYOND = "job_beyond_horizon"
 # Alibaba 2018 batch_task names: "M3_1_2" is task 3 of its job, which depends on tasks 1
 # and 2 of the same job (M map, R reduce, J join, ...); names with "task_" ("task_Nzg3...")
 # are independent (alibaba/clusterdata, cluster-trace-v2018/trace_2018.md). Read as
@@ -150,6 +155,51 @@ def prune(kept: pd.DataFrame, where: str = "left out of the replay") -> tuple[pd
     return kept.assign(**{PARENTS: pruned}), [
         f"{dropped:,} dependencies on instances {where} were dropped: those parents count as done "
         "before it (their children start at their own submit_s)"]
+
+
+def jobs(instances: pd.DataFrame) -> tuple[np.ndarray, list[list[int]]]:
+    """The jobs of a workload with dependencies: a job label per row (``-1``: in none)
+    and each row's parents as row positions. A job is one ``job`` value; rows with an
+    empty ``job`` are grouped by the weakly connected components of their dependencies
+    (a row with neither is in no job). Only jobs with at least one dependency count, and
+    jobs of rows marked :data:`BEYOND` (their dependency may have been on a task not
+    replayed)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    parents = positions(instances, "workload")
+    n = len(parents)
+    child = np.fromiter((c for c, mine in enumerate(parents) for _ in mine), np.int64)
+    parent = np.fromiter((p for mine in parents for p in mine), np.int64)
+    _, component = connected_components(coo_matrix((np.ones(len(child)), (child, parent)), shape=(n, n)),
+                                        directed=True, connection="weak")
+    linked = np.zeros(n, dtype=bool)
+    linked[child], linked[parent] = True, True
+    named = instances["job"].astype(str).to_numpy() if "job" in instances else np.full(n, "")
+    label = np.where(named != "", "job:" + named, np.where(linked, "dag:" + component.astype(str), ""))
+    codes, _ = pd.factorize(pd.Series(label).replace("", None), use_na_sentinel=True)
+    # only jobs with a dependency (a named job of independent replicas is a service, not a workflow)
+    counted = linked | beyond_horizon(instances)
+    with_links = np.zeros(codes.max() + 2, dtype=bool)
+    with_links[codes[counted] + 1] = True
+    return np.where(with_links[codes + 1], codes, -1), parents
+
+
+def beyond_horizon(instances: pd.DataFrame) -> np.ndarray:
+    """Per row, whether its job has a task not replayed because it arrives at or after
+    the horizon (:data:`BEYOND`; all False without the column)."""
+    if BEYOND not in instances:
+        return np.zeros(len(instances), dtype=bool)
+    return instances[BEYOND].eq(True).to_numpy()  # a row of a table without the column (NaN): False
+
+
+def cut_jobs(instances: pd.DataFrame, late: np.ndarray) -> tuple[np.ndarray, int]:
+    """Of a workload with dependencies whose ``late`` rows (a boolean mask) are not
+    replayed: per row, whether its job (:func:`jobs`) has a late task; and how many jobs
+    have both late tasks and others, replayed (the jobs of the run so cut)."""
+    job, _ = jobs(instances)
+    hit = np.isin(job, job[late & (job >= 0)])
+    return hit, len(np.unique(job[hit & ~late]))
 
 
 def late_descendants(instances: pd.DataFrame, late: np.ndarray) -> np.ndarray:

@@ -48,6 +48,29 @@ def test_parents_and_children_become_the_parents_column(tmp_path, text):
     assert any(note.startswith("2 tasks " + NOTE) for note in data.notes), data.notes
 
 
+@pytest.mark.parametrize("shown", [
+    lambda ids: json.dumps(ids),  # JSON: ["a", "b"]
+    lambda ids: repr(ids),  # Python's repr: ['a', 'b']
+    lambda ids: "[" + ", ".join(ids) + "]",  # bare: [a, b]
+])
+def test_text_lists_of_quoted_ids_name_the_tasks(tmp_path, shown):
+    """String ids (v2-v3) in text columns, as a redistribution writes lists: c names a and
+    b as parents, a names b as child. Whatever the quoting, b waits for a, and c for a
+    and b (before: quoted, '"a"' was no task and the trace was refused)."""
+    folder = tmp_path / "wf"
+    folder.mkdir()
+    pq.write_table(pa.table({
+        "id": ["a", "b", "c"], "submission_time": pa.array([1_700_000_000_000] * 3, pa.int64()),
+        "duration": pa.array([1_800_000] * 3, pa.int64()), "cpu_count": pa.array([1] * 3, pa.int32()),
+        "cpu_capacity": [2000.0] * 3, "mem_capacity": pa.array([1024] * 3, pa.int64()),
+        "parents": [shown([]), shown([]), shown(["a", "b"])],
+        "children": [shown(["b"]), shown([]), shown([])],
+    }), folder / "tasks.parquet")
+    data = read_trace([folder], "opendc")
+    parents = dict(zip(data.instances["id"].astype(str), data.instances["parents"]))
+    assert {task: sorted(named.split()) for task, named in parents.items()} == {"a": [], "b": ["a"], "c": ["a", "b"]}
+
+
 def test_tasks_without_dependencies_have_no_such_note(tmp_path):
     folder = write_tasks(tmp_path / "wf", [[], [], []], [[], [], []])
     assert not any(NOTE in note for note in read_trace([folder], "opendc").notes)

@@ -53,6 +53,19 @@ def test_descendants_of_a_late_instance_are_late_too():
     assert late.tolist() == [False, True, True, False]
 
 
+def test_jobs_cut_by_the_horizon_are_those_with_a_late_task_and_one_replayed():
+    """a -> b -> c of job J with c late; d -> e of job K, none late; f -> g, unnamed, g
+    late; h -> i of job L, both late (a job of no task replayed is no job of the run). The
+    rows of J, of f's job and of L are in a job with a late task; two such jobs (J and
+    f's) have tasks replayed."""
+    table = pd.DataFrame({"id": list("abcdefghi"), "job": ["J"] * 3 + ["K"] * 2 + [""] * 2 + ["L"] * 2,
+                          "parents": ["", "a", "b", "", "d", "", "f", "", "h"]})
+    late = pd.Series([False, False, True, False, False, False, True, True, True]).to_numpy()
+    cut, count = dependencies.cut_jobs(table, late)
+    assert cut.tolist() == [True, True, True, False, False, True, True, True, True]
+    assert count == 2
+
+
 def test_own_parquet_parents_may_be_a_list_and_convert_keeps_them(tmp_path):
     """A Parquet ``parents`` column of integer lists reads as the ids separated by
     spaces; writing the table in simdc's format keeps it, and it reads back the same."""

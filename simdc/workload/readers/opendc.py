@@ -46,6 +46,7 @@ the notes.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -201,7 +202,7 @@ def _tasks(files: list[TraceFile], bad: BadRows) -> pd.DataFrame:
 
 def _links(tf: TraceFile) -> dict[str, set[str]]:
     """Each task's parents (as ids in text) from ``parents`` and ``children`` of ``tf``;
-    empty without those columns. Lists, or a redistribution's text form ("[1, 2]")."""
+    empty without those columns. Lists, or a redistribution's text form of one (:func:`_listed`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -216,9 +217,7 @@ def _links(tf: TraceFile) -> dict[str, set[str]]:
                 for task, value in zip(ids, batch.column(name).to_pylist()):
                     if value is None:
                         continue
-                    listed = ([str(v) for v in value if v is not None] if isinstance(value, list)
-                              else str(value).replace(",", " ").strip(" []").split())
-                    for other in listed:
+                    for other in _listed(value):
                         if name == "parents":
                             parents.setdefault(task, set()).add(other)
                         else:
@@ -226,6 +225,23 @@ def _links(tf: TraceFile) -> dict[str, set[str]]:
     except (OSError, pa.ArrowException) as err:
         raise InputError(f"{tf.path}: cannot read parents/children: {str(err).strip()[:200]}") from None
     return parents
+
+
+def _listed(value) -> list[str]:
+    """The task ids of one ``parents`` or ``children`` cell, as text: a list, or a
+    redistribution's text form of one: JSON (``[1, 2]``, ``["a", "b"]``), Python's
+    (``['a', 'b']``) or bare ids (``1 2``, ``[a, b]``)."""
+    if isinstance(value, list):
+        return [str(v) for v in value if v is not None]
+    text = str(value).strip()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, list):
+        return [str(v) for v in parsed if v is not None]
+    tokens = (token.strip("'\"") for token in text.replace(",", " ").strip(" []").split())
+    return [token for token in tokens if token]
 
 
 def _with_parents(instances: pd.DataFrame, links: dict[str, set[str]], tasks: set[str], path, notes: list[str]):
