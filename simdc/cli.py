@@ -409,7 +409,8 @@ LimitOption = Annotated[Optional[int], typer.Option(help="Keep the first N insta
 SeedOption = Annotated[int, typer.Option(help="Seed of --sample and of Azure V2 bucket sizing (what a run with "
                                                 "the same simulation.seed draws).")]
 TRACE_SEED = 0  # simulation.seed's default (simdc.config.SimulationSpec): convert draws as `simdc run` does
-StepOption = Annotated[float, typer.Option(help="Step usage series are averaged onto, seconds.")]
+StepOption = Annotated[float, typer.Option(help="Step usage series are put onto, seconds: never ahead of their samples "
+                                                 "(README, workload.usage_step_s).")]
 AzureMemoryOption = Annotated[Optional[float], typer.Option(help="Azure: memory used as a fraction of VM size "
                               "(default 0.30; Azure has no memory usage).")]
 AzureSizingOption = Annotated[Optional[str], typer.Option(help="Azure V2 size buckets: v1_mix (an exact size "

@@ -240,7 +240,8 @@ class WorkloadSpec(Spec):
         default="auto", description="the trace's format; auto recognises it from the files and says so in the notes")
     usage: Path | None = Field(default=None, description="usage series: simdc's usage table (id, t_s, cpu_cores, "
                                "memory_gib) or the trace's own (vm_cpu_readings, task_usage, ...)")
-    usage_step_s: float = Field(default=300.0, ge=limits.MIN_STEP_S, description="step usage series are averaged onto")
+    usage_step_s: float = Field(default=300.0, ge=limits.MIN_STEP_S,
+                                description="step usage series are put onto, never ahead of their samples")
     on_bad_rows: Literal["strict", "skip"] = Field(
         default="strict", description="strict: bad rows are errors; skip: dropped and counted by reason")
     time_window_s: tuple[float, float] | None = Field(

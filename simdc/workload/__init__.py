@@ -235,12 +235,14 @@ def _check_options(spec: WorkloadSpec, chosen: str) -> None:
 
 
 def _usage_steps(table: pd.DataFrame, step_s: float) -> int:
-    """Slots of the series :meth:`SeriesUsage.from_table` builds: per instance, its last
-    reading's step + 1."""
+    """Slots of the series :meth:`SeriesUsage.from_table` builds: per instance, the step
+    its last reading takes effect at (:func:`simdc.workload.usage.step_of`) + 1."""
+    from simdc.workload.usage import step_of
+
     if not len(table):
         return 0
     last = table.groupby("id", sort=False)["t_s"].max().to_numpy(float)
-    return int(max((last // step_s).clip(0).sum() + len(last), len(table)))
+    return int(max(step_of(last, step_s).sum() + len(last), len(table)))
 
 
 def reader_options(spec: WorkloadSpec):

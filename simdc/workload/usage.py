@@ -6,7 +6,8 @@ models answer, all vectorised:
 
 - :class:`ConstantUsage`: each instance's mean usage, for its whole life.
 - :class:`SeriesUsage`: a usage table (``id, t_s, cpu_cores, memory_gib``), resampled
-  once to a fixed step; the last value holds past the end of a series.
+  once to a fixed step by :func:`on_steps` (never ahead of the samples); the last value
+  holds past the end of a series.
 - :class:`SyntheticUsage`: the mean times a shared diurnal factor times lognormal noise.
   The noise is a counter-based hash of (seed, instance, step), so it is never stored
   (memory grows with instances, not with instances × steps) and an instance uses the
@@ -138,6 +139,65 @@ def step_sigma(sigma, step_s: float, weights: tuple[float, float] = (0.0, 0.0)):
     return float(out) if scalar else out
 
 
+def step_of(t_s: np.ndarray, step_s: float) -> np.ndarray:
+    """The step boundary (``k`` of age ``k·step_s``) at which a sample at offset ``t_s`` takes
+    effect: the first at or after it, ⌈t_s / step_s⌉ (0 for an offset before the start).
+
+    A sample is never played before its own time: a value in force over the step from
+    ``k·step_s`` rests only on samples at or before ``k·step_s``, so it plays up to a step
+    late, never early (no decision sees usage before it happens). No tolerance: an offset a
+    rounding error past a boundary (``0.1 + 0.2`` s on 0.3-s steps) waits for the next one,
+    and so does one whose quotient rounds down onto a boundary below it (5e-324 s).
+    """
+    t_s = np.asarray(t_s, float)
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd offsets: their readers report them
+        k = np.ceil(t_s / step_s)
+        k += k * step_s < t_s
+    return np.maximum(k, 0).astype(np.int64)
+
+
+def on_steps(row: np.ndarray, t_s: np.ndarray, cpu: np.ndarray, mem: np.ndarray, step_s: float,
+             weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Usage samples onto the usage step: the one rule every usage series is played by
+    (simdc's own usage table and each reader's series).
+
+    A sample of instance ``row`` at offset ``t_s`` (seconds from the instance's start)
+    takes effect at boundary ``k = step_of(t_s)``, the first step boundary at or after it.
+    The samples that take effect at the same boundary (those in ((k−1)·step, k·step]) give
+    one value, held from ``k·step_s`` until the next boundary that has samples:
+
+    - CPU: their mean, weighted by ``weight`` (each sample's window length, when a trace
+      gives one; equal weights without). CPU is a rate: Kubernetes' metrics-server reports a
+      container's CPU as "a rate over a cumulative CPU counter" over its window, i.e. the
+      mean over the window before the reading (kubernetes-sigs/metrics-server, FAQ.md, "How
+      CPU usage is calculated?"). With samples on the step the mean is the sample.
+    - memory: their maximum. Memory is a level, and the kernel OOM-kills at the moment a
+      container's memory passes its limit, so a peak finer than the step must not be
+      averaged away; the VPA recommender likewise keeps memory's peak per aggregation
+      interval, not its mean (kubernetes/autoscaler,
+      vertical-pod-autoscaler/pkg/recommender/model/container.go,
+      ``ContainerState.addMemorySample``: "Each container aggregates one peak per
+      aggregation interval").
+
+    ``row`` is any integer key (an instance's position). Returns ``(row, k, cpu, mem)``,
+    one entry per (row, k) that has samples, sorted by row then k.
+    """
+    row = np.asarray(row)
+    k = step_of(t_s, step_s)
+    cpu, mem = np.asarray(cpu, float), np.asarray(mem, float)
+    w = np.ones(len(k)) if weight is None else np.asarray(weight, float)
+    if not len(k):
+        return row[:0], k, cpu[:0], mem[:0]
+    order = np.lexsort((k, row))
+    row, k, cpu, mem, w = row[order], k[order], cpu[order], mem[order], w[order]
+    first = np.ones(len(k), dtype=bool)
+    first[1:] = (row[1:] != row[:-1]) | (k[1:] != k[:-1])
+    starts = np.flatnonzero(first)
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd inputs overflow: the readers report them
+        mean = np.add.reduceat(cpu * w, starts) / np.add.reduceat(w, starts)
+    return row[starts], k[starts], mean, np.maximum.reduceat(mem, starts)
+
+
 class ConstantUsage:
     """Each instance uses its mean (``cpu_used``, ``memory_used_gib``) while running."""
 
@@ -191,42 +251,34 @@ class SeriesUsage:
         """Resample ``table`` onto ``step_s`` for the instances ``ids`` (workload order).
 
         ``table`` holds usage rows of instances in ``ids`` only, with ids of the same type.
-        The value at age ``k·step`` is the last sample at or before it (the first sample
-        covers earlier ages): a step function, as traces of 5-minute averages are. Built
-        with array operations only, so traces of 10^5 instances and more take seconds.
+        The value at age ``k·step`` is :func:`on_steps`' value of the samples that take
+        effect there (those after the previous boundary and at or before ``k·step``: CPU
+        their mean, memory their maximum), or, at a boundary with none, the value before it:
+        a step function that never plays a sample before its time. Until an instance's
+        first sample takes effect it uses its mean from ``fallback`` (the trace's
+        ``cpu_used``, ``memory_used_gib``), as an instance without a series does. Built with
+        array operations only, so traces of 10^5 instances and more take seconds.
         """
-        row = pd.Index(ids).get_indexer(table["id"])
-        k = np.floor(table["t_s"].to_numpy(float) / step_s).astype(np.int64)
-        cpu_in, mem_in = table["cpu_cores"].to_numpy(float), table["memory_gib"].to_numpy(float)
-        order = np.lexsort((np.arange(len(row)), k, row))
-        row, k, cpu_in, mem_in = row[order], k[order], cpu_in[order], mem_in[order]
-        last = np.ones(len(row), dtype=bool)  # of repeated (row, k), the last one read wins
-        last[:-1] = (row[1:] != row[:-1]) | (k[1:] != k[:-1])
-        row, k, cpu_in, mem_in = row[last], k[last], cpu_in[last], mem_in[last]
+        row, k, cpu_in, mem_in = on_steps(pd.Index(ids).get_indexer(table["id"]), table["t_s"].to_numpy(float),
+                                          table["cpu_cores"].to_numpy(float), table["memory_gib"].to_numpy(float),
+                                          step_s)
         n = len(ids)
         length = np.ones(n, dtype=np.int64)  # one fallback slot for rows without a series
-        has = np.zeros(n, dtype=bool)
-        ends = np.flatnonzero(np.append(row[1:] != row[:-1], True))
+        ends = np.flatnonzero(np.append(row[1:] != row[:-1], True)) if len(row) else row
         length[row[ends]] = k[ends] + 1
-        has[row[ends]] = True
         ptr = np.concatenate(([0], np.cumsum(length)))
         cpu = np.full(ptr[-1], np.nan)
         mem = np.full(ptr[-1], np.nan)
+        given = np.zeros(ptr[-1], dtype=bool)
+        first = ptr[:-1]
+        cpu[first], mem[first] = fallback.cpu, fallback.mem  # until the first sample takes effect
+        given[first] = True
         at = ptr[row] + k
         cpu[at], mem[at] = cpu_in, mem_in
-        first = ptr[:-1]
-        cpu[first[~has]] = fallback.cpu[~has]
-        mem[first[~has]] = fallback.mem[~has]
-        # Fill each series' gaps with its previous value, and its leading gap with its first.
-        slot = np.arange(ptr[-1])
-        start = np.repeat(first, length)
-        given = np.zeros(ptr[-1], dtype=bool)
         given[at] = True
-        given[first[~has]] = True
-        previous = np.maximum.accumulate(np.where(given, slot, -1))
-        following = np.minimum.accumulate(np.where(given, slot, ptr[-1])[::-1])[::-1]
-        source = np.where(previous >= start, previous, following)
-        return cls(ptr, cpu[source], mem[source], step_s, fallback)
+        # Each boundary without samples holds the value before it (every series' slot 0 is given).
+        previous = np.maximum.accumulate(np.where(given, np.arange(ptr[-1]), -1))
+        return cls(ptr, cpu[previous], mem[previous], step_s, fallback)
 
     def scaled_cpu(self, factor: float) -> "SeriesUsage":
         """The same usage with every CPU value × ``factor`` (memory unchanged)."""

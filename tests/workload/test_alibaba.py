@@ -157,9 +157,13 @@ def test_v2018_containers_usage_and_batch_tasks(tmp_path):
     assert np.isnan(c2["cpu_limit"])  # a limit below the request is no limit
     assert "c_3" not in inst.index
     series = data.usage.set_index(["id", "t_s"])
-    assert series.loc[("c_1", 0.0), "cpu_cores"] == pytest.approx(0.5 * 4)  # the 101 sample is left out
-    assert series.loc[("c_1", 300.0), "memory_gib"] == pytest.approx(0.75 * c1["memory_gib"])
+    # a sample takes effect at the first 300-s step at or after it: c_1's at 10 s (and the
+    # invalid one at 20 s) at 300 s, its sample at 310 s at 600 s; c_2's at 300 s (1,300 s
+    # from its start at 1,000 s) at 300 s
+    assert series.loc[("c_1", 300.0), "cpu_cores"] == pytest.approx(0.5 * 4)  # the 101 sample is left out
+    assert series.loc[("c_1", 600.0), "memory_gib"] == pytest.approx(0.75 * c1["memory_gib"])
     assert series.loc[("c_2", 300.0), "cpu_cores"] == pytest.approx(0.1 * 2)
+    assert sorted(series.index) == [("c_1", 300.0), ("c_1", 600.0), ("c_2", 300.0)]
     batch = data.instances[data.instances["kind"] == "batch"].set_index("id")
     assert sorted(batch.index) == ["j_1/M1/0", "j_1/M1/1", "j_1/M1/2", "j_1/R2_1/0", "j_1/R2_1/1"]
     assert batch.loc["j_1/R2_1/1", "duration_s"] == 30 and batch.loc["j_1/R2_1/1", "cpu_cores"] == 1.0

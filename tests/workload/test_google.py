@@ -116,7 +116,8 @@ def test_the_reference_machine_is_an_option(data):
 def test_task_usage_becomes_each_attempts_series(tmp_path):
     """task_usage windows (20-column schema) are matched to the attempt running at their
     start; cpu_rate and canonical memory become cores and GiB via the reference machine,
-    averaged onto 300-s steps weighted by window length."""
+    each window taking effect at the first 300-s step at or after its start (README,
+    workload.usage_step_s): CPU averaged weighted by window length, memory the maximum."""
     events = write_lines(tmp_path / "task_events.csv", [
         "0,,7,0,1,0,u,2,9,0.5,0.25,0.01,0",
         "0,,7,0,1,1,u,2,9,0.5,0.25,0.01,0",
@@ -130,14 +131,19 @@ def test_task_usage_becomes_each_attempts_series(tmp_path):
         "900000000,1200000000,7,0,1,0.3,0.15,0.16,0,0,0.17,0,0,0.4,0,1,0,1,0,0.3",
         "960000000,1100000000,8,0,2,0.2,0.1,0.1,0,0,0.1,0,0,0.2,0,1,0,1,0,0.2",
         "1100000000,1160000000,8,0,2,0.4,0.3,0.1,0,0,0.1,0,0,0.2,0,1,0,1,0,0.2",
+        "1160000000,1190000000,8,0,2,0.1,0.2,0.1,0,0,0.1,0,0,0.2,0,1,0,1,0,0.2",
     ])
     data = read_trace([events, usage], "auto")
     assert data.format == "google"
     series = data.usage.set_index(["id", "t_s"])
     assert series.loc[("7-0-0", 0.0), "cpu_cores"] == pytest.approx(0.1 * 32)
     assert series.loc[("7-0-0", 300.0), "memory_gib"] == pytest.approx(0.15 * 64)
-    # Task 8 ran from 360 s: its two windows (140 s and 60 s long) share its first step.
-    assert series.loc[("8-0-0", 0.0), "cpu_cores"] == pytest.approx(32 * (0.2 * 140 + 0.4 * 60) / 200)
+    # Task 8 ran from 360 s: its first window (at 0 s) is its first step; the next two, at
+    # 140 s and 200 s from its start (60 s and 30 s long), take effect together at 300 s.
+    assert series.loc[("8-0-0", 0.0), "cpu_cores"] == pytest.approx(0.2 * 32)
+    assert series.loc[("8-0-0", 300.0), "cpu_cores"] == pytest.approx(32 * (0.4 * 60 + 0.1 * 30) / 90)
+    assert series.loc[("8-0-0", 300.0), "memory_gib"] == pytest.approx(0.3 * 64)
+    assert len(series.loc["8-0-0"]) == 2
     inst = data.instances.set_index("id")
     assert inst.loc["7-0-0", "cpu_used"] == pytest.approx(32 * 0.2)
     assert inst.loc["8-0-0", "duration_s"] == pytest.approx(600 - 360)  # running at the last task event

@@ -47,8 +47,10 @@ def slice_rows(path: Path) -> list[dict]:
 def expected_usage(rows: list[dict], step_s: float = STEP_S):
     """Per replayed attempt (keyed by the reader's id): its run (sched, end, µs), its
     request (cores) and its usage series {step: (cores, GiB)}: each window of its instance
-    starting within its run, at its offset from the run's start, the windows of a step
-    averaged weighted by their length; a window repeated by the join counted once."""
+    starting within its run, at its offset from the run's start, taking effect at the first
+    step at or after it (README, workload.usage_step_s); of the windows taking effect
+    together, CPU averaged weighted by their length and memory their maximum; a window
+    repeated by the join counted once."""
     windows = {(r["cell"], r["collection_id"], r["instance_index"], clip(r["start_time"]), clip(r["end_time"]),
                 r["usage"]["cpus"], r["usage"]["memory"]) for r in rows if r["usage"] is not None}
     times = [clip(r["time"]) for r in rows if int(r["type"]) in ENDING and int(r["time"]) != AFTER_END_US]
@@ -63,12 +65,12 @@ def expected_usage(rows: list[dict], step_s: float = STEP_S):
         for (wc, wj, wi, at, stop, cpus, memory) in windows:
             if (wc, int(wj), int(wi)) == (cell, collection, index) and sched <= at <= end:
                 placed.append(at)
-                k = math.floor((at - sched) / 1e6 / step_s)
+                k = math.ceil((at - sched) / 1e6 / step_s)
                 s = sums.setdefault(k, [0.0, 0.0, 0.0])
                 s[0] += (stop - at) * cpus * REFERENCE[0]
-                s[1] += (stop - at) * memory * REFERENCE[1]
+                s[1] = max(s[1], memory * REFERENCE[1])
                 s[2] += stop - at
-        series = {k: (c / w, m / w) for k, (c, m, w) in sums.items()}
+        series = {k: (c / w, m) for k, (c, m, w) in sums.items()}
         out[(cell, collection, index, a["submit_us"])] = {
             "sched": sched, "end": end, "series": series, "windows": placed,
             "cpu_cores": float(a["sched"]["resource_request.cpus"]) * REFERENCE[0]}
@@ -253,9 +255,10 @@ def test_a_cut_request_cell_is_a_bad_row_not_a_missing_request(tmp_path):
 def test_windows_are_placed_from_the_run_start_of_the_attempt_running_then(tmp_path):
     """One instance, submitted at 100 s, scheduled at 400 s, evicted at 2,000 s, then
     scheduled again at 3,000 s and censored. Windows (s): 50-350 (before its first run:
-    left out), 500-800 and 700-760 (first run, offsets 100 and 300 from 400 s: steps 0 and
-    1), 2,500-2,800 (between the runs: left out), 3,100-3,400 and 3,200-3,300 (second
-    run, offsets 100 and 200: one step, averaged by length 300:100). Hand-computed."""
+    left out), 500-800 and 700-760 (first run, offsets 100 and 300 from 400 s: both take
+    effect at the step at 300 s, CPU averaged by length 300:60, memory their maximum),
+    2,500-2,800 (between the runs: left out), 3,100-3,400 and 3,200-3,300 (second run,
+    offsets 100 and 200: the step at 300 s, by length 300:100). Hand-computed."""
     s = START_US
     header = ("time,type,collection_id,instance_index,start_time,end_time,resource_request.cpus,"
               "resource_request.memory,average_usage.cpus,average_usage.memory\n")
@@ -275,10 +278,11 @@ def test_windows_are_placed_from_the_run_start_of_the_attempt_running_then(tmp_p
     data = read_trace(path, "google2019")
     assert sorted(data.instances["id"]) == ["7-0-0", "7-0-1"]
     usage = data.usage.sort_values(["id", "t_s"]).reset_index(drop=True)
-    assert usage["id"].tolist() == ["7-0-0", "7-0-0", "7-0-1"]
-    assert usage["t_s"].tolist() == [0.0, 300.0, 0.0]
-    assert usage["cpu_cores"].tolist() == pytest.approx([0.1 * 32, 0.2 * 32, (0.125 * 300 + 0.25 * 100) / 400 * 32])
-    assert usage["memory_gib"].tolist() == pytest.approx([0.2 * 64, 0.1 * 64, (0.25 * 300 + 0.125 * 100) / 400 * 64])
+    assert usage["id"].tolist() == ["7-0-0", "7-0-1"]
+    assert usage["t_s"].tolist() == [300.0, 300.0]
+    assert usage["cpu_cores"].tolist() == pytest.approx([(0.1 * 300 + 0.2 * 60) / 360 * 32,
+                                                         (0.125 * 300 + 0.25 * 100) / 400 * 32])
+    assert usage["memory_gib"].tolist() == pytest.approx([0.2 * 64, 0.25 * 64])
     # the censored run ends at the last window read (3,400 s), not at its SCHEDULE
     assert data.instances.set_index("id").loc["7-0-1", "duration_s"] == pytest.approx(400.0)
     note = next(n for n in data.notes if n.startswith("instance_usage read:"))

@@ -40,7 +40,10 @@ def test_v5_tasks_become_instances_in_seconds_cores_and_gib(surf):
 
 def test_v5_fragments_give_each_tasks_cpu_usage(surf):
     """A fragment's cpu_usage (MHz) over one core's MHz (cpu_capacity / cpu_count) is the
-    cores used; the task's mean is weighted by fragment duration."""
+    cores used; the task's mean is weighted by fragment duration. A fragment takes effect at
+    the first 300-s step at or after its start (README, workload.usage_step_s): the step at
+    0 s is the first fragment's, the step at 300 s the duration-weighted mean of those
+    starting after 0 s and by 300 s."""
     folder = sample("opendc/v5/surf_week")
     tasks = pq.read_table(folder / "tasks.parquet").to_pandas().set_index("id")
     fragments = pq.read_table(folder / "fragments.parquet").to_pandas()
@@ -56,9 +59,10 @@ def test_v5_fragments_give_each_tasks_cpu_usage(surf):
     series = data.usage[data.usage["id"] == one].set_index("t_s")
     per_core = tasks.loc[one, "cpu_capacity"] / tasks.loc[one, "cpu_count"]
     start = np.cumsum(mine["duration"].to_numpy()) - mine["duration"].to_numpy()
-    in_first = start < 300_000
-    want = (mine["cpu_usage"][in_first] * mine["duration"][in_first]).sum() / mine["duration"][in_first].sum()
-    assert series.loc[0.0, "cpu_cores"] == pytest.approx(want / per_core)
+    for t_s, taking in ((0.0, start <= 0), (300.0, (start > 0) & (start <= 300_000))):
+        usage, duration = mine["cpu_usage"][taking], mine["duration"][taking]
+        assert len(usage) == (1 if t_s == 0 else 10)  # fragments of 30 s
+        assert series.loc[t_s, "cpu_cores"] == pytest.approx((usage * duration).sum() / duration.sum() / per_core)
 
 
 def test_v4_bitbrains_sample_in_kb():

@@ -34,7 +34,7 @@ Conversions, once, here
   either way.
 - CPU: percentages of the VM's own cores. ``cpu_used = avgcpu / 100 × cores`` (the
   lifetime average), and each reading's ``avgcpu / 100 × cores`` is the usage series
-  (``t_s = timestamp − vmcreated``), averaged onto ``usage_step_s``.
+  (``t_s = timestamp − vmcreated``), put onto ``usage_step_s`` (:func:`simdc.workload.usage.on_steps`).
 - Memory: **Azure publishes no memory usage.** Each VM is assumed to use
   ``azure_memory_used_fraction`` of its size, constant over its life; default
   :data:`DEFAULT_MEMORY_USED_FRACTION` = 0.30 (containers of the same applications used

@@ -42,7 +42,8 @@ Conversions, once, here
 - CPU used, per sample: ``CPU usage [MHZ]`` divided by the MHz of one provisioned
   core in that sample (``capacity / cores``), in cores. Memory used: ``Memory usage
   [KB] / 2^20`` GiB. Both become the usage series (offsets from the first sample,
-  averaged onto ``usage_step_s``); ``cpu_used`` and ``memory_used_gib`` are their means.
+  put onto ``usage_step_s`` by :func:`simdc.workload.usage.on_steps`); ``cpu_used``
+  and ``memory_used_gib`` are their means.
 - Every VM is a ``service`` of priority 0.
 - A plain file that does not end with a line break may have been cut mid-row: its
   last row is a bad row (:func:`.common.read_blocks`).

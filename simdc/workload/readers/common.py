@@ -135,7 +135,7 @@ class ReaderOptions:
     opendc_memory_unit
         Unit of OpenDC's ``mem_capacity``: ``"MB"`` (OpenDC's documentation) or ``"KB"``.
     usage_step_s
-        Usage series are averaged onto this step, seconds.
+        Usage series are put onto this step, seconds (:func:`simdc.workload.usage.on_steps`).
     block_bytes
         Text read per block, bytes.
     """
@@ -189,7 +189,7 @@ class TraceData:
         The canonical instance table (:data:`simdc.workload.COLUMNS`), sorted by ``submit_s``.
     usage
         ``id, t_s, cpu_cores, memory_gib`` (``t_s`` from the instance's start, seconds),
-        already averaged onto ``usage_step_s``; None when the trace has no series.
+        already on ``usage_step_s`` (:func:`simdc.workload.usage.on_steps`); None when the trace has no series.
     format
         The format read (``"azure"``, ``"google"``, ...).
     source
@@ -1430,31 +1430,30 @@ def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, c
 
 def binned_usage(position: np.ndarray, t_s: np.ndarray, cpu: np.ndarray, mem: np.ndarray, ids: np.ndarray,
                  step_s: float, weight: np.ndarray | None = None) -> pd.DataFrame:
-    """A usage table on ``step_s``: the (``weight``-weighted) mean of the samples of each
-    instance (``position`` into ``ids``) whose offset ``t_s`` falls in each step.
+    """A usage table on ``step_s`` from the samples of each instance (``position`` into
+    ``ids``) at offsets ``t_s``, by the one rule every series is played by
+    (:func:`simdc.workload.usage.on_steps`): each sample takes effect at the first step
+    boundary at or after it; of those taking effect together, CPU is the
+    (``weight``-weighted) mean, memory the maximum. Replaying the table with the same step
+    gives the same series.
 
     Samples at negative offsets (before the instance started) are not part of its life
     and are left out.
     """
+    from simdc.workload.usage import on_steps
+
     ok = np.isfinite(t_s) & (t_s >= 0) & np.isfinite(cpu) & np.isfinite(mem)
     position, t_s, cpu, mem = position[ok], t_s[ok], cpu[ok], mem[ok]
     w = np.ones(len(t_s)) if weight is None else np.asarray(weight, dtype=float)[ok]
     w = np.where(w > 0, w, 1e-12)
-    k = np.floor(t_s / step_s).astype(np.int64)
-    with np.errstate(over="ignore", invalid="ignore"):  # absurd inputs overflow: canonical() reports them
-        frame = pd.DataFrame({"p": position, "k": k, "wc": cpu * w, "wm": mem * w, "w": w})
-    sums = frame.groupby(["p", "k"], sort=True).sum()
-    p = sums.index.get_level_values(0).to_numpy()
-    with np.errstate(over="ignore", invalid="ignore"):
-        cpu_mean = (sums["wc"] / sums["w"]).to_numpy()
-        mem_mean = (sums["wm"] / sums["w"]).to_numpy()
+    p, k, cpu_value, mem_value = on_steps(position, t_s, cpu, mem, step_s, w)
     table = pd.DataFrame({
         "id": ids[p],
-        "t_s": sums.index.get_level_values(1).to_numpy() * float(step_s),
-        "cpu_cores": cpu_mean,
-        "memory_gib": mem_mean,
+        "t_s": k * float(step_s),
+        "cpu_cores": cpu_value,
+        "memory_gib": mem_value,
     })
-    return table[np.isfinite(cpu_mean) & np.isfinite(mem_mean)].reset_index(drop=True)
+    return table[np.isfinite(cpu_value) & np.isfinite(mem_value)].reset_index(drop=True)
 
 
 def series_means(usage: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -50,8 +50,8 @@ Units, once, here
 - ``task_usage``: ``cpu_rate`` (normalised cores) and ``canonical_memory_usage``
   (normalised, the trace's recommended memory measure) become cores and GiB the same
   way; each measurement window is matched to the attempt running at its start and
-  averaged onto ``usage_step_s`` weighted by window length. Without ``task_usage``, each
-  task uses its request.
+  put onto ``usage_step_s`` (:func:`simdc.workload.usage.on_steps`, CPU weighted by
+  window length). Without ``task_usage``, each task uses its request.
 """
 
 from __future__ import annotations

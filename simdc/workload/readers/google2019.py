@@ -53,7 +53,7 @@ Each usage window (``instance_usage``: the instance's average over ``start_time`
 ``instance_index``, cell) running at the window's start: the latest run started at or
 before it, if it has not ended by then, as for the 2011 trace's ``task_usage`` (the same
 code, :func:`.google._usage`). It is placed at its offset from that run's start and
-averaged onto ``usage_step_s``, weighted by window length; ``cpu_used`` and
+put onto ``usage_step_s`` (:func:`simdc.workload.usage.on_steps`, CPU weighted by window length); ``cpu_used`` and
 ``memory_used_gib`` are the series' means. A window before an attempt's start belongs
 to a run the rows do not hold (the joined extracts keep a few rows per instance) and is
 left out, as is one after its end; an attempt with no window within its run uses its

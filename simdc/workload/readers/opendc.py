@@ -27,8 +27,8 @@ Conversions, once, here
   the option.
 - OpenDC's format has **no memory usage**: each task uses its whole ``mem_capacity``.
 - The fragments become the CPU usage series (offset = the durations of the task's
-  earlier fragments), averaged onto ``usage_step_s`` weighted by fragment duration;
-  ``cpu_used`` is the duration-weighted mean.
+  earlier fragments), put onto ``usage_step_s`` (:func:`simdc.workload.usage.on_steps`,
+  CPU weighted by fragment duration); ``cpu_used`` is the duration-weighted mean.
 - Every task is a ``service`` of priority 0 (OpenDC replays fragments at their times).
 
 Workflow dependencies (the optional ``parents`` and ``children`` columns of OpenDC's
