@@ -484,6 +484,20 @@ def _replays(config: Config, workload, seed: int, progress=None, meter_at_s: tup
                            services=config.services, stream_to=None if stream_to is None else stream_to(k))
 
 
+def fleet_shapes(config: Config) -> str:
+    """The fleet's hosts as a request that fits no host must be told of them: ``largest
+    host 32 cores, 60 GiB allocatable`` with one shape; with several, each (up to four,
+    most memory first), since a request must fit one host and the most cores and the most
+    memory may be on different hosts."""
+    shapes = sorted({(host.cpu_cores, host.allocatable_memory_gib) for host in config.fleet},
+                    key=lambda shape: (-shape[1], -shape[0]))
+    if len(shapes) == 1:
+        return f"largest host {shapes[0][0]:g} cores, {shapes[0][1]:g} GiB allocatable"
+    listed = "; ".join(f"{cores:g} cores, {gib:g} GiB" for cores, gib in shapes[:4])
+    return (f"hosts of {len(shapes)} shapes, a request fitting one of them: {listed}"
+            + (f" and {len(shapes) - 4} more" if len(shapes) > 4 else "") + " allocatable")
+
+
 def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, requests: pd.DataFrame,
                          config: Config) -> list[str]:
     """One line per platform with requests that no host of the fleet could hold even
@@ -492,15 +506,7 @@ def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, request
     lines = []
     if not summary["unplaceable"].any():  # the usual case: no row to build (itertuples makes a class per call)
         return lines
-    largest = max(config.fleet, key=lambda host: (host.memory_gib, host.cpu_cores))
-    shapes = sorted({(host.cpu_cores, host.allocatable_memory_gib) for host in config.fleet},
-                    key=lambda shape: (-shape[1], -shape[0]))
-    if len(shapes) == 1:
-        hosts = f"largest host {largest.cpu_cores:g} cores, {largest.allocatable_memory_gib:g} GiB allocatable"
-    else:  # a request must fit one host: the largest CPU and the largest memory may be on different hosts
-        listed = "; ".join(f"{cores:g} cores, {gib:g} GiB" for cores, gib in shapes[:4])
-        hosts = (f"hosts of {len(shapes)} shapes, a request fitting one of them: {listed}"
-                 + (f" and {len(shapes) - 4} more" if len(shapes) > 4 else "") + " allocatable")
+    hosts = fleet_shapes(config)
     for row in summary.itertuples():
         if not row.unplaceable:
             continue

@@ -813,9 +813,10 @@ def floor_reasons(slos: list[Slo], lost: list[tuple[float, float]], config: Conf
     reasons = []
     for slo in slos:
         if slo.metric == "rejection_rate" and slo.op in ("<=", "<") and floor > 0 and not slo.met(floor):
-            largest = max(config.fleet, key=lambda host: (host.memory_gib, host.cpu_cores))
-            reasons.append(f"{which}{share:.1%} of requests fit no host of this size even empty (largest host "
-                           f"{largest.cpu_cores:g} cores, {largest.allocatable_memory_gib:g} GiB allocatable), "
+            from simdc.experiment import fleet_shapes
+
+            reasons.append(f"{which}{share:.1%} of requests fit no host of this size even empty "
+                           f"({fleet_shapes(config)}), "
                            + (f"so rejection_rate >= {floor:.4g} at any host count: {slo} cannot be met by "
                               "adding hosts" if hosts is None else
                               f"so rejection_rate >= {floor:.4g} at {hosts} hosts, the most tried (the "

@@ -113,3 +113,21 @@ def test_with_replications_the_floor_note_is_one_replications_share_and_bound():
     assert line.startswith(f"in replication {worst + 1} of 3 (seed {config.simulation.seed + worst}), "
                            f"{lost[worst][0]:.1%} of requests fit no host")
     assert f"rejection_rate >= {lost[worst][1]:.4g} at any host count" in line
+
+
+def test_the_floor_note_names_every_host_shape_of_a_mixed_fleet():
+    """One host of 32 cores / 64 GiB and two of 8 cores / 256 GiB: a request of 16 cores,
+    128 GiB fits neither shape, and 'largest host 8 cores, 252 GiB' read as if no host
+    had more than 8 cores (a re-check trial). The note names both shapes, as the run's
+    warning does (experiment.fleet_shapes)."""
+    from simdc.config import validate
+    from simdc.planning import floor_reasons, parse_slo
+
+    config = validate({"simulation": {"duration_s": 600.0, "platforms": ["vm"]},
+                       "cluster": {"hosts": [{"count": 1, "cpu_cores": 32, "memory_gib": 64, "reserved_memory_gib": 2},
+                                             {"count": 2, "cpu_cores": 8, "memory_gib": 256,
+                                              "reserved_memory_gib": 4}]},
+                       "workload": {"synthetic": {"arrival_rate_per_s": 0.01}}})
+    (line,) = floor_reasons([parse_slo("rejection_rate<=0.01")], [(0.25, 0.25)], config)
+    assert line.startswith("25.0% of requests fit no host of this size even empty (hosts of 2 shapes, a request "
+                           "fitting one of them: 8 cores, 252 GiB; 32 cores, 62 GiB allocatable), "), line
