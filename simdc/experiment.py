@@ -269,7 +269,8 @@ def _manifest(config: Config, workload, lanes: dict[str, str], warnings: list[st
         + usage_cap_warnings(config, workload)
         + schedule_warnings(config)
         + demand_warnings(config)
-        + batch_warnings(config, workload),
+        + batch_warnings(config, workload)
+        + node_interference_warnings(config, workload),
         "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": round(time.perf_counter() - started, 3),
@@ -634,6 +635,24 @@ def schedule_warnings(config: Config) -> list[str]:
         lines.append(f"maintenance.rolling_start_s: the rolling drain starts at {moment(rolling)} s, at or after the "
                      f"run's end ({moment(end_s)} s): no host is drained")
     return lines
+
+
+def node_interference_warnings(config: Config, workload) -> list[str]:
+    """One line per platform of containers in node VMs (``nodes_per_host``) whose workload
+    puts pressure on memory bandwidth or disk: interference is reckoned per machine
+    instances are placed on, so containers in different node VMs of one physical host do
+    not slow each other (node VMs on one host share its memory bus and disk as VMs do): a
+    known limit, which flatters the platform's isolation figures."""
+    instances = workload.instances
+    pressure = any(column in instances and (instances[column].to_numpy(float) > 0).any()
+                   for column in ("membw_intensity", "io_intensity"))
+    if not pressure:
+        return []
+    return [f"{name}: interference between its {nodes} node VMs on one host is not modelled (a known limit): "
+            "containers slow each other only within one node VM, so its interference figures are better than a "
+            "host shared by VMs would give"
+            for name in config.simulation.platforms
+            if (nodes := getattr(config.platform[name], "nodes_per_host", None)) and nodes > 1]
 
 
 def batch_warnings(config: Config, workload) -> list[str]:
