@@ -267,8 +267,9 @@ def generate_trace(config, to: str | Path, seed: int | None = None, usage: bool 
     """Write the workload of ``config``'s ``[workload.synthetic]`` table as a trace.
 
     The arrivals cover ``simulation.duration_s``. With ``usage``, each instance's usage
-    over time is written too, on ``usage_step_s`` steps of its age, as if it started at
-    its submit time (a replay that starts it later sees the same series, shifted).
+    over time is written too, on ``usage_step_s`` steps of its age, over every age a
+    replay of that duration can reach (:func:`_materialise`), as if it started at its
+    submit time (a replay that starts it later sees the same series, shifted).
 
     Raises
     ------
@@ -290,7 +291,7 @@ def generate_trace(config, to: str | Path, seed: int | None = None, usage: bool 
     table = None
     model = synthetic_usage(spec, workload, seed) if usage else None
     if model is not None:
-        table = _materialise(model, workload.instances, spec.usage_step_s)
+        table = _materialise(model, workload.instances, spec.usage_step_s, config.simulation.duration_s)
     data = TraceData(workload.instances, table, "simdc", "synthetic",
                      notes=[f"synthetic workload, seed {seed}: {len(workload.instances):,} instances"])
     written, usage_file = write_trace(data, to)
@@ -300,11 +301,28 @@ def generate_trace(config, to: str | Path, seed: int | None = None, usage: bool 
 MAX_USAGE_ROWS = 50_000_000
 
 
-def _materialise(model, instances: pd.DataFrame, step_s: float) -> pd.DataFrame:
-    """The usage model's values at each instance's age steps, evaluated at the global
-    usage steps the engine would use (``now = submit + age``)."""
+def _materialise(model, instances: pd.DataFrame, step_s: float, horizon_s: float) -> pd.DataFrame:
+    """The usage model's values at each instance's age steps, as the engine reads them.
+
+    Ages: every multiple of ``step_s`` from 0 to the larger of the instance's
+    ``duration_s`` and ``horizon_s − submit_s``. An instance can live past its duration
+    (batch work slowed by contention or interference, a guest paused by a move keeps its
+    age), up to the run's end, and the synthetic model has usage at every age: a series
+    that stopped at the duration would hold its last value where the model goes on
+    (its rare memory peaks included), and a replay would see other usage. The engine
+    starts no instance before its submission, so no age past ``horizon_s − submit_s``
+    is ever read.
+
+    Times (``now``, which the shared parts read: the daily shape, the common shock): as
+    the engine asks them of an instance started at its submission, age 0 at ``submit_s``
+    (its start) and age ``k·step`` at the first usage step of the run's clock at or after
+    ``submit_s + k·step`` (the one step where the engine reads that age's value). An
+    instance that starts later reads them at its own times: a documented difference
+    (README, ``simdc trace generate``).
+    """
     submit = instances["submit_s"].to_numpy(float)
-    steps = np.maximum(np.ceil(instances["duration_s"].to_numpy(float) / step_s), 1).astype(np.int64)
+    reach = np.maximum(instances["duration_s"].to_numpy(float), horizon_s - submit)
+    steps = np.maximum(np.ceil(reach / step_s), 1).astype(np.int64)
     total = int(steps.sum())
     if total > MAX_USAGE_ROWS:
         raise ConfigError(f"workload: the usage series would have {total:,} rows (more than {MAX_USAGE_ROWS:,}); "
@@ -312,15 +330,17 @@ def _materialise(model, instances: pd.DataFrame, step_s: float) -> pd.DataFrame:
     inst = np.repeat(np.arange(len(submit)), steps)
     k = np.arange(total) - np.repeat(np.cumsum(steps) - steps, steps)
     age = k * step_s
-    now = submit[inst] + age
-    group = np.floor(now / step_s).astype(np.int64)
     cpu = np.empty(total)
     mem = np.empty(total)
+    first = k == 0
+    cpu[first], mem[first] = model.at_start(inst[first], submit[inst[first]])
+    later = np.flatnonzero(~first)
+    group = np.ceil((submit[inst[later]] + age[later]) / step_s).astype(np.int64)
     order = np.argsort(group, kind="stable")
     bounds = np.flatnonzero(np.diff(group[order])) + 1
-    for chunk in np.split(order, bounds):
-        c, m = model.at(inst[chunk], age[chunk], float(group[chunk[0]] * step_s))
-        cpu[chunk], mem[chunk] = c, m
+    for chunk, clock in zip(np.split(later[order], bounds), np.split(group[order], bounds)):
+        if len(chunk):
+            cpu[chunk], mem[chunk] = model.at(inst[chunk], age[chunk], float(clock[0] * step_s))
     return pd.DataFrame({"id": instances["id"].to_numpy()[inst], "t_s": age, "cpu_cores": cpu, "memory_gib": mem})
 
 

@@ -349,6 +349,8 @@ class SyntheticUsage:
         self.cpu, self.mem, self.step_s = cpu, mem, float(step_s)
         # each instance's size, where its usage is clipped (inf: nowhere)
         self.cpu_max = np.full(len(cpu), np.inf) if cpu_max is None else np.asarray(cpu_max, dtype=float)
+        # CPU as presented (scaled_cpu): the model's value, clipped at the size, × this last
+        self.cpu_factor = 1.0
         self.mem_max = np.full(len(mem), np.inf) if mem_max is None else np.asarray(mem_max, dtype=float)
         self._views: tuple[memoryview, ...] | None = None  # what at_one reads per instance (_one_views)
         self.window_s = max(self.step_s, NOISE_WINDOW_S)  # the noise is redrawn this often
@@ -444,10 +446,14 @@ class SyntheticUsage:
         return (bits >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
     def scaled_cpu(self, factor: float) -> "SyntheticUsage":
-        """The same usage (the same noise) with every CPU value × ``factor``."""
+        """The same usage (the same noise) with every CPU value × ``factor``.
+
+        The factor multiplies each value the model gives, last, as a usage series' values
+        are multiplied (:meth:`SeriesUsage.scaled_cpu`): the same product to the bit, so a
+        trace written by ``trace generate`` is presented as the model is (scaling the means
+        instead rounds differently, a unit in the last place of some values)."""
         scaled = copy.copy(self)
-        scaled.cpu = self.cpu * factor
-        scaled.cpu_max = self.cpu_max * factor  # the clipped usage × factor
+        scaled.cpu_factor = self.cpu_factor * factor
         scaled._cache, scaled._start, scaled._views = {}, None, None  # its own caches (the constants shared)
         return scaled
 
@@ -464,13 +470,13 @@ class SyntheticUsage:
         cpu = self.cpu * (1 + self.amplitude) * np.exp(sigma * z + log_mean)
         sigma, *_, log_mean = self.coef[2]
         mem = self.mem * np.exp(sigma * z + log_mean)
-        return np.minimum(cpu, self.cpu_max), np.minimum(mem, self.mem_max)
+        return np.minimum(cpu, self.cpu_max) * self.cpu_factor, np.minimum(mem, self.mem_max)
 
     def upper(self) -> tuple[np.ndarray, np.ndarray]:
         """The most (CPU, memory) each instance can ever use: its size with noise."""
         cpu = self.cpu * (1 + self.amplitude) if self.sigma_cpu == 0 else np.full(len(self.cpu), np.inf)
         mem = self.mem.copy() if self.sigma_mem == 0 else np.full(len(self.mem), np.inf)
-        return np.minimum(cpu, self.cpu_max), np.minimum(mem, self.mem_max)
+        return np.minimum(cpu, self.cpu_max) * self.cpu_factor, np.minimum(mem, self.mem_max)
 
     def at_start(self, inst: np.ndarray, start_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`at` at age 0 for instances started at different times ``start_s``."""
@@ -484,14 +490,14 @@ class SyntheticUsage:
                 these = step == s
                 cpu_factor[these] *= np.exp(self.coef[1][4][inst[these]] * self._keys(s, 1)[1])
                 mem_factor[these] *= np.exp(self.coef[2][4][inst[these]] * self._keys(s, 2)[1])
-        return (np.minimum(self.cpu[inst] * shape * cpu_factor, self.cpu_max[inst]),
+        return (np.minimum(self.cpu[inst] * shape * cpu_factor, self.cpu_max[inst]) * self.cpu_factor,
                 np.minimum(self.mem[inst] * mem_factor, self.mem_max[inst]))
 
     def at(self, inst: np.ndarray, age_s: np.ndarray, now: float) -> tuple[np.ndarray, np.ndarray]:
         step = int(now // self.window_s)
         cpu_f, mem_f = self._factors(inst, np.floor(age_s / self.window_s), step, self.correlation != 0)
         # (take: the gathers by index of fancy indexing, the same values at a fraction of its cost)
-        return (np.minimum(self.cpu.take(inst) * self._shape(now) * cpu_f, self.cpu_max.take(inst)),
+        return (np.minimum(self.cpu.take(inst) * self._shape(now) * cpu_f, self.cpu_max.take(inst)) * self.cpu_factor,
                 np.minimum(self.mem.take(inst) * mem_f, self.mem_max.take(inst)))
 
     def _factors(self, inst: np.ndarray, k: np.ndarray, step: int, common: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -542,7 +548,7 @@ class SyntheticUsage:
             views = self._views = self._one_views()
         cpu, mem = self._at_one(i, age_s, now, views)
         cpu_max, mem_max = views[0][i], views[1][i]
-        return (cpu if cpu <= cpu_max else cpu_max), (mem if mem <= mem_max else mem_max)
+        return (cpu if cpu <= cpu_max else cpu_max) * self.cpu_factor, (mem if mem <= mem_max else mem_max)
 
     def _one_views(self) -> tuple[memoryview, ...]:
         """What :meth:`at_one` reads per instance, read as Python floats, with no object
@@ -578,14 +584,14 @@ class SyntheticUsage:
         cpu_max, mem_max = (memoryview(np.ascontiguousarray(values, dtype=float))
                             for values in (self.cpu_max, self.mem_max))
         cpu_own, mem_own = (memoryview(own) for own in self._own_first())
-        flat = self.amplitude == 0
+        flat, factor = self.amplitude == 0, self.cpu_factor
         if self.correlation:
             return lambda i, now: self.at_one(i, 0.0, now)
 
         def at_start(i: int, now: float) -> tuple[float, float]:
             shape = 1.0 if flat else self._shape(now)
             c, m = cpu[i] * shape * (cpu_own[i] * 1.0), mem[i] * (mem_own[i] * 1.0)
-            return (c if c <= cpu_max[i] else cpu_max[i]), (m if m <= mem_max[i] else mem_max[i])
+            return (c if c <= cpu_max[i] else cpu_max[i]) * factor, (m if m <= mem_max[i] else mem_max[i])
 
         return at_start
 

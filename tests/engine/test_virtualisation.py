@@ -270,6 +270,41 @@ def test_every_usage_model_scales_cpu_alone(kind):
     np.testing.assert_allclose(scaled.quantile(0.9)[0], 1.03 * np.asarray(usage.quantile(0.9)[0]), rtol=1e-15)
 
 
+
+def test_synthetic_cpu_scales_as_a_series_of_its_values_does():
+    """A VM presents its usage × (1 + cpu_overhead), whichever model gives it. A usage
+    series holding the synthetic model's values (what ``trace generate`` writes) and the
+    model itself, both scaled, present the same CPU to the bit: the factor multiplies
+    the value the model gives (clipped at the size), last, as it multiplies a series'
+    values. (Scaling the means instead, (mean × f) × noise, rounds differently from
+    (mean × noise) × f in the last place of about a third of the values.)"""
+    import numpy as np
+
+    from simdc.workload.usage import ConstantUsage, SeriesUsage, SyntheticUsage
+
+    rng = np.random.default_rng(4)
+    n = 200
+    cpu, mem = rng.uniform(0.05, 4, n), rng.uniform(0.1, 8, n)
+    model = SyntheticUsage(cpu, mem, step_s=300.0, seed=5, cpu_burstiness=0.6, memory_burstiness=0.3,
+                           correlation=0.0, diurnal_amplitude=0.0, diurnal_peak_s=50_400.0,
+                           cpu_max=cpu * 2, mem_max=mem * 2)
+    inst = np.arange(n)  # each instance once a call, as the engine asks
+    ages = np.arange(12) * 300.0
+    steps = [model.at(inst, np.full(n, age), 0.0) for age in ages]
+    table = pd.DataFrame({"id": np.tile(inst.astype(str), len(ages)), "t_s": np.repeat(ages, n),
+                          "cpu_cores": np.concatenate([c for c, _ in steps]),
+                          "memory_gib": np.concatenate([m for _, m in steps])})
+    series = SeriesUsage.from_table(table, pd.Series(inst.astype(str)), 300.0, ConstantUsage(cpu, mem))
+    factor = 1.03
+    scaled_model, scaled_series = model.scaled_cpu(factor), series.scaled_cpu(factor)
+    for age in ages + 17.0:
+        presented = scaled_model.at(inst, np.full(n, age), 0.0)[0]
+        np.testing.assert_array_equal(presented, scaled_series.at(inst, np.full(n, age), 0.0)[0])
+    starts = scaled_model.start_usage(), scaled_series.start_usage()
+    for i in range(n):
+        assert scaled_model.at_one(i, 0.0, 0.0) == scaled_series.at_one(i, 0.0, 0.0)
+        assert starts[0](i, 0.0) == starts[1](i, 0.0)
+
 # --- VM boot at the defaults ------------------------------------------------------------
 
 # A traditional VM boots in "tens of seconds" (Sharma et al., Middleware 2016, §7.2;

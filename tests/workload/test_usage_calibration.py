@@ -51,9 +51,11 @@ def month_of_usage(folder, synthetic: dict) -> dict[str, np.ndarray | pd.DataFra
     usage = pd.read_parquet(usage_file)
     ids, t_s = usage["id"].to_numpy(), usage["t_s"].to_numpy(float)
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])  # written instance by instance, by age
-    counts = np.diff(np.r_[starts, len(ids)])
     assert len(starts) == len(np.unique(ids))
-    long = starts[counts >= LONG_STEPS]
+    # the instances living 28 days or more (a series runs on to the run's end, past a
+    # shorter instance's duration: what it would use if it lived longer)
+    lived = instances.loc[ids[starts], "duration_s"].to_numpy(float)
+    long = starts[np.ceil(lived / STEP_S) >= LONG_STEPS]
     assert len(long) >= 150, len(long)
     take = (long[:, None] + np.arange(LONG_STEPS)).T  # (LONG_STEPS, instances): rows of each one's first 28 days
     assert (t_s[take] == np.arange(LONG_STEPS)[:, None] * STEP_S).all()
