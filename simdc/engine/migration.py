@@ -481,12 +481,31 @@ class Mover:
 
     def _evict(self, i: int) -> None:
         """Stop ``i`` (its state lost) and submit it again: it starts elsewhere as any
-        start does, or waits, or is refused (outcome ``evicted``)."""
+        start does, or waits, or is refused (outcome ``evicted``). A move begun
+        (``migrations``), done when ``i`` runs again (:meth:`resume`) if it was running.
+
+        One not running when stopped (a VM booting, a container starting or backing off)
+        had no service for the move to interrupt: its stop is a move begun and never
+        done, and counts no downtime; what the stop cost it shows in its start
+        (``ready_s``) and the availability, not in the moves' figures (before, a start
+        stopped while pulling counted its whole new start as a move's downtime).
+        Kubernetes' drain evicts a Pending pod without consulting its
+        PodDisruptionBudget (pkg/registry/core/pod/storage/eviction.go, ``canIgnorePDB``:
+        ``api.PodPending``), and a budget counts only Ready pods as healthy
+        (pkg/controller/disruption/disruption.go, ``countHealthyPods``): stopping a pod
+        that serves nothing disrupts nothing. But one still starting after an earlier
+        move, not run since, keeps that move under way: it is done when ``i`` runs, its
+        downtime from that move's stop, this restart's delay included."""
         sim = self.sim
         now = sim.env.now
         source = sim.host_of[i]
+        running, epoch = sim.state[i] == RUNNING, sim.epoch[i]
         self._off(i, now, lose=True)
-        self.carry[i] = (sim.epoch[i], None, now, now, (0.0, 0.0, 0.0))
+        earlier = self.carry.get(i)
+        if running:
+            self.carry[i] = (sim.epoch[i], None, now, now, (0.0, 0.0, 0.0))
+        elif earlier is not None and earlier[0] == epoch:  # that move goes on (its state, if kept, lost now)
+            self.carry[i] = (sim.epoch[i], None, now, earlier[3], earlier[4])
         self.migrations[i] += 1
         self.evicted.add(i)
         sim.off_host.left(i, now)
