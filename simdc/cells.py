@@ -271,6 +271,14 @@ def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple 
     if config.cost is not None and grid is None:
         grid = cost_grid(config)
     runs = replay(local, workload, seed, meter_at_s=grid[2] if grid else ())
+    if config.maintenance.active or config.consolidation.active:  # some cell moves: this one's moves count too
+        from simdc.engine.migration import unmoved_columns
+
+        for r in runs:
+            if "migrations" not in r.instances:  # no drain nor consolidation here: none moved
+                at = r.instances.columns.get_loc("unplaceable")  # where the engine puts them
+                for k, (name, values) in enumerate(unmoved_columns(len(r.instances)).items()):
+                    r.instances.insert(at + k, name, values)
     lanes = {name: run.lane for name, run in zip(sim.platforms, runs)}
     summary = pd.concat([metrics.summary(r.instances, r.hosts, workload.instances) for r in runs], ignore_index=True)
     off_host = pd.concat([r.off_host[["from_s", "to_s"]].assign(platform=name) for name, r in zip(sim.platforms, runs)],

@@ -484,7 +484,7 @@ def test_the_fleet_summary_from_the_cells_parts_is_the_summary_of_the_joined_tab
 
 
 @pytest.mark.parametrize("change", [
-    {"maintenance": {"drains": [[2, 1800.0]], "maintenance_s": 600},  # moves in one cell only: null in the others
+    {"maintenance": {"drains": [[2, 1800.0]], "maintenance_s": 600},  # moves in one cell only: 0 in the others
      "cost": {"price_per_kwh": 0.2, "carbon_intensity_gco2_per_kwh": 300, "licence_per_hour": {"vm": 0.02}}},
     {"placement": {"when_full": "queue", "max_wait_s": 300},
      "faults": {"host_mtbf_s": 3000, "host_repair_s": 600, "on_failure": "resubmit"}},
@@ -516,7 +516,8 @@ def test_run_cells_summary_is_the_in_memory_summary_of_the_joined_tables_to_the_
         expected = pd.concat([expected, pd.DataFrame(priced, columns=list(cost.COST_COLUMNS))], axis=1)
     assert fleet["submitted"].sum() > 0 and fleet["placed"].sum() > 0
     if "maintenance" in change:
-        assert fleet["migrations"].sum() > 0 and instances["migrations"].isna().any()
+        moved = instances.groupby("cell")["migrations"].sum()  # counted in every cell (were null where none moved)
+        assert fleet["migrations"].sum() > 0 and (moved == 0).any() and instances["migrations"].notna().all()
     assert (fleet["peak_instances"] <= expected["peak_instances"]).all()
     others = [c for c in expected.columns if c != "peak_instances"]
     pd.testing.assert_frame_equal(fleet[others], expected[others], check_dtype=False, check_exact=True)
@@ -785,3 +786,25 @@ def test_cells_name_listed_moments_not_made_by_the_configs_own_lists(tmp_path):
     assert len(not_made) == 1
     assert not_made[0].startswith("cell b: container: faults.host_failures[2]: host 1 at 3,200 s")
 
+
+def test_a_cell_without_drains_counts_no_moves_when_another_cells_drain_moved_some(tmp_path):
+    """Cell a's host 0 is drained, cell b has no drain: b's moves in cells.csv are counts
+    of nothing, 0 (its means over no move stay empty), as a one-fleet run with drains
+    counts them, and its instances' move columns are 0 (they were NaN: a re-check trial)."""
+    trace = tmp_path / "w.csv"
+    pd.DataFrame({"id": [f"x{k}" for k in range(6)], "submit_s": np.arange(6.0), "duration_s": [1e5] * 6,
+                  "cpu_cores": [1.0] * 6, "memory_gib": [2.0] * 6,
+                  "job": ["a", "b"] * 3}).to_csv(trace, index=False)
+    raw = full_fleet(tmp_path, cells=[{"name": "a", "hosts": [FULL_HOSTS]}, {"name": "b", "hosts": [FULL_HOSTS]}],
+                     routing={"rule": "column", "column": "job"})
+    raw["workload"] = {"trace": str(trace)}
+    run(write(tmp_path / "c.toml", raw), tmp_path / "out")
+    cells = pd.read_csv(tmp_path / "out" / "cells.csv", dtype={"platform": str, "cell": str}).set_index("cell")
+    results = load_results(tmp_path / "out")
+    assert cells.loc["a", "migrations"] > 0
+    b = cells.loc["b"]
+    assert b["migrations"] == 0 and b["moves_done"] == 0 and b["moved_instances"] == 0 and b["migrated_gib"] == 0
+    assert np.isnan(b["migration_downtime_mean_s"]) and np.isnan(b["migration_s_mean"])
+    mine = results.instances[results.instances["cell"] == "b"]
+    assert len(mine) == 3 and (mine["migrations"] == 0).all() and (mine["downtime_s"] == 0).all()
+    _moves_add_up(results, cells.reset_index())

@@ -663,6 +663,24 @@ class Mover:
         after it: :meth:`resume`) their count, seconds moving, seconds not running
         because of a move (to running again), GiB sent, and the mean share of the
         narrower link a move's bandwidth took."""
-        share = [s / m if m else float("nan") for s, m in zip(self.link_share, self.link_moves)]
-        return {"migrations": self.migrations, "moves_done": self.moves_done, "migration_s": self.migration_s,
-                "downtime_s": self.downtime_s, "migrated_gib": self.migrated_gib, "migration_link_share": share}
+        return move_columns(self.migrations, self.moves_done, self.migration_s, self.downtime_s, self.migrated_gib,
+                            self.link_share, self.link_moves)
+
+
+def move_columns(migrations: list[int], moves_done: list[int], migration_s: list[float], downtime_s: list[float],
+                 migrated_gib: list[float], link_share: list[float], link_moves: list[int]) -> dict:
+    """The instances' move columns from a :class:`Mover`'s records (:meth:`Mover.columns`):
+    ``link_share`` summed over ``link_moves`` moves over a link, their mean (NaN for none)."""
+    share = [s / m if m else float("nan") for s, m in zip(link_share, link_moves)]
+    return {"migrations": migrations, "moves_done": moves_done, "migration_s": migration_s,
+            "downtime_s": downtime_s, "migrated_gib": migrated_gib, "migration_link_share": share}
+
+
+def unmoved_columns(n: int) -> dict:
+    """The move columns (:meth:`Mover.columns`) of ``n`` instances no move touched, as a
+    run with drains gives its instances never moved: 0 moves, 0 s, 0 GiB, no link share.
+    For a cell with no drain nor consolidation of a fleet of cells whose other cells have
+    them (:func:`simdc.cells.run_cell`): its moves count 0, as a fleet's would, not
+    missing."""
+    counts, amounts = [0] * n, [0.0] * n
+    return move_columns(counts, counts, amounts, amounts, amounts, amounts, counts)
