@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import platform as _platform
+import re
 import shutil
 import tempfile
 import time
@@ -173,12 +174,34 @@ def cell_config(config: Config, index: int) -> Config:
     data["cluster"] = {"hosts": [group.model_dump(mode="json", exclude_none=True) for group in cell.hosts],
                        "power_off_idle": cell.power_off_idle}
     faults = data.get("faults", {})
-    for key in ("host_failures", "kernel_failures"):
-        faults[key] = [[host - first, t] for host, t in faults.get(key, []) if first <= host < first + hosts]
+    for key in LISTED:
+        faults[key] = [[faults[key][k][0] - first, faults[key][k][1]] for k in _listed_here(config, index, key)]
     maintenance = data.get("maintenance", {})
     maintenance["drains"] = [[host - first, t] for host, t in maintenance.get("drains", [])
                              if first <= host < first + hosts]
     return validate(data, check_files=False)
+
+
+LISTED = ("host_failures", "kernel_failures")  # [faults]' lists of failures by host number
+
+
+def _listed_here(config: Config, index: int, key: str) -> list[int]:
+    """The places in ``config.faults``' list ``key`` (:data:`LISTED`) of the failures of
+    cell ``index``'s hosts, in order: its own list's entries (:func:`cell_config`)."""
+    first = sum(len(c.fleet) for c in config.cells[:index])
+    hosts = len(config.cells[index].fleet)
+    return [k for k, (host, _) in enumerate(getattr(config.faults, key)) if first <= host < first + hosts]
+
+
+def fleet_listed(config: Config, index: int, line: str) -> str:
+    """A line of cell ``index``'s engine with each listed failure named by its place in
+    the config's list (``faults.host_failures[7]``), not in the cell's own
+    (:func:`cell_config`): the config is what its reader has. Hosts stay numbered in
+    the cell, as its tables number them."""
+    for key in LISTED:
+        places = _listed_here(config, index, key)
+        line = re.sub(rf"faults\.{key}\[(\d+)\]", lambda m: f"faults.{key}[{places[int(m[1])]}]", line)
+    return line
 
 
 def cost_grid(config: Config) -> tuple:
@@ -218,7 +241,7 @@ def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple 
     """
     from simdc import budget, metrics
     from simdc.engine.rules import resolve_sizing
-    from simdc.experiment import _with_costs, replay, sizing_warnings, unplaceable_warnings
+    from simdc.experiment import _with_costs, fleet_warnings, replay, unplaceable_warnings
     from simdc.workload import load_workload
 
     cell = config.cells[index]
@@ -248,6 +271,14 @@ def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple 
     if config.cost is not None and grid is None:
         grid = cost_grid(config)
     runs = replay(local, workload, seed, meter_at_s=grid[2] if grid else ())
+    if config.maintenance.active or config.consolidation.active:  # some cell moves: this one's moves count too
+        from simdc.engine.migration import unmoved_columns
+
+        for r in runs:
+            if "migrations" not in r.instances:  # no drain nor consolidation here: none moved
+                at = r.instances.columns.get_loc("unplaceable")  # where the engine puts them
+                for k, (name, values) in enumerate(unmoved_columns(len(r.instances)).items()):
+                    r.instances.insert(at + k, name, values)
     lanes = {name: run.lane for name, run in zip(sim.platforms, runs)}
     summary = pd.concat([metrics.summary(r.instances, r.hosts, workload.instances) for r in runs], ignore_index=True)
     off_host = pd.concat([r.off_host[["from_s", "to_s"]].assign(platform=name) for name, r in zip(sim.platforms, runs)],
@@ -255,15 +286,19 @@ def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple 
     if grid is not None:  # the cell's cost columns, and its hosts' (simdc.cost)
         summary = _with_costs(summary, runs, local, grid)
     instances = pd.concat([r.instances for r in runs], ignore_index=True)
+    hosts = pd.concat([r.hosts for r in runs], ignore_index=True)
+    # as a fleet of its own warns, each line named by the cell (its hosts numbered from 0, README)
+    engine_lines = [fleet_listed(config, index, line) for r in runs for line in r.warnings]
     warnings = [f"cell {cell.name}: {line}" for line in
-                unplaceable_warnings(summary, instances, workload.instances, local) + sizing_warnings(local, workload)]
+                fleet_warnings(local, workload, unplaceable_warnings(summary, instances, workload.instances, local),
+                               engine_lines, hosts)]
     tables = {
         "instances": instances,
         "timeseries": pd.concat([r.timeseries for r in runs], ignore_index=True),
-        "hosts": pd.concat([r.hosts for r in runs], ignore_index=True),
+        "hosts": hosts,
         "workload": workload.instances,
     }
-    del runs, instances
+    del runs, instances, hosts
     out = {}
     for name in list(tables):
         table = tables.pop(name)  # each table freed once it is Parquet
@@ -448,7 +483,7 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
     cell_summary = pd.concat([c["summary"] for c in cells], ignore_index=True)
     cell_summary = cell_summary[["cell", *[c for c in cell_summary.columns if c != "cell"]]]
     first = cells[0]
-    from simdc.experiment import VERSIONED, _version
+    from simdc.experiment import VERSIONED, _version, config_warnings
 
     manifest = {
         "seed": config.simulation.seed,
@@ -463,8 +498,9 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
         "vm_sizing": first["vm_sizing"],
         "workload_sizes": first["sizes"],
         **({} if grid is None else {"series_t0_utc": cost.series_origins(config.cost, grid[0], grid[1])}),
-        "warnings": ([] if grid is None else cost.series_notes(config.cost, grid[0], grid[1]))
-        + [line for c in cells for line in c["warnings"]],
+        # as a fleet's (simdc.experiment._manifest): the cells' own, the series' notes, the config's
+        "warnings": [line for c in cells for line in c["warnings"]]
+        + ([] if grid is None else cost.series_notes(config.cost, grid[0], grid[1])) + config_warnings(config),
         "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": round(time.perf_counter() - started, 3),

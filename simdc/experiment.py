@@ -153,7 +153,7 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     instances = _concat_columns([r.instances for r in runs])
     hosts = pd.concat([r.hosts for r in runs], ignore_index=True)
     timeseries = pd.concat([r.timeseries for r in runs], ignore_index=True)
-    run_warnings = by_platforms([line for r in runs for line in r.warnings], sim.platforms)
+    engine_lines = [line for r in runs for line in r.warnings]
     del runs
     results = Results(
         config=config,
@@ -165,9 +165,11 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
         services=records["services"],
         releases=records["releases"],
         manifest=_manifest(config, workload, lanes,
-                           unplaceable_warnings(summary, instances, pd.concat(asked, ignore_index=True)
-                                                if config.services else workload.instances, config)
-                           + run_warnings + maintenance_warnings(hosts), started, grid),
+                           fleet_warnings(config, workload,
+                                          unplaceable_warnings(summary, instances,
+                                                               pd.concat(asked, ignore_index=True)
+                                                               if config.services else workload.instances, config),
+                                          engine_lines, hosts), started, grid),
     )
     return _noted(results)
 
@@ -242,7 +244,8 @@ def as_config(config: Config | str | Path) -> Config:
 
 def _manifest(config: Config, workload, lanes: dict[str, str], warnings: list[str], started: float,
               grid: tuple | None = None) -> dict:
-    """The manifest of a run: ``warnings`` are the run's own, the config's follow.
+    """The manifest of a run: ``warnings`` are the run's own (:func:`fleet_warnings`),
+    the ``[cost]`` series' notes and the config's (:func:`config_warnings`) follow.
     ``grid``: the ``[cost]`` table's price and carbon series (:func:`simdc.cost.grid_series`):
     ``series_t0_utc`` names the moment each series' time 0 was taken as."""
     sim = config.simulation
@@ -263,14 +266,7 @@ def _manifest(config: Config, workload, lanes: dict[str, str], warnings: list[st
                       for name in sim.platforms if config.platform[name].rules == "vm"},
         "workload_sizes": workload.sizes,
         **series,
-        "warnings": warnings
-        + notes
-        + sizing_warnings(config, workload)
-        + usage_cap_warnings(config, workload)
-        + schedule_warnings(config)
-        + demand_warnings(config)
-        + batch_warnings(config, workload)
-        + node_interference_warnings(config, workload),
+        "warnings": warnings + notes + config_warnings(config),
         "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": round(time.perf_counter() - started, 3),
@@ -415,8 +411,8 @@ def _spilled(config: Config, held: list, grid: tuple | None, progress, spill_to,
         summary = pd.concat([summary, pd.DataFrame(cost_rows, columns=list(cost.COST_COLUMNS))], axis=1)
     records = _records(config, services, releases)
     hosts = pd.concat(hosts, ignore_index=True)
-    manifest = {**_manifest(config, workload, lanes, warnings + by_platforms(run_warnings, sim.platforms)
-                            + maintenance_warnings(hosts), started, grid), "spilled": True}
+    manifest = {**_manifest(config, workload, lanes, fleet_warnings(config, workload, warnings, run_warnings, hosts),
+                            started, grid), "spilled": True}
     return SpilledResults(folder, owner, config=config, summary=summary, hosts=hosts,
                           workload=workload.instances, services=records["services"], releases=records["releases"],
                           manifest=manifest)
@@ -497,6 +493,34 @@ def fleet_shapes(config: Config) -> str:
     listed = "; ".join(f"{cores:g} cores, {gib:g} GiB" for cores, gib in shapes[:4])
     return (f"hosts of {len(shapes)} shapes, a request fitting one of them: {listed}"
             + (f" and {len(shapes) - 4} more" if len(shapes) > 4 else "") + " allocatable")
+
+
+def fleet_warnings(config: Config, workload, unplaceable: list[str], engine_lines: list[str],
+                   hosts: pd.DataFrame) -> list[str]:
+    """Every warning of a run on one fleet of hosts: a run of its own (:func:`simulate`,
+    spilled or not), and each cell of a fleet of cells (:func:`simdc.cells.run_cell`, its
+    lines then named by the cell), so that a cell warns of what a fleet of its hosts would.
+
+    ``unplaceable``: the requests no host could hold (:func:`unplaceable_warnings`, per
+    platform); ``engine_lines``: what each platform's engine said at the run's end
+    (``PlatformRun.warnings``: listed failures not made, drains that never emptied their
+    host, a rolling drain held up, services short of replicas), each said once
+    (:func:`by_platforms`); ``hosts``: the hosts table (maintenance done unequally by the
+    platforms: :func:`maintenance_warnings`). Then needs beyond the VM catalogue, trace
+    usage beyond the largest host, workflow jobs left to batch work and node VMs that do
+    not interfere (:func:`sizing_warnings`, :func:`usage_cap_warnings`,
+    :func:`batch_warnings`, :func:`node_interference_warnings`)."""
+    return (unplaceable + by_platforms(engine_lines, config.simulation.platforms) + maintenance_warnings(hosts)
+            + sizing_warnings(config, workload) + usage_cap_warnings(config, workload)
+            + batch_warnings(config, workload) + node_interference_warnings(config, workload))
+
+
+def config_warnings(config: Config) -> list[str]:
+    """The config's listed moments that fall at or after the run's end, each list named
+    and counted as the config gives it (:func:`schedule_warnings`,
+    :func:`demand_warnings`): a fleet of cells says them once, of its own lists (host
+    numbers over all its cells), not per cell."""
+    return schedule_warnings(config) + demand_warnings(config)
 
 
 def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, requests: pd.DataFrame,

@@ -481,12 +481,31 @@ class Mover:
 
     def _evict(self, i: int) -> None:
         """Stop ``i`` (its state lost) and submit it again: it starts elsewhere as any
-        start does, or waits, or is refused (outcome ``evicted``)."""
+        start does, or waits, or is refused (outcome ``evicted``). A move begun
+        (``migrations``), done when ``i`` runs again (:meth:`resume`) if it was running.
+
+        One not running when stopped (a VM booting, a container starting or backing off)
+        had no service for the move to interrupt: its stop is a move begun and never
+        done, and counts no downtime; what the stop cost it shows in its start
+        (``ready_s``) and the availability, not in the moves' figures (before, a start
+        stopped while pulling counted its whole new start as a move's downtime).
+        Kubernetes' drain evicts a Pending pod without consulting its
+        PodDisruptionBudget (pkg/registry/core/pod/storage/eviction.go, ``canIgnorePDB``:
+        ``api.PodPending``), and a budget counts only Ready pods as healthy
+        (pkg/controller/disruption/disruption.go, ``countHealthyPods``): stopping a pod
+        that serves nothing disrupts nothing. But one still starting after an earlier
+        move, not run since, keeps that move under way: it is done when ``i`` runs, its
+        downtime from that move's stop, this restart's delay included."""
         sim = self.sim
         now = sim.env.now
         source = sim.host_of[i]
+        running, epoch = sim.state[i] == RUNNING, sim.epoch[i]
         self._off(i, now, lose=True)
-        self.carry[i] = (sim.epoch[i], None, now, now, (0.0, 0.0, 0.0))
+        earlier = self.carry.get(i)
+        if running:
+            self.carry[i] = (sim.epoch[i], None, now, now, (0.0, 0.0, 0.0))
+        elif earlier is not None and earlier[0] == epoch:  # that move goes on (its state, if kept, lost now)
+            self.carry[i] = (sim.epoch[i], None, now, earlier[3], earlier[4])
         self.migrations[i] += 1
         self.evicted.add(i)
         sim.off_host.left(i, now)
@@ -644,6 +663,24 @@ class Mover:
         after it: :meth:`resume`) their count, seconds moving, seconds not running
         because of a move (to running again), GiB sent, and the mean share of the
         narrower link a move's bandwidth took."""
-        share = [s / m if m else float("nan") for s, m in zip(self.link_share, self.link_moves)]
-        return {"migrations": self.migrations, "moves_done": self.moves_done, "migration_s": self.migration_s,
-                "downtime_s": self.downtime_s, "migrated_gib": self.migrated_gib, "migration_link_share": share}
+        return move_columns(self.migrations, self.moves_done, self.migration_s, self.downtime_s, self.migrated_gib,
+                            self.link_share, self.link_moves)
+
+
+def move_columns(migrations: list[int], moves_done: list[int], migration_s: list[float], downtime_s: list[float],
+                 migrated_gib: list[float], link_share: list[float], link_moves: list[int]) -> dict:
+    """The instances' move columns from a :class:`Mover`'s records (:meth:`Mover.columns`):
+    ``link_share`` summed over ``link_moves`` moves over a link, their mean (NaN for none)."""
+    share = [s / m if m else float("nan") for s, m in zip(link_share, link_moves)]
+    return {"migrations": migrations, "moves_done": moves_done, "migration_s": migration_s,
+            "downtime_s": downtime_s, "migrated_gib": migrated_gib, "migration_link_share": share}
+
+
+def unmoved_columns(n: int) -> dict:
+    """The move columns (:meth:`Mover.columns`) of ``n`` instances no move touched, as a
+    run with drains gives its instances never moved: 0 moves, 0 s, 0 GiB, no link share.
+    For a cell with no drain nor consolidation of a fleet of cells whose other cells have
+    them (:func:`simdc.cells.run_cell`): its moves count 0, as a fleet's would, not
+    missing."""
+    counts, amounts = [0] * n, [0.0] * n
+    return move_columns(counts, counts, amounts, amounts, amounts, amounts, counts)

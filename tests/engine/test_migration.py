@@ -329,6 +329,54 @@ def test_a_move_cut_short_by_its_targets_failure_is_not_a_move_done(tmp_path):
     assert np.isnan(summary["migration_downtime_mean_s"])
 
 
+# A 1,000 MiB layer at 1 Gbit/s (README, "Images": Gbit/s are 1e9 bit/s, MiB 2^20 bytes),
+# no round trip: 8.388608 s of pull before its unpack and start.
+PULL_S = 1000 * 2**20 * 8 / 1e9
+
+
+def pulling_run(tmp_path, hosts: int, drains: list[list[float]]):
+    """Container ``x`` (image of one 1,000 MiB layer, pulled in :data:`PULL_S`) placed
+    first fit on host 0 at 0 s, restarted by each of ``drains``."""
+    trace = tmp_path / "x.csv"
+    trace.write_text("id,submit_s,duration_s,cpu_cores,memory_gib,image\nx,0,5000,1,2,big\n")
+    return simdc.simulate(validate({
+        "simulation": {"duration_s": 3000, "seed": 1, "platforms": ["container"], "sample_every_s": 60},
+        "cluster": {"hosts": [{"count": hosts, "cpu_cores": 16, "memory_gib": 64}]},
+        "placement": {"policy": "first_fit"},
+        "registry": {"bandwidth_gbps": 1.0, "rtt_s": 0.0},
+        "images": [{"name": "big", "layers": [{"digest": "sha256:big", "size_mib": 1000}]}],
+        "maintenance": {"drains": drains, "maintenance_s": 600},
+        "workload": {"trace": str(trace)}}))
+
+
+def test_a_start_stopped_by_a_drain_is_a_move_begun_never_done_and_counts_no_downtime(tmp_path):
+    """Host 0 drained at 4 s, while x still pulls its layer (8.39 s): x never ran, so
+    the drain interrupted no service (Kubernetes evicts a Pending pod without consulting
+    its disruption budget: eviction.go, canIgnorePDB). The stop is a move begun, not
+    done, with no downtime; the delay shows in x's start: its pull on host 1 from 4 s.
+    (A re-check trial: its whole new start, 17.3 s, was counted as the move's downtime.)"""
+    results = pulling_run(tmp_path, 2, [[0, 4.0]])
+    x = results.instances.iloc[0]
+    assert x["migrations"] == 1 and x["moves_done"] == 0 and x["downtime_s"] == 0
+    assert x["host"] == 1 and x["outcome"] == "running_at_end" and x["ready_s"] >= 4.0 + PULL_S
+    summary = results.summary.iloc[0]
+    assert summary["migrations"] == 1 and summary["moves_done"] == 0 and summary["moved_instances"] == 0
+    assert np.isnan(summary["migration_downtime_mean_s"])
+
+
+def test_a_moved_container_stopped_again_while_starting_is_one_move_done_down_since_it_stopped_running(tmp_path):
+    """x runs on host 0 (its pull ends at 8.39 s); host 0's drain at 100 s restarts it on
+    host 1, where it pulls again; host 1's drain at 102 s, before that pull ends, sends it
+    to host 2. Two moves begun, one done: x is down from 100 s, when it stopped running,
+    until it runs on host 2 (before, the downtime counted from 102 s)."""
+    results = pulling_run(tmp_path, 3, [[0, 100.0], [1, 102.0]])
+    x = results.instances.iloc[0]
+    assert x["first_ready_s"] < 100.0 and x["host"] == 2 and x["ready_s"] >= 102.0 + PULL_S
+    assert x["migrations"] == 2 and x["moves_done"] == 1
+    assert x["downtime_s"] == pytest.approx(x["ready_s"] - 100.0, rel=1e-12)
+    assert results.summary.iloc[0]["migration_downtime_mean_s"] == pytest.approx(x["ready_s"] - 100.0, rel=1e-12)
+
+
 CROWDED_TOML = """
 [simulation]
 duration_s = 8000
