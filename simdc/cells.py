@@ -368,6 +368,17 @@ class CellsRun:
     summary: pd.DataFrame
     cell_summary: pd.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
+    directory: Path | None = None  # where its tables are (run_cells's)
+
+    def parts(self, name: str, columns: list[str]):
+        """Table ``name`` (``"instances"`` or ``"timeseries"``) from ``directory``, row group
+        by row group, those of ``columns`` it has (:meth:`simdc.results.Results.parts`):
+        what the caveats on its figures read (:func:`simdc.planning.unsteady_notes`)."""
+        with open(Path(self.directory) / f"{name}.parquet", "rb") as file:  # (pyarrow takes no non-UTF-8 name)
+            source = pq.ParquetFile(file)
+            have = [c for c in columns if c in source.schema_arrow.names]
+            for k in range(source.num_row_groups):
+                yield source.read_row_group(k, columns=have).to_pandas()
 
     def _write_files(self, directory: Path, report: bool, report_title: str | None) -> None:
         """What :meth:`simdc.results.Destination.write` asks of results: the files not yet
@@ -505,7 +516,11 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": round(time.perf_counter() - started, 3),
     }
-    return CellsRun(config, summary, cell_summary, manifest)
+    run = CellsRun(config, summary, cell_summary, manifest, Path(directory))
+    from simdc.planning import unsteady_notes  # (planning imports experiment, which imports this module)
+
+    run.manifest["notes"] = unsteady_notes(run)  # a fleet filling up, as a single fleet's run says
+    return run
 
 
 def _join(parts: list[Path], target: Path) -> None:

@@ -214,6 +214,8 @@ def _run_cells(config, config_path: Path, seed, destination, scheduler, workers,
             err_console.print(line, markup=False, highlight=False, soft_wrap=True)
         for line in run.manifest.get("warnings", []):
             err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
+        for line in run.manifest.get("notes", []):  # not in steady state, as a single fleet's run says
+            err_console.print(f"note: {line}", markup=False, highlight=False, soft_wrap=True)
         if destination is not None:
             destination.write(run, report=report, report_title=title)
             err_console.print(f"wrote {destination.path} ({run.manifest['wall_time_s']:.2f} s)", markup=False,

@@ -106,7 +106,7 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     if config.cells:  # each cell a run of its own, checked on its own
         from simdc.cells import simulate_cells
 
-        return simulate_cells(config, check_memory=check_memory)
+        return simulate_cells(config, check_memory=check_memory)  # (notes: run_cells's)
     sim = config.simulation
     before_replay = None
     usage_read = [0]
