@@ -832,12 +832,6 @@ def floor_reasons(slos: list[Slo], lost: list[tuple[float, float]], config: Conf
 STEADY_RISE = 0.02
 
 
-# Instances admitted in a run's first tenth, at least, for the share of them left at the end
-# to estimate a synthetic fleet's rise (residents_rise): with 20, one more or fewer left
-# moves the share by 5 points (our choice).
-FEW_EARLY = 20
-
-
 def residents_rise(results, platform: str) -> float:
     """How much one platform's residents (instances on a host) rise over the run's last
     tenth, as a share of those at the end (0: steady; negative: falling).
@@ -848,10 +842,10 @@ def residents_rise(results, platform: str) -> float:
     of instances still on a host at that age). The rise over a tenth, λ S(T) T/10, is
     estimated from the run: λ the placed per second, S(T) the share of those first
     admitted in the first tenth still on a host at the end (of age 0.9 T to T, so a little
-    above S(T): the estimate errs toward a warning). With fewer than
-    :data:`FEW_EARLY` admitted in the first tenth, S(T) is too uncertain (3 admitted and
-    none left said 0 of a fleet rising 12 %), and the rise is read off the residents as
-    for a trace. A trace's arrivals need not be
+    above S(T): the estimate errs toward a warning). With few admitted in the first tenth
+    S(T) is uncertain (3 admitted and none left said 0 of a fleet rising 12 %): a known
+    limit; the residents themselves are no better there (a few residents on a full host
+    move by a tenth without rising). A trace's arrivals need not be
     stationary (tasks running since before the trace start all arrive at 0 s), so its
     rise is read off the residents themselves: their mean over the last tenth against
     the tenth before. A service's replicas (kept up by their controller) are left out.
@@ -873,8 +867,9 @@ def residents_rise(results, platform: str) -> float:
             early += int(first.sum())
             survived += int((first & ending).sum())
             at_end += int(ending.sum())
-        if early >= FEW_EARLY:
-            return float(placed * (survived / early) / 10 / at_end) if at_end else 0.0
+        if not early or not at_end:
+            return 0.0
+        return float(placed * (survived / early) / 10 / at_end)
     series = None
     for part in results.parts("timeseries", ["platform", "t_s", "resident"]):
         sums = part[part["platform"].astype(str) == platform].groupby("t_s")["resident"].sum()

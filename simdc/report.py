@@ -34,7 +34,7 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from simdc.errors import OutputError
-from simdc.metrics import HEADLINE, Rows, shown
+from simdc.metrics import AVAILABILITY, HEADLINE, Rows, shown
 
 if TYPE_CHECKING:
     from simdc.results import Results
@@ -745,11 +745,14 @@ def figure_moves(source: Results | pd.DataFrame) -> go.Figure:
         moves = int(mine["migrations"].sum())
         done = int(mine["moves_done"].sum()) if "moves_done" in mine else moves
         per_move = mine["downtime_s"].sum() / done if done else np.nan  # over the moves done
-        labels.append(f"{availability[-1]:.4%} · {moves:,} moves, {per_move:.3g} s down each, "
-                      f"{mine['migrated_gib'].sum():,.0f} GiB")
+        # the availability as the tables show it (its first digit short of 100 %); moves begun
+        # and done apart, the downtime being per move done (the table's "downtime per move done")
+        labels.append(f"{shown(availability[-1], AVAILABILITY)} · {moves:,} moves begun, {done:,} done, "
+                      f"{shown(per_move, '{:.3g}')} s down per move done, {mine['migrated_gib'].sum():,.0f} GiB")
     fig.add_trace(go.Bar(x=availability, y=names, orientation="h", text=labels, textposition="inside",
                          marker_color=[_color(n, instances) for n in names], showlegend=False,
-                         hovertemplate="%{x:.4%} of the service time asked for<extra>%{y}</extra>"), row=2, col=1)
+                         customdata=[shown(a, AVAILABILITY) for a in availability],
+                         hovertemplate="%{customdata} of the service time asked for<extra>%{y}</extra>"), row=2, col=1)
     fig.update_xaxes(type="log", title_text="seconds (log; 0 shown at 1 ms)", row=1, col=1)
     fig.update_yaxes(autorange="reversed", ticksuffix=TICK_GAP, row=1, col=1)
     fig.update_xaxes(title_text="availability", tickformat=".2%", row=2, col=1,
@@ -895,7 +898,8 @@ _CAPTIONS = {
                       "the time goes: each phase's share of the mean start latency (seconds on the segments wide "
                       "enough for them), the mean written beside the bar."),
     "outcomes": ("Outcomes",
-                 "How each instance ended. The same requests arrive at every platform."),
+                 "How each instance ended. The same requests arrive at every platform (a workflow task "
+                 "whose parent did not complete is never submitted: blocked)."),
     "interference": ("Interference: what sharing cost",
                      "Top: CPU the instances wanted but did not get, in cores: above an instance's ceiling (a "
                      "VM's vCPUs, a container's limit), or on a contended host (steal for VMs, throttling for "

@@ -425,25 +425,6 @@ def test_a_plan_stopped_by_memory_writes_what_it_found_to_out(tmp_path, monkeypa
     assert result.stderr.strip().splitlines()[-1].startswith("error: this run needs about 0.29 GiB")
 
 
-def test_with_few_early_arrivals_the_rise_is_read_off_the_residents():
-    """M/M/∞ from empty with only ~11 arrivals in the first tenth (λ = 0.005/s, T = 6 h,
-    L = 3 h): the share of those left at the end, 0 or 1 of a handful, said 0 of a fleet
-    still rising (a trial's host64g on a big host: 3 admitted, none left, 'steady' at
-    +12 %). Below FEW_EARLY the rise is the residents' mean over the last tenth against
-    the tenth before, computed here from the timeseries, and near the theory's 3.1 %."""
-    from simdc.planning import FEW_EARLY, residents_rise
-
-    config = mginf_config(21600.0, 10800.0).with_overrides({"workload.synthetic.arrival_rate_per_s": 0.005})
-    results = simdc.simulate(config)
-    assert (results.instances["admit_s"] <= 2160.0).sum() < FEW_EARLY
-    series = results.timeseries.groupby("t_s")["resident"].sum()
-    t = series.index.to_numpy(float)
-    last, before = series[t >= 0.9 * 21600].mean(), series[(t >= 0.8 * 21600) & (t < 0.9 * 21600)].mean()
-    assert residents_rise(results, "container") == pytest.approx((last - before) / last, rel=1e-12)
-    theory = 0.2 * math.exp(-2) / (1 - math.exp(-2))  # (T/10L) e^(−T/L) / (1 − e^(−T/L)), T = 2L
-    assert residents_rise(results, "container") == pytest.approx(theory, abs=0.08)
-
-
 def test_a_fleet_of_cells_says_when_it_is_not_in_steady_state(tmp_path):
     """configs/cells.toml's fleet still fills at 6 h; the cells path never said so (its
     own copy as one fleet did). Its notes are the caveat's, over the whole fleet's tables,
