@@ -139,11 +139,10 @@ def _with_services(name, platform, hosts, instances, duration_s, sample_every_s,
     queue = table["queue_s"].to_numpy(float).copy()
     queue[slots] = waited[slots] - submit[slots]
     table["queue_s"] = queue
-    # A replica the controller removed asked to run until then, not until the horizon.
-    removed = np.zeros(len(table), dtype=bool)
-    removed[slots] = (table["outcome"].to_numpy()[slots] == "completed")
+    # No replica is asked to run for a time: its service is asked for its desired count, and
+    # the controller replaces a lost one (simdc.metrics.replica_availability_s).
     requested = table["requested_s"].to_numpy(float).copy()
-    requested[removed] = (end - table["first_ready_s"].to_numpy(float))[removed]
+    requested[slots] = np.nan
     table["requested_s"] = requested
     pools = sim.services.warm_pools(admit)
     keep = sim.services.used_rows()
