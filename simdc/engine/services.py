@@ -850,6 +850,11 @@ class Controller:
         self._finish_rollout(k, now, done=True)
         self._record(k, now)
 
+    def version_run(self, i: int) -> int:
+        """The version replica ``i`` runs (or last ran): its row's, or the one it was updated
+        to in place (until a restart from its disk runs its row's again: :meth:`running`)."""
+        return self._version(i)
+
     def _version(self, i: int) -> int:
         """The version replica ``i`` runs: its row's, or the one it was updated to in place."""
         return self.updated.get(i, int(self.plan.version_of[i - self.first]))

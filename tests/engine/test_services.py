@@ -346,7 +346,14 @@ def test_replicas_are_accounted_like_any_instance_under_failures():
 
 @pytest.mark.parametrize("service, said", [
     (web(max_surge="25"), "services[0].max_surge: "),
-    (web(max_unavailable=2.5), "services[0].max_unavailable: must be a whole number of replicas >= 0 or a percentage"),
+    (web(max_unavailable=2.5), "services[0].max_unavailable: must be a whole number of replicas >= 0 or a whole-number "
+                               "percentage"),
+    # Kubernetes: whole-number percentages only (apimachinery validation, IsValidPercent "^[0-9]+%$")
+    (web(max_surge="25.5%"), "services[0].max_surge: must be a whole number of replicas >= 0 or a whole-number "
+                             "percentage like '25%' (got '25.5%')"),
+    # a time that would do nothing: refused, as placement.max_wait_s without a queue is
+    (web(in_place_s=30.0), "services[0].in_place_s: applies only with vm_update = 'in_place' (got in_place_s = 30 "
+                           "with vm_update = 'replace')"),
     (web(releases=[{"at_s": 10, "image": "nope:v2"}]), "services[0].releases[0].image: image 'nope:v2'"),
     (web(autoscale={"min_replicas": 5, "max_replicas": 2, "target_utilisation": 0.5}), "services[0].autoscale"),
     (web(replica=3), "services[0].replica: unknown key"),
@@ -402,7 +409,7 @@ def test_a_bad_service_value_on_the_command_line_is_one_error_line_and_exit_2(tm
     assert len(lines) == 1 and "services[0].max_unavailable" in lines[0] and "percentage" in lines[0], result.output
 
 
-@pytest.mark.parametrize("surge, unavailable", [(0, 0), ("0%", "0%"), (0, "0.0%")])
+@pytest.mark.parametrize("surge, unavailable", [(0, 0), ("0%", "0%"), ("0%", 0)])
 def test_a_rollout_that_could_never_start_is_one_config_error_naming_both_keys(surge, unavailable):
     """Kubernetes: maxUnavailable "may not be 0 when maxSurge is 0"."""
     with pytest.raises(ConfigError, match=r"services\[0\].max_unavailable: may not be 0 when max_surge is 0"):
@@ -411,7 +418,7 @@ def test_a_rollout_that_could_never_start_is_one_config_error_naming_both_keys(s
     config([web(max_surge="1%", max_unavailable=unavailable)])
 
 
-@pytest.mark.parametrize("unavailable, refused", [("100%", False), ("100.5%", True), ("250%", True)])
+@pytest.mark.parametrize("unavailable, refused", [("100%", False), ("101%", True), ("250%", True)])
 def test_max_unavailable_above_100_percent_is_refused_as_kubernetes_does(unavailable, refused):
     """Kubernetes: maxUnavailable "must not be greater than 100%"; maxSurge may be."""
     if refused:
@@ -534,6 +541,8 @@ def test_vms_updated_in_place_one_at_a_time_take_n_times_the_update_and_copy_the
     np.testing.assert_allclose(run.releases["end_s"] - run.releases["at_s"], [n * u, n * u])
     np.testing.assert_allclose(run.releases["pulled_gib"], [n * 60 / MIB_PER_GIB, n * 50 / MIB_PER_GIB])
     assert len(run.instances) == n
+    # each VM, its row v0's, ends on the last release it was updated to: v2 (the table's version)
+    assert (run.instances["version"] == 2).all()
     summary = simdc.metrics.service_metrics(run.services, run.releases, 800.0, {"web": 0.99})
     assert summary["rollout_surge_peak"] == 0
     assert summary["rollout_unavailable_replica_s"] == pytest.approx(n * u)
