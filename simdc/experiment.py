@@ -142,7 +142,8 @@ def simulate(config: Config | str | Path, seed: int | None = None, progress=None
     runs = replay(config, workload, sim.seed, progress, meter_at_s=grid[2] if grid else ())
     # each platform's summary from its own tables (no copy of a platform's rows out of all)
     asked = [workload.instances if r.requests is None else r.requests for r in runs]  # per platform, row by row
-    summary = pd.concat([metrics.summary(r.instances, r.hosts, a) for r, a in zip(runs, asked)], ignore_index=True)
+    summary = pd.concat([metrics.summary(r.instances, r.hosts, a, r.services) for r, a in zip(runs, asked)],
+                        ignore_index=True)
     if config.services:
         summary = pd.concat([summary, _served(config, [r.services for r in runs], [r.releases for r in runs])],
                             axis=1)
@@ -356,7 +357,7 @@ def _spilled(config: Config, held: list, grid: tuple | None, progress, spill_to,
                 summary = streamed_summary(run.figures, run.hosts)
                 instances_read = run.figures.instances_for_costs()
             else:
-                summary = metrics.summary(run.instances, run.hosts, asked)
+                summary = metrics.summary(run.instances, run.hosts, asked, run.services)
                 instances_read = run.instances
             summaries.append(summary)
             if grid is not None:  # as _with_costs, for this platform

@@ -99,8 +99,11 @@ isolation
     failure); ``lost_work_core_s``: CPU work the victims of failures, and instances a
     move restarted, had done since their last start from scratch (thrown away: a live
     migration or a checkpoint keeps the state, so a later failure loses its work too);
-    ``service_availability``: time services ran over the time they were asked to run
-    (from their first start to their planned end, within the run).
+    ``service_availability``: time services were up over the time they were asked to be,
+    in replica-seconds: an instance asked to run (from its first start to its planned
+    end, within the run) counts its run time; a controller's service (``[[services]]``)
+    its ready replicas, up to the desired count, against the desired count over the run
+    (:func:`replica_availability_s`).
 fleet
     ``hosts_used``: physical hosts that ever held an instance; ``energy_kwh``: power
     linear in CPU utilisation between ``power_idle_w`` and ``power_max_w``, integrated
@@ -168,13 +171,17 @@ WORKFLOW_COLUMNS = ("blocked", "jobs", "jobs_completed", "makespan_mean_s", "mak
                     "critical_start_share")
 
 
-def summary(instances: pd.DataFrame, hosts: pd.DataFrame, requests: pd.DataFrame | None = None) -> pd.DataFrame:
+def summary(instances: pd.DataFrame, hosts: pd.DataFrame, requests: pd.DataFrame | None = None,
+            services: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per platform (every platform in ``hosts``, in its order), even without instances.
 
     ``requests`` is the workload (each platform's instances are its rows, in its order):
     with it and the instances' VM sizes, the VM size over need (module docstring);
     without, NaN. When ``requests`` has dependencies (a ``parents`` column), the
-    :data:`WORKFLOW_COLUMNS` follow (:func:`workflow_metrics`).
+    :data:`WORKFLOW_COLUMNS` follow (:func:`workflow_metrics`). ``services``: the
+    controller's series (one platform's, or with a ``platform`` column), whose ready
+    replicas against the desired count the service availability counts
+    (:func:`replica_availability_s`).
     """
     from simdc.workload import dependencies
 
@@ -187,7 +194,12 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame, requests: pd.DataFrame
         mine = instances["platform"] == platform
         inst = instances if mine.all() else instances[mine]  # no copy when the table is one platform's
         reduction = InstanceReduction.of_table(inst, duration_s, requests)
-        row = platform_row(platform, reduction, hosts[hosts["platform"] == platform] if len(platforms) > 1 else hosts)
+        replica_s = (0.0, 0.0)
+        if services is not None:
+            mine_s = services if "platform" not in services else services[services["platform"] == platform]
+            replica_s = replica_availability_s(mine_s, duration_s)
+        row = platform_row(platform, reduction, hosts[hosts["platform"] == platform] if len(platforms) > 1 else hosts,
+                           replica_s=replica_s)
         if jobs is not None:
             row.update(workflow_metrics(inst, *jobs))
         row.update(reduction.moves())
@@ -197,17 +209,19 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame, requests: pd.DataFrame
 
 
 def platform_row(platform: str, instances: InstanceReduction, hosts: pd.DataFrame,
-                 peak_instances: int | None = None) -> dict[str, float]:
+                 peak_instances: int | None = None, replica_s: tuple[float, float] = (0.0, 0.0)) -> dict[str, float]:
     """One platform's summary row, a value for each of :data:`SUMMARY_COLUMNS`: its
     instances' figures (``instances``, reduced over the whole table of a run in memory or
     row group by row group as a streamed run writes them), its hosts' (:func:`host_metrics`
     of the platform's hosts table) and those of both. The peak of instances is the
     engine's own count when its hosts table gives one (exact with failures' victims off
     host), else ``peak_instances`` (a fleet of cells': :func:`on_host_peak` of its cells'
-    stays), else found from the instances' stays."""
+    stays), else found from the instances' stays. ``replica_s``: the controller's services'
+    (up, asked) replica-seconds (:func:`replica_availability_s`)."""
     of_hosts = host_metrics(hosts)
     engine_peak = of_hosts.pop("fleet_peak_resident", None)
-    row = {"platform": platform, **instances.figures(peak_instances if engine_peak is None else engine_peak),
+    row = {"platform": platform, **instances.figures(peak_instances if engine_peak is None else engine_peak,
+                                                     replica_s),
            **of_hosts}
     row["blast_radius_mean"] = row["failure_kills"] / row["failures"] if row["failures"] else np.nan
     return row
@@ -775,10 +789,13 @@ def _instance_terms() -> dict:
     }
 
 
-def _instance_figures(t, duration_s: float, peak_instances: int, names: frozenset, sized: bool) -> dict:
+def _instance_figures(t, duration_s: float, peak_instances: int, names: frozenset, sized: bool,
+                      replica_s: tuple[float, float] = (0.0, 0.0)) -> dict:
     """The summary's instance figures from their terms' values ``t`` (a mapping: each read
     when a figure needs it); ``names``: the instance table's columns; ``sized``: whether the
-    VM size over need applies (VM sizes and the requests they are of)."""
+    VM size over need applies (VM sizes and the requests they are of); ``replica_s``: the
+    controller's services' ``(up, asked)`` replica-seconds (:func:`replica_availability_s`),
+    which the service availability counts beside the instances asked to run."""
     outcomes = t["outcome"]
     submitted = t["instances"] - sum(outcomes.get(name, 0) for name in NOT_SUBMITTED)
     interference = t["interference_slowdown"]
@@ -811,7 +828,7 @@ def _instance_figures(t, duration_s: float, peak_instances: int, names: frozense
         "degraded_share": float(t["degraded_s"] / t["ran_s"]) if t["ran_s"] > 0 else np.nan,
         "failure_kills": t["failure_kills"],
         "lost_work_core_s": float(t["lost_core_s"]),
-        "service_availability": _availability(t["asked_run_s"], t["requested_s"]),
+        "service_availability": _availability(t["asked_run_s"] + replica_s[0], t["requested_s"] + replica_s[1]),
         **over,
     }
 
@@ -929,17 +946,20 @@ class InstanceReduction:
             term.add(rows)
         return rows
 
-    def figures(self, peak_instances: int | None = None) -> dict[str, float]:
+    def figures(self, peak_instances: int | None = None,
+                replica_s: tuple[float, float] = (0.0, 0.0)) -> dict[str, float]:
         """The instance figures of the summary. ``peak_instances``: the engine's count of
         the most instances on the fleet at once; None: the peak of the stays
         (:func:`stays_peak` of :meth:`stays`), which counts a failure's victim waiting to be
-        placed again (the table alone does not tell when it was off a host: :func:`on_host_peak`)."""
+        placed again (the table alone does not tell when it was off a host: :func:`on_host_peak`).
+        ``replica_s``: the controller's services' (up, asked) replica-seconds
+        (:func:`replica_availability_s`)."""
         if self.added != self.rows:
             raise ValueError(f"InstanceReduction: {self.added} of {self.rows} rows added")
         if peak_instances is None:
             peak_instances = stays_peak(*self.stays())
         return _instance_figures(_Values(self.terms), self.duration_s, peak_instances, self.names,
-                                 self.requests is not None and "vm_vcpus" in self.names)
+                                 self.requests is not None and "vm_vcpus" in self.names, replica_s)
 
     def stays(self) -> tuple[np.ndarray, np.ndarray]:
         """(from, to) of each placed instance's stay (:func:`resident_intervals`): of the
@@ -1198,6 +1218,24 @@ def _held(series: pd.DataFrame, duration_s: float) -> pd.DataFrame:
     rows = series.sort_values("t_s", kind="stable")
     t = rows["t_s"].to_numpy(float)
     return rows.assign(dt_s=np.diff(np.append(t, duration_s)))
+
+
+def replica_availability_s(series: pd.DataFrame, duration_s: float) -> tuple[float, float]:
+    """``(up, asked)`` replica-seconds of the controller's services over the whole run, from
+    its ``series`` (:func:`service_metrics`): up = ∫ min(ready, desired) dt, asked =
+    ∫ desired dt, summed over the services. A service is asked for its desired replicas,
+    not for any one of them: a replica that fails and is replaced leaves it short only
+    until the replacement is ready, and one removed (scaled in, rolled out) was no longer
+    asked for. Ready is what Kubernetes counts as available (a Deployment's
+    availableReplicas against its replicas, Kubernetes docs, "Deployments"; minReadySeconds
+    0). From 0 s: a service not up when the run begins (``running_at_start`` false) counts
+    its first deployment as unavailable."""
+    up = asked = 0.0
+    for _, rows in series.groupby("service", sort=False):
+        h = _held(rows, duration_s)
+        up += float((np.minimum(h["ready"], h["desired"]) * h["dt_s"]).sum())
+        asked += float((h["desired"] * h["dt_s"]).sum())
+    return up, asked
 
 
 def release_metrics(series: pd.DataFrame, releases: pd.DataFrame, duration_s: float) -> pd.DataFrame:

@@ -103,7 +103,8 @@ def _with_services(name, platform, hosts, instances, duration_s, sample_every_s,
                    meter_at_s=()) -> PlatformRun:
     """The general engine with a controller for ``services``; the instances table holds the
     workload's rows, then every replica created (its ``service`` column names its service,
-    ``version`` its release, 0 before any)."""
+    ``version`` the release it ran last, 0 before any: a VM updated in place, the one it was
+    updated to)."""
     from simdc.engine.services import Controller, ReplicaUsage, from_workload, with_replicas
 
     services, instances, kept = from_workload(tuple(services), instances, duration_s, usage)
@@ -124,6 +125,8 @@ def _with_services(name, platform, hosts, instances, duration_s, sample_every_s,
     version = np.zeros(len(table), dtype=np.int64)
     service[plan.first:] = [plan.services[k].name for k in plan.service_of]
     version[plan.first:] = plan.version_of
+    for i in sim.services.updated:  # VMs updated in place: their row's version no longer
+        version[i] = sim.services.version_run(i)
     table["service"], table["version"] = service, version
     preexisting = np.zeros(len(table), dtype=bool)  # up when the run began: no start to measure
     preexisting[list(sim.services.preexisting)] = True
@@ -139,11 +142,10 @@ def _with_services(name, platform, hosts, instances, duration_s, sample_every_s,
     queue = table["queue_s"].to_numpy(float).copy()
     queue[slots] = waited[slots] - submit[slots]
     table["queue_s"] = queue
-    # A replica the controller removed asked to run until then, not until the horizon.
-    removed = np.zeros(len(table), dtype=bool)
-    removed[slots] = (table["outcome"].to_numpy()[slots] == "completed")
+    # No replica is asked to run for a time: its service is asked for its desired count, and
+    # the controller replaces a lost one (simdc.metrics.replica_availability_s).
     requested = table["requested_s"].to_numpy(float).copy()
-    requested[removed] = (end - table["first_ready_s"].to_numpy(float))[removed]
+    requested[slots] = np.nan
     table["requested_s"] = requested
     pools = sim.services.warm_pools(admit)
     keep = sim.services.used_rows()

@@ -12,7 +12,9 @@ the arrival process; the controller submits a slot when it creates a replica. Un
 slots are dropped from the instances table at the end (:func:`used_rows`).
 
 Records: ``series`` rows ``(t_s, service, demand_cores, ready, pods, desired,
-served_cores)`` at every change (piecewise constant until the next row), and
+served_cores)`` at every change (piecewise constant until the next row; ``served_cores``
+the time average over the row's span of the CPU the ready replicas were given:
+:meth:`Controller.served_now`), and
 ``releases`` rows ``(service, release, at_s, end_s, pulled_gib)``;
 :func:`simdc.metrics.service_metrics` turns them into the summary's numbers.
 """
@@ -622,7 +624,13 @@ class Controller:
         # reconcileAutoscaler): no scale-down below them until the window has passed.
         self.recommendations: list[list[tuple[float, int]]] = [[(0.0, replicas)] for replicas in self.desired]
         self.rollout: list[dict | None] = [None] * n
-        self.series: list[tuple] = []
+        self.series: list[list] = []
+        # Per service: its last row in `series` (None before the first), and the core-seconds
+        # its replicas had been given by then (the engine's, host cores); replicas no longer
+        # live, pruned from `pods`, leave theirs in `banked`.
+        self.last_row: list[int | None] = [None] * n
+        self.used_mark = [0.0] * n
+        self.banked = [0.0] * n
         # Per service: (demand, ready_moves) when its running replicas last got their shares,
         # the count of changes to its ready replicas, and whether a new sharing is due now.
         self.shared: list[tuple | None] = [None] * n
@@ -711,10 +719,10 @@ class Controller:
         """Cores of demand each ready replica of service ``k`` carries now (at most its
         ``cpu_cores``); a replica not ready carries none: Kubernetes sends traffic to
         Ready endpoints only (Kubernetes docs, "Pod Lifecycle", Container probes:
-        readinessProbe). So the replicas' demand adds up to :meth:`_served`, the one
-        definition of what a service serves."""
+        readinessProbe). So the replicas' demand adds up to :meth:`_carried`; what they
+        serve of it is what their hosts give them (:meth:`served_now`)."""
         ready = sum(1 for i in self.pods[k] if i in self.ready)
-        return self._served(k, self._demand_at(k, now), ready) / ready if ready else 0.0
+        return self._carried(k, self._demand_at(k, now), ready) / ready if ready else 0.0
 
     def _set_ready(self, i: int, ready: bool) -> None:
         """Replica ``i`` becomes ready, or no longer is (its service's shares move)."""
@@ -770,8 +778,16 @@ class Controller:
         live = self._live(k)
         ready = sum(1 for i in live if i in self.ready)
         current = self.desired[k]
-        # the HPA reads what the ready replicas used (no clairvoyance: not the demand they left unserved)
-        usage = self._served(k, self._demand_at(k, now), ready)
+        # the replicas' shares of a change at this instant first (demand stepping now, a
+        # replica ready now), whichever of their timers comes first
+        key = (self._demand_at(k, now), self.ready_moves[k])
+        if key != self.shared[k]:
+            self.shared[k] = key
+            self.sim._reread([i for i in live if self.sim.state[i] == RUNNING], now)
+        # the HPA reads what the ready replicas use (no clairvoyance: not the demand they left unserved)
+        # in whole nanocores, as the metrics API reports CPU (metrics-server's Quantity "…n"):
+        # the float sum's last bits (20 × 0.1 = 2.0000000000000004) are no usage
+        usage = round(self.served_now(k), 9)
         # A live replica not ready is pending, starting, backing off or within its readiness
         # delay (or an update in place): one Kubernetes sets aside as unready. Every ready
         # replica reports its usage, so none is missing.
@@ -798,6 +814,8 @@ class Controller:
         """Service ``k``'s replicas not gone (pending, starting, running, backing off)."""
         state = self.sim.state
         pods = [i for i in self.pods[k] if state[i] in LIVE]
+        if len(pods) < len(self.pods[k]):  # gone for good: what they were given is final
+            self.banked[k] += sum(self.sim.cpu_used_core_s(i, 0.0) for i in self.pods[k] if state[i] not in LIVE)
         self.pods[k] = pods
         return pods
 
@@ -831,6 +849,11 @@ class Controller:
                 break
         self._finish_rollout(k, now, done=True)
         self._record(k, now)
+
+    def version_run(self, i: int) -> int:
+        """The version replica ``i`` runs (or last ran): its row's, or the one it was updated
+        to in place (until a restart from its disk runs its row's again: :meth:`running`)."""
+        return self._version(i)
 
     def _version(self, i: int) -> int:
         """The version replica ``i`` runs: its row's, or the one it was updated to in place."""
@@ -1016,14 +1039,18 @@ class Controller:
         self.rollout[k] = None
 
     def _record(self, k: int, now: float) -> None:
-        """Record service ``k`` now; if its demand or ready replicas changed since its
-        running replicas last got their shares, give them new ones at this instant
-        (:meth:`_on_reshare`), so their CPU demand follows what the row says is served."""
+        """Record service ``k`` now (closing its row before: :meth:`_close_row`); if its
+        demand or ready replicas changed since its running replicas last got their shares,
+        give them new ones at this instant (:meth:`_on_reshare`), so their CPU demand
+        follows the row's demand and ready replicas. The new row's ``served_cores`` is
+        what is served now (:meth:`served_now`) until the row is closed."""
         live = self._live(k)
         ready = sum(1 for i in live if i in self.ready)
         demand = self._demand_at(k, now)
-        self.series.append((now, self.specs[k].name, demand, ready, len(live), self.desired[k],
-                            self._served(k, demand, ready)))
+        self._close_row(k, now)
+        self.last_row[k] = len(self.series)
+        self.series.append([now, self.specs[k].name, demand, ready, len(live), self.desired[k],
+                            min(demand, self.served_now(k))])
         if (demand, self.ready_moves[k]) != self.shared[k] and not self.resharing[k]:
             self.resharing[k] = True  # one sharing for every change at this instant
             self.sim._after(0.0, self._on_reshare, k)
@@ -1041,11 +1068,52 @@ class Controller:
         state = self.sim.state
         self.sim._reread([i for i in self._live(k) if state[i] == RUNNING], now)
 
-    def _served(self, k: int, demand_cores: float, ready: int) -> float:
-        """Cores of ``demand_cores`` service ``k``'s ``ready`` replicas serve: each up to its
-        ``cpu_cores`` (a container's limit, a VM's vCPUs). The services table records it, the
-        ready replicas take it as their CPU (:meth:`share`), and the HPA reads it as their usage."""
+    def _carried(self, k: int, demand_cores: float, ready: int) -> float:
+        """Cores of ``demand_cores`` sent to service ``k``'s ``ready`` replicas: each up to
+        its ``cpu_cores`` (a container's limit, a VM's vCPUs). What they are asked to run
+        (:meth:`share`), not what they serve: the host may give them less
+        (:meth:`served_now`)."""
         return min(demand_cores, ready * self.specs[k].cpu_cores)
+
+    def served_now(self, k: int) -> float:
+        """Cores of demand service ``k`` serves now: the CPU the engine gives each of its
+        ready replicas (its share of the host after contention, within its vCPUs or
+        limit: :meth:`Simulation.cpu_given`), summed, in the application's cores (a
+        VM's host cores ÷ ``cpu_factor``: the hypervisor's share serves no user). A
+        replica not ready carries no demand and is given none (:meth:`share`). The one
+        rule of what a service serves: the services table records its time average per
+        row (:meth:`_close_row`), and the HPA reads it as the pods' usage, as the
+        metrics API reports what containers use (cgroup CPU usage), not what they were
+        asked (Kubernetes docs, "Resource metrics pipeline"; metrics-server)."""
+        sim = self.sim
+        return sum(sim.cpu_given(i) for i in self.pods[k] if i in self.ready) / sim.cpu_factor
+
+    def _used_core_s(self, k: int, now: float) -> float:
+        """Core-seconds (host cores) service ``k``'s replicas have been given up to ``now``."""
+        return self.banked[k] + sum(self.sim.cpu_used_core_s(i, now) for i in self.pods[k])
+
+    def _close_row(self, k: int, now: float) -> None:
+        """Service ``k``'s last row, held from its time until ``now``, gets as
+        ``served_cores`` the time average of :meth:`served_now` over that span: the
+        core-seconds its replicas were given meanwhile (the engine's integrals, the
+        instances table's ``cpu_demand_core_s - cpu_unmet_core_s``) ÷ the span ÷
+        ``cpu_factor``; so the table's served core-seconds are the replicas' used ones,
+        whatever moved their shares between rows (neighbours coming and going). At most
+        the row's demand (only rounding could put it above or a hair below)."""
+        used = self._used_core_s(k, now)
+        row = self.last_row[k]
+        if row is not None and now > self.series[row][0]:
+            served = (used - self.used_mark[k]) / (now - self.series[row][0]) / self.sim.cpu_factor
+            demand = self.series[row][2]
+            # within the integrals' rounding of the demand (2.06 × t ÷ 1.03 ÷ t is not 2): all of it
+            self.series[row][6] = demand if served > demand * (1 - 1e-12) else max(served, 0.0)
+        self.used_mark[k] = used
+
+    def close(self, now: float) -> None:
+        """At the horizon ``now``, before the engine collects the running replicas'
+        integrals: every service's last row closed."""
+        for k in range(len(self.specs)):
+            self._close_row(k, now)
 
     # --- tables --------------------------------------------------------------------
 

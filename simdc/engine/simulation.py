@@ -406,6 +406,7 @@ class Simulation:
                                             instances["memory_used_gib"].to_numpy(float))
         cost = virtualisation(platform, instances)  # the hypervisor's share, for both lanes
         self.usage = cost.presented(self.usage)
+        self.cpu_factor = cost.cpu_factor  # host CPU per core of an instance's own work (VMs: > 1)
         # When the next usage step comes (s; none: inf): it plans every busy host's next
         # batch finish again (_schedule_finish), so a finish planned after it needs no timer.
         step_s = self.usage.step_s
@@ -849,6 +850,8 @@ class Simulation:
     def _collect_running(self) -> None:
         """At the horizon: the integrals of the instances still running, and the stays on
         a host still under way (starting, running or backing off), ended there."""
+        if self.services is not None:  # their rows' last spans, before the integrals move to the instances
+            self.services.close(self.duration_s)
         for host in self.hosts:
             host.advance(self.duration_s)
             host.settle(self.duration_s)
@@ -1173,6 +1176,29 @@ class Simulation:
                 self._after(delay, self._on_vm_kernel_failure, (i, now))
         if self.services is not None and i >= self.services.first:
             self.services.running(i, now)
+
+    def cpu_given(self, i: int) -> float:
+        """Cores the host gives instance ``i`` now (0 unless running): its demand within its
+        ceiling less what contention leaves it short (its slot's ``alloc``; a fast host
+        gives every slot its demand). In the host's cores: a VM's include the hypervisor's
+        share (``cpu_factor``)."""
+        if self.state[i] != RUNNING:
+            return 0.0
+        host = self.hosts[self.host_of[i]]
+        s = self.slot_of[i]
+        return host.demand[s] - host.gap[s] if host.contended else host.demand[s]
+
+    def cpu_used_core_s(self, i: int, now: float) -> float:
+        """Core-seconds instance ``i`` has been given from its first start up to ``now``
+        (``now`` at or after its slot was last settled; nothing is settled): the instances
+        table's ``cpu_demand_core_s - cpu_unmet_core_s`` so far, in the host's cores. Demand
+        above a ceiling (``clip``) is in both terms and cancels."""
+        used = self.demand_s[i] - self.unmet_s[i]  # the attempts accounted (stopped)
+        if self.state[i] != RUNNING:
+            return used
+        host = self.hosts[self.host_of[i]]
+        s = self.slot_of[i]
+        return used + host.demand_acc[s] - host.unmet_acc[s] + self.cpu_given(i) * (now - host.since[s])
 
     def _stop(self, i: int, host: HostState, now: float) -> None:
         """Take ``i`` out of its host's running set and keep its integrals."""

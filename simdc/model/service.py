@@ -16,7 +16,9 @@ from pydantic import Field, field_validator, model_validator
 from simdc.model import limits
 from simdc.model.base import BOOL_MARK, Spec
 
-_PERCENT = re.compile(r"^\d+(\.\d+)?%$")
+# Kubernetes accepts whole-number percentages only (k8s.io/apimachinery/pkg/util/validation,
+# IsValidPercent: "^[0-9]+%$"; intstr.GetScaledValueFromIntOrPercent reads them with Atoi).
+_PERCENT = re.compile(r"^[0-9]+%$")
 
 
 def _int_or_percent(value):
@@ -25,7 +27,8 @@ def _int_or_percent(value):
         return value.strip()
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    raise ValueError(f"must be a whole number of replicas >= 0 or a percentage like '25%' (got {value!r})")
+    raise ValueError(f"must be a whole number of replicas >= 0 or a whole-number percentage like '25%' "
+                     f"(got {value!r})")
 
 
 def _is_zero(value: int | str) -> bool:
@@ -235,6 +238,12 @@ class ServiceSpec(Spec):
     def _in_place_time(self) -> "ServiceSpec":
         if self.vm_update == "in_place" and self.in_place_s is None:
             raise ValueError("vm_update = 'in_place' needs in_place_s (how long a VM's update in place takes)")
+        # a VM replaced from its new image is never updated in place: the time would be silently
+        # unused (refused, as placement.max_wait_s without a queue is)
+        if self.vm_update != "in_place" and self.in_place_s is not None:
+            raise ValueError(f"{BOOL_MARK}in_place_s: applies only with vm_update = 'in_place' (got in_place_s = "
+                             f"{self.in_place_s:g} with vm_update = {self.vm_update!r}): set vm_update = 'in_place' "
+                             "or drop in_place_s")
         return self
 
     @field_validator("releases")
