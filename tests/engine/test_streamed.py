@@ -417,8 +417,8 @@ def test_a_streamed_summary_is_the_summary_of_the_table_in_memory(small_chunks, 
         held_bytes.append((figures.held_bytes(), figures.rows))
         return streamed_summary(figures, hosts)
 
-    def recorded(*args):
-        rows.append(platform_row(*args))
+    def recorded(*args, **kwargs):
+        rows.append(platform_row(*args, **kwargs))
         return rows[-1]
 
     config = config_of(seed, SUMMARY_VARIANTS[variant])
