@@ -17,7 +17,9 @@ class PlacementSpec(Spec):
     # The kubernetes policy's weights; kube-scheduler enables least_allocated (the
     # NodeResourcesFit default strategy) and balanced_allocation, each with weight 1.
     scoring: dict[str, float] = Field(default_factory=lambda: {"least_allocated": 1.0, "balanced_allocation": 1.0})
-    max_concurrent_starts: int | None = Field(default=None, gt=0, description="per host; a host at it is skipped")
+    # A host at the limit takes no new start; a request with room only on such hosts waits
+    # for a start slot, with reject too (simdc.engine.handlers.Lane.held_by_starts).
+    max_concurrent_starts: int | None = Field(default=None, gt=0, description="per host: starts under way at once")
 
     @field_validator("scoring")
     @classmethod
