@@ -68,6 +68,15 @@ CONFIG_PROBLEMS = {
     "negative-seed": ({"simulation.seed": -1}, "simulation.seed", [">= 0", "-1"]),
     "negative-max-wait": ({"placement.max_wait_s": -5}, "placement.max_wait_s", ["> 0", "-5"]),
     "wait-without-queue": ({"placement.max_wait_s": 60}, "placement.max_wait_s", ["when_full", "'reject'", "60"]),
+    # Weights only kubernetes reads, refused as max_wait_s without a queue is: silently unused.
+    "scoring-without-kubernetes": ({"placement.scoring": {"most_allocated": 1}}, "placement.scoring",
+                                   ["policy = 'kubernetes'", "'first_fit'", "most_allocated = 1"]),
+    # Every weight 0: every host scores 0 and kubernetes would be first fit in disguise.
+    "zero-scoring": ({"placement.policy": "kubernetes", "placement.scoring": {"least_allocated": 0,
+                                                                              "balanced_allocation": 0}},
+                     "placement.scoring", ["weight > 0", "first_fit"]),
+    "empty-scoring": ({"placement.policy": "kubernetes", "placement.scoring": {}}, "placement.scoring",
+                      ["weight > 0"]),
     "reserve-too-big": ({"host.reserved_memory_gib": 16}, "host", ["reserved_memory_gib", "below"]),
     "bad-literal": ({"placement.when_full": "drop"}, "placement.when_full", ["'reject'", "'queue'", "'drop'"]),
     "bad-admission": ({"platform.container.admission": "limits"}, "platform.container.admission", ["'limits'"]),
@@ -330,6 +339,7 @@ def test_trace_given_as_override_is_relative_to_the_working_directory(tmp_path, 
 ROUND_TRIP = {
     "minimal": {},
     "queue-and-wait": {"placement.when_full": "queue", "placement.max_wait_s": 120},
+    "kubernetes-weights": {"placement.policy": "kubernetes", "placement.scoring": {"most_allocated": 2}},
     "distribution-forms": {"platform.vm.boot_s": [1, 2, 3], "platform.container.start_s": {"mean": 0.5},
                            "workload.synthetic.lifetime_s": {"median": 60, "p95": 600}},
     "custom-platform": {"platform.fast": {"preset": "vm", "boot_s": 1, "overhead_mib": 8},

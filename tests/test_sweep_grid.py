@@ -106,7 +106,7 @@ def test_a_list_value_is_one_point_written_as_its_toml_text(tmp_path):
 def test_a_table_value_tells_its_points_apart_in_both_tables(tmp_path):
     """An inline table was an empty column (NaN): the points could not be told apart."""
     grid = {"placement.scoring": [{"least_allocated": 1}, {"most_allocated": 1}]}
-    sweep(small_config(), grid, workers=1, out=tmp_path)
+    sweep(small_config().with_overrides({"placement.policy": "kubernetes"}), grid, workers=1, out=tmp_path)
     for name in ("points.csv", "aggregate.csv"):
         column = pd.read_csv(tmp_path / name)["placement.scoring"]
         assert column.notna().all()

@@ -57,7 +57,7 @@ from simpy.core import NORMAL, URGENT
 
 from simdc.engine.rules import water_fill
 from simdc.engine.first_fit import FirstFit
-from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, limit, oom_victims,
+from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, fits, limit, oom_victims,
                                 over_memory, stranded_gib)
 from simdc.engine.simulation import (
     BACKOFF,
@@ -281,7 +281,7 @@ class Lane:
         "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
         "max_starts", "mem_cap", "cpu_limit", "mem_limit", "booked_cpu", "booked_mem", "resident",
         "peak", "starting", "demand_sum", "mem_sum", "busy_since", "busy_s", "kills", "streak", "restart",
-        "backoff_s", "backoff_max_s", "nowhere", "create_gap_s", "next_create_s", "create_wait_s"
+        "backoff_s", "backoff_max_s", "nowhere", "create_gap_s", "next_create_s", "create_wait_s", "cpu_cap"
     )
 
     touch = None  # called before any change on a host, where the mode integrates host figures
@@ -328,6 +328,7 @@ class Lane:
         # per host
         self.cores = cores = [h.cores for h in hosts]
         self.mem_cap = mem_cap = [h.mem_cap for h in hosts]
+        self.cpu_cap = [h.cpu_cap for h in hosts]  # the fit test's limits, as placement's (Placer)
         self.allocatable = allocatable = [h.allocatable for h in hosts]
         # What contended() and over_memory() compare with, computed once by rules.limit: the
         # paths taken at every event test against these, written out (a call costs more
@@ -348,7 +349,7 @@ class Lane:
         # queue, no service to tell).
         inner = sim.placer.inner if sim.placer is not None else None
         self.nowhere = (inner.nowhere if isinstance(inner, FirstFit) and sim.recommender is None
-                        and not sim.queue_when_full and sim.services is None else None)
+                        and not sim.queue_when_full and sim.services is None and sim.max_starts is None else None)
         self.placed_cpu_limit = sim.placer.cpu_limit if sim.placer is not None else None
         # told of every change of the bookings (placement's copy or caches), or None
         self.told = booked.placement
@@ -483,7 +484,14 @@ class Lane:
                 continue
             j = self.pick(i)  # the host the policy picks among those that fit, or -1
             if j < 0:
-                return
+                if self.queue_when_full or self.held_by_starts(i):
+                    return
+                # with reject, only a request waiting for a start slot queues (submit()):
+                # its room is gone now (taken by those ahead of it), so it is turned away
+                queue.popleft()
+                self.note_no_host(i)
+                self.turn_away(i, now)
+                continue
             queue.popleft()
             self.admit(i, j, now, clock)
 
@@ -620,7 +628,9 @@ class Lane:
                                                              self.demand_sum, self.mem_sum)
             run_cpu, run_mem, cpu_limit, mem_limit, overhead = (self.run_cpu, self.run_mem, self.cpu_limit,
                                                                 self.mem_limit, self.overhead)
-            placed_cpu_limit, mem_cap, queue_when_full = self.placed_cpu_limit, self.mem_cap, self.queue_when_full
+            placed_cpu_limit, mem_cap = self.placed_cpu_limit, self.mem_cap
+            # no host: turned away here, unless it may wait (a queue, or a start slot: submit())
+            turned_away = not self.queue_when_full and self.max_starts is None
             # the placement's own methods, bound once (told's attributes: a lookup a call otherwise)
             grew, shrank = (told.grew, told.shrank) if told is not None else (None, None)
         # the one-host fit test's limits: a host's change only with failures or drains,
@@ -658,7 +668,7 @@ class Lane:
                     # contended() and over_memory(), against limits computed once: the hot path
                     if cpu > cpu_limit[j] or mem + overhead * count > mem_limit[j]:
                         raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
-                elif not queue_when_full:  # note_no_host() and reject(), written out
+                elif turned_away:  # note_no_host() and reject(), written out
                     free_at_failure[i] = mem_cap[0] - booked_mem[0] if m == 1 else self.total_mem_cap - sum(booked_mem)
                     state[i] = REJECTED
                     end_s[i] = now
@@ -741,20 +751,41 @@ class Lane:
             queue = self.queue
             while queue and state[queue[0]] != QUEUED:  # drop those who gave up
                 queue.popleft()
-            j = -1 if queue else self.pick(i)  # FIFO: nobody may overtake a waiting request
-            if j < 0 and not queue:
-                self.note_no_host(i)
-        elif j < 0:
-            self.note_no_host(i)
+            behind = bool(queue)
+            j = -1 if behind else self.pick(i)  # FIFO: nobody may overtake a waiting request
+        else:
+            behind = False
         if j >= 0:
             self.admit(i, j, now, clock)
-        elif self.queue_when_full:
+            return
+        queues = self.queue_when_full
+        # behind others in the queue, it does not know whether a host has room: no figure
+        held = not (behind and queues) and self.held_by_starts(i)
+        if not held and not (behind and queues):
+            self.note_no_host(i)
+        if queues or held:
             state[i] = QUEUED
             self.queue.append(i)
             if self.max_wait_s is not None:  # this wait's timer: a later wait has its own
                 _push(self.heap, (clock + self.max_wait_s, _NORMAL, self.tick(), self.h_give_up, (i, self.epoch[i])))
         else:
             self.reject(i, now)
+
+    def held_by_starts(self, i: int) -> bool:
+        """Whether ``i``, for which placement found no host, was held back by the limit on
+        concurrent starts alone: it fits beside the bookings of a host that is up (every
+        such host then being at ``placement.max_concurrent_starts``). Such a request waits
+        for a start slot, with ``when_full = "reject"`` too, and is no fragmentation: the
+        limit paces starts, it does not refuse work (README: *Configuration*,
+        ``placement.max_concurrent_starts``; OpenStack Nova's ``max_concurrent_builds``
+        queues builds on its semaphore, ``nova/compute/manager.py``
+        ``ComputeManager.build_and_run_instance``; Firecracker's rate limits delay, not refuse)."""
+        if self.max_starts is None:
+            return False
+        cpu, mem, down = self.book_cpu[i], self.book_mem[i], self.booked.down
+        booked_cpu, booked_mem, cpu_cap, mem_cap = self.booked_cpu, self.booked_mem, self.cpu_cap, self.mem_cap
+        return any(not down[j] and fits(booked_cpu[j], booked_mem[j], cpu, mem, cpu_cap[j], mem_cap[j])
+                   for j in range(self.m))
 
     def note_no_host(self, i: int) -> None:
         """Fragmentation: memory free across the fleet when ``i`` found no host (bookings
@@ -769,6 +800,13 @@ class Lane:
         services = self.services
         if services is not None and i >= services.first:
             services.changed(i)
+
+    def turn_away(self, i: int, now: float) -> None:
+        """Queued ``i`` leaves the queue at ``now`` without a host: rejected, or, placed
+        before, ended as :meth:`requeued_as` says."""
+        self.reject(i, now)
+        if self.admit_s[i] == self.admit_s[i]:  # placed before: lost to a failure, or to a drain's restart
+            self.state[i] = self.requeued_as(i)
 
     def on_ready(self, clock: float, value: tuple[int, int]) -> None:
         """``i``'s start (or its image pull: :meth:`Simulation._pull_started`) of the
@@ -799,9 +837,7 @@ class Lane:
         """``i`` waited ``max_wait_s`` in the queue (this wait: ``epoch``, as it was queued)."""
         i, epoch = value
         if self.state[i] == QUEUED and self.epoch[i] == epoch:
-            self.reject(i, clock)
-            if self.admit_s[i] == self.admit_s[i]:  # placed before: lost to a failure, or to a drain's restart
-                self.state[i] = self.requeued_as(i)
+            self.turn_away(i, clock)
             queue = self.queue
             if queue and queue[0] == i:
                 self.drain(clock, clock)  # the head left: the next may fit

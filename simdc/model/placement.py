@@ -10,14 +10,24 @@ from simdc.model.base import BOOL_MARK, Spec
 from simdc.placement import POLICIES, SCORES, unknown_policy_message
 
 
+# kube-scheduler's default scoring: NodeResourcesFit, its strategy LeastAllocated
+# (pkg/scheduler/apis/config/v1/defaults.go, SetDefaults_NodeResourcesFitArgs), and
+# NodeResourcesBalancedAllocation, weight 1 each (pkg/scheduler/apis/config/v1/default_plugins.go,
+# getDefaultPlugins).
+KUBERNETES_SCORING = {"least_allocated": 1.0, "balanced_allocation": 1.0}
+
+
 class PlacementSpec(Spec):
     policy: str = "first_fit"
     when_full: Literal["reject", "queue"] = "reject"
     max_wait_s: float | None = Field(default=None, gt=0, description="with queue: give up after this wait")
-    # The kubernetes policy's weights; kube-scheduler enables least_allocated (the
-    # NodeResourcesFit default strategy) and balanced_allocation, each with weight 1.
-    scoring: dict[str, float] = Field(default_factory=lambda: {"least_allocated": 1.0, "balanced_allocation": 1.0})
-    max_concurrent_starts: int | None = Field(default=None, gt=0, description="per host; a host at it is skipped")
+    # The kubernetes policy's weights, kube-scheduler's by default (KUBERNETES_SCORING). The
+    # default is kept (and written out) with every policy, so only other weights are refused
+    # with another policy: a config written with its defaults reads back.
+    scoring: dict[str, float] = Field(default_factory=lambda: dict(KUBERNETES_SCORING))
+    # A host at the limit takes no new start; a request with room only on such hosts waits
+    # for a start slot, with reject too (simdc.engine.handlers.Lane.held_by_starts).
+    max_concurrent_starts: int | None = Field(default=None, gt=0, description="per host: starts under way at once")
 
     @field_validator("scoring")
     @classmethod
@@ -38,9 +48,27 @@ class PlacementSpec(Spec):
                              "or drop max_wait_s")
         return self
 
+    @model_validator(mode="after")
+    def _scoring_needs_kubernetes(self) -> "PlacementSpec":
+        # As max_wait_s without a queue: weights no policy reads would be silently unused.
+        if self.policy != "kubernetes" and self.scoring != KUBERNETES_SCORING:
+            raise ValueError(f"{BOOL_MARK}scoring: applies only with policy = 'kubernetes' (got scoring = "
+                             f"{_weights(self.scoring)} with policy = {self.policy!r}): set policy = 'kubernetes' "
+                             "or drop scoring")
+        # Every weight 0 scores every host 0: the first host that fits wins, first fit in disguise.
+        if self.policy == "kubernetes" and not any(w > 0 for w in self.scoring.values()):
+            raise ValueError(f"{BOOL_MARK}scoring: needs a weight > 0 (got {_weights(self.scoring)}): with none "
+                             "every host scores 0 and the first that fits wins; for that, set policy = 'first_fit'")
+        return self
+
     @field_validator("policy")
     @classmethod
     def _known_policy(cls, name: str) -> str:
         if name not in POLICIES:
             raise ValueError(unknown_policy_message(name))
         return name
+
+
+def _weights(weights: dict[str, float]) -> str:
+    """Weights as TOML writes them: ``{least_allocated = 1}``."""
+    return "{" + ", ".join(f"{name} = {w:g}" for name, w in weights.items()) + "}"
