@@ -11,6 +11,7 @@ import pytest
 
 from simdc.errors import InputError
 from simdc.workload.readers import ReaderOptions, read_trace
+from simdc.workload.readers.common import on_step_table
 from tests.workload.traces import sample, write_lines
 
 PART = "google_2011/task_events-part-00000-of-00500.csv.gz"
@@ -135,7 +136,7 @@ def test_task_usage_becomes_each_attempts_series(tmp_path):
     ])
     data = read_trace([events, usage], "auto")
     assert data.format == "google"
-    series = data.usage.set_index(["id", "t_s"])
+    series = on_step_table(data.usage, 300.0).set_index(["id", "t_s"])
     assert series.loc[("7-0-0", 0.0), "cpu_cores"] == pytest.approx(0.1 * 32)
     assert series.loc[("7-0-0", 300.0), "memory_gib"] == pytest.approx(0.15 * 64)
     # Task 8 ran from 360 s: its first window (at 0 s) is its first step; the next two, at
@@ -295,7 +296,7 @@ def test_a_time_window_continues_a_running_tasks_usage_from_its_age_at_the_start
     table = got.instances.set_index("id")
     assert table.loc["7-0-0", ["submit_s", "duration_s"]].tolist() == pytest.approx([0.0, 600.0])
     assert table.loc["8-0-0", ["submit_s", "duration_s"]].tolist() == pytest.approx([0.0, 300.0])
-    series = got.usage.set_index(["id", "t_s"])["cpu_cores"]
+    series = on_step_table(got.usage, 300.0).set_index(["id", "t_s"])["cpu_cores"]
     assert series.loc["7-0-0"].to_dict() == pytest.approx({0.0: 0.3 * 32, 300.0: 0.4 * 32})
     assert series.loc["8-0-0"].to_dict() == pytest.approx({0.0: 0.5 * 32})
     assert any("1 of them already running at its start, 1 submitted before it" in n for n in got.notes)

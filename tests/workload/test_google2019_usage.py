@@ -20,7 +20,7 @@ from simdc.cli import app
 from simdc.config import validate
 from simdc.errors import InputError
 from simdc.workload.readers import ReaderOptions, read_trace
-
+from simdc.workload.readers.common import on_step_table
 from tests.workload.test_google2019 import START_US, attempts_by_loop, clip
 from tests.workload.traces import sample
 
@@ -92,7 +92,7 @@ def test_each_replayed_attempts_usage_is_its_windows_within_its_run():
     expected = by_id(data, expected_usage(slice_rows(path)))
     want = pd.DataFrame([(i, k * STEP_S, c, m) for i, e in expected.items() for k, (c, m) in e["series"].items()],
                         columns=["id", "t_s", "cpu_cores", "memory_gib"]).sort_values(["id", "t_s"])
-    got = data.usage.sort_values(["id", "t_s"])
+    got = on_step_table(data.usage, 300.0).sort_values(["id", "t_s"])
     assert len(want) >= 5  # the slice gives several attempts a window within their run
     assert got["id"].tolist() == want["id"].tolist()
     assert got["t_s"].tolist() == want["t_s"].tolist()
@@ -277,7 +277,7 @@ def test_windows_are_placed_from_the_run_start_of_the_attempt_running_then(tmp_p
     path.write_text(header + "".join(lines))
     data = read_trace(path, "google2019")
     assert sorted(data.instances["id"]) == ["7-0-0", "7-0-1"]
-    usage = data.usage.sort_values(["id", "t_s"]).reset_index(drop=True)
+    usage = on_step_table(data.usage, 300.0).sort_values(["id", "t_s"]).reset_index(drop=True)
     assert usage["id"].tolist() == ["7-0-0", "7-0-1"]
     assert usage["t_s"].tolist() == [300.0, 300.0]
     assert usage["cpu_cores"].tolist() == pytest.approx([(0.1 * 300 + 0.2 * 60) / 360 * 32,
