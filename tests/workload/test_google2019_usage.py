@@ -71,8 +71,10 @@ def expected_usage(rows: list[dict], step_s: float = STEP_S):
                 s[1] = max(s[1], memory * REFERENCE[1])
                 s[2] += stop - at
         series = {k: (c / w, m) for k, (c, m, w) in sums.items()}
+        weight = sum(w for _, _, w in sums.values())
         out[(cell, collection, index, a["submit_us"])] = {
             "sched": sched, "end": end, "series": series, "windows": placed,
+            "cpu_mean": sum(c for c, _, _ in sums.values()) / weight if sums else None,
             "cpu_cores": float(a["sched"]["resource_request.cpus"]) * REFERENCE[0]}
     return out
 
@@ -104,6 +106,21 @@ def test_each_replayed_attempts_usage_is_its_windows_within_its_run():
         assert table.loc[i, "duration_s"] == pytest.approx(max((e["end"] - e["sched"]) / 1e6, 1e-6))
 
 
+@pytest.mark.parametrize("step_s", [7.0, 120.0, 300.0, 3600.0])
+def test_cpu_used_is_the_window_weighted_mean_of_the_windows_whatever_the_usage_step(step_s):
+    """README: ``cpu_used`` is the series' mean over time: Σ cpu × window length ÷ Σ window
+    length over the attempt's windows within its run, the same at every ``usage_step_s``
+    (it was the plain mean of the values on the step, which moved with the step)."""
+    path = sample(SLICE)
+    data = read_trace(path, "google2019", ReaderOptions(usage_step_s=step_s))
+    expected = by_id(data, expected_usage(slice_rows(path)))
+    table = data.instances.set_index("id")
+    with_usage = [i for i, e in expected.items() if e["series"]]
+    assert with_usage
+    for i in with_usage:
+        assert table.loc[i, "cpu_used"] == pytest.approx(expected[i]["cpu_mean"], rel=1e-12, abs=1e-15)
+
+
 def test_an_attempt_without_a_window_in_its_run_uses_its_request_and_the_note_says_how_many():
     path = sample(SLICE)
     data = read_trace(path, "google2019")
@@ -115,8 +132,7 @@ def test_an_attempt_without_a_window_in_its_run_uses_its_request_and_the_note_sa
     for i in without:
         assert table.loc[i, "cpu_used"] == table.loc[i, "cpu_cores"] == pytest.approx(expected[i]["cpu_cores"])
     for i in with_usage:
-        series = expected[i]["series"].values()
-        assert table.loc[i, "cpu_used"] == pytest.approx(sum(c for c, _ in series) / len(series), abs=1e-15)
+        assert table.loc[i, "cpu_used"] == pytest.approx(expected[i]["cpu_mean"], rel=1e-12, abs=1e-15)
     used = sum(table.loc[i, "cpu_used"] for i in with_usage) / sum(expected[i]["cpu_cores"] for i in with_usage)
     rows = slice_rows(path)
     windows = {(r["cell"], int(r["collection_id"]), int(r["instance_index"]), r["start_time"], r["end_time"],
