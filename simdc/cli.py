@@ -578,7 +578,7 @@ def trace_convert(
         opendc_memory_unit=opendc_memory_unit)
     data, written, usage = convert_trace(paths, to, fmt, options, selection)
     _say(f"wrote {written} ({len(data.instances):,} instances)"
-         + (f" and {usage} ({len(data.usage):,} usage steps)" if usage is not None else ""))
+         + (f" and {usage} ({len(data.usage):,} usage samples)" if usage is not None else ""))
     for note in data.notes:
         _say(f"  {note}")
     for reason, n in {**data.dropped, **data.skipped}.items():

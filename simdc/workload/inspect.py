@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from simdc.errors import ConfigError
 from simdc.workload.readers import SIZES, ReaderOptions, Selection, TraceData, read_trace, write_trace
-from simdc.workload.readers.common import run_spans
+from simdc.workload.readers.common import on_step_table, run_spans
 
 QUANTILES = (0.1, 0.5, 0.9, 0.99)
 TOP_SIZES = 10
@@ -125,11 +125,11 @@ def inspect_trace(paths: Sequence[str | Path], format: str = "auto", options: Re
         Number of equal time bins of the arrival-rate table, >= 1.
     """
     data = read_trace(paths, format, options, selection, keep_started=True)
-    return report(data, bins)
+    return report(data, bins, (options or ReaderOptions()).usage_step_s)
 
 
-def report(data: TraceData, bins: int = 12) -> TraceReport:
-    """Summarise what a reader produced."""
+def report(data: TraceData, bins: int = 12, step_s: float = 300.0) -> TraceReport:
+    """Summarise what a reader produced; usage peaks as the series play on ``step_s``."""
     inst = data.instances
     out = TraceReport(data)
     n = len(inst)
@@ -149,7 +149,7 @@ def report(data: TraceData, bins: int = 12) -> TraceReport:
         ("cores requested", f"{inst['cpu_cores'].sum():,.1f} in all, {inst['cpu_cores'].mean():.3g} mean"),
         ("memory requested", f"{inst['memory_gib'].sum():,.1f} GiB in all, {inst['memory_gib'].mean():.3g} GiB mean"),
         ("usage series", "none: each instance uses its mean" if data.usage is None else
-         f"{data.usage['id'].nunique():,} instances, {len(data.usage):,} steps"),
+         f"{data.usage['id'].nunique():,} instances, {len(data.usage):,} samples"),
     ]
     if data.skipped:
         out.overview.append(("bad rows skipped", f"{sum(data.skipped.values()):,}"))
@@ -180,6 +180,7 @@ def report(data: TraceData, bins: int = 12) -> TraceReport:
     out.lifetimes = _lifetimes(inst, out.overview)
 
     ratio_rows = []
+    played = on_step_table(data.usage, step_s) if data.usage is not None and len(data.usage) else None
     for name, used, requested in (("cpu", "cpu_used", "cpu_cores"), ("memory", "memory_used_gib", "memory_gib")):
         mean_ratio = inst[used] / inst[requested]
         row = {"resource": name, "mean_of_means": float(mean_ratio.mean())}
@@ -191,9 +192,9 @@ def report(data: TraceData, bins: int = 12) -> TraceReport:
         lived = inst["duration_s"].to_numpy(float)
         row["weighted_by_time"] = float((inst[used].to_numpy(float) * lived).sum()
                                         / (inst[requested].to_numpy(float) * lived).sum())
-        if data.usage is not None and len(data.usage):
+        if played is not None:
             column = "cpu_cores" if name == "cpu" else "memory_gib"
-            peak = data.usage.groupby("id")[column].quantile(0.95)
+            peak = played.groupby("id")[column].quantile(0.95)
             request = pd.Series(inst[requested].to_numpy(), index=inst["id"].to_numpy())
             peak_ratio = (peak / request.reindex(peak.index)).dropna()
             row["p50_of_p95s"] = float(peak_ratio.quantile(0.5)) if len(peak_ratio) else np.nan

@@ -250,7 +250,11 @@ class SeriesUsage:
                    fallback: ConstantUsage) -> "SeriesUsage":
         """Resample ``table`` onto ``step_s`` for the instances ``ids`` (workload order).
 
-        ``table`` holds usage rows of instances in ``ids`` only, with ids of the same type.
+        ``table`` holds usage samples of instances in ``ids`` only, with ids of the same type,
+        and, where the trace gives them, each sample's window length (column ``window_s``,
+        seconds: CPU's weights). The samples are put onto the step here and only here, as
+        read (a time window shifts them to their ages in it first,
+        :func:`simdc.workload.readers.common.select`), so any step replays the samples themselves.
         The value at age ``k·step`` is :func:`on_steps`' value of the samples that take
         effect there (those after the previous boundary and at or before ``k·step``: CPU
         their mean, memory their maximum), or, at a boundary with none, the value before it:
@@ -261,7 +265,7 @@ class SeriesUsage:
         """
         row, k, cpu_in, mem_in = on_steps(pd.Index(ids).get_indexer(table["id"]), table["t_s"].to_numpy(float),
                                           table["cpu_cores"].to_numpy(float), table["memory_gib"].to_numpy(float),
-                                          step_s)
+                                          step_s, table[WINDOW].to_numpy(float) if WINDOW in table else None)
         n = len(ids)
         length = np.ones(n, dtype=np.int64)  # one fallback slot for rows without a series
         ends = np.flatnonzero(np.append(row[1:] != row[:-1], True)) if len(row) else row
@@ -824,6 +828,7 @@ def _normal(bits: np.ndarray) -> np.ndarray:
 
 
 USAGE_COLUMNS = ("id", "t_s", "cpu_cores", "memory_gib")
+WINDOW = "window_s"  # optional: each sample's window length, seconds (CPU's weight in on_steps)
 
 
 def _shown(value) -> str:
@@ -835,7 +840,10 @@ def read_table(path) -> pd.DataFrame:
     """Read a usage table (CSV or Parquet: ``id, t_s, cpu_cores, memory_gib``).
 
     ``t_s`` is the offset from the instance's start, in seconds; ``cpu_cores`` the cores
-    it demands, ``memory_gib`` the memory it uses, from then until its next row.
+    it demands, ``memory_gib`` the memory it uses, from then until its next row. An
+    optional ``window_s`` (seconds, > 0) is the length of the window each CPU sample
+    averages, its weight where samples share a step (:func:`on_steps`); ``trace convert``
+    writes it for traces that give windows.
 
     Raises
     ------
@@ -855,18 +863,19 @@ def read_table(path) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as err:
         raise InputError(f"{path}: cannot read as {'Parquet' if parquet else 'CSV'}: {err}") from None
     missing = [c for c in USAGE_COLUMNS if c not in frame.columns]
-    extra = [c for c in frame.columns if c not in USAGE_COLUMNS]
+    extra = [c for c in frame.columns if c not in (*USAGE_COLUMNS, WINDOW)]
     if missing or extra:
-        raise InputError(f"{path}: usage columns must be {', '.join(USAGE_COLUMNS)}"
+        raise InputError(f"{path}: usage columns must be {', '.join(USAGE_COLUMNS)} (and optionally {WINDOW})"
                          f" (missing: {', '.join(missing) or 'none'}; unknown: {', '.join(extra) or 'none'})")
     problems = []
     where = (lambda r: f"row {r + 1}") if parquet else (lambda r: f"line {r + 2}")
     out = pd.DataFrame({"id": frame["id"]})
-    for column in USAGE_COLUMNS[1:]:
+    for column in [*USAGE_COLUMNS[1:], *([WINDOW] if WINDOW in frame.columns else [])]:
         values = pd.to_numeric(frame[column], errors="coerce")
-        bad = values.isna() | ~np.isfinite(values) | (values < 0)
+        bad = values.isna() | ~np.isfinite(values) | ((values <= 0) if column == WINDOW else (values < 0))
         for r in np.flatnonzero(bad.to_numpy())[:5]:
-            problems.append(f"{path}: {where(r)}: {column} must be a number >= 0 (got {_shown(frame[column].iloc[r])})")
+            problems.append(f"{path}: {where(r)}: {column} must be a number {'>' if column == WINDOW else '>='} 0 "
+                            f"(got {_shown(frame[column].iloc[r])})")
         out[column] = values.astype(float)
     if problems:
         raise InputError(problems)

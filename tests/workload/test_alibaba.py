@@ -11,6 +11,7 @@ import pytest
 
 from simdc.errors import InputError
 from simdc.workload.readers import ReaderOptions, Selection, alibaba, read_trace
+from simdc.workload.readers.common import on_step_table
 from tests.workload.traces import raw_rows, sample, write_lines
 
 NEVER_RAN = {"Waiting", "Ready", "Cancelled"}
@@ -156,7 +157,7 @@ def test_v2018_containers_usage_and_batch_tasks(tmp_path):
     assert (c2["submit_s"], c2["duration_s"]) == (1000.0, 4000.0)
     assert np.isnan(c2["cpu_limit"])  # a limit below the request is no limit
     assert "c_3" not in inst.index
-    series = data.usage.set_index(["id", "t_s"])
+    series = on_step_table(data.usage, 300.0).set_index(["id", "t_s"])
     # a sample takes effect at the first 300-s step at or after it: c_1's at 10 s (and the
     # invalid one at 20 s) at 300 s, its sample at 310 s at 600 s; c_2's at 300 s (1,300 s
     # from its start at 1,000 s) at 300 s

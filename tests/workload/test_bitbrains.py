@@ -10,6 +10,7 @@ import pytest
 
 from simdc.errors import InputError
 from simdc.workload.readers import ReaderOptions, read_trace
+from simdc.workload.readers.common import on_step_table
 from tests.workload.traces import lines, raw_rows, sample, write_lines
 
 FOLDER = "bitbrains_rnd/2013-7"
@@ -82,7 +83,7 @@ def test_usage_series_follows_the_samples(data):
     (README, workload.usage_step_s); of the samples taking effect together, CPU is their
     mean and memory their maximum."""
     rows = vm_rows(sample(FOLDER) / "5.csv.gz")
-    series = data.usage[data.usage["id"] == "5"].set_index("t_s")
+    series = on_step_table(data.usage, 300.0).query("id == '5'").set_index("t_s")
     start = rows[0][0]
     seen = set()
     for t, *_ in rows[::1500]:

@@ -113,3 +113,37 @@ def test_a_usage_file_beside_a_converted_trace_is_named_when_it_is_not_replayed(
     assert notes(usage=usage) == []
     usage.unlink()
     assert notes() == []
+
+
+GOOGLE2019_USAGE = "google2019_borg_joined_slice/slice.csv"  # with instance_usage windows
+# (format, trace files, sample): readers whose samples are finer than a step or carry
+# windows of their own length (Google's task_usage, OpenDC's 30-s fragments)
+RESTEPPED = [("google2019", [GOOGLE2019_USAGE], None), ("opendc", ["opendc/v5/surf_week"], 0.05),
+             ("azure", ["azure_v2_2019/vmtable_subset_20vms_longest.csv", "azure_v2_2019/vm_cpu_readings_20vms.csv.gz"],
+              None)]
+
+
+@pytest.mark.parametrize("fmt, files, fraction", RESTEPPED, ids=[r[0] for r in RESTEPPED])
+@pytest.mark.parametrize("step", [30.0, 600.0, 450.0])
+def test_a_converted_trace_replayed_at_another_step_plays_as_the_trace_at_that_step(tmp_path, fmt, files, fraction,
+                                                                                    step):
+    """``trace convert`` at its default step (300 s) and a replay at another step: every
+    instance's usage at every step is what the trace's own files give at that step (the
+    rule applied once to the samples, CPU weighted by their windows). The old convert wrote
+    series already on 300-s steps, which a replay at 600 s stepped again (Google's: a
+    task's 600-s value the mean of two 300-s means, not of its windows weighted by length)."""
+    from simdc.model.workload import WorkloadSpec
+    from simdc.workload import load_workload
+    from simdc.workload.inspect import convert_trace
+
+    paths = [str(sample(f)) for f in files]
+    options = OPTIONS.get(fmt, {})
+    _, written, usage = convert_trace(paths, tmp_path / "t.parquet", fmt, ReaderOptions(**options),
+                                      Selection(None, fraction, None, 1))
+    direct = WorkloadSpec(trace=paths[0], usage=paths[1] if len(paths) > 1 else None, format=fmt,
+                          usage_step_s=step, sample=fraction, **options)
+    converted = WorkloadSpec(trace=str(written), usage=str(usage), format="simdc", usage_step_s=step,
+                             sizes=SIZES[fmt])
+    a, b = load_workload(direct, 1e7, 1).usage, load_workload(converted, 1e7, 1).usage
+    assert a.ptr.tolist() == b.ptr.tolist()
+    assert a.cpu == pytest.approx(b.cpu, rel=1e-12, abs=1e-15) and a.mem == pytest.approx(b.mem, rel=1e-12, abs=1e-15)

@@ -11,6 +11,7 @@ import pytest
 
 from simdc.errors import InputError
 from simdc.workload.readers import ReaderOptions, read_trace
+from simdc.workload.readers.common import on_step_table
 from tests.workload.traces import sample, write_lines
 
 PART = "google_2011/task_events-part-00000-of-00500.csv.gz"
@@ -118,6 +119,35 @@ def test_task_usage_becomes_each_attempts_series(tmp_path):
     start; cpu_rate and canonical memory become cores and GiB via the reference machine,
     each window taking effect at the first 300-s step at or after its start (README,
     workload.usage_step_s): CPU averaged weighted by window length, memory the maximum."""
+    data = read_trace(list(_two_tasks(tmp_path)), "auto")
+    assert data.format == "google"
+    series = on_step_table(data.usage, 300.0).set_index(["id", "t_s"])
+    assert series.loc[("7-0-0", 0.0), "cpu_cores"] == pytest.approx(0.1 * 32)
+    assert series.loc[("7-0-0", 300.0), "memory_gib"] == pytest.approx(0.15 * 64)
+    # Task 8 ran from 360 s: its first window (at 0 s) is its first step; the next two, at
+    # 140 s and 200 s from its start (60 s and 30 s long), take effect together at 300 s.
+    assert series.loc[("8-0-0", 0.0), "cpu_cores"] == pytest.approx(0.2 * 32)
+    assert series.loc[("8-0-0", 300.0), "cpu_cores"] == pytest.approx(32 * (0.4 * 60 + 0.1 * 30) / 90)
+    assert series.loc[("8-0-0", 300.0), "memory_gib"] == pytest.approx(0.3 * 64)
+    assert len(series.loc["8-0-0"]) == 2
+    inst = data.instances.set_index("id")
+    assert inst.loc["7-0-0", "cpu_used"] == pytest.approx(32 * 0.2)
+    assert inst.loc["8-0-0", "duration_s"] == pytest.approx(600 - 360)  # running at the last task event
+
+
+@pytest.mark.parametrize("step_s", [30.0, 300.0, 1000.0])
+def test_cpu_used_is_the_mean_over_time_of_the_windows_at_any_usage_step(tmp_path, step_s):
+    """README: cpu_used is the series' mean over time. Task 8's windows are 140 s at 0.2,
+    60 s at 0.4 and 30 s at 0.1 of 32 cores: Σ rate × length ÷ Σ length, at every step (the
+    old plain mean of the values on 300-s steps gave 32 × (0.2 + 0.3) / 2 = 8.0)."""
+    data = read_trace(list(_two_tasks(tmp_path)), "google", ReaderOptions(usage_step_s=step_s))
+    inst = data.instances.set_index("id")
+    assert inst.loc["8-0-0", "cpu_used"] == pytest.approx(32 * (0.2 * 140 + 0.4 * 60 + 0.1 * 30) / 230, rel=1e-12)
+    assert inst.loc["7-0-0", "cpu_used"] == pytest.approx(32 * (0.1 * 300 + 0.3 * 300) / 600, rel=1e-12)
+
+
+def _two_tasks(tmp_path):
+    """task_events and task_usage (20-column schema) of two tasks, 7 and 8."""
     events = write_lines(tmp_path / "task_events.csv", [
         "0,,7,0,1,0,u,2,9,0.5,0.25,0.01,0",
         "0,,7,0,1,1,u,2,9,0.5,0.25,0.01,0",
@@ -133,20 +163,7 @@ def test_task_usage_becomes_each_attempts_series(tmp_path):
         "1100000000,1160000000,8,0,2,0.4,0.3,0.1,0,0,0.1,0,0,0.2,0,1,0,1,0,0.2",
         "1160000000,1190000000,8,0,2,0.1,0.2,0.1,0,0,0.1,0,0,0.2,0,1,0,1,0,0.2",
     ])
-    data = read_trace([events, usage], "auto")
-    assert data.format == "google"
-    series = data.usage.set_index(["id", "t_s"])
-    assert series.loc[("7-0-0", 0.0), "cpu_cores"] == pytest.approx(0.1 * 32)
-    assert series.loc[("7-0-0", 300.0), "memory_gib"] == pytest.approx(0.15 * 64)
-    # Task 8 ran from 360 s: its first window (at 0 s) is its first step; the next two, at
-    # 140 s and 200 s from its start (60 s and 30 s long), take effect together at 300 s.
-    assert series.loc[("8-0-0", 0.0), "cpu_cores"] == pytest.approx(0.2 * 32)
-    assert series.loc[("8-0-0", 300.0), "cpu_cores"] == pytest.approx(32 * (0.4 * 60 + 0.1 * 30) / 90)
-    assert series.loc[("8-0-0", 300.0), "memory_gib"] == pytest.approx(0.3 * 64)
-    assert len(series.loc["8-0-0"]) == 2
-    inst = data.instances.set_index("id")
-    assert inst.loc["7-0-0", "cpu_used"] == pytest.approx(32 * 0.2)
-    assert inst.loc["8-0-0", "duration_s"] == pytest.approx(600 - 360)  # running at the last task event
+    return events, usage
 
 
 def test_events_after_the_trace_and_updates_are_handled(tmp_path):
@@ -295,7 +312,7 @@ def test_a_time_window_continues_a_running_tasks_usage_from_its_age_at_the_start
     table = got.instances.set_index("id")
     assert table.loc["7-0-0", ["submit_s", "duration_s"]].tolist() == pytest.approx([0.0, 600.0])
     assert table.loc["8-0-0", ["submit_s", "duration_s"]].tolist() == pytest.approx([0.0, 300.0])
-    series = got.usage.set_index(["id", "t_s"])["cpu_cores"]
+    series = on_step_table(got.usage, 300.0).set_index(["id", "t_s"])["cpu_cores"]
     assert series.loc["7-0-0"].to_dict() == pytest.approx({0.0: 0.3 * 32, 300.0: 0.4 * 32})
     assert series.loc["8-0-0"].to_dict() == pytest.approx({0.0: 0.5 * 32})
     assert any("1 of them already running at its start, 1 submitted before it" in n for n in got.notes)

@@ -20,7 +20,7 @@ from simdc.cli import app
 from simdc.config import validate
 from simdc.errors import InputError
 from simdc.workload.readers import ReaderOptions, read_trace
-
+from simdc.workload.readers.common import on_step_table
 from tests.workload.test_google2019 import START_US, attempts_by_loop, clip
 from tests.workload.traces import sample
 
@@ -71,8 +71,10 @@ def expected_usage(rows: list[dict], step_s: float = STEP_S):
                 s[1] = max(s[1], memory * REFERENCE[1])
                 s[2] += stop - at
         series = {k: (c / w, m) for k, (c, m, w) in sums.items()}
+        weight = sum(w for _, _, w in sums.values())
         out[(cell, collection, index, a["submit_us"])] = {
             "sched": sched, "end": end, "series": series, "windows": placed,
+            "cpu_mean": sum(c for c, _, _ in sums.values()) / weight if sums else None,
             "cpu_cores": float(a["sched"]["resource_request.cpus"]) * REFERENCE[0]}
     return out
 
@@ -92,7 +94,7 @@ def test_each_replayed_attempts_usage_is_its_windows_within_its_run():
     expected = by_id(data, expected_usage(slice_rows(path)))
     want = pd.DataFrame([(i, k * STEP_S, c, m) for i, e in expected.items() for k, (c, m) in e["series"].items()],
                         columns=["id", "t_s", "cpu_cores", "memory_gib"]).sort_values(["id", "t_s"])
-    got = data.usage.sort_values(["id", "t_s"])
+    got = on_step_table(data.usage, 300.0).sort_values(["id", "t_s"])
     assert len(want) >= 5  # the slice gives several attempts a window within their run
     assert got["id"].tolist() == want["id"].tolist()
     assert got["t_s"].tolist() == want["t_s"].tolist()
@@ -102,6 +104,21 @@ def test_each_replayed_attempts_usage_is_its_windows_within_its_run():
     table = data.instances.set_index("id")
     for i, e in expected.items():
         assert table.loc[i, "duration_s"] == pytest.approx(max((e["end"] - e["sched"]) / 1e6, 1e-6))
+
+
+@pytest.mark.parametrize("step_s", [7.0, 120.0, 300.0, 3600.0])
+def test_cpu_used_is_the_window_weighted_mean_of_the_windows_whatever_the_usage_step(step_s):
+    """README: ``cpu_used`` is the series' mean over time: Σ cpu × window length ÷ Σ window
+    length over the attempt's windows within its run, the same at every ``usage_step_s``
+    (it was the plain mean of the values on the step, which moved with the step)."""
+    path = sample(SLICE)
+    data = read_trace(path, "google2019", ReaderOptions(usage_step_s=step_s))
+    expected = by_id(data, expected_usage(slice_rows(path)))
+    table = data.instances.set_index("id")
+    with_usage = [i for i, e in expected.items() if e["series"]]
+    assert with_usage
+    for i in with_usage:
+        assert table.loc[i, "cpu_used"] == pytest.approx(expected[i]["cpu_mean"], rel=1e-12, abs=1e-15)
 
 
 def test_an_attempt_without_a_window_in_its_run_uses_its_request_and_the_note_says_how_many():
@@ -115,8 +132,7 @@ def test_an_attempt_without_a_window_in_its_run_uses_its_request_and_the_note_sa
     for i in without:
         assert table.loc[i, "cpu_used"] == table.loc[i, "cpu_cores"] == pytest.approx(expected[i]["cpu_cores"])
     for i in with_usage:
-        series = expected[i]["series"].values()
-        assert table.loc[i, "cpu_used"] == pytest.approx(sum(c for c, _ in series) / len(series), abs=1e-15)
+        assert table.loc[i, "cpu_used"] == pytest.approx(expected[i]["cpu_mean"], rel=1e-12, abs=1e-15)
     used = sum(table.loc[i, "cpu_used"] for i in with_usage) / sum(expected[i]["cpu_cores"] for i in with_usage)
     rows = slice_rows(path)
     windows = {(r["cell"], int(r["collection_id"]), int(r["instance_index"]), r["start_time"], r["end_time"],
@@ -277,7 +293,7 @@ def test_windows_are_placed_from_the_run_start_of_the_attempt_running_then(tmp_p
     path.write_text(header + "".join(lines))
     data = read_trace(path, "google2019")
     assert sorted(data.instances["id"]) == ["7-0-0", "7-0-1"]
-    usage = data.usage.sort_values(["id", "t_s"]).reset_index(drop=True)
+    usage = on_step_table(data.usage, 300.0).sort_values(["id", "t_s"]).reset_index(drop=True)
     assert usage["id"].tolist() == ["7-0-0", "7-0-1"]
     assert usage["t_s"].tolist() == [300.0, 300.0]
     assert usage["cpu_cores"].tolist() == pytest.approx([(0.1 * 300 + 0.2 * 60) / 360 * 32,

@@ -12,6 +12,7 @@ import pytest
 
 from simdc.errors import InputError
 from simdc.workload.readers import ReaderOptions, read_trace
+from simdc.workload.readers.common import on_step_table
 from tests.workload.traces import sample
 
 
@@ -56,7 +57,8 @@ def test_v5_fragments_give_each_tasks_cpu_usage(surf):
         assert inst.loc[task, "cpu_used"] == pytest.approx(want)
     one = fragments["id"].iloc[0]
     mine = fragments[fragments["id"] == one]
-    series = data.usage[data.usage["id"] == one].set_index("t_s")
+    played = on_step_table(data.usage, 300.0)
+    series = played[played["id"] == one].set_index("t_s")
     per_core = tasks.loc[one, "cpu_capacity"] / tasks.loc[one, "cpu_count"]
     start = np.cumsum(mine["duration"].to_numpy()) - mine["duration"].to_numpy()
     for t_s, taking in ((0.0, start <= 0), (300.0, (start > 0) & (start <= 300_000))):

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import simdc
-from simdc.workload.readers.common import binned_usage
+from simdc.workload.readers.common import usage_samples
 from simdc.workload.usage import ConstantUsage, SeriesUsage
 
 
@@ -130,15 +130,15 @@ def _changed_after(samples: list, cut: float, new: list) -> list:
 def test_usage_up_to_any_age_is_unchanged_by_samples_after_it(a, b, new_a, new_b, step_s, cut, through_reader):
     """Two series tables that agree on every sample at or before ``cut`` (each instance's own
     offsets) give the same usage at every age up to ``cut``, whatever came after, built by
-    ``from_table`` directly (simdc's own usage table) or through the readers' ``binned_usage``."""
+    ``from_table`` directly (simdc's own usage table) or through the readers' ``usage_samples``."""
     means = ConstantUsage(np.array([0.25, 0.75, 1.5]), np.array([0.5, 1.0, 2.0]))
     ids = pd.Series(["a", "b", "none"])
 
     def model(table):
         if through_reader:
             position = pd.Index(ids).get_indexer(table["id"])
-            table = binned_usage(position, table["t_s"].to_numpy(float), table["cpu_cores"].to_numpy(float),
-                                 table["memory_gib"].to_numpy(float), ids.to_numpy(object), step_s)
+            table = usage_samples(position, table["t_s"].to_numpy(float), table["cpu_cores"].to_numpy(float),
+                                  table["memory_gib"].to_numpy(float), ids.to_numpy(object))
         return SeriesUsage.from_table(table, ids, step_s, means)
 
     before = model(_table({"a": a, "b": b}))

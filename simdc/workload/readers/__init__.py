@@ -36,7 +36,7 @@ import pandas as pd
 from simdc.errors import InputError, OutputError
 from simdc.model.workload import TRACE_FORMATS
 from simdc.workload.readers import alibaba, azure, bitbrains, cloudsimpy, google, google2019, opendc
-from simdc.workload.readers.common import (STARTED, BadRows, ReaderOptions, Selection, TraceData, TraceFile,
+from simdc.workload.readers.common import (STARTED, WINDOW, BadRows, ReaderOptions, Selection, TraceData, TraceFile,
                                            compression, find_damaged, head_lines, identify, list_files, run_spans,
                                            select)
 
@@ -309,7 +309,7 @@ def write_trace(data: TraceData, path: str | Path) -> tuple[Path, Path | None]:
         with files_placed([path] if usage is None else [path, usage], removed=[stale] if stale else []) as files:
             own.write(data.instances, files[0])
             if usage is not None:
-                table = data.usage[["id", "t_s", "cpu_cores", "memory_gib"]]
+                table = data.usage[[c for c in ("id", "t_s", "cpu_cores", "memory_gib", WINDOW) if c in data.usage]]
                 if usage.suffix == ".parquet":
                     write_parquet(table, files[1])
                 else:

@@ -100,7 +100,7 @@ import pandas as pd
 from simdc.errors import InputError
 from simdc.random import stream
 from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, Selection, Table, TraceData, TraceFile,
-                                           binned_usage, canonical, count, read_blocks, select, series_means)
+                                           usage_samples, canonical, count, read_blocks, select, series_means)
 
 DEFAULT_REFERENCE_GIB = {"alibaba2017": 384.0, "alibaba2018": 384.0}  # GiB of normalised memory 1.0 / 100
 INVALID = (-1.0, 101.0)  # v2018's marks of an invalid value
@@ -767,6 +767,5 @@ def _container_usage(files: list[TraceFile], containers: pd.DataFrame, options: 
         notes.append(f"{invalid:,} container_usage samples marked invalid (-1, 101 or empty) were left out")
     if not pos or not sum(len(p) for p in pos):
         return None, notes, last
-    table = binned_usage(np.concatenate(pos), np.concatenate(t), np.concatenate(cpu), np.concatenate(mem), ids,
-                         options.usage_step_s)
+    table = usage_samples(np.concatenate(pos), np.concatenate(t), np.concatenate(cpu), np.concatenate(mem), ids)
     return table, notes, last

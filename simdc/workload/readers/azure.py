@@ -34,7 +34,8 @@ Conversions, once, here
   either way.
 - CPU: percentages of the VM's own cores. ``cpu_used = avgcpu / 100 × cores`` (the
   lifetime average), and each reading's ``avgcpu / 100 × cores`` is the usage series
-  (``t_s = timestamp − vmcreated``), put onto ``usage_step_s`` (:func:`simdc.workload.usage.on_steps`).
+  (``t_s = timestamp − vmcreated``), kept as read and put onto ``usage_step_s`` by the
+  replay (:func:`simdc.workload.usage.on_steps`).
 - Memory: **Azure publishes no memory usage.** Each VM is assumed to use
   ``azure_memory_used_fraction`` of its size, constant over its life; default
   :data:`DEFAULT_MEMORY_USED_FRACTION` = 0.30 (containers of the same applications used
@@ -67,7 +68,7 @@ import pandas as pd
 
 from simdc.errors import InputError
 from simdc.workload.readers.common import (NUM, BadRows, Field, ReaderOptions, Selection, Table, TraceData,
-                                           TraceFile, binned_usage, canonical, duplicate_rows, read_blocks, shown)
+                                           TraceFile, usage_samples, canonical, duplicate_rows, read_blocks, shown)
 
 DEFAULT_MEMORY_USED_FRACTION = 0.30
 MIN_LIFETIME_S = 300.0  # the timestamps' resolution
@@ -319,4 +320,4 @@ def _readings(files: list[TraceFile], ids: np.ndarray, created: np.ndarray, core
     p = np.concatenate(positions)
     t = np.concatenate(offsets)
     c = np.concatenate(cpu)
-    return binned_usage(p, t, c, memory_used[p], ids, options.usage_step_s), unknown
+    return usage_samples(p, t, c, memory_used[p], ids), unknown

@@ -42,8 +42,8 @@ Conversions, once, here
 - CPU used, per sample: ``CPU usage [MHZ]`` divided by the MHz of one provisioned
   core in that sample (``capacity / cores``), in cores. Memory used: ``Memory usage
   [KB] / 2^20`` GiB. Both become the usage series (offsets from the first sample,
-  put onto ``usage_step_s`` by :func:`simdc.workload.usage.on_steps`); ``cpu_used``
-  and ``memory_used_gib`` are their means.
+  put onto ``usage_step_s`` by the replay, :func:`simdc.workload.usage.on_steps`); ``cpu_used``
+  and ``memory_used_gib`` are their means over time (:func:`.common.series_means`).
 - Every VM is a ``service`` of priority 0.
 - A plain file that does not end with a line break may have been cut mid-row: its
   last row is a bad row (:func:`.common.read_blocks`).
@@ -58,8 +58,8 @@ import numpy as np
 import pandas as pd
 
 from simdc.errors import InputError, resolved
-from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, Table, TraceData, TraceFile, binned_usage,
-                                           canonical, count, read_blocks)
+from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, Table, TraceData, TraceFile, usage_samples,
+                                           canonical, count, read_blocks, series_means)
 
 KIB_PER_GIB = 2.0**20
 MS_THRESHOLD = 1e11  # a timestamp above this is in milliseconds (1e11 s is the year 5138)
@@ -160,9 +160,9 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
     table = pd.DataFrame(rows)
     ids = table["id"].to_numpy(object)
     samples = pd.concat(series, ignore_index=True)
-    usage = binned_usage(samples["p"].to_numpy(), samples["t"].to_numpy(float), samples["cpu"].to_numpy(float),
-                         samples["mem"].to_numpy(float), ids, options.usage_step_s)
-    means = samples.groupby("p")[["cpu", "mem"]].mean()
+    usage = usage_samples(samples["p"].to_numpy(), samples["t"].to_numpy(float), samples["cpu"].to_numpy(float),
+                          samples["mem"].to_numpy(float), ids)
+    cpu_used, mem_used = series_means(usage, ids)
     cores = table["cores"].to_numpy(float)
     memory = table["memory"].to_numpy(float)
     # A VM sampled until its recording's last interval was still running when the
@@ -174,7 +174,7 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
                  f"their duration_s is a lower bound")
     instances = canonical("bitbrains", id=ids, submit_s=table["first"].to_numpy() - table["first"].min(),
                           duration_s=table["duration"].to_numpy(float), cpu_cores=cores, memory_gib=memory,
-                          cpu_used=means["cpu"].to_numpy(float), memory_used_gib=means["mem"].to_numpy(float),
+                          cpu_used=cpu_used, memory_used_gib=mem_used,
                           censored=censored)
     notes.append(f"{len(instances)} VMs sized at the most cores and memory each was provisioned; "
                  f"memory used is {instances['memory_used_gib'].sum() / instances['memory_gib'].sum():.1%} "

@@ -78,6 +78,7 @@ import pyarrow.csv as pacsv
 
 from simdc.errors import SKIP_HINT, InputError, clip, resolved, special_file
 from simdc.workload import COLUMNS, KINDS
+from simdc.workload.usage import WINDOW  # a usage sample's window length, seconds (Google, OpenDC)
 
 BLOCK_BYTES = 16 << 20  # text per block: bounds memory, large enough to amortise per-block work
 MAX_PROBLEMS = 10  # problems listed before "... and N more"
@@ -135,7 +136,9 @@ class ReaderOptions:
     opendc_memory_unit
         Unit of OpenDC's ``mem_capacity``: ``"MB"`` (OpenDC's documentation) or ``"KB"``.
     usage_step_s
-        Usage series are put onto this step, seconds (:func:`simdc.workload.usage.on_steps`).
+        The replay's usage step, seconds: readers keep the samples as read (the replay puts
+        them onto the step, :func:`simdc.workload.usage.on_steps`); a report of the series
+        as played (``trace inspect``'s peaks, Google 2019's thin-series note) uses it.
     block_bytes
         Text read per block, bytes.
     """
@@ -188,8 +191,11 @@ class TraceData:
     instances
         The canonical instance table (:data:`simdc.workload.COLUMNS`), sorted by ``submit_s``.
     usage
-        ``id, t_s, cpu_cores, memory_gib`` (``t_s`` from the instance's start, seconds),
-        already on ``usage_step_s`` (:func:`simdc.workload.usage.on_steps`); None when the trace has no series.
+        The samples as read (:func:`usage_samples`): ``id, t_s, cpu_cores, memory_gib``
+        (``t_s`` from the instance's start, seconds) and, where the trace gives each
+        sample's window, ``window_s``; not on a step (the replay puts them onto
+        ``usage_step_s`` once, :func:`simdc.workload.usage.on_steps`). None when the
+        trace has no series.
     format
         The format read (``"azure"``, ``"google"``, ...).
     source
@@ -1428,42 +1434,62 @@ def canonical(source: str, *, id, submit_s, duration_s, cpu_cores, memory_gib, c
     return pd.DataFrame({name: table[name] for name in (*COLUMNS, *extra)}, index=pd.RangeIndex(n), copy=False)
 
 
-def binned_usage(position: np.ndarray, t_s: np.ndarray, cpu: np.ndarray, mem: np.ndarray, ids: np.ndarray,
-                 step_s: float, weight: np.ndarray | None = None) -> pd.DataFrame:
-    """A usage table on ``step_s`` from the samples of each instance (``position`` into
-    ``ids``) at offsets ``t_s``, by the one rule every series is played by
-    (:func:`simdc.workload.usage.on_steps`): each sample takes effect at the first step
-    boundary at or after it; of those taking effect together, CPU is the
-    (``weight``-weighted) mean, memory the maximum. Replaying the table with the same step
-    gives the same series.
+def usage_samples(position: np.ndarray, t_s: np.ndarray, cpu: np.ndarray, mem: np.ndarray, ids: np.ndarray,
+                  window_s: np.ndarray | None = None) -> pd.DataFrame:
+    """The usage table of the samples of each instance (``position`` into ``ids``) at
+    offsets ``t_s``, as read: ``id, t_s, cpu_cores, memory_gib`` and, with ``window_s``
+    (each sample's window length, seconds), a column :data:`WINDOW`.
 
-    Samples at negative offsets (before the instance started) are not part of its life
-    and are left out.
+    The samples are not put onto a step here: the replay does that once
+    (:meth:`simdc.workload.usage.SeriesUsage.from_table`, by the one rule,
+    :func:`simdc.workload.usage.on_steps`), after a time window has shifted them to the
+    ages they have in it (:func:`select`), so a window or a converted file replays as the
+    trace's own samples do at any ``usage_step_s``. Samples at negative offsets (before
+    the instance started) are not part of its life and are left out, as are non-finite ones.
     """
+    ok = np.isfinite(t_s) & (t_s >= 0) & np.isfinite(cpu) & np.isfinite(mem)
+    table = {"id": ids[position[ok]], "t_s": np.asarray(t_s, float)[ok], "cpu_cores": np.asarray(cpu, float)[ok],
+             "memory_gib": np.asarray(mem, float)[ok]}
+    if window_s is not None:
+        window = np.asarray(window_s, dtype=float)[ok]
+        table[WINDOW] = np.where(window > 0, window, 1e-12)  # a window of no length still counts, barely
+    return pd.DataFrame(table)
+
+
+def usage_weights(usage: pd.DataFrame) -> np.ndarray | None:
+    """Each sample's weight in a mean over time: its window length where the table has
+    them (:data:`WINDOW`), else None (equal weights: samples at the trace's interval)."""
+    return usage[WINDOW].to_numpy(float) if WINDOW in usage else None
+
+
+def on_step_table(usage: pd.DataFrame, step_s: float) -> pd.DataFrame:
+    """``usage`` (samples, :func:`usage_samples`) as the replay plays them on ``step_s``:
+    one row per step boundary that has samples (:func:`simdc.workload.usage.on_steps`),
+    ``t_s`` the boundary's age."""
     from simdc.workload.usage import on_steps
 
-    ok = np.isfinite(t_s) & (t_s >= 0) & np.isfinite(cpu) & np.isfinite(mem)
-    position, t_s, cpu, mem = position[ok], t_s[ok], cpu[ok], mem[ok]
-    w = np.ones(len(t_s)) if weight is None else np.asarray(weight, dtype=float)[ok]
-    w = np.where(w > 0, w, 1e-12)
-    p, k, cpu_value, mem_value = on_steps(position, t_s, cpu, mem, step_s, w)
-    table = pd.DataFrame({
-        "id": ids[p],
-        "t_s": k * float(step_s),
-        "cpu_cores": cpu_value,
-        "memory_gib": mem_value,
-    })
-    return table[np.isfinite(cpu_value) & np.isfinite(mem_value)].reset_index(drop=True)
+    codes, uniques = pd.factorize(usage["id"])
+    p, k, cpu, mem = on_steps(codes, usage["t_s"].to_numpy(float), usage["cpu_cores"].to_numpy(float),
+                              usage["memory_gib"].to_numpy(float), step_s, usage_weights(usage))
+    return pd.DataFrame({"id": np.asarray(uniques, dtype=object)[p] if len(p) else usage["id"].iloc[:0].to_numpy(),
+                         "t_s": k * float(step_s), "cpu_cores": cpu, "memory_gib": mem})
 
 
 def series_means(usage: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each instance's mean (cpu_cores, memory_gib) over its usage steps; NaN without any."""
+    """Each instance's mean (cpu_cores, memory_gib) over time: the mean of its samples,
+    weighted by their window lengths where the trace gives them (:func:`usage_weights`;
+    samples at the trace's own interval otherwise, equal weights), whatever the usage
+    step; NaN without any sample."""
     if usage is None or len(usage) == 0:
         nan = np.full(len(ids), np.nan)
         return nan, nan.copy()
-    means = usage.groupby("id", sort=False)[["cpu_cores", "memory_gib"]].mean()
-    aligned = means.reindex(pd.Index(ids))
-    return aligned["cpu_cores"].to_numpy(float), aligned["memory_gib"].to_numpy(float)
+    w = usage_weights(usage)
+    w = np.ones(len(usage)) if w is None else w
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd inputs overflow: canonical() reports them
+        sums = pd.DataFrame({"id": usage["id"].to_numpy(), "w": w, "c": usage["cpu_cores"].to_numpy(float) * w,
+                             "m": usage["memory_gib"].to_numpy(float) * w}).groupby("id", sort=False).sum()
+        aligned = sums.reindex(pd.Index(ids))
+        return (aligned["c"] / aligned["w"]).to_numpy(float), (aligned["m"] / aligned["w"]).to_numpy(float)
 
 
 def shown(value) -> str:

@@ -50,8 +50,10 @@ Units, once, here
 - ``task_usage``: ``cpu_rate`` (normalised cores) and ``canonical_memory_usage``
   (normalised, the trace's recommended memory measure) become cores and GiB the same
   way; each measurement window is matched to the attempt running at its start and
-  put onto ``usage_step_s`` (:func:`simdc.workload.usage.on_steps`, CPU weighted by
-  window length). Without ``task_usage``, each task uses its request.
+  kept with its length (``window_s``), which weighs it when the replay puts the series
+  onto ``usage_step_s`` (:func:`simdc.workload.usage.on_steps`); ``cpu_used`` and
+  ``memory_used_gib`` are the window-weighted means (:func:`.common.series_means`).
+  Without ``task_usage``, each task uses its request.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from simdc.errors import InputError
-from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, Table, TraceData, TraceFile, binned_usage,
+from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, Table, TraceData, TraceFile, usage_samples,
                                            canonical, count, read_blocks, series_means)
 
 TRACE_START_US = 600_000_000  # time 600 s is the start of the trace
@@ -329,6 +331,5 @@ def _usage(windows: pd.DataFrame, attempts: dict[str, np.ndarray], ids: np.ndarr
     m = matched[inside]
     p = m["p"].to_numpy(np.int64)
     offset = (m["at"].to_numpy() - sched[inside]) / 1e6
-    table = binned_usage(p, offset, m["cpu"].to_numpy(), m["mem"].to_numpy(), ids, options.usage_step_s,
-                         weight=m["w"].to_numpy())
+    table = usage_samples(p, offset, m["cpu"].to_numpy(), m["mem"].to_numpy(), ids, window_s=m["w"].to_numpy() / 1e6)
     return table, unmatched

@@ -53,8 +53,9 @@ Each usage window (``instance_usage``: the instance's average over ``start_time`
 ``instance_index``, cell) running at the window's start: the latest run started at or
 before it, if it has not ended by then, as for the 2011 trace's ``task_usage`` (the same
 code, :func:`.google._usage`). It is placed at its offset from that run's start and
-put onto ``usage_step_s`` (:func:`simdc.workload.usage.on_steps`, CPU weighted by window length); ``cpu_used`` and
-``memory_used_gib`` are the series' means. A window before an attempt's start belongs
+kept with its length, which weighs it when the replay puts the series onto ``usage_step_s``
+(:func:`simdc.workload.usage.on_steps`); ``cpu_used`` and ``memory_used_gib`` are the series'
+window-weighted means (:func:`.common.series_means`). A window before an attempt's start belongs
 to a run the rows do not hold (the joined extracts keep a few rows per instance) and is
 left out, as is one after its end; an attempt with no window within its run uses its
 request. A window the join repeats (the same instance, times and values) counts once.
@@ -94,7 +95,7 @@ import pandas as pd
 from simdc.errors import InputError
 from simdc.workload.readers import google
 from simdc.workload.readers.common import (NUM, BadRows, Field, ReaderOptions, TraceData, TraceFile, canonical,
-                                           check_frame, count, open_data, series_means, shown)
+                                           check_frame, count, on_step_table, open_data, series_means, shown)
 
 FORMAT = "google2019"
 # v3 event types into the 2011 codes google._attempts reads (None: neither starts nor ends an attempt)
@@ -343,7 +344,8 @@ def _from_events(files: list[TraceFile], options: ReaderOptions, bad: BadRows, r
         usage, outside = google._usage(windows[mine], attempts, ids, ref_cores, ref_gib, options)
         cpu_used, mem_used = series_means(usage, ids)
         # series covering under a tenth of their run: the last window's value holds on to its end
-        steps = usage.groupby("id", sort=False).size() if len(usage) else pd.Series(dtype=float)
+        steps = (on_step_table(usage, options.usage_step_s).groupby("id", sort=False).size() if len(usage)
+                 else pd.Series(dtype=float))
         run_s = pd.Series((attempts["end"] - attempts["sched"]) / 1e6, index=ids).reindex(steps.index)
         thin = int((steps * options.usage_step_s < THIN_SERIES * run_s).sum())
         notes.append(_usage_note(len(windows), len(windows) - int(mine.sum()), outside, cpu, mem, cpu_used, mem_used,

@@ -27,8 +27,9 @@ Conversions, once, here
   the option.
 - OpenDC's format has **no memory usage**: each task uses its whole ``mem_capacity``.
 - The fragments become the CPU usage series (offset = the durations of the task's
-  earlier fragments), put onto ``usage_step_s`` (:func:`simdc.workload.usage.on_steps`,
-  CPU weighted by fragment duration); ``cpu_used`` is the duration-weighted mean.
+  earlier fragments), kept with their durations (``window_s``), which weigh CPU when the
+  replay puts them onto ``usage_step_s`` (:func:`simdc.workload.usage.on_steps`); ``cpu_used``
+  is the duration-weighted mean (:func:`.common.series_means`).
 - Every task is a ``service`` of priority 0 (OpenDC replays fragments at their times).
 
 Workflow dependencies (the optional ``parents`` and ``children`` columns of OpenDC's
@@ -53,8 +54,9 @@ import numpy as np
 import pandas as pd
 
 from simdc.errors import InputError
-from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, TraceData, TraceFile, binned_usage,
-                                           canonical, check_frame, count, duplicate_rows, parquet_batches, shown)
+from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, TraceData, TraceFile, canonical,
+                                           check_frame, count, duplicate_rows, parquet_batches, series_means, shown,
+                                           usage_samples)
 
 MEMORY_UNITS_GIB = {"MB": 1.0 / 1024.0, "KB": 1.0 / 2.0**20}  # MB and KB of 2^20 and 2^10 bytes
 DEFAULT_MEMORY_UNIT = "MB"
@@ -127,11 +129,8 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
         p, d = usage_parts["p"], usage_parts["d"]
         keep = usable[p]
         p, d, start, cpu = p[keep], d[keep], usage_parts["start"][keep], usage_parts["cpu"][keep]
-        usage = binned_usage(p, start / 1000.0, cpu, memory[p], ids, options.usage_step_s, weight=d)
-        with np.errstate(over="ignore", invalid="ignore"):  # absurd inputs overflow: canonical() reports them
-            weighted = pd.DataFrame({"p": p, "cd": cpu * d, "d": d}).groupby("p")[["cd", "d"]].sum()
-        mean = (weighted["cd"] / weighted["d"].where(weighted["d"] > 0)).reindex(np.arange(len(tasks)))
-        cpu_used = mean.to_numpy(float)
+        usage = usage_samples(p, start / 1000.0, cpu, memory[p], ids, window_s=d / 1000.0)
+        cpu_used, _ = series_means(usage, ids)
         if len(usage) == 0:
             usage = None
     submit_ms = tasks["submission_time"].to_numpy(float)
