@@ -194,15 +194,11 @@ def test_flows_must_share_one_last_link():
         net.transfer(("b",), 1.0)
 
 
-def heap_finish_times(capacity, flows, start_s):
-    """:func:`finish_times` with the network's timers on a bare heap run by the engine's
-    loop (``simulation.run_events``), a later plan waiting beside the heap (``at``), and
-    each flow's end a call (``then``), as the engine runs image pulls: no SimPy event."""
+def engine_timers(env):
+    """A bare timer heap as the engine keeps one, and the network's ``after`` and ``at``
+    over it (NORMAL timers keyed by ``env``'s event ids): ``(heap, after, at)``."""
     from heapq import heappush
 
-    from simdc.engine.simulation import run_events
-
-    env = simpy.Environment(initial_time=start_s)
     heap = []
 
     def after(delay_s, handler, value):
@@ -211,6 +207,18 @@ def heap_finish_times(capacity, flows, start_s):
     def at(t, eid, handler, value):
         heappush(heap, (t, 1, eid, handler, value))
 
+    return heap, after, at
+
+
+def heap_finish_times(capacity, flows, start_s):
+    """:func:`finish_times` with the network's timers on a bare heap run by the engine's
+    loop (``simulation.run_events``), a later plan waiting beside the heap (``at``), and
+    each flow's end a call (``then``), as the engine runs image pulls: no SimPy event."""
+
+    from simdc.engine.simulation import run_events
+
+    env = simpy.Environment(initial_time=start_s)
+    heap, after, at = engine_timers(env)
     net = network.Network(env, capacity, after, at)
     ends = {}
 
@@ -242,18 +250,11 @@ def cancelled_finish_times(kind, capacity, flows, start_s, heap=False):
     through the reference (``kind`` "reference": SimPy events) or the network (a call at
     each end; its timers SimPy timeouts, or with ``heap`` a bare heap run by the engine's
     loop). Each flow's fate: ("end", time) or ("off", time, GiB left)."""
-    from heapq import heappush
 
     from simdc.engine.simulation import run_events
 
     env = simpy.Environment(initial_time=start_s)
-    queue = []
-
-    def after(delay_s, handler, value):
-        heappush(queue, (env.now + delay_s, 1, next(env._eid), handler, value))
-
-    def at(t, eid, handler, value):
-        heappush(queue, (t, 1, eid, handler, value))
+    queue, after, at = engine_timers(env)
 
     if kind == "reference":
         net = ReferenceNetwork(env, capacity)

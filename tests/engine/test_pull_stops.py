@@ -112,6 +112,10 @@ IMAGES = [
      "disk_gib": 2.0},
 ]
 REPAIR_S = 10.0
+# fail.toml's host and its failure: one host, down at DOWN_AT_S for REPAIR_S, victims resubmitted
+ONE_HOST = [{"count": 1, "cpu_cores": 8, "memory_gib": 32, "net_gbps": 10, "image_cache_gib": 20,
+             "disk_write_mib_s": DISK_MIB_S}]
+REPAIRED = {"faults": {"host_failures": [[0, DOWN_AT_S]], "host_repair_s": REPAIR_S, "on_failure": "resubmit"}}
 
 
 def test_after_a_repair_the_re_placed_containers_pull_again_from_scratch(tmp_path):
@@ -126,10 +130,7 @@ def test_after_a_repair_the_re_placed_containers_pull_again_from_scratch(tmp_pat
     rows = [{"id": "i1", "image": "a:1"}, {"id": "i2", "image": "a:1"}, {"id": "i3", "image": "b:1"},
             {"id": "i4", "image": "b:1", "submit_s": 100}]
     rows = [{"submit_s": 0, "duration_s": 600, **row} for row in rows]
-    hosts = [{"count": 1, "cpu_cores": 8, "memory_gib": 32, "net_gbps": 10, "image_cache_gib": 20,
-              "disk_write_mib_s": DISK_MIB_S}]
-    faults = {"faults": {"host_failures": [[0, DOWN_AT_S]], "host_repair_s": REPAIR_S, "on_failure": "resubmit"}}
-    result = run(tmp_path, rows, IMAGES, ["container"], hosts, faults, duration_s=1200)
+    result = run(tmp_path, rows, IMAGES, ["container"], ONE_HOST, REPAIRED, duration_s=1200)
     table = result.instances.set_index("id")
     up_s = DOWN_AT_S + REPAIR_S
     base_s = up_s + RTT_S + 100 * MIB / REGISTRY_B_S + 100 / DISK_MIB_S
@@ -158,10 +159,7 @@ def test_after_a_repair_vms_fetch_their_disk_images_again(tmp_path):
     1 GiB / 500 MiB/s; then i1's and i2's copies share the disk (2 GiB / 500 MiB/s); boot 10 s."""
     rows = [{"id": "i1", "image": "a:1"}, {"id": "i2", "image": "a:1"}, {"id": "i3", "image": "b:1"}]
     rows = [{"submit_s": 0, "duration_s": 600, **row} for row in rows]
-    hosts = [{"count": 1, "cpu_cores": 8, "memory_gib": 32, "net_gbps": 10, "image_cache_gib": 20,
-              "disk_write_mib_s": DISK_MIB_S}]
-    faults = {"faults": {"host_failures": [[0, DOWN_AT_S]], "host_repair_s": REPAIR_S, "on_failure": "resubmit"}}
-    result = run(tmp_path, rows, IMAGES, ["vm"], hosts, faults, duration_s=1200)
+    result = run(tmp_path, rows, IMAGES, ["vm"], ONE_HOST, REPAIRED, duration_s=1200)
     table = result.instances.set_index("id")
     a_fetched_s = DOWN_AT_S + REPAIR_S + RTT_S + GIB / (REGISTRY_B_S / 2)
     ready_s = a_fetched_s + 1024 / DISK_MIB_S + 2 * 1024 / DISK_MIB_S + 10
