@@ -51,6 +51,11 @@ SetOption = Annotated[
     typer.Option("--set", "-s", help="Override a config key: section.key=value, a list entry by index: "
                                      "services.0.replicas=8 (repeatable)."),
 ]
+UnsetOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--unset", help="Remove a key the config sets, so that its default applies: section.key "
+                                 "(repeatable; before any --set)."),
+]
 
 
 def simulate(config, **kwargs):
@@ -122,6 +127,7 @@ RUN_IMPORTS = ("simdc.config", "simdc.results", "simdc.experiment", "pyarrow.par
 def run(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="TOML config file.")],
     overrides: SetOption = None,
+    unset: UnsetOption = None,
     seed: Annotated[Optional[int], typer.Option(help="Override simulation.seed.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Results directory (default: a new one under results/).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
@@ -148,7 +154,7 @@ def run(
         check_not_input(out, [config_path])
     if output_format not in OUTPUT_FORMATS:
         raise SimdcError(f"--format: expected one of {', '.join(OUTPUT_FORMATS)} (got {output_format!r})")
-    config = load_config(config_path, overrides or [])
+    config = load_config(config_path, overrides or [], unset=unset)
     if seed is not None and seed < 0:
         raise SimdcError(f"--seed: must be >= 0 (got {seed})")
     if report and not write:
@@ -591,6 +597,7 @@ def trace_generate(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help=escape("A config with [workload.synthetic]."))],
     to: Annotated[Path, typer.Option("--to", help="Output: .parquet or .csv (usage series go beside it).")],
     overrides: SetOption = None,
+    unset: UnsetOption = None,
     seed: Annotated[Optional[int], typer.Option(help="Override simulation.seed.")] = None,
     usage: Annotated[bool, typer.Option(help="Also write the usage series.")] = True,
     overwrite: OverwriteOption = False,
@@ -602,7 +609,7 @@ def trace_generate(
     _check_trace_out(to, [config_path], overwrite)  # a usage file there too: with --no-usage it would be stale
     if seed is not None and seed < 0:
         raise SimdcError(f"--seed: must be >= 0 (got {seed})")
-    config = load_config(config_path, overrides or [])
+    config = load_config(config_path, overrides or [], unset=unset)
     data, written, usage_file = generate_trace(config, to, seed=seed, usage=usage)
     _say(f"wrote {written} ({len(data.instances):,} instances)"
          + (f" and {usage_file} ({len(data.usage):,} usage steps)" if usage_file is not None else ""))
@@ -643,6 +650,7 @@ def sweep(
         "(common random numbers). With --grid simulation.seed each point runs its own seed once, "
         "so this must be 1."))] = 1,
     overrides: SetOption = None,
+    unset: UnsetOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Sweep directory (default: a new one under results/); "
                                                      "rerun into it to resume.")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="An existing Dask scheduler, tcp://host:8786.")] = None,
@@ -668,7 +676,7 @@ def sweep(
 
     if out is not None:
         check_not_input(out, [config_path])
-    config = load_config(config_path, overrides or [])
+    config = load_config(config_path, overrides or [], unset=unset)
     if workers is not None and workers < 1:
         raise SimdcError(f"--workers: must be >= 1 (got {workers})")
     keys = parse_grid(grid)
@@ -731,6 +739,7 @@ def plan(
     group: Annotated[Optional[str], typer.Option(help=escape(
         "Scale only this [[cluster.hosts]] group (its count is searched; the others stay as they are)."))] = None,
     overrides: SetOption = None,
+    unset: UnsetOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Write evaluations.csv and plan.csv here.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace --out if it holds an earlier plan.")] = False,
     memory_check: Annotated[bool, typer.Option(
@@ -754,7 +763,7 @@ def plan(
     from simdc.planning import parse_slo, scaled_hosts, slo_name
     from simdc.planning import plan as run_plan
 
-    config = load_config(config_path, overrides or [])
+    config = load_config(config_path, overrides or [], unset=unset)
     slos = [parse_slo(text) for text in slo]
     if max_hosts < 1:
         raise SimdcError(f"--max-hosts: must be >= 1 (got {max_hosts})")

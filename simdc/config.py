@@ -283,8 +283,9 @@ def _service_problems(services, known: set[str], duration_s: float) -> list[str]
 # --- loading -------------------------------------------------------------------------
 
 
-def load_config(path: str | Path, overrides: dict[str, Any] | list[str] | None = None) -> Config:
-    """Read a TOML config, apply ``overrides`` and validate.
+def load_config(path: str | Path, overrides: dict[str, Any] | list[str] | None = None, *,
+                unset: list[str] | None = None) -> Config:
+    """Read a TOML config, remove the keys ``unset`` names, apply ``overrides`` and validate.
 
     Parameters
     ----------
@@ -293,30 +294,91 @@ def load_config(path: str | Path, overrides: dict[str, Any] | list[str] | None =
     overrides
         ``{"host.memory_gib": 128}`` or ``["host.memory_gib=128"]``: dotted keys, values
         as TOML literals (strings may be bare).
+    unset
+        ``["placement.max_wait_s"]``: dotted keys (a list entry by index, as in
+        ``overrides``) removed from the file's settings before ``overrides`` are applied,
+        so that an optional key takes its default again (``--unset`` on the command line;
+        TOML has no null to set it to).
 
     Raises
     ------
     ConfigError
         With one line per problem, naming the file and the key path; a problem with an
-        override starts ``overrides:`` (``--set`` in ``cli_problems``).
+        override starts ``overrides:`` (``--set`` in ``cli_problems``), one with a removed
+        key ``unset:`` (``--unset``); a key to remove that the file does not set is one.
     """
     if not isinstance(path, (str, os.PathLike)):
         hint = "; simdc.config.validate(data) makes a config of a dict" if isinstance(path, dict) else ""
         raise ConfigError(f"path: expected the path of a TOML config (str or pathlib.Path), got "
                           f"{type(path).__name__}{hint}")
     overrides = checked_overrides(overrides)
+    unset = checked_unset(unset)
     path = Path(path)
     raw = read_toml(path)
     resolve_paths(raw, path.parent)
     try:
+        raw = removed_keys(raw, unset)
         raw = apply_overrides(raw, overrides)
         # A path given on the command line is relative to where the command runs.
         resolve_paths(raw, Path.cwd())
         given = [(key, str(value)) for key, value in overrides.items()] if isinstance(overrides, dict) else [
             (text.partition("=")[0].strip(), text.partition("=")[2].strip()) for text in overrides]
-        return validate(raw, source=str(path), overrides=given)
+        return validate(raw, source=str(path), overrides=given, unset=unset)
     except ConfigError as err:
-        raise _replaced_tables(reworded(err, "--set", "overrides"), overrides) from None
+        err = reworded(reworded(err, "--set", "overrides"), "--unset", "unset")
+        raise _replaced_tables(err, overrides) from None
+
+
+def checked_unset(unset) -> list[str]:
+    """``unset`` as :func:`load_config` takes it: a list (tuple) of dotted keys; None is none.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``unset`` and what was expected.
+    """
+    if unset is None:
+        return []
+    if isinstance(unset, str):
+        raise ConfigError(f"unset: expected a list of dotted keys such as ['placement.max_wait_s'], got the string "
+                          f"{clip(repr(unset))}; write [{clip(repr(unset))}]", cli=f"--unset {clip(unset)}: expected "
+                          "a dotted key such as placement.max_wait_s")
+    if not isinstance(unset, (list, tuple)) or not all(isinstance(key, str) for key in unset):
+        raise ConfigError(f"unset: expected a list of dotted keys such as ['placement.max_wait_s'], got "
+                          f"{clip(repr(unset))}")
+    return list(unset)
+
+
+def removed_keys(raw: dict[str, Any], unset: list[str]) -> dict[str, Any]:
+    """A copy of ``raw`` without the dotted keys ``unset`` (``--unset``): each must be set
+    in ``raw`` (a key the file does not set is a mistake, not a no-op: a misspelt key
+    would otherwise leave the setting in force unnoticed).
+
+    Raises
+    ------
+    ConfigError
+        One line starting ``--unset KEY`` for a malformed key, or one the config does not set.
+    """
+    if not unset:
+        return raw
+    raw = copy.deepcopy(raw)
+    for key in unset:
+        parts = key.strip().split(".")
+        if not all(parts):
+            raise ConfigError(f"--unset {clip(key)}: expected a dotted key such as placement.max_wait_s")
+        node: Any = raw
+        for depth, part in enumerate(parts):
+            where = ".".join(parts[:depth]) or "the config"
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                part = int(part)
+            elif not (isinstance(node, dict) and part in node):
+                raise ConfigError(f"--unset {clip(key)}: {where} does not set {parts[depth]!r}; a key the config "
+                                  "does not set has nothing to remove (its default is already in force)")
+            if depth == len(parts) - 1:
+                del node[part]
+            else:
+                node = node[part]
+    return raw
 
 
 def checked_overrides(overrides) -> dict[str, Any] | list[str]:
@@ -404,13 +466,14 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def validate(raw: dict[str, Any], source: str | None = None, *, check_files: bool = True,
-             overrides: list[tuple[str, str]] = ()) -> Config:
+             overrides: list[tuple[str, str]] = (), unset: list[str] = ()) -> Config:
     """Validate plain data into a :class:`Config`, or raise :class:`ConfigError`.
 
     ``check_files=False`` skips checking that workload files exist: a results
     directory's config describes a past run, whose trace may have moved since.
     ``source`` (the file) starts each problem's line, except a problem with a key set by
-    one of ``overrides`` (``(dotted key, value as written)``), which starts with ``--set key=value``.
+    one of ``overrides`` (``(dotted key, value as written)``), which starts with ``--set key=value``,
+    or with a key ``unset`` removed (a required one), which starts with ``--unset key``.
     """
     if not isinstance(raw, dict):
         raise ConfigError(f"{source or 'config'}: expected a table of settings")
@@ -439,7 +502,7 @@ def validate(raw: dict[str, Any], source: str | None = None, *, check_files: boo
         problems += [problem for key, path in given if isinstance(path, (str, Path))
                      for problem in [_file_problem(key, path)] if problem is not None]
     if problems:
-        raise ConfigError([_origin(p, source, overrides) for p in problems]) from None
+        raise ConfigError([_origin(p, source, overrides, unset) for p in problems]) from None
     return Config.model_validate(raw)
 
 
@@ -472,11 +535,13 @@ def _explained(problems: list[str]) -> list[str]:
     return sorted(kept, key=lambda line: ": unknown key" not in line)  # stable: otherwise in order
 
 
-def _origin(problem: str, source: str | None, overrides: list[tuple[str, str]]) -> str:
+def _origin(problem: str, source: str | None, overrides: list[tuple[str, str]], unset: list[str] = ()) -> str:
     """``--set key=value: problem`` when the problem's key came from the command line,
-    else ``source: problem``."""
+    ``--unset key: problem`` when the command line removed it, else ``source: problem``."""
     where, _, said = problem.partition(": ")
     dotted = re.sub(r"\[(\d+)\]", r".\1", where)  # cells[1].share is --set cells.1.share
+    if dotted in {key.strip() for key in unset} and not any(key == dotted for key, _ in overrides):
+        return f"--unset {dotted}: {said}"
     for key, value in reversed(overrides):
         if dotted == key:
             if said.startswith("expected a list "):  # how to write one on a command line
