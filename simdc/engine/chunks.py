@@ -240,8 +240,9 @@ class RowGroups:
         self.file.close()
         if self.ordered:
             return
-        source = pa.PythonFile(open(self.unordered, "rb"), mode="r")
-        with open(self.path, "wb") as sink, pq.ParquetWriter(sink, self.schema) as writer:
+        with (open(self.unordered, "rb") as handle, open(self.path, "wb") as sink,
+              pq.ParquetWriter(sink, self.schema) as writer):
+            source = pa.PythonFile(handle, mode="r")
             held, count = [], 0  # chunks read, in order, not yet written
             for k in sorted(self.groups):
                 start, length = self.groups[k]
@@ -257,7 +258,6 @@ class RowGroups:
             if count:
                 self._write_in_order(writer, pa.concat_tables(held))
             del held
-        source.close()
         self.unordered.unlink()
         pa.default_memory_pool().release_unused()
 

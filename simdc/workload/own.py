@@ -273,23 +273,25 @@ def _parquet_parts(path: Path, names: list[str], batch_rows: int = 1 << 20):
 
     start = 0
     try:
-        for batch in pq.ParquetFile(open(path, "rb")).iter_batches(batch_size=batch_rows, columns=names):
-            rows = np.arange(start, start + batch.num_rows)
-            start += batch.num_rows
-            values = {}
-            for name in names:
-                column = batch.column(name)
-                if name == "id" and pa.types.is_integer(column.type) and column.null_count == 0:
-                    values[name] = column.to_numpy().astype(np.int64)  # integer ids stay integers
-                elif name == "id" and _whole_floats(column):  # integer ids stored as floats: "1.0", which
-                    # the ids' reading takes as the integers they are, and notes (common.decimal_integers)
-                    values[name] = pa.array([None if v is None else repr(v) for v in column.to_pylist()], pa.string())
-                elif name == "parents" and (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):
-                    values[name] = pa.array([None if ids is None else " ".join(str(i) for i in ids)
-                                             for ids in column.to_pylist()], pa.string())  # a list of ids: as text
-                else:
-                    values[name] = _typed(column, FIELDS[name])
-            yield values, rows
+        with open(path, "rb") as handle:
+            for batch in pq.ParquetFile(handle).iter_batches(batch_size=batch_rows, columns=names):
+                rows = np.arange(start, start + batch.num_rows)
+                start += batch.num_rows
+                values = {}
+                for name in names:
+                    column = batch.column(name)
+                    if name == "id" and pa.types.is_integer(column.type) and column.null_count == 0:
+                        values[name] = column.to_numpy().astype(np.int64)  # integer ids stay integers
+                    elif name == "id" and _whole_floats(column):  # integer ids stored as floats: "1.0", which
+                        # the ids' reading takes as the integers they are, and notes (common.decimal_integers)
+                        values[name] = pa.array([None if v is None else repr(v) for v in column.to_pylist()],
+                                                pa.string())
+                    elif name == "parents" and (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):
+                        values[name] = pa.array([None if ids is None else " ".join(str(i) for i in ids)
+                                                 for ids in column.to_pylist()], pa.string())  # a list of ids: as text
+                    else:
+                        values[name] = _typed(column, FIELDS[name])
+                yield values, rows
     except (OSError, pa.ArrowException) as err:
         raise InputError(f"{path}: cannot read as Parquet: {str(err).strip()[:200]}") from None
 

@@ -1059,6 +1059,7 @@ def read_blocks(tf: TraceFile, use: Sequence[str], bad: BadRows, block_bytes: in
         return "skip"
 
     undecodable: list[UnicodeDecodeError] = []
+    source = None
     try:
         with _undecodable_rows(undecodable):
             # a compressed file's tail is kept as it is read: whether it ends cut is known at its end
@@ -1074,6 +1075,8 @@ def read_blocks(tf: TraceFile, use: Sequence[str], bad: BadRows, block_bytes: in
                                                      null_values=[""]),
             )
     except READ_ERRORS as err:
+        if source is not None:
+            source.close()
         bad.check()
         raise _block_failure(tf, undecodable[0] if undecodable else err, "") from None
     # uncompressed: its end read now; compressed: known once the reader has read it through
@@ -1117,14 +1120,17 @@ def read_blocks(tf: TraceFile, use: Sequence[str], bad: BadRows, block_bytes: in
             rows = rows[keep]
         return Block(values, rows, lambda r: lines.where(int(r)))
 
-    stream = batches()
-    current = next(stream, None)
-    if current is None:  # no data rows: one empty block, so that every reader sees its (empty) table
-        current = pa.RecordBatch.from_pydict({name: pa.array([], pa.string()) for name in use})
-    while current is not None:
-        following = next(stream, None)
-        yield block(current, last=following is None)
-        current = following
+    try:
+        stream = batches()
+        current = next(stream, None)
+        if current is None:  # no data rows: one empty block, so that every reader sees its (empty) table
+            current = pa.RecordBatch.from_pydict({name: pa.array([], pa.string()) for name in use})
+        while current is not None:
+            following = next(stream, None)
+            yield block(current, last=following is None)
+            current = following
+    finally:  # read through, failed or let go by the caller: the file is closed now, not when collected
+        source.close()
     bad.check()
 
 
@@ -1261,13 +1267,13 @@ def parquet_batches(path: Path, columns: Sequence[str], batch_rows: int = 1 << 2
     import pyarrow.parquet as pq
 
     try:
-        file = pq.ParquetFile(open(path, "rb"))  # by Python: pyarrow takes no name that is not UTF-8
-        start = 0
-        for batch in file.iter_batches(batch_size=batch_rows, columns=list(columns)):
-            frame = batch.to_pandas()
-            frame["_row"] = np.arange(start, start + len(frame))
-            start += len(frame)
-            yield frame
+        with open(path, "rb") as handle:  # by Python: pyarrow takes no name that is not UTF-8
+            start = 0
+            for batch in pq.ParquetFile(handle).iter_batches(batch_size=batch_rows, columns=list(columns)):
+                frame = batch.to_pandas()
+                frame["_row"] = np.arange(start, start + len(frame))
+                start += len(frame)
+                yield frame
     except (OSError, pa.ArrowException) as err:
         raise InputError(f"{path}: cannot read as Parquet: {_arrow_message(err)}") from None
 

@@ -210,17 +210,18 @@ def _links(tf: TraceFile) -> dict[str, set[str]]:
         return {}
     parents: dict[str, set[str]] = {}
     try:
-        for batch in pq.ParquetFile(open(tf.path, "rb")).iter_batches(columns=["id", *columns]):
-            ids = [str(v) for v in batch.column("id").to_pylist()]
-            for name in columns:
-                for task, value in zip(ids, batch.column(name).to_pylist()):
-                    if value is None:
-                        continue
-                    for other in _listed(value):
-                        if name == "parents":
-                            parents.setdefault(task, set()).add(other)
-                        else:
-                            parents.setdefault(other, set()).add(task)
+        with open(tf.path, "rb") as handle:
+            for batch in pq.ParquetFile(handle).iter_batches(columns=["id", *columns]):
+                ids = [str(v) for v in batch.column("id").to_pylist()]
+                for name in columns:
+                    for task, value in zip(ids, batch.column(name).to_pylist()):
+                        if value is None:
+                            continue
+                        for other in _listed(value):
+                            if name == "parents":
+                                parents.setdefault(task, set()).add(other)
+                            else:
+                                parents.setdefault(other, set()).add(task)
     except (OSError, pa.ArrowException) as err:
         raise InputError(f"{tf.path}: cannot read parents/children: {str(err).strip()[:200]}") from None
     return parents
