@@ -275,7 +275,8 @@ class Lane:
         "sim", "booked", "horizon", "heap", "tick", "h_end", "h_ready", "h_give_up", "h_sample", "h_step", "h_restart",
         "env", "deps", "recommender", "services", "epoch", "restarts", "batch", "too_big", "sample_every_s",
         "cores", "allocatable",
-        "total_mem_cap", "overhead", "base", "no_swap", "running", "clip_sum", "usage", "queue", "progress",
+        "total_mem_cap", "mem_capacity", "overhead", "base", "no_swap", "running", "clip_sum", "usage", "queue",
+        "progress",
         "n", "m", "pick", "told", "placed_cpu_limit", "submit_s", "duration", "start_s", "book_cpu", "book_mem",
         "state", "host_of",
         "admit_s", "ready_s", "end_s", "first_ready_s", "free_at_failure", "queue_when_full", "max_wait_s",
@@ -327,14 +328,15 @@ class Lane:
                                                                      sim.create_wait_s)
         # per host
         self.cores = cores = [h.cores for h in hosts]
-        self.mem_cap = mem_cap = [h.mem_cap for h in hosts]
+        self.mem_cap = [h.mem_cap for h in hosts]
         self.cpu_cap = [h.cpu_cap for h in hosts]  # the fit test's limits, as placement's (Placer)
         self.allocatable = allocatable = [h.allocatable for h in hosts]
         # What contended() and over_memory() compare with, computed once by rules.limit: the
         # paths taken at every event test against these, written out (a call costs more
         # there than the test; measured in benchmarks/README.md's figures of this change).
         self.cpu_limit, self.mem_limit = list(map(limit, cores)), list(map(limit, allocatable))
-        self.total_mem_cap = sum(mem_cap)
+        self.mem_capacity = [h.mem_capacity for h in hosts]  # without the fit test's slack: free memory's
+        self.total_mem_cap = sum(self.mem_capacity)
         self.overhead = hosts[0].overhead
         self.base = [h.base for h in hosts]
         self.no_swap = [0.0] * m  # the timeseries' swapped_gib: no VM host swaps in the lane
@@ -669,7 +671,8 @@ class Lane:
                     if cpu > cpu_limit[j] or mem + overhead * count > mem_limit[j]:
                         raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
                 elif turned_away:  # note_no_host() and reject(), written out
-                    free_at_failure[i] = mem_cap[0] - booked_mem[0] if m == 1 else self.total_mem_cap - sum(booked_mem)
+                    free_at_failure[i] = (self.mem_capacity[0] - booked_mem[0] if m == 1
+                                          else self.total_mem_cap - sum(booked_mem))
                     state[i] = REJECTED
                     end_s[i] = now
                 else:
@@ -790,7 +793,7 @@ class Lane:
     def note_no_host(self, i: int) -> None:
         """Fragmentation: memory free across the fleet when ``i`` found no host (bookings
         never exceed the caps here: Σ caps − Σ bookings)."""
-        self.free_at_failure[i] = (self.mem_cap[0] - self.booked_mem[0] if self.m == 1 else
+        self.free_at_failure[i] = (self.mem_capacity[0] - self.booked_mem[0] if self.m == 1 else
                                    self.total_mem_cap - sum(self.booked_mem))
 
     def reject(self, i: int, now: float) -> None:
@@ -979,7 +982,7 @@ class GeneralLane(Lane):
             self.caches[j].unpin(needs)
 
     def note_no_host(self, i: int) -> None:
-        self.free_at_failure[i] = self.sim.booked_arrays.free_mem_gib(self.sim.mem_caps)
+        self.free_at_failure[i] = self.sim.booked_arrays.free_mem_gib(self.sim.mem_capacities)
 
     def collect(self, now: float) -> None:
         self.sim._collect_running()

@@ -300,6 +300,10 @@ class HostState:
         self.spec = spec
         self.cpu_cap = limit(cpu_cap)  # what bookings may add up to (rules.fits)
         self.mem_cap = limit(mem_cap)
+        # what it offers, without the fit test's slack: the scores' capacities and the
+        # fragmentation's free memory (with it, a smaller host scored EPS / cap higher,
+        # which broke exact ties away from the first host)
+        self.cpu_capacity, self.mem_capacity = float(cpu_cap), float(mem_cap)
         self.cores = float(spec.cpu_cores)
         self.allocatable = spec.allocatable_memory_gib
         self.overhead = overhead_gib

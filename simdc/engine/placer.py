@@ -192,8 +192,11 @@ class Placer:
     def __init__(self, policy: str, weights: dict[str, float], hosts: list, booked_cpu, booked_mem,
                  book_cpu: list[float], book_mem: list[float], max_starts: int | None,
                  few: bool, any_size: bool = False, smallest: tuple[float, float] | None = None):
-        self.cpu_cap = [h.cpu_cap for h in hosts]
+        self.cpu_cap = [h.cpu_cap for h in hosts]  # the fit test's limits (with its slack, rules.limit)
         mem_cap = [h.mem_cap for h in hosts]
+        # the scores' capacities: what each host offers, without the slack (kube-scheduler's
+        # allocatable), so that equal scores are equal doubles and ties go to the first host
+        cpu_capacity, mem_capacity = [h.cpu_capacity for h in hosts], [h.mem_capacity for h in hosts]
         self.cpu_limit = list(self.cpu_cap)  # −inf where the host takes nothing new
         self.cpu_limits = np.array(self.cpu_limit, dtype=float)  # the same, as an array
         self.max_starts = max_starts
@@ -210,7 +213,7 @@ class Placer:
                 self.inner = FirstFit(booked_cpu, booked_mem, self.cpu_limit, mem_cap, book_cpu, book_mem, few,
                                       smallest=smallest)
             else:
-                self.inner = ScoredPlacer(booked_cpu, booked_mem, self.cpu_cap, mem_cap, self.cpu_limit, mem_cap,
+                self.inner = ScoredPlacer(booked_cpu, booked_mem, cpu_capacity, mem_capacity, self.cpu_limit, mem_cap,
                                           self.cpu_limits, book_cpu, book_mem, SCORERS[policy], weights, few)
             self.place = self.inner.place
             self.grew = self.inner.grew

@@ -397,6 +397,9 @@ class Simulation:
         self.next_create_s = [0.0] * len(self.hosts)  # when each host's next creation may begin
         self.cpu_caps = np.array([h.cpu_cap for h in self.hosts])
         self.mem_caps = np.array([h.mem_cap for h in self.hosts])
+        # what hosts offer, without the fit test's slack: scores' capacities, free memory's
+        self.cpu_capacities = np.array([h.cpu_capacity for h in self.hosts])
+        self.mem_capacities = np.array([h.mem_capacity for h in self.hosts])
         # each distinct pair of the hosts' limits once (a pair per host group): what
         # fits_nowhere() tests a request against, at a cost per group, not per host
         shapes = sorted(set(zip(self.cpu_caps.tolist(), self.mem_caps.tolist())))
@@ -952,7 +955,7 @@ class Simulation:
             room &= np.array(self.booked.starting) < self.max_starts
         if not room.any():
             return -1
-        index = self.choose(Fleet(self.cpu_caps, self.mem_caps, booked.cpu, booked.mem, room, cpu, mem),
+        index = self.choose(Fleet(self.cpu_capacities, self.mem_capacities, booked.cpu, booked.mem, room, cpu, mem),
                             **self.policy_args)
         return -1 if index is None else index
 

@@ -36,10 +36,14 @@ class Fleetful:
 
     def __init__(self, policy, weights, hosts, sizes, max_starts, few, any_size=False):
         self.policy, self.weights, self.max_starts = policy, weights, max_starts
-        self.hosts = [SimpleNamespace(index=j, cpu_cap=limit(float(c)), mem_cap=limit(float(g)), down=False,
-                                      starting=0, resident=0) for j, (c, g) in enumerate(hosts)]
-        self.cpu_caps = np.array([h.cpu_cap for h in self.hosts])
+        self.hosts = [SimpleNamespace(index=j, cpu_cap=limit(float(c)), mem_cap=limit(float(g)), cpu_capacity=float(c),
+                                      mem_capacity=float(g), down=False, starting=0, resident=0)
+                      for j, (c, g) in enumerate(hosts)]
+        self.cpu_caps = np.array([h.cpu_cap for h in self.hosts])  # the fit test's limits
         self.mem_caps = np.array([h.mem_cap for h in self.hosts])
+        # what each host offers, which the scores are of (kube-scheduler's allocatable, no slack)
+        self.cpu_capacities = np.array([h.cpu_capacity for h in self.hosts])
+        self.mem_capacities = np.array([h.mem_capacity for h in self.hosts])
         self.booked_cpu, self.booked_mem = np.zeros(len(hosts)), np.zeros(len(hosts))
         self.book_cpu = [cpu for cpu, _ in sizes]
         self.book_mem = [mem for _, mem in sizes]
@@ -57,7 +61,8 @@ class Fleetful:
             room &= np.array([h.starting < self.max_starts for h in self.hosts])
         if not room.any():
             return -1
-        fleet = Fleet(self.cpu_caps, self.mem_caps, self.booked_cpu.copy(), self.booked_mem.copy(), room, cpu, mem)
+        fleet = Fleet(self.cpu_capacities, self.mem_capacities, self.booked_cpu.copy(), self.booked_mem.copy(), room,
+                      cpu, mem)
         return POLICIES[self.policy](fleet, weights=self.weights)
 
     def place(self, size: int) -> bool:
