@@ -32,7 +32,6 @@ from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_C
 OPERATORS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 
 
-
 @dataclass(frozen=True)
 class Slo:
     metric: str
