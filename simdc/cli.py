@@ -813,14 +813,22 @@ def _judged_value(slo, row: dict, name: str) -> str:
     than one the worst's value for this SLO, ``<name>_worst``:
     :func:`simdc.planning.slo_name`), with the digits that matter to the SLO
     (:meth:`simdc.planning.Slo.shown`), or for a start latency not known to be finite
-    (too many requests not started by the end) ``metric>=its lower bound`` and the share."""
+    (too many requests not started by the end) ``metric>=its lower bound`` and the share.
+    A replication without a value is named with what that says ("– in seed 6: no
+    failure victim: holds", :func:`simdc.metrics.without_value`)."""
+    from simdc.metrics import without_value
+
     metric, value = slo.metric, row[slo.metric]
     if value == math.inf and f"{metric}_at_least" in row:
         return f"{metric}>={slo.shown(row[f'{metric}_at_least'])} ({row['not_started_share']:.1%} not started)"
     worst = row.get(f"{name}_worst", value)
-    spread = (f" (worst {slo.shown(worst)})" if row.get("replications", 1) > 1 and slo.shown(worst) != slo.shown(value)
-              else "")
-    return f"{metric}={slo.shown(value)}{spread}"
+    spread = (f" (worst {slo.shown(worst)})" if row.get("replications", 1) > 1 and worst == worst
+              and slo.shown(worst) != slo.shown(value) else "")
+    # the mean is over the replications with a value: say which had none, and what that says
+    seeds = row.get(f"{metric}_without_value", [])
+    none = (f" (– in seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}: {without_value(metric)})"
+            if seeds and value == value else "")
+    return f"{metric}={slo.shown_or_why(value)}{spread}{none}"
 
 
 def _slo_cell(slo, row: dict, name: str) -> str:
@@ -830,6 +838,8 @@ def _slo_cell(slo, row: dict, name: str) -> str:
     and its margin. The ± and the margin are in the units the values are shown in: in
     percentage points beside a value in percent (:attr:`simdc.planning.Slo.in_percent`)."""
     mean, half = row[slo.metric], row.get(f"{slo.metric}_ci95", math.nan)
+    if mean != mean:  # no replication has a value: what that says ("– (no failure: holds)"), no margin
+        return slo.shown_or_why(mean)
     worst = row.get(f"{name}_worst", mean)
     scale, unit = (100.0, "%") if slo.in_percent else (1.0, "")
     margin = _margin(row[f"{name}_margin"] * scale) + unit

@@ -1212,6 +1212,111 @@ def value_range(column: str) -> tuple[float, float]:
     return 0.0, math.inf
 
 
+# What a summary column's NaN says of a run, for the objectives that name it
+# (simdc.planning.Slo.met): every column an SLO may name is in exactly one of the three
+# below (the cost columns are refused as SLOs, simdc.planning.parse_slo).
+#
+# NAN_HOLDS: NaN only because what the column is taken over never happened in the run
+# (a mean over no events): nothing broke an objective on it, so the objective holds. A
+# mean wait over no waits is no wait; a blast radius over no failures harmed nobody.
+# The value is what did not happen, as a plan shows it ("no failure: holds"). Taken as
+# "not met", the SLO was met only in runs that happened to have the rare event, and a
+# plan's answer hung on whether a failure struck (its count grew to where one did).
+NAN_HOLDS = {
+    # rejected / submitted (the plan's bound: slo_bounds): NaN with no request, none turned away
+    "rejection_rate": "no request",
+    # over every submitted request (queue_s is set for each): NaN with none submitted
+    "queue_mean_s": "no request",
+    # over the instances a failure struck (Rows.struck; _requeue_s is finite for each, a
+    # victim still waiting counted to the horizon): NaN when no failure struck an instance
+    "requeue_mean_s": "no failure victim",
+    # over the requests that found no host (free_mem_gib_at_failure is set at such a
+    # failed placement only): NaN when every request found room
+    "fragmentation_gib_mean": "no request found the fleet full",
+    # failure_kills / failures (platform_row): NaN with no failure
+    "blast_radius_mean": "no failure",
+    # per move done (_move_figures; moves evicted or cut short are left out by definition,
+    # and counted in evicted and failure_kills): NaN with no move done
+    "migration_downtime_mean_s": "no move done",
+    # over the moves done that sent memory (live and checkpoint moves): NaN with none
+    "migration_s_mean": "no live or checkpoint move",
+    "migration_link_share": "no live or checkpoint move",
+    # served / asked core-seconds of the services (service_metrics): NaN with no demand
+    "demand_served_share": "no service demand",
+    # means over the releases begun in the run, finished or not (release_metrics lists each
+    # rollout begun, under way at the horizon too): NaN with no release in the run
+    "rollout_pulled_gib": "no release",
+    "rollout_surge_peak": "no release",
+    "rollout_unavailable_replica_s": "no release",
+    "rollout_unserved_core_s": "no release",
+    # the longest wait from a rise in demand that left some unserved (one never served
+    # counts to the horizon): NaN when no rise left demand unserved, so nothing waited
+    "catch_up_max_s": "no rise left demand unserved",
+}
+
+# NaN because the run could not measure the column: what it is taken over is the
+# service's own output (starts, runs, completions), so its absence is no good news, and
+# an objective on it is not met (more hosts give it a value). The value says what was
+# missing. A plan's start quantiles count the requests not started by the end
+# (slo_bounds: a bound, inf while too many have not), so they are NaN only when no
+# request was left to start (all turned away, or none): not met, as the README's "How
+# many hosts?" says.
+NAN_UNMEASURED = {
+    # quantiles over the requests started in the run (the plan's: over all not turned away)
+    "start_p50_s": "nothing started",
+    "start_p95_s": "nothing started",
+    "start_p99_s": "nothing started",
+    # over completed batch instances: NaN with none completed (still running, or never placed)
+    "batch_slowdown_p50": "no batch work completed",
+    "batch_slowdown_p95": "no batch work completed",
+    "batch_slowdown_p99": "no batch work completed",
+    # time-weighted over the VMs' stays on a host: NaN with no VM on one (containers have none)
+    "vm_cpu_over_need": "no VM on a host",
+    "vm_mem_over_need": "no VM on a host",
+    # over the instances' first starts (pull_s is set there): NaN with nothing started
+    "pull_s_mean": "nothing started",
+    # hits / lookups, looked up when an instance with an image is placed: NaN with none
+    "cache_hit_ratio": "no image looked up",
+    # over the instances that ran (run time > 0): NaN with none
+    "interference_slowdown_mean": "nothing ran",
+    "interference_slowdown_p95": "nothing ran",
+    "interference_slowdown_p99": "nothing ran",
+    "degraded_share": "nothing ran",
+    # run / asked replica-seconds, asked from an instance's first start: NaN with nothing
+    # started and no service replica desired
+    "service_availability": "nothing asked to run",
+    # over completed jobs (workflow_metrics): NaN with no job completed
+    "makespan_mean_s": "no job completed",
+    "makespan_p50_s": "no job completed",
+    "makespan_p95_s": "no job completed",
+    "critical_start_share": "no job completed",
+    # over finished rollouts only: NaN when a release's rollout did not finish by the end
+    # (the slow case: more room lets its surge in), not only with no release
+    "rollout_s_mean": "no rollout finished",
+}
+
+# Never NaN in a run: counts, sums, and shares of the hosts' capacity or time (> 0 by
+# validation) or of demand (0 without it: host_metrics).
+NEVER_NAN = (
+    "submitted", "placed", "rejected", "completed", "running_at_end", "queued_at_end", "oom_killed", "evicted",
+    "replaced", "requeued_at_end", "peak_instances", "mean_instances", "cpu_util_mean", "cpu_demand_util_mean",
+    "cpu_unmet_core_s", "cpu_unmet_share", "mem_used_util_mean", "mem_alloc_util_mean", "cpu_booked_util_mean",
+    "stranded_mem_gib_mean", "oom_kills", "restarts", "reclaim_share", "swap_share", "cold_starts", "warm_starts",
+    "pulled_gib", "hosts", "hosts_used", "energy_kwh", "failed", "failures", "failure_kills", "lost_work_core_s",
+    "unplaceable", "blocked", "jobs", "jobs_completed", "migrations", "moves_done", "moved_instances",
+    "migrated_gib", "demand_unserved_core_s", "replica_hours", "slo_violation_s",
+)
+
+
+def without_value(column: str) -> str:
+    """What a NaN of summary column ``column`` says of the run, as a plan shows it beside
+    "–": ``"no failure: holds"`` (:data:`NAN_HOLDS`), ``"nothing started: not met"``
+    (:data:`NAN_UNMEASURED`), or ``"not measured: not met"`` for any other column."""
+    if column in NAN_HOLDS:
+        return f"{NAN_HOLDS[column]}: holds"
+    return f"{NAN_UNMEASURED.get(column, 'not measured')}: not met"
+
+
 def _held(series: pd.DataFrame, duration_s: float) -> pd.DataFrame:
     """One service's rows with ``dt_s``: how long each held (until the next row's time,
     or the horizon); of rows at one time only the last holds."""

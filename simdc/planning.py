@@ -32,11 +32,6 @@ from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_C
 OPERATORS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 
 
-# Metrics that are NaN when there was nothing to wait for (no rise in demand went
-# unserved): for an objective, no wait is a wait of 0 s.
-NAN_IS_NO_WAIT = ("catch_up_max_s",)
-
-
 @dataclass(frozen=True)
 class Slo:
     metric: str
@@ -44,6 +39,15 @@ class Slo:
     value: float
 
     def met(self, observed: float) -> bool:
+        """Whether ``observed`` (one run's value) meets the objective. NaN meets it only
+        where the metric is NaN because what it is taken over never happened in the run
+        (:data:`simdc.metrics.NAN_HOLDS`: no failure victim to wait, no failure to harm
+        anyone): nothing broke it. Any other NaN (nothing started, :data:`simdc.metrics.
+        NAN_UNMEASURED`) and ``inf`` (a latency not known to be finite) do not."""
+        from simdc.metrics import NAN_HOLDS
+
+        if observed != observed:
+            return self.metric in NAN_HOLDS
         return bool(np.isfinite(observed) and OPERATORS[self.op](observed, self.value))
 
     @property
@@ -60,10 +64,14 @@ class Slo:
     def worst(self, values) -> float:
         """The value of ``values`` (one per replication) furthest from meeting the
         objective: the largest for an upper limit, the smallest for a lower one; NaN when
-        one is NaN (not measured, so not met)."""
+        one is a NaN that does not meet it (not measured, :meth:`met`), or when all are
+        NaNs that do (nothing happened to measure in any replication). A NaN that meets
+        the objective is passed over: nothing in that replication broke it."""
         values = np.asarray(values, float)
-        if not len(values) or np.isnan(values).any():
+        missing = np.isnan(values)
+        if not len(values) or missing.all() or (missing.any() and not self.met(float("nan"))):
             return float("nan")
+        values = values[~missing]
         return float(values.max() if self.upper else values.min())
 
     @property
@@ -83,6 +91,14 @@ class Slo:
         from simdc.metrics import AVAILABILITY, shown
 
         return shown(observed, AVAILABILITY if self.in_percent else "{:.4g}")
+
+    def shown_or_why(self, observed: float) -> str:
+        """:meth:`shown`, and for NaN what it says of the run beside the "–"
+        (:func:`simdc.metrics.without_value`): "– (no failure victim: holds)", "– (nothing
+        started: not met)"."""
+        from simdc.metrics import without_value
+
+        return f"– ({without_value(self.metric)})" if observed != observed else self.shown(observed)
 
     def __str__(self) -> str:
         """The SLO as ``metric<=value``, the value in full ("0.0100001", not ":g"'s "0.01"):
@@ -546,9 +562,6 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                         if why is not None:
                             raise ConfigError(f"slo {slo.metric!r}: {why}", cli=f"--slo {slo.metric}: {why}")
                     run = judged(summary, slos, results.instances, cfg.simulation.duration_s)
-                    for metric in NAN_IS_NO_WAIT:
-                        if metric in run.index and run[metric] != run[metric]:
-                            run[metric] = 0.0
                     runs.append(run)
                     if r == 0:  # what `simdc run` (seed simulation.seed) prints of this fleet
                         warnings[n] = unplaceable_lines(results)
@@ -556,8 +569,9 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                     rises.append(residents_rise(results, platform))
                     if group is not None:
                         apart.append(only_elsewhere(results, cfg, platform, group))
-                for slo in slos:
-                    means[slo.metric] = float(np.mean([run[slo.metric] for run in runs]))
+                for slo in slos:  # over the replications with a value, as plan.csv's (spread_of)
+                    values = [run[slo.metric] for run in runs if run[slo.metric] == run[slo.metric]]
+                    means[slo.metric] = float(np.mean(values)) if values else float("nan")
                 # met only when every replication meets every SLO (the module docstring)
                 each = [all(slo.met(run[slo.metric]) for slo in slos) for run in runs]
                 met = all(each)
@@ -585,6 +599,9 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                     echo({"platform": platform, "hosts": n, **means, "met": met,
                           "replications": replications,
                           "seeds_breaking": [config.simulation.seed + r for r, ok in enumerate(each) if not ok],
+                          # the replications where a metric has no value (what that says: Slo.shown)
+                          **{f"{slo.metric}_without_value": [config.simulation.seed + r for r, run in enumerate(runs)
+                                                             if run[slo.metric] != run[slo.metric]] for slo in slos},
                           **{f"{name}_worst": worst for name, worst in worsts.items()},
                           # a latency not known to be finite: the worst replication's lower bound and
                           # share not started (a mean of bounds showed a value inside the objective
@@ -732,7 +749,7 @@ def disagreements(result: "PlanResult", slos: list[Slo]) -> list[str]:
                     if row[slo.metric] == np.inf and low in row and row[low] == row[low]:
                         return (f"{slo.metric}>={slo.shown(row[low])}, {row['not_started_share']:.1%} not started "
                                 "by the end")
-                    return f"{slo.metric}={slo.shown(row[slo.metric])}"
+                    return f"{slo.metric}={slo.shown_or_why(row[slo.metric])}"
 
                 values = ", ".join(value(row) for row in broken.to_dict("records"))
                 meeting = [int(x) for x in at["seed"].to_numpy()[ok]]
