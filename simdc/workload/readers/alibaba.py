@@ -337,7 +337,8 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
         containers["duration"] = np.maximum(end - containers["submit"].to_numpy(float), 1.0)
         cpu_used = mem_used = None
         if usage is not None:
-            cpu_used, mem_used = series_means(usage, containers["id"].to_numpy(object))
+            cpu_used, mem_used = series_means(usage, containers["id"].to_numpy(object),
+                                              containers["duration"].to_numpy(float))
         if censored.any():
             notes.append(f"{int(censored.sum()):,} container lifetimes censored: still running at the end of the "
                          f"data read ({end_s:,.0f} s); their duration_s is a lower bound")

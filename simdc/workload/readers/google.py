@@ -166,7 +166,7 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
         if unmatched:
             notes.append(f"{unmatched:,} task_usage windows match no replayed attempt and were left out")
         if usage is not None and len(usage):
-            cpu_used, mem_used = series_means(usage, ids)
+            cpu_used, mem_used = series_means(usage, ids, (attempts["end"] - attempts["sched"]) / 1e6)
         else:
             usage = None
     else:

@@ -344,7 +344,7 @@ def _from_events(files: list[TraceFile], options: ReaderOptions, bad: BadRows, r
         replayed = pd.MultiIndex.from_arrays([attempts["job"].astype(np.int64), attempts["task"].astype(np.int64)])
         mine = pd.MultiIndex.from_frame(windows[["job", "task"]]).isin(replayed)
         usage, outside = google._usage(windows[mine], attempts, ids, ref_cores, ref_gib, options)
-        cpu_used, mem_used = series_means(usage, ids)
+        cpu_used, mem_used = series_means(usage, ids, (attempts["end"] - attempts["sched"]) / 1e6)
         # series covering under a tenth of their run: the last window's value holds on to its end
         steps = (on_step_table(usage, options.usage_step_s).groupby("id", sort=False).size() if len(usage)
                  else pd.Series(dtype=float))
