@@ -40,8 +40,9 @@ def test_the_handed_month_split_case_is_one_vm_held_across_the_gap():
 
 def test_a_vm_in_two_months_of_genuine_samples_is_one_vm(tmp_path):
     """VM 1's July file, and the same rows shifted a month on as its August file: one VM
-    whose size is the larger month's, whose mean usage is over both months' samples, and
-    whose life spans both with the gap between them; VM 2, in July only, is its own."""
+    whose size is the larger month's, whose mean usage is over its life spanning both
+    months with the gap between them (through which its last July sample holds); VM 2, in
+    July only, is its own."""
     rows = lines(sample("bitbrains_rnd/2013-7/1.csv.gz"))
     header, body = rows[0], rows[1:200]
     shifted = []
@@ -62,8 +63,12 @@ def test_a_vm_in_two_months_of_genuine_samples_is_one_vm(tmp_path):
     vm = table.loc["1"]
     assert vm["memory_gib"] == max(float(r[5]) for r in sized) / 2**20
     assert vm["duration_s"] == pytest.approx(float(sized[-1][0]) - float(sized[0][0]) + 300)
+    # the mean over its life of the series as played: each sample holds until the next, so
+    # July's last one through the month's gap, and August's last until the VM's end
+    t = [float(r[0]) for r in sized] + [float(sized[-1][0]) + 300]
     used = [float(r[6]) / 2**20 for r in sized]
-    assert vm["memory_used_gib"] == pytest.approx(sum(used) / len(used))
+    held = [after - before for before, after in zip(t, t[1:])]
+    assert vm["memory_used_gib"] == pytest.approx(sum(u * h for u, h in zip(used, held)) / sum(held))
     assert any(note.startswith("1 VMs appear in several month folders") for note in data.notes)
 
 

@@ -60,8 +60,9 @@ Instances
   ``stopped`` snapshot after the last one that is not; one whose last snapshot is not
   ``stopped`` is censored at the end of the data; one never seen running is counted
   in ``dropped``. Its request is the largest it had.
-- The end of the data is the latest time of every table read (usage tables included);
-  lifetimes cut there carry ``censored = True`` and are counted in the notes.
+- The end of the data is the latest time of every table read, usage and machine tables
+  included (:func:`.common.data_end`); lifetimes cut there carry ``censored = True`` and
+  are counted in the notes.
 
 Quirks, handled here, not errors
 --------------------------------
@@ -100,7 +101,8 @@ import pandas as pd
 from simdc.errors import InputError
 from simdc.random import stream
 from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, Selection, Table, TraceData, TraceFile,
-                                           usage_samples, canonical, count, read_blocks, select, series_means)
+                                           usage_samples, canonical, count, data_end, read_blocks, select,
+                                           series_means)
 
 DEFAULT_REFERENCE_GIB = {"alibaba2017": 384.0, "alibaba2018": 384.0}  # GiB of normalised memory 1.0 / 100
 INVALID = (-1.0, 101.0)  # v2018's marks of an invalid value
@@ -223,8 +225,11 @@ def read_2017(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
     dropped: dict[str, int] = {}
     notes = [f"reference machine memory (normalised 1.0): {ref:g} GiB (reference_memory_gib)"]
     capacity = None
+    times = []  # every time column of every table read: the end of the data is their latest (data_end)
     if files.get("server_event"):
-        machines = _frame(files["server_event"], ["machine_id", "event_type", "cpus", "mem"], options, bad)
+        machines = _frame(files["server_event"], ["timestamp", "machine_id", "event_type", "cpus", "mem"], options,
+                          bad)
+        times.append(machines["timestamp"])
         added = machines[machines["event_type"] == "add"].drop_duplicates("machine_id", keep="last")
         cores, memory = added["cpus"].dropna(), added["mem"].dropna()
         notes.append(f"machines: {added['machine_id'].nunique():,} in server_event"
@@ -236,11 +241,11 @@ def read_2017(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
     tasks = _frame(files["batch_task"], ["create_timestamp", "modify_timestamp", "job_id", "task_id", "instance_num",
                                          "status", "plan_cpu", "plan_mem"], options, bad)
     rows = None
-    data_end = float(max(tasks["create_timestamp"].max(), tasks["modify_timestamp"].max(), 0))
+    times += [tasks["create_timestamp"], tasks["modify_timestamp"]]
     if files.get("batch_instance"):
         rows = _frame(files["batch_instance"], ["start_timestamp", "end_timestamp", "task_id", "status"], options, bad)
-        if len(rows):
-            data_end = float(max(data_end, rows["start_timestamp"].max(), rows["end_timestamp"].max()))
+        times += [rows["start_timestamp"], rows["end_timestamp"]]
+    end_s = data_end(*times)
     status = tasks["status"].astype(str)
     created = tasks["create_timestamp"].to_numpy(float)
     create = np.maximum(created, 0.0)
@@ -253,7 +258,7 @@ def read_2017(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
     if unknown_end.any():
         notes.append(f"{int(unknown_end.sum())} ended tasks without an end time: censored at the end of the data")
     censored = ~(ended & (modify > 0))
-    end = np.where(censored, data_end, modify)
+    end = np.where(censored, end_s, modify)
     keep &= ~before
     early = keep & (end < create)
     if early.any():
@@ -268,7 +273,7 @@ def read_2017(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
     if rows is not None:
         rows = pd.DataFrame({"key": rows["task_id"].to_numpy(float), "start": rows["start_timestamp"].to_numpy(float),
                              "end": rows["end_timestamp"].to_numpy(float), "status": rows["status"].to_numpy(object)})
-        measured, frame = _measured("alibaba2017", rows, frame.assign(key=frame["task"].astype(float)), data_end,
+        measured, frame = _measured("alibaba2017", rows, frame.assign(key=frame["task"].astype(float)), end_s,
                                     _ids_2017, dropped, notes)
         parts.append(_select_instances(measured, selection, "alibaba2017", "workload:sample:instances"))
     if len(frame):
@@ -277,7 +282,7 @@ def read_2017(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
                              lambda tasks, k: tasks["task"].to_numpy(np.int64) * ID_STRIDE + k,
                              concurrency=concurrency))
     instances = _combine(parts, selection, "alibaba2017")
-    _note_censored(instances, data_end, notes)
+    _note_censored(instances, end_s, notes)
     return TraceData(instances, None, "alibaba2017", "", dropped=dropped, notes=notes, selected=True)
 
 
@@ -291,8 +296,10 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
     dropped: dict[str, int] = {}
     notes = [f"reference machine memory (normalised 100): {ref:g} GiB (reference_memory_gib)"]
     capacity = None
+    times = []  # every time column of every table read: the end of the data is their latest (data_end)
     if files.get("machine_meta"):
-        machines = _frame(files["machine_meta"], ["machine_id", "cpu_num", "mem_size"], options, bad)
+        machines = _frame(files["machine_meta"], ["machine_id", "time_stamp", "cpu_num", "mem_size"], options, bad)
+        times.append(machines["time_stamp"])
         cores = machines["cpu_num"].dropna()
         notes.append(f"machines: {machines['machine_id'].nunique():,} in machine_meta"
                      + (f", {cores.max():g} cores each at most" if len(cores) else ""))
@@ -300,40 +307,41 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
             .drop_duplicates("machine_id", keep="last")
         if len(sized):
             capacity = (float(sized["cpu_num"].sum()), float(sized["mem_size"].sum()) / 100.0 * ref)
-    ends = []
     if files.get("container_meta"):
         meta = _frame(files["container_meta"], ["container_id", "time_stamp", "app_du", "status", "cpu_request",
                                                 "cpu_limit", "mem_size"], options, bad)
-        ends.append(meta["time_stamp"].max())
+        times.append(meta["time_stamp"])
     if files.get("batch_task"):
         tasks = _frame(files["batch_task"], ["task_name", "instance_num", "job_name", "status", "start_time",
                                              "end_time", "plan_cpu", "plan_mem"], options, bad)
-        ends.append(max(tasks["start_time"].max(), tasks["end_time"].max()))
+        times += [tasks["start_time"], tasks["end_time"]]
     if files.get("batch_instance"):
         rows = _frame(files["batch_instance"], ["instance_name", "task_name", "job_name", "status", "start_time",
                                                 "end_time"], options, bad)
-        ends.append(max(rows["start_time"].max(), rows["end_time"].max()))
-    data_end = float(np.nanmax([e for e in ends if e == e] or [0.0]))
+        times += [rows["start_time"], rows["end_time"]]
 
     parts, usage = [], None
     if files.get("container_meta"):
         containers = _containers(meta, ref, dropped)
-        cpu_used = mem_used = None
         if files.get("container_usage"):
             usage, notes_usage, last = _container_usage(files["container_usage"], containers, options, bad)
             notes.extend(notes_usage)
-            data_end = float(np.nanmax([data_end, last]))
-            if usage is not None:
-                cpu_used, mem_used = series_means(usage, containers["id"].to_numpy(object))
+            times.append(last)
         else:
             notes.append("no container_usage read: each container uses its request")
-        # The data end at the last time of every table read: a container still running then is censored there.
+    end_s = data_end(*times)
+    if files.get("container_meta"):
+        # A container still running at the end of the data is censored there.
         censored = containers["censored"].to_numpy(bool)
-        end = np.where(censored, data_end, containers["stop"].to_numpy(float))
+        end = np.where(censored, end_s, containers["stop"].to_numpy(float))
         containers["duration"] = np.maximum(end - containers["submit"].to_numpy(float), 1.0)
+        cpu_used = mem_used = None
+        if usage is not None:
+            cpu_used, mem_used = series_means(usage, containers["id"].to_numpy(object),
+                                              containers["duration"].to_numpy(float))
         if censored.any():
             notes.append(f"{int(censored.sum()):,} container lifetimes censored: still running at the end of the "
-                         f"data read ({data_end:,.0f} s); their duration_s is a lower bound")
+                         f"data read ({end_s:,.0f} s); their duration_s is a lower bound")
         ids = containers["id"].to_numpy(object)
         table = canonical("alibaba2018", id=ids, submit_s=containers["submit"], duration_s=containers["duration"],
                           cpu_cores=containers["cpu"], memory_gib=containers["mem"], cpu_used=cpu_used,
@@ -348,7 +356,7 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
         start = np.maximum(tasks["start_time"].fillna(0).to_numpy(float), 0.0)
         stop = tasks["end_time"].fillna(0).to_numpy(float)
         ended = status.isin(ENDED).to_numpy() & (stop > 0)
-        end = np.where(ended, stop, data_end)
+        end = np.where(ended, stop, end_s)
         cpu = _valid(tasks["plan_cpu"])
         mem = _valid(tasks["plan_mem"])
         marked = (np.isnan(cpu) & tasks["plan_cpu"].notna().to_numpy()) | (np.isnan(mem) & tasks["plan_mem"].notna()
@@ -368,7 +376,7 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
                 "name": rows["instance_name"].astype(str).to_numpy(object),
                 "start": rows["start_time"].to_numpy(float), "end": rows["end_time"].to_numpy(float),
                 "status": rows["status"].to_numpy(object)})
-            measured, frame = _measured("alibaba2018", rows, frame, data_end, lambda r, k: (
+            measured, frame = _measured("alibaba2018", rows, frame, end_s, lambda r, k: (
                 r["key"] + "/" + r["name"] + "/" + pd.Series(k, index=r.index).astype(str)).to_numpy(object),
                 dropped, notes)
             parts.append(_select_instances(measured, selection, "alibaba2018", "workload:sample:batch"))
@@ -381,7 +389,7 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
     instances = _jobs(_combine(parts, selection, "alibaba2018"))
     if files.get("batch_task"):
         instances = _task_dependencies(instances, str(files["batch_task"][0].path), notes)
-    _note_censored(instances, data_end, notes)
+    _note_censored(instances, end_s, notes)
     if usage is not None:
         usage = usage[usage["id"].isin(instances["id"])].reset_index(drop=True)
         if len(usage) == 0:

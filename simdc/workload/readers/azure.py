@@ -13,8 +13,9 @@ Conversions, once, here
   A VM created at 0 existed when the trace began; it is replayed from time 0.
 - Lifetime ``duration_s = max(vmdeleted − vmcreated, 300)``: timestamps have a 5-minute
   resolution, so a VM seen created and deleted in the same reading lived up to 300 s
-  (the rule of the dataset's own analysis notebook). A VM deleted at the last
-  timestamp was still running when the trace ended: its lifetime is censored there.
+  (the rule of the dataset's own analysis notebook). A VM deleted at the end of the
+  data (the latest time of the vmtable and the readings read, :func:`.common.data_end`)
+  was still running when the trace ended: its lifetime is censored there.
 - Sizes: ``cpu_cores = vmcorecount``; ``memory_gib = vmmemory``. Azure's sizes are in
   GiB although the schema says GB (an A1 is 1.75 GiB), so no conversion.
 - V2 (2019) gives size *buckets* instead: ``2, 4, 8, 24, >24`` cores and ``2, 4, 8,
@@ -68,7 +69,8 @@ import pandas as pd
 
 from simdc.errors import InputError
 from simdc.workload.readers.common import (NUM, BadRows, Field, ReaderOptions, Selection, Table, TraceData,
-                                           TraceFile, usage_samples, canonical, duplicate_rows, read_blocks, shown)
+                                           TraceFile, usage_samples, canonical, data_end, duplicate_rows, read_blocks,
+                                           shown)
 
 DEFAULT_MEMORY_USED_FRACTION = 0.30
 MIN_LIFETIME_S = 300.0  # the timestamps' resolution
@@ -234,8 +236,9 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
 
     usage = None
     readings = files.get("vm_cpu_readings", [])
+    last_reading = np.nan
     if readings:
-        usage, unknown = _readings(readings, ids, created, cores, memory * fraction, options, bad)
+        usage, unknown, last_reading = _readings(readings, ids, created, cores, memory * fraction, options, bad)
         if unknown:
             notes.append(f"{unknown} CPU readings for VMs not in the vmtable were ignored")
         if usage is None or len(usage) == 0:
@@ -244,10 +247,11 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
     # A VM still running when the trace ends is "deleted" at the trace's last timestamp:
     # its lifetime is a lower bound (censored), as in the V1/V2 notebooks' lifetime CDFs.
     deleted = vms["vmdeleted"].to_numpy(float)
-    censored = deleted >= deleted.max() if len(deleted) else np.zeros(0, dtype=bool)
+    end_s = data_end(created, deleted, last_reading)
+    censored = deleted >= end_s
     if censored.any():
-        notes.append(f"{int(censored.sum()):,} VM lifetimes censored: still running at the end of the trace "
-                     f"({deleted.max():,.0f} s); their duration_s is a lower bound")
+        notes.append(f"{int(censored.sum()):,} VM lifetimes censored: still running at the end of the data read "
+                     f"({end_s:,.0f} s); their duration_s is a lower bound")
     instances = canonical(
         "azure", id=ids, submit_s=created, duration_s=duration, cpu_cores=cores, memory_gib=memory,
         cpu_used=vms["avgcpu"].to_numpy(float) / 100.0 * cores, memory_used_gib=memory * fraction,
@@ -303,11 +307,14 @@ def _bucket(values: pd.Series, open_value: float) -> tuple[np.ndarray, np.ndarra
 
 def _readings(files: list[TraceFile], ids: np.ndarray, created: np.ndarray, cores: np.ndarray,
               memory_used: np.ndarray, options: ReaderOptions, bad: BadRows):
+    """(usage table or None, readings of VMs not in ``ids``, the last timestamp read or NaN)."""
     index = pd.Index(ids)
     positions, offsets, cpu = [], [], []
     unknown = 0
+    last = np.nan
     for tf in files:
         for block in read_blocks(tf, ["timestamp", "vmid", "avgcpu"], bad, options.block_bytes):
+            last = data_end(last, block.values["timestamp"])
             p = index.get_indexer(block.values["vmid"])
             known = p >= 0
             unknown += int((~known).sum())
@@ -316,8 +323,8 @@ def _readings(files: list[TraceFile], ids: np.ndarray, created: np.ndarray, core
             offsets.append(block.values["timestamp"][known].astype(float) - created[p])
             cpu.append(block.values["avgcpu"][known].astype(float) / 100.0 * cores[p])
     if not positions:
-        return None, unknown
+        return None, unknown, last
     p = np.concatenate(positions)
     t = np.concatenate(offsets)
     c = np.concatenate(cpu)
-    return usage_samples(p, t, c, memory_used[p], ids), unknown
+    return usage_samples(p, t, c, memory_used[p], ids), unknown, last

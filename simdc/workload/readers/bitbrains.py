@@ -43,7 +43,8 @@ Conversions, once, here
   core in that sample (``capacity / cores``), in cores. Memory used: ``Memory usage
   [KB] / 2^20`` GiB. Both become the usage series (offsets from the first sample,
   put onto ``usage_step_s`` by the replay, :func:`simdc.workload.usage.on_steps`); ``cpu_used``
-  and ``memory_used_gib`` are their means over time (:func:`.common.series_means`).
+  and ``memory_used_gib`` are their means over time (:func:`.common.series_means`: each
+  sample held until the next, the last until the VM's end, as the replay plays them).
 - Every VM is a ``service`` of priority 0.
 - A plain file that does not end with a line break may have been cut mid-row: its
   last row is a bad row (:func:`.common.read_blocks`).
@@ -162,7 +163,7 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
     samples = pd.concat(series, ignore_index=True)
     usage = usage_samples(samples["p"].to_numpy(), samples["t"].to_numpy(float), samples["cpu"].to_numpy(float),
                           samples["mem"].to_numpy(float), ids)
-    cpu_used, mem_used = series_means(usage, ids)
+    cpu_used, mem_used = series_means(usage, ids, table["duration"].to_numpy(float))
     cores = table["cores"].to_numpy(float)
     memory = table["memory"].to_numpy(float)
     # A VM sampled until its recording's last interval was still running when the

@@ -1481,21 +1481,89 @@ def on_step_table(usage: pd.DataFrame, step_s: float) -> pd.DataFrame:
                          "t_s": k * float(step_s), "cpu_cores": cpu, "memory_gib": mem})
 
 
-def series_means(usage: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each instance's mean (cpu_cores, memory_gib) over time: the mean of its samples,
-    weighted by their window lengths where the trace gives them (:func:`usage_weights`;
-    samples at the trace's own interval otherwise, equal weights), whatever the usage
-    step; NaN without any sample."""
+def series_means(usage: pd.DataFrame, ids: np.ndarray, duration_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each instance's mean (cpu_cores, memory_gib) over time: the one rule for every
+    reader's ``cpu_used`` and ``memory_used_gib`` from a series; NaN without any sample.
+
+    Samples without windows: the time-weighted mean of the series as the replay plays it
+    (README, Trace formats, Bitbrains: "a gap in the readings holds the last reading until
+    the next"; :func:`simdc.workload.usage.on_steps`), whatever the usage step: each sample
+    holds from its offset until the instance's next sample, the last until the end of its
+    life (``duration_s``), and a sample at or after the end is not played. Before its first
+    sample the replay plays the mean itself (:meth:`.SeriesUsage.from_table`), so the mean
+    is the integral of that step function from the first sample to the end over that time.
+    Samples at the same offset take effect together, as :func:`.on_steps` joins those of
+    one step: CPU their mean, memory their maximum. An instance whose samples all lie at or
+    after its end plays none of them: the plain mean of its samples.
+
+    Samples with windows (:data:`WINDOW`: Google, OpenDC): each weighs its window's length
+    (:func:`usage_weights`), the time it measured.
+
+    Parameters
+    ----------
+    usage
+        The samples, :func:`usage_samples`.
+    ids
+        The instances, shape (n,); samples of other ids are not counted.
+    duration_s
+        Each instance's life, seconds from its start (the samples' ``t_s`` origin), shape (n,).
+    """
+    n = len(ids)
     if usage is None or len(usage) == 0:
-        nan = np.full(len(ids), np.nan)
+        nan = np.full(n, np.nan)
         return nan, nan.copy()
-    w = usage_weights(usage)
-    w = np.ones(len(usage)) if w is None else w
-    with np.errstate(over="ignore", invalid="ignore"):  # absurd inputs overflow: canonical() reports them
-        sums = pd.DataFrame({"id": usage["id"].to_numpy(), "w": w, "c": usage["cpu_cores"].to_numpy(float) * w,
-                             "m": usage["memory_gib"].to_numpy(float) * w}).groupby("id", sort=False).sum()
-        aligned = sums.reindex(pd.Index(ids))
-        return (aligned["c"] / aligned["w"]).to_numpy(float), (aligned["m"] / aligned["w"]).to_numpy(float)
+    row = pd.Index(ids).get_indexer(usage["id"])
+    mine = row >= 0
+    row, t = row[mine], usage["t_s"].to_numpy(float)[mine]
+    cpu, mem = usage["cpu_cores"].to_numpy(float)[mine], usage["memory_gib"].to_numpy(float)[mine]
+    windows = usage_weights(usage)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # absurd inputs: canonical() reports them
+        if windows is not None:
+            w = windows[mine]
+            total = np.bincount(row, weights=w, minlength=n)
+            return (np.bincount(row, weights=cpu * w, minlength=n) / total,
+                    np.bincount(row, weights=mem * w, minlength=n) / total)
+        samples = np.bincount(row, minlength=n)  # for a series that plays none of them
+        plain_cpu = np.bincount(row, weights=cpu, minlength=n) / samples
+        plain_mem = np.bincount(row, weights=mem, minlength=n) / samples
+        order = np.lexsort((t, row))
+        row, t, cpu, mem = row[order], t[order], cpu[order], mem[order]
+        first = np.ones(len(row), dtype=bool)
+        first[1:] = (row[1:] != row[:-1]) | (t[1:] != t[:-1])
+        starts = np.flatnonzero(first)
+        row, t = row[starts], t[starts]
+        cpu = np.add.reduceat(cpu, starts) / np.diff(np.append(starts, len(first)))
+        mem = np.maximum.reduceat(mem, starts)
+        end = np.asarray(duration_s, dtype=float)[row]
+        last = np.append(row[1:] != row[:-1], True)  # an instance's last sample holds until its end
+        until = np.where(last, end, np.append(t[1:], 0.0))
+        held = np.maximum(np.minimum(until, end) - np.minimum(t, end), 0.0)
+        total = np.bincount(row, weights=held, minlength=n)
+        cpu_mean = np.bincount(row, weights=cpu * held, minlength=n) / total
+        mem_mean = np.bincount(row, weights=mem * held, minlength=n) / total
+        unplayed = total <= 0
+        return np.where(unplayed, plain_cpu, cpu_mean), np.where(unplayed, plain_mem, mem_mean)
+
+
+def data_end(*times) -> float:
+    """The end of the data read: the latest of ``times`` (arrays or numbers, in the
+    trace's unit), non-finite values left out; 0 when there is none.
+
+    The one rule of the readers that censor lifetimes at the end of the data (Alibaba,
+    Google 2011 and 2019, Azure): pass it every time column of every table read (events,
+    usage, machines), so that an instance still running when the data end runs until the
+    last moment any table saw, not until the last time of the table that describes it (the
+    sample of Alibaba v2017 has ``server_event`` rows 21,000 s after its last
+    ``batch_task`` time). Bitbrains' files are per VM and may come from separate
+    recordings: a VM is censored at the end of its own recording (``bitbrains._censored``).
+    """
+    latest = 0.0
+    for values in times:
+        values = np.asarray(values, dtype=float).ravel()
+        values = values[np.isfinite(values)]
+        if len(values):
+            latest = max(latest, float(values.max()))
+    return latest
 
 
 def shown(value) -> str:

@@ -65,7 +65,7 @@ import pyarrow.compute as pc
 
 from simdc.errors import InputError
 from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, Table, TraceData, TraceFile, usage_samples,
-                                           canonical, count, read_blocks, series_means)
+                                           canonical, count, data_end, read_blocks, series_means)
 
 TRACE_START_US = 600_000_000  # time 600 s is the start of the trace
 AFTER_END_US = 2**63 - 1  # "after the end of the trace"
@@ -133,17 +133,16 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
     notes = [f"reference machine (normalised 1.0): {ref_cores:g} cores, {ref_gib:g} GiB "
              "(reference_cpu_cores, reference_memory_gib)"]
     dropped: dict[str, int] = {}
-    events = _events(files["task_events"], options, bad)
+    events, latest_us = _events(files["task_events"], options, bad)
     after = events["time"] == AFTER_END_US
     if after.any():
         notes.append(f"{int(after.sum())} events dated after the end of the trace were left out")
         events = {k: v[~after] for k, v in events.items()}
     windows = _usage_windows(files["task_usage"], options, bad) if files.get("task_usage") else None
-    # The data read end at the last event or usage window read, whichever is later: a
-    # task still running then is censored there, not at its last event.
-    data_end = max(int(np.maximum(events["time"] - TRACE_START_US, 0).max(initial=0)),
-                   int(windows["stop"].max()) if windows is not None and len(windows) else 0)
-    attempts = _attempts(events, dropped, data_end)
+    # The data read end at the last time of every table read (an UPDATE event, a usage
+    # window included): a task still running then is censored there, not at its last event.
+    end_us = int(data_end(latest_us - TRACE_START_US, windows["stop"] if windows is not None else ()))
+    attempts = _attempts(events, dropped, end_us)
     if len(attempts["job"]) == 0:
         raise InputError(f"{files['task_events'][0].path}: no task attempt that ran with a request")
     ids = _ids(attempts)
@@ -154,7 +153,7 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
     censored = attempts["end_event"] < 0
     if censored.any():
         notes.append(f"{int(censored.sum()):,} lifetimes censored: still running at the end of the data read "
-                     f"({data_end / 1e6:,.0f} s, the last task_events or task_usage time); their duration_s "
+                     f"({end_us / 1e6:,.0f} s, the last task_events or task_usage time); their duration_s "
                      "is a lower bound")
     resubmitted = int((attempts["k"] > 0).sum())
     if resubmitted:
@@ -167,7 +166,7 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
         if unmatched:
             notes.append(f"{unmatched:,} task_usage windows match no replayed attempt and were left out")
         if usage is not None and len(usage):
-            cpu_used, mem_used = series_means(usage, ids)
+            cpu_used, mem_used = series_means(usage, ids, (attempts["end"] - attempts["sched"]) / 1e6)
         else:
             usage = None
     else:
@@ -180,13 +179,18 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
     return TraceData(instances, usage, "google", "", dropped=dropped, notes=notes)
 
 
-def _events(files: list[TraceFile], options: ReaderOptions, bad: BadRows) -> dict[str, np.ndarray]:
-    """The used columns of every task event, compact: about 40 bytes per event."""
+def _events(files: list[TraceFile], options: ReaderOptions, bad: BadRows) -> tuple[dict[str, np.ndarray], int]:
+    """The used columns of every task event but UPDATEs, compact: about 40 bytes per event;
+    and the latest time of every event read, UPDATEs included (0 without any; "after the
+    end of the trace" left out), for the end of the data."""
     columns = ("time", "job_id", "task_index", "event_type", "priority", "cpu_request", "memory_request")
     parts: dict[str, list[np.ndarray]] = {c: [] for c in columns}
+    latest = 0
     for tf in files:
         for block in read_blocks(tf, columns, bad, options.block_bytes):
             v = block.values
+            t = v["time"].astype(np.int64)
+            latest = max(latest, int(t[t != AFTER_END_US].max(initial=0)))
             keep = v["event_type"] <= LOST  # UPDATE events: the SCHEDULE event carries the request in force
             for c in columns:
                 parts[c].append(v[c][keep])
@@ -196,7 +200,7 @@ def _events(files: list[TraceFile], options: ReaderOptions, bad: BadRows) -> dic
         "task": out["task_index"].astype(np.int64), "event": out["event_type"].astype(np.int8),
         "priority": out["priority"].astype(float), "cpu": out["cpu_request"].astype(float),
         "mem": out["memory_request"].astype(float),
-    }
+    }, latest
 
 
 def _attempts(ev: dict[str, np.ndarray], dropped: dict[str, int], data_end: int = 0,

@@ -95,7 +95,8 @@ import pandas as pd
 from simdc.errors import InputError
 from simdc.workload.readers import google
 from simdc.workload.readers.common import (NUM, BadRows, Field, ReaderOptions, TraceData, TraceFile, canonical,
-                                           check_frame, count, on_step_table, open_data, series_means, shown)
+                                           check_frame, count, data_end, on_step_table, open_data, series_means,
+                                           shown)
 
 FORMAT = "google2019"
 # v3 event types into the 2011 codes google._attempts reads (None: neither starts nor ends an attempt)
@@ -289,6 +290,11 @@ def _from_events(files: list[TraceFile], options: ReaderOptions, bad: BadRows, r
     named = bool((frame["cell"] != "").any())
     windows = _windows(frame, notes)  # from every row: an ENABLE's or UPDATE's window is its instance's too
     kind = pd.to_numeric(frame["type"]).to_numpy(np.int64)
+    every = pd.to_numeric(frame["time"]).to_numpy(np.int64)  # every event's time, QUEUE, ENABLE and UPDATEs too
+    # The data read end at the last time of every row read, event or usage window: an
+    # instance still running then is censored there, not at its last event.
+    end_us = int(data_end(every[every != google.AFTER_END_US] - google.TRACE_START_US,
+                          windows["stop"] if windows is not None else ()))
     mapped = pd.Series(kind).map(V3_TO_2011)
     keep = mapped.notna().to_numpy()
     frame = frame[keep]
@@ -308,11 +314,7 @@ def _from_events(files: list[TraceFile], options: ReaderOptions, bad: BadRows, r
           "task": pd.to_numeric(frame["instance_index"]).to_numpy(np.int64), "event": event,
           "priority": number("priority"), "cpu": number("resource_request.cpus"),
           "mem": number("resource_request.memory")}
-    # The data read end at the last event or usage window, whichever is later (as in 2011):
-    # an instance still running then is censored there, not at its last event.
-    data_end = max(int(np.maximum(time - google.TRACE_START_US, 0).max(initial=0)),
-                   int(windows["stop"].max()) if windows is not None and len(windows) else 0)
-    attempts = google._attempts(ev, dropped, data_end, implied_ends=True)
+    attempts = google._attempts(ev, dropped, end_us, implied_ends=True)
     if len(attempts["job"]) == 0:
         raise InputError(f"{files[0].path}: no instance attempt that ran with a request")
     job = attempts["job"].astype(np.int64)
@@ -330,7 +332,7 @@ def _from_events(files: list[TraceFile], options: ReaderOptions, bad: BadRows, r
                      "instance was submitted or scheduled again (an instance runs once at a time)")
     if censored.any():
         notes.append(f"{int(censored.sum()):,} lifetimes censored: still running at the end of the data read "
-                     f"({data_end / 1e6:,.0f} s, the last event or usage window); their duration_s is a lower bound")
+                     f"({end_us / 1e6:,.0f} s, the last event or usage window); their duration_s is a lower bound")
     cpu, mem = attempts["cpu"] * ref_cores, attempts["mem"] * ref_gib
     usage = cpu_used = mem_used = None
     if windows is None:
@@ -342,7 +344,7 @@ def _from_events(files: list[TraceFile], options: ReaderOptions, bad: BadRows, r
         replayed = pd.MultiIndex.from_arrays([attempts["job"].astype(np.int64), attempts["task"].astype(np.int64)])
         mine = pd.MultiIndex.from_frame(windows[["job", "task"]]).isin(replayed)
         usage, outside = google._usage(windows[mine], attempts, ids, ref_cores, ref_gib, options)
-        cpu_used, mem_used = series_means(usage, ids)
+        cpu_used, mem_used = series_means(usage, ids, (attempts["end"] - attempts["sched"]) / 1e6)
         # series covering under a tenth of their run: the last window's value holds on to its end
         steps = (on_step_table(usage, options.usage_step_s).groupby("id", sort=False).size() if len(usage)
                  else pd.Series(dtype=float))

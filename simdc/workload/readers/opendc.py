@@ -130,7 +130,7 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
         keep = usable[p]
         p, d, start, cpu = p[keep], d[keep], usage_parts["start"][keep], usage_parts["cpu"][keep]
         usage = usage_samples(p, start / 1000.0, cpu, memory[p], ids, window_s=d / 1000.0)
-        cpu_used, _ = series_means(usage, ids)
+        cpu_used, _ = series_means(usage, ids, duration_ms / 1000.0)
         if len(usage) == 0:
             usage = None
     submit_ms = tasks["submission_time"].to_numpy(float)
