@@ -42,6 +42,7 @@ def daily_instances(days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     simdc's format, usage table ``id, t_s, cpu_cores, memory_gib`` with ``t_s`` from
     each instance's start)."""
     from simdc.workload import readers
+    from simdc.workload.readers.common import series_means
 
     data = readers.read_trace(traces() / "bitbrains_rnd" / "2013-7", "bitbrains")
     vms, usage = data.instances, data.usage.copy()
@@ -60,11 +61,14 @@ def daily_instances(days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
             # (a service lives duration_s from its start, which comes ~1 s after submit)
             rows.append({"id": name, "submit_s": vm.submit_s + k * DAY_S, "duration_s": max(life - RESTART_S, 1.0),
                          "cpu_cores": vm.cpu_cores, "memory_gib": vm.memory_gib,
-                         "cpu_used": own["cpu_cores"].mean(), "memory_used_gib": own["memory_gib"].mean(),
                          "job": f"vm-{vm.id}"})
             parts.append(own.assign(id=name, t_s=own["t_s"] - k * DAY_S))
     instances = pd.DataFrame(rows).sort_values("submit_s", kind="stable").reset_index(drop=True)
-    return instances, pd.concat(parts, ignore_index=True)
+    series = pd.concat(parts, ignore_index=True)
+    # each day's means as the replay plays its series: the readers' one rule
+    instances["cpu_used"], instances["memory_used_gib"] = series_means(
+        series, instances["id"].to_numpy(), instances["duration_s"].to_numpy(float))
+    return instances, series
 
 
 def config_text(trace: Path, usage: Path, days: int, host_gib: float, cores: float) -> str:
