@@ -39,7 +39,7 @@ from simdc.errors import (SKIP_HINT, ConfigError, InputError, OutputError, Simdc
                           checked_callback, checked_int, clip, restated, reworded, stop_word)
 from simdc.model.limits import MAX_REPLICATIONS, REPLICATIONS_NOTE
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
-from simdc.results import DestinationLock, parent_problem, describe_os_error, umask
+from simdc.results import DestinationLock, parent_problem, describe_os_error, replace_file, umask
 
 METRICS = tuple(c for c in SUMMARY_COLUMNS if c != "platform")
 # in a summary only when the workload has dependencies, the config a [cost] table or
@@ -1136,7 +1136,7 @@ def _atomic_write(path: Path, text: str) -> None:
         os.fchmod(handle, 0o666 & ~umask())  # mkstemp makes it 0600
         with os.fdopen(handle, "w") as file:
             file.write(text)
-        os.replace(tmp, path)
+        replace_file(Path(tmp), path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
