@@ -360,6 +360,40 @@ def check_generated(config, available: int | None = None) -> Estimate:
     return found
 
 
+# A sweep's own memory beside its runs' (simdc.sweeping.sweep): each grid point's validated
+# config, kept until the sweep ends, and each run's summary rows, kept until the tables are
+# written (and once more in the joined table). Measured with tracemalloc over 200 points
+# (fourteenth session): a point's config 32 KiB (configs/host64g.toml), 34 KiB
+# (configs/fleet.toml), 39 KiB (configs/cells.toml); a run's summary and its share of the
+# joined table, 2 platforms, 21 KiB (host64g.toml) and 57 KiB (cells.toml). Rounded up.
+BYTES_PER_SWEEP_POINT = 48 * 1024
+BYTES_PER_SWEEP_RUN_PLATFORM = 32 * 1024
+
+
+def check_sweep(points: int, replications: int, platforms: int, available: int | None = None) -> float:
+    """Raise :class:`TooBigError` when a sweep's own tables (its points' configs and its
+    runs' summaries) would not fit in the memory available, before any point is built: a
+    grid of 1,000 × 1,000 values or 10^9 replications otherwise grew for minutes, saying
+    nothing, until the system killed it. ``available`` as :func:`check`. Returns the
+    estimate, bytes."""
+    runs = points * replications
+    needed = points * BYTES_PER_SWEEP_POINT + runs * platforms * BYTES_PER_SWEEP_RUN_PLATFORM
+    available = available_bytes() if available is None else available
+    if available is None or needed <= available:
+        return needed
+    fit = int((available - min(available, points * BYTES_PER_SWEEP_POINT))
+              // (platforms * BYTES_PER_SWEEP_RUN_PLATFORM))
+    count = (f"{points:,} grid point{'s' * (points != 1)} × {replications:,} replication{'s' * (replications != 1)}"
+             f" = {runs:,} runs of {platforms} platform{'s' * (platforms != 1)}")
+    said = (f"{count}: the sweep keeps each point's config and each run's summary, about "
+            f"{_gib(needed, available)}; {_allowance(available, needed)}")
+    room = f"about {fit:,} runs fit" if fit else "not even the points' configs fit"
+    raise TooBigError(f"sweep: {said}; give fewer grid values or replications ({room}), "
+                      "or run anyway with check_memory=False",
+                      cli=f"sweep: {said}; give fewer --grid values or --replications ({room}), "
+                          "or run anyway with --no-memory-check")
+
+
 def _message(config, found: Estimate, available: int, anyway: bool = True,
              spilled: bool = False) -> tuple[str, str]:
     """The refusal in the Python API's terms and in the CLI's (how to run anyway:

@@ -451,7 +451,7 @@ def trace_inspect(
     reference_cpu_cores: RefCoresOption = None,
     reference_memory_gib: RefMemoryOption = None,
     opendc_memory_unit: OpendcUnitOption = None,
-    bins: Annotated[int, typer.Option(min=1, help="Time bins of the arrival-rate table.")] = 12,
+    bins: Annotated[int, typer.Option(help="Time bins of the arrival-rate table, 1 to 10,000.")] = 12,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """What a planner asks first: instances, time span, arrival rate, sizes, lifetimes, usage over request."""

@@ -381,10 +381,29 @@ def removed_keys(raw: dict[str, Any], unset: list[str]) -> dict[str, Any]:
     return raw
 
 
+def python_values(value: Any) -> Any:
+    """``value`` with NumPy's values made Python's, in dicts, lists and tuples too: a
+    NumPy scalar its Python equivalent (``np.bool_`` a ``bool``, so refused where a
+    number is due, as ``True`` is; ``np.int64`` an ``int``; ``np.float64`` a ``float``;
+    ``np.str_`` a ``str``), an array a (nested) list. NumPy's types are not Python's
+    (``np.bool_`` is no ``bool``, ``np.int64`` no ``int``): they slipped past the checks
+    that refuse true or false for a number, and an array was read as one value (an
+    "unknown platform 'vm'" of the platforms listed). Tested on the type's module, so
+    that NumPy is not imported for it."""
+    if isinstance(value, dict):
+        return {python_values(key): python_values(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(python_values(item) for item in value)
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()  # an ndarray's or a NumPy scalar's Python value(s)
+    return value
+
+
 def checked_overrides(overrides) -> dict[str, Any] | list[str]:
     """``overrides`` as :func:`load_config` and :meth:`Config.with_overrides` take them: a
     dict of dotted keys (``str``) to values, or a list (tuple) of ``"key=value"`` strings;
     None is none. A single string is refused rather than read one character at a time.
+    A dict's NumPy values are made Python's (:func:`python_values`).
 
     Raises
     ------
@@ -402,7 +421,7 @@ def checked_overrides(overrides) -> dict[str, Any] | list[str]:
             if not isinstance(key, str):
                 raise ConfigError(f"overrides: the key {clip(repr(key))} ({type(key).__name__}): expected a dotted "
                                   "key such as 'host.memory_gib'")
-        return overrides
+        return {key: python_values(value) for key, value in overrides.items()}
     if isinstance(overrides, (list, tuple)):
         for text in overrides:
             if not isinstance(text, str):
@@ -469,6 +488,7 @@ def validate(raw: dict[str, Any], source: str | None = None, *, check_files: boo
              overrides: list[tuple[str, str]] = (), unset: list[str] = ()) -> Config:
     """Validate plain data into a :class:`Config`, or raise :class:`ConfigError`.
 
+    NumPy's values in ``raw`` are read as Python's (:func:`python_values`).
     ``check_files=False`` skips checking that workload files exist: a results
     directory's config describes a past run, whose trace may have moved since.
     ``source`` (the file) starts each problem's line, except a problem with a key set by
@@ -477,6 +497,7 @@ def validate(raw: dict[str, Any], source: str | None = None, *, check_files: boo
     """
     if not isinstance(raw, dict):
         raise ConfigError(f"{source or 'config'}: expected a table of settings")
+    raw = python_values(raw)  # a dict from Python may hold NumPy's values
     # NaN and infinity pass pydantic's bounds (and would hang a run): report them first.
     problems = [f"{where}: must be a finite number (got {value})" for where, value in _non_finite(raw)]
     if not problems:

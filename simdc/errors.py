@@ -149,10 +149,12 @@ def special_file(path) -> str | None:
 MAX_SEED = 2**63 - 1
 
 
-def checked_int(value, name: str, minimum: int = 0, maximum: int | None = None, cli: str | None = None) -> int:
+def checked_int(value, name: str, minimum: int = 0, maximum: int | None = None, cli: str | None = None,
+                why: str | None = None) -> int:
     """``value`` as an ``int`` when it is an integer (``int`` or a numpy integer, not a
     bool, nor a float such as ``1.0``) in ``[minimum, maximum]``; else a
-    :class:`ConfigError` naming the keyword argument ``name`` (and the CLI's ``cli``)."""
+    :class:`ConfigError` naming the keyword argument ``name`` (and the CLI's ``cli``),
+    and beyond ``maximum`` the bound's reason ``why`` (:mod:`simdc.model.limits`)."""
     import numbers
 
     import numpy as np
@@ -161,11 +163,11 @@ def checked_int(value, name: str, minimum: int = 0, maximum: int | None = None, 
         said = f"expected an integer, got {clip(repr(value))} ({type(value).__name__})"
         raise ConfigError(f"{name}: {said}", cli=None if cli is None else f"{cli}: {said}")
     value = int(value)
-    said = (f"must be >= {minimum}" if value < minimum else
-            f"must be <= {maximum:,}" if maximum is not None and value > maximum else None)
+    said = (f"must be >= {minimum} (got {clip(value)})" if value < minimum else
+            f"must be <= {maximum:,} (got {clip(f'{value:,}')}){f': {why}' if why else ''}"
+            if maximum is not None and value > maximum else None)
     if said is not None:
-        raise ConfigError(f"{name}: {said} (got {clip(value)})",
-                          cli=None if cli is None else f"{cli}: {said} (got {clip(value)})")
+        raise ConfigError(f"{name}: {said}", cli=None if cli is None else f"{cli}: {said}")
     return value
 
 

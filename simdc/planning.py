@@ -28,6 +28,7 @@ from simdc.budget import TooBigError
 from simdc.config import Config, validate
 from simdc.errors import ConfigError, checked_bool, checked_callback, checked_int, clip, reworded
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
+from simdc.model.limits import MAX_REPLICATIONS, REPLICATIONS_NOTE
 
 OPERATORS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 
@@ -439,7 +440,8 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
     ConfigError
         No SLO, an SLO no value of its metric can meet or that every value meets
         (:func:`check_objective`: ``rejection_rate>=2``, ``start_p99_s<=-1``),
-        ``replications`` or ``max_hosts`` not an integer >= 1, ``check_memory``
+        ``replications`` or ``max_hosts`` not an integer >= 1 (``replications`` at most
+        :data:`simdc.model.limits.MAX_REPLICATIONS`), ``check_memory``
         not a bool, a name in ``platforms`` the config does not define, an unknown
         ``group``, ``minimise`` not one of
         :data:`MINIMISE`, or ``"cost"`` without a ``[cost]`` table or with ``group``.
@@ -462,7 +464,8 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
     if not slos:
         raise ConfigError("plan: give at least one SLO (slos=[\"rejection_rate<=0.01\"], say)",
                           cli="plan: give at least one --slo")
-    replications = checked_int(replications, "replications", minimum=1, cli="--replications")
+    replications = checked_int(replications, "replications", minimum=1, maximum=MAX_REPLICATIONS,
+                               cli="--replications", why=REPLICATIONS_NOTE)
     max_hosts = checked_int(max_hosts, "max_hosts", minimum=1, cli="--max-hosts")
     check_memory = checked_bool(check_memory, "check_memory")
     checked_callback(echo, "echo", "echo(evaluation: dict)")

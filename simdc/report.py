@@ -945,7 +945,8 @@ def write_report(source: Results | pd.DataFrame, path: str | Path, title: str | 
     title
         The page's heading (default: a description of the run).
     overwrite
-        Replace ``path`` if it is an existing file (as :meth:`Results.write` does).
+        Replace ``path`` if it is an existing regular file (as :meth:`Results.write` does);
+        a device, FIFO or socket there is never replaced.
 
     Returns
     -------
@@ -954,7 +955,7 @@ def write_report(source: Results | pd.DataFrame, path: str | Path, title: str | 
     Raises
     ------
     OutputError
-        ``path`` is a directory, its folder does not exist (or is not a folder), it is
+        ``path`` is a directory, a device, FIFO or socket, its folder does not exist (or is not a folder), it is
         an existing file (without ``overwrite``), one of a results directory's own tables
         or records (even with it), or it could not be written (no space, no
         permission): the message names the path.
@@ -976,6 +977,8 @@ def write_report(source: Results | pd.DataFrame, path: str | Path, title: str | 
     _check_report_path(path, overwrite)
     page = _sweep_page(source, title) if isinstance(source, pd.DataFrame) else _run_page(source, title)
     _check_report_path(path, overwrite)  # rendering takes a while: whatever appeared meanwhile
+    from simdc.results import replace_file
+
     partial: Path | None = None
     try:
         # Written beside the target and renamed over it: a reader never sees half a report.
@@ -984,7 +987,7 @@ def write_report(source: Results | pd.DataFrame, path: str | Path, title: str | 
             partial = Path(handle.name)
             handle.write(_encodable(page))
         os.chmod(partial, 0o666 & ~_umask())  # NamedTemporaryFile makes it 0600; a report is a plain file
-        os.replace(partial, path)
+        replace_file(partial, path, None)
         partial = None
     except OSError as err:
         from simdc.results import describe_os_error
@@ -1025,11 +1028,12 @@ def _check_report_path(path: Path, overwrite: bool) -> None:
                                   "create it first or write elsewhere")
     if not parent.is_dir():
         raise _report_error(path, f"cannot write the report: its folder {parent} is a file, not a folder")
+    from simdc.results import WRITTEN, check_replaceable
+
+    check_replaceable(path, None)  # a FIFO or device: not even with overwrite (the CLI checked --out)
     if os.path.lexists(path) and not overwrite:
         raise _report_error(path, "already exists; choose another file or pass overwrite=True",
                             cli="already exists; choose another file or pass --overwrite")
-    from simdc.results import WRITTEN
-
     if path.name in WRITTEN and path.name != "report.html" and (parent / "manifest.json").is_file():
         # a results directory's own table or record: the run's, never written over (as the CLI's --out)
         raise _report_error(path, f"is {parent}'s own {path.name}, a file of its results; write the report "

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from simdc.config import Config, validate
-from simdc.errors import InputError, OutputError, SimdcError, clip, resolved
+from simdc.errors import InputError, OutputError, SimdcError, clip, resolved, special_file
 
 try:
     import fcntl
@@ -587,19 +587,47 @@ def check_output_file(out: str | Path, inputs: Sequence[str | Path] = (), overwr
     Raises
     ------
     OutputError
-        ``out`` is one of ``inputs`` (always: the input would be lost), a directory, or
-        an existing file (unless ``overwrite``). The message names ``out`` (and the input).
+        ``out`` is one of ``inputs`` (always: the input would be lost), a directory, a
+        device, FIFO or socket (always: :func:`check_replaceable`), or an existing file
+        (unless ``overwrite``). The message names ``out`` (and the input).
     """
     out = Path(out)
     check_not_input(out, inputs, option)
     if not os.path.lexists(out):
         return
+    check_replaceable(out, option)
     if out.is_dir():
         raise OutputError(out, f"{out}: is a directory; choose a file name",
                           cli=f"{option} {out}: is a directory; choose a file name")
     if not overwrite:
         raise OutputError(out, f"{out}: already exists; choose another file or pass overwrite=True",
                           cli=f"{option} {out}: already exists; choose another file or pass --overwrite")
+
+
+def check_replaceable(out: Path, option: str | None = "--out") -> None:
+    """Refuse a file output ``out`` (given as ``option``; None: a place the user did not
+    name, said as the path alone) that exists and is a device, a
+    FIFO or a socket, with or without ``overwrite``: overwrite replaces a regular file
+    only. Renaming a file over such a path removes it (as root, ``--to /dev/full`` made
+    /dev/full a regular file; a FIFO another program reads from became one).
+
+    Raises
+    ------
+    OutputError
+        Naming ``out`` and what it is (:func:`simdc.errors.special_file`).
+    """
+    kind = special_file(out)
+    if kind is not None:
+        said = f"is {kind}, not a regular file, and only a regular file is replaced; choose a file name"
+        raise OutputError(out, f"{out}: {said}", cli=None if option is None else f"{option} {out}: {said}")
+
+
+def replace_file(written: Path, out: Path, option: str | None = "--out") -> None:
+    """Rename the finished file ``written`` over ``out``: the one place a file output is put
+    in place (a trace, a report, a sweep's tables), checked again just before
+    (:func:`check_replaceable`): whatever appeared at ``out`` while it was written."""
+    check_replaceable(out, option)
+    os.replace(written, out)
 
 
 def check_not_input(out: str | Path, inputs: Sequence[str | Path], option: str = "--out") -> None:
@@ -673,7 +701,7 @@ def _place(partial: Path, out: Path, overwrite: bool) -> None:
 
 
 @contextlib.contextmanager
-def files_placed(targets: Sequence[Path], removed: Sequence[Path] = ()) -> Iterator[list[Path]]:
+def files_placed(targets: Sequence[Path], removed: Sequence[Path] = (), option: str = "--to") -> Iterator[list[Path]]:
     """Write files beside their ``targets`` and put them all in place at the end, as
     :class:`Destination` does a directory: never a file cut short at a target, never one
     new file beside another's old one.
@@ -690,7 +718,9 @@ def files_placed(targets: Sequence[Path], removed: Sequence[Path] = ()) -> Itera
     Raises
     ------
     OutputError
-        No partial directory can be made in the folder.
+        No partial directory can be made in the folder, or a target (or one of
+        ``removed``) became a device, FIFO or socket meanwhile (:func:`check_replaceable`,
+        named as ``option``).
     OSError
         From the block's writing, or a rename that failed (nothing is placed then,
         unless a later rename of several failed).
@@ -703,11 +733,13 @@ def files_placed(targets: Sequence[Path], removed: Sequence[Path] = ()) -> Itera
         yield [partial / target.name for target in targets]
         _follow_umask(partial)
         with interrupts_held():
+            for path in [*targets, *removed]:  # before any is moved: all placed or none
+                check_replaceable(path, option)
             for old in removed:
                 if os.path.lexists(old):
                     os.rename(old, partial / f"removed-{old.name}")  # gone with the partial directory
             for target in reversed(targets):  # the first, which names the rest, last
-                os.rename(partial / target.name, target)
+                replace_file(partial / target.name, target, option)
     finally:
         for path in tried:
             shutil.rmtree(path, ignore_errors=True)

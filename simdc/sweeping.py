@@ -19,6 +19,7 @@ import contextlib
 import itertools
 import json
 import logging
+import math
 import os
 import shutil
 import signal
@@ -36,8 +37,9 @@ import tomli_w
 from simdc.config import Config, apply_overrides, resolve_paths, validate
 from simdc.errors import (SKIP_HINT, ConfigError, InputError, OutputError, SimdcError, SweepError, checked_bool,
                           checked_callback, checked_int, clip, restated, reworded, stop_word)
+from simdc.model.limits import MAX_REPLICATIONS, REPLICATIONS_NOTE
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
-from simdc.results import DestinationLock, parent_problem, describe_os_error, umask
+from simdc.results import DestinationLock, parent_problem, describe_os_error, replace_file, umask
 
 METRICS = tuple(c for c in SUMMARY_COLUMNS if c != "platform")
 # in a summary only when the workload has dependencies, the config a [cost] table or
@@ -282,7 +284,8 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     ConfigError
         ``grid`` not a non-empty dict of non-empty lists, a bad grid point, two values of a
         key that are the same once read (``32`` and ``32.0``), ``replications`` not an
-        integer >= 1, or ``> 1`` with a grid over ``simulation.seed``, ``workers`` not an
+        integer in [1, 10,000] (:data:`simdc.model.limits.MAX_REPLICATIONS`), or ``> 1``
+        with a grid over ``simulation.seed``, ``workers`` not an
         integer >= 1, ``check_memory`` not a bool, or a malformed ``scheduler`` address,
         before anything runs.
     OutputError
@@ -290,6 +293,10 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
         sweep is writing it; before anything runs.
     InputError
         ``out`` holds a different sweep.
+    simdc.budget.TooBigError
+        With ``check_memory``: the points' configs and the runs' summaries would not fit in
+        the memory available (:func:`simdc.budget.check_sweep`), or the largest run
+        would not; before any point is built.
     SimdcError
         A run of a point raised it (:class:`InputError` for a trace that cannot be read),
         its class kept: each problem names the point by its grid values, the replication
@@ -303,7 +310,8 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     from simdc.experiment import as_config
 
     config = as_config(config)
-    replications = checked_int(replications, "replications", minimum=1, cli="--replications")
+    replications = checked_int(replications, "replications", minimum=1, maximum=MAX_REPLICATIONS,
+                               cli="--replications", why=REPLICATIONS_NOTE)
     if workers is not None:
         workers = checked_int(workers, "workers", minimum=1, cli="--workers")
     check_memory = checked_bool(check_memory, "check_memory")
@@ -321,6 +329,10 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
             cli=f"--replications {replications} with --grid {SEED_KEY}: the grid's seeds are the runs' seeds, so "
                 f"each point runs once; list every seed in --grid {SEED_KEY}=1,2,3,..., or give --replications "
                 f"(seeds {SEED_KEY} + r) without it")
+    if check_memory:  # counted before any point is built: a grid's product grows fast
+        from simdc.budget import check_sweep
+
+        check_sweep(math.prod(map(len, grid.values())), replications, len(config.simulation.platforms))
     try:
         grid_points = points(config, grid)
     except ConfigError as err:
@@ -1124,7 +1136,7 @@ def _atomic_write(path: Path, text: str) -> None:
         os.fchmod(handle, 0o666 & ~umask())  # mkstemp makes it 0600
         with os.fdopen(handle, "w") as file:
             file.write(text)
-        os.replace(tmp, path)
+        replace_file(Path(tmp), path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -237,6 +237,9 @@ def _azure_functions(spec: DemandSpec) -> tuple[np.ndarray, float]:
     if "HashFunction" not in table.columns or not minutes:
         raise InputError(f"{path}: expected Azure Functions 2019 invocations (HashFunction and a column per "
                          "minute of the day)")
+    if not len(table):  # the busiest function of none (argmax of an empty sequence) was a ValueError
+        raise InputError(f"{path}: no functions: the header only (expected a row per function: its HashFunction "
+                         "and its invocations in each minute)")
     numbers = table[minutes].apply(pd.to_numeric, errors="coerce")
     bad = numbers.isna() | (numbers < 0)
     if bad.any().any():

@@ -94,6 +94,19 @@ MAX_EMBODIED_KGCO2EQ = 1e7
 # no grid is dirtier than its dirtiest plant, so 2,000 g/kWh is a unit mistake (g/MWh).
 MAX_CARBON_GCO2_PER_KWH = 2000.0
 
+# Replications of a sweep's point or a plan's host count: the 95 % confidence interval's
+# half-width shrinks as 1/sqrt(n) (Student's t), so at 10,000 it is 2 % of one run's
+# standard deviation (1.96 / 100); more replications buy no precision a study can use,
+# only time (a run takes a second or more), and a mistyped count fills memory first.
+MAX_REPLICATIONS = 10_000
+REPLICATIONS_NOTE = "at 10,000 the 95 % CI's half-width is already 2 % of one run's spread"
+# Time bins of simdc trace inspect's arrival table: a table of more rows than this is not
+# read by anyone, and a trace's times are whole seconds at best, so that ten thousand bins
+# of a day are already 9 s each (its bin edges are allocated before the trace is binned:
+# 10^9 bins took 16 GB).
+MAX_BINS = 10_000
+BINS_NOTE = "rows of a table one can read; a day's bins are then 9 s wide"
+
 # (key, bound kind) -> why, appended to the error message.
 NOTES = {
     ("duration_s", "less_than_equal"): "10 years",

@@ -122,14 +122,32 @@ def inspect_trace(paths: Sequence[str | Path], format: str = "auto", options: Re
     Parameters
     ----------
     bins
-        Number of equal time bins of the arrival-rate table, >= 1.
+        Number of equal time bins of the arrival-rate table, in [1, 10,000]
+        (:data:`simdc.model.limits.MAX_BINS`).
+
+    Raises
+    ------
+    ConfigError
+        ``bins`` out of that range, before the trace is read.
     """
+    bins = _checked_bins(bins)
     data = read_trace(paths, format, options, selection, keep_started=True)
     return report(data, bins, (options or ReaderOptions()).usage_step_s)
 
 
+def _checked_bins(bins) -> int:
+    """``bins`` as an int in [1, :data:`~simdc.model.limits.MAX_BINS`], or a
+    :class:`ConfigError` saying why: the bin edges are allocated before any is filled."""
+    from simdc.errors import checked_int
+    from simdc.model.limits import BINS_NOTE, MAX_BINS
+
+    return checked_int(bins, "bins", minimum=1, maximum=MAX_BINS, cli="--bins", why=BINS_NOTE)
+
+
 def report(data: TraceData, bins: int = 12, step_s: float = 300.0) -> TraceReport:
-    """Summarise what a reader produced; usage peaks as the series play on ``step_s``."""
+    """Summarise what a reader produced; usage peaks as the series play on ``step_s``
+    (``bins``: as :func:`inspect_trace`'s)."""
+    bins = _checked_bins(bins)
     inst = data.instances
     out = TraceReport(data)
     n = len(inst)
@@ -159,7 +177,7 @@ def report(data: TraceData, bins: int = 12, step_s: float = 300.0) -> TraceRepor
     # Instances present at time 0 were submitted before the trace (or its window) began:
     # the rate is that of the arrivals after it.
     if later:
-        edges = np.linspace(0.0, last_submit, max(1, int(bins)) + 1)
+        edges = np.linspace(0.0, last_submit, bins + 1)
         counts, _ = np.histogram(submit[submit > 0], bins=edges)
     else:  # none after it: no rows, not a table of zeros over a span of nothing
         edges, counts = np.zeros(1), np.zeros(0, dtype=int)

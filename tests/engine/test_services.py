@@ -973,3 +973,31 @@ def test_the_demand_served_adds_up_to_the_cpu_the_replicas_were_given(
         assert used_core_s == pytest.approx(served * overhead, rel=1e-9, abs=1e-6), name
         rows = run.services
         assert (rows["served_cores"] <= np.minimum(rows["demand_cores"], rows["ready"] * cpu_cores) + 1e-9).all(), name
+
+
+@pytest.mark.parametrize("function", [None, "f1"])
+def test_a_functions_table_with_only_its_header_is_an_input_error_naming_it(tmp_path, function):
+    """An invocations file of the Azure Functions 2019 layout with its header and no row:
+    no function to replay (the busiest of none was numpy's "argmax of an empty sequence"
+    ValueError, exit 1), in the API and the CLI alike."""
+    import tomli_w
+    from typer.testing import CliRunner
+
+    from simdc.cli import app
+    from simdc.errors import InputError
+    from tests.test_out_safety import one_error_line
+
+    trace = tmp_path / "invocations.csv"
+    trace.write_text("HashOwner,HashApp,HashFunction,Trigger," + ",".join(str(m) for m in range(1, 1441)) + "\n")
+    demand = {"trace": str(trace), "core_s_per_invocation": 0.1, **({"function": function} if function else {})}
+    data = {"simulation": {"duration_s": 600, "platforms": ["container"]},
+            "host": {"cpu_cores": 4, "memory_gib": 64},
+            "workload": {"synthetic": {"arrival_rate_per_s": 1e-9}},
+            "services": [web(replicas=1, demand=demand)]}
+    with pytest.raises(InputError) as caught:
+        simdc.simulate(validate(data))
+    assert caught.value.problems == [f"{trace}: no functions: the header only (expected a row per function: its "
+                                     "HashFunction and its invocations in each minute)"]
+    config = tmp_path / "config.toml"
+    config.write_text(tomli_w.dumps(data))
+    one_error_line(CliRunner().invoke(app, ["run", str(config), "--no-write"]), str(trace), "no functions")

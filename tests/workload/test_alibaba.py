@@ -214,3 +214,23 @@ def test_the_censored_batch_note_says_what_share_of_the_batch_work_they_hold():
     assert len(said) == 1 and said[0].startswith(f"{int(cut.sum()):,} batch instance lifetimes censored")
     share = float(re.search(r"they hold ([\d.]+)% of the batch", said[0]).group(1))
     assert share == round(100 * core_s[cut].sum() / core_s[batch].sum(), 1)
+
+
+def test_a_2017_batch_task_listed_twice_is_a_bad_row_not_counted_twice(tmp_path):
+    """The first 200 rows of the public batch_task (no (job_id, task_id) repeated) and
+    its 6th and 7th lines again at the end: strict, each repeat is a bad row naming the
+    file and its line; skipped, the instances are those of the 200 rows (before, the two
+    tasks' instance_num were added again)."""
+    lines = sample("alibaba_v2017/batch_task.csv").read_text().splitlines()[:200]
+    clean, doubled = tmp_path / "clean" / "batch_task.csv", tmp_path / "doubled" / "batch_task.csv"
+    for path, body in ((clean, lines), (doubled, lines + lines[5:7])):
+        path.parent.mkdir()
+        path.write_text("\n".join(body) + "\n")
+    with pytest.raises(InputError) as caught:
+        read_trace([doubled], "alibaba2017")
+    keys = [tuple(line.split(",")[2:4]) for line in lines[5:7]]
+    assert caught.value.problems[:2] == [f"{doubled}: line {201 + k}: (job_id, task_id) appears more than once "
+                                         f"({keys[k][0]}, {keys[k][1]})" for k in range(2)]
+    skipped = read_trace([doubled], "alibaba2017", ReaderOptions(on_bad_rows="skip"))
+    assert len(skipped.instances) == len(read_trace([clean], "alibaba2017").instances)
+    assert skipped.skipped == {"batch_task: (job_id, task_id) appears more than once": 2}

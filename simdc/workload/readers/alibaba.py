@@ -101,8 +101,8 @@ import pandas as pd
 from simdc.errors import InputError
 from simdc.random import stream
 from simdc.workload.readers.common import (BadRows, Field, ReaderOptions, Selection, Table, TraceData, TraceFile,
-                                           usage_samples, canonical, count, data_end, read_blocks, select,
-                                           series_means)
+                                           usage_samples, canonical, count, data_end, duplicate_rows, read_blocks,
+                                           select, series_means, shown)
 
 DEFAULT_REFERENCE_GIB = {"alibaba2017": 384.0, "alibaba2018": 384.0}  # GiB of normalised memory 1.0 / 100
 INVALID = (-1.0, 101.0)  # v2018's marks of an invalid value
@@ -239,7 +239,7 @@ def read_2017(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
             capacity = (float(cores.sum()), float(memory.sum()) * ref)
 
     tasks = _frame(files["batch_task"], ["create_timestamp", "modify_timestamp", "job_id", "task_id", "instance_num",
-                                         "status", "plan_cpu", "plan_mem"], options, bad)
+                                         "status", "plan_cpu", "plan_mem"], options, bad, once=("job_id", "task_id"))
     rows = None
     times += [tasks["create_timestamp"], tasks["modify_timestamp"]]
     if files.get("batch_instance"):
@@ -402,14 +402,27 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _frame(files: list[TraceFile], columns: list[str], options: ReaderOptions, bad: BadRows) -> pd.DataFrame:
-    parts = []
+def _frame(files: list[TraceFile], columns: list[str], options: ReaderOptions, bad: BadRows,
+           once: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The ``columns`` of every file's rows; a row repeating the ``once`` key of an earlier
+    row is a bad row naming its file and line (a batch task listed twice counted its
+    instances twice), as the other readers refuse a repeated id."""
+    parts, wheres = [], []
     for tf in files:
         for block in read_blocks(tf, columns, bad, options.block_bytes):
-            parts.append(pd.DataFrame(block.values))
+            parts.append(pd.DataFrame(block.values).assign(_row=block.row, _at=len(wheres)))
+            wheres.append(block.where)
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
-    return pd.concat(parts, ignore_index=True)
+    frame = pd.concat(parts, ignore_index=True)
+    repeated = duplicate_rows(frame[list(once)].astype(str).agg("/".join, axis=1)) if once and len(frame) else []
+    if len(repeated):
+        bad.report(files[0].kind.partition(":")[2], repeated, f"({', '.join(once)}) appears more than once",
+                   lambda i: wheres[int(frame["_at"].iloc[i])](frame["_row"].iloc[i]),
+                   lambda i: f" ({', '.join(shown(frame[c].iloc[i]) for c in once)})")
+        bad.check()
+        frame = frame.drop(index=repeated).reset_index(drop=True)
+    return frame.drop(columns=["_row", "_at"])
 
 
 def _valid(values: pd.Series) -> np.ndarray:
