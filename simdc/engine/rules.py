@@ -168,8 +168,10 @@ def vm_sizes(platform: VmPlatform, need_cpu: np.ndarray,
     With ``sizing = "catalogue"``: the smallest size of ``platform.catalogue`` with
     ``vcpus >= need_cpu`` and ``memory_gib >= need_mem_gib + guest_os_mib`` (GiB), the
     smallest being the fewest vCPUs, then the least memory (so no other holding size is
-    smaller or equal in both; vCPUs first is an assumption: a vCPU costs more than a GiB
-    in general-purpose price lists); the catalogue's order does not matter. A need no size holds
+    smaller or equal in both; vCPUs first is an assumption, README, Assumptions: a vCPU
+    costs more than a GiB in general-purpose price lists; with the default catalogue no
+    need has two holding sizes that order would rank differently); the catalogue's order
+    does not matter. A need no size holds
     gets a custom size of exactly the need (plus the guest OS in memory): the planner sees
     it placed, or counted ``unplaceable`` when no host holds it, rather than the run
     refused (``custom`` marks them). Otherwise (``"as_given"``, or
