@@ -221,8 +221,9 @@ ASSUMPTIONS = (
                "60 s: no source; host64g has no failures", None),
     Assumption("page sharing under memory pressure (VMs)", "platform.vm.ksm_savings",
                "5 % of guest memory merged: a diverse mix (VMware's vSphere docs give over 30 % for near-identical "
-               "VMs); it sets the swap calibration (swap_slowdown 0.35 reproduces Sharma et al.'s 10 % with it: "
-               "2.5 % gives 10.8 %, 7.5 % 9.2 %); host64g does not overcommit memory", None),
+               "VMs); it sets the swap calibration (swap_slowdown 0.314 reproduces Sharma et al.'s 10 % with it, "
+               "VMs' time over containers' with the CPU overhead: 2.5 % gives 10.7 %, 7.5 % 9.3 %); host64g does not "
+               "overcommit memory", None),
     Assumption("a pending replica's retry", "simdc.engine.services.RETRY_S",
                "10 s between tries of a replica no host would take: no source; host64g has no services", None,
                kind="constant"),
