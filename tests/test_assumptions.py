@@ -87,6 +87,9 @@ CODE_ASSUMPTIONS = (
     "workload.synthetic.job_zipf_s", "simdc.workload.usage.MEMORY_PEAK_SHARE",
     "simdc.workload.usage.MEMORY_PEAK_MEDIAN", "simdc.workload.usage.MEMORY_PEAK_SPREAD",
     "platform.vm.ksm_savings", "simdc.engine.services.RETRY_S",
+    "maintenance.retry_s", "registry.mirror.rtt_s", "simdc.workload.synthetic.INTENSITY_CONCENTRATION",
+    "workload.synthetic.image_zipf_s", "workload.synthetic.diurnal_peak_s", "services.demand.diurnal_peak_s",
+    "platform.vm.catalogue",
 )
 
 
@@ -113,3 +116,42 @@ def test_the_code_marks_those_defaults_as_assumptions_beside_them(field, section
             above.append(lines[j])
             j -= 1
         assert "assumption" in " ".join(above), (field, k)
+
+
+@pytest.mark.parametrize("path, name", [
+    ("simdc/model/migration.py", "retry_s"), ("simdc/model/image.py", "rtt_s"),
+    ("simdc/model/workload.py", "image_zipf_s"), ("simdc/model/workload.py", "DIURNAL_PEAK_S"),
+    ("simdc/model/service.py", "diurnal_peak_s"), ("simdc/workload/synthetic.py", "INTENSITY_CONCENTRATION"),
+])
+def test_defaults_listed_later_say_assumption_beside_them(path, name):
+    """The defaults a calibration trial found with no source and no row (a drain's retry,
+    a mirror's distance, image popularity, the hour of the diurnal peak, the intensities'
+    Beta concentration): each definition has a comment saying "assumption" above it."""
+    lines = (ROOT / path).read_text().splitlines()
+    at = [k for k, line in enumerate(lines) if line.strip().startswith((f"{name}:", f"{name} ="))]
+    assert at
+    for k in at:
+        above, j = [], k - 1
+        while j >= 0 and lines[j].strip().startswith("#"):
+            above.append(lines[j])
+            j -= 1
+        assert "assumption" in " ".join(above), (path, name, k)
+
+
+def test_the_default_catalogue_never_lets_the_vcpus_first_order_decide():
+    """The catalogue row says "not exercised": with the default catalogue (Azure Av2 and
+    Dv5), for every need the fewest-vCPUs-then-least-memory size is also the
+    least-memory-then-fewest-vCPUs one, so host64g's sizes do not depend on the order.
+    Checked on the catalogue's own figures, at each size's vCPUs and memory and just
+    above (the needs where the set of holding sizes changes)."""
+    from simdc.model.platform import AZURE_GENERAL_PURPOSE
+
+    sizes = [(size.vcpus, size.memory_gib) for size in AZURE_GENERAL_PURPOSE]
+    cpus = [0.5] + [c + d for c in {c for c, _ in sizes} for d in (0.0, 0.01)]
+    mems = [0.1] + [m + d for m in {m for _, m in sizes} for d in (0.0, 0.01)]
+    for cpu in cpus:
+        for mem in mems:
+            holding = [size for size in sizes if size[0] >= cpu and size[1] >= mem]
+            if holding:
+                assert min(holding) == min(holding, key=lambda s: (s[1], s[0])), (cpu, mem)
+    assert simdc.load_config(HOST64G).platform["vm"].sizing == "auto"  # the generator's needs: catalogue

@@ -130,8 +130,9 @@ def virtualisation(platform: VmPlatform | ContainerPlatform, instances: pd.DataF
     - batch work: an instance runs at speed 1 / (1 + c + o × io), ``io`` its
       ``io_intensity`` (0-1), so alone on a host it takes ``duration_s × (1 + c + o × io)``.
 
-    Sharma et al., Middleware 2016, Figs. 3-4: CPU-bound work < 3 % slower in a KVM guest
-    than on bare metal, Redis latency +10 % (``c = 0.03``, ``o = 0.10``). A service's
+    Sharma et al., Middleware 2016: CPU-bound work < 3 % slower in a KVM guest than on
+    bare metal and Redis latency +10 % (Figs. 3-4), CPU-bound work within 1 % of LXC at
+    1.5x overcommit (Fig. 9): ``c = 0.01``, ``o = 0.10`` (VmPlatform.cpu_overhead). A service's
     lifetime is fixed, so ``o`` touches batch work only. Containers: factors of 1.
 
     Returns factors aligned with ``instances`` rows; ``work_factor`` has shape ``(len(instances),)``.
@@ -167,8 +168,10 @@ def vm_sizes(platform: VmPlatform, need_cpu: np.ndarray,
     With ``sizing = "catalogue"``: the smallest size of ``platform.catalogue`` with
     ``vcpus >= need_cpu`` and ``memory_gib >= need_mem_gib + guest_os_mib`` (GiB), the
     smallest being the fewest vCPUs, then the least memory (so no other holding size is
-    smaller or equal in both; vCPUs first is an assumption: a vCPU costs more than a GiB
-    in general-purpose price lists); the catalogue's order does not matter. A need no size holds
+    smaller or equal in both; vCPUs first is an assumption, README, Assumptions: a vCPU
+    costs more than a GiB in general-purpose price lists; with the default catalogue no
+    need has two holding sizes that order would rank differently); the catalogue's order
+    does not matter. A need no size holds
     gets a custom size of exactly the need (plus the guest OS in memory): the planner sees
     it placed, or counted ``unplaceable`` when no host holds it, rather than the run
     refused (``custom`` marks them). Otherwise (``"as_given"``, or

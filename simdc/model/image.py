@@ -60,6 +60,8 @@ class MirrorSpec(Spec):
     """A registry mirror near the hosts: pulls go there instead of the registry."""
 
     bandwidth_gbps: float = Field(gt=0, le=limits.MAX_GBPS)
+    # A mirror in the hosts' own data centre, 1 ms away: no source gives its distance,
+    # an assumption (README, Assumptions).
     rtt_s: float = Field(default=0.001, ge=0)
 
 
@@ -75,6 +77,7 @@ class RegistrySpec(Spec):
     bandwidth_gbps: float = Field(default=1.0, gt=0, le=limits.MAX_GBPS,
 
                                   description="total egress, shared by all pulls")
+    # A remote registry 50 ms away: an assumption (the docstring; README, Assumptions).
     rtt_s: float = Field(default=0.05, ge=0, description="round trip per layer request")
     mirror: MirrorSpec | None = None
 

@@ -60,6 +60,8 @@ class MaintenanceSpec(Spec):
                                           description="drain every host in turn from then on, one at a time")
     maintenance_s: float = Field(default=1800.0, ge=0, le=limits.MAX_DURATION_S,
                                  description="a drained host is down this long")
+    # No source gives how long a drain waits before trying again an instance no host
+    # took: 60 s is an assumption (README, Assumptions).
     retry_s: float = Field(default=60.0, gt=0, description="wait before trying again an instance no host took")
     predict_failures_s: float | None = Field(default=None, gt=0,
                                              description="drain a host this long before each of its failures")

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from simdc.model import limits
 from simdc.model.base import BOOL_MARK, Spec
+from simdc.model.workload import DIURNAL_PEAK_S
 
 # Kubernetes accepts whole-number percentages only (k8s.io/apimachinery/pkg/util/validation,
 # IsValidPercent: "^[0-9]+%$"; intstr.GetScaledValueFromIntOrPercent reads them with Atoi).
@@ -69,7 +70,8 @@ class DemandSpec(Spec):
     steps: tuple[tuple[float, float], ...] = Field(default=(), description="[[at_s, value], ...]: from at_s on")
     series: Path | None = Field(default=None, description="CSV t_s,value: each value from its t_s on, the first at 0")
     diurnal_amplitude: float = Field(default=0.0, ge=0, lt=1)
-    diurnal_peak_s: float = Field(default=14 * 3600.0, ge=0, lt=86400)
+    # 14:00, as the generator's arrivals: an assumption (README, Assumptions).
+    diurnal_peak_s: float = Field(default=DIURNAL_PEAK_S, ge=0, lt=86400)
     spikes: tuple[Spike, ...] = ()
     trace: Path | None = Field(default=None, description="Azure Functions 2019 invocations.csv")
     function: str | None = Field(default=None, description="HashFunction of the trace; default the busiest")

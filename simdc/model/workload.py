@@ -149,6 +149,12 @@ class UsageFraction(Spec):
         return rng.beta(self.mean * self.concentration, (1 - self.mean) * self.concentration, n)
 
 
+# The time of day arrivals (and a service's demand) peak at when they swing over a day:
+# 14:00, an office-hours afternoon; no source in CALIBRATION.md gives the hour, an
+# assumption (README, Assumptions).
+DIURNAL_PEAK_S = 14 * 3600.0
+
+
 class SyntheticSpec(Spec):
     """Poisson (optionally diurnal) arrivals of instances drawn from a size mix.
 
@@ -159,7 +165,7 @@ class SyntheticSpec(Spec):
     arrival_rate_per_s: float = Field(gt=0, le=limits.MAX_ARRIVAL_RATE_PER_S,
                                       description="mean arrivals per second (the daily mean when diurnal)")
     diurnal_amplitude: float = Field(default=0.0, ge=0, lt=1, description="rate swings by ± this fraction over a day")
-    diurnal_peak_s: float = Field(default=14 * 3600.0, ge=0, lt=86400, description="time of day of the peak rate")
+    diurnal_peak_s: float = Field(default=DIURNAL_PEAK_S, ge=0, lt=86400, description="time of day of the peak rate")
     sizes: tuple[SizeClass, ...] = Field(default=AZURE_2017_SIZES, min_length=1)
     # Azure 2017 VM lifetimes, the published CDF itself (AZURE_2017_LIFETIME_CDF_S).
     lifetime_s: Distribution = Field(default_factory=lambda: Distribution(cdf=AZURE_2017_LIFETIME_CDF_S))
@@ -188,7 +194,10 @@ class SyntheticSpec(Spec):
     cpu_burstiness: float = Field(default=0.30, ge=0, description="σ of the lognormal noise on CPU (median instance)")
     # Bitbrains Rnd (traces/bitbrains_rnd/2013-7, "Memory usage [KB]"): p95 ÷ mean per VM,
     # median over the 20 VMs 1.355 (computed in tests/workload/test_usage_calibration.py);
-    # exp(1.645σ − σ²/2) = 1.355 at σ = 0.19. (0.3 before: 1.57, which drove OOM kills.)
+    # exp(1.645σ − σ²/2) = 1.342 at σ = 0.19 (1.355 alone would need 0.196), and simdc's
+    # median instance, whose σ spreads around this one and whose memory has rare peaks
+    # (simdc.workload.usage), is Bitbrains' 1.355 within two standard errors (that test
+    # holds it). (0.3 before: 1.57, which drove OOM kills.)
     memory_burstiness: float = Field(default=0.19, ge=0,
                                      description="σ of the lognormal noise on memory (median instance)")
     usage_correlation: float = Field(default=0.0, ge=0, le=1, description="share of the noise common to all instances")
@@ -196,12 +205,15 @@ class SyntheticSpec(Spec):
                                            description="CPU swings ± this over a day, peak at diurnal_peak_s")
     # Images: each instance runs one of these ([[images]] names), the k-th most popular
     # with probability ∝ 1/k^s (Zipf): image pulls are heavy-tailed, a few images
-    # dominate. None listed: instances have no image and start without a pull.
+    # dominate. None listed: instances have no image and start without a pull. s = 1
+    # has no source for the synthetic mix: an assumption (README, Assumptions).
     # Pressure on shared resources the CPU model does not cover (0-1): a Beta with this
-    # mean per instance (concentration 2: most instances light, a few heavy). 0: none.
+    # mean per instance (concentration 2, simdc.workload.synthetic.INTENSITY_CONCENTRATION:
+    # most instances light, a few heavy; an assumption, README, Assumptions). 0: none.
     membw_intensity: float = Field(default=0.0, ge=0, lt=1, description="mean memory-bandwidth intensity")
     io_intensity: float = Field(default=0.0, ge=0, lt=1, description="mean disk/kernel I/O intensity")
     images: tuple[str, ...] = ()
+    # Zipf exponent 1 over the images: an assumption (README, Assumptions).
     image_zipf_s: float = Field(default=1.0, ge=0, description="Zipf exponent of image popularity (0: uniform)")
     # Jobs: with jobs = J, every instance is a replica of one of J jobs (its `job` column),
     # the k-th most popular with probability ∝ 1/k^s. A job has one declared size, drawn

@@ -18,6 +18,10 @@ from simdc.random import stream
 from simdc.workload import COLUMNS, KINDS, Workload
 
 DAY_S = 86400.0
+# Concentration (α + β) of the Beta each instance's memory-bandwidth and I/O intensity is
+# drawn from: 2 puts most instances light and a few heavy. No source gives how pressure
+# spreads over instances: an assumption (README, Assumptions).
+INTENSITY_CONCENTRATION = 2.0
 
 
 def generate(spec: SyntheticSpec, duration_s: float, seed: int) -> Workload:
@@ -122,10 +126,11 @@ def _images(spec: SyntheticSpec, rng: np.random.Generator, n: int) -> np.ndarray
 
 
 def _intensity(mean: float, rng: np.random.Generator, n: int) -> np.ndarray:
-    """Per-instance pressure on a shared resource: Beta(2·mean, 2·(1 − mean)), or none."""
+    """Per-instance pressure on a shared resource: Beta(k·mean, k·(1 − mean)), k
+    :data:`INTENSITY_CONCENTRATION`, or none."""
     if mean == 0:
         return np.zeros(n)
-    return rng.beta(2 * mean, 2 * (1 - mean), n)
+    return rng.beta(INTENSITY_CONCENTRATION * mean, INTENSITY_CONCENTRATION * (1 - mean), n)
 
 
 def _fractions(usage: UsageFraction, rng: np.random.Generator, n: int) -> np.ndarray:

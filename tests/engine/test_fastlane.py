@@ -347,7 +347,9 @@ def test_vms_bursting_above_their_vcpus_clip_in_the_lane_as_in_the_general_engin
 @pytest.mark.parametrize("overcommit", [1.0, 2.0])
 def test_vms_bursting_above_their_vcpus_is_unmet_demand(overcommit):
     """The premise of the property above on a fleet large enough to place hundreds of
-    bursting VMs: more than 1 % of their demand is above their vCPUs, unmet in both lanes."""
+    bursting VMs: more than 0.2 % of their demand is above their vCPUs, unmet in both lanes
+    (usage is clipped at the size, so what tops the vCPUs is the 1 % virtualisation
+    overhead of the VMs at their vCPUs: 0.4 % of the demand without overcommit)."""
     hosts = [{"cpu_cores": 16, "memory_gib": 32, "reserved_memory_gib": 0, "count": 3}]
     config = config_for("vm", hosts, "first_fit", "reject", None, None, 0.0, 0.1, 600.0, 1, False)
     config = config.with_overrides({"platform.vm.cpu_overcommit": overcommit,
@@ -355,7 +357,7 @@ def test_vms_bursting_above_their_vcpus_is_unmet_demand(overcommit):
                                     "workload.synthetic.usage_step_s": 300.0})
     general, lane, _ = run_both(config, "vm")
     assert lane.lane == "fast"
-    assert general.instances["cpu_unmet_core_s"].sum() > 0.01 * general.instances["cpu_demand_core_s"].sum()
+    assert general.instances["cpu_unmet_core_s"].sum() > 0.002 * general.instances["cpu_demand_core_s"].sum()
     assert_close(general, lane)
 
 

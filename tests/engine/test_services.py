@@ -16,9 +16,13 @@ from simdc.config import validate
 from simdc.engine import run_platform
 from simdc.engine.services import fenceposts, hpa_recommendation, rollout_step
 from simdc.errors import ConfigError
+from simdc.model.platform import VmPlatform
 from simdc.workload import load_workload
 
 MIB_PER_GIB = 1024.0
+# What a VM's CPU costs the host per core it uses: 1 + the default cpu_overhead, 1.01
+# (Sharma et al. 2016: within 1 % of LXC, Fig. 9; VmPlatform.cpu_overhead).
+VM_CPU_FACTOR = 1 + VmPlatform().cpu_overhead
 
 
 def config(services, duration_s=600.0, platforms=("container",), images=(), cluster=None, **extra):
@@ -559,8 +563,8 @@ def test_a_vm_updated_in_place_waits_its_readiness_before_serving_again():
     1, n = 5 VMs of 1 core serving n cores, each VM is out of service u + R = 45 + 10 s in
     turn. The rollout takes n × (u + R) = 275 s, one replica short all along: n × (u + R)
     unavailable replica-seconds. Meanwhile the n − 1 left are each asked 1 core, which
-    costs 1.03 of the host (cpu_overhead 3 %) within their 1 vCPU: each serves 1 / 1.03,
-    so n − (n − 1) / 1.03 cores are unserved, over n × (u + R) s."""
+    costs 1.01 of the host (cpu_overhead 1 %) within their 1 vCPU: each serves 1 / 1.01,
+    so n − (n − 1) / 1.01 cores are unserved, over n × (u + R) s."""
     images = [{"name": "web:v1", "disk_gib": 4.0, "layers": [{"digest": "base", "size_mib": 500},
                                                                {"digest": "top1", "size_mib": 50}]},
               {"name": "web:v2", "disk_gib": 4.0, "layers": [{"digest": "base", "size_mib": 500},
@@ -574,7 +578,7 @@ def test_a_vm_updated_in_place_waits_its_readiness_before_serving_again():
     np.testing.assert_allclose(run.releases["end_s"] - run.releases["at_s"], [n * (u + r)])
     summary = simdc.metrics.service_metrics(run.services, run.releases, 800.0, {"web": 0.99})
     assert summary["rollout_unavailable_replica_s"] == pytest.approx(n * (u + r))
-    assert summary["rollout_unserved_core_s"] == pytest.approx(n * (u + r) * (n - (n - 1) / 1.03))
+    assert summary["rollout_unserved_core_s"] == pytest.approx(n * (u + r) * (n - (n - 1) / VM_CPU_FACTOR))
 
 
 def test_a_sweep_averages_the_service_numbers_and_plan_accepts_them_as_slos():
@@ -889,13 +893,13 @@ def test_demand_served_is_what_the_host_gives_the_replicas_not_what_they_ask():
     1.75 cores, but the host has 4 cores in all, so at most 4 × 600 = 2,400 core-s of the
     4,200 asked are served (4/7 = 57.1 %) and 1,800 are not, and every second is below
     the 99 % SLO. The host is work-conserving (CFS shares, all 4 cores given out), so
-    containers serve exactly 2,400; a VM spends 3 % of what it is given on the
-    hypervisor (cpu_overhead), so VMs serve 2,400 / 1.03. Worked out by hand."""
+    containers serve exactly 2,400; a VM spends 1 % of what it is given on the
+    hypervisor (cpu_overhead), so VMs serve 2,400 / 1.01. Worked out by hand."""
     results = simdc.simulate(crowded())
     summary = results.summary.set_index("platform")
     assert summary.loc["container", "demand_unserved_core_s"] == pytest.approx(1800.0, rel=1e-9)
     assert summary.loc["container", "demand_served_share"] == pytest.approx(4 / 7, rel=1e-9)
-    assert summary.loc["vm", "demand_unserved_core_s"] == pytest.approx(4200.0 - 2400.0 / 1.03, rel=1e-9)
+    assert summary.loc["vm", "demand_unserved_core_s"] == pytest.approx(4200.0 - 2400.0 / VM_CPU_FACTOR, rel=1e-9)
     assert (summary["slo_violation_s"] == 600.0).all()
     s = results.services
     assert (s["served_cores"] <= 4.0 + 1e-9).all()

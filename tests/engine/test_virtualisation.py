@@ -1,9 +1,11 @@
 """Virtualisation overhead (simdc.engine.rules.virtualisation) and start latency, against
 the published figures the defaults cite (issue #17).
 
-- VM overhead: CPU-bound work < 3 % slower in a KVM guest, Redis latency +10 % (Sharma
-  et al., Middleware 2016, Figs. 3-4): a VM's CPU demand × (1 + c), a batch instance's
-  time alone × (1 + c + o × io_intensity); containers: none.
+- VM overhead: CPU-bound work < 3 % slower in a KVM guest than on bare metal, Redis
+  latency +10 % (Sharma et al., Middleware 2016, Figs. 3-4), and CPU-bound work within
+  1 % of LXC at 1.5x CPU overcommit (Fig. 9): a VM's CPU demand × (1 + c), a batch
+  instance's time alone × (1 + c + o × io_intensity); containers: none, so c is the
+  whole VM-container gap, 1 % (the most Fig. 9 allows).
 - Start latency: container median 0.56 s (warm `docker run` on SSD, 554-568 ms: Khan
   2026); Kata-like 0.5 s above it (Kata ~600 ms against runc ~100 ms on one daemon path:
   van Rijn & Rellermeyer, Middleware 2021); microVM p50 161 ms one at a time (500 serial
@@ -11,8 +13,8 @@ the published figures the defaults cite (issue #17).
   the parallel figures an outcome of the serial boot and the creation rate (5 per host
   core per second: firecracker docs/design.md); the containers' and the serial boot's
   p99 take the parallel boots' p99/p50 (an assumption).
-- Swap: a memory-bound VM 10 % slower at 1.5x memory overcommit (Sharma et al.,
-  Middleware 2016, Fig. 9).
+- Swap: a memory-bound VM 10 % slower than LXC at 1.5x memory overcommit (Sharma et
+  al., Middleware 2016, Fig. 9): its swap and its CPU overhead together.
 """
 
 from __future__ import annotations
@@ -29,7 +31,11 @@ from simdc.config import validate
 from simdc.engine import run_platform
 from simdc.workload import load_workload
 
-SHARMA_VM_CPU = 0.03  # VM CPU < 3 % slower than bare metal
+SHARMA_VM_CPU_BOUND = 0.03  # VM CPU < 3 % slower than bare metal (Figs. 3-4)
+SHARMA_VM_WITHIN_LXC_AT_1_5X = 0.01  # CPU-bound VM within 1 % of LXC at 1.5x overcommit (Fig. 9)
+# A container pays nothing, so the VM's overhead is the VM-container gap: the most both
+# figures allow is Fig. 9's 1 %, the default's value.
+SHARMA_VM_CPU = min(SHARMA_VM_CPU_BOUND, SHARMA_VM_WITHIN_LXC_AT_1_5X)
 SHARMA_VM_IO = 0.10  # Redis latency +10 % in a VM
 
 
@@ -50,7 +56,7 @@ def run(tmp_path, rows, platform, *, rules=None, duration_s=10_000.0, extra=None
 @pytest.mark.parametrize("io", [0.0, 0.5, 1.0])
 def test_a_batch_job_alone_in_a_vm_takes_its_work_times_the_overhead(tmp_path, io):
     """Alone on a host, a batch job of 100 s full-speed work ends after
-    100 × (1 + 0.03 + 0.10 × io) s in a VM (the cited defaults), and after 100 s in a container."""
+    100 × (1 + 0.01 + 0.10 × io) s in a VM (the cited defaults), and after 100 s in a container."""
     rows = [{"id": "job", "kind": "batch", "duration_s": 100.0, "io_intensity": io}]
     vm = run(tmp_path, rows, "vm").instances.set_index("id")
     assert vm.loc["job", "end_s"] == pytest.approx(100 * (1 + SHARMA_VM_CPU + SHARMA_VM_IO * io), rel=1e-12)
@@ -73,7 +79,7 @@ def test_batch_time_in_a_vm_follows_the_formula_for_any_overheads(tmp_path, cpu,
 @pytest.mark.parametrize("platform, factor", [("vm", 1 + SHARMA_VM_CPU), ("microvm", 1 + SHARMA_VM_CPU),
                                               ("container", 1.0)])
 def test_a_service_demands_its_cpu_times_the_overhead(tmp_path, lane, platform, factor):
-    """A service using 1.5 of its 4 vCPUs for 500 s demands 1.5 × 500 × (1 + 0.03) core-s in
+    """A service using 1.5 of its 4 vCPUs for 500 s demands 1.5 × 500 × (1 + 0.01) core-s in
     a VM (the hypervisor's share) and 1.5 × 500 in a container, in either engine lane."""
     trace = tmp_path / "t.csv"
     pd.DataFrame([{"id": "svc", "submit_s": 0.0, "duration_s": 500.0, "cpu_cores": 4, "memory_gib": 1,
@@ -95,10 +101,10 @@ def test_a_service_demands_its_cpu_times_the_overhead(tmp_path, lane, platform, 
 
 def test_a_saturated_vm_still_gets_at_most_its_vcpus(tmp_path):
     """A VM asking for all its 2 vCPUs is not given more for the overhead: it gets 2 × 500
-    core-s, and the overhead's 3 % above its vCPUs is demand it does not get (unmet)."""
+    core-s, and the overhead's 1 % above its vCPUs is demand it does not get (unmet)."""
     inst = run(tmp_path, [{"id": "busy", "cpu_cores": 2, "cpu_used": 2}], "vm").instances.set_index("id")
     demand, unmet = inst.loc["busy", ["cpu_demand_core_s", "cpu_unmet_core_s"]]
-    assert demand == pytest.approx(2 * 500 * 1.03)
+    assert demand == pytest.approx(2 * 500 * (1 + SHARMA_VM_CPU))
     assert demand - unmet == pytest.approx(2 * 500)
 
 
@@ -107,6 +113,47 @@ def test_no_overhead_restores_bare_metal_speed(tmp_path):
     rows = [{"id": "job", "kind": "batch", "duration_s": 100.0, "io_intensity": 1.0}]
     inst = run(tmp_path, rows, "vm", rules={"cpu_overhead": 0, "io_overhead": 0}).instances.set_index("id")
     assert inst.loc["job", "end_s"] == pytest.approx(100.0, rel=1e-12)
+
+
+def cpu_bound_slowdowns(tmp_path, instances: int, overcommit: float) -> dict[str, pd.Series]:
+    """Sharma et al.'s Fig. 9 setting, CPU-bound: ``instances`` batch instances of 1 core,
+    each using its whole core for 1,000 s, on one 8-core host, VMs at ``cpu_overcommit``
+    and containers at ``overcommit`` = ``overcommit``; boots, starts and QEMU's memory 0,
+    VMs sized as given. Each platform's instances' slowdowns (time ÷ work)."""
+    trace = tmp_path / "cpu_bound.csv"
+    pd.DataFrame([{"id": f"i{k}", "submit_s": 0.0, "duration_s": 1000.0, "cpu_cores": 1, "memory_gib": 1,
+                   "cpu_used": 1, "memory_used_gib": 0.5, "kind": "batch"} for k in range(instances)]
+                 ).to_csv(trace, index=False)
+    inst = simdc.simulate(validate({
+        "simulation": {"duration_s": 10_000.0, "platforms": ["vm", "container"], "sample_every_s": 50.0},
+        "host": {"cpu_cores": 8, "memory_gib": 64},
+        "platform": {"vm": {"cpu_overcommit": overcommit, "sizing": "as_given", "boot_s": 0, "overhead_mib": 0},
+                     "container": {"overcommit": overcommit, "start_s": 0, "overhead_mib": 0}},
+        "workload": {"trace": str(trace), "format": "simdc"},
+    })).instances
+    assert (inst["outcome"] == "completed").all()
+    return {platform: rows["slowdown"] for platform, rows in inst.groupby("platform")}
+
+
+def test_cpu_bound_vms_at_1_5x_overcommit_run_within_1_percent_of_containers(tmp_path):
+    """Sharma et al., Middleware 2016, Fig. 9: at 1.5x CPU overcommit a CPU-bound VM ran
+    within 1 % of LXC. 12 one-core instances on 8 cores (1.5x) share them out: each
+    container takes 1.5× its work (12/8, the fair share); each VM's time ÷ a container's
+    is within 1 % (with the old 3 % overhead: 1.545 against 1.500, 3.0 % apart)."""
+    slowdown = cpu_bound_slowdowns(tmp_path, 12, 1.5)
+    assert slowdown["container"].to_numpy() == pytest.approx(12 / 8, rel=1e-9)
+    ratio = slowdown["vm"].to_numpy() / slowdown["container"].to_numpy()
+    assert (ratio <= 1 + SHARMA_VM_WITHIN_LXC_AT_1_5X + 1e-9).all(), ratio
+
+
+def test_cpu_bound_vms_without_overcommit_run_under_3_percent_slower(tmp_path):
+    """Sharma et al., Middleware 2016, Figs. 3-4: a CPU-bound KVM guest < 3 % slower than
+    bare metal, LXC within 2 % of it (a container here runs at bare-metal speed: time =
+    work). 8 one-core instances on 8 cores: VM time ÷ container time < 1.03."""
+    slowdown = cpu_bound_slowdowns(tmp_path, 8, 1.0)
+    assert slowdown["container"].to_numpy() == pytest.approx(1.0, rel=1e-9)
+    ratio = slowdown["vm"].to_numpy() / slowdown["container"].to_numpy()
+    assert (ratio < 1 + SHARMA_VM_CPU_BOUND).all(), ratio
 
 
 # --- start latency ---------------------------------------------------------------------
@@ -208,31 +255,40 @@ def test_a_burst_of_50_microvms_starts_at_the_parallel_boots_p50(tmp_path):
 
 # --- memory overcommit -------------------------------------------------------------------
 
-SHARMA_SWAP_SLOWDOWN_AT_1_5X = 0.10  # memory-bound VM 10 % worse at 1.5x overcommit (Fig. 9)
+SHARMA_SWAP_SLOWDOWN_AT_1_5X = 0.10  # memory-bound VM 10 % worse than LXC at 1.5x overcommit (Fig. 9)
 
 
-def test_memory_overcommit_of_1_5x_slows_memory_bound_vms_by_10_percent(tmp_path):
+def test_memory_overcommit_of_1_5x_slows_memory_bound_vms_by_10_percent_against_containers(tmp_path):
     """The setting of Sharma et al.'s Fig. 9 with simdc's defaults (page sharing, QEMU's
-    131 MiB, the balloon): 9 batch VMs of 2 GiB, each using all of it, on a 12 GiB host
-    at memory_overcommit 1.5. 8 fit (18 GiB of VM memory allowed; 9 × 2.128 GiB do not);
-    those 8 run their 1,000 s of work together, swapping, and end 10 % late: end / work
-    = 1.10 (to 0.5 %, the default's rounding to two places). Boots and CPU and I/O
-    overheads are 0, so the swap is all that slows them."""
+    131 MiB, the balloon, the CPU overhead): 9 batch instances of 2 GiB, each using all
+    of it, on a 12 GiB host at 1.5x overcommit. 8 VMs fit (18 GiB of VM memory allowed;
+    9 × 2.128 GiB do not); those 8 run their 1,000 s of work together, swapping, and
+    paying the hypervisor's CPU overhead. Containers are run on the same host at
+    overcommit 1.5: a container swaps nothing (the kernel OOM-kills instead), and those
+    never killed run their work at bare-metal speed. The VMs' time ÷ those containers'
+    time is the source's 1.10, to 0.1 % (the default's rounding to three places; fitted
+    on swap alone, the VMs ended 1.1002 × 1.03 = 1.133 times the containers')."""
     work_s = 1000.0
     trace = tmp_path / "t.csv"
-    pd.DataFrame([{"id": f"vm{k}", "submit_s": 0.0, "duration_s": work_s, "cpu_cores": 1, "memory_gib": 2,
+    pd.DataFrame([{"id": f"i{k}", "submit_s": 0.0, "duration_s": work_s, "cpu_cores": 1, "memory_gib": 2,
                    "cpu_used": 1, "memory_used_gib": 2, "kind": "batch"} for k in range(9)]).to_csv(trace, index=False)
     inst = simdc.simulate(validate({
-        "simulation": {"duration_s": 4 * work_s, "platforms": ["vm"], "sample_every_s": 50.0},
+        "simulation": {"duration_s": 4 * work_s, "platforms": ["vm", "container"], "sample_every_s": 50.0},
         "host": {"cpu_cores": 16, "memory_gib": 12},
-        "platform": {"vm": {"memory_overcommit": 1.5, "sizing": "as_given", "boot_s": 0,
-                            "cpu_overhead": 0, "io_overhead": 0}},
+        "platform": {"vm": {"memory_overcommit": 1.5, "sizing": "as_given", "boot_s": 0},
+                     "container": {"overcommit": 1.5, "start_s": 0}},
         "workload": {"trace": str(trace), "format": "simdc"},
     })).instances
-    together = inst[inst["first_ready_s"] == 0.0]
-    assert len(together) == 8
-    slowdown = together["end_s"] / work_s - 1
-    assert slowdown.to_numpy() == pytest.approx(SHARMA_SWAP_SLOWDOWN_AT_1_5X, abs=0.0005)
+    vms = inst[(inst["platform"] == "vm") & (inst["first_ready_s"] == 0.0)]
+    assert len(vms) == 8
+    containers = inst[(inst["platform"] == "container") & (inst["outcome"] == "completed")
+                      & (inst["oom_kills"] == 0)]
+    assert len(containers) > 0
+    vm_time = (vms["end_s"] - vms["first_ready_s"]).to_numpy()
+    container_time = (containers["end_s"] - containers["first_ready_s"]).to_numpy()
+    assert container_time == pytest.approx(work_s, rel=1e-12)
+    ratio = vm_time / container_time.mean()
+    assert ratio == pytest.approx(1 + SHARMA_SWAP_SLOWDOWN_AT_1_5X, abs=0.001)
 
 
 @pytest.mark.parametrize("kind", ["constant", "series", "synthetic"])
