@@ -457,9 +457,12 @@ def _kept(what: str, done: int, total: int, parts: _Parts | None) -> str:
 def _check_address(scheduler: str) -> None:
     """Refuse a malformed scheduler address at once, before anything runs."""
     from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import backends
 
     try:
         scheme, location = parse_address(scheduler, strict=True)
+        if scheme not in backends:  # Dask would refuse it only when connecting, with a traceback
+            raise ValueError(f"unknown scheme {scheme!r}; Dask's are {', '.join(sorted(backends))}")
         if scheme in ("tcp", "tls", "ws", "wss"):
             port = parse_host_port(location)[1]
             if not 0 < port < 65536:

@@ -53,13 +53,15 @@ def slow_config(write_config) -> Path:
     return write_config({"simulation.duration_s": 36_000}, name="slow.toml")
 
 
-def test_a_malformed_scheduler_address_is_one_line(config_path):
+@pytest.mark.parametrize("address", ["notaurl", "bad://127.0.0.1:8786"])  # no address; a scheme Dask lacks
+def test_a_malformed_scheduler_address_is_one_line(config_path, tmp_path, address):
     result = CliRunner().invoke(app, ["sweep", str(config_path), "--grid", "host.memory_gib=16",
-                                      "--scheduler", "notaurl"])
+                                      "--scheduler", address, "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
-    one_line(result.stderr, "error: --scheduler 'notaurl'", "tcp://")
-    with pytest.raises(simdc.ConfigError, match="scheduler 'notaurl'"):
-        simdc.sweep(simdc.load_config(config_path), {"host.memory_gib": [16]}, scheduler="notaurl")
+    one_line(result.stderr, f"error: --scheduler {address!r}", "tcp://")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(simdc.ConfigError, match=f"scheduler {address!r}"):
+        simdc.sweep(simdc.load_config(config_path), {"host.memory_gib": [16]}, scheduler=address)
 
 
 def test_no_scheduler_at_the_address_fails_at_once(config_path, tmp_path):
