@@ -235,7 +235,7 @@ class Config(Spec):
         """
         overrides = checked_overrides(overrides)
         try:
-            return validate(apply_overrides(self.to_dict(), overrides))
+            return validate(apply_overrides(self.to_dict(), overrides), overrides=_as_given(overrides))
         except ConfigError as err:
             raise _replaced_tables(reworded(err, "--set", "overrides"), overrides) from None
 
@@ -321,12 +321,18 @@ def load_config(path: str | Path, overrides: dict[str, Any] | list[str] | None =
         raw = apply_overrides(raw, overrides)
         # A path given on the command line is relative to where the command runs.
         resolve_paths(raw, Path.cwd())
-        given = [(key, str(value)) for key, value in overrides.items()] if isinstance(overrides, dict) else [
-            (text.partition("=")[0].strip(), text.partition("=")[2].strip()) for text in overrides]
-        return validate(raw, source=str(path), overrides=given, unset=unset)
+        return validate(raw, source=str(path), overrides=_as_given(overrides), unset=unset)
     except ConfigError as err:
         err = reworded(reworded(err, "--set", "overrides"), "--unset", "unset")
         raise _replaced_tables(err, overrides) from None
+
+
+def _as_given(overrides: dict[str, Any] | list[str]) -> list[tuple[str, str]]:
+    """``(dotted key, value as written)`` of each override: what :func:`validate` names a
+    problem by when the key came from ``overrides`` rather than the file."""
+    if isinstance(overrides, dict):
+        return [(key, str(value)) for key, value in overrides.items()]
+    return [(text.partition("=")[0].strip(), text.partition("=")[2].strip()) for text in overrides]
 
 
 def checked_unset(unset) -> list[str]:

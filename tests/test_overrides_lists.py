@@ -45,7 +45,7 @@ def test_set_changes_only_the_entry_it_indexes(count, data):
     ("services.3.replicas=8", "--set services.3.replicas: services is a list with entries 0..1; expected "
                               "services.<index> with an index among them (got '3')"),
     ("services.web.replicas=8", "(got 'web')"),
-    ("services.0.replicaz=8", "services[0].replicaz: unknown key; did you mean 'replicas'?"),
+    ("services.0.replicaz=8", "--set services.0.replicaz=8: unknown key; did you mean 'replicas'?"),
     ("services.0.name.x=1", "--set services.0.name.x: services.0.name is a value, not a table"),
     ("cells.1.share=0.5", "--set cells.1.share: the config has no list cells to index"),
 ])
@@ -113,3 +113,18 @@ def test_a_cluster_key_on_a_config_of_one_host_table_says_so():
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert lines == ["error: --set cluster.power_off_idle: this config's host is a [host] table, not "
                      "[[cluster.hosts]] groups; write the hosts as [[cluster.hosts]] in the file to set cluster keys"]
+
+
+@pytest.mark.parametrize("override", [["host.memory_gib=abc"], ["host.nokey=1"], {"host.memory_gib": True}])
+def test_with_overrides_names_the_override_as_load_config_does(override):
+    """A bad override through Config.with_overrides is reported as through load_config:
+    ``overrides: key=value: problem`` (``--set key=value: ...`` for the CLI), not as if
+    the key were the file's."""
+    path = CONFIGS / "host64g.toml"
+    with pytest.raises(ConfigError) as direct:
+        load_config(path, override)
+    with pytest.raises(ConfigError) as later:
+        load_config(path).with_overrides(override)
+    assert later.value.problems == [p.replace(f"{path}: ", "") for p in direct.value.problems]
+    assert later.value.problems[0].startswith("overrides: host.")
+    assert later.value.cli_problems[0].startswith("--set host.")
