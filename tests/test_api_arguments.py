@@ -117,7 +117,8 @@ def test_a_dict_replacing_a_whole_table_says_so(short):
     (lambda cfg: simdc.simulate(cfg, check_memory="no"), r"^check_memory: expected True or False"),
     (lambda cfg: simdc.simulate(cfg, seed=2**64), r"^seed: must be <= 9,223,372,036,854,775,807"),
     (lambda cfg: simdc.simulate(cfg, seed=2**63), r"^seed: must be <= 9,223,372,036,854,775,807"),
-    (lambda cfg: cfg.with_overrides({"simulation.seed": 2**63}), r"simulation\.seed: must be <= "),
+    (lambda cfg: cfg.with_overrides({"simulation.seed": 2**63}), r"^overrides: simulation\.seed=9223372036854775808: "
+                                                                   r"must be <= "),
 ], ids=lambda value: "" if callable(value) else value.split(":")[0].strip("^\\"))
 def test_a_bad_argument_is_one_config_error_naming_it(short, call, said):
     with pytest.raises(ConfigError, match=said) as caught:
