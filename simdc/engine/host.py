@@ -497,7 +497,8 @@ class HostState:
         if stranded > 0:
             self.stranded_s += stranded * dt
         # powered (rules.energy_j): off under repair; on while it holds instances, reboots or
-        # is in maintenance, and while idle unless idle hosts are switched off
+        # is in maintenance, and while idle unless idle machines are switched off
+        # (rules.switched_off_when_idle: never a node VM, whose physical host it keeps on)
         if not self.repairing and (resident or self.out or not self.power_off_idle):
             self.energy_j += energy_j(self.power_idle_w, self.power_max_w, cores, dt, used_s)
         if self.out:

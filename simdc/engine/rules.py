@@ -13,8 +13,8 @@ fast lane (:mod:`simdc.engine.handlers`) alike: the tolerance of sums (:func:`li
 the fit test (:func:`fits`), the usage cap (:func:`capped_usage`), when a host is contended or over
 its memory (:func:`contended`, :func:`over_memory`), the CPU shares of a contended host
 (:func:`water_fill`), the OOM killer's victims
-(:func:`oom_victims`), the restart back-off (:func:`backoff`) and the power model
-(:func:`energy_j`).
+(:func:`oom_victims`), the restart back-off (:func:`backoff`), the power model
+(:func:`energy_j`, :func:`switched_off_when_idle`) and fragmentation (:func:`free_mem_gib`).
 """
 
 from __future__ import annotations
@@ -509,7 +509,8 @@ def energy_j(power_idle_w, power_max_w, cores, on_s, cpu_used_core_s):
     ``cpu_used`` × its step). Scalars or arrays that broadcast (a value per host).
 
     The callers count a machine on (``on_s``) unless its physical host has failed and is
-    under repair, or it holds nothing with ``power_off_idle``. A failed server is off
+    under repair, or it holds nothing and idle machines are switched off
+    (:func:`switched_off_when_idle`: never a node VM). A failed server is off
     until repaired, 0 W: the usual assumption of power-aware simulators (CloudSim Plus:
     ``HostAbstract.setFailed(true)`` makes the host inactive, and
     ``PowerModelHostSimple.getPowerMeasurement`` gives an inactive host no power;
@@ -518,6 +519,30 @@ def energy_j(power_idle_w, power_max_w, cores, on_s, cpu_used_core_s):
     rebooted), is on: at least idle power, whether or not idle hosts are switched off.
     """
     return power_idle_w * on_s + (power_max_w - power_idle_w) * cpu_used_core_s / cores
+
+
+def switched_off_when_idle(platform: VmPlatform | ContainerPlatform, power_off_idle: bool) -> bool:
+    """Whether ``platform``'s machines draw nothing while they hold no instance, with
+    idle hosts switched off or not (``cluster.power_off_idle``).
+
+    The unit of power is the physical host: powered, it draws :func:`energy_j`'s idle
+    power whatever runs on it, and ``power_off_idle`` switches it off only while nothing
+    runs on it. A host of VMs or containers holds its instances, so it is off while it
+    holds none. A host of containers in node VMs holds its node VMs: they are the
+    cluster's nodes and run from start to end (their VMM and guest memory are counted used
+    and allocated all the run, :func:`host_specs`'s third value), so it is never empty and
+    is off only under repair. simdc does not remove empty node VMs, as Kubernetes'
+    Cluster Autoscaler would (github.com/kubernetes/autoscaler,
+    ``cluster-autoscaler/FAQ.md``, "How does scale-down work?": a node whose pods fit
+    elsewhere for 10 minutes is deleted): without it, a node stays.
+
+    A physical host's power is shared out among its node VMs as exact shares of the
+    linear model (:func:`host_specs`: idle / n and max / n W with cores / n cores each), so
+    the shares of the n nodes, all powered while their host is, add up to its energy:
+    Σ_k idle/n × on_s + (max − idle)/n × used_k / (cores/n) = idle × on_s + (max − idle) ×
+    Σ_k used_k / cores.
+    """
+    return power_off_idle and (isinstance(platform, VmPlatform) or platform.nodes_per_host is None)
 
 
 def fits_nowhere(book_cpu, book_mem_gib, cpu_caps: np.ndarray, mem_caps: np.ndarray) -> np.ndarray:
