@@ -20,6 +20,7 @@ its memory (:func:`contended`, :func:`over_memory`), the CPU shares of a contend
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import compress
 
 import numpy as np
 import pandas as pd
@@ -568,6 +569,29 @@ def fits_nowhere(book_cpu, book_mem_gib, cpu_caps: np.ndarray, mem_caps: np.ndar
     for cpu_cap, mem_cap in set(zip(np.asarray(cpu_caps, float).tolist(), np.asarray(mem_caps, float).tolist())):
         somewhere |= fits(0.0, 0.0, book_cpu, book_mem_gib, cpu_cap, mem_cap)
     return ~somewhere
+
+
+def free_mem_gib(capacity_gib, booked_gib, down) -> float:
+    """Fragmentation: the GiB free on the hosts that take work, when a request found no
+    host (``free_mem_gib_at_failure``; ``fragmentation_gib_mean`` is its mean).
+
+    A host takes work when it is not ``down`` (under repair, rebooting, in maintenance or
+    cordoned: :attr:`HostState.down`, the flag placement's fit test skips a host by), as
+    Kubernetes' scheduler filters out a cordoned node (NodeUnschedulable,
+    pkg/scheduler/framework/plugins/nodeunschedulable/node_unschedulable.go, ``Filter``)
+    and a failed one (its ``node.kubernetes.io/unreachable`` or ``not-ready`` NoSchedule
+    taint, TaintToleration's ``Filter``). Memory on a host that is down is no free memory
+    a request could have had, whatever is still booked there (a failed host's victims
+    leave it one by one). Free is those hosts' capacity (``capacity_gib``, without the fit
+    test's slack) less their bookings (``booked_gib``), each summed in host order: the
+    same double in both lanes. Bookings exceed a capacity by the fit test's slack at most
+    (:data:`EPS`), so no host's share is clamped at 0. Sequences (lists) of one value per
+    host; with no host down, two sums over all hosts, the cost of the lane's hot path.
+    """
+    if any(down):
+        up = [not off for off in down]
+        return sum(compress(capacity_gib, up)) - sum(compress(booked_gib, up))
+    return sum(capacity_gib) - sum(booked_gib)
 
 
 def image_needs(platform: VmPlatform | ContainerPlatform, images: pd.Series,
