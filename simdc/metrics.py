@@ -107,9 +107,11 @@ isolation
 fleet
     ``hosts_used``: physical hosts that ever held an instance; ``energy_kwh``: power
     linear in CPU utilisation between ``power_idle_w`` and ``power_max_w``, integrated
-    (0 for an empty host with ``cluster.power_off_idle``); ``fragmentation_gib_mean``:
-    over the requests that found no host, the memory then free across the fleet: free
-    but in pieces too small (or on hosts short of CPU).
+    per physical host (0 for an empty host with ``cluster.power_off_idle``; a host of
+    node VMs is never empty: :func:`simdc.engine.rules.switched_off_when_idle`);
+    ``fragmentation_gib_mean``: over the requests that found no host, the memory then
+    free on the hosts that take work (up and not cordoned): free but in pieces too small
+    (or on hosts short of CPU; :func:`simdc.engine.rules.free_mem_gib`).
 VM size over need
     ``vm_cpu_over_need`` and ``vm_mem_over_need``: what the VMs booked beyond what their
     applications need, as a share of the need, time-weighted over the VMs' stays on a

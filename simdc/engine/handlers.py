@@ -57,8 +57,8 @@ from simpy.core import NORMAL, URGENT
 
 from simdc.engine.rules import water_fill
 from simdc.engine.first_fit import FirstFit
-from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, fits, limit, oom_victims,
-                                over_memory, stranded_gib)
+from simdc.engine.rules import (backoff, capped_usage, contended, energy_j, fits, free_mem_gib, limit,
+                                oom_victims, over_memory, stranded_gib)
 from simdc.engine.simulation import (
     BACKOFF,
     COMPLETED,
@@ -275,7 +275,7 @@ class Lane:
         "sim", "booked", "horizon", "heap", "tick", "h_end", "h_ready", "h_give_up", "h_sample", "h_step", "h_restart",
         "env", "deps", "recommender", "services", "epoch", "restarts", "batch", "too_big", "sample_every_s",
         "cores", "allocatable",
-        "total_mem_cap", "mem_capacity", "overhead", "base", "no_swap", "running", "clip_sum", "usage", "queue",
+        "mem_capacity", "overhead", "base", "no_swap", "running", "clip_sum", "usage", "queue",
         "progress",
         "n", "m", "pick", "told", "placed_cpu_limit", "submit_s", "duration", "start_s", "book_cpu", "book_mem",
         "state", "host_of",
@@ -336,7 +336,6 @@ class Lane:
         # there than the test; measured in benchmarks/README.md's figures of this change).
         self.cpu_limit, self.mem_limit = list(map(limit, cores)), list(map(limit, allocatable))
         self.mem_capacity = [h.mem_capacity for h in hosts]  # without the fit test's slack: free memory's
-        self.total_mem_cap = sum(self.mem_capacity)
         self.overhead = hosts[0].overhead
         self.base = [h.base for h in hosts]
         self.no_swap = [0.0] * m  # the timeseries' swapped_gib: no VM host swaps in the lane
@@ -631,6 +630,7 @@ class Lane:
             run_cpu, run_mem, cpu_limit, mem_limit, overhead = (self.run_cpu, self.run_mem, self.cpu_limit,
                                                                 self.mem_limit, self.overhead)
             placed_cpu_limit, mem_cap = self.placed_cpu_limit, self.mem_cap
+            mem_capacity, down = self.mem_capacity, self.booked.down  # (note_no_host's rule's inputs)
             # no host: turned away here, unless it may wait (a queue, or a start slot: submit())
             turned_away = not self.queue_when_full and self.max_starts is None
             # the placement's own methods, bound once (told's attributes: a lookup a call otherwise)
@@ -671,8 +671,7 @@ class Lane:
                     if cpu > cpu_limit[j] or mem + overhead * count > mem_limit[j]:
                         raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
                 elif turned_away:  # note_no_host() and reject(), written out
-                    free_at_failure[i] = (self.mem_capacity[0] - booked_mem[0] if m == 1
-                                          else self.total_mem_cap - sum(booked_mem))
+                    free_at_failure[i] = free_mem_gib(mem_capacity, booked_mem, down)
                     state[i] = REJECTED
                     end_s[i] = now
                 else:
@@ -791,10 +790,9 @@ class Lane:
                    for j in range(self.m))
 
     def note_no_host(self, i: int) -> None:
-        """Fragmentation: memory free across the fleet when ``i`` found no host (bookings
-        never exceed the caps here: Σ caps − Σ bookings)."""
-        self.free_at_failure[i] = (self.mem_capacity[0] - self.booked_mem[0] if self.m == 1 else
-                                   self.total_mem_cap - sum(self.booked_mem))
+        """Fragmentation: memory free on the hosts that take work when ``i`` found no host
+        (:func:`~simdc.engine.rules.free_mem_gib`)."""
+        self.free_at_failure[i] = free_mem_gib(self.mem_capacity, self.booked_mem, self.booked.down)
 
     def reject(self, i: int, now: float) -> None:
         """``i`` is turned away at ``now``."""

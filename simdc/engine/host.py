@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from simdc.engine.rules import water_fill
-from simdc.engine.rules import EPS, energy_j, limit, over_memory, stranded_gib  # noqa: F401 (EPS)
+from simdc.engine.rules import EPS, energy_j, free_mem_gib, limit, over_memory, stranded_gib  # noqa: F401 (EPS)
 from simdc.engine.rules import contended as is_contended
 from simdc.model.host import HostSpec
 
@@ -196,16 +196,18 @@ class BookedArrays:
             self.placer.shrank(j)
 
     def free_mem_gib(self, mem_caps: np.ndarray) -> float:
-        """GiB the fleet's memory caps ``mem_caps`` (shape ``(hosts,)``, the same array at
-        every call) leave unbooked, host by host and never below 0, summed in host order
-        as a Python sum: the same double as host by host. Kept until a booking changes
-        (an instance no host takes, in a queue's drain, asks many times in between)."""
+        """:func:`~simdc.engine.rules.free_mem_gib` of the fleet's memory caps ``mem_caps``
+        (shape ``(hosts,)``, the same array at every call), these bookings and down
+        flags. Kept until a booking or a down flag changes (an instance no host takes,
+        in a queue's drain, asks many times in between)."""
         if self._free_at != self.changes:
-            self._free_at, self._free = self.changes, sum(np.maximum(mem_caps - self.mem, 0.0).tolist())
+            self._free_at, self._free = self.changes, free_mem_gib(mem_caps.tolist(), self.mem.tolist(),
+                                                                   self.down.tolist())
         return self._free
 
     def set_down(self, j: int, down: bool) -> None:
         self.down[j] = down
+        self._free_at = -1  # a host up or down: the free memory that takes work changes
         if self.placer is not None:
             self.placer.set_down(j, down)
 
@@ -497,7 +499,8 @@ class HostState:
         if stranded > 0:
             self.stranded_s += stranded * dt
         # powered (rules.energy_j): off under repair; on while it holds instances, reboots or
-        # is in maintenance, and while idle unless idle hosts are switched off
+        # is in maintenance, and while idle unless idle machines are switched off
+        # (rules.switched_off_when_idle: never a node VM, whose physical host it keeps on)
         if not self.repairing and (resident or self.out or not self.power_off_idle):
             self.energy_j += energy_j(self.power_idle_w, self.power_max_w, cores, dt, used_s)
         if self.out:

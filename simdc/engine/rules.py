@@ -13,13 +13,14 @@ fast lane (:mod:`simdc.engine.handlers`) alike: the tolerance of sums (:func:`li
 the fit test (:func:`fits`), the usage cap (:func:`capped_usage`), when a host is contended or over
 its memory (:func:`contended`, :func:`over_memory`), the CPU shares of a contended host
 (:func:`water_fill`), the OOM killer's victims
-(:func:`oom_victims`), the restart back-off (:func:`backoff`) and the power model
-(:func:`energy_j`).
+(:func:`oom_victims`), the restart back-off (:func:`backoff`), the power model
+(:func:`energy_j`, :func:`switched_off_when_idle`) and fragmentation (:func:`free_mem_gib`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import compress
 
 import numpy as np
 import pandas as pd
@@ -509,7 +510,8 @@ def energy_j(power_idle_w, power_max_w, cores, on_s, cpu_used_core_s):
     ``cpu_used`` × its step). Scalars or arrays that broadcast (a value per host).
 
     The callers count a machine on (``on_s``) unless its physical host has failed and is
-    under repair, or it holds nothing with ``power_off_idle``. A failed server is off
+    under repair, or it holds nothing and idle machines are switched off
+    (:func:`switched_off_when_idle`: never a node VM). A failed server is off
     until repaired, 0 W: the usual assumption of power-aware simulators (CloudSim Plus:
     ``HostAbstract.setFailed(true)`` makes the host inactive, and
     ``PowerModelHostSimple.getPowerMeasurement`` gives an inactive host no power;
@@ -518,6 +520,30 @@ def energy_j(power_idle_w, power_max_w, cores, on_s, cpu_used_core_s):
     rebooted), is on: at least idle power, whether or not idle hosts are switched off.
     """
     return power_idle_w * on_s + (power_max_w - power_idle_w) * cpu_used_core_s / cores
+
+
+def switched_off_when_idle(platform: VmPlatform | ContainerPlatform, power_off_idle: bool) -> bool:
+    """Whether ``platform``'s machines draw nothing while they hold no instance, with
+    idle hosts switched off or not (``cluster.power_off_idle``).
+
+    The unit of power is the physical host: powered, it draws :func:`energy_j`'s idle
+    power whatever runs on it, and ``power_off_idle`` switches it off only while nothing
+    runs on it. A host of VMs or containers holds its instances, so it is off while it
+    holds none. A host of containers in node VMs holds its node VMs: they are the
+    cluster's nodes and run from start to end (their VMM and guest memory are counted used
+    and allocated all the run, :func:`host_specs`'s third value), so it is never empty and
+    is off only under repair. simdc does not remove empty node VMs, as Kubernetes'
+    Cluster Autoscaler would (github.com/kubernetes/autoscaler,
+    ``cluster-autoscaler/FAQ.md``, "How does scale-down work?": a node whose pods fit
+    elsewhere for 10 minutes is deleted): without it, a node stays.
+
+    A physical host's power is shared out among its node VMs as exact shares of the
+    linear model (:func:`host_specs`: idle / n and max / n W with cores / n cores each), so
+    the shares of the n nodes, all powered while their host is, add up to its energy:
+    Σ_k idle/n × on_s + (max − idle)/n × used_k / (cores/n) = idle × on_s + (max − idle) ×
+    Σ_k used_k / cores.
+    """
+    return power_off_idle and (isinstance(platform, VmPlatform) or platform.nodes_per_host is None)
 
 
 def fits_nowhere(book_cpu, book_mem_gib, cpu_caps: np.ndarray, mem_caps: np.ndarray) -> np.ndarray:
@@ -543,6 +569,29 @@ def fits_nowhere(book_cpu, book_mem_gib, cpu_caps: np.ndarray, mem_caps: np.ndar
     for cpu_cap, mem_cap in set(zip(np.asarray(cpu_caps, float).tolist(), np.asarray(mem_caps, float).tolist())):
         somewhere |= fits(0.0, 0.0, book_cpu, book_mem_gib, cpu_cap, mem_cap)
     return ~somewhere
+
+
+def free_mem_gib(capacity_gib, booked_gib, down) -> float:
+    """Fragmentation: the GiB free on the hosts that take work, when a request found no
+    host (``free_mem_gib_at_failure``; ``fragmentation_gib_mean`` is its mean).
+
+    A host takes work when it is not ``down`` (under repair, rebooting, in maintenance or
+    cordoned: :attr:`HostState.down`, the flag placement's fit test skips a host by), as
+    Kubernetes' scheduler filters out a cordoned node (NodeUnschedulable,
+    pkg/scheduler/framework/plugins/nodeunschedulable/node_unschedulable.go, ``Filter``)
+    and a failed one (its ``node.kubernetes.io/unreachable`` or ``not-ready`` NoSchedule
+    taint, TaintToleration's ``Filter``). Memory on a host that is down is no free memory
+    a request could have had, whatever is still booked there (a failed host's victims
+    leave it one by one). Free is those hosts' capacity (``capacity_gib``, without the fit
+    test's slack) less their bookings (``booked_gib``), each summed in host order: the
+    same double in both lanes. Bookings exceed a capacity by the fit test's slack at most
+    (:data:`EPS`), so no host's share is clamped at 0. Sequences (lists) of one value per
+    host; with no host down, two sums over all hosts, the cost of the lane's hot path.
+    """
+    if any(down):
+        up = [not off for off in down]
+        return sum(compress(capacity_gib, up)) - sum(compress(booked_gib, up))
+    return sum(capacity_gib) - sum(booked_gib)
 
 
 def image_needs(platform: VmPlatform | ContainerPlatform, images: pd.Series,

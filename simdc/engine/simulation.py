@@ -45,8 +45,8 @@ from simdc.engine.images import LayerCache
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.placer import Placer
 from simdc.engine.rules import (MIB_PER_GIB, capped_usage, caps, fits, fits_nowhere, footprints, host_specs,
-                                image_needs, over_memory, resident_overhead_gib, runtime_overhead_gib, take_objects,
-                                virtualisation)
+                                image_needs, over_memory, resident_overhead_gib, runtime_overhead_gib,
+                                switched_off_when_idle, take_objects, virtualisation)
 from simdc.errors import moment
 from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet
@@ -371,7 +371,8 @@ class Simulation:
         self.max_wait_s = placement.max_wait_s
         self.max_starts = placement.max_concurrent_starts
         vm = isinstance(platform, VmPlatform)
-        host_args = dict(overhead_gib=resident_overhead_gib(platform), vm=vm, power_off_idle=power_off_idle,
+        host_args = dict(overhead_gib=resident_overhead_gib(platform), vm=vm,
+                         power_off_idle=switched_off_when_idle(platform, power_off_idle),
                          membw_sensitivity=platform.membw_sensitivity, io_sensitivity=platform.io_sensitivity)
         self.vm, self.faults, self.seed = vm, faults, seed
         # a kernel per instance (a VM's, a sandboxed pod's guest kernel), or one per host

@@ -11,16 +11,18 @@ from simdc.engine.host import BookedArrays, Bookings
 
 @settings(max_examples=60, deadline=None)
 @given(caps=st.lists(st.floats(1.0, 64.0), min_size=1, max_size=6),
-       ops=st.lists(st.tuples(st.sampled_from(["book", "release", "ask", "ask"]), st.integers(0, 5),
+       ops=st.lists(st.tuples(st.sampled_from(["book", "release", "down", "up", "ask", "ask"]), st.integers(0, 5),
                               st.floats(0.0, 40.0)), max_size=40))
 def test_free_memory_is_the_caps_less_the_bookings_after_any_changes(caps, ops):
-    """After any bookings and releases, free_mem_gib is Σ max(cap − booked, 0) over the
-    hosts, in host order (computed here from the caps and the GiB booked, kept apart),
-    however many times it was asked in between."""
+    """After any bookings, releases and hosts going down or up, free_mem_gib is Σ cap −
+    Σ booked over the hosts up, each sum in host order (computed here from the caps, the
+    GiB booked and the down flags, kept apart), however many times it was asked in
+    between: a host down has no free memory for a request (rules.free_mem_gib)."""
     booked = Bookings(len(caps))
     arrays = booked.placement = BookedArrays(booked)
     mem_caps = np.array(caps)
     held = [[] for _ in caps]  # GiB of each instance on each host
+    down = [False] * len(caps)
     for op, j, gib in ops:
         j %= len(caps)
         if op == "book":
@@ -28,5 +30,10 @@ def test_free_memory_is_the_caps_less_the_bookings_after_any_changes(caps, ops):
             held[j].append(gib)
         elif op == "release" and held[j]:
             booked.release(j, 1.0, held[j].pop())
-        want = sum(max(cap - mem, 0.0) for cap, mem in zip(caps, booked.mem))  # the lists the arrays copy
+        elif op in ("down", "up"):
+            down[j] = op == "down"
+            booked.down[j] = down[j]
+            booked.placement.set_down(j, down[j])  # as HostState.set_down tells it
+        up = [k for k in range(len(caps)) if not down[k]]
+        want = sum(caps[k] for k in up) - sum(booked.mem[k] for k in up)  # the lists the arrays copy
         assert arrays.free_mem_gib(mem_caps) == want
