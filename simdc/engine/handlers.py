@@ -671,7 +671,10 @@ class Lane:
                     if cpu > cpu_limit[j] or mem + overhead * count > mem_limit[j]:
                         raise NeedsGeneral  # a rounding edge of the sums: not quite uncontended
                 elif turned_away:  # note_no_host() and reject(), written out
-                    free_at_failure[i] = free_mem_gib(mem_capacity, booked_mem, down)
+                    # free_mem_gib's sums, written out for one host (an Erlang-B study rejects
+                    # tens of thousands): the same double, 0.0 for a host that is down
+                    free_at_failure[i] = ((0.0 if down[0] else mem_capacity[0] - booked_mem[0]) if m == 1
+                                          else free_mem_gib(mem_capacity, booked_mem, down))
                     state[i] = REJECTED
                     end_s[i] = now
                 else:
