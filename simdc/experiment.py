@@ -509,11 +509,13 @@ def fleet_warnings(config: Config, workload, unplaceable: list[str], engine_line
     (:func:`by_platforms`); ``hosts``: the hosts table (maintenance done unequally by the
     platforms: :func:`maintenance_warnings`). Then needs beyond the VM catalogue, trace
     usage beyond the largest host, workflow jobs left to batch work and node VMs that do
-    not interfere (:func:`sizing_warnings`, :func:`usage_cap_warnings`,
-    :func:`batch_warnings`, :func:`node_interference_warnings`)."""
+    not interfere, and consolidation that saves no energy on node VMs
+    (:func:`sizing_warnings`, :func:`usage_cap_warnings`, :func:`batch_warnings`,
+    :func:`node_interference_warnings`, :func:`node_consolidation_warnings`)."""
     return (unplaceable + by_platforms(engine_lines, config.simulation.platforms) + maintenance_warnings(hosts)
             + sizing_warnings(config, workload) + usage_cap_warnings(config, workload)
-            + batch_warnings(config, workload) + node_interference_warnings(config, workload))
+            + batch_warnings(config, workload) + node_interference_warnings(config, workload)
+            + node_consolidation_warnings(config))
 
 
 def config_warnings(config: Config) -> list[str]:
@@ -678,6 +680,22 @@ def node_interference_warnings(config: Config, workload) -> list[str]:
             "host shared by VMs would give"
             for name in config.simulation.platforms
             if (nodes := getattr(config.platform[name], "nodes_per_host", None)) and nodes > 1]
+
+
+def node_consolidation_warnings(config: Config) -> list[str]:
+    """One line per platform of containers in node VMs (``nodes_per_host``) when
+    ``[consolidation]`` is on: it empties the least used machines so that they can be
+    switched off, but a host of node VMs is never switched off (they are the cluster's
+    nodes and run throughout: :func:`simdc.engine.rules.switched_off_when_idle`; simdc
+    deletes no empty node, as Kubernetes' Cluster Autoscaler would), so on this platform
+    its moves cost restarts and save no energy: a known limit, which weighs against the
+    platform in the comparison."""
+    if not config.consolidation.active:
+        return []
+    return [f"{name}: [consolidation] empties node VMs, but a host of node VMs is never switched off (simdc "
+            "deletes no empty node, as Kubernetes' Cluster Autoscaler would): its moves here save no energy"
+            for name in config.simulation.platforms
+            if getattr(config.platform[name], "nodes_per_host", None)]
 
 
 def batch_warnings(config: Config, workload) -> list[str]:

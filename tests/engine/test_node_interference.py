@@ -43,3 +43,26 @@ def test_containers_in_two_node_vms_of_one_host_do_not_slow_each_other_and_the_r
     assert warned == ([("container_in_vm: interference between its 2 node VMs on one host is not modelled (a known "
                         "limit): containers slow each other only within one node VM, so its interference figures "
                         "are better than a host shared by VMs would give")] if membw else [])
+
+
+@pytest.mark.parametrize("consolidate", [True, False])
+def test_consolidation_on_node_vms_is_warned_to_save_no_energy(consolidate):
+    """Consolidation empties machines to switch them off; a host of node VMs never is
+    (rules.switched_off_when_idle), so a run consolidating container_in_vm says its moves
+    there save no energy, naming that platform only; with nothing placed, its two idle
+    hosts draw their idle power all run, where plain containers' idle hosts are off."""
+    config = {
+        "simulation": {"duration_s": 1200.0, "platforms": ["container", "container_in_vm"]},
+        "cluster": {"hosts": [{"count": 2, "cpu_cores": 8, "memory_gib": 64, "power_idle_w": 100,
+                               "power_max_w": 300}], "power_off_idle": True},
+        "workload": {"synthetic": {"arrival_rate_per_s": 1e-9}},
+    }
+    if consolidate:
+        config["consolidation"] = {"interval_s": 300}
+    results = simdc.simulate(validate(config))
+    said = [w for w in results.manifest["warnings"] if "[consolidation]" in w]
+    assert [w.split(":")[0] for w in said] == (["container_in_vm"] if consolidate else [])
+    energy = results.summary.set_index("platform")["energy_kwh"]
+    # two idle hosts of node VMs are powered all run at 100 W; plain containers' idle hosts are off
+    assert energy["container_in_vm"] == pytest.approx(2 * 100 * 1200 / 3.6e6, rel=1e-9)
+    assert energy["container"] == 0
