@@ -1238,7 +1238,9 @@ NAN_HOLDS = {
     # failure_kills / failures (platform_row): NaN with no failure
     "blast_radius_mean": "no failure",
     # per move done (_move_figures; moves evicted or cut short are left out by definition,
-    # and counted in evicted and failure_kills): NaN with no move done
+    # and counted in evicted and failure_kills): NaN with no move done. It holds only with
+    # no move asked for: a plan judges moves begun and not done, or a drain that never
+    # emptied its host, as taking longer than the run (simdc.planning.judged: inf)
     "migration_downtime_mean_s": "no move done",
     # over the moves done that sent memory (live and checkpoint moves): NaN with none
     "migration_s_mean": "no live or checkpoint move",

@@ -15,6 +15,7 @@ group named ``group``, or, for several groups, all of them (n × each group's co
 from __future__ import annotations
 
 import difflib
+import math
 import operator
 import re
 from dataclasses import dataclass
@@ -564,7 +565,7 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                         why = unproduced(slo.metric, results.workload)
                         if why is not None:
                             raise ConfigError(f"slo {slo.metric!r}: {why}", cli=f"--slo {slo.metric}: {why}")
-                    run = judged(summary, slos, results.instances, cfg.simulation.duration_s)
+                    run = judged(summary, slos, results.instances, cfg.simulation.duration_s, results.hosts)
                     runs.append(run)
                     if r == 0:  # what `simdc run` (seed simulation.seed) prints of this fleet
                         warnings[n] = unplaceable_lines(results)
@@ -771,13 +772,21 @@ def unplaceable_lines(results) -> list[str]:
     return list(results.manifest.get("warnings", [])[:count])
 
 
-def judged(summary: pd.Series, slos: list[Slo], instances: pd.DataFrame, duration_s: float) -> pd.Series:
+def judged(summary: pd.Series, slos: list[Slo], instances: pd.DataFrame, duration_s: float,
+           hosts: pd.DataFrame | None = None) -> pd.Series:
     """``summary`` (one platform's row) with each SLO's metric as the plan judges it: for
     ``rejection_rate`` and ``start_p*_s``, the bound that holds whatever the requests not
     started by the end do next (:func:`simdc.metrics.slo_bounds`): the high one for an
     upper limit (``<=``, ``<``), the low one for a lower limit, and for a start latency
     the low one ("at least") as ``<metric>_at_least``; ``not_started_share``: of the
-    requests not turned away, the share not started by the end (0-1)."""
+    requests not turned away, the share not started by the end (0-1).
+
+    A move mean (:data:`MOVE_MEANS`) with no move done is NaN, which holds when no move
+    was asked for (:data:`simdc.metrics.NAN_HOLDS`); but when moves were begun and none
+    was done (``migrations`` > ``moves_done``), or a drain never emptied its host (the
+    ``hosts`` table's ``maintenance_not_done``: no room to move to), what was asked for
+    took longer than the run, so it is judged ``inf``, as a start not made by the end:
+    not met (more hosts give the moves room, and the mean a value)."""
     from simdc.metrics import slo_bounds, was_submitted
 
     bounds = slo_bounds(instances, duration_s)
@@ -788,6 +797,8 @@ def judged(summary: pd.Series, slos: list[Slo], instances: pd.DataFrame, duratio
             row[slo.metric] = high if slo.op in ("<=", "<") else low
             if slo.metric != "rejection_rate":
                 row[f"{slo.metric}_at_least"] = low
+        elif slo.metric in MOVE_MEANS and row[slo.metric] != row[slo.metric] and moves_undone(summary, hosts):
+            row[slo.metric] = math.inf
     outcome = instances["outcome"].astype(str).to_numpy()
     mask = was_submitted(outcome) & (outcome != "rejected")  # as slo_bounds counts them
     if "preexisting" in instances:
@@ -797,6 +808,19 @@ def judged(summary: pd.Series, slos: list[Slo], instances: pd.DataFrame, duratio
     unstarted = int((mask & np.isnan(ready)).sum())
     row["not_started_share"] = unstarted / asked if asked else 0.0
     return row
+
+
+MOVE_MEANS = ("migration_downtime_mean_s", "migration_s_mean", "migration_link_share")  # over moves done
+
+
+def moves_undone(summary: pd.Series, hosts: pd.DataFrame | None) -> bool:
+    """Whether one platform's run asked for moves it did not do: some begun and not done
+    (``migrations`` > ``moves_done``), or a host's maintenance not done for want of room
+    (``maintenance_not_done`` in ``hosts``, the run's hosts table)."""
+    begun, done = summary.get("migrations", 0), summary.get("moves_done", 0)
+    if begun == begun and done == done and begun > done:
+        return True
+    return bool(hosts is not None and "maintenance_not_done" in hosts and (hosts["maintenance_not_done"] > 0).any())
 
 
 def not_met(max_hosts: int, unit: str = "hosts") -> str:
