@@ -317,14 +317,45 @@ def load_config(path: str | Path, overrides: dict[str, Any] | list[str] | None =
     raw = read_toml(path)
     resolve_paths(raw, path.parent)
     try:
-        raw = removed_keys(raw, unset)
-        raw = apply_overrides(raw, overrides)
+        kept = removed_keys(raw, unset)
+        changed = apply_overrides(kept, overrides)
         # A path given on the command line is relative to where the command runs.
-        resolve_paths(raw, Path.cwd())
-        return validate(raw, source=str(path), overrides=_as_given(overrides), unset=unset)
+        resolve_paths(changed, Path.cwd())
+        try:
+            return validate(changed, source=str(path), overrides=_as_given(overrides), unset=unset)
+        except ConfigError as err:
+            if not unset:
+                raise
+            raise _unset_caused(err, raw, overrides, unset, str(path)) from None
     except ConfigError as err:
         err = reworded(reworded(err, "--set", "overrides"), "--unset", "unset")
         raise _replaced_tables(err, overrides) from None
+
+
+def _unset_caused(err: ConfigError, raw: dict[str, Any], overrides: dict[str, Any] | list[str],
+                  unset: list[str], source: str) -> ConfigError:
+    """``err`` with each problem that the config has only because of ``unset`` named by
+    the ``--unset`` keys rather than the file (``source``): a sibling key that no longer
+    applies (``--unset placement.when_full`` leaves ``max_wait_s`` without its queue), or a
+    list entry renumbered by an entry's removal. Those are the problems the same config
+    and ``overrides`` do not have without ``unset``."""
+    try:
+        changed = apply_overrides(raw, overrides)
+        resolve_paths(changed, Path.cwd())
+        validate(changed, source=source, overrides=_as_given(overrides))
+        before: set[str] = set()
+    except ConfigError as without:
+        before = set(without.cli_problems)
+    keys = ", ".join(f"--unset {clip(key)}" + (" (the entries after it renumbered)" if key.rpartition(".")[2].isdigit()
+                                                else "") for key in unset)
+    prefix = f"{_shown_path(source)}: "
+
+    def named(problem: str) -> str:
+        if problem in before or not problem.startswith(prefix):
+            return problem
+        return f"{keys}: {problem[len(prefix):]}"
+
+    return type(err)([named(p) for p in err.problems], cli=[named(p) for p in err.cli_problems])
 
 
 def _as_given(overrides: dict[str, Any] | list[str]) -> list[tuple[str, str]]:

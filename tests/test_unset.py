@@ -75,3 +75,28 @@ def test_a_bad_unset_is_one_line_and_exit_2(tmp_path, key, said):
 def test_unset_is_refused_as_a_bare_string():
     with pytest.raises(ConfigError, match=r"write \['placement.max_wait_s'\]"):
         load_config(CONFIGS / "fleet.toml", unset="placement.max_wait_s")
+
+
+@pytest.mark.parametrize("config, args, said", [
+    # a sibling left without what it applies to: the file sets when_full = "queue"
+    ("fleet.toml", ["--unset", "placement.when_full"], "--unset placement.when_full: placement.max_wait_s: applies "
+                                                        "only with when_full = 'queue'"),
+    # the shares the file gives sum to 1; the removal leaves 0.9
+    ("cells.toml", ["--unset", "cells.3"], "--unset cells.3 (the entries after it renumbered): cells: shares must "
+                                           "sum to 1"),
+    # releases[0] is the file's releases[1] once the first is removed
+    ("release.toml", ["--set", "simulation.duration_s=3000", "--unset", "services.0.releases.0"],
+     "--unset services.0.releases.0 (the entries after it renumbered): services[0].releases[0].at_s"),
+])
+def test_a_problem_the_unset_makes_is_named_by_it_not_the_file(tmp_path, config, args, said):
+    result = CliRunner().invoke(app, ["run", str(CONFIGS / config), *args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and said in lines[0] and str(CONFIGS) not in lines[0], result.output
+
+
+def test_a_problem_the_file_has_anyway_is_still_the_files():
+    # the file's own problem (a --set makes releases[1] late) is named by the file even with an --unset elsewhere
+    with pytest.raises(ConfigError) as err:
+        load_config(CONFIGS / "release.toml", ["simulation.duration_s=3000"], unset=["simulation.sample_every_s"])
+    assert err.value.problems[0].startswith(f"{CONFIGS / 'release.toml'}: services[0].releases[1].at_s")
