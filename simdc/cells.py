@@ -261,7 +261,7 @@ def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple 
     local = cell_config(config, index)
     before_replay = None
 
-    def check(instances: int, usage_steps: int = 0) -> None:
+    def check(instances: int | None, usage_steps: int = 0) -> None:
         try:
             budget.check(local, instances, usage_steps)
         except budget.TooBigError as refusal:
@@ -272,6 +272,7 @@ def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple 
         if config.workload.synthetic is not None:
             check(cell_instances(config, index))
         else:
+            check(None)  # the trace's reading, before reading it (each cell reads it whole)
             before_replay = check
     def keep(instances: pd.DataFrame) -> np.ndarray:
         cells = route(instances, config.cells, config.routing)

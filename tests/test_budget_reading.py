@@ -137,3 +137,22 @@ def test_local_workers_are_counted_with_this_process_and_the_forkserver(monkeypa
     assert line.startswith("error: --workers: 2 local workers need about "), line
     largest = 0.4 * 21_600 * 10 * 2 * budget.BYTES_PER_INSTANCE_PLATFORM + budget.BASE_BYTES
     assert budget.workers_bytes(2, largest) == 2 * largest + budget.PARENT_BYTES + budget.FORKSERVER_BYTES
+
+
+def test_a_fleet_of_cells_is_refused_before_a_cell_reads_a_trace_too_big(monkeypatch, tmp_path):
+    """configs/cells.toml replaying a 20,000-row trace: each cell reads the trace whole, so
+    with less than its reading available the first cell is refused before reading, in one
+    line naming the cell and the trace."""
+    trace = _trace(tmp_path / "big.csv", 20_000)
+    reading = os.path.getsize(trace) * budget.READ_BYTES_PER_TEXT_BYTE
+    monkeypatch.setenv(budget.AVAILABLE_ENV, str(int(budget.BASE_BYTES + reading) - 1))
+
+    def not_read(*args, **kwargs):
+        raise AssertionError("the trace was read")
+
+    monkeypatch.setattr(readers, "read_trace", not_read)
+    result = CliRunner().invoke(app, ["run", str(CONFIGS / "cells.toml"), "--unset", "workload.synthetic",
+                                      "--set", f'workload.trace="{trace}"', "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    (line,) = [line for line in result.stderr.splitlines() if line.strip()]
+    assert line.startswith(f"error: cell 'a': reading the trace {trace} needs about "), line
