@@ -153,6 +153,30 @@ BYTES_PER_HOST_STREAMED = 448 * 1024
 # BYTES_PER_HOST_STREAMED and, as chunks a long-lived instance pins, in the measured
 # BYTES_PER_INSTANCE_STREAMED), so it does not add this.
 USAGE_MODEL_BYTES = 240
+# Reading a trace: its reader builds every row it reads before workload.sample, limit and
+# time_window_s keep their part, so its peak grows with the input, not with what is kept
+# (Google 2011: ~690 B per task-event attempt, at common.canonical; simdc's format: ~440 B
+# a row, at own._table). Bytes of peak per byte of input (uncompressed), measured as the
+# slope of load_workload's peak RSS (ru_maxrss, fresh processes) between inputs of two
+# sizes, on configs/google.toml at duration_s = 16,200 (2026-12-01):
+#   google, 1 -> 3 task_events parts (each part 0 of the 2011 trace, 50.5 MB uncompressed):
+#     342 -> 596 MiB, 2.64 B per input byte;
+#   simdc CSV, the 3 parts converted (`simdc trace convert -f google --sample 0.5|1`):
+#     30.2 -> 60.4 MB, 309 -> 451 MiB, 4.93 B per byte;
+#   simdc Parquet, the same, 4.1 -> 7.3 MB, 306 -> 412 MiB, 34.6 B per byte
+# (`python benchmarks/reading_peak.py CONFIG workload.trace=PATH`, which prints the peak;
+# own.toml: configs/google.toml's [workload] as trace and sample only). Each rounded up by
+# 12 % or more; google's by 33 %: its intercept, 215 MiB, is above BASE_BYTES. The other
+# formats are not measured: a text file of theirs counts as simdc's CSV (the larger), a
+# Parquet file as simdc's Parquet. tests/test_budget_reading.py holds the estimate at or
+# above the peak of reading a sample trace and within 1.5 × of it.
+READ_BYTES_PER_INPUT_BYTE = {"google": 3.5}
+READ_BYTES_PER_TEXT_BYTE = 5.5
+READ_BYTES_PER_PARQUET_BYTE = 40.0
+# A compressed file whose uncompressed size is not cheaply known (bzip2, xz, zstd; gzip of
+# 4 GiB or more, whose ISIZE trailer wraps: RFC 1952, 2.3.1): its size on disk times this,
+# a text trace's usual ratio (Google 2011's task_events: 12 to 1).
+COMPRESSED_EXPANSION = 12
 AVAILABLE_ENV = "SIMDC_AVAILABLE_BYTES"
 
 
@@ -174,6 +198,7 @@ class Estimate:
     samples: int
     usage_readings: int = 0
     replica_rows: int = 0  # every service's preallocated replica slots, each platform alike
+    reading_bytes: float = 0  # a trace not read yet: its reader's peak over the base (:func:`reading_bytes`)
     spill: bool = False  # whether the run is to be spilled (what :func:`check` decided)
     streams: bool = False  # spilled, whether it surely runs streamed (:func:`streams`)
 
@@ -195,7 +220,7 @@ class Estimate:
     @property
     def bytes(self) -> float:
         """Estimated peak memory of the run with its tables in memory, bytes."""
-        return BASE_BYTES + sum(self.parts_bytes.values())
+        return BASE_BYTES + max(self.reading_bytes, sum(self.parts_bytes.values()))
 
     @property
     def spilled_bytes(self) -> float:
@@ -206,12 +231,14 @@ class Estimate:
         alive at once (:data:`BYTES_PER_HOST_STREAMED` a host), no timeseries."""
         rows = (self.instances or 0) + self.replica_rows
         if self.streams:
-            return (BASE_BYTES + SPILL_BYTES + rows * BYTES_PER_INSTANCE_STREAMED
-                    + self.hosts * (BYTES_PER_HOST_STREAMED + BYTES_PER_HOST)
-                    + self.usage_readings * BYTES_PER_USAGE_READING)
-        timeseries = self.timeseries_rows / self.platforms if self.platforms else 0
-        return (BASE_BYTES + SPILL_BYTES + rows * BYTES_PER_INSTANCE_SPILLED + self.hosts * BYTES_PER_HOST
-                + timeseries * BYTES_PER_TIMESERIES_ROW + self.usage_readings * BYTES_PER_USAGE_READING)
+            run = (SPILL_BYTES + rows * BYTES_PER_INSTANCE_STREAMED
+                   + self.hosts * (BYTES_PER_HOST_STREAMED + BYTES_PER_HOST)
+                   + self.usage_readings * BYTES_PER_USAGE_READING)
+        else:
+            timeseries = self.timeseries_rows / self.platforms if self.platforms else 0
+            run = (SPILL_BYTES + rows * BYTES_PER_INSTANCE_SPILLED + self.hosts * BYTES_PER_HOST
+                   + timeseries * BYTES_PER_TIMESERIES_ROW + self.usage_readings * BYTES_PER_USAGE_READING)
+        return BASE_BYTES + max(self.reading_bytes, run)  # reading ends before the run's tables are built
 
 
 def replica_rows(services, duration_s: float) -> int:
@@ -236,7 +263,8 @@ def estimate(config, instances: int | None = None, usage_readings: int = 0, serv
     instances
         Instances to replay, when known (a trace, after reading). None: the synthetic
         generator's expected count, ``arrival_rate_per_s × duration_s`` (a diurnal
-        rate averages to it over whole days); for a trace not read yet, unknown.
+        rate averages to it over whole days); for a trace not read yet, unknown, and
+        its reading counted instead (:func:`reading_bytes`).
     usage_readings
         Rows of a trace's usage table kept for the instances replayed.
     services
@@ -247,10 +275,51 @@ def estimate(config, instances: int | None = None, usage_readings: int = 0, serv
     if instances is None and config.workload.synthetic is not None:
         instances = math.ceil(config.workload.synthetic.arrival_rate_per_s * sim.duration_s)
     hosts = sum(getattr(group, "count", 1) for group in config.host_groups)
-    return Estimate(instances=instances, platforms=len(sim.platforms), hosts=hosts,
+    reading = reading_bytes(config.workload) if instances is None and config.workload.trace is not None else 0
+    return Estimate(instances=instances, platforms=len(sim.platforms), hosts=hosts, reading_bytes=reading,
                     samples=math.ceil(sim.duration_s / sim.sample_every_s), usage_readings=usage_readings,
                     replica_rows=replica_rows(config.services if services is None else services, sim.duration_s),
                     streams=streams(config))
+
+
+def reading_bytes(workload) -> float:
+    """The peak memory, over the base, of reading the trace of ``workload`` (a
+    :class:`simdc.model.workload.WorkloadSpec`), bytes: each file its reader reads, at its
+    uncompressed size, times its format's bytes per input byte
+    (:data:`READ_BYTES_PER_INPUT_BYTE`). Cheap: each file's size and head, nothing more.
+    0 for files no reader takes (the run's reading says what is wrong with them)."""
+    from simdc.workload.readers import read_files
+    from simdc.workload.readers.common import compression
+
+    paths = [workload.trace] + ([workload.usage] if workload.usage is not None else [])
+    try:
+        chosen, files = read_files(paths, workload.format)
+    except InputError:  # not a trace simdc reads: the reader says so where the run starts (a sweep names its point)
+        return 0
+    total = 0.0
+    for path in files:
+        if path.name.lower().endswith(".parquet"):
+            total += path.stat().st_size * READ_BYTES_PER_PARQUET_BYTE
+        else:
+            total += input_bytes(path, compression(path)) * READ_BYTES_PER_INPUT_BYTE.get(
+                chosen, READ_BYTES_PER_TEXT_BYTE)
+    return total
+
+
+def input_bytes(path: Path, codec: str | None) -> int:
+    """``path``'s size uncompressed, bytes: a gzip file's ISIZE trailer (its last four
+    bytes, the input's size modulo 2**32: RFC 1952, 2.3.1), else its size on disk, times
+    :data:`COMPRESSED_EXPANSION` when compressed."""
+    size = path.stat().st_size
+    if codec is None:
+        return size
+    if codec == "gzip" and size >= 18:  # a header of 10 bytes, a trailer of 8
+        with open(path, "rb") as raw:
+            raw.seek(-4, os.SEEK_END)
+            isize = int.from_bytes(raw.read(4), "little")
+        if isize >= size:  # else wrapped (4 GiB or more) or several members: not told
+            return isize
+    return size * COMPRESSED_EXPANSION
 
 
 def streams(config) -> bool:
@@ -370,6 +439,30 @@ BYTES_PER_SWEEP_POINT = 48 * 1024
 BYTES_PER_SWEEP_RUN_PLATFORM = 32 * 1024
 
 
+# Local workers (simdc.sweeping.run_on_dask): beside the workers, this process (the sweep's
+# or cells' parent: its imports, the results gathered) and the forkserver that forks them,
+# with multiprocessing's resource tracker. Measured as each one's peak RSS, polled every
+# 50 ms (`python roles.py simdc run configs/cells.toml --set
+# workload.synthetic.arrival_rate_per_s=0.1|10 --workers 2`, 2026-12-01): the parent 178 ->
+# 228 MiB, the forkserver and resource tracker 141 MiB; rounded up.
+PARENT_BYTES = 240 * MIB
+FORKSERVER_BYTES = 160 * MIB
+
+
+def workers_bytes(count: int, run_bytes: float) -> float:
+    """The memory of ``count`` local workers each running a run of ``run_bytes`` (its
+    imports, :data:`BASE_BYTES`, and its trace's reading included: :attr:`Estimate.bytes`),
+    with this process and the forkserver (:data:`PARENT_BYTES`, :data:`FORKSERVER_BYTES`),
+    bytes."""
+    return PARENT_BYTES + FORKSERVER_BYTES + count * run_bytes
+
+
+def workers_that_fit(available: float, run_bytes: float) -> int:
+    """The most local workers of ``run_bytes`` each that fit in ``available`` bytes with
+    this process and the forkserver (:func:`workers_bytes`); 0 when not even one does."""
+    return max(0, int((available - workers_bytes(0, run_bytes)) // run_bytes))
+
+
 def check_sweep(points: int, replications: int, platforms: int, available: int | None = None) -> float:
     """Raise :class:`TooBigError` when a sweep's own tables (its points' configs and its
     runs' summaries) would not fit in the memory available, before any point is built: a
@@ -398,6 +491,19 @@ def _message(config, found: Estimate, available: int, anyway: bool = True,
              spilled: bool = False) -> tuple[str, str]:
     """The refusal in the Python API's terms and in the CLI's (how to run anyway:
     ``check_memory=False``, ``--no-memory-check``)."""
+    needed = found.spilled_bytes if spilled and found.spilled_bytes < found.bytes else found.bytes
+    tail = (", or run anyway with check_memory=False", ", or run anyway with --no-memory-check") if anyway else ("", "")
+    if BASE_BYTES >= available:  # no part of the run can make it fit: simdc alone needs more
+        said = (f"this run needs about {_gib(needed, BASE_BYTES)} of memory, of which "
+                f"{_gib(BASE_BYTES, needed)} is simdc's own (its imports and base state, whatever the run); "
+                f"{_allowance(available, needed)}: too little for any run; free memory or use a larger machine")
+        return said + tail[0], said + tail[1]
+    if found.reading_bytes >= sum(found.parts_bytes.values()):  # reading the trace is the peak
+        said = (f"reading the trace {config.workload.trace} needs about {_gib(needed, available)} of memory "
+                f"(its reader builds every row it reads, before workload.sample, limit or time_window_s keep "
+                f"their part); {_allowance(available, needed)}; give fewer of its files (convert a few at a "
+                f"time with simdc trace convert --sample and replay the result)")
+        return said + tail[0], said + tail[1]
     rows = []
     if found.instances:
         rows.append(f"{found.instances:,} instances × {found.platforms} platform{'s' * (found.platforms > 1)}")

@@ -219,6 +219,18 @@ def cost_grid(config: Config) -> tuple:
     return price, carbon, cost.meter_moments(price, carbon, config.simulation.duration_s)
 
 
+def cell_instances(config: Config, index: int) -> int | None:
+    """The instances cell ``index`` is expected to replay, for its memory check: a
+    synthetic workload's expected count times the cell's share (or an equal share); None
+    for a trace, known once read (until then its reading is counted: :mod:`simdc.budget`)."""
+    if config.workload.synthetic is None:
+        return None
+    from simdc import budget
+
+    share = config.cells[index].share or 1 / len(config.cells)
+    return round(budget.estimate(cell_config(config, index)).instances * share)
+
+
 def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple | None = None) -> dict[str, Any]:
     """Replay cell ``index`` of ``config`` (a task; plain data in and out).
 
@@ -249,7 +261,7 @@ def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple 
     local = cell_config(config, index)
     before_replay = None
 
-    def check(instances: int, usage_steps: int = 0) -> None:
+    def check(instances: int | None, usage_steps: int = 0) -> None:
         try:
             budget.check(local, instances, usage_steps)
         except budget.TooBigError as refusal:
@@ -258,8 +270,9 @@ def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple 
 
     if check_memory:
         if config.workload.synthetic is not None:
-            check(round(budget.estimate(local).instances * (cell.share or 1 / len(config.cells))))
+            check(cell_instances(config, index))
         else:
+            check(None)  # the trace's reading, before reading it (each cell reads it whole)
             before_replay = check
     def keep(instances: pd.DataFrame) -> np.ndarray:
         cells = route(instances, config.cells, config.routing)
@@ -475,8 +488,9 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
             _check_address(scheduler)
         from simdc.budget import estimate
 
-        # a worker's memory: the largest cell's hosts and timeseries (its instances are known once read)
-        run_bytes = max(estimate(cell_config(config, index), instances=0).bytes for index in range(total))
+        # a worker's memory: the largest cell's run, as run_cell checks it (a trace's reading: each cell reads it all)
+        run_bytes = max(estimate(cell_config(config, index), cell_instances(config, index)).bytes
+                        for index in range(total))
         run_on_dask([(index, run_cell, (config, index, check_memory, grid)) for index in range(total)], finished,
                     scheduler, workers,
                     lambda index: f"cell {config.cells[index].name!r}", run_bytes)

@@ -511,8 +511,10 @@ def local_workers(workers: int | None, runs: int, run_bytes: float, available: i
     machine's cores), but no more than there are runs. More than the cores run, sharing
     them (no faster than one per core).
 
-    ``run_bytes`` is one worker's memory with its run, bytes (its imports,
-    :data:`simdc.budget.BASE_BYTES`, included); ``available`` defaults to
+    ``run_bytes`` is one worker's memory with its largest run, bytes (its imports,
+    :data:`simdc.budget.BASE_BYTES`, and its trace's reading included); the workers are
+    counted with this process and the forkserver (:func:`simdc.budget.workers_bytes`).
+    ``available`` defaults to
     :func:`simdc.budget.available_bytes` (None from the system: not checked).
 
     Raises
@@ -520,15 +522,17 @@ def local_workers(workers: int | None, runs: int, run_bytes: float, available: i
     SweepError
         The workers' memory would not fit in what is available, before any starts.
     """
-    from simdc.budget import _gib, available_bytes
+    from simdc.budget import _gib, available_bytes, workers_bytes, workers_that_fit
 
     count = max(1, min(workers or os.cpu_count() or 1, runs))
     available = available_bytes() if available is None else available
-    if available is not None and count * run_bytes > available:
-        fit = int(available // run_bytes)
-        problem = (f"{count:,} local workers need about {_gib(count * run_bytes, available)} "
-                   f"({_gib(run_bytes, available)} each: imports and a run), and {_gib(available, run_bytes)} is "
-                   "available; "
+    needed = workers_bytes(count, run_bytes)
+    if available is not None and needed > available:
+        fit = workers_that_fit(available, run_bytes)
+        problem = (f"{count:,} local workers need about {_gib(needed, available)} "
+                   f"({_gib(run_bytes, available)} each: imports and its largest run, a trace's reading included, and "
+                   f"{_gib(workers_bytes(0, run_bytes), available)} for this process and the forkserver), and "
+                   f"{_gib(available, needed)} is available; "
                    + (f"at most {fit:,} fit" if fit else "not even one fits"))
         raise SweepError(f"workers: {problem}", cli=f"--workers: {problem}" if workers is not None else
                          f"sweep: {problem}; by default one local worker per core: give --workers for fewer")

@@ -129,11 +129,12 @@ def test_a_local_cluster_gets_no_more_workers_than_runs(workers, runs):
 
 
 def test_workers_whose_memory_does_not_fit_are_refused_naming_the_flag():
-    """10 workers of 1 GiB with 4.5 GiB available: refused, 4 said to fit."""
+    """10 workers of 1 GiB with 4.5 GiB available: refused, 4 said to fit (4 GiB with this
+    process and the forkserver, PARENT_BYTES + FORKSERVER_BYTES, 0.39 GiB)."""
     with pytest.raises(SweepError) as caught:
         sweeping.local_workers(10, 20, GIB, available=int(4.5 * GIB))
     (problem,) = caught.value.cli_problems
-    assert problem.startswith("--workers: 10 local workers") and "10.0 GiB" in problem and "4.5 GiB" in problem
+    assert problem.startswith("--workers: 10 local workers") and "10.4 GiB" in problem and "4.5 GiB" in problem
     assert "at most 4 fit" in problem, problem
     assert sweeping.local_workers(4, 20, GIB, available=int(4.5 * GIB)) == 4
 

@@ -53,7 +53,7 @@ TABLES = azure.TABLES + google.TABLES + alibaba.TABLES + bitbrains.TABLES + clou
 USAGE_SUFFIX = ".usage"  # out.parquet's usage table is out.usage.parquet
 PANDAS_SUFFIXES = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz"}  # what pandas.read_csv decompresses by name
 
-__all__ = ["FORMATS", "ReaderOptions", "Selection", "TraceData", "detect", "read_trace", "write_trace"]
+__all__ = ["FORMATS", "ReaderOptions", "Selection", "TraceData", "detect", "read_files", "read_trace", "write_trace"]
 
 
 def detect(paths: Sequence[str | Path], format: str = "auto") -> tuple[str, dict[str, list[TraceFile]]]:
@@ -86,6 +86,14 @@ def detect(paths: Sequence[str | Path], format: str = "auto") -> tuple[str, dict
     for tf in found:
         tables.setdefault(tf.name, []).append(tf)
     return format, tables
+
+
+def read_files(paths: Sequence[str | Path], format: str = "auto") -> tuple[str, list[Path]]:
+    """The format of the files under ``paths`` and the files its reader reads (tables it
+    does not need left out), without reading more than each file's head (:func:`detect`):
+    for :func:`simdc.budget.reading_bytes`."""
+    chosen, tables = detect([Path(p) for p in paths], format)
+    return chosen, [tf.path for files in tables.values() for tf in files if _role(tf) != "ignored"]
 
 
 def _identify(path: Path, want: str | None) -> TraceFile:
