@@ -274,6 +274,7 @@ def run_cell(config: Config, index: int, check_memory: bool = True, grid: tuple 
         else:
             check(None)  # the trace's reading, before reading it (each cell reads it whole)
             before_replay = check
+
     def keep(instances: pd.DataFrame) -> np.ndarray:
         cells = route(instances, config.cells, config.routing)
         refuse_split_dependencies(instances, cells, config.cells, config.routing)
