@@ -6,9 +6,14 @@
     python benchmarks/cpu_per_placed.py capacity 100 6 --profile 30   # cProfile, the 30 costliest calls
     python benchmarks/cpu_per_placed.py capacity 1000 6 --spill      # spilled (streamed), as the month runs
 
-Prints the CPU seconds (``time.process_time()`` around ``simdc.simulate``, imports
-excluded), the instances placed (a ``ready_s``, both platforms) and submitted, and the
-CPU per each. To compare two commits, export one (``git archive COMMIT | tar -x -C
+Prints the CPU seconds (``time.process_time()`` around ``simdc.simulate``), the
+instances placed (a ``ready_s``, both platforms) and submitted, and the CPU per each.
+``import simdc`` is lazy (``simdc --help`` stays fast), so a process's first
+``simulate`` also imports pandas, pyarrow, pydantic and scipy.special and pays their
+first use (~0.4 s here): a fixed cost, not a cost per instance. The script first runs
+the same scenario at 2 hosts for 10 minutes to pay it, prints it as ``first call``, then
+times the run; ``--cold`` times the run in a fresh process instead (what the figures
+before the seventeenth session measured). To compare two commits, export one (``git archive COMMIT | tar -x -C
 DIR``) and run this script with ``PYTHONPATH=DIR`` and without, alternately: the
 machine's load moves a single figure by ±15 %.
 """
@@ -29,19 +34,26 @@ def main() -> None:
     parser.add_argument("hosts", type=int)
     parser.add_argument("hours", type=float)
     parser.add_argument("--profile", type=int, metavar="N", help="profile the run; print the N costliest calls")
+    parser.add_argument("--cold", action="store_true",
+                        help="no warm-up run: the figure includes the first call's imports")
     parser.add_argument("--spill", action="store_true",
                         help="simulate(config, spill=True): streamed, as the month runs")
     args = parser.parse_args()
     import simdc
 
     if args.scenario == "capacity":
-        from capacity import capacity_config
-
-        config = capacity_config(args.hosts, args.hours * 3600)
+        from capacity import capacity_config as make
     else:
         from run import scaled_config
 
-        config = scaled_config(args.scenario, args.hosts, args.hours * 3600)
+        def make(hosts, duration_s):
+            return scaled_config(args.scenario, hosts, duration_s)
+    config = make(args.hosts, args.hours * 3600)
+    first = ""
+    if not args.cold:
+        start = time.process_time()
+        simdc.simulate(make(2, 600.0))
+        first = f"; first call {time.process_time() - start:.2f} s CPU (imports, first use), not counted"
     profiler = None
     if args.profile:
         import cProfile
@@ -64,7 +76,7 @@ def main() -> None:
     print(f"{where}: {args.scenario} {args.hosts} hosts {args.hours} h: {cpu_s:.2f} s CPU, {placed} placed "
           f"of {submitted} submitted, {cpu_s / placed * 1e6:.0f} µs per placed instance "
           f"({cpu_s / submitted * 1e6:.0f} per submitted)" + (" spilled" if args.spill else "")
-          + (" (profiled)" if profiler else ""))
+          + (" cold" if args.cold else first) + (" (profiled)" if profiler else ""))
 
 
 if __name__ == "__main__":
