@@ -79,6 +79,37 @@ def rollout_step(replicas: int, surge: int, unavailable: int, old: int, old_read
     return up, down
 
 
+def millicores(cores: float) -> int:
+    """``cores`` (>= 0) as whole millicores, as the HPA reads a CPU quantity: metrics-server
+    reports whole nanocores and the metrics client takes ``Quantity.MilliValue()``, which
+    rounds up (kubernetes/pkg/controller/podautoscaler/metrics/client.go,
+    GetResourceMetric). The nanocores are rounded, not truncated: the float sums' last
+    bits (20 × 0.1 = 2.0000000000000004) are no usage."""
+    nanocores = round(cores * 1e9)
+    return -(-nanocores // 1_000_000)
+
+
+def utilisation_ratio(usage_m: int, requests_m: int, target: float) -> float:
+    """The HPA's usage ratio: utilisation as a whole percent of the requests, truncated,
+    over the target percent (``target`` a fraction of the request, 0.6 for 60 %).
+
+    kubernetes/pkg/controller/podautoscaler/metrics/utilization.go,
+    GetResourceUtilizationRatio: ``currentUtilization := int32((metricsTotal * 100) /
+    requestsTotal)``, returned as ``float64(currentUtilization) /
+    float64(targetUtilization)``. ``usage_m`` and ``requests_m``: millicores, summed over
+    the pods counted (``requests_m`` > 0). A target is a whole percent in Kubernetes
+    (``averageUtilization``, an int32); a finer one is kept as given."""
+    percent = usage_m * 100 // requests_m
+    return percent / round(target * 100, 9)
+
+
+def within(ratio: float, tolerance: float) -> bool:
+    """Whether the usage ratio is close enough to 1 to keep the replicas: ``1 - tolerance
+    <= ratio <= 1 + tolerance`` (replica_calculator.go, Tolerances.isWithin; in floats, so
+    66 % over a 60 % target, 1.1, is within 0.1, where ``abs(1 - 1.1)`` is not)."""
+    return 1 - tolerance <= ratio <= 1 + tolerance
+
+
 def hpa_recommendation(current: int, ready: int, unready: int, usage_cores: float, cores_per_replica: float,
                        target: float, tolerance: float, missing: int = 0) -> int:
     """The replicas Kubernetes' HPA recommends for average CPU utilisation ``target`` (of
@@ -86,10 +117,11 @@ def hpa_recommendation(current: int, ready: int, unready: int, usage_cores: floa
     (kubernetes/pkg/controller/podautoscaler/replica_calculator.go, GetResourceReplicas
     and groupPods; Kubernetes docs, "Horizontal Pod Autoscaling", Algorithm details):
 
-    - The ``ready`` replicas' metrics alone give the usage ratio, ``usage / (ready ×
-      request) / target``. ``unready`` replicas (Pending, or running but not ready
-      within the CPU initialisation period or never ready yet) are left out of it; so
-      are the ``missing`` ones (running, without metrics).
+    - The ``ready`` replicas' metrics alone give the usage ratio, their utilisation as a
+      whole percent of their requests (truncated) over the target percent
+      (:func:`utilisation_ratio`). ``unready`` replicas (Pending, or running but not
+      ready, or ready less than a metric window ago: within the CPU initialisation
+      period) are left out of it; so are the ``missing`` ones (running, without metrics).
     - With neither missing replicas nor unready ones on a scale-up (ratio > 1):
       ``current`` within ``tolerance`` of 1, else ``ceil(ratio × ready)``.
     - Else the ratio is worked out again over more replicas: the missing ones at 100 % of
@@ -103,25 +135,28 @@ def hpa_recommendation(current: int, ready: int, unready: int, usage_cores: floa
     No ready replica (no metrics): ``current``.
 
     ``usage_cores``: the CPU the ``ready`` replicas use, in cores (what the metrics API
-    reports: cgroup usage, so at most each replica's limit; demand its replicas could not
-    serve is not in it). ``cores_per_replica``: each replica's request, in cores (> 0)."""
+    reports: cgroup usage over metrics-server's window, so at most each replica's limit;
+    demand its replicas could not serve is not in it), read in whole millicores
+    (:func:`millicores`). ``cores_per_replica``: each replica's request, in cores (> 0)."""
     if ready == 0:
         return current
-    ratio = usage_cores / (ready * cores_per_replica) / target
+    request_m = millicores(cores_per_replica)
+    usage_m = millicores(usage_cores)
+    ratio = utilisation_ratio(usage_m, ready * request_m, target)
     scale_up_with_unready = unready > 0 and ratio > 1
     if not scale_up_with_unready and missing == 0:
-        if abs(1 - ratio) <= tolerance:
+        if within(ratio, tolerance):
             return current
         return math.ceil(ratio * ready)
-    counted, usage = ready, usage_cores
+    counted, usage = ready, usage_m
     if ratio < 1:  # missing replicas as using their whole request on a scale-down ...
-        counted, usage = counted + missing, usage + missing * cores_per_replica
+        counted, usage = counted + missing, usage + missing * request_m
     elif ratio > 1:  # ... and nothing on a scale-up (at exactly 1 they stay left out)
         counted += missing
     if scale_up_with_unready:
         counted += unready  # unready replicas as using nothing, on a scale-up only
-    new_ratio = usage / (counted * cores_per_replica) / target
-    if abs(1 - new_ratio) <= tolerance or (ratio < 1 < new_ratio) or (ratio > 1 > new_ratio):
+    new_ratio = utilisation_ratio(usage, counted * request_m, target)
+    if within(new_ratio, tolerance) or (ratio < 1 < new_ratio) or (ratio > 1 > new_ratio):
         return current
     replicas = math.ceil(new_ratio * counted)
     if (new_ratio < 1 and replicas > current) or (new_ratio > 1 and replicas < current):
@@ -788,9 +823,8 @@ class Controller:
             self.shared[k] = key
             self.sim._reread([i for i in live if self.sim.state[i] == RUNNING], now)
         # the HPA reads what the ready replicas use (no clairvoyance: not the demand they left unserved)
-        # in whole nanocores, as the metrics API reports CPU (metrics-server's Quantity "…n"):
-        # the float sum's last bits (20 × 0.1 = 2.0000000000000004) are no usage
-        usage = round(self.served_now(k), 9)
+        # in whole millicores, as the HPA reads it (hpa_recommendation: millicores)
+        usage = self.served_now(k)
         # A live replica not ready is pending, starting, backing off or within its readiness
         # delay (or an update in place): one Kubernetes sets aside as unready. Every ready
         # replica reports its usage, so none is missing.

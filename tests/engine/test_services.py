@@ -3,6 +3,7 @@ checked against Kubernetes' arithmetic worked out by hand."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -290,6 +291,44 @@ def test_hpa_recommendation_keeps_the_replicas_when_the_count_would_move_against
                               missing=1) == 2
     assert hpa_recommendation(1, 3, 0, usage_cores=0.9, cores_per_replica=1.0, target=1.0, tolerance=0.1,
                               missing=1) == 1
+
+
+def test_hpa_reads_utilisation_as_a_whole_percent_so_a_whole_ratio_gives_no_extra_replica():
+    """Kubernetes' usage ratio is the utilisation as a whole percent of the requests,
+    truncated, over the target percent (metrics/utilization.go, GetResourceUtilizationRatio:
+    ``int32(metricsTotal*100/requestsTotal)``), and the replicas ``ceil(ratio × ready)``
+    (replica_calculator.go, GetResourceReplicas). By hand:
+
+    - 11 replicas using 9 cores of 11, target 60 %: 9000 × 100 // 11000 = 81 %, 81 / 60 =
+      1.35, ceil(14.85) = 15 (as a float ratio, 9 / 11 / 0.6 × 11 = 15.000000000000002 → 16).
+    - 15 using 3 of 15, target 60 %: 20 %, 20 / 60 × 15 = 5.0 → 5 (3 / 15 / 0.6 × 15 =
+      5.000000000000001 → 6).
+    - 11 using 7.26 of 11: 66 %, 66 / 60 = 1.1: within the 0.1 tolerance, as
+      Tolerances.isWithin has it (1 - 0.1 <= 1.1 <= 1 + 0.1): 11.
+    """
+    assert hpa_recommendation(11, 11, 0, usage_cores=9.0, cores_per_replica=1.0, target=0.6, tolerance=0.1) == 15
+    assert hpa_recommendation(15, 15, 0, usage_cores=3.0, cores_per_replica=1.0, target=0.6, tolerance=0.1) == 5
+    assert hpa_recommendation(11, 11, 0, usage_cores=7.26, cores_per_replica=1.0, target=0.6, tolerance=0.1) == 11
+
+
+def test_hpa_recommendation_matches_kubernetes_arithmetic_over_a_sweep():
+    """1 to 40 ready replicas of 1 core, each whole number of cores used up to all of them,
+    targets 50 % to 80 % by 5: Kubernetes' own steps, written out here in its order and
+    types: utilisation ``used × 1000 × 100 // (ready × 1000)`` (int64), ratio
+    ``float64(utilisation) / float64(target)``, the replicas kept if ``1 - 0.1 <= ratio
+    <= 1 + 0.1``, else ``ceil(ratio × ready)`` (GetResourceUtilizationRatio,
+    GetResourceReplicas). Floats as Go's float64: where Kubernetes' product lands a hair
+    above a whole number (25 replicas at 28 %, target 50 %: 0.56 × 25 = 14.000000000000002),
+    it too asks for one more."""
+    for target_percent in range(50, 81, 5):
+        for ready in range(1, 41):
+            for used in range(ready + 1):
+                utilisation = used * 1000 * 100 // (ready * 1000)
+                ratio = utilisation / target_percent
+                expected = ready if 1 - 0.1 <= ratio <= 1 + 0.1 else math.ceil(ratio * ready)
+                got = hpa_recommendation(ready, ready, 0, usage_cores=float(used), cores_per_replica=1.0,
+                                         target=target_percent / 100, tolerance=0.1)
+                assert got == expected, (ready, used, target_percent)
 
 
 def test_pending_replicas_do_not_hold_the_hpa_up_once_demand_falls():
