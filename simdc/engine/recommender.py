@@ -51,9 +51,13 @@ from dataclasses import dataclass
 import numpy as np
 
 GIB = 2.0 ** 30
-# metrics-server scrapes every 60 s by default (kubernetes-sigs/metrics-server,
-# --metric-resolution=60s), and the VPA recommender runs once a minute
-# (--recommender-interval=1m): the usage the recommender sees, once a minute.
+# The VPA recommender fetches the metrics API once a minute (kubernetes/autoscaler,
+# vertical-pod-autoscaler/pkg/recommender/main.go: --recommender-interval=1m, "How often
+# metrics should be fetched"): the usage the recommender sees, once a minute. Not
+# metrics-server's scrape period: that is --metric-resolution, 15 s as metrics-server is
+# deployed (simdc.engine.services.METRIC_RESOLUTION_S, which the HPA reads through; its
+# bare flag default is 60 s). Each observation here is the CPU given at the minute's
+# instant, not metrics-server's mean over the 15 s before it (a simplification).
 OBSERVE_EVERY_S = 60.0
 HALF_LIFE_S = 24 * 3600.0
 MEMORY_INTERVAL_S = 24 * 3600.0

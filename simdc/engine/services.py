@@ -40,6 +40,7 @@ WAITING, QUEUED, STARTING, RUNNING, BACKOFF = range(5)
 LIVE = (WAITING, QUEUED, STARTING, RUNNING, BACKOFF)
 RETRY_S = 10.0  # a pending replica no host would take is tried again this much later (an assumption)
 MAX_ROUNDS = 10_000  # reconcile rounds at one instant: far above any rollout's steps
+TIME_EPS_S = 1e-9  # a timer set for n × period may fire a rounding error before it
 
 
 # --- Kubernetes' arithmetic ----------------------------------------------------------
@@ -77,6 +78,23 @@ def rollout_step(replicas: int, surge: int, unavailable: int, old: int, old_read
     new += up
     down = max(0, min(old, (old + new) - (replicas - unavailable) - (new - new_ready)))
     return up, down
+
+
+# metrics-server's CPU reading of a pod: the rate of the kubelet's cumulative CPU counter
+# between its last two scrapes, one scrape every --metric-resolution
+# (kubernetes-sigs/metrics-server, pkg/storage/types.go: (last.CumulativeCPUUsed -
+# prev.CumulativeCPUUsed) / window; FAQ.md, "How CPU usage is calculated?"). 15 s as
+# metrics-server is deployed: its README ("collecting metrics every 15 seconds"),
+# manifests/base/deployment.yaml and Helm chart (charts/metrics-server/values.yaml) pass
+# --metric-resolution=15s; the bare binary's flag default is 60 s
+# (cmd/metrics-server/app/options/options.go), which FAQ.md quotes.
+METRIC_RESOLUTION_S = 15.0
+# The default scale-up behaviour: the larger of +100 % and +4 pods per 15 s
+# (kubernetes/pkg/apis/autoscaling/v2/defaults.go, defaultHPAScaleUpRules: Percent 100 and
+# Pods 4, periodSeconds 15, selectPolicy Max; Kubernetes docs, HPA "Default Behavior").
+SCALE_UP_PERCENT = 100
+SCALE_UP_PODS = 4
+SCALE_UP_PERIOD_S = 15.0
 
 
 def millicores(cores: float) -> int:
@@ -164,10 +182,19 @@ def hpa_recommendation(current: int, ready: int, unready: int, usage_cores: floa
     return replicas
 
 
-def hpa_scale_up_limit(current: int) -> int:
-    """Most replicas one period may reach: the default scale-up behaviour allows the
-    larger of +100 % and +4 pods per 15 s (Kubernetes docs, HPA "Default Behavior")."""
-    return max(2 * current, current + 4)
+def hpa_scale_up_limit(current: int, added: int = 0, removed: int = 0) -> int:
+    """Most replicas the HPA may set now, from ``current`` (its last desired count), given
+    the replicas it ``added`` and ``removed`` within the last :data:`SCALE_UP_PERIOD_S`
+    (its scale events less than a period old). The default scale-up behaviour counts
+    from the replicas at the period's start, ``current - added + removed``: the larger of
+    +100 % (rounded up) and +4 pods of them, and never below ``current``
+    (kubernetes/pkg/controller/podautoscaler/horizontal.go,
+    calculateScaleUpLimitWithScalingRules, getReplicasChangePerPeriod,
+    convertDesiredReplicasWithBehaviorRate). With a sync every 15 s or more, no event is
+    within the period and the limit is ``max(2 × current, current + 4)``."""
+    start = current - added + removed
+    limit = max(math.ceil(start * (1 + SCALE_UP_PERCENT / 100)), start + SCALE_UP_PODS)
+    return max(limit, current)
 
 
 # --- demand --------------------------------------------------------------------------
@@ -661,6 +688,16 @@ class Controller:
         # (pkg/controller/podautoscaler/horizontal.go, recordInitialRecommendation in
         # reconcileAutoscaler): no scale-down below them until the window has passed.
         self.recommendations: list[list[tuple[float, int]]] = [[(0.0, replicas)] for replicas in self.desired]
+        # Each autoscaler's scale events, (time, replicas added, or removed if < 0), for its
+        # scale-up limit (hpa_scale_up_limit); and metrics-server's scrapes of its replicas:
+        # the core-seconds each had been given at the last two (`scrapes`: earlier, later),
+        # taken every METRIC_RESOLUTION_S from 0 s (`scraped`: how many so far), and when each
+        # replica last became ready (`ready_since`).
+        self.scale_events: list[list[tuple[float, int]]] = [[] for _ in range(n)]
+        self.scrapes: list[tuple[dict[int, float], dict[int, float]]] = [({}, {}) for _ in range(n)]
+        self.scraped = [0] * n
+        self.synced = [0] * n
+        self.ready_since: dict[int, float] = {}
         self.rollout: list[dict | None] = [None] * n
         self.series: list[list] = []
         # Per service: its last row in `series` (None before the first), and the core-seconds
@@ -710,7 +747,7 @@ class Controller:
             for r, release in enumerate(spec.releases):
                 self.sim._after(release.at_s, self._on_release, (k, r))
             if spec.autoscale is not None:
-                self.sim._after(spec.autoscale.sync_s, self._on_sync, k)
+                self._on_metrics(0.0, k)
 
     def running(self, i: int, now: float) -> None:
         """Replica ``i`` runs: ready after its service's readiness delay, unless it stops first
@@ -766,8 +803,10 @@ class Controller:
         """Replica ``i`` becomes ready, or no longer is (its service's shares move)."""
         if ready:
             self.ready.add(i)
+            self.ready_since[i] = self.sim.env.now
         else:
             self.ready.discard(i)
+            self.ready_since.pop(i, None)
         self.ready_moves[self._service(i)] += 1
 
     def carries(self, i: int) -> bool:
@@ -810,40 +849,91 @@ class Controller:
                            "pulled_before": sum(self.sim.pulled_gib), "pulled_gib": np.nan}
         self._reconcile(k, now)
 
-    def _on_sync(self, now: float, value) -> None:
+    def _on_metrics(self, now: float, value) -> None:
+        """Service ``k``'s autoscaler timer: metrics-server's scrape of its replicas every
+        :data:`METRIC_RESOLUTION_S` from 0 s, and the HPA's sync every ``sync_s`` from
+        ``sync_s``, the scrape first when both fall at one instant, so a sync reads the
+        window that ends then. Times are counted (n × period), so neither grid drifts."""
         k = value
+        sync_s = self.specs[k].autoscale.sync_s
+        if now + TIME_EPS_S >= self.scraped[k] * METRIC_RESOLUTION_S:
+            self._scrape(k, now)
+        if now + TIME_EPS_S >= (self.synced[k] + 1) * sync_s:
+            self._sync(k, now)
+        following = min(self.scraped[k] * METRIC_RESOLUTION_S, (self.synced[k] + 1) * sync_s)
+        if following < self.sim.duration_s:
+            self.sim._after(max(following - now, 0.0), self._on_metrics, k)
+
+    def _scrape(self, k: int, now: float) -> None:
+        """metrics-server scrapes service ``k``'s replicas: the core-seconds each has been
+        given so far (the kubelet's cumulative CPU counter) beside those of the scrape
+        before."""
+        _, later = self.scrapes[k]
+        self.scrapes[k] = (later, {i: self.sim.cpu_used_core_s(i, now) for i in self._live(k)})
+        self.scraped[k] += 1
+
+    def _metrics(self, k: int, now: float) -> tuple[int, int]:
+        """``(millicores, pods)``: what the HPA reads at ``now`` of service ``k``'s ready
+        replicas from metrics-server's last scrape, at ``s`` (now or before): each one's
+        CPU averaged over the window ``[s - METRIC_RESOLUTION_S, s)`` (its core-seconds
+        between the last two scrapes ÷ the window; nothing before it was created), in whole
+        millicores (:func:`millicores`) and application cores (÷ ``cpu_factor``), summed;
+        and how many replicas that sums. So a change at ``now`` (a demand step) is not in
+        it: the usage the HPA sees is at least the window's age behind.
+
+        A replica ready less than a window before ``s`` is not counted (its sample may hold
+        its start-up): groupPods sets a pod aside as unready while within the CPU
+        initialisation period (5 min) if ``metric.Timestamp.Before(readyTransition +
+        metric.Window)`` (kubernetes/pkg/controller/podautoscaler/replica_calculator.go).
+        A replica's readiness here comes within minutes of its start, so within that period."""
+        earlier, later = self.scrapes[k]
+        s = (self.scraped[k] - 1) * METRIC_RESOLUTION_S
+        total, pods = 0, 0
+        for i in self._live(k):
+            if i in self.ready and self.ready_since[i] <= s - METRIC_RESOLUTION_S and i in later:
+                rate = (later[i] - earlier.get(i, 0.0)) / METRIC_RESOLUTION_S / self.sim.cpu_factor
+                total += millicores(rate)
+                pods += 1
+        return total, pods
+
+    def _sync(self, k: int, now: float) -> None:
+        """The HPA's sync for service ``k``: its recommendation from the metrics
+        (:meth:`_metrics`, :func:`hpa_recommendation`), within its bounds, then its
+        default behaviour (normalizeDesiredReplicasWithBehaviors in
+        kubernetes/pkg/controller/podautoscaler/horizontal.go): a scale-down to the highest
+        recommendation of the stabilisation window, a scale-up within the limit
+        (:func:`hpa_scale_up_limit`)."""
         scale = self.specs[k].autoscale
         live = self._live(k)
-        ready = sum(1 for i in live if i in self.ready)
         current = self.desired[k]
-        # the replicas' shares of a change at this instant first (demand stepping now, a
-        # replica ready now), whichever of their timers comes first
-        key = (self._demand_at(k, now), self.ready_moves[k])
-        if key != self.shared[k]:
-            self.shared[k] = key
-            self.sim._reread([i for i in live if self.sim.state[i] == RUNNING], now)
-        # the HPA reads what the ready replicas use (no clairvoyance: not the demand they left unserved)
-        # in whole millicores, as the HPA reads it (hpa_recommendation: millicores)
-        usage = self.served_now(k)
-        # A live replica not ready is pending, starting, backing off or within its readiness
-        # delay (or an update in place): one Kubernetes sets aside as unready. Every ready
-        # replica reports its usage, so none is missing.
-        rec = hpa_recommendation(current, ready, len(live) - ready, usage, self.specs[k].cpu_cores,
+        usage_m, counted = self._metrics(k, now)
+        # A live replica not counted is pending, starting, backing off, within its readiness
+        # delay (or an update in place), or ready less than a metric window: one Kubernetes
+        # sets aside as unready. Every replica ready a window long has a reading, so none is missing.
+        rec = hpa_recommendation(current, counted, len(live) - counted, usage_m / 1000, self.specs[k].cpu_cores,
                                  scale.target_utilisation, scale.tolerance)
         rec = min(max(rec, scale.min_replicas), scale.max_replicas)
         window = self.recommendations[k]
-        window.append((now, rec))
-        while window and window[0][0] < now - scale.scale_down_stabilisation_s:
+        # only recommendations less than the window old count beside this one:
+        # `rec.timestamp.After(downCutoff)` (stabilizeRecommendationWithBehaviors), so one
+        # exactly the window old is out (and with a 0 s window every earlier one)
+        while window and window[0][0] <= now - scale.scale_down_stabilisation_s:
             window.pop(0)
+        events = self.scale_events[k]
+        while events and events[0][0] <= now - SCALE_UP_PERIOD_S:  # getReplicasChangePerPeriod: After(cutoff)
+            events.pop(0)
         if rec > current:
-            desired = min(rec, hpa_scale_up_limit(current))
+            added = sum(change for _, change in events if change > 0)
+            removed = -sum(change for _, change in events if change < 0)
+            desired = min(rec, hpa_scale_up_limit(current, added, removed))
         else:
-            desired = min(current, max(r for _, r in window))
+            desired = min(current, max([rec] + [r for _, r in window]))
+        window.append((now, rec))
         if desired != current:
+            events.append((now, desired - current))
             self.desired[k] = desired
             self._reconcile(k, now)
-        if now + scale.sync_s < self.sim.duration_s:
-            self.sim._after(scale.sync_s, self._on_sync, k)
+        self.synced[k] += 1
 
     # --- the Deployment ------------------------------------------------------------
 
@@ -1119,9 +1209,10 @@ class Controller:
         VM's host cores ÷ ``cpu_factor``: the hypervisor's share serves no user). A
         replica not ready carries no demand and is given none (:meth:`share`). The one
         rule of what a service serves: the services table records its time average per
-        row (:meth:`_close_row`), and the HPA reads it as the pods' usage, as the
-        metrics API reports what containers use (cgroup CPU usage), not what they were
-        asked (Kubernetes docs, "Resource metrics pipeline"; metrics-server)."""
+        row (:meth:`_close_row`), and the HPA reads the same CPU given, per replica,
+        averaged over metrics-server's window (:meth:`_metrics`) as the pods' usage, as
+        the metrics API reports what containers use (cgroup CPU usage), not what they
+        were asked (Kubernetes docs, "Resource metrics pipeline"; metrics-server)."""
         sim = self.sim
         return sum(sim.cpu_given(i) for i in self.pods[k] if i in self.ready) / sim.cpu_factor
 

@@ -122,10 +122,16 @@ class ReleaseSpec(Spec):
 class AutoscaleSpec(Spec):
     """A horizontal autoscaler: Kubernetes' HPA on average CPU utilisation of the ready
     replicas, from their usage: what they serve, at most their cores each, never the
-    demand they leave unserved, which no metric shows (defaults from the Kubernetes docs,
-    "Horizontal Pod Autoscaling": 15 s sync period, 0.1 tolerance, 300 s scale-down
-    stabilisation window; scale-up by at most the larger of 100 % and 4 replicas per
-    15 s, the default ``behavior``)."""
+    demand they leave unserved, which no metric shows; as metrics-server reports it, each
+    replica's mean over the 15 s window before its last scrape, so a sync never sees a
+    change at its own instant; utilisation in whole percent of the requests, truncated
+    (defaults from the Kubernetes docs, "Horizontal Pod Autoscaling": 15 s sync period,
+    0.1 tolerance, 300 s scale-down stabilisation window, a recommendation exactly that old
+    no longer counting; scale-up by at most the larger of 100 % and 4 replicas per 15 s
+    period, counted from the replicas at the period's start whatever ``sync_s``, the
+    default ``behavior``). The controller's rules and their sources:
+    :mod:`simdc.engine.services` (``hpa_recommendation``, ``hpa_scale_up_limit``,
+    ``Controller._sync``)."""
 
     min_replicas: int = Field(default=1, ge=1)
     max_replicas: int = Field(ge=1, le=10_000)

@@ -155,42 +155,63 @@ def test_a_new_tag_sharing_all_but_its_top_layer_pulls_exactly_that_layer_per_ho
 # --- horizontal autoscaling ------------------------------------------------------------
 
 def test_hpa_replicas_after_a_step_match_the_algorithm_by_hand_at_each_sync():
-    """1-core replicas, target 50 %, 2 to start, start 2 s (ready before the next 15 s
-    sync), demand 2 cores, 10 from 300 s, 2 again from 600 s. By the HPA's rule,
-    desired = ceil(ready × utilisation / target) unless within 10 %, scale-up at most
-    max(2×, +4) a sync, scale-down to the highest recommendation of the last 300 s:
+    """1-core replicas, target 50 %, 2 to start, start 2 s, demand 2 cores, 10 from 300 s,
+    2 again from 600 s. By the HPA's rule (Kubernetes docs, Algorithm details;
+    replica_calculator.go): each sync at t reads metrics-server's window [t - 15, t); a
+    replica ready less than a window before it is unready (left out, or at 0 % on a
+    scale-up); utilisation is a whole percent; desired = ceil(ratio × counted) unless
+    within 10 %; scale-up at most max(2×, +4) per 15 s; scale-down to the highest
+    recommendation of the last 300 s (one exactly 300 s old no longer counts):
 
-    - t=15: 2 ready at 100 %: ratio 2 → 4. t=30…285: 4 at 50 %: ratio 1 → 4.
-    - t=300: 4 use their 4 cores of the 10 asked, 100 % (usage, not demand): ratio 2 → 8.
-      t=315: 8 at 100 %: ratio 2 → 16.
-      t=330: 16 at 62.5 %: ratio 1.25 → 20. Then 20 at 50 %: 20.
-    - t=600: 20 at 10 %: recommends 4, but 20 was recommended in the last 300 s (until
-      585 s): 20 until t=885; t=900: the window holds only 4s → 4.
+    - t=15: the 2 replicas, ready at 2 s, have no full window yet: 2. t=30: 2 at 100 %:
+      ratio 2 → 4 (ready at 32 s). t=45: the 2 counted used (2 × 1 + 13 × 0.5) / 15 =
+      567 m, 56 %, ratio 1.12, with 2 unready at 0 %: 28 %, below the target, the other
+      way: 4. Then 4 at 50 %: 4, up to and at t=300 (its window ends as the step begins).
+    - t=315: 4 use their 4 cores of the 10 asked, 100 % (usage, not demand): ratio 2 → 8.
+      t=330: 4 at 100 % with 4 unready at 0 %: 50 %, ratio 1 → 8. t=345: 8 at 100 % → 16.
+      t=360: 8 at 100 %, 8 unready: 16. t=375: 16 at 62.5 % (625 m), 62 %, ratio 1.24
+      → ceil(19.84) = 20. t=390: 16 at 517 m (51 %) with 4 unready → 41 %: 20. Then 20.
+    - t=615: 20 at 10 %: recommends 4, but 20 was recommended up to 600 s: 20 until
+      t=885; t=900: the 20 of 600 s is exactly 300 s old, out → 4.
     """
     cfg = config([web(replicas=2, demand={"cores": 2.0, "steps": [[300, 10.0], [600, 2.0]]},
                       autoscale={"min_replicas": 1, "max_replicas": 40, "target_utilisation": 0.5})],
                  duration_s=1000.0)
     series = runs(cfg)["container"].services.groupby("t_s").last()
-    expected = {15: 4, 30: 4, 285: 4, 300: 8, 315: 16, 330: 20, 345: 20, 585: 20, 600: 20, 885: 20, 900: 4, 990: 4}
+    expected = {15: 2, 30: 4, 45: 4, 285: 4, 300: 4, 315: 8, 330: 8, 345: 16, 360: 16, 375: 20, 390: 20,
+                585: 20, 600: 20, 615: 20, 885: 20, 900: 4, 990: 4}
     for t, desired in expected.items():
         assert series.loc[float(t), "desired"] == desired, t
-    assert series.loc[302.0, "ready"] == 8 and series.loc[317.0, "ready"] == 16
+    assert series.loc[317.0, "ready"] == 8 and series.loc[347.0, "ready"] == 16
 
 
 def test_hpa_scales_down_only_once_its_window_has_held_the_starting_replicas_300_s():
     """10 replicas of 1 core up at the start serve 1 core, target 50 %: every sync
-    recommends ceil(0.1 / 0.5 × 10) = 2. Kubernetes seeds the scale-down window with the
-    replicas at its first reconcile (horizontal.go, recordInitialRecommendation), so 10
-    holds until the seed is older than the 300 s window: 10 at each sync to 285 s, 2 at
-    315 s, on containers and VMs alike."""
+    recommends ceil(10 % / 50 % × 10) = 2. Kubernetes seeds the scale-down window with the
+    replicas at its first reconcile (horizontal.go, recordInitialRecommendation), and
+    counts only recommendations less than the window old (stabilizeRecommendationWithBehaviors:
+    ``rec.timestamp.After(downCutoff)``, cutoff now - 300 s): 10 at each sync to 285 s; at
+    300 s the seed is exactly 300 s old, out: 2, on containers and VMs alike."""
     cfg = config([web(replicas=10, running_at_start=True, demand={"cores": 1.0},
                       autoscale={"min_replicas": 1, "max_replicas": 20, "target_utilisation": 0.5})],
                  duration_s=900.0, platforms=("container", "vm"))
     for name, run in runs(cfg).items():
         series = run.services.groupby("t_s").last()
         assert series.loc[:299.0, "desired"].min() == 10, name
-        assert series.loc[285.0, "desired"] == 10 and series.loc[315.0, "desired"] == 2, name
-        assert series.loc[315.0, "pods"] == 2, name
+        assert series.loc[285.0, "desired"] == 10 and series.loc[300.0, "desired"] == 2, name
+        assert series.loc[300.0, "pods"] == 2, name
+
+
+def test_hpa_with_no_scale_down_window_follows_its_recommendation_at_the_first_sync():
+    """The same 10 replicas serving 1 core, target 50 %, with a 0 s scale-down window: no
+    earlier recommendation is after the cutoff (now), so the first sync's own, 2, holds
+    at 15 s (stabilizeRecommendationWithBehaviors)."""
+    cfg = config([web(replicas=10, running_at_start=True, demand={"cores": 1.0},
+                      autoscale={"min_replicas": 1, "max_replicas": 20, "target_utilisation": 0.5,
+                                 "scale_down_stabilisation_s": 0.0})],
+                 duration_s=60.0)
+    series = runs(cfg)["container"].services.groupby("t_s").last()
+    assert series.loc[0.0, "desired"] == 10 and series.loc[15.0, "desired"] == 2
 
 
 def test_hpa_reads_the_usage_served_not_the_demand_left_unserved():
@@ -200,19 +221,22 @@ def test_hpa_reads_the_usage_served_not_the_demand_left_unserved():
     300 s (Kubernetes docs, "Horizontal Pod Autoscaling"; CALIBRATION.md: desired =
     ceil(current × metric / target), tolerance 0.1). By hand:
 
-    - t=15: 5 ready use 8 of 10 cores, 80 %: ratio 1.33 → ceil(6.67) = 7. Then 8 / 14 =
-      57 %: ratio 0.95, within 0.1 → 7.
-    - t=300: 7 ready use 14 of the 24 cores asked, 100 %: ratio 1.67 → ceil(11.67) = 12
+    - t=15: 5 ready used 8 of 10 cores over [0, 15), 80 %: ratio 1.33 → ceil(6.67) = 7
+      (ready at 22 s). t=30: the 5 used 1,357 m each ((7 × 1.6 + 8 × 8/7) / 15), 67 %,
+      ratio 1.12, but with the 2 unready at 0 % 48 %, the other way: 7. Then 7 at 8/14 =
+      57 %: ratio 0.95, within 0.1 → 7, also at t=300 (its window [285, 300) ends at the step).
+    - t=315: 7 ready used 14 of the 24 cores asked, 100 %: ratio 1.67 → ceil(11.67) = 12
       (reading the demand, 171 %, it would jump to 20, cut to the scale-up limit 14).
-    - t=315: 12 ready (a 2 s start and 5 s readiness) use 24 of 24, 100 % → 20.
-    - t=330 on: 20 use 24 of 40, 60 % → 20.
+    - t=330: 7 at 100 % and 5 unready at 0 %: 58 %, the other way: 12. t=345: 12 use 24
+      of 24, 100 % → 20. t=360: 12 at 100 % and 8 unready: 60 %, ratio 1 → 20. Then 20
+      use 24 of 40, 60 % → 20.
     """
     cfg = config([web(replicas=5, cpu_cores=2, memory_gib=4, readiness_s=5, running_at_start=True,
                       demand={"cores": 8.0, "steps": [[300, 24.0]]},
                       autoscale={"min_replicas": 2, "max_replicas": 40, "target_utilisation": 0.6})],
                  duration_s=600.0)
     series = runs(cfg)["container"].services.groupby("t_s").last()
-    expected = {15: 7, 30: 7, 285: 7, 300: 12, 315: 20, 330: 20, 585: 20}
+    expected = {15: 7, 30: 7, 285: 7, 300: 7, 315: 12, 330: 12, 345: 20, 360: 20, 375: 20, 585: 20}
     for t, desired in expected.items():
         assert series.loc[float(t), "desired"] == desired, t
 
@@ -331,6 +355,59 @@ def test_hpa_recommendation_matches_kubernetes_arithmetic_over_a_sweep():
                 assert got == expected, (ready, used, target_percent)
 
 
+@pytest.mark.parametrize("step_s, at_315", [(300.0, 8), (301.0, 8), (310.0, 6)])
+def test_hpa_sees_a_demand_step_only_through_metrics_servers_window_before_the_sync(step_s, at_315):
+    """4 replicas of 1 core up at the start, demand 2 cores then 4 from ``step_s``, target
+    50 %. metrics-server's reading is each pod's CPU averaged over its last 15 s window
+    (kubernetes-sigs/metrics-server, pkg/storage/types.go; FAQ.md "How CPU usage is
+    calculated?"), so the sync at 300 s reads [285, 300): 50 %, ratio 1 → 4, even with the
+    step at exactly 300 s. The sync at 315 s reads [300, 315): a step at 300 s, 100 %,
+    ratio 2 → 8; at 301 s, (1 × 0.5 + 14 × 1) / 15 = 967 m, 96 %, ceil(1.92 × 4) = 8; at
+    310 s, (10 × 0.5 + 5 × 1) / 15 = 667 m, 66 %, ceil(1.32 × 4) = 6 (not the 100 % of the
+    instant)."""
+    cfg = config([web(replicas=4, running_at_start=True, demand={"cores": 2.0, "steps": [[step_s, 4.0]]},
+                      autoscale={"max_replicas": 40, "target_utilisation": 0.5})],
+                 duration_s=400.0)
+    series = runs(cfg)["container"].services.groupby("t_s").last()
+    assert series.loc[:300.0, "desired"].max() == 4
+    assert series.loc[315.0, "desired"] == at_315
+
+
+def test_hpa_scale_up_limit_holds_per_15_s_period_when_syncing_faster():
+    """The default scale-up behaviour allows the larger of +100 % and +4 pods per 15 s,
+    counted from the replicas at the period's start: the scale events of the last 15 s are
+    taken back (horizontal.go, calculateScaleUpLimitWithScalingRules,
+    getReplicasChangePerPeriod: events ``After(now - 15 s)``). 4 replicas of 1 core up at
+    the start, 40 cores asked, target 25 %, a sync every 5 s, start 2 s:
+
+    - t=5, 10: no metric window yet: 4. t=15: 4 at 100 %, ratio 4 → 16, limit max(8, 8) → 8.
+    - t=20, 25: 4 at 100 % and 4 unready at 0 %: 50 %, ratio 2 → 16; the +4 at 15 s is within
+      the period, so it starts at 4: limit 8 → 8 (a limit per sync would allow 16).
+    - t=30: the 15 s event is exactly 15 s old, out: from 8, limit 16 → 16.
+    - t=35: the +8 at 30 s counts: from 8, limit 16 → 16. t=45: 8 at 100 %, 8 unready:
+      50 %, ratio 2 → 32; the 30 s event out: from 16, limit 32 → 32.
+    """
+    cfg = config([web(replicas=4, running_at_start=True, demand={"cores": 40.0},
+                      autoscale={"max_replicas": 100, "target_utilisation": 0.25, "sync_s": 5.0})],
+                 duration_s=60.0)
+    series = runs(cfg)["container"].services.groupby("t_s").last()
+    expected = {5: 4, 10: 4, 15: 8, 20: 8, 25: 8, 30: 16, 35: 16, 40: 16, 45: 32}
+    assert {t: int(series["desired"].asof(float(t))) for t in expected} == expected
+
+
+def test_hpa_never_more_than_doubles_or_adds_4_within_15_s_at_any_sync_period():
+    """Whatever the sync period, the replicas desired at t are at most max(2 d, d + 4),
+    d those desired 15 s before (the default behaviour's limit per 15 s period). 2 replicas
+    up at the start, 40 cores asked, readiness 0, a sync every 5 s (the user's case)."""
+    cfg = config([web(replicas=2, running_at_start=True, demand={"cores": 40.0},
+                      autoscale={"max_replicas": 100, "target_utilisation": 0.6, "sync_s": 5.0})],
+                 duration_s=300.0)
+    desired = runs(cfg)["container"].services.groupby("t_s")["desired"].last()
+    for t in np.arange(5.0, 300.0, 5.0):
+        before = int(desired.asof(t - 15.0)) if t >= 15.0 else 2
+        assert desired.asof(t) <= max(2 * before, before + 4), t
+
+
 def test_pending_replicas_do_not_hold_the_hpa_up_once_demand_falls():
     """One 8-core host holds 4 replicas of 2 cores; demand 2 cores, 100 from 300 s, 0 from
     600 s; target 50 %. The HPA asks for 8 by 345 s (4 ready at 100 %), so 4 stay pending
@@ -409,15 +486,17 @@ def test_a_bad_service_key_is_reported_with_its_path(service, said):
 
 
 def test_a_vm_scale_set_takes_warm_vms_first_and_boots_the_rest():
-    """Warm pool of 3, warm start 5 s, boot 30 s: the scale-out at the 300 s sync (4 → 8
-    replicas) takes 3 warm VMs, ready at 305 s, and boots the fourth, ready at 330 s."""
+    """Warm pool of 3, warm start 5 s, boot 30 s: the scale-out at the 315 s sync, the first
+    whose metric window [300, 315) holds the step (4 → 8 replicas), takes 3 warm VMs, ready
+    at 320 s, and boots the fourth, ready at 345 s. (The 2 → 4 at 45 s, once the first two
+    had a window's metrics, took 2 warm VMs; their replacements were back by 75 s.)"""
     cfg = config([web(replicas=2, demand={"cores": 2.0, "steps": [[300, 10.0]]},
                       autoscale={"max_replicas": 40, "target_utilisation": 0.5, "warm_pool": 3,
                                  "warm_start_s": 5.0})],
-                 duration_s=320.0 + 30.0, platforms=("vm",))
+                 duration_s=335.0 + 30.0, platforms=("vm",))
     inst = runs(cfg)["vm"].instances
-    scaled = inst[inst["submit_s"] == 300.0].sort_values("first_ready_s")
-    np.testing.assert_allclose(scaled["first_ready_s"], [305.0, 305.0, 305.0, 330.0])
+    scaled = inst[inst["submit_s"] == 315.0].sort_values("first_ready_s")
+    np.testing.assert_allclose(scaled["first_ready_s"], [320.0, 320.0, 320.0, 345.0])
 
 
 def test_the_service_records_are_written_and_read_back(tmp_path):
@@ -530,9 +609,10 @@ def test_a_replica_up_at_start_that_found_no_host_pays_its_start_when_placed_lat
     so b's one replica (running_at_start too) stays pending. From the HPA's first sync, 15 s,
     a's 0.5 cores over 4 replicas at target 0.5 recommend ceil(0.25 × 4) = 1, but the
     scale-down window holds the 4 it was seeded with at 0 s (Kubernetes' initial
-    recommendation) for 300 s: 3 removed at the 315 s sync. b's retries fall every 10 s:
-    placed at 320 s, and as it was not up when the run began it pays its start (container
-    2 s, VM boot 30 s) and is no preexisting replica."""
+    recommendation) until it is 300 s old: 3 removed at the 300 s sync. b's retries fall
+    every 10 s, the one at 300 s after that sync (whose timer was set first): placed at
+    300 s, and as it was not up when the run began it pays its start (container 2 s, VM
+    boot 30 s) and is no preexisting replica."""
     cfg = validate({"simulation": {"duration_s": 900, "platforms": ["container", "vm"]},
                     "host": {"cpu_cores": 4, "memory_gib": 64, "reserved_memory_gib": 0},
                     "platform": {"container": {"start_s": 2.0}, "vm": {"boot_s": 30.0, "sizing": "as_given"}},
@@ -544,8 +624,8 @@ def test_a_replica_up_at_start_that_found_no_host_pays_its_start_when_placed_lat
     for platform, start_s in (("container", 2.0), ("vm", 30.0)):
         mine = table[table["platform"] == platform]
         a, (b,) = mine[mine["service"] == "a"], mine[mine["service"] == "b"].itertuples()
-        assert (a["end_s"].dropna() == 315.0).sum() == 3
-        assert (b.submit_s, b.admit_s, b.first_ready_s - b.admit_s, b.preexisting) == (0.0, 320.0, start_s, False)
+        assert (a["end_s"].dropna() == 300.0).sum() == 3
+        assert (b.submit_s, b.admit_s, b.first_ready_s - b.admit_s, b.preexisting) == (0.0, 300.0, start_s, False)
 
 
 def test_a_release_of_a_service_too_big_for_its_hosts_submits_each_wanted_replica_once():
