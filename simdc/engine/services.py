@@ -902,7 +902,11 @@ class Controller:
         default behaviour (normalizeDesiredReplicasWithBehaviors in
         kubernetes/pkg/controller/podautoscaler/horizontal.go): a scale-down to the highest
         recommendation of the stabilisation window, a scale-up within the limit
-        (:func:`hpa_scale_up_limit`)."""
+        (:func:`hpa_scale_up_limit`). That is the path of an HPA with a ``behavior``
+        (defaults filled in: AutoscaleSpec's docstring). One with none at all takes
+        normalizeDesiredReplicas instead, whose edges differ: a recommendation exactly the
+        window old still counts (``!rec.timestamp.Before(cutoff)``), and scale-up is
+        limited per sync to ``max(2 × current, 4)`` (calculateScaleUpLimit)."""
         scale = self.specs[k].autoscale
         live = self._live(k)
         current = self.desired[k]
