@@ -245,11 +245,11 @@ def report_command(
     import pandas as pd
 
     from simdc.report import write_report
-    from simdc.results import check_output_file, load_results
+    from simdc.results import REPORT, check_output_file, load_results
 
     if out is not None:  # the default, RESULTS_DIR/report.html, is simdc's own and is written again
         read = [path for path in results_dir.iterdir() if path.name != "report.html"] if results_dir.is_dir() else []
-        check_output_file(out, [results_dir, *read], overwrite, option="--out")
+        check_output_file(out, [results_dir, *read], overwrite, option="--out", allow=(REPORT,))
     elif not overwrite and not _ours_or_absent(results_dir / "report.html"):
         raise SimdcError(f"{results_dir / 'report.html'}: exists and is not a report simdc wrote; pass --overwrite "
                          "to replace it, or write the report elsewhere with --out")

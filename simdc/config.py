@@ -91,6 +91,20 @@ class Config(Spec):
 
     @model_validator(mode="before")
     @classmethod
+    def _cells_take_the_cluster_keys(cls, data: Any) -> Any:
+        """A fleet of ``[[cells]]`` has no ``[cluster]`` table: each cell is its own cluster
+        (:class:`simdc.model.cells.CellSpec`). Each ``cluster.*`` key given beside cells
+        is said with its place, before ``[cluster]`` is validated on its own: that said
+        "cluster.hosts: required key is missing", and adding it gave "not both"."""
+        if not isinstance(data, dict) or "cluster" not in data or not isinstance(data.get("cells"), list) \
+                or not data["cells"]:
+            return data
+        cluster = data["cluster"]
+        keys = list(cluster) if isinstance(cluster, dict) and cluster else [None]
+        raise ValueError("\n".join(_cluster_key_in_cells(key, len(data["cells"])) for key in keys))
+
+    @model_validator(mode="before")
+    @classmethod
     def _resolve_presets(cls, data: Any) -> Any:
         """Fill each platform table from its preset, so every field is explicit."""
         if not isinstance(data, dict):
@@ -127,9 +141,8 @@ class Config(Spec):
                 f"{', '.join(sorted(PRESETS))}, or define [platform.{missing[0]}] with a preset"
             )
         if self.cells:
-            if self.host is not None or self.cluster is not None:
-                raise ValueError("give [[cells]] or a [host] table or [[cluster.hosts]] groups, not both: "
-                                 "each cell lists its own hosts")
+            if self.host is not None:  # [cluster] beside cells: _cells_take_the_cluster_keys
+                raise ValueError("give [[cells]] or a [host] table, not both: each cell lists its own hosts")
         elif (self.host is None) == (self.cluster is None):
             raise ValueError("give exactly one of a [host] table or [[cluster.hosts]] groups")
         problems = check_catalogue(self.images) + check_cells(self.cells, self.routing)
@@ -570,6 +583,18 @@ def _shown_path(path: str | Path) -> str:
 
 
 HOSTS_MISSING = "give exactly one of a [host] table or [[cluster.hosts]] groups"
+
+
+def _cluster_key_in_cells(key: str | None, cells: int) -> str:
+    """Where ``cluster.<key>`` (None: the [cluster] table itself) belongs in a fleet of
+    ``cells`` cells: in each ``[[cells]]`` entry when a cell has that key, else nowhere."""
+    said = f"{'cluster' if key is None else f'cluster.{key}'}: a fleet of [[cells]] has no [cluster] table; "
+    if key not in CellSpec.model_fields:
+        return said + f"a [[cells]] entry takes {', '.join(CellSpec.model_fields)}; remove it"
+    place = f"cells.0.{key}" if cells == 1 else f"cells.<index>.{key}, cells 0..{cells - 1}"
+    if key == "hosts":
+        return said + f"each [[cells]] entry lists its own hosts ({place})"
+    return said + f"set {key} in each [[cells]] entry instead ({place})"
 
 
 def _exists(path: str | Path) -> bool:

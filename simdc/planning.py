@@ -30,6 +30,7 @@ from simdc.config import Config, validate
 from simdc.errors import ConfigError, checked_bool, checked_callback, checked_int, clip, reworded
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
 from simdc.model.limits import MAX_REPLICATIONS, REPLICATIONS_NOTE
+from simdc.results import PLAN_TABLES
 
 OPERATORS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 
@@ -315,7 +316,7 @@ class PlanResult:
             return []
         return list(dict.fromkeys(w for w in self.plan["unplaceable_warning"] if isinstance(w, str) and w))
 
-    MARKS = ("evaluations.csv", "plan.csv")  # a plan's directory (simdc.results.check_destination)
+    MARKS = PLAN_TABLES  # a plan's directory, and every file of it (simdc.results.KINDS)
 
     def _write_files(self, directory, report: bool = False, report_title: str | None = None) -> None:
         """The tables into ``directory`` (also as a :class:`simdc.results.Destination` writes them)."""

@@ -1028,16 +1028,13 @@ def _check_report_path(path: Path, overwrite: bool) -> None:
                                   "create it first or write elsewhere")
     if not parent.is_dir():
         raise _report_error(path, f"cannot write the report: its folder {parent} is a file, not a folder")
-    from simdc.results import WRITTEN, check_replaceable
+    from simdc.results import REPORT, check_not_own, check_replaceable
 
     check_replaceable(path, None)  # a FIFO or device: not even with overwrite (the CLI checked --out)
+    check_not_own(path, "--out", allow=(REPORT,))  # a run's, a plan's or a sweep's table or record
     if os.path.lexists(path) and not overwrite:
         raise _report_error(path, "already exists; choose another file or pass overwrite=True",
                             cli="already exists; choose another file or pass --overwrite")
-    if path.name in WRITTEN and path.name != "report.html" and (parent / "manifest.json").is_file():
-        # a results directory's own table or record: the run's, never written over (as the CLI's --out)
-        raise _report_error(path, f"is {parent}'s own {path.name}, a file of its results; write the report "
-                                  "elsewhere (its report.html is the report's place there)")
 
 
 def _report_error(path: Path, problem: str, cli: str | None = None) -> OutputError:

@@ -39,13 +39,22 @@ except ImportError:  # not POSIX (Windows): results are written without the lock
 
 FILES = ("summary.csv", "instances.parquet", "timeseries.parquet", "hosts.csv",
          "workload.parquet", "config.toml", "manifest.json")
-# Every file simdc writes into a run's or a plan's directory: FILES; services.csv and
-# releases.csv (with [[services]]), cells.csv (with [[cells]]), report.html (--report, or
-# `simdc report` later); a plan's tables (simdc.planning.PlanResult.MARKS). With
-# overwrite, a directory holding anything else is not replaced (check_destination):
-# tests/test_out_safety.py holds this to what the writers write.
-WRITTEN = frozenset(FILES + ("services.csv", "releases.csv", "cells.csv", "report.html", "evaluations.csv",
-                             "plan.csv"))
+REPORT = "report.html"  # a run's or a sweep's report: `simdc report` (or run --report) writes it there
+PLAN_TABLES = ("evaluations.csv", "plan.csv")  # a plan's directory (simdc.planning.PlanResult)
+# A sweep's (simdc.sweeping._Parts): its description, its tables in the order written
+# (points.csv, last, marks it finished), and the folder of its finished runs.
+SWEEP_RECORD, SWEEP_TABLES, SWEEP_PARTS = "sweep.json", ("aggregate.csv", "points.csv"), "parts"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of directory simdc writes (:data:`KINDS`)."""
+
+    marks: tuple[str, ...]  # all of them there: a directory of this kind
+    files: frozenset[str]  # every file simdc writes at its top (the marks among them)
+    folder: str | None = None  # a folder of its own: everything in it is its own (a sweep's finished runs)
+
+
 # How the Parquet tables are written: snappy (pyarrow's default) and a column's dictionary
 # giving up at 64 KiB, not pyarrow's 1 MiB (``dictionary_pagesize_limit``; Parquet falls
 # back to plain encoding for the rest of the column chunk). :func:`write_parquet` adds
@@ -503,12 +512,14 @@ def check_destination(out: Path, overwrite: bool = False, marks: tuple[str, ...]
     Raises
     ------
     OutputError
-        ``out`` is a file, a mount point, the current working directory or one holding
+        ``out`` is one of a results directory's own files or folders (:func:`check_not_own`),
+        a file, a mount point, the current working directory or one holding
         it, a non-empty directory (unless ``overwrite``), or (with ``overwrite``) a
         non-empty directory without all of ``marks``, or holding anything simdc does not
         write there (:data:`WRITTEN`: a notebook, a
         folder of one's own): simdc never deletes what it did not write.
     """
+    check_not_own(out, None)  # e.g. a run's directory as a sweep's parts/, or as an unfinished sweep's points.csv
     if not os.path.lexists(out):
         return
     if not out.is_dir():
@@ -530,7 +541,7 @@ def check_destination(out: Path, overwrite: bool = False, marks: tuple[str, ...]
                           cli=f"{out}: already exists and is not empty; choose another --out or pass --overwrite")
     missing = [name for name in marks if not (out / name).is_file()]
     if missing:
-        found, wanted = directory_kind(out), next((k for k, m in KINDS.items() if set(m) == set(marks)), None)
+        found, wanted = directory_kind(out), _kind_marked(marks)
         what = (f"is {found}, not {wanted}" if found and wanted and found != wanted
                 else "is not a simdc results directory")
         raise OutputError(out, f"{out}: {what} (no {missing[0]}), so it is not "
@@ -546,6 +557,11 @@ def check_destination(out: Path, overwrite: bool = False, marks: tuple[str, ...]
                           cli=said.format("--overwrite", "them" if more else "it", "--out"))
 
 
+def _kind_marked(marks: tuple[str, ...]) -> str:
+    """The name of the kind in :data:`KINDS` that ``marks`` mark."""
+    return next(name for name, kind in KINDS.items() if set(kind.marks) == set(marks))
+
+
 def _cwd() -> Path | None:
     """The current working directory, resolved; None when it was removed."""
     try:
@@ -554,15 +570,66 @@ def _cwd() -> Path | None:
         return None
 
 
-# What simdc writes, by the files that mark it (a run's: Results.write; a plan's:
-# simdc.planning.PlanResult.MARKS; a sweep's: simdc.sweeping._Parts)
-KINDS = {"a run's results directory": ("manifest.json",), "a plan's directory": ("evaluations.csv", "plan.csv"),
-         "a sweep's directory": ("sweep.json",)}
+# What simdc writes, by kind: the files that mark one, and every file of its own; their
+# writers are Results._write_files (with [[services]], [[cells]], --report),
+# simdc.planning.PlanResult._write_files and simdc.sweeping._Parts, and
+# tests/test_out_safety.py holds this to what they write. Only its writer writes such a
+# file: no other output (a report's --out, a trace's --to, a run's or plan's --out) is
+# ever put in its place, even with overwrite (check_not_own); and with overwrite, a
+# directory holding anything but its own files is not replaced (check_destination).
+KINDS = {
+    "a run's results directory": Kind(("manifest.json",), frozenset(FILES + ("services.csv", "releases.csv",
+                                                                              "cells.csv", REPORT))),
+    "a plan's directory": Kind(PLAN_TABLES, frozenset(PLAN_TABLES)),
+    "a sweep's directory": Kind((SWEEP_RECORD,), frozenset((SWEEP_RECORD, *SWEEP_TABLES, REPORT)), SWEEP_PARTS),
+}
+# The files a run's or a plan's directory replaced with overwrite may hold (check_destination).
+WRITTEN = KINDS["a run's results directory"].files | KINDS["a plan's directory"].files
 
 
 def directory_kind(directory: Path) -> str | None:
     """Which of :data:`KINDS` ``directory`` is (its marks all there), or None."""
-    return next((kind for kind, marks in KINDS.items() if all((directory / m).is_file() for m in marks)), None)
+    return next((name for name, kind in KINDS.items() if all((directory / m).is_file() for m in kind.marks)), None)
+
+
+def own_file(path: str | Path) -> tuple[Path, str, str] | None:
+    """The directory simdc wrote that ``path`` is one of the own files of (:data:`KINDS`),
+    the directory's kind, and the file's name in it (``parts/p00000-r0000.csv``); None
+    when it is none. By name, whether or not the file is there yet: a report written as
+    an unfinished sweep's ``points.csv`` would mark it finished."""
+    path = Path(path)
+    folder = path.parent
+    kind = directory_kind(folder)
+    if kind is not None and (path.name in KINDS[kind].files or path.name == KINDS[kind].folder):
+        return folder, kind, path.name
+    above = directory_kind(folder.parent)
+    if above is not None and folder.name == KINDS[above].folder:
+        return folder.parent, above, f"{folder.name}/{path.name}"
+    return None
+
+
+def check_not_own(out: str | Path, option: str | None = "--out", allow: tuple[str, ...] = ()) -> None:
+    """Refuse the output ``out`` (given as ``option``; None: said as the path alone) when it
+    is one of a results directory's own files or folders (:func:`own_file`), with or
+    without overwrite: only the directory's writer writes them (a report over a sweep's
+    ``sweep.json`` left a sweep that could not be read or resumed). ``allow``: names that
+    are this output's own place there (a report's ``report.html``).
+
+    Raises
+    ------
+    OutputError
+        Naming ``out``, the directory, its kind and the file.
+    """
+    found = own_file(out)
+    if found is None or found[2] in allow:
+        return
+    directory, kind, name = found
+    what = "a folder" if name == KINDS[kind].folder else "a file"
+    place = f" (its {REPORT} is the report's place there)" if REPORT in KINDS[kind].files and REPORT in allow else ""
+    said = (f"is {directory}'s own {name}, {what} of its results ({kind}), never written over, even with "
+            f"{{}}; write elsewhere{place}")
+    raise OutputError(Path(out), f"{out}: " + said.format("overwrite=True"),
+                      cli=(f"{option} {out}: " if option else f"{out}: ") + said.format("--overwrite"))
 
 
 def _unfinished_sweep(directory: Path) -> str:
@@ -581,18 +648,21 @@ def _unfinished_sweep(directory: Path) -> str:
 
 
 def check_output_file(out: str | Path, inputs: Sequence[str | Path] = (), overwrite: bool = False,
-                      option: str = "--to") -> None:
+                      option: str = "--to", allow: tuple[str, ...] = ()) -> None:
     """Refuse to write the file ``out`` (given as ``option``) before anything is read or run.
 
     Raises
     ------
     OutputError
-        ``out`` is one of ``inputs`` (always: the input would be lost), a directory, a
-        device, FIFO or socket (always: :func:`check_replaceable`), or an existing file
-        (unless ``overwrite``). The message names ``out`` (and the input).
+        ``out`` is one of ``inputs`` or of a results directory's own files (always: the
+        input or the results would be lost; :func:`check_not_own`, but for the names in
+        ``allow``), a directory, a device, FIFO or socket (always:
+        :func:`check_replaceable`), or an existing file (unless ``overwrite``). The
+        message names ``out`` (and the input).
     """
     out = Path(out)
     check_not_input(out, inputs, option)
+    check_not_own(out, option, allow)
     if not os.path.lexists(out):
         return
     check_replaceable(out, option)

@@ -39,7 +39,8 @@ from simdc.errors import (SKIP_HINT, ConfigError, InputError, OutputError, Simdc
                           checked_callback, checked_int, clip, restated, reworded, stop_word)
 from simdc.model.limits import MAX_REPLICATIONS, REPLICATIONS_NOTE
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
-from simdc.results import DestinationLock, parent_problem, describe_os_error, replace_file, umask
+from simdc.results import (SWEEP_PARTS, SWEEP_RECORD, SWEEP_TABLES, DestinationLock, check_not_own,
+                           describe_os_error, parent_problem, replace_file, umask)
 
 METRICS = tuple(c for c in SUMMARY_COLUMNS if c != "platform")
 # in a summary only when the workload has dependencies, the config a [cost] table or
@@ -996,7 +997,8 @@ class _Parts:
         from simdc.config import input_files
 
         self.out = out
-        self.parts = out / "parts"
+        self.parts = out / SWEEP_PARTS  # its own files (simdc.results.KINDS), as are these:
+        self.record = out / SWEEP_RECORD
         self.description = {"config_hash": config.hash, "grid": grid, "replications": replications}
         # the files each point reads, and what they hold now (sweep.json keeps it as of its runs)
         self.reads = [input_files(cfg) for _, cfg in grid_points]
@@ -1010,12 +1012,13 @@ class _Parts:
 
     def __enter__(self) -> _Parts:
         out = self.out
+        check_not_own(out, None)  # e.g. a run's directory's cells.csv, another sweep's parts/
         self.made = not out.is_dir() or not any(out.iterdir())
         self._new_folder = not os.path.lexists(out)
         if os.path.lexists(out) and not out.is_dir():
             raise OutputError(out, f"{out}: already exists and is not a directory; choose another out",
                               cli=f"{out}: already exists and is not a directory; choose another --out")
-        if out.is_dir() and not (out / "sweep.json").exists() and any(out.iterdir()):
+        if out.is_dir() and not self.record.exists() and any(out.iterdir()):
             raise OutputError(out, f"{out}: already exists and is not a sweep's directory (no sweep.json); "
                                    "choose another out",
                               cli=f"{out}: already exists and is not a sweep's directory (no sweep.json); "
@@ -1056,7 +1059,7 @@ class _Parts:
             if any(self.parts.glob("p*-r*.csv")):
                 return  # finished runs: kept, to resume
             shutil.rmtree(self.parts, ignore_errors=True)
-            (self.out / "sweep.json").unlink(missing_ok=True)
+            self.record.unlink(missing_ok=True)
             if self._new_folder and not any(self.out.iterdir()):
                 self.out.rmdir()
 
@@ -1066,7 +1069,7 @@ class _Parts:
         since (the config names a file, not what it holds: :attr:`Config.hash` cannot
         tell). A changed file that no kept run read (the bad trace a failed point was
         given, mended) is taken as it is now."""
-        described = self.out / "sweep.json"
+        described = self.record
         recorded = None
         if described.exists():
             try:
@@ -1113,7 +1116,7 @@ class _Parts:
         ``points.csv`` marks a finished sweep (``simdc report`` reads it), so a sweep
         interrupted or failing here keeps neither, only its runs, and a rerun completes it."""
         n = len(table)
-        tables = {"aggregate.csv": aggregate(table).to_csv(index=False), "points.csv": table.to_csv(index=False)}
+        tables = dict(zip(SWEEP_TABLES, (aggregate(table).to_csv(index=False), table.to_csv(index=False))))
         try:
             for name, text in tables.items():
                 self._write(self.out / name, text, n, n)

@@ -29,6 +29,7 @@ from simdc.cells import route
 from simdc.cli import app
 from simdc.config import validate
 from simdc.model.cells import CellSpec, RoutingSpec
+from simdc.model.host import ClusterSpec
 from simdc.random import cell_seed
 from simdc.results import load_results
 
@@ -275,6 +276,31 @@ def test_a_bad_cells_config_is_one_line_naming_its_key(tmp_path, change, fragmen
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
+
+
+@pytest.mark.parametrize("key", sorted(ClusterSpec.model_fields))
+@pytest.mark.parametrize("given", ["toml", "set"])
+def test_a_cluster_key_beside_cells_is_one_line_saying_it_goes_in_each_cell(tmp_path, key, given):
+    """`[cluster] power_off_idle = true` beside [[cells]] said "cluster.hosts: required key
+    is missing", and adding [[cluster.hosts]] then said "not both": every [cluster] key
+    (ClusterSpec's fields) is one line naming it and its place in each [[cells]] entry."""
+    value = {"power_off_idle": True, "hosts": [dict(HOST, count=1)]}[key]
+    raw = cells_config(3)
+    flags = []
+    if given == "toml":
+        raw["cluster"] = {key: value}
+    else:
+        flags = ["--set", f"cluster.{key}={'true' if value is True else '[{cpu_cores=8, memory_gib=16}]'}"]
+    result = CliRunner().invoke(app, ["run", str(write(tmp_path / "bad.toml", raw)), "--no-write", *flags])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert f"cluster.{key}" in lines[0] and f"cells.<index>.{key}, cells 0..{len(raw['cells']) - 1}" in lines[0]
+    assert "required key is missing" not in lines[0] and "not both" not in lines[0]
+    raw.pop("cluster", None)
+    for cell in raw["cells"]:  # where the message says it goes: accepted there
+        cell[key] = value
+    assert all(getattr(cell, key) for cell in validate(raw).cells)
 
 
 def test_routing_by_column_needs_a_trace(tmp_path):
