@@ -881,44 +881,112 @@ def floor_reasons(slos: list[Slo], lost: list[tuple[float, float]], config: Conf
 STEADY_RISE = 0.02
 
 
-def residents_rise(results, platform: str) -> float:
-    """How much one platform's residents (instances on a host) rise over the run's last
-    tenth, as a share of those at the end (0: steady; negative: falling).
+def filling_rise(submit_s, lifetime_s, duration_s: float) -> tuple[float, float]:
+    """The residents a fleet that never fills holds at the run's end T, and how many more
+    than at 0.9 T, expected from the lifetimes alone: ``(at T, at T − at 0.9 T)``.
 
-    A synthetic workload's arrivals are stationary (or periodic over a day, which a
-    tenth of a short run cannot separate from a rise), so its fleet is an M/G/∞ system
-    started empty: N(T) = λ ∫₀ᵀ S(u) du residents at T, rising at λ S(T) (S: the share
-    of instances still on a host at that age). The rise over a tenth, λ S(T) T/10, is
-    estimated from the run: λ the placed per second, S(T) the share of those first
-    admitted in the first tenth still on a host at the end (of age 0.9 T to T, so a little
-    above S(T): the estimate errs toward a warning). With few admitted in the first tenth
-    S(T) is uncertain (3 admitted and none left said 0 of a fleet rising 12 %): a known
-    limit; the residents themselves are no better there (a few residents on a full host
-    move by a tenth without rising). A trace's arrivals need not be
-    stationary (tasks running since before the trace start all arrive at 0 s), so its
-    rise is read off the residents themselves: their mean over the last tenth against
-    the tenth before. A service's replicas (kept up by their controller) are left out.
+    Requests submitted at 0 s (a trace's instances running at its start) count as they
+    are: each there until its lifetime ends. The rest are taken as stationary arrivals,
+    at their mean rate λ (their count over T), into an M/G/∞ system started empty, where
+    E N(t) = λ ∫₀ᵗ S(u) du = λ E[min(L, t)] (S(u): the share of lifetimes L longer than
+    u; Eick, Massey & Whitt, "The physics of the Mt/G/∞ queue", Operations Research
+    41(4), 1993, Theorem 1). So no sampling noise of the arrivals enters: lifetimes far
+    shorter than 0.9 T give a rise of 0 whatever the counts did.
 
-    The columns it needs are read in parts (:meth:`simdc.results.Results.parts`): a
-    spilled run's tables row group by row group, never whole.
+    Parameters
+    ----------
+    submit_s, lifetime_s
+        Each request's arrival and lifetime (``duration_s``), seconds, ≥ 0.
+    duration_s
+        The run's length T, seconds, > 0.
     """
-    duration_s = float(results.config.simulation.duration_s)
-    if results.config.workload.synthetic is not None:
-        placed = early = survived = at_end = 0
-        for inst in results.parts("instances", ["platform", "admit_s", "outcome", "service"]):
-            inst = inst[inst["platform"].astype(str) == platform]
+    submit, life = np.asarray(submit_s, float), np.asarray(lifetime_s, float)
+    at_start = submit <= 0
+
+    def held(t: float) -> float:
+        return float((life[at_start] > t).sum() + np.minimum(life[~at_start], t).sum() / duration_s)
+
+    at_end = held(duration_s)
+    return at_end, at_end - held(0.9 * duration_s)
+
+
+def _requests(results) -> tuple[np.ndarray, np.ndarray]:
+    """Each request's ``submit_s`` and ``duration_s`` of ``results``' workload, a
+    service's replicas (kept up by their controller, not ended by a lifetime) left out."""
+    columns = ["submit_s", "duration_s"] + (["id"] if results.config.services else [])
+    table = getattr(results, "workload", None)  # a fleet of cells' is in its directory only
+    parts = [table[columns]] if table is not None else results.parts("workload", columns)
+    rows = pd.concat(list(parts), ignore_index=True)
+    if results.config.services:  # the jobs services took replay as replicas: only the other rows' ids are kept
+        kept = set()
+        for inst in results.parts("instances", ["id", "service"]):
             if "service" in inst:
                 inst = inst[inst["service"].astype(str).isin(("", "nan", "None"))]
-            admit = inst["admit_s"].to_numpy(float)
-            ending = (inst["outcome"].astype(str) == "running_at_end").to_numpy()
-            first = admit <= duration_s / 10
-            placed += int((~np.isnan(admit)).sum())
-            early += int(first.sum())
-            survived += int((first & ending).sum())
-            at_end += int(ending.sum())
-        if not early or not at_end:
-            return 0.0
-        return float(placed * (survived / early) / 10 / at_end)
+            kept.update(inst["id"].astype(str))
+        rows = rows[rows["id"].astype(str).isin(kept)]
+    return rows["submit_s"].to_numpy(float), rows["duration_s"].to_numpy(float)
+
+
+def residents_rise(results, platform: str) -> float:
+    """How much one platform's residents (instances on a host) still rise over the run's
+    last tenth because the run started from an empty fleet with lifetimes long against
+    it, as a share of those at the end (0: steady; negative: falling).
+
+    It is the rise the lifetimes give (:func:`filling_rise`: the same for every platform,
+    free of the arrivals' noise: the residents' mean over a tenth against the tenth
+    before moves by ~4 % on an M/M/10 queue of 100-s lifetimes over 83 h), but never more
+    than the platform's residents show beyond their noise (:func:`_shown_rise`) where
+    they may not follow it:
+
+    - a trace's arrivals need not be stationary (they may stop, or slow);
+    - a platform that turned requests away in the last tenth (rejected, or still queued
+      at the end; not those no host holds even empty) was full then, and capacity, not
+      the lifetimes, holds its residents (10 one-core slots against an offered load of
+      43 hold 10), unless it still takes what fits (small requests on hosts that turn
+      large ones away).
+
+    A synthetic workload's arrivals are stationary, or periodic over a day, which a
+    tenth of a short run cannot tell from a rise: on a fleet with room, the lifetimes'
+    rise alone. The tables are read in parts (:meth:`simdc.results.Results.parts`): a
+    spilled run's row group by row group, never whole.
+    """
+    duration_s = float(results.config.simulation.duration_s)
+    held, rise = filling_rise(*_requests(results), duration_s)
+    expected = rise / held if held > 0 else 0.0
+    if results.config.workload.synthetic is None or _turned_away(results, platform, 0.9 * duration_s):
+        expected = min(expected, _shown_rise(results, platform))
+    return float(expected)
+
+
+def _turned_away(results, platform: str, after_s: float) -> bool:
+    """Whether ``platform`` rejected, or left queued at the end, a request submitted after
+    ``after_s`` that some host of the fleet holds empty (a service's replicas aside)."""
+    for inst in results.parts("instances", ["platform", "submit_s", "outcome", "service", "unplaceable"]):
+        inst = inst[inst["platform"].astype(str) == platform]
+        if "service" in inst:
+            inst = inst[inst["service"].astype(str).isin(("", "nan", "None"))]
+        turned = (inst["submit_s"].to_numpy(float) > after_s) & inst["outcome"].astype(str).isin(
+            ("rejected", "queued_at_end")).to_numpy()
+        if "unplaceable" in inst:
+            turned &= ~inst["unplaceable"].to_numpy(bool)
+        if turned.any():
+            return True
+    return False
+
+
+# Batches each tenth's samples are cut into for the noise of its mean (batch means: the
+# samples a few minutes apart are not independent; the batches' means nearly are).
+NOISE_BATCHES = 5
+
+
+def _shown_rise(results, platform: str) -> float:
+    """The rise of ``platform``'s residents as sampled, beyond their noise: their mean
+    over the run's last tenth less the tenth before's, less twice the standard error of
+    that difference, down to 0, as a share of the last tenth's mean; a fall as it is (0
+    without samples in both tenths). The standard error is of batch means: each tenth's
+    samples cut into NOISE_BATCHES batches, their means' scatter about a straight line
+    through all of them (a steady rise is not noise)."""
+    duration_s = float(results.config.simulation.duration_s)
     series = None
     for part in results.parts("timeseries", ["platform", "t_s", "resident"]):
         sums = part[part["platform"].astype(str) == platform].groupby("t_s")["resident"].sum()
@@ -926,9 +994,19 @@ def residents_rise(results, platform: str) -> float:
     if series is None or not len(series):
         return 0.0
     t = series.index.to_numpy(float)
-    last = series[t >= 0.9 * duration_s].mean()
-    before = series[(t >= 0.8 * duration_s) & (t < 0.9 * duration_s)].mean()
-    return float((last - before) / last) if last > 0 and before == before else 0.0
+    values = series.to_numpy(float)
+    last, before = values[t >= 0.9 * duration_s], values[(t >= 0.8 * duration_s) & (t < 0.9 * duration_s)]
+    if not len(last) or not len(before) or last.mean() <= 0:
+        return 0.0
+    rise = last.mean() - before.mean()
+    k = min(NOISE_BATCHES, len(last), len(before))
+    if rise > 0 and k > 1:
+        means = np.array([b.mean() for x in (before, last) for b in np.array_split(x, k)])
+        at = np.arange(2 * k, dtype=float)
+        scatter = means - np.polyval(np.polyfit(at, means, 1), at)
+        noise = math.sqrt(2 * float(scatter @ scatter) / (2 * k - 2) / k)
+        rise = max(rise - 2 * noise, 0.0)
+    return float(rise / last.mean())
 
 
 def unsteady_notes(results) -> list[str]:
@@ -938,8 +1016,10 @@ def unsteady_notes(results) -> list[str]:
     for platform in results.summary["platform"]:
         rise = residents_rise(results, platform)
         if rise > STEADY_RISE:
+            running = int((_requests(results)[0] <= 0).sum())
+            start = (f"with {running:,} instances submitted at 0 s" if running else "from an empty fleet")
             notes.append(f"{platform}: not in steady state: residents still rise about {rise:.0%} over the run's "
-                         f"last tenth (lifetimes longer than the run, started from an empty fleet); its figures "
+                         f"last tenth (lifetimes long against the run, started {start}); its figures "
                          f"are of a fleet filling up, so judge on a longer run (simulation.duration_s, here "
                          f"{results.config.simulation.duration_s:g} s) until this note goes")
     return notes

@@ -593,7 +593,9 @@ def test_report_shows_the_runs_warnings_and_notes(results, tmp_path):
     import html
 
     config = validate({"simulation": {"duration_s": 3600, "seed": 3, "platforms": ["vm", "container"]},
-                       "host": {"cpu_cores": 16, "memory_gib": 64},
+                       # 32 hosts: room for every 2-core request (one host was full within the
+                       # hour, so its residents no longer rose)
+                       "cluster": {"hosts": [{"name": "h", "count": 32, "cpu_cores": 16, "memory_gib": 64}]},
                        "workload": {"synthetic": {"arrival_rate_per_s": 0.05, "sizes": [
                            {"cpu_cores": 2, "memory_gib": 4, "weight": 9},
                            {"cpu_cores": 64, "memory_gib": 8, "weight": 1}]}}})
