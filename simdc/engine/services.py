@@ -1231,14 +1231,17 @@ class Controller:
         instances table's ``cpu_demand_core_s - cpu_unmet_core_s``) ÷ the span ÷
         ``cpu_factor``; so the table's served core-seconds are the replicas' used ones,
         whatever moved their shares between rows (neighbours coming and going). At most
-        the row's demand (only rounding could put it above or a hair below)."""
+        what the row's ready replicas were sent (:meth:`_carried`: its demand, up to their
+        cores), which only rounding could put it above or a hair below: the difference of
+        two integrals thousands of core-seconds large, over a row a fraction of a second
+        long, is off by ~1e-9 core."""
         used = self._used_core_s(k, now)
         row = self.last_row[k]
         if row is not None and now > self.series[row][0]:
             served = (used - self.used_mark[k]) / (now - self.series[row][0]) / self.sim.cpu_factor
-            demand = self.series[row][2]
-            # within the integrals' rounding of the demand (2.06 × t ÷ 1.03 ÷ t is not 2): all of it
-            self.series[row][6] = demand if served > demand * (1 - 1e-12) else max(served, 0.0)
+            carried = self._carried(k, self.series[row][2], self.series[row][3])
+            # within the integrals' rounding of it (2.06 × t ÷ 1.03 ÷ t is not 2): all of it
+            self.series[row][6] = carried if served > carried * (1 - 1e-12) else max(served, 0.0)
         self.used_mark[k] = used
 
     def close(self, now: float) -> None:
