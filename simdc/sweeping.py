@@ -39,7 +39,8 @@ from simdc.errors import (SKIP_HINT, ConfigError, InputError, OutputError, Simdc
                           checked_callback, checked_int, clip, restated, reworded, stop_word)
 from simdc.model.limits import MAX_REPLICATIONS, REPLICATIONS_NOTE
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
-from simdc.results import DestinationLock, parent_problem, describe_os_error, replace_file, umask
+from simdc.results import (DestinationLock, absent_folders, describe_os_error, parent_problem,
+                           remove_empty_folders, replace_file, umask)
 
 METRICS = tuple(c for c in SUMMARY_COLUMNS if c != "platform")
 # in a summary only when the workload has dependencies, the config a [cost] table or
@@ -1005,6 +1006,7 @@ class _Parts:
         self.platforms = None if "simulation.platforms" in grid else list(config.simulation.platforms)
         self._lock: DestinationLock | None = None
         self._new_folder = False
+        self._made_above: list[Path] = []  # the folders above out made for it
         self.made = False  # out was absent or empty: what this sweep puts there goes if no run finishes
         self.finished = False  # points.csv and aggregate.csv written
 
@@ -1020,16 +1022,23 @@ class _Parts:
                                    "choose another out",
                               cli=f"{out}: already exists and is not a sweep's directory (no sweep.json); "
                                   "choose another --out")
+        self._made_above = absent_folders(out.parent)  # removed again with out when no run finishes
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
+            remove_empty_folders(self._made_above)
             raise OutputError(out, f"{out}: {parent_problem(out.parent, err)}") from None
         self._lock = DestinationLock(out.parent / f".{out.name}.lock", out)
-        self._lock.acquire()
+        try:
+            self._lock.acquire()
+        except BaseException:
+            remove_empty_folders(self._made_above)
+            raise
         try:
             self.parts.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             self._lock.release()
+            remove_empty_folders(self._made_above)
             raise OutputError(out, f"{out}: cannot create the sweep's directory: {describe_os_error(err)}") from None
         self._remove_temporaries()  # a killed sweep's (the lock is ours)
         return self
@@ -1048,6 +1057,8 @@ class _Parts:
             if exc_type is not None and self.made:
                 self._remove_unfinished()
             self._lock.release()
+            if exc_type is not None:
+                remove_empty_folders(self._made_above)  # empty only when out went too
 
     def _remove_unfinished(self) -> None:
         """A sweep that failed before any run finished (no scheduler there, a bad grid
