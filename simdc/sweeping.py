@@ -32,9 +32,8 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-import tomli_w
 
-from simdc.config import Config, apply_overrides, resolve_paths, validate
+from simdc.config import Config, apply_overrides, python_values, resolve_paths, validate, value_text
 from simdc.errors import (SKIP_HINT, ConfigError, InputError, OutputError, SimdcError, SweepError, checked_bool,
                           checked_callback, checked_int, clip, restated, reworded, stop_word)
 from simdc.model.limits import MAX_REPLICATIONS, REPLICATIONS_NOTE
@@ -95,32 +94,43 @@ def _literal(text: str) -> Any:
 SEED_KEY = "simulation.seed"
 
 
-def value_text(value: Any) -> str:
-    """``value`` as an inline TOML literal: ``32``, ``1.5``, ``"vm"``, ``["vm"]``,
-    ``{least_allocated = 1}`` — what ``--grid``/``--set`` accept back, and what a
-    structured grid value is written as in ``points.csv``/``aggregate.csv``.
+def _scalar(value: Any) -> bool:
+    """A number or a string: what a CSV cell holds and reads back as itself (a date, a
+    list or a table would come back as pandas' text of it, or not at all)."""
+    return isinstance(value, (bool, int, float, str))
 
-    Scalars and keys are written by tomli-w (the config's writer, which escapes what TOML
-    needs); lists and tables are joined here, because tomli-w writes a table at the top
-    level as a ``[section]`` and lists one item a line.
-    """
+
+def _json_value(value: Any) -> bool:
+    """JSON holds ``value`` and reads it back equal: numbers but NaN (never equal to
+    itself), strings, and lists and tables of them (not a date or a time)."""
+    if isinstance(value, float):
+        return not math.isnan(value)
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(value_text(v) for v in value) + "]"
+        return all(map(_json_value, value))
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key_text(k)} = {value_text(v)}" for k, v in value.items()) + "}"
-    return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
-
-
-def _key_text(key: str) -> str:
-    return tomli_w.dumps({key: True}).rstrip("\n").removesuffix(" = true")
+        return all(isinstance(k, str) and _json_value(v) for k, v in value.items())
+    return isinstance(value, (bool, int, str))
 
 
 def grid_labels(grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
-    """Each key's values as ``points.csv`` holds them: as given when all are scalars, else
-    every value of the key as its TOML text (:func:`value_text`), so that a column is
-    either numbers and strings or text, and points can be told apart and grouped."""
-    return {key: [value_text(v) for v in values] if any(isinstance(v, (list, dict, tuple)) for v in values)
-            else list(values) for key, values in grid.items()}
+    """Each key's values as ``points.csv`` holds them: as given when all are numbers or
+    strings, else every value of the key as its TOML text (:func:`value_text`: a list,
+    a table, a date or a time), so that a column is either numbers and strings or text,
+    points can be told apart and grouped, and a value reads back as the one given."""
+    return {key: list(values) if all(map(_scalar, values)) else [value_text(v) for v in values]
+            for key, values in grid.items()}
+
+
+def grid_record(grid: dict[str, list[Any]]) -> dict[str, Any]:
+    """``grid`` as ``sweep.json`` records it, to recognise the sweep when it is run again:
+    ``{"grid": ...}`` with each key's values as given when JSON holds them all (numbers,
+    strings, lists and tables of them), and ``"grid_toml": [keys]`` naming the keys whose
+    values are written as their TOML text instead (:func:`value_text`), every value of
+    such a key, so that a date ``2023-06-01`` and the string ``"2023-06-01"`` stay apart.
+    Without such a key, the record is the one earlier simdc versions wrote."""
+    texts = [key for key, values in grid.items() if not all(map(_json_value, values))]
+    record = {key: [value_text(v) for v in values] if key in texts else list(values) for key, values in grid.items()}
+    return {"grid": record} | ({"grid_toml": texts} if texts else {})
 
 
 def _where(overrides: dict[str, Any]) -> str:
@@ -274,7 +284,7 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     -------
     pandas.DataFrame
         A row per (point, platform, replication): ``point``, the grid keys (a key with a
-        list or table value holds each value's TOML text, :func:`value_text`),
+        list, table, date or time value holds each value's TOML text, :func:`value_text`),
         ``platform``, ``replication``, ``seed`` (the seed the run used) and every summary
         metric.
 
@@ -319,9 +329,9 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     checked_callback(progress, "progress", "progress(done, total)")
     if scheduler is not None:
         _check_address(scheduler)
-    if isinstance(grid, dict):  # a key's values as a numpy array or a range: the list they hold
-        grid = {key: values.tolist() if isinstance(values, np.ndarray) else
-                list(values) if isinstance(values, range) else values for key, values in grid.items()}
+    if isinstance(grid, dict):  # a key's values as a range, a NumPy array or NumPy's scalars: Python's
+        grid = {key: python_values(list(values) if isinstance(values, range) else values)
+                for key, values in grid.items()}
     check_grid(grid)
     if SEED_KEY in grid and replications > 1:
         raise ConfigError(
@@ -998,7 +1008,7 @@ class _Parts:
 
         self.out = out
         self.parts = out / "parts"
-        self.description = {"config_hash": config.hash, "grid": grid, "replications": replications}
+        self.description = {"config_hash": config.hash, **grid_record(grid), "replications": replications}
         # the files each point reads, and what they hold now (sweep.json keeps it as of its runs)
         self.reads = [input_files(cfg) for _, cfg in grid_points]
         self.inputs = {path: _digest(Path(path)) for path in dict.fromkeys(p for paths in self.reads for p in paths)}
