@@ -1101,6 +1101,13 @@ class _Parts:
                                  "choose another out",
                                  cli=f"{self.out}: holds a different sweep (config, grid or replications differ); "
                                      "choose another --out")
+            order = list(earlier.get("grid", {}))
+            if order != list(self.description["grid"]):  # equal dicts: the same keys, in another order
+                # its part files are numbered over the product in its order (points): taken as this one's,
+                # each would be labelled with another point's values
+                said = f"holds this sweep with its grid keys in another order ({', '.join(order)}), which its runs " \
+                       "are numbered by; give the keys in that order to resume it, or choose another"
+                raise InputError(f"{self.out}: {said} out", cli=f"{self.out}: {said} --out")
             recorded = earlier.get("inputs") if isinstance(earlier.get("inputs"), dict) else {}
         done = {}
         self.damaged = []
