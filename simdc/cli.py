@@ -148,7 +148,7 @@ def run(
 ) -> None:
     """Replay the workload on each platform and compare them."""
     from simdc.config import load_config
-    from simdc.results import Destination, check_not_input, fresh_results_dir, removed_if_unused
+    from simdc.results import Destination, check_not_input, fresh_results
 
     if out is not None and write:
         check_not_input(out, [config_path])
@@ -168,10 +168,9 @@ def run(
         raise SimdcError(f"{flag}: runs the cells of a fleet of [[cells]] in parallel, and {config_path} has none "
                          "(one fleet runs in one process; a sweep's runs: simdc sweep)")
     # The destination is checked and claimed before simulating, not refused afterwards.
-    fresh = fresh_results_dir("results", config_path.stem) if write and out is None else None  # made: no race
-    target = (out or fresh) if write else None
-    with removed_if_unused(fresh), \
-            Destination(target, overwrite=overwrite) if write else contextlib.nullcontext() as destination:
+    with fresh_results("results", config_path.stem, wanted=write and out is None) as fresh, \
+            Destination(out or fresh, overwrite=overwrite) if write else contextlib.nullcontext() as destination:
+        target = (out or fresh) if write else None  # fresh: made, not only named (no race)
         if config.cells:
             _run_cells(config, config_path, seed, destination, scheduler, workers, output_format, report, memory_check)
             return
@@ -670,7 +669,7 @@ def sweep(
     simulation.seed runs each seed once instead. The seed column is the seed each run
     used. A --set of a key the grid varies is refused."""
     from simdc.config import load_config
-    from simdc.results import check_not_input, fresh_results_dir, removed_if_unused
+    from simdc.results import check_not_input, fresh_results
     from simdc.sweeping import aggregate, check_metrics, check_set, parse_grid
     from simdc.sweeping import sweep as run_sweep
 
@@ -682,9 +681,9 @@ def sweep(
     keys = parse_grid(grid)
     check_set([item.partition("=")[0].strip() for item in overrides or []], keys)
     check_metrics(config, metric or [])
-    fresh = fresh_results_dir("results", f"{config_path.stem}-sweep") if out is None else None  # made: no race
-    target = out or fresh
-    with removed_if_unused(fresh), count_progress(err_console, "points") as progress:
+    with fresh_results("results", f"{config_path.stem}-sweep", wanted=out is None) as fresh, \
+            count_progress(err_console, "points") as progress:
+        target = out or fresh  # fresh: made, not only named (no race)
         points = run_sweep(config, keys, replications, out=target, scheduler=scheduler, workers=workers,
                            progress=progress, check_memory=memory_check)
     for note in points.attrs.get("notes", []):

@@ -890,7 +890,8 @@ def describe(error: dict[str, Any]) -> str:
     if kind.endswith("_type") or kind.endswith("_parsing") or kind in ("int_from_float", "int_parsing_size"):
         expected = kind.split("_")[0]
         names = {"int": "an integer", "float": "a number", "bool": "true or false", "string": "a string",
-                 "dict": "a table", "list": "a list", "tuple": "a list", "model": "a table"}
+                 "dict": "a table", "list": "a list", "tuple": "a list", "model": "a table",
+                 "datetime": "a date and time (e.g. 2023-06-01T00:00:00Z)"}
         return f"{where}: expected {names.get(expected, expected)} (got {clip(_shown(got))})"
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
     lines = []
@@ -904,15 +905,53 @@ def describe(error: dict[str, Any]) -> str:
 
 
 def _shown(value: Any) -> str:
-    """A value as the message shows it: a TOML date or time as its TOML text, not its
-    Python repr (``datetime.date(2024, 1, 1)``); anything else as its repr."""
+    """A value as the message shows it: a TOML date or time, and a list or table holding
+    one, as its TOML text (:func:`value_text`), not its Python repr
+    (``datetime.date(2024, 1, 1)``); anything else as its repr."""
     if isinstance(value, datetime.datetime):
         return f"the date and time {value.isoformat()}"
     if isinstance(value, datetime.date):
         return f"the date {value.isoformat()}"
     if isinstance(value, datetime.time):
         return f"the time {value.isoformat()}"
+    if _holds_date_or_time(value):
+        try:
+            return value_text(value)
+        except (TypeError, ValueError):  # a Python value TOML has no text for (None, an offset time): the repr
+            pass
     return repr(value)
+
+
+def _holds_date_or_time(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return any(map(_holds_date_or_time, value))
+    if isinstance(value, dict):
+        return any(map(_holds_date_or_time, value.values()))
+    return isinstance(value, (datetime.date, datetime.time))  # a datetime is a date
+
+
+def value_text(value: Any) -> str:
+    """``value`` as an inline TOML literal: ``32``, ``1.5``, ``"vm"``, ``["vm"]``,
+    ``{least_allocated = 1}``, ``2023-06-01T00:00:00+00:00`` — what ``--grid``/``--set``
+    accept back, and what a grid value that is not a number or a string is written as in
+    ``points.csv``/``aggregate.csv`` and ``sweep.json``.
+
+    Scalars and keys are written by tomli-w (the config's writer, which escapes what TOML
+    needs); lists and tables are joined here, because tomli-w writes a table at the top
+    level as a ``[section]`` and lists one item a line. A date-time is written with a
+    ``T`` (ISO 8601; tomli-w writes a space, which TOML (RFC 3339) allows and ISO 8601 does not).
+    """
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(value_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_key_text(k)} = {value_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
+
+
+def _key_text(key: str) -> str:
+    return tomli_w.dumps({key: True}).rstrip("\n").removesuffix(" = true")
 
 
 def _suggest(loc: list[Any], rules: str | None) -> str:

@@ -447,13 +447,16 @@ class Destination:
         self.marks = marks  # the files that show a directory is one simdc wrote (check_destination)
         self.partial: Path | None = None
         self._lock: DestinationLock | None = None
+        self._made: list[Path] = []
 
     def __enter__(self) -> Destination:
         check_destination(self.path, self.overwrite, self.marks)
         parent = self.path.parent
+        self._made = absent_folders(parent)  # removed again if nothing is written (__exit__)
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:  # e.g. a part of the path is a file, or read-only
+            remove_empty_folders(self._made)
             raise _output_error(self.path, parent_problem(parent, err)) from None
         self._lock = DestinationLock(parent / f".{self.path.name}.lock", self.path)
         tried: list[Path] = []
@@ -469,6 +472,7 @@ class Destination:
                 shutil.rmtree(path, ignore_errors=True)
             self.partial = None
             self._lock.release()
+            remove_empty_folders(self._made)
             raise
         return self
 
@@ -480,6 +484,7 @@ class Destination:
         finally:
             if self._lock is not None:
                 self._lock.release()
+            remove_empty_folders(self._made)  # the folders made for out, when nothing was written there
 
     def write(self, results: Results, report: bool = False, report_title: str | None = None) -> Path:
         """Write ``results`` into the partial directory and rename it to ``path``."""
@@ -1023,7 +1028,7 @@ def fresh_results_dir(base: str | Path, stem: str) -> Path:
     Made, not only named: ``mkdir`` either creates the name or fails, so runs started in
     the same second (two ``simdc run`` at once) each get their own directory instead of
     both choosing one and the second being refused. A run that writes nothing should
-    remove it again (:func:`removed_if_unused`).
+    remove it again (:func:`fresh_results`).
 
     Raises
     ------
@@ -1049,16 +1054,43 @@ def fresh_results_dir(base: str | Path, stem: str) -> Path:
 
 
 @contextlib.contextmanager
-def removed_if_unused(directory: Path | None) -> Iterator[Path | None]:
-    """Remove ``directory`` (one :func:`fresh_results_dir` made) if the block fails and
-    leaves it empty: an error or Ctrl-C leaves no empty results folder behind."""
+def fresh_results(base: str | Path, stem: str, wanted: bool = True) -> Iterator[Path | None]:
+    """A new directory from :func:`fresh_results_dir` for the block (None, and nothing
+    made, unless ``wanted``), removed if the block fails and leaves it empty, and with it
+    ``base`` and each folder above it that was made for it: an error or Ctrl-C leaves no
+    empty results folder behind, not even ``results/`` the first time.
+
+    Raises
+    ------
+    OutputError
+        As :func:`fresh_results_dir`.
+    """
+    if not wanted:
+        yield None
+        return
+    made = absent_folders(Path(base))
+    directory = None
     try:
+        directory = fresh_results_dir(base, stem)
         yield directory
     except BaseException:
-        if directory is not None:
-            with contextlib.suppress(OSError):
-                directory.rmdir()  # fails, and keeps it, if anything was written into it
+        remove_empty_folders(([directory] if directory is not None else []) + made)
         raise
+
+
+def absent_folders(path: Path) -> list[Path]:
+    """``path`` and the folders above it that do not exist yet, innermost first: what a
+    ``mkdir(parents=True)`` of it makes, for :func:`remove_empty_folders` to remove again
+    when the command fails before writing into them."""
+    return [folder for folder in (path, *path.parents) if not os.path.lexists(folder)]
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Remove each of ``folders``, innermost first, that is empty; keep the others (and,
+    being non-empty, those holding them): what another run wrote there meanwhile stays."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def load_results(directory: str | Path) -> Results:

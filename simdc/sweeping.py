@@ -32,15 +32,14 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-import tomli_w
 
-from simdc.config import Config, apply_overrides, resolve_paths, validate
+from simdc.config import Config, apply_overrides, python_values, resolve_paths, validate, value_text
 from simdc.errors import (SKIP_HINT, ConfigError, InputError, OutputError, SimdcError, SweepError, checked_bool,
                           checked_callback, checked_int, clip, restated, reworded, stop_word)
 from simdc.model.limits import MAX_REPLICATIONS, REPLICATIONS_NOTE
 from simdc.metrics import COST_COLUMNS, MOVE_COLUMNS, SERVICE_COLUMNS, SUMMARY_COLUMNS, WORKFLOW_COLUMNS
-from simdc.results import (SWEEP_PARTS, SWEEP_RECORD, SWEEP_TABLES, DestinationLock, check_not_own,
-                           describe_os_error, parent_problem, replace_file, umask)
+from simdc.results import (SWEEP_PARTS, SWEEP_RECORD, SWEEP_TABLES, DestinationLock, absent_folders, check_not_own,
+                           describe_os_error, parent_problem, remove_empty_folders, replace_file, umask)
 
 METRICS = tuple(c for c in SUMMARY_COLUMNS if c != "platform")
 # in a summary only when the workload has dependencies, the config a [cost] table or
@@ -95,32 +94,43 @@ def _literal(text: str) -> Any:
 SEED_KEY = "simulation.seed"
 
 
-def value_text(value: Any) -> str:
-    """``value`` as an inline TOML literal: ``32``, ``1.5``, ``"vm"``, ``["vm"]``,
-    ``{least_allocated = 1}`` — what ``--grid``/``--set`` accept back, and what a
-    structured grid value is written as in ``points.csv``/``aggregate.csv``.
+def _scalar(value: Any) -> bool:
+    """A number or a string: what a CSV cell holds and reads back as itself (a date, a
+    list or a table would come back as pandas' text of it, or not at all)."""
+    return isinstance(value, (bool, int, float, str))
 
-    Scalars and keys are written by tomli-w (the config's writer, which escapes what TOML
-    needs); lists and tables are joined here, because tomli-w writes a table at the top
-    level as a ``[section]`` and lists one item a line.
-    """
+
+def _json_value(value: Any) -> bool:
+    """JSON holds ``value`` and reads it back equal: numbers but NaN (never equal to
+    itself), strings, and lists and tables of them (not a date or a time)."""
+    if isinstance(value, float):
+        return not math.isnan(value)
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(value_text(v) for v in value) + "]"
+        return all(map(_json_value, value))
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key_text(k)} = {value_text(v)}" for k, v in value.items()) + "}"
-    return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
-
-
-def _key_text(key: str) -> str:
-    return tomli_w.dumps({key: True}).rstrip("\n").removesuffix(" = true")
+        return all(isinstance(k, str) and _json_value(v) for k, v in value.items())
+    return isinstance(value, (bool, int, str))
 
 
 def grid_labels(grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
-    """Each key's values as ``points.csv`` holds them: as given when all are scalars, else
-    every value of the key as its TOML text (:func:`value_text`), so that a column is
-    either numbers and strings or text, and points can be told apart and grouped."""
-    return {key: [value_text(v) for v in values] if any(isinstance(v, (list, dict, tuple)) for v in values)
-            else list(values) for key, values in grid.items()}
+    """Each key's values as ``points.csv`` holds them: as given when all are numbers or
+    strings, else every value of the key as its TOML text (:func:`value_text`: a list,
+    a table, a date or a time), so that a column is either numbers and strings or text,
+    points can be told apart and grouped, and a value reads back as the one given."""
+    return {key: list(values) if all(map(_scalar, values)) else [value_text(v) for v in values]
+            for key, values in grid.items()}
+
+
+def grid_record(grid: dict[str, list[Any]]) -> dict[str, Any]:
+    """``grid`` as ``sweep.json`` records it, to recognise the sweep when it is run again:
+    ``{"grid": ...}`` with each key's values as given when JSON holds them all (numbers,
+    strings, lists and tables of them), and ``"grid_toml": [keys]`` naming the keys whose
+    values are written as their TOML text instead (:func:`value_text`), every value of
+    such a key, so that a date ``2023-06-01`` and the string ``"2023-06-01"`` stay apart.
+    Without such a key, the record is the one earlier simdc versions wrote."""
+    texts = [key for key, values in grid.items() if not all(map(_json_value, values))]
+    record = {key: [value_text(v) for v in values] if key in texts else list(values) for key, values in grid.items()}
+    return {"grid": record} | ({"grid_toml": texts} if texts else {})
 
 
 def _where(overrides: dict[str, Any]) -> str:
@@ -274,7 +284,7 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     -------
     pandas.DataFrame
         A row per (point, platform, replication): ``point``, the grid keys (a key with a
-        list or table value holds each value's TOML text, :func:`value_text`),
+        list, table, date or time value holds each value's TOML text, :func:`value_text`),
         ``platform``, ``replication``, ``seed`` (the seed the run used) and every summary
         metric.
 
@@ -319,9 +329,9 @@ def sweep(config: Config, grid: dict[str, list[Any]], replications: int = 1, *,
     checked_callback(progress, "progress", "progress(done, total)")
     if scheduler is not None:
         _check_address(scheduler)
-    if isinstance(grid, dict):  # a key's values as a numpy array or a range: the list they hold
-        grid = {key: values.tolist() if isinstance(values, np.ndarray) else
-                list(values) if isinstance(values, range) else values for key, values in grid.items()}
+    if isinstance(grid, dict):  # a key's values as a range, a NumPy array or NumPy's scalars: Python's
+        grid = {key: python_values(list(values) if isinstance(values, range) else values)
+                for key, values in grid.items()}
     check_grid(grid)
     if SEED_KEY in grid and replications > 1:
         raise ConfigError(
@@ -999,7 +1009,7 @@ class _Parts:
         self.out = out
         self.parts = out / SWEEP_PARTS  # its own files (simdc.results.KINDS), as are these:
         self.record = out / SWEEP_RECORD
-        self.description = {"config_hash": config.hash, "grid": grid, "replications": replications}
+        self.description = {"config_hash": config.hash, **grid_record(grid), "replications": replications}
         # the files each point reads, and what they hold now (sweep.json keeps it as of its runs)
         self.reads = [input_files(cfg) for _, cfg in grid_points]
         self.inputs = {path: _digest(Path(path)) for path in dict.fromkeys(p for paths in self.reads for p in paths)}
@@ -1007,6 +1017,7 @@ class _Parts:
         self.platforms = None if "simulation.platforms" in grid else list(config.simulation.platforms)
         self._lock: DestinationLock | None = None
         self._new_folder = False
+        self._made_above: list[Path] = []  # the folders above out made for it
         self.made = False  # out was absent or empty: what this sweep puts there goes if no run finishes
         self.finished = False  # points.csv and aggregate.csv written
 
@@ -1023,16 +1034,23 @@ class _Parts:
                                    "choose another out",
                               cli=f"{out}: already exists and is not a sweep's directory (no sweep.json); "
                                   "choose another --out")
+        self._made_above = absent_folders(out.parent)  # removed again with out when no run finishes
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
+            remove_empty_folders(self._made_above)
             raise OutputError(out, f"{out}: {parent_problem(out.parent, err)}") from None
         self._lock = DestinationLock(out.parent / f".{out.name}.lock", out)
-        self._lock.acquire()
+        try:
+            self._lock.acquire()
+        except BaseException:
+            remove_empty_folders(self._made_above)
+            raise
         try:
             self.parts.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             self._lock.release()
+            remove_empty_folders(self._made_above)
             raise OutputError(out, f"{out}: cannot create the sweep's directory: {describe_os_error(err)}") from None
         self._remove_temporaries()  # a killed sweep's (the lock is ours)
         return self
@@ -1051,6 +1069,8 @@ class _Parts:
             if exc_type is not None and self.made:
                 self._remove_unfinished()
             self._lock.release()
+            if exc_type is not None:
+                remove_empty_folders(self._made_above)  # empty only when out went too
 
     def _remove_unfinished(self) -> None:
         """A sweep that failed before any run finished (no scheduler there, a bad grid
@@ -1083,6 +1103,13 @@ class _Parts:
                                  "choose another out",
                                  cli=f"{self.out}: holds a different sweep (config, grid or replications differ); "
                                      "choose another --out")
+            order = list(earlier.get("grid", {}))
+            if order != list(self.description["grid"]):  # equal dicts: the same keys, in another order
+                # its part files are numbered over the product in its order (points): taken as this one's,
+                # each would be labelled with another point's values
+                said = f"holds this sweep with its grid keys in another order ({', '.join(order)}), which its runs " \
+                       "are numbered by; give the keys in that order to resume it, or choose another"
+                raise InputError(f"{self.out}: {said} out", cli=f"{self.out}: {said} --out")
             recorded = earlier.get("inputs") if isinstance(earlier.get("inputs"), dict) else {}
         done = {}
         self.damaged = []

@@ -197,3 +197,20 @@ def test_an_earlier_simdcs_unfinished_list_sweep_completes(tmp_path, monkeypatch
     again = sweep(config, grid, workers=1, out=tmp_path)
     assert "notes" not in again.attrs  # resumed, nothing run again
     assert list(pd.read_csv(tmp_path / "aggregate.csv")["simulation.platforms"]) == ['["vm"]', '["container"]']
+
+
+def test_a_sweep_with_its_grid_keys_in_another_order_is_not_resumed_as_it(tmp_path):
+    """Points are numbered over the product of the values in key order, and so are the
+    part files: the same keys given in another order made equal sweep.json records, and
+    the runs kept were taken as other points' (the run of memory 16, cores 8 labelled
+    memory 8, cores 16). Refused now, naming the order to give."""
+    config = small_config()
+    out = tmp_path / "s"
+    first = {"host.memory_gib": [16, 32], "host.cpu_cores": [8, 16]}
+    sweep(config, first, workers=1, out=out)
+    (out / "points.csv").unlink()
+    with pytest.raises(simdc.InputError, match="grid keys in another order \\(host.memory_gib, host.cpu_cores\\)"):
+        sweep(config, dict(reversed(first.items())), workers=1, out=out)
+    table = sweep(config, first, workers=1, out=out)  # in its own order it resumes
+    for (memory, cores), rows in table.groupby(["host.memory_gib", "host.cpu_cores"]):
+        _same_as_alone(rows, config.with_overrides({"host.memory_gib": memory, "host.cpu_cores": cores}), 1)
