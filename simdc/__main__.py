@@ -28,6 +28,7 @@ Only this entry point does it: a program that calls the CLI otherwise (tests, ty
 
 import atexit  # builtin and loaded modules only up here: an interrupt while this module
 import gc  # loads is outside main()'s handler (signal is imported where it is used)
+import io
 import os
 import sys
 
@@ -55,6 +56,7 @@ def main() -> None:
         _interrupt_said, _swallowed, _terminated = False, None, False
         _handle_sigterm()
         sys.unraisablehook = _keep_interrupts(hook)
+        _closed_console_harmless()
         _names_printable()
         for done in (_exit_interrupted, gc.freeze):  # registered once, however often main runs in a process
             atexit.unregister(done)
@@ -113,6 +115,60 @@ def main() -> None:
         if _loading:  # the command ended (or never ran: --help, a usage error) before loaded()
             _loading = False
             gc.enable()
+
+
+class _ConsoleFd(io.RawIOBase):
+    """The writer under :func:`_closed_console_harmless`'s stdout and stderr: file
+    descriptor ``fd``, which, once its reader has gone (``EPIPE``), is pointed at
+    ``os.devnull`` and takes the rest of the output there, as written."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data) -> int:
+        try:
+            return os.write(self._fd, data)
+        except BrokenPipeError:
+            # https://docs.python.org/3/library/signal.html#note-on-sigpipe: the rest of the
+            # output goes to devnull (dup2 onto the same fd: a flush at exit finds it too)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._fd)
+            os.close(devnull)
+            return len(memoryview(data))
+
+
+def _closed_console_harmless() -> None:
+    """stdout and stderr whose reader has gone (``simdc run X 2>&1 | head -3``) take the
+    rest of the output to devnull, said nowhere, and the command goes on: its results
+    are written whole and its exit code is its own (0 when the work succeeded), as
+    ``cmd | head`` expects. Every line the CLI prints (rich's consoles, typer's echo,
+    the messages here) goes through these two streams, so this is the one place.
+
+    Before, the write raised BrokenPipeError wherever it fell: a line on stderr after
+    ``simdc run``'s table (``2>&1 | head``) unwound the run before its results
+    directory was written, and rich (``Console.on_broken_pipe``) or typer turned it
+    into exit code 1 with no word. A stream that is not a file descriptor's (replaced:
+    pytest's capture, typer's ``CliRunner``) is left as it is."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        try:
+            fd = stream.fileno()
+            stream.flush()
+        except (AttributeError, OSError, ValueError):  # not a file descriptor's, or closed
+            continue
+        safe = io.TextIOWrapper(io.BufferedWriter(_ConsoleFd(fd)), encoding=stream.encoding, errors=stream.errors,
+                                line_buffering=stream.line_buffering, write_through=stream.write_through)
+        setattr(sys, name, safe)
 
 
 def _names_printable() -> None:

@@ -5,7 +5,9 @@ An instance with parents (the workload's ``parents`` column,
 last parent)``: when both its own arrival has come and every parent has ended
 ``completed``. A parent that never completes (rejected, killed for good, lost to a
 failure, still running at the horizon) keeps its children from ever being submitted:
-they end ``blocked``. Only what has happened by the moment of a decision is used.
+they end ``blocked``; so does one that completes exactly at the horizon, where the run
+ends before anything is submitted (:func:`simdc.engine.simulation.run_events`). Only
+what has happened by the moment of a decision is used.
 
 The general engine calls :meth:`Dependencies.arrive` at an instance's own arrival and
 :meth:`Dependencies.completed` when an instance completes, and submits what they

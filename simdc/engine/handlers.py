@@ -372,6 +372,10 @@ class Lane:
     def step(self, now: float) -> None:
         """Simulation._on_usage_step's work: everyone's integrals, then new usage."""
 
+    def ends(self) -> tuple:
+        """The handlers of instances' ends, which run at the horizon too (:func:`run_events`)."""
+        return (self.h_end,)
+
     def collect(self, now: float) -> None:
         """At the horizon: the running instances' (and the hosts') integrals."""
 
@@ -476,7 +480,10 @@ class Lane:
         return self.start_s[i]
 
     def drain(self, now: float, clock: float) -> None:
-        """Admit waiting requests in FIFO order until the head does not fit."""
+        """Admit waiting requests in FIFO order until the head does not fit. Nobody at
+        the horizon: only the ends there are in the run (:func:`run_events`)."""
+        if now >= self.horizon:
+            return
         queue, state = self.queue, self.state
         while queue:
             i = queue[0]
@@ -904,7 +911,7 @@ class Lane:
         if paused:
             gc.disable()
         try:
-            run_events(self.sim.env, heap, self.horizon, arrival, self.on_arrival)
+            run_events(self.sim.env, heap, self.horizon, arrival, self.on_arrival, self.ends())
         finally:
             if paused:
                 gc.enable()
@@ -984,6 +991,9 @@ class GeneralLane(Lane):
 
     def note_no_host(self, i: int) -> None:
         self.free_at_failure[i] = self.sim.booked_arrays.free_mem_gib(self.sim.mem_capacities)
+
+    def ends(self) -> tuple:
+        return self.h_end, self.sim._on_finish  # a lifetime over; batch work done (Simulation._on_finish)
 
     def collect(self, now: float) -> None:
         self.sim._collect_running()

@@ -29,7 +29,9 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
     Parameters
     ----------
     duration_s
-        Horizon in seconds; the state at that moment decides ``running_at_end``.
+        Horizon in seconds: the run covers [0, ``duration_s``]. An end exactly then
+        completes; nothing begins then (:func:`simdc.engine.simulation.run_events`), and
+        the state left decides ``running_at_end``.
     sample_every_s
         Step of the timeseries, seconds.
     seed

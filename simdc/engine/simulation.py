@@ -59,7 +59,8 @@ OUTCOMES = ("completed", "rejected", "oom_killed", "evicted", "failed", "running
             "requeued_at_end", "blocked")
 FINAL_OUTCOME = {
     # every row arrives before the horizon: only one waiting for a parent that did not
-    # complete is never submitted (simdc.engine.dependencies)
+    # complete before it (or completed at it, when nothing is submitted: run_events) is
+    # never submitted (simdc.engine.dependencies)
     WAITING: "blocked",
     QUEUED: "queued_at_end",  # never placed; a failure's victim waiting to be placed again: requeued_at_end
     STARTING: "running_at_end",
@@ -162,7 +163,7 @@ def _requeue_s(admit: np.ndarray, end: np.ndarray, resident_s: np.ndarray, horiz
 
 
 def run_events(env: simpy.Environment, heap: list, until: float, arrival: tuple | None = None,
-               on_arrival=None) -> None:
+               on_arrival=None, ends: tuple = ()) -> None:
     """The event loop of both engines, up to ``until`` (s): SimPy's order on two queues.
 
     ``heap`` holds timers, ``(t, priority, eid, handler, value)``; a timer runs as
@@ -175,8 +176,16 @@ def run_events(env: simpy.Environment, heap: list, until: float, arrival: tuple 
     scheduling order. ``env.now`` is the timer's ``t`` while it runs.
     ``arrival``, when given, is one more timer kept beside the heap (one comparison
     instead of a push and a pop); ``on_arrival(t, value)`` returns the next or None.
-    Events at ``until`` or later do not run, as with ``env.run(until)``, whose stop
-    event comes before any event scheduled after the run began.
+    The run covers [0, ``until``] (the usual discrete-event convention): the timers at
+    ``until`` whose handler is one of ``ends`` (an instance's end: its lifetime over, its
+    batch work done) still run, in the heap's order, so an instance whose end falls
+    exactly at the horizon completes there, as an end at any earlier instant does
+    (before the arrivals and patience expiries of that instant). Nothing else at
+    ``until`` or later runs: an arrival then is outside the run (the trace readers do
+    not submit it: :func:`simdc.workload.load_workload`), and so are a patience running
+    out, a start, a sample, a child released by a parent ending at ``until`` (its
+    ``_on_released`` timer), and SimPy's own queue (moves stop where they are). Nobody
+    is admitted at ``until`` either (:meth:`simdc.engine.handlers.Lane.drain`).
     """
     queue, pop, step = env._queue, heapq.heappop, env.step
     while True:
@@ -191,14 +200,24 @@ def run_events(env: simpy.Environment, heap: list, until: float, arrival: tuple 
             env._now = clock
             arrival = on_arrival(clock, i)
         elif heap:
-            clock, _, _, handler, value = pop(heap)
+            clock, priority, eid, handler, value = pop(heap)
             if clock >= until:
+                heapq.heappush(heap, (clock, priority, eid, handler, value))  # for the horizon's ends below
                 break
             env._now = clock
             handler(clock, value)
         else:
             break
     env._now = until
+    others = []  # at ``until`` and no end: they do not run, and stay on the heap
+    while heap and heap[0][0] == until:
+        timer = pop(heap)
+        if timer[3] in ends:
+            timer[3](until, timer[4])
+        else:
+            others.append(timer)
+    for timer in others:
+        heapq.heappush(heap, timer)
 
 
 class Timeseries:
