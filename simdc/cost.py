@@ -23,6 +23,7 @@ Conventions (see :mod:`simdc.model.cost` for the keys):
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -102,8 +103,11 @@ def _exists(local: datetime, zone: ZoneInfo | None) -> bool:
 
 def read_series(path: str | Path, *, what: str, key: str, duration_s: float, start: datetime | None = None,
                 scale: float = 1.0, negative_allowed: bool = False, zone: str | None = None,
-                bound: tuple[float, str] = (math.inf, "")) -> StepSeries:
+                bound: tuple[float, str] = (math.inf, ""), units: tuple[str, str] = ("", "")) -> StepSeries:
     """Read a ``timestamp,value`` CSV into a :class:`StepSeries` covering ``[0, duration_s]``.
+
+    The file may be compressed (gzip, bzip2, xz, zstd: told by its first bytes, read as
+    the trace readers read theirs, :func:`simdc.workload.readers.common.open_data`).
 
     Parameters
     ----------
@@ -122,6 +126,9 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
         IANA time zone of timestamps (and ``start``) written without one; default UTC.
     bound
         The largest value's size once scaled, and why (:mod:`simdc.model.limits`).
+    units
+        The unit of the values once scaled (the bound's, ``"per kWh"``) and of the file's
+        values (``"per MWh"``; ``""``: the same), for messages.
 
     Each row's value holds until the next row's timestamp; the last row's for the step
     before it. With ``zone``, a local hour written twice when the clocks go back is read
@@ -138,24 +145,22 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
         fields, a timestamp that is
         not one or does not increase, a value that is missing, not a finite number or
         negative where not allowed, a series that does not cover the run, or a last
-        line without a line end (it may have been cut inside its value).
+        line without a line end (it may have been cut inside its value), or a compressed
+        file that is damaged or ends early. Times in messages are shown in ``zone``, the
+        zone the config's times are written in, labelled (:func:`texts_at`).
     """
+    from simdc.workload.readers.common import open_data, refuse_cut, refuse_header
+
     path = Path(path)
     where = f"{key} {clip(path, 300)}"
     tz = ZoneInfo(zone) if zone is not None else None
     if start is not None:
         start = utc(start, tz)
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as err:
-        raise InputError(f"{where}: cannot read: {err.strerror or err}") from None
+    refuse_cut(path, where)  # its last row may be cut inside its value ("1234" read as "12"); read through
     moments: list[datetime] = []
     texts: list[str] = []
     lines: list[int] = []
-    with handle:
-        from simdc.workload.readers.common import refuse_cut, refuse_header
-
-        refuse_cut(path, where)  # its last row may be cut inside its value ("1234" read as "12")
+    with io.TextIOWrapper(open_data(path, where), encoding="utf-8-sig", newline="") as handle:
         rows = csv.reader(handle)
         try:
             # a first row of data taken for the header would move time 0 a row on, silently
@@ -184,7 +189,7 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
                     moment = utc(written, tz, fold=1)  # the second of a local hour the clocks go back over
                 if moments and moment <= moments[-1]:  # before the run's start too: which row holds there
                     raise InputError(f"{where}: line {line}: timestamp {row[0]} is not after line {lines[-1]}'s "
-                                     f"({texts_at(moments[-1])}): timestamps must increase")
+                                     f"({texts_at(moments[-1], zone)}): timestamps must increase")
                 if start is not None and moment <= start and (not moments or moments[-1] <= start):
                     # before the run: only the last such row (the one holding at its start) is kept
                     moments[:], texts[:], lines[:] = [moment], [row[1]], [line]
@@ -195,8 +200,8 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
                 if end is None:
                     origin = start if start is not None else moments[0]
                     if origin < moments[0]:
-                        raise InputError(f"{where}: line {line}: starts at {texts_at(moments[0])}, after the run's "
-                                         f"start (cost.series_start = {texts_at(origin)})")
+                        raise InputError(f"{where}: line {line}: starts at {texts_at(moments[0], zone)}, after the "
+                                         f"run's start (cost.series_start = {texts_at(origin, zone)})")
                     end = (origin - moments[0]).total_seconds() + duration_s  # s after the first row
                 if (moment - moments[0]).total_seconds() >= end:
                     break  # this row's timestamp closes the run's last interval
@@ -205,9 +210,9 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
         except csv.Error as err:
             raise InputError(f"{where}: line {rows.line_num}: not CSV: {clip(err, 120)}") from None
     if len(moments) == 1 and read > 1 and start is not None and moments[0] <= start:
-        raise InputError(f"{where}: its last row (line {lines[0]}, {texts_at(moments[0])}) is at or before the "
-                         f"run's start (cost.series_start = {texts_at(start)}): give a series covering the whole "
-                         "run, or an earlier cost.series_start")
+        raise InputError(f"{where}: its last row (line {lines[0]}, {texts_at(moments[0], zone)}) is at or before "
+                         f"the run's start (cost.series_start = {texts_at(start, zone)}): give a series covering the "
+                         "whole run, or an earlier cost.series_start")
     if len(moments) < 2:
         raise InputError(f"{where}: {len(moments)} row{'s' if len(moments) != 1 else ''}; a series needs two at "
                          "least (each value holds until the next row's timestamp)")
@@ -219,8 +224,9 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
         last = times[-1] + (times[-1] - times[-2])
         if last < duration_s:
             covered_to = (moments[-1] - moments[-2]) + moments[-1]
-            raise InputError(f"{where}: ends at {texts_at(covered_to)} (its last row, line {lines[-1]}, and a step "
-                             f"after it), before the run's end {duration_s / 3600:g} h after {texts_at(origin)}: "
+            raise InputError(f"{where}: ends at {texts_at(covered_to, zone)} (its last row, line {lines[-1]}, and a "
+                             f"step after it), before the run's end {duration_s / 3600:g} h after "
+                             f"{texts_at(origin, zone)}: "
                              f"give a series covering the whole run, or a shorter simulation.duration_s")
         edges, used = np.append(times, last), len(times)
     values = np.empty(used)
@@ -237,16 +243,26 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
         if value < 0 and not negative_allowed:
             raise InputError(f"{where}: line {lines[k]}: {what} {value:g} is negative")
         if abs(value * scale) > bound[0]:
+            # the value and the bound in one unit: the bound's (a per-MWh file's 2e9 is 2e6 per kWh)
+            unit, file_unit = units
             side = f"within ±{bound[0]:,g}" if negative_allowed else f"<= {bound[0]:,g}"
-            raise InputError(f"{where}: line {lines[k]}: {what} {value:g} must be {side}"
-                             f"{' per kWh' if scale != 1.0 else ''} ({bound[1]})")
+            shown = f"{value:g}" if scale == 1.0 else f"{value:g} {file_unit} ({value * scale:g} {unit})"
+            raise InputError(f"{where}: line {lines[k]}: {what} {shown} must be {side}{' ' + unit if unit else ''} "
+                             f"({bound[1]})")
         values[k] = value * scale
     first = int(np.searchsorted(edges, 0.0, side="right")) - 1  # the row holding at time 0
     return StepSeries(edges[first:], values[first:], origin, moments[0] if start is None else None)
 
 
-def texts_at(moment: datetime) -> str:
-    return moment.isoformat(sep=" ")
+def texts_at(moment: datetime, zone: str | None = None) -> str:
+    """``moment`` (UTC, without a zone) as the config's times are written: in ``zone``
+    (``cost.series_timezone``) with its offset and name, as RFC 9557 writes a time in a
+    named zone (``2023-06-01 01:00:00+02:00[Europe/Brussels]``), or labelled UTC.
+    A time shown in UTC to a user who wrote it in Brussels reads as another time."""
+    if zone is None:
+        return f"{moment.isoformat(sep=' ')} UTC"
+    local = moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone))
+    return f"{local.isoformat(sep=' ')}[{zone}]"
 
 
 def grid_series(cost: CostSpec, duration_s: float) -> tuple[StepSeries, StepSeries]:
@@ -269,13 +285,15 @@ def grid_series(cost: CostSpec, duration_s: float) -> tuple[StepSeries, StepSeri
         return read_series(cost.price_series, what="price", key="cost.price_series", duration_s=cover_s,
                            start=start, scale=0.001 if cost.price_series_unit == "per_mwh" else 1.0,
                            negative_allowed=True, zone=cost.series_timezone,
-                           bound=(limits.MAX_PRICE_PER_KWH, limits.NOTES[("price_per_kwh", "less_than_equal")]))
+                           bound=(limits.MAX_PRICE_PER_KWH, limits.NOTES[("price_per_kwh", "less_than_equal")]),
+                           units=("per kWh", "per MWh" if cost.price_series_unit == "per_mwh" else "per kWh"))
 
     def carbon_from(start: datetime | None, cover_s: float = duration_s) -> StepSeries:
         return read_series(cost.carbon_series, what="carbon intensity", key="cost.carbon_series",
                            duration_s=cover_s, start=start, zone=cost.series_timezone,
                            bound=(limits.MAX_CARBON_GCO2_PER_KWH,
-                                  limits.NOTES[("carbon_intensity_gco2_per_kwh", "less_than_equal")]))
+                                  limits.NOTES[("carbon_intensity_gco2_per_kwh", "less_than_equal")]),
+                           units=("gCO2eq/kWh", "gCO2eq/kWh"))
 
     start = cost.series_start
     if start is None and cost.price_series is not None and cost.carbon_series is not None:
@@ -295,8 +313,8 @@ def grid_series(cost: CostSpec, duration_s: float) -> tuple[StepSeries, StepSeri
                     price = price_from(None)
                     carbon = replace(carbon_from(at), first_utc=first_carbon.first_utc)
             except InputError as err:
-                raise InputError([f"{problem} (time 0 is {texts_at(later)} UTC, {whose}'s first row, the later of "
-                                  "the two series'; set cost.series_start to choose another)"
+                raise InputError([f"{problem} (time 0 is {texts_at(later, cost.series_timezone)}, {whose}'s first "
+                                  "row, the later of the two series'; set cost.series_start to choose another)"
                                   for problem in err.problems]) from None
             return price, carbon
     price = price_from(start) if cost.price_series is not None else StepSeries.constant(cost.price_per_kwh, duration_s)
@@ -318,8 +336,9 @@ def series_notes(cost: CostSpec, price: StepSeries, carbon: StepSeries) -> list[
     ``series_start`` was given: which moment was taken as time 0 (:func:`grid_series`)."""
     if price.first_utc is None or carbon.first_utc is None or price.first_utc == carbon.first_utc:
         return []
-    return [f"cost: cost.price_series begins {texts_at(price.first_utc)} UTC and cost.carbon_series "
-            f"{texts_at(carbon.first_utc)} UTC; both are read from the later, {texts_at(price.origin_utc)} UTC, "
+    zone = cost.series_timezone
+    return [f"cost: cost.price_series begins {texts_at(price.first_utc, zone)} and cost.carbon_series "
+            f"{texts_at(carbon.first_utc, zone)}; both are read from the later, {texts_at(price.origin_utc, zone)}, "
             "as time 0 (the first moment both have a value); set cost.series_start to choose another"]
 
 
