@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -38,6 +39,9 @@ from simdc.metrics import COST_COLUMNS  # noqa: F401 - the summary's columns thi
 from simdc.model import limits
 from simdc.model.cost import CostSpec
 from simdc.model.host import HostSpec
+
+if TYPE_CHECKING:
+    from simdc.config import Config
 
 HOURS_PER_YEAR = 365.25 * 24.0
 J_PER_KWH = 3.6e6
@@ -331,15 +335,130 @@ def series_origins(cost: CostSpec, price: StepSeries, carbon: StepSeries) -> dic
             if path is not None and series.origin_utc is not None}
 
 
-def series_notes(cost: CostSpec, price: StepSeries, carbon: StepSeries) -> list[str]:
-    """A warning when a price and a carbon series' first rows differ and no
-    ``series_start`` was given: which moment was taken as time 0 (:func:`grid_series`)."""
+def series_notes(cost: CostSpec, price: StepSeries, carbon: StepSeries, duration_s: float) -> list[str]:
+    """Warnings on the grid's price and intensity over ``[0, duration_s]``: when a price
+    and a carbon series' first rows differ and no ``series_start`` was given, which
+    moment was taken as time 0 (:func:`grid_series`); and a mean price or intensity
+    no grid has, most likely a value in another unit (:func:`unit_notes`)."""
+    notes = unit_notes(cost, price, carbon, duration_s)
     if price.first_utc is None or carbon.first_utc is None or price.first_utc == carbon.first_utc:
-        return []
+        return notes
     zone = cost.series_timezone
     return [f"cost: cost.price_series begins {texts_at(price.first_utc, zone)} and cost.carbon_series "
             f"{texts_at(carbon.first_utc, zone)}; both are read from the later, {texts_at(price.origin_utc, zone)}, "
-            "as time 0 (the first moment both have a value); set cost.series_start to choose another"]
+            "as time 0 (the first moment both have a value); set cost.series_start to choose another", *notes]
+
+
+# A mean price over a run above 5 per kWh (5,000 per MWh) is above every wholesale cap in
+# euros or dollars, held for the whole run: the EU day-ahead coupling's (SDAC) harmonised
+# maximum clearing price, raised to 4,000 EUR/MWh in 2022, and ERCOT's offer cap, 5,000
+# USD/MWh from 2022 (PUCT, 16 TAC §25.505). The 2022 crisis peaked far below it: Belgium's
+# day-ahead price (ENTSO-E, shared/traces/price_entsoe_BE_dayahead, 2022 to mid-2024) was
+# at most 0.871 EUR/kWh in an hour, 0.70 over a day and 0.448 over a month (August 2022).
+# A per-MWh series read per kWh is 1,000x: ENTSO-E's 100 EUR/MWh read as 100 EUR/kWh.
+# Currencies of smaller units (JPY, INR) have ordinary prices above 5, so it is a note,
+# never a refusal.
+MEAN_PRICE_NOTE_PER_KWH = 5.0
+# A per-MWh series whose values average below 1 per MWh (0.001 per kWh) in magnitude: a
+# per-kWh file (0.1 EUR/kWh) read per MWh, 1,000x too low.
+MEAN_PRICE_NOTE_PER_MWH_LOW = 1.0
+# A mean intensity below 1 gCO2eq/kWh is below any source's life-cycle emissions: the
+# cleanest medians are 11-12 g/kWh (wind, nuclear), hydropower's lowest 1 (IPCC AR5 WGIII
+# Annex III, Table A.III.2). A series in kgCO2eq/kWh or tCO2eq/MWh (0.2) reads 1,000x too
+# low. Above, the bound refuses each value over 2,000 (simdc.model.limits: lignite emits
+# ~1,200), naming the unit it is read in.
+MEAN_CARBON_NOTE_GCO2_PER_KWH = 1.0
+
+
+def run_means(series: StepSeries, duration_s: float) -> tuple[float, float]:
+    """The time-weighted mean over ``[0, duration_s]`` of ``series``' values and of their
+    magnitudes."""
+    weights = np.diff(np.clip(series.edges_s, 0.0, duration_s))
+    used = weights > 0  # (a row before the run holds NaN, for no time)
+    weights, values = weights[used], series.values[used]
+    total = float(weights.sum())
+    return float(values @ weights) / total, float(np.abs(values) @ weights) / total
+
+
+def unit_notes(cost: CostSpec, price: StepSeries, carbon: StepSeries, duration_s: float) -> list[str]:
+    """A note for a mean price or carbon intensity over the run that no grid has in a
+    currency such as EUR or USD: most likely a series in another unit, read 1,000x too
+    high or too low (the thresholds' sources beside them). Each names the mean found and
+    the key to set."""
+    notes = []
+    mean_price, price_size = run_means(price, duration_s)
+    if cost.price_series is None:
+        where, fix = f"cost.price_per_kwh = {cost.price_per_kwh:g}", "a price per MWh divided by 1,000 is per kWh"
+    elif cost.price_series_unit == "per_kwh":
+        where = "cost.price_series (read per kWh, cost.price_series_unit's default)"
+        fix = 'if the file is per MWh (ENTSO-E publishes EUR/MWh), set cost.price_series_unit = "per_mwh"'
+    else:
+        where, fix = "cost.price_series (read per MWh)", "check the file's unit"
+    if mean_price > MEAN_PRICE_NOTE_PER_KWH:
+        notes.append(f"cost: {where}: the mean price over the run is {mean_price:,.4g} per kWh, above "
+                     f"{MEAN_PRICE_NOTE_PER_KWH:g} per kWh, over every EUR or USD wholesale cap; {fix} (in a "
+                     "currency of smaller units, JPY or INR, such a price may be right)")
+    if cost.price_series is not None and cost.price_series_unit == "per_mwh" \
+            and price_size * 1000 < MEAN_PRICE_NOTE_PER_MWH_LOW:
+        notes.append(f"cost: cost.price_series (read per MWh): its values average {price_size * 1000:.3g} per MWh "
+                     f"in magnitude ({price_size:.3g} per kWh), below {MEAN_PRICE_NOTE_PER_MWH_LOW:g} per MWh; if "
+                     'the file is per kWh, set cost.price_series_unit = "per_kwh" (the default)')
+    mean_carbon = run_means(carbon, duration_s)[0]
+    if 0 < mean_carbon < MEAN_CARBON_NOTE_GCO2_PER_KWH:
+        where = ("cost.carbon_series" if cost.carbon_series is not None
+                 else f"cost.carbon_intensity_gco2_per_kwh = {cost.carbon_gco2_per_kwh:g}")
+        notes.append(f"cost: {where}: the mean carbon intensity over the run is {mean_carbon:.3g} gCO2eq/kWh, "
+                     f"below {MEAN_CARBON_NOTE_GCO2_PER_KWH:g}, below any source's life-cycle emissions (wind and "
+                     "nuclear 11-12 g/kWh); a figure in kgCO2eq/kWh or tCO2eq/MWh is 1,000 times gCO2eq/kWh's")
+    return notes
+
+
+# What prices a host group's hosts, and what they count in (simdc.model.host.HostSpec): a
+# group without it counts nothing there. Some groups with it and others without is a key
+# forgotten, not free hardware (which is said with a 0).
+HOST_FIGURES = {
+    "cost": (("price_per_hour", "capex"), "price_per_hour, or capex with amortisation_years",
+             "cost_hosts and cost (the cost of hosts)", "price_per_hour = 0 for hosts that are free"),
+    "embodied carbon": (("embodied_kgco2eq",), "embodied_kgco2eq with lifetime_years",
+                        "carbon_embodied_kgco2eq and carbon_kgco2eq", "embodied_kgco2eq = 0 for none"),
+}
+
+
+def host_groups(config: Config) -> list[tuple[str, HostSpec]]:
+    """Each host group with the key path naming it (``cluster.hosts.1 ('gen2023')``,
+    ``cells.0.hosts.1``, ``host``)."""
+    if config.cells:
+        groups = [(f"cells.{i}.hosts.{k}", group) for i, cell in enumerate(config.cells)
+                  for k, group in enumerate(cell.hosts)]
+    elif config.host is not None:
+        groups = [("host", config.host)]
+    else:
+        groups = [(f"cluster.hosts.{k}", group) for k, group in enumerate(config.cluster.hosts)]
+    return [(f"{key} ({group.name!r})" if getattr(group, "name", "") else key, group) for key, group in groups]
+
+
+def unpriced(config: Config) -> dict[str, str]:
+    """For cost and for embodied carbon (:data:`HOST_FIGURES`), when some host groups give
+    it and others do not: which do not, and which do (a sentence); empty when every group
+    gives it or none does."""
+    found = {}
+    for figure, (keys, wanted, _, _) in HOST_FIGURES.items():
+        given = [(name, any(getattr(group, key) is not None for key in keys)) for name, group in host_groups(config)]
+        without = [name for name, has in given if not has]
+        if without and len(without) < len(given):
+            with_ = [name for name, has in given if has]
+            found[figure] = (f"{', '.join(without)} {'has' if len(without) == 1 else 'have'} no {wanted}, while "
+                             f"{', '.join(with_)} {'has' if len(with_) == 1 else 'have'}")
+    return found
+
+
+def unpriced_warnings(config: Config) -> list[str]:
+    """A warning per figure some host groups leave out (:func:`unpriced`): the run's
+    figure covers the other groups' hosts only. None without a ``[cost]`` table."""
+    if config.cost is None:
+        return []
+    return [f"cost: {problem}: {HOST_FIGURES[figure][2]} count the latter's hosts only; give each group one "
+            f"({HOST_FIGURES[figure][3]})" for figure, problem in unpriced(config).items()]
 
 
 def resolved_cost(cost: CostSpec, price: StepSeries, carbon: StepSeries) -> CostSpec:
