@@ -526,7 +526,8 @@ def run_cells(config: Config, directory: str | Path, *, seed: int | None = None,
         **({} if grid is None else {"series_t0_utc": cost.series_origins(config.cost, grid[0], grid[1])}),
         # as a fleet's (simdc.experiment._manifest): the cells' own, the series' notes, the config's
         "warnings": [line for c in cells for line in c["warnings"]]
-        + ([] if grid is None else cost.series_notes(config.cost, grid[0], grid[1])) + config_warnings(config),
+        + ([] if grid is None else cost.series_notes(config.cost, grid[0], grid[1], config.simulation.duration_s))
+        + config_warnings(config),
         "versions": {"python": _platform.python_version(), **{p: _version(p) for p in VERSIONED}},
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": round(time.perf_counter() - started, 3),

@@ -23,10 +23,12 @@ Conventions (see :mod:`simdc.model.cost` for the keys):
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -37,6 +39,9 @@ from simdc.metrics import COST_COLUMNS  # noqa: F401 - the summary's columns thi
 from simdc.model import limits
 from simdc.model.cost import CostSpec
 from simdc.model.host import HostSpec
+
+if TYPE_CHECKING:
+    from simdc.config import Config
 
 HOURS_PER_YEAR = 365.25 * 24.0
 J_PER_KWH = 3.6e6
@@ -102,8 +107,11 @@ def _exists(local: datetime, zone: ZoneInfo | None) -> bool:
 
 def read_series(path: str | Path, *, what: str, key: str, duration_s: float, start: datetime | None = None,
                 scale: float = 1.0, negative_allowed: bool = False, zone: str | None = None,
-                bound: tuple[float, str] = (math.inf, "")) -> StepSeries:
+                bound: tuple[float, str] = (math.inf, ""), units: tuple[str, str] = ("", "")) -> StepSeries:
     """Read a ``timestamp,value`` CSV into a :class:`StepSeries` covering ``[0, duration_s]``.
+
+    The file may be compressed (gzip, bzip2, xz, zstd: told by its first bytes, read as
+    the trace readers read theirs, :func:`simdc.workload.readers.common.open_data`).
 
     Parameters
     ----------
@@ -122,6 +130,9 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
         IANA time zone of timestamps (and ``start``) written without one; default UTC.
     bound
         The largest value's size once scaled, and why (:mod:`simdc.model.limits`).
+    units
+        The unit of the values once scaled (the bound's, ``"per kWh"``) and of the file's
+        values (``"per MWh"``; ``""``: the same), for messages.
 
     Each row's value holds until the next row's timestamp; the last row's for the step
     before it. With ``zone``, a local hour written twice when the clocks go back is read
@@ -138,24 +149,22 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
         fields, a timestamp that is
         not one or does not increase, a value that is missing, not a finite number or
         negative where not allowed, a series that does not cover the run, or a last
-        line without a line end (it may have been cut inside its value).
+        line without a line end (it may have been cut inside its value), or a compressed
+        file that is damaged or ends early. Times in messages are shown in ``zone``, the
+        zone the config's times are written in, labelled (:func:`texts_at`).
     """
+    from simdc.workload.readers.common import open_data, refuse_cut, refuse_header
+
     path = Path(path)
     where = f"{key} {clip(path, 300)}"
     tz = ZoneInfo(zone) if zone is not None else None
     if start is not None:
         start = utc(start, tz)
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as err:
-        raise InputError(f"{where}: cannot read: {err.strerror or err}") from None
+    refuse_cut(path, where)  # its last row may be cut inside its value ("1234" read as "12"); read through
     moments: list[datetime] = []
     texts: list[str] = []
     lines: list[int] = []
-    with handle:
-        from simdc.workload.readers.common import refuse_cut, refuse_header
-
-        refuse_cut(path, where)  # its last row may be cut inside its value ("1234" read as "12")
+    with io.TextIOWrapper(open_data(path, where), encoding="utf-8-sig", newline="") as handle:
         rows = csv.reader(handle)
         try:
             # a first row of data taken for the header would move time 0 a row on, silently
@@ -184,7 +193,7 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
                     moment = utc(written, tz, fold=1)  # the second of a local hour the clocks go back over
                 if moments and moment <= moments[-1]:  # before the run's start too: which row holds there
                     raise InputError(f"{where}: line {line}: timestamp {row[0]} is not after line {lines[-1]}'s "
-                                     f"({texts_at(moments[-1])}): timestamps must increase")
+                                     f"({texts_at(moments[-1], zone)}): timestamps must increase")
                 if start is not None and moment <= start and (not moments or moments[-1] <= start):
                     # before the run: only the last such row (the one holding at its start) is kept
                     moments[:], texts[:], lines[:] = [moment], [row[1]], [line]
@@ -195,8 +204,8 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
                 if end is None:
                     origin = start if start is not None else moments[0]
                     if origin < moments[0]:
-                        raise InputError(f"{where}: line {line}: starts at {texts_at(moments[0])}, after the run's "
-                                         f"start (cost.series_start = {texts_at(origin)})")
+                        raise InputError(f"{where}: line {line}: starts at {texts_at(moments[0], zone)}, after the "
+                                         f"run's start (cost.series_start = {texts_at(origin, zone)})")
                     end = (origin - moments[0]).total_seconds() + duration_s  # s after the first row
                 if (moment - moments[0]).total_seconds() >= end:
                     break  # this row's timestamp closes the run's last interval
@@ -205,9 +214,9 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
         except csv.Error as err:
             raise InputError(f"{where}: line {rows.line_num}: not CSV: {clip(err, 120)}") from None
     if len(moments) == 1 and read > 1 and start is not None and moments[0] <= start:
-        raise InputError(f"{where}: its last row (line {lines[0]}, {texts_at(moments[0])}) is at or before the "
-                         f"run's start (cost.series_start = {texts_at(start)}): give a series covering the whole "
-                         "run, or an earlier cost.series_start")
+        raise InputError(f"{where}: its last row (line {lines[0]}, {texts_at(moments[0], zone)}) is at or before "
+                         f"the run's start (cost.series_start = {texts_at(start, zone)}): give a series covering the "
+                         "whole run, or an earlier cost.series_start")
     if len(moments) < 2:
         raise InputError(f"{where}: {len(moments)} row{'s' if len(moments) != 1 else ''}; a series needs two at "
                          "least (each value holds until the next row's timestamp)")
@@ -219,8 +228,9 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
         last = times[-1] + (times[-1] - times[-2])
         if last < duration_s:
             covered_to = (moments[-1] - moments[-2]) + moments[-1]
-            raise InputError(f"{where}: ends at {texts_at(covered_to)} (its last row, line {lines[-1]}, and a step "
-                             f"after it), before the run's end {duration_s / 3600:g} h after {texts_at(origin)}: "
+            raise InputError(f"{where}: ends at {texts_at(covered_to, zone)} (its last row, line {lines[-1]}, and a "
+                             f"step after it), before the run's end {duration_s / 3600:g} h after "
+                             f"{texts_at(origin, zone)}: "
                              f"give a series covering the whole run, or a shorter simulation.duration_s")
         edges, used = np.append(times, last), len(times)
     values = np.empty(used)
@@ -237,16 +247,26 @@ def read_series(path: str | Path, *, what: str, key: str, duration_s: float, sta
         if value < 0 and not negative_allowed:
             raise InputError(f"{where}: line {lines[k]}: {what} {value:g} is negative")
         if abs(value * scale) > bound[0]:
+            # the value and the bound in one unit: the bound's (a per-MWh file's 2e9 is 2e6 per kWh)
+            unit, file_unit = units
             side = f"within ±{bound[0]:,g}" if negative_allowed else f"<= {bound[0]:,g}"
-            raise InputError(f"{where}: line {lines[k]}: {what} {value:g} must be {side}"
-                             f"{' per kWh' if scale != 1.0 else ''} ({bound[1]})")
+            shown = f"{value:g}" if scale == 1.0 else f"{value:g} {file_unit} ({value * scale:g} {unit})"
+            raise InputError(f"{where}: line {lines[k]}: {what} {shown} must be {side}{' ' + unit if unit else ''} "
+                             f"({bound[1]})")
         values[k] = value * scale
     first = int(np.searchsorted(edges, 0.0, side="right")) - 1  # the row holding at time 0
     return StepSeries(edges[first:], values[first:], origin, moments[0] if start is None else None)
 
 
-def texts_at(moment: datetime) -> str:
-    return moment.isoformat(sep=" ")
+def texts_at(moment: datetime, zone: str | None = None) -> str:
+    """``moment`` (UTC, without a zone) as the config's times are written: in ``zone``
+    (``cost.series_timezone``) with its offset and name, as RFC 9557 writes a time in a
+    named zone (``2023-06-01 01:00:00+02:00[Europe/Brussels]``), or labelled UTC.
+    A time shown in UTC to a user who wrote it in Brussels reads as another time."""
+    if zone is None:
+        return f"{moment.isoformat(sep=' ')} UTC"
+    local = moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone))
+    return f"{local.isoformat(sep=' ')}[{zone}]"
 
 
 def grid_series(cost: CostSpec, duration_s: float) -> tuple[StepSeries, StepSeries]:
@@ -269,13 +289,15 @@ def grid_series(cost: CostSpec, duration_s: float) -> tuple[StepSeries, StepSeri
         return read_series(cost.price_series, what="price", key="cost.price_series", duration_s=cover_s,
                            start=start, scale=0.001 if cost.price_series_unit == "per_mwh" else 1.0,
                            negative_allowed=True, zone=cost.series_timezone,
-                           bound=(limits.MAX_PRICE_PER_KWH, limits.NOTES[("price_per_kwh", "less_than_equal")]))
+                           bound=(limits.MAX_PRICE_PER_KWH, limits.NOTES[("price_per_kwh", "less_than_equal")]),
+                           units=("per kWh", "per MWh" if cost.price_series_unit == "per_mwh" else "per kWh"))
 
     def carbon_from(start: datetime | None, cover_s: float = duration_s) -> StepSeries:
         return read_series(cost.carbon_series, what="carbon intensity", key="cost.carbon_series",
                            duration_s=cover_s, start=start, zone=cost.series_timezone,
                            bound=(limits.MAX_CARBON_GCO2_PER_KWH,
-                                  limits.NOTES[("carbon_intensity_gco2_per_kwh", "less_than_equal")]))
+                                  limits.NOTES[("carbon_intensity_gco2_per_kwh", "less_than_equal")]),
+                           units=("gCO2eq/kWh", "gCO2eq/kWh"))
 
     start = cost.series_start
     if start is None and cost.price_series is not None and cost.carbon_series is not None:
@@ -295,8 +317,8 @@ def grid_series(cost: CostSpec, duration_s: float) -> tuple[StepSeries, StepSeri
                     price = price_from(None)
                     carbon = replace(carbon_from(at), first_utc=first_carbon.first_utc)
             except InputError as err:
-                raise InputError([f"{problem} (time 0 is {texts_at(later)} UTC, {whose}'s first row, the later of "
-                                  "the two series'; set cost.series_start to choose another)"
+                raise InputError([f"{problem} (time 0 is {texts_at(later, cost.series_timezone)}, {whose}'s first "
+                                  "row, the later of the two series'; set cost.series_start to choose another)"
                                   for problem in err.problems]) from None
             return price, carbon
     price = price_from(start) if cost.price_series is not None else StepSeries.constant(cost.price_per_kwh, duration_s)
@@ -313,14 +335,130 @@ def series_origins(cost: CostSpec, price: StepSeries, carbon: StepSeries) -> dic
             if path is not None and series.origin_utc is not None}
 
 
-def series_notes(cost: CostSpec, price: StepSeries, carbon: StepSeries) -> list[str]:
-    """A warning when a price and a carbon series' first rows differ and no
-    ``series_start`` was given: which moment was taken as time 0 (:func:`grid_series`)."""
+def series_notes(cost: CostSpec, price: StepSeries, carbon: StepSeries, duration_s: float) -> list[str]:
+    """Warnings on the grid's price and intensity over ``[0, duration_s]``: when a price
+    and a carbon series' first rows differ and no ``series_start`` was given, which
+    moment was taken as time 0 (:func:`grid_series`); and a mean price or intensity
+    no grid has, most likely a value in another unit (:func:`unit_notes`)."""
+    notes = unit_notes(cost, price, carbon, duration_s)
     if price.first_utc is None or carbon.first_utc is None or price.first_utc == carbon.first_utc:
+        return notes
+    zone = cost.series_timezone
+    return [f"cost: cost.price_series begins {texts_at(price.first_utc, zone)} and cost.carbon_series "
+            f"{texts_at(carbon.first_utc, zone)}; both are read from the later, {texts_at(price.origin_utc, zone)}, "
+            "as time 0 (the first moment both have a value); set cost.series_start to choose another", *notes]
+
+
+# A mean price over a run above 5 per kWh (5,000 per MWh) is above every wholesale cap in
+# euros or dollars, held for the whole run: the EU day-ahead coupling's (SDAC) harmonised
+# maximum clearing price, raised to 4,000 EUR/MWh in 2022, and ERCOT's offer cap, 5,000
+# USD/MWh from 2022 (PUCT, 16 TAC §25.505). The 2022 crisis peaked far below it: Belgium's
+# day-ahead price (ENTSO-E, shared/traces/price_entsoe_BE_dayahead, 2022 to mid-2024) was
+# at most 0.871 EUR/kWh in an hour, 0.70 over a day and 0.448 over a month (August 2022).
+# A per-MWh series read per kWh is 1,000x: ENTSO-E's 100 EUR/MWh read as 100 EUR/kWh.
+# Currencies of smaller units (JPY, INR) have ordinary prices above 5, so it is a note,
+# never a refusal.
+MEAN_PRICE_NOTE_PER_KWH = 5.0
+# A per-MWh series whose values average below 1 per MWh (0.001 per kWh) in magnitude: a
+# per-kWh file (0.1 EUR/kWh) read per MWh, 1,000x too low.
+MEAN_PRICE_NOTE_PER_MWH_LOW = 1.0
+# A mean intensity below 1 gCO2eq/kWh is below any source's life-cycle emissions: the
+# cleanest medians are 11-12 g/kWh (wind, nuclear), hydropower's lowest 1 (IPCC AR5 WGIII
+# Annex III, Table A.III.2). A series in kgCO2eq/kWh or tCO2eq/MWh (0.2) reads 1,000x too
+# low. Above, the bound refuses each value over 2,000 (simdc.model.limits: lignite emits
+# ~1,200), naming the unit it is read in.
+MEAN_CARBON_NOTE_GCO2_PER_KWH = 1.0
+
+
+def run_means(series: StepSeries, duration_s: float) -> tuple[float, float]:
+    """The time-weighted mean over ``[0, duration_s]`` of ``series``' values and of their
+    magnitudes."""
+    weights = np.diff(np.clip(series.edges_s, 0.0, duration_s))
+    used = weights > 0  # (a row before the run holds NaN, for no time)
+    weights, values = weights[used], series.values[used]
+    total = float(weights.sum())
+    return float(values @ weights) / total, float(np.abs(values) @ weights) / total
+
+
+def unit_notes(cost: CostSpec, price: StepSeries, carbon: StepSeries, duration_s: float) -> list[str]:
+    """A note for a mean price or carbon intensity over the run that no grid has in a
+    currency such as EUR or USD: most likely a series in another unit, read 1,000x too
+    high or too low (the thresholds' sources beside them). Each names the mean found and
+    the key to set."""
+    notes = []
+    mean_price, price_size = run_means(price, duration_s)
+    if cost.price_series is None:
+        where, fix = f"cost.price_per_kwh = {cost.price_per_kwh:g}", "a price per MWh divided by 1,000 is per kWh"
+    elif cost.price_series_unit == "per_kwh":
+        where = "cost.price_series (read per kWh, cost.price_series_unit's default)"
+        fix = 'if the file is per MWh (ENTSO-E publishes EUR/MWh), set cost.price_series_unit = "per_mwh"'
+    else:
+        where, fix = "cost.price_series (read per MWh)", "check the file's unit"
+    if mean_price > MEAN_PRICE_NOTE_PER_KWH:
+        notes.append(f"cost: {where}: the mean price over the run is {mean_price:,.4g} per kWh, above "
+                     f"{MEAN_PRICE_NOTE_PER_KWH:g} per kWh, over every EUR or USD wholesale cap; {fix} (in a "
+                     "currency of smaller units, JPY or INR, such a price may be right)")
+    if cost.price_series is not None and cost.price_series_unit == "per_mwh" \
+            and price_size * 1000 < MEAN_PRICE_NOTE_PER_MWH_LOW:
+        notes.append(f"cost: cost.price_series (read per MWh): its values average {price_size * 1000:.3g} per MWh "
+                     f"in magnitude ({price_size:.3g} per kWh), below {MEAN_PRICE_NOTE_PER_MWH_LOW:g} per MWh; if "
+                     'the file is per kWh, set cost.price_series_unit = "per_kwh" (the default)')
+    mean_carbon = run_means(carbon, duration_s)[0]
+    if 0 < mean_carbon < MEAN_CARBON_NOTE_GCO2_PER_KWH:
+        where = ("cost.carbon_series" if cost.carbon_series is not None
+                 else f"cost.carbon_intensity_gco2_per_kwh = {cost.carbon_gco2_per_kwh:g}")
+        notes.append(f"cost: {where}: the mean carbon intensity over the run is {mean_carbon:.3g} gCO2eq/kWh, "
+                     f"below {MEAN_CARBON_NOTE_GCO2_PER_KWH:g}, below any source's life-cycle emissions (wind and "
+                     "nuclear 11-12 g/kWh); a figure in kgCO2eq/kWh or tCO2eq/MWh is 1,000 times gCO2eq/kWh's")
+    return notes
+
+
+# What prices a host group's hosts, and what they count in (simdc.model.host.HostSpec): a
+# group without it counts nothing there. Some groups with it and others without is a key
+# forgotten, not free hardware (which is said with a 0).
+HOST_FIGURES = {
+    "cost": (("price_per_hour", "capex"), "price_per_hour, or capex with amortisation_years",
+             "cost_hosts and cost (the cost of hosts)", "price_per_hour = 0 for hosts that are free"),
+    "embodied carbon": (("embodied_kgco2eq",), "embodied_kgco2eq with lifetime_years",
+                        "carbon_embodied_kgco2eq and carbon_kgco2eq", "embodied_kgco2eq = 0 for none"),
+}
+
+
+def host_groups(config: Config) -> list[tuple[str, HostSpec]]:
+    """Each host group with the key path naming it (``cluster.hosts.1 ('gen2023')``,
+    ``cells.0.hosts.1``, ``host``)."""
+    if config.cells:
+        groups = [(f"cells.{i}.hosts.{k}", group) for i, cell in enumerate(config.cells)
+                  for k, group in enumerate(cell.hosts)]
+    elif config.host is not None:
+        groups = [("host", config.host)]
+    else:
+        groups = [(f"cluster.hosts.{k}", group) for k, group in enumerate(config.cluster.hosts)]
+    return [(f"{key} ({group.name!r})" if getattr(group, "name", "") else key, group) for key, group in groups]
+
+
+def unpriced(config: Config) -> dict[str, str]:
+    """For cost and for embodied carbon (:data:`HOST_FIGURES`), when some host groups give
+    it and others do not: which do not, and which do (a sentence); empty when every group
+    gives it or none does."""
+    found = {}
+    for figure, (keys, wanted, _, _) in HOST_FIGURES.items():
+        given = [(name, any(getattr(group, key) is not None for key in keys)) for name, group in host_groups(config)]
+        without = [name for name, has in given if not has]
+        if without and len(without) < len(given):
+            with_ = [name for name, has in given if has]
+            found[figure] = (f"{', '.join(without)} {'has' if len(without) == 1 else 'have'} no {wanted}, while "
+                             f"{', '.join(with_)} {'has' if len(with_) == 1 else 'have'}")
+    return found
+
+
+def unpriced_warnings(config: Config) -> list[str]:
+    """A warning per figure some host groups leave out (:func:`unpriced`): the run's
+    figure covers the other groups' hosts only. None without a ``[cost]`` table."""
+    if config.cost is None:
         return []
-    return [f"cost: cost.price_series begins {texts_at(price.first_utc)} UTC and cost.carbon_series "
-            f"{texts_at(carbon.first_utc)} UTC; both are read from the later, {texts_at(price.origin_utc)} UTC, "
-            "as time 0 (the first moment both have a value); set cost.series_start to choose another"]
+    return [f"cost: {problem}: {HOST_FIGURES[figure][2]} count the latter's hosts only; give each group one "
+            f"({HOST_FIGURES[figure][3]})" for figure, problem in unpriced(config).items()]
 
 
 def resolved_cost(cost: CostSpec, price: StepSeries, carbon: StepSeries) -> CostSpec:

@@ -253,7 +253,7 @@ def _manifest(config: Config, workload, lanes: dict[str, str], warnings: list[st
     from simdc import cost
 
     series = {} if grid is None else {"series_t0_utc": cost.series_origins(config.cost, grid[0], grid[1])}
-    notes = [] if grid is None else cost.series_notes(config.cost, grid[0], grid[1])
+    notes = [] if grid is None else cost.series_notes(config.cost, grid[0], grid[1], sim.duration_s)
     return {
         "seed": sim.seed,
         "config_hash": config.hash,
@@ -522,8 +522,11 @@ def config_warnings(config: Config) -> list[str]:
     """The config's listed moments that fall at or after the run's end, each list named
     and counted as the config gives it (:func:`schedule_warnings`,
     :func:`demand_warnings`): a fleet of cells says them once, of its own lists (host
-    numbers over all its cells), not per cell."""
-    return schedule_warnings(config) + demand_warnings(config)
+    numbers over all its cells), not per cell. Then host groups left unpriced beside
+    priced ones (:func:`simdc.cost.unpriced_warnings`)."""
+    from simdc.cost import unpriced_warnings
+
+    return schedule_warnings(config) + demand_warnings(config) + unpriced_warnings(config)
 
 
 def unplaceable_warnings(summary: pd.DataFrame, instances: pd.DataFrame, requests: pd.DataFrame,

@@ -446,7 +446,8 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
         :data:`simdc.model.limits.MAX_REPLICATIONS`), ``check_memory``
         not a bool, a name in ``platforms`` the config does not define, an unknown
         ``group``, ``minimise`` not one of
-        :data:`MINIMISE`, or ``"cost"`` without a ``[cost]`` table or with ``group``.
+        :data:`MINIMISE`, or ``"cost"`` without a ``[cost]`` table, with ``group``, or with
+        some host groups priced and others not (:func:`simdc.cost.unpriced`).
     """
     from simdc.experiment import as_config
 
@@ -491,6 +492,13 @@ def plan(config: Config | str, slos: list[Slo | str] | str, *, replications: int
     if group is not None:
         raise ConfigError("minimise='cost' chooses among the groups itself: leave group out",
                           cli="--minimise cost chooses among the groups itself: leave --group out")
+    from simdc.cost import unpriced
+
+    forgotten = unpriced(config).get("cost")
+    if forgotten is not None:  # its hardware counted as free, a group would be called the cheapest for that
+        why = (f"{forgotten}: a group without one would be ranked on its electricity alone, as if its hosts "
+               "were free; give each group one (price_per_hour = 0 if its hosts are free)")
+        raise ConfigError(f"minimise='cost': {why}", cli=f"--minimise cost: {why}")
     evaluations, tables = [], []
     for index, name in enumerate(group_names(config)):
         alone = only_group(config, index)

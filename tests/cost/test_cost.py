@@ -294,8 +294,8 @@ def test_series_ending_before_the_run_start_says_so(tmp_path):
     "1 row; a series needs two" of a file of three)."""
     path = hourly(tmp_path / "c.csv", [1, 2, 3])
     from datetime import datetime
-    with pytest.raises(InputError, match=r"its last row \(line 4, 2024-03-01 02:00:00\) is at or before the run's "
-                                         r"start \(cost.series_start = 2024-03-01 05:00:00\)"):
+    with pytest.raises(InputError, match=r"its last row \(line 4, 2024-03-01 02:00:00 UTC\) is at or before the "
+                                         r"run's start \(cost.series_start = 2024-03-01 05:00:00 UTC\)"):
         cost.read_series(path, what="x", key="k", duration_s=HOUR_S, start=datetime(2024, 3, 1, 5))
     one = hourly(tmp_path / "one.csv", [1])
     with pytest.raises(InputError, match="1 row; a series needs two at least"):

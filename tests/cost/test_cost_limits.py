@@ -106,7 +106,9 @@ def test_a_series_value_beyond_its_bound_names_its_line(tmp_path):
     with pytest.raises(InputError) as err:
         cost.grid_series(config.cost, 2 * HOUR_S)
     (problem,) = err.value.problems
-    assert "line 2: price 2e+09 must be within ±1e+06 per kWh" in problem
+    # the value in the bound's unit beside the file's: 2e9 per MWh is 2e6 per kWh (it compared 2e+09 with ±1e+06
+    # per kWh, a per-MWh value against a per-kWh bound)
+    assert "line 2: price 2e+09 per MWh (2e+06 per kWh) must be within ±1e+06 per kWh" in problem
 
 
 def test_a_figure_that_still_overflows_is_one_line_not_inf():

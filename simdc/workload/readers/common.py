@@ -315,47 +315,49 @@ class TraceFile:
 # --- opening files ------------------------------------------------------------------------
 
 
-def compression(path: Path) -> str | None:
+def compression(path: Path, where: object = None) -> str | None:
     """The compression of ``path`` by its first bytes: ``"gzip"``, ``"bz2"``, ``"xz"``,
-    ``"zstd"``, or None for a plain file."""
+    ``"zstd"``, or None for a plain file. ``where``: how an error names the file (default
+    its path; a series names its config key too)."""
     try:
         with open(path, "rb") as raw:
             magic = raw.read(6)
     except OSError as err:
-        raise InputError(f"{path}: cannot read: {err.strerror or err}") from None
+        raise InputError(f"{where or path}: cannot read: {err.strerror or err}") from None
     return next((name for start, name in MAGIC if magic.startswith(start)), None)
 
 
-def open_data(path: Path):
+def open_data(path: Path, where: object = None):
     """``path`` as a binary stream, decompressed (see :func:`compression`).
 
     A ``pyarrow`` input stream (gzip, bzip2, zstd and plain files: native code), or
     Python's ``lzma`` file for xz, which Arrow does not decode. Read errors of either
-    become one line with :func:`read_failure`.
+    become one line with :func:`read_failure` (naming ``where``, default the path).
     """
-    codec = compression(path)
+    codec = compression(path, where)
     try:
         if codec == "xz":
             return lzma.open(path, "rb")
         # opened by Python: pyarrow takes no name that is not UTF-8 (simdc.results.write_parquet)
         return pa.input_stream(open(path, "rb"), compression=codec)
     except (OSError, pa.ArrowException) as err:
-        raise read_failure(path, err) from None
+        raise read_failure(path, err, where) from None
 
 
-def read_failure(path: Path, err: BaseException) -> InputError:
+def read_failure(path: Path, err: BaseException, where: object = None) -> InputError:
     """The one-line error for ``err`` raised while reading ``path``: a compressed stream
-    that ends early or is damaged, text that is not UTF-8, or the OS's reason."""
-    failure = _data_failure(path, err)
+    that ends early or is damaged, text that is not UTF-8, or the OS's reason; named by
+    ``where`` (default the path)."""
+    failure = _data_failure(where or path, err)
     if failure is not None:
         return failure
     reason = err.strerror if isinstance(err, OSError) and err.strerror else _arrow_message(err)
-    return InputError(f"{path}: cannot read: {reason}")
+    return InputError(f"{where or path}: cannot read: {reason}")
 
 
-def _data_failure(path: Path, err: BaseException) -> InputError | None:
+def _data_failure(path: object, err: BaseException) -> InputError | None:
     """The error for a compressed stream that ends early or is damaged, or for text
-    that is not UTF-8; None for other failures."""
+    that is not UTF-8; None for other failures. ``path``: how the error names the file."""
     text = str(err)
     if isinstance(err, EOFError) or "truncated compressed stream" in text.lower() \
             or "end-of-stream marker" in text:
@@ -390,19 +392,20 @@ def find_damaged(paths: Sequence[Path], err: BaseException) -> InputError:
     return InputError(f"{names}: {TRUNCATED if isinstance(err, EOFError) else _arrow_message(err)}")
 
 
-def missing_line_end(path: Path) -> bool:
+def missing_line_end(path: Path, where: object = None) -> bool:
     """True when the text of ``path`` (decompressed) ends in a last line with no line
     end (trailing spaces and tabs aside): it may have been cut short. False for an empty
     file. A compressed file is read through to its end to tell (a reader that reads it
-    anyway keeps its tail instead: :class:`TailKept`)."""
-    if compression(path) is not None:
+    anyway keeps its tail instead: :class:`TailKept`). ``where``: how an error names the
+    file (default its path)."""
+    if compression(path, where) is not None:
         try:
-            with open_data(path) as stream:
+            with open_data(path, where) as stream:
                 kept = TailKept(stream)
                 while kept.read(1 << 20):
                     pass
         except READ_ERRORS as err:
-            raise read_failure(path, err) from None
+            raise read_failure(path, err, where) from None
         return kept.cut
     try:
         with open(path, "rb") as raw:
@@ -410,7 +413,7 @@ def missing_line_end(path: Path) -> bool:
             raw.seek(max(0, size - TAIL_BYTES))
             tail = raw.read()
     except OSError as err:
-        raise read_failure(path, err) from None
+        raise read_failure(path, err, where) from None
     return _cut(tail)
 
 
@@ -419,7 +422,7 @@ def refuse_cut(path: Path, where: str | None = None) -> None:
     which counts the row as a bad row) whose last line has no line end
     (:func:`missing_line_end`): it may have been cut inside a value, which no check of
     the value can tell. ``where``: how the message names the file (default its path)."""
-    if missing_line_end(path):
+    if missing_line_end(path, where):
         raise InputError(f"{where or path}: line {count_lines(path)}: {NO_LINE_END}; if the file is complete, "
                          "end it with a newline")
 
