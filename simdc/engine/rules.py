@@ -599,8 +599,11 @@ def image_needs(platform: VmPlatform | ContainerPlatform, images: pd.Series,
     """What each instance must have on its host before it starts, and what it copies.
 
     Returns ``(needs, copy_gib)``: per instance, the (digest, GiB) it needs cached, in
-    pull order, and the GiB its own disk copies from the cached image (a VM with
-    ``disk = "copy"``; 0 otherwise). Instances without an image need nothing.
+    pull order, and the GiB its own disk copies from the cached image: a VM with
+    ``disk = "copy"`` writes a full copy of the image it boots from, the disk image
+    (``image_source = "disk"``) or its layers' total (``"layers"``), whatever the
+    source (VmPlatform: "Its own disk is a full copy of the image, or a copy-on-write
+    clone"); 0 for a clone and for a container. Instances without an image need nothing.
 
     Raises
     ------
@@ -633,7 +636,8 @@ def image_needs(platform: VmPlatform | ContainerPlatform, images: pd.Series,
                             "on a VM platform (image_source = \"disk\")")
         else:
             layers = tuple((layer.digest, layer.size_mib / MIB_PER_GIB) for layer in image.layers)
-            by_name[name] = (layers, 0.0)
+            copy_gib = image.layers_mib / MIB_PER_GIB if vm and platform.disk == "copy" else 0.0
+            by_name[name] = (layers, copy_gib)
     if problems:
         raise InputError(problems)
     needs_by_code = [by_name[name][0] for name in names]
