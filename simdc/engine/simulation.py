@@ -344,9 +344,12 @@ class _Pull:
     at (an index into its image's layers), when its current wait began, and the seconds
     spent pulling and unpacking so far; the layer's fetch it waits for (``fetch``) or the
     disks' id of its VM disk's copy (``write``); ``gone`` once its instance has left the
-    host (:meth:`Simulation._pull_off`)."""
+    host (:meth:`Simulation._pull_off`); ``queued`` while it waits its turn in the node's
+    kubelet queue, ``slot`` while it holds one of the node's pull slots
+    (:meth:`Simulation._pull_begin`)."""
 
-    __slots__ = ("i", "host", "cache", "epoch", "layer", "began_s", "pull_s", "unpack_s", "fetch", "write", "gone")
+    __slots__ = ("i", "host", "cache", "epoch", "layer", "began_s", "pull_s", "unpack_s", "fetch", "write", "gone",
+                 "queued", "slot")
 
     def __init__(self, i: int, host: HostState, cache: LayerCache):
         self.i, self.host, self.cache = i, host, cache
@@ -355,7 +358,7 @@ class _Pull:
         self.began_s = self.pull_s = self.unpack_s = 0.0
         self.fetch: _Fetch | None = None
         self.write: int | None = None
-        self.gone = False
+        self.gone = self.queued = self.slot = False
 
 
 class _Fetch:
@@ -635,6 +638,11 @@ class Simulation:
                 cache.add(digest, gib)
         self.inflight: list[dict[str, _Fetch]] = [{} for _ in hosts]  # layers being fetched onto each host
         self.pulling: dict[int, _Pull] = {}  # instance: its pull under way (until its layers and disk are there)
+        # The kubelet's pulls per node (ContainerPlatform.image_pulls_per_node: 1 when
+        # serial, its default); None: no limit (parallel, and VMs, which kubelet does not pull for)
+        self.pull_slots = None if isinstance(platform, VmPlatform) else platform.image_pulls_per_node
+        self.pulls_under_way = [0] * len(hosts)  # per node: pulls holding a slot
+        self.pull_queue: list[deque[_Pull]] = [deque() for _ in hosts]  # per node: pulls waiting for a slot
         source = registry.mirror or registry
         self.rtt_s = source.rtt_s
         capacity = {("link", j): spec.net_gbps * GIB_S_PER_GBPS for j, spec in enumerate(hosts)}
@@ -1025,10 +1033,49 @@ class Simulation:
         self._after(0.0, self._pull_begin, pull, URGENT)
 
     def _pull_begin(self, now: float, pull: _Pull) -> None:
+        """The pull asks its node's kubelet: with the node's slots all taken
+        (``pull_slots``), it waits its turn, first come first served; its wait counts as
+        pulling. Kubernetes: serializeImagePulls (default true) sends "only one image pull
+        request to the image service at a time. Other image pull requests have to wait
+        until the one being processed is complete" (kubernetes.io, Concepts > Containers >
+        Images, "Serial and parallel image pulls"; pkg/kubelet/images/puller.go,
+        serialImagePuller.processImagePullRequests, one worker over a FIFO channel;
+        parallelImagePuller with maxParallelImagePulls, a semaphore). A pull is the whole
+        CRI PullImage: every missing layer downloaded and unpacked. The slot is freed when
+        the image is there (:meth:`_pull_slot_free`)."""
         if pull.gone:  # its instance left the host at this instant
             return
         pull.epoch = self.epoch[pull.i]
         self.cold[pull.i] = True
+        if self.pull_slots is not None:
+            h = pull.host.index
+            if self.pulls_under_way[h] >= self.pull_slots:
+                pull.began_s, pull.queued = now, True
+                self.pull_queue[h].append(pull)
+                return
+            self.pulls_under_way[h] += 1
+            pull.slot = True
+        self._pull_next(now, pull)
+
+    def _pull_slot_free(self, pull: _Pull) -> None:
+        """``pull`` gives its node's pull slot back (its image is there, or its instance
+        left): the first pull waiting on the node takes it, going on at this instant
+        (:meth:`_pull_dequeued`)."""
+        pull.slot = False
+        h = pull.host.index
+        queue = self.pull_queue[h]
+        if queue:
+            turn = queue.popleft()
+            turn.queued, turn.slot = False, True
+            self._after(0.0, self._pull_dequeued, turn)
+        else:
+            self.pulls_under_way[h] -= 1
+
+    def _pull_dequeued(self, now: float, pull: _Pull) -> None:
+        """``pull``'s turn in its node's queue has come: its wait counts as pulling."""
+        if pull.gone:  # left at this instant: _pull_off passed the slot on
+            return
+        pull.pull_s += now - pull.began_s
         self._pull_next(now, pull)
 
     def _pull_next(self, now: float, pull: _Pull) -> None:
@@ -1055,6 +1102,8 @@ class Simulation:
                 self._after(self.rtt_s, self._pull_transfer, fetch)
             pull.fetch = fetch
             return
+        if pull.slot:
+            self._pull_slot_free(pull)
         gib = self.copy_gib[i]
         if gib:
             pull.began_s = now
@@ -1139,6 +1188,11 @@ class Simulation:
         if pull is None:  # started from the cache, or its layers and disk are there (starting)
             return
         pull.gone = True
+        if pull.queued:
+            pull.queued = False
+            self.pull_queue[pull.host.index].remove(pull)
+        elif pull.slot:
+            self._pull_slot_free(pull)
         fetch = pull.fetch
         if fetch is not None:
             if fetch.owner is pull:

@@ -33,6 +33,9 @@ MAX_ARRIVAL_RATE_PER_S = 100_000.0
 MIN_MTBF_S = 1.0
 # Node VMs per host for containers in VMs: each is a VM with its own overhead.
 MAX_NODES_PER_HOST = 1024
+# Image pulls under way on one node: each is a download of its own; beyond a million the
+# cap is no cap (no node runs that many pods: kubelet's maxPods default is 110).
+MAX_PARALLEL_IMAGE_PULLS = 1_000_000
 
 # Host sizes: the largest server sold today, HPE Superdome Flex (32 sockets, 896 cores,
 # 1,792 threads, 48 TiB memory; HPE QuickSpecs a00036491enw), with ×1000 head-room.

@@ -100,10 +100,63 @@ def test_an_image_sharing_a_base_layer_pulls_only_the_difference(tmp_path):
 
 
 def test_two_simultaneous_cold_pulls_share_the_link_and_take_twice_as_long(tmp_path):
-    alone = run(tmp_path, [{"id": 1, "image": "big"}]).instances["pull_s"].iloc[0]
-    both = run(tmp_path, [{"id": 1, "image": "big"}, {"id": 2, "image": "big2"}]).instances["pull_s"]
+    """With the kubelet's parallel pulls (serialize_image_pulls = false): both images
+    download at once, each at half the link."""
+    parallel = {"serialize_image_pulls": False}
+    alone = run(tmp_path, [{"id": 1, "image": "big"}], rules=parallel).instances["pull_s"].iloc[0]
+    both = run(tmp_path, [{"id": 1, "image": "big"}, {"id": 2, "image": "big2"}], rules=parallel).instances["pull_s"]
     assert alone == pytest.approx(pull_time([150], gbps=1.0))
     assert both.tolist() == pytest.approx([RTT + 2 * (alone - RTT)] * 2)
+
+
+@pytest.mark.parametrize("platform", ["container", "sandboxed_container"])
+def test_a_node_pulls_one_image_at_a_time_by_default(tmp_path, platform):
+    """kubelet's serializeImagePulls defaults to true: "kubelet sends only one image pull
+    request to the image service at a time. Other image pull requests have to wait until
+    the one being processed is complete" (kubernetes.io, Images, "Serial and parallel
+    image pulls"). Two images asked for at once on one node, 150 MiB each, a 100 MiB/s
+    disk: the first pulls alone (its time on an idle link, then 1.5 s of unpack); the
+    second waits for all of that, then does the same. Before, both shared the link."""
+    rows = [{"id": 1, "image": "big"}, {"id": 2, "image": "big2"}]
+    inst = run(tmp_path, rows, platform, host={"disk_write_mib_s": 100}).instances.set_index("id")
+    one = pull_time([150], gbps=1.0)
+    assert inst["ready_s"].tolist() == pytest.approx([one + 1.5, 2 * (one + 1.5)])
+    assert inst["pull_s"].tolist() == pytest.approx([one, (one + 1.5) + one])  # the wait counts as pulling
+    assert inst["unpack_s"].tolist() == pytest.approx([1.5, 1.5])
+
+
+def test_max_parallel_image_pulls_caps_the_pulls_under_way_on_a_node(tmp_path):
+    """serialize_image_pulls = false, max_parallel_image_pulls = 2 (KubeletConfiguration
+    maxParallelImagePulls): of three images asked for at once, two download together at
+    half the link each and unpack together at half the 100 MiB/s disk (3 s), then the
+    third pulls alone."""
+    images = IMAGES + [{"name": "big3", "layers": [{"digest": "big3", "size_mib": 150}]}]
+    rows = [{"id": 1, "image": "big"}, {"id": 2, "image": "big2"}, {"id": 3, "image": "big3"}]
+    rules = {"serialize_image_pulls": False, "max_parallel_image_pulls": 2}
+    inst = run(tmp_path, rows, images=images, host={"disk_write_mib_s": 100}, rules=rules).instances.set_index("id")
+    one = pull_time([150], gbps=1.0)
+    two = RTT + 2 * (one - RTT)
+    assert inst["ready_s"].tolist() == pytest.approx([two + 3.0, two + 3.0, two + 3.0 + one + 1.5])
+
+
+def test_vm_image_fetches_are_not_kubelet_pulls_and_share_the_link(tmp_path):
+    """A VM's disk image is fetched by the VM platform, not the kubelet: two fetched at
+    once share the link, whatever a container platform's serialize_image_pulls."""
+    images = [{"name": "d1", "layers": [], "disk_gib": 1.0}, {"name": "d2", "layers": [], "disk_gib": 1.0}]
+    rows = [{"id": 1, "image": "d1"}, {"id": 2, "image": "d2"}]
+    inst = run(tmp_path, rows, "vm", images=images).instances
+    assert inst["pull_s"].tolist() == pytest.approx([RTT + 2 * (pull_time([1024], gbps=1.0) - RTT)] * 2)
+
+
+def test_a_cap_on_parallel_pulls_with_serial_pulls_is_refused():
+    """As the kubelet's validation: maxParallelImagePulls must be 1 or unset when
+    serializeImagePulls is true."""
+    from simdc.model.platform import ContainerPlatform
+
+    with pytest.raises(ValueError, match="max_parallel_image_pulls = 3 needs serialize_image_pulls = false"):
+        ContainerPlatform(max_parallel_image_pulls=3)
+    assert ContainerPlatform(max_parallel_image_pulls=1).image_pulls_per_node == 1
+    assert ContainerPlatform(serialize_image_pulls=False).image_pulls_per_node is None
 
 
 def test_two_instances_needing_one_layer_at_once_download_it_once(tmp_path):

@@ -8,6 +8,8 @@ the host was down (a new user's trial: its ghost.toml, drain.toml and fail.toml)
 Expected times come from the documented formulas (README, "Images"): a pull is the
 registry's round trip, then the layer's bytes at the fair share of the links (Gbit/s are
 1e9 bit/s, MiB 2^20 bytes), then its unpack at the disk's speed, then the platform's start.
+The containers pull in parallel (serialize_image_pulls = false), so that pulls on one host
+share a fetch, the mechanism these tests stop; the kubelet's serial default is tested last.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def run(tmp_path, rows: list[dict], images: list[dict], platforms: list[str], ho
         "cluster": {"hosts": hosts},
         "registry": {"bandwidth_gbps": 1.0, "rtt_s": RTT_S},
         "images": images,
-        "platform": {"container": {"start_s": START_S}, "vm": {"boot_s": 10}},
+        "platform": {"container": {"start_s": START_S, "serialize_image_pulls": False}, "vm": {"boot_s": 10}},
         "placement": {"when_full": "queue"},
         "workload": {"trace": str(trace)},
         **extra,
@@ -181,9 +183,10 @@ class Removing(FastLane):
         return super().run()
 
 
-def removing(tmp_path, remove: list[tuple[float, int]]):
-    """Two containers of big:1 on one host at t = 0 (one fetch, the second waits for it),
-    with ``remove`` applied: the run's instances and hosts tables."""
+def removing(tmp_path, remove: list[tuple[float, int]], serial: bool = False):
+    """Two containers of big:1 on one host at t = 0 (one fetch, the second waits for it;
+    ``serial``: the second waits its turn in the kubelet's queue), with ``remove``
+    applied: the run's instances and hosts tables."""
     rows = [{"id": f"i{k}", "submit_s": 0, "duration_s": 100, "image": "big:1"} for k in (0, 1)]
     trace = tmp_path / "w.csv"
     pd.DataFrame([{"cpu_cores": 1, "memory_gib": 1, **row} for row in rows]).to_csv(trace, index=False)
@@ -192,7 +195,7 @@ def removing(tmp_path, remove: list[tuple[float, int]]):
         "cluster": {"hosts": [{"count": 1, "cpu_cores": 2, "memory_gib": 8, "disk_write_mib_s": DISK_MIB_S}]},
         "registry": {"bandwidth_gbps": 1.0, "rtt_s": RTT_S},
         "images": BIG,
-        "platform": {"container": {"start_s": START_S}},
+        "platform": {"container": {"start_s": START_S, "serialize_image_pulls": serial}},
         "workload": {"trace": str(trace)},
     })
     instances = load_workload(config.workload, 300, 1).instances
@@ -224,3 +227,24 @@ def test_a_fetch_no_instance_on_the_host_wants_stops(tmp_path):
     hosts = run.hosts.iloc[0]
     assert hosts["pulled_gib"] == pytest.approx((0.3 - RTT_S) * REGISTRY_B_S / GIB, abs=1e-12)
     assert run.instances["ready_s"].isna().all() and (run.instances["end_s"] == 0.3).all()
+
+
+@pytest.mark.parametrize("who", [0, 1], ids=["the one pulling", "the one queued"])
+def test_with_serial_pulls_a_deleted_pull_passes_the_node_to_the_next(tmp_path, who):
+    """The kubelet's default, serial pulls: i0 pulls big:1 alone, i1 waits its turn.
+    Deleting i0 at 0.3 s cancels its pull (nobody else is fetching with it) and hands
+    the node to i1, which pulls from scratch: ready at 0.3 + 0.05 + 1000 MiB / 125e6 B/s
+    + 1000/500 + 0.5 s; the host received 0.25 s of the first download, then the layer
+    whole. Deleting the queued i1 leaves i0's pull untouched: 0.05 + ... + 0.5 s."""
+    run = removing(tmp_path, [(0.3, who)], serial=True)
+    table = run.instances.set_index("id")
+    alone_s = RTT_S + 1000 * MIB / REGISTRY_B_S + 1000 / DISK_MIB_S + START_S
+    other = table.loc[f"i{1 - who}"]
+    assert pd.isna(table.loc[f"i{who}", "ready_s"])
+    if who == 0:
+        assert other["ready_s"] == pytest.approx(0.3 + alone_s, abs=1e-9)
+        received_b = (0.3 - RTT_S) * REGISTRY_B_S
+        assert run.hosts["pulled_gib"].iloc[0] == pytest.approx((received_b + 1000 * MIB) / GIB, abs=1e-12)
+    else:
+        assert other["ready_s"] == pytest.approx(alone_s, abs=1e-9)
+        assert run.hosts["pulled_gib"].iloc[0] == pytest.approx(1000 / 1024, abs=1e-12)
