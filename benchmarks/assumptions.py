@@ -182,6 +182,32 @@ ASSUMPTIONS = (
                "half a VM's: no published figure", None),
     Assumption("image handling", "host.net_gbps, image_cache_gib, disk_write_mib_s; registry.*",
                "10 GbE, 100 GiB cache, 500 MiB/s SSD, a 1 Gbit/s registry 50 ms away", None),
+    Assumption("microVM creation rate per logical CPU", "platform.microvm.creations_per_core_per_s",
+               "Firecracker's \"5 microVMs per host core per second (e.g. 180 per second on a host with 36 physical "
+               "cores)\" (docs/design.md) applied per logical CPU (host.cpu_cores; simdc has no threads-per-core "
+               "key): double the source's rate on a host with two threads per core; on m5d.metal (48 cores, 96 "
+               "logical CPUs) a burst of 50 spreads over 102 ms, over 204 ms at the source's rate; host64g runs no "
+               "microVMs", None),
+    Assumption("image layers fetched one after another", "simdc.engine.simulation.Simulation._pull_next",
+               "containerd downloads up to 3 layers of an image at once (CRI max_concurrent_downloads = 3, "
+               "containerd docs/cri/config.md); simdc fetches and unpacks each layer before the next, so a cold pull"
+               " pays one round trip per missing layer and no unpack overlaps a download: too long by at most "
+               "(layers - 1) x registry.rtt_s plus the unpack of all but the last layer (mysql:8 alone on "
+               "presets.toml's host: 0.05 + 0.15 s of its 3.77 s pull and unpack); the bytes take as long "
+               "either way on fairly shared links; host64g lists no images", None),
+    Assumption("no compression", "images[].layers[].size_mib",
+               "registries send gzip-compressed layer blobs, unpacked to more bytes at a CPU cost; simdc downloads "
+               "and writes size_mib each, with no decompression time: give the compressed size and the unpack writes"
+               " (and the cache holds) too few bytes by the layer's compression ratio, the uncompressed and the "
+               "download is too long by it; host64g lists no images", None),
+    Assumption("image garbage collection", "host.image_cache_gib",
+               "the kubelet deletes unused images, oldest use first, when its image disk passes "
+               "imageGCHighThresholdPercent 85 %, down to imageGCLowThresholdPercent 80 % (KubeletConfiguration "
+               "defaults), checked every 5 min (pkg/kubelet/kubelet.go, ImageGCPeriod); simdc evicts unpinned "
+               "layers, least recently used first, just enough, at the moment a new layer would overflow "
+               "image_cache_gib (read it as 85 % of the image disk): it frees less at a time and never ahead of "
+               "need, so idle layers stay longer; presets.toml evicts nothing at 0.5 or 5 GiB; host64g lists no "
+               "images", None),
     Assumption("host peak power", "host.power_max_w", "400 W: energy only, not density or start", None),
     Assumption("trace readers' unit guesses", "workload.azure_memory_used_fraction, reference_*",
                "Azure memory used 30 %, Google/Alibaba reference machines", None),
