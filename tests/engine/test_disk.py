@@ -39,7 +39,9 @@ def run(tmp_path, platform: str, rows: list[dict], hosts: int = 1, memory_gib: f
         "cluster": {"hosts": [host]},
         "registry": {"bandwidth_gbps": 100.0, "rtt_s": 0.0},
         "placement": {"policy": "first_fit"},
-        "platform": {"vm": {"sizing": "as_given"}} if platform == "vm" else {},
+        # containers pull in parallel (the kubelet's serial default would queue the pulls)
+        "platform": ({"vm": {"sizing": "as_given"}} if platform == "vm"
+                     else {"container": {"serialize_image_pulls": False}} if platform == "container" else {}),
         "images": images,
         "workload": {"trace": str(trace)},
     })
