@@ -269,13 +269,19 @@ def test_a_container_above_its_limit_is_killed_alone_and_backs_off_exponentially
     """A container using 2 GiB under a 1 GiB limit is killed at every start, on an
     otherwise empty host. Kubernetes' back-off doubles from 10 s to a 300 s cap: kills at
     0, 10, 30, 70, 150, 310, 610 and 910 s within 1,000 s; its neighbour is never touched."""
-    rows = [row("a", 1, 1, 0.1, 2) | {"memory_limit_gib": 1.0}, row("b", 1, 1, 0.1, 0.5)]
+    # a's lifetime goes on past the run: at the horizon it waits to restart, still on its host
+    rows = [row("a", 1, 1, 0.1, 2, duration=2000.0) | {"memory_limit_gib": 1.0}, row("b", 1, 1, 0.1, 0.5)]
     results = run_trace(tmp_path, rows, cores=8, memory_gib=64, platform="container", duration_s=1000.0)
     inst = results.instances.set_index("id")
     assert inst.loc["a", "oom_kills"] == 8
     assert inst.loc["a", "restarts"] == 7  # the eighth restart is due at 1,210 s
     assert inst.loc["b", "oom_kills"] == 0
-    assert inst.loc["a", "outcome"] == "running_at_end"  # waiting to restart, still on its host
+    assert inst.loc["a", "outcome"] == "running_at_end"
+    # its lifetime ending at the horizon itself, in its back-off: ended as killed (the run
+    # covers [0, duration_s]: an end at duration_s is in it)
+    rows[0]["duration_s"] = 1000.0
+    ended = run_trace(tmp_path, rows, cores=8, memory_gib=64, platform="container", duration_s=1000.0)
+    assert ended.instances.set_index("id").loc["a", "outcome"] == "oom_killed"
 
 
 def test_a_cpu_limit_caps_a_container_even_on_an_idle_host(tmp_path):
