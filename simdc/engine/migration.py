@@ -479,9 +479,10 @@ class Mover:
             yield env.timeout(move.downtime_s)  # the link is this move's until the end
         return True
 
-    def _evict(self, i: int) -> None:
+    def _evict(self, i: int, onto=None) -> None:
         """Stop ``i`` (its state lost) and submit it again: it starts elsewhere as any
-        start does, or waits, or is refused (outcome ``evicted``). A move begun
+        start does, or waits, or is refused (outcome ``evicted``); ``onto``: the host a
+        consolidation's plan found for it (:meth:`_carry_out`), where it starts. A move begun
         (``migrations``), done when ``i`` runs again (:meth:`resume`) if it was running.
 
         One not running when stopped (a VM booting, a container starting or backing off)
@@ -511,7 +512,7 @@ class Mover:
         sim.off_host.left(i, now)
         sim.end_s[i] = float("nan")
         sim.state[i] = WAITING
-        sim._submit(i, now)
+        sim._submit(i, now, None if onto is None else onto.index)
         if sim.state[i] == REJECTED:  # refused: evicted (Lane.requeued_as)
             sim.state[i] = sim.lane.requeued_as(i)
         self.log.append((i, "restart", source, sim.host_of[i] if sim.host_of[i] != source else -1, now, now,
@@ -642,12 +643,21 @@ class Mover:
         return plan
 
     def _carry_out(self, host, plan: list, keep_cordoned: bool):
+        """Move each planned instance to its booked target. A restarted container starts
+        on its target, not wherever the placement would now put a new request: that
+        could be a switched-off host, which emptying must not switch on (its round
+        cordoned them only while it planned), and the host it left would be emptied
+        again next round. Kubernetes' Cluster Autoscaler drains a node only once its
+        simulation found every pod a place on the nodes kept (cluster-autoscaler
+        FAQ, "How does scale-down work?"), and CloudSim Plus migrates a VM to the host
+        its plan chose (VmAllocationPolicyMigrationAbstract.getOptimizedAllocationMap)."""
         sim = self.sim
         for i, target in plan:
             if not sim.vm and self.migration.container == "restart":
+                booked = self.moving.get(i) is target  # not called off meanwhile (target_lost, left)
                 self._unreserve(i, sim.env.now)
-                if sim.state[i] == RUNNING and sim.host_of[i] == host.index:
-                    self._evict(i)
+                if booked and sim.state[i] == RUNNING and sim.host_of[i] == host.index and not target.down:
+                    self._evict(i, onto=target)
                 continue
             yield from self._migrate(i, target)
         if keep_cordoned:

@@ -863,3 +863,39 @@ def test_migration_defaults_reproduce_their_sources_on_the_default_size_mix(tmp_
     downtimes = rows["downtime_s"].to_numpy(float)
     assert (downtimes > 0).all() and (downtimes <= QEMU_DOWNTIME_LIMIT_S).all(), downtimes
     assert downtimes.min() == pytest.approx(CLARK_LOWEST_DOWNTIME_S, abs=0.010), downtimes
+
+
+def two_on_three_run(tmp_path, consolidate: bool, container: str = "restart"):
+    """The new user's cons3.toml: three 8-core hosts, switched off when empty, the
+    least allocated placement (kubernetes) spreads two 2-core instances using 1 core
+    each (a at 0 s, b at 1 s) over hosts 0 and 1; host 2 stays empty. Containers only."""
+    trace = tmp_path / "w5.csv"
+    trace.write_text("id,submit_s,duration_s,cpu_cores,memory_gib,cpu_used,memory_used_gib\n"
+                     "a,0,10000,2,4,1,2\nb,1,10000,2,4,1,2\n")
+    return simdc.simulate(validate({
+        "simulation": {"duration_s": 7200, "seed": 1, "platforms": ["container"], "sample_every_s": 1},
+        "cluster": {"hosts": [{"name": "g", "count": 3, "cpu_cores": 8, "memory_gib": 16}], "power_off_idle": True},
+        "placement": {"policy": "kubernetes"},
+        "platform": {"vm": {"sizing": "as_given"}},
+        "consolidation": {"interval_s": 300 if consolidate else 1e6},
+        "migration": {"container": container},
+        "workload": {"trace": str(trace)}}))
+
+
+def test_a_consolidation_restart_starts_where_its_plan_put_it_never_on_a_switched_off_host(tmp_path):
+    """Hosts 0 and 1 each 1/8 used (< under 0.35). At 600 s (a has stayed min_stay_s
+    600 s; b 599 s) host 0, the least used by index, is emptied: a restarts on host 1,
+    the one host on, as the plan found. From then host 1 (2/8 used) has nowhere on to
+    go (host 0 and 2 are off, and emptying switches none on): one restart in all, host 2
+    never on, host 0 resident 600 s. Energy (200 W idle, 400 W at 8 cores: 25 W a core)
+    drops by host 0's idle 200 W over 6,600 s, and a's 25 W over its restart's warm
+    start (< 1 s). The plan's target was dropped before: the restart went through the
+    placement, whose least allocated pick was the switched-off host 2, which the next
+    round emptied again: 22 restarts in 2 h and no energy saved (new user, cons3.toml)."""
+    on, off = two_on_three_run(tmp_path, True), two_on_three_run(tmp_path, False)
+    assert on.instances["migrations"].sum() == 1
+    hosts = on.hosts.set_index("host")
+    assert hosts.loc[2, "resident_s"] == 0.0 and hosts.loc[2, "energy_kwh"] == 0.0
+    assert hosts.loc[0, "resident_s"] == pytest.approx(600.0)
+    saved_j = (off.summary["energy_kwh"].iloc[0] - on.summary["energy_kwh"].iloc[0]) * 3.6e6
+    assert 200.0 * 6600.0 <= saved_j <= 200.0 * 6600.0 + 25.0 * 1.0
