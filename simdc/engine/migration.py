@@ -571,19 +571,17 @@ class Mover:
 
     def _consolidate(self):
         """Every ``interval_s``: empty the least used hosts under ``under`` whose
-        instances all fit now on other hosts that are on (hold something), least used
-        first; move instances off hosts over ``over``, smallest memory first, until the
-        rest is within it (onto any host the placement picks). Only instances settled
+        instances all fit now on hosts that are neither under ``under`` nor over ``over``
+        once they hold them, least used first; move instances off hosts over ``over``,
+        smallest memory first, until the rest is within it, onto hosts they leave within
+        ``over`` (:meth:`_fits_round`, CloudSim Plus's rules). Only instances settled
         ``min_stay_s`` on their host move; a host holding one that is not is not emptied."""
         sim, env, spec = self.sim, self.sim.env, self.consolidation
         while True:
             yield env.timeout(spec.interval_s)
             now = env.now
             use = {h.index: h.cpu_used / h.cores for h in sim.hosts if h.resident and not h.down}
-            # Emptying moves onto hosts already on: an empty (switched off) host is not
-            # switched on to take another's instances (kept from the placement meanwhile).
-            off = [h for h in sim.hosts if not h.resident and not h.down]
-            self._cordon(off, now, +1)
+            added = [0.0] * len(sim.hosts)  # cores of demand this round's plans send to each host
             for index in sorted((k for k, u in use.items() if u < spec.under), key=lambda k: (use[k], k)):
                 host = sim.hosts[index]
                 if host.down or not host.resident:
@@ -591,10 +589,9 @@ class Mover:
                 running = self._running(host)
                 if not all(self._settled(i, now) for i in running):
                     continue  # something arrived lately: emptying it now would move it again
-                plan = self._plan_off(host, running, now)
+                plan = self._plan_off(host, running, now, added, emptying=True)
                 if plan is not None:
                     env.process(self._carry_out(host, plan, keep_cordoned=True))
-            self._cordon(off, now, -1)
             for index in sorted(k for k, u in use.items() if u > spec.over):
                 host = sim.hosts[index]
                 if host.down:
@@ -606,7 +603,7 @@ class Mover:
                         break
                     chosen.append(i)
                     excess -= host.demand[sim.slot_of[i]]
-                plan = self._plan_off(host, chosen, now, all_or_none=False)
+                plan = self._plan_off(host, chosen, now, added, emptying=False)
                 if plan:
                     env.process(self._carry_out(host, plan, keep_cordoned=False))
 
@@ -617,28 +614,50 @@ class Mover:
     def _running(self, host) -> list[int]:
         return [i for i in host.inst if i not in self.moving]
 
-    def _plan_off(self, host, instances: list[int], now: float, all_or_none: bool = True):
-        """Targets for ``instances`` by the placement rule, ``host`` cordoned, each booked
-        as found so the next sees it. All or none (emptying a host): if one finds no
-        host, the bookings go and ``host`` is uncordoned; None. Else the host stays
-        cordoned; with ``all_or_none`` off it is uncordoned at once."""
+    def _fits_round(self, target, demand: float, added: list[float], emptying: bool) -> bool:
+        """Whether a consolidation may send an instance using ``demand`` cores to
+        ``target``, which this round's plans send ``added`` cores already: the target is
+        not over ``over`` after it, and, emptying an underloaded host, not itself under
+        ``under`` (so a switched-off host, using nothing, is never switched on for it;
+        nor is a host emptied onto one the next round would empty back). CloudSim Plus,
+        VmAllocationPolicyMigrationAbstract: ``findHostForVm`` takes only a host that
+        ``isNotHostOverloadedAfterAllocation``, and ``getNewVmPlacementFromUnderloadedHost``
+        adds ``!isUnderloaded(host)``; its plan's VMs count on their targets
+        (``addVmToMigrationMap``'s temporary VMs), as ``added`` does here."""
+        spec = self.consolidation
+        used = target.cpu_used + added[target.index]
+        return used + demand <= spec.over * target.cores and not (emptying and used < spec.under * target.cores)
+
+    def _plan_off(self, host, instances: list[int], now: float, added: list[float], emptying: bool):
+        """Targets for ``instances`` by the placement rule among the hosts that
+        :meth:`_fits_round` allows (the others cordoned meanwhile), ``host`` cordoned, each
+        booked as found so the next sees it, its demand counted in ``added``. Emptying a
+        host, all or none: if one finds no host, the bookings go and ``host`` is
+        uncordoned; None. Else the host stays cordoned. Not emptying (an overloaded
+        host), those that find one go; ``host`` is uncordoned at once."""
         sim = self.sim
-        if all_or_none and host.resident != len(instances):
+        if emptying and host.resident != len(instances):
             return None  # some instance is starting or backing off: not now
         self._cordon([host], now, +1)
         plan = []
         for i in instances:
+            demand = host.demand[sim.slot_of[i]]
+            barred = [h for h in sim.hosts if not h.down and not self._fits_round(h, demand, added, emptying)]
+            self._cordon(barred, now, +1)
             target = sim._place(i)
+            self._cordon(barred, now, -1)
             if target is None:
-                if all_or_none:
-                    for k, _ in plan:
+                if emptying:
+                    for k, j in plan:
                         self._unreserve(k, now)
+                        added[j.index] -= host.demand[sim.slot_of[k]]
                     self._cordon([host], now, -1)
                     return None
                 continue
             self._reserve(i, target, now)
+            added[target.index] += demand
             plan.append((i, target))
-        if not all_or_none:
+        if not emptying:
             self._cordon([host], now, -1)
         return plan
 
