@@ -54,13 +54,17 @@ class Move:
     """One move's timing. ``duration_s``: first byte to running on the new host;
     ``downtime_s``: the part of it the instance does not run (at its end);
     ``moved_gib``: bytes sent, GiB; ``rounds``: live pre-copy rounds (0: none);
-    ``converged``: the rest fitted the downtime limit (else a forced stop-and-copy)."""
+    ``converged``: the rest fitted the downtime limit (else a forced stop-and-copy);
+    ``held_s``: the first part of the downtime during which the source still holds the
+    instance (a checkpoint's dump and send; 0 for a live migration, whose switch is
+    at the downtime's start)."""
 
     duration_s: float
     downtime_s: float
     moved_gib: float
     rounds: int
     converged: bool
+    held_s: float = 0.0
 
 
 # Xen stops pre-copying once it has sent three times the memory (tools/libxc
@@ -125,13 +129,18 @@ def checkpoint_restore(resident_gib: float, dump_mib_s: float, bandwidth_mib_s: 
     frozen, its memory dumped to image files at the source disk's speed, the images
     sent at the migration's bandwidth, restored at the target disk's speed. The
     checkpoint's size is the container's resident memory (its pages are what the
-    images hold). All of it is downtime. Sizes GiB, speeds MiB/s (> 0)."""
+    images hold). All of it is downtime; the source holds the container's memory (and
+    stays on) until its images are dumped and sent (``held_s``): CRIU's dump writes the
+    frozen task's pages to image files on the source, which the restore on the target
+    reads once they are there (criu.org, "Live migration": dump, copy images, restore).
+    Sizes GiB, speeds MiB/s (> 0)."""
     if not (resident_gib >= 0 and dump_mib_s > 0 and bandwidth_mib_s > 0 and restore_mib_s > 0):
         raise ValueError(f"checkpoint_restore: resident_gib >= 0 and speeds > 0 (got {resident_gib}, {dump_mib_s}, "
                          f"{bandwidth_mib_s}, {restore_mib_s})")
     mib = resident_gib * MIB_PER_GIB
     total_s = mib / dump_mib_s + mib / bandwidth_mib_s + mib / restore_mib_s
-    return Move(total_s, total_s, resident_gib, 0, True)
+    held_s = mib / dump_mib_s + mib / bandwidth_mib_s
+    return Move(total_s, total_s, resident_gib, 0, True, held_s)
 
 
 def _hosts(hosts: list[int]) -> str:
@@ -165,6 +174,7 @@ class Mover:
         # later failure or restart loses them with the current attempt's (forget())
         self.kept_core_s = [0.0] * n
         self.moving: dict = {}  # instance -> the host holding a booking for it (its move's target)
+        self.held: list = []  # sources holding a checkpointed instance's booking until its images are sent
         # instance -> (epoch, batch work left or None, attempt start, stopped at, the move's
         # (duration, GiB, link share)): counted when it runs again (resume())
         self.carry: dict = {}
@@ -395,6 +405,29 @@ class Mover:
         fleet.peak[j] = max(host_peak, fleet.resident[j] - fleet.incoming[j])
         self.moving[i] = target
 
+    def _hold(self, i: int, source, now: float, held_s: float) -> None:
+        """After a checkpoint's switch at ``now``, ``source`` keeps ``i``'s booking
+        (memory, CPU, the host on) ``held_s`` more, while its images are dumped and sent
+        (:func:`checkpoint_restore`); ``i``, resident on its target from the switch,
+        counts once, there (a move's booking, as :meth:`_reserve`'s)."""
+        fleet, j = self.sim.booked, source.index
+        peak, host_peak = fleet.fleet_peak, fleet.peak[j]
+        source.book(now, self.sim.book_cpu[i], self.sim.book_mem[i])
+        fleet.incoming[j] += 1
+        fleet.fleet_resident -= 1
+        fleet.fleet_peak, fleet.peak[j] = peak, host_peak  # not a resident: the peaks as they were
+        self.held.append(source)
+        self.sim._after(held_s, self._sent, (i, source))
+
+    def _sent(self, now: float, value) -> None:
+        """A checkpoint's images are on the target: its source lets the instance go."""
+        i, source = value
+        self.held.remove(source)
+        source.advance(now)  # its resident time up to now without i (a move's booking), first
+        self.sim.booked.incoming[source.index] -= 1
+        source.release(now, self.sim.book_cpu[i], self.sim.book_mem[i])
+        self.sim.booked.fleet_resident += 1
+
     def _unreserve(self, i: int, now: float) -> None:
         target = self.moving.pop(i, None)
         if target is not None:
@@ -472,6 +505,8 @@ class Mover:
         self.carry[i] = (sim.epoch[i], rem, sim.attempt_s[i], now,
                          (move.duration_s, move.moved_gib, self.migration.bandwidth_mib_s / MIB_PER_GIB / link))
         sim._after(move.downtime_s, sim.lane.h_ready, (i, sim.epoch[i]))
+        if move.held_s > 0:
+            self._hold(i, source, now, move.held_s)
         kind = "live" if sim.vm else "checkpoint"
         self.log.append((i, kind, source.index, target.index, began, now, now + move.downtime_s, move.moved_gib,
                          move.downtime_s))

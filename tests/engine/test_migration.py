@@ -657,7 +657,7 @@ def test_no_host_holds_an_instance_while_down_for_maintenance_and_requests_add_u
         # no booking leaked: each machine holds its residents and the moves booked onto it
         on = run.instances["outcome"] == "running_at_end"  # starting, running or backing off at the end
         held = np.bincount(run.instances["host"][on].to_numpy(), minlength=len(sim.hosts))
-        for target in sim.mover.moving.values():
+        for target in [*sim.mover.moving.values(), *sim.mover.held]:  # and sources a checkpoint still sends from
             held[target.index] += 1
         assert [host.resident for host in sim.hosts] == held.tolist(), name
 
@@ -933,3 +933,21 @@ def test_consolidation_does_not_move_instances_back_and_forth_between_an_overloa
         rows = rows.set_index("id")
         assert rows["migrations"].to_dict() == {"a": 1, "b": 0, "c": 0, "d": 0}, platform
         assert rows["host"].to_dict() == {"a": 1, "b": 0, "c": 0, "d": 0}, platform
+
+
+def test_a_checkpoints_source_holds_the_container_until_its_images_are_dumped_and_sent(tmp_path):
+    """The fault-1 fleet with containers checkpointed: a (resident 2 GiB) leaves host 0
+    at 600 s. CRIU dumps its pages on the source (2,048 MiB at the disk's 500 MiB/s:
+    4.096 s) and sends the images (at 128 MiB/s: 16 s) before the target restores them
+    (4.096 s): down 24.192 s, and host 0 on, holding a's memory, 20.096 s after the
+    move began. Host 0's powered seconds are (energy - 25 W x core-seconds used) / 200 W
+    idle: 620.096 s. Before, the source let a go at the move's start: 600 s, and with
+    power_off_idle it drew nothing while it dumped and sent."""
+    results = two_on_three_run(tmp_path, True, container="checkpoint")
+    a = results.instances.set_index("id").loc["a"]
+    dump_s, send_s = 2 * 1024 / 500, 2 * 1024 / 128
+    assert a["migrations"] == 1 and a["downtime_s"] == pytest.approx(2 * dump_s + send_s, rel=1e-9)
+    host0 = results.hosts.set_index("host").loc[0]
+    powered_s = (host0["energy_kwh"] * 3.6e6 - 25.0 * host0["cpu_used_core_s"]) / 200.0
+    assert powered_s == pytest.approx(600.0 + dump_s + send_s, rel=1e-9)
+    assert host0["resident_s"] == pytest.approx(600.0)  # a resident once: on its target from the switch
