@@ -33,7 +33,12 @@ target and waits for none: a drain stops every such instance on the host at once
 its new requests are placed, queued or refused as any (``kubectl drain`` "evicts or
 deletes all pods" of the node and "waits for graceful termination", not for their
 replacements to be scheduled: kubernetes.io/docs/reference/kubectl/generated/kubectl_drain;
-PodDisruptionBudgets, which could hold an eviction back, are not modelled).
+PodDisruptionBudgets, which could hold an eviction back, are not modelled). Nor is the
+graceful termination: a stopped container is gone at once, not after up to its
+``terminationGracePeriodSeconds`` (30 s by default) still on its host. Every VM preset
+moves by pre-copy, ``microvm`` too, though Firecracker has no live migration (only
+snapshots: firecracker docs/snapshotting/snapshot-support.md): an assumption, stated in
+the README.
 """
 
 from __future__ import annotations

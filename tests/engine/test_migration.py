@@ -951,3 +951,17 @@ def test_a_checkpoints_source_holds_the_container_until_its_images_are_dumped_an
     powered_s = (host0["energy_kwh"] * 3.6e6 - 25.0 * host0["cpu_used_core_s"]) / 200.0
     assert powered_s == pytest.approx(600.0 + dump_s + send_s, rel=1e-9)
     assert host0["resident_s"] == pytest.approx(600.0)  # a resident once: on its target from the switch
+
+
+def test_the_readme_says_what_a_drain_does_not_model_and_that_microvms_move_live_by_assumption():
+    """Nothing waits a pod's terminationGracePeriodSeconds (30 s by default,
+    kubernetes.io, Pod Lifecycle, "Termination of Pods") before its restart here: the
+    README said drains "wait for graceful termination" without saying so. Firecracker
+    has no live migration (firecracker docs/snapshotting/snapshot-support.md): the
+    microvm preset's live moves must be stated as an assumption."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Moving instances"):readme.index("## Releases and autoscaling")]
+    flat = " ".join(section.split())
+    assert "Nor does it model the graceful termination" in flat
+    assert "`terminationGracePeriodSeconds` (30 s by default)" in flat
+    assert "though Firecracker has none" in flat and "an assumption" in flat
