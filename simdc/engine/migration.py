@@ -33,7 +33,12 @@ target and waits for none: a drain stops every such instance on the host at once
 its new requests are placed, queued or refused as any (``kubectl drain`` "evicts or
 deletes all pods" of the node and "waits for graceful termination", not for their
 replacements to be scheduled: kubernetes.io/docs/reference/kubectl/generated/kubectl_drain;
-PodDisruptionBudgets, which could hold an eviction back, are not modelled).
+PodDisruptionBudgets, which could hold an eviction back, are not modelled). Nor is the
+graceful termination: a stopped container is gone at once, not after up to its
+``terminationGracePeriodSeconds`` (30 s by default) still on its host. Every VM preset
+moves by pre-copy, ``microvm`` too, though Firecracker has no live migration (only
+snapshots: firecracker docs/snapshotting/snapshot-support.md): an assumption, stated in
+the README.
 """
 
 from __future__ import annotations
@@ -54,13 +59,17 @@ class Move:
     """One move's timing. ``duration_s``: first byte to running on the new host;
     ``downtime_s``: the part of it the instance does not run (at its end);
     ``moved_gib``: bytes sent, GiB; ``rounds``: live pre-copy rounds (0: none);
-    ``converged``: the rest fitted the downtime limit (else a forced stop-and-copy)."""
+    ``converged``: the rest fitted the downtime limit (else a forced stop-and-copy);
+    ``held_s``: the first part of the downtime during which the source still holds the
+    instance (a checkpoint's dump and send; 0 for a live migration, whose switch is
+    at the downtime's start)."""
 
     duration_s: float
     downtime_s: float
     moved_gib: float
     rounds: int
     converged: bool
+    held_s: float = 0.0
 
 
 # Xen stops pre-copying once it has sent three times the memory (tools/libxc
@@ -125,13 +134,18 @@ def checkpoint_restore(resident_gib: float, dump_mib_s: float, bandwidth_mib_s: 
     frozen, its memory dumped to image files at the source disk's speed, the images
     sent at the migration's bandwidth, restored at the target disk's speed. The
     checkpoint's size is the container's resident memory (its pages are what the
-    images hold). All of it is downtime. Sizes GiB, speeds MiB/s (> 0)."""
+    images hold). All of it is downtime; the source holds the container's memory (and
+    stays on) until its images are dumped and sent (``held_s``): CRIU's dump writes the
+    frozen task's pages to image files on the source, which the restore on the target
+    reads once they are there (criu.org, "Live migration": dump, copy images, restore).
+    Sizes GiB, speeds MiB/s (> 0)."""
     if not (resident_gib >= 0 and dump_mib_s > 0 and bandwidth_mib_s > 0 and restore_mib_s > 0):
         raise ValueError(f"checkpoint_restore: resident_gib >= 0 and speeds > 0 (got {resident_gib}, {dump_mib_s}, "
                          f"{bandwidth_mib_s}, {restore_mib_s})")
     mib = resident_gib * MIB_PER_GIB
     total_s = mib / dump_mib_s + mib / bandwidth_mib_s + mib / restore_mib_s
-    return Move(total_s, total_s, resident_gib, 0, True)
+    held_s = mib / dump_mib_s + mib / bandwidth_mib_s
+    return Move(total_s, total_s, resident_gib, 0, True, held_s)
 
 
 def _hosts(hosts: list[int]) -> str:
@@ -165,6 +179,7 @@ class Mover:
         # later failure or restart loses them with the current attempt's (forget())
         self.kept_core_s = [0.0] * n
         self.moving: dict = {}  # instance -> the host holding a booking for it (its move's target)
+        self.held: list = []  # sources holding a checkpointed instance's booking until its images are sent
         # instance -> (epoch, batch work left or None, attempt start, stopped at, the move's
         # (duration, GiB, link share)): counted when it runs again (resume())
         self.carry: dict = {}
@@ -395,6 +410,29 @@ class Mover:
         fleet.peak[j] = max(host_peak, fleet.resident[j] - fleet.incoming[j])
         self.moving[i] = target
 
+    def _hold(self, i: int, source, now: float, held_s: float) -> None:
+        """After a checkpoint's switch at ``now``, ``source`` keeps ``i``'s booking
+        (memory, CPU, the host on) ``held_s`` more, while its images are dumped and sent
+        (:func:`checkpoint_restore`); ``i``, resident on its target from the switch,
+        counts once, there (a move's booking, as :meth:`_reserve`'s)."""
+        fleet, j = self.sim.booked, source.index
+        peak, host_peak = fleet.fleet_peak, fleet.peak[j]
+        source.book(now, self.sim.book_cpu[i], self.sim.book_mem[i])
+        fleet.incoming[j] += 1
+        fleet.fleet_resident -= 1
+        fleet.fleet_peak, fleet.peak[j] = peak, host_peak  # not a resident: the peaks as they were
+        self.held.append(source)
+        self.sim._after(held_s, self._sent, (i, source))
+
+    def _sent(self, now: float, value) -> None:
+        """A checkpoint's images are on the target: its source lets the instance go."""
+        i, source = value
+        self.held.remove(source)
+        source.advance(now)  # its resident time up to now without i (a move's booking), first
+        self.sim.booked.incoming[source.index] -= 1
+        source.release(now, self.sim.book_cpu[i], self.sim.book_mem[i])
+        self.sim.booked.fleet_resident += 1
+
     def _unreserve(self, i: int, now: float) -> None:
         target = self.moving.pop(i, None)
         if target is not None:
@@ -472,6 +510,8 @@ class Mover:
         self.carry[i] = (sim.epoch[i], rem, sim.attempt_s[i], now,
                          (move.duration_s, move.moved_gib, self.migration.bandwidth_mib_s / MIB_PER_GIB / link))
         sim._after(move.downtime_s, sim.lane.h_ready, (i, sim.epoch[i]))
+        if move.held_s > 0:
+            self._hold(i, source, now, move.held_s)
         kind = "live" if sim.vm else "checkpoint"
         self.log.append((i, kind, source.index, target.index, began, now, now + move.downtime_s, move.moved_gib,
                          move.downtime_s))
@@ -479,9 +519,10 @@ class Mover:
             yield env.timeout(move.downtime_s)  # the link is this move's until the end
         return True
 
-    def _evict(self, i: int) -> None:
+    def _evict(self, i: int, onto=None) -> None:
         """Stop ``i`` (its state lost) and submit it again: it starts elsewhere as any
-        start does, or waits, or is refused (outcome ``evicted``). A move begun
+        start does, or waits, or is refused (outcome ``evicted``); ``onto``: the host a
+        consolidation's plan found for it (:meth:`_carry_out`), where it starts. A move begun
         (``migrations``), done when ``i`` runs again (:meth:`resume`) if it was running.
 
         One not running when stopped (a VM booting, a container starting or backing off)
@@ -511,7 +552,7 @@ class Mover:
         sim.off_host.left(i, now)
         sim.end_s[i] = float("nan")
         sim.state[i] = WAITING
-        sim._submit(i, now)
+        sim._submit(i, now, None if onto is None else onto.index)
         if sim.state[i] == REJECTED:  # refused: evicted (Lane.requeued_as)
             sim.state[i] = sim.lane.requeued_as(i)
         self.log.append((i, "restart", source, sim.host_of[i] if sim.host_of[i] != source else -1, now, now,
@@ -570,19 +611,17 @@ class Mover:
 
     def _consolidate(self):
         """Every ``interval_s``: empty the least used hosts under ``under`` whose
-        instances all fit now on other hosts that are on (hold something), least used
-        first; move instances off hosts over ``over``, smallest memory first, until the
-        rest is within it (onto any host the placement picks). Only instances settled
+        instances all fit now on hosts that are neither under ``under`` nor over ``over``
+        once they hold them, least used first; move instances off hosts over ``over``,
+        smallest memory first, until the rest is within it, onto hosts they leave within
+        ``over`` (:meth:`_fits_round`, CloudSim Plus's rules). Only instances settled
         ``min_stay_s`` on their host move; a host holding one that is not is not emptied."""
         sim, env, spec = self.sim, self.sim.env, self.consolidation
         while True:
             yield env.timeout(spec.interval_s)
             now = env.now
             use = {h.index: h.cpu_used / h.cores for h in sim.hosts if h.resident and not h.down}
-            # Emptying moves onto hosts already on: an empty (switched off) host is not
-            # switched on to take another's instances (kept from the placement meanwhile).
-            off = [h for h in sim.hosts if not h.resident and not h.down]
-            self._cordon(off, now, +1)
+            added = [0.0] * len(sim.hosts)  # cores of demand this round's plans send to each host
             for index in sorted((k for k, u in use.items() if u < spec.under), key=lambda k: (use[k], k)):
                 host = sim.hosts[index]
                 if host.down or not host.resident:
@@ -590,10 +629,9 @@ class Mover:
                 running = self._running(host)
                 if not all(self._settled(i, now) for i in running):
                     continue  # something arrived lately: emptying it now would move it again
-                plan = self._plan_off(host, running, now)
+                plan = self._plan_off(host, running, now, added, emptying=True)
                 if plan is not None:
                     env.process(self._carry_out(host, plan, keep_cordoned=True))
-            self._cordon(off, now, -1)
             for index in sorted(k for k, u in use.items() if u > spec.over):
                 host = sim.hosts[index]
                 if host.down:
@@ -605,7 +643,7 @@ class Mover:
                         break
                     chosen.append(i)
                     excess -= host.demand[sim.slot_of[i]]
-                plan = self._plan_off(host, chosen, now, all_or_none=False)
+                plan = self._plan_off(host, chosen, now, added, emptying=False)
                 if plan:
                     env.process(self._carry_out(host, plan, keep_cordoned=False))
 
@@ -616,38 +654,69 @@ class Mover:
     def _running(self, host) -> list[int]:
         return [i for i in host.inst if i not in self.moving]
 
-    def _plan_off(self, host, instances: list[int], now: float, all_or_none: bool = True):
-        """Targets for ``instances`` by the placement rule, ``host`` cordoned, each booked
-        as found so the next sees it. All or none (emptying a host): if one finds no
-        host, the bookings go and ``host`` is uncordoned; None. Else the host stays
-        cordoned; with ``all_or_none`` off it is uncordoned at once."""
+    def _fits_round(self, target, demand: float, added: list[float], emptying: bool) -> bool:
+        """Whether a consolidation may send an instance using ``demand`` cores to
+        ``target``, which this round's plans send ``added`` cores already: the target is
+        not over ``over`` after it, and, emptying an underloaded host, not itself under
+        ``under`` (so a switched-off host, using nothing, is never switched on for it;
+        nor is a host emptied onto one the next round would empty back). CloudSim Plus,
+        VmAllocationPolicyMigrationAbstract: ``findHostForVm`` takes only a host that
+        ``isNotHostOverloadedAfterAllocation``, and ``getNewVmPlacementFromUnderloadedHost``
+        adds ``!isUnderloaded(host)``; its plan's VMs count on their targets
+        (``addVmToMigrationMap``'s temporary VMs), as ``added`` does here."""
+        spec = self.consolidation
+        used = target.cpu_used + added[target.index]
+        return used + demand <= spec.over * target.cores and not (emptying and used < spec.under * target.cores)
+
+    def _plan_off(self, host, instances: list[int], now: float, added: list[float], emptying: bool):
+        """Targets for ``instances`` by the placement rule among the hosts that
+        :meth:`_fits_round` allows (the others cordoned meanwhile), ``host`` cordoned, each
+        booked as found so the next sees it, its demand counted in ``added``. Emptying a
+        host, all or none: if one finds no host, the bookings go and ``host`` is
+        uncordoned; None. Else the host stays cordoned. Not emptying (an overloaded
+        host), those that find one go; ``host`` is uncordoned at once."""
         sim = self.sim
-        if all_or_none and host.resident != len(instances):
+        if emptying and host.resident != len(instances):
             return None  # some instance is starting or backing off: not now
         self._cordon([host], now, +1)
         plan = []
         for i in instances:
+            demand = host.demand[sim.slot_of[i]]
+            barred = [h for h in sim.hosts if not h.down and not self._fits_round(h, demand, added, emptying)]
+            self._cordon(barred, now, +1)
             target = sim._place(i)
+            self._cordon(barred, now, -1)
             if target is None:
-                if all_or_none:
-                    for k, _ in plan:
+                if emptying:
+                    for k, j in plan:
                         self._unreserve(k, now)
+                        added[j.index] -= host.demand[sim.slot_of[k]]
                     self._cordon([host], now, -1)
                     return None
                 continue
             self._reserve(i, target, now)
+            added[target.index] += demand
             plan.append((i, target))
-        if not all_or_none:
+        if not emptying:
             self._cordon([host], now, -1)
         return plan
 
     def _carry_out(self, host, plan: list, keep_cordoned: bool):
+        """Move each planned instance to its booked target. A restarted container starts
+        on its target, not wherever the placement would now put a new request: that
+        could be a switched-off host, which emptying must not switch on (its round
+        cordoned them only while it planned), and the host it left would be emptied
+        again next round. Kubernetes' Cluster Autoscaler drains a node only once its
+        simulation found every pod a place on the nodes kept (cluster-autoscaler
+        FAQ, "How does scale-down work?"), and CloudSim Plus migrates a VM to the host
+        its plan chose (VmAllocationPolicyMigrationAbstract.getOptimizedAllocationMap)."""
         sim = self.sim
         for i, target in plan:
             if not sim.vm and self.migration.container == "restart":
+                booked = self.moving.get(i) is target  # not called off meanwhile (target_lost, left)
                 self._unreserve(i, sim.env.now)
-                if sim.state[i] == RUNNING and sim.host_of[i] == host.index:
-                    self._evict(i)
+                if booked and sim.state[i] == RUNNING and sim.host_of[i] == host.index and not target.down:
+                    self._evict(i, onto=target)
                 continue
             yield from self._migrate(i, target)
         if keep_cordoned:

@@ -937,9 +937,10 @@ class Simulation:
         arrays give a mask, scalars a 0-d array."""
         return fits_nowhere(book_cpu, book_mem_gib, *self.cap_shapes)
 
-    def _submit(self, i: int, now: float) -> None:
-        """``i`` asks for a host at ``now``: the lane's one submission (Lane.submit)."""
-        self.lane.submit(i, now, self.env._now)
+    def _submit(self, i: int, now: float, j: int | None = None) -> None:
+        """``i`` asks for a host at ``now``: the lane's one submission (Lane.submit);
+        ``j``: the host picked for it already (a consolidation's plan)."""
+        self.lane.submit(i, now, self.env._now, j)
 
     def _placement(self, arrays: bool) -> None:
         """Placement for both lanes: ``placer`` (:class:`~simdc.engine.placer.Placer`) for
