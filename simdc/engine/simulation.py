@@ -1410,21 +1410,28 @@ class Simulation:
 
     def _on_kernel_failure(self, now: float, value) -> None:
         """A kernel fails: on a container host, every container; where each instance has a
-        kernel of its own (VMs, sandboxed pods), one instance. A machine already down
-        (rebooting, or its host under repair) has no kernel running."""
+        kernel of its own (VMs, sandboxed pods), one running instance. A machine already
+        down (rebooting, or its host under repair) has no kernel running, nor, where each
+        instance has its own, one with no instance running: a listed failure then is not
+        made, counted nowhere, and a warning says so."""
         index, rng, listed = value
         host = self.hosts[index]
-        if host.out and listed is not None:  # a listed kernel failure of a machine down already; said at the end
+        if host.out:
             why = "its host under repair" if host.repairing else "rebooting" if host.rebooting else "in maintenance"
-            self.not_made.append(f"{self.name}: faults.kernel_failures[{listed}]: host {self.physical[index]} at "
-                                 f"{moment(now)} s: the machine was down then ({why}), with no kernel running: "
-                                 "not made")
-        if not host.out:  # a cordoned machine's kernel still runs
+            why = f"the machine was down then ({why})"
+        elif self.own_kernel and not host.inst:
+            why = "no instance was running on it then (each runs its own kernel)"
+        else:  # a cordoned machine's kernel still runs
+            why = None
+        if why is not None:
+            if listed is not None:  # a listed kernel failure with no kernel to strike; said at the end
+                self.not_made.append(f"{self.name}: faults.kernel_failures[{listed}]: host {self.physical[index]} "
+                                     f"at {moment(now)} s: {why}, with no kernel running: not made")
+        else:
             host.failures += 1
             if self.own_kernel:
                 running = list(host.inst)
-                if running:
-                    self._fail(running[int(self.kernel_rng.integers(len(running)))], now)
+                self._fail(running[int(self.kernel_rng.integers(len(running)))], now)
             else:
                 host.set_down(now, rebooting=True)  # down first, so no victim comes back to it
                 self._fail_all(host, now)
