@@ -71,3 +71,26 @@ def test_every_public_figure_function_is_named_in_the_readmes_python_api():
     section = text[text.index("## Python API"):text.index("## Notebooks")]
     public = [name for name in dir(report) if name.startswith("figure_")]
     assert public and not [name for name in public if f"`{name}" not in section]
+
+
+def test_readme_isolation_shares_of_victims_placed_again_are_the_runs():
+    """The isolation rows' reading quotes, per platform, the share of failure victims
+    placed again as "P % (re-placed of victims)". Each must be the run's: victims are the
+    instances a failure struck (re-placed + lost + still waiting at the end, the table's
+    rows), P = 100 re-placed / victims; and the order the sentence states (containers'
+    above the VMs', below the microVMs') must be the order of the shares. It once said a
+    larger share of the containers' victims was placed again, true against VMs only."""
+    text = (ROOT / "README.md").read_text()
+    paragraph = text[text.index("How to read the isolation rows:"):text.index("`failure_kills`, `lost_work_core_s`")]
+    quoted = {name: (float(p), int(a), int(b)) for name, p, a, b in re.findall(
+        r"(containers|VMs|microVMs)'\s+(\d+\.\d)\s+%\s+\((\d+)\s+of\s+(\d+)\)", paragraph)}
+    assert set(quoted) == {"containers", "VMs", "microVMs"}, "the paragraph quotes no share of victims placed again"
+    summary = simdc.simulate(simdc.load_config(ROOT / "configs" / "isolation.toml"), seed=5).summary
+    shares = {}
+    for name, platform in (("containers", "container"), ("VMs", "vm"), ("microVMs", "microvm")):
+        row = summary.set_index("platform").loc[platform]
+        victims = int(row["replaced"] + row["failed"] + row["requeued_at_end"])
+        assert quoted[name][1:] == (int(row["replaced"]), victims), name
+        assert quoted[name][0] == round(100 * row["replaced"] / victims, 1), name
+        shares[name] = row["replaced"] / victims
+    assert shares["VMs"] < shares["containers"] < shares["microVMs"]

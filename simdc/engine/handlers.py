@@ -448,8 +448,8 @@ class Lane:
         ``j``, for no time), or when the image pull that the delay left under way ends."""
         self.state[i] = STARTING
         delay = self.start_delay(i, j)
-        if delay is not None and self.create_gap_s is not None:  # its creation begins after the disk's copy
-            delay += self.creation_wait(i, j, clock + (delay - self.start_s[i]))
+        if delay is not None and self.create_gap_s is not None:  # its creation waits for its turn from now
+            delay += self.creation_wait(i, j, clock)
         if delay is None or delay > 0:
             self.booked.start(j)
             if delay is not None:
@@ -476,8 +476,9 @@ class Lane:
 
     def start_delay(self, i: int, j: int) -> float | None:
         """Seconds from ``i``'s start on host ``j`` until it runs (the platform's start
-        latency here), or None when a process (an image pull) takes it from here."""
-        return self.start_s[i]
+        latency for this start, :meth:`Simulation.start_time`), or None when a process (an
+        image pull) takes it from here."""
+        return self.sim.start_time(i)
 
     def drain(self, now: float, clock: float) -> None:
         """Admit waiting requests in FIFO order until the head does not fit. Nobody at
@@ -857,10 +858,7 @@ class Lane:
         """``i`` starts again after its back-off (the attempt of ``epoch``)."""
         i, epoch = value
         if self.state[i] == BACKOFF and self.epoch[i] == epoch:
-            self.restarts[i] += 1
-            services = self.services
-            if services is not None and i >= services.first:
-                services.restarting(i)  # only a replica's first start may be free
+            self.restarts[i] += 1  # a later start: a new draw of its start (Simulation.start_time), never free
             self.relaunch(i, clock)
 
     def relaunch(self, i: int, clock: float) -> None:
@@ -1012,7 +1010,7 @@ class GeneralLane(Lane):
         if self.copy_gib[i]:
             self.sim._copy(i, self.hosts[j])
             return None
-        start_s = self.start_s[i]
+        start_s = self.sim.start_time(i)
         pull_s = self.pull_s
         if pull_s[i] != pull_s[i]:  # NaN: not started before, the first start's phases
             pull_s[i], self.unpack_s[i], self.first_boot_s[i] = 0.0, 0.0, start_s
@@ -1111,6 +1109,7 @@ class ClosedLane(Lane):
         """:meth:`Lane.admit`, with :meth:`book`, :meth:`launch`, :meth:`ready` and
         :meth:`start` written out for an instance that runs at once (as :meth:`on_arrival`
         writes them out): a queue's admissions in loss and queueing studies."""
+        # (no kill nor failure here: every admission is a first start, of its drawn start_s)
         if not self.inline or self.start_s[i] > 0 or self.create_gap_s is not None:
             Lane.admit(self, i, j, now, clock)
             return

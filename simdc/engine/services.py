@@ -722,6 +722,7 @@ class Controller:
         self.preexisting: set[int] = set()  # replicas up when the run began (running_at_start)
         # their drawn start, disk copy and layers, put back once they leave their first host:
         # only the start before the run was free, not a restart after a drain or a failure
+        # (whose start is a new draw in any case: Simulation.start_time)
         self.drawn: dict[int, tuple] = {}
         self.warm = [spec.autoscale.warm_pool if spec.autoscale is not None and sim.vm else 0
                      for spec in self.specs]
@@ -768,14 +769,6 @@ class Controller:
         if i in self.ready:
             self._set_ready(i, False)
             self.changed(i)
-
-    def restarting(self, i: int) -> None:
-        """Replica ``i`` starts again in place (after an OOM kill): a replica up at the
-        start pays its start this time. Its image needs stay as they are until it leaves
-        its host (``changed``), since its pins were taken without them."""
-        drawn = self.drawn.get(i)
-        if drawn is not None:
-            self.sim.start_s[i] = drawn[0]
 
     def changed(self, i: int) -> None:
         """Replica ``i`` left its host or was turned away: reconcile its service, at this
@@ -1098,7 +1091,8 @@ class Controller:
         """Replica ``i`` is a VM from service ``k``'s warm pool: already on disk and booted,
         it starts in ``warm_start_s``; a VM to replace it in the pool boots meanwhile. Only
         this first start is warm: its own start, disk copy and layers are kept (``drawn``)
-        and come back once it leaves its host or restarts, as a VM up at the start's do.
+        and come back once it leaves its host, as a VM up at the start's do (a later start
+        boots for a new draw: Simulation.start_time).
 
         The replacement's time is an estimate: its start plus its disk copy alone on the
         slowest disk of the fleet. The pool's VMs are on no host the run models (it keeps

@@ -50,7 +50,7 @@ from simdc.engine.rules import (MIB_PER_GIB, capped_usage, caps, fits, fits_nowh
 from simdc.errors import moment
 from simdc.model.platform import VmPlatform
 from simdc.placement import POLICIES, Fleet
-from simdc.random import stream
+from simdc.random import keyed, stream
 from simdc.workload.usage import ConstantUsage
 
 # Instance states during the run, and the outcome each leaves at the end.
@@ -348,14 +348,14 @@ class _Pull:
     kubelet queue, ``slot`` while it holds one of the node's pull slots
     (:meth:`Simulation._pull_begin`)."""
 
-    __slots__ = ("i", "host", "cache", "epoch", "layer", "began_s", "pull_s", "unpack_s", "fetch", "write", "gone",
-                 "queued", "slot")
+    __slots__ = ("i", "host", "cache", "epoch", "layer", "began_s", "pull_s", "unpack_s", "boot_s", "fetch", "write",
+                 "gone", "queued", "slot")
 
     def __init__(self, i: int, host: HostState, cache: LayerCache):
         self.i, self.host, self.cache = i, host, cache
         self.epoch = -1  # read when the pull begins
         self.layer = 0
-        self.began_s = self.pull_s = self.unpack_s = 0.0
+        self.began_s = self.pull_s = self.unpack_s = self.boot_s = 0.0
         self.fetch: _Fetch | None = None
         self.write: int | None = None
         self.gone = self.queued = self.slot = False
@@ -456,6 +456,7 @@ class Simulation:
         # split across calls are those of one call (not ``samples``: Generator.choice draws
         # bounded integers from halves of 64-bit words, a call's leftover half dropped).
         start = platform.boot_s if vm else platform.start_s
+        self.start_latency = start  # every start's distribution: the first's drawn here, later ones by start_time()
         self.windowed = (streamed and start.samples is None
                          and (vm or platform.admission not in ("oracle", "recommender")))
         self.too_big = None  # fits on no host, however empty (fits_nowhere): an array, or windowed a chunked column
@@ -541,6 +542,9 @@ class Simulation:
         # a row, as an array.array's): a failure starts a new epoch, after which older
         # timers no longer apply
         self.epoch, self.kills, self.restarts = (memoryview(np.zeros(n, np.int64)) for _ in range(3))
+        # placed again (a failure's victim, a move's restart): with restarts, which start
+        # an instance is at (start_time); the general engine's own column (_general_state)
+        self.replacements = memoryview(np.zeros(n, np.int64))
         self.streak = memoryview(np.zeros(n, np.int64))  # kills since the back-off last reset
         # written once or twice per instance and read back as arrays: array.array, which
         # becomes a numpy array without a copy (a list costs a conversion at the end)
@@ -1004,6 +1008,26 @@ class Simulation:
         ``self.disks.cancel``), None for one of no size (done at once)."""
         return self.disks.transfer((("disk", self.physical[host.index]), "unlimited"), gib, then)
 
+    def start_time(self, i: int) -> float:
+        """Seconds the platform takes to boot (a VM) or start (a container) instance ``i``
+        this time, the one rule for every start: admitted, placed again (a failure's
+        victim, a move's restart, a requeued instance) or restarted in place (an OOM kill's
+        back-off over). Its first start takes the latency drawn for it before the run
+        (``start_s``: footprints(), one stream per platform, so runs without restarts keep
+        their draws); each later start is a new boot or container creation and draws
+        afresh from the same distribution (``start_latency``), from a stream of its own
+        keyed by the run's seed, the platform, the row and the attempt (simdc.random.keyed):
+        the same whatever the order of events, and however the run is split (spilled,
+        in cells, on workers), as the first starts' draws are. Kubernetes restarts a
+        container by creating and starting a new one (pkg/kubelet/kuberuntime/
+        kuberuntime_manager.go, ``computePodActions``: ``ContainersToStart``; then
+        kuberuntime_container.go, ``startContainer``); a VM that failed boots again.
+        """
+        attempt = self.restarts[i] + self.replacements[i]  # the starts before this one (launch() follows each)
+        if not attempt:
+            return self.start_s[i]
+        return float(self.start_latency.sample(keyed(self.seed, f"restart:{self.name}", i, attempt), 1)[0])
+
     def _copy(self, i: int, host: HostState) -> None:
         """``i``'s layers are on ``host``: copy the VM's own disk there (:meth:`_write`),
         then start it, as a pull goes on once its layers are there (:class:`_Pull`)."""
@@ -1215,7 +1239,7 @@ class Simulation:
         """The layers are there and the VM's disk copied: the platform's start, after the
         instance's turn to be created on the host (Lane.creation_wait)."""
         del self.pulling[pull.i]
-        start_s = self.start_s[pull.i]
+        start_s = pull.boot_s = self.start_time(pull.i)
         if self.create_gap_s is not None:
             start_s += self.lane.creation_wait(pull.i, pull.host.index, now)
         if start_s > 0:
@@ -1229,7 +1253,7 @@ class Simulation:
         if self.epoch[i] != pull.epoch:
             return  # the host failed while this start was under way
         if self.pull_s[i] != self.pull_s[i]:  # NaN: the first start, whose phases the table splits
-            self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = pull.pull_s, pull.unpack_s, self.start_s[i]
+            self.pull_s[i], self.unpack_s[i], self.first_boot_s[i] = pull.pull_s, pull.unpack_s, pull.boot_s
         self.lane.on_ready(now, (i, pull.epoch))  # running, if still starting (Lane.on_ready)
 
     def _run_on(self, i: int, host: HostState, now: float) -> None:
@@ -1440,21 +1464,28 @@ class Simulation:
 
     def _on_kernel_failure(self, now: float, value) -> None:
         """A kernel fails: on a container host, every container; where each instance has a
-        kernel of its own (VMs, sandboxed pods), one instance. A machine already down
-        (rebooting, or its host under repair) has no kernel running."""
+        kernel of its own (VMs, sandboxed pods), one running instance. A machine already
+        down (rebooting, or its host under repair) has no kernel running, nor, where each
+        instance has its own, one with no instance running: a listed failure then is not
+        made, counted nowhere, and a warning says so."""
         index, rng, listed = value
         host = self.hosts[index]
-        if host.out and listed is not None:  # a listed kernel failure of a machine down already; said at the end
+        if host.out:
             why = "its host under repair" if host.repairing else "rebooting" if host.rebooting else "in maintenance"
-            self.not_made.append(f"{self.name}: faults.kernel_failures[{listed}]: host {self.physical[index]} at "
-                                 f"{moment(now)} s: the machine was down then ({why}), with no kernel running: "
-                                 "not made")
-        if not host.out:  # a cordoned machine's kernel still runs
+            why = f"the machine was down then ({why})"
+        elif self.own_kernel and not host.inst:
+            why = "no instance was running on it then (each runs its own kernel)"
+        else:  # a cordoned machine's kernel still runs
+            why = None
+        if why is not None:
+            if listed is not None:  # a listed kernel failure with no kernel to strike; said at the end
+                self.not_made.append(f"{self.name}: faults.kernel_failures[{listed}]: host {self.physical[index]} "
+                                     f"at {moment(now)} s: {why}, with no kernel running: not made")
+        else:
             host.failures += 1
             if self.own_kernel:
                 running = list(host.inst)
-                if running:
-                    self._fail(running[int(self.kernel_rng.integers(len(running)))], now)
+                self._fail(running[int(self.kernel_rng.integers(len(running)))], now)
             else:
                 host.set_down(now, rebooting=True)  # down first, so no victim comes back to it
                 self._fail_all(host, now)

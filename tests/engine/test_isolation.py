@@ -84,6 +84,26 @@ def test_a_kernel_failure_kills_every_container_but_only_one_vm(tmp_path, platfo
     assert summary["blast_radius_mean"] == killed
 
 
+@pytest.mark.parametrize("platform, made", [("vm", False), ("microvm", False), ("sandboxed_container", False),
+                                            ("container", True)])
+def test_a_listed_kernel_failure_with_no_guest_running_is_not_made_where_each_has_its_kernel(tmp_path, platform,
+                                                                                              made):
+    """Five instances of 500 s from 0 on one host; a kernel failure listed at 800 s, when
+    none runs. A VM's (a microVM's, a sandboxed pod's) kernel is its own: with none
+    running there is no kernel to fail, so no failure is counted and a warning names it,
+    as for a machine down. A container host's kernel runs with or without containers:
+    it fails (and reboots), killing nobody."""
+    rows = [{"id": i} for i in range(5)]
+    results = run(tmp_path, rows, platform, faults={"kernel_failures": [[0, 800.0]], "on_failure": "resubmit"})
+    summary = results.summary.iloc[0]
+    assert (results.instances["end_s"] == 500.0).all()
+    assert summary["failures"] == (1 if made else 0)
+    assert summary["failure_kills"] == 0
+    said = [line for line in results.manifest["warnings"] if "faults.kernel_failures[0]" in line]
+    assert said == ([] if made else [f"{platform}: faults.kernel_failures[0]: host 0 at 800 s: no instance was "
+                                     "running on it then (each runs its own kernel), with no kernel running: not made"])
+
+
 def test_a_host_failure_kills_everything_and_victims_move_to_another_host(tmp_path):
     rows = [{"id": i, "cpu_cores": 2} for i in range(3)]
     results = run(tmp_path, rows, "vm", faults={"host_failures": [[0, 100.0]], "host_repair_s": 10_000},
