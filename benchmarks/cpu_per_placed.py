@@ -11,7 +11,7 @@ instances placed (a ``ready_s``, both platforms) and submitted, and the CPU per 
 ``import simdc`` is lazy (``simdc --help`` stays fast), so a process's first
 ``simulate`` also imports pandas, pyarrow, pydantic and scipy.special and pays their
 first use (~0.4 s here): a fixed cost, not a cost per instance. The script first runs
-the same scenario at 2 hosts for 10 minutes to pay it, prints it as ``first call``, then
+the same scenario for 10 minutes to pay it, prints it as ``first call``, then
 times the run; ``--cold`` times the run in a fresh process instead (what the figures
 before the seventeenth session measured). To compare two commits, export one (``git archive COMMIT | tar -x -C
 DIR``) and run this script with ``PYTHONPATH=DIR`` and without, alternately: the
@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("hours", type=float)
     parser.add_argument("--profile", type=int, metavar="N", help="profile the run; print the N costliest calls")
     parser.add_argument("--cold", action="store_true",
-                        help="no warm-up run: the figure includes the first call's imports")
+                        help="no 10-minute warm-up run: the figure includes the first call's imports")
     parser.add_argument("--spill", action="store_true",
                         help="simulate(config, spill=True): streamed, as the month runs")
     args = parser.parse_args()
@@ -52,7 +52,7 @@ def main() -> None:
     first = ""
     if not args.cold:
         start = time.process_time()
-        simdc.simulate(make(2, 600.0))
+        simdc.simulate(make(args.hosts, 600.0))
         first = f"; first call {time.process_time() - start:.2f} s CPU (imports, first use), not counted"
     profiler = None
     if args.profile:
