@@ -12,7 +12,7 @@ by the general engine (:mod:`simdc.engine.simulation`, :mod:`simdc.engine.host`)
 fast lane (:mod:`simdc.engine.handlers`) alike: the tolerance of sums (:func:`limit`),
 the fit test (:func:`fits`), the usage cap (:func:`capped_usage`), when a host is contended or over
 its memory (:func:`contended`, :func:`over_memory`), the CPU shares of a contended host
-(:func:`water_fill`), the OOM killer's victims
+(:func:`water_fill`), batch work's progress from its CPU (:func:`progress`), the OOM killer's victims
 (:func:`oom_victims`), the restart back-off (:func:`backoff`), the power model
 (:func:`energy_j`, :func:`switched_off_when_idle`) and fragmentation (:func:`free_mem_gib`).
 """
@@ -74,6 +74,10 @@ def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame
             book_mem_gib=memory_gib + overhead_gib,
             start_s=platform.boot_s.sample(rng, n),
             weight=vcpus,
+            # The ceiling is the vCPUs, in the host's cores the demand is counted in
+            # (usage × cpu_factor: the hypervisor's share inside them, README "Contention"):
+            # what a guest asks above them is clipped (unmet) and slows its batch work
+            # (progress), as a container's CPU limit does.
             cpu_cap=vcpus,
             mem_cap=memory_gib - _guest_gib(platform),
             mem_limit=none,
@@ -384,6 +388,60 @@ def capped_usage(cpu, mem_gib, cores, cpu_cap, mem_cap):
     wanted = cores if cores < cpu else cpu
     demand = cpu_cap if cpu_cap < wanted else wanted
     return demand, wanted - demand, mem_cap if mem_cap < mem_gib else mem_gib
+
+
+# Batch work under processor sharing: an instance that gets a fraction of the CPU it wants
+# progresses at that fraction of its full speed, whether the rest is withheld by a
+# contended host (the CFS shares of water_fill) or by its own ceiling (CFS bandwidth
+# control throttles a cgroup to cpu.max, its CPU limit: Linux
+# Documentation/scheduler/sched-bwc.rst; a VM's guest has its vCPUs and no more). A job
+# of 2 cores for 100 s under a 1-core limit needs its 200 core-seconds all the same: it
+# takes 200 s.
+#
+# A VM's ceiling is its vCPUs: its guest's own work may use them all. The host counts that
+# work with the hypervisor's share, usage × cpu_factor (virtualisation), and gives a VM at
+# most its vCPUs (capped_usage: the share above them is clipped, counted unmet, README
+# "Contention"); but the share's cost is already the work's (work_factor: a lone VM's
+# batch work takes duration × (1 + c), Sharma et al. 2016), so it does not slow the work a
+# second time. What holds the work back is what its guest asks above its vCPUs: the
+# ceiling holds vcpus × cpu_factor of the host's demand (demand × cpu_factor when
+# clipped: the demand is then the vCPUs). A container's cpu_factor is 1: its ceiling
+# holds its demand, and the rule is given / (demand + clip).
+
+
+def progress(given, demand, clip, cpu_factor=1.0):
+    """A batch instance's progress rate from its CPU (full-speed seconds per second, before
+    swapping and neighbours' interference): the share of its demand it is given, times the
+    share of what it wants that its ceiling holds::
+
+        progress = given / demand × min(demand × cpu_factor, demand + clip) / (demand + clip)
+
+    (each factor 1 where its denominator is 0). For a container (``cpu_factor`` 1) that is
+    ``given / (demand + clip)``: the CPU it gets over the CPU it wants, its ceiling included.
+
+    Parameters
+    ----------
+    given
+        Cores it is given (≤ ``demand``): ``demand`` on an uncontended host, its
+        :func:`water_fill` share on a contended one.
+    demand, clip
+        Cores it wants within its ceiling and above it (:func:`capped_usage`), ≥ 0.
+        Python floats (a float comes back) or arrays that broadcast.
+    cpu_factor
+        Host cores per core of the instance's own work (:class:`Virtualisation`, ≥ 1):
+        what its ceiling holds of the host's demand per core of it. A float, or an array.
+    """
+    wanted = demand + clip
+    if isinstance(wanted, np.ndarray):
+        share = np.divide(given, demand, out=np.ones(np.shape(wanted)), where=demand > 0)
+        held = np.divide(np.minimum(demand * cpu_factor, wanted), wanted, out=np.ones(np.shape(wanted)),
+                         where=wanted > 0)
+        return share * held  # without a clip, held is d / d = 1.0: the share itself
+    share = given / demand if demand > 0 else 1.0
+    if not clip:
+        return share
+    held = demand * cpu_factor
+    return share * ((held if held < wanted else wanted) / wanted)
 
 
 # The OOM killer simdc models is the kernel's: its victim's pod stays on the node and the

@@ -406,7 +406,9 @@ class Simulation:
         hosts, self.physical, host_args["base_mem_gib"] = host_specs(platform, hosts)
         # what every host holds: fleet-wide lists (both lanes); HostState keeps the running slots
         self.booked = Bookings(len(hosts))
-        self.hosts = [HostState(i, spec, *caps(platform, spec), **host_args, booked=self.booked)
+        cost = virtualisation(platform, instances)  # the hypervisor's share, for both lanes
+        self.hosts = [HostState(i, spec, *caps(platform, spec), **host_args, booked=self.booked,
+                                cpu_factor=cost.cpu_factor)
                       for i, spec in enumerate(hosts)]
         self.figures = FleetFigures.attach(self.hosts)  # what a sample reads
         self._images(platform, hosts, instances, images, registry)
@@ -427,7 +429,6 @@ class Simulation:
 
         self.usage = usage or ConstantUsage(instances["cpu_used"].to_numpy(float),
                                             instances["memory_used_gib"].to_numpy(float))
-        cost = virtualisation(platform, instances)  # the hypervisor's share, for both lanes
         self.usage = cost.presented(self.usage)
         self.cpu_factor = cost.cpu_factor  # host CPU per core of an instance's own work (VMs: > 1)
         # When the next usage step comes (s; none: inf): it plans every busy host's next
