@@ -506,16 +506,16 @@ def oom_victims(mem_gib: np.ndarray, request_gib: np.ndarray, guaranteed: np.nda
     """The OOM killer's victims on a container host over its memory: positions into the
     host's running instances, in the order they are killed, until the host fits.
 
-    The kernel kills the container of highest :func:`oom_scores`, one at a time, until
-    the footprint left (usage plus ``overhead_gib`` an instance) is within
-    ``allocatable_gib``; killing one changes no other's score, so that is the scores'
-    descending order. The adj is :func:`oom_score_adj` against the node's capacity
-    ``capacity_gib``. The usage is scored against ``allocatable_gib``: simdc's host is
-    over its memory when its containers outgrow what is allocatable (capacity less the
-    reserved memory), the limit of the kubepods cgroup that Node Allocatable
-    enforcement sets (Kubernetes docs, "Reserve Compute Resources for System Daemons"),
-    so the OOM is inside that cgroup and the kernel's ``totalpages`` is its limit (no
-    swap: the kubelet's default is no swap for pods).
+    The kernel kills the container of highest :func:`oom_scores`, one at a time, until the
+    footprint left (usage plus ``overhead_gib`` an instance) is no longer
+    :func:`over_memory` (within ``allocatable_gib``, with the same slack); killing one
+    changes no other's score, so that is the scores' descending order. The adj is
+    :func:`oom_score_adj` against the node's capacity ``capacity_gib``. The usage is scored
+    against ``allocatable_gib``: simdc's host is over its memory when its containers outgrow
+    what is allocatable (capacity less the reserved memory), the limit of the kubepods
+    cgroup that Node Allocatable enforcement sets (Kubernetes docs, "Reserve Compute
+    Resources for System Daemons"), so the OOM is inside that cgroup and the kernel's
+    ``totalpages`` is its limit (no swap: the kubelet's default is no swap for pods).
 
     Of equal scores the larger ``instance`` goes first: the kernel keeps the task it
     scanned last among equal points (``oom_evaluate_task`` skips only lower points),
@@ -533,8 +533,12 @@ def oom_victims(mem_gib: np.ndarray, request_gib: np.ndarray, guaranteed: np.nda
     """
     score = oom_scores(mem_gib, oom_score_adj(request_gib, guaranteed, capacity_gib), allocatable_gib)
     order = np.lexsort((-instance, -score))
-    left = mem_gib.sum() + overhead_gib * len(mem_gib) - np.cumsum((mem_gib + overhead_gib)[order])
-    return order[:int(np.argmax(left <= allocatable_gib)) + 1]
+    # after each kill: the usage and the instances left, judged by the host's own test
+    # (over_memory, its EPS of slack for a sum of float sizes: 4.6 + 4.2 + 0.9 + 0.3 is
+    # 10.000000000000002, within a 10 GiB host)
+    left_gib = mem_gib.sum() - np.cumsum(mem_gib[order])
+    left_running = len(mem_gib) - np.arange(1, len(mem_gib) + 1)
+    return order[:int(np.argmax(~over_memory(left_gib, overhead_gib, left_running, allocatable_gib))) + 1]
 
 
 # "After containers in a Pod run for 10 minutes without any problems, the kubelet

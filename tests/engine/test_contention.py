@@ -375,3 +375,16 @@ def test_batch_work_above_its_ceiling_among_interfering_neighbours(tmp_path):
     inst = results.instances.set_index("id")
     assert inst["end_s"].to_dict() == pytest.approx({"a": 275.0, "b": 100.0, "c": 175.0})
 
+
+def test_the_oom_killer_kills_only_until_the_host_is_no_longer_over_its_memory(tmp_path):
+    """A 10 GiB host holds a, b, c, d using 4.6 + 4.2 + 0.9 + 0.3 = 10 GiB (a double above
+    10, within the over-memory test's slack): no kill in 100 s. Then e starts (request
+    0.1 GiB, using 1.4): its oom_score 140 + 990 = 1130 tops the others' 1000
+    (tests/engine/test_rules.py), and once it is gone the host is back at 10 GiB. Only e
+    is killed."""
+    rows = [row(n, 0.1, m, 0.1, m) for n, m in (("a", 4.6), ("b", 4.2), ("c", 0.9), ("d", 0.3))]
+    rows.append(row("e", 0.1, 0.1, 0.1, 1.4, submit=100.0))
+    results = run_trace(tmp_path, rows, cores=4, memory_gib=10, platform="container",
+                        rules={"overcommit": 2, "restart_policy": "never"}, duration_s=600.0)
+    kills = results.instances.set_index("id")["oom_kills"]
+    assert kills.to_dict() == {"a": 0, "b": 0, "c": 0, "d": 0, "e": 1}

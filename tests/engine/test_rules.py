@@ -154,6 +154,18 @@ def test_of_equal_scores_the_later_workload_row_goes_first():
     assert victims.tolist() == [2, 0]
 
 
+def test_the_killer_stops_where_the_host_stops_being_over_its_memory():
+    """4.6 + 4.2 + 0.9 + 0.3 GiB is 10.000000000000002 in doubles: within a 10 GiB host
+    for over_memory (its EPS of slack), so they ran without a kill. e (request 0.1 GiB,
+    using 1.4) joins: scores 1000 × usage / 10 + (1000 − floor(1000 × request / 10)) are
+    460 + 540 = 1000, 420 + 580, 90 + 910, 30 + 970 = 1000 each and e 140 + 990 = 1130.
+    e goes, and the four left are again not over their memory: e alone is the victim."""
+    mem = np.array([4.6, 4.2, 0.9, 0.3, 1.4])
+    request = np.array([4.6, 4.2, 0.9, 0.3, 0.1])
+    assert sum(mem[:4].tolist()) > 10.0 and not over_memory(mem[:4].sum(), 0.0, 4, 10.0)
+    assert oom_victims(mem, request, np.zeros(5, dtype=bool), np.arange(5), 0.0, 10.0, 10.0).tolist() == [4]
+
+
 def test_backoff_doubles_from_the_base_to_the_cap_and_resets_after_ten_quiet_minutes():
     streak, delays = 0, []
     for _ in range(7):
