@@ -91,26 +91,61 @@ def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame
     # percentile of the container's own usage over its whole life. With "recommender"
     # these are the declared requests the engine starts from: it replaces them at each
     # submission by what the recommender learnt until then (simdc.engine.recommender).
+    cpu_limit, mem_limit = _limit(instances, "cpu_limit", n), _limit(instances, "memory_limit_gib", n)
     if platform.admission == "oracle":
         book_cpu, book_mem = (usage.quantile(platform.usage_percentile / 100) if usage is not None
                               else (used_cpu, used_mem))
+        book_cpu, book_mem = np.asarray(book_cpu, dtype=float), np.asarray(book_mem, dtype=float)
+        weight, mem_request, cpu_cap, mem_cap_limit = admitted(book_cpu, book_mem, size_cpu, size_mem,
+                                                               cpu_limit, mem_limit)
     else:
         book_cpu, book_mem = size_cpu, size_mem
-    cpu_limit, mem_limit = _limit(instances, "cpu_limit", n), _limit(instances, "memory_limit_gib", n)
+        weight, mem_request, cpu_cap, mem_cap_limit = size_cpu, size_mem, cpu_limit, mem_limit
     return Footprints(
         book_cpu=np.asarray(book_cpu, dtype=float),
         book_mem_gib=np.asarray(book_mem, dtype=float) + overhead_gib,
         start_s=platform.start_s.sample(rng, n),
-        weight=size_cpu,
-        cpu_cap=cpu_limit,
+        weight=weight,
+        cpu_cap=cpu_cap,
         mem_cap=none,
-        mem_limit=mem_limit,
-        mem_request=size_mem,
+        mem_limit=mem_cap_limit,
+        mem_request=mem_request,
         # Kubernetes' QoS class (pkg/apis/core/v1/helper/qos, GetPodQOS): Guaranteed when
         # every resource has a limit equal to its request. Decided on the declared
         # figures: the recommender scales limits with requests, so a pod keeps its class.
         guaranteed=(cpu_limit == size_cpu) & (mem_limit == size_mem),
     )
+
+
+# A pod's requests are what it was admitted with. An admission that books other figures
+# than the declared ones (the VPA's recommendation, the oracle's percentile of its own
+# usage) rewrites the pod's requests, as the VPA's admission controller does: the kubelet
+# then derives the container's CPU weight (cpu.shares from the CPU request:
+# pkg/kubelet/cm/helpers_linux.go, MilliCPUToShares, at least MinShares = 2 of 1024 a
+# core) and its oom_score_adj (from the memory request: oom_score_adj) from those, and its
+# limits keep their ratio to the requests (kubernetes/autoscaler vertical-pod-autoscaler
+# README, "controlledValues": RequestsAndLimits, the default). The QoS class stays the
+# declared one: limits scaled with requests keep Guaranteed pods Guaranteed.
+MIN_SHARES_CORES = 2 / 1024
+
+
+def admitted(cpu, mem_gib, declared_cpu, declared_mem_gib, cpu_limit, mem_limit_gib):
+    """A container admitted with requests ``cpu`` cores and ``mem_gib`` GiB, declared with
+    ``declared_cpu`` and ``declared_mem_gib`` (> 0) and limits ``cpu_limit``,
+    ``mem_limit_gib`` (``inf``: none): ``(weight, mem_request_gib, cpu_limit,
+    mem_limit_gib)`` as the node runs it. Python floats, or arrays of one shape."""
+    if isinstance(cpu, np.ndarray):
+        weight = np.maximum(cpu, MIN_SHARES_CORES)
+        with np.errstate(invalid="ignore"):  # inf × 0: no limit stays none
+            cpu_limit = np.where(np.isinf(cpu_limit), cpu_limit, cpu_limit * cpu / declared_cpu)
+            mem_limit_gib = np.where(np.isinf(mem_limit_gib), mem_limit_gib, mem_limit_gib * mem_gib / declared_mem_gib)
+        return weight, mem_gib, cpu_limit, mem_limit_gib
+    weight = cpu if cpu > MIN_SHARES_CORES else MIN_SHARES_CORES
+    if cpu_limit != np.inf:
+        cpu_limit = cpu_limit * cpu / declared_cpu
+    if mem_limit_gib != np.inf:
+        mem_limit_gib = mem_limit_gib * mem_gib / declared_mem_gib
+    return weight, mem_gib, cpu_limit, mem_limit_gib
 
 
 @dataclass(frozen=True)

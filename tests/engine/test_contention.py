@@ -388,3 +388,20 @@ def test_the_oom_killer_kills_only_until_the_host_is_no_longer_over_its_memory(t
                         rules={"overcommit": 2, "restart_policy": "never"}, duration_s=600.0)
     kills = results.instances.set_index("id")["oom_kills"]
     assert kills.to_dict() == {"a": 0, "b": 0, "c": 0, "d": 0, "e": 1}
+
+
+def test_under_the_oracle_the_oom_killer_scores_the_requests_pods_were_admitted_with(tmp_path):
+    """Admission "oracle" books each container at its own usage: A (declared 1 GiB, uses 3)
+    at 3, B (declared 4, uses 2, 5 from 2,900 s: p90 2) at 2, C at 2.5, on a 10 GiB host.
+    When B's spike puts the host at 10.5 GiB the kernel scores, with the requests as
+    booked (oom_badness + the kubelet's Burstable adj 1000 − 1000 × request / capacity),
+    A 300 + 700 = 1000, B 500 + 800 = 1300, C 250 + 750 = 1000: B goes, alone (5.5 GiB
+    left). With the declared requests A would score 300 + 900 = 1200 and B 500 + 600 = 1100."""
+    rows = [row("A", 1, 1, 0.5, 3, duration=3000.0), row("B", 1, 4, 0.5, 2, duration=3000.0),
+            row("C", 1, 2.5, 0.5, 2.5, duration=3000.0)]
+    usage = [("A", 0, 0.5, 3.0), ("B", 0, 0.5, 2.0), ("B", 2900, 0.5, 5.0), ("C", 0, 0.5, 2.5)]
+    results = run_trace(tmp_path, rows, cores=4, memory_gib=10, platform="container", usage=usage,
+                        rules={"admission": "oracle", "restart_policy": "never"}, duration_s=3600.0)
+    inst = results.instances.set_index("id")
+    assert inst["oom_kills"].to_dict() == {"A": 0, "B": 1, "C": 0}
+    assert inst.loc["B", "end_s"] == pytest.approx(2900.0)

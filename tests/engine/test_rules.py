@@ -243,3 +243,27 @@ def test_stranded_memory_is_booked_but_unused_up_to_what_the_host_has():
     assert stranded_gib(10.0, 64.0, 4.0) == 6.0
     assert stranded_gib(80.0, 64.0, 4.0) == 60.0  # booking beyond the host strands nothing
     assert stranded_gib(10.0, 64.0, 12.0) == 0.0  # use beyond the booking strands nothing
+
+
+def test_a_pod_admitted_at_other_requests_than_it_declared_runs_with_them():
+    """Admission by the oracle books 3 GiB and 0.5 cores for a pod declaring 1 GiB and 2
+    cores (limits 4 cores, 2 GiB): its memory request (the oom_score_adj's) is 3 GiB, its
+    CPU weight 0.5 cores, its limits keep their ratio to the requests (VPA's
+    RequestsAndLimits): 4 × 0.5 / 2 = 1 core and 2 × 3 / 1 = 6 GiB. A request of 0 cores
+    still weighs the kubelet's MinShares, 2 / 1024 of a core."""
+    import pandas as pd
+
+    from simdc.engine.rules import footprints
+    from simdc.model.platform import ContainerPlatform
+    from simdc.workload.usage import ConstantUsage
+
+    rows = pd.DataFrame({"cpu_cores": [2.0, 1.0], "memory_gib": [1.0, 1.0], "cpu_used": [0.5, 0.0],
+                         "memory_used_gib": [3.0, 0.5], "cpu_limit": [4.0, np.nan],
+                         "memory_limit_gib": [2.0, np.nan]})
+    platform = ContainerPlatform(admission="oracle", overhead_mib=0)
+    fp = footprints(platform, rows, np.random.default_rng(0),
+                    ConstantUsage(rows["cpu_used"].to_numpy(), rows["memory_used_gib"].to_numpy()))
+    assert fp.mem_request.tolist() == [3.0, 0.5]
+    assert fp.weight.tolist() == [0.5, 2 / 1024]
+    assert fp.cpu_cap.tolist() == [1.0, np.inf]
+    assert fp.mem_limit.tolist() == [6.0, np.inf]
