@@ -267,3 +267,17 @@ def test_a_pod_admitted_at_other_requests_than_it_declared_runs_with_them():
     assert fp.weight.tolist() == [0.5, 2 / 1024]
     assert fp.cpu_cap.tolist() == [1.0, np.inf]
     assert fp.mem_limit.tolist() == [6.0, np.inf]
+
+
+def test_a_restart_backoff_cap_below_its_base_is_refused():
+    """The back-off doubles from restart_backoff_s (10 s) up to restart_backoff_max_s: a cap
+    of 5 s made every delay 5 s and the base unused (a container killed 391 times instead
+    of 12). Refused, naming the key and the base; a cap equal to the base is a constant delay."""
+    from simdc.config import validate
+    from simdc.errors import ConfigError
+
+    base = {"simulation": {"duration_s": 60.0}, "host": {"cpu_cores": 4, "memory_gib": 8},
+            "workload": {"synthetic": {"arrival_rate_per_s": 0.1}}}
+    with pytest.raises(ConfigError, match=r"platform.container.restart_backoff_max_s.*restart_backoff_s \(10\)"):
+        validate(base | {"platform": {"container": {"restart_backoff_max_s": 5}}})
+    validate(base | {"platform": {"container": {"restart_backoff_s": 5, "restart_backoff_max_s": 5}}})
