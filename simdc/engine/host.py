@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from simdc.engine.rules import water_fill
+from simdc.engine.rules import progress, water_fill
 from simdc.engine.rules import EPS, energy_j, free_mem_gib, limit, over_memory, stranded_gib  # noqa: F401 (EPS)
 from simdc.engine.rules import contended as is_contended
 from simdc.model.host import HostSpec
@@ -295,7 +295,8 @@ class HostState:
     def __init__(self, index: int, spec: HostSpec, cpu_cap: float, mem_cap: float, *,
                  overhead_gib: float, vm: bool, ksm_savings: float = 0.0, balloon: bool = True,
                  swap_slowdown: float = 0.0, base_mem_gib: float = 0.0, power_off_idle: bool = False,
-                 membw_sensitivity: float = 0.0, io_sensitivity: float = 0.0, booked: Bookings | None = None):
+                 membw_sensitivity: float = 0.0, io_sensitivity: float = 0.0, booked: Bookings | None = None,
+                 cpu_factor: float = 1.0):
         self.index = index
         # what it holds, in the fleet's lists (its own, alone)
         self.booked = booked if booked is not None else Bookings(index + 1)
@@ -310,6 +311,7 @@ class HostState:
         self.allocatable = spec.allocatable_memory_gib
         self.overhead = overhead_gib
         self.vm = vm
+        self.cpu_factor = cpu_factor  # host cores per core of an instance's own work (rules.progress)
         self.ksm, self.balloon, self.swap_slowdown = ksm_savings, balloon, swap_slowdown
         # Memory the machine itself always takes, outside the instances' accounts: a node
         # VM's VMM and guest (containers in VMs). Counted as used and allocated.
@@ -541,7 +543,7 @@ class HostState:
                 _insert(self._membw_sorted, self._membw_inst, membw, i)
             if io > 0 and self.k_io > 0:
                 _insert(self._io_sorted, self._io_inst, io, i)
-        rate = self.speed if batch else 0.0
+        rate = progress(demand, demand, clip, self.cpu_factor) * self.speed if batch else 0.0  # a fast host's share
         inst.append(i)
         self.demand.append(demand)
         self.clip.append(clip)
@@ -625,6 +627,7 @@ class HostState:
         """New demand (within the ceilings; ``clip``: above them), and memory for every slot
         (a usage step); call :meth:`rebalance` after."""
         self.settle(now)
+        had_clip = any(self.clip)
         hwm = np.maximum(np.asarray(self.hwm), mem)
         self.demand[:] = demand.tolist()
         if clip is None:
@@ -640,6 +643,8 @@ class HostState:
         self.demand_sum = float(demand.sum())
         self.mem_sum = float(mem.sum())
         self.hwm_sum = float(hwm.sum())
+        if self.batch_n and (had_clip or self.clip_sum):
+            self._fast_rates(range(len(self.inst)))
         if self.mirror is not None:
             inst = self.inst_array()
             self.mirror.demand[inst], self.mirror.clip[inst], self.mirror.hwm[inst] = demand, self.clip, hwm
@@ -656,6 +661,21 @@ class HostState:
             self.demand[s], self.clip[s], self.alloc[s], self.gap[s] = d, c, d, 0.0
             if mirror is not None:
                 mirror.demand[self.inst[s]], mirror.clip[self.inst[s]] = d, c
+        if self.batch_n:
+            self._fast_rates(slots)
+
+    def _fast_rates(self, slots) -> None:
+        """The batch slots of ``slots`` given the rate an uncontended host gives them,
+        their demand as their share (:func:`~simdc.engine.rules.progress`, less than the
+        full speed above a ceiling) at its swap speed and their speed left by neighbours,
+        after their demand or clip changed: what :meth:`rebalance` keeps when the host is
+        fast, or interfering and resharing lazily (:meth:`_reshare_interference`, the same
+        expression); it computes every other slow host's again. The slots must be settled."""
+        demand, clip, batch, rate, ispeed = self.demand, self.clip, self.batch, self.rate, self.ispeed
+        speed, factor = self.speed, self.cpu_factor
+        for s in slots:
+            if batch[s]:
+                rate[s] = progress(demand[s], demand[s], clip[s], factor) * speed * ispeed[s]
 
     def settle(self, now: float) -> None:
         """Bring every slot's accumulators and batch work up to ``now``."""
@@ -781,9 +801,8 @@ class HostState:
                 self.gap[:] = [0.0] * n
         self._finish_known = False
         if self.batch_n:
-            # progress = share of its demand it gets, slowed by swapping and neighbours
-            share = np.divide(alloc, demand, out=np.ones(n), where=demand > 0)
-            rate = share * speed
+            # progress = share of what it wants it gets, slowed by swapping and neighbours
+            rate = progress(alloc, demand, np.asarray(self.clip), self.cpu_factor) * speed
             if ispeed is not None:
                 rate = rate * ispeed
             self.rate[:] = np.where(np.asarray(self.batch, dtype=bool), rate, 0.0).tolist()
@@ -885,7 +904,7 @@ class HostState:
         if cut_io is not None:
             look += [slot_of[i] for i in self._io_inst[cut_io:]]
         membw, io, ispeed = self.membw, self.io, self.ispeed
-        since, rem, rate, batch = self.since, self.rem, self.rate, self.batch
+        since, rem, rate, batch, demand, clip = self.since, self.rem, self.rate, self.batch, self.demand, self.clip
         known, soonest = self._finish_known, self._finish
         settled = False
         for s in set(look):
@@ -906,7 +925,7 @@ class HostState:
                 settled = True
             ispeed[s] = v
             if batch[s]:
-                r = rate[s] = speed * v
+                r = rate[s] = progress(demand[s], demand[s], clip[s], self.cpu_factor) * speed * v
                 if known and r > 0:
                     left = rem[s]
                     when = now + (left if left > 0 else 0.0) / r
@@ -930,7 +949,7 @@ class HostState:
         k_membw, k_io, membw_sum, io_sum = self.k_membw, self.k_io, self.membw_sum, self.io_sum
         since_all = self._since_all
         dt = [now - since_all] * n if since_all is not None else [now - since for since in self.since]
-        clip = self.clip
+        clip, factor = self.clip, self.cpu_factor
         clipped, swapping, batch_n = any(clip), self.swapped > 0, self.batch_n
         demand_acc, extra_acc, degraded_acc, rem, ispeed, rate = [], [], [], [], [], []
         soonest = None
@@ -945,7 +964,7 @@ class HostState:
             ispeed.append(v)
             if batch_n:
                 r = r - q * t
-                q = speed * v if b else 0.0
+                q = progress(d, d, c, factor) * speed * v if b else 0.0
                 if q > 0:
                     when = now + (r if r > 0 else 0.0) / q
                     if soonest is None or when < soonest:
@@ -992,21 +1011,24 @@ class HostState:
             self.gap[:] = [d - a for d, a in zip(demand, alloc)]
             if self.batch_n:
                 # progress = share of its demand it gets, slowed by swapping and neighbours
+                clip, factor = self.clip, self.cpu_factor
                 if ispeed is None:
-                    rate = [(a / d if d > 0 else 1.0) * speed if b else 0.0
-                            for a, d, b in zip(alloc, demand, batch)]
+                    rate = [progress(a, d, c, factor) * speed if b else 0.0
+                            for a, d, c, b in zip(alloc, demand, clip, batch)]
                 else:
-                    rate = [(a / d if d > 0 else 1.0) * speed * v if b else 0.0
-                            for a, d, v, b in zip(alloc, demand, ispeed, batch)]
+                    rate = [progress(a, d, c, factor) * speed * v if b else 0.0
+                            for a, d, c, v, b in zip(alloc, demand, clip, ispeed, batch)]
         else:
             if was_slow:
                 self.alloc[:] = list(demand)
                 self.gap[:] = [0.0] * n
-            if self.batch_n:  # every share is 1 (d / d), so 1 × speed = speed exactly
+            if self.batch_n:  # every share is its demand: progress(d, d, c), 1.0 without a clip
+                clip, factor = self.clip, self.cpu_factor
                 if ispeed is None:
-                    rate = [speed if b else 0.0 for b in batch]
+                    rate = [progress(d, d, c, factor) * speed if b else 0.0 for d, c, b in zip(demand, clip, batch)]
                 else:
-                    rate = [speed * v if b else 0.0 for v, b in zip(ispeed, batch)]
+                    rate = [progress(d, d, c, factor) * speed * v if b else 0.0
+                            for d, c, v, b in zip(demand, clip, ispeed, batch)]
         if not self.batch_n:
             self._finish_known, self._finish = True, None
             return
@@ -1143,10 +1165,11 @@ class FleetStep:
 
     def _rates(self, slow: list[bool]) -> np.ndarray:
         """The slots' batch progress (``rate``) over the fleet's slots. While no host is
-        slow (``slow``: contended, swapping or interfering at its last rebalance) they are
-        taken by instance, 1.0 for a batch slot and 0.0 for a service, as
-        :meth:`HostState.add` and every share of a fast host leave them (full speed, no
-        swapping, no neighbours' interference); else read from the hosts' lists."""
+        slow (``slow``: contended, swapping or interfering at its last rebalance, or with
+        demand above a ceiling) they are taken by instance, 1.0 for a batch slot and 0.0
+        for a service, as :meth:`HostState.add` and every share of a fast host leave them
+        (full speed, no swapping, no neighbours' interference, no ceiling holding it
+        back: :func:`~simdc.engine.rules.progress`); else read from the hosts' lists."""
         batch = self.constants.get("batch")
         if batch is None or self.inst is None or any(slow):
             return self._column("rate")
@@ -1247,7 +1270,7 @@ class FleetStep:
             degraded_acc = (self._part("degraded_acc", interfering) + np.where(ispeed < DEGRADED, dt_on, 0.0)).tolist()
         if any(batch):
             rem = column("rem")
-            self.rate = self._rates([c or s or i for c, s, i in zip(contended, swapped, interfering)])
+            self.rate = self._rates([c or s or i or k for c, s, i, k in zip(contended, swapped, interfering, clipped)])
             self.rem = np.where(self._per_slot(batch), rem - self.rate * dt, rem)
             rem_list = self.rem.tolist()
         # the new usage (HostState.set_usage)
@@ -1273,7 +1296,17 @@ class FleetStep:
         # and every add, leaves them so); its next finish is planned again, or marked
         # unknown for a host it skips, by :meth:`rebalance`.
         new_clip: Any = clip.tolist() if any(clip_now) or any(clipped) else None
-        self.demand = demand
+        self.demand, self.clip = demand, clip
+        # a batch slot's rate on a host with demand above a ceiling, before or after, is
+        # what an uncontended host gives it (HostState._fast_rates, the same doubles);
+        # rebalance recomputes a slow host's, or the caller a host it skips
+        fast_rates: Any = None
+        moved = [b and (k or h) for b, k, h in zip(batch, clipped, clip_now)]
+        if any(moved):
+            speed = np.repeat([h.speed for h in hosts], counts)
+            fast = progress(demand, demand, clip, hosts[0].cpu_factor) * speed * self._column("ispeed")
+            self.rate = np.where(self._per_slot(moved) & self._column("batch", bool), fast, self.rate)
+            fast_rates = self.rate.tolist()
         at_unmet = at_swap = at_interf = 0
         for host, lo, hi, unmet, swap, interf, on_batch, was_contended, had_clip, has_clip, rose, demand_sum, \
                 clip_sum, mem_sum, hwm_sum in zip(hosts, edges, edges[1:], unmet_hosts, swapped, interfering, batch,
@@ -1292,6 +1325,8 @@ class FleetStep:
                 at_interf += n
             if on_batch:
                 host.rem[:] = rem_list[lo:hi]
+                if had_clip or has_clip:
+                    host.rate[:] = fast_rates[lo:hi]
             host.since[:] = [now] * (hi - lo)
             host._since_all = now
             host.demand[:] = host.alloc[:] = new_demand[lo:hi]
@@ -1353,10 +1388,8 @@ class FleetStep:
             if any(contended):
                 alloc_list, gap_list = alloc.tolist(), (demand - alloc).tolist()
             if rate is not None:
-                # progress = share of its demand it gets, slowed by swapping and neighbours
-                cont = self._per_slot(contended)
-                share = np.divide(alloc, demand, out=np.ones(self.total), where=cont & (demand > 0))
-                new = share * speed
+                # progress = share of what it wants it gets, slowed by swapping and neighbours
+                new = progress(alloc, demand, self.clip, hosts[0].cpu_factor) * speed
                 if ispeed is not None:
                     new = np.where(on, new * ispeed, new)
                 new = np.where(self._column("batch", bool), new, 0.0)

@@ -12,7 +12,7 @@ by the general engine (:mod:`simdc.engine.simulation`, :mod:`simdc.engine.host`)
 fast lane (:mod:`simdc.engine.handlers`) alike: the tolerance of sums (:func:`limit`),
 the fit test (:func:`fits`), the usage cap (:func:`capped_usage`), when a host is contended or over
 its memory (:func:`contended`, :func:`over_memory`), the CPU shares of a contended host
-(:func:`water_fill`), the OOM killer's victims
+(:func:`water_fill`), batch work's progress from its CPU (:func:`progress`), the OOM killer's victims
 (:func:`oom_victims`), the restart back-off (:func:`backoff`), the power model
 (:func:`energy_j`, :func:`switched_off_when_idle`) and fragmentation (:func:`free_mem_gib`).
 """
@@ -74,6 +74,10 @@ def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame
             book_mem_gib=memory_gib + overhead_gib,
             start_s=platform.boot_s.sample(rng, n),
             weight=vcpus,
+            # The ceiling is the vCPUs, in the host's cores the demand is counted in
+            # (usage × cpu_factor: the hypervisor's share inside them, README "Contention"):
+            # what a guest asks above them is clipped (unmet) and slows its batch work
+            # (progress), as a container's CPU limit does.
             cpu_cap=vcpus,
             mem_cap=memory_gib - _guest_gib(platform),
             mem_limit=none,
@@ -87,26 +91,61 @@ def footprints(platform: VmPlatform | ContainerPlatform, instances: pd.DataFrame
     # percentile of the container's own usage over its whole life. With "recommender"
     # these are the declared requests the engine starts from: it replaces them at each
     # submission by what the recommender learnt until then (simdc.engine.recommender).
+    cpu_limit, mem_limit = _limit(instances, "cpu_limit", n), _limit(instances, "memory_limit_gib", n)
     if platform.admission == "oracle":
         book_cpu, book_mem = (usage.quantile(platform.usage_percentile / 100) if usage is not None
                               else (used_cpu, used_mem))
+        book_cpu, book_mem = np.asarray(book_cpu, dtype=float), np.asarray(book_mem, dtype=float)
+        weight, mem_request, cpu_cap, mem_cap_limit = admitted(book_cpu, book_mem, size_cpu, size_mem,
+                                                               cpu_limit, mem_limit)
     else:
         book_cpu, book_mem = size_cpu, size_mem
-    cpu_limit, mem_limit = _limit(instances, "cpu_limit", n), _limit(instances, "memory_limit_gib", n)
+        weight, mem_request, cpu_cap, mem_cap_limit = size_cpu, size_mem, cpu_limit, mem_limit
     return Footprints(
         book_cpu=np.asarray(book_cpu, dtype=float),
         book_mem_gib=np.asarray(book_mem, dtype=float) + overhead_gib,
         start_s=platform.start_s.sample(rng, n),
-        weight=size_cpu,
-        cpu_cap=cpu_limit,
+        weight=weight,
+        cpu_cap=cpu_cap,
         mem_cap=none,
-        mem_limit=mem_limit,
-        mem_request=size_mem,
+        mem_limit=mem_cap_limit,
+        mem_request=mem_request,
         # Kubernetes' QoS class (pkg/apis/core/v1/helper/qos, GetPodQOS): Guaranteed when
         # every resource has a limit equal to its request. Decided on the declared
         # figures: the recommender scales limits with requests, so a pod keeps its class.
         guaranteed=(cpu_limit == size_cpu) & (mem_limit == size_mem),
     )
+
+
+# A pod's requests are what it was admitted with. An admission that books other figures
+# than the declared ones (the VPA's recommendation, the oracle's percentile of its own
+# usage) rewrites the pod's requests, as the VPA's admission controller does: the kubelet
+# then derives the container's CPU weight (cpu.shares from the CPU request:
+# pkg/kubelet/cm/helpers_linux.go, MilliCPUToShares, at least MinShares = 2 of 1024 a
+# core) and its oom_score_adj (from the memory request: oom_score_adj) from those, and its
+# limits keep their ratio to the requests (kubernetes/autoscaler vertical-pod-autoscaler
+# README, "controlledValues": RequestsAndLimits, the default). The QoS class stays the
+# declared one: limits scaled with requests keep Guaranteed pods Guaranteed.
+MIN_SHARES_CORES = 2 / 1024
+
+
+def admitted(cpu, mem_gib, declared_cpu, declared_mem_gib, cpu_limit, mem_limit_gib):
+    """A container admitted with requests ``cpu`` cores and ``mem_gib`` GiB, declared with
+    ``declared_cpu`` and ``declared_mem_gib`` (> 0) and limits ``cpu_limit``,
+    ``mem_limit_gib`` (``inf``: none): ``(weight, mem_request_gib, cpu_limit,
+    mem_limit_gib)`` as the node runs it. Python floats, or arrays of one shape."""
+    if isinstance(cpu, np.ndarray):
+        weight = np.maximum(cpu, MIN_SHARES_CORES)
+        with np.errstate(invalid="ignore"):  # inf × 0: no limit stays none
+            cpu_limit = np.where(np.isinf(cpu_limit), cpu_limit, cpu_limit * cpu / declared_cpu)
+            mem_limit_gib = np.where(np.isinf(mem_limit_gib), mem_limit_gib, mem_limit_gib * mem_gib / declared_mem_gib)
+        return weight, mem_gib, cpu_limit, mem_limit_gib
+    weight = cpu if cpu > MIN_SHARES_CORES else MIN_SHARES_CORES
+    if cpu_limit != np.inf:
+        cpu_limit = cpu_limit * cpu / declared_cpu
+    if mem_limit_gib != np.inf:
+        mem_limit_gib = mem_limit_gib * mem_gib / declared_mem_gib
+    return weight, mem_gib, cpu_limit, mem_limit_gib
 
 
 @dataclass(frozen=True)
@@ -386,6 +425,60 @@ def capped_usage(cpu, mem_gib, cores, cpu_cap, mem_cap):
     return demand, wanted - demand, mem_cap if mem_cap < mem_gib else mem_gib
 
 
+# Batch work under processor sharing: an instance that gets a fraction of the CPU it wants
+# progresses at that fraction of its full speed, whether the rest is withheld by a
+# contended host (the CFS shares of water_fill) or by its own ceiling (CFS bandwidth
+# control throttles a cgroup to cpu.max, its CPU limit: Linux
+# Documentation/scheduler/sched-bwc.rst; a VM's guest has its vCPUs and no more). A job
+# of 2 cores for 100 s under a 1-core limit needs its 200 core-seconds all the same: it
+# takes 200 s.
+#
+# A VM's ceiling is its vCPUs: its guest's own work may use them all. The host counts that
+# work with the hypervisor's share, usage × cpu_factor (virtualisation), and gives a VM at
+# most its vCPUs (capped_usage: the share above them is clipped, counted unmet, README
+# "Contention"); but the share's cost is already the work's (work_factor: a lone VM's
+# batch work takes duration × (1 + c), Sharma et al. 2016), so it does not slow the work a
+# second time. What holds the work back is what its guest asks above its vCPUs: the
+# ceiling holds vcpus × cpu_factor of the host's demand (demand × cpu_factor when
+# clipped: the demand is then the vCPUs). A container's cpu_factor is 1: its ceiling
+# holds its demand, and the rule is given / (demand + clip).
+
+
+def progress(given, demand, clip, cpu_factor=1.0):
+    """A batch instance's progress rate from its CPU (full-speed seconds per second, before
+    swapping and neighbours' interference): the share of its demand it is given, times the
+    share of what it wants that its ceiling holds::
+
+        progress = given / demand × min(demand × cpu_factor, demand + clip) / (demand + clip)
+
+    (each factor 1 where its denominator is 0). For a container (``cpu_factor`` 1) that is
+    ``given / (demand + clip)``: the CPU it gets over the CPU it wants, its ceiling included.
+
+    Parameters
+    ----------
+    given
+        Cores it is given (≤ ``demand``): ``demand`` on an uncontended host, its
+        :func:`water_fill` share on a contended one.
+    demand, clip
+        Cores it wants within its ceiling and above it (:func:`capped_usage`), ≥ 0.
+        Python floats (a float comes back) or arrays that broadcast.
+    cpu_factor
+        Host cores per core of the instance's own work (:class:`Virtualisation`, ≥ 1):
+        what its ceiling holds of the host's demand per core of it. A float, or an array.
+    """
+    wanted = demand + clip
+    if isinstance(wanted, np.ndarray):
+        share = np.divide(given, demand, out=np.ones(np.shape(wanted)), where=demand > 0)
+        held = np.divide(np.minimum(demand * cpu_factor, wanted), wanted, out=np.ones(np.shape(wanted)),
+                         where=wanted > 0)
+        return share * held  # without a clip, held is d / d = 1.0: the share itself
+    share = given / demand if demand > 0 else 1.0
+    if not clip:
+        return share
+    held = demand * cpu_factor
+    return share * ((held if held < wanted else wanted) / wanted)
+
+
 # The OOM killer simdc models is the kernel's: its victim's pod stays on the node and the
 # kubelet restarts the container in place after the back-off (:func:`backoff`). Not the
 # kubelet's node-pressure eviction, which ranks pods by usage above request and
@@ -448,16 +541,16 @@ def oom_victims(mem_gib: np.ndarray, request_gib: np.ndarray, guaranteed: np.nda
     """The OOM killer's victims on a container host over its memory: positions into the
     host's running instances, in the order they are killed, until the host fits.
 
-    The kernel kills the container of highest :func:`oom_scores`, one at a time, until
-    the footprint left (usage plus ``overhead_gib`` an instance) is within
-    ``allocatable_gib``; killing one changes no other's score, so that is the scores'
-    descending order. The adj is :func:`oom_score_adj` against the node's capacity
-    ``capacity_gib``. The usage is scored against ``allocatable_gib``: simdc's host is
-    over its memory when its containers outgrow what is allocatable (capacity less the
-    reserved memory), the limit of the kubepods cgroup that Node Allocatable
-    enforcement sets (Kubernetes docs, "Reserve Compute Resources for System Daemons"),
-    so the OOM is inside that cgroup and the kernel's ``totalpages`` is its limit (no
-    swap: the kubelet's default is no swap for pods).
+    The kernel kills the container of highest :func:`oom_scores`, one at a time, until the
+    footprint left (usage plus ``overhead_gib`` an instance) is no longer
+    :func:`over_memory` (within ``allocatable_gib``, with the same slack); killing one
+    changes no other's score, so that is the scores' descending order. The adj is
+    :func:`oom_score_adj` against the node's capacity ``capacity_gib``. The usage is scored
+    against ``allocatable_gib``: simdc's host is over its memory when its containers outgrow
+    what is allocatable (capacity less the reserved memory), the limit of the kubepods
+    cgroup that Node Allocatable enforcement sets (Kubernetes docs, "Reserve Compute
+    Resources for System Daemons"), so the OOM is inside that cgroup and the kernel's
+    ``totalpages`` is its limit (no swap: the kubelet's default is no swap for pods).
 
     Of equal scores the larger ``instance`` goes first: the kernel keeps the task it
     scanned last among equal points (``oom_evaluate_task`` skips only lower points),
@@ -475,8 +568,12 @@ def oom_victims(mem_gib: np.ndarray, request_gib: np.ndarray, guaranteed: np.nda
     """
     score = oom_scores(mem_gib, oom_score_adj(request_gib, guaranteed, capacity_gib), allocatable_gib)
     order = np.lexsort((-instance, -score))
-    left = mem_gib.sum() + overhead_gib * len(mem_gib) - np.cumsum((mem_gib + overhead_gib)[order])
-    return order[:int(np.argmax(left <= allocatable_gib)) + 1]
+    # after each kill: the usage and the instances left, judged by the host's own test
+    # (over_memory, its EPS of slack for a sum of float sizes: 4.6 + 4.2 + 0.9 + 0.3 is
+    # 10.000000000000002, within a 10 GiB host)
+    left_gib = mem_gib.sum() - np.cumsum(mem_gib[order])
+    left_running = len(mem_gib) - np.arange(1, len(mem_gib) + 1)
+    return order[:int(np.argmax(~over_memory(left_gib, overhead_gib, left_running, allocatable_gib))) + 1]
 
 
 # "After containers in a Pod run for 10 minutes without any problems, the kubelet

@@ -44,7 +44,7 @@ from simdc.engine.host import BookedArrays, Bookings, FleetFigures, FleetStep, H
 from simdc.engine.images import LayerCache
 from simdc.engine.network import GIB_S_PER_GBPS, Network
 from simdc.engine.placer import Placer
-from simdc.engine.rules import (MIB_PER_GIB, capped_usage, caps, fits, fits_nowhere, footprints, host_specs,
+from simdc.engine.rules import (MIB_PER_GIB, admitted, capped_usage, caps, fits, fits_nowhere, footprints, host_specs,
                                 image_needs, over_memory, resident_overhead_gib, runtime_overhead_gib,
                                 switched_off_when_idle, take_objects, virtualisation)
 from simdc.errors import moment
@@ -409,7 +409,9 @@ class Simulation:
         hosts, self.physical, host_args["base_mem_gib"] = host_specs(platform, hosts)
         # what every host holds: fleet-wide lists (both lanes); HostState keeps the running slots
         self.booked = Bookings(len(hosts))
-        self.hosts = [HostState(i, spec, *caps(platform, spec), **host_args, booked=self.booked)
+        cost = virtualisation(platform, instances)  # the hypervisor's share, for both lanes
+        self.hosts = [HostState(i, spec, *caps(platform, spec), **host_args, booked=self.booked,
+                                cpu_factor=cost.cpu_factor)
                       for i, spec in enumerate(hosts)]
         self.figures = FleetFigures.attach(self.hosts)  # what a sample reads
         self._images(platform, hosts, instances, images, registry)
@@ -430,7 +432,6 @@ class Simulation:
 
         self.usage = usage or ConstantUsage(instances["cpu_used"].to_numpy(float),
                                             instances["memory_used_gib"].to_numpy(float))
-        cost = virtualisation(platform, instances)  # the hypervisor's share, for both lanes
         self.usage = cost.presented(self.usage)
         self.cpu_factor = cost.cpu_factor  # host CPU per core of an instance's own work (VMs: > 1)
         # When the next usage step comes (s; none: inf): it plans every busy host's next
@@ -592,12 +593,12 @@ class Simulation:
         first_cpu, first_mem = self.first_booked
         if first_cpu[i] != first_cpu[i]:  # NaN: its first submission
             first_cpu[i], first_mem[i] = cpu, mem + self.overhead_gib
-        fp.weight[i] = cpu
+        weight, fp.mem_request[i], limit_cpu, fp.mem_limit[i] = admitted(
+            cpu, mem, declared_cpu[i], declared_mem[i], cpu_limit[i], mem_limit[i])
+        fp.weight[i] = weight
         if self.weight is not None:
-            self.weight[i] = cpu
-        fp.mem_request[i] = mem
-        fp.cpu_cap[i] = self.cpu_cap[i] = cpu_limit[i] * cpu / declared_cpu[i]
-        fp.mem_limit[i] = mem_limit[i] * mem / declared_mem[i]
+            self.weight[i] = weight
+        fp.cpu_cap[i] = self.cpu_cap[i] = limit_cpu
 
     def _on_observe(self, now: float, value) -> None:
         """The recommender's minute: the usage of every running instance, CPU as given

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from simdc.model import limits
 from simdc.model.base import Spec
@@ -251,6 +251,17 @@ class ContainerPlatform(Spec):
         """Image pulls a node's kubelet has under way at once: 1 when serial, else the
         cap (None: no limit)."""
         return 1 if self.serialize_image_pulls else self.max_parallel_image_pulls
+
+    @field_validator("restart_backoff_max_s")
+    @classmethod
+    def _cap_at_least_base(cls, value: float, info: ValidationInfo) -> float:
+        # The back-off doubles from its base up to its cap (rules.backoff; the kubelet's
+        # initial 10 s and maximum 300 s, Kubernetes docs, Pod Lifecycle): a cap below the
+        # base would make every delay the cap and the base never used.
+        base = info.data.get("restart_backoff_s")
+        if base is not None and value < base:
+            raise ValueError(f"must be at least restart_backoff_s ({base:g}), the back-off's first delay")
+        return value
 
     @field_validator("admission", mode="before")
     @classmethod

@@ -79,6 +79,11 @@ FIELDS = {f.name: f for f in (
 POSITIVE = {"duration_s": "", "cpu_cores": "", "memory_gib": "",
             "cpu_limit": " (leave it empty for no limit)", "memory_limit_gib": " (leave it empty for no limit)"}
 assert tuple(FIELDS)[:len(COLUMNS)] == COLUMNS  # and the optional parents and service
+# A limit below its request: Kubernetes' API refuses the pod ("must be greater than or equal
+# to <resource> request": kubernetes/kubernetes pkg/apis/core/validation/validation.go,
+# ValidateResourceRequirements), so a trace row with one is refused too.
+LIMITED = (("cpu_limit", "cpu_cores"), ("memory_limit_gib", "memory_gib"))
+LIMIT_BELOW_REQUEST = " (Kubernetes refuses a request above its limit)"
 
 
 def read(path: str | Path, on_bad_rows: str = "strict", block_bytes: int = BLOCK_BYTES) -> Workload:
@@ -425,6 +430,15 @@ def _check_values(values: dict[str, np.ndarray], rows: np.ndarray, where, bad: B
                     flag(column < spec.low, f"{name} must be >= {spec.low:g}", column)
             if name in POSITIVE:
                 flag(column <= 0, f"{name} must be > 0{POSITIVE[name]}", column)
+        for limit, request in LIMITED:
+            if limit in values and request in values:
+                lim, req = values[limit], values[request]
+                found = np.flatnonzero((lim < req) & keep)  # NaN (no limit) compares False
+                if len(found):
+                    bad.report(TABLE, found, f"{limit} must be >= {request}{LIMIT_BELOW_REQUEST}",
+                               lambda i: where(rows[i]),
+                               lambda i: f" (got {limit} {_shown(lim[int(i)])} < {request} {_shown(req[int(i)])})")
+                    keep[found] = False
     bad.check()
     if not keep.all():
         values = {name: _take(column, keep) for name, column in values.items()}

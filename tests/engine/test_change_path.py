@@ -9,7 +9,9 @@ shares every slot of an interfering host in one pass: the oracle is ``settle`` t
 ``_share_short``, the two passes it replaces. ``book``, ``release``, ``add``, ``remove``,
 ``rebalance``, ``_rebalance_state``, ``_reshare_interference`` and ``_settle_slot`` as they
 were at main 25b4332 (before the eleventh session trimmed them) are copied below as
-``old_*`` functions of the host: the oracle of the whole change path."""
+``old_*`` functions of the host: the oracle of the whole change path. Their batch rates
+follow the rule as it is now (``rules.progress``: the CPU given over the CPU wanted, its
+ceiling's clip included), which the old forms applied without the clip."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simdc.engine.rules import water_fill
+from simdc.engine.rules import progress, water_fill
 from simdc.engine.host import (DEGRADED, LAZY_SHARE, SATURATED_MARGIN, SHORT_HOST, SLOTS, FleetFigures,
                                HostState, _delete, _insert)
 from simdc.engine.rules import contended as is_contended
@@ -227,7 +229,7 @@ def old_add(self, now: float, i: int, demand: float, weight: float, mem: float, 
     self.weight.append(weight)
     self.alloc.append(demand)
     self.gap.append(0.0)
-    self.rate.append(self.speed if batch else 0.0)
+    self.rate.append(progress(demand, demand, clip, self.cpu_factor) * self.speed if batch else 0.0)
     self.mem.append(mem)
     self.hwm.append(mem)
     mirror = self.mirror
@@ -367,8 +369,7 @@ def old_rebalance(self, now: float) -> None:
     self._finish_known = False
     if self.batch_n:
         # progress = share of its demand it gets, slowed by swapping and neighbours
-        share = np.divide(alloc, demand, out=np.ones(n), where=demand > 0)
-        rate = share * speed
+        rate = progress(alloc, demand, np.asarray(self.clip), self.cpu_factor) * speed
         if ispeed is not None:
             rate = rate * ispeed
         self.rate[:] = np.where(np.asarray(self.batch, dtype=bool), rate, 0.0).tolist()
@@ -488,7 +489,7 @@ def old_reshare_interference(self, now: float, speed: float) -> bool:
             settled = True
         ispeed[s] = v
         if batch[s]:
-            r = rate[s] = speed * v
+            r = rate[s] = progress(self.demand[s], self.demand[s], self.clip[s], self.cpu_factor) * speed * v
             if known and r > 0:
                 left = rem[s]
                 when = now + (left if left > 0 else 0.0) / r

@@ -304,3 +304,110 @@ def test_uncontended_batch_work_finishes_on_time_across_usage_steps(tmp_path, pl
     inst = results.instances.set_index("id")
     assert inst.loc["a", "end_s"] == pytest.approx(3.0 + 95.0)
     assert inst.loc["a", "slowdown"] == pytest.approx(1.0)
+
+
+# Batch work held back by its own CPU ceiling: processor sharing counts what it wants, the
+# ceiling included (rules.progress). A job wanting 2 cores for 100 s needs 200 core-seconds;
+# a 1-core ceiling gives it 1 core-second each second: 200 s, as two such jobs on one core.
+
+
+@pytest.mark.parametrize("platform", ["vm", "container"])
+def test_batch_work_held_back_by_its_ceiling_takes_longer(tmp_path, platform):
+    """j wants 2 cores for 100 s under a 1-core ceiling (a container's cpu_limit, a 1-vCPU
+    VM): 200 core-s of work at 1 core-s/s ends at 200 s (slowdown 2), wanting 2 cores
+    throughout (400 core-s, 200 of them unmet); k, the same without a ceiling, ends at 100 s."""
+    if platform == "vm":  # a VM's ceiling is its vCPUs: j a 1-vCPU VM, k a 2-vCPU one
+        rows = [row("j", 1, 1, 2, 0.5, "batch", 100), row("k", 2, 1, 2, 0.5, "batch", 100)]
+    else:
+        rows = [row("j", 1, 1, 2, 0.5, "batch", 100) | {"cpu_limit": 1.0}, row("k", 1, 1, 2, 0.5, "batch", 100)]
+    results = run_trace(tmp_path, rows, cores=8, memory_gib=16, platform=platform)
+    inst = results.instances.set_index("id")
+    assert inst["end_s"].to_dict() == pytest.approx({"j": 200.0, "k": 100.0})
+    assert inst["slowdown"].to_dict() == pytest.approx({"j": 2.0, "k": 1.0})
+    assert inst["cpu_demand_core_s"].to_dict() == pytest.approx({"j": 400.0, "k": 200.0})
+    assert inst["cpu_unmet_core_s"].to_dict() == pytest.approx({"j": 200.0, "k": 0.0})
+
+
+def test_a_vm_above_its_vcpus_is_slowed_by_what_its_guest_asks_above_them_not_by_the_overhead_twice(tmp_path):
+    """With the default cpu_overhead c = 0.01 a 1-vCPU VM whose guest wants 2 cores asks
+    2.02 host cores and is given its 1 vCPU: the 1.02 above is unmet (README,
+    "Contention"). Its guest gets 1 of the 2 cores it wants, so its work (100 s × 1.01 at
+    full speed, the overhead charged once: work_factor) progresses at 1/2 and ends at
+    101 × 2 = 202 s (slowdown 2.02), wanting 2.02 cores all along. At 1 core the same
+    guest is not slowed at all: 101 s, though 0.01 of its 1.01 cores is clipped."""
+    rows = [row("j", 1, 1, 2, 0.5, "batch", 100), row("k", 1, 1, 1, 0.5, "batch", 100)]
+    results = run_trace(tmp_path, rows, cores=8, memory_gib=16, platform="vm", rules={"cpu_overhead": 0.01})
+    inst = results.instances.set_index("id")
+    assert inst["end_s"].to_dict() == pytest.approx({"j": 101 * 2, "k": 101.0})
+    assert inst["slowdown"].to_dict() == pytest.approx({"j": 2.02, "k": 1.01})
+    assert inst.loc["j", "cpu_demand_core_s"] == pytest.approx(2.02 * 202)
+    assert inst["cpu_unmet_core_s"].to_dict() == pytest.approx({"j": 1.02 * 202, "k": 0.01 * 101})
+
+
+@pytest.mark.parametrize("jobs", [4, 130])  # slot by slot, and vectorised past SHORT_HOST (128) slots
+def test_batch_work_above_its_ceiling_on_a_contended_host_progresses_at_given_over_wanted(tmp_path, jobs):
+    """``jobs`` jobs each wanting 2 cores under a 1-core limit, request 1, on jobs / 2 cores:
+    each gets 0.5 core of the 2 it wants, so 100 s of work takes 400 s."""
+    rows = [row(f"j{n}", 1, 0.1, 2, 0.05, "batch", 100) | {"cpu_limit": 1.0} for n in range(jobs)]
+    results = run_trace(tmp_path, rows, cores=jobs // 2, memory_gib=64, platform="container",
+                        rules={"overcommit": 2}, duration_s=1000.0)
+    assert results.instances["end_s"].to_numpy() == pytest.approx([400.0] * jobs)
+
+
+def test_batch_work_above_its_ceiling_across_usage_steps(tmp_path):
+    """Usage steps (every 10 s): j wants 2 cores under a 1-core limit for its first 50 s
+    (rate 1/2: 25 s of work done), then 1 core (full speed: the 75 s left), so its 100 s of
+    work end at 125 s; k, unlimited, wants 2 then 1 and ends at 100 s."""
+    rows = [row("j", 1, 1, 2, 0.5, "batch", 100) | {"cpu_limit": 1.0}, row("k", 1, 1, 2, 0.5, "batch", 100)]
+    usage = [("j", 0, 2.0, 0.5), ("j", 50, 1.0, 0.5), ("k", 0, 2.0, 0.5), ("k", 50, 1.0, 0.5)]
+    results = run_trace(tmp_path, rows, cores=8, memory_gib=16, platform="container", usage=usage,
+                        duration_s=500.0)
+    inst = results.instances.set_index("id")
+    assert inst["end_s"].to_dict() == pytest.approx({"j": 125.0, "k": 100.0})
+    assert inst.loc["j", "cpu_unmet_core_s"] == pytest.approx(1.0 * 50)
+
+
+def test_batch_work_above_its_ceiling_among_interfering_neighbours(tmp_path):
+    """Three batch jobs of memory-bandwidth intensity 0.5 at sensitivity 2: each runs at
+    1 / (1 + 2 × 0.5 × min(others' 1.0, 1)) = 1/2 while three run, 1 / (1 + 2 × 0.5 × 0.5)
+    = 2/3 while two do. a wants 2 cores under a 1-core limit (half its speed), b 50 s of
+    work, c 100 s: b ends at 100 s (a has done 25, c 50); c at 100 + 50 / (2/3) = 175 s
+    (a has done 25 + 75 × 1/3 = 50); a alone at 175 + 50 / (1/2) = 275 s."""
+    rows = [row("a", 1, 1, 2, 0.5, "batch", 100) | {"cpu_limit": 1.0}, row("b", 1, 1, 1, 0.5, "batch", 50),
+            row("c", 1, 1, 1, 0.5, "batch", 100)]
+    rows = [r | {"membw_intensity": 0.5, "io_intensity": 0.0} for r in rows]
+    results = run_trace(tmp_path, rows, cores=8, memory_gib=16, platform="container",
+                        rules={"membw_sensitivity": 2.0, "io_sensitivity": 0.0}, duration_s=1000.0)
+    inst = results.instances.set_index("id")
+    assert inst["end_s"].to_dict() == pytest.approx({"a": 275.0, "b": 100.0, "c": 175.0})
+
+
+def test_the_oom_killer_kills_only_until_the_host_is_no_longer_over_its_memory(tmp_path):
+    """A 10 GiB host holds a, b, c, d using 4.6 + 4.2 + 0.9 + 0.3 = 10 GiB (a double above
+    10, within the over-memory test's slack): no kill in 100 s. Then e starts (request
+    0.1 GiB, using 1.4): its oom_score 140 + 990 = 1130 tops the others' 1000
+    (tests/engine/test_rules.py), and once it is gone the host is back at 10 GiB. Only e
+    is killed."""
+    rows = [row(n, 0.1, m, 0.1, m) for n, m in (("a", 4.6), ("b", 4.2), ("c", 0.9), ("d", 0.3))]
+    rows.append(row("e", 0.1, 0.1, 0.1, 1.4, submit=100.0))
+    results = run_trace(tmp_path, rows, cores=4, memory_gib=10, platform="container",
+                        rules={"overcommit": 2, "restart_policy": "never"}, duration_s=600.0)
+    kills = results.instances.set_index("id")["oom_kills"]
+    assert kills.to_dict() == {"a": 0, "b": 0, "c": 0, "d": 0, "e": 1}
+
+
+def test_under_the_oracle_the_oom_killer_scores_the_requests_pods_were_admitted_with(tmp_path):
+    """Admission "oracle" books each container at its own usage: A (declared 1 GiB, uses 3)
+    at 3, B (declared 4, uses 2, 5 from 2,900 s: p90 2) at 2, C at 2.5, on a 10 GiB host.
+    When B's spike puts the host at 10.5 GiB the kernel scores, with the requests as
+    booked (oom_badness + the kubelet's Burstable adj 1000 − 1000 × request / capacity),
+    A 300 + 700 = 1000, B 500 + 800 = 1300, C 250 + 750 = 1000: B goes, alone (5.5 GiB
+    left). With the declared requests A would score 300 + 900 = 1200 and B 500 + 600 = 1100."""
+    rows = [row("A", 1, 1, 0.5, 3, duration=3000.0), row("B", 1, 4, 0.5, 2, duration=3000.0),
+            row("C", 1, 2.5, 0.5, 2.5, duration=3000.0)]
+    usage = [("A", 0, 0.5, 3.0), ("B", 0, 0.5, 2.0), ("B", 2900, 0.5, 5.0), ("C", 0, 0.5, 2.5)]
+    results = run_trace(tmp_path, rows, cores=4, memory_gib=10, platform="container", usage=usage,
+                        rules={"admission": "oracle", "restart_policy": "never"}, duration_s=3600.0)
+    inst = results.instances.set_index("id")
+    assert inst["oom_kills"].to_dict() == {"A": 0, "B": 1, "C": 0}
+    assert inst.loc["B", "end_s"] == pytest.approx(2900.0)

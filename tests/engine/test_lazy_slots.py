@@ -67,7 +67,8 @@ class EagerHost:
             m, o = slot["membw"], slot["io"]
             slot["ispeed"] = 1.0 / (1.0 + self.k_membw * m * min(membw_sum - m, 1.0)
                                     + self.k_io * o * min(io_sum - o, 1.0)) if interfering else 1.0
-            share = a / d if d > 0 else 1.0
+            wanted = d + slot["clip"]  # what it wants, its ceiling included (processor sharing)
+            share = a / wanted if wanted > 0 else 1.0
             slot["rate"] = share * speed * slot["ispeed"] if slot["batch"] else 0.0
 
     def next_finish(self) -> float | None:

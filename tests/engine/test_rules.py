@@ -154,6 +154,18 @@ def test_of_equal_scores_the_later_workload_row_goes_first():
     assert victims.tolist() == [2, 0]
 
 
+def test_the_killer_stops_where_the_host_stops_being_over_its_memory():
+    """4.6 + 4.2 + 0.9 + 0.3 GiB is 10.000000000000002 in doubles: within a 10 GiB host
+    for over_memory (its EPS of slack), so they ran without a kill. e (request 0.1 GiB,
+    using 1.4) joins: scores 1000 × usage / 10 + (1000 − floor(1000 × request / 10)) are
+    460 + 540 = 1000, 420 + 580, 90 + 910, 30 + 970 = 1000 each and e 140 + 990 = 1130.
+    e goes, and the four left are again not over their memory: e alone is the victim."""
+    mem = np.array([4.6, 4.2, 0.9, 0.3, 1.4])
+    request = np.array([4.6, 4.2, 0.9, 0.3, 0.1])
+    assert sum(mem[:4].tolist()) > 10.0 and not over_memory(mem[:4].sum(), 0.0, 4, 10.0)
+    assert oom_victims(mem, request, np.zeros(5, dtype=bool), np.arange(5), 0.0, 10.0, 10.0).tolist() == [4]
+
+
 def test_backoff_doubles_from_the_base_to_the_cap_and_resets_after_ten_quiet_minutes():
     streak, delays = 0, []
     for _ in range(7):
@@ -231,3 +243,41 @@ def test_stranded_memory_is_booked_but_unused_up_to_what_the_host_has():
     assert stranded_gib(10.0, 64.0, 4.0) == 6.0
     assert stranded_gib(80.0, 64.0, 4.0) == 60.0  # booking beyond the host strands nothing
     assert stranded_gib(10.0, 64.0, 12.0) == 0.0  # use beyond the booking strands nothing
+
+
+def test_a_pod_admitted_at_other_requests_than_it_declared_runs_with_them():
+    """Admission by the oracle books 3 GiB and 0.5 cores for a pod declaring 1 GiB and 2
+    cores (limits 4 cores, 2 GiB): its memory request (the oom_score_adj's) is 3 GiB, its
+    CPU weight 0.5 cores, its limits keep their ratio to the requests (VPA's
+    RequestsAndLimits): 4 × 0.5 / 2 = 1 core and 2 × 3 / 1 = 6 GiB. A request of 0 cores
+    still weighs the kubelet's MinShares, 2 / 1024 of a core."""
+    import pandas as pd
+
+    from simdc.engine.rules import footprints
+    from simdc.model.platform import ContainerPlatform
+    from simdc.workload.usage import ConstantUsage
+
+    rows = pd.DataFrame({"cpu_cores": [2.0, 1.0], "memory_gib": [1.0, 1.0], "cpu_used": [0.5, 0.0],
+                         "memory_used_gib": [3.0, 0.5], "cpu_limit": [4.0, np.nan],
+                         "memory_limit_gib": [2.0, np.nan]})
+    platform = ContainerPlatform(admission="oracle", overhead_mib=0)
+    fp = footprints(platform, rows, np.random.default_rng(0),
+                    ConstantUsage(rows["cpu_used"].to_numpy(), rows["memory_used_gib"].to_numpy()))
+    assert fp.mem_request.tolist() == [3.0, 0.5]
+    assert fp.weight.tolist() == [0.5, 2 / 1024]
+    assert fp.cpu_cap.tolist() == [1.0, np.inf]
+    assert fp.mem_limit.tolist() == [6.0, np.inf]
+
+
+def test_a_restart_backoff_cap_below_its_base_is_refused():
+    """The back-off doubles from restart_backoff_s (10 s) up to restart_backoff_max_s: a cap
+    of 5 s made every delay 5 s and the base unused (a container killed 391 times instead
+    of 12). Refused, naming the key and the base; a cap equal to the base is a constant delay."""
+    from simdc.config import validate
+    from simdc.errors import ConfigError
+
+    base = {"simulation": {"duration_s": 60.0}, "host": {"cpu_cores": 4, "memory_gib": 8},
+            "workload": {"synthetic": {"arrival_rate_per_s": 0.1}}}
+    with pytest.raises(ConfigError, match=r"platform.container.restart_backoff_max_s.*restart_backoff_s \(10\)"):
+        validate(base | {"platform": {"container": {"restart_backoff_max_s": 5}}})
+    validate(base | {"platform": {"container": {"restart_backoff_s": 5, "restart_backoff_max_s": 5}}})

@@ -333,6 +333,9 @@ def instances(draw) -> pd.DataFrame:
              "membw_intensity": maybe(st.floats(0, 1, **FINITE)), "io_intensity": maybe(st.floats(0, 1, **FINITE))}
     for name in draw(st.lists(st.sampled_from(OPTIONAL), unique=True, max_size=len(OPTIONAL))):
         table[name] = draw(st.lists(cells[name], min_size=n, max_size=n))
+    for limit, asked in own.LIMITED:  # a limit is at least its request (Kubernetes' validation)
+        if limit in table:
+            table[limit] = [v if v is None else max(v, r) for v, r in zip(table[limit], table[asked])]
     return pd.DataFrame(table)
 
 
@@ -566,3 +569,27 @@ def test_an_xz_file_and_a_row_not_utf8_leave_nothing_unraised(tmp_path):
     with pytest.raises(InputError) as caught:
         own.read(bad)
     assert "line 4" in caught.value.problems[0] and "UTF-8" in caught.value.problems[0]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("limit, asked", [("cpu_limit", "cpu_cores"), ("memory_limit_gib", "memory_gib")])
+def test_a_limit_below_its_request_is_refused_with_file_line_and_both_values(tmp_path, suffix, limit, asked):
+    """Kubernetes' API refuses a pod whose request exceeds its limit
+    (pkg/apis/core/validation, ValidateResourceRequirements): so does the reader, naming the
+    file, the line (the header is line 1: the second row is line 3), both columns and both
+    values. A limit equal to its request (Guaranteed) and an empty one (none) pass."""
+    rows = pd.DataFrame({"id": ["ok", "bad"], "submit_s": [0.0, 0.0], "duration_s": [10.0, 10.0],
+                         "cpu_cores": [1.0, 1.0], "memory_gib": [1.0, 1.0], "cpu_limit": [1.0, np.nan],
+                         "memory_limit_gib": [np.nan, np.nan]})
+    rows.loc[1, asked], rows.loc[1, limit] = 2.0, 1.0
+    path = tmp_path / f"w{suffix}"
+    if suffix == ".csv":
+        rows.to_csv(path, index=False)
+    else:
+        rows.to_parquet(path, index=False)
+    with pytest.raises(InputError) as caught:
+        own.read(path)
+    message = str(caught.value)
+    assert str(path) in message and ("line 3" in message or suffix == ".parquet")
+    assert f"{limit} must be >= {asked}" in message
+    assert f"got {limit} 1 < {asked} 2" in message
