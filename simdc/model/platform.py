@@ -204,7 +204,9 @@ class ContainerPlatform(Spec):
     # 20s, 40s, …), that is capped at five minutes" (Kubernetes docs, Pod Lifecycle).
     restart_policy: Literal["always", "never"] = "always"
     restart_backoff_s: float = Field(default=10.0, ge=limits.MIN_RESTART_BACKOFF_S, le=limits.MAX_DURATION_S)
-    restart_backoff_max_s: float = Field(default=300.0, ge=limits.MIN_RESTART_BACKOFF_S, le=limits.MAX_DURATION_S)
+    # validated when left at its default too: a base above the default cap is as wrong
+    restart_backoff_max_s: float = Field(default=300.0, ge=limits.MIN_RESTART_BACKOFF_S, le=limits.MAX_DURATION_S,
+                                         validate_default=True)
     # Instances a host creates per second per core (VmPlatform.creations_per_core_per_s).
     # No source gives one for runc or Kata (an assumption: README, "Assumptions").
     creations_per_core_per_s: float | None = Field(default=None, ge=limits.MIN_CREATIONS_PER_CORE_PER_S,
@@ -260,7 +262,8 @@ class ContainerPlatform(Spec):
         # base would make every delay the cap and the base never used.
         base = info.data.get("restart_backoff_s")
         if base is not None and value < base:
-            raise ValueError(f"must be at least restart_backoff_s ({base:g}), the back-off's first delay")
+            raise ValueError(f"must be at least restart_backoff_s ({base:g}), the back-off's first delay "
+                             f"(it is {value:g}{' by default' if value == 300.0 else ''}; give both)")
         return value
 
     @field_validator("admission", mode="before")

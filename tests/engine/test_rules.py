@@ -281,3 +281,10 @@ def test_a_restart_backoff_cap_below_its_base_is_refused():
     with pytest.raises(ConfigError, match=r"platform.container.restart_backoff_max_s.*restart_backoff_s \(10\)"):
         validate(base | {"platform": {"container": {"restart_backoff_max_s": 5}}})
     validate(base | {"platform": {"container": {"restart_backoff_s": 5, "restart_backoff_max_s": 5}}})
+    # a base above the cap left at its default (300 s) is refused too, on every container
+    # platform: it was cut to 300 s silently, and the config.toml written with the results
+    # (restart_backoff_max_s = 300 beside the base) was refused when rerun
+    for platform in ("container", "sandboxed_container"):
+        with pytest.raises(ConfigError, match=rf"platform.{platform}.restart_backoff_max_s.*"
+                                              r"restart_backoff_s \(600\).*300 by default"):
+            validate(base | {"platform": {platform: {"restart_backoff_s": 600}}})
