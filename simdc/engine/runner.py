@@ -49,7 +49,8 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
         ``"auto"`` takes the fast lane (:mod:`simdc.engine.handlers`) when the run needs
         nothing it lacks (the same results, a fraction of the work), else the general
         engine (:mod:`simdc.engine.simulation`); ``"general"`` and ``"fast"`` force one
-        (the tests compare them). The result says which ran.
+        (the tests compare them; ``"fast"`` on a run it does not model raises
+        ValueError). The result says which ran.
     stream_to
         A path ``P``: a general-engine run streams its instance rows into the Parquet
         file ``P.instances.parquet`` as instances end, its per-instance state let go chunk
@@ -81,6 +82,10 @@ def run_platform(name: str, platform: VmPlatform | ContainerPlatform, hosts: lis
             placement or PlacementSpec(), power_off_idle, images or {}, registry or RegistrySpec(),
             faults or FaultSpec(), moves)
     sim = FastLane(*args, stream_to=stream_to)
+    if lane == "fast" and not sim.applies():  # it would leave out what it lacks: wrong rows, not an error
+        raise ValueError(f"{name}: lane='fast' forced on a run the fast lane does not model (batch work, "
+                         "failures, limits, dependencies, moves, a recommender, meter readings, services or "
+                         "interference: FastLane.applies); use lane='auto' or 'general'")
     if lane == "fast" or (lane == "auto" and sim.applies()):
         if sim.chunks is not None:  # the fast lane holds its state in memory: built again without chunks
             del sim

@@ -403,3 +403,28 @@ def test_ends_arrivals_and_samples_at_one_instant_keep_the_general_engines_order
     assert end.isin(submit).sum() > 500 and end.isin(np.arange(0.0, 1600.0, 100.0)).any()
     assert lane.lane == "fast" and (general.instances["outcome"] == "completed").sum() > 500
     assert_same(general, lane)
+
+
+def test_forcing_the_fast_lane_on_batch_work_is_refused_not_run_wrong(tmp_path):
+    """Batch work needs the general engine's processor sharing: forced into the fast lane,
+    three batch jobs came back running_at_end with run_s the whole horizon (the general
+    lane ends them at 200, 100 and 125 s). Forcing it is refused; auto picks the general."""
+    import pandas as pd
+    from simdc.config import validate
+
+    trace = tmp_path / "t.csv"
+    pd.DataFrame({"id": ["a", "b", "c"], "submit_s": [0.0, 0.0, 0.0], "duration_s": [200.0, 100.0, 125.0],
+                  "cpu_cores": [1.0, 1.0, 1.0], "memory_gib": [1.0, 1.0, 1.0], "kind": ["batch"] * 3}).to_csv(
+        trace, index=False)
+    config = validate({"simulation": {"duration_s": 1000.0, "platforms": ["container"]},
+                       "host": {"cpu_cores": 8, "memory_gib": 32}, "workload": {"trace": str(trace)},
+                       "platform": {"container": {"start_s": 0}}})
+    with pytest.raises(ValueError, match="lane='fast' forced"):
+        run_both(config, "container")
+    sim = config.simulation
+    workload = load_workload(config.workload, sim.duration_s, sim.seed)
+    run = run_platform("container", config.platform["container"], config.fleet, workload.instances,
+                       duration_s=sim.duration_s, sample_every_s=sim.sample_every_s, seed=sim.seed,
+                       usage=workload.usage)
+    assert run.lane == "general"
+    assert sorted(run.instances["end_s"].tolist()) == [100.0, 125.0, 200.0]
