@@ -1678,7 +1678,8 @@ def select(data: TraceData, selection: Selection) -> TraceData:
     and runs at least through the window here (and on, as censored); its children
     cannot start in the window.
 
-    Parents the sample or the limit leave out count as done before the replay
+    A parent the sample or the limit leaves out passes its own parents on to its
+    children, transitively; one with no ancestor kept counts as done before the replay
     (:func:`simdc.workload.dependencies.prune`, which says how many).
     """
     if selection.empty:
@@ -1724,6 +1725,7 @@ def select(data: TraceData, selection: Selection) -> TraceData:
             # ... unless a sample falls at the window's start itself: that one is in force
             at_start = usage["id"].isin(usage["id"].to_numpy()[t == 0.0]).to_numpy()
             usage = usage.assign(t_s=np.maximum(t, 0.0))[~before | (last_before & ~at_start)]
+    chosen_from = instances  # the table the sample and the limit take their part of (prune)
     if selection.sample is not None:
         keep = stream_for(selection.seed, "workload:sample").random(len(instances)) < selection.sample
         instances = instances[keep]
@@ -1731,7 +1733,8 @@ def select(data: TraceData, selection: Selection) -> TraceData:
     if selection.limit is not None and len(instances) > selection.limit:
         instances = instances.iloc[: selection.limit]
         notes.append(f"limit: the first {selection.limit:,} instances by submit time")
-    instances, left_out = dependencies.prune(instances)  # (a file trace convert writes reads back)
+    # (a file trace convert writes reads back)
+    instances, left_out = dependencies.prune(instances, whole=chosen_from)
     notes += left_out
     instances = instances.sort_values("submit_s", kind="stable").reset_index(drop=True)
     if usage is not None:
