@@ -37,7 +37,7 @@ jobs with dependencies (only when the workload has a ``parents`` column)
     dependencies (a weakly connected component); only jobs with a dependency count.
     ``makespan``: from a job's first submission to its last task's end, over the jobs
     whose every task completed (``jobs_completed`` of ``jobs``); a job with a task
-    arriving at or after the horizon (not replayed) is one of ``jobs`` and never
+    arriving at or after the horizon, or cut by a time window (not replayed), is one of ``jobs`` and never
     completed, as one with a task still running at the end: its makespan is not known.
     ``critical_start_share``: along the critical path (from the job's last-ending task,
     back through each task's last-ending parent), the time between each task's
@@ -190,7 +190,7 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame, requests: pd.DataFrame
     """
     from simdc.workload import dependencies
 
-    workflow = requests is not None and dependencies.has_parents(requests)
+    workflow = requests is not None and dependencies.has_jobs(requests)
     jobs = job_structure(requests) if workflow else None
     rows = []
     duration_s = float(hosts["duration_s"].iloc[0])

@@ -807,7 +807,7 @@ def judged(summary: pd.Series, slos: list[Slo], instances: pd.DataFrame, duratio
     from simdc.workload import dependencies
 
     makespans = any(slo.metric.startswith("makespan_") for slo in slos)
-    jobs = (job_structure(requests) if makespans and requests is not None and dependencies.has_parents(requests)
+    jobs = (job_structure(requests) if makespans and requests is not None and dependencies.has_jobs(requests)
             else None)
     bounds = slo_bounds(instances, duration_s, jobs)
     row = summary.copy()

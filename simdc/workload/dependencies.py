@@ -27,9 +27,10 @@ from simdc.errors import InputError
 
 PARENTS = "parents"
 # Optional bool column: a task of this row's job arrives at or after the horizon (or
-# depends on one that does), so is not replayed, and the job cannot complete in the run
-# (written by simdc.workload.load_workload only when a job is so cut; read by
-# simdc.metrics.workflow_metrics).
+# depends on one that does), or cannot be submitted before a time window's end, so is
+# not replayed, and the job cannot complete in the run (written by
+# simdc.workload.load_workload and, for a window, simdc.workload.readers.common.select,
+# only when a job is so cut; read by simdc.metrics.workflow_metrics).
 BEYOND = "job_beyond_horizon"
 # Alibaba 2018 batch_task names: "M3_1_2" is task 3 of its job, which depends on tasks 1
 # and 2 of the same job (M map, R reduce, J join, ...); names with "task_" ("task_Nzg3...")
@@ -202,7 +203,7 @@ def jobs(instances: pd.DataFrame) -> tuple[np.ndarray, list[list[int]]]:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    parents = positions(instances, "workload")
+    parents = positions(instances, "workload") if PARENTS in instances else [[] for _ in range(len(instances))]
     n = len(parents)
     child = np.fromiter((c for c, mine in enumerate(parents) for _ in mine), np.int64)
     parent = np.fromiter((p for mine in parents for p in mine), np.int64)
@@ -218,6 +219,12 @@ def jobs(instances: pd.DataFrame) -> tuple[np.ndarray, list[list[int]]]:
     with_links = np.zeros(codes.max() + 2, dtype=bool)
     with_links[codes[counted] + 1] = True
     return np.where(with_links[codes + 1], codes, -1), parents
+
+
+def has_jobs(instances: pd.DataFrame) -> bool:
+    """Whether ``instances`` has jobs with dependencies: a parent named, or a job cut
+    (:data:`BEYOND`: its dependencies may all have been on tasks not replayed)."""
+    return has_parents(instances) or bool(beyond_horizon(instances).any())
 
 
 def beyond_horizon(instances: pd.DataFrame) -> np.ndarray:
