@@ -672,7 +672,7 @@ def fleet_summary(instances: pq.ParquetFile, workload: pq.ParquetFile, hosts: pd
     if dependencies.PARENTS in workload.schema_arrow.names:
         linked = workload.read(columns=[c for c in ("id", dependencies.PARENTS, "job", dependencies.BEYOND)
                                         if c in workload.schema_arrow.names]).to_pandas()
-        if dependencies.has_parents(linked):
+        if dependencies.has_jobs(linked):
             jobs = metrics.job_structure(linked)
         del linked
     rows, costs = [], []

@@ -37,7 +37,7 @@ jobs with dependencies (only when the workload has a ``parents`` column)
     dependencies (a weakly connected component); only jobs with a dependency count.
     ``makespan``: from a job's first submission to its last task's end, over the jobs
     whose every task completed (``jobs_completed`` of ``jobs``); a job with a task
-    arriving at or after the horizon (not replayed) is one of ``jobs`` and never
+    arriving at or after the horizon, or cut by a time window (not replayed), is one of ``jobs`` and never
     completed, as one with a task still running at the end: its makespan is not known.
     ``critical_start_share``: along the critical path (from the job's last-ending task,
     back through each task's last-ending parent), the time between each task's
@@ -61,7 +61,10 @@ not started by the end (how plans judge SLOs, :func:`slo_bounds`)
     ``start_p*_s`` over every request not turned away, each not started counted at its
     censoring time for the lower bound ("at least") and as never starting for the upper
     one, so that ``start_p99_s <= x`` is met only when 99 % of them started within x s
-    (not met while more than 1 % have not started).
+    (not met while more than 1 % have not started). ``makespan_*_s`` likewise, over
+    every job: one not completed (a task turned away, blocked, not finished or not
+    replayed) counted at ``duration − first submission`` for the lower bound and as
+    never completing for the upper one (:func:`censored_bounds`, the one rule for both).
 utilisation
     Time-weighted fraction of the hosts' physical capacity (``cpu_cores``,
     ``memory_gib``): ``∫ used dt / (capacity × duration)``.
@@ -187,7 +190,7 @@ def summary(instances: pd.DataFrame, hosts: pd.DataFrame, requests: pd.DataFrame
     """
     from simdc.workload import dependencies
 
-    workflow = requests is not None and dependencies.has_parents(requests)
+    workflow = requests is not None and dependencies.has_jobs(requests)
     jobs = job_structure(requests) if workflow else None
     rows = []
     duration_s = float(hosts["duration_s"].iloc[0])
@@ -249,11 +252,7 @@ def workflow_metrics(inst: pd.DataFrame, job: np.ndarray, parents: list[list[int
     submit = inst["submit_s"].to_numpy(float)
     ready = inst["first_ready_s" if "first_ready_s" in inst else "ready_s"].to_numpy(float)
     end = inst["end_s"].to_numpy(float)
-    done = outcome == "completed"
-    if beyond is not None:  # a task not replayed did not complete
-        done &= ~beyond
-    frame = pd.DataFrame({"job": job, "submit": submit, "end": end, "done": done})[job >= 0]
-    per_job = frame.groupby("job").agg(first=("submit", "min"), last=("end", "max"), done=("done", "all"))
+    frame, per_job = _per_job(inst, job, beyond, tasks=True)
     completed = per_job[per_job["done"]]
     makespan = (completed["last"] - completed["first"]).to_numpy(float)
     shares = []
@@ -280,6 +279,20 @@ def workflow_metrics(inst: pd.DataFrame, job: np.ndarray, parents: list[list[int
         **_quantiles(makespan, "makespan_p", (50, 95), "_s"),
         "critical_start_share": _mean(np.asarray(shares, dtype=float)),
     }
+
+
+def _per_job(inst: pd.DataFrame, job: np.ndarray, beyond: np.ndarray | None = None, tasks: bool = False):
+    """Per job (``job`` and ``beyond`` of :func:`job_structure`; ``inst`` the platform's
+    instances in the workload's order): its first submission, its last task's end, and whether every one
+    of its tasks completed (``first``, ``last``, ``done``); with ``tasks``, the table of
+    the jobs' tasks too (``(tasks, per_job)``)."""
+    done = inst["outcome"].astype(str).to_numpy() == "completed"
+    if beyond is not None:  # a task not replayed did not complete
+        done &= ~beyond
+    frame = pd.DataFrame({"job": job, "submit": inst["submit_s"].to_numpy(float),
+                          "end": inst["end_s"].to_numpy(float), "done": done})[job >= 0]
+    per_job = frame.groupby("job").agg(first=("submit", "min"), last=("end", "max"), done=("done", "all"))
+    return (frame, per_job) if tasks else per_job
 
 
 MOVE_COLUMNS = ("migrations", "moves_done", "moved_instances", "migration_downtime_mean_s", "migration_s_mean",
@@ -1434,12 +1447,45 @@ def was_submitted(outcome: np.ndarray) -> np.ndarray:
     return ~np.isin(outcome, NOT_SUBMITTED)
 
 
-def slo_bounds(inst: pd.DataFrame, duration_s: float) -> dict[str, tuple[float, float]]:
+def censored_bounds(known: np.ndarray, censored_at: np.ndarray,
+                    percents: tuple[int, ...]) -> dict[str, tuple[float, float]]:
+    """Bounds (low, high) on the ``percents`` (keys ``str(p)``) and the mean (key
+    ``"mean"``) of values right-censored by the run's end: ``known`` those observed,
+    ``censored_at`` where each of the others was cut off (it is at least that, perhaps
+    ``inf``). The low bound takes each censored value at its censoring time, the high one
+    as never ending (``inf``), so ``p99 <= x`` holds for the high bound only when 99 % of
+    all are known to be within x (Klein & Moeschberger, *Survival Analysis*, 2nd ed.,
+    §1.2 and §3.2: right censoring). Linear interpolation as numpy's, with the censored
+    values last; ``inf`` where the percentile falls on or beside one. Both bounds are
+    the values' own figures when none is censored (NaN for no value at all)."""
+    exact = _quantiles(known, "", percents)
+    if not len(censored_at):
+        return {str(p): (exact[str(p)], exact[str(p)]) for p in percents} | {"mean": (_mean(known), _mean(known))}
+    low = _quantiles(np.concatenate([known, censored_at]), "", percents)
+    ordered = np.concatenate([np.sort(known), np.full(len(censored_at), np.inf)])
+    bounds = {}
+    for p in percents:
+        position = (len(ordered) - 1) * p / 100  # numpy's linear interpolation, with the censored last
+        k = int(np.floor(position))
+        below, above, part = ordered[k], ordered[min(k + 1, len(ordered) - 1)], position - k
+        high = below if part == 0 else (np.inf if np.isinf(above) else below + (above - below) * part)
+        bounds[str(p)] = (low[str(p)], float(high))
+    return bounds | {"mean": (_mean(np.concatenate([known, censored_at])), np.inf)}
+
+
+MAKESPAN_QUANTILES = (50, 95)  # the summary's makespan_p*_s
+
+
+def slo_bounds(inst: pd.DataFrame, duration_s: float,
+               jobs: tuple[np.ndarray, list[list[int]], np.ndarray] | None = None) -> dict[str, tuple[float, float]]:
     """Bounds (low, high) on ``rejection_rate`` and the ``start_p*_s`` of one platform's
     instances whatever the requests not started by the end do next (module docstring,
     "not started by the end"); both equal the summary's value when every request started
     or was turned away. Start latencies in seconds (``inf``: more have not started than
-    the quantile leaves above it); rejection as a share in [0, 1]; NaN without requests."""
+    the quantile leaves above it); rejection as a share in [0, 1]; NaN without requests.
+    With ``jobs`` (:func:`job_structure` of the workload, whose rows ``inst`` holds in
+    order), the ``makespan_*_s`` too, each job not completed censored as a request not
+    started is (:func:`censored_bounds`: never completing for the high bound)."""
     outcome = inst["outcome"].astype(str).to_numpy()
     sent = was_submitted(outcome)
     requests = int(sent.sum())
@@ -1455,16 +1501,15 @@ def slo_bounds(inst: pd.DataFrame, duration_s: float) -> dict[str, tuple[float, 
     started = asked & ~np.isnan(ready)
     latency = ready[started] - submit[started]
     unstarted = asked & np.isnan(ready)
-    if not unstarted.any():
-        exact = _quantiles(latency, "", tuple(START_QUANTILES.values()))
-        return bounds | {name: (exact[str(q)], exact[str(q)]) for name, q in START_QUANTILES.items()}
-    censored = np.maximum(duration_s - submit[unstarted], 0.0)
-    low = _quantiles(np.concatenate([latency, censored]), "", tuple(START_QUANTILES.values()))
-    ordered = np.concatenate([np.sort(latency), np.full(int(unstarted.sum()), np.inf)])
-    for name, q in START_QUANTILES.items():
-        position = (len(ordered) - 1) * q / 100  # numpy's linear interpolation, with the unstarted last
-        k = int(np.floor(position))
-        below, above, part = ordered[k], ordered[min(k + 1, len(ordered) - 1)], position - k
-        high = below if part == 0 else (np.inf if np.isinf(above) else below + (above - below) * part)
-        bounds[name] = (low[str(q)], float(high))
+    censored = censored_bounds(latency, np.maximum(duration_s - submit[unstarted], 0.0),
+                               tuple(START_QUANTILES.values()))
+    bounds |= {name: censored[str(q)] for name, q in START_QUANTILES.items()}
+    if jobs is not None:  # no job (no task with a dependency): NaN, as the summary's
+        per_job = _per_job(inst, jobs[0], jobs[2])
+        done = per_job["done"].to_numpy(bool)
+        first, last = per_job["first"].to_numpy(float), per_job["last"].to_numpy(float)
+        # a job not completed ends after the run's end, or never: at least duration − first
+        makespans = censored_bounds(last[done] - first[done], np.fmax(duration_s - first[~done], 0.0),
+                                    MAKESPAN_QUANTILES)
+        bounds |= {f"makespan_{key if key == 'mean' else f'p{key}'}_s": value for key, value in makespans.items()}
     return bounds

@@ -574,7 +574,8 @@ def _plan_fleets(config: Config, slos: list[Slo], platforms: list[str], replicat
                         why = unproduced(slo.metric, results.workload)
                         if why is not None:
                             raise ConfigError(f"slo {slo.metric!r}: {why}", cli=f"--slo {slo.metric}: {why}")
-                    run = judged(summary, slos, results.instances, cfg.simulation.duration_s, results.hosts)
+                    run = judged(summary, slos, results.instances, cfg.simulation.duration_s, results.hosts,
+                                 results.workload)
                     runs.append(run)
                     if r == 0:  # what `simdc run` (seed simulation.seed) prints of this fleet
                         warnings[n] = unplaceable_lines(results)
@@ -786,10 +787,12 @@ def unplaceable_lines(results) -> list[str]:
 
 
 def judged(summary: pd.Series, slos: list[Slo], instances: pd.DataFrame, duration_s: float,
-           hosts: pd.DataFrame | None = None) -> pd.Series:
+           hosts: pd.DataFrame | None = None, requests: pd.DataFrame | None = None) -> pd.Series:
     """``summary`` (one platform's row) with each SLO's metric as the plan judges it: for
-    ``rejection_rate`` and ``start_p*_s``, the bound that holds whatever the requests not
-    started by the end do next (:func:`simdc.metrics.slo_bounds`): the high one for an
+    ``rejection_rate``, ``start_p*_s`` and (with ``requests``, the run's workload, when it
+    has dependencies) ``makespan_*_s``, the bound that holds whatever the requests not
+    started, or the jobs not completed, by the end do next
+    (:func:`simdc.metrics.slo_bounds`): the high one for an
     upper limit (``<=``, ``<``), the low one for a lower limit, and for a start latency
     the low one ("at least") as ``<metric>_at_least``; ``not_started_share``: of the
     requests not turned away, the share not started by the end (0-1).
@@ -800,15 +803,19 @@ def judged(summary: pd.Series, slos: list[Slo], instances: pd.DataFrame, duratio
     ``hosts`` table's ``maintenance_not_done``: no room to move to), what was asked for
     took longer than the run, so it is judged ``inf``, as a start not made by the end:
     not met (more hosts give the moves room, and the mean a value)."""
-    from simdc.metrics import slo_bounds, was_submitted
+    from simdc.metrics import job_structure, slo_bounds, was_submitted
+    from simdc.workload import dependencies
 
-    bounds = slo_bounds(instances, duration_s)
+    makespans = any(slo.metric.startswith("makespan_") for slo in slos)
+    jobs = (job_structure(requests) if makespans and requests is not None and dependencies.has_jobs(requests)
+            else None)
+    bounds = slo_bounds(instances, duration_s, jobs)
     row = summary.copy()
     for slo in slos:
         if slo.metric in bounds:
             low, high = bounds[slo.metric]
             row[slo.metric] = high if slo.op in ("<=", "<") else low
-            if slo.metric != "rejection_rate":
+            if slo.metric.startswith("start_"):
                 row[f"{slo.metric}_at_least"] = low
         elif slo.metric in MOVE_MEANS and row[slo.metric] != row[slo.metric] and moves_undone(summary, hosts):
             row[slo.metric] = math.inf

@@ -30,7 +30,9 @@ waits for, separated by spaces (``""``: none). An instance with parents is submi
 when the last of them has completed, at its own ``submit_s`` at the earliest; one whose
 parent never completes ends ``blocked`` (:mod:`simdc.workload.dependencies`);
 ``job_beyond_horizon`` (bool, only when some is true), a task of this row's job arrives
-at or after the horizon and is not replayed, so the job does not complete in the run.
+at or after the horizon, or cannot be submitted before a time window's end
+(:func:`simdc.workload.readers.common.select`), and is not replayed, so the job does not
+complete in the run.
 """
 
 from __future__ import annotations
@@ -118,8 +120,8 @@ def load_workload(spec: WorkloadSpec, duration_s: float, seed: int,
     cut = 0  # jobs with a task not replayed (late): none can complete in the run
     if late.any() and dependencies.has_parents(selected):
         beyond, cut = dependencies.cut_jobs(selected, late)
-        if beyond[~late].any():
-            instances[dependencies.BEYOND] = beyond[~late]
+        if beyond[~late].any():  # (with the jobs a time window cut: readers.select)
+            instances[dependencies.BEYOND] = beyond[~late] | dependencies.beyond_horizon(instances)
     late = int(late.sum())
     origin = instances["id"].astype(str)  # each row's instance in the trace (its usage series)
     scale_note = []

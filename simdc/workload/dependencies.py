@@ -10,7 +10,8 @@ Readers build the column (simdc's own format reads it as written; OpenDC's workf
 columns ``parents``/``children`` and Alibaba 2018's task names convert to it) and check
 it here, on the whole trace: a parent id that is no instance of the trace, or a cycle,
 is an error naming the file and the id (:func:`check`). Once a part of the trace is
-selected, :func:`prune` keeps the table consistent.
+selected, :func:`prune` keeps the table consistent: a child of an instance left out
+waits for that instance's own parents.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from simdc.errors import InputError
 
 PARENTS = "parents"
 # Optional bool column: a task of this row's job arrives at or after the horizon (or
-# depends on one that does), so is not replayed, and the job cannot complete in the run
-# (written by simdc.workload.load_workload only when a job is so cut; read by
-# simdc.metrics.workflow_metrics).
+# depends on one that does), or cannot be submitted before a time window's end, so is
+# not replayed, and the job cannot complete in the run (written by
+# simdc.workload.load_workload and, for a window, simdc.workload.readers.common.select,
+# only when a job is so cut; read by simdc.metrics.workflow_metrics).
 BEYOND = "job_beyond_horizon"
 # Alibaba 2018 batch_task names: "M3_1_2" is task 3 of its job, which depends on tasks 1
 # and 2 of the same job (M map, R reduce, J join, ...); names with "task_" ("task_Nzg3...")
@@ -133,28 +135,62 @@ def check(instances: pd.DataFrame, source: str, skipped: int = 0) -> None:
                          "(parents must form no cycle)") from None
 
 
-def prune(kept: pd.DataFrame, where: str = "left out of the replay") -> tuple[pd.DataFrame, list[str]]:
+def prune(kept: pd.DataFrame, where: str = "left out of the replay",
+          whole: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[str]]:
     """``kept`` (a part of a checked table) with each parent that is not among its rows
-    dropped from ``parents``; returns the table and notes saying how many, and ``where``
-    those parents are (the note's words).
+    replaced by its own parents, transitively, as far as rows of ``kept``: the nearest
+    ancestors replayed through it; returns the table and notes saying how many parents
+    were so left out, and ``where`` those are (the note's words).
 
-    A parent left out by a selection (time window, sample, limit) counts as done before
-    the replay: its child is replayed from its own ``submit_s``.
+    An instance not replayed (left out by a sample or a limit, or by a reader: a task of
+    zero duration) does not cut its children loose: they wait for what it waited for
+    (A → B → C with B not replayed: C waits for A), so a chain keeps its order. Its own
+    parents are its row's in ``whole``, the table ``kept`` was taken from (``None``:
+    ``kept``'s own rows only). One with no such row, or with no ancestor replayed,
+    counts as done before the replay: its child is replayed from its own ``submit_s``.
     """
     if not has_parents(kept):
         return kept, []
     present = _index(kept["id"].to_numpy())
-    dropped = 0
+    # the parents of each row of `whole`, by its row position there
+    above = tokens(whole[PARENTS].tolist()) if whole is not None and PARENTS in whole else []
+    lookup = _index(whole["id"].to_numpy()) if above else {}
+    nearest: dict[str, list[str]] = {}  # a parent not kept: its nearest ancestors kept
+
+    def ancestors(name: str) -> list[str]:
+        if name not in nearest:
+            found, seen, stack = [], {name}, [name]
+            while stack:  # through the rows not kept, up to the first kept on each path
+                row = _find(lookup, stack.pop())
+                for up in above[row] if row is not None else []:
+                    if up not in seen:
+                        seen.add(up)
+                        (found if _find(present, up) is not None else stack).append(up)
+            nearest[name] = found
+        return nearest[name]
+
+    dropped = passed = 0
     pruned = []
     for names in tokens(kept[PARENTS].tolist()):
         mine = [n for n in names if _find(present, n) is not None]
-        dropped += len(names) - len(mine)
-        pruned.append(" ".join(mine))
+        for name in names:
+            if _find(present, name) is None:
+                dropped += 1
+                inherited = ancestors(name)
+                passed += bool(inherited)
+                mine += inherited
+        rows = {}
+        for name in mine:  # each kept parent once, in the order named
+            rows.setdefault(_find(present, name), name)
+        pruned.append(" ".join(rows.values()))
     if not dropped:
         return kept, []
     return kept.assign(**{PARENTS: pruned}), [
-        f"{dropped:,} dependencies on instances {where} were dropped: those parents count as done "
-        "before it (their children start at their own submit_s)"]
+        f"{dropped:,} dependencies on instances {where}: "
+        + (f"{passed:,} passed on to those instances' own parents replayed (transitively: their children wait "
+           f"for them instead)" + ("; " if passed < dropped else "") if passed else "")
+        + (f"{dropped - passed:,} with no ancestor replayed count as done before the replay (their children start at "
+           "their own submit_s)" if passed < dropped else "")]
 
 
 def jobs(instances: pd.DataFrame) -> tuple[np.ndarray, list[list[int]]]:
@@ -167,7 +203,7 @@ def jobs(instances: pd.DataFrame) -> tuple[np.ndarray, list[list[int]]]:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    parents = positions(instances, "workload")
+    parents = positions(instances, "workload") if PARENTS in instances else [[] for _ in range(len(instances))]
     n = len(parents)
     child = np.fromiter((c for c, mine in enumerate(parents) for _ in mine), np.int64)
     parent = np.fromiter((p for mine in parents for p in mine), np.int64)
@@ -183,6 +219,12 @@ def jobs(instances: pd.DataFrame) -> tuple[np.ndarray, list[list[int]]]:
     with_links = np.zeros(codes.max() + 2, dtype=bool)
     with_links[codes[counted] + 1] = True
     return np.where(with_links[codes + 1], codes, -1), parents
+
+
+def has_jobs(instances: pd.DataFrame) -> bool:
+    """Whether ``instances`` has jobs with dependencies: a parent named, or a job cut
+    (:data:`BEYOND`: its dependencies may all have been on tasks not replayed)."""
+    return has_parents(instances) or bool(beyond_horizon(instances).any())
 
 
 def beyond_horizon(instances: pd.DataFrame) -> np.ndarray:

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simdc
+from simdc.config import validate
 from simdc.workload import load_workload
 from simdc.workload.readers import Selection, read_trace
 from tests.engine.test_dependencies import START_S, of, run, task
@@ -155,3 +156,28 @@ def test_a_window_of_a_random_dag_keeps_what_its_earliest_starts_say(tmp_path, c
         assert got.at[me, "submit_s"] == pytest.approx(submit, abs=1e-9)
         assert got.at[me, "duration_s"] == pytest.approx(duration, abs=1e-9)
     assert got["parents"].to_dict() == parents
+
+
+def test_a_window_cut_counts_the_tasks_it_leaves_out_and_their_jobs_never_complete(tmp_path):
+    """Job J: a (0-100 s) -> b (50 s) -> c (30 s) -> d (10 s), and g (submitted at 130, 10 s)
+    after a; job K: h (0-1000 s) -> i (10 s), and q (submitted at 130, 10 s) after h. By
+    the trace alone b runs 100-150, c 150-180, d 180-190, g 130-140, i and q 1000-1010.
+    The window [120, 140) replays b and h (running at 120) and g (arriving at 130); c, d,
+    i and q cannot be submitted before 140 (a parent's earliest end at or after it; q's
+    own submit, 130, lies inside the window, but h ends at 1000): 4 not replayed, and both
+    jobs have a task not replayed and others replayed: 2 jobs, none completed (before:
+    the note did not count the 4, and the summary had no job at all)."""
+    trace = tmp_path / "w.csv"
+    trace.write_text("id,submit_s,duration_s,cpu_cores,memory_gib,job,parents\n"
+                     "a,0,100,1,1,J,\nb,0,50,1,1,J,a\nc,0,30,1,1,J,b\nd,0,10,1,1,J,c\ng,130,10,1,1,J,a\n"
+                     "h,0,1000,1,1,K,\ni,0,10,1,1,K,h\nq,130,10,1,1,K,h\n")
+    config = validate({"simulation": {"duration_s": 2000.0, "seed": 1, "platforms": ["container"]},
+                       "host": {"cpu_cores": 8, "memory_gib": 32}, "platform": {"container": {"start_s": 1.0}},
+                       "workload": {"trace": str(trace), "format": "simdc", "time_window_s": [120.0, 140.0]}})
+    results = simdc.simulate(config)
+    assert sorted(results.instances["id"]) == ["b", "g", "h"]
+    (note,) = [n for n in results.manifest["workload_notes"] if n.startswith("time window")]
+    assert "4 submitted before its end but waiting for parents that end at or after it, not replayed" in note
+    assert "2 jobs have a task not replayed" in note
+    summary = results.summary.iloc[0]
+    assert (summary["jobs"], summary["jobs_completed"], summary["blocked"]) == (2, 0, 0)

@@ -52,7 +52,8 @@ Instances
 - Dependencies (v2018): a batch task's name encodes the tasks of its job it waits for
   (``"R3_1_2"``: task 3 after tasks 1 and 2; ``"task_..."``: none), so each instance of
   a task waits for every replayed instance of its parent tasks (the ``parents`` column,
-  :func:`_task_dependencies`); a parent task not replayed counts as done.
+  :func:`_task_dependencies`); a parent task not replayed passes its own parent tasks
+  on, transitively, and one with none replayed counts as done.
 - Containers (v2018): each ``container_id`` is one ``service`` instance with priority 1
   (online services are favoured over batch work, priority 0, in Alibaba's
   co-location). It starts at its first ``time_stamp``. A stopped container keeps
@@ -388,7 +389,8 @@ def read_2018(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: Ba
                                  purpose="workload:sample:batch", concurrency=concurrency))
     instances = _jobs(_combine(parts, selection, "alibaba2018"))
     if files.get("batch_task"):
-        instances = _task_dependencies(instances, str(files["batch_task"][0].path), notes)
+        instances = _task_dependencies(instances, str(files["batch_task"][0].path), notes,
+                                       tasks[["job_name", "task_name"]])
     _note_censored(instances, end_s, notes)
     if usage is not None:
         usage = usage[usage["id"].isin(instances["id"])].reset_index(drop=True)
@@ -659,13 +661,17 @@ def _jobs(instances: pd.DataFrame) -> pd.DataFrame:
     return instances.assign(job=pd.Categorical(job))
 
 
-def _task_dependencies(instances: pd.DataFrame, source: str, notes: list[str]) -> pd.DataFrame:
+def _task_dependencies(instances: pd.DataFrame, source: str, notes: list[str],
+                       every: pd.DataFrame | None = None) -> pd.DataFrame:
     """v2018 batch tasks' dependencies, from their names (``"R3_1_2"`` waits for tasks 1
     and 2 of its job, :func:`simdc.workload.dependencies.alibaba_parents`): each instance
     of a task waits for every replayed instance of its parent tasks (the ``parents``
-    column). A parent task not replayed (not in the file, or not selected) counts as
-    done; beyond :data:`MAX_DEPENDENCIES` links the dependencies are not replayed (a note
-    says so: a selection brings them back)."""
+    column). A parent task of the file not replayed (dropped, or not selected) passes
+    its own parent tasks on, transitively (:func:`simdc.workload.dependencies.prune`);
+    ``every``: the file's tasks (``job_name``, ``task_name``), those not replayed among
+    them (without it, only the replayed ones are known). One named but not in the file,
+    or with no ancestor replayed, counts as done; beyond :data:`MAX_DEPENDENCIES` links
+    the dependencies are not replayed (a note says so: a selection brings them back)."""
     from simdc.workload import dependencies
 
     batch = np.flatnonzero((instances["kind"] == "batch").to_numpy())
@@ -674,7 +680,11 @@ def _task_dependencies(instances: pd.DataFrame, source: str, notes: list[str]) -
     parts = pd.Series(instances["id"].to_numpy(object)[batch].astype(str)).str.split("/", n=2, expand=True)
     key = (parts[0] + "/" + parts[1]).to_numpy(object)
     members = pd.Series(instances["id"].to_numpy(object)[batch].astype(str)).groupby(key).agg(list)
-    tasks = pd.DataFrame({"job": parts[0], "task": parts[1]}).drop_duplicates()
+    tasks = pd.DataFrame({"job": parts[0], "task": parts[1]})
+    if every is not None:
+        tasks = pd.concat([tasks, pd.DataFrame({"job": every["job_name"].astype(str).to_numpy(object),
+                                                "task": every["task_name"].astype(str).to_numpy(object)})])
+    tasks = tasks.drop_duplicates()
     named = dependencies.alibaba_parents(tasks["task"].tolist(), tasks["job"].tolist())
     parent_keys, missing = {}, 0
     for job, task, names in zip(tasks["job"], tasks["task"], named):
@@ -684,22 +694,29 @@ def _task_dependencies(instances: pd.DataFrame, source: str, notes: list[str]) -
             parent_keys[f"{job}/{task}"] = keys
     if not parent_keys:
         return instances
-    links = sum(len(members[k]) * sum(len(members[p]) for p in ps) for k, ps in parent_keys.items())
+    links = sum(len(members[k]) * sum(len(members.get(p, ())) for p in ps) for k, ps in parent_keys.items()
+                if k in members)
     if links > MAX_DEPENDENCIES:
         notes.append(f"batch task dependencies not replayed: {links:,} links between instances (more than "
                      f"{MAX_DEPENDENCIES:,}); select fewer instances (sample, limit, time_window_s) to replay them")
         return instances
-    text = {k: " ".join(i for p in ps for i in members[p]) for k, ps in parent_keys.items()}
+    # a task not replayed stands as one row named by its key ("j_1/M2": no instance's id,
+    # which has a third part), for prune to pass its parents on through it
+    text = {k: " ".join(i for p in ps for i in members.get(p, [p])) for k, ps in parent_keys.items()}
     column = np.full(len(instances), "", dtype=object)
     column[batch] = [text.get(k, "") for k in key]
     instances = instances.assign(parents=column)
-    dependencies.check(instances, source)
-    waiting = sum(len(members[k]) for k in parent_keys)
+    absent = [k for k in text if k not in members]
+    whole = pd.concat([instances[["id", "parents"]],
+                       pd.DataFrame({"id": absent, "parents": [text[k] for k in absent]})], ignore_index=True)
+    dependencies.check(whole, source)
+    instances, passed = dependencies.prune(instances, "of tasks not replayed (dropped or not selected)", whole)
+    waiting = int((instances["parents"] != "").sum())
     notes.append(f"{waiting:,} batch instances wait for every instance of their parent tasks (task names such as "
                  "R3_1_2: task 3 after tasks 1 and 2 of its job)")
     if missing:
-        notes.append(f"{missing:,} parent tasks named in task names are not replayed (not in the file or not "
-                     "selected): they count as done")
+        notes.append(f"{missing:,} parent tasks named in task names are not in the file: they count as done")
+    notes += passed
     return instances
 
 

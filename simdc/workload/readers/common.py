@@ -1678,7 +1678,8 @@ def select(data: TraceData, selection: Selection) -> TraceData:
     and runs at least through the window here (and on, as censored); its children
     cannot start in the window.
 
-    Parents the sample or the limit leave out count as done before the replay
+    A parent the sample or the limit leaves out passes its own parents on to its
+    children, transitively; one with no ancestor kept counts as done before the replay
     (:func:`simdc.workload.dependencies.prune`, which says how many).
     """
     if selection.empty:
@@ -1693,13 +1694,21 @@ def select(data: TraceData, selection: Selection) -> TraceData:
         began, end, ready = run_spans(instances, through_s=stop, links=(child, parent))
         alive = (ready < stop) & (end > start)
         done = int((alive[child] & ~alive[parent]).sum())  # parents kept ended before the start (run_spans)
+        # not replayed: cannot be submitted before the window's end (its own submit_s or a
+        # parent's earliest end at or after it); a job with such a task and others replayed
+        # cannot complete in the replay, as one cut by the horizon (load_workload)
+        cut_off = ready >= stop
+        waited = int((cut_off & (submit < stop)).sum())  # the others arrive after the window: not in it
+        beyond, jobs_cut = (dependencies.cut_jobs(instances, cut_off) if cut_off.any() and len(child)
+                            else (np.zeros(len(instances), dtype=bool), 0))
         submit, began, end, ready = submit[alive], began[alive], end[alive], ready[alive]
         age = np.maximum(start - began, 0.0)  # how long it had run at the window's start
         runs_from = np.maximum(began, start)
         # (every row kept, as when a reader applied the window already: no copy of the others)
         instances = (instances if alive.all() else instances[alive]).assign(
             submit_s=np.maximum(submit, start) - start, duration_s=end - runs_from,
-            **({STARTED: runs_from - start} if STARTED in instances else {}))
+            **({STARTED: runs_from - start} if STARTED in instances else {}),
+            **({dependencies.BEYOND: beyond[alive]} if beyond[alive].any() else {}))
         instances, _ = dependencies.prune(instances)  # (counted as done above)
         running = int((age > 0).sum())
         for_parents = int(((submit < start) & (ready > start)).sum())
@@ -1710,7 +1719,11 @@ def select(data: TraceData, selection: Selection) -> TraceData:
                         "running or waiting (each replayed whole)" if for_parents else "")
                      + (f", {pending:,} submitted before it and still waiting to start" if pending else "")
                      + (f"; {done:,} {'dependency' if done == 1 else 'dependencies'} on parents that ended before "
-                        "its start dropped (they are done)" if done else ""))
+                        "its start dropped (they are done)" if done else "")
+                     + (f"; {waited:,} submitted before its end but waiting for parents that end at or after it"
+                        ", not replayed" if waited else "")
+                     + (f"; {jobs_cut:,} jobs have a task not replayed, and none of them counts as completed"
+                        if jobs_cut else ""))
         if usage is not None and running:
             shift = pd.Series(age, index=instances["id"].to_numpy())
             shift = shift[shift > 0]
@@ -1724,6 +1737,7 @@ def select(data: TraceData, selection: Selection) -> TraceData:
             # ... unless a sample falls at the window's start itself: that one is in force
             at_start = usage["id"].isin(usage["id"].to_numpy()[t == 0.0]).to_numpy()
             usage = usage.assign(t_s=np.maximum(t, 0.0))[~before | (last_before & ~at_start)]
+    chosen_from = instances  # the table the sample and the limit take their part of (prune)
     if selection.sample is not None:
         keep = stream_for(selection.seed, "workload:sample").random(len(instances)) < selection.sample
         instances = instances[keep]
@@ -1731,7 +1745,8 @@ def select(data: TraceData, selection: Selection) -> TraceData:
     if selection.limit is not None and len(instances) > selection.limit:
         instances = instances.iloc[: selection.limit]
         notes.append(f"limit: the first {selection.limit:,} instances by submit time")
-    instances, left_out = dependencies.prune(instances)  # (a file trace convert writes reads back)
+    # (a file trace convert writes reads back)
+    instances, left_out = dependencies.prune(instances, whole=chosen_from)
     notes += left_out
     instances = instances.sort_values("submit_s", kind="stable").reset_index(drop=True)
     if usage is not None:

@@ -37,8 +37,10 @@ workflow traces, lists of task ids; OpenDC's ``TaskSchemas`` and its test trace
 ``workflow_example``) become simdc's ``parents`` column (a task is a parent of each of
 its children, and of each task that names it), so a task starts when its parents have
 completed, as in OpenDC (:mod:`simdc.workload.dependencies`). A parent id that is no
-task of the table, or a cycle, is an error naming the file and the id; a parent
-dropped for zero duration or memory counts as done (said in the notes).
+task of the table, or a cycle, is an error naming the file and the id; a task
+dropped for zero duration or memory passes its own parents on to its children,
+transitively (a zero-length task ends as its parents do), and one with no ancestor
+replayed counts as done (said in the notes).
 
 Tasks of zero duration or zero memory have nothing to replay and are counted in
 ``dropped``; fragments of tasks not in ``tasks.parquet`` are left out and counted in
@@ -142,7 +144,8 @@ def read(files: dict[str, list[TraceFile]], options: ReaderOptions, bad: BadRows
         duration_s=duration_ms[usable] / 1000.0, cpu_cores=cores[usable], memory_gib=memory[usable],
         cpu_used=None if cpu_used is None else cpu_used[usable])
     if links:
-        instances = _with_parents(instances, links, set(map(str, ids)), files["tasks"][0].path, notes)
+        instances, passed = _with_parents(instances, links, set(map(str, ids)), files["tasks"][0].path, notes)
+        notes += passed
     return TraceData(instances, usage, "opendc", "", dropped=dropped, notes=notes)
 
 
@@ -245,7 +248,9 @@ def _listed(value) -> list[str]:
 
 
 def _with_parents(instances: pd.DataFrame, links: dict[str, set[str]], tasks: set[str], path, notes: list[str]):
-    """``instances`` with simdc's ``parents`` column from OpenDC's links, checked."""
+    """``instances`` with simdc's ``parents`` column from OpenDC's links, checked on the
+    whole table (the tasks not replayed too); a child of a task not replayed waits for
+    that task's own parents (:func:`simdc.workload.dependencies.prune`)."""
     from simdc.workload import dependencies
 
     for task in sorted(links):
@@ -253,17 +258,19 @@ def _with_parents(instances: pd.DataFrame, links: dict[str, set[str]], tasks: se
             unknown = parent if parent not in tasks else task if task not in tasks else None
             if unknown is not None:
                 raise InputError(f"{path}: task {unknown!r} is named in parents/children but is no task of the table")
-    kept = set(instances["id"].astype(str))
-    gone = sum(len(links.get(t, set()) - kept) for t in kept)
-    instances = instances.assign(**{dependencies.PARENTS: [
-        " ".join(sorted(links.get(t, set()) & kept, key=_order)) for t in instances["id"].astype(str)]})
-    dependencies.check(instances, str(path))
+
+    def named(ids) -> dict:
+        return {"id": list(ids), dependencies.PARENTS: [" ".join(sorted(links.get(t, set()), key=_order))
+                                                        for t in map(str, ids)]}
+
+    whole = pd.DataFrame(named(sorted(tasks, key=_order)))
+    dependencies.check(whole, str(path))
+    instances, passed = dependencies.prune(instances.assign(**{dependencies.PARENTS: named(
+        instances["id"].to_numpy(object))[dependencies.PARENTS]}), "not replayed (zero duration or memory)", whole)
     linked = int((instances[dependencies.PARENTS] != "").sum())
     notes.append(f"{linked:,} tasks wait for their parents (workflow columns parents/children): each starts when "
                  "its parents have completed, at its submission_time at the earliest")
-    if gone:
-        notes.append(f"{gone:,} dependencies on tasks not replayed (zero duration or memory) count as done")
-    return instances
+    return instances, passed
 
 
 def _order(task: str):
