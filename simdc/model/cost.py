@@ -17,7 +17,7 @@ cover the whole run. Values are bounded (:mod:`simdc.model.limits`), as are the 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -64,6 +64,15 @@ class CostSpec(Spec):
                 raise ValueError(f"{name}: must be <= {limits.MAX_PRICE_PER_HOUR:,.0f} ({limits.LICENCE_NOTE}) "
                                  f"(got {price:g})")
         return prices
+
+    @field_validator("series_start", mode="before")
+    @classmethod
+    def _a_date_not_a_number(cls, value: Any) -> Any:
+        # pydantic reads a number as seconds (or ms) since 1970: 7 would be 1970-01-01T00:00:07,
+        # silently, for a key that names a moment of the series
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise ValueError(f"expected a date and time (e.g. 2023-06-01T00:00:00Z), got the number {value!r}")
+        return value
 
     @field_validator("series_timezone")
     @classmethod

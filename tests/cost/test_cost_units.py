@@ -217,3 +217,17 @@ def test_a_gzipped_series_reads_as_the_plain_one(tmp_path):
         cost.read_series(cut, what="carbon intensity", key="cost.carbon_series", duration_s=2 * HOUR_S)
     (problem,) = err.value.problems
     assert problem.startswith(f"cost.carbon_series {cut}: ") and "0x8b" not in problem
+
+
+@pytest.mark.parametrize("number", [7, 1_700_000_000, 0.5])
+def test_a_number_for_series_start_is_refused_not_read_as_seconds_since_1970(number):
+    """pydantic reads a number as a Unix time: series_start = 7 was 1970-01-01T00:00:07,
+    a moment of no series, silently. A moment is written as a date and time."""
+    from simdc.config import validate
+    from simdc.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"cost.series_start: expected a date and time .*got the number"):
+        validate({"simulation": {"duration_s": 3600.0}, "host": {"cpu_cores": 4, "memory_gib": 8},
+                  "workload": {"synthetic": {"arrival_rate_per_s": 0.1}},
+                  "cost": {"price_per_kwh": 0.2, "carbon_series": "c.csv", "series_start": number}},
+                 check_files=False)
