@@ -4,6 +4,7 @@ refused before anything runs."""
 
 from __future__ import annotations
 
+import datetime
 import math
 import tomllib
 
@@ -126,17 +127,20 @@ def test_cli_sweep_over_lists_finishes_and_shows_each_value(tmp_path):
         ["3600", "[60, 120]"]
 
 
-scalars = st.one_of(st.booleans(), st.integers(-2**63, 2**63 - 1), st.floats(allow_nan=False), st.text(max_size=8))
+# TOML's offsets are whole minutes; its years four digits (datetime's are 1 to 9999)
+offsets = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: datetime.timezone(datetime.timedelta(minutes=m)))
+scalars = st.one_of(st.booleans(), st.integers(-2**63, 2**63 - 1), st.floats(allow_nan=False), st.text(max_size=8),
+                    st.datetimes(timezones=st.none() | offsets), st.dates(), st.times())
 values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
                                                        st.dictionaries(st.text(max_size=5), inner, max_size=3)),
                       max_leaves=8)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(values)
 def test_value_text_reads_back_as_the_value(value):
-    """The text written for a grid value is TOML that tomllib (the reference reader)
-    reads back as that value."""
+    """The text written for a grid value, dates and times too, is TOML that tomllib (the
+    reference reader) reads back as that value."""
     back = tomllib.loads(f"v = {value_text(value)}")["v"]
     assert back == value or (isinstance(value, float) and math.isinf(value) and back == value)
 

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import datetime
 import json
-import math
 import tomllib
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import simdc.sweeping as sweep_module
 from simdc.cli import app
-from simdc.sweeping import METRICS, sweep, value_text
+from simdc.sweeping import METRICS, sweep
 from tests.conftest import MINIMAL, only_problems, set_keys
 
 UTC = datetime.timezone.utc
@@ -168,21 +165,3 @@ def test_numpy_scalars_in_a_python_grid_run_as_their_values(tmp_path):
     table = sweep(config, {"host.memory_gib": [np.int64(16), np.int64(32)]}, workers=1, out=tmp_path / "s")
     assert table["host.memory_gib"].unique().tolist() == [16, 32]
     assert json.loads((tmp_path / "s" / "sweep.json").read_text())["grid"] == {"host.memory_gib": [16, 32]}
-
-
-# TOML's offsets are whole minutes; its years four digits (datetime's are 1 to 9999)
-offsets = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: datetime.timezone(datetime.timedelta(minutes=m)))
-scalars = st.one_of(st.booleans(), st.integers(-2**63, 2**63 - 1), st.floats(allow_nan=False), st.text(max_size=8),
-                    st.datetimes(timezones=st.none() | offsets), st.dates(), st.times())
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                       st.dictionaries(st.text(max_size=5), inner, max_size=3)),
-                      max_leaves=8)
-
-
-@settings(max_examples=80, deadline=None)
-@given(values)
-def test_value_text_of_any_toml_value_reads_back_as_it(value):
-    """The text written for a grid value, dates and times too, is TOML that tomllib (the
-    reference reader) reads back as that value."""
-    back = tomllib.loads(f"v = {value_text(value)}")["v"]
-    assert back == value or (isinstance(value, float) and math.isinf(value) and back == value)
